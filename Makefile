@@ -1,0 +1,34 @@
+# The two commands a newcomer runs (see README.md):
+#   make run   - set everything up and start the program on the bundled deck
+#   make test  - set everything up and run the tests
+PYTHON ?= python3.11
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+
+.PHONY: run test test-core lint bench screenshots clean
+
+$(STAMP): pyproject.toml scripts/install-system-deps.sh
+	bash scripts/install-system-deps.sh
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV) || python3 -m venv $(VENV)
+	$(BIN)/python -m pip install --upgrade --quiet pip
+	$(BIN)/python -m pip install --quiet -e '.[test]'
+	touch $(STAMP)
+
+run: $(STAMP)
+	$(BIN)/whiteboard-app-gui
+
+test: $(STAMP)
+	$(BIN)/ruff check whiteboard_app tests benchmarks scripts
+	$(BIN)/lint-imports
+	QT_QPA_PLATFORM=offscreen $(BIN)/python -m pytest -q -p no:cacheprovider
+	bash scripts/test-core-without-qt.sh
+
+bench: $(STAMP)
+	QT_QPA_PLATFORM=offscreen $(BIN)/python -m benchmarks.run_all
+
+screenshots: $(STAMP)
+	bash scripts/screenshots.sh
+
+clean:
+	rm -rf $(VENV) build dist *.egg-info

@@ -1,0 +1,63 @@
+"""Headless command-line interface: ``whiteboard-app SUBCOMMAND ...``.
+
+Each layer registers its own subcommands (``register(subparsers)`` in the modules listed in
+``_COMMAND_MODULES``) so that the CLI stays a thin shell over the core. Exit codes: 0 success,
+1 a command ran and found errors (e.g. ``decks validate``), 2 bad arguments or an unknown card.
+With no subcommand the window starts (``whiteboard_app.app``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+
+# module path -> it defines register(subparsers: argparse._SubParsersAction) -> None
+_COMMAND_MODULES = (
+    "whiteboard_app.decks.cli",
+    "whiteboard_app.maths.cli",
+    "whiteboard_app.recognition.cli",
+    "whiteboard_app.sessions.cli",
+)
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse that exits with status 2 and a one-line message on bad arguments."""
+
+    def error(self, message: str):  # pragma: no cover - exercised through main()
+        self.print_usage(sys.stderr)
+        self.exit(2, f"whiteboard-app: error: {message}\n")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """Return the top-level parser with every available layer's subcommands registered."""
+    parser = _Parser(prog="whiteboard-app", description=__doc__.splitlines()[0])
+    sub = parser.add_subparsers(dest="command", parser_class=_Parser)
+    for name in _COMMAND_MODULES:
+        try:
+            module = importlib.import_module(name)
+        except ModuleNotFoundError as exc:
+            if exc.name == name:  # that layer has no CLI yet
+                continue
+            raise
+        module.register(sub)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the CLI; return the process exit status."""
+    argv = sys.argv[1:] if argv is None else argv
+    if not argv:
+        from whiteboard_app.app import main as gui_main  # lazy: the CLI must work without Qt
+
+        return gui_main()
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if not getattr(args, "func", None):
+        parser.print_help()
+        return 2
+    return int(args.func(args) or 0)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

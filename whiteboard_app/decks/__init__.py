@@ -1,0 +1,1 @@
+"""decks layer (see docs/INTERFACES.md)."""

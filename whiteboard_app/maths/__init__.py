@@ -1,0 +1,1 @@
+"""maths layer (see docs/INTERFACES.md)."""

@@ -1,0 +1,1 @@
+"""recognition layer (see docs/INTERFACES.md)."""
