@@ -1,0 +1,80 @@
+"""The recogniser interface: n-best candidates for one step's ink.
+
+Every engine (the bundled trained one, mathnote-ocr, pix2tex) implements :class:`Recognizer`; callers
+get engines by name from ``whiteboard_app.recognition.registry``. Heavy imports (torch, the engines)
+happen inside the engines, never at import of this module.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Literal, Protocol, runtime_checkable
+
+from whiteboard_app.ink import StepInk
+
+ContextKind = Literal["reference", "mistake", "near_miss", "previous"]
+
+
+class RecognitionError(RuntimeError):
+    """A recogniser failed on this ink (the window shows "could not read" and offers the keyboard)."""
+
+
+class RecognizerUnavailable(RecognitionError):
+    """An engine cannot run here: not installed, or no weights. The message says which, in words."""
+
+
+@dataclass(frozen=True, slots=True)
+class Candidate:
+    """One reading of a step: LaTeX and a score (log-probability-like; higher is better)."""
+
+    latex: str
+    score: float
+
+
+@dataclass(frozen=True, slots=True)
+class SymbolAlternatives:
+    """Per-symbol n-best: the ids of the strokes making the symbol and (label, probability) pairs, best first."""
+
+    stroke_ids: tuple[int, ...]
+    labels: tuple[tuple[str, float], ...]
+
+
+@dataclass(frozen=True, slots=True)
+class RecognitionResult:
+    """The n-best readings of one step (best first), per-symbol alternatives where the engine has them,
+    and the time taken in ms. No candidates means "could not read"."""
+
+    candidates: tuple[Candidate, ...] = ()
+    symbols: tuple[SymbolAlternatives, ...] = ()
+    ms: float = 0.0
+    engine: str = ""
+    message: str | None = None  # why nothing was read (time limit, engine error), in words
+
+    @property
+    def best(self) -> str | None:
+        """LaTeX of the top candidate, or None when nothing was read."""
+        return self.candidates[0].latex if self.candidates else None
+
+
+@dataclass(frozen=True, slots=True)
+class RecognitionContext:
+    """What is likely on this line while practising a card: (latex, kind) pairs.
+
+    kind is "reference" (a reference step), "mistake" (a declared wrong step), "near_miss" (a generated
+    wrong variant) or "previous" (the user's previous step). Used as a soft prior that is symmetric
+    between right and wrong variants (see recognition/context.py).
+    """
+
+    expected: tuple[tuple[str, ContextKind], ...] = field(default_factory=tuple)
+
+
+@runtime_checkable
+class Recognizer(Protocol):
+    """A handwriting recogniser: step ink in, n-best LaTeX out.
+
+    ``recognize`` may raise :class:`RecognitionError`; callers turn it into "could not read".
+    """
+
+    name: str
+
+    def recognize(self, ink: StepInk, context: RecognitionContext | None = None) -> RecognitionResult: ...
