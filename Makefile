@@ -6,7 +6,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: run test test-core lint bench screenshots clean
+.PHONY: run test test-core lint bench screenshots package clean
 
 $(STAMP): pyproject.toml scripts/install-system-deps.sh
 	bash scripts/install-system-deps.sh
@@ -29,6 +29,11 @@ bench: $(STAMP)
 
 screenshots: $(STAMP)
 	bash scripts/screenshots.sh
+
+package: $(STAMP)
+	$(BIN)/python -m pip install --quiet 'pyinstaller==6.22.*'
+	$(BIN)/pyinstaller --noconfirm --distpath dist --workpath build/pyinstaller packaging/whiteboard-app.spec
+	QT_QPA_PLATFORM=offscreen dist/whiteboard-app/whiteboard-app --smoke-test
 
 clean:
 	rm -rf $(VENV) build dist *.egg-info
