@@ -1,0 +1,357 @@
+"""Session: the live state of one attempt at a card (pure; the clock is injected).
+
+The window tells the session what happens (a stroke ended, strokes were erased or restored, a step was
+read, corrected, checked, the user moved on to the next step, answered a follow-up, graded the run);
+the session stamps every event with its clock (ms since the attempt started) and can at any moment
+give the split times, the freezes (gaps > 8 s without ink) and an immutable :class:`Board` snapshot to
+save. Listeners (``subscribe``) hear every change, which is how autosave is wired::
+
+    session = Session(card.id, SystemClock(), target_s=card.targets.cold_s, card_title=card.title)
+    autosaver = Autosaver(store)                       # sessions.store
+    session.subscribe(lambda kind, step: autosaver.submit(session.board()))
+    session.add_stroke(stroke)                         # at pen-up; step defaults to the current step
+    session.record_reading(0, result)                  # recognition.RecognitionResult or LaTeX str
+    session.record_verdict(0, step_verdict)            # maths.StepVerdict or a mapping of its fields
+    session.next_step()                                # closes step 0 (its split), opens step 1
+    session.splits(); session.freezes(); session.current_freeze_ms()
+    session.finish(); session.set_self_grade("good")
+
+Stroke point coordinates are stored rounded (x, y to 0.01 px, t to 0.1 ms, pressure to 0.001), so
+the board in memory is exactly what a save and load gives back.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import replace
+from datetime import datetime
+from typing import Any
+
+from whiteboard_app.ink.model import Point, StepInk, Stroke
+from whiteboard_app.sessions.board import (
+    FREEZE_MS,
+    SELF_GRADES,
+    VERDICTS,
+    Board,
+    Correction,
+    FollowupAnswer,
+    Freeze,
+    Reading,
+    Split,
+    StepRecord,
+    StrokeEntry,
+    VerdictEntry,
+    compute_freezes,
+    compute_splits,
+)
+from whiteboard_app.sessions.clock import Clock, utc_now
+
+Listener = Callable[[str, "int | None"], None]
+"""Called as listener(kind, step) after each change; kind is one of EVENT_KINDS."""
+
+EVENT_KINDS = ("stroke", "erase", "restore", "ink", "reading", "correction", "verdict", "step",
+               "followup", "grade", "finish")
+
+
+def _quantize(stroke: Stroke) -> Stroke:
+    pts = tuple(Point(round(p.x, 2), round(p.y, 2), round(p.t, 1), round(p.pressure, 3))
+                for p in stroke.points)
+    return replace(stroke, points=pts)  # same id
+
+
+class Session:
+    """One attempt at card ``card_id``: mutable, single-threaded, every time from ``clock``.
+
+    Times are session ms (0 at construction, or continuing a resumed board). Steps are numbered from 0
+    and created on first use; ``current_step`` is the step new ink goes to by default.
+    """
+
+    def __init__(self, card_id: str, clock: Clock, *, target_s: float | None = None, card_title: str = "",
+                 started_at: datetime | None = None, board_id: str | None = None) -> None:
+        self._clock = clock
+        self._origin = clock.now_ms()
+        self._offset = 0.0
+        kw = {"board_id": board_id} if board_id else {}
+        self._board = Board(card_id=card_id, started_at=started_at or utc_now(), card_title=card_title,
+                            target_s=target_s, **kw)
+        self._steps: dict[int, StepRecord] = {}
+        self._current = 0
+        self._where: dict[int, tuple[int, int]] = {}  # stroke id -> (step, position)
+        self._followups: list[FollowupAnswer] = []
+        self._listeners: list[Listener] = []
+
+    # ------------------------------------------------------------------------------ construction
+    @classmethod
+    def resume(cls, board: Board, clock: Clock) -> Session:
+        """Continue an unfinished board: its time goes on from its last recorded event (the time the
+        program was closed does not count). The current step is the last one."""
+        s = cls(board.card_id, clock, target_s=board.target_s, card_title=board.card_title,
+                started_at=board.started_at, board_id=board.board_id)
+        s._offset = board.last_event_ms()
+        s._board = replace(board, steps=(), followups=(), finished_ms=None)
+        for step in board.steps:
+            s._steps[step.index] = step
+            for pos, e in enumerate(step.strokes):
+                s._where[e.stroke.id] = (step.index, pos)
+        s._followups = list(board.followups)
+        s._current = max(s._steps, default=0)
+        return s
+
+    # ------------------------------------------------------------------------------------ basics
+    @property
+    def card_id(self) -> str:
+        return self._board.card_id
+
+    @property
+    def board_id(self) -> str:
+        return self._board.board_id
+
+    @property
+    def target_s(self) -> float | None:
+        return self._board.target_s
+
+    @property
+    def current_step(self) -> int:
+        """Index of the step new ink goes to by default."""
+        return self._current
+
+    @property
+    def finished(self) -> bool:
+        return self._board.finished_ms is not None
+
+    def elapsed_ms(self) -> float:
+        """Session ms now (stops at ``finish``)."""
+        if self._board.finished_ms is not None:
+            return self._board.finished_ms
+        return self._offset + self._clock.now_ms() - self._origin
+
+    def subscribe(self, listener: Listener) -> Callable[[], None]:
+        """Call ``listener(kind, step)`` after every change; returns a function that unsubscribes."""
+        self._listeners.append(listener)
+        return lambda: self._listeners.remove(listener) if listener in self._listeners else None
+
+    def _emit(self, kind: str, step: int | None) -> None:
+        for listener in list(self._listeners):
+            listener(kind, step)
+
+    def _step(self, index: int | None, at: float) -> StepRecord:
+        i = self._current if index is None else index
+        if i < 0:
+            raise ValueError(f"step index must be >= 0, got {i}")
+        if i not in self._steps:
+            self._steps[i] = StepRecord(i, at)
+        return self._steps[i]
+
+    def step(self, index: int) -> StepRecord:
+        """The record of step ``index`` (KeyError if nothing happened on it)."""
+        return self._steps[index]
+
+    @property
+    def steps(self) -> list[StepRecord]:
+        """All steps so far, by index."""
+        return [self._steps[i] for i in sorted(self._steps)]
+
+    def ink(self, step: int | None = None) -> StepInk:
+        """The ink now on ``step`` (default: the current step)."""
+        i = self._current if step is None else step
+        return self._steps[i].ink if i in self._steps else StepInk()
+
+    # --------------------------------------------------------------------------------------- ink
+    def add_stroke(self, stroke: Stroke, step: int | None = None) -> StrokeEntry:
+        """Record a finished stroke (call at pen-up). Pen-up is now; pen-down is now minus the stroke's
+        own duration (its points' t span, ms). Returns the entry; the stroke keeps its id."""
+        self._check_open()
+        now = self.elapsed_ms()
+        st = self._step(step, now)
+        q = _quantize(stroke)
+        entry = StrokeEntry(q, max(0.0, now - max(0.0, q.end_ms - q.start_ms)), now)
+        self._where[q.id] = (st.index, len(st.strokes))
+        self._steps[st.index] = replace(st, strokes=st.strokes + (entry,))
+        self._emit("stroke", st.index)
+        return entry
+
+    def _mark(self, stroke_ids: Iterable[int], erased: bool, kind: str) -> int:
+        self._check_open()
+        now = self.elapsed_ms()
+        changed: dict[int, list[StrokeEntry]] = {}
+        for sid in stroke_ids:
+            if sid not in self._where:
+                raise KeyError(f"no stroke with id {sid} in this session")
+            i, pos = self._where[sid]
+            entries = changed.setdefault(i, list(self._steps[i].strokes))
+            e = entries[pos]
+            if (e.erased_ms is None) == erased:
+                entries[pos] = replace(e, erased_ms=now if erased else None)
+        for i, entries in changed.items():
+            self._steps[i] = replace(self._steps[i], strokes=tuple(entries))
+        for i in changed:
+            self._emit(kind, i)
+        return len(changed)
+
+    def erase_strokes(self, stroke_ids: Iterable[int]) -> None:
+        """Mark strokes (by id, any step) erased now; their ink stays in the board for replay.
+        Raises KeyError for an id the session never saw."""
+        self._mark(stroke_ids, True, "erase")
+
+    def restore_strokes(self, stroke_ids: Iterable[int]) -> None:
+        """Undo an erase: the strokes are on the board again (their erase time is dropped)."""
+        self._mark(stroke_ids, False, "restore")
+
+    def set_ink(self, ink: StepInk, step: int | None = None) -> None:
+        """Bring ``step`` in line with ``ink`` after any edit (undo/redo, move, lasso): unknown stroke
+        ids are added as new strokes, missing ones erased, known ones with other points replaced
+        (a move keeps the stroke's times)."""
+        self._check_open()
+        st = self._step(step, self.elapsed_ms())
+        want = {s.id: s for s in ink.strokes}
+        have = {e.stroke.id for e in st.strokes}
+        gone = [e.stroke.id for e in st.strokes if e.erased_ms is None and e.stroke.id not in want]
+        back = [e.stroke.id for e in st.strokes if e.erased_ms is not None and e.stroke.id in want]
+        entries = [replace(e, stroke=_quantize(want[e.stroke.id]))
+                   if e.stroke.id in want and _quantize(want[e.stroke.id]).points != e.stroke.points else e
+                   for e in st.strokes]
+        self._steps[st.index] = replace(st, strokes=tuple(entries))
+        if gone:
+            self._mark(gone, True, "erase")
+        if back:
+            self._mark(back, False, "restore")
+        for s in ink.strokes:
+            if s.id not in have:
+                self.add_stroke(s, st.index)
+        self._emit("ink", st.index)
+
+    # ------------------------------------------------------------------ readings, verdicts, steps
+    def record_reading(self, step: int, reading: Any, *, engine: str = "", ms: float | None = None) -> Reading:
+        """Record what the recogniser read on ``step``: a ``RecognitionResult`` (its n-best, engine and
+        ms are kept), or a LaTeX string / None ("could not read")."""
+        now = self.elapsed_ms()
+        st = self._step(step, now)
+        if reading is None or isinstance(reading, str):
+            r = Reading(now, reading, ((reading, 0.0),) if reading else (), engine, ms or 0.0)
+        else:
+            cands = tuple((str(c.latex), float(c.score)) for c in getattr(reading, "candidates", ()))
+            r = Reading(now, cands[0][0] if cands else None, cands,
+                        engine or str(getattr(reading, "engine", "") or ""),
+                        float(ms if ms is not None else getattr(reading, "ms", 0.0)))
+        self._steps[st.index] = replace(st, readings=st.readings + (r,))
+        self._emit("reading", st.index)
+        return r
+
+    def record_correction(self, step: int, latex: str) -> Correction:
+        """The user replaced the current reading of ``step`` by ``latex``."""
+        now = self.elapsed_ms()
+        st = self._step(step, now)
+        c = Correction(now, st.latex, latex)
+        self._steps[st.index] = replace(st, corrections=st.corrections + (c,))
+        self._emit("correction", st.index)
+        return c
+
+    def record_verdict(self, step: int, verdict: Any) -> VerdictEntry:
+        """Record the checker's verdict for ``step``: a ``maths.StepVerdict`` (anything with
+        ``to_json()``) or a mapping with its keys (latex, verdict, reference_step, diagnosis, shape, ms,
+        message). Raises ValueError for an unknown verdict word."""
+        d = verdict.to_json() if hasattr(verdict, "to_json") else dict(verdict)
+        if d.get("message") is None and getattr(verdict, "message", None):
+            d["message"] = verdict.message
+        if d.get("verdict") not in VERDICTS:
+            raise ValueError(f"unknown verdict {d.get('verdict')!r}; expected one of {VERDICTS}")
+        now = self.elapsed_ms()
+        st = self._step(step, now)
+        v = VerdictEntry(now, d.get("latex"), d["verdict"], d.get("reference_step"), d.get("diagnosis"),
+                         d.get("shape"), float(d.get("ms") or 0.0), d.get("message"))
+        self._steps[st.index] = replace(st, verdicts=st.verdicts + (v,))
+        self._emit("verdict", st.index)
+        return v
+
+    def next_step(self) -> int:
+        """Close the current step now (its split ends here) and make the next index current; returns it."""
+        self._check_open()
+        now = self.elapsed_ms()
+        st = self._step(None, now)
+        self._steps[st.index] = replace(st, closed_ms=now)
+        self._current = st.index + 1
+        self._step(None, now)
+        self._emit("step", self._current)
+        return self._current
+
+    def go_to_step(self, index: int) -> None:
+        """Make ``index`` the current step (e.g. the user went back to fix a line); no split changes."""
+        self._check_open()
+        self._step(index, self.elapsed_ms())
+        self._current = index
+        self._emit("step", index)
+
+    # ------------------------------------------------------------------------------ the end
+    def record_followup(self, index: int, question: str, answer: str, grade: str | None = None) -> FollowupAnswer:
+        """Record the answer to follow-up ``index`` (and its self-grade, one of SELF_GRADES or None);
+        answering the same follow-up again replaces the earlier answer."""
+        if grade is not None and grade not in SELF_GRADES:
+            raise ValueError(f"grade must be one of {SELF_GRADES}, got {grade!r}")
+        f = FollowupAnswer(index, question, answer, self.elapsed_ms(), grade)
+        self._followups = [x for x in self._followups if x.index != index] + [f]
+        self._emit("followup", None)
+        return f
+
+    def set_self_grade(self, grade: str) -> None:
+        """The user's grade of the whole run: one of SELF_GRADES ("again", "hard", "good", "easy")."""
+        if grade not in SELF_GRADES:
+            raise ValueError(f"grade must be one of {SELF_GRADES}, got {grade!r}")
+        self._board = replace(self._board, self_grade=grade)
+        self._emit("grade", None)
+
+    def finish(self) -> None:
+        """The user declared the derivation done: the clock stops, the open step is closed."""
+        if self.finished:
+            return
+        now = self.elapsed_ms()
+        if self._current in self._steps:
+            st = self._steps[self._current]
+            if st.strokes or st.readings:
+                if st.closed_ms is None:
+                    self._steps[st.index] = replace(st, closed_ms=now)
+            else:  # an empty step opened by next_step: drop it
+                del self._steps[self._current]
+        self._board = replace(self._board, finished_ms=now)
+        self._emit("finish", None)
+
+    def _check_open(self) -> None:
+        if self.finished:
+            raise RuntimeError("the session is finished; no more ink can be added")
+
+    # ------------------------------------------------------------------------------ derived
+    def splits(self) -> list[Split]:
+        """Split time of each step so far; the open step's split runs to now (live display)."""
+        now = None if self.finished else self.elapsed_ms()
+        return compute_splits(self.steps, now)
+
+    def freezes(self, *, include_current: bool = False) -> list[Freeze]:
+        """Gaps > 8 s without ink so far (time order); with ``include_current`` also the gap going on
+        now if it is already longer than 8 s (step None)."""
+        now = self.elapsed_ms() if include_current and not self.finished else None
+        return compute_freezes(self.steps, now)
+
+    def current_freeze_ms(self) -> float | None:
+        """How long (ms) the user has been without ink if that is already a freeze (> 8 s), else None."""
+        if self.finished:
+            return None
+        last = max((e.end_ms for s in self._steps.values() for e in s.strokes), default=0.0)
+        gap = self.elapsed_ms() - last
+        return gap if gap > FREEZE_MS else None
+
+    def board(self) -> Board:
+        """An immutable snapshot of the attempt, ready to save (cheap: shares the stroke objects)."""
+        return replace(self._board, steps=tuple(self.steps), followups=tuple(sorted(self._followups,
+                                                                                  key=lambda f: f.index)))
+
+    def verdicts_json(self) -> list[dict[str, Any]]:
+        """The latest verdict of each step, as the ``check`` CLI prints them (steps without one skipped)."""
+        return [s.verdict.to_check_json() for s in self.steps if s.verdict is not None]
+
+
+def verdict_counts(board: Board) -> Mapping[str, int]:
+    """How many steps of ``board`` have each latest verdict (``"none"`` for unchecked steps)."""
+    out: dict[str, int] = {}
+    for s in board.steps:
+        key = s.verdict.verdict if s.verdict else "none"
+        out[key] = out.get(key, 0) + 1
+    return out
