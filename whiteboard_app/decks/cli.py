@@ -1,0 +1,52 @@
+"""``whiteboard-app decks list [--json]`` and ``whiteboard-app decks validate [PATH...]``.
+
+``validate`` exits 1 when any card has a problem (each printed as ``file:line: field: message``), 0 when
+all are fine; with no PATH it validates the bundled deck.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+
+from .loader import deck_errors
+
+
+def _list(args: argparse.Namespace) -> int:
+    deck, errors = deck_errors(args.paths or None)
+    rows = [
+        {"id": c.id, "title": c.title, "topic": c.topic, "steps": len(c.steps), "path": str(c.source_path)}
+        for c in sorted(deck, key=lambda c: (c.topic, c.id))
+    ]
+    if args.json:
+        print(json.dumps(rows, indent=2))
+    else:
+        for r in rows:
+            print(f"{r['id']:40s} {r['topic']:20s} {r['steps']:2d} steps  {r['title']}")
+    for e in errors:
+        print(f"skipped: {e}", file=sys.stderr)
+    return 0
+
+
+def _validate(args: argparse.Namespace) -> int:
+    deck, errors = deck_errors(args.paths or None)
+    for e in errors:
+        print(e)
+    n_files = len(deck) + len({e.path for e in errors})
+    print(f"{len(deck)} card(s) valid, {len(errors)} problem(s) in {n_files} file(s)", file=sys.stderr)
+    return 1 if errors else 0
+
+
+def register(subparsers) -> None:
+    """Add ``decks list`` and ``decks validate`` to the top-level CLI."""
+    p = subparsers.add_parser("decks", help="list or validate decks of cards")
+    sub = p.add_subparsers(dest="decks_command", parser_class=type(p))
+    lp = sub.add_parser("list", help="list the cards (bundled deck unless PATHs are given)")
+    lp.add_argument("paths", nargs="*", metavar="PATH", help="card files or folders")
+    lp.add_argument("--json", action="store_true", help="print JSON")
+    lp.set_defaults(func=_list)
+    vp = sub.add_parser("validate", help="validate card files; exit 1 on errors")
+    vp.add_argument("paths", nargs="*", metavar="PATH", help="card files or folders (default: the bundled deck)")
+    vp.set_defaults(func=_validate)
+    p.set_defaults(func=lambda _a: (p.print_help(), 2)[1])

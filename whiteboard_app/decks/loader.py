@@ -1,0 +1,489 @@
+"""Load and validate card files (TOML, one card per file) into :class:`~whiteboard_app.decks.schema.Card`.
+
+tomllib gives no line numbers for values, so :class:`_Lines` finds the line of a field by scanning the
+file text (the ``[[steps]]`` header of the N-th step, then the key under it; the entry of an inline
+table or array). Every problem is a :class:`DeckError` naming file, line and field.
+"""
+
+from __future__ import annotations
+
+import re
+import tomllib
+from collections.abc import Iterable
+from pathlib import Path
+
+import whiteboard_app
+
+from .schema import (
+    CONSTRAINT_KINDS,
+    DOMAINS,
+    FUNCTIONS,
+    SCHEMA_VERSION,
+    TOPICS,
+    Card,
+    Deck,
+    DeckError,
+    Declarations,
+    Followup,
+    Mistake,
+    RefStep,
+    Targets,
+)
+
+_ID_RE = re.compile(r"^[a-z0-9]+(-[a-z0-9]+)*$")
+_NAME_RE = re.compile(r"^[A-Za-z][A-Za-z0-9]*(_[A-Za-z0-9{}]+)?$")
+_DIM_RE = re.compile(r"^([A-Za-z][A-Za-z0-9_]*|[1-9][0-9]*)$")
+
+
+def bundled_deck_dir() -> Path:
+    """The folder of the bundled deck (``whiteboard_app/bundled/decks``, a symlink to top-level ``decks/``)."""
+    return Path(whiteboard_app.__file__).parent / "bundled" / "decks"
+
+
+class _Lines:
+    """Find the 1-based line of a field path like ``("steps", 3, "latex")`` in a TOML file's text."""
+
+    def __init__(self, text: str):
+        self.lines = text.splitlines()
+
+    def _find(self, pattern: re.Pattern, start: int = 0, stop: int | None = None) -> int | None:
+        stop = len(self.lines) if stop is None else stop
+        for i in range(start, stop):
+            if pattern.search(self.lines[i]):
+                return i
+        return None
+
+    def _section(self, name: str, nth: int | None) -> tuple[int, int] | None:
+        """Line range [start, stop) of table ``[name]`` or of the nth (1-based) ``[[name]]``."""
+        if nth is None:
+            pat = re.compile(rf"^\s*\[\s*{re.escape(name)}\s*\]\s*(#.*)?$")
+            i = self._find(pat)
+        else:
+            pat = re.compile(rf"^\s*\[\[\s*{re.escape(name)}\s*\]\]\s*(#.*)?$")
+            i, count = None, 0
+            for j, line in enumerate(self.lines):
+                if pat.search(line):
+                    count += 1
+                    if count == nth:
+                        i = j
+                        break
+        if i is None:
+            return None
+        end = self._find(re.compile(r"^\s*\["), i + 1)
+        return i, (len(self.lines) if end is None else end)
+
+    def _key(self, key: str, start: int, stop: int) -> int | None:
+        return self._find(re.compile(rf'^\s*("?){re.escape(key)}\1\s*='), start, stop)
+
+    def _entry(self, key_line: int, entry, stop: int) -> int:
+        """Line of an entry inside the value starting at key_line (inline table key or nth array item)."""
+        if isinstance(entry, str):
+            pat = re.compile(rf'(^|[{{,\s])("?){re.escape(entry)}\2\s*=')
+            for i in range(key_line, stop):
+                text = self.lines[i] if i != key_line else self.lines[i].split("=", 1)[-1]
+                if pat.search(text):
+                    return i
+            return key_line
+        # array item (1-based): items on following lines, one per line, when the array spans lines
+        rest = self.lines[key_line].split("=", 1)[-1].strip()
+        if rest.startswith("[") and not rest.rstrip(",").endswith("]"):
+            count = 0
+            for i in range(key_line + 1, stop):
+                s = self.lines[i].strip()
+                if s.startswith(("]",)):
+                    break
+                if s and not s.startswith("#"):
+                    count += 1
+                    if count == entry:
+                        return i
+        return key_line
+
+    def line_of(self, path: tuple) -> int:
+        """Best line for the field path; 0 when nothing in the file matches."""
+        if not path:
+            return 0
+        head, rest = path[0], list(path[1:])
+        start, stop, in_section = 0, len(self.lines), False
+        top_stop = self._find(re.compile(r"^\s*\["))
+        if rest and isinstance(rest[0], int) and head in ("steps", "mistakes", "followups"):
+            sec = self._section(head, rest.pop(0))
+            if sec is None:
+                return 0
+            start, stop = sec
+            in_section = True
+            if not rest:
+                return start + 1
+            head = rest.pop(0)
+        elif head in ("declarations", "targets"):
+            sec = self._section(head, None)
+            if sec is not None:
+                if not rest:
+                    return sec[0] + 1
+                start, stop = sec
+                in_section = True
+                head = rest.pop(0)
+            else:
+                # maybe an inline table at top level: declarations = {...}
+                i = self._key(head, 0, top_stop or len(self.lines))
+                return 0 if i is None else i + 1
+        else:
+            stop = top_stop if top_stop is not None else len(self.lines)
+        i = self._key(str(head), start, stop)
+        if i is None:
+            return start + 1 if in_section else 0
+        if rest:
+            return self._entry(i, rest[0], stop) + 1
+        return i + 1
+
+
+def _fmt(path: tuple) -> str:
+    out = ""
+    for p in path:
+        if isinstance(p, int):
+            out += f"[{p}]"
+        else:
+            out += ("." if out else "") + str(p)
+    return out
+
+
+class _Validator:
+    """Validates one parsed TOML document; collects every problem (``errors``) rather than stopping."""
+
+    def __init__(self, path: Path, text: str):
+        self.path = path
+        self.lines = _Lines(text)
+        self.errors: list[DeckError] = []
+
+    def err(self, field: tuple, message: str) -> None:
+        self.errors.append(DeckError(self.path, self.lines.line_of(field), _fmt(field), message))
+
+    def want(self, doc: dict, key: str, typ, field: tuple, required: bool = True, default=None):
+        if key not in doc:
+            if required:
+                self.err(field, "is missing")
+            return default
+        value = doc[key]
+        if typ is int and isinstance(value, bool):
+            self.err(field, "must be an integer")
+            return default
+        if not isinstance(value, typ):
+            name = typ.__name__ if isinstance(typ, type) else " or ".join(t.__name__ for t in typ)
+            self.err(field, f"must be a {_TYPE_WORDS.get(name, name)}, not {type(value).__name__}")
+            return default
+        return value
+
+    def text(self, doc: dict, key: str, field: tuple, required: bool = True, default: str = "") -> str:
+        value = self.want(doc, key, str, field, required, default)
+        if required and isinstance(value, str) and not value.strip():
+            self.err(field, "must not be empty")
+        return value if isinstance(value, str) else default
+
+    def strings(self, doc: dict, key: str, field: tuple, lo: int = 0, hi: int | None = None) -> tuple[str, ...]:
+        value = self.want(doc, key, list, field, required=lo > 0, default=[])
+        out = []
+        for k, item in enumerate(value, 1):
+            if not isinstance(item, str) or not item.strip():
+                self.err(field + (k,), "must be a non-empty string")
+            else:
+                out.append(item)
+        if key in doc and (len(value) < lo or (hi is not None and len(value) > hi)):
+            want = f"{lo}-{hi}" if hi is not None else f"at least {lo}"
+            self.err(field, f"needs {want} entries, has {len(value)}")
+        return tuple(out)
+
+    def unknown_keys(self, doc: dict, allowed: Iterable[str], field: tuple) -> None:
+        for key in doc:
+            if key not in allowed:
+                self.err(field + (key,), f"unknown field (allowed: {', '.join(sorted(allowed))})")
+
+
+_TYPE_WORDS = {"str": "string", "list": "list", "dict": "table", "int": "integer", "bool": "boolean"}
+_TOP_KEYS = (
+    "schema_version", "id", "title", "topic", "prompt", "setup", "assumptions", "interpretation", "hints",
+    "targets", "declarations", "steps", "mistakes", "followups",
+)
+_DECL_KEYS = ("symbols", "indexed", "indices", "shapes", "sizes", "functions", "definitions", "constraints", "unknowns")
+
+
+def _declarations(v: _Validator, doc: dict) -> Declarations:
+    d = v.want(doc, "declarations", dict, ("declarations",), default={})
+    v.unknown_keys(d, _DECL_KEYS, ("declarations",))
+    f = ("declarations",)
+
+    def table(key: str) -> dict:
+        t = v.want(d, key, dict, f + (key,), required=False, default={})
+        return t if isinstance(t, dict) else {}
+
+    symbols = {}
+    for name, dom in table("symbols").items():
+        if not _NAME_RE.match(name):
+            v.err(f + ("symbols", name), "is not a symbol name (letters/digits, optional _subscript, no backslash)")
+        elif dom not in DOMAINS:
+            v.err(f + ("symbols", name), f"unknown domain {dom!r} (one of: {', '.join(DOMAINS)})")
+        else:
+            symbols[name] = dom
+    indices = {}
+    for name, bounds in table("indices").items():
+        if (
+            not isinstance(bounds, list)
+            or len(bounds) != 2
+            or not all(isinstance(b, (str, int)) and not isinstance(b, bool) for b in bounds)
+        ):
+            v.err(f + ("indices", name), 'must be a pair of bounds like ["1", "n"]')
+        else:
+            indices[name] = (str(bounds[0]), str(bounds[1]))
+    indexed = {}
+    for name, idx in table("indexed").items():
+        if not isinstance(idx, str) or not idx or not all(c.isalpha() for c in idx):
+            v.err(f + ("indexed", name), 'must name its index letters, e.g. "i" or "ij"')
+            continue
+        missing = [c for c in idx if c not in indices]
+        if missing:
+            v.err(f + ("indexed", name), f"index {missing[0]!r} is not declared in declarations.indices")
+        indexed[name] = idx
+    sizes = {}
+    for name, n in table("sizes").items():
+        if not isinstance(n, int) or isinstance(n, bool) or n < 1:
+            v.err(f + ("sizes", name), "must be a positive integer")
+        else:
+            sizes[name] = n
+    shapes = {}
+    for name, shape in table("shapes").items():
+        ok = isinstance(shape, list) and len(shape) == 2
+        ok = ok and all(
+            (isinstance(s, int) and not isinstance(s, bool) and s > 0) or (isinstance(s, str) and _DIM_RE.match(s))
+            for s in shape
+        )
+        if not ok:
+            v.err(f + ("shapes", name), 'must be [rows, cols] of dimension names or integers, e.g. ["n", "d"]')
+        else:
+            shapes[name] = (str(shape[0]), str(shape[1]))
+    functions = {}
+    for name, fn in table("functions").items():
+        if fn not in FUNCTIONS:
+            v.err(f + ("functions", name), f"unknown function {fn!r} (one of: {', '.join(FUNCTIONS)})")
+        elif name in symbols or name in shapes or name in indexed:
+            v.err(f + ("functions", name), "a function and a symbol cannot share a name on one card")
+        else:
+            functions[name] = fn
+    definitions = {}
+    for lhs, rhs in table("definitions").items():
+        if not isinstance(rhs, str) or not rhs.strip() or not lhs.strip():
+            v.err(f + ("definitions", lhs), "must map LaTeX to non-empty LaTeX")
+        else:
+            definitions[lhs] = rhs
+    constraints = []
+    declared = set(symbols) | set(shapes) | set(indexed)
+    for k, c in enumerate(v.strings(d, "constraints", f + ("constraints",)), 1):
+        kind, _, name = c.partition(":")
+        if kind not in CONSTRAINT_KINDS:
+            v.err(f + ("constraints", k), f"unknown constraint {kind!r} (one of: {', '.join(CONSTRAINT_KINDS)})")
+        elif name not in declared:
+            v.err(f + ("constraints", k), f"constrains {name!r}, which is not declared")
+        else:
+            constraints.append(c)
+    unknowns = v.strings(d, "unknowns", f + ("unknowns",))
+    for k, name in enumerate(unknowns, 1):
+        if name not in declared:
+            v.err(f + ("unknowns", k), f"{name!r} is not declared in symbols or shapes")
+    for dim in {s for shp in shapes.values() for s in shp}:
+        if not dim.isdigit() and dim not in sizes and symbols.get(dim) not in ("positive_integer", None):
+            v.err(f + ("shapes",), f"dimension {dim!r} is declared with a domain other than positive_integer")
+    return Declarations(
+        symbols=symbols,
+        indexed=indexed,
+        indices=indices,
+        shapes=shapes,
+        sizes=sizes,
+        functions=functions,
+        definitions=definitions,
+        constraints=tuple(constraints),
+        unknowns=tuple(unknowns),
+    )
+
+
+def _card_from_doc(path: Path, text: str, doc: dict) -> tuple[Card | None, list[DeckError]]:
+    v = _Validator(path, text)
+    v.unknown_keys(doc, _TOP_KEYS, ())
+    version = v.want(doc, "schema_version", int, ("schema_version",))
+    if version is not None and version != SCHEMA_VERSION:
+        v.err(("schema_version",), f"unsupported schema version {version} (this program reads {SCHEMA_VERSION})")
+    cid = v.text(doc, "id", ("id",))
+    if cid and not _ID_RE.match(cid):
+        v.err(("id",), f"{cid!r} is not kebab-case (lower-case letters, digits, hyphens)")
+    elif cid and path.suffix == ".toml" and path.stem != cid:
+        v.err(("id",), f"{cid!r} does not match the file name {path.name!r}")
+    title = v.text(doc, "title", ("title",))
+    topic = v.text(doc, "topic", ("topic",))
+    if topic and topic not in TOPICS:
+        v.err(("topic",), f"unknown topic {topic!r} (one of: {', '.join(TOPICS)})")
+    prompt = v.text(doc, "prompt", ("prompt",))
+    setup = v.text(doc, "setup", ("setup",))
+    assumptions = v.strings(doc, "assumptions", ("assumptions",))
+    if "assumptions" not in doc:
+        v.err(("assumptions",), "is missing (an empty list is allowed)")
+    interpretation = v.text(doc, "interpretation", ("interpretation",))
+    hints = v.strings(doc, "hints", ("hints",), 1, 4)
+
+    targets = Targets()
+    t = v.want(doc, "targets", dict, ("targets",), required=False, default={})
+    if isinstance(t, dict):
+        v.unknown_keys(t, ("cold_s", "practised_s"), ("targets",))
+        cold = v.want(t, "cold_s", int, ("targets", "cold_s"), required=False, default=300)
+        prac = v.want(t, "practised_s", int, ("targets", "practised_s"), required=False, default=180)
+        for key, val in (("cold_s", cold), ("practised_s", prac)):
+            if isinstance(val, int) and val <= 0:
+                v.err(("targets", key), "must be a positive number of seconds")
+        if isinstance(cold, int) and isinstance(prac, int) and prac > cold:
+            v.err(("targets", "practised_s"), "must not exceed cold_s")
+        targets = Targets(cold_s=cold or 300, practised_s=prac or 180)
+
+    declarations = _declarations(v, doc)
+
+    steps = []
+    raw_steps = v.want(doc, "steps", list, ("steps",), default=[])
+    for k, s in enumerate(raw_steps, 1):
+        f = ("steps", k)
+        if not isinstance(s, dict):
+            v.err(f, "must be a table ([[steps]])")
+            continue
+        v.unknown_keys(s, ("latex", "say", "rule", "checkable"), f)
+        latex = v.text(s, "latex", f + ("latex",))
+        say = v.text(s, "say", f + ("say",))
+        rule = v.text(s, "rule", f + ("rule",))
+        checkable = v.want(s, "checkable", bool, f + ("checkable",), required=False, default=True)
+        if k == 1 and latex.lstrip().startswith("="):
+            v.err(f + ("latex",), "the first step cannot continue a previous line (leading '=')")
+        steps.append(RefStep(latex=latex, say=say, rule=rule, checkable=bool(checkable)))
+    if "steps" in doc and len(raw_steps) < 2:
+        v.err(("steps",), f"needs at least 2 steps, has {len(raw_steps)}")
+
+    mistakes = []
+    raw = v.want(doc, "mistakes", list, ("mistakes",), default=[])
+    for k, m in enumerate(raw, 1):
+        f = ("mistakes", k)
+        if not isinstance(m, dict):
+            v.err(f, "must be a table ([[mistakes]])")
+            continue
+        v.unknown_keys(m, ("latex", "after_step", "diagnosis", "explanation"), f)
+        latex = v.text(m, "latex", f + ("latex",))
+        diagnosis = v.text(m, "diagnosis", f + ("diagnosis",))
+        explanation = v.text(m, "explanation", f + ("explanation",))
+        after = v.want(m, "after_step", int, f + ("after_step",), default=0)
+        if isinstance(after, int) and "after_step" in m and not 1 <= after <= max(1, len(steps)):
+            v.err(f + ("after_step",), f"must be a step number 1..{len(steps)}, not {after}")
+        if any(latex.strip() == st.latex.strip() for st in steps):
+            v.err(f + ("latex",), "is identical to a reference step")
+        mistakes.append(Mistake(latex=latex, diagnosis=diagnosis, after_step=after or 0, explanation=explanation))
+    if "mistakes" in doc and not 2 <= len(raw) <= 5:
+        v.err(("mistakes",), f"needs 2-5 mistakes, has {len(raw)}")
+
+    followups = []
+    raw = v.want(doc, "followups", list, ("followups",), default=[])
+    for k, q in enumerate(raw, 1):
+        f = ("followups", k)
+        if not isinstance(q, dict):
+            v.err(f, "must be a table ([[followups]])")
+            continue
+        v.unknown_keys(q, ("question", "answer", "key_points"), f)
+        followups.append(
+            Followup(
+                question=v.text(q, "question", f + ("question",)),
+                answer=v.text(q, "answer", f + ("answer",)),
+                key_points=v.strings(q, "key_points", f + ("key_points",), 2, 5),
+            )
+        )
+    if "followups" in doc and not 2 <= len(raw) <= 4:
+        v.err(("followups",), f"needs 2-4 follow-ups, has {len(raw)}")
+
+    if v.errors:
+        return None, v.errors
+    card = Card(
+        id=cid,
+        title=title,
+        topic=topic,
+        prompt=prompt,
+        setup=setup,
+        assumptions=assumptions,
+        declarations=declarations,
+        steps=tuple(steps),
+        interpretation=interpretation,
+        followups=tuple(followups),
+        mistakes=tuple(mistakes),
+        hints=hints,
+        targets=targets,
+        source_path=path,
+        schema_version=version,
+    )
+    return card, []
+
+
+def card_errors(path: Path | str) -> tuple[Card | None, list[DeckError]]:
+    """Read and validate one card file; return (card or None, every problem found)."""
+    path = Path(path)
+    try:
+        raw = path.read_bytes()
+    except OSError as exc:
+        return None, [DeckError(path, 0, "", f"cannot read the file: {exc.strerror or exc}")]
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = raw[: exc.start].count(b"\n") + 1
+        return None, [DeckError(path, line, "", "is not UTF-8 text")]
+    try:
+        doc = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        m = re.search(r"\(at line (\d+), column \d+\)", str(exc))
+        line = int(m.group(1)) if m else 0
+        msg = re.sub(r"\s*\(at line \d+, column \d+\)", "", str(exc)) or "invalid TOML"
+        return None, [DeckError(path, line, "", f"invalid TOML: {msg}")]
+    return _card_from_doc(path, text, doc)
+
+
+def load_card(path: Path | str) -> Card:
+    """Load one card file; raise the first :class:`DeckError` found (file, line, field)."""
+    card, errors = card_errors(path)
+    if errors:
+        raise errors[0]
+    assert card is not None
+    return card
+
+
+def _expand(paths: Iterable[Path | str]) -> list[Path]:
+    out: list[Path] = []
+    for p in paths:
+        p = Path(p)
+        out.extend(sorted(p.glob("*.toml")) if p.is_dir() else [p])
+    return out
+
+
+def deck_errors(paths: Iterable[Path | str] | None = None) -> tuple[Deck, list[DeckError]]:
+    """Load every card it can from files/folders (bundled deck when None); return the deck and all problems.
+
+    Duplicate card ids across files are errors (the second file is named).
+    """
+    files = _expand([bundled_deck_dir()] if paths is None else paths)
+    deck = Deck()
+    errors: list[DeckError] = []
+    for f in files:
+        card, errs = card_errors(f)
+        errors.extend(errs)
+        if card is None:
+            continue
+        if card.id in deck.cards:
+            first = deck.cards[card.id].source_path
+            errors.append(DeckError(f, _Lines(f.read_text("utf-8")).line_of(("id",)), "id", f"duplicate id, also in {first}"))
+            continue
+        deck.cards[card.id] = card
+    return deck, errors
+
+
+def load_deck(paths: Iterable[Path | str] | None = None) -> Deck:
+    """Load a deck from card files or folders of them (the bundled deck when ``paths`` is None).
+
+    Raises the first :class:`DeckError` when any card is malformed.
+    """
+    deck, errors = deck_errors(paths)
+    if errors:
+        raise errors[0]
+    return deck

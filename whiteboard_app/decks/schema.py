@@ -1,0 +1,178 @@
+"""The card schema (schema_version 1) as frozen dataclasses; see docs/deck-authoring.md.
+
+A card is pure data: nothing in it is executed. The maths layer reads ``Card.declarations`` to know
+what every identifier in a step can be.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+SCHEMA_VERSION = 1
+
+TOPICS = (
+    "calculus",
+    "probability",
+    "statistics",
+    "linear-models",
+    "classification",
+    "deep-learning",
+    "transformers",
+    "information-theory",
+    "latent-variables",
+    "optimisation",
+    "kernels",
+    "generative-models",
+    "alignment",
+)
+
+#: scalar domains a symbol can be declared with
+DOMAINS = ("real", "positive", "nonnegative", "probability", "integer", "positive_integer", "binary", "discrete")
+
+#: known functions a name can be declared as (the maths layer evaluates them)
+FUNCTIONS = ("sigmoid", "softmax", "log", "exp", "relu", "tanh", "log_sigmoid", "softplus", "abs", "sqrt")
+
+#: constraint samplers: "KIND:NAME"
+CONSTRAINT_KINDS = ("simplex", "onehot", "symmetric", "spd", "orthogonal", "unit")
+
+#: generic diagnosis names (a mistake may also carry a short custom name)
+GENERIC_DIAGNOSES = (
+    "sign flip",
+    "missing factor",
+    "n vs n-1",
+    "dropped transpose",
+    "wrong exponent",
+    "inverted ratio",
+    "wrong index",
+)
+
+
+class DeckError(ValueError):
+    """A malformed or inconsistent card: names the file, the line (1-based, 0 when unknown) and the field.
+
+    ``str()`` reads ``"decks/x.toml:12: steps[3].latex: message"``.
+    """
+
+    def __init__(self, path: Path | str, line: int, field: str, message: str):
+        self.path = Path(path)
+        self.line = int(line)
+        self.field = field
+        self.message = message
+        super().__init__(str(self))
+
+    def __str__(self) -> str:
+        where = f"{self.path}:{self.line}" if self.line else f"{self.path}"
+        return f"{where}: {self.field}: {self.message}" if self.field else f"{where}: {self.message}"
+
+
+class UnknownCardError(KeyError):
+    """No card with that id in the deck."""
+
+    def __str__(self) -> str:  # KeyError quotes its argument; we want a readable sentence
+        return f"unknown card: {self.args[0]!r}" if self.args else "unknown card"
+
+
+@dataclass(frozen=True)
+class Declarations:
+    """What every identifier in a step can be (see docs/deck-authoring.md, ``[declarations]``).
+
+    - ``symbols``: scalar name -> domain (one of :data:`DOMAINS`).
+    - ``indexed``: family name -> index name(s), e.g. ``{"x": "i"}`` (``x_i``), ``{"A": "ij"}``.
+    - ``indices``: index name -> (lower, upper) bounds as LaTeX, e.g. ``("1", "n")``.
+    - ``shapes``: matrix/vector name -> (rows, cols) as dimension names or integers.
+    - ``sizes``: dimension name -> fixed positive integer.
+    - ``functions``: name -> known function (one of :data:`FUNCTIONS`).
+    - ``definitions``: LaTeX of a named quantity -> LaTeX of what it stands for.
+    - ``constraints``: samplers ``"KIND:NAME"``, KIND in :data:`CONSTRAINT_KINDS`.
+    - ``unknowns``: names solved for in result steps (``w``, ``hat_mu``...), optional; the checker
+      solves equations for them when comparing two equations.
+    """
+
+    symbols: dict[str, str] = field(default_factory=dict)
+    indexed: dict[str, str] = field(default_factory=dict)
+    indices: dict[str, tuple[str, str]] = field(default_factory=dict)
+    shapes: dict[str, tuple[str, str]] = field(default_factory=dict)
+    sizes: dict[str, int] = field(default_factory=dict)
+    functions: dict[str, str] = field(default_factory=dict)
+    definitions: dict[str, str] = field(default_factory=dict)
+    constraints: tuple[str, ...] = ()
+    unknowns: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class RefStep:
+    """One step of the reference chain: LaTeX, what to say out loud, the rule applied, checkable or not."""
+
+    latex: str
+    say: str = ""
+    rule: str = ""
+    checkable: bool = True
+
+
+@dataclass(frozen=True)
+class Mistake:
+    """A common wrong step: its LaTeX, a named diagnosis, the 1-based reference step it imitates."""
+
+    latex: str
+    diagnosis: str
+    after_step: int
+    explanation: str = ""
+
+
+@dataclass(frozen=True)
+class Followup:
+    """An interviewer follow-up with a model answer and its key points."""
+
+    question: str
+    answer: str
+    key_points: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Targets:
+    """Time targets in seconds."""
+
+    cold_s: int = 300
+    practised_s: int = 180
+
+
+@dataclass(frozen=True)
+class Card:
+    """One derivation card (see docs/deck-authoring.md). ``steps`` are numbered from 1 in the UI and CLI."""
+
+    id: str
+    title: str
+    topic: str
+    prompt: str
+    setup: str
+    assumptions: tuple[str, ...]
+    declarations: Declarations
+    steps: tuple[RefStep, ...]
+    interpretation: str
+    followups: tuple[Followup, ...]
+    mistakes: tuple[Mistake, ...]
+    hints: tuple[str, ...]
+    targets: Targets = Targets()
+    source_path: Path | None = None
+    schema_version: int = SCHEMA_VERSION
+
+
+@dataclass
+class Deck:
+    """A set of cards by id. ``get(id)`` raises :class:`UnknownCardError`."""
+
+    cards: dict[str, Card] = field(default_factory=dict)
+
+    def get(self, card_id: str) -> Card:
+        """Return the card with that id; raise :class:`UnknownCardError` if there is none."""
+        try:
+            return self.cards[card_id]
+        except KeyError:
+            raise UnknownCardError(card_id) from None
+
+    def __iter__(self):
+        return iter(self.cards.values())
+
+    def __len__(self) -> int:
+        return len(self.cards)
