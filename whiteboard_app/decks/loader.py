@@ -202,7 +202,7 @@ _TOP_KEYS = (
     "schema_version", "id", "title", "topic", "prompt", "setup", "assumptions", "interpretation", "hints",
     "targets", "declarations", "steps", "mistakes", "followups",
 )
-_DECL_KEYS = ("symbols", "indexed", "indices", "shapes", "sizes", "functions", "definitions", "constraints", "unknowns")
+_DECL_KEYS = ("symbols", "indexed", "indices", "shapes", "sizes", "functions", "definitions", "constraints", "unknowns", "solutions")
 
 
 def _declarations(v: _Validator, doc: dict) -> Declarations:
@@ -282,10 +282,13 @@ def _declarations(v: _Validator, doc: dict) -> Declarations:
             v.err(f + ("constraints", k), f"constrains {name!r}, which is not declared")
         else:
             constraints.append(c)
+    solutions = {}
+    for name, rhs in table("solutions").items():
+        if not isinstance(rhs, str) or not rhs.strip():
+            v.err(f + ("solutions", name), "must map a declared name to non-empty LaTeX")
+        else:
+            solutions[name] = rhs
     unknowns = v.strings(d, "unknowns", f + ("unknowns",))
-    for k, name in enumerate(unknowns, 1):
-        if name not in declared:
-            v.err(f + ("unknowns", k), f"{name!r} is not declared in symbols or shapes")
     for dim in {s for shp in shapes.values() for s in shp}:
         if not dim.isdigit() and dim not in sizes and symbols.get(dim) not in ("positive_integer", None):
             v.err(f + ("shapes",), f"dimension {dim!r} is declared with a domain other than positive_integer")
@@ -299,6 +302,7 @@ def _declarations(v: _Validator, doc: dict) -> Declarations:
         definitions=definitions,
         constraints=tuple(constraints),
         unknowns=tuple(unknowns),
+        solutions=solutions,
     )
 
 

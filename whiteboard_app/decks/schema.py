@@ -85,8 +85,9 @@ class Declarations:
     - ``functions``: name -> known function (one of :data:`FUNCTIONS`).
     - ``definitions``: LaTeX of a named quantity -> LaTeX of what it stands for.
     - ``constraints``: samplers ``"KIND:NAME"``, KIND in :data:`CONSTRAINT_KINDS`.
-    - ``unknowns``: names solved for in result steps (``w``, ``hat_mu``...), optional; the checker
-      solves equations for them when comparing two equations.
+    - ``unknowns``: names solved for in result steps (``w``, ``hat_mu``...), optional, informative.
+    - ``solutions``: unknown name -> LaTeX of its solution; a relation that is not an identity is checked
+      with the unknown set to its solution (see docs/deck-authoring.md).
     """
 
     symbols: dict[str, str] = field(default_factory=dict)
@@ -98,6 +99,7 @@ class Declarations:
     definitions: dict[str, str] = field(default_factory=dict)
     constraints: tuple[str, ...] = ()
     unknowns: tuple[str, ...] = ()
+    solutions: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
