@@ -1,4 +1,169 @@
 """One step through the data flow, pure: ink -> recogniser -> LaTeX -> sympy -> verdict.
 
 See docs/INTERFACES.md; the window calls these from QThreadPool workers, the CLI calls them directly.
+
+* :func:`build_context` turns a card (its reference steps, declared mistakes, generated near misses) and
+  the user's previous step into the recogniser's :class:`RecognitionContext`.
+* :func:`process_step` reads one step's ink and checks the best reading. A recogniser error, an engine
+  that is not available, or a recogniser that runs past its time limit becomes "could not read"
+  (verdict ``unparsed`` with the reason in ``message``); a checker failure becomes ``cannot_check``.
+  It never raises for a failure of the recogniser or of sympy.
+* :func:`recheck` re-runs only parse + check on a corrected reading (nothing is recognised again).
 """
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from whiteboard_app.ink import StepInk
+from whiteboard_app.recognition.base import (
+    RecognitionContext,
+    RecognitionError,
+    RecognitionResult,
+    Recognizer,
+)
+
+#: Wall-clock limit for one recognition call, s (docs/INTERFACES.md: "3 s a step"); a little slack on
+#: top of the engine's own limit so the engine's own message wins when it enforces the limit itself.
+RECOGNITION_TIME_LIMIT_S = 3.5
+
+Checker = Callable[..., Any]
+
+
+@dataclass(frozen=True, slots=True)
+class StepResult:
+    """The outcome of one step: what the recogniser returned, the LaTeX that was checked (the best
+    candidate, or None when nothing was read) and the checker's :class:`~whiteboard_app.maths.StepVerdict`."""
+
+    recognition: RecognitionResult
+    latex: str | None
+    verdict: Any  # whiteboard_app.maths.StepVerdict (imported lazily: sympy is slow to import)
+
+
+def _maths():
+    import whiteboard_app.maths as maths  # lazy: importing sympy takes ~1 s
+
+    return maths
+
+
+def make_verdict(latex: str, verdict: str, message: str | None = None, ms: float = 0.0):
+    """A :class:`StepVerdict` built here rather than by the checker (``unparsed`` or ``cannot_check``),
+    with no reference step, diagnosis or shape; ``message`` says why, in words."""
+    return _maths().StepVerdict(latex=latex, verdict=verdict, reference_step=None, diagnosis=None,
+                                shape=None, ms=ms, message=message)
+
+
+def build_context(card, previous_latex: Sequence[str] = (), near_misses: bool = True) -> RecognitionContext:
+    """The recogniser's context prior for a step of ``card``.
+
+    Pairs (latex, kind), in this order: every reference step ("reference"), every declared mistake
+    ("mistake"), the checker's generated wrong variants from ``maths.near_misses(card)`` ("near_miss";
+    skipped when ``near_misses`` is False or the generator fails) and the user's last previous step
+    ("previous"). Duplicated LaTeX is kept once, with its first kind. Right and wrong variants are both
+    present so the prior stays symmetric (issue 3, "context from the card").
+    """
+    pairs: list[tuple[str, str]] = []
+    seen: set[str] = set()
+
+    def add(latex: str | None, kind: str) -> None:
+        if latex and latex.strip() and latex not in seen:
+            seen.add(latex)
+            pairs.append((latex, kind))
+
+    for step in getattr(card, "steps", ()):
+        add(step.latex, "reference")
+    for mistake in getattr(card, "mistakes", ()):
+        add(mistake.latex, "mistake")
+    if near_misses:
+        try:
+            generated = _maths().near_misses(card)
+        except Exception:  # noqa: BLE001 - the prior is optional; a generator bug must not cost the step
+            generated = []
+        for item in generated:
+            add(item[0] if isinstance(item, tuple | list) else str(item), "near_miss")
+    if previous_latex:
+        add(previous_latex[-1], "previous")
+    return RecognitionContext(expected=tuple(pairs))
+
+
+def _recognize_with_limit(recognizer: Recognizer, ink: StepInk, context: RecognitionContext | None,
+                          time_limit_s: float) -> RecognitionResult:
+    """Call the recogniser in a daemon thread; past ``time_limit_s`` return an empty result saying so.
+
+    A hung engine thread cannot be killed from Python; it is left to finish in the background and its
+    late answer is discarded.
+    """
+    box: dict[str, Any] = {}
+
+    def run() -> None:
+        try:
+            box["result"] = recognizer.recognize(ink, context)
+        except BaseException as exc:  # noqa: BLE001 - handed back to the caller below
+            box["error"] = exc
+
+    name = getattr(recognizer, "name", "recogniser")
+    worker = threading.Thread(target=run, name=f"recognize-{name}", daemon=True)
+    t0 = time.perf_counter()
+    worker.start()
+    worker.join(time_limit_s)
+    ms = (time.perf_counter() - t0) * 1000.0
+    if worker.is_alive():
+        return RecognitionResult(ms=ms, engine=name,
+                                 message=f"the recogniser took longer than {time_limit_s:g} s")
+    if "error" in box:
+        exc = box["error"]
+        if isinstance(exc, RecognitionError):
+            reason = str(exc) or "the recogniser failed"
+        else:
+            reason = f"the recogniser failed: {type(exc).__name__}: {exc}"
+        return RecognitionResult(ms=ms, engine=name, message=reason)
+    result = box.get("result")
+    if not isinstance(result, RecognitionResult):
+        return RecognitionResult(ms=ms, engine=name, message="the recogniser returned no result")
+    return result
+
+
+def recheck(card, latex: str, previous_latex: Sequence[str] = (), *, check: Checker | None = None):
+    """Parse and check ``latex`` as the next step of ``card`` after the user's ``previous_latex``.
+
+    Returns a StepVerdict. Empty LaTeX is ``unparsed``; any exception from the checker (sympy, a bug)
+    becomes ``cannot_check`` with the reason in ``message``. ``check`` defaults to
+    ``whiteboard_app.maths.check_step(card, latex, previous)``.
+    """
+    latex = (latex or "").strip()
+    if not latex:
+        return make_verdict("", "unparsed", "nothing to check")
+    t0 = time.perf_counter()
+    try:
+        check = check or _maths().check_step
+        return check(card, latex, list(previous_latex))
+    except Exception as exc:  # noqa: BLE001 - a checker failure is a verdict, never a crash
+        return make_verdict(latex, "cannot_check", f"the checker failed: {type(exc).__name__}: {exc}",
+                            ms=(time.perf_counter() - t0) * 1000.0)
+
+
+def process_step(ink: StepInk, recognizer: Recognizer, card, previous_latex: Sequence[str] = (),
+                 context: RecognitionContext | None = None, *, check: Checker | None = None,
+                 time_limit_s: float = RECOGNITION_TIME_LIMIT_S) -> StepResult:
+    """Read one step's ``ink`` with ``recognizer`` (context from the card unless ``context`` is given)
+    and check the best reading as the next step after ``previous_latex``.
+
+    Never raises for recogniser or checker failures: nothing read (no candidates, an error, past
+    ``time_limit_s`` seconds) gives ``latex=None`` and verdict ``unparsed`` whose message reads
+    "could not read: <reason>".
+    """
+    if ink.is_empty:
+        return StepResult(RecognitionResult(message="no ink"), None,
+                          make_verdict("", "unparsed", "could not read: no ink"))
+    if context is None:
+        context = build_context(card, previous_latex)
+    recognition = _recognize_with_limit(recognizer, ink, context, time_limit_s)
+    latex = recognition.best
+    if not latex:
+        reason = recognition.message or "the recogniser found no reading"
+        return StepResult(recognition, None, make_verdict("", "unparsed", f"could not read: {reason}"))
+    return StepResult(recognition, latex, recheck(card, latex, previous_latex, check=check))

@@ -1,0 +1,140 @@
+"""ui.workers: QRunnable workers with result/error signals and a cancel flag; the StepReader reads a
+step after a writing pause and drops results for ink that changed meanwhile."""
+
+from __future__ import annotations
+
+import threading
+
+import pytest
+
+pytest.importorskip("pytestqt")
+pytestmark = pytest.mark.qt
+
+from whiteboard_app.ui.workers import StepReader, Worker, WorkerPool  # noqa: E402
+
+
+def test_worker_result_arrives_on_the_gui_thread(qtbot):
+    pool = WorkerPool()
+    got = []
+    w = Worker(lambda a, b: a + b, 2, 3)
+    w.signals.result.connect(lambda v: got.append((v, threading.current_thread() is threading.main_thread())))
+    with qtbot.waitSignal(w.signals.finished, timeout=5000):
+        pool.submit(w)
+    qtbot.waitUntil(lambda: bool(got), timeout=2000)
+    assert got == [(5, True)]
+
+
+def test_worker_error_is_reported_in_words(qtbot):
+    pool = WorkerPool()
+
+    def boom():
+        raise ValueError("sympy ran out of patience")
+
+    w = Worker(boom)
+    with qtbot.waitSignal(w.signals.error, timeout=5000) as sig:
+        pool.submit(w)
+    assert sig.args == ["ValueError: sympy ran out of patience"]
+
+
+def test_a_cancelled_worker_delivers_nothing(qtbot):
+    pool = WorkerPool()
+    gate = threading.Event()
+    results = []
+    w = Worker(lambda: gate.wait(5) and "late")
+    w.signals.result.connect(results.append)
+    pool.submit(w)
+    w.cancel()
+    gate.set()
+    assert pool.wait(5000)
+    qtbot.wait(50)
+    assert results == [] and w.cancelled
+
+
+class _Steps:
+    """A tiny step store for the reader: a signature per step that tests change."""
+
+    def __init__(self):
+        self.sig = {0: ("a",)}
+
+    def signature(self, k):
+        return self.sig[k]
+
+
+def test_reader_waits_for_the_pause_then_delivers(qtbot):
+    steps = _Steps()
+    calls = []
+    reader = StepReader(lambda k: (lambda: calls.append(k) or f"read {k}"), steps.signature, pause_ms=150)
+    reader.ink_changed(0)
+    qtbot.wait(60)
+    reader.ink_changed(0)  # more ink: the pause starts again
+    assert calls == [] and reader.pending(0)
+    with qtbot.waitSignal(reader.result_ready, timeout=3000) as sig:
+        pass
+    assert sig.args == [0, "read 0"]
+    assert calls == [0]  # one read for two changes inside the pause
+    assert not reader.pending(0)
+
+
+def test_reader_reads_at_once_when_the_step_ends(qtbot):
+    steps = _Steps()
+    reader = StepReader(lambda k: (lambda: "now"), steps.signature, pause_ms=60_000)
+    with qtbot.waitSignal(reader.result_ready, timeout=3000) as sig:
+        reader.step_ended(0)
+    assert sig.args == [0, "now"]
+
+
+def test_stale_result_is_dropped(qtbot):
+    steps = _Steps()
+    gate = threading.Event()
+    delivered = []
+    reader = StepReader(lambda k: (lambda: gate.wait(5) and "old reading"), steps.signature, pause_ms=10)
+    reader.result_ready.connect(lambda k, v: delivered.append(v))
+    reader.read_now(0)
+    steps.sig[0] = ("a", "b")  # the user wrote another stroke while the recogniser ran
+    with qtbot.waitSignal(reader.stale_dropped, timeout=5000) as sig:
+        gate.set()
+    assert sig.args == [0]
+    qtbot.wait(20)
+    assert delivered == []
+
+
+def test_a_newer_read_cancels_the_older_one(qtbot):
+    steps = _Steps()
+    gate = threading.Event()
+    answers = iter(["first", "second"])
+    delivered = []
+
+    def job(k):
+        value = next(answers)
+        return lambda: gate.wait(5) and value
+
+    reader = StepReader(job, steps.signature, pause_ms=10)
+    reader.result_ready.connect(lambda k, v: delivered.append(v))
+    reader.read_now(0)
+    reader.read_now(0)
+    gate.set()
+    qtbot.waitUntil(lambda: bool(delivered), timeout=5000)
+    reader.pool.wait(5000)
+    qtbot.wait(30)
+    assert delivered == ["second"]
+
+
+def test_reader_error_is_emitted_with_the_step(qtbot):
+    steps = _Steps()
+
+    def job(k):
+        def run():
+            raise RuntimeError("engine crashed")
+        return run
+
+    reader = StepReader(job, steps.signature, pause_ms=10)
+    with qtbot.waitSignal(reader.failed, timeout=5000) as sig:
+        reader.read_now(0)
+    assert sig.args[0] == 0 and "engine crashed" in sig.args[1]
+
+
+def test_no_job_means_no_work(qtbot):
+    steps = _Steps()
+    reader = StepReader(lambda k: None, steps.signature, pause_ms=10)
+    assert reader.read_now(0) is None
+    assert not reader.pending(0)
