@@ -1,0 +1,114 @@
+"""The cold-run timer beside the board: elapsed time against the card's target, the current step's split,
+a freeze marker (no ink for more than 8 s), the splits so far, and the end-of-run summary.
+
+All timing is computed by :class:`whiteboard_app.sessions.session.Session` (pure, clock-driven: splits,
+freezes, the freeze going on); this widget only displays it, refreshing every ``TICK_MS``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from PySide6.QtCore import QTimer
+from PySide6.QtWidgets import QHBoxLayout, QLabel, QWidget
+
+from whiteboard_app.sessions.board import Freeze, Split
+
+#: Refresh period of the display, ms.
+TICK_MS = 250
+
+
+def format_ms(ms: float) -> str:
+    """``m:ss`` for a duration in ms (negative durations get a leading minus)."""
+    sign = "-" if ms < 0 else ""
+    sec = int(abs(ms) // 1000)
+    return f"{sign}{sec // 60}:{sec % 60:02d}"
+
+
+def summary_text(total_ms: float, target_s: float | None, splits: Sequence[Split], freezes: Sequence[Freeze],
+                 verdicts: Sequence[str | None] = ()) -> str:
+    """The end-of-run summary as plain text lines: total against target, one line per step with its
+    split, verdict and freezes, then the number of freezes. ``verdicts[i]`` is step i's verdict word or
+    None. Splits and freezes are the Session's (ms)."""
+    if target_s:
+        over = total_ms - target_s * 1000.0
+        head = (f"Time {format_ms(total_ms)} against a target of {format_ms(target_s * 1000.0)}"
+                f" ({format_ms(abs(over))} {'over' if over > 0 else 'under'})")
+    else:
+        head = f"Time {format_ms(total_ms)}"
+    lines = [head]
+    by_step = {s.step: s for s in splits}
+    n = max([len(verdicts)] + [s.step + 1 for s in splits])
+    for i in range(n):
+        split = format_ms(by_step[i].ms) if i in by_step else "-"
+        word = (verdicts[i] if i < len(verdicts) else None) or "no verdict"
+        fr = [f for f in freezes if f.step == i]
+        mark = f"  froze {', '.join(format_ms(f.ms) for f in fr)}" if fr else ""
+        lines.append(f"Step {i + 1}: {split}  {word.replace('_', ' ')}{mark}")
+    lines.append(f"{len(freezes)} freeze(s) longer than 8 s" if freezes else "No freezes")
+    return "\n".join(lines)
+
+
+class TimerWidget(QWidget):
+    """Displays a Session's clock: "elapsed / target", the current step's split, a live freeze marker
+    and the splits so far (``*`` marks a step with a freeze)."""
+
+    def __init__(self, session, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.session = session
+        self.clock_label = QLabel()
+        self.clock_label.setObjectName("runClock")
+        self.split_label = QLabel()
+        self.freeze_label = QLabel()
+        self.freeze_label.setStyleSheet("color: white; background: #b3261e; border-radius: 4px; padding: 1px 6px;")
+        self.splits_label = QLabel()
+        self.splits_label.setStyleSheet("color: #555;")
+        self.splits_label.setToolTip("split per step; * marks a freeze (no ink for more than 8 s)")
+        layout = QHBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        for w in (self.clock_label, self.split_label, self.freeze_label, self.splits_label):
+            layout.addWidget(w)
+        layout.addStretch(1)
+        self._tick = QTimer(self)
+        self._tick.setInterval(TICK_MS)
+        self._tick.timeout.connect(self.refresh)
+        self._tick.start()
+        self.refresh()
+
+    def set_session(self, session) -> None:
+        self.session = session
+        self.refresh()
+
+    def refresh(self) -> None:
+        """Show the session's current timing (called every tick, and by tests)."""
+        s = self.session
+        if s is None:
+            for w in (self.clock_label, self.split_label, self.splits_label):
+                w.setText("")
+            self.freeze_label.setVisible(False)
+            return
+        elapsed = s.elapsed_ms()
+        target_ms = (s.target_s or 0) * 1000.0
+        over = bool(target_ms) and elapsed > target_ms
+        colour = "#b3261e" if over else "#1a1a1a"
+        self.clock_label.setText(f"{format_ms(elapsed)} / {format_ms(target_ms)}" if target_ms else format_ms(elapsed))
+        self.clock_label.setStyleSheet(f"font-size: 18px; font-weight: bold; color: {colour};")
+        splits = s.splits()
+        closed = [sp for sp in splits if sp.step < s.current_step]
+        if s.finished:
+            self.split_label.setText("run over")
+        else:
+            live = next((sp for sp in splits if sp.step == s.current_step), None)
+            since = closed[-1].at_ms if closed else 0.0
+            self.split_label.setText(f"step {s.current_step + 1}: {format_ms(live.ms if live else elapsed - since)}")
+        freeze = s.current_freeze_ms()
+        self.freeze_label.setText(f"frozen {format_ms(freeze)}" if freeze else "")
+        self.freeze_label.setVisible(bool(freeze))
+        frozen_steps = {f.step for f in s.freezes()}
+        shown = splits if s.finished else closed
+        self.splits_label.setText("  ".join(f"{sp.step + 1}: {format_ms(sp.ms)}{'*' if sp.step in frozen_steps else ''}"
+                                            for sp in shown))
+
+    @property
+    def frozen_shown(self) -> bool:
+        return not self.freeze_label.isHidden()
