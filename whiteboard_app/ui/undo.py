@@ -1,0 +1,154 @@
+"""Undo commands: thin ``QUndoCommand`` wrappers over the pure, invertible edits of ``ink.page.Page``.
+
+Each command applies its edit to a ``PageModel`` in ``redo`` and the inverse edit in ``undo`` (never a
+saved copy of the whole page, so commands compose with edits made by other commands).
+``ReadingCommand`` records accepting or correcting a step's reading: it keeps the ink the reading was
+made from and the previous reading, and undo restores the previous one (Xournal++'s
+``RecognizerUndoAction`` pattern).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from PySide6.QtGui import QUndoCommand
+
+from whiteboard_app.ink.model import StepInk, Stroke
+from whiteboard_app.ink.page import Removed
+from whiteboard_app.ui.page_model import PageModel
+
+
+class AddStrokeCommand(QUndoCommand):
+    """Add ``stroke`` to step ``step``; ``step == len(steps)`` also opens a new band (undone too)."""
+
+    def __init__(self, model: PageModel, step: int, stroke: Stroke, parent: QUndoCommand | None = None) -> None:
+        super().__init__("Write", parent)
+        self.model, self.step, self.stroke = model, step, stroke
+        self._opened_step = False
+
+    def redo(self) -> None:
+        page = self.model.page
+        self._opened_step = self.step == len(page.steps)
+        self.model.set_page(page.with_stroke(self.step, self.stroke))
+
+    def undo(self) -> None:
+        page, _ = self.model.page.without_strokes([self.stroke.id])
+        if self._opened_step:
+            page = page.without_last_step()
+        self.model.set_page(page)
+
+
+class EraseCommand(QUndoCommand):
+    """Remove strokes by id (stroke eraser, lasso delete); undo puts them back where they were."""
+
+    def __init__(self, model: PageModel, stroke_ids: Iterable[int], text: str = "Erase",
+                 parent: QUndoCommand | None = None) -> None:
+        super().__init__(text, parent)
+        self.model = model
+        self.stroke_ids = tuple(stroke_ids)
+        self.removed = Removed()
+
+    def redo(self) -> None:
+        page, self.removed = self.model.page.without_strokes(self.stroke_ids)
+        self.model.set_page(page)
+
+    def undo(self) -> None:
+        self.model.set_page(self.model.page.with_restored(self.removed))
+
+
+class ScratchOutCommand(EraseCommand):
+    """A scratch-out gesture deleting the strokes it covered; ``gesture`` (the zig-zag) is kept for the
+    record but never becomes ink."""
+
+    def __init__(self, model: PageModel, stroke_ids: Iterable[int], gesture: Stroke,
+                 parent: QUndoCommand | None = None) -> None:
+        super().__init__(model, stroke_ids, "Scratch out", parent)
+        self.gesture = gesture
+
+
+class ClearStepCommand(EraseCommand):
+    """Remove all ink of one step (its band stays)."""
+
+    def __init__(self, model: PageModel, step: int, parent: QUndoCommand | None = None) -> None:
+        ids = [s.id for s in model.page.steps[step].strokes]
+        super().__init__(model, ids, f"Clear step {step + 1}", parent)
+        self.step = step
+
+
+class MoveCommand(QUndoCommand):
+    """Translate strokes by (dx, dy) canvas px (lasso move); undo restores the original strokes."""
+
+    def __init__(self, model: PageModel, stroke_ids: Iterable[int], dx: float, dy: float,
+                 parent: QUndoCommand | None = None) -> None:
+        super().__init__("Move", parent)
+        self.model, self.dx, self.dy = model, dx, dy
+        self.stroke_ids = tuple(stroke_ids)
+        self._before: tuple[Stroke, ...] = ()
+
+    def redo(self) -> None:
+        page = self.model.page
+        ids = set(self.stroke_ids)
+        self._before = tuple(s for _, s in page.strokes() if s.id in ids)
+        self.model.set_page(page.moved(ids, self.dx, self.dy))
+
+    def undo(self) -> None:
+        self.model.set_page(self.model.page.with_replaced(self._before))
+
+
+class NewStepCommand(QUndoCommand):
+    """Append an empty step band (does nothing when the last step is already empty)."""
+
+    def __init__(self, model: PageModel, parent: QUndoCommand | None = None) -> None:
+        super().__init__("New step", parent)
+        self.model = model
+        self._added = False
+
+    def redo(self) -> None:
+        page = self.model.page
+        new = page.with_new_step()
+        self._added = new is not page
+        self.model.set_page(new)
+
+    def undo(self) -> None:
+        if self._added:
+            self.model.set_page(self.model.page.without_last_step())
+
+
+class SplitStepCommand(QUndoCommand):
+    """Cut step ``step`` at canvas y into two steps (see ``Page.split_step``); undo merges them back."""
+
+    def __init__(self, model: PageModel, step: int, y: float, parent: QUndoCommand | None = None) -> None:
+        super().__init__("Split step", parent)
+        self.model, self.step, self.y = model, step, y
+        self._ink: StepInk | None = None
+
+    def redo(self) -> None:
+        self._ink = self.model.page.steps[self.step]
+        self.model.set_page(self.model.page.split_step(self.step, self.y))
+
+    def undo(self) -> None:
+        page = self.model.page.merged_with_next(self.step)
+        if self._ink is not None and {s.id for s in self._ink.strokes} == {s.id for s in page.steps[self.step].strokes}:
+            page = page.with_step_ink(self.step, self._ink)  # the exact original order
+        self.model.set_page(page)
+
+
+class ReadingCommand(QUndoCommand):
+    """Accept or correct step ``step``'s reading (any object the window stores, e.g. LaTeX + verdict).
+
+    Keeps ``ink`` (the step's ink the reading was made from, by default the current one) and the previous
+    reading; undo restores the previous reading, redo sets ``reading`` again.
+    """
+
+    def __init__(self, model: PageModel, step: int, reading: object, text: str = "Accept reading",
+                 ink: StepInk | None = None, parent: QUndoCommand | None = None) -> None:
+        super().__init__(text, parent)
+        self.model, self.step, self.reading = model, step, reading
+        self.previous = model.reading(step)
+        self.ink = ink if ink is not None else (model.page.steps[step] if step < len(model.page.steps) else StepInk())
+
+    def redo(self) -> None:
+        self.model.set_reading(self.step, self.reading)
+
+    def undo(self) -> None:
+        self.model.set_reading(self.step, self.previous)
