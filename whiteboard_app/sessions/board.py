@@ -374,7 +374,9 @@ class Board:
         try:
             doc = json.loads(text)
         except json.JSONDecodeError as exc:
-            what = "truncated JSON" if exc.pos >= len(text.rstrip()) else "invalid JSON"
+            body = text.strip()
+            cut = exc.pos >= len(body) or (body[0] in "{[" and body[-1] not in "}]")
+            what = "truncated JSON" if cut else "invalid JSON"
             raise BoardError(path, f"{what}: {exc.msg} at line {exc.lineno} column {exc.colno}") from exc
         return cls.from_dict(doc, path)
 

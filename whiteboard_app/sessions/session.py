@@ -73,7 +73,7 @@ class Session:
         self._offset = 0.0
         kw = {"board_id": board_id} if board_id else {}
         self._board = Board(card_id=card_id, started_at=started_at or utc_now(), card_title=card_title,
-                            target_s=target_s, **kw)
+                            target_s=float(target_s) if target_s is not None else None, **kw)
         self._steps: dict[int, StepRecord] = {}
         self._current = 0
         self._where: dict[int, tuple[int, int]] = {}  # stroke id -> (step, position)
