@@ -1,0 +1,271 @@
+"""The practice view: strokes on the canvas are read after a pause in a worker and the step panel shows
+the reading and verdict; stale results are dropped; corrections re-run only the check and are undoable;
+steps, hints, the reference, keyboard-only practice and the end of the run.
+
+The recogniser and the checker are fakes here (their own tests cover them); test_e2e.py runs the real
+ones.
+"""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass
+
+import pytest
+
+pytest.importorskip("pytestqt")
+pytestmark = pytest.mark.qt
+
+from whiteboard_app.decks import bundled_deck_dir, load_card  # noqa: E402
+from whiteboard_app.recognition.base import Candidate, RecognitionResult  # noqa: E402
+from whiteboard_app.sessions.clock import FakeClock  # noqa: E402
+from whiteboard_app.ui.practice_view import PracticeServices, PracticeView  # noqa: E402
+from whiteboard_app.ui.step_panel import verdict_words  # noqa: E402
+from tests.ui.tablet import tablet_stroke  # noqa: E402
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """Stands in for maths.StepVerdict (same fields)."""
+
+    latex: str
+    verdict: str
+    reference_step: int | None = None
+    diagnosis: str | None = None
+    shape: str | None = None
+    ms: float = 0.0
+    message: str | None = None
+
+    def to_json(self):
+        return {k: getattr(self, k) for k in ("latex", "verdict", "reference_step", "diagnosis", "shape", "ms", "message")}
+
+
+@pytest.fixture(scope="module")
+def card():
+    return load_card(bundled_deck_dir() / "sigmoid-derivative.toml")
+
+
+def fake_check(card):
+    refs = [s.latex for s in card.steps]
+
+    def check(c, latex, previous):
+        if latex in refs:
+            return Verdict(latex, "correct", refs.index(latex) + 1)
+        if latex == "\\frac{d}{dz}\\lim":
+            return Verdict(latex, "cannot_check", message="a limit")
+        return Verdict(latex, "wrong", diagnosis="sign flip")
+    return check
+
+
+class ScriptedRecognizer:
+    """Reads a step as ``readings[number of strokes]`` (n-best: that and a variant); may block on a gate."""
+
+    name = "scripted"
+
+    def __init__(self, readings, gate: threading.Event | None = None):
+        self.readings, self.gate, self.calls = readings, gate, []
+
+    def recognize(self, ink, context=None):
+        self.calls.append(len(ink))
+        if self.gate is not None:
+            self.gate.wait(5)
+        latex = self.readings.get(len(ink))
+        if latex is None:
+            return RecognitionResult(message="nothing matched")
+        return RecognitionResult((Candidate(latex, -0.1), Candidate(latex + "+1", -2.0)), ms=3.0, engine=self.name)
+
+
+def make_view(qtbot, card, recognizer, **kw):
+    services = PracticeServices(recognizer=lambda: recognizer, pause_ms=40, clock=FakeClock(),
+                                check=fake_check(card), **kw)
+    view = PracticeView(card, services)
+    qtbot.addWidget(view)
+    view.resize(1200, 800)
+    view.show()
+    qtbot.waitExposed(view)
+    return view
+
+
+def stroke(view, y=60, x0=60):
+    tablet_stroke(view.canvas, [(x0, y), (x0 + 20, y + 10), (x0 + 40, y)], [0.3, 0.8, 0.5])
+
+
+def done(view, k=0):
+    return lambda: len(view.model) > k and view.model.step(k).status == "done"
+
+
+def test_a_worker_result_updates_the_step_panel(qtbot, card):
+    rec = ScriptedRecognizer({1: card.steps[0].latex})
+    view = make_view(qtbot, card, rec)
+    stroke(view)
+    qtbot.waitUntil(done(view), timeout=5000)
+    panel = view.panels[0]
+    assert view.model.step(0).latex == card.steps[0].latex
+    assert panel.chip.text() == "\u2713 correct"
+    assert panel.detail.text() == "matches reference step 1"
+    assert panel.rendered.pixmap() is not None and not panel.rendered.pixmap().isNull()  # maths, not text
+    assert panel.edit.text() == card.steps[0].latex
+    assert panel.candidates.count() == 2  # the n-best list
+    # the session recorded the stroke, the reading and the verdict
+    rec0 = view.session.step(0)
+    assert len(rec0.strokes) == 1 and rec0.readings[-1].latex == card.steps[0].latex
+    assert rec0.verdicts[-1].verdict == "correct"
+
+
+def test_a_stale_result_is_dropped(qtbot, card):
+    gate = threading.Event()
+    rec = ScriptedRecognizer({1: "one stroke", 2: card.steps[0].latex}, gate)
+    view = make_view(qtbot, card, rec)
+    stroke(view)
+    qtbot.waitUntil(lambda: rec.calls == [1], timeout=5000)  # the first read is running
+    stale = []
+    view.reader.stale_dropped.connect(stale.append)
+    stroke(view, x0=120)  # the ink changes under it
+    gate.set()
+    qtbot.waitUntil(lambda: bool(stale), timeout=5000)
+    qtbot.waitUntil(done(view), timeout=5000)
+    assert stale == [0]
+    assert view.model.step(0).latex == card.steps[0].latex  # never "one stroke"
+    assert [r.latex for r in view.session.step(0).readings] == [card.steps[0].latex]
+
+
+def test_correction_rechecks_only_and_is_undoable(qtbot, card):
+    rec = ScriptedRecognizer({1: "\\sigma(z) = (1-e^{-z})^{-1}"})
+    view = make_view(qtbot, card, rec)
+    stroke(view)
+    qtbot.waitUntil(done(view), timeout=5000)
+    panel = view.panels[0]
+    assert panel.chip.text() == "\u2717 wrong" and "sign flip" in panel.detail.text()
+    calls = list(rec.calls)
+
+    panel.edit.setText(card.steps[0].latex)
+    panel.edit.returnPressed.emit()
+    qtbot.waitUntil(lambda: view.model.step(0).verdict is not None and view.model.step(0).verdict.verdict == "correct",
+                    timeout=5000)
+    assert rec.calls == calls  # no new recognition: only parse + check
+    assert view.model.step(0).source == "typed"
+    assert view.session.step(0).corrections[-1].after == card.steps[0].latex
+
+    view.undo_stack.undo()  # back to what the recogniser read
+    qtbot.waitUntil(lambda: view.model.step(0).verdict is not None and view.model.step(0).verdict.verdict == "wrong",
+                    timeout=5000)
+    assert view.model.step(0).latex == "\\sigma(z) = (1-e^{-z})^{-1}"
+    view.undo_stack.redo()
+    qtbot.waitUntil(lambda: view.model.step(0).latex == card.steps[0].latex and view.model.step(0).status == "done",
+                    timeout=5000)
+
+
+def test_picking_from_the_n_best_list(qtbot, card):
+    rec = ScriptedRecognizer({1: card.steps[0].latex})
+    view = make_view(qtbot, card, rec)
+    stroke(view)
+    qtbot.waitUntil(done(view), timeout=5000)
+    panel = view.panels[0]
+    panel.candidates.activated.emit(1)
+    qtbot.waitUntil(lambda: view.model.step(0).source == "pick" and view.model.step(0).status == "done", timeout=5000)
+    assert view.model.step(0).latex == card.steps[0].latex + "+1"
+    assert view.model.step(0).verdict.verdict == "wrong"
+
+
+def test_enter_starts_a_new_step_and_closes_the_split(qtbot, card):
+    rec = ScriptedRecognizer({1: card.steps[0].latex})
+    view = make_view(qtbot, card, rec)
+    stroke(view)
+    view.canvas.setFocus()
+    from PySide6.QtCore import Qt
+
+    qtbot.keyClick(view.canvas, Qt.Key.Key_Return)
+    assert len(view.model) == 2 and len(view.panels) == 2
+    assert view.session.current_step == 1
+    assert [s.step for s in view.session.splits()][:1] == [0]
+    qtbot.waitUntil(done(view), timeout=5000)  # the ended step was read at once
+
+
+def test_cannot_check_shows_the_reference_step(qtbot, card):
+    rec = ScriptedRecognizer({1: "\\frac{d}{dz}\\lim"})
+    view = make_view(qtbot, card, rec)
+    stroke(view)
+    qtbot.waitUntil(done(view), timeout=5000)
+    panel = view.panels[0]
+    assert panel.chip.text().endswith("cannot check")
+    assert not panel.reference.isHidden()
+    assert panel.reference.toolTip().startswith("reference: " + card.steps[0].latex)
+
+
+@pytest.mark.skipif(not hasattr(__import__("whiteboard_app.maths").maths, "StepVerdict"),
+                    reason="whiteboard_app.maths (StepVerdict) has not landed yet")
+def test_unreadable_ink_says_could_not_read(qtbot, card):
+    view = make_view(qtbot, card, ScriptedRecognizer({}))
+    stroke(view)
+    qtbot.waitUntil(done(view), timeout=5000)
+    panel = view.panels[0]
+    assert panel.chip.text() == "? could not read"
+    assert "nothing matched" in panel.detail.text()
+
+
+def test_hints_one_at_a_time_and_reveal_reference(qtbot, card):
+    view = make_view(qtbot, card, ScriptedRecognizer({}))
+    panel = view.panels[0]
+    assert panel.hint.isHidden()
+    panel.hint_button.click()
+    assert panel.hint.text() == f"Hint 1: {card.hints[0]}"
+    panel.hint_button.click()
+    assert panel.hint.text().splitlines()[1] == f"Hint 2: {card.hints[1]}"
+    for _ in card.hints[2:]:
+        panel.hint_button.click()
+    assert not panel.hint_button.isEnabled()
+    assert panel.reference.isHidden()
+    panel.reveal_button.click()
+    assert not panel.reference.isHidden() and not panel.reveal_button.isEnabled()
+
+
+def test_keyboard_only_derivation_to_the_interviewer(qtbot, card):
+    finished = []
+    view = make_view(qtbot, card, None)
+    view.run_finished.connect(finished.append)
+    view.set_keyboard_mode(True)
+    assert view.canvas.isHidden()
+    assert "loading" in view.status.text()  # no recogniser yet: said in words
+    for k, step in enumerate(card.steps):
+        panel = view.panels[k]
+        panel.edit.setText(step.latex)
+        panel.edit.returnPressed.emit()
+        qtbot.waitUntil(lambda k=k: view.model.step(k).status == "done", timeout=5000)
+        assert panel.chip.text() == "\u2713 correct"
+    qtbot.waitUntil(lambda: bool(finished), timeout=5000)
+    assert view.session.finished
+    assert view.side.currentWidget() is view.interviewer
+    assert finished[0].splitlines()[1].startswith("Step 1:") and "correct" in finished[0]
+    assert not view.interviewer.summary.isHidden()
+
+
+def test_recogniser_arriving_later_reads_the_waiting_steps(qtbot, card):
+    box = {"rec": None}
+    services = PracticeServices(recognizer=lambda: box["rec"], pause_ms=30, clock=FakeClock(), check=fake_check(card))
+    view = PracticeView(card, services)
+    qtbot.addWidget(view)
+    view.resize(1000, 700)
+    view.show()
+    qtbot.waitExposed(view)
+    stroke(view)
+    qtbot.wait(100)
+    assert view.model.step(0).verdict is None and not view.status.isHidden()
+    box["rec"] = ScriptedRecognizer({1: card.steps[0].latex})
+    view.read_waiting_steps()
+    qtbot.waitUntil(done(view), timeout=5000)
+    assert view.status.isHidden()
+
+
+@pytest.mark.parametrize("verdict, headline, detail", [
+    (Verdict("x", "correct", 3), "correct", "matches reference step 3"),
+    (Verdict("x", "correct", None), "correct", "follows from your previous step"),
+    (Verdict("x", "wrong", diagnosis="n vs n-1"), "wrong", "n vs n-1"),
+    (Verdict("x", "wrong", shape="(n,d) @ (n,1)"), "wrong", "shapes: (n,d) @ (n,1)"),
+    (Verdict("", "unparsed", message="could not read: time limit"), "could not read", "time limit"),
+    (Verdict("x", "cannot_check"), "cannot check", "compare with the reference step"),
+])
+def test_verdict_words(verdict, headline, detail):
+    from whiteboard_app.ui.practice_model import StepState
+
+    h, d = verdict_words(StepState(verdict=verdict, status="done", latex="x"))
+    assert h == headline and detail in d

@@ -1,0 +1,64 @@
+"""Render a step's LaTeX as maths into a QPixmap with matplotlib's mathtext (no TeX install needed).
+
+mathtext covers the usual whiteboard LaTeX (fractions, sums, sub/superscripts, Greek, \\hat, \\bar,
+\\mathbb); a few macros it lacks are rewritten first (``\\le`` -> ``\\leq``, ``\\top`` -> ``T``...).
+Anything it still cannot lay out is returned as None and the caller shows the LaTeX source instead.
+Rendered pixmaps are cached by (latex, size, colour).
+"""
+
+from __future__ import annotations
+
+import io
+import re
+from functools import lru_cache
+
+from PySide6.QtGui import QPixmap
+
+# mathtext lacks these macros (matplotlib 3.x); rewrite to what it knows.
+_REWRITES = (
+    (r"\\le(?![a-zA-Z])", r"\\leq"),
+    (r"\\ge(?![a-zA-Z])", r"\\geq"),
+    (r"\\lVert|\\rVert|\\\|", r"\\Vert"),
+    (r"\\[dt]frac(?![a-zA-Z])", r"\\frac"),
+    (r"\\operatorname\{([A-Za-z]+)\}", r"\\mathrm{\1}"),
+    (r"\\text\{([^{}]*)\}", r"\\mathrm{\1}"),
+    (r"\\[!,;:]", " "),
+)
+
+
+def to_mathtext(latex: str) -> str:
+    """The mathtext source for ``latex`` (without the surrounding ``$``)."""
+    s = latex.strip()
+    for pattern, repl in _REWRITES:
+        s = re.sub(pattern, repl, s)
+    return s
+
+
+def render_png(latex: str, size_pt: float = 15.0, color: str = "#1a1a1a", dpi: int = 100) -> bytes | None:
+    """PNG bytes of ``latex`` rendered by mathtext, or None when mathtext cannot lay it out."""
+    if not latex or not latex.strip():
+        return None
+    from matplotlib import mathtext  # lazy: matplotlib takes ~0.4 s to import
+    from matplotlib.font_manager import FontProperties
+
+    buf = io.BytesIO()
+    try:
+        mathtext.math_to_image(f"${to_mathtext(latex)}$", buf, prop=FontProperties(size=size_pt),
+                               dpi=dpi, format="png", color=color)
+    except Exception:  # noqa: BLE001 - any mathtext parse/layout failure means "show the source"
+        return None
+    return buf.getvalue()
+
+
+@lru_cache(maxsize=512)
+def _cached_png(latex: str, size_pt: float, color: str, dpi: int) -> bytes | None:
+    return render_png(latex, size_pt, color, dpi)
+
+
+def render_pixmap(latex: str, size_pt: float = 15.0, color: str = "#1a1a1a", dpi: int = 100) -> QPixmap | None:
+    """A QPixmap of ``latex`` rendered as maths, or None when it cannot be rendered."""
+    data = _cached_png(latex, float(size_pt), color, int(dpi))
+    if data is None:
+        return None
+    pix = QPixmap()
+    return pix if pix.loadFromData(data, "PNG") else None

@@ -1,0 +1,166 @@
+"""The state of one practice run that the step panels display: per step its ink, reading, n-best list,
+verdict and status. Widgets get this model in their constructor and subscribe to ``step_changed``;
+tests change the model and assert on the widgets.
+
+It holds no Qt widgets and does no slow work: readings and verdicts arrive from workers
+(``apply_result``, ``apply_verdict``); a result for ink whose signature has changed is refused.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+from PySide6.QtCore import QObject, Signal
+
+from whiteboard_app.ink import StepInk
+
+# Step status values, as shown by the step panel.
+EMPTY, WAITING, READING, CHECKING, DONE = "empty", "waiting", "reading", "checking", "done"
+
+
+@dataclass(frozen=True)
+class StepState:
+    """What the window knows about one step.
+
+    ``source`` says where ``latex`` came from: "ink" (the recogniser's best), "pick" (chosen from the
+    n-best list), "typed" (corrected or typed on the keyboard); ``candidates`` are (latex, score) pairs,
+    best first; ``verdict`` is a maths StepVerdict or None while unknown; ``error`` a message in words.
+    """
+
+    ink: StepInk = field(default_factory=StepInk)
+    latex: str | None = None
+    source: str = "ink"
+    candidates: tuple[tuple[str, float], ...] = ()
+    verdict: Any = None
+    status: str = EMPTY
+    error: str | None = None
+    read_ms: float = 0.0
+    hints_shown: int = 0
+    reference_shown: bool = False
+
+
+class PracticeModel(QObject):
+    """The steps of the run on one card. Emits ``step_changed(i)`` after every change of step ``i`` and
+    ``steps_changed()`` when steps are added or removed. Step indices are 0-based."""
+
+    step_changed = Signal(int)
+    steps_changed = Signal()
+
+    def __init__(self, card, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self.card = card
+        self.steps: list[StepState] = [StepState()]
+
+    # --- queries -------------------------------------------------------------------------------------
+    def __len__(self) -> int:
+        return len(self.steps)
+
+    def step(self, i: int) -> StepState:
+        return self.steps[i]
+
+    def signature(self, i: int) -> tuple:
+        """The ink signature of step ``i`` (changes whenever its ink changes)."""
+        return self.steps[i].ink.signature() if 0 <= i < len(self.steps) else ()
+
+    def previous_latex(self, i: int) -> list[str]:
+        """The readings of the steps before ``i`` that have one, in order (the checker's ``previous``)."""
+        return [s.latex for s in self.steps[:i] if s.latex]
+
+    def reference_for(self, i: int):
+        """The reference step a cannot-check verdict of step ``i`` is compared with: the matched one,
+        else the card's step at the same position (or its last), or None for a card without steps."""
+        steps = getattr(self.card, "steps", [])
+        if not steps:
+            return None
+        v = self.steps[i].verdict
+        k = getattr(v, "reference_step", None)
+        if k:
+            return steps[min(max(k, 1), len(steps)) - 1]
+        return steps[min(i, len(steps) - 1)]
+
+    def latexes(self) -> list[str | None]:
+        return [s.latex for s in self.steps]
+
+    # --- edits ---------------------------------------------------------------------------------------
+    def _set(self, i: int, **changes: Any) -> None:
+        self.steps[i] = replace(self.steps[i], **changes)
+        self.step_changed.emit(i)
+
+    def add_step(self) -> int:
+        """Append an empty step; return its index."""
+        self.steps.append(StepState())
+        self.steps_changed.emit()
+        return len(self.steps) - 1
+
+    def ensure_steps(self, n: int) -> None:
+        """Make sure there are at least ``n`` steps."""
+        if len(self.steps) < n:
+            self.steps.extend(StepState() for _ in range(n - len(self.steps)))
+            self.steps_changed.emit()
+
+    def remove_last_step(self) -> None:
+        """Remove the last step if it is empty and not the only one."""
+        if len(self.steps) > 1 and self.steps[-1].ink.is_empty and not self.steps[-1].latex:
+            self.steps.pop()
+            self.steps_changed.emit()
+
+    def set_ink(self, i: int, ink: StepInk) -> None:
+        """New ink for step ``i``: the reading is now out of date (status "waiting"). An ink-based
+        reading stays displayed until the new one arrives; a typed reading is kept."""
+        self.ensure_steps(i + 1)
+        status = EMPTY if ink.is_empty and not self.steps[i].latex else WAITING
+        if ink.is_empty and self.steps[i].source != "typed":
+            self._set(i, ink=ink, status=EMPTY, latex=None, candidates=(), verdict=None, error=None)
+            return
+        self._set(i, ink=ink, status=status)
+
+    def mark_reading(self, i: int) -> None:
+        self._set(i, status=READING, error=None)
+
+    def apply_result(self, i: int, signature: tuple | None, result) -> bool:
+        """Store a pipeline StepResult for step ``i``; refused (returns False) when ``signature`` is
+        given and differs from the step's current ink signature (a stale result)."""
+        if i >= len(self.steps) or (signature is not None and signature != self.signature(i)):
+            return False
+        cands = tuple((c.latex, c.score) for c in result.recognition.candidates)
+        self._set(i, latex=result.latex, source="ink", candidates=cands, verdict=result.verdict,
+                  status=DONE, error=None, read_ms=result.recognition.ms)
+        return True
+
+    def set_reading(self, i: int, latex: str | None, source: str = "typed") -> None:
+        """A reading chosen or typed by the user: the verdict is unknown until ``apply_verdict``."""
+        self.ensure_steps(i + 1)
+        latex = latex.strip() if latex else None
+        self._set(i, latex=latex or None, source=source, verdict=None,
+                  status=CHECKING if latex else (WAITING if not self.steps[i].ink.is_empty else EMPTY))
+
+    def apply_verdict(self, i: int, latex: str, verdict) -> bool:
+        """Store the verdict of a recheck; refused when the step's reading has changed since."""
+        if i >= len(self.steps) or self.steps[i].latex != latex:
+            return False
+        self._set(i, verdict=verdict, status=DONE, error=None)
+        return True
+
+    def set_error(self, i: int, message: str) -> None:
+        self._set(i, error=message, status=DONE)
+
+    def show_hint(self, i: int) -> str | None:
+        """Reveal the next hint of the card (one at a time); returns it, or None when all are shown."""
+        hints = list(getattr(self.card, "hints", []))
+        shown = self.steps[i].hints_shown
+        if shown >= len(hints):
+            return None
+        self._set(i, hints_shown=shown + 1)
+        return hints[shown]
+
+    def reveal_reference(self, i: int) -> None:
+        self._set(i, reference_shown=True)
+
+    def verdict_counts(self) -> dict[str, int]:
+        """How many steps have each verdict ("correct", "wrong", "unparsed", "cannot_check")."""
+        counts: dict[str, int] = {}
+        for s in self.steps:
+            if s.verdict is not None:
+                counts[s.verdict.verdict] = counts.get(s.verdict.verdict, 0) + 1
+        return counts

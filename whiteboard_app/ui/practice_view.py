@@ -1,0 +1,400 @@
+"""The practice view: the board canvas on the left, a column of step panels on the right, the run timer
+on top, and the interviewer panel once the derivation is done.
+
+Data flow (docs/INTERFACES.md, ../shared/DESIGN.md): the canvas edits a ``PageModel`` through undo
+commands; for every step whose ink changed, the view updates the ``PracticeModel`` and the ``Session``
+and asks the ``StepReader`` to read the step after a writing pause (or at once when the step ends).
+Reading + checking (``pipeline.process_step``) and rechecking a correction (``pipeline.recheck``) run in
+QThreadPool workers; their results update the models, which the panels display. A correction or a
+pick from the n-best list is a ``ReadingCommand`` on the canvas's undo stack.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtGui import QKeySequence, QShortcut, QUndoStack
+from PySide6.QtWidgets import (
+    QCheckBox,
+    QHBoxLayout,
+    QLabel,
+    QPushButton,
+    QScrollArea,
+    QSplitter,
+    QStackedWidget,
+    QVBoxLayout,
+    QWidget,
+)
+
+from whiteboard_app import pipeline
+from whiteboard_app.sessions.clock import Clock, SystemClock
+from whiteboard_app.sessions.session import Session
+from whiteboard_app.ui.canvas import BoardCanvas
+from whiteboard_app.ui.interviewer import InterviewerPanel
+from whiteboard_app.ui.page_model import PageModel
+from whiteboard_app.ui.practice_model import PracticeModel
+from whiteboard_app.ui.step_panel import StepPanel
+from whiteboard_app.ui.timer_widget import TimerWidget, summary_text
+from whiteboard_app.ui.undo import NewStepCommand, ReadingCommand
+from whiteboard_app.ui.workers import DEFAULT_PAUSE_MS, StepReader, Worker, WorkerPool
+
+
+@dataclass
+class PracticeServices:
+    """What the practice view needs from the application (all optional, so tests pass only what they use).
+
+    ``recognizer()`` returns the loaded recogniser or None while it loads (``recognizer_status()`` says
+    why in words); ``on_session(session)`` is called with each new Session (e.g. autosave);
+    ``on_graded(card_id, grade, session)`` after the self-grade; ``check`` replaces
+    ``maths.check_step`` (tests).
+    """
+
+    recognizer: Callable[[], Any] = lambda: None
+    recognizer_status: Callable[[], str] = lambda: "the recogniser is loading"
+    pause_ms: int = DEFAULT_PAUSE_MS
+    clock: Clock = field(default_factory=SystemClock)
+    practised: Callable[[str], bool] = lambda card_id: False
+    on_session: Callable[[Session], None] = lambda session: None
+    on_graded: Callable[[str, str, Session], None] = lambda card_id, grade, session: None
+    check: Callable[..., Any] | None = None
+    pressure_gamma: float = 1.0
+    make_canvas: Callable[..., QWidget] | None = None
+
+
+def _make_canvas(page_model: PageModel, undo_stack: QUndoStack, services: PracticeServices) -> QWidget:
+    """The board canvas (ui/canvas.py) sharing the view's undo stack, with the pressure curve set."""
+    if services.make_canvas is not None:
+        return services.make_canvas(page_model, undo_stack)
+    canvas = BoardCanvas(page_model, undo_stack=undo_stack)
+    canvas.set_pressure_curve(services.pressure_gamma)
+    return canvas
+
+
+class PracticeView(QWidget):
+    """One run on ``card``: canvas, step panels, timer, interviewer. ``run_finished(summary_text)`` is
+    emitted when the derivation is done; ``back_requested()`` when the user leaves for the deck."""
+
+    run_finished = Signal(str)
+    back_requested = Signal()
+
+    def __init__(self, card, services: PracticeServices | None = None, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.card = card
+        self.services = services or PracticeServices()
+        target = card.targets.practised_s if self.services.practised(card.id) else card.targets.cold_s
+        self.session = Session(card.id, self.services.clock, target_s=float(target), card_title=card.title)
+        self.services.on_session(self.session)
+        self.model = PracticeModel(card, self)
+        self.page_model = PageModel(parent=self)
+        self.undo_stack = QUndoStack(self)
+        self.pool = WorkerPool(parent=self)
+        self.reader = StepReader(self._read_job, self.model.signature, self.services.pause_ms, self.pool, self)
+        self.reader.started.connect(self.model.mark_reading)
+        self.reader.result_ready.connect(self._on_result)
+        self.reader.failed.connect(lambda i, msg: self.model.set_error(i, f"could not read: {msg}"))
+        self._recheck_workers: dict[int, Worker] = {}
+        self.panels: list[StepPanel] = []
+        self._bands = 1  # number of step bands on the page last seen
+
+        # --- header
+        self.title = QLabel(f"<b>{card.title}</b>")
+        self.title.setStyleSheet("font-size: 16px;")
+        self.prompt = QLabel(f"{card.prompt}  <span style='color:#555'>{card.setup}</span>")
+        self.prompt.setWordWrap(True)
+        self.timer = TimerWidget(self.session)
+        self.back_button = QPushButton("\u2190 Deck")
+        self.back_button.clicked.connect(self.back_requested.emit)
+        self.new_step_button = QPushButton("New step (Enter)")
+        self.new_step_button.clicked.connect(self.new_step)
+        self.undo_button = QPushButton("Undo")
+        self.undo_button.clicked.connect(self.undo_stack.undo)
+        self.redo_button = QPushButton("Redo")
+        self.redo_button.clicked.connect(self.undo_stack.redo)
+        self.keyboard_box = QCheckBox("Keyboard only")
+        self.keyboard_box.toggled.connect(self.set_keyboard_mode)
+        self.interview_button = QPushButton("Interviewer")
+        self.interview_button.clicked.connect(self.show_interviewer)
+        self.finish_button = QPushButton("Done")
+        self.finish_button.setToolTip("End the run: stop the clock and go to the interviewer")
+        self.finish_button.clicked.connect(self.finish_run)
+        bar = QHBoxLayout()
+        for w in (self.back_button, self.title):
+            bar.addWidget(w)
+        bar.addWidget(self.timer, 1)
+        for w in (self.new_step_button, self.undo_button, self.redo_button, self.keyboard_box,
+                  self.interview_button, self.finish_button):
+            bar.addWidget(w)
+
+        self.status = QLabel()
+        self.status.setObjectName("practiceStatus")
+        self.status.setWordWrap(True)
+        self.status.setStyleSheet("color: #8a6d00;")
+
+        # --- canvas | steps / interviewer
+        self.canvas = _make_canvas(self.page_model, self.undo_stack, self.services)
+        self.steps_box = QWidget()
+        self.steps_layout = QVBoxLayout(self.steps_box)
+        self.steps_layout.setContentsMargins(4, 4, 4, 4)
+        self.steps_layout.addStretch(1)
+        self.steps_scroll = QScrollArea()
+        self.steps_scroll.setWidgetResizable(True)
+        self.steps_scroll.setWidget(self.steps_box)
+        self.interviewer = InterviewerPanel(card)
+        self.interviewer.answered.connect(lambda i, q, a: self.session.record_followup(i, q, a))
+        self.interviewer.graded.connect(self._on_graded)
+        self.side = QStackedWidget()
+        self.side.addWidget(self.steps_scroll)
+        self.side.addWidget(self.interviewer)
+        self.splitter = QSplitter(Qt.Orientation.Horizontal)
+        self.splitter.addWidget(self.canvas)
+        self.splitter.addWidget(self.side)
+        self.splitter.setStretchFactor(0, 3)
+        self.splitter.setStretchFactor(1, 2)
+
+        # --- tools of the canvas
+        tools = QHBoxLayout()
+        self.tool_buttons: dict[str, QPushButton] = {}
+        for name, label in (("pen", "Pen"), ("eraser", "Eraser"), ("lasso", "Lasso")):
+            b = QPushButton(label)
+            b.setCheckable(True)
+            b.setChecked(name == "pen")
+            b.clicked.connect(lambda _=False, n=name: self.set_tool(n))
+            self.tool_buttons[name] = b
+            tools.addWidget(b)
+        self.clear_button = QPushButton("Clear step")
+        self.clear_button.clicked.connect(self.clear_active_step)
+        self.fit_button = QPushButton("Fit")
+        self.fit_button.setToolTip("Zoom to fit the board (Ctrl+wheel zooms, wheel pans)")
+        self.fit_button.clicked.connect(lambda: getattr(self.canvas, "zoom_to_fit", lambda: None)())
+        tools.addWidget(self.clear_button)
+        tools.addWidget(self.fit_button)
+        tools.addStretch(1)
+        tools.addWidget(self.status, 3)
+
+        layout = QVBoxLayout(self)
+        layout.addLayout(bar)
+        layout.addWidget(self.prompt)
+        layout.addLayout(tools)
+        layout.addWidget(self.splitter, 1)
+
+        QShortcut(QKeySequence.StandardKey.Undo, self, self.undo_stack.undo)
+        QShortcut(QKeySequence.StandardKey.Redo, self, self.undo_stack.redo)
+
+        self.page_model.stepInkChanged.connect(self._on_step_ink)
+        self.page_model.bandsChanged.connect(self._on_bands)
+        self.page_model.readingChanged.connect(self._on_reading_changed)
+        self.model.steps_changed.connect(self._sync_panels)
+        self._sync_panels()
+        self.update_status()
+
+    # ---------------------------------------------------------------------------------- ink -> steps
+    def _on_step_ink(self, k: int) -> None:
+        page = self.page_model.page
+        if k >= len(page.steps):
+            return
+        ink = page.steps[k]
+        self.model.set_ink(k, ink)
+        if not self.session.finished:
+            self.session.set_ink(ink, k)
+        if not ink.is_empty:
+            self.reader.ink_changed(k)
+
+    def _on_bands(self) -> None:
+        page = self.page_model.page
+        before, self._bands = self._bands, len(page.steps)
+        self.model.ensure_steps(len(page.steps))
+        while len(self.model) > len(page.steps):
+            self.model.remove_last_step()
+            if len(self.model) > len(page.steps) and not self.model.step(len(self.model) - 1).ink.is_empty:
+                break
+        if len(page.steps) > before:
+            for k in range(before - 1, len(page.steps) - 1):
+                if k >= 0:
+                    self.end_step(k)
+
+    def end_step(self, k: int) -> None:
+        """Step ``k`` is done (a new one started): read it now and close its split in the session."""
+        if not self.model.step(k).ink.is_empty:
+            self.reader.step_ended(k)
+        if not self.session.finished and self.session.current_step <= k:
+            self.session.next_step()
+
+    def new_step(self) -> None:
+        """Start a new step (Enter on the canvas / the button): a new band on the board and a new panel.
+        A typed step has an empty band; it still gets a new one after it."""
+        page = self.page_model.page
+        last = len(page.steps) - 1
+        if not page.steps[last].is_empty:
+            self.undo_stack.push(NewStepCommand(self.page_model))
+        elif last < len(self.model) and self.model.step(last).latex:
+            self.page_model.set_page(page.with_new_step(force=True))
+        else:
+            return
+        if hasattr(self.canvas, "set_active_step"):
+            self.canvas.set_active_step(len(self.page_model.page.steps) - 1)
+
+    def set_tool(self, name: str) -> None:
+        """Pen, eraser or lasso on the canvas."""
+        self.canvas.set_tool(name)
+        for n, b in self.tool_buttons.items():
+            b.setChecked(n == name)
+
+    def clear_active_step(self) -> None:
+        k = self.canvas.active_step() if hasattr(self.canvas, "active_step") else len(self.page_model.page.steps) - 1
+        self.canvas.clear_step(k)
+
+    # ------------------------------------------------------------------------------------ reading
+    def _read_job(self, k: int):
+        ink = self.model.step(k).ink
+        if ink.is_empty:
+            return None
+        recognizer = self.services.recognizer()
+        if recognizer is None:
+            self.update_status()
+            return None
+        card, previous, check = self.card, self.model.previous_latex(k), self.services.check
+        return lambda: pipeline.process_step(ink, recognizer, card, previous, check=check)
+
+    def read_waiting_steps(self) -> None:
+        """Read every step whose ink has no reading yet (called when the recogniser has loaded)."""
+        self.update_status()
+        for k, st in enumerate(self.model.steps):
+            if not st.ink.is_empty and st.verdict is None and not self.reader.pending(k):
+                self.reader.read_now(k)
+
+    def _on_result(self, k: int, result) -> None:
+        if not self.model.apply_result(k, None, result):
+            return
+        self.page_model.set_reading(k, {"latex": result.latex, "source": "ink"})
+        if not self.session.finished:
+            self.session.record_reading(k, result.recognition)
+            self.session.record_verdict(k, result.verdict)
+        self._maybe_complete(k)
+
+    # -------------------------------------------------------------------------------- corrections
+    def correct(self, k: int, latex: str, source: str = "typed") -> None:
+        """Replace step ``k``'s reading by ``latex`` (typed, or picked from the n-best list) as an
+        undoable command; only parse + check run again."""
+        text = "Pick reading" if source == "pick" else "Correct reading"
+        self.undo_stack.push(ReadingCommand(self.page_model, k, {"latex": latex, "source": source}, text=text))
+
+    def _on_reading_changed(self, k: int) -> None:
+        reading = self.page_model.reading(k) or {}
+        latex, source = reading.get("latex"), reading.get("source", "typed")
+        if k >= len(self.model) or (latex == self.model.step(k).latex and source == "ink"):
+            return
+        if latex == self.model.step(k).latex and self.model.step(k).verdict is not None:
+            return
+        self.model.set_reading(k, latex, source)
+        if latex and not self.session.finished:
+            self.session.record_correction(k, latex)
+        if latex:
+            self._recheck(k, latex)
+        elif not self.model.step(k).ink.is_empty:
+            self.reader.read_now(k)  # back to reading the ink
+
+    def _recheck(self, k: int, latex: str) -> None:
+        old = self._recheck_workers.pop(k, None)
+        if old is not None:
+            old.cancel()
+        worker = Worker(pipeline.recheck, self.card, latex, self.model.previous_latex(k), check=self.services.check)
+        self._recheck_workers[k] = worker
+        worker.signals.result.connect(lambda v, k=k, latex=latex: self._on_verdict(k, latex, v))
+        worker.signals.error.connect(lambda msg, k=k: self.model.set_error(k, f"cannot check: {msg}"))
+        self.pool.submit(worker)
+
+    def _on_verdict(self, k: int, latex: str, verdict) -> None:
+        if self.model.apply_verdict(k, latex, verdict):
+            if not self.session.finished:
+                self.session.record_verdict(k, verdict)
+            self._maybe_complete(k)
+
+    # ------------------------------------------------------------------------------------ panels
+    def _sync_panels(self) -> None:
+        while len(self.panels) < len(self.model):
+            panel = StepPanel(self.model, len(self.panels))
+            panel.reading_edited.connect(self._on_panel_edit)
+            panel.candidate_picked.connect(lambda k, latex: self.correct(k, latex, "pick"))
+            panel.hint_requested.connect(self.model.show_hint)
+            panel.reveal_requested.connect(self.model.reveal_reference)
+            self.steps_layout.insertWidget(self.steps_layout.count() - 1, panel)
+            self.panels.append(panel)
+        while len(self.panels) > len(self.model):
+            panel = self.panels.pop()
+            panel.setParent(None)
+            panel.deleteLater()
+
+    def _on_panel_edit(self, k: int, latex: str) -> None:
+        self.correct(k, latex, "typed")
+        if self.keyboard_mode and k == len(self.model) - 1:
+            self.new_step()
+            if len(self.panels) > k + 1:
+                self.panels[k + 1].edit.setFocus()
+
+    @property
+    def keyboard_mode(self) -> bool:
+        return self.keyboard_box.isChecked()
+
+    def set_keyboard_mode(self, on: bool) -> None:
+        """Keyboard-only practice: the canvas is hidden and each step's LaTeX is typed in its panel."""
+        self.keyboard_box.setChecked(on)
+        self.canvas.setVisible(not on)
+        if on and self.panels:
+            self.panels[-1].edit.setFocus()
+
+    # ------------------------------------------------------------------------------ end of the run
+    def _maybe_complete(self, k: int) -> None:
+        st = self.model.step(k)
+        v = st.verdict
+        n = len(getattr(self.card, "steps", []))
+        if v is not None and v.verdict == "correct" and v.reference_step == n and not self.session.finished:
+            self.finish_run()
+
+    def summary(self) -> str:
+        """The end-of-run summary (time against target, splits, verdicts, freezes) as text."""
+        words = [st.verdict.verdict if st.verdict is not None else None for st in self.model.steps]
+        return summary_text(self.session.elapsed_ms(), self.session.target_s, self.session.splits(),
+                            self.session.freezes(), words)
+
+    def finish_run(self) -> None:
+        """Stop the clock, show the summary and the interviewer."""
+        if not self.session.finished:
+            self.session.finish()
+        self.timer.refresh()
+        text = self.summary()
+        self.interviewer.set_summary(text)
+        self.show_interviewer()
+        self.run_finished.emit(text)
+
+    def show_interviewer(self) -> None:
+        self.side.setCurrentWidget(self.interviewer)
+        self.interview_button.setText("Steps")
+        self.interview_button.clicked.disconnect()
+        self.interview_button.clicked.connect(self.show_steps)
+
+    def show_steps(self) -> None:
+        self.side.setCurrentWidget(self.steps_scroll)
+        self.interview_button.setText("Interviewer")
+        self.interview_button.clicked.disconnect()
+        self.interview_button.clicked.connect(self.show_interviewer)
+
+    def _on_graded(self, grade: str) -> None:
+        self.session.set_self_grade(grade)
+        self.services.on_graded(self.card.id, grade, self.session)
+
+    def update_status(self) -> None:
+        """Say in words what is going on with the recogniser (loading, failed) above the board."""
+        if self.services.recognizer() is None:
+            self.status.setText(self.services.recognizer_status() + " \u2014 you can write now, or type"
+                                " each step's LaTeX in its panel (Keyboard only).")
+            self.status.setVisible(True)
+        else:
+            self.status.setVisible(False)
+
+    def shutdown(self) -> None:
+        """Cancel pending reads (leaving the card or closing the window)."""
+        self.reader.cancel_all()
+        self.pool.cancel_all()

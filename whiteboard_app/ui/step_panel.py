@@ -1,0 +1,212 @@
+"""One step's panel beside the board: the reading rendered as maths, the verdict in words, the n-best
+list to pick from, an editable LaTeX field (a correction re-runs only parse + check), and the hint and
+reveal-reference buttons.
+
+The panel displays a :class:`~whiteboard_app.ui.practice_model.PracticeModel` step and never changes
+the model itself: user actions are emitted as signals (``reading_edited``, ``candidate_picked``,
+``hint_requested``, ``reveal_requested``) for the practice view to turn into commands.
+"""
+
+from __future__ import annotations
+
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtWidgets import (
+    QComboBox,
+    QFrame,
+    QHBoxLayout,
+    QLabel,
+    QLineEdit,
+    QPushButton,
+    QSizePolicy,
+    QVBoxLayout,
+    QWidget,
+)
+
+from whiteboard_app.ui.mathtext import render_pixmap
+from whiteboard_app.ui.practice_model import CHECKING, EMPTY, READING, WAITING, PracticeModel, StepState
+
+# verdict -> (colour of the chip, symbol)
+VERDICT_STYLE = {
+    "correct": ("#1b7f3b", "\u2713"),
+    "wrong": ("#b3261e", "\u2717"),
+    "unparsed": ("#8a6d00", "?"),
+    "cannot_check": ("#3c5a99", "\u2248"),
+}
+
+
+def verdict_words(state: StepState, reference_latex: str | None = None) -> tuple[str, str]:
+    """(headline, detail) in words for a step's state, e.g. ("correct", "matches reference step 3").
+
+    headline is one of "correct", "wrong", "could not read", "cannot check" or a status while the verdict
+    is unknown ("reading...", "checking...", "waiting for a pause", ""). Raises nothing.
+    """
+    if state.error:
+        return "could not read", state.error
+    if state.status == READING:
+        return "reading\u2026", ""
+    if state.status == CHECKING:
+        return "checking\u2026", ""
+    v = state.verdict
+    if v is None:
+        return ("waiting for a pause" if state.status == WAITING else ""), ""
+    kind = v.verdict
+    if kind == "correct":
+        k = v.reference_step
+        detail = f"matches reference step {k}" if k else "follows from your previous step"
+        return "correct", detail
+    if kind == "wrong":
+        parts = [v.diagnosis or "does not follow from the reference chain or your previous step"]
+        if v.shape:
+            parts.append(f"shapes: {v.shape}")
+        if v.message:
+            parts.append(v.message)
+        return "wrong", " \u2014 ".join(parts)
+    if kind == "unparsed":
+        msg = v.message or "the reading could not be parsed"
+        if msg.startswith("could not read:"):
+            msg = msg[len("could not read:"):].strip()
+        return "could not read", f"{msg}; pick another reading or type the LaTeX"
+    if kind == "cannot_check":
+        detail = "the checker cannot decide this step; compare with the reference step"
+        if v.message:
+            detail += f" ({v.message})"
+        return "cannot check", detail
+    return kind, v.message or ""
+
+
+class StepPanel(QFrame):
+    """The panel of step ``index`` of ``model``; refreshes itself on ``model.step_changed(index)``."""
+
+    reading_edited = Signal(int, str)
+    candidate_picked = Signal(int, str)
+    hint_requested = Signal(int)
+    reveal_requested = Signal(int)
+
+    def __init__(self, model: PracticeModel, index: int, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.model, self.index = model, index
+        self.setFrameShape(QFrame.Shape.StyledPanel)
+        self.setObjectName("StepPanel")
+        self.setSizePolicy(QSizePolicy.Policy.Preferred, QSizePolicy.Policy.Maximum)
+
+        self.title = QLabel(f"<b>Step {index + 1}</b>")
+        self.chip = QLabel()
+        self.chip.setObjectName("verdictChip")
+        head = QHBoxLayout()
+        head.addWidget(self.title)
+        head.addStretch(1)
+        head.addWidget(self.chip)
+
+        self.rendered = QLabel()
+        self.rendered.setObjectName("reading")
+        self.rendered.setMinimumHeight(34)
+        self.rendered.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.detail = QLabel()
+        self.detail.setWordWrap(True)
+        self.detail.setObjectName("verdictDetail")
+        self.reference = QLabel()
+        self.reference.setObjectName("reference")
+        self.reference.setWordWrap(True)
+        self.hint = QLabel()
+        self.hint.setWordWrap(True)
+        self.hint.setObjectName("hint")
+
+        self.candidates = QComboBox()
+        self.candidates.setToolTip("Other readings of this step (n-best)")
+        self.candidates.activated.connect(self._picked)
+        self.edit = QLineEdit()
+        self.edit.setPlaceholderText("LaTeX of this step (type or correct, Enter to check)")
+        self.edit.returnPressed.connect(self._edited)
+        self.hint_button = QPushButton("Hint")
+        self.hint_button.clicked.connect(lambda: self.hint_requested.emit(self.index))
+        self.reveal_button = QPushButton("Reveal reference")
+        self.reveal_button.clicked.connect(lambda: self.reveal_requested.emit(self.index))
+        buttons = QHBoxLayout()
+        buttons.addWidget(self.candidates, 1)
+        buttons.addWidget(self.hint_button)
+        buttons.addWidget(self.reveal_button)
+
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(8, 6, 8, 6)
+        layout.setSpacing(4)
+        layout.addLayout(head)
+        layout.addWidget(self.rendered)
+        layout.addWidget(self.detail)
+        layout.addWidget(self.reference)
+        layout.addWidget(self.hint)
+        layout.addWidget(self.edit)
+        layout.addLayout(buttons)
+
+        model.step_changed.connect(self._on_step_changed)
+        self.refresh()
+
+    # --- model -> widgets ----------------------------------------------------------------------------
+    def _on_step_changed(self, i: int) -> None:
+        if i == self.index:
+            self.refresh()
+
+    def refresh(self) -> None:
+        """Show the model's current state of this step."""
+        if self.index >= len(self.model):
+            return
+        state = self.model.step(self.index)
+        ref = self.model.reference_for(self.index)
+        self._show_maths(self.rendered, state.latex, empty="(nothing read yet)" if state.status != EMPTY else "")
+
+        headline, detail = verdict_words(state)
+        kind = state.verdict.verdict if (state.verdict is not None and not state.error) else None
+        if state.error:
+            kind = "unparsed"
+        colour, symbol = VERDICT_STYLE.get(kind, ("#666666", ""))
+        self.chip.setText(f"{symbol} {headline}".strip())
+        self.chip.setStyleSheet(f"color: white; background: {colour}; border-radius: 4px; padding: 1px 6px;"
+                                if headline else "")
+        self.chip.setVisible(bool(headline))
+        self.detail.setText(detail)
+        self.detail.setVisible(bool(detail))
+        self.detail.setStyleSheet(f"color: {colour};")
+
+        show_ref = ref is not None and (state.reference_shown or kind == "cannot_check")
+        if show_ref:
+            self._show_maths(self.reference, ref.latex, empty="")
+            self.reference.setToolTip(f"reference: {ref.latex}  ({ref.rule})")
+        self.reference.setVisible(show_ref)
+
+        hints = list(getattr(self.model.card, "hints", []))[: state.hints_shown]
+        self.hint.setText("\n".join(f"Hint {k + 1}: {h}" for k, h in enumerate(hints)))
+        self.hint.setVisible(bool(hints))
+        self.hint_button.setEnabled(state.hints_shown < len(getattr(self.model.card, "hints", [])))
+        self.reveal_button.setEnabled(ref is not None and not state.reference_shown)
+
+        self.candidates.blockSignals(True)
+        self.candidates.clear()
+        for latex, score in state.candidates:
+            self.candidates.addItem(f"{latex}    ({score:.2f})", latex)
+        self.candidates.setVisible(len(state.candidates) > 1)
+        current = [c for c, _ in state.candidates].index(state.latex) if state.latex in [c for c, _ in state.candidates] else -1
+        self.candidates.setCurrentIndex(current)
+        self.candidates.blockSignals(False)
+
+        if not self.edit.hasFocus() or self.edit.text() == "":
+            self.edit.setText(state.latex or "")
+
+    def _show_maths(self, label: QLabel, latex: str | None, empty: str) -> None:
+        pix = render_pixmap(latex) if latex else None
+        if pix is not None:
+            label.setPixmap(pix)
+            label.setToolTip(latex)
+        else:
+            label.clear()
+            label.setText(latex or empty)
+
+    # --- widgets -> signals --------------------------------------------------------------------------
+    def _picked(self, row: int) -> None:
+        latex = self.candidates.itemData(row)
+        if latex:
+            self.candidate_picked.emit(self.index, latex)
+
+    def _edited(self) -> None:
+        text = self.edit.text().strip()
+        if text and text != (self.model.step(self.index).latex or ""):
+            self.reading_edited.emit(self.index, text)
+
