@@ -16,12 +16,12 @@ import pytest
 pytest.importorskip("pytestqt")
 pytestmark = pytest.mark.qt
 
+from tests.ui.tablet import tablet_stroke  # noqa: E402
 from whiteboard_app.decks import bundled_deck_dir, load_card  # noqa: E402
 from whiteboard_app.recognition.base import Candidate, RecognitionResult  # noqa: E402
 from whiteboard_app.sessions.clock import FakeClock  # noqa: E402
 from whiteboard_app.ui.practice_view import PracticeServices, PracticeView  # noqa: E402
 from whiteboard_app.ui.step_panel import verdict_words  # noqa: E402
-from tests.ui.tablet import tablet_stroke  # noqa: E402
 
 
 @dataclass(frozen=True)
