@@ -93,3 +93,18 @@ def write_ink(canvas, ink, dx: float = 0.0, dy: float = 0.0) -> None:
     for stroke in ink.strokes:
         xy = [canvas.canvas_to_view(p.x + dx, p.y + dy) for p in stroke.points]
         tablet_stroke(canvas, xy, [p.pressure for p in stroke.points])
+
+
+def make_canvas(qtbot, page=None, size=(800, 600)):
+    """A shown ``BoardCanvas`` over a new ``PageModel`` (optionally holding ``page``), registered with
+    qtbot; returns (canvas, model)."""
+    from whiteboard_app.ui.canvas import BoardCanvas
+    from whiteboard_app.ui.page_model import PageModel
+
+    model = PageModel(page)
+    canvas = BoardCanvas(model)
+    qtbot.addWidget(canvas)
+    canvas.resize(*size)
+    canvas.show()
+    qtbot.waitExposed(canvas)
+    return canvas, model
