@@ -1,0 +1,67 @@
+"""Fake recognisers for the registry and CLI tests (importable by the registry's worker process).
+
+They read the synthetic ink's stroke count as an instruction, so a test can steer them through the
+ink it sends: see each class.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+
+from whiteboard_app.recognition.base import (
+    Candidate,
+    RecognitionError,
+    RecognitionResult,
+    RecognizerUnavailable,
+)
+
+
+class CountingEngine:
+    """Reads every ink as "n strokes" (n = its stroke count); sleeps ``delay_s`` when n >= ``slow_from``;
+    ``adapt(samples)`` appends the samples' labels to every reading ("3 strokes +a+b")."""
+
+    name = "counting"
+
+    def __init__(self, slow_from: int = 10**9, delay_s: float = 60.0):
+        self.slow_from = slow_from
+        self.delay_s = delay_s
+        self.adapted: list[str] = []
+        self.pid = os.getpid()
+
+    def recognize(self, ink, context=None):
+        n = len(ink.strokes)
+        if n >= self.slow_from:
+            time.sleep(self.delay_s)
+        suffix = "".join(f" +{label}" for label in self.adapted)
+        return RecognitionResult((Candidate(f"{n} strokes{suffix}", 0.0), Candidate(f"pid {self.pid}", -1.0)),
+                                 engine=self.name)
+
+    def adapt(self, samples):
+        self.adapted.extend(label for label, _ink in samples)
+        return len(self.adapted)
+
+
+class FailingEngine:
+    """1 stroke: RecognitionError; 2 strokes: ValueError; 3 strokes: the process dies; else reads "ok"."""
+
+    name = "failing"
+
+    def recognize(self, ink, context=None):
+        n = len(ink.strokes)
+        if n == 1:
+            raise RecognitionError("cannot read this")
+        if n == 2:
+            raise ValueError("engine bug")
+        if n == 3:
+            os._exit(3)
+        return RecognitionResult((Candidate("ok", 0.0),), engine=self.name)
+
+
+class NoWeightsEngine:
+    """Cannot load: no weights."""
+
+    name = "noweights"
+
+    def __init__(self):
+        raise RecognizerUnavailable("noweights: no weights found in /nowhere")

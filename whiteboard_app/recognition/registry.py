@@ -1,0 +1,377 @@
+"""Recognisers by name, each run under a hard time limit in a worker process.
+
+Engines (name -> "module:factory"; modules are imported lazily, in the worker process):
+
+* ``whiteboard`` (the default): the bundled recogniser trained on real ink,
+  ``whiteboard_app.recognition.trained``. Its module may define ``available() -> (bool, reason)``
+  (cheap: no torch import) and either ``create(**options) -> Recognizer`` or a class
+  ``WhiteboardRecognizer(**options)``.
+* ``mathnote``: mathnote-ocr 0.2.1 (:mod:`whiteboard_app.recognition.mathnote_backend`).
+* ``pix2tex``: pix2tex's LatexOCR on a rendering of the ink (optional extra;
+  :mod:`whiteboard_app.recognition.pix2tex_backend`).
+
+Time limit: torch inference cannot be interrupted from another thread, so :class:`TimeLimitedRecognizer`
+runs the engine in a separate process (multiprocessing "spawn": safe beside Qt's threads). A step that
+takes longer than the limit (3 s by default) gets ``RecognitionResult(candidates=(), message="could not
+read: time limit 3 s")``; the worker is killed and a new one started (the model loads again, in the
+background of the next call, outside the limit). Calls to an engine's adaptation hook (``adapt``) are
+replayed on the new worker so a writer's calibration survives a restart.
+
+``get_recognizer(name, time_limit_s=None)`` gives the engine itself, in this process, without a limit
+(benchmarks, tests of the engine's own behaviour).
+"""
+
+from __future__ import annotations
+
+import importlib
+import importlib.util
+import multiprocessing
+import threading
+import time
+import traceback
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from whiteboard_app.ink import StepInk
+from whiteboard_app.recognition.base import (
+    RecognitionContext,
+    RecognitionError,
+    RecognitionResult,
+    Recognizer,
+    RecognizerUnavailable,
+)
+
+__all__ = ["DEFAULT_ENGINE", "DEFAULT_TIME_LIMIT_S", "EngineSpec", "TimeLimitedRecognizer",
+           "available_engines", "engine_names", "get_recognizer", "register_engine"]
+
+DEFAULT_ENGINE = "whiteboard"
+#: Hard limit for reading one step, s (issue 3: "3 s; then could not read, and the keyboard takes over").
+DEFAULT_TIME_LIMIT_S = 3.0
+#: Limit for starting a worker and loading the engine's model, s (not counted in the step's limit).
+DEFAULT_LOAD_TIMEOUT_S = 180.0
+#: Optional engine methods that change its state and are forwarded to (and replayed in) the worker.
+HOOKS = ("adapt",)
+
+
+@dataclass(frozen=True)
+class EngineSpec:
+    """How to build an engine: ``target`` is "module:attr" (a class or factory called with the options);
+    ``check`` is "module:function" returning (available, reason) cheaply, or None."""
+
+    name: str
+    target: str
+    check: str | None
+    description: str
+
+
+_ENGINES: dict[str, EngineSpec] = {}
+
+
+def register_engine(name: str, target: str, check: str | None = None, description: str = "") -> None:
+    """Add (or replace) an engine by name; ``target`` and ``check`` are "module:attr" strings."""
+    _ENGINES[name] = EngineSpec(name, target, check, description)
+
+
+register_engine("whiteboard", "whiteboard_app.recognition.trained:WhiteboardRecognizer",
+                "whiteboard_app.recognition.trained:available",
+                "the bundled recogniser trained on real handwriting (CROHME)")
+register_engine("mathnote", "whiteboard_app.recognition.mathnote_backend:MathnoteRecognizer",
+                "whiteboard_app.recognition.mathnote_backend:available", "mathnote-ocr 0.2.1 (stroke based)")
+register_engine("pix2tex", "whiteboard_app.recognition.pix2tex_backend:Pix2TexRecognizer",
+                "whiteboard_app.recognition.pix2tex_backend:available",
+                "pix2tex LatexOCR on a rendering of the ink (optional extra)")
+
+
+def engine_names() -> list[str]:
+    """Registered engine names, the default first."""
+    return sorted(_ENGINES, key=lambda n: (n != DEFAULT_ENGINE, n))
+
+
+def _spec(name: str) -> EngineSpec:
+    try:
+        return _ENGINES[name]
+    except KeyError:
+        raise RecognizerUnavailable(
+            f"unknown recogniser {name!r}; known: {', '.join(engine_names())}") from None
+
+
+def _resolve(ref: str) -> Any:
+    module, _, attr = ref.partition(":")
+    return getattr(importlib.import_module(module), attr)
+
+
+def _module_exists(module: str) -> bool:
+    try:
+        return importlib.util.find_spec(module) is not None
+    except (ImportError, ValueError):
+        return False
+
+
+def check_engine(name: str) -> tuple[bool, str]:
+    """(available, reason) for one engine, without loading any model. Unknown names are unavailable."""
+    if name not in _ENGINES:
+        return False, f"unknown recogniser {name!r}"
+    spec = _ENGINES[name]
+    module = spec.target.partition(":")[0]
+    if not _module_exists(module):
+        if name == DEFAULT_ENGINE:
+            return False, ("the bundled recogniser is not installed (module "
+                           f"{module} is missing); choose another engine, e.g. mathnote")
+        return False, f"{name}: module {module} is missing"
+    if spec.check:
+        mod, _, attr = spec.check.partition(":")
+        try:
+            fn = getattr(importlib.import_module(mod), attr, None)
+        except Exception as exc:  # noqa: BLE001 - a broken engine module is "not available"
+            return False, f"{name}: cannot import {mod}: {type(exc).__name__}: {exc}"
+        if fn is not None:
+            try:
+                ok, why = fn()
+            except Exception as exc:  # noqa: BLE001
+                return False, f"{name}: availability check failed: {type(exc).__name__}: {exc}"
+            return bool(ok), str(why or "")
+    return True, ""
+
+
+def available_engines() -> list[tuple[str, bool, str]]:
+    """Every registered engine as (name, available, reason); reason is "" when available."""
+    return [(n, *check_engine(n)) for n in engine_names()]
+
+
+def build_engine(name: str, **options) -> Recognizer:
+    """Construct engine ``name`` in THIS process (no time limit). Raises RecognizerUnavailable."""
+    spec = _spec(name)
+    ok, why = check_engine(name)
+    if not ok:
+        raise RecognizerUnavailable(why)
+    try:
+        factory = _resolve(spec.target)
+    except (ImportError, AttributeError) as exc:
+        if name == DEFAULT_ENGINE:
+            module = spec.target.partition(":")[0]
+            try:
+                factory = _resolve(f"{module}:create")
+            except (ImportError, AttributeError):
+                raise RecognizerUnavailable(f"{name}: {spec.target} cannot be loaded: {exc}") from exc
+        else:
+            raise RecognizerUnavailable(f"{name}: {spec.target} cannot be loaded: {exc}") from exc
+    return factory(**options)
+
+
+def get_recognizer(name: str = DEFAULT_ENGINE, *, time_limit_s: float | None = DEFAULT_TIME_LIMIT_S,
+                   load_timeout_s: float = DEFAULT_LOAD_TIMEOUT_S, **options) -> Recognizer:
+    """The recogniser ``name`` with ``options`` for its constructor.
+
+    By default it runs in a worker process under a hard limit of ``time_limit_s`` s per step
+    (:class:`TimeLimitedRecognizer`; the worker starts and loads the model in the background now).
+    ``time_limit_s=None``: the engine itself, built in this process. Raises
+    :class:`RecognizerUnavailable` (unknown name, not installed, no weights) with the reason in words.
+    """
+    _spec(name)
+    ok, why = check_engine(name)
+    if not ok:
+        raise RecognizerUnavailable(why)
+    if time_limit_s is None:
+        return build_engine(name, **options)
+    return TimeLimitedRecognizer(name, options, time_limit_s=time_limit_s, load_timeout_s=load_timeout_s)
+
+
+# ───────────────────────────── the worker process ─────────────────────────────
+
+def _worker_main(conn, name: str, options: dict, registry: dict[str, EngineSpec]) -> None:
+    """Body of the worker process: build the engine, then answer requests until the pipe closes.
+
+    Requests: ("recognize", ink, context) and ("call", method, args). Answers: ("ok", value) or
+    ("error", kind, message) with kind "unavailable" | "recognition" | "other".
+    """
+    _ENGINES.update(registry)  # engines registered at run time (tests) exist here too
+    try:
+        engine = build_engine(name, **options)
+        load = getattr(engine, "load", None)
+        if callable(load):
+            load()
+        hooks = [h for h in HOOKS if callable(getattr(engine, h, None))]
+        conn.send(("ok", {"hooks": hooks}))
+    except BaseException as exc:  # noqa: BLE001 - reported to the parent, then the worker ends
+        conn.send(_error_reply(exc))
+        conn.close()
+        return
+    while True:
+        try:
+            request = conn.recv()
+        except (EOFError, OSError):
+            return
+        try:
+            if request[0] == "recognize":
+                conn.send(("ok", engine.recognize(request[1], request[2])))
+            elif request[0] == "call":
+                conn.send(("ok", getattr(engine, request[1])(*request[2])))
+            else:
+                conn.send(("error", "other", f"unknown request {request[0]!r}"))
+        except BaseException as exc:  # noqa: BLE001
+            conn.send(_error_reply(exc))
+
+
+def _error_reply(exc: BaseException) -> tuple[str, str, str]:
+    if isinstance(exc, RecognizerUnavailable):
+        return ("error", "unavailable", str(exc))
+    if isinstance(exc, RecognitionError):
+        return ("error", "recognition", str(exc))
+    tb = traceback.format_exception_only(type(exc), exc)[-1].strip()
+    return ("error", "other", tb)
+
+
+def _raise_reply(name: str, reply) -> Any:
+    if reply[0] == "ok":
+        return reply[1]
+    _, kind, message = reply
+    if kind == "unavailable":
+        raise RecognizerUnavailable(message)
+    if kind == "recognition":
+        raise RecognitionError(message)
+    raise RecognitionError(f"{name} failed: {message}")
+
+
+class TimeLimitedRecognizer:
+    """A recogniser run in a worker process, killed and restarted when a step exceeds the limit.
+
+    ``recognize`` never waits longer than ``time_limit_s`` (plus the time to load the model when the
+    worker is new); past it, the result has no candidates and ``message`` "could not read: time limit
+    N s". Engine errors raise :class:`RecognitionError` (:class:`RecognizerUnavailable` when the engine
+    cannot load). Thread safe (calls are serialised). ``close()`` ends the worker.
+    """
+
+    def __init__(self, name: str, options: dict | None = None, *, time_limit_s: float = DEFAULT_TIME_LIMIT_S,
+                 load_timeout_s: float = DEFAULT_LOAD_TIMEOUT_S, start: bool = True):
+        if time_limit_s <= 0:
+            raise ValueError(f"time_limit_s must be positive, got {time_limit_s}")
+        self.name = name
+        self.options = dict(options or {})
+        self.time_limit_s = float(time_limit_s)
+        self.load_timeout_s = float(load_timeout_s)
+        self.restarts = 0
+        self._ctx = multiprocessing.get_context("spawn")
+        self._lock = threading.RLock()
+        self._proc = None
+        self._conn = None
+        self._ready: dict | None = None
+        self._replay: list[tuple[str, tuple]] = []
+        if start:
+            with self._lock:
+                self._start()
+
+    # -- process management --
+    def _start(self) -> None:
+        parent, child = self._ctx.Pipe()
+        proc = self._ctx.Process(target=_worker_main, args=(child, self.name, self.options, dict(_ENGINES)),
+                                 name=f"recognizer-{self.name}", daemon=True)
+        proc.start()
+        child.close()
+        self._proc, self._conn, self._ready = proc, parent, None
+
+    def _stop(self) -> None:
+        proc, conn = self._proc, self._conn
+        self._proc = self._conn = None
+        self._ready = None
+        if conn is not None:
+            conn.close()
+        if proc is not None and proc.is_alive():
+            proc.kill()
+            proc.join(2.0)
+
+    def _ensure_ready(self) -> dict:
+        if self._proc is None:
+            self._start()
+            self.restarts += 1
+        if self._ready is None:
+            if not self._conn.poll(self.load_timeout_s):
+                self._stop()
+                raise RecognitionError(f"{self.name}: the recogniser did not load within {self.load_timeout_s:g} s")
+            try:
+                reply = self._conn.recv()
+            except (EOFError, OSError):
+                self._stop()
+                raise RecognitionError(f"{self.name}: the recogniser process ended while loading") from None
+            if reply[0] != "ok":
+                self._stop()
+                _raise_reply(self.name, reply)
+            self._ready = reply[1]
+            for method, args in self._replay:  # calibration etc. survives a restart
+                self._conn.send(("call", method, args))
+                if not self._conn.poll(self.load_timeout_s):
+                    self._stop()
+                    raise RecognitionError(f"{self.name}: replaying {method} timed out")
+                _raise_reply(self.name, self._conn.recv())
+        return self._ready
+
+    def _request(self, request: tuple, limit_s: float) -> tuple[bool, Any]:
+        """Send one request; (True, reply) or (False, None) when over the limit (the worker is killed)."""
+        self._conn.send(request)
+        if not self._conn.poll(limit_s):
+            self._stop()
+            return False, None
+        try:
+            return True, self._conn.recv()
+        except (EOFError, OSError):
+            self._stop()
+            raise RecognitionError(f"{self.name}: the recogniser process ended unexpectedly") from None
+
+    def warm_up(self) -> None:
+        """Block until the worker has loaded the engine (raises like ``recognize``)."""
+        with self._lock:
+            self._ensure_ready()
+
+    def recognize(self, ink: StepInk, context: RecognitionContext | None = None) -> RecognitionResult:
+        """Read ``ink`` within the time limit (see the class docstring)."""
+        with self._lock:
+            self._ensure_ready()
+            t0 = time.perf_counter()
+            done, reply = self._request(("recognize", ink, context), self.time_limit_s)
+            ms = (time.perf_counter() - t0) * 1000.0
+            if not done:
+                return RecognitionResult(ms=ms, engine=self.name,
+                                         message=f"could not read: time limit {self.time_limit_s:g} s")
+            return _raise_reply(self.name, reply)
+
+    def hooks(self) -> list[str]:
+        """The optional engine methods available through this wrapper (e.g. ["adapt"])."""
+        with self._lock:
+            return list(self._ensure_ready()["hooks"])
+
+    def call_hook(self, method: str, *args) -> Any:
+        """Call the engine's ``method`` (one of :data:`HOOKS`) in the worker; remembered and replayed
+        after a restart. Raises AttributeError when the engine has no such method."""
+        with self._lock:
+            if method not in self._ensure_ready()["hooks"]:
+                raise AttributeError(f"the {self.name} recogniser has no {method}()")
+            done, reply = self._request(("call", method, args), self.load_timeout_s)
+            if not done:
+                raise RecognitionError(f"{self.name}: {method} took longer than {self.load_timeout_s:g} s")
+            value = _raise_reply(self.name, reply)
+            self._replay.append((method, args))
+            return value
+
+    def __getattr__(self, attr: str) -> Callable[..., Any]:
+        # Only hook names are forwarded, so hasattr(wrapper, "adapt") tells whether the engine has it.
+        if attr in HOOKS:
+            if attr in self.hooks():
+                return lambda *args: self.call_hook(attr, *args)
+        raise AttributeError(attr)
+
+    def close(self) -> None:
+        """End the worker process (a later call starts a new one)."""
+        with self._lock:
+            self._stop()
+
+    def __del__(self) -> None:  # pragma: no cover - best effort at interpreter exit
+        try:
+            self._stop()
+        except Exception:  # noqa: BLE001
+            pass
+
+    def __enter__(self) -> TimeLimitedRecognizer:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
