@@ -79,6 +79,7 @@ class Session:
         self._where: dict[int, tuple[int, int]] = {}  # stroke id -> (step, position)
         self._followups: list[FollowupAnswer] = []
         self._listeners: list[Listener] = []
+        self._steps[0] = StepRecord(0, 0.0)  # the attempt starts on step 0
 
     # ------------------------------------------------------------------------------ construction
     @classmethod
@@ -89,6 +90,7 @@ class Session:
                 started_at=board.started_at, board_id=board.board_id)
         s._offset = board.last_event_ms()
         s._board = replace(board, steps=(), followups=(), finished_ms=None)
+        s._steps = {}
         for step in board.steps:
             s._steps[step.index] = step
             for pos, e in enumerate(step.strokes):
