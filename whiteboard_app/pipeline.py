@@ -27,8 +27,10 @@ from whiteboard_app.recognition.base import (
     Recognizer,
 )
 
-#: Wall-clock limit for one recognition call, s (docs/INTERFACES.md: "3 s a step"); a little slack on
-#: top of the engine's own limit so the engine's own message wins when it enforces the limit itself.
+#: Wall-clock limit for one recognition call, s (docs/INTERFACES.md: "3 s a step"), for recognisers that
+#: do not enforce a limit themselves. A recogniser with its own ``time_limit_s`` (the registry's
+#: TimeLimitedRecognizer, which serialises calls) gets twice its limit plus 1 s, so that its own message
+#: wins and a call queued behind another step's is not cut off.
 RECOGNITION_TIME_LIMIT_S = 3.5
 
 Checker = Callable[..., Any]
@@ -148,14 +150,17 @@ def recheck(card, latex: str, previous_latex: Sequence[str] = (), *, check: Chec
 
 def process_step(ink: StepInk, recognizer: Recognizer, card, previous_latex: Sequence[str] = (),
                  context: RecognitionContext | None = None, *, check: Checker | None = None,
-                 time_limit_s: float = RECOGNITION_TIME_LIMIT_S) -> StepResult:
+                 time_limit_s: float | None = None) -> StepResult:
     """Read one step's ``ink`` with ``recognizer`` (context from the card unless ``context`` is given)
     and check the best reading as the next step after ``previous_latex``.
 
     Never raises for recogniser or checker failures: nothing read (no candidates, an error, past
-    ``time_limit_s`` seconds) gives ``latex=None`` and verdict ``unparsed`` whose message reads
-    "could not read: <reason>".
+    ``time_limit_s`` seconds; default see ``RECOGNITION_TIME_LIMIT_S``) gives ``latex=None`` and verdict
+    ``unparsed`` whose message reads "could not read: <reason>".
     """
+    if time_limit_s is None:
+        own = getattr(recognizer, "time_limit_s", None)
+        time_limit_s = 2.0 * float(own) + 1.0 if isinstance(own, int | float) and own > 0 else RECOGNITION_TIME_LIMIT_S
     if ink.is_empty:
         return StepResult(RecognitionResult(message="no ink"), None,
                           make_verdict("", "unparsed", "could not read: no ink"))
@@ -165,5 +170,7 @@ def process_step(ink: StepInk, recognizer: Recognizer, card, previous_latex: Seq
     latex = recognition.best
     if not latex:
         reason = recognition.message or "the recogniser found no reading"
+        if reason.startswith("could not read:"):
+            reason = reason[len("could not read:"):].strip()
         return StepResult(recognition, None, make_verdict("", "unparsed", f"could not read: {reason}"))
     return StepResult(recognition, latex, recheck(card, latex, previous_latex, check=check))

@@ -47,7 +47,7 @@ class PracticeServices:
     """What the practice view needs from the application (all optional, so tests pass only what they use).
 
     ``recognizer()`` returns the loaded recogniser or None while it loads (``recognizer_status()`` says
-    why in words); ``on_session(session)`` is called with each new Session (e.g. autosave);
+    why in words); ``target_s(card)`` the run's time target in s; ``on_session(session)`` is called with each new Session (e.g. autosave);
     ``on_graded(card_id, grade, session)`` after the self-grade; ``check`` replaces
     ``maths.check_step`` (tests).
     """
@@ -56,7 +56,7 @@ class PracticeServices:
     recognizer_status: Callable[[], str] = lambda: "the recogniser is loading"
     pause_ms: int = DEFAULT_PAUSE_MS
     clock: Clock = field(default_factory=SystemClock)
-    practised: Callable[[str], bool] = lambda card_id: False
+    target_s: Callable[[Any], float] = lambda card: float(card.targets.cold_s)
     on_session: Callable[[Session], None] = lambda session: None
     on_graded: Callable[[str, str, Session], None] = lambda card_id, grade, session: None
     check: Callable[..., Any] | None = None
@@ -84,8 +84,8 @@ class PracticeView(QWidget):
         super().__init__(parent)
         self.card = card
         self.services = services or PracticeServices()
-        target = card.targets.practised_s if self.services.practised(card.id) else card.targets.cold_s
-        self.session = Session(card.id, self.services.clock, target_s=float(target), card_title=card.title)
+        self.session = Session(card.id, self.services.clock, target_s=float(self.services.target_s(card)),
+                               card_title=card.title)
         self.services.on_session(self.session)
         self.model = PracticeModel(card, self)
         self.page_model = PageModel(parent=self)

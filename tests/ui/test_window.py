@@ -1,0 +1,184 @@
+"""The main window: deck browser (topics, due state, search), opening a card, errors in words (bad deck,
+recogniser that cannot load, unknown card), the recogniser loading in the background with progress."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import threading
+from datetime import date, timedelta
+from pathlib import Path
+
+import pytest
+
+pytest.importorskip("pytestqt")
+pytestmark = pytest.mark.qt
+
+from whiteboard_app.decks import bundled_deck_dir, deck_errors  # noqa: E402
+from whiteboard_app.ui.deck_browser import CardStats, DeckBrowser, due_words  # noqa: E402
+from whiteboard_app.ui.main_window import AppContext, MainWindow, RecognizerService  # noqa: E402
+
+TODAY = date(2026, 11, 22)
+
+
+@pytest.fixture(scope="module")
+def deck():
+    d, _errors = deck_errors([bundled_deck_dir() / "sigmoid-derivative.toml"] + sorted(bundled_deck_dir().glob("*.toml"))[:6])
+    return d
+
+
+@pytest.mark.parametrize("stats, words", [
+    (CardStats(), "new"),
+    (CardStats(due=TODAY), "due"),
+    (CardStats(due=TODAY - timedelta(days=3)), "due (3 d late)"),
+    (CardStats(due=TODAY + timedelta(days=5)), "in 5 d"),
+])
+def test_due_words(stats, words):
+    assert due_words(stats, TODAY) == words
+
+
+def test_deck_browser_groups_by_topic_and_shows_times(qtbot, deck):
+    stats = {"sigmoid-derivative": CardStats(due=TODAY + timedelta(days=2), best_ms=150_000, last_ms=200_000, attempts=3)}
+    browser = DeckBrowser(deck, lambda cid: stats.get(cid, CardStats()), today=lambda: TODAY)
+    qtbot.addWidget(browser)
+    topics = {browser.tree.topLevelItem(i).text(0) for i in range(browser.tree.topLevelItemCount())}
+    assert topics == {c.topic.replace("-", " ").capitalize() for c in deck.cards.values()}
+    row = next(it for it in browser.card_items() if it.data(0, 256) == "sigmoid-derivative")
+    assert [row.text(c) for c in range(1, 6)] == ["in 2 d", "2:30", "3:20", "5:00", "3"]
+    assert browser.summary.text() == f"{len(deck)} cards, {len(deck) - 1} due today"
+
+
+def test_deck_browser_search_and_due_filter(qtbot, deck):
+    stats = {"sigmoid-derivative": CardStats(due=TODAY + timedelta(days=2))}
+    browser = DeckBrowser(deck, lambda cid: stats.get(cid, CardStats()), today=lambda: TODAY)
+    qtbot.addWidget(browser)
+    browser.search.setText("sigmoid DERIVATIVE")
+    assert browser.visible_card_ids() == ["sigmoid-derivative"]
+    browser.due_only.setChecked(True)
+    assert browser.visible_card_ids() == []
+    browser.search.clear()
+    assert "sigmoid-derivative" not in browser.visible_card_ids()
+    assert len(browser.visible_card_ids()) == len(deck) - 1
+    browser.search.setText("no such words anywhere")
+    browser.due_only.setChecked(False)
+    assert browser.visible_card_ids() == []
+
+
+def test_choosing_a_card_opens_the_practice_view_and_back(qtbot, deck):
+    window = MainWindow(AppContext(deck=deck))
+    qtbot.addWidget(window)
+    window.show()
+    window.browser.select("sigmoid-derivative")
+    with qtbot.waitSignal(window.browser.card_chosen) as sig:
+        window.browser.open_button.click()
+    assert sig.args == ["sigmoid-derivative"]
+    assert window.stack.currentWidget() is window.practice
+    assert window.practice.card.id == "sigmoid-derivative"
+    window.practice.back_button.click()
+    assert window.practice is None and window.stack.currentWidget() is window.browser
+
+
+def test_unknown_card_is_said_in_words(qtbot, deck):
+    window = MainWindow(AppContext(deck=deck))
+    qtbot.addWidget(window)
+    window.show()
+    assert window.open_card("no-such-card") is None
+    assert "no-such-card" in window.error_text and "Traceback" not in window.error_text
+
+
+def test_bad_deck_is_shown_in_words_and_good_cards_still_open(qtbot, tmp_path):
+    from whiteboard_app.app import build_window, parse_args
+
+    good = bundled_deck_dir() / "sigmoid-derivative.toml"
+    (tmp_path / "sigmoid-derivative.toml").write_text(good.read_text("utf-8"), "utf-8")
+    (tmp_path / "broken.toml").write_text('schema_version = 1\nid = "broken"\ntitle = 3\n', "utf-8")
+    args = parse_args(["--no-recognizer", "--deck", str(tmp_path), "--settings", str(tmp_path / "s.ini"),
+                       "--data-dir", str(tmp_path / "data")])
+    window, services, _settings = build_window(args)
+    qtbot.addWidget(window)
+    window.show()
+    try:
+        assert "broken.toml" in window.error_text and "Some cards could not be loaded" in window.error_text
+        assert window.browser.visible_card_ids() == ["sigmoid-derivative"]
+        assert window.open_card("sigmoid-derivative") is not None
+        assert "keyboard" in window.practice.status.text()
+    finally:
+        window.close()
+        services.close()
+
+
+def test_recogniser_loads_in_the_background_with_progress(qtbot, deck):
+    gate = threading.Event()
+
+    class Rec:
+        name = "fake"
+
+        def recognize(self, ink, context=None):
+            raise AssertionError("not called here")
+
+    service = RecognizerService()
+    window = MainWindow(AppContext(deck=deck), service)
+    qtbot.addWidget(window)
+    window.show()
+    service.start("fake", lambda: gate.wait(5) and Rec())
+    window._recognizer_changed()
+    assert service.loading and window.rec_progress.isVisibleTo(window)
+    assert "loading the fake recogniser" in window.rec_label.text()
+    view = window.open_card("sigmoid-derivative")
+    assert "loading the fake recogniser" in view.status.text()  # the window is usable meanwhile
+    with qtbot.waitSignal(service.loaded, timeout=5000):
+        gate.set()
+    assert isinstance(service.recognizer, Rec)
+    assert not window.rec_progress.isVisibleTo(window)
+    assert window.rec_label.text() == "recogniser: fake"
+    assert view.status.isHidden()
+
+
+def test_recogniser_that_cannot_load_is_said_in_words(qtbot, deck):
+    from whiteboard_app.recognition.base import RecognizerUnavailable
+
+    service = RecognizerService()
+    window = MainWindow(AppContext(deck=deck), service)
+    qtbot.addWidget(window)
+    window.show()
+
+    def fail():
+        raise RecognizerUnavailable("no weights for the whiteboard engine")
+
+    with qtbot.waitSignal(service.failed, timeout=5000):
+        service.start("whiteboard", fail)
+    assert "could not load" in window.error_text and "no weights" in window.error_text
+    assert "Traceback" not in window.error_text
+    assert service.recognizer is None and not window.rec_progress.isVisibleTo(window)
+
+
+def test_a_superseded_load_is_discarded(qtbot):
+    closed = []
+
+    class Rec:
+        def __init__(self, tag):
+            self.tag = tag
+
+        def close(self):
+            closed.append(self.tag)
+
+    gate = threading.Event()
+    service = RecognizerService()
+    service.start("a", lambda: gate.wait(5) and Rec("a"))
+    with qtbot.waitSignal(service.loaded, timeout=5000):
+        service.start("b", lambda: Rec("b"))
+    assert service.recognizer.tag == "b"
+    gate.set()
+    qtbot.waitUntil(lambda: closed == ["a"], timeout=5000)
+    assert service.recognizer.tag == "b"
+
+
+def test_gui_entry_point_starts_and_shows_the_window(tmp_path):
+    env = dict(os.environ, QT_QPA_PLATFORM="offscreen", WHITEBOARD_DATA_DIR=str(tmp_path / "data"))
+    out = subprocess.run([sys.executable, "-m", "whiteboard_app.app", "--launch-probe", "--no-recognizer",
+                          "--settings", str(tmp_path / "s.ini")], env=env, capture_output=True, text=True,
+                         timeout=60, cwd=Path(__file__).resolve().parents[2])
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.startswith("window-shown ")
+    assert "Traceback" not in out.stderr

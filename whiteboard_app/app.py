@@ -1,0 +1,244 @@
+"""Composition root of the window: settings, services, main window (``whiteboard-app-gui``, and
+``whiteboard-app`` with no arguments).
+
+Startup order keeps the first window fast (benchmarks/launch.py): Qt, the settings and the bundled deck
+(TOML only) load first and the window is shown at once; the recogniser (torch, weights) loads in a
+worker with a busy indicator in the status bar, and steps written meanwhile are read once it is ready.
+Any failure (bad deck, no recogniser, a history that cannot be opened) is shown in words in the window.
+
+Options (for scripts and tests; a person just runs the program):
+  --settings FILE           use an INI settings file instead of the native store
+  --data-dir DIR            data folder for boards and history (else the setting, else platformdirs)
+  --engine NAME             recogniser engine for this run
+  --no-recognizer           do not load a recogniser (keyboard only)
+  --deck PATH...            card files or folders instead of the bundled deck
+  --screenshot-script DIR   run the scripted session of scripts/screenshots.sh, save PNGs into DIR, quit
+  --launch-probe            print "window-shown" on stdout when the window is up, then quit (benchmark)
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from collections.abc import Sequence
+from pathlib import Path
+
+T0 = time.perf_counter()
+
+
+def parse_args(argv: Sequence[str]) -> argparse.Namespace:
+    p = argparse.ArgumentParser(prog="whiteboard-app-gui", description="Practise ML derivations on a whiteboard.")
+    p.add_argument("--settings", type=Path, default=None)
+    p.add_argument("--data-dir", type=Path, default=None)
+    p.add_argument("--engine", default=None)
+    p.add_argument("--no-recognizer", action="store_true")
+    p.add_argument("--deck", nargs="+", type=Path, default=None)
+    p.add_argument("--screenshot-script", type=Path, default=None, metavar="DIR")
+    p.add_argument("--launch-probe", action="store_true")
+    return p.parse_args(list(argv))
+
+
+def _deck(paths):
+    """(deck, error text or None): every card that loads, and the problems in words."""
+    from whiteboard_app.decks import deck_errors
+
+    try:
+        deck, errors = deck_errors(paths)
+    except Exception as exc:  # noqa: BLE001 - shown in the window
+        from whiteboard_app.decks import Deck
+
+        return Deck(), f"The deck could not be loaded: {exc}"
+    if not errors:
+        return deck, None
+    lines = [str(e) for e in errors[:5]] + ([f"... and {len(errors) - 5} more"] if len(errors) > 5 else [])
+    return deck, "Some cards could not be loaded and are left out:\n" + "\n".join(lines)
+
+
+class Services:
+    """The non-Qt services of a run of the program: data folder, board store with autosave, history and
+    scheduler (when the sessions layer provides them). Each failure is kept as words in ``problems``."""
+
+    def __init__(self, data_dir: Path) -> None:
+        self.data_dir = data_dir
+        self.problems: list[str] = []
+        self.store = self.autosaver = self.history = self.scheduler = None
+        try:
+            from whiteboard_app.sessions.paths import boards_dir
+            from whiteboard_app.sessions.store import Autosaver, BoardStore
+
+            self.store = BoardStore(boards_dir(data_dir))
+            self.autosaver = Autosaver(self.store, on_error=lambda err: self.problems.append(str(err)))
+        except Exception as exc:  # noqa: BLE001
+            self.problems.append(f"Boards will not be saved: {exc}")
+        try:
+            from whiteboard_app.sessions import history as history_mod
+            from whiteboard_app.sessions.paths import history_path
+            self.history = history_mod.History(history_path(data_dir))
+        except ModuleNotFoundError:
+            self.history = None
+        except Exception as exc:  # noqa: BLE001
+            self.problems.append(f"The practice history could not be opened: {exc}")
+        try:
+            from whiteboard_app.sessions import scheduler as scheduler_mod
+
+            self.scheduler = scheduler_mod.Scheduler(self.history) if self.history is not None else None
+        except ModuleNotFoundError:
+            self.scheduler = None
+        except Exception as exc:  # noqa: BLE001
+            self.problems.append(f"The scheduler could not start: {exc}")
+
+    # -- hooks for the window ---------------------------------------------------------------------
+    def on_session(self, session) -> None:
+        """Autosave every change of a new session's board."""
+        if self.autosaver is None:
+            return
+        saver = self.autosaver
+        session.subscribe(lambda kind, step: saver.submit(session.board()))
+
+    def on_graded(self, card_id: str, grade: str, session) -> None:
+        """Save the finished board, record the attempt in the history and the grade in the scheduler."""
+        board = session.board()
+        path = None
+        if self.store is not None:
+            path = self.store.save(board)
+        if self.history is not None and hasattr(self.history, "record_board"):
+            self.history.record_board(board, path)
+        if self.scheduler is not None:
+            self.scheduler.record(card_id, grade)
+
+    def stats(self, card_id: str):
+        """Due date, best and last time of a card for the deck browser (empty when no history)."""
+        from whiteboard_app.ui.deck_browser import CardStats
+
+        due = best = last = None
+        attempts = 0
+        if self.scheduler is not None and hasattr(self.scheduler, "due_date"):
+            due = self.scheduler.due_date(card_id)
+        if self.history is not None and hasattr(self.history, "card_stats"):
+            st = self.history.card_stats(card_id)
+            best, last, attempts = st.best_ms, st.last_ms, st.attempts
+        return CardStats(due, best, last, attempts)
+
+    def practised(self, card_id: str) -> bool:
+        """A card is practised once it has a finished attempt (the target drops to the practised one)."""
+        try:
+            return self.stats(card_id).attempts > 0
+        except Exception:  # noqa: BLE001
+            return False
+
+    def close(self) -> None:
+        if self.autosaver is not None:
+            self.autosaver.close()
+        closer = getattr(self.history, "close", None)
+        if callable(closer):
+            closer()
+
+
+def recognizer_factory(engine: str):
+    """A function that builds and warms up the recogniser ``engine`` (runs in a worker thread)."""
+
+    def build():
+        from whiteboard_app.recognition.registry import get_recognizer
+
+        rec = get_recognizer(engine)
+        warm = getattr(rec, "warm_up", None)
+        if callable(warm):
+            warm()
+        return rec
+
+    return build
+
+
+def build_window(args: argparse.Namespace):
+    """Settings, services and the main window (shown by the caller). Returns (window, services, settings)."""
+    from whiteboard_app.sessions.paths import user_data_dir
+    from whiteboard_app.ui.main_window import AppContext, MainWindow, RecognizerService
+    from whiteboard_app.ui.settings_dialog import AppSettings, open_settings
+
+    settings = AppSettings(open_settings(args.settings))
+    problems: list[str] = []
+    try:
+        data_dir = user_data_dir(args.data_dir or settings.data_folder or None)
+    except OSError as exc:
+        problems.append(f"The data folder {args.data_dir or settings.data_folder} cannot be used ({exc}); "
+                        "using the default one.")
+        data_dir = user_data_dir(None)
+    services = Services(data_dir)
+    deck, deck_error = _deck(args.deck)
+    errors = [e for e in [deck_error, *problems, *services.problems] if e]
+
+    def open_settings_dialog(parent) -> bool:
+        from whiteboard_app.recognition.registry import available_engines
+        from whiteboard_app.ui.settings_dialog import SettingsDialog
+
+        try:
+            engines = available_engines()
+        except Exception:  # noqa: BLE001
+            engines = []
+        before = settings.engine
+        dialog = SettingsDialog(settings, engines, parent)
+        if not dialog.exec():
+            return False
+        window.context.pause_ms = settings.pause_ms
+        window.context.pressure_gamma = settings.pressure_gamma
+        if settings.engine != before and not args.no_recognizer:
+            recognizers.start(settings.engine, recognizer_factory(settings.engine))
+            window._recognizer_changed()
+        return True
+
+    def open_calibration(parent, recognizer) -> None:
+        from whiteboard_app.ui.calibration_dialog import CalibrationDialog
+
+        CalibrationDialog(recognizer, data_dir, parent).exec()
+
+    context = AppContext(
+        deck=deck, deck_error="\n".join(errors) or None, stats=services.stats,
+        target_s=lambda card: settings.target_s(card, services.practised(card.id)),
+        on_session=services.on_session, on_graded=services.on_graded,
+        pause_ms=settings.pause_ms, pressure_gamma=settings.pressure_gamma,
+        settings_dialog=open_settings_dialog, calibration_dialog=open_calibration)
+    recognizers = RecognizerService()
+    window = MainWindow(context, recognizers)
+    engine = args.engine or settings.engine
+    if args.no_recognizer:
+        recognizers.status = "no recogniser (keyboard only)"
+    else:
+        recognizers.start(engine, recognizer_factory(engine))
+    window._recognizer_changed()
+    return window, services, settings
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Start the window; returns the exit status (0; 2 for bad options)."""
+    argv = sys.argv[1:] if argv is None else argv
+    try:
+        args = parse_args(argv)
+    except SystemExit as exc:
+        return int(exc.code or 0)
+    from PySide6.QtCore import QTimer
+    from PySide6.QtWidgets import QApplication
+
+    app = QApplication.instance() or QApplication([sys.argv[0]])
+    app.setOrganizationName("whiteboard-app")
+    app.setApplicationName("whiteboard-app")
+    window, services, _settings = build_window(args)
+    window.show()
+    if args.launch_probe:
+        def probe() -> None:
+            loading = window.recognizers.loading
+            print(f"window-shown {1000.0 * (time.perf_counter() - T0):.1f} recognizer-loading={loading}", flush=True)
+            app.quit()
+        QTimer.singleShot(0, probe)
+    elif args.screenshot_script is not None:
+        from whiteboard_app.ui.screenshot_script import run_script
+
+        QTimer.singleShot(0, lambda: run_script(window, args.screenshot_script, app))
+    code = app.exec()
+    window.recognizers.close()
+    services.close()
+    return int(code)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,209 @@
+"""The deck browser: the cards grouped by topic with their due state, best and last time against the
+target; a search box and a "due only" filter; double-click (or Enter, or Practise) opens a card.
+
+The numbers come from a ``stats(card_id) -> CardStats`` callable the application builds from the
+sessions layer (History, Scheduler); without one every card is "new".
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import date
+
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtGui import QBrush, QColor
+from PySide6.QtWidgets import (
+    QCheckBox,
+    QHBoxLayout,
+    QHeaderView,
+    QLabel,
+    QLineEdit,
+    QPushButton,
+    QTreeWidget,
+    QTreeWidgetItem,
+    QVBoxLayout,
+    QWidget,
+)
+
+from whiteboard_app.ui.timer_widget import format_ms
+
+COLUMNS = ("Card", "Due", "Best", "Last", "Target", "Attempts")
+
+
+@dataclass(frozen=True)
+class CardStats:
+    """What the history knows about one card: its due date (None: never practised, "new"), best and
+    last run time in ms (None when never finished) and the number of attempts."""
+
+    due: date | None = None
+    best_ms: float | None = None
+    last_ms: float | None = None
+    attempts: int = 0
+
+
+def due_words(stats: CardStats, today: date) -> str:
+    """"new", "due" (today or overdue: "due (3 d late)") or "in N d"."""
+    if stats.due is None:
+        return "new"
+    days = (stats.due - today).days
+    if days <= 0:
+        return "due" if days == 0 else f"due ({-days} d late)"
+    return f"in {days} d"
+
+
+def is_due(stats: CardStats, today: date) -> bool:
+    """A card is due when it is new or its due date is today or earlier."""
+    return stats.due is None or stats.due <= today
+
+
+class DeckBrowser(QWidget):
+    """Lists ``deck``'s cards by topic. ``card_chosen(card_id)`` when the user opens one."""
+
+    card_chosen = Signal(str)
+
+    def __init__(self, deck, stats: Callable[[str], CardStats] | None = None,
+                 today: Callable[[], date] = date.today, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.deck = deck
+        self._stats = stats or (lambda card_id: CardStats())
+        self._today = today
+        self.search = QLineEdit()
+        self.search.setPlaceholderText("Search cards (title, topic, prompt)")
+        self.search.setClearButtonEnabled(True)
+        self.search.textChanged.connect(self.apply_filter)
+        self.due_only = QCheckBox("Due only")
+        self.due_only.toggled.connect(self.apply_filter)
+        self.summary = QLabel()
+        self.open_button = QPushButton("Practise")
+        self.open_button.setDefault(True)
+        self.open_button.clicked.connect(self._open_current)
+        top = QHBoxLayout()
+        top.addWidget(self.search, 1)
+        top.addWidget(self.due_only)
+        top.addWidget(self.open_button)
+
+        self.tree = QTreeWidget()
+        self.tree.setColumnCount(len(COLUMNS))
+        self.tree.setHeaderLabels(COLUMNS)
+        self.tree.setAlternatingRowColors(True)
+        self.tree.setUniformRowHeights(True)
+        header = self.tree.header()
+        header.setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
+        for c in range(1, len(COLUMNS)):
+            header.setSectionResizeMode(c, QHeaderView.ResizeMode.ResizeToContents)
+        self.tree.itemActivated.connect(self._activated)
+        self.tree.itemDoubleClicked.connect(self._activated)
+
+        self.prompt = QLabel()
+        self.prompt.setWordWrap(True)
+        self.prompt.setStyleSheet("color: #333; padding: 4px;")
+        self.tree.currentItemChanged.connect(self._show_prompt)
+
+        layout = QVBoxLayout(self)
+        title = QLabel("<h2>Derivations</h2>")
+        layout.addWidget(title)
+        layout.addLayout(top)
+        layout.addWidget(self.tree, 1)
+        layout.addWidget(self.prompt)
+        layout.addWidget(self.summary)
+        self.refresh()
+
+    def set_deck(self, deck) -> None:
+        self.deck = deck
+        self.refresh()
+
+    def refresh(self) -> None:
+        """Rebuild the list from the deck and the history (after a run, or a new deck)."""
+        self.tree.clear()
+        today = self._today()
+        topics: dict[str, QTreeWidgetItem] = {}
+        due_count = 0
+        cards = sorted(self.deck.cards.values(), key=lambda c: (c.topic, c.title.lower()))
+        for card in cards:
+            try:
+                st = self._stats(card.id)
+            except Exception:  # noqa: BLE001 - a broken history must not hide the deck
+                st = CardStats()
+            parent = topics.get(card.topic)
+            if parent is None:
+                parent = QTreeWidgetItem([card.topic.replace("-", " ").capitalize()])
+                parent.setFlags(parent.flags() & ~Qt.ItemFlag.ItemIsSelectable)
+                f = parent.font(0)
+                f.setBold(True)
+                parent.setFont(0, f)
+                topics[card.topic] = parent
+                self.tree.addTopLevelItem(parent)
+            target = card.targets.cold_s * 1000.0
+            row = QTreeWidgetItem([
+                card.title,
+                due_words(st, today),
+                format_ms(st.best_ms) if st.best_ms is not None else "-",
+                format_ms(st.last_ms) if st.last_ms is not None else "-",
+                format_ms(target),
+                str(st.attempts),
+            ])
+            row.setData(0, Qt.ItemDataRole.UserRole, card.id)
+            row.setToolTip(0, card.prompt)
+            if is_due(st, today):
+                due_count += 1
+                row.setForeground(1, QBrush(QColor("#b3261e" if st.due is not None else "#1b5fa8")))
+            if st.best_ms is not None:
+                row.setForeground(2, QBrush(QColor("#1b7f3b" if st.best_ms <= target else "#8a6d00")))
+            parent.addChild(row)
+        self.tree.expandAll()
+        self.summary.setText(f"{len(cards)} cards, {due_count} due today")
+        self.apply_filter()
+
+    def card_items(self) -> list[QTreeWidgetItem]:
+        """Every card row (not the topic rows)."""
+        out = []
+        for i in range(self.tree.topLevelItemCount()):
+            top = self.tree.topLevelItem(i)
+            out.extend(top.child(j) for j in range(top.childCount()))
+        return out
+
+    def visible_card_ids(self) -> list[str]:
+        return [it.data(0, Qt.ItemDataRole.UserRole) for it in self.card_items() if not it.isHidden()]
+
+    def apply_filter(self) -> None:
+        """Hide the cards that do not match the search words (all of them, any field) or are not due."""
+        words = self.search.text().lower().split()
+        due_only = self.due_only.isChecked()
+        for i in range(self.tree.topLevelItemCount()):
+            top = self.tree.topLevelItem(i)
+            shown = 0
+            for j in range(top.childCount()):
+                item = top.child(j)
+                card = self.deck.cards[item.data(0, Qt.ItemDataRole.UserRole)]
+                hay = " ".join([card.id, card.title, card.topic, card.prompt]).lower()
+                ok = all(w in hay for w in words)
+                if ok and due_only:
+                    ok = item.text(1).startswith(("due", "new"))
+                item.setHidden(not ok)
+                shown += ok
+            top.setHidden(shown == 0)
+
+    def select(self, card_id: str) -> None:
+        for item in self.card_items():
+            if item.data(0, Qt.ItemDataRole.UserRole) == card_id:
+                self.tree.setCurrentItem(item)
+
+    def _show_prompt(self, item, _previous=None) -> None:
+        card_id = item.data(0, Qt.ItemDataRole.UserRole) if item is not None else None
+        card = self.deck.cards.get(card_id) if card_id else None
+        self.prompt.setText(f"<b>{card.title}.</b> {card.prompt}" if card else "")
+
+    def _activated(self, item, _column=0) -> None:
+        card_id = item.data(0, Qt.ItemDataRole.UserRole)
+        if card_id:
+            self.card_chosen.emit(card_id)
+
+    def _open_current(self) -> None:
+        item = self.tree.currentItem()
+        if item is None:
+            ids = self.visible_card_ids()
+            if ids:
+                self.card_chosen.emit(ids[0])
+            return
+        self._activated(item)

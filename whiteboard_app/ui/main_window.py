@@ -1,0 +1,297 @@
+"""The main window: the deck browser and the practice view in one stack, a banner for errors in words,
+and the recogniser's loading progress in the status bar.
+
+Services come from the composition root (``whiteboard_app.app``) through :class:`AppContext`; the window
+never builds them itself, so tests give it fakes.
+"""
+
+from __future__ import annotations
+
+import threading
+import traceback
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from PySide6.QtCore import QObject, Qt, Signal
+from PySide6.QtGui import QAction, QKeySequence
+from PySide6.QtWidgets import (
+    QHBoxLayout,
+    QLabel,
+    QMainWindow,
+    QProgressBar,
+    QPushButton,
+    QStackedWidget,
+    QVBoxLayout,
+    QWidget,
+)
+
+from whiteboard_app.sessions.clock import Clock, SystemClock
+from whiteboard_app.ui.deck_browser import CardStats, DeckBrowser
+from whiteboard_app.ui.practice_view import PracticeServices, PracticeView
+
+
+class RecognizerService(QObject):
+    """Loads a recogniser in the background and keeps it.
+
+    ``start(name, factory)`` runs ``factory()`` (build + warm up: seconds, torch and weights) on a
+    daemon thread, so that closing the window never waits for a model still loading; ``loaded()`` or
+    ``failed(message)`` follow on the GUI thread. ``recognizer`` is None until loaded; ``status`` says
+    what is going on in words ("loading the whiteboard recogniser...", "... could not load (...)").
+    A load that was superseded by another ``start`` (or ``close``) is discarded and closed.
+    """
+
+    loaded = Signal()
+    failed = Signal(str)
+    _finished = Signal(int, object, str)
+
+    def __init__(self, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self.recognizer: Any = None
+        self.name = ""
+        self.status = "no recogniser"
+        self.loading = False
+        self.error: str | None = None
+        self._generation = 0
+        self._finished.connect(self._on_finished)
+
+    def start(self, name: str, factory: Callable[[], Any]) -> None:
+        """Load recogniser ``name`` with ``factory`` in the background (replaces the current one)."""
+        self.close()
+        self._generation += 1
+        gen = self._generation
+        self.name, self.loading, self.error = name, True, None
+        self.status = f"loading the {name} recogniser\u2026"
+
+        def run() -> None:
+            try:
+                rec = factory()
+            except Exception as exc:  # noqa: BLE001 - reported in words
+                self._finished.emit(gen, None, traceback.format_exception_only(type(exc), exc)[-1].strip())
+                return
+            self._finished.emit(gen, rec, "")
+
+        threading.Thread(target=run, name=f"load-recognizer-{name}", daemon=True).start()
+
+    def _on_finished(self, gen: int, recognizer, error: str) -> None:
+        if gen != self._generation:  # superseded
+            _close(recognizer)
+            return
+        self.loading = False
+        if recognizer is None:
+            self.error = error
+            self.status = f"the {self.name} recogniser could not load ({error}); type each step's LaTeX instead"
+            self.failed.emit(error)
+        else:
+            self.recognizer = recognizer
+            self.status = f"recogniser: {self.name}"
+            self.loaded.emit()
+
+    def close(self) -> None:
+        """Drop the current recogniser (and any load in progress)."""
+        self._generation += 1
+        self.loading = False
+        rec, self.recognizer = self.recognizer, None
+        _close(rec)
+
+
+def _close(recognizer) -> None:
+    closer = getattr(recognizer, "close", None)
+    if callable(closer):
+        try:
+            closer()
+        except Exception:  # noqa: BLE001 - closing is best effort
+            pass
+
+
+@dataclass
+class AppContext:
+    """What the window is built on (the composition root fills it; tests pass fakes).
+
+    ``deck`` the loaded deck (may be empty when the deck failed: ``deck_error`` says why in words);
+    ``stats(card_id)`` the deck browser's numbers; ``target_s(card)`` the run target;
+    ``on_session(session)`` (autosave) and ``on_graded(card_id, grade, session)`` (history, scheduler).
+    """
+
+    deck: Any
+    deck_error: str | None = None
+    stats: Callable[[str], CardStats] = lambda card_id: CardStats()
+    target_s: Callable[[Any], float] = lambda card: float(card.targets.cold_s)
+    on_session: Callable[[Any], None] = lambda session: None
+    on_graded: Callable[[str, str, Any], None] = lambda card_id, grade, session: None
+    pause_ms: int = 600
+    pressure_gamma: float = 1.0
+    clock: Clock = field(default_factory=SystemClock)
+    check: Callable[..., Any] | None = None
+    settings_dialog: Callable[[QWidget], bool] | None = None
+    calibration_dialog: Callable[[QWidget, Any], None] | None = None
+
+
+class MainWindow(QMainWindow):
+    """Deck browser and practice view. ``show_error(text)`` puts a message in words in the banner."""
+
+    def __init__(self, context: AppContext, recognizers: RecognizerService | None = None,
+                 parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setWindowTitle("Whiteboard \u2014 ML derivations")
+        self.context = context
+        self.recognizers = recognizers or RecognizerService(self)
+        self.practice: PracticeView | None = None
+
+        self.banner = QLabel()
+        self.banner.setObjectName("errorBanner")
+        self.banner.setWordWrap(True)
+        self.banner.setStyleSheet("background: #fde7e4; color: #7a1b12; padding: 6px; border: 1px solid #e8b4ad;")
+        self.banner.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.banner_close = QPushButton("\u2715")
+        self.banner_close.setFlat(True)
+        self.banner_close.setFixedWidth(28)
+        self.banner_close.clicked.connect(self.clear_error)
+        banner_row = QHBoxLayout()
+        banner_row.setContentsMargins(0, 0, 0, 0)
+        banner_row.addWidget(self.banner, 1)
+        banner_row.addWidget(self.banner_close)
+        self.banner_box = QWidget()
+        self.banner_box.setLayout(banner_row)
+        self.banner_box.setVisible(False)
+
+        self.browser = DeckBrowser(context.deck, context.stats)
+        self.browser.card_chosen.connect(self.open_card)
+        self.stack = QStackedWidget()
+        self.stack.addWidget(self.browser)
+        central = QWidget()
+        layout = QVBoxLayout(central)
+        layout.setContentsMargins(6, 6, 6, 6)
+        layout.addWidget(self.banner_box)
+        layout.addWidget(self.stack, 1)
+        self.setCentralWidget(central)
+
+        self.rec_label = QLabel()
+        self.rec_progress = QProgressBar()
+        self.rec_progress.setRange(0, 0)  # busy indicator while the model loads
+        self.rec_progress.setMaximumWidth(140)
+        self.rec_progress.setTextVisible(False)
+        self.statusBar().addPermanentWidget(self.rec_label)
+        self.statusBar().addPermanentWidget(self.rec_progress)
+        self.recognizers.loaded.connect(self._recognizer_changed)
+        self.recognizers.failed.connect(self._recognizer_failed)
+        self._build_menus()
+        self._recognizer_changed()
+        if context.deck_error:
+            self.show_error(context.deck_error)
+        self.resize(1280, 820)
+
+    # ----------------------------------------------------------------------------------- menus
+    def _build_menus(self) -> None:
+        file_menu = self.menuBar().addMenu("&File")
+        self.deck_action = QAction("&Deck", self, shortcut=QKeySequence("Ctrl+D"), triggered=self.show_deck)
+        self.settings_action = QAction("&Settings\u2026", self, shortcut=QKeySequence("Ctrl+,"),
+                                       triggered=self.open_settings)
+        self.calibrate_action = QAction("&Calibrate the recogniser\u2026", self, triggered=self.open_calibration)
+        quit_action = QAction("&Quit", self, shortcut=QKeySequence.StandardKey.Quit, triggered=self.close)
+        for a in (self.deck_action, self.settings_action, self.calibrate_action):
+            file_menu.addAction(a)
+        file_menu.addSeparator()
+        file_menu.addAction(quit_action)
+        practice_menu = self.menuBar().addMenu("&Practice")
+        self.interviewer_action = QAction("&Interviewer", self, shortcut=QKeySequence("Ctrl+I"),
+                                          triggered=lambda: self.practice and self.practice.show_interviewer())
+        self.finish_action = QAction("&Done (end the run)", self, triggered=lambda: self.practice and self.practice.finish_run())
+        self.keyboard_action = QAction("&Keyboard only", self, checkable=True,
+                                       triggered=lambda on: self.practice and self.practice.set_keyboard_mode(on))
+        for a in (self.interviewer_action, self.finish_action, self.keyboard_action):
+            practice_menu.addAction(a)
+
+    # ------------------------------------------------------------------------------ errors
+    def show_error(self, text: str) -> None:
+        """Show ``text`` (words, never a traceback) in the banner above the window's content."""
+        self.banner.setText(text)
+        self.banner_box.setVisible(True)
+
+    def clear_error(self) -> None:
+        self.banner.clear()
+        self.banner_box.setVisible(False)
+
+    @property
+    def error_text(self) -> str:
+        return self.banner.text() if self.banner_box.isVisibleTo(self) else ""
+
+    # ------------------------------------------------------------------------- recogniser
+    def _recognizer_changed(self) -> None:
+        r = self.recognizers
+        self.rec_label.setText(r.status)
+        self.rec_progress.setVisible(r.loading)
+        if self.practice is not None:
+            self.practice.read_waiting_steps() if r.recognizer is not None else self.practice.update_status()
+
+    def _recognizer_failed(self, message: str) -> None:
+        self._recognizer_changed()
+        self.show_error(self.recognizers.status)
+
+    def _recognizer_status(self) -> str:
+        return self.recognizers.status
+
+    # --------------------------------------------------------------------------- navigation
+    def open_card(self, card_id: str) -> PracticeView | None:
+        """Start a run on ``card_id``; an unknown card or a failure is shown in the banner."""
+        try:
+            card = self.context.deck.get(card_id)
+        except KeyError as exc:
+            self.show_error(str(exc).strip("'\""))
+            return None
+        self.close_practice()
+        c = self.context
+        services = PracticeServices(
+            recognizer=lambda: self.recognizers.recognizer,
+            recognizer_status=self._recognizer_status,
+            pause_ms=c.pause_ms, clock=c.clock, target_s=c.target_s,
+            on_session=self._guard(c.on_session, "saving the board"),
+            on_graded=self._guard(c.on_graded, "recording the grade"),
+            check=c.check, pressure_gamma=c.pressure_gamma)
+        try:
+            view = PracticeView(card, services)
+        except Exception as exc:  # noqa: BLE001 - shown in words, the deck stays usable
+            self.show_error(f"Could not open {card_id}: {type(exc).__name__}: {exc}")
+            return None
+        view.back_requested.connect(self.show_deck)
+        self.practice = view
+        self.stack.addWidget(view)
+        self.stack.setCurrentWidget(view)
+        self.keyboard_action.setChecked(False)
+        view.canvas.setFocus()
+        self.setWindowTitle(f"{card.title} \u2014 Whiteboard")
+        return view
+
+    def _guard(self, fn: Callable[..., None], doing: str) -> Callable[..., None]:
+        def call(*args):
+            try:
+                fn(*args)
+            except Exception as exc:  # noqa: BLE001 - shown in words
+                detail = traceback.format_exception_only(type(exc), exc)[-1].strip()
+                self.show_error(f"Problem while {doing}: {detail}")
+        return call
+
+    def close_practice(self) -> None:
+        if self.practice is not None:
+            self.practice.shutdown()
+            self.stack.removeWidget(self.practice)
+            self.practice.deleteLater()
+            self.practice = None
+
+    def show_deck(self) -> None:
+        self.close_practice()
+        self.browser.refresh()
+        self.stack.setCurrentWidget(self.browser)
+        self.setWindowTitle("Whiteboard \u2014 ML derivations")
+
+    def open_settings(self) -> None:
+        if self.context.settings_dialog is not None:
+            self.context.settings_dialog(self)
+
+    def open_calibration(self) -> None:
+        if self.context.calibration_dialog is not None:
+            self.context.calibration_dialog(self, self.recognizers.recognizer)
+
+    def closeEvent(self, event) -> None:  # noqa: N802 (Qt API)
+        self.close_practice()
+        super().closeEvent(event)
