@@ -270,3 +270,15 @@ def test_write_ink_helper_reproduces_generated_ink(qtbot):
     write_ink(canvas, ink)
     (s,) = model.page.steps[0].strokes
     assert [(round(p.x, 6), round(p.y, 6), p.pressure) for p in s.points] == [(10, 10, 0.3), (40, 30, 0.7)]
+
+
+def test_scrolling_pan_matches_a_full_render(qtbot):
+    page = Page().with_stroke(0, Stroke.from_xy([(x, 40 + (x % 37)) for x in range(0, 700, 7)], pressure=0.8))
+    page = page.with_stroke(0, Stroke.from_xy([(300, 0), (320, 120)]))
+    canvas, model = make_canvas(qtbot, page)
+    canvas.pan_by(33, -21)  # scrolls the cached board, renders the two uncovered strips
+    canvas.pan_by(-50, 64)
+    scrolled = canvas.grab().toImage()
+    canvas._full_render()
+    assert canvas.grab().toImage() == scrolled
+    assert dark_run(scrolled, int(canvas.canvas_to_view(310, 0)[0]), 0, 600) > 5

@@ -41,6 +41,7 @@ from PySide6.QtWidgets import QGestureEvent, QPinchGesture, QWidget
 
 from whiteboard_app.ink.model import BBox, Point, Stroke
 from whiteboard_app.ink.page import Page
+from whiteboard_app.ui import pyside_guard  # noqa: F401  (PySide6 6.12 None refcount defect)
 from whiteboard_app.ui.input import InputAdapter, PenEvent
 from whiteboard_app.ui.page_model import PageModel
 from whiteboard_app.ui.tools import TOOLS, LassoTool, Tool
@@ -174,9 +175,28 @@ class BoardCanvas(QWidget):
         self._full_render()
 
     def pan_by(self, dx: float, dy: float) -> None:
-        """Move the view by (dx, dy) widget px (the ink follows the pointer)."""
+        """Move the view by (dx, dy) widget px (the ink follows the pointer).
+
+        Whole-pixel moves scroll the cached board and render only the strips that come into view;
+        fractional ones re-render everything."""
         self._offset += QPointF(dx, dy)
-        self._full_render()
+        w, h = self.width(), self.height()
+        if (self._cache.isNull() or dx != int(dx) or dy != int(dy) or abs(dx) >= w or abs(dy) >= h
+                or self._until_ms is not None):
+            self._full_render()
+            return
+        dx, dy = int(dx), int(dy)
+        old = self._cache
+        self._cache = QImage(old.size(), old.format())
+        self._cache.setDevicePixelRatio(old.devicePixelRatio())
+        painter = QPainter(self._cache)
+        painter.drawImage(QPointF(dx, dy), old)
+        painter.end()
+        if dx:
+            self._render_region(QRect(0, 0, dx, h) if dx > 0 else QRect(w + dx, 0, -dx, h))
+        if dy:
+            self._render_region(QRect(0, 0, w, dy) if dy > 0 else QRect(0, h + dy, w, -dy))
+        self.update()
 
     def zoom_to_fit(self) -> None:
         """Scale and pan so that all bands and ink fit the widget (scale at most 1.5)."""
@@ -448,19 +468,25 @@ class BoardCanvas(QWidget):
         self.update(rect)
 
     def _paint_bands(self, painter: QPainter, rect: QRect) -> None:
-        page = self.model.page
+        """Band separators (cached with the ink; they scroll with it)."""
+        painter.setPen(QPen(BAND_LINE, 1.0))
+        for top in self.model.page.tops[1:]:
+            y = self.canvas_to_view(0, top)[1]
+            if rect.top() - 2 <= y <= rect.bottom() + 2:
+                painter.drawLine(QPointF(rect.left(), y), QPointF(rect.right() + 1, y))
+
+    def _paint_labels(self, painter: QPainter, rect: QRect) -> None:
+        """Step numbers at the left edge of the widget (an overlay: they stay put when panning)."""
+        if rect.left() > 24:
+            return
         font = QFont(self.font())
         font.setPixelSize(11)
         painter.setFont(font)
-        for k, top in enumerate(page.tops):
+        painter.setPen(BAND_LABEL)
+        for k, top in enumerate(self.model.page.tops):
             y = self.canvas_to_view(0, top)[1]
-            if y > rect.bottom() + 20 or y < rect.top() - 20:
-                continue
-            if k > 0:
-                painter.setPen(QPen(BAND_LINE, 1.0))
-                painter.drawLine(QPointF(rect.left(), y), QPointF(rect.right() + 1, y))
-            painter.setPen(BAND_LABEL)
-            painter.drawText(QPointF(6.0, y + 15.0), str(k + 1))
+            if rect.top() - 20 <= y <= rect.bottom() + 20:
+                painter.drawText(QPointF(6.0, y + 15.0), str(k + 1))
 
     def _update_band_mark(self, k: int) -> None:
         page = self.model.page
@@ -482,6 +508,7 @@ class BoardCanvas(QWidget):
             top, bottom = page.band(self._active_step)
             y0, y1 = self.canvas_to_view(0, top)[1], self.canvas_to_view(0, bottom)[1]
             painter.fillRect(QRectF(0, y0 + 2, 3, max(0.0, y1 - y0 - 4)), ACTIVE_MARK)
+        self._paint_labels(painter, rect)
         painter.setTransform(self._transform())
         painter.setRenderHint(QPainter.RenderHint.Antialiasing)
         self._tool.paint_overlay(painter)
@@ -543,8 +570,10 @@ class BoardCanvas(QWidget):
             return
         if self._pan_from is not None:
             x0, y0 = self._pan_from
-            self._pan_from = None if pe.kind == "release" else (pe.view_x, pe.view_y)
-            self.pan_by(pe.view_x - x0, pe.view_y - y0)
+            dx, dy = round(pe.view_x - x0), round(pe.view_y - y0)  # whole pixels: the cache scrolls
+            self._pan_from = None if pe.kind == "release" else (x0 + dx, y0 + dy)
+            if dx or dy:
+                self.pan_by(dx, dy)
             return
         if self._read_only or pe.button not in ("left",):
             return
@@ -579,7 +608,7 @@ class BoardCanvas(QWidget):
             self.zoom_by(2.0 ** (steps / 4.0), (pos.x(), pos.y()))
         else:
             dx, dy = ((pixels.x(), pixels.y()) if not pixels.isNull()
-                      else (angle.x() / 120.0 * 48.0, angle.y() / 120.0 * 48.0))
+                      else (round(angle.x() / 120.0 * 48.0), round(angle.y() / 120.0 * 48.0)))
             if event.modifiers() & Qt.KeyboardModifier.ShiftModifier:
                 dx, dy = dy, dx
             self.pan_by(dx, dy)

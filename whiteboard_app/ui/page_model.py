@@ -18,6 +18,7 @@ from __future__ import annotations
 from PySide6.QtCore import QObject, Signal
 
 from whiteboard_app.ink.page import Page
+from whiteboard_app.ui import pyside_guard  # noqa: F401  (PySide6 6.12 None refcount defect)
 
 
 class PageModel(QObject):
