@@ -3,9 +3,9 @@
 Engines (name -> "module:factory"; modules are imported lazily, in the worker process):
 
 * ``whiteboard`` (the default): the bundled recogniser trained on real ink,
-  ``whiteboard_app.recognition.trained``. Its module may define ``available() -> (bool, reason)``
-  (cheap: no torch import) and either ``create(**options) -> Recognizer`` or a class
-  ``WhiteboardRecognizer(**options)``.
+  ``whiteboard_app.recognition.trained``: its class ``TrainedRecognizer(**options)`` (or
+  ``WhiteboardRecognizer`` / ``create``); the module may define ``available() -> (bool, reason)``
+  (cheap: no torch import).
 * ``mathnote``: mathnote-ocr 0.2.1 (:mod:`whiteboard_app.recognition.mathnote_backend`).
 * ``pix2tex``: pix2tex's LatexOCR on a rendering of the ink (optional extra;
   :mod:`whiteboard_app.recognition.pix2tex_backend`).
@@ -73,7 +73,7 @@ def register_engine(name: str, target: str, check: str | None = None, descriptio
     _ENGINES[name] = EngineSpec(name, target, check, description)
 
 
-register_engine("whiteboard", "whiteboard_app.recognition.trained:WhiteboardRecognizer",
+register_engine("whiteboard", "whiteboard_app.recognition.trained:TrainedRecognizer|WhiteboardRecognizer|create",
                 "whiteboard_app.recognition.trained:available",
                 "the bundled recogniser trained on real handwriting (CROHME)")
 register_engine("mathnote", "whiteboard_app.recognition.mathnote_backend:MathnoteRecognizer",
@@ -97,8 +97,13 @@ def _spec(name: str) -> EngineSpec:
 
 
 def _resolve(ref: str) -> Any:
-    module, _, attr = ref.partition(":")
-    return getattr(importlib.import_module(module), attr)
+    """The object named by "module:attr" ("module:a|b|c": the first of those that exists)."""
+    module, _, attrs = ref.partition(":")
+    mod = importlib.import_module(module)
+    for attr in attrs.split("|"):
+        if hasattr(mod, attr):
+            return getattr(mod, attr)
+    raise AttributeError(f"{module} has none of {attrs.replace('|', ', ')}")
 
 
 def _module_exists(module: str) -> bool:
@@ -148,33 +153,35 @@ def build_engine(name: str, **options) -> Recognizer:
     try:
         factory = _resolve(spec.target)
     except (ImportError, AttributeError) as exc:
-        if name == DEFAULT_ENGINE:
-            module = spec.target.partition(":")[0]
-            try:
-                factory = _resolve(f"{module}:create")
-            except (ImportError, AttributeError):
-                raise RecognizerUnavailable(f"{name}: {spec.target} cannot be loaded: {exc}") from exc
-        else:
-            raise RecognizerUnavailable(f"{name}: {spec.target} cannot be loaded: {exc}") from exc
+        raise RecognizerUnavailable(f"{name}: {spec.target} cannot be loaded: {exc}") from exc
     return factory(**options)
 
 
 def get_recognizer(name: str = DEFAULT_ENGINE, *, time_limit_s: float | None = DEFAULT_TIME_LIMIT_S,
-                   load_timeout_s: float = DEFAULT_LOAD_TIMEOUT_S, **options) -> Recognizer:
+                   load_timeout_s: float = DEFAULT_LOAD_TIMEOUT_S, context_prior: bool = True,
+                   **options) -> Recognizer:
     """The recogniser ``name`` with ``options`` for its constructor.
 
     By default it runs in a worker process under a hard limit of ``time_limit_s`` s per step
     (:class:`TimeLimitedRecognizer`; the worker starts and loads the model in the background now).
-    ``time_limit_s=None``: the engine itself, built in this process. Raises
-    :class:`RecognizerUnavailable` (unknown name, not installed, no weights) with the reason in words.
+    ``time_limit_s=None``: the engine built in this process, without a limit. With ``context_prior``
+    (default) the n-best is re-ranked by the card's context (:func:`recognition.context.rerank`)
+    whenever ``recognize`` is given one. Raises :class:`RecognizerUnavailable` (unknown name, not
+    installed, no weights) with the reason in words.
     """
     _spec(name)
     ok, why = check_engine(name)
     if not ok:
         raise RecognizerUnavailable(why)
     if time_limit_s is None:
-        return build_engine(name, **options)
-    return TimeLimitedRecognizer(name, options, time_limit_s=time_limit_s, load_timeout_s=load_timeout_s)
+        engine = build_engine(name, **options)
+        if context_prior:
+            from whiteboard_app.recognition.context import ContextualRecognizer
+
+            return ContextualRecognizer(engine)
+        return engine
+    return TimeLimitedRecognizer(name, options, time_limit_s=time_limit_s, load_timeout_s=load_timeout_s,
+                                 context_prior=context_prior)
 
 
 # ───────────────────────────── the worker process ─────────────────────────────
@@ -243,13 +250,14 @@ class TimeLimitedRecognizer:
     """
 
     def __init__(self, name: str, options: dict | None = None, *, time_limit_s: float = DEFAULT_TIME_LIMIT_S,
-                 load_timeout_s: float = DEFAULT_LOAD_TIMEOUT_S, start: bool = True):
+                 load_timeout_s: float = DEFAULT_LOAD_TIMEOUT_S, context_prior: bool = True, start: bool = True):
         if time_limit_s <= 0:
             raise ValueError(f"time_limit_s must be positive, got {time_limit_s}")
         self.name = name
         self.options = dict(options or {})
         self.time_limit_s = float(time_limit_s)
         self.load_timeout_s = float(load_timeout_s)
+        self.context_prior = context_prior
         self.restarts = 0
         self._ctx = multiprocessing.get_context("spawn")
         self._lock = threading.RLock()
@@ -332,7 +340,12 @@ class TimeLimitedRecognizer:
             if not done:
                 return RecognitionResult(ms=ms, engine=self.name,
                                          message=f"could not read: time limit {self.time_limit_s:g} s")
-            return _raise_reply(self.name, reply)
+            result = _raise_reply(self.name, reply)
+        if self.context_prior and context is not None:
+            from whiteboard_app.recognition.context import rerank
+
+            result = rerank(result, context)
+        return result
 
     def hooks(self) -> list[str]:
         """The optional engine methods available through this wrapper (e.g. ["adapt"])."""

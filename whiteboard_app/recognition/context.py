@@ -1,0 +1,226 @@
+"""The card as a soft prior over readings, symmetric between right and wrong variants.
+
+While practising, the window knows what is likely on the line (:class:`RecognitionContext`): the card's
+reference steps ("reference"), its declared mistakes ("mistake"), generated wrong variants
+("near_miss") and the user's previous step ("previous"). :func:`rerank` uses them on an engine's
+n-best list:
+
+* **Bonus by similarity, whatever the kind.** Each candidate gets ``max(0, weight - per_token * d)`` added
+  to its engine score (a log-prior: each token edit away from an expected form costs ``per_token`` nats),
+  where d is the token edit distance (Levenshtein over normalised LaTeX tokens) to the nearest expected
+  form, counted only within that form's radius r (``max(1, round(radius_fraction * len(form)))`` tokens). A candidate close to a mistake gets exactly the bonus it would get if that form were
+  a reference step.
+* **Expected forms as candidates, only when the ink is close to them.** An expected form is added to the
+  list (for the correction menu) when some engine candidate is within ``max_add_distance`` tokens (and
+  within its radius) of it, scored as that candidate's final score minus ``add_penalty`` per token:
+  always below the reading it came from and never the best reading, so an added form never replaces what the engine read (the
+  user may have written exactly that one-token difference).
+* **Never across the line between right and wrong.** Each reading has a side: "right" when it is
+  strictly nearer to a reference step than to any mistake or near miss, "wrong" when strictly nearer
+  to a wrong variant, "open" otherwise (a tie, or no forms of one kind; "previous" steps count for
+  the bonus only). A candidate may be moved above the engine's own best reading only when both are on
+  the same side, and that side is not "open". So context can help read a right step or a wrong one,
+  and can never turn a wrong step's reading into the right one (nor the reverse).
+* **Far from everything, the open reading stands.** When no candidate is within the radius of any
+  expected form, nothing changes.
+
+Scores stay log-probability-like (higher is better). Cost: one edit distance per (candidate, form) pair
+on token lists of a few dozen tokens (~0.1 ms each).
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, replace
+from functools import lru_cache
+
+from whiteboard_app.ink import StepInk
+from whiteboard_app.recognition.base import (
+    Candidate,
+    RecognitionContext,
+    RecognitionResult,
+    Recognizer,
+)
+
+__all__ = ["ContextualRecognizer", "Scored", "normalize_tokens", "rerank", "score_candidates",
+           "side_of", "token_distance"]
+
+RIGHT_KINDS = frozenset({"reference"})
+WRONG_KINDS = frozenset({"mistake", "near_miss"})
+
+_TOKEN_RE = re.compile(r"\\[a-zA-Z]+|\\.|\S")
+_DROP = frozenset({r"\left", r"\right", r"\displaystyle", r"\limits", r"\nolimits", r"\,", r"\;", r"\:",
+                   r"\!", r"\quad", r"\qquad", "\\ ", "~", r"\big", r"\Big", r"\bigg", r"\Bigg", r"\bigl",
+                   r"\bigr", r"\Bigl", r"\Bigr", r"\mathrm", r"\mathbf", r"\mathit", r"\text",
+                   r"\operatorname", r"\boldsymbol", "{", "}", "$"})
+_SYNONYMS = {r"\le": r"\leq", r"\ge": r"\geq", r"\ne": r"\neq", r"\lt": "<", r"\gt": ">",
+             r"\cdot": r"\times", r"\ast": "*", r"\to": r"\rightarrow", r"\vert": "|", r"\mid": "|",
+             r"\lVert": r"\|", r"\rVert": r"\|", r"\Vert": r"\|", r"\varepsilon": r"\epsilon",
+             r"\varphi": r"\phi", r"\dfrac": r"\frac", r"\tfrac": r"\frac", r"\top": "T", "'": r"\prime",
+             r"\dots": r"\ldots", r"\cdots": r"\ldots"}
+
+
+@lru_cache(maxsize=4096)
+def normalize_tokens(latex: str) -> tuple[str, ...]:
+    """LaTeX as a tuple of comparable tokens: spacing, sizing, font commands and braces dropped,
+    synonyms unified (\\le -> \\leq, \\cdot -> \\times, \\top -> T, ...). ``x^{2}`` and ``x^2`` agree."""
+    out = []
+    for t in _TOKEN_RE.findall(latex):
+        if t in _DROP:
+            continue
+        out.append(_SYNONYMS.get(t, t))
+    return tuple(out)
+
+
+def token_distance(a: Sequence[str], b: Sequence[str]) -> int:
+    """Levenshtein distance between two token sequences (insert, delete, substitute: cost 1 each)."""
+    if len(a) < len(b):
+        a, b = b, a
+    if not b:
+        return len(a)
+    prev = list(range(len(b) + 1))
+    for i, x in enumerate(a, 1):
+        cur = [i]
+        for j, y in enumerate(b, 1):
+            cur.append(min(prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + (x != y)))
+        prev = cur
+    return prev[-1]
+
+
+@dataclass(frozen=True)
+class _Form:
+    latex: str
+    kind: str
+    tokens: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Scored:
+    """One candidate after the prior: engine score, bonus, final score, nearest form, side, added?"""
+
+    latex: str
+    engine_score: float
+    bonus: float
+    score: float
+    nearest: str | None
+    distance: int | None
+    side: str  # "right" | "wrong" | "open"
+    added: bool = False
+
+
+def _forms(context: RecognitionContext | None) -> list[_Form]:
+    if context is None:
+        return []
+    seen = set()
+    out = []
+    for latex, kind in context.expected:
+        toks = normalize_tokens(latex)
+        if not toks or (toks, kind) in seen:
+            continue
+        seen.add((toks, kind))
+        out.append(_Form(latex, kind, toks))
+    return out
+
+
+def side_of(tokens: Sequence[str], forms: Iterable[_Form]) -> str:
+    """"right", "wrong" or "open" for a reading's tokens (see the module docstring)."""
+    d_right = d_wrong = None
+    for f in forms:
+        d = token_distance(tokens, f.tokens)
+        if f.kind in RIGHT_KINDS:
+            d_right = d if d_right is None else min(d_right, d)
+        elif f.kind in WRONG_KINDS:
+            d_wrong = d if d_wrong is None else min(d_wrong, d)
+    if d_right is not None and (d_wrong is None or d_right < d_wrong):
+        return "right"
+    if d_wrong is not None and (d_right is None or d_wrong < d_right):
+        return "wrong"
+    return "open"
+
+
+def score_candidates(candidates: Sequence[Candidate], context: RecognitionContext | None, *,
+                     weight: float = 2.0, per_token: float = 1.0, radius_fraction: float = 0.2,
+                     add_expected: bool = True,
+                     max_add_distance: int = 2, add_penalty: float = 0.5) -> list[Scored]:
+    """Every candidate (and any expected form close enough to be added) with its bonus and side,
+    in the order :func:`rerank` puts them (best first). See the module docstring for the rules."""
+    forms = _forms(context)
+    if not candidates:
+        return []
+    scored: list[Scored] = []
+    added: dict[str, Scored] = {}
+    for c in candidates:
+        toks = normalize_tokens(c.latex)
+        best = None  # (bonus, distance, form)
+        near: list[tuple[int, _Form]] = []
+        for f in forms:
+            d = token_distance(toks, f.tokens)
+            r = max(1, round(radius_fraction * len(f.tokens)))
+            if d > r:
+                continue
+            bonus = max(0.0, weight - per_token * d)
+            if best is None or bonus > best[0]:
+                best = (bonus, d, f)
+            if 0 < d <= max_add_distance:
+                near.append((d, f))
+        side = side_of(toks, forms) if forms else "open"
+        bonus = best[0] if best else 0.0
+        final = c.score + bonus
+        scored.append(Scored(c.latex, c.score, bonus, final, best[2].latex if best else None,
+                             best[1] if best else None, side))
+        if add_expected:
+            for d, f in near:  # offered for correction, always below the candidate it came from
+                s = final - add_penalty * d
+                if f.latex not in added or added[f.latex].score < s:
+                    added[f.latex] = Scored(f.latex, s, 0.0, s, f.latex, 0, side_of(f.tokens, forms), True)
+    present = {normalize_tokens(s.latex) for s in scored}
+    scored += [s for s in added.values() if normalize_tokens(s.latex) not in present]
+    if all(s.nearest is None for s in scored):
+        return scored  # far from every expected form: the open reading stands
+    top = scored[0]  # the engine's own best reading
+    # only the engine's own readings may replace it (an added form is an offer for correction)
+    movable = [s for s in scored[1:]
+               if not s.added and top.side != "open" and s.side == top.side and s.score > top.score]
+    if movable:
+        new_top = max(movable, key=lambda s: s.score)
+        rest = [s for s in scored if s is not new_top]
+    else:
+        new_top, rest = top, scored[1:]
+    # below the best, order by score, but never put a reading of the other side above the engine's best
+    return [new_top] + sorted(rest, key=lambda s: -s.score)
+
+
+def rerank(result: RecognitionResult, context: RecognitionContext | None, **options) -> RecognitionResult:
+    """``result`` with its candidates re-ordered (and possibly extended) by the card's context.
+
+    Options as :func:`score_candidates`. No context or no candidates: ``result`` unchanged.
+    """
+    if context is None or not context.expected or not result.candidates:
+        return result
+    scored = score_candidates(result.candidates, context, **options)
+    return replace(result, candidates=tuple(Candidate(s.latex, s.score) for s in scored))
+
+
+class ContextualRecognizer:
+    """A recogniser whose results go through :func:`rerank` with the context it is given.
+
+    Other attributes (``load``, ``adapt``, ``close``, ...) are those of the wrapped engine.
+    """
+
+    def __init__(self, inner: Recognizer, **options):
+        self.inner = inner
+        self.options = options
+        self.name = getattr(inner, "name", "recogniser")
+
+    def recognize(self, ink: StepInk, context: RecognitionContext | None = None) -> RecognitionResult:
+        result = self.inner.recognize(ink, context)
+        t0 = time.perf_counter()
+        out = rerank(result, context, **self.options)
+        return replace(out, ms=out.ms + (time.perf_counter() - t0) * 1000.0) if out is not result else out
+
+    def __getattr__(self, attr: str):
+        if attr == "inner":
+            raise AttributeError(attr)
+        return getattr(self.inner, attr)
