@@ -131,3 +131,14 @@ def test_escape_cancels_a_pen_stroke(qtbot):
     assert model.page.stroke_count == 0
     img = canvas.grab().toImage()
     assert all((img.pixel(130, y) & 0xFF) > 240 for y in range(50, 70))  # the live ink was wiped
+
+
+def test_eraser_reach_is_in_screen_pixels_at_any_zoom(qtbot):
+    canvas, model = make_canvas(qtbot)
+    tablet_stroke(canvas, [(100, 60), (300, 60)], 0.5)
+    canvas.set_tool("eraser")
+    tablet_stroke(canvas, [(200, 72), (210, 72)], 0.5)  # 12 widget px away: out of reach (8 px)
+    assert model.page.stroke_count == 1
+    canvas.zoom_by(0.25, (200, 60))  # zoomed out about a point of the line, which stays at (200, 60)
+    tablet_stroke(canvas, [(200, 66), (202, 66)], 0.5)  # 6 widget px = 24 canvas px away: in reach
+    assert model.page.stroke_count == 0

@@ -134,3 +134,18 @@ def test_model_signals_only_the_changed_step(qapp):
     assert changed == [1, 2] and bands == [1]
     model.set_page(model.page)  # same object: no signal
     assert pages == [1, 1]
+
+
+def test_split_moves_later_readings_with_their_steps(qapp):
+    model = PageModel()
+    stack = QUndoStack()
+    top, low, nxt = line(0, 10, 50, 20, 0), line(0, 90, 50, 100, 5), line(0, 200, 50, 210, 10)
+    stack.push(AddStrokeCommand(model, 0, top))
+    stack.push(AddStrokeCommand(model, 0, low))
+    stack.push(AddStrokeCommand(model, 1, nxt))
+    stack.push(ReadingCommand(model, 1, "second step"))
+    stack.push(SplitStepCommand(model, 0, 60))
+    assert model.reading(2) == "second step" and model.reading(1) is None
+    assert ids(model) == [[top.id], [low.id], [nxt.id]]
+    stack.undo()
+    assert model.reading(1) == "second step" and model.reading(2) is None

@@ -127,7 +127,7 @@ class BoardCanvas(QWidget):
         self._pan_from: tuple[float, float] | None = None
         self._space = False
         self._last_activity_ms = -1e9
-        self.eraser_radius = 8.0
+        self.eraser_radius_px = 8.0  # widget px; see ``eraser_radius``
         self.ink_colour = INK
         self.last_paint_rect = QRect()  # the rect of the latest paintEvent (tests, benchmark)
         self.adapter = InputAdapter(self.view_to_canvas)
@@ -214,6 +214,11 @@ class BoardCanvas(QWidget):
         return left, page.tops[0], right, page.bottom
 
     # ---------------------------------------------------------------------------------- settings
+    @property
+    def eraser_radius(self) -> float:
+        """The stroke eraser's reach in canvas px: ``eraser_radius_px`` widget px at the current zoom."""
+        return self.eraser_radius_px / self._scale
+
     def undo_stack(self) -> QUndoStack:
         """The QUndoStack holding this canvas's edits."""
         return self._undo

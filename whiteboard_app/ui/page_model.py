@@ -59,6 +59,19 @@ class PageModel(QObject):
         """The reading stored for a step, or None."""
         return self._readings.get(step)
 
+    def shift_readings(self, from_step: int, delta: int) -> None:
+        """Move the readings of steps >= ``from_step`` by ``delta`` places (a step was inserted with
+        delta=1 or removed with delta=-1 before them); emits ``readingChanged`` for every index touched."""
+        moved = {k: r for k, r in self._readings.items() if k >= from_step}
+        if not moved:
+            return
+        for k in moved:
+            del self._readings[k]
+        for k, r in moved.items():
+            self._readings[k + delta] = r
+        for k in sorted(set(moved) | {k + delta for k in moved}):
+            self.readingChanged.emit(k)
+
     def set_reading(self, step: int, reading: object | None) -> None:
         """Store (or with None, forget) a step's reading and emit ``readingChanged(step)``."""
         if reading is None:

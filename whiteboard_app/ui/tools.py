@@ -10,7 +10,7 @@ canvas, through a small set of methods:
 - ``host.add_stroke(stroke)``: commit a stroke to the step its position selects (may open a new step);
 - ``host.set_hidden(ids)``: hide strokes from the cached board (erasing preview, strokes being moved);
 - ``host.update_canvas_rect(bbox)``: repaint a canvas-px box (overlay changes);
-- ``host.eraser_radius`` (canvas px).
+- ``host.eraser_radius`` (canvas px, follows the zoom).
 
 The scratch-out gesture is not a separate tool: the pen checks each finished stroke with
 ``ink.gestures.scratch_out_targets`` and, when it is a zig-zag over ink, deletes that ink instead.

@@ -115,7 +115,8 @@ class NewStepCommand(QUndoCommand):
 
 
 class SplitStepCommand(QUndoCommand):
-    """Cut step ``step`` at canvas y into two steps (see ``Page.split_step``); undo merges them back."""
+    """Cut step ``step`` at canvas y into two steps (see ``Page.split_step``); undo merges them back.
+    The readings of the later steps move with their steps (``PageModel.shift_readings``)."""
 
     def __init__(self, model: PageModel, step: int, y: float, parent: QUndoCommand | None = None) -> None:
         super().__init__("Split step", parent)
@@ -124,12 +125,16 @@ class SplitStepCommand(QUndoCommand):
 
     def redo(self) -> None:
         self._ink = self.model.page.steps[self.step]
-        self.model.set_page(self.model.page.split_step(self.step, self.y))
+        page = self.model.page.split_step(self.step, self.y)
+        self.model.shift_readings(self.step + 1, 1)  # later steps' readings move down with their steps
+        self.model.set_page(page)
 
     def undo(self) -> None:
         page = self.model.page.merged_with_next(self.step)
         if self._ink is not None and {s.id for s in self._ink.strokes} == {s.id for s in page.steps[self.step].strokes}:
             page = page.with_step_ink(self.step, self._ink)  # the exact original order
+        self.model.set_reading(self.step + 1, None)
+        self.model.shift_readings(self.step + 2, -1)
         self.model.set_page(page)
 
 
