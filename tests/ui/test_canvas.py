@@ -3,6 +3,7 @@ pan, incremental painting, read-only replay, export."""
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 from PySide6.QtCore import QEvent, QPoint, QPointF, QRect, Qt
 from PySide6.QtGui import QImage, QKeyEvent, QPainter, QWheelEvent
@@ -282,3 +283,55 @@ def test_scrolling_pan_matches_a_full_render(qtbot):
     canvas._full_render()
     assert canvas.grab().toImage() == scrolled
     assert dark_run(scrolled, int(canvas.canvas_to_view(310, 0)[0]), 0, 600) > 5
+
+
+def test_undo_in_the_middle_of_a_stroke_leaves_the_board_drawn_right(qtbot):
+    canvas, model = make_canvas(qtbot)
+    tablet_stroke(canvas, hline(100, 300, 60), 0.8)
+    send_tablet(canvas, QEvent.Type.TabletPress, 150, 40, 0.8)
+    send_tablet(canvas, QEvent.Type.TabletMove, 250, 80, 0.8)  # crosses the first line
+    canvas.undo_stack().undo()  # the first line goes while the pen is down
+    send_tablet(canvas, QEvent.Type.TabletRelease, 250, 80, 0.0)
+    assert model.page.stroke_count == 1
+    drawn = canvas.grab().toImage()
+    canvas._full_render()
+    assert canvas.grab().toImage() == drawn  # the cache matches a render from the model
+
+
+def big_differences(a: QImage, b: QImage, tol: int = 80) -> int:
+    """Pixels whose lightness differs by more than ``tol`` (antialiasing of live vs. re-rendered ink
+    differs by a few levels only)."""
+    return int((np.abs(lightness(a) - lightness(b)) > tol).sum())
+
+
+def lightness(img: QImage) -> np.ndarray:
+    """(height, width) int array of (r + g + b) / 3."""
+    img = img.convertToFormat(QImage.Format.Format_RGB32)
+    raw = np.frombuffer(img.constBits(), np.uint8).reshape(img.height(), img.bytesPerLine())
+    bgra = raw[:, : 4 * img.width()].reshape(img.height(), img.width(), 4).astype(int)
+    return bgra[..., :3].sum(axis=2) // 3
+
+
+def test_incremental_painting_matches_a_full_render_after_many_edits(qtbot):
+    canvas, model = make_canvas(qtbot, size=(500, 400))
+    stack = canvas.undo_stack()
+    for i in range(6):
+        tablet_stroke(canvas, [(60 + 50 * i, 40), (80 + 50 * i, 90), (100 + 50 * i, 50)], [0.3, 0.9, 0.5])
+    below = canvas.canvas_to_view(0, model.page.bottom + 20)[1]
+    tablet_stroke(canvas, hline(60, 300, below), 0.7)  # opens step 2
+    canvas.set_tool("eraser")
+    tablet_stroke(canvas, [(130, 30), (130, 100)], 0.5)
+    assert model.page.stroke_count == 6 and len(model.page) == 2
+    canvas.set_tool("lasso")
+    tablet_stroke(canvas, [(200, 20), (330, 20), (330, 110), (200, 110)], 0.5)
+    assert len(canvas.selected_ids()) >= 2
+    tablet_stroke(canvas, [(260, 60), (250, 90)], 0.5)  # move the selection
+    stack.undo()
+    stack.undo()
+    stack.redo()
+    canvas.pan_by(-17, 9)
+    canvas.set_tool("pen")
+    tablet_stroke(canvas, [(60, 140), (200, 150)], 0.6)
+    drawn = canvas.grab().toImage()
+    canvas._full_render()
+    assert big_differences(drawn, canvas.grab().toImage()) == 0

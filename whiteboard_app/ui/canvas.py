@@ -118,6 +118,7 @@ class BoardCanvas(QWidget):
         self._shown_page: Page = model.page
         self._live_id: int | None = None
         self._live_box: BBox | None = None
+        self._live_base: Page | None = None
         self._read_only = False
         self._until_ms: float | None = None
         self._active_step = len(model.page.steps) - 1
@@ -321,7 +322,8 @@ class BoardCanvas(QWidget):
         opened = k == len(page.steps)
         if opened and page.steps[-1].is_empty:
             k, opened = len(page.steps) - 1, False
-        self._live_id = stroke.id
+        # The live ink is already in the cache, unless the board changed under the pen (undo mid-stroke).
+        self._live_id = stroke.id if page is self._live_base else None
         try:
             self._undo.push(AddStrokeCommand(self.model, k, stroke))
         finally:
@@ -338,6 +340,8 @@ class BoardCanvas(QWidget):
         repaint only that segment's rectangle."""
         if self._cache.isNull():
             return
+        if len(points) == 1:
+            self._live_base = self.model.page
         b = points[-1]
         rb = 0.5 * stroke_width(b.pressure, self._gamma)
         painter = QPainter(self._cache)
