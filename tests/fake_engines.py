@@ -65,3 +65,28 @@ class NoWeightsEngine:
 
     def __init__(self):
         raise RecognizerUnavailable("noweights: no weights found in /nowhere")
+
+
+class ScriptedEngine:
+    """Answers from a JSON file named by the environment variable WHITEBOARD_FAKE_SCRIPT:
+    {"<stroke count>": [[latex, score], ...]}; an ink with an unscripted count reads nothing."""
+
+    name = "scripted"
+
+    def __init__(self):
+        import json
+
+        with open(os.environ["WHITEBOARD_FAKE_SCRIPT"], encoding="utf-8") as fh:
+            self.script = json.load(fh)
+
+    def recognize(self, ink, context=None):
+        rows = self.script.get(str(len(ink.strokes)), [])
+        return RecognitionResult(tuple(Candidate(latex, score) for latex, score in rows), engine=self.name,
+                                 ms=1.0, message=None if rows else "nothing recognised")
+
+
+class SlowCounting(CountingEngine):
+    """CountingEngine that takes 60 s for inks of 5 strokes or more."""
+
+    def __init__(self):
+        super().__init__(slow_from=5, delay_s=60.0)
