@@ -105,11 +105,3 @@ def test_list_engines(capsys):
     out = capsys.readouterr().out
     assert "whiteboard (default):" in out and "mathnote: available" in out and "pix2tex:" in out
 
-
-def test_real_mathnote_engine_reads_synthetic_ink(tmp_path, capsys):
-    pytest.importorskip("mathnote_ocr")
-    path = tmp_path / "plus.jsonl"
-    write_jsonl(path, _records("+"))
-    assert main(["recognize", "--ink", str(path), "--engine", "mathnote", "--json", "--time-limit", "30"]) == 0
-    (row,) = _json_lines(capsys.readouterr().out)
-    assert row["latex"] == "+" and row["candidates"][0]["score"] <= 0
