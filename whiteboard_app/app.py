@@ -62,7 +62,7 @@ class Services:
     def __init__(self, data_dir: Path) -> None:
         self.data_dir = data_dir
         self.problems: list[str] = []
-        self.store = self.autosaver = self.history = self.scheduler = None
+        self.store = self.autosaver = self.history = self.scheduler = self.plan = None
         try:
             from whiteboard_app.sessions.paths import boards_dir
             from whiteboard_app.sessions.store import Autosaver, BoardStore
@@ -72,21 +72,16 @@ class Services:
         except Exception as exc:  # noqa: BLE001
             self.problems.append(f"Boards will not be saved: {exc}")
         try:
-            from whiteboard_app.sessions import history as history_mod
+            from whiteboard_app.sessions.history import History
             from whiteboard_app.sessions.paths import history_path
-            self.history = history_mod.History(history_path(data_dir))
-        except ModuleNotFoundError:
-            self.history = None
-        except Exception as exc:  # noqa: BLE001
-            self.problems.append(f"The practice history could not be opened: {exc}")
-        try:
-            from whiteboard_app.sessions import scheduler as scheduler_mod
+            from whiteboard_app.sessions.scheduler import DrillPlan, Scheduler
 
-            self.scheduler = scheduler_mod.Scheduler(self.history) if self.history is not None else None
-        except ModuleNotFoundError:
-            self.scheduler = None
+            self.history = History(history_path(data_dir))
+            self.scheduler = Scheduler(self.history)
+            self.plan = DrillPlan()
         except Exception as exc:  # noqa: BLE001
-            self.problems.append(f"The scheduler could not start: {exc}")
+            self.history = self.scheduler = self.plan = None
+            self.problems.append(f"The practice history could not be opened ({exc}); runs will not be scheduled.")
 
     # -- hooks for the window ---------------------------------------------------------------------
     def on_session(self, session) -> None:
@@ -97,35 +92,33 @@ class Services:
         session.subscribe(lambda kind, step: saver.submit(session.board()))
 
     def on_graded(self, card_id: str, grade: str, session) -> None:
-        """Save the finished board, record the attempt in the history and the grade in the scheduler."""
+        """Save the finished board, then rate the run (self-grade lowered by verdicts and time:
+        ``scheduler.rating_for_board``), schedule the card with FSRS and index the attempt."""
         board = session.board()
-        path = None
-        if self.store is not None:
-            path = self.store.save(board)
-        if self.history is not None and hasattr(self.history, "record_board"):
-            self.history.record_board(board, path)
+        path = self.store.save(board) if self.store is not None else None
         if self.scheduler is not None:
-            self.scheduler.record(card_id, grade)
+            rating, _due = self.scheduler.record_board(board)
+            self.history.record_attempt(board, path, rating=int(rating))
 
     def stats(self, card_id: str):
         """Due date, best and last time of a card for the deck browser (empty when no history)."""
         from whiteboard_app.ui.deck_browser import CardStats
 
-        due = best = last = None
-        attempts = 0
-        if self.scheduler is not None and hasattr(self.scheduler, "due_date"):
-            due = self.scheduler.due_date(card_id)
-        if self.history is not None and hasattr(self.history, "card_stats"):
-            st = self.history.card_stats(card_id)
-            best, last, attempts = st.best_ms, st.last_ms, st.attempts
-        return CardStats(due, best, last, attempts)
+        if self.history is None:
+            return CardStats()
+        due = self.scheduler.due_date(card_id)
+        st = self.history.card_stats(card_id)
+        return CardStats(due.date() if due is not None else None, st.best_ms, st.last_ms, st.attempts)
 
-    def practised(self, card_id: str) -> bool:
-        """A card is practised once it has a finished attempt (the target drops to the practised one)."""
-        try:
-            return self.stats(card_id).attempts > 0
-        except Exception:  # noqa: BLE001
-            return False
+    def target_s(self, card, settings) -> float:
+        """The run's target: the settings' override, else the drill plan (the card's cold target until a
+        week after its first practice, then its practised target)."""
+        if settings.override_targets or self.scheduler is None:
+            return settings.target_s(card, False)
+        from datetime import UTC, datetime
+
+        return self.plan.target_s(self.scheduler, card.id, datetime.now(UTC),
+                                  {card.id: (card.targets.cold_s, card.targets.practised_s)})
 
     def close(self) -> None:
         if self.autosaver is not None:
@@ -194,7 +187,7 @@ def build_window(args: argparse.Namespace):
 
     context = AppContext(
         deck=deck, deck_error="\n".join(errors) or None, stats=services.stats,
-        target_s=lambda card: settings.target_s(card, services.practised(card.id)),
+        target_s=lambda card: services.target_s(card, settings),
         on_session=services.on_session, on_graded=services.on_graded,
         pause_ms=settings.pause_ms, pressure_gamma=settings.pressure_gamma,
         settings_dialog=open_settings_dialog, calibration_dialog=open_calibration)

@@ -62,3 +62,37 @@ def render_pixmap(latex: str, size_pt: float = 15.0, color: str = "#1a1a1a", dpi
         return None
     pix = QPixmap()
     return pix if pix.loadFromData(data, "PNG") else None
+
+
+def render_text_pixmap(text: str, size_pt: float = 11.0, color: str = "#444444", dpi: int = 100) -> QPixmap | None:
+    """A QPixmap of prose with inline maths in ``$...$`` (e.g. a card's setup), or None when mathtext
+    cannot lay it out. No line wrapping: the caller falls back to text for long paragraphs."""
+    if not text or "$" not in text:
+        return None
+    parts = text.split("$")
+    if len(parts) % 2 == 0:  # unbalanced dollars
+        return None
+    source = "".join(p if i % 2 == 0 else f"${to_mathtext(p)}$" for i, p in enumerate(parts))
+    data = _cached_text_png(source, float(size_pt), color, int(dpi))
+    if data is None:
+        return None
+    pix = QPixmap()
+    return pix if pix.loadFromData(data, "PNG") else None
+
+
+@lru_cache(maxsize=128)
+def _cached_text_png(source: str, size_pt: float, color: str, dpi: int) -> bytes | None:
+    from matplotlib import mathtext
+    from matplotlib.font_manager import FontProperties
+
+    buf = io.BytesIO()
+    try:
+        mathtext.math_to_image(source, buf, prop=FontProperties(size=size_pt), dpi=dpi, format="png", color=color)
+    except Exception:  # noqa: BLE001 - shown as text instead
+        return None
+    return buf.getvalue()
+
+
+def strip_dollars(text: str) -> str:
+    """Prose with its ``$`` delimiters removed (the plain-text fallback)."""
+    return text.replace("$", "")

@@ -34,6 +34,7 @@ from whiteboard_app.sessions.clock import Clock, SystemClock
 from whiteboard_app.sessions.session import Session
 from whiteboard_app.ui.canvas import BoardCanvas
 from whiteboard_app.ui.interviewer import InterviewerPanel
+from whiteboard_app.ui.mathtext import render_text_pixmap, strip_dollars
 from whiteboard_app.ui.page_model import PageModel
 from whiteboard_app.ui.practice_model import PracticeModel
 from whiteboard_app.ui.step_panel import StepPanel
@@ -102,8 +103,16 @@ class PracticeView(QWidget):
         # --- header
         self.title = QLabel(f"<b>{card.title}</b>")
         self.title.setStyleSheet("font-size: 16px;")
-        self.prompt = QLabel(f"{card.prompt}  <span style='color:#555'>{card.setup}</span>")
+        self.prompt = QLabel(card.prompt)
         self.prompt.setWordWrap(True)
+        self.setup = QLabel()
+        setup_pix = render_text_pixmap(card.setup) if card.setup else None
+        if setup_pix is not None and setup_pix.width() <= 900:
+            self.setup.setPixmap(setup_pix)
+        else:
+            self.setup.setText(strip_dollars(card.setup))
+            self.setup.setWordWrap(True)
+        self.setup.setToolTip(card.setup)
         self.timer = TimerWidget(self.session)
         self.back_button = QPushButton("\u2190 Deck")
         self.back_button.clicked.connect(self.back_requested.emit)
@@ -176,7 +185,10 @@ class PracticeView(QWidget):
 
         layout = QVBoxLayout(self)
         layout.addLayout(bar)
-        layout.addWidget(self.prompt)
+        prompt_row = QHBoxLayout()
+        prompt_row.addWidget(self.prompt, 1)
+        prompt_row.addWidget(self.setup, 1)
+        layout.addLayout(prompt_row)
         layout.addLayout(tools)
         layout.addWidget(self.splitter, 1)
 

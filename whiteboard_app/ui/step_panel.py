@@ -41,6 +41,9 @@ def verdict_words(state: StepState, reference_latex: str | None = None) -> tuple
     is unknown ("reading...", "checking...", "waiting for a pause", ""). Raises nothing.
     """
     if state.error:
+        head, _, rest = state.error.partition(": ")
+        if head in ("could not read", "cannot check"):
+            return head, rest
         return "could not read", state.error
     if state.status == READING:
         return "reading\u2026", ""
