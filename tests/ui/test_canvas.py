@@ -6,7 +6,16 @@ from __future__ import annotations
 import numpy as np
 import pytest
 from PySide6.QtCore import QEvent, QPoint, QPointF, QRect, Qt
-from PySide6.QtGui import QImage, QKeyEvent, QPainter, QWheelEvent
+from PySide6.QtGui import (
+    QImage,
+    QInputDevice,
+    QKeyEvent,
+    QMouseEvent,
+    QNativeGestureEvent,
+    QPainter,
+    QPointingDevice,
+    QWheelEvent,
+)
 from PySide6.QtWidgets import QApplication
 
 from tests.ui.tablet import make_canvas, mouse_stroke, send_tablet, tablet_stroke, write_ink
@@ -335,3 +344,48 @@ def test_incremental_painting_matches_a_full_render_after_many_edits(qtbot):
     drawn = canvas.grab().toImage()
     canvas._full_render()
     assert big_differences(drawn, canvas.grab().toImage()) == 0
+
+
+def _device(name, dtype, ptype):
+    dev = QPointingDevice(name, 900 + int(dtype.value), dtype, ptype, QInputDevice.Capability.Position, 10, 1)
+    _KEEP.append(dev)
+    return dev
+
+
+_KEEP: list = []
+
+
+def send_mouse(canvas, kind, x, y, device, buttons=Qt.MouseButton.LeftButton):
+    button = Qt.MouseButton.NoButton if kind == QEvent.Type.MouseMove else Qt.MouseButton.LeftButton
+    pos = QPointF(x, y)
+    QApplication.sendEvent(canvas, QMouseEvent(kind, pos, pos, pos, button, buttons,
+                                               Qt.KeyboardModifier.NoModifier, device))
+
+
+def test_touch_and_stylus_synthesised_mouse_events(qtbot):
+    canvas, model = make_canvas(qtbot)
+    touch = _device("touchscreen", QInputDevice.DeviceType.TouchScreen, QPointingDevice.PointerType.Finger)
+    pen = _device("pen as mouse", QInputDevice.DeviceType.Stylus, QPointingDevice.PointerType.Pen)
+    # a mouse event Qt made from a stylus never draws (the tablet event already did)
+    for kind, x in ((QEvent.Type.MouseButtonPress, 100), (QEvent.Type.MouseMove, 150), (QEvent.Type.MouseButtonRelease, 150)):
+        send_mouse(canvas, kind, x, 60, pen)
+    assert model.page.stroke_count == 0
+    # a finger draws until a stylus has been seen (palm rejection afterwards)
+    for kind, x in ((QEvent.Type.MouseButtonPress, 100), (QEvent.Type.MouseMove, 150), (QEvent.Type.MouseButtonRelease, 150)):
+        send_mouse(canvas, kind, x, 60, touch)
+    assert model.page.stroke_count == 1
+    tablet_stroke(canvas, [(100, 100), (150, 100)], 0.5)
+    for kind, x in ((QEvent.Type.MouseButtonPress, 100), (QEvent.Type.MouseMove, 150), (QEvent.Type.MouseButtonRelease, 150)):
+        send_mouse(canvas, kind, x, 140, touch)
+    assert model.page.stroke_count == 2
+
+
+def test_pinch_zooms_about_the_fingers(qtbot):
+    canvas, model = make_canvas(qtbot)
+    pad = _device("touchpad", QInputDevice.DeviceType.TouchPad, QPointingDevice.PointerType.Finger)
+    pos = QPointF(250, 150)
+    under = canvas.view_to_canvas(250, 150)
+    ev = QNativeGestureEvent(Qt.NativeGestureType.ZoomNativeGesture, pad, 2, pos, pos, pos, 0.5, QPointF(0, 0))
+    QApplication.sendEvent(canvas, ev)
+    assert canvas.scale() == pytest.approx(1.5)
+    assert canvas.view_to_canvas(250, 150) == pytest.approx(under)
