@@ -121,6 +121,8 @@ def test_from_steps_lays_out_bands_in_order():
     assert len(page) == 2 and page.steps[1] is inks[1]
     assert page.tops[1] == 140.0  # below the first band
     assert Page.from_steps([]) == Page()
+    with_gap = Page.from_steps([inks[0], StepInk(), inks[1]])
+    assert [len(s) for s in with_gap.steps] == [1, 0, 1]
 
 
 def test_find_and_stroke_raise_keyerror():

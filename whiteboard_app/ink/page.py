@@ -86,7 +86,7 @@ class Page:
                 top = min(0.0, ink.bbox.top - 10.0) if ink.bbox else 0.0
                 page = cls((ink,), (top,), **kwargs)
             else:
-                page = page.with_new_step()
+                page = page.with_new_step(force=True)  # keeps empty steps too
                 page = page.with_step_ink(len(page.steps) - 1, ink)
         return page if page is not None else cls(**kwargs)
 
