@@ -40,7 +40,8 @@ from typing import Any
 from whiteboard_app.ink import InkFormatError
 from whiteboard_app.ink.model import DEFAULT_PRESSURE, Point, StepInk, Stroke
 
-__all__ = ["InkRecord", "iter_jsonl", "read_inkml", "read_jsonl", "write_inkml", "write_jsonl"]
+__all__ = ["InkRecord", "iter_jsonl", "read_inkml", "read_jsonl", "record_from_obj", "record_to_obj",
+           "write_inkml", "write_jsonl"]
 
 INKML_NS = "http://www.w3.org/2003/InkML"
 _XML_ID = "{http://www.w3.org/XML/1998/namespace}id"
@@ -97,8 +98,8 @@ def _point(row: Any) -> Point:
     return Point(x, y, t, p)
 
 
-def _record_from_obj(obj: Any, default_id: str) -> InkRecord:
-    """Build an InkRecord from a decoded JSON object; raises ValueError with the reason."""
+def record_from_obj(obj: Any, default_id: str) -> InkRecord:
+    """Build an InkRecord from a decoded JSON object (one line's content); raises ValueError with the reason."""
     if not isinstance(obj, dict):
         raise ValueError(f"expected a JSON object, got {type(obj).__name__}")
     if "strokes" not in obj:
@@ -160,7 +161,7 @@ def iter_jsonl(path: str | os.PathLike) -> Iterator[InkRecord]:
                 except json.JSONDecodeError as exc:
                     raise _error(path, f"line {lineno}", f"not valid JSON ({exc.msg} at column {exc.colno})") from None
                 try:
-                    yield _record_from_obj(obj, f"{name}:{lineno}")
+                    yield record_from_obj(obj, f"{name}:{lineno}")
                 except ValueError as exc:
                     raise _error(path, f"line {lineno}", str(exc)) from None
         except (OSError, EOFError, UnicodeDecodeError) as exc:
