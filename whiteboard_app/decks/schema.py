@@ -34,7 +34,7 @@ DOMAINS = ("real", "positive", "nonnegative", "probability", "integer", "positiv
 FUNCTIONS = ("sigmoid", "softmax", "log", "exp", "relu", "tanh", "log_sigmoid", "softplus", "abs", "sqrt")
 
 #: constraint samplers: "KIND:NAME"
-CONSTRAINT_KINDS = ("simplex", "onehot", "symmetric", "spd", "orthogonal", "unit")
+CONSTRAINT_KINDS = ("simplex", "onehot", "symmetric", "spd", "orthogonal", "unit", "diagonal")
 
 #: generic diagnosis names (a mistake may also carry a short custom name)
 GENERIC_DIAGNOSES = (

@@ -1,0 +1,25 @@
+"""Shared helpers for the maths tests: generous time limits so a busy machine cannot make them flaky
+(the limits themselves are tested in tests/test_maths_worker.py), and the bundled deck."""
+
+from __future__ import annotations
+
+import pytest
+
+from whiteboard_app.decks import load_deck
+from whiteboard_app.maths import worker
+
+
+@pytest.fixture(autouse=True)
+def _generous_limits(monkeypatch):
+    monkeypatch.setattr(worker, "PARSE_TIMEOUT_S", 30.0)
+    monkeypatch.setattr(worker, "CHECK_TIMEOUT_S", 30.0)
+
+
+_deck = None
+
+
+def deck():
+    global _deck
+    if _deck is None:
+        _deck = load_deck()
+    return _deck

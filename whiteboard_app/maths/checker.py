@@ -1,0 +1,625 @@
+"""Step verdicts: compare a written step with a card's reference chain by numeric evaluation.
+
+A step is a chain of expressions joined by relations. Each relation is judged at random points drawn from
+the card's declarations (:mod:`whiteboard_app.maths.evaluate`):
+
+- it holds at every point: an identity (``correct``);
+- an equation in a declared unknown holds where the unknown takes its declared solution (only when one side
+  is literally 0 or no side has a derivative);
+- an inequality that is not always true (a condition) agrees point by point with a reference relation, or
+  is implied by the user's previous step;
+- otherwise ``wrong``, with the diagnosis of a declared mistake it equals, or of a generic mistake found by
+  comparing values (sign flip, missing factor, n vs n-1, inverted ratio, wrong exponent, dropped
+  transpose) or by mutating the matching reference expression (wrong index too).
+
+A step that cannot be read is ``unparsed`` (never ``wrong``); a step kind the checker cannot decide
+(``\\approx``, ``\\arg\\max``, an undefined derivative...) is ``cannot_check`` with the nearest reference step.
+This module does the work in-process; :mod:`whiteboard_app.maths.worker` runs it under time limits.
+"""
+
+from __future__ import annotations
+
+import difflib
+import time
+import zlib
+from dataclasses import dataclass
+
+import numpy as np
+
+from whiteboard_app.decks.schema import Card
+
+from .evaluate import EvalError, Evaluator, ShapeError, contains, is_array
+from .latex import ParseError, canonical, clean, name_key, names_from_declarations
+from .parse import ParsedStep, parse_piece, parse_step, validate
+from .trees import mutations, tidy, to_latex
+
+INEQ = {"<", "<=", ">", ">="}
+
+
+@dataclass
+class StepVerdict:
+    """The verdict on one step. ``reference_step`` is 1-based (None when no reference step applies);
+    ``shape`` names the step's shape (``"(d x 1)"``) or a shape error; ``ms`` is the time taken."""
+
+    latex: str
+    verdict: str
+    reference_step: int | None = None
+    diagnosis: str | None = None
+    shape: str | None = None
+    ms: float = 0.0
+    message: str | None = None
+
+    def to_json(self) -> dict:
+        """The CLI's dict: latex, verdict, reference_step, diagnosis, shape, ms, message."""
+        return {
+            "latex": self.latex,
+            "verdict": self.verdict,
+            "reference_step": self.reference_step,
+            "diagnosis": self.diagnosis,
+            "shape": self.shape,
+            "ms": round(float(self.ms), 2),
+            "message": self.message,
+        }
+
+
+@dataclass
+class Comparison:
+    """Result of :func:`compare`: equivalent True/False, or None when it cannot be decided."""
+
+    equivalent: bool | None
+    diagnosis: str | None = None
+    message: str | None = None
+
+    def to_json(self) -> dict:
+        return {"equivalent": self.equivalent, "diagnosis": self.diagnosis}
+
+
+class _Fail(Exception):
+    pass
+
+
+@dataclass
+class _Claim:
+    """A parsed step with the subject of a continuation resolved: exprs[k] rel[k] exprs[k+1]."""
+
+    exprs: list
+    rels: list[str]
+    step: ParsedStep
+
+
+class CardChecker:
+    """Everything needed to check steps of one card: names, definitions, sample points, parsed reference
+    steps and mistakes, and caches. Not thread-safe; the worker process owns one per card."""
+
+    K = 10
+
+    def __init__(self, card: Card):
+        self.card = card
+        d = card.declarations
+        self.names = names_from_declarations(d)
+        self.problems: list[str] = []
+        definitions, patterns = {}, {}
+        for key, rhs in d.definitions.items():
+            try:
+                tree = parse_piece(rhs, self.names)
+                validate(tree, self.names)
+            except ParseError as exc:
+                self.problems.append(f"definitions[{key!r}]: {exc}")
+                continue
+            if key in ("", None):
+                continue
+            nk = name_key(key) if self._plain(key) else "@" + canonical(key)
+            base, _, sub = nk.rpartition("_")
+            if base in self.names.pattern_defs and not nk.startswith("@"):
+                patterns[base] = (self.names.pattern_defs[base], tree)
+            else:
+                definitions[nk] = tree
+        self.solutions = {}
+        for key, rhs in d.solutions.items():
+            try:
+                tree = parse_piece(rhs, self.names)
+                validate(tree, self.names)
+                self.solutions[name_key(key)] = tree
+            except ParseError as exc:
+                self.problems.append(f"solutions[{key!r}]: {exc}")
+        self.ev = Evaluator(self.names, d, definitions, patterns)
+        discrete = any(v in ("binary", "discrete", "integer") for v in d.symbols.values())
+        k = 14 if discrete else self.K
+        seed = zlib.crc32(card.id.encode())
+        self.points = self.ev.sample_points(k, seed)
+        self._cache: dict = {}
+        self._parsed: dict[str, ParsedStep | ParseError] = {}
+        self.ref_claims: list[_Claim | None] = []
+        prev = None
+        for st in card.steps:
+            c = None
+            try:
+                ps = self.parse(st.latex)
+                c = self._claim(ps, prev)
+            except ParseError:
+                c = None
+            self.ref_claims.append(c)
+            prev = c if c is not None else prev
+        self.mistake_claims: list[_Claim | None] = []
+        for m in card.mistakes:
+            try:
+                ps = self.parse(m.latex)
+                before = self.ref_claims[m.after_step - 2] if m.after_step >= 2 else None
+                self.mistake_claims.append(self._claim(ps, before))
+            except (ParseError, IndexError):
+                self.mistake_claims.append(None)
+
+    @staticmethod
+    def _plain(key: str) -> bool:
+        from .latex import is_plain_name_key
+
+        return is_plain_name_key(key)
+
+    # ------------------------------------------------------------------ parsing
+    def parse(self, latex: str) -> ParsedStep:
+        """Parse (cached); raises ParseError."""
+        r = self._parsed.get(latex)
+        if r is None:
+            try:
+                r = parse_step(latex, self.names)
+            except ParseError as exc:
+                r = exc
+            except RecursionError:
+                r = ParseError("the expression is nested too deeply")
+            self._parsed[latex] = r
+        if isinstance(r, ParseError):
+            raise r
+        return r
+
+    def _claim(self, ps: ParsedStep, prev: _Claim | None) -> _Claim:
+        exprs = list(ps.trees)
+        rels = list(ps.relations)
+        if ps.continues:
+            if prev is not None and prev.exprs:
+                exprs = [prev.exprs[-1]] + exprs
+            else:
+                rels = rels[1:]
+        return _Claim(exprs, rels, ps)
+
+    # ------------------------------------------------------------------ evaluation
+    def values(self, tree, solved: bool = False):
+        """Values of a tree at every sample point (None where undefined); raises ShapeError / EvalError
+        when it fails at every point."""
+        key = (tree, solved)
+        if key in self._cache:
+            r = self._cache[key]
+            if isinstance(r, Exception):
+                raise r
+            return r
+        out = []
+        first_err = None
+        for p in self.points:
+            scope = self._solution_scope(p) if solved else {}
+            try:
+                v = self.ev.value(tree, p, scope)
+                if isinstance(v, np.ndarray):
+                    if not np.all(np.isfinite(v)):
+                        v = None
+                elif not np.isfinite(v):
+                    v = None
+            except ShapeError as exc:
+                first_err = first_err or exc
+                v = None
+            except (EvalError, ZeroDivisionError, OverflowError, ValueError, np.linalg.LinAlgError) as exc:
+                first_err = first_err or (exc if isinstance(exc, EvalError) else EvalError(str(exc)))
+                v = None
+            out.append(v)
+        if all(v is None for v in out):
+            err = first_err or EvalError("undefined at every sample point")
+            self._cache[key] = err
+            raise err
+        self._cache[key] = out
+        return out
+
+    def _solution_scope(self, p) -> dict:
+        scope = {}
+        for name, tree in self.solutions.items():
+            try:
+                scope[name] = self.ev.value(tree, p, scope)
+            except (EvalError, ZeroDivisionError, OverflowError, ValueError, np.linalg.LinAlgError):
+                pass
+        return scope
+
+    @staticmethod
+    def _tol(*trees) -> tuple[float, float]:
+        nested = any(contains(t, "deriv") and _nested_deriv(t) for t in trees)
+        if nested:
+            return 2e-3, 1e-4
+        if any(contains(t, "deriv") for t in trees):
+            return 1e-5, 1e-7
+        return 1e-8, 1e-10
+
+    @staticmethod
+    def close(a, b, rtol: float, atol: float) -> bool | None:
+        if a is None or b is None:
+            return None
+        aa, bb = isinstance(a, np.ndarray), isinstance(b, np.ndarray)
+        if aa and bb and a.shape != b.shape:
+            return False
+        if aa != bb:
+            arr, sc = (a, b) if aa else (b, a)
+            if arr.size != 1 and float(sc) != 0.0:
+                return False  # a matrix equals a scalar only when that scalar is 0 (the zero vector)
+        a = np.asarray(a, dtype=float)
+        b = np.asarray(b, dtype=float)
+        return bool(np.all(np.abs(a - b) <= atol + rtol * np.maximum(np.abs(a), np.abs(b))))
+
+    def truth(self, a, b, rel: str, solved: bool = False) -> list[bool | None]:
+        """Truth of ``a rel b`` at every point."""
+        va, vb = self.values(a, solved), self.values(b, solved)
+        rtol, atol = self._tol(a, b)
+        out = []
+        for x, y in zip(va, vb, strict=True):
+            if x is None or y is None:
+                out.append(None)
+                continue
+            if rel == "=":
+                out.append(self.close(x, y, rtol, atol))
+                continue
+            if is_array(x) or is_array(y):
+                raise EvalError("an inequality between matrices")
+            x, y = float(np.asarray(x).reshape(-1)[0]), float(np.asarray(y).reshape(-1)[0])
+            eps = atol + rtol * max(abs(x), abs(y))
+            out.append({"<": x < y + eps, "<=": x <= y + eps, ">": x > y - eps, ">=": x >= y - eps}[rel])
+        return out
+
+    def same_value(self, a, b, solved: bool = False) -> bool:
+        try:
+            t = self.truth(a, b, "=", solved)
+        except (EvalError, ShapeError):
+            return False
+        valid = [x for x in t if x is not None]
+        return len(valid) >= max(3, len(t) // 3) and all(valid)
+
+    # ------------------------------------------------------------------ judging
+    def _pair_ok(self, a, b, rel: str, prev: _Claim | None) -> tuple[bool, str | None]:
+        """(holds, how): how is "identity", "solution", "condition" or "previous"."""
+        t = self.truth(a, b, rel)
+        valid = [x for x in t if x is not None]
+        if len(valid) < max(3, len(t) // 3):
+            raise EvalError("undefined at most sample points")
+        if all(valid):
+            return True, "identity"
+        if rel == "=" and self.solutions and (_is_zero(a) or _is_zero(b) or not (
+                contains(a, "deriv") or contains(b, "deriv"))):
+            try:
+                ts = [x for x in self.truth(a, b, rel, solved=True) if x is not None]
+                if len(ts) >= max(3, len(t) // 3) and all(ts):
+                    return True, "solution"
+            except (EvalError, ShapeError):
+                pass
+        if rel in INEQ and any(valid):
+            # a condition: agrees with a reference relation point by point
+            for c in self.ref_claims:
+                if c is None:
+                    continue
+                for x, r, y in zip(c.exprs, c.rels, c.exprs[1:], strict=False):
+                    if r not in INEQ:
+                        continue
+                    try:
+                        tr = self.truth(x, y, r)
+                    except (EvalError, ShapeError):
+                        continue
+                    if _agree(t, tr) and len(set(v for v in tr if v is not None)) == 2:
+                        return True, "condition"
+            if prev is not None:
+                try:
+                    tp = self._claim_truth(prev)
+                    if any(tp) and all((not p) or q for p, q in zip(tp, t, strict=True) if p is not None
+                                        and q is not None):
+                        return True, "previous"
+                except (EvalError, ShapeError):
+                    pass
+        return False, None
+
+    def _claim_truth(self, c: _Claim) -> list[bool]:
+        acc = [True] * len(self.points)
+        for x, r, y in zip(c.exprs, c.rels, c.exprs[1:], strict=False):
+            t = self.truth(x, y, r)
+            acc = [bool(a and b) for a, b in zip(acc, t, strict=True)]
+        return acc
+
+    def check(self, latex: str, previous: list[str] = ()) -> StepVerdict:
+        """Judge one step; ``previous`` are the user's earlier steps (for a leading ``=`` and implication)."""
+        t0 = time.perf_counter()
+        v = self._check(latex, list(previous))
+        v.ms = (time.perf_counter() - t0) * 1000.0
+        return v
+
+    def _prev_claim(self, previous: list[str]) -> _Claim | None:
+        claims: list[_Claim] = []
+        for s in previous:
+            try:
+                ps = self.parse(s)
+            except ParseError:
+                claims.append(None)
+                continue
+            claims.append(self._claim(ps, claims[-1] if claims else None))
+        return claims[-1] if claims else None
+
+    def _check(self, latex: str, previous: list[str]) -> StepVerdict:
+        try:
+            ps = self.parse(latex)
+        except ParseError as exc:
+            return StepVerdict(latex, "unparsed", message=str(exc))
+        if ps.undecidable:
+            k = self.nearest_step(latex)
+            return StepVerdict(latex, "cannot_check", reference_step=k,
+                               message="this kind of step is not checked; compare with the reference step")
+        prev = self._prev_claim(previous)
+        claim = self._claim(ps, prev)
+        try:
+            return self._judge(latex, claim, prev)
+        except ShapeError as exc:
+            k = self.nearest_step(latex)
+            return StepVerdict(latex, "wrong", reference_step=k, diagnosis="shape mismatch", shape=str(exc),
+                               message=f"shape mismatch: {exc}")
+        except (EvalError, RecursionError) as exc:
+            k = self.nearest_step(latex)
+            return StepVerdict(latex, "cannot_check", reference_step=k, message=f"cannot evaluate: {exc}")
+
+    def _shape_of(self, tree) -> str | None:
+        try:
+            vals = self.values(tree)
+        except (EvalError, ShapeError):
+            return None
+        for v, p in zip(vals, self.points, strict=True):
+            if v is not None:
+                if isinstance(v, np.ndarray) and v.shape != (1, 1):
+                    self.ev._current_dims = p.dims
+                    return self.ev.shape_name(v)
+                return None
+        return None
+
+    def _judge(self, latex: str, claim: _Claim, prev: _Claim | None) -> StepVerdict:
+        exprs, rels = claim.exprs, claim.rels
+        # shape errors anywhere: wrong, naming the shapes
+        for e in exprs:
+            self.values(e)
+        shape = self._shape_of(exprs[-1])
+        if not rels:
+            return self._judge_expression(latex, exprs[0], shape)
+        hows = []
+        for a, r, b in zip(exprs, rels, exprs[1:], strict=False):
+            ok, how = self._pair_ok(a, b, r, prev)
+            if not ok:
+                return self._wrong(latex, claim, a, b, r, shape)
+            hows.append(how)
+        k = self.match_reference(latex, claim, solved="solution" in hows)
+        msg = f"matches reference step {k}" if k else "follows from the previous step"
+        if "solution" in hows:
+            msg += " (holds at the solution)"
+        return StepVerdict(latex, "correct", reference_step=k, shape=shape, message=msg)
+
+    def _judge_expression(self, latex: str, e, shape) -> StepVerdict:
+        best = None
+        for k, c in enumerate(self.ref_claims, 1):
+            if c is None:
+                continue
+            for x in c.exprs:
+                if self.same_value(e, x):
+                    sim = self._sim(latex, self.card.steps[k - 1].latex)
+                    if best is None or sim > best[0]:
+                        best = (sim, k)
+        if best:
+            return StepVerdict(latex, "correct", reference_step=best[1], shape=shape,
+                               message=f"matches reference step {best[1]}")
+        diag, k, expl = self.diagnose_expression(latex, e)
+        return StepVerdict(latex, "wrong", reference_step=k, diagnosis=diag, shape=shape, message=expl)
+
+    def _wrong(self, latex, claim: _Claim, a, b, rel, shape) -> StepVerdict:
+        # declared mistakes first
+        for m, mc in zip(self.card.mistakes, self.mistake_claims, strict=True):
+            if mc is None or not mc.exprs:
+                continue
+            if self._same_claim(claim, mc):
+                return StepVerdict(latex, "wrong", reference_step=m.after_step, diagnosis=m.diagnosis,
+                                   shape=shape, message=m.explanation or m.diagnosis)
+        solved = bool(self.solutions) and not (contains(a, "deriv") or contains(b, "deriv"))
+        diag = self.diagnose_pair(a, b, solved) if rel == "=" else None
+        if diag is None and rel == "=" and solved:
+            diag = self.diagnose_pair(a, b, False)
+        k = self.match_reference(latex, claim, solved=False, wrong=True)
+        if diag is None and k is not None:
+            diag = self._mutation_diagnosis(b, k)
+        msg = f"{diag}" if diag else "does not follow from the reference chain or the previous step"
+        return StepVerdict(latex, "wrong", reference_step=k, diagnosis=diag, shape=shape, message=msg)
+
+    def _same_claim(self, u: _Claim, m: _Claim) -> bool:
+        if not self.same_value(u.exprs[-1], m.exprs[-1]) and not self.same_value(
+                u.exprs[-1], m.exprs[-1], solved=bool(self.solutions)):
+            return False
+        if len(u.exprs) >= 2 and len(m.exprs) >= 2:
+            return self.same_value(u.exprs[0], m.exprs[0]) or self.same_value(u.exprs[-2], m.exprs[-2])
+        return True
+
+    # ------------------------------------------------------------------ diagnosis
+    def diagnose_pair(self, a, b, solved: bool) -> str | None:
+        """Generic diagnosis of ``a = b`` failing, from values: what is b relative to a?"""
+        try:
+            va, vb = self.values(a, solved), self.values(b, solved)
+        except (EvalError, ShapeError):
+            return None
+        pairs = [(x, y, p) for x, y, p in zip(va, vb, self.points, strict=True) if x is not None and y is not None]
+        if len(pairs) < 3:
+            return None
+        xs = [x for x, _, _ in pairs]
+        ys = [y for _, y, _ in pairs]
+
+        def all_close(f):
+            try:
+                return all(self.close(f(x, p), y, 1e-5, 1e-8) for x, y, p in pairs)
+            except (ValueError, TypeError, ZeroDivisionError, FloatingPointError):
+                return False
+
+        arr = any(isinstance(x, np.ndarray) and x.shape != (1, 1) for x in xs + ys)
+        if arr:
+            if all(isinstance(x, np.ndarray) and isinstance(y, np.ndarray) and x.shape == y.T.shape
+                   for x, y in zip(xs, ys, strict=True)):
+                return "dropped transpose"
+            if any(isinstance(x, np.ndarray) and isinstance(y, np.ndarray) and x.shape != y.shape
+                   for x, y in zip(xs, ys, strict=True)):
+                return "shape mismatch"
+        with np.errstate(all="ignore"):
+            if all_close(lambda x, p: -x):
+                return "sign flip"
+            if not arr:
+                fx = [float(np.asarray(x).reshape(-1)[0]) for x in xs]
+                fy = [float(np.asarray(y).reshape(-1)[0]) for y in ys]
+                if all(abs(x) > 1e-9 for x in fx):
+                    ratios = [y / x for x, y in zip(fx, fy, strict=True)]
+                    # n vs n-1: ratio n/(n-1) or (n-1)/n for some size
+                    for nm in self._sizes():
+                        ns = [p.values.get(nm) for _, _, p in pairs]
+                        if None in ns or any(n <= 1 for n in ns):
+                            continue
+                        for f in (lambda n: n / (n - 1), lambda n: (n - 1) / n, lambda n: n / (n + 1),
+                                  lambda n: (n + 1) / n):
+                            if all(abs(r - f(n)) <= 1e-6 * max(1, abs(r)) for r, n in zip(ratios, ns, strict=True)):
+                                return "n vs n-1"
+                    if max(ratios) - min(ratios) <= 1e-6 * max(1.0, max(abs(r) for r in ratios)) and abs(
+                            ratios[0] - 1) > 1e-6:
+                        return "sign flip" if abs(ratios[0] + 1) < 1e-6 else "missing factor"
+                    ns = [r for r in ratios]
+                    # b proportional to a with a size factor (1/n missing)
+                    for nm in self._sizes():
+                        vals = [p.values.get(nm) for _, _, p in pairs]
+                        if None in vals:
+                            continue
+                        for f in (lambda n: n, lambda n: 1 / n, lambda n: 2 * n, lambda n: n / 2,
+                                  lambda n: 1 / (2 * n)):
+                            if all(abs(r - f(n)) <= 1e-6 * max(1, abs(r)) for r, n in zip(ns, vals, strict=True)):
+                                return "missing factor"
+                    if all(abs(x * y - 1) <= 1e-6 * max(1, abs(x * y)) for x, y in zip(fx, fy, strict=True)):
+                        return "inverted ratio"
+                    for kexp in (2, 0.5, -2, 3, -0.5):
+                        if all(x > 0 for x in fx) and all(
+                                abs(x ** kexp - y) <= 1e-6 * max(1, abs(y)) for x, y in zip(fx, fy, strict=True)):
+                            return "wrong exponent"
+        return None
+
+    def _sizes(self) -> list[str]:
+        return [n for n, k in self.names.kinds.items() if k == "dim"] + [
+            n for n, dom in self.card.declarations.symbols.items() if dom == "positive_integer"
+            and self.names.kinds.get(n) != "dim"]
+
+    def _mutation_diagnosis(self, b, k: int) -> str | None:
+        """Does b equal a generic mutation of an expression of reference step k (or its neighbours)?"""
+        cands = []
+        for kk in (k, k - 1, k + 1):
+            if 1 <= kk <= len(self.ref_claims) and self.ref_claims[kk - 1] is not None:
+                cands += list(self.ref_claims[kk - 1].exprs[1:] or self.ref_claims[kk - 1].exprs)
+        deadline = time.perf_counter() + 0.5
+        for e in cands:
+            for mt, diag in mutations(e, self.names):
+                if time.perf_counter() > deadline:
+                    return None
+                if self.same_value(b, mt):
+                    return diag
+        return None
+
+    def diagnose_expression(self, latex: str, e) -> tuple[str | None, int | None, str | None]:
+        for m, mc in zip(self.card.mistakes, self.mistake_claims, strict=True):
+            if mc is not None and mc.exprs and self.same_value(e, mc.exprs[-1]):
+                return m.diagnosis, m.after_step, m.explanation
+        k = self.nearest_step(latex)
+        if k is None:
+            return None, None, None
+        c = self.ref_claims[k - 1]
+        diag = None
+        if c is not None:
+            diag = self.diagnose_pair(c.exprs[-1], e, False) or self._mutation_diagnosis(e, k)
+        return diag, k, diag
+
+    # ------------------------------------------------------------------ matching
+    @staticmethod
+    def _sim(a: str, b: str) -> float:
+        ca, cb = canonical(clean(a)).lstrip("="), canonical(clean(b)).lstrip("=")
+        return difflib.SequenceMatcher(None, ca, cb).ratio()
+
+    def nearest_step(self, latex: str) -> int | None:
+        """The reference step most similar in writing (1-based), None for an empty chain."""
+        best = None
+        for k, st in enumerate(self.card.steps, 1):
+            s = self._sim(latex, st.latex)
+            if best is None or s > best[0]:
+                best = (s, k)
+        return best[1] if best else None
+
+    def match_reference(self, latex: str, claim: _Claim, solved: bool = False, wrong: bool = False) -> int | None:
+        """The reference step a step is equivalent to (or, when wrong, should have been)."""
+        best = None
+        for k, c in enumerate(self.ref_claims, 1):
+            if c is None:
+                continue
+            score = self._sim(latex, self.card.steps[k - 1].latex)
+            if not wrong:
+                if self.same_value(claim.exprs[-1], c.exprs[-1]) or (
+                        solved and self.same_value(claim.exprs[-1], c.exprs[-1], solved=True)):
+                    score += 2
+                elif any(self.same_value(claim.exprs[-1], x) for x in c.exprs):
+                    score += 1
+            else:
+                if len(claim.exprs) >= 2 and any(self.same_value(claim.exprs[0], x) for x in c.exprs):
+                    score += 1
+            if best is None or score > best[0]:
+                best = (score, k)
+        if best is None:
+            return None
+        if not wrong and best[0] < 1.0:
+            return None
+        return best[1]
+
+
+def _nested_deriv(t) -> bool:
+    from .trees import walk
+
+    for _, node in walk(t):
+        if node[0] == "deriv" and contains(node[1], "deriv"):
+            return True
+    return False
+
+
+def _is_zero(t) -> bool:
+    return t == ("num", 0.0)
+
+
+def _agree(a: list, b: list) -> bool:
+    both = [(x, y) for x, y in zip(a, b, strict=True) if x is not None and y is not None]
+    return len(both) >= 3 and all(x == y for x, y in both)
+
+
+def near_misses_for(chk: CardChecker, per_step: int = 6) -> list[tuple[str, str]]:
+    """Generated wrong variants of the checkable reference steps: (LaTeX, diagnosis)."""
+    out: list[tuple[str, str]] = []
+    seen: set[str] = set()
+    for st, c in zip(chk.card.steps, chk.ref_claims, strict=True):
+        if c is None or not st.checkable or not c.exprs:
+            continue
+        e = c.exprs[-1]
+        n = 0
+        for mt, diag in mutations(e, chk.names, limit=40):
+            if n >= per_step:
+                break
+            if chk.same_value(mt, e):
+                continue
+            try:
+                chk.values(mt)
+            except (EvalError, ShapeError):
+                continue
+            body = tidy(to_latex(mt, chk.names))
+            if c.step.continues or len(c.exprs) == 1:
+                latex = "= " + body if c.step.continues else body
+            else:
+                latex = tidy(to_latex(c.exprs[0], chk.names)) + " = " + body
+            if latex in seen:
+                continue
+            seen.add(latex)
+            out.append((latex, diag))
+            n += 1
+    return out

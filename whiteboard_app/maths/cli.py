@@ -1,0 +1,78 @@
+"""``whiteboard-app check CARD_ID STEP_LATEX... [--json]`` and
+``whiteboard-app compare CARD_ID EXPECTED CANDIDATE [--json]``.
+
+``check`` prints one verdict per step (each step may follow from the ones before it); with ``--json`` a
+list of ``{"latex", "verdict", "reference_step", "diagnosis", "shape", "ms", "message"}``. ``compare``
+prints ``{"equivalent": true|false|null, "diagnosis": str|null}``. An unknown card or a deck that does
+not load: a one-line message on stderr and exit 2. ``--deck PATH`` checks against another deck.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+
+
+def _card(args):
+    from whiteboard_app.decks import DeckError, UnknownCardError, load_deck
+
+    try:
+        deck = load_deck(args.deck or None)
+        return deck.get(args.card_id)
+    except UnknownCardError:
+        print(f"whiteboard-app: unknown card {args.card_id!r} (see `whiteboard-app decks list`)", file=sys.stderr)
+    except DeckError as exc:
+        print(f"whiteboard-app: the deck does not load: {exc}", file=sys.stderr)
+    return None
+
+
+def _check(args) -> int:
+    card = _card(args)
+    if card is None:
+        return 2
+    from . import check_derivation
+
+    verdicts = check_derivation(card, args.steps)
+    if args.json:
+        print(json.dumps([v.to_json() for v in verdicts], indent=2))
+    else:
+        for k, v in enumerate(verdicts, 1):
+            ref = f" (reference step {v.reference_step})" if v.reference_step else ""
+            diag = f" [{v.diagnosis}]" if v.diagnosis else ""
+            shape = f" {{{v.shape}}}" if v.shape else ""
+            print(f"{k}. {v.verdict}{ref}{diag}{shape} {v.ms:.0f} ms: {v.latex}")
+            if v.message and v.verdict != "correct":
+                print(f"   {v.message}")
+    return 0
+
+
+def _compare(args) -> int:
+    card = _card(args)
+    if card is None:
+        return 2
+    from . import compare
+
+    c = compare(card, args.expected, args.candidate)
+    if args.json:
+        print(json.dumps(c.to_json()))
+    else:
+        word = {True: "equivalent", False: "not equivalent", None: "cannot decide"}[c.equivalent]
+        print(word + (f" [{c.diagnosis}]" if c.diagnosis else "") + (f": {c.message}" if c.message else ""))
+    return 0
+
+
+def register(subparsers) -> None:
+    """Add ``check`` and ``compare`` to the top-level CLI."""
+    p = subparsers.add_parser("check", help="check a derivation typed as LaTeX steps against a card")
+    p.add_argument("card_id", metavar="CARD_ID")
+    p.add_argument("steps", nargs="+", metavar="STEP_LATEX")
+    p.add_argument("--json", action="store_true", help="print JSON")
+    p.add_argument("--deck", action="append", metavar="PATH", help="deck files/folders (default: bundled)")
+    p.set_defaults(func=_check)
+    c = subparsers.add_parser("compare", help="are two steps equivalent under a card's declarations?")
+    c.add_argument("card_id", metavar="CARD_ID")
+    c.add_argument("expected", metavar="EXPECTED_LATEX")
+    c.add_argument("candidate", metavar="CANDIDATE_LATEX")
+    c.add_argument("--json", action="store_true", help="print JSON")
+    c.add_argument("--deck", action="append", metavar="PATH", help="deck files/folders (default: bundled)")
+    c.set_defaults(func=_compare)

@@ -1,0 +1,568 @@
+"""Numeric evaluation of parsed steps at random points drawn from a card's declarations.
+
+Scalars are floats; matrices and vectors are 2-D numpy arrays (a vector is a column, d x 1); a 1 x 1
+result is a scalar. Products follow the written order (``X^T y`` is a matrix product; a scalar or 1 x 1
+factor scales). Derivatives are central differences (step 1e-6 relative, 1e-3 when nested). A shape
+mismatch raises :class:`ShapeError` naming both shapes in the card's dimension names.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from whiteboard_app.decks.schema import Declarations
+
+from .latex import Names
+
+
+class EvalError(ValueError):
+    """A step cannot be evaluated at a point (undefined name, domain error, bad index)."""
+
+
+class ShapeError(EvalError):
+    """Inconsistent shapes; the message names them (``"(d x n) times (n x 1)"``)."""
+
+
+@dataclass
+class Point:
+    """One random assignment: dims (name -> int), values (name -> float | ndarray), families
+    (name -> (lower bound, array indexed from that bound))."""
+
+    dims: dict[str, int] = field(default_factory=dict)
+    values: dict[str, object] = field(default_factory=dict)
+    families: dict[str, tuple[int, np.ndarray]] = field(default_factory=dict)
+
+
+class Ident:
+    """The identity matrix of a size not yet known, times a scalar: ``c I``."""
+
+    __slots__ = ("c",)
+
+    def __init__(self, c: float = 1.0):
+        self.c = float(c)
+
+    def __repr__(self) -> str:
+        return f"{self.c}*I"
+
+
+def _scalar(v):
+    if isinstance(v, np.ndarray):
+        if v.shape == (1, 1):
+            return float(v[0, 0])
+        return v
+    return float(v)
+
+
+def is_array(v) -> bool:
+    return isinstance(v, np.ndarray) and v.shape != (1, 1)
+
+
+_DOMAIN_SAMPLERS = {
+    "real": lambda r, size=None: r.uniform(-2.0, 2.0, size),
+    "positive": lambda r, size=None: r.uniform(0.3, 3.0, size),
+    "nonnegative": lambda r, size=None: r.uniform(0.0, 3.0, size),
+    "probability": lambda r, size=None: r.uniform(0.05, 0.95, size),
+    "integer": lambda r, size=None: r.integers(-5, 6, size).astype(float),
+    "positive_integer": lambda r, size=None: r.integers(2, 8, size).astype(float),
+    "binary": lambda r, size=None: r.integers(0, 2, size).astype(float),
+    "discrete": lambda r, size=None: r.integers(0, 6, size).astype(float),
+}
+
+
+class Evaluator:
+    """Evaluates trees from :mod:`whiteboard_app.maths.parse` at :class:`Point`s of one card.
+
+    ``definitions``: name -> tree; ``patterns``: family -> (index names, tree); the evaluator substitutes
+    them lazily, so a derivative perturbing ``z`` changes ``p_k`` defined from ``z``.
+    """
+
+    def __init__(self, names: Names, decl: Declarations, definitions: dict, patterns: dict):
+        self.names = names
+        self.decl = decl
+        self.definitions = definitions
+        self.patterns = patterns
+        self._depth = 0
+
+    # ---------------------------------------------------------------- sampling
+    def sample_points(self, k: int, seed: int) -> list[Point]:
+        """k random points (deterministic for a seed). Dimensions are distinct integers (2..7 unless
+        fixed in ``sizes``) so that a shape mismatch can be named."""
+        rng = np.random.default_rng(seed)
+        d = self.decl
+        dim_names = [n for n, kind in self.names.kinds.items() if kind == "dim"]
+        dim_names += [n for n, dom in d.symbols.items() if dom == "positive_integer" and n not in dim_names]
+        points = []
+        for _ in range(k):
+            p = Point()
+            taken = {v for v in d.sizes.values()}
+            pool = [v for v in range(2, 10) if v not in taken]
+            rng.shuffle(pool)
+            for nm in sorted(dim_names):
+                if nm in d.sizes:
+                    p.dims[nm] = int(d.sizes[nm])
+                else:
+                    p.dims[nm] = int(pool.pop()) if pool else int(rng.integers(2, 8))
+                p.values[nm] = float(p.dims[nm])
+            for nm, dom in d.symbols.items():
+                key = self._key(nm)
+                if key in p.values or key in self.names.families and self.names.kinds.get(key) == "family":
+                    continue
+                if self.names.kinds.get(key) == "matrix":
+                    continue
+                p.values[key] = float(_DOMAIN_SAMPLERS[dom](rng))
+            for nm, shape in d.shapes.items():
+                key = self._key(nm)
+                if key in d.indexed or key in self.names.families:
+                    continue
+                r, c = (self._dim(s, p) for s in shape)
+                p.values[key] = rng.normal(0.0, 1.0, (r, c))
+            for nm, idx in d.indexed.items():
+                key = self._key(nm)
+                if key in self.patterns:
+                    continue
+                sizes = []
+                offsets = []
+                for letter in idx:
+                    lo, hi = self._bounds(letter, p)
+                    sizes.append(hi - lo + 1)
+                    offsets.append(lo)
+                dom = d.symbols.get(nm, "real")
+                if nm in d.shapes:
+                    r, c = (self._dim(s, p) for s in d.shapes[nm])
+                    arr = rng.normal(0.0, 1.0, (*sizes, r, c))
+                else:
+                    arr = np.asarray(_DOMAIN_SAMPLERS[dom](rng, tuple(sizes)), dtype=float)
+                p.families[key] = (offsets[0], arr)
+            for c in d.constraints:
+                kind, _, nm = c.partition(":")
+                self._constrain(kind, self._key(nm), p, rng)
+            # free indices get a random value in range
+            for letter in d.indices:
+                if letter in p.values:
+                    continue
+                lo, hi = self._bounds(letter, p)
+                p.values[letter] = float(rng.integers(lo, hi + 1))
+            points.append(p)
+        return points
+
+    def _key(self, nm: str) -> str:
+        from .latex import name_key
+
+        return name_key(nm)
+
+    def _dim(self, s: str, p: Point) -> int:
+        if s.isdigit():
+            return int(s)
+        if s in p.dims:
+            return p.dims[s]
+        raise EvalError(f"dimension {s} has no size")
+
+    def _bounds(self, letter: str, p: Point) -> tuple[int, int]:
+        lo_s, hi_s = self.decl.indices[letter]
+        return self._int_of(lo_s, p), self._int_of(hi_s, p)
+
+    def _int_of(self, s: str, p: Point) -> int:
+        s = s.strip()
+        if s.lstrip("-").isdigit():
+            return int(s)
+        if s in p.dims:
+            return p.dims[s]
+        # simple forms like "n-1", "K+1"
+        for op in ("-", "+"):
+            if op in s:
+                a, b = s.split(op, 1)
+                va, vb = self._int_of(a, p), self._int_of(b, p)
+                return va - vb if op == "-" else va + vb
+        v = p.values.get(s)
+        if v is None:
+            raise EvalError(f"index bound {s} has no value")
+        return int(v)
+
+    def _constrain(self, kind: str, nm: str, p: Point, rng) -> None:
+        if nm in p.families:
+            lo, arr = p.families[nm]
+            if kind == "simplex":
+                a = rng.uniform(0.2, 1.0, arr.shape)
+                p.families[nm] = (lo, a / a.sum())
+            elif kind == "onehot":
+                a = np.zeros(arr.shape)
+                a.flat[int(rng.integers(0, a.size))] = 1.0
+                p.families[nm] = (lo, a)
+            return
+        v = p.values.get(nm)
+        if not isinstance(v, np.ndarray):
+            return
+        r, c = v.shape
+        if kind == "simplex":
+            a = rng.uniform(0.2, 1.0, v.shape)
+            p.values[nm] = a / a.sum(axis=0, keepdims=True)
+        elif kind == "onehot":
+            a = np.zeros(v.shape)
+            for j in range(c):
+                a[int(rng.integers(0, r)), j] = 1.0
+            p.values[nm] = a
+        elif kind == "symmetric":
+            p.values[nm] = (v + v.T) / 2
+        elif kind == "spd":
+            p.values[nm] = v @ v.T + r * np.eye(r)
+        elif kind == "orthogonal":
+            q, _ = np.linalg.qr(rng.normal(0.0, 1.0, (r, max(r, c))) if r >= c else rng.normal(0, 1, (r, c)))
+            p.values[nm] = q[:, :c] if r >= c else q
+        elif kind == "unit":
+            p.values[nm] = v / np.linalg.norm(v)
+        elif kind == "diagonal":
+            p.values[nm] = np.diag(rng.uniform(0.3, 3.0, r))
+
+    # ---------------------------------------------------------------- evaluation
+    def value(self, tree, p: Point, scope: dict | None = None):
+        """Evaluate a tree at a point; scope maps bound index names / overrides to values."""
+        self._current_dims = p.dims
+        with np.errstate(all="ignore"):
+            v = self.ev(tree, p, dict(scope or {}))
+        if isinstance(v, Ident):
+            raise EvalError("I alone has no size")
+        return _scalar(v) if not isinstance(v, np.ndarray) or v.shape == (1, 1) else v
+
+    def ev(self, t, p: Point, scope: dict):
+        k = t[0]
+        if k == "num":
+            return t[1]
+        if k == "var":
+            return self.lookup(t[1], p, scope)
+        if k == "idx":
+            return self.element(t[1], tuple(self.index_value(s, p, scope) for s in t[2]), p, scope)
+        if k == "add":
+            acc = None
+            for a in t[1]:
+                v = self.ev(a, p, scope)
+                acc = v if acc is None else self.add(acc, v, a)
+            return acc
+        if k == "mul":
+            return self.mul_seq(t[1], p, scope)
+        if k == "pow":
+            return self.power(self.ev(t[1], p, scope), t[2], p, scope)
+        if k == "T":
+            v = self.ev(t[1], p, scope)
+            return v.T if isinstance(v, np.ndarray) else v  # I^T = I
+        if k == "call":
+            return self.call(t[1], [self.ev(a, p, scope) for a in t[2]])
+        if k in ("sum", "prod"):
+            lo = int(round(_scalar(self.ev(t[3], p, scope))))
+            hi = int(round(_scalar(self.ev(t[4], p, scope))))
+            if hi - lo > 200:
+                raise EvalError("a sum with more than 200 terms")
+            acc = 0.0 if k == "sum" else 1.0
+            first = True
+            for i in range(lo, hi + 1):
+                sc = dict(scope)
+                sc[t[2]] = float(i)
+                v = self.ev(t[1], p, sc)
+                if first:
+                    acc = v
+                    first = False
+                elif k == "sum":
+                    acc = self.add(acc, v, t)
+                else:
+                    acc = self.mul2(acc, v)
+            return acc
+        if k == "deriv":
+            return self.derivative(t[1], t[2], p, scope)
+        if k == "expect":
+            raise EvalError("an expectation needs a definition on the card")
+        if k == "had":
+            raise EvalError("a Hadamard product needs two sides")
+        if k == "fn":
+            raise EvalError(f"{t[1]} needs an argument")
+        raise EvalError(f"cannot evaluate {k}")
+
+    def index_value(self, t, p: Point, scope: dict) -> int:
+        v = _scalar(self.ev(t, p, scope))
+        if isinstance(v, np.ndarray) or abs(v - round(v)) > 1e-9:
+            raise EvalError("an index is not an integer")
+        return int(round(v))
+
+    def lookup(self, name: str, p: Point, scope: dict):
+        if name in scope:
+            return scope[name]
+        if name in p.values:
+            return p.values[name]
+        if name in self.definitions:
+            self._depth += 1
+            try:
+                if self._depth > 30:
+                    raise EvalError(f"the definition of {name} refers to itself")
+                return self.ev(self.definitions[name], p, scope)
+            finally:
+                self._depth -= 1
+        kind = self.names.kinds.get(name)
+        if kind == "identity":
+            return Ident(1.0)
+        if name == "e":
+            return math.e
+        if name == "pi":
+            return math.pi
+        if kind == "family":
+            raise EvalError(f"{name} needs its index (e.g. {name}_i)")
+        if kind == "function":
+            raise EvalError(f"the function {name} needs an argument")
+        raise EvalError(f"{name} has no value here")
+
+    def element(self, fam: str, idx: tuple[int, ...], p: Point, scope: dict):
+        key = ("@idx", fam, idx)
+        if key in scope:
+            return scope[key]
+        if fam in self.patterns:
+            params, tree = self.patterns[fam]
+            if len(params) != len(idx):
+                raise EvalError(f"{fam} takes {len(params)} indices")
+            sc = dict(scope)
+            for prm, v in zip(params, idx, strict=True):
+                sc[prm] = float(v)
+            self._depth += 1
+            try:
+                if self._depth > 30:
+                    raise EvalError(f"the definition of {fam} refers to itself")
+                return self.ev(tree, p, sc)
+            finally:
+                self._depth -= 1
+        if self.names.kinds.get(fam) == "kron":
+            if len(idx) != 2:
+                raise EvalError("the Kronecker delta takes two indices")
+            return 1.0 if idx[0] == idx[1] else 0.0
+        if fam not in p.families:
+            raise EvalError(f"{fam} has no values")
+        lo, arr = p.families[fam]
+        pos = tuple(i - lo for i in idx)
+        if any(q < 0 or q >= arr.shape[j] for j, q in enumerate(pos)) or len(pos) > arr.ndim:
+            raise EvalError(f"index {idx} of {fam} is out of range")
+        v = arr[pos]
+        return v if isinstance(v, np.ndarray) and v.ndim == 2 else float(v)
+
+    # ---------------------------------------------------------------- algebra
+    def shape_name(self, v) -> str:
+        if not isinstance(v, np.ndarray):
+            return "scalar"
+        return f"({self._dname(v.shape[0])} x {self._dname(v.shape[1])})"
+
+    def _dname(self, n: int) -> str:
+        names = [k for k, v in getattr(self, "_current_dims", {}).items() if v == n]
+        return "|".join(sorted(names)) if names and n != 1 else str(n)
+
+    def add(self, a, b, where=None):
+        if isinstance(a, Ident) or isinstance(b, Ident):
+            if isinstance(a, Ident) and isinstance(b, Ident):
+                return Ident(a.c + b.c)
+            i, m = (a, b) if isinstance(a, Ident) else (b, a)
+            if not isinstance(m, np.ndarray) or m.shape[0] != m.shape[1]:
+                if not isinstance(m, np.ndarray) or m.shape == (1, 1):
+                    return _scalar(m) + i.c
+                raise ShapeError(f"cannot add I to {self.shape_name(m)}")
+            return m + i.c * np.eye(m.shape[0])
+        aa, bb = is_array(a), is_array(b)
+        if aa and bb and a.shape != b.shape:
+            raise ShapeError(f"cannot add {self.shape_name(a)} and {self.shape_name(b)}")
+        # a scalar (or 1 x 1) plus a matrix broadcasts: 1 - sigma(z) for a vector z
+        return a + b
+
+    def mul2(self, a, b, hadamard: bool = False):
+        if isinstance(a, Ident) or isinstance(b, Ident):
+            if isinstance(a, Ident) and isinstance(b, Ident):
+                return Ident(a.c * b.c)
+            i, m = (a, b) if isinstance(a, Ident) else (b, a)
+            if is_array(m):
+                return i.c * m
+            return Ident(i.c * _scalar(m))
+        if hadamard:
+            if is_array(a) and is_array(b) and a.shape != b.shape:
+                raise ShapeError(f"elementwise product of {self.shape_name(a)} and {self.shape_name(b)}")
+            return a * b
+        if is_array(a) and is_array(b):
+            if a.shape[1] != b.shape[0]:
+                raise ShapeError(f"cannot multiply {self.shape_name(a)} by {self.shape_name(b)}")
+            return a @ b
+        if isinstance(a, np.ndarray) and a.shape == (1, 1):
+            a = float(a[0, 0])
+        if isinstance(b, np.ndarray) and b.shape == (1, 1):
+            b = float(b[0, 0])
+        return a * b
+
+    def mul_seq(self, factors, p: Point, scope: dict):
+        acc = None
+        had = False
+        for f in factors:
+            if f == ("had",):
+                had = True
+                continue
+            v = self.ev(f, p, scope)
+            acc = v if acc is None else self.mul2(acc, v, hadamard=had)
+            had = False
+        if acc is None:
+            raise EvalError("empty product")
+        return acc
+
+    def power(self, base, exp_tree, p: Point, scope: dict):
+        e = _scalar(self.ev(exp_tree, p, scope))
+        if isinstance(e, np.ndarray):
+            raise ShapeError(f"an exponent cannot be {self.shape_name(e)}")
+        if isinstance(base, Ident):
+            return Ident(base.c ** e)
+        if is_array(base):
+            if base.shape[0] != base.shape[1]:
+                raise ShapeError(f"cannot raise {self.shape_name(base)} to a power")
+            if e == -1:
+                if abs(np.linalg.det(base)) < 1e-12:
+                    raise EvalError("singular matrix")
+                return np.linalg.inv(base)
+            if float(e).is_integer() and e >= 0:
+                return np.linalg.matrix_power(base, int(e))
+            if e == 0.5:
+                w, v = np.linalg.eigh((base + base.T) / 2)
+                return v @ np.diag(np.sqrt(w)) @ v.T
+            if e == -0.5:
+                w, v = np.linalg.eigh((base + base.T) / 2)
+                return v @ np.diag(1 / np.sqrt(w)) @ v.T
+            raise EvalError("matrix power")
+        base = _scalar(base)
+        if base < 0 and not float(e).is_integer():
+            return float("nan")
+        try:
+            return float(base) ** e
+        except (OverflowError, ZeroDivisionError):
+            return float("nan")
+
+    def call(self, fn: str, args: list):
+        a = args[0] if args else None
+        if fn in ("max", "min") and len(args) == 2:
+            x, y = (_scalar(v) for v in args)
+            return np.maximum(x, y) if fn == "max" else np.minimum(x, y)
+        if len(args) != 1 and fn not in ("logb", "binom"):
+            raise EvalError(f"{fn} takes one argument")
+        if isinstance(a, Ident):
+            raise EvalError(f"{fn}(I) needs the size of I")
+        if fn == "sigmoid":
+            return 1.0 / (1.0 + np.exp(-a))
+        if fn == "log_sigmoid":
+            return -np.logaddexp(0.0, -a)
+        if fn == "softplus":
+            return np.logaddexp(0.0, a)
+        if fn == "log":
+            return np.log(a)
+        if fn == "logb":
+            return np.log(a) / np.log(_scalar(args[1]))
+        if fn == "exp":
+            return np.exp(a)
+        if fn == "relu":
+            return np.maximum(a, 0.0)
+        if fn in ("tanh", "sin", "cos", "tan", "sinh", "cosh", "sqrt", "abs", "sign"):
+            return getattr(np, {"abs": "abs"}.get(fn, fn))(a)
+        if fn == "softmax":
+            if not isinstance(a, np.ndarray):
+                return 1.0
+            if a.shape[1] == 1:
+                e = np.exp(a - a.max())
+                return e / e.sum()
+            e = np.exp(a - a.max(axis=1, keepdims=True))
+            return e / e.sum(axis=1, keepdims=True)
+        if fn == "norm":
+            return float(np.linalg.norm(a)) if isinstance(a, np.ndarray) else abs(float(a))
+        if fn == "tr":
+            if not is_array(a):
+                return _scalar(a)
+            if a.shape[0] != a.shape[1]:
+                raise ShapeError(f"trace of {self.shape_name(a)}")
+            return float(np.trace(a))
+        if fn == "det":
+            if not is_array(a):
+                return _scalar(a)
+            if a.shape[0] != a.shape[1]:
+                raise ShapeError(f"determinant of {self.shape_name(a)}")
+            return float(np.linalg.det(a))
+        if fn == "diag":
+            if not is_array(a):
+                return _scalar(a)
+            if a.shape[1] == 1:
+                return np.diag(a[:, 0])
+            return np.diag(a).reshape(-1, 1).copy()
+        if fn == "factorial":
+            return math.gamma(_scalar(a) + 1)
+        if fn == "binom":
+            n, k = (_scalar(v) for v in args)
+            return math.gamma(n + 1) / (math.gamma(k + 1) * math.gamma(n - k + 1))
+        raise EvalError(f"unknown function {fn}")
+
+    # ---------------------------------------------------------------- derivatives
+    def derivative(self, f, wrt, p: Point, scope: dict):
+        if f[0] == "var" and self.names.kinds.get(f[1]) == "function":
+            f = ("call", self.names.functions[f[1]], (wrt,))
+        if f[0] == "var" and f[1] not in self.definitions and self.names.kinds.get(f[1]) not in ("matrix",) \
+                and f[1] not in scope and f[1] != (wrt[1] if wrt[0] == "var" else None):
+            kind = self.names.kinds.get(f[1])
+            if kind in ("symbol", None, "dim"):
+                raise EvalError(f"{f[1]} is not defined on the card, so its derivative cannot be checked")
+        nested = _contains(f, "deriv")
+        if wrt[0] == "var":
+            key = wrt[1]
+            x0 = self.lookup(key, p, scope)
+        elif wrt[0] == "idx":
+            idx = tuple(self.index_value(s, p, scope) for s in wrt[2])
+            key = ("@idx", wrt[1], idx)
+            x0 = self.element(wrt[1], idx, p, scope)
+        else:
+            raise EvalError("can only differentiate with respect to a name")
+        if isinstance(x0, Ident):
+            raise EvalError("cannot differentiate with respect to I")
+        rel = 1e-3 if nested else 1e-6
+
+        def at(x):
+            sc = dict(scope)
+            sc[key] = x
+            return _scalar(self.ev(f, p, sc))
+
+        if not isinstance(x0, np.ndarray):
+            x0 = float(x0)
+            h = rel * max(1.0, abs(x0))
+            return (_as(at(x0 + h)) - _as(at(x0 - h))) / (2 * h)
+        grads = []
+        flat = x0.reshape(-1)
+        for j in range(flat.size):
+            h = rel * max(1.0, abs(flat[j]))
+            xp = flat.copy()
+            xm = flat.copy()
+            xp[j] += h
+            xm[j] -= h
+            grads.append((_as(at(xp.reshape(x0.shape))) - _as(at(xm.reshape(x0.shape)))) / (2 * h))
+        g0 = grads[0]
+        if not isinstance(g0, np.ndarray):
+            return np.array(grads, dtype=float).reshape(x0.shape)
+        if x0.shape[1] == 1 and g0.ndim == 2 and g0.shape[1] == 1:
+            return np.hstack([np.asarray(g).reshape(-1, 1) for g in grads])  # Jacobian (p x d)
+        raise EvalError("derivative of a matrix with respect to a matrix")
+
+
+def _as(v):
+    return v if isinstance(v, np.ndarray) else float(v)
+
+
+def _contains(tree, kind: str) -> bool:
+    if not isinstance(tree, tuple) or not tree:
+        return False
+    if tree[0] == kind:
+        return True
+    for a in tree[1:]:
+        if isinstance(a, tuple):
+            if a and isinstance(a[0], str):
+                if _contains(a, kind):
+                    return True
+            else:
+                for b in a:
+                    if _contains(b, kind):
+                        return True
+    return False
+
+
+def contains(tree, kind: str) -> bool:
+    """True when a node of that kind occurs in the tree."""
+    return _contains(tree, kind)

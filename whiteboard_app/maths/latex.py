@@ -1,0 +1,750 @@
+"""The LaTeX normaliser: hand-written step LaTeX -> LaTeX that sympy's ``parse_latex`` reads faithfully.
+
+Driven by a card's declarations (:class:`Names`). It handles what whiteboard steps look like (``\\hat y``,
+``\\bar x`` braced or not, ``\\frac1n``, ``\\sqrt n``, ``^T``/``^\\top``/``'``, ``\\left``/``\\right``,
+``\\cdot``, bare ``\\sum_i``, ``\\|v\\|^2``, declared opaque tokens such as ``\\pi_\\theta(y_w|x)``, a
+leading ``=``, chains ``a = b = c`` and inequalities) and replaces every name by a placeholder command
+``\\vvNAME`` so that sympy's grammar reads it as exactly one symbol; :class:`Normalised` keeps the table
+from placeholders back to names. See docs/parsing.md.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+from whiteboard_app.decks.schema import Declarations
+
+_CMD = r"\\[a-zA-Z]+"
+_TOKEN_RE = re.compile(r"\\[a-zA-Z]+|\\.|\s+|.", re.S)
+
+DECORATIONS = {
+    "hat": "hat", "widehat": "hat", "bar": "bar", "overline": "bar", "tilde": "tilde",
+    "widetilde": "tilde", "dot": "dot", "ddot": "ddot", "check": "check",
+}
+FONTS_DROPPED = {"mathbf", "boldsymbol", "bm", "vec", "mathbfit", "pmb", "mathsf", "mathcal", "mathscr"}
+TEXT_CMDS = {"mathrm", "operatorname", "text", "textrm", "mathit", "textit", "textnormal", "textbf"}
+#: words that name known functions when written as \mathrm{..}, \operatorname{..} or a bare word
+FUNCTION_WORDS = {
+    "softmax": "softmax", "sigmoid": "sigmoid", "relu": "relu", "ReLU": "relu", "tanh": "tanh",
+    "tr": "tr", "trace": "tr", "Tr": "tr", "diag": "diag", "det": "det", "exp": "exp", "log": "log",
+    "ln": "log", "softplus": "softplus", "max": "max", "min": "min", "sign": "sign", "sgn": "sign",
+}
+#: commands sympy's grammar knows as functions: passed through untouched
+GRAMMAR_FUNCS = {
+    "log", "ln", "exp", "sin", "cos", "tan", "sinh", "cosh", "tanh", "arcsin", "arccos", "arctan",
+    "sqrt", "frac", "binom", "sum", "prod", "int", "lim", "max", "min", "lg",
+}
+RELATIONS = {"=": "=", r"\le": "<=", r"\ge": ">=", "<": "<", ">": ">", r"\ne": "!=", r"\approx": "~",
+             r"\propto": "propto", r"\equiv": "=", ":=": "=", r"\coloneqq": "=", r"\sim": "sim", r"\in": "in",
+             r"\Rightarrow": "implies", r"\implies": "implies", r"\iff": "iff", r"\to": "to",
+             r"\rightarrow": "to", r"\mapsto": "to", r"\Leftrightarrow": "iff", r"\lt": "<", r"\gt": ">"}
+UNDECIDABLE_RELATIONS = {"~", "propto", "sim", "in", "implies", "iff", "to", "!="}
+UNDECIDABLE_CMDS = {r"\arg", r"\argmax", r"\argmin", r"\int", r"\lim", r"\iint", r"\oint", r"\forall",
+                    r"\exists", r"\cdots", r"\ldots", r"\dots", r"\vdots", r"\limits", r"\infty"}
+
+
+class ParseError(ValueError):
+    """A step that cannot be read faithfully (the verdict is "unparsed", never "wrong")."""
+
+
+def tokenize(s: str) -> list[str]:
+    """Split LaTeX into tokens: commands, escaped characters, single characters (digits one by one)."""
+    return [t for t in _TOKEN_RE.findall(s) if not t.isspace()]
+
+
+def join(tokens: list[str]) -> str:
+    """Join tokens back into LaTeX, with a space after a command that a letter follows."""
+    out: list[str] = []
+    for t in tokens:
+        if out and re.fullmatch(_CMD, out[-1]) and t[:1].isalpha():
+            out.append(" ")
+        out.append(t)
+    return "".join(out)
+
+
+def _group(tokens: list[str], i: int) -> tuple[list[str], int]:
+    """Read one TeX argument at tokens[i]: a brace group (without its braces) or one token."""
+    if i >= len(tokens):
+        raise ParseError("an argument is missing at the end")
+    if tokens[i] == "{":
+        depth, j = 0, i
+        while j < len(tokens):
+            if tokens[j] == "{":
+                depth += 1
+            elif tokens[j] == "}":
+                depth -= 1
+                if depth == 0:
+                    return tokens[i + 1 : j], j + 1
+            j += 1
+        raise ParseError("unbalanced braces")
+    if tokens[i] == "}":
+        raise ParseError("an argument is missing before '}'")
+    return [tokens[i]], i + 1
+
+
+_CLEAN = [
+    (re.compile(r"\\(left|right|bigl|bigr|Bigl|Bigr|biggl|biggr|Biggl|Biggr|big|Big|bigg|Bigg)(?![a-zA-Z])\s*"), ""),
+    (re.compile(r"\\(,|;|!|:|quad|qquad|displaystyle|textstyle|nonumber|limits)(?![a-zA-Z])"), " "),
+    (re.compile(r"\\(lVert|rVert|Vert)(?![a-zA-Z])"), r"\\|"),
+    (re.compile(r"\\(lvert|rvert|vert|mid)(?![a-zA-Z])"), "|"),
+    (re.compile(r"\\(dfrac|tfrac|cfrac)(?![a-zA-Z])"), r"\\frac"),
+    (re.compile(r"\\(leq|leqslant)(?![a-zA-Z])"), r"\\le"),
+    (re.compile(r"\\(geq|geqslant)(?![a-zA-Z])"), r"\\ge"),
+    (re.compile(r"\\(neq)(?![a-zA-Z])"), r"\\ne"),
+    (re.compile(r"\\(ast|star)(?![a-zA-Z])"), "*"),
+    (re.compile(r"\\(lbrack)(?![a-zA-Z])"), "["),
+    (re.compile(r"\\(rbrack)(?![a-zA-Z])"), "]"),
+    (re.compile(r"\\(varepsilon)(?![a-zA-Z])"), r"\\epsilon"),
+    (re.compile(r"\\(vartheta)(?![a-zA-Z])"), r"\\theta"),
+    (re.compile(r"\\(varphi)(?![a-zA-Z])"), r"\\phi"),
+    (re.compile(r"\\(mathrm|operatorname)\s*\{\s*d\s*\}"), "d"),
+    (re.compile(r"\\(operatorname\*)"), r"\\operatorname"),
+    (re.compile(r"[≤]"), r"\\le "), (re.compile(r"[≥]"), r"\\ge "), (re.compile(r"[−]"), "-"),
+    (re.compile(r"\$"), ""),
+    (re.compile(r"~"), " "),
+]
+
+
+def clean(s: str) -> str:
+    """Spacing, sizing and synonym clean-up (``\\left``, ``\\,``, ``\\leq`` -> ``\\le``, ``\\dfrac``...)."""
+    for pat, rep in _CLEAN:
+        s = pat.sub(rep, s)
+    return s.strip().rstrip(".,;").strip()
+
+
+def canonical(s: str) -> str:
+    """Canonical LaTeX for matching: cleaned, every argument of ``^ _ \\frac \\sqrt`` and decorations braced,
+    no spaces. Used to match declared opaque tokens (``\\pi_\\theta(y_w|x)`` = ``\\pi_{\\theta}(y_w | x)``)."""
+    toks = tokenize(clean(s))
+    return join(_canon_tokens(toks))
+
+
+_ONE_ARG = {"^", "_", r"\sqrt"} | {"\\" + d for d in DECORATIONS} | {"\\" + f for f in FONTS_DROPPED} | {
+    "\\" + t for t in TEXT_CMDS} | {r"\mathbb"}
+
+
+def _canon_tokens(toks: list[str]) -> list[str]:
+    out: list[str] = []
+    i = 0
+    while i < len(toks):
+        t = toks[i]
+        if t == r"\frac":
+            a, i = _group(toks, i + 1)
+            b, i = _group(toks, i)
+            out += [r"\frac", "{", *_canon_tokens(a), "}", "{", *_canon_tokens(b), "}"]
+            continue
+        if t == r"\sqrt" and i + 1 < len(toks) and toks[i + 1] == "[":
+            j = toks.index("]", i + 1) if "]" in toks[i + 1 :] else len(toks) - 1
+            root = toks[i + 2 : j]
+            a, i = _group(toks, j + 1)
+            out += [r"\sqrt", "[", *_canon_tokens(root), "]", "{", *_canon_tokens(a), "}"]
+            continue
+        if t in _ONE_ARG:
+            a, i = _group(toks, i + 1)
+            a = _canon_tokens(a)
+            # a single-token group keeps no extra braces inside: {x} stays {x}
+            out += [t, "{", *a, "}"]
+            continue
+        if t == "{":
+            a, i = _group(toks, i)
+            inner = _canon_tokens(a)
+            out += ["{", *inner, "}"]
+            continue
+        out.append(t)
+        i += 1
+    # drop braces around a single token that is not an argument: "{x}" -> "x"
+    res: list[str] = []
+    k = 0
+    while k < len(out):
+        if (
+            out[k] == "{"
+            and k + 2 < len(out)
+            and out[k + 2] == "}"
+            and not (res and (res[-1] in _ONE_ARG or res[-1] == r"\frac" or res[-1] == "}" or res[-1] == "]"))
+        ):
+            res.append(out[k + 1])
+            k += 3
+            continue
+        res.append(out[k])
+        k += 1
+    return res
+
+
+def split_relations(s: str) -> tuple[list[str], list[str]]:
+    """Split a cleaned step at top-level relation signs: (pieces, relations); ``a = b \\le c`` ->
+    (["a", "b", "c"], ["=", "<="]). A leading relation gives an empty first piece."""
+    toks = tokenize(s)
+    pieces: list[list[str]] = [[]]
+    rels: list[str] = []
+    depth = 0
+    i = 0
+    while i < len(toks):
+        t = toks[i]
+        if t in "{([":
+            depth += 1
+        elif t in "})]":
+            depth -= 1
+        rel = None
+        if depth == 0:
+            if t == ":" and i + 1 < len(toks) and toks[i + 1] == "=":
+                rel, i = "=", i + 1
+            elif t in ("<", ">") and i + 1 < len(toks) and toks[i + 1] == "=":
+                rel, i = ("<=" if t == "<" else ">="), i + 1
+            elif t in RELATIONS:
+                rel = RELATIONS[t]
+            elif t == "=" and i + 1 < len(toks) and toks[i + 1] == "=":
+                rel, i = "=", i + 1
+        if rel is not None:
+            rels.append(rel)
+            pieces.append([])
+        else:
+            pieces[-1].append(t)
+        i += 1
+    return [join(p) for p in pieces], rels
+
+
+def name_key(latex_or_name: str) -> str:
+    """The internal name of a declared name written as a plain name or as LaTeX.
+
+    ``"\\\\hat{\\\\theta}"`` and ``"hat_theta"`` -> ``hat_theta``; ``"p_{data}"`` -> ``p_data``;
+    ``"\\\\pi_\\\\theta"`` -> ``pi_theta``; ``"w^*"`` -> ``w^*``; ``"\\\\mathbf{x}"`` -> ``x``.
+    """
+    s = latex_or_name.strip()
+    if re.fullmatch(r"[A-Za-z][A-Za-z0-9]*(_[A-Za-z0-9]+)*(\^\*)?", s):
+        return s
+    toks = _canon_tokens(tokenize(clean(s)))
+    return _name_from_tokens(toks)
+
+
+def _name_from_tokens(toks: list[str]) -> str:
+    out = ""
+    i = 0
+    while i < len(toks):
+        t = toks[i]
+        if t[1:] in DECORATIONS and t.startswith("\\"):
+            a, i = _group(toks, i + 1)
+            out += DECORATIONS[t[1:]] + "_" + _name_from_tokens(a)
+            continue
+        if t.startswith("\\") and (t[1:] in FONTS_DROPPED or t[1:] in TEXT_CMDS):
+            a, i = _group(toks, i + 1)
+            out += _name_from_tokens(a)
+            continue
+        if t == "_":
+            a, i = _group(toks, i + 1)
+            out += "_" + _name_from_tokens(a)
+            continue
+        if t == "^":
+            a, i = _group(toks, i + 1)
+            out += "^" + _name_from_tokens(a)
+            continue
+        if t in "{}":
+            i += 1
+            continue
+        out += t[1:] if t.startswith("\\") and t[1:].isalpha() else t
+        i += 1
+    return out
+
+
+def is_plain_name_key(key: str) -> bool:
+    """True when a declaration key is a name (letters, decorations, subscript), False for a structured
+    key (parentheses, ``|``, ``\\|``, commas) that is matched literally as an opaque token."""
+    c = canonical(key)
+    return not re.search(r"[()|,\[\]]|\\\||\\cap|\\cup|\\mid|\\frac|\\sum|\\log", c)
+
+
+@dataclass
+class Names:
+    """What the names on a card are; built from :class:`Declarations` by :func:`names_from_declarations`.
+
+    ``kinds`` maps an internal name to ``"symbol" | "matrix" | "family" | "function" | "defined" |
+    "index" | "dim"``; ``families`` maps a family name to its index letters; ``opaque`` maps the
+    canonical LaTeX of structured keys to their internal names (longest first when replacing).
+    """
+
+    kinds: dict[str, str] = field(default_factory=dict)
+    families: dict[str, str] = field(default_factory=dict)
+    functions: dict[str, str] = field(default_factory=dict)
+    opaque: dict[str, str] = field(default_factory=dict)
+    indices: dict[str, tuple[str, str]] = field(default_factory=dict)
+    pattern_defs: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    transpose_t: bool = True
+    has_shapes: bool = False
+
+    def kind(self, name: str) -> str | None:
+        return self.kinds.get(name)
+
+
+def names_from_declarations(d: Declarations) -> Names:
+    """Build the name table of a card (internal names from plain or LaTeX keys, see :func:`name_key`)."""
+    n = Names()
+    n.indices = dict(d.indices)
+    n.has_shapes = bool(d.shapes)
+    for idx in d.indices:
+        n.kinds[name_key(idx)] = "index"
+    for k in d.symbols:
+        n.kinds[name_key(k)] = "symbol"
+    for k in d.sizes:
+        n.kinds.setdefault(name_key(k), "dim")
+    for shp in d.shapes.values():
+        for dim in shp:
+            if not dim.isdigit():
+                n.kinds.setdefault(dim, "dim")
+    for k in d.shapes:
+        n.kinds[name_key(k)] = "matrix"
+    for k, idx in d.indexed.items():
+        n.families[name_key(k)] = idx
+        n.kinds[name_key(k)] = "family"
+    for k, fn in d.functions.items():
+        n.functions[name_key(k)] = fn
+        n.kinds[name_key(k)] = "function"
+    for k in d.solutions:
+        n.kinds.setdefault(name_key(k), "symbol")
+    for k in list(d.symbols) + list(d.definitions):
+        if is_plain_name_key(k):
+            continue
+        n.opaque[canonical(k)] = "@" + canonical(k)
+        n.kinds["@" + canonical(k)] = "defined" if k in d.definitions else "symbol"
+    for k in d.definitions:
+        if not is_plain_name_key(k):
+            continue
+        name = name_key(k)
+        base, _, sub = name.rpartition("_")
+        if sub and all(c in d.indices for c in sub) and base not in n.kinds or base in n.families:
+            if sub and all(c in d.indices for c in sub):
+                n.pattern_defs[base] = tuple(sub)
+                n.families.setdefault(base, sub)
+                n.kinds[base] = "family"
+                continue
+        n.kinds[name] = "defined"
+    if "T" in n.kinds:
+        n.transpose_t = False
+    if n.has_shapes and "I" not in n.kinds:
+        n.kinds["I"] = "identity"
+    if "delta" not in n.kinds and "delta" not in n.families:
+        n.families["delta"] = "kron"
+        n.kinds["delta"] = "kron"
+    return n
+
+
+@dataclass
+class Normalised:
+    """A piece of a step in parse-ready LaTeX plus the placeholder table.
+
+    ``table`` maps a placeholder (``vva``) to ``("name", name)`` or ``("idx", family, [sub LaTeX...])``
+    or ``("func", function)`` or ``("marker", "transpose"|"hadamard"|"norm"|"expect")``.
+    """
+
+    latex: str
+    table: dict[str, tuple]
+
+
+_FIXED = {"transpose": "vvtr", "hadamard": "vvhad", "norm": "vvnorm", "expect": "vvexpect"}
+
+
+class _Emitter:
+    def __init__(self, names: Names):
+        self.names = names
+        self.table: dict[str, tuple] = {v: ("marker", k) for k, v in _FIXED.items()}
+        self.by_entry: dict[tuple, str] = {}
+
+    def placeholder(self, entry: tuple) -> str:
+        key = (entry[0], entry[1], tuple(entry[2])) if entry[0] == "idx" else entry
+        if key in self.by_entry:
+            return "\\" + self.by_entry[key]
+        k = len(self.by_entry)
+        letters = ""
+        while True:
+            letters = chr(ord("a") + k % 26) + letters
+            k = k // 26 - 1
+            if k < 0:
+                break
+        ph = "vv" + letters + "q"
+        self.by_entry[key] = ph
+        self.table[ph] = entry
+        return "\\" + ph
+
+
+def normalise_piece(piece: str, names: Names, em: _Emitter | None = None) -> Normalised:
+    """Turn one relation-free piece of a step into parse-ready LaTeX (see the module docstring).
+
+    Raises :class:`ParseError` for constructs that cannot be read faithfully.
+    """
+    em = em or _Emitter(names)
+    c = canonical(piece)
+    # opaque tokens, longest first
+    for key in sorted(names.opaque, key=len, reverse=True):
+        if key in c:
+            c = c.replace(key, " " + em.placeholder(("name", names.opaque[key])) + " ")
+    toks = tokenize(c)
+    for t in toks:
+        if t in UNDECIDABLE_CMDS:
+            raise ParseError(f"{t} cannot be checked")
+    out = _convert(toks, names, em)
+    latex = join(out)
+    if not latex.strip():
+        raise ParseError("empty expression")
+    return Normalised(latex, em.table)
+
+
+def _is_transpose(arg: list[str], names: Names) -> bool:
+    s = join(arg)
+    if s in (r"\top", r"\intercal", r"\mathsf{T}", r"\mathrm{T}", r"\mathbf{T}", r"\mathsf T"):
+        return True
+    return s == "T" and names.transpose_t
+
+
+def _word(toks: list[str]) -> str | None:
+    s = "".join(toks)
+    return s if re.fullmatch(r"[A-Za-z]+", s) else None
+
+
+def _convert(toks: list[str], names: Names, em: _Emitter) -> list[str]:
+    out: list[str] = []
+    i = 0
+    n = len(toks)
+    while i < n:
+        t = toks[i]
+        # \frac: derivative or fraction
+        if t == r"\frac":
+            a, i = _group(toks, i + 1)
+            b, i = _group(toks, i)
+            d = _derivative(a, b, names, em)
+            if d is not None:
+                out += d
+            else:
+                out += [r"\frac", "{", *_convert(a, names, em), "}", "{", *_convert(b, names, em), "}"]
+            continue
+        if t == r"\nabla":
+            order, wrt = 1, None
+            while i + 1 < n and toks[i + 1] in ("^", "_"):
+                g, j = _group(toks, i + 2)
+                if toks[i + 1] == "^":
+                    order = int(join(g)) if join(g).isdigit() else 1
+                else:
+                    wrt = g
+                i = j - 1
+            i += 1
+            if wrt is None:
+                raise ParseError(r"\nabla needs the variable, e.g. \nabla_w")
+            w = _convert(wrt, names, em)
+            out += [r"\frac", "{", r"\partial", "}", "{", r"\partial", *w, "}"] * order
+            continue
+        if t in (r"\sum", r"\prod"):
+            out.append(t)
+            i += 1
+            if i < n and toks[i] == "_":
+                sub, i = _group(toks, i + 1)
+                sup = None
+                if i < n and toks[i] == "^":
+                    sup, i = _group(toks, i + 1)
+                if "=" in sub:
+                    k = sub.index("=")
+                    var, lo = sub[:k], sub[k + 1 :]
+                else:
+                    var, lo = sub, None
+                vname = join(var)
+                if not re.fullmatch(r"[a-zA-Z]", vname):
+                    raise ParseError(f"cannot read the sum index {vname!r}")
+                if lo is None or sup is None:
+                    bounds = names.indices.get(vname)
+                    if bounds is None:
+                        raise ParseError(f"the sum over {vname} has no bounds and {vname} is not a declared index")
+                    lo = lo if lo is not None else tokenize(bounds[0])
+                    sup = sup if sup is not None else tokenize(bounds[1])
+                out += ["_", "{", vname, "=", *_convert(lo, names, em), "}", "^", "{", *_convert(sup, names, em), "}"]
+            else:
+                raise ParseError(f"{t} needs its index, e.g. {t}_i")
+            continue
+        if t == "^":
+            a, i = _group(toks, i + 1)
+            if _is_transpose(a, names):
+                out += ["^", "{", "\\" + _FIXED["transpose"], "}"]
+            elif join(a) in ("*", r"\star"):
+                raise ParseError("a starred name must be declared")
+            else:
+                out += ["^", "{", *_convert(a, names, em), "}"]
+            continue
+        if t == "'":
+            prev = out[-1] if out else ""
+            if names.has_shapes and (prev in (")", "]") or _is_matrix_ph(prev, em, names)):
+                out += ["^", "{", "\\" + _FIXED["transpose"], "}"]
+                i += 1
+                continue
+            raise ParseError("a prime (') is read as a transpose only after a matrix or vector")
+        if t == r"\|":
+            j = i + 1
+            depth = 0
+            while j < n and not (toks[j] == r"\|" and depth == 0):
+                depth += toks[j] in "{([" and 1 or 0
+                depth -= toks[j] in "})]" and 1 or 0
+                j += 1
+            if j >= n:
+                raise ParseError(r"unmatched \|")
+            inner = _convert(toks[i + 1 : j], names, em)
+            i = j + 1
+            if i < n and toks[i] == "_":
+                _, i = _group(toks, i + 1)
+            out += ["\\" + _FIXED["norm"], "(", *inner, ")"]
+            continue
+        if t == r"\odot":
+            out += [r"\cdot", "\\" + _FIXED["hadamard"], r"\cdot"]
+            i += 1
+            continue
+        if t == r"\mathbb":
+            a, i = _group(toks, i + 1)
+            w = join(a)
+            if w == "E":
+                i = _expectation(toks, i, out, names, em)
+                continue
+            raise ParseError(f"\\mathbb{{{w}}} cannot be checked")
+        if t.startswith("\\") and t[1:] in FONTS_DROPPED:
+            a, j = _group(toks, i + 1)
+            toks = toks[:i] + a + toks[j:]  # splice the content in place of the font command
+            n = len(toks)
+            continue
+        if t.startswith("\\") and t[1:] in TEXT_CMDS:
+            a, j = _group(toks, i + 1)
+            w = _word(a)
+            if w is None:
+                raise ParseError(f"cannot read \\{t[1:]}{{{join(a)}}}")
+            if len(w) == 1:
+                toks = toks[:i] + [w] + toks[j:]
+                n = len(toks)
+                continue
+            i = j
+            if w in FUNCTION_WORDS and w not in names.kinds:
+                out.append(em.placeholder(("func", FUNCTION_WORDS[w])))
+                continue
+            i = _emit_name(w, toks, i, out, names, em)
+            continue
+        if t.startswith("\\") and t[1:] in DECORATIONS:
+            a, i = _group(toks, i + 1)
+            inner = _name_from_tokens(_canon_tokens(a))
+            i = _emit_name(DECORATIONS[t[1:]] + "_" + inner, toks, i, out, names, em)
+            continue
+        if t.startswith("\\vv") and t[1:] in em.table:
+            i = _emit_name(None, toks, i + 1, out, names, em, ph=t)
+            continue
+        if t.startswith("\\") and t[1:].isalpha():
+            cmd = t[1:]
+            if cmd in names.kinds or cmd in names.families or cmd in names.functions:
+                i = _emit_name(cmd, toks, i + 1, out, names, em)
+                continue
+            if cmd in GRAMMAR_FUNCS:
+                if cmd == "log" and i + 1 < n and toks[i + 1] == "_":
+                    # \log_2 x -> \log_{2}(x) is left to the grammar, which wants parentheses
+                    pass
+                out.append(t)
+                i += 1
+                continue
+            if cmd in FUNCTION_WORDS:
+                out.append(em.placeholder(("func", FUNCTION_WORDS[cmd])))
+                i += 1
+                continue
+            if cmd in ("cdot", "times", "partial", "le", "ge", "ne", "cap", "cup", "mid", "in"):
+                out.append(t)
+                i += 1
+                continue
+            if cmd in _GREEK:
+                i = _emit_name(cmd, toks, i + 1, out, names, em)
+                continue
+            raise ParseError(f"cannot read \\{cmd}")
+        if t.isalpha():
+            # bare function words: log(x), exp(x), softmax(z), E[x]
+            m = re.match(r"[A-Za-z]+", "".join(toks[i:]))
+            word = m.group(0) if m else t
+            for w in sorted(FUNCTION_WORDS, key=len, reverse=True):
+                if word.startswith(w) and len(w) > 1 and i + len(w) < n and toks[i + len(w)] in ("(", "[", "^", "_") \
+                        and w not in names.kinds and not all(ch in names.kinds for ch in w):
+                    fn = FUNCTION_WORDS[w]
+                    out.append("\\" + fn if fn in ("log", "exp", "tanh", "max", "min") else em.placeholder(("func", fn)))
+                    i += len(w)
+                    break
+            else:
+                if t == "E" and i + 1 < n and toks[i + 1] in ("[", "_") and "E" not in names.kinds:
+                    i = _expectation(toks, i + 1, out, names, em)
+                    continue
+                i = _emit_name(t, toks, i + 1, out, names, em)
+            continue
+        out.append(t)
+        i += 1
+    return out
+
+
+_GREEK = {
+    "alpha", "beta", "gamma", "delta", "epsilon", "zeta", "eta", "theta", "iota", "kappa", "lambda", "mu",
+    "nu", "xi", "pi", "rho", "sigma", "tau", "upsilon", "phi", "chi", "psi", "omega", "Gamma", "Delta",
+    "Theta", "Lambda", "Xi", "Pi", "Sigma", "Upsilon", "Phi", "Psi", "Omega", "ell",
+}
+
+
+def _is_matrix_ph(tok: str, em: _Emitter, names: Names) -> bool:
+    e = em.table.get(tok[1:]) if tok.startswith("\\") else None
+    if e is None:
+        return False
+    if e[0] == "name":
+        return names.kinds.get(e[1]) == "matrix"
+    if e[0] == "idx":
+        return True
+    return False
+
+
+def _expectation(toks: list[str], i: int, out: list[str], names: Names, em: _Emitter) -> int:
+    """\\mathbb{E}_{q}[...] / E[...] -> \\vvexpect(...)."""
+    n = len(toks)
+    if i < n and toks[i] == "_":
+        _, i = _group(toks, i + 1)
+    if i >= n or toks[i] not in ("[", "("):
+        raise ParseError("an expectation needs its argument in brackets")
+    close = "]" if toks[i] == "[" else ")"
+    depth, j = 0, i
+    while j < n:
+        if toks[j] in "([{":
+            depth += 1
+        elif toks[j] in ")]}":
+            depth -= 1
+            if depth == 0:
+                break
+        j += 1
+    if j >= n or toks[j] != close:
+        raise ParseError("unbalanced brackets in an expectation")
+    out += ["\\" + _FIXED["expect"], "(", *_convert(toks[i + 1 : j], names, em), ")"]
+    return j + 1
+
+
+def _emit_name(base: str | None, toks: list[str], i: int, out: list[str], names: Names, em: _Emitter,
+               ph: str | None = None) -> int:
+    """Emit a name (with its subscript / star) starting after its base token; return the next index.
+
+    A name that is not a function followed by ``(`` is a product: ``n(a-b)^2`` is n times (a-b)^2, so an
+    explicit ``\\cdot`` is inserted (sympy's grammar would read a call n(...) and square it)."""
+    start = len(out)
+    i = _emit_name_inner(base, toks, i, out, names, em, ph)
+    if i < len(toks) and toks[i] == "(" and len(out) > start:
+        entry = em.table.get(out[-1][1:]) if out[-1].startswith("\\") else None
+        is_fn = entry is not None and (entry[0] == "func" or (
+            entry[0] == "name" and names.kinds.get(entry[1]) == "function"))
+        if not is_fn:
+            out.append(r"\cdot")
+    return i
+
+
+def _emit_name_inner(base: str | None, toks: list[str], i: int, out: list[str], names: Names, em: _Emitter,
+                     ph: str | None = None) -> int:
+    n = len(toks)
+    sub = None
+    star = False
+    # name^* (a starred name) and subscripts, in either order
+    for _ in range(2):
+        if i < n and toks[i] == "_" and sub is None:
+            sub, i = _group(toks, i + 1)
+        elif i + 1 < n and toks[i] == "^" and join(_group(toks, i + 1)[0]) in ("*", r"\star"):
+            star = True
+            _, i = _group(toks, i + 1)
+    if ph is not None:
+        entry = em.table[ph[1:]]
+        base = entry[1] if entry[0] == "name" else None
+        if base is None or sub is None:
+            out.append(ph)
+            if sub is not None:
+                raise ParseError("a subscript on this token cannot be read")
+            return i
+    assert base is not None
+    full = base
+    if sub is not None:
+        subname = _name_from_tokens(_canon_tokens(sub))
+        full = f"{base}_{subname}"
+    if star:
+        full += "^*"
+    kinds = names.kinds
+    if full in kinds and kinds[full] != "family":
+        out.append(em.placeholder(("name", full)))
+        return i
+    if sub is not None and (base in names.families) and not star:
+        idx = names.families[base]
+        pieces = _split_sub(sub, 2 if idx == "kron" else len(idx))
+        out.append(em.placeholder(("idx", base, pieces)))
+        return i
+    if star and base + "^*" in kinds:
+        out.append(em.placeholder(("name", base + "^*")))
+        if sub is not None:
+            raise ParseError(f"cannot read the subscript of {base}^*")
+        return i
+    # undeclared: keep as a name; validation reports it ("unknown name")
+    out.append(em.placeholder(("name", full)))
+    return i
+
+
+def _split_sub(sub: list[str], k: int) -> list[str]:
+    """Split a subscript into k index expressions: "ik" -> ["i", "k"], "i,k" -> ["i","k"], "i+1" -> ["i+1"]."""
+    if k == 1:
+        return [join(sub)]
+    if "," in sub:
+        parts, cur = [], []
+        for t in sub:
+            if t == ",":
+                parts.append(join(cur))
+                cur = []
+            else:
+                cur.append(t)
+        parts.append(join(cur))
+        if len(parts) == k:
+            return parts
+    if len(sub) == k:
+        return list(sub)
+    raise ParseError(f"cannot split the subscript {join(sub)!r} into {k} indices")
+
+
+def _derivative(num: list[str], den: list[str], names: Names, em: _Emitter) -> list[str] | None:
+    """``\\frac{d f}{d x}``, ``\\frac{\\partial^2 f}{\\partial x^2}``, ``\\frac{d}{dx}`` -> nested
+    ``\\frac{\\partial}{\\partial X}`` operators (then ``(f)``); None when not a derivative."""
+    if not num or num[0] not in ("d", r"\partial"):
+        return None
+    if not den or den[0] not in ("d", r"\partial"):
+        return None
+    k = 1
+    j = 1
+    if j < len(num) and num[j] == "^":
+        g, j = _group(num, j + 1)
+        if not join(g).isdigit():
+            return None
+        k = int(join(g))
+    f = num[j:]
+    # denominator: one or more "d x" / "\partial x" (with optional ^k)
+    wrts: list[list[str]] = []
+    p = 0
+    while p < len(den):
+        if den[p] not in ("d", r"\partial"):
+            return None
+        p += 1
+        var = []
+        if p < len(den) and den[p] not in ("d", r"\partial"):
+            var.append(den[p])
+            p += 1
+            while p < len(den) and den[p] == "_":
+                g, p = _group(den, p + 1)
+                var += ["_", "{", *g, "}"]
+        else:
+            return None
+        times = 1
+        if p < len(den) and den[p] == "^":
+            g, p = _group(den, p + 1)
+            if not join(g).isdigit():
+                return None
+            times = int(join(g))
+        wrts += [var] * times
+    if len(wrts) != k:
+        if len(wrts) == 1 and k > 1:
+            wrts = wrts * k
+        else:
+            return None
+    out: list[str] = []
+    for w in wrts:
+        cw = _convert(w, names, em)
+        if len(cw) != 1:
+            raise ParseError(f"cannot differentiate with respect to {join(w)!r}")
+        out += [r"\frac", "{", r"\partial", "}", "{", r"\partial", cw[0], "}"]
+    if f:
+        out += ["(", *_convert(f, names, em), ")"]
+    return out

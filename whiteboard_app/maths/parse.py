@@ -1,0 +1,305 @@
+"""Parse normalised LaTeX with sympy's ``parse_latex`` (antlr backend, ``strict=True``) into a small,
+ordered expression tree (nested tuples), validating that every identifier is accounted for.
+
+sympy's own ``Mul`` sorts commutative factors, which loses the order of matrix products (``X^T y`` vs
+``y X^T``). We therefore run a private copy of sympy's LaTeX converter module whose ``sympy.Mul`` builds an
+ordered product node instead; sympy itself is not modified. Tree nodes:
+
+``("num", float)``, ``("var", name)``, ``("idx", family, (sub, ...))``, ``("add", (terms))``,
+``("mul", (factors in order))`` (``("had",)`` marks a Hadamard product), ``("pow", base, exp)``,
+``("T", x)``, ``("call", function, (args))``, ``("sum"|"prod", body, index, lo, hi)``,
+``("deriv", f, wrt)``, ``("expect", x)``.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import math
+import threading
+from dataclasses import dataclass
+
+from .latex import (
+    UNDECIDABLE_RELATIONS,
+    Names,
+    Normalised,
+    ParseError,
+    _Emitter,
+    clean,
+    normalise_piece,
+    split_relations,
+)
+
+_lock = threading.Lock()
+_converter = None
+
+
+def _ordered_mul(*args, evaluate=False):
+    import sympy
+
+    return sympy.Function("vvmul")(*args)
+
+
+class _SympyProxy:
+    """Stands in for the ``sympy`` module inside our copy of the converter: only ``Mul`` differs."""
+
+    def __init__(self):
+        import sympy
+
+        self._sympy = sympy
+        self.Mul = _ordered_mul
+
+    def __getattr__(self, name):
+        return getattr(self._sympy, name)
+
+
+def _get_converter():
+    """Load a private copy of ``sympy.parsing.latex._parse_latex_antlr`` with the ordered ``Mul``."""
+    global _converter
+    with _lock:
+        if _converter is None:
+            spec = importlib.util.find_spec("sympy.parsing.latex._parse_latex_antlr")
+            mod = importlib.util.module_from_spec(spec)
+            spec.loader.exec_module(mod)
+            mod.sympy = _SympyProxy()
+            _converter = mod
+    return _converter
+
+
+def parse_latex_ordered(latex: str):
+    """sympy ``parse_latex(latex, strict=True)`` (antlr) with ordered products. Raises ParseError."""
+    conv = _get_converter()
+    try:
+        return conv.parse_latex(latex, strict=True)
+    except Exception as exc:  # LaTeXParsingError, antlr errors, sympy errors on odd input
+        msg = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        raise ParseError(f"sympy cannot parse it: {msg}") from None
+
+
+_KNOWN_CALLS = {"exp", "log", "tanh", "sin", "cos", "tan", "sinh", "cosh", "max", "min"}
+
+
+def to_tree(expr, table: dict[str, tuple], names: Names, parse_sub):
+    """Convert a sympy expression from :func:`parse_latex_ordered` into a tree; ParseError when a symbol
+    is not accounted for (a leftover ``hat``, ``text``, an undeclared name...)."""
+    import sympy
+
+    def conv(e):
+        if isinstance(e, sympy.Function) and type(e).__name__ == "vvmul":
+            out = []
+            for a in e.args:
+                c = conv(a)
+                if c[0] == "mul":
+                    out.extend(c[1])
+                else:
+                    out.append(c)
+            return ("mul", tuple(out))
+        if isinstance(e, sympy.Number):
+            if e.is_infinite:
+                raise ParseError("infinity cannot be checked")
+            return ("num", float(e))
+        if e is sympy.E:
+            return ("num", math.e)
+        if e is sympy.pi:
+            return ("num", math.pi)
+        if isinstance(e, sympy.Symbol):
+            return sym(e.name)
+        if isinstance(e, sympy.Add):
+            return ("add", tuple(conv(a) for a in e.args))
+        if isinstance(e, sympy.Mul):
+            out = []
+            for a in e.args:
+                c = conv(a)
+                if c[0] == "mul":
+                    out.extend(c[1])
+                else:
+                    out.append(c)
+            return ("mul", tuple(out))
+        if isinstance(e, sympy.Pow):
+            b, x = e.args
+            if isinstance(x, sympy.Symbol) and table.get(x.name) == ("marker", "transpose"):
+                return ("T", conv(b))
+            if isinstance(b, sympy.Symbol) and b.name == "e" and "e" not in names.kinds:
+                return ("call", "exp", (conv(x),))
+            cb = conv(b)
+            if cb == ("var", "e"):
+                return ("call", "exp", (conv(x),))
+            return ("pow", cb, conv(x))
+        if isinstance(e, sympy.exp):
+            return ("call", "exp", (conv(e.args[0]),))
+        if isinstance(e, sympy.log):
+            if len(e.args) == 2 and e.args[1] != sympy.E:
+                return ("call", "logb", (conv(e.args[0]), conv(e.args[1])))
+            return ("call", "log", (conv(e.args[0]),))
+        if isinstance(e, sympy.Abs):
+            return ("call", "abs", (conv(e.args[0]),))
+        if isinstance(e, (sympy.Sum, sympy.Product)):
+            body, (v, lo, hi) = e.args[0], e.args[1]
+            kind = "sum" if isinstance(e, sympy.Sum) else "prod"
+            return (kind, conv(body), v.name, conv(lo), conv(hi))
+        if isinstance(e, sympy.Derivative):
+            f = conv(e.args[0])
+            for v, count in e.args[1:]:
+                w = sym(v.name)
+                for _ in range(int(count)):
+                    f = ("deriv", f, w)
+            return f
+        if isinstance(e, sympy.factorial):
+            return ("call", "factorial", (conv(e.args[0]),))
+        if isinstance(e, sympy.binomial):
+            return ("call", "binom", (conv(e.args[0]), conv(e.args[1])))
+        if isinstance(e, sympy.Function):
+            fname = type(e).__name__
+            args = tuple(conv(a) for a in e.args)
+            entry = table.get(fname)
+            if entry is not None:
+                if entry == ("marker", "norm"):
+                    return ("call", "norm", args)
+                if entry == ("marker", "expect"):
+                    return ("expect", args[0])
+                if entry[0] == "func":
+                    return ("call", entry[1], args)
+                if entry[0] == "name":
+                    name = entry[1]
+                    kind = names.kinds.get(name)
+                    if kind == "function":
+                        return ("call", names.functions[name], args)
+                    if len(args) == 1:  # x(1-x): a product, not a call
+                        return ("mul", (sym(fname), args[0]))
+                    raise ParseError(f"{name} is not a function")
+                if entry[0] == "idx" and len(args) == 1:
+                    return ("mul", (sym(fname), args[0]))
+            if fname.lower() in _KNOWN_CALLS:
+                return ("call", fname.lower(), args)
+            raise ParseError(f"unknown function {fname}")
+        raise ParseError(f"cannot read {type(e).__name__}")
+
+    def sym(name: str):
+        entry = table.get(name)
+        if entry is None:
+            raise ParseError(f"cannot read {name!r} (a leftover of the LaTeX)")
+        if entry[0] == "name":
+            nm = entry[1]
+            if nm in names.kinds or nm.startswith("@"):
+                if nm.startswith("@") and nm not in names.kinds:
+                    raise ParseError(f"unknown token {nm[1:]}")
+                return ("var", nm)
+            if nm in ("e",):
+                return ("num", math.e)
+            if nm == "pi":
+                return ("num", math.pi)
+            if len(nm) == 1 and nm.isalpha() or nm.isalpha():
+                # a bound sum index is checked by the caller (free index letters are allowed)
+                return ("var", nm)
+            raise ParseError(f"unknown name {nm!r}: it is not declared on this card")
+        if entry[0] == "idx":
+            fam, subs = entry[1], entry[2]
+            return ("idx", fam, tuple(parse_sub(s) for s in subs))
+        if entry[0] == "func":
+            return ("fn", entry[1])
+        if entry == ("marker", "hadamard"):
+            return ("had",)
+        raise ParseError(f"cannot read {name!r}")
+
+    return conv(expr)
+
+
+def free_names(tree, bound: frozenset = frozenset()) -> set[str]:
+    """Names used in a tree that are not bound by a sum/product index."""
+    out: set[str] = set()
+    k = tree[0]
+    if k == "var":
+        if tree[1] not in bound:
+            out.add(tree[1])
+    elif k == "idx":
+        for s in tree[2]:
+            out |= free_names(s, bound)
+    elif k in ("sum", "prod"):
+        out |= free_names(tree[1], bound | {tree[2]})
+        out |= free_names(tree[3], bound) | free_names(tree[4], bound)
+    elif k in ("add", "mul"):
+        for a in tree[1]:
+            out |= free_names(a, bound)
+    elif k == "call":
+        for a in tree[2]:
+            out |= free_names(a, bound)
+    elif k == "pow":
+        out |= free_names(tree[1], bound) | free_names(tree[2], bound)
+    elif k in ("T", "expect"):
+        out |= free_names(tree[1], bound)
+    elif k == "deriv":
+        out |= free_names(tree[1], bound) | free_names(tree[2], bound)
+    return out
+
+
+def validate(tree, names: Names) -> None:
+    """Every name is declared, a bound index, a declared index, or a constant; else ParseError."""
+    for nm in free_names(tree):
+        kind = names.kinds.get(nm)
+        if kind is None:
+            raise ParseError(f"unknown name {nm!r}: it is not declared on this card")
+    _check_nodes(tree)
+
+
+def _check_nodes(tree) -> None:
+    k = tree[0]
+    if k == "fn":
+        raise ParseError(f"the function {tree[1]} needs an argument in parentheses")
+    for a in tree[1:]:
+        if isinstance(a, tuple) and a and isinstance(a[0], str):
+            _check_nodes(a)
+        elif isinstance(a, tuple):
+            for b in a:
+                if isinstance(b, tuple) and b and isinstance(b[0], str):
+                    _check_nodes(b)
+
+
+@dataclass(frozen=True)
+class ParsedStep:
+    """A step as pieces and relations: ``pieces[0]`` is None for a leading relation (continuation).
+
+    ``trees[k]`` is the tree of ``pieces[k]``; ``relations[k]`` joins piece k and k+1
+    (``"=" "<" "<=" ">" ">="`` or an undecidable kind such as ``"~"``).
+    """
+
+    latex: str
+    trees: tuple
+    relations: tuple[str, ...]
+    continues: bool
+
+    @property
+    def undecidable(self) -> bool:
+        return any(r in UNDECIDABLE_RELATIONS for r in self.relations)
+
+
+def parse_piece(piece: str, names: Names):
+    """Normalise and parse one relation-free piece into a validated tree (ParseError on failure)."""
+    em = _Emitter(names)
+    norm: Normalised = normalise_piece(piece, names, em)
+
+    def parse_sub(sub_latex: str):
+        n2 = normalise_piece(sub_latex, names, em)
+        e2 = parse_latex_ordered(n2.latex)
+        return to_tree(e2, em.table, names, parse_sub)
+
+    e = parse_latex_ordered(norm.latex)
+    tree = to_tree(e, em.table, names, parse_sub)
+    return tree
+
+
+def parse_step(latex: str, names: Names) -> ParsedStep:
+    """Parse a whole step (relations, chains, a leading relation); ParseError when any piece fails."""
+    s = clean(latex)
+    if not s:
+        raise ParseError("empty step")
+    pieces, rels = split_relations(s)
+    continues = bool(rels) and not pieces[0].strip()
+    if continues:
+        pieces = pieces[1:]
+    if any(not p.strip() for p in pieces):
+        raise ParseError("a relation is missing a side")
+    trees = []
+    for p in pieces:
+        t = parse_piece(p, names)
+        validate(t, names)
+        trees.append(t)
+    return ParsedStep(latex=latex, trees=tuple(trees), relations=tuple(rels), continues=continues)
