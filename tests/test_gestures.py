@@ -56,12 +56,29 @@ def test_zigzag_over_nothing_is_ink():
     assert scratch_out_targets(zigzag(0, 50, 0, 20, 6), [far]) == ()
 
 
-@pytest.mark.parametrize("gesture", [
-    Stroke.from_xy([(0, 10), (60, 10)]),                      # a straight line (e.g. a fraction bar)
-    Stroke.from_xy([(0, 0), (60, 0), (0, 15), (60, 15)]),     # a "Z": only 2 reversals
+def dense(corners, per=8):
+    """A stroke through ``corners`` with ``per`` samples on each segment (as a pen would give)."""
+    pts = []
+    for (x0, y0), (x1, y1) in zip(corners, corners[1:], strict=False):
+        pts += [(x0 + (x1 - x0) * i / per, y0 + (y1 - y0) * i / per) for i in range(per)]
+    return Stroke.from_xy(pts + [corners[-1]])
+
+
+@pytest.mark.parametrize("corners,reversals", [
+    ([(0, 10), (60, 10)], 0),                                  # a straight line (e.g. a fraction bar)
+    ([(0, 0), (60, 0), (0, 15), (60, 15)], 2),                 # a "Z"
+    ([(60, -5), (0, -5), (30, 10), (0, 25), (60, 25)], 3),     # a one-stroke capital sigma
 ])
-def test_ordinary_strokes_over_ink_are_not_scratch_outs(gesture):
+def test_ordinary_strokes_over_ink_are_not_scratch_outs(corners, reversals):
+    gesture = dense(corners)
+    assert direction_reversals(gesture) == reversals
     assert scratch_out_targets(gesture, letter_x(30, 10)) == ()
+
+
+def test_five_sweeps_over_ink_is_a_scratch_out():
+    gesture = dense([(0, -5), (60, 0), (0, 5), (60, 10), (0, 15), (60, 25)])
+    assert direction_reversals(gesture) == 4
+    assert len(scratch_out_targets(gesture, letter_x(30, 10))) == 2
 
 
 def test_scratch_out_spares_strokes_mostly_outside():

@@ -61,7 +61,7 @@ def _inside_box(p: Point, box: BBox, pad: float) -> bool:
     return box.left - pad <= p.x <= box.right + pad and box.top - pad <= p.y <= box.bottom + pad
 
 
-def scratch_out_targets(gesture: Stroke, strokes: Iterable[Stroke], min_reversals: int = 3,
+def scratch_out_targets(gesture: Stroke, strokes: Iterable[Stroke], min_reversals: int = 4,
                         min_sweep_px: float = 8.0, min_covered: float = 0.6, pad_px: float = 4.0) -> tuple[int, ...]:
     """Ids of the strokes a scratch-out gesture deletes, or () when ``gesture`` is not a scratch-out.
 
@@ -69,6 +69,8 @@ def scratch_out_targets(gesture: Stroke, strokes: Iterable[Stroke], min_reversal
     ``direction_reversals``) and its path is at least 3 times the main extent of its box (it goes back
     and forth); it deletes every candidate stroke with at least ``min_covered`` of its points inside the
     gesture's box grown by ``pad_px``. A zig-zag over no ink deletes nothing and is ordinary ink.
+    Four reversals (five sweeps) by default, because maths has zig-zag letters: a one-stroke capital
+    sigma has three, a "Z" or a zeta two.
     """
     if len(gesture.points) < 6 or direction_reversals(gesture, min_sweep_px) < min_reversals:
         return ()
