@@ -167,3 +167,18 @@ def test_every_edit_has_an_exact_inverse(script):
         assert back == page
         assert [s.id for _, s in back.strokes()] == [s.id for _, s in page.strokes()]
         page = after
+
+
+def test_relocated_refiles_strokes_that_land_in_another_band():
+    page, (a, b, c) = two_step_page()  # a, b in step 0 (band 0..140), c in step 1
+    same, removed = page.relocated([a.id], 3, 4)  # stays in band 0: keeps its place
+    assert ids_of(same) == [[a.id, b.id], [c.id]] and same.stroke(a.id).points[0].y == 24
+    across, removed = page.relocated([a.id], 0, 170)  # dropped into step 2's band
+    assert ids_of(across) == [[b.id], [c.id, a.id]]
+    assert across.without_strokes([a.id])[0].with_restored(removed) == page
+    far, _ = page.relocated([b.id], 0, 5000)  # below the last band: the last step
+    assert ids_of(far) == [[a.id], [c.id, b.id]] and len(far) == 2
+
+
+def ids_of(page):
+    return [[s.id for s in ink.strokes] for ink in page.steps]

@@ -149,3 +149,13 @@ def test_split_moves_later_readings_with_their_steps(qapp):
     assert ids(model) == [[top.id], [low.id], [nxt.id]]
     stack.undo()
     assert model.reading(1) == "second step" and model.reading(2) is None
+
+
+def test_move_into_another_band_changes_step_and_undo_restores(setup):
+    model, stack, (a, b, c) = setup
+    changed = []
+    model.stepInkChanged.connect(changed.append)
+    stack.push(MoveCommand(model, [b.id], 0, 180))
+    assert ids(model) == [[a.id], [c.id, b.id]] and sorted(changed) == [0, 1]
+    stack.undo()
+    assert ids(model) == [[a.id, b.id], [c.id]] and model.page.stroke(b.id) is b

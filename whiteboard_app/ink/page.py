@@ -15,6 +15,7 @@ edit                            inverse
 ``without_strokes(ids)``        ``with_restored(removed)``
 ``cleared(k)``                  ``with_restored(removed)``
 ``moved(ids, dx, dy)``          ``with_replaced(old strokes)``
+``relocated(ids, dx, dy)``      ``without_strokes(ids)`` + ``with_restored(removed)``
 ``with_new_step()``             ``without_last_step()``
 ``split_step(k, y)``            ``merged_with_next(k)``
 ==============================  =====================================
@@ -217,6 +218,24 @@ class Page:
         """A copy with those strokes translated by (dx, dy) canvas px; they stay in their steps."""
         ids = set(stroke_ids)
         return self.with_replaced(s.translated(dx, dy) for _, s in self.strokes() if s.id in ids)
+
+    def relocated(self, stroke_ids: Iterable[int], dx: float, dy: float) -> tuple[Page, Removed]:
+        """Move strokes by (dx, dy) canvas px and re-file each by its new position: a stroke whose box
+        centre stays in its band keeps its place; one that lands in another band joins that step (at its
+        end; below the last band counts as the last step). Returns the new page and the originals, so
+        ``page.without_strokes(ids)[0].with_restored(removed)`` is the exact inverse."""
+        ids = set(stroke_ids)
+        base, removed = self.without_strokes(ids)
+        last = len(self.steps) - 1
+        stay, leave = [], []
+        for k, i, s in removed.rows:
+            t = s.translated(dx, dy)
+            target = min(self.step_for_stroke(t), last)
+            (stay if target == k else leave).append((k, i, t, target))
+        page = base.with_restored(Removed(tuple((k, i, t) for k, i, t, _ in stay)))
+        for _, _, t, target in leave:
+            page = page.with_stroke(target, t)
+        return page, removed
 
     def with_new_step(self, force: bool = False) -> Page:
         """A copy with an empty band appended below the last one.

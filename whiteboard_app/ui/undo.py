@@ -76,23 +76,23 @@ class ClearStepCommand(EraseCommand):
 
 
 class MoveCommand(QUndoCommand):
-    """Translate strokes by (dx, dy) canvas px (lasso move); undo restores the original strokes."""
+    """Translate strokes by (dx, dy) canvas px (lasso move). Strokes dropped into another step's band
+    join that step (``Page.relocated``); undo puts the original strokes back in their steps and places."""
 
     def __init__(self, model: PageModel, stroke_ids: Iterable[int], dx: float, dy: float,
                  parent: QUndoCommand | None = None) -> None:
         super().__init__("Move", parent)
         self.model, self.dx, self.dy = model, dx, dy
         self.stroke_ids = tuple(stroke_ids)
-        self._before: tuple[Stroke, ...] = ()
+        self._removed = Removed()
 
     def redo(self) -> None:
-        page = self.model.page
-        ids = set(self.stroke_ids)
-        self._before = tuple(s for _, s in page.strokes() if s.id in ids)
-        self.model.set_page(page.moved(ids, self.dx, self.dy))
+        page, self._removed = self.model.page.relocated(self.stroke_ids, self.dx, self.dy)
+        self.model.set_page(page)
 
     def undo(self) -> None:
-        self.model.set_page(self.model.page.with_replaced(self._before))
+        page, _ = self.model.page.without_strokes(self.stroke_ids)
+        self.model.set_page(page.with_restored(self._removed))
 
 
 class NewStepCommand(QUndoCommand):
