@@ -389,3 +389,24 @@ def test_pinch_zooms_about_the_fingers(qtbot):
     QApplication.sendEvent(canvas, ev)
     assert canvas.scale() == pytest.approx(1.5)
     assert canvas.view_to_canvas(250, 150) == pytest.approx(under)
+
+
+def test_replay_forward_is_incremental_and_matches_a_full_render(qtbot):
+    strokes = [Stroke.from_xy([(60 + 40 * i, 40), (80 + 40 * i, 90), (95 + 40 * i, 50)], t0=1000 * i, dt=200)
+               for i in range(8)]
+    page = Page()
+    for s in strokes:
+        page = page.with_stroke(0, s)
+    canvas, model = make_canvas(qtbot, page, size=(500, 300))
+    canvas.set_read_only(True)
+    canvas.show_strokes_until(0)
+    for ms in (300, 1300, 2500, 2600, 5100):
+        canvas.show_strokes_until(ms)
+    drawn = canvas.grab().toImage()
+    canvas._full_render()
+    assert big_differences(drawn, canvas.grab().toImage()) == 0
+    x6 = int(canvas.canvas_to_view(80 + 40 * 6, 60)[0])
+    x4 = int(canvas.canvas_to_view(75 + 40 * 4, 60)[0])
+    assert dark_run(drawn, x6, 0, 200) < 0.05 and dark_run(drawn, x4, 0, 200) > 1  # stroke 6 not yet, 4 done
+    canvas.show_strokes_until(100)  # seek back
+    assert dark_run(canvas.grab().toImage(), x4, 0, 200) < 0.05

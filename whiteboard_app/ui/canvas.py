@@ -271,9 +271,17 @@ class BoardCanvas(QWidget):
         return self._read_only
 
     def show_strokes_until(self, ms: float | None) -> None:
-        """Replay: draw only ink written up to ``ms`` (points with t <= ms); None shows everything."""
-        self._until_ms = None if ms is None else float(ms)
-        self._full_render()
+        """Replay: draw only ink written up to ``ms`` (points with t <= ms); None shows everything.
+        Moving forward repaints only the strokes that grew; a seek backwards redraws the board."""
+        old, self._until_ms = self._until_ms, None if ms is None else float(ms)
+        if old is None or self._until_ms is None or self._until_ms < old:
+            self._full_render()
+            return
+        # Playing forward: repaint only the strokes that gained points in (old, ms].
+        pad = self._max_radius()
+        for _, s in self.model.page.strokes():
+            if s.end_ms > old and s.start_ms <= self._until_ms:
+                self._render_region(self._view_rect(s.bbox, pad))
 
     # -------------------------------------------------------------------------------- steps
     @property
