@@ -32,7 +32,7 @@ def record_attempt(clock: FakeClock, latexes=SIGMOID_STEPS, *, card_id: str = "s
     session = Session(card_id, clock, target_s=300, card_title="Derivative of the sigmoid")
     for i, latex in enumerate(latexes):
         clock.advance(think_ms)
-        synth = synthesize(latex, seed=seed + i, origin=(20.0, 80.0 + 90.0 * i))
+        synth = synthesize(latex, seed=seed + i, origin=(20.0, 80.0 + 130.0 * i))
         prev_end = None
         for stroke in synth.ink.strokes:
             gap = stroke.start_ms - prev_end if prev_end is not None else 0.0
