@@ -3,6 +3,8 @@ pan, incremental painting, read-only replay, export."""
 
 from __future__ import annotations
 
+import random
+
 import numpy as np
 import pytest
 from PySide6.QtCore import QEvent, QPoint, QPointF, QRect, Qt
@@ -19,9 +21,10 @@ from PySide6.QtGui import (
 from PySide6.QtWidgets import QApplication
 
 from tests.ui.tablet import make_canvas, mouse_stroke, send_tablet, tablet_stroke, write_ink
-from whiteboard_app.ink.model import StepInk, Stroke
+from whiteboard_app.ink.model import BBox, StepInk, Stroke
 from whiteboard_app.ink.page import Page
 from whiteboard_app.ui.canvas import stroke_width
+from whiteboard_app.ui.undo import MoveCommand
 
 pytestmark = pytest.mark.qt
 
@@ -410,3 +413,25 @@ def test_replay_forward_is_incremental_and_matches_a_full_render(qtbot):
     assert dark_run(drawn, x6, 0, 200) < 0.05 and dark_run(drawn, x4, 0, 200) > 1  # stroke 6 not yet, 4 done
     canvas.show_strokes_until(100)  # seek back
     assert dark_run(canvas.grab().toImage(), x4, 0, 200) < 0.05
+
+
+def test_strokes_in_matches_a_brute_force_box_test(qtbot):
+    rng = random.Random(3)
+    page = Page()
+    for k in range(4):
+        for _ in range(30):
+            x, y = rng.uniform(0, 600), 150 * k + rng.uniform(0, 120)
+            end = (x + rng.uniform(-30, 30), y + rng.uniform(0, 40))
+            page = page.with_stroke(min(k, len(page)), Stroke.from_xy([(x, y), end]))
+    canvas, model = make_canvas(qtbot, page)
+    for _ in range(50):
+        x, y = rng.uniform(-50, 650), rng.uniform(-50, 650)
+        box = BBox(x, y, x + rng.uniform(1, 120), y + rng.uniform(1, 120))
+        expected = {s.id for _, s in model.page.strokes() if s.bbox.intersects(box)}
+        assert {s.id for s in canvas.strokes_in(box)} == expected
+    # after an edit the cache follows the page
+    s0 = model.page.steps[0].strokes[0]
+    canvas.undo_stack().push(MoveCommand(model, [s0.id], 1000, 0))
+    moved = model.page.stroke(s0.id)
+    assert s0.id in {s.id for s in canvas.strokes_in(moved.bbox)}
+    assert s0.id not in {s.id for s in canvas.strokes_in(s0.bbox)} or s0.bbox.intersects(moved.bbox)

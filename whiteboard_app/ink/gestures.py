@@ -61,23 +61,28 @@ def _inside_box(p: Point, box: BBox, pad: float) -> bool:
     return box.left - pad <= p.x <= box.right + pad and box.top - pad <= p.y <= box.bottom + pad
 
 
+def is_zigzag(stroke: Stroke, min_reversals: int = 4, min_sweep_px: float = 8.0) -> bool:
+    """The shape test of a scratch-out (without looking at ink): at least 6 points, ``min_reversals``
+    direction reversals, and a path at least 3 times the larger side of its box."""
+    if len(stroke.points) < 6 or direction_reversals(stroke, min_sweep_px) < min_reversals:
+        return False
+    box = stroke.bbox
+    return stroke.length() >= 3.0 * max(box.width, box.height, 1.0)
+
+
 def scratch_out_targets(gesture: Stroke, strokes: Iterable[Stroke], min_reversals: int = 4,
                         min_sweep_px: float = 8.0, min_covered: float = 0.6, pad_px: float = 4.0) -> tuple[int, ...]:
     """Ids of the strokes a scratch-out gesture deletes, or () when ``gesture`` is not a scratch-out.
 
-    ``gesture`` is a scratch-out when it has at least ``min_reversals`` direction reversals (see
-    ``direction_reversals``) and its path is at least 3 times the main extent of its box (it goes back
-    and forth); it deletes every candidate stroke with at least ``min_covered`` of its points inside the
+    ``gesture`` is a scratch-out when ``is_zigzag`` holds (at least ``min_reversals`` direction reversals,
+    see ``direction_reversals``, and a path at least 3 times the main extent of its box); it deletes every candidate stroke with at least ``min_covered`` of its points inside the
     gesture's box grown by ``pad_px``. A zig-zag over no ink deletes nothing and is ordinary ink.
     Four reversals (five sweeps) by default, because maths has zig-zag letters: a one-stroke capital
     sigma has three, a "Z" or a zeta two.
     """
-    if len(gesture.points) < 6 or direction_reversals(gesture, min_sweep_px) < min_reversals:
+    if not is_zigzag(gesture, min_reversals, min_sweep_px):
         return ()
     box = gesture.bbox
-    extent = max(box.width, box.height, 1.0)
-    if gesture.length() < 3.0 * extent:
-        return ()
     hit = []
     for s in strokes:
         if s.id == gesture.id or not s.bbox.intersects(BBox(box.left - pad_px, box.top - pad_px,

@@ -115,6 +115,8 @@ class BoardCanvas(QWidget):
         self._cache = QImage()
         self._paths: dict[int, tuple[Stroke, QPainterPath, tuple[float, float, float, float]]] = {}
         self._hidden: frozenset[int] = frozenset()
+        self._boxes: dict[int, tuple[Stroke, float, float, float, float]] = {}
+        self._step_boxes: dict[int, tuple] = {}  # step -> (its StepInk, union box, stroke entries)
         self._shown_page: Page = model.page
         self._live_id: int | None = None
         self._live_box: BBox | None = None
@@ -392,6 +394,33 @@ class BoardCanvas(QWidget):
     def update_canvas_rect(self, box: BBox) -> None:
         """Repaint the widget over a canvas-px box (overlays)."""
         self.update(self._view_rect(box, 6.0))
+
+    def strokes_in(self, box: BBox) -> list[Stroke]:
+        """The page's strokes whose boxes meet ``box`` (canvas px), from a cache of stroke boxes, so
+        that the eraser, lasso and scratch-out test a handful of strokes rather than the whole board."""
+        cache = self._boxes
+        out = []
+        left, top, right, bottom = box.left, box.top, box.right, box.bottom
+        for k, ink in enumerate(self.model.page.steps):
+            step = self._step_boxes.get(k)
+            if step is None or step[0] is not ink:
+                entries = []
+                for s in ink.strokes:
+                    e = cache.get(s.id)
+                    if e is None or e[0] is not s:
+                        b = s.bbox
+                        e = (s, b.left, b.top, b.right, b.bottom)
+                        cache[s.id] = e
+                    entries.append(e)
+                union = ((min(e[1] for e in entries), min(e[2] for e in entries),
+                          max(e[3] for e in entries), max(e[4] for e in entries)) if entries else None)
+                step = (ink, union, entries)
+                self._step_boxes[k] = step
+            union = step[1]
+            if union is None or union[2] < left or union[0] > right or union[3] < top or union[1] > bottom:
+                continue
+            out.extend(e[0] for e in step[2] if e[3] >= left and e[1] <= right and e[4] >= top and e[2] <= bottom)
+        return out
 
     def stroke_path(self, stroke: Stroke) -> QPainterPath:
         """The cached outline path of a stroke (canvas px)."""

@@ -10,7 +10,8 @@ canvas, through a small set of methods:
 - ``host.add_stroke(stroke)``: commit a stroke to the step its position selects (may open a new step);
 - ``host.set_hidden(ids)``: hide strokes from the cached board (erasing preview, strokes being moved);
 - ``host.update_canvas_rect(bbox)``: repaint a canvas-px box (overlay changes);
-- ``host.eraser_radius`` (canvas px, follows the zoom).
+- ``host.eraser_radius`` (canvas px, follows the zoom);
+- ``host.strokes_in(bbox)``: the strokes whose boxes meet a canvas-px box (a cheap spatial filter).
 
 The scratch-out gesture is not a separate tool: the pen checks each finished stroke with
 ``ink.gestures.scratch_out_targets`` and, when it is a zig-zag over ink, deletes that ink instead.
@@ -24,6 +25,10 @@ from PySide6.QtGui import QColor, QPainter, QPainterPath, QPen, QPolygonF
 from whiteboard_app.ink import gestures
 from whiteboard_app.ink.model import BBox, Point, Stroke
 from whiteboard_app.ui.undo import EraseCommand, MoveCommand, ScratchOutCommand
+
+
+def _grown(box: BBox, pad: float) -> BBox:
+    return BBox(box.left - pad, box.top - pad, box.right + pad, box.bottom + pad)
 
 
 class Tool:
@@ -90,8 +95,9 @@ class PenTool(Tool):
         super().end(p)
         stroke = Stroke(tuple(self.points))
         self.points = []
-        page = self.host.model.page
-        targets = gestures.scratch_out_targets(stroke, (s for _, s in page.strokes()))
+        targets: tuple[int, ...] = ()
+        if gestures.is_zigzag(stroke):  # cheap shape test first; only then look for covered ink
+            targets = gestures.scratch_out_targets(stroke, self.host.strokes_in(_grown(stroke.bbox, 4.0)))
         if targets:
             self.host.discard_live(stroke)
             self.host.undo_stack().push(ScratchOutCommand(self.host.model, targets, stroke))
@@ -129,9 +135,10 @@ class EraserTool(Tool):
 
     def _erase(self, a: Point, b: Point) -> None:
         hidden = set(self.hit)
+        r = self.host.eraser_radius
+        reach = BBox(min(a.x, b.x) - r, min(a.y, b.y) - r, max(a.x, b.x) + r, max(a.y, b.y) + r)
         fresh = gestures.eraser_hits((a.x, a.y), (b.x, b.y),
-                                     (s for _, s in self.host.model.page.strokes() if s.id not in hidden),
-                                     self.host.eraser_radius)
+                                     [s for s in self.host.strokes_in(reach) if s.id not in hidden], r)
         if fresh:
             self.hit.extend(fresh)
             self.host.set_hidden(self.hit)
@@ -230,7 +237,10 @@ class LassoTool(Tool):
             if (dx, dy) != (0.0, 0.0):
                 self.host.undo_stack().push(MoveCommand(self.host.model, self.selection, dx, dy))
         else:
-            self.selection = gestures.lasso_select(self.polygon, (s for _, s in self.host.model.page.strokes()))
+            xs = [x for x, _ in self.polygon]
+            ys = [y for _, y in self.polygon]
+            near = self.host.strokes_in(BBox(min(xs), min(ys), max(xs), max(ys)))
+            self.selection = gestures.lasso_select(self.polygon, near)
             self.polygon = []
         self._refresh(before)
 
