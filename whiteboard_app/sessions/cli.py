@@ -3,7 +3,7 @@
 ``boards list`` lists the saved boards of the data folder (newest first) and reports every file that
 cannot be read with its reason on stderr (exit 1 when there was any). ``grade BOARD`` re-reads a saved
 board and re-checks its readings with ``maths.check_derivation`` against the card of the bundled deck
-(or ``--deck``), printing the same JSON as ``check``. Bad arguments, an unreadable board or an unknown
+(or ``--deck``), printing the same JSON as ``check`` (a list of verdict objects). Bad arguments, an unreadable board or an unknown
 card: one line on stderr and exit 2.
 """
 
@@ -80,13 +80,16 @@ def _grade(args: argparse.Namespace) -> int:
         msg = exc.args[0] if isinstance(exc, KeyError) and exc.args else exc
         print(f"whiteboard-app: error: {msg}", file=sys.stderr)
         return 2
-    steps = [v.to_json() for v in verdicts]
     if args.json:
-        print(json.dumps({"card": card.id, "steps": steps}, indent=2))
+        print(json.dumps([v.to_json() for v in verdicts], indent=2))
     else:
-        for i, v in enumerate(steps, 1):
-            extra = f"  ({v['diagnosis']})" if v.get("diagnosis") else ""
-            print(f"{i:>2}. {v['verdict']:<12} {v['latex']}{extra}")
+        print(f"{card.id}: {len(verdicts)} step{'s' if len(verdicts) != 1 else ''} re-checked")
+        for k, v in enumerate(verdicts, 1):
+            ref = f" (reference step {v.reference_step})" if v.reference_step else ""
+            diag = f" [{v.diagnosis}]" if v.diagnosis else ""
+            print(f"{k}. {v.verdict}{ref}{diag} {v.ms:.0f} ms: {v.latex}")
+            if v.message and v.verdict != "correct":
+                print(f"   {v.message}")
     return 0
 
 
