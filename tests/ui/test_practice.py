@@ -269,3 +269,20 @@ def test_verdict_words(verdict, headline, detail):
 
     h, d = verdict_words(StepState(verdict=verdict, status="done", latex="x"))
     assert h == headline and detail in d
+
+
+def test_a_corrected_step_is_not_read_again_when_the_next_step_starts(qtbot, card):
+    from PySide6.QtCore import Qt
+
+    rec = ScriptedRecognizer({1: "\\sigma(z) = (1-e^{-z})^{-1}"})
+    view = make_view(qtbot, card, rec)
+    stroke(view)
+    qtbot.waitUntil(done(view), timeout=5000)
+    view.correct(0, card.steps[0].latex)
+    qtbot.waitUntil(lambda: view.model.step(0).source == "typed" and view.model.step(0).status == "done", timeout=5000)
+    view.canvas.setFocus()
+    qtbot.keyClick(view.canvas, Qt.Key.Key_Return)
+    qtbot.wait(200)
+    assert len(view.model) == 2
+    assert rec.calls == [1]  # no second reading of unchanged ink
+    assert view.model.step(0).latex == card.steps[0].latex and view.model.step(0).verdict.verdict == "correct"

@@ -36,7 +36,7 @@ from whiteboard_app.ui.canvas import BoardCanvas
 from whiteboard_app.ui.interviewer import InterviewerPanel
 from whiteboard_app.ui.mathtext import render_text_pixmap, strip_dollars
 from whiteboard_app.ui.page_model import PageModel
-from whiteboard_app.ui.practice_model import PracticeModel
+from whiteboard_app.ui.practice_model import WAITING, PracticeModel
 from whiteboard_app.ui.step_panel import StepPanel
 from whiteboard_app.ui.timer_widget import TimerWidget, summary_text
 from whiteboard_app.ui.undo import NewStepCommand, ReadingCommand
@@ -113,6 +113,7 @@ class PracticeView(QWidget):
             self.setup.setText(strip_dollars(card.setup))
             self.setup.setWordWrap(True)
         self.setup.setToolTip(card.setup)
+        self.setup.setAlignment(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter)
         self.timer = TimerWidget(self.session)
         self.back_button = QPushButton("\u2190 Deck")
         self.back_button.clicked.connect(self.back_requested.emit)
@@ -228,8 +229,10 @@ class PracticeView(QWidget):
                     self.end_step(k)
 
     def end_step(self, k: int) -> None:
-        """Step ``k`` is done (a new one started): read it now and close its split in the session."""
-        if not self.model.step(k).ink.is_empty:
+        """Step ``k`` is done (a new one started): read it now unless its reading is up to date with its
+        ink (e.g. already read, or corrected by typing), and close its split in the session."""
+        st = self.model.step(k)
+        if not st.ink.is_empty and (self.reader.pending(k) or st.status == WAITING):
             self.reader.step_ended(k)
         if not self.session.finished and self.session.current_step <= k:
             self.session.next_step()

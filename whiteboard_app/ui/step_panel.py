@@ -90,6 +90,7 @@ class StepPanel(QFrame):
         self.model, self.index = model, index
         self.setFrameShape(QFrame.Shape.StyledPanel)
         self.setObjectName("StepPanel")
+        self.setStyleSheet("#StepPanel { background: white; }")
         self.setSizePolicy(QSizePolicy.Policy.Preferred, QSizePolicy.Policy.Maximum)
 
         self.title = QLabel(f"<b>Step {index + 1}</b>")
