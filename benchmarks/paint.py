@@ -6,7 +6,8 @@ tool, painting the new segment into the cached board) and the repaint Qt then do
 (``QApplication.processEvents``), i.e. what one sample costs the event loop. Two views: scale 1 (a few
 bands visible) and zoom-to-fit (all 5,000 strokes visible). For comparison, the same run times a full
 repaint of the widget and a full re-render of the cached board from the model (what a naive canvas would
-do per point), and the commit at pen-up (undo command, model signals, region repaint).
+do per point), the commit at pen-up (undo command, model signals, region repaint), and stroke-eraser
+moves across written lines.
 
 Usage: ``python -m benchmarks.paint [--quick]`` (offscreen); writes the "paint" section of
 docs/benchmarks.md.
@@ -91,6 +92,27 @@ def time_segments(app, canvas, strokes: int, rng: random.Random) -> tuple[list[f
     return seg_ms, commit_ms, areas
 
 
+def time_eraser(app, canvas, sweeps: int, rng: random.Random) -> tuple[list[float], int]:
+    """Sweep the stroke eraser across written lines; return per-move ms and the strokes erased."""
+    canvas.set_tool("eraser")
+    before = canvas.model.page.stroke_count
+    ms = []
+    for _ in range(sweeps):
+        # a vertical sweep through the first two bands' ink, where the strokes are
+        x = rng.uniform(60, 900)
+        y0, y1 = canvas.canvas_to_view(0, 20)[1], canvas.canvas_to_view(0, 260)[1]
+        tablet(canvas, QEvent.Type.TabletPress, x, y0, 0.5)
+        for i in range(1, 21):
+            t0 = time.perf_counter()
+            tablet(canvas, QEvent.Type.TabletMove, x + i % 2, y0 + (y1 - y0) * i / 20, 0.5)
+            app.processEvents()
+            ms.append((time.perf_counter() - t0) * 1000)
+        tablet(canvas, QEvent.Type.TabletRelease, x, y1, 0.0)
+        app.processEvents()
+    canvas.set_tool("pen")
+    return ms, before - canvas.model.page.stroke_count
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="fewer strokes written")
@@ -125,6 +147,12 @@ def main(argv: list[str] | None = None) -> int:
         rows.append((label, seg, commit, areas, full, render))
         print(f"{label}: segment median {median(seg):.3f} ms p95 {p95(seg):.3f} ms; commit median {median(commit):.2f} ms;"
               f" full repaint {median(full):.2f} ms; full re-render {median(render):.1f} ms", flush=True)
+    canvas.zoom_by(1.0 / canvas.scale())
+    canvas.pan_by(36 - canvas.view_offset()[0], 16 - canvas.view_offset()[1])
+    app.processEvents()
+    eraser_ms, erased = time_eraser(app, canvas, 5 if args.quick else 15, rng)
+    print(f"eraser: move median {median(eraser_ms):.3f} ms p95 {p95(eraser_ms):.3f} ms, {erased} strokes erased",
+          flush=True)
     total_area = canvas.width() * canvas.height()
     lines = [
         "## Paint: time per new stroke segment (board canvas)",
@@ -142,6 +170,9 @@ def main(argv: list[str] | None = None) -> int:
                      f"({100 * median(areas) / total_area:.3f} % of the board) | {median(commit):.2f} ms "
                      f"| {median(full):.2f} ms | {median(render):.1f} ms |")
     worst = max(median(r[1]) for r in rows)
+    lines += ["", f"Stroke eraser at scale 1 on the same board: {len(eraser_ms)} moves, median "
+              f"{median(eraser_ms):.3f} ms, p95 {p95(eraser_ms):.3f} ms ({erased} strokes erased; candidates come "
+              "from cached stroke and step boxes, not a scan of every point)."]
     ratio = min(median(r[5]) / median(r[1]) for r in rows)
     lines += ["", f"Floor (median < 4 ms): {'met' if worst < 4 else 'NOT met'} (worst median {worst:.3f} ms). "
               "A naive canvas re-rendering the board per sample would pay the last column per point: "

@@ -26,6 +26,7 @@ step that still holds ink) raise ``ValueError``.
 
 from __future__ import annotations
 
+import bisect
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, replace
 
@@ -119,13 +120,9 @@ class Page:
     def step_at(self, y: float) -> int:
         """The step whose band holds canvas y; above the first band is step 0, below the last band
         is ``len(steps)`` (a new step)."""
-        if y >= self.bottom:
-            return len(self.steps)
-        k = 0
-        for i, top in enumerate(self.tops):
-            if y >= top:
-                k = i
-        return k
+        if y >= self.tops[-1]:  # only the last band's bottom needs its ink's box
+            return len(self.steps) if y >= self.bottom else len(self.steps) - 1
+        return max(0, bisect.bisect_right(self.tops, y) - 1)
 
     def step_for_stroke(self, stroke: Stroke) -> int:
         """The step a new stroke belongs to: the band holding the centre of its box (see ``step_at``)."""

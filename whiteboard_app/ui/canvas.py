@@ -386,10 +386,17 @@ class BoardCanvas(QWidget):
             return
         changed = new.symmetric_difference(self._hidden)
         self._hidden = new
-        page = self.model.page
-        for _, s in page.strokes():
-            if s.id in changed:
-                self._render_region(self._view_rect(s.bbox, self._max_radius()))
+        pad = self._max_radius()
+        for sid in changed:
+            e = self._boxes.get(sid)
+            if e is not None and e[0].id == sid:
+                box = BBox(e[1], e[2], e[3], e[4])
+            else:
+                try:
+                    box = self.model.page.stroke(sid).bbox
+                except KeyError:
+                    continue
+            self._render_region(self._view_rect(box, pad))
 
     def update_canvas_rect(self, box: BBox) -> None:
         """Repaint the widget over a canvas-px box (overlays)."""
@@ -498,7 +505,12 @@ class BoardCanvas(QWidget):
         left, top = self.view_to_canvas(rect.left(), rect.top())
         right, bottom = self.view_to_canvas(rect.right() + 1, rect.bottom() + 1)
         until = self._until_ms
-        for _, s in self.model.page.strokes():
+        if rect == full:
+            strokes: Iterable[Stroke] = (s for _, s in self.model.page.strokes())
+        else:
+            pad = self._max_radius()
+            strokes = self.strokes_in(BBox(left - pad, top - pad, right + pad, bottom + pad))
+        for s in strokes:
             if s.id in self._hidden:
                 continue
             if until is not None and s.start_ms > until:
