@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from PySide6.QtGui import QUndoStack
 
 from whiteboard_app.ink.model import Stroke
@@ -159,3 +161,40 @@ def test_move_into_another_band_changes_step_and_undo_restores(setup):
     assert ids(model) == [[a.id], [c.id, b.id]] and sorted(changed) == [0, 1]
     stack.undo()
     assert ids(model) == [[a.id, b.id], [c.id]] and model.page.stroke(b.id) is b
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.lists(st.tuples(st.sampled_from(["add", "erase", "move", "clear", "new", "split", "reading"]),
+                          st.integers(0, 7), st.floats(-200, 400, allow_nan=False)), max_size=14))
+def test_undoing_everything_restores_the_page_and_redoing_replays_it(qapp, script):
+    model = PageModel(Page().with_stroke(0, line(0, 10, 50, 20)))
+    start = model.page
+    stack = QUndoStack()
+    for op, n, v in script:
+        page = model.page
+        strokes = [s for _, s in page.strokes()]
+        if op == "add":
+            stack.push(AddStrokeCommand(model, min(n, len(page)), line(v, abs(v), v + 10, abs(v) + 5)))
+        elif op == "erase" and strokes:
+            stack.push(EraseCommand(model, [strokes[n % len(strokes)].id]))
+        elif op == "move" and strokes:
+            stack.push(MoveCommand(model, [strokes[n % len(strokes)].id], v / 3, v))
+        elif op == "clear":
+            stack.push(ClearStepCommand(model, n % len(page)))
+        elif op == "new":
+            stack.push(NewStepCommand(model))
+        elif op == "split":
+            k = n % len(page)
+            top, bottom = page.band(k)
+            stack.push(SplitStepCommand(model, k, (top + bottom) / 2))
+        elif op == "reading":
+            stack.push(ReadingCommand(model, n % len(page), f"r{v}"))
+    end, readings = model.page, {k: model.reading(k) for k in range(len(model.page))}
+    while stack.canUndo():
+        stack.undo()
+    assert model.page == start
+    assert all(model.reading(k) is None for k in range(8))
+    while stack.canRedo():
+        stack.redo()
+    assert model.page == end
+    assert {k: model.reading(k) for k in range(len(model.page))} == readings
