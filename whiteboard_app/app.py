@@ -128,8 +128,9 @@ class Services:
             closer()
 
 
-def recognizer_factory(engine: str):
-    """A function that builds and warms up the recogniser ``engine`` (runs in a worker thread)."""
+def recognizer_factory(engine: str, data_dir: Path | None = None):
+    """A function that builds and warms up the recogniser ``engine`` and gives it the writer's stored
+    calibration samples (``<data_dir>/calibration``) when it can adapt. Runs on a background thread."""
 
     def build():
         from whiteboard_app.recognition.registry import get_recognizer
@@ -138,6 +139,13 @@ def recognizer_factory(engine: str):
         warm = getattr(rec, "warm_up", None)
         if callable(warm):
             warm()
+        if data_dir is not None and (Path(data_dir) / "calibration").exists():
+            from whiteboard_app.recognition.calibration import CalibrationStore, apply
+
+            try:
+                apply(rec, CalibrationStore(Path(data_dir) / "calibration"))
+            except Exception:  # noqa: BLE001 - an engine without weights still loads; calibration is extra
+                pass
         return rec
 
     return build
@@ -176,7 +184,7 @@ def build_window(args: argparse.Namespace):
         window.context.pause_ms = settings.pause_ms
         window.context.pressure_gamma = settings.pressure_gamma
         if settings.engine != before and not args.no_recognizer:
-            recognizers.start(settings.engine, recognizer_factory(settings.engine))
+            recognizers.start(settings.engine, recognizer_factory(settings.engine, data_dir))
             window._recognizer_changed()
         return True
 
@@ -197,7 +205,7 @@ def build_window(args: argparse.Namespace):
     if args.no_recognizer:
         recognizers.status = "no recogniser (keyboard only)"
     else:
-        recognizers.start(engine, recognizer_factory(engine))
+        recognizers.start(engine, recognizer_factory(engine, data_dir))
     window._recognizer_changed()
     return window, services, settings
 

@@ -182,3 +182,39 @@ def test_gui_entry_point_starts_and_shows_the_window(tmp_path):
     assert out.returncode == 0, out.stderr
     assert out.stdout.startswith("window-shown ")
     assert "Traceback" not in out.stderr
+
+
+def test_calibration_dialog_stores_samples_and_adapts(qtbot, tmp_path):
+    from tests.ui.tablet import tablet_stroke
+    from whiteboard_app.recognition.calibration import SAMPLES_PER_SYMBOL, CalibrationStore
+    from whiteboard_app.ui.calibration_dialog import CalibrationDialog
+
+    class Adaptable:
+        name = "fake"
+
+        def __init__(self):
+            self.samples = []
+
+        def adapt(self, samples):
+            self.samples.extend(samples)
+            return len(samples)
+
+    rec = Adaptable()
+    dialog = CalibrationDialog(rec, tmp_path)
+    qtbot.addWidget(dialog)
+    dialog.show()
+    qtbot.waitExposed(dialog)
+    first = dialog.current_label
+    assert first == "\\partial" and "partial" in dialog.instructions.text()
+    assert not dialog.save_sample()  # nothing drawn yet
+    assert "Draw the symbol first" in dialog.message.text()
+    for i in range(SAMPLES_PER_SYMBOL):
+        tablet_stroke(dialog.canvas, [(60, 60), (90, 40 + i), (110, 90)], [0.4, 0.8, 0.5])
+        assert dialog.save_sample()
+        assert dialog.sample_ink().is_empty  # cleared for the next sample
+    assert CalibrationStore(tmp_path / "calibration").counts() == {first: SAMPLES_PER_SYMBOL}
+    assert dialog.current_label != first  # enough samples: on to the next symbol
+    with qtbot.waitSignal(dialog.accepted, timeout=5000):
+        dialog.done_button.click()
+    assert [label for label, _ in rec.samples] == [first] * SAMPLES_PER_SYMBOL
+    assert dialog.adapted == SAMPLES_PER_SYMBOL
