@@ -65,6 +65,7 @@ def test_round_trip_is_exact():
     back = Board.loads(text)
     assert back == board
     assert back.dumps() == text
+    assert json.loads(text) == board.to_dict()  # the cached per-step encoding is the same document
     assert json.loads(text)["version"] == BOARD_FORMAT_VERSION
     # what the board says, after the round trip
     assert back.step(1).misread and not back.step(0).misread

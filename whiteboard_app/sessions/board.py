@@ -344,8 +344,14 @@ class Board:
         }
 
     def dumps(self) -> str:
-        """The board as JSON text (compact, one line per top-level key is not needed)."""
-        return json.dumps(self.to_dict(), ensure_ascii=False, separators=(",", ":"), allow_nan=False)
+        """The board as compact JSON text (the v1 document of ``to_dict``, steps last).
+
+        Autosave calls this at every stroke end, so each step's JSON is cached by the identity of its
+        (immutable) StepRecord: only the steps that changed since the last save are encoded again."""
+        head = self.to_dict()
+        del head["steps"]
+        text = json.dumps(head, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
+        return text[:-1] + ',"steps":[' + ",".join(_step_json(s) for s in self.steps) + "]}"
 
     @classmethod
     def from_dict(cls, doc: Any, path: str | Path | None = None) -> Board:
@@ -493,6 +499,23 @@ def _step_to_dict(s: StepRecord) -> dict[str, Any]:
                       "reference_step": v.reference_step, "diagnosis": v.diagnosis, "shape": v.shape,
                       "ms": v.ms, "message": v.message} for v in s.verdicts],
     }
+
+
+_STEP_JSON: dict[int, tuple[StepRecord, str]] = {}
+_STEP_JSON_MAX = 512
+
+
+def _step_json(step: StepRecord) -> str:
+    """JSON of one step, cached by the StepRecord's identity (kept alive by the cache entry itself)."""
+    hit = _STEP_JSON.get(id(step))
+    if hit is not None and hit[0] is step:
+        return hit[1]
+    text = json.dumps(_step_to_dict(step), ensure_ascii=False, separators=(",", ":"), allow_nan=False)
+    if len(_STEP_JSON) >= _STEP_JSON_MAX:
+        for key in list(_STEP_JSON)[: _STEP_JSON_MAX // 2]:  # oldest half
+            _STEP_JSON.pop(key, None)
+    _STEP_JSON[id(step)] = (step, text)
+    return text
 
 
 def _points(rows: Any, where: str) -> tuple[Point, ...]:
