@@ -149,9 +149,9 @@ def test_writing_below_the_last_band_starts_a_step_and_above_goes_back(qtbot):
     below = canvas.canvas_to_view(0, model.page.bottom + 30)[1]
     tablet_stroke(canvas, hline(100, 200, below), 0.5)
     assert len(model.page) == 2 and len(model.page.steps[1]) == 1
-    assert canvas.active_step == 1 and requested == [True]
+    assert canvas.active_step() == 1 and requested == [True]
     tablet_stroke(canvas, hline(250, 300, 70), 0.5)  # back in the first band
-    assert len(model.page.steps[0]) == 2 and canvas.active_step == 0
+    assert len(model.page.steps[0]) == 2 and canvas.active_step() == 0
     canvas.undo_stack().undo()
     canvas.undo_stack().undo()  # the stroke that opened step 2: the band goes too
     assert len(model.page) == 1

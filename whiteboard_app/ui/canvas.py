@@ -286,7 +286,6 @@ class BoardCanvas(QWidget):
                 self._render_region(self._view_rect(s.bbox, pad))
 
     # -------------------------------------------------------------------------------- steps
-    @property
     def active_step(self) -> int:
         """The step new ink goes to by default (the one last written in, or the newest band)."""
         return self._active_step

@@ -4,7 +4,7 @@
 A tool receives ``ink.Point`` values in canvas px (from ``ui/input.py``) and talks to its *host*, the
 canvas, through a small set of methods:
 
-- ``host.model`` (``PageModel``), ``host.undo_stack()`` (``QUndoStack``), ``host.active_step``;
+- ``host.model`` (``PageModel``), ``host.undo_stack()`` (``QUndoStack``), ``host.active_step()``;
 - ``host.paint_live(points)``: paint the newest segment of a stroke being written (incremental);
 - ``host.discard_live(stroke)``: repaint the area of live ink that did not become ink (a gesture);
 - ``host.add_stroke(stroke)``: commit a stroke to the step its position selects (may open a new step);
