@@ -128,6 +128,7 @@ class CardChecker:
         seed = zlib.crc32(card.id.encode())
         self.points = self.ev.sample_points(k, seed)
         self._cache: dict = {}
+        self._dense = None
         self._parsed: dict[str, ParsedStep | ParseError] = {}
         self.ref_claims: list[_Claim | None] = []
         prev = None
@@ -182,10 +183,17 @@ class CardChecker:
         return _Claim(exprs, rels, ps)
 
     # ------------------------------------------------------------------ evaluation
-    def values(self, tree, solved: bool = False):
+    @property
+    def dense_points(self):
+        """60 extra points for conditions (inequalities that are not always true)."""
+        if self._dense is None:
+            self._dense = self.ev.sample_points(60, zlib.crc32(self.card.id.encode()) + 1)
+        return self._dense
+
+    def values(self, tree, solved: bool = False, dense: bool = False):
         """Values of a tree at every sample point (None where undefined); raises ShapeError / EvalError
         when it fails at every point."""
-        key = (tree, solved)
+        key = (tree, solved, dense)
         if key in self._cache:
             r = self._cache[key]
             if isinstance(r, Exception):
@@ -193,7 +201,7 @@ class CardChecker:
             return r
         out = []
         first_err = None
-        for p in self.points:
+        for p in (self.dense_points if dense else self.points):
             scope = self._solution_scope(p) if solved else {}
             try:
                 v = self.ev.value(tree, p, scope)
@@ -249,9 +257,9 @@ class CardChecker:
         b = np.asarray(b, dtype=float)
         return bool(np.all(np.abs(a - b) <= atol + rtol * np.maximum(np.abs(a), np.abs(b))))
 
-    def truth(self, a, b, rel: str, solved: bool = False) -> list[bool | None]:
+    def truth(self, a, b, rel: str, solved: bool = False, dense: bool = False) -> list[bool | None]:
         """Truth of ``a rel b`` at every point."""
-        va, vb = self.values(a, solved), self.values(b, solved)
+        va, vb = self.values(a, solved, dense), self.values(b, solved, dense)
         rtol, atol = self._tol(a, b)
         out = []
         for x, y in zip(va, vb, strict=True):
@@ -294,7 +302,8 @@ class CardChecker:
             except (EvalError, ShapeError):
                 pass
         if rel in INEQ and any(valid):
-            # a condition: agrees with a reference relation point by point
+            # a condition: agrees with a reference relation point by point (on 60 points)
+            t = self.truth(a, b, rel, dense=True)
             for c in self.ref_claims:
                 if c is None:
                     continue
@@ -302,14 +311,14 @@ class CardChecker:
                     if r not in INEQ:
                         continue
                     try:
-                        tr = self.truth(x, y, r)
+                        tr = self.truth(x, y, r, dense=True)
                     except (EvalError, ShapeError):
                         continue
                     if _agree(t, tr) and len(set(v for v in tr if v is not None)) == 2:
                         return True, "condition"
             if prev is not None:
                 try:
-                    tp = self._claim_truth(prev)
+                    tp = self._claim_truth(prev, dense=True)
                     if any(tp) and all((not p) or q for p, q in zip(tp, t, strict=True) if p is not None
                                         and q is not None):
                         return True, "previous"
@@ -317,10 +326,10 @@ class CardChecker:
                     pass
         return False, None
 
-    def _claim_truth(self, c: _Claim) -> list[bool]:
-        acc = [True] * len(self.points)
+    def _claim_truth(self, c: _Claim, dense: bool = False) -> list[bool]:
+        acc = [True] * len(self.dense_points if dense else self.points)
         for x, r, y in zip(c.exprs, c.rels, c.exprs[1:], strict=False):
-            t = self.truth(x, y, r)
+            t = self.truth(x, y, r, dense=dense)
             acc = [bool(a and b) for a, b in zip(acc, t, strict=True)]
         return acc
 
@@ -356,9 +365,14 @@ class CardChecker:
         try:
             return self._judge(latex, claim, prev)
         except ShapeError as exc:
-            k = self.nearest_step(latex)
-            return StepVerdict(latex, "wrong", reference_step=k, diagnosis="shape mismatch", shape=str(exc),
-                               message=f"shape mismatch: {exc}")
+            for m, mc in zip(self.card.mistakes, self.mistake_claims, strict=True):
+                if mc is not None and mc.exprs == claim.exprs:
+                    return StepVerdict(latex, "wrong", reference_step=m.after_step, diagnosis=m.diagnosis,
+                                       shape=str(exc), message=m.explanation or m.diagnosis)
+            k = self.match_reference(latex, claim, wrong=True)
+            diag = self._repair_diagnosis(claim, prev) or "shape mismatch"
+            return StepVerdict(latex, "wrong", reference_step=k, diagnosis=diag, shape=str(exc),
+                               message=f"{diag}: {exc}")
         except (EvalError, RecursionError) as exc:
             k = self.nearest_step(latex)
             return StepVerdict(latex, "cannot_check", reference_step=k, message=f"cannot evaluate: {exc}")
@@ -501,6 +515,40 @@ class CardChecker:
                         if all(x > 0 for x in fx) and all(
                                 abs(x ** kexp - y) <= 1e-6 * max(1, abs(y)) for x, y in zip(fx, fy, strict=True)):
                             return "wrong exponent"
+        return None
+
+    def _repair_diagnosis(self, claim: _Claim, prev) -> str | None:
+        """A step with a shape error: which small repair makes it hold? Toggling one transpose gives
+        "dropped transpose", swapping two factors of a product "wrong multiplication order"."""
+        from .trees import replace, walk
+
+        deadline = time.perf_counter() + 0.4
+        for j, e in enumerate(claim.exprs):
+            for path, node in walk(e):
+                if time.perf_counter() > deadline:
+                    return None
+                repairs = []
+                if node[0] == "T":
+                    repairs.append((node[1], "dropped transpose"))
+                elif node[0] in ("var", "idx") and (self.names.kinds.get(node[1]) == "matrix" or (
+                        node[0] == "idx" and node[1] in self.card.declarations.shapes)):
+                    repairs.append((("T", node), "dropped transpose"))
+                elif node[0] == "mul" and len(node[1]) >= 2:
+                    fs = node[1]
+                    for q in range(len(fs) - 1):
+                        sw = list(fs)
+                        sw[q], sw[q + 1] = sw[q + 1], sw[q]
+                        repairs.append((("mul", tuple(sw)), "wrong multiplication order"))
+                for new, diag in repairs:
+                    exprs = list(claim.exprs)
+                    exprs[j] = replace(e, path, new)
+                    try:
+                        ok = all(self._pair_ok(a, b, r, prev)[0] for a, r, b in zip(
+                            exprs, claim.rels, exprs[1:], strict=False))
+                    except (EvalError, ShapeError):
+                        continue
+                    if ok and claim.rels:
+                        return diag
         return None
 
     def _sizes(self) -> list[str]:

@@ -455,6 +455,25 @@ def _convert(toks: list[str], names: Names, em: _Emitter) -> list[str]:
                 out += ["_", "{", vname, "=", *_convert(lo, names, em), "}", "^", "{", *_convert(sup, names, em), "}"]
             else:
                 raise ParseError(f"{t} needs its index, e.g. {t}_i")
+            # the body runs to the next top-level + or - (as in sympy's grammar); giving it explicit
+            # parentheses keeps the result and makes antlr's prediction an order of magnitude faster
+            j, depth = i, 0
+            while j < n:
+                tj = toks[j]
+                if tj in "({[":
+                    depth += 1
+                elif tj in ")}]":
+                    if depth == 0:
+                        break
+                    depth -= 1
+                elif depth == 0 and tj in ("+", "-") and j > i and toks[j - 1] not in ("^", "_", r"\cdot", r"\times"):
+                    break
+                j += 1
+            body = toks[i:j]
+            if not body:
+                raise ParseError(f"{t} has nothing to sum")
+            out += ["(", *_convert(body, names, em), ")"]
+            i = j
             continue
         if t == "^":
             a, i = _group(toks, i + 1)

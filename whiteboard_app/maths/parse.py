@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import importlib.util
 import math
+import re
 import threading
 from dataclasses import dataclass
 
@@ -133,9 +134,12 @@ def to_tree(expr, table: dict[str, tuple], names: Names, parse_sub):
         if isinstance(e, sympy.Abs):
             return ("call", "abs", (conv(e.args[0]),))
         if isinstance(e, (sympy.Sum, sympy.Product)):
-            body, (v, lo, hi) = e.args[0], e.args[1]
+            # sympy merges nested sums: Sum(body, inner limits, ..., outer limits)
             kind = "sum" if isinstance(e, sympy.Sum) else "prod"
-            return (kind, conv(body), v.name, conv(lo), conv(hi))
+            tree = conv(e.args[0])
+            for v, lo, hi in e.args[1:]:
+                tree = (kind, tree, v.name, conv(lo), conv(hi))
+            return tree
         if isinstance(e, sympy.Derivative):
             f = conv(e.args[0])
             for v, count in e.args[1:]:
@@ -271,12 +275,30 @@ class ParsedStep:
         return any(r in UNDECIDABLE_RELATIONS for r in self.relations)
 
 
+_SUB_RE = re.compile(r"^([a-zA-Z]|[0-9]+)(?:([+-])([0-9]+))?$")
+
+
+def _simple_sub(s: str):
+    """Tree of a plain subscript (``i``, ``3``, ``i+1``, ``k-1``) without calling the parser."""
+    m = _SUB_RE.match(s)
+    if not m:
+        return None
+    a = ("num", float(m.group(1))) if m.group(1).isdigit() else ("var", m.group(1))
+    if not m.group(2):
+        return a
+    c = float(m.group(3))
+    return ("add", (a, ("num", c if m.group(2) == "+" else -c)))
+
+
 def parse_piece(piece: str, names: Names):
     """Normalise and parse one relation-free piece into a validated tree (ParseError on failure)."""
     em = _Emitter(names)
     norm: Normalised = normalise_piece(piece, names, em)
 
     def parse_sub(sub_latex: str):
+        simple = _simple_sub(sub_latex.replace(" ", ""))
+        if simple is not None:
+            return simple
         n2 = normalise_piece(sub_latex, names, em)
         e2 = parse_latex_ordered(n2.latex)
         return to_tree(e2, em.table, names, parse_sub)

@@ -118,8 +118,8 @@ def compare_in_process(chk: CardChecker, expected: str, candidate: str) -> Compa
             if _proportional(chk, ea, ca):
                 return Comparison(True, None)
         if all(r in ("<", "<=", ">", ">=") for r in e.relations + c.relations) and e.relations and c.relations:
-            te = chk._claim_truth(chk._claim(e, None))
-            tc = chk._claim_truth(chk._claim(c, None))
+            te = chk._claim_truth(chk._claim(e, None), dense=True)
+            tc = chk._claim_truth(chk._claim(c, None), dense=True)
             if te == tc and len(set(te)) == 2:
                 return Comparison(True, None)
             return Comparison(False, None)
