@@ -183,6 +183,7 @@ def build_window(args: argparse.Namespace):
             return False
         window.context.pause_ms = settings.pause_ms
         window.context.pressure_gamma = settings.pressure_gamma
+        window.context.stylus_only = settings.stylus_only
         if settings.engine != before and not args.no_recognizer:
             recognizers.start(settings.engine, recognizer_factory(settings.engine, data_dir))
             window._recognizer_changed()
@@ -197,7 +198,7 @@ def build_window(args: argparse.Namespace):
         deck=deck, deck_error="\n".join(errors) or None, stats=services.stats,
         target_s=lambda card: services.target_s(card, settings),
         on_session=services.on_session, on_graded=services.on_graded,
-        pause_ms=settings.pause_ms, pressure_gamma=settings.pressure_gamma,
+        pause_ms=settings.pause_ms, pressure_gamma=settings.pressure_gamma, stylus_only=settings.stylus_only,
         settings_dialog=open_settings_dialog, calibration_dialog=open_calibration)
     recognizers = RecognizerService()
     window = MainWindow(context, recognizers)

@@ -218,3 +218,70 @@ def test_calibration_dialog_stores_samples_and_adapts(qtbot, tmp_path):
         dialog.done_button.click()
     assert [label for label, _ in rec.samples] == [first] * SAMPLES_PER_SYMBOL
     assert dialog.adapted == SAMPLES_PER_SYMBOL
+
+
+def test_settings_round_trip_and_bad_values(qtbot, tmp_path):
+    from whiteboard_app.ui.settings_dialog import AppSettings, SettingsDialog, open_settings
+
+    path = tmp_path / "settings.ini"
+    settings = AppSettings(open_settings(path))
+    assert (settings.engine, settings.pause_ms, settings.cold_s, settings.practised_s) == ("whiteboard", 600, 300, 180)
+    dialog = SettingsDialog(settings, [("whiteboard", True, ""), ("mathnote", True, ""), ("pix2tex", False, "not installed")])
+    qtbot.addWidget(dialog)
+    assert "unavailable: not installed" in dialog.engine.itemText(2)
+    dialog.engine.setCurrentIndex(1)
+    dialog.pause.setValue(900)
+    dialog.gamma.setValue(0.7)
+    dialog.override.setChecked(True)
+    dialog.cold.setValue(240)
+    dialog.folder.setText(str(tmp_path / "elsewhere"))
+    dialog.apply()
+    again = AppSettings(open_settings(path))
+    assert (again.engine, again.pause_ms, again.pressure_gamma, again.cold_s) == ("mathnote", 900, 0.7, 240)
+    assert again.data_folder == str(tmp_path / "elsewhere")
+
+    class Card:
+        class targets:
+            cold_s, practised_s = 300, 180
+
+    assert again.target_s(Card, practised=False) == 240.0  # overridden
+    again.set("targets/override", False)
+    assert again.target_s(Card, practised=True) == 180.0  # the card's own
+    again.set("practice/pause_ms", "not a number")
+    assert again.pause_ms == 600
+    with pytest.raises(KeyError):
+        again.set("no/such/key", 1)
+
+
+def test_a_graded_run_is_saved_scheduled_and_listed(qtbot, tmp_path):
+    from whiteboard_app.app import build_window, parse_args
+
+    args = parse_args(["--no-recognizer", "--settings", str(tmp_path / "s.ini"), "--data-dir", str(tmp_path / "data")])
+    window, services, _settings = build_window(args)
+    qtbot.addWidget(window)
+    window.show()
+    try:
+        view = window.open_card("sigmoid-derivative")
+        view.set_keyboard_mode(True)
+        for k, step in enumerate(view.card.steps):
+            view.panels[k].edit.setText(step.latex)
+            view.panels[k].edit.returnPressed.emit()
+            qtbot.waitUntil(lambda k=k: view.model.step(k).status == "done", timeout=20_000)
+        qtbot.waitUntil(lambda: view.session.finished, timeout=5000)
+        panel = view.interviewer
+        while not panel.finished:
+            panel.answer_box.setPlainText("an answer")
+            panel.next_button.click()
+        panel.grade_buttons["good"].click()
+        stats = services.history.card_stats("sigmoid-derivative")
+        assert stats.attempts == 1 and stats.best_ms is not None
+        assert services.scheduler.due_date("sigmoid-derivative") is not None
+        assert len(list(services.store.files())) == 1
+        board = services.store.load(next(services.store.files()))
+        assert board.self_grade == "good" and len(board.followups) == len(view.card.followups) + 1
+        window.show_deck()
+        row = next(it for it in window.browser.card_items() if it.data(0, 256) == "sigmoid-derivative")
+        assert row.text(1) != "new" and row.text(5) == "1"
+    finally:
+        window.close()
+        services.close()

@@ -138,3 +138,17 @@ def test_no_job_means_no_work(qtbot):
     reader = StepReader(lambda k: None, steps.signature, pause_ms=10)
     assert reader.read_now(0) is None
     assert not reader.pending(0)
+
+
+def test_pen_activity_postpones_the_read(qtbot):
+    steps = _Steps()
+    calls = []
+    reader = StepReader(lambda k: (lambda: calls.append(k) or "r"), steps.signature, pause_ms=150)
+    reader.ink_changed(0)
+    for _ in range(4):  # the pen keeps moving for 4 x 80 ms > the pause
+        qtbot.wait(80)
+        reader.postpone()
+    assert calls == [] and reader.pending(0)
+    with qtbot.waitSignal(reader.result_ready, timeout=3000):
+        pass
+    assert calls == [0]

@@ -121,6 +121,7 @@ class AppContext:
     on_graded: Callable[[str, str, Any], None] = lambda card_id, grade, session: None
     pause_ms: int = 600
     pressure_gamma: float = 1.0
+    stylus_only: bool = True
     clock: Clock = field(default_factory=SystemClock)
     check: Callable[..., Any] | None = None
     settings_dialog: Callable[[QWidget], bool] | None = None
@@ -247,7 +248,7 @@ class MainWindow(QMainWindow):
             pause_ms=c.pause_ms, clock=c.clock, target_s=c.target_s,
             on_session=self._guard(c.on_session, "saving the board"),
             on_graded=self._guard(c.on_graded, "recording the grade"),
-            check=c.check, pressure_gamma=c.pressure_gamma)
+            check=c.check, pressure_gamma=c.pressure_gamma, stylus_only=c.stylus_only)
         try:
             view = PracticeView(card, services)
         except Exception as exc:  # noqa: BLE001 - shown in words, the deck stays usable

@@ -62,6 +62,7 @@ class PracticeServices:
     on_graded: Callable[[str, str, Session], None] = lambda card_id, grade, session: None
     check: Callable[..., Any] | None = None
     pressure_gamma: float = 1.0
+    stylus_only: bool = True
     make_canvas: Callable[..., QWidget] | None = None
 
 
@@ -196,6 +197,12 @@ class PracticeView(QWidget):
         QShortcut(QKeySequence.StandardKey.Undo, self, self.undo_stack.undo)
         QShortcut(QKeySequence.StandardKey.Redo, self, self.undo_stack.redo)
 
+        if hasattr(self.canvas, "inkActivity"):
+            self.canvas.inkActivity.connect(self.reader.postpone)
+        if hasattr(self.canvas, "set_clock"):
+            self.canvas.set_clock(self.session.elapsed_ms)  # point times in session ms
+        if hasattr(self.canvas, "set_stylus_only"):
+            self.canvas.set_stylus_only(self.services.stylus_only)
         self.page_model.stepInkChanged.connect(self._on_step_ink)
         self.page_model.bandsChanged.connect(self._on_bands)
         self.page_model.readingChanged.connect(self._on_reading_changed)

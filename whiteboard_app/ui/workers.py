@@ -144,6 +144,13 @@ class StepReader(QObject):
             self._timers[step] = timer
         timer.start(self.pause_ms)
 
+    def postpone(self) -> None:
+        """The pen is moving (or just went down): restart every waiting pause, so that no step is read
+        in the middle of a stroke."""
+        for timer in self._timers.values():
+            if timer.isActive():
+                timer.start(self.pause_ms)
+
     def step_ended(self, step: int) -> None:
         """The writer moved on: read ``step`` now."""
         self.read_now(step)
