@@ -74,6 +74,7 @@ def test_corrupt_files_are_reported_untouched_and_never_overwritten(tmp_path):
     saved = store.save(clash)
     assert saved != store.path_for(Board(card_id="x", started_at=good.started_at, board_id="c" * 32))
     assert store.load(saved) == clash
+    assert [e.board.board_id for e in store.unfinished()] == [clash.board_id]  # corrupt files never offered
     for name, data in files.items():  # bytes and mtime unchanged
         st = (tmp_path / name).stat()
         assert (tmp_path / name).read_bytes() == data and st.st_mtime_ns == 1_000_000_000, name
@@ -160,7 +161,7 @@ _CHILD = textwrap.dedent("""
     while True:
         stroke = pool[n % len(pool)].translated(0.0, 100.0 * n)   # stroke n is recognisable by its offset
         if mode == "autosave":
-            time.sleep(rng.uniform(0.03, 0.06))                   # the pen is moving: stroke in progress
+            time.sleep(rng.uniform(0.05, 0.1))                    # the pen is moving: stroke in progress
         session.add_stroke(stroke)
         if mode == "save":
             store.save(session.board())                           # back-to-back saves: kills land mid-write
@@ -183,7 +184,7 @@ def _kill_runs(tmp_path: Path, mode: str, runs: int, rng: random.Random) -> list
                                 stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
         first = proc.stdout.readline()
         assert first.startswith("ready"), proc.stderr.read()
-        time.sleep(rng.uniform(0.05, 0.35))
+        time.sleep(rng.uniform(0.05, 0.45))
         proc.send_signal(signal.SIGKILL)
         rest, err = proc.communicate(timeout=10)
         assert proc.returncode == -signal.SIGKILL, err

@@ -96,3 +96,12 @@ def test_erased_stroke_disappears_in_replay(qtbot):
     assert w.shown_stroke_count() == 1
     w.seek(1150)  # half of the first stroke
     assert [len(s.points) for _, s in w.model.page.strokes()] == [2]
+
+
+def test_export_from_the_review_window(review, tmp_path):
+    _, board, w = review
+    assert w.export_to(str(tmp_path / "b.inkml")).startswith("Exported to")
+    from whiteboard_app.ink.io import read_inkml
+
+    assert [r.latex for r in read_inkml(tmp_path / "b.inkml")] == [s.latex for s in board.steps]
+    assert w.export_to(str(tmp_path / "b.svg")).startswith("Export failed: unknown export format")

@@ -74,6 +74,19 @@ class BoardListing:
     errors: list[BoardError] = field(default_factory=list)
 
 
+_FINISHED_RE = re.compile(rb'^\{"format":"whiteboard-board","version":\d+,[^\[]*?"finished_ms":-?\d')
+
+
+def _head_says_finished(path: Path) -> bool:
+    """True when the first KiB of a board file written by this program says it is finished."""
+    try:
+        with open(path, "rb") as f:
+            head = f.read(1024)
+    except OSError:
+        return False
+    return _FINISHED_RE.match(head) is not None
+
+
 def _safe(text: str) -> str:
     return re.sub(r"[^A-Za-z0-9_.-]+", "-", text).strip("-.")[:60] or "card"
 
@@ -168,8 +181,23 @@ class BoardStore:
         return out
 
     def unfinished(self) -> list[BoardEntry]:
-        """Boards never declared finished (the window offers them back on launch), newest first."""
-        return [e for e in self.list().boards if not e.board.finished]
+        """Boards never declared finished (the window offers them back on launch), newest first.
+
+        Fast at launch: a file whose first KiB already says it is finished is not loaded in full (the
+        current writer puts ``finished_ms`` before the steps). Files that do not load are skipped here
+        (``list()`` reports them)."""
+        out = []
+        for p in self.files():
+            if _head_says_finished(p):
+                continue
+            try:
+                board = self.load(p)
+            except BoardError:
+                continue
+            if not board.finished:
+                out.append(BoardEntry(p, board))
+        out.sort(key=lambda e: e.board.started_at, reverse=True)
+        return out
 
     def discard(self, path: str | os.PathLike[str]) -> Path:
         """Set an unfinished board aside (the user declined to continue it): moved to

@@ -185,6 +185,9 @@ class ReviewWindow(QWidget):
         self.speed_box.setCurrentIndex(min(range(len(SPEEDS)), key=lambda k: abs(SPEEDS[k] - speed)))
         self.speed_box.currentIndexChanged.connect(lambda k: self.set_speed(SPEEDS[k]))
         self.position_label = QLabel(self)
+        self.export_button = QPushButton("Export...", self)
+        self.export_button.setToolTip("Save this board as PNG, PDF or InkML")
+        self.export_button.clicked.connect(self._ask_export)
         freezes = board.freezes()
         target = f" / target {format_ms(board.target_s * 1000)}" if board.target_s else ""
         grade = f", self-grade {board.self_grade}" if board.self_grade else ""
@@ -198,6 +201,7 @@ class ReviewWindow(QWidget):
         controls.addWidget(QLabel("Speed", self))
         controls.addWidget(self.speed_box)
         controls.addWidget(self.position_label, 1)
+        controls.addWidget(self.export_button)
         split = QSplitter(Qt.Orientation.Horizontal, self)
         split.addWidget(self.canvas)
         side = QWidget(self)
@@ -256,6 +260,35 @@ class ReviewWindow(QWidget):
 
     def _on_item(self, item: QTreeWidgetItem, _column: int = 0) -> None:
         self.jump_to_step(int(item.data(0, Qt.ItemDataRole.UserRole)))
+
+    def export_to(self, path: str, fmt: str | None = None) -> str:
+        """Export the board (format from ``fmt`` or the suffix: png, pdf, inkml); returns a message in
+        words, also shown in the position line's tooltip. Errors are reported, never raised."""
+        from whiteboard_app.ui.export import ExportError, export_board
+
+        try:
+            out = export_board(self.board, path, fmt)
+            msg = f"Exported to {out}"
+        except (ExportError, OSError) as exc:
+            msg = f"Export failed: {exc}"
+        self.position_label.setToolTip(msg)
+        self.last_export_message = msg
+        return msg
+
+    def _ask_export(self) -> None:
+        from PySide6.QtWidgets import QFileDialog, QMessageBox
+
+        path, chosen = QFileDialog.getSaveFileName(
+            self, "Export board", f"{self.board.card_id}.pdf",
+            "PDF (*.pdf);;PNG image (*.png);;InkML ink (*.inkml)")
+        if not path:
+            return
+        fmt = {"PDF": "pdf", "PNG": "png", "Ink": "inkml"}.get(chosen.split(" ")[0], None)
+        if fmt and not path.lower().endswith("." + fmt):
+            path += "." + fmt
+        msg = self.export_to(path, fmt)
+        if msg.startswith("Export failed"):
+            QMessageBox.warning(self, "Export", msg)
 
     # ------------------------------------------------------------------------------- display
     def tick(self) -> None:
