@@ -1,0 +1,322 @@
+"""The bundled default recogniser ("whiteboard"): mathnote-ocr's pipeline with weights trained on real ink.
+
+Architecture (details and numbers in docs/recogniser.md):
+
+1. The step's ink is normalised as in training (:func:`whiteboard_app.recognition.training.data.normalise_strokes`:
+   median stroke size 24 px, top-left ink at (40, 40) px).
+2. Stroke grouping: mathnote-ocr's ``StrokeGNN`` ("pairs" kind) trained on the ground-truth symbol groups of
+   real expressions (``weights/grouper.pth``) gives every stroke pair's log-odds of forming one symbol;
+   mathnote-ocr's exact search reads the ``top_k`` most probable partitions.
+3. Symbol classification: mathnote-ocr's 3-layer CNN fine-tuned on real handwritten symbols
+   (``weights/classifier.pth``), every class kept distinct: mathnote-ocr's forced renames
+   (X -> x, \\times -> x, \\Sigma -> \\sum ...; ``engine.grouper._DEFAULTS``) are switched off for this engine.
+4. Layout: mathnote-ocr's bundled tree parser turns each partition into LaTeX; the candidates are ranked by
+   grouping probability x parse confidence (score = its natural log).
+5. Writer adaptation (:meth:`TrainedRecognizer.adapt`): calibration samples become prototypes in the
+   classifier's 256-d feature space; a candidate symbol closer to a writer prototype than to the model's own
+   class prototype is read as the writer's label (how symbols CROHME lacks, such as \\eta or \\partial, are
+   learned). Source of the prototype idea: Snell et al., "Prototypical Networks for Few-shot Learning", 2017.
+
+Heavy imports (torch, mathnote_ocr) happen on first use; constructing the engine is cheap.
+"""
+
+from __future__ import annotations
+
+import contextvars
+import math
+import threading
+import time
+from collections.abc import Sequence
+from importlib import resources
+from pathlib import Path
+
+from whiteboard_app.ink import StepInk, Stroke
+from whiteboard_app.recognition.base import (
+    Candidate,
+    RecognitionContext,
+    RecognitionError,
+    RecognitionResult,
+    RecognizerUnavailable,
+    SymbolAlternatives,
+)
+
+ENGINE_NAME = "whiteboard"
+CLASSIFIER_FILE = "classifier.pth"
+GROUPER_FILE = "grouper.pth"
+# A writer prototype wins when its distance is below this share of the model's own prototype distance.
+ADAPT_RATIO = 0.9
+
+_RAW_NAMES: contextvars.ContextVar[bool] = contextvars.ContextVar("whiteboard_raw_names", default=False)
+_patch_lock = threading.Lock()
+
+
+class _RenameTable(dict):
+    """mathnote-ocr's rename table (engine.grouper._DEFAULTS) that renames nothing while
+    ``_RAW_NAMES`` is set in the calling context (this engine), and as before otherwise
+    (the plain mathnote backend in the same process)."""
+
+    def get(self, key, default=None):
+        if _RAW_NAMES.get():
+            return default
+        return super().get(key, default)
+
+
+def _install_rename_switch() -> None:
+    from mathnote_ocr.engine import grouper
+
+    with _patch_lock:
+        if not isinstance(grouper._DEFAULTS, _RenameTable):
+            grouper._DEFAULTS = _RenameTable(grouper._DEFAULTS)
+
+
+def default_weights_dir() -> Path:
+    """The package's bundled weights folder (whiteboard_app/recognition/weights)."""
+    return Path(str(resources.files("whiteboard_app.recognition") / "weights"))
+
+
+def name_to_latex(name: str) -> str:
+    """LaTeX of a class name (mathnote-ocr's names: ``X_cap`` -> ``X``; a writer label is its own LaTeX)."""
+    from mathnote_ocr.tree_parser.tree_latex import _sym_to_latex
+
+    return _sym_to_latex(name)
+
+
+def latex_to_name(label: str) -> str:
+    """Class name for a calibration label given in LaTeX (``X`` -> ``X_cap``, ``\\partial`` -> ``partial``);
+    a label the classifier has no class for stays as it is (its own LaTeX)."""
+    from whiteboard_app.recognition.training.data import CROHME_TO_NAME
+
+    return CROHME_TO_NAME.get(label, label)
+
+
+def available(weights_dir: str | Path | None = None) -> tuple[bool, str]:
+    """(available, reason) without loading the model: torch and mathnote-ocr importable and the weights
+    present. The reason is "" when available, else in words."""
+    import importlib.util
+
+    for mod in ("torch", "mathnote_ocr"):
+        if importlib.util.find_spec(mod) is None:
+            return False, f"the '{ENGINE_NAME}' engine needs {mod}, which is not installed"
+    clf = (Path(weights_dir) if weights_dir is not None else default_weights_dir()) / CLASSIFIER_FILE
+    if not clf.exists():
+        return False, f"the '{ENGINE_NAME}' engine has no weights ({clf} is missing)"
+    return True, ""
+
+
+class TrainedRecognizer:
+    """The "whiteboard" engine. Implements the :class:`~whiteboard_app.recognition.base.Recognizer` protocol.
+
+    Options: ``weights_dir`` (folder with classifier.pth and grouper.pth; default: the bundled one),
+    ``top_k`` (partitions read, = n-best size before de-duplication), ``threads`` (torch threads).
+    Raises :class:`RecognizerUnavailable` on first use when torch/mathnote-ocr or the weights are missing.
+    """
+
+    name = ENGINE_NAME
+
+    def __init__(self, weights_dir: str | Path | None = None, top_k: int = 3, threads: int = 2) -> None:
+        self.weights_dir = Path(weights_dir) if weights_dir is not None else default_weights_dir()
+        self.top_k = max(1, int(top_k))
+        self.threads = threads
+        self._ocr = None
+        self._lock = threading.Lock()
+        self._read_lock = threading.Lock()  # detection swaps the classifier: one reading at a time
+        self._writer: dict[str, list] = {}  # class name -> list of feature vectors (np arrays, 256)
+        self.load_ms: float | None = None
+
+    # ── loading ───────────────────────────────────────────────────────
+    def load(self) -> None:
+        """Load the model now (otherwise the first reading does). Raises RecognizerUnavailable."""
+        self._load()
+
+    def _load(self):
+        if self._ocr is not None:
+            return self._ocr
+        with self._lock:
+            if self._ocr is not None:
+                return self._ocr
+            t0 = time.perf_counter()
+            clf = self.weights_dir / CLASSIFIER_FILE
+            grp = self.weights_dir / GROUPER_FILE
+            if not clf.exists():
+                raise RecognizerUnavailable(
+                    f"the '{ENGINE_NAME}' engine has no weights: {clf} is missing "
+                    "(train them with `whiteboard-app train-recognizer`)")
+            try:
+                import torch
+                from mathnote_ocr.api import MathOCR
+                from mathnote_ocr.classifier.inference import SymbolClassifier
+            except ImportError as exc:  # pragma: no cover - depends on the environment
+                raise RecognizerUnavailable(
+                    f"the '{ENGINE_NAME}' engine needs torch and mathnote-ocr, which are not installed ({exc.name})"
+                ) from exc
+            if self.threads:
+                torch.set_num_threads(self.threads)
+            _install_rename_switch()
+            ocr = MathOCR()
+            ocr.classifier = SymbolClassifier(run=str(clf), device=torch.device("cpu"))
+            if grp.exists():
+                from whiteboard_app.recognition.training.grouper import load_grouper
+
+                ocr.grouper_params.stroke_model = load_grouper(grp, self._grouper_classifier(grp, clf))
+            self._ocr = ocr
+            self.load_ms = (time.perf_counter() - t0) * 1000.0
+            return ocr
+
+    @staticmethod
+    def _grouper_classifier(grp: Path, clf: Path) -> str | None:
+        import torch
+
+        ck = torch.load(grp, map_location="cpu", weights_only=False)
+        return str(clf) if ck.get("classifier") == "own" else None
+
+    # ── writer adaptation ────────────────────────────────────────────
+    def adapt(self, samples: Sequence[tuple[str, Sequence[Stroke]]]) -> int:
+        """Add writer prototypes: each sample is (label in LaTeX, the strokes of one symbol drawn alone).
+
+        Any label is accepted, including symbols the classifier has no class for (``\\eta``, ``\\hat``,
+        ``\\mathbb{R}``); from then on a symbol whose features are closer to one of these samples than
+        to the model's own class prototype (ratio :data:`ADAPT_RATIO`) is read with the writer's label.
+        Returns the number of samples added. Raises RecognitionError for a sample without ink.
+        """
+        ocr = self._load()
+        from whiteboard_app.recognition.training.data import normalise_strokes
+
+        imgs, sizes, names = [], [], []
+        for label, strokes in samples:
+            pts = [[(p.x, p.y) for p in s.points] for s in strokes]
+            if not pts or not any(pts):
+                raise RecognitionError(f"calibration sample for {label!r} has no ink")
+            norm = normalise_strokes(pts)
+            img, size = self._draw(ocr, norm)
+            imgs.append(img)
+            sizes.append(size)
+            names.append(latex_to_name(label))
+        if not imgs:
+            return 0
+        res = ocr.classifier.classify_batch(imgs, size_feats=sizes if ocr.classifier.use_size_feat else None)
+        for name, r in zip(names, res, strict=True):
+            self._writer.setdefault(name, []).append(r.features)
+        return len(names)
+
+    def clear_adaptation(self) -> None:
+        """Forget every writer prototype."""
+        self._writer.clear()
+
+    @property
+    def adapted_labels(self) -> list[str]:
+        """LaTeX of the labels that have writer prototypes."""
+        return sorted(name_to_latex(n) for n in self._writer)
+
+    @staticmethod
+    def _draw(ocr, norm: list[list[tuple[float, float]]]):
+        from mathnote_ocr.engine.grouper import _size_feat
+        from mathnote_ocr.engine.renderer import render_strokes
+        from mathnote_ocr.engine.stroke import Stroke as MStroke
+        from mathnote_ocr.engine.stroke import StrokePoint
+
+        strokes = [MStroke.from_points([StrokePoint(x, y) for x, y in s], id=i) for i, s in enumerate(norm) if s]
+        cs = float(int(max(c for s in norm for p in s for c in p)))
+        return (render_strokes(strokes, canvas_size=ocr.classifier.canvas_size, source_size=cs),
+                _size_feat(strokes, cs))
+
+    def _adapted_classifier(self, ocr):
+        """The classifier with writer prototypes applied to its batch results (a thin wrapper)."""
+        if not self._writer:
+            return ocr.classifier
+        return _WriterAdapted(ocr.classifier, self._writer)
+
+    # ── reading ───────────────────────────────────────────────────────
+    def recognize(self, ink: StepInk, context: RecognitionContext | None = None) -> RecognitionResult:
+        """Read one step's ink: n-best candidates (best first, score = log of grouping x parse
+        confidence) and per-symbol alternatives of the best reading (stroke ids are the ink's).
+        *context* is not used here (card-context reranking is recognition/context.py's job).
+        Empty ink gives a result with no candidates. Raises RecognitionError if the engine fails."""
+        t0 = time.perf_counter()
+        strokes = [s for s in ink.strokes if s.points]
+        if not strokes:
+            return RecognitionResult((), (), 0.0, ENGINE_NAME, "no ink")
+        ocr = self._load()
+        from mathnote_ocr.engine.stroke import Stroke as MStroke
+        from mathnote_ocr.engine.stroke import StrokePoint
+
+        from whiteboard_app.recognition.training.data import normalise_strokes
+
+        norm = normalise_strokes([[(p.x, p.y) for p in s.points] for s in strokes])
+        mstrokes = [MStroke.from_points([StrokePoint(x, y) for x, y in pts], id=i) for i, pts in enumerate(norm)]
+        with self._read_lock:
+            expr = self._detect(ocr, mstrokes)
+        cands: list[Candidate] = []
+        seen = set()
+        for e in [expr, *list(expr.alternatives or [])]:
+            latex = (e.latex or "").strip()
+            if not latex or latex in seen:
+                continue
+            seen.add(latex)
+            cands.append(Candidate(latex, math.log(max(float(e.confidence), 1e-12))))
+        ids = [s.id for s in strokes]
+        symbols = []
+        for sym in sorted(expr.symbols.values(), key=lambda s: s.bbox.x):
+            labels = [(name_to_latex(sym.name), float(sym.confidence))]
+            for n, c in sym.alternatives or []:
+                if n is not None and n != sym.name and len(labels) < 5:
+                    labels.append((name_to_latex(n), float(c)))
+            symbols.append(SymbolAlternatives(tuple(sorted(ids[st.id] for st in sym.strokes)), tuple(labels)))
+        ms = (time.perf_counter() - t0) * 1000.0
+        return RecognitionResult(tuple(cands), tuple(symbols), ms, ENGINE_NAME,
+                                 None if cands else "nothing read")
+
+
+    def _detect(self, ocr, mstrokes):
+        token = _RAW_NAMES.set(True)
+        original = ocr.classifier
+        try:
+            ocr.classifier = self._adapted_classifier(ocr)
+            return ocr.detect(mstrokes, top_k=self.top_k)
+        except RecognitionError:
+            raise
+        except Exception as exc:  # the engine's own failures become "could not read"
+            raise RecognitionError(f"{ENGINE_NAME} engine failed: {type(exc).__name__}: {exc}") from exc
+        finally:
+            ocr.classifier = original
+            _RAW_NAMES.reset(token)
+
+
+class _WriterAdapted:
+    """A SymbolClassifier stand-in: the same results, except that a group whose features lie closer to a
+    writer prototype than ADAPT_RATIO x its distance to the model's prototype takes the writer's label."""
+
+    def __init__(self, base, writer: dict[str, list]) -> None:
+        import numpy as np
+
+        self._base = base
+        self._names = []
+        rows = []
+        for name, feats in writer.items():
+            for f in feats:
+                self._names.append(name)
+                rows.append(np.asarray(f, dtype=np.float32))
+        self._protos = np.stack(rows)
+
+    def __getattr__(self, item):
+        return getattr(self._base, item)
+
+    def classify_batch(self, images, size_feats=None):
+        from dataclasses import replace
+
+        import numpy as np
+
+        out = []
+        for r in self._base.classify_batch(images, size_feats=size_feats):
+            if r.features is None:
+                out.append(r)
+                continue
+            d = np.linalg.norm(self._protos - r.features[None, :], axis=1)
+            k = int(d.argmin())
+            if d[k] < ADAPT_RATIO * r.prototype_distance:
+                name = self._names[k]
+                conf = float(max(r.confidence, 0.9))
+                alts = [(name, conf)] + [(n, c) for n, c in (r.alternatives or []) if n != name][:4]
+                r = replace(r, symbol=name, confidence=conf, prototype_distance=float(d[k]), is_ood=False,
+                            alternatives=alts)
+            out.append(r)
+        return out

@@ -1,0 +1,232 @@
+"""Fine-tune mathnote-ocr's symbol classifier on real handwritten symbols.
+
+The model is mathnote-ocr's ``SymbolCNNWithPrototypes`` (3 conv layers, 32x32 px picture plus the
+symbol's relative size; 125 classes), started from its bundled ``v9_combined`` weights and trained on
+the ground-truth stroke groups of real expressions, every class kept distinct (X, x and \\times stay
+three classes). Each symbol is drawn exactly as mathnote's grouper draws it at reading time
+(``engine.renderer.render_strokes``, the size feature ``engine.grouper._size_feat`` over the
+expression's canvas), each epoch with a fresh random affine distortion of the points.
+
+The checkpoint written is in mathnote-ocr's format (``model_state_dict``, ``label_names``,
+``prototypes``, ``canvas_size``, ``use_size_feat``), so ``SymbolClassifier(run=path)`` loads it.
+"""
+
+from __future__ import annotations
+
+import math
+import random
+import time
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+import numpy as np
+
+from whiteboard_app.recognition.training.data import Expression
+
+BASE_RUN = "v9_combined"
+
+
+def _log(msg: str, log: Callable[[str], None] | None) -> None:
+    if log is not None:
+        log(msg)
+
+
+def symbol_items(exprs: Sequence[Expression], label_index: dict[str, int]) -> list[tuple[int, list[int], int]]:
+    """(expression index, stroke indices, class index) of every labelled symbol whose class exists."""
+    items = []
+    for k, e in enumerate(exprs):
+        for name, idx in e.symbols:
+            if name is None or name not in label_index:
+                continue
+            idx = [i for i in idx if i < len(e.strokes) and e.strokes[i]]
+            if idx:
+                items.append((k, idx, label_index[name]))
+    return items
+
+
+def _distort(pts: list[list[tuple[float, float]]], rng: random.Random) -> list[list[tuple[float, float]]]:
+    """A random affine distortion about the symbol's centre: rotation +-8 deg, shear +-0.15,
+    x and y scale +-12 % (overall size kept within +-10 %)."""
+    flat = [p for s in pts for p in s]
+    cx = sum(p[0] for p in flat) / len(flat)
+    cy = sum(p[1] for p in flat) / len(flat)
+    a = math.radians(rng.uniform(-8, 8))
+    sh = rng.uniform(-0.15, 0.15)
+    s = rng.uniform(0.9, 1.1)
+    sx, sy = s * rng.uniform(0.88, 1.12), s * rng.uniform(0.88, 1.12)
+    ca, sa = math.cos(a), math.sin(a)
+    out = []
+    for st in pts:
+        q = []
+        for x, y in st:
+            dx, dy = (x - cx) * sx, (y - cy) * sy
+            dx = dx + sh * dy
+            q.append((cx + ca * dx - sa * dy, cy + sa * dx + ca * dy))
+        out.append(q)
+    return out
+
+
+def render_items(exprs: Sequence[Expression], items, canvas_size: int, rng: random.Random | None = None):
+    """Draw each item as mathnote's grouper does: (uint8 images (N, S, S), size features (N,) float32).
+    With *rng*, each symbol is randomly distorted first (:func:`_distort`)."""
+    from mathnote_ocr.engine.grouper import _size_feat
+    from mathnote_ocr.engine.renderer import render_strokes
+    from mathnote_ocr.engine.stroke import Stroke, StrokePoint
+
+    canvas = {}
+    imgs = np.empty((len(items), canvas_size, canvas_size), dtype=np.uint8)
+    sizes = np.empty(len(items), dtype=np.float32)
+    for n, (k, idx, _c) in enumerate(items):
+        e = exprs[k]
+        if k not in canvas:
+            canvas[k] = float(int(max((c for s in e.strokes for p in s for c in p), default=800)))
+        pts = [e.strokes[i] for i in idx]
+        if rng is not None:
+            pts = _distort(pts, rng)
+        strokes = [Stroke.from_points([StrokePoint(x, y) for x, y in s], id=j) for j, s in enumerate(pts)]
+        imgs[n] = np.asarray(render_strokes(strokes, canvas_size=canvas_size, source_size=canvas[k]),
+                             dtype=np.uint8)
+        sizes[n] = _size_feat(strokes, canvas[k])
+    return imgs, sizes
+
+
+def _to_tensor(imgs: np.ndarray):
+    import torch
+
+    # torchvision ToTensor + Normalize((0.5,), (0.5,)), as mathnote's SymbolClassifier reads
+    return (torch.from_numpy(imgs).float().div_(255.0).sub_(0.5).div_(0.5)).unsqueeze(1)
+
+
+def load_base(base: str | Path = BASE_RUN):
+    """mathnote-ocr's classifier checkpoint *base* (a bundled run name or a path): (model, checkpoint)."""
+    import torch
+    from mathnote_ocr.classifier.model import build_model
+    from mathnote_ocr.engine.checkpoint import load_checkpoint
+
+    ck = load_checkpoint("classifier", str(base), device=torch.device("cpu"))
+    model = build_model(ck.get("arch", "cnn"), len(ck["label_names"]), ck.get("canvas_size", 128),
+                        ck.get("use_size_feat", False))
+    model.load_state_dict(ck["model_state_dict"])
+    return model, ck
+
+
+def evaluate(model, imgs: np.ndarray, sizes: np.ndarray, labels: np.ndarray, batch: int = 512) -> float:
+    """Top-1 accuracy (0..1) of *model* on pre-drawn symbols."""
+    import torch
+
+    model.eval()
+    correct = 0
+    with torch.no_grad():
+        for i in range(0, len(labels), batch):
+            x = _to_tensor(imgs[i:i + batch])
+            logits, _f = model(x, torch.from_numpy(sizes[i:i + batch]))
+            correct += int((logits.argmax(1).numpy() == labels[i:i + batch]).sum())
+    return correct / max(1, len(labels))
+
+
+def compute_prototypes(model, imgs: np.ndarray, sizes: np.ndarray, labels: np.ndarray, old, batch: int = 512):
+    """Per-class mean feature vectors (classes, 256); classes without samples keep *old*'s rows."""
+    import torch
+
+    model.eval()
+    n_cls = old.shape[0]
+    sums = torch.zeros_like(old)
+    counts = torch.zeros(n_cls)
+    with torch.no_grad():
+        for i in range(0, len(labels), batch):
+            _l, f = model(_to_tensor(imgs[i:i + batch]), torch.from_numpy(sizes[i:i + batch]))
+            y = torch.from_numpy(labels[i:i + batch]).long()
+            sums.index_add_(0, y, f)
+            counts.index_add_(0, y, torch.ones(len(y)))
+    protos = old.clone()
+    have = counts > 0
+    protos[have] = sums[have] / counts[have, None]
+    return protos
+
+
+def train_classifier(train: Sequence[Expression], val: Sequence[Expression], out_path: str | Path, *,
+                     epochs: int = 8, minutes: float = 60.0, seed: int = 0, lr: float = 1e-3,
+                     batch_size: int = 128, base: str | Path = BASE_RUN,
+                     log: Callable[[str], None] | None = print) -> dict:
+    """Fine-tune the classifier; write the best checkpoint (by validation accuracy) to *out_path*.
+
+    Stops after *epochs* epochs or *minutes* of wall time, whichever is first (a cosine learning-rate
+    schedule over *epochs*). Returns {"epochs", "val_acc", "val_acc_base", "history": [per-epoch
+    dicts with loss and val_acc]}.
+    """
+    import torch
+    import torch.nn.functional as F
+
+    random.seed(seed)
+    np.random.seed(seed)
+    torch.manual_seed(seed)
+    rng = random.Random(seed)
+    model, ck = load_base(base)
+    label_names = list(ck["label_names"])
+    index = {n: i for i, n in enumerate(label_names)}
+    canvas_size = ck.get("canvas_size", 32)
+    tr_items = symbol_items(train, index)
+    va_items = symbol_items(val, index)
+    tr_labels = np.array([c for _k, _i, c in tr_items], dtype=np.int64)
+    va_labels = np.array([c for _k, _i, c in va_items], dtype=np.int64)
+    va_imgs, va_sizes = render_items(val, va_items, canvas_size)
+    base_acc = evaluate(model, va_imgs, va_sizes, va_labels) if len(va_labels) else 0.0
+    _log(f"classifier: {len(tr_items)} train symbols, {len(va_items)} validation symbols; "
+         f"base accuracy {base_acc:.4f}", log)
+
+    opt = torch.optim.AdamW(model.parameters(), lr=lr, weight_decay=1e-4)
+    t0 = time.monotonic()
+    best = (-1.0, None)
+    history = []
+    steps_per_epoch = max(1, math.ceil(len(tr_items) / batch_size))
+    total = steps_per_epoch * max(1, epochs)
+    step = 0
+    out_path = Path(out_path)
+    out_path.parent.mkdir(parents=True, exist_ok=True)
+    for epoch in range(epochs):
+        imgs, sizes = render_items(train, tr_items, canvas_size, rng)
+        order = np.random.permutation(len(tr_items))
+        model.train()
+        tot_loss, n_b = 0.0, 0
+        for b in range(0, len(order), batch_size):
+            sel = order[b:b + batch_size]
+            x = _to_tensor(imgs[sel])
+            y = torch.from_numpy(tr_labels[sel])
+            for g in opt.param_groups:
+                g["lr"] = lr * 0.5 * (1 + math.cos(math.pi * min(step, total) / total))
+            logits, _f = model(x, torch.from_numpy(sizes[sel]))
+            loss = F.cross_entropy(logits, y, label_smoothing=0.05)
+            opt.zero_grad()
+            loss.backward()
+            opt.step()
+            tot_loss += float(loss.detach())
+            n_b += 1
+            step += 1
+        acc = evaluate(model, va_imgs, va_sizes, va_labels) if len(va_labels) else 0.0
+        elapsed = (time.monotonic() - t0) / 60
+        history.append({"epoch": epoch + 1, "loss": round(tot_loss / max(1, n_b), 4), "val_acc": round(acc, 4),
+                        "minutes": round(elapsed, 2)})
+        _log(f"classifier epoch {epoch + 1}: loss {tot_loss / max(1, n_b):.4f} val_acc {acc:.4f} "
+             f"({elapsed:.1f} min)", log)
+        if acc > best[0]:
+            best = (acc, {k: v.detach().clone() for k, v in model.state_dict().items()})
+            _save(model, best[1], ck, label_names, canvas_size, train, tr_items, tr_labels, out_path)
+        if elapsed > minutes:
+            _log("classifier: time budget reached", log)
+            break
+    return {"epochs": len(history), "val_acc": best[0], "val_acc_base": base_acc, "history": history}
+
+
+def _save(model, state, ck, label_names, canvas_size, train, tr_items, tr_labels, out_path: Path) -> None:
+    import torch
+
+    model.load_state_dict(state)
+    imgs, sizes = render_items(train, tr_items, canvas_size)
+    protos = compute_prototypes(model, imgs, sizes, tr_labels, ck["prototypes"].float())
+    state = dict(state)
+    state["prototypes"] = protos
+    tmp = out_path.with_suffix(".tmp")
+    torch.save({"model_state_dict": state, "label_names": label_names, "prototypes": protos,
+                "canvas_size": canvas_size, "use_size_feat": ck.get("use_size_feat", True),
+                "arch": ck.get("arch", "cnn")}, tmp)
+    tmp.replace(out_path)

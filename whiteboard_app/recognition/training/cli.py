@@ -1,0 +1,110 @@
+"""``whiteboard-app train-recognizer``: train the bundled recogniser's weights on real ink.
+
+Example (reproduces the shipped weights; see docs/recogniser.md)::
+
+    whiteboard-app train-recognizer --data ../shared/handwriting/train.jsonl.gz \\
+        --out runs/recognizer --minutes 60 --seed 0
+
+Writes ``classifier.pth`` (symbol classifier) and ``grouper.pth`` (stroke grouper) and
+``train.log`` under --out; copy the two .pth files to whiteboard_app/recognition/weights/ to ship them.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from pathlib import Path
+
+STAGES = ("classifier", "grouper")
+
+
+def register(subparsers) -> None:
+    """Add the ``train-recognizer`` subcommand to *subparsers*."""
+    p = subparsers.add_parser("train-recognizer", help="train the bundled recogniser on real ink (CPU)",
+                              description=__doc__.splitlines()[0])
+    add_arguments(p)
+    p.set_defaults(func=run)
+
+
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    """The command's options (shared with ``python -m whiteboard_app.recognition.training.cli``)."""
+    p.add_argument("--data", required=True, help="training JSON lines (.jsonl or .jsonl.gz) with symbol groups")
+    p.add_argument("--out", required=True, help="output directory for checkpoints and the log")
+    p.add_argument("--minutes", type=float, default=60.0, help="wall-time budget of each stage (minutes)")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--stages", default=",".join(STAGES), help=f"comma-separated subset of {','.join(STAGES)}")
+    p.add_argument("--classifier-epochs", type=int, default=8)
+    p.add_argument("--grouper-epochs", type=int, default=12)
+    p.add_argument("--val-fraction", type=float, default=0.1, help="share of writers held out for validation")
+    p.add_argument("--limit", type=int, default=0, help="use only the first N expressions (0: all)")
+    p.add_argument("--threads", type=int, default=2, help="torch threads")
+
+
+def run(args: argparse.Namespace) -> int:
+    """Run the stages; returns 0, or 2 with a one-line message for bad arguments or data."""
+    from whiteboard_app.recognition.training.data import (
+        TrainingDataError,
+        load_expressions,
+        mark_fraction_bars,
+        writer_split,
+    )
+
+    stages = [s.strip() for s in args.stages.split(",") if s.strip()]
+    bad = [s for s in stages if s not in STAGES]
+    if bad:
+        print(f"whiteboard-app: error: unknown stage(s) {', '.join(bad)} (choose from {', '.join(STAGES)})",
+              file=sys.stderr)
+        return 2
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    log_f = open(out / "train.log", "a", encoding="utf-8")
+
+    def log(msg: str) -> None:
+        line = f"{time.strftime('%H:%M:%S')} {msg}"
+        print(line, flush=True)
+        log_f.write(line + "\n")
+        log_f.flush()
+
+    import torch
+
+    torch.set_num_threads(max(1, args.threads))
+    try:
+        exprs = load_expressions(args.data, args.limit)
+    except TrainingDataError as exc:
+        print(f"whiteboard-app: error: {exc}", file=sys.stderr)
+        return 2
+    for e in exprs:
+        mark_fraction_bars(e)
+    train, val = writer_split(exprs, args.val_fraction, args.seed)
+    log(f"data {args.data}: {len(exprs)} expressions, {len(train)} train / {len(val)} validation "
+        f"(writer-disjoint, seed {args.seed})")
+    summary = {"args": {k: v for k, v in vars(args).items() if k != "func"}}
+    if "classifier" in stages:
+        from whiteboard_app.recognition.training.classifier import train_classifier
+
+        summary["classifier"] = train_classifier(train, val, out / "classifier.pth", epochs=args.classifier_epochs,
+                                                 minutes=args.minutes, seed=args.seed, log=log)
+    if "grouper" in stages:
+        from whiteboard_app.recognition.training.grouper import train_grouper
+
+        clf = out / "classifier.pth"
+        summary["grouper"] = train_grouper(train, val, out / "grouper.pth", epochs=args.grouper_epochs,
+                                           minutes=args.minutes, seed=args.seed, log=log,
+                                           classifier=str(clf) if clf.exists() else None)
+    (out / "summary.json").write_text(json.dumps(summary, indent=2, default=str))
+    log(f"done: {out}")
+    log_f.close()
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point for ``python -m whiteboard_app.recognition.training.cli``."""
+    p = argparse.ArgumentParser(prog="train-recognizer", description=__doc__.splitlines()[0])
+    add_arguments(p)
+    return run(p.parse_args(argv))
+
+
+if __name__ == "__main__":
+    sys.exit(main())
