@@ -42,7 +42,7 @@ def record_attempt(clock: FakeClock, latexes=SIGMOID_STEPS, *, card_id: str = "s
         clock.advance(pause_ms)
         session.record_reading(i, latex)
         v = (verdicts or {}).get(i, "correct") if isinstance(verdicts, dict) else "correct"
-        session.record_verdict(i, {"latex": latex, "verdict": v, "reference_step": i if v == "correct" else None,
+        session.record_verdict(i, {"latex": latex, "verdict": v, "reference_step": i + 1 if v == "correct" else None,
                                    "diagnosis": None if v == "correct" else "sign flip", "shape": None,
                                    "ms": 12.0, "message": None})
         if i < len(latexes) - 1:

@@ -118,6 +118,7 @@ def test_reading_correction_verdict_and_listeners():
     assert st.latex == "x^{2}" and st.misread
     assert st.corrections[0].before == "x^2"
     assert s.verdicts_json()[0]["diagnosis"] == "missing factor"
+    assert s.record_verdict(0, None) is None and len(s.step(0).verdicts) == 1  # nothing was checked
     with pytest.raises(ValueError):
         s.record_verdict(0, {"verdict": "fine"})
     with pytest.raises(ValueError):
@@ -149,3 +150,23 @@ def test_finish_drops_an_empty_open_step_and_refuses_more_ink():
     assert [st.index for st in s.steps] == [0]
     with pytest.raises(RuntimeError):
         s.add_stroke(stroke(1))
+
+
+def test_real_step_verdict_and_a_move_between_steps():
+    from whiteboard_app.maths.checker import StepVerdict
+
+    clock = FakeClock()
+    s = Session("c", clock)
+    a, b = stroke(0), stroke(10)
+    clock.advance(300)
+    s.set_ink(StepInk((a, b)), 0)
+    v = s.record_verdict(0, StepVerdict("x=1", "wrong", None, "sign flip", "(1 x 1)", 12.345, "a sign"))
+    assert (v.verdict, v.diagnosis, v.shape, v.message, v.ms) == ("wrong", "sign flip", "(1 x 1)", "a sign", 12.35)
+    # a lasso drops b into step 1's band: the window syncs both steps
+    clock.advance(1000)
+    moved = b.translated(0, 100)
+    s.set_ink(StepInk((a,)), 0)
+    s.set_ink(StepInk((moved,)), 1)
+    assert s.ink(0).strokes == (a,) and s.ink(1).strokes == (moved,)
+    assert s.step(0).strokes[1].erased_ms == 1300 and s.step(1).strokes[0].end_ms == 1300
+    assert s.board().stroke_count() == 2

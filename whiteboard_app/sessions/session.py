@@ -248,10 +248,13 @@ class Session:
         self._emit("correction", st.index)
         return c
 
-    def record_verdict(self, step: int, verdict: Any) -> VerdictEntry:
+    def record_verdict(self, step: int, verdict: Any) -> VerdictEntry | None:
         """Record the checker's verdict for ``step``: a ``maths.StepVerdict`` (anything with
         ``to_json()``) or a mapping with its keys (latex, verdict, reference_step, diagnosis, shape, ms,
-        message). Raises ValueError for an unknown verdict word."""
+        message); None (nothing was checked) records nothing and returns None. Raises ValueError for an
+        unknown verdict word."""
+        if verdict is None:
+            return None
         d = verdict.to_json() if hasattr(verdict, "to_json") else dict(verdict)
         if d.get("message") is None and getattr(verdict, "message", None):
             d["message"] = verdict.message
