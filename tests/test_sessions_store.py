@@ -125,6 +125,18 @@ def test_autosaver_reports_a_failed_save(tmp_path, monkeypatch):
     assert saver.last_error is None and store.load(saver.last_path) == board
 
 
+def test_stale_temp_files_of_killed_saves_are_removed(tmp_path):
+    stale = tmp_path / ".a.board.json.123.456.tmp"
+    fresh = tmp_path / ".b.board.json.123.457.tmp"
+    other = tmp_path / ".notes.tmp"
+    for p in (stale, fresh, other):
+        p.write_text("{half a bo")
+    os.utime(stale, (time.time() - 7200, time.time() - 7200))
+    os.utime(other, (time.time() - 7200, time.time() - 7200))
+    BoardStore(tmp_path)
+    assert not stale.exists() and fresh.exists() and other.exists()
+
+
 def test_data_dir_env_var_wins(tmp_path, monkeypatch):
     monkeypatch.setenv(ENV_VAR, str(tmp_path / "env"))
     assert user_data_dir(tmp_path / "setting") == tmp_path / "env"

@@ -104,6 +104,23 @@ class BoardStore:
         self.root.mkdir(parents=True, exist_ok=True)
         self._paths: dict[str, Path] = {}  # board_id -> file this store writes it to
         self._lock = threading.Lock()
+        self.remove_stale_temp_files()
+
+    def remove_stale_temp_files(self, older_than_s: float = 3600.0) -> int:
+        """Delete temporary files left by saves that were killed midway (``.<name>.board.json.<pid>.<tid>
+        .tmp``, older than ``older_than_s``; the board file itself was never touched by such a save).
+        Returns how many were removed."""
+        import time
+
+        n = 0
+        for p in self.root.glob(f".*{SUFFIX}.*.tmp"):
+            try:
+                if time.time() - p.stat().st_mtime > older_than_s:
+                    p.unlink()
+                    n += 1
+            except OSError:
+                pass
+        return n
 
     def path_for(self, board: Board) -> Path:
         """The file of ``board``: ``<root>/<UTC start>_<card id>_<board id[:8]>.board.json``, or the
