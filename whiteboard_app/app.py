@@ -120,6 +120,23 @@ class Services:
         return self.plan.target_s(self.scheduler, card.id, datetime.now(UTC),
                                   {card.id: (card.targets.cold_s, card.targets.practised_s)})
 
+    def unfinished(self) -> list:
+        """Unfinished boards to offer back (newest first); none without a store."""
+        return self.store.unfinished() if self.store is not None else []
+
+    def adopt(self, path, board) -> None:
+        if self.store is not None:
+            self.store.adopt(path, board)
+
+    def discard(self, path) -> None:
+        if self.store is not None:
+            self.store.discard(path)
+
+    def load_board(self, path):
+        from whiteboard_app.sessions.store import BoardStore
+
+        return BoardStore.load(path)
+
     def close(self) -> None:
         if self.autosaver is not None:
             self.autosaver.close()
@@ -199,7 +216,9 @@ def build_window(args: argparse.Namespace):
         target_s=lambda card: services.target_s(card, settings),
         on_session=services.on_session, on_graded=services.on_graded,
         pause_ms=settings.pause_ms, pressure_gamma=settings.pressure_gamma, stylus_only=settings.stylus_only,
-        settings_dialog=open_settings_dialog, calibration_dialog=open_calibration)
+        settings_dialog=open_settings_dialog, calibration_dialog=open_calibration,
+        unfinished=services.unfinished, adopt=services.adopt, discard=services.discard,
+        history=services.history, load_board=services.load_board)
     recognizers = RecognizerService()
     window = MainWindow(context, recognizers)
     engine = args.engine or settings.engine

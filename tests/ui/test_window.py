@@ -285,3 +285,79 @@ def test_a_graded_run_is_saved_scheduled_and_listed(qtbot, tmp_path):
     finally:
         window.close()
         services.close()
+
+
+def test_an_unfinished_board_is_offered_back_and_resumed(qtbot, tmp_path):
+    from tests.ui.tablet import tablet_stroke
+    from whiteboard_app.app import build_window, parse_args
+
+    args = parse_args(["--no-recognizer", "--settings", str(tmp_path / "s.ini"), "--data-dir", str(tmp_path / "data")])
+    window, services, _ = build_window(args)
+    qtbot.addWidget(window)
+    window.show()
+    assert window.resume_box.isHidden()
+    view = window.open_card("sigmoid-derivative")
+    first = view.card.steps[0].latex
+    view.panels[0].edit.setText(first)
+    view.panels[0].edit.returnPressed.emit()
+    qtbot.waitUntil(lambda: view.model.step(0).status == "done", timeout=20_000)
+    view.new_step()
+    top = view.page_model.page.tops[-1]
+    y = view.canvas.canvas_to_view(60.0, top + 60.0)[1]
+    tablet_stroke(view.canvas, [(60, y), (90, y + 10), (120, y)], [0.4, 0.9, 0.5])
+    assert len(view.page_model.page.steps[1]) == 1
+    window.close()  # quit without finishing the run
+    services.close()  # flushes the autosave
+
+    window2, services2, _ = build_window(args)
+    qtbot.addWidget(window2)
+    window2.show()
+    try:
+        assert not window2.resume_box.isHidden()
+        assert "Derivative of the sigmoid" in window2.resume_label.text()
+        resumed = window2.resume_offered()
+        assert resumed is not None and window2.resume_box.isHidden()
+        assert resumed.model.step(0).latex == first
+        assert resumed.model.step(0).verdict.verdict == "correct"
+        assert resumed.panels[0].chip.text() == "\u2713 correct"
+        assert len(resumed.page_model.page.steps) == 2 and len(resumed.page_model.page.steps[1]) == 1
+        resumed.finish_run()
+        services2.autosaver.flush()
+        assert len(list(services2.store.files())) == 1  # resumed into the same file
+        assert services2.unfinished() == []
+    finally:
+        window2.close()
+        services2.close()
+
+
+def test_stats_window_and_export_from_the_menu(qtbot, tmp_path):
+    from whiteboard_app.app import build_window, parse_args
+
+    args = parse_args(["--no-recognizer", "--settings", str(tmp_path / "s.ini"), "--data-dir", str(tmp_path / "data")])
+    window, services, _ = build_window(args)
+    qtbot.addWidget(window)
+    window.show()
+    try:
+        stats = window.open_stats()
+        assert stats is not None
+        qtbot.addWidget(stats)
+        window.export_current()  # no card open: said in words
+        assert "Open a card first" in window.error_text
+        view = window.open_card("sigmoid-derivative")
+        view.panels[0].edit.setText(view.card.steps[0].latex)
+        view.panels[0].edit.returnPressed.emit()
+        qtbot.waitUntil(lambda: view.model.step(0).status == "done", timeout=20_000)
+        out = tmp_path / "board.inkml"
+        assert not window.export_board_to(out)  # a typed step has no ink: said in words
+        assert "no ink" in window.error_text
+        from tests.ui.tablet import tablet_stroke
+
+        tablet_stroke(view.canvas, [(60, 60), (90, 70), (120, 60)], [0.4, 0.9, 0.5])
+        ok = window.export_board_to(out)
+        assert ok, window.error_text
+        assert out.read_text("utf-8").lstrip().startswith("<")
+        assert window.open_review(tmp_path / "missing.json") is None
+        assert "could not be opened" in window.error_text
+    finally:
+        window.close()
+        services.close()

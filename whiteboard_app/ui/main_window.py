@@ -126,6 +126,11 @@ class AppContext:
     check: Callable[..., Any] | None = None
     settings_dialog: Callable[[QWidget], bool] | None = None
     calibration_dialog: Callable[[QWidget, Any], None] | None = None
+    unfinished: Callable[[], list] = lambda: []
+    adopt: Callable[[Any, Any], None] = lambda path, board: None
+    discard: Callable[[Any], None] = lambda path: None
+    history: Any = None
+    load_board: Callable[[Any], Any] | None = None
 
 
 class MainWindow(QMainWindow):
@@ -160,10 +165,29 @@ class MainWindow(QMainWindow):
         self.browser.card_chosen.connect(self.open_card)
         self.stack = QStackedWidget()
         self.stack.addWidget(self.browser)
+        self.resume_label = QLabel()
+        self.resume_label.setWordWrap(True)
+        self.resume_button = QPushButton("Resume")
+        self.resume_button.clicked.connect(self.resume_offered)
+        self.discard_button = QPushButton("Discard")
+        self.discard_button.clicked.connect(self.discard_offered)
+        resume_row = QHBoxLayout()
+        resume_row.setContentsMargins(6, 2, 6, 2)
+        resume_row.addWidget(self.resume_label, 1)
+        resume_row.addWidget(self.resume_button)
+        resume_row.addWidget(self.discard_button)
+        self.resume_box = QWidget()
+        self.resume_box.setLayout(resume_row)
+        self.resume_box.setStyleSheet("background: #e8f0fb;")
+        self.resume_box.setVisible(False)
+        self._offers: list = []
+        self._windows: list[QWidget] = []
+
         central = QWidget()
         layout = QVBoxLayout(central)
         layout.setContentsMargins(6, 6, 6, 6)
         layout.addWidget(self.banner_box)
+        layout.addWidget(self.resume_box)
         layout.addWidget(self.stack, 1)
         self.setCentralWidget(central)
 
@@ -180,6 +204,7 @@ class MainWindow(QMainWindow):
         self._recognizer_changed()
         if context.deck_error:
             self.show_error(context.deck_error)
+        self.offer_unfinished()
         self.resize(1280, 820)
 
     # ----------------------------------------------------------------------------------- menus
@@ -190,7 +215,13 @@ class MainWindow(QMainWindow):
                                        triggered=self.open_settings)
         self.calibrate_action = QAction("&Calibrate the recogniser\u2026", self, triggered=self.open_calibration)
         quit_action = QAction("&Quit", self, shortcut=QKeySequence.StandardKey.Quit, triggered=self.close)
-        for a in (self.deck_action, self.settings_action, self.calibrate_action):
+        self.stats_action = QAction("&History and statistics\u2026", self, shortcut=QKeySequence("Ctrl+H"),
+                                    triggered=self.open_stats)
+        self.review_action = QAction("&Review a saved board\u2026", self, triggered=self.open_review_file)
+        self.export_action = QAction("&Export this board\u2026", self, shortcut=QKeySequence("Ctrl+E"),
+                                     triggered=self.export_current)
+        for a in (self.deck_action, self.stats_action, self.review_action, self.export_action,
+                  self.settings_action, self.calibrate_action):
             file_menu.addAction(a)
         file_menu.addSeparator()
         file_menu.addAction(quit_action)
@@ -233,8 +264,9 @@ class MainWindow(QMainWindow):
         return self.recognizers.status
 
     # --------------------------------------------------------------------------- navigation
-    def open_card(self, card_id: str) -> PracticeView | None:
-        """Start a run on ``card_id``; an unknown card or a failure is shown in the banner."""
+    def open_card(self, card_id: str, resume=None) -> PracticeView | None:
+        """Start a run on ``card_id`` (or go on with ``resume``, an unfinished Board of it); an unknown card
+        or a failure is shown in the banner."""
         try:
             card = self.context.deck.get(card_id)
         except KeyError as exc:
@@ -250,7 +282,7 @@ class MainWindow(QMainWindow):
             on_graded=self._guard(c.on_graded, "recording the grade"),
             check=c.check, pressure_gamma=c.pressure_gamma, stylus_only=c.stylus_only)
         try:
-            view = PracticeView(card, services)
+            view = PracticeView(card, services, resume=resume)
         except Exception as exc:  # noqa: BLE001 - shown in words, the deck stays usable
             self.show_error(f"Could not open {card_id}: {type(exc).__name__}: {exc}")
             return None
@@ -271,6 +303,114 @@ class MainWindow(QMainWindow):
                 detail = traceback.format_exception_only(type(exc), exc)[-1].strip()
                 self.show_error(f"Problem while {doing}: {detail}")
         return call
+
+    # ------------------------------------------------------------------ unfinished boards
+    def offer_unfinished(self) -> None:
+        """Offer back the newest unfinished board (autosaved before a crash or a quit) above the deck."""
+        try:
+            self._offers = [e for e in self.context.unfinished() if e.board.card_id in self.context.deck.cards]
+        except Exception as exc:  # noqa: BLE001 - the deck still opens
+            self._offers = []
+            self.show_error(f"Unfinished boards could not be listed: {exc}")
+        if not self._offers:
+            self.resume_box.setVisible(False)
+            return
+        b = self._offers[0].board
+        title = b.card_title or b.card_id
+        more = f" ({len(self._offers) - 1} more)" if len(self._offers) > 1 else ""
+        self.resume_label.setText(f"An unfinished run on \u201c{title}\u201d from {b.started_at:%Y-%m-%d %H:%M}"
+                                  f" was saved{more}. Resume it?")
+        self.resume_box.setVisible(True)
+
+    def resume_offered(self) -> PracticeView | None:
+        """Resume the offered board: same file, its clock going on from where it stopped."""
+        if not self._offers:
+            return None
+        entry = self._offers.pop(0)
+        self.context.adopt(entry.path, entry.board)
+        view = self.open_card(entry.board.card_id, resume=entry.board)
+        self.offer_unfinished_rest()
+        return view
+
+    def discard_offered(self) -> None:
+        if not self._offers:
+            return
+        entry = self._offers.pop(0)
+        try:
+            self.context.discard(entry.path)
+        except Exception as exc:  # noqa: BLE001
+            self.show_error(f"The board could not be discarded: {exc}")
+        self.offer_unfinished_rest()
+
+    def offer_unfinished_rest(self) -> None:
+        if self._offers:
+            rest = self._offers
+            b = rest[0].board
+            self.resume_label.setText(f"Another unfinished run on \u201c{b.card_title or b.card_id}\u201d from "
+                                      f"{b.started_at:%Y-%m-%d %H:%M}. Resume it?")
+            self.resume_box.setVisible(True)
+        else:
+            self.resume_box.setVisible(False)
+
+    # --------------------------------------------------------------- history, review, export
+    def open_stats(self) -> QWidget | None:
+        if self.context.history is None:
+            self.show_error("There is no practice history yet (it could not be opened).")
+            return None
+        from whiteboard_app.ui.stats import StatsWindow
+
+        titles = {cid: c.title for cid, c in self.context.deck.cards.items()}
+        w = StatsWindow(self.context.history, titles)
+        w.reviewRequested.connect(self.open_review)
+        self._windows.append(w)
+        w.show()
+        return w
+
+    def open_review(self, path) -> QWidget | None:
+        """Replay a saved board in a review window; a board that cannot be read is said in words."""
+        from whiteboard_app.ui.review import ReviewWindow
+
+        try:
+            board = self.context.load_board(path) if self.context.load_board else None
+        except Exception as exc:  # noqa: BLE001 - BoardError names the file and the reason
+            self.show_error(f"The board could not be opened: {exc}")
+            return None
+        if board is None:
+            return None
+        w = ReviewWindow(board)
+        self._windows.append(w)
+        w.show()
+        return w
+
+    def open_review_file(self) -> None:
+        from PySide6.QtWidgets import QFileDialog
+
+        path, _ = QFileDialog.getOpenFileName(self, "Review a saved board", "", "Boards (*.json);;All files (*)")
+        if path:
+            self.open_review(path)
+
+    def export_current(self) -> None:
+        """Export the board of the current run as PNG, PDF or InkML (by the file name's extension)."""
+        if self.practice is None:
+            self.show_error("Open a card first: there is no board to export.")
+            return
+        from PySide6.QtWidgets import QFileDialog
+
+        path, _ = QFileDialog.getSaveFileName(self, "Export the board", f"{self.practice.card.id}.png",
+                                              "PNG (*.png);;PDF (*.pdf);;InkML (*.inkml)")
+        if path:
+            self.export_board_to(path)
+
+    def export_board_to(self, path) -> bool:
+        from whiteboard_app.ui.export import export_board
+
+        try:
+            export_board(self.practice.session.board(), path)
+        except Exception as exc:  # noqa: BLE001 - ExportError / OSError in words
+            self.show_error(f"The board could not be exported: {exc}")
+            return False
+        self.statusBar().showMessage(f"Exported to {path}", 5000)
+        return True
 
     def close_practice(self) -> None:
         if self.practice is not None:

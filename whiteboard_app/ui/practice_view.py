@@ -30,13 +30,15 @@ from PySide6.QtWidgets import (
 )
 
 from whiteboard_app import pipeline
+from whiteboard_app.ink import StepInk
+from whiteboard_app.ink.page import Page
 from whiteboard_app.sessions.clock import Clock, SystemClock
 from whiteboard_app.sessions.session import Session
 from whiteboard_app.ui.canvas import BoardCanvas
 from whiteboard_app.ui.interviewer import InterviewerPanel
 from whiteboard_app.ui.mathtext import render_text_pixmap, strip_dollars
 from whiteboard_app.ui.page_model import PageModel
-from whiteboard_app.ui.practice_model import WAITING, PracticeModel
+from whiteboard_app.ui.practice_model import DONE, EMPTY, WAITING, PracticeModel, StepState
 from whiteboard_app.ui.step_panel import StepPanel
 from whiteboard_app.ui.timer_widget import TimerWidget, summary_text
 from whiteboard_app.ui.undo import NewStepCommand, ReadingCommand
@@ -82,15 +84,21 @@ class PracticeView(QWidget):
     run_finished = Signal(str)
     back_requested = Signal()
 
-    def __init__(self, card, services: PracticeServices | None = None, parent: QWidget | None = None) -> None:
+    def __init__(self, card, services: PracticeServices | None = None, parent: QWidget | None = None,
+                 resume=None) -> None:
         super().__init__(parent)
         self.card = card
         self.services = services or PracticeServices()
-        self.session = Session(card.id, self.services.clock, target_s=float(self.services.target_s(card)),
-                               card_title=card.title)
+        if resume is not None:  # an unfinished board offered back on launch: its time goes on
+            self.session = Session.resume(resume, self.services.clock)
+        else:
+            self.session = Session(card.id, self.services.clock, target_s=float(self.services.target_s(card)),
+                                   card_title=card.title)
         self.services.on_session(self.session)
         self.model = PracticeModel(card, self)
         self.page_model = PageModel(parent=self)
+        if resume is not None:
+            self._restore(resume)
         self.undo_stack = QUndoStack(self)
         self.pool = WorkerPool(parent=self)
         self.reader = StepReader(self._read_job, self.model.signature, self.services.pause_ms, self.pool, self)
@@ -207,8 +215,32 @@ class PracticeView(QWidget):
         self.page_model.bandsChanged.connect(self._on_bands)
         self.page_model.readingChanged.connect(self._on_reading_changed)
         self.model.steps_changed.connect(self._sync_panels)
+        self._bands = len(self.page_model.page.steps)
         self._sync_panels()
         self.update_status()
+        for k, st in enumerate(self.model.steps):  # resumed steps whose ink was never read
+            if st.status == WAITING:
+                self.reader.ink_changed(k)
+
+    def _restore(self, board) -> None:
+        """Lay out a resumed board's steps as bands and show their last readings and verdicts."""
+        records = sorted(board.steps, key=lambda st: st.index)
+        if not records:
+            return
+        by_index = {st.index: st for st in records}
+        n = max(by_index) + 1
+        inks = [by_index[k].ink if k in by_index else StepInk() for k in range(n)]
+        self.page_model.set_page(Page.from_steps(inks))
+        self.model.ensure_steps(len(self.page_model.page.steps))
+        for k in range(len(self.page_model.page.steps)):
+            st = by_index.get(k)
+            ink = self.page_model.page.steps[k]
+            latex = st.latex if st is not None else None
+            verdict = st.verdict if st is not None else None
+            status = DONE if (latex or verdict is not None) else (WAITING if not ink.is_empty else EMPTY)
+            self.model.steps[k] = StepState(ink=ink, latex=latex, verdict=verdict, status=status)
+            if latex:
+                self.page_model.set_reading(k, {"latex": latex, "source": "ink"})
 
     # ---------------------------------------------------------------------------------- ink -> steps
     def _on_step_ink(self, k: int) -> None:
