@@ -105,3 +105,18 @@ def test_export_from_the_review_window(review, tmp_path):
 
     assert [r.latex for r in read_inkml(tmp_path / "b.inkml")] == [s.latex for s in board.steps]
     assert w.export_to(str(tmp_path / "b.svg")).startswith("Export failed: unknown export format")
+
+
+def test_empty_boards_open(qtbot):
+    from datetime import UTC, datetime
+
+    from whiteboard_app.sessions import Board, Session
+
+    clock = FakeClock()
+    for board in (Session("c", clock).board(), Board(card_id="c", started_at=datetime(2026, 1, 1, tzinfo=UTC))):
+        w = ReviewWindow(board, clock)
+        qtbot.addWidget(w)
+        w.play()
+        clock.advance(100)
+        w.tick()
+        assert w.player.done and w.shown_stroke_count() == 0

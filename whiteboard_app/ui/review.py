@@ -74,9 +74,9 @@ class Timeline(QWidget):
         self.position_ms = 0.0
         self.setMinimumHeight(54)
         self.setToolTip("Steps, verdicts (ticks), corrections (triangles) and freezes (red); click to seek")
-        ends = [self.replay.step_start_ms(i) for i in self.replay.step_indices()[1:]] + [replay.duration_ms]
-        self.segments = [(i, self.replay.step_start_ms(i), end)
-                         for i, end in zip(self.replay.step_indices(), ends, strict=True)]
+        idx = self.replay.step_indices()
+        ends = [self.replay.step_start_ms(i) for i in idx[1:]] + [replay.duration_ms]
+        self.segments = [(i, self.replay.step_start_ms(i), end) for i, end in zip(idx, ends, strict=False)]
         self.verdicts = [(v.t_ms, v.verdict, s.index) for s in replay.board.steps for v in s.verdicts]
         self.corrections = [(c.t_ms, s.index) for s in replay.board.steps for c in s.corrections]
         self.freezes = list(replay.board.freezes())
