@@ -114,3 +114,48 @@ def test_real_attempt_replays_every_stroke_once():
     assert len(downs) == board.stroke_count()
     assert [e.t_ms for e in r.events] == sorted(e.t_ms for e in r.events)
     assert r.frame(r.duration_ms).stroke_count() == board.stroke_count()
+
+
+# ------------------------------------------------------------------ property: any sequence of edits
+from hypothesis import given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+OPS = st.lists(st.tuples(st.sampled_from(["stroke", "erase", "restore", "read", "correct", "verdict", "next"]),
+                         st.integers(0, 10_000), st.integers(0, 50)), max_size=40)
+
+
+@settings(max_examples=60, deadline=None)
+@given(OPS)
+def test_any_session_round_trips_and_replays_to_its_final_ink(ops):
+    clock = FakeClock()
+    s = Session("c", clock)
+    ids: list[int] = []
+    for op, gap, k in ops:
+        clock.advance(gap)
+        if op == "stroke":
+            st_ = Stroke.from_xy([(k, k), (k + 3, k + 1), (k + 5, k + 4)], dt=min(gap, 300) / 2)
+            s.add_stroke(st_)
+            ids.append(st_.id)
+        elif op in ("erase", "restore") and ids:
+            (s.erase_strokes if op == "erase" else s.restore_strokes)([ids[k % len(ids)]])
+        elif op == "read":
+            s.record_reading(s.current_step, f"x={k}")
+        elif op == "correct":
+            s.record_correction(s.current_step, f"y={k}")
+        elif op == "verdict":
+            s.record_verdict(s.current_step, {"latex": "x", "verdict": ["correct", "wrong", "unparsed"][k % 3]})
+        elif op == "next":
+            s.next_step()
+    s.finish()
+    board = s.board()
+    back = Board.loads(board.dumps())
+    assert back == board
+    r = Replay(back)
+    end = r.frame(r.duration_ms)
+    assert [sf.ink for sf in end.steps] == [st_.ink for st_ in back.steps]
+    assert [sf.latex for sf in end.steps] == [st_.latex for st_ in back.steps]
+    assert [e.t_ms for e in r.events] == sorted(e.t_ms for e in r.events)
+    # splits add up to the time of the last step's end
+    splits = back.splits()
+    if splits:
+        assert sum(sp.ms for sp in splits) == pytest.approx(splits[-1].at_ms)
