@@ -35,12 +35,14 @@ def card():
 def recognizer():
     from whiteboard_app.recognition.registry import DEFAULT_ENGINE, get_recognizer
 
-    rec = get_recognizer(DEFAULT_ENGINE)
+    rec = None
     try:
+        rec = get_recognizer(DEFAULT_ENGINE)
         rec.warm_up()
         rec.recognize(synthesize("x", seed=0, origin=(0.0, 40.0)).ink)
     except RecognizerUnavailable as exc:
-        rec.close()
+        if rec is not None:
+            rec.close()
         pytest.skip(f"the default recogniser cannot run here: {exc}")
     yield rec
     rec.close()
