@@ -179,3 +179,9 @@ def test_process_step_with_the_real_checker(card, reading, previous, expected):
 @pytest.mark.parametrize("reading, previous, expected", REAL_TABLE)
 def test_recheck_matches_process_step(card, reading, previous, expected):
     assert pipeline.recheck(card, reading, previous).verdict == expected
+
+
+def test_prepare_gives_the_cards_context(card):
+    ctx = pipeline.prepare(card)
+    kinds = {k for _, k in ctx.expected}
+    assert {"reference", "mistake"} <= kinds and "previous" not in kinds

@@ -92,6 +92,13 @@ def build_context(card, previous_latex: Sequence[str] = (), near_misses: bool = 
     return RecognitionContext(expected=tuple(pairs))
 
 
+def prepare(card) -> RecognitionContext:
+    """Warm up what the first step of ``card`` would otherwise wait for (the checker's worker process,
+    sympy, the card's generated near misses, ~2.5 s on a cold start); returns the card's context.
+    The window calls it in a worker when a card opens."""
+    return build_context(card, ())
+
+
 def _recognize_with_limit(recognizer: Recognizer, ink: StepInk, context: RecognitionContext | None,
                           time_limit_s: float) -> RecognitionResult:
     """Call the recogniser in a daemon thread; past ``time_limit_s`` return an empty result saying so.

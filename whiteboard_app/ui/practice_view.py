@@ -218,6 +218,7 @@ class PracticeView(QWidget):
         self._bands = len(self.page_model.page.steps)
         self._sync_panels()
         self.update_status()
+        self.pool.submit(Worker(pipeline.prepare, card))  # warm the checker while the user reads the prompt
         for k, st in enumerate(self.model.steps):  # resumed steps whose ink was never read
             if st.status == WAITING:
                 self.reader.ink_changed(k)
