@@ -240,6 +240,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     from PySide6.QtCore import QTimer
     from PySide6.QtWidgets import QApplication
 
+    from whiteboard_app.ui import pyside_guard
+
+    pyside_guard.ensure()  # PySide6 6.12 on CPython 3.11: see ui/pyside_guard.py
+
     app = QApplication.instance() or QApplication([sys.argv[0]])
     app.setOrganizationName("whiteboard-app")
     app.setApplicationName("whiteboard-app")
