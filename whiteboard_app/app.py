@@ -110,6 +110,16 @@ class Services:
         st = self.history.card_stats(card_id)
         return CardStats(due.date() if due is not None else None, st.best_ms, st.last_ms, st.attempts)
 
+    def queue(self, deck) -> list[tuple[str, str]]:
+        """Today's drill from the scheduler's drill plan: (card id, "due" | "new" | "cycle")."""
+        if self.scheduler is None:
+            return []
+        from datetime import UTC, datetime
+
+        ids = sorted(deck.cards)
+        targets = {cid: (c.targets.cold_s, c.targets.practised_s) for cid, c in deck.cards.items()}
+        return [(q.card_id, q.reason) for q in self.plan.queue(self.scheduler, ids, datetime.now(UTC), targets)]
+
     def target_s(self, card, settings) -> float:
         """The run's target: the settings' override, else the drill plan (the card's cold target until a
         week after its first practice, then its practised target)."""
@@ -218,7 +228,7 @@ def build_window(args: argparse.Namespace):
         pause_ms=settings.pause_ms, pressure_gamma=settings.pressure_gamma, stylus_only=settings.stylus_only,
         settings_dialog=open_settings_dialog, calibration_dialog=open_calibration,
         unfinished=services.unfinished, adopt=services.adopt, discard=services.discard,
-        history=services.history, load_board=services.load_board)
+        history=services.history, load_board=services.load_board, queue=lambda: services.queue(deck))
     recognizers = RecognizerService()
     window = MainWindow(context, recognizers)
     engine = args.engine or settings.engine

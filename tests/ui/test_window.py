@@ -361,3 +361,15 @@ def test_stats_window_and_export_from_the_menu(qtbot, tmp_path):
     finally:
         window.close()
         services.close()
+
+
+def test_todays_drill_is_listed_first(qtbot, deck):
+    browser = DeckBrowser(deck, today=lambda: TODAY,
+                          queue=lambda: [("sigmoid-derivative", "due"), ("no-such-card", "new")])
+    qtbot.addWidget(browser)
+    assert browser.tree.topLevelItem(0).text(0) == "Today's drill"
+    assert browser.drill_card_ids() == ["sigmoid-derivative"]  # unknown ids are left out
+    assert "(due)" in browser.drill_item.child(0).text(0)
+    assert browser.visible_card_ids().count("sigmoid-derivative") == 1  # the topic list is unchanged
+    browser.due_only.setChecked(True)
+    assert not browser.drill_item.child(0).isHidden()

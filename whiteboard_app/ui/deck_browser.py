@@ -63,10 +63,13 @@ class DeckBrowser(QWidget):
     card_chosen = Signal(str)
 
     def __init__(self, deck, stats: Callable[[str], CardStats] | None = None,
-                 today: Callable[[], date] = date.today, parent: QWidget | None = None) -> None:
+                 today: Callable[[], date] = date.today, parent: QWidget | None = None,
+                 queue: Callable[[], list[tuple[str, str]]] | None = None) -> None:
         super().__init__(parent)
         self.deck = deck
         self._stats = stats or (lambda card_id: CardStats())
+        self._queue = queue or (lambda: [])
+        self.drill_item: QTreeWidgetItem | None = None
         self._today = today
         self.search = QLineEdit()
         self.search.setPlaceholderText("Search cards (title, topic, prompt)")
@@ -118,6 +121,24 @@ class DeckBrowser(QWidget):
         self.tree.clear()
         today = self._today()
         topics: dict[str, QTreeWidgetItem] = {}
+        try:
+            queue = [(cid, why) for cid, why in self._queue() if cid in self.deck.cards]
+        except Exception:  # noqa: BLE001 - a broken scheduler must not hide the deck
+            queue = []
+        self.drill_item = None
+        if queue:
+            top = self.drill_item = QTreeWidgetItem(["Today's drill"])
+            top.setFlags(top.flags() & ~Qt.ItemFlag.ItemIsSelectable)
+            f = top.font(0)
+            f.setBold(True)
+            top.setFont(0, f)
+            self.tree.addTopLevelItem(top)
+            for cid, why in queue:
+                card = self.deck.cards[cid]
+                row = QTreeWidgetItem([f"{card.title}   ({why})", "", "", "", "", ""])
+                row.setData(0, Qt.ItemDataRole.UserRole, cid)
+                row.setForeground(0, QBrush(QColor("#1b5fa8")))
+                top.addChild(row)
         due_count = 0
         cards = sorted(self.deck.cards.values(), key=lambda c: (c.topic, c.title.lower()))
         for card in cards:
@@ -156,12 +177,18 @@ class DeckBrowser(QWidget):
         self.apply_filter()
 
     def card_items(self) -> list[QTreeWidgetItem]:
-        """Every card row (not the topic rows)."""
+        """Every card row under its topic (not the topic rows, not today's drill)."""
         out = []
         for i in range(self.tree.topLevelItemCount()):
             top = self.tree.topLevelItem(i)
-            out.extend(top.child(j) for j in range(top.childCount()))
+            if top is not self.drill_item:
+                out.extend(top.child(j) for j in range(top.childCount()))
         return out
+
+    def drill_card_ids(self) -> list[str]:
+        """Today's drill (the scheduler's queue), in order."""
+        top = self.drill_item
+        return [top.child(j).data(0, Qt.ItemDataRole.UserRole) for j in range(top.childCount())] if top else []
 
     def visible_card_ids(self) -> list[str]:
         return [it.data(0, Qt.ItemDataRole.UserRole) for it in self.card_items() if not it.isHidden()]
@@ -179,7 +206,7 @@ class DeckBrowser(QWidget):
                 hay = " ".join([card.id, card.title, card.topic, card.prompt]).lower()
                 ok = all(w in hay for w in words)
                 if ok and due_only:
-                    ok = item.text(1).startswith(("due", "new"))
+                    ok = item.text(1).startswith(("due", "new")) or top.text(0) == "Today's drill"
                 item.setHidden(not ok)
                 shown += ok
             top.setHidden(shown == 0)

@@ -130,6 +130,7 @@ class AppContext:
     adopt: Callable[[Any, Any], None] = lambda path, board: None
     discard: Callable[[Any], None] = lambda path: None
     history: Any = None
+    queue: Callable[[], list[tuple[str, str]]] = lambda: []
     load_board: Callable[[Any], Any] | None = None
 
 
@@ -161,7 +162,7 @@ class MainWindow(QMainWindow):
         self.banner_box.setLayout(banner_row)
         self.banner_box.setVisible(False)
 
-        self.browser = DeckBrowser(context.deck, context.stats)
+        self.browser = DeckBrowser(context.deck, context.stats, queue=context.queue)
         self.browser.card_chosen.connect(self.open_card)
         self.stack = QStackedWidget()
         self.stack.addWidget(self.browser)
