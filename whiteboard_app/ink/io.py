@@ -332,6 +332,8 @@ def read_inkml(path: str | os.PathLike) -> list[InkRecord]:
         raise _error(path, f"line {line}, column {col}", f"not well-formed XML ({exc})") from None
     except OSError as exc:
         raise _error(path, "open", exc.strerror or str(exc)) from None
+    except (LookupError, ValueError) as exc:  # e.g. <?xml encoding="TF-8"?> (found by tests/test_fuzz.py)
+        raise _error(path, "XML declaration", f"unreadable document ({exc})") from None
     root = tree.getroot()
     if _local(root.tag) != "ink":
         raise _error(path, f"<{_local(root.tag)}>", "the root element must be <ink>")
