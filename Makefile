@@ -33,7 +33,7 @@ screenshots: $(STAMP)
 package: $(STAMP)
 	$(BIN)/python -m pip install --quiet 'pyinstaller==6.22.*'
 	$(BIN)/pyinstaller --noconfirm --distpath dist --workpath build/pyinstaller packaging/whiteboard-app.spec
-	QT_QPA_PLATFORM=offscreen dist/whiteboard-app/whiteboard-app --smoke-test
+	QT_QPA_PLATFORM=offscreen dist/whiteboard-app/whiteboard-app --launch-probe --no-recognizer
 
 clean:
 	rm -rf $(VENV) build dist *.egg-info
