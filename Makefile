@@ -19,7 +19,7 @@ run: $(STAMP)
 	$(BIN)/whiteboard-app-gui
 
 test: $(STAMP)
-	$(BIN)/ruff check whiteboard_app tests benchmarks scripts
+	$(BIN)/ruff check whiteboard_app tests benchmarks scripts packaging
 	$(BIN)/lint-imports
 	QT_QPA_PLATFORM=offscreen $(BIN)/python -m pytest -q -p no:cacheprovider
 	bash scripts/test-core-without-qt.sh
