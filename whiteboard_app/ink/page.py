@@ -50,6 +50,7 @@ class Removed:
 
     @property
     def ids(self) -> tuple[int, ...]:
+        """Ids of the removed strokes."""
         return tuple(s.id for _, _, s in self.rows)
 
     def __len__(self) -> int:
@@ -160,6 +161,7 @@ class Page:
 
     @property
     def stroke_count(self) -> int:
+        """Number of strokes over all steps."""
         return sum(len(ink) for ink in self.steps)
 
     # ------------------------------------------------------------------------------------- edits

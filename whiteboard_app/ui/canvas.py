@@ -252,6 +252,7 @@ class BoardCanvas(QWidget):
         self._full_render()
 
     def pressure_curve(self) -> float:
+        """The pressure curve exponent in use (see ``stroke_width``)."""
         return self._gamma
 
     def set_stylus_only(self, on: bool) -> None:
@@ -270,6 +271,7 @@ class BoardCanvas(QWidget):
         self._read_only = bool(on)
 
     def is_read_only(self) -> bool:
+        """Whether the canvas ignores drawing (review / replay)."""
         return self._read_only
 
     def show_strokes_until(self, ms: float | None) -> None:

@@ -41,15 +41,18 @@ class Tool:
         self.active = False
 
     def start(self, p: Point) -> None:
+        """Pen (or button) down at canvas point ``p``."""
         self.active = True
 
     def move(self, p: Point) -> None:
-        pass
+        """The pen moved to ``p`` while down."""
 
     def end(self, p: Point) -> None:
+        """Pen up at ``p``: commit the interaction (push its undo command)."""
         self.active = False
 
     def cancel(self) -> None:
+        """Abandon the interaction (Escape, a new press): nothing is committed."""
         self.active = False
 
     def deactivate(self) -> None:
@@ -174,6 +177,7 @@ class LassoTool(Tool):
         self.offset = (0.0, 0.0)
 
     def selection_bbox(self) -> BBox | None:
+        """Box of the selected strokes (canvas px), or None without a selection."""
         page = self.host.model.page
         box = None
         ids = set(self.selection)
@@ -252,6 +256,7 @@ class LassoTool(Tool):
         super().cancel()
 
     def clear_selection(self) -> None:
+        """Forget the selection."""
         before = self._overlay_box()
         self.selection = ()
         self._refresh(before)
