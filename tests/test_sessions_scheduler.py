@@ -56,6 +56,13 @@ def test_due_today_queue(sched):
     assert sched.due(later) == ["a", "b"]                  # most overdue first
     assert sched.due(later, ["b", "c"]) == ["b"]
     assert sched.due_date("never-seen") is None
+    # "today" in the user's time zone: at 23:00 in UTC-8 on 28 Feb it is already 1 March in UTC, but the
+    # user's day ends at 08:00 UTC on 1 March, before "a" is due (09:10 UTC)
+    from datetime import timezone
+
+    west = timezone(timedelta(hours=-8))
+    assert sched.due(datetime(2026, 2, 28, 23, 0, tzinfo=west)) == []
+    assert sched.due(datetime(2026, 3, 1, 9, 0, tzinfo=west)) == ["a"]
 
 
 # (self-grade, final verdicts, finished, duration s, target s) -> rating

@@ -19,8 +19,9 @@ ones first, then cycle through the deck (oldest review first) when nothing is du
 the card's cold target (5 min) until a week after the card was first practised, then the practised
 target (3 min).
 
-Dates: ``today`` is a ``date`` taken in UTC; a card is due today when its due instant is before the
-end of that UTC day. FSRS: Jarrett Ye et al., open-spaced-repetition/py-fsrs (``fsrs.Scheduler``).
+Dates: ``today`` is a ``date`` (a UTC day) or an aware ``datetime`` (its day in its own time zone, e.g.
+``datetime.now().astimezone()`` for the user's local day); a card is due today when its due instant is
+before the end of that day. FSRS: Jarrett Ye et al., open-spaced-repetition/py-fsrs (``fsrs.Scheduler``).
 """
 
 from __future__ import annotations
@@ -73,8 +74,12 @@ def rating_for_board(board: Board) -> Rating:
 
 
 def _end_of_day(today: date | datetime) -> datetime:
-    d = today.astimezone(UTC).date() if isinstance(today, datetime) else today
-    return datetime.combine(d + timedelta(days=1), time(0), UTC)
+    """End of the day ``today``: a date is a UTC day; an aware datetime's day is taken in its own time
+    zone (pass ``datetime.now().astimezone()`` for the user's local day); a naive datetime is UTC."""
+    if isinstance(today, datetime):
+        tz = today.tzinfo or UTC
+        return datetime.combine(today.date() + timedelta(days=1), time(0), tz).astimezone(UTC)
+    return datetime.combine(today + timedelta(days=1), time(0), UTC)
 
 
 def _as_utc(when: datetime | None) -> datetime:
@@ -138,7 +143,7 @@ class Scheduler:
         return rating, self.record(board.card_id, rating, when, board.board_id)
 
     def due(self, today: date | datetime, card_ids: Iterable[str] | None = None) -> list[str]:
-        """Reviewed cards due before the end of ``today`` (UTC), most overdue first; limited to
+        """Reviewed cards due before the end of ``today`` (see the module doc), most overdue first; limited to
         ``card_ids`` (e.g. the deck's) when given. New cards are not "due" (see DrillPlan)."""
         end = _end_of_day(today).isoformat()
         rows = self.history.conn.execute(
