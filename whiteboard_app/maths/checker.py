@@ -128,6 +128,7 @@ class CardChecker:
         seed = zlib.crc32(card.id.encode())
         self.points = self.ev.sample_points(k, seed)
         self._cache: dict = {}
+        self._sol_refs = None
         self._dense = None
         self._parsed: dict[str, ParsedStep | ParseError] = {}
         self.ref_claims: list[_Claim | None] = []
@@ -136,7 +137,7 @@ class CardChecker:
             c = None
             try:
                 ps = self.parse(st.latex)
-                c = self._claim(ps, prev)
+                c = None if ps.undecidable else self._claim(ps, prev)
             except ParseError:
                 c = None
             self.ref_claims.append(c)
@@ -146,7 +147,7 @@ class CardChecker:
             try:
                 ps = self.parse(m.latex)
                 before = self.ref_claims[m.after_step - 2] if m.after_step >= 2 else None
-                self.mistake_claims.append(self._claim(ps, before))
+                self.mistake_claims.append(None if ps.undecidable else self._claim(ps, before))
             except (ParseError, IndexError):
                 self.mistake_claims.append(None)
 
@@ -293,14 +294,11 @@ class CardChecker:
             raise EvalError("undefined at most sample points")
         if all(valid):
             return True, "identity"
-        if rel == "=" and self.solutions and (_is_zero(a) or _is_zero(b) or not (
-                contains(a, "deriv") or contains(b, "deriv"))):
-            try:
-                ts = [x for x in self.truth(a, b, rel, solved=True) if x is not None]
-                if len(ts) >= max(3, len(t) // 3) and all(ts):
-                    return True, "solution"
-            except (EvalError, ShapeError):
-                pass
+        if rel == "=" and self.solutions and self._holds_at_solution(a, b, len(t)) and (
+                _is_zero(a) or _is_zero(b) or (
+                    not (contains(a, "deriv") or contains(b, "deriv"))
+                    and (self._is_unknown(a) or self._is_unknown(b) or self._like_reference_equation(a, b)))):
+            return True, "solution"
         if rel in INEQ and any(valid):
             # a condition: agrees with a reference relation point by point (on 60 points)
             t = self.truth(a, b, rel, dense=True)
@@ -326,6 +324,70 @@ class CardChecker:
                     pass
         return False, None
 
+    def _holds_at_solution(self, a, b, k: int) -> bool:
+        try:
+            ts = [x for x in self.truth(a, b, "=", solved=True) if x is not None]
+        except (EvalError, ShapeError):
+            return False
+        return len(ts) >= max(3, k // 3) and all(ts)
+
+    def _is_unknown(self, t) -> bool:
+        return t[0] == "var" and t[1] in self.solutions
+
+    def _solution_only_refs(self):
+        """Reference relations a = b that hold only where the unknowns take their solutions."""
+        if getattr(self, "_sol_refs", None) is None:
+            out = []
+            for c in self.ref_claims:
+                if c is None:
+                    continue
+                for x, r, y in zip(c.exprs, c.rels, c.exprs[1:], strict=False):
+                    if r != "=":
+                        continue
+                    try:
+                        t = [v for v in self.truth(x, y, "=") if v is not None]
+                    except (EvalError, ShapeError):
+                        continue
+                    if t and not all(t) and self._holds_at_solution(x, y, len(self.points)):
+                        out.append((x, y))
+            self._sol_refs = out
+        return self._sol_refs
+
+    def _like_reference_equation(self, a, b) -> bool:
+        """Is a - b a constant multiple of the residual of a solution-only reference relation? (The same
+        equation rearranged; a wrong identity that merely vanishes at the solution is not.)"""
+        from .trees import neg
+
+        mine = ("add", (a, neg(b)))
+        for x, y in self._solution_only_refs():
+            if self.proportional(mine, ("add", (x, neg(y)))):
+                return True
+        return False
+
+    def proportional(self, r1, r2) -> bool:
+        """r1 = c r2 for one constant c != 0 at every sample point (scalars or arrays)."""
+        try:
+            v1, v2 = self.values(r1), self.values(r2)
+        except (EvalError, ShapeError):
+            return False
+        ratios = []
+        for x, y in zip(v1, v2, strict=True):
+            if x is None or y is None:
+                continue
+            x, y = np.asarray(x, float).ravel(), np.asarray(y, float).ravel()
+            if x.shape != y.shape:
+                return False
+            nz = np.abs(y) > 1e-9
+            if not nz.any():
+                if np.all(np.abs(x) < 1e-9):
+                    continue
+                return False
+            r = x[nz][0] / y[nz][0]
+            if not np.allclose(x, r * y, rtol=1e-6, atol=1e-9):
+                return False
+            ratios.append(r)
+        return len(ratios) >= 3 and abs(ratios[0]) > 1e-9 and bool(np.allclose(ratios, ratios[0], rtol=1e-6))
+
     def _claim_truth(self, c: _Claim, dense: bool = False) -> list[bool]:
         acc = [True] * len(self.dense_points if dense else self.points)
         for x, r, y in zip(c.exprs, c.rels, c.exprs[1:], strict=False):
@@ -346,6 +408,9 @@ class CardChecker:
             try:
                 ps = self.parse(s)
             except ParseError:
+                claims.append(None)
+                continue
+            if ps.undecidable:
                 claims.append(None)
                 continue
             claims.append(self._claim(ps, claims[-1] if claims else None))
@@ -397,7 +462,7 @@ class CardChecker:
             self.values(e)
         shape = self._shape_of(exprs[-1])
         if not rels:
-            return self._judge_expression(latex, exprs[0], shape)
+            return self._judge_expression(latex, exprs[0], shape, claim)
         hows = []
         for a, r, b in zip(exprs, rels, exprs[1:], strict=False):
             ok, how = self._pair_ok(a, b, r, prev)
@@ -410,19 +475,11 @@ class CardChecker:
             msg += " (holds at the solution)"
         return StepVerdict(latex, "correct", reference_step=k, shape=shape, message=msg)
 
-    def _judge_expression(self, latex: str, e, shape) -> StepVerdict:
-        best = None
-        for k, c in enumerate(self.ref_claims, 1):
-            if c is None:
-                continue
-            for x in c.exprs:
-                if self.same_value(e, x):
-                    sim = self._sim(latex, self.card.steps[k - 1].latex)
-                    if best is None or sim > best[0]:
-                        best = (sim, k)
-        if best:
-            return StepVerdict(latex, "correct", reference_step=best[1], shape=shape,
-                               message=f"matches reference step {best[1]}")
+    def _judge_expression(self, latex: str, e, shape, claim: _Claim) -> StepVerdict:
+        if any(self.same_value(e, x) for c in self.ref_claims if c is not None for x in c.exprs):
+            k = self.match_reference(latex, claim)
+            return StepVerdict(latex, "correct", reference_step=k, shape=shape,
+                               message=f"matches reference step {k}")
         diag, k, expl = self.diagnose_expression(latex, e)
         return StepVerdict(latex, "wrong", reference_step=k, diagnosis=diag, shape=shape, message=expl)
 
@@ -599,29 +656,86 @@ class CardChecker:
                 best = (s, k)
         return best[1] if best else None
 
+    def _pieces(self, latex: str) -> list[str]:
+        from .latex import split_relations
+
+        try:
+            pieces, _ = split_relations(clean(latex))
+        except ParseError:
+            return [latex]
+        return [canonical(p) for p in pieces if p.strip()] or [latex]
+
+    @staticmethod
+    def _bag_sim(a: str, b: str) -> float:
+        """Order-insensitive similarity of two LaTeX strings (terms may be reordered)."""
+        from collections import Counter
+
+        from .latex import tokenize
+
+        ta, tb = Counter(tokenize(a)), Counter(tokenize(b))
+        inter = sum((ta & tb).values())
+        return 2 * inter / max(1, sum(ta.values()) + sum(tb.values()))
+
+    @staticmethod
+    def _features(tree):
+        """Multiset of the tree's ingredients (names, functions, transposes, sums, numbers, powers):
+        a form signature that ignores layout (\\frac vs ^{-1}, order of terms)."""
+        from collections import Counter
+
+        from .trees import walk
+
+        c = Counter()
+        for _, node in walk(tree):
+            k = node[0]
+            if k in ("var", "call"):
+                c[(k, node[1])] += 1
+            elif k == "idx":
+                c[("idx", node[1])] += 1
+            elif k == "num" and abs(node[1]) != 1.0:
+                c[("num", round(abs(node[1]), 6))] += 1
+            elif k == "pow" and node[2][0] == "num":
+                c[("pow", node[2][1])] += 1
+            elif k in ("T", "sum", "prod", "deriv", "expect", "add"):
+                c[(k,)] += 1
+        return c
+
+    @classmethod
+    def _fsim(cls, a, b) -> float:
+        fa, fb = cls._features(a), cls._features(b)
+        inter = sum((fa & fb).values())
+        return 2 * inter / max(1, sum(fa.values()) + sum(fb.values()))
+
+    def _subject(self, k: int):
+        """The first expression of the chain that reference step k belongs to (1-based)."""
+        while k > 1 and self.ref_claims[k - 1] is not None and self.ref_claims[k - 1].step.continues:
+            k -= 1
+        c = self.ref_claims[k - 1]
+        return c.exprs[0] if c is not None else ("num", 0.0)
+
     def match_reference(self, latex: str, claim: _Claim, solved: bool = False, wrong: bool = False) -> int | None:
-        """The reference step a step is equivalent to (or, when wrong, should have been)."""
+        """The reference step a step is equivalent to (or, when wrong, should have been): value agreement
+        of the last expressions, then the form (ingredients) of the last and first expressions."""
         best = None
+        last, first = claim.exprs[-1], claim.exprs[0]
+        own_first = not claim.step.continues and len(claim.exprs) > 1
         for k, c in enumerate(self.ref_claims, 1):
             if c is None:
                 continue
-            score = self._sim(latex, self.card.steps[k - 1].latex)
+            pieces = list(c.step.trees) or list(c.exprs)
+            score = 1.5 * max(self._fsim(last, r) for r in pieces)
+            if own_first:
+                score += 1.0 * self._fsim(first, self._subject(k))
             if not wrong:
-                if self.same_value(claim.exprs[-1], c.exprs[-1]) or (
-                        solved and self.same_value(claim.exprs[-1], c.exprs[-1], solved=True)):
-                    score += 2
-                elif any(self.same_value(claim.exprs[-1], x) for x in c.exprs):
+                if self.same_value(last, c.exprs[-1]) or (
+                        solved and self.same_value(last, c.exprs[-1], solved=True)):
                     score += 1
-            else:
-                if len(claim.exprs) >= 2 and any(self.same_value(claim.exprs[0], x) for x in c.exprs):
-                    score += 1
-            if best is None or score > best[0]:
+                elif any(self.same_value(last, x) for x in c.exprs):
+                    score += 0.5
+            elif len(claim.exprs) >= 2 and any(self.same_value(first, x) for x in c.exprs):
+                score += 1
+            if best is None or score > best[0] + 1e-9:
                 best = (score, k)
-        if best is None:
-            return None
-        if not wrong and best[0] < 1.0:
-            return None
-        return best[1]
+        return None if best is None else best[1]
 
 
 def _nested_deriv(t) -> bool:

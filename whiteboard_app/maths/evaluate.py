@@ -26,6 +26,10 @@ class ShapeError(EvalError):
     """Inconsistent shapes; the message names them (``"(d x n) times (n x 1)"``)."""
 
 
+class SingularError(ShapeError):
+    """The inverse of a matrix that is singular at every point (``(X X^T)^{-1}`` when n > d)."""
+
+
 @dataclass
 class Point:
     """One random assignment: dims (name -> int), values (name -> float | ndarray), families
@@ -149,9 +153,9 @@ class Evaluator:
         return points
 
     def _key(self, nm: str) -> str:
-        from .latex import name_key
+        from .latex import canonical, is_plain_name_key, name_key
 
-        return name_key(nm)
+        return name_key(nm) if is_plain_name_key(nm) else "@" + canonical(nm)
 
     def _dim(self, s: str, p: Point) -> int:
         if s.isdigit():
@@ -413,8 +417,8 @@ class Evaluator:
             if base.shape[0] != base.shape[1]:
                 raise ShapeError(f"cannot raise {self.shape_name(base)} to a power")
             if e == -1:
-                if abs(np.linalg.det(base)) < 1e-12:
-                    raise EvalError("singular matrix")
+                if np.linalg.cond(base) > 1e10:
+                    raise SingularError(f"the {self.shape_name(base)} matrix is singular, it has no inverse")
                 return np.linalg.inv(base)
             if float(e).is_integer() and e >= 0:
                 return np.linalg.matrix_power(base, int(e))

@@ -102,6 +102,7 @@ _CLEAN = [
     (re.compile(r"\\(operatorname\*)"), r"\\operatorname"),
     (re.compile(r"[≤]"), r"\\le "), (re.compile(r"[≥]"), r"\\ge "), (re.compile(r"[−]"), "-"),
     (re.compile(r"\$"), ""),
+    (re.compile(r"(?<![0-9])\.(?=[0-9])"), "0."),  # .99 -> 0.99
     (re.compile(r"~"), " "),
 ]
 
@@ -169,6 +170,21 @@ def _canon_tokens(toks: list[str]) -> list[str]:
         res.append(out[k])
         k += 1
     return res
+
+
+_BARE_SUM = re.compile(r"\\(sum|prod)_\{([a-zA-Z])\}(?!\^)")
+
+
+def expand_bare_sums(c: str, indices: dict[str, tuple[str, str]]) -> str:
+    """``\\sum_{i}`` without bounds -> ``\\sum_{i=lo}^{hi}`` from the declared index range (canonical LaTeX)."""
+
+    def rep(m):
+        b = indices.get(m.group(2))
+        if b is None:
+            return m.group(0)
+        return f"\\{m.group(1)}_{{{m.group(2)}={canonical(b[0])}}}^{{{canonical(b[1])}}}"
+
+    return _BARE_SUM.sub(rep, c)
 
 
 def split_relations(s: str) -> tuple[list[str], list[str]]:
@@ -303,7 +319,7 @@ def names_from_declarations(d: Declarations) -> Names:
     for k in list(d.symbols) + list(d.definitions):
         if is_plain_name_key(k):
             continue
-        n.opaque[canonical(k)] = "@" + canonical(k)
+        n.opaque[expand_bare_sums(canonical(k), d.indices)] = "@" + canonical(k)
         n.kinds["@" + canonical(k)] = "defined" if k in d.definitions else "symbol"
     for k in d.definitions:
         if not is_plain_name_key(k):
@@ -371,7 +387,7 @@ def normalise_piece(piece: str, names: Names, em: _Emitter | None = None) -> Nor
     Raises :class:`ParseError` for constructs that cannot be read faithfully.
     """
     em = em or _Emitter(names)
-    c = canonical(piece)
+    c = expand_bare_sums(canonical(piece), names.indices)
     # opaque tokens, longest first
     for key in sorted(names.opaque, key=len, reverse=True):
         if key in c:
@@ -570,8 +586,16 @@ def _convert(toks: list[str], names: Names, em: _Emitter) -> list[str]:
                 continue
             raise ParseError(f"cannot read \\{cmd}")
         if t.isalpha():
-            # bare function words: log(x), exp(x), softmax(z), E[x]
+            # a declared multi-letter name (IG, KL...) is one name, longest first
             m = re.match(r"[A-Za-z]+", "".join(toks[i:]))
+            word = m.group(0) if m else t
+            long = [w for w in names.kinds if len(w) > 1 and w.isalpha() and word.startswith(w)
+                    and w not in _GREEK]
+            if long:
+                w = max(long, key=len)
+                i = _emit_name(w, toks, i + len(w), out, names, em)
+                continue
+            # bare function words: log(x), exp(x), softmax(z), E[x]
             word = m.group(0) if m else t
             for w in sorted(FUNCTION_WORDS, key=len, reverse=True):
                 if word.startswith(w) and len(w) > 1 and i + len(w) < n and toks[i + len(w)] in ("(", "[", "^", "_") \

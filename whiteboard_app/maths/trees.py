@@ -81,6 +81,10 @@ def mutations(t, names: Names, limit: int = 80) -> list[tuple[tuple, str]]:
                 if len(node[1]) > 1:
                     rest = tuple(x for q, x in enumerate(node[1]) if q != j)
                     add(replace(t, path, rest[0] if len(rest) == 1 else ("add", rest)), "missing factor")
+                    for f in (2.0, 0.5):
+                        terms = list(node[1])
+                        terms[j] = ("mul", (("num", f), term))
+                        add(replace(t, path, ("add", tuple(terms))), "missing factor")
             # n - 1 -> n
             if len(node[1]) == 2 and node[1][1] == NEG and node[1][0][0] == "var":
                 add(replace(t, path, node[1][0]), "n vs n-1")

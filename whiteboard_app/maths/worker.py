@@ -115,7 +115,9 @@ def compare_in_process(chk: CardChecker, expected: str, candidate: str) -> Compa
         if len(ea) == 2 and len(ca) == 2 and e.relations == c.relations == ("=",):
             if chk.same_value(ea[0], ca[1]) and chk.same_value(ea[1], ca[0]):
                 return Comparison(True, None)
-            if _proportional(chk, ea, ca):
+            from .trees import neg
+
+            if chk.proportional(("add", (ea[0], neg(ea[1]))), ("add", (ca[0], neg(ca[1])))):
                 return Comparison(True, None)
         if all(r in ("<", "<=", ">", ">=") for r in e.relations + c.relations) and e.relations and c.relations:
             te = chk._claim_truth(chk._claim(e, None), dense=True)
@@ -131,37 +133,6 @@ def compare_in_process(chk: CardChecker, expected: str, candidate: str) -> Compa
         return Comparison(False, "shape mismatch", str(exc))
     except EvalError as exc:
         return Comparison(None, None, f"cannot evaluate: {exc}")
-
-
-def _proportional(chk: CardChecker, ea, ca) -> bool:
-    """(A - B) = c (C - D) for a constant c != 0 at every point: the same equation rearranged."""
-    import numpy as np
-
-    from .trees import neg
-
-    r1 = ("add", (ea[0], neg(ea[1])))
-    r2 = ("add", (ca[0], neg(ca[1])))
-    try:
-        v1, v2 = chk.values(r1), chk.values(r2)
-    except Exception:
-        return False
-    ratios = []
-    for a, b in zip(v1, v2, strict=True):
-        if a is None or b is None:
-            continue
-        a, b = np.asarray(a, float).ravel(), np.asarray(b, float).ravel()
-        if a.shape != b.shape:
-            return False
-        nz = np.abs(b) > 1e-9
-        if not nz.any():
-            if np.all(np.abs(a) < 1e-9):
-                continue
-            return False
-        r = a[nz] / b[nz]
-        if not np.allclose(a, r[0] * b, rtol=1e-6, atol=1e-9):
-            return False
-        ratios.append(r[0])
-    return len(ratios) >= 3 and abs(ratios[0]) > 1e-9 and np.allclose(ratios, ratios[0], rtol=1e-6)
 
 
 # ---------------------------------------------------------------------------------------- parent side
