@@ -266,7 +266,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             app.quit()
         QTimer.singleShot(0, probe)
     elif args.screenshot_script is not None:
+        from whiteboard_app.sessions.clock import FakeClock
         from whiteboard_app.ui.screenshot_script import run_script
+
+        window.context.clock = FakeClock()  # the script moves time at a writing pace
 
         QTimer.singleShot(0, lambda: run_script(window, args.screenshot_script, app))
     code = app.exec()

@@ -67,7 +67,10 @@ class RecognizerService(QObject):
             try:
                 rec = factory()
             except Exception as exc:  # noqa: BLE001 - reported in words
-                self._finished.emit(gen, None, traceback.format_exception_only(type(exc), exc)[-1].strip())
+                from whiteboard_app.recognition.base import RecognitionError
+
+                words = str(exc) if isinstance(exc, RecognitionError) and str(exc) else f"{type(exc).__name__}: {exc}"
+                self._finished.emit(gen, None, words)
                 return
             self._finished.emit(gen, rec, "")
 
@@ -252,7 +255,8 @@ class MainWindow(QMainWindow):
     # ------------------------------------------------------------------------- recogniser
     def _recognizer_changed(self) -> None:
         r = self.recognizers
-        self.rec_label.setText(r.status)
+        self.rec_label.setText("recogniser: not loaded" if r.error else r.status)
+        self.rec_label.setToolTip(r.status)
         self.rec_progress.setVisible(r.loading)
         if self.practice is not None:
             self.practice.read_waiting_steps() if r.recognizer is not None else self.practice.update_status()

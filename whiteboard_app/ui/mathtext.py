@@ -26,6 +26,13 @@ _REWRITES = (
 )
 
 
+def _transparent():
+    """matplotlib settings for a PNG without a background (the widget's colour shows through)."""
+    import matplotlib
+
+    return matplotlib.rc_context({"savefig.transparent": True})
+
+
 def to_mathtext(latex: str) -> str:
     """The mathtext source for ``latex`` (without the surrounding ``$``)."""
     s = latex.strip()
@@ -43,8 +50,9 @@ def render_png(latex: str, size_pt: float = 15.0, color: str = "#1a1a1a", dpi: i
 
     buf = io.BytesIO()
     try:
-        mathtext.math_to_image(f"${to_mathtext(latex)}$", buf, prop=FontProperties(size=size_pt),
-                               dpi=dpi, format="png", color=color)
+        with _transparent():
+            mathtext.math_to_image(f"${to_mathtext(latex)}$", buf, prop=FontProperties(size=size_pt),
+                                   dpi=dpi, format="png", color=color)
     except Exception:  # noqa: BLE001 - any mathtext parse/layout failure means "show the source"
         return None
     return buf.getvalue()
@@ -87,7 +95,8 @@ def _cached_text_png(source: str, size_pt: float, color: str, dpi: int) -> bytes
 
     buf = io.BytesIO()
     try:
-        mathtext.math_to_image(source, buf, prop=FontProperties(size=size_pt), dpi=dpi, format="png", color=color)
+        with _transparent():
+            mathtext.math_to_image(source, buf, prop=FontProperties(size=size_pt), dpi=dpi, format="png", color=color)
     except Exception:  # noqa: BLE001 - shown as text instead
         return None
     return buf.getvalue()

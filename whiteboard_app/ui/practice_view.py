@@ -195,9 +195,13 @@ class PracticeView(QWidget):
 
         layout = QVBoxLayout(self)
         layout.addLayout(bar)
+        self.prompt.setMaximumWidth(720)
+        self.prompt.setMinimumWidth(min(720, self.prompt.fontMetrics().horizontalAdvance(card.prompt) + 12))
         prompt_row = QHBoxLayout()
-        prompt_row.addWidget(self.prompt, 1)
-        prompt_row.addWidget(self.setup, 1)
+        prompt_row.addWidget(self.prompt)
+        prompt_row.addSpacing(16)
+        prompt_row.addWidget(self.setup)
+        prompt_row.addStretch(1)
         layout.addLayout(prompt_row)
         layout.addLayout(tools)
         layout.addWidget(self.splitter, 1)
@@ -419,6 +423,10 @@ class PracticeView(QWidget):
         if not self.session.finished:
             self.session.finish()
         self.timer.refresh()
+        for w in (self.new_step_button, self.finish_button, self.clear_button):
+            w.setEnabled(False)
+        if hasattr(self.canvas, "set_read_only"):
+            self.canvas.set_read_only(True)  # the run is over: the board is what was written
         text = self.summary()
         self.interviewer.set_summary(text)
         self.show_interviewer()
@@ -443,8 +451,11 @@ class PracticeView(QWidget):
     def update_status(self) -> None:
         """Say in words what is going on with the recogniser (loading, failed) above the board."""
         if self.services.recognizer() is None:
-            self.status.setText(self.services.recognizer_status() + " \u2014 you can write now, or type"
-                                " each step's LaTeX in its panel (Keyboard only).")
+            status = self.services.recognizer_status()
+            if "could not load" in status:
+                self.status.setText("No recogniser: type each step's LaTeX in its panel (Keyboard only).")
+            else:
+                self.status.setText(status + " \u2014 you can write now, or type each step's LaTeX in its panel.")
             self.status.setVisible(True)
         else:
             self.status.setVisible(False)

@@ -4,7 +4,8 @@ It drives the real window like a person would, with ink the project generates it
 (``whiteboard_app.ink.synth``): the deck browser, a run on ``sigmoid-derivative`` in which three steps
 are written as ink (two right, one with the card's declared sign flip) and read by the loaded
 recogniser and checked, then the interviewer's first follow-up with an answer and the model answer.
-It saves ``deck-browser.png``, ``run.png`` and ``followup.png`` into DIR and quits. Steps the recogniser
+It saves ``deck-browser.png``, ``run.png`` and ``followup.png`` into DIR and quits. The run's clock is a
+FakeClock moved at a person's writing pace, so the timer shows realistic splits and one freeze. Steps the recogniser
 could not read are corrected by typing, as a person would; the script prints what happened.
 """
 
@@ -39,14 +40,17 @@ def _grab(window, path: Path) -> None:
     print(f"screenshot: {path}", flush=True)
 
 
-def write_step(view, latex: str, seed: int) -> None:
-    """Write ``latex`` as generated ink into the active (last) band of ``view``'s canvas."""
+def write_step(view, latex: str, seed: int, clock=None, ms_per_stroke: float = 900.0) -> None:
+    """Write ``latex`` as generated ink into the active (last) band of ``view``'s canvas; with a
+    FakeClock ``clock``, time moves on by ``ms_per_stroke`` per stroke (a person's writing pace)."""
     from whiteboard_app.ink.synth import synthesize
 
     page = view.page_model.page
     top = page.tops[-1]
     ink = synthesize(latex, seed=seed, origin=(40.0, top + 80.0), height_px=32.0).ink
     for stroke in ink.strokes:
+        if clock is not None:
+            clock.advance(ms_per_stroke)
         view.canvas.add_stroke(stroke)
 
 
@@ -76,12 +80,16 @@ def _run(window, out: Path, app: QApplication, recognizer_timeout_s: float) -> N
     print(f"recogniser: {window.recognizers.status} (loaded={loaded and window.recognizers.recognizer is not None})",
           flush=True)
 
+    clock = window.context.clock if hasattr(window.context.clock, "advance") else None
     mistake = next((m for m in card.mistakes if m.after_step == 3), card.mistakes[0])
     plan = [card.steps[0].latex, card.steps[1].latex, mistake.latex]
+    thinking_ms = [6_000, 4_000, 11_000]  # before each step; the last one is a freeze (> 8 s)
     for k, latex in enumerate(plan):
         if k:
             view.new_step()
-        write_step(view, latex, seed=k + 1)
+        if clock is not None:
+            clock.advance(thinking_ms[k])
+        write_step(view, latex, seed=k + 1, clock=clock)
         _pause(app, 0.05)
         view.reader.step_ended(k)  # read now rather than after the pause
         _wait(app, lambda k=k: view.model.step(k).status == "done", 30.0)
@@ -93,9 +101,14 @@ def _run(window, out: Path, app: QApplication, recognizer_timeout_s: float) -> N
             st = view.model.step(k)
             print(f"step {k + 1}: corrected -> {st.verdict.verdict if st.verdict else st.error}", flush=True)
     view.canvas.zoom_to_fit()
+    if clock is not None:
+        clock.advance(3_000)
+    view.timer.refresh()
     _pause(app, 0.3)
     _grab(window, out / "run.png")
 
+    if clock is not None:
+        clock.advance(2_000)
     view.finish_run()
     panel = view.interviewer
     panel.answer_box.setPlainText("At z = 0: sigma = 1/2 so the slope is 1/4; for large |z| it vanishes, "

@@ -100,7 +100,8 @@ class TimerWidget(QWidget):
         else:
             live = next((sp for sp in splits if sp.step == s.current_step), None)
             since = closed[-1].at_ms if closed else 0.0
-            self.split_label.setText(f"step {s.current_step + 1}: {format_ms(live.ms if live else elapsed - since)}")
+            froze = "*" if any(f.step == s.current_step for f in s.freezes()) else ""
+            self.split_label.setText(f"step {s.current_step + 1}: {format_ms(live.ms if live else elapsed - since)}{froze}")
         freeze = s.current_freeze_ms()
         self.freeze_label.setText(f"frozen {format_ms(freeze)}" if freeze else "")
         self.freeze_label.setVisible(bool(freeze))
