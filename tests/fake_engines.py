@@ -90,3 +90,11 @@ class SlowCounting(CountingEngine):
 
     def __init__(self):
         super().__init__(slow_from=5, delay_s=60.0)
+
+
+class WarmingEngine(CountingEngine):
+    """CountingEngine whose ``warm_up()`` takes 1.5 s and is recorded in its readings ("+warm")."""
+
+    def warm_up(self):
+        time.sleep(1.5)
+        self.adapted.append("warm")

@@ -112,3 +112,11 @@ def test_engine_without_weights_is_unavailable_on_first_use():
 def test_time_limit_must_be_positive():
     with pytest.raises(ValueError):
         TimeLimitedRecognizer("counting", time_limit_s=0)
+
+
+def test_warm_up_runs_before_the_first_step_outside_its_limit():
+    register_engine("warming", "tests.fake_engines:WarmingEngine")
+    with get_recognizer("warming", time_limit_s=0.5) as rec:
+        result = rec.recognize(ONE)
+        assert result.best == "1 strokes +warm"
+        assert result.ms < 500

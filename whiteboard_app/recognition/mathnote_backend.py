@@ -63,7 +63,8 @@ def normalise_strokes(ink: StepInk, stroke_size: float = 24.0, margin: float = 4
 class MathnoteRecognizer:
     """mathnote-ocr as a :class:`~whiteboard_app.recognition.base.Recognizer`.
 
-    Options: ``top_k`` partitions to read (the n-best size; each extra costs latency, about 3x at 3),
+    Options: ``top_k`` partitions to read (the n-best size; default 2: each extra costs latency, about
+    3.5x at 3 against 1 on 2 CPU cores),
     ``stroke_size`` and ``margin`` (px, see the module docstring), ``seed`` (mathnote-ocr samples; the
     same ink and seed read the same). Raises :class:`RecognizerUnavailable` when mathnote-ocr is not
     installed, :class:`RecognitionError` when it fails on an ink.
@@ -71,7 +72,7 @@ class MathnoteRecognizer:
 
     name = "mathnote"
 
-    def __init__(self, top_k: int = 3, stroke_size: float = 24.0, margin: float = 40.0, seed: int = 0,
+    def __init__(self, top_k: int = 2, stroke_size: float = 24.0, margin: float = 40.0, seed: int = 0,
                  symbol_alternatives: int = 5):
         ok, why = available()
         if not ok:
@@ -105,6 +106,13 @@ class MathnoteRecognizer:
                 raise RecognizerUnavailable(f"mathnote-ocr's weights cannot be loaded: {exc}") from exc
             self._to_latex = getattr(tree_latex, "_sym_to_latex", lambda n: n)
             self.load_ms = (time.perf_counter() - t0) * 1000.0
+
+    def warm_up(self) -> None:
+        """Load the model and read a small synthetic expression: mathnote-ocr's first reading of an
+        expression is ~10x slower than the next ones (1.5 s vs 0.1 s for "x+1", measured here)."""
+        from whiteboard_app.ink.synth import synthesize
+
+        self.recognize(synthesize("x+1", seed=0).ink)
 
     def recognize(self, ink: StepInk, context: RecognitionContext | None = None) -> RecognitionResult:
         """Read ``ink``; the context is not used here (see recognition/context.py for the prior)."""

@@ -11,7 +11,8 @@ Engines (name -> "module:factory"; modules are imported lazily, in the worker pr
   :mod:`whiteboard_app.recognition.pix2tex_backend`).
 
 Time limit: torch inference cannot be interrupted from another thread, so :class:`TimeLimitedRecognizer`
-runs the engine in a separate process (multiprocessing "spawn": safe beside Qt's threads). A step that
+runs the engine in a separate process (multiprocessing "spawn": safe beside Qt's threads) that loads the
+model and calls its ``warm_up()`` (if any) before the first step. A step that
 takes longer than the limit (3 s by default) gets ``RecognitionResult(candidates=(), message="could not
 read: time limit 3 s")``; the worker is killed and a new one started (the model loads again, in the
 background of the next call, outside the limit). Calls to an engine's adaptation hook (``adapt``) are
@@ -198,6 +199,7 @@ def _worker_main(conn, name: str, options: dict, registry: dict[str, EngineSpec]
         load = getattr(engine, "load", None)
         if callable(load):
             load()
+        _warm_up(engine)
         hooks = [h for h in HOOKS if callable(getattr(engine, h, None))]
         conn.send(("ok", {"hooks": hooks}))
     except BaseException as exc:  # noqa: BLE001 - reported to the parent, then the worker ends
@@ -218,6 +220,18 @@ def _worker_main(conn, name: str, options: dict, registry: dict[str, EngineSpec]
                 conn.send(("error", "other", f"unknown request {request[0]!r}"))
         except BaseException as exc:  # noqa: BLE001
             conn.send(_error_reply(exc))
+
+
+def _warm_up(engine) -> None:
+    """Call the engine's ``warm_up()`` if it has one, before the first step (outside its time limit): the
+    first call of a torch model is several times slower than the next ones. Failures here are ignored
+    (they show up again, reported, on the first step)."""
+    warm_up = getattr(engine, "warm_up", None)
+    if callable(warm_up):
+        try:
+            warm_up()
+        except Exception:  # noqa: BLE001
+            pass
 
 
 def _error_reply(exc: BaseException) -> tuple[str, str, str]:
