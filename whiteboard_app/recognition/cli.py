@@ -59,7 +59,8 @@ def run(args: argparse.Namespace) -> int:
     if args.list_engines:
         for name, ok, why in registry.available_engines():
             default = " (default)" if name == registry.DEFAULT_ENGINE else ""
-            print(f"{name}{default}: {'available' if ok else 'not available: ' + why}")
+            state = ("available" + (f" ({why})" if why else "")) if ok else f"not available: {why}"
+            print(f"{name}{default}: {state}")
         return 0
     if not args.ink:
         return _fail("--ink FILE is required")
