@@ -200,7 +200,9 @@ class CalibrationStore:
 def apply(recognizer, store: CalibrationStore) -> int:
     """Give every stored sample to the recogniser's adaptation hook ``adapt(samples)``, where samples is
     a list of (label, strokes: tuple[Stroke, ...]). Returns the number of samples given; 0 when the
-    engine has no hook or nothing is stored (the engine is unchanged)."""
+    engine has no hook or nothing is stored (the engine is unchanged). With a registry recogniser (a
+    worker process) this waits until its model is loaded: call it from a worker thread, not the UI
+    thread. Raises RecognitionError (RecognizerUnavailable) when the engine cannot run."""
     hook = getattr(recognizer, "adapt", None)
     if not callable(hook):
         return 0
