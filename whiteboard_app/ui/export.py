@@ -113,9 +113,9 @@ def paint_board(painter: QPainter, board: Board, width: float = SHEET_WIDTH) -> 
     ink_w = width * INK_FRACTION
     scale = ink_w / max(1.0, right - left)
     ink_rect = QRectF(0, HEADER_H, ink_w, (bottom - top) * scale)
-    canvas = BoardCanvas(PageModel(page))
+    model = PageModel(page)
+    canvas = BoardCanvas(model)  # never shown; freed with the Python objects when this function returns
     canvas.render_to(painter, ink_rect)
-    canvas.deleteLater()
     # readings, verdicts and splits beside each band
     col_x = ink_w + 16
     col_w = width - col_x - 16

@@ -183,7 +183,7 @@ class StatsWindow(QWidget):
             self.status.setText(f"Cannot open the board: {exc}")
             return None
         w = ReviewWindow(board)
-        w.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        # kept alive by this list while open; closed ones are dropped (and freed by Python) on the next open
         self._reviews = [x for x in self._reviews if x.isVisible()] + [w]
         w.show()
         return w
