@@ -133,3 +133,16 @@ def test_every_step_and_mistake_of_the_bundled_decks_can_be_written():
 def test_unsupported_latex_is_a_clear_error(latex, fragment):
     with pytest.raises(SynthError, match=fragment):
         synthesize(latex)
+
+
+def test_a_derivation_is_written_line_under_line_in_time_order():
+    from whiteboard_app.ink.synth import synthesize_lines
+
+    lines = synthesize_lines([r"\sigma(z) = (1+e^{-z})^{-1}", r"= \sigma(z)(1-\sigma(z))"], seed=4,
+                             origin=(50.0, 100.0), height_px=30.0, start_ms=500.0, pause_ms=2000.0)
+    first, second = lines
+    assert first.ink.bbox.bottom < second.ink.bbox.top  # the second line is below the first
+    assert second.ink.strokes[0].start_ms == pytest.approx(first.ink.strokes[-1].end_ms + 2000.0)
+    assert first.ink.strokes[0].start_ms == pytest.approx(500.0)
+    rec = second.as_record("step-2")
+    assert rec.latex == r"= \sigma(z)(1-\sigma(z))" and rec.ink == second.ink and rec.symbols == second.symbols

@@ -37,7 +37,7 @@ from dataclasses import dataclass, field
 
 from whiteboard_app.ink.model import Point, StepInk, Stroke
 
-__all__ = ["SynthError", "SynthInk", "supported_symbols", "synthesize"]
+__all__ = ["SynthError", "SynthInk", "supported_symbols", "synthesize", "synthesize_lines"]
 
 
 class SynthError(ValueError):
@@ -54,6 +54,12 @@ class SynthInk:
     ink: StepInk
     symbols: list[tuple[str, tuple[int, ...]]]
     latex: str = ""
+
+    def as_record(self, rid: str):
+        """This ink as an :class:`~whiteboard_app.ink.io.InkRecord` (for JSON lines / InkML files)."""
+        from whiteboard_app.ink.io import InkRecord
+
+        return InkRecord(rid, self.ink, self.latex, list(self.symbols), {"source": "synthetic"})
 
 
 # ───────────────────────────── the stroke font ─────────────────────────────
@@ -744,3 +750,23 @@ def synthesize(latex: str, seed: int = 0, origin: tuple[float, float] = (0.0, 0.
         strokes_out.append(Stroke(tuple(points)))
     symbols = [(label, tuple(idx)) for label, idx in box.symbols]
     return SynthInk(StepInk(tuple(strokes_out)), symbols, latex)
+
+
+def synthesize_lines(latexes: Sequence[str], seed: int = 0, origin: tuple[float, float] = (0.0, 0.0),
+                     height_px: float = 40.0, *, line_spacing_px: float | None = None, start_ms: float = 0.0,
+                     pause_ms: float = 1500.0, jitter: float = 1.0) -> list[SynthInk]:
+    """A derivation written by one writer: each LaTeX on its own line, one below the other.
+
+    origin: left end of the first baseline (px); line_spacing_px: baseline to baseline (default 2.5 x
+    height_px); times run on from line to line with ``pause_ms`` between the last point of a line and
+    the first of the next. Returns one :class:`SynthInk` per line (the steps of a board).
+    """
+    spacing = 2.5 * height_px if line_spacing_px is None else line_spacing_px
+    out: list[SynthInk] = []
+    t = float(start_ms)
+    for k, latex in enumerate(latexes):
+        s = synthesize(latex, seed=seed * 1000 + k, origin=(origin[0], origin[1] + k * spacing),
+                       height_px=height_px, jitter=jitter, start_ms=t)
+        out.append(s)
+        t = s.ink.strokes[-1].end_ms + pause_ms
+    return out
