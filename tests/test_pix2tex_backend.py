@@ -110,3 +110,14 @@ def test_plumbing_with_a_tiny_random_checkpoint(tiny_checkpoint):
     else:
         assert first.message == "nothing recognised"
     assert rec.recognize(StepInk()).message == "no ink"
+
+
+@needs_pix2tex
+@pytest.mark.slow
+def test_readings_are_not_copied_to_the_clipboard(tiny_checkpoint):
+    import pix2tex.cli
+
+    ckpt, config = tiny_checkpoint
+    rec = Pix2TexRecognizer(checkpoint=ckpt, config=config, resize=False)
+    rec.load()
+    assert pix2tex.cli.clipboard.copy("x") is None and not hasattr(pix2tex.cli.clipboard, "paste")

@@ -90,6 +90,14 @@ def render(ink: StepInk, stroke_size: float = 20.0, line_width: int = 3, margin:
     return img
 
 
+class _NoClipboard:
+    """Stands in for pandas' clipboard module inside pix2tex.cli."""
+
+    @staticmethod
+    def copy(_text: str) -> None:
+        return None
+
+
 def _download() -> None:
     """pix2tex's own first-use download of its weights (into its package folder)."""
     from pix2tex.model.checkpoints.get_latest_checkpoint import download_checkpoints
@@ -157,10 +165,14 @@ class Pix2TexRecognizer:
             ckpt = self._weights()
             os.environ.setdefault("NO_ALBUMENTATIONS_UPDATE", "1")  # no network check at import
             try:
+                import pix2tex.cli as pix2tex_cli
                 from munch import Munch
                 from pix2tex.cli import LatexOCR
             except ImportError as exc:
                 raise RecognizerUnavailable(f"pix2tex cannot be imported: {exc}") from exc
+            # LatexOCR copies every reading to the system clipboard (pandas' clipboard, which may even
+            # start a Qt application): not something a recogniser should do.
+            pix2tex_cli.clipboard = _NoClipboard()
             args = Munch(config=str(self.config) if self.config else "settings/config.yaml",
                          checkpoint=str(ckpt), no_cuda=True, no_resize=not self.resize)
             root = logging.getLogger()
