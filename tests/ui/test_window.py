@@ -46,7 +46,7 @@ def test_deck_browser_groups_by_topic_and_shows_times(qtbot, deck):
     assert topics == {c.topic.replace("-", " ").capitalize() for c in deck.cards.values()}
     row = next(it for it in browser.card_items() if it.data(0, 256) == "sigmoid-derivative")
     assert [row.text(c) for c in range(1, 6)] == ["in 2 d", "2:30", "3:20", "5:00", "3"]
-    assert browser.summary.text() == f"{len(deck)} cards, {len(deck) - 1} due today"
+    assert browser.summary.text() == f"{len(deck)} cards: 0 due today, {len(deck) - 1} never practised"
 
 
 def test_deck_browser_search_and_due_filter(qtbot, deck):

@@ -139,7 +139,7 @@ class DeckBrowser(QWidget):
                 row.setData(0, Qt.ItemDataRole.UserRole, cid)
                 row.setForeground(0, QBrush(QColor("#1b5fa8")))
                 top.addChild(row)
-        due_count = 0
+        due_count = new_count = 0
         cards = sorted(self.deck.cards.values(), key=lambda c: (c.topic, c.title.lower()))
         for card in cards:
             try:
@@ -167,13 +167,16 @@ class DeckBrowser(QWidget):
             row.setData(0, Qt.ItemDataRole.UserRole, card.id)
             row.setToolTip(0, card.prompt)
             if is_due(st, today):
-                due_count += 1
+                if st.due is None:
+                    new_count += 1
+                else:
+                    due_count += 1
                 row.setForeground(1, QBrush(QColor("#b3261e" if st.due is not None else "#1b5fa8")))
             if st.best_ms is not None:
                 row.setForeground(2, QBrush(QColor("#1b7f3b" if st.best_ms <= target else "#8a6d00")))
             parent.addChild(row)
         self.tree.expandAll()
-        self.summary.setText(f"{len(cards)} cards, {due_count} due today")
+        self.summary.setText(f"{len(cards)} cards: {due_count} due today, {new_count} never practised")
         self.apply_filter()
 
     def card_items(self) -> list[QTreeWidgetItem]:

@@ -1,9 +1,10 @@
 """The scripted session behind ``scripts/screenshots.sh`` (``whiteboard-app-gui --screenshot-script DIR``).
 
 It drives the real window like a person would, with ink the project generates itself
-(``whiteboard_app.ink.synth``): the deck browser, a run on ``sigmoid-derivative`` in which three steps
-are written as ink (two right, one with the card's declared sign flip) and read by the loaded
-recogniser and checked, then the interviewer's first follow-up with an answer and the model answer.
+(``whiteboard_app.ink.synth``): a run on ``sigmoid-derivative`` in which three steps are written as ink
+(two right, one with the card's declared sign flip) and read by the loaded recogniser and checked, then
+the interviewer's first follow-up with an answer and the model answer, then (after grading the run) the
+deck browser with that attempt in it.
 It saves ``deck-browser.png``, ``run.png`` and ``followup.png`` into DIR and quits. The run's clock is a
 FakeClock moved at a person's writing pace, so the timer shows realistic splits and one freeze. Steps the recogniser
 could not read are corrected by typing, as a person would; the script prints what happened.
@@ -69,10 +70,6 @@ def _run(window, out: Path, app: QApplication, recognizer_timeout_s: float) -> N
     out.mkdir(parents=True, exist_ok=True)
     window.resize(1400, 880)
     _pause(app, 0.3)
-    window.browser.select(CARD_ID)
-    _pause(app, 0.2)
-    _grab(window, out / "deck-browser.png")
-
     view = window.open_card(CARD_ID)
     card = view.card
     loaded = _wait(app, lambda: window.recognizers.recognizer is not None or not window.recognizers.loading,
@@ -116,3 +113,11 @@ def _run(window, out: Path, app: QApplication, recognizer_timeout_s: float) -> N
     panel.reveal()
     _pause(app, 0.3)
     _grab(window, out / "followup.png")
+
+    while not panel.finished:  # answer the rest, grade the run: the deck browser then shows it
+        panel.next()
+    panel.give_grade("good")
+    window.show_deck()
+    window.browser.select(CARD_ID)
+    _pause(app, 0.3)
+    _grab(window, out / "deck-browser.png")
