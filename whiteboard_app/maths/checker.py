@@ -28,7 +28,7 @@ import numpy as np
 
 from whiteboard_app.decks.schema import Card
 
-from .evaluate import EvalError, Evaluator, ShapeError, contains, is_array
+from .evaluate import EvalError, Evaluator, IndexRangeError, ShapeError, contains, is_array
 from .latex import ParseError, canonical, clean, name_key, names_from_declarations
 from .parse import ParsedStep, parse_piece, parse_step, validate
 from .trees import mutations, tidy, to_latex
@@ -438,6 +438,9 @@ class CardChecker:
             diag = self._repair_diagnosis(claim, prev) or "shape mismatch"
             return StepVerdict(latex, "wrong", reference_step=k, diagnosis=diag, shape=str(exc),
                                message=f"{diag}: {exc}")
+        except IndexRangeError as exc:
+            k = self.match_reference(latex, claim, wrong=True)
+            return StepVerdict(latex, "wrong", reference_step=k, diagnosis="wrong index", message=str(exc))
         except (EvalError, RecursionError) as exc:
             k = self.nearest_step(latex)
             return StepVerdict(latex, "cannot_check", reference_step=k, message=f"cannot evaluate: {exc}")

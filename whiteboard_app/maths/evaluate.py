@@ -26,6 +26,10 @@ class ShapeError(EvalError):
     """Inconsistent shapes; the message names them (``"(d x n) times (n x 1)"``)."""
 
 
+class IndexRangeError(EvalError):
+    """An index outside the declared range of its family (``x_{i+1}`` at i = n)."""
+
+
 class SingularError(ShapeError):
     """The inverse of a matrix that is singular at every point (``(X X^T)^{-1}`` when n > d)."""
 
@@ -341,7 +345,7 @@ class Evaluator:
         lo, arr = p.families[fam]
         pos = tuple(i - lo for i in idx)
         if any(q < 0 or q >= arr.shape[j] for j, q in enumerate(pos)) or len(pos) > arr.ndim:
-            raise EvalError(f"index {idx} of {fam} is out of range")
+            raise IndexRangeError(f"index {idx[0] if len(idx) == 1 else idx} of {fam} is outside its range")
         v = arr[pos]
         return v if isinstance(v, np.ndarray) and v.ndim == 2 else float(v)
 

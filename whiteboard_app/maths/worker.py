@@ -82,6 +82,12 @@ def _serve(conn) -> None:  # pragma: no cover - runs in the child process
 
                 conn.send(("parsed", 0.0))
                 conn.send(("result", near_misses_for(checkers[fp])))
+            elif op == "sleep":  # a test aid: a request that takes parse_s, then check_s seconds
+                _, fp, parse_s, check_s = msg
+                time.sleep(parse_s)
+                conn.send(("parsed", parse_s * 1000))
+                time.sleep(check_s)
+                conn.send(("result", None))
             elif op == "problems":
                 _, fp = msg
                 conn.send(("result", checkers[fp].problems))
@@ -177,8 +183,6 @@ class CheckerWorker:
 
     def _ensure(self, card: Card) -> str:
         if self._proc is None or not self._proc.is_alive():
-            if self._proc is not None:
-                self.restarts += 1
             self.kill()
             self._start()
         fp = _fingerprint(card)
@@ -190,6 +194,7 @@ class CheckerWorker:
 
     def _wait(self, timeout: float):
         if not self._conn.poll(timeout):
+            self.restarts += 1  # the next request starts a fresh process
             self.kill()
             raise WorkerTimeout(f"no answer within {timeout:.1f} s")
         try:
