@@ -240,6 +240,22 @@ def build_window(args: argparse.Namespace):
     return window, services, settings
 
 
+def install_excepthook(window) -> None:
+    """A bug in a Qt slot is shown in words in the window's banner (the traceback goes to stderr, for a
+    bug report) and the window keeps running."""
+    import traceback
+
+    def hook(exc_type, exc, tb) -> None:
+        traceback.print_exception(exc_type, exc, tb, file=sys.stderr)
+        try:
+            window.show_error(f"Something went wrong ({exc_type.__name__}: {exc}). Your board is autosaved; "
+                              "the details are on the terminal.")
+        except Exception:  # noqa: BLE001 - the window itself may be gone
+            pass
+
+    sys.excepthook = hook
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Start the window; returns the exit status (0; 2 for bad options)."""
     argv = sys.argv[1:] if argv is None else argv
@@ -258,6 +274,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     app.setOrganizationName("whiteboard-app")
     app.setApplicationName("whiteboard-app")
     window, services, _settings = build_window(args)
+    install_excepthook(window)
     window.show()
     if args.launch_probe:
         def probe() -> None:

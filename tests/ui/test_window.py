@@ -373,3 +373,20 @@ def test_todays_drill_is_listed_first(qtbot, deck):
     assert browser.visible_card_ids().count("sigmoid-derivative") == 1  # the topic list is unchanged
     browser.due_only.setChecked(True)
     assert not browser.drill_item.child(0).isHidden()
+
+
+def test_a_bug_in_a_slot_is_shown_in_words(qtbot, deck, monkeypatch):
+    import sys
+
+    from whiteboard_app.app import install_excepthook
+
+    window = MainWindow(AppContext(deck=deck))
+    qtbot.addWidget(window)
+    monkeypatch.setattr(sys, "excepthook", sys.excepthook)  # restored after the test
+    install_excepthook(window)
+    try:
+        raise ZeroDivisionError("division by zero")
+    except ZeroDivisionError:
+        sys.excepthook(*sys.exc_info())
+    assert "Something went wrong (ZeroDivisionError: division by zero)" in window.error_text
+    assert "Traceback" not in window.error_text
