@@ -5,6 +5,7 @@ pix2tex's own model code (no download)."""
 from __future__ import annotations
 
 import importlib.util
+import os
 
 import pytest
 
@@ -14,6 +15,7 @@ from whiteboard_app.recognition import pix2tex_backend
 from whiteboard_app.recognition.base import RecognizerUnavailable
 from whiteboard_app.recognition.pix2tex_backend import Pix2TexRecognizer, available, render
 
+os.environ.setdefault("NO_ALBUMENTATIONS_UPDATE", "1")  # albumentations checks PyPI at import otherwise
 HAS_PIX2TEX = importlib.util.find_spec("pix2tex") is not None
 needs_pix2tex = pytest.mark.skipif(not HAS_PIX2TEX, reason="the pix2tex extra is not installed")
 
@@ -65,8 +67,6 @@ def test_offline_first_use_download_says_so(tmp_path, monkeypatch):
 @pytest.fixture(scope="module")
 def tiny_checkpoint(tmp_path_factory):
     """A randomly initialised pix2tex model (2.6 M parameters), built with pix2tex's own code."""
-    import os
-
     import torch
     import yaml
     from munch import Munch
