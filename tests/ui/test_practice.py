@@ -286,3 +286,24 @@ def test_a_corrected_step_is_not_read_again_when_the_next_step_starts(qtbot, car
     assert len(view.model) == 2
     assert rec.calls == [1]  # no second reading of unchanged ink
     assert view.model.step(0).latex == card.steps[0].latex and view.model.step(0).verdict.verdict == "correct"
+
+
+def test_undo_redo_and_eraser_reach_the_model_and_the_session(qtbot, card):
+    rec = ScriptedRecognizer({1: card.steps[0].latex, 2: "two strokes"})
+    view = make_view(qtbot, card, rec)
+    stroke(view)
+    stroke(view, x0=160)
+    assert len(view.model.step(0).ink) == 2
+    view.undo_stack.undo()
+    assert len(view.model.step(0).ink) == 1
+    erased = [e for e in view.session.step(0).strokes if e.erased_ms is not None]
+    assert len(erased) == 1  # kept in the board for replay, marked erased
+    qtbot.waitUntil(lambda: view.model.step(0).status == "done" and view.model.step(0).latex == card.steps[0].latex,
+                    timeout=5000)
+    view.undo_stack.redo()
+    qtbot.waitUntil(lambda: view.model.step(0).latex == "two strokes", timeout=5000)
+    view.set_tool("eraser")
+    assert view.tool_buttons["eraser"].isChecked() and not view.tool_buttons["pen"].isChecked()
+    tablet_stroke(view.canvas, [(150, 55), (210, 65)], 0.5)  # rub over the second stroke
+    qtbot.waitUntil(lambda: len(view.model.step(0).ink) == 1, timeout=5000)
+    qtbot.waitUntil(lambda: view.model.step(0).latex == card.steps[0].latex, timeout=5000)
