@@ -14,8 +14,8 @@ Time limit: torch inference cannot be interrupted from another thread, so :class
 runs the engine in a separate process (multiprocessing "spawn": safe beside Qt's threads) that loads the
 model and calls its ``warm_up()`` (if any) before the first step. A step that
 takes longer than the limit (3 s by default) gets ``RecognitionResult(candidates=(), message="could not
-read: time limit 3 s")``; the worker is killed and a new one started (the model loads again, in the
-background of the next call, outside the limit). Calls to an engine's adaptation hook (``adapt``) are
+read: time limit 3 s")``; the worker is killed and a new one started at once (the model loads again in
+the background; the next step waits for it outside its limit). Calls to an engine's adaptation hook (``adapt``) are
 replayed on the new worker so a writer's calibration survives a restart.
 
 ``get_recognizer(name, time_limit_s=None)`` gives the engine itself, in this process, without a limit
@@ -332,6 +332,8 @@ class TimeLimitedRecognizer:
         self._conn.send(request)
         if not self._conn.poll(limit_s):
             self._stop()
+            self._start()  # the new worker loads its model now, in the background, ready for the next step
+            self.restarts += 1
             return False, None
         try:
             return True, self._conn.recv()
