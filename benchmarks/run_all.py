@@ -11,9 +11,10 @@ import argparse
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 # in the order they run; each is ``python -m benchmarks.<name>``
-BENCHMARKS = ("checking", "recognition", "derivation_steps", "paint", "launch", "fuzz")
+BENCHMARKS = ("checking", "recognition", "derivation_steps", "paint", "launch", "board_save", "fuzz")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -23,7 +24,8 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     failed = []
     for name in args.only or BENCHMARKS:
-        cmd = [sys.executable, "-m", f"benchmarks.{name}"] + (["--quick"] if args.quick else [])
+        takes_quick = "--quick" in (Path(__file__).parent / f"{name}.py").read_text(encoding="utf-8")
+        cmd = [sys.executable, "-m", f"benchmarks.{name}"] + (["--quick"] if args.quick and takes_quick else [])
         print(f"== {name}: {' '.join(cmd)}", flush=True)
         t0 = time.perf_counter()
         rc = subprocess.call(cmd)
