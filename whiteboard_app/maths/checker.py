@@ -760,21 +760,33 @@ def _agree(a: list, b: list) -> bool:
 
 
 def near_misses_for(chk: CardChecker, per_step: int = 6) -> list[tuple[str, str]]:
-    """Generated wrong variants of the checkable reference steps: (LaTeX, diagnosis)."""
+    """Generated wrong variants of the checkable reference steps: (LaTeX, diagnosis), at most two of each
+    diagnosis per step, each numerically different from its step and of the same shape."""
     out: list[tuple[str, str]] = []
     seen: set[str] = set()
+
+    def shape_of(vals):
+        for v in vals:
+            if v is not None:
+                return v.shape if isinstance(v, np.ndarray) and v.shape != (1, 1) else ()
+        return None
+
     for st, c in zip(chk.card.steps, chk.ref_claims, strict=True):
         if c is None or not st.checkable or not c.exprs:
             continue
         e = c.exprs[-1]
+        try:
+            want = shape_of(chk.values(e))
+        except (EvalError, ShapeError):
+            continue
         n = 0
-        for mt, diag in mutations(e, chk.names, limit=40):
-            if n >= per_step:
-                break
-            if chk.same_value(mt, e):
+        per_diag: dict[str, int] = {}
+        for mt, diag in mutations(e, chk.names, limit=60):
+            if n >= per_step or per_diag.get(diag, 0) >= 2:
                 continue
             try:
-                chk.values(mt)
+                if shape_of(chk.values(mt)) != want or chk.same_value(mt, e):
+                    continue
             except (EvalError, ShapeError):
                 continue
             body = tidy(to_latex(mt, chk.names))
@@ -786,5 +798,6 @@ def near_misses_for(chk: CardChecker, per_step: int = 6) -> list[tuple[str, str]
                 continue
             seen.add(latex)
             out.append((latex, diag))
+            per_diag[diag] = per_diag.get(diag, 0) + 1
             n += 1
     return out

@@ -94,7 +94,7 @@ def mutations(t, names: Names, limit: int = 80) -> list[tuple[tuple, str]]:
             fs = node[1]
             if len(fs) >= 2:
                 for j, f in enumerate(fs):
-                    if f == NEG or f == ("had",):
+                    if f == NEG or f == ("had",) or f[0] in ("sum", "prod", "add", "deriv"):
                         continue
                     rest = tuple(x for q, x in enumerate(fs) if q != j)
                     if rest and rest[-1] == ("had",):
@@ -177,6 +177,10 @@ def to_latex(t, names: Names, prec: int = 0) -> str:
     fn_names = {v: k2 for k2, v in names.functions.items()}
     if k == "num":
         v = t[1]
+        if abs(v - 3.141592653589793) < 1e-12:
+            return "\\pi"
+        if abs(v - 2.718281828459045) < 1e-12:
+            return "e"
         s = str(int(v)) if float(v).is_integer() and abs(v) < 1e15 else f"{v:.6g}"
         return f"({s})" if v < 0 and prec > 0 else s
     if k == "var":
