@@ -20,7 +20,7 @@ def own_worker(monkeypatch):
     w.kill()
 
 
-def test_time_limits_kill_and_restart_the_worker(own_worker):
+def test_time_limits_kill_and_restart_the_worker(own_worker, monkeypatch):
     card = deck().get("sigmoid-derivative")
     assert own_worker.request(card, ("sleep", 0.0, 0.0), 30.0, 30.0) is None
     first = own_worker._proc.pid
@@ -31,10 +31,7 @@ def test_time_limits_kill_and_restart_the_worker(own_worker):
         own_worker.request(card, ("sleep", 0.0, 10.0), 30.0, 0.3)
     assert own_worker.request(card, ("sleep", 0.0, 0.0), 30.0, 30.0) is None
     assert own_worker._proc.pid != first and own_worker.restarts == 2
-
-
-def test_timeouts_become_unparsed_or_cannot_check(own_worker, monkeypatch):
-    card = deck().get("sigmoid-derivative")
+    # through check_step: a parse timeout reads "unparsed", a check timeout "cannot_check"
     monkeypatch.setattr(worker, "PARSE_TIMEOUT_S", 1e-9)
     v = check_step(card, r"\frac{d\sigma}{dz} = \frac{e^{-z}}{(1+e^{-z})^2} + 0")
     assert v.verdict == "unparsed" and "time limit" in v.message

@@ -270,6 +270,10 @@ class CardChecker:
             if rel == "=":
                 out.append(self.close(x, y, rtol, atol))
                 continue
+            if rel.startswith("~"):  # \approx a decimal written with k digits: |x - y| <= 0.5 10^-k
+                tol = float(rel[1:])
+                out.append(bool(np.all(np.abs(np.asarray(x, float) - np.asarray(y, float)) <= tol * (1 + 1e-9))))
+                continue
             if is_array(x) or is_array(y):
                 raise EvalError("an inequality between matrices")
             x, y = float(np.asarray(x).reshape(-1)[0]), float(np.asarray(y).reshape(-1)[0])
@@ -417,6 +421,26 @@ class CardChecker:
         return claims[-1] if claims else None
 
     def _check(self, latex: str, previous: list[str]) -> StepVerdict:
+        v = self._check_inner(latex, previous)
+        if v.verdict in ("wrong", "unparsed"):
+            k = self._noncheckable_match(latex)
+            if k is not None:
+                return StepVerdict(latex, "cannot_check", reference_step=k,
+                                   message=f"reference step {k} is not checked; compare it yourself")
+        return v
+
+    def _noncheckable_match(self, latex: str) -> int | None:
+        """A step written like a reference step the card marks checkable = false (1-based), else None."""
+        best = None
+        for k, st in enumerate(self.card.steps, 1):
+            s = self._sim(latex, st.latex)
+            if best is None or s > best[0]:
+                best = (s, k)
+        if best is None or best[0] < 0.85 or self.card.steps[best[1] - 1].checkable:
+            return None
+        return best[1]
+
+    def _check_inner(self, latex: str, previous: list[str]) -> StepVerdict:
         try:
             ps = self.parse(latex)
         except ParseError as exc:
@@ -505,8 +529,9 @@ class CardChecker:
         return StepVerdict(latex, "wrong", reference_step=k, diagnosis=diag, shape=shape, message=msg)
 
     def _same_claim(self, u: _Claim, m: _Claim) -> bool:
-        if not self.same_value(u.exprs[-1], m.exprs[-1]) and not self.same_value(
-                u.exprs[-1], m.exprs[-1], solved=bool(self.solutions)):
+        solved = bool(self.solutions) and not any(contains(e, "deriv") for e in u.exprs + m.exprs)
+        if not self.same_value(u.exprs[-1], m.exprs[-1]) and not (
+                solved and self.same_value(u.exprs[-1], m.exprs[-1], solved=True)):
             return False
         if len(u.exprs) >= 2 and len(m.exprs) >= 2:
             return self.same_value(u.exprs[0], m.exprs[0]) or self.same_value(u.exprs[-2], m.exprs[-2])
@@ -582,7 +607,7 @@ class CardChecker:
         "dropped transpose", swapping two factors of a product "wrong multiplication order"."""
         from .trees import replace, walk
 
-        deadline = time.perf_counter() + 0.4
+        deadline = time.perf_counter() + 0.3
         for j, e in enumerate(claim.exprs):
             for path, node in walk(e):
                 if time.perf_counter() > deadline:
@@ -622,7 +647,7 @@ class CardChecker:
         for kk in (k, k - 1, k + 1):
             if 1 <= kk <= len(self.ref_claims) and self.ref_claims[kk - 1] is not None:
                 cands += list(self.ref_claims[kk - 1].exprs[1:] or self.ref_claims[kk - 1].exprs)
-        deadline = time.perf_counter() + 0.5
+        deadline = time.perf_counter() + 0.25
         for e in cands:
             for mt, diag in mutations(e, self.names):
                 if time.perf_counter() > deadline:
@@ -726,6 +751,8 @@ class CardChecker:
                 continue
             pieces = list(c.step.trees) or list(c.exprs)
             score = 1.5 * max(self._fsim(last, r) for r in pieces)
+            if claim.step.continues and c.step.continues:
+                score += 0.3  # "= ..." written like a continuing reference line
             if own_first:
                 score += 1.0 * self._fsim(first, self._subject(k))
             if not wrong:

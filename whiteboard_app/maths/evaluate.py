@@ -446,7 +446,7 @@ class Evaluator:
         if fn in ("max", "min") and len(args) == 2:
             x, y = (_scalar(v) for v in args)
             return np.maximum(x, y) if fn == "max" else np.minimum(x, y)
-        if len(args) != 1 and fn not in ("logb", "binom"):
+        if len(args) != 1 and fn not in ("logb", "binom", "cov", "prob", "kl"):
             raise EvalError(f"{fn} takes one argument")
         if isinstance(a, Ident):
             raise EvalError(f"{fn}(I) needs the size of I")
@@ -494,6 +494,9 @@ class Evaluator:
             if a.shape[1] == 1:
                 return np.diag(a[:, 0])
             return np.diag(a).reshape(-1, 1).copy()
+        if fn in ("var", "cov", "prob", "kl"):
+            word = {"var": "a variance", "cov": "a covariance", "prob": "a probability", "kl": "a KL divergence"}[fn]
+            raise EvalError(f"{word} needs a definition on the card")
         if fn == "factorial":
             return math.gamma(_scalar(a) + 1)
         if fn == "binom":

@@ -29,6 +29,7 @@ FUNCTION_WORDS = {
     "softmax": "softmax", "sigmoid": "sigmoid", "relu": "relu", "ReLU": "relu", "tanh": "tanh",
     "tr": "tr", "trace": "tr", "Tr": "tr", "diag": "diag", "det": "det", "exp": "exp", "log": "log",
     "ln": "log", "softplus": "softplus", "max": "max", "min": "min", "sign": "sign", "sgn": "sign",
+    "Var": "var", "var": "var", "Cov": "cov", "cov": "cov", "Pr": "prob", "KL": "kl",
 }
 #: commands sympy's grammar knows as functions: passed through untouched
 GRAMMAR_FUNCS = {
@@ -607,6 +608,10 @@ def _convert(toks: list[str], names: Names, em: _Emitter) -> list[str]:
             else:
                 if t == "E" and i + 1 < n and toks[i + 1] in ("[", "_") and "E" not in names.kinds:
                     i = _expectation(toks, i + 1, out, names, em)
+                    continue
+                if t == "P" and i + 1 < n and toks[i + 1] == "(" and "P" not in names.kinds:
+                    out.append(em.placeholder(("func", "prob")))  # an undeclared probability P(...)
+                    i += 1
                     continue
                 i = _emit_name(t, toks, i + 1, out, names, em)
             continue

@@ -331,6 +331,23 @@ def parse_piece(piece: str, names: Names):
     return tree
 
 
+def _relation_in_brackets(piece: str) -> bool:
+    """``P(Z \\le 1.96)``: a relation inside parentheses (not the ``=`` of a sum's subscript)."""
+    depth = braces = 0
+    for t in tokenize(piece):
+        if t in ("(", "["):
+            depth += 1
+        elif t in (")", "]"):
+            depth -= 1
+        elif t == "{":
+            braces += 1
+        elif t == "}":
+            braces -= 1
+        elif depth > 0 and braces == 0 and t in ("<", ">", "=", r"\le", r"\ge", r"\ne"):
+            return True
+    return False
+
+
 def parse_step(latex: str, names: Names) -> ParsedStep:
     """Parse a whole step (relations, chains, a leading relation); ParseError when any piece fails."""
     s = clean(latex)
@@ -342,7 +359,20 @@ def parse_step(latex: str, names: Names) -> ParsedStep:
         pieces = pieces[1:]
     if any(not p.strip() for p in pieces):
         raise ParseError("a relation is missing a side")
+    # \approx next to a decimal number is checked to the digits written (0.167: within 0.0005)
+    rels = list(rels)
+    off = 1 if continues else 0
+    for k, r in enumerate(rels):
+        if r == "~":
+            sides = [pieces[j] for j in (k - off, k + 1 - off) if 0 <= j < len(pieces)]
+            for side in sides:
+                m = re.fullmatch(r"\s*-?\s*\d*\.(\d+)\s*", side)
+                if m:
+                    rels[k] = f"~{0.5 * 10 ** -len(m.group(1)):.12g}"
+                    break
     undecidable = sorted({t for p in pieces for t in tokenize(p) if t in UNDECIDABLE_CMDS})
+    if any(_relation_in_brackets(p) for p in pieces):
+        undecidable.append("a relation inside brackets (an event)")
     if any(re.search(r"(?<!\\)\|\s*_", p) for p in pieces):
         undecidable.append("an evaluation bar |_{...}")
     if undecidable or any(r in UNDECIDABLE_RELATIONS for r in rels):
