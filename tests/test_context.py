@@ -10,7 +10,12 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from whiteboard_app.recognition.base import Candidate, RecognitionContext, RecognitionResult
+from whiteboard_app.recognition.base import (
+    Candidate,
+    RecognitionContext,
+    RecognitionResult,
+    SymbolAlternatives,
+)
 from whiteboard_app.recognition.context import (
     ContextualRecognizer,
     normalize_tokens,
@@ -27,8 +32,17 @@ CTX = RecognitionContext(((R, "reference"), (M, "mistake")))
 SWAPPED = RecognitionContext(((R, "mistake"), (M, "reference")))
 
 
-def _result(*pairs):
-    return RecognitionResult(tuple(Candidate(latex, score) for latex, score in pairs), engine="test")
+def _result(*pairs, symbols=()):
+    return RecognitionResult(tuple(Candidate(latex, score) for latex, score in pairs), engine="test",
+                             symbols=tuple(symbols))
+
+
+def _alts(*rows):
+    """Per-symbol alternatives: rows of (read, [(alternative, p), ...])."""
+    return [SymbolAlternatives((k,), ((read, 0.6), *alts)) for k, (read, alts) in enumerate(rows)]
+
+
+SIGMA_Z = _alts(("0", [(r"\sigma", 0.3)]), ("2", [("z", 0.25)]), ("+", [("-", 0.3)]), ("-", [("+", 0.3)]))
 
 
 def _latexes(result):
@@ -97,6 +111,23 @@ def test_expected_forms_are_added_only_when_close_and_never_above_the_reading(nb
     assert scores == sorted(scores, reverse=True)
 
 
+# (engine's best reading, its per-symbol alternatives, expected best, why)
+SUPPORTED = [
+    (r"0(2)(1-\sigma(2))", SIGMA_Z, R, "the ink's own alternatives (0->sigma, 2->z) make it the reference"),
+    (r"0(2)(1+\sigma(2))", SIGMA_Z, M, "and, symmetrically, the mistake"),
+    (G_M, SIGMA_Z, M, "the alternative + -> - would reach R, but a wrong reading stays on its side"),
+    (G_R, SIGMA_Z, R, "nor is a right reading carried to the mistake"),
+    (G_R, _alts(("2", [("z", 0.01)])), G_R, "an alternative below 2% is no support"),
+    (r"\sigma(z)(1-\sigma)", _alts(("2", [("z", 0.3)])), r"\sigma(z)(1-\sigma)", "insertions are no support"),
+    (G_R, (), G_R, "no per-symbol alternatives: the reading stands"),
+]
+
+
+@pytest.mark.parametrize("best, symbols, expected, why", SUPPORTED, ids=[c[3] for c in SUPPORTED])
+def test_expected_forms_supported_by_the_ink(best, symbols, expected, why):
+    assert rerank(_result((best, -0.3), symbols=symbols), CTX).best == expected, why
+
+
 _FORMS = {"R": R, "M": M, "G_R": G_R, "G_M": G_M, "X": "a+b",
           "R2": r"\sigma(z)(1-\sigma(22))", "M2": r"\sigma(2)(1+\sigma(z))"}
 _nbest = st.lists(st.tuples(st.sampled_from(sorted(_FORMS)), st.floats(-4.0, 0.0)), min_size=1, max_size=5,
@@ -104,13 +135,13 @@ _nbest = st.lists(st.tuples(st.sampled_from(sorted(_FORMS)), st.floats(-4.0, 0.0
 
 
 @settings(max_examples=200, deadline=None)
-@given(_nbest)
-def test_swapping_right_and_wrong_labels_changes_nothing_and_sides_are_kept(nbest):
-    result = _result(*[(_FORMS[k], s) for k, s in nbest])
+@given(_nbest, st.lists(st.sampled_from(SIGMA_Z), max_size=4))
+def test_swapping_right_and_wrong_labels_changes_nothing_and_sides_are_kept(nbest, symbols):
+    result = _result(*[(_FORMS[k], s) for k, s in nbest], symbols=symbols)
     a, b = rerank(result, CTX), rerank(result, SWAPPED)
     assert a.candidates == b.candidates  # symmetric: only distances matter, never which side is right
     top = result.candidates[0].latex
-    scored = {s.latex: s for s in score_candidates(result.candidates, CTX)}
+    scored = {s.latex: s for s in score_candidates(result.candidates, CTX, symbols=result.symbols)}
     if a.best != top:  # moved only within the engine's best reading's side
         assert scored[a.best].side == scored[top].side != "open"
     if normalize_tokens(top) != normalize_tokens(R) and scored[top].side != "right":

@@ -13,8 +13,13 @@ n-best list:
 * **Expected forms as candidates, only when the ink is close to them.** An expected form is added to the
   list (for the correction menu) when some engine candidate is within ``max_add_distance`` tokens (and
   within its radius) of it, scored as that candidate's final score minus ``add_penalty`` per token:
-  always below the reading it came from and never the best reading, so an added form never replaces what the engine read (the
-  user may have written exactly that one-token difference).
+  always below the reading it came from and never the best reading (the user may have written exactly
+  that one-token difference), unless the ink supports it (next point).
+* **Forms the ink supports.** When an expected form is the engine's best reading with some symbols
+  replaced by that symbol's own alternatives (probability >= ``min_alt_prob``; nothing inserted,
+  deleted or moved; at most ``supported_fraction`` of the form's tokens), it is added scored as the best reading's engine score
+  plus the full bonus, and it MAY become the best reading (same side rule below). This is how a "z"
+  read as "2" (with "z" as its runner-up) becomes the card's "z": the ink says so, the card decides.
 * **Never across the line between right and wrong.** Each reading has a side: "right" when it is
   strictly nearer to a reference step than to any mistake or near miss, "wrong" when strictly nearer
   to a wrong variant, "open" otherwise (a tie, or no forms of one kind; "previous" steps count for
@@ -30,6 +35,7 @@ on token lists of a few dozen tokens (~0.1 ms each).
 
 from __future__ import annotations
 
+import difflib
 import re
 import time
 from collections.abc import Iterable, Sequence
@@ -42,6 +48,7 @@ from whiteboard_app.recognition.base import (
     RecognitionContext,
     RecognitionResult,
     Recognizer,
+    SymbolAlternatives,
 )
 
 __all__ = ["ContextualRecognizer", "Scored", "normalize_tokens", "rerank", "score_candidates",
@@ -108,6 +115,7 @@ class Scored:
     distance: int | None
     side: str  # "right" | "wrong" | "open"
     added: bool = False
+    supported: bool = False  # an added form the ink supports (per-symbol alternatives)
 
 
 def _forms(context: RecognitionContext | None) -> list[_Form]:
@@ -142,10 +150,13 @@ def side_of(tokens: Sequence[str], forms: Iterable[_Form]) -> str:
 
 def score_candidates(candidates: Sequence[Candidate], context: RecognitionContext | None, *,
                      weight: float = 2.0, per_token: float = 1.0, radius_fraction: float = 0.2,
-                     add_expected: bool = True,
-                     max_add_distance: int = 2, add_penalty: float = 0.5) -> list[Scored]:
+                     add_expected: bool = True, max_add_distance: int = 2, add_penalty: float = 0.5,
+                     symbols: Sequence[SymbolAlternatives] = (), min_alt_prob: float = 0.02,
+                     supported_fraction: float = 0.34) -> list[Scored]:
     """Every candidate (and any expected form close enough to be added) with its bonus and side,
-    in the order :func:`rerank` puts them (best first). See the module docstring for the rules."""
+    in the order :func:`rerank` puts them (best first). ``symbols``: the engine's per-symbol
+    alternatives of its best reading (they make an expected form "supported by the ink", see the module
+    docstring). See the module docstring for the rules."""
     forms = _forms(context)
     if not candidates:
         return []
@@ -175,14 +186,25 @@ def score_candidates(candidates: Sequence[Candidate], context: RecognitionContex
                 s = final - add_penalty * d
                 if f.latex not in added or added[f.latex].score < s:
                     added[f.latex] = Scored(f.latex, s, 0.0, s, f.latex, 0, side_of(f.tokens, forms), True)
+    alts = _alternatives(symbols, min_alt_prob)
+    if alts:  # expected forms the engine's best reading becomes by its own per-symbol alternatives
+        top_tokens = normalize_tokens(candidates[0].latex)
+        for f in forms:
+            r = max(1, round(supported_fraction * len(f.tokens)))
+            if f.tokens != top_tokens and token_distance(top_tokens, f.tokens) <= r \
+                    and _supported(top_tokens, f.tokens, alts):
+                s = candidates[0].score + weight
+                if f.latex not in added or not added[f.latex].supported or added[f.latex].score < s:
+                    added[f.latex] = Scored(f.latex, candidates[0].score, weight, s, f.latex, 0,
+                                            side_of(f.tokens, forms), True, True)
     present = {normalize_tokens(s.latex) for s in scored}
     scored += [s for s in added.values() if normalize_tokens(s.latex) not in present]
     if all(s.nearest is None for s in scored):
         return scored  # far from every expected form: the open reading stands
     top = scored[0]  # the engine's own best reading
     # only the engine's own readings may replace it (an added form is an offer for correction)
-    movable = [s for s in scored[1:]
-               if not s.added and top.side != "open" and s.side == top.side and s.score > top.score]
+    movable = [s for s in scored[1:] if (not s.added or s.supported)
+               and top.side != "open" and s.side == top.side and s.score > top.score]
     if movable:
         new_top = max(movable, key=lambda s: s.score)
         rest = [s for s in scored if s is not new_top]
@@ -192,13 +214,45 @@ def score_candidates(candidates: Sequence[Candidate], context: RecognitionContex
     return [new_top] + sorted(rest, key=lambda s: -s.score)
 
 
+def _alternatives(symbols: Sequence[SymbolAlternatives], min_prob: float) -> dict[str, set[str]]:
+    """token read -> tokens the engine also gave at least ``min_prob`` for that symbol (single tokens)."""
+    out: dict[str, set[str]] = {}
+    for sym in symbols:
+        if not sym.labels:
+            continue
+        read = normalize_tokens(sym.labels[0][0])
+        if len(read) != 1:
+            continue
+        for label, p in sym.labels[1:]:
+            alt = normalize_tokens(label)
+            if p >= min_prob and len(alt) == 1 and alt != read:
+                out.setdefault(read[0], set()).add(alt[0])
+    return out
+
+
+def _supported(read: Sequence[str], form: Sequence[str], alts: dict[str, set[str]]) -> bool:
+    """Whether ``form`` is ``read`` with some symbols replaced by their own alternatives (and nothing
+    inserted, deleted or moved)."""
+    ops = difflib.SequenceMatcher(a=read, b=form, autojunk=False).get_opcodes()
+    for op, i1, i2, j1, j2 in ops:
+        if op == "equal":
+            continue
+        if op != "replace" or i2 - i1 != j2 - j1:
+            return False
+        if any(b not in alts.get(a, ()) for a, b in zip(read[i1:i2], form[j1:j2], strict=True)):
+            return False
+    return True
+
+
 def rerank(result: RecognitionResult, context: RecognitionContext | None, **options) -> RecognitionResult:
     """``result`` with its candidates re-ordered (and possibly extended) by the card's context.
 
-    Options as :func:`score_candidates`. No context or no candidates: ``result`` unchanged.
+    Options as :func:`score_candidates`; the result's per-symbol alternatives are used. No context or
+    no candidates: ``result`` unchanged.
     """
     if context is None or not context.expected or not result.candidates:
         return result
+    options.setdefault("symbols", result.symbols)
     scored = score_candidates(result.candidates, context, **options)
     return replace(result, candidates=tuple(Candidate(s.latex, s.score) for s in scored))
 
