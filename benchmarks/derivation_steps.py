@@ -108,7 +108,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--samples", type=int, default=3, help="glyph draws per step")
     ap.add_argument("--quick", action="store_true", help="1 draw per step")
     ap.add_argument("--seed", type=int, default=7)
-    ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--threads", type=int, default=1, help="torch threads (1: fastest for these small models)")
     ap.add_argument("--out", help="per-reading results (JSON lines)")
     ap.add_argument("--no-write", action="store_true")
     args = ap.parse_args(argv)

@@ -247,7 +247,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--engines", default="whiteboard,mathnote")
     ap.add_argument("--timeout-s", type=float, default=3.0)
     ap.add_argument("--top-k", type=int, default=3, help="whiteboard engine partitions read")
-    ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--threads", type=int, default=1, help="torch threads (1: fastest for these small models)")
     ap.add_argument("--out", help="per-expression results (JSON lines)")
     ap.add_argument("--no-write", action="store_true", help="do not write docs/benchmarks.md")
     ap.add_argument("--verbose", action="store_true")

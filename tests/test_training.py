@@ -27,6 +27,15 @@ def _row(latex: str, seed: int, writer: str | None) -> dict:
             "symbols": [{"label": lab, "strokes": list(idx)} for lab, idx in s.symbols]}
 
 
+@pytest.fixture(scope="module", autouse=True)
+def _one_thread():
+    """Small models train faster on one thread on a shared machine; restored afterwards."""
+    n = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(n)
+
+
 @pytest.fixture(scope="module")
 def rows() -> list[dict]:
     return [_row(e, k * len(EXPRS) + i, f"w{k}") for k in range(4) for i, e in enumerate(EXPRS)]

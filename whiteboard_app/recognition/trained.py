@@ -107,13 +107,14 @@ class TrainedRecognizer:
     """The "whiteboard" engine. Implements the :class:`~whiteboard_app.recognition.base.Recognizer` protocol.
 
     Options: ``weights_dir`` (folder with classifier.pth and grouper.pth; default: the bundled one),
-    ``top_k`` (partitions read, = n-best size before de-duplication), ``threads`` (torch threads).
+    ``top_k`` (partitions read, = n-best size before de-duplication), ``threads`` (torch threads; 1 is
+    the default because these small models run up to 15x slower with 2 threads on a busy 2-core machine).
     Raises :class:`RecognizerUnavailable` on first use when torch/mathnote-ocr or the weights are missing.
     """
 
     name = ENGINE_NAME
 
-    def __init__(self, weights_dir: str | Path | None = None, top_k: int = 3, threads: int = 2) -> None:
+    def __init__(self, weights_dir: str | Path | None = None, top_k: int = 3, threads: int = 1) -> None:
         self.weights_dir = Path(weights_dir) if weights_dir is not None else default_weights_dir()
         self.top_k = max(1, int(top_k))
         self.threads = threads
@@ -157,7 +158,11 @@ class TrainedRecognizer:
             if grp.exists():
                 from whiteboard_app.recognition.training.grouper import load_grouper
 
-                ocr.grouper_params.stroke_model = load_grouper(grp, self._grouper_classifier(grp, clf))
+                model = load_grouper(grp, self._grouper_classifier(grp, clf))
+                # no second reading at the size the confident symbols suggest: the ink is already
+                # normalised to the training size, and it would double the grouping time
+                model.class_sizes = {}
+                ocr.grouper_params.stroke_model = model
             self._ocr = ocr
             self.load_ms = (time.perf_counter() - t0) * 1000.0
             return ocr
@@ -190,7 +195,8 @@ class TrainedRecognizer:
             img, size = self._draw(ocr, norm)
             imgs.append(img)
             sizes.append(size)
-            names.append(latex_to_name(label))
+            name = latex_to_name(label)
+            names.append(name if name in ocr.classifier.label_names else label)
         if not imgs:
             return 0
         res = ocr.classifier.classify_batch(imgs, size_feats=sizes if ocr.classifier.use_size_feat else None)
@@ -266,12 +272,19 @@ class TrainedRecognizer:
                                  None if cands else "nothing read")
 
 
+    def partitions_for(self, n_strokes: int) -> int:
+        """Partitions read (each costs one layout parse): ``top_k`` up to 12 strokes, at most 2 up to
+        24 strokes, 1 beyond (keeps long steps inside the time limit)."""
+        if n_strokes <= 12:
+            return self.top_k
+        return min(self.top_k, 2) if n_strokes <= 24 else 1
+
     def _detect(self, ocr, mstrokes):
         token = _RAW_NAMES.set(True)
         original = ocr.classifier
         try:
             ocr.classifier = self._adapted_classifier(ocr)
-            return ocr.detect(mstrokes, top_k=self.top_k)
+            return ocr.detect(mstrokes, top_k=self.partitions_for(len(mstrokes)))
         except RecognitionError:
             raise
         except Exception as exc:  # the engine's own failures become "could not read"

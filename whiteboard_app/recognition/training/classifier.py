@@ -210,19 +210,25 @@ def train_classifier(train: Sequence[Expression], val: Sequence[Expression], out
              f"({elapsed:.1f} min)", log)
         if acc > best[0]:
             best = (acc, {k: v.detach().clone() for k, v in model.state_dict().items()})
-            _save(model, best[1], ck, label_names, canvas_size, train, tr_items, tr_labels, out_path)
+            _save(model, best[1], ck, label_names, canvas_size, out_path)  # prototypes: at the end
         if elapsed > minutes:
             _log("classifier: time budget reached", log)
             break
+    if best[1] is not None:
+        model.load_state_dict(best[1])
+        imgs, sizes = render_items(train, tr_items, canvas_size)
+        protos = compute_prototypes(model, imgs, sizes, tr_labels, ck["prototypes"].float())
+        _save(model, best[1], ck, label_names, canvas_size, out_path, protos)
+        _log("classifier: prototypes computed, checkpoint final", log)
     return {"epochs": len(history), "val_acc": best[0], "val_acc_base": base_acc, "history": history}
 
 
-def _save(model, state, ck, label_names, canvas_size, train, tr_items, tr_labels, out_path: Path) -> None:
+def _save(model, state, ck, label_names, canvas_size, out_path: Path, protos=None) -> None:
+    """Write *state* in mathnote-ocr's checkpoint format; *protos* (classes, 256) replace the prototypes
+    (None: the base checkpoint's, until the final save)."""
     import torch
 
-    model.load_state_dict(state)
-    imgs, sizes = render_items(train, tr_items, canvas_size)
-    protos = compute_prototypes(model, imgs, sizes, tr_labels, ck["prototypes"].float())
+    protos = ck["prototypes"].float() if protos is None else protos
     state = dict(state)
     state["prototypes"] = protos
     tmp = out_path.with_suffix(".tmp")

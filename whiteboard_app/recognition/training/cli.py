@@ -36,6 +36,11 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--stages", default=",".join(STAGES), help=f"comma-separated subset of {','.join(STAGES)}")
     p.add_argument("--classifier-epochs", type=int, default=8)
+    p.add_argument("--classifier-lr", type=float, default=1e-3)
+    p.add_argument("--base-classifier", default="v9_combined",
+                   help="classifier checkpoint to start from: mathnote-ocr's bundled run name or a .pth path")
+    p.add_argument("--grouper-vectors", choices=("bundled", "own"), default="own",
+                   help="stroke vectors of the grouper: mathnote's bundled classifier or the one trained here")
     p.add_argument("--grouper-epochs", type=int, default=12)
     p.add_argument("--val-fraction", type=float, default=0.1, help="share of writers held out for validation")
     p.add_argument("--limit", type=int, default=0, help="use only the first N expressions (0: all)")
@@ -85,14 +90,19 @@ def run(args: argparse.Namespace) -> int:
         from whiteboard_app.recognition.training.classifier import train_classifier
 
         summary["classifier"] = train_classifier(train, val, out / "classifier.pth", epochs=args.classifier_epochs,
-                                                 minutes=args.minutes, seed=args.seed, log=log)
+                                                 minutes=args.minutes, seed=args.seed, log=log,
+                                                 lr=args.classifier_lr, base=args.base_classifier)
     if "grouper" in stages:
+        if args.grouper_vectors == "own" and not (out / "classifier.pth").exists():
+            print(f"whiteboard-app: error: {out / 'classifier.pth'} is missing: train the classifier stage first "
+                  "or use --grouper-vectors bundled", file=sys.stderr)
+            return 2
         from whiteboard_app.recognition.training.grouper import train_grouper
 
         clf = out / "classifier.pth"
         summary["grouper"] = train_grouper(train, val, out / "grouper.pth", epochs=args.grouper_epochs,
                                            minutes=args.minutes, seed=args.seed, log=log,
-                                           classifier=str(clf) if clf.exists() else None)
+                                           classifier=str(clf) if args.grouper_vectors == "own" else None)
     (out / "summary.json").write_text(json.dumps(summary, indent=2, default=str))
     log(f"done: {out}")
     log_f.close()

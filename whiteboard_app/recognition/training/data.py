@@ -29,7 +29,7 @@ STROKE_SIZE = 24.0  # px: median stroke size after normalisation
 MARGIN = 40.0  # px: offset of the top-left ink point
 
 _GREEK = ("alpha", "beta", "gamma", "delta", "epsilon", "theta", "lambda", "mu", "pi", "sigma", "phi",
-          "psi", "omega", "rho", "tau", "eta")
+          "psi", "omega")
 # CROHME label -> mathnote-ocr class name (letters, digits and brackets map to themselves)
 CROHME_TO_NAME: dict[str, str] = {
     **{c: f"{c}_cap" for c in "ABCDEFGHIJKLMNOPQRSTUVWXYZ"},

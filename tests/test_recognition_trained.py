@@ -1,0 +1,131 @@
+"""The bundled "whiteboard" engine with its shipped weights, on ink the project generates itself
+(whiteboard_app.ink.synth): readings, n-best, per-symbol alternatives, no forced renames, writer
+adaptation, missing weights. Accuracy on real handwriting is measured by benchmarks/recognition.py.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+pytest.importorskip("torch")
+pytest.importorskip("mathnote_ocr")
+
+from whiteboard_app.ink import Point, StepInk, Stroke  # noqa: E402
+from whiteboard_app.ink.synth import synthesize  # noqa: E402
+from whiteboard_app.recognition.base import (  # noqa: E402
+    RecognitionError,
+    RecognitionResult,
+    Recognizer,
+    RecognizerUnavailable,
+)
+from whiteboard_app.recognition.trained import (  # noqa: E402
+    _RAW_NAMES,
+    ENGINE_NAME,
+    TrainedRecognizer,
+    _RenameTable,
+    available,
+)
+
+
+def _norm(latex: str) -> str:
+    return latex.replace("\\left", "").replace("\\right", "").replace(" ", "")
+
+
+@pytest.fixture(scope="module")
+def rec() -> TrainedRecognizer:
+    r = TrainedRecognizer()
+    r.load()
+    return r
+
+
+def test_is_a_recognizer_and_weights_ship():
+    ok, why = available()
+    assert ok, why
+    assert isinstance(TrainedRecognizer(), Recognizer)
+    assert TrainedRecognizer().name == ENGINE_NAME == "whiteboard"
+
+
+# simple expressions in the project's own stroke font; the expected reading must be in the n-best
+@pytest.mark.parametrize("latex,expected", [
+    ("x+1", "x+1"), ("a=b", "a=b"), ("y-2", "y-2"), (r"\frac{a}{b}", r"\frac{a}{b}"), ("x^{2}", "x^{2}"),
+    ("n-1", "n-1"), (r"\sum x", r"\sumx"),
+])
+def test_reads_synthetic_expressions(rec, latex, expected):
+    hits = 0
+    for seed in (0, 1):
+        res = rec.recognize(synthesize(latex, seed=seed, height_px=40).ink)
+        hits += any(_norm(c.latex) == expected for c in res.candidates)
+    assert hits >= 1
+
+
+def test_result_shape_n_best_and_symbols(rec):
+    ink = synthesize("x+1", seed=3, height_px=40).ink
+    res = rec.recognize(ink)
+    assert isinstance(res, RecognitionResult) and res.engine == ENGINE_NAME and res.ms > 0
+    assert res.best == res.candidates[0].latex
+    scores = [c.score for c in res.candidates]
+    assert scores == sorted(scores, reverse=True)
+    assert len({c.latex for c in res.candidates}) == len(res.candidates)
+    ids = {s.id for s in ink.strokes}
+    covered = [i for s in res.symbols for i in s.stroke_ids]
+    assert set(covered) <= ids and len(covered) == len(set(covered))
+    for s in res.symbols:
+        assert s.labels and all(0.0 <= p <= 1.0 for _l, p in s.labels)
+
+
+def test_scale_and_position_do_not_matter(rec):
+    a = synthesize("a=b", seed=4, height_px=20).ink
+    b = synthesize("a=b", seed=4, height_px=200, origin=(500.0, 900.0)).ink
+    assert rec.recognize(a).best == rec.recognize(b).best
+
+
+def test_empty_ink_reads_nothing(rec):
+    res = rec.recognize(StepInk(()))
+    assert res.candidates == () and res.best is None and res.message
+
+
+def test_no_forced_renames_in_this_engine_only():
+    table = _RenameTable({"X_cap": "x", "times": "x"})
+    assert table.get("X_cap", "X_cap") == "x"  # the plain mathnote backend keeps its renames
+    token = _RAW_NAMES.set(True)
+    try:
+        assert table.get("X_cap", "X_cap") == "X_cap"
+        assert table.get("times", "times") == "times"
+    finally:
+        _RAW_NAMES.reset(token)
+
+
+def test_capital_x_can_be_read(rec):
+    # mathnote-ocr as shipped renames every X to x; here the class can come out
+    reads = [rec.recognize(synthesize("X+y", seed=s, height_px=40).ink).best for s in range(3)]
+    assert any(r.startswith("X") for r in reads)
+
+
+def test_adapt_learns_a_symbol_crohme_lacks(rec):
+    glyph = synthesize(r"\eta", seed=11, height_px=40).ink
+    before = rec.recognize(glyph).best
+    assert before != r"\eta"  # no class for it in the trained classifier
+    samples = [(r"\eta", synthesize(r"\eta", seed=s, height_px=40).ink.strokes) for s in range(4)]
+    try:
+        assert rec.adapt(samples) == 4
+        assert rec.adapted_labels == [r"\eta"]
+        assert rec.recognize(glyph).best == r"\eta"
+        # an ordinary symbol is still read as itself
+        assert rec.recognize(synthesize("a=b", seed=0, height_px=40).ink).best.replace(" ", "") == "a=b"
+    finally:
+        rec.clear_adaptation()
+    assert rec.recognize(glyph).best == before
+
+
+def test_adapt_rejects_a_sample_without_ink(rec):
+    with pytest.raises(RecognitionError, match="no ink"):
+        rec.adapt([(r"\rho", ())])
+
+
+def test_missing_weights_say_so(tmp_path):
+    ok, why = available(tmp_path)
+    assert not ok and "no weights" in why
+    eng = TrainedRecognizer(weights_dir=tmp_path)
+    ink = StepInk((Stroke((Point(0, 0), Point(10, 10))),))
+    with pytest.raises(RecognizerUnavailable, match="no weights"):
+        eng.recognize(ink)
