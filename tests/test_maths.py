@@ -202,3 +202,12 @@ def test_near_misses_are_wrong_and_named(ols):
         assert diag in GENERIC_DIAGNOSES
         v = ols.check(latex, [s.latex for s in ols.card.steps[:1]])
         assert v.verdict == "wrong", latex
+
+
+def test_simple_identities_are_labelled_proved_but_verdicts_do_not_need_it():
+    decl = Declarations(symbols={"z": "real"}, functions={"s": "sigmoid"})
+    card = _card([r"\frac{ds}{dz} = s(z)(1-s(z))", r"s(z) = \frac{1}{1+e^{-z}}"], decl=decl)
+    v = CardChecker(card).check(r"\frac{ds}{dz} = s(z) - s(z)^2")
+    assert v.verdict == "correct" and "proved" in v.message
+    v = CardChecker(card, prove=False).check(r"\frac{ds}{dz} = s(z) - s(z)^2")
+    assert v.verdict == "correct" and "proved" not in v.message

@@ -93,7 +93,8 @@ class CardChecker:
 
     K = 10
 
-    def __init__(self, card: Card):
+    def __init__(self, card: Card, prove: bool = True):
+        self.prove = prove
         self.card = card
         d = card.declarations
         self.names = names_from_declarations(d)
@@ -500,6 +501,12 @@ class CardChecker:
         msg = f"matches reference step {k}" if k else "follows from the previous step"
         if "solution" in hows:
             msg += " (holds at the solution)"
+        elif self.prove and shape is None and all(h == "identity" for h in hows) and all(r == "=" for r in rels):
+            from .proof import proved
+
+            pairs = list(zip(exprs, exprs[1:], strict=False))
+            if proved(pairs, self.names, self.ev.definitions, dict(self.card.declarations.symbols)):
+                msg += "; proved (sympy simplifies the difference to 0)"
         return StepVerdict(latex, "correct", reference_step=k, shape=shape, message=msg)
 
     def _judge_expression(self, latex: str, e, shape, claim: _Claim) -> StepVerdict:
