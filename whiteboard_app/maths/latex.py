@@ -507,6 +507,25 @@ def _convert(toks: list[str], names: Names, em: _Emitter) -> list[str]:
                 out += ["^", "{", "\\" + _FIXED["transpose"], "}"]
                 i += 1
                 continue
+            entry = em.table.get(prev[1:]) if prev.startswith("\\") else None
+            is_fn = entry is not None and (entry[0] == "func" or (
+                entry[0] == "name" and names.kinds.get(entry[1]) == "function"))
+            if is_fn and i + 1 < n and toks[i + 1] == "(":
+                # f'(z) -> d/dz f(z) for a single-name argument
+                depth, j = 0, i + 1
+                while j < n:
+                    depth += toks[j] == "("
+                    depth -= toks[j] == ")"
+                    if depth == 0:
+                        break
+                    j += 1
+                arg = _convert(toks[i + 2 : j], names, em)
+                if len(arg) != 1:
+                    raise ParseError("f'(...) is read only at a single variable, e.g. f'(z)")
+                out.pop()
+                out += [r"\frac", "{", r"\partial", "}", "{", r"\partial", arg[0], "}", "(", prev, "(", arg[0], ")", ")"]
+                i = j + 1
+                continue
             raise ParseError("a prime (') is read as a transpose only after a matrix or vector")
         if t == r"\|":
             j = i + 1
