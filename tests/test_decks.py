@@ -168,3 +168,16 @@ def test_cli_validate_and_list(tmp_path):
     r = run_cli("decks", "list", "--json", str(good))
     assert r.returncode == 0
     assert json.loads(r.stdout)[0]["id"] == "toy-card"
+
+
+def test_cli_validate_check_runs_the_checker(tmp_path):
+    good = write(tmp_path, GOOD)
+    r = run_cli("decks", "validate", "--check", str(good))
+    assert r.returncode == 0, r.stdout + r.stderr
+    bad_dir = tmp_path / "bad"
+    bad_dir.mkdir()
+    bad = write(bad_dir, GOOD.replace('latex = "= 2 x"', 'latex = "= 3 x"').replace('latex = "= x"', 'latex = "= x + x"'))
+    r = run_cli("decks", "validate", "--check", str(bad))
+    assert r.returncode == 1
+    assert f"{bad}:26: steps[2].latex: the checker says wrong" in r.stdout
+    assert f"{bad}:32: mistakes[1].latex: the checker says correct" in r.stdout

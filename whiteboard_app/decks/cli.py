@@ -11,6 +11,7 @@ import json
 import sys
 
 from .loader import deck_errors
+from .schema import DeckError
 
 
 def _list(args: argparse.Namespace) -> int:
@@ -29,8 +30,36 @@ def _list(args: argparse.Namespace) -> int:
     return 0
 
 
+def checker_problems(card) -> list[DeckError]:
+    """Run the maths checker over a card (in-process): every checkable step must be judged correct after
+    the steps before it, every mistake wrong with its declared diagnosis. Problems as DeckErrors."""
+    from whiteboard_app.maths.checker import CardChecker
+
+    from .loader import _Lines
+
+    lines = _Lines(card.source_path.read_text(encoding="utf-8")) if card.source_path else _Lines("")
+    chk = CardChecker(card, prove=False)
+    out = [DeckError(card.source_path, lines.line_of(("declarations",)), "declarations", p) for p in chk.problems]
+    for k, st in enumerate(card.steps, 1):
+        if not st.checkable:
+            continue
+        v = chk.check(st.latex, [s.latex for s in card.steps[: k - 1]])
+        if v.verdict != "correct":
+            out.append(DeckError(card.source_path, lines.line_of(("steps", k, "latex")), f"steps[{k}].latex",
+                                 f"the checker says {v.verdict}: {v.message}"))
+    for k, m in enumerate(card.mistakes, 1):
+        v = chk.check(m.latex, [s.latex for s in card.steps[: m.after_step - 1]])
+        if v.verdict != "wrong" or v.diagnosis != m.diagnosis:
+            out.append(DeckError(card.source_path, lines.line_of(("mistakes", k, "latex")), f"mistakes[{k}].latex",
+                                 f"the checker says {v.verdict} ({v.diagnosis}), not wrong ({m.diagnosis})"))
+    return out
+
+
 def _validate(args: argparse.Namespace) -> int:
     deck, errors = deck_errors(args.paths or None)
+    if args.check:
+        for card in deck:
+            errors.extend(checker_problems(card))
     for e in errors:
         print(e)
     n_files = len(deck) + len({e.path for e in errors})
@@ -48,5 +77,7 @@ def register(subparsers) -> None:
     lp.set_defaults(func=_list)
     vp = sub.add_parser("validate", help="validate card files; exit 1 on errors")
     vp.add_argument("paths", nargs="*", metavar="PATH", help="card files or folders (default: the bundled deck)")
+    vp.add_argument("--check", action="store_true",
+                    help="also run the checker: steps follow from each other, mistakes are wrong as declared")
     vp.set_defaults(func=_validate)
     p.set_defaults(func=lambda _a: (p.print_help(), 2)[1])
