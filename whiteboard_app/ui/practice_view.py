@@ -160,6 +160,7 @@ class PracticeView(QWidget):
         self.steps_layout.addStretch(1)
         self.steps_scroll = QScrollArea()
         self.steps_scroll.setWidgetResizable(True)
+        self.steps_scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         self.steps_scroll.setWidget(self.steps_box)
         self.interviewer = InterviewerPanel(card)
         self.interviewer.answered.connect(lambda i, q, a: self.session.record_followup(i, q, a))

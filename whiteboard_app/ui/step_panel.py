@@ -107,6 +107,7 @@ class StepPanel(QFrame):
         self.rendered.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         self.detail = QLabel()
         self.detail.setWordWrap(True)
+        self.detail.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
         self.detail.setObjectName("verdictDetail")
         self.reference = QLabel()
         self.reference.setObjectName("reference")
@@ -117,6 +118,10 @@ class StepPanel(QFrame):
 
         self.candidates = QComboBox()
         self.candidates.setToolTip("Other readings of this step (n-best)")
+        # long LaTeX must not widen the column: the box keeps a modest width, the popup shows it all
+        self.candidates.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
+        self.candidates.setMinimumContentsLength(16)
+        self.candidates.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Fixed)
         self.candidates.activated.connect(self._picked)
         self.edit = QLineEdit()
         self.edit.setPlaceholderText("LaTeX of this step (type or correct, Enter to check)")
@@ -187,12 +192,14 @@ class StepPanel(QFrame):
         for latex, score in state.candidates:
             self.candidates.addItem(f"{latex}    ({score:.2f})", latex)
         self.candidates.setVisible(len(state.candidates) > 1)
+        self.candidates.setPlaceholderText(f"{len(state.candidates)} readings of the ink")
         current = [c for c, _ in state.candidates].index(state.latex) if state.latex in [c for c, _ in state.candidates] else -1
         self.candidates.setCurrentIndex(current)
         self.candidates.blockSignals(False)
 
         if not self.edit.hasFocus() or self.edit.text() == "":
             self.edit.setText(state.latex or "")
+            self.edit.setCursorPosition(0)
 
     def _show_maths(self, label: QLabel, latex: str | None, empty: str) -> None:
         pix = render_pixmap(latex) if latex else None
