@@ -424,7 +424,8 @@ class PracticeView(QWidget):
         if not self.session.finished:
             self.session.finish()
         self.timer.refresh()
-        for w in (self.new_step_button, self.finish_button, self.clear_button):
+        for w in (self.new_step_button, self.finish_button, self.clear_button, self.undo_button, self.redo_button,
+                  *self.tool_buttons.values()):
             w.setEnabled(False)
         if hasattr(self.canvas, "set_read_only"):
             self.canvas.set_read_only(True)  # the run is over: the board is what was written
