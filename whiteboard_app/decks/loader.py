@@ -201,7 +201,7 @@ _TOP_KEYS = (
     "schema_version", "id", "title", "topic", "prompt", "setup", "assumptions", "interpretation", "hints",
     "targets", "declarations", "steps", "mistakes", "followups",
 )
-_DECL_KEYS = ("symbols", "indexed", "indices", "shapes", "sizes", "functions", "definitions", "constraints", "unknowns", "solutions")
+_DECL_KEYS = ("symbols", "indexed", "indices", "shapes", "sizes", "functions", "definitions", "constraints", "unknowns", "solutions", "stacks")
 
 
 def _declarations(v: _Validator, doc: dict) -> Declarations:
@@ -289,6 +289,13 @@ def _declarations(v: _Validator, doc: dict) -> Declarations:
             v.err(f + ("solutions", name), "must map a declared name to non-empty LaTeX")
         else:
             solutions[name] = rhs
+    stacks = {}
+    family_keys = set(indexed) | {k.split("_")[0].lstrip("\\") for k in table("definitions")}
+    for name, fam in table("stacks").items():
+        if not isinstance(fam, str) or fam not in family_keys:
+            v.err(f + ("stacks", name), "must name an indexed family (declarations.indexed or a definitions pattern)")
+        else:
+            stacks[name] = fam
     unknowns = v.strings(d, "unknowns", f + ("unknowns",))
     for dim in {s for shp in shapes.values() for s in shp}:
         if not dim.isdigit() and dim not in sizes and symbols.get(dim) not in ("positive_integer", None):
@@ -304,6 +311,7 @@ def _declarations(v: _Validator, doc: dict) -> Declarations:
         constraints=tuple(constraints),
         unknowns=tuple(unknowns),
         solutions=solutions,
+        stacks=stacks,
     )
 
 

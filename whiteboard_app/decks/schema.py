@@ -86,6 +86,8 @@ class Declarations:
     - ``definitions``: LaTeX of a named quantity -> LaTeX of what it stands for.
     - ``constraints``: samplers ``"KIND:NAME"``, KIND in :data:`CONSTRAINT_KINDS`.
     - ``unknowns``: names solved for in result steps (``w``, ``hat_mu``...), optional, informative.
+    - ``stacks``: matrix/vector name -> indexed family it stacks (``X = "x"``: row i of X is x_i^T;
+      ``p = "p"``: the n x 1 vector of the p_i), so matrix forms like ``X^T(p - y)`` can be checked.
     - ``solutions``: unknown name -> LaTeX of its solution; a relation that is not an identity is checked
       with the unknown set to its solution (see docs/deck-authoring.md).
     """
@@ -100,6 +102,7 @@ class Declarations:
     constraints: tuple[str, ...] = ()
     unknowns: tuple[str, ...] = ()
     solutions: dict[str, str] = field(default_factory=dict)
+    stacks: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)

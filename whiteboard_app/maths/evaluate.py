@@ -297,6 +297,8 @@ class Evaluator:
             return scope[name]
         if name in p.values:
             return p.values[name]
+        if name in self.names.stacks:
+            return self.stack(self.names.stacks[name], p, scope)
         if name in self.definitions:
             self._depth += 1
             try:
@@ -317,6 +319,20 @@ class Evaluator:
         if kind == "function":
             raise EvalError(f"the function {name} needs an argument")
         raise EvalError(f"{name} has no value here")
+
+    def stack(self, fam: str, p: Point, scope: dict):
+        """The family's elements stacked: scalars into an n x 1 vector, d x 1 vectors into the rows of an
+        n x d matrix (row i is x_i^T)."""
+        idx = self.names.families.get(fam, "")
+        if len(idx) != 1:
+            raise EvalError(f"{fam} has {len(idx)} indices; only one-index families stack")
+        lo, hi = self._bounds(idx, p)
+        items = [self.element(fam, (i,), p, scope) for i in range(lo, hi + 1)]
+        if all(not isinstance(x, np.ndarray) or x.shape == (1, 1) for x in items):
+            return np.array([[_scalar(x)] for x in items], dtype=float)
+        if all(isinstance(x, np.ndarray) and x.ndim == 2 and x.shape[1] == 1 for x in items):
+            return np.vstack([x.T for x in items])
+        raise EvalError(f"cannot stack the elements of {fam}")
 
     def element(self, fam: str, idx: tuple[int, ...], p: Point, scope: dict):
         key = ("@idx", fam, idx)

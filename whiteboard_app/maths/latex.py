@@ -287,6 +287,7 @@ class Names:
     pattern_defs: dict[str, tuple[str, ...]] = field(default_factory=dict)
     transpose_t: bool = True
     has_shapes: bool = False
+    stacks: dict[str, str] = field(default_factory=dict)
 
     def kind(self, name: str) -> str | None:
         return self.kinds.get(name)
@@ -334,6 +335,12 @@ def names_from_declarations(d: Declarations) -> Names:
                 n.kinds[base] = "family"
                 continue
         n.kinds[name] = "defined"
+    for k in d.stacks:
+        n.stacks[name_key(k)] = name_key(d.stacks[k])
+        if name_key(k) not in n.kinds:
+            n.kinds[name_key(k)] = "matrix"
+    if d.stacks:
+        n.has_shapes = True
     if "T" in n.kinds:
         n.transpose_t = False
     if n.has_shapes and "I" not in n.kinds:
