@@ -29,8 +29,8 @@ n-best list:
 * **Far from everything, the open reading stands.** When no candidate is within the radius of any
   expected form, nothing changes.
 
-Scores stay log-probability-like (higher is better). Cost: one edit distance per (candidate, form) pair
-on token lists of a few dozen tokens (~0.1 ms each).
+Scores stay log-probability-like (higher is better). Cost: edit distances between the candidates and the
+card's forms (a few dozen) and among the forms close to a candidate, ~1 us each (rapidfuzz).
 """
 
 from __future__ import annotations
@@ -41,6 +41,8 @@ import time
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
 from functools import lru_cache
+
+from rapidfuzz.distance import Levenshtein
 
 from whiteboard_app.ink import StepInk
 from whiteboard_app.recognition.base import (
@@ -82,18 +84,9 @@ def normalize_tokens(latex: str) -> tuple[str, ...]:
 
 
 def token_distance(a: Sequence[str], b: Sequence[str]) -> int:
-    """Levenshtein distance between two token sequences (insert, delete, substitute: cost 1 each)."""
-    if len(a) < len(b):
-        a, b = b, a
-    if not b:
-        return len(a)
-    prev = list(range(len(b) + 1))
-    for i, x in enumerate(a, 1):
-        cur = [i]
-        for j, y in enumerate(b, 1):
-            cur.append(min(prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + (x != y)))
-        prev = cur
-    return prev[-1]
+    """Levenshtein distance between two token sequences (insert, delete, substitute: cost 1 each);
+    computed by rapidfuzz (C++, ~1 us for 30 tokens)."""
+    return Levenshtein.distance(tuple(a), tuple(b))
 
 
 @dataclass(frozen=True)
