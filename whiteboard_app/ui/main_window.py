@@ -83,7 +83,8 @@ class RecognizerService(QObject):
         self.loading = False
         if recognizer is None:
             self.error = error
-            self.status = f"the {self.name} recogniser could not load ({error}); type each step's LaTeX instead"
+            self.status = (f"the {self.name} recogniser could not load ({error}); type each step's LaTeX instead, "
+                           "or choose another engine in File > Settings")
             self.failed.emit(error)
         else:
             self.recognizer = recognizer
