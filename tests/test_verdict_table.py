@@ -25,7 +25,7 @@ CASES = tomllib.loads(TABLE.read_text(encoding="utf-8"))["case"]
 def test_table_is_big_and_balanced():
     counts = Counter(c["expected"] for c in CASES)
     assert len(CASES) >= 150
-    assert counts["wrong"] >= 0.45 * len(CASES)
+    assert counts["wrong"] >= 0.48 * len(CASES)
     assert len({c["card"] for c in CASES}) >= 20
 
 
