@@ -8,7 +8,7 @@ import threading
 import pytest
 
 from tests._maths_support import _generous_limits, deck  # noqa: F401 (autouse fixture)
-from whiteboard_app.maths import check_derivation, check_step, compare, near_misses, worker
+from whiteboard_app.maths import check_derivation, check_step, compare, near_misses, warm_up, worker
 
 
 @pytest.fixture
@@ -90,3 +90,11 @@ def test_compare_and_near_misses_through_the_worker():
     assert len(misses) >= 5
     for latex, _diag in misses[:5]:
         assert check_step(card, latex, []).verdict in ("wrong", "cannot_check")
+
+
+def test_warm_up_starts_the_worker_and_loads_the_card(own_worker):
+    assert own_worker._proc is None
+    assert warm_up() is True and own_worker._proc.is_alive()
+    card = deck().get("gaussian-mle")
+    assert warm_up(card) is True
+    assert worker._fingerprint(card) in own_worker._cards

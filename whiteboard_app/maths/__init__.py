@@ -26,6 +26,7 @@ __all__ = [
     "compare",
     "near_misses",
     "parse_step",
+    "warm_up",
 ]
 
 
@@ -68,6 +69,24 @@ def near_misses(card: Card) -> list[tuple[str, str]]:
         return get_worker().request(card, ("near",), _worker.PARSE_TIMEOUT_S, 10.0)
     except (WorkerTimeout, RuntimeError):
         return []
+
+
+def warm_up(card: Card | None = None) -> bool:
+    """Start the worker process and, given a card, load it (parse its reference chain), so that the
+    first step is checked at full speed. Call it from a background thread when a card is opened; it may
+    take a few seconds the first time. Returns False when the worker could not start or load the card."""
+    try:
+        w = get_worker()
+        if card is None:
+            with w._lock:
+                if w._proc is None or not w._proc.is_alive():
+                    w.kill()
+                    w._start()
+            return True
+        w.request(card, ("sleep", 0.0, 0.0), _worker.PARSE_TIMEOUT_S, _worker.CHECK_TIMEOUT_S)
+        return True
+    except (WorkerTimeout, RuntimeError):
+        return False
 
 
 def parse_step(card: Card, latex: str):
