@@ -18,7 +18,7 @@ from PySide6.QtGui import QPixmap
 _REWRITES = (
     (r"\\le(?![a-zA-Z])", r"\\leq"),
     (r"\\ge(?![a-zA-Z])", r"\\geq"),
-    (r"\\lVert|\\rVert|\\\|", r"\\Vert"),
+    (r"\\lVert|\\rVert|\\\|", r"\\Vert "),  # the space: \|x must not become \Vertx
     (r"\\[dt]frac(?![a-zA-Z])", r"\\frac"),
     (r"\\operatorname\{([A-Za-z]+)\}", r"\\mathrm{\1}"),
     (r"\\text\{([^{}]*)\}", r"\\mathrm{\1}"),
