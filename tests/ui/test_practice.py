@@ -77,7 +77,7 @@ class ScriptedRecognizer:
 
 def make_view(qtbot, card, recognizer, **kw):
     services = PracticeServices(recognizer=lambda: recognizer, pause_ms=40, clock=FakeClock(),
-                                check=fake_check(card), **kw)
+                                check=fake_check(card), near_misses=False, **kw)
     view = PracticeView(card, services)
     qtbot.addWidget(view)
     view.resize(1200, 800)
@@ -98,7 +98,7 @@ def test_a_worker_result_updates_the_step_panel(qtbot, card):
     rec = ScriptedRecognizer({1: card.steps[0].latex})
     view = make_view(qtbot, card, rec)
     stroke(view)
-    qtbot.waitUntil(done(view), timeout=5000)
+    qtbot.waitUntil(done(view), timeout=15_000)
     panel = view.panels[0]
     assert view.model.step(0).latex == card.steps[0].latex
     assert panel.chip.text() == "\u2713 correct"
@@ -117,13 +117,14 @@ def test_a_stale_result_is_dropped(qtbot, card):
     rec = ScriptedRecognizer({1: "one stroke", 2: card.steps[0].latex}, gate)
     view = make_view(qtbot, card, rec)
     stroke(view)
-    qtbot.waitUntil(lambda: rec.calls == [1], timeout=5000)  # the first read is running
+    qtbot.waitUntil(lambda: rec.calls == [1], timeout=15_000)  # the first read is running
+    view.reader.pause_ms = 1000  # the next read waits until the first one has come back
     stale = []
     view.reader.stale_dropped.connect(stale.append)
     stroke(view, x0=120)  # the ink changes under it
     gate.set()
-    qtbot.waitUntil(lambda: bool(stale), timeout=5000)
-    qtbot.waitUntil(done(view), timeout=5000)
+    qtbot.waitUntil(lambda: bool(stale), timeout=15_000)
+    qtbot.waitUntil(done(view), timeout=15_000)
     assert stale == [0]
     assert view.model.step(0).latex == card.steps[0].latex  # never "one stroke"
     assert [r.latex for r in view.session.step(0).readings] == [card.steps[0].latex]
@@ -133,7 +134,7 @@ def test_correction_rechecks_only_and_is_undoable(qtbot, card):
     rec = ScriptedRecognizer({1: "\\sigma(z) = (1-e^{-z})^{-1}"})
     view = make_view(qtbot, card, rec)
     stroke(view)
-    qtbot.waitUntil(done(view), timeout=5000)
+    qtbot.waitUntil(done(view), timeout=15_000)
     panel = view.panels[0]
     assert panel.chip.text() == "\u2717 wrong" and "sign flip" in panel.detail.text()
     calls = list(rec.calls)
@@ -141,28 +142,28 @@ def test_correction_rechecks_only_and_is_undoable(qtbot, card):
     panel.edit.setText(card.steps[0].latex)
     panel.edit.returnPressed.emit()
     qtbot.waitUntil(lambda: view.model.step(0).verdict is not None and view.model.step(0).verdict.verdict == "correct",
-                    timeout=5000)
+                    timeout=15_000)
     assert rec.calls == calls  # no new recognition: only parse + check
     assert view.model.step(0).source == "typed"
     assert view.session.step(0).corrections[-1].after == card.steps[0].latex
 
     view.undo_stack.undo()  # back to what the recogniser read
     qtbot.waitUntil(lambda: view.model.step(0).verdict is not None and view.model.step(0).verdict.verdict == "wrong",
-                    timeout=5000)
+                    timeout=15_000)
     assert view.model.step(0).latex == "\\sigma(z) = (1-e^{-z})^{-1}"
     view.undo_stack.redo()
     qtbot.waitUntil(lambda: view.model.step(0).latex == card.steps[0].latex and view.model.step(0).status == "done",
-                    timeout=5000)
+                    timeout=15_000)
 
 
 def test_picking_from_the_n_best_list(qtbot, card):
     rec = ScriptedRecognizer({1: card.steps[0].latex})
     view = make_view(qtbot, card, rec)
     stroke(view)
-    qtbot.waitUntil(done(view), timeout=5000)
+    qtbot.waitUntil(done(view), timeout=15_000)
     panel = view.panels[0]
     panel.candidates.activated.emit(1)
-    qtbot.waitUntil(lambda: view.model.step(0).source == "pick" and view.model.step(0).status == "done", timeout=5000)
+    qtbot.waitUntil(lambda: view.model.step(0).source == "pick" and view.model.step(0).status == "done", timeout=15_000)
     assert view.model.step(0).latex == card.steps[0].latex + "+1"
     assert view.model.step(0).verdict.verdict == "wrong"
 
@@ -178,14 +179,14 @@ def test_enter_starts_a_new_step_and_closes_the_split(qtbot, card):
     assert len(view.model) == 2 and len(view.panels) == 2
     assert view.session.current_step == 1
     assert [s.step for s in view.session.splits()][:1] == [0]
-    qtbot.waitUntil(done(view), timeout=5000)  # the ended step was read at once
+    qtbot.waitUntil(done(view), timeout=15_000)  # the ended step was read at once
 
 
 def test_cannot_check_shows_the_reference_step(qtbot, card):
     rec = ScriptedRecognizer({1: "\\frac{d}{dz}\\lim"})
     view = make_view(qtbot, card, rec)
     stroke(view)
-    qtbot.waitUntil(done(view), timeout=5000)
+    qtbot.waitUntil(done(view), timeout=15_000)
     panel = view.panels[0]
     assert panel.chip.text().endswith("cannot check")
     assert not panel.reference.isHidden()
@@ -197,7 +198,7 @@ def test_cannot_check_shows_the_reference_step(qtbot, card):
 def test_unreadable_ink_says_could_not_read(qtbot, card):
     view = make_view(qtbot, card, ScriptedRecognizer({}))
     stroke(view)
-    qtbot.waitUntil(done(view), timeout=5000)
+    qtbot.waitUntil(done(view), timeout=15_000)
     panel = view.panels[0]
     assert panel.chip.text() == "? could not read"
     assert "nothing matched" in panel.detail.text()
@@ -230,9 +231,9 @@ def test_keyboard_only_derivation_to_the_interviewer(qtbot, card):
         panel = view.panels[k]
         panel.edit.setText(step.latex)
         panel.edit.returnPressed.emit()
-        qtbot.waitUntil(lambda k=k: view.model.step(k).status == "done", timeout=5000)
+        qtbot.waitUntil(lambda k=k: view.model.step(k).status == "done", timeout=15_000)
         assert panel.chip.text() == "\u2713 correct"
-    qtbot.waitUntil(lambda: bool(finished), timeout=5000)
+    qtbot.waitUntil(lambda: bool(finished), timeout=15_000)
     assert view.session.finished
     assert view.side.currentWidget() is view.interviewer
     assert finished[0].splitlines()[1].startswith("Step 1:") and "correct" in finished[0]
@@ -241,7 +242,8 @@ def test_keyboard_only_derivation_to_the_interviewer(qtbot, card):
 
 def test_recogniser_arriving_later_reads_the_waiting_steps(qtbot, card):
     box = {"rec": None}
-    services = PracticeServices(recognizer=lambda: box["rec"], pause_ms=30, clock=FakeClock(), check=fake_check(card))
+    services = PracticeServices(recognizer=lambda: box["rec"], pause_ms=30, clock=FakeClock(), check=fake_check(card),
+                                near_misses=False)
     view = PracticeView(card, services)
     qtbot.addWidget(view)
     view.resize(1000, 700)
@@ -252,7 +254,7 @@ def test_recogniser_arriving_later_reads_the_waiting_steps(qtbot, card):
     assert view.model.step(0).verdict is None and not view.status.isHidden()
     box["rec"] = ScriptedRecognizer({1: card.steps[0].latex})
     view.read_waiting_steps()
-    qtbot.waitUntil(done(view), timeout=5000)
+    qtbot.waitUntil(done(view), timeout=15_000)
     assert view.status.isHidden()
 
 
@@ -277,9 +279,9 @@ def test_a_corrected_step_is_not_read_again_when_the_next_step_starts(qtbot, car
     rec = ScriptedRecognizer({1: "\\sigma(z) = (1-e^{-z})^{-1}"})
     view = make_view(qtbot, card, rec)
     stroke(view)
-    qtbot.waitUntil(done(view), timeout=5000)
+    qtbot.waitUntil(done(view), timeout=15_000)
     view.correct(0, card.steps[0].latex)
-    qtbot.waitUntil(lambda: view.model.step(0).source == "typed" and view.model.step(0).status == "done", timeout=5000)
+    qtbot.waitUntil(lambda: view.model.step(0).source == "typed" and view.model.step(0).status == "done", timeout=15_000)
     view.canvas.setFocus()
     qtbot.keyClick(view.canvas, Qt.Key.Key_Return)
     qtbot.wait(200)
@@ -299,11 +301,11 @@ def test_undo_redo_and_eraser_reach_the_model_and_the_session(qtbot, card):
     erased = [e for e in view.session.step(0).strokes if e.erased_ms is not None]
     assert len(erased) == 1  # kept in the board for replay, marked erased
     qtbot.waitUntil(lambda: view.model.step(0).status == "done" and view.model.step(0).latex == card.steps[0].latex,
-                    timeout=5000)
+                    timeout=15_000)
     view.undo_stack.redo()
-    qtbot.waitUntil(lambda: view.model.step(0).latex == "two strokes", timeout=5000)
+    qtbot.waitUntil(lambda: view.model.step(0).latex == "two strokes", timeout=15_000)
     view.set_tool("eraser")
     assert view.tool_buttons["eraser"].isChecked() and not view.tool_buttons["pen"].isChecked()
     tablet_stroke(view.canvas, [(150, 55), (210, 65)], 0.5)  # rub over the second stroke
-    qtbot.waitUntil(lambda: len(view.model.step(0).ink) == 1, timeout=5000)
-    qtbot.waitUntil(lambda: view.model.step(0).latex == card.steps[0].latex, timeout=5000)
+    qtbot.waitUntil(lambda: len(view.model.step(0).ink) == 1, timeout=15_000)
+    qtbot.waitUntil(lambda: view.model.step(0).latex == card.steps[0].latex, timeout=15_000)

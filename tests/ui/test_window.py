@@ -127,7 +127,7 @@ def test_recogniser_loads_in_the_background_with_progress(qtbot, deck):
     assert "loading the fake recogniser" in window.rec_label.text()
     view = window.open_card("sigmoid-derivative")
     assert "loading the fake recogniser" in view.status.text()  # the window is usable meanwhile
-    with qtbot.waitSignal(service.loaded, timeout=5000):
+    with qtbot.waitSignal(service.loaded, timeout=15_000):
         gate.set()
     assert isinstance(service.recognizer, Rec)
     assert not window.rec_progress.isVisibleTo(window)
@@ -146,7 +146,7 @@ def test_recogniser_that_cannot_load_is_said_in_words(qtbot, deck):
     def fail():
         raise RecognizerUnavailable("no weights for the whiteboard engine")
 
-    with qtbot.waitSignal(service.failed, timeout=5000):
+    with qtbot.waitSignal(service.failed, timeout=15_000):
         service.start("whiteboard", fail)
     assert "could not load" in window.error_text and "no weights" in window.error_text
     assert "Traceback" not in window.error_text
@@ -166,11 +166,11 @@ def test_a_superseded_load_is_discarded(qtbot):
     gate = threading.Event()
     service = RecognizerService()
     service.start("a", lambda: gate.wait(5) and Rec("a"))
-    with qtbot.waitSignal(service.loaded, timeout=5000):
+    with qtbot.waitSignal(service.loaded, timeout=15_000):
         service.start("b", lambda: Rec("b"))
     assert service.recognizer.tag == "b"
     gate.set()
-    qtbot.waitUntil(lambda: closed == ["a"], timeout=5000)
+    qtbot.waitUntil(lambda: closed == ["a"], timeout=15_000)
     assert service.recognizer.tag == "b"
 
 
@@ -214,7 +214,7 @@ def test_calibration_dialog_stores_samples_and_adapts(qtbot, tmp_path):
         assert dialog.sample_ink().is_empty  # cleared for the next sample
     assert CalibrationStore(tmp_path / "calibration").counts() == {first: SAMPLES_PER_SYMBOL}
     assert dialog.current_label != first  # enough samples: on to the next symbol
-    with qtbot.waitSignal(dialog.accepted, timeout=5000):
+    with qtbot.waitSignal(dialog.accepted, timeout=30_000):
         dialog.done_button.click()
     assert [label for label, _ in rec.samples] == [first] * SAMPLES_PER_SYMBOL
     assert dialog.adapted == SAMPLES_PER_SYMBOL
@@ -267,7 +267,7 @@ def test_a_graded_run_is_saved_scheduled_and_listed(qtbot, tmp_path):
             view.panels[k].edit.setText(step.latex)
             view.panels[k].edit.returnPressed.emit()
             qtbot.waitUntil(lambda k=k: view.model.step(k).status == "done", timeout=20_000)
-        qtbot.waitUntil(lambda: view.session.finished, timeout=5000)
+        qtbot.waitUntil(lambda: view.session.finished, timeout=15_000)
         panel = view.interviewer
         while not panel.finished:
             panel.answer_box.setPlainText("an answer")

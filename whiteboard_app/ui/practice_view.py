@@ -15,7 +15,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from PySide6.QtCore import Qt, Signal
+from PySide6.QtCore import Qt, QThreadPool, Signal
 from PySide6.QtGui import QKeySequence, QShortcut, QUndoStack
 from PySide6.QtWidgets import (
     QCheckBox,
@@ -52,7 +52,8 @@ class PracticeServices:
     ``recognizer()`` returns the loaded recogniser or None while it loads (``recognizer_status()`` says
     why in words); ``target_s(card)`` the run's time target in s; ``on_session(session)`` is called with each new Session (e.g. autosave);
     ``on_graded(card_id, grade, session)`` after the self-grade; ``check`` replaces
-    ``maths.check_step`` (tests).
+    ``maths.check_step`` and ``near_misses=False`` leaves the checker's generated near misses out of the
+    recogniser's context (tests with fakes).
     """
 
     recognizer: Callable[[], Any] = lambda: None
@@ -65,6 +66,7 @@ class PracticeServices:
     check: Callable[..., Any] | None = None
     pressure_gamma: float = 1.0
     stylus_only: bool = True
+    near_misses: bool = True
     make_canvas: Callable[..., QWidget] | None = None
 
 
@@ -100,7 +102,9 @@ class PracticeView(QWidget):
         if resume is not None:
             self._restore(resume)
         self.undo_stack = QUndoStack(self)
-        self.pool = WorkerPool(parent=self)
+        # its own threads: a slow read on this board never waits behind other windows' work
+        self.pool = WorkerPool(QThreadPool(self), parent=self)
+        self.pool.pool.setMaxThreadCount(2)
         self.reader = StepReader(self._read_job, self.model.signature, self.services.pause_ms, self.pool, self)
         self.reader.started.connect(self.model.mark_reading)
         self.reader.result_ready.connect(self._on_result)
@@ -223,7 +227,8 @@ class PracticeView(QWidget):
         self._bands = len(self.page_model.page.steps)
         self._sync_panels()
         self.update_status()
-        self.pool.submit(Worker(pipeline.prepare, card))  # warm the checker while the user reads the prompt
+        if self.services.check is None:  # warm the real checker while the user reads the prompt
+            self.pool.submit(Worker(pipeline.prepare, card))
         for k, st in enumerate(self.model.steps):  # resumed steps whose ink was never read
             if st.status == WAITING:
                 self.reader.ink_changed(k)
@@ -316,7 +321,12 @@ class PracticeView(QWidget):
             self.update_status()
             return None
         card, previous, check = self.card, self.model.previous_latex(k), self.services.check
-        return lambda: pipeline.process_step(ink, recognizer, card, previous, check=check)
+        near = self.services.near_misses
+
+        def job():
+            context = pipeline.build_context(card, previous, near_misses=near)
+            return pipeline.process_step(ink, recognizer, card, previous, context, check=check)
+        return job
 
     def read_waiting_steps(self) -> None:
         """Read every step whose ink has no reading yet (called when the recogniser has loaded)."""
@@ -463,6 +473,8 @@ class PracticeView(QWidget):
             self.status.setVisible(False)
 
     def shutdown(self) -> None:
-        """Cancel pending reads (leaving the card or closing the window)."""
+        """Cancel pending reads (leaving the card or closing the window); running ones finish in the
+        background and deliver nothing."""
         self.reader.cancel_all()
         self.pool.cancel_all()
+        self.pool.pool.clear()  # drop reads that have not started
