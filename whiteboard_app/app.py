@@ -28,6 +28,7 @@ T0 = time.perf_counter()
 
 
 def parse_args(argv: Sequence[str]) -> argparse.Namespace:
+    """The command-line options of the window (see the module doc); argparse exits 2 on bad ones."""
     p = argparse.ArgumentParser(prog="whiteboard-app-gui", description="Practise ML derivations on a whiteboard.")
     p.add_argument("--settings", type=Path, default=None)
     p.add_argument("--data-dir", type=Path, default=None)
@@ -135,19 +136,23 @@ class Services:
         return self.store.unfinished() if self.store is not None else []
 
     def adopt(self, path, board) -> None:
+        """Further autosaves of a resumed ``board`` go to its old file ``path``."""
         if self.store is not None:
             self.store.adopt(path, board)
 
     def discard(self, path) -> None:
+        """Move an unfinished board the user does not want back out of the store (``discarded/``)."""
         if self.store is not None:
             self.store.discard(path)
 
     def load_board(self, path):
+        """Read a saved board; raises BoardError(path, reason)."""
         from whiteboard_app.sessions.store import BoardStore
 
         return BoardStore.load(path)
 
     def close(self) -> None:
+        """Flush the autosave and close the history database."""
         if self.autosaver is not None:
             self.autosaver.close()
         closer = getattr(self.history, "close", None)

@@ -101,6 +101,7 @@ class CalibrationDialog(QDialog):
 
     @property
     def current_label(self) -> str | None:
+        """Label of the symbol being drawn, or None."""
         row = self.items.currentRow()
         return self.plan[row].label if 0 <= row < len(self.plan) else None
 
@@ -117,6 +118,7 @@ class CalibrationDialog(QDialog):
         return StepInk(tuple(s for _, s in self.page_model.page.strokes()))
 
     def clear_canvas(self) -> None:
+        """Wipe the drawing area (the stored samples stay)."""
         from whiteboard_app.ink.page import Page
 
         self.page_model.set_page(Page())

@@ -113,6 +113,7 @@ class DeckBrowser(QWidget):
         self.refresh()
 
     def set_deck(self, deck) -> None:
+        """Show another deck."""
         self.deck = deck
         self.refresh()
 
@@ -194,6 +195,7 @@ class DeckBrowser(QWidget):
         return [top.child(j).data(0, Qt.ItemDataRole.UserRole) for j in range(top.childCount())] if top else []
 
     def visible_card_ids(self) -> list[str]:
+        """Ids of the card rows the search and the filter leave visible, in list order."""
         return [it.data(0, Qt.ItemDataRole.UserRole) for it in self.card_items() if not it.isHidden()]
 
     def apply_filter(self) -> None:
@@ -215,6 +217,7 @@ class DeckBrowser(QWidget):
             top.setHidden(shown == 0)
 
     def select(self, card_id: str) -> None:
+        """Make the row of ``card_id`` current."""
         for item in self.card_items():
             if item.data(0, Qt.ItemDataRole.UserRole) == card_id:
                 self.tree.setCurrentItem(item)

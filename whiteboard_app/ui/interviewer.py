@@ -119,6 +119,7 @@ class InterviewerPanel(QWidget):
         return self.index >= len(self.questions)
 
     def start(self) -> None:
+        """Start again at the first question, forgetting the answers and the grade."""
         self.index, self.revealed, self.answers, self.grade = 0, False, [], None
         self._show()
 

@@ -246,11 +246,13 @@ class MainWindow(QMainWindow):
         self.banner_box.setVisible(True)
 
     def clear_error(self) -> None:
+        """Hide the error banner."""
         self.banner.clear()
         self.banner_box.setVisible(False)
 
     @property
     def error_text(self) -> str:
+        """The banner's text while it is shown, else "" (tests)."""
         return self.banner.text() if self.banner_box.isVisibleTo(self) else ""
 
     # ------------------------------------------------------------------------- recogniser
@@ -339,6 +341,7 @@ class MainWindow(QMainWindow):
         return view
 
     def discard_offered(self) -> None:
+        """Discard the offered unfinished board (moved aside by the store, not deleted)."""
         if not self._offers:
             return
         entry = self._offers.pop(0)
@@ -349,6 +352,7 @@ class MainWindow(QMainWindow):
         self.offer_unfinished_rest()
 
     def offer_unfinished_rest(self) -> None:
+        """Offer the next unfinished board, if any, or hide the offer."""
         if self._offers:
             rest = self._offers
             b = rest[0].board
@@ -360,6 +364,7 @@ class MainWindow(QMainWindow):
 
     # --------------------------------------------------------------- history, review, export
     def open_stats(self) -> QWidget | None:
+        """Open the history and statistics window (sessions' StatsWindow); None without a history."""
         if self.context.history is None:
             self.show_error("There is no practice history yet (it could not be opened).")
             return None
@@ -389,6 +394,7 @@ class MainWindow(QMainWindow):
         return w
 
     def open_review_file(self) -> None:
+        """Choose a saved board file and replay it."""
         from PySide6.QtWidgets import QFileDialog
 
         path, _ = QFileDialog.getOpenFileName(self, "Review a saved board", "", "Boards (*.json);;All files (*)")
@@ -408,6 +414,7 @@ class MainWindow(QMainWindow):
             self.export_board_to(path)
 
     def export_board_to(self, path) -> bool:
+        """Export the current run's board to ``path`` (format from the extension); False and a message in the banner on failure."""
         from whiteboard_app.ui.export import export_board
 
         try:
@@ -419,6 +426,7 @@ class MainWindow(QMainWindow):
         return True
 
     def close_practice(self) -> None:
+        """Leave the current run (its board stays autosaved) and drop its view."""
         if self.practice is not None:
             self.practice.shutdown()
             self.stack.removeWidget(self.practice)
@@ -426,16 +434,19 @@ class MainWindow(QMainWindow):
             self.practice = None
 
     def show_deck(self) -> None:
+        """Back to the deck browser, refreshed with the latest history."""
         self.close_practice()
         self.browser.refresh()
         self.stack.setCurrentWidget(self.browser)
         self.setWindowTitle("Whiteboard \u2014 ML derivations")
 
     def open_settings(self) -> None:
+        """Open the settings dialog (built by the composition root)."""
         if self.context.settings_dialog is not None:
             self.context.settings_dialog(self)
 
     def open_calibration(self) -> None:
+        """Open the calibration dialog with the loaded recogniser (or None)."""
         if self.context.calibration_dialog is not None:
             self.context.calibration_dialog(self, self.recognizers.recognizer)
 

@@ -57,6 +57,7 @@ class PracticeModel(QObject):
         return len(self.steps)
 
     def step(self, i: int) -> StepState:
+        """The state of step ``i`` (0-based); IndexError for a bad index."""
         return self.steps[i]
 
     def signature(self, i: int) -> tuple:
@@ -80,6 +81,7 @@ class PracticeModel(QObject):
         return steps[min(i, len(steps) - 1)]
 
     def latexes(self) -> list[str | None]:
+        """The current reading of every step (None where there is none)."""
         return [s.latex for s in self.steps]
 
     # --- edits ---------------------------------------------------------------------------------------
@@ -116,6 +118,7 @@ class PracticeModel(QObject):
         self._set(i, ink=ink, status=status)
 
     def mark_reading(self, i: int) -> None:
+        """Step ``i`` is being read (status "reading")."""
         self._set(i, status=READING, error=None)
 
     def apply_result(self, i: int, signature: tuple | None, result) -> bool:
@@ -143,6 +146,7 @@ class PracticeModel(QObject):
         return True
 
     def set_error(self, i: int, message: str) -> None:
+        """Reading or checking step ``i`` failed: ``message`` in words ("could not read: ...")."""
         self._set(i, error=message, status=DONE)
 
     def show_hint(self, i: int) -> str | None:
@@ -155,6 +159,7 @@ class PracticeModel(QObject):
         return hints[shown]
 
     def reveal_reference(self, i: int) -> None:
+        """Show the reference step beside step ``i`` (the reveal button)."""
         self._set(i, reference_shown=True)
 
     def verdict_counts(self) -> dict[str, int]:

@@ -308,6 +308,7 @@ class PracticeView(QWidget):
             b.setChecked(n == name)
 
     def clear_active_step(self) -> None:
+        """Remove the ink of the active step (undoable)."""
         k = self.canvas.active_step() if hasattr(self.canvas, "active_step") else len(self.page_model.page.steps) - 1
         self.canvas.clear_step(k)
 
@@ -406,6 +407,7 @@ class PracticeView(QWidget):
 
     @property
     def keyboard_mode(self) -> bool:
+        """True while practising with the keyboard only (canvas hidden)."""
         return self.keyboard_box.isChecked()
 
     def set_keyboard_mode(self, on: bool) -> None:
@@ -445,12 +447,14 @@ class PracticeView(QWidget):
         self.run_finished.emit(text)
 
     def show_interviewer(self) -> None:
+        """Show the interviewer panel instead of the step panels (on demand or at the end)."""
         self.side.setCurrentWidget(self.interviewer)
         self.interview_button.setText("Steps")
         self.interview_button.clicked.disconnect()
         self.interview_button.clicked.connect(self.show_steps)
 
     def show_steps(self) -> None:
+        """Show the step panels again."""
         self.side.setCurrentWidget(self.steps_scroll)
         self.interview_button.setText("Interviewer")
         self.interview_button.clicked.disconnect()

@@ -66,40 +66,49 @@ class AppSettings:
             return default
 
     def set(self, key: str, value) -> None:
+        """Store ``value`` under ``key`` (one of DEFAULTS); KeyError for an unknown key."""
         if key not in DEFAULTS:
             raise KeyError(f"unknown setting {key!r}")
         self.q.setValue(key, value)
 
     @property
     def engine(self) -> str:
+        """Recogniser engine name (registry)."""
         return self._get("recognizer/engine", str) or str(DEFAULTS["recognizer/engine"])
 
     @property
     def pressure_gamma(self) -> float:
+        """Pressure curve exponent, 0.25..4."""
         return min(4.0, max(0.25, self._get("input/pressure_gamma", float)))
 
     @property
     def stylus_only(self) -> bool:
+        """Palm rejection once a stylus is seen."""
         return self._get("input/stylus_only", bool)
 
     @property
     def pause_ms(self) -> int:
+        """Writing pause before a step is read, ms (100..5000)."""
         return min(5000, max(100, self._get("practice/pause_ms", int)))
 
     @property
     def override_targets(self) -> bool:
+        """Use the settings' targets instead of each card's."""
         return self._get("targets/override", bool)
 
     @property
     def cold_s(self) -> int:
+        """Cold-run target, s."""
         return max(10, self._get("targets/cold_s", int))
 
     @property
     def practised_s(self) -> int:
+        """Target once practised, s."""
         return max(10, self._get("targets/practised_s", int))
 
     @property
     def data_folder(self) -> str:
+        """Data folder chosen by the user ("" for the default)."""
         return self._get("data/folder", str)
 
     def target_s(self, card, practised: bool) -> float:
@@ -186,5 +195,6 @@ class SettingsDialog(QDialog):
         s.q.sync()
 
     def accept(self) -> None:
+        """Save the values and close."""
         self.apply()
         super().accept()

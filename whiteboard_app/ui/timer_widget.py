@@ -76,6 +76,7 @@ class TimerWidget(QWidget):
         self.refresh()
 
     def set_session(self, session) -> None:
+        """Display another Session (a new or resumed run)."""
         self.session = session
         self.refresh()
 
@@ -112,4 +113,5 @@ class TimerWidget(QWidget):
 
     @property
     def frozen_shown(self) -> bool:
+        """True while the freeze marker is shown (tests)."""
         return not self.freeze_label.isHidden()

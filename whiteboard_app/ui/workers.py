@@ -53,6 +53,7 @@ class Worker(QRunnable):
 
     @property
     def cancelled(self) -> bool:
+        """True once ``cancel()`` was called."""
         return self._cancel.is_set()
 
     def run(self) -> None:  # runs on a pool thread
@@ -100,6 +101,7 @@ class WorkerPool(QObject):
         return len(self._running)
 
     def cancel_all(self) -> None:
+        """Cancel every running worker (they deliver nothing)."""
         for w in list(self._running):
             w.cancel()
 
