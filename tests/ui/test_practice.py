@@ -309,3 +309,24 @@ def test_undo_redo_and_eraser_reach_the_model_and_the_session(qtbot, card):
     tablet_stroke(view.canvas, [(150, 55), (210, 65)], 0.5)  # rub over the second stroke
     qtbot.waitUntil(lambda: len(view.model.step(0).ink) == 1, timeout=15_000)
     qtbot.waitUntil(lambda: view.model.step(0).latex == card.steps[0].latex, timeout=15_000)
+
+
+def test_leaving_a_card_does_not_wait_for_a_running_read(qtbot, card):
+    import time
+
+    gate = threading.Event()
+    rec = ScriptedRecognizer({1: card.steps[0].latex}, gate)
+    services = PracticeServices(recognizer=lambda: rec, pause_ms=40, clock=FakeClock(), check=fake_check(card),
+                                near_misses=False)
+    view = PracticeView(card, services)  # not handed to qtbot: this test deletes it
+    view.resize(1000, 700)
+    view.show()
+    qtbot.waitExposed(view)
+    stroke(view)
+    qtbot.waitUntil(lambda: rec.calls == [1], timeout=15_000)  # the read is running, blocked
+    t0 = time.perf_counter()
+    view.shutdown()
+    view.deleteLater()
+    qtbot.wait(50)
+    assert time.perf_counter() - t0 < 1.0  # the window went on at once
+    gate.set()

@@ -44,6 +44,10 @@ from whiteboard_app.ui.timer_widget import TimerWidget, summary_text
 from whiteboard_app.ui.undo import NewStepCommand, ReadingCommand
 from whiteboard_app.ui.workers import DEFAULT_PAUSE_MS, StepReader, Worker, WorkerPool
 
+#: Thread pools of closed practice views, kept alive until their last read has finished (a QThreadPool
+#: waits for its threads when destroyed, which would freeze the window on leaving a card).
+_RETIRED_POOLS: list[QThreadPool] = []
+
 
 @dataclass
 class PracticeServices:
@@ -102,8 +106,9 @@ class PracticeView(QWidget):
         if resume is not None:
             self._restore(resume)
         self.undo_stack = QUndoStack(self)
-        # its own threads: a slow read on this board never waits behind other windows' work
-        self.pool = WorkerPool(QThreadPool(self), parent=self)
+        # its own threads: a slow read on this board never waits behind other windows' work. The pool has
+        # no Qt parent: leaving the card must not block on a read still running (see shutdown()).
+        self.pool = WorkerPool(QThreadPool(), parent=self)
         self.pool.pool.setMaxThreadCount(2)
         self.reader = StepReader(self._read_job, self.model.signature, self.services.pause_ms, self.pool, self)
         self.reader.started.connect(self.model.mark_reading)
@@ -482,3 +487,4 @@ class PracticeView(QWidget):
         self.reader.cancel_all()
         self.pool.cancel_all()
         self.pool.pool.clear()  # drop reads that have not started
+        _RETIRED_POOLS.append(self.pool.pool)  # running ones finish there; the window does not wait
