@@ -43,8 +43,9 @@ def test_time_limits_kill_and_restart_the_worker(own_worker, monkeypatch):
             raise worker.WorkerTimeout("check: no answer within 1.0 s")
 
     monkeypatch.setattr(worker, "_worker", Stuck())
-    v = check_step(card, r"= \sigma(z)")
+    v = check_step(card, r"= \sigma(z)(1-\sigma(z))")
     assert v.verdict == "cannot_check" and "time limit" in v.message
+    assert v.reference_step == 5  # the nearest reference step, for self-comparison
 
 
 def test_concurrent_callers_get_the_same_answers():

@@ -71,6 +71,7 @@ class Comparison:
     message: str | None = None
 
     def to_json(self) -> dict:
+        """The CLI's dict: exactly ``{"equivalent", "diagnosis"}``."""
         return {"equivalent": self.equivalent, "diagnosis": self.diagnosis}
 
 
@@ -246,6 +247,8 @@ class CardChecker:
 
     @staticmethod
     def close(a, b, rtol: float, atol: float) -> bool | None:
+        """a == b within |a - b| <= atol + rtol max(|a|, |b|) elementwise; None when either is undefined;
+        a matrix equals a scalar only when the scalar is 0."""
         if a is None or b is None:
             return None
         aa, bb = isinstance(a, np.ndarray), isinstance(b, np.ndarray)
@@ -283,6 +286,7 @@ class CardChecker:
         return out
 
     def same_value(self, a, b, solved: bool = False) -> bool:
+        """Two trees equal at (at least a third of, and all defined) sample points."""
         try:
             t = self.truth(a, b, "=", solved)
         except (EvalError, ShapeError):
@@ -664,6 +668,7 @@ class CardChecker:
         return None
 
     def diagnose_expression(self, latex: str, e) -> tuple[str | None, int | None, str | None]:
+        """(diagnosis, reference step, explanation) for a wrong bare expression."""
         for m, mc in zip(self.card.mistakes, self.mistake_claims, strict=True):
             if mc is not None and mc.exprs and self.same_value(e, mc.exprs[-1]):
                 return m.diagnosis, m.after_step, m.explanation

@@ -65,6 +65,7 @@ def _scalar(v):
 
 
 def is_array(v) -> bool:
+    """True for a matrix or vector value (a 2-D array other than 1 x 1)."""
     return isinstance(v, np.ndarray) and v.shape != (1, 1)
 
 
@@ -235,6 +236,7 @@ class Evaluator:
         return _scalar(v) if not isinstance(v, np.ndarray) or v.shape == (1, 1) else v
 
     def ev(self, t, p: Point, scope: dict):
+        """Evaluate a tree (no error-state handling; see :meth:`value`). Raises EvalError / ShapeError."""
         k = t[0]
         if k == "num":
             return t[1]
@@ -287,12 +289,14 @@ class Evaluator:
         raise EvalError(f"cannot evaluate {k}")
 
     def index_value(self, t, p: Point, scope: dict) -> int:
+        """An index expression's integer value; EvalError when it is not an integer."""
         v = _scalar(self.ev(t, p, scope))
         if isinstance(v, np.ndarray) or abs(v - round(v)) > 1e-9:
             raise EvalError("an index is not an integer")
         return int(round(v))
 
     def lookup(self, name: str, p: Point, scope: dict):
+        """A name's value: scope (bound indices, overrides), the point, a stack, a definition, I, e, pi."""
         if name in scope:
             return scope[name]
         if name in p.values:
@@ -335,6 +339,8 @@ class Evaluator:
         raise EvalError(f"cannot stack the elements of {fam}")
 
     def element(self, fam: str, idx: tuple[int, ...], p: Point, scope: dict):
+        """Element idx (1-based per the declared range) of a family, pattern definition or Kronecker delta;
+        IndexRangeError outside the range."""
         key = ("@idx", fam, idx)
         if key in scope:
             return scope[key]
@@ -367,6 +373,7 @@ class Evaluator:
 
     # ---------------------------------------------------------------- algebra
     def shape_name(self, v) -> str:
+        """``"(n x d)"`` in the card's dimension names (dims are sampled distinct), or ``"scalar"``."""
         if not isinstance(v, np.ndarray):
             return "scalar"
         return f"({self._dname(v.shape[0])} x {self._dname(v.shape[1])})"
@@ -376,6 +383,7 @@ class Evaluator:
         return "|".join(sorted(names)) if names and n != 1 else str(n)
 
     def add(self, a, b, where=None):
+        """a + b: equal shapes, a scalar broadcast, or c I plus a square matrix; ShapeError otherwise."""
         if isinstance(a, Ident) or isinstance(b, Ident):
             if isinstance(a, Ident) and isinstance(b, Ident):
                 return Ident(a.c + b.c)
@@ -392,6 +400,7 @@ class Evaluator:
         return a + b
 
     def mul2(self, a, b, hadamard: bool = False):
+        """a b in the written order: matrix product, scaling by a scalar or 1 x 1, or elementwise (odot)."""
         if isinstance(a, Ident) or isinstance(b, Ident):
             if isinstance(a, Ident) and isinstance(b, Ident):
                 return Ident(a.c * b.c)
@@ -414,6 +423,7 @@ class Evaluator:
         return a * b
 
     def mul_seq(self, factors, p: Point, scope: dict):
+        """Product of ordered factors, left to right; a ("had",) marker makes the next product elementwise."""
         acc = None
         had = False
         for f in factors:
@@ -428,6 +438,7 @@ class Evaluator:
         return acc
 
     def power(self, base, exp_tree, p: Point, scope: dict):
+        """base^e: scalars; square matrices to integer powers, -1 (inverse; SingularError), +-1/2."""
         e = _scalar(self.ev(exp_tree, p, scope))
         if isinstance(e, np.ndarray):
             raise ShapeError(f"an exponent cannot be {self.shape_name(e)}")
@@ -458,6 +469,7 @@ class Evaluator:
             return float("nan")
 
     def call(self, fn: str, args: list):
+        """A known function (elementwise on arrays; softmax over a column or row-wise; tr, det, diag, norm)."""
         a = args[0] if args else None
         if fn in ("max", "min") and len(args) == 2:
             x, y = (_scalar(v) for v in args)
@@ -522,6 +534,8 @@ class Evaluator:
 
     # ---------------------------------------------------------------- derivatives
     def derivative(self, f, wrt, p: Point, scope: dict):
+        """df/dwrt by central differences (step 1e-6 relative, 1e-3 when nested): the shape of wrt for a
+        scalar f, a p x d Jacobian for a p x 1 f and d x 1 wrt. EvalError for an undefined f."""
         if f[0] == "var" and self.names.kinds.get(f[1]) == "function":
             f = ("call", self.names.functions[f[1]], (wrt,))
         if f[0] == "var" and f[1] not in self.definitions and self.names.kinds.get(f[1]) not in ("matrix",) \

@@ -290,6 +290,7 @@ class Names:
     stacks: dict[str, str] = field(default_factory=dict)
 
     def kind(self, name: str) -> str | None:
+        """The kind of an internal name, None when undeclared."""
         return self.kinds.get(name)
 
 
@@ -373,6 +374,7 @@ class _Emitter:
         self.by_entry: dict[tuple, str] = {}
 
     def placeholder(self, entry: tuple) -> str:
+        """The ``\\vv...q`` command standing for a name, an indexed element, a function or a marker."""
         key = (entry[0], entry[1], tuple(entry[2])) if entry[0] == "idx" else entry
         if key in self.by_entry:
             return "\\" + self.by_entry[key]

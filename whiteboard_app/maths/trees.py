@@ -11,6 +11,7 @@ from .latex import Names
 
 
 def is_node(x) -> bool:
+    """True for a tree node (a tuple whose first item is its kind)."""
     return isinstance(x, tuple) and bool(x) and isinstance(x[0], str)
 
 
@@ -51,6 +52,7 @@ NEG = ("num", -1.0)
 
 
 def neg(t):
+    """-t, without stacking minus signs."""
     if t[0] == "num":
         return ("num", -t[1])
     if t[0] == "mul" and t[1] and t[1][0] == NEG:

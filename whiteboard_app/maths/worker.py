@@ -241,6 +241,21 @@ def get_worker() -> CheckerWorker:
         return _worker
 
 
+def _nearest(card: Card, latex: str) -> int | None:
+    """The reference step most similar in writing (1-based), computed here without sympy, for a
+    cannot_check verdict the worker could not give (the window shows it for self-comparison)."""
+    import difflib
+
+    from .latex import ParseError, canonical
+
+    try:
+        mine = canonical(latex).lstrip("=")
+        scores = [difflib.SequenceMatcher(None, mine, canonical(s.latex).lstrip("=")).ratio() for s in card.steps]
+    except ParseError:
+        return None
+    return 1 + max(range(len(scores)), key=scores.__getitem__) if scores else None
+
+
 def check_step_timed(card: Card, latex: str, previous: list[str]) -> StepVerdict:
     """check_step through the worker under the time limits."""
     t0 = time.perf_counter()
@@ -250,11 +265,11 @@ def check_step_timed(card: Card, latex: str, previous: list[str]) -> StepVerdict
     except WorkerTimeout as exc:
         phase = str(exc).split(":", 1)[0]
         verdict = "unparsed" if phase == "parse" else "cannot_check"
-        return StepVerdict(latex, verdict, ms=(time.perf_counter() - t0) * 1000,
-                           message=f"time limit passed ({exc})")
+        return StepVerdict(latex, verdict, reference_step=_nearest(card, latex) if verdict == "cannot_check" else None,
+                           ms=(time.perf_counter() - t0) * 1000, message=f"time limit passed ({exc})")
     except RuntimeError as exc:
-        return StepVerdict(latex, "cannot_check", ms=(time.perf_counter() - t0) * 1000,
-                           message=f"checker error: {exc}")
+        return StepVerdict(latex, "cannot_check", reference_step=_nearest(card, latex),
+                           ms=(time.perf_counter() - t0) * 1000, message=f"checker error: {exc}")
     # the time of this step: parse + check + messaging, without starting the worker or loading the card
     v.ms = (time.perf_counter() - t0) * 1000 - w.last_setup_ms
     return v
