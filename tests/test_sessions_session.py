@@ -62,6 +62,19 @@ def test_freezes_are_gaps_over_8_s_without_ink(gaps, expected):
     assert [(f.start_ms, f.end_ms, f.step) for f in s.freezes()] == expected
 
 
+def test_typed_steps_count_as_activity_in_a_keyboard_only_run():
+    clock = FakeClock()
+    s = Session("c", clock)
+    for k, gap in enumerate([5000, 6000, 7000]):  # typing each step takes a few seconds, no ink at all
+        clock.advance(gap)
+        s.record_correction(k, f"x_{k} = {k}")
+        s.next_step()
+    assert s.freezes() == []
+    clock.advance(9000)  # then nothing for 9 s: that is a freeze
+    s.record_correction(3, "y = 1")
+    assert [(f.start_ms, f.end_ms) for f in s.freezes()] == [(18_000, 27_000)]
+
+
 def test_current_freeze_is_live():
     clock = FakeClock()
     s = Session("c", clock)

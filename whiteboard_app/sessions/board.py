@@ -246,8 +246,10 @@ def compute_freezes(steps: Sequence[StepRecord], now_ms: float | None = None,
                     threshold_ms: float = FREEZE_MS) -> list[Freeze]:
     """Gaps longer than ``threshold_ms`` between pieces of ink, from the start (0 ms) to the last
     stroke; with ``now_ms`` also a freeze still going on (step None). Erased strokes count as ink
-    (the user was writing). Returns freezes in time order."""
-    spans = sorted((e.start_ms, e.end_ms, s.index) for s in steps for e in s.strokes)
+    (the user was writing), and so does a typed step (a correction, at the moment it was entered), so a
+    keyboard-only run is not one long freeze. Returns freezes in time order."""
+    spans = sorted([(e.start_ms, e.end_ms, s.index) for s in steps for e in s.strokes]
+                   + [(c.t_ms, c.t_ms, s.index) for s in steps for c in s.corrections])
     out: list[Freeze] = []
     last_end = 0.0
     for start, end, step in spans:
