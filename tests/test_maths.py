@@ -211,3 +211,12 @@ def test_simple_identities_are_labelled_proved_but_verdicts_do_not_need_it():
     assert v.verdict == "correct" and "proved" in v.message
     v = CardChecker(card, prove=False).check(r"\frac{ds}{dz} = s(z) - s(z)^2")
     assert v.verdict == "correct" and "proved" not in v.message
+
+
+@pytest.mark.parametrize("latex", [r"\frac{1}{1+e^{-z}", r"= a}", r"\left( a", r"a = {b", r"\sqrt{", r"x_", r"\frac12{"])
+def test_malformed_latex_is_unparsed_even_next_to_unchecked_steps(latex):
+    card = _card([r"a = b", r"b = a"])
+    steps = (RefStep("a = b"), RefStep(r"\arg\max_a b", checkable=False), RefStep("b = a"))
+    chk = CardChecker(Card(**{**card.__dict__, "steps": steps}))
+    v = chk.check(latex)
+    assert v.verdict == "unparsed", v.message

@@ -407,7 +407,10 @@ class CardChecker:
     def check(self, latex: str, previous: list[str] = ()) -> StepVerdict:
         """Judge one step; ``previous`` are the user's earlier steps (for a leading ``=`` and implication)."""
         t0 = time.perf_counter()
-        v = self._check(latex, list(previous))
+        try:
+            v = self._check(latex, list(previous))
+        except ParseError as exc:  # a reading problem found late is still "unparsed", never "wrong"
+            v = StepVerdict(latex, "unparsed", message=str(exc))
         v.ms = (time.perf_counter() - t0) * 1000.0
         return v
 
@@ -427,7 +430,7 @@ class CardChecker:
 
     def _check(self, latex: str, previous: list[str]) -> StepVerdict:
         v = self._check_inner(latex, previous)
-        if v.verdict in ("wrong", "unparsed"):
+        if v.verdict == "wrong":  # unreadable stays "unparsed"
             k = self._noncheckable_match(latex)
             if k is not None:
                 return StepVerdict(latex, "cannot_check", reference_step=k,
@@ -684,7 +687,10 @@ class CardChecker:
     # ------------------------------------------------------------------ matching
     @staticmethod
     def _sim(a: str, b: str) -> float:
-        ca, cb = canonical(clean(a)).lstrip("="), canonical(clean(b)).lstrip("=")
+        try:
+            ca, cb = canonical(clean(a)).lstrip("="), canonical(clean(b)).lstrip("=")
+        except ParseError:  # unbalanced braces: compare as written
+            ca, cb = clean(a).lstrip("="), clean(b).lstrip("=")
         return difflib.SequenceMatcher(None, ca, cb).ratio()
 
     def nearest_step(self, latex: str) -> int | None:
