@@ -537,8 +537,10 @@ class CardChecker:
         if diag is None and rel == "=" and solved:
             diag = self.diagnose_pair(a, b, False)
         k = self.match_reference(latex, claim, solved=False, wrong=True)
+        if diag is None and rel in INEQ:
+            diag = self._inequality_diagnosis(a, b, rel)
         if diag is None and k is not None:
-            diag = self._mutation_diagnosis(b, k)
+            diag = self._mutation_diagnosis(b, k, (a,))
         msg = f"{diag}" if diag else "does not follow from the reference chain or the previous step"
         return StepVerdict(latex, "wrong", reference_step=k, diagnosis=diag, shape=shape, message=msg)
 
@@ -581,9 +583,22 @@ class CardChecker:
         with np.errstate(all="ignore"):
             if all_close(lambda x, p: -x):
                 return "sign flip"
-            if not arr:
-                fx = [float(np.asarray(x).reshape(-1)[0]) for x in xs]
-                fy = [float(np.asarray(y).reshape(-1)[0]) for y in ys]
+            scalarised = None
+            if arr and all(isinstance(x, np.ndarray) and isinstance(y, np.ndarray) and x.shape == y.shape
+                           for x, y in zip(xs, ys, strict=True)):
+                # y = r x entrywise with one r per point: diagnose r like a scalar ratio
+                scalarised = ([], [])
+                for x, y in zip(xs, ys, strict=True):
+                    j = int(np.argmax(np.abs(x)))
+                    xv, yv = float(x.flat[j]), float(y.flat[j])
+                    if abs(xv) < 1e-9 or not np.allclose(y, (yv / xv) * x, rtol=1e-6, atol=1e-9):
+                        scalarised = None
+                        break
+                    scalarised[0].append(1.0)
+                    scalarised[1].append(yv / xv)
+            if not arr or scalarised is not None:
+                fx = [float(np.asarray(x).reshape(-1)[0]) for x in xs] if scalarised is None else scalarised[0]
+                fy = [float(np.asarray(y).reshape(-1)[0]) for y in ys] if scalarised is None else scalarised[1]
                 if all(abs(x) > 1e-9 for x in fx):
                     ratios = [y / x for x, y in zip(fx, fy, strict=True)]
                     # n vs n-1: ratio n/(n-1) or (n-1)/n for some size
@@ -655,19 +670,46 @@ class CardChecker:
             n for n, dom in self.card.declarations.symbols.items() if dom == "positive_integer"
             and self.names.kinds.get(n) != "dim"]
 
-    def _mutation_diagnosis(self, b, k: int) -> str | None:
-        """Does b equal a generic mutation of an expression of reference step k (or its neighbours)?"""
+    def _inequality_diagnosis(self, a, b, rel: str) -> str | None:
+        """A wrong bound: a reference relation with the same sign and one side equal; diagnose the other."""
+        for c in self.ref_claims:
+            if c is None:
+                continue
+            for x, r, y in zip(c.exprs, c.rels, c.exprs[1:], strict=False):
+                if r != rel:
+                    continue
+                if self.same_value(b, y) and not self.same_value(a, x):
+                    pair = (x, a)
+                elif self.same_value(a, x) and not self.same_value(b, y):
+                    pair = (y, b)
+                else:
+                    continue
+                diag = self.diagnose_pair(*pair, False)
+                if diag is None:
+                    for mt, d in mutations(pair[0], self.names):
+                        if self.same_value(pair[1], mt):
+                            return d
+                return diag
+        return None
+
+    def _mutation_diagnosis(self, b, k: int, others=()) -> str | None:
+        """Does b (or one of ``others``) equal a generic mutation of an expression of reference step k or
+        its neighbours? Right-hand sides first; at most 0.25 s."""
         cands = []
         for kk in (k, k - 1, k + 1):
             if 1 <= kk <= len(self.ref_claims) and self.ref_claims[kk - 1] is not None:
-                cands += list(self.ref_claims[kk - 1].exprs[1:] or self.ref_claims[kk - 1].exprs)
+                ex = self.ref_claims[kk - 1].exprs
+                cands += list(ex[1:]) + list(ex[:1])
         deadline = time.perf_counter() + 0.25
-        for e in cands:
-            for mt, diag in mutations(e, self.names):
-                if time.perf_counter() > deadline:
-                    return None
-                if self.same_value(b, mt):
-                    return diag
+        for target in (b, *others):
+            for e in cands:
+                if self.same_value(target, e):
+                    continue  # this side is right; the mistake is elsewhere
+                for mt, diag in mutations(e, self.names):
+                    if time.perf_counter() > deadline:
+                        return None
+                    if self.same_value(target, mt):
+                        return diag
         return None
 
     def diagnose_expression(self, latex: str, e) -> tuple[str | None, int | None, str | None]:

@@ -121,6 +121,8 @@ def mutations(t, names: Names, limit: int = 80) -> list[tuple[tuple, str]]:
             else:
                 add(replace(t, path, b), "wrong exponent")
                 add(replace(t, path, ("pow", b, neg(e))), "sign flip")
+                for dlt in (1.0, -1.0):
+                    add(replace(t, path, ("pow", b, ("add", (e, ("num", dlt))))), "wrong exponent")
         elif k == "idx":
             for q, s in enumerate(node[2]):
                 if s[0] == "var" and s[1] in names.indices:
