@@ -32,6 +32,7 @@ def _verdicts(cases, deck):
     by_kind = defaultdict(list)
     all_ms = []
     agree = 0
+    diagnosed = [0, 0]
     for c in cases:
         card = deck.get(c["card"])
         if card.id not in cold:
@@ -44,8 +45,11 @@ def _verdicts(cases, deck):
         all_ms.append(ms)
         by_kind[c["expected"]].append(ms)
         agree += v.verdict == c["expected"]
+        if c["expected"] == "wrong" and v.verdict == "wrong":
+            diagnosed[0] += v.diagnosis is not None
+            diagnosed[1] += 1
     w.kill()
-    return all_ms, by_kind, cold, agree
+    return all_ms, by_kind, cold, agree, diagnosed
 
 
 def _parse_routes(cases, deck):
@@ -92,14 +96,14 @@ def main() -> str:
 
     cases = tomllib.loads(TABLE.read_text(encoding="utf-8"))["case"]
     deck = load_deck()
-    all_ms, by_kind, cold, agree = _verdicts(cases, deck)
+    all_ms, by_kind, cold, agree, diagnosed = _verdicts(cases, deck)
     raw_ok, ours_ok, sll_ms, ll_ms = _parse_routes(cases, deck)
     n = len(cases)
     lines = [
         "## checking",
         "",
         f"Machine: {machine()}. {n} cases from tests/data/verdict_table.toml over {len(cold)} cards; "
-        f"{agree}/{n} verdicts as expected.",
+        f"{agree}/{n} verdicts as expected; {diagnosed[0]}/{diagnosed[1]} wrong steps get a diagnosis.",
         "",
         "Time per verdict through `check_step` (worker process, card already loaded; parse + check + IPC):",
         "",
