@@ -10,7 +10,7 @@ vocabulary and structure on the cards' own expressions, not real handwriting acc
 does that). Steps needing a symbol CROHME lacks (\\partial, \\hat, ...) cannot be composed and are counted.
 
 For each composable step (the cards' reference steps and declared mistakes) and each of --samples glyph draws,
-the "whiteboard" engine reads the ink (a) open, without context, and (b) with the card's context
+the "whiteboard" engine reads the ink (under the app's 3 s limit) (a) open, without context, and (b) with the card's context
 (recognition.context.rerank with the card's reference steps, mistakes, generated near-misses and the
 previous reference step), scored with ../shared/tools/ocr_eval.py's normalisation. Reported: exact reading
 with and without context (floor with context: 85 %), and how often a wrong step (a mistake) is read as a
@@ -25,12 +25,13 @@ from __future__ import annotations
 import argparse
 import json
 import random
+import signal
 import statistics
 import sys
 import time
 from pathlib import Path
 
-from benchmarks.recognition import OCR_EVAL, SHARED, load_ocr_eval
+from benchmarks.recognition import OCR_EVAL, SHARED, _alarm, _Timeout, load_ocr_eval
 
 TRAIN = SHARED / "handwriting" / "train.jsonl.gz"
 
@@ -109,6 +110,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--quick", action="store_true", help="1 draw per step")
     ap.add_argument("--seed", type=int, default=7)
     ap.add_argument("--threads", type=int, default=1, help="torch threads (1: fastest for these small models)")
+    ap.add_argument("--timeout-s", type=float, default=3.0, help="the app's time limit per step (s)")
     ap.add_argument("--out", help="per-reading results (JSON lines)")
     ap.add_argument("--no-write", action="store_true")
     args = ap.parse_args(argv)
@@ -130,6 +132,7 @@ def main(argv: list[str] | None = None) -> int:
     except ImportError:  # pragma: no cover - maths layer without near misses
         near_misses = None
     torch.set_num_threads(args.threads)
+    signal.signal(signal.SIGALRM, _alarm)
     ev = load_ocr_eval()
     bank = glyph_bank(ev)
     rec = TrainedRecognizer()
@@ -168,18 +171,26 @@ def main(argv: list[str] | None = None) -> int:
                 ok_once = True
                 ink = StepInk(tuple(Stroke(tuple(Point(float(x), float(y)) for x, y in s)) for s in strokes))
                 t0 = time.perf_counter()
+                signal.setitimer(signal.ITIMER_REAL, args.timeout_s)
                 try:
                     r = rec.recognize(ink)
+                except _Timeout:  # over the app's time limit: "could not read"
+                    from whiteboard_app.recognition.base import RecognitionResult
+
+                    r = RecognitionResult()
                 except Exception as exc:  # a failure reads nothing
                     print(f"{card.id}: {type(exc).__name__}: {exc}", file=sys.stderr)
                     from whiteboard_app.recognition.base import RecognitionResult
 
                     r = RecognitionResult()
+                finally:
+                    signal.setitimer(signal.ITIMER_REAL, 0)
                 ms = (time.perf_counter() - t0) * 1000
                 open_read = r.best or ""
                 ctx_read = rerank(r, ctx).best or ""
                 o, c = tuple(ev.normalize(open_read)), tuple(ev.normalize(ctx_read))
                 item = {"card": card.id, "kind": kind, "truth": latex, "open": open_read, "context": ctx_read,
+                        "timeout": ms >= args.timeout_s * 1000 and not r.candidates,
                         "open_ok": o == truth, "context_ok": c == truth, "ms": round(ms, 1),
                         "n_strokes": len(strokes),
                         "wrong_as_right_open": kind == "mistake" and o in ref_norm and o != truth,
@@ -202,6 +213,7 @@ def main(argv: list[str] | None = None) -> int:
                "mistake_open_pct": pct(mist_r, "open_ok"), "mistake_context_pct": pct(mist_r, "context_ok"),
                "wrong_as_right_open_pct": pct(mist_r, "wrong_as_right_open"),
                "wrong_as_right_context_pct": pct(mist_r, "wrong_as_right_context"),
+               "timeouts": sum(x["timeout"] for x in res),
                "median_ms": round(statistics.median([x["ms"] for x in res]), 1) if res else None,
                "not_composable_top": sorted(why.items(), key=lambda kv: -kv[1])[:8]}
     print(json.dumps(summary, indent=1))
@@ -221,7 +233,8 @@ def main(argv: list[str] | None = None) -> int:
               f"| exact reading, mistakes | {summary['mistake_open_pct']}% | {summary['mistake_context_pct']}% |",
               f"| wrong step read as a right one | {summary['wrong_as_right_open_pct']}% | "
               f"{summary['wrong_as_right_context_pct']}% |", "",
-              f"Median reading time {summary['median_ms']} ms. Floors: >= 85 % exact with context, < 2 % "
+              f"Median reading time {summary['median_ms']} ms; {summary['timeouts']} readings over the app's "
+              f"{args.timeout_s:g} s limit (counted as not read). Floors: >= 85 % exact with context, < 2 % "
               "wrong-as-right."]
         write_section("derivation_steps", "\n".join(md))
     return 0

@@ -129,3 +129,46 @@ def test_missing_weights_say_so(tmp_path):
     ink = StepInk((Stroke((Point(0, 0), Point(10, 10))),))
     with pytest.raises(RecognizerUnavailable, match="no weights"):
         eng.recognize(ink)
+
+
+def _sym(name, x, alts, y=0.0, h=20.0, w=14.0):
+    from mathnote_ocr.bbox import BBox
+    from mathnote_ocr.expression import DetectedSymbol
+
+    return DetectedSymbol(name=name, bbox=BBox(x, y, w, h), strokes=[], confidence=alts[0][1] if alts else 0.9,
+                          alternatives=alts)
+
+
+@pytest.mark.parametrize("reads,expected", [
+    # c 0 5 -> cos (look-alikes with the letters among the alternatives)
+    ([("c", [("c", 0.8)]), ("0", [("0", 0.6), ("o", 0.3)]), ("5", [("5", 0.5), ("s", 0.4)])], "cos"),
+    # | 0 9 -> log
+    ([("|", [("|", 0.5), ("l", 0.3)]), ("0", [("0", 0.7), ("o", 0.2)]), ("9", [("9", 0.6), ("g", 0.3)])], "log"),
+    # a real 105: the letters are not among the alternatives -> unchanged
+    ([("1", [("1", 0.99)]), ("0", [("0", 0.97), ("o", 0.01)]), ("5", [("5", 0.99)])], "105"),
+    # x y z stays
+    ([("x", [("x", 0.9)]), ("y", [("y", 0.9)]), ("z", [("z", 0.9)])], "xyz"),
+])
+def test_spell_functions(reads, expected):
+    from whiteboard_app.recognition.trained import spell_functions
+
+    syms = [_sym(n, 20.0 * k, alts) for k, (n, alts) in enumerate(reads)]
+    assert "".join(s.name for s in spell_functions(syms)) == expected
+
+
+def test_spell_functions_needs_one_line():
+    from whiteboard_app.recognition.trained import spell_functions
+
+    syms = [_sym("c", 0, [("c", 0.8)]), _sym("0", 20, [("0", 0.6), ("o", 0.3)], y=-40),
+            _sym("5", 40, [("5", 0.5), ("s", 0.4)])]
+    assert "".join(s.name for s in spell_functions(syms)) == "c05"
+
+
+@pytest.mark.parametrize("raw,latex", [
+    (r"sin \theta", r"\sin \theta"), (r"\cos x", r"\cos x"), (r"lim_{n}", r"\lim_{n}"),
+    ("signal", "signal"), (r"x log y", r"x \log y"),
+])
+def test_function_words_become_commands(raw, latex):
+    from whiteboard_app.recognition.trained import function_words
+
+    assert function_words(raw) == latex

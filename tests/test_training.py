@@ -51,7 +51,7 @@ def exprs(rows):
 
 @pytest.mark.parametrize("label,name", [("X", "X_cap"), ("x", "x"), ("\\times", "times"), ("\\Sigma", "Sigma_up"),
                                         ("\\sum", "sum"), ("\\lt", "<"), ("\\{", "lbrace"), (".", "dot"),
-                                        ("\\sin", None), ("\\alpha", "alpha"), ("/", "slash")])
+                                        ("\\sin", "sin"), ("\\ln", None), ("\\alpha", "alpha"), ("/", "slash")])
 def test_labels_stay_distinct(label, name):
     assert D.label_to_name(label) == name
 
@@ -173,3 +173,21 @@ def test_train_recognizer_is_registered():
     args = build_parser().parse_args(["train-recognizer", "--data", "d.jsonl", "--out", "o", "--minutes", "5",
                                       "--seed", "7"])
     assert args.minutes == 5 and args.seed == 7 and callable(args.func)
+
+
+def test_extend_classes_keeps_old_outputs():
+    from whiteboard_app.recognition.training.classifier import extend_classes, load_base
+
+    model, ck = load_base()
+    big, ck2 = extend_classes(model, ck, ["sin", "cos"])
+    assert ck2["label_names"][-2:] == ["sin", "cos"] and len(ck2["label_names"]) == len(ck["label_names"]) + 2
+    assert ck2["prototypes"].shape[0] == len(ck2["label_names"])
+    torch.manual_seed(0)
+    x, sf = torch.randn(6, 1, 32, 32), torch.rand(6)
+    model.eval()
+    big.eval()
+    with torch.no_grad():
+        a, _ = model(x, sf)
+        b, _ = big(x, sf)
+    assert torch.allclose(a, b[:, : a.shape[1]])
+    assert torch.equal(a.argmax(1), b.argmax(1))  # a new class does not take over before training

@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import contextvars
 import math
+import re
 import threading
 import time
 from collections.abc import Sequence
@@ -45,6 +46,10 @@ CLASSIFIER_FILE = "classifier.pth"
 GROUPER_FILE = "grouper.pth"
 # A writer prototype wins when its distance is below this share of the model's own prototype distance.
 ADAPT_RATIO = 0.9
+# A further partition is parsed only if at least this share as probable as the best one ...
+MIN_SHARE = 0.02
+# ... and while the reading so far took less than this (ms); the best partition is always parsed.
+EXTRA_PARSE_BUDGET_MS = 600.0
 
 _RAW_NAMES: contextvars.ContextVar[bool] = contextvars.ContextVar("whiteboard_raw_names", default=False)
 _patch_lock = threading.Lock()
@@ -74,19 +79,29 @@ def default_weights_dir() -> Path:
     return Path(str(resources.files("whiteboard_app.recognition") / "weights"))
 
 
+_FUNCTION_WORD = re.compile(r"(?<![\\a-zA-Z])(sin|cos|tan|log|lim)(?![a-zA-Z])")
+
+
 def name_to_latex(name: str) -> str:
-    """LaTeX of a class name (mathnote-ocr's names: ``X_cap`` -> ``X``; a writer label is its own LaTeX)."""
+    """LaTeX of a class name (mathnote-ocr's names: ``X_cap`` -> ``X``, ``sin`` -> ``\\sin``; a writer
+    label is its own LaTeX)."""
     from mathnote_ocr.tree_parser.tree_latex import _sym_to_latex
 
-    return _sym_to_latex(name)
+    return _FUNCTION_WORD.sub(r"\\\1", _sym_to_latex(name))
+
+
+def function_words(latex: str) -> str:
+    """The layout parser writes a function-name symbol as a bare word (``sin x``): make it a command
+    (``\\sin x``). Words already commands are left alone."""
+    return _FUNCTION_WORD.sub(r"\\\1", latex)
 
 
 def latex_to_name(label: str) -> str:
     """Class name for a calibration label given in LaTeX (``X`` -> ``X_cap``, ``\\partial`` -> ``partial``);
     a label the classifier has no class for stays as it is (its own LaTeX)."""
-    from whiteboard_app.recognition.training.data import CROHME_TO_NAME
+    from whiteboard_app.recognition.training.data import CROHME_TO_NAME, FUNCTION_CLASSES
 
-    return CROHME_TO_NAME.get(label, label)
+    return FUNCTION_CLASSES.get(label) or CROHME_TO_NAME.get(label, label)
 
 
 def available(weights_dir: str | Path | None = None) -> tuple[bool, str]:
@@ -250,18 +265,18 @@ class TrainedRecognizer:
         norm = normalise_strokes([[(p.x, p.y) for p in s.points] for s in strokes])
         mstrokes = [MStroke.from_points([StrokePoint(x, y) for x, y in pts], id=i) for i, pts in enumerate(norm)]
         with self._read_lock:
-            expr = self._detect(ocr, mstrokes)
+            readings = self._detect(ocr, mstrokes)
         cands: list[Candidate] = []
         seen = set()
-        for e in [expr, *list(expr.alternatives or [])]:
-            latex = (e.latex or "").strip()
+        for latex, conf, _syms in readings:
+            latex = latex.strip()
             if not latex or latex in seen:
                 continue
             seen.add(latex)
-            cands.append(Candidate(latex, math.log(max(float(e.confidence), 1e-12))))
+            cands.append(Candidate(latex, math.log(max(conf, 1e-12))))
         ids = [s.id for s in strokes]
         symbols = []
-        for sym in sorted(expr.symbols.values(), key=lambda s: s.bbox.x):
+        for sym in (readings[0][2] if readings else []):
             labels = [(name_to_latex(sym.name), float(sym.confidence))]
             for n, c in sym.alternatives or []:
                 if n is not None and n != sym.name and len(labels) < 5:
@@ -279,19 +294,112 @@ class TrainedRecognizer:
             return self.top_k
         return min(self.top_k, 2) if n_strokes <= 24 else 1
 
-    def _detect(self, ocr, mstrokes):
+    def _detect(self, ocr, mstrokes) -> list[tuple[str, float, list]]:
+        """Readings as (latex, confidence, symbols), best first: mathnote-ocr's grouping (top partitions)
+        then its layout parser on each, like ``MathOCR._read`` but parsing a further partition only while
+        it is at least :data:`MIN_SHARE` as probable as the best and the reading is under
+        :data:`EXTRA_PARSE_BUDGET_MS` (each parse is the costly part)."""
+        from mathnote_ocr.api import _autocanvas
+        from mathnote_ocr.engine.grouper import GrouperCache, Partition, group_and_classify
+        from mathnote_ocr.seeding import seeded
+
+        t0 = time.perf_counter()
         token = _RAW_NAMES.set(True)
-        original = ocr.classifier
         try:
-            ocr.classifier = self._adapted_classifier(ocr)
-            return ocr.detect(mstrokes, top_k=self.partitions_for(len(mstrokes)))
+            with seeded(0):
+                classifier = self._adapted_classifier(ocr)
+                partitions = group_and_classify(
+                    mstrokes, classifier, params=ocr.grouper_params, cache=GrouperCache(),
+                    source_size=_autocanvas(mstrokes, 800), top_k=self.partitions_for(len(mstrokes)),
+                    vocabulary=ocr.vocabulary)
+                partitions = [Partition(spell_functions(list(p)), prob=getattr(p, "prob", None))
+                              for p in partitions if p]
+                if not partitions:
+                    return []
+                best_prob = max((getattr(p, "prob", None) or 0.0) for p in partitions)
+                out = []
+                for k, part in enumerate(partitions):
+                    prob = getattr(part, "prob", None)
+                    if k > 0 and ((prob is not None and prob < MIN_SHARE * best_prob)
+                                  or (time.perf_counter() - t0) * 1000 > EXTRA_PARSE_BUDGET_MS):
+                        break
+                    detected = sorted(part, key=lambda s: s.bbox.x)
+                    latex, parse_conf, _tree, _ev = ocr.tree_parser.parse_with_tree(detected, None,
+                                                                                   relations=ocr.relations)
+                    conf = (prob if prob is not None else 1.0) * float(parse_conf)
+                    out.append((function_words(latex or ""), conf, detected))
         except RecognitionError:
             raise
         except Exception as exc:  # the engine's own failures become "could not read"
             raise RecognitionError(f"{ENGINE_NAME} engine failed: {type(exc).__name__}: {exc}") from exc
         finally:
-            ocr.classifier = original
             _RAW_NAMES.reset(token)
+        out.sort(key=lambda r: -r[1])
+        return out
+
+
+# Function names written as letters (CROHME writes \sin as one symbol of three letters; the classifier
+# reads letters one by one and often takes o for 0, s for 5, l for 1 or |, g for 9).
+FUNCTION_NAMES = ("sin", "cos", "tan", "log", "lim", "exp", "max", "min", "det", "ln")
+_LETTER_LOOKALIKES = {"o": {"0", "O_cap"}, "s": {"5", "S_cap"}, "l": {"1", "|", "I_cap"}, "g": {"9", "q"},
+                      "c": {"C_cap", "("}, "i": {"j", "1"}, "n": {"h"}, "x": {"X_cap", "times"},
+                      "t": {"+"}, "m": {"M_cap"}, "a": {"alpha"}, "e": {"E_cap"}, "p": {"P_cap"}, "d": {"a"}}
+MIN_LETTER_PROB = 0.02
+MIN_FUNCTION_GEOMEAN = 0.08
+
+
+def _letter_prob(sym, letter: str) -> float:
+    """The classifier's probability that *sym* is *letter* (0 when not among its alternatives)."""
+    probs = dict(sym.alternatives or [])
+    if sym.name == letter:
+        return max(float(sym.confidence), probs.get(letter, 0.0))
+    return float(probs.get(letter, 0.0))
+
+
+def _same_line(run) -> bool:
+    """Symbols side by side on one line: vertical centres within half the tallest symbol's height, and
+    gaps between neighbours under the tallest symbol's height."""
+    h = max(max(s.bbox.h, 1.0) for s in run)
+    cy = [s.bbox.y + s.bbox.h / 2 for s in run]
+    if max(cy) - min(cy) > 0.5 * h:
+        return False
+    return all(b.bbox.x - (a.bbox.x + a.bbox.w) < h for a, b in zip(run, run[1:], strict=False))
+
+
+def spell_functions(symbols: list) -> list:
+    """Relabel runs of symbols that spell a function name (:data:`FUNCTION_NAMES`) as its letters.
+
+    A run qualifies when its symbols lie side by side on one line, every letter is among the symbol's
+    classifier alternatives with probability >= MIN_LETTER_PROB, the geometric mean of those probabilities
+    is >= MIN_FUNCTION_GEOMEAN, and at least half of the symbols are already read as the letter or as a
+    look-alike (0 for o, 5 for s, 1 for l ...). *symbols*: mathnote-ocr DetectedSymbols; a new list is
+    returned, the input is not changed.
+    """
+    from dataclasses import replace
+
+    syms = sorted(symbols, key=lambda s: s.bbox.x)
+    i = 0
+    while i < len(syms):
+        done = False
+        for f in sorted(FUNCTION_NAMES, key=len, reverse=True):
+            run = syms[i:i + len(f)]
+            if len(run) < len(f) or "".join(s.name for s in run) == f:
+                continue
+            probs = [_letter_prob(s, c) for s, c in zip(run, f, strict=True)]
+            if min(probs) < MIN_LETTER_PROB:
+                continue
+            if math.exp(sum(math.log(p) for p in probs) / len(f)) < MIN_FUNCTION_GEOMEAN:
+                continue
+            agree = sum(s.name == c or s.name in _LETTER_LOOKALIKES.get(c, ()) for s, c in zip(run, f, strict=True))
+            if 2 * agree < len(f) or not _same_line(run):
+                continue
+            syms[i:i + len(f)] = [replace(s, name=c, confidence=p) for s, c, p in zip(run, f, probs, strict=True)]
+            i += len(f)
+            done = True
+            break
+        if not done:
+            i += 1
+    return syms
 
 
 class _WriterAdapted:

@@ -110,6 +110,44 @@ def load_base(base: str | Path = BASE_RUN):
     return model, ck
 
 
+def extend_classes(model, ck: dict, new_names: Sequence[str]):
+    """The model with classes *new_names* appended to its output layer (new rows: the old rows' mean plus
+    noise, their bias the lowest old bias; prototypes zero until computed) and the checkpoint dict's label_names and
+    prototypes extended to match. Returns (model, ck)."""
+    import torch
+    from mathnote_ocr.classifier.model import build_model
+
+    if not new_names:
+        return model, ck
+    old = len(ck["label_names"])
+    n = old + len(new_names)
+    big = build_model(ck.get("arch", "cnn"), n, ck.get("canvas_size", 128), ck.get("use_size_feat", False))
+    state = model.state_dict()
+    new_state = big.state_dict()
+    for k, v in state.items():
+        if k == "fc2.weight":  # new rows: the old rows' mean plus a little noise
+            w = v.mean(0, keepdim=True) + torch.randn(n, v.shape[1]) * 0.01
+            w[:old] = v
+            new_state[k] = w
+        elif k == "fc2.bias":  # new classes start as unlikely as the least likely old one
+            b = torch.full((n,), float(v.min()))
+            b[:old] = v
+            new_state[k] = b
+        elif k == "prototypes":
+            pr = torch.zeros(n, v.shape[1])
+            pr[:old] = v
+            new_state[k] = pr
+        else:
+            new_state[k] = v
+    big.load_state_dict(new_state)
+    ck = dict(ck)
+    ck["label_names"] = list(ck["label_names"]) + list(new_names)
+    pr = torch.zeros(n, ck["prototypes"].shape[1])
+    pr[:old] = ck["prototypes"].float()
+    ck["prototypes"] = pr
+    return big, ck
+
+
 def evaluate(model, imgs: np.ndarray, sizes: np.ndarray, labels: np.ndarray, batch: int = 512) -> float:
     """Top-1 accuracy (0..1) of *model* on pre-drawn symbols."""
     import torch
@@ -162,6 +200,11 @@ def train_classifier(train: Sequence[Expression], val: Sequence[Expression], out
     torch.manual_seed(seed)
     rng = random.Random(seed)
     model, ck = load_base(base)
+    known = set(ck["label_names"])
+    new = sorted({n for e in train for n, _i in e.symbols if n is not None and n not in known})
+    model, ck = extend_classes(model, ck, new)
+    if new:
+        _log(f"classifier: new classes {' '.join(new)}", log)
     label_names = list(ck["label_names"])
     index = {n: i for i, n in enumerate(label_names)}
     canvas_size = ck.get("canvas_size", 32)

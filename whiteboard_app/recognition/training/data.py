@@ -10,9 +10,9 @@ that the median stroke size (max of a stroke's bounding-box width and height) is
 Source: the rescaling of ../shared/tools/ocr_eval.py (``prepare_ink``), needed because mathnote-ocr's
 grouper has absolute-pixel thresholds and the training sources' device scales differ by 1000x.
 
-Labels: CROHME symbol labels are mapped to mathnote-ocr's class names (:data:`CROHME_TO_NAME`);
-multi-letter function symbols (``\\sin``, ``\\log`` ...) have no single class and are left out of the
-classifier's data (their strokes are masked in the grouper's pair targets).
+Labels: CROHME symbol labels are mapped to mathnote-ocr's class names (:data:`CROHME_TO_NAME`); the
+multi-letter function symbols ``\\sin \\cos \\tan \\log \\lim`` get classes of their own
+(:data:`FUNCTION_CLASSES`: CROHME does not segment their letters).
 """
 
 from __future__ import annotations
@@ -43,7 +43,10 @@ CROHME_TO_NAME: dict[str, str] = {
     "\\prime": "prime", "\\{": "lbrace", "\\}": "rbrace", "/": "slash", ".": "dot", "\\cdot": "cdot",
     "\\partial": "partial", "\\nabla": "nabla",
 }
-FUNCTION_LABELS = frozenset({"\\sin", "\\cos", "\\tan", "\\log", "\\lim", "\\ln", "\\exp"})
+# Multi-letter function names are one symbol in CROHME (its letters are not segmented): the classifier
+# gets a class for each ("sin" ...); the layout parser sees it as a symbol it does not know (a token).
+FUNCTION_CLASSES = {"\\sin": "sin", "\\cos": "cos", "\\tan": "tan", "\\log": "log", "\\lim": "lim"}
+FUNCTION_LABELS = frozenset({"\\ln", "\\exp", "\\max", "\\min", "\\det"})
 
 
 class TrainingDataError(ValueError):
@@ -51,7 +54,10 @@ class TrainingDataError(ValueError):
 
 
 def label_to_name(label: str) -> str | None:
-    """mathnote-ocr class name of a CROHME label, or None for a multi-letter function symbol."""
+    """mathnote-ocr class name of a CROHME label ("sin" for \\sin ...), or None for a multi-letter function
+    symbol without a class of its own."""
+    if label in FUNCTION_CLASSES:
+        return FUNCTION_CLASSES[label]
     if label in FUNCTION_LABELS:
         return None
     return CROHME_TO_NAME.get(label, label)
