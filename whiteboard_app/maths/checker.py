@@ -197,6 +197,8 @@ class CardChecker:
         """Values of a tree at every sample point (None where undefined); raises ShapeError / EvalError
         when it fails at every point."""
         key = (tree, solved, dense)
+        if len(self._cache) > 20000:  # a long session: keep memory bounded
+            self._cache.clear()
         if key in self._cache:
             r = self._cache[key]
             if isinstance(r, Exception):
