@@ -163,6 +163,9 @@ class CardChecker:
     def parse(self, latex: str) -> ParsedStep:
         """Parse (cached); raises ParseError."""
         r = self._parsed.get(latex)
+        if r is None and len(self._parsed) > 5000:
+            keep = {st.latex for st in self.card.steps} | {m.latex for m in self.card.mistakes}
+            self._parsed = {k: v for k, v in self._parsed.items() if k in keep}
         if r is None:
             try:
                 r = parse_step(latex, self.names)
