@@ -1,8 +1,8 @@
 """Generic per-card tests, over every card in decks/ (whoever wrote it):
 
-every card loads; every checkable reference step parses; every checkable reference step is verified by
-the checker given the steps before it (so each consecutive pair agrees); every declared mistake is judged
-wrong with its declared diagnosis.
+every card loads; every checkable reference step parses; every consecutive pair of reference steps is
+verified (step k is correct, as reference step k, with step k-1 as the user's previous step); every
+declared mistake is judged wrong with its declared diagnosis and the step it imitates.
 """
 
 from __future__ import annotations
@@ -57,11 +57,13 @@ def test_reference_step_parses(card_id, k):
 
 
 @pytest.mark.parametrize("card_id,k", _steps())
-def test_reference_step_follows_from_the_chain(card_id, k):
+def test_reference_step_follows_from_the_one_before(card_id, k):
+    """Each consecutive pair: step k is verified with step k-1 as the user's previous step."""
     card = _DECK.get(card_id)
-    previous = [s.latex for s in card.steps[: k - 1]]
+    previous = [card.steps[k - 2].latex] if k >= 2 else []
     v = check_step(card, card.steps[k - 1].latex, previous)
     assert v.verdict == "correct", f"step {k}: {v.verdict} ({v.diagnosis}; {v.message})"
+    assert v.reference_step == k
 
 
 @pytest.mark.parametrize("card_id,k", _mistakes())
