@@ -102,6 +102,9 @@ _CLEAN = [
     (re.compile(r"\\(mathrm|operatorname)\s*\{\s*d\s*\}"), "d"),
     (re.compile(r"\\(operatorname\*)"), r"\\operatorname"),
     (re.compile(r"[≤]"), r"\\le "), (re.compile(r"[≥]"), r"\\ge "), (re.compile(r"[−]"), "-"),
+    (re.compile(r"\\(begin|end)\{(aligned|align\*?|split|gathered|equation\*?)\}"), " "),
+    (re.compile(r"\\\\"), " "),  # a line break inside one step: the chain goes on
+    (re.compile(r"&"), " "),
     (re.compile(r"\$"), ""),
     (re.compile(r"(?<![0-9])\.(?=[0-9])"), "0."),  # .99 -> 0.99
     (re.compile(r"~"), " "),
