@@ -3,7 +3,13 @@
 
 from __future__ import annotations
 
+import os
+
 import pytest
+
+# the checker's extras (diagnosis search) get more time in tests, so a busy machine cannot change a
+# diagnosis; set before the worker process starts (it inherits the environment)
+os.environ.setdefault("WHITEBOARD_CHECK_BUDGET_S", "5")
 
 from whiteboard_app.decks import load_deck
 from whiteboard_app.maths import worker
