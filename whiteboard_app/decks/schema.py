@@ -45,6 +45,7 @@ GENERIC_DIAGNOSES = (
     "wrong exponent",
     "inverted ratio",
     "wrong index",
+    "missing term",
 )
 
 

@@ -82,7 +82,7 @@ def mutations(t, names: Names, limit: int = 80) -> list[tuple[tuple, str]]:
                 add(replace(t, path, ("add", tuple(terms))), "sign flip")
                 if len(node[1]) > 1:
                     rest = tuple(x for q, x in enumerate(node[1]) if q != j)
-                    add(replace(t, path, rest[0] if len(rest) == 1 else ("add", rest)), "missing factor")
+                    add(replace(t, path, rest[0] if len(rest) == 1 else ("add", rest)), "missing term")
                     for f in (2.0, 0.5):
                         terms = list(node[1])
                         terms[j] = ("mul", (("num", f), term))
