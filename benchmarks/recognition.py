@@ -74,11 +74,11 @@ class WhiteboardEngine:
 
     name = "whiteboard"
 
-    def __init__(self, top_k: int = 3):
+    def __init__(self, top_k: int = 3, weights_dir: str | None = None):
         from whiteboard_app.recognition.trained import TrainedRecognizer
 
         t0 = time.perf_counter()
-        self.rec = TrainedRecognizer(top_k=top_k)
+        self.rec = TrainedRecognizer(weights_dir=weights_dir, top_k=top_k)
         self.rec._load()
         self.load_s = time.perf_counter() - t0
 
@@ -255,6 +255,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--engines", default="whiteboard,mathnote")
     ap.add_argument("--timeout-s", type=float, default=3.0)
     ap.add_argument("--top-k", type=int, default=3, help="whiteboard engine partitions read")
+    ap.add_argument("--weights-dir", help="evaluate these whiteboard weights instead of the bundled ones")
     ap.add_argument("--threads", type=int, default=1, help="torch threads (1: fastest for these small models)")
     ap.add_argument("--out", help="per-expression results (JSON lines)")
     ap.add_argument("--no-write", action="store_true", help="do not write docs/benchmarks.md")
@@ -276,7 +277,7 @@ def main(argv: list[str] | None = None) -> int:
     out_f = open(args.out, "w", encoding="utf-8") if args.out else None
     summ = {}
     for name in [e.strip() for e in args.engines.split(",") if e.strip()]:
-        eng = WhiteboardEngine(args.top_k) if name == "whiteboard" else MathnoteEngine(ev)
+        eng = WhiteboardEngine(args.top_k, args.weights_dir) if name == "whiteboard" else MathnoteEngine(ev)
         loaded = rss_mb()
         s = run_engine(eng, rows, ev, args.timeout_s, out_f, args.verbose)
         s.update(load_s=round(eng.load_s, 2), rss_after_load_mb=loaded, peak_rss_mb=rss_mb())
