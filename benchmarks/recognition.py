@@ -259,10 +259,26 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--threads", type=int, default=1, help="torch threads (1: fastest for these small models)")
     ap.add_argument("--out", help="per-expression results (JSON lines)")
     ap.add_argument("--no-write", action="store_true", help="do not write docs/benchmarks.md")
+    ap.add_argument("--summary", help="also write the summary (JSON) here")
+    ap.add_argument("--from-summaries", nargs="+", metavar="JSON",
+                    help="write the section from summaries of earlier runs on the same rows (engines run as "
+                         "parallel processes, e.g. one per engine) instead of running")
     ap.add_argument("--verbose", action="store_true")
     args = ap.parse_args(argv)
     if args.quick and not args.limit:
         args.limit = 150
+    if args.from_summaries:
+        summ, meta = {}, {}
+        for f in args.from_summaries:
+            d = json.loads(Path(f).read_text())
+            summ.update(d["engines"])
+            meta = d["meta"]
+        args.limit, args.seed, args.timeout_s, args.load_avg = (meta["limit"], meta["seed"], meta["timeout_s"],
+                                                                meta["load_avg"])
+        from benchmarks._report import write_section
+
+        write_section("recognition", markdown(summ, args, range(meta["n_rows"])))
+        return 0
     if not Path(args.data).exists() or not OCR_EVAL.exists():
         print(f"benchmarks.recognition: needs {args.data} and {OCR_EVAL}", file=sys.stderr)
         return 2
@@ -286,6 +302,10 @@ def main(argv: list[str] | None = None) -> int:
         print(json.dumps({name: s}, indent=1), flush=True)
     if out_f:
         out_f.close()
+    if args.summary:
+        meta = {"limit": args.limit, "seed": args.seed, "timeout_s": args.timeout_s, "load_avg": args.load_avg,
+                "n_rows": len(rows)}
+        Path(args.summary).write_text(json.dumps({"meta": meta, "engines": summ}, indent=1))
     if not args.no_write:
         from benchmarks._report import write_section
 
