@@ -225,8 +225,8 @@ def main(argv: list[str] | None = None) -> int:
               "training data's held-out validation writers placed in typeset layouts of the cards' steps "
               "(see the module docstring: a probe, not real handwriting).", "",
               f"Composable: {composable['reference']}/{n_steps['reference']} reference steps, "
-              f"{composable['mistake']}/{n_steps['mistake']} mistakes (the others need symbols CROHME lacks, "
-              "e.g. " + ", ".join(k for k, _v in summary["not_composable_top"][:4]) + ").", "",
+              f"{composable['mistake']}/{n_steps['mistake']} mistakes; the others cannot be composed: "
+              + "; ".join(f"{k} ({v})" for k, v in summary["not_composable_top"][:5]) + ".", "",
               "| | without context | with card context |", "|---|---|---|",
               f"| exact reading, all steps | {summary['exact_open_pct']}% | {summary['exact_context_pct']}% |",
               f"| exact reading, reference steps | {summary['reference_open_pct']}% | {summary['reference_context_pct']}% |",

@@ -214,7 +214,7 @@ def markdown(summ: dict, args, rows) -> str:
 
     names = list(summ)
     lines = [f"## Recognition on real handwriting (dev.jsonl, {len(rows)} expressions)", "",
-             f"{machine()}. Same run, same expressions{' (random subset, seed ' + str(args.seed) + ')' if args.limit else ''}; "
+             f"{machine()}. Same expressions{' (random subset, seed ' + str(args.seed) + ')' if args.limit else ''}; "
              f"time limit {args.timeout_s:g} s per step; scoring normalised as ../shared/tools/ocr_eval.py. "
              "`python -m benchmarks.recognition" + (f" --limit {args.limit}" if args.limit else "") + "`.", "",
              "| | " + " | ".join(names) + " |", "|---|" + "---|" * len(names)]
@@ -224,7 +224,7 @@ def markdown(summ: dict, args, rows) -> str:
                ("median CPU time, <= 20 strokes", "median_cpu_ms_le20", " ms"),
                ("median latency, all", "median_ms", " ms"), ("p95 latency, all", "p95_ms", " ms"),
                ("timeouts (> limit)", "timeouts", ""), ("errors", "errors", ""), ("load time", "load_s", " s"),
-               ("RSS after load", "rss_after_load_mb", " MB")]
+               ("RSS after load", "rss_after_load_mb", " MB"), ("peak RSS after its run", "peak_rss_mb", " MB")]
     for title, key, unit in rowsdef:
         lines.append(f"| {title} | " + " | ".join(f"{summ[n].get(key)}{unit}" for n in names) + " |")
     if len(names) == 2 and summ[names[1]]["exact_pct"]:
@@ -240,7 +240,10 @@ def markdown(summ: dict, args, rows) -> str:
             b = summ[n]["by_strokes"].get(key)
             cells.append(f"{b['median_ms']} / {b['p95_ms']} (n={b['n']})" if b else "-")
         lines.append(f"| {key} | " + " | ".join(cells) + " |")
-    lines += ["", f"Peak RSS of the process (both engines loaded): {summ[names[-1]]['peak_rss_mb']} MB. "
+    how = ("Engines run one after the other in one process (RSS and peak RSS are cumulative: the later engine's "
+           "include the earlier one's)." if not args.from_summaries else
+           "Each engine ran in its own process at the same time, on the same rows.")
+    lines += ["", how + " "
               f"Latency is wall time on a 2-core machine shared with other jobs (load average {args.load_avg}); "
               "the CPU time is the process's own (one torch thread), what a reading costs on an idle core."]
     return "\n".join(lines)
