@@ -19,4 +19,7 @@ def main(argv: list[str]) -> int:
 
 
 if __name__ == "__main__":
+    import multiprocessing
+
+    multiprocessing.freeze_support()  # the maths and recogniser workers are spawned processes
     sys.exit(main(sys.argv[1:]))
