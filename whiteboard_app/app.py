@@ -268,36 +268,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         args = parse_args(argv)
     except SystemExit as exc:
         return int(exc.code or 0)
-    from PySide6.QtCore import QTimer
-    from PySide6.QtWidgets import QApplication
+    from whiteboard_app.ui.application import run
 
-    from whiteboard_app.ui import pyside_guard
-
-    pyside_guard.ensure()  # PySide6 6.12 on CPython 3.11: see ui/pyside_guard.py
-
-    app = QApplication.instance() or QApplication([sys.argv[0]])
-    app.setOrganizationName("whiteboard-app")
-    app.setApplicationName("whiteboard-app")
-    window, services, _settings = build_window(args)
-    install_excepthook(window)
-    window.show()
-    if args.launch_probe:
-        def probe() -> None:
-            loading = window.recognizers.loading
-            print(f"window-shown {1000.0 * (time.perf_counter() - T0):.1f} recognizer-loading={loading}", flush=True)
-            app.quit()
-        QTimer.singleShot(0, probe)
-    elif args.screenshot_script is not None:
-        from whiteboard_app.sessions.clock import FakeClock
-        from whiteboard_app.ui.screenshot_script import run_script
-
-        window.context.clock = FakeClock()  # the script moves time at a writing pace
-
-        QTimer.singleShot(0, lambda: run_script(window, args.screenshot_script, app))
-    code = app.exec()
-    window.recognizers.close()
-    services.close()
-    return int(code)
+    return run(args, build_window, install_excepthook, T0)
 
 
 if __name__ == "__main__":
