@@ -32,18 +32,24 @@ def _check(args) -> int:
         return 2
     from . import check_derivation
 
-    verdicts = check_derivation(card, args.steps)
-    if args.json:
-        print(json.dumps([v.to_json() for v in verdicts], indent=2))
-    else:
-        for k, v in enumerate(verdicts, 1):
-            ref = f" (reference step {v.reference_step})" if v.reference_step else ""
-            diag = f" [{v.diagnosis}]" if v.diagnosis else ""
-            shape = f" {{{v.shape}}}" if v.shape else ""
-            print(f"{k}. {v.verdict}{ref}{diag}{shape} {v.ms:.0f} ms: {v.latex}")
-            if v.message and v.verdict != "correct":
-                print(f"   {v.message}")
+    print_verdicts(check_derivation(card, args.steps), as_json=args.json)
     return 0
+
+
+def print_verdicts(verdicts, as_json: bool) -> None:
+    """Print step verdicts as ``check`` does: a JSON list of ``StepVerdict.to_json()`` dicts, or one line
+    per step (verdict, reference step, diagnosis, shape, ms, LaTeX) with the message under a non-correct
+    one. ``grade`` prints re-checked boards the same way."""
+    if as_json:
+        print(json.dumps([v.to_json() for v in verdicts], indent=2))
+        return
+    for k, v in enumerate(verdicts, 1):
+        ref = f" (reference step {v.reference_step})" if v.reference_step else ""
+        diag = f" [{v.diagnosis}]" if v.diagnosis else ""
+        shape = f" {{{v.shape}}}" if v.shape else ""
+        print(f"{k}. {v.verdict}{ref}{diag}{shape} {v.ms:.0f} ms: {v.latex}")
+        if v.message and v.verdict != "correct":
+            print(f"   {v.message}")
 
 
 def _compare(args) -> int:

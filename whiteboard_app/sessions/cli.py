@@ -80,16 +80,11 @@ def _grade(args: argparse.Namespace) -> int:
         msg = exc.args[0] if isinstance(exc, KeyError) and exc.args else exc
         print(f"whiteboard-app: error: {msg}", file=sys.stderr)
         return 2
-    if args.json:
-        print(json.dumps([v.to_json() for v in verdicts], indent=2))
-    else:
+    from whiteboard_app.maths.cli import print_verdicts
+
+    if not args.json:
         print(f"{card.id}: {len(verdicts)} step{'s' if len(verdicts) != 1 else ''} re-checked")
-        for k, v in enumerate(verdicts, 1):
-            ref = f" (reference step {v.reference_step})" if v.reference_step else ""
-            diag = f" [{v.diagnosis}]" if v.diagnosis else ""
-            print(f"{k}. {v.verdict}{ref}{diag} {v.ms:.0f} ms: {v.latex}")
-            if v.message and v.verdict != "correct":
-                print(f"   {v.message}")
+    print_verdicts(verdicts, as_json=args.json)
     return 0
 
 
