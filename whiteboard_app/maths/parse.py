@@ -106,16 +106,17 @@ def to_tree(expr, table: dict[str, tuple], names: Names, parse_sub):
     is not accounted for (a leftover ``hat``, ``text``, an undeclared name...)."""
     import sympy
 
+    def flat_mul(args):
+        """A product's factors in written order, nested products flattened into one ("mul", ...)."""
+        out = []
+        for a in args:
+            c = conv(a)
+            out.extend(c[1] if c[0] == "mul" else [c])
+        return ("mul", tuple(out))
+
     def conv(e):
         if isinstance(e, sympy.Function) and type(e).__name__ == "vvmul":
-            out = []
-            for a in e.args:
-                c = conv(a)
-                if c[0] == "mul":
-                    out.extend(c[1])
-                else:
-                    out.append(c)
-            return ("mul", tuple(out))
+            return flat_mul(e.args)
         if isinstance(e, sympy.Number):
             if e.is_infinite:
                 raise ParseError("infinity cannot be checked")
@@ -129,14 +130,7 @@ def to_tree(expr, table: dict[str, tuple], names: Names, parse_sub):
         if isinstance(e, sympy.Add):
             return ("add", tuple(conv(a) for a in e.args))
         if isinstance(e, sympy.Mul):
-            out = []
-            for a in e.args:
-                c = conv(a)
-                if c[0] == "mul":
-                    out.extend(c[1])
-                else:
-                    out.append(c)
-            return ("mul", tuple(out))
+            return flat_mul(e.args)
         if isinstance(e, sympy.Pow):
             b, x = e.args
             if isinstance(x, sympy.Symbol) and table.get(x.name) == ("marker", "transpose"):
