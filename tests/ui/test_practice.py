@@ -9,7 +9,6 @@ ones.
 from __future__ import annotations
 
 import threading
-from dataclasses import dataclass
 
 import pytest
 
@@ -18,26 +17,11 @@ pytestmark = pytest.mark.qt
 
 from tests.ui.tablet import tablet_stroke  # noqa: E402
 from whiteboard_app.decks import bundled_deck_dir, load_card  # noqa: E402
+from whiteboard_app.maths.checker import StepVerdict as Verdict  # noqa: E402
 from whiteboard_app.recognition.base import Candidate, RecognitionResult  # noqa: E402
 from whiteboard_app.sessions.clock import FakeClock  # noqa: E402
 from whiteboard_app.ui.practice_view import PracticeServices, PracticeView  # noqa: E402
 from whiteboard_app.ui.step_panel import verdict_words  # noqa: E402
-
-
-@dataclass(frozen=True)
-class Verdict:
-    """Stands in for maths.StepVerdict (same fields)."""
-
-    latex: str
-    verdict: str
-    reference_step: int | None = None
-    diagnosis: str | None = None
-    shape: str | None = None
-    ms: float = 0.0
-    message: str | None = None
-
-    def to_json(self):
-        return {k: getattr(self, k) for k in ("latex", "verdict", "reference_step", "diagnosis", "shape", "ms", "message")}
 
 
 @pytest.fixture(scope="module")
