@@ -370,6 +370,45 @@ class CardChecker:
             self._sol_refs = out
         return self._sol_refs
 
+    def _unknowns_in(self, k: int) -> set[str]:
+        """The declared unknowns (keys of ``solutions``) written in reference step k (1-based)."""
+        from .parse import free_names
+
+        c = self.ref_claims[k - 1]
+        if c is None:
+            return set()
+        names: set[str] = set()
+        for t in c.exprs:
+            names |= free_names(t)
+        return names & set(self.solutions)
+
+    def _ref_is_identity(self, k: int) -> bool:
+        """Does every relation of reference step k (1-based) hold at every sample point?"""
+        c = self.ref_claims[k - 1]
+        if c is None or not c.rels:
+            return False
+        try:
+            for x, r, y in zip(c.exprs, c.rels, c.exprs[1:], strict=False):
+                t = [v for v in self.truth(x, y, r) if v is not None]
+                if len(t) < 3 or not all(t):
+                    return False
+        except (EvalError, ShapeError):
+            return False
+        return True
+
+    def _imitates_identity(self, k: int, a, b) -> bool:
+        """A relation ``a = b`` that holds only at the solution, written like reference step k: is step k
+        an identity in a declared unknown (true for every value of it), so the written relation should be
+        too? Setting an expression of step k (or a constant multiple of one) to zero is not an imitation:
+        that is the "set the derivative to zero" step."""
+        if not self._unknowns_in(k) or not self._ref_is_identity(k):
+            return False
+        if _is_zero(a) or _is_zero(b):
+            other = b if _is_zero(a) else a
+            if any(self.same_value(other, x) or self.proportional(other, x) for x in self.ref_claims[k - 1].exprs):
+                return False
+        return True
+
     def _like_reference_equation(self, a, b) -> bool:
         """Is a - b a constant multiple of the residual of a solution-only reference relation? (The same
         equation rearranged; a wrong identity that merely vanishes at the solution is not.)"""
@@ -516,6 +555,24 @@ class CardChecker:
                 return self._wrong(latex, claim, a, b, r, shape)
             hows.append(how)
         k = self.match_reference(latex, claim, solved="solution" in hows)
+        if "solution" in hows and k is not None:
+            # a relation that holds only at the solution must not imitate a reference identity in the
+            # unknown (true for every value of it); "E = 0" is matched on E alone
+            for (a, b), how in zip(zip(exprs, exprs[1:], strict=False), hows, strict=True):
+                if how != "solution":
+                    continue
+                kk = k
+                if _is_zero(a) or _is_zero(b):
+                    kk = self.match_reference(latex, _Claim([b if _is_zero(a) else a], [], claim.step))
+                if kk is not None and self._imitates_identity(kk, a, b):
+                    for m, mc in zip(self.card.mistakes, self.mistake_claims, strict=True):
+                        if mc is not None and mc.exprs and self._same_claim(claim, mc):
+                            return StepVerdict(latex, "wrong", reference_step=m.after_step, diagnosis=m.diagnosis,
+                                               shape=shape, message=m.explanation or m.diagnosis)
+                    unknowns = ", ".join(sorted(self._unknowns_in(kk)))
+                    return StepVerdict(latex, "wrong", reference_step=kk, shape=shape, message=(
+                        f"holds only where {unknowns} takes its solution, but reference step {kk} holds for "
+                        f"every {unknowns}"))
         msg = f"matches reference step {k}" if k else "follows from the previous step"
         if "solution" in hows:
             msg += " (holds at the solution)"

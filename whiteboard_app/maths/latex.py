@@ -118,6 +118,83 @@ def clean(s: str) -> str:
     return s.strip().rstrip(".,;").strip()
 
 
+#: opening and closing delimiters checked by :func:`check_balance`, with their names for messages
+_OPENERS = {"{": "}", "(": ")", "[": "]", r"\{": r"\}", r"\langle": r"\rangle"}
+_CLOSERS = {v: k for k, v in _OPENERS.items()}
+_DELIM_SYNONYMS = {r"\lbrace": r"\{", r"\rbrace": r"\}", r"\lbrack": "[", r"\rbrack": "]"}
+_DELIM_NAMES = {"{": "braces", "(": "parentheses", "[": "square brackets", r"\{": r"braces \{ \}",
+                r"\langle": "angle brackets"}
+_SIZING = re.compile(r"\\(left|right|bigl|bigr|Bigl|Bigr|biggl|biggr|Biggl|Biggr|big|Big|bigg|Bigg|middle)(?![a-zA-Z])")
+_POS_TOKEN_RE = re.compile(r"\\[a-zA-Z]+|\\.|\s+|.", re.S)
+
+
+def _excerpt(s: str, start: int, end: int) -> str:
+    """The written text around ``s[start:end]`` (at most ~12 characters either side), for messages."""
+    a, b = max(0, start - 12), min(len(s), end + 12)
+    return ("…" if a > 0 else "") + s[a:b] + ("…" if b < len(s) else "")
+
+
+def check_balance(latex: str) -> None:
+    """Raise :class:`ParseError` when the braces ``{}``, parentheses ``()``, square brackets ``[]``,
+    ``\\{ \\}`` or ``\\langle \\rangle`` of a written step do not pair up.
+
+    The message names what is unbalanced and where, as a 1-based column in the step as written, with the
+    text around it: ``unbalanced braces: the '{' at column 9 is never closed (in "\\frac{1}{1+e^{-z}")``.
+    ``\\left(`` / ``\\right)`` count as ``(`` / ``)``; the invisible ``\\left.`` / ``\\right.`` count as
+    nothing; ``\\|`` and ``|`` are not checked (a norm or absolute value has the same sign on both sides).
+    A half-open interval ``[0, 1)`` is accepted only next to ``\\in`` (set membership), where the step is
+    ``cannot_check`` anyway. Recognisers often misread or drop one delimiter; such a step must be
+    "unparsed" (see docs/parsing.md), never "wrong" or "cannot_check".
+    """
+    stack: list[tuple[str, int]] = []  # (opener, position in latex)
+    interval_ok = bool(re.search(r"\\in(?![a-zA-Z])", latex))
+    sized = False  # the previous token was \left, \right, \big...
+    for m in _POS_TOKEN_RE.finditer(latex):
+        t, pos = m.group(0), m.start()
+        if t.isspace():
+            continue
+        if _SIZING.fullmatch(t):
+            sized = True
+            continue
+        if sized and t == ".":  # \left. or \right.: an invisible delimiter
+            sized = False
+            continue
+        sized = False
+        t = _DELIM_SYNONYMS.get(t, t)
+        if t in _OPENERS:
+            stack.append((t, pos))
+            continue
+        if t not in _CLOSERS:
+            continue
+        want = _CLOSERS[t]
+        if stack and stack[-1][0] == want:
+            stack.pop()
+            continue
+        if stack and interval_ok and {stack[-1][0], want} <= {"(", "["}:
+            stack.pop()  # a half-open interval, [0, 1)
+            continue
+        if stack and stack[-1][0] in ("(", "[") and want in ("(", "[") and all(o != want for o, _ in stack):
+            o, opos = stack[-1]
+            raise ParseError(
+                f"mismatched brackets: the '{o}' at column {opos + 1} is closed by '{t}' at column {pos + 1} "
+                f"(in \"{_excerpt(latex, opos, pos + len(t))}\")")
+        if any(o == want for o, _ in stack):
+            # something opened inside this pair is not closed before it
+            o, opos = stack[-1]
+            raise ParseError(
+                f"unbalanced {_DELIM_NAMES[o]}: the '{o}' at column {opos + 1} is not closed before the "
+                f"'{t}' at column {pos + 1} (in \"{_excerpt(latex, opos, pos + len(t))}\")")
+        raise ParseError(
+            f"unbalanced {_DELIM_NAMES[want]}: the '{t}' at column {pos + 1} has no matching '{want}' "
+            f"(in \"{_excerpt(latex, pos, pos + len(t))}\")")
+    if stack:
+        o, opos = stack[-1]
+        more = f" ({len(stack)} delimiters are left open)" if len(stack) > 1 else ""
+        raise ParseError(
+            f"unbalanced {_DELIM_NAMES[o]}: the '{o}' at column {opos + 1} is never closed{more} "
+            f"(in \"{_excerpt(latex, opos, opos + len(o))}\")")
+
+
 def canonical(s: str) -> str:
     """Canonical LaTeX for matching: cleaned, every argument of ``^ _ \\frac \\sqrt`` and decorations braced,
     no spaces. Used to match declared opaque tokens (``\\pi_\\theta(y_w|x)`` = ``\\pi_{\\theta}(y_w | x)``)."""

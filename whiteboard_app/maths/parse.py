@@ -26,6 +26,7 @@ from .latex import (
     Normalised,
     ParseError,
     _Emitter,
+    check_balance,
     clean,
     normalise_piece,
     split_relations,
@@ -292,6 +293,8 @@ class ParsedStep:
         return self.undecidable_reason is not None or any(r in UNDECIDABLE_RELATIONS for r in self.relations)
 
 
+#: a decimal number written alone on one side of \\approx: -0.167, 0.5, .25 (cleaned to 0.25)
+_DECIMAL_RE = re.compile(r"\s*[-+]?\s*\d*\.(\d+)\s*")
 _SUB_RE = re.compile(r"^([a-zA-Z]|[0-9]+)(?:([+-])([0-9]+))?$")
 
 
@@ -343,7 +346,12 @@ def _relation_in_brackets(piece: str) -> bool:
 
 
 def parse_step(latex: str, names: Names) -> ParsedStep:
-    """Parse a whole step (relations, chains, a leading relation); ParseError when any piece fails."""
+    """Parse a whole step (relations, chains, a leading relation); ParseError when any piece fails.
+
+    Unbalanced braces or brackets are a ParseError naming the delimiter and its column
+    (:func:`~whiteboard_app.maths.latex.check_balance`), checked before anything else, so a misread
+    step is "unparsed" even when it also holds a construct the checker does not decide (``\\approx``)."""
+    check_balance(latex)
     s = clean(latex)
     if not s:
         raise ParseError("empty step")
@@ -353,17 +361,17 @@ def parse_step(latex: str, names: Names) -> ParsedStep:
         pieces = pieces[1:]
     if any(not p.strip() for p in pieces):
         raise ParseError("a relation is missing a side")
-    # \approx next to a decimal number is checked to the digits written (0.167: within 0.0005)
+    # \approx next to a decimal number is checked to the digits written: a side written with k digits
+    # after the point is the other side rounded, |a - b| <= 0.5 10^-k (0.167: within 0.0005); with
+    # decimals on both sides (0.1667 \approx 0.17) the coarser one sets the tolerance
     rels = list(rels)
     off = 1 if continues else 0
     for k, r in enumerate(rels):
         if r == "~":
             sides = [pieces[j] for j in (k - off, k + 1 - off) if 0 <= j < len(pieces)]
-            for side in sides:
-                m = re.fullmatch(r"\s*-?\s*\d*\.(\d+)\s*", side)
-                if m:
-                    rels[k] = f"~{0.5 * 10 ** -len(m.group(1)):.12g}"
-                    break
+            digits = [len(m.group(1)) for m in (_DECIMAL_RE.fullmatch(side) for side in sides) if m]
+            if digits:
+                rels[k] = f"~{0.5 * 10 ** -min(digits):.12g}"
     undecidable = sorted({t for p in pieces for t in tokenize(p) if t in UNDECIDABLE_CMDS})
     if any(_relation_in_brackets(p) for p in pieces):
         undecidable.append("a relation inside brackets (an event)")
