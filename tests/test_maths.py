@@ -91,7 +91,8 @@ def test_relations_chains_and_a_leading_equals():
     (r"\frac{1}{", "unbalanced"),
     (r"p(y|x)", ""),
     (r"\sum_k x_k", "k"),
-    (r"a +", "sympy cannot parse"),
+    (r"a +", "nothing after it"),
+    (r"a \cdot\cdot b", "two operators in a row"),
     (r"\foo a", "\\foo"),
 ])
 def test_unreadable_steps_raise_parse_error(latex, words):

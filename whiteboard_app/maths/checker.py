@@ -601,7 +601,7 @@ class CardChecker:
             if self._same_claim(claim, mc):
                 return StepVerdict(latex, "wrong", reference_step=m.after_step, diagnosis=m.diagnosis,
                                    shape=shape, message=m.explanation or m.diagnosis)
-        solved = bool(self.solutions) and not (contains(a, "deriv") or contains(b, "deriv"))
+        solved = self.may_solve(a, b)
         diag = self.diagnose_pair(a, b, solved) if rel == "=" else None
         if diag is None and rel == "=" and solved:
             diag = self.diagnose_pair(a, b, False)
@@ -611,10 +611,39 @@ class CardChecker:
         if diag is None and k is not None:
             diag = self._mutation_diagnosis(b, k, (a,))
         msg = f"{diag}" if diag else "does not follow from the reference chain or the previous step"
+        if rel.startswith("~"):
+            msg = self._approx_message(a, b, float(rel[1:])) or msg
         return StepVerdict(latex, "wrong", reference_step=k, diagnosis=diag, shape=shape, message=msg)
 
+    def _approx_message(self, a, b, tol: float) -> str | None:
+        """For a wrong ``x \\approx 0.5``: the value of x (at the first sample point) and the digits the
+        decimal was written to, e.g. "the value is 0.1667, not 0.5 to 1 decimal place (within 0.05)"."""
+        num, other = (a, b) if a[0] == "num" else (b, a)
+        if num[0] != "num":
+            return None
+        try:
+            vals = [v for v in self.values(other) if v is not None and not is_array(v)]
+        except (EvalError, ShapeError):
+            return None
+        if not vals:
+            return None
+        digits = max(0, round(-np.log10(2 * tol)))
+        x = float(np.asarray(vals[0], float).reshape(-1)[0])
+        place = "decimal place" if digits == 1 else "decimal places"
+        return (f"the value is {x:.{digits + 3}f}, not {num[1]:.{digits}f} to {digits} {place} "
+                f"(within {tol:g})")
+
+    def may_solve(self, *trees) -> bool:
+        """May these trees be compared where the unknowns take their solutions? Only on a card with
+        ``solutions`` and when no tree has a derivative: two different derivative expressions (a sign flip
+        and a missing factor of the same gradient) both vanish at the solution. Verdicts, declared-mistake
+        matching, reference matching and ``compare`` all use this one rule."""
+        return bool(self.solutions) and not any(contains(t, "deriv") for t in trees)
+
     def _same_claim(self, u: _Claim, m: _Claim) -> bool:
-        solved = bool(self.solutions) and not any(contains(e, "deriv") for e in u.exprs + m.exprs)
+        """Is the claim u the declared mistake m? (Last expressions equal, at the solution when allowed by
+        :meth:`may_solve`, and the first or second-to-last expressions equal too.)"""
+        solved = self.may_solve(*u.exprs, *m.exprs)
         if not self.same_value(u.exprs[-1], m.exprs[-1]) and not (
                 solved and self.same_value(u.exprs[-1], m.exprs[-1], solved=True)):
             return False
@@ -886,7 +915,8 @@ class CardChecker:
                 score += 1.0 * self._fsim(first, self._subject(k))
             if not wrong:
                 if self.same_value(last, c.exprs[-1]) or (
-                        solved and self.same_value(last, c.exprs[-1], solved=True)):
+                        solved and self.may_solve(last, c.exprs[-1])
+                        and self.same_value(last, c.exprs[-1], solved=True)):
                     score += 1
                 elif any(self.same_value(last, x) for x in c.exprs):
                     score += 0.5

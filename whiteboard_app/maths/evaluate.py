@@ -17,6 +17,10 @@ from whiteboard_app.decks.schema import Declarations
 
 from .latex import Names
 
+#: most terms a nest of sums/products may have at one point (the product of their ranges)
+MAX_NESTED_TERMS = 5000
+_TERMS = "\x00terms"  # the scope key carrying the enclosing sums' term count (never a name)
+
 
 class EvalError(ValueError):
     """A step cannot be evaluated at a point (undefined name, domain error, bad index)."""
@@ -264,11 +268,16 @@ class Evaluator:
             hi = int(round(_scalar(self.ev(t[4], p, scope))))
             if hi - lo > 200:
                 raise EvalError("a sum with more than 200 terms")
+            # nested sums multiply: six nested \sum_i over n = 9 would be 531,441 terms per point
+            terms = scope.get(_TERMS, 1) * max(1, hi - lo + 1)
+            if terms > MAX_NESTED_TERMS:
+                raise EvalError(f"nested sums with more than {MAX_NESTED_TERMS:,} terms")
             acc = 0.0 if k == "sum" else 1.0
             first = True
             for i in range(lo, hi + 1):
                 sc = dict(scope)
                 sc[t[2]] = float(i)
+                sc[_TERMS] = terms
                 v = self.ev(t[1], p, sc)
                 if first:
                     acc = v

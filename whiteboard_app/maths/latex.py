@@ -101,7 +101,6 @@ _CLEAN = [
     (re.compile(r"\\(varphi)(?![a-zA-Z])"), r"\\phi"),
     (re.compile(r"\\(mathrm|operatorname)\s*\{\s*d\s*\}"), "d"),
     (re.compile(r"\\(operatorname\*)"), r"\\operatorname"),
-    (re.compile(r"[≤]"), r"\\le "), (re.compile(r"[≥]"), r"\\ge "), (re.compile(r"[−]"), "-"),
     (re.compile(r"\\(begin|end)\{(aligned|align\*?|split|gathered|equation\*?)\}"), " "),
     (re.compile(r"\\\\"), " "),  # a line break inside one step: the chain goes on
     (re.compile(r"&"), " "),
@@ -111,8 +110,31 @@ _CLEAN = [
 ]
 
 
+#: Unicode characters a recogniser or a paste may give, as LaTeX (anything else non-ASCII is unparsed)
+UNICODE = {
+    "\u2212": "-", "\u2013": "-", "\u2014": "-", "\u00d7": r"\times ", "\u00b7": r"\cdot ", "\u22c5": r"\cdot ",
+    "\u2219": r"\cdot ", "\u00f7": "/", "\u00b1": r"\pm ", "\u2264": r"\le ", "\u2265": r"\ge ", "\u2260": r"\ne ",
+    "\u2248": r"\approx ", "\u221d": r"\propto ", "\u2202": r"\partial ", "\u2207": r"\nabla ", "\u2211": r"\sum ",
+    "\u220f": r"\prod ", "\u221a": r"\sqrt ", "\u221e": r"\infty ", "\u2016": r"\| ", "\u2032": "'", "\u00b2": "^{2}",
+    "\u00b3": "^{3}", "\u00b9": "^{1}", "\u22a4": r"\top ", "\u2218": r"\circ ", "\u2299": r"\odot ", "\u2208": r"\in ",
+    "\u2192": r"\to ", "\u21d2": r"\Rightarrow ", "\u00a0": " ", "\u2009": " ", "\u202f": " ",
+    "\u2018": "'", "\u2019": "'", "\u00b5": r"\mu ",
+    **{chr(0x3B1 + k): "\\" + g + " " for k, g in enumerate(
+        ["alpha", "beta", "gamma", "delta", "epsilon", "zeta", "eta", "theta", "iota", "kappa", "lambda", "mu",
+         "nu", "xi", "omicron", "pi", "rho", "varsigma", "sigma", "tau", "upsilon", "phi", "chi", "psi", "omega"])},
+    "\u0394": r"\Delta ", "\u03a3": r"\Sigma ", "\u0398": r"\Theta ", "\u039b": r"\Lambda ", "\u03a0": r"\Pi ",
+    "\u03a6": r"\Phi ", "\u03a8": r"\Psi ", "\u03a9": r"\Omega ", "\u0393": r"\Gamma ", "\u03d5": r"\phi ",
+    "\u03b5": r"\epsilon ",
+}
+UNICODE["\u03c2"] = r"\sigma "  # final sigma
+del UNICODE["\u03bf"]  # omicron is an o
+
+
 def clean(s: str) -> str:
-    """Spacing, sizing and synonym clean-up (``\\left``, ``\\,``, ``\\leq`` -> ``\\le``, ``\\dfrac``...)."""
+    """Spacing, sizing and synonym clean-up (``\\left``, ``\\,``, ``\\leq`` -> ``\\le``, ``\\dfrac``...);
+    the Unicode characters of :data:`UNICODE` (``\u2212``, ``\u00d7``, ``\u03c3``, ``\u00b2``...) become LaTeX."""
+    if not s.isascii():
+        s = "".join(UNICODE.get(ch, ch) for ch in s)
     for pat, rep in _CLEAN:
         s = pat.sub(rep, s)
     return s.strip().rstrip(".,;").strip()
@@ -193,6 +215,77 @@ def check_balance(latex: str) -> None:
         raise ParseError(
             f"unbalanced {_DELIM_NAMES[o]}: the '{o}' at column {opos + 1} is never closed{more} "
             f"(in \"{_excerpt(latex, opos, opos + len(o))}\")")
+
+
+_BINOPS = {"+", "-", r"\cdot", r"\times", "/", r"\div", r"\pm", r"\mp"}
+_MULOPS = {r"\cdot", r"\times", "/", r"\div"}
+_REL_TOKENS = set(RELATIONS) | {r"\leq", r"\geq", r"\neq", r"\leqslant", r"\geqslant"}
+_BOUNDARY_OPEN = {"{", "(", "[", r"\{", "&", "\\\\"}
+_BOUNDARY_CLOSE = {"}", ")", "]", r"\}", "&", "\\\\"}
+_SKIP = re.compile(r"\\(,|;|!|:| |quad|qquad|displaystyle|textstyle|nonumber|limits)$|~$")
+
+
+def check_structure(latex: str) -> None:
+    """Raise :class:`ParseError` for the typical recogniser misreadings that sympy would only call
+    "I don't understand this", naming what is wrong and its 1-based column in the step as written:
+
+    - a superscript or subscript with nothing after it (``x^``, ``x_``, ``x^^2``) or an empty one
+      (``x^{}``, ``x_{}``);
+    - a command with an empty argument: ``\\frac{}{2}`` (empty numerator), ``\\frac{1}{}``, ``\\sqrt{}``,
+      ``\\hat{}``, ``\\mathrm{}``;
+    - two operators in a row (``a +- b``, ``a -- b``, ``a \\cdot\\cdot b``, ``a \\cdot / b``; a sign after
+      ``\\cdot``, ``\\times`` or ``/`` is fine: ``2 \\cdot -3``), an operator with nothing after it
+      (``a +``, ``1/``), and ``\\cdot``, ``\\times`` or ``/`` with nothing before it;
+    - a character outside ASCII that :data:`UNICODE` does not translate.
+    Call it after :func:`check_balance` (it assumes the delimiters pair up).
+    """
+    toks = [(m.group(0), m.start()) for m in _POS_TOKEN_RE.finditer(latex)
+            if not m.group(0).isspace() and not _SKIP.match(m.group(0)) and not _SIZING.fullmatch(m.group(0))]
+    for t, pos in toks:
+        if not t.isascii() and t not in UNICODE:
+            raise ParseError(f"cannot read the character {t!r} (U+{ord(t[0]):04X}) at column {pos + 1}")
+    n = len(toks)
+
+    def at(k):
+        return toks[k][0] if 0 <= k < n else None
+
+    def where(k, j=None):
+        j = k if j is None else j
+        return f"column {toks[k][1] + 1} (in \"{_excerpt(latex, toks[k][1], toks[j][1] + len(toks[j][0]))}\")"
+
+    for k, (t, _pos) in enumerate(toks):
+        nxt, prev = at(k + 1), at(k - 1)
+        if t in ("^", "_"):
+            what = "superscript" if t == "^" else "subscript"
+            if nxt is None or nxt in _BOUNDARY_CLOSE or nxt in _REL_TOKENS or nxt in ("^", "_"):
+                raise ParseError(f"the {what} '{t}' at {where(k)} has nothing after it")
+            if nxt == "{" and at(k + 2) == "}":
+                raise ParseError(f"the {what} '{t}{{}}' at {where(k, k + 2)} is empty")
+            continue
+        if t.startswith("\\") and t[1:].isalpha() and nxt == "{" and at(k + 2) == "}":
+            arg = "numerator" if t == r"\frac" else "argument"
+            raise ParseError(f"{t} at {where(k, k + 2)} has an empty {arg}")
+        if t == r"\frac" and nxt == "{":
+            depth, j = 0, k + 1
+            while j < n:
+                depth += at(j) == "{"
+                depth -= at(j) == "}"
+                if depth == 0:
+                    break
+                j += 1
+            if at(j + 1) == "{" and at(j + 2) == "}":
+                raise ParseError(f"\\frac at {where(k, j + 2)} has an empty denominator")
+            continue
+        if t not in _BINOPS:
+            continue
+        # a sign right after ^ or _ (x^{-1}, 0^+) is part of the exponent or subscript
+        signed = prev in ("^", "_") or (prev == "{" and at(k - 2) in ("^", "_"))
+        if nxt in _BINOPS and not (nxt in ("+", "-") and t in _MULOPS):
+            raise ParseError(f"two operators in a row, '{t}' and '{nxt}', at {where(k, k + 1)}")
+        if not signed and (nxt is None or nxt in _BOUNDARY_CLOSE or nxt in _REL_TOKENS):
+            raise ParseError(f"the '{t}' at {where(k)} has nothing after it")
+        if t in _MULOPS and (prev is None or prev in _BOUNDARY_OPEN or prev in _REL_TOKENS):
+            raise ParseError(f"the '{t}' at {where(k)} has nothing before it")
 
 
 def canonical(s: str) -> str:

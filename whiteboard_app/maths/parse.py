@@ -27,6 +27,7 @@ from .latex import (
     ParseError,
     _Emitter,
     check_balance,
+    check_structure,
     clean,
     normalise_piece,
     split_relations,
@@ -352,6 +353,7 @@ def parse_step(latex: str, names: Names) -> ParsedStep:
     (:func:`~whiteboard_app.maths.latex.check_balance`), checked before anything else, so a misread
     step is "unparsed" even when it also holds a construct the checker does not decide (``\\approx``)."""
     check_balance(latex)
+    check_structure(latex)
     s = clean(latex)
     if not s:
         raise ParseError("empty step")

@@ -112,7 +112,8 @@ def compare_in_process(chk: CardChecker, expected: str, candidate: str) -> Compa
     try:
         ea, ca = list(e.trees), list(c.trees)
         if len(ea) == 1 and len(ca) == 1:
-            if chk.same_value(ea[0], ca[0]) or (chk.solutions and chk.same_value(ea[0], ca[0], solved=True)):
+            if chk.same_value(ea[0], ca[0]) or (chk.may_solve(ea[0], ca[0])
+                                                and chk.same_value(ea[0], ca[0], solved=True)):
                 return Comparison(True, None)
             return Comparison(False, chk.diagnose_pair(ea[0], ca[0], False))
         if e.relations == c.relations and len(ea) == len(ca):
@@ -133,7 +134,7 @@ def compare_in_process(chk: CardChecker, expected: str, candidate: str) -> Compa
             return Comparison(False, None)
         diag = chk.diagnose_pair(ea[-1], ca[-1], False)
         if diag is None:
-            diag = chk.diagnose_pair(ea[-1], ca[-1], bool(chk.solutions))
+            diag = chk.diagnose_pair(ea[-1], ca[-1], chk.may_solve(ea[-1], ca[-1]))
         return Comparison(False, diag)
     except ShapeError as exc:
         return Comparison(False, "shape mismatch", str(exc))
