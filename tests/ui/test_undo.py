@@ -14,6 +14,7 @@ from whiteboard_app.ui.undo import (
     AddStrokeCommand,
     ClearStepCommand,
     EraseCommand,
+    MergeStepsCommand,
     MoveCommand,
     NewStepCommand,
     ReadingCommand,
@@ -153,6 +154,23 @@ def test_split_moves_later_readings_with_their_steps(qapp):
     assert model.reading(1) == "second step" and model.reading(2) is None
 
 
+def test_merge_joins_steps_and_undo_cuts_them_apart_exactly(setup):
+    model, stack, (a, b, c) = setup
+    d = line(0, 400, 40, 410, 30)
+    stack.push(AddStrokeCommand(model, 2, d))  # a third step
+    stack.push(ReadingCommand(model, 1, "second"))
+    stack.push(ReadingCommand(model, 2, "third"))
+    before = model.page
+    shifted = []
+    model.stepsShifted.connect(lambda k, delta: shifted.append((k, delta)))
+    stack.push(MergeStepsCommand(model, 0))
+    assert ids(model) == [[a.id, b.id, c.id], [d.id]]
+    assert model.reading(1) == "third" and model.reading(2) is None and shifted == [(2, -1)]
+    stack.undo()
+    assert model.page == before and model.reading(1) == "second" and model.reading(2) == "third"
+    assert shifted == [(2, -1), (1, 1)]
+
+
 def test_move_into_another_band_changes_step_and_undo_restores(setup):
     model, stack, (a, b, c) = setup
     changed = []
@@ -164,7 +182,7 @@ def test_move_into_another_band_changes_step_and_undo_restores(setup):
 
 
 @settings(max_examples=40, deadline=None)
-@given(st.lists(st.tuples(st.sampled_from(["add", "erase", "move", "clear", "new", "split", "reading"]),
+@given(st.lists(st.tuples(st.sampled_from(["add", "erase", "move", "clear", "new", "split", "merge", "reading"]),
                           st.integers(0, 7), st.floats(-200, 400, allow_nan=False)), max_size=14))
 def test_undoing_everything_restores_the_page_and_redoing_replays_it(qapp, script):
     model = PageModel(Page().with_stroke(0, line(0, 10, 50, 20)))
@@ -187,6 +205,8 @@ def test_undoing_everything_restores_the_page_and_redoing_replays_it(qapp, scrip
             k = n % len(page)
             top, bottom = page.band(k)
             stack.push(SplitStepCommand(model, k, (top + bottom) / 2))
+        elif op == "merge" and len(page) > 1:
+            stack.push(MergeStepsCommand(model, n % (len(page) - 1)))
         elif op == "reading":
             stack.push(ReadingCommand(model, n % len(page), f"r{v}"))
     end, readings = model.page, {k: model.reading(k) for k in range(len(model.page))}

@@ -152,3 +152,32 @@ def test_pen_activity_postpones_the_read(qtbot):
     with qtbot.waitSignal(reader.result_ready, timeout=3000):
         pass
     assert calls == [0]
+
+
+def test_a_read_follows_its_step_when_steps_shift(qtbot):
+    """A step was split above the one being read: the result lands on the step's new index; a read of a
+    step that a merge removed delivers nothing."""
+    steps = _Steps()
+    steps.sig = {0: ("a",), 1: ("b",), 2: ("c",)}
+    gate = threading.Event()
+    delivered = []
+    reader = StepReader(lambda k: (lambda k=k: gate.wait(5) and f"read of {k}"), steps.signature, pause_ms=10)
+    reader.result_ready.connect(lambda k, v: delivered.append((k, v)))
+    reader.read_now(1)
+    reader.read_now(2)
+    steps.sig = {0: ("a",), 1: ("a2",), 2: ("b",), 3: ("c",)}  # step 0 split: b and c moved down
+    reader.shift(1, 1)
+    assert reader.pending(2) and reader.pending(3) and not reader.pending(1)
+    gate.set()
+    qtbot.waitUntil(lambda: len(delivered) == 2, timeout=5000)
+    assert sorted(delivered) == [(2, "read of 1"), (3, "read of 2")]
+
+    gate.clear()
+    delivered.clear()
+    reader.read_now(2)
+    reader.shift(3, -1)  # step 2 merged away; step 3 moves up
+    assert not reader.pending(2)
+    gate.set()
+    reader.pool.wait(5000)
+    qtbot.wait(30)
+    assert delivered == []

@@ -10,11 +10,13 @@ per point and a trapezoid per segment, with the width following the pressure thr
 Input goes through ``ui.input.InputAdapter`` (the one Qt -> ``ink.Point`` adapter) to the current tool
 (``ui.tools``); edits are ``ui.undo`` commands on ``undo_stack()``. Zoom: Ctrl+wheel, pinch; pan: wheel /
 Shift+wheel, middle-button drag, Space+drag. Enter starts a new step; Delete deletes the lasso selection;
-Escape cancels the current gesture.
+Escape cancels the current gesture. A right click (or the stylus's barrel button) opens the step menu:
+split the step at that height, merge it with the next one, clear it.
 
 Public API (see docs/INTERFACES.md, section ui): ``BoardCanvas(model, parent=None, undo_stack=None)``;
 signals ``strokeFinished(int step, object stroke)``, ``stepRequested()``, ``activeStepChanged(int)``,
-``inkActivity()``; methods ``set_tool``, ``new_step``, ``clear_step``, ``split_step``, ``undo_stack``,
+``inkActivity()``; methods ``set_tool``, ``new_step``, ``clear_step``, ``split_step``, ``merge_with_next``,
+``step_menu``, ``undo_stack``,
 ``set_pressure_curve``, ``zoom_to_fit``, ``render_to``, ``set_read_only``, ``show_strokes_until``,
 ``set_stylus_only``, ``set_clock``, ``view_to_canvas``, ``canvas_to_view``, ``zoom_by``, ``pan_by``.
 """
@@ -37,7 +39,7 @@ from PySide6.QtGui import (
     QTransform,
     QUndoStack,
 )
-from PySide6.QtWidgets import QGestureEvent, QPinchGesture, QWidget
+from PySide6.QtWidgets import QGestureEvent, QMenu, QPinchGesture, QWidget
 
 from whiteboard_app.ink.model import BBox, Point, Stroke
 from whiteboard_app.ink.page import Page
@@ -45,7 +47,13 @@ from whiteboard_app.ui import pyside_guard  # noqa: F401  (PySide6 6.12 None ref
 from whiteboard_app.ui.input import InputAdapter, PenEvent
 from whiteboard_app.ui.page_model import PageModel
 from whiteboard_app.ui.tools import TOOLS, LassoTool, Tool
-from whiteboard_app.ui.undo import AddStrokeCommand, ClearStepCommand, NewStepCommand, SplitStepCommand
+from whiteboard_app.ui.undo import (
+    AddStrokeCommand,
+    ClearStepCommand,
+    MergeStepsCommand,
+    NewStepCommand,
+    SplitStepCommand,
+)
 
 #: Pen width in canvas px at pressure 0.5 with gamma 1 (see ``stroke_width``).
 BASE_WIDTH = 2.6
@@ -323,6 +331,37 @@ class BoardCanvas(QWidget):
         """Cut step k at canvas y into two steps (undoable); ValueError when y is outside its band."""
         self.model.page.split_step(k, y)  # validate before pushing
         self._undo.push(SplitStepCommand(self.model, k, y))
+
+    def merge_with_next(self, k: int) -> None:
+        """Join step k+1 into step k (undoable); IndexError when step k+1 does not exist."""
+        if not 0 <= k < len(self.model.page.steps) - 1:
+            raise IndexError(f"step {k} has no next step to merge with")
+        self._undo.push(MergeStepsCommand(self.model, k))
+
+    def step_menu(self, y: float) -> QMenu | None:
+        """The context menu for canvas y (right click, or the stylus's barrel button): split the step
+        there, merge it with the next one, clear it. None on a read-only board."""
+        if self._read_only:
+            return None
+        page = self.model.page
+        k = min(page.step_at(y), len(page.steps) - 1)
+        top, bottom = page.band(k)
+        menu = QMenu(self)
+        split = menu.addAction(f"Split step {k + 1} here", lambda: self.split_step(k, y))
+        below = [(st.bbox.top + st.bbox.bottom) / 2.0 >= y for st in page.steps[k].strokes]
+        split.setEnabled(top < y < bottom and any(below) and not all(below))  # ink on both sides
+        merge = menu.addAction(f"Merge step {k + 1} with step {k + 2}", lambda: self.merge_with_next(k))
+        merge.setEnabled(k + 1 < len(page.steps))
+        clear = menu.addAction(f"Clear step {k + 1}", lambda: self.clear_step(k))
+        clear.setEnabled(not page.steps[k].is_empty)
+        return menu
+
+    def contextMenuEvent(self, event) -> None:  # noqa: N802 (Qt API)
+        _, y = self.view_to_canvas(event.pos().x(), event.pos().y())
+        menu = self.step_menu(y)
+        if menu is not None:
+            menu.exec(event.globalPos())
+            menu.deleteLater()
 
     # --------------------------------------------------------------------------- tool host API
     def add_stroke(self, stroke: Stroke) -> int:

@@ -10,7 +10,9 @@ through ``set_page`` (normally from an undo command in ``ui/undo.py``), which em
 
 The model also keeps one opaque *reading* per step (whatever the window stores: accepted LaTeX, a
 correction, a verdict) so that ``ui.undo.ReadingCommand`` can undo accepting or correcting a reading;
-``readingChanged(int step)`` is emitted when one changes.
+``readingChanged(int step)`` is emitted when one changes. ``stepsShifted(int from_step, int delta)`` is
+emitted by ``shift_readings`` before anything else changes, so that views holding per-step state (the
+practice view's readings and verdicts) move it with the steps when a step is split or merged.
 """
 
 from __future__ import annotations
@@ -28,6 +30,7 @@ class PageModel(QObject):
     stepInkChanged = Signal(int)
     bandsChanged = Signal()
     readingChanged = Signal(int)
+    stepsShifted = Signal(int, int)
 
     def __init__(self, page: Page | None = None, parent: QObject | None = None) -> None:
         super().__init__(parent)
@@ -60,16 +63,21 @@ class PageModel(QObject):
         return self._readings.get(step)
 
     def shift_readings(self, from_step: int, delta: int) -> None:
-        """Move the readings of steps >= ``from_step`` by ``delta`` places (a step was inserted with
-        delta=1 or removed with delta=-1 before them); emits ``readingChanged`` for every index touched."""
+        """Move the per-step state of steps >= ``from_step`` by ``delta`` places: a step was inserted before
+        them (delta=1, e.g. a split) or removed (delta=-1, e.g. the split undone, the step at
+        ``from_step - 1`` dropped). Emits ``stepsShifted(from_step, delta)`` first (always, even without
+        readings), then ``readingChanged`` for every index touched. With delta < 0 the readings of the
+        ``-delta`` steps before ``from_step`` are dropped. Raises ValueError when ``from_step + delta < 0``."""
+        if from_step + delta < 0:
+            raise ValueError(f"cannot shift steps from {from_step} by {delta}")
+        self.stepsShifted.emit(from_step, delta)
+        dropped = [k for k in self._readings if from_step + delta <= k < from_step] if delta < 0 else []
         moved = {k: r for k, r in self._readings.items() if k >= from_step}
-        if not moved:
-            return
-        for k in moved:
+        for k in [*dropped, *moved]:
             del self._readings[k]
         for k, r in moved.items():
             self._readings[k + delta] = r
-        for k in sorted(set(moved) | {k + delta for k in moved}):
+        for k in sorted(set(moved) | {k + delta for k in moved} | set(dropped)):
             self.readingChanged.emit(k)
 
     def set_reading(self, step: int, reading: object | None) -> None:

@@ -101,6 +101,29 @@ class PracticeModel(QObject):
             self.steps.extend(StepState() for _ in range(n - len(self.steps)))
             self.steps_changed.emit()
 
+    def shift_steps(self, from_step: int, delta: int) -> None:
+        """Steps >= ``from_step`` move by ``delta`` places with their whole state (reading, n-best,
+        verdict, hints): delta=1 inserts an empty step at ``from_step`` (a split), delta=-1 drops step
+        ``from_step - 1`` (a split undone). Emits ``steps_changed`` and ``step_changed`` for every index
+        whose state changed. Raises ValueError for another delta or a bad index."""
+        if delta not in (1, -1) or not 0 <= from_step + min(delta, 0) <= len(self.steps):
+            raise ValueError(f"cannot shift steps from {from_step} by {delta}")
+        if delta == 1:
+            self.steps.insert(from_step, StepState())
+        else:
+            del self.steps[from_step - 1]
+            if not self.steps:
+                self.steps.append(StepState())
+        self.steps_changed.emit()
+        for i in range(max(0, from_step - 1), len(self.steps)):
+            self.step_changed.emit(i)
+
+    def restore(self, i: int, state: StepState) -> None:
+        """Put back a state step ``i`` had before (e.g. its reading and verdict when undo returns its ink)."""
+        self.ensure_steps(i + 1)
+        self._set(i, latex=state.latex, source=state.source, candidates=state.candidates,
+                  verdict=state.verdict, status=DONE, error=state.error, read_ms=state.read_ms)
+
     def remove_last_step(self) -> None:
         """Remove the last step if it is empty and not the only one."""
         if len(self.steps) > 1 and self.steps[-1].ink.is_empty and not self.steps[-1].latex:
@@ -109,8 +132,12 @@ class PracticeModel(QObject):
 
     def set_ink(self, i: int, ink: StepInk) -> None:
         """New ink for step ``i``: the reading is now out of date (status "waiting"). An ink-based
-        reading stays displayed until the new one arrives; a typed reading is kept."""
+        reading stays displayed until the new one arrives; a typed reading is kept. Ink with the same
+        signature as the step's (the same strokes) changes nothing else."""
         self.ensure_steps(i + 1)
+        if ink.signature() == self.steps[i].ink.signature():  # the same strokes (e.g. moved with their step)
+            self._set(i, ink=ink)
+            return
         status = EMPTY if ink.is_empty and not self.steps[i].latex else WAITING
         if ink.is_empty and self.steps[i].source != "typed":
             self._set(i, ink=ink, status=EMPTY, latex=None, candidates=(), verdict=None, error=None)

@@ -32,6 +32,7 @@ from PySide6.QtWidgets import (
 from whiteboard_app import pipeline
 from whiteboard_app.ink import StepInk
 from whiteboard_app.ink.page import Page
+from whiteboard_app.recognition.base import Candidate, RecognitionResult
 from whiteboard_app.sessions.clock import Clock, SystemClock
 from whiteboard_app.sessions.session import Session
 from whiteboard_app.ui.canvas import BoardCanvas
@@ -115,6 +116,9 @@ class PracticeView(QWidget):
         self.reader.result_ready.connect(self._on_result)
         self.reader.failed.connect(lambda i, msg: self.model.set_error(i, f"could not read: {msg}"))
         self._recheck_workers: dict[int, Worker] = {}
+        self._results: dict[tuple, StepState] = {}  # (ink signature, previous readings) -> finished state
+        self._shifting = False  # between PageModel.stepsShifted and the pageChanged that follows
+        self.model.step_changed.connect(self._remember_from)
         self.panels: list[StepPanel] = []
         self._bands = 1  # number of step bands on the page last seen
 
@@ -228,6 +232,8 @@ class PracticeView(QWidget):
         self.page_model.stepInkChanged.connect(self._on_step_ink)
         self.page_model.bandsChanged.connect(self._on_bands)
         self.page_model.readingChanged.connect(self._on_reading_changed)
+        self.page_model.stepsShifted.connect(self._on_steps_shifted)
+        self.page_model.pageChanged.connect(self._on_page_changed)
         self.model.steps_changed.connect(self._sync_panels)
         self._bands = len(self.page_model.page.steps)
         self._sync_panels()
@@ -264,11 +270,109 @@ class PracticeView(QWidget):
         if k >= len(page.steps):
             return
         ink = page.steps[k]
+        same = k < len(self.model) and ink.signature() == self.model.step(k).ink.signature()
         self.model.set_ink(k, ink)
-        if not self.session.finished:
-            self.session.set_ink(ink, k)
-        if not ink.is_empty:
-            self.reader.ink_changed(k)
+        if not self.session.finished and not self._shifting:
+            self.session.set_ink(ink, k)  # after a split or its undo: _sync_session_after_shift
+        if same or ink.is_empty:
+            return
+        known = self._results.get((ink.signature(), tuple(self.model.previous_latex(k))))
+        if known is not None:  # this ink was read before (undo, redo): its reading and verdict come back
+            self.model.restore(k, known)
+            self.page_model.set_reading(k, {"latex": known.latex, "source": known.source})
+            if not self._shifting:
+                self._record_state(k)
+            return
+        self.reader.ink_changed(k)
+
+    # ------------------------------------------------------------------- split steps, known results
+    def _on_steps_shifted(self, from_step: int, delta: int) -> None:
+        """A step was split (delta=1) or a split undone (delta=-1): the readings, verdicts, pending reads
+        and rechecks of the later steps move with their steps before the page changes; the steps whose
+        ink changes are read again when ``stepInkChanged`` follows."""
+        self._shifting = True
+        self.model.shift_steps(from_step, delta)
+        self.reader.shift(from_step, delta)
+        moved = {}
+        for k, w in self._recheck_workers.items():
+            if k >= from_step:
+                moved[k + delta] = w
+            elif delta < 0 and k >= from_step + delta:
+                w.cancel()
+            else:
+                moved[k] = w
+        self._recheck_workers = moved
+        self._bands += delta
+
+    def _on_page_changed(self) -> None:
+        if self._shifting:
+            self._shifting = False
+            self._sync_session_after_shift()
+
+    def _sync_session_after_shift(self) -> None:
+        """Bring the session's step records in line with the page and the panels after steps moved:
+        strokes that left a step are erased there, strokes that arrived are added (so the board and its
+        replay show where each stroke is now), and every step's record ends with its current reading
+        and verdict."""
+        s = self.session
+        if s.finished:
+            return
+        page = self.page_model.page
+        wanted = [{st.id for st in ink.strokes} for ink in page.steps]
+        gone = [e.stroke.id for rec in s.steps for e in rec.strokes
+                if e.erased_ms is None and (rec.index >= len(wanted) or e.stroke.id not in wanted[rec.index])]
+        if gone:
+            s.erase_strokes(gone)
+        have = {rec.index: {e.stroke.id for e in rec.strokes if e.erased_ms is None} for rec in s.steps}
+        for k, ink in enumerate(page.steps):
+            for st in ink.strokes:
+                if st.id not in have.get(k, set()):
+                    s.add_stroke(st, k)
+        for k in range(len(self.model)):
+            self._record_state(k)
+        for rec in s.steps:
+            if rec.index >= len(self.model) and rec.latex is not None:
+                s.record_reading(rec.index, None)  # a step that is gone reads as nothing
+
+    def _record_state(self, k: int) -> None:
+        """Record step ``k``'s reading and verdict in the session when its record says otherwise."""
+        s = self.session
+        if s.finished or k >= len(self.model):
+            return
+        st = self.model.step(k)
+        rec = next((r for r in s.steps if r.index == k), None)
+        rec_latex = rec.latex if rec is not None else None
+        if st.latex is None or st.status != DONE:
+            if st.latex is None and rec_latex is not None:
+                s.record_reading(k, None)
+            return
+        if st.latex != rec_latex:
+            if st.source == "ink":
+                s.record_reading(k, RecognitionResult(tuple(Candidate(c, sc) for c, sc in st.candidates)
+                                                      or (Candidate(st.latex, 0.0),), ms=st.read_ms))
+            else:
+                s.record_correction(k, st.latex)
+        v, rv = st.verdict, (rec.verdict if rec is not None else None)
+        if v is not None and (rv is None or (rv.latex, rv.verdict, rv.reference_step, rv.diagnosis)
+                              != (v.latex, v.verdict, v.reference_step, v.diagnosis)):
+            s.record_verdict(k, v)
+
+    def _remember_from(self, k: int) -> None:
+        """Step ``k`` changed: remember it, and the later steps under their new previous readings."""
+        for i in range(k, len(self.model)):
+            self._remember(i)
+
+    def _remember(self, k: int) -> None:
+        """Keep step ``k``'s finished reading and verdict under its ink signature and previous readings,
+        so that undo/redo bringing the same ink back shows them again without reading it again."""
+        if k >= len(self.model):
+            return
+        st = self.model.step(k)
+        if st.status != DONE or st.verdict is None or st.error or st.ink.is_empty:
+            return
+        self._results[(st.ink.signature(), tuple(self.model.previous_latex(k)))] = st
+        while len(self._results) > 512:
+            self._results.pop(next(iter(self._results)))
 
     def _on_bands(self) -> None:
         page = self.page_model.page
@@ -378,12 +482,25 @@ class PracticeView(QWidget):
             old.cancel()
         worker = Worker(pipeline.recheck, self.card, latex, self.model.previous_latex(k), check=self.services.check)
         self._recheck_workers[k] = worker
-        worker.signals.result.connect(lambda v, k=k, latex=latex: self._on_verdict(k, latex, v))
-        worker.signals.error.connect(lambda msg, k=k: self.model.set_error(k, f"cannot check: {msg}"))
+        worker.signals.result.connect(lambda v, w=worker, latex=latex: self._on_verdict(w, latex, v))
+        worker.signals.error.connect(lambda msg, w=worker: self._on_recheck_error(w, msg))
         self.pool.submit(worker)
 
-    def _on_verdict(self, k: int, latex: str, verdict) -> None:
-        if self.model.apply_verdict(k, latex, verdict):
+    def _recheck_step(self, worker: Worker) -> int | None:
+        """The step a recheck is for now (steps may have moved since it started), forgetting it."""
+        k = next((i for i, w in self._recheck_workers.items() if w is worker), None)
+        if k is not None:
+            del self._recheck_workers[k]
+        return None if worker.cancelled else k
+
+    def _on_recheck_error(self, worker: Worker, message: str) -> None:
+        k = self._recheck_step(worker)
+        if k is not None:
+            self.model.set_error(k, f"cannot check: {message}")
+
+    def _on_verdict(self, worker: Worker, latex: str, verdict) -> None:
+        k = self._recheck_step(worker)
+        if k is not None and self.model.apply_verdict(k, latex, verdict):
             if not self.session.finished:
                 self.session.record_verdict(k, verdict)
             self._maybe_complete(k)

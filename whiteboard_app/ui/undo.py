@@ -10,6 +10,7 @@ made from and the previous reading, and undo restores the previous one (Xournal+
 from __future__ import annotations
 
 from collections.abc import Iterable
+from dataclasses import replace
 
 from PySide6.QtGui import QUndoCommand
 
@@ -116,7 +117,8 @@ class NewStepCommand(QUndoCommand):
 
 class SplitStepCommand(QUndoCommand):
     """Cut step ``step`` at canvas y into two steps (see ``Page.split_step``); undo merges them back.
-    The readings of the later steps move with their steps (``PageModel.shift_readings``)."""
+    The later steps' per-step state (readings) moves with their steps (``PageModel.shift_readings``, which
+    announces the shift with ``stepsShifted`` before the page changes)."""
 
     def __init__(self, model: PageModel, step: int, y: float, parent: QUndoCommand | None = None) -> None:
         super().__init__("Split step", parent)
@@ -126,16 +128,47 @@ class SplitStepCommand(QUndoCommand):
     def redo(self) -> None:
         self._ink = self.model.page.steps[self.step]
         page = self.model.page.split_step(self.step, self.y)
-        self.model.shift_readings(self.step + 1, 1)  # later steps' readings move down with their steps
+        self.model.shift_readings(self.step + 1, 1)  # later steps' state moves down with their steps
         self.model.set_page(page)
 
     def undo(self) -> None:
         page = self.model.page.merged_with_next(self.step)
         if self._ink is not None and {s.id for s in self._ink.strokes} == {s.id for s in page.steps[self.step].strokes}:
             page = page.with_step_ink(self.step, self._ink)  # the exact original order
-        self.model.set_reading(self.step + 1, None)
-        self.model.shift_readings(self.step + 2, -1)
+        self.model.shift_readings(self.step + 2, -1)  # step+1 goes; the later ones move back up
         self.model.set_page(page)
+
+
+class MergeStepsCommand(QUndoCommand):
+    """Join step ``step + 1`` into step ``step`` (``Page.merged_with_next``); undo cuts them apart again at
+    the old band top with each step's exact ink and the reading step ``step + 1`` had. The later steps'
+    state moves up with them."""
+
+    def __init__(self, model: PageModel, step: int, parent: QUndoCommand | None = None) -> None:
+        super().__init__("Merge steps", parent)
+        self.model, self.step = model, step
+        self._inks: tuple[StepInk, StepInk] | None = None
+        self._top = 0.0
+        self._reading: object | None = None
+
+    def redo(self) -> None:
+        page = self.model.page
+        self._inks = (page.steps[self.step], page.steps[self.step + 1])
+        self._top = page.tops[self.step + 1]
+        self._reading = self.model.reading(self.step + 1)
+        merged = page.merged_with_next(self.step)
+        self.model.shift_readings(self.step + 2, -1)
+        self.model.set_page(merged)
+
+    def undo(self) -> None:
+        assert self._inks is not None
+        page, k = self.model.page, self.step
+        page = replace(page, steps=page.steps[:k] + self._inks + page.steps[k + 1:],
+                       tops=page.tops[:k + 1] + (self._top,) + page.tops[k + 1:])
+        self.model.shift_readings(self.step + 1, 1)
+        self.model.set_page(page)
+        if self._reading is not None:
+            self.model.set_reading(self.step + 1, self._reading)
 
 
 class ReadingCommand(QUndoCommand):

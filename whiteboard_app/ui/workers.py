@@ -176,26 +176,52 @@ class StepReader(QObject):
         worker = Worker(fn, tag=self._signature(step))
         self._inflight[step] = worker
         self.started.emit(step)
-        worker.signals.result.connect(lambda value, s=step, w=worker: self._done(s, w, value))
-        worker.signals.error.connect(lambda msg, s=step, w=worker: self._error(s, w, msg))
+        worker.signals.result.connect(lambda value, w=worker: self._done(w, value))
+        worker.signals.error.connect(lambda msg, w=worker: self._error(w, msg))
         self.pool.submit(worker)
         return worker
 
-    def _release(self, step: int, worker: Worker) -> bool:
-        if self._inflight.get(step) is worker:
-            del self._inflight[step]
-        return not worker.cancelled
+    def shift(self, from_step: int, delta: int) -> None:
+        """Steps >= ``from_step`` moved by ``delta`` places (a step split or merged): their waiting pauses
+        and reads in flight follow them. With delta < 0 the ``-delta`` steps before ``from_step`` are
+        gone: their pauses stop and their reads are cancelled."""
+        waiting = sorted(k for k, t in self._timers.items() if t.isActive())
+        for t in self._timers.values():
+            t.stop()
+        inflight, self._inflight = self._inflight, {}
+        for k, w in inflight.items():
+            if k >= from_step:
+                self._inflight[k + delta] = w
+            elif delta < 0 and k >= from_step + delta:
+                w.cancel()
+            else:
+                self._inflight[k] = w
+        for k in waiting:
+            if k >= from_step:
+                self.ink_changed(k + delta)
+            elif not (delta < 0 and k >= from_step + delta):
+                self.ink_changed(k)
 
-    def _done(self, step: int, worker: Worker, value: Any) -> None:
-        if not self._release(step, worker):
+    def _release(self, worker: Worker) -> int | None:
+        """The step ``worker`` is reading now (steps may have moved since it started), after forgetting
+        it; None when it was cancelled or replaced."""
+        step = next((k for k, w in self._inflight.items() if w is worker), None)
+        if step is not None:
+            del self._inflight[step]
+        return None if worker.cancelled else step
+
+    def _done(self, worker: Worker, value: Any) -> None:
+        step = self._release(worker)
+        if step is None:
             return
         if self._signature(step) != worker.tag:
             self.stale_dropped.emit(step)
             return
         self.result_ready.emit(step, value)
 
-    def _error(self, step: int, worker: Worker, message: str) -> None:
-        if self._release(step, worker):
+    def _error(self, worker: Worker, message: str) -> None:
+        step = self._release(worker)
+        if step is not None:
             self.failed.emit(step, message)
 
     def cancel_all(self) -> None:
