@@ -441,9 +441,25 @@ class MainWindow(QMainWindow):
         self.setWindowTitle("Whiteboard \u2014 ML derivations")
 
     def open_settings(self) -> None:
-        """Open the settings dialog (built by the composition root)."""
-        if self.context.settings_dialog is not None:
-            self.context.settings_dialog(self)
+        """Open the settings dialog (built by the composition root, which stores the new values in the
+        context); accepted settings apply at once (``apply_settings``)."""
+        if self.context.settings_dialog is not None and self.context.settings_dialog(self):
+            self.apply_settings()
+
+    def apply_settings(self) -> None:
+        """Apply the context's settings to the running practice, if any: pause, pressure curve, palm
+        rejection, and the run's target recomputed with ``context.target_s``. A new engine is loaded by
+        the composition root and reads the next step."""
+        view, c = self.practice, self.context
+        if view is None:
+            return
+        try:
+            target = float(c.target_s(view.card))
+        except Exception as exc:  # noqa: BLE001 - the run goes on with its target; said in words
+            target = None
+            self.show_error(f"The new time target could not be computed: {exc}")
+        view.apply_settings(pause_ms=c.pause_ms, pressure_gamma=c.pressure_gamma, stylus_only=c.stylus_only,
+                            target_s=target)
 
     def open_calibration(self) -> None:
         """Open the calibration dialog with the loaded recogniser (or None)."""

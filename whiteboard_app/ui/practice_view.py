@@ -550,7 +550,7 @@ class PracticeView(QWidget):
     def summary(self) -> str:
         """The end-of-run summary (time against target, splits, verdicts, freezes) as text."""
         words = [st.verdict.verdict if st.verdict is not None else None for st in self.model.steps]
-        return summary_text(self.session.elapsed_ms(), self.session.target_s, self.session.splits(),
+        return summary_text(self.session.elapsed_ms(), self.timer.target_s(), self.session.splits(),
                             self.session.freezes(), words)
 
     def finish_run(self) -> None:
@@ -585,6 +585,25 @@ class PracticeView(QWidget):
     def _on_graded(self, grade: str) -> None:
         self.session.set_self_grade(grade)
         self.services.on_graded(self.card.id, grade, self.session)
+
+    def apply_settings(self, *, pause_ms: int | None = None, pressure_gamma: float | None = None,
+                       stylus_only: bool | None = None, target_s: float | None = None) -> None:
+        """Changed settings take effect in the running practice at once: the writing pause (ms) from the
+        next pause, the pressure curve on the board's strokes (new ones included), palm rejection, and
+        the time target (s) on the timer and the end-of-run summary. None leaves a setting as it is."""
+        if pause_ms is not None:
+            self.services.pause_ms = int(pause_ms)
+            self.reader.pause_ms = int(pause_ms)
+        if pressure_gamma is not None:
+            self.services.pressure_gamma = float(pressure_gamma)
+            if hasattr(self.canvas, "set_pressure_curve"):
+                self.canvas.set_pressure_curve(float(pressure_gamma))
+        if stylus_only is not None:
+            self.services.stylus_only = bool(stylus_only)
+            if hasattr(self.canvas, "set_stylus_only"):
+                self.canvas.set_stylus_only(bool(stylus_only))
+        if target_s is not None and not self.session.finished:
+            self.timer.set_target_s(target_s)
 
     def update_status(self) -> None:
         """Say in words what is going on with the recogniser (loading, failed) above the board."""

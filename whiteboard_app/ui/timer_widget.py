@@ -56,6 +56,7 @@ class TimerWidget(QWidget):
     def __init__(self, session, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.session = session
+        self._target_s: float | None = None
         self.clock_label = QLabel()
         self.clock_label.setObjectName("runClock")
         self.split_label = QLabel()
@@ -80,6 +81,17 @@ class TimerWidget(QWidget):
         self.session = session
         self.refresh()
 
+    def set_target_s(self, target_s: float | None) -> None:
+        """Show the run against ``target_s`` seconds from now on (a changed setting); None: the session's."""
+        self._target_s = float(target_s) if target_s else None
+        self.refresh()
+
+    def target_s(self) -> float | None:
+        """The target shown, s: the one set with ``set_target_s``, else the session's."""
+        if self._target_s is not None:
+            return self._target_s
+        return self.session.target_s if self.session is not None else None
+
     def refresh(self) -> None:
         """Show the session's current timing (called every tick, and by tests)."""
         s = self.session
@@ -89,7 +101,7 @@ class TimerWidget(QWidget):
             self.freeze_label.setVisible(False)
             return
         elapsed = s.elapsed_ms()
-        target_ms = (s.target_s or 0) * 1000.0
+        target_ms = (self.target_s() or 0) * 1000.0
         over = bool(target_ms) and elapsed > target_ms
         colour = "#b3261e" if over else "#1a1a1a"
         self.clock_label.setText(f"{format_ms(elapsed)} / {format_ms(target_ms)}" if target_ms else format_ms(elapsed))
