@@ -229,7 +229,7 @@ class CardChecker:
                 v = None
             out.append(v)
         if all(v is None for v in out):
-            err = first_err or EvalError("undefined at every sample point")
+            err = first_err or EvalError("undefined (or too large) at every sample point")
             self._cache[key] = err
             raise err
         self._cache[key] = out
@@ -601,6 +601,10 @@ class CardChecker:
             if self._same_claim(claim, mc):
                 return StepVerdict(latex, "wrong", reference_step=m.after_step, diagnosis=m.diagnosis,
                                    shape=shape, message=m.explanation or m.diagnosis)
+        if rel.startswith("~"):  # a number rounded wrongly: the generic diagnoses do not apply
+            msg = self._approx_message(a, b, float(rel[1:])) or "the value is not the number written"
+            return StepVerdict(latex, "wrong", reference_step=self.match_reference(latex, claim, wrong=True),
+                               shape=shape, message=msg)
         solved = self.may_solve(a, b)
         diag = self.diagnose_pair(a, b, solved) if rel == "=" else None
         if diag is None and rel == "=" and solved:
@@ -611,8 +615,6 @@ class CardChecker:
         if diag is None and k is not None:
             diag = self._mutation_diagnosis(b, k, (a,))
         msg = f"{diag}" if diag else "does not follow from the reference chain or the previous step"
-        if rel.startswith("~"):
-            msg = self._approx_message(a, b, float(rel[1:])) or msg
         return StepVerdict(latex, "wrong", reference_step=k, diagnosis=diag, shape=shape, message=msg)
 
     def _approx_message(self, a, b, tol: float) -> str | None:
@@ -621,6 +623,8 @@ class CardChecker:
         num, other = (a, b) if a[0] == "num" else (b, a)
         if num[0] != "num":
             return None
+        if other[0] == "num" and _decimals(other[1]) < _decimals(num[1]):
+            num, other = other, num  # 0.1667 \approx 0.18: 0.18 is the rounded value
         try:
             vals = [v for v in self.values(other) if v is not None and not is_array(v)]
         except (EvalError, ShapeError):
@@ -934,6 +938,15 @@ def _nested_deriv(t) -> bool:
         if node[0] == "deriv" and contains(node[1], "deriv"):
             return True
     return False
+
+
+def _decimals(x: float) -> int:
+    """Digits after the decimal point in the shortest repr of x (0.18 -> 2, 3.0 -> 0)."""
+    r = repr(float(x))
+    if "e" in r or "." not in r:
+        return 0
+    frac = r.split(".")[1].rstrip("0")
+    return len(frac)
 
 
 def _is_zero(t) -> bool:

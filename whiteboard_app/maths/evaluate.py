@@ -264,8 +264,13 @@ class Evaluator:
         if k == "call":
             return self.call(t[1], [self.ev(a, p, scope) for a in t[2]])
         if k in ("sum", "prod"):
-            lo = int(round(_scalar(self.ev(t[3], p, scope))))
-            hi = int(round(_scalar(self.ev(t[4], p, scope))))
+            lo, hi = (self.ev(b, p, scope) for b in (t[3], t[4]))
+            if isinstance(lo, Ident) or isinstance(hi, Ident) or is_array(lo) or is_array(hi):
+                raise EvalError("a bound of a sum is a matrix or vector, not a number")
+            lo, hi = _scalar(lo), _scalar(hi)
+            if not (math.isfinite(lo) and math.isfinite(hi)):
+                raise EvalError("a bound of a sum is not a finite number")
+            lo, hi = int(round(lo)), int(round(hi))
             if hi - lo > 200:
                 raise EvalError("a sum with more than 200 terms")
             # nested sums multiply: six nested \sum_i over n = 9 would be 531,441 terms per point

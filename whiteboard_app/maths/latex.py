@@ -222,6 +222,11 @@ _MULOPS = {r"\cdot", r"\times", "/", r"\div"}
 _REL_TOKENS = set(RELATIONS) | {r"\leq", r"\geq", r"\neq", r"\leqslant", r"\geqslant"}
 _BOUNDARY_OPEN = {"{", "(", "[", r"\{", "&", "\\\\"}
 _BOUNDARY_CLOSE = {"}", ")", "]", r"\}", "&", "\\\\"}
+_ESCAPES_READ = {r"\{", r"\}", r"\|", "\\\\", r"\,", r"\;", r"\!", r"\:", "\\ "}
+#: commands and how many brace arguments they need
+_ARGS = {r"\frac": 2, r"\dfrac": 2, r"\tfrac": 2, r"\cfrac": 2, r"\binom": 2, r"\sqrt": 1, r"\mathbb": 1,
+         **{"\\" + c: 1 for c in (*DECORATIONS, *FONTS_DROPPED, *TEXT_CMDS)}}
+_FUNCTION_CMDS = {"log", "ln", "exp", "sin", "cos", "tan", "sinh", "cosh", "tanh", "lg", "det", "tr"}
 _SKIP = re.compile(r"\\(,|;|!|:| |quad|qquad|displaystyle|textstyle|nonumber|limits)$|~$")
 
 
@@ -244,6 +249,11 @@ def check_structure(latex: str) -> None:
     for t, pos in toks:
         if not t.isascii() and t not in UNICODE:
             raise ParseError(f"cannot read the character {t!r} (U+{ord(t[0]):04X}) at column {pos + 1}")
+        if len(t) == 2 and t[0] == "\\" and not t[1].isalpha() and t not in _ESCAPES_READ:
+            raise ParseError(f"cannot read {t} at column {pos + 1}")
+    m = re.search(r"\d*\.\d*\.\d|\d\.\.", latex)
+    if m:
+        raise ParseError(f"cannot read the number {m.group(0)!r}... at column {m.start() + 1}: two decimal points")
     n = len(toks)
 
     def at(k):
@@ -253,15 +263,64 @@ def check_structure(latex: str) -> None:
         j = k if j is None else j
         return f"column {toks[k][1] + 1} (in \"{_excerpt(latex, toks[k][1], toks[j][1] + len(toks[j][0]))}\")"
 
+    def ends(k):  # nothing more in this piece from token k on
+        return at(k) is None or at(k) in _BOUNDARY_CLOSE or at(k) in _REL_TOKENS
+
+    def after_group(k):  # the index after one TeX argument starting at token k
+        if at(k) != "{":
+            return k + 1
+        depth, j = 0, k
+        while j < n:
+            depth += at(j) == "{"
+            depth -= at(j) == "}"
+            if depth == 0:
+                return j + 1
+            j += 1
+        return n
+
+    bar_open = None  # an absolute-value bar | at the top level waiting for its partner
+    depth = 0
     for k, (t, _pos) in enumerate(toks):
         nxt, prev = at(k + 1), at(k - 1)
+        if t in _OPENERS:
+            depth += 1
+        elif t in _CLOSERS:
+            depth -= 1
+        if t == "|" and depth == 0:
+            if bar_open is None and nxt in ("_", "^"):
+                continue  # an evaluation bar f(x)|_{x=0}
+            bar_open = k if bar_open is None else None
+            continue
         if t in ("^", "_"):
             what = "superscript" if t == "^" else "subscript"
-            if nxt is None or nxt in _BOUNDARY_CLOSE or nxt in _REL_TOKENS or nxt in ("^", "_"):
+            if ends(k + 1) or nxt in ("^", "_"):
                 raise ParseError(f"the {what} '{t}' at {where(k)} has nothing after it")
             if nxt == "{" and at(k + 2) == "}":
                 raise ParseError(f"the {what} '{t}{{}}' at {where(k, k + 2)} is empty")
+            if prev is None or prev in _BOUNDARY_OPEN or prev in _REL_TOKENS or prev in _BINOPS:
+                raise ParseError(f"the {what} '{t}' at {where(k)} has nothing before it")
             continue
+        if (t, nxt) in (("(", ")"), ("[", "]"), (r"\|", r"\|")):
+            raise ParseError(f"empty {'parentheses' if t == '(' else 'brackets' if t == '[' else 'norm'} "
+                             f"'{t}{nxt}' at {where(k, k + 1)}")
+        nargs = _ARGS.get(t)
+        if nargs:
+            j = k + 1
+            if t == r"\sqrt" and at(j) == "[":
+                while j < n and at(j) != "]":
+                    j += 1
+                j += 1
+            for q in range(nargs):
+                if ends(j) and at(j) != "{":
+                    part = ("numerator", "denominator")[q] if t == r"\frac" else "argument"
+                    raise ParseError(f"{t} at {where(k)} is missing its {part}")
+                j = after_group(j)
+        if t[1:] in _FUNCTION_CMDS and t.startswith("\\"):
+            j = k + 1
+            while at(j) in ("_", "^"):
+                j = after_group(j + 1)
+            if ends(j) or (at(j) in _BINOPS and at(j) != "-"):
+                raise ParseError(f"{t} at {where(k)} has no argument")
         if t.startswith("\\") and t[1:].isalpha() and nxt == "{" and at(k + 2) == "}":
             arg = "numerator" if t == r"\frac" else "argument"
             raise ParseError(f"{t} at {where(k, k + 2)} has an empty {arg}")
@@ -286,6 +345,8 @@ def check_structure(latex: str) -> None:
             raise ParseError(f"the '{t}' at {where(k)} has nothing after it")
         if t in _MULOPS and (prev is None or prev in _BOUNDARY_OPEN or prev in _REL_TOKENS):
             raise ParseError(f"the '{t}' at {where(k)} has nothing before it")
+    if bar_open is not None:
+        raise ParseError(f"the absolute-value bar '|' at {where(bar_open)} has no partner")
 
 
 def canonical(s: str) -> str:
@@ -610,6 +671,8 @@ def _convert(toks: list[str], names: Names, em: _Emitter) -> list[str]:
             b, i = _group(toks, i)
             d = _derivative(a, b, names, em)
             if d is not None:
+                if d[-1] == "}" and i >= n:  # an operator d/dx with nothing after it in this piece
+                    raise ParseError(f"the derivative \\frac{{{join(a)}}}{{{join(b)}}} has nothing to differentiate")
                 out += d
             else:
                 out += [r"\frac", "{", *_convert(a, names, em), "}", "{", *_convert(b, names, em), "}"]
@@ -626,6 +689,8 @@ def _convert(toks: list[str], names: Names, em: _Emitter) -> list[str]:
             i += 1
             if wrt is None:
                 raise ParseError(r"\nabla needs the variable, e.g. \nabla_w")
+            if i >= n:
+                raise ParseError(f"\\nabla_{{{join(wrt)}}} has nothing to differentiate")
             w = _convert(wrt, names, em)
             out += [r"\frac", "{", r"\partial", "}", "{", r"\partial", *w, "}"] * order
             continue

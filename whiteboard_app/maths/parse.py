@@ -198,6 +198,8 @@ def to_tree(expr, table: dict[str, tuple], names: Names, parse_sub):
     def sym(name: str):
         entry = table.get(name)
         if entry is None:
+            if name == "partial":
+                raise ParseError(r"a \partial outside a derivative: write it as \frac{\partial f}{\partial x}")
             raise ParseError(f"cannot read {name!r} (a leftover of the LaTeX)")
         if entry[0] == "name":
             nm = entry[1]
