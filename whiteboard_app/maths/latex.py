@@ -244,8 +244,18 @@ def check_structure(latex: str) -> None:
     - a character outside ASCII that :data:`UNICODE` does not translate.
     Call it after :func:`check_balance` (it assumes the delimiters pair up).
     """
-    toks = [(m.group(0), m.start()) for m in _POS_TOKEN_RE.finditer(latex)
-            if not m.group(0).isspace() and not _SKIP.match(m.group(0)) and not _SIZING.fullmatch(m.group(0))]
+    toks: list[tuple[str, int]] = []
+    sized = False
+    for m in _POS_TOKEN_RE.finditer(latex):
+        t = m.group(0)
+        if t.isspace() or _SKIP.match(t):
+            continue
+        if _SIZING.fullmatch(t):
+            sized = True
+            continue
+        if not (sized and t == "."):  # \left. and \right. are invisible delimiters
+            toks.append((t, m.start()))
+        sized = False
     for t, pos in toks:
         if not t.isascii() and t not in UNICODE:
             raise ParseError(f"cannot read the character {t!r} (U+{ord(t[0]):04X}) at column {pos + 1}")
@@ -280,8 +290,20 @@ def check_structure(latex: str) -> None:
 
     bar_open = None  # an absolute-value bar | at the top level waiting for its partner
     depth = 0
+    # classify Unicode tokens by the LaTeX they stand for (columns stay those of the step as written)
+    toks = [(UNICODE.get(t, t).strip() or t, pos) for t, pos in toks]
+    last = n - 1
     for k, (t, _pos) in enumerate(toks):
         nxt, prev = at(k + 1), at(k - 1)
+        if t == "." and k != last and not (nxt or "").isdigit() and not (prev or "").isdigit():
+            raise ParseError(f"a stray '.' at {where(k)}")
+        if t == "*":
+            if prev == "^" or (prev == "{" and at(k - 2) == "^"):
+                continue  # a starred name, w^*
+            if prev is None or prev in _BOUNDARY_OPEN or prev in _REL_TOKENS or nxt is None or nxt in _REL_TOKENS \
+                    or nxt in _BOUNDARY_CLOSE or nxt in _BINOPS:
+                raise ParseError(f"a stray '*' at {where(k)}")
+            continue
         if t in _OPENERS:
             depth += 1
         elif t in _CLOSERS:
@@ -297,6 +319,9 @@ def check_structure(latex: str) -> None:
                 raise ParseError(f"the {what} '{t}' at {where(k)} has nothing after it")
             if nxt == "{" and at(k + 2) == "}":
                 raise ParseError(f"the {what} '{t}{{}}' at {where(k, k + 2)} is empty")
+            if nxt in ("+", "-") and not ends(k + 2):
+                raise ParseError(f"the {what} '{t}{nxt}' at {where(k, k + 2)} holds only the sign: "
+                                 f"write the whole {what} in braces, e.g. {t}{{{nxt}1}}")
             if prev is None or prev in _BOUNDARY_OPEN or prev in _REL_TOKENS or prev in _BINOPS:
                 raise ParseError(f"the {what} '{t}' at {where(k)} has nothing before it")
             continue
@@ -705,6 +730,8 @@ def _convert(toks: list[str], names: Names, em: _Emitter) -> list[str]:
                 if "=" in sub:
                     k = sub.index("=")
                     var, lo = sub[:k], sub[k + 1 :]
+                    if not lo:
+                        raise ParseError(f"{t}_{{{join(sub)}}} has no lower bound after '='")
                 else:
                     var, lo = sub, None
                 vname = join(var)
