@@ -94,9 +94,17 @@ def build_context(card, previous_latex: Sequence[str] = (), near_misses: bool = 
 
 def prepare(card) -> RecognitionContext:
     """Warm up what the first step of ``card`` would otherwise wait for (the checker's worker process,
-    sympy, the card's generated near misses, ~2.5 s on a cold start); returns the card's context.
+    sympy, the card's generated near misses, ~2.5 s on a cold start, and the typeset layouts of the
+    card's forms that the recogniser's verifier fits the ink to); returns the card's context.
     The window calls it in a worker when a card opens."""
-    return build_context(card, ())
+    context = build_context(card, ())
+    try:
+        from whiteboard_app.recognition.form_match import warm_up
+
+        warm_up(context)
+    except Exception:  # noqa: BLE001 - a warm-up failure only costs time on the first step
+        pass
+    return context
 
 
 def _recognize_with_limit(recognizer: Recognizer, ink: StepInk, context: RecognitionContext | None,

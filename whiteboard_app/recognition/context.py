@@ -237,17 +237,35 @@ def _supported(read: Sequence[str], form: Sequence[str], alts: dict[str, set[str
     return True
 
 
-def rerank(result: RecognitionResult, context: RecognitionContext | None, **options) -> RecognitionResult:
+def rerank(result: RecognitionResult, context: RecognitionContext | None, *, ink: StepInk | None = None,
+           verify: bool = True, **options) -> RecognitionResult:
     """``result`` with its candidates re-ordered (and possibly extended) by the card's context.
 
     Options as :func:`score_candidates`; the result's per-symbol alternatives are used. No context or
     no candidates: ``result`` unchanged.
+
+    Given the step's ``ink`` (and ``verify``), the ink's symbols are also fitted to every expected form
+    (:mod:`whiteboard_app.recognition.form_match`); a form the ink supports by the verifier's rule, which
+    treats right and wrong forms alike, becomes the best reading, scored ``weight`` above the engine's
+    best, and the other readings follow it.
     """
     if context is None or not context.expected or not result.candidates:
         return result
     options.setdefault("symbols", result.symbols)
     scored = score_candidates(result.candidates, context, **options)
-    return replace(result, candidates=tuple(Candidate(s.latex, s.score) for s in scored))
+    cands = [Candidate(s.latex, s.score) for s in scored]
+    if ink is not None and verify and result.symbols:
+        from whiteboard_app.recognition.form_match import match_forms, verified_form
+
+        try:
+            form = verified_form(match_forms(ink, result.symbols, context))
+        except Exception:  # noqa: BLE001 - the verifier is optional; its failure must not cost the reading
+            form = None
+        if form is not None:
+            toks = normalize_tokens(form.latex)
+            top = max(c.score for c in cands) + options.get("weight", 2.0)
+            cands = [Candidate(form.latex, top)] + [c for c in cands if normalize_tokens(c.latex) != toks]
+    return replace(result, candidates=tuple(cands))
 
 
 class ContextualRecognizer:
@@ -264,7 +282,7 @@ class ContextualRecognizer:
     def recognize(self, ink: StepInk, context: RecognitionContext | None = None) -> RecognitionResult:
         result = self.inner.recognize(ink, context)
         t0 = time.perf_counter()
-        out = rerank(result, context, **self.options)
+        out = rerank(result, context, ink=ink, **self.options)
         return replace(out, ms=out.ms + (time.perf_counter() - t0) * 1000.0) if out is not result else out
 
     def __getattr__(self, attr: str):

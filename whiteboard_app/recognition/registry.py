@@ -360,7 +360,7 @@ class TimeLimitedRecognizer:
         if self.context_prior and context is not None:
             from whiteboard_app.recognition.context import rerank
 
-            result = rerank(result, context)
+            result = rerank(result, context, ink=ink)
         return result
 
     def hooks(self) -> list[str]:

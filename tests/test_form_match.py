@@ -1,0 +1,131 @@
+"""The card-context verifier (recognition/form_match.py): ink symbols fitted to the card's typeset forms.
+
+Ink symbols are built here from a form's own typeset layout (boxes scaled to canvas px, jittered) with
+class probabilities chosen per test, so each rule of the decision can be exercised without the engine.
+"""
+
+from __future__ import annotations
+
+import random
+
+import pytest
+
+pytest.importorskip("mathnote_ocr")
+pytest.importorskip("scipy")
+
+from whiteboard_app.ink import Point, StepInk, Stroke  # noqa: E402
+from whiteboard_app.recognition.base import (  # noqa: E402
+    Candidate,
+    RecognitionContext,
+    RecognitionResult,
+    SymbolAlternatives,
+)
+from whiteboard_app.recognition.context import normalize_tokens, rerank  # noqa: E402
+from whiteboard_app.recognition.form_match import (  # noqa: E402
+    InkSymbol,
+    match_form,
+    match_forms,
+    verified_form,
+)
+from whiteboard_app.recognition.typeset import glyph_layout  # noqa: E402
+
+REF = r"\frac{d\sigma}{dz} = \sigma(z)(1-\sigma(z))"
+SIGN = r"\frac{d\sigma}{dz} = \sigma(z)(1+\sigma(z))"
+DROPPED = r"\frac{d\sigma}{dz} = \sigma(z)"
+CONTEXT = RecognitionContext(((REF, "reference"), (SIGN, "near_miss"), (r"\sigma(z) = \frac{1}{1+e^{-z}}",
+                                                                       "reference")))
+
+
+def ink_for(latex: str, probs_for=None, seed: int = 0, unit: float = 400.0) -> tuple[StepInk, list]:
+    """Step ink with one stroke per typeset glyph (a box outline, jittered like handwriting), and the
+    engine-like per-symbol alternatives: by default the glyph's own token at 0.9."""
+    rng = random.Random(seed)
+    strokes, symbols = [], []
+    for k, g in enumerate(glyph_layout(latex)):
+        x, y, w, h = (v * unit for v in g.box)
+        s = rng.uniform(0.9, 1.1)
+        dx, dy = rng.uniform(-0.1, 0.1) * max(w, 8), rng.uniform(-0.08, 0.08) * max(h, 8)
+        pts = [(x + dx, y + dy), (x + dx + w * s, y + dy), (x + dx + w * s, y + dy + h * s), (x + dx, y + dy + h * s)]
+        strokes.append(Stroke(tuple(Point(px + 100, py + 100, 10.0 * i) for i, (px, py) in enumerate(pts)), id=k))
+        labels = probs_for(k, g) if probs_for else ((g.token, 0.9), ("?", 0.1))
+        symbols.append(SymbolAlternatives((k,), tuple(labels)))
+    return StepInk(tuple(strokes)), symbols
+
+
+def test_the_written_form_fits_best_and_is_verified():
+    ink, symbols = ink_for(REF)
+    matches = match_forms(ink, symbols, CONTEXT)
+    assert normalize_tokens(matches[0].latex) == normalize_tokens(REF)
+    assert matches[0].unmatched_ink == matches[0].unmatched_glyphs == matches[0].unexplained == 0
+    assert matches[1].cost - matches[0].cost > 2.0
+    assert verified_form(matches).latex == REF
+
+
+def test_a_wrong_form_in_the_context_is_read_as_itself_never_as_the_reference():
+    ink, symbols = ink_for(SIGN)
+    form = verified_form(match_forms(ink, symbols, CONTEXT))
+    assert form is not None and form.latex == SIGN and form.kind == "near_miss"
+
+
+def test_a_sign_the_classifier_cannot_decide_leaves_the_open_reading():
+    def even(k, g):  # the sign glyph: + and - equally likely
+        return (("+", 0.5), ("-", 0.5)) if g.token in "+-" and k > 6 else ((g.token, 0.9),)
+
+    ink, symbols = ink_for(SIGN, even)
+    assert verified_form(match_forms(ink, symbols, CONTEXT)) is None
+
+
+def test_a_novel_wrong_step_with_a_confident_other_symbol_is_not_pulled_to_the_reference():
+    # written: the reference with "+" (the sign flip), but the context holds only the reference
+    ink, symbols = ink_for(SIGN, lambda k, g: ((g.token, 0.999),))
+    only_ref = RecognitionContext(((REF, "reference"),))
+    matches = match_forms(ink, symbols, only_ref)
+    assert matches and matches[0].contradictions  # the "+" symbol contradicts the "-" glyph
+    assert verified_form(matches) is None
+
+
+def test_a_dropped_factor_is_unexplained_and_not_pulled_to_the_reference():
+    ink, symbols = ink_for(DROPPED)
+    only_ref = RecognitionContext(((REF, "reference"),))
+    matches = match_forms(ink, symbols, only_ref)
+    assert matches[0].unmatched_glyphs > 0 and matches[0].unexplained > 0
+    assert verified_form(matches) is None
+
+
+def test_a_symbol_split_in_two_strokes_groups_is_explained():
+    glyphs = glyph_layout(REF)
+    eq = next(k for k, g in enumerate(glyphs) if g.token == "=")
+    x, y, w, h = (v * 400.0 for v in glyphs[eq].box)
+    # the "=" written as two separate groups: two "-" symbols inside the "=" box
+    syms = [InkSymbol((x + 100 + dx, y + 100 + yy, w, 1.0), {"-": 0.9}) for dx, yy in ((0, 0), (1, h - 1.0))]
+    rest = [InkSymbol(tuple(v * 400.0 + (100 if i < 2 else 0) for i, v in enumerate(g.box)), {g.token: 0.9})
+            for k, g in enumerate(glyphs) if k != eq]
+    fm = match_form(rest + syms, glyphs, REF, "reference")
+    assert fm.unmatched_ink == 1 and fm.unexplained == 0
+
+
+def test_match_form_refuses_empty_input():
+    with pytest.raises(ValueError):
+        match_form([], glyph_layout("x"))
+
+
+def test_rerank_with_ink_puts_the_verified_form_first_and_keeps_the_open_reading():
+    ink, symbols = ink_for(REF, seed=3)
+    garbled = r"\frac{d 0}{d z} = 0 ( z ) ( 1 - 0 ( z ) )"
+    result = RecognitionResult((Candidate(garbled, -1.0),), tuple(symbols), 10.0, "test")
+    out = rerank(result, CONTEXT, ink=ink)
+    assert out.best == REF
+    assert garbled in [c.latex for c in out.candidates]
+    assert rerank(result, CONTEXT).best != REF  # without ink: the n-best prior only
+
+
+def test_rerank_survives_a_failing_verifier(monkeypatch):
+    import whiteboard_app.recognition.form_match as fmod
+
+    def boom(*_a, **_k):
+        raise RuntimeError("typesetter exploded")
+
+    monkeypatch.setattr(fmod, "match_forms", boom)
+    ink, symbols = ink_for(REF)
+    result = RecognitionResult((Candidate("x", -1.0),), tuple(symbols), 10.0, "test")
+    assert rerank(result, CONTEXT, ink=ink).best == "x"
