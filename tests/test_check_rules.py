@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import pytest
 
+from tests._maths_support import _generous_limits  # noqa: F401 (autouse fixture)
+from whiteboard_app.cli import main
 from whiteboard_app.decks.schema import Card, Declarations, Mistake, RefStep
 from whiteboard_app.maths.checker import CardChecker
 from whiteboard_app.maths.latex import names_from_declarations
@@ -185,3 +187,9 @@ def test_approx_a_decimal_is_checked_to_the_digits_written(approx, latex, previo
 def test_a_wrong_approximation_says_the_value_and_the_digits(approx):
     v = approx.check(r"p \approx 0.5")
     assert "0.1667" in v.message and "0.5" in v.message
+
+
+def test_cli_steps_starting_with_a_minus_go_after_a_double_dash(capsys):
+    assert main(["compare", "kmeans-centroid-update", "--json", "--", r"-2\sum_i(x_i-\mu)",
+                 r"\frac{d}{d\mu}\sum_i(x_i-\mu)^2"]) == 0
+    assert '"equivalent": true' in capsys.readouterr().out

@@ -69,13 +69,17 @@ def _compare(args) -> int:
 
 def register(subparsers) -> None:
     """Add ``check`` and ``compare`` to the top-level CLI."""
-    p = subparsers.add_parser("check", help="check a derivation typed as LaTeX steps against a card")
+    dash = ("A step that starts with '-' and has no space (-2X^Ty) looks like an option: put the steps "
+            "after '--', e.g. whiteboard-app %s CARD_ID -- '-2X^Ty' ...")
+    p = subparsers.add_parser("check", help="check a derivation typed as LaTeX steps against a card",
+                              epilog=dash % "check")
     p.add_argument("card_id", metavar="CARD_ID")
     p.add_argument("steps", nargs="+", metavar="STEP_LATEX")
     p.add_argument("--json", action="store_true", help="print JSON")
     p.add_argument("--deck", action="append", metavar="PATH", help="deck files/folders (default: bundled)")
     p.set_defaults(func=_check)
-    c = subparsers.add_parser("compare", help="are two steps equivalent under a card's declarations?")
+    c = subparsers.add_parser("compare", help="are two steps equivalent under a card's declarations?",
+                              epilog=dash % "compare")
     c.add_argument("card_id", metavar="CARD_ID")
     c.add_argument("expected", metavar="EXPECTED_LATEX")
     c.add_argument("candidate", metavar="CANDIDATE_LATEX")
