@@ -9,10 +9,13 @@ character and role) and returns one :class:`Glyph` per visible glyph:
   calibration sample of it carries (``"\\hat"``, ``"\\bar"``, ``"\\tilde"``, ``"\\top"``, ``"\\|"``,
   ``"\\mathbb{R}"``, ``"\\tau"``, ``"*"``), the label :func:`whiteboard_app.recognition.trained.latex_to_name`
   keeps as it is and ``name_to_latex`` returns unchanged;
-* ``token``: its comparable token as :func:`whiteboard_app.recognition.context.normalize_tokens` writes it
-  (``\\cdot`` -> ``"\\times"``, ``\\top`` -> ``"T"``, ``\\lVert`` -> ``"\\|"``; a fraction bar is ``"-"``, what
-  the engine's ``frac_bar`` class reads as); a glyph whose LaTeX is several tokens (``\\mathbb{R}``) keeps
-  its LaTeX;
+* ``token``: the token an ink symbol of that class carries in the verifier: the engine's LaTeX for the
+  name (``trained.name_to_latex``) as :func:`whiteboard_app.recognition.context.normalize_tokens` writes it
+  (``cdot`` -> ``"\\times"``, ``\\top`` -> ``"T"``, ``\\|`` for ``\\lVert`` too; a fraction bar is ``"-"``,
+  what the engine's ``frac_bar`` class reads as); the LaTeX itself when that is several tokens
+  (``\\mathbb{R}``). This is normalize_tokens' token of the step's own LaTeX except where the engine
+  spells a class otherwise: ``sqrt`` (bare, mathnote-ocr's spelling), ``\\lbrace``/``\\rbrace`` for
+  ``\\{``/``\\}``, ``\\bar`` for ``\\overline``, ``T`` for ``\\intercal``;
 * ``box``: its ink box (x, y, w, h), y downwards, scaled so that the expression's larger side is 1;
 * ``word``: for a letter of a function name the classifier reads letter by letter (``\\exp``, ``\\max``,
   ``\\arg``, ``\\ln``, ``\\det``), that command (normalize_tokens gives it as one token); else ``""``.
@@ -84,9 +87,6 @@ _EXTRA_CHARS: dict[int, tuple[str, str | None]] = {
     0x210F: (r"\hbar", None), 0x2191: (r"\uparrow", None), 0x2193: (r"\downarrow", None),
     0x2194: (r"\leftrightarrow", None), 0x21D0: (r"\Leftarrow", None), 0x27F6: (r"\longrightarrow", None),
 }
-# LaTeX of class names that mathnote-ocr's _sym_to_latex leaves bare (sqrt) or spells as normalize_tokens
-# does not unify (\lbrace for \{).
-_NAME_TEX = {"sqrt": r"\sqrt", "lbrace": r"\{", "rbrace": r"\}"}
 _GREEK = ("alpha beta gamma delta epsilon zeta eta theta iota kappa lambda mu nu xi omicron pi rho "
           "sigma tau upsilon phi chi psi omega").split()
 for _i, _g in enumerate(_GREEK):
@@ -190,7 +190,7 @@ def _char_latex(ch: str) -> tuple[str, str]:
     code = ord(ch)
     if code in CHAR_TO_SYMBOL:
         name = CHAR_TO_SYMBOL[code]
-        return name, _NAME_TEX.get(name) or _sym_to_latex(name)
+        return name, _sym_to_latex(name)
     if code in _EXTRA_CHARS:
         tex, name = _EXTRA_CHARS[code]
         return name or latex_to_name(tex), tex
@@ -201,9 +201,15 @@ def _char_latex(ch: str) -> tuple[str, str]:
     return latex_to_name(tex), tex
 
 
-def _token(tex: str) -> str:
+@lru_cache(maxsize=512)
+def _token(name: str) -> str:
+    """The token of a class name as the verifier keys an ink symbol's label (form_match.ink_symbols):
+    normalize_tokens of the engine's LaTeX for the class (trained.name_to_latex), the LaTeX itself when
+    that is several tokens (``\\mathbb{R}``)."""
     from whiteboard_app.recognition.context import normalize_tokens
+    from whiteboard_app.recognition.trained import name_to_latex
 
+    tex = name_to_latex(name)
     toks = normalize_tokens(tex)
     return toks[0] if len(toks) == 1 else tex
 
@@ -393,6 +399,6 @@ def glyph_layout(latex: str) -> tuple[Glyph, ...]:
     x1 = max(b[0] + b[2] for _n, _t, b, _w in raw)
     y1 = max(b[1] + b[3] for _n, _t, b, _w in raw)
     ref = max(x1 - x0, y1 - y0, 1.0)
-    return tuple(Glyph(name, _token(tex), (round((b[0] - x0) / ref, 6), round((b[1] - y0) / ref, 6),
+    return tuple(Glyph(name, _token(name), (round((b[0] - x0) / ref, 6), round((b[1] - y0) / ref, 6),
                                            round(b[2] / ref, 6), round(b[3] / ref, 6)), word)
                  for name, tex, b, word in raw)
