@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from PySide6.QtCore import Qt, QThreadPool, Signal
-from PySide6.QtGui import QKeySequence, QShortcut, QUndoStack
+from PySide6.QtGui import QFontMetrics, QKeySequence, QShortcut, QUndoStack
 from PySide6.QtWidgets import (
     QCheckBox,
     QHBoxLayout,
@@ -25,6 +25,7 @@ from PySide6.QtWidgets import (
     QScrollArea,
     QSplitter,
     QStackedWidget,
+    QToolButton,
     QVBoxLayout,
     QWidget,
 )
@@ -123,8 +124,13 @@ class PracticeView(QWidget):
         self._bands = 1  # number of step bands on the page last seen
 
         # --- header
-        self.title = QLabel(f"<b>{card.title}</b>")
-        self.title.setStyleSheet("font-size: 16px;")
+        self.title = QLabel()
+        font = self.title.font()
+        font.setPixelSize(16)
+        font.setBold(True)
+        self.title.setFont(font)
+        self.title.setText(QFontMetrics(font).elidedText(card.title, Qt.TextElideMode.ElideRight, 260))
+        self.title.setToolTip(card.title)
         self.prompt = QLabel(card.prompt)
         self.prompt.setWordWrap(True)
         self.setup = QLabel()
@@ -139,12 +145,21 @@ class PracticeView(QWidget):
         self.timer = TimerWidget(self.session)
         self.back_button = QPushButton("\u2190 Deck")
         self.back_button.clicked.connect(self.back_requested.emit)
-        self.new_step_button = QPushButton("New step (Enter)")
+        self.new_step_button = QPushButton("New step")
+        self.new_step_button.setToolTip("Start the next step (Enter on the board)")
         self.new_step_button.clicked.connect(self.new_step)
-        self.undo_button = QPushButton("Undo")
-        self.undo_button.clicked.connect(self.undo_stack.undo)
-        self.redo_button = QPushButton("Redo")
-        self.redo_button.clicked.connect(self.undo_stack.redo)
+        self.undo_button = QToolButton()
+        self.undo_button.setText("Undo")
+        self.undo_button.setToolTip("Undo (Ctrl+Z): strokes, erasures, moves, splits, readings")
+        self.undo_button.clicked.connect(self.undo)
+        self.redo_button = QToolButton()
+        self.redo_button.setText("Redo")
+        self.redo_button.setToolTip("Redo (Ctrl+Shift+Z)")
+        self.redo_button.clicked.connect(self.redo)
+        self.undo_stack.canUndoChanged.connect(lambda on: self.undo_button.setEnabled(on and not self.session.finished))
+        self.undo_stack.canRedoChanged.connect(lambda on: self.redo_button.setEnabled(on and not self.session.finished))
+        self.undo_button.setEnabled(False)
+        self.redo_button.setEnabled(False)
         self.keyboard_box = QCheckBox("Keyboard only")
         self.keyboard_box.toggled.connect(self.set_keyboard_mode)
         self.interview_button = QPushButton("Interviewer")
@@ -209,19 +224,29 @@ class PracticeView(QWidget):
 
         layout = QVBoxLayout(self)
         layout.addLayout(bar)
+        prompt_w = self.prompt.fontMetrics().horizontalAdvance(card.prompt) + 12
+        setup_w = self.setup.sizeHint().width()
         self.prompt.setMaximumWidth(720)
-        self.prompt.setMinimumWidth(min(720, self.prompt.fontMetrics().horizontalAdvance(card.prompt) + 12))
         prompt_row = QHBoxLayout()
         prompt_row.addWidget(self.prompt)
-        prompt_row.addSpacing(16)
-        prompt_row.addWidget(self.setup)
-        prompt_row.addStretch(1)
-        layout.addLayout(prompt_row)
-        layout.addLayout(tools)
+        if min(prompt_w, 720) + setup_w <= 1000:  # side by side on a 1280 px screen
+            self.prompt.setMinimumWidth(min(720, prompt_w))
+            prompt_row.addSpacing(16)
+            prompt_row.addWidget(self.setup)
+            prompt_row.addStretch(1)
+            layout.addLayout(prompt_row)
+        else:  # a long prompt or wide givens: the givens go on their own line (the window stays narrow)
+            self.prompt.setMaximumWidth(16_777_215)
+            layout.addLayout(prompt_row)
+            layout.addWidget(self.setup)
+        self.tools_box = QWidget()
+        self.tools_box.setLayout(tools)
+        tools.setContentsMargins(0, 0, 0, 0)
+        layout.addWidget(self.tools_box)
         layout.addWidget(self.splitter, 1)
 
-        QShortcut(QKeySequence.StandardKey.Undo, self, self.undo_stack.undo)
-        QShortcut(QKeySequence.StandardKey.Redo, self, self.undo_stack.redo)
+        QShortcut(QKeySequence.StandardKey.Undo, self, self.undo)
+        QShortcut(QKeySequence.StandardKey.Redo, self, self.redo)
 
         if hasattr(self.canvas, "inkActivity"):
             self.canvas.inkActivity.connect(self.reader.postpone)
@@ -410,6 +435,16 @@ class PracticeView(QWidget):
         if hasattr(self.canvas, "set_active_step"):
             self.canvas.set_active_step(len(self.page_model.page.steps) - 1)
 
+    def undo(self) -> None:
+        """Undo the last edit (Ctrl+Z); nothing once the run is over (the board is what was written)."""
+        if not self.session.finished:
+            self.undo_stack.undo()
+
+    def redo(self) -> None:
+        """Redo the last undone edit (Ctrl+Shift+Z); nothing once the run is over."""
+        if not self.session.finished:
+            self.undo_stack.redo()
+
     def set_tool(self, name: str) -> None:
         """Pen, eraser or lasso on the canvas."""
         self.canvas.set_tool(name)
@@ -536,6 +571,9 @@ class PracticeView(QWidget):
         """Keyboard-only practice: the canvas is hidden and each step's LaTeX is typed in its panel."""
         self.keyboard_box.setChecked(on)
         self.canvas.setVisible(not on)
+        for w in (*self.tool_buttons.values(), self.clear_button, self.fit_button):
+            w.setVisible(not on)  # no ink to edit; the status line stays
+        self.timer.set_freezes_shown(not on)  # a freeze is time without ink: not a thing when typing
         if on and self.panels:
             self.panels[-1].edit.setFocus()
 
@@ -549,9 +587,15 @@ class PracticeView(QWidget):
 
     def summary(self) -> str:
         """The end-of-run summary (time against target, splits, verdicts, freezes) as text."""
-        words = [st.verdict.verdict if st.verdict is not None else None for st in self.model.steps]
+        steps = list(self.model.steps)
+        while len(steps) > 1 and steps[-1].ink.is_empty and not steps[-1].latex:
+            steps.pop()  # the empty step a new line opened, never written
+        words = [st.verdict.verdict if st.verdict is not None else None for st in steps]
+        inked = any(not ink.is_empty for ink in self.page_model.page.steps) or any(
+            rec.strokes for rec in self.session.steps)
+        freezes = self.session.freezes() if inked else []  # a typed run has no ink, hence no freezes
         return summary_text(self.session.elapsed_ms(), self.timer.target_s(), self.session.splits(),
-                            self.session.freezes(), words)
+                            freezes, words)
 
     def finish_run(self) -> None:
         """Stop the clock, show the summary and the interviewer."""
@@ -609,8 +653,8 @@ class PracticeView(QWidget):
         """Say in words what is going on with the recogniser (loading, failed) above the board."""
         if self.services.recognizer() is None:
             status = self.services.recognizer_status()
-            if "could not load" in status:
-                self.status.setText("No recogniser: type each step's LaTeX in its panel (Keyboard only).")
+            if "loading" not in status or "could not load" in status:  # none is coming: say so
+                self.status.setText("No recogniser, so ink is not read: practise keyboard only (type each step's LaTeX in its panel).")
             else:
                 self.status.setText(status + " \u2014 you can write now, or type each step's LaTeX in its panel.")
             self.status.setVisible(True)

@@ -10,6 +10,7 @@ the model itself: user actions are emitted as signals (``reading_edited``, ``can
 from __future__ import annotations
 
 from PySide6.QtCore import Qt, Signal
+from PySide6.QtGui import QPixmap
 from PySide6.QtWidgets import (
     QComboBox,
     QFrame,
@@ -77,6 +78,44 @@ def verdict_words(state: StepState, reference_latex: str | None = None) -> tuple
     return kind, v.message or ""
 
 
+class MathLabel(QLabel):
+    """A label showing rendered maths that never widens its column: a pixmap wider than the label is
+    scaled down to its width (aspect kept); the full-size one is kept for when the label grows."""
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self._full: QPixmap | None = None
+        self.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
+
+    def set_maths(self, pixmap: QPixmap | None) -> None:
+        """Show ``pixmap`` (None: back to text); see the class doc."""
+        self._full = pixmap
+        self._fit()
+
+    def full_pixmap(self) -> QPixmap | None:
+        """The pixmap at its rendered size (tests)."""
+        return self._full
+
+    def _fit(self) -> None:
+        pix = self._full
+        if pix is None:
+            return
+        w = max(1, self.width())
+        if pix.width() > w:
+            pix = pix.scaledToWidth(w, Qt.TransformationMode.SmoothTransformation)
+        super().setPixmap(pix)
+        self.setMinimumHeight(min(pix.height(), self._full.height()))
+
+    def resizeEvent(self, event) -> None:  # noqa: N802 (Qt API)
+        super().resizeEvent(event)
+        if self._full is not None and (self.pixmap().width() != min(self._full.width(), self.width())):
+            self._fit()
+
+    def setText(self, text: str) -> None:  # noqa: N802 (Qt API)
+        self._full = None
+        super().setText(text)
+
+
 class StepPanel(QFrame):
     """The panel of step ``index`` of ``model``; refreshes itself on ``model.step_changed(index)``."""
 
@@ -94,14 +133,18 @@ class StepPanel(QFrame):
         self.setSizePolicy(QSizePolicy.Policy.Preferred, QSizePolicy.Policy.Maximum)
 
         self.title = QLabel(f"<b>Step {index + 1}</b>")
+        self.source = QLabel()
+        self.source.setObjectName("readingSource")
+        self.source.setStyleSheet("color: #666;")
         self.chip = QLabel()
         self.chip.setObjectName("verdictChip")
         head = QHBoxLayout()
         head.addWidget(self.title)
+        head.addWidget(self.source)
         head.addStretch(1)
         head.addWidget(self.chip)
 
-        self.rendered = QLabel()
+        self.rendered = MathLabel()
         self.rendered.setObjectName("reading")
         self.rendered.setMinimumHeight(34)
         self.rendered.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
@@ -109,7 +152,11 @@ class StepPanel(QFrame):
         self.detail.setWordWrap(True)
         self.detail.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
         self.detail.setObjectName("verdictDetail")
-        self.reference = QLabel()
+        self.reference_caption = QLabel()
+        self.reference_caption.setObjectName("referenceCaption")
+        self.reference_caption.setStyleSheet("color: #3c5a99;")
+        self.reference_caption.setWordWrap(True)
+        self.reference = MathLabel()
         self.reference.setObjectName("reference")
         self.reference.setWordWrap(True)
         self.hint = QLabel()
@@ -141,6 +188,7 @@ class StepPanel(QFrame):
         layout.addLayout(head)
         layout.addWidget(self.rendered)
         layout.addWidget(self.detail)
+        layout.addWidget(self.reference_caption)
         layout.addWidget(self.reference)
         layout.addWidget(self.hint)
         layout.addWidget(self.edit)
@@ -179,7 +227,12 @@ class StepPanel(QFrame):
         if show_ref:
             self._show_maths(self.reference, ref.latex, empty="")
             self.reference.setToolTip(f"reference: {ref.latex}  ({ref.rule})")
+            number = list(self.model.card.steps).index(ref) + 1
+            self.reference_caption.setText(f"Reference step {number}" + (f" ({ref.rule})" if ref.rule else "") + ":")
         self.reference.setVisible(show_ref)
+        self.reference_caption.setVisible(show_ref)
+        self.source.setText({"typed": "\u00b7 typed", "pick": "\u00b7 picked"}.get(state.source, "")
+                            if state.latex else "")
 
         hints = list(getattr(self.model.card, "hints", []))[: state.hints_shown]
         self.hint.setText("\n".join(f"Hint {k + 1}: {h}" for k, h in enumerate(hints)))
@@ -192,7 +245,7 @@ class StepPanel(QFrame):
         for latex, score in state.candidates:
             self.candidates.addItem(f"{latex}    ({score:.2f})", latex)
         self.candidates.setVisible(len(state.candidates) > 1)
-        self.candidates.setPlaceholderText(f"{len(state.candidates)} readings of the ink")
+        self.candidates.setPlaceholderText(f"{len(state.candidates)} readings")
         current = [c for c, _ in state.candidates].index(state.latex) if state.latex in [c for c, _ in state.candidates] else -1
         self.candidates.setCurrentIndex(current)
         self.candidates.blockSignals(False)
@@ -201,10 +254,10 @@ class StepPanel(QFrame):
             self.edit.setText(state.latex or "")
             self.edit.setCursorPosition(0)
 
-    def _show_maths(self, label: QLabel, latex: str | None, empty: str) -> None:
+    def _show_maths(self, label: MathLabel, latex: str | None, empty: str) -> None:
         pix = render_pixmap(latex) if latex else None
         if pix is not None:
-            label.setPixmap(pix)
+            label.set_maths(pix)
             label.setToolTip(latex)
         else:
             label.clear()

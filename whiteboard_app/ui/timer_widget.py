@@ -10,12 +10,14 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from PySide6.QtCore import QTimer
-from PySide6.QtWidgets import QHBoxLayout, QLabel, QWidget
+from PySide6.QtWidgets import QHBoxLayout, QLabel, QSizePolicy, QWidget
 
 from whiteboard_app.sessions.board import Freeze, Split
 
 #: Refresh period of the display, ms.
 TICK_MS = 250
+#: How many of the latest splits the header shows (all of them are in its tooltip).
+SPLITS_SHOWN = 5
 
 
 def format_ms(ms: float) -> str:
@@ -57,6 +59,7 @@ class TimerWidget(QWidget):
         super().__init__(parent)
         self.session = session
         self._target_s: float | None = None
+        self._freezes_shown = True
         self.clock_label = QLabel()
         self.clock_label.setObjectName("runClock")
         self.split_label = QLabel()
@@ -65,11 +68,13 @@ class TimerWidget(QWidget):
         self.splits_label = QLabel()
         self.splits_label.setStyleSheet("color: #555;")
         self.splits_label.setToolTip("split per step; * marks a freeze (no ink for more than 8 s)")
+        # takes the room left in the header and never widens the window (the tooltip has every split)
+        self.splits_label.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
         layout = QHBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
-        for w in (self.clock_label, self.split_label, self.freeze_label, self.splits_label):
+        for w in (self.clock_label, self.split_label, self.freeze_label):
             layout.addWidget(w)
-        layout.addStretch(1)
+        layout.addWidget(self.splits_label, 1)
         self._tick = QTimer(self)
         self._tick.setInterval(TICK_MS)
         self._tick.timeout.connect(self.refresh)
@@ -84,6 +89,29 @@ class TimerWidget(QWidget):
     def set_target_s(self, target_s: float | None) -> None:
         """Show the run against ``target_s`` seconds from now on (a changed setting); None: the session's."""
         self._target_s = float(target_s) if target_s else None
+        self.refresh()
+
+    def _fitting(self, texts: list[str]) -> str:
+        """The latest of ``texts`` (at most SPLITS_SHOWN) that fit the splits label's width, "…" first when
+        some are left out; "" when not even one fits."""
+        width = self.splits_label.width() if self.splits_label.isVisible() else 10_000
+        fm = self.splits_label.fontMetrics()
+        shown = texts[-SPLITS_SHOWN:]
+        while shown:
+            text = ("\u2026  " if len(shown) < len(texts) else "") + "  ".join(shown)
+            if fm.horizontalAdvance(text) <= width:
+                return text
+            shown = shown[1:]
+        return ""
+
+    def resizeEvent(self, event) -> None:  # noqa: N802 (Qt API)
+        super().resizeEvent(event)
+        self.refresh()
+
+    def set_freezes_shown(self, on: bool) -> None:
+        """Show freezes (the live marker, ``*`` on splits); off in keyboard-only practice, where there
+        is no ink whose absence would be a freeze."""
+        self._freezes_shown = bool(on)
         self.refresh()
 
     def target_s(self) -> float | None:
@@ -113,15 +141,19 @@ class TimerWidget(QWidget):
         else:
             live = next((sp for sp in splits if sp.step == s.current_step), None)
             since = closed[-1].at_ms if closed else 0.0
-            froze = "*" if any(f.step == s.current_step for f in s.freezes()) else ""
+            frozen_steps = {f.step for f in s.freezes()} if self._freezes_shown else set()
+            froze = "*" if s.current_step in frozen_steps else ""
             self.split_label.setText(f"step {s.current_step + 1}: {format_ms(live.ms if live else elapsed - since)}{froze}")
-        freeze = s.current_freeze_ms()
+        freeze = s.current_freeze_ms() if self._freezes_shown else None
         self.freeze_label.setText(f"frozen {format_ms(freeze)}" if freeze else "")
         self.freeze_label.setVisible(bool(freeze))
-        frozen_steps = {f.step for f in s.freezes()}
+        frozen_steps = {f.step for f in s.freezes()} if self._freezes_shown else set()
         shown = splits if s.finished else closed
-        self.splits_label.setText("  ".join(f"{sp.step + 1}: {format_ms(sp.ms)}{'*' if sp.step in frozen_steps else ''}"
-                                            for sp in shown))
+        texts = [f"{sp.step + 1}: {format_ms(sp.ms)}{'*' if sp.step in frozen_steps else ''}" for sp in shown]
+        # the latest splits that fit, so the header never widens the window; all of them in the tooltip
+        self.splits_label.setText(self._fitting(texts))
+        self.splits_label.setToolTip("splits: " + ("  ".join(texts) or "none yet")
+                                     + "\n* marks a freeze (no ink for more than 8 s)")
 
     @property
     def frozen_shown(self) -> bool:

@@ -65,12 +65,21 @@ class Worker(QRunnable):
             except Exception as exc:  # noqa: BLE001 - reported through the error signal
                 if not self.cancelled:
                     detail = "".join(traceback.format_exception_only(type(exc), exc)).strip()
-                    self.signals.error.emit(detail)
+                    _emit(self.signals.error, detail)
                 return
             if not self.cancelled:
-                self.signals.result.emit(value)
+                _emit(self.signals.result, value)
         finally:
-            self.signals.finished.emit()
+            _emit(self.signals.finished)
+
+
+def _emit(signal, *args: Any) -> None:
+    """Emit ``signal`` unless its object is gone (the window closed, or the program is quitting while a
+    worker still ran): nobody is left to tell, which is not an error."""
+    try:
+        signal.emit(*args)
+    except RuntimeError:
+        pass
 
 
 class WorkerPool(QObject):

@@ -1,0 +1,118 @@
+"""What a user sees in the practice view beyond the verdicts: the window fits a laptop screen whatever
+the card (long title, wide givens, long readings, many splits), keyboard-only practice shows no ink tools
+and no freezes, a revealed reference says what it is, a corrected reading says it was typed or picked,
+and a missing recogniser is said in words."""
+
+from __future__ import annotations
+
+import pytest
+
+pytest.importorskip("pytestqt")
+pytestmark = pytest.mark.qt
+
+from whiteboard_app.decks import bundled_deck_dir, load_card  # noqa: E402
+from whiteboard_app.maths.checker import StepVerdict as Verdict  # noqa: E402
+from whiteboard_app.sessions.clock import FakeClock  # noqa: E402
+from whiteboard_app.ui.practice_view import PracticeServices, PracticeView  # noqa: E402
+
+LONG = r"\sum_{i=1}^{n}(x_i-\bar{x})^2 = \sum_{i=1}^{n}(x_i-\mu)^2 - 2(\bar{x}-\mu)\sum_{i=1}^{n}(x_i-\mu) + n(\bar{x}-\mu)^2"
+
+
+@pytest.fixture(scope="module")
+def card():
+    return load_card(bundled_deck_dir() / "sample-variance-n-minus-1.toml")
+
+
+def check(card, latex, previous):
+    refs = [s.latex for s in card.steps]
+    if latex in refs:
+        return Verdict(latex, "correct", refs.index(latex) + 1)
+    return Verdict(latex, "cannot_check")
+
+
+def make_view(qtbot, card, status="no recogniser (keyboard only)"):
+    clock = FakeClock()
+    services = PracticeServices(recognizer=lambda: None, recognizer_status=lambda: status, pause_ms=40,
+                                clock=clock, check=check, near_misses=False)
+    view = PracticeView(card, services)
+    qtbot.addWidget(view)
+    view.show()
+    qtbot.waitExposed(view)
+    return view, clock
+
+
+def type_step(qtbot, view, k, latex, clock):
+    clock.advance(3_000)
+    view.panels[k].edit.setText(latex)
+    view.panels[k].edit.returnPressed.emit()
+    qtbot.waitUntil(lambda: view.model.step(k).status == "done", timeout=10_000)
+
+
+def test_the_view_fits_a_laptop_screen(qtbot, card):
+    view, clock = make_view(qtbot, card)
+    view.resize(1260, 800)
+    view.set_keyboard_mode(True)
+    for k in range(9):  # many steps, a very long reading, many splits
+        type_step(qtbot, view, k, LONG if k == 0 else card.steps[k % 5].latex, clock)  # never the last: the run goes on
+    view.set_keyboard_mode(False)
+    view.timer.refresh()
+    qtbot.wait(50)
+    assert view.minimumSizeHint().width() <= 1260
+    reading = view.panels[0].rendered
+    assert reading.full_pixmap().width() > reading.width()  # the reading is wider than its column...
+    assert reading.pixmap().width() <= reading.width()  # ...and is shown scaled down, not clipped or widening
+    assert view.timer.splits_label.text().startswith("\u2026")  # only the latest splits in the header
+    assert "1: 0:03" in view.timer.splits_label.toolTip()  # all of them in its tooltip
+
+
+def test_keyboard_only_practice_has_no_ink_tools_and_no_freezes(qtbot, card):
+    view, clock = make_view(qtbot, card)
+    view.set_keyboard_mode(True)
+    assert all(b.isHidden() for b in view.tool_buttons.values()) and view.clear_button.isHidden()
+    type_step(qtbot, view, 0, card.steps[0].latex, clock)
+    clock.advance(20_000)  # thinking for 20 s without ink: a freeze when writing, not when typing
+    view.timer.refresh()
+    assert not view.timer.frozen_shown and "*" not in view.timer.split_label.text()
+    type_step(qtbot, view, 1, card.steps[1].latex, clock)
+    view.finish_run()
+    lines = view.summary().splitlines()
+    assert lines[-1] == "No freezes" and "froze" not in view.summary()
+    assert [line.split(":")[0] for line in lines[1:-1]] == ["Step 1", "Step 2"]  # not the empty new line
+    assert len(view.model) == 3
+
+
+def test_a_written_run_still_shows_its_freezes(qtbot, card):
+    from tests.ui.tablet import tablet_stroke
+
+    view, clock = make_view(qtbot, card)
+    clock.advance(12_000)
+    tablet_stroke(view.canvas, [(60, 60), (90, 70)], 0.5)
+    view.timer.refresh()
+    assert "*" in view.timer.split_label.text()
+    clock.advance(9_000)
+    view.timer.refresh()
+    assert view.timer.frozen_shown and view.timer.freeze_label.text() == "frozen 0:09"
+    view.finish_run()
+    assert "froze" in view.summary()
+
+
+def test_reference_caption_and_reading_source(qtbot, card):
+    view, clock = make_view(qtbot, card)
+    panel = view.panels[0]
+    panel.reveal_button.click()
+    assert not panel.reference_caption.isHidden()
+    assert panel.reference_caption.text().startswith("Reference step 1")
+    type_step(qtbot, view, 0, r"\frac{d}{dz}\lim", clock)
+    assert panel.source.text() == "\u00b7 typed"
+    assert panel.chip.text().endswith("cannot check")  # the reference shows for self-comparison, captioned
+    assert not panel.reference.isHidden() and not panel.reference_caption.isHidden()
+
+
+@pytest.mark.parametrize("status, words", [
+    ("no recogniser (keyboard only)", "No recogniser, so ink is not read"),
+    ("the whiteboard recogniser could not load (no weights); type each step", "No recogniser, so ink is not read"),
+    ("loading the whiteboard recogniser\u2026", "you can write now"),
+])
+def test_the_recogniser_state_is_said_in_words(qtbot, card, status, words):
+    view, _ = make_view(qtbot, card, status)
+    assert words in view.status.text() and not view.status.isHidden()
