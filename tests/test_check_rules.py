@@ -193,3 +193,23 @@ def test_cli_steps_starting_with_a_minus_go_after_a_double_dash(capsys):
     assert main(["compare", "kmeans-centroid-update", "--json", "--", r"-2\sum_i(x_i-\mu)",
                  r"\frac{d}{d\mu}\sum_i(x_i-\mu)^2"]) == 0
     assert '"equivalent": true' in capsys.readouterr().out
+
+
+def _unchecked_steps():
+    from tests._maths_support import deck
+
+    return [(cid, k) for cid, card in sorted(deck().cards.items())
+            for k, st in enumerate(card.steps, 1) if not st.checkable]
+
+
+@pytest.mark.parametrize("card_id,k", _unchecked_steps())
+def test_an_unchecked_reference_step_written_out_is_cannot_check_with_a_step_to_compare(card_id, k):
+    # a step the card marks checkable = false (a KL in words, an argmax, an undeclared R(m theta)) is shown
+    # for self-comparison, never "unparsed" merely because the checker cannot read it
+    from tests._maths_support import deck
+
+    card = deck().get(card_id)
+    chk = CardChecker(card, prove=False)
+    v = chk.check(card.steps[k - 1].latex, [s.latex for s in card.steps[: k - 1]])
+    assert v.verdict == "cannot_check", v.message
+    assert v.reference_step is not None

@@ -30,7 +30,7 @@ import numpy as np
 from whiteboard_app.decks.schema import Card
 
 from .evaluate import EvalError, Evaluator, IndexRangeError, ShapeError, contains, is_array
-from .latex import ParseError, canonical, clean, name_key, names_from_declarations
+from .latex import MalformedError, ParseError, canonical, clean, name_key, names_from_declarations
 from .parse import ParsedStep, parse_piece, parse_step, validate
 from .trees import mutations, tidy, to_latex
 
@@ -480,7 +480,15 @@ class CardChecker:
 
     def _check(self, latex: str, previous: list[str]) -> StepVerdict:
         v = self._check_inner(latex, previous)
-        if v.verdict == "wrong":  # unreadable stays "unparsed"
+        if v.verdict == "unparsed":
+            try:
+                self.parse(latex)
+            except MalformedError:
+                return v  # a misreading (unbalanced braces...) stays "unparsed"
+            except ParseError:
+                pass
+        if v.verdict in ("wrong", "unparsed"):
+            # written like a reference step the card does not check (a limit, an argmax, a KL in words)
             k = self._noncheckable_match(latex)
             if k is not None:
                 return StepVerdict(latex, "cannot_check", reference_step=k,

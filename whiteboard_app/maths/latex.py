@@ -49,6 +49,12 @@ class ParseError(ValueError):
     """A step that cannot be read faithfully (the verdict is "unparsed", never "wrong")."""
 
 
+class MalformedError(ParseError):
+    """A step that is not well-formed LaTeX (unbalanced delimiters, an empty argument, two operators in a row):
+    most likely a misreading by the recogniser. Always "unparsed", even when the step otherwise looks like a
+    reference step the checker does not decide."""
+
+
 def tokenize(s: str) -> list[str]:
     """Split LaTeX into tokens: commands, escaped characters, single characters (digits one by one)."""
     return [t for t in _TOKEN_RE.findall(s) if not t.isspace()]
@@ -197,22 +203,22 @@ def check_balance(latex: str) -> None:
             continue
         if stack and stack[-1][0] in ("(", "[") and want in ("(", "[") and all(o != want for o, _ in stack):
             o, opos = stack[-1]
-            raise ParseError(
+            raise MalformedError(
                 f"mismatched brackets: the '{o}' at column {opos + 1} is closed by '{t}' at column {pos + 1} "
                 f"(in \"{_excerpt(latex, opos, pos + len(t))}\")")
         if any(o == want for o, _ in stack):
             # something opened inside this pair is not closed before it
             o, opos = stack[-1]
-            raise ParseError(
+            raise MalformedError(
                 f"unbalanced {_DELIM_NAMES[o]}: the '{o}' at column {opos + 1} is not closed before the "
                 f"'{t}' at column {pos + 1} (in \"{_excerpt(latex, opos, pos + len(t))}\")")
-        raise ParseError(
+        raise MalformedError(
             f"unbalanced {_DELIM_NAMES[want]}: the '{t}' at column {pos + 1} has no matching '{want}' "
             f"(in \"{_excerpt(latex, pos, pos + len(t))}\")")
     if stack:
         o, opos = stack[-1]
         more = f" ({len(stack)} delimiters are left open)" if len(stack) > 1 else ""
-        raise ParseError(
+        raise MalformedError(
             f"unbalanced {_DELIM_NAMES[o]}: the '{o}' at column {opos + 1} is never closed{more} "
             f"(in \"{_excerpt(latex, opos, opos + len(o))}\")")
 
@@ -258,12 +264,12 @@ def check_structure(latex: str) -> None:
         sized = False
     for t, pos in toks:
         if not t.isascii() and t not in UNICODE:
-            raise ParseError(f"cannot read the character {t!r} (U+{ord(t[0]):04X}) at column {pos + 1}")
+            raise MalformedError(f"cannot read the character {t!r} (U+{ord(t[0]):04X}) at column {pos + 1}")
         if len(t) == 2 and t[0] == "\\" and not t[1].isalpha() and t not in _ESCAPES_READ:
-            raise ParseError(f"cannot read {t} at column {pos + 1}")
+            raise MalformedError(f"cannot read {t} at column {pos + 1}")
     m = re.search(r"\d*\.\d*\.\d|\d\.\.", latex)
     if m:
-        raise ParseError(f"cannot read the number {m.group(0)!r}... at column {m.start() + 1}: two decimal points")
+        raise MalformedError(f"cannot read the number {m.group(0)!r}... at column {m.start() + 1}: two decimal points")
     n = len(toks)
 
     def at(k):
@@ -295,14 +301,15 @@ def check_structure(latex: str) -> None:
     last = n - 1
     for k, (t, _pos) in enumerate(toks):
         nxt, prev = at(k + 1), at(k - 1)
-        if t == "." and k != last and not (nxt or "").isdigit() and not (prev or "").isdigit():
-            raise ParseError(f"a stray '.' at {where(k)}")
+        if t == "." and k != last and not (nxt or "").isdigit() and not (prev or "").isdigit() and not (
+                latex[_pos - 1 : _pos].isalpha()):  # an abbreviation such as s.t. (then read or not)
+            raise MalformedError(f"a stray '.' at {where(k)}")
         if t == "*":
             if prev == "^" or (prev == "{" and at(k - 2) == "^"):
                 continue  # a starred name, w^*
             if prev is None or prev in _BOUNDARY_OPEN or prev in _REL_TOKENS or nxt is None or nxt in _REL_TOKENS \
                     or nxt in _BOUNDARY_CLOSE or nxt in _BINOPS:
-                raise ParseError(f"a stray '*' at {where(k)}")
+                raise MalformedError(f"a stray '*' at {where(k)}")
             continue
         if t in _OPENERS:
             depth += 1
@@ -316,17 +323,17 @@ def check_structure(latex: str) -> None:
         if t in ("^", "_"):
             what = "superscript" if t == "^" else "subscript"
             if ends(k + 1) or nxt in ("^", "_"):
-                raise ParseError(f"the {what} '{t}' at {where(k)} has nothing after it")
+                raise MalformedError(f"the {what} '{t}' at {where(k)} has nothing after it")
             if nxt == "{" and at(k + 2) == "}":
-                raise ParseError(f"the {what} '{t}{{}}' at {where(k, k + 2)} is empty")
+                raise MalformedError(f"the {what} '{t}{{}}' at {where(k, k + 2)} is empty")
             if nxt in ("+", "-") and not ends(k + 2):
-                raise ParseError(f"the {what} '{t}{nxt}' at {where(k, k + 2)} holds only the sign: "
+                raise MalformedError(f"the {what} '{t}{nxt}' at {where(k, k + 2)} holds only the sign: "
                                  f"write the whole {what} in braces, e.g. {t}{{{nxt}1}}")
             if prev is None or prev in _BOUNDARY_OPEN or prev in _REL_TOKENS or prev in _BINOPS:
-                raise ParseError(f"the {what} '{t}' at {where(k)} has nothing before it")
+                raise MalformedError(f"the {what} '{t}' at {where(k)} has nothing before it")
             continue
         if (t, nxt) in (("(", ")"), ("[", "]"), (r"\|", r"\|")):
-            raise ParseError(f"empty {'parentheses' if t == '(' else 'brackets' if t == '[' else 'norm'} "
+            raise MalformedError(f"empty {'parentheses' if t == '(' else 'brackets' if t == '[' else 'norm'} "
                              f"'{t}{nxt}' at {where(k, k + 1)}")
         nargs = _ARGS.get(t)
         if nargs:
@@ -338,17 +345,17 @@ def check_structure(latex: str) -> None:
             for q in range(nargs):
                 if ends(j) and at(j) != "{":
                     part = ("numerator", "denominator")[q] if t == r"\frac" else "argument"
-                    raise ParseError(f"{t} at {where(k)} is missing its {part}")
+                    raise MalformedError(f"{t} at {where(k)} is missing its {part}")
                 j = after_group(j)
         if t[1:] in _FUNCTION_CMDS and t.startswith("\\"):
             j = k + 1
             while at(j) in ("_", "^"):
                 j = after_group(j + 1)
             if ends(j) or (at(j) in _BINOPS and at(j) != "-"):
-                raise ParseError(f"{t} at {where(k)} has no argument")
+                raise MalformedError(f"{t} at {where(k)} has no argument")
         if t.startswith("\\") and t[1:].isalpha() and nxt == "{" and at(k + 2) == "}":
             arg = "numerator" if t == r"\frac" else "argument"
-            raise ParseError(f"{t} at {where(k, k + 2)} has an empty {arg}")
+            raise MalformedError(f"{t} at {where(k, k + 2)} has an empty {arg}")
         if t == r"\frac" and nxt == "{":
             depth, j = 0, k + 1
             while j < n:
@@ -358,20 +365,20 @@ def check_structure(latex: str) -> None:
                     break
                 j += 1
             if at(j + 1) == "{" and at(j + 2) == "}":
-                raise ParseError(f"\\frac at {where(k, j + 2)} has an empty denominator")
+                raise MalformedError(f"\\frac at {where(k, j + 2)} has an empty denominator")
             continue
         if t not in _BINOPS:
             continue
         # a sign right after ^ or _ (x^{-1}, 0^+) is part of the exponent or subscript
         signed = prev in ("^", "_") or (prev == "{" and at(k - 2) in ("^", "_"))
         if nxt in _BINOPS and not (nxt in ("+", "-") and t in _MULOPS):
-            raise ParseError(f"two operators in a row, '{t}' and '{nxt}', at {where(k, k + 1)}")
+            raise MalformedError(f"two operators in a row, '{t}' and '{nxt}', at {where(k, k + 1)}")
         if not signed and (nxt is None or nxt in _BOUNDARY_CLOSE or nxt in _REL_TOKENS):
-            raise ParseError(f"the '{t}' at {where(k)} has nothing after it")
+            raise MalformedError(f"the '{t}' at {where(k)} has nothing after it")
         if t in _MULOPS and (prev is None or prev in _BOUNDARY_OPEN or prev in _REL_TOKENS):
-            raise ParseError(f"the '{t}' at {where(k)} has nothing before it")
+            raise MalformedError(f"the '{t}' at {where(k)} has nothing before it")
     if bar_open is not None:
-        raise ParseError(f"the absolute-value bar '|' at {where(bar_open)} has no partner")
+        raise MalformedError(f"the absolute-value bar '|' at {where(bar_open)} has no partner")
 
 
 def canonical(s: str) -> str:
