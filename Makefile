@@ -31,9 +31,9 @@ screenshots: $(STAMP)
 	bash scripts/screenshots.sh
 
 package: $(STAMP)
-	$(BIN)/python -m pip install --quiet 'pyinstaller==6.22.*'
+	$(BIN)/python -m pip install --quiet 'pyinstaller==6.22.*' 'pyinstaller-hooks-contrib==2026.9'
 	$(BIN)/pyinstaller --noconfirm --distpath dist --workpath build/pyinstaller packaging/whiteboard-app.spec
-	QT_QPA_PLATFORM=offscreen dist/whiteboard-app/whiteboard-app --launch-probe --no-recognizer
+	bash packaging/smoke-test.sh dist/whiteboard-app/whiteboard-app $(BIN)/python
 
 clean:
 	rm -rf $(VENV) build dist *.egg-info
