@@ -116,3 +116,48 @@ def test_reference_caption_and_reading_source(qtbot, card):
 def test_the_recogniser_state_is_said_in_words(qtbot, card, status, words):
     view, _ = make_view(qtbot, card, status)
     assert words in view.status.text() and not view.status.isHidden()
+
+
+def test_read_again_after_the_recogniser_ran_out_of_time(qtbot, card):
+    from tests.ui.tablet import tablet_stroke
+    from whiteboard_app.recognition.base import Candidate, RecognitionResult
+
+    class SlowOnce:
+        name = "slow-once"
+
+        def __init__(self):
+            self.calls = 0
+
+        def recognize(self, ink, context=None):
+            self.calls += 1
+            if self.calls == 1:
+                return RecognitionResult(message="the recogniser took longer than 7 s")
+            return RecognitionResult((Candidate(card.steps[0].latex, -0.1),), ms=1.0)
+
+    rec = SlowOnce()
+    services = PracticeServices(recognizer=lambda: rec, pause_ms=40, clock=FakeClock(), check=check, near_misses=False)
+    view = PracticeView(card, services)
+    qtbot.addWidget(view)
+    view.show()
+    qtbot.waitExposed(view)
+    panel = view.panels[0]
+    assert panel.reread_button.isHidden()  # nothing written, nothing to read
+    tablet_stroke(view.canvas, [(60, 60), (90, 70)], 0.5)
+    qtbot.waitUntil(lambda: view.model.step(0).status == "done", timeout=10_000)
+    assert panel.chip.text() == "? could not read"
+    assert panel.detail.text() == "the recogniser took longer than 7 s; type the LaTeX, or read the ink again"
+    assert not panel.reread_button.isHidden() and panel.rendered.text() == "(no reading)"
+    panel.reread_button.click()
+    qtbot.waitUntil(lambda: view.model.step(0).latex == card.steps[0].latex, timeout=10_000)
+    assert panel.chip.text() == "\u2713 correct" and panel.reread_button.isHidden() and rec.calls == 2
+
+
+def test_a_long_checker_message_is_cut_to_its_first_line(qtbot, card):
+    from whiteboard_app.ui.practice_model import StepState
+    from whiteboard_app.ui.step_panel import verdict_words
+
+    v = Verdict("x", "cannot_check", message="checker error: \n  An attempt has been made\n  to start a process" + "x" * 300)
+    head, detail = verdict_words(StepState(latex="x", verdict=v, status="done"))
+    assert head == "cannot check" and detail.endswith("(checker error:)") and "\n" not in detail
+    head, detail = verdict_words(StepState(error="could not read: " + "y" * 500, status="done"))
+    assert head == "could not read" and len(detail) == 200 and detail.endswith("\u2026")

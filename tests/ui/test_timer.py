@@ -107,3 +107,14 @@ def test_summary_over_target_and_unchecked_steps():
     assert "(0:20 over)" in text.splitlines()[0]
     assert "Step 1: 3:20  no verdict" in text
     assert text.endswith("No freezes")
+
+
+@pytest.mark.parametrize("verdict, words", [
+    ("correct", "correct"), ("wrong", "wrong"), ("unparsed", "could not read"), ("cannot_check", "cannot check"),
+    (None, "no verdict"),
+])
+def test_summary_says_verdicts_in_the_panels_words(verdict, words):
+    from whiteboard_app.sessions.board import Split
+
+    text = summary_text(60_000, 180, [Split(0, 60_000, 60_000)], [], [verdict])
+    assert text.splitlines()[1] == f"Step 1: 1:00  {words}"

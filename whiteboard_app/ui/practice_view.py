@@ -480,6 +480,12 @@ class PracticeView(QWidget):
             if not st.ink.is_empty and st.verdict is None and not self.reader.pending(k):
                 self.reader.read_now(k)
 
+    def read_again(self, k: int) -> None:
+        """Read step ``k``'s ink again now (the panel's "Read again": the recogniser ran out of time or
+        failed, or it was not loaded yet)."""
+        if k < len(self.model) and not self.model.step(k).ink.is_empty and not self.session.finished:
+            self.reader.read_now(k)
+
     def _on_result(self, k: int, result) -> None:
         if not self.model.apply_result(k, None, result):
             return
@@ -548,6 +554,7 @@ class PracticeView(QWidget):
             panel.candidate_picked.connect(lambda k, latex: self.correct(k, latex, "pick"))
             panel.hint_requested.connect(self.model.show_hint)
             panel.reveal_requested.connect(self.model.reveal_reference)
+            panel.reread_requested.connect(self.read_again)
             self.steps_layout.insertWidget(self.steps_layout.count() - 1, panel)
             self.panels.append(panel)
         while len(self.panels) > len(self.model):

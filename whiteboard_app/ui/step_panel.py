@@ -4,7 +4,7 @@ reveal-reference buttons.
 
 The panel displays a :class:`~whiteboard_app.ui.practice_model.PracticeModel` step and never changes
 the model itself: user actions are emitted as signals (``reading_edited``, ``candidate_picked``,
-``hint_requested``, ``reveal_requested``) for the practice view to turn into commands.
+``hint_requested``, ``reveal_requested``, ``reread_requested``) for the practice view to turn into commands.
 """
 
 from __future__ import annotations
@@ -24,7 +24,7 @@ from PySide6.QtWidgets import (
 )
 
 from whiteboard_app.ui.mathtext import render_pixmap
-from whiteboard_app.ui.practice_model import CHECKING, EMPTY, READING, WAITING, PracticeModel, StepState
+from whiteboard_app.ui.practice_model import CHECKING, DONE, EMPTY, READING, WAITING, PracticeModel, StepState
 
 # verdict -> (colour of the chip, symbol)
 VERDICT_STYLE = {
@@ -33,6 +33,13 @@ VERDICT_STYLE = {
     "unparsed": ("#8a6d00", "?"),
     "cannot_check": ("#3c5a99", "\u2248"),
 }
+
+
+def _short(message: str | None, limit: int = 200) -> str:
+    """The first line of ``message``, at most ``limit`` characters (a checker's message may carry a
+    whole multi-line exception text)."""
+    line = (message or "").strip().splitlines()[0].strip() if (message or "").strip() else ""
+    return line if len(line) <= limit else line[: limit - 1] + "\u2026"
 
 
 def verdict_words(state: StepState, reference_latex: str | None = None) -> tuple[str, str]:
@@ -44,8 +51,8 @@ def verdict_words(state: StepState, reference_latex: str | None = None) -> tuple
     if state.error:
         head, _, rest = state.error.partition(": ")
         if head in ("could not read", "cannot check"):
-            return head, rest
-        return "could not read", state.error
+            return head, _short(rest)
+        return "could not read", _short(state.error)
     if state.status == READING:
         return "reading\u2026", ""
     if state.status == CHECKING:
@@ -66,14 +73,16 @@ def verdict_words(state: StepState, reference_latex: str | None = None) -> tuple
             parts.append(v.message)
         return "wrong", " \u2014 ".join(parts)
     if kind == "unparsed":
-        msg = v.message or "the reading could not be parsed"
+        msg = _short(v.message) or "the reading could not be parsed"
         if msg.startswith("could not read:"):
             msg = msg[len("could not read:"):].strip()
-        return "could not read", f"{msg}; pick another reading or type the LaTeX"
+        if len(state.candidates) > 1:
+            return "could not read", f"{msg}; pick another reading or type the LaTeX"
+        return "could not read", f"{msg}; type the LaTeX, or read the ink again"
     if kind == "cannot_check":
         detail = "the checker cannot decide this step; compare with the reference step"
         if v.message:
-            detail += f" ({v.message})"
+            detail += f" ({_short(v.message)})"
         return "cannot check", detail
     return kind, v.message or ""
 
@@ -123,6 +132,7 @@ class StepPanel(QFrame):
     candidate_picked = Signal(int, str)
     hint_requested = Signal(int)
     reveal_requested = Signal(int)
+    reread_requested = Signal(int)
 
     def __init__(self, model: PracticeModel, index: int, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -177,8 +187,12 @@ class StepPanel(QFrame):
         self.hint_button.clicked.connect(lambda: self.hint_requested.emit(self.index))
         self.reveal_button = QPushButton("Reveal reference")
         self.reveal_button.clicked.connect(lambda: self.reveal_requested.emit(self.index))
+        self.reread_button = QPushButton("Read again")
+        self.reread_button.setToolTip("Read this step's ink again (e.g. after the recogniser ran out of time)")
+        self.reread_button.clicked.connect(lambda: self.reread_requested.emit(self.index))
         buttons = QHBoxLayout()
         buttons.addWidget(self.candidates, 1)
+        buttons.addWidget(self.reread_button)
         buttons.addWidget(self.hint_button)
         buttons.addWidget(self.reveal_button)
 
@@ -208,7 +222,8 @@ class StepPanel(QFrame):
             return
         state = self.model.step(self.index)
         ref = self.model.reference_for(self.index)
-        self._show_maths(self.rendered, state.latex, empty="(nothing read yet)" if state.status != EMPTY else "")
+        empty = "" if state.status == EMPTY else ("(no reading)" if state.status == DONE else "(nothing read yet)")
+        self._show_maths(self.rendered, state.latex, empty=empty)
 
         headline, detail = verdict_words(state)
         kind = state.verdict.verdict if (state.verdict is not None and not state.error) else None
@@ -240,6 +255,9 @@ class StepPanel(QFrame):
         self.hint_button.setEnabled(state.hints_shown < len(getattr(self.model.card, "hints", [])))
         self.reveal_button.setEnabled(ref is not None and not state.reference_shown)
 
+        unread = state.status not in (READING, CHECKING) and not state.ink.is_empty and (
+            bool(state.error) or (state.latex is None and kind == "unparsed"))
+        self.reread_button.setVisible(unread)
         self.candidates.blockSignals(True)
         self.candidates.clear()
         for latex, score in state.candidates:

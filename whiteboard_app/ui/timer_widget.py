@@ -16,6 +16,8 @@ from whiteboard_app.sessions.board import Freeze, Split
 
 #: Refresh period of the display, ms.
 TICK_MS = 250
+#: Verdicts in the words the step panels use.
+VERDICT_WORDS = {"correct": "correct", "wrong": "wrong", "unparsed": "could not read", "cannot_check": "cannot check"}
 #: How many of the latest splits the header shows (all of them are in its tooltip).
 SPLITS_SHOWN = 5
 
@@ -44,9 +46,10 @@ def summary_text(total_ms: float, target_s: float | None, splits: Sequence[Split
     for i in range(n):
         split = format_ms(by_step[i].ms) if i in by_step else "-"
         word = (verdicts[i] if i < len(verdicts) else None) or "no verdict"
+        word = VERDICT_WORDS.get(word, word.replace("_", " "))
         fr = [f for f in freezes if f.step == i]
         mark = f"  froze {', '.join(format_ms(f.ms) for f in fr)}" if fr else ""
-        lines.append(f"Step {i + 1}: {split}  {word.replace('_', ' ')}{mark}")
+        lines.append(f"Step {i + 1}: {split}  {word}{mark}")
     lines.append(f"{len(freezes)} freeze(s) longer than 8 s" if freezes else "No freezes")
     return "\n".join(lines)
 
