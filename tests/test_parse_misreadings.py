@@ -75,6 +75,7 @@ MISREADINGS = [
     (r"a .= b", "a stray '.' at column 3"),
     (r"0..5 + a", "two decimal points"),
     (r"|a + b", "the absolute-value bar '|' at column 1"),
+    (r"\|a\|^2 + \|b", r"the norm bar '\|' at column 11"),
     # characters
     ("a \u2603 b", "cannot read the character '\u2603' (U+2603) at column 3"),
     ("(1-\u2212z)", "two operators in a row"),

@@ -295,6 +295,7 @@ def check_structure(latex: str) -> None:
         return n
 
     bar_open = None  # an absolute-value bar | at the top level waiting for its partner
+    norm_open = None  # the same for a norm bar \|
     depth = 0
     # classify Unicode tokens by the LaTeX they stand for (columns stay those of the step as written)
     toks = [(UNICODE.get(t, t).strip() or t, pos) for t, pos in toks]
@@ -311,6 +312,9 @@ def check_structure(latex: str) -> None:
                     or nxt in _BOUNDARY_CLOSE or nxt in _BINOPS:
                 raise MalformedError(f"a stray '*' at {where(k)}")
             continue
+        if (t, nxt) in (("(", ")"), ("[", "]"), (r"\|", r"\|")):
+            raise MalformedError(f"empty {'parentheses' if t == '(' else 'brackets' if t == '[' else 'norm'} "
+                             f"'{t}{nxt}' at {where(k, k + 1)}")
         if t in _OPENERS:
             depth += 1
         elif t in _CLOSERS:
@@ -319,6 +323,9 @@ def check_structure(latex: str) -> None:
             if bar_open is None and nxt in ("_", "^"):
                 continue  # an evaluation bar f(x)|_{x=0}
             bar_open = k if bar_open is None else None
+            continue
+        if t == r"\|" and depth == 0:  # a norm; inside parentheses it may separate, KL(p\|q)
+            norm_open = k if norm_open is None else None
             continue
         if t in ("^", "_"):
             what = "superscript" if t == "^" else "subscript"
@@ -332,9 +339,6 @@ def check_structure(latex: str) -> None:
             if prev is None or prev in _BOUNDARY_OPEN or prev in _REL_TOKENS or prev in _BINOPS:
                 raise MalformedError(f"the {what} '{t}' at {where(k)} has nothing before it")
             continue
-        if (t, nxt) in (("(", ")"), ("[", "]"), (r"\|", r"\|")):
-            raise MalformedError(f"empty {'parentheses' if t == '(' else 'brackets' if t == '[' else 'norm'} "
-                             f"'{t}{nxt}' at {where(k, k + 1)}")
         nargs = _ARGS.get(t)
         if nargs:
             j = k + 1
@@ -379,6 +383,8 @@ def check_structure(latex: str) -> None:
             raise MalformedError(f"the '{t}' at {where(k)} has nothing before it")
     if bar_open is not None:
         raise MalformedError(f"the absolute-value bar '|' at {where(bar_open)} has no partner")
+    if norm_open is not None:
+        raise MalformedError(f"the norm bar '\\|' at {where(norm_open)} has no partner")
 
 
 def canonical(s: str) -> str:
