@@ -31,8 +31,14 @@ accents over a base (``\\hat \\widehat \\bar \\overline \\tilde \\vec \\dot \\dd
 calligraphic letters (``\\mathbb{E}``), bold or sans letters (their plain letter), ``\\|`` / ``\\lVert``,
 ``\\top`` / ``\\intercal``, ``\\mid``, ``\\cdots``, double and triple primes (two or three prime glyphs),
 function words; spacing (``\\ `` ``\\quad`` ``\\,``), ``\\left.`` and font commands draw nothing.
-``\\operatorname*{..}`` is read as ``\\operatorname{..}`` (ziamath 0.13 draws the star as a glyph).
-Used by the card-context verifier (recognition/context.py) and the derivation-step benchmark.
+Two rewrites before ziamath, both keeping the meaning: ``\\operatorname*{..}`` -> ``\\operatorname{..}``
+(ziamath 0.13 draws the star as a glyph) and sized double bars (``\\left\\|``, ``\\Big\\Vert``) -> ``\\|``
+(ziamath stretches them by repeating a piece, once to 80 times the line height). A stretched delimiter
+drawn as several pieces gets the box of all of them (mathnote-ocr's helper found no ink in it).
+
+Cost: ziamath's layout, ~40 ms a step on the shared 2-core machine (the first call also loads ziamath's
+font, a few seconds); results are cached. Used by the card-context verifier (recognition/form_match.py)
+and the derivation-step benchmark.
 """
 
 from __future__ import annotations
