@@ -56,7 +56,7 @@ def test_follow_up_flow(qtbot, card):
     panel.next_button.click()
     assert answered[-1][2] == "no, logistic ODE"
     assert panel.question.text() == INTERPRETATION_QUESTION
-    assert panel.next_button.text() == "Finish"
+    assert panel.next_button.text() == "&Finish"
     panel.reveal_button.click()
     assert card.interpretation in panel.model_answer.text()
     panel.next_button.click()

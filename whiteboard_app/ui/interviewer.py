@@ -10,7 +10,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from PySide6.QtCore import Signal
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtGui import QKeySequence, QShortcut
 from PySide6.QtWidgets import (
     QHBoxLayout,
     QLabel,
@@ -74,15 +75,17 @@ class InterviewerPanel(QWidget):
         self.model_answer.setWordWrap(True)
         self.model_answer.setObjectName("modelAnswer")
         self.model_answer.setStyleSheet("background: #eef5ee; padding: 6px;")
-        self.reveal_button = QPushButton("Show the model answer")
+        self.reveal_button = QPushButton("&Show the model answer")
+        self.reveal_button.setToolTip("Ctrl+Enter")
         self.reveal_button.clicked.connect(self.reveal)
-        self.next_button = QPushButton("Next question")
+        self.next_button = QPushButton("&Next question")
+        self.next_button.setToolTip("Ctrl+Enter once the model answer is shown")
         self.next_button.clicked.connect(self.next)
         self.grade_label = QLabel("How did this card go? Your grade sets when it is due again.")
         self.grade_buttons: dict[str, QPushButton] = {}
         grade_row = QHBoxLayout()
         for g in GRADES:
-            b = QPushButton(g.capitalize())
+            b = QPushButton("&" + g.capitalize())  # Alt+A / Alt+H / Alt+G / Alt+E
             b.clicked.connect(lambda _=False, g=g: self.give_grade(g))
             self.grade_buttons[g] = b
             grade_row.addWidget(b)
@@ -106,7 +109,27 @@ class InterviewerPanel(QWidget):
         layout.addWidget(self.done_label)
         layout.addStretch(1)
         self.summary.setVisible(False)
+        for keys in ("Ctrl+Return", "Ctrl+Enter"):
+            shortcut = QShortcut(QKeySequence(keys), self, self.advance)
+            shortcut.setContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
         self.start()
+
+    def advance(self) -> None:
+        """The keyboard's way through (Ctrl+Enter): show the model answer, then go to the next question."""
+        if self.finished:
+            return
+        if self.revealed:
+            self.next()
+        else:
+            self.reveal()
+        self.focus_current()
+
+    def focus_current(self) -> None:
+        """Put the keyboard focus where the user acts next: the answer box, or the first grade button."""
+        if not self.finished:
+            self.answer_box.setFocus()
+        elif self.grade is None:
+            self.grade_buttons[GRADES[0]].setFocus()
 
     def set_summary(self, text: str) -> None:
         """Show the end-of-run summary above the questions (empty hides it)."""
@@ -173,7 +196,7 @@ class InterviewerPanel(QWidget):
         self.question.setText(q.question)
         self.answer_box.setReadOnly(self.revealed)
         self.reveal_button.setEnabled(not self.revealed)
-        self.next_button.setText("Next question" if self.index + 1 < n else "Finish")
+        self.next_button.setText("&Next question" if self.index + 1 < n else "&Finish")
         if self.revealed:
             points = "".join(f"<li>{p}</li>" for p in q.key_points)
             self.model_answer.setText(f"<b>Model answer.</b> {q.answer}" + (f"<ul>{points}</ul>" if points else ""))

@@ -233,8 +233,9 @@ class MainWindow(QMainWindow):
         practice_menu = self.menuBar().addMenu("&Practice")
         self.interviewer_action = QAction("&Interviewer", self, shortcut=QKeySequence("Ctrl+I"),
                                           triggered=lambda: self.practice and self.practice.show_interviewer())
-        self.finish_action = QAction("&Done (end the run)", self, triggered=lambda: self.practice and self.practice.finish_run())
-        self.keyboard_action = QAction("&Keyboard only", self, checkable=True,
+        self.finish_action = QAction("&Done (end the run)", self, shortcut=QKeySequence("Ctrl+Shift+D"),
+                                     triggered=lambda: self.practice and self.practice.finish_run())
+        self.keyboard_action = QAction("&Keyboard only", self, checkable=True, shortcut=QKeySequence("Ctrl+K"),
                                        triggered=lambda on: self.practice and self.practice.set_keyboard_mode(on))
         for a in (self.interviewer_action, self.finish_action, self.keyboard_action):
             practice_menu.addAction(a)
@@ -295,6 +296,7 @@ class MainWindow(QMainWindow):
             self.show_error(f"Could not open {card_id}: {type(exc).__name__}: {exc}")
             return None
         view.back_requested.connect(self.show_deck)
+        view.keyboard_box.toggled.connect(self.keyboard_action.setChecked)  # the view's box and the menu agree
         self.practice = view
         self.stack.addWidget(view)
         self.stack.setCurrentWidget(view)

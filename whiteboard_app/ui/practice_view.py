@@ -161,6 +161,7 @@ class PracticeView(QWidget):
         self.undo_button.setEnabled(False)
         self.redo_button.setEnabled(False)
         self.keyboard_box = QCheckBox("Keyboard only")
+        self.keyboard_box.setToolTip("Type each step's LaTeX instead of writing it (Ctrl+K)")
         self.keyboard_box.toggled.connect(self.set_keyboard_mode)
         self.interview_button = QPushButton("Interviewer")
         self.interview_button.clicked.connect(self.show_interviewer)
@@ -622,6 +623,7 @@ class PracticeView(QWidget):
     def show_interviewer(self) -> None:
         """Show the interviewer panel instead of the step panels (on demand or at the end)."""
         self.side.setCurrentWidget(self.interviewer)
+        self.interviewer.focus_current()
         self.interview_button.setText("Steps")
         self.interview_button.clicked.disconnect()
         self.interview_button.clicked.connect(self.show_steps)
