@@ -134,6 +134,7 @@ def test_split_reads_the_cut_steps_and_moves_the_later_ones(qtbot, card):
     assert view.panels[2].chip.text() == "\u2713 correct" and view.panels[2].detail.text() == "matches reference step 3"
     assert view.model.step(1).latex is None and view.model.step(1).status != "done"
     assert view.page_model.reading(2) == {"latex": refs[2], "source": "ink"} and view.page_model.reading(1) is None
+    assert view.canvas.step_mark(2) == ("\u2713", "#1b7f3b")  # the verdict beside the step's number on the board
 
     qtbot.waitUntil(all_done(view, 3), timeout=15_000)
     assert [state(view, k) for k in range(3)] == [(refs[0], ("correct", 1)), (refs[1], ("correct", 2)),
@@ -152,6 +153,7 @@ def test_split_reads_the_cut_steps_and_moves_the_later_ones(qtbot, card):
     assert len(view.model) == 2 and len(view.panels) == 2
     assert state(view, 0) == (WRONG, ("wrong", None)) and state(view, 1) == (refs[2], ("correct", 3))
     assert view.panels[0].chip.text() == "\u2717 wrong" and view.model.step(0).status == "done"
+    assert [view.canvas.step_mark(k)[0] for k in range(2)] == ["\u2717", "\u2713"]
     assert session_latexes(view) == [WRONG, refs[2]]
     assert [s.id for s in view.session.step(1).ink.strokes] == [s.id for s in view.page_model.page.steps[1].strokes]
     assert view.session.step(2).latex is None and view.session.step(2).ink.is_empty

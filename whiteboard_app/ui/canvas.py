@@ -130,6 +130,7 @@ class BoardCanvas(QWidget):
         self._live_box: BBox | None = None
         self._live_base: Page | None = None
         self._read_only = False
+        self._marks: dict[int, tuple[str, str]] = {}  # step -> (symbol, colour) beside its number
         self._until_ms: float | None = None
         self._active_step = len(model.page.steps) - 1
         self._tools: dict[str, Tool] = {name: cls(self) for name, cls in TOOLS.items()}
@@ -574,17 +575,38 @@ class BoardCanvas(QWidget):
                 painter.drawLine(QPointF(rect.left(), y), QPointF(rect.right() + 1, y))
 
     def _paint_labels(self, painter: QPainter, rect: QRect) -> None:
-        """Step numbers at the left edge of the widget (an overlay: they stay put when panning)."""
-        if rect.left() > 24:
+        """Step numbers at the left edge of the widget (an overlay: they stay put when panning), each with
+        its step mark (``set_step_mark``: the verdict's symbol in its colour)."""
+        if rect.left() > 34:
             return
         font = QFont(self.font())
         font.setPixelSize(11)
         painter.setFont(font)
-        painter.setPen(BAND_LABEL)
         for k, top in enumerate(self.model.page.tops):
             y = self.canvas_to_view(0, top)[1]
             if rect.top() - 20 <= y <= rect.bottom() + 20:
+                painter.setPen(BAND_LABEL)
                 painter.drawText(QPointF(6.0, y + 15.0), str(k + 1))
+                symbol, colour = self._marks.get(k, ("", ""))
+                if symbol:
+                    painter.setPen(QColor(colour))
+                    painter.drawText(QPointF(8.0 + 7.0 * len(str(k + 1)), y + 15.0), symbol)
+
+    def set_step_mark(self, k: int, symbol: str = "", colour: str = "#666666") -> None:
+        """Show ``symbol`` (e.g. the verdict's check mark) in ``colour`` beside step k's number; "" clears."""
+        if self._marks.get(k, ("", "")) == (symbol, colour if symbol else ""):
+            return
+        if symbol:
+            self._marks[k] = (symbol, colour)
+        else:
+            self._marks.pop(k, None)
+        if 0 <= k < len(self.model.page.tops):
+            y = self.canvas_to_view(0, self.model.page.tops[k])[1]
+            self.update(QRect(0, math.floor(y), 36, 20))
+
+    def step_mark(self, k: int) -> tuple[str, str]:
+        """(symbol, colour) shown beside step k's number ("" when none)."""
+        return self._marks.get(k, ("", ""))
 
     def _update_band_mark(self, k: int) -> None:
         page = self.model.page

@@ -40,8 +40,8 @@ from whiteboard_app.ui.canvas import BoardCanvas
 from whiteboard_app.ui.interviewer import InterviewerPanel
 from whiteboard_app.ui.mathtext import render_text_pixmap, strip_dollars
 from whiteboard_app.ui.page_model import PageModel
-from whiteboard_app.ui.practice_model import DONE, EMPTY, WAITING, PracticeModel, StepState
-from whiteboard_app.ui.step_panel import StepPanel
+from whiteboard_app.ui.practice_model import CHECKING, DONE, EMPTY, READING, WAITING, PracticeModel, StepState
+from whiteboard_app.ui.step_panel import VERDICT_STYLE, StepPanel
 from whiteboard_app.ui.timer_widget import TimerWidget, summary_text
 from whiteboard_app.ui.undo import NewStepCommand, ReadingCommand
 from whiteboard_app.ui.workers import DEFAULT_PAUSE_MS, StepReader, Worker, WorkerPool
@@ -120,6 +120,7 @@ class PracticeView(QWidget):
         self._results: dict[tuple, StepState] = {}  # (ink signature, previous readings) -> finished state
         self._shifting = False  # between PageModel.stepsShifted and the pageChanged that follows
         self.model.step_changed.connect(self._remember_from)
+        self.model.step_changed.connect(self._mark_step)
         self.panels: list[StepPanel] = []
         self._bands = 1  # number of step bands on the page last seen
 
@@ -263,6 +264,8 @@ class PracticeView(QWidget):
         self.model.steps_changed.connect(self._sync_panels)
         self._bands = len(self.page_model.page.steps)
         self._sync_panels()
+        for k in range(len(self.model)):  # a resumed board's verdicts beside its steps
+            self._mark_step(k)
         self.update_status()
         if self.services.check is None:  # warm the real checker while the user reads the prompt
             self.pool.submit(Worker(pipeline.prepare, card))
@@ -382,6 +385,20 @@ class PracticeView(QWidget):
         if v is not None and (rv is None or (rv.latex, rv.verdict, rv.reference_step, rv.diagnosis)
                               != (v.latex, v.verdict, v.reference_step, v.diagnosis)):
             s.record_verdict(k, v)
+
+    def _mark_step(self, k: int) -> None:
+        """The verdict's symbol in its colour beside step k's number on the board (which ink is which)."""
+        if k >= len(self.model) or not hasattr(self.canvas, "set_step_mark"):
+            return
+        st = self.model.step(k)
+        kind = "unparsed" if st.error else (st.verdict.verdict if st.verdict is not None else None)
+        if kind in VERDICT_STYLE and st.status == DONE:
+            colour, symbol = VERDICT_STYLE[kind]
+            self.canvas.set_step_mark(k, symbol, colour)
+        elif st.status in (READING, CHECKING):
+            self.canvas.set_step_mark(k, "\u2026", "#666666")
+        else:
+            self.canvas.set_step_mark(k, "")
 
     def _remember_from(self, k: int) -> None:
         """Step ``k`` changed: remember it, and the later steps under their new previous readings."""
