@@ -314,3 +314,21 @@ def test_leaving_a_card_does_not_wait_for_a_running_read(qtbot, card):
     qtbot.wait(50)
     assert time.perf_counter() - t0 < 1.0  # the window went on at once
     gate.set()
+
+
+def test_a_misreading_fixed_after_the_run_is_recorded_and_summarised(qtbot, card):
+    rec = ScriptedRecognizer({1: "\\sigma(z) = (1-e^{-z})^{-1}"})
+    view = make_view(qtbot, card, rec)
+    stroke(view)
+    qtbot.waitUntil(done(view), timeout=15_000)
+    view.finish_run()
+    assert "Step 1: 0:00  wrong" in view.interviewer.summary.text()
+    view.new_step()  # the run is over: no new line
+    assert len(view.model) == 1
+    view.correct(0, card.steps[0].latex)
+    qtbot.waitUntil(lambda: view.model.step(0).status == "done" and view.model.step(0).verdict is not None,
+                    timeout=15_000)
+    assert view.model.step(0).verdict.verdict == "correct"
+    assert view.session.step(0).latex == card.steps[0].latex and view.session.step(0).verdict.verdict == "correct"
+    assert view.session.step(0).misread
+    assert "Step 1: 0:00  correct" in view.interviewer.summary.text()

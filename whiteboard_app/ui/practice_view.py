@@ -441,7 +441,9 @@ class PracticeView(QWidget):
 
     def new_step(self) -> None:
         """Start a new step (Enter on the canvas / the button): a new band on the board and a new panel.
-        A typed step has an empty band; it still gets a new one after it."""
+        A typed step has an empty band; it still gets a new one after it. Nothing once the run is over."""
+        if self.session.finished:
+            return
         page = self.page_model.page
         last = len(page.steps) - 1
         if not page.steps[last].is_empty:
@@ -508,10 +510,10 @@ class PracticeView(QWidget):
         if not self.model.apply_result(k, None, result):
             return
         self.page_model.set_reading(k, {"latex": result.latex, "source": "ink"})
-        if not self.session.finished:
-            self.session.record_reading(k, result.recognition)
-            self.session.record_verdict(k, result.verdict)
+        self.session.record_reading(k, result.recognition)  # also after the run: a read that was running
+        self.session.record_verdict(k, result.verdict)
         self._maybe_complete(k)
+        self._refresh_summary()
 
     # -------------------------------------------------------------------------------- corrections
     def correct(self, k: int, latex: str, source: str = "typed") -> None:
@@ -528,7 +530,7 @@ class PracticeView(QWidget):
         if latex == self.model.step(k).latex and self.model.step(k).verdict is not None:
             return
         self.model.set_reading(k, latex, source)
-        if latex and not self.session.finished:
+        if latex:  # also after the run: fixing a misreading keeps the record (and the grade) honest
             self.session.record_correction(k, latex)
         if latex:
             self._recheck(k, latex)
@@ -560,9 +562,14 @@ class PracticeView(QWidget):
     def _on_verdict(self, worker: Worker, latex: str, verdict) -> None:
         k = self._recheck_step(worker)
         if k is not None and self.model.apply_verdict(k, latex, verdict):
-            if not self.session.finished:
-                self.session.record_verdict(k, verdict)
+            self.session.record_verdict(k, verdict)
             self._maybe_complete(k)
+            self._refresh_summary()
+
+    def _refresh_summary(self) -> None:
+        """After the run, a corrected step's new verdict shows in the interviewer's summary too."""
+        if self.session.finished:
+            self.interviewer.set_summary(self.summary())
 
     # ------------------------------------------------------------------------------------ panels
     def _sync_panels(self) -> None:
