@@ -15,7 +15,13 @@ from whiteboard_app.cli import main
 from whiteboard_app.decks.schema import Declarations
 from whiteboard_app.maths import check_step
 from whiteboard_app.maths.checker import CardChecker
-from whiteboard_app.maths.latex import ParseError, check_balance, names_from_declarations
+from whiteboard_app.maths.latex import (
+    MalformedError,
+    ParseError,
+    check_balance,
+    check_structure,
+    names_from_declarations,
+)
 from whiteboard_app.maths.parse import parse_step
 
 NAMES = names_from_declarations(Declarations(
@@ -102,6 +108,8 @@ FINE = [
     "a \u00d7 b \u2264 a\u00b2 + b\u00b2",
     r"\frac{d}{dz}\sigma(z) = \sigma(z)(1-\sigma(z))",
     r"a = b.",  # a trailing full stop
+    r"a = b \text{ } \quad",  # spacing
+    r"\|a\|^2 + |b|",
 ]
 
 
@@ -109,6 +117,12 @@ FINE = [
 def test_well_formed_steps_are_not_rejected(latex):
     check_balance(latex)
     parse_step(latex, NAMES)  # no ParseError
+
+
+def test_an_abbreviation_is_not_a_stray_full_stop():
+    check_structure(r"\max_a b \quad s.t. \quad a \ge 0")  # no MalformedError (the step is not checked)
+    with pytest.raises(MalformedError):
+        check_structure(r"a .= b")
 
 
 def test_the_python_api_and_the_cli_give_unparsed_with_the_message(capsys):

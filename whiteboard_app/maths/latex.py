@@ -163,13 +163,13 @@ def _excerpt(s: str, start: int, end: int) -> str:
 
 
 def check_balance(latex: str) -> None:
-    """Raise :class:`ParseError` when the braces ``{}``, parentheses ``()``, square brackets ``[]``,
-    ``\\{ \\}`` or ``\\langle \\rangle`` of a written step do not pair up.
+    """Raise :class:`MalformedError` (a :class:`ParseError`) when the braces ``{}``, parentheses ``()``,
+    square brackets ``[]``, ``\\{ \\}`` or ``\\langle \\rangle`` of a written step do not pair up.
 
     The message names what is unbalanced and where, as a 1-based column in the step as written, with the
     text around it: ``unbalanced braces: the '{' at column 9 is never closed (in "\\frac{1}{1+e^{-z}")``.
     ``\\left(`` / ``\\right)`` count as ``(`` / ``)``; the invisible ``\\left.`` / ``\\right.`` count as
-    nothing; ``\\|`` and ``|`` are not checked (a norm or absolute value has the same sign on both sides).
+    nothing; bars ``|`` and ``\\|`` are paired by :func:`check_structure`.
     A half-open interval ``[0, 1)`` is accepted only next to ``\\in`` (set membership), where the step is
     ``cannot_check`` anyway. Recognisers often misread or drop one delimiter; such a step must be
     "unparsed" (see docs/parsing.md), never "wrong" or "cannot_check".
@@ -237,17 +237,24 @@ _SKIP = re.compile(r"\\(,|;|!|:| |quad|qquad|displaystyle|textstyle|nonumber|lim
 
 
 def check_structure(latex: str) -> None:
-    """Raise :class:`ParseError` for the typical recogniser misreadings that sympy would only call
-    "I don't understand this", naming what is wrong and its 1-based column in the step as written:
+    """Raise :class:`MalformedError` (a :class:`ParseError`) for the typical recogniser misreadings that
+    sympy would only call "I don't understand this", naming what is wrong and its 1-based column in the step
+    as written:
 
-    - a superscript or subscript with nothing after it (``x^``, ``x_``, ``x^^2``) or an empty one
-      (``x^{}``, ``x_{}``);
-    - a command with an empty argument: ``\\frac{}{2}`` (empty numerator), ``\\frac{1}{}``, ``\\sqrt{}``,
-      ``\\hat{}``, ``\\mathrm{}``;
+    - a superscript or subscript with nothing before or after it (``^2``, ``x^``, ``x_``, ``x^^2``), an empty
+      one (``x^{}``, ``x_{}``) or one holding only a sign (``z^-1``: write ``z^{-1}``);
+    - a command with an empty or missing argument: ``\\frac{}{2}`` (empty numerator), ``\\frac{1}{}``,
+      ``\\frac{1}`` at the end, ``\\sqrt{}``, ``\\hat{}``, ``\\mathrm{}``; a function with no argument
+      (``\\log``, ``\\log_2 + a``); empty parentheses, brackets or norm (``()``, ``[]``, ``\\|\\|``);
     - two operators in a row (``a +- b``, ``a -- b``, ``a \\cdot\\cdot b``, ``a \\cdot / b``; a sign after
       ``\\cdot``, ``\\times`` or ``/`` is fine: ``2 \\cdot -3``), an operator with nothing after it
-      (``a +``, ``1/``), and ``\\cdot``, ``\\times`` or ``/`` with nothing before it;
-    - a character outside ASCII that :data:`UNICODE` does not translate.
+      (``a +``, ``1/``), ``\\cdot``, ``\\times`` or ``/`` with nothing before it, a stray ``*`` (``w^*`` is
+      fine) or ``.`` (``s.t.`` and decimals are fine), a number with two decimal points;
+    - an absolute-value bar ``|`` or norm bar ``\\|`` without a partner at the top level (inside parentheses
+      a bar may be a condition, ``p(y|x)``; ``f(x)|_{x=0}`` is an evaluation bar);
+    - an escaped character the normaliser does not read (``\\%``) and a character outside ASCII that
+      :data:`UNICODE` does not translate.
+
     Call it after :func:`check_balance` (it assumes the delimiters pair up).
     """
     toks: list[tuple[str, int]] = []
@@ -357,17 +364,12 @@ def check_structure(latex: str) -> None:
                 j = after_group(j + 1)
             if ends(j) or (at(j) in _BINOPS and at(j) != "-"):
                 raise MalformedError(f"{t} at {where(k)} has no argument")
-        if t.startswith("\\") and t[1:].isalpha() and nxt == "{" and at(k + 2) == "}":
+        if t.startswith("\\") and t[1:].isalpha() and nxt == "{" and at(k + 2) == "}" and not (
+                t[1:] in TEXT_CMDS and toks[k + 2][1] > toks[k + 1][1] + 1):  # \text{ } is a space
             arg = "numerator" if t == r"\frac" else "argument"
             raise MalformedError(f"{t} at {where(k, k + 2)} has an empty {arg}")
         if t == r"\frac" and nxt == "{":
-            depth, j = 0, k + 1
-            while j < n:
-                depth += at(j) == "{"
-                depth -= at(j) == "}"
-                if depth == 0:
-                    break
-                j += 1
+            j = after_group(k + 1) - 1  # the numerator's closing brace
             if at(j + 1) == "{" and at(j + 2) == "}":
                 raise MalformedError(f"\\frac at {where(k, j + 2)} has an empty denominator")
             continue
@@ -847,6 +849,9 @@ def _convert(toks: list[str], names: Names, em: _Emitter) -> list[str]:
             continue
         if t.startswith("\\") and t[1:] in TEXT_CMDS:
             a, j = _group(toks, i + 1)
+            if not a and t[1:] in ("text", "textrm", "textnormal"):  # \text{ }: a space
+                i = j
+                continue
             w = _word(a)
             if w is None:
                 raise ParseError(f"cannot read \\{t[1:]}{{{join(a)}}}")
