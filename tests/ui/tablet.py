@@ -39,15 +39,15 @@ def _target(widget: QWidget) -> QWidget:
 
 
 def send_tablet(widget: QWidget, kind: QEvent.Type, x: float, y: float, pressure: float,
-                eraser: bool = False) -> bool:
+                eraser: bool = False, pen_button: Qt.MouseButton = Qt.MouseButton.LeftButton) -> bool:
     """Send one QTabletEvent (TabletPress / TabletMove / TabletRelease) at widget px (x, y); returns
-    whether the widget accepted it."""
+    whether the widget accepted it. ``pen_button`` RightButton is the stylus's barrel button."""
     target = _target(widget)
     pos = QPointF(x, y)
     glob = QPointF(target.mapToGlobal(QPoint(round(x), round(y))))
     down = kind != QEvent.Type.TabletRelease
-    button = Qt.MouseButton.LeftButton if kind != QEvent.Type.TabletMove else Qt.MouseButton.NoButton
-    buttons = Qt.MouseButton.LeftButton if down else Qt.MouseButton.NoButton
+    button = pen_button if kind != QEvent.Type.TabletMove else Qt.MouseButton.NoButton
+    buttons = pen_button if down else Qt.MouseButton.NoButton
     ev = QTabletEvent(kind, stylus_device(eraser), pos, glob, pressure, 0.0, 0.0, 0.0, 0.0, 0.0,
                       Qt.KeyboardModifier.NoModifier, button, buttons)
     QApplication.sendEvent(target, ev)

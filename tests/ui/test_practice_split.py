@@ -221,3 +221,21 @@ def test_the_step_menu_offers_split_merge_and_clear(qtbot, card):
     assert [a.isEnabled() for a in last.actions()] == [False, False, True]  # above its ink: nothing to split off
     view.finish_run()
     assert view.canvas.step_menu(60.0) is None  # the run is over: the board is read-only
+
+
+def test_the_stylus_barrel_button_opens_the_step_menu(qtbot, card):
+    from PySide6.QtCore import QEvent
+
+    from tests.ui.tablet import send_tablet
+
+    view = make_view(qtbot, card, BandRecognizer(readings(card)))
+    two_steps(qtbot, view)
+    vx, vy = view.canvas.canvas_to_view(300, 60.0)
+    for kind in (QEvent.Type.TabletPress, QEvent.Type.TabletRelease):
+        send_tablet(view.canvas, kind, vx, vy, 0.3, pen_button=Qt.MouseButton.RightButton)
+    menu = view.canvas.last_menu
+    assert menu is not None and menu.actions()[0].text() == "Split step 1 here"
+    assert [len(s) for s in view.page_model.page.steps] == [2, 1]  # the barrel button wrote nothing
+    menu.actions()[0].trigger()
+    menu.close()
+    assert [len(s) for s in view.page_model.page.steps] == [1, 1, 1]

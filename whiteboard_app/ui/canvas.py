@@ -131,6 +131,7 @@ class BoardCanvas(QWidget):
         self._live_base: Page | None = None
         self._read_only = False
         self._marks: dict[int, tuple[str, str]] = {}  # step -> (symbol, colour) beside its number
+        self.last_menu: QMenu | None = None  # the step menu the stylus's barrel button opened (tests)
         self._until_ms: float | None = None
         self._active_step = len(model.page.steps) - 1
         self._tools: dict[str, Tool] = {name: cls(self) for name, cls in TOOLS.items()}
@@ -356,6 +357,12 @@ class BoardCanvas(QWidget):
         clear = menu.addAction(f"Clear step {k + 1}", lambda: self.clear_step(k))
         clear.setEnabled(not page.steps[k].is_empty)
         return menu
+
+    def _stylus_menu(self, pe: PenEvent) -> None:
+        menu = self.step_menu(pe.point.y)
+        if menu is not None:
+            menu.popup(self.mapToGlobal(QPointF(pe.view_x, pe.view_y).toPoint()))
+            self.last_menu = menu
 
     def contextMenuEvent(self, event) -> None:  # noqa: N802 (Qt API)
         _, y = self.view_to_canvas(event.pos().x(), event.pos().y())
@@ -694,6 +701,9 @@ class BoardCanvas(QWidget):
             self._pan_from = None if pe.kind == "release" else (x0 + dx, y0 + dy)
             if dx or dy:
                 self.pan_by(dx, dy)
+            return
+        if pe.kind == "press" and pe.button == "right" and pe.source == "stylus":
+            self._stylus_menu(pe)  # the barrel button (a mouse's right click comes as contextMenuEvent)
             return
         if self._read_only or pe.button not in ("left",):
             return
