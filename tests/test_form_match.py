@@ -129,3 +129,35 @@ def test_rerank_survives_a_failing_verifier(monkeypatch):
     ink, symbols = ink_for(REF)
     result = RecognitionResult((Candidate("x", -1.0),), tuple(symbols), 10.0, "test")
     assert rerank(result, CONTEXT, ink=ink).best == "x"
+
+
+def test_regrouping_mends_two_glyphs_the_engine_grouped_as_one_symbol():
+    ink, symbols = ink_for(REF)
+    glyphs = glyph_layout(REF)
+    tokens = {k: g.token for k, g in enumerate(glyphs)}
+    # the engine joined the strokes of "z" and ")" (glyphs 8 and 9 of the right side) into one symbol
+    a, b = next((k, k + 1) for k in range(10, len(glyphs) - 1) if tokens[k] == "z" and tokens[k + 1] == ")")
+    merged = SymbolAlternatives((a, b), (("\\sum", 0.6), ("x", 0.3)))
+    engine_symbols = [s for k, s in enumerate(symbols) if k not in (a, b)] + [merged]
+    calls = []
+
+    def classify(_ink, groups):  # the engine's classifier on given stroke groups: one glyph per stroke here
+        calls.append([tuple(g) for g in groups])
+        return [((tokens[g[0]], 0.9), ("?", 0.05)) if len(g) == 1 else (("?", 0.9),) for g in groups]
+
+    assert verified_form(match_forms(ink, engine_symbols, CONTEXT)) is None  # one glyph left unexplained
+    form = verified_form(match_forms(ink, engine_symbols, CONTEXT, classify))
+    assert form is not None and form.latex == REF and form.unexplained == 0
+    assert any((a,) in groups and (b,) in groups for groups in calls)
+
+
+def test_a_failing_classifier_keeps_the_first_fit():
+    ink, symbols = ink_for(REF)
+
+    def classify(_ink, _groups):
+        raise RuntimeError("engine gone")
+
+    merged = [s for k, s in enumerate(symbols) if k not in (3, 4)] + [SymbolAlternatives((3, 4), (("?", 0.9),))]
+    first = match_forms(ink, merged, CONTEXT)
+    again = match_forms(ink, merged, CONTEXT, classify)
+    assert [(m.latex, round(m.cost, 6)) for m in first] == [(m.latex, round(m.cost, 6)) for m in again]

@@ -172,3 +172,17 @@ def test_function_words_become_commands(raw, latex):
     from whiteboard_app.recognition.trained import function_words
 
     assert function_words(raw) == latex
+
+
+def test_classify_groups_agrees_with_the_engines_own_symbols(rec):
+    ink = synthesize(r"y-2=\frac{a}{b}", seed=3, height_px=40).ink
+    res = rec.recognize(ink)
+    groups = [s.stroke_ids for s in res.symbols]
+    labels = rec.classify_groups(ink, groups + [(), (10**9,)])
+    assert len(labels) == len(groups) + 2
+    for sym, got in zip(res.symbols, labels, strict=False):  # same top label (the grouper adjusts some confidences)
+        assert got[0][0] == sym.labels[0][0]
+    assert labels[-2] == () and labels[-1] == ()  # empty group, unknown stroke id
+    # two symbols' strokes as one group: a different reading than either alone
+    both = rec.classify_groups(ink, [groups[0] + groups[1]])[0]
+    assert both and all(0.0 <= p <= 1.0 for _l, p in both)

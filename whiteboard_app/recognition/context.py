@@ -238,7 +238,7 @@ def _supported(read: Sequence[str], form: Sequence[str], alts: dict[str, set[str
 
 
 def rerank(result: RecognitionResult, context: RecognitionContext | None, *, ink: StepInk | None = None,
-           verify: bool = True, **options) -> RecognitionResult:
+           verify: bool = True, classify=None, **options) -> RecognitionResult:
     """``result`` with its candidates re-ordered (and possibly extended) by the card's context.
 
     Options as :func:`score_candidates`; the result's per-symbol alternatives are used. No context or
@@ -247,7 +247,8 @@ def rerank(result: RecognitionResult, context: RecognitionContext | None, *, ink
     Given the step's ``ink`` (and ``verify``), the ink's symbols are also fitted to every expected form
     (:mod:`whiteboard_app.recognition.form_match`); a form the ink supports by the verifier's rule, which
     treats right and wrong forms alike, becomes the best reading, scored ``weight`` above the engine's
-    best, and the other readings follow it.
+    best, and the other readings follow it. ``classify``: the engine's ``classify_groups``, which lets the
+    verifier regroup strokes the engine grouped wrongly (:func:`~whiteboard_app.recognition.form_match.regroup_form`).
     """
     if context is None or not context.expected or not result.candidates:
         return result
@@ -258,7 +259,7 @@ def rerank(result: RecognitionResult, context: RecognitionContext | None, *, ink
         from whiteboard_app.recognition.form_match import match_forms, verified_form
 
         try:
-            form = verified_form(match_forms(ink, result.symbols, context))
+            form = verified_form(match_forms(ink, result.symbols, context, classify))
         except Exception:  # noqa: BLE001 - the verifier is optional; its failure must not cost the reading
             form = None
         if form is not None:
@@ -282,7 +283,8 @@ class ContextualRecognizer:
     def recognize(self, ink: StepInk, context: RecognitionContext | None = None) -> RecognitionResult:
         result = self.inner.recognize(ink, context)
         t0 = time.perf_counter()
-        out = rerank(result, context, ink=ink, **self.options)
+        classify = getattr(self.inner, "classify_groups", None)
+        out = rerank(result, context, ink=ink, classify=classify if callable(classify) else None, **self.options)
         return replace(out, ms=out.ms + (time.perf_counter() - t0) * 1000.0) if out is not result else out
 
     def __getattr__(self, attr: str):

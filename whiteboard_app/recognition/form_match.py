@@ -32,13 +32,14 @@ classifier cannot tell apart; docs/recogniser.md gives that rate too.
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from whiteboard_app.ink import StepInk
 from whiteboard_app.recognition.base import RecognitionContext, SymbolAlternatives
 
-__all__ = ["FormMatch", "InkSymbol", "ink_symbols", "match_form", "match_forms", "verified_form", "warm_up"]
+__all__ = ["FormMatch", "InkSymbol", "ink_symbols", "match_form", "match_forms", "regroup_form", "verified_form",
+           "warm_up"]
 
 #: Probability floor of a token the classifier did not list for a symbol (its cost is -ln EPS = 6.9 nats).
 EPS = 1e-3
@@ -58,6 +59,7 @@ class InkSymbol:
 
     box: tuple[float, float, float, float]
     probs: dict[str, float]
+    stroke_ids: tuple[int, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -84,8 +86,6 @@ def ink_symbols(ink: StepInk, symbols: Sequence[SymbolAlternatives]) -> list[Ink
     """The engine's symbols as boxes (from the ink's strokes, by stroke id) with token probabilities
     (labels normalised by :func:`whiteboard_app.recognition.context.normalize_tokens`). Symbols whose
     strokes are not in the ink are skipped."""
-    from whiteboard_app.recognition.context import normalize_tokens
-
     by_id = {s.id: s for s in ink.strokes}
     out = []
     for sym in symbols:
@@ -94,28 +94,45 @@ def ink_symbols(ink: StepInk, symbols: Sequence[SymbolAlternatives]) -> list[Ink
             continue
         xs = [p[0] for p in pts]
         ys = [p[1] for p in pts]
-        probs: dict[str, float] = {}
-        for label, p in sym.labels:
-            toks = normalize_tokens(label)
-            key = toks[0] if len(toks) == 1 else label
-            probs[key] = max(probs.get(key, 0.0), float(p))
-        out.append(InkSymbol((min(xs), min(ys), max(xs) - min(xs), max(ys) - min(ys)), probs))
+        out.append(InkSymbol((min(xs), min(ys), max(xs) - min(xs), max(ys) - min(ys)), _probs(sym.labels),
+                             tuple(i for i in sym.stroke_ids if i in by_id)))
     return out
 
 
-def _frame(boxes):
+def _probs(labels) -> dict[str, float]:
+    """(label LaTeX, probability) pairs as token -> probability."""
+    from whiteboard_app.recognition.context import normalize_tokens
+
+    probs: dict[str, float] = {}
+    for label, p in labels:
+        toks = normalize_tokens(label)
+        key = toks[0] if len(toks) == 1 else label
+        probs[key] = max(probs.get(key, 0.0), float(p))
+    return probs
+
+
+def _frame_params(boxes) -> tuple[float, float, float, float]:
+    """(left edge, mean advance, median centre y, median height) of boxes (x, y, w, h)."""
+    import numpy as np
+
+    b = np.asarray(boxes, float)
+    x0 = float(b[:, 0].min())
+    x1 = float((b[:, 0] + b[:, 2]).max())
+    adv = max((x1 - x0) / len(b), 1e-9)
+    tall = b[:, 3] > 0.3 * b[:, 2]
+    mh = max(float(np.median(b[:, 3][tall] if tall.any() else b[:, 3])), 1e-9)
+    return x0, adv, float(np.median(b[:, 1] + b[:, 3] / 2)), mh
+
+
+def _frame(boxes, params=None):
     """Centres and sizes in the common frame: (u, v, w, h) arrays; see the module docstring."""
     import numpy as np
 
     b = np.asarray(boxes, float)
-    x0 = b[:, 0].min()
-    x1 = (b[:, 0] + b[:, 2]).max()
-    adv = max((x1 - x0) / len(b), 1e-9)
-    tall = b[:, 3] > 0.3 * b[:, 2]
-    mh = max(float(np.median(b[:, 3][tall] if tall.any() else b[:, 3])), 1e-9)
+    x0, adv, cy0, mh = params or _frame_params(boxes)
     cx = b[:, 0] + b[:, 2] / 2
     cy = b[:, 1] + b[:, 3] / 2
-    return (cx - x0) / adv, (cy - np.median(cy)) / mh, b[:, 2] / adv, b[:, 3] / mh
+    return (cx - x0) / adv, (cy - cy0) / mh, b[:, 2] / adv, b[:, 3] / mh
 
 
 def _inside(a, b) -> float:
@@ -127,16 +144,24 @@ def _inside(a, b) -> float:
     return ox * oy / max(wa * ha, 1e-9)
 
 
-def match_form(symbols: Sequence[InkSymbol], glyphs: Sequence, latex: str = "", kind: str = "") -> FormMatch:
-    """Fit the ink's symbols to one form's typeset glyphs (``typeset.Glyph``: name, token, box).
-    Raises ValueError when either sequence is empty."""
+@dataclass
+class _Fit:
+    """One assignment of ink symbols to a form's glyphs, in the common frame."""
+
+    pairs: list[tuple[int, int]]
+    cost: float
+    sbox: list[tuple[float, float, float, float]]
+    gbox: list[tuple[float, float, float, float]]
+    params: tuple[float, float, float, float]  # the ink frame (see _frame_params)
+
+
+def _fit(symbols: Sequence[InkSymbol], glyphs: Sequence) -> _Fit:
     import numpy as np
     from scipy.optimize import linear_sum_assignment
 
     n, m = len(symbols), len(glyphs)
-    if not n or not m:
-        raise ValueError("match_form needs ink symbols and glyphs")
-    ui, vi, wi, hi = _frame([s.box for s in symbols])
+    params = _frame_params([s.box for s in symbols])
+    ui, vi, wi, hi = _frame([s.box for s in symbols], params)
     ug, vg, wg, hg = _frame([g.box for g in glyphs])
     ug, wg = ug * (m / n), wg * (m / n)  # both in the ink's advances
     lab = np.array([[-math.log(max(s.probs.get(g.token, 0.0), EPS)) for g in glyphs] for s in symbols])
@@ -157,27 +182,159 @@ def match_form(symbols: Sequence[InkSymbol], glyphs: Sequence, latex: str = "", 
             if scale > 0:
                 ug, wg = scale * ug + shift, wg * scale
     cost = float(sum(big[i, j] for i, j in pairs)) + UNMATCHED * ((n - len(pairs)) + (m - len(pairs)))
+    return _Fit(pairs, cost, [(ui[i], vi[i], wi[i], hi[i]) for i in range(n)],
+                [(ug[j], vg[j], wg[j], hg[j]) for j in range(m)], params)
+
+
+def _contradictions(pairs, probs_of, glyphs) -> tuple[tuple[float, float], ...]:
+    out = []
+    for i, j in pairs:
+        probs = probs_of(i)
+        if not probs:
+            continue
+        top, p_top = max(probs.items(), key=lambda kv: kv[1])
+        if top != glyphs[j].token:
+            out.append((p_top, probs.get(glyphs[j].token, 0.0)))
+    return tuple(out)
+
+
+def match_form(symbols: Sequence[InkSymbol], glyphs: Sequence, latex: str = "", kind: str = "") -> FormMatch:
+    """Fit the ink's symbols to one form's typeset glyphs (``typeset.Glyph``: name, token, box).
+    Raises ValueError when either sequence is empty."""
+    n, m = len(symbols), len(glyphs)
+    if not n or not m:
+        raise ValueError("match_form needs ink symbols and glyphs")
+    fit = _fit(symbols, glyphs)
+    pairs, sbox, gbox = fit.pairs, fit.sbox, fit.gbox
     mi = {i for i, _ in pairs}
     mj = {j for _, j in pairs}
-    sbox = [(ui[i], vi[i], wi[i], hi[i]) for i in range(n)]
-    gbox = [(ug[j], vg[j], wg[j], hg[j]) for j in range(m)]
     bad = sum(1 for i in range(n) if i not in mi and not any(
         glyphs[j].name not in CONTAINERS and _inside(sbox[i], gbox[j]) >= 0.5 for j in mj))
     bad += sum(1 for j in range(m) if j not in mj and (glyphs[j].name in CONTAINERS or not any(
         _inside(gbox[j], sbox[i]) >= 0.5 for i in mi)))
-    contra = []
-    for i, j in pairs:
-        top, p_top = max(symbols[i].probs.items(), key=lambda kv: kv[1])
-        if top != glyphs[j].token:
-            contra.append((p_top, symbols[i].probs.get(glyphs[j].token, 0.0)))
-    return FormMatch(latex, kind, cost, m, n - len(pairs), m - len(pairs), bad, tuple(contra))
+    contra = _contradictions(pairs, lambda i: symbols[i].probs, glyphs)
+    return FormMatch(latex, kind, fit.cost, m, n - len(pairs), m - len(pairs), bad, contra)
 
 
-def match_forms(ink: StepInk, symbols: Sequence[SymbolAlternatives],
-                context: RecognitionContext | None) -> list[FormMatch]:
+#: Share of a stroke's box inside a glyph's box for the stroke to join that glyph when regrouping.
+JOIN_SHARE = 0.3
+#: Share of a stroke's box inside an empty glyph's box for it to move there from its symbol.
+MOVE_SHARE = 0.6
+#: Distance (in advances and heights of the frame) within which a left-over stroke fills an empty glyph.
+NEAR = 0.75
+
+Classify = Callable[[StepInk, Sequence[Sequence[int]]], Sequence[Sequence[tuple[str, float]]]]
+
+
+def regroup_form(ink: StepInk, symbols: Sequence[InkSymbol], glyphs: Sequence, classify: Classify,
+                 latex: str = "", kind: str = "") -> FormMatch:
+    """:func:`match_form` with the ink's strokes regrouped by the form (the engine's grouping is often what
+    fails): strokes of a left-over symbol join the glyph whose fitted box holds >= JOIN_SHARE of them; an
+    empty glyph takes the strokes of other symbols that lie >= MOVE_SHARE inside it (and more inside it
+    than inside their own glyph); left-over strokes centred within NEAR of a still empty glyph fill it (a
+    symbol the engine misread); each changed group is classified again by ``classify`` (the engine's
+    ``classify_groups``). A glyph left empty or a stroke left over is unexplained. Raises ValueError when
+    either sequence is empty; ``classify`` errors propagate."""
+    n, m = len(symbols), len(glyphs)
+    if not n or not m:
+        raise ValueError("regroup_form needs ink symbols and glyphs")
+    fit = _fit(symbols, glyphs)
+    by_id = {s.id: s for s in ink.strokes if s.points}
+
+    def box_of(ids):
+        pts = [(p.x, p.y) for i in ids for p in by_id[i].points]
+        xs = [p[0] for p in pts]
+        ys = [p[1] for p in pts]
+        return (min(xs), min(ys), max(xs) - min(xs), max(ys) - min(ys))
+
+    def fbox(ids):
+        u, v, w, h = _frame([box_of(ids)], fit.params)
+        return (float(u[0]), float(v[0]), float(w[0]), float(h[0]))
+
+    group: dict[int, list[int]] = {j: [k for k in symbols[i].stroke_ids if k in by_id] for i, j in fit.pairs}
+    source = {j: i for i, j in fit.pairs}
+    leftover: list[int] = []
+    matched = {i for i, _ in fit.pairs}
+    for i in range(n):
+        if i in matched:
+            continue
+        for sid in symbols[i].stroke_ids:
+            if sid not in by_id:
+                continue
+            b = fbox([sid])
+            share, j = max(((_inside(b, fit.gbox[j]), j) for j in range(m)), default=(0.0, -1))
+            if share >= JOIN_SHARE:
+                group.setdefault(j, []).append(sid)
+            else:
+                leftover.append(sid)
+    for j in range(m):
+        if group.get(j):
+            continue
+        for k in list(group):
+            if k == j or len(group[k]) < 2:
+                continue
+            for sid in list(group[k]):
+                b = fbox([sid])
+                here = _inside(b, fit.gbox[j])
+                if here >= MOVE_SHARE and here > _inside(b, fit.gbox[k]) and len(group[k]) > 1:
+                    group[k].remove(sid)
+                    group.setdefault(j, []).append(sid)
+    for j in range(m):  # an empty glyph takes the left-over strokes centred near it (a misread symbol)
+        if group.get(j) or not leftover:
+            continue
+        gu, gv, gw, gh = fit.gbox[j]
+        near = [sid for sid in leftover if abs(fbox([sid])[0] - gu) <= max(NEAR, gw / 2)
+                and abs(fbox([sid])[1] - gv) <= max(NEAR, gh / 2)]
+        if near:
+            group[j] = near
+            leftover = [sid for sid in leftover if sid not in near]
+    group = {j: ids for j, ids in group.items() if ids}
+    changed = [j for j in group if j not in source or sorted(group[j]) != sorted(symbols[source[j]].stroke_ids)]
+    probs: dict[int, dict[str, float]] = {j: symbols[source[j]].probs for j in group if j not in changed}
+    if changed:
+        for j, labels in zip(changed, classify(ink, [group[j] for j in changed]), strict=True):
+            probs[j] = _probs(labels)
+    cost = 0.0
+    for j, ids in group.items():
+        u, v, _w, _h = fbox(ids)
+        gu, gv, _gw, _gh = fit.gbox[j]
+        cost += -math.log(max(probs[j].get(glyphs[j].token, 0.0), EPS)) + X_COST * abs(u - gu) + Y_COST * abs(v - gv)
+    empty = m - len(group)
+    cost += UNMATCHED * (empty + len(leftover))
+    contra = _contradictions([(j, j) for j in group], lambda j: probs[j], glyphs)
+    return FormMatch(latex, kind, cost, m, len(leftover), empty, empty + len(leftover), contra)
+
+
+_FUNCTION_TOKENS = {"\\" + f: f for f in ("log", "exp", "sin", "cos", "tan", "lim", "max", "min", "det", "ln",
+                                              "arg", "softmax", "tanh")}
+
+
+def _letters(glyphs: Sequence) -> tuple:
+    """Function names typeset as one glyph (``\\log``) as the letters people write, each in its share
+    of the word's box (the classifier reads handwritten function names letter by letter)."""
+    from whiteboard_app.recognition.typeset import Glyph
+
+    out = []
+    for g in glyphs:
+        word = _FUNCTION_TOKENS.get(g.token)
+        if word is None:
+            out.append(g)
+            continue
+        x, y, w, h = g.box
+        out += [Glyph(c, c, (x + k * w / len(word), y, w / len(word), h)) for k, c in enumerate(word)]
+    return tuple(out)
+
+
+def match_forms(ink: StepInk, symbols: Sequence[SymbolAlternatives], context: RecognitionContext | None,
+                classify: Classify | None = None, regroup_top: int = 4) -> list[FormMatch]:
     """Every typesettable form of ``context`` fitted to the ink, best (lowest cost) first. Forms with the
     same tokens are fitted once (first kind kept); forms that cannot be typeset are skipped. Empty when
-    there is no context, no ink symbol or no typesettable form."""
+    there is no context, no ink symbol or no typesettable form.
+
+    Given ``classify`` (the engine's ``classify_groups``), the ``regroup_top`` best forms that leave
+    symbols or glyphs over are fitted again with the strokes regrouped (:func:`regroup_form`); the
+    regrouped fit replaces the first when it explains more of the ink, or as much at a lower cost. A
+    ``classify`` failure keeps the first fits."""
     from whiteboard_app.recognition.context import normalize_tokens
     from whiteboard_app.recognition.typeset import LayoutError, glyph_layout
 
@@ -194,13 +351,24 @@ def match_forms(ink: StepInk, symbols: Sequence[SymbolAlternatives],
             continue
         seen.add(toks)
         try:
-            glyphs = glyph_layout(latex)
+            glyphs = _letters(glyph_layout(latex))
         except LayoutError:
             continue
         if glyphs:
-            out.append(match_form(syms, glyphs, latex, kind))
-    out.sort(key=lambda fm: fm.cost)
-    return out
+            out.append((match_form(syms, glyphs, latex, kind), glyphs))
+    out.sort(key=lambda pair: pair[0].cost)
+    if classify is not None:
+        for k, (fm, glyphs) in enumerate(out[:regroup_top]):
+            if not (fm.unmatched_ink or fm.unmatched_glyphs or fm.unexplained):
+                continue
+            try:
+                rg = regroup_form(ink, syms, glyphs, classify, fm.latex, fm.kind)
+            except Exception:  # noqa: BLE001 - the engine's classifier failed: keep the first fit
+                break
+            if (rg.unexplained, rg.cost) < (fm.unexplained, fm.cost):
+                out[k] = (rg, glyphs)
+        out.sort(key=lambda pair: pair[0].cost)
+    return [fm for fm, _ in out]
 
 
 def verified_form(matches: Sequence[FormMatch], *, margin: float = 2.0, max_unmatched: int = 3,

@@ -201,7 +201,7 @@ def _worker_main(conn, name: str, options: dict, registry: dict[str, EngineSpec]
             load()
         _warm_up(engine)
         hooks = [h for h in HOOKS if callable(getattr(engine, h, None))]
-        conn.send(("ok", {"hooks": hooks}))
+        conn.send(("ok", {"hooks": hooks, "classify": callable(getattr(engine, "classify_groups", None))}))
     except BaseException as exc:  # noqa: BLE001 - reported to the parent, then the worker ends
         conn.send(_error_reply(exc))
         conn.close()
@@ -214,6 +214,8 @@ def _worker_main(conn, name: str, options: dict, registry: dict[str, EngineSpec]
         try:
             if request[0] == "recognize":
                 conn.send(("ok", engine.recognize(request[1], request[2])))
+            elif request[0] == "classify":
+                conn.send(("ok", engine.classify_groups(request[1], request[2])))
             elif request[0] == "call":
                 conn.send(("ok", getattr(engine, request[1])(*request[2])))
             else:
@@ -360,8 +362,21 @@ class TimeLimitedRecognizer:
         if self.context_prior and context is not None:
             from whiteboard_app.recognition.context import rerank
 
-            result = rerank(result, context, ink=ink)
+            classify = self.classify_groups if self._ready and self._ready.get("classify") else None
+            result = rerank(result, context, ink=ink, classify=classify)
         return result
+
+    def classify_groups(self, ink: StepInk, groups) -> list:
+        """The engine's ``classify_groups`` (labels for given stroke groups) run in the worker, under the
+        per-step time limit. Raises RecognitionError when the engine has none, fails, or is over the limit."""
+        with self._lock:
+            if not self._ensure_ready().get("classify"):
+                raise RecognitionError(f"the {self.name} recogniser cannot classify stroke groups")
+            done, reply = self._request(("classify", ink, [list(g) for g in groups]), self.time_limit_s)
+            if not done:
+                raise RecognitionError(f"{self.name}: classifying stroke groups took longer than "
+                                       f"{self.time_limit_s:g} s")
+            return _raise_reply(self.name, reply)
 
     def hooks(self) -> list[str]:
         """The optional engine methods available through this wrapper (e.g. ["adapt"])."""

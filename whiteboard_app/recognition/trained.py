@@ -287,6 +287,52 @@ class TrainedRecognizer:
                                  None if cands else "nothing read")
 
 
+    def classify_groups(self, ink: StepInk, groups: Sequence[Sequence[int]]) -> list[tuple[tuple[str, float], ...]]:
+        """The classifier's labels for given stroke groups of *ink* (the card-context verifier's forced
+        grouping, recognition/form_match.py): for each group of stroke ids, (label LaTeX, probability)
+        pairs, best first (up to 5). The ink is normalised as for :meth:`recognize`, so sizes are
+        comparable. Unknown stroke ids are ignored; an empty group gets ``()``. Raises RecognitionError
+        if the engine fails."""
+        strokes = [s for s in ink.strokes if s.points]
+        if not strokes or not groups:
+            return [() for _ in groups]
+        ocr = self._load()
+        from mathnote_ocr.api import _autocanvas
+        from mathnote_ocr.engine.grouper import GrouperCache
+        from mathnote_ocr.engine.grouper import classify_groups as m_classify
+        from mathnote_ocr.engine.stroke import Stroke as MStroke
+        from mathnote_ocr.engine.stroke import StrokePoint
+
+        from whiteboard_app.recognition.training.data import normalise_strokes
+
+        norm = normalise_strokes([[(p.x, p.y) for p in s.points] for s in strokes])
+        mstrokes = [MStroke.from_points([StrokePoint(x, y) for x, y in pts], id=i) for i, pts in enumerate(norm)]
+        pos = {s.id: i for i, s in enumerate(strokes)}
+        sets = [frozenset(pos[i] for i in g if i in pos) for g in groups]
+        todo = [g for g in {g for g in sets if g}]
+        cache = GrouperCache()
+        token = _RAW_NAMES.set(True)
+        try:
+            with self._read_lock:
+                m_classify(mstrokes, todo, self._adapted_classifier(ocr), cache=cache,
+                           source_size=_autocanvas(mstrokes, 800))
+        except Exception as exc:  # the engine's own failures
+            raise RecognitionError(f"{ENGINE_NAME} engine failed: {type(exc).__name__}: {exc}") from exc
+        finally:
+            _RAW_NAMES.reset(token)
+        out = []
+        for g in sets:
+            r = cache.get(g) if g else None
+            if r is None:
+                out.append(())
+                continue
+            labels = [(name_to_latex(r.symbol), float(r.confidence))]
+            for n, c in r.alternatives or []:
+                if n is not None and n != r.symbol and len(labels) < 5:
+                    labels.append((name_to_latex(n), float(c)))
+            out.append(tuple(labels))
+        return out
+
     def partitions_for(self, n_strokes: int) -> int:
         """Partitions read (each costs one layout parse): ``top_k`` up to 12 strokes, at most 2 up to
         24 strokes, 1 beyond (keeps long steps inside the time limit)."""
