@@ -86,10 +86,13 @@ MISREADINGS = [
     ("a \u2603 b", "cannot read the character '\u2603' (U+2603) at column 3"),
     ("(1-\u2212z)", "two operators in a row"),
     (r"\% a", r"cannot read \% at column 1"),
+    # input no written step looks like: refused at once instead of taking antlr seconds
+    ("(" * 30 + "a" + ")" * 30, "the '(' at column 21 is nested more than 20 levels deep"),
+    ("a+" * 600 + "a", "the step is 1201 characters long"),
 ]
 
 
-@pytest.mark.parametrize("latex,words", MISREADINGS, ids=[m[0] for m in MISREADINGS])
+@pytest.mark.parametrize("latex,words", MISREADINGS, ids=[m[0][:40] for m in MISREADINGS])
 def test_misreadings_are_parse_errors_that_say_what_and_where(latex, words):
     with pytest.raises(ParseError) as exc:
         parse_step(latex, NAMES)

@@ -599,7 +599,8 @@ class CardChecker:
             return StepVerdict(latex, "correct", reference_step=k, shape=shape,
                                message=f"matches reference step {k}")
         diag, k, expl = self.diagnose_expression(latex, e)
-        return StepVerdict(latex, "wrong", reference_step=k, diagnosis=diag, shape=shape, message=expl)
+        return StepVerdict(latex, "wrong", reference_step=k, diagnosis=diag, shape=shape,
+                           message=expl or "does not equal any expression of the reference chain")
 
     def _wrong(self, latex, claim: _Claim, a, b, rel, shape) -> StepVerdict:
         # declared mistakes first

@@ -146,6 +146,10 @@ def clean(s: str) -> str:
     return s.strip().rstrip(".,;").strip()
 
 
+#: limits of one written step (the bundled cards and the verdict table stay under 300 characters and 4
+#: levels); beyond them antlr takes seconds, so such input is refused at once instead of timing out
+MAX_STEP_CHARS = 1000
+MAX_NESTING = 20
 #: opening and closing delimiters checked by :func:`check_balance`, with their names for messages
 _OPENERS = {"{": "}", "(": ")", "[": "]", r"\{": r"\}", r"\langle": r"\rangle"}
 _CLOSERS = {v: k for k, v in _OPENERS.items()}
@@ -170,10 +174,14 @@ def check_balance(latex: str) -> None:
     text around it: ``unbalanced braces: the '{' at column 9 is never closed (in "\\frac{1}{1+e^{-z}")``.
     ``\\left(`` / ``\\right)`` count as ``(`` / ``)``; the invisible ``\\left.`` / ``\\right.`` count as
     nothing; bars ``|`` and ``\\|`` are paired by :func:`check_structure`.
+    Steps longer than :data:`MAX_STEP_CHARS` or nested deeper than :data:`MAX_NESTING` are refused too.
     A half-open interval ``[0, 1)`` is accepted only next to ``\\in`` (set membership), where the step is
     ``cannot_check`` anyway. Recognisers often misread or drop one delimiter; such a step must be
     "unparsed" (see docs/parsing.md), never "wrong" or "cannot_check".
     """
+    if len(latex) > MAX_STEP_CHARS:
+        raise MalformedError(f"the step is {len(latex)} characters long; one written step has at most "
+                             f"{MAX_STEP_CHARS} (write it as several steps)")
     stack: list[tuple[str, int]] = []  # (opener, position in latex)
     interval_ok = bool(re.search(r"\\in(?![a-zA-Z])", latex))
     sized = False  # the previous token was \left, \right, \big...
@@ -191,6 +199,8 @@ def check_balance(latex: str) -> None:
         t = _DELIM_SYNONYMS.get(t, t)
         if t in _OPENERS:
             stack.append((t, pos))
+            if len(stack) > MAX_NESTING:
+                raise MalformedError(f"the '{t}' at column {pos + 1} is nested more than {MAX_NESTING} levels deep")
             continue
         if t not in _CLOSERS:
             continue
