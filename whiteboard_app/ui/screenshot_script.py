@@ -7,8 +7,9 @@ the interviewer's first follow-up with an answer and the model answer, then (aft
 deck browser with that attempt in it.
 It saves ``deck-browser.png``, ``run.png`` and ``followup.png`` into DIR and quits. The run's clock is a
 FakeClock moved at a person's writing pace, so the timer shows realistic splits and one freeze. Steps the recogniser
-misread are corrected by typing, as a person would, except step 2, which is left as read; the script
-prints what happened.
+misread are corrected by typing, as a person would, except step 2, which is left as read; a step the
+recogniser ran out of time on (a busy machine) is read again once or twice, as with the panel's "Read
+again"; the script prints what happened.
 """
 
 from __future__ import annotations
@@ -93,6 +94,15 @@ def _run(window, out: Path, app: QApplication, recognizer_timeout_s: float) -> N
         _wait(app, lambda k=k: view.model.step(k).status == "done", 30.0)
         st = view.model.step(k)
         print(f"step {k + 1}: read {st.latex!r} -> {st.verdict.verdict if st.verdict else st.error}", flush=True)
+        for _ in range(2):  # out of time on a busy machine: "Read again", as the user would
+            msg = (st.verdict.message or "") if st.verdict is not None else (st.error or "")
+            if st.latex or not ("time limit" in msg or "longer than" in msg):
+                break
+            view.read_again(k)
+            _wait(app, lambda k=k: view.model.step(k).status == "done", 30.0)
+            st = view.model.step(k)
+            print(f"step {k + 1}: read again {st.latex!r} -> {st.verdict.verdict if st.verdict else st.error}",
+                  flush=True)
         misread = st.verdict is None or st.verdict.verdict != ("wrong" if k == 2 else "correct")
         if misread and k != 1:  # correct a misreading by typing, as the user would (step 2 is left as
             # the recogniser read it, so the picture may show a reading the user has not fixed yet)
