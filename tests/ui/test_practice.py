@@ -332,3 +332,20 @@ def test_a_misreading_fixed_after_the_run_is_recorded_and_summarised(qtbot, card
     assert view.session.step(0).latex == card.steps[0].latex and view.session.step(0).verdict.verdict == "correct"
     assert view.session.step(0).misread
     assert "Step 1: 0:00  correct" in view.interviewer.summary.text()
+
+
+def test_the_active_step_is_framed_and_a_panel_click_shows_its_step(qtbot, card):
+    from PySide6.QtCore import Qt
+
+    view = make_view(qtbot, card, ScriptedRecognizer({}))
+    stroke(view)
+    view.canvas.setFocus()
+    qtbot.keyClick(view.canvas, Qt.Key.Key_Return)
+    assert view.canvas.active_step() == 1
+    assert [p.active for p in view.panels] == [False, True]
+    qtbot.mouseClick(view.panels[0].title, Qt.MouseButton.LeftButton)
+    assert view.canvas.active_step() == 0 and [p.active for p in view.panels] == [True, False]
+    view.canvas.pan_by(0, -2000)  # step 1 far out of view
+    view.show_step(0)
+    top = view.canvas.canvas_to_view(0, view.page_model.page.band(0)[0])[1]
+    assert 0 <= top <= view.canvas.height() - 40

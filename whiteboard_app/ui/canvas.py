@@ -211,6 +211,13 @@ class BoardCanvas(QWidget):
             self._render_region(QRect(0, 0, w, dy) if dy > 0 else QRect(0, h + dy, w, -dy))
         self.update()
 
+    def show_step(self, k: int) -> None:
+        """Pan (whole pixels) so that step k's band top is in view, if it is not; IndexError for a bad k."""
+        top, _ = self.model.page.band(k)
+        y0 = self.canvas_to_view(0, top)[1]
+        if y0 < 0 or y0 > self.height() - 40:
+            self.pan_by(0, round(16 - y0))
+
     def zoom_to_fit(self) -> None:
         """Scale and pan so that all bands and ink fit the widget (scale at most 1.5)."""
         left, top, right, bottom = self._page_extent(self.model.page)

@@ -250,6 +250,8 @@ class PracticeView(QWidget):
         QShortcut(QKeySequence.StandardKey.Undo, self, self.undo)
         QShortcut(QKeySequence.StandardKey.Redo, self, self.redo)
 
+        if hasattr(self.canvas, "activeStepChanged"):
+            self.canvas.activeStepChanged.connect(self._on_active_step)
         if hasattr(self.canvas, "inkActivity"):
             self.canvas.inkActivity.connect(self.reader.postpone)
         if hasattr(self.canvas, "set_clock"):
@@ -500,6 +502,24 @@ class PracticeView(QWidget):
             if not st.ink.is_empty and st.verdict is None and not self.reader.pending(k):
                 self.reader.read_now(k)
 
+    def _active_step(self) -> int:
+        return self.canvas.active_step() if hasattr(self.canvas, "active_step") else -1
+
+    def _on_active_step(self, k: int) -> None:
+        """The board's active step changed: frame its panel and scroll the panels to it."""
+        for i, panel in enumerate(self.panels):
+            panel.set_active(i == k)
+        if 0 <= k < len(self.panels):
+            self.steps_scroll.ensureWidgetVisible(self.panels[k])
+
+    def show_step(self, k: int) -> None:
+        """Step ``k`` on the board: it becomes the active step and its band is brought into view."""
+        if not 0 <= k < len(self.page_model.page.steps) or not hasattr(self.canvas, "set_active_step"):
+            return
+        self.canvas.set_active_step(k)
+        self.canvas.show_step(k)
+        self._on_active_step(k)
+
     def read_again(self, k: int) -> None:
         """Read step ``k``'s ink again now (the panel's "Read again": the recogniser ran out of time or
         failed, or it was not loaded yet)."""
@@ -580,6 +600,8 @@ class PracticeView(QWidget):
             panel.hint_requested.connect(self.model.show_hint)
             panel.reveal_requested.connect(self.model.reveal_reference)
             panel.reread_requested.connect(self.read_again)
+            panel.activated.connect(self.show_step)
+            panel.set_active(len(self.panels) == self._active_step())
             self.steps_layout.insertWidget(self.steps_layout.count() - 1, panel)
             self.panels.append(panel)
         while len(self.panels) > len(self.model):

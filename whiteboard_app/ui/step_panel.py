@@ -133,13 +133,15 @@ class StepPanel(QFrame):
     hint_requested = Signal(int)
     reveal_requested = Signal(int)
     reread_requested = Signal(int)
+    activated = Signal(int)
 
     def __init__(self, model: PracticeModel, index: int, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.model, self.index = model, index
         self.setFrameShape(QFrame.Shape.StyledPanel)
         self.setObjectName("StepPanel")
-        self.setStyleSheet("#StepPanel { background: white; }")
+        self._active = False
+        self.set_active(False)
         self.setSizePolicy(QSizePolicy.Policy.Preferred, QSizePolicy.Policy.Maximum)
 
         self.title = QLabel(f"<b>Step {index + 1}</b>")
@@ -210,6 +212,21 @@ class StepPanel(QFrame):
 
         model.step_changed.connect(self._on_step_changed)
         self.refresh()
+
+    def set_active(self, on: bool) -> None:
+        """Frame the panel of the step being written on the board (the board's active step)."""
+        self._active = bool(on)
+        border = "2px solid #4a7bd0" if on else "1px solid #d0d0d0"
+        self.setStyleSheet(f"#StepPanel {{ background: white; border: {border}; border-radius: 3px; }}")
+
+    @property
+    def active(self) -> bool:
+        """True while the panel is framed as the board's active step."""
+        return self._active
+
+    def mousePressEvent(self, event) -> None:  # noqa: N802 (Qt API)
+        self.activated.emit(self.index)  # a click on the panel shows its step on the board
+        super().mousePressEvent(event)
 
     # --- model -> widgets ----------------------------------------------------------------------------
     def _on_step_changed(self, i: int) -> None:
