@@ -122,6 +122,17 @@ def test_well_formed_steps_are_not_rejected(latex):
     parse_step(latex, NAMES)  # no ParseError
 
 
+@pytest.mark.parametrize("latex", [
+    r"\left.\frac{d\sigma}{dz}\right|_{z=0}",  # \left. closed by \right|
+    r"f = \left\{ a \right.",  # a brace closed by the invisible \right.
+    r"\left| a \right| + \left\| b \right\|",
+    r"\sigma(z)\right|_{z=0}",  # a lone \right| (an evaluation bar) is not a closer
+    r"\bigl( a \bigr)",
+])
+def test_left_and_right_delimiters_pair_up(latex):
+    check_balance(latex)
+
+
 def test_an_abbreviation_is_not_a_stray_full_stop():
     check_structure(r"\max_a b \quad s.t. \quad a \ge 0")  # no MalformedError (the step is not checked)
     with pytest.raises(MalformedError):

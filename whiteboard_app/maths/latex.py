@@ -182,28 +182,39 @@ def check_balance(latex: str) -> None:
     if len(latex) > MAX_STEP_CHARS:
         raise MalformedError(f"the step is {len(latex)} characters long; one written step has at most "
                              f"{MAX_STEP_CHARS} (write it as several steps)")
-    stack: list[tuple[str, int]] = []  # (opener, position in latex)
+    # (opener, position in latex, opened by \left); "." is the invisible \left. (or \left| ...), which
+    # the next \right closes whatever it is written with, and which is transparent to other delimiters
+    stack: list[tuple[str, int, bool]] = []
     interval_ok = bool(re.search(r"\\in(?![a-zA-Z])", latex))
-    sized = False  # the previous token was \left, \right, \big...
+    sized = None  # "left", "right" or "big" when the previous token was \left, \right, \big...
     for m in _POS_TOKEN_RE.finditer(latex):
         t, pos = m.group(0), m.start()
         if t.isspace():
             continue
         if _SIZING.fullmatch(t):
-            sized = True
+            sized = t[1:] if t[1:] in ("left", "right") else "big"
             continue
-        if sized and t == ".":  # \left. or \right.: an invisible delimiter
-            sized = False
-            continue
-        sized = False
+        kind, sized = sized, None
         t = _DELIM_SYNONYMS.get(t, t)
+        if kind == "left" and t not in _OPENERS:  # \left. \left| \left\|
+            stack.append((".", pos, True))
+            continue
+        if kind == "right" and t not in _CLOSERS:  # \right. \right| \right\|
+            if stack and stack[-1][2]:
+                stack.pop()  # \left. f \right|  or  \left\{ ... \right.
+            continue
         if t in _OPENERS:
-            stack.append((t, pos))
+            stack.append((t, pos, kind == "left"))
             if len(stack) > MAX_NESTING:
                 raise MalformedError(f"the '{t}' at column {pos + 1} is nested more than {MAX_NESTING} levels deep")
             continue
         if t not in _CLOSERS:
             continue
+        if kind == "right" and stack and stack[-1][0] == ".":
+            stack.pop()  # \left. ... \right)
+            continue
+        while stack and stack[-1][0] == ".":
+            stack.pop()  # an unclosed \left. is transparent
         want = _CLOSERS[t]
         if stack and stack[-1][0] == want:
             stack.pop()
@@ -211,22 +222,23 @@ def check_balance(latex: str) -> None:
         if stack and interval_ok and {stack[-1][0], want} <= {"(", "["}:
             stack.pop()  # a half-open interval, [0, 1)
             continue
-        if stack and stack[-1][0] in ("(", "[") and want in ("(", "[") and all(o != want for o, _ in stack):
-            o, opos = stack[-1]
+        if stack and stack[-1][0] in ("(", "[") and want in ("(", "[") and all(o != want for o, _, _ in stack):
+            o, opos, _ = stack[-1]
             raise MalformedError(
                 f"mismatched brackets: the '{o}' at column {opos + 1} is closed by '{t}' at column {pos + 1} "
                 f"(in \"{_excerpt(latex, opos, pos + len(t))}\")")
-        if any(o == want for o, _ in stack):
+        if any(o == want for o, _, _ in stack):
             # something opened inside this pair is not closed before it
-            o, opos = stack[-1]
+            o, opos, _ = stack[-1]
             raise MalformedError(
                 f"unbalanced {_DELIM_NAMES[o]}: the '{o}' at column {opos + 1} is not closed before the "
                 f"'{t}' at column {pos + 1} (in \"{_excerpt(latex, opos, pos + len(t))}\")")
         raise MalformedError(
             f"unbalanced {_DELIM_NAMES[want]}: the '{t}' at column {pos + 1} has no matching '{want}' "
             f"(in \"{_excerpt(latex, pos, pos + len(t))}\")")
+    stack = [e for e in stack if e[0] != "."]
     if stack:
-        o, opos = stack[-1]
+        o, opos, _ = stack[-1]
         more = f" ({len(stack)} delimiters are left open)" if len(stack) > 1 else ""
         raise MalformedError(
             f"unbalanced {_DELIM_NAMES[o]}: the '{o}' at column {opos + 1} is never closed{more} "
