@@ -5,7 +5,9 @@ the card's declarations (:mod:`whiteboard_app.maths.evaluate`):
 
 - it holds at every point: an identity (``correct``);
 - an equation in a declared unknown holds where the unknown takes its declared solution (only when one side
-  is literally 0 or no side has a derivative);
+  is literally 0 or no side has a derivative, and not when it is written like a reference identity in
+  that unknown, which holds for every value of it);
+- ``x \\approx 0.167`` (a decimal on one side) holds when x rounds to the digits written;
 - an inequality that is not always true (a condition) agrees point by point with a reference relation, or
   is implied by the user's previous step;
 - otherwise ``wrong``, with the diagnosis of a declared mistake it equals, or of a generic mistake found by
@@ -13,7 +15,8 @@ the card's declarations (:mod:`whiteboard_app.maths.evaluate`):
   transpose) or by mutating the matching reference expression (wrong index too).
 
 A step that cannot be read is ``unparsed`` (never ``wrong``); a step kind the checker cannot decide
-(``\\approx``, ``\\arg\\max``, an undefined derivative...) is ``cannot_check`` with the nearest reference step.
+(``\\approx`` without a decimal, ``\\arg\\max``, an undefined derivative, a step written like a reference
+step marked ``checkable = false``...) is ``cannot_check`` with the nearest reference step.
 This module does the work in-process; :mod:`whiteboard_app.maths.worker` runs it under time limits.
 """
 
