@@ -119,6 +119,7 @@ class PracticeView(QWidget):
         self._recheck_workers: dict[int, Worker] = {}
         self._results: dict[tuple, StepState] = {}  # (ink signature, previous readings) -> finished state
         self._shifting = False  # between PageModel.stepsShifted and the pageChanged that follows
+        self._retried: set[tuple[int, tuple]] = set()  # (step, ink signature) read again after a time-out
         self.model.step_changed.connect(self._remember_from)
         self.model.step_changed.connect(self._mark_step)
         self.panels: list[StepPanel] = []
@@ -520,6 +521,17 @@ class PracticeView(QWidget):
         self.canvas.show_step(k)
         self._on_active_step(k)
 
+    def _retry_after_time_out(self, k: int, result) -> bool:
+        """A reading that ran out of time is tried once more at once (the recogniser's worker restarts,
+        and the first reading after loading can be slow on a busy machine); True when it was."""
+        message = getattr(result.recognition, "message", None) or ""
+        timed_out = result.latex is None and ("time limit" in message or "longer than" in message)
+        key = (k, self.model.signature(k))
+        if not timed_out or key in self._retried or k >= len(self.model):
+            return False
+        self._retried.add(key)
+        return self.reader.read_now(k) is not None
+
     def read_again(self, k: int) -> None:
         """Read step ``k``'s ink again now (the panel's "Read again": the recogniser ran out of time or
         failed, or it was not loaded yet)."""
@@ -527,6 +539,8 @@ class PracticeView(QWidget):
             self.reader.read_now(k)
 
     def _on_result(self, k: int, result) -> None:
+        if self._retry_after_time_out(k, result):
+            return
         if not self.model.apply_result(k, None, result):
             return
         self.page_model.set_reading(k, {"latex": result.latex, "source": "ink"})
