@@ -239,3 +239,17 @@ def test_the_stylus_barrel_button_opens_the_step_menu(qtbot, card):
     menu.actions()[0].trigger()
     menu.close()
     assert [len(s) for s in view.page_model.page.steps] == [1, 1, 1]
+
+
+def test_undo_of_a_stroke_brings_the_earlier_reading_back_without_reading(qtbot, card):
+    refs = [s.latex for s in card.steps]
+    rec = BandRecognizer(readings(card))
+    view = make_view(qtbot, card, rec)
+    write(view, 24)
+    qtbot.waitUntil(lambda: view.model.step(0).latex == refs[0], timeout=15_000)
+    view.reader.pause_ms = 5000
+    write(view, 94, x=160)  # A and B: read after a (long) pause
+    assert view.reader.pending(0)
+    view.undo()  # back to A alone: its reading and verdict are known
+    assert state(view, 0) == (refs[0], ("correct", 1)) and not view.reader.pending(0)
+    assert rec.calls == ["A"]

@@ -310,6 +310,7 @@ class PracticeView(QWidget):
             return
         known = self._results.get((ink.signature(), tuple(self.model.previous_latex(k))))
         if known is not None:  # this ink was read before (undo, redo): its reading and verdict come back
+            self.reader.cancel(k)  # a pending read of the ink before is moot
             self.model.restore(k, known)
             self.page_model.set_reading(k, {"latex": known.latex, "source": known.source})
             if not self._shifting:

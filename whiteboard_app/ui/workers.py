@@ -233,6 +233,15 @@ class StepReader(QObject):
         if step is not None:
             self.failed.emit(step, message)
 
+    def cancel(self, step: int) -> None:
+        """Forget ``step``'s waiting pause and read in flight (its result is known already)."""
+        timer = self._timers.get(step)
+        if timer is not None:
+            timer.stop()
+        worker = self._inflight.pop(step, None)
+        if worker is not None:
+            worker.cancel()
+
     def cancel_all(self) -> None:
         """Stop every pause timer and cancel every read in flight (e.g. leaving the card)."""
         for timer in self._timers.values():
