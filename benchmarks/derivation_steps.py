@@ -133,7 +133,7 @@ def place(ink, box, unit):
 
 
 def draw_glyphs(latex: str, val: dict, train: dict, rng: random.Random):
-    """(glyphs, inks, number of training writers' glyphs) for one draw, or (None, reason, missing LaTeX)."""
+    """(glyphs, inks, classes drawn from training writers) for one draw, or (None, reason, missing LaTeX)."""
     from whiteboard_app.recognition.trained import name_to_latex
     from whiteboard_app.recognition.typeset import LayoutError, glyph_layout
 
@@ -146,7 +146,7 @@ def draw_glyphs(latex: str, val: dict, train: dict, rng: random.Random):
     if missing:
         return None, "no glyphs for " + " ".join(missing), tuple(missing)
     inks = [rng.choice(pool) for pool, _t in pools]
-    return glyphs, inks, sum(t for _p, t in pools)
+    return glyphs, inks, sorted({name_to_latex(g.name) for g, (_p, t) in zip(glyphs, pools, strict=True) if t})
 
 
 def compose(glyphs, inks, jitter_rng: random.Random | None, unit: float = 300.0):
@@ -178,7 +178,9 @@ def _summary(res: list[dict]) -> dict:
             "median_engine_ms": round(statistics.median([x["engine_ms"] for x in res]), 1) if res else None,
             "p95_ms": round(sorted(x["ms"] for x in res)[max(0, math.ceil(0.95 * len(res)) - 1)], 1)
             if res else None,
-            "with_training_glyphs": sum(x["train_glyphs"] > 0 for x in res)}
+            "exact_context_within_limit_pct": pct([x for x in res if not x["timeout"]], "context_ok"),
+            "with_training_glyphs": sum(bool(x["train_glyphs"]) for x in res),
+            "training_glyph_classes": sorted({c for x in res for c in x["train_glyphs"]})}
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -255,10 +257,10 @@ def main(argv: list[str] | None = None) -> int:
             truth = tuple(ev.normalize(latex))
             ok_once = False
             for _s in range(args.samples):
-                glyphs, inks, n_train = draw_glyphs(latex, val, train, rng)
+                glyphs, inks, from_train = draw_glyphs(latex, val, train, rng)
                 if glyphs is None:
                     why[inks] = why.get(inks, 0) + 1
-                    for sym in n_train:
+                    for sym in from_train:
                         by_symbol[sym] = by_symbol.get(sym, 0) + 1
                     break
                 ok_once = True
@@ -288,7 +290,7 @@ def main(argv: list[str] | None = None) -> int:
                             "timeout": engine_ms >= args.timeout_s * 1000 and not r.candidates,
                             "open_ok": o == truth, "context_ok": c == truth, "ms": round(ms, 1),
                             "engine_ms": round(engine_ms, 1), "n_strokes": len(strokes),
-                            "n_glyphs": len(glyphs), "train_glyphs": n_train,
+                            "n_glyphs": len(glyphs), "train_glyphs": from_train,
                             "wrong_as_right_open": kind == "mistake" and o in ref_norm and o != truth,
                             "wrong_as_right_context": kind == "mistake" and c in ref_norm and c != truth}
                     res.append(item)
@@ -318,7 +320,8 @@ def write_report(args, summary: dict, conditions: list[str]) -> None:
 
     per = summary["conditions"]
     n_steps, composable = summary["steps"], summary["composable"]
-    flags = " --both" if args.both else ("" if args.jitter else " --no-jitter")
+    flags = (" --both" if args.both else ("" if args.jitter else " --no-jitter")) \
+        + "".join(f" --card {c}" for c in args.card or ())
     n_read = sum(p["readings"] for p in per.values())
     not_comp = (n_steps["reference"] - composable["reference"]) + (n_steps["mistake"] - composable["mistake"])
     rows = [("exact reading, all steps", "exact_open_pct", "exact_context_pct"),
@@ -336,9 +339,9 @@ def write_report(args, summary: dict, conditions: list[str]) -> None:
           + ("`rerank(result, context, ink=ink)` (with the verifier)." if summary["rerank_with_ink"]
              else "`rerank(result, context)` (no verifier)."), "",
           f"Composable: {composable['reference']}/{n_steps['reference']} reference steps, "
-          f"{composable['mistake']}/{n_steps['mistake']} mistakes. The other {not_comp} need a symbol CROHME "
-          "has no ink for (steps needing it): "
-          + ", ".join(f"{s} ({n})" for s, n in summary["missing_symbols"]) + ".", "",
+          f"{composable['mistake']}/{n_steps['mistake']} mistakes."
+          + (f" The other {not_comp} need a symbol CROHME has no ink for (steps needing it): "
+             + ", ".join(f"{s} ({n})" for s, n in summary["missing_symbols"]) + "." if not_comp else ""), "",
           head, "|---|" + "---|---|" * len(conditions)]
     for label, ko, kc in rows:
         md.append(f"| {label} |" + "".join(f" {per[c][ko]}% | {per[c][kc]}% |" for c in conditions))
@@ -349,7 +352,9 @@ def write_report(args, summary: dict, conditions: list[str]) -> None:
                   f"{p['wrong_as_right_context_n']} read as a right step with context); reading time "
                   f"(engine + context) median {p['median_ms']} ms, p95 {p['p95_ms']} ms (engine alone: median "
                   f"{p['median_engine_ms']} ms); {p['timeouts']} over the app's {args.timeout_s:g} s limit "
-                  f"(counted as not read); {p['with_training_glyphs']} used a training writer's glyph.")
+                  f"(counted as not read; exact with context among the others: "
+                  f"{p['exact_context_within_limit_pct']}%); {p['with_training_glyphs']} used a training "
+                  f"writer's glyph ({' '.join(p['training_glyph_classes']) or '-'}).")
     md += ["", "Floors (issue 3): >= 85 % exact with context, < 2 % wrong-as-right."]
     write_section("derivation_steps", "\n".join(md))
 
