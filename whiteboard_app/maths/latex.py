@@ -344,6 +344,10 @@ def check_structure(latex: str) -> None:
         if (t, nxt) in (("(", ")"), ("[", "]"), (r"\|", r"\|")):
             raise MalformedError(f"empty {'parentheses' if t == '(' else 'brackets' if t == '[' else 'norm'} "
                              f"'{t}{nxt}' at {where(k, k + 1)}")
+        if t == "{" and nxt == "}" and prev not in ("^", "_") and not (prev or "").startswith("\\"):
+            raise MalformedError(f"an empty group '{{}}' at {where(k, k + 1)}")
+        if t == "!" and (prev is None or prev in _BOUNDARY_OPEN or prev in _REL_TOKENS or prev in _BINOPS):
+            raise MalformedError(f"a stray '!' at {where(k)}")
         if t in _OPENERS:
             depth += 1
         elif t in _CLOSERS:
@@ -376,9 +380,11 @@ def check_structure(latex: str) -> None:
                     j += 1
                 j += 1
             for q in range(nargs):
+                part = ("numerator", "denominator")[q] if t == r"\frac" else "argument"
                 if ends(j) and at(j) != "{":
-                    part = ("numerator", "denominator")[q] if t == r"\frac" else "argument"
                     raise MalformedError(f"{t} at {where(k)} is missing its {part}")
+                if at(j) == "{" and at(j + 1) == "}" and not (t[1:] in TEXT_CMDS and toks[j + 1][1] > toks[j][1] + 1):
+                    raise MalformedError(f"{t} at {where(k, j + 1)} has an empty {part}")
                 j = after_group(j)
         if t[1:] in _FUNCTION_CMDS and t.startswith("\\"):
             j = k + 1
