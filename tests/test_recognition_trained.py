@@ -186,3 +186,10 @@ def test_classify_groups_agrees_with_the_engines_own_symbols(rec):
     # two symbols' strokes as one group: a different reading than either alone
     both = rec.classify_groups(ink, [groups[0] + groups[1]])[0]
     assert both and all(0.0 <= p <= 1.0 for _l, p in both)
+
+
+def test_warm_up_loads_and_reads_once():
+    r = TrainedRecognizer()
+    assert r.load_ms is None
+    r.warm_up()
+    assert r.load_ms is not None and r.load_ms > 0

@@ -189,6 +189,18 @@ class TrainedRecognizer:
         ck = torch.load(grp, map_location="cpu", weights_only=False)
         return str(clf) if ck.get("classifier") == "own" else None
 
+    def warm_up(self) -> None:
+        """Load the model and read one small generated step (and classify two of its groups), so that
+        the first real step is read at full speed: the first calls of a torch model are several times
+        slower than the next ones. Raises like :meth:`recognize`."""
+        from whiteboard_app.ink.synth import synthesize
+
+        self._load()
+        ink = synthesize(r"\frac{a+1}{b} = x^{2}", seed=0).ink
+        result = self.recognize(ink)
+        if result.symbols:
+            self.classify_groups(ink, [s.stroke_ids for s in result.symbols[:2]])
+
     # ── writer adaptation ────────────────────────────────────────────
     def adapt(self, samples: Sequence[tuple[str, Sequence[Stroke]]]) -> int:
         """Add writer prototypes: each sample is (label in LaTeX, the strokes of one symbol drawn alone).
