@@ -183,3 +183,51 @@ def test_real_step_verdict_and_a_move_between_steps():
     assert s.ink(0).strokes == (a,) and s.ink(1).strokes == (moved,)
     assert s.step(0).strokes[1].erased_ms == 1300 and s.step(1).strokes[0].end_ms == 1300
     assert s.board().stroke_count() == 2
+
+
+@pytest.mark.parametrize("order", ["leave first", "arrive first"])
+def test_a_stroke_moved_to_the_next_step_and_back_is_marked_in_its_step(order):
+    """set_ink looks a stroke up within the step it syncs, not where the stroke was seen last."""
+    clock = FakeClock()
+    s = Session("c", clock)
+    a, b = stroke(0), stroke(10)
+    s.set_ink(StepInk((a, b)), 0)
+    clock.advance(100)
+    down = b.translated(0, 100)
+    s.set_ink(StepInk((a,)), 0)
+    s.set_ink(StepInk((down,)), 1)
+    clock.advance(100)  # the lasso (or an undo) brings it back to step 0
+    syncs = [(StepInk(()), 1), (StepInk((a, b)), 0)]
+    for ink, k in (syncs if order == "leave first" else syncs[::-1]):
+        s.set_ink(ink, k)
+    assert s.ink(0).strokes == (a, b) and s.ink(1).strokes == ()
+    assert s.board().stroke_count() == 2
+    assert s.step(1).strokes[0].erased_ms == 200  # its time in step 1 stays in the board for replay
+    # and the other way round once more: erase_strokes finds the live copy
+    s.erase_strokes([b.id])
+    assert s.ink(0).strokes == (a,) and s.ink(1).strokes == ()
+    s.restore_strokes([b.id])
+    assert s.ink(0).strokes == (a, b) and s.ink(1).strokes == ()
+
+
+def test_a_resumed_board_knows_which_step_holds_a_moved_stroke():
+    """A stroke written on step 1 and moved up to step 0 is in both records (erased in step 1); after
+    resuming, erasing it and syncing step 0 act on step 0's live entry."""
+    clock = FakeClock()
+    s = Session("c", clock)
+    a, b = stroke(0), stroke(10)
+    s.set_ink(StepInk((a,)), 0)
+    s.set_ink(StepInk((b,)), 1)
+    clock.advance(100)
+    up = b.translated(0, -100)
+    s.set_ink(StepInk(()), 1)
+    s.set_ink(StepInk((a, up)), 0)
+    for act in ("erase", "set_ink"):
+        r = Session.resume(s.board(), clock)
+        clock.advance(100)
+        if act == "erase":
+            r.erase_strokes([b.id])
+        else:
+            r.set_ink(StepInk((a,)), 0)
+        assert r.ink(0).strokes == (a,) and r.ink(1).strokes == (), act
+        assert r.board().stroke_count() == 1, act

@@ -76,7 +76,10 @@ class Session:
                             target_s=float(target_s) if target_s is not None else None, **kw)
         self._steps: dict[int, StepRecord] = {}
         self._current = 0
-        self._where: dict[int, tuple[int, int]] = {}  # stroke id -> (step, position)
+        # stroke id -> every (step, position) holding an entry of it, in the order they were made: a
+        # stroke moved between steps has an entry in each (erased where it left)
+        self._where: dict[int, list[tuple[int, int]]] = {}
+        self._erased_at: dict[int, list[tuple[int, int]]] = {}  # stroke id -> places its last erase hit
         self._followups: list[FollowupAnswer] = []
         self._listeners: list[Listener] = []
         self._steps[0] = StepRecord(0, 0.0)  # the attempt starts on step 0
@@ -94,7 +97,7 @@ class Session:
         for step in board.steps:
             s._steps[step.index] = step
             for pos, e in enumerate(step.strokes):
-                s._where[e.stroke.id] = (step.index, pos)
+                s._where.setdefault(e.stroke.id, []).append((step.index, pos))
         s._followups = list(board.followups)
         s._current = max(s._steps, default=0)
         return s
@@ -167,19 +170,17 @@ class Session:
         st = self._step(step, now)
         q = _quantize(stroke)
         entry = StrokeEntry(q, max(0.0, now - max(0.0, q.end_ms - q.start_ms)), now)
-        self._where[q.id] = (st.index, len(st.strokes))
+        self._where.setdefault(q.id, []).append((st.index, len(st.strokes)))
         self._steps[st.index] = replace(st, strokes=st.strokes + (entry,))
         self._emit("stroke", st.index)
         return entry
 
-    def _mark(self, stroke_ids: Iterable[int], erased: bool, kind: str) -> int:
-        self._check_open()
+    def _mark_at(self, places: Iterable[tuple[int, int]], erased: bool, kind: str) -> None:
+        """Set or clear the erase time (now) of the entries at ``places`` ((step, position) pairs) and
+        tell the listeners once per step that changed."""
         now = self.elapsed_ms()
         changed: dict[int, list[StrokeEntry]] = {}
-        for sid in stroke_ids:
-            if sid not in self._where:
-                raise KeyError(f"no stroke with id {sid} in this session")
-            i, pos = self._where[sid]
+        for i, pos in places:
             entries = changed.setdefault(i, list(self._steps[i].strokes))
             e = entries[pos]
             if (e.erased_ms is None) == erased:
@@ -188,35 +189,61 @@ class Session:
             self._steps[i] = replace(self._steps[i], strokes=tuple(entries))
         for i in changed:
             self._emit(kind, i)
-        return len(changed)
+
+    def _places(self, stroke_id: int) -> list[tuple[int, int]]:
+        if stroke_id not in self._where:
+            raise KeyError(f"no stroke with id {stroke_id} in this session")
+        return self._where[stroke_id]
+
+    def _entry(self, place: tuple[int, int]) -> StrokeEntry:
+        return self._steps[place[0]].strokes[place[1]]
 
     def erase_strokes(self, stroke_ids: Iterable[int]) -> None:
-        """Mark strokes (by id, any step) erased now; their ink stays in the board for replay.
-        Raises KeyError for an id the session never saw."""
-        self._mark(stroke_ids, True, "erase")
+        """Mark strokes (by id, any step) erased now wherever they are on the board; their ink stays in
+        the board for replay. Raises KeyError for an id the session never saw (nothing is changed)."""
+        self._check_open()
+        hit = {sid: [p for p in self._places(sid) if self._entry(p).erased_ms is None] for sid in list(stroke_ids)}
+        for sid, places in hit.items():
+            if places:
+                self._erased_at[sid] = places
+        self._mark_at([p for places in hit.values() for p in places], True, "erase")
 
     def restore_strokes(self, stroke_ids: Iterable[int]) -> None:
-        """Undo an erase: the strokes are on the board again (their erase time is dropped)."""
-        self._mark(stroke_ids, False, "restore")
+        """Undo an erase: each stroke not on the board is back where ``erase_strokes`` last erased it
+        (else where it was erased last); its erase time is dropped. A stroke already on the board is left
+        as it is. Raises KeyError for an id the session never saw (nothing is changed)."""
+        self._check_open()
+        back: list[tuple[int, int]] = []
+        for sid in list(stroke_ids):
+            places = self._places(sid)
+            if all(self._entry(p).erased_ms is not None for p in places):
+                back += [p for p in self._erased_at.get(sid, ()) if p in places] or [
+                    max(places, key=lambda p: (self._entry(p).erased_ms, places.index(p)))]
+        self._mark_at(back, False, "restore")
 
     def set_ink(self, ink: StepInk, step: int | None = None) -> None:
         """Bring ``step`` in line with ``ink`` after any edit (undo/redo, move, lasso): unknown stroke
         ids are added as new strokes, missing ones erased, known ones with other points replaced
-        (a move keeps the stroke's times)."""
+        (a move keeps the stroke's times). Strokes are looked up within ``step`` only: a stroke that
+        left the step and came back gets its entry on this step back, whatever other steps hold it
+        (they are synced by their own calls)."""
         self._check_open()
         st = self._step(step, self.elapsed_ms())
         want = {s.id: s for s in ink.strokes}
-        have = {e.stroke.id for e in st.strokes}
-        gone = [e.stroke.id for e in st.strokes if e.erased_ms is None and e.stroke.id not in want]
-        back = [e.stroke.id for e in st.strokes if e.erased_ms is not None and e.stroke.id in want]
+        last = {e.stroke.id: pos for pos, e in enumerate(st.strokes)}  # this step's newest entry of an id
+        have = set(last)
+        gone = [(st.index, pos) for pos, e in enumerate(st.strokes)
+                if e.erased_ms is None and (e.stroke.id not in want or last[e.stroke.id] != pos)]
+        back = [(st.index, pos) for sid, pos in last.items()
+                if sid in want and st.strokes[pos].erased_ms is not None]
         entries = [replace(e, stroke=_quantize(want[e.stroke.id]))
                    if e.stroke.id in want and _quantize(want[e.stroke.id]).points != e.stroke.points else e
                    for e in st.strokes]
         self._steps[st.index] = replace(st, strokes=tuple(entries))
         if gone:
-            self._mark(gone, True, "erase")
+            self._mark_at(gone, True, "erase")
         if back:
-            self._mark(back, False, "restore")
+            self._mark_at(back, False, "restore")
         for s in ink.strokes:
             if s.id not in have:
                 self.add_stroke(s, st.index)

@@ -344,23 +344,19 @@ class PracticeView(QWidget):
 
     def _sync_session_after_shift(self) -> None:
         """Bring the session's step records in line with the page and the panels after steps moved:
-        strokes that left a step are erased there, strokes that arrived are added (so the board and its
-        replay show where each stroke is now), and every step's record ends with its current reading
-        and verdict."""
+        each step's record is synced with its ink (``Session.set_ink`` looks strokes up within the step:
+        strokes that left are erased there, strokes that arrived are added or come back, so the board
+        and its replay show where each stroke is now), and every step's record ends with its current
+        reading and verdict."""
         s = self.session
         if s.finished:
             return
         page = self.page_model.page
-        wanted = [{st.id for st in ink.strokes} for ink in page.steps]
-        gone = [e.stroke.id for rec in s.steps for e in rec.strokes
-                if e.erased_ms is None and (rec.index >= len(wanted) or e.stroke.id not in wanted[rec.index])]
-        if gone:
-            s.erase_strokes(gone)
-        have = {rec.index: {e.stroke.id for e in rec.strokes if e.erased_ms is None} for rec in s.steps}
         for k, ink in enumerate(page.steps):
-            for st in ink.strokes:
-                if st.id not in have.get(k, set()):
-                    s.add_stroke(st, k)
+            s.set_ink(ink, k)
+        for rec in s.steps:
+            if rec.index >= len(page.steps) and not rec.ink.is_empty:
+                s.set_ink(StepInk(), rec.index)
         for k in range(len(self.model)):
             self._record_state(k)
         for rec in s.steps:
