@@ -102,14 +102,15 @@ class Services:
             self.history.record_attempt(board, path, rating=int(rating))
 
     def stats(self, card_id: str):
-        """Due date, best and last time of a card for the deck browser (empty when no history)."""
+        """Due instant (aware datetime from the scheduler, so that a card due in 10 minutes is not "due"
+        yet), best and last time of a card for the deck browser (empty when no history)."""
         from whiteboard_app.ui.deck_browser import CardStats
 
         if self.history is None:
             return CardStats()
         due = self.scheduler.due_date(card_id)
         st = self.history.card_stats(card_id)
-        return CardStats(due.date() if due is not None else None, st.best_ms, st.last_ms, st.attempts)
+        return CardStats(due, st.best_ms, st.last_ms, st.attempts)
 
     def queue(self, deck) -> list[tuple[str, str]]:
         """Today's drill from the scheduler's drill plan: (card id, "due" | "new" | "cycle")."""

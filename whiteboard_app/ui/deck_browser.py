@@ -2,14 +2,16 @@
 target; a search box and a "due only" filter; double-click (or Enter, or Practise) opens a card.
 
 The numbers come from a ``stats(card_id) -> CardStats`` callable the application builds from the
-sessions layer (History, Scheduler); without one every card is "new".
+sessions layer (History, Scheduler); without one every card is "new". A card's due state compares its
+due instant (the scheduler's, FSRS) with the time now: right after a "good" grade a card in its learning
+steps is due again in minutes, and it shows "in 10 min", not "due", until then.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime, timedelta
 
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QBrush, QColor
@@ -33,37 +35,70 @@ COLUMNS = ("Card", "Due", "Best", "Last", "Target", "Attempts")
 
 @dataclass(frozen=True)
 class CardStats:
-    """What the history knows about one card: its due date (None: never practised, "new"), best and
+    """What the history knows about one card: when it is due (an aware ``datetime``, the scheduler's due
+    instant; a plain ``date`` is taken as the start of that day; None: never practised, "new"), best and
     last run time in ms (None when never finished) and the number of attempts."""
 
-    due: date | None = None
+    due: datetime | date | None = None
     best_ms: float | None = None
     last_ms: float | None = None
     attempts: int = 0
 
 
-def due_words(stats: CardStats, today: date) -> str:
-    """"new", "due" (today or overdue: "due (3 d late)") or "in N d"."""
+def _local_now() -> datetime:
+    return datetime.now().astimezone()
+
+
+def _instants(due: datetime | date, now: datetime | date) -> tuple[datetime, datetime]:
+    """``due`` and ``now`` as comparable aware datetimes in ``now``'s time zone (a date is the start of
+    that day there; a naive datetime is taken as local time)."""
+    if not isinstance(now, datetime):
+        now = datetime.combine(now, datetime.min.time()).astimezone()
+    elif now.tzinfo is None:
+        now = now.astimezone()
+    if not isinstance(due, datetime):
+        due = datetime.combine(due, datetime.min.time(), now.tzinfo)
+    elif due.tzinfo is None:
+        due = due.astimezone()
+    return due.astimezone(now.tzinfo), now
+
+
+def due_words(stats: CardStats, now: datetime | date) -> str:
+    """The Due column: "new"; "due" once the due instant has passed ("due (3 d late)" when it fell on an
+    earlier day than ``now``'s); before it, "in N min" or "in N h" (rounded up) when it is later the
+    same day, else "in N d" (calendar days in ``now``'s time zone). ``now`` is an aware datetime (or a
+    date: then only days count and a card due that day is "due")."""
     if stats.due is None:
         return "new"
-    days = (stats.due - today).days
-    if days <= 0:
-        return "due" if days == 0 else f"due ({-days} d late)"
+    due, at = _instants(stats.due, now)
+    days = (due.date() - at.date()).days
+    if due <= at or (days == 0 and not isinstance(now, datetime)):
+        return "due" if days >= 0 else f"due ({-days} d late)"
+    if days == 0:
+        minutes = -(-(due - at) // timedelta(minutes=1))  # ceiling
+        return f"in {minutes} min" if minutes < 60 else f"in {-(-minutes // 60)} h"
     return f"in {days} d"
 
 
-def is_due(stats: CardStats, today: date) -> bool:
-    """A card is due when it is new or its due date is today or earlier."""
-    return stats.due is None or stats.due <= today
+def is_due(stats: CardStats, now: datetime | date) -> bool:
+    """A card is due when it is new or its due instant is ``now`` or earlier (with a date ``now``: its
+    due day is that day or earlier)."""
+    if stats.due is None:
+        return True
+    due, at = _instants(stats.due, now)
+    return due <= at or (not isinstance(now, datetime) and due.date() <= at.date())
 
 
 class DeckBrowser(QWidget):
-    """Lists ``deck``'s cards by topic. ``card_chosen(card_id)`` when the user opens one."""
+    """Lists ``deck``'s cards by topic. ``card_chosen(card_id)`` when the user opens one.
+
+    ``today()`` gives the time now (default: local aware datetime) against which due instants are
+    compared (:func:`due_words`, :func:`is_due`)."""
 
     card_chosen = Signal(str)
 
     def __init__(self, deck, stats: Callable[[str], CardStats] | None = None,
-                 today: Callable[[], date] = date.today, parent: QWidget | None = None,
+                 today: Callable[[], datetime | date] = _local_now, parent: QWidget | None = None,
                  queue: Callable[[], list[tuple[str, str]]] | None = None) -> None:
         super().__init__(parent)
         self.deck = deck
@@ -167,7 +202,11 @@ class DeckBrowser(QWidget):
             ])
             row.setData(0, Qt.ItemDataRole.UserRole, card.id)
             row.setToolTip(0, card.prompt)
-            if is_due(st, today):
+            due_now = is_due(st, today)
+            row.setData(1, Qt.ItemDataRole.UserRole, due_now)
+            if isinstance(st.due, datetime):
+                row.setToolTip(1, f"due {st.due.astimezone():%Y-%m-%d %H:%M}")
+            if due_now:
                 if st.due is None:
                     new_count += 1
                 else:
@@ -211,7 +250,7 @@ class DeckBrowser(QWidget):
                 hay = " ".join([card.id, card.title, card.topic, card.prompt]).lower()
                 ok = all(w in hay for w in words)
                 if ok and due_only:
-                    ok = item.text(1).startswith(("due", "new")) or top.text(0) == "Today's drill"
+                    ok = item.data(1, Qt.ItemDataRole.UserRole) or top.text(0) == "Today's drill"
                 item.setHidden(not ok)
                 shown += ok
             top.setHidden(shown == 0)
