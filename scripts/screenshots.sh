@@ -3,9 +3,18 @@
 # saves PNGs of the deck browser, a run in progress with verdicts, and the interviewer's follow-up panel
 # into docs/screenshots/. Needs xvfb-run (scripts/install-system-deps.sh installs it).
 # Uses a throw-away data folder and settings file, so the user's history is untouched.
+#
+# Usage: scripts/screenshots.sh [OUT_DIR] [PROGRAM OPTIONS...]
+#   OUT_DIR (default docs/screenshots; relative to the current folder) receives the PNGs; any further
+#   arguments go to the program (whiteboard_app.app), e.g. --engine NAME or --deck PATH...
 set -euo pipefail
+OUT=""
+if [[ $# -gt 0 && "$1" != -* ]]; then
+  OUT="$(realpath -m -- "$1")"
+  shift
+fi
 cd "$(dirname "$0")/.."
-OUT="${1:-docs/screenshots}"
+OUT="${OUT:-docs/screenshots}"
 PY="${PYTHON:-.venv/bin/python}"
 TMP="$(mktemp -d)"
 trap 'rm -rf "$TMP"' EXIT
