@@ -51,19 +51,24 @@ def test_a_card_graded_good_is_not_due_until_its_due_time(qtbot, tmp_path):
         stats = services.stats("sigmoid-derivative")
         assert stats.due == due  # the due time, not only the day
         now = [graded + timedelta(minutes=1)]
-        browser = DeckBrowser(deck, services.stats, today=lambda: now[0])
+        browser = DeckBrowser(deck, services.stats, today=lambda: now[0], queue=lambda: services.queue(deck))
         qtbot.addWidget(browser)
 
         def row():
             return next(it for it in browser.card_items() if it.data(0, 256) == "sigmoid-derivative")
 
         assert row().text(1) == "in 9 min"
+        if due.date() == datetime.now(UTC).date():  # not in the minutes before midnight UTC
+            assert browser.drill_card_ids() == ["sigmoid-derivative"]  # due today (the scheduler's day) ...
+            assert browser.drill_item.child(0).text(0).endswith("(due in 9 min)")  # ... but not yet
         browser.due_only.setChecked(True)
         assert browser.visible_card_ids() == []
         assert browser.summary.text() == "1 cards: 0 due today, 0 never practised"
         now[0] = graded + timedelta(minutes=11)
         browser.refresh()
         assert row().text(1) == "due" and browser.visible_card_ids() == ["sigmoid-derivative"]
+        if browser.drill_item is not None:
+            assert browser.drill_item.child(0).text(0).endswith("(due)")
         assert browser.summary.text() == "1 cards: 1 due today, 0 never practised"
     finally:
         services.close()

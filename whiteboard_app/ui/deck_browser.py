@@ -171,7 +171,7 @@ class DeckBrowser(QWidget):
             self.tree.addTopLevelItem(top)
             for cid, why in queue:
                 card = self.deck.cards[cid]
-                row = QTreeWidgetItem([f"{card.title}   ({why})", "", "", "", "", ""])
+                row = QTreeWidgetItem([f"{card.title}   ({self._drill_words(cid, why, today)})", "", "", "", "", ""])
                 row.setData(0, Qt.ItemDataRole.UserRole, cid)
                 row.setForeground(0, QBrush(QColor("#1b5fa8")))
                 top.addChild(row)
@@ -218,6 +218,17 @@ class DeckBrowser(QWidget):
         self.tree.expandAll()
         self.summary.setText(f"{len(cards)} cards: {due_count} due today, {new_count} never practised")
         self.apply_filter()
+
+    def _drill_words(self, card_id: str, why: str, now: datetime | date) -> str:
+        """The drill's reason in words: the queue lists the cards due before the end of the day, so a
+        card whose due time has not come yet says when ("due in 7 min") rather than "due"."""
+        if why != "due":
+            return why
+        try:
+            st = self._stats(card_id)
+        except Exception:  # noqa: BLE001 - a broken history must not hide the deck
+            return why
+        return why if is_due(st, now) else f"due {due_words(st, now)}"
 
     def card_items(self) -> list[QTreeWidgetItem]:
         """Every card row under its topic (not the topic rows, not today's drill)."""
