@@ -152,3 +152,32 @@ def test_malformed_field_is_named():
     doc["steps"][0]["verdicts"][0]["verdict"] = "maybe"
     with pytest.raises(BoardError, match="unknown verdict 'maybe'"):
         Board.from_dict(doc, "b.json")
+
+
+def test_misreadings_pair_each_corrected_reading_with_its_last_correction():
+    """What the calibration learns from: recogniser readings the user corrected, survived a save."""
+    clock = FakeClock()
+    s = Session("c", clock)
+    steps = [
+        # (events on the step, the misreadings expected)
+        ([("read", "a x = 1"), ("fix", r"\alpha x = 1")], [("a x = 1", r"\alpha x = 1")]),
+        # corrected twice (a typo fixed): one misreading, with the final text
+        ([("read", "d a"), ("fix", r"\partial b"), ("fix", r"\partial a")], [("d a", r"\partial a")]),
+        # read again after a correction: each reading with its own corrections
+        ([("read", "p"), ("fix", r"\rho"), ("read", "t"), ("fix", r"\tau")], [("p", r"\rho"), ("t", r"\tau")]),
+        ([("fix", r"\eta = 1")], []),  # typed (keyboard only): nothing was read
+        ([("read", None), ("fix", r"\eta = 1")], []),  # "could not read": no reading to blame
+        ([("read", "x"), ("fix", "x")], []),  # a correction that changed nothing
+        ([("read", "y")], []),  # read right
+    ]
+    for k, (events, _expected) in enumerate(steps):
+        for what, latex in events:
+            clock.advance(100)
+            if what == "read":
+                s.record_reading(k, latex)
+            else:
+                s.record_correction(k, latex)
+    board = Board.loads(s.board().dumps())
+    for k, (_events, expected) in enumerate(steps):
+        assert board.step(k).misreadings() == expected, k
+    assert board.misreadings() == [m for _events, expected in steps for m in expected]

@@ -132,6 +132,21 @@ class Services:
         return self.plan.target_s(self.scheduler, card.id, datetime.now(UTC),
                                   {card.id: (card.targets.cold_s, card.targets.practised_s)})
 
+    def corrections(self) -> list[tuple[str, str]]:
+        """(read, corrected) LaTeX of every recogniser reading the user corrected, over every saved board
+        (the run in progress included: its autosave is flushed first), newest board first. The
+        calibration dialog offers the symbols missed in them (``recognition.calibration.plan``). Boards
+        that do not load are skipped (the history window reports them); no store: none."""
+        if self.store is None:
+            return []
+        if self.autosaver is not None:
+            self.autosaver.flush(timeout=2.0)
+        try:
+            boards = self.store.list().boards
+        except OSError:
+            return []
+        return [pair for entry in boards for pair in entry.board.misreadings()]
+
     def unfinished(self) -> list:
         """Unfinished boards to offer back (newest first); none without a store."""
         return self.store.unfinished() if self.store is not None else []
@@ -225,7 +240,7 @@ def build_window(args: argparse.Namespace):
     def open_calibration(parent, recognizer) -> None:
         from whiteboard_app.ui.calibration_dialog import CalibrationDialog
 
-        CalibrationDialog(recognizer, data_dir, parent).exec()
+        CalibrationDialog(recognizer, data_dir, parent, corrections=services.corrections()).exec()
 
     context = AppContext(
         deck=deck, deck_error="\n".join(errors) or None, stats=services.stats,

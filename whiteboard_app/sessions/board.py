@@ -179,6 +179,22 @@ class StepRecord:
         """True when the user corrected a reading of this step (the recogniser misread it)."""
         return any(c.after != c.before for c in self.corrections)
 
+    def misreadings(self) -> list[tuple[str, str]]:
+        """(read, corrected) LaTeX for every recogniser reading of this step that the user corrected:
+        the reading's best LaTeX and the last correction made before the next reading (a correction
+        corrected again counts once). Corrections of nothing the recogniser read (a typed step, a step
+        it could not read) and corrections that changed nothing are left out. In time order."""
+        out: list[tuple[str, str]] = []
+        readings = sorted(self.readings, key=lambda r: r.t_ms)
+        for k, r in enumerate(readings):
+            if not r.latex:
+                continue
+            until = readings[k + 1].t_ms if k + 1 < len(readings) else float("inf")
+            after = [c for c in self.corrections if r.t_ms <= c.t_ms < until]
+            if after and after[-1].after != r.latex:
+                out.append((r.latex, after[-1].after))
+        return out
+
     @property
     def last_ink_ms(self) -> float | None:
         """Pen-up time of the last stroke written on the step (erased or not), or None."""
@@ -318,6 +334,11 @@ class Board:
             if s.index == index:
                 return s
         raise KeyError(index)
+
+    def misreadings(self) -> list[tuple[str, str]]:
+        """(read, corrected) LaTeX pairs of every step (``StepRecord.misreadings``), in step order: what
+        the calibration finds the symbols the recogniser keeps missing in."""
+        return [m for s in sorted(self.steps, key=lambda s: s.index) for m in s.misreadings()]
 
     def latexes(self) -> list[str]:
         """The current reading of each step with one, in step order (what ``grade`` re-checks)."""
