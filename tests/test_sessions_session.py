@@ -203,6 +203,9 @@ def test_a_stroke_moved_to_the_next_step_and_back_is_marked_in_its_step(order):
     assert s.ink(0).strokes == (a, b) and s.ink(1).strokes == ()
     assert s.board().stroke_count() == 2
     assert s.step(1).strokes[0].erased_ms == 200  # its time in step 1 stays in the board for replay
+    # the replay shows b in one step at a time: on step 0 until 100, step 1 until 200, step 0 again
+    shown = sorted((e.end_ms, e.erased_ms, st.index) for st in s.steps for e in st.strokes if e.stroke.id == b.id)
+    assert shown == [(0, 100, 0), (100, 200, 1), (200, None, 0)]
     # and the other way round once more: erase_strokes finds the live copy
     s.erase_strokes([b.id])
     assert s.ink(0).strokes == (a,) and s.ink(1).strokes == ()

@@ -96,8 +96,11 @@ class Session:
         s._steps = {}
         for step in board.steps:
             s._steps[step.index] = step
-            for pos, e in enumerate(step.strokes):
-                s._where.setdefault(e.stroke.id, []).append((step.index, pos))
+        # each stroke's entries in the order they were made (an entry is made at its end_ms)
+        made = sorted((e.end_ms, step.index, pos, e.stroke.id)
+                      for step in board.steps for pos, e in enumerate(step.strokes))
+        for _end, index, pos, sid in made:
+            s._where.setdefault(sid, []).append((index, pos))
         s._followups = list(board.followups)
         s._current = max(s._steps, default=0)
         return s
@@ -222,30 +225,35 @@ class Session:
         self._mark_at(back, False, "restore")
 
     def set_ink(self, ink: StepInk, step: int | None = None) -> None:
-        """Bring ``step`` in line with ``ink`` after any edit (undo/redo, move, lasso): unknown stroke
-        ids are added as new strokes, missing ones erased, known ones with other points replaced
-        (a move keeps the stroke's times). Strokes are looked up within ``step`` only: a stroke that
-        left the step and came back gets its entry on this step back, whatever other steps hold it
-        (they are synced by their own calls)."""
+        """Bring ``step`` in line with ``ink`` after any edit (undo/redo, move, lasso): strokes missing
+        from ``ink`` are erased, known ones with other points replaced (a move within the step keeps the
+        stroke's times), unknown ones added as new strokes (times: now).
+
+        Strokes are looked up within ``step`` only (other steps are synced by their own calls): a stroke
+        erased here comes back in its old entry (undo of an erase) when nothing happened to it since;
+        one that was on another step since (moved away and back, or split off and the split undone)
+        arrives as a new entry, so that the board's replay shows it in one step at a time."""
         self._check_open()
         st = self._step(step, self.elapsed_ms())
         want = {s.id: s for s in ink.strokes}
         last = {e.stroke.id: pos for pos, e in enumerate(st.strokes)}  # this step's newest entry of an id
-        have = set(last)
+        keep = {sid: pos for sid, pos in last.items() if sid in want and (
+            st.strokes[pos].erased_ms is None or self._where[sid][-1] == (st.index, pos))}
         gone = [(st.index, pos) for pos, e in enumerate(st.strokes)
-                if e.erased_ms is None and (e.stroke.id not in want or last[e.stroke.id] != pos)]
-        back = [(st.index, pos) for sid, pos in last.items()
-                if sid in want and st.strokes[pos].erased_ms is not None]
-        entries = [replace(e, stroke=_quantize(want[e.stroke.id]))
-                   if e.stroke.id in want and _quantize(want[e.stroke.id]).points != e.stroke.points else e
-                   for e in st.strokes]
+                if e.erased_ms is None and keep.get(e.stroke.id) != pos]
+        back = [(st.index, pos) for pos in keep.values() if st.strokes[pos].erased_ms is not None]
+        entries = list(st.strokes)
+        for sid, pos in keep.items():
+            q = _quantize(want[sid])
+            if q.points != entries[pos].stroke.points:
+                entries[pos] = replace(entries[pos], stroke=q)
         self._steps[st.index] = replace(st, strokes=tuple(entries))
         if gone:
             self._mark_at(gone, True, "erase")
         if back:
             self._mark_at(back, False, "restore")
         for s in ink.strokes:
-            if s.id not in have:
+            if s.id not in keep:
                 self.add_stroke(s, st.index)
         self._emit("ink", st.index)
 
