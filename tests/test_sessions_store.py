@@ -224,3 +224,24 @@ def test_sigkill_during_saves_never_loses_more_than_the_last_stroke(tmp_path):
     # the board grew across the kills: every run resumed what the previous one left
     assert fast[-1][1] > fast[0][1] > 0 and auto[-1][1] > auto[0][1]
     print("save runs (reported, loaded):", fast, "autosave runs:", auto)
+
+
+def test_misreadings_over_the_store_parse_only_boards_with_corrections(tmp_path, monkeypatch):
+    from whiteboard_app.sessions import Session
+
+    store = BoardStore(tmp_path)
+    clock = FakeClock()
+    s = Session("sigmoid-derivative", clock)
+    s.record_reading(0, "a x")
+    clock.advance(10)
+    s.record_correction(0, r"\alpha x")
+    store.save(s.board())
+    for seed in (1, 2):
+        store.save(record_attempt(FakeClock(), seed=seed).board())  # read right: no corrections
+    (tmp_path / "broken.board.json").write_text('{"format": "whiteboard-board", "before": ')
+    parsed = []
+    loads = Board.loads.__func__
+    monkeypatch.setattr(Board, "loads", classmethod(lambda cls, text, path=None: parsed.append(path)
+                                                     or loads(cls, text, path)))
+    assert store.misreadings() == [("a x", r"\alpha x")]
+    assert sorted(p.name for p in parsed) == sorted(["broken.board.json", store.path_for(s.board()).name])

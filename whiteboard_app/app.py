@@ -142,10 +142,9 @@ class Services:
         if self.autosaver is not None:
             self.autosaver.flush(timeout=2.0)
         try:
-            boards = self.store.list().boards
+            return self.store.misreadings()
         except OSError:
             return []
-        return [pair for entry in boards for pair in entry.board.misreadings()]
 
     def unfinished(self) -> list:
         """Unfinished boards to offer back (newest first); none without a store."""

@@ -197,6 +197,22 @@ class BoardStore:
         out.boards.sort(key=lambda e: e.board.started_at, reverse=True)
         return out
 
+    def misreadings(self) -> list[tuple[str, str]]:
+        """(read, corrected) LaTeX of every corrected recogniser reading on every saved board
+        (``Board.misreadings``), file by file. Fast over a long history: a file without a correction
+        (no ``"before"`` key in it) is not parsed. Files that do not load are skipped (``list()``
+        reports them)."""
+        out: list[tuple[str, str]] = []
+        for p in self.files():
+            try:
+                data = p.read_bytes()
+                if b'"before"' not in data:
+                    continue
+                out.extend(Board.loads(data, p).misreadings())
+            except (OSError, BoardError):
+                continue
+        return out
+
     def unfinished(self) -> list[BoardEntry]:
         """Boards never declared finished (the window offers them back on launch), newest first.
 
