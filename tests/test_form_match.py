@@ -161,3 +161,25 @@ def test_a_failing_classifier_keeps_the_first_fit():
     first = match_forms(ink, merged, CONTEXT)
     again = match_forms(ink, merged, CONTEXT, classify)
     assert [(m.latex, round(m.cost, 6)) for m in first] == [(m.latex, round(m.cost, 6)) for m in again]
+
+
+def test_the_verifier_does_not_override_an_engine_reading_that_is_another_form():
+    ink, symbols = ink_for(SIGN)  # the ink fits the sign flip ...
+    result = RecognitionResult((Candidate(REF, -1.0),), tuple(symbols), 10.0, "test")  # ... the parse says REF
+    assert verified_form(match_forms(ink, symbols, CONTEXT)).latex == SIGN
+    assert rerank(result, CONTEXT, ink=ink).best == REF  # two readings of the card disagree: no override
+
+
+def test_a_symbol_much_wider_than_its_glyph_holds_stray_ink():
+    written = glyph_layout("a+b=c-z+d")
+    boxes = [tuple(v * 400.0 for v in g.box) for g in written]
+    minus = next(k for k, g in enumerate(written) if g.token == "-")
+    syms = [InkSymbol(b, {g.token: 0.9}, (k,), (b,)) for k, (g, b) in enumerate(zip(written, boxes, strict=True))
+            if k not in (minus, minus + 1)]
+    mb, zb = boxes[minus], boxes[minus + 1]
+    merged = InkSymbol((mb[0], min(mb[1], zb[1]), zb[0] + zb[2] - mb[0], max(mb[1] + mb[3], zb[1] + zb[3])
+                        - min(mb[1], zb[1])), {"z": 0.9}, (minus, minus + 1), (mb, zb))
+    # "-z" grouped as one symbol read as z: the form without the minus matches every symbol, but that
+    # symbol spans the minus too: stray ink, so the form does not account for all of the ink
+    fm = match_form(syms + [merged], glyph_layout("a+b=cz+d"), "a+b=cz+d")
+    assert fm.unmatched_ink == 0 and fm.unmatched_glyphs == 0 and fm.unexplained == 1

@@ -193,3 +193,27 @@ def test_warm_up_loads_and_reads_once():
     assert r.load_ms is None
     r.warm_up()
     assert r.load_ms is not None and r.load_ms > 0
+
+
+def test_long_steps_are_fitted_to_the_cards_forms_before_the_layout_parse(rec):
+    from whiteboard_app.recognition import form_match
+    from whiteboard_app.recognition.base import RecognitionContext
+    from whiteboard_app.recognition.context import normalize_tokens
+    from whiteboard_app.recognition.trained import VERIFY_FIRST_STROKES
+
+    ref = r"= \frac{1}{1+e^{-z}} \cdot \frac{e^{-z}}{1+e^{-z}}"
+    wrong = r"= \frac{1}{1+e^{-z}} \cdot \frac{e^{z}}{1+e^{-z}}"
+    ctx = RecognitionContext(((ref, "reference"), (wrong, "near_miss"), (r"\sigma(z) = \frac{1}{1+e^{-z}}",
+                                                                        "reference")))
+    form_match.warm_up(ctx)
+    hits = 0
+    for seed in (10, 11, 12):
+        ink = synthesize(ref, seed=seed, origin=(40.0, 80.0), height_px=32.0).ink
+        assert len(ink.strokes) >= VERIFY_FIRST_STROKES
+        res = rec.recognize(ink, ctx)
+        if res.verified is not None:
+            hits += 1
+            assert res.best == res.verified and len(res.candidates) == 1
+            assert normalize_tokens(res.verified) != normalize_tokens(wrong)  # never the wrong variant
+        assert rec.recognize(ink).verified is None  # no context: the open reading, parsed
+    assert hits >= 1

@@ -49,6 +49,9 @@ class RecognitionResult:
     ms: float = 0.0
     engine: str = ""
     message: str | None = None  # why nothing was read (time limit, engine error), in words
+    #: LaTeX of the card's form the engine already verified the ink against (recognition/form_match.py),
+    #: when it did so itself (long steps: before its costly layout parse); None otherwise.
+    verified: str | None = None
 
     @property
     def best(self) -> str | None:

@@ -247,7 +247,8 @@ def rerank(result: RecognitionResult, context: RecognitionContext | None, *, ink
     Given the step's ``ink`` (and ``verify``), the ink's symbols are also fitted to every expected form
     (:mod:`whiteboard_app.recognition.form_match`); a form the ink supports by the verifier's rule, which
     treats right and wrong forms alike, becomes the best reading, scored ``weight`` above the engine's
-    best, and the other readings follow it. ``classify``: the engine's ``classify_groups``, which lets the
+    best, and the other readings follow it (not again when the engine verified the ink itself,
+    ``result.verified``; and not when the engine's own best reading is another of the card's forms). ``classify``: the engine's ``classify_groups``, which lets the
     verifier regroup strokes the engine grouped wrongly (:func:`~whiteboard_app.recognition.form_match.regroup_form`).
     """
     if context is None or not context.expected or not result.candidates:
@@ -255,13 +256,17 @@ def rerank(result: RecognitionResult, context: RecognitionContext | None, *, ink
     options.setdefault("symbols", result.symbols)
     scored = score_candidates(result.candidates, context, **options)
     cands = [Candidate(s.latex, s.score) for s in scored]
-    if ink is not None and verify and result.symbols:
+    if ink is not None and verify and result.symbols and not result.verified:
         from whiteboard_app.recognition.form_match import match_forms, verified_form
 
         try:
             form = verified_form(match_forms(ink, result.symbols, context, classify))
         except Exception:  # noqa: BLE001 - the verifier is optional; its failure must not cost the reading
             form = None
+        engine_best = normalize_tokens(result.candidates[0].latex)
+        if form is not None and normalize_tokens(form.latex) != engine_best \
+                and any(f.tokens == engine_best for f in _forms(context)):
+            form = None  # the engine's own reading is one of the card's forms: the parse and the fit disagree
         if form is not None:
             toks = normalize_tokens(form.latex)
             top = max(c.score for c in cands) + options.get("weight", 2.0)

@@ -15,7 +15,8 @@ the ink's symbols fit it:
    symbol or glyph left over costs ``UNMATCHED`` nats.
 4. Left-over ink must be explained: a left-over symbol whose box lies mostly (>= 50 %) inside the box of a
    matched ordinary glyph is a split symbol (an "=" read as two strokes); a left-over glyph whose box lies
-   mostly inside a matched symbol is a merged pair. Anything else (an extra "-1", a missing "\\sqrt",
+   mostly inside a matched symbol is a merged pair; a matched multi-stroke symbol much wider than its
+   glyph holds stray ink. Anything else (an extra "-1", a missing "\\sqrt",
    a container glyph such as a fraction bar or a bracket) is real evidence that the ink is not this form.
 
 :func:`verified_form` then applies the decision rule, the same for right and wrong forms (nothing here
@@ -41,7 +42,7 @@ from whiteboard_app.ink import StepInk
 from whiteboard_app.recognition.base import RecognitionContext, SymbolAlternatives
 
 __all__ = ["FormMatch", "InkSymbol", "ink_symbols", "match_form", "match_forms", "regroup_form", "verified_form",
-           "warm_up"]
+           "warm_up", "is_warm", "warm_in_background"]
 
 #: Probability floor of a token the classifier did not list for a symbol (its cost is -ln EPS = 6.9 nats).
 EPS = 1e-3
@@ -52,6 +53,8 @@ X_COST = 2.5
 Y_COST = 1.5
 #: Matched neighbours whose median offset moves a glyph's fitted box (local drift of the writing).
 LOCAL_K = 4
+#: A multi-stroke symbol wider than this times its glyph's width (+ 0.2 advance) holds stray ink.
+STRAY_WIDTH = 1.8
 #: Glyphs that enclose or span others: ink inside them is not a split piece of them.
 CONTAINERS = frozenset({"frac_bar", "sqrt", "sum", "prod", "int", "(", ")", "[", "]", "{", "}", "|",
                         "lbrace", "rbrace", "\\sqrt", "\\sum", "\\prod", "\\int"})
@@ -64,6 +67,7 @@ class InkSymbol:
     box: tuple[float, float, float, float]
     probs: dict[str, float]
     stroke_ids: tuple[int, ...] = ()
+    stroke_boxes: tuple[tuple[float, float, float, float], ...] = ()  # one per stroke id, canvas px
 
 
 @dataclass(frozen=True, slots=True)
@@ -98,9 +102,28 @@ def ink_symbols(ink: StepInk, symbols: Sequence[SymbolAlternatives]) -> list[Ink
             continue
         xs = [p[0] for p in pts]
         ys = [p[1] for p in pts]
+        sids = tuple(i for i in sym.stroke_ids if i in by_id)
         out.append(InkSymbol((min(xs), min(ys), max(xs) - min(xs), max(ys) - min(ys)), _probs(sym.labels),
-                             tuple(i for i in sym.stroke_ids if i in by_id)))
+                             sids, tuple(_box([(p.x, p.y) for p in by_id[i].points]) for i in sids)))
     return out
+
+
+def _box(pts) -> tuple[float, float, float, float]:
+    xs = [p[0] for p in pts]
+    ys = [p[1] for p in pts]
+    return (min(xs), min(ys), max(xs) - min(xs), max(ys) - min(ys))
+
+
+def _stray_strokes(stroke_boxes, glyph_box, params) -> int:
+    """1 when a multi-stroke symbol is much wider than the glyph it is matched to (its strokes span
+    more than STRAY_WIDTH x the glyph's width + 0.2 advance): ink the form does not explain, e.g. the "-"
+    of a "-z" the engine grouped as one symbol, matched to the glyph z. 0 otherwise. (Widths, not
+    positions: the fitted glyph positions are only as exact as the fit.)"""
+    if len(stroke_boxes) < 2:
+        return 0
+    u, _v, w, _h = _frame(list(stroke_boxes), params)
+    span = float(max(u + w / 2) - min(u - w / 2))
+    return int(span > STRAY_WIDTH * max(glyph_box[2], 0.3) + 0.2)
 
 
 def _probs(labels) -> dict[str, float]:
@@ -153,6 +176,7 @@ def _dist(a, b) -> float:
 def _inside(a, b) -> float:
     """Share of box a's area inside box b; boxes as (u, v, w, h) centred."""
     ua, va, wa, ha = a
+    wa, ha = max(wa, 0.05), max(ha, 0.05)  # a dot or a straight line still has a place
     ub, vb, wb, hb = b
     ox = max(0.0, min(ua + wa / 2, ub + wb / 2) - max(ua - wa / 2, ub - wb / 2))
     oy = max(0.0, min(va + ha / 2, vb + hb / 2) - max(va - ha / 2, vb - hb / 2))
@@ -234,6 +258,8 @@ def match_form(symbols: Sequence[InkSymbol], glyphs: Sequence, latex: str = "", 
         glyphs[j].name not in CONTAINERS and _inside(sbox[i], _padded(gbox[j])) >= 0.5 for j in mj))
     bad += sum(1 for j in range(m) if j not in mj and (glyphs[j].name in CONTAINERS or not any(
         _inside(gbox[j], sbox[i]) >= 0.5 for i in mi)))
+    bad += sum(_stray_strokes(symbols[i].stroke_boxes, gbox[j], fit.params) for i, j in pairs
+               if glyphs[j].name not in CONTAINERS)
     contra = _contradictions(pairs, lambda i: symbols[i].probs, glyphs)
     return FormMatch(latex, kind, float(fit.cost), m, n - len(pairs), m - len(pairs), bad, contra)
 
@@ -384,9 +410,11 @@ def regroup_form(ink: StepInk, symbols: Sequence[InkSymbol], glyphs: Sequence, c
         gu, gv, _gw, _gh = fit.gbox[j]
         cost += -math.log(max(probs[j].get(glyphs[j].token, 0.0), EPS)) + X_COST * abs(u - gu) + Y_COST * abs(v - gv)
     empty = m - len(group)
-    cost += UNMATCHED * (empty + len(leftover))
+    stray = sum(_stray_strokes([box_of([sid]) for sid in ids], fit.gbox[j], fit.params)
+                for j, ids in group.items() if glyphs[j].name not in CONTAINERS)
+    cost += UNMATCHED * (empty + len(leftover) + stray)
     contra = _contradictions([(j, j) for j in group], lambda j: probs[j], glyphs)
-    return FormMatch(latex, kind, float(cost), m, len(leftover), empty, empty + len(leftover), contra)
+    return FormMatch(latex, kind, float(cost), m, len(leftover), empty, empty + len(leftover) + stray, contra)
 
 
 _FUNCTION_TOKENS = {"\\" + f: f for f in ("log", "exp", "sin", "cos", "tan", "lim", "max", "min", "det", "ln",
@@ -478,14 +506,53 @@ def verified_form(matches: Sequence[FormMatch], *, margin: float = 2.0, max_unma
 def warm_up(context: RecognitionContext | None) -> int:
     """Typeset every form of ``context`` now (cached), so that the first step of a card does not wait
     for it (~10-20 ms a form, a few seconds for a card with many near misses). Returns the number of
-    forms typeset; forms that cannot be typeset are skipped."""
+    forms typeset; forms that cannot be typeset are skipped. Also imports scipy's assignment solver
+    (~0.9 s the first time)."""
+    from scipy.optimize import linear_sum_assignment  # noqa: F401 - imported now, not on the first step
+
     from whiteboard_app.recognition.typeset import LayoutError, glyph_layout
 
+    try:
+        glyph_layout("x")  # the typesetter loads its font once (seconds)
+    except LayoutError:
+        pass
     n = 0
     for latex, _kind in (context.expected if context is not None else ()):
         try:
             glyph_layout(latex)
             n += 1
         except LayoutError:
-            continue
+            pass
+        _WARM.add(latex)
     return n
+
+
+_WARM: set[str] = set()  # forms typeset (or found not typesettable) in this process
+_WARMING: set = set()
+
+
+def is_warm(context: RecognitionContext) -> bool:
+    """Whether every form of ``context`` except the user's previous step (one form, typeset on the spot)
+    has been typeset in this process by :func:`warm_up`."""
+    return all(latex in _WARM for latex, kind in context.expected if kind != "previous")
+
+
+def warm_in_background(context: RecognitionContext) -> None:
+    """Start :func:`warm_up` for ``context`` in a daemon thread, once per context (no-op when warm or
+    already warming)."""
+    import threading
+
+    key = context.expected
+    if is_warm(context) or key in _WARMING:
+        return
+    _WARMING.add(key)
+
+    def run():
+        try:
+            warm_up(context)
+        except Exception:  # noqa: BLE001 - a failed warm-up only costs time later
+            pass
+        finally:
+            _WARMING.discard(key)
+
+    threading.Thread(target=run, name="form-layouts", daemon=True).start()

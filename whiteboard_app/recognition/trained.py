@@ -200,6 +200,9 @@ class TrainedRecognizer:
         result = self.recognize(ink)
         if result.symbols:
             self.classify_groups(ink, [s.stroke_ids for s in result.symbols[:2]])
+        from whiteboard_app.recognition.form_match import warm_up
+
+        warm_up(None)  # the card-context verifier's solver (long steps are verified in this process)
 
     # ── writer adaptation ────────────────────────────────────────────
     def adapt(self, samples: Sequence[tuple[str, Sequence[Stroke]]]) -> int:
@@ -262,8 +265,14 @@ class TrainedRecognizer:
     def recognize(self, ink: StepInk, context: RecognitionContext | None = None) -> RecognitionResult:
         """Read one step's ink: n-best candidates (best first, score = log of grouping x parse
         confidence) and per-symbol alternatives of the best reading (stroke ids are the ink's).
-        *context* is not used here (card-context reranking is recognition/context.py's job).
-        Empty ink gives a result with no candidates. Raises RecognitionError if the engine fails."""
+        With a *context* whose forms are typeset (:func:`~whiteboard_app.recognition.form_match.warm_up`;
+        otherwise that starts in the background) and at least :data:`VERIFY_FIRST_STROKES` strokes, the
+        best grouping is first
+        fitted to the card's forms (recognition/form_match.py, the same rule as the context prior); a
+        form the ink supports is returned as the reading (``result.verified``) without the layout parse,
+        which costs most on long steps. Otherwise the context is not used here (re-ranking is
+        recognition/context.py's job). Empty ink gives a result with no candidates. Raises
+        RecognitionError if the engine fails."""
         t0 = time.perf_counter()
         strokes = [s for s in ink.strokes if s.points]
         if not strokes:
@@ -276,8 +285,31 @@ class TrainedRecognizer:
 
         norm = normalise_strokes([[(p.x, p.y) for p in s.points] for s in strokes])
         mstrokes = [MStroke.from_points([StrokePoint(x, y) for x, y in pts], id=i) for i, pts in enumerate(norm)]
+        ids = [s.id for s in strokes]
+        verify = None
+        if context is not None and context.expected:
+            from whiteboard_app.recognition.form_match import is_warm, warm_in_background
+
+            if not is_warm(context):  # typesetting the card's forms takes seconds: not inside this step
+                warm_in_background(context)
+        if context is not None and context.expected and len(strokes) >= VERIFY_FIRST_STROKES \
+                and is_warm(context):
+            def verify(detected):
+                from whiteboard_app.recognition.form_match import match_forms, verified_form
+
+                try:
+                    syms = _symbol_alternatives(detected, ids)
+                    return verified_form(match_forms(ink, syms, context,
+                                                     lambda ink_, groups: self._classify(ocr, ink_, groups)))
+                except Exception:  # noqa: BLE001 - the verifier is optional: parse as without context
+                    return None
         with self._read_lock:
-            readings = self._detect(ocr, mstrokes)
+            readings, verified = self._detect(ocr, mstrokes, verify)
+        if verified is not None:
+            ms = (time.perf_counter() - t0) * 1000.0
+            return RecognitionResult((Candidate(verified.latex, math.log(max(readings[0][1], 1e-12))),),
+                                     tuple(_symbol_alternatives(readings[0][2], ids)), ms, ENGINE_NAME, None,
+                                     verified.latex)
         cands: list[Candidate] = []
         seen = set()
         for latex, conf, _syms in readings:
@@ -286,14 +318,7 @@ class TrainedRecognizer:
                 continue
             seen.add(latex)
             cands.append(Candidate(latex, math.log(max(conf, 1e-12))))
-        ids = [s.id for s in strokes]
-        symbols = []
-        for sym in (readings[0][2] if readings else []):
-            labels = [(name_to_latex(sym.name), float(sym.confidence))]
-            for n, c in sym.alternatives or []:
-                if n is not None and n != sym.name and len(labels) < 5:
-                    labels.append((name_to_latex(n), float(c)))
-            symbols.append(SymbolAlternatives(tuple(sorted(ids[st.id] for st in sym.strokes)), tuple(labels)))
+        symbols = _symbol_alternatives(readings[0][2], ids) if readings else []
         ms = (time.perf_counter() - t0) * 1000.0
         return RecognitionResult(tuple(cands), tuple(symbols), ms, ENGINE_NAME,
                                  None if cands else "nothing read")
@@ -305,10 +330,15 @@ class TrainedRecognizer:
         pairs, best first (up to 5). The ink is normalised as for :meth:`recognize`, so sizes are
         comparable. Unknown stroke ids are ignored; an empty group gets ``()``. Raises RecognitionError
         if the engine fails."""
+        ocr = self._load()
+        with self._read_lock:
+            return self._classify(ocr, ink, groups)
+
+    def _classify(self, ocr, ink: StepInk, groups: Sequence[Sequence[int]]) -> list[tuple[tuple[str, float], ...]]:
+        """:meth:`classify_groups` for a caller that holds the reading lock."""
         strokes = [s for s in ink.strokes if s.points]
         if not strokes or not groups:
             return [() for _ in groups]
-        ocr = self._load()
         from mathnote_ocr.api import _autocanvas
         from mathnote_ocr.engine.grouper import GrouperCache
         from mathnote_ocr.engine.grouper import classify_groups as m_classify
@@ -325,9 +355,8 @@ class TrainedRecognizer:
         cache = GrouperCache()
         token = _RAW_NAMES.set(True)
         try:
-            with self._read_lock:
-                m_classify(mstrokes, todo, self._adapted_classifier(ocr), cache=cache,
-                           source_size=_autocanvas(mstrokes, 800))
+            m_classify(mstrokes, todo, self._adapted_classifier(ocr), cache=cache,
+                       source_size=_autocanvas(mstrokes, 800))
         except Exception as exc:  # the engine's own failures
             raise RecognitionError(f"{ENGINE_NAME} engine failed: {type(exc).__name__}: {exc}") from exc
         finally:
@@ -352,11 +381,13 @@ class TrainedRecognizer:
             return self.top_k
         return min(self.top_k, 2) if n_strokes <= 24 else 1
 
-    def _detect(self, ocr, mstrokes) -> list[tuple[str, float, list]]:
-        """Readings as (latex, confidence, symbols), best first: mathnote-ocr's grouping (top partitions)
-        then its layout parser on each, like ``MathOCR._read`` but parsing a further partition only while
-        it is at least :data:`MIN_SHARE` as probable as the best and the reading is under
-        :data:`EXTRA_PARSE_BUDGET_MS` (each parse is the costly part)."""
+    def _detect(self, ocr, mstrokes, verify=None) -> tuple[list[tuple[str, float, list]], object]:
+        """(readings, verified form or None). Readings as (latex, confidence, symbols), best first:
+        mathnote-ocr's grouping (top partitions) then its layout parser on each, like ``MathOCR._read``
+        but parsing a further partition only while it is at least :data:`MIN_SHARE` as probable as the
+        best and the reading is under :data:`EXTRA_PARSE_BUDGET_MS` (each parse is the costly part).
+        ``verify(symbols)``, when given, is asked first about the best partition's symbols; a form it
+        returns ends the reading there: readings then hold that partition only (latex "")."""
         from mathnote_ocr.api import _autocanvas
         from mathnote_ocr.engine.grouper import GrouperCache, Partition, group_and_classify
         from mathnote_ocr.seeding import seeded
@@ -373,7 +404,13 @@ class TrainedRecognizer:
                 partitions = [Partition(spell_functions(list(p)), prob=getattr(p, "prob", None))
                               for p in partitions if p]
                 if not partitions:
-                    return []
+                    return [], None
+                if verify is not None:
+                    best = max(partitions, key=lambda p: getattr(p, "prob", None) or 0.0)
+                    detected = sorted(best, key=lambda s: s.bbox.x)
+                    form = verify(detected)
+                    if form is not None:
+                        return [("", getattr(best, "prob", None) or 1.0, detected)], form
                 best_prob = max((getattr(p, "prob", None) or 0.0) for p in partitions)
                 out = []
                 for k, part in enumerate(partitions):
@@ -393,7 +430,24 @@ class TrainedRecognizer:
         finally:
             _RAW_NAMES.reset(token)
         out.sort(key=lambda r: -r[1])
-        return out
+        return out, None
+
+
+def _symbol_alternatives(detected, ids: Sequence[int]) -> list[SymbolAlternatives]:
+    """mathnote-ocr DetectedSymbols as per-symbol alternatives (label LaTeX, probability; up to 5), with
+    the ink's stroke ids (``ids[k]`` is the id of normalised stroke k)."""
+    out = []
+    for sym in detected:
+        labels = [(name_to_latex(sym.name), float(sym.confidence))]
+        for n, c in sym.alternatives or []:
+            if n is not None and n != sym.name and len(labels) < 5:
+                labels.append((name_to_latex(n), float(c)))
+        out.append(SymbolAlternatives(tuple(sorted(ids[st.id] for st in sym.strokes)), tuple(labels)))
+    return out
+
+
+#: Steps with at least this many strokes are fitted to the card's forms before the layout parse.
+VERIFY_FIRST_STROKES = 16
 
 
 # Function names written as letters (CROHME writes \sin as one symbol of three letters; the classifier
