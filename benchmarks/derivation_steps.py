@@ -173,7 +173,11 @@ def _summary(res: list[dict]) -> dict:
             "wrong_as_right_context_pct": pct(mist_r, "wrong_as_right_context"),
             "wrong_as_right_context_n": sum(x["wrong_as_right_context"] for x in mist_r),
             "mistakes_read": len(mist_r),
+            "novel_wrong_as_right_pct": pct([x for x in mist_r if x.get("novel_wrong_as_right") is not None],
+                                            "novel_wrong_as_right"),
+            "novel_n": sum(x.get("novel_wrong_as_right") is not None for x in mist_r),
             "timeouts": sum(x["timeout"] for x in res),
+            "open_timeouts": sum(x.get("open_timeout", False) for x in res),
             "median_ms": round(statistics.median([x["ms"] for x in res]), 1) if res else None,
             "median_engine_ms": round(statistics.median([x["engine_ms"] for x in res]), 1) if res else None,
             "p95_ms": round(sorted(x["ms"] for x in res)[max(0, math.ceil(0.95 * len(res)) - 1)], 1)
@@ -211,7 +215,7 @@ def main(argv: list[str] | None = None) -> int:
     from whiteboard_app.decks import load_deck
     from whiteboard_app.ink import Point, StepInk, Stroke
     from whiteboard_app.pipeline import build_context
-    from whiteboard_app.recognition.base import RecognitionResult
+    from whiteboard_app.recognition.base import RecognitionContext, RecognitionResult
     from whiteboard_app.recognition.context import rerank
     from whiteboard_app.recognition.form_match import warm_up
     from whiteboard_app.recognition.trained import TrainedRecognizer
@@ -279,15 +283,39 @@ def main(argv: list[str] | None = None) -> int:
                         r = RecognitionResult()
                     finally:
                         signal.setitimer(signal.ITIMER_REAL, 0)
+                    open_ms = (time.perf_counter() - t0) * 1000
+                    # with the card: as the app reads (the engine sees the context: long steps are
+                    # fitted to the card's forms before the parse; then the prior and the verifier)
+                    t0 = time.perf_counter()
+                    signal.setitimer(signal.ITIMER_REAL, args.timeout_s)
+                    try:
+                        rc = rec.recognize(ink, ctx)
+                    except _Timeout:
+                        rc = RecognitionResult()
+                    except Exception as exc:  # a failure reads nothing
+                        print(f"{card.id}: {type(exc).__name__}: {exc}", file=sys.stderr)
+                        rc = RecognitionResult()
+                    finally:
+                        signal.setitimer(signal.ITIMER_REAL, 0)
                     engine_ms = (time.perf_counter() - t0) * 1000
-                    rr = rerank(r, ctx, ink=ink) if with_ink else rerank(r, ctx)
+                    rr = rerank(rc, ctx, ink=ink, classify=rec.classify_groups) if with_ink else rerank(rc, ctx)
                     ms = (time.perf_counter() - t0) * 1000
+                    novel = None
+                    if kind == "mistake" and with_ink and r.candidates:
+                        # the same ink if the card had not declared this mistake and the generator had not
+                        # made it: is it pulled to a reference step?
+                        held = RecognitionContext(tuple((lat, k) for lat, k in ctx.expected
+                                                        if tuple(ev.normalize(lat)) != truth))
+                        hn = tuple(ev.normalize(rerank(r, held, ink=ink, classify=rec.classify_groups).best or ""))
+                        novel = hn in ref_norm and hn != truth
                     open_read = r.best or ""
                     ctx_read = rr.best or ""
                     o, c = tuple(ev.normalize(open_read)), tuple(ev.normalize(ctx_read))
                     item = {"card": card.id, "kind": kind, "condition": cond, "truth": latex,
                             "open": open_read, "context": ctx_read,
-                            "timeout": engine_ms >= args.timeout_s * 1000 and not r.candidates,
+                            "timeout": engine_ms >= args.timeout_s * 1000 and not rc.candidates,
+                            "open_timeout": open_ms >= args.timeout_s * 1000 and not r.candidates,
+                            "novel_wrong_as_right": novel,
                             "open_ok": o == truth, "context_ok": c == truth, "ms": round(ms, 1),
                             "engine_ms": round(engine_ms, 1), "n_strokes": len(strokes),
                             "n_glyphs": len(glyphs), "train_glyphs": from_train,
@@ -327,7 +355,9 @@ def write_report(args, summary: dict, conditions: list[str]) -> None:
     rows = [("exact reading, all steps", "exact_open_pct", "exact_context_pct"),
             ("exact reading, reference steps", "reference_open_pct", "reference_context_pct"),
             ("exact reading, mistakes", "mistake_open_pct", "mistake_context_pct"),
-            ("wrong step read as a right one", "wrong_as_right_open_pct", "wrong_as_right_context_pct")]
+            ("wrong step read as a right one", "wrong_as_right_open_pct", "wrong_as_right_context_pct"),
+            ("wrong step the card does not know (its form and its same-token variants removed from the "
+             "context) read as a right one", None, "novel_wrong_as_right_pct")]
     head = "| |" + "".join(f" {_TITLES[c]}: without context | with card context |" for c in conditions)
     md = [f"## Derivation steps written with real glyphs ({n_read} readings)", "",
           f"{machine()}. `python -m benchmarks.derivation_steps --samples {args.samples}{flags}` "
@@ -336,22 +366,27 @@ def write_report(args, summary: dict, conditions: list[str]) -> None:
           "(`recognition.typeset`), typeset-perfect or jittered like handwriting (glyph scale ±15 %, "
           "vertical offset ±10 % of the glyph, gaps ±20 %, baseline ±2°); see the module docstring: a "
           "probe, not real handwriting. Context as the app applies it: "
-          + ("`rerank(result, context, ink=ink)` (with the verifier)." if summary["rerank_with_ink"]
-             else "`rerank(result, context)` (no verifier)."), "",
+          + ("the engine reads with the context (`recognize(ink, context)`: long steps are fitted to the "
+             "card's forms before the layout parse), then `rerank(result, context, ink=ink, "
+             "classify=engine.classify_groups)` (the n-best prior and the verifier, "
+             "recognition/form_match.py). 'Without context' is the engine's open reading."
+             if summary["rerank_with_ink"] else "`rerank(result, context)` (no verifier)."), "",
           f"Composable: {composable['reference']}/{n_steps['reference']} reference steps, "
           f"{composable['mistake']}/{n_steps['mistake']} mistakes."
           + (f" The other {not_comp} need a symbol CROHME has no ink for (steps needing it): "
              + ", ".join(f"{s} ({n})" for s, n in summary["missing_symbols"]) + "." if not_comp else ""), "",
           head, "|---|" + "---|---|" * len(conditions)]
     for label, ko, kc in rows:
-        md.append(f"| {label} |" + "".join(f" {per[c][ko]}% | {per[c][kc]}% |" for c in conditions))
+        md.append(f"| {label} |" + "".join(f" {per[c][ko] if ko else '-'}{'%' if ko else ''} | {per[c][kc]}% |"
+                                           for c in conditions))
     md.append("")
     for c in conditions:
         p = per[c]
         md.append(f"- {_TITLES[c]}: {p['readings']} readings ({p['mistakes_read']} of mistakes, "
                   f"{p['wrong_as_right_context_n']} read as a right step with context); reading time "
                   f"(engine + context) median {p['median_ms']} ms, p95 {p['p95_ms']} ms (engine alone: median "
-                  f"{p['median_engine_ms']} ms); {p['timeouts']} over the app's {args.timeout_s:g} s limit "
+                  f"{p['median_engine_ms']} ms); {p['timeouts']} with context and {p['open_timeouts']} without "
+                  f"over the app's {args.timeout_s:g} s limit "
                   f"(counted as not read; exact with context among the others: "
                   f"{p['exact_context_within_limit_pct']}%); {p['with_training_glyphs']} used a training "
                   f"writer's glyph ({' '.join(p['training_glyph_classes']) or '-'}).")
