@@ -181,3 +181,23 @@ def test_a_read_follows_its_step_when_steps_shift(qtbot):
     reader.pool.wait(5000)
     qtbot.wait(30)
     assert delivered == []
+
+
+def test_a_reader_deleted_while_its_step_is_read_takes_the_late_result_quietly(qtbot):
+    import shiboken6
+    from PySide6.QtCore import QObject
+
+    release = threading.Event()
+    parent = QObject()
+    pool = WorkerPool()
+    reader = StepReader(job=lambda step: (lambda: release.wait(5) and "read"), current_signature=lambda s: 1,
+                        pause_ms=10, pool=pool, parent=parent)
+    errors = []
+    reader.failed.connect(lambda step, msg: errors.append(msg))
+    assert reader.read_now(0) is not None
+    shiboken6.delete(parent)  # the view goes away (its reader with it) while the step is being read
+    assert not shiboken6.isValid(reader)
+    release.set()
+    assert pool.wait(5000)
+    qtbot.wait(50)  # the late result is delivered on the GUI thread: no "Signal source has been deleted"
+    assert errors == []

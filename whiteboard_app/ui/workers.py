@@ -14,6 +14,7 @@ import traceback
 from collections.abc import Callable, Hashable
 from typing import Any
 
+import shiboken6
 from PySide6.QtCore import QObject, QRunnable, QThreadPool, QTimer, Signal
 
 #: Writing pause after which a step is read, ms (issue 4: "after a pause in writing (~600 ms)").
@@ -220,6 +221,8 @@ class StepReader(QObject):
         return None if worker.cancelled else step
 
     def _done(self, worker: Worker, value: Any) -> None:
+        if not shiboken6.isValid(self):  # the view (and this reader) went away while the step was read
+            return
         step = self._release(worker)
         if step is None:
             return
@@ -229,6 +232,8 @@ class StepReader(QObject):
         self.result_ready.emit(step, value)
 
     def _error(self, worker: Worker, message: str) -> None:
+        if not shiboken6.isValid(self):
+            return
         step = self._release(worker)
         if step is not None:
             self.failed.emit(step, message)
