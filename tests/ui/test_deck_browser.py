@@ -63,12 +63,12 @@ def test_a_card_graded_good_is_not_due_until_its_due_time(qtbot, tmp_path):
             assert browser.drill_item.child(0).text(0).endswith("(due in 9 min)")  # ... but not yet
         browser.due_only.setChecked(True)
         assert browser.visible_card_ids() == []
-        assert browser.summary.text() == "1 cards: 0 due today, 0 never practised"
+        assert browser.summary.text() == "1 card: 0 due today, 0 never practised"
         now[0] = graded + timedelta(minutes=11)
         browser.refresh()
         assert row().text(1) == "due" and browser.visible_card_ids() == ["sigmoid-derivative"]
         if browser.drill_item is not None:
             assert browser.drill_item.child(0).text(0).endswith("(due)")
-        assert browser.summary.text() == "1 cards: 1 due today, 0 never practised"
+        assert browser.summary.text() == "1 card: 1 due today, 0 never practised"
     finally:
         services.close()

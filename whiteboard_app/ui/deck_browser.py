@@ -216,7 +216,8 @@ class DeckBrowser(QWidget):
                 row.setForeground(2, QBrush(QColor("#1b7f3b" if st.best_ms <= target else "#8a6d00")))
             parent.addChild(row)
         self.tree.expandAll()
-        self.summary.setText(f"{len(cards)} cards: {due_count} due today, {new_count} never practised")
+        self.summary.setText(f"{len(cards)} card{'' if len(cards) == 1 else 's'}: {due_count} due today, "
+                             f"{new_count} never practised")
         self.apply_filter()
 
     def _drill_words(self, card_id: str, why: str, now: datetime | date) -> str:
