@@ -55,6 +55,8 @@ Y_COST = 1.5
 LOCAL_K = 4
 #: A multi-stroke symbol wider than this times its glyph's width (+ 0.2 advance) holds stray ink.
 STRAY_WIDTH = 1.8
+#: ... or taller than this times its glyph's height (+ 0.2 height).
+STRAY_HEIGHT = 1.6
 #: Glyphs that enclose or span others: ink inside them is not a split piece of them.
 CONTAINERS = frozenset({"frac_bar", "sqrt", "sum", "prod", "int", "(", ")", "[", "]", "{", "}", "|",
                         "lbrace", "rbrace", "\\sqrt", "\\sum", "\\prod", "\\int"})
@@ -121,9 +123,11 @@ def _stray_strokes(stroke_boxes, glyph_box, params) -> int:
     positions: the fitted glyph positions are only as exact as the fit.)"""
     if len(stroke_boxes) < 2:
         return 0
-    u, _v, w, _h = _frame(list(stroke_boxes), params)
-    span = float(max(u + w / 2) - min(u - w / 2))
-    return int(span > STRAY_WIDTH * max(glyph_box[2], 0.3) + 0.2)
+    u, v, w, h = _frame(list(stroke_boxes), params)
+    span_w = float(max(u + w / 2) - min(u - w / 2))
+    span_h = float(max(v + h / 2) - min(v - h / 2))
+    return int(span_w > STRAY_WIDTH * max(glyph_box[2], 0.3) + 0.2
+               or span_h > STRAY_HEIGHT * max(glyph_box[3], 0.3) + 0.2)
 
 
 def _probs(labels) -> dict[str, float]:
