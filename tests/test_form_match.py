@@ -183,3 +183,20 @@ def test_a_symbol_much_wider_than_its_glyph_holds_stray_ink():
     # symbol spans the minus too: stray ink, so the form does not account for all of the ink
     fm = match_form(syms + [merged], glyph_layout("a+b=cz+d"), "a+b=cz+d")
     assert fm.unmatched_ink == 0 and fm.unmatched_glyphs == 0 and fm.unexplained == 1
+
+
+def test_forms_are_typeset_in_the_background_once_and_then_warm():
+    import time
+
+    from whiteboard_app.recognition import form_match
+
+    ctx = RecognitionContext(((r"a_{17} = b^{3}", "reference"), (r"a_{17} = b^{2}", "near_miss"),
+                              (r"z_{99}", "previous")))
+    assert not form_match.is_warm(ctx)
+    form_match.warm_in_background(ctx)
+    form_match.warm_in_background(ctx)  # a second call while warming starts nothing new
+    deadline = time.monotonic() + 30
+    while not form_match.is_warm(ctx) and time.monotonic() < deadline:
+        time.sleep(0.02)
+    assert form_match.is_warm(ctx)  # the user's previous step is not waited for
+    assert r"z_{99}" not in form_match._WARM
