@@ -9,7 +9,8 @@ the ink's symbols fit it:
    alternatives of its best reading, :class:`~whiteboard_app.recognition.base.SymbolAlternatives`).
 2. Each form is typeset (:func:`whiteboard_app.recognition.typeset.glyph_layout`); both sets of boxes are
    put in one frame: x in mean glyph advances from the left edge, y in median glyph heights from the
-   median centre; the form's x is then fitted to the ink's by least squares over a first assignment.
+   median centre; the form's x is then fitted to the ink's by least squares over a first assignment,
+   and each glyph follows the median offset of its LOCAL_K nearest matched neighbours (local drift).
 3. Symbols and glyphs are assigned one to one (Hungarian method, ``scipy.optimize.linear_sum_assignment``)
    at a cost of ``-ln p(glyph's token | symbol)`` (floored at ``-ln EPS``) plus ``a |dx| + b |dy|``; a
    symbol or glyph left over costs ``UNMATCHED`` nats.
@@ -18,6 +19,8 @@ the ink's symbols fit it:
    mostly inside a matched symbol is a merged pair; a matched multi-stroke symbol much wider than its
    glyph holds stray ink. Anything else (an extra "-1", a missing "\\sqrt",
    a container glyph such as a fraction bar or a bracket) is real evidence that the ink is not this form.
+5. Given the engine's ``classify_groups``, the best forms with left-overs are fitted again with the
+   strokes regrouped by the form (:func:`regroup_form`): the engine's grouping is what fails most often.
 
 :func:`verified_form` then applies the decision rule, the same for right and wrong forms (nothing here
 knows which is which): the best-fitting form wins when no left-over is unexplained, at most
