@@ -160,6 +160,25 @@ def compose(glyphs, inks, jitter_rng: random.Random | None, unit: float = 300.0)
     return strokes
 
 
+def _read(rec, ink, ctx, timeout_s: float, card_id: str):
+    """(result, ms): ``rec.recognize(ink, ctx)`` under the app's time limit (SIGALRM); over the limit or on
+    a failure, an empty result ("could not read")."""
+    from whiteboard_app.recognition.base import RecognitionResult
+
+    t0 = time.perf_counter()
+    signal.setitimer(signal.ITIMER_REAL, timeout_s)
+    try:
+        result = rec.recognize(ink, ctx)
+    except _Timeout:  # over the app's time limit: "could not read"
+        result = RecognitionResult()
+    except Exception as exc:  # a failure reads nothing
+        print(f"{card_id}: {type(exc).__name__}: {exc}", file=sys.stderr)
+        result = RecognitionResult()
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+    return result, (time.perf_counter() - t0) * 1000
+
+
 def _summary(res: list[dict]) -> dict:
     def pct(sel, key):
         return round(100.0 * sum(x[key] for x in sel) / max(1, len(sel)), 1)
@@ -215,7 +234,7 @@ def main(argv: list[str] | None = None) -> int:
     from whiteboard_app.decks import load_deck
     from whiteboard_app.ink import Point, StepInk, Stroke
     from whiteboard_app.pipeline import build_context
-    from whiteboard_app.recognition.base import RecognitionContext, RecognitionResult
+    from whiteboard_app.recognition.base import RecognitionContext
     from whiteboard_app.recognition.context import rerank
     from whiteboard_app.recognition.form_match import warm_up
     from whiteboard_app.recognition.trained import TrainedRecognizer
@@ -272,32 +291,11 @@ def main(argv: list[str] | None = None) -> int:
                 for cond in conditions:
                     strokes = compose(glyphs, inks, random.Random(jit_seed) if cond == "jittered" else None)
                     ink = StepInk(tuple(Stroke(tuple(Point(float(x), float(y)) for x, y in s)) for s in strokes))
-                    t0 = time.perf_counter()
-                    signal.setitimer(signal.ITIMER_REAL, args.timeout_s)
-                    try:
-                        r = rec.recognize(ink)
-                    except _Timeout:  # over the app's time limit: "could not read"
-                        r = RecognitionResult()
-                    except Exception as exc:  # a failure reads nothing
-                        print(f"{card.id}: {type(exc).__name__}: {exc}", file=sys.stderr)
-                        r = RecognitionResult()
-                    finally:
-                        signal.setitimer(signal.ITIMER_REAL, 0)
-                    open_ms = (time.perf_counter() - t0) * 1000
+                    r, open_ms = _read(rec, ink, None, args.timeout_s, card.id)
                     # with the card: as the app reads (the engine sees the context: long steps are
                     # fitted to the card's forms before the parse; then the prior and the verifier)
                     t0 = time.perf_counter()
-                    signal.setitimer(signal.ITIMER_REAL, args.timeout_s)
-                    try:
-                        rc = rec.recognize(ink, ctx)
-                    except _Timeout:
-                        rc = RecognitionResult()
-                    except Exception as exc:  # a failure reads nothing
-                        print(f"{card.id}: {type(exc).__name__}: {exc}", file=sys.stderr)
-                        rc = RecognitionResult()
-                    finally:
-                        signal.setitimer(signal.ITIMER_REAL, 0)
-                    engine_ms = (time.perf_counter() - t0) * 1000
+                    rc, engine_ms = _read(rec, ink, ctx, args.timeout_s, card.id)
                     rr = rerank(rc, ctx, ink=ink, classify=rec.classify_groups) if with_ink else rerank(rc, ctx)
                     ms = (time.perf_counter() - t0) * 1000
                     novel = None
