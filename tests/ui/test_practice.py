@@ -15,6 +15,7 @@ import pytest
 pytest.importorskip("pytestqt")
 pytestmark = pytest.mark.qt
 
+from tests.ui.fakes import fake_check  # noqa: E402
 from tests.ui.tablet import tablet_stroke  # noqa: E402
 from whiteboard_app.decks import bundled_deck_dir, load_card  # noqa: E402
 from whiteboard_app.maths.checker import StepVerdict as Verdict  # noqa: E402
@@ -27,18 +28,6 @@ from whiteboard_app.ui.step_panel import verdict_words  # noqa: E402
 @pytest.fixture(scope="module")
 def card():
     return load_card(bundled_deck_dir() / "sigmoid-derivative.toml")
-
-
-def fake_check(card):
-    refs = [s.latex for s in card.steps]
-
-    def check(c, latex, previous):
-        if latex in refs:
-            return Verdict(latex, "correct", refs.index(latex) + 1)
-        if latex == "\\frac{d}{dz}\\lim":
-            return Verdict(latex, "cannot_check", message="a limit")
-        return Verdict(latex, "wrong", diagnosis="sign flip")
-    return check
 
 
 class ScriptedRecognizer:

@@ -17,9 +17,9 @@ pytestmark = pytest.mark.qt
 
 from PySide6.QtCore import Qt  # noqa: E402
 
+from tests.ui.fakes import fake_check  # noqa: E402
 from tests.ui.tablet import tablet_stroke  # noqa: E402
 from whiteboard_app.decks import bundled_deck_dir, load_card  # noqa: E402
-from whiteboard_app.maths.checker import StepVerdict as Verdict  # noqa: E402
 from whiteboard_app.recognition.base import Candidate, RecognitionResult  # noqa: E402
 from whiteboard_app.sessions.clock import FakeClock  # noqa: E402
 from whiteboard_app.ui.practice_view import PracticeServices, PracticeView  # noqa: E402
@@ -38,16 +38,6 @@ class TickClock(FakeClock):
 @pytest.fixture(scope="module")
 def card():
     return load_card(bundled_deck_dir() / "sigmoid-derivative.toml")
-
-
-def fake_check(card):
-    refs = [s.latex for s in card.steps]
-
-    def check(c, latex, previous):
-        if latex in refs:
-            return Verdict(latex, "correct", refs.index(latex) + 1)
-        return Verdict(latex, "wrong", diagnosis="sign flip")
-    return check
 
 
 class BandRecognizer:
