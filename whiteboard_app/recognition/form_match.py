@@ -424,18 +424,15 @@ def regroup_form(ink: StepInk, symbols: Sequence[InkSymbol], glyphs: Sequence, c
     return FormMatch(latex, kind, float(cost), m, len(leftover), empty, empty + len(leftover) + stray, contra)
 
 
-_FUNCTION_TOKENS = {"\\" + f: f for f in ("log", "exp", "sin", "cos", "tan", "lim", "max", "min", "det", "ln",
-                                              "arg", "softmax", "tanh")}
-
-
 def _letters(glyphs: Sequence) -> tuple:
     """Function names typeset as one glyph (``\\log``) as the letters people write, each in its share
     of the word's box (the classifier reads handwritten function names letter by letter)."""
+    from whiteboard_app.recognition.training.data import FUNCTION_CLASSES
     from whiteboard_app.recognition.typeset import Glyph
 
     out = []
     for g in glyphs:
-        word = _FUNCTION_TOKENS.get(g.token)
+        word = FUNCTION_CLASSES.get(g.token)
         if word is None:
             out.append(g)
             continue

@@ -48,6 +48,8 @@ import unicodedata
 from dataclasses import dataclass
 from functools import lru_cache
 
+from whiteboard_app.recognition.training.data import FUNCTION_CLASSES
+
 __all__ = ["Glyph", "LayoutError", "glyph_layout"]
 
 
@@ -68,7 +70,7 @@ class Glyph:
 
 
 # Function names that are one class of the classifier (CROHME writes them as one symbol).
-_CLASS_WORDS = frozenset({"sin", "cos", "tan", "log", "lim"})
+_CLASS_WORDS = frozenset(FUNCTION_CLASSES.values())
 
 # Characters ziamath draws that mathnote-ocr's table (CHAR_TO_SYMBOL) lacks or names differently, as the
 # LaTeX that writes them; the class name is latex_to_name(LaTeX) unless given: (LaTeX, name or None).
