@@ -254,10 +254,14 @@ def _contradictions(pairs, probs_of, glyphs) -> tuple[tuple[float, float], ...]:
 def match_form(symbols: Sequence[InkSymbol], glyphs: Sequence, latex: str = "", kind: str = "") -> FormMatch:
     """Fit the ink's symbols to one form's typeset glyphs (``typeset.Glyph``: name, token, box).
     Raises ValueError when either sequence is empty."""
-    n, m = len(symbols), len(glyphs)
-    if not n or not m:
+    if not symbols or not glyphs:
         raise ValueError("match_form needs ink symbols and glyphs")
-    fit = _fit(symbols, glyphs)
+    return _match(symbols, glyphs, latex, kind, _fit(symbols, glyphs))
+
+
+def _match(symbols: Sequence[InkSymbol], glyphs: Sequence, latex: str, kind: str, fit: _Fit) -> FormMatch:
+    """:func:`match_form` on a fit already made."""
+    n, m = len(symbols), len(glyphs)
     pairs, sbox, gbox = fit.pairs, fit.sbox, fit.gbox
     mi = {i for i, _ in pairs}
     mj = {j for _, j in pairs}
@@ -337,10 +341,15 @@ def regroup_form(ink: StepInk, symbols: Sequence[InkSymbol], glyphs: Sequence, c
     ``classify_groups``) and the changed groups are assigned to their glyphs once more (by label and
     position, so that two regrouped symbols do not sit on each other's glyphs). A glyph left empty or a stroke left over is unexplained. Raises ValueError when
     either sequence is empty; ``classify`` errors propagate."""
-    n, m = len(symbols), len(glyphs)
-    if not n or not m:
+    if not symbols or not glyphs:
         raise ValueError("regroup_form needs ink symbols and glyphs")
-    fit = _fit(symbols, glyphs)
+    return _regroup(ink, symbols, glyphs, classify, latex, kind, _fit(symbols, glyphs))
+
+
+def _regroup(ink: StepInk, symbols: Sequence[InkSymbol], glyphs: Sequence, classify: Classify, latex: str,
+             kind: str, fit: _Fit) -> FormMatch:
+    """:func:`regroup_form` on a fit already made."""
+    n, m = len(symbols), len(glyphs)
     by_id = {s.id: s for s in ink.strokes if s.points}
 
     def box_of(ids):
@@ -471,20 +480,21 @@ def match_forms(ink: StepInk, symbols: Sequence[SymbolAlternatives], context: Re
         except LayoutError:
             continue
         if glyphs:
-            out.append((match_form(syms, glyphs, latex, kind), glyphs))
-    out.sort(key=lambda pair: pair[0].cost)
+            fit = _fit(syms, glyphs)
+            out.append((_match(syms, glyphs, latex, kind, fit), glyphs, fit))
+    out.sort(key=lambda item: item[0].cost)
     if classify is not None:
-        for k, (fm, glyphs) in enumerate(out[:regroup_top]):
+        for k, (fm, glyphs, fit) in enumerate(out[:regroup_top]):
             if not (fm.unmatched_ink or fm.unmatched_glyphs or fm.unexplained):
                 continue
             try:
-                rg = regroup_form(ink, syms, glyphs, classify, fm.latex, fm.kind)
+                rg = _regroup(ink, syms, glyphs, classify, fm.latex, fm.kind, fit)
             except Exception:  # noqa: BLE001 - the engine's classifier failed: keep the first fit
                 break
             if (rg.unexplained, rg.cost) < (fm.unexplained, fm.cost):
-                out[k] = (rg, glyphs)
-        out.sort(key=lambda pair: pair[0].cost)
-    return [fm for fm, _ in out]
+                out[k] = (rg, glyphs, fit)
+        out.sort(key=lambda item: item[0].cost)
+    return [fm for fm, _glyphs, _fit_ in out]
 
 
 def verified_form(matches: Sequence[FormMatch], *, margin: float = 2.0, max_unmatched: int = 3,
