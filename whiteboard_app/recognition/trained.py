@@ -287,13 +287,14 @@ class TrainedRecognizer:
         mstrokes = [MStroke.from_points([StrokePoint(x, y) for x, y in pts], id=i) for i, pts in enumerate(norm)]
         ids = [s.id for s in strokes]
         verify = None
+        warm = False
         if context is not None and context.expected:
             from whiteboard_app.recognition.form_match import is_warm, warm_in_background
 
-            if not is_warm(context):  # typesetting the card's forms takes seconds: not inside this step
+            warm = is_warm(context)
+            if not warm:  # typesetting the card's forms takes seconds: not inside this step
                 warm_in_background(context)
-        if context is not None and context.expected and len(strokes) >= VERIFY_FIRST_STROKES \
-                and is_warm(context):
+        if warm and len(strokes) >= VERIFY_FIRST_STROKES:
             def verify(detected):
                 from whiteboard_app.recognition.form_match import match_forms, verified_form
 
