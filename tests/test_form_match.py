@@ -202,3 +202,43 @@ def test_forms_are_typeset_in_the_background_once_and_then_warm():
     # warm means every form but the user's previous step (typeset on the spot when it comes)
     assert form_match.is_warm(RecognitionContext(ctx.expected + ((r"q_{55}", "previous"),)))
     assert not form_match.is_warm(RecognitionContext(ctx.expected + ((r"q_{55}", "mistake"),)))
+
+
+LOG_FORM = r"H = -\log_2(p) + \log_2(q)"
+LOG_CONTEXT = RecognitionContext(((LOG_FORM, "reference"), (r"H = -\log_2(p) - \log_2(q)", "near_miss")))
+
+
+def test_a_function_name_read_as_one_symbol_fits_the_word_glyph():
+    # the engine often reads a written "log" as the classifier's one \log class: one symbol, not three
+    ink, symbols = ink_for(LOG_FORM)
+    assert sum(1 for s in symbols if s.labels[0][0] == r"\log") == 2
+    matches = match_forms(ink, symbols, LOG_CONTEXT)
+    assert matches[0].unexplained == matches[0].unmatched_glyphs == 0
+    form = verified_form(matches)
+    assert form is not None and form.latex == LOG_FORM
+
+
+def test_a_function_name_read_letter_by_letter_fits_the_letters():
+    # the same ink with each \log box cut into three strokes read "l", "o", "g"
+    ink, symbols = ink_for(LOG_FORM)
+    strokes, syms = [], []
+    next_id = 100
+    by_id = {s.id: s for s in ink.strokes}
+    for sym in symbols:
+        if sym.labels[0][0] != r"\log":
+            strokes.append(by_id[sym.stroke_ids[0]])
+            syms.append(sym)
+            continue
+        pts = by_id[sym.stroke_ids[0]].points
+        x0, x1 = min(p.x for p in pts), max(p.x for p in pts)
+        y0, y1 = min(p.y for p in pts), max(p.y for p in pts)
+        w = (x1 - x0) / 3
+        for k, letter in enumerate("log"):
+            a, b = x0 + k * w + 0.1 * w, x0 + (k + 1) * w - 0.1 * w
+            strokes.append(Stroke((Point(a, y0), Point(b, y0), Point(b, y1), Point(a, y1)), id=next_id))
+            syms.append(SymbolAlternatives((next_id,), ((letter, 0.9), ("?", 0.1))))
+            next_id += 1
+    letters_ink = StepInk(tuple(strokes))
+    matches = match_forms(letters_ink, syms, LOG_CONTEXT)
+    assert matches[0].unexplained == matches[0].unmatched_glyphs == 0
+    assert verified_form(matches).latex == LOG_FORM

@@ -450,6 +450,17 @@ def _letters(glyphs: Sequence) -> tuple:
     return tuple(out)
 
 
+def _variants(layout: tuple) -> list[tuple]:
+    """The ways the ink may write a form's glyphs: function names (``\\log``) letter by letter
+    (:func:`_letters`), and, when the form has one, as one symbol each (the classifier has a class for
+    each of :data:`~whiteboard_app.recognition.training.data.FUNCTION_CLASSES`, and the engine's grouper
+    often reads a written "log" as that one symbol)."""
+    from whiteboard_app.recognition.training.data import FUNCTION_CLASSES
+
+    letters = _letters(layout)
+    return [letters, layout] if any(g.token in FUNCTION_CLASSES for g in layout) else [letters]
+
+
 def match_forms(ink: StepInk, symbols: Sequence[SymbolAlternatives], context: RecognitionContext | None,
                 classify: Classify | None = None, regroup_top: int = 4) -> list[FormMatch]:
     """Every typesettable form of ``context`` fitted to the ink, best (lowest cost) first. Forms with the
@@ -476,12 +487,18 @@ def match_forms(ink: StepInk, symbols: Sequence[SymbolAlternatives], context: Re
             continue
         seen.add(toks)
         try:
-            glyphs = _letters(glyph_layout(latex))
+            layout = tuple(glyph_layout(latex))
         except LayoutError:
             continue
-        if glyphs:
+        if not layout:
+            continue
+        best = None
+        for glyphs in _variants(layout):
             fit = _fit(syms, glyphs)
-            out.append((_match(syms, glyphs, latex, kind, fit), glyphs, fit))
+            fm = _match(syms, glyphs, latex, kind, fit)
+            if best is None or (fm.unexplained, fm.cost) < (best[0].unexplained, best[0].cost):
+                best = (fm, glyphs, fit)
+        out.append(best)
     out.sort(key=lambda item: item[0].cost)
     if classify is not None:
         for k, (fm, glyphs, fit) in enumerate(out[:regroup_top]):
