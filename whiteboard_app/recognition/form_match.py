@@ -10,7 +10,10 @@ the ink's symbols fit it:
 2. Each form is typeset (:func:`whiteboard_app.recognition.typeset.glyph_layout`); both sets of boxes are
    put in one frame: x in mean glyph advances from the left edge, y in median glyph heights from the
    median centre; the form's x is then fitted to the ink's by least squares over a first assignment,
-   and each glyph follows the median offset of its LOCAL_K nearest matched neighbours (local drift).
+   and each glyph follows the median offset of its LOCAL_K nearest matched neighbours (local drift). A
+   form with a function name (``\\log``) is fitted twice, the name as its letters and as one glyph (the
+   classifier has one class for it), and the fit that leaves less unexplained is kept (measured on the
+   derivation-step probe: 74.6 -> 83.0 % exact with context, wrong-as-right unchanged, 1 of 152).
 3. Symbols and glyphs are assigned one to one (Hungarian method, ``scipy.optimize.linear_sum_assignment``)
    at a cost of ``-ln p(glyph's token | symbol)`` (floored at ``-ln EPS``) plus ``a |dx| + b |dy|``; a
    symbol or glyph left over costs ``UNMATCHED`` nats.
