@@ -25,6 +25,7 @@ from whiteboard_app.recognition.form_match import (  # noqa: E402
     InkSymbol,
     match_form,
     match_forms,
+    token_kind,
     verified_form,
 )
 from whiteboard_app.recognition.typeset import glyph_layout  # noqa: E402
@@ -242,3 +243,34 @@ def test_a_function_name_read_letter_by_letter_fits_the_letters():
     matches = match_forms(letters_ink, syms, LOG_CONTEXT)
     assert matches[0].unexplained == matches[0].unmatched_glyphs == 0
     assert verified_form(matches).latex == LOG_FORM
+
+
+@pytest.mark.parametrize(("token", "kind"), [("7", "digit"), ("x", "letter"), ("T", "letter"),
+                                             (r"\theta", "letter"), (r"\lambda", "letter"), (r"\Delta", "letter"),
+                                             ("+", "operator"), (r"\cdot", "operator"), ("=", "operator"),
+                                             (".", "other"), ("(", "other"), (r"\sum", "other"), (r"\log", "other")])
+def test_token_kinds(token, kind):
+    assert token_kind(token) == kind
+
+
+TRANSPOSE = r"X^T y = X^T X w"
+
+
+def test_a_confident_look_alike_of_another_kind_does_not_veto_the_form():
+    # the superscript T read as a dot (0.99): a look-alike, not another expression
+    def dot_for_t(k, g):
+        return ((".", 0.99), ("T", 0.001)) if g.token == "T" and k == 1 else ((g.token, 0.9),)
+
+    ink, symbols = ink_for(TRANSPOSE, dot_for_t)
+    matches = match_forms(ink, symbols, RecognitionContext(((TRANSPOSE, "reference"),)))
+    assert any(c[2:] == (".", "T") for c in matches[0].contradictions)
+    assert verified_form(matches).latex == TRANSPOSE
+
+
+def test_a_confident_symbol_of_the_same_kind_vetoes_the_form():
+    # the same ink with the T read as a confident "Y": another letter, another expression
+    def y_for_t(k, g):
+        return (("Y", 0.99), ("T", 0.001)) if g.token == "T" and k == 1 else ((g.token, 0.9),)
+
+    ink, symbols = ink_for(TRANSPOSE, y_for_t)
+    assert verified_form(match_forms(ink, symbols, RecognitionContext(((TRANSPOSE, "reference"),)))) is None

@@ -28,7 +28,10 @@ the ink's symbols fit it:
 :func:`verified_form` then applies the decision rule, the same for right and wrong forms (nothing here
 knows which is which): the best-fitting form wins when no left-over is unexplained, at most
 ``max_unmatched`` symbols and glyphs are left over, no matched symbol clearly contradicts its glyph (the
-classifier is >= ``strong`` sure of another token and gives the glyph's < ``weak``), and the next
+classifier is >= ``strong`` sure of another token of the same kind, :func:`token_kind`: a digit for a
+digit, a letter for a letter, an operator for an operator, and gives the glyph's < ``weak``; a symbol
+of another kind, a "+" where a "t" is typeset or a dot where a "T" is, is a look-alike the classifier
+confused, not another expression), and the next
 different form costs at least ``margin`` nats more. Otherwise None: the engine's open reading stands.
 (Measured alternative: comparing only forms without unexplained left-overs read 0.7 % more steps right
 but pulled 3.5 % more novel wrong steps to a reference step; not taken.)
@@ -84,8 +87,8 @@ class FormMatch:
 
     ``cost`` in nats (label + position + left-over costs; lower is better); ``unmatched_ink`` /
     ``unmatched_glyphs`` count left-overs and ``unexplained`` those of them that are not split or merged
-    symbols; ``contradictions`` are (top probability, glyph's probability) of matched symbols whose
-    classifier's first choice is another token.
+    symbols; ``contradictions`` are (top probability, glyph's probability, top token, glyph's token) of
+    matched symbols whose classifier's first choice is another token.
     """
 
     latex: str
@@ -242,7 +245,7 @@ def _fit(symbols: Sequence[InkSymbol], glyphs: Sequence) -> _Fit:
                 [(ug[j], vg[j], wg[j], hg[j]) for j in range(m)], params)
 
 
-def _contradictions(pairs, probs_of, glyphs) -> tuple[tuple[float, float], ...]:
+def _contradictions(pairs, probs_of, glyphs) -> tuple[tuple[float, float, str, str], ...]:
     out = []
     for i, j in pairs:
         probs = probs_of(i)
@@ -250,8 +253,38 @@ def _contradictions(pairs, probs_of, glyphs) -> tuple[tuple[float, float], ...]:
             continue
         top, p_top = max(probs.items(), key=lambda kv: kv[1])
         if top != glyphs[j].token:
-            out.append((p_top, probs.get(glyphs[j].token, 0.0)))
+            out.append((p_top, probs.get(glyphs[j].token, 0.0), top, glyphs[j].token))
     return tuple(out)
+
+
+#: Binary operators and relations (tokens as :func:`~whiteboard_app.recognition.context.normalize_tokens`
+#: gives them): one of them written for another changes the expression.
+OPERATORS = frozenset({"+", "-", "=", "<", ">", "\\pm", "\\mp", "\\times", "\\div", "\\cdot", "\\le", "\\ge",
+                       "\\leq", "\\geq", "\\ne", "\\neq", "\\approx", "\\to", "\\rightarrow", "\\propto"})
+
+
+def token_kind(token: str) -> str:
+    """The kind of a token: "digit", "letter" (a Latin letter, or a Greek one by its LaTeX name, looked up in
+    the Unicode character names: ``\\theta`` is GREEK SMALL LETTER THETA), "operator" (:data:`OPERATORS`)
+    or "other" (brackets, dots, big operators, function names)."""
+    import unicodedata
+
+    if len(token) == 1:
+        if token.isdigit():
+            return "digit"
+        if token.isascii() and token.isalpha():
+            return "letter"
+    if token in OPERATORS:
+        return "operator"
+    if token.startswith("\\") and token[1:].isalpha():
+        name = token[1:]
+        case = "CAPITAL" if name[0].isupper() else "SMALL"
+        try:
+            unicodedata.lookup(f"GREEK {case} LETTER {name.upper().replace('LAMBDA', 'LAMDA')}")  # Unicode's spelling
+            return "letter"
+        except KeyError:
+            pass
+    return "other"
 
 
 def match_form(symbols: Sequence[InkSymbol], glyphs: Sequence, latex: str = "", kind: str = "") -> FormMatch:
@@ -532,7 +565,8 @@ def verified_form(matches: Sequence[FormMatch], *, margin: float = 2.0, max_unma
         return None
     if best.unexplained or best.unmatched_ink + best.unmatched_glyphs > max_unmatched:
         return None
-    if any(p_top >= strong and p_glyph < weak for p_top, p_glyph in best.contradictions):
+    if any(p_top >= strong and p_glyph < weak and token_kind(top) == token_kind(tok) != "other"
+           for p_top, p_glyph, top, tok in best.contradictions):
         return None
     return best
 
