@@ -274,3 +274,78 @@ def test_a_confident_symbol_of_the_same_kind_vetoes_the_form():
 
     ink, symbols = ink_for(TRANSPOSE, y_for_t)
     assert verified_form(match_forms(ink, symbols, RecognitionContext(((TRANSPOSE, "reference"),)))) is None
+
+
+def test_function_names_written_both_ways_in_one_step_fit():
+    # the first \log read as the one \log class, the second written letter by letter
+    ink, symbols = ink_for(LOG_FORM)
+    strokes, syms = [], []
+    by_id = {s.id: s for s in ink.strokes}
+    logs = [k for k, s in enumerate(symbols) if s.labels[0][0] == r"\log"]
+    for k, sym in enumerate(symbols):
+        if k != logs[1]:
+            strokes.append(by_id[sym.stroke_ids[0]])
+            syms.append(sym)
+            continue
+        pts = by_id[sym.stroke_ids[0]].points
+        x0, x1 = min(p.x for p in pts), max(p.x for p in pts)
+        y0, y1 = min(p.y for p in pts), max(p.y for p in pts)
+        w = (x1 - x0) / 3
+        for n, letter in enumerate("log"):
+            a, b = x0 + n * w + 0.1 * w, x0 + (n + 1) * w - 0.1 * w
+            strokes.append(Stroke((Point(a, y0), Point(b, y0), Point(b, y1), Point(a, y1)), id=200 + n))
+            syms.append(SymbolAlternatives((200 + n,), ((letter, 0.9), ("?", 0.1))))
+    matches = match_forms(StepInk(tuple(strokes)), syms, LOG_CONTEXT)
+    assert matches[0].unexplained == matches[0].unmatched_glyphs == matches[0].unmatched_ink == 0
+    assert verified_form(matches).latex == LOG_FORM
+
+
+SWAPPED = r"s = q_1 k_2 - q_2 k_1"
+WRITTEN_SWAP = r"s = q_2 k_1 - q_1 k_2"
+
+
+def test_two_symbols_written_in_the_other_order_are_not_pulled_to_the_form():
+    # a novel wrong step: the subscripts swapped; the context holds only the reference
+    ink, symbols = ink_for(WRITTEN_SWAP, lambda k, g: ((g.token, 0.999),))
+    only_ref = RecognitionContext(((SWAPPED, "reference"),))
+    matches = match_forms(ink, symbols, only_ref)
+    assert matches[0].unexplained > 0
+    assert verified_form(matches) is None
+    # the same ink against its own form is verified
+    assert verified_form(match_forms(ink, symbols, RecognitionContext(((WRITTEN_SWAP, "reference"),)))) is not None
+
+
+def test_regrouping_moves_a_stray_stroke_into_the_glyph_that_holds_it():
+    # "=" written as two bars; the engine grouped the upper bar with the "y" before it (one wide symbol
+    # read "y") and read the lower bar alone as "-", matched to the "=" glyph
+    ink, symbols = ink_for(TRANSPOSE)
+    glyphs = glyph_layout(TRANSPOSE)
+    k_y = next(k for k, g in enumerate(glyphs) if g.token == "y")
+    k_eq = next(k for k, g in enumerate(glyphs) if g.token == "=")
+    by_id = {s.id: s for s in ink.strokes}
+    pts = by_id[k_eq].points
+    x0, x1 = min(p.x for p in pts), max(p.x for p in pts)
+    y0, y1 = min(p.y for p in pts), max(p.y for p in pts)
+    upper = Stroke((Point(x0, y0), Point(x1, y0)), id=300)
+    lower = Stroke((Point(x0, y1), Point(x1, y1)), id=301)
+    strokes = [s for s in ink.strokes if s.id != k_eq] + [upper, lower]
+    engine = [s for k, s in enumerate(symbols) if k not in (k_y, k_eq)] + [
+        SymbolAlternatives((k_y, 300), (("y", 0.9), ("?", 0.1))), SymbolAlternatives((301,), (("-", 0.9), ("=", 0.05)))]
+
+    def classify(_ink, groups):
+        out = []
+        for g in groups:
+            g = set(g)
+            if g == {300, 301}:
+                out.append((("=", 0.95),))
+            elif g == {k_y}:
+                out.append((("y", 0.95),))
+            else:
+                out.append((("?", 0.9),))
+        return out
+
+    ctx = RecognitionContext(((TRANSPOSE, "reference"),))
+    first = match_forms(StepInk(tuple(strokes)), engine, ctx)
+    assert first[0].unexplained > 0  # the wide "y" holds stray ink
+    form = verified_form(match_forms(StepInk(tuple(strokes)), engine, ctx, classify))
+    assert form is not None and form.latex == TRANSPOSE and form.unexplained == 0
