@@ -349,3 +349,38 @@ def test_regrouping_moves_a_stray_stroke_into_the_glyph_that_holds_it():
     assert first[0].unexplained > 0  # the wide "y" holds stray ink
     form = verified_form(match_forms(StepInk(tuple(strokes)), engine, ctx, classify))
     assert form is not None and form.latex == TRANSPOSE and form.unexplained == 0
+
+
+DOTTED = r"x_i + y = 1"
+
+
+def test_regrouping_gives_a_dot_written_apart_to_the_i_below_it():
+    ink, symbols = ink_for(DOTTED)
+    glyphs = glyph_layout(DOTTED)
+    k_i = next(k for k, g in enumerate(glyphs) if g.token == "i")
+    x, y, w, h = (v * 400.0 for v in glyphs[k_i].box)
+    heights = sorted(g.box[3] * 400.0 for g in glyphs)
+    rise = 0.6 * heights[len(heights) // 2]  # above the padded box of the i, below DOT_RISE
+    cx, cy = x + 100 + w / 2, y + 100 - rise
+    dot = Stroke((Point(cx, cy), Point(cx + 1.0, cy + 1.0)), id=400)
+    strokes = list(ink.strokes) + [dot]
+    engine = list(symbols) + [SymbolAlternatives((400,), ((".", 0.9), (",", 0.05)))]
+
+    def classify(_ink, groups):
+        return [(("i", 0.95),) if set(g) == {k_i, 400} else (("?", 0.9),) for g in groups]
+
+    ctx = RecognitionContext(((DOTTED, "reference"),))
+    assert match_forms(StepInk(tuple(strokes)), engine, ctx)[0].unexplained == 1  # the dot, left over
+    form = verified_form(match_forms(StepInk(tuple(strokes)), engine, ctx, classify))
+    assert form is not None and form.unexplained == 0 and form.unmatched_ink == 0
+
+
+def test_a_long_form_allows_explained_left_overs_in_proportion():
+    from whiteboard_app.recognition.form_match import FormMatch
+
+    def fm(n_glyphs, left):
+        return FormMatch("a", "reference", 10.0, n_glyphs, left, 0, 0, ())
+
+    assert verified_form([fm(12, 4)]) is None  # a short form: at most 3
+    assert verified_form([fm(50, 4)]) is not None  # 8 % of 50 glyphs: 4
+    assert verified_form([fm(50, 5)]) is None

@@ -351,6 +351,10 @@ MOVE_SHARE = 0.6
 TOUCH_SHARE = 0.1
 #: Distance (in advances and heights of the frame) within which a left-over stroke fills an empty glyph.
 NEAR = 0.75
+#: A left-over stroke at most this big (advances, heights) and at most DOT_RISE heights above the top of an
+#: "i" or "j" glyph is its dot.
+DOT_SIZE = 0.25
+DOT_RISE = 1.0
 
 Classify = Callable[[StepInk, Sequence[Sequence[int]]], Sequence[Sequence[tuple[str, float]]]]
 
@@ -405,7 +409,7 @@ def regroup_form(ink: StepInk, symbols: Sequence[InkSymbol], glyphs: Sequence, c
     fails): strokes of a left-over symbol join the glyph whose fitted box holds >= JOIN_SHARE of them; an
     empty glyph takes the strokes of other symbols that lie >= MOVE_SHARE inside it (and more inside it
     than inside their own glyph); left-over strokes centred within NEAR of a still empty glyph fill it (a
-    symbol the engine misread); a symbol that holds stray ink (much wider or taller than its glyph) gives
+    symbol the engine misread); a left-over dot just above an "i" or "j" glyph joins it; a symbol that holds stray ink (much wider or taller than its glyph) gives
     each of its strokes that lies >= MOVE_SHARE inside another glyph (and more than inside its own) to
     that glyph (an "i" whose stem the engine grouped with the "2" beside it); each changed group is
     classified again by ``classify`` (the engine's ``classify_groups``) and the changed groups are
@@ -472,6 +476,16 @@ def _regroup(ink: StepInk, symbols: Sequence[InkSymbol], glyphs: Sequence, class
         if near:
             group[j] = near
             leftover = [sid for sid in leftover if sid not in near]
+    for sid in list(leftover):  # the dot of an i or a j, written apart from its stem
+        u, v, w, h = fbox([sid])
+        if max(w, h) > DOT_SIZE:
+            continue
+        dots = [(abs(u - fit.gbox[j][0]), j) for j in range(m) if glyphs[j].token in ("i", "j")
+                and abs(u - fit.gbox[j][0]) <= max(NEAR, fit.gbox[j][2])
+                and 0.0 <= fit.gbox[j][1] - fit.gbox[j][3] / 2 - v <= DOT_RISE]
+        if dots:
+            group.setdefault(min(dots)[1], []).append(sid)
+            leftover.remove(sid)
     for j in list(group):  # a symbol holding stray ink: its strokes that lie in another glyph move there
         ids = group[j]
         if glyphs[j].name in CONTAINERS or len(ids) < 2 \
@@ -610,9 +624,10 @@ def match_forms(ink: StepInk, symbols: Sequence[SymbolAlternatives], context: Re
 
 
 def verified_form(matches: Sequence[FormMatch], *, margin: float = 2.0, max_unmatched: int = 3,
-                  strong: float = 0.97, weak: float = 0.005) -> FormMatch | None:
+                  max_unmatched_share: float = 0.08, strong: float = 0.97, weak: float = 0.005) -> FormMatch | None:
     """The form the ink supports (see the module docstring for the rule), or None. ``matches`` best first,
-    as :func:`match_forms` returns them."""
+    as :func:`match_forms` returns them. At most ``max_unmatched`` explained left-overs, or
+    ``max_unmatched_share`` of the form's glyphs on a long form."""
     from whiteboard_app.recognition.context import normalize_tokens
 
     if not matches:
@@ -622,7 +637,8 @@ def verified_form(matches: Sequence[FormMatch], *, margin: float = 2.0, max_unma
     runner_up = next((fm for fm in matches[1:] if normalize_tokens(fm.latex) != toks), None)
     if runner_up is not None and runner_up.cost - best.cost < margin:
         return None
-    if best.unexplained or best.unmatched_ink + best.unmatched_glyphs > max_unmatched:
+    if best.unexplained or best.unmatched_ink + best.unmatched_glyphs > max(max_unmatched, round(
+            max_unmatched_share * best.n_glyphs)):
         return None
     if any(p_top >= strong and p_glyph < weak and token_kind(top) == token_kind(tok) != "other"
            for p_top, p_glyph, top, tok in best.contradictions):
