@@ -12,6 +12,12 @@ Architecture (details and numbers in docs/recogniser.md):
    (X -> x, \\times -> x, \\Sigma -> \\sum ...; ``engine.grouper._DEFAULTS``) are switched off for this engine.
 4. Layout: mathnote-ocr's bundled tree parser turns each partition into LaTeX; the candidates are ranked by
    grouping probability x parse confidence (score = its natural log).
+
+Long steps (:data:`CHUNK_FROM_STROKES` strokes and more) are grouped chunk by chunk (:func:`ink_chunks`:
+cuts only through horizontal gaps no stroke spans) and their layout parse compares the uncertain bars'
+labellings only within a time budget (:data:`LABEL_SEARCH_BUDGET_MS`), so that they are read within the
+app's 3 s limit; the exact partition search keeps only the partial readings its top_k can use (the same
+readings, :func:`_install_exact_keep`).
 5. Writer adaptation (:meth:`TrainedRecognizer.adapt`): calibration samples become prototypes in the
    classifier's 256-d feature space; a candidate symbol closer to a writer prototype than to the model's own
    class prototype is read as the writer's label (how symbols CROHME lacks, such as \\eta or \\partial, are
@@ -51,6 +57,24 @@ MIN_SHARE = 0.02
 # ... and while the reading so far took less than this (ms); the best partition is always parsed.
 EXTRA_PARSE_BUDGET_MS = 600.0
 
+# Long steps. Measured on the 448 composed derivation steps (/tmp/dev/items.pkl of session 3: open reading,
+# 1 torch thread, 2-core machine): the chunked grouping read the 90 steps of 40+ strokes with 1035 token
+# edits instead of 1768 (exact 5 either way; the stroke grouper reads long lines worse than short ones),
+# but the 184 steps of 21-39 strokes worse (1047 edits instead of 1014, exact 13 instead of 17): hence 40.
+# Chunks of at most 14, 20 or 24 strokes read alike (1035/1035/1032 edits). Real handwriting
+# (../shared/handwriting/dev.jsonl, the 36 expressions of 40+ strokes): exact 0 -> 1, token edits
+# 914 -> 774, symbols 901 -> 1011 of 1201, median 861 -> 485 ms.
+#: Steps with at least this many strokes are grouped in chunks of the ink (:func:`ink_chunks`) ...
+CHUNK_FROM_STROKES = 40
+#: ... of at most this many strokes each (where the ink allows a cut).
+CHUNK_MAX_STROKES = 20
+#: The layout parser's bar labellings (fraction bar or minus, :meth:`TrainedRecognizer._parse`) after the
+#: first are parsed only while the reading is expected to end before this (ms since the reading began):
+#: the app's limit is 3 s, and a card-context reading still fits its forms after this (recognition/context.py).
+#: With it the longest composed step (165 strokes) read in 2.5 s instead of 7-13 s; no reading of the 90
+#: steps of 40+ strokes changed (the same readings as with an unlimited search).
+LABEL_SEARCH_BUDGET_MS = 2200.0
+
 _RAW_NAMES: contextvars.ContextVar[bool] = contextvars.ContextVar("whiteboard_raw_names", default=False)
 _patch_lock = threading.Lock()
 
@@ -72,6 +96,31 @@ def _install_rename_switch() -> None:
     with _patch_lock:
         if not isinstance(grouper._DEFAULTS, _RenameTable):
             grouper._DEFAULTS = _RenameTable(grouper._DEFAULTS)
+
+
+def _install_exact_keep() -> None:
+    """mathnote-ocr's exact partition search (engine.grouper._find_partitions_exact) keeps the 40 best
+    partial readings per symbol count of every leftover stroke set (``keep``); ranked by the plain
+    product of the groups' scores (``geometric_mean=False``, no clash rule: the stroke grouper's calls),
+    the ``top_k`` best of each are all the final ``top_k`` can use, so for this engine's calls
+    (``_RAW_NAMES`` set) ``keep = top_k``: the same readings, the same probabilities (the inside /
+    outside sums do not depend on ``keep``). Measured: 71 strokes 11.5 s -> 2.0 s, 70 strokes
+    4.4 s -> 0.18 s, 165 strokes 1.3 s -> 0.04 s, identical readings (derivation steps 132, 120, 324)."""
+    from mathnote_ocr.engine import grouper
+
+    with _patch_lock:
+        if getattr(grouper._find_partitions_exact, "_whiteboard_keep", False):
+            return
+        original = grouper._find_partitions_exact
+
+        def find_partitions_exact(n, scored_groups, top_k, **kw):
+            if (_RAW_NAMES.get() and kw.get("geometric_mean", True) is False and kw.get("clashes", True) is False
+                    and "keep" not in kw):
+                kw["keep"] = max(1, int(top_k))
+            return original(n, scored_groups, top_k, **kw)
+
+        find_partitions_exact._whiteboard_keep = True
+        grouper._find_partitions_exact = find_partitions_exact
 
 
 def default_weights_dir() -> Path:
@@ -168,6 +217,7 @@ class TrainedRecognizer:
             if self.threads:
                 torch.set_num_threads(self.threads)
             _install_rename_switch()
+            _install_exact_keep()
             ocr = MathOCR()
             ocr.classifier = SymbolClassifier(run=str(clf), device=torch.device("cpu"))
             if grp.exists():
@@ -398,10 +448,13 @@ class TrainedRecognizer:
         try:
             with seeded(0):
                 classifier = self._adapted_classifier(ocr)
-                partitions = group_and_classify(
-                    mstrokes, classifier, params=ocr.grouper_params, cache=GrouperCache(),
-                    source_size=_autocanvas(mstrokes, 800), top_k=self.partitions_for(len(mstrokes)),
-                    vocabulary=ocr.vocabulary)
+                if len(mstrokes) >= CHUNK_FROM_STROKES and ocr.grouper_params.stroke_model is not None:
+                    partitions = self._group_chunked(ocr, classifier, mstrokes)
+                else:
+                    partitions = group_and_classify(
+                        mstrokes, classifier, params=ocr.grouper_params, cache=GrouperCache(),
+                        source_size=_autocanvas(mstrokes, 800), top_k=self.partitions_for(len(mstrokes)),
+                        vocabulary=ocr.vocabulary)
                 partitions = [Partition(spell_functions(list(p)), prob=getattr(p, "prob", None))
                               for p in partitions if p]
                 if not partitions:
@@ -420,8 +473,7 @@ class TrainedRecognizer:
                                   or (time.perf_counter() - t0) * 1000 > EXTRA_PARSE_BUDGET_MS):
                         break
                     detected = sorted(part, key=lambda s: s.bbox.x)
-                    latex, parse_conf, _tree, _ev = ocr.tree_parser.parse_with_tree(detected, None,
-                                                                                   relations=ocr.relations)
+                    latex, parse_conf = self._parse(ocr, detected, t0)
                     conf = (prob if prob is not None else 1.0) * float(parse_conf)
                     out.append((function_words(latex or ""), conf, detected))
         except RecognitionError:
@@ -432,6 +484,154 @@ class TrainedRecognizer:
             _RAW_NAMES.reset(token)
         out.sort(key=lambda r: -r[1])
         return out, None
+
+
+    @staticmethod
+    def _group_chunked(ocr, classifier, mstrokes) -> list:
+        """The grouping of a long step (:data:`CHUNK_FROM_STROKES` strokes or more): mathnote-ocr's
+        ``group_and_classify`` on each chunk of :func:`ink_chunks`, every chunk at the whole line's writing
+        size (the stroke grouper's ``default_scale`` of all strokes, as the whole line would be read) and
+        the whole line's canvas size; its best partition per chunk, concatenated (probability: their
+        product). One partition in a list (a long step is read with one partition anyway,
+        :meth:`partitions_for`).
+
+        Why: the stroke grouper's exact search and the geometric candidate enumeration grow faster than
+        the line (fractions and scripts multiply the leftover stroke sets): on the 36 composed
+        derivation steps of 57-165 strokes it took 0.2-15 s of the 3 s limit. Chunks of at most
+        :data:`CHUNK_MAX_STROKES` keep it near linear."""
+        from mathnote_ocr.api import _autocanvas
+        from mathnote_ocr.engine.grouper import GrouperCache, Partition, group_and_classify
+
+        params = ocr.grouper_params
+        scale = params.stroke_model.default_scale(mstrokes)
+        source_size = _autocanvas(mstrokes, 800)
+        cache = GrouperCache()
+        symbols: list = []
+        prob = 1.0
+        for chunk in ink_chunks([(s.bbox.x, s.bbox.x + s.bbox.w) for s in mstrokes]):
+            parts = group_and_classify([mstrokes[i] for i in chunk], classifier, params=params, cache=cache,
+                                       source_size=source_size, top_k=1, vocabulary=ocr.vocabulary, scale=scale)
+            best = parts[0] if parts else []
+            symbols.extend(best)
+            p = getattr(best, "prob", None)
+            prob *= p if p is not None else 1.0
+        return [Partition(symbols, prob=prob)] if symbols else []
+
+    @staticmethod
+    def _parse(ocr, detected, t0: float) -> tuple[str, float]:
+        """(latex, parse confidence) of one partition's symbols (sorted by x): mathnote-ocr's
+        ``TreeParser.parse_with_tree``, whose backtracking strategy reads every labelling of the uncertain
+        bars (fraction bar or minus, up to ``MAX_BAR_CHOICES`` of them: up to 8 parses) and re-parses the
+        winner. Here the same search, except that (1) the winner's parse is reused (the parser reads
+        each labelling once, without jitter, when its ``tta_runs`` is 1, as the bundled one's is: the
+        re-parse gave the same tree), and (2) the labellings are parsed most probable first (the
+        classifier's) and a further one only while the reading is expected to end within
+        :data:`LABEL_SEARCH_BUDGET_MS` of *t0* (``time.perf_counter()`` at the reading's start; the
+        estimate: the labellings' measured cost so far). A parse costs ~0.5 s at 50 symbols and ~1.2 s
+        at 150 (1 torch thread), a labelling's scoring another 0.3-0.6 parses: a 67-stroke step with 2
+        uncertain bars took 3.6 s to parse, a 165-stroke one 7 s. Short steps parse all labellings as
+        before. Falls back to ``parse_with_tree`` for other strategies or parser versions."""
+        import itertools
+        from dataclasses import replace
+
+        parser = ocr.tree_parser
+        relations = ocr.relations
+        try:
+            from mathnote_ocr.tree_parser import inference
+            from mathnote_ocr.tree_parser.bottomup_v2 import _verify_score_gnn, _verify_score_subset
+
+            bars, min_alt, max_choices = inference.BARS, inference.MIN_BAR_ALTERNATIVE, inference.MAX_BAR_CHOICES
+            parse_labelled = parser._parse_labelled
+        except (ImportError, AttributeError):
+            parse_labelled = None
+        if (parse_labelled is None or getattr(parser, "tree_strategy", None) not in ("backtrack", "backtrack_collapse")
+                or len(detected) <= 1):
+            latex, conf, _tree, _ev = parser.parse_with_tree(detected, None, relations=relations)
+            return latex, conf
+        choices = []
+        for i, sym in enumerate(detected):
+            if sym.name not in bars:
+                continue
+            probs = dict(sym.alternatives or [])
+            other = next(n for n in bars if n != sym.name)
+            p_own, p_other = probs.get(sym.name, sym.confidence), probs.get(other, 0.0)
+            if p_other >= min_alt:
+                choices.append((i, [(sym.name, max(p_own, 1e-6)), (other, p_other)]))
+        if not choices:
+            latex, conf, _tree, _ev = parse_labelled(detected, None, relations)
+            return latex, conf
+        choices = sorted(choices, key=lambda c: -c[1][1][1])[:max_choices]
+        labellings = []                                    # (log p, product order, symbols)
+        for k, combo in enumerate(itertools.product(*(opts for _i, opts in choices))):
+            labelled = list(detected)
+            log_p = 0.0
+            for (i, _opts), (name, p) in zip(choices, combo, strict=True):
+                if name != detected[i].name:
+                    labelled[i] = replace(detected[i], name=name)
+                log_p += math.log(p)
+            labellings.append((log_p, k, labelled))
+        labellings.sort(key=lambda t: (-t[0], t[1]))
+        runs, parser.tta_runs = parser.tta_runs, 1
+        best = None                                        # (score, -product order, parse, symbols)
+        try:
+            gnn = getattr(parser, "gnn_model", None)
+            cost = 0.0
+            for n, (log_p, k, labelled) in enumerate(labellings):
+                t1 = time.perf_counter()
+                if n > 0 and (t1 - t0) * 1000 + cost > LABEL_SEARCH_BUDGET_MS:
+                    break
+                parsed = parse_labelled(labelled, None, relations)
+                if n == 0 and ((time.perf_counter() - t0) * 1000
+                               + 2.2 * (time.perf_counter() - t1) * 1000 > LABEL_SEARCH_BUDGET_MS):
+                    best = (0.0, 0, parsed, labelled)  # no time to compare with another labelling
+                    break
+                v2 = parser._make_symbols(labelled)
+                tree = parsed[2]
+                score = log_p + math.log(max(_verify_score_subset(tree, v2, parser._run_subsets,
+                                                                  parser._make_subsets), 1e-3))
+                if gnn is not None:
+                    score += math.log(max(_verify_score_gnn(tree, v2, gnn, parser.symbol_vocab, parser.device,
+                                                            parser._run_subsets, parser._make_subsets), 1e-3))
+                if best is None or (score, -k) > best[:2]:
+                    best = (score, -k, parsed, labelled)
+                cost = max(cost, (time.perf_counter() - t1) * 1000)
+        finally:
+            parser.tta_runs = runs
+        parsed = best[2] if runs == 1 else parse_labelled(best[3], None, relations)
+        return parsed[0], parsed[1]
+
+
+
+def ink_chunks(extents: Sequence[tuple[float, float]], max_strokes: int = CHUNK_MAX_STROKES) -> list[list[int]]:
+    """Cut a line of ink into chunks read one by one (:data:`CHUNK_FROM_STROKES`).
+
+    *extents*: each stroke's horizontal extent (x0, x1), any unit, x0 <= x1. Returns the stroke
+    positions (indices into *extents*) in chunks, left to right, each chunk sorted by x0 (ties: by
+    position); every stroke is in exactly one chunk. A cut goes only through a horizontal gap that no
+    stroke's extent spans (strokes overlapping in x, such as the bars of "=" or a fraction's bar and its
+    numerator, stay together); a chunk of more than *max_strokes* strokes is cut at its widest gap (ties:
+    the one nearest its middle) and both sides again, until no chunk is over *max_strokes* or it has
+    no gap left (then it stays longer). Raises ValueError if *max_strokes* < 1.
+    """
+    if max_strokes < 1:
+        raise ValueError(f"max_strokes must be at least 1, got {max_strokes}")
+    order = sorted(range(len(extents)), key=lambda i: (extents[i][0], i))
+    gaps: dict[int, float] = {}            # k -> width of the gap before order[k] (all before it end left of it)
+    reach = -math.inf
+    for k, i in enumerate(order):
+        x0, x1 = extents[i]
+        if k and x0 > reach:
+            gaps[k] = x0 - reach
+        reach = max(reach, x1)
+
+    def split(lo: int, hi: int) -> list[list[int]]:
+        inside = [k for k in gaps if lo < k < hi]
+        if hi - lo <= max_strokes or not inside:
+            return [order[lo:hi]]
+        k = max(inside, key=lambda k: (gaps[k], -abs(2 * k - lo - hi)))
+        return split(lo, k) + split(k, hi)
+
+    return split(0, len(order)) if order else []
 
 
 def _symbol_alternatives(detected, ids: Sequence[int]) -> list[SymbolAlternatives]:
