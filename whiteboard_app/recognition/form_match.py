@@ -70,7 +70,7 @@ Y_COST = 1.5
 #: Matched neighbours whose median offset moves a glyph's fitted box (local drift of the writing).
 LOCAL_K = 4
 #: A multi-stroke symbol wider than this times its glyph's width (+ 0.2 advance) holds stray ink.
-STRAY_WIDTH = 1.8
+STRAY_WIDTH = 1.5
 #: ... or taller than this times its glyph's height (+ 0.2 height).
 STRAY_HEIGHT = 1.6
 #: Glyphs that enclose or span others: ink inside them is not a split piece of them.
