@@ -7,6 +7,7 @@ measured by benchmarks/derivation_steps.py and benchmarks/recognition.py.
 
 from __future__ import annotations
 
+import math
 import random
 
 import pytest
@@ -197,3 +198,45 @@ def _detected(rec, ink):
     mstrokes = [MStroke.from_points([StrokePoint(x, y) for x, y in pts], id=i) for i, pts in enumerate(norm)]
     readings, _ = rec._detect(ocr, mstrokes)
     return list(readings[0][2])
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_best_partition_is_mathnote_ocrs_best_reading(seed):
+    pytest.importorskip("mathnote_ocr")
+    from mathnote_ocr.engine import grouper
+    from mathnote_ocr.engine.grouper import DetectedSymbol
+    from mathnote_ocr.engine.stroke import Stroke as MStroke
+    from mathnote_ocr.engine.stroke import StrokePoint
+
+    from whiteboard_app.recognition.trained import best_partition
+
+    original = grouper._find_partitions_exact
+    while getattr(original, "_whiteboard_keep", False):            # the engine's wrapper: the library's own
+        original = next(c.cell_contents for c in original.__closure__
+                        if getattr(c.cell_contents, "__name__", "") == "_find_partitions_exact")
+    rnd = random.Random(seed)
+    n = rnd.randint(6, 16)
+    strokes = [MStroke.from_points([StrokePoint(10.0 * i, 0.0), StrokePoint(10.0 * i + 5, 9.0)], id=i) for i in range(n)]
+    groups = {frozenset([i]) for i in range(n)}
+    for _ in range(3 * n):                                         # overlapping candidate groups of 2-3 strokes
+        i = rnd.randrange(n)
+        groups.add(frozenset(range(i, min(n, i + rnd.randint(2, 3)))))
+    scored = []
+    for g in sorted(groups, key=lambda g: (len(g), sorted(g))):
+        sym = DetectedSymbol(name=f"s{min(g)}_{len(g)}", bbox=strokes[min(g)].bbox, strokes=[strokes[i] for i in sorted(g)],
+                             confidence=1.0, prototype_distance=0.0, alternatives=[])
+        scored.append((g, math.exp(rnd.uniform(-4.0, 4.0)), sym))
+    order = list(range(n))
+    want = original(n, scored, 1, geometric_mean=False, clashes=False, order=order)
+    got = best_partition(n, scored, order=order)
+    assert got is not None and len(got) == len(want) == 1
+    assert got[0][0] == pytest.approx(want[0][0], rel=1e-9)
+    assert [(s.name, s.grouping_prob) for s in got[0][1]] == [(s.name, s.grouping_prob) for s in want[0][1]]
+
+
+def test_best_partition_says_when_the_strokes_have_no_cover():
+    pytest.importorskip("mathnote_ocr")
+    from whiteboard_app.recognition.trained import best_partition
+
+    # stroke 2 is in no group
+    assert best_partition(3, [(frozenset([0]), 1.0, None), (frozenset([1]), 1.0, None)], order=[0, 1, 2]) is None

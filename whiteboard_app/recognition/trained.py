@@ -16,8 +16,8 @@ Architecture (details and numbers in docs/recogniser.md):
 Long steps (:data:`CHUNK_FROM_STROKES` strokes and more) are grouped chunk by chunk (:func:`ink_chunks`:
 cuts only through horizontal gaps no stroke spans) and their layout parse compares the uncertain bars'
 labellings only within a time budget (:data:`LABEL_SEARCH_BUDGET_MS`), so that they are read within the
-app's 3 s limit; the exact partition search keeps only the partial readings its top_k can use (the same
-readings, :func:`_install_exact_keep`).
+app's 3 s limit; the exact partition search keeps only the partial readings its top_k can use, and for one
+reading is a plain best-of search (the same readings, :func:`_install_exact_keep`, :func:`best_partition`).
 5. Writer adaptation (:meth:`TrainedRecognizer.adapt`): calibration samples become prototypes in the
    classifier's 256-d feature space; a candidate symbol closer to a writer prototype than to the model's own
    class prototype is read as the writer's label (how symbols CROHME lacks, such as \\eta or \\partial, are
@@ -105,7 +105,10 @@ def _install_exact_keep() -> None:
     the ``top_k`` best of each are all the final ``top_k`` can use, so for this engine's calls
     (``_RAW_NAMES`` set) ``keep = top_k``: the same readings, the same probabilities (the inside /
     outside sums do not depend on ``keep``). Measured: 71 strokes 11.5 s -> 2.0 s, 70 strokes
-    4.4 s -> 0.18 s, 165 strokes 1.3 s -> 0.04 s, identical readings (derivation steps 132, 120, 324)."""
+    4.4 s -> 0.18 s, 165 strokes 1.3 s -> 0.04 s, identical readings (derivation steps 132, 120, 324).
+    With ``top_k`` 1 (steps over 24 strokes, :meth:`TrainedRecognizer.partitions_for`) the search is
+    :func:`best_partition` (a plain best-of DP over the same leftover sets, the same reading), unless the
+    strokes have no cover. Installed once, on loading the engine; other callers are not affected."""
     from mathnote_ocr.engine import grouper
 
     with _patch_lock:
@@ -116,11 +119,88 @@ def _install_exact_keep() -> None:
         def find_partitions_exact(n, scored_groups, top_k, **kw):
             if (_RAW_NAMES.get() and kw.get("geometric_mean", True) is False and kw.get("clashes", True) is False
                     and "keep" not in kw):
+                if top_k == 1 and kw.get("order") is not None:
+                    found = best_partition(n, scored_groups, order=kw["order"],
+                                           initial_covered=kw.get("initial_covered", frozenset()),
+                                           initial_symbols=kw.get("initial_symbols"))
+                    if found is not None:
+                        return found
                 kw["keep"] = max(1, int(top_k))
             return original(n, scored_groups, top_k, **kw)
 
         find_partitions_exact._whiteboard_keep = True
         grouper._find_partitions_exact = find_partitions_exact
+
+
+def best_partition(n: int, scored_groups, *, order: Sequence[int], initial_covered=frozenset(),
+                   initial_symbols=None) -> list | None:
+    """mathnote-ocr's ``_find_partitions_exact(n, scored_groups, 1, geometric_mean=False, clashes=False,
+    order=order, ...)`` for its one best reading, or None when the strokes have no cover (the caller then
+    asks mathnote-ocr, which leaves strokes unexplained).
+
+    *scored_groups*: (stroke positions (frozenset of 0..n-1), score > 0, DetectedSymbol); *order*: the
+    positions left to right (each leftover set is read from its leftmost stroke, as there). Returns
+    ``[(probability, symbols)]``: the symbols of the highest product of scores, in reading order, after
+    *initial_symbols*, each with its ``grouping_prob`` (its share of all readings, inside / outside) as
+    there; probability = that product / the sum over all readings.
+
+    Why: mathnote-ocr keeps per leftover stroke set the best partial readings of every symbol count
+    (a list per count), which for one reading costs 20-40x a plain best-of DP over the same sets: a 60-stroke
+    fraction (no gap for :func:`ink_chunks`) took 12.8 s with keep=1, this 0.6 s (dev.jsonl row 1001)."""
+    from dataclasses import replace
+
+    stroke_groups: list[list[int]] = [[] for _ in range(n)]
+    for gi, (indices, _c, _s) in enumerate(scored_groups):
+        for st in indices:
+            stroke_groups[st].append(gi)
+    masks = [sum(1 << st for st in g[0]) for g in scored_groups]
+    confs = [float(g[1]) for g in scored_groups]
+    best: dict[int, tuple[float, int, int] | None] = {0: (1.0, -1, 0)}   # mask -> (p, group, rest) | no cover
+    inside: dict[int, float] = {0: 1.0}
+    edges: dict[int, list[tuple[int, int]]] = {0: []}
+
+    def solve(mask: int):
+        if mask in best:
+            return best[mask]
+        first = next(i for i in order if mask >> i & 1)
+        top = None
+        total = 0.0
+        ed = []
+        for g in stroke_groups[first]:
+            m = masks[g]
+            if m & mask != m:
+                continue
+            rest = mask & ~m
+            sub = solve(rest)
+            total += confs[g] * inside[rest]
+            ed.append((g, rest))
+            if sub is not None and (top is None or sub[0] * confs[g] > top[0]):
+                top = (sub[0] * confs[g], g, rest)
+        best[mask], inside[mask], edges[mask] = top, total, ed
+        return top
+
+    start = sum(1 << i for i in range(n)) & ~sum(1 << i for i in initial_covered)
+    if solve(start) is None:
+        return None
+    outside = {start: 1.0}
+    for mask in sorted(edges, key=lambda m: -m.bit_count()):
+        o = outside.get(mask, 0.0)
+        if o:
+            for g, rest in edges[mask]:
+                outside[rest] = outside.get(rest, 0.0) + o * confs[g]
+    z = inside[start] or 1.0
+    share = [0.0] * len(scored_groups)
+    for mask, ed in edges.items():
+        o = outside.get(mask, 0.0)
+        for g, rest in ed:
+            share[g] += o * confs[g] * inside[rest] / z
+    gs = []
+    mask = start
+    while mask:
+        _p, g, mask = best[mask]
+        gs.append(g)
+    syms = [replace(scored_groups[g][2], grouping_prob=round(min(share[g], 1.0), 4)) for g in gs]
+    return [(best[start][0] / z, list(initial_symbols or []) + syms)]
 
 
 def default_weights_dir() -> Path:
