@@ -384,3 +384,23 @@ def test_a_long_form_allows_explained_left_overs_in_proportion():
     assert verified_form([fm(12, 4)]) is None  # a short form: at most 3
     assert verified_form([fm(50, 4)]) is not None  # 8 % of 50 glyphs: 4
     assert verified_form([fm(50, 5)]) is None
+
+
+def test_a_fraction_written_upside_down_is_not_pulled_to_the_form():
+    written, form = r"y = \frac{a+b}{c-d}", r"y = \frac{c-d}{a+b}"
+    ink, symbols = ink_for(written, lambda k, g: ((g.token, 0.999),))
+    matches = match_forms(ink, symbols, RecognitionContext(((form, "reference"),)))
+    assert matches[0].unexplained > 0  # every symbol sits on the other's glyph
+    assert verified_form(matches) is None
+
+
+def test_a_confident_other_symbol_where_a_root_is_typeset_vetoes_the_form():
+    form = r"c = \frac{1}{\sqrt{d}}"
+
+    def dot_for_root(_k, g):
+        return ((".", 0.99), ("sqrt", 0.001)) if g.token == "sqrt" else ((g.token, 0.9),)
+
+    ink, symbols = ink_for(form, dot_for_root)
+    matches = match_forms(ink, symbols, RecognitionContext(((form, "reference"),)))
+    assert any(c[2:] == (".", "sqrt") for c in matches[0].contradictions)
+    assert verified_form(matches) is None

@@ -212,6 +212,7 @@ class _Fit:
     sbox: list[tuple[float, float, float, float]]
     gbox: list[tuple[float, float, float, float]]
     params: tuple[float, float, float, float]  # the ink frame (see _frame_params)
+    gbox0: list[tuple[float, float, float, float]] | None = None  # the glyphs before the local drift
 
 
 def _fit(symbols: Sequence[InkSymbol], glyphs: Sequence) -> _Fit:
@@ -241,6 +242,7 @@ def _fit(symbols: Sequence[InkSymbol], glyphs: Sequence) -> _Fit:
             if scale > 0:
                 ug, wg = scale * ug + shift, wg * scale
     cost = float(sum(big[i, j] for i, j in pairs)) + UNMATCHED * ((n - len(pairs)) + (m - len(pairs)))
+    gbox0 = [(ug[j], vg[j], wg[j], hg[j]) for j in range(m)]
     if len(pairs) >= 3:  # local drift of handwriting: shift each glyph by its nearest matched neighbours' offset
         ii = np.array([p[0] for p in pairs])
         jj = np.array([p[1] for p in pairs])
@@ -249,34 +251,33 @@ def _fit(symbols: Sequence[InkSymbol], glyphs: Sequence) -> _Fit:
         ug = ug + np.median(du[near], axis=1)
         vg = vg + np.median(dv[near], axis=1)
     return _Fit(pairs, cost, [(ui[i], vi[i], wi[i], hi[i]) for i in range(n)],
-                [(ug[j], vg[j], wg[j], hg[j]) for j in range(m)], params)
+                [(ug[j], vg[j], wg[j], hg[j]) for j in range(m)], params, gbox0)
 
 
-#: Two matched symbols whose glyphs share a line (centres within this many heights) but whose order in x
-#: is the reverse of their glyphs' order, both by at least SWAP_GAP advances, are swapped.
-SWAP_LINE = 0.3
-SWAP_GAP = 0.3
+#: Two matched symbols whose glyphs lie at least SWAP_GAP apart (in nats of the position cost: X_COST per
+#: advance, Y_COST per height), each nearer the other's glyph than its own, are swapped.
+SWAP_GAP = 0.75
 
 
 def _swaps(pairs) -> int:
-    """How many pairs of matched symbols are swapped (see SWAP_GAP), each ink symbol nearer the other's
-    glyph than its own: the ink writes them in the other order than the form (a "q_2 k_1" fitted to
-    "q_1 k_2" by moving each digit to the other's place), which
-    the position cost alone lets through when the classifier is sure of both. ``pairs``: (ink box, glyph
-    box) in the common frame, (u, v, w, h)."""
+    """How many pairs of matched symbols are swapped (see SWAP_GAP): the ink writes them in each other's
+    places (a "q_2 k_1" fitted to "q_1 k_2", or a fraction written upside down, each symbol moved to the
+    other's glyph), which the position cost alone lets through when the classifier is sure of both.
+    ``pairs``: (ink box, glyph box) in the common frame, (u, v, w, h); the glyph where the form's fit
+    put it, before the local drift (which follows the ink, swaps included)."""
     import numpy as np
 
     if len(pairs) < 2:
         return 0
     su = np.array([float(a[0]) for a, _ in pairs])
+    sv = np.array([float(a[1]) for a, _ in pairs])
     gu = np.array([float(b[0]) for _, b in pairs])
     gv = np.array([float(b[1]) for _, b in pairs])
-    d = np.abs(su[:, None] - gu[None, :])  # d[a, b]: ink a to glyph b, in advances
+    d = X_COST * np.abs(su[:, None] - gu[None, :]) + Y_COST * np.abs(sv[:, None] - gv[None, :])  # ink a, glyph b
     own = np.diag(d)
-    inv = ((su[:, None] - su[None, :] > SWAP_GAP) & (gu[None, :] - gu[:, None] > SWAP_GAP)
-           & (np.abs(gv[:, None] - gv[None, :]) < SWAP_LINE)
-           & (d < own[:, None]) & (d.T < own[None, :]))  # each nearer the other's glyph than its own
-    return int(inv.sum())
+    sep = X_COST * np.abs(gu[:, None] - gu[None, :]) + Y_COST * np.abs(gv[:, None] - gv[None, :])
+    swapped = (sep > SWAP_GAP) & (d < own[:, None]) & (d.T < own[None, :])  # symmetric: each pair twice
+    return int(swapped.sum()) // 2
 
 
 def _contradictions(pairs, probs_of, glyphs) -> tuple[tuple[float, float, str, str], ...]:
@@ -295,6 +296,11 @@ def _contradictions(pairs, probs_of, glyphs) -> tuple[tuple[float, float, str, s
 #: gives them): one of them written for another changes the expression.
 OPERATORS = frozenset({"+", "-", "=", "<", ">", "\\pm", "\\mp", "\\times", "\\div", "\\cdot", "\\le", "\\ge",
                        "\\leq", "\\geq", "\\ne", "\\neq", "\\approx", "\\to", "\\rightarrow", "\\propto"})
+
+
+#: Glyphs that give an expression its structure: a confident other symbol where one is typeset, or one of
+#: them where another glyph is, is another expression whatever the kinds.
+STRUCTURES = frozenset({"\\sqrt", "sqrt", "\\sum", "\\prod", "\\int", "\\frac", "frac_bar"})
 
 
 def token_kind(token: str) -> str:
@@ -341,7 +347,7 @@ def _match(symbols: Sequence[InkSymbol], glyphs: Sequence, latex: str, kind: str
         _inside(gbox[j], sbox[i]) >= 0.5 for i in mi)))
     bad += sum(_stray_strokes(symbols[i].stroke_boxes, gbox[j], fit.params) for i, j in pairs
                if glyphs[j].name not in CONTAINERS)
-    bad += _swaps([(sbox[i], gbox[j]) for i, j in pairs])
+    bad += _swaps([(sbox[i], (fit.gbox0 or gbox)[j]) for i, j in pairs])
     contra = _contradictions(pairs, lambda i: symbols[i].probs, glyphs)
     return FormMatch(latex, kind, float(fit.cost), m, n - len(pairs), m - len(pairs), bad, contra)
 
@@ -529,7 +535,7 @@ def _regroup(ink: StepInk, symbols: Sequence[InkSymbol], glyphs: Sequence, class
     stray = sum(_stray_strokes([box_of([sid]) for sid in ids], fit.gbox[j], fit.params)
                 for j, ids in group.items() if glyphs[j].name not in CONTAINERS)
     cost += UNMATCHED * (empty + len(leftover) + stray)
-    swaps = _swaps([(fbox(ids), fit.gbox[j]) for j, ids in group.items()])
+    swaps = _swaps([(fbox(ids), (fit.gbox0 or fit.gbox)[j]) for j, ids in group.items()])
     contra = _contradictions([(j, j) for j in group], lambda j: probs[j], glyphs)
     return FormMatch(latex, kind, float(cost), m, len(leftover), empty, empty + len(leftover) + stray + swaps,
                      contra)
@@ -643,7 +649,8 @@ def verified_form(matches: Sequence[FormMatch], *, margin: float = 2.0, max_unma
     if best.unexplained or best.unmatched_ink + best.unmatched_glyphs > max(max_unmatched, round(
             max_unmatched_share * best.n_glyphs)):
         return None
-    if any(p_top >= strong and p_glyph < weak and token_kind(top) == token_kind(tok) != "other"
+    if any(p_top >= strong and p_glyph < weak and (token_kind(top) == token_kind(tok) != "other"
+                                                   or top in STRUCTURES or tok in STRUCTURES)
            for p_top, p_glyph, top, tok in best.contradictions):
         return None
     return best
