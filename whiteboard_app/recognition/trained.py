@@ -57,7 +57,7 @@ MIN_SHARE = 0.02
 # ... and while the reading so far took less than this (ms); the best partition is always parsed.
 EXTRA_PARSE_BUDGET_MS = 600.0
 
-# Long steps. Measured on the 448 composed derivation steps (/tmp/dev/items.pkl of session 3: open reading,
+# Long steps. Measured on the 448 composed derivation steps (benchmarks/derivation_steps.py --samples 2 --both, open reading,
 # 1 torch thread, 2-core machine): the chunked grouping read the 90 steps of 40+ strokes with 1035 token
 # edits instead of 1768 (exact 5 either way; the stroke grouper reads long lines worse than short ones),
 # but the 184 steps of 21-39 strokes worse (1047 edits instead of 1014, exact 13 instead of 17): hence 40.
