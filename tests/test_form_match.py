@@ -219,14 +219,16 @@ def test_a_function_name_read_as_one_symbol_fits_the_word_glyph():
     assert form is not None and form.latex == LOG_FORM
 
 
-def test_a_function_name_read_letter_by_letter_fits_the_letters():
-    # the same ink with each \log box cut into three strokes read "l", "o", "g"
+def log_as_letters(which: set[int] | None = None) -> tuple[StepInk, list]:
+    """LOG_FORM's ink with the \\log boxes (all, or the k-th ones for k in *which*) cut into three strokes
+    read "l", "o", "g"."""
     ink, symbols = ink_for(LOG_FORM)
     strokes, syms = [], []
     next_id = 100
     by_id = {s.id: s for s in ink.strokes}
-    for sym in symbols:
-        if sym.labels[0][0] != r"\log":
+    logs = [k for k, s in enumerate(symbols) if s.labels[0][0] == r"\log"]
+    for k, sym in enumerate(symbols):
+        if k not in logs or (which is not None and logs.index(k) not in which):
             strokes.append(by_id[sym.stroke_ids[0]])
             syms.append(sym)
             continue
@@ -234,12 +236,17 @@ def test_a_function_name_read_letter_by_letter_fits_the_letters():
         x0, x1 = min(p.x for p in pts), max(p.x for p in pts)
         y0, y1 = min(p.y for p in pts), max(p.y for p in pts)
         w = (x1 - x0) / 3
-        for k, letter in enumerate("log"):
-            a, b = x0 + k * w + 0.1 * w, x0 + (k + 1) * w - 0.1 * w
+        for n, letter in enumerate("log"):
+            a, b = x0 + n * w + 0.1 * w, x0 + (n + 1) * w - 0.1 * w
             strokes.append(Stroke((Point(a, y0), Point(b, y0), Point(b, y1), Point(a, y1)), id=next_id))
             syms.append(SymbolAlternatives((next_id,), ((letter, 0.9), ("?", 0.1))))
             next_id += 1
-    letters_ink = StepInk(tuple(strokes))
+    return StepInk(tuple(strokes)), syms
+
+
+def test_a_function_name_read_letter_by_letter_fits_the_letters():
+    letters_ink, syms = log_as_letters()
+    assert sum(1 for s in syms if s.labels[0][0] in "log") == 6
     matches = match_forms(letters_ink, syms, LOG_CONTEXT)
     assert matches[0].unexplained == matches[0].unmatched_glyphs == 0
     assert verified_form(matches).latex == LOG_FORM
@@ -278,24 +285,9 @@ def test_a_confident_symbol_of_the_same_kind_vetoes_the_form():
 
 def test_function_names_written_both_ways_in_one_step_fit():
     # the first \log read as the one \log class, the second written letter by letter
-    ink, symbols = ink_for(LOG_FORM)
-    strokes, syms = [], []
-    by_id = {s.id: s for s in ink.strokes}
-    logs = [k for k, s in enumerate(symbols) if s.labels[0][0] == r"\log"]
-    for k, sym in enumerate(symbols):
-        if k != logs[1]:
-            strokes.append(by_id[sym.stroke_ids[0]])
-            syms.append(sym)
-            continue
-        pts = by_id[sym.stroke_ids[0]].points
-        x0, x1 = min(p.x for p in pts), max(p.x for p in pts)
-        y0, y1 = min(p.y for p in pts), max(p.y for p in pts)
-        w = (x1 - x0) / 3
-        for n, letter in enumerate("log"):
-            a, b = x0 + n * w + 0.1 * w, x0 + (n + 1) * w - 0.1 * w
-            strokes.append(Stroke((Point(a, y0), Point(b, y0), Point(b, y1), Point(a, y1)), id=200 + n))
-            syms.append(SymbolAlternatives((200 + n,), ((letter, 0.9), ("?", 0.1))))
-    matches = match_forms(StepInk(tuple(strokes)), syms, LOG_CONTEXT)
+    ink, syms = log_as_letters({1})
+    assert sum(1 for s in syms if s.labels[0][0] == r"\log") == 1
+    matches = match_forms(ink, syms, LOG_CONTEXT)
     assert matches[0].unexplained == matches[0].unmatched_glyphs == matches[0].unmatched_ink == 0
     assert verified_form(matches).latex == LOG_FORM
 
