@@ -22,8 +22,8 @@ the ink's symbols fit it:
 4. Left-over ink must be explained: a left-over symbol whose box lies mostly (>= 50 %) inside the box of a
    matched ordinary glyph is a split symbol (an "=" read as two strokes); a left-over glyph whose box lies
    mostly inside a matched symbol is a merged pair; a matched multi-stroke symbol much wider than its
-   glyph holds stray ink. Two matched symbols of one line written in the other order than their glyphs,
-   each nearer the other's glyph (:func:`_swaps`: "q_2 k_1" fitted to "q_1 k_2"), are swapped. Anything
+   glyph holds stray ink. Two matched symbols written in each other's places, each nearer the other's
+   glyph (:func:`_swaps`: "q_2 k_1" fitted to "q_1 k_2", a fraction upside down), are swapped. Anything
    else (an extra "-1", a missing "\\sqrt", a container glyph such as a fraction bar or a bracket) is
    real evidence that the ink is not this form.
 5. Given the engine's ``classify_groups``, the best forms with left-overs are fitted again with the
@@ -35,8 +35,8 @@ knows which is which): the best-fitting form wins when no left-over is unexplain
 classifier is >= ``strong`` sure of another token of the same kind, :func:`token_kind`: a digit for a
 digit, a letter for a letter, an operator for an operator, and gives the glyph's < ``weak``; a symbol
 of another kind, a "+" where a "t" is typeset or a dot where a "T" is, is a look-alike the classifier
-confused, not another expression), and the next
-different form costs at least ``margin`` nats more. Otherwise None: the engine's open reading stands.
+confused, not another expression; but a root or a sum, typeset or read, against anything else is a
+contradiction, :data:`STRUCTURES`), and the next different form costs at least ``margin`` nats more. Otherwise None: the engine's open reading stands.
 (Measured alternatives: comparing only forms without unexplained left-overs read 0.7 % more steps right
 but pulled 3.5 % more novel wrong steps to a reference step; assigning the symbols once more to the
 glyphs moved by the local drift read 1.3 % more steps right but read one more declared wrong step as
@@ -212,7 +212,7 @@ class _Fit:
     sbox: list[tuple[float, float, float, float]]
     gbox: list[tuple[float, float, float, float]]
     params: tuple[float, float, float, float]  # the ink frame (see _frame_params)
-    gbox0: list[tuple[float, float, float, float]] | None = None  # the glyphs before the local drift
+    gbox0: list[tuple[float, float, float, float]]  # the glyphs where the fit put them, before the local drift
 
 
 def _fit(symbols: Sequence[InkSymbol], glyphs: Sequence) -> _Fit:
@@ -347,7 +347,7 @@ def _match(symbols: Sequence[InkSymbol], glyphs: Sequence, latex: str, kind: str
         _inside(gbox[j], sbox[i]) >= 0.5 for i in mi)))
     bad += sum(_stray_strokes(symbols[i].stroke_boxes, gbox[j], fit.params) for i, j in pairs
                if glyphs[j].name not in CONTAINERS)
-    bad += _swaps([(sbox[i], (fit.gbox0 or gbox)[j]) for i, j in pairs])
+    bad += _swaps([(sbox[i], fit.gbox0[j]) for i, j in pairs])
     contra = _contradictions(pairs, lambda i: symbols[i].probs, glyphs)
     return FormMatch(latex, kind, float(fit.cost), m, n - len(pairs), m - len(pairs), bad, contra)
 
@@ -418,8 +418,8 @@ def regroup_form(ink: StepInk, symbols: Sequence[InkSymbol], glyphs: Sequence, c
     fails): strokes of a left-over symbol join the glyph whose fitted box holds >= JOIN_SHARE of them; an
     empty glyph takes the strokes of other symbols that lie >= MOVE_SHARE inside it (and more inside it
     than inside their own glyph); left-over strokes centred within NEAR of a still empty glyph fill it (a
-    symbol the engine misread); a left-over dot just above an "i" or "j" glyph joins it; a symbol that holds stray ink (much wider or taller than its glyph) gives
-    each of its strokes that lies >= MOVE_SHARE inside another glyph (and more than inside its own) to
+    symbol the engine misread); a left-over dot just above an "i" or "j" glyph joins it; a symbol that
+    holds stray ink (much wider or taller than its glyph) gives each of its strokes that lies >= MOVE_SHARE inside another glyph (and more than inside its own) to
     that glyph (an "i" whose stem the engine grouped with the "2" beside it); each changed group is
     classified again by ``classify`` (the engine's ``classify_groups``) and the changed groups are
     assigned to their glyphs once more (by label and position, so that two regrouped symbols do not sit
@@ -535,7 +535,7 @@ def _regroup(ink: StepInk, symbols: Sequence[InkSymbol], glyphs: Sequence, class
     stray = sum(_stray_strokes([box_of([sid]) for sid in ids], fit.gbox[j], fit.params)
                 for j, ids in group.items() if glyphs[j].name not in CONTAINERS)
     cost += UNMATCHED * (empty + len(leftover) + stray)
-    swaps = _swaps([(fbox(ids), (fit.gbox0 or fit.gbox)[j]) for j, ids in group.items()])
+    swaps = _swaps([(fbox(ids), fit.gbox0[j]) for j, ids in group.items()])
     contra = _contradictions([(j, j) for j in group], lambda j: probs[j], glyphs)
     return FormMatch(latex, kind, float(cost), m, len(leftover), empty, empty + len(leftover) + stray + swaps,
                      contra)
@@ -563,15 +563,27 @@ def _letters(glyphs: Sequence, keep: frozenset[int] = frozenset()) -> tuple:
 WORD_READ = 0.1
 
 
-def _variants(layout: tuple) -> list[tuple]:
-    """The ways the ink may write a form's glyphs: function names (``\\log``) letter by letter
-    (:func:`_letters`), and, when the form has one, as one symbol each (the classifier has a class for
-    each of :data:`~whiteboard_app.recognition.training.data.FUNCTION_CLASSES`, and the engine's grouper
-    often reads a written "log" as that one symbol)."""
+def _best_fit(syms: Sequence[InkSymbol], layout: tuple, latex: str, kind: str) -> tuple:
+    """(FormMatch, glyphs, fit) of the way of writing the form's glyphs that the ink fits best (least
+    unexplained, then lowest cost): function names (``\\log``) letter by letter (:func:`_letters`); when
+    the form has one, also as one symbol each (the classifier has a class for each of
+    :data:`~whiteboard_app.recognition.training.data.FUNCTION_CLASSES`, and the engine's grouper often
+    reads a written "log" as that one symbol), and mixed: one glyph where that fit's symbol gives the name
+    at least :data:`WORD_READ`, letters elsewhere."""
     from whiteboard_app.recognition.training.data import FUNCTION_CLASSES
 
-    letters = _letters(layout)
-    return [letters, layout] if any(g.token in FUNCTION_CLASSES for g in layout) else [letters]
+    def fitted(glyphs):
+        fit = _fit(syms, glyphs)
+        return _match(syms, glyphs, latex, kind, fit), glyphs, fit
+
+    letters = fitted(_letters(layout))
+    if not any(g.token in FUNCTION_CLASSES for g in layout):
+        return letters
+    words = fitted(layout)
+    read = frozenset(j for i, j in words[2].pairs if syms[i].probs.get(layout[j].token, 0.0) >= WORD_READ)
+    mixed = _letters(layout, read)
+    fits = [letters, words] + ([fitted(mixed)] if mixed not in (letters[1], layout) else [])
+    return min(fits, key=lambda f: (f[0].unexplained, f[0].cost))
 
 
 def match_forms(ink: StepInk, symbols: Sequence[SymbolAlternatives], context: RecognitionContext | None,
@@ -605,18 +617,7 @@ def match_forms(ink: StepInk, symbols: Sequence[SymbolAlternatives], context: Re
             continue
         if not layout:
             continue
-        fits = []
-        for glyphs in _variants(layout):
-            fit = _fit(syms, glyphs)
-            fits.append((_match(syms, glyphs, latex, kind, fit), glyphs, fit))
-        if len(fits) == 2:  # some names written as one symbol, others letter by letter: split the others
-            _fm, words, fit = fits[1]
-            read = frozenset(j for i, j in fit.pairs if syms[i].probs.get(words[j].token, 0.0) >= WORD_READ)
-            mixed = _letters(words, read)
-            if mixed not in (fits[0][1], words):
-                fit = _fit(syms, mixed)
-                fits.append((_match(syms, mixed, latex, kind, fit), mixed, fit))
-        out.append(min(fits, key=lambda f: (f[0].unexplained, f[0].cost)))
+        out.append(_best_fit(syms, layout, latex, kind))
     out.sort(key=lambda item: item[0].cost)
     if classify is not None:
         for k, (fm, glyphs, fit) in enumerate(out[:regroup_top]):
