@@ -419,8 +419,8 @@ def regroup_form(ink: StepInk, symbols: Sequence[InkSymbol], glyphs: Sequence, c
     empty glyph takes the strokes of other symbols that lie >= MOVE_SHARE inside it (and more inside it
     than inside their own glyph); left-over strokes centred within NEAR of a still empty glyph fill it (a
     symbol the engine misread); a left-over dot just above an "i" or "j" glyph joins it; a symbol that
-    holds stray ink (much wider or taller than its glyph) gives each of its strokes that lies >= MOVE_SHARE inside another glyph (and more than inside its own) to
-    that glyph (an "i" whose stem the engine grouped with the "2" beside it); each changed group is
+    holds stray ink (much wider or taller than its glyph) gives each of its strokes that lies >= MOVE_SHARE
+    inside another glyph that holds strokes (and < JOIN_SHARE inside its own) to that glyph (an "i" whose stem the engine grouped with the "2" beside it); each changed group is
     classified again by ``classify`` (the engine's ``classify_groups``) and the changed groups are
     assigned to their glyphs once more (by label and position, so that two regrouped symbols do not sit
     on each other's glyphs). A glyph left empty, a stroke left over, stray ink or a swap (:func:`_swaps`)
@@ -503,8 +503,9 @@ def _regroup(ink: StepInk, symbols: Sequence[InkSymbol], glyphs: Sequence, class
         for sid in list(ids):
             b = fbox([sid])
             own = _inside(b, _padded(fit.gbox[j]))
-            share, k = max(((_inside(b, _padded(fit.gbox[k])), k) for k in range(m) if k != j), default=(0.0, -1))
-            if share >= MOVE_SHARE and share > own and len(ids) > 1:
+            share, k = max(((_inside(b, _padded(fit.gbox[k])), k) for k in range(m) if k != j and group.get(k)),
+                           default=(0.0, -1))  # an empty glyph is _split_merged's: it weighs the cuts
+            if share >= MOVE_SHARE and own < JOIN_SHARE and len(ids) > 1:
                 ids.remove(sid)
                 group.setdefault(k, []).append(sid)
     group = {j: ids for j, ids in group.items() if ids}
