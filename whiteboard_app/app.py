@@ -64,11 +64,29 @@ class Services:
         self.data_dir = data_dir
         self.problems: list[str] = []
         self.store = self.autosaver = self.history = self.scheduler = self.plan = None
+        self.instance_lock = None
+        self.second_instance = False
+        try:
+            from whiteboard_app.safeio import FileLock
+
+            lock = FileLock(Path(data_dir) / ".instance.lock")
+            if lock.acquire():
+                self.instance_lock = lock
+            else:
+                self.second_instance = True
+                self.problems.append(
+                    f"Another whiteboard-app window (process {lock.holder() or '?'}) is using the data folder "
+                    f"{data_dir}. This window saves its new runs as separate boards and does not offer the "
+                    "other window's unfinished boards.")
+        except OSError as exc:
+            self.problems.append(f"The data folder {data_dir} cannot be locked ({exc}).")
         try:
             from whiteboard_app.sessions.paths import boards_dir
             from whiteboard_app.sessions.store import Autosaver, BoardStore
 
             self.store = BoardStore(boards_dir(data_dir))
+            if not self.second_instance:
+                self.store.recover()  # stroke journals left by a crash, folded into their boards
             self.autosaver = Autosaver(self.store, on_error=lambda err: self.problems.append(str(err)))
         except Exception as exc:  # noqa: BLE001
             self.problems.append(f"Boards will not be saved: {exc}")
@@ -77,7 +95,12 @@ class Services:
             from whiteboard_app.sessions.paths import history_path
             from whiteboard_app.sessions.scheduler import DrillPlan, Scheduler
 
-            self.history = History(history_path(data_dir))
+            self.history = History.open_or_move_aside(history_path(data_dir))
+            if self.history.moved_aside is not None:
+                self.problems.append(
+                    f"The practice history could not be read ({self.history.broken_reason}); it was moved "
+                    f"to {self.history.moved_aside} and a new one was started. Boards are kept and can be "
+                    "indexed again.")
             self.scheduler = Scheduler(self.history)
             self.plan = DrillPlan()
         except Exception as exc:  # noqa: BLE001
@@ -147,13 +170,18 @@ class Services:
             return []
 
     def unfinished(self) -> list:
-        """Unfinished boards to offer back (newest first); none without a store."""
-        return self.store.unfinished() if self.store is not None else []
+        """Unfinished boards to offer back (newest first); none without a store, and none in a second
+        window on the same data folder (they belong to the first one)."""
+        if self.store is None or self.second_instance:
+            return []
+        return [e for e in self.store.unfinished() if not self.store.is_locked_elsewhere(e.path)]
 
-    def adopt(self, path, board) -> None:
-        """Further autosaves of a resumed ``board`` go to its old file ``path``."""
+    def adopt(self, path, board):
+        """Further autosaves of a resumed ``board`` go to its old file ``path``; returns the board to
+        resume: ``board``, or a copy with a new id when another instance is writing that file."""
         if self.store is not None:
-            self.store.adopt(path, board)
+            return self.store.adopt(path, board)
+        return board
 
     def discard(self, path) -> None:
         """Move an unfinished board the user does not want back out of the store (``discarded/``)."""
@@ -173,6 +201,9 @@ class Services:
         closer = getattr(self.history, "close", None)
         if callable(closer):
             closer()
+        if self.instance_lock is not None:
+            self.instance_lock.release()
+            self.instance_lock = None
 
 
 def recognizer_factory(engine: str, data_dir: Path | None = None):

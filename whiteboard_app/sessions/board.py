@@ -47,6 +47,7 @@ from pathlib import Path
 from typing import Any
 
 from whiteboard_app.ink.model import Point, StepInk, Stroke
+from whiteboard_app.safeio import bounded_json_loads
 
 BOARD_FORMAT = "whiteboard-board"
 BOARD_FORMAT_VERSION = 1
@@ -351,6 +352,13 @@ class Board:
     # --------------------------------------------------------------------------------- JSON
     def to_dict(self) -> dict[str, Any]:
         """The v1 JSON document (a dict of plain JSON types)."""
+        doc = self.head_dict()
+        doc["steps"] = [_step_to_dict(s) for s in self.steps]
+        doc["followups"] = doc.pop("followups")  # key order as written since v1
+        return doc
+
+    def head_dict(self) -> dict[str, Any]:
+        """The v1 document without ``steps`` (what the stroke journal writes with each change)."""
         return {
             "format": BOARD_FORMAT,
             "version": BOARD_FORMAT_VERSION,
@@ -361,7 +369,6 @@ class Board:
             "finished_ms": self.finished_ms,
             "target_s": self.target_s,
             "self_grade": self.self_grade,
-            "steps": [_step_to_dict(s) for s in self.steps],
             "followups": [{"index": f.index, "question": f.question, "answer": f.answer,
                            "t_ms": f.t_ms, "grade": f.grade} for f in self.followups],
         }
@@ -371,8 +378,7 @@ class Board:
 
         Autosave calls this at every stroke end, so each step's JSON is cached by the identity of its
         (immutable) StepRecord: only the steps that changed since the last save are encoded again."""
-        head = self.to_dict()
-        del head["steps"]
+        head = self.head_dict()
         text = json.dumps(head, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
         return text[:-1] + ',"steps":[' + ",".join(_step_json(s) for s in self.steps) + "]}"
 
@@ -387,7 +393,8 @@ class Board:
             return _board_from_v1(doc)
         except BoardError:
             raise
-        except (KeyError, TypeError, ValueError, AttributeError) as exc:
+        except (KeyError, TypeError, ValueError, AttributeError, IndexError, OverflowError, RecursionError,
+                OSError) as exc:
             raise BoardError(path, f"malformed board: {_describe(exc)}") from exc
 
     @classmethod
@@ -401,12 +408,14 @@ class Board:
         if not text.strip():
             raise BoardError(path, "empty file")
         try:
-            doc = json.loads(text)
+            doc = bounded_json_loads(text)
         except json.JSONDecodeError as exc:
             body = text.strip()
             cut = exc.pos >= len(body) or (body[0] in "{[" and body[-1] not in "}]")
             what = "truncated JSON" if cut else "invalid JSON"
             raise BoardError(path, f"{what}: {exc.msg} at line {exc.lineno} column {exc.colno}") from exc
+        except ValueError as exc:  # a 5,000-digit integer, NaN, nesting too deep (safeio.bounded_json_loads)
+            raise BoardError(path, f"refused JSON: {exc}") from exc
         return cls.from_dict(doc, path)
 
 
@@ -482,7 +491,7 @@ def upgrade(doc: Any, path: str | Path | None = None) -> dict[str, Any]:
     while version < BOARD_FORMAT_VERSION:
         try:
             doc = _UPGRADES[version](doc)
-        except (KeyError, TypeError, ValueError, IndexError, AttributeError) as exc:
+        except (KeyError, TypeError, ValueError, IndexError, AttributeError, OverflowError, OSError) as exc:
             raise BoardError(path, f"cannot upgrade board format v{version}: {_describe(exc)}") from exc
         version += 1
     return doc

@@ -25,7 +25,7 @@ import sqlite3
 import statistics
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 
 from whiteboard_app.sessions.board import Board, BoardError
@@ -33,7 +33,7 @@ from whiteboard_app.sessions.board import Board, BoardError
 SCHEMA_VERSION = 1
 
 _V1 = """
-CREATE TABLE attempts (
+CREATE TABLE IF NOT EXISTS attempts (
     id INTEGER PRIMARY KEY,
     board_id TEXT NOT NULL UNIQUE,
     card_id TEXT NOT NULL,
@@ -51,8 +51,8 @@ CREATE TABLE attempts (
     n_freezes INTEGER NOT NULL,
     freeze_ms REAL NOT NULL
 );
-CREATE INDEX attempts_by_card ON attempts(card_id, started_at);
-CREATE TABLE step_results (
+CREATE INDEX IF NOT EXISTS attempts_by_card ON attempts(card_id, started_at);
+CREATE TABLE IF NOT EXISTS step_results (
     attempt_id INTEGER NOT NULL REFERENCES attempts(id) ON DELETE CASCADE,
     step_index INTEGER NOT NULL,
     latex TEXT,
@@ -63,32 +63,39 @@ CREATE TABLE step_results (
     split_ms REAL,
     PRIMARY KEY (attempt_id, step_index)
 );
-CREATE TABLE freezes (
+CREATE TABLE IF NOT EXISTS freezes (
     attempt_id INTEGER NOT NULL REFERENCES attempts(id) ON DELETE CASCADE,
     step_index INTEGER,
     start_ms REAL NOT NULL,
     duration_ms REAL NOT NULL
 );
-CREATE INDEX freezes_by_attempt ON freezes(attempt_id);
-CREATE TABLE fsrs_cards (
+CREATE INDEX IF NOT EXISTS freezes_by_attempt ON freezes(attempt_id);
+CREATE TABLE IF NOT EXISTS fsrs_cards (
     card_id TEXT PRIMARY KEY,
     card_json TEXT NOT NULL,
     due TEXT NOT NULL,
     first_review TEXT NOT NULL,
     last_review TEXT NOT NULL
 );
-CREATE TABLE reviews (
+CREATE TABLE IF NOT EXISTS reviews (
     id INTEGER PRIMARY KEY,
     card_id TEXT NOT NULL,
     reviewed_at TEXT NOT NULL,
     rating INTEGER NOT NULL,
     attempt_board_id TEXT
 );
-CREATE INDEX reviews_by_card ON reviews(card_id, reviewed_at);
+CREATE INDEX IF NOT EXISTS reviews_by_card ON reviews(card_id, reviewed_at);
 """
 
 _MIGRATIONS = {0: _V1}
 """schema version -> SQL script taking a database of that version to the next one."""
+
+_TABLES = ("attempts", "step_results", "freezes", "fsrs_cards", "reviews")
+
+
+def _statements(script: str) -> list[str]:
+    """The statements of a migration script (``executescript`` would COMMIT the open transaction)."""
+    return [s.strip() for s in script.split(";") if s.strip()]
 
 
 @dataclass(frozen=True, slots=True)
@@ -177,22 +184,75 @@ class History:
     def __init__(self, db_path: str | os.PathLike[str]) -> None:
         self.path = Path(db_path)
         self.path.parent.mkdir(parents=True, exist_ok=True)
+        self.moved_aside: Path | None = None
+        self.broken_reason: str | None = None
         try:
-            self.conn = sqlite3.connect(self.path, timeout=5.0)
+            self._open()
+        except BoardError:
+            raise
+        except sqlite3.DatabaseError as exc:
+            raise BoardError(self.path, f"not a history database: {exc}") from exc
+
+    def _open(self) -> None:
+        """Connect and bring the schema up to SCHEMA_VERSION: each migration and the new user_version
+        in ONE write transaction (``BEGIN IMMEDIATE``: a second process opening the same new database
+        waits for it, then sees the version and does nothing), with ``IF NOT EXISTS`` everywhere so a
+        half-made schema from an older program is completed, not refused."""
+        self.conn = sqlite3.connect(self.path, timeout=15.0, isolation_level=None)
+        try:
             self.conn.execute("PRAGMA journal_mode=WAL")
             self.conn.execute("PRAGMA foreign_keys=ON")
             version = self.conn.execute("PRAGMA user_version").fetchone()[0]
-        except sqlite3.DatabaseError as exc:
-            raise BoardError(self.path, f"not a history database: {exc}") from exc
-        if version > SCHEMA_VERSION:
+            if version > SCHEMA_VERSION:
+                raise BoardError(self.path, f"written by a newer program (history schema v{version}; this "
+                                            f"program reads up to v{SCHEMA_VERSION}); left untouched")
+            if version < SCHEMA_VERSION:
+                self.conn.execute("BEGIN IMMEDIATE")
+                try:
+                    version = self.conn.execute("PRAGMA user_version").fetchone()[0]  # another process may have done it
+                    while version < SCHEMA_VERSION:
+                        for statement in _statements(_MIGRATIONS[version]):
+                            self.conn.execute(statement)
+                        version += 1
+                    self.conn.execute(f"PRAGMA user_version={version}")
+                    self.conn.execute("COMMIT")
+                except BaseException:
+                    self.conn.execute("ROLLBACK")
+                    raise
+            self._check_tables()
+        except BaseException:
             self.conn.close()
-            raise BoardError(self.path, f"written by a newer program (history schema v{version}; this "
-                                        f"program reads up to v{SCHEMA_VERSION}); left untouched")
-        while version < SCHEMA_VERSION:
-            with self.conn:
-                self.conn.executescript(_MIGRATIONS[version])
-                version += 1
-                self.conn.execute(f"PRAGMA user_version={version}")
+            raise
+        self.conn.isolation_level = ""  # back to the default: ``with self.conn`` opens transactions
+
+    def _check_tables(self) -> None:
+        have = {r[0] for r in self.conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+        missing = sorted(set(_TABLES) - have)
+        if missing:
+            raise sqlite3.DatabaseError(f"tables missing: {', '.join(missing)}")
+
+    @classmethod
+    def open_or_move_aside(cls, db_path: str | os.PathLike[str]) -> History:
+        """Open the history; a file that is not a usable history database (corrupt, half made, not
+        SQLite) is moved aside to ``<name>.broken-<UTC time>`` (with its -wal/-shm files), never
+        deleted, and a new empty history is created; ``moved_aside`` then names the moved file so the
+        window can say so. A database from a newer program is left untouched and raises BoardError."""
+        path = Path(db_path)
+        try:
+            return cls(path)
+        except BoardError as exc:
+            if "newer program" in exc.reason:
+                raise
+            stamp = datetime.now(UTC).strftime("%Y%m%d-%H%M%S")
+            aside = path.with_name(f"{path.name}.broken-{stamp}")
+            for suffix in ("", "-wal", "-shm"):
+                src = path.with_name(path.name + suffix)
+                if src.exists():
+                    os.replace(src, aside.with_name(aside.name + suffix))
+            h = cls(path)
+            h.moved_aside = aside
+            h.broken_reason = exc.reason
+            return h
 
     def close(self) -> None:
         self.conn.close()

@@ -337,8 +337,8 @@ class MainWindow(QMainWindow):
         if not self._offers:
             return None
         entry = self._offers.pop(0)
-        self.context.adopt(entry.path, entry.board)
-        view = self.open_card(entry.board.card_id, resume=entry.board)
+        board = self.context.adopt(entry.path, entry.board) or entry.board  # a copy when open elsewhere
+        view = self.open_card(board.card_id, resume=board)
         self.offer_unfinished_rest()
         return view
 
