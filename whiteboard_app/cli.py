@@ -2,7 +2,8 @@
 
 Each layer registers its own subcommands (``register(subparsers)`` in the modules listed in
 ``_COMMAND_MODULES``) so that the CLI stays a thin shell over the core. Exit codes: 0 success,
-1 a command ran and found errors (e.g. ``decks validate``), 2 bad arguments or an unknown card.
+1 a command ran and found errors (e.g. ``decks validate``), 2 bad arguments, an unknown card, or any
+error from a file, LaTeX or ink (one line on stderr, never a traceback).
 With no subcommand the window starts (``whiteboard_app.app``).
 """
 
@@ -58,7 +59,14 @@ def main(argv: list[str] | None = None) -> int:
     if not getattr(args, "func", None):
         parser.print_help()
         return 2
-    return int(args.func(args) or 0)
+    try:
+        return int(args.func(args) or 0)
+    except Exception as exc:  # noqa: BLE001 - any failure on a file, LaTeX or ink is the command's clean error
+        from whiteboard_app.safeio import escape_terminal
+
+        detail = str(exc) or type(exc).__name__
+        print(f"whiteboard-app: error: {escape_terminal(detail)} ({type(exc).__name__})", file=sys.stderr)
+        return 2
 
 
 if __name__ == "__main__":

@@ -131,3 +131,47 @@ def test_cli_commands_do_not_load_qt(tmp_path):
     assert r.returncode == 0, r.stderr
     assert json.loads("\n".join(out[:-1])) == {"boards": [], "errors": []}
     assert out[-1] == "0"
+
+
+@pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="POSIX only")
+@pytest.mark.parametrize("fmt", ["inkml", "png", "pdf"])
+def test_export_never_replaces_a_device_or_fifo(board, tmp_path, fmt):
+    """Issue 15 (6): as root, ``-o /dev/full`` replaced the device node. A FIFO stands in for the device
+    here (the same check: not a regular file): refused with one line, left as it was, nothing left over."""
+    import stat
+
+    path = BoardStore(tmp_path / "b").save(board)
+    target = tmp_path / f"out.{fmt}"
+    os.mkfifo(target)
+    try:
+        r = _run_cli("export", str(path), "--format", fmt, "-o", str(target))
+    except subprocess.TimeoutExpired:  # the old code opened the FIFO for writing and blocked
+        pytest.fail("export blocked on the FIFO")
+    assert r.returncode == 1 and "not a regular file" in r.stderr and r.stderr.count("\n") == 1, r.stderr
+    assert stat.S_ISFIFO(os.stat(target).st_mode)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["b", target.name]
+
+
+@pytest.mark.parametrize("fmt", ["inkml", "png"])
+def test_a_failed_export_leaves_no_partial_file_and_keeps_the_old_one(board, tmp_path, qapp, monkeypatch, fmt):
+    """Issue 15 (6): on a full disk a truncated PNG and a 0-byte .inkml.tmp stayed behind. The write now
+    goes to a temporary file that is removed on failure; the file already at the target is kept."""
+    import errno
+
+    import whiteboard_app.safeio as safeio
+
+    target = tmp_path / f"old.{fmt}"
+    target.write_bytes(b"the previous export")
+    real_replace = os.replace
+
+    def disk_full(src, dst):  # the data went out, then the disk refuses (ENOSPC at the last moment)
+        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC), str(dst))
+
+    monkeypatch.setattr(safeio.os, "replace", disk_full)
+    with pytest.raises(OSError, match="No space"):
+        export_board(board, target, fmt)
+    monkeypatch.setattr(safeio.os, "replace", real_replace)
+    assert target.read_bytes() == b"the previous export"
+    assert sorted(p.name for p in tmp_path.iterdir()) == [target.name]
+    assert export_board(board, target, fmt) == target and target.read_bytes() != b"the previous export"
+    assert sorted(p.name for p in tmp_path.iterdir()) == [target.name]

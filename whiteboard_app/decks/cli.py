@@ -10,6 +10,8 @@ import argparse
 import json
 import sys
 
+from whiteboard_app.safeio import escape_terminal
+
 from .loader import deck_errors
 from .schema import DeckError
 
@@ -26,42 +28,153 @@ def _list(args: argparse.Namespace) -> int:
         for r in rows:
             print(f"{r['id']:40s} {r['topic']:20s} {r['steps']:2d} steps  {r['title']}")
     for e in errors:
-        print(f"skipped: {e}", file=sys.stderr)
+        print(f"skipped: {escape_terminal(e)}", file=sys.stderr)
     return 0
 
 
-def checker_problems(card) -> list[DeckError]:
-    """Run the maths checker over a card (in-process): every checkable step must be judged correct after
-    the steps before it, every mistake wrong with its declared diagnosis. Problems as DeckErrors."""
+STEP_TIME_LIMIT_S = 20.0
+CARD_TIME_LIMIT_S = 120.0
+
+
+def _checker_items(card):
+    """Yield, for every checked reference step and declared mistake in order, a DeckError or None
+    (checked, fine). The checker's own failure (a name it cannot read, a bug) is one DeckError."""
     from whiteboard_app.maths.checker import CardChecker
 
     from .loader import _Lines
 
     lines = _Lines(card.source_path.read_text(encoding="utf-8")) if card.source_path else _Lines("")
-    chk = CardChecker(card, prove=False)
-    out = [DeckError(card.source_path, lines.line_of(("declarations",)), "declarations", p) for p in chk.problems]
+    try:
+        chk = CardChecker(card, prove=False)
+    except Exception as exc:  # noqa: BLE001 - e.g. ParseError on a declared name: the card is unusable
+        yield DeckError(card.source_path, lines.line_of(("declarations",)), "declarations",
+                        f"the checker cannot use this card: {type(exc).__name__}: {exc}")
+        return
+    for p in chk.problems:
+        yield DeckError(card.source_path, lines.line_of(("declarations",)), "declarations", p)
     for k, st in enumerate(card.steps, 1):
         if not st.checkable:
             continue
-        v = chk.check(st.latex, [s.latex for s in card.steps[: k - 1]])
-        if v.verdict != "correct":
-            out.append(DeckError(card.source_path, lines.line_of(("steps", k, "latex")), f"steps[{k}].latex",
-                                 f"the checker says {v.verdict}: {v.message}"))
+        field = f"steps[{k}].latex"
+        try:
+            v = chk.check(st.latex, [s.latex for s in card.steps[: k - 1]])
+        except Exception as exc:  # noqa: BLE001
+            yield DeckError(card.source_path, lines.line_of(("steps", k, "latex")), field,
+                            f"the checker failed: {type(exc).__name__}: {exc}")
+            continue
+        yield (None if v.verdict == "correct" else DeckError(
+            card.source_path, lines.line_of(("steps", k, "latex")), field, f"the checker says {v.verdict}: {v.message}"))
     for k, m in enumerate(card.mistakes, 1):
-        v = chk.check(m.latex, [s.latex for s in card.steps[: m.after_step - 1]])
-        if v.verdict != "wrong" or v.diagnosis != m.diagnosis:
-            out.append(DeckError(card.source_path, lines.line_of(("mistakes", k, "latex")), f"mistakes[{k}].latex",
-                                 f"the checker says {v.verdict} ({v.diagnosis}), not wrong ({m.diagnosis})"))
-    return out
+        field = f"mistakes[{k}].latex"
+        try:
+            v = chk.check(m.latex, [s.latex for s in card.steps[: m.after_step - 1]])
+        except Exception as exc:  # noqa: BLE001
+            yield DeckError(card.source_path, lines.line_of(("mistakes", k, "latex")), field,
+                            f"the checker failed: {type(exc).__name__}: {exc}")
+            continue
+        ok = v.verdict == "wrong" and v.diagnosis == m.diagnosis
+        yield (None if ok else DeckError(card.source_path, lines.line_of(("mistakes", k, "latex")), field,
+                                         f"the checker says {v.verdict} ({v.diagnosis}), not wrong ({m.diagnosis})"))
+
+
+def checker_problems(card) -> list[DeckError]:
+    """Run the maths checker over a card (in-process, no time limit): every checkable step must be judged
+    correct after the steps before it, every mistake wrong with its declared diagnosis. Problems as
+    DeckErrors (the checker failing on the card is one of them, never an exception)."""
+    return [e for e in _checker_items(card) if e is not None]
+
+
+def _check_serve(conn) -> None:  # pragma: no cover - runs in the child process
+    import warnings
+
+    warnings.filterwarnings("ignore")
+    while True:
+        try:
+            card = conn.recv()
+        except (EOFError, OSError):
+            return
+        try:
+            for item in _checker_items(card):
+                conn.send(None if item is None else (str(item.path), item.line, item.field, item.message))
+        except Exception as exc:  # noqa: BLE001 - reported by the parent as the card's problem
+            conn.send((str(card.source_path), 0, "", f"the checker failed: {type(exc).__name__}: {exc}"))
+        conn.send("done")
+
+
+class TimedChecker:
+    """``decks validate --check`` under time limits: the checker runs in a worker process; each step
+    (or mistake) gets ``step_s`` seconds and the whole card ``card_s``; past either the worker is killed
+    (and started again for the next card) and the card gets a DeckError saying where time ran out."""
+
+    def __init__(self, step_s: float = STEP_TIME_LIMIT_S, card_s: float = CARD_TIME_LIMIT_S) -> None:
+        self.step_s, self.card_s = step_s, card_s
+        self._proc = self._conn = None
+
+    def _start(self) -> None:
+        import multiprocessing as mp
+
+        ctx = mp.get_context("spawn")
+        self._conn, child = ctx.Pipe()
+        self._proc = ctx.Process(target=_check_serve, args=(child,), daemon=True, name="deck-check")
+        self._proc.start()
+        child.close()
+
+    def close(self) -> None:
+        """End the worker."""
+        if self._proc is not None:
+            self._proc.kill()
+            self._proc.join(5)
+        if self._conn is not None:
+            self._conn.close()
+        self._proc = self._conn = None
+
+    def problems(self, card) -> list[DeckError]:
+        """The checker's problems with ``card`` (see checker_problems), within the time limits."""
+        import time
+
+        if self._proc is None or not self._proc.is_alive():
+            self.close()
+            self._start()
+        self._conn.send(card)
+        out: list[DeckError] = []
+        deadline = time.monotonic() + self.card_s
+        first = True
+        n = 0
+        while True:
+            # the first answer also waits for the worker to start and sympy to load
+            wait = min(self.step_s + (30.0 if first else 0.0), deadline - time.monotonic() + (30.0 if first else 0.0))
+            try:
+                ready = wait > 0 and self._conn.poll(wait)
+                msg = self._conn.recv() if ready else None
+            except (EOFError, OSError):
+                ready, msg = False, None
+            first = False
+            if not ready:
+                which = "card" if time.monotonic() >= deadline else "step"
+                limit = self.card_s if which == "card" else self.step_s
+                self.close()
+                out.append(DeckError(card.source_path, 0, "", f"the checker took longer than {limit:g} s "
+                                     f"(time limit per {which}) after {n} checked step(s); the card cannot be "
+                                     "checked in time"))
+                return out
+            if msg == "done":
+                return out
+            n += 1
+            if msg is not None:
+                out.append(DeckError(*msg))
 
 
 def _validate(args: argparse.Namespace) -> int:
     deck, errors = deck_errors(args.paths or None)
     if args.check:
-        for card in deck:
-            errors.extend(checker_problems(card))
+        checker = TimedChecker(args.step_time_limit, args.card_time_limit)
+        try:
+            for card in deck:
+                errors.extend(checker.problems(card))
+        finally:
+            checker.close()
     for e in errors:
-        print(e)
+        print(escape_terminal(e))
     n_files = len(deck) + len({e.path for e in errors})
     print(f"{len(deck)} card(s) valid, {len(errors)} problem(s) in {n_files} file(s)", file=sys.stderr)
     return 1 if errors else 0
@@ -79,5 +192,9 @@ def register(subparsers) -> None:
     vp.add_argument("paths", nargs="*", metavar="PATH", help="card files or folders (default: the bundled deck)")
     vp.add_argument("--check", action="store_true",
                     help="also run the checker: steps follow from each other, mistakes are wrong as declared")
+    vp.add_argument("--step-time-limit", type=float, default=STEP_TIME_LIMIT_S, metavar="S",
+                    help=f"seconds the checker may spend on one step with --check (default {STEP_TIME_LIMIT_S:g})")
+    vp.add_argument("--card-time-limit", type=float, default=CARD_TIME_LIMIT_S, metavar="S",
+                    help=f"seconds the checker may spend on one card with --check (default {CARD_TIME_LIMIT_S:g})")
     vp.set_defaults(func=_validate)
     p.set_defaults(func=lambda _a: (p.print_help(), 2)[1])

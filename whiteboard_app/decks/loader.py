@@ -13,6 +13,7 @@ from collections.abc import Iterable
 from pathlib import Path
 
 import whiteboard_app
+from whiteboard_app.safeio import read_regular
 
 from .schema import (
     CONSTRAINT_KINDS,
@@ -31,6 +32,53 @@ from .schema import (
 )
 
 _ID_RE = re.compile(r"^[a-z0-9]+(-[a-z0-9]+)*$")
+MAX_CARD_BYTES = 1024 * 1024
+"""A card file larger than this is refused (the bundled cards are a few KB)."""
+MAX_SIZE = 100
+"""Largest value of a declared size (``sizes = {n = 5}``) or integer shape dimension: the checker samples
+matrices of these sizes at several points (n = 40,000 asked for 11.9 GiB)."""
+MAX_INDEX_SPAN = 1000
+"""Largest span of an index with two integer bounds (``indices = {i = ["1", "1000"]}``)."""
+MAX_STEPS = 100
+"""Most reference steps (or mistakes) on one card."""
+_PLAIN_NAME_RE = re.compile(r"[A-Za-z][A-Za-z0-9]*(_[A-Za-z0-9]+)*('|\^\*)?")
+
+
+def name_problem(name: str) -> str | None:
+    """Why a declared name cannot be read by the checker, or None. A name is a plain name (``mu``,
+    ``hat_theta``, ``y_w``, ``w^*``) or LaTeX whose braces and brackets balance and whose every
+    ``_`` / ``^`` has an argument (``p_{data}``, ``\\hat{\\mu}``, ``\\pi_\\theta(y_w|x)``)."""
+    s = name.strip()
+    if not s:
+        return "is empty"
+    if _PLAIN_NAME_RE.fullmatch(s):
+        return None
+    if any(ord(c) < 32 or 0x7F <= ord(c) < 0xA0 for c in s):
+        return "holds a control character"
+    if "\\" not in s and "{" not in s and not re.search(r"[()|,\[\]]", s):
+        # meant as a plain name: letters, digits and single underscores between them
+        if s.endswith(("_", "^")) or "__" in s or s[0] in "_^0123456789":
+            return f"{s!r} is not a name (letters and digits with '_' between them, e.g. y_w)"
+    depth = {"{": 0, "(": 0, "[": 0}
+    close = {"}": "{", ")": "(", "]": "["}
+    prev = ""
+    for k, c in enumerate(s):
+        if c in depth and prev != "\\":
+            depth[c] += 1
+        elif c in close and prev != "\\":
+            depth[close[c]] -= 1
+            if depth[close[c]] < 0:
+                return f"{s!r}: unbalanced {c!r}"
+        if c in "_^" and prev != "\\":
+            nxt = s[k + 1:].lstrip()
+            if not nxt or nxt[0] in "_^})]|," or nxt.startswith("{}"):
+                return f"{s!r}: '{c}' has no argument"
+        prev = c if prev != "\\" else ""
+    if any(depth.values()):
+        return f"{s!r}: unbalanced brackets"
+    if s.endswith("\\"):
+        return f"{s!r} ends with a backslash"
+    return None
 _DIM_RE = re.compile(r"^([A-Za-z][A-Za-z0-9_]*|[1-9][0-9]*)$")
 
 
@@ -217,8 +265,8 @@ def _declarations(v: _Validator, doc: dict) -> Declarations:
     for name, dom in table("symbols").items():
         # a plain name (mu, hat_theta, y_w), a LaTeX name (\\hat{\\mu}, p_{data}) or an opaque token
         # (\\pi_\\theta(y_w|x)); see docs/deck-authoring.md
-        if not name.strip():
-            v.err(f + ("symbols", name), "is empty")
+        if name_problem(name):
+            v.err(f + ("symbols", name), name_problem(name))
         elif dom not in DOMAINS:
             v.err(f + ("symbols", name), f"unknown domain {dom!r} (one of: {', '.join(DOMAINS)})")
         else:
@@ -231,10 +279,18 @@ def _declarations(v: _Validator, doc: dict) -> Declarations:
             or not all(isinstance(b, (str, int)) and not isinstance(b, bool) for b in bounds)
         ):
             v.err(f + ("indices", name), 'must be a pair of bounds like ["1", "n"]')
+        elif not re.fullmatch(r"[A-Za-z]", name):
+            v.err(f + ("indices", name), "an index is one letter")
+        elif all(str(b).lstrip("-").isdigit() and len(str(b)) < 10 for b in bounds) and not (
+                0 <= int(bounds[1]) - int(bounds[0]) < MAX_INDEX_SPAN):
+            v.err(f + ("indices", name), f"the bounds must span 1..{MAX_INDEX_SPAN} values")
         else:
             indices[name] = (str(bounds[0]), str(bounds[1]))
     indexed = {}
     for name, idx in table("indexed").items():
+        if name_problem(name):
+            v.err(f + ("indexed", name), name_problem(name))
+            continue
         if not isinstance(idx, str) or not idx or not all(c.isalpha() for c in idx):
             v.err(f + ("indexed", name), 'must name its index letters, e.g. "i" or "ij"')
             continue
@@ -246,22 +302,31 @@ def _declarations(v: _Validator, doc: dict) -> Declarations:
     for name, n in table("sizes").items():
         if not isinstance(n, int) or isinstance(n, bool) or n < 1:
             v.err(f + ("sizes", name), "must be a positive integer")
+        elif n > MAX_SIZE:
+            v.err(f + ("sizes", name), f"must be at most {MAX_SIZE} (the checker samples matrices of this size)")
+        elif not _PLAIN_NAME_RE.fullmatch(name) or "'" in name or "^" in name:
+            v.err(f + ("sizes", name), f"{name!r} is not a dimension name (letters and digits, e.g. d_k)")
         else:
             sizes[name] = n
     shapes = {}
     for name, shape in table("shapes").items():
         ok = isinstance(shape, list) and len(shape) == 2
         ok = ok and all(
-            (isinstance(s, int) and not isinstance(s, bool) and s > 0) or (isinstance(s, str) and _DIM_RE.match(s))
+            (isinstance(s, int) and not isinstance(s, bool) and 0 < s <= MAX_SIZE)
+            or (isinstance(s, str) and _DIM_RE.match(s) and (not s.isdigit() or len(s) < 4 and int(s) <= MAX_SIZE))
             for s in shape
         )
-        if not ok:
+        if name_problem(name):
+            v.err(f + ("shapes", name), name_problem(name))
+        elif not ok:
             v.err(f + ("shapes", name), 'must be [rows, cols] of dimension names or integers, e.g. ["n", "d"]')
         else:
             shapes[name] = (str(shape[0]), str(shape[1]))
     functions = {}
     for name, fn in table("functions").items():
-        if fn not in FUNCTIONS:
+        if name_problem(name):
+            v.err(f + ("functions", name), name_problem(name))
+        elif fn not in FUNCTIONS:
             v.err(f + ("functions", name), f"unknown function {fn!r} (one of: {', '.join(FUNCTIONS)})")
         elif name in symbols or name in shapes or name in indexed:
             v.err(f + ("functions", name), "a function and a symbol cannot share a name on one card")
@@ -271,6 +336,8 @@ def _declarations(v: _Validator, doc: dict) -> Declarations:
     for lhs, rhs in table("definitions").items():
         if not isinstance(rhs, str) or not rhs.strip() or not lhs.strip():
             v.err(f + ("definitions", lhs), "must map LaTeX to non-empty LaTeX")
+        elif name_problem(lhs):
+            v.err(f + ("definitions", lhs), name_problem(lhs))
         else:
             definitions[lhs] = rhs
     constraints = []
@@ -287,6 +354,8 @@ def _declarations(v: _Validator, doc: dict) -> Declarations:
     for name, rhs in table("solutions").items():
         if not isinstance(rhs, str) or not rhs.strip():
             v.err(f + ("solutions", name), "must map a declared name to non-empty LaTeX")
+        elif name_problem(name):
+            v.err(f + ("solutions", name), name_problem(name))
         else:
             solutions[name] = rhs
     stacks = {}
@@ -370,6 +439,8 @@ def _card_from_doc(path: Path, text: str, doc: dict) -> tuple[Card | None, list[
         steps.append(RefStep(latex=latex, say=say, rule=rule, checkable=bool(checkable)))
     if "steps" in doc and len(raw_steps) < 2:
         v.err(("steps",), f"needs at least 2 steps, has {len(raw_steps)}")
+    if len(raw_steps) > MAX_STEPS:
+        v.err(("steps",), f"has {len(raw_steps)} steps; a card may have at most {MAX_STEPS}")
 
     mistakes = []
     raw = v.want(doc, "mistakes", list, ("mistakes",), default=[])
@@ -435,7 +506,7 @@ def card_errors(path: Path | str) -> tuple[Card | None, list[DeckError]]:
     """Read and validate one card file; return (card or None, every problem found)."""
     path = Path(path)
     try:
-        raw = path.read_bytes()
+        raw = read_regular(path, MAX_CARD_BYTES)  # a FIFO or /dev/zero is refused, never read
     except OSError as exc:
         return None, [DeckError(path, 0, "", f"cannot read the file: {exc.strerror or exc}")]
     try:
@@ -450,7 +521,12 @@ def card_errors(path: Path | str) -> tuple[Card | None, list[DeckError]]:
         line = int(m.group(1)) if m else 0
         msg = re.sub(r"\s*\(at line \d+, column \d+\)", "", str(exc)) or "invalid TOML"
         return None, [DeckError(path, line, "", f"invalid TOML: {msg}")]
-    return _card_from_doc(path, text, doc)
+    except RecursionError:
+        return None, [DeckError(path, 0, "", "invalid TOML: nested too deeply")]
+    try:
+        return _card_from_doc(path, text, doc)
+    except RecursionError:  # pragma: no cover - tomllib refuses deeper documents first
+        return None, [DeckError(path, 0, "", "nested too deeply")]
 
 
 def load_card(path: Path | str) -> Card:

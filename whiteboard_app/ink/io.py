@@ -22,16 +22,25 @@ reader accepts both layouts). Trace values may use InkML's difference encoding (
 Malformed input raises :class:`~whiteboard_app.ink.InkFormatError` whose message names the file,
 the line (JSON lines) or element (InkML) and the reason; the attributes ``path``, ``where`` and
 ``reason`` carry the same.
+
+Limits (a hostile or odd file is a clean error, never a hang or a memory blow-up): only regular files
+are read (a FIFO or /dev/zero is refused at once, ``safeio.open_regular``); at most MAX_FILE_BYTES on
+disk and MAX_TEXT_BYTES once decompressed (a gzip bomb stops there); a record holds at most
+MAX_STROKES strokes and MAX_POINTS points; every coordinate, time and pressure is finite with
+magnitude at most MAX_COORD (integers longer than 30 digits are refused before conversion); ids,
+LaTeX and labels must be valid Unicode (a lone surrogate cannot be printed or written as UTF-8).
 """
 
 from __future__ import annotations
 
 import gzip
+import io
 import json
 import math
 import os
 import re
 import xml.etree.ElementTree as ET
+import zlib
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -39,10 +48,24 @@ from typing import Any
 
 from whiteboard_app.ink import InkFormatError
 from whiteboard_app.ink.model import DEFAULT_PRESSURE, Point, StepInk, Stroke
+from whiteboard_app.safeio import (
+    UnsafeFileError,
+    atomic_write_path,
+    atomic_write_text,
+    bounded_json_loads,
+    open_regular,
+    read_regular,
+)
 
 __all__ = ["InkRecord", "iter_jsonl", "read_inkml", "read_jsonl", "record_from_obj", "record_to_obj",
            "write_inkml", "write_jsonl"]
 
+MAX_FILE_BYTES = 256 * 1024 * 1024
+MAX_TEXT_BYTES = 512 * 1024 * 1024
+MAX_LINE_BYTES = 32 * 1024 * 1024
+MAX_STROKES = 10_000
+MAX_POINTS = 1_000_000
+MAX_COORD = 1e9
 INKML_NS = "http://www.w3.org/2003/InkML"
 _XML_ID = "{http://www.w3.org/XML/1998/namespace}id"
 
@@ -70,12 +93,39 @@ def _error(path: str | os.PathLike, where: str, reason: str) -> InkFormatError:
 
 # ───────────────────────────── JSON lines ─────────────────────────────
 
+class _BoundedReader(io.RawIOBase):
+    """A binary stream that raises UnsafeFileError once more than ``limit`` bytes came through it."""
+
+    def __init__(self, inner, path, limit: int) -> None:
+        self.inner, self.path, self.limit, self.n = inner, path, limit, 0
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, b) -> int:
+        data = self.inner.read(len(b))
+        self.n += len(data)
+        if self.n > self.limit:
+            raise UnsafeFileError(self.path, f"holds more than {self.limit:,} bytes of text (decompressed)")
+        b[: len(data)] = data
+        return len(data)
+
+    def close(self) -> None:
+        self.inner.close()
+        super().close()
+
+
 def _open_text(path: str | os.PathLike):
-    with open(path, "rb") as fh:
-        magic = fh.read(2)
-    if magic == b"\x1f\x8b":
-        return gzip.open(path, "rt", encoding="utf-8")
-    return open(path, encoding="utf-8")
+    raw = open_regular(path, MAX_FILE_BYTES)
+    try:
+        magic = raw.read(2)
+        raw.seek(0)
+        inner = gzip.GzipFile(fileobj=raw, mode="rb") if magic == b"\x1f\x8b" else raw
+        stream = io.BufferedReader(_BoundedReader(inner, path, MAX_TEXT_BYTES))
+        return io.TextIOWrapper(stream, encoding="utf-8")
+    except BaseException:
+        raw.close()
+        raise
 
 
 def _number(v: Any) -> float:
@@ -84,7 +134,17 @@ def _number(v: Any) -> float:
     f = float(v)
     if not math.isfinite(f):
         raise ValueError(f"{v!r} is not finite")
+    if abs(f) > MAX_COORD:
+        raise ValueError(f"{f:g} is outside ±{MAX_COORD:g}")
     return f
+
+
+def _text_field(v: str, what: str) -> str:
+    try:
+        v.encode("utf-8")
+    except UnicodeEncodeError:
+        raise ValueError(f"{what} holds a lone surrogate (not valid Unicode text)") from None
+    return v
 
 
 def _point(row: Any) -> Point:
@@ -107,10 +167,16 @@ def record_from_obj(obj: Any, default_id: str) -> InkRecord:
     raw = obj["strokes"]
     if not isinstance(raw, list):
         raise ValueError('"strokes" must be a list of strokes')
+    if len(raw) > MAX_STROKES:
+        raise ValueError(f"{len(raw):,} strokes (the limit is {MAX_STROKES:,} per record)")
     strokes = []
+    n_points = 0
     for k, s in enumerate(raw):
         if not isinstance(s, list) or not s:
             raise ValueError(f"stroke {k} must be a non-empty list of points")
+        n_points += len(s)
+        if n_points > MAX_POINTS:
+            raise ValueError(f"more than {MAX_POINTS:,} points (the limit per record)")
         try:
             strokes.append(Stroke(tuple(_point(r) for r in s)))
         except ValueError as exc:
@@ -118,9 +184,12 @@ def record_from_obj(obj: Any, default_id: str) -> InkRecord:
     rid = obj.get("id", default_id)
     if not isinstance(rid, str) or not rid:
         raise ValueError(f'"id" must be a non-empty string, got {rid!r}')
+    _text_field(rid, '"id"')
     latex = obj.get("latex")
     if latex is not None and not isinstance(latex, str):
         raise ValueError(f'"latex" must be a string, got {latex!r}')
+    if latex is not None:
+        _text_field(latex, '"latex"')
     symbols = None
     if obj.get("symbols") is not None:
         if not isinstance(obj["symbols"], list):
@@ -130,6 +199,7 @@ def record_from_obj(obj: Any, default_id: str) -> InkRecord:
             if not isinstance(g, dict) or not isinstance(g.get("label"), str) or not isinstance(
                     g.get("strokes"), list):
                 raise ValueError(f'symbol {k} must be {{"label": str, "strokes": [int, ...]}}')
+            _text_field(g["label"], f"symbol {k} label")
             idx = g["strokes"]
             for i in idx:
                 if isinstance(i, bool) or not isinstance(i, int) or not 0 <= i < len(strokes):
@@ -150,21 +220,33 @@ def iter_jsonl(path: str | os.PathLike) -> Iterator[InkRecord]:
         fh = _open_text(path)
     except OSError as exc:
         raise _error(path, "open", exc.strerror or str(exc)) from None
+    except (RecursionError, RuntimeError, ValueError) as exc:  # pragma: no cover - defensive
+        raise _error(path, "open", str(exc)) from None
     with fh:
         lineno = 0
         try:
-            for lineno, line in enumerate(fh, 1):  # noqa: B007 - used in the error message
+            while True:
+                line = fh.readline(MAX_LINE_BYTES + 1)
+                if not line:
+                    break
+                lineno += 1
+                if len(line) > MAX_LINE_BYTES:
+                    raise _error(path, f"line {lineno}", f"longer than {MAX_LINE_BYTES:,} characters")
                 if not line.strip():
                     continue
                 try:
-                    obj = json.loads(line)
+                    obj = bounded_json_loads(line)
                 except json.JSONDecodeError as exc:
                     raise _error(path, f"line {lineno}", f"not valid JSON ({exc.msg} at column {exc.colno})") from None
+                except ValueError as exc:  # a 400-digit number, NaN, nesting too deep
+                    raise _error(path, f"line {lineno}", f"refused JSON ({exc})") from None
                 try:
                     yield record_from_obj(obj, f"{name}:{lineno}")
                 except ValueError as exc:
                     raise _error(path, f"line {lineno}", str(exc)) from None
-        except (OSError, EOFError, UnicodeDecodeError) as exc:
+        except UnsafeFileError as exc:
+            raise _error(path, f"line {lineno + 1}", exc.strerror) from None
+        except (OSError, EOFError, UnicodeDecodeError, zlib.error) as exc:
             raise _error(path, f"line {lineno + 1}", f"cannot read ({exc})") from None
 
 
@@ -205,12 +287,10 @@ def record_to_obj(rec: InkRecord) -> dict[str, Any]:
 def write_jsonl(path: str | os.PathLike, records: Iterable[InkRecord]) -> None:
     """Write records as JSON lines (gzip-compressed when the name ends in .gz), atomically."""
     path = Path(path)
-    tmp = path.with_name(path.name + ".tmp")
     opener = gzip.open if path.suffix == ".gz" else open
-    with opener(tmp, "wt", encoding="utf-8") as fh:
+    with atomic_write_path(path) as tmp, opener(tmp, "wt", encoding="utf-8") as fh:
         for rec in records:
             fh.write(json.dumps(record_to_obj(rec), separators=(",", ":"), ensure_ascii=False) + "\n")
-    os.replace(tmp, path)
 
 
 # ───────────────────────────── InkML ─────────────────────────────
@@ -283,6 +363,8 @@ def _parse_trace(text: str, nch: int) -> list[list[float]]:
             raise ValueError(f"point {k}: expected 2..{nch} values, got {len(toks)}")
         row = []
         for c, (prefix, num) in enumerate(toks):
+            if len(num) > 40:
+                raise ValueError(f"point {k}: a number written with {len(num)} characters")
             v = float(num)
             if prefix:
                 mode[c] = prefix
@@ -294,6 +376,8 @@ def _parse_trace(text: str, nch: int) -> list[list[float]]:
                 v = last[c] + vel[c]
             else:
                 vel[c] = v - last[c] if rows else 0.0
+            if not math.isfinite(v) or abs(v) > MAX_COORD:
+                raise ValueError(f"point {k}: {v:g} is outside ±{MAX_COORD:g}")
             last[c] = v
             row.append(v)
         rows.append(row)
@@ -326,7 +410,10 @@ def read_inkml(path: str | os.PathLike) -> list[InkRecord]:
     Raises InkFormatError naming the file, the element (e.g. ``trace xml:id="3"``) and the reason.
     """
     try:
-        tree = ET.parse(path)
+        data = read_regular(path, MAX_FILE_BYTES)
+        parser = ET.XMLParser()
+        parser.feed(data)
+        tree = ET.ElementTree(parser.close())
     except ET.ParseError as exc:
         line, col = exc.position
         raise _error(path, f"line {line}, column {col}", f"not well-formed XML ({exc})") from None
@@ -334,6 +421,8 @@ def read_inkml(path: str | os.PathLike) -> list[InkRecord]:
         raise _error(path, "open", exc.strerror or str(exc)) from None
     except (LookupError, ValueError) as exc:  # e.g. <?xml encoding="TF-8"?> (found by tests/test_fuzz.py)
         raise _error(path, "XML declaration", f"unreadable document ({exc})") from None
+    except RecursionError:
+        raise _error(path, "document", "nested too deeply") from None
     root = tree.getroot()
     if _local(root.tag) != "ink":
         raise _error(path, f"<{_local(root.tag)}>", "the root element must be <ink>")
@@ -345,6 +434,8 @@ def read_inkml(path: str | os.PathLike) -> list[InkRecord]:
     order: list[str] = []
     tid_of: dict[int, str] = {}  # id(element) -> trace id (traces without xml:id get "#k")
     for k, tr in enumerate(el for el in root.iter() if _local(el.tag) == "trace"):
+        if k >= MAX_STROKES:
+            raise _error(path, "ink", f"more than {MAX_STROKES:,} traces")
         tid = _xml_id(tr) or f"#{k}"
         if tid in traces:
             raise _error(path, f'trace xml:id="{tid}"', "duplicate trace id")
@@ -354,11 +445,15 @@ def read_inkml(path: str | os.PathLike) -> list[InkRecord]:
     parsed: dict[str, Stroke] = {}
     f_vals: list[float] = []
     raw_rows: dict[str, list[list[float]]] = {}
+    n_points = 0
     for tid in order:
         try:
             raw_rows[tid] = _parse_trace(traces[tid].text or "", len(channels.names))
         except ValueError as exc:
             raise _error(path, f'trace xml:id="{tid}"', str(exc)) from None
+        n_points += len(raw_rows[tid])
+        if n_points > MAX_POINTS:
+            raise _error(path, f'trace xml:id="{tid}"', f"more than {MAX_POINTS:,} points in the file")
         if "F" in channels.names:
             fi = channels.names.index("F")
             f_vals += [r[fi] for r in raw_rows[tid] if len(r) > fi]
@@ -475,8 +570,5 @@ def write_inkml(path: str | os.PathLike, records: Iterable[InkRecord]) -> None:
             _add_symbols(g, rec, ids, f"r{n}")
     tree = ET.ElementTree(root)
     ET.indent(tree)
-    path = Path(path)
-    tmp = path.with_name(path.name + ".tmp")
     text = ET.tostring(root, encoding="unicode")
-    tmp.write_text('<?xml version="1.0" encoding="UTF-8"?>\n' + text + "\n", encoding="utf-8")
-    os.replace(tmp, path)
+    atomic_write_text(path, '<?xml version="1.0" encoding="UTF-8"?>\n' + text + "\n")

@@ -27,6 +27,7 @@ from pathlib import Path
 
 from whiteboard_app.ink import InkFormatError, StepInk
 from whiteboard_app.ink.io import InkRecord, record_from_obj, record_to_obj
+from whiteboard_app.safeio import atomic_write_text, bounded_json_loads, read_regular
 
 __all__ = ["CALIBRATION_SYMBOLS", "SAMPLES_PER_SYMBOL", "CalibrationItem", "CalibrationStore", "apply",
            "missed_symbols", "plan"]
@@ -105,6 +106,9 @@ def plan(store: CalibrationStore, corrections: Iterable[tuple[str, str]] = (), *
     return items
 
 
+MAX_SAMPLES_BYTES = 64 * 1024 * 1024
+
+
 class CalibrationStore:
     """Calibration samples of one user, appended to ``<root>/samples.jsonl``.
 
@@ -147,21 +151,27 @@ class CalibrationStore:
         if not self.path.exists():
             return []
         out = []
-        with open(self.path, encoding="utf-8", errors="replace") as fh:
-            for lineno, line in enumerate(fh, 1):
-                if not line.strip():
-                    continue
-                try:
-                    rec = record_from_obj(json.loads(line), f"{self.FILE_NAME}:{lineno}")
-                    if not rec.latex:
-                        raise ValueError("a calibration sample needs its label in \"latex\"")
-                except (json.JSONDecodeError, ValueError) as exc:
-                    reason = f"not valid JSON ({exc.msg})" if isinstance(exc, json.JSONDecodeError) else str(exc)
-                    err = InkFormatError(f"{self.path}: line {lineno}: {reason}")
-                    err.path, err.where, err.reason = str(self.path), f"line {lineno}", reason
-                    self.problems.append(err)
-                    continue
-                out.append(rec)
+        try:
+            text = read_regular(self.path, MAX_SAMPLES_BYTES).decode("utf-8", errors="replace")
+        except OSError as exc:
+            err = InkFormatError(f"{self.path}: cannot read ({exc.strerror or exc})")
+            err.path, err.where, err.reason = str(self.path), "open", str(exc.strerror or exc)
+            self.problems.append(err)
+            return []
+        for lineno, line in enumerate(text.split("\n"), 1):
+            if not line.strip():
+                continue
+            try:
+                rec = record_from_obj(bounded_json_loads(line), f"{self.FILE_NAME}:{lineno}")
+                if not rec.latex:
+                    raise ValueError("a calibration sample needs its label in \"latex\"")
+            except (json.JSONDecodeError, ValueError) as exc:
+                reason = f"not valid JSON ({exc.msg})" if isinstance(exc, json.JSONDecodeError) else str(exc)
+                err = InkFormatError(f"{self.path}: line {lineno}: {reason}")
+                err.path, err.where, err.reason = str(self.path), f"line {lineno}", reason
+                self.problems.append(err)
+                continue
+            out.append(rec)
         return out
 
     def samples(self, label: str | None = None) -> list[tuple[str, StepInk]]:
@@ -188,12 +198,7 @@ class CalibrationStore:
                 except json.JSONDecodeError:
                     pass
                 kept.append(line if line.endswith("\n") else line + "\n")
-        tmp = self.path.with_name(self.path.name + ".tmp")
-        with open(tmp, "w", encoding="utf-8") as fh:
-            fh.writelines(kept)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, self.path)
+        atomic_write_text(self.path, "".join(kept))  # unique temp, fsync, rename, folder fsync
         return removed
 
 

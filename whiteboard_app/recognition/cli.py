@@ -24,6 +24,7 @@ import sys
 from pathlib import Path
 
 from whiteboard_app.ink import InkFormatError
+from whiteboard_app.safeio import escape_terminal
 
 
 def register(subparsers) -> None:
@@ -41,7 +42,7 @@ def register(subparsers) -> None:
 
 
 def _fail(message: str) -> int:
-    print(f"whiteboard-app recognize: {message}", file=sys.stderr)
+    print(f"whiteboard-app recognize: {escape_terminal(message)}", file=sys.stderr)
     return 2
 
 
@@ -116,9 +117,14 @@ def _print(rid: str, result, as_json: bool) -> None:
                "ms": round(result.ms, 1)}
         if result.best is None and result.message:
             obj["message"] = result.message
-        print(json.dumps(obj, ensure_ascii=False), flush=True)
+        text = json.dumps(obj, ensure_ascii=False)
+        try:
+            text.encode(sys.stdout.encoding or "utf-8")
+        except (UnicodeEncodeError, LookupError):
+            text = json.dumps(obj)  # \\u escapes for what this terminal cannot show
+        print(text, flush=True)
     else:
         msg = result.message or "nothing"
         shown = result.best if result.best is not None else (
             f"({msg})" if msg.startswith("could not read") else f"(could not read: {msg})")
-        print(f"{rid}\t{shown}\t{result.ms:.0f} ms", flush=True)
+        print(f"{escape_terminal(rid)}\t{escape_terminal(shown)}\t{result.ms:.0f} ms", flush=True)

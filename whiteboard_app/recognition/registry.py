@@ -51,6 +51,22 @@ DEFAULT_ENGINE = "whiteboard"
 DEFAULT_TIME_LIMIT_S = 3.0
 #: Limit for starting a worker and loading the engine's model, s (not counted in the step's limit).
 DEFAULT_LOAD_TIMEOUT_S = 180.0
+MAX_INK_STROKES = 500
+MAX_INK_POINTS = 50_000
+"""Ink over either limit is not sent to the worker: "could not read: too much ink" at once. A written
+derivation step has tens of strokes and a few thousand points; 2,000 strokes or 100,000 points took
+longer than the 3 s limit just to be shipped to the worker and reranked (issue 15)."""
+
+
+def ink_too_large(ink) -> str | None:
+    """The reason ``ink`` (a StepInk) is over MAX_INK_STROKES / MAX_INK_POINTS, or None."""
+    strokes = getattr(ink, "strokes", ())
+    if len(strokes) > MAX_INK_STROKES:
+        return f"too much ink ({len(strokes):,} strokes; a step may have up to {MAX_INK_STROKES:,})"
+    points = sum(len(s.points) for s in strokes)
+    if points > MAX_INK_POINTS:
+        return f"too much ink ({points:,} points; a step may have up to {MAX_INK_POINTS:,})"
+    return None
 #: Optional engine methods that change its state and are forwarded to (and replayed in) the worker.
 HOOKS = ("adapt",)
 
@@ -349,7 +365,11 @@ class TimeLimitedRecognizer:
             self._ensure_ready()
 
     def recognize(self, ink: StepInk, context: RecognitionContext | None = None) -> RecognitionResult:
-        """Read ``ink`` within the time limit (see the class docstring)."""
+        """Read ``ink`` within the time limit (see the class docstring). Ink over MAX_INK_STROKES or
+        MAX_INK_POINTS is refused at once ("could not read: too much ink ...")."""
+        too_big = ink_too_large(ink)
+        if too_big is not None:
+            return RecognitionResult(ms=0.0, engine=self.name, message=f"could not read: {too_big}")
         with self._lock:
             self._ensure_ready()
             t0 = time.perf_counter()
@@ -369,6 +389,9 @@ class TimeLimitedRecognizer:
     def classify_groups(self, ink: StepInk, groups) -> list:
         """The engine's ``classify_groups`` (labels for given stroke groups) run in the worker, under the
         per-step time limit. Raises RecognitionError when the engine has none, fails, or is over the limit."""
+        too_big = ink_too_large(ink)
+        if too_big is not None:
+            raise RecognitionError(f"{self.name}: {too_big}")
         with self._lock:
             if not self._ensure_ready().get("classify"):
                 raise RecognitionError(f"the {self.name} recogniser cannot classify stroke groups")

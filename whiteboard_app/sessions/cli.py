@@ -14,6 +14,7 @@ import json
 import sys
 from pathlib import Path
 
+from whiteboard_app.safeio import escape_terminal
 from whiteboard_app.sessions.board import BoardError
 from whiteboard_app.sessions.paths import boards_dir, user_data_dir
 from whiteboard_app.sessions.store import BoardStore
@@ -42,16 +43,18 @@ def _list(args: argparse.Namespace) -> int:
                      "freezes": len(b.freezes()), "self_grade": b.self_grade})
     errors = [{"path": str(e.path), "reason": e.reason} for e in listing.errors]
     if args.json:
-        print(json.dumps({"boards": rows, "errors": errors}, indent=2))
+        print(json.dumps({"boards": rows, "errors": errors}, indent=2, ensure_ascii=True))
     else:
         for r in rows:
             state = "done" if r["finished"] else "UNFINISHED"
-            print(f"{r['started_at'][:16].replace('T', ' ')}  {r['card_id']:<32} {_fmt_ms(r['duration_ms']):>6}  "
-                  f"{r['correct']}/{r['steps']} correct  {state:<10} {r['path']}")
+            print(f"{r['started_at'][:16].replace('T', ' ')}  {escape_terminal(r['card_id']):<32} "
+                  f"{_fmt_ms(r['duration_ms']):>6}  {r['correct']}/{r['steps']} correct  {state:<10} "
+                  f"{escape_terminal(r['path'])}")
         if not rows:
             print("no boards yet")
     for e in errors:
-        print(f"whiteboard-app: cannot read {e['path']}: {e['reason']}", file=sys.stderr)
+        print(f"whiteboard-app: cannot read {escape_terminal(e['path'])}: {escape_terminal(e['reason'])}",
+              file=sys.stderr)
     return 1 if errors else 0
 
 
@@ -74,7 +77,7 @@ def _grade(args: argparse.Namespace) -> int:
     try:
         card, verdicts = grade_board(args.board, args.deck)
     except BoardError as exc:
-        print(f"whiteboard-app: error: {exc}", file=sys.stderr)
+        print(f"whiteboard-app: error: {escape_terminal(exc)}", file=sys.stderr)
         return 2
     except (UnknownCardError, DeckError) as exc:
         msg = exc.args[0] if isinstance(exc, KeyError) and exc.args else exc
@@ -83,7 +86,13 @@ def _grade(args: argparse.Namespace) -> int:
     from whiteboard_app.maths.cli import print_verdicts
 
     if not args.json:
+        import dataclasses
+
         print(f"{card.id}: {len(verdicts)} step{'s' if len(verdicts) != 1 else ''} re-checked")
+        # the readings come from a file: control characters must not reach the terminal
+        verdicts = [dataclasses.replace(v, latex=escape_terminal(v.latex),
+                                        message=escape_terminal(v.message) if v.message else v.message)
+                    if dataclasses.is_dataclass(v) else v for v in verdicts]
     print_verdicts(verdicts, as_json=args.json)
     return 0
 

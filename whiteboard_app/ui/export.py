@@ -7,6 +7,11 @@ to fit. InkML holds one trace group per step with the recognised LaTeX as its ``
 point times are session ms (0 = start of the attempt) so the timing survives the export.
 
 PNG and PDF need a QApplication (``ensure_app()`` makes an offscreen one for the CLI).
+
+Every format is written to a temporary file in the target folder and renamed over the target only when
+complete (``safeio.atomic_write_path``): a failure (full disk, unwritable folder) leaves no partial
+file, and a target that is not a regular file (a device such as /dev/full, a FIFO, a folder) is refused
+with an ExportError, never replaced.
 """
 
 from __future__ import annotations
@@ -20,6 +25,7 @@ from PySide6.QtGui import QColor, QFont, QImage, QPageLayout, QPageSize, QPainte
 
 from whiteboard_app.ink.model import Point, StepInk
 from whiteboard_app.ink.page import Page
+from whiteboard_app.safeio import UnsafeFileError, atomic_write_path
 from whiteboard_app.sessions.board import Board
 from whiteboard_app.ui import pyside_guard  # noqa: F401  (PySide6 6.12 None refcount defect)
 
@@ -165,8 +171,12 @@ def export_png(board: Board, path: str | os.PathLike[str], width: float = SHEET_
     paint_board(painter, board, width)
     painter.end()
     path = Path(path)
-    if not img.save(str(path), "PNG"):
-        raise ExportError(f"{path}: cannot write the PNG")
+    try:
+        with atomic_write_path(path) as tmp:  # temp file beside it, renamed when complete
+            if not img.save(str(tmp), "PNG"):
+                raise ExportError(f"{path}: cannot write the PNG")
+    except UnsafeFileError as exc:
+        raise ExportError(str(exc)) from exc
     return path
 
 
@@ -174,7 +184,16 @@ def export_pdf(board: Board, path: str | os.PathLike[str]) -> Path:
     """Write the sheet of ``board`` as a one-page A4 PDF (QPdfWriter, 150 dpi), scaled to fit."""
     ensure_app()
     path = Path(path)
-    writer = QPdfWriter(str(path))
+    try:
+        with atomic_write_path(path) as tmp:  # temp file beside it, renamed when complete
+            _write_pdf(board, path, tmp)
+    except UnsafeFileError as exc:
+        raise ExportError(str(exc)) from exc
+    return path
+
+
+def _write_pdf(board: Board, path: Path, tmp: Path) -> None:
+    writer = QPdfWriter(str(tmp))
     writer.setResolution(150)
     writer.setTitle(f"{board.card_title or board.card_id} {board.started_at:%Y-%m-%d %H:%M}")
     writer.setCreator("whiteboard-app")
@@ -191,8 +210,11 @@ def export_pdf(board: Board, path: str | os.PathLike[str]) -> Path:
     painter.scale(k, k)
     painter.setRenderHint(QPainter.RenderHint.Antialiasing)
     paint_board(painter, board)
-    painter.end()
-    return path
+    if not painter.end():
+        raise ExportError(f"{path}: cannot write the PDF")
+    del painter, writer  # QPdfWriter writes the file out when it is destroyed
+    if not tmp.exists() or tmp.stat().st_size == 0:
+        raise ExportError(f"{path}: cannot write the PDF")
 
 
 def board_records(board: Board) -> list:
@@ -223,7 +245,10 @@ def export_inkml(board: Board, path: str | os.PathLike[str]) -> Path:
     if not records:
         raise ExportError("the board has no ink to export")
     path = Path(path)
-    write_inkml(path, records)
+    try:
+        write_inkml(path, records)  # atomic: safeio.atomic_write_text
+    except UnsafeFileError as exc:
+        raise ExportError(str(exc)) from exc
     return path
 
 
