@@ -13,6 +13,7 @@ See docs/INTERFACES.md; the window calls these from QThreadPool workers, the CLI
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
 from collections.abc import Callable, Sequence
@@ -26,6 +27,8 @@ from whiteboard_app.recognition.base import (
     RecognitionResult,
     Recognizer,
 )
+
+logger = logging.getLogger(__name__)
 
 #: Wall-clock limit for one recognition call, s (docs/INTERFACES.md: "3 s a step"), for recognisers that
 #: do not enforce a limit themselves. A recogniser with its own ``time_limit_s`` (the registry's
@@ -84,6 +87,8 @@ def build_context(card, previous_latex: Sequence[str] = (), near_misses: bool = 
         try:
             generated = _maths().near_misses(card)
         except Exception:  # noqa: BLE001 - the prior is optional; a generator bug must not cost the step
+            logger.exception("near misses of card %s failed; the context goes without them",
+                             getattr(card, "id", "?"))
             generated = []
         for item in generated:
             add(item[0] if isinstance(item, tuple | list) else str(item), "near_miss")
@@ -103,7 +108,7 @@ def prepare(card) -> RecognitionContext:
 
         warm_up(context)
     except Exception:  # noqa: BLE001 - a warm-up failure only costs time on the first step
-        pass
+        logger.exception("warming up the form layouts of card %s failed", getattr(card, "id", "?"))
     return context
 
 
@@ -159,6 +164,7 @@ def recheck(card, latex: str, previous_latex: Sequence[str] = (), *, check: Chec
         check = check or _maths().check_step
         return check(card, latex, list(previous_latex))
     except Exception as exc:  # noqa: BLE001 - a checker failure is a verdict, never a crash
+        logger.exception("the checker failed on %r", latex)
         return make_verdict(latex, "cannot_check", f"the checker failed: {type(exc).__name__}: {exc}",
                             ms=(time.perf_counter() - t0) * 1000.0)
 

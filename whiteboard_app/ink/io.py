@@ -62,6 +62,9 @@ __all__ = ["InkRecord", "iter_jsonl", "read_inkml", "read_jsonl", "record_from_o
 
 MAX_FILE_BYTES = 256 * 1024 * 1024
 MAX_TEXT_BYTES = 512 * 1024 * 1024
+MAX_INKML_BYTES = 32 * 1024 * 1024
+MAX_FILE_POINTS = 4_000_000
+"""Most points ``read_jsonl`` keeps in memory from one file (``iter_jsonl`` streams without this limit)."""
 MAX_LINE_BYTES = 32 * 1024 * 1024
 MAX_STROKES = 10_000
 MAX_POINTS = 1_000_000
@@ -251,8 +254,15 @@ def iter_jsonl(path: str | os.PathLike) -> Iterator[InkRecord]:
 
 
 def read_jsonl(path: str | os.PathLike) -> list[InkRecord]:
-    """All records of a JSON-lines file (plain or gzip). Raises InkFormatError (file, line, reason)."""
-    return list(iter_jsonl(path))
+    """All records of a JSON-lines file (plain or gzip). Raises InkFormatError (file, line, reason),
+    also when the file holds more than MAX_FILE_POINTS points (use ``iter_jsonl`` to stream)."""
+    out, n = [], 0
+    for rec in iter_jsonl(path):
+        n += sum(len(s.points) for s in rec.ink.strokes)
+        if n > MAX_FILE_POINTS:
+            raise _error(path, f"record {len(out) + 1}", f"the file holds more than {MAX_FILE_POINTS:,} points")
+        out.append(rec)
+    return out
 
 
 def _num_out(v: float) -> float | int:
@@ -410,7 +420,7 @@ def read_inkml(path: str | os.PathLike) -> list[InkRecord]:
     Raises InkFormatError naming the file, the element (e.g. ``trace xml:id="3"``) and the reason.
     """
     try:
-        data = read_regular(path, MAX_FILE_BYTES)
+        data = read_regular(path, MAX_INKML_BYTES)
         parser = ET.XMLParser()
         parser.feed(data)
         tree = ET.ElementTree(parser.close())

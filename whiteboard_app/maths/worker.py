@@ -10,6 +10,7 @@ a check timeout ``cannot_check``. One lock serialises requests, so the functions
 from __future__ import annotations
 
 import atexit
+import logging
 import multiprocessing as mp
 import os
 import pickle
@@ -20,6 +21,8 @@ import zlib
 from whiteboard_app.decks.schema import Card
 
 from .checker import CardChecker, Comparison, StepVerdict
+
+logger = logging.getLogger(__name__)
 
 PARSE_TIMEOUT_S = float(os.environ.get("WHITEBOARD_PARSE_TIMEOUT_S", "2.0"))
 CHECK_TIMEOUT_S = float(os.environ.get("WHITEBOARD_CHECK_TIMEOUT_S", "1.0"))
@@ -40,8 +43,8 @@ def _serve(conn) -> None:  # pragma: no cover - runs in the child process
 
     try:
         parse_latex_ordered("x")  # warm up antlr
-    except Exception:
-        pass
+    except Exception:  # noqa: BLE001 - only the warm-up; the first parse pays instead
+        logger.exception("warming up the LaTeX parser failed")
     conn.send(("ready",))
     checkers: dict[str, CardChecker] = {}
     while True:
@@ -62,8 +65,8 @@ def _serve(conn) -> None:  # pragma: no cover - runs in the child process
                 for s in [*previous, latex]:
                     try:
                         chk.parse(s)
-                    except Exception:
-                        pass
+                    except Exception:  # noqa: BLE001 - a step that does not parse is checked (unparsed) below
+                        logger.debug("pre-parse of %r failed", s, exc_info=True)
                 conn.send(("parsed", (time.perf_counter() - t0) * 1000))
                 conn.send(("result", chk.check(latex, previous)))
             elif op == "compare":
@@ -72,8 +75,8 @@ def _serve(conn) -> None:  # pragma: no cover - runs in the child process
                 for s in (a, b):
                     try:
                         chk.parse(s)
-                    except Exception:
-                        pass
+                    except Exception:  # noqa: BLE001 - compared (and reported) below
+                        logger.debug("pre-parse of %r failed", s, exc_info=True)
                 conn.send(("parsed", 0.0))
                 conn.send(("result", compare_in_process(chk, a, b)))
             elif op == "near":
@@ -94,6 +97,7 @@ def _serve(conn) -> None:  # pragma: no cover - runs in the child process
             else:
                 conn.send(("error", f"unknown request {op!r}"))
         except Exception as exc:  # a bug must not kill the worker; the parent reports it
+            logger.exception("checker worker request %r failed", op)
             conn.send(("error", f"{type(exc).__name__}: {exc}"))
 
 

@@ -13,7 +13,10 @@ is read as the steps of one derivation). Each step runs under the engine's time 
 (``--time-limit``, 3 s by default).
 
 Exit status: 0 when every record was processed (even if some could not be read), 2 for a bad ink
-file, an unknown card, an unknown or unavailable engine (one line on stderr).
+file, an unknown card, an unknown or unavailable engine (one line on stderr). JSON lines are read one
+record at a time: a bad line after good ones stops there (the lines before it are printed) with exit 2.
+Ink is read within the limits of whiteboard_app/ink/io.py; ids and readings are printed with control
+characters escaped (``safeio.escape_terminal``).
 """
 
 from __future__ import annotations
@@ -47,9 +50,11 @@ def _fail(message: str) -> int:
 
 
 def _read(path: str):
-    from whiteboard_app.ink.io import read_inkml, read_jsonl
+    """The records of an ink file: InkML read whole (bounded), JSON lines streamed one record at a time
+    (memory stays bounded by one record however long the file)."""
+    from whiteboard_app.ink.io import iter_jsonl, read_inkml
 
-    return read_inkml(path) if Path(path).suffix.lower() == ".inkml" else read_jsonl(path)
+    return iter(read_inkml(path)) if Path(path).suffix.lower() == ".inkml" else iter_jsonl(path)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -69,8 +74,13 @@ def run(args: argparse.Namespace) -> int:
         return _fail("--time-limit must be positive")
     try:
         records = _read(args.ink)
+        first = next(records, None)  # a file that is bad from its start fails before any engine loads
     except InkFormatError as exc:
         return _fail(f"bad ink file: {exc}")
+    if first is not None:
+        import itertools
+
+        records = itertools.chain([first], records)
     card = None
     if args.card:
         from whiteboard_app.decks import UnknownCardError, deck_errors
@@ -88,7 +98,7 @@ def run(args: argparse.Namespace) -> int:
         return _fail(str(exc))
     previous: list[str] = []
     try:
-        for rec in records:
+        for rec in records:  # InkFormatError from a later line: caught below, after the lines before it
             context = None
             if card is not None:
                 from whiteboard_app.pipeline import build_context
@@ -103,6 +113,8 @@ def run(args: argparse.Namespace) -> int:
             _print(rec.id, result, args.json)
             if result.best:
                 previous.append(result.best)
+    except InkFormatError as exc:
+        return _fail(f"bad ink file: {exc}")
     finally:
         close = getattr(recognizer, "close", None)
         if callable(close):

@@ -52,6 +52,7 @@ classifier cannot tell apart; docs/recogniser.md gives that rate too.
 
 from __future__ import annotations
 
+import logging
 import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -629,6 +630,7 @@ def match_forms(ink: StepInk, symbols: Sequence[SymbolAlternatives], context: Re
             try:
                 rg = _regroup(ink, syms, glyphs, classify, fm.latex, fm.kind, fit)
             except Exception:  # noqa: BLE001 - the engine's classifier failed: keep the first fit
+                logging.getLogger(__name__).exception("regrouping %r with the engine's classifier failed", fm.latex)
                 break
             if (rg.unexplained, rg.cost) < (fm.unexplained, fm.cost):
                 out[k] = (rg, glyphs, fit)
@@ -708,7 +710,7 @@ def warm_in_background(context: RecognitionContext) -> None:
         try:
             warm_up(context)
         except Exception:  # noqa: BLE001 - a failed warm-up only costs time later
-            pass
+            logging.getLogger(__name__).exception("warming up form layouts failed")
         finally:
             _WARMING.discard(key)
 
