@@ -23,6 +23,7 @@ from __future__ import annotations
 import os
 import sqlite3
 import statistics
+import time
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -187,7 +188,16 @@ class History:
         self.moved_aside: Path | None = None
         self.broken_reason: str | None = None
         try:
-            self._open()
+            # switching a new file to WAL can fail at once with "database is locked" (SQLite does not
+            # wait on its busy handler there) while another process creates the schema: try again
+            for attempt in range(40):
+                try:
+                    self._open()
+                    break
+                except sqlite3.OperationalError as exc:
+                    if "locked" not in str(exc) or attempt == 39:
+                        raise
+                    time.sleep(0.05 + 0.01 * attempt)
         except BoardError:
             raise
         except sqlite3.DatabaseError as exc:
