@@ -193,6 +193,63 @@ def history_races(trials: int, procs: int = 3) -> dict:
     return {"trials": trials, "processes": trials * procs, "failures": failures}
 
 
+def _bomb(path: Path, chunk: bytes, mb: int) -> None:
+    """A gzip file of ``mb`` MiB of ``chunk`` repeated (about 1 KiB of gzip per MiB of zeros)."""
+    import zlib
+
+    comp = zlib.compressobj(9, zlib.DEFLATED, 31)
+    block = chunk * (1024 * 1024 // len(chunk))
+    with open(path, "wb") as f:
+        for _ in range(mb):
+            f.write(comp.compress(block))
+        f.write(comp.flush())
+
+
+def hostile_inputs() -> list[tuple[str, int, float, float, str]]:
+    """Each hostile input through the CLI in a child process: (case, exit code, wall s, peak RSS MiB,
+    first line of stderr)."""
+    rows = []
+    with tempfile.TemporaryDirectory() as tmp:
+        t = Path(tmp)
+        _bomb(t / "zeros.jsonl.gz", b"\0", 1500)
+        line = b'{"id":"x","latex":"x","strokes":[[[0,0],[1,1],[2,2],[3,3]]]}\n'
+        _bomb(t / "ink.jsonl.gz", line, 1500)
+        os.mkfifo(t / "fifo.jsonl")
+        os.symlink("/dev/zero", t / "zero.jsonl")
+        (t / "deep.toml").write_text("x = " + "[" * 100_000 + "]" * 100_000 + "\n")
+        (t / "big.jsonl").write_text('{"id":"a","strokes":[[[' + "9" * 400 + ',0]]]}\n')
+        (t / "esc.jsonl").write_text('{"id":"a\\u001b[2J","strokes":[[[1,0]]]}\n')
+        (t / "data" / "boards").mkdir(parents=True)
+        (t / "data" / "boards" / "b.board.json").write_text('{"format":"whiteboard-board","version":1,"target_s":'
+                                                            + "9" * 5000 + "}")
+        cases = [
+            ("recognize: 1.5 GB of zeros in a 1.5 MB gzip", ["recognize", "--ink", str(t / "zeros.jsonl.gz")]),
+            ("ink.io.read_jsonl: 1.5 GB of ink lines in gzip", ["-c", "import sys; from whiteboard_app.ink.io "
+                                                                "import read_jsonl; read_jsonl(sys.argv[1])",
+                                                                str(t / "ink.jsonl.gz")]),
+            ("recognize: FIFO", ["recognize", "--ink", str(t / "fifo.jsonl")]),
+            ("recognize: /dev/zero", ["recognize", "--ink", str(t / "zero.jsonl")]),
+            ("recognize: 400-digit coordinate", ["recognize", "--ink", str(t / "big.jsonl")]),
+            ("decks validate: TOML nested 100,000 deep", ["decks", "validate", str(t / "deep.toml")]),
+            ("decks validate: FIFO", ["decks", "validate", str(t / "fifo.jsonl")]),
+            ("boards list: a 5,000-digit integer", ["boards", "list", "--data-dir", str(t / "data")]),
+        ]
+        for name, argv in cases:
+            t0 = time.perf_counter()
+            cmd = argv if argv[0] == "-c" else ["-m", "whiteboard_app.cli", *argv]
+            p = subprocess.Popen([sys.executable, *cmd], stdout=subprocess.DEVNULL,
+                                 stderr=subprocess.PIPE, env=ENV)
+            try:
+                err = p.stderr.read(4096).decode("utf-8", "replace")
+                _pid, status, usage = os.wait4(p.pid, 0)
+            finally:
+                p.stderr.close()
+            rc = os.waitstatus_to_exitcode(status)
+            first = (err.strip().splitlines() or [""])[-1][:90]
+            rows.append((name, rc, time.perf_counter() - t0, usage.ru_maxrss / 1024, first))
+    return rows
+
+
 def _row(name: str, r: dict) -> str:
     lost = r["lost"]
     return (f"| {name} | {r['runs']} | {sum(x > 0 for x in lost)} | {sum(x > 1 for x in lost)} | {max(lost)} | "
@@ -212,6 +269,7 @@ def main(argv: list[str] | None = None) -> int:
     results = {m: kill_runs(m, runs, rng) for m in ("fast", "fast-nojournal", "save")}
     two = two_instance_trials(3 if args.quick else 10)
     races = history_races(5 if args.quick else 20)
+    hostile = hostile_inputs() if hasattr(os, "mkfifo") else []
     md = [
         "## Fault injection (`python -m benchmarks.faults`)",
         "",
@@ -233,6 +291,13 @@ def main(argv: list[str] | None = None) -> int:
         "",
         f"History created by 3 processes at the same instant, {races['trials']} races ({races['processes']} "
         f"opens): {races['failures']} failed (before: 16 of 20 races raised `table attempts already exists`).",
+        "",
+        "Hostile inputs through the CLI (one child process each; peak RSS of that process; before issue 15 the "
+        "gzip bomb and /dev/zero grew to 3-7.7 GB, the FIFO hung, the others ended in a traceback):",
+        "",
+        "| input | exit | wall s | peak RSS MiB | last line on stderr |",
+        "|---|---:|---:|---:|---|",
+        *[f"| {n} | {rc} | {w:.1f} | {m:.0f} | `{e.replace('|', '/')}` |" for n, rc, w, m, e in hostile],
     ]
     text = "\n".join(md)
     print(text)

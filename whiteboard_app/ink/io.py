@@ -63,8 +63,10 @@ __all__ = ["InkRecord", "iter_jsonl", "read_inkml", "read_jsonl", "record_from_o
 MAX_FILE_BYTES = 256 * 1024 * 1024
 MAX_TEXT_BYTES = 512 * 1024 * 1024
 MAX_INKML_BYTES = 32 * 1024 * 1024
-MAX_FILE_POINTS = 4_000_000
-"""Most points ``read_jsonl`` keeps in memory from one file (``iter_jsonl`` streams without this limit)."""
+MAX_FILE_POINTS = 2_000_000
+MAX_FILE_RECORDS = 200_000
+"""Most points / records ``read_jsonl`` keeps in memory from one file, a few hundred MB at most
+(``iter_jsonl`` streams without these limits)."""
 MAX_LINE_BYTES = 32 * 1024 * 1024
 MAX_STROKES = 10_000
 MAX_POINTS = 1_000_000
@@ -255,12 +257,14 @@ def iter_jsonl(path: str | os.PathLike) -> Iterator[InkRecord]:
 
 def read_jsonl(path: str | os.PathLike) -> list[InkRecord]:
     """All records of a JSON-lines file (plain or gzip). Raises InkFormatError (file, line, reason),
-    also when the file holds more than MAX_FILE_POINTS points (use ``iter_jsonl`` to stream)."""
+    also when the file holds more than MAX_FILE_POINTS points or MAX_FILE_RECORDS records (use ``iter_jsonl``
+    to stream)."""
     out, n = [], 0
     for rec in iter_jsonl(path):
         n += sum(len(s.points) for s in rec.ink.strokes)
-        if n > MAX_FILE_POINTS:
-            raise _error(path, f"record {len(out) + 1}", f"the file holds more than {MAX_FILE_POINTS:,} points")
+        if n > MAX_FILE_POINTS or len(out) >= MAX_FILE_RECORDS:
+            raise _error(path, f"record {len(out) + 1}", f"the file holds more than {MAX_FILE_POINTS:,} points or "
+                                                         f"{MAX_FILE_RECORDS:,} records (read it with iter_jsonl)")
         out.append(rec)
     return out
 

@@ -1,5 +1,5 @@
 """BoardStore: boards on disk, written atomically, one writer per board; Autosaver: every stroke end
-journalled at once (fsync'd append), the whole board saved off the UI thread.
+journalled at once (an append per stroke, fsync'd by the writer thread), the board saved off the UI thread.
 
 Atomic write (``safeio.atomic_write_bytes``: unique temp file in the same folder, fsync, os.replace,
 folder fsync): at every instant the board file is either the previous complete version or the new
@@ -8,9 +8,9 @@ complete version, so a crash or ``kill -9`` in the middle of a save loses nothin
 Stroke journal (the write-ahead log of editors and databases, e.g. SQLite's WAL): next to each board
 ``<name>.board.json`` lives ``.<name>.board.json.journal``, append-only, one JSON line per change:
 ``{"seq": n, "head": <board without steps>, "steps": [<every step changed since the last line>]}``.
-``Autosaver.submit`` appends and fsyncs that line before it returns, so a change is durable as soon
-as the window has handed it over, at any writing speed; the full save happens later on the writer
-thread. A successful save of the snapshot of line ``n`` drops lines 1..n from the journal (the fold).
+``Autosaver.submit`` writes that line before it returns (into the OS's cache: from then on no kill or
+crash of the program can lose it), the writer thread fsyncs it at once (against power cuts) and later
+saves the whole board. A successful save of the snapshot of line ``n`` drops lines 1..n from the journal (the fold).
 Loading a board replays its journal over it (the last line naming a step wins; a line cut off by a
 kill is ignored), so every reader sees the recovered board; ``recover()`` writes those recoveries
 into the board files at start. Correctness of the replay: the board file always holds at least every
@@ -145,6 +145,7 @@ class _Journal:
         self.seq = 0
         self._ends: list[tuple[int, int]] = []  # (seq, file offset after that line), in order
         self._last_steps: dict[int, StepRecord] = {}
+        self._dirty = False
 
     def _open(self) -> int:
         if self._fd is None:
@@ -153,8 +154,10 @@ class _Journal:
             self._ends = [(self.seq, size)] if size else []
         return self._fd
 
-    def append(self, board: Board) -> int:
-        """Write the changes of ``board`` since the last append as one line, fsync it; returns its seq."""
+    def append(self, board: Board, sync: bool = True) -> int:
+        """Write the changes of ``board`` since the last append as one line (and fsync it when ``sync``);
+        returns its seq. Once ``os.write`` returned the line survives a kill of this process (it is in the
+        OS's cache); the fsync makes it survive a power cut too."""
         with self._lock:
             changed = [s for s in board.steps if self._last_steps.get(s.index) is not s]
             head = json.dumps(board.head_dict(), ensure_ascii=False, separators=(",", ":"), allow_nan=False)
@@ -163,11 +166,23 @@ class _Journal:
                          + "]}\n")
             fd = self._open()
             os.write(fd, line)
-            (os.fdatasync if hasattr(os, "fdatasync") else os.fsync)(fd)
+            self._dirty = True
+            if sync:
+                self._sync(fd)
             end = os.lseek(fd, 0, os.SEEK_END)
             self._ends.append((self.seq, end))
             self._last_steps = {s.index: s for s in board.steps}
             return self.seq
+
+    def _sync(self, fd: int) -> None:
+        (os.fdatasync if hasattr(os, "fdatasync") else os.fsync)(fd)
+        self._dirty = False
+
+    def sync(self) -> None:
+        """fsync the lines written since the last sync (no-op when there are none)."""
+        with self._lock:
+            if self._fd is not None and self._dirty:
+                self._sync(self._fd)
 
     def fold(self, seq: int) -> None:
         """The board file now holds every change up to line ``seq``: drop those lines."""
@@ -378,19 +393,30 @@ class BoardStore:
                     logger.exception("folding the stroke journal of %s", path)
         return path
 
-    def journal(self, board: Board) -> int:
-        """Append ``board``'s changes since the last call to its stroke journal, durably (fsync'd)
-        before returning; returns the line's seq (give it to ``save``). Raises BoardError when the
-        disk refuses."""
+    def journal(self, board: Board, sync: bool = True) -> int:
+        """Append ``board``'s changes since the last call to its stroke journal before returning (fsync'd
+        too when ``sync``; else call ``sync_journal`` soon); returns the line's seq (give it to ``save``).
+        Raises BoardError when the disk refuses."""
         path = self._target(board)
         with self._lock:
             j = self._journals.get(board.board_id)
             if j is None:
                 j = self._journals[board.board_id] = _Journal(journal_path(path))
         try:
-            return j.append(board)
+            return j.append(board, sync)
         except OSError as exc:
             raise BoardError(path, f"cannot write the stroke journal: {exc.strerror or exc}") from exc
+
+    def sync_journal(self, board_id: str) -> None:
+        """fsync the journal lines of ``board_id`` written without ``sync``. Raises BoardError."""
+        with self._lock:
+            j = self._journals.get(board_id)
+            path = self._paths.get(board_id)
+        if j is not None:
+            try:
+                j.sync()
+            except OSError as exc:
+                raise BoardError(path, f"cannot write the stroke journal: {exc.strerror or exc}") from exc
 
     def adopt(self, path: str | os.PathLike[str], board: Board) -> Board:
         """Resume ``board`` loaded from ``path``: further saves go to ``path`` and this store holds its
@@ -556,9 +582,10 @@ class Autosaver:
     (stdlib ``threading``; the core has no Qt event loop).
 
     Call ``submit(board)`` on every stroke end (``Session.subscribe`` does it): it appends the changes
-    to the board's stroke journal and fsyncs it (about a millisecond on an SSD; the change is durable
-    when ``submit`` returns, so a kill loses at most the stroke in progress, at any writing speed),
-    then queues the snapshot. The writer thread saves the newest snapshot; submissions arriving while
+    to the board's stroke journal with one ``os.write`` before it returns (well under a millisecond: from
+    then on a kill or crash of the program cannot lose the change, so a kill loses at most the stroke in
+    progress, at any writing speed), then queues the snapshot; the writer thread fsyncs the journal at
+    once (so that a power cut loses at most the last few milliseconds) and then saves. The writer thread saves the newest snapshot; submissions arriving while
     a write runs are coalesced into one next write of the newest snapshot (the debounce), with at least
     ``min_interval_ms`` between the start of two writes (0: write as soon as the previous write ended);
     each save folds the journal lines it covers. ``flush()`` waits until everything submitted is in
@@ -597,7 +624,7 @@ class Autosaver:
         seq = None
         if self.journal:
             try:
-                seq = self.store.journal(board)
+                seq = self.store.journal(board, sync=False)
             except BoardError as exc:
                 self.last_error = exc
                 if self.on_error:
@@ -637,6 +664,8 @@ class Autosaver:
                 self._writing = True
             last_start = time.monotonic()
             try:
+                if seq is not None:
+                    self.store.sync_journal(board.board_id)
                 path = self.store.save(board, journal_seq=seq)
                 self.last_path, self.last_error = path, None
                 self.saves += 1
