@@ -26,7 +26,7 @@ posix = pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="POSIX only")
 BUNDLED = Path(__file__).resolve().parents[1] / "decks"
 
 
-def _in_time(fn, seconds: float = 20.0):
+def _in_time(fn, seconds: float = 60.0):
     """Run fn() on a thread; fail (instead of hanging the suite) when it does not return in time."""
     box: dict = {}
 
@@ -94,7 +94,8 @@ def test_ink_readers_refuse_fifos_and_devices(tmp_path):
 
 def test_gzip_bombs_stop_at_the_limit(tmp_path, monkeypatch):
     """Before: a 1.5 MB gzip of zeros grew to gigabytes in memory. A bomb without newlines stops at the
-    line limit, one made of blank lines at the decompressed-size limit (lowered here to keep it quick)."""
+    line limit, one made of blank lines at the decompressed-size limit (both lowered here to keep it
+    quick; benchmarks/faults.py runs the 1.5 GB bombs through the CLI)."""
     import whiteboard_app.ink.io as inkio
 
     def bomb(path: Path, chunk: bytes, mb: int) -> None:
@@ -106,14 +107,14 @@ def test_gzip_bombs_stop_at_the_limit(tmp_path, monkeypatch):
             f.write(comp.flush())
 
     zeros = tmp_path / "zeros.jsonl.gz"
-    bomb(zeros, b"\0", 300)
-    assert zeros.stat().st_size < 1_000_000
+    bomb(zeros, b"\0", 64)
+    assert zeros.stat().st_size < 200_000
     monkeypatch.setattr(inkio, "MAX_LINE_BYTES", 4 * 1024 * 1024)
     with pytest.raises(InkFormatError, match="longer than"):
         _in_time(lambda: read_jsonl(zeros))
     blank = tmp_path / "blank.jsonl.gz"
-    bomb(blank, b"\n", 64)
-    monkeypatch.setattr(inkio, "MAX_TEXT_BYTES", 16 * 1024 * 1024)
+    bomb(blank, b"\n", 8)
+    monkeypatch.setattr(inkio, "MAX_TEXT_BYTES", 2 * 1024 * 1024)
     with pytest.raises(InkFormatError, match="more than"):
         _in_time(lambda: read_jsonl(blank))
     # an honest gzip file still reads

@@ -310,7 +310,7 @@ class TimeLimitedRecognizer:
         child.close()
         self._proc, self._conn, self._ready = proc, parent, None
 
-    def _stop(self) -> None:
+    def _stop(self, wait: bool = True) -> None:
         proc, conn = self._proc, self._conn
         self._proc = self._conn = None
         self._ready = None
@@ -318,7 +318,10 @@ class TimeLimitedRecognizer:
             conn.close()
         if proc is not None and proc.is_alive():
             proc.kill()
-            proc.join(2.0)
+            if wait:
+                proc.join(2.0)
+            else:  # reaping a killed model process takes up to a second on a busy machine: not on the caller's time
+                threading.Thread(target=proc.join, args=(5.0,), name="recognizer-reaper", daemon=True).start()
 
     def _ensure_ready(self) -> dict:
         if self._proc is None:
@@ -346,10 +349,12 @@ class TimeLimitedRecognizer:
         return self._ready
 
     def _request(self, request: tuple, limit_s: float) -> tuple[bool, Any]:
-        """Send one request; (True, reply) or (False, None) when over the limit (the worker is killed)."""
+        """Send one request; (True, reply) or (False, None) when over the limit (the worker is killed).
+        The limit counts from before sending (shipping a large ink to the worker is part of it)."""
+        t0 = time.monotonic()
         self._conn.send(request)
-        if not self._conn.poll(limit_s):
-            self._stop()
+        if not self._conn.poll(max(0.0, limit_s - (time.monotonic() - t0))):
+            self._stop(wait=False)
             self._start()  # the new worker loads its model now, in the background, ready for the next step
             self.restarts += 1
             return False, None
