@@ -97,6 +97,13 @@ def build_context(card, previous_latex: Sequence[str] = (), near_misses: bool = 
     return RecognitionContext(expected=tuple(pairs))
 
 
+def _shutting_down() -> bool:
+    """Whether the interpreter is shutting down (threads still running then fail on imports)."""
+    import sys
+
+    return sys.is_finalizing() or bool(getattr(threading, "_SHUTTING_DOWN", False))
+
+
 def prepare(card) -> RecognitionContext:
     """Warm up what the first step of ``card`` would otherwise wait for (the checker's worker process,
     sympy, the card's generated near misses, ~2.5 s on a cold start, and the typeset layouts of the
@@ -108,7 +115,10 @@ def prepare(card) -> RecognitionContext:
 
         warm_up(context)
     except Exception:  # noqa: BLE001 - a warm-up failure only costs time on the first step
-        logger.exception("warming up the form layouts of card %s failed", getattr(card, "id", "?"))
+        if _shutting_down():  # the program is quitting under the warm-up thread: nothing to report
+            logger.debug("warm-up of card %s cut short by the interpreter's shutdown", getattr(card, "id", "?"))
+        else:
+            logger.exception("warming up the form layouts of card %s failed", getattr(card, "id", "?"))
     return context
 
 

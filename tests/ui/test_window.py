@@ -390,3 +390,37 @@ def test_a_bug_in_a_slot_is_shown_in_words(qtbot, deck, monkeypatch):
         sys.excepthook(*sys.exc_info())
     assert "Something went wrong (ZeroDivisionError: division by zero)" in window.error_text
     assert "Traceback" not in window.error_text
+
+
+def test_resuming_a_board_another_instance_writes_continues_a_copy(qtbot, tmp_path):
+    """Issue 15 (1): the board offered back is taken by another instance before the user resumes it: this
+    window continues a copy (new board id, new file) and says so; the other instance's file is untouched."""
+    from tests.test_sessions_board import record_attempt
+    from whiteboard_app.app import build_window, parse_args
+    from whiteboard_app.sessions import FakeClock
+    from whiteboard_app.sessions.store import BoardStore
+
+    root = tmp_path / "data" / "boards"
+    store = BoardStore(root)
+    board = record_attempt(FakeClock(), finish=False).board()
+    path = store.save(board)
+    store.close()
+    before = path.read_bytes()
+    args = parse_args(["--no-recognizer", "--settings", str(tmp_path / "s.ini"), "--data-dir", str(tmp_path / "data")])
+    window, services, _ = build_window(args)
+    qtbot.addWidget(window)
+    window.show()
+    other = BoardStore(root)  # another instance takes the board now
+    try:
+        assert not window.resume_box.isHidden()
+        assert other.adopt(path, board) is board
+        view = window.resume_offered()
+        assert view is not None and view.session.board_id != board.board_id
+        assert "another whiteboard-app window" in window.banner.text()
+        services.autosaver.submit(view.session.board())
+        assert services.autosaver.flush(10)
+        assert services.autosaver.last_path != path and path.read_bytes() == before
+    finally:
+        other.close()
+        window.close()
+        services.close()

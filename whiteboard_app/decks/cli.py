@@ -26,7 +26,7 @@ def _list(args: argparse.Namespace) -> int:
         print(json.dumps(rows, indent=2))
     else:
         for r in rows:
-            print(f"{r['id']:40s} {r['topic']:20s} {r['steps']:2d} steps  {r['title']}")
+            print(escape_terminal(f"{r['id']:40s} {r['topic']:20s} {r['steps']:2d} steps  {r['title']}"))
     for e in errors:
         print(f"skipped: {escape_terminal(e)}", file=sys.stderr)
     return 0

@@ -339,6 +339,9 @@ class MainWindow(QMainWindow):
         entry = self._offers.pop(0)
         board = self.context.adopt(entry.path, entry.board) or entry.board  # a copy when open elsewhere
         view = self.open_card(board.card_id, resume=board)
+        if board.board_id != entry.board.board_id:
+            self.show_error("That board is being written by another whiteboard-app window; you are "
+                            "continuing a copy of it, saved as a separate board.")
         self.offer_unfinished_rest()
         return view
 
