@@ -271,3 +271,19 @@ def test_misreadings_over_the_store_parse_only_boards_with_corrections(tmp_path,
                                                      or loads(cls, text, path)))
     assert store.misreadings() == [("a x", r"\alpha x")]
     assert sorted(p.name for p in parsed) == sorted(["broken.board.json", store.path_for(s.board()).name])
+
+
+def test_a_closed_autosaver_leaves_only_the_board_file(tmp_path):
+    """Issue 15 (2): after a normal close nothing but the board files stays (no temp file, no lock, no
+    folded journal)."""
+    store = BoardStore(tmp_path)
+    clock = FakeClock()
+    session = record_attempt(clock, finish=False)
+    saver = Autosaver(store)
+    session.subscribe(lambda kind, step: saver.submit(session.board()))
+    for k in range(20):
+        clock.advance(30)
+        session.add_stroke(session.step(0).strokes[k % 3].stroke.translated(0, 300))
+    assert saver.close()
+    assert [p.name for p in tmp_path.iterdir()] == [saver.last_path.name]
+    assert store.load(saver.last_path) == session.board()

@@ -207,11 +207,15 @@ class _Journal:
             self._ends = [(s, end - cut) for s, end in self._ends if s > seq]
 
     def close(self, remove: bool = False) -> None:
+        """Close the file; remove it when ``remove`` or when it is empty (everything folded)."""
         with self._lock:
+            empty = False
             if self._fd is not None:
+                with contextlib.suppress(OSError):
+                    empty = os.fstat(self._fd).st_size == 0
                 os.close(self._fd)
                 self._fd = None
-            if remove:
+            if remove or empty:
                 with contextlib.suppress(OSError):
                     self.path.unlink()
 
