@@ -320,8 +320,8 @@ class TimeLimitedRecognizer:
             proc.kill()
             if wait:
                 proc.join(2.0)
-            else:  # reaping a killed model process takes up to a second on a busy machine: not on the caller's time
-                threading.Thread(target=proc.join, args=(5.0,), name="recognizer-reaper", daemon=True).start()
+            # else: reaping a killed model process takes up to a second on a busy machine, not on the
+            # caller's time; multiprocessing reaps it at the next Process.start() (or at exit)
 
     def _ensure_ready(self) -> dict:
         if self._proc is None:
