@@ -386,19 +386,21 @@ class GrillSession:
         item = self._need("maths")
         return check_answer(item, latex, self.compare)
 
-    def answer_latex(self, latex: str, verdict=None) -> GrillResult:
-        """Record a maths answer (judged now unless ``verdict`` is given, e.g. from a worker thread)."""
+    def answer_latex(self, latex: str, verdict=None, ms: float | None = None) -> GrillResult:
+        """Record a maths answer (judged now unless ``verdict`` is given, e.g. from a worker thread);
+        ``ms`` the time to answer (default: the time on the question now)."""
         item = self._need("maths")
-        ms = self.elapsed_ms()
+        ms = self.elapsed_ms() if ms is None else ms
         verdict = verdict if verdict is not None else check_answer(item, latex, self.compare)
         return self._finish(item, latex=latex, verdict=verdict, ms=ms)
 
-    def answer_words(self, self_grade: str) -> GrillResult:
-        """Record the self-grade of a word answer (one of again / hard / good / easy)."""
+    def answer_words(self, self_grade: str, ms: float | None = None) -> GrillResult:
+        """Record the self-grade of a word answer (one of again / hard / good / easy); ``ms`` the time to
+        answer (e.g. when the key points were shown; default: the time on the question now)."""
         item = self._need("words")
         if self_grade not in SELF_GRADES:
             raise ValueError(f"self-grade must be one of {SELF_GRADES}, got {self_grade!r}")
-        return self._finish(item, self_grade=self_grade, ms=self.elapsed_ms())
+        return self._finish(item, self_grade=self_grade, ms=self.elapsed_ms() if ms is None else ms)
 
     def time_out(self) -> GrillResult:
         """Record that time ran out on the current question with no answer (Again)."""
