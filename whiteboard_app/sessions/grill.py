@@ -333,8 +333,8 @@ def pick_questions(items: Sequence[GrillItem], scheduler, today: datetime | None
         for cid in list(per_card):
             if per_card[cid]:
                 spread.append(per_card[cid].pop(0))
-    seen = sorted((it for it in items if it not in due and it not in new),
-                  key=lambda it: (scheduler.last_review(it.id), it.id))
+    taken = {it.id for it in due} | {it.id for it in new}
+    seen = sorted((it for it in items if it.id not in taken), key=lambda it: (scheduler.last_review(it.id), it.id))
     return (due + spread + seen)[: max(0, n)]
 
 
