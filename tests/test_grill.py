@@ -77,6 +77,24 @@ def test_wrong_sigmoid_answers_are_wrong(latex):
     assert check_answer(_sigmoid(), latex, COMPARE).verdict == "wrong"
 
 
+@pytest.mark.parametrize("qid, latex, verdict", [
+    ("conditional-probability-dice/both-six-given-one", "0.0909", "correct"),        # to the digits written
+    ("conditional-probability-dice/both-six-given-one", r"P \approx 0.091", "correct"),
+    ("conditional-probability-dice/both-six-given-one", "0.0910", "wrong"),
+    ("conditional-probability-dice/both-six-given-one", "0.1", "wrong"),              # one digit: exact
+    ("bayes-theorem/posterior-rare-disease", "0.167", "correct"),
+    ("bayes-theorem/posterior-rare-disease", "0.16", "wrong"),
+    ("sigmoid-derivative/largest-slope", "0.3", "wrong"),
+    ("sigmoid-derivative/largest-slope", "0.25", "correct"),
+    ("information-gain/fair-coin-entropy", r"1 \text{ bit}", "correct"),              # a unit is ignored
+    ("information-gain/fair-coin-entropy", r"\log_2 e", "wrong"),
+])
+def test_decimals_and_units(qid, latex, verdict):
+    v = check_answer(find_item(DECK, qid), latex, COMPARE)
+    assert v.verdict == verdict, v
+    assert v.latex == latex
+
+
 def test_bad_input_is_a_verdict_not_a_crash():
     it = _sigmoid()
     assert check_answer(it, "", COMPARE).verdict == "unparsed"
@@ -325,6 +343,8 @@ def test_cli_list_and_answer(tmp_path):
     out = _cli("grill", "answer", qid, r"\sigma(1+\sigma)", "--json", env=env)
     assert json.loads(out.stdout)[0]["verdict"] == "wrong"
     assert _cli("grill", "answer", "sigmoid-derivative/nope", "x").returncode == 2
+    out = _cli("grill", "answer", "conditional-probability-dice/both-six-given-one", "0.0909", "--json")
+    assert json.loads(out.stdout)[0]["verdict"] == "correct"                 # the worker's approx rule
     out = _cli("grill", "stats", "--json", env=env)
     stats = json.loads(out.stdout)
     assert stats[-1]["answered"] == 1 and stats[-1]["correct"] == 1

@@ -179,12 +179,38 @@ def answer_side(answer: str, written: str) -> str:
 CompareFn = Callable[[Card, str, str], object]
 """``compare(card, expected, candidate) -> Comparison`` (``maths.compare`` or an in-process one)."""
 
+_TEXT = re.compile(r"\\text\s*\{[^{}]*\}")
+_DECIMAL = re.compile(r"^-?\d*\.\d+$")
+#: a decimal answer with fewer significant digits is compared exactly (0.3 is not 1/4)
+MIN_DECIMAL_DIGITS = 2
+
+
+def _significant_digits(decimal: str) -> int:
+    digits = decimal.lstrip("-").replace(".", "").lstrip("0")
+    return len(digits)
+
+
+def _approx_side(side: str) -> str | None:
+    """The decimal of an approximate answer (``0.0909``, ``\\approx 0.0909``) with at least
+    ``MIN_DECIMAL_DIGITS`` significant digits, else None."""
+    s = side.strip()
+    if "\\approx" in s:
+        s = s.rsplit("\\approx", 1)[1].strip()
+    if _DECIMAL.match(s) and _significant_digits(s) >= MIN_DECIMAL_DIGITS:
+        return s
+    return None
+
 
 def check_answer(item: GrillItem, latex: str, compare: CompareFn | None = None):
     """Judge a maths answer: a :class:`~whiteboard_app.maths.StepVerdict` (``correct`` when equivalent to
     the question's answer, ``wrong`` with the checker's diagnosis, ``unparsed``, ``cannot_check``; never
     raises for bad input). ``compare`` defaults to ``maths.compare`` (the time-limited worker). Raises
-    ValueError for a word question."""
+    ValueError for a word question.
+
+    ``\\text{...}`` (a unit: "1 \\text{bit}") is ignored. A decimal answer (``0.0909``, ``\\approx 0.167``)
+    with at least two significant digits is checked to the digits written, as the checker reads
+    ``a \\approx 0.167`` (``check(card, latex)``: ``compare.check`` when it has one, else
+    ``maths.check_step``); with fewer it must be exact."""
     from whiteboard_app.maths import StepVerdict
     from whiteboard_app.maths import compare as worker_compare
 
@@ -194,10 +220,21 @@ def check_answer(item: GrillItem, latex: str, compare: CompareFn | None = None):
     latex = (latex or "").strip()
     if not latex:
         return StepVerdict(latex, "unparsed", message="nothing written")
-    side = answer_side(item.question.answer, latex)
+    side = _TEXT.sub("", answer_side(item.question.answer, _TEXT.sub("", latex))).strip()
     if not side:
         return StepVerdict(latex, "unparsed", message="nothing after '='")
+    approx = None if _has_relation(item.question.answer) else _approx_side(side)
     t0 = time.perf_counter()
+    if approx is not None:
+        check = getattr(compare, "check", None)
+        if check is None:
+            from whiteboard_app.maths import check_step
+
+            def check(card, text):
+                return check_step(card, text, [])
+        v = check(question_card(item), f"{item.question.answer} \\approx {approx}")
+        ms = (time.perf_counter() - t0) * 1000.0
+        return dataclasses.replace(v, latex=latex, ms=ms, reference_step=1 if v.verdict == "correct" else None)
     c = compare(question_card(item), item.question.answer, side)
     ms = (time.perf_counter() - t0) * 1000.0
     if c.equivalent is True:
@@ -218,13 +255,21 @@ class InProcessCompare:
         self._checkers: dict[str, object] = {}
 
     def __call__(self, card: Card, expected: str, candidate: str):
-        from whiteboard_app.maths.checker import CardChecker
         from whiteboard_app.maths.worker import compare_in_process
+
+        return compare_in_process(self._checker(card), expected, candidate)
+
+    def check(self, card: Card, latex: str):
+        """``check_step`` in-process (a decimal answer: ``answer \\approx 0.167``)."""
+        return self._checker(card).check(latex, [])
+
+    def _checker(self, card: Card):
+        from whiteboard_app.maths.checker import CardChecker
 
         chk = self._checkers.get(card.id)
         if chk is None:
             chk = self._checkers[card.id] = CardChecker(card, prove=False)
-        return compare_in_process(chk, expected, candidate)
+        return chk
 
 
 def question_problems(item: GrillItem, compare: CompareFn | None = None) -> list[str]:
