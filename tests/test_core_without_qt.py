@@ -1,7 +1,7 @@
 """The core runs where Qt cannot be imported.
 
 One child process with PySide6 (and shiboken6, pytest-qt) made unimportable imports every core module and
-runs each headless command once: ``decks list``, ``decks validate``, ``check``, ``compare``, ``recognize``
+runs each headless command once: ``decks list``, ``decks validate``, ``check``, ``compare``, ``grill answer``, ``recognize``
 on synthesised ink with the bundled recogniser, ``boards list`` and one pipeline pass (ink -> recogniser ->
 check). A Qt import sneaking into the core, even a lazy one reached by a command, fails it. import-linter
 (pyproject.toml) proves the same statically for every import; this proves it at run time.
@@ -68,6 +68,7 @@ _CHILD = textwrap.dedent(
         run("compare", "sigmoid-derivative", r"\sigma(z)(1-\sigma(z))", r"\sigma(z)-\sigma(z)^2", "--json"),
         run("recognize", "--ink", ink_path, "--json"),
         run("boards", "list", "--json"),
+        run("grill", "answer", "sigmoid-derivative/derivative-in-terms-of-sigma", r"\sigma-\sigma^2", "--json"),
     ]
 
     from whiteboard_app import pipeline
@@ -114,6 +115,8 @@ def test_each_headless_command_runs_without_qt(child):
     assert check[0]["verdict"] == "correct", check
     compare = json.loads(by_cmd[("compare", "sigmoid-derivative")]["out"])
     assert compare["equivalent"] is True
+    grill = json.loads(by_cmd[("grill", "answer")]["out"])
+    assert (grill[0] if isinstance(grill, list) else grill)["verdict"] == "correct", grill
     reading = json.loads(by_cmd[("recognize", "--ink")]["out"].splitlines()[0])
     assert reading["candidates"], reading
 
