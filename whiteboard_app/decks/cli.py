@@ -37,8 +37,8 @@ CARD_TIME_LIMIT_S = 120.0
 
 
 def _checker_items(card):
-    """Yield, for every checked reference step and declared mistake in order, a DeckError or None
-    (checked, fine). The checker's own failure (a name it cannot read, a bug) is one DeckError."""
+    """Yield, for every checked reference step, declared mistake and grill question in order, a DeckError
+    or None (checked, fine). The checker's own failure (a name it cannot read, a bug) is one DeckError."""
     from whiteboard_app.maths.checker import CardChecker
 
     from .loader import _Lines
@@ -75,12 +75,31 @@ def _checker_items(card):
         ok = v.verdict == "wrong" and v.diagnosis == m.diagnosis
         yield (None if ok else DeckError(card.source_path, lines.line_of(("mistakes", k, "latex")), field,
                                          f"the checker says {v.verdict} ({v.diagnosis}), not wrong ({m.diagnosis})"))
+    questions = getattr(card, "questions", ())
+    if not questions:
+        return
+    from whiteboard_app.sessions.grill import GrillItem, InProcessCompare, question_problems
+
+    grill_compare = InProcessCompare()
+    for k, q in enumerate(questions, 1):  # grill questions: answer and accept forms correct, reject wrong
+        field = f"questions[{k}].answer"
+        line = lines.line_of(("questions", k, "answer"))
+        try:
+            found = question_problems(GrillItem(card, q), grill_compare)
+        except Exception as exc:  # noqa: BLE001
+            yield DeckError(card.source_path, line, field, f"the checker failed: {type(exc).__name__}: {exc}")
+            continue
+        if not found:
+            yield None
+        for p in found:
+            yield DeckError(card.source_path, line, field, p)
 
 
 def checker_problems(card) -> list[DeckError]:
     """Run the maths checker over a card (in-process, no time limit): every checkable step must be judged
-    correct after the steps before it, every mistake wrong with its declared diagnosis. Problems as
-    DeckErrors (the checker failing on the card is one of them, never an exception)."""
+    correct after the steps before it, every mistake wrong with its declared diagnosis, every grill
+    question's answer and ``accept`` forms correct and its ``reject`` forms wrong. Problems as DeckErrors
+    (the checker failing on the card is one of them, never an exception)."""
     return [e for e in _checker_items(card) if e is not None]
 
 

@@ -35,6 +35,7 @@ from whiteboard_app.ink import StepInk
 from whiteboard_app.ink.page import Page
 from whiteboard_app.recognition.base import Candidate, RecognitionResult
 from whiteboard_app.sessions.clock import Clock, SystemClock
+from whiteboard_app.sessions.prompts import stall_prompt
 from whiteboard_app.sessions.session import Session
 from whiteboard_app.ui.canvas import BoardCanvas
 from whiteboard_app.ui.interviewer import InterviewerPanel
@@ -145,6 +146,7 @@ class PracticeView(QWidget):
         self.setup.setToolTip(card.setup)
         self.setup.setAlignment(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter)
         self.timer = TimerWidget(self.session)
+        self.timer.stall_prompt = lambda step, ms, card=card: stall_prompt(card, step, ms)  # sessions/prompts.py
         self.back_button = QPushButton("\u2190 Deck")
         self.back_button.clicked.connect(self.back_requested.emit)
         self.new_step_button = QPushButton("New step")
