@@ -238,3 +238,15 @@ def judge_run(card, verdicts: Sequence[Any], *, answer_changes: int = 0, hints: 
         hints=int(hints),
         reveals=int(reveals),
     )
+
+
+def board_counts(board) -> dict:
+    """``{"answer_changes", "hints", "reveals"}`` of a saved board for :func:`judge_run`: corrections
+    recorded as answer changes (``kind == "answer"``) and the board's hints and reveals (``aids``);
+    0 for boards written before these were recorded."""
+    changes = sum(1 for st in getattr(board, "steps", ()) for c in getattr(st, "corrections", ())
+                  if getattr(c, "kind", "reading") == "answer")
+    aids = list(getattr(board, "aids", ()) or ())
+    return {"answer_changes": changes,
+            "hints": sum(1 for a in aids if getattr(a, "kind", None) == "hint"),
+            "reveals": sum(1 for a in aids if getattr(a, "kind", None) == "reveal")}
