@@ -208,8 +208,13 @@ def test_keyboard_only_derivation_to_the_interviewer(qtbot, card):
         assert panel.chip.text() == "\u2713 correct"
     qtbot.waitUntil(lambda: bool(finished), timeout=15_000)
     assert view.session.finished
+    # the end is said on the board (issue 12); the interviewer is one button away, not forced open
+    assert not view.run_banner.isHidden() and "Derivation complete in" in view.run_label.text()
+    assert view.side.currentWidget() is view.steps_scroll
+    view.run_button.click()
     assert view.side.currentWidget() is view.interviewer
     assert finished[0].splitlines()[1].startswith("Step 1:") and "correct" in finished[0]
+    assert "Derivation complete" in finished[0]
     assert not view.interviewer.summary.isHidden()
 
 

@@ -54,6 +54,7 @@ class InterviewerPanel(QWidget):
         super().__init__(parent)
         self.card = card
         self.questions = questions_for(card)
+        self.opening: Question | None = None
         self.index = 0
         self.revealed = False
         self.answers: list[str] = []
@@ -135,6 +136,13 @@ class InterviewerPanel(QWidget):
         """Show the end-of-run summary above the questions (empty hides it)."""
         self.summary.setText(text)
         self.summary.setVisible(bool(text))
+
+    def set_opening(self, question: Question | None) -> None:
+        """Ask ``question`` first (e.g. "walk me through how you got there" after a run that jumped to
+        its result), before the card's follow-ups; None takes it away. Restarts the interview."""
+        self.questions = ([question] if question is not None else []) + questions_for(self.card)
+        self.opening = question
+        self.start()
 
     @property
     def finished(self) -> bool:

@@ -35,14 +35,15 @@ from whiteboard_app.ink import StepInk
 from whiteboard_app.ink.page import Page
 from whiteboard_app.recognition.base import Candidate, RecognitionResult
 from whiteboard_app.sessions.clock import Clock, SystemClock
+from whiteboard_app.sessions.run import RunJudgement, judge_run
 from whiteboard_app.sessions.session import Session
 from whiteboard_app.ui.canvas import BoardCanvas
-from whiteboard_app.ui.interviewer import InterviewerPanel
+from whiteboard_app.ui.interviewer import InterviewerPanel, Question
 from whiteboard_app.ui.mathtext import render_text_pixmap, strip_dollars
 from whiteboard_app.ui.page_model import PageModel
 from whiteboard_app.ui.practice_model import CHECKING, DONE, EMPTY, READING, WAITING, PracticeModel, StepState
 from whiteboard_app.ui.step_panel import VERDICT_STYLE, StepPanel
-from whiteboard_app.ui.timer_widget import TimerWidget, summary_text
+from whiteboard_app.ui.timer_widget import TimerWidget, format_ms, summary_text
 from whiteboard_app.ui.undo import NewStepCommand, ReadingCommand
 from whiteboard_app.ui.workers import DEFAULT_PAUSE_MS, StepReader, Worker, WorkerPool
 
@@ -85,9 +86,15 @@ def _make_canvas(page_model: PageModel, undo_stack: QUndoStack, services: Practi
     return canvas
 
 
+#: the interviewer's first question after a run that reached its result past missing milestones
+WALK_THROUGH_QUESTION = "Walk me through how you got there."
+
+
 class PracticeView(QWidget):
     """One run on ``card``: canvas, step panels, timer, interviewer. ``run_finished(summary_text)`` is
-    emitted when the derivation is done; ``back_requested()`` when the user leaves for the deck."""
+    emitted when the run ends: the derivation complete (every milestone shown and the result reached,
+    ``sessions/run.py``; the clock stops and a banner says so, with a button to the interviewer) or Done;
+    ``back_requested()`` when the user leaves for the deck."""
 
     run_finished = Signal(str)
     back_requested = Signal()
@@ -122,6 +129,7 @@ class PracticeView(QWidget):
         self._retried: set[tuple[int, tuple]] = set()  # (step, ink signature) read again after a time-out
         self.model.step_changed.connect(self._remember_from)
         self.model.step_changed.connect(self._mark_step)
+        self.model.step_changed.connect(self._refresh_run_notes)
         self.panels: list[StepPanel] = []
         self._bands = 1  # number of step bands on the page last seen
 
@@ -182,6 +190,27 @@ class PracticeView(QWidget):
         self.status.setObjectName("practiceStatus")
         self.status.setWordWrap(True)
         self.status.setStyleSheet("color: #8a6d00;")
+        # the run as a derivation (sessions/run.py): "correct, but unsupported: ..." while milestones are
+        # missing, then the end of the run ("Derivation complete in 3:12", a button to the interviewer)
+        self.run_label = QLabel()
+        self.run_label.setObjectName("runState")
+        self.run_label.setWordWrap(True)
+        self.run_button = QPushButton("&Interviewer →")
+        self.run_button.setObjectName("runToInterviewer")
+        self.run_button.setToolTip("The follow-up questions, then the grade")
+        self.run_button.clicked.connect(self.show_interviewer)
+        for key in (Qt.Key.Key_Return, Qt.Key.Key_Enter):  # Enter on the focused button, as in a dialog
+            QShortcut(QKeySequence(key), self.run_button, self.run_button.click,
+                      context=Qt.ShortcutContext.WidgetShortcut)
+        self.run_banner = QWidget()
+        self.run_banner.setObjectName("runBanner")
+        banner = QHBoxLayout(self.run_banner)
+        banner.setContentsMargins(6, 2, 6, 2)
+        banner.addWidget(self.run_label, 1)
+        banner.addWidget(self.run_button)
+        self.run_banner.setVisible(False)
+        self._run: RunJudgement | None = None
+        self._completed = False  # the run ended by itself, complete
 
         # --- canvas | steps / interviewer
         self.canvas = _make_canvas(self.page_model, self.undo_stack, self.services)
@@ -246,6 +275,7 @@ class PracticeView(QWidget):
         self.tools_box.setLayout(tools)
         tools.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(self.tools_box)
+        layout.addWidget(self.run_banner)
         layout.addWidget(self.splitter, 1)
 
         QShortcut(QKeySequence.StandardKey.Undo, self, self.undo)
@@ -643,27 +673,91 @@ class PracticeView(QWidget):
             self.panels[-1].edit.setFocus()
 
     # ------------------------------------------------------------------------------ end of the run
-    def _maybe_complete(self, k: int) -> None:
-        st = self.model.step(k)
-        v = st.verdict
-        n = len(getattr(self.card, "steps", []))
-        if v is not None and v.verdict == "correct" and v.reference_step == n and not self.session.finished:
-            self.finish_run()
+    def judge(self) -> RunJudgement:
+        """The run judged as a derivation now (sessions/run.py, the rule ``check --summary`` uses) from
+        the steps' current verdicts, hints shown and references revealed."""
+        steps = self._written_steps()
+        return judge_run(self.card, [st.verdict for st in steps],
+                         hints=sum(st.hints_shown for st in self.model.steps),
+                         reveals=sum(1 for st in self.model.steps if st.reference_shown))
 
-    def summary(self) -> str:
-        """The end-of-run summary (time against target, splits, verdicts, freezes) as text."""
+    @property
+    def run(self) -> RunJudgement:
+        """The latest judgement of the run (see :meth:`judge`)."""
+        if self._run is None:
+            self._run = self.judge()
+        return self._run
+
+    def _maybe_complete(self, k: int) -> None:
+        """A step got a verdict: judge the run again; name what is missing beside the steps that jumped,
+        and end the run when the derivation is complete (the result with every milestone)."""
+        self._run = run = self.judge()
+        for i, panel in enumerate(self.panels):
+            panel.set_run_note(run.note_for(i))
+        if self.session.finished:
+            return
+        if run.complete:
+            self.complete_run()
+        elif run.reached_goal:
+            self.run_label.setText(f"<b>{run.headline()}</b> — the run goes on: write what is missing, "
+                                   "or press Done.")
+            self.run_label.setStyleSheet("color: #8a6d00;")
+            self.run_button.setVisible(False)
+            self.run_banner.setVisible(True)
+        else:
+            self.run_banner.setVisible(False)
+
+    def _refresh_run_notes(self, _k: int = -1) -> None:
+        """Any step changed (undo, a split, a new reading): the notes beside the steps follow the run."""
+        self._run = run = self.judge()
+        for i, panel in enumerate(self.panels):
+            panel.set_run_note(run.note_for(i))
+
+    def complete_run(self) -> None:
+        """The derivation is complete: stop the clock, say so with the time ("Derivation complete in
+        3:12") and offer the interviewer with a button that takes the keyboard focus (the focus never
+        jumps into the interviewer's answer box on its own)."""
+        self._end_run()
+        self._completed = True
+        self.run_label.setText(f"<b>Derivation complete in {format_ms(self.session.elapsed_ms())}</b>")
+        self.run_label.setStyleSheet("color: #1b7f3b;")
+        self.run_button.setVisible(True)
+        self.run_banner.setVisible(True)
+        self.run_button.setDefault(True)
+        self.run_button.setFocus()
+        self.run_finished.emit(self.interviewer.summary.text())
+
+    def _written_steps(self) -> list:
         steps = list(self.model.steps)
         while len(steps) > 1 and steps[-1].ink.is_empty and not steps[-1].latex:
             steps.pop()  # the empty step a new line opened, never written
+        return steps
+
+    def summary(self) -> str:
+        """The end-of-run summary (time against target, splits, verdicts, freezes, then the run as a
+        derivation: complete or what is missing, hints and references used) as text."""
+        steps = self._written_steps()
         words = [st.verdict.verdict if st.verdict is not None else None for st in steps]
+        run = self.judge()
+        for i, note in enumerate(run.note_for(i) for i in range(len(words))):
+            if note and words[i] == "correct":
+                words[i] = "correct, but unsupported"
         inked = any(not ink.is_empty for ink in self.page_model.page.steps) or any(
             rec.strokes for rec in self.session.steps)
         freezes = self.session.freezes() if inked else []  # a typed run has no ink, hence no freezes
-        return summary_text(self.session.elapsed_ms(), self.timer.target_s(), self.session.splits(),
+        text = summary_text(self.session.elapsed_ms(), self.timer.target_s(), self.session.splits(),
                             freezes, words)
+        lines = [run.headline()]
+        hints = [f"step {i + 1}: {st.hints_shown}" for i, st in enumerate(self.model.steps) if st.hints_shown]
+        reveals = [str(i + 1) for i, st in enumerate(self.model.steps) if st.reference_shown]
+        lines.append(f"Hints used: {run.hints} ({', '.join(hints)})" if run.hints else "No hints")
+        lines.append(f"References revealed: {run.reveals} (step {', '.join(reveals)})" if run.reveals
+                     else "No references revealed")
+        return text + "\n" + "\n".join(lines)
 
-    def finish_run(self) -> None:
-        """Stop the clock, show the summary and the interviewer."""
+    def _end_run(self) -> None:
+        """Stop the clock and freeze the board; the summary goes to the interviewer, which starts with
+        "walk me through how you got there" when the result came past missing milestones."""
         if not self.session.finished:
             self.session.finish()
         self.timer.refresh()
@@ -672,10 +766,27 @@ class PracticeView(QWidget):
             w.setEnabled(False)
         if hasattr(self.canvas, "set_read_only"):
             self.canvas.set_read_only(True)  # the run is over: the board is what was written
-        text = self.summary()
-        self.interviewer.set_summary(text)
+        self._run = run = self.judge()
+        if run.jumps and not self.interviewer.answers:
+            said = [self.card.steps[m.steps[0] - 1].say or self.card.steps[m.steps[0] - 1].rule for m in run.milestones]
+            self.interviewer.set_opening(Question(
+                WALK_THROUGH_QUESTION, " ".join(f"({k}) {text}" for k, text in enumerate(said, 1)),
+                tuple(m.label for m in run.missing_milestones)))
+        self.interviewer.set_summary(self.summary())
+
+    def finish_run(self) -> None:
+        """End the run now (Done): stop the clock, show the summary and the interviewer."""
+        was_over = self.session.finished
+        self._end_run()
+        if not self._completed:
+            self.run_label.setText(f"<b>Run over in {format_ms(self.session.elapsed_ms())}</b>: {self.run.headline()}")
+            self.run_label.setStyleSheet("color: #1b7f3b;" if self.run.complete else "color: #8a6d00;")
+            self.run_button.setVisible(True)
+            self.run_banner.setVisible(True)
+        text = self.interviewer.summary.text()
         self.show_interviewer()
-        self.run_finished.emit(text)
+        if not was_over:
+            self.run_finished.emit(text)
 
     def show_interviewer(self) -> None:
         """Show the interviewer panel instead of the step panels (on demand or at the end)."""

@@ -164,6 +164,14 @@ class StepPanel(QFrame):
         self.detail.setWordWrap(True)
         self.detail.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
         self.detail.setObjectName("verdictDetail")
+        # the run's word on this step ("correct, but unsupported: show the chain rule step ..."),
+        # set by the practice view from sessions/run.py
+        self.run_note = QLabel()
+        self.run_note.setObjectName("runNote")
+        self.run_note.setWordWrap(True)
+        self.run_note.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
+        self.run_note.setStyleSheet("color: #8a6d00; font-weight: bold;")
+        self.run_note.setVisible(False)
         self.reference_caption = QLabel()
         self.reference_caption.setObjectName("referenceCaption")
         self.reference_caption.setStyleSheet("color: #3c5a99;")
@@ -204,6 +212,7 @@ class StepPanel(QFrame):
         layout.addLayout(head)
         layout.addWidget(self.rendered)
         layout.addWidget(self.detail)
+        layout.addWidget(self.run_note)
         layout.addWidget(self.reference_caption)
         layout.addWidget(self.reference)
         layout.addWidget(self.hint)
@@ -218,6 +227,11 @@ class StepPanel(QFrame):
         self._active = bool(on)
         border = "2px solid #4a7bd0" if on else "1px solid #d0d0d0"
         self.setStyleSheet(f"#StepPanel {{ background: white; border: {border}; border-radius: 3px; }}")
+
+    def set_run_note(self, text: str | None) -> None:
+        """Show the run's note on this step (None or "" hides it)."""
+        self.run_note.setText(text or "")
+        self.run_note.setVisible(bool(text))
 
     @property
     def active(self) -> bool:
