@@ -189,3 +189,49 @@ def process_step(ink: StepInk, recognizer: Recognizer, card, previous_latex: Seq
             reason = reason[len("could not read:"):].strip()
         return StepResult(recognition, None, make_verdict("", "unparsed", f"could not read: {reason}"))
     return StepResult(recognition, latex, recheck(card, latex, previous_latex, check=check))
+
+
+def correction_kind(ink: StepInk, recognition: RecognitionResult | None, new_latex: str, *,
+                    read_latex: str | None = None, first_verdict: str | None = None,
+                    classify: Callable | None = None) -> str:
+    """Is a typed correction or an n-best pick of a step a *reading fix* or an *answer change*?
+
+    A reading fix ("reading") when the step's ink supports ``new_latex``: the ink's symbols (the
+    recogniser's per-symbol alternatives in ``recognition.symbols``) are fitted to the new form with the
+    recogniser's form verifier (``recognition.form_match.match_forms`` + ``verified_form``: the same
+    evidence the card context uses to pull a reading to one of the card's forms), and the fit must be
+    accepted on its own and the ink must not fit the reading it replaces (``read_latex``) clearly better.
+    Otherwise an answer change ("answer"): the user changed the maths.
+
+    Without ink (a typed step) it is an answer change. Without evidence (no symbols: the recogniser could
+    not read the ink, or an engine that gives none; a form that cannot be typeset) it is a reading fix
+    when the maths never judged a reading (``first_verdict`` None or "unparsed") and an answer change
+    otherwise. ``classify`` is the engine's ``classify_groups`` (lets the verifier regroup strokes).
+    Never raises: a verifier failure counts as no evidence.
+    """
+    if ink is None or ink.is_empty:
+        return "answer"
+    no_evidence = "reading" if first_verdict in (None, "unparsed") else "answer"
+    symbols = tuple(getattr(recognition, "symbols", ()) or ())
+    if not symbols or not new_latex:
+        return no_evidence
+    try:
+        from whiteboard_app.recognition.context import normalize_tokens
+        from whiteboard_app.recognition.form_match import match_forms, verified_form
+
+        expected = [(new_latex, "reference")]
+        if read_latex and read_latex != new_latex:
+            expected.append((read_latex, "previous"))
+        matches = match_forms(ink, symbols, RecognitionContext(expected), classify)
+        toks = normalize_tokens(new_latex)
+        new = next((m for m in matches if normalize_tokens(m.latex) == toks), None)
+        if new is None:
+            return no_evidence
+        if verified_form([new]) is None:
+            return "answer"
+        best = verified_form(matches)  # the ink fits the old reading clearly better: the maths changed
+        if best is not None and normalize_tokens(best.latex) != toks:
+            return "answer"
+        return "reading"
+    except Exception:  # noqa: BLE001 - the verifier failed: no evidence either way
+        return no_evidence

@@ -153,3 +153,41 @@ def test_the_window_with_the_real_checker_agrees_with_check_summary(qtbot, card,
     assert view.run.to_json() == headless["run"]
     assert headless["run"]["reached_goal"] and not headless["run"]["complete"]
     view.shutdown()
+
+
+def test_hints_follow_the_user_to_the_next_reference_step(qtbot, card):
+    view, clock = make_view(qtbot, card)
+    for step in card.steps[:3]:
+        type_step(qtbot, view, step.latex)
+    k = len(view.panels) - 1  # the step being written: after reference step 3
+    assert view.show_hint(k) == f"Next, reference step 4: {card.steps[3].rule}."
+    assert view.show_hint(k) == card.steps[3].say
+    assert [(a.step, a.kind, a.index) for a in view.session.board().aids] == [(k, "hint", 1), (k, "hint", 2)]
+    # a step judged wrong against a reference step gets the hints of that step
+    type_step(qtbot, view, r"\frac{\partial L}{\partial z_i} = y_i - p_i")  # the card's sign flip
+    view.model.apply_verdict(k, view.model.step(k).latex, type(view.model.step(k).verdict)(
+        view.model.step(k).latex, "wrong", 5, "sign flip"))
+    assert view.model.hints_for(k)[0] == f"Next, reference step 5: {card.steps[4].rule}."
+
+
+def test_a_typed_change_of_a_wrong_step_is_an_answer_change(qtbot, card):
+    """Keyboard only: the step was typed wrong, then typed right: the maths changed (no ink supports it).
+    The record keeps the first verdict, the panel and the summary say so, the run counts it."""
+    view, clock = make_view(qtbot, card)
+    k = type_step(qtbot, view, card.steps[0].latex)
+    mistake = card.mistakes[0].latex
+    k = type_step(qtbot, view, mistake)
+    assert view.model.step(k).verdict.verdict == "wrong"
+    edit = view.panels[k].edit
+    edit.setFocus()
+    edit.selectAll()
+    qtbot.keyClicks(edit, card.steps[4].latex)
+    qtbot.keyClick(edit, Qt.Key.Key_Return)
+    qtbot.waitUntil(lambda: view.model.step(k).verdict is not None
+                    and view.model.step(k).verdict.verdict == "correct", timeout=10_000)
+    rec = next(r for r in view.session.board().steps if r.index == k)
+    assert rec.answer_changed and not rec.misread and rec.scored_verdict.verdict == "wrong"
+    assert view.panels[k].source.text() == "\u00b7 wrong \u2192 changed by typing"
+    assert view.judge().answer_changes == 1
+    view.finish_button.click()
+    assert "wrong \u2192 changed by typing, now correct" in view.interviewer.summary.text()

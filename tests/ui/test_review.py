@@ -48,7 +48,7 @@ def test_replays_stroke_by_stroke_in_real_time(review):
     assert counts == sorted(counts) and counts[-1] == board.stroke_count()
     assert clock.now_ms() == pytest.approx(board.duration_ms, abs=250)  # real time: 1 ms a ms
     assert w.step_row(1)[2] == "wrong" and w.step_row(0)[2] == "correct"
-    assert w.step_row(2)[1].endswith("(corrected)")
+    assert w.step_row(2)[1].endswith("(reading corrected)")
 
 
 def test_faster_and_jump_to_step(review):

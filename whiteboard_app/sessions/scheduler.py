@@ -68,7 +68,8 @@ def rating_for_run(self_grade: str | None, verdicts: Sequence[str | None], finis
 
 def rating_for_board(board: Board) -> Rating:
     """:func:`rating_for_run` applied to a saved board."""
-    verdicts = [s.verdict.verdict if s.verdict else None for s in sorted(board.steps, key=lambda s: s.index)]
+    verdicts = [s.scored_verdict.verdict if s.scored_verdict else None  # an answer change keeps its first verdict
+                for s in sorted(board.steps, key=lambda s: s.index)]
     target = board.target_s * 1000.0 if board.target_s else None
     return rating_for_run(board.self_grade, verdicts, board.finished, board.duration_ms, target)
 

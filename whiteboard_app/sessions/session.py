@@ -29,9 +29,12 @@ from typing import Any
 
 from whiteboard_app.ink.model import Point, StepInk, Stroke
 from whiteboard_app.sessions.board import (
+    AID_KINDS,
+    CORRECTION_KINDS,
     FREEZE_MS,
     SELF_GRADES,
     VERDICTS,
+    Aid,
     Board,
     Correction,
     FollowupAnswer,
@@ -50,7 +53,7 @@ Listener = Callable[[str, "int | None"], None]
 """Called as listener(kind, step) after each change; kind is one of EVENT_KINDS."""
 
 EVENT_KINDS = ("stroke", "erase", "restore", "ink", "reading", "correction", "verdict", "step",
-               "followup", "grade", "finish")
+               "followup", "grade", "finish", "aid")
 
 
 def _quantize(stroke: Stroke) -> Stroke:
@@ -274,11 +277,15 @@ class Session:
         self._emit("reading", st.index)
         return r
 
-    def record_correction(self, step: int, latex: str) -> Correction:
-        """The user replaced the current reading of ``step`` by ``latex``."""
+    def record_correction(self, step: int, latex: str, kind: str = "reading") -> Correction:
+        """The user replaced the current reading of ``step`` by ``latex``: a reading fix (``kind``
+        "reading", the recogniser misread the ink) or an answer change ("answer"; the step keeps its
+        first verdict for scoring, ``StepRecord.scored_verdict``). Raises ValueError for another kind."""
+        if kind not in CORRECTION_KINDS:
+            raise ValueError(f"correction kind must be one of {CORRECTION_KINDS}, got {kind!r}")
         now = self.elapsed_ms()
         st = self._step(step, now)
-        c = Correction(now, st.latex, latex)
+        c = Correction(now, st.latex, latex, kind)
         self._steps[st.index] = replace(st, corrections=st.corrections + (c,))
         self._emit("correction", st.index)
         return c
@@ -331,6 +338,19 @@ class Session:
         self._followups = [x for x in self._followups if x.index != index] + [f]
         self._emit("followup", None)
         return f
+
+    def record_aid(self, step: int, kind: str, index: int = 0) -> Aid:
+        """The user took help on ``step`` (0-based): a hint (``kind`` "hint", ``index`` which one,
+        1-based) or a revealed reference step ("reveal", ``index`` its number). Recorded after the run
+        too. Raises ValueError for another kind or a negative step or index."""
+        if kind not in AID_KINDS:
+            raise ValueError(f"aid kind must be one of {AID_KINDS}, got {kind!r}")
+        if step < 0 or index < 0:
+            raise ValueError(f"step and index must be >= 0, got {step}, {index}")
+        a = Aid(self.elapsed_ms(), int(step), kind, int(index))
+        self._board = replace(self._board, aids=self._board.aids + (a,))
+        self._emit("aid", step)
+        return a
 
     def set_self_grade(self, grade: str) -> None:
         """The user's grade of the whole run: one of SELF_GRADES ("again", "hard", "good", "easy")."""

@@ -134,6 +134,8 @@ def paint_board(painter: QPainter, board: Board, width: float = SHEET_WIDTH) -> 
             label += f": {s.verdict.diagnosis}"
         if s.misread:
             label += " (reading corrected)"
+        if s.answer_changed:  # the maths was changed: the first verdict stands beside it
+            label += f" ({s.change_words()})"
         if s.index in splits:
             label += f"   {_fmt(splits[s.index])}"
         painter.drawText(QRectF(col_x, y0 + 4, col_w, 24), Qt.AlignmentFlag.AlignLeft, label)

@@ -125,6 +125,9 @@ class PracticeView(QWidget):
         self.reader.failed.connect(lambda i, msg: self.model.set_error(i, f"could not read: {msg}"))
         self._recheck_workers: dict[int, Worker] = {}
         self._results: dict[tuple, StepState] = {}  # (ink signature, previous readings) -> finished state
+        # ink signature -> the recogniser's result for it (its symbols: the evidence a correction is a
+        # reading fix and not an answer change, pipeline.correction_kind)
+        self._recognitions: dict[tuple, RecognitionResult] = {}
         self._shifting = False  # between PageModel.stepsShifted and the pageChanged that follows
         self._retried: set[tuple[int, tuple]] = set()  # (step, ink signature) read again after a time-out
         self.model.step_changed.connect(self._remember_from)
@@ -410,7 +413,7 @@ class PracticeView(QWidget):
                 s.record_reading(k, RecognitionResult(tuple(Candidate(c, sc) for c, sc in st.candidates)
                                                       or (Candidate(st.latex, 0.0),), ms=st.read_ms))
             else:
-                s.record_correction(k, st.latex)
+                s.record_correction(k, st.latex, st.change or "reading")
         v, rv = st.verdict, (rec.verdict if rec is not None else None)
         if v is not None and (rv is None or (rv.latex, rv.verdict, rv.reference_step, rv.diagnosis)
                               != (v.latex, v.verdict, v.reference_step, v.diagnosis)):
@@ -571,6 +574,9 @@ class PracticeView(QWidget):
         if not self.model.apply_result(k, None, result):
             return
         self.page_model.set_reading(k, {"latex": result.latex, "source": "ink"})
+        self._recognitions[self.model.signature(k)] = result.recognition
+        while len(self._recognitions) > 256:
+            self._recognitions.pop(next(iter(self._recognitions)))
         self.session.record_reading(k, result.recognition)  # also after the run: a read that was running
         self.session.record_verdict(k, result.verdict)
         self._maybe_complete(k)
@@ -590,19 +596,31 @@ class PracticeView(QWidget):
             return
         if latex == self.model.step(k).latex and self.model.step(k).verdict is not None:
             return
+        before = self.model.step(k)
         self.model.set_reading(k, latex, source)
-        if latex:  # also after the run: fixing a misreading keeps the record (and the grade) honest
-            self.session.record_correction(k, latex)
-        if latex:
-            self._recheck(k, latex)
+        if latex:  # also after the run: fixing a misreading keeps the record (and the grade) honest;
+            # the correction is recorded with its kind (reading fix or answer change) with the new verdict
+            self._recheck(k, latex, before)
         elif not self.model.step(k).ink.is_empty:
             self.reader.read_now(k)  # back to reading the ink
 
-    def _recheck(self, k: int, latex: str) -> None:
+    def _recheck(self, k: int, latex: str, before: StepState | None = None) -> None:
         old = self._recheck_workers.pop(k, None)
         if old is not None:
             old.cancel()
-        worker = Worker(pipeline.recheck, self.card, latex, self.model.previous_latex(k), check=self.services.check)
+        before = before or self.model.step(k)
+        ink, read = before.ink, before.latex
+        first = before.verdict.verdict if before.verdict is not None else None
+        recognition = self._recognitions.get(before.ink.signature())
+        recognizer = self.services.recognizer()
+        classify = getattr(recognizer, "classify_groups", None)
+        card, previous, check = self.card, self.model.previous_latex(k), self.services.check
+
+        def job():
+            kind = pipeline.correction_kind(ink, recognition, latex, read_latex=read, first_verdict=first,
+                                            classify=classify)
+            return kind, pipeline.recheck(card, latex, previous, check=check)
+        worker = Worker(job)
         self._recheck_workers[k] = worker
         worker.signals.result.connect(lambda v, w=worker, latex=latex: self._on_verdict(w, latex, v))
         worker.signals.error.connect(lambda msg, w=worker: self._on_recheck_error(w, msg))
@@ -620,12 +638,23 @@ class PracticeView(QWidget):
         if k is not None:
             self.model.set_error(k, f"cannot check: {message}")
 
-    def _on_verdict(self, worker: Worker, latex: str, verdict) -> None:
+    def _on_verdict(self, worker: Worker, latex: str, result) -> None:
+        kind, verdict = result
         k = self._recheck_step(worker)
         if k is not None and self.model.apply_verdict(k, latex, verdict):
+            rec = next((r for r in self.session.steps if r.index == k), None)
+            if rec is None or rec.latex != latex:
+                self.session.record_correction(k, latex, kind)
+                self.model.mark_correction(k, kind, self._first_verdict(k))
             self.session.record_verdict(k, verdict)
             self._maybe_complete(k)
             self._refresh_summary()
+
+    def _first_verdict(self, k: int) -> str | None:
+        """Step ``k``'s change in words from the session's record ("wrong \u2192 changed by typing"), or
+        None when its maths was never changed."""
+        rec = next((r for r in self.session.steps if r.index == k), None)
+        return rec.change_words() if rec is not None else None
 
     def _refresh_summary(self) -> None:
         """After the run, a corrected step's new verdict shows in the interviewer's summary too."""
@@ -638,8 +667,8 @@ class PracticeView(QWidget):
             panel = StepPanel(self.model, len(self.panels))
             panel.reading_edited.connect(self._on_panel_edit)
             panel.candidate_picked.connect(lambda k, latex: self.correct(k, latex, "pick"))
-            panel.hint_requested.connect(self.model.show_hint)
-            panel.reveal_requested.connect(self.model.reveal_reference)
+            panel.hint_requested.connect(self.show_hint)
+            panel.reveal_requested.connect(self.reveal_reference)
             panel.reread_requested.connect(self.read_again)
             panel.activated.connect(self.show_step)
             panel.set_active(len(self.panels) == self._active_step())
@@ -649,6 +678,24 @@ class PracticeView(QWidget):
             panel = self.panels.pop()
             panel.setParent(None)
             panel.deleteLater()
+
+    def show_hint(self, k: int) -> str | None:
+        """The next hint on step ``k`` (it follows the user: about the reference step after the last one
+        matched, ``PracticeModel.hints_for``), recorded on the board; None when none is left."""
+        hint = self.model.show_hint(k)
+        if hint is not None:
+            self.session.record_aid(k, "hint", self.model.step(k).hints_shown)
+            self._refresh_summary()
+        return hint
+
+    def reveal_reference(self, k: int) -> None:
+        """Show the reference step beside step ``k`` and record it on the board."""
+        if k < len(self.model) and not self.model.step(k).reference_shown:
+            self.model.reveal_reference(k)
+            ref = self.model.reference_for(k)
+            number = list(self.card.steps).index(ref) + 1 if ref is not None and ref in self.card.steps else 0
+            self.session.record_aid(k, "reveal", number)
+            self._refresh_summary()
 
     def _on_panel_edit(self, k: int, latex: str) -> None:
         self.correct(k, latex, "typed")
@@ -678,6 +725,7 @@ class PracticeView(QWidget):
         the steps' current verdicts, hints shown and references revealed."""
         steps = self._written_steps()
         return judge_run(self.card, [st.verdict for st in steps],
+                         answer_changes=sum(1 for r in self.session.steps if r.answer_changed),
                          hints=sum(st.hints_shown for st in self.model.steps),
                          reveals=sum(1 for st in self.model.steps if st.reference_shown))
 
@@ -742,12 +790,17 @@ class PracticeView(QWidget):
         for i, note in enumerate(run.note_for(i) for i in range(len(words))):
             if note and words[i] == "correct":
                 words[i] = "correct, but unsupported"
+        for rec in self.session.steps:  # an answer change keeps its first verdict: "wrong -> changed by typing"
+            if rec.index < len(words) and rec.answer_changed:
+                words[rec.index] = f"{rec.change_words()}, now {words[rec.index] or 'not checked'}"
         inked = any(not ink.is_empty for ink in self.page_model.page.steps) or any(
             rec.strokes for rec in self.session.steps)
         freezes = self.session.freezes() if inked else []  # a typed run has no ink, hence no freezes
         text = summary_text(self.session.elapsed_ms(), self.timer.target_s(), self.session.splits(),
                             freezes, words)
         lines = [run.headline()]
+        if run.answer_changes:
+            lines.append(f"Answers changed by typing: {run.answer_changes} (scored by the first verdict)")
         hints = [f"step {i + 1}: {st.hints_shown}" for i, st in enumerate(self.model.steps) if st.hints_shown]
         reveals = [str(i + 1) for i, st in enumerate(self.model.steps) if st.reference_shown]
         lines.append(f"Hints used: {run.hints} ({', '.join(hints)})" if run.hints else "No hints")
@@ -791,6 +844,7 @@ class PracticeView(QWidget):
     def show_interviewer(self) -> None:
         """Show the interviewer panel instead of the step panels (on demand or at the end)."""
         self.side.setCurrentWidget(self.interviewer)
+        self.run_button.setVisible(False)  # already there
         self.interviewer.focus_current()
         self.interview_button.setText("Steps")
         self.interview_button.clicked.disconnect()
@@ -799,6 +853,7 @@ class PracticeView(QWidget):
     def show_steps(self) -> None:
         """Show the step panels again."""
         self.side.setCurrentWidget(self.steps_scroll)
+        self.run_button.setVisible(self.session.finished)
         self.interview_button.setText("Interviewer")
         self.interview_button.clicked.disconnect()
         self.interview_button.clicked.connect(self.show_interviewer)

@@ -316,7 +316,8 @@ class ReviewWindow(QWidget):
             sf = by_index.get(i)
             latex = sf.latex if sf else None
             verdict = sf.verdict if sf else None
-            item.setText(1, (latex or "") + (" (corrected)" if sf and sf.corrected else ""))
+            item.setText(1, (latex or "") + (" (reading corrected)" if sf and sf.corrected else "")
+                         + (" (answer changed)" if sf and getattr(sf, "changed", False) else ""))
             item.setText(2, verdict or "")
             item.setForeground(2, QBrush(VERDICT_COLOURS.get(verdict or "", QColor(0, 0, 0))))
             if sf is not None:

@@ -277,13 +277,19 @@ class StepPanel(QFrame):
             self.reference_caption.setText(f"Reference step {number}" + (f" ({ref.rule})" if ref.rule else "") + ":")
         self.reference.setVisible(show_ref)
         self.reference_caption.setVisible(show_ref)
-        self.source.setText({"typed": "\u00b7 typed", "pick": "\u00b7 picked"}.get(state.source, "")
-                            if state.latex else "")
+        source = {"typed": "\u00b7 typed", "pick": "\u00b7 picked"}.get(state.source, "") if state.latex else ""
+        if source and not state.ink.is_empty and state.change == "reading":
+            source += " (reading fixed)"
+        if state.change_words:  # the maths was changed: the first verdict stays on the record
+            source = f"\u00b7 {state.change_words}"
+        self.source.setText(source)
 
-        hints = list(getattr(self.model.card, "hints", []))[: state.hints_shown]
+        all_hints = self.model.hints_for(self.index) if hasattr(self.model, "hints_for") else list(
+            getattr(self.model.card, "hints", []))
+        hints = all_hints[: state.hints_shown]
         self.hint.setText("\n".join(f"Hint {k + 1}: {h}" for k, h in enumerate(hints)))
         self.hint.setVisible(bool(hints))
-        self.hint_button.setEnabled(state.hints_shown < len(getattr(self.model.card, "hints", [])))
+        self.hint_button.setEnabled(state.hints_shown < len(all_hints))
         self.reveal_button.setEnabled(ref is not None and not state.reference_shown)
 
         unread = state.status not in (READING, CHECKING) and not state.ink.is_empty and (
