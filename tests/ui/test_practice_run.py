@@ -191,3 +191,27 @@ def test_a_typed_change_of_a_wrong_step_is_an_answer_change(qtbot, card):
     assert view.judge().answer_changes == 1
     view.finish_button.click()
     assert "wrong \u2192 changed by typing, now correct" in view.interviewer.summary.text()
+
+
+def test_typing_in_a_step_panel_and_a_dialog_are_no_freeze(qtbot, card):
+    view, clock = make_view(qtbot, card)
+    view.set_keyboard_mode(False)  # freezes are shown when writing
+    from tests.ui.tablet import tablet_stroke
+
+    tablet_stroke(view.canvas, [(60, 60), (90, 70)], 0.5)
+    edit = view.panels[0].edit
+    edit.setFocus()
+    for ch in r"\alpha + \beta":  # a correction typed slowly: 14 s
+        clock.advance(1_000)
+        qtbot.keyClicks(edit, ch)
+    view.timer.refresh()
+    assert not view.timer.frozen_shown
+    assert [p.why for p in view.session.board().pauses] == ["typing"]
+    with view.dialog_open():  # e.g. the export dialog, 30 s
+        clock.advance(30_000)
+        view.timer.refresh()
+        assert not view.timer.frozen_shown
+    clock.advance(9_000)  # then 9 s of nothing at the board: a freeze
+    view.timer.refresh()
+    assert view.timer.frozen_shown and view.timer.freeze_label.text() == "frozen 0:09"
+    assert "typing and dialogs do not count" in view.timer.freeze_label.toolTip()

@@ -30,11 +30,13 @@ on disk is never rewritten by a load):
                   "verdicts": [{"t_ms", "latex", "verdict", "reference_step", "diagnosis", "shape",
                                 "ms", "message"}]}],
        "followups": [{"index", "question", "answer", "t_ms", "grade"}],
-       "aids"?: [{"t_ms", "step", "kind": "hint"|"reveal", "index"}]}
+       "aids"?: [{"t_ms", "step", "kind": "hint"|"reveal", "index"}],
+       "pauses"?: [{"start_ms", "end_ms", "why": "typing"|"dialog", "step"}]}
 
   Added within v1 (optional keys, so older programs and boards still read each other): a correction's
   ``kind`` ("reading": the recogniser misread the ink; "answer": the user changed the maths; missing =
-  "reading") and the board's ``aids`` (hints shown and reference steps revealed).
+  "reading"), the board's ``aids`` (hints shown and reference steps revealed) and ``pauses`` (time spent
+  typing or in a dialog: not a freeze).
 
 A board that is not JSON, is truncated, has another format, a future version, or a field of the wrong
 type raises :class:`BoardError` naming the file and the reason.
@@ -57,6 +59,8 @@ BOARD_FORMAT = "whiteboard-board"
 BOARD_FORMAT_VERSION = 1
 FREEZE_MS = 8000.0
 """A gap longer than this without ink (ms) is a freeze."""
+READ_MS = 4000.0
+"""After a verdict or a hint arrives, this long (ms) is reading it, not a freeze."""
 
 SELF_GRADES = ("again", "hard", "good", "easy")
 """The self-grades a user may give, worst first (the names of FSRS's four ratings)."""
@@ -132,6 +136,19 @@ class Correction:
 CORRECTION_KINDS = ("reading", "answer")
 #: the kinds of an aid (board ``aids``)
 AID_KINDS = ("hint", "reveal")
+#: why the user was busy without the pen (board ``pauses``): never a freeze
+PAUSE_KINDS = ("typing", "dialog")
+
+
+@dataclass(frozen=True, slots=True)
+class Pause:
+    """Time (session ms) the user spent typing a step or a correction, or with a dialog open, on
+    ``step`` (0-based, None when unknown): busy without the pen, so never part of a freeze."""
+
+    start_ms: float
+    end_ms: float
+    why: str
+    step: int | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -312,14 +329,29 @@ def compute_splits(steps: Sequence[StepRecord], now_ms: float | None = None) -> 
     return out
 
 
+def busy_spans(steps: Sequence[StepRecord], pauses: Sequence[Pause] = (), aids: Sequence[Aid] = (),
+               read_ms: float = READ_MS) -> list[tuple[float, float, int | None]]:
+    """(start, end, step) of every time the user was not idle at the board, in time order: strokes
+    (erased ones too: the user was writing), corrections (the moment a typed step was entered), the
+    first ``read_ms`` after each verdict and each hint or reveal (reading it), and ``pauses`` (typing,
+    a dialog open)."""
+    return sorted([(e.start_ms, e.end_ms, s.index) for s in steps for e in s.strokes]
+                  + [(c.t_ms, c.t_ms, s.index) for s in steps for c in s.corrections]
+                  + [(v.t_ms, v.t_ms + read_ms, s.index) for s in steps for v in s.verdicts]
+                  + [(a.t_ms, a.t_ms + read_ms, a.step) for a in aids]
+                  + [(p.start_ms, p.end_ms, p.step) for p in pauses],
+                  key=lambda span: (span[0], span[1]))
+
+
 def compute_freezes(steps: Sequence[StepRecord], now_ms: float | None = None,
-                    threshold_ms: float = FREEZE_MS) -> list[Freeze]:
-    """Gaps longer than ``threshold_ms`` between pieces of ink, from the start (0 ms) to the last
-    stroke; with ``now_ms`` also a freeze still going on (step None). Erased strokes count as ink
-    (the user was writing), and so does a typed step (a correction, at the moment it was entered), so a
-    keyboard-only run is not one long freeze. Returns freezes in time order."""
-    spans = sorted([(e.start_ms, e.end_ms, s.index) for s in steps for e in s.strokes]
-                   + [(c.t_ms, c.t_ms, s.index) for s in steps for c in s.corrections])
+                    threshold_ms: float = FREEZE_MS, *, pauses: Sequence[Pause] = (),
+                    aids: Sequence[Aid] = ()) -> list[Freeze]:
+    """Pen-idle gaps longer than ``threshold_ms`` between the busy spans of :func:`busy_spans` (ink,
+    typing, a dialog, reading a verdict or a hint), from the start (0 ms) to the last of them; with
+    ``now_ms`` also a freeze still going on (step None). So a keyboard-only run is not one long freeze,
+    and reading a verdict, typing a correction or saving an export is never one. Returns freezes in
+    time order."""
+    spans = busy_spans(steps, pauses, aids)
     out: list[Freeze] = []
     last_end = 0.0
     for start, end, step in spans:
@@ -349,6 +381,7 @@ class Board:
     finished_ms: float | None = None
     target_s: float | None = None
     aids: tuple[Aid, ...] = ()
+    pauses: tuple[Pause, ...] = ()
 
     @property
     def finished(self) -> bool:
@@ -381,7 +414,7 @@ class Board:
         return compute_splits(self.steps)
 
     def freezes(self) -> list[Freeze]:
-        return compute_freezes(self.steps)
+        return compute_freezes(self.steps, pauses=self.pauses, aids=self.aids)
 
     def step(self, index: int) -> StepRecord:
         """The step with that index; KeyError when there is none."""
@@ -420,6 +453,8 @@ class Board:
             "followups": [{"index": f.index, "question": f.question, "answer": f.answer,
                            "t_ms": f.t_ms, "grade": f.grade} for f in self.followups],
             "aids": [{"t_ms": a.t_ms, "step": a.step, "kind": a.kind, "index": a.index} for a in self.aids],
+            "pauses": [{"start_ms": p.start_ms, "end_ms": p.end_ms, "why": p.why, "step": p.step}
+                       for p in self.pauses],
         }
 
     def dumps(self) -> str:
@@ -660,6 +695,19 @@ def _aids(rows: Any) -> tuple[Aid, ...]:
     return tuple(out)
 
 
+def _pauses(rows: Any) -> tuple[Pause, ...]:
+    out = []
+    for p in rows or []:
+        step = p.get("step")
+        if step is not None and (not isinstance(step, int) or isinstance(step, bool) or step < 0):
+            raise ValueError(f"pauses: step must be an int >= 0 or null, got {step!r}")
+        start, end = _num(p["start_ms"], "pauses.start_ms"), _num(p["end_ms"], "pauses.end_ms")
+        if end < start:
+            raise ValueError(f"pauses: end_ms {end} is before start_ms {start}")
+        out.append(Pause(start, end, _kind(p["why"], PAUSE_KINDS, "pauses.why"), step))
+    return tuple(out)
+
+
 def _board_from_v1(doc: Mapping[str, Any]) -> Board:
     card_id = doc["card_id"]
     if not isinstance(card_id, str) or not card_id:
@@ -677,7 +725,8 @@ def _board_from_v1(doc: Mapping[str, Any]) -> Board:
     return Board(card_id=card_id, started_at=started, board_id=str(doc["board_id"]),
                  card_title=str(doc.get("card_title") or ""), steps=steps, followups=followups,
                  self_grade=grade, finished_ms=_opt_num(doc.get("finished_ms"), "finished_ms"),
-                 target_s=_opt_num(doc.get("target_s"), "target_s"), aids=_aids(doc.get("aids")))
+                 target_s=_opt_num(doc.get("target_s"), "target_s"), aids=_aids(doc.get("aids")),
+                 pauses=_pauses(doc.get("pauses")))
 
 
 def _describe(exc: BaseException) -> str:

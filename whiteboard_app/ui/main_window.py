@@ -410,8 +410,9 @@ class MainWindow(QMainWindow):
             return
         from PySide6.QtWidgets import QFileDialog
 
-        path, _ = QFileDialog.getSaveFileName(self, "Export the board", f"{self.practice.card.id}.png",
-                                              "PNG (*.png);;PDF (*.pdf);;InkML (*.inkml)")
+        with self.practice.dialog_open():  # time in a dialog is no freeze
+            path, _ = QFileDialog.getSaveFileName(self, "Export the board", f"{self.practice.card.id}.png",
+                                                  "PNG (*.png);;PDF (*.pdf);;InkML (*.inkml)")
         if path:
             self.export_board_to(path)
 
@@ -445,7 +446,9 @@ class MainWindow(QMainWindow):
     def open_settings(self) -> None:
         """Open the settings dialog (built by the composition root, which stores the new values in the
         context); accepted settings apply at once (``apply_settings``)."""
-        if self.context.settings_dialog is not None and self.context.settings_dialog(self):
+        with self._dialog_pause():
+            accepted = self.context.settings_dialog is not None and self.context.settings_dialog(self)
+        if accepted:
             self.apply_settings()
 
     def apply_settings(self) -> None:
@@ -466,7 +469,14 @@ class MainWindow(QMainWindow):
     def open_calibration(self) -> None:
         """Open the calibration dialog with the loaded recogniser (or None)."""
         if self.context.calibration_dialog is not None:
-            self.context.calibration_dialog(self, self.recognizers.recognizer)
+            with self._dialog_pause():
+                self.context.calibration_dialog(self, self.recognizers.recognizer)
+
+    def _dialog_pause(self):
+        """While a dialog is open over a run, its time is no freeze (PracticeView.dialog_open)."""
+        import contextlib
+
+        return self.practice.dialog_open() if self.practice is not None else contextlib.nullcontext()
 
     def closeEvent(self, event) -> None:  # noqa: N802 (Qt API)
         self.close_practice()

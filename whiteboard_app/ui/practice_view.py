@@ -11,6 +11,7 @@ pick from the n-best list is a ``ReadingCommand`` on the canvas's undo stack.
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -670,6 +671,7 @@ class PracticeView(QWidget):
             panel.hint_requested.connect(self.show_hint)
             panel.reveal_requested.connect(self.reveal_reference)
             panel.reread_requested.connect(self.read_again)
+            panel.edit.textEdited.connect(lambda _text: self.session.note_typing())  # typing is no freeze
             panel.activated.connect(self.show_step)
             panel.set_active(len(self.panels) == self._active_step())
             self.steps_layout.insertWidget(self.steps_layout.count() - 1, panel)
@@ -696,6 +698,16 @@ class PracticeView(QWidget):
             number = list(self.card.steps).index(ref) + 1 if ref is not None and ref in self.card.steps else 0
             self.session.record_aid(k, "reveal", number)
             self._refresh_summary()
+
+    @contextlib.contextmanager
+    def dialog_open(self):
+        """A context in which a dialog is open over the run: its time is not a freeze
+        (``Session.begin_pause``/``end_pause``)."""
+        self.session.begin_pause("dialog")
+        try:
+            yield
+        finally:
+            self.session.end_pause()
 
     def _on_panel_edit(self, k: int, latex: str) -> None:
         self.correct(k, latex, "typed")
