@@ -21,7 +21,7 @@ WRONG = {"latex": r"= \sigma(z)(1+\sigma(z))", "verdict": "wrong", "reference_st
 RIGHT = {"latex": r"= \sigma(z)(1-\sigma(z))", "verdict": "correct", "reference_step": 5}
 
 
-def _session(kind: str) -> Session:
+def _session(kind: str, reveal: bool = True) -> Session:
     clock = FakeClock()
     s = Session("sigmoid-derivative", clock, target_s=180)
     for stroke in synthesize(WRONG["latex"], seed=1).ink.strokes:
@@ -30,7 +30,8 @@ def _session(kind: str) -> Session:
     s.record_reading(0, WRONG["latex"])
     s.record_verdict(0, WRONG)
     clock.advance(5_000)
-    s.record_aid(0, "reveal", 5)
+    if reveal:
+        s.record_aid(0, "reveal", 5)
     s.record_correction(0, RIGHT["latex"], kind)
     s.record_verdict(0, RIGHT)
     s.finish()
@@ -50,7 +51,7 @@ def test_an_answer_change_keeps_the_first_verdict_and_is_no_misreading():
 
 
 def test_a_reading_fix_is_a_misreading_and_scores_the_fixed_reading():
-    board = _session("reading").board()
+    board = _session("reading", reveal=False).board()
     st = board.steps[0]
     assert st.misread and not st.answer_changed and st.change_words() is None
     assert st.scored_verdict.verdict == "correct"

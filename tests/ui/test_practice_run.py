@@ -215,3 +215,42 @@ def test_typing_in_a_step_panel_and_a_dialog_are_no_freeze(qtbot, card):
     view.timer.refresh()
     assert view.timer.frozen_shown and view.timer.freeze_label.text() == "frozen 0:09"
     assert "typing and dialogs do not count" in view.timer.freeze_label.toolTip()
+
+
+def test_grade_buttons_suggest_and_preview(qtbot, card):
+    view, clock = make_view(qtbot, card)
+    view.services.grade_preview = lambda card_id: {"again": "10 min", "hard": "1 d", "good": "3 d", "easy": "8 d"}
+    for step in card.steps:
+        type_step(qtbot, view, step.latex)
+    qtbot.waitUntil(lambda: view.session.finished, timeout=10_000)
+    panel = view.interviewer
+    assert panel.grade_buttons["good"].text() == "&Good \u00b7 3 d"
+    assert panel.suggested == "easy" and panel.grade_buttons["easy"].font().bold()  # clean, fast, no help
+    assert view.session.board().run["complete"] is True
+
+
+def test_a_finished_run_left_ungraded_is_recorded(qtbot, tmp_path):
+    from whiteboard_app.app import build_window, parse_args
+
+    args = parse_args(["--no-recognizer", "--settings", str(tmp_path / "s.ini"), "--data-dir", str(tmp_path / "data")])
+    window, services, _settings = build_window(args)
+    qtbot.addWidget(window)
+    window.show()
+    try:
+        view = window.open_card("sigmoid-derivative")
+        view.set_keyboard_mode(True)
+        view.panels[0].edit.setText(view.card.steps[4].latex)  # the answer alone: unsupported
+        view.panels[0].edit.returnPressed.emit()
+        qtbot.waitUntil(lambda: view.model.step(0).status == "done", timeout=30_000)
+        view.show_hint(1)
+        view.finish_button.click()
+        assert view.interviewer.suggested == "hard"  # a hint and an unsupported result
+        window.show_deck()  # <- Deck without grading
+        attempts = services.history.attempts("sigmoid-derivative")
+        assert len(attempts) == 1 and attempts[0].self_grade is None and attempts[0].rating == 2  # Hard
+        assert services.scheduler.due_date("sigmoid-derivative") is not None  # no longer "new"
+        board = services.store.load(next(services.store.files()))
+        assert board.run["reached_goal"] is True and board.run["complete"] is False
+    finally:
+        window.close()
+        services.close()

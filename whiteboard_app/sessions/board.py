@@ -31,12 +31,14 @@ on disk is never rewritten by a load):
                                 "ms", "message"}]}],
        "followups": [{"index", "question", "answer", "t_ms", "grade"}],
        "aids"?: [{"t_ms", "step", "kind": "hint"|"reveal", "index"}],
-       "pauses"?: [{"start_ms", "end_ms", "why": "typing"|"dialog", "step"}]}
+       "pauses"?: [{"start_ms", "end_ms", "why": "typing"|"dialog", "step"}],
+       "run"?: {"complete", "reached_goal", "missing_milestones", "jumps", ...} | null}
 
   Added within v1 (optional keys, so older programs and boards still read each other): a correction's
   ``kind`` ("reading": the recogniser misread the ink; "answer": the user changed the maths; missing =
   "reading"), the board's ``aids`` (hints shown and reference steps revealed) and ``pauses`` (time spent
-  typing or in a dialog: not a freeze).
+  typing or in a dialog: not a freeze) and ``run`` (the run judged as a derivation when it ended:
+  sessions/run.py's ``RunJudgement.to_json()``).
 
 A board that is not JSON, is truncated, has another format, a future version, or a field of the wrong
 type raises :class:`BoardError` naming the file and the reason.
@@ -382,6 +384,7 @@ class Board:
     target_s: float | None = None
     aids: tuple[Aid, ...] = ()
     pauses: tuple[Pause, ...] = ()
+    run: dict | None = field(default=None, compare=False)
 
     @property
     def finished(self) -> bool:
@@ -455,6 +458,7 @@ class Board:
             "aids": [{"t_ms": a.t_ms, "step": a.step, "kind": a.kind, "index": a.index} for a in self.aids],
             "pauses": [{"start_ms": p.start_ms, "end_ms": p.end_ms, "why": p.why, "step": p.step}
                        for p in self.pauses],
+            "run": self.run,
         }
 
     def dumps(self) -> str:
@@ -695,6 +699,12 @@ def _aids(rows: Any) -> tuple[Aid, ...]:
     return tuple(out)
 
 
+def _run(x: Any) -> dict | None:
+    if x is not None and not isinstance(x, dict):
+        raise TypeError(f"run must be an object or null, got {x!r}")
+    return x
+
+
 def _pauses(rows: Any) -> tuple[Pause, ...]:
     out = []
     for p in rows or []:
@@ -726,7 +736,7 @@ def _board_from_v1(doc: Mapping[str, Any]) -> Board:
                  card_title=str(doc.get("card_title") or ""), steps=steps, followups=followups,
                  self_grade=grade, finished_ms=_opt_num(doc.get("finished_ms"), "finished_ms"),
                  target_s=_opt_num(doc.get("target_s"), "target_s"), aids=_aids(doc.get("aids")),
-                 pauses=_pauses(doc.get("pauses")))
+                 pauses=_pauses(doc.get("pauses")), run=_run(doc.get("run")))
 
 
 def _describe(exc: BaseException) -> str:

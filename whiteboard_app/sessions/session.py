@@ -59,7 +59,7 @@ Listener = Callable[[str, "int | None"], None]
 """Called as listener(kind, step) after each change; kind is one of EVENT_KINDS."""
 
 EVENT_KINDS = ("stroke", "erase", "restore", "ink", "reading", "correction", "verdict", "step",
-               "followup", "grade", "finish", "aid")
+               "followup", "grade", "finish", "aid", "run")
 
 
 def _quantize(stroke: Stroke) -> Stroke:
@@ -403,6 +403,12 @@ class Session:
             return self._board.pauses
         start, why, step = self._open_pause
         return self._board.pauses + (Pause(start, self.elapsed_ms(), why, step),)
+
+    def set_run(self, run: Mapping[str, Any] | None) -> None:
+        """Keep the run's judgement as a derivation (``RunJudgement.to_json()``, sessions/run.py) on the
+        board, for the grade (``scheduler.rating_for_board``); also after the run (a late correction)."""
+        self._board = replace(self._board, run=dict(run) if run is not None else None)
+        self._emit("run", None)
 
     def set_self_grade(self, grade: str) -> None:
         """The user's grade of the whole run: one of SELF_GRADES ("again", "hard", "good", "easy")."""

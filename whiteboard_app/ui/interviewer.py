@@ -55,6 +55,7 @@ class InterviewerPanel(QWidget):
         self.card = card
         self.questions = questions_for(card)
         self.opening: Question | None = None
+        self.suggested: str | None = None
         self.index = 0
         self.revealed = False
         self.answers: list[str] = []
@@ -136,6 +137,22 @@ class InterviewerPanel(QWidget):
         """Show the end-of-run summary above the questions (empty hides it)."""
         self.summary.setText(text)
         self.summary.setVisible(bool(text))
+
+    def set_grade_hints(self, suggested: str | None, preview: dict | None = None) -> None:
+        """Mark the grade the run allows as suggested and show on each button when the card would be due
+        again ({"good": "3 d"}), as Anki does; unknown grades are left as they are."""
+        self.suggested = suggested if suggested in GRADES else None
+        for g, b in self.grade_buttons.items():
+            due = (preview or {}).get(g)
+            text = "&" + g.capitalize() + (f" \u00b7 {due}" if due else "")
+            b.setText(text)
+            b.setToolTip((f"due again in {due}" if due else "") + (" (suggested by the run)" if g == self.suggested else ""))
+            font = b.font()
+            font.setBold(g == self.suggested)
+            b.setFont(font)
+        if self.suggested:
+            self.grade_label.setText("How did this card go? Your grade sets when it is due again; the run "
+                                     f"suggests \u201c{self.suggested.capitalize()}\u201d.")
 
     def set_opening(self, question: Question | None) -> None:
         """Ask ``question`` first (e.g. "walk me through how you got there" after a run that jumped to

@@ -123,6 +123,8 @@ class AppContext:
     target_s: Callable[[Any], float] = lambda card: float(card.targets.cold_s)
     on_session: Callable[[Any], None] = lambda session: None
     on_graded: Callable[[str, str, Any], None] = lambda card_id, grade, session: None
+    on_ungraded: Callable[[str, Any], None] = lambda card_id, session: None
+    grade_preview: Callable[[str], dict] = lambda card_id: {}
     pause_ms: int = 600
     pressure_gamma: float = 1.0
     stylus_only: bool = True
@@ -289,6 +291,7 @@ class MainWindow(QMainWindow):
             pause_ms=c.pause_ms, clock=c.clock, target_s=c.target_s,
             on_session=self._guard(c.on_session, "saving the board"),
             on_graded=self._guard(c.on_graded, "recording the grade"),
+            on_ungraded=self._guard(c.on_ungraded, "recording the ungraded run"), grade_preview=c.grade_preview,
             check=c.check, pressure_gamma=c.pressure_gamma, stylus_only=c.stylus_only)
         try:
             view = PracticeView(card, services, resume=resume)

@@ -59,7 +59,9 @@ class PracticeServices:
 
     ``recognizer()`` returns the loaded recogniser or None while it loads (``recognizer_status()`` says
     why in words); ``target_s(card)`` the run's time target in s; ``on_session(session)`` is called with each new Session (e.g. autosave);
-    ``on_graded(card_id, grade, session)`` after the self-grade; ``check`` replaces
+    ``on_graded(card_id, grade, session)`` after the self-grade; ``on_ungraded(card_id, session)`` when a
+    finished run is left without one (recorded with its suggested rating); ``grade_preview(card_id)``
+    when each grade would make the card due ({"good": "3 d", ...}); ``check`` replaces
     ``maths.check_step`` and ``near_misses=False`` leaves the checker's generated near misses out of the
     recogniser's context (tests with fakes).
     """
@@ -71,6 +73,8 @@ class PracticeServices:
     target_s: Callable[[Any], float] = lambda card: float(card.targets.cold_s)
     on_session: Callable[[Session], None] = lambda session: None
     on_graded: Callable[[str, str, Session], None] = lambda card_id, grade, session: None
+    on_ungraded: Callable[[str, Session], None] = lambda card_id, session: None
+    grade_preview: Callable[[str], dict] = lambda card_id: {}
     check: Callable[..., Any] | None = None
     pressure_gamma: float = 1.0
     stylus_only: bool = True
@@ -215,6 +219,7 @@ class PracticeView(QWidget):
         self.run_banner.setVisible(False)
         self._run: RunJudgement | None = None
         self._completed = False  # the run ended by itself, complete
+        self._ungraded_sent = False
 
         # --- canvas | steps / interviewer
         self.canvas = _make_canvas(self.page_model, self.undo_stack, self.services)
@@ -660,7 +665,9 @@ class PracticeView(QWidget):
     def _refresh_summary(self) -> None:
         """After the run, a corrected step's new verdict shows in the interviewer's summary too."""
         if self.session.finished:
+            self.session.set_run(self.judge().to_json())
             self.interviewer.set_summary(self.summary())
+            self._offer_grades()
 
     # ------------------------------------------------------------------------------------ panels
     def _sync_panels(self) -> None:
@@ -837,7 +844,21 @@ class PracticeView(QWidget):
             self.interviewer.set_opening(Question(
                 WALK_THROUGH_QUESTION, " ".join(f"({k}) {text}" for k, text in enumerate(said, 1)),
                 tuple(m.label for m in run.missing_milestones)))
+        self.session.set_run(run.to_json())
         self.interviewer.set_summary(self.summary())
+        self._offer_grades()
+
+    def _offer_grades(self) -> None:
+        """The grade buttons say which grade the run allows (scheduler.suggested_rating) and when each
+        would make the card due again, as Anki's do."""
+        from whiteboard_app.sessions.scheduler import suggested_rating
+
+        try:
+            preview = dict(self.services.grade_preview(self.card.id) or {})
+        except Exception:  # noqa: BLE001 - no preview is no reason to fail the end of a run
+            preview = {}
+        suggested = suggested_rating(self.session.board()).name.lower()
+        self.interviewer.set_grade_hints(suggested, preview)
 
     def finish_run(self) -> None:
         """End the run now (Done): stop the clock, show the summary and the interviewer."""
@@ -907,7 +928,11 @@ class PracticeView(QWidget):
 
     def shutdown(self) -> None:
         """Cancel pending reads (leaving the card or closing the window); running ones finish in the
-        background and deliver nothing."""
+        background and deliver nothing. A finished run left without a grade is recorded as ungraded
+        (``on_ungraded``), once."""
+        if self.session.finished and self.session.board().self_grade is None and not self._ungraded_sent:
+            self._ungraded_sent = True
+            self.services.on_ungraded(self.card.id, self.session)
         self.reader.cancel_all()
         self.pool.cancel_all()
         self.pool.pool.clear()  # drop reads that have not started
