@@ -102,6 +102,7 @@ def test_done_after_a_jump_starts_the_interview_with_walk_me_through(qtbot, card
     summary = view.interviewer.summary.text()
     assert "Step 2: " in summary and "correct, but unsupported" in summary
     assert "Correct, but unsupported: " in summary and "No hints" in summary
+    assert "Suggested grade: Hard" in summary  # an unsupported result allows no better
     assert "Run over in 1:01" in view.run_label.text()
 
 

@@ -825,6 +825,13 @@ class PracticeView(QWidget):
         lines.append(f"Hints used: {run.hints} ({', '.join(hints)})" if run.hints else "No hints")
         lines.append(f"References revealed: {run.reveals} (step {', '.join(reveals)})" if run.reveals
                      else "No references revealed")
+        from dataclasses import replace
+
+        from whiteboard_app.sessions.scheduler import suggested_rating
+
+        board = replace(self.session.board(), run=run.to_json())
+        lines.append(f"Suggested grade: {suggested_rating(board).name} (first verdicts, help, the derivation "
+                     "and the time allow no better)")
         return text + "\n" + "\n".join(lines)
 
     def _end_run(self) -> None:
