@@ -36,7 +36,8 @@ from whiteboard_app.ink import StepInk
 from whiteboard_app.ink.page import Page
 from whiteboard_app.recognition.base import Candidate, RecognitionResult
 from whiteboard_app.sessions.clock import Clock, SystemClock
-from whiteboard_app.sessions.run import RunJudgement, judge_run
+from whiteboard_app.sessions.practice import WALK_THROUGH_QUESTION, PracticeRun
+from whiteboard_app.sessions.run import RunJudgement
 from whiteboard_app.sessions.session import Session
 from whiteboard_app.ui.canvas import BoardCanvas
 from whiteboard_app.ui.interviewer import InterviewerPanel, Question
@@ -91,8 +92,7 @@ def _make_canvas(page_model: PageModel, undo_stack: QUndoStack, services: Practi
     return canvas
 
 
-#: the interviewer's first question after a run that reached its result past missing milestones
-WALK_THROUGH_QUESTION = "Walk me through how you got there."
+__all__ = ["WALK_THROUGH_QUESTION", "PracticeServices", "PracticeView"]
 
 
 class PracticeView(QWidget):
@@ -115,6 +115,7 @@ class PracticeView(QWidget):
             self.session = Session(card.id, self.services.clock, target_s=float(self.services.target_s(card)),
                                    card_title=card.title)
         self.services.on_session(self.session)
+        self.practice = PracticeRun(card, self.session)  # the run logic, Qt-free (sessions/practice.py)
         self.model = PracticeModel(card, self)
         self.page_model = PageModel(parent=self)
         if resume is not None:
@@ -218,8 +219,6 @@ class PracticeView(QWidget):
         banner.addWidget(self.run_button)
         self.run_banner.setVisible(False)
         self._run: RunJudgement | None = None
-        self._completed = False  # the run ended by itself, complete
-        self._ungraded_sent = False
 
         # --- canvas | steps / interviewer
         self.canvas = _make_canvas(self.page_model, self.undo_stack, self.services)
@@ -739,14 +738,15 @@ class PracticeView(QWidget):
             self.panels[-1].edit.setFocus()
 
     # ------------------------------------------------------------------------------ end of the run
+    def _run_inputs(self) -> tuple[list, list[int], list[int]]:
+        """(verdicts of the written steps, hints shown per step, steps whose reference was revealed)."""
+        return ([st.verdict for st in self._written_steps()], [st.hints_shown for st in self.model.steps],
+                [i for i, st in enumerate(self.model.steps) if st.reference_shown])
+
     def judge(self) -> RunJudgement:
         """The run judged as a derivation now (sessions/run.py, the rule ``check --summary`` uses) from
         the steps' current verdicts, hints shown and references revealed."""
-        steps = self._written_steps()
-        return judge_run(self.card, [st.verdict for st in steps],
-                         answer_changes=sum(1 for r in self.session.steps if r.answer_changed),
-                         hints=sum(st.hints_shown for st in self.model.steps),
-                         reveals=sum(1 for st in self.model.steps if st.reference_shown))
+        return self.practice.judge(*self._run_inputs())
 
     @property
     def run(self) -> RunJudgement:
@@ -758,14 +758,15 @@ class PracticeView(QWidget):
     def _maybe_complete(self, k: int) -> None:
         """A step got a verdict: judge the run again; name what is missing beside the steps that jumped,
         and end the run when the derivation is complete (the result with every milestone)."""
-        self._run = run = self.judge()
+        state, run = self.practice.after_verdict(*self._run_inputs())
+        self._run = run
         for i, panel in enumerate(self.panels):
             panel.set_run_note(run.note_for(i))
         if self.session.finished:
             return
-        if run.complete:
+        if state == "complete":
             self.complete_run()
-        elif run.reached_goal:
+        elif state == "unsupported":
             self.run_label.setText(f"<b>{run.headline()}</b> — the run goes on: write what is missing, "
                                    "or press Done.")
             self.run_label.setStyleSheet("color: #8a6d00;")
@@ -784,8 +785,7 @@ class PracticeView(QWidget):
         """The derivation is complete: stop the clock, say so with the time ("Derivation complete in
         3:12") and offer the interviewer with a button that takes the keyboard focus (the focus never
         jumps into the interviewer's answer box on its own)."""
-        self._end_run()
-        self._completed = True
+        self._end_run(complete=True)
         self.run_label.setText(f"<b>Derivation complete in {format_ms(self.session.elapsed_ms())}</b>")
         self.run_label.setStyleSheet("color: #1b7f3b;")
         self.run_button.setVisible(True)
@@ -803,75 +803,46 @@ class PracticeView(QWidget):
     def summary(self) -> str:
         """The end-of-run summary (time against target, splits, verdicts, freezes, then the run as a
         derivation: complete or what is missing, hints and references used) as text."""
-        steps = self._written_steps()
-        words = [st.verdict.verdict if st.verdict is not None else None for st in steps]
-        run = self.judge()
-        for i, note in enumerate(run.note_for(i) for i in range(len(words))):
-            if note and words[i] == "correct":
-                words[i] = "correct, but unsupported"
-        for rec in self.session.steps:  # an answer change keeps its first verdict: "wrong -> changed by typing"
-            if rec.index < len(words) and rec.answer_changed:
-                words[rec.index] = f"{rec.change_words()}, now {words[rec.index] or 'not checked'}"
+        verdicts, hints, reveals = self._run_inputs()
+        run = self.practice.judge(verdicts, hints, reveals)
+        words = self.practice.step_words([v.verdict if v is not None else None for v in verdicts], run)
         inked = any(not ink.is_empty for ink in self.page_model.page.steps) or any(
             rec.strokes for rec in self.session.steps)
         freezes = self.session.freezes() if inked else []  # a typed run has no ink, hence no freezes
         text = summary_text(self.session.elapsed_ms(), self.timer.target_s(), self.session.splits(),
                             freezes, words)
-        lines = [run.headline()]
-        if run.answer_changes:
-            lines.append(f"Answers changed by typing: {run.answer_changes} (scored by the first verdict)")
-        hints = [f"step {i + 1}: {st.hints_shown}" for i, st in enumerate(self.model.steps) if st.hints_shown]
-        reveals = [str(i + 1) for i, st in enumerate(self.model.steps) if st.reference_shown]
-        lines.append(f"Hints used: {run.hints} ({', '.join(hints)})" if run.hints else "No hints")
-        lines.append(f"References revealed: {run.reveals} (step {', '.join(reveals)})" if run.reveals
-                     else "No references revealed")
-        from dataclasses import replace
+        return text + "\n" + "\n".join(self.practice.summary_lines(run, hints, reveals))
 
-        from whiteboard_app.sessions.scheduler import suggested_rating
-
-        board = replace(self.session.board(), run=run.to_json())
-        lines.append(f"Suggested grade: {suggested_rating(board).name} (first verdicts, help, the derivation "
-                     "and the time allow no better)")
-        return text + "\n" + "\n".join(lines)
-
-    def _end_run(self) -> None:
-        """Stop the clock and freeze the board; the summary goes to the interviewer, which starts with
-        "walk me through how you got there" when the result came past missing milestones."""
-        if not self.session.finished:
-            self.session.finish()
+    def _end_run(self, complete: bool = False) -> None:
+        """Stop the clock and freeze the board (``PracticeRun.end``); the summary goes to the interviewer,
+        which starts with "walk me through how you got there" when the result came past missing
+        milestones."""
+        self._run, opening = self.practice.end(*self._run_inputs(), complete=complete)
         self.timer.refresh()
         for w in (self.new_step_button, self.finish_button, self.clear_button, self.undo_button, self.redo_button,
                   *self.tool_buttons.values()):
             w.setEnabled(False)
         if hasattr(self.canvas, "set_read_only"):
             self.canvas.set_read_only(True)  # the run is over: the board is what was written
-        self._run = run = self.judge()
-        if run.jumps and not self.interviewer.answers:
-            said = [self.card.steps[m.steps[0] - 1].say or self.card.steps[m.steps[0] - 1].rule for m in run.milestones]
-            self.interviewer.set_opening(Question(
-                WALK_THROUGH_QUESTION, " ".join(f"({k}) {text}" for k, text in enumerate(said, 1)),
-                tuple(m.label for m in run.missing_milestones)))
-        self.session.set_run(run.to_json())
+        if opening is not None and not self.interviewer.answers:
+            self.interviewer.set_opening(Question(opening.question, opening.answer, opening.key_points))
         self.interviewer.set_summary(self.summary())
         self._offer_grades()
 
     def _offer_grades(self) -> None:
         """The grade buttons say which grade the run allows (scheduler.suggested_rating) and when each
         would make the card due again, as Anki's do."""
-        from whiteboard_app.sessions.scheduler import suggested_rating
-
         try:
             preview = dict(self.services.grade_preview(self.card.id) or {})
         except Exception:  # noqa: BLE001 - no preview is no reason to fail the end of a run
             preview = {}
-        suggested = suggested_rating(self.session.board()).name.lower()
-        self.interviewer.set_grade_hints(suggested, preview)
+        self.interviewer.set_grade_hints(self.practice.suggested_grade(), preview)
 
     def finish_run(self) -> None:
         """End the run now (Done): stop the clock, show the summary and the interviewer."""
         was_over = self.session.finished
         self._end_run()
-        if not self._completed:
+        if not self.practice.completed:
             self.run_label.setText(f"<b>Run over in {format_ms(self.session.elapsed_ms())}</b>: {self.run.headline()}")
             self.run_label.setStyleSheet("color: #1b7f3b;" if self.run.complete else "color: #8a6d00;")
             self.run_button.setVisible(True)
@@ -937,8 +908,7 @@ class PracticeView(QWidget):
         """Cancel pending reads (leaving the card or closing the window); running ones finish in the
         background and deliver nothing. A finished run left without a grade is recorded as ungraded
         (``on_ungraded``), once."""
-        if self.session.finished and self.session.board().self_grade is None and not self._ungraded_sent:
-            self._ungraded_sent = True
+        if self.practice.leave():
             self.services.on_ungraded(self.card.id, self.session)
         self.reader.cancel_all()
         self.pool.cancel_all()
