@@ -56,3 +56,57 @@ def test_a_final_answer_alone_goes_on_then_done_opens_with_walk_me_through():
 def test_an_unfinished_run_is_not_recorded_on_leaving():
     run = PracticeRun(CARD, Session(CARD.id, FakeClock()))
     assert run.leave() is False
+
+
+# --- the result cache and the session sync, without widgets -------------------------------------------
+def test_step_results_are_kept_by_ink_and_previous_readings_and_bounded():
+    from whiteboard_app.sessions import practice
+
+    r = practice.StepResults()
+    r.remember(("a",), ["x"], "state-a")
+    assert r.known(("a",), ["x"]) == "state-a" and r.known(("a",), ["y"]) is None
+    for i in range(practice.RESULTS_KEPT + 5):
+        r.remember((i,), [], i)
+    assert r.known(("a",), ["x"]) is None and r.known((practice.RESULTS_KEPT + 4,), []) == practice.RESULTS_KEPT + 4
+    r.remember_reading(("a",), "reading")
+    assert r.reading(("a",)) == "reading" and r.reading(("b",)) is None
+
+
+def test_sync_after_a_split_moves_strokes_readings_and_verdicts():
+    from dataclasses import dataclass
+
+    from whiteboard_app.ink import StepInk
+    from whiteboard_app.ink.synth import synthesize
+    from whiteboard_app.sessions.practice import record_state, sync_after_shift
+
+    @dataclass
+    class State:  # the window's step state, as far as the sync reads it
+        latex: str | None
+        status: str = "done"
+        source: str = "ink"
+        candidates: tuple = ()
+        read_ms: float = 0.0
+        verdict: object = None
+        change: str | None = None
+
+    clock = FakeClock()
+    s = Session(CARD.id, clock)
+    strokes = synthesize("a+b", seed=1).ink.strokes
+    for st in strokes:
+        clock.advance(200)
+        s.add_stroke(st, 0)
+    record_state(s, 0, State("a+b", verdict=StepVerdict("a+b", "wrong")))
+    assert s.step(0).latex == "a+b" and s.step(0).verdict.verdict == "wrong"
+    # split: the first stroke stays, the rest move to a new step 1 with its own reading
+    inks = [StepInk(strokes[:1]), StepInk(strokes[1:])]
+    states = [State("a", verdict=StepVerdict("a", "wrong")), State("+b", source="typed", change="answer",
+                                                                       verdict=StepVerdict("+b", "wrong"))]
+    clock.advance(1_000)
+    sync_after_shift(s, inks, states)
+    assert len(s.step(0).ink) == 1 and len(s.step(1).ink) == len(strokes) - 1
+    assert (s.step(0).latex, s.step(1).latex) == ("a", "+b")
+    assert s.step(1).corrections[-1].kind == "answer"
+    # and back (the split undone): step 1 is gone and reads as nothing
+    clock.advance(1_000)
+    sync_after_shift(s, [StepInk(strokes)], [State("a+b", verdict=StepVerdict("a+b", "wrong"))])
+    assert len(s.step(0).ink) == len(strokes) and s.step(1).ink.is_empty and s.step(1).latex is None

@@ -127,3 +127,94 @@ class PracticeRun:
         lines.append(f"Suggested grade: {self.suggested_grade(run).capitalize()} (first verdicts, help, the "
                      "derivation and the time allow no better)")
         return lines
+
+
+#: how many finished step states and recogniser results a run keeps for undo/redo (oldest dropped)
+RESULTS_KEPT = 512
+READINGS_KEPT = 256
+
+
+class StepResults:
+    """What a run remembers about ink it has read, Qt-free (issue 12, item 9):
+
+    - the finished state of a step (reading, n-best, verdict) under its ink signature and the readings
+      of the steps before it, so that undo/redo bringing the same ink back shows it again without
+      reading it again (:meth:`remember`, :meth:`known`);
+    - the recogniser's result for an ink signature (its per-symbol alternatives: the evidence
+      ``pipeline.correction_kind`` fits a correction to) (:meth:`remember_reading`, :meth:`reading`).
+
+    Both are bounded (RESULTS_KEPT, READINGS_KEPT; the oldest go first). States are opaque here.
+    """
+
+    def __init__(self) -> None:
+        self._states: dict[tuple, Any] = {}
+        self._readings: dict[tuple, Any] = {}
+
+    def remember(self, signature: tuple, previous: Sequence[str], state: Any) -> None:
+        """Keep ``state`` for ink ``signature`` after the readings ``previous``."""
+        self._states[(signature, tuple(previous))] = state
+        while len(self._states) > RESULTS_KEPT:
+            self._states.pop(next(iter(self._states)))
+
+    def known(self, signature: tuple, previous: Sequence[str]) -> Any | None:
+        """The state kept for this ink after these previous readings, or None."""
+        return self._states.get((signature, tuple(previous)))
+
+    def remember_reading(self, signature: tuple, recognition: Any) -> None:
+        """Keep the recogniser's result for ink ``signature``."""
+        self._readings[signature] = recognition
+        while len(self._readings) > READINGS_KEPT:
+            self._readings.pop(next(iter(self._readings)))
+
+    def reading(self, signature: tuple) -> Any | None:
+        """The recogniser's result kept for ink ``signature``, or None."""
+        return self._readings.get(signature)
+
+
+def record_state(session: Session, k: int, state: Any) -> None:
+    """Bring step ``k``'s record in ``session`` in line with the window's ``state`` of it (a step state:
+    ``latex``, ``status``, ``source``, ``candidates``, ``read_ms``, ``verdict``, ``change``): its reading
+    (an ink reading, or a correction of the kind it was) and its verdict, recorded only when the record
+    says otherwise. Nothing once the run is over."""
+    from whiteboard_app.recognition.base import Candidate, RecognitionResult
+
+    if session.finished:
+        return
+    rec = next((r for r in session.steps if r.index == k), None)
+    rec_latex = rec.latex if rec is not None else None
+    if state.latex is None or state.status != "done":
+        if state.latex is None and rec_latex is not None:
+            session.record_reading(k, None)
+        return
+    if state.latex != rec_latex:
+        if state.source == "ink":
+            session.record_reading(k, RecognitionResult(tuple(Candidate(c, sc) for c, sc in state.candidates)
+                                                        or (Candidate(state.latex, 0.0),), ms=state.read_ms))
+        else:
+            session.record_correction(k, state.latex, getattr(state, "change", None) or "reading")
+    v, rv = state.verdict, (rec.verdict if rec is not None else None)
+    if v is not None and (rv is None or (rv.latex, rv.verdict, rv.reference_step, rv.diagnosis)
+                          != (v.latex, v.verdict, v.reference_step, v.diagnosis)):
+        session.record_verdict(k, v)
+
+
+def sync_after_shift(session: Session, inks: Sequence[Any], states: Sequence[Any]) -> None:
+    """After steps moved (a split or a merge, or their undo), bring the session's step records in line
+    with the page's step ``inks`` and the window's step ``states``: each step's record is synced with its
+    ink (``Session.set_ink``: strokes that left are erased there, strokes that arrived are added or come
+    back, so the board and its replay show where each stroke is now), records past the page are
+    emptied, and every step's record ends with its current reading and verdict (:func:`record_state`)."""
+    from whiteboard_app.ink import StepInk
+
+    if session.finished:
+        return
+    for k, ink in enumerate(inks):
+        session.set_ink(ink, k)
+    for rec in session.steps:
+        if rec.index >= len(inks) and not rec.ink.is_empty:
+            session.set_ink(StepInk(), rec.index)
+    for k, state in enumerate(states):
+        record_state(session, k, state)
+    for rec in session.steps:
+        if rec.index >= len(states) and rec.latex is not None:
+            session.record_reading(rec.index, None)  # a step that is gone reads as nothing

@@ -34,9 +34,14 @@ from PySide6.QtWidgets import (
 from whiteboard_app import pipeline
 from whiteboard_app.ink import StepInk
 from whiteboard_app.ink.page import Page
-from whiteboard_app.recognition.base import Candidate, RecognitionResult
 from whiteboard_app.sessions.clock import Clock, SystemClock
-from whiteboard_app.sessions.practice import WALK_THROUGH_QUESTION, PracticeRun
+from whiteboard_app.sessions.practice import (
+    WALK_THROUGH_QUESTION,
+    PracticeRun,
+    StepResults,
+    record_state,
+    sync_after_shift,
+)
 from whiteboard_app.sessions.run import RunJudgement
 from whiteboard_app.sessions.session import Session
 from whiteboard_app.ui.canvas import BoardCanvas
@@ -130,10 +135,9 @@ class PracticeView(QWidget):
         self.reader.result_ready.connect(self._on_result)
         self.reader.failed.connect(lambda i, msg: self.model.set_error(i, f"could not read: {msg}"))
         self._recheck_workers: dict[int, Worker] = {}
-        self._results: dict[tuple, StepState] = {}  # (ink signature, previous readings) -> finished state
-        # ink signature -> the recogniser's result for it (its symbols: the evidence a correction is a
-        # reading fix and not an answer change, pipeline.correction_kind)
-        self._recognitions: dict[tuple, RecognitionResult] = {}
+        # finished step states by (ink signature, previous readings), for undo/redo, and the recogniser's
+        # results by ink signature (the evidence pipeline.correction_kind fits corrections to)
+        self.results = StepResults()
         self._shifting = False  # between PageModel.stepsShifted and the pageChanged that follows
         self._retried: set[tuple[int, tuple]] = set()  # (step, ink signature) read again after a time-out
         self.model.step_changed.connect(self._remember_from)
@@ -346,7 +350,7 @@ class PracticeView(QWidget):
             self.session.set_ink(ink, k)  # after a split or its undo: _sync_session_after_shift
         if same or ink.is_empty:
             return
-        known = self._results.get((ink.signature(), tuple(self.model.previous_latex(k))))
+        known = self.results.known(ink.signature(), self.model.previous_latex(k))
         if known is not None:  # this ink was read before (undo, redo): its reading and verdict come back
             self.reader.cancel(k)  # a pending read of the ink before is moot
             self.model.restore(k, known)
@@ -381,48 +385,15 @@ class PracticeView(QWidget):
             self._sync_session_after_shift()
 
     def _sync_session_after_shift(self) -> None:
-        """Bring the session's step records in line with the page and the panels after steps moved:
-        each step's record is synced with its ink (``Session.set_ink`` looks strokes up within the step:
-        strokes that left are erased there, strokes that arrived are added or come back, so the board
-        and its replay show where each stroke is now), and every step's record ends with its current
-        reading and verdict."""
-        s = self.session
-        if s.finished:
-            return
-        page = self.page_model.page
-        for k, ink in enumerate(page.steps):
-            s.set_ink(ink, k)
-        for rec in s.steps:
-            if rec.index >= len(page.steps) and not rec.ink.is_empty:
-                s.set_ink(StepInk(), rec.index)
-        for k in range(len(self.model)):
-            self._record_state(k)
-        for rec in s.steps:
-            if rec.index >= len(self.model) and rec.latex is not None:
-                s.record_reading(rec.index, None)  # a step that is gone reads as nothing
+        """Bring the session's step records in line with the page and the panels after steps moved
+        (``sessions.practice.sync_after_shift``)."""
+        sync_after_shift(self.session, self.page_model.page.steps, self.model.steps)
 
     def _record_state(self, k: int) -> None:
-        """Record step ``k``'s reading and verdict in the session when its record says otherwise."""
-        s = self.session
-        if s.finished or k >= len(self.model):
-            return
-        st = self.model.step(k)
-        rec = next((r for r in s.steps if r.index == k), None)
-        rec_latex = rec.latex if rec is not None else None
-        if st.latex is None or st.status != DONE:
-            if st.latex is None and rec_latex is not None:
-                s.record_reading(k, None)
-            return
-        if st.latex != rec_latex:
-            if st.source == "ink":
-                s.record_reading(k, RecognitionResult(tuple(Candidate(c, sc) for c, sc in st.candidates)
-                                                      or (Candidate(st.latex, 0.0),), ms=st.read_ms))
-            else:
-                s.record_correction(k, st.latex, st.change or "reading")
-        v, rv = st.verdict, (rec.verdict if rec is not None else None)
-        if v is not None and (rv is None or (rv.latex, rv.verdict, rv.reference_step, rv.diagnosis)
-                              != (v.latex, v.verdict, v.reference_step, v.diagnosis)):
-            s.record_verdict(k, v)
+        """Record step ``k``'s reading and verdict in the session when its record says otherwise
+        (``sessions.practice.record_state``)."""
+        if k < len(self.model):
+            record_state(self.session, k, self.model.step(k))
 
     def _mark_step(self, k: int) -> None:
         """The verdict's symbol in its colour beside step k's number on the board (which ink is which)."""
@@ -451,9 +422,7 @@ class PracticeView(QWidget):
         st = self.model.step(k)
         if st.status != DONE or st.verdict is None or st.error or st.ink.is_empty:
             return
-        self._results[(st.ink.signature(), tuple(self.model.previous_latex(k)))] = st
-        while len(self._results) > 512:
-            self._results.pop(next(iter(self._results)))
+        self.results.remember(st.ink.signature(), self.model.previous_latex(k), st)
 
     def _on_bands(self) -> None:
         page = self.page_model.page
@@ -579,9 +548,7 @@ class PracticeView(QWidget):
         if not self.model.apply_result(k, None, result):
             return
         self.page_model.set_reading(k, {"latex": result.latex, "source": "ink"})
-        self._recognitions[self.model.signature(k)] = result.recognition
-        while len(self._recognitions) > 256:
-            self._recognitions.pop(next(iter(self._recognitions)))
+        self.results.remember_reading(self.model.signature(k), result.recognition)
         self.session.record_reading(k, result.recognition)  # also after the run: a read that was running
         self.session.record_verdict(k, result.verdict)
         self._maybe_complete(k)
@@ -616,7 +583,7 @@ class PracticeView(QWidget):
         before = before or self.model.step(k)
         ink, read = before.ink, before.latex
         first = before.verdict.verdict if before.verdict is not None else None
-        recognition = self._recognitions.get(before.ink.signature())
+        recognition = self.results.reading(before.ink.signature())
         recognizer = self.services.recognizer()
         classify = getattr(recognizer, "classify_groups", None)
         card, previous, check = self.card, self.model.previous_latex(k), self.services.check
