@@ -111,7 +111,7 @@ def test_correct_derivation_from_ink(qtbot, card, recognizer):
     assert all(view.panels[k].chip.text() == "\u2713 correct" for k in range(3))
     # the result without the definition written first: correct, but unsupported, and the run goes on
     assert not view.session.finished and view.run.reached_goal and not view.run.complete
-    assert "write the objective (reference step 1)" in view.panels[2].run_note.text()
+    assert "write the objective (reference step 1)" in view.panels[0].run_note.text()  # the first step past it
 
 
 def test_wrong_derivation_from_ink(qtbot, card, recognizer):
