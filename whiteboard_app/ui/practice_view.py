@@ -609,6 +609,7 @@ class PracticeView(QWidget):
         k = self._recheck_step(worker)
         if k is not None:
             self.model.set_error(k, f"cannot check: {message}")
+            self._record_state(k)  # the correction itself is still on the record
 
     def _on_verdict(self, worker: Worker, latex: str, result) -> None:
         kind, verdict = result
