@@ -171,3 +171,31 @@ def test_json_shape():
     assert out["jumps"] == [{"step": 1, "reference_step": 4,
                              "missing": ["write the objective (reference step 1)",
                                          "show the rule 3 step (reference step 3)"]}]
+
+
+def test_a_milestone_inside_a_chain_counts():
+    """The chain-rule step and the answer in one line: the chain's prefixes are checked too."""
+    from whiteboard_app import pipeline
+
+    card = deck().get("softmax-cross-entropy-gradient")
+    steps = [r"L = -\sum_{k=1}^{K} y_k \log p_k", r"\log p_k = z_k - \log\sum_{j=1}^{K} e^{z_j}",
+             r"L = -\sum_{k=1}^{K} y_k z_k + \log\sum_{j=1}^{K} e^{z_j}",
+             r"\frac{\partial L}{\partial z_i} = -y_i + \frac{e^{z_i}}{\sum_{j=1}^{K} e^{z_j}} = p_i - y_i"]
+    verdicts = check_derivation(card, steps)
+    assert [v.reference_step for v in verdicts][-1] == 5
+    assert not judge_run(card, verdicts).complete  # the last expression alone matches step 5
+    also = [pipeline.intermediate_matches(card, s, steps[:i]) for i, s in enumerate(steps)]
+    assert also[-1] == [4] and also[:3] == [[], [], []]
+    run = judge_run(card, verdicts, also=also)
+    assert run.complete and not run.jumps
+    # a wrong step's chain shows nothing
+    assert judge_run(card, [dict(v.to_json(), verdict="wrong") if i == 3 else v for i, v in enumerate(verdicts)],
+                     also=also).missing_milestones
+
+
+def test_chain_prefixes():
+    from whiteboard_app.pipeline import chain_prefixes
+
+    assert chain_prefixes(r"a = \frac{b}{c = d} = e") == [r"a = \frac{b}{c = d}"]
+    assert chain_prefixes("= a = b = c") == ["= a", "= a = b"]
+    assert chain_prefixes("a = b") == [] and chain_prefixes("a := b = c") == [] and chain_prefixes("a = = b") == []

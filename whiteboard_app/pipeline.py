@@ -235,3 +235,40 @@ def correction_kind(ink: StepInk, recognition: RecognitionResult | None, new_lat
         return "reading"
     except Exception:  # noqa: BLE001 - the verifier failed: no evidence either way
         return no_evidence
+
+
+def chain_prefixes(latex: str) -> list[str]:
+    """The shorter steps a chain ``a = b = c`` writes on its way: ``["a = b"]`` (``["= b"]`` for the
+    continuation ``= b = c``); [] for a step with one relation or none. Splits only at ``=`` outside
+    braces, brackets and parentheses (``:=`` and ``\\ne`` are not split)."""
+    parts, depth, cur, prev = [], 0, [], ""
+    for ch in latex:
+        if ch in "{([":
+            depth += 1
+        elif ch in "})]":
+            depth = max(0, depth - 1)
+        if ch == "=" and depth == 0 and prev not in (":", "<", ">", "!", "\\"):
+            parts.append("".join(cur))
+            cur = []
+        else:
+            cur.append(ch)
+        prev = ch
+    parts.append("".join(cur))
+    if any(not p.strip() for p in parts[1:]):
+        return []
+    return ["=".join(parts[:j]).strip() for j in range(2, len(parts))]
+
+
+def intermediate_matches(card, latex: str, previous_latex: Sequence[str] = (), *,
+                         check: Checker | None = None) -> list[int]:
+    """Reference steps a chain step shows on its way (issue 12: a milestone written inside a longer
+    line counts): each prefix of ``latex`` (:func:`chain_prefixes`) is checked as the step after
+    ``previous_latex``; the reference steps of the prefixes judged correct, in order, without repeats.
+    [] for a step that is not a chain. Never raises (a failing prefix shows nothing)."""
+    out: list[int] = []
+    for prefix in chain_prefixes(latex or ""):
+        v = recheck(card, prefix, previous_latex, check=check)
+        k = getattr(v, "reference_step", None)
+        if getattr(v, "verdict", None) == "correct" and isinstance(k, int) and k not in out:
+            out.append(k)
+    return out

@@ -46,9 +46,13 @@ def print_run(card, verdicts, as_json: bool, **counts) -> None:
     JSON ``{"steps": [...as check --json...], "run": {"complete", "reached_goal", "missing_milestones",
     "jumps", "answer_changes", "hints", "reveals"}}``, or the verdict lines then the run in words.
     ``counts`` (answer_changes, hints, reveals) are passed to ``judge_run``."""
+    from whiteboard_app.pipeline import chain_prefixes, intermediate_matches
     from whiteboard_app.sessions.run import judge_run
 
-    run = judge_run(card, verdicts, **counts)
+    latexes = [v.latex for v in verdicts]
+    also = [intermediate_matches(card, v.latex, latexes[:i]) if v.verdict == "correct" and chain_prefixes(v.latex)
+            else [] for i, v in enumerate(verdicts)]  # a milestone written inside a chain a = b = c counts
+    run = judge_run(card, verdicts, also=also, **counts)
     if as_json:
         print(json.dumps({"steps": [v.to_json() for v in verdicts], "run": run.to_json()}, indent=2))
         return

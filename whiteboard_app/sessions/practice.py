@@ -47,18 +47,20 @@ class PracticeRun:
         self._ungraded_sent = False
 
     # --- judging -------------------------------------------------------------------------------------
-    def judge(self, verdicts: Sequence[Any], hints: Sequence[int] = (), reveals: Sequence[int] = ()) -> RunJudgement:
-        """The run as a derivation now (sessions/run.py), with the session's answer changes."""
+    def judge(self, verdicts: Sequence[Any], hints: Sequence[int] = (), reveals: Sequence[int] = (),
+              also: Sequence[Sequence[int]] | None = None) -> RunJudgement:
+        """The run as a derivation now (sessions/run.py), with the session's answer changes; ``also``:
+        reference steps each step shows inside a chain (``pipeline.intermediate_matches``)."""
         return judge_run(self.card, list(verdicts),
                          answer_changes=sum(1 for r in self.session.steps if r.answer_changed),
-                         hints=sum(hints), reveals=len(list(reveals)))
+                         hints=sum(hints), reveals=len(list(reveals)), also=also)
 
-    def after_verdict(self, verdicts: Sequence[Any], hints: Sequence[int] = (),
-                      reveals: Sequence[int] = ()) -> tuple[str, RunJudgement]:
+    def after_verdict(self, verdicts: Sequence[Any], hints: Sequence[int] = (), reveals: Sequence[int] = (),
+                      also: Sequence[Sequence[int]] | None = None) -> tuple[str, RunJudgement]:
         """A step got a verdict: ("complete", run) when the run has just become complete (end it with
         :meth:`end`, ``complete=True``), ("unsupported", run) when the result is reached with
         milestones missing (the run goes on), ("", run) otherwise or once the run is over."""
-        run = self.judge(verdicts, hints, reveals)
+        run = self.judge(verdicts, hints, reveals, also)
         if self.session.finished:
             return "", run
         if run.complete:
@@ -66,15 +68,15 @@ class PracticeRun:
         return ("unsupported" if run.reached_goal else ""), run
 
     # --- ending --------------------------------------------------------------------------------------
-    def end(self, verdicts: Sequence[Any], hints: Sequence[int] = (), reveals: Sequence[int] = (), *,
-            complete: bool = False) -> tuple[RunJudgement, Opening | None]:
+    def end(self, verdicts: Sequence[Any], hints: Sequence[int] = (), reveals: Sequence[int] = (),
+            also: Sequence[Sequence[int]] | None = None, *, complete: bool = False) -> tuple[RunJudgement, Opening | None]:
         """Stop the clock (if still running), keep the run's judgement on the board and return it with
         the interview's opening question: "walk me through how you got there" when a correct step
         jumped past milestones that were never shown, else None. ``complete``: the run ended by itself."""
         if not self.session.finished:
             self.session.finish()
         self.completed = self.completed or complete
-        run = self.judge(verdicts, hints, reveals)
+        run = self.judge(verdicts, hints, reveals, also)
         self.session.set_run(run.to_json())
         opening = None
         if run.jumps:

@@ -18,6 +18,8 @@ checker matches it to a reference step):
 1. A milestone is shown by a step whose final verdict is "correct" and whose ``reference_step`` is the
    milestone's step. A step the card marks ``checkable = false`` is shown by a "cannot_check" verdict
    matched to it (the checker cannot judge it; the user compares it with the reference).
+   A correct chain ``a = b = c`` also shows what its shorter forms match (``also``, found by
+   ``pipeline.intermediate_matches``: the checker judges ``a = b`` as a step of its own).
 2. Consecutive reference steps with the same milestone kind where the later one continues the earlier
    one (its LaTeX starts with ``=``) are one milestone written two ways (``\\sum_i (p_i - y_i)x_i`` and
    ``= X^T(p - y)``): showing either shows it.
@@ -198,24 +200,30 @@ def _shows(card, v: Any) -> int | None:
 
 
 def judge_run(card, verdicts: Sequence[Any], *, answer_changes: int = 0, hints: int = 0,
-              reveals: int = 0) -> RunJudgement:
+              reveals: int = 0, also: Sequence[Sequence[int]] | None = None) -> RunJudgement:
     """Judge a run on ``card`` from its steps' final verdicts.
 
     ``verdicts[i]`` is run step i's verdict as the checker returns it: a ``StepVerdict``, its
     ``to_json()`` dict (``check --json``), or None for a step without one; only ``verdict`` and
     ``reference_step`` are read (any other field is ignored). ``answer_changes``, ``hints`` and
     ``reveals`` are counted by the caller and passed through. Never raises for odd verdicts (a missing
-    or out-of-range ``reference_step`` shows nothing).
+    or out-of-range ``reference_step`` shows nothing). ``also[i]``: further reference steps run step i
+    shows on its way when it is a correct chain ``a = b = c`` (``pipeline.intermediate_matches``).
     """
     ms = milestones(card)
     target = goal(card)
     by_step = {k: m for m in ms for k in m.steps}
     matched = [_shows(card, v) for v in verdicts]
+    n = len(getattr(card, "steps", ()))
+    extra = [[k for k in (also[i] if also is not None and i < len(also) else ()) or ()
+              if isinstance(k, int) and not isinstance(k, bool) and 1 <= k <= n
+              and _field(verdicts[i], "verdict") == "correct"] for i in range(len(verdicts))]
     shown: dict[Milestone, int] = {}
     for i, k in enumerate(matched):
-        m = by_step.get(k) if k is not None else None
-        if m is not None and m not in shown:
-            shown[m] = i + 1
+        for kk in ([k] if k is not None else []) + extra[i]:
+            m = by_step.get(kk)
+            if m is not None and m not in shown:
+                shown[m] = i + 1
     missing = tuple(m for m in ms if m not in shown)
     jumps: list[Jump] = []
     named: set[Milestone] = set()

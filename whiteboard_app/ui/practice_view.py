@@ -135,6 +135,7 @@ class PracticeView(QWidget):
         self.reader.result_ready.connect(self._on_result)
         self.reader.failed.connect(lambda i, msg: self.model.set_error(i, f"could not read: {msg}"))
         self._recheck_workers: dict[int, Worker] = {}
+        self._chains: dict[tuple, list[int]] = {}  # (latex, previous readings) -> reference steps inside
         # finished step states by (ink signature, previous readings), for undo/redo, and the recogniser's
         # results by ink signature (the evidence pipeline.correction_kind fits corrections to)
         self.results = StepResults()
@@ -551,6 +552,7 @@ class PracticeView(QWidget):
         self.results.remember_reading(self.model.signature(k), result.recognition)
         self.session.record_reading(k, result.recognition)  # also after the run: a read that was running
         self.session.record_verdict(k, result.verdict)
+        self._check_chain(k)
         self._maybe_complete(k)
         self._refresh_summary()
 
@@ -620,6 +622,7 @@ class PracticeView(QWidget):
                 self.session.record_correction(k, latex, kind)
                 self.model.mark_correction(k, kind, self._first_verdict(k))
             self.session.record_verdict(k, verdict)
+            self._check_chain(k)
             self._maybe_complete(k)
             self._refresh_summary()
 
@@ -706,10 +709,33 @@ class PracticeView(QWidget):
             self.panels[-1].edit.setFocus()
 
     # ------------------------------------------------------------------------------ end of the run
-    def _run_inputs(self) -> tuple[list, list[int], list[int]]:
-        """(verdicts of the written steps, hints shown per step, steps whose reference was revealed)."""
-        return ([st.verdict for st in self._written_steps()], [st.hints_shown for st in self.model.steps],
-                [i for i, st in enumerate(self.model.steps) if st.reference_shown])
+    def _run_inputs(self) -> tuple[list, list[int], list[int], list[list[int]]]:
+        """(verdicts of the written steps, hints shown per step, steps whose reference was revealed,
+        reference steps each step shows inside a chain a = b = c)."""
+        steps = self._written_steps()
+        also = [self._chains.get((st.latex, tuple(self.model.previous_latex(i))), []) if st.latex else []
+                for i, st in enumerate(steps)]
+        return ([st.verdict for st in steps], [st.hints_shown for st in self.model.steps],
+                [i for i, st in enumerate(self.model.steps) if st.reference_shown], also)
+
+    def _check_chain(self, k: int) -> None:
+        """Step ``k`` is a correct chain ``a = b = c``: find the reference steps it shows on its way in a
+        worker (``pipeline.intermediate_matches``), then judge the run again."""
+        st = self.model.step(k)
+        if st.verdict is None or st.verdict.verdict != "correct" or not st.latex or not pipeline.chain_prefixes(st.latex):
+            return
+        key = (st.latex, tuple(self.model.previous_latex(k)))
+        if key in self._chains:
+            return
+        self._chains[key] = []
+        worker = Worker(pipeline.intermediate_matches, self.card, st.latex, list(key[1]), check=self.services.check)
+
+        def done(found, key=key):
+            self._chains[key] = list(found)
+            if found:
+                self._maybe_complete(-1)
+        worker.signals.result.connect(done)
+        self.pool.submit(worker)
 
     def judge(self) -> RunJudgement:
         """The run judged as a derivation now (sessions/run.py, the rule ``check --summary`` uses) from
@@ -771,8 +797,8 @@ class PracticeView(QWidget):
     def summary(self) -> str:
         """The end-of-run summary (time against target, splits, verdicts, freezes, then the run as a
         derivation: complete or what is missing, hints and references used) as text."""
-        verdicts, hints, reveals = self._run_inputs()
-        run = self.practice.judge(verdicts, hints, reveals)
+        verdicts, hints, reveals, also = self._run_inputs()
+        run = self.practice.judge(verdicts, hints, reveals, also)
         words = self.practice.step_words([v.verdict if v is not None else None for v in verdicts], run)
         inked = any(not ink.is_empty for ink in self.page_model.page.steps) or any(
             rec.strokes for rec in self.session.steps)
