@@ -191,6 +191,12 @@ def process_step(ink: StepInk, recognizer: Recognizer, card, previous_latex: Seq
     return StepResult(recognition, latex, recheck(card, latex, previous_latex, check=check))
 
 
+#: an answer change when the reading replaced fits the ink this many nats better than the new LaTeX ...
+CORRECTION_MARGIN = 2.0
+#: ... and differs from it in at most this many tokens (see correction_kind)
+CORRECTION_TOKENS = 2
+
+
 def correction_kind(ink: StepInk, recognition: RecognitionResult | None, new_latex: str, *,
                     read_latex: str | None = None, first_verdict: str | None = None,
                     classify: Callable | None = None) -> str:
@@ -200,8 +206,12 @@ def correction_kind(ink: StepInk, recognition: RecognitionResult | None, new_lat
     recogniser's per-symbol alternatives in ``recognition.symbols``) are fitted to the new form with the
     recogniser's form verifier (``recognition.form_match.match_forms`` + ``verified_form``: the same
     evidence the card context uses to pull a reading to one of the card's forms), and the fit must be
-    accepted on its own and the ink must not fit the reading it replaces (``read_latex``) clearly better.
-    Otherwise an answer change ("answer"): the user changed the maths.
+    accepted on its own (no unexplained left-over ink or glyph, no symbol the classifier is sure is
+    another of its kind: a "+" where "-" is typed). Otherwise an answer change ("answer"): the user
+    changed the maths. It is an answer change too when the reading replaced (``read_latex``) is also
+    accepted, fits the ink clearly better (CORRECTION_MARGIN nats) and differs from the new LaTeX in at
+    most CORRECTION_TOKENS tokens: the recogniser read the ink as written and the user changed a sign
+    or an exponent.
 
     Without ink (a typed step) it is an answer change. Without evidence (no symbols: the recogniser could
     not read the ink, or an engine that gives none; a form that cannot be typeset) it is a reading fix
@@ -229,9 +239,21 @@ def correction_kind(ink: StepInk, recognition: RecognitionResult | None, new_lat
             return no_evidence
         if verified_form([new]) is None:
             return "answer"
-        best = verified_form(matches)  # the ink fits the old reading clearly better: the maths changed
-        if best is not None and normalize_tokens(best.latex) != toks:
-            return "answer"
+        # the reading replaced is no fair rival in general (the engine built it from the very labels its
+        # symbols carry, so it fits them best, misread or not: requiring the new form to beat it called
+        # 48.6 % of reading fixes answer changes). It is when it differs from the new LaTeX in a token
+        # or two and fits clearly better (by MARGIN nats): the engine read the ink as written and the
+        # user changed a sign, an exponent, an index
+        old = next((m for m in matches if read_latex and normalize_tokens(m.latex) == normalize_tokens(read_latex)
+                    and normalize_tokens(m.latex) != toks), None)
+        if old is not None and verified_form([old]) is not None and new.cost - old.cost > CORRECTION_MARGIN:
+            import difflib
+
+            a, b = normalize_tokens(old.latex), toks
+            ops = difflib.SequenceMatcher(a=a, b=b, autojunk=False).get_opcodes()
+            changed = sum(max(i2 - i1, j2 - j1) for tag, i1, i2, j1, j2 in ops if tag != "equal")
+            if changed <= CORRECTION_TOKENS:
+                return "answer"
         return "reading"
     except Exception:  # noqa: BLE001 - the verifier failed: no evidence either way
         return no_evidence
