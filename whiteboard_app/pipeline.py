@@ -211,7 +211,10 @@ def correction_kind(ink: StepInk, recognition: RecognitionResult | None, new_lat
     changed the maths. It is an answer change too when the reading replaced (``read_latex``) is also
     accepted, fits the ink clearly better (CORRECTION_MARGIN nats) and differs from the new LaTeX in at
     most CORRECTION_TOKENS tokens: the recogniser read the ink as written and the user changed a sign
-    or an exponent.
+    or an exponent. Measured on generated ink (benchmarks/correction_kind.py, 10 cards, 37 cases each
+    way): answer changes 91.9 % right, reading fixes 64.9 % right (the misses are inks the verifier
+    cannot fit: regrouping failures on long numeric steps); with the reading replaced as a rival always:
+    94.6 / 51.4 %.
 
     Without ink (a typed step) it is an answer change. Without evidence (no symbols: the recogniser could
     not read the ink, or an engine that gives none; a form that cannot be typeset) it is a reading fix
