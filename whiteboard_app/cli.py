@@ -19,6 +19,7 @@ _COMMAND_MODULES = (
     "whiteboard_app.recognition.cli",
     "whiteboard_app.recognition.training.cli",
     "whiteboard_app.sessions.cli",
+    "whiteboard_app.sessions.grill_cli",
     "whiteboard_app.ui.cli",  # must import PySide6 only inside its command functions
 )
 

@@ -41,7 +41,9 @@ def recognizer():
 
     rec = None
     try:
-        rec = get_recognizer(DEFAULT_ENGINE)
+        # a generous limit: this test is about the flow through the window, not speed (benchmarks/ time it;
+        # tests/test_registry.py tests the limit itself), and a loaded machine must not turn it into "unparsed"
+        rec = get_recognizer(DEFAULT_ENGINE, time_limit_s=30.0)
         rec.warm_up()
         rec.recognize(synthesize("x", seed=0, origin=(0.0, 40.0)).ink)
     except RecognizerUnavailable as exc:

@@ -85,3 +85,15 @@ def test_summary_is_shown_above_the_questions(qtbot, card):
     assert panel.summary.isHidden()
     panel.set_summary("Time 2:10 against a target of 5:00")
     assert not panel.summary.isHidden() and "2:10" in panel.summary.text()
+
+
+def test_the_interview_closes_with_the_when_did_you_use_it_question(qtbot, card):
+    from whiteboard_app.ui.interviewer import CLOSING_QUESTION
+
+    panel = InterviewerPanel(card)
+    qtbot.addWidget(panel)
+    for _ in panel.questions:
+        panel.next()
+    assert "when did the framework hide it" not in panel.done_label.text()
+    panel.give_grade("good")
+    assert CLOSING_QUESTION in panel.done_label.text() and "framework hide it from you" in CLOSING_QUESTION

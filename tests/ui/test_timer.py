@@ -118,3 +118,23 @@ def test_summary_says_verdicts_in_the_panels_words(verdict, words):
 
     text = summary_text(60_000, 180, [Split(0, 60_000, 60_000)], [], [verdict])
     assert text.splitlines()[1] == f"Step 1: 1:00  {words}"
+
+
+def test_a_stalled_run_gets_an_interviewer_prompt(run):
+    from whiteboard_app.sessions.prompts import stall_prompt
+
+    clock, session, widget = run
+    widget.stall_prompt = lambda step, ms: stall_prompt(None, step, ms)
+    session.add_stroke(_stroke())
+    clock.advance(5_000)
+    widget.refresh()
+    assert widget.prompt_label.isHidden()
+    clock.advance(5_000)                      # 10 s without ink: a freeze
+    widget.refresh()
+    assert not widget.prompt_label.isHidden() and "intuition" in widget.prompt_label.text()
+    clock.advance(15_000)
+    widget.refresh()
+    assert "Write down the objective" in widget.prompt_label.text()   # still on step 1
+    session.add_stroke(_stroke())             # writing again ends the stall
+    widget.refresh()
+    assert widget.prompt_label.isHidden()

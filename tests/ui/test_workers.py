@@ -60,16 +60,57 @@ class _Steps:
         return self.sig[k]
 
 
+class _FakeTimer:
+    """A pause timer the test fires by hand (StepReader's ``timer_factory``): no wall-clock race."""
+
+    def __init__(self, parent=None):
+        self._active = False
+        self.starts: list[int] = []
+        self._slots = []
+        self.timeout = self
+
+    def connect(self, slot):  # timer.timeout.connect(slot)
+        self._slots.append(slot)
+
+    def start(self, ms):
+        self.starts.append(ms)
+        self._active = True
+
+    def stop(self):
+        self._active = False
+
+    def isActive(self):  # noqa: N802 - QTimer's name
+        return self._active
+
+    def fire(self):
+        assert self._active, "fired a timer that is not running"
+        self._active = False
+        for slot in self._slots:
+            slot()
+
+
+def _fake_timers():
+    made: list[_FakeTimer] = []
+
+    def factory(parent):
+        made.append(_FakeTimer(parent))
+        return made[-1]
+
+    return made, factory
+
+
 def test_reader_waits_for_the_pause_then_delivers(qtbot):
     steps = _Steps()
     calls = []
-    reader = StepReader(lambda k: (lambda: calls.append(k) or f"read {k}"), steps.signature, pause_ms=150)
+    timers, factory = _fake_timers()
+    reader = StepReader(lambda k: (lambda: calls.append(k) or f"read {k}"), steps.signature, pause_ms=150,
+                        timer_factory=factory)
     reader.ink_changed(0)
-    qtbot.wait(60)
-    reader.ink_changed(0)  # more ink: the pause starts again
+    reader.ink_changed(0)  # more ink inside the pause: the pause starts again, on the same timer
+    assert len(timers) == 1 and timers[0].starts == [150, 150]
     assert calls == [] and reader.pending(0)
     with qtbot.waitSignal(reader.result_ready, timeout=3000) as sig:
-        pass
+        timers[0].fire()  # the pause ends
     assert sig.args == [0, "read 0"]
     assert calls == [0]  # one read for two changes inside the pause
     assert not reader.pending(0)
@@ -143,15 +184,28 @@ def test_no_job_means_no_work(qtbot):
 def test_pen_activity_postpones_the_read(qtbot):
     steps = _Steps()
     calls = []
-    reader = StepReader(lambda k: (lambda: calls.append(k) or "r"), steps.signature, pause_ms=150)
+    timers, factory = _fake_timers()
+    reader = StepReader(lambda k: (lambda: calls.append(k) or "r"), steps.signature, pause_ms=150,
+                        timer_factory=factory)
     reader.ink_changed(0)
-    for _ in range(4):  # the pen keeps moving for 4 x 80 ms > the pause
-        qtbot.wait(80)
+    for _ in range(4):  # the pen keeps moving: every move restarts the waiting pause
         reader.postpone()
+    assert timers[0].starts == [150] * 5
     assert calls == [] and reader.pending(0)
     with qtbot.waitSignal(reader.result_ready, timeout=3000):
-        pass
+        timers[0].fire()
     assert calls == [0]
+
+
+def test_postpone_leaves_a_step_that_is_not_waiting_alone(qtbot):
+    steps = _Steps()
+    timers, factory = _fake_timers()
+    reader = StepReader(lambda k: (lambda: "r"), steps.signature, pause_ms=150, timer_factory=factory)
+    reader.ink_changed(0)
+    with qtbot.waitSignal(reader.result_ready, timeout=3000):
+        timers[0].fire()
+    reader.postpone()  # the pause of step 0 is over: moving the pen must not read it again
+    assert timers[0].starts == [150] and not reader.pending(0)
 
 
 def test_a_read_follows_its_step_when_steps_shift(qtbot):

@@ -32,7 +32,8 @@ def _list(args: argparse.Namespace) -> int:
 
 def checker_problems(card) -> list[DeckError]:
     """Run the maths checker over a card (in-process): every checkable step must be judged correct after
-    the steps before it, every mistake wrong with its declared diagnosis. Problems as DeckErrors."""
+    the steps before it, every mistake wrong with its declared diagnosis, every grill question's answer and
+    ``accept`` forms correct and its ``reject`` forms wrong. Problems as DeckErrors."""
     from whiteboard_app.maths.checker import CardChecker
 
     from .loader import _Lines
@@ -52,6 +53,13 @@ def checker_problems(card) -> list[DeckError]:
         if v.verdict != "wrong" or v.diagnosis != m.diagnosis:
             out.append(DeckError(card.source_path, lines.line_of(("mistakes", k, "latex")), f"mistakes[{k}].latex",
                                  f"the checker says {v.verdict} ({v.diagnosis}), not wrong ({m.diagnosis})"))
+    from whiteboard_app.sessions.grill import GrillItem, InProcessCompare, question_problems
+
+    grill_compare = InProcessCompare()
+    for k, q in enumerate(card.questions, 1):  # grill questions: answer and accept forms correct, reject wrong
+        for p in question_problems(GrillItem(card, q), grill_compare):
+            out.append(DeckError(card.source_path, lines.line_of(("questions", k, "answer")),
+                                 f"questions[{k}].answer", p))
     return out
 
 

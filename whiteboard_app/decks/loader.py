@@ -19,6 +19,7 @@ from .schema import (
     DOMAINS,
     FUNCTIONS,
     MILESTONES,
+    QUESTION_KINDS,
     SCHEMA_VERSION,
     TOPICS,
     Card,
@@ -27,6 +28,7 @@ from .schema import (
     Declarations,
     Followup,
     Mistake,
+    Question,
     RefStep,
     Targets,
 )
@@ -105,7 +107,7 @@ class _Lines:
         head, rest = path[0], list(path[1:])
         start, stop, in_section = 0, len(self.lines), False
         top_stop = self._find(re.compile(r"^\s*\["))
-        if rest and isinstance(rest[0], int) and head in ("steps", "mistakes", "followups"):
+        if rest and isinstance(rest[0], int) and head in ("steps", "mistakes", "followups", "questions"):
             sec = self._section(head, rest.pop(0))
             if sec is None:
                 return 0
@@ -200,7 +202,7 @@ class _Validator:
 _TYPE_WORDS = {"str": "string", "list": "list", "dict": "table", "int": "integer", "bool": "boolean"}
 _TOP_KEYS = (
     "schema_version", "id", "title", "topic", "prompt", "setup", "assumptions", "interpretation", "hints",
-    "targets", "declarations", "steps", "mistakes", "followups",
+    "targets", "declarations", "steps", "mistakes", "followups", "questions",
 )
 _DECL_KEYS = ("symbols", "indexed", "indices", "shapes", "sizes", "functions", "definitions", "constraints", "unknowns", "solutions", "stacks")
 
@@ -418,6 +420,8 @@ def _card_from_doc(path: Path, text: str, doc: dict) -> tuple[Card | None, list[
     if "followups" in doc and not 2 <= len(raw) <= 4:
         v.err(("followups",), f"needs 2-4 follow-ups, has {len(raw)}")
 
+    questions = _questions(v, doc)
+
     if v.errors:
         return None, v.errors
     card = Card(
@@ -436,8 +440,69 @@ def _card_from_doc(path: Path, text: str, doc: dict) -> tuple[Card | None, list[
         targets=targets,
         source_path=path,
         schema_version=version,
+        questions=questions,
     )
     return card, []
+
+
+class _NestedValidator(_Validator):
+    """Reports into a parent validator under a field prefix (a question's own ``declarations``)."""
+
+    def __init__(self, parent: _Validator, prefix: tuple):
+        self.path, self.lines, self.errors, self.prefix = parent.path, parent.lines, parent.errors, prefix
+
+    def err(self, field: tuple, message: str) -> None:
+        super().err(self.prefix + tuple(field), message)
+
+
+_QUESTION_KEYS = ("id", "prompt", "kind", "answer", "key_points", "accept", "reject", "time_s", "declarations")
+MAX_QUESTIONS = 12
+QUESTION_TIME_S = (15, 120)
+
+
+def _questions(v: _Validator, doc: dict) -> tuple[Question, ...]:
+    """The optional ``[[questions]]`` (grill questions, docs/deck-authoring.md); problems go to ``v``."""
+    out: list[Question] = []
+    raw = v.want(doc, "questions", list, ("questions",), required=False, default=[])
+    seen: set[str] = set()
+    for k, q in enumerate(raw, 1):
+        f = ("questions", k)
+        if not isinstance(q, dict):
+            v.err(f, "must be a table ([[questions]])")
+            continue
+        v.unknown_keys(q, _QUESTION_KEYS, f)
+        qid = v.text(q, "id", f + ("id",))
+        if qid and not _ID_RE.match(qid):
+            v.err(f + ("id",), f"{qid!r} is not kebab-case (lower-case letters, digits, hyphens)")
+        elif qid in seen:
+            v.err(f + ("id",), f"duplicate question id {qid!r} on this card")
+        seen.add(qid)
+        prompt = v.text(q, "prompt", f + ("prompt",))
+        kind = v.text(q, "kind", f + ("kind",))
+        if kind and kind not in QUESTION_KINDS:
+            v.err(f + ("kind",), f"unknown kind {kind!r} (one of: {', '.join(QUESTION_KINDS)})")
+        answer = v.text(q, "answer", f + ("answer",))
+        words = kind == "words"
+        key_points = v.strings(q, "key_points", f + ("key_points",), 2 if words else 0, 5)
+        accept = v.strings(q, "accept", f + ("accept",), 0 if words else 1, 8)
+        reject = v.strings(q, "reject", f + ("reject",), 0 if words else 1, 8)
+        if words:
+            for key in ("accept", "reject", "declarations"):
+                if key in q:
+                    v.err(f + (key,), "only a maths question has it (a word answer is self-graded)")
+        time_s = v.want(q, "time_s", int, f + ("time_s",), required=False, default=45)
+        lo, hi = QUESTION_TIME_S
+        if isinstance(time_s, int) and not lo <= time_s <= hi:
+            v.err(f + ("time_s",), f"must be {lo}-{hi} seconds, not {time_s}")
+        decl = None
+        if "declarations" in q and not words:
+            decl = _declarations(_NestedValidator(v, f), {"declarations": q["declarations"]})
+        out.append(Question(id=qid, prompt=prompt, kind=kind, answer=answer, key_points=key_points,
+                            accept=accept, reject=reject, time_s=time_s if isinstance(time_s, int) else 45,
+                            declarations=decl))
+    if len(raw) > MAX_QUESTIONS:
+        v.err(("questions",), f"needs at most {MAX_QUESTIONS} questions, has {len(raw)}")
+    return tuple(out)
 
 
 def card_errors(path: Path | str) -> tuple[Card | None, list[DeckError]]:

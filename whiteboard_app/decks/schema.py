@@ -142,6 +142,33 @@ class Followup:
     key_points: tuple[str, ...] = ()
 
 
+#: kinds of grill questions: a LaTeX answer checked by the checker, or words self-graded on key points
+QUESTION_KINDS = ("maths", "words")
+
+
+@dataclass(frozen=True)
+class Question:
+    """A grill question (rapid recall, docs/deck-authoring.md ``[[questions]]``).
+
+    ``id`` is kebab-case and unique within its card; the deck-wide id is ``"<card id>/<id>"``
+    (:attr:`Card` ``questions`` keep the short one, see ``sessions.grill.question_id``). ``kind`` is
+    ``"maths"`` (``answer`` is LaTeX checked for equivalence under the card's declarations, extended by
+    the question's own ``declarations``; ``accept`` / ``reject`` are equivalent and wrong forms the tests
+    verify) or ``"words"`` (``answer`` is a model answer, self-graded against ``key_points``). ``time_s``
+    is the time limit in seconds.
+    """
+
+    id: str
+    prompt: str
+    kind: str
+    answer: str
+    key_points: tuple[str, ...] = ()
+    accept: tuple[str, ...] = ()
+    reject: tuple[str, ...] = ()
+    time_s: int = 45
+    declarations: Declarations | None = None
+
+
 @dataclass(frozen=True)
 class Targets:
     """Time targets in seconds."""
@@ -169,6 +196,7 @@ class Card:
     targets: Targets = Targets()
     source_path: Path | None = None
     schema_version: int = SCHEMA_VERSION
+    questions: tuple[Question, ...] = ()
 
 
 @dataclass

@@ -154,13 +154,6 @@ class StepInk:
         by_id = {s.id: s for s in new}
         return StepInk(tuple(by_id.get(s.id, s) for s in self.strokes))
 
-    def index_of(self, stroke_id: int) -> int:
-        """Position of the stroke with that id; raises KeyError when absent."""
-        for i, s in enumerate(self.strokes):
-            if s.id == stroke_id:
-                return i
-        raise KeyError(stroke_id)
-
     def signature(self) -> tuple[int, ...]:
         """Ids of the strokes in order: changes whenever the ink changes (used to drop stale results)."""
         return tuple(s.id for s in self.strokes) + (hash(tuple(s.points[-1] for s in self.strokes)),)

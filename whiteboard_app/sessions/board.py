@@ -50,7 +50,7 @@ import json
 import math
 import uuid
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -744,8 +744,3 @@ def _describe(exc: BaseException) -> str:
         return f"missing field {exc.args[0]!r}"
     return str(exc) or type(exc).__name__
 
-
-def with_step(board: Board, step: StepRecord) -> Board:
-    """A copy of ``board`` with ``step`` replacing the step of the same index (or added, in order)."""
-    steps = [s for s in board.steps if s.index != step.index] + [step]
-    return replace(board, steps=tuple(sorted(steps, key=lambda s: s.index)))

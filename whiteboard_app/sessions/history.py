@@ -15,6 +15,12 @@ v1 tables::
     fsrs_cards(card_id PRIMARY KEY, card_json, due ISO UTC, first_review ISO UTC, last_review ISO UTC)
     reviews(id, card_id, reviewed_at ISO UTC, rating 1..4, attempt_board_id)
 
+v2 adds the grill answers (sessions/grill.py; a question's FSRS state is a ``fsrs_cards`` row keyed by
+its deck-wide id ``"<card id>/<question id>"``)::
+
+    grill_answers(id, question_id, card_id, kind "maths"|"words", answered_at ISO UTC, latex,
+                  verdict, self_grade, correct 0/1, ms, time_limit_ms, rating 1..4 or NULL)
+
 Times are ms unless named ``*_s``; dates are ISO 8601 strings in UTC.
 """
 
@@ -30,7 +36,7 @@ from pathlib import Path
 
 from whiteboard_app.sessions.board import Board, BoardError
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 
 _V1 = """
 CREATE TABLE attempts (
@@ -87,7 +93,26 @@ CREATE TABLE reviews (
 CREATE INDEX reviews_by_card ON reviews(card_id, reviewed_at);
 """
 
-_MIGRATIONS = {0: _V1}
+_V2 = """
+CREATE TABLE grill_answers (
+    id INTEGER PRIMARY KEY,
+    question_id TEXT NOT NULL,
+    card_id TEXT NOT NULL,
+    kind TEXT NOT NULL,
+    answered_at TEXT NOT NULL,
+    latex TEXT,
+    verdict TEXT,
+    self_grade TEXT,
+    correct INTEGER NOT NULL,
+    ms REAL NOT NULL,
+    time_limit_ms REAL,
+    rating INTEGER
+);
+CREATE INDEX grill_by_card ON grill_answers(card_id, answered_at);
+CREATE INDEX grill_by_question ON grill_answers(question_id, answered_at);
+"""
+
+_MIGRATIONS = {0: _V1, 1: _V2}
 """schema version -> SQL script taking a database of that version to the next one."""
 
 
@@ -165,6 +190,42 @@ class FreezeStat:
     count: int
     total_ms: float
     longest_ms: float
+
+
+@dataclass(frozen=True, slots=True)
+class GrillAnswerRow:
+    """One answered grill question (see sessions/grill.py): ``correct`` is the checker's verdict
+    "correct" (maths) or a self-grade other than "again" (words); ``ms`` the time to answer."""
+
+    question_id: str
+    card_id: str
+    kind: str
+    answered_at: datetime
+    latex: str | None
+    verdict: str | None
+    self_grade: str | None
+    correct: bool
+    ms: float
+    time_limit_ms: float | None
+    rating: int | None
+
+
+@dataclass(frozen=True, slots=True)
+class GrillStats:
+    """Grill accuracy and speed over a set of answers (one card's, or all when ``card_id`` is None):
+    ``accuracy`` = correct / answered (None with no answers), ``median_ms`` the median time to answer,
+    ``over_time`` how many answers came after the question's time limit."""
+
+    card_id: str | None
+    answered: int
+    correct: int
+    median_ms: float | None
+    over_time: int
+
+    @property
+    def accuracy(self) -> float | None:
+        """correct / answered in 0..1, None when nothing was answered."""
+        return self.correct / self.answered if self.answered else None
 
 
 class History:
@@ -247,7 +308,46 @@ class History:
             n += 1
         return n
 
+    def record_grill_answer(self, row: GrillAnswerRow) -> int:
+        """Log one grill answer (sessions/grill.py); returns its row id."""
+        with self.conn:
+            cur = self.conn.execute(
+                "INSERT INTO grill_answers (question_id, card_id, kind, answered_at, latex, verdict, self_grade, "
+                "correct, ms, time_limit_ms, rating) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (row.question_id, row.card_id, row.kind, row.answered_at.isoformat(), row.latex, row.verdict,
+                 row.self_grade, int(row.correct), float(row.ms), row.time_limit_ms, row.rating))
+        return int(cur.lastrowid)
+
     # ------------------------------------------------------------------------------- reading
+    def grill_answers(self, card_id: str | None = None, question_id: str | None = None) -> list[GrillAnswerRow]:
+        """Logged grill answers (all, one card's or one question's), oldest first."""
+        sql = ("SELECT question_id, card_id, kind, answered_at, latex, verdict, self_grade, correct, ms, "
+               "time_limit_ms, rating FROM grill_answers")
+        where, args = [], []
+        if card_id is not None:
+            where.append("card_id = ?")
+            args.append(card_id)
+        if question_id is not None:
+            where.append("question_id = ?")
+            args.append(question_id)
+        if where:
+            sql += " WHERE " + " AND ".join(where)
+        rows = self.conn.execute(sql + " ORDER BY answered_at, id", args).fetchall()
+        return [GrillAnswerRow(r[0], r[1], r[2], datetime.fromisoformat(r[3]), r[4], r[5], r[6], bool(r[7]),
+                               r[8], r[9], r[10]) for r in rows]
+
+    def grill_stats(self, card_id: str | None = None) -> GrillStats:
+        """Grill accuracy and speed (:class:`GrillStats`) of one card's questions, or of all."""
+        rows = self.grill_answers(card_id)
+        times = [r.ms for r in rows]
+        over = sum(1 for r in rows if r.time_limit_ms and r.ms > r.time_limit_ms)
+        return GrillStats(card_id, len(rows), sum(r.correct for r in rows),
+                          statistics.median(times) if times else None, over)
+
+    def grill_card_ids(self) -> list[str]:
+        """Cards with at least one answered grill question, alphabetical."""
+        return [r[0] for r in self.conn.execute("SELECT DISTINCT card_id FROM grill_answers ORDER BY card_id")]
+
     def attempts(self, card_id: str | None = None) -> list[AttemptRow]:
         """Indexed attempts (all cards or one), oldest first."""
         sql = ("SELECT board_id, card_id, started_at, duration_ms, target_ms, finished, self_grade, rating, "

@@ -22,6 +22,12 @@ Easy: the best the run allows, offered as the suggested grade (and recorded for 
 
 The rule only lowers the self-grade, never raises it: the user's own judgement of a clean run stands.
 
+Grill questions (sessions/grill.py) have FSRS states of their own, keyed ``"<card id>/<question id>"``
+(card ids never contain ``/``; :meth:`Scheduler.due` leaves them out unless asked for by id). A failed
+grill answer brings its card's due date forward to at most one day later (:meth:`Scheduler.pull_due`):
+quick recall that fails says the derivation needs practice; a correct one leaves the card's date alone
+(recalling a key identity is not re-deriving it).
+
 The drill plan (the seeds' option, :class:`DrillPlan`): one new derivation a day in deck order, the due
 ones first, then cycle through the deck (oldest review first) when nothing is due; the time target is
 the card's cold target (5 min) until a week after the card was first practised, then the practised
@@ -198,7 +204,21 @@ class Scheduler:
         rows = self.history.conn.execute(
             "SELECT card_id FROM fsrs_cards WHERE due < ? ORDER BY due, card_id", (end,)).fetchall()
         keep = set(card_ids) if card_ids is not None else None
-        return [r[0] for r in rows if keep is None or r[0] in keep]
+        return [r[0] for r in rows if (r[0] in keep if keep is not None else "/" not in r[0])]
+
+    def pull_due(self, card_id: str, latest: datetime) -> datetime | None:
+        """Bring ``card_id``'s due date forward to ``latest`` (aware) when it is later; return the due date
+        after the change (None: the card was never reviewed, so it is new and left alone)."""
+        latest = _as_utc(latest)
+        card = self.card_state(card_id)
+        if card is None:
+            return None
+        if card.due.astimezone(UTC) > latest:
+            card.due = latest
+            with self.history.conn:
+                self.history.conn.execute("UPDATE fsrs_cards SET card_json = ?, due = ? WHERE card_id = ?",
+                                          (card.to_json(), latest.isoformat(), card_id))
+        return card.due.astimezone(UTC)
 
     def first_review(self, card_id: str) -> datetime | None:
         row = self.history.conn.execute("SELECT first_review FROM fsrs_cards WHERE card_id = ?",

@@ -329,13 +329,6 @@ class Session:
         self._emit("step", self._current)
         return self._current
 
-    def go_to_step(self, index: int) -> None:
-        """Make ``index`` the current step (e.g. the user went back to fix a line); no split changes."""
-        self._check_open()
-        self._step(index, self.elapsed_ms())
-        self._current = index
-        self._emit("step", index)
-
     # ------------------------------------------------------------------------------ the end
     def record_followup(self, index: int, question: str, answer: str, grade: str | None = None) -> FollowupAnswer:
         """Record the answer to follow-up ``index`` (and its self-grade, one of SELF_GRADES or None);

@@ -1,6 +1,8 @@
 """The interviewer panel: after the last step (or on demand) the card's follow-ups one at a time, an
 answer box, then the model answer and key points; the card's "say it out loud" interpretation sentence
-is asked for as the last question; then a self-grade (Again / Hard / Good / Easy) for the scheduler.
+is asked for as the last question; then a self-grade (Again / Hard / Good / Easy) for the scheduler, after
+which the interviewer closes with ``CLOSING_QUESTION`` ("when did you last use this maths, and when did
+the framework hide it from you?"), to answer out loud.
 
 Signals: ``answered(index, question, answer)`` when a model answer is revealed (the user's answer is
 kept as written), ``graded(rating)`` with rating one of ``GRADES`` (lower case, FSRS's rating names).
@@ -24,6 +26,10 @@ from PySide6.QtWidgets import (
 GRADES = ("again", "hard", "good", "easy")
 
 INTERPRETATION_QUESTION = "Say it out loud: what does the result mean?"
+
+#: asked once the card is graded, as at the end of an onsite (its last 15 minutes): not graded, no model answer
+CLOSING_QUESTION = ("One last question: when did you last use this maths in your own work, and when did the "
+                    "framework hide it from you?")
 
 
 @dataclass(frozen=True)
@@ -211,7 +217,8 @@ class InterviewerPanel(QWidget):
             b.setVisible(done)
             b.setEnabled(self.grade is None)
         self.grade_label.setVisible(done)
-        self.done_label.setText(f"Graded \u201c{self.grade.capitalize()}\u201d. Well done." if self.grade else "")
+        self.done_label.setText(f"Graded \u201c{self.grade.capitalize()}\u201d. Well done.<br><br><i>Interviewer:</i> "
+                                f"\u201c{CLOSING_QUESTION}\u201d" if self.grade else "")
         self.done_label.setVisible(bool(self.grade))
         if done:
             self.model_answer.setVisible(False)

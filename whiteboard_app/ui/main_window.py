@@ -150,6 +150,7 @@ class MainWindow(QMainWindow):
         self.context = context
         self.recognizers = recognizers or RecognizerService(self)
         self.practice: PracticeView | None = None
+        self.grill = None  # the GrillView while a grill session is open
 
         self.banner = QLabel()
         self.banner.setObjectName("errorBanner")
@@ -239,7 +240,9 @@ class MainWindow(QMainWindow):
                                      triggered=lambda: self.practice and self.practice.finish_run())
         self.keyboard_action = QAction("&Keyboard only", self, checkable=True, shortcut=QKeySequence("Ctrl+K"),
                                        triggered=lambda on: self.practice and self.practice.set_keyboard_mode(on))
-        for a in (self.interviewer_action, self.finish_action, self.keyboard_action):
+        self.grill_action = QAction("&Grill (rapid questions)", self, shortcut=QKeySequence("Ctrl+G"),
+                                    triggered=lambda: self.open_grill())
+        for a in (self.interviewer_action, self.finish_action, self.keyboard_action, self.grill_action):
             practice_menu.addAction(a)
 
     # ------------------------------------------------------------------------------ errors
@@ -284,6 +287,7 @@ class MainWindow(QMainWindow):
             self.show_error(str(exc).strip("'\""))
             return None
         self.close_practice()
+        self.close_grill()
         c = self.context
         services = PracticeServices(
             recognizer=lambda: self.recognizers.recognizer,
@@ -439,9 +443,54 @@ class MainWindow(QMainWindow):
             self.practice.deleteLater()
             self.practice = None
 
+    def open_grill(self, n: int = 10, items=None):
+        """Start a grill session of ``n`` questions across the deck (due first, then new ones spread over
+        the cards; sessions/grill.py), scheduled in the history when there is one; ``items`` (GrillItems)
+        replaces the choice. Returns the GrillView (None when it could not start: said in the banner)."""
+        from datetime import UTC, datetime
+
+        from whiteboard_app.sessions.grill import grill_items, pick_questions
+        from whiteboard_app.ui.grill_view import GrillView
+
+        self.close_practice()
+        self.close_grill()
+        scheduler = None
+        if self.context.history is not None:
+            from whiteboard_app.sessions.scheduler import Scheduler
+
+            scheduler = Scheduler(self.context.history)
+        chosen = list(items) if items is not None else None
+        items = grill_items(self.context.deck)
+        if not items:
+            self.show_error("This deck has no grill questions ([[questions]] in the card files).")
+            return None
+        try:
+            if chosen is None:
+                chosen = pick_questions(items, scheduler, datetime.now(UTC), n) if scheduler else items[:n]
+            view = GrillView(chosen, scheduler=scheduler, recognizer=lambda: self.recognizers.recognizer)
+        except Exception as exc:  # noqa: BLE001 - shown in words, the deck stays usable
+            self.show_error(f"Could not start the grill: {type(exc).__name__}: {exc}")
+            return None
+        view.back_requested.connect(self.show_deck)
+        self.grill = view
+        self.stack.addWidget(view)
+        self.stack.setCurrentWidget(view)
+        self.setWindowTitle("Whiteboard \u2014 grill")
+        return view
+
+    def close_grill(self) -> None:
+        """Leave the grill session (answers so far are recorded) and drop its view."""
+        view = getattr(self, "grill", None)
+        if view is not None:
+            view.shutdown()
+            self.stack.removeWidget(view)
+            view.deleteLater()
+            self.grill = None
+
     def show_deck(self) -> None:
         """Back to the deck browser, refreshed with the latest history."""
         self.close_practice()
+        self.close_grill()
         self.browser.refresh()
         self.stack.setCurrentWidget(self.browser)
         self.setWindowTitle("Whiteboard \u2014 ML derivations")
@@ -483,4 +532,5 @@ class MainWindow(QMainWindow):
 
     def closeEvent(self, event) -> None:  # noqa: N802 (Qt API)
         self.close_practice()
+        self.close_grill()
         super().closeEvent(event)

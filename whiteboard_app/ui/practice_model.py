@@ -91,12 +91,6 @@ class PracticeModel(QObject):
         self.steps[i] = replace(self.steps[i], **changes)
         self.step_changed.emit(i)
 
-    def add_step(self) -> int:
-        """Append an empty step; return its index."""
-        self.steps.append(StepState())
-        self.steps_changed.emit()
-        return len(self.steps) - 1
-
     def ensure_steps(self, n: int) -> None:
         """Make sure there are at least ``n`` steps."""
         if len(self.steps) < n:

@@ -42,6 +42,7 @@ from whiteboard_app.sessions.practice import (
     record_state,
     sync_after_shift,
 )
+from whiteboard_app.sessions.prompts import stall_prompt
 from whiteboard_app.sessions.run import RunJudgement
 from whiteboard_app.sessions.session import Session
 from whiteboard_app.ui.canvas import BoardCanvas
@@ -167,6 +168,7 @@ class PracticeView(QWidget):
         self.setup.setToolTip(card.setup)
         self.setup.setAlignment(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter)
         self.timer = TimerWidget(self.session)
+        self.timer.stall_prompt = lambda step, ms, card=card: stall_prompt(card, step, ms)  # sessions/prompts.py
         self.back_button = QPushButton("\u2190 Deck")
         self.back_button.clicked.connect(self.back_requested.emit)
         self.new_step_button = QPushButton("New step")

@@ -48,6 +48,7 @@ class StatsWindow(QWidget):
     reviewRequested = Signal(str)
     CARD_COLUMNS = ("Card", "Attempts", "Best", "Median", "Last", "Target", "Last / target")
     ATTEMPT_COLUMNS = ("Date", "Time", "Correct", "Freezes", "Self-grade", "Rating")
+    GRILL_COLUMNS = ("Card", "Answered", "Correct", "Accuracy", "Median time", "Over time")
 
     def __init__(self, history: History, titles: Mapping[str, str] | None = None,
                  parent: QWidget | None = None, open_reviews: bool = True) -> None:
@@ -88,6 +89,14 @@ class StatsWindow(QWidget):
         self.plots.addTab(self.trend_canvas, "Time over attempts")
         self.plots.addTab(self.steps_canvas, "Troublesome steps")
         self.plots.addTab(self.freeze_canvas, "Freezes")
+        # grill mode (sessions/grill.py): accuracy and speed of the rapid questions, per card and overall
+        self.grill_table = QTableWidget(0, len(self.GRILL_COLUMNS), self)
+        self.grill_table.setHorizontalHeaderLabels(self.GRILL_COLUMNS)
+        self.grill_table.setEditTriggers(QTableWidget.EditTrigger.NoEditTriggers)
+        self.grill_table.verticalHeader().setVisible(False)
+        self.grill_table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
+        self.grill_table.horizontalHeader().setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
+        self.plots.addTab(self.grill_table, "Grill")
 
         self.status = QLabel(self)
         left = QSplitter(Qt.Orientation.Vertical, self)
@@ -127,6 +136,7 @@ class StatsWindow(QWidget):
         self.cards.blockSignals(False)
         self.status.setText(f"{len(self.history.attempts())} attempts at {len(ids)} cards" if ids
                             else "No attempts yet: practise a card and its statistics appear here.")
+        self._fill_grill()
         target = keep if keep in ids else (ids[0] if ids else None)
         if target is not None:
             self.select_card(target)
@@ -259,7 +269,24 @@ class StatsWindow(QWidget):
         ax.set_ylabel("total time frozen (s)")
         ax.set_title("Where the freezes happen (pauses over 8 s without ink)")
 
+    def _fill_grill(self) -> None:
+        grill = getattr(self.history, "grill_card_ids", None)
+        ids = grill() if grill is not None else []
+        stats = [self.history.grill_stats(c) for c in ids] + ([self.history.grill_stats(None)] if ids else [])
+        self.grill_table.setRowCount(len(stats))
+        for row, s in enumerate(stats):
+            cells = [self.titles.get(s.card_id, s.card_id) if s.card_id else "All cards", str(s.answered),
+                     str(s.correct), f"{s.accuracy:.0%}" if s.accuracy is not None else "-",
+                     f"{s.median_ms / 1000:.1f} s" if s.median_ms is not None else "-", str(s.over_time)]
+            for col, text in enumerate(cells):
+                self.grill_table.setItem(row, col, QTableWidgetItem(text))
+
     # ------------------------------------------------------------------------------- for tests
+    def grill_rows(self) -> list[list[str]]:
+        """The texts of the grill table (one row per card, then "All cards")."""
+        return [[self.grill_table.item(r, c).text() for c in range(self.grill_table.columnCount())]
+                for r in range(self.grill_table.rowCount())]
+
     def card_row(self, card_id: str) -> list[str]:
         """The texts of ``card_id``'s row in the card table."""
         for row in range(self.cards.rowCount()):

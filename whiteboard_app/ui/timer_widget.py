@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from PySide6.QtCore import QTimer
-from PySide6.QtWidgets import QHBoxLayout, QLabel, QSizePolicy, QWidget
+from PySide6.QtWidgets import QHBoxLayout, QLabel, QSizePolicy, QVBoxLayout, QWidget
 
 from whiteboard_app.sessions.board import Freeze, Split
 
@@ -73,13 +73,26 @@ class TimerWidget(QWidget):
         self.split_label = QLabel()
         self.freeze_label = QLabel()
         self.freeze_label.setStyleSheet("color: white; background: #b3261e; border-radius: 4px; padding: 1px 6px;")
+        # the interviewer's prompt while the run stalls (sessions/prompts.py); set ``stall_prompt`` to a
+        # callable (step, freeze_ms) -> text or None
+        self.stall_prompt = None
+        self.prompt_label = QLabel()
+        self.prompt_label.setObjectName("stallPrompt")
+        self.prompt_label.setStyleSheet("color: #0b57d0; font-style: italic;")
+        self.prompt_label.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
+        self.prompt_label.setVisible(False)
         self.splits_label = QLabel()
         self.splits_label.setStyleSheet("color: #555;")
         self.splits_label.setToolTip("split per step; * marks a freeze (no ink for more than 8 s)")
         # takes the room left in the header and never widens the window (the tooltip has every split)
         self.splits_label.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
-        layout = QHBoxLayout(self)
+        outer = QVBoxLayout(self)  # the header row, and under it the stall prompt when there is one
+        outer.setContentsMargins(0, 0, 0, 0)
+        outer.setSpacing(2)
+        layout = QHBoxLayout()
         layout.setContentsMargins(0, 0, 0, 0)
+        outer.addLayout(layout)
+        outer.addWidget(self.prompt_label)
         for w in (self.clock_label, self.split_label, self.freeze_label):
             layout.addWidget(w)
         layout.addWidget(self.splits_label, 1)
@@ -155,6 +168,12 @@ class TimerWidget(QWidget):
         freeze = s.current_freeze_ms() if self._freezes_shown else None
         self.freeze_label.setText(f"frozen {format_ms(freeze)}" if freeze else "")
         self.freeze_label.setVisible(bool(freeze))
+        prompt = self.stall_prompt(s.current_step, freeze) if (self.stall_prompt and freeze and not s.finished) else None
+        self.prompt_label.setText(f"Interviewer: \u201c{prompt}\u201d" if prompt else "")
+        self.prompt_label.setToolTip(prompt or "")
+        if self.prompt_label.isHidden() == bool(prompt):  # shown or hidden now: lay out before fitting the splits
+            self.prompt_label.setVisible(bool(prompt))
+            self.layout().activate()
         frozen_steps = {f.step for f in s.freezes()} if self._freezes_shown else set()
         shown = splits if s.finished else closed
         texts = [f"{sp.step + 1}: {format_ms(sp.ms)}{'*' if sp.step in frozen_steps else ''}" for sp in shown]

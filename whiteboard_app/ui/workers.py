@@ -120,6 +120,12 @@ class WorkerPool(QObject):
         return self.pool.waitForDone(msecs)
 
 
+def _single_shot_timer(parent: QObject) -> QTimer:
+    timer = QTimer(parent)
+    timer.setSingleShot(True)
+    return timer
+
+
 class StepReader(QObject):
     """Schedules reading + checking of steps after a writing pause, and drops stale results.
 
@@ -128,6 +134,10 @@ class StepReader(QObject):
     function to run in the pool (or None to skip), and its result is emitted as ``result_ready(step,
     value)`` only when ``current_signature(step)`` still equals the signature the work started for;
     otherwise ``stale_dropped(step)`` is emitted. Errors are emitted as ``failed(step, message)``.
+
+    ``timer_factory(parent)`` makes the pause timers (default: a single-shot :class:`QTimer`); tests pass
+    a fake with the same ``start(ms)``, ``stop()``, ``isActive()`` and ``timeout.connect`` so that they
+    fire the pause themselves instead of racing the wall clock.
     """
 
     result_ready = Signal(int, object)
@@ -137,9 +147,11 @@ class StepReader(QObject):
 
     def __init__(self, job: Callable[[int], Callable[[], Any] | None],
                  current_signature: Callable[[int], Hashable], pause_ms: int = DEFAULT_PAUSE_MS,
-                 pool: WorkerPool | None = None, parent: QObject | None = None) -> None:
+                 pool: WorkerPool | None = None, parent: QObject | None = None,
+                 timer_factory: Callable[[QObject], Any] | None = None) -> None:
         super().__init__(parent)
         self._job = job
+        self._timer_factory = timer_factory or _single_shot_timer
         self._signature = current_signature
         self.pause_ms = int(pause_ms)
         self.pool = pool or WorkerPool(parent=self)
@@ -150,8 +162,7 @@ class StepReader(QObject):
         """The ink of ``step`` changed: read it after the writing pause (restarts the pause)."""
         timer = self._timers.get(step)
         if timer is None:
-            timer = QTimer(self)
-            timer.setSingleShot(True)
+            timer = self._timer_factory(self)
             timer.timeout.connect(lambda s=step: self.read_now(s))
             self._timers[step] = timer
         timer.start(self.pause_ms)
