@@ -182,9 +182,11 @@ def test_hints_one_at_a_time_and_reveal_reference(qtbot, card):
     panel = view.panels[0]
     assert panel.hint.isHidden()
     panel.hint_button.click()
-    assert panel.hint.text() == f"Hint 1: {card.hints[0]}"
+    from whiteboard_app.ui.prose import prose_html
+
+    assert panel.hint.text() == f"<b>Hint 1:</b> {prose_html(card.hints[0])}"  # maths in the hint rendered
     panel.hint_button.click()
-    assert panel.hint.text().splitlines()[1] == f"Hint 2: {card.hints[1]}"
+    assert panel.hint.text().split("<br>")[1] == f"<b>Hint 2:</b> {prose_html(card.hints[1])}"
     for _ in card.hints[2:]:
         panel.hint_button.click()
     assert not panel.hint_button.isEnabled()

@@ -9,6 +9,7 @@ kept as written), ``graded(rating)`` with rating one of ``GRADES`` (lower case, 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QKeySequence, QShortcut
@@ -20,6 +21,8 @@ from PySide6.QtWidgets import (
     QVBoxLayout,
     QWidget,
 )
+
+from whiteboard_app.sessions import wording
 
 GRADES = ("again", "hard", "good", "easy")
 
@@ -49,6 +52,7 @@ class InterviewerPanel(QWidget):
 
     answered = Signal(int, str, str)
     graded = Signal(str)
+    next_card_requested = Signal()
 
     def __init__(self, card, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -91,6 +95,12 @@ class InterviewerPanel(QWidget):
             grade_row.addWidget(b)
         self.done_label = QLabel()
         self.done_label.setWordWrap(True)
+        self.done_label.setObjectName("gradeMessage")
+        self.due: datetime | None = None
+        self.next_button_card = QPushButton("Next card \u2192")
+        self.next_button_card.setObjectName("nextCard")
+        self.next_button_card.clicked.connect(self.next_card_requested.emit)
+        self.next_button_card.setVisible(False)
 
         buttons = QHBoxLayout()
         buttons.addWidget(self.reveal_button)
@@ -107,6 +117,7 @@ class InterviewerPanel(QWidget):
         layout.addWidget(self.grade_label)
         layout.addLayout(grade_row)
         layout.addWidget(self.done_label)
+        layout.addWidget(self.next_button_card)
         layout.addStretch(1)
         self.summary.setVisible(False)
         for keys in ("Ctrl+Return", "Ctrl+Enter"):
@@ -176,6 +187,15 @@ class InterviewerPanel(QWidget):
         self.graded.emit(grade)
         self._show()
 
+    def offer_next(self, title: str | None, due: datetime | None = None) -> None:
+        """After the grade: say when this card is due again (``due``, the scheduler's instant; None:
+        unknown) and offer a "Next card" button naming ``title`` (None: no next card, no button)."""
+        self.due = due
+        self.next_button_card.setText(f"Next card: {title} \u2192" if title else "Next card \u2192")
+        self.next_button_card.setToolTip(title or "")
+        self.next_button_card.setVisible(bool(title) and self.grade is not None)
+        self._show()
+
     def _show(self) -> None:
         n = len(self.questions)
         done = self.finished
@@ -186,7 +206,7 @@ class InterviewerPanel(QWidget):
             b.setVisible(done)
             b.setEnabled(self.grade is None)
         self.grade_label.setVisible(done)
-        self.done_label.setText(f"Graded \u201c{self.grade.capitalize()}\u201d. Well done." if self.grade else "")
+        self.done_label.setText(wording.grade_message(self.grade, self.due) if self.grade else "")
         self.done_label.setVisible(bool(self.grade))
         if done:
             self.model_answer.setVisible(False)

@@ -12,12 +12,13 @@ from collections.abc import Sequence
 from PySide6.QtCore import QTimer
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QSizePolicy, QWidget
 
+from whiteboard_app.sessions import wording
 from whiteboard_app.sessions.board import Freeze, Split
 
 #: Refresh period of the display, ms.
 TICK_MS = 250
 #: Verdicts in the words the step panels use.
-VERDICT_WORDS = {"correct": "correct", "wrong": "wrong", "unparsed": "could not read", "cannot_check": "cannot check"}
+VERDICT_WORDS = dict(wording.HEADLINES)  # the one source of verdict words (sessions.wording)
 #: How many of the latest splits the header shows (all of them are in its tooltip).
 SPLITS_SHOWN = 5
 
