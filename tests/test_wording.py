@@ -51,7 +51,7 @@ def test_wrong_with_explanation_keeps_both_once():
 def test_parser_jargon_becomes_words(message):
     w = wording.describe_verdict(V("\\frac{a", "unparsed", message=message), n_candidates=3)
     assert "sympy" not in w.line().lower() and "latex:" not in w.line().lower() and "Invalid" not in w.line()
-    assert w.headline == "not a formula" and "pick another reading" in w.detail
+    assert w.headline == "incomplete formula" and "pick another reading" in w.detail
 
 
 def test_nothing_read_says_could_not_read_with_its_reason():
@@ -84,3 +84,17 @@ def test_grade_messages():
     good = wording.grade_message("good", now + timedelta(days=4), now)
     assert "Well done" in good and "in 4 d" in good
     assert wording.grade_message("easy") == "Graded \u201cEasy\u201d. Well done."
+
+
+def test_the_real_checkers_reasons_in_words():
+    from whiteboard_app import maths
+    from whiteboard_app.decks import bundled_deck_dir, load_card
+
+    card = load_card(bundled_deck_dir() / "logistic-regression-gradient.toml")
+    symbol = "q" if "q" not in card.declarations.symbols else "Q"
+    v = maths.check_step(card, f"{symbol} + 1", [])
+    w = wording.describe_verdict(v)
+    assert v.verdict == "unparsed" and w.headline == f"unknown name \u2018{symbol}\u2019"
+    v = maths.check_step(card, "\\frac{a", [])
+    w = wording.describe_verdict(v, n_candidates=2)
+    assert w.headline == "incomplete formula" and "sympy" not in w.line()

@@ -32,6 +32,7 @@ HEADLINES = {
 }
 
 _UNKNOWN_NAME = re.compile(r"unknown name\s+['\"\u2018\u201c]?([^'\"\u2019\u201d:]+?)['\"\u2019\u201d]?(?::|$)")
+_INCOMPLETE = ("unbalanced", "an argument is missing", "a relation is missing", "empty", "nothing to check")
 _CLASS_PREFIX = re.compile(r"^(?:[A-Z][A-Za-z]*(?:Error|Exception|Warning)|LaTeXParsingError)\s*:\s*")
 
 
@@ -140,8 +141,10 @@ def describe(kind: str | None, *, latex: str | None = None, message: str | None 
             advice = "pick another reading or type the LaTeX" if n_candidates > 1 else "type the LaTeX, or read the ink again"
             return Words("unparsed", "could not read", f"{reason}; {advice}")
         if reason.startswith("it is not a complete formula"):
-            return Words("unparsed", "not a formula", f"the reading {reason[3:]}; {pick}")
-        return Words("unparsed", "cannot use this reading", f"{reason or 'it cannot be checked'}; {pick}")
+            return Words("unparsed", "incomplete formula", f"the reading {reason[3:]}; {pick}")
+        if reason.startswith(_INCOMPLETE):
+            return Words("unparsed", "incomplete formula", f"{reason}; {pick}")
+        return Words("unparsed", "cannot check this reading", f"{reason or 'it cannot be checked'}; {pick}")
     if kind == "cannot_check":
         detail = "the checker cannot decide this step; compare with the reference step"
         reason = plain_reason(message)
