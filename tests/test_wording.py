@@ -98,3 +98,16 @@ def test_the_real_checkers_reasons_in_words():
     v = maths.check_step(card, "\\frac{a", [])
     w = wording.describe_verdict(v, n_candidates=2)
     assert w.headline == "incomplete formula" and "sympy" not in w.line()
+
+
+@pytest.mark.parametrize("message, detail", [
+    ("matches reference step 1; proved (sympy simplifies the difference to 0)",
+     "matches reference step 1; proved: the difference simplifies to 0"),
+    ("matches reference step 1", "matches reference step 1"),
+    ("follows from the previous step (holds at the solution)",
+     "follows from your previous step; holds at the solution"),
+])
+def test_correct_notes_without_jargon(message, detail):
+    ref = 1 if message.startswith("matches") else None
+    w = wording.describe_verdict(V("a", "correct", ref, message=message))
+    assert w.detail == detail and "sympy" not in w.detail

@@ -113,10 +113,11 @@ def describe(kind: str | None, *, latex: str | None = None, message: str | None 
         return Words("", "", "")
     if kind == "correct":
         base = f"matches reference step {reference_step}" if reference_step else "follows from your previous step"
-        extra = first_line(message)
-        if extra.startswith(("matches reference step", "follows from")):
-            extra = extra.split(" (", 1)[1].rstrip(")") if " (" in extra else (
-                extra.split("; ", 1)[1] if "; " in extra else "")
+        extra = re.sub(r"^(matches reference step \d+|follows from (?:your |the )?previous step)", "",
+                       first_line(message)).strip(" ;")
+        extra = re.sub(r"^\((.*)\)$", r"\1", extra)
+        extra = extra.replace("proved (sympy simplifies the difference to 0)", "proved: the difference simplifies to 0")
+        extra = plain_reason(extra) if extra else ""
         return Words("correct", "correct", "; ".join(_dedupe([base, extra])))
     if kind == "wrong":
         reason = plain_reason(message)

@@ -23,6 +23,7 @@ from PySide6.QtWidgets import (
 )
 
 from whiteboard_app.sessions import wording
+from whiteboard_app.ui.prose import prose_html
 
 GRADES = ("again", "hard", "good", "easy")
 
@@ -218,6 +219,7 @@ class InterviewerPanel(QWidget):
         self.reveal_button.setEnabled(not self.revealed)
         self.next_button.setText("&Next question" if self.index + 1 < n else "&Finish")
         if self.revealed:
-            points = "".join(f"<li>{p}</li>" for p in q.key_points)
-            self.model_answer.setText(f"<b>Model answer.</b> {q.answer}" + (f"<ul>{points}</ul>" if points else ""))
+            points = "".join(f"<li>{prose_html(p)}</li>" for p in q.key_points)  # maths in prose rendered
+            self.model_answer.setText(f"<b>Model answer.</b> {prose_html(q.answer)}"
+                                      + (f"<ul>{points}</ul>" if points else ""))
         self.model_answer.setVisible(self.revealed)
