@@ -1,8 +1,8 @@
 """The scripted session behind ``scripts/screenshots.sh`` (``whiteboard-app-gui --screenshot-script DIR``).
 
 It drives the real window like a person would, with ink the project generates itself
-(``whiteboard_app.ink.synth``): a run on ``sigmoid-derivative`` in which three steps are written as ink
-(two right, one with the card's declared sign flip) and read by the loaded recogniser and checked, then
+(``whiteboard_app.ink.synth``): a run on ``sigmoid-derivative`` in which four steps are written as ink
+(two right, one with the card's declared sign flip, then that step written right) and read by the loaded recogniser and checked, then
 the interviewer's first follow-up with an answer and the model answer, then (after grading the run) the
 deck browser with that attempt in it.
 It saves ``deck-browser.png``, ``run.png`` and ``followup.png`` into DIR, and at each of SIZES (1600x1000
@@ -106,8 +106,10 @@ def _run(window, out: Path, app: QApplication, recognizer_timeout_s: float) -> N
 
     clock = window.context.clock if hasattr(window.context.clock, "advance") else None
     mistake = next((m for m in card.mistakes if m.after_step == 3), card.mistakes[0])
-    plan = [card.steps[0].latex, card.steps[1].latex, mistake.latex]
-    thinking_ms = [6_000, 4_000, 11_000]  # before each step; the last one is a freeze (> 8 s)
+    # the third step is the card's declared sign flip; the fourth the right form of that step, whose
+    # reading comes with other candidates (the n-best chips of the run screenshots)
+    plan = [card.steps[0].latex, card.steps[1].latex, mistake.latex, card.steps[2].latex]
+    thinking_ms = [6_000, 4_000, 11_000, 5_000]  # before each step; the third one is a freeze (> 8 s)
     for k, latex in enumerate(plan):
         if k:
             view.new_step()
@@ -118,7 +120,8 @@ def _run(window, out: Path, app: QApplication, recognizer_timeout_s: float) -> N
         view.reader.step_ended(k)  # read now rather than after the pause
         _wait(app, lambda k=k: view.model.step(k).status == "done", 30.0)
         st = view.model.step(k)
-        print(f"step {k + 1}: read {st.latex!r} -> {st.verdict.verdict if st.verdict else st.error}", flush=True)
+        print(f"step {k + 1}: read {st.latex!r} ({len(st.candidates)} candidates) -> "
+              f"{st.verdict.verdict if st.verdict else st.error}", flush=True)
         for _ in range(2):  # out of time on a busy machine: "Read again", as the user would
             msg = (st.verdict.message or "") if st.verdict is not None else (st.error or "")
             if st.latex or not ("time limit" in msg or "longer than" in msg):
@@ -129,6 +132,8 @@ def _run(window, out: Path, app: QApplication, recognizer_timeout_s: float) -> N
             print(f"step {k + 1}: read again {st.latex!r} -> {st.verdict.verdict if st.verdict else st.error}",
                   flush=True)
         misread = st.verdict is None or st.verdict.verdict != ("wrong" if k == 2 else "correct")
+        if k == 3 and st.latex and len(st.candidates) > 1:
+            misread = False  # keep the recogniser's reading and its n-best chips
         if misread and k != 1:  # correct a misreading by typing, as the user would (step 2 is left as
             # the recogniser read it, so the picture may show a reading the user has not fixed yet)
             view.correct(k, latex, "typed")
