@@ -78,9 +78,11 @@ def test_board_browser_lists_the_data_folders_boards_with_card_names(qtbot, tmp_
         assert row.verdict_text() == "\u2713" + "1 \u2717" + "1"
         browser.finish_thumbnails()
         assert not browser.tree.topLevelItem(0).icon(0).isNull()  # a thumbnail of the ink
-        # File > Review a saved board opens the same browser; the filter finds a card by name
+        # a card's own boards (its context menu in the deck), then File > Review a saved board: all of them
+        window.browser.boards_requested.emit("pca-via-svd")
+        assert browser.visible_titles() == [deck.cards["pca-via-svd"].title]
         window.review_action.trigger()
-        assert window.board_browser is browser
+        assert window.board_browser is browser and len(browser.visible_titles()) == 3
         browser.search.setText("bayes")
         assert browser.visible_titles() == [deck.cards["bayes-theorem"].title]
         # open: a review window at the board's end state; replay: one that plays from the start

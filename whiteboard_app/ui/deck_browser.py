@@ -101,7 +101,7 @@ class DeckBrowser(QWidget):
     compared (:func:`due_words`, :func:`is_due`)."""
 
     card_chosen = Signal(str)
-    boards_requested = Signal()
+    boards_requested = Signal(str)  # a card id ("" for every card)
 
     def __init__(self, deck, stats: Callable[[str], CardStats] | None = None,
                  today: Callable[[], datetime | date] = _local_now, parent: QWidget | None = None,
@@ -125,7 +125,7 @@ class DeckBrowser(QWidget):
         self.open_button.clicked.connect(self._open_current)
         self.boards_button = QPushButton("Saved boards\u2026")
         self.boards_button.setToolTip("Every saved run: review, replay, export or delete it (Ctrl+B)")
-        self.boards_button.clicked.connect(self.boards_requested.emit)
+        self.boards_button.clicked.connect(lambda: self.boards_requested.emit(""))
         top = QHBoxLayout()
         top.addWidget(self.search, 1)
         top.addWidget(self.due_only)
@@ -142,6 +142,8 @@ class DeckBrowser(QWidget):
         for c in range(1, len(COLUMNS)):
             header.setSectionResizeMode(c, QHeaderView.ResizeMode.ResizeToContents)
         self.tree.itemActivated.connect(self._activated)
+        self.tree.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
+        self.tree.customContextMenuRequested.connect(self._context_menu)
         self.tree.itemDoubleClicked.connect(self._activated)
 
         self.prompt = QLabel(FIRST_STEPS)
@@ -317,6 +319,19 @@ class DeckBrowser(QWidget):
         card_id = item.data(0, Qt.ItemDataRole.UserRole)
         if card_id:
             self.card_chosen.emit(card_id)
+
+    def _context_menu(self, pos) -> None:
+        """Right-click on a card: practise it, or list its saved boards."""
+        from PySide6.QtWidgets import QMenu
+
+        item = self.tree.itemAt(pos)
+        card_id = item.data(0, Qt.ItemDataRole.UserRole) if item is not None else None
+        if not card_id:
+            return
+        menu = QMenu(self)
+        menu.addAction("Practise", lambda: self.card_chosen.emit(card_id))
+        menu.addAction("Saved boards of this card\u2026", lambda: self.boards_requested.emit(card_id))
+        menu.exec(self.tree.viewport().mapToGlobal(pos))
 
     def _search_entered(self) -> None:
         """Enter in the search box: open the only card left, or the current visible one."""

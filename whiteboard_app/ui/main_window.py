@@ -431,9 +431,10 @@ class MainWindow(QMainWindow):
         return self.open_card(nxt) if nxt else None
 
     # ----------------------------------------------------------------------------- saved boards
-    def open_board_browser(self) -> QWidget | None:
+    def open_board_browser(self, card_id: str = "") -> QWidget | None:
         """The board browser on the data folder's boards (File > Review a saved board, the deck's
-        "Saved boards" button); None without a board store (said in words)."""
+        "Saved boards" button, a card's context menu: filtered to ``card_id``); None without a board
+        store (said in words)."""
         if self.context.list_boards is None:
             self.show_error("Boards are not saved in this session (no data folder), so there is nothing to list.")
             return None
@@ -448,6 +449,7 @@ class MainWindow(QMainWindow):
             b.review_requested.connect(lambda path: self.open_review(path))
             b.replay_requested.connect(lambda path: self.open_review(path, replay=True))
             self.board_browser = b
+        self.board_browser.search.setText(card_id if isinstance(card_id, str) else "")
         self.board_browser.show()
         self.board_browser.raise_()
         self.board_browser.activateWindow()
