@@ -163,14 +163,26 @@ def test_next_card_after_grading_with_the_next_due_date(qtbot, deck):
     assert window.practice is not None and window.practice.card.id == "bayes-theorem"
 
 
-def test_grading_again_is_not_congratulated(qtbot, deck):
-    window = fake_window(qtbot, deck)
+def test_grading_again_is_not_congratulated_and_a_new_card_is_offered(qtbot, deck):
+    window = fake_window(qtbot, deck)  # an empty drill: the next card is the first never practised
     view = window.open_card("sigmoid-derivative")
     view.finish_run()
     answer_all(view.interviewer)
     view.interviewer.grade_buttons["again"].click()
     assert "Well done" not in view.interviewer.done_label.text() and "Again" in view.interviewer.done_label.text()
-    assert view.interviewer.next_button_card.isHidden()  # nothing else is due
+    first_new = sorted((c for c in deck.cards.values() if c.id != "sigmoid-derivative"),
+                       key=lambda c: (c.topic, c.title.lower()))[0]
+    assert view.interviewer.next_button_card.isVisible() and first_new.title in view.interviewer.next_button_card.text()
+
+
+def test_no_next_card_when_every_card_waits(qtbot, deck):
+    later = CardStats(due=datetime.now().astimezone() + timedelta(days=2), attempts=1)
+    window = fake_window(qtbot, deck, stats={cid: later for cid in deck.cards})
+    view = window.open_card("sigmoid-derivative")
+    view.finish_run()
+    answer_all(view.interviewer)
+    view.interviewer.grade_buttons["good"].click()
+    assert view.interviewer.next_button_card.isHidden() and "in 2 d" in view.interviewer.done_label.text()
 
 
 def type_a_step(qtbot, view, latex):

@@ -392,22 +392,32 @@ class MainWindow(QMainWindow):
 
     # ------------------------------------------------------------------------------- next card
     def next_card_id(self, after: str | None = None) -> str | None:
-        """The card to practise next: the first of today's drill that is due now or new (not ``after``),
-        else None."""
+        """The card to practise next (never ``after``): the first of today's drill that is due now or
+        new; else the first card that is due now by its stats, then the first never practised, in the
+        deck browser's order (topic, title); None when every card waits for a later due time."""
         from whiteboard_app.ui.deck_browser import is_due
 
         try:
             queue = [cid for cid, _why in self.context.queue() if cid in self.context.deck.cards and cid != after]
-        except Exception:  # noqa: BLE001 - no drill, no next card
-            return None
+        except Exception:  # noqa: BLE001 - no drill: the deck order below
+            queue = []
         now = self.browser._today()
-        for cid in queue:
+
+        def stats(cid):
             try:
-                if is_due(self.context.stats(cid), now):
-                    return cid
-            except Exception:  # noqa: BLE001
-                continue
-        return None
+                return self.context.stats(cid)
+            except Exception:  # noqa: BLE001 - a broken history: the card counts as new
+                return None
+
+        for cid in queue:
+            st = stats(cid)
+            if st is None or is_due(st, now):
+                return cid
+        cards = sorted(self.context.deck.cards.values(), key=lambda c: (c.topic, c.title.lower()))
+        rest = [(c.id, stats(c.id)) for c in cards if c.id != after]
+        due = [cid for cid, st in rest if st is not None and st.due is not None and is_due(st, now)]
+        new = [cid for cid, st in rest if st is None or st.due is None]
+        return (due or new or [None])[0]
 
     def _after_grade(self, view) -> None:
         """After the self-grade: the card's next due date and a "Next card" button in the interviewer."""
