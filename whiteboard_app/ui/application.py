@@ -51,7 +51,7 @@ def run(args: argparse.Namespace, build_window: Callable, install_excepthook: Ca
 
 
 #: How long Quit waits for the recogniser's process to be ended, s (it ends by itself once its pipe closes).
-RECOGNIZER_CLOSE_WAIT_S = 0.2
+RECOGNIZER_CLOSE_WAIT_S = 0.05
 
 
 def shutdown(window, services) -> None:
