@@ -190,6 +190,18 @@ class Services:
         if self.store is not None:
             self.store.discard(path)
 
+    def list_boards(self):
+        """The store's BoardListing (boards that load, newest first, and errors for those that do not)."""
+        from whiteboard_app.sessions.store import BoardListing
+
+        return self.store.list() if self.store is not None else BoardListing()
+
+    def delete_board(self, path) -> None:
+        """Remove a saved board file (the board browser asked the user first). Raises OSError."""
+        if self.autosaver is not None:
+            self.autosaver.flush(timeout=2.0)
+        Path(path).unlink()
+
     def load_board(self, path):
         """Read a saved board; raises BoardError(path, reason)."""
         from whiteboard_app.sessions.store import BoardStore
@@ -255,7 +267,7 @@ def build_window(args: argparse.Namespace):
         except Exception:  # noqa: BLE001
             engines = []
         before = settings.engine
-        dialog = SettingsDialog(settings, engines, parent)
+        dialog = SettingsDialog(settings, engines, parent, data_dir=str(data_dir))
         if not dialog.exec():
             return False
         window.context.pause_ms = settings.pause_ms
@@ -279,7 +291,10 @@ def build_window(args: argparse.Namespace):
         pause_ms=settings.pause_ms, pressure_gamma=settings.pressure_gamma, stylus_only=settings.stylus_only,
         settings_dialog=open_settings_dialog, calibration_dialog=open_calibration,
         unfinished=services.unfinished, adopt=services.adopt, discard=services.discard,
-        history=services.history, load_board=services.load_board, queue=lambda: services.queue(deck))
+        history=services.history, load_board=services.load_board, queue=lambda: services.queue(deck),
+        list_boards=services.list_boards if services.store is not None else None,
+        delete_board=services.delete_board,
+        boards_folder=services.store.root if services.store is not None else None)
     recognizers = RecognizerService()
     window = MainWindow(context, recognizers)
     engine = args.engine or settings.engine

@@ -182,12 +182,18 @@ def test_hints_one_at_a_time_and_reveal_reference(qtbot, card):
     panel = view.panels[0]
     assert panel.hint.isHidden()
     panel.hint_button.click()  # hints follow the user: nothing matched yet, so reference step 1 first
-    assert panel.hint.text() == f"Hint 1: Next, reference step 1: {card.steps[0].rule}."
+    from whiteboard_app.ui.prose import prose_html
+
+    assert panel.hint.text() == f"<b>Hint 1:</b> {prose_html(f'Next, reference step 1: {card.steps[0].rule}.')}"
     panel.hint_button.click()
-    assert panel.hint.text().splitlines()[1] == f"Hint 2: {card.steps[0].say}"
-    for _ in card.hints:  # then the card's own hints
+
+    def lines():
+        return panel.hint.text().split("<br>")
+
+    assert lines()[1] == f"<b>Hint 2:</b> {prose_html(card.steps[0].say)}"
+    for _ in card.hints:  # then the card's own hints, their maths rendered
         panel.hint_button.click()
-    assert panel.hint.text().splitlines()[-1] == f"Hint {len(card.hints) + 2}: {card.hints[-1]}"
+    assert lines()[-1] == f"<b>Hint {len(card.hints) + 2}:</b> {prose_html(card.hints[-1])}"
     assert not panel.hint_button.isEnabled()
     assert panel.reference.isHidden()
     panel.reveal_button.click()

@@ -11,6 +11,7 @@ kept as written), ``graded(rating)`` with rating one of ``GRADES`` (lower case, 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QKeySequence, QShortcut
@@ -22,6 +23,9 @@ from PySide6.QtWidgets import (
     QVBoxLayout,
     QWidget,
 )
+
+from whiteboard_app.sessions import wording
+from whiteboard_app.ui.prose import prose_html
 
 GRADES = ("again", "hard", "good", "easy")
 
@@ -55,6 +59,7 @@ class InterviewerPanel(QWidget):
 
     answered = Signal(int, str, str)
     graded = Signal(str)
+    next_card_requested = Signal()
 
     def __init__(self, card, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -99,6 +104,12 @@ class InterviewerPanel(QWidget):
             grade_row.addWidget(b)
         self.done_label = QLabel()
         self.done_label.setWordWrap(True)
+        self.done_label.setObjectName("gradeMessage")
+        self.due: datetime | None = None
+        self.next_button_card = QPushButton("Next card \u2192")
+        self.next_button_card.setObjectName("nextCard")
+        self.next_button_card.clicked.connect(self.next_card_requested.emit)
+        self.next_button_card.setVisible(False)
 
         buttons = QHBoxLayout()
         buttons.addWidget(self.reveal_button)
@@ -115,6 +126,7 @@ class InterviewerPanel(QWidget):
         layout.addWidget(self.grade_label)
         layout.addLayout(grade_row)
         layout.addWidget(self.done_label)
+        layout.addWidget(self.next_button_card)
         layout.addStretch(1)
         self.summary.setVisible(False)
         for keys in ("Ctrl+Return", "Ctrl+Enter"):
@@ -207,6 +219,15 @@ class InterviewerPanel(QWidget):
         self.graded.emit(grade)
         self._show()
 
+    def offer_next(self, title: str | None, due: datetime | None = None) -> None:
+        """After the grade: say when this card is due again (``due``, the scheduler's instant; None:
+        unknown) and offer a "Next card" button naming ``title`` (None: no next card, no button)."""
+        self.due = due
+        self.next_button_card.setText(f"Next card: {title} \u2192" if title else "Next card \u2192")
+        self.next_button_card.setToolTip(title or "")
+        self.next_button_card.setVisible(bool(title) and self.grade is not None)
+        self._show()
+
     def _show(self) -> None:
         n = len(self.questions)
         done = self.finished
@@ -217,8 +238,8 @@ class InterviewerPanel(QWidget):
             b.setVisible(done)
             b.setEnabled(self.grade is None)
         self.grade_label.setVisible(done)
-        self.done_label.setText(f"Graded \u201c{self.grade.capitalize()}\u201d. Well done.<br><br><i>Interviewer:</i> "
-                                f"\u201c{CLOSING_QUESTION}\u201d" if self.grade else "")
+        msg = wording.grade_message(self.grade, self.due) if self.grade else ""
+        self.done_label.setText(f"{msg}<br><br><i>Interviewer:</i> \u201c{CLOSING_QUESTION}\u201d" if msg else "")
         self.done_label.setVisible(bool(self.grade))
         if done:
             self.model_answer.setVisible(False)
@@ -230,6 +251,7 @@ class InterviewerPanel(QWidget):
         self.reveal_button.setEnabled(not self.revealed)
         self.next_button.setText("&Next question" if self.index + 1 < n else "&Finish")
         if self.revealed:
-            points = "".join(f"<li>{p}</li>" for p in q.key_points)
-            self.model_answer.setText(f"<b>Model answer.</b> {q.answer}" + (f"<ul>{points}</ul>" if points else ""))
+            points = "".join(f"<li>{prose_html(p)}</li>" for p in q.key_points)  # maths in prose rendered
+            self.model_answer.setText(f"<b>Model answer.</b> {prose_html(q.answer)}"
+                                      + (f"<ul>{points}</ul>" if points else ""))
         self.model_answer.setVisible(self.revealed)

@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from PySide6.QtCore import Qt, QThreadPool, Signal
-from PySide6.QtGui import QFontMetrics, QKeySequence, QShortcut, QUndoStack
+from PySide6.QtGui import QKeySequence, QShortcut, QUndoStack
 from PySide6.QtWidgets import (
     QCheckBox,
     QHBoxLayout,
@@ -46,10 +46,13 @@ from whiteboard_app.sessions.prompts import stall_prompt
 from whiteboard_app.sessions.run import RunJudgement
 from whiteboard_app.sessions.session import Session
 from whiteboard_app.ui.canvas import BoardCanvas
+from whiteboard_app.ui.confirm import confirm
 from whiteboard_app.ui.interviewer import InterviewerPanel, Question
-from whiteboard_app.ui.mathtext import render_text_pixmap, strip_dollars
+from whiteboard_app.ui.layout_helpers import FIRST_RUN_TEXT, SIDE_MIN, ElidedLabel, is_portrait, side_width
+from whiteboard_app.ui.mathtext import render_text_pixmap
 from whiteboard_app.ui.page_model import PageModel
 from whiteboard_app.ui.practice_model import CHECKING, DONE, EMPTY, READING, WAITING, PracticeModel, StepState
+from whiteboard_app.ui.prose import prose_html
 from whiteboard_app.ui.step_panel import VERDICT_STYLE, StepPanel
 from whiteboard_app.ui.timer_widget import TimerWidget, format_ms, summary_text
 from whiteboard_app.ui.undo import NewStepCommand, ReadingCommand
@@ -58,6 +61,9 @@ from whiteboard_app.ui.workers import DEFAULT_PAUSE_MS, StepReader, Worker, Work
 #: Thread pools of closed practice views, kept alive until their last read has finished (a QThreadPool
 #: waits for its threads when destroyed, which would freeze the window on leaving a card).
 _RETIRED_POOLS: list[QThreadPool] = []
+#: A card's givens are shown as one rendered line beside the prompt up to this width (px); wider ones
+#: wrap as rich text on a line of their own.
+SETUP_PIXMAP_MAX_W = 520
 
 
 @dataclass
@@ -149,21 +155,21 @@ class PracticeView(QWidget):
         self._bands = 1  # number of step bands on the page last seen
 
         # --- header
-        self.title = QLabel()
+        self.title = ElidedLabel(min_width=90)  # the whole title when the row has room, "…" only when not
         font = self.title.font()
         font.setPixelSize(16)
         font.setBold(True)
         self.title.setFont(font)
-        self.title.setText(QFontMetrics(font).elidedText(card.title, Qt.TextElideMode.ElideRight, 260))
-        self.title.setToolTip(card.title)
+        self.title.set_full_text(card.title)
         self.prompt = QLabel(card.prompt)
         self.prompt.setWordWrap(True)
         self.setup = QLabel()
         setup_pix = render_text_pixmap(card.setup) if card.setup else None
-        if setup_pix is not None and setup_pix.width() <= 900:
+        if setup_pix is not None and setup_pix.width() <= SETUP_PIXMAP_MAX_W:
             self.setup.setPixmap(setup_pix)
-        else:
-            self.setup.setText(strip_dollars(card.setup))
+        else:  # a long setup: rich text with its maths (sup/sub, symbols) that wraps over the full width
+            self.setup.setTextFormat(Qt.TextFormat.RichText)
+            self.setup.setText(prose_html(card.setup or ""))
             self.setup.setWordWrap(True)
         self.setup.setToolTip(card.setup)
         self.setup.setAlignment(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter)
@@ -193,12 +199,12 @@ class PracticeView(QWidget):
         self.interview_button.clicked.connect(self.show_interviewer)
         self.finish_button = QPushButton("Done")
         self.finish_button.setToolTip("End the run: stop the clock and go to the interviewer")
-        self.finish_button.clicked.connect(self.finish_run)
+        self.finish_button.clicked.connect(self.request_finish)
         bar = QHBoxLayout()
         for w in (self.back_button, self.title):
             bar.addWidget(w)
         bar.addWidget(self.timer, 1)
-        for w in (self.new_step_button, self.undo_button, self.redo_button, self.keyboard_box,
+        for w in (self.new_step_button, self.undo_button, self.redo_button,
                   self.interview_button, self.finish_button):
             bar.addWidget(w)
 
@@ -232,6 +238,13 @@ class PracticeView(QWidget):
         self.steps_box = QWidget()
         self.steps_layout = QVBoxLayout(self.steps_box)
         self.steps_layout.setContentsMargins(4, 4, 4, 4)
+        self.first_run = QLabel(FIRST_RUN_TEXT)  # the empty state teaches the three gestures
+        self.first_run.setObjectName("firstRunHelp")
+        self.first_run.setWordWrap(True)
+        self.first_run.setTextFormat(Qt.TextFormat.RichText)
+        self.first_run.setStyleSheet("background: #f4f7fc; border: 1px solid #d5deee; border-radius: 4px;"
+                                     " padding: 8px; color: #333;")
+        self.steps_layout.addWidget(self.first_run)
         self.steps_layout.addStretch(1)
         self.steps_scroll = QScrollArea()
         self.steps_scroll.setWidgetResizable(True)
@@ -246,8 +259,13 @@ class PracticeView(QWidget):
         self.splitter = QSplitter(Qt.Orientation.Horizontal)
         self.splitter.addWidget(self.canvas)
         self.splitter.addWidget(self.side)
-        self.splitter.setStretchFactor(0, 3)
-        self.splitter.setStretchFactor(1, 2)
+        self.splitter.setStretchFactor(0, 1)
+        self.splitter.setStretchFactor(1, 0)  # the steps column keeps its width; the board takes the rest
+        self.splitter.setChildrenCollapsible(False)
+        self.side.setMinimumWidth(SIDE_MIN - 40)
+        self._portrait: bool | None = None
+        self._user_split = False
+        self.splitter.splitterMoved.connect(lambda *_: setattr(self, "_user_split", True))
 
         # --- tools of the canvas
         tools = QHBoxLayout()
@@ -266,24 +284,20 @@ class PracticeView(QWidget):
         self.fit_button.clicked.connect(lambda: getattr(self.canvas, "zoom_to_fit", lambda: None)())
         tools.addWidget(self.clear_button)
         tools.addWidget(self.fit_button)
+        tools.addWidget(self.keyboard_box)
         tools.addStretch(1)
         tools.addWidget(self.status, 3)
 
         layout = QVBoxLayout(self)
         layout.addLayout(bar)
-        prompt_w = self.prompt.fontMetrics().horizontalAdvance(card.prompt) + 12
-        setup_w = self.setup.sizeHint().width()
-        self.prompt.setMaximumWidth(720)
         prompt_row = QHBoxLayout()
-        prompt_row.addWidget(self.prompt)
-        if min(prompt_w, 720) + setup_w <= 1000:  # side by side on a 1280 px screen
-            self.prompt.setMinimumWidth(min(720, prompt_w))
+        prompt_row.addWidget(self.prompt, 3)
+        if self.setup.pixmap() is not None and not self.setup.pixmap().isNull():
+            # short givens rendered as one line of maths, beside the prompt (the prompt wraps)
             prompt_row.addSpacing(16)
-            prompt_row.addWidget(self.setup)
-            prompt_row.addStretch(1)
+            prompt_row.addWidget(self.setup, 0)
             layout.addLayout(prompt_row)
-        else:  # a long prompt or wide givens: the givens go on their own line (the window stays narrow)
-            self.prompt.setMaximumWidth(16_777_215)
+        else:  # long givens: their own full-width line, wrapped (never a narrow column)
             layout.addLayout(prompt_row)
             layout.addWidget(self.setup)
         self.tools_box = QWidget()
@@ -310,8 +324,11 @@ class PracticeView(QWidget):
         self.page_model.stepsShifted.connect(self._on_steps_shifted)
         self.page_model.pageChanged.connect(self._on_page_changed)
         self.model.steps_changed.connect(self._sync_panels)
+        self.page_model.pageChanged.connect(self._update_first_run)
+        self.model.step_changed.connect(self._update_first_run)
         self._bands = len(self.page_model.page.steps)
         self._sync_panels()
+        self._update_first_run()
         for k in range(len(self.model)):  # a resumed board's verdicts beside its steps
             self._mark_step(k)
         self.update_status()
@@ -808,6 +825,62 @@ class PracticeView(QWidget):
         text = summary_text(self.session.elapsed_ms(), self.timer.target_s(), self.session.splits(),
                             freezes, words)
         return text + "\n" + "\n".join(self.practice.summary_lines(run, hints, reveals))
+
+    def run_in_progress(self) -> bool:
+        """True while the run is not over and something was written or typed on it."""
+        if self.session.finished:
+            return False
+        return any(not ink.is_empty for ink in self.page_model.page.steps) or any(st.latex for st in self.model.steps)
+
+    def request_finish(self) -> bool:
+        """Done (the button, Ctrl+Shift+D): end a run in progress after a confirmation (``ui.confirm``);
+        True when the run was ended."""
+        if self.session.finished:
+            return False
+        if self.run_in_progress() and not confirm(
+                self, "End the run?", "End this run now? The clock stops, the board can no longer be "
+                "changed and the interviewer's questions follow."):
+            return False
+        self.finish_run()
+        return True
+
+    def _update_first_run(self, *_args) -> None:
+        """The gestures' help shows until the first ink or typed step (and again on an empty board)."""
+        self.first_run.setVisible(not self.run_in_progress() and not self.session.finished)
+
+    # --------------------------------------------------------------------------------- layout
+    @property
+    def portrait(self) -> bool:
+        """True when the step panels are under the board (a portrait window)."""
+        return self.splitter.orientation() == Qt.Orientation.Vertical
+
+    def set_portrait(self, on: bool) -> None:
+        """Put the step panels under the board (portrait tablet) or beside it."""
+        self.splitter.setOrientation(Qt.Orientation.Vertical if on else Qt.Orientation.Horizontal)
+        self._portrait = bool(on)
+        self._user_split = False
+        self._size_side()
+
+    def _size_side(self) -> None:
+        """The steps column's width (side by side) or height (portrait) from the view's size: the same
+        for every card (layout_helpers.side_width), until the user drags the splitter."""
+        if self._user_split:
+            return
+        if self.portrait:
+            total = max(1, self.splitter.height())
+            side = max(220, int(0.4 * total))
+        else:
+            total = max(1, self.splitter.width())
+            side = min(side_width(self.width()), max(SIDE_MIN - 40, total - 320))
+        self.splitter.setSizes([max(1, total - side), side])
+
+    def resizeEvent(self, event) -> None:  # noqa: N802 (Qt API)
+        super().resizeEvent(event)
+        portrait = is_portrait(self.width(), self.height())
+        if portrait != self._portrait:
+            self.set_portrait(portrait)
+        else:
+            self._size_side()
 
     def _end_run(self, complete: bool = False) -> None:
         """Stop the clock and freeze the board (``PracticeRun.end``); the summary goes to the interviewer,

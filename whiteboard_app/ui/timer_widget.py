@@ -12,12 +12,13 @@ from collections.abc import Sequence
 from PySide6.QtCore import QTimer
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QSizePolicy, QVBoxLayout, QWidget
 
+from whiteboard_app.sessions import wording
 from whiteboard_app.sessions.board import Freeze, Split
 
 #: Refresh period of the display, ms.
 TICK_MS = 250
 #: Verdicts in the words the step panels use.
-VERDICT_WORDS = {"correct": "correct", "wrong": "wrong", "unparsed": "could not read", "cannot_check": "cannot check"}
+VERDICT_WORDS = dict(wording.HEADLINES)  # the one source of verdict words (sessions.wording)
 #: What a freeze is, in the window's words (the tooltips and the summary).
 FREEZE_WORDS = ("A freeze: more than 8 s at the board without writing; reading a verdict or a hint (4 s), "
                 "typing and dialogs do not count. * after a step's time marks a step with a freeze.")
