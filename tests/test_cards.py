@@ -75,3 +75,11 @@ def test_declared_mistake_is_wrong_with_its_diagnosis(card_id, k):
     assert v.verdict == "wrong", f"mistake {k}: {v.verdict} ({v.message})"
     assert v.diagnosis == m.diagnosis
     assert v.reference_step == m.after_step
+
+
+@pytest.mark.parametrize("path", CARD_FILES, ids=[p.stem for p in CARD_FILES])
+def test_card_marks_its_milestones(path):
+    """Every bundled card marks the steps that make its derivation, its result among them (issue 12)."""
+    card = load_card(path)
+    kinds = [s.milestone for s in card.steps if s.milestone]
+    assert "result" in kinds and len(kinds) >= 2, f"{card.id}: milestones {kinds}"

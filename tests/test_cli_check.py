@@ -45,3 +45,24 @@ def test_unknown_card_and_bad_arguments_exit_2(capsys):
     r = subprocess.run([sys.executable, "-m", "whiteboard_app", "compare", "sigmoid-derivative", "x"],
                        capture_output=True, text=True, timeout=60)
     assert r.returncode == 2 and "error" in r.stderr
+
+
+def test_check_summary_judges_the_run(capsys):
+    """``check --json --summary``: the steps as ``check --json`` prints them, and the run (issue 12)."""
+    assert main(["check", "softmax-cross-entropy-gradient", r"\frac{\partial L}{\partial z_i} = p_i - y_i",
+                 "--json", "--summary"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert set(out) == {"steps", "run"}
+    assert out["steps"][0]["verdict"] == "correct" and out["steps"][0]["reference_step"] == 5
+    run = out["run"]
+    assert set(run) == {"complete", "reached_goal", "missing_milestones", "jumps", "answer_changes", "hints",
+                        "reveals"}
+    assert run["reached_goal"] is True and run["complete"] is False
+    assert "show the chain rule step (reference step 4)" in [m["label"] for m in run["missing_milestones"]]
+    assert run["jumps"][0]["step"] == 1 and (run["answer_changes"], run["hints"], run["reveals"]) == (0, 0, 0)
+    # the plain words say the same
+    assert main(["check", "sigmoid-derivative", r"\sigma(z) = (1+e^{-z})^{-1}",
+                 r"\frac{d\sigma}{dz} = -(1+e^{-z})^{-2} \cdot (-e^{-z})", r"= \sigma(z)(1-\sigma(z))",
+                 "--summary"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[-1] == "run: Derivation complete"

@@ -181,3 +181,35 @@ def test_cli_validate_check_runs_the_checker(tmp_path):
     assert r.returncode == 1
     assert f"{bad}:26: steps[2].latex: the checker says wrong" in r.stdout
     assert f"{bad}:32: mistakes[1].latex: the checker says correct" in r.stdout
+
+
+# --- milestones (issue 12): a per-step field, validated with file, line and field
+def _with_milestones(first: str | None, second: str | None) -> str:
+    text = GOOD
+    if first is not None:
+        text = text.replace('rule = "power rule"\n', f'rule = "power rule"\nmilestone = {first}\n', 1)
+    if second is not None:
+        text = text.replace('rule = "simplify"\n', f'rule = "simplify"\nmilestone = {second}\n', 1)
+    return text
+
+
+def test_milestones_load(tmp_path):
+    card = load_card(write(tmp_path, _with_milestones('"rule"', '"result"')))
+    assert [s.milestone for s in card.steps] == ["rule", "result"]
+    assert load_card(write(tmp_path, GOOD)).steps[0].milestone is None  # optional: routine steps carry none
+
+
+@pytest.mark.parametrize("first,second,field,words", [
+    ('"insight"', '"result"', "steps[1].milestone", "unknown milestone 'insight'"),
+    ("3", '"result"', "steps[1].milestone", "must be a string"),
+    ('"rule"', None, "steps[1].milestone", "must mark its result"),
+])
+def test_bad_milestones_name_file_line_field(tmp_path, first, second, field, words):
+    text = _with_milestones(first, second)
+    path = write(tmp_path, text)
+    card, errors = card_errors(path)
+    assert card is None
+    err = next(e for e in errors if e.field == field)
+    assert words in err.message
+    assert text.splitlines()[err.line - 1].startswith("milestone =")  # the line of the field itself
+    assert str(err).startswith(f"{path}:{err.line}: {field}: ")

@@ -127,3 +127,41 @@ def test_eraser_hits_by_distance_and_along_its_path():
     # a fast eraser movement crossing both lines between two samples hits both
     assert set(eraser_hits((50, -20), (50, 70), [s1, s2, dot], radius=2)) == {s1.id, s2.id}
     assert eraser_hits((203, 204), (203, 204), [dot], radius=5) == (dot.id,)
+
+
+def www(x0, y0, width, height, letters=3):
+    """A "WWW" written in one stroke: each W is four strokes down-up-down-up, side by side."""
+    corners = []
+    for k in range(letters):
+        left = x0 + k * width
+        corners += [(left, y0), (left + width / 4, y0 + height), (left + width / 2, y0 + height / 3),
+                    (left + 3 * width / 4, y0 + height), (left + width, y0)]
+    return dense(corners)
+
+
+@pytest.mark.parametrize("width, height, letters", [(20, 20, 3), (30, 25, 3), (15, 30, 4), (25, 18, 2)])
+def test_a_www_scribble_over_ink_is_a_scratch_out(width, height, letters):
+    gesture = www(30 - width * letters / 2, 0, width, height, letters)
+    assert direction_reversals(gesture, across=True) >= 6
+    ink = letter_x(30, height / 2, r=min(8, height / 2 - 1))
+    assert set(scratch_out_targets(gesture, ink)) == {s.id for s in ink}
+
+
+@pytest.mark.parametrize("corners", [
+    [(0, 0), (8, 20), (15, 8), (22, 20), (30, 0)],                                  # a "w"
+    [(0, 20), (0, 0), (0, 20), (10, 0), (15, 20), (20, 0), (30, 20)],               # an "m" (humps as V)
+    [(0, 0), (0, 20), (5, 5), (10, 20), (15, 0)],                                   # an "N"/"W"-like letter
+])
+def test_one_letter_zigzags_across_are_not_scratch_outs(corners):
+    gesture = dense(corners)
+    assert scratch_out_targets(gesture, letter_x(15, 10, r=6)) == ()
+
+
+def test_a_tall_vertical_scribble_over_ink_is_a_scratch_out():
+    # sweeps left-right while travelling down a tall column: the main axis is vertical
+    pts = []
+    for k in range(8):
+        pts += [(0, k * 10), (20, k * 10 + 5)]
+    gesture = dense(pts)
+    ink = [Stroke.from_xy([(10, 10), (10, 60)])]
+    assert scratch_out_targets(gesture, ink) == (ink[0].id,)

@@ -114,8 +114,9 @@ def test_v0_board_is_upgraded():
     assert s0.strokes[1].stroke.points[0].pressure == 0.5  # v0 stroke without pressure: the default
     assert s0.latex == r"\hat\mu=\frac{1}{n}\sum_i x_i" and s0.verdict.verdict == "correct"
     assert s1.verdict.verdict == "wrong" and (s1.opened_ms, s1.closed_ms) == (40_000, 41_000)
-    # the freeze between the two steps survives the upgrade (2.9 s .. 40 s)
-    assert [(f.start_ms, f.end_ms, f.step) for f in board.freezes()] == [(2900.0, 40_000.0, 1)]
+    # the freeze between the two steps survives the upgrade: from the end of reading step 1's verdict
+    # (given at 3 s, read for READ_MS = 4 s) to 40 s
+    assert [(f.start_ms, f.end_ms, f.step) for f in board.freezes()] == [(7000.0, 40_000.0, 1)]
     # upgrading is in memory only and gives a current document that round-trips
     doc = upgrade(json.loads(json.dumps(V0_DOC)))
     assert doc["version"] == BOARD_FORMAT_VERSION

@@ -63,3 +63,13 @@ def test_grade_bad_input(data, tmp_path, capsys):
     assert main(["grade", str(other)]) == 2
     err = capsys.readouterr().err
     assert "no-such-card" in err and err.count("\n") == 1
+
+
+def test_grade_summary_judges_the_run_as_check_does(data, capsys):
+    store, p_done, p_open, done, open_ = data
+    assert main(["grade", str(p_done), "--json", "--summary"]) == 0
+    graded = json.loads(capsys.readouterr().out)
+    assert main(["check", done.card_id, *done.latexes(), "--json", "--summary"]) == 0
+    checked = json.loads(capsys.readouterr().out)
+    assert graded["run"] == checked["run"]
+    assert set(graded["run"]) >= {"complete", "reached_goal", "missing_milestones", "jumps"}

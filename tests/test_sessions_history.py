@@ -46,8 +46,9 @@ def test_schema_is_versioned_and_wal(tmp_path):
 
 def test_statistics(tmp_path):
     h = History(tmp_path / "h.sqlite3")
-    # four attempts: think time per step 10 s, 3 s (with a wrong step 2), 1 s (misread step 1), 30 s
-    boards = [make_board(think_ms=10_000, day=0),
+    # four attempts: think time per step 14 s, 3 s (with a wrong step 2), 1 s (misread step 1), 30 s
+    # (the first 4 s after each verdict are reading it, not a freeze)
+    boards = [make_board(think_ms=14_000, day=0),
               make_board(think_ms=3_000, verdicts={2: "wrong"}, day=1, seed=3),
               make_board(think_ms=1_000, misread_step=1, day=2, seed=5),
               make_board(think_ms=30_000, verdicts={1: "wrong"}, day=3, seed=7),
@@ -74,7 +75,7 @@ def test_statistics(tmp_path):
     assert [(t.step_index, t.wrong, t.misread) for t in trouble] == [(1, 1, 1), (2, 1, 0)]
     assert trouble[0].attempts == 5
 
-    # 10 s and 30 s of thinking before each step are freezes (> 8 s); 3 s, 1 s are not
+    # 14 s and 30 s of thinking before each step are freezes (> 8 s after reading the verdict); 3 s, 1 s are not
     freezes = {f.step_index: f for f in h.freeze_stats("sigmoid-derivative")}
     assert set(freezes) == {0, 1, 2}
     assert all(f.count == 2 for f in freezes.values())

@@ -77,7 +77,9 @@ def test_frames_show_partial_strokes_erases_and_readings():
     assert f.steps[0].latex == "x=1" and f.steps[0].verdict == "correct" and len(f.steps) == 1
     assert len(r.frame(2650).steps[1].ink) == 1 and len(r.frame(2700).steps[1].ink) == 0
     f = r.frame(13_000)
-    assert f.stroke_count() == 2 and [(z.start_ms, z.end_ms) for z in f.freezes] == [(2600, 12_000)]
+    # 9.4 s without ink before the last stroke, but step 0's verdict (1.9 s) is read until 5.9 s: 6.1 s
+    # of pen-idle time is no freeze (issue 12)
+    assert f.stroke_count() == 2 and f.freezes == ()
     assert r.frame(11_000).freezes == ()
 
 

@@ -119,3 +119,37 @@ def test_drill_plan_one_new_a_day_then_cycle(sched):
     assert plan.target_s(sched, "c1", date(2026, 3, 7)) == 300.0
     assert plan.target_s(sched, "c1", date(2026, 3, 8)) == 180.0
     assert plan.target_s(sched, "c1", date(2026, 3, 8), {"c1": (600, 240)}) == 240.0
+
+
+# --- the honest grade (issue 12) -------------------------------------------------------------------
+def test_help_and_an_unsupported_run_lower_the_rating():
+    clean = dict(verdicts=["correct"] * 3, finished=True, duration_ms=100_000, target_ms=180_000)
+    assert rating_for_run("easy", **clean) == Rating.Easy
+    assert rating_for_run("easy", **clean, hints=1) == Rating.Good
+    assert rating_for_run("easy", **clean, hints=2) == Rating.Hard
+    assert rating_for_run("easy", **clean, reveals=1) == Rating.Hard
+    assert rating_for_run("easy", **clean, reached_goal=True, complete=False) == Rating.Hard
+    assert rating_for_run("good", **clean, reached_goal=False, complete=False) == Rating.Again
+    assert rating_for_run("hard", **clean, hints=1) == Rating.Hard  # never raised
+
+
+def test_suggested_rating_and_preview_from_a_board(tmp_path):
+    from whiteboard_app.sessions import FakeClock
+    from whiteboard_app.sessions.scheduler import suggested_rating
+
+    from .test_sessions_board import record_attempt
+
+    s = record_attempt(FakeClock())
+    assert suggested_rating(s.board()) == Rating.Easy  # clean, fast, nothing marked
+    s.set_run({"complete": False, "reached_goal": True})
+    assert suggested_rating(s.board()) == Rating.Hard
+    s.record_aid(1, "hint", 1)
+    s.set_run({"complete": True, "reached_goal": True})
+    assert suggested_rating(s.board()) == Rating.Good
+    sched = Scheduler(History(tmp_path / "h.db"), fsrs.Scheduler(enable_fuzzing=False))
+    when = datetime(2026, 1, 1, 12, tzinfo=UTC)
+    dues = sched.preview("sigmoid-derivative", when)
+    assert list(dues) == [Rating.Again, Rating.Hard, Rating.Good, Rating.Easy]
+    assert dues[Rating.Again] <= dues[Rating.Hard] <= dues[Rating.Good] < dues[Rating.Easy]
+    assert sched.due_date("sigmoid-derivative") is None  # nothing saved
+    assert sched.record("sigmoid-derivative", Rating.Good, when) == dues[Rating.Good]

@@ -287,3 +287,14 @@ def test_a_closed_autosaver_leaves_only_the_board_file(tmp_path):
     assert saver.close()
     assert [p.name for p in tmp_path.iterdir()] == [saver.last_path.name]
     assert store.load(saver.last_path) == session.board()
+
+
+def test_delete_removes_the_board_and_its_journal(tmp_path):
+    store = BoardStore(tmp_path)
+    session = record_attempt(FakeClock(), finish=False)
+    path = store.save(session.board())
+    store.journal(session.board())
+    store.delete(path)
+    assert store.list().boards == [] and store.unfinished() == []
+    store.close()
+    assert list(tmp_path.iterdir()) == []

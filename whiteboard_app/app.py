@@ -124,6 +124,36 @@ class Services:
             rating, _due = self.scheduler.record_board(board)
             self.history.record_attempt(board, path, rating=int(rating))
 
+    def on_ungraded(self, card_id: str, session) -> None:
+        """A finished run left without a grade (the user went back to the deck or closed the window):
+        save it and record it with the run's suggested rating (``scheduler.suggested_rating``: the grade
+        its verdicts, help, derivation and time allow), self-grade left empty ("ungraded")."""
+        board = session.board()
+        path = self.store.save(board) if self.store is not None else None
+        if self.scheduler is not None:
+            from datetime import UTC, timedelta
+
+            from whiteboard_app.sessions.scheduler import suggested_rating
+
+            rating = suggested_rating(board)
+            when = board.started_at.astimezone(UTC) + timedelta(milliseconds=board.duration_ms)
+            self.scheduler.record(card_id, rating, when, board.board_id)
+            self.history.record_attempt(board, path, rating=int(rating))
+
+    def grade_preview(self, card_id: str) -> dict[str, str]:
+        """When each grade would make the card due again, in words ("10 min", "3 d"), by grade name."""
+        if self.scheduler is None:
+            return {}
+        from datetime import UTC, datetime
+
+        now = datetime.now(UTC)
+        out = {}
+        for rating, due in self.scheduler.preview(card_id, now).items():
+            s = max(0.0, (due - now).total_seconds())
+            out[rating.name.lower()] = (f"{round(s / 60)} min" if s < 3600 else f"{round(s / 3600)} h" if s < 86_400
+                                        else f"{round(s / 86_400)} d")
+        return out
+
     def stats(self, card_id: str):
         """Due instant (aware datetime from the scheduler, so that a card due in 10 minutes is not "due"
         yet), best and last time of a card for the deck browser (empty when no history)."""
@@ -187,6 +217,21 @@ class Services:
         """Move an unfinished board the user does not want back out of the store (``discarded/``)."""
         if self.store is not None:
             self.store.discard(path)
+
+    def list_boards(self):
+        """The store's BoardListing (boards that load, newest first, and errors for those that do not)."""
+        from whiteboard_app.sessions.store import BoardListing
+
+        return self.store.list() if self.store is not None else BoardListing()
+
+    def delete_board(self, path) -> None:
+        """Remove a saved board file (the board browser asked the user first). Raises OSError."""
+        if self.autosaver is not None:
+            self.autosaver.flush(timeout=2.0)
+        if self.store is not None:
+            self.store.delete(path)  # with its stroke journal, which would otherwise bring it back
+        else:
+            Path(path).unlink()
 
     def load_board(self, path):
         """Read a saved board; raises BoardError(path, reason)."""
@@ -256,7 +301,7 @@ def build_window(args: argparse.Namespace):
         except Exception:  # noqa: BLE001
             engines = []
         before = settings.engine
-        dialog = SettingsDialog(settings, engines, parent)
+        dialog = SettingsDialog(settings, engines, parent, data_dir=str(data_dir))
         if not dialog.exec():
             return False
         window.context.pause_ms = settings.pause_ms
@@ -276,10 +321,14 @@ def build_window(args: argparse.Namespace):
         deck=deck, deck_error="\n".join(errors) or None, stats=services.stats,
         target_s=lambda card: services.target_s(card, settings),
         on_session=services.on_session, on_graded=services.on_graded,
+        on_ungraded=services.on_ungraded, grade_preview=services.grade_preview,
         pause_ms=settings.pause_ms, pressure_gamma=settings.pressure_gamma, stylus_only=settings.stylus_only,
         settings_dialog=open_settings_dialog, calibration_dialog=open_calibration,
         unfinished=services.unfinished, adopt=services.adopt, discard=services.discard,
-        history=services.history, load_board=services.load_board, queue=lambda: services.queue(deck))
+        history=services.history, load_board=services.load_board, queue=lambda: services.queue(deck),
+        list_boards=services.list_boards if services.store is not None else None,
+        delete_board=services.delete_board,
+        boards_folder=services.store.root if services.store is not None else None)
     recognizers = RecognizerService()
     window = MainWindow(context, recognizers)
     engine = args.engine or settings.engine

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import re
 import sys
 
 # module path -> it defines register(subparsers: argparse._SubParsersAction) -> None
@@ -25,8 +26,25 @@ _COMMAND_MODULES = (
 )
 
 
+_RST_ROLE = re.compile(r":[a-z]+:`~?([^`]+)`")
+_RST_LITERAL = re.compile(r"``([^`]+?)``")
+
+
+def plain_help(text: str) -> str:
+    """Help text without reStructuredText markup (the module docstrings it comes from use it):
+    ``literal`` and :role:`name` become literal and name."""
+    return _RST_LITERAL.sub(r"\1", _RST_ROLE.sub(r"\1", text))
+
+
 class _Parser(argparse.ArgumentParser):
-    """argparse that exits with status 2 and a one-line message on bad arguments."""
+    """argparse that exits with status 2 and a one-line message on bad arguments, and prints help
+    without the docstrings' reStructuredText markup."""
+
+    def format_help(self) -> str:
+        return plain_help(super().format_help())
+
+    def format_usage(self) -> str:
+        return plain_help(super().format_usage())
 
     def error(self, message: str):  # pragma: no cover - exercised through main()
         self.print_usage(sys.stderr)

@@ -205,3 +205,111 @@ def process_step(ink: StepInk, recognizer: Recognizer, card, previous_latex: Seq
             reason = reason[len("could not read:"):].strip()
         return StepResult(recognition, None, make_verdict("", "unparsed", f"could not read: {reason}"))
     return StepResult(recognition, latex, recheck(card, latex, previous_latex, check=check))
+
+
+#: an answer change when the reading replaced fits the ink this many nats better than the new LaTeX ...
+CORRECTION_MARGIN = 2.0
+#: ... and differs from it in at most this many tokens (see correction_kind)
+CORRECTION_TOKENS = 2
+
+
+def correction_kind(ink: StepInk, recognition: RecognitionResult | None, new_latex: str, *,
+                    read_latex: str | None = None, first_verdict: str | None = None,
+                    classify: Callable | None = None) -> str:
+    """Is a typed correction or an n-best pick of a step a *reading fix* or an *answer change*?
+
+    A reading fix ("reading") when the step's ink supports ``new_latex``: the ink's symbols (the
+    recogniser's per-symbol alternatives in ``recognition.symbols``) are fitted to the new form with the
+    recogniser's form verifier (``recognition.form_match.match_forms`` + ``verified_form``: the same
+    evidence the card context uses to pull a reading to one of the card's forms), and the fit must be
+    accepted on its own (no unexplained left-over ink or glyph, no symbol the classifier is sure is
+    another of its kind: a "+" where "-" is typed). Otherwise an answer change ("answer"): the user
+    changed the maths. It is an answer change too when the reading replaced (``read_latex``) is also
+    accepted, fits the ink clearly better (CORRECTION_MARGIN nats) and differs from the new LaTeX in at
+    most CORRECTION_TOKENS tokens: the recogniser read the ink as written and the user changed a sign
+    or an exponent. Measured on generated ink (benchmarks/correction_kind.py, 10 cards, 37 cases each
+    way): answer changes 91.9 % right, reading fixes 64.9 % right (the misses are inks the verifier
+    cannot fit: regrouping failures on long numeric steps); with the reading replaced as a rival always:
+    94.6 / 51.4 %.
+
+    Without ink (a typed step) it is an answer change. Without evidence (no symbols: the recogniser could
+    not read the ink, or an engine that gives none; a form that cannot be typeset) it is a reading fix
+    when the maths never judged a reading (``first_verdict`` None or "unparsed") and an answer change
+    otherwise. ``classify`` is the engine's ``classify_groups`` (lets the verifier regroup strokes).
+    Never raises: a verifier failure counts as no evidence.
+    """
+    if ink is None or ink.is_empty:
+        return "answer"
+    no_evidence = "reading" if first_verdict in (None, "unparsed") else "answer"
+    symbols = tuple(getattr(recognition, "symbols", ()) or ())
+    if not symbols or not new_latex:
+        return no_evidence
+    try:
+        from whiteboard_app.recognition.context import normalize_tokens
+        from whiteboard_app.recognition.form_match import match_forms, verified_form
+
+        expected = [(new_latex, "reference")]
+        if read_latex and read_latex != new_latex:
+            expected.append((read_latex, "previous"))
+        matches = match_forms(ink, symbols, RecognitionContext(expected), classify)
+        toks = normalize_tokens(new_latex)
+        new = next((m for m in matches if normalize_tokens(m.latex) == toks), None)
+        if new is None:
+            return no_evidence
+        if verified_form([new]) is None:
+            return "answer"
+        # the reading replaced is no fair rival in general (the engine built it from the very labels its
+        # symbols carry, so it fits them best, misread or not: requiring the new form to beat it called
+        # 48.6 % of reading fixes answer changes). It is when it differs from the new LaTeX in a token
+        # or two and fits clearly better (by MARGIN nats): the engine read the ink as written and the
+        # user changed a sign, an exponent, an index
+        old = next((m for m in matches if read_latex and normalize_tokens(m.latex) == normalize_tokens(read_latex)
+                    and normalize_tokens(m.latex) != toks), None)
+        if old is not None and verified_form([old]) is not None and new.cost - old.cost > CORRECTION_MARGIN:
+            import difflib
+
+            a, b = normalize_tokens(old.latex), toks
+            ops = difflib.SequenceMatcher(a=a, b=b, autojunk=False).get_opcodes()
+            changed = sum(max(i2 - i1, j2 - j1) for tag, i1, i2, j1, j2 in ops if tag != "equal")
+            if changed <= CORRECTION_TOKENS:
+                return "answer"
+        return "reading"
+    except Exception:  # noqa: BLE001 - the verifier failed: no evidence either way
+        return no_evidence
+
+
+def chain_prefixes(latex: str) -> list[str]:
+    """The shorter steps a chain ``a = b = c`` writes on its way: ``["a = b"]`` (``["= b"]`` for the
+    continuation ``= b = c``); [] for a step with one relation or none. Splits only at ``=`` outside
+    braces, brackets and parentheses (``:=`` and ``\\ne`` are not split)."""
+    parts, depth, cur, prev = [], 0, [], ""
+    for ch in latex:
+        if ch in "{([":
+            depth += 1
+        elif ch in "})]":
+            depth = max(0, depth - 1)
+        if ch == "=" and depth == 0 and prev not in (":", "<", ">", "!", "\\"):
+            parts.append("".join(cur))
+            cur = []
+        else:
+            cur.append(ch)
+        prev = ch
+    parts.append("".join(cur))
+    if any(not p.strip() for p in parts[1:]):
+        return []
+    return ["=".join(parts[:j]).strip() for j in range(2, len(parts))]
+
+
+def intermediate_matches(card, latex: str, previous_latex: Sequence[str] = (), *,
+                         check: Checker | None = None) -> list[int]:
+    """Reference steps a chain step shows on its way (issue 12: a milestone written inside a longer
+    line counts): each prefix of ``latex`` (:func:`chain_prefixes`) is checked as the step after
+    ``previous_latex``; the reference steps of the prefixes judged correct, in order, without repeats.
+    [] for a step that is not a chain. Never raises (a failing prefix shows nothing)."""
+    out: list[int] = []
+    for prefix in chain_prefixes(latex or ""):
+        v = recheck(card, prefix, previous_latex, check=check)
+        k = getattr(v, "reference_step", None)
+        if getattr(v, "verdict", None) == "correct" and isinstance(k, int) and k not in out:
+            out.append(k)
+    return out

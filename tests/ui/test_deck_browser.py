@@ -58,12 +58,14 @@ def test_a_card_graded_good_is_not_due_until_its_due_time(qtbot, tmp_path):
             return next(it for it in browser.card_items() if it.data(0, 256) == "sigmoid-derivative")
 
         assert row().text(1) == "in 9 min"
+        later = ""
         if due.date() == datetime.now(UTC).date():  # not in the minutes before midnight UTC
-            assert browser.drill_card_ids() == ["sigmoid-derivative"]  # due today (the scheduler's day) ...
-            assert browser.drill_item.child(0).text(0).endswith("(due in 9 min)")  # ... but not yet
+            # due today (the scheduler's day) but not yet: not in the drill, counted in the footer (issue 16)
+            assert browser.drill_card_ids() == []
+            later = ", 1 due later today"
         browser.due_only.setChecked(True)
         assert browser.visible_card_ids() == []
-        assert browser.summary.text() == "1 card: 0 due today, 0 never practised"
+        assert browser.summary.text() == "1 card: 0 due today, 0 never practised" + later
         now[0] = graded + timedelta(minutes=11)
         browser.refresh()
         assert row().text(1) == "due" and browser.visible_card_ids() == ["sigmoid-derivative"]

@@ -41,9 +41,11 @@ def test_follow_up_flow(qtbot, card):
     panel.answer_box.setPlainText("At zero, slope 1/4")
     panel.reveal_button.click()
     assert not panel.model_answer.isHidden()
-    assert card.followups[0].answer in panel.model_answer.text()
+    from whiteboard_app.ui.prose import prose_html  # the model answer's maths is rendered (sigma -> σ)
+
+    assert prose_html(card.followups[0].answer) in panel.model_answer.text()
     for point in card.followups[0].key_points:
-        assert point in panel.model_answer.text()
+        assert prose_html(point) in panel.model_answer.text()
     assert panel.answer_box.isReadOnly()
     assert answered == [(0, card.followups[0].question, "At zero, slope 1/4")]
 
@@ -58,7 +60,7 @@ def test_follow_up_flow(qtbot, card):
     assert panel.question.text() == INTERPRETATION_QUESTION
     assert panel.next_button.text() == "&Finish"
     panel.reveal_button.click()
-    assert card.interpretation in panel.model_answer.text()
+    assert prose_html(card.interpretation) in panel.model_answer.text()
     panel.next_button.click()
 
     assert panel.finished

@@ -1,5 +1,5 @@
 """Keyboard-only practice through the whole window, with keys alone: Ctrl+K, each step typed and Enter,
-the run ending at the last step, the interviewer answered with Ctrl+Enter, the grade with Alt+G."""
+the run ending complete (a banner and a focused button to the interviewer), the interviewer answered with Ctrl+Enter, the grade with Alt+G."""
 
 from __future__ import annotations
 
@@ -52,6 +52,9 @@ def test_a_whole_run_with_the_keyboard_alone(qtbot):
         qtbot.waitUntil(lambda k=k: view.model.step(k).status == "done", timeout=10_000)
         assert view.panels[k].chip.text() == "\u2713 correct"
     qtbot.waitUntil(lambda: view.session.finished, timeout=10_000)
+    assert "Derivation complete in" in view.run_label.text()
+    assert focused() is view.run_button  # the end is shown; the focus never jumps into the answer box
+    qtbot.keyClick(focused(), Qt.Key.Key_Return)
     panel = view.interviewer
     assert view.side.currentWidget() is panel
     for i in range(len(panel.questions)):

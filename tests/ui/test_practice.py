@@ -181,12 +181,19 @@ def test_hints_one_at_a_time_and_reveal_reference(qtbot, card):
     view = make_view(qtbot, card, ScriptedRecognizer({}))
     panel = view.panels[0]
     assert panel.hint.isHidden()
+    panel.hint_button.click()  # hints follow the user: nothing matched yet, so reference step 1 first
+    from whiteboard_app.ui.prose import prose_html
+
+    assert panel.hint.text() == f"<b>Hint 1:</b> {prose_html(f'Next, reference step 1: {card.steps[0].rule}.')}"
     panel.hint_button.click()
-    assert panel.hint.text() == f"Hint 1: {card.hints[0]}"
-    panel.hint_button.click()
-    assert panel.hint.text().splitlines()[1] == f"Hint 2: {card.hints[1]}"
-    for _ in card.hints[2:]:
+
+    def lines():
+        return panel.hint.text().split("<br>")
+
+    assert lines()[1] == f"<b>Hint 2:</b> {prose_html(card.steps[0].say)}"
+    for _ in card.hints:  # then the card's own hints, their maths rendered
         panel.hint_button.click()
+    assert lines()[-1] == f"<b>Hint {len(card.hints) + 2}:</b> {prose_html(card.hints[-1])}"
     assert not panel.hint_button.isEnabled()
     assert panel.reference.isHidden()
     panel.reveal_button.click()
@@ -208,8 +215,13 @@ def test_keyboard_only_derivation_to_the_interviewer(qtbot, card):
         assert panel.chip.text() == "\u2713 correct"
     qtbot.waitUntil(lambda: bool(finished), timeout=15_000)
     assert view.session.finished
+    # the end is said on the board (issue 12); the interviewer is one button away, not forced open
+    assert not view.run_banner.isHidden() and "Derivation complete in" in view.run_label.text()
+    assert view.side.currentWidget() is view.steps_scroll
+    view.run_button.click()
     assert view.side.currentWidget() is view.interviewer
     assert finished[0].splitlines()[1].startswith("Step 1:") and "correct" in finished[0]
+    assert "Derivation complete" in finished[0]
     assert not view.interviewer.summary.isHidden()
 
 
@@ -319,8 +331,10 @@ def test_a_misreading_fixed_after_the_run_is_recorded_and_summarised(qtbot, card
                     timeout=15_000)
     assert view.model.step(0).verdict.verdict == "correct"
     assert view.session.step(0).latex == card.steps[0].latex and view.session.step(0).verdict.verdict == "correct"
-    assert view.session.step(0).misread
-    assert "Step 1: 0:00  correct" in view.interviewer.summary.text()
+    # the scripted recogniser gives no per-symbol evidence that the ink says what was typed, and the
+    # reading was judged wrong: an answer change (issue 12), scored by its first verdict
+    assert view.session.step(0).answer_changed and not view.session.step(0).misread
+    assert "Step 1: 0:00  wrong \u2192 changed by typing, now correct" in view.interviewer.summary.text()
 
 
 def test_the_active_step_is_framed_and_a_panel_click_shows_its_step(qtbot, card):

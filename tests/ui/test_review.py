@@ -20,7 +20,7 @@ from whiteboard_app.ui.review import ReviewWindow  # noqa: E402
 @pytest.fixture
 def review(qtbot):
     clock = FakeClock()
-    s = record_attempt(FakeClock(), verdicts={1: "wrong"}, think_ms=9_000, finish=False)
+    s = record_attempt(FakeClock(), verdicts={1: "wrong"}, think_ms=14_000, finish=False)
     s.record_correction(2, r"\sigma'(x)=\sigma(x)\left(1-\sigma(x)\right)")
     s.finish()
     board = s.board()
@@ -48,7 +48,7 @@ def test_replays_stroke_by_stroke_in_real_time(review):
     assert counts == sorted(counts) and counts[-1] == board.stroke_count()
     assert clock.now_ms() == pytest.approx(board.duration_ms, abs=250)  # real time: 1 ms a ms
     assert w.step_row(1)[2] == "wrong" and w.step_row(0)[2] == "correct"
-    assert w.step_row(2)[1].endswith("(corrected)")
+    assert w.step_row(2)[1].endswith("(reading corrected)")
 
 
 def test_faster_and_jump_to_step(review):
@@ -74,7 +74,7 @@ def test_timeline_marks_and_seek(review, qtbot):
     tl = w.timeline
     assert [i for i, _, _ in tl.segments] == [0, 1, 2]
     assert [v for _, v, _ in tl.verdicts] == ["correct", "wrong", "correct"]
-    assert len(tl.corrections) == 1 and len(tl.freezes) == 3  # 9 s of thinking before each step
+    assert len(tl.corrections) == 1 and len(tl.freezes) == 3  # 14 s of thinking before each step (4 s reading the verdict)
     x = int(tl.x_for(board.duration_ms / 2))
     qtbot.mouseClick(tl, Qt.MouseButton.LeftButton, pos=QPoint(x, 20))
     assert w.player.position_ms() == pytest.approx(board.duration_ms / 2, rel=0.02)

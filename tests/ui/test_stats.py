@@ -17,7 +17,7 @@ from whiteboard_app.ui.stats import StatsWindow  # noqa: E402
 def stats(qtbot, tmp_path):
     store = BoardStore(tmp_path / "boards")
     history = History(tmp_path / "h.sqlite3")
-    boards = [make_board(think_ms=10_000, day=0), make_board(think_ms=3_000, verdicts={2: "wrong"}, day=1, seed=3),
+    boards = [make_board(think_ms=14_000, day=0), make_board(think_ms=3_000, verdicts={2: "wrong"}, day=1, seed=3),
               make_board(think_ms=1_000, misread_step=1, day=2, seed=5)]
     for b in boards:
         history.record_attempt(b, store.save(b))
@@ -44,10 +44,10 @@ def test_card_table_and_plots(stats):
     # troublesome steps: step 2 misread once, step 3 wrong once
     sax = w.steps_fig.axes[0]
     assert [t.get_text() for t in sax.get_yticklabels()] == ["step 2", "step 3"]
-    # freezes: the first attempt thought 10 s before each of its 3 steps (plus the 1.5 s pause after
-    # the previous step's last stroke); the other attempts never paused 8 s
+    # freezes: the first attempt thought 14 s before each of its 3 steps (after the first, the 4 s
+    # reading the previous step's verdict do not count); the other attempts never paused 8 s
     fax = w.freeze_fig.axes[0]
-    assert [p.get_height() for p in fax.patches] == pytest.approx([10, 11.5, 11.5], abs=0.01)
+    assert [p.get_height() for p in fax.patches] == pytest.approx([14, 10, 10], abs=0.01)
 
 
 def test_attempt_opens_in_review(stats, qtbot, tmp_path):

@@ -19,6 +19,7 @@ from .schema import (
     CONSTRAINT_KINDS,
     DOMAINS,
     FUNCTIONS,
+    MILESTONES,
     QUESTION_KINDS,
     SCHEMA_VERSION,
     TOPICS,
@@ -431,18 +432,26 @@ def _card_from_doc(path: Path, text: str, doc: dict) -> tuple[Card | None, list[
         if not isinstance(s, dict):
             v.err(f, "must be a table ([[steps]])")
             continue
-        v.unknown_keys(s, ("latex", "say", "rule", "checkable"), f)
+        v.unknown_keys(s, ("latex", "say", "rule", "checkable", "milestone"), f)
         latex = v.text(s, "latex", f + ("latex",))
         say = v.text(s, "say", f + ("say",))
         rule = v.text(s, "rule", f + ("rule",))
         checkable = v.want(s, "checkable", bool, f + ("checkable",), required=False, default=True)
+        milestone = v.want(s, "milestone", str, f + ("milestone",), required=False, default=None)
+        if milestone is not None and milestone not in MILESTONES:
+            v.err(f + ("milestone",), f"unknown milestone {milestone!r} (one of: {', '.join(MILESTONES)})")
+            milestone = None
         if k == 1 and latex.lstrip().startswith("="):
             v.err(f + ("latex",), "the first step cannot continue a previous line (leading '=')")
-        steps.append(RefStep(latex=latex, say=say, rule=rule, checkable=bool(checkable)))
+        steps.append(RefStep(latex=latex, say=say, rule=rule, checkable=bool(checkable), milestone=milestone))
     if "steps" in doc and len(raw_steps) < 2:
         v.err(("steps",), f"needs at least 2 steps, has {len(raw_steps)}")
     if len(raw_steps) > MAX_STEPS:
         v.err(("steps",), f"has {len(raw_steps)} steps; a card may have at most {MAX_STEPS}")
+    marked = [k for k, st in enumerate(steps, 1) if st.milestone]
+    if marked and not any(st.milestone == "result" for st in steps):
+        v.err(("steps", marked[-1], "milestone"),
+              'a card that marks milestones must mark its result (milestone = "result" on the answer step)')
 
     mistakes = []
     raw = v.want(doc, "mistakes", list, ("mistakes",), default=[])

@@ -36,6 +36,11 @@ FUNCTIONS = ("sigmoid", "softmax", "log", "exp", "relu", "tanh", "log_sigmoid", 
 #: constraint samplers: "KIND:NAME"
 CONSTRAINT_KINDS = ("simplex", "onehot", "symmetric", "spd", "orthogonal", "unit", "diagonal")
 
+#: milestone kinds a reference step can be marked with (``milestone = "..."`` in its ``[[steps]]`` table):
+#: the chain "model -> objective -> rule applied -> collapse -> result" a run must show
+#: (see docs/deck-authoring.md and whiteboard_app/sessions/run.py)
+MILESTONES = ("model", "objective", "rule", "collapse", "result")
+
 #: generic diagnosis names (a mistake may also carry a short custom name)
 GENERIC_DIAGNOSES = (
     "sign flip",
@@ -108,12 +113,14 @@ class Declarations:
 
 @dataclass(frozen=True)
 class RefStep:
-    """One step of the reference chain: LaTeX, what to say out loud, the rule applied, checkable or not."""
+    """One step of the reference chain: LaTeX, what to say out loud, the rule applied, checkable or not,
+    and its milestone kind (one of :data:`MILESTONES`, or None for a routine step a run may skip)."""
 
     latex: str
     say: str = ""
     rule: str = ""
     checkable: bool = True
+    milestone: str | None = None
 
 
 @dataclass(frozen=True)

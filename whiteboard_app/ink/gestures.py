@@ -24,24 +24,19 @@ XY = tuple[float, float]
 
 
 # --------------------------------------------------------------------------------------- scratch-out
-def direction_reversals(stroke: Stroke, min_sweep_px: float = 8.0) -> int:
-    """How many times the stroke turns back along its main axis (the axis of largest spread).
-
-    The projection onto the main axis (principal component of the points) is scanned with hysteresis:
-    a reversal counts only after the pen has travelled ``min_sweep_px`` back from the last extreme, so
-    jitter does not count. A straight line has 0, a "Z" 2, a five-sweep scribble 4.
-    """
-    pts = stroke.points
-    if len(pts) < 3:
-        return 0
+def _principal_axis(pts) -> tuple[float, float, float, float]:
+    """(mean x, mean y, ux, uy): the centre and unit main axis (principal component) of the points."""
     mx = sum(p.x for p in pts) / len(pts)
     my = sum(p.y for p in pts) / len(pts)
     sxx = sum((p.x - mx) ** 2 for p in pts)
     syy = sum((p.y - my) ** 2 for p in pts)
     sxy = sum((p.x - mx) * (p.y - my) for p in pts)
     angle = 0.5 * math.atan2(2 * sxy, sxx - syy)  # principal axis of the 2x2 covariance
-    ux, uy = math.cos(angle), math.sin(angle)
-    proj = [(p.x - mx) * ux + (p.y - my) * uy for p in pts]
+    return mx, my, math.cos(angle), math.sin(angle)
+
+
+def _reversals_along(proj: Sequence[float], min_sweep_px: float) -> int:
+    """Direction reversals of a 1-D path with hysteresis ``min_sweep_px`` (see direction_reversals)."""
     reversals = 0
     direction = 0  # +1 going up the axis, -1 going down, 0 not yet moved min_sweep_px
     extreme = proj[0]
@@ -57,17 +52,64 @@ def direction_reversals(stroke: Stroke, min_sweep_px: float = 8.0) -> int:
     return reversals
 
 
+def direction_reversals(stroke: Stroke, min_sweep_px: float = 8.0, across: bool = False) -> int:
+    """How many times the stroke turns back along its main axis (the axis of largest spread), or, with
+    ``across``, along the perpendicular axis (a "WWW"-shaped scribble: its sweeps go up and down while
+    the stroke travels along its main axis).
+
+    The projection onto the axis is scanned with hysteresis: a reversal counts only after the pen has
+    travelled ``min_sweep_px`` back from the last extreme, so jitter does not count. A straight line has
+    0, a "Z" 2, a five-sweep scribble 4.
+    """
+    pts = stroke.points
+    if len(pts) < 3:
+        return 0
+    mx, my, ux, uy = _principal_axis(pts)
+    if across:
+        ux, uy = -uy, ux
+    return _reversals_along([(p.x - mx) * ux + (p.y - my) * uy for p in pts], min_sweep_px)
+
+
+def _extent_along(stroke: Stroke, across: bool) -> float:
+    pts = stroke.points
+    mx, my, ux, uy = _principal_axis(pts)
+    if across:
+        ux, uy = -uy, ux
+    proj = [(p.x - mx) * ux + (p.y - my) * uy for p in pts]
+    return max(proj) - min(proj)
+
+
 def _inside_box(p: Point, box: BBox, pad: float) -> bool:
     return box.left - pad <= p.x <= box.right + pad and box.top - pad <= p.y <= box.bottom + pad
 
 
+#: Extra reversals a scribble whose sweeps run across its main axis ("WWW") needs: one-stroke letters
+#: zig-zag that way too (a "w" has 3 reversals across, an "m" 4), a scratch-out has many more.
+ACROSS_EXTRA_REVERSALS = 2
+
+
 def is_zigzag(stroke: Stroke, min_reversals: int = 4, min_sweep_px: float = 8.0) -> bool:
-    """The shape test of a scratch-out (without looking at ink): at least 6 points, ``min_reversals``
-    direction reversals, and a path at least 3 times the larger side of its box."""
-    if len(stroke.points) < 6 or direction_reversals(stroke, min_sweep_px) < min_reversals:
+    """The shape test of a scratch-out (without looking at ink), at least 6 points and either
+
+    * sweeps along the main axis (a horizontal scribble drifting down): ``min_reversals`` reversals
+      and a path at least 3 times the larger side of its box; or
+    * sweeps across the main axis (a "WWW" or a vertical zig-zag travelling sideways):
+      ``min_reversals + ACROSS_EXTRA_REVERSALS`` reversals across, sweeps at least a quarter of the
+      scribble's length and 2 ``min_sweep_px`` tall, and a path at least 3 times the scribble's length
+      or 6 times its sweep, whichever is less.
+    """
+    if len(stroke.points) < 6:
         return False
     box = stroke.bbox
-    return stroke.length() >= 3.0 * max(box.width, box.height, 1.0)
+    length = stroke.length()
+    if direction_reversals(stroke, min_sweep_px) >= min_reversals:
+        if length >= 3.0 * max(box.width, box.height, 1.0):
+            return True
+    if direction_reversals(stroke, min_sweep_px, across=True) >= min_reversals + ACROSS_EXTRA_REVERSALS:
+        along, across = _extent_along(stroke, False), _extent_along(stroke, True)
+        return (across >= max(0.25 * along, 2.0 * min_sweep_px)
+                and length >= min(3.0 * along, 6.0 * across))
+    return False
 
 
 def scratch_out_targets(gesture: Stroke, strokes: Iterable[Stroke], min_reversals: int = 4,

@@ -2,7 +2,8 @@
 ``whiteboard-app compare CARD_ID EXPECTED CANDIDATE [--json]``.
 
 ``check`` prints one verdict per step (each step may follow from the ones before it); with ``--json`` a
-list of ``{"latex", "verdict", "reference_step", "diagnosis", "shape", "ms", "message"}``. ``compare``
+list of ``{"latex", "verdict", "reference_step", "diagnosis", "shape", "ms", "message"}``; with
+``--summary`` also the run's judgement (sessions/run.py), in JSON ``{"steps": [...], "run": {...}}``. ``compare``
 prints ``{"equivalent": true|false|null, "diagnosis": str|null}``. An unknown card or a deck that does
 not load: a one-line message on stderr and exit 2. ``--deck PATH`` checks against another deck.
 """
@@ -32,8 +33,33 @@ def _check(args) -> int:
         return 2
     from . import check_derivation
 
-    print_verdicts(check_derivation(card, args.steps), as_json=args.json)
+    verdicts = check_derivation(card, args.steps)
+    if getattr(args, "summary", False):
+        print_run(card, verdicts, as_json=args.json)
+    else:
+        print_verdicts(verdicts, as_json=args.json)
     return 0
+
+
+def print_run(card, verdicts, as_json: bool, **counts) -> None:
+    """Print step verdicts with the run's judgement (``--summary``; sessions/run.py, the window's rule):
+    JSON ``{"steps": [...as check --json...], "run": {"complete", "reached_goal", "missing_milestones",
+    "jumps", "answer_changes", "hints", "reveals"}}``, or the verdict lines then the run in words.
+    ``counts`` (answer_changes, hints, reveals) are passed to ``judge_run``."""
+    from whiteboard_app.pipeline import chain_prefixes, intermediate_matches
+    from whiteboard_app.sessions.run import judge_run
+
+    latexes = [v.latex for v in verdicts]
+    also = [intermediate_matches(card, v.latex, latexes[:i]) if v.verdict == "correct" and chain_prefixes(v.latex)
+            else [] for i, v in enumerate(verdicts)]  # a milestone written inside a chain a = b = c counts
+    run = judge_run(card, verdicts, also=also, **counts)
+    if as_json:
+        print(json.dumps({"steps": [v.to_json() for v in verdicts], "run": run.to_json()}, indent=2))
+        return
+    print_verdicts(verdicts, as_json=False)
+    print(f"run: {run.headline()}")
+    for j in run.jumps:
+        print(f"   step {j.step}: {j.note}")
 
 
 def print_verdicts(verdicts, as_json: bool) -> None:
@@ -76,6 +102,8 @@ def register(subparsers) -> None:
     p.add_argument("card_id", metavar="CARD_ID")
     p.add_argument("steps", nargs="+", metavar="STEP_LATEX")
     p.add_argument("--json", action="store_true", help="print JSON")
+    p.add_argument("--summary", action="store_true",
+                   help="also judge the run: result reached, milestones missing, unsupported jumps")
     p.add_argument("--deck", action="append", metavar="PATH", help="deck files/folders (default: bundled)")
     p.set_defaults(func=_check)
     c = subparsers.add_parser("compare", help="are two steps equivalent under a card's declarations?",

@@ -34,7 +34,8 @@ def register(subparsers) -> None:
     """Add the ``recognize`` subcommand to the top-level CLI."""
     p = subparsers.add_parser("recognize", help="read handwriting from ink files (JSON lines or InkML)",
                               description=__doc__.splitlines()[0])
-    p.add_argument("--ink", metavar="FILE", help="ink file: .jsonl, .jsonl.gz or .inkml")
+    p.add_argument("--ink", metavar="FILE", help="ink file: .jsonl, .jsonl.gz or .inkml; a JSON line is "
+                   '{"id": ..., "strokes": [[[x, y, t_ms, pressure], ...], ...]} (docs/user-guide.md, "Ink files")')
     p.add_argument("--card", metavar="CARD_ID", help="use this card of the bundled deck as context")
     p.add_argument("--engine", default=None, help="recogniser name (default: the bundled one; see --list-engines)")
     p.add_argument("--json", action="store_true", help="print one JSON object per record")

@@ -26,10 +26,19 @@ on disk is never rewritten by a load):
        "steps": [{"index", "opened_ms", "closed_ms",
                   "strokes": [{"start_ms", "end_ms", "erased_ms", "points": [[x, y, t, p], ...]}],
                   "readings": [{"t_ms", "latex", "candidates": [[latex, score]], "engine", "ms"}],
-                  "corrections": [{"t_ms", "before", "after"}],
+                  "corrections": [{"t_ms", "before", "after", "kind"?: "reading"|"answer"}],
                   "verdicts": [{"t_ms", "latex", "verdict", "reference_step", "diagnosis", "shape",
                                 "ms", "message"}]}],
-       "followups": [{"index", "question", "answer", "t_ms", "grade"}]}
+       "followups": [{"index", "question", "answer", "t_ms", "grade"}],
+       "aids"?: [{"t_ms", "step", "kind": "hint"|"reveal", "index"}],
+       "pauses"?: [{"start_ms", "end_ms", "why": "typing"|"dialog", "step"}],
+       "run"?: {"complete", "reached_goal", "missing_milestones", "jumps", ...} | null}
+
+  Added within v1 (optional keys, so older programs and boards still read each other): a correction's
+  ``kind`` ("reading": the recogniser misread the ink; "answer": the user changed the maths; missing =
+  "reading"), the board's ``aids`` (hints shown and reference steps revealed) and ``pauses`` (time spent
+  typing or in a dialog: not a freeze) and ``run`` (the run judged as a derivation when it ended:
+  sessions/run.py's ``RunJudgement.to_json()``).
 
 A board that is not JSON, is truncated, has another format, a future version, or a field of the wrong
 type raises :class:`BoardError` naming the file and the reason.
@@ -53,6 +62,8 @@ BOARD_FORMAT = "whiteboard-board"
 BOARD_FORMAT_VERSION = 1
 FREEZE_MS = 8000.0
 """A gap longer than this without ink (ms) is a freeze."""
+READ_MS = 4000.0
+"""After a verdict or a hint arrives, this long (ms) is reading it, not a freeze."""
 
 SELF_GRADES = ("again", "hard", "good", "easy")
 """The self-grades a user may give, worst first (the names of FSRS's four ratings)."""
@@ -114,11 +125,44 @@ class Reading:
 
 @dataclass(frozen=True, slots=True)
 class Correction:
-    """The user replaced the reading ``before`` by ``after`` (LaTeX) at ``t_ms``."""
+    """The user replaced the reading ``before`` by ``after`` (LaTeX) at ``t_ms``. ``kind`` says which:
+    "reading" (a reading fix: the step's ink supports ``after``, the recogniser misread it) or "answer"
+    (an answer change: the user changed the maths; see ``pipeline.correction_kind``)."""
 
     t_ms: float
     before: str | None
     after: str
+    kind: str = "reading"
+
+
+#: the kinds of a correction
+CORRECTION_KINDS = ("reading", "answer")
+#: the kinds of an aid (board ``aids``)
+AID_KINDS = ("hint", "reveal")
+#: why the user was busy without the pen (board ``pauses``): never a freeze
+PAUSE_KINDS = ("typing", "dialog")
+
+
+@dataclass(frozen=True, slots=True)
+class Pause:
+    """Time (session ms) the user spent typing a step or a correction, or with a dialog open, on
+    ``step`` (0-based, None when unknown): busy without the pen, so never part of a freeze."""
+
+    start_ms: float
+    end_ms: float
+    why: str
+    step: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Aid:
+    """Help the user took at ``t_ms`` on ``step`` (0-based): a hint (``index``: which of the step's
+    hints, 1-based) or a revealed reference step (``index``: its 1-based number, 0 when unknown)."""
+
+    t_ms: float
+    step: int
+    kind: str
+    index: int = 0
 
 
 @dataclass(frozen=True, slots=True)
@@ -177,8 +221,37 @@ class StepRecord:
 
     @property
     def misread(self) -> bool:
-        """True when the user corrected a reading of this step (the recogniser misread it)."""
-        return any(c.after != c.before for c in self.corrections)
+        """True when the user corrected a reading of this step (the recogniser misread it); an answer
+        change is not a misreading."""
+        return any(c.after != c.before and c.kind == "reading" and (c.before is not None or self.strokes)
+                   for c in self.corrections)
+
+    @property
+    def answer_changed(self) -> bool:
+        """True when the user changed the maths of this step (a correction the ink does not support)."""
+        return any(c.after != c.before and c.kind == "answer" and c.before is not None for c in self.corrections)
+
+    @property
+    def scored_verdict(self) -> VerdictEntry | None:
+        """The verdict the step is scored by: the last verdict before its first answer change (the first
+        attempt at the maths, reading fixes included), else the latest verdict. None when never checked."""
+        change = next((c for c in sorted(self.corrections, key=lambda c: c.t_ms)
+                       if c.kind == "answer" and c.after != c.before and c.before is not None), None)
+        if change is None:
+            return self.verdict
+        # verdicts up to the change that are not of the changed-to LaTeX (a clock may give both one time)
+        before = [v for v in self.verdicts if v.t_ms <= change.t_ms and v.latex != change.after]
+        return before[-1] if before else self.verdict
+
+    def change_words(self) -> str | None:
+        """"wrong \u2192 changed by typing" for a step whose answer was changed (the scored verdict, then
+        how), None otherwise."""
+        if not self.answer_changed:
+            return None
+        first = self.scored_verdict
+        word = {"unparsed": "could not read", "cannot_check": "cannot check"}.get(
+            first.verdict, first.verdict) if first is not None else "unchecked"
+        return f"{word} \u2192 changed by typing"
 
     def misreadings(self) -> list[tuple[str, str]]:
         """(read, corrected) LaTeX for every recogniser reading of this step that the user corrected:
@@ -191,7 +264,7 @@ class StepRecord:
             if not r.latex:
                 continue
             until = readings[k + 1].t_ms if k + 1 < len(readings) else float("inf")
-            after = [c for c in self.corrections if r.t_ms <= c.t_ms < until]
+            after = [c for c in self.corrections if r.t_ms <= c.t_ms < until and c.kind == "reading"]
             if after and after[-1].after != r.latex:
                 out.append((r.latex, after[-1].after))
         return out
@@ -259,14 +332,29 @@ def compute_splits(steps: Sequence[StepRecord], now_ms: float | None = None) -> 
     return out
 
 
+def busy_spans(steps: Sequence[StepRecord], pauses: Sequence[Pause] = (), aids: Sequence[Aid] = (),
+               read_ms: float = READ_MS) -> list[tuple[float, float, int | None]]:
+    """(start, end, step) of every time the user was not idle at the board, in time order: strokes
+    (erased ones too: the user was writing), corrections (the moment a typed step was entered), the
+    first ``read_ms`` after each verdict and each hint or reveal (reading it), and ``pauses`` (typing,
+    a dialog open)."""
+    return sorted([(e.start_ms, e.end_ms, s.index) for s in steps for e in s.strokes]
+                  + [(c.t_ms, c.t_ms, s.index) for s in steps for c in s.corrections]
+                  + [(v.t_ms, v.t_ms + read_ms, s.index) for s in steps for v in s.verdicts]
+                  + [(a.t_ms, a.t_ms + read_ms, a.step) for a in aids]
+                  + [(p.start_ms, p.end_ms, p.step) for p in pauses],
+                  key=lambda span: (span[0], span[1]))
+
+
 def compute_freezes(steps: Sequence[StepRecord], now_ms: float | None = None,
-                    threshold_ms: float = FREEZE_MS) -> list[Freeze]:
-    """Gaps longer than ``threshold_ms`` between pieces of ink, from the start (0 ms) to the last
-    stroke; with ``now_ms`` also a freeze still going on (step None). Erased strokes count as ink
-    (the user was writing), and so does a typed step (a correction, at the moment it was entered), so a
-    keyboard-only run is not one long freeze. Returns freezes in time order."""
-    spans = sorted([(e.start_ms, e.end_ms, s.index) for s in steps for e in s.strokes]
-                   + [(c.t_ms, c.t_ms, s.index) for s in steps for c in s.corrections])
+                    threshold_ms: float = FREEZE_MS, *, pauses: Sequence[Pause] = (),
+                    aids: Sequence[Aid] = ()) -> list[Freeze]:
+    """Pen-idle gaps longer than ``threshold_ms`` between the busy spans of :func:`busy_spans` (ink,
+    typing, a dialog, reading a verdict or a hint), from the start (0 ms) to the last of them; with
+    ``now_ms`` also a freeze still going on (step None). So a keyboard-only run is not one long freeze,
+    and reading a verdict, typing a correction or saving an export is never one. Returns freezes in
+    time order."""
+    spans = busy_spans(steps, pauses, aids)
     out: list[Freeze] = []
     last_end = 0.0
     for start, end, step in spans:
@@ -295,6 +383,9 @@ class Board:
     self_grade: str | None = None
     finished_ms: float | None = None
     target_s: float | None = None
+    aids: tuple[Aid, ...] = ()
+    pauses: tuple[Pause, ...] = ()
+    run: dict | None = field(default=None, compare=False)
 
     @property
     def finished(self) -> bool:
@@ -327,7 +418,7 @@ class Board:
         return compute_splits(self.steps)
 
     def freezes(self) -> list[Freeze]:
-        return compute_freezes(self.steps)
+        return compute_freezes(self.steps, pauses=self.pauses, aids=self.aids)
 
     def step(self, index: int) -> StepRecord:
         """The step with that index; KeyError when there is none."""
@@ -371,6 +462,10 @@ class Board:
             "self_grade": self.self_grade,
             "followups": [{"index": f.index, "question": f.question, "answer": f.answer,
                            "t_ms": f.t_ms, "grade": f.grade} for f in self.followups],
+            "aids": [{"t_ms": a.t_ms, "step": a.step, "kind": a.kind, "index": a.index} for a in self.aids],
+            "pauses": [{"start_ms": p.start_ms, "end_ms": p.end_ms, "why": p.why, "step": p.step}
+                       for p in self.pauses],
+            "run": self.run,
         }
 
     def dumps(self) -> str:
@@ -526,7 +621,8 @@ def _step_to_dict(s: StepRecord) -> dict[str, Any]:
                      "points": [p.as_list() for p in e.stroke.points]} for e in s.strokes],
         "readings": [{"t_ms": r.t_ms, "latex": r.latex, "candidates": [[c, sc] for c, sc in r.candidates],
                       "engine": r.engine, "ms": r.ms} for r in s.readings],
-        "corrections": [{"t_ms": c.t_ms, "before": c.before, "after": c.after} for c in s.corrections],
+        "corrections": [{"t_ms": c.t_ms, "before": c.before, "after": c.after, "kind": c.kind}
+                        for c in s.corrections],
         "verdicts": [{"t_ms": v.t_ms, "latex": v.latex, "verdict": v.verdict,
                       "reference_step": v.reference_step, "diagnosis": v.diagnosis, "shape": v.shape,
                       "ms": v.ms, "message": v.message} for v in s.verdicts],
@@ -579,7 +675,7 @@ def _step_from_dict(d: Mapping[str, Any], k: int) -> StepRecord:
         for r in d.get("readings") or [])
     corrections = tuple(
         Correction(_num(c["t_ms"], f"{w}.corrections.t_ms"), _opt_str(c.get("before"), f"{w}.before"),
-                   str(c["after"]))
+                   str(c["after"]), _kind(c.get("kind", "reading"), CORRECTION_KINDS, f"{w}.corrections.kind"))
         for c in d.get("corrections") or [])
     verdicts = []
     for v in d.get("verdicts") or []:
@@ -594,6 +690,41 @@ def _step_from_dict(d: Mapping[str, Any], k: int) -> StepRecord:
                                      _opt_str(v.get("message"), "message")))
     return StepRecord(index, _num(d["opened_ms"], f"{w}.opened_ms"), _opt_num(d.get("closed_ms"), f"{w}.closed_ms"),
                       strokes, readings, corrections, tuple(verdicts))
+
+
+def _kind(x: Any, kinds: tuple[str, ...], what: str) -> str:
+    if x not in kinds:
+        raise ValueError(f"{what} must be one of {kinds}, got {x!r}")
+    return x
+
+
+def _aids(rows: Any) -> tuple[Aid, ...]:
+    out = []
+    for a in rows or []:
+        step, index = a["step"], a.get("index", 0)
+        if not all(isinstance(n, int) and not isinstance(n, bool) and n >= 0 for n in (step, index)):
+            raise ValueError(f"aids: step and index must be ints >= 0, got {step!r}, {index!r}")
+        out.append(Aid(_num(a["t_ms"], "aids.t_ms"), step, _kind(a["kind"], AID_KINDS, "aids.kind"), index))
+    return tuple(out)
+
+
+def _run(x: Any) -> dict | None:
+    if x is not None and not isinstance(x, dict):
+        raise TypeError(f"run must be an object or null, got {x!r}")
+    return x
+
+
+def _pauses(rows: Any) -> tuple[Pause, ...]:
+    out = []
+    for p in rows or []:
+        step = p.get("step")
+        if step is not None and (not isinstance(step, int) or isinstance(step, bool) or step < 0):
+            raise ValueError(f"pauses: step must be an int >= 0 or null, got {step!r}")
+        start, end = _num(p["start_ms"], "pauses.start_ms"), _num(p["end_ms"], "pauses.end_ms")
+        if end < start:
+            raise ValueError(f"pauses: end_ms {end} is before start_ms {start}")
+        out.append(Pause(start, end, _kind(p["why"], PAUSE_KINDS, "pauses.why"), step))
+    return tuple(out)
 
 
 def _board_from_v1(doc: Mapping[str, Any]) -> Board:
@@ -613,7 +744,8 @@ def _board_from_v1(doc: Mapping[str, Any]) -> Board:
     return Board(card_id=card_id, started_at=started, board_id=str(doc["board_id"]),
                  card_title=str(doc.get("card_title") or ""), steps=steps, followups=followups,
                  self_grade=grade, finished_ms=_opt_num(doc.get("finished_ms"), "finished_ms"),
-                 target_s=_opt_num(doc.get("target_s"), "target_s"))
+                 target_s=_opt_num(doc.get("target_s"), "target_s"), aids=_aids(doc.get("aids")),
+                 pauses=_pauses(doc.get("pauses")), run=_run(doc.get("run")))
 
 
 def _describe(exc: BaseException) -> str:

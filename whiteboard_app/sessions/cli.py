@@ -83,7 +83,7 @@ def _grade(args: argparse.Namespace) -> int:
         msg = exc.args[0] if isinstance(exc, KeyError) and exc.args else exc
         print(f"whiteboard-app: error: {msg}", file=sys.stderr)
         return 2
-    from whiteboard_app.maths.cli import print_verdicts
+    from whiteboard_app.maths.cli import print_run, print_verdicts
 
     if not args.json:
         import dataclasses
@@ -93,8 +93,21 @@ def _grade(args: argparse.Namespace) -> int:
         verdicts = [dataclasses.replace(v, latex=escape_terminal(v.latex),
                                         message=escape_terminal(v.message) if v.message else v.message)
                     if dataclasses.is_dataclass(v) else v for v in verdicts]
-    print_verdicts(verdicts, as_json=args.json)
+    if getattr(args, "summary", False):  # the run judged as the window and `check --summary` judge it
+        print_run(card, verdicts, as_json=args.json, **_run_counts(args.board))
+    else:
+        print_verdicts(verdicts, as_json=args.json)
     return 0
+
+
+def _run_counts(path) -> dict:
+    """The board's answer changes, hints and reveals for the run judgement (0 on boards without them)."""
+    try:
+        from whiteboard_app.sessions.run import board_counts
+
+        return board_counts(BoardStore.load(path))
+    except (BoardError, ImportError):
+        return {}
 
 
 def register(subparsers) -> None:
@@ -110,4 +123,5 @@ def register(subparsers) -> None:
     grade.add_argument("board", help="a .board.json file")
     grade.add_argument("--deck", action="append", help="card file or folder (default: the bundled deck)")
     grade.add_argument("--json", action="store_true", help="machine-readable output")
+    grade.add_argument("--summary", action="store_true", help="also judge the run (as check --summary does)")
     grade.set_defaults(func=_grade)

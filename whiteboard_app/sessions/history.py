@@ -342,7 +342,8 @@ class History:
         steps = sorted(board.steps, key=lambda s: s.index)
         splits = {sp.step: sp.ms for sp in board.splits()}
         freezes = board.freezes()
-        finals = [s.verdict.verdict if s.verdict else None for s in steps]
+        # a step whose answer was changed is scored by its first attempt (issue 12): scored_verdict
+        finals = [s.scored_verdict.verdict if s.scored_verdict else None for s in steps]
         with self.conn:
             self.conn.execute("DELETE FROM attempts WHERE board_id = ?", (board.board_id,))
             cur = self.conn.execute(
@@ -357,9 +358,9 @@ class History:
             aid = cur.lastrowid
             self.conn.executemany(
                 "INSERT INTO step_results VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                [(aid, s.index, s.latex, s.verdict.verdict if s.verdict else None,
-                  s.verdict.reference_step if s.verdict else None, s.verdict.diagnosis if s.verdict else None,
-                  int(s.misread), splits.get(s.index)) for s in steps])
+                [(aid, s.index, s.latex, v.verdict if v else None, v.reference_step if v else None,
+                  v.diagnosis if v else None, int(s.misread), splits.get(s.index))
+                 for s, v in ((s, s.scored_verdict) for s in steps)])
             self.conn.executemany("INSERT INTO freezes VALUES (?, ?, ?, ?)",
                                   [(aid, f.step, f.start_ms, f.ms) for f in freezes])
         return int(aid)

@@ -39,13 +39,15 @@ class ReplayEvent:
 @dataclass(frozen=True, slots=True)
 class StepFrame:
     """One step at an instant: visible ink (a stroke in progress is cut at that instant), its reading
-    and verdict then (None if none yet), and whether the recogniser's reading was corrected by then."""
+    and verdict then (None if none yet), whether the recogniser's reading was corrected by then (a
+    reading fix) and whether the user had changed the maths by then (an answer change)."""
 
     index: int
     ink: StepInk
     latex: str | None
     verdict: str | None
     corrected: bool
+    changed: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -74,7 +76,10 @@ class Replay:
                 if e.erased_ms is not None:
                     ev.append(ReplayEvent(e.erased_ms, "erase", s.index, i))
             ev += [ReplayEvent(r.t_ms, "reading", s.index, 0, r.latex) for r in s.readings]
-            ev += [ReplayEvent(c.t_ms, "correction", s.index, 0, c.after) for c in s.corrections]
+            # an answer change (the maths changed) is told apart from a reading fix in the timeline
+            ev += [ReplayEvent(c.t_ms, "correction", s.index, 0,
+                               ("answer changed: " if c.kind == "answer" and c.before is not None else "") + c.after)
+                   for c in s.corrections]
             ev += [ReplayEvent(v.t_ms, "verdict", s.index, 0, v.verdict) for v in s.verdicts]
         ev += [ReplayEvent(f.t_ms, "followup", None, f.index, f.answer) for f in board.followups]
         if board.finished_ms is not None:
@@ -117,9 +122,11 @@ class Replay:
             texts += [(c.t_ms, 1, c.after) for c in s.corrections if c.t_ms <= t_ms]
             latex = max(texts, key=lambda x: (x[0], x[1]))[2] if texts else None
             verdicts = [v for v in s.verdicts if v.t_ms <= t_ms]
-            corrected = any(c.t_ms <= t_ms and c.after != c.before for c in s.corrections)
+            corrected = any(c.t_ms <= t_ms and c.after != c.before and c.kind == "reading" for c in s.corrections)
+            changed = any(c.t_ms <= t_ms and c.after != c.before and c.kind == "answer" and c.before is not None
+                          for c in s.corrections)
             steps.append(StepFrame(s.index, StepInk(tuple(visible)), latex,
-                                   verdicts[-1].verdict if verdicts else None, corrected))
+                                   verdicts[-1].verdict if verdicts else None, corrected, changed))
         return Frame(t_ms, tuple(steps), tuple(f for f in self._freezes if f.end_ms <= t_ms))
 
 

@@ -11,6 +11,14 @@ The rating rule (documented here and shown in the window's help):
    "wrong", at most **Hard** (a derivation with a wrong step was not recalled well).
 4. Time against the target: over 1.5 x target, at most **Hard**; over the target, at most **Good**
    (Easy needs a run within the target).
+5. Help taken (issue 12): a revealed reference step, or two hints or more, at most **Hard**; one hint,
+   at most **Good**.
+6. The run as a derivation (sessions/run.py, kept on the board): the result never reached, **Again**;
+   reached with milestones missing ("correct, but unsupported"), at most **Hard**.
+
+Step verdicts are the scored ones (``StepRecord.scored_verdict``): a step whose answer was changed by
+typing counts with its first verdict. :func:`suggested_rating` is the rule applied to a self-grade of
+Easy: the best the run allows, offered as the suggested grade (and recorded for a run left ungraded).
 
 The rule only lowers the self-grade, never raises it: the user's own judgement of a clean run stands.
 
@@ -48,11 +56,13 @@ _GRADE_RATING = {g: Rating(i + 1) for i, g in enumerate(SELF_GRADES)}
 
 
 def rating_for_run(self_grade: str | None, verdicts: Sequence[str | None], finished: bool,
-                   duration_ms: float | None, target_ms: float | None) -> Rating:
+                   duration_ms: float | None, target_ms: float | None, *, hints: int = 0, reveals: int = 0,
+                   reached_goal: bool | None = None, complete: bool | None = None) -> Rating:
     """The FSRS rating of a run by the rule in the module docstring.
 
-    ``verdicts``: the final verdict of each step (None: never checked). Raises ValueError for an
-    unknown self-grade.
+    ``verdicts``: the scored verdict of each step (None: never checked); ``hints``/``reveals``: help
+    taken; ``reached_goal``/``complete``: the run's judgement (None: not judged, rule 6 skipped).
+    Raises ValueError for an unknown self-grade.
     """
     if not finished:
         return Rating.Again
@@ -69,14 +79,40 @@ def rating_for_run(self_grade: str | None, verdicts: Sequence[str | None], finis
             rating = min(rating, Rating.Hard)
         elif duration_ms > target_ms:
             rating = min(rating, Rating.Good)
+    if reveals > 0 or hints >= 2:
+        rating = min(rating, Rating.Hard)
+    elif hints == 1:
+        rating = min(rating, Rating.Good)
+    if reached_goal is False:
+        return Rating.Again
+    if complete is False:
+        rating = min(rating, Rating.Hard)
     return Rating(rating)
+
+
+def _board_run_facts(board: Board) -> dict:
+    run = board.run if isinstance(board.run, dict) else {}
+    aids = board.aids
+    return {"hints": sum(1 for a in aids if a.kind == "hint"), "reveals": sum(1 for a in aids if a.kind == "reveal"),
+            "reached_goal": run.get("reached_goal") if isinstance(run.get("reached_goal"), bool) else None,
+            "complete": run.get("complete") if isinstance(run.get("complete"), bool) else None}
+
+
+def suggested_rating(board: Board) -> Rating:
+    """The grade the run allows (the rule applied to a self-grade of Easy, as if finished)."""
+    verdicts = [s.scored_verdict.verdict if s.scored_verdict else None
+                for s in sorted(board.steps, key=lambda s: s.index)]
+    target = board.target_s * 1000.0 if board.target_s else None
+    return rating_for_run("easy", verdicts, True, board.duration_ms, target, **_board_run_facts(board))
 
 
 def rating_for_board(board: Board) -> Rating:
     """:func:`rating_for_run` applied to a saved board."""
-    verdicts = [s.verdict.verdict if s.verdict else None for s in sorted(board.steps, key=lambda s: s.index)]
+    verdicts = [s.scored_verdict.verdict if s.scored_verdict else None  # an answer change keeps its first verdict
+                for s in sorted(board.steps, key=lambda s: s.index)]
     target = board.target_s * 1000.0 if board.target_s else None
-    return rating_for_run(board.self_grade, verdicts, board.finished, board.duration_ms, target)
+    return rating_for_run(board.self_grade, verdicts, board.finished, board.duration_ms, target,
+                          **_board_run_facts(board))
 
 
 def _end_of_day(today: date | datetime) -> datetime:
@@ -139,6 +175,19 @@ class Scheduler:
         if board_id:
             self.history.set_rating(board_id, int(rating))
         return card.due
+
+    def preview(self, card_id: str, when: datetime | None = None) -> dict[Rating, datetime]:
+        """The due date each rating would give ``card_id`` if reviewed at ``when`` (default now), as
+        Anki's grade buttons show it; nothing is saved."""
+        when = _as_utc(when)
+        state = self.card_state(card_id)
+        out = {}
+        for rating in Rating:
+            card = fsrs.Card.from_json(state.to_json()) if state is not None else fsrs.Card(
+                card_id=zlib.crc32(card_id.encode()) or 1, due=when)
+            card, _log = self.fsrs.review_card(card, rating, review_datetime=when)
+            out[rating] = card.due
+        return out
 
     def record_board(self, board: Board, when: datetime | None = None) -> tuple[Rating, datetime]:
         """Rate a finished board by :func:`rating_for_board`, review its card at ``when`` (default: the

@@ -29,28 +29,37 @@ from typing import Any
 
 from whiteboard_app.ink.model import Point, StepInk, Stroke
 from whiteboard_app.sessions.board import (
+    AID_KINDS,
+    CORRECTION_KINDS,
     FREEZE_MS,
+    PAUSE_KINDS,
     SELF_GRADES,
     VERDICTS,
+    Aid,
     Board,
     Correction,
     FollowupAnswer,
     Freeze,
+    Pause,
     Reading,
     Split,
     StepRecord,
     StrokeEntry,
     VerdictEntry,
+    busy_spans,
     compute_freezes,
     compute_splits,
 )
 from whiteboard_app.sessions.clock import Clock, utc_now
 
+#: keystrokes closer than this (ms) are one stretch of typing (longer gaps are thinking)
+TYPING_GAP_MS = 3000.0
+
 Listener = Callable[[str, "int | None"], None]
 """Called as listener(kind, step) after each change; kind is one of EVENT_KINDS."""
 
 EVENT_KINDS = ("stroke", "erase", "restore", "ink", "reading", "correction", "verdict", "step",
-               "followup", "grade", "finish")
+               "followup", "grade", "finish", "aid", "run")
 
 
 def _quantize(stroke: Stroke) -> Stroke:
@@ -83,6 +92,8 @@ class Session:
         self._followups: list[FollowupAnswer] = []
         self._listeners: list[Listener] = []
         self._steps[0] = StepRecord(0, 0.0)  # the attempt starts on step 0
+        self._open_pause: tuple[float, str, int | None] | None = None  # (start ms, why, step)
+        self._pause_depth = 0
 
     # ------------------------------------------------------------------------------ construction
     @classmethod
@@ -274,11 +285,15 @@ class Session:
         self._emit("reading", st.index)
         return r
 
-    def record_correction(self, step: int, latex: str) -> Correction:
-        """The user replaced the current reading of ``step`` by ``latex``."""
+    def record_correction(self, step: int, latex: str, kind: str = "reading") -> Correction:
+        """The user replaced the current reading of ``step`` by ``latex``: a reading fix (``kind``
+        "reading", the recogniser misread the ink) or an answer change ("answer"; the step keeps its
+        first verdict for scoring, ``StepRecord.scored_verdict``). Raises ValueError for another kind."""
+        if kind not in CORRECTION_KINDS:
+            raise ValueError(f"correction kind must be one of {CORRECTION_KINDS}, got {kind!r}")
         now = self.elapsed_ms()
         st = self._step(step, now)
-        c = Correction(now, st.latex, latex)
+        c = Correction(now, st.latex, latex, kind)
         self._steps[st.index] = replace(st, corrections=st.corrections + (c,))
         self._emit("correction", st.index)
         return c
@@ -325,6 +340,69 @@ class Session:
         self._emit("followup", None)
         return f
 
+    def record_aid(self, step: int, kind: str, index: int = 0) -> Aid:
+        """The user took help on ``step`` (0-based): a hint (``kind`` "hint", ``index`` which one,
+        1-based) or a revealed reference step ("reveal", ``index`` its number). Recorded after the run
+        too. Raises ValueError for another kind or a negative step or index."""
+        if kind not in AID_KINDS:
+            raise ValueError(f"aid kind must be one of {AID_KINDS}, got {kind!r}")
+        if step < 0 or index < 0:
+            raise ValueError(f"step and index must be >= 0, got {step}, {index}")
+        a = Aid(self.elapsed_ms(), int(step), kind, int(index))
+        self._board = replace(self._board, aids=self._board.aids + (a,))
+        self._emit("aid", step)
+        return a
+
+    # ------------------------------------------------------------------------- busy without the pen
+    def note_typing(self) -> None:
+        """A key was typed into a step's LaTeX field now: typing is busy, not a freeze. Keystrokes
+        closer than TYPING_GAP_MS are one stretch of typing (board ``pauses``, why "typing")."""
+        if self.finished:
+            return
+        now = self.elapsed_ms()
+        pauses = list(self._board.pauses)
+        last = pauses[-1] if pauses else None
+        if last is not None and last.why == "typing" and 0 <= now - last.end_ms <= TYPING_GAP_MS:
+            pauses[-1] = replace(last, end_ms=now)
+        else:
+            pauses.append(Pause(now, now, "typing", self._current))
+        self._board = replace(self._board, pauses=tuple(pauses))
+
+    def begin_pause(self, why: str = "dialog") -> None:
+        """A dialog opened over the practice (export, settings...): the time until :meth:`end_pause` is
+        not a freeze. Nested calls count once. Raises ValueError for an unknown reason."""
+        if why not in PAUSE_KINDS:
+            raise ValueError(f"pause must be one of {PAUSE_KINDS}, got {why!r}")
+        self._pause_depth += 1
+        if self._open_pause is None and not self.finished:
+            self._open_pause = (self.elapsed_ms(), why, self._current)
+
+    def end_pause(self) -> None:
+        """The dialog of :meth:`begin_pause` closed (nothing when none is open)."""
+        self._pause_depth = max(0, self._pause_depth - 1)
+        if self._pause_depth or self._open_pause is None:
+            return
+        start, why, step = self._open_pause
+        self._open_pause = None
+        self._board = replace(self._board, pauses=self._board.pauses + (Pause(start, self.elapsed_ms(), why, step),))
+
+    @property
+    def paused(self) -> bool:
+        """True while a dialog is open over the practice (:meth:`begin_pause`)."""
+        return self._open_pause is not None
+
+    def _pauses(self) -> tuple[Pause, ...]:
+        if self._open_pause is None:
+            return self._board.pauses
+        start, why, step = self._open_pause
+        return self._board.pauses + (Pause(start, self.elapsed_ms(), why, step),)
+
+    def set_run(self, run: Mapping[str, Any] | None) -> None:
+        """Keep the run's judgement as a derivation (``RunJudgement.to_json()``, sessions/run.py) on the
+        board, for the grade (``scheduler.rating_for_board``); also after the run (a late correction)."""
+        self._board = replace(self._board, run=dict(run) if run is not None else None)
+        self._emit("run", None)
+
     def set_self_grade(self, grade: str) -> None:
         """The user's grade of the whole run: one of SELF_GRADES ("again", "hard", "good", "easy")."""
         if grade not in SELF_GRADES:
@@ -336,6 +414,8 @@ class Session:
         """The user declared the derivation done: the clock stops, the open step is closed."""
         if self.finished:
             return
+        while self._open_pause is not None:
+            self.end_pause()
         now = self.elapsed_ms()
         if self._current in self._steps:
             st = self._steps[self._current]
@@ -361,20 +441,24 @@ class Session:
         """Gaps > 8 s without ink so far (time order); with ``include_current`` also the gap going on
         now if it is already longer than 8 s (step None)."""
         now = self.elapsed_ms() if include_current and not self.finished else None
-        return compute_freezes(self.steps, now)
+        freezes = compute_freezes(self.steps, now, pauses=self._pauses(), aids=self._board.aids)
+        if self._open_pause is not None and freezes and freezes[-1].step is None:
+            freezes.pop()  # a dialog is open now: nothing is going on at the board
+        return freezes
 
     def current_freeze_ms(self) -> float | None:
         """How long (ms) the user has been without ink if that is already a freeze (> 8 s), else None."""
-        if self.finished:
+        if self.finished or self._open_pause is not None:
             return None
-        last = max((e.end_ms for s in self._steps.values() for e in s.strokes), default=0.0)
+        last = max((end for _start, end, _step in busy_spans(self.steps, self._pauses(), self._board.aids)),
+                   default=0.0)
         gap = self.elapsed_ms() - last
         return gap if gap > FREEZE_MS else None
 
     def board(self) -> Board:
         """An immutable snapshot of the attempt, ready to save (cheap: shares the stroke objects)."""
-        return replace(self._board, steps=tuple(self.steps), followups=tuple(sorted(self._followups,
-                                                                                  key=lambda f: f.index)))
+        return replace(self._board, steps=tuple(self.steps), pauses=self._pauses(),
+                       followups=tuple(sorted(self._followups, key=lambda f: f.index)))
 
     def verdicts_json(self) -> list[dict[str, Any]]:
         """The latest verdict of each step, as the ``check`` CLI prints them (steps without one skipped)."""

@@ -558,6 +558,26 @@ class BoardStore:
                     stale.release()
         return done
 
+    def delete(self, path: str | os.PathLike[str]) -> None:
+        """Remove a board for good (the user asked): its file and its stroke journal (else the journal
+        would bring it back); this store stops writing it. Raises OSError (FileNotFoundError when
+        neither exists)."""
+        path = Path(path)
+        with self._lock:
+            mine = [bid for bid, p in self._paths.items() if p == path]
+        for bid in mine:
+            self.release(bid)
+        jpath = journal_path(path)
+        had_journal = jpath.exists()
+        with contextlib.suppress(FileNotFoundError):
+            jpath.unlink()
+        try:
+            path.unlink()
+        except FileNotFoundError:
+            if not had_journal:
+                raise
+        fsync_dir(self.root)
+
     def discard(self, path: str | os.PathLike[str]) -> Path:
         """Set an unfinished board aside (the user declined to continue it): moved to
         ``<root>/discarded/`` with its journal folded in, never deleted. Returns the new path."""

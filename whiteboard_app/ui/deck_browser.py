@@ -32,6 +32,11 @@ from whiteboard_app.ui.timer_widget import format_ms
 
 COLUMNS = ("Card", "Due", "Best", "Last", "Target", "Attempts")
 
+#: The details pane before a card is chosen: what to do first (issue 16, first run).
+FIRST_STEPS = ("Pick a card and press <b>Practise</b> (or double-click it, or type its name and press Enter). "
+               "On the board: write one step, pause and it is checked; Enter starts the next step; a zig-zag "
+               "over ink erases it. File \u2192 Calibrate the recogniser teaches it your writing.")
+
 
 @dataclass(frozen=True)
 class CardStats:
@@ -96,6 +101,7 @@ class DeckBrowser(QWidget):
     compared (:func:`due_words`, :func:`is_due`)."""
 
     card_chosen = Signal(str)
+    boards_requested = Signal(str)  # a card id ("" for every card)
 
     def __init__(self, deck, stats: Callable[[str], CardStats] | None = None,
                  today: Callable[[], datetime | date] = _local_now, parent: QWidget | None = None,
@@ -110,16 +116,21 @@ class DeckBrowser(QWidget):
         self.search.setPlaceholderText("Search cards (title, topic, prompt)")
         self.search.setClearButtonEnabled(True)
         self.search.textChanged.connect(self.apply_filter)
+        self.search.returnPressed.connect(self._search_entered)
         self.due_only = QCheckBox("Due only")
         self.due_only.toggled.connect(self.apply_filter)
         self.summary = QLabel()
         self.open_button = QPushButton("Practise")
         self.open_button.setDefault(True)
         self.open_button.clicked.connect(self._open_current)
+        self.boards_button = QPushButton("Saved boards\u2026")
+        self.boards_button.setToolTip("Every saved run: review, replay, export or delete it (Ctrl+B)")
+        self.boards_button.clicked.connect(lambda: self.boards_requested.emit(""))
         top = QHBoxLayout()
         top.addWidget(self.search, 1)
         top.addWidget(self.due_only)
         top.addWidget(self.open_button)
+        top.addWidget(self.boards_button)
 
         self.tree = QTreeWidget()
         self.tree.setColumnCount(len(COLUMNS))
@@ -131,9 +142,11 @@ class DeckBrowser(QWidget):
         for c in range(1, len(COLUMNS)):
             header.setSectionResizeMode(c, QHeaderView.ResizeMode.ResizeToContents)
         self.tree.itemActivated.connect(self._activated)
+        self.tree.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
+        self.tree.customContextMenuRequested.connect(self._context_menu)
         self.tree.itemDoubleClicked.connect(self._activated)
 
-        self.prompt = QLabel()
+        self.prompt = QLabel(FIRST_STEPS)
         self.prompt.setWordWrap(True)
         self.prompt.setStyleSheet("color: #333; padding: 4px;")
         self.tree.currentItemChanged.connect(self._show_prompt)
@@ -162,6 +175,8 @@ class DeckBrowser(QWidget):
         except Exception:  # noqa: BLE001 - a broken scheduler must not hide the deck
             queue = []
         self.drill_item = None
+        later = [cid for cid, why in queue if why == "due" and not self._due_now(cid, today)]
+        queue = [(cid, why) for cid, why in queue if cid not in later]  # the footer counts them instead
         if queue:
             top = self.drill_item = QTreeWidgetItem(["Today's drill"])
             top.setFlags(top.flags() & ~Qt.ItemFlag.ItemIsSelectable)
@@ -217,8 +232,15 @@ class DeckBrowser(QWidget):
             parent.addChild(row)
         self.tree.expandAll()
         self.summary.setText(f"{len(cards)} card{'' if len(cards) == 1 else 's'}: {due_count} due today, "
-                             f"{new_count} never practised")
+                             f"{new_count} never practised" + (f", {len(later)} due later today" if later else ""))
         self.apply_filter()
+
+    def _due_now(self, card_id: str, now: datetime | date) -> bool:
+        """True when the card is due at ``now`` (or new) by its stats; a broken history counts as due."""
+        try:
+            return is_due(self._stats(card_id), now)
+        except Exception:  # noqa: BLE001 - a broken history must not hide the deck
+            return True
 
     def _drill_words(self, card_id: str, why: str, now: datetime | date) -> str:
         """The drill's reason in words: the queue lists the cards due before the end of the day, so a
@@ -266,6 +288,14 @@ class DeckBrowser(QWidget):
                 item.setHidden(not ok)
                 shown += ok
             top.setHidden(shown == 0)
+        current = self.tree.currentItem()
+        if current is not None and (current.isHidden() or (current.parent() is not None and current.parent().isHidden())):
+            # the details pane and Practise must never be about a card the filter hides
+            ids = self.visible_card_ids()
+            if ids:
+                self.select(ids[0])
+            else:
+                self.tree.setCurrentItem(None)
 
     def select(self, card_id: str) -> None:
         """Make the row of ``card_id`` current."""
@@ -276,15 +306,45 @@ class DeckBrowser(QWidget):
     def _show_prompt(self, item, _previous=None) -> None:
         card_id = item.data(0, Qt.ItemDataRole.UserRole) if item is not None else None
         card = self.deck.cards.get(card_id) if card_id else None
-        self.prompt.setText(f"<b>{card.title}.</b> {card.prompt}" if card else "")
+        self.prompt.setText(f"<b>{card.title}.</b> {card.prompt}" if card else FIRST_STEPS)
+
+    def current_card_id(self) -> str | None:
+        """The card the details pane describes (and Practise opens), or None."""
+        item = self.tree.currentItem()
+        if item is None or item.isHidden():
+            return None
+        return item.data(0, Qt.ItemDataRole.UserRole)
 
     def _activated(self, item, _column=0) -> None:
         card_id = item.data(0, Qt.ItemDataRole.UserRole)
         if card_id:
             self.card_chosen.emit(card_id)
 
+    def _context_menu(self, pos) -> None:
+        """Right-click on a card: practise it, or list its saved boards."""
+        from PySide6.QtWidgets import QMenu
+
+        item = self.tree.itemAt(pos)
+        card_id = item.data(0, Qt.ItemDataRole.UserRole) if item is not None else None
+        if not card_id:
+            return
+        menu = QMenu(self)
+        menu.addAction("Practise", lambda: self.card_chosen.emit(card_id))
+        menu.addAction("Saved boards of this card\u2026", lambda: self.boards_requested.emit(card_id))
+        menu.exec(self.tree.viewport().mapToGlobal(pos))
+
+    def _search_entered(self) -> None:
+        """Enter in the search box: open the only card left, or the current visible one."""
+        ids = self.visible_card_ids()
+        if len(ids) == 1:
+            self.card_chosen.emit(ids[0])
+        elif ids:
+            self._open_current()
+
     def _open_current(self) -> None:
         item = self.tree.currentItem()
+        if item is not None and item.isHidden():
+            item = None
         if item is None:
             ids = self.visible_card_ids()
             if ids:

@@ -26,6 +26,7 @@ from PySide6.QtGui import QColor, QFont, QImage, QPageLayout, QPageSize, QPainte
 from whiteboard_app.ink.model import Point, StepInk
 from whiteboard_app.ink.page import Page
 from whiteboard_app.safeio import UnsafeFileError, atomic_write_path
+from whiteboard_app.sessions import wording
 from whiteboard_app.sessions.board import Board
 from whiteboard_app.ui import pyside_guard  # noqa: F401  (PySide6 6.12 None refcount defect)
 
@@ -135,11 +136,11 @@ def paint_board(painter: QPainter, board: Board, width: float = SHEET_WIDTH) -> 
         verdict = s.verdict.verdict if s.verdict else None
         painter.setFont(small)
         painter.setPen(QColor(*_VERDICT_RGB.get(verdict or "", (90, 90, 90))))
-        label = f"{s.index + 1}. {verdict or 'not checked'}"
-        if s.verdict and s.verdict.diagnosis:
-            label += f": {s.verdict.diagnosis}"
+        label = f"{s.index + 1}. {wording.short_label(s.verdict)}"  # the window's words (sessions.wording)
         if s.misread:
             label += " (reading corrected)"
+        if s.answer_changed:  # the maths was changed: the first verdict stands beside it
+            label += f" ({s.change_words()})"
         if s.index in splits:
             label += f"   {_fmt(splits[s.index])}"
         painter.drawText(QRectF(col_x, y0 + 4, col_w, 24), Qt.AlignmentFlag.AlignLeft, label)

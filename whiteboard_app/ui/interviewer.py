@@ -11,6 +11,7 @@ kept as written), ``graded(rating)`` with rating one of ``GRADES`` (lower case, 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QKeySequence, QShortcut
@@ -22,6 +23,9 @@ from PySide6.QtWidgets import (
     QVBoxLayout,
     QWidget,
 )
+
+from whiteboard_app.sessions import wording
+from whiteboard_app.ui.prose import prose_html
 
 GRADES = ("again", "hard", "good", "easy")
 
@@ -55,11 +59,14 @@ class InterviewerPanel(QWidget):
 
     answered = Signal(int, str, str)
     graded = Signal(str)
+    next_card_requested = Signal()
 
     def __init__(self, card, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.card = card
         self.questions = questions_for(card)
+        self.opening: Question | None = None
+        self.suggested: str | None = None
         self.index = 0
         self.revealed = False
         self.answers: list[str] = []
@@ -97,6 +104,12 @@ class InterviewerPanel(QWidget):
             grade_row.addWidget(b)
         self.done_label = QLabel()
         self.done_label.setWordWrap(True)
+        self.done_label.setObjectName("gradeMessage")
+        self.due: datetime | None = None
+        self.next_button_card = QPushButton("Next card \u2192")
+        self.next_button_card.setObjectName("nextCard")
+        self.next_button_card.clicked.connect(self.next_card_requested.emit)
+        self.next_button_card.setVisible(False)
 
         buttons = QHBoxLayout()
         buttons.addWidget(self.reveal_button)
@@ -113,6 +126,7 @@ class InterviewerPanel(QWidget):
         layout.addWidget(self.grade_label)
         layout.addLayout(grade_row)
         layout.addWidget(self.done_label)
+        layout.addWidget(self.next_button_card)
         layout.addStretch(1)
         self.summary.setVisible(False)
         for keys in ("Ctrl+Return", "Ctrl+Enter"):
@@ -141,6 +155,29 @@ class InterviewerPanel(QWidget):
         """Show the end-of-run summary above the questions (empty hides it)."""
         self.summary.setText(text)
         self.summary.setVisible(bool(text))
+
+    def set_grade_hints(self, suggested: str | None, preview: dict | None = None) -> None:
+        """Mark the grade the run allows as suggested and show on each button when the card would be due
+        again ({"good": "3 d"}), as Anki does; unknown grades are left as they are."""
+        self.suggested = suggested if suggested in GRADES else None
+        for g, b in self.grade_buttons.items():
+            due = (preview or {}).get(g)
+            text = "&" + g.capitalize() + (f" \u00b7 {due}" if due else "")
+            b.setText(text)
+            b.setToolTip((f"due again in {due}" if due else "") + (" (suggested by the run)" if g == self.suggested else ""))
+            font = b.font()
+            font.setBold(g == self.suggested)
+            b.setFont(font)
+        if self.suggested:
+            self.grade_label.setText("How did this card go? Your grade sets when it is due again; the run "
+                                     f"suggests \u201c{self.suggested.capitalize()}\u201d.")
+
+    def set_opening(self, question: Question | None) -> None:
+        """Ask ``question`` first (e.g. "walk me through how you got there" after a run that jumped to
+        its result), before the card's follow-ups; None takes it away. Restarts the interview."""
+        self.questions = ([question] if question is not None else []) + questions_for(self.card)
+        self.opening = question
+        self.start()
 
     @property
     def finished(self) -> bool:
@@ -182,6 +219,15 @@ class InterviewerPanel(QWidget):
         self.graded.emit(grade)
         self._show()
 
+    def offer_next(self, title: str | None, due: datetime | None = None) -> None:
+        """After the grade: say when this card is due again (``due``, the scheduler's instant; None:
+        unknown) and offer a "Next card" button naming ``title`` (None: no next card, no button)."""
+        self.due = due
+        self.next_button_card.setText(f"Next card: {title} \u2192" if title else "Next card \u2192")
+        self.next_button_card.setToolTip(title or "")
+        self.next_button_card.setVisible(bool(title) and self.grade is not None)
+        self._show()
+
     def _show(self) -> None:
         n = len(self.questions)
         done = self.finished
@@ -192,8 +238,8 @@ class InterviewerPanel(QWidget):
             b.setVisible(done)
             b.setEnabled(self.grade is None)
         self.grade_label.setVisible(done)
-        self.done_label.setText(f"Graded \u201c{self.grade.capitalize()}\u201d. Well done.<br><br><i>Interviewer:</i> "
-                                f"\u201c{CLOSING_QUESTION}\u201d" if self.grade else "")
+        msg = wording.grade_message(self.grade, self.due) if self.grade else ""
+        self.done_label.setText(f"{msg}<br><br><i>Interviewer:</i> \u201c{CLOSING_QUESTION}\u201d" if msg else "")
         self.done_label.setVisible(bool(self.grade))
         if done:
             self.model_answer.setVisible(False)
@@ -205,6 +251,7 @@ class InterviewerPanel(QWidget):
         self.reveal_button.setEnabled(not self.revealed)
         self.next_button.setText("&Next question" if self.index + 1 < n else "&Finish")
         if self.revealed:
-            points = "".join(f"<li>{p}</li>" for p in q.key_points)
-            self.model_answer.setText(f"<b>Model answer.</b> {q.answer}" + (f"<ul>{points}</ul>" if points else ""))
+            points = "".join(f"<li>{prose_html(p)}</li>" for p in q.key_points)  # maths in prose rendered
+            self.model_answer.setText(f"<b>Model answer.</b> {prose_html(q.answer)}"
+                                      + (f"<ul>{points}</ul>" if points else ""))
         self.model_answer.setVisible(self.revealed)

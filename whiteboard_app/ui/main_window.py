@@ -115,6 +115,8 @@ class AppContext:
     ``deck`` the loaded deck (may be empty when the deck failed: ``deck_error`` says why in words);
     ``stats(card_id)`` the deck browser's numbers; ``target_s(card)`` the run target;
     ``on_session(session)`` (autosave) and ``on_graded(card_id, grade, session)`` (history, scheduler).
+    ``list_boards()`` the store's BoardListing for the board browser, ``delete_board(path)`` removes a
+    board file, ``boards_folder`` where they are (shown in the browser).
     """
 
     deck: Any
@@ -123,6 +125,8 @@ class AppContext:
     target_s: Callable[[Any], float] = lambda card: float(card.targets.cold_s)
     on_session: Callable[[Any], None] = lambda session: None
     on_graded: Callable[[str, str, Any], None] = lambda card_id, grade, session: None
+    on_ungraded: Callable[[str, Any], None] = lambda card_id, session: None
+    grade_preview: Callable[[str], dict] = lambda card_id: {}
     pause_ms: int = 600
     pressure_gamma: float = 1.0
     stylus_only: bool = True
@@ -136,6 +140,9 @@ class AppContext:
     history: Any = None
     queue: Callable[[], list[tuple[str, str]]] = lambda: []
     load_board: Callable[[Any], Any] | None = None
+    list_boards: Callable[[], Any] | None = None
+    delete_board: Callable[[Any], None] | None = None
+    boards_folder: Any = None
 
 
 class MainWindow(QMainWindow):
@@ -169,6 +176,8 @@ class MainWindow(QMainWindow):
 
         self.browser = DeckBrowser(context.deck, context.stats, queue=context.queue)
         self.browser.card_chosen.connect(self.open_card)
+        self.browser.boards_requested.connect(self.open_board_browser)
+        self.board_browser = None
         self.stack = QStackedWidget()
         self.stack.addWidget(self.browser)
         self.resume_label = QLabel()
@@ -223,11 +232,13 @@ class MainWindow(QMainWindow):
         quit_action = QAction("&Quit", self, shortcut=QKeySequence.StandardKey.Quit, triggered=self.close)
         self.stats_action = QAction("&History and statistics\u2026", self, shortcut=QKeySequence("Ctrl+H"),
                                     triggered=self.open_stats)
-        self.review_action = QAction("&Review a saved board\u2026", self, triggered=self.open_review_file)
+        self.review_action = QAction("&Review a saved board\u2026", self, shortcut=QKeySequence("Ctrl+B"),
+                                     triggered=self.open_board_browser)
+        self.review_file_action = QAction("Open a board &file\u2026", self, triggered=self.open_review_file)
         self.export_action = QAction("&Export this board\u2026", self, shortcut=QKeySequence("Ctrl+E"),
                                      triggered=self.export_current)
-        for a in (self.deck_action, self.stats_action, self.review_action, self.export_action,
-                  self.settings_action, self.calibrate_action):
+        for a in (self.deck_action, self.stats_action, self.review_action, self.review_file_action,
+                  self.export_action, self.settings_action, self.calibrate_action):
             file_menu.addAction(a)
         file_menu.addSeparator()
         file_menu.addAction(quit_action)
@@ -235,7 +246,7 @@ class MainWindow(QMainWindow):
         self.interviewer_action = QAction("&Interviewer", self, shortcut=QKeySequence("Ctrl+I"),
                                           triggered=lambda: self.practice and self.practice.show_interviewer())
         self.finish_action = QAction("&Done (end the run)", self, shortcut=QKeySequence("Ctrl+Shift+D"),
-                                     triggered=lambda: self.practice and self.practice.finish_run())
+                                     triggered=lambda: self.practice and self.practice.request_finish())
         self.keyboard_action = QAction("&Keyboard only", self, checkable=True, shortcut=QKeySequence("Ctrl+K"),
                                        triggered=lambda on: self.practice and self.practice.set_keyboard_mode(on))
         self.grill_action = QAction("&Grill (rapid questions)", self, shortcut=QKeySequence("Ctrl+G"),
@@ -293,6 +304,7 @@ class MainWindow(QMainWindow):
             pause_ms=c.pause_ms, clock=c.clock, target_s=c.target_s,
             on_session=self._guard(c.on_session, "saving the board"),
             on_graded=self._guard(c.on_graded, "recording the grade"),
+            on_ungraded=self._guard(c.on_ungraded, "recording the ungraded run"), grade_preview=c.grade_preview,
             check=c.check, pressure_gamma=c.pressure_gamma, stylus_only=c.stylus_only)
         try:
             view = PracticeView(card, services, resume=resume)
@@ -300,6 +312,8 @@ class MainWindow(QMainWindow):
             self.show_error(f"Could not open {card_id}: {type(exc).__name__}: {exc}")
             return None
         view.back_requested.connect(self.show_deck)
+        view.interviewer.graded.connect(lambda _grade, v=view: self._after_grade(v))  # after the view's own
+        view.interviewer.next_card_requested.connect(self.open_next_card)
         view.keyboard_box.toggled.connect(self.keyboard_action.setChecked)  # the view's box and the menu agree
         self.practice = view
         self.stack.addWidget(view)
@@ -386,8 +400,84 @@ class MainWindow(QMainWindow):
         w.show()
         return w
 
-    def open_review(self, path) -> QWidget | None:
-        """Replay a saved board in a review window; a board that cannot be read is said in words."""
+    # ------------------------------------------------------------------------------- next card
+    def next_card_id(self, after: str | None = None) -> str | None:
+        """The card to practise next (never ``after``): the first of today's drill that is due now or
+        new; else the first card that is due now by its stats, then the first never practised, in the
+        deck browser's order (topic, title); None when every card waits for a later due time."""
+        from whiteboard_app.ui.deck_browser import is_due
+
+        try:
+            queue = [cid for cid, _why in self.context.queue() if cid in self.context.deck.cards and cid != after]
+        except Exception:  # noqa: BLE001 - no drill: the deck order below
+            queue = []
+        now = self.browser._today()
+
+        def stats(cid):
+            try:
+                return self.context.stats(cid)
+            except Exception:  # noqa: BLE001 - a broken history: the card counts as new
+                return None
+
+        for cid in queue:
+            st = stats(cid)
+            if st is None or is_due(st, now):
+                return cid
+        cards = sorted(self.context.deck.cards.values(), key=lambda c: (c.topic, c.title.lower()))
+        rest = [(c.id, stats(c.id)) for c in cards if c.id != after]
+        due = [cid for cid, st in rest if st is not None and st.due is not None and is_due(st, now)]
+        new = [cid for cid, st in rest if st is None or st.due is None]
+        return (due or new or [None])[0]
+
+    def _after_grade(self, view) -> None:
+        """After the self-grade: the card's next due date and a "Next card" button in the interviewer."""
+        due = None
+        try:
+            due = self.context.stats(view.card.id).due
+        except Exception:  # noqa: BLE001 - the grade is recorded; the date is extra
+            pass
+        if due is not None and not hasattr(due, "hour"):  # a date: the start of that day
+            from datetime import datetime
+
+            due = datetime.combine(due, datetime.min.time()).astimezone()
+        nxt = self.next_card_id(after=view.card.id)
+        view.interviewer.offer_next(self.context.deck.cards[nxt].title if nxt else None, due)
+        self._next_card = nxt
+
+    def open_next_card(self) -> PracticeView | None:
+        """Open the card the interviewer offered after the grade (or the next of today's drill)."""
+        nxt = getattr(self, "_next_card", None) or self.next_card_id(
+            after=self.practice.card.id if self.practice else None)
+        return self.open_card(nxt) if nxt else None
+
+    # ----------------------------------------------------------------------------- saved boards
+    def open_board_browser(self, card_id: str = "") -> QWidget | None:
+        """The board browser on the data folder's boards (File > Review a saved board, the deck's
+        "Saved boards" button, a card's context menu: filtered to ``card_id``); None without a board
+        store (said in words)."""
+        if self.context.list_boards is None:
+            self.show_error("Boards are not saved in this session (no data folder), so there is nothing to list.")
+            return None
+        from whiteboard_app.ui.board_browser import BoardBrowser
+
+        if self.board_browser is not None:
+            self.board_browser.refresh()
+        else:
+            titles = {cid: c.title for cid, c in self.context.deck.cards.items()}
+            b = BoardBrowser(self.context.list_boards, titles, self.context.delete_board,
+                             self.context.boards_folder)
+            b.review_requested.connect(lambda path: self.open_review(path))
+            b.replay_requested.connect(lambda path: self.open_review(path, replay=True))
+            self.board_browser = b
+        self.board_browser.search.setText(card_id if isinstance(card_id, str) else "")
+        self.board_browser.show()
+        self.board_browser.raise_()
+        self.board_browser.activateWindow()
+        return self.board_browser
+
+    def open_review(self, path, replay: bool = False) -> QWidget | None:
+        """Review a saved board in a review window: at its end state, or played from the start with
+        ``replay``; a board that cannot be read is said in words."""
         from whiteboard_app.ui.review import ReviewWindow
 
         try:
@@ -397,7 +487,9 @@ class MainWindow(QMainWindow):
             return None
         if board is None:
             return None
-        w = ReviewWindow(board)
+        w = ReviewWindow(board, autoplay=replay)
+        if not replay:
+            w.seek(board.duration_ms)  # the board as it was left
         self._windows.append(w)
         w.show()
         return w
@@ -406,7 +498,9 @@ class MainWindow(QMainWindow):
         """Choose a saved board file and replay it."""
         from PySide6.QtWidgets import QFileDialog
 
-        path, _ = QFileDialog.getOpenFileName(self, "Review a saved board", "", "Boards (*.json);;All files (*)")
+        start = str(self.context.boards_folder or "")
+        path, _ = QFileDialog.getOpenFileName(self, "Open a board file", start,
+                                              "Boards (*.board.json);;JSON (*.json);;All files (*)")
         if path:
             self.open_review(path)
 
@@ -417,8 +511,9 @@ class MainWindow(QMainWindow):
             return
         from PySide6.QtWidgets import QFileDialog
 
-        path, _ = QFileDialog.getSaveFileName(self, "Export the board", f"{self.practice.card.id}.png",
-                                              "PNG (*.png);;PDF (*.pdf);;InkML (*.inkml)")
+        with self.practice.dialog_open():  # time in a dialog is no freeze
+            path, _ = QFileDialog.getSaveFileName(self, "Export the board", f"{self.practice.card.id}.png",
+                                                  "PNG (*.png);;PDF (*.pdf);;InkML (*.inkml)")
         if path:
             self.export_board_to(path)
 
@@ -497,7 +592,9 @@ class MainWindow(QMainWindow):
     def open_settings(self) -> None:
         """Open the settings dialog (built by the composition root, which stores the new values in the
         context); accepted settings apply at once (``apply_settings``)."""
-        if self.context.settings_dialog is not None and self.context.settings_dialog(self):
+        with self._dialog_pause():
+            accepted = self.context.settings_dialog is not None and self.context.settings_dialog(self)
+        if accepted:
             self.apply_settings()
 
     def apply_settings(self) -> None:
@@ -518,9 +615,27 @@ class MainWindow(QMainWindow):
     def open_calibration(self) -> None:
         """Open the calibration dialog with the loaded recogniser (or None)."""
         if self.context.calibration_dialog is not None:
-            self.context.calibration_dialog(self, self.recognizers.recognizer)
+            with self._dialog_pause():
+                self.context.calibration_dialog(self, self.recognizers.recognizer)
+
+    def _dialog_pause(self):
+        """While a dialog is open over a run, its time is no freeze (PracticeView.dialog_open)."""
+        import contextlib
+
+        return self.practice.dialog_open() if self.practice is not None else contextlib.nullcontext()
 
     def closeEvent(self, event) -> None:  # noqa: N802 (Qt API)
+        if self.practice is not None and self.practice.run_in_progress():
+            from whiteboard_app.ui.confirm import confirm
+
+            if not confirm(self, "Quit with a run in progress?",
+                           "A run is in progress. Quit now? Its board is saved and offered back (Resume) "
+                           "when you start again."):
+                event.ignore()
+                return
         self.close_practice()
         self.close_grill()
+        for w in [*self._windows, self.board_browser]:
+            if w is not None:
+                w.close()
         super().closeEvent(event)

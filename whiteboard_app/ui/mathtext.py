@@ -45,17 +45,34 @@ def render_png(latex: str, size_pt: float = 15.0, color: str = "#1a1a1a", dpi: i
     """PNG bytes of ``latex`` rendered by mathtext, or None when mathtext cannot lay it out."""
     if not latex or not latex.strip():
         return None
-    from matplotlib import mathtext  # lazy: matplotlib takes ~0.4 s to import
-    from matplotlib.font_manager import FontProperties
+    from matplotlib.font_manager import FontProperties  # lazy: matplotlib takes ~0.4 s to import
 
     buf = io.BytesIO()
     try:
         with _transparent():
-            mathtext.math_to_image(f"${to_mathtext(latex)}$", buf, prop=FontProperties(size=size_pt),
-                                   dpi=dpi, format="png", color=color)
+            _math_to_png(f"${to_mathtext(latex)}$", buf, FontProperties(size=size_pt), dpi, color)
     except Exception:  # noqa: BLE001 - any mathtext parse/layout failure means "show the source"
         return None
     return buf.getvalue()
+
+
+#: Transparent margin around rendered maths, pt. matplotlib's ``math_to_image`` sizes the figure to the
+#: exact ink box rounded down to whole pixels, which cut the top of a superscript T ("w^T" looked like
+#: "w^I", issue 16); a margin of 2 pt keeps every glyph whole.
+PAD_PT = 2.0
+
+
+def _math_to_png(source: str, buf, prop, dpi: int, color: str) -> None:
+    """``matplotlib.mathtext.math_to_image`` with a margin of ``PAD_PT`` on every side (same layout:
+    parse once for the extent, draw the text on a figure of that size plus the margin)."""
+    from matplotlib import figure
+    from matplotlib.mathtext import MathTextParser
+
+    width, height, depth, _, _ = MathTextParser("path").parse(source, dpi=72, prop=prop)
+    w, h = width + 2 * PAD_PT, height + 2 * PAD_PT
+    fig = figure.Figure(figsize=(w / 72.0, h / 72.0))
+    fig.text(PAD_PT / w, (depth + PAD_PT) / h, source, fontproperties=prop, color=color)
+    fig.savefig(buf, dpi=dpi, format="png", transparent=True)
 
 
 @lru_cache(maxsize=512)
@@ -90,13 +107,12 @@ def render_text_pixmap(text: str, size_pt: float = 11.0, color: str = "#444444",
 
 @lru_cache(maxsize=128)
 def _cached_text_png(source: str, size_pt: float, color: str, dpi: int) -> bytes | None:
-    from matplotlib import mathtext
     from matplotlib.font_manager import FontProperties
 
     buf = io.BytesIO()
     try:
         with _transparent():
-            mathtext.math_to_image(source, buf, prop=FontProperties(size=size_pt), dpi=dpi, format="png", color=color)
+            _math_to_png(source, buf, FontProperties(size=size_pt), dpi, color)
     except Exception:  # noqa: BLE001 - shown as text instead
         return None
     return buf.getvalue()

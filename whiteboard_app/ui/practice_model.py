@@ -38,6 +38,8 @@ class StepState:
     read_ms: float = 0.0
     hints_shown: int = 0
     reference_shown: bool = False
+    change: str | None = None  # the last correction's kind: "reading" (a reading fix) or "answer"
+    change_words: str | None = None  # "wrong -> changed by typing" once the maths was changed
 
 
 class PracticeModel(QObject):
@@ -166,13 +168,49 @@ class PracticeModel(QObject):
         self._set(i, verdict=verdict, status=DONE, error=None)
         return True
 
+    def mark_correction(self, i: int, kind: str, change_words: str | None = None) -> None:
+        """Step ``i``'s reading was corrected: a reading fix ("reading") or an answer change ("answer");
+        ``change_words`` says what the step is scored by ("wrong -> changed by typing")."""
+        if i < len(self.steps):
+            self._set(i, change=kind, change_words=change_words or self.steps[i].change_words)
+
     def set_error(self, i: int, message: str) -> None:
         """Reading or checking step ``i`` failed: ``message`` in words ("could not read: ...")."""
         self._set(i, error=message, status=DONE)
 
+    def next_reference(self, i: int) -> int | None:
+        """The 1-based reference step the user is on at step ``i``: the one step ``i`` was judged wrong
+        against, else the one after the furthest reference step a step before ``i`` matched (correct, or
+        cannot-check against a step the card does not check); None for a card without steps."""
+        n = len(getattr(self.card, "steps", ()))
+        if not n:
+            return None
+        v = self.steps[i].verdict if i < len(self.steps) else None
+        if v is not None and v.verdict == "wrong" and isinstance(v.reference_step, int) and 1 <= v.reference_step <= n:
+            return v.reference_step
+        matched = [s.verdict.reference_step for s in self.steps[:i] if s.verdict is not None
+                   and s.verdict.verdict in ("correct", "cannot_check")
+                   and isinstance(s.verdict.reference_step, int)]
+        return min(n, max(matched, default=0) + 1)
+
+    def hints_for(self, i: int) -> list[str]:
+        """Step ``i``'s hints, in the order they are shown: they follow the user (issue 12): first the
+        rule of the next reference step (:meth:`next_reference`), then what to say while writing it, then
+        the card's own hints. The list moves on as steps are matched."""
+        out = []
+        k = self.next_reference(i)
+        if k is not None:
+            st = self.card.steps[k - 1]
+            if getattr(st, "rule", ""):
+                out.append(f"Next, reference step {k}: {st.rule}.")
+            if getattr(st, "say", ""):
+                out.append(st.say)
+        return out + list(getattr(self.card, "hints", []))
+
     def show_hint(self, i: int) -> str | None:
-        """Reveal the next hint of the card (one at a time); returns it, or None when all are shown."""
-        hints = list(getattr(self.card, "hints", []))
+        """Reveal the next hint of step ``i`` (one at a time, :meth:`hints_for`); returns it, or None when
+        all are shown."""
+        hints = self.hints_for(i)
         shown = self.steps[i].hints_shown
         if shown >= len(hints):
             return None

@@ -11,12 +11,13 @@ pick from the n-best list is a ``ReadingCommand`` on the canvas's undo stack.
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
 from PySide6.QtCore import Qt, QThreadPool, Signal
-from PySide6.QtGui import QFontMetrics, QKeySequence, QShortcut, QUndoStack
+from PySide6.QtGui import QKeySequence, QShortcut, QUndoStack
 from PySide6.QtWidgets import (
     QCheckBox,
     QHBoxLayout,
@@ -33,23 +34,36 @@ from PySide6.QtWidgets import (
 from whiteboard_app import pipeline
 from whiteboard_app.ink import StepInk
 from whiteboard_app.ink.page import Page
-from whiteboard_app.recognition.base import Candidate, RecognitionResult
 from whiteboard_app.sessions.clock import Clock, SystemClock
+from whiteboard_app.sessions.practice import (
+    WALK_THROUGH_QUESTION,
+    PracticeRun,
+    StepResults,
+    record_state,
+    sync_after_shift,
+)
 from whiteboard_app.sessions.prompts import stall_prompt
+from whiteboard_app.sessions.run import RunJudgement
 from whiteboard_app.sessions.session import Session
 from whiteboard_app.ui.canvas import BoardCanvas
-from whiteboard_app.ui.interviewer import InterviewerPanel
-from whiteboard_app.ui.mathtext import render_text_pixmap, strip_dollars
+from whiteboard_app.ui.confirm import confirm
+from whiteboard_app.ui.interviewer import InterviewerPanel, Question
+from whiteboard_app.ui.layout_helpers import FIRST_RUN_TEXT, SIDE_MIN, ElidedLabel, is_portrait, side_width
+from whiteboard_app.ui.mathtext import render_text_pixmap
 from whiteboard_app.ui.page_model import PageModel
 from whiteboard_app.ui.practice_model import CHECKING, DONE, EMPTY, READING, WAITING, PracticeModel, StepState
+from whiteboard_app.ui.prose import prose_html
 from whiteboard_app.ui.step_panel import VERDICT_STYLE, StepPanel
-from whiteboard_app.ui.timer_widget import TimerWidget, summary_text
+from whiteboard_app.ui.timer_widget import TimerWidget, format_ms, summary_text
 from whiteboard_app.ui.undo import NewStepCommand, ReadingCommand
 from whiteboard_app.ui.workers import DEFAULT_PAUSE_MS, StepReader, Worker, WorkerPool
 
 #: Thread pools of closed practice views, kept alive until their last read has finished (a QThreadPool
 #: waits for its threads when destroyed, which would freeze the window on leaving a card).
 _RETIRED_POOLS: list[QThreadPool] = []
+#: A card's givens are shown as one rendered line beside the prompt up to this width (px); wider ones
+#: wrap as rich text on a line of their own.
+SETUP_PIXMAP_MAX_W = 520
 
 
 @dataclass
@@ -58,7 +72,9 @@ class PracticeServices:
 
     ``recognizer()`` returns the loaded recogniser or None while it loads (``recognizer_status()`` says
     why in words); ``target_s(card)`` the run's time target in s; ``on_session(session)`` is called with each new Session (e.g. autosave);
-    ``on_graded(card_id, grade, session)`` after the self-grade; ``check`` replaces
+    ``on_graded(card_id, grade, session)`` after the self-grade; ``on_ungraded(card_id, session)`` when a
+    finished run is left without one (recorded with its suggested rating); ``grade_preview(card_id)``
+    when each grade would make the card due ({"good": "3 d", ...}); ``check`` replaces
     ``maths.check_step`` and ``near_misses=False`` leaves the checker's generated near misses out of the
     recogniser's context (tests with fakes).
     """
@@ -70,6 +86,8 @@ class PracticeServices:
     target_s: Callable[[Any], float] = lambda card: float(card.targets.cold_s)
     on_session: Callable[[Session], None] = lambda session: None
     on_graded: Callable[[str, str, Session], None] = lambda card_id, grade, session: None
+    on_ungraded: Callable[[str, Session], None] = lambda card_id, session: None
+    grade_preview: Callable[[str], dict] = lambda card_id: {}
     check: Callable[..., Any] | None = None
     pressure_gamma: float = 1.0
     stylus_only: bool = True
@@ -86,9 +104,14 @@ def _make_canvas(page_model: PageModel, undo_stack: QUndoStack, services: Practi
     return canvas
 
 
+__all__ = ["WALK_THROUGH_QUESTION", "PracticeServices", "PracticeView"]
+
+
 class PracticeView(QWidget):
     """One run on ``card``: canvas, step panels, timer, interviewer. ``run_finished(summary_text)`` is
-    emitted when the derivation is done; ``back_requested()`` when the user leaves for the deck."""
+    emitted when the run ends: the derivation complete (every milestone shown and the result reached,
+    ``sessions/run.py``; the clock stops and a banner says so, with a button to the interviewer) or Done;
+    ``back_requested()`` when the user leaves for the deck."""
 
     run_finished = Signal(str)
     back_requested = Signal()
@@ -104,6 +127,7 @@ class PracticeView(QWidget):
             self.session = Session(card.id, self.services.clock, target_s=float(self.services.target_s(card)),
                                    card_title=card.title)
         self.services.on_session(self.session)
+        self.practice = PracticeRun(card, self.session)  # the run logic, Qt-free (sessions/practice.py)
         self.model = PracticeModel(card, self)
         self.page_model = PageModel(parent=self)
         if resume is not None:
@@ -118,30 +142,34 @@ class PracticeView(QWidget):
         self.reader.result_ready.connect(self._on_result)
         self.reader.failed.connect(lambda i, msg: self.model.set_error(i, f"could not read: {msg}"))
         self._recheck_workers: dict[int, Worker] = {}
-        self._results: dict[tuple, StepState] = {}  # (ink signature, previous readings) -> finished state
+        self._chains: dict[tuple, list[int]] = {}  # (latex, previous readings) -> reference steps inside
+        # finished step states by (ink signature, previous readings), for undo/redo, and the recogniser's
+        # results by ink signature (the evidence pipeline.correction_kind fits corrections to)
+        self.results = StepResults()
         self._shifting = False  # between PageModel.stepsShifted and the pageChanged that follows
         self._retried: set[tuple[int, tuple]] = set()  # (step, ink signature) read again after a time-out
         self.model.step_changed.connect(self._remember_from)
         self.model.step_changed.connect(self._mark_step)
+        self.model.step_changed.connect(self._refresh_run_notes)
         self.panels: list[StepPanel] = []
         self._bands = 1  # number of step bands on the page last seen
 
         # --- header
-        self.title = QLabel()
+        self.title = ElidedLabel(min_width=90)  # the whole title when the row has room, "…" only when not
         font = self.title.font()
         font.setPixelSize(16)
         font.setBold(True)
         self.title.setFont(font)
-        self.title.setText(QFontMetrics(font).elidedText(card.title, Qt.TextElideMode.ElideRight, 260))
-        self.title.setToolTip(card.title)
+        self.title.set_full_text(card.title)
         self.prompt = QLabel(card.prompt)
         self.prompt.setWordWrap(True)
         self.setup = QLabel()
         setup_pix = render_text_pixmap(card.setup) if card.setup else None
-        if setup_pix is not None and setup_pix.width() <= 900:
+        if setup_pix is not None and setup_pix.width() <= SETUP_PIXMAP_MAX_W:
             self.setup.setPixmap(setup_pix)
-        else:
-            self.setup.setText(strip_dollars(card.setup))
+        else:  # a long setup: rich text with its maths (sup/sub, symbols) that wraps over the full width
+            self.setup.setTextFormat(Qt.TextFormat.RichText)
+            self.setup.setText(prose_html(card.setup or ""))
             self.setup.setWordWrap(True)
         self.setup.setToolTip(card.setup)
         self.setup.setAlignment(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter)
@@ -171,12 +199,12 @@ class PracticeView(QWidget):
         self.interview_button.clicked.connect(self.show_interviewer)
         self.finish_button = QPushButton("Done")
         self.finish_button.setToolTip("End the run: stop the clock and go to the interviewer")
-        self.finish_button.clicked.connect(self.finish_run)
+        self.finish_button.clicked.connect(self.request_finish)
         bar = QHBoxLayout()
         for w in (self.back_button, self.title):
             bar.addWidget(w)
         bar.addWidget(self.timer, 1)
-        for w in (self.new_step_button, self.undo_button, self.redo_button, self.keyboard_box,
+        for w in (self.new_step_button, self.undo_button, self.redo_button,
                   self.interview_button, self.finish_button):
             bar.addWidget(w)
 
@@ -184,12 +212,39 @@ class PracticeView(QWidget):
         self.status.setObjectName("practiceStatus")
         self.status.setWordWrap(True)
         self.status.setStyleSheet("color: #8a6d00;")
+        # the run as a derivation (sessions/run.py): "correct, but unsupported: ..." while milestones are
+        # missing, then the end of the run ("Derivation complete in 3:12", a button to the interviewer)
+        self.run_label = QLabel()
+        self.run_label.setObjectName("runState")
+        self.run_label.setWordWrap(True)
+        self.run_button = QPushButton("&Interviewer →")
+        self.run_button.setObjectName("runToInterviewer")
+        self.run_button.setToolTip("The follow-up questions, then the grade")
+        self.run_button.clicked.connect(self.show_interviewer)
+        for key in (Qt.Key.Key_Return, Qt.Key.Key_Enter):  # Enter on the focused button, as in a dialog
+            QShortcut(QKeySequence(key), self.run_button, self.run_button.click,
+                      context=Qt.ShortcutContext.WidgetShortcut)
+        self.run_banner = QWidget()
+        self.run_banner.setObjectName("runBanner")
+        banner = QHBoxLayout(self.run_banner)
+        banner.setContentsMargins(6, 2, 6, 2)
+        banner.addWidget(self.run_label, 1)
+        banner.addWidget(self.run_button)
+        self.run_banner.setVisible(False)
+        self._run: RunJudgement | None = None
 
         # --- canvas | steps / interviewer
         self.canvas = _make_canvas(self.page_model, self.undo_stack, self.services)
         self.steps_box = QWidget()
         self.steps_layout = QVBoxLayout(self.steps_box)
         self.steps_layout.setContentsMargins(4, 4, 4, 4)
+        self.first_run = QLabel(FIRST_RUN_TEXT)  # the empty state teaches the three gestures
+        self.first_run.setObjectName("firstRunHelp")
+        self.first_run.setWordWrap(True)
+        self.first_run.setTextFormat(Qt.TextFormat.RichText)
+        self.first_run.setStyleSheet("background: #f4f7fc; border: 1px solid #d5deee; border-radius: 4px;"
+                                     " padding: 8px; color: #333;")
+        self.steps_layout.addWidget(self.first_run)
         self.steps_layout.addStretch(1)
         self.steps_scroll = QScrollArea()
         self.steps_scroll.setWidgetResizable(True)
@@ -204,8 +259,13 @@ class PracticeView(QWidget):
         self.splitter = QSplitter(Qt.Orientation.Horizontal)
         self.splitter.addWidget(self.canvas)
         self.splitter.addWidget(self.side)
-        self.splitter.setStretchFactor(0, 3)
-        self.splitter.setStretchFactor(1, 2)
+        self.splitter.setStretchFactor(0, 1)
+        self.splitter.setStretchFactor(1, 0)  # the steps column keeps its width; the board takes the rest
+        self.splitter.setChildrenCollapsible(False)
+        self.side.setMinimumWidth(SIDE_MIN - 40)
+        self._portrait: bool | None = None
+        self._user_split = False
+        self.splitter.splitterMoved.connect(lambda *_: setattr(self, "_user_split", True))
 
         # --- tools of the canvas
         tools = QHBoxLayout()
@@ -224,30 +284,27 @@ class PracticeView(QWidget):
         self.fit_button.clicked.connect(lambda: getattr(self.canvas, "zoom_to_fit", lambda: None)())
         tools.addWidget(self.clear_button)
         tools.addWidget(self.fit_button)
+        tools.addWidget(self.keyboard_box)
         tools.addStretch(1)
         tools.addWidget(self.status, 3)
 
         layout = QVBoxLayout(self)
         layout.addLayout(bar)
-        prompt_w = self.prompt.fontMetrics().horizontalAdvance(card.prompt) + 12
-        setup_w = self.setup.sizeHint().width()
-        self.prompt.setMaximumWidth(720)
         prompt_row = QHBoxLayout()
-        prompt_row.addWidget(self.prompt)
-        if min(prompt_w, 720) + setup_w <= 1000:  # side by side on a 1280 px screen
-            self.prompt.setMinimumWidth(min(720, prompt_w))
+        prompt_row.addWidget(self.prompt, 3)
+        if self.setup.pixmap() is not None and not self.setup.pixmap().isNull():
+            # short givens rendered as one line of maths, beside the prompt (the prompt wraps)
             prompt_row.addSpacing(16)
-            prompt_row.addWidget(self.setup)
-            prompt_row.addStretch(1)
+            prompt_row.addWidget(self.setup, 0)
             layout.addLayout(prompt_row)
-        else:  # a long prompt or wide givens: the givens go on their own line (the window stays narrow)
-            self.prompt.setMaximumWidth(16_777_215)
+        else:  # long givens: their own full-width line, wrapped (never a narrow column)
             layout.addLayout(prompt_row)
             layout.addWidget(self.setup)
         self.tools_box = QWidget()
         self.tools_box.setLayout(tools)
         tools.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(self.tools_box)
+        layout.addWidget(self.run_banner)
         layout.addWidget(self.splitter, 1)
 
         QShortcut(QKeySequence.StandardKey.Undo, self, self.undo)
@@ -267,8 +324,11 @@ class PracticeView(QWidget):
         self.page_model.stepsShifted.connect(self._on_steps_shifted)
         self.page_model.pageChanged.connect(self._on_page_changed)
         self.model.steps_changed.connect(self._sync_panels)
+        self.page_model.pageChanged.connect(self._update_first_run)
+        self.model.step_changed.connect(self._update_first_run)
         self._bands = len(self.page_model.page.steps)
         self._sync_panels()
+        self._update_first_run()
         for k in range(len(self.model)):  # a resumed board's verdicts beside its steps
             self._mark_step(k)
         self.update_status()
@@ -310,7 +370,7 @@ class PracticeView(QWidget):
             self.session.set_ink(ink, k)  # after a split or its undo: _sync_session_after_shift
         if same or ink.is_empty:
             return
-        known = self._results.get((ink.signature(), tuple(self.model.previous_latex(k))))
+        known = self.results.known(ink.signature(), self.model.previous_latex(k))
         if known is not None:  # this ink was read before (undo, redo): its reading and verdict come back
             self.reader.cancel(k)  # a pending read of the ink before is moot
             self.model.restore(k, known)
@@ -345,48 +405,15 @@ class PracticeView(QWidget):
             self._sync_session_after_shift()
 
     def _sync_session_after_shift(self) -> None:
-        """Bring the session's step records in line with the page and the panels after steps moved:
-        each step's record is synced with its ink (``Session.set_ink`` looks strokes up within the step:
-        strokes that left are erased there, strokes that arrived are added or come back, so the board
-        and its replay show where each stroke is now), and every step's record ends with its current
-        reading and verdict."""
-        s = self.session
-        if s.finished:
-            return
-        page = self.page_model.page
-        for k, ink in enumerate(page.steps):
-            s.set_ink(ink, k)
-        for rec in s.steps:
-            if rec.index >= len(page.steps) and not rec.ink.is_empty:
-                s.set_ink(StepInk(), rec.index)
-        for k in range(len(self.model)):
-            self._record_state(k)
-        for rec in s.steps:
-            if rec.index >= len(self.model) and rec.latex is not None:
-                s.record_reading(rec.index, None)  # a step that is gone reads as nothing
+        """Bring the session's step records in line with the page and the panels after steps moved
+        (``sessions.practice.sync_after_shift``)."""
+        sync_after_shift(self.session, self.page_model.page.steps, self.model.steps)
 
     def _record_state(self, k: int) -> None:
-        """Record step ``k``'s reading and verdict in the session when its record says otherwise."""
-        s = self.session
-        if s.finished or k >= len(self.model):
-            return
-        st = self.model.step(k)
-        rec = next((r for r in s.steps if r.index == k), None)
-        rec_latex = rec.latex if rec is not None else None
-        if st.latex is None or st.status != DONE:
-            if st.latex is None and rec_latex is not None:
-                s.record_reading(k, None)
-            return
-        if st.latex != rec_latex:
-            if st.source == "ink":
-                s.record_reading(k, RecognitionResult(tuple(Candidate(c, sc) for c, sc in st.candidates)
-                                                      or (Candidate(st.latex, 0.0),), ms=st.read_ms))
-            else:
-                s.record_correction(k, st.latex)
-        v, rv = st.verdict, (rec.verdict if rec is not None else None)
-        if v is not None and (rv is None or (rv.latex, rv.verdict, rv.reference_step, rv.diagnosis)
-                              != (v.latex, v.verdict, v.reference_step, v.diagnosis)):
-            s.record_verdict(k, v)
+        """Record step ``k``'s reading and verdict in the session when its record says otherwise
+        (``sessions.practice.record_state``)."""
+        if k < len(self.model):
+            record_state(self.session, k, self.model.step(k))
 
     def _mark_step(self, k: int) -> None:
         """The verdict's symbol in its colour beside step k's number on the board (which ink is which)."""
@@ -415,9 +442,7 @@ class PracticeView(QWidget):
         st = self.model.step(k)
         if st.status != DONE or st.verdict is None or st.error or st.ink.is_empty:
             return
-        self._results[(st.ink.signature(), tuple(self.model.previous_latex(k)))] = st
-        while len(self._results) > 512:
-            self._results.pop(next(iter(self._results)))
+        self.results.remember(st.ink.signature(), self.model.previous_latex(k), st)
 
     def _on_bands(self) -> None:
         page = self.page_model.page
@@ -543,8 +568,10 @@ class PracticeView(QWidget):
         if not self.model.apply_result(k, None, result):
             return
         self.page_model.set_reading(k, {"latex": result.latex, "source": "ink"})
+        self.results.remember_reading(self.model.signature(k), result.recognition)
         self.session.record_reading(k, result.recognition)  # also after the run: a read that was running
         self.session.record_verdict(k, result.verdict)
+        self._check_chain(k)
         self._maybe_complete(k)
         self._refresh_summary()
 
@@ -562,19 +589,31 @@ class PracticeView(QWidget):
             return
         if latex == self.model.step(k).latex and self.model.step(k).verdict is not None:
             return
+        before = self.model.step(k)
         self.model.set_reading(k, latex, source)
-        if latex:  # also after the run: fixing a misreading keeps the record (and the grade) honest
-            self.session.record_correction(k, latex)
-        if latex:
-            self._recheck(k, latex)
+        if latex:  # also after the run: fixing a misreading keeps the record (and the grade) honest;
+            # the correction is recorded with its kind (reading fix or answer change) with the new verdict
+            self._recheck(k, latex, before)
         elif not self.model.step(k).ink.is_empty:
             self.reader.read_now(k)  # back to reading the ink
 
-    def _recheck(self, k: int, latex: str) -> None:
+    def _recheck(self, k: int, latex: str, before: StepState | None = None) -> None:
         old = self._recheck_workers.pop(k, None)
         if old is not None:
             old.cancel()
-        worker = Worker(pipeline.recheck, self.card, latex, self.model.previous_latex(k), check=self.services.check)
+        before = before or self.model.step(k)
+        ink, read = before.ink, before.latex
+        first = before.verdict.verdict if before.verdict is not None else None
+        recognition = self.results.reading(before.ink.signature())
+        recognizer = self.services.recognizer()
+        classify = getattr(recognizer, "classify_groups", None)
+        card, previous, check = self.card, self.model.previous_latex(k), self.services.check
+
+        def job():
+            kind = pipeline.correction_kind(ink, recognition, latex, read_latex=read, first_verdict=first,
+                                            classify=classify)
+            return kind, pipeline.recheck(card, latex, previous, check=check)
+        worker = Worker(job)
         self._recheck_workers[k] = worker
         worker.signals.result.connect(lambda v, w=worker, latex=latex: self._on_verdict(w, latex, v))
         worker.signals.error.connect(lambda msg, w=worker: self._on_recheck_error(w, msg))
@@ -591,18 +630,33 @@ class PracticeView(QWidget):
         k = self._recheck_step(worker)
         if k is not None:
             self.model.set_error(k, f"cannot check: {message}")
+            self._record_state(k)  # the correction itself is still on the record
 
-    def _on_verdict(self, worker: Worker, latex: str, verdict) -> None:
+    def _on_verdict(self, worker: Worker, latex: str, result) -> None:
+        kind, verdict = result
         k = self._recheck_step(worker)
         if k is not None and self.model.apply_verdict(k, latex, verdict):
+            rec = next((r for r in self.session.steps if r.index == k), None)
+            if rec is None or rec.latex != latex:
+                self.session.record_correction(k, latex, kind)
+                self.model.mark_correction(k, kind, self._first_verdict(k))
             self.session.record_verdict(k, verdict)
+            self._check_chain(k)
             self._maybe_complete(k)
             self._refresh_summary()
+
+    def _first_verdict(self, k: int) -> str | None:
+        """Step ``k``'s change in words from the session's record ("wrong \u2192 changed by typing"), or
+        None when its maths was never changed."""
+        rec = next((r for r in self.session.steps if r.index == k), None)
+        return rec.change_words() if rec is not None else None
 
     def _refresh_summary(self) -> None:
         """After the run, a corrected step's new verdict shows in the interviewer's summary too."""
         if self.session.finished:
+            self.session.set_run(self.judge().to_json())
             self.interviewer.set_summary(self.summary())
+            self._offer_grades()
 
     # ------------------------------------------------------------------------------------ panels
     def _sync_panels(self) -> None:
@@ -610,9 +664,10 @@ class PracticeView(QWidget):
             panel = StepPanel(self.model, len(self.panels))
             panel.reading_edited.connect(self._on_panel_edit)
             panel.candidate_picked.connect(lambda k, latex: self.correct(k, latex, "pick"))
-            panel.hint_requested.connect(self.model.show_hint)
-            panel.reveal_requested.connect(self.model.reveal_reference)
+            panel.hint_requested.connect(self.show_hint)
+            panel.reveal_requested.connect(self.reveal_reference)
             panel.reread_requested.connect(self.read_again)
+            panel.edit.textEdited.connect(lambda _text: self.session.note_typing())  # typing is no freeze
             panel.activated.connect(self.show_step)
             panel.set_active(len(self.panels) == self._active_step())
             self.steps_layout.insertWidget(self.steps_layout.count() - 1, panel)
@@ -621,6 +676,34 @@ class PracticeView(QWidget):
             panel = self.panels.pop()
             panel.setParent(None)
             panel.deleteLater()
+
+    def show_hint(self, k: int) -> str | None:
+        """The next hint on step ``k`` (it follows the user: about the reference step after the last one
+        matched, ``PracticeModel.hints_for``), recorded on the board; None when none is left."""
+        hint = self.model.show_hint(k)
+        if hint is not None:
+            self.session.record_aid(k, "hint", self.model.step(k).hints_shown)
+            self._refresh_summary()
+        return hint
+
+    def reveal_reference(self, k: int) -> None:
+        """Show the reference step beside step ``k`` and record it on the board."""
+        if k < len(self.model) and not self.model.step(k).reference_shown:
+            self.model.reveal_reference(k)
+            ref = self.model.reference_for(k)
+            number = list(self.card.steps).index(ref) + 1 if ref is not None and ref in self.card.steps else 0
+            self.session.record_aid(k, "reveal", number)
+            self._refresh_summary()
+
+    @contextlib.contextmanager
+    def dialog_open(self):
+        """A context in which a dialog is open over the run: its time is not a freeze
+        (``Session.begin_pause``/``end_pause``)."""
+        self.session.begin_pause("dialog")
+        try:
+            yield
+        finally:
+            self.session.end_pause()
 
     def _on_panel_edit(self, k: int, latex: str) -> None:
         self.correct(k, latex, "typed")
@@ -645,43 +728,203 @@ class PracticeView(QWidget):
             self.panels[-1].edit.setFocus()
 
     # ------------------------------------------------------------------------------ end of the run
-    def _maybe_complete(self, k: int) -> None:
-        st = self.model.step(k)
-        v = st.verdict
-        n = len(getattr(self.card, "steps", []))
-        if v is not None and v.verdict == "correct" and v.reference_step == n and not self.session.finished:
-            self.finish_run()
+    def _run_inputs(self) -> tuple[list, list[int], list[int], list[list[int]]]:
+        """(verdicts of the written steps, hints shown per step, steps whose reference was revealed,
+        reference steps each step shows inside a chain a = b = c)."""
+        steps = self._written_steps()
+        also = [self._chains.get((st.latex, tuple(self.model.previous_latex(i))), []) if st.latex else []
+                for i, st in enumerate(steps)]
+        return ([st.verdict for st in steps], [st.hints_shown for st in self.model.steps],
+                [i for i, st in enumerate(self.model.steps) if st.reference_shown], also)
 
-    def summary(self) -> str:
-        """The end-of-run summary (time against target, splits, verdicts, freezes) as text."""
+    def _check_chain(self, k: int) -> None:
+        """Step ``k`` is a correct chain ``a = b = c``: find the reference steps it shows on its way in a
+        worker (``pipeline.intermediate_matches``), then judge the run again."""
+        st = self.model.step(k)
+        if st.verdict is None or st.verdict.verdict != "correct" or not st.latex or not pipeline.chain_prefixes(st.latex):
+            return
+        key = (st.latex, tuple(self.model.previous_latex(k)))
+        if key in self._chains:
+            return
+        self._chains[key] = []
+        worker = Worker(pipeline.intermediate_matches, self.card, st.latex, list(key[1]), check=self.services.check)
+
+        def done(found, key=key):
+            self._chains[key] = list(found)
+            if found:
+                self._maybe_complete(-1)
+        worker.signals.result.connect(done)
+        self.pool.submit(worker)
+
+    def judge(self) -> RunJudgement:
+        """The run judged as a derivation now (sessions/run.py, the rule ``check --summary`` uses) from
+        the steps' current verdicts, hints shown and references revealed."""
+        return self.practice.judge(*self._run_inputs())
+
+    @property
+    def run(self) -> RunJudgement:
+        """The latest judgement of the run (see :meth:`judge`)."""
+        if self._run is None:
+            self._run = self.judge()
+        return self._run
+
+    def _maybe_complete(self, k: int) -> None:
+        """A step got a verdict: judge the run again; name what is missing beside the steps that jumped,
+        and end the run when the derivation is complete (the result with every milestone)."""
+        state, run = self.practice.after_verdict(*self._run_inputs())
+        self._run = run
+        for i, panel in enumerate(self.panels):
+            panel.set_run_note(run.note_for(i))
+        if self.session.finished:
+            return
+        if state == "complete":
+            self.complete_run()
+        elif state == "unsupported":
+            self.run_label.setText(f"<b>{run.headline()}</b> — the run goes on: write what is missing, "
+                                   "or press Done.")
+            self.run_label.setStyleSheet("color: #8a6d00;")
+            self.run_button.setVisible(False)
+            self.run_banner.setVisible(True)
+        else:
+            self.run_banner.setVisible(False)
+
+    def _refresh_run_notes(self, _k: int = -1) -> None:
+        """Any step changed (undo, a split, a new reading): the notes beside the steps follow the run."""
+        self._run = run = self.judge()
+        for i, panel in enumerate(self.panels):
+            panel.set_run_note(run.note_for(i))
+
+    def complete_run(self) -> None:
+        """The derivation is complete: stop the clock, say so with the time ("Derivation complete in
+        3:12") and offer the interviewer with a button that takes the keyboard focus (the focus never
+        jumps into the interviewer's answer box on its own)."""
+        self._end_run(complete=True)
+        self.run_label.setText(f"<b>Derivation complete in {format_ms(self.session.elapsed_ms())}</b>")
+        self.run_label.setStyleSheet("color: #1b7f3b;")
+        self.run_button.setVisible(True)
+        self.run_banner.setVisible(True)
+        self.run_button.setDefault(True)
+        self.run_button.setFocus()
+        self.run_finished.emit(self.interviewer.summary.text())
+
+    def _written_steps(self) -> list:
         steps = list(self.model.steps)
         while len(steps) > 1 and steps[-1].ink.is_empty and not steps[-1].latex:
             steps.pop()  # the empty step a new line opened, never written
-        words = [st.verdict.verdict if st.verdict is not None else None for st in steps]
+        return steps
+
+    def summary(self) -> str:
+        """The end-of-run summary (time against target, splits, verdicts, freezes, then the run as a
+        derivation: complete or what is missing, hints and references used) as text."""
+        verdicts, hints, reveals, also = self._run_inputs()
+        run = self.practice.judge(verdicts, hints, reveals, also)
+        words = self.practice.step_words([v.verdict if v is not None else None for v in verdicts], run)
         inked = any(not ink.is_empty for ink in self.page_model.page.steps) or any(
             rec.strokes for rec in self.session.steps)
         freezes = self.session.freezes() if inked else []  # a typed run has no ink, hence no freezes
-        return summary_text(self.session.elapsed_ms(), self.timer.target_s(), self.session.splits(),
+        text = summary_text(self.session.elapsed_ms(), self.timer.target_s(), self.session.splits(),
                             freezes, words)
+        return text + "\n" + "\n".join(self.practice.summary_lines(run, hints, reveals))
 
-    def finish_run(self) -> None:
-        """Stop the clock, show the summary and the interviewer."""
-        if not self.session.finished:
-            self.session.finish()
+    def run_in_progress(self) -> bool:
+        """True while the run is not over and something was written or typed on it."""
+        if self.session.finished:
+            return False
+        return any(not ink.is_empty for ink in self.page_model.page.steps) or any(st.latex for st in self.model.steps)
+
+    def request_finish(self) -> bool:
+        """Done (the button, Ctrl+Shift+D): end a run in progress after a confirmation (``ui.confirm``);
+        True when the run was ended."""
+        if self.session.finished:
+            return False
+        if self.run_in_progress() and not confirm(
+                self, "End the run?", "End this run now? The clock stops, the board can no longer be "
+                "changed and the interviewer's questions follow."):
+            return False
+        self.finish_run()
+        return True
+
+    def _update_first_run(self, *_args) -> None:
+        """The gestures' help shows until the first ink or typed step (and again on an empty board)."""
+        self.first_run.setVisible(not self.run_in_progress() and not self.session.finished)
+
+    # --------------------------------------------------------------------------------- layout
+    @property
+    def portrait(self) -> bool:
+        """True when the step panels are under the board (a portrait window)."""
+        return self.splitter.orientation() == Qt.Orientation.Vertical
+
+    def set_portrait(self, on: bool) -> None:
+        """Put the step panels under the board (portrait tablet) or beside it."""
+        self.splitter.setOrientation(Qt.Orientation.Vertical if on else Qt.Orientation.Horizontal)
+        self._portrait = bool(on)
+        self._user_split = False
+        self._size_side()
+
+    def _size_side(self) -> None:
+        """The steps column's width (side by side) or height (portrait) from the view's size: the same
+        for every card (layout_helpers.side_width), until the user drags the splitter."""
+        if self._user_split:
+            return
+        if self.portrait:
+            total = max(1, self.splitter.height())
+            side = max(220, int(0.4 * total))
+        else:
+            total = max(1, self.splitter.width())
+            side = min(side_width(self.width()), max(SIDE_MIN - 40, total - 320))
+        self.splitter.setSizes([max(1, total - side), side])
+
+    def resizeEvent(self, event) -> None:  # noqa: N802 (Qt API)
+        super().resizeEvent(event)
+        portrait = is_portrait(self.width(), self.height())
+        if portrait != self._portrait:
+            self.set_portrait(portrait)
+        else:
+            self._size_side()
+
+    def _end_run(self, complete: bool = False) -> None:
+        """Stop the clock and freeze the board (``PracticeRun.end``); the summary goes to the interviewer,
+        which starts with "walk me through how you got there" when the result came past missing
+        milestones."""
+        self._run, opening = self.practice.end(*self._run_inputs(), complete=complete)
         self.timer.refresh()
         for w in (self.new_step_button, self.finish_button, self.clear_button, self.undo_button, self.redo_button,
                   *self.tool_buttons.values()):
             w.setEnabled(False)
         if hasattr(self.canvas, "set_read_only"):
             self.canvas.set_read_only(True)  # the run is over: the board is what was written
-        text = self.summary()
-        self.interviewer.set_summary(text)
+        if opening is not None and not self.interviewer.answers:
+            self.interviewer.set_opening(Question(opening.question, opening.answer, opening.key_points))
+        self.interviewer.set_summary(self.summary())
+        self._offer_grades()
+
+    def _offer_grades(self) -> None:
+        """The grade buttons say which grade the run allows (scheduler.suggested_rating) and when each
+        would make the card due again, as Anki's do."""
+        try:
+            preview = dict(self.services.grade_preview(self.card.id) or {})
+        except Exception:  # noqa: BLE001 - no preview is no reason to fail the end of a run
+            preview = {}
+        self.interviewer.set_grade_hints(self.practice.suggested_grade(), preview)
+
+    def finish_run(self) -> None:
+        """End the run now (Done): stop the clock, show the summary and the interviewer."""
+        was_over = self.session.finished
+        self._end_run()
+        if not self.practice.completed:
+            self.run_label.setText(f"<b>Run over in {format_ms(self.session.elapsed_ms())}</b>: {self.run.headline()}")
+            self.run_label.setStyleSheet("color: #1b7f3b;" if self.run.complete else "color: #8a6d00;")
+            self.run_button.setVisible(True)
+            self.run_banner.setVisible(True)
+        text = self.interviewer.summary.text()
         self.show_interviewer()
-        self.run_finished.emit(text)
+        if not was_over:
+            self.run_finished.emit(text)
 
     def show_interviewer(self) -> None:
         """Show the interviewer panel instead of the step panels (on demand or at the end)."""
         self.side.setCurrentWidget(self.interviewer)
+        self.run_button.setVisible(False)  # already there
         self.interviewer.focus_current()
         self.interview_button.setText("Steps")
         self.interview_button.clicked.disconnect()
@@ -690,6 +933,7 @@ class PracticeView(QWidget):
     def show_steps(self) -> None:
         """Show the step panels again."""
         self.side.setCurrentWidget(self.steps_scroll)
+        self.run_button.setVisible(self.session.finished)
         self.interview_button.setText("Interviewer")
         self.interview_button.clicked.disconnect()
         self.interview_button.clicked.connect(self.show_interviewer)
@@ -731,7 +975,10 @@ class PracticeView(QWidget):
 
     def shutdown(self) -> None:
         """Cancel pending reads (leaving the card or closing the window); running ones finish in the
-        background and deliver nothing."""
+        background and deliver nothing. A finished run left without a grade is recorded as ungraded
+        (``on_ungraded``), once."""
+        if self.practice.leave():
+            self.services.on_ungraded(self.card.id, self.session)
         self.reader.cancel_all()
         self.pool.cancel_all()
         self.pool.pool.clear()  # drop reads that have not started

@@ -316,8 +316,11 @@ class ReviewWindow(QWidget):
             sf = by_index.get(i)
             latex = sf.latex if sf else None
             verdict = sf.verdict if sf else None
-            item.setText(1, (latex or "") + (" (corrected)" if sf and sf.corrected else ""))
-            item.setText(2, verdict or "")
+            item.setText(1, (latex or "") + (" (reading corrected)" if sf and sf.corrected else "")
+                         + (" (answer changed)" if sf and getattr(sf, "changed", False) else ""))
+            words = self._verdict_words(i, sf) if verdict else None
+            item.setText(2, words.headline if words else "")
+            item.setToolTip(2, words.line() if words else "")
             item.setForeground(2, QBrush(VERDICT_COLOURS.get(verdict or "", QColor(0, 0, 0))))
             if sf is not None:
                 current = i
@@ -327,6 +330,21 @@ class ReviewWindow(QWidget):
                 f.setBold(i == current)
                 item.setFont(0, f)
         self._show_reading(by_index.get(current) if current is not None else None)
+
+    def _verdict_words(self, index: int, sf):
+        """The shared words (sessions.wording) of the verdict step ``index`` shows at this frame."""
+        from whiteboard_app.sessions import wording
+
+        try:
+            entries = self.board.step(index).verdicts
+        except (KeyError, IndexError, AttributeError):
+            entries = ()
+        entry = next((v for v in reversed(entries) if v.verdict == sf.verdict and v.latex == sf.latex), None)
+        if entry is None:
+            entry = next((v for v in reversed(entries) if v.verdict == sf.verdict), None)
+        if entry is None:
+            return wording.Words(sf.verdict, wording.headline(sf.verdict), "")
+        return wording.describe_verdict(entry, latex=sf.latex or "")
 
     def _show_reading(self, sf) -> None:
         """The current step's reading rendered as maths (mathtext), with its verdict and diagnosis."""
@@ -346,8 +364,9 @@ class ReviewWindow(QWidget):
             self.reading_view.setText(sf.latex)
         step = self.board.step(sf.index)
         diag = next((v.diagnosis for v in reversed(step.verdicts) if v.verdict == sf.verdict and v.diagnosis), None)
-        self.reading_view.setToolTip(f"step {sf.index + 1}: {sf.verdict or 'not checked'}"
-                                     + (f" ({diag})" if diag else ""))
+        words = self._verdict_words(sf.index, sf).line() if sf.verdict else "not checked"
+        self.reading_view.setToolTip(f"step {sf.index + 1}: {words}" + (
+            f" ({diag})" if diag and diag not in words else ""))
 
     # ------------------------------------------------------------------------------- for tests
     def shown_stroke_count(self) -> int:

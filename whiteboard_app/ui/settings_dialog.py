@@ -7,9 +7,10 @@ one. Keys and defaults are in ``DEFAULTS``; a value that cannot be read falls ba
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
-from PySide6.QtCore import QSettings
+from PySide6.QtCore import QSettings, Qt
 from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
@@ -19,11 +20,14 @@ from PySide6.QtWidgets import (
     QFileDialog,
     QFormLayout,
     QHBoxLayout,
+    QLabel,
     QLineEdit,
     QPushButton,
     QSpinBox,
     QWidget,
 )
+
+from whiteboard_app.sessions.paths import ENV_VAR
 
 ORGANISATION, APPLICATION = "whiteboard-app", "whiteboard-app"
 
@@ -123,7 +127,7 @@ class SettingsDialog(QDialog):
     """Edits ``settings``; ``engines`` are (name, available, reason) rows (registry.available_engines)."""
 
     def __init__(self, settings: AppSettings, engines: list[tuple[str, bool, str]] = (),
-                 parent: QWidget | None = None) -> None:
+                 parent: QWidget | None = None, data_dir: str | None = None) -> None:
         super().__init__(parent)
         self.setWindowTitle("Settings")
         self.settings = settings
@@ -155,12 +159,23 @@ class SettingsDialog(QDialog):
         self.practised.setSuffix(" s")
         self.practised.setValue(settings.practised_s)
         self.folder = QLineEdit(settings.data_folder)
-        self.folder.setPlaceholderText("default (platformdirs user data folder)")
+        self.folder.setPlaceholderText(f"default: {data_dir}" if data_dir else "default (the platform's user data folder)")
         browse = QPushButton("Choose\u2026")
         browse.clicked.connect(self._browse)
         folder_row = QHBoxLayout()
         folder_row.addWidget(self.folder, 1)
         folder_row.addWidget(browse)
+        # the folder in use now, and why (WHITEBOARD_DATA_DIR wins over the setting: sessions.paths)
+        env = os.environ.get(ENV_VAR, "").strip()
+        if data_dir:
+            why = f" (set by {ENV_VAR}, which wins over this setting)" if env else ""
+            self.folder_in_use = QLabel(f"In use now: {data_dir}{why}")
+        else:
+            self.folder_in_use = QLabel("")
+        self.folder_in_use.setObjectName("dataFolderInUse")
+        self.folder_in_use.setWordWrap(True)
+        self.folder_in_use.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.folder_in_use.setStyleSheet("color: #555;")
 
         form = QFormLayout(self)
         form.addRow("Recogniser", self.engine)
@@ -171,6 +186,7 @@ class SettingsDialog(QDialog):
         form.addRow("Cold-run target", self.cold)
         form.addRow("Practised target", self.practised)
         form.addRow("Data folder", folder_row)
+        form.addRow("", self.folder_in_use)
         buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel)
         buttons.accepted.connect(self.accept)
         buttons.rejected.connect(self.reject)

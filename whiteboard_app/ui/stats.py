@@ -13,6 +13,7 @@ default the window opens a ``ReviewWindow`` itself; unreadable boards are report
 
 from __future__ import annotations
 
+import textwrap
 from collections.abc import Mapping
 
 from matplotlib.backends.backend_qtagg import FigureCanvasQTAgg
@@ -230,7 +231,9 @@ class StatsWindow(QWidget):
             ax.axhline(st.best_ms / 60_000, color="#2e7d32", linestyle=":", label="best")
         ax.set_xlabel("attempt")
         ax.set_ylabel("time (min)")
-        ax.set_title(f"{self.titles.get(card_id, card_id)}: green = every checked step correct, red = not")
+        # two short lines, wrapped to the axes: one long line was cut at both ends (issue 16)
+        title = textwrap.shorten(self.titles.get(card_id, card_id), 70, placeholder="\u2026")
+        ax.set_title(f"{title}\ngreen: every checked step correct \u00b7 red: not", fontsize=10, wrap=True)
         ax.set_xticks(xs)
         ax.set_ylim(bottom=0)
         if ax.get_legend_handles_labels()[0]:
@@ -254,7 +257,7 @@ class StatsWindow(QWidget):
         ax.set_xlabel("attempts")
         ax.xaxis.set_major_locator(MaxNLocator(integer=True))
         ax.legend(loc="lower right")
-        ax.set_title("Steps most often wrong, unread or misread")
+        ax.set_title("Steps most often wrong, unread or misread", fontsize=10, wrap=True)
 
     def _draw_freezes(self, ax, card_id: str) -> None:
         stats = sorted(self.history.freeze_stats(card_id), key=lambda f: (f.step_index is None, f.step_index or 0))
@@ -267,7 +270,7 @@ class StatsWindow(QWidget):
         for i, f in enumerate(stats):
             ax.annotate(f"{f.count}x", (i, f.total_ms / 1000), ha="center", va="bottom")
         ax.set_ylabel("total time frozen (s)")
-        ax.set_title("Where the freezes happen (pauses over 8 s without ink)")
+        ax.set_title("Where the freezes happen\n(pauses over 8 s without ink)", fontsize=10)
 
     def _fill_grill(self) -> None:
         grill = getattr(self.history, "grill_card_ids", None)

@@ -12,7 +12,6 @@ from __future__ import annotations
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QPixmap
 from PySide6.QtWidgets import (
-    QComboBox,
     QFrame,
     QHBoxLayout,
     QLabel,
@@ -23,8 +22,11 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from whiteboard_app.sessions import wording
+from whiteboard_app.ui.chips import CandidateChips
 from whiteboard_app.ui.mathtext import render_pixmap
 from whiteboard_app.ui.practice_model import CHECKING, DONE, EMPTY, READING, WAITING, PracticeModel, StepState
+from whiteboard_app.ui.prose import prose_html
 
 # verdict -> (colour of the chip, symbol)
 VERDICT_STYLE = {
@@ -38,20 +40,21 @@ VERDICT_STYLE = {
 def _short(message: str | None, limit: int = 200) -> str:
     """The first line of ``message``, at most ``limit`` characters (a checker's message may carry a
     whole multi-line exception text)."""
-    line = (message or "").strip().splitlines()[0].strip() if (message or "").strip() else ""
-    return line if len(line) <= limit else line[: limit - 1] + "\u2026"
+    return wording.first_line(message, limit)
 
 
 def verdict_words(state: StepState, reference_latex: str | None = None) -> tuple[str, str]:
     """(headline, detail) in words for a step's state, e.g. ("correct", "matches reference step 3").
 
-    headline is one of "correct", "wrong", "could not read", "cannot check" or a status while the verdict
-    is unknown ("reading...", "checking...", "waiting for a pause", ""). Raises nothing.
+    The words come from :mod:`whiteboard_app.sessions.wording` (shared with the review and the export).
+    headline is e.g. "correct", "wrong", "could not read", "unknown name ‘x’", "cannot check" or a
+    status while the verdict is unknown ("reading...", "checking...", "waiting for a pause", "").
+    Raises nothing.
     """
     if state.error:
         head, _, rest = state.error.partition(": ")
         if head in ("could not read", "cannot check"):
-            return head, _short(rest)
+            return head, _short(wording.plain_reason(rest) or rest)
         return "could not read", _short(state.error)
     if state.status == READING:
         return "reading\u2026", ""
@@ -60,31 +63,8 @@ def verdict_words(state: StepState, reference_latex: str | None = None) -> tuple
     v = state.verdict
     if v is None:
         return ("waiting for a pause" if state.status == WAITING else ""), ""
-    kind = v.verdict
-    if kind == "correct":
-        k = v.reference_step
-        detail = f"matches reference step {k}" if k else "follows from your previous step"
-        return "correct", detail
-    if kind == "wrong":
-        parts = [v.diagnosis or "does not follow from the reference chain or your previous step"]
-        if v.shape:
-            parts.append(f"shapes: {v.shape}")
-        if v.message:
-            parts.append(v.message)
-        return "wrong", " \u2014 ".join(parts)
-    if kind == "unparsed":
-        msg = _short(v.message) or "the reading could not be parsed"
-        if msg.startswith("could not read:"):
-            msg = msg[len("could not read:"):].strip()
-        if len(state.candidates) > 1:
-            return "could not read", f"{msg}; pick another reading or type the LaTeX"
-        return "could not read", f"{msg}; type the LaTeX, or read the ink again"
-    if kind == "cannot_check":
-        detail = "the checker cannot decide this step; compare with the reference step"
-        if v.message:
-            detail += f" ({_short(v.message)})"
-        return "cannot check", detail
-    return kind, v.message or ""
+    w = wording.describe_verdict(v, n_candidates=len(state.candidates), latex=state.latex or "")
+    return w.headline, _short(w.detail, 240)
 
 
 class MathLabel(QLabel):
@@ -164,6 +144,15 @@ class StepPanel(QFrame):
         self.detail.setWordWrap(True)
         self.detail.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
         self.detail.setObjectName("verdictDetail")
+        # the run's word on this step ("correct, but unsupported: show the chain rule step ..."),
+        # set by the practice view from sessions/run.py
+        self.run_note = QLabel()
+        self.run_note.setObjectName("runNote")
+        self.run_note.setWordWrap(True)
+        self.run_note.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
+        self.run_note.setStyleSheet("color: #8a6d00; font-weight: bold;")
+        self.run_note.setVisible(False)
+        self.detail.setTextFormat(Qt.TextFormat.RichText)
         self.reference_caption = QLabel()
         self.reference_caption.setObjectName("referenceCaption")
         self.reference_caption.setStyleSheet("color: #3c5a99;")
@@ -173,14 +162,14 @@ class StepPanel(QFrame):
         self.reference.setWordWrap(True)
         self.hint = QLabel()
         self.hint.setWordWrap(True)
+        self.hint.setTextFormat(Qt.TextFormat.RichText)
         self.hint.setObjectName("hint")
 
-        self.candidates = QComboBox()
-        self.candidates.setToolTip("Other readings of this step (n-best)")
-        # long LaTeX must not widen the column: the box keeps a modest width, the popup shows it all
-        self.candidates.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
-        self.candidates.setMinimumContentsLength(16)
-        self.candidates.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Fixed)
+        self.candidates_caption = QLabel("Readings (tap to use):")
+        self.candidates_caption.setObjectName("candidatesCaption")
+        self.candidates_caption.setStyleSheet("color: #555;")
+        self.candidates = CandidateChips()  # the n-best list as rendered one-tap chips, no raw scores
+        self.candidates.setToolTip("Other readings of this step (n-best): tap one to use it")
         self.candidates.activated.connect(self._picked)
         self.edit = QLineEdit()
         self.edit.setPlaceholderText("LaTeX of this step (type or correct, Enter to check)")
@@ -193,7 +182,7 @@ class StepPanel(QFrame):
         self.reread_button.setToolTip("Read this step's ink again (e.g. after the recogniser ran out of time)")
         self.reread_button.clicked.connect(lambda: self.reread_requested.emit(self.index))
         buttons = QHBoxLayout()
-        buttons.addWidget(self.candidates, 1)
+        buttons.addStretch(1)
         buttons.addWidget(self.reread_button)
         buttons.addWidget(self.hint_button)
         buttons.addWidget(self.reveal_button)
@@ -204,9 +193,12 @@ class StepPanel(QFrame):
         layout.addLayout(head)
         layout.addWidget(self.rendered)
         layout.addWidget(self.detail)
+        layout.addWidget(self.run_note)
         layout.addWidget(self.reference_caption)
         layout.addWidget(self.reference)
         layout.addWidget(self.hint)
+        layout.addWidget(self.candidates_caption)
+        layout.addWidget(self.candidates)
         layout.addWidget(self.edit)
         layout.addLayout(buttons)
 
@@ -218,6 +210,11 @@ class StepPanel(QFrame):
         self._active = bool(on)
         border = "2px solid #4a7bd0" if on else "1px solid #d0d0d0"
         self.setStyleSheet(f"#StepPanel {{ background: white; border: {border}; border-radius: 3px; }}")
+
+    def set_run_note(self, text: str | None) -> None:
+        """Show the run's note on this step (None or "" hides it)."""
+        self.run_note.setText(text or "")
+        self.run_note.setVisible(bool(text))
 
     @property
     def active(self) -> bool:
@@ -251,7 +248,7 @@ class StepPanel(QFrame):
         self.chip.setStyleSheet(f"color: white; background: {colour}; border-radius: 4px; padding: 1px 6px;"
                                 if headline else "")
         self.chip.setVisible(bool(headline))
-        self.detail.setText(detail)
+        self.detail.setText(prose_html(detail))  # a mistake's explanation carries maths
         self.detail.setVisible(bool(detail))
         self.detail.setStyleSheet(f"color: {colour};")
 
@@ -263,27 +260,28 @@ class StepPanel(QFrame):
             self.reference_caption.setText(f"Reference step {number}" + (f" ({ref.rule})" if ref.rule else "") + ":")
         self.reference.setVisible(show_ref)
         self.reference_caption.setVisible(show_ref)
-        self.source.setText({"typed": "\u00b7 typed", "pick": "\u00b7 picked"}.get(state.source, "")
-                            if state.latex else "")
+        source = {"typed": "\u00b7 typed", "pick": "\u00b7 picked"}.get(state.source, "") if state.latex else ""
+        if source and not state.ink.is_empty and state.change == "reading":
+            source += " (reading fixed)"
+        if state.change_words:  # the maths was changed: the first verdict stays on the record
+            source = f"\u00b7 {state.change_words}"
+        self.source.setText(source)
 
-        hints = list(getattr(self.model.card, "hints", []))[: state.hints_shown]
-        self.hint.setText("\n".join(f"Hint {k + 1}: {h}" for k, h in enumerate(hints)))
+        all_hints = self.model.hints_for(self.index) if hasattr(self.model, "hints_for") else list(
+            getattr(self.model.card, "hints", []))
+        hints = all_hints[: state.hints_shown]
+        self.hint.setText("<br>".join(f"<b>Hint {k + 1}:</b> {prose_html(h)}" for k, h in enumerate(hints)))
         self.hint.setVisible(bool(hints))
-        self.hint_button.setEnabled(state.hints_shown < len(getattr(self.model.card, "hints", [])))
+        self.hint_button.setEnabled(state.hints_shown < len(all_hints))
         self.reveal_button.setEnabled(ref is not None and not state.reference_shown)
 
         unread = state.status not in (READING, CHECKING) and not state.ink.is_empty and (
             bool(state.error) or (state.latex is None and kind == "unparsed"))
         self.reread_button.setVisible(unread)
-        self.candidates.blockSignals(True)
-        self.candidates.clear()
-        for latex, score in state.candidates:
-            self.candidates.addItem(f"{latex}    ({score:.2f})", latex)
-        self.candidates.setVisible(len(state.candidates) > 1)
-        self.candidates.setPlaceholderText(f"{len(state.candidates)} readings")
-        current = [c for c, _ in state.candidates].index(state.latex) if state.latex in [c for c, _ in state.candidates] else -1
-        self.candidates.setCurrentIndex(current)
-        self.candidates.blockSignals(False)
+        several = len({c for c, _ in state.candidates}) > 1
+        self.candidates.set_candidates([c for c, _ in state.candidates] if several else [], state.latex)
+        self.candidates.setVisible(several)
+        self.candidates_caption.setVisible(several)
 
         if not self.edit.hasFocus() or self.edit.text() == "":
             self.edit.setText(state.latex or "")

@@ -12,12 +12,16 @@ from collections.abc import Sequence
 from PySide6.QtCore import QTimer
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QSizePolicy, QVBoxLayout, QWidget
 
+from whiteboard_app.sessions import wording
 from whiteboard_app.sessions.board import Freeze, Split
 
 #: Refresh period of the display, ms.
 TICK_MS = 250
 #: Verdicts in the words the step panels use.
-VERDICT_WORDS = {"correct": "correct", "wrong": "wrong", "unparsed": "could not read", "cannot_check": "cannot check"}
+VERDICT_WORDS = dict(wording.HEADLINES)  # the one source of verdict words (sessions.wording)
+#: What a freeze is, in the window's words (the tooltips and the summary).
+FREEZE_WORDS = ("A freeze: more than 8 s at the board without writing; reading a verdict or a hint (4 s), "
+                "typing and dialogs do not count. * after a step's time marks a step with a freeze.")
 #: How many of the latest splits the header shows (all of them are in its tooltip).
 SPLITS_SHOWN = 5
 
@@ -51,6 +55,8 @@ def summary_text(total_ms: float, target_s: float | None, splits: Sequence[Split
         mark = f"  froze {', '.join(format_ms(f.ms) for f in fr)}" if fr else ""
         lines.append(f"Step {i + 1}: {split}  {word}{mark}")
     lines.append(f"{len(freezes)} freeze(s) longer than 8 s" if freezes else "No freezes")
+    if freezes:
+        lines.append(FREEZE_WORDS)
     return "\n".join(lines)
 
 
@@ -174,8 +180,9 @@ class TimerWidget(QWidget):
         texts = [f"{sp.step + 1}: {format_ms(sp.ms)}{'*' if sp.step in frozen_steps else ''}" for sp in shown]
         # the latest splits that fit, so the header never widens the window; all of them in the tooltip
         self.splits_label.setText(self._fitting(texts))
-        self.splits_label.setToolTip("splits: " + ("  ".join(texts) or "none yet")
-                                     + "\n* marks a freeze (no ink for more than 8 s)")
+        self.splits_label.setToolTip("splits: " + ("  ".join(texts) or "none yet") + "\n" + FREEZE_WORDS)
+        self.freeze_label.setToolTip(FREEZE_WORDS)
+        self.split_label.setToolTip(FREEZE_WORDS)
 
     @property
     def frozen_shown(self) -> bool:
