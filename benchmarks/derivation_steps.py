@@ -10,8 +10,13 @@ recogniser's weights never saw their ink); a class those writers never wrote (D,
 from the training writers instead, and the readings that needed one are counted. Two classes borrow
 the ink of the same shape: a centred dot (``cdot``) is written with a dot, a fraction bar with a minus
 when no fraction bar is at hand. Steps needing a symbol CROHME has no ink for (\\hat, \\bar, \\|,
-\\partial, \\nabla, K, Z, ...) cannot be composed and are counted by symbol: a writer adds those through
-calibration, which this benchmark does not simulate.
+\\partial, \\nabla, K, Z, ...) cannot be composed and are counted by symbol, unless ``--synthetic``:
+then those glyphs are MADE (never real): the added classes of the classifier
+(``recognition.training.symbol_synth``: transforms of the validation writers' own glyphs and stroke-font
+skeletons in their style, a fresh glyph each draw), ``\\top`` / ``\\bar`` / ``\\Sigma`` / O with the ink
+of the class of the same shape (T, minus, \\sum, 0) and ``\\mathbb{X}`` as the writer's X with a second
+stem. Readings that used made ink are reported apart ("synthetic") in the "derivation_steps_synthetic"
+section, never mixed into the real-glyph figures.
 
 Layouts: typeset-perfect (``--no-jitter``), or jittered like handwriting (``--jitter``, the default):
 each glyph scaled by a random factor in [0.85, 1.15] about its centre and moved up or down by up to 10 % of
@@ -82,6 +87,52 @@ def glyph_banks(path: Path = TRAIN, seed: int = 0, val_fraction: float = 0.1) ->
     return banks
 
 
+#: With --synthetic: symbols written with the ink of a class of the same shape (read as that class).
+SYNTH_SAME_SHAPE = {"\\top": "T_cap", "\\bar": "-", "Sigma_up": "sum", "O_cap": "0"}
+
+
+class SynthBank:
+    """Made glyphs (never real ink) for the classes CROHME has no ink of, in the hand of the training data's
+    held-out validation writers (the same writer split as :func:`glyph_banks`): the classifier's added
+    classes from ``symbol_synth.make_glyph``, \\mathbb{X} as a real X of those writers with a second stem."""
+
+    def __init__(self, val: dict, path: Path = TRAIN, seed: int = 0, val_fraction: float = 0.1) -> None:
+        from whiteboard_app.recognition.training.data import iter_rows, row_to_expression, writer_split
+        from whiteboard_app.recognition.training.symbol_synth import build_pool
+
+        exprs = [row_to_expression(r) for r in iter_rows(path)]
+        _train, held = writer_split(exprs, val_fraction, seed)
+        self.exprs = held
+        self.pool = build_pool(held)
+        self.writers = sorted(self.pool.by_writer)
+        self.val = val
+        self._styles: dict = {}
+
+    def _style(self, w: str):
+        from whiteboard_app.recognition.training.symbol_synth import measure_style
+
+        if w not in self._styles:
+            self._styles[w] = measure_style([e for e in self.exprs if e.writer == w])
+        return self._styles[w]
+
+    def make(self, name: str, rng: random.Random) -> list | None:
+        """A made ink of class *name* (strokes of (x, y)), or None when there is no recipe for it."""
+        from whiteboard_app.recognition.training.symbol_synth import ADDED_CLASSES, make_glyph
+
+        if name in ADDED_CLASSES:
+            w = rng.choice(self.writers)
+            glyph, _recipe = make_glyph(name, w, self.pool, self._style(w), rng)
+            return glyph
+        if name.startswith("\\mathbb{") and len(name) == 10 and self.val.get(f"{name[8]}_cap"):
+            ink = [list(s) for s in rng.choice(self.val[f"{name[8]}_cap"])]
+            pts = [p for s in ink for p in s]
+            x0, x1 = min(p[0] for p in pts), max(p[0] for p in pts)
+            y0, y1 = min(p[1] for p in pts), max(p[1] for p in pts)
+            x = x0 + 0.18 * (x1 - x0)
+            return ink + [[(x, y0 + t * (y1 - y0) / 8) for t in range(9)]]
+        return None
+
+
 def pick_ink(name: str, val: dict, train: dict) -> tuple[list | None, bool]:
     """(the instances to draw *name* from, whether they are training writers'), or (None, False)."""
     for bank, is_train in ((val, False), (train, True)):
@@ -132,8 +183,10 @@ def place(ink, box, unit):
     return [[(ox + (p[0] - minx) * sx, oy + (p[1] - miny) * sy) for p in s] for s in ink]
 
 
-def draw_glyphs(latex: str, val: dict, train: dict, rng: random.Random):
-    """(glyphs, inks, classes drawn from training writers) for one draw, or (None, reason, missing LaTeX)."""
+def draw_glyphs(latex: str, val: dict, train: dict, rng: random.Random, synth: SynthBank | None = None):
+    """(glyphs, inks, classes drawn from training writers) for one draw, or (None, reason, missing LaTeX).
+    With *synth*, classes without real ink are made (:class:`SynthBank`) and the third item is
+    (classes drawn from training writers, classes made)."""
     from whiteboard_app.recognition.trained import name_to_latex
     from whiteboard_app.recognition.typeset import LayoutError, glyph_layout
 
@@ -142,11 +195,25 @@ def draw_glyphs(latex: str, val: dict, train: dict, rng: random.Random):
     except LayoutError as exc:
         return None, f"layout failed: {exc}", ()
     pools = [pick_ink(g.name, val, train) for g in glyphs]
+    made: set[str] = set()
+    if synth is not None:
+        for k, g in enumerate(glyphs):
+            if pools[k][0] is None:
+                if g.name in SYNTH_SAME_SHAPE:
+                    pools[k] = pick_ink(SYNTH_SAME_SHAPE[g.name], val, train)
+                else:
+                    ink = synth.make(g.name, rng)
+                    pools[k] = ([ink], False) if ink is not None else (None, False)
+                if pools[k][0] is not None:
+                    made.add(name_to_latex(g.name))
     missing = sorted({name_to_latex(g.name) for g, (pool, _t) in zip(glyphs, pools, strict=True) if pool is None})
     if missing:
         return None, "no glyphs for " + " ".join(missing), tuple(missing)
     inks = [rng.choice(pool) for pool, _t in pools]
-    return glyphs, inks, sorted({name_to_latex(g.name) for g, (_p, t) in zip(glyphs, pools, strict=True) if t})
+    from_train = sorted({name_to_latex(g.name) for g, (_p, t) in zip(glyphs, pools, strict=True) if t})
+    if synth is not None:
+        return glyphs, inks, (from_train, sorted(made))
+    return glyphs, inks, from_train
 
 
 def compose(glyphs, inks, jitter_rng: random.Random | None, unit: float = 300.0):
@@ -222,6 +289,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--card", action="append", help="only this card (repeatable; for quick checks)")
     ap.add_argument("--compose-only", action="store_true",
                     help="count the composable steps and the missing symbols; read nothing, write nothing")
+    ap.add_argument("--synthetic", action="store_true",
+                    help="make the glyphs CROHME has no ink for (SynthBank); read only the steps that need them "
+                         "and write the 'derivation_steps_synthetic' section")
     ap.add_argument("--no-write", action="store_true")
     args = ap.parse_args(argv)
     if args.quick:
@@ -247,6 +317,7 @@ def main(argv: list[str] | None = None) -> int:
     val, train = glyph_banks()
     if args.val_only:
         train = {}
+    synth = SynthBank(val) if args.synthetic else None
     rec = TrainedRecognizer()
     if args.compose_only:
         args.no_write, conditions = True, []
@@ -257,6 +328,9 @@ def main(argv: list[str] | None = None) -> int:
     out_f = open(args.out, "w", encoding="utf-8") if args.out else None
     n_steps = {"reference": 0, "mistake": 0}
     composable = {"reference": 0, "mistake": 0}
+    real_only = {"reference": 0, "mistake": 0}  # --synthetic: composable without made ink (not read)
+    with_made = {"reference": 0, "mistake": 0}  # --synthetic: composable with made ink
+    made_symbols: dict[str, int] = {}
     why: dict[str, int] = {}
     by_symbol: dict[str, int] = {}
     res: list[dict] = []
@@ -280,12 +354,22 @@ def main(argv: list[str] | None = None) -> int:
             truth = tuple(ev.normalize(latex))
             ok_once = False
             for _s in range(args.samples):
-                glyphs, inks, from_train = draw_glyphs(latex, val, train, rng)
+                glyphs, inks, from_train = draw_glyphs(latex, val, train, rng, synth)
                 if glyphs is None:
                     why[inks] = why.get(inks, 0) + 1
                     for sym in from_train:
                         by_symbol[sym] = by_symbol.get(sym, 0) + 1
                     break
+                made: list[str] = []
+                if synth is not None:
+                    from_train, made = from_train
+                    if not made:  # the real-glyph steps are the main benchmark's: read only the others
+                        ok_once = True
+                        real_only[kind] += 1 if _s == 0 else 0
+                        break
+                    for sym in made:
+                        made_symbols[sym] = made_symbols.get(sym, 0) + (1 if _s == 0 else 0)
+                    with_made[kind] += 1 if _s == 0 else 0
                 ok_once = True
                 jit_seed = rng.randrange(2**32)
                 for cond in conditions:
@@ -316,7 +400,7 @@ def main(argv: list[str] | None = None) -> int:
                             "novel_wrong_as_right": novel,
                             "open_ok": o == truth, "context_ok": c == truth, "ms": round(ms, 1),
                             "engine_ms": round(engine_ms, 1), "n_strokes": len(strokes),
-                            "n_glyphs": len(glyphs), "train_glyphs": from_train,
+                            "n_glyphs": len(glyphs), "train_glyphs": from_train, "made_glyphs": made,
                             "wrong_as_right_open": kind == "mistake" and o in ref_norm and o != truth,
                             "wrong_as_right_context": kind == "mistake" and c in ref_norm and c != truth}
                     res.append(item)
@@ -331,13 +415,63 @@ def main(argv: list[str] | None = None) -> int:
                "not_composable": sorted(why.items(), key=lambda kv: -kv[1]),
                "missing_symbols": sorted(by_symbol.items(), key=lambda kv: (-kv[1], kv[0])),
                "rerank_with_ink": with_ink, "minutes": round((time.perf_counter() - t_start) / 60, 1)}
+    if synth is not None:
+        summary.update({"real_only": real_only, "with_made": with_made,
+                        "made_symbols": sorted(made_symbols.items(), key=lambda kv: (-kv[1], kv[0]))})
+        for cond in conditions:  # the steps with the new symbols, read without context, by symbol
+            sel = [x for x in res if x["condition"] == cond]
+            per[cond]["open_by_made_symbol"] = {
+                sym: [sum(x["open_ok"] for x in sel if sym in x["made_glyphs"]),
+                      sum(sym in x["made_glyphs"] for x in sel)] for sym, _n in summary["made_symbols"]}
     print(json.dumps(summary, indent=1))
     if not args.no_write:
-        write_report(args, summary, conditions)
+        if synth is not None:
+            write_synthetic_report(args, summary, conditions)
+        else:
+            write_report(args, summary, conditions)
     return 0
 
 
 _TITLES = {"typeset": "typeset-perfect layout", "jittered": "jittered layout"}
+
+
+def write_synthetic_report(args, summary: dict, conditions: list[str]) -> None:
+    """The "derivation_steps_synthetic" section of docs/benchmarks.md (steps that need made glyphs)."""
+    from benchmarks._report import machine, write_section
+
+    per = summary["conditions"]
+    n_steps, composable = summary["steps"], summary["composable"]
+    tot = n_steps["reference"] + n_steps["mistake"]
+    comp = composable["reference"] + composable["mistake"]
+    real = summary["real_only"]["reference"] + summary["real_only"]["mistake"]
+    made = summary["with_made"]["reference"] + summary["with_made"]["mistake"]
+    flags = (" --both" if args.both else ("" if args.jitter else " --no-jitter"))
+    md = ["## Derivation steps that need symbols CROHME has no ink for (MADE glyphs, not real)", "",
+          f"{machine()}. `python -m benchmarks.derivation_steps --synthetic --samples {args.samples}{flags}` "
+          f"({summary['minutes']} min). As the section above, but the glyphs CROHME has no ink for are made "
+          "(`SynthBank`: the classifier's added classes drawn by `symbol_synth` from the held-out writers' "
+          "glyphs and style; \\top, \\bar, \\Sigma, O with the ink of T, minus, \\sum, 0; \\mathbb{X} as an "
+          "X with a second stem). Synthetic ink: these figures are not real handwriting accuracy.", "",
+          f"Composable: {comp} of {tot} card steps (reference steps and declared mistakes): {real} with real "
+          f"glyphs only (read in the section above), {made} with made glyphs (read here)."
+          + (" Still not composable (steps): " + ", ".join(f"{s} ({n})" for s, n in summary["missing_symbols"]) + "."
+             if summary["missing_symbols"] else ""),
+          "Made symbols (steps using them): " + ", ".join(f"{s} ({n})" for s, n in summary["made_symbols"]) + ".",
+          "", "| | " + " | ".join(f"{_TITLES[c]}: without context | with card context" for c in conditions) + " |",
+          "|---|" + "---|---|" * len(conditions)]
+    for label, ko, kc in (("exact reading, all steps", "exact_open_pct", "exact_context_pct"),
+                          ("exact reading, reference steps", "reference_open_pct", "reference_context_pct"),
+                          ("exact reading, mistakes", "mistake_open_pct", "mistake_context_pct"),
+                          ("wrong step read as a right one", "wrong_as_right_open_pct", "wrong_as_right_context_pct")):
+        md.append(f"| {label} |" + "".join(f" {per[c][ko]}% | {per[c][kc]}% |" for c in conditions))
+    md.append("")
+    for c in conditions:
+        p = per[c]
+        md.append(f"- {_TITLES[c]}: {p['readings']} readings; median {p['median_ms']} ms, p95 {p['p95_ms']} ms; "
+                  f"{p['timeouts']} over the {args.timeout_s:g} s limit. Open reading (no context) of the steps "
+                  "with each made symbol: " + ", ".join(f"{s} {ok}/{n}" for s, (ok, n) in p["open_by_made_symbol"].items())
+                  + ".")
+    write_section("derivation_steps_synthetic", "\n".join(md))
 
 
 def write_report(args, summary: dict, conditions: list[str]) -> None:

@@ -50,6 +50,9 @@ from whiteboard_app.recognition.base import (
 ENGINE_NAME = "whiteboard"
 CLASSIFIER_FILE = "classifier.pth"
 GROUPER_FILE = "grouper.pth"
+# the classifier whose stroke vectors the grouper was trained on, when it is not CLASSIFIER_FILE (the
+# classifier was fine-tuned again after the grouper: added classes; docs/recogniser.md)
+GROUPER_VECTORS_FILE = "grouper_vectors.pth"
 # A writer prototype wins when its distance is below this share of the model's own prototype distance.
 ADAPT_RATIO = 0.9
 # A further partition is parsed only if at least this share as probable as the best one ...
@@ -317,7 +320,10 @@ class TrainedRecognizer:
         import torch
 
         ck = torch.load(grp, map_location="cpu", weights_only=False)
-        return str(clf) if ck.get("classifier") == "own" else None
+        if ck.get("classifier") != "own":
+            return None
+        vectors = grp.with_name(GROUPER_VECTORS_FILE)
+        return str(vectors if vectors.exists() else clf)
 
     def warm_up(self) -> None:
         """Load the model and read one small generated step (and classify two of its groups), so that
@@ -523,6 +529,8 @@ class TrainedRecognizer:
         from mathnote_ocr.engine.grouper import GrouperCache, Partition, group_and_classify
         from mathnote_ocr.seeding import seeded
 
+        from whiteboard_app.recognition.accents import merge_accents
+
         t0 = time.perf_counter()
         token = _RAW_NAMES.set(True)
         try:
@@ -553,7 +561,8 @@ class TrainedRecognizer:
                                   or (time.perf_counter() - t0) * 1000 > EXTRA_PARSE_BUDGET_MS):
                         break
                     detected = sorted(part, key=lambda s: s.bbox.x)
-                    latex, parse_conf = self._parse(ocr, detected, t0)
+                    # a caret, tilde or bar above one symbol is parsed as that symbol's accent (accents.py)
+                    latex, parse_conf = self._parse(ocr, merge_accents(detected), t0)
                     conf = (prob if prob is not None else 1.0) * float(parse_conf)
                     out.append((function_words(latex or ""), conf, detected))
         except RecognitionError:

@@ -185,12 +185,17 @@ def compute_prototypes(model, imgs: np.ndarray, sizes: np.ndarray, labels: np.nd
 def train_classifier(train: Sequence[Expression], val: Sequence[Expression], out_path: str | Path, *,
                      epochs: int = 8, minutes: float = 60.0, seed: int = 0, lr: float = 1e-3,
                      batch_size: int = 128, base: str | Path = BASE_RUN,
-                     log: Callable[[str], None] | None = print) -> dict:
+                     log: Callable[[str], None] | None = print, synth_per_class: int = 0,
+                     synth_classes: Sequence[str] | None = None, synth_val_per_class: int = 100) -> dict:
     """Fine-tune the classifier; write the best checkpoint (by validation accuracy) to *out_path*.
 
     Stops after *epochs* epochs or *minutes* of wall time, whichever is first (a cosine learning-rate
-    schedule over *epochs*). Returns {"epochs", "val_acc", "val_acc_base", "history": [per-epoch
-    dicts with loss and val_acc]}.
+    schedule over *epochs*). With *synth_per_class* > 0, that many made samples of each added class
+    (``symbol_synth.ADDED_CLASSES``, or *synth_classes*) are mixed into the real training symbols: made
+    from and hosted in the *training* writers' ink only (seeded by *seed*); *synth_val_per_class* more,
+    made from the validation writers' ink with another seed, are reported per epoch
+    (``synth_val_acc``), while the checkpoint is still chosen by the real validation accuracy.
+    Returns {"epochs", "val_acc", "val_acc_base", "history": [per-epoch dicts with loss and val_acc]}.
     """
     import torch
     import torch.nn.functional as F
@@ -201,6 +206,18 @@ def train_classifier(train: Sequence[Expression], val: Sequence[Expression], out
     rng = random.Random(seed)
     model, ck = load_base(base)
     known = set(ck["label_names"])
+    synth_val: list[Expression] = []
+    if synth_per_class > 0:
+        from whiteboard_app.recognition.training.symbol_synth import ADDED_CLASSES, make_samples
+
+        classes = list(synth_classes) if synth_classes is not None else list(ADDED_CLASSES)
+        made = make_samples(train, classes, synth_per_class, seed)
+        _log(f"classifier: {len(made)} made samples of {len(classes)} added classes "
+             f"({sum(m.recipe.startswith('real:') for m in made)} transforms of real glyphs, the rest skeletons)",
+             log)
+        train = list(train) + [m.expr for m in made]
+        if val and synth_val_per_class > 0:
+            synth_val = [m.expr for m in make_samples(val, classes, synth_val_per_class, seed + 1000)]
     new = sorted({n for e in train for n, _i in e.symbols if n is not None and n not in known})
     model, ck = extend_classes(model, ck, new)
     if new:
@@ -214,6 +231,9 @@ def train_classifier(train: Sequence[Expression], val: Sequence[Expression], out
     va_labels = np.array([c for _k, _i, c in va_items], dtype=np.int64)
     va_imgs, va_sizes = render_items(val, va_items, canvas_size)
     base_acc = evaluate(model, va_imgs, va_sizes, va_labels) if len(va_labels) else 0.0
+    sv_items = symbol_items(synth_val, index)
+    sv_labels = np.array([c for _k, _i, c in sv_items], dtype=np.int64)
+    sv_imgs, sv_sizes = render_items(synth_val, sv_items, canvas_size)
     _log(f"classifier: {len(tr_items)} train symbols, {len(va_items)} validation symbols; "
          f"base accuracy {base_acc:.4f}", log)
 
@@ -246,11 +266,14 @@ def train_classifier(train: Sequence[Expression], val: Sequence[Expression], out
             n_b += 1
             step += 1
         acc = evaluate(model, va_imgs, va_sizes, va_labels) if len(va_labels) else 0.0
+        sacc = evaluate(model, sv_imgs, sv_sizes, sv_labels) if len(sv_labels) else None
         elapsed = (time.monotonic() - t0) / 60
         history.append({"epoch": epoch + 1, "loss": round(tot_loss / max(1, n_b), 4), "val_acc": round(acc, 4),
-                        "minutes": round(elapsed, 2)})
+                        "synth_val_acc": None if sacc is None else round(sacc, 4), "minutes": round(elapsed, 2)})
         _log(f"classifier epoch {epoch + 1}: loss {tot_loss / max(1, n_b):.4f} val_acc {acc:.4f} "
-             f"({elapsed:.1f} min)", log)
+             + ("" if sacc is None else f"synth_val_acc {sacc:.4f} ") + f"({elapsed:.1f} min)", log)
+        torch.save({"epoch": epoch + 1, "model_state_dict": model.state_dict(), "label_names": label_names},
+                   out_path.with_name(out_path.stem + f".epoch{epoch + 1}.pt"))
         if acc > best[0]:
             best = (acc, {k: v.detach().clone() for k, v in model.state_dict().items()})
             _save(model, best[1], ck, label_names, canvas_size, out_path)  # prototypes: at the end

@@ -39,6 +39,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--classifier-lr", type=float, default=1e-3)
     p.add_argument("--base-classifier", default="v9_combined",
                    help="classifier checkpoint to start from: mathnote-ocr's bundled run name or a .pth path")
+    p.add_argument("--synth-per-class", type=int, default=0,
+                   help="made samples of each added class (symbol_synth.ADDED_CLASSES) mixed into the classifier's "
+                        "training symbols, from the training writers' ink (0: none)")
     p.add_argument("--grouper-vectors", choices=("bundled", "own"), default="own",
                    help="stroke vectors of the grouper: mathnote's bundled classifier or the one trained here")
     p.add_argument("--grouper-epochs", type=int, default=12)
@@ -91,7 +94,8 @@ def run(args: argparse.Namespace) -> int:
 
         summary["classifier"] = train_classifier(train, val, out / "classifier.pth", epochs=args.classifier_epochs,
                                                  minutes=args.minutes, seed=args.seed, log=log,
-                                                 lr=args.classifier_lr, base=args.base_classifier)
+                                                 lr=args.classifier_lr, base=args.base_classifier,
+                                                 synth_per_class=args.synth_per_class)
     if "grouper" in stages:
         if args.grouper_vectors == "own" and not (out / "classifier.pth").exists():
             print(f"whiteboard-app: error: {out / 'classifier.pth'} is missing: train the classifier stage first "

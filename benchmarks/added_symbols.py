@@ -1,0 +1,178 @@
+"""Added symbol classes (∂ ∇ ε η τ ρ δ κ ω ℓ caret tilde ‖ * ∏ D J K Q U W Z): isolated-symbol top-1.
+
+There is no real ink of these symbols on this machine, so the test ink is *made* as the training ink is
+(``whiteboard_app.recognition.training.symbol_synth``), but from writers and draws the training never used:
+the writers of the training command's writer-disjoint VALIDATION split (seed 0, 10 % of writers; their real
+glyphs are transformed and their style measured, and their expressions host the glyphs) and another seed
+(--seed, default 20261207; the training used seed 0 and logged seed 1000). None of it is real ink: this
+measures what the classifier learnt from the made ink, not real writers' ∂ or ‖ (the issue's real
+hand-drawn set judges that, and is kept out of the project).
+
+``--holdout-fonts`` draws the skeleton part only from the given fonts (e.g. ``greek`` alone: a font the
+synthesis also used, but not alone), for a second reading.
+
+Each model (the classifier before the added classes, --old, and the one shipped) reads every made symbol as
+the engine draws it (``training.classifier.render_items``, mathnote-ocr's renderer and size feature); the
+real symbols of the same validation writers (the old classes) are read too, to show what the added classes
+cost them. One torch thread.
+
+Usage: ``python -m benchmarks.added_symbols [--per-class N] [--old PATH] [--new PATH]``; writes the
+"added_symbols" section of docs/benchmarks.md unless --no-write.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from collections import Counter
+from pathlib import Path
+
+from benchmarks.recognition import SHARED
+
+TRAIN = SHARED / "handwriting" / "train.jsonl.gz"
+ROOT = Path(__file__).resolve().parents[1]
+NEW = ROOT / "whiteboard_app" / "recognition" / "weights" / "classifier.pth"
+OLD = ROOT / "whiteboard_app" / "recognition" / "weights" / "grouper_vectors.pth"
+FLOOR = 0.90
+
+
+def predict(path: Path, exprs, items, batch: int = 512):
+    """(label names, top-1 class names) of the classifier at *path* for *items* of *exprs*."""
+    import numpy as np
+    import torch
+
+    from whiteboard_app.recognition.training.classifier import _to_tensor, load_base, render_items
+
+    model, ck = load_base(str(path))
+    model.eval()
+    names = list(ck["label_names"])
+    imgs, sizes = render_items(exprs, items, ck.get("canvas_size", 32))
+    out = []
+    with torch.no_grad():
+        for i in range(0, len(items), batch):
+            logits, _f = model(_to_tensor(imgs[i:i + batch]), torch.from_numpy(sizes[i:i + batch]))
+            out += [names[j] for j in np.asarray(logits.argmax(1))]
+    return names, out
+
+
+def run(args) -> dict:
+    import torch
+
+    from whiteboard_app.recognition.training.data import load_expressions, mark_fraction_bars, writer_split
+    from whiteboard_app.recognition.training.symbol_synth import ADDED_CLASSES, make_samples
+
+    torch.set_num_threads(1)
+    t0 = time.time()
+    exprs = load_expressions(TRAIN)
+    for e in exprs:
+        mark_fraction_bars(e)
+    _train, val = writer_split(exprs, 0.1, 0)
+    classes = list(ADDED_CLASSES)
+    made = make_samples(val, classes, args.per_class, args.seed,
+                        fonts=args.holdout_fonts.split(",") if args.holdout_fonts else None)
+    mexprs = [m.expr for m in made]
+    mitems = [(k, m.strokes, 0) for k, m in enumerate(made)]
+    # the old classes: every real symbol of the validation writers
+    ritems, rlabels = [], []
+    for k, e in enumerate(val):
+        for name, idx in e.symbols:
+            idx = [i for i in idx if i < len(e.strokes) and e.strokes[i]]
+            if name is not None and idx:
+                ritems.append((k, idx, 0))
+                rlabels.append(name)
+    result = {"per_class": args.per_class, "seed": args.seed, "holdout_fonts": args.holdout_fonts,
+              "validation_expressions": len(val), "made": len(made), "real_symbols": len(ritems), "models": {}}
+    for tag, path in (("old", Path(args.old)), ("new", Path(args.new))):
+        names, pm = predict(path, mexprs, mitems)
+        _n, pr = predict(path, val, ritems)
+        known = set(names)
+        per = {}
+        conf: dict[str, Counter] = {}
+        for m, p in zip(made, pm, strict=True):
+            c = per.setdefault(m.cls, {"n": 0, "ok": 0, "real_recipe_n": 0, "real_recipe_ok": 0})
+            c["n"] += 1
+            c["ok"] += p == m.cls
+            if m.recipe.startswith("real:"):
+                c["real_recipe_n"] += 1
+                c["real_recipe_ok"] += p == m.cls
+            if p != m.cls:
+                conf.setdefault(m.cls, Counter())[p] += 1
+        real_ok = sum(p == t for p, t in zip(pr, rlabels, strict=True) if t in known)
+        real_n = sum(t in known for t in rlabels)
+        result["models"][tag] = {
+            "path": str(path), "classes": len(names),
+            "per_class": {c: {**v, "acc": round(v["ok"] / max(1, v["n"]), 4),
+                              "confused_with": conf.get(c, Counter()).most_common(3)} for c, v in per.items()},
+            "real_old_classes_acc": round(real_ok / max(1, real_n), 4), "real_old_classes_n": real_n}
+    result["seconds"] = round(time.time() - t0, 1)
+    return result
+
+
+def markdown(r: dict) -> str:
+    """The report section."""
+    from benchmarks._report import machine
+    from whiteboard_app.recognition.training.symbol_synth import ADDED_CLASSES
+
+    old, new = r["models"]["old"], r["models"]["new"]
+    lines = [
+        "## Added symbol classes (isolated, made ink of held-out writers)",
+        "",
+        f"`python -m benchmarks.added_symbols --per-class {r['per_class']} --seed {r['seed']}"
+        + (f" --holdout-fonts {r['holdout_fonts']}" if r["holdout_fonts"] else "") + f"` ({machine()}, one torch thread, "
+        f"{r['seconds']:.0f} s). **Made ink, not real**: each symbol is made by the training's recipes "
+        "(transforms of real glyphs, stroke-font skeletons in a writer's style) from the "
+        f"{r['validation_expressions']} expressions of the training data's held-out writers (never used by the "
+        "synthesis of the training set) with another seed. Floor: >= 90 % top-1 for each class.",
+        "",
+        "| class | LaTeX | top-1 before | top-1 now | of which transforms of real glyphs | most confused with (now) |",
+        "|---|---|---|---|---|---|",
+    ]
+    for c in ADDED_CLASSES:
+        n = new["per_class"].get(c)
+        o = old["per_class"].get(c)
+        if n is None:
+            continue
+        rr = f"{n['real_recipe_ok']}/{n['real_recipe_n']}" if n["real_recipe_n"] else "-"
+        cw = ", ".join(f"`{k}` {v}" for k, v in n["confused_with"]) or "-"
+        flag = "" if n["acc"] >= FLOOR else " (below floor)"
+        lines.append(f"| `{c}` | `{ADDED_CLASSES[c]}` | {100 * o['acc']:.1f} % | {100 * n['acc']:.1f} %{flag} | {rr} | {cw} |")
+    below = [c for c in ADDED_CLASSES if c in new["per_class"] and new["per_class"][c]["acc"] < FLOOR]
+    lines += [
+        "",
+        f"Classes at or over the floor: {len(new['per_class']) - len(below)} of {len(new['per_class'])}"
+        + (f" (below: {', '.join(below)})" if below else "") + ".",
+        f"Old classes, real symbols of the same held-out writers ({new['real_old_classes_n']:,}): "
+        f"{100 * old['real_old_classes_acc']:.2f} % before -> {100 * new['real_old_classes_acc']:.2f} % now.",
+    ]
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--per-class", type=int, default=100)
+    ap.add_argument("--seed", type=int, default=20261207)
+    ap.add_argument("--holdout-fonts", default="", help="comma-separated fonts the skeletons are drawn from")
+    ap.add_argument("--old", default=str(OLD), help="classifier before the added classes")
+    ap.add_argument("--new", default=str(NEW), help="classifier with the added classes")
+    ap.add_argument("--summary", help="write the result (JSON) here")
+    ap.add_argument("--no-write", action="store_true")
+    args = ap.parse_args(argv)
+    if not TRAIN.exists():
+        print(f"benchmarks.added_symbols: {TRAIN} is missing", file=sys.stderr)
+        return 2
+    r = run(args)
+    md = markdown(r)
+    print(md)
+    if args.summary:
+        Path(args.summary).write_text(json.dumps(r, indent=2))
+    if not args.no_write:
+        from benchmarks._report import write_section
+
+        write_section("added_symbols", md)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,155 @@
+"""Training ink for the added symbol classes (recognition/training/symbol_synth.py), on project-made ink only
+(whiteboard_app.ink.synth hosts the glyphs; no /work/shared data)."""
+
+from __future__ import annotations
+
+import math
+import random
+
+import pytest
+
+pytest.importorskip("HersheyFonts")
+
+from whiteboard_app.ink.synth import synthesize  # noqa: E402
+from whiteboard_app.recognition.training import data as D  # noqa: E402
+from whiteboard_app.recognition.training import symbol_synth as S  # noqa: E402
+
+HOSTS = [r"x+1=2", r"3a-b", r"n+6=z", r"k+u", r"|w|", r"v+3", r"(y)+1"]
+
+
+def _expr(latex: str, seed: int, writer: str) -> D.Expression:
+    s = synthesize(latex, seed=seed, height_px=30.0)
+    row = {"id": f"synth/{seed}", "source": "synth", "writer": f"synth/{writer}", "latex": latex,
+           "strokes": [[[p.x, p.y] for p in st.points] for st in s.ink.strokes],
+           "symbols": [{"label": lab, "strokes": list(idx)} for lab, idx in s.symbols]}
+    return D.row_to_expression(row)
+
+
+@pytest.fixture(scope="module")
+def exprs() -> list[D.Expression]:
+    return [_expr(e, 10 * w + i, f"w{w}") for w in range(3) for i, e in enumerate(HOSTS)]
+
+
+@pytest.mark.parametrize("cls", sorted({c for c, fonts in S.FONT_GLYPHS.items() if fonts}))
+def test_every_font_skeleton_has_ink(cls):
+    for font, ch in S.FONT_GLYPHS[cls]:
+        strokes = S.font_glyph(font, ch)
+        assert strokes and all(len(s) >= 2 for s in strokes)
+    glyph, recipe = S.skeleton_glyph(cls, random.Random(1))
+    top, bottom = S.GLYPH_BOX[cls]
+    x0, y0, x1, y1 = S.bbox(glyph)
+    assert y0 == pytest.approx(top) and y1 == pytest.approx(bottom)
+    assert recipe.startswith(("font:", "skeleton"))
+
+
+def test_every_added_class_has_a_recipe_and_a_box():
+    for cls in S.ADDED_CLASSES:
+        assert cls in S.GLYPH_BOX and cls in S.ASPECT
+        assert S.FONT_GLYPHS.get(cls) or S._hand_skeleton(cls, random.Random(0)) is not None
+    # no alias is also a class: an alias is read through the class of the same shape
+    assert not set(S.SHAPE_ALIASES) & set(S.ADDED_CLASSES.values())
+
+
+def test_make_samples_is_deterministic_and_labels_the_made_glyph(exprs):
+    classes = list(S.ADDED_CLASSES)
+    a = S.make_samples(exprs, classes, 2, seed=5)
+    b = S.make_samples(exprs, classes, 2, seed=5)
+    c = S.make_samples(exprs, classes, 2, seed=6)
+    assert [m.expr.strokes for m in a] == [m.expr.strokes for m in b]
+    assert [m.expr.strokes for m in a] != [m.expr.strokes for m in c]
+    assert sorted({m.cls for m in a}) == sorted(classes)
+    for m in a:
+        assert m.expr.symbols == [(m.cls, m.strokes)]
+        glyph = [m.expr.strokes[i] for i in m.strokes]
+        assert glyph and all(len(s) >= 1 for s in glyph)
+        # the made glyph's strokes come last; every coordinate is positive (the canvas is the largest one)
+        assert min(m.strokes) == len(m.expr.strokes) - len(m.strokes)
+        assert all(x > 0 and y > 0 for s in m.expr.strokes for x, y in s)
+
+
+def test_implant_scales_to_the_target_and_removes_it(exprs):
+    host = next(e for e in exprs if any(n == "2" for n, _i in e.symbols))
+    j = next(k for k, (n, _i) in enumerate(host.symbols) if n == "2")
+    target = [host.strokes[i] for i in host.symbols[j][1]]
+    tx0, ty0, tx1, ty1 = S.bbox(target)
+    glyph, _r = S.skeleton_glyph("D_cap", random.Random(3))
+    e = S.implant(host, j, glyph, "D_cap")
+    assert all(e.strokes[i] == [] for i in host.symbols[j][1])  # the digit is gone
+    gx0, gy0, gx1, gy1 = S.bbox([e.strokes[i] for i in e.symbols[0][1]])
+    # a capital drawn where a digit stood: the same height, the same baseline (the host is not shifted:
+    # its ink already lies below y = 1)
+    assert (gy1 - gy0) == pytest.approx(ty1 - ty0, rel=0.02)
+    assert gy1 == pytest.approx(ty1, abs=0.5)
+    assert gx0 == pytest.approx(tx0, abs=0.5)
+
+
+def test_transforms_use_the_writers_own_glyphs(exprs):
+    pool = S.build_pool(exprs)
+    rng = random.Random(0)
+    assert S.writer_key(exprs[0], 0) == "w0"  # the writer without the source prefix
+    assert "6" in pool.by_writer["w0"] or "3" in pool.by_writer["w0"]
+    made = S.transform_glyph("epsilon", "w0", pool, rng)
+    assert made is not None and made[1] == "real:3 mirrored"
+    three = pool.by_writer["w0"]["3"]
+    # the writer's own 3, mirrored left to right and fitted to epsilon's box (not yet stylised)
+    top, bottom = S.GLYPH_BOX["epsilon"]
+    assert any(S.fit_box(S.mirror_x(t), top, bottom) == made[0] for t in three)
+    assert not any(S.fit_box(t, top, bottom) == made[0] for t in three)
+    assert S.transform_glyph("\\eta", "nobody", pool, rng) is None
+
+
+def test_eta_from_n_reaches_below_the_baseline(exprs):
+    pool = S.build_pool(exprs)
+    made = S.transform_glyph("\\eta", "w0", pool, random.Random(0))
+    assert made is not None
+    top, bottom = S.GLYPH_BOX["\\eta"]
+    _x0, y0, _x1, y1 = S.bbox(made[0])
+    assert y1 > 0.2 and y0 == pytest.approx(top)
+
+
+def test_measured_slant_follows_the_writer():
+    def expr(lean: float) -> D.Expression:
+        strokes = [[(10 + lean * (30 - t), 10 + t) for t in range(0, 31, 3)] for _ in range(3)]
+        strokes = [[(x + 20 * k, y) for x, y in s] for k, s in enumerate(strokes)]
+        return D.Expression("e", "111", "w", strokes, [("1", [k]) for k in range(3)])
+
+    assert S.measure_style([expr(0.3)]).slant == pytest.approx(0.3, abs=0.02)
+    assert S.measure_style([expr(-0.2)]).slant == pytest.approx(-0.2, abs=0.02)
+    assert S.measure_style([]).slant == 0.0
+
+
+def test_stylise_resamples_at_the_writers_pen_spacing():
+    glyph = [[(0.0, -1.0), (0.0, 0.0)], [(0.0, -1.0), (0.6, -0.5), (0.0, 0.0)]]
+    out = S.stylise(glyph, S.WriterStyle(slant=0.0, step=0.05, tremor=0.0), random.Random(2), skeleton=True)
+    gaps = [math.hypot(b[0] - a[0], b[1] - a[1]) for s in out for a, b in zip(s, s[1:], strict=False)]
+    assert 0.02 < sorted(gaps)[len(gaps) // 2] < 0.12
+    assert sum(len(s) for s in out) > 20
+
+
+def test_bad_input_is_a_clear_error(exprs):
+    with pytest.raises(ValueError, match="unknown added class"):
+        S.make_samples(exprs, ["\\notaclass"], 1, 0)
+    with pytest.raises(ValueError, match="no expression"):
+        S.make_samples([D.Expression("e", "", None, [[(1.0, 1.0)]], [(",", [0])])], ["D_cap"], 1, 0)
+    with pytest.raises(ValueError):
+        S.bbox([[]])
+
+
+def test_classifier_training_mixes_in_made_classes(exprs, tmp_path):
+    torch = pytest.importorskip("torch")
+    pytest.importorskip("mathnote_ocr")
+    from whiteboard_app.recognition.training.classifier import train_classifier
+
+    n = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        out = tmp_path / "clf.pth"
+        res = train_classifier(exprs[:14], exprs[14:], out, epochs=1, minutes=5, seed=0, log=None,
+                               synth_per_class=4, synth_classes=["\\eta", "D_cap"], synth_val_per_class=2)
+    finally:
+        torch.set_num_threads(n)
+    ck = torch.load(out, map_location="cpu", weights_only=False)
+    assert "\\eta" in ck["label_names"] and "D_cap" in ck["label_names"]
+    assert ck["model_state_dict"]["fc2.weight"].shape[0] == len(ck["label_names"])
+    assert res["history"][0]["synth_val_acc"] is not None
+    assert (tmp_path / "clf.epoch1.pt").exists()

@@ -1,0 +1,557 @@
+"""Training ink for symbol classes the real training ink lacks (∂ ∇ ε η τ ρ δ κ ω ℓ, caret, tilde, ‖, *,
+∏ and the capitals D J K Q U W Z).
+
+No real handwriting of these symbols is reachable (docs/recogniser.md, "Added classes"), so each sample
+is *made* by one of two kinds of recipe, and every sample says which (``Synth.recipe``). None of it is
+real ink and it is never reported as real.
+
+1. **Transforms of real glyphs** where the symbol's shape is one: ∇ is a Δ turned over, ‖ two of the
+   writer's own ``|``, ε a mirrored 3, ∂ a mirrored 6, κ a k at x-height, η an n whose right leg is
+   pulled below the baseline, the caret a v turned over and shrunk, * a × with the writer's own ``|``
+   through it, D the writer's ``|`` and ``)``, K the writer's ``|`` and ``<``, Q the writer's 0 with a
+   tail, U W Z J the writer's u w z j at capital size and proportions.
+2. **Stroke-font skeletons** (Hershey fonts of the ``hershey-fonts`` package, MIT licence, glyph data in
+   the public domain: ``greeks`` and ``greek`` for Greek, ``futural`` for capitals, ``mathlow`` for ∂ ∇ ‖ *, ``scripts``
+   for ℓ; plus a few hand-made polyline skeletons for the caret, tilde, ‖ and ∏) drawn with a writer
+   style learnt from the training ink (:class:`WriterStyle`): the writer's slant (the lean of their
+   ``1`` and ``|``), pen sampling (point spacing) and tremor, plus random stroke order and direction,
+   per-stroke affine and elastic distortion, overshoot at the ends and joined strokes.
+
+Each made glyph is put into a real expression of the same writer in place of one of its digits,
+capitals or x-height letters, scaled to it (the unit is the target's capital height, the baseline its
+bottom), so the classifier's size feature (the symbol's diagonal over the expression's canvas) is the
+one it meets when reading. Glyph coordinates here are in *units*: y grows downwards, the baseline is
+y = 0 and the capital height is y = -1.
+"""
+
+from __future__ import annotations
+
+import math
+import random
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from functools import cache
+
+from whiteboard_app.recognition.training.data import Expression
+
+Strokes = list[list[tuple[float, float]]]
+
+# class name (as the classifier names it) -> LaTeX. Names already in mathnote-ocr's vocabulary keep their
+# names (partial, nabla, D_cap ...); the others are their own LaTeX, as calibration labels are.
+ADDED_CLASSES: dict[str, str] = {
+    "partial": r"\partial", "nabla": r"\nabla", "epsilon": r"\epsilon", "\\eta": r"\eta", "\\tau": r"\tau",
+    "\\rho": r"\rho", "delta": r"\delta", "\\kappa": r"\kappa", "omega": r"\omega", "\\ell": r"\ell",
+    "\\hat": r"\hat", "\\tilde": r"\tilde", "\\|": r"\|", "*": "*", "prod": r"\prod",
+    "D_cap": "D", "J_cap": "J", "K_cap": "K", "Q_cap": "Q", "U_cap": "U", "W_cap": "W", "Z_cap": "Z",
+}
+# Symbols whose written shape is an existing class's: not learnt as classes (they could only be told apart
+# by where they stand), read through the existing class and the card's context.
+SHAPE_ALIASES: dict[str, str] = {r"\top": "T", r"\bar": "-", r"\Sigma": r"\sum", "O": "0",
+                                 r"\varepsilon": r"\epsilon"}
+
+# nominal (top, bottom) in units of the classes used as real sources and targets
+_CAP = (-1.0, 0.0)
+_XH = (-0.62, 0.0)
+_ASC = (-1.05, 0.0)
+_DESC = (-0.62, 0.36)
+NOMINAL: dict[str, tuple[float, float]] = {
+    **{c: _CAP for c in "0123456789"}, **{f"{c}_cap": _CAP for c in "ABCEFGHILMNPRSTVXY"},
+    **{c: _XH for c in "acemnorsuvwxz"}, **{c: _ASC for c in "bdhkl"}, **{c: _DESC for c in "gpqy"},
+    "|": (-1.08, 0.1), ")": (-1.08, 0.12), "<": (-0.78, -0.08), "times": (-0.62, 0.0), "pi": _XH,
+    "Delta_cap": _CAP, "j": (-0.95, 0.36),
+}
+TARGETS = frozenset(c for c, v in NOMINAL.items() if v in (_CAP, _XH) and c not in ("times", "pi", "Delta_cap"))
+# the box a made glyph of each class fills (units)
+GLYPH_BOX: dict[str, tuple[float, float]] = {
+    "partial": (-1.02, 0.0), "nabla": _CAP, "epsilon": _XH, "\\eta": _DESC, "\\tau": _XH, "\\rho": _DESC,
+    "delta": (-1.02, 0.0), "\\kappa": _XH, "omega": _XH, "\\ell": (-1.05, 0.0), "\\hat": (-1.35, -1.05),
+    "\\tilde": (-1.3, -1.1), "\\|": (-1.1, 0.12), "*": (-0.8, -0.2), "prod": (-1.2, 0.25),
+    "D_cap": _CAP, "J_cap": (-1.0, 0.05), "K_cap": _CAP, "Q_cap": (-1.0, 0.1), "U_cap": _CAP, "W_cap": _CAP,
+    "Z_cap": _CAP,
+}
+# rough width / height of each class's glyph (a made glyph is scaled to it, then varied)
+ASPECT: dict[str, float] = {
+    "partial": 0.72, "nabla": 0.95, "epsilon": 0.8, "\\eta": 0.6, "\\tau": 1.0, "\\rho": 0.6, "delta": 0.62,
+    "\\kappa": 0.9, "omega": 1.25, "\\ell": 0.45, "\\hat": 1.7, "\\tilde": 3.5, "\\|": 0.35, "*": 1.0,
+    "prod": 0.95, "D_cap": 0.8, "J_cap": 0.6, "K_cap": 0.8, "Q_cap": 0.85, "U_cap": 0.8, "W_cap": 1.25,
+    "Z_cap": 0.8,
+}
+
+# Hershey font glyphs: class -> [(font, character)]
+FONT_GLYPHS: dict[str, list[tuple[str, str]]] = {
+    "partial": [("mathlow", "m")], "nabla": [("mathlow", "n")],
+    "epsilon": [("greeks", "e"), ("greek", "e")], "\\eta": [("greeks", "g"), ("greek", "h")],
+    "\\tau": [("greeks", "s"), ("greek", "t")],
+    "\\rho": [("greeks", "q"), ("greek", "r")], "delta": [("greeks", "d"), ("greek", "d")],
+    "\\kappa": [("greeks", "j"), ("greek", "k")],
+    "omega": [("greeks", "x"), ("greek", "w")], "\\ell": [("scripts", "l"), ("cursive", "l")], "\\hat": [("cursive", "^"), ("greek", "^")],
+    "\\tilde": [("greeks", "~"), ("futural", "~")], "\\|": [("mathlow", "y")], "*": [("mathlow", "*")],
+    "prod": [], "D_cap": [("futural", "D")], "J_cap": [("futural", "J")], "K_cap": [("futural", "K")],
+    "Q_cap": [("futural", "Q")], "U_cap": [("futural", "U")], "W_cap": [("futural", "W")],
+    "Z_cap": [("futural", "Z")],
+}
+
+
+# ── geometry helpers ─────────────────────────────────────────────────────────
+def bbox(strokes: Strokes) -> tuple[float, float, float, float]:
+    """(x0, y0, x1, y1) of all points. Raises ValueError for ink without points."""
+    pts = [p for s in strokes for p in s]
+    if not pts:
+        raise ValueError("no points")
+    xs = [p[0] for p in pts]
+    ys = [p[1] for p in pts]
+    return min(xs), min(ys), max(xs), max(ys)
+
+
+def fit_box(strokes: Strokes, top: float, bottom: float, aspect: float | None = None) -> Strokes:
+    """*strokes* scaled and moved so they span y in [top, bottom], left edge x = 0; x scaled with y
+    (keeping the shape) or, with *aspect* (width / height), to that aspect."""
+    x0, y0, x1, y1 = bbox(strokes)
+    h = max(y1 - y0, 1e-6)
+    sy = (bottom - top) / h
+    sx = sy if aspect is None else aspect * (bottom - top) / max(x1 - x0, 1e-6)
+    return [[((x - x0) * sx, top + (y - y0) * sy) for x, y in s] for s in strokes]
+
+
+def mirror_x(strokes: Strokes) -> Strokes:
+    """Mirrored left to right (each stroke keeps its point order)."""
+    return [[(-x, y) for x, y in s] for s in strokes]
+
+
+def mirror_y(strokes: Strokes) -> Strokes:
+    """Turned over top to bottom."""
+    return [[(x, -y) for x, y in s] for s in strokes]
+
+
+def resample(stroke: list[tuple[float, float]], step: float) -> list[tuple[float, float]]:
+    """Points every *step* units of arc length along the polyline (end points kept)."""
+    if len(stroke) < 2:
+        return list(stroke)
+    out = [stroke[0]]
+    carry = 0.0
+    for (xa, ya), (xb, yb) in zip(stroke, stroke[1:], strict=False):
+        seg = math.hypot(xb - xa, yb - ya)
+        pos = step - carry
+        while pos <= seg:
+            t = pos / seg
+            out.append((xa + t * (xb - xa), ya + t * (yb - ya)))
+            pos += step
+        carry = seg - (pos - step)
+    if out[-1] != stroke[-1]:
+        out.append(stroke[-1])
+    return out
+
+
+# ── writer style ─────────────────────────────────────────────────────────────
+@dataclass
+class WriterStyle:
+    """A writer's hand as measured from their real ink: *slant* (x shift per unit of height going up,
+    the lean of their ``1`` and ``|``), *step* (pen sample spacing in units of their capital height) and
+    *tremor* (point noise in units)."""
+
+    slant: float = 0.0
+    step: float = 0.04
+    tremor: float = 0.006
+
+
+def measure_style(exprs: Sequence[Expression]) -> WriterStyle:
+    """A :class:`WriterStyle` from one writer's expressions (defaults for anything not measurable)."""
+    slants, steps, tremors = [], [], []
+    for e in exprs:
+        for name, idx in e.symbols:
+            if name not in NOMINAL:
+                continue
+            pts = [p for i in idx if i < len(e.strokes) for p in e.strokes[i]]
+            if len(pts) < 3:
+                continue
+            _x0, y0, _x1, y1 = bbox([pts])
+            top, bottom = NOMINAL[name]
+            unit = (y1 - y0) / (bottom - top) if y1 > y0 else 0.0
+            if unit <= 0:
+                continue
+            if name in ("1", "|") and len(idx) == 1 and len(e.strokes[idx[0]]) >= 2:
+                s = e.strokes[idx[0]]
+                top_p = min(s, key=lambda p: p[1])
+                bot_p = max(s, key=lambda p: p[1])
+                if bot_p[1] - top_p[1] > 1e-6:  # lean to the right: positive
+                    slants.append((top_p[0] - bot_p[0]) / (bot_p[1] - top_p[1]))
+            for i in idx:
+                s = e.strokes[i] if i < len(e.strokes) else []
+                d = [math.hypot(b[0] - a[0], b[1] - a[1]) for a, b in zip(s, s[1:], strict=False)]
+                d = [v for v in d if v > 0]
+                if d:
+                    steps.append(sorted(d)[len(d) // 2] / unit)
+                if len(s) >= 5:
+                    dev = [math.hypot(s[k][0] - (s[k - 1][0] + s[k + 1][0]) / 2,
+                                      s[k][1] - (s[k - 1][1] + s[k + 1][1]) / 2) for k in range(1, len(s) - 1)]
+                    tremors.append(sorted(dev)[len(dev) // 2] / unit)
+
+    def med(v, d, lo, hi):
+        return min(hi, max(lo, sorted(v)[len(v) // 2])) if v else d
+
+    return WriterStyle(slant=med(slants, 0.0, -0.45, 0.45), step=med(steps, 0.04, 0.008, 0.2),
+                       tremor=med(tremors, 0.006, 0.0, 0.03))
+
+
+def _smooth_noise(n: int, sigma: float, rng: random.Random) -> list[float]:
+    raw = [rng.gauss(0, sigma) for _ in range(n + 4)]
+    return [(raw[k] + 2 * raw[k + 1] + 3 * raw[k + 2] + 2 * raw[k + 3] + raw[k + 4]) / 9 * 1.6 for k in range(n)]
+
+
+def stylise(strokes: Strokes, style: WriterStyle, rng: random.Random, *, skeleton: bool) -> Strokes:
+    """Draw a glyph (units) in *style*: stroke order and direction, joining, per-stroke affine, elastic
+    distortion, slant, overshoot, pen sampling and tremor (resampling and overshoot only for
+    *skeleton* glyphs; real strokes keep their own sampling)."""
+    strokes = [list(s) for s in strokes if s]
+    x0, y0, x1, y1 = bbox(strokes)
+    size = max(x1 - x0, y1 - y0, 1e-3)
+    if skeleton:
+        if len(strokes) > 1 and rng.random() < 0.3:  # stroke order
+            rng.shuffle(strokes)
+        strokes = [s[::-1] if rng.random() < 0.2 else s for s in strokes]
+        joined = [strokes[0]]  # a pen that does not lift between strokes that nearly meet
+        for s in strokes[1:]:
+            a = joined[-1][-1]
+            if math.hypot(s[0][0] - a[0], s[0][1] - a[1]) < 0.08 * size and rng.random() < 0.6:
+                joined[-1] = joined[-1] + s[1:]
+            else:
+                joined.append(s)
+        strokes = joined
+        out = []
+        for s in strokes:  # overshoot / hook at the ends
+            if len(s) >= 2 and rng.random() < 0.5:
+                (xa, ya), (xb, yb) = s[-2], s[-1]
+                d = math.hypot(xb - xa, yb - ya) or 1.0
+                ext = rng.uniform(0.02, 0.07) * size
+                s = s + [(xb + (xb - xa) / d * ext, yb + (yb - ya) / d * ext)]
+            if len(s) >= 2 and rng.random() < 0.3:
+                (xa, ya), (xb, yb) = s[1], s[0]
+                d = math.hypot(xb - xa, yb - ya) or 1.0
+                ext = rng.uniform(0.02, 0.06) * size
+                s = [(xb + (xb - xa) / d * ext, yb + (yb - ya) / d * ext)] + s
+            out.append(s)
+        strokes = out
+    cx, cy = (x0 + x1) / 2, (y0 + y1) / 2
+    out = []
+    for s in strokes:  # per-stroke affine
+        a = math.radians(rng.uniform(-6, 6))
+        sc = rng.uniform(0.92, 1.08)
+        tx, ty = rng.gauss(0, 0.025 * size), rng.gauss(0, 0.025 * size)
+        ca, sa = math.cos(a), math.sin(a)
+        out.append([(cx + sc * (ca * (x - cx) - sa * (y - cy)) + tx, cy + sc * (sa * (x - cx) + ca * (y - cy)) + ty)
+                    for x, y in s])
+    strokes = out
+    # elastic: a smooth random displacement field (two low-frequency waves per axis)
+    waves = [(rng.uniform(0.5, 2.0) / size, rng.uniform(0.5, 2.0) / size, rng.uniform(0, 2 * math.pi),
+              rng.uniform(0, 0.035) * size) for _ in range(4)]
+
+    def field(x, y, k0):
+        dx = sum(A * math.sin(fx * x + fy * y + ph) for fx, fy, ph, A in waves[k0:k0 + 2])
+        return dx
+
+    slant = style.slant + rng.gauss(0, 0.06)
+    xs = rng.uniform(0.88, 1.12)
+    strokes = [[(cx + xs * (x - cx) + field(x, y, 0) - slant * (y - y1), y + field(y, x, 2)) for x, y in s]
+               for s in strokes]
+    if skeleton:
+        step = style.step * rng.uniform(0.7, 1.4)
+        strokes = [resample(s, max(step, 0.004)) for s in strokes]
+    trem = style.tremor * rng.uniform(0.5, 1.5)
+    out = []
+    for s in strokes:
+        nx, ny = _smooth_noise(len(s), trem, rng), _smooth_noise(len(s), trem, rng)
+        out.append([(x + nx[k], y + ny[k]) for k, (x, y) in enumerate(s)])
+    return out
+
+
+# ── font skeletons ───────────────────────────────────────────────────────────
+@cache
+def _font(name: str):
+    from HersheyFonts import HersheyFonts
+
+    f = HersheyFonts()
+    f.load_default_font(name)
+    return f
+
+
+@cache
+def font_glyph(font: str, char: str) -> tuple[tuple[tuple[float, float], ...], ...]:
+    """The strokes of *char* in Hershey font *font* (font units, y down), consecutive segments chained."""
+    strokes: list[list[tuple[float, float]]] = []
+    for (xa, ya), (xb, yb) in _font(font).lines_for_text(char):
+        if strokes and strokes[-1][-1] == (xa, ya):
+            strokes[-1].append((xb, yb))
+        else:
+            strokes.append([(xa, ya), (xb, yb)])
+    if not strokes:
+        raise ValueError(f"font {font} has no strokes for {char!r}")
+    return tuple(tuple(s) for s in strokes)
+
+
+def _hand_skeleton(cls: str, rng: random.Random) -> Strokes | None:
+    """Hand-made polyline skeletons (units, before fitting) for simple geometric glyphs."""
+    if cls == "\\hat":
+        w, h = 1.0, rng.uniform(0.45, 0.8)
+        mx = rng.uniform(0.4, 0.6)
+        return [[(0.0, 0.0), (mx, -h), (w, 0.0)]]
+    if cls == "\\tilde":
+        amp = rng.uniform(0.12, 0.3)
+        return [[(t / 20, -amp * math.sin(2 * math.pi * t / 20)) for t in range(21)]]
+    if cls == "\\|":
+        gap = rng.uniform(0.2, 0.45)
+        return [[(0.0, 0.0), (0.0, 1.0)], [(gap, 0.0), (gap, 1.0)]]
+    if cls == "prod":
+        strokes = [[(0.0, 0.0), (1.0, 0.0)], [(0.2, 0.0), (0.2, 1.0)], [(0.8, 0.0), (0.8, 1.0)]]
+        if rng.random() < 0.35:  # serifs at the feet
+            strokes += [[(0.08, 1.0), (0.32, 1.0)], [(0.68, 1.0), (0.92, 1.0)]]
+        if rng.random() < 0.4:  # one stroke: left leg up, bar, right leg down
+            strokes = [[(0.2, 1.0), (0.2, 0.0), (1.0, 0.0)], [(0.8, 0.0), (0.8, 1.0)]]
+        return strokes
+    if cls == "*":
+        n = rng.choice((3, 3, 4))
+        a0 = rng.uniform(0, math.pi / n)
+        return [[(math.cos(a0 + k * math.pi / n), math.sin(a0 + k * math.pi / n)),
+                 (-math.cos(a0 + k * math.pi / n), -math.sin(a0 + k * math.pi / n))] for k in range(n)]
+    if cls == "nabla":
+        return [[(0.0, 0.0), (1.0, 0.0), (0.5, 1.0), (0.0, 0.0)]] if rng.random() < 0.5 else \
+            [[(0.0, 0.0), (0.5, 1.0), (1.0, 0.0)], [(0.0, 0.0), (1.0, 0.0)]]
+    return None
+
+
+def skeleton_glyph(cls: str, rng: random.Random, fonts: Sequence[str] | None = None) -> tuple[Strokes, str]:
+    """A skeleton of *cls* (font or hand-made; *fonts* restricts the font names) fitted to its nominal
+    box: (strokes in units, recipe name)."""
+    options: list[tuple[str, Callable[[], Strokes | None]]] = []
+    for font, ch in FONT_GLYPHS.get(cls, []):
+        if fonts is None or font in fonts:
+            options.append((f"font:{font}:{ch}", lambda f=font, c=ch: [list(s) for s in font_glyph(f, c)]))
+    hand = _hand_skeleton(cls, random.Random(rng.random()))
+    if hand is not None:
+        options.append(("skeleton", lambda h=hand: h))
+    if not options:
+        raise ValueError(f"no skeleton for class {cls!r}")
+    name, make = rng.choice(options)
+    strokes = make()
+    top, bottom = GLYPH_BOX[cls]
+    aspect = None if name.startswith("font:") else ASPECT[cls] * rng.uniform(0.8, 1.2)
+    return fit_box(strokes, top, bottom, aspect), name
+
+
+# ── transforms of real glyphs ────────────────────────────────────────────────
+@dataclass
+class GlyphPool:
+    """Real glyphs by class name: each entry (writer key, expression index, strokes in units)."""
+
+    by_class: dict[str, list[tuple[str, int, Strokes]]] = field(default_factory=dict)
+    by_writer: dict[str, dict[str, list[Strokes]]] = field(default_factory=dict)
+
+    def writer_glyph(self, writer: str, cls: str, rng: random.Random) -> Strokes | None:
+        """One of *writer*'s own glyphs of *cls* (units), or None."""
+        g = self.by_writer.get(writer, {}).get(cls)
+        return rng.choice(g) if g else None
+
+
+def writer_key(e: Expression, k: int) -> str:
+    """The writer of expression *k* (its own id when the source names no writer)."""
+    return e.writer if e.writer is not None else f"expr{k}"
+
+
+def build_pool(exprs: Sequence[Expression]) -> GlyphPool:
+    """Every real glyph of a class in :data:`NOMINAL`, converted to units by its nominal height."""
+    pool = GlyphPool()
+    for k, e in enumerate(exprs):
+        w = writer_key(e, k)
+        for name, idx in e.symbols:
+            if name not in NOMINAL:
+                continue
+            s = [list(e.strokes[i]) for i in idx if i < len(e.strokes) and e.strokes[i]]
+            if not s:
+                continue
+            x0, y0, x1, y1 = bbox(s)
+            if y1 - y0 <= 0 and name not in ("-",):
+                continue
+            top, bottom = NOMINAL[name]
+            g = fit_box(s, top, bottom)
+            pool.by_class.setdefault(name, []).append((w, k, g))
+            pool.by_writer.setdefault(w, {}).setdefault(name, []).append(g)
+    return pool
+
+
+def _pull_right_leg(g: Strokes, depth: float) -> Strokes:
+    """An n made η: the points of its right half pulled down more the lower and further right they lie."""
+    x0, y0, x1, y1 = bbox(g)
+    cx, my = (x0 + x1) / 2, (y0 + y1) / 2
+    out = []
+    for s in g:
+        q = []
+        for x, y in s:
+            fx = max(0.0, (x - cx) / max(x1 - cx, 1e-6))
+            fy = max(0.0, (y - my) / max(y1 - my, 1e-6))
+            q.append((x, y + depth * (fx ** 1.5) * (fy ** 2)))
+        out.append(q)
+    return out
+
+
+def _place(g: Strokes, top: float, bottom: float, left: float = 0.0, aspect: float | None = None) -> Strokes:
+    f = fit_box(g, top, bottom, aspect)
+    return [[(x + left, y) for x, y in s] for s in f]
+
+
+def transform_glyph(cls: str, writer: str, pool: GlyphPool, rng: random.Random) -> tuple[Strokes, str] | None:
+    """A glyph of *cls* made from *writer*'s own real glyphs (units), with the recipe name; None when the
+    writer has none of the glyphs the recipe needs."""
+    def get(c):
+        return pool.writer_glyph(writer, c, rng)
+
+    top, bottom = GLYPH_BOX[cls]
+    if cls == "nabla" and (g := get("Delta_cap")):
+        return _place(mirror_y(g), top, bottom), "real:Delta turned over"
+    if cls == "epsilon" and (g := get("3")):
+        return _place(mirror_x(g), top, bottom), "real:3 mirrored"
+    if cls == "partial" and (g := get("6")):
+        return _place(mirror_x(g), top, bottom), "real:6 mirrored"
+    if cls == "\\kappa" and (g := get("k")):
+        return _place(g, top, bottom, aspect=ASPECT[cls] * rng.uniform(0.8, 1.1)), "real:k at x-height"
+    if cls == "\\eta" and (g := get("n")):
+        return _place(_pull_right_leg(fit_box(g, -0.62, 0.0), 0.4), top, bottom), "real:n with a long leg"
+    if cls == "\\hat" and (g := get("v")):
+        return _place(mirror_y(g), top, bottom, aspect=ASPECT[cls] * rng.uniform(0.7, 1.2)), "real:v turned over"
+    if cls == "\\|":
+        a, b = get("|"), get("|") or get("1")
+        if a and b:
+            gap = rng.uniform(0.15, 0.35)
+            bb = fit_box(b, -1.08, 0.1)
+            return _place(fit_box(a, -1.08, 0.1) + [[(x + gap, y) for x, y in s] for s in bb], top, bottom), \
+                "real:two |"
+    if cls == "*" and (g := get("times")) and (v := get("|") or get("1")):
+        x = fit_box(g, -0.75, -0.25)
+        cx = sum(bbox(x)[::2]) / 2
+        vv = fit_box(v, -0.8, -0.2)
+        vx = sum(bbox(vv)[::2]) / 2
+        return _place(x + [[(px - vx + cx, py) for px, py in s] for s in vv], top, bottom), "real:x with |"
+    if cls == "D_cap" and (a := get("|")) and (b := get(")")):
+        bar = fit_box(a, -1.0, 0.0)
+        arc = fit_box(b, -1.0, 0.0, aspect=rng.uniform(0.5, 0.8))
+        bx = bbox(bar)[2]
+        return _place(bar + [[(x + bx - 0.03, y) for x, y in s] for s in arc], top, bottom), "real:| and )"
+    if cls == "K_cap" and (a := get("|")) and (b := get("<")):
+        bar = fit_box(a, -1.0, 0.0)
+        lt = fit_box(b, -1.0, 0.0, aspect=rng.uniform(0.55, 0.85))
+        bx = bbox(bar)[2]
+        return _place(bar + [[(x + bx + 0.02, y) for x, y in s] for s in lt], top, bottom), "real:| and <"
+    if cls == "Q_cap" and (g := get("0")):
+        o = fit_box(g, -1.0, 0.0)
+        x0, _y0, x1, _y1 = bbox(o)
+        cx = (x0 + x1) / 2
+        tail = [[(cx + 0.05, -0.3), (cx + 0.35, 0.1)]]
+        return _place(o + tail, top, bottom), "real:0 with a tail"
+    for c, low in (("U_cap", "u"), ("W_cap", "w"), ("Z_cap", "z")):
+        if cls == c and (g := get(low)):
+            return _place(g, top, bottom, aspect=ASPECT[cls] * rng.uniform(0.85, 1.15)), f"real:{low} at capital size"
+    if cls == "J_cap" and (g := get("j")):
+        body = [s for s in g if bbox([s])[3] - bbox([s])[1] > 0.2] or g  # the j without its dot
+        return _place(body, top, bottom), "real:j at capital size"
+    return None
+
+
+# ── making samples ───────────────────────────────────────────────────────────
+@dataclass
+class Synth:
+    """One made sample: the host expression (real ink with one symbol replaced), its class name, the
+    stroke indices of the made glyph, and the recipe that made it."""
+
+    expr: Expression
+    cls: str
+    strokes: list[int]
+    recipe: str
+
+
+def _targets(e: Expression) -> list[int]:
+    return [j for j, (name, idx) in enumerate(e.symbols) if name in TARGETS and idx]
+
+
+def implant(host: Expression, j: int, glyph: Strokes, cls: str) -> Expression | None:
+    """A copy of *host* whose symbol *j* is replaced by *glyph* (units scaled to the target's height,
+    left edge and baseline at the target's); None when the target has no height."""
+    name, idx = host.symbols[j]
+    pts = [p for i in idx if i < len(host.strokes) for p in host.strokes[i]]
+    if not pts:
+        return None
+    x0, y0, _x1, y1 = bbox([pts])
+    top, bottom = NOMINAL[name]
+    unit = (y1 - y0) / (bottom - top)
+    if unit <= 1e-3:
+        return None
+    base = y1 - bottom * unit
+    gx0 = bbox(glyph)[0]
+    strokes = [list(s) if i not in idx else [] for i, s in enumerate(host.strokes)]
+    first = len(strokes)
+    for s in glyph:
+        strokes.append([(x0 + (x - gx0) * unit, base + y * unit) for x, y in s])
+    # keep every coordinate positive (the drawing's canvas is its largest coordinate)
+    miny = min(p[1] for s in strokes for p in s)
+    if miny < 1.0:
+        strokes = [[(x, y - miny + 1.0) for x, y in s] for s in strokes]
+    return Expression(id=f"{host.id}#synth", latex=host.latex, writer=host.writer, strokes=strokes,
+                      symbols=[(cls, list(range(first, len(strokes))))])
+
+
+def make_glyph(cls: str, writer: str, pool: GlyphPool, style: WriterStyle, rng: random.Random, *,
+               fonts: Sequence[str] | None = None, real_share: float = 0.5) -> tuple[Strokes, str]:
+    """One made glyph of *cls* in *writer*'s hand (units, filling the class's nominal box), with its
+    recipe: with probability *real_share* a transform of the writer's own glyphs (when the class has one
+    and the writer wrote what it needs), else a skeleton drawn in *style*.
+    Raises ValueError when *cls* has no recipe left (e.g. *fonts* excludes its fonts)."""
+    made = transform_glyph(cls, writer, pool, rng) if rng.random() < real_share else None
+    if made is not None:
+        glyph, recipe = made
+        glyph = stylise(glyph, style, rng, skeleton=False)
+    else:
+        glyph, recipe = skeleton_glyph(cls, rng, fonts)
+        glyph = stylise(glyph, style, rng, skeleton=True)
+    top, bottom = GLYPH_BOX[cls]
+    return fit_box(glyph, top + rng.gauss(0, 0.03), bottom + rng.gauss(0, 0.03)), recipe
+
+
+def make_samples(exprs: Sequence[Expression], classes: Sequence[str], per_class: int, seed: int, *,
+                 fonts: Sequence[str] | None = None, real_share: float = 0.5,
+                 pool: GlyphPool | None = None) -> list[Synth]:
+    """*per_class* made samples of each class in *classes*, hosted in *exprs* (real expressions; the
+    writers whose ink is transformed and whose style is learnt). About *real_share* of a class's samples
+    are transforms of the host writer's real glyphs where the class has such a recipe, the rest font or
+    hand-made skeletons in the host writer's style. Deterministic for a given *seed*.
+    Raises ValueError for an unknown class or when *exprs* has no expression to host a glyph."""
+    bad = [c for c in classes if c not in ADDED_CLASSES]
+    if bad:
+        raise ValueError(f"unknown added class(es): {', '.join(bad)}")
+    rng = random.Random(seed)
+    hosts = [k for k, e in enumerate(exprs) if _targets(e)]
+    if not hosts:
+        raise ValueError("no expression with a digit, capital or x-height letter to host the glyphs")
+    pool = pool if pool is not None else build_pool(exprs)
+    by_writer: dict[str, list[int]] = {}
+    for k in hosts:
+        by_writer.setdefault(writer_key(exprs[k], k), []).append(k)
+    styles: dict[str, WriterStyle] = {}
+    out: list[Synth] = []
+    for cls in classes:
+        made = 0
+        tries = 0
+        while made < per_class and tries < per_class * 20:
+            tries += 1
+            k = rng.choice(hosts)
+            host = exprs[k]
+            w = writer_key(host, k)
+            if w not in styles:
+                styles[w] = measure_style([exprs[i] for i in by_writer.get(w, [k])])
+            style = styles[w]
+            try:
+                glyph, recipe = make_glyph(cls, w, pool, style, rng, fonts=fonts, real_share=real_share)
+            except ValueError:
+                continue
+            e = implant(host, rng.choice(_targets(host)), glyph, cls)
+            if e is None:
+                continue
+            out.append(Synth(e, cls, e.symbols[0][1], recipe))
+            made += 1
+    return out
