@@ -1,4 +1,4 @@
-"""``whiteboard-app recognize`` (recognition/cli.py) on synthetic ink files, with fake and real engines."""
+"""``whiteboard-app recognize`` (commands/recognize.py) on synthetic ink files, with fake and real engines."""
 
 from __future__ import annotations
 

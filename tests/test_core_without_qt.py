@@ -36,7 +36,7 @@ _CHILD = textwrap.dedent(
     sys.meta_path.insert(0, BlockQt())
     import whiteboard_app
 
-    CORE = ("ink", "decks", "maths", "recognition", "sessions", "pipeline")
+    CORE = ("ink", "decks", "maths", "recognition", "sessions", "pipeline", "commands", "paths")
     imported = []
     for info in pkgutil.walk_packages(whiteboard_app.__path__, "whiteboard_app."):
         top = info.name.split(".")[1]

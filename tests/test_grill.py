@@ -202,7 +202,7 @@ accept = ['\\frac{1}{2}']
 reject = ['\\frac{1}{4}']
 ''')
     assert errs == []
-    from whiteboard_app.decks.cli import checker_problems
+    from whiteboard_app.commands.decks import checker_problems
 
     probs = [p for p in checker_problems(card) if p.field.startswith("questions")]
     assert len(probs) == 2

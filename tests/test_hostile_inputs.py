@@ -178,7 +178,7 @@ def test_recogniser_refuses_too_much_ink_within_the_limit():
 
 
 def test_any_exception_of_a_command_is_one_line_and_exit_2(monkeypatch, capsys):
-    import whiteboard_app.decks.cli as dcli
+    import whiteboard_app.commands.decks as dcli
 
     def boom(args):
         raise RecursionError("maximum recursion depth exceeded\x1b[31m")

@@ -7,8 +7,8 @@ import json
 import pytest
 
 from whiteboard_app.cli import main
+from whiteboard_app.paths import ENV_VAR, boards_dir
 from whiteboard_app.sessions import FakeClock
-from whiteboard_app.sessions.paths import ENV_VAR, boards_dir
 from whiteboard_app.sessions.store import BoardStore
 
 from .test_sessions_board import SIGMOID_STEPS, record_attempt

@@ -13,8 +13,8 @@ from pathlib import Path
 
 import pytest
 
+from whiteboard_app.paths import ENV_VAR, boards_dir, history_path, user_data_dir
 from whiteboard_app.sessions import Board, BoardError, FakeClock
-from whiteboard_app.sessions.paths import ENV_VAR, boards_dir, history_path, user_data_dir
 from whiteboard_app.sessions.store import Autosaver, BoardStore
 
 from .test_sessions_board import V0_DOC, record_attempt

@@ -81,7 +81,7 @@ class Services:
         except OSError as exc:
             self.problems.append(f"The data folder {data_dir} cannot be locked ({exc}).")
         try:
-            from whiteboard_app.sessions.paths import boards_dir
+            from whiteboard_app.paths import boards_dir
             from whiteboard_app.sessions.store import Autosaver, BoardStore
 
             self.store = BoardStore(boards_dir(data_dir))
@@ -91,8 +91,8 @@ class Services:
         except Exception as exc:  # noqa: BLE001
             self.problems.append(f"Boards will not be saved: {exc}")
         try:
+            from whiteboard_app.paths import history_path
             from whiteboard_app.sessions.history import History
-            from whiteboard_app.sessions.paths import history_path
             from whiteboard_app.sessions.scheduler import DrillPlan, Scheduler
 
             self.history = History.open_or_move_aside(history_path(data_dir))
@@ -276,7 +276,7 @@ def recognizer_factory(engine: str, data_dir: Path | None = None):
 
 def build_window(args: argparse.Namespace):
     """Settings, services and the main window (shown by the caller). Returns (window, services, settings)."""
-    from whiteboard_app.sessions.paths import user_data_dir
+    from whiteboard_app.paths import user_data_dir
     from whiteboard_app.ui.main_window import AppContext, MainWindow, RecognizerService
     from whiteboard_app.ui.settings_dialog import AppSettings, open_settings
 

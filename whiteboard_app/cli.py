@@ -16,12 +16,12 @@ import sys
 
 # module path -> it defines register(subparsers: argparse._SubParsersAction) -> None
 _COMMAND_MODULES = (
-    "whiteboard_app.decks.cli",
-    "whiteboard_app.maths.cli",
-    "whiteboard_app.recognition.cli",
+    "whiteboard_app.commands.decks",
+    "whiteboard_app.commands.check",
+    "whiteboard_app.commands.recognize",
     "whiteboard_app.recognition.training.cli",
-    "whiteboard_app.sessions.cli",
-    "whiteboard_app.sessions.grill_cli",
+    "whiteboard_app.commands.boards",
+    "whiteboard_app.commands.grill",
     "whiteboard_app.ui.cli",  # must import PySide6 only inside its command functions
 )
 

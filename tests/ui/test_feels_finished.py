@@ -18,8 +18,8 @@ from tests.test_sessions_board import record_attempt  # noqa: E402
 from tests.ui.fakes import fake_check  # noqa: E402
 from whiteboard_app.decks import bundled_deck_dir, deck_errors, load_card  # noqa: E402
 from whiteboard_app.maths.checker import StepVerdict as Verdict  # noqa: E402
+from whiteboard_app.paths import boards_dir  # noqa: E402
 from whiteboard_app.sessions import FakeClock  # noqa: E402
-from whiteboard_app.sessions.paths import boards_dir  # noqa: E402
 from whiteboard_app.sessions.store import BoardStore  # noqa: E402
 from whiteboard_app.ui.deck_browser import CardStats, DeckBrowser  # noqa: E402
 from whiteboard_app.ui.main_window import AppContext, MainWindow  # noqa: E402

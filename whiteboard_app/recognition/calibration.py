@@ -112,7 +112,7 @@ MAX_SAMPLES_BYTES = 64 * 1024 * 1024
 class CalibrationStore:
     """Calibration samples of one user, appended to ``<root>/samples.jsonl``.
 
-    ``root`` defaults to ``<user data dir>/calibration`` (sessions.paths.user_data_dir: platformdirs'
+    ``root`` defaults to ``<user data dir>/calibration`` (whiteboard_app.paths.user_data_dir: platformdirs'
     user_data_dir("whiteboard-app") unless moved). A malformed line (e.g. a write cut off by a crash)
     is skipped and listed in ``problems`` (InkFormatError naming file and line); the file itself is
     never rewritten except by :meth:`remove`.
@@ -122,7 +122,7 @@ class CalibrationStore:
 
     def __init__(self, root: str | os.PathLike | None = None):
         if root is None:
-            from whiteboard_app.sessions.paths import user_data_dir
+            from whiteboard_app.paths import user_data_dir
 
             root = user_data_dir() / "calibration"
         self.root = Path(root)

@@ -27,7 +27,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from whiteboard_app.sessions.paths import ENV_VAR
+from whiteboard_app.paths import ENV_VAR
 
 ORGANISATION, APPLICATION = "whiteboard-app", "whiteboard-app"
 
@@ -165,7 +165,7 @@ class SettingsDialog(QDialog):
         folder_row = QHBoxLayout()
         folder_row.addWidget(self.folder, 1)
         folder_row.addWidget(browse)
-        # the folder in use now, and why (WHITEBOARD_DATA_DIR wins over the setting: sessions.paths)
+        # the folder in use now, and why (WHITEBOARD_DATA_DIR wins over the setting: whiteboard_app.paths)
         env = os.environ.get(ENV_VAR, "").strip()
         if data_dir:
             why = f" (set by {ENV_VAR}, which wins over this setting)" if env else ""

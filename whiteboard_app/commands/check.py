@@ -31,7 +31,7 @@ def _check(args) -> int:
     card = _card(args)
     if card is None:
         return 2
-    from . import check_derivation
+    from whiteboard_app.maths import check_derivation
 
     verdicts = check_derivation(card, args.steps)
     if getattr(args, "summary", False):
@@ -82,7 +82,7 @@ def _compare(args) -> int:
     card = _card(args)
     if card is None:
         return 2
-    from . import compare
+    from whiteboard_app.maths import compare
 
     c = compare(card, args.expected, args.candidate)
     if args.json:

@@ -10,10 +10,9 @@ import argparse
 import json
 import sys
 
+from whiteboard_app.decks.loader import deck_errors
+from whiteboard_app.decks.schema import DeckError
 from whiteboard_app.safeio import escape_terminal
-
-from .loader import deck_errors
-from .schema import DeckError
 
 
 def _list(args: argparse.Namespace) -> int:
@@ -39,9 +38,8 @@ CARD_TIME_LIMIT_S = 120.0
 def _checker_items(card):
     """Yield, for every checked reference step, declared mistake and grill question in order, a DeckError
     or None (checked, fine). The checker's own failure (a name it cannot read, a bug) is one DeckError."""
+    from whiteboard_app.decks.loader import _Lines
     from whiteboard_app.maths.checker import CardChecker
-
-    from .loader import _Lines
 
     lines = _Lines(card.source_path.read_text(encoding="utf-8")) if card.source_path else _Lines("")
     try:

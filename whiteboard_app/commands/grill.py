@@ -28,15 +28,15 @@ def _deck(args):
 
 
 def _history(args):
+    from whiteboard_app.paths import history_path, user_data_dir
     from whiteboard_app.sessions.history import History
-    from whiteboard_app.sessions.paths import history_path, user_data_dir
 
     root = Path(args.data_dir) if args.data_dir else user_data_dir()
     return History(history_path(root))
 
 
 def _list(args: argparse.Namespace) -> int:
-    from .grill import grill_items
+    from whiteboard_app.sessions.grill import grill_items
 
     deck = _deck(args)
     if deck is None:
@@ -54,9 +54,8 @@ def _list(args: argparse.Namespace) -> int:
 
 
 def _answer(args: argparse.Namespace) -> int:
-    from whiteboard_app.maths.cli import print_verdicts
-
-    from .grill import UnknownQuestionError, check_answer, find_item, record_answer
+    from whiteboard_app.commands.check import print_verdicts
+    from whiteboard_app.sessions.grill import UnknownQuestionError, check_answer, find_item, record_answer
 
     deck = _deck(args)
     if deck is None:

@@ -14,9 +14,9 @@ import json
 import sys
 from pathlib import Path
 
+from whiteboard_app.paths import boards_dir, user_data_dir
 from whiteboard_app.safeio import escape_terminal
 from whiteboard_app.sessions.board import BoardError
-from whiteboard_app.sessions.paths import boards_dir, user_data_dir
 from whiteboard_app.sessions.store import BoardStore
 
 
@@ -83,7 +83,7 @@ def _grade(args: argparse.Namespace) -> int:
         msg = exc.args[0] if isinstance(exc, KeyError) and exc.args else exc
         print(f"whiteboard-app: error: {msg}", file=sys.stderr)
         return 2
-    from whiteboard_app.maths.cli import print_run, print_verdicts
+    from whiteboard_app.commands.check import print_run, print_verdicts
 
     if not args.json:
         import dataclasses
