@@ -142,3 +142,18 @@ def test_without_ink_or_evidence():
     ink = synthesize("x+1", seed=0).ink
     assert pipeline.correction_kind(ink, RecognitionResult(), "x+1", first_verdict="unparsed") == "reading"
     assert pipeline.correction_kind(ink, RecognitionResult(), "x+1", first_verdict="wrong") == "answer"
+
+
+@pytest.mark.slow
+def test_typing_what_could_not_be_read_is_a_reading_fix_even_against_the_ink(recognizer):
+    """A reading that never reached the maths (unparsed) leaves no answer to change: typing the step is
+    a reading fix, even when the verifier would call the ink another form (the wrong ink below): the
+    step is then judged on the typed maths instead of staying "could not read"."""
+    from whiteboard_app import pipeline
+
+    ink = synthesize(r"= \sigma(z)(1+\sigma(z))", seed=1, origin=(40.0, 80.0), height_px=32.0).ink
+    result = recognizer.recognize(ink)
+    typed = r"= \sigma(z)(1-\sigma(z))"
+    kw = dict(read_latex=result.best, classify=getattr(recognizer, "classify_groups", None))
+    assert pipeline.correction_kind(ink, result, typed, first_verdict="unparsed", **kw) == "reading"
+    assert pipeline.correction_kind(ink, result, typed, first_verdict="wrong", **kw) == "answer"

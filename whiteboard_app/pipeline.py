@@ -232,15 +232,20 @@ def correction_kind(ink: StepInk, recognition: RecognitionResult | None, new_lat
     cannot fit: regrouping failures on long numeric steps); with the reading replaced as a rival always:
     94.6 / 51.4 %.
 
-    Without ink (a typed step) it is an answer change. Without evidence (no symbols: the recogniser could
-    not read the ink, or an engine that gives none; a form that cannot be typeset) it is a reading fix
-    when the maths never judged a reading (``first_verdict`` None or "unparsed") and an answer change
-    otherwise. ``classify`` is the engine's ``classify_groups`` (lets the verifier regroup strokes).
+    Without ink (a typed step) it is an answer change. When the maths never judged a reading of the ink
+    (``first_verdict`` None or "unparsed": nothing read, or a reading that did not parse) it is a reading
+    fix whatever the ink: there was no answer to change. Without evidence otherwise (no symbols; a form
+    that cannot be typeset) it is an answer change. ``classify`` is the engine's ``classify_groups`` (lets the verifier regroup strokes).
     Never raises: a verifier failure counts as no evidence.
     """
     if ink is None or ink.is_empty:
         return "answer"
-    no_evidence = "reading" if first_verdict in (None, "unparsed") else "answer"
+    if first_verdict in (None, "unparsed"):
+        # the maths never judged a reading of this ink, so there is no answer to change: typing what
+        # the recogniser could not read supplies the reading (scoring it "could not read" would mark a
+        # step the user may well have written right; the verifier misses 35 % of true reading fixes)
+        return "reading"
+    no_evidence = "answer"
     symbols = tuple(getattr(recognition, "symbols", ()) or ())
     if not symbols or not new_latex:
         return no_evidence
