@@ -156,7 +156,7 @@ GRID = {"deficit": [1.5, 2.0, 2.5, 3.0, 4.0, 99.0],
         "total_deficit": [4.0, 6.0, 99.0],
         "script": [-99.0, -0.3, 0.0, 0.2],
         "filter": [0, 1],
-        "open_margin": [-99.0, -2.0, -1.0, 0.0, 1.0, 2.0]}
+        "open_margin": [-99.0, -2.0, -1.0, -0.5, 0.0, 1.0, 2.0]}
 
 
 def fit(args) -> None:
@@ -199,8 +199,8 @@ def main(argv=None) -> int:
     g.add_argument("--max-wrong", type=float, default=0.05,
                    help="share of B expressions read as a wrong form (the issue's floor, 0.02, was not reached "
                         "on the calibration split without taking the truth less often than with no rule)")
-    g.add_argument("--max-turned", type=float, default=0.01,
-                   help="share of the correct open readings a wrong form may replace in B")
+    g.add_argument("--max-turned", type=float, default=0.0,
+                   help="share of the correct open readings a wrong form may replace in B (default 0: never)")
     g.add_argument("--dry-run", action="store_true")
     args = ap.parse_args(argv)
     {"features": features, "open": open_fits, "fit": fit}[args.cmd](args)

@@ -301,8 +301,14 @@ def _form_evidence(matches, open_fit=None):
     """``form_ok`` for :func:`score_candidates` from the verifier's fits: a form the ink supports on its own
     terms (fitted with nothing unexplained and passing
     :func:`~whiteboard_app.recognition.form_match.form_accepted` against the engine's reading fitted the
-    same way, ``open_fit``); a form without a fit (not typeset) is not."""
-    from whiteboard_app.recognition.form_match import form_accepted
+    same way, ``open_fit``, which it must fit at least as well: an open margin of at least 0 whatever the
+    verifier's); a form without a fit (not typeset) is not."""
+    from whiteboard_app.recognition.form_match import evidence_thresholds, form_accepted
+
+    # the prior changes symbols of the engine's own reading (or takes another of its readings) for no
+    # structural reason: the form must fit the ink at least as well as that reading does
+    t = evidence_thresholds()
+    supported = {**t, "open_margin": max(0.0, t["open_margin"])}
 
     by_tokens = {}
     for fm in matches:
@@ -310,7 +316,7 @@ def _form_evidence(matches, open_fit=None):
 
     def form_ok(latex: str) -> bool:
         fm = by_tokens.get(normalize_tokens(latex))
-        return fm is not None and not fm.unexplained and form_accepted(fm, open_fit)
+        return fm is not None and not fm.unexplained and form_accepted(fm, open_fit, supported)
 
     return form_ok
 

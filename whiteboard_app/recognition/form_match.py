@@ -698,7 +698,7 @@ def match_forms(ink: StepInk, symbols: Sequence[SymbolAlternatives], context: Re
 
 #: Evidence thresholds used when weights/evidence.json is missing (the values it was calibrated to).
 EVIDENCE_DEFAULTS = {"deficit": 1.5, "total_deficit": 4.0, "script": 0.0, "level": 99.0, "size": 99.0,
-                     "filter": 1, "open_margin": -1.0}
+                     "filter": 1, "open_margin": -0.5}
 #: Level residuals are weighed only where the form's own offset from the previous glyph is under this
 #: (median glyph heights): scripts and the line, not a denominator under its numerator.
 LEVEL_SPAN = 1.2
