@@ -154,7 +154,7 @@ def simulate(data, params: dict) -> dict:
 
 GRID = {"deficit": [1.5, 2.0, 2.5, 3.0, 4.0, 99.0],
         "total_deficit": [4.0, 6.0, 99.0],
-        "script": [-99.0, -0.3, 0.0, 0.2],
+        "script": [-99.0, -0.5, -0.3, 0.0, 0.2],
         "filter": [0, 1],
         "open_margin": [-99.0, -2.0, -1.0, -0.5, 0.0, 1.0, 2.0]}
 

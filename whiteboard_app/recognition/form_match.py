@@ -697,14 +697,15 @@ def match_forms(ink: StepInk, symbols: Sequence[SymbolAlternatives], context: Re
 
 
 #: Evidence thresholds used when weights/evidence.json is missing (the values it was calibrated to).
-EVIDENCE_DEFAULTS = {"deficit": 1.5, "total_deficit": 4.0, "script": 0.0, "level": 99.0, "size": 99.0,
+EVIDENCE_DEFAULTS = {"deficit": 1.5, "total_deficit": 4.0, "script": -0.3, "level": 99.0, "size": 99.0,
                      "filter": 1, "open_margin": -0.5}
 #: Level residuals are weighed only where the form's own offset from the previous glyph is under this
 #: (median glyph heights): scripts and the line, not a denominator under its numerator.
 LEVEL_SPAN = 1.2
 #: A glyph the form moves at least this far up or down from the previous one (median glyph heights) is a
-#: script level change the ink must show in the same direction (see :func:`evidence_ok`).
-SCRIPT_OFFSET = 0.2
+#: script level change the ink must show in the same direction (see :func:`evidence_ok`). A descender
+#: moves a glyph less (a "g" after ")": 0.29), a script more (a superscript about 0.5).
+SCRIPT_OFFSET = 0.3
 
 
 def evidence_thresholds() -> dict:
