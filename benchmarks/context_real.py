@@ -371,8 +371,9 @@ def _table(summary: dict) -> list[str]:
             f"| nothing read (over the 3 s limit) | {summary.get('open_unread', '-')} | {a['unread']} | {b['unread']} |"]
 
 
-def write_report(args, summary: dict, before: dict | None = None) -> None:
-    """The "context_real" section of docs/benchmarks.md (with ``before``, an earlier run's figures)."""
+def write_report(args, summary: dict, before: dict | None = None, extra: list[str] = ()) -> None:
+    """The "context_real" section of docs/benchmarks.md (with ``before``, an earlier run's figures, and
+    ``extra`` lines of text before the floors)."""
     from benchmarks._report import machine, write_section
 
     a, b = summary["A"], summary["B"]
@@ -385,7 +386,7 @@ def write_report(args, summary: dict, before: dict | None = None) -> None:
           "`rerank(result, context, ink=ink, classify=...)`.", "",
           *_table(summary), ""]
     if before is not None:
-        md += [f"{args.baseline_label} (same expressions and near misses):", "", *_table(before), "",
+        md += [f"{args.baseline_label}:", "", *_table(before), "",
                "Wrong forms by stage then (A / B): " + ", ".join(
                    f"{s} {before['A']['wrong_by_stage'][s]} / {before['B']['wrong_by_stage'][s]}"
                    for s in ("engine", "prior", "verifier")) + "; by kind (B): " + ", ".join(
@@ -401,7 +402,8 @@ def write_report(args, summary: dict, before: dict | None = None) -> None:
         f"{k} {a['wrong_by_kind'][k]} / {b['wrong_by_kind'][k]}" for k in KINDS) + ".",
         "By stage (A / B): " + ", ".join(f"{s} {a['wrong_by_stage'][s]} / {b['wrong_by_stage'][s]}"
                                          for s in ("engine", "prior", "verifier")) + ".",
-        "", "Floors (issue 13): B wrong form <= 2 %, correct open reading turned wrong <= 1 %; A exact >= 65 %."]
+        "", *extra,
+        "Floors (issue 13): B wrong form <= 2 %, correct open reading turned wrong <= 1 %; A exact >= 65 %."]
     write_section("context_real", "\n".join(md))
 
 

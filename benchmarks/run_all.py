@@ -14,7 +14,7 @@ import time
 from pathlib import Path
 
 # in the order they run; each is ``python -m benchmarks.<name>``
-BENCHMARKS = ("checking", "recognition", "derivation_steps", "paint", "launch", "board_save", "fuzz")
+BENCHMARKS = ("checking", "recognition", "derivation_steps", "context_real", "paint", "launch", "board_save", "fuzz")
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -374,11 +374,12 @@ def _evidence(items, glyphs, gbox0) -> tuple[tuple[str, float, float, float, flo
     """The ink's own evidence for each matched glyph, in reading order (the glyphs' order):
     (glyph's token, class deficit, level residual, size residual, typeset offset).
 
-    * class deficit: ``ln p(top token of the same kind) - ln p(glyph's token)`` of the symbol's classifier
-      probabilities (:func:`token_kind`: a digit against digits, a letter against letters; 0 when the
-      glyph's token is that top one; its probability floored at EPS): how much more the classifier believes
-      another symbol of that kind (a symbol of another kind, a dot where a "T" is, is a look-alike; a
-      class of the same shape, :data:`SAME_SHAPE`, counts as the glyph's);
+    * class deficit: ``ln p(top token) - ln p(glyph's token)`` of the symbol's classifier probabilities
+      when the top token is of the glyph's kind (:func:`token_kind`: a digit against a digit, a letter
+      against a letter; 0 when the glyph's token is the top one; its probability floored at EPS): how much
+      more the classifier believes another symbol of that kind. A top token of another kind (a dot where a
+      "T" is, a "0" where a sigma is) is a look-alike the classifier confused: 0, as for the
+      contradictions; a class of the same shape, :data:`SAME_SHAPE`, counts as the glyph's;
     * level residual: the symbol's vertical offset from the previous matched glyph's symbol (reading order:
       a script from its base, a denominator from its numerator) minus the same offset between the typeset
       glyphs, in median glyph heights (ink's and form's frames); a superscript written where the form has a
@@ -395,8 +396,11 @@ def _evidence(items, glyphs, gbox0) -> tuple[tuple[str, float, float, float, flo
         tok = glyphs[j].token
         p_tok = max(probs.get(tok, 0.0), *(probs.get(t, 0.0) for t in SAME_SHAPE.get(glyphs[j].name, ())), EPS)
         kind = token_kind(tok)
-        p_top = max((p for t, p in probs.items() if token_kind(t) == kind), default=p_tok)
-        deficit = max(0.0, math.log(max(p_top, EPS)) - math.log(p_tok))
+        first = max(probs, key=probs.get) if probs else tok
+        if token_kind(first) != kind:  # the classifier reads a look-alike of another kind ("0" for a sigma)
+            deficit = 0.0
+        else:
+            deficit = max(0.0, math.log(max(probs[first], EPS)) - math.log(p_tok))
         g = gbox0[j]
         level = offset = 0.0
         if prev is not None:
