@@ -700,6 +700,10 @@ def match_forms(ink: StepInk, symbols: Sequence[SymbolAlternatives], context: Re
     return [fm for fm, _glyphs, _fit_ in out]
 
 
+#: The engine's own reading competes with a form (``open_margin``) only when they differ by at most this many
+#: tokens: a near miss of a correctly read step does; a reading the engine got wrong in several places (a
+#: composed step's sigma read "0" and "1.96" read "n96") does not hold the card's step back.
+OPEN_NEAR = 2
 #: Evidence thresholds used when weights/evidence.json is missing (the values it was calibrated to).
 EVIDENCE_DEFAULTS = {"deficit": 1.5, "total_deficit": 4.0, "script": -0.3, "level": 99.0, "size": 99.0,
                      "filter": 1, "open_margin": -0.5}
@@ -807,9 +811,12 @@ def form_accepted(fm: FormMatch, open_fit: FormMatch | None = None, thresholds: 
         return True
     if not evidence_ok(fm, t):
         return False
-    return open_fit is None or bool(open_fit.unexplained) or not evidence_ok(open_fit, t) \
-        or normalize_tokens(open_fit.latex) == normalize_tokens(fm.latex) \
-        or open_fit.cost - fm.cost >= t["open_margin"]
+    from whiteboard_app.recognition.context import token_distance
+
+    if open_fit is None or open_fit.unexplained or not evidence_ok(open_fit, t):
+        return True
+    own, toks = normalize_tokens(open_fit.latex), normalize_tokens(fm.latex)
+    return own == toks or token_distance(own, toks) > OPEN_NEAR or open_fit.cost - fm.cost >= t["open_margin"]
 
 
 def warm_up(context: RecognitionContext | None) -> int:
