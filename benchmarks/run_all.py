@@ -14,7 +14,8 @@ import time
 from pathlib import Path
 
 # in the order they run; each is ``python -m benchmarks.<name>``
-BENCHMARKS = ("checking", "recognition", "derivation_steps", "paint", "launch", "board_save", "fuzz", "grill")
+BENCHMARKS = ("checking", "recognition", "derivation_steps", "context_real", "paint", "launch", "board_save", "fuzz",
+              "grill", "faults", "quit", "correction_kind", "added_symbols")
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -6,6 +6,7 @@ class probabilities chosen per test, so each rule of the decision can be exercis
 
 from __future__ import annotations
 
+import math
 import random
 
 import pytest
@@ -22,7 +23,12 @@ from whiteboard_app.recognition.base import (  # noqa: E402
 )
 from whiteboard_app.recognition.context import normalize_tokens, rerank  # noqa: E402
 from whiteboard_app.recognition.form_match import (  # noqa: E402
+    EVIDENCE_DEFAULTS,
+    FormMatch,
     InkSymbol,
+    evidence_ok,
+    evidence_thresholds,
+    form_accepted,
     match_form,
     match_forms,
     token_kind,
@@ -396,3 +402,117 @@ def test_a_confident_other_symbol_where_a_root_is_typeset_vetoes_the_form():
     matches = match_forms(ink, symbols, RecognitionContext(((form, "reference"),)))
     assert any(c[2:] == (".", "sqrt") for c in matches[0].contradictions)
     assert verified_form(matches) is None
+
+
+# --- the ink's own evidence (issue 13): a correct reading is never replaced by a near miss the user did not
+# write, when the card's context lacks the truth (the user wrote a correct step in their own notation)
+
+WRITTEN = r"y = A^{T} x + b"
+SCRIPT_SWAP = r"y = A_{T} x + b"
+SIGN_FLIP = r"y = A^{T} x - b"
+CASE_SWAP = r"y = a^{T} x + b"
+
+
+def _confident(k, g):
+    return ((g.token, 0.95), ("?", 0.05))
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_a_correct_reading_is_not_replaced_by_its_script_swap_or_sign_flip_absent_the_truth(seed):
+    ink, symbols = ink_for(WRITTEN, _confident, seed=seed)
+    near_misses = RecognitionContext(((SCRIPT_SWAP, "near_miss"), (SIGN_FLIP, "near_miss"), (CASE_SWAP, "near_miss")))
+    matches = match_forms(ink, symbols, near_misses)
+    # the swapped form fits best by cost (same symbols, a small move) and by more than the margin ...
+    assert normalize_tokens(matches[0].latex) == normalize_tokens(SCRIPT_SWAP)
+    assert matches[1].cost - matches[0].cost > 2.0
+    # ... but its superscript is written raised: the ink's own evidence refuses it
+    assert verified_form(matches, evidence={"off": True}) is not None  # the margin rule alone took it
+    assert verified_form(matches) is None
+    result = RecognitionResult((Candidate(WRITTEN, -1.0), Candidate(SCRIPT_SWAP, -1.5)), tuple(symbols))
+    assert rerank(result, near_misses, ink=ink).best == WRITTEN
+
+
+def test_the_truth_is_still_taken_beside_its_near_misses():
+    ink, symbols = ink_for(WRITTEN, _confident)
+    ctx = RecognitionContext(((WRITTEN, "reference"), (SCRIPT_SWAP, "near_miss"), (SIGN_FLIP, "near_miss")))
+    form = verified_form(match_forms(ink, symbols, ctx))
+    assert form is not None and form.latex == WRITTEN
+    result = RecognitionResult((Candidate(r"y = A^{T} x t b", -1.0),), tuple(symbols))
+    assert rerank(result, ctx, ink=ink).best == WRITTEN
+
+
+def _plus_over_minus(k, g):
+    # the "+" read as "+" at 0.8 and "-" half a nat under the calibrated deficit limit below that: not a
+    # contradiction by the margin rule (0.97 / 0.005), but more class deficit than a written sign may have
+    p_minus = 0.8 * math.exp(-(evidence_thresholds()["deficit"] + 0.5))
+    return (("+", 0.8), ("-", p_minus), ("t", 0.2 - p_minus)) if g.token == "+" else _confident(k, g)
+
+
+def test_a_sign_the_classifier_reads_clearly_is_never_read_as_its_flip():
+    plus = _plus_over_minus
+
+    ink, symbols = ink_for(WRITTEN, plus)
+    only_flip = RecognitionContext(((SIGN_FLIP, "near_miss"),))
+    matches = match_forms(ink, symbols, only_flip)
+    assert matches[0].unexplained == 0 and not any(p >= 0.97 for p, *_ in matches[0].contradictions)
+    assert verified_form(matches, evidence={"off": True}) is not None
+    assert verified_form(matches) is None
+    result = RecognitionResult((Candidate(WRITTEN, -1.0),), tuple(symbols))
+    assert rerank(result, only_flip, ink=ink).best == WRITTEN
+
+
+def test_the_n_best_prior_does_not_take_a_supported_form_the_ink_refuses():
+    # the engine's own alternatives make the sign flip "supported" (its "-" >= 0.02), the evidence does not
+    plus = _plus_over_minus
+    assert dict(plus(0, glyph_layout("+")[0]))["-"] >= 0.02
+
+    ink, symbols = ink_for(WRITTEN, plus)
+    only_flip = RecognitionContext(((SIGN_FLIP, "near_miss"),))
+    result = RecognitionResult((Candidate(WRITTEN, -1.0),), tuple(symbols))
+    assert rerank(result, only_flip).best == SIGN_FLIP  # without ink: the alternatives alone (unchanged)
+    assert rerank(result, only_flip, ink=ink).best == WRITTEN
+
+
+def test_evidence_records_follow_the_glyphs():
+    ink, symbols = ink_for(WRITTEN, _confident)
+    fm = match_forms(ink, symbols, RecognitionContext(((WRITTEN, "reference"),)))[0]
+    assert [e[0] for e in fm.evidence] == [g.token for g in glyph_layout(WRITTEN)]
+    assert all(e[1] == 0.0 for e in fm.evidence)  # every glyph's token is its symbol's first choice
+    assert max(abs(e[2]) for e in fm.evidence) < 0.5  # written where typeset (jitter only)
+
+
+def test_the_shipped_thresholds_are_the_calibrated_ones():
+    t = evidence_thresholds()
+    assert set(EVIDENCE_DEFAULTS) <= set(t)
+    assert t == EVIDENCE_DEFAULTS  # weights/evidence.json and the defaults in the code agree
+
+
+def _fm(latex, cost, evidence, unexplained=0):
+    return FormMatch(latex, "near_miss", cost, len(evidence), 0, 0, unexplained, (), tuple(evidence))
+
+
+def test_evidence_rules_one_by_one():
+    line = [("x", 0.0, 0.0, 0.0, 0.0), ("+", 0.0, 0.05, 0.0, 0.0), ("y", 0.0, -0.1, 0.0, 0.0)]
+    assert evidence_ok(_fm("x+y", 1.0, line))
+    t = evidence_thresholds()
+    one_deficit = [line[0], ("-", t["deficit"] + 0.1, 0.05, 0.0, 0.0), line[2]]
+    assert not evidence_ok(_fm("x-y", 1.0, one_deficit))
+    many_small = [(tok, t["total_deficit"] / 3 + 0.01, 0.0, 0.0, 0.0) for tok in "abc"]
+    assert not evidence_ok(_fm("abc", 1.0, many_small), {**t, "deficit": 99.0})
+    # x^2 where the ink writes the 2 lowered: the form raises it (offset -0.5), the ink lowers it (+0.4)
+    swapped = [("x", 0.0, 0.0, 0.0, 0.0), ("2", 0.0, 0.9, 0.0, -0.5)]
+    raised = [("x", 0.0, 0.0, 0.0, 0.0), ("2", 0.0, 0.2, 0.0, -0.5)]  # raised less than typeset: fine
+    assert not evidence_ok(_fm("x^2", 1.0, swapped)) and evidence_ok(_fm("x^2", 1.0, raised))
+    assert evidence_ok(_fm("x^2", 1.0, swapped), {"off": True})
+
+
+def test_a_form_must_fit_better_than_the_engines_own_supported_reading():
+    t = evidence_thresholds()
+    line = [("x", 0.0, 0.0, 0.0, 0.0), ("+", 0.0, 0.0, 0.0, 0.0), ("y", 0.0, 0.0, 0.0, 0.0)]
+    own = _fm("x+y", 2.0, line)
+    form = _fm("x+z", 2.0 - t["open_margin"] + 0.5, line)  # fits worse than the open reading allows
+    assert not form_accepted(form, own)
+    assert form_accepted(_fm("x+z", 2.0 - t["open_margin"] - 0.5, line), own)
+    assert form_accepted(form, None)  # no open reading to compare with: evidence only
+    assert form_accepted(form, _fm("x+y", 2.0, line, unexplained=1))  # an open reading the ink does not support
+    assert verified_form([form], open_fit=own) is None

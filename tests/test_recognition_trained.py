@@ -224,3 +224,25 @@ def test_long_steps_are_fitted_to_the_cards_forms_before_the_layout_parse(rec):
             assert normalize_tokens(res.verified) != normalize_tokens(wrong)  # never the wrong variant
         assert rec.recognize(ink).verified is None  # no context: the open reading, parsed
     assert hits >= 1
+
+
+def test_a_long_correct_step_is_not_verified_as_a_near_miss_when_the_card_lacks_it(rec):
+    # issue 13: the user's correct step is not among the card's forms; the card has its sign flip and its
+    # subscript/superscript swap. The engine's own check (16+ strokes) must take neither.
+    from whiteboard_app.recognition import form_match
+    from whiteboard_app.recognition.base import RecognitionContext
+    from whiteboard_app.recognition.context import normalize_tokens, rerank
+
+    written = r"= \frac{1}{1+e^{-z}} \cdot \frac{e^{-z}}{1+e^{-z}}"
+    near = (r"= \frac{1}{1+e^{-z}} \cdot \frac{e^{-z}}{1-e^{-z}}",  # sign flip
+            r"= \frac{1}{1+e_{-z}} \cdot \frac{e^{-z}}{1+e^{-z}}",  # superscript -> subscript
+            r"= \frac{1}{1+e^{-z}} \cdot \frac{e^{-z}}{1+e^{-x}}")  # another letter
+    ctx = RecognitionContext(tuple((f, "near_miss") for f in near))
+    form_match.warm_up(ctx)
+    wrong = {normalize_tokens(f) for f in near}
+    for seed in (10, 11, 12):
+        ink = synthesize(written, seed=seed, origin=(40.0, 80.0), height_px=32.0).ink
+        res = rec.recognize(ink, ctx)
+        assert res.verified is None or normalize_tokens(res.verified) not in wrong
+        out = rerank(res, ctx, ink=ink, classify=rec.classify_groups)
+        assert normalize_tokens(out.best or "") not in wrong

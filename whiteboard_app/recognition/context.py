@@ -20,6 +20,12 @@ n-best list:
   deleted or moved; at most ``supported_fraction`` of the form's tokens), it is added scored as the best reading's engine score
   plus the full bonus, and it MAY become the best reading (same side rule below). This is how a "z"
   read as "2" (with "z" as its runner-up) becomes the card's "z": the ink says so, the card decides.
+* **Only what the ink itself supports.** Given the step's ink (:func:`rerank` with ``ink``), a form may
+  become "supported", or an engine candidate equal to a form be moved above the engine's best reading,
+  only when the verifier's fit of that form passes its evidence test
+  (:func:`~whiteboard_app.recognition.form_match.form_accepted`: per-glyph class evidence, script levels,
+  and a better fit than the engine's own reading), not for being near a form (issue 13: a correct
+  reading absent from the card's forms was turned into the nearest near miss).
 * **Never across the line between right and wrong.** Each reading has a side: "right" when it is
   strictly nearer to a reference step than to any mistake or near miss, "wrong" when strictly nearer
   to a wrong variant, "open" otherwise (a tie, or no forms of one kind; "previous" steps count for
@@ -145,11 +151,14 @@ def score_candidates(candidates: Sequence[Candidate], context: RecognitionContex
                      weight: float = 2.0, per_token: float = 1.0, radius_fraction: float = 0.2,
                      add_expected: bool = True, max_add_distance: int = 2, add_penalty: float = 0.5,
                      symbols: Sequence[SymbolAlternatives] = (), min_alt_prob: float = 0.02,
-                     supported_fraction: float = 0.34) -> list[Scored]:
+                     supported_fraction: float = 0.34, form_ok=None) -> list[Scored]:
     """Every candidate (and any expected form close enough to be added) with its bonus and side,
     in the order :func:`rerank` puts them (best first). ``symbols``: the engine's per-symbol
     alternatives of its best reading (they make an expected form "supported by the ink", see the module
-    docstring). See the module docstring for the rules."""
+    docstring). ``form_ok(latex) -> bool``, when given, is the ink's own evidence for an expected form
+    (:func:`rerank` passes the verifier's :func:`~whiteboard_app.recognition.form_match.evidence_ok` of the
+    form's fit): a form it rejects is never "supported" and, when it is one of the engine's own
+    candidates, never moved above the engine's best reading. See the module docstring for the rules."""
     forms = _forms(context)
     if not candidates:
         return []
@@ -185,7 +194,7 @@ def score_candidates(candidates: Sequence[Candidate], context: RecognitionContex
         for f in forms:
             r = max(1, round(supported_fraction * len(f.tokens)))
             if f.tokens != top_tokens and token_distance(top_tokens, f.tokens) <= r \
-                    and _supported(top_tokens, f.tokens, alts):
+                    and _supported(top_tokens, f.tokens, alts) and (form_ok is None or form_ok(f.latex)):
                 s = candidates[0].score + weight
                 if f.latex not in added or not added[f.latex].supported or added[f.latex].score < s:
                     added[f.latex] = Scored(f.latex, candidates[0].score, weight, s, f.latex, 0,
@@ -197,7 +206,8 @@ def score_candidates(candidates: Sequence[Candidate], context: RecognitionContex
     top = scored[0]  # the engine's own best reading
     # only the engine's own readings may replace it (an added form is an offer for correction)
     movable = [s for s in scored[1:] if (not s.added or s.supported)
-               and top.side != "open" and s.side == top.side and s.score > top.score]
+               and top.side != "open" and s.side == top.side and s.score > top.score
+               and (form_ok is None or s.supported or s.distance != 0 or form_ok(s.latex))]
     if movable:
         new_top = max(movable, key=lambda s: s.score)
         rest = [s for s in scored if s is not new_top]
@@ -254,14 +264,27 @@ def rerank(result: RecognitionResult, context: RecognitionContext | None, *, ink
     if context is None or not context.expected or not result.candidates:
         return result
     options.setdefault("symbols", result.symbols)
-    scored = score_candidates(result.candidates, context, **options)
-    cands = [Candidate(s.latex, s.score) for s in scored]
+    matches = open_fit = None
     if ink is not None and verify and result.symbols and not result.verified:
-        from whiteboard_app.recognition.form_match import match_forms, verified_form
+        from whiteboard_app.recognition.form_match import match_forms
 
         try:
-            form = verified_form(match_forms(ink, result.symbols, context, classify))
+            matches = match_forms(ink, result.symbols, context, classify)
+            own = match_forms(ink, result.symbols, RecognitionContext(((result.candidates[0].latex, "open"),)),
+                              classify)  # the engine's own reading, fitted as a form
+            open_fit = own[0] if own else None
         except Exception:  # noqa: BLE001 - the verifier is optional; its failure must not cost the reading
+            matches = None
+    if matches is not None and "form_ok" not in options:
+        options["form_ok"] = _form_evidence(matches, open_fit)
+    scored = score_candidates(result.candidates, context, **options)
+    cands = [Candidate(s.latex, s.score) for s in scored]
+    if matches is not None:
+        from whiteboard_app.recognition.form_match import verified_form
+
+        try:
+            form = verified_form(matches, open_fit=open_fit)
+        except Exception:  # noqa: BLE001
             form = None
         engine_best = normalize_tokens(result.candidates[0].latex)
         if form is not None and normalize_tokens(form.latex) != engine_best \
@@ -272,6 +295,30 @@ def rerank(result: RecognitionResult, context: RecognitionContext | None, *, ink
             top = max(c.score for c in cands) + options.get("weight", 2.0)
             cands = [Candidate(form.latex, top)] + [c for c in cands if normalize_tokens(c.latex) != toks]
     return replace(result, candidates=tuple(cands))
+
+
+def _form_evidence(matches, open_fit=None):
+    """``form_ok`` for :func:`score_candidates` from the verifier's fits: a form the ink supports on its own
+    terms (fitted with nothing unexplained and passing
+    :func:`~whiteboard_app.recognition.form_match.form_accepted` against the engine's reading fitted the
+    same way, ``open_fit``, which it must fit at least as well: an open margin of at least 0 whatever the
+    verifier's); a form without a fit (not typeset) is not."""
+    from whiteboard_app.recognition.form_match import evidence_thresholds, form_accepted
+
+    # the prior changes symbols of the engine's own reading (or takes another of its readings) for no
+    # structural reason: the form must fit the ink at least as well as that reading does
+    t = evidence_thresholds()
+    supported = {**t, "open_margin": max(0.0, t["open_margin"])}
+
+    by_tokens = {}
+    for fm in matches:
+        by_tokens.setdefault(normalize_tokens(fm.latex), fm)
+
+    def form_ok(latex: str) -> bool:
+        fm = by_tokens.get(normalize_tokens(latex))
+        return fm is not None and not fm.unexplained and form_accepted(fm, open_fit, supported)
+
+    return form_ok
 
 
 class ContextualRecognizer:

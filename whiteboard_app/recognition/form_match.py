@@ -30,7 +30,14 @@ the ink's symbols fit it:
    strokes regrouped by the form (:func:`regroup_form`): the engine's grouping is what fails most often.
 
 :func:`verified_form` then applies the decision rule, the same for right and wrong forms (nothing here
-knows which is which): the best-fitting form wins when no left-over is unexplained, at most
+knows which is which). First the ink's own evidence (:func:`evidence_ok`, issue 13): a form the user did
+not write must not win for being the nearest of the card's forms, so each form is also judged on its own
+terms, glyph by glyph (:func:`_evidence`): the classifier's deficit for the glyph's token against the best
+token of its kind, the script level each glyph takes from the previous one (a superscript written raised),
+and, given the engine's own reading fitted the same way, whether the form fits the ink better than that
+reading (:func:`form_accepted`). Forms failing it are set aside; the thresholds are calibrated on real
+layouts of the training ink's calibration writers (scripts/calibrate_evidence.py, weights/evidence.json;
+measured on dev by benchmarks/context_real.py). Then, among the rest: the best-fitting form wins when no left-over is unexplained, at most
 ``max_unmatched`` symbols and glyphs are left over, no matched symbol clearly contradicts its glyph (the
 classifier is >= ``strong`` sure of another token of the same kind, :func:`token_kind`: a digit for a
 digit, a letter for a letter, an operator for an operator, and gives the glyph's < ``weak``; a symbol
@@ -60,7 +67,7 @@ from dataclasses import dataclass
 from whiteboard_app.ink import StepInk
 from whiteboard_app.recognition.base import RecognitionContext, SymbolAlternatives
 
-__all__ = ["FormMatch", "InkSymbol", "ink_symbols", "match_form", "match_forms", "regroup_form", "verified_form",
+__all__ = ["FormMatch", "InkSymbol", "evidence_ok", "evidence_thresholds", "form_accepted", "ink_symbols", "match_form", "match_forms", "regroup_form", "verified_form",
            "warm_up", "is_warm", "warm_in_background"]
 
 #: Probability floor of a token the classifier did not list for a symbol (its cost is -ln EPS = 6.9 nats).
@@ -109,6 +116,9 @@ class FormMatch:
     unmatched_glyphs: int
     unexplained: int
     contradictions: tuple[tuple[float, float], ...]
+    #: per matched glyph, in reading order: (token, class deficit, level residual, size residual, typeset
+    #: offset), see :func:`_evidence`; what :func:`verified_form` weighs as the ink's own evidence.
+    evidence: tuple[tuple[str, float, float, float, float], ...] = ()
 
 
 def ink_symbols(ink: StepInk, symbols: Sequence[SymbolAlternatives]) -> list[InkSymbol]:
@@ -352,7 +362,56 @@ def _match(symbols: Sequence[InkSymbol], glyphs: Sequence, latex: str, kind: str
                if glyphs[j].name not in CONTAINERS)
     bad += _swaps([(sbox[i], fit.gbox0[j]) for i, j in pairs])
     contra = _contradictions(pairs, lambda i: symbols[i].probs, glyphs)
-    return FormMatch(latex, kind, float(fit.cost), m, n - len(pairs), m - len(pairs), bad, contra)
+    evid = _evidence([(j, sbox[i], symbols[i].probs) for i, j in pairs], glyphs, fit.gbox0)
+    return FormMatch(latex, kind, float(fit.cost), m, n - len(pairs), m - len(pairs), bad, contra, evid)
+
+
+#: Classes written with the same shape as a glyph's own class: the classifier's reading of that shape
+#: counts as the glyph's for its class evidence (a centred dot is how people write \cdot).
+SAME_SHAPE = {"cdot": (".",)}
+
+
+def _evidence(items, glyphs, gbox0) -> tuple[tuple[str, float, float, float, float], ...]:
+    """The ink's own evidence for each matched glyph, in reading order (the glyphs' order):
+    (glyph's token, class deficit, level residual, size residual, typeset offset).
+
+    * class deficit: ``ln p(top token) - ln p(glyph's token)`` of the symbol's classifier probabilities
+      when the top token is of the glyph's kind (:func:`token_kind`: a digit against a digit, a letter
+      against a letter; 0 when the glyph's token is the top one; its probability floored at EPS): how much
+      more the classifier believes another symbol of that kind. A top token of another kind (a dot where a
+      "T" is, a "0" where a sigma is) is a look-alike the classifier confused: 0, as for the
+      contradictions; a class of the same shape, :data:`SAME_SHAPE`, counts as the glyph's;
+    * level residual: the symbol's vertical offset from the previous matched glyph's symbol (reading order:
+      a script from its base, a denominator from its numerator) minus the same offset between the typeset
+      glyphs, in median glyph heights (ink's and form's frames); a superscript written where the form has a
+      subscript gives about -1, a symbol on the line where the form raises it about +0.5 (0 for the first);
+    * size residual: ``ln`` of the symbol's height over the glyph's, each in its frame's median heights (a
+      capital written where the form has a small letter: about +0.35);
+    * typeset offset: the form's own vertical offset from the previous glyph (median glyph heights).
+
+    ``items``: (glyph index, ink box in the common frame (u, v, w, h), token probabilities); ``gbox0``: the
+    glyphs where the form's fit puts them (before the local drift, which follows the ink)."""
+    out = []
+    prev = None
+    for j, box, probs in sorted(items, key=lambda t: t[0]):
+        tok = glyphs[j].token
+        p_tok = max(probs.get(tok, 0.0), *(probs.get(t, 0.0) for t in SAME_SHAPE.get(glyphs[j].name, ())), EPS)
+        kind = token_kind(tok)
+        first = max(probs, key=probs.get) if probs else tok
+        if token_kind(first) != kind:  # the classifier reads a look-alike of another kind ("0" for a sigma)
+            deficit = 0.0
+        else:
+            deficit = max(0.0, math.log(max(probs[first], EPS)) - math.log(p_tok))
+        g = gbox0[j]
+        level = offset = 0.0
+        if prev is not None:
+            pbox, pg = prev
+            offset = float(g[1]) - float(pg[1])
+            level = (float(box[1]) - float(pbox[1])) - offset
+        size = math.log(max(float(box[3]), 0.05)) - math.log(max(float(g[3]), 0.05))
+        out.append((tok, round(deficit, 4), round(level, 4), round(size, 4), round(offset, 4)))
+        prev = (box, g)
+    return tuple(out)
 
 
 #: Share of a stroke's box inside a glyph's box for the stroke to join that glyph when regrouping.
@@ -541,8 +600,13 @@ def _regroup(ink: StepInk, symbols: Sequence[InkSymbol], glyphs: Sequence, class
     cost += UNMATCHED * (empty + len(leftover) + stray)
     swaps = _swaps([(fbox(ids), fit.gbox0[j]) for j, ids in group.items()])
     contra = _contradictions([(j, j) for j in group], lambda j: probs[j], glyphs)
+    def level_box(ids):  # a dot the regrouping joined (an i's, written apart) does not move the symbol's level
+        body = [sid for sid in ids if max(fbox([sid])[2:]) > DOT_SIZE]
+        return fbox(body if body and len(body) < len(ids) else ids)
+
+    evid = _evidence([(j, level_box(ids), probs[j]) for j, ids in group.items()], glyphs, fit.gbox0)
     return FormMatch(latex, kind, float(cost), m, len(leftover), empty, empty + len(leftover) + stray + swaps,
-                     contra)
+                     contra, evid)
 
 
 def _letters(glyphs: Sequence, keep: frozenset[int] = frozenset()) -> tuple:
@@ -638,15 +702,90 @@ def match_forms(ink: StepInk, symbols: Sequence[SymbolAlternatives], context: Re
     return [fm for fm, _glyphs, _fit_ in out]
 
 
+#: The engine's own reading competes with a form (``open_margin``) only when they differ by at most this many
+#: tokens: a near miss of a correctly read step does; a reading the engine got wrong in several places (a
+#: composed step's sigma read "0" and "1.96" read "n96") does not hold the card's step back.
+OPEN_NEAR = 2
+#: Evidence thresholds used when weights/evidence.json is missing (the values it was calibrated to).
+EVIDENCE_DEFAULTS = {"deficit": 1.5, "total_deficit": 4.0, "script": -0.3, "level": 99.0, "size": 99.0,
+                     "filter": 1, "open_margin": -0.5}
+#: Level residuals are weighed only where the form's own offset from the previous glyph is under this
+#: (median glyph heights): scripts and the line, not a denominator under its numerator.
+LEVEL_SPAN = 1.2
+#: A glyph the form moves at least this far up or down from the previous one (median glyph heights) is a
+#: script level change the ink must show in the same direction (see :func:`evidence_ok`). A descender
+#: moves a glyph less (a "g" after ")": 0.29), a script more (a superscript about 0.5).
+SCRIPT_OFFSET = 0.3
+
+
+def evidence_thresholds() -> dict:
+    """The verifier's evidence thresholds (see :func:`evidence_ok`): ``weights/evidence.json``'s
+    "thresholds" (written by scripts/calibrate_evidence.py from real layouts of the training ink's
+    calibration writers), or :data:`EVIDENCE_DEFAULTS` when that file is missing or unreadable."""
+    global _THRESHOLDS
+    if _THRESHOLDS is None:
+        import json
+        from pathlib import Path
+
+        path = Path(__file__).resolve().parent / "weights" / "evidence.json"
+        try:
+            _THRESHOLDS = {**EVIDENCE_DEFAULTS, **json.loads(path.read_text(encoding="utf-8"))["thresholds"]}
+        except (OSError, ValueError, KeyError, TypeError):
+            _THRESHOLDS = dict(EVIDENCE_DEFAULTS)
+    return _THRESHOLDS
+
+
+_THRESHOLDS: dict | None = None
+
+
+def evidence_ok(fm: FormMatch, thresholds: dict | None = None) -> bool:
+    """Whether the ink supports the form on its own terms, whatever the other forms: every matched glyph's
+    class deficit (:func:`_evidence`) at most ``deficit`` nats and their sum at most ``total_deficit``
+    (the classifier does not clearly read other symbols), every script level change the form makes (an
+    offset from the previous glyph of :data:`SCRIPT_OFFSET` to :data:`LEVEL_SPAN` median heights) written
+    in the same direction, the ink's offset at least ``script`` times the form's (a superscript raised, a
+    subscript lowered: a sub/superscript swap gives about -1), every level residual at most ``level``
+    median heights where the form's own offset is under :data:`LEVEL_SPAN`, and every Latin letter's size
+    residual at most ``size``. ``thresholds``: as :func:`evidence_thresholds` (the
+    default); ``{"off": True}`` accepts every form. A fit without evidence records is accepted."""
+    t = evidence_thresholds() if thresholds is None else {**EVIDENCE_DEFAULTS, **thresholds}
+    if t.get("off") or not fm.evidence:
+        return True
+    deficits = [d for _tok, d, *_ in fm.evidence]
+    if max(deficits) > t["deficit"] or sum(deficits) > t["total_deficit"]:
+        return False
+    if any(abs(level) > t["level"] for _tok, _d, level, _s, offset in fm.evidence[1:] if abs(offset) < LEVEL_SPAN):
+        return False
+    if any((level + offset) / offset < t["script"] for _tok, _d, level, _s, offset in fm.evidence[1:]
+           if SCRIPT_OFFSET <= abs(offset) < LEVEL_SPAN):
+        return False
+    return not any(abs(size) > t["size"] for tok, _d, _l, size, _o in fm.evidence
+                   if len(tok) == 1 and tok.isascii() and tok.isalpha())
+
+
 def verified_form(matches: Sequence[FormMatch], *, margin: float = 2.0, max_unmatched: int = 3,
-                  max_unmatched_share: float = 0.08, strong: float = 0.97, weak: float = 0.005) -> FormMatch | None:
+                  max_unmatched_share: float = 0.08, strong: float = 0.97, weak: float = 0.005,
+                  evidence: dict | None = None, open_fit: FormMatch | None = None) -> FormMatch | None:
     """The form the ink supports (see the module docstring for the rule), or None. ``matches`` best first,
     as :func:`match_forms` returns them. At most ``max_unmatched`` explained left-overs, or
-    ``max_unmatched_share`` of the form's glyphs on a long form."""
+    ``max_unmatched_share`` of the form's glyphs on a long form. The form must also pass
+    :func:`evidence_ok` with ``evidence`` (thresholds; default :func:`evidence_thresholds`): the ink's own
+    evidence, not only a margin over the other forms, so that a form the card has but the user did not
+    write (the truth absent) is not taken for being the nearest. With ``evidence["filter"]`` true, forms
+    failing it are set aside before the margin is taken. ``open_fit``: the engine's own reading fitted the
+    same way (:func:`match_forms` with that reading as the only form); when given and fitted with nothing
+    unexplained, the form must fit at least ``evidence["open_margin"]`` nats
+    better than it (negative: may fit that much worse): the context replaces the open reading only when the
+    ink fits the form better than what the engine read."""
     from whiteboard_app.recognition.context import normalize_tokens
 
     if not matches:
         return None
+    t = evidence_thresholds() if evidence is None else {**EVIDENCE_DEFAULTS, **evidence}
+    if t.get("filter") and not t.get("off"):
+        matches = [fm for fm in matches if evidence_ok(fm, t)]
+        if not matches:
+            return None
     best = matches[0]
     toks = normalize_tokens(best.latex)
     runner_up = next((fm for fm in matches[1:] if normalize_tokens(fm.latex) != toks), None)
@@ -659,7 +798,27 @@ def verified_form(matches: Sequence[FormMatch], *, margin: float = 2.0, max_unma
                                                    or top in STRUCTURES or tok in STRUCTURES)
            for p_top, p_glyph, top, tok in best.contradictions):
         return None
-    return best
+    return best if form_accepted(best, open_fit, t) else None
+
+
+def form_accepted(fm: FormMatch, open_fit: FormMatch | None = None, thresholds: dict | None = None) -> bool:
+    """The ink's own evidence for one form, whatever the other forms: :func:`evidence_ok`, and, given the
+    engine's own reading fitted the same way (``open_fit``, with nothing unexplained, other tokens and
+    itself passing :func:`evidence_ok`: a reading the ink supports), a fit at least ``thresholds["open_margin"]`` nats better than that reading's. ``thresholds`` as
+    :func:`evidence_thresholds` (the default)."""
+    from whiteboard_app.recognition.context import normalize_tokens
+
+    t = evidence_thresholds() if thresholds is None else {**EVIDENCE_DEFAULTS, **thresholds}
+    if t.get("off"):
+        return True
+    if not evidence_ok(fm, t):
+        return False
+    from whiteboard_app.recognition.context import token_distance
+
+    if open_fit is None or open_fit.unexplained or not evidence_ok(open_fit, t):
+        return True
+    own, toks = normalize_tokens(open_fit.latex), normalize_tokens(fm.latex)
+    return own == toks or token_distance(own, toks) > OPEN_NEAR or open_fit.cost - fm.cost >= t["open_margin"]
 
 
 def warm_up(context: RecognitionContext | None) -> int:
