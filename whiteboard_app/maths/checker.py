@@ -155,7 +155,7 @@ class _Run:
 
 
 #: a leading "let" (\text{let}, \mathrm{let}, let) before a definition NAME = EXPR
-_LET = re.compile(r"^\s*(?:\\(?:text|textrm|mathrm|textnormal)\s*\{\s*(?:let|define|where)\s*\}|let(?![A-Za-z]))\s*")
+_LET = re.compile(r"^\s*(?:\\(?:text|textrm|mathrm|textnormal)\s*\{\s*(?:let|define|where)\s*\}|let(?![A-Za-z]))(?:\s|\\[ ,;:!]|\\q?quad(?![A-Za-z])|~)*")
 #: the left side of a definition (canonical LaTeX): a letter or Greek name, optionally decorated, with an
 #: optional subscript and an optional layer label ^{(1)} / ^{[1]}
 _NAME_LHS = re.compile(
@@ -1029,7 +1029,7 @@ class CardChecker:
                 return v  # a misreading (unbalanced braces...) stays "unparsed"
             except ParseError:
                 pass
-        if v.verdict in ("wrong", "unparsed") or v.defines:
+        if v.verdict in ("wrong", "unparsed"):
             # written like a reference step the card does not check (a limit, an argmax, a KL in words)
             k = self._noncheckable_match(latex)
             if k is not None:
@@ -1140,11 +1140,8 @@ class CardChecker:
         """A relation between two written copies of the same expression (``a = a``, ``z < z``, a chain
         ``z = z = z``) is not a step of the derivation: "cannot_check" for = <= >= (true but says nothing),
         "wrong" for < > (false)."""
-        own = claim.step.trees
-        if not claim.rels or len(own) < 2:
+        if not claim.rels or len(claim.step.trees) < 2 or not is_tautology(latex):
             return None  # "= x" repeating the line before is a restatement, not a tautology
-        if not all(a == b for a, b in zip(own, own[1:], strict=False)):
-            return None
         what = "both sides are the same expression"
         if any(r in ("<", ">") for r in claim.rels):
             return StepVerdict(latex, "wrong", reference_step=None, diagnosis="false relation",
@@ -1692,6 +1689,17 @@ def near_misses_for(chk: CardChecker, per_step: int = 6) -> list[tuple[str, str]
             per_diag[diag] = per_diag.get(diag, 0) + 1
             n += 1
     return out
+
+
+def is_tautology(latex: str) -> bool:
+    """Does a step relate two or more copies of the same expression as written (``a = a``, ``z < z``,
+    ``z = z = z``; spacing and bracing aside)? ``x^{-1} = \\frac{1}{x}`` is a rewrite, not a tautology."""
+    try:
+        pieces, rels = split_relations(clean(latex))
+        own = [canonical(p).replace(" ", "") for p in pieces if p.strip()]
+    except ParseError:
+        return False
+    return bool(rels) and len(own) >= 2 and all(a == b for a, b in zip(own, own[1:], strict=False))
 
 
 def _vars(t) -> set:
