@@ -122,6 +122,7 @@ class _UserName:
     params: tuple = ()
     step: int = 0
     per_example: bool = False
+    alias: str | None = None
 
 
 @dataclass
@@ -442,6 +443,8 @@ class CardChecker:
             c = canonical(base_lhs)
         except ParseError:
             return None
+        # bold and vector fonts name the same letter (\hat{\mathbf{y}} is hat_y)
+        c = re.sub(r"\\(?:mathbf|boldsymbol|bm|vec|pmb|mathbfit)\{([^{}]*)\}", r"\1", c)
         m = _NAME_LHS.fullmatch(c)
         if m is None:
             return None
@@ -457,6 +460,9 @@ class CardChecker:
         key = name_key(base_lhs)
         if call:
             info["opaque"] = canonical(lhs)
+        declared = self.card.declarations
+        if names.kinds.get(key) == "kron" and key not in declared.indexed and key not in declared.symbols:
+            return info | {"kind": "new", "key": key}  # delta is the Kronecker delta only until defined
         if key in ("e", "pi", "I") or names.kinds.get(key) in ("function", "index", "dim", "identity"):
             return None
         if key in run.users:
@@ -525,6 +531,7 @@ class CardChecker:
                 adds.append(("pattern", key, dinfo["params"]))
             else:
                 names.kinds[key] = "defined"
+                names.families.pop(key, None)  # delta defined by the user is no longer the Kronecker delta
                 adds.append(("name", key))
             if dinfo["opaque"]:
                 names.opaque[expand_bare_sums(dinfo["opaque"], names.indices)] = key
@@ -590,6 +597,21 @@ class CardChecker:
         d = self.card.declarations
 
         def f(node):
+            if node[0] == "deriv" and node[2][0] == "var" and node[2][1] in run.users:
+                u = run.users[node[2][1]]
+                if u.alias is not None:
+                    return ("deriv", _map_tree(node[1], f), ("var", u.alias))
+                fn = node[1]
+                defs = {**self._base_state[2], **run.defs}
+                if fn[0] == "var" and fn[1] in defs and u.tree != ("var", fn[1]):
+                    # d/du of a defined quantity whose definition contains u's expression (Delta = r_w - r_l
+                    # in L = -log sigma(r_w - r_l)): u stands for that subexpression
+                    body = defs[fn[1]]
+                    if body != u.tree and u.tree in {n for _, n in _walk(body)}:
+                        def put(n, t=u.tree, k=u.key):
+                            return ("var", k) if n == t else n
+
+                        return ("deriv", _map_tree(body, put), node[2])
             if node[0] == "var":
                 nm = node[1]
                 if nm in run.rename:
@@ -631,6 +653,14 @@ class CardChecker:
                 new.defs = {**run.defs, key: rhs}
             self._use(new)
             self.values(rhs)  # ShapeError / EvalError: the definition is not accepted
+            if kind == "new":
+                # another name for a card quantity (u = W_1x + b_1 is the card's z): derivatives with respect
+                # to u are taken with respect to that quantity, which the card's definitions depend on
+                base_names = self._base_state[0]
+                for nm, kd in base_names.kinds.items():
+                    if kd in ("defined", "symbol", "matrix") and nm != key and self.same_value(("var", nm), rhs):
+                        users[key].alias = nm
+                        break
             return new, None, None
         # kind == "card": the user's own version of a card name
         target = self._base_state[2].get(key)
@@ -1700,6 +1730,12 @@ def is_tautology(latex: str) -> bool:
     except ParseError:
         return False
     return bool(rels) and len(own) >= 2 and all(a == b for a, b in zip(own, own[1:], strict=False))
+
+
+def _walk(t):
+    from .trees import walk
+
+    return walk(t)
 
 
 def _vars(t) -> set:
