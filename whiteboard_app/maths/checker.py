@@ -522,6 +522,7 @@ class CardChecker:
             names.indices[letter] = bounds[:2]
             adds.append(("comp", letter, bounds))
         fresh: list[str] = []
+        pre_parsed = None
         if dinfo is not None and dinfo["kind"] in ("new", "pattern"):
             key = dinfo["key"]
             if dinfo["kind"] == "pattern":
@@ -536,11 +537,15 @@ class CardChecker:
             if dinfo["opaque"]:
                 names.opaque[expand_bare_sums(dinfo["opaque"], names.indices)] = key
                 adds.append(("opaque", dinfo["opaque"], key))
-            # new parameters on the right side (a bias b): real scalars from here on
+            # new parameters on the right side (a bias b): real scalars from here on (looked for only when
+            # the step does not read without them: a second parse costs ~20 ms)
             try:
                 pieces, _ = split_relations(clean(text))
-            except ParseError:
+                pre_parsed = parse_step(text, names)
                 pieces = []
+            except ParseError as exc:
+                if not str(exc).startswith("unknown name"):
+                    pieces = []
             for piece in pieces[1:]:
                 try:
                     tree = parse_piece(piece, names)
@@ -562,6 +567,8 @@ class CardChecker:
         names_sig = run.names_sig + tuple(adds)
         pkey = (text, names_sig)
         r = self._parsed.get(pkey) if names_sig else None
+        if r is None and pre_parsed is not None and not fresh:
+            r = self._parsed[pkey] = pre_parsed
         if r is None:
             r = parse_step(text, names) if names_sig else self.parse(text)
             if names_sig:
@@ -1120,6 +1127,19 @@ class CardChecker:
                                                             + ps.trees[1:]), prev)
             else:
                 self._use(run)
+        new_examples = [x for x, b in ps.comp.items() if b[2] == "example" and x not in earlier_comp]
+        if new_examples and not claim.step.continues and dinfo is None and claim.rels:
+            try:
+                holds = all(self._pair_ok(a, b, r, prev)[0]
+                            for a, r, b in zip(claim.exprs, claim.rels, claim.exprs[1:], strict=False))
+            except (EvalError, ShapeError):
+                holds = True  # judged below (shape errors and undefined values are reported there)
+            if not holds:
+                # y_s(w^T x_s + b) = 1: a condition that picks out example s, not a consequence of the card
+                return StepVerdict(latex, "cannot_check", reference_step=self.nearest_step(latex),
+                                   diagnosis="condition",
+                                   message=f"a condition on the example {', '.join(new_examples)} (not declared "
+                                           "on the card): taken as given, later steps may follow from it")
         v = self._judge_claim(latex, claim, prev)
         if defined is not None and v.verdict == "correct":
             self._as_definition(v, dinfo, defined, claim)
@@ -1133,12 +1153,6 @@ class CardChecker:
         elif dinfo is not None and dinfo["kind"] == "card" and v.verdict == "wrong" and v.diagnosis is None:
             v.message = (f"{dinfo['written']} is defined on the card, and this is not its value (nor, per "
                          f"example, its summand): {v.message}")
-        new_examples = [x for x, b in ps.comp.items() if b[2] == "example" and x not in earlier_comp]
-        if v.verdict == "wrong" and new_examples and not claim.step.continues and dinfo is None:
-            # y_s(w^T x_s + b) = 1: a condition that picks out example s, not a consequence of the card
-            return StepVerdict(latex, "cannot_check", reference_step=self.nearest_step(latex), diagnosis="condition",
-                               message=f"a condition on the example {', '.join(new_examples)} (not declared on "
-                                       "the card): taken as given, later steps may follow from it")
         if v.verdict == "wrong" and claim.step.continues and prev is not None:
             w = self._missing_left_side(latex, claim)
             if w is not None:
