@@ -14,6 +14,7 @@ Run: ``python -m benchmarks.checking``. Writes the "checking" section of docs/be
 
 from __future__ import annotations
 
+import os
 import statistics
 import time
 import tomllib
@@ -205,6 +206,9 @@ def main() -> str:
         "",
         f"A derivation of 4 steps after `\\frac{{d^{{1000}}\\sigma}}{{dz^{{1000}}}}` (refused at once: "
         f"order above 4): {after_slow[0]:.0f} ms in all, verdicts {', '.join(after_slow[1])}.",
+        "",
+        f"Load average when the run ended: {os.getloadavg()[0]:.1f} (other work shares the cores; the figures "
+        "above are upper bounds for an idle machine).",
     ]
     md = "\n".join(lines)
     write_section("checking", md)

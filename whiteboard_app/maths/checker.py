@@ -156,7 +156,7 @@ class _Run:
 
 
 #: a leading "let" (\text{let}, \mathrm{let}, let) before a definition NAME = EXPR
-_LET = re.compile(r"^\s*(?:\\(?:text|textrm|mathrm|textnormal)\s*\{\s*(?:let|define|where)\s*\}|let(?![A-Za-z]))(?:\s|\\[ ,;:!]|\\q?quad(?![A-Za-z])|~)*")
+_LET = re.compile(r"(?i)^\s*(?:\\(?:text|textrm|mathrm|textnormal)\s*\{\s*(?:let|define|where)\s*\}|let(?![A-Za-z]))(?:\s|\\[ ,;:!]|\\q?quad(?![A-Za-z])|~)*")
 #: the left side of a definition (canonical LaTeX): a letter or Greek name, optionally decorated, with an
 #: optional subscript and an optional layer label ^{(1)} / ^{[1]}
 _NAME_LHS = re.compile(
@@ -254,6 +254,7 @@ class CardChecker:
         self._touch: frozenset = frozenset()
         self._run: _Run = self._base_run
         self._run_parsed: dict = {}
+        self._mention_memo: dict = {}
         self._sol_refs = None
         self._dense = None
         self._parsed: dict[str, ParsedStep | ParseError] = {}
@@ -509,12 +510,22 @@ class CardChecker:
         self._run_parsed[ckey] = out
         return out
 
+    def notation(self, latex: str, keep: frozenset = frozenset()) -> str:
+        """The hook for the card's declared notations (issue 11 item 2, :mod:`whiteboard_app.maths.notation`
+        when present): rewrite a user's step into the card's names before it is parsed. ``keep`` are the
+        internal names the user defined in this run (and the one this step defines): the user's own
+        definition of a name wins over an alias. Identity here."""
+        return latex
+
     def _parse_run_uncached(self, run: _Run, latex: str):
         text = _LET.sub("", latex, count=1) if _LET.match(latex) else latex
         names = run.names
         adds: list[tuple] = []
-        comp = self._component_letters(text, names)
         dinfo = self._definition_lhs(text, names, run)
+        keep = frozenset(run.users) | frozenset(run.rename) | (
+            frozenset([dinfo["key"]]) if dinfo is not None else frozenset())
+        text = self.notation(text, keep)
+        comp = self._component_letters(text, names)
         if comp or (dinfo is not None and dinfo["kind"] in ("new", "pattern")):
             names = _copy_names(names)
         for letter, bounds in comp.items():
@@ -724,7 +735,14 @@ class CardChecker:
     def values(self, tree, solved: bool = False, dense: bool = False):
         """Values of a tree at every sample point (None where undefined); raises ShapeError / EvalError
         when it fails at every point."""
-        ctx = self._ctx if self._ctx and not self._touch.isdisjoint(_mentions(tree)) else ()
+        ctx = ()
+        if self._ctx:
+            m = self._mention_memo.get(tree)
+            if m is None:
+                if len(self._mention_memo) > 20000:
+                    self._mention_memo.clear()
+                m = self._mention_memo[tree] = frozenset(_mentions(tree))
+            ctx = self._ctx if not self._touch.isdisjoint(m) else ()
         key = (tree, solved, dense, ctx)
         if len(self._cache) > 20000:  # a long session: keep memory bounded
             self._cache.clear()
