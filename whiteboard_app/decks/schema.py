@@ -28,7 +28,9 @@ TOPICS = (
 )
 
 #: scalar domains a symbol can be declared with
-DOMAINS = ("real", "positive", "nonnegative", "probability", "integer", "positive_integer", "binary", "discrete")
+#: ("sign" is a label of -1 or +1, so y^2 = 1 holds at every sample point)
+DOMAINS = ("real", "positive", "nonnegative", "probability", "integer", "positive_integer", "binary", "discrete",
+           "sign")
 
 #: known functions a name can be declared as (the maths layer evaluates them)
 FUNCTIONS = ("sigmoid", "softmax", "log", "exp", "relu", "tanh", "log_sigmoid", "softplus", "abs", "sqrt")
