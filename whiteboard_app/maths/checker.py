@@ -34,6 +34,7 @@ from whiteboard_app.decks.schema import Card
 
 from .evaluate import EvalError, Evaluator, IndexRangeError, ShapeError, contains, is_array
 from .latex import MalformedError, ParseError, canonical, clean, name_key, names_from_declarations
+from .notation import rewrite_step
 from .parse import ParsedStep, parse_piece, parse_step, validate
 from .trees import mutations, tidy, to_latex
 
@@ -174,7 +175,7 @@ class CardChecker:
             self._parsed = {k: v for k, v in self._parsed.items() if k in keep}
         if r is None:
             try:
-                r = parse_step(latex, self.names)
+                r = parse_step(rewrite_step(self.card, latex), self.names)
             except ParseError as exc:
                 r = exc
             except RecursionError:
