@@ -196,6 +196,16 @@ class NotationRules:
             if any(t in toks for t in ("(", "[", "|", r"\|")):
                 self.opaque.append(toks)
         self.opaque.sort(key=len, reverse=True)
+        # the index letters the card's own steps leave free (softmax: i), preferred for a renamed free letter
+        self.free_letters: dict[str, int] = {}
+        for st in card.steps:
+            try:
+                toks = _tokens(st.latex)
+            except ParseError:
+                continue
+            for letter, where in self._subscript_uses(toks).items():
+                if letter in self.indices and r"\sum" not in where and any(w in self.families for w in where):
+                    self.free_letters[letter] = self.free_letters.get(letter, 0) + 1
         self.summands: dict[str, tuple[str, ...]] = {}
         for key, rhs in nt.summands.items():
             try:
@@ -230,6 +240,10 @@ class NotationRules:
         elif len(kt) == 3 and kt[1] == "_" and kt[2] in self.indices:
             params, kt = (kt[2],), kt[:1]
         joined = join(tt)
+        if params and len(tt) >= 4 and tt[-(len(params) + 3) :] == ["_", "{", *params, "}"]:
+            base = tt[: -(len(params) + 3)]
+            if _ATOM_RE.match(join(base)) and name_key(join(base)) in self.families:
+                return _Alias(tuple(kt), tuple(base), (), True, True)  # t_k -> y_k: t is y
         atom = bool(_ATOM_RE.match(joined)) and not params
         fam = atom and len(tt) == 1 and name_key(joined) in self.families
         target = tuple(tt) if atom else ("(", *tt, ")")
@@ -279,12 +293,38 @@ class NotationRules:
         while k < n:
             if tokens[k] == "_" and k + 1 < n:
                 e = _group_end(tokens, k + 1)
-                for q in range(k + 1, e):
-                    in_sub[q] = True
+                b = k - 1
+                if b >= 0 and tokens[b] == "}":  # \nabla^{2}_{w}: look past the superscript
+                    depth = 0
+                    while b >= 0:
+                        depth += tokens[b] == "}"
+                        depth -= tokens[b] == "{"
+                        if depth == 0:
+                            break
+                        b -= 1
+                    b = b - 2 if b >= 2 and tokens[b - 1] == "^" else k - 1
+                if k == 0 or tokens[b] not in (r"\nabla", r"\sum", r"\prod", r"\max", r"\min", "^"):
+                    for q in range(k + 1, e):
+                        in_sub[q] = True  # a name's subscript (p_{data}, x_N), not \nabla_{\theta}
                 k = e
                 continue
             k += 1
-        letter = [bool(re.fullmatch(r"[A-Za-z]", t)) for t in tokens]
+        # a letter is part of a word (const, data) when its run of letters holds a letter that is neither a
+        # declared name nor the start of an alias: UDW is a product, const is a word
+        letter = [bool(re.fullmatch(r"[A-Za-z]", t)) and not prot[q] for q, t in enumerate(tokens)]
+        starts = {a.key[0] for a in self.aliases}
+        q = 0
+        while q < n:
+            if not letter[q]:
+                q += 1
+                continue
+            e = q
+            while e < n and letter[e]:
+                e += 1
+            if all(tokens[r] in self.names.kinds or tokens[r] in starts for r in range(q, e)):
+                for r in range(q, e):
+                    letter[r] = False  # a product of single-letter names: no word
+            q = e
         out: list[str] = []
         changed = witness = False
         i = 0
@@ -298,6 +338,9 @@ class NotationRules:
                 k = len(a.key)
                 if tuple(tokens[i : i + k]) != a.key or any(prot[i : i + k]):
                     continue
+                if (i > 0 and tokens[i - 1] == ".") or (i + k < n and tokens[i + k] == "." and i + k + 1 < n
+                                                          and letter[i + k + 1]):
+                    continue  # an abbreviation: s.t.
                 if letter[i] and i > 0 and letter[i - 1] and (k > 1 or (i > 1 and letter[i - 2])):
                     continue  # inside a word (const, data) or a longer run of letters
                 if letter[i + k - 1] and i + k < n and letter[i + k] and (k > 1 or (i + k + 1 < n and letter[i + k + 1])):
@@ -371,6 +414,7 @@ class NotationRules:
     def _subscript_uses(self, tokens: list[str]) -> dict[str, set[str]]:
         """letter -> names it is a one-letter subscript of (or "\\sum" for a sum index)."""
         uses: dict[str, set[str]] = {}
+        self._positions: dict[tuple[str, str], int] = {}
         n = len(tokens)
         for i in range(n):
             if tokens[i] != "_" or i == 0:
@@ -398,8 +442,9 @@ class NotationRules:
                 continue
             if len(letters) > 1 and len(self.families.get(name, "")) != len(letters):
                 continue  # x_{new}: a name, not indices
-            for s in letters:
+            for pos, s in enumerate(letters):
                 uses.setdefault(s, set()).add(name)
+                self._positions[(s, name)] = pos
         return uses
 
     def _index_letters(self, tokens: list[str]) -> tuple[list[str], bool, set[str]]:
@@ -421,9 +466,15 @@ class NotationRules:
                 components.add(letter)
                 continue
             target = None
-            for w in fams:
-                target = self.families[w][0]
+            for w in sorted(fams):
+                pos = self._positions.get((letter, w), 0)
+                target = self.families[w][min(pos, len(self.families[w]) - 1)]
                 break
+            if target is not None and r"\sum" not in where:
+                same = [x for x, b in self.indices.items() if b == self.indices.get(target)]
+                best = max(same, key=lambda x: (self.free_letters.get(x, 0), x == target))
+                if best not in present:
+                    target = best
             if target is None and r"\sum" in where and len(self.indices) >= 1:
                 target = sorted(self.indices)[0] if len(self.indices) == 1 else None
             if target is None:
@@ -432,8 +483,15 @@ class NotationRules:
                 rename[letter] = target
             elif r"\sum" in where:
                 bare_sums[letter] = target
+        bound = False
+        for _ in range(4):
+            hit = self._bound_declared(tokens, present | set(rename.values()))
+            if not hit:
+                break
+            tokens, letter, target = hit
+            bound = True
         if not rename and not bare_sums:
-            return tokens, False, components
+            return tokens, bool(bound), components
         out = [rename.get(t, t) if re.fullmatch(r"[A-Za-z]", t) else t for t in tokens]
         # bare \sum_j with a letter that keeps its name: the bounds of the index it stands for
         res: list[str] = []
@@ -450,6 +508,46 @@ class NotationRules:
             res.append(out[i])
             i += 1
         return res, True, components
+
+    def _bound_declared(self, tokens: list[str], present: set[str]):
+        """``\\sum_{n=1}^{N} x_n`` with n declared as a number (Bishop): the sum's variable and the family
+        subscripts written with it become the family's index (i), when i is not written in the step.
+        Returns (tokens, letter, index) or None."""
+        for i in range(len(tokens) - 3):
+            if tokens[i] not in (r"\sum", r"\prod") or tokens[i + 1 : i + 3] != ["_", "{"]:
+                continue
+            letter = tokens[i + 3]
+            if tokens[i + 4 : i + 5] != ["="] or self.names.kinds.get(letter) in (None, "index"):
+                continue
+            uses = self._subscript_uses(tokens).get(letter, set())
+            fams = sorted(w for w in uses if w in self.families)
+            if not fams:
+                continue
+            target = self.families[fams[0]][0]
+            if target not in self.indices or any(
+                    t == target for q, t in enumerate(tokens) if not (q >= 1 and tokens[q - 1] == "{"
+                                                                     and q >= 3 and tokens[q - 3] in (r"\sum", r"\prod"))
+                    and t == target and target in present and False):
+                continue
+            if any(tokens[q] == target and not (q >= 3 and tokens[q - 3] in (r"\sum", r"\prod"))
+                   for q in range(len(tokens))):
+                continue  # i is written in the step: renaming n to i would merge two indices
+            out = list(tokens)
+            for q in range(len(out) - 4):  # every sum over that letter
+                if out[q] in (r"\sum", r"\prod") and out[q + 1 : q + 4] == ["_", "{", letter] and out[q + 4] == "=":
+                    out[q + 3] = target
+            k = 0
+            while k < len(out):
+                if out[k] == "_" and k > 0 and out[k - 1] not in (r"\sum", r"\prod"):
+                    e = _group_end(out, k + 1)
+                    for q in range(k + 1, e):
+                        if out[q] == letter:
+                            out[q] = target
+                    k = e
+                    continue
+                k += 1
+            return out, letter, target
+        return None
 
     def _per_example(self, tokens: list[str], components: set[str], witness: bool) -> tuple[list[str], bool]:
         """Rule 5: component subscripts dropped; a one-example step gets the example index back."""
@@ -523,8 +621,39 @@ class NotationRules:
         return out, True
 
     def _inner_products(self, tokens: list[str]) -> tuple[list[str], bool]:
-        """Rule 6: \\langle a, b\\rangle -> (a)^T(b); u \\cdot v of two vectors -> u^T v."""
+        """Rule 6: \\langle a, b\\rangle -> (a)^T(b); u \\cdot v of two vectors -> u^T v; and a prime after a
+        name that is not a function (K', \\delta_1') is a transpose on a card with shapes."""
         changed = False
+        if self.names.has_shapes and "'" in tokens:
+            out0: list[str] = []
+            for q, t in enumerate(tokens):
+                if t == "'" and q > 0:
+                    k = q - 1
+                    if tokens[k] == "}":
+                        depth, r = 0, k
+                        while r >= 0:
+                            depth += tokens[r] == "}"
+                            depth -= tokens[r] == "{"
+                            if depth == 0:
+                                break
+                            r -= 1
+                        k = r - 2 if r >= 2 and tokens[r - 1] == "_" else r - 1
+                    name, _ = self._name_at(tokens, k) if k >= 0 else (None, 0)
+                    try:
+                        full = name_key(join(tokens[k:q])) if k >= 0 else None
+                    except ParseError:
+                        full = None
+                    if full in self.names.kinds:
+                        name = full
+                    if name is not None and self.names.kinds.get(name) in ("defined", "matrix", "family") \
+                            and q + 1 < len(tokens) and tokens[q + 1] != "(" or (
+                            name is not None and self.names.kinds.get(name) in ("defined", "matrix", "family")
+                            and q + 1 == len(tokens)):
+                        out0 += ["^", "{", "T", "}"]
+                        changed = True
+                        continue
+                out0.append(t)
+            tokens = out0
         i = _find(tokens, (r"\langle",))
         while i >= 0:
             depth, j, comma = 0, i + 1, None
@@ -610,6 +739,11 @@ class NotationRules:
         try:
             tokens, changed = _prep(raw)
             tokens, c2, witness = self._apply_aliases(tokens)
+            for _ in range(2):  # D(P\|Q) -> D(p\|q) -> D_{KL}(p\| q)
+                tokens, again, w2 = self._apply_aliases(tokens)
+                witness = witness or w2
+                if not again:
+                    break
             tokens, c3 = self._index_notation(tokens)
             tokens, c4, components = self._index_letters(tokens)
             tokens, c5 = self._per_example(tokens, components, witness)
@@ -640,6 +774,11 @@ class NotationRules:
                     prev = out[-1] if out else None
                     if prev in ("_", "^") or (nxt == "_" and key[-1] == "}"):
                         continue
+                    if nxt == "_" and name_key(join(list(key))) not in self.families:
+                        continue  # d -> d_{model} does not apply to d_k
+                    if len(w) > 1 and all(re.fullmatch(r"[A-Za-z]", x) for x in w) and (
+                            prev and re.fullmatch(r"[A-Za-z]", prev)):
+                        w = ["{", *w, "}"]  # \frac{d{LL}}{dp}
                     out += w
                     i += k
                     break
@@ -715,3 +854,58 @@ def rewrite_step(card: Card, latex: str) -> str:
 def canonical_key(latex: str) -> str:
     """Canonical LaTeX of a notation key (for tests and tools)."""
     return canonical(latex)
+
+
+def written_forms(card: Card) -> dict[str, list[str]]:
+    """For each card name an alias renames (``p``), the written forms the card declares for it
+    (``["\\\\hat{y}", "\\\\mu", ...]``): the inverse of the one-name aliases, a pattern alias by its base
+    (``'t_k' = 'y_k'`` gives ``y -> t``). Aliases to expressions are left out. For tests and tools."""
+    out: dict[str, list[str]] = {}
+    idx = set(card.declarations.indices)
+    for key, rhs in card.notation.aliases.items():
+        k, r = key.strip(), rhs.strip()
+        m_k = re.fullmatch(r"(.+)_\{?([a-z]{1,2})\}?", k)
+        m_r = re.fullmatch(r"(.+)_\{?([a-z]{1,2})\}?", r)
+        if m_k and m_r and m_k.group(2) == m_r.group(2) and all(c in idx for c in m_k.group(2)):
+            k, r = m_k.group(1), m_r.group(1)
+        if not _ATOM_RE.match(join(_canon_tokens(tokenize(clean(r))))) or "_" in r and "{" not in r and len(r) > 3:
+            continue
+        if not re.fullmatch(r"\\?[A-Za-z]+(\{\\?[A-Za-z]+\})?(_\{?[A-Za-z0-9]+\}?)?", k) or "(" in k:
+            continue
+        out.setdefault(r, []).append(k)
+    return out
+
+
+def render_variant(card: Card, latex: str, choice: dict[str, str], *, transpose: str = "T", ln: bool = False,
+                   index: dict[str, str] | None = None, superscript_index: bool = False) -> str:
+    """A card step written in another notation: names by ``choice`` (card name -> written form, see
+    :func:`written_forms`), transposes as ``^{T}``, ``^{\\\\top}``, ``^{\\\\intercal}`` or ``'``
+    (``transpose``), ``\\\\ln`` for ``\\\\log`` (``ln``), index letters renamed (``index``: ``{"i": "j"}``)
+    and family subscripts as Ng's ``x^{(i)}`` (``superscript_index``). For the notation tests."""
+    r = rules_for(card)
+    s = r.render(latex, dict(index or {}))
+    s = r.render(s, choice) if choice else s
+    toks = _canon_tokens(tokenize(clean(s)))
+    out: list[str] = []
+    i = 0
+    while i < len(toks):
+        t = toks[i]
+        if t == "^" and toks[i + 1 : i + 4] == ["{", "T", "}"] and r.names.transpose_t:
+            out += ["'"] if transpose == "'" else ["^", "{", {"T": "T", "top": r"\top", "intercal": r"\intercal"}.get(
+                transpose, "T"), "}"]
+            i += 4
+            continue
+        if ln and t == r"\log" and toks[i + 1 : i + 2] != ["_"]:
+            out.append(r"\ln")
+            i += 1
+            continue
+        if superscript_index and t == "_" and out and toks[i + 1 : i + 2] == ["{"] and i + 3 < len(toks) \
+                and toks[i + 3] == "}" and re.fullmatch(r"[a-z]", toks[i + 2]) and out[-1] in r.families \
+                and not any(a.key[0] == out[-1] for a in r.aliases) \
+                and toks[i + 4 : i + 5] != ["^"] and not (len(out) >= 2 and out[-2] in ("_", "^", "{", r"\partial")):
+            out += ["^", "{", "(", toks[i + 2], ")", "}"]
+            i += 4
+            continue
+        out.append(t)
+        i += 1
+    return join(out)
