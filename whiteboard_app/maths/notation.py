@@ -196,6 +196,10 @@ class NotationRules:
             if any(t in toks for t in ("(", "[", "|", r"\|")):
                 self.opaque.append(toks)
         self.opaque.sort(key=len, reverse=True)
+        # E[...] and \mathbb{E}[...] are one expectation: written the way the card's opaque keys are
+        bb = any(t == r"\mathbb" for key in self.opaque for t in key)
+        plain = any(key[:2] == ("E", "[") for key in self.opaque)
+        self.expect_to = "E" if plain and not bb else ("bb" if bb and not plain else None)
         # the index letters the card's own steps leave free (softmax: i), preferred for a renamed free letter
         self.free_letters: dict[str, int] = {}
         for st in card.steps:
@@ -338,6 +342,8 @@ class NotationRules:
                 k = len(a.key)
                 if tuple(tokens[i : i + k]) != a.key or any(prot[i : i + k]):
                     continue
+                if a.key == ("E",) and i + k < n and tokens[i + k] in ("[", "_"):
+                    continue  # E[...] is an expectation, not the alias E
                 if (i > 0 and tokens[i - 1] == ".") or (i + k < n and tokens[i + k] == "." and i + k + 1 < n
                                                           and letter[i + k + 1]):
                     continue  # an abbreviation: s.t.
@@ -379,6 +385,31 @@ class NotationRules:
             i = hit[1]
             changed = True
         return out, changed, witness
+
+    def _expectation_spelling(self, tokens: list[str]) -> tuple[list[str], bool]:
+        """``\\mathbb{E}[..]``, ``\\operatorname{E}[..]`` and ``E[..]`` spelled as the card's opaque keys are."""
+        if self.expect_to is None:
+            return tokens, False
+        out: list[str] = []
+        changed = False
+        i = 0
+        while i < len(tokens):
+            t = tokens[i]
+            if t in (r"\mathbb", r"\mathrm", r"\operatorname") and tokens[i + 1 : i + 4] == ["{", "E", "}"] \
+                    and tokens[i + 4 : i + 5] == ["["]:
+                out += ["E"] if self.expect_to == "E" else tokens[i : i + 4]
+                changed = changed or self.expect_to == "E"
+                i += 4
+                continue
+            if t == "E" and tokens[i + 1 : i + 2] == ["["] and self.expect_to == "bb" and not (
+                    out and out[-1] == "{"):
+                out += [r"\mathbb", "{", "E", "}"]
+                changed = True
+                i += 1
+                continue
+            out.append(t)
+            i += 1
+        return out, changed
 
     def _index_notation(self, tokens: list[str]) -> tuple[list[str], bool]:
         """Rule 3: x^{(i)} -> x_{i} and, with x the variable of a sum in the step, p(x) -> p_{x}."""
@@ -738,6 +769,7 @@ class NotationRules:
             return latex
         try:
             tokens, changed = _prep(raw)
+            tokens, c1 = self._expectation_spelling(tokens)
             tokens, c2, witness = self._apply_aliases(tokens)
             for _ in range(2):  # D(P\|Q) -> D(p\|q) -> D_{KL}(p\| q)
                 tokens, again, w2 = self._apply_aliases(tokens)
@@ -750,7 +782,7 @@ class NotationRules:
             tokens, c6 = self._inner_products(tokens)
         except (ParseError, IndexError, ValueError):
             return latex
-        if not (c2 or c3 or c4 or c5 or c6):
+        if not (c1 or c2 or c3 or c4 or c5 or c6):
             return latex  # spelling alone: the parser reads it as written
         return join(tokens)
 
