@@ -184,6 +184,14 @@ HAND = [
     ("kl-divergence-nonnegative", [], r"\sum_{x} P(x)\log\frac{Q(x)}{P(x)} \ge \log\sum_{x} P(x)\frac{Q(x)}{P(x)}", "wrong", None, None),
     ("dpo-loss", [], r"L = -\log\sigma(\hat{r}_w - \hat{r}_l)", "correct", 6, None),
     ("dpo-loss", [], r"L = -\log\sigma(\hat{r}_l - \hat{r}_w)", "wrong", None, None),
+    # expectations under a distribution written as sums (Goodfellow et al. eq. 3.50)
+    ("kl-divergence-nonnegative", [], r"D_{KL}(P\|Q) = \mathbb{E}_{x \sim P}[\log\frac{P(x)}{Q(x)}]", "correct", 1, None),
+    ("kl-divergence-nonnegative", [], r"D_{KL}(P\|Q) = \mathbb{E}_{x \sim Q}[\log\frac{P(x)}{Q(x)}]", "wrong", None, None),
+    ("kl-divergence-nonnegative", [], r"-D(P\|Q) = E_{P}[\ln\frac{Q(x)}{P(x)}]", "correct", 2, None),
+    ("kl-divergence-nonnegative", [], r"-D(P\|Q) = E_{P}[\ln\frac{P(x)}{Q(x)}]", "wrong", 2, "sign flip"),
+    ("kl-cross-entropy-relation", [], r"H(P,Q) = -\mathbb{E}_{x\sim P}[\log Q(x)]", "correct", 1, None),
+    ("kl-cross-entropy-relation", [], r"H(P,Q) = -\mathbb{E}_{x\sim Q}[\log P(x)]", "wrong", None, None),
+    ("kl-cross-entropy-relation", [], r"D(P\|Q) = \mathbb{E}_{P}[\log P - \log Q]", "correct", None, None),
 ]
 
 

@@ -411,12 +411,67 @@ class NotationRules:
             i += 1
         return out, changed
 
+    def _expectation_as_sum(self, tokens: list[str]) -> tuple[list[str], bool]:
+        """``\\mathbb{E}_{x \\sim p}[f]`` (or ``E_{x\\sim p}``, ``\\mathbb{E}_{p}``) for a one-index scalar family p
+        is ``\\sum_{x} p(x)(f)`` (Goodfellow et al. eq. 3.50); then rule 3 reads p(x) as p_x."""
+        changed = False
+        i = 0
+        while i < len(tokens):
+            j = None
+            if tokens[i : i + 4] == [r"\mathbb", "{", "E", "}"]:
+                j = i + 4
+            elif tokens[i] == "E" and (i == 0 or tokens[i - 1] != "{"):
+                j = i + 1
+            if j is None or tokens[j : j + 1] != ["_"]:
+                i += 1
+                continue
+            e = _group_end(tokens, j + 1)
+            sub = _strip(tokens[j + 1 : e])
+            var, fam = None, None
+            if len(sub) == 3 and sub[1] == r"\sim":
+                var, fam = sub[0], sub[2]
+            elif len(sub) == 1:
+                fam = sub[0]
+            if fam is not None and fam not in self.families:
+                fam = next((a.target[0] for a in self.aliases if a.key == (fam,) and a.family), fam)
+            if fam is None or fam not in self.scalar_families or len(self.families[fam]) != 1 \
+                    or tokens[e : e + 1] != ["["]:
+                i += 1
+                continue
+            depth, k = 0, e
+            while k < len(tokens):
+                depth += tokens[k] in ("[", "(", "{")
+                depth -= tokens[k] in ("]", ")", "}")
+                if depth == 0:
+                    break
+                k += 1
+            if k >= len(tokens):
+                break
+            if var is None:  # E_p[log q(x)]: the letter the body evaluates the distributions at
+                raw = tokens[e + 1 : k]
+                var = next((raw[q + 2] for q in range(len(raw) - 3) if raw[q] in self.scalar_families
+                            and raw[q + 1] == "(" and raw[q + 3] == ")" and re.fullmatch(r"[a-z]", raw[q + 2])),
+                           self.families[fam])
+            body: list[str] = []
+            for q, t in enumerate(tokens[e + 1 : k]):  # a bare distribution in the body is its value at var
+                nxt = tokens[e + 2 + q] if e + 2 + q < k else None
+                if t in self.scalar_families and len(self.families[t]) == 1 and nxt not in ("_", "("):
+                    body += [t, "(", var, ")"]
+                else:
+                    body.append(t)
+            new = [r"\sum", "_", "{", var, "}", fam, "(", var, ")", "(", *body, ")"]
+            tokens = tokens[:i] + new + tokens[k + 1 :]
+            changed = True
+            i += len(new)
+        return tokens, changed
+
     def _index_notation(self, tokens: list[str]) -> tuple[list[str], bool]:
         """Rule 3: x^{(i)} -> x_{i} and, with x the variable of a sum in the step, p(x) -> p_{x}."""
+        tokens, changed0 = self._expectation_as_sum(tokens)
         prot = self._protected(tokens)
         summed = {v for v, where in self._subscript_uses(tokens).items() if r"\sum" in where}
         out: list[str] = []
-        changed = False
+        changed = changed0
         i = 0
         n = len(tokens)
         while i < n:
