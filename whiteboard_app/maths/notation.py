@@ -226,6 +226,9 @@ class NotationRules:
                 if a is not None and a.key != a.target:
                     self.aliases.append(a)
         self.aliases.sort(key=lambda a: (len(a.key), len(a.params)), reverse=True)
+        self._by_first: dict[str, list[_Alias]] = {}
+        for a in self.aliases:
+            self._by_first.setdefault(a.key[0], []).append(a)
 
     # ------------------------------------------------------------------ building
     def _alias(self, key: str, rhs: str) -> _Alias | None:
@@ -338,7 +341,7 @@ class NotationRules:
                 i += 1
                 continue
             hit = None
-            for a in self.aliases:
+            for a in self._by_first.get(tokens[i], ()):
                 k = len(a.key)
                 if tuple(tokens[i : i + k]) != a.key or any(prot[i : i + k]):
                     continue
