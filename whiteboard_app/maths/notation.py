@@ -838,8 +838,8 @@ class NotationRules:
             tokens, c4, components = self._index_letters(tokens)
             tokens, c5 = self._per_example(tokens, components, witness)
             tokens, c6 = self._inner_products(tokens)
-        except (ParseError, IndexError, ValueError):
-            return latex
+        except (ParseError, IndexError, ValueError, KeyError, TypeError, RecursionError):
+            return latex  # a step the rules cannot follow is parsed as written
         if not (c1 or c2 or c3 or c4 or c5 or c6):
             return latex  # spelling alone: the parser reads it as written
         return join(tokens)
@@ -938,7 +938,10 @@ def rewrite_step(card: Card, latex: str) -> str:
     """A step's LaTeX in the card's own names (the checker's hook, called where a step is parsed).
 
     ``latex`` is returned unchanged when no notation rule applies; never raises."""
-    return rules_for(card).rewrite(latex)
+    try:
+        return rules_for(card).rewrite(latex)
+    except Exception:  # noqa: BLE001 - a card the rules cannot read: the step is parsed as written
+        return latex
 
 
 def canonical_key(latex: str) -> str:
