@@ -109,6 +109,25 @@ class Declarations:
 
 
 @dataclass(frozen=True)
+class Notation:
+    """The notations people write this card's derivation in (see docs/deck-authoring.md, ``[notation]``);
+    :mod:`whiteboard_app.maths.notation` rewrites a step written in them into the card's names.
+
+    - ``aliases``: LaTeX as written (a name such as ``\\hat{y}``, ``\\theta``, ``W^{(1)}``, or any unit
+      such as ``D(P\\|Q)``) -> LaTeX in the card's names it stands for (``p``, ``-L``, ``w^T x_i``). A key
+      whose subscript is a declared index (``z_i``) is a pattern: ``z_j`` stands for the value with j.
+    - ``per_example``: the declared index a one-example step drops (``(\\hat{y}-y)x_j`` for
+      ``\\sum_i (p_i-y_i)x_i``), or None when the card has no per-example form.
+    - ``summands``: a quantity defined as a sum over that index -> its summand for one example, in the
+      card's names with the index (``L`` -> ``-(y_i\\log p_i + (1-y_i)\\log(1-p_i))``).
+    """
+
+    aliases: dict[str, str] = field(default_factory=dict)
+    per_example: str | None = None
+    summands: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
 class RefStep:
     """One step of the reference chain: LaTeX, what to say out loud, the rule applied, checkable or not."""
 
@@ -189,6 +208,7 @@ class Card:
     mistakes: tuple[Mistake, ...]
     hints: tuple[str, ...]
     targets: Targets = Targets()
+    notation: Notation = Notation()
     source_path: Path | None = None
     schema_version: int = SCHEMA_VERSION
     questions: tuple[Question, ...] = ()

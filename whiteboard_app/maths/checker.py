@@ -47,6 +47,7 @@ from .latex import (
     names_from_declarations,
     split_relations,
 )
+from .notation import rewrite_step
 from .parse import ParsedStep, free_names, parse_piece, parse_step, validate
 from .trees import mutations, tidy, to_latex
 
@@ -293,7 +294,7 @@ class CardChecker:
             self._parsed = {k: v for k, v in self._parsed.items() if k in keep}
         if r is None:
             try:
-                r = parse_step(latex, self.names)
+                r = parse_step(rewrite_step(self.card, latex), self.names)
             except ParseError as exc:
                 r = exc
             except RecursionError:
