@@ -366,6 +366,7 @@ class CardChecker:
             ps, dinfo = self._parse_run(run, latex)
         except (ParseError, RecursionError):
             return dataclasses.replace(run, claims=run.claims + (None,))
+        ps, dinfo = self._reading(run, ps, dinfo)
         if ps.undecidable:
             return dataclasses.replace(run, claims=run.claims + (None,))
         claim = self._claim(ps, run.claims[-1] if run.claims else None)
@@ -511,21 +512,99 @@ class CardChecker:
         self._run_parsed[ckey] = out
         return out
 
-    def notation(self, latex: str, keep: frozenset = frozenset()) -> str:
-        """The hook for the card's declared notations (issue 11 item 2, :mod:`whiteboard_app.maths.notation`
-        when present): rewrite a user's step into the card's names before it is parsed. ``keep`` are the
-        internal names the user defined in this run (and the one this step defines): the user's own
-        definition of a name wins over an alias. Identity here."""
-        return latex
+    def notation(self, latex: str, keep: frozenset = frozenset(), params: bool = False) -> str:
+        """The hook for the card's declared notations (issue 11 item 2, :mod:`whiteboard_app.maths.notation`):
+        rewrite a user's step into the card's names before it is parsed. ``keep`` are the internal names the
+        user defined in this run (and the one this step defines): the user's own definition of a name wins
+        over an alias. ``params``: the step defines a new name (an alias to a constant such as the bias
+        ``b`` = ``0`` is left to be the user's new parameter)."""
+        return rewrite_step(self.card, latex, keep, params)
 
-    def _parse_run_uncached(self, run: _Run, latex: str):
+    def _parse_written(self, text: str) -> ParsedStep:
+        """Parse a step already in the card's names with the card's name table (cached); raises ParseError."""
+        key = (text, ())
+        r = self._parsed.get(key)
+        if r is None:
+            try:
+                r = parse_step(text, self.names)
+            except ParseError as exc:
+                r = exc
+            except RecursionError:
+                r = ParseError("the expression is nested too deeply")
+            self._parsed[key] = r
+        if isinstance(r, ParseError):
+            raise r
+        return r
+
+    def _raw_examples(self, text: str, names: Names) -> tuple:
+        """Undeclared letters the step as written uses as the index of one example (``y_s``, ``x_s``), not
+        bound by a sum: a notation rewrite may rename them to the card's index, but a relation that does
+        not hold for every example is still a condition on that example."""
+        try:
+            c = canonical(text)
+        except ParseError:
+            return ()
+        bound = set(re.findall(r"\\(?:sum|prod)_\{?([A-Za-z])", c))
+        return tuple(x for x, b in self._component_letters(text, names).items()
+                     if b[2] == "example" and x not in bound)
+
+    @staticmethod
+    def _one_name(latex: str) -> bool:
+        """Is ``latex`` (a rewritten left side) one name, possibly subscripted (``p_{i}``), not an
+        expression (``(-L)``, ``(w^{T}x_{i})``)?"""
+        t = latex.strip()
+        try:
+            c = canonical(t)
+        except ParseError:
+            return False
+        c = re.sub(r"\\(?:mathbf|boldsymbol|bm|vec|pmb|mathbfit)\{([^{}]*)\}", r"\1", c)
+        call = re.fullmatch(r"(.+?)\(\s*((?:\\?[A-Za-z]+)(?:\s*,\s*\\?[A-Za-z]+)*)\s*\)", c)  # \sigma(z)
+        return _NAME_LHS.fullmatch(call.group(1) if call else c) is not None
+
+    def _parse_run_uncached(self, run: _Run, latex: str, rewritten: bool = False):
         text = _LET.sub("", latex, count=1) if _LET.match(latex) else latex
         names = run.names
         adds: list[tuple] = []
         dinfo = self._definition_lhs(text, names, run)
-        keep = frozenset(run.users) | frozenset(run.rename) | (
-            frozenset([dinfo["key"]]) if dinfo is not None else frozenset())
-        text = self.notation(text, keep)
+        explicit = text is not latex or bool(re.search(r":=|\\coloneqq", text))
+        raw_examples = () if rewritten else self._raw_examples(text, names)
+        if not rewritten:
+            # the card's notations: a name the user defined in the run is theirs (no alias rewrites it)
+            keep = frozenset(run.users) | frozenset(run.rename) | frozenset(run.rename.values()) | frozenset(
+                run.fresh)
+            if dinfo is not None and dinfo["kind"] in ("new", "pattern"):
+                lhs_r = self.notation(dinfo["written"], keep)
+                alias_text = self.notation(text, keep) if (
+                    not explicit and lhs_r != dinfo["written"] and self._one_name(lhs_r)) else None
+                mine = {dinfo["key"]}
+                try:  # the written name without its subscript (\hat{y}_k: hat_y)
+                    mine.add(name_key(re.sub(r"_(?:\{[^{}]*\}|[A-Za-z0-9])\s*$", "", dinfo["written"].strip())))
+                except ParseError:
+                    pass
+                own = self.notation(text, keep | mine, params=True)
+                if alias_text is not None:
+                    # NAME is another notation for a card name (\hat{y} for p): both readings are parsed;
+                    # _reading picks one (the user's definition only when it reduces to the card's)
+                    try:
+                        alt = self._parse_run_uncached(run, alias_text, rewritten=True)
+                    except (ParseError, RecursionError):
+                        alt = None
+                    try:
+                        ps, dinfo = self._parse_run_uncached(run, own, rewritten=True)
+                    except (ParseError, RecursionError):
+                        if alt is None:
+                            raise
+                        object.__setattr__(alt[0], "raw_examples", _renamed_away(raw_examples, alias_text))
+                        return alt
+                    if alt is not None:
+                        object.__setattr__(ps, "alias", alt)
+                        object.__setattr__(alt[0], "raw_examples", _renamed_away(raw_examples, alias_text))
+                    object.__setattr__(ps, "raw_examples", _renamed_away(raw_examples, own))
+                    return ps, dinfo
+                text = own
+            else:
+                text = self.notation(text, keep | (frozenset([dinfo["key"]]) if dinfo is not None else frozenset()))
+                dinfo = self._definition_lhs(text, names, run) if dinfo is None else dinfo
         comp = self._component_letters(text, names)
         if comp or (dinfo is not None and dinfo["kind"] in ("new", "pattern")):
             names = _copy_names(names)
@@ -582,7 +661,7 @@ class CardChecker:
         if r is None and pre_parsed is not None and not fresh:
             r = self._parsed[pkey] = pre_parsed
         if r is None:
-            r = parse_step(text, names) if names_sig else self.parse(text)
+            r = parse_step(text, names) if names_sig else self._parse_written(text)
             if names_sig:
                 self._parsed[pkey] = r
         # rewrite: the user's own version of a card name, a family written without its index (the generic
@@ -596,7 +675,48 @@ class CardChecker:
         object.__setattr__(ps, "comp", comp_all)
         object.__setattr__(ps, "fresh", tuple(fresh))
         object.__setattr__(ps, "per_example", per_example)
+        # example letters of the step as written that the notation renamed away (y_s -> y_i)
+        object.__setattr__(ps, "raw_examples", _renamed_away(raw_examples, text))
         return ps, dinfo
+
+    def _defined_lhs(self, claim) -> bool:
+        """Is the claim's first expression a quantity the card or the run defines (p_k, L)?"""
+        if not claim.exprs:
+            return False
+        e = claim.exprs[0]
+        if e[0] == "deriv":
+            return True  # a derivative (of anything): a claim for every example, judged as such
+        nm = e[1] if e[0] in ("var", "idx") and isinstance(e[1], str) else None
+        return nm is not None and (nm in self.ev.definitions or nm in self.ev.patterns)
+
+    def _reading(self, run: _Run, ps: ParsedStep, dinfo):
+        """Of the two readings of ``ALIAS = EXPR`` (the alias a card notation for a card name, e.g. \\hat{y}
+        for p): the user's definition of their own name when its right side is the card's quantity with
+        the new parameters at 0 (their own model, e.g. with a bias), else a claim about the card's name,
+        judged as such (so a declared mistake written in the card's notation stays wrong)."""
+        alt = getattr(ps, "alias", None)
+        if alt is None or dinfo is None or len(ps.trees) < 2 or not alt[0].trees:
+            return ps, dinfo
+        aps, adinfo = alt
+        self._use(run)
+        scope0 = {nm: 0.0 for nm in tuple(run.fresh) + tuple(getattr(ps, "fresh", ()))}
+        try:
+            trial = dataclasses.replace(run, names=ps.names, names_sig=ps.names_sig, comp=ps.comp,
+                                        fresh=run.fresh + tuple(x for x in ps.fresh if x not in run.fresh))
+            self._use(trial)
+            target = {nm for nm in _mentions(aps.trees[0]) if self._base_state[0].kinds.get(nm) != "index"}
+            if len(aps.trees) > 1 and target & set(_mentions(aps.trees[1])):
+                agree = True  # u = 1 + e^{-z} with u another name for z: not an equation in z
+            else:
+                agree = self._agree_scoped(ps.trees[1], aps.trees[0], scope0)
+            if not agree and self.solutions and target & set(self.solutions):
+                # a name for the solution (\alpha = 1/\sqrt{d_k} with \alpha the card's c): at the solution
+                agree = self._agree_solved(ps.trees[1], aps.trees[0], scope0)
+        except (EvalError, ShapeError, RecursionError):
+            agree = False
+        finally:
+            self._use(run)
+        return (ps, dinfo) if agree else (aps, adinfo)
 
     def _per_example(self, trees, names: Names, run: _Run) -> bool:
         """Does a step speak of one generic example: a family written without its index (``x`` for x_i,
@@ -707,6 +827,29 @@ class CardChecker:
                                   rename={**run.rename, key: internal})
         new._how = how  # shown in the message
         return new, None, None
+
+    def _agree_solved(self, a, b, scope: dict) -> bool:
+        """a = b at every sample point with the card's unknowns at their solutions (and ``scope``)."""
+        ok = 0
+        for p in self.points:
+            sc = {**self._solution_scope(p), **scope}
+            try:
+                va, vb = self.ev.value(a, p, sc), self.ev.value(b, p, sc)
+            except (EvalError, ZeroDivisionError, OverflowError, ValueError, np.linalg.LinAlgError):
+                continue
+            c = self.close(va, vb, 1e-7, 1e-9)
+            if c is None:
+                continue
+            if not c:
+                return False
+            ok += 1
+        return ok >= 3
+
+    def _safe_agree(self, a, b, scope: dict) -> bool:
+        try:
+            return self._agree_scoped(a, b, scope)
+        except (EvalError, ShapeError, RecursionError):
+            return False
 
     def _agree_scoped(self, a, b, scope: dict) -> bool:
         """a = b at every sample point (at least 3 defined) with names overridden by ``scope``."""
@@ -1048,6 +1191,17 @@ class CardChecker:
             self._use(run)
             v = self._check(latex, previous, run)
             self._skipped(v, previous)
+            if v.verdict == "correct" and v.reference_step is None and run is not self._base_run \
+                    and v.defines is None and not v.message.startswith("follows from your previous step"):
+                # a step of the user's run that reads, on its own in the card's notations, as a reference
+                # step (per example, another index letter): name that step too
+                self._use(self._base_run)
+                try:
+                    v0 = self._check(latex, [], self._base_run)
+                except ParseError:
+                    v0 = None
+                if v0 is not None and v0.verdict == "correct" and v0.reference_step is not None:
+                    v.reference_step = v0.reference_step
         except ParseError as exc:  # a reading problem found late is still "unparsed", never "wrong"
             v = StepVerdict(latex, "unparsed", message=str(exc))
         finally:
@@ -1109,6 +1263,7 @@ class CardChecker:
             ps, dinfo = self._parse_run(run, latex)
         except ParseError as exc:
             return StepVerdict(latex, "unparsed", message=str(exc))
+        ps, dinfo = self._reading(run, ps, dinfo)
         if ps.undecidable:
             k = self.nearest_step(latex)
             return StepVerdict(latex, "cannot_check", reference_step=k,
@@ -1146,7 +1301,17 @@ class CardChecker:
                                                             + ps.trees[1:]), prev)
             else:
                 self._use(run)
-        new_examples = [x for x, b in ps.comp.items() if b[2] == "example" and x not in earlier_comp]
+        bound = set(re.findall(r"\\(?:sum|prod)_\{?([A-Za-z])", latex))
+        new_examples = [x for x, b in ps.comp.items() if b[2] == "example" and x not in earlier_comp
+                        and x not in bound]
+        if self._defined_lhs(claim):
+            new_examples = []  # p_k = ...: a claim about a defined quantity of example k, judged as such
+        else:
+            # an example letter the notation renamed to the card's index (y_s -> y_i) is still one example
+            # when the relation does not hold for every example
+            seen = {x for c in run.claims if c is not None for x in getattr(c.step, "raw_examples", ())}
+            new_examples += [x for x in getattr(ps, "raw_examples", ()) if x not in earlier_comp
+                             and x not in new_examples and x not in seen and x not in bound]
         if new_examples and not claim.step.continues and dinfo is None and claim.rels:
             try:
                 holds = all(self._pair_ok(a, b, r, prev)[0]
@@ -1219,10 +1384,23 @@ class CardChecker:
         v.defines = written
         rhs = claim.exprs[1] if len(claim.exprs) > 1 else claim.exprs[-1]
         k = None
-        for kk, c in enumerate(self.ref_claims, 1):
-            if c is not None and any(self.same_value(rhs, x) for x in c.exprs):
-                k = kk
-                break
+        same = [kk for kk, c in enumerate(self.ref_claims, 1)
+                if c is not None and any(self.same_value(rhs, x) for x in c.exprs)]
+        if same:  # several reference steps have that value: the one written most like the step
+            k = max(same, key=lambda kk: (self._sim(v.latex, self.card.steps[kk - 1].latex), -kk))
+        if k is None and dinfo["kind"] == "card":
+            # the user's own version of a card name: the reference step that states that name
+            for kk, c in enumerate(self.ref_claims, 1):
+                if c is not None and c.exprs and c.exprs[0] == ("var", dinfo["key"]) and not c.step.continues:
+                    k = kk
+                    break
+        if k is None and run.fresh:
+            # the user's model with a new parameter (a bias): the reference step it reduces to at 0
+            scope0 = {nm: 0.0 for nm in run.fresh}
+            for kk, c in enumerate(self.ref_claims, 1):
+                if c is not None and any(self._safe_agree(rhs, x, scope0) for x in c.exprs):
+                    k = kk
+                    break
         v.reference_step = k
         words = f"defines {written}"
         how = getattr(run, "_how", None)
@@ -1281,6 +1459,12 @@ class CardChecker:
                 return
         if not (set(run.defs) | set(run.patterns)) and not any(contains(x, "deriv") for x in claim.exprs):
             return  # an ordinary rewrite on the card's names: keep the nearest reference step
+        base_kinds = self._base_state[0].kinds
+        if not run.defs and not run.patterns and any(
+                base_kinds.get(nm) == "index" and nm not in run.comp for x in claim.exprs for nm in _mentions(x)):
+            # one example or one component in the card's index letters (the per-example form of a sum, the
+            # card's i written j): its value is not that of the whole step, keep the nearest reference step
+            return
         v.reference_step = None
         d = next((x for x in claim.exprs if x[0] == "deriv"), None)
         if d is not None:
@@ -1776,6 +1960,12 @@ def _vars(t) -> set:
     from .trees import walk
 
     return {node for _, node in walk(t) if node[0] == "var"}
+
+
+def _renamed_away(letters, text: str) -> tuple:
+    """The letters (example indices of a step as written) that no longer occur in its rewritten text."""
+    present = set(re.findall(r"[A-Za-z]+", text))
+    return tuple(x for x in letters if x not in present)
 
 
 def _summand(t, indices: dict):

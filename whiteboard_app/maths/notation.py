@@ -288,8 +288,19 @@ class NotationRules:
         return None, i + 1
 
     # ------------------------------------------------------------------ the passes
-    def _apply_aliases(self, tokens: list[str]) -> tuple[list[str], bool, bool]:
-        """Rule 2. Returns (tokens, changed, per-example witness: a pattern alias written without index)."""
+    def _alias_name(self, a: _Alias) -> str | None:
+        """The internal name an alias's written form stands for (``\\hat{y}`` -> ``hat_y``), or None."""
+        try:
+            return name_key(join(list(a.key)))
+        except (ParseError, IndexError, ValueError):
+            return None
+
+    def _apply_aliases(self, tokens: list[str], keep: frozenset = frozenset(),
+                       params: bool = False) -> tuple[list[str], bool, bool]:
+        """Rule 2. Returns (tokens, changed, per-example witness: a pattern alias written without index).
+        An alias whose written name is in ``keep`` (a name the user defined) is not applied; with
+        ``params``, nor is an alias to a constant (``b`` = ``0``: in the user's own definition a new
+        parameter, not the card's missing bias)."""
         if not self.aliases:
             return tokens, False, False
         prot = self._protected(tokens)
@@ -344,6 +355,10 @@ class NotationRules:
             for a in self._by_first.get(tokens[i], ()):
                 k = len(a.key)
                 if tuple(tokens[i : i + k]) != a.key or any(prot[i : i + k]):
+                    continue
+                if keep and self._alias_name(a) in keep:
+                    continue  # the user's own name
+                if params and not any(re.match(r"[A-Za-z\\]", t) for t in a.target):
                     continue
                 if a.key == ("E",) and i + k < n and tokens[i + k] in ("[", "_"):
                     continue  # E[...] is an expectation, not the alias E
@@ -817,8 +832,22 @@ class NotationRules:
         return j if self._is_vector(name, sub) else None
 
     # ------------------------------------------------------------------ entry point
-    def rewrite(self, latex: str) -> str:
-        """The step in the card's names (see the module docstring); ``latex`` itself when nothing applies."""
+    def _mentions(self, tokens: list[str], keep: frozenset) -> bool:
+        """Does the step write one of the names in ``keep``?"""
+        i = 0
+        while i < len(tokens):
+            nm, j = self._name_at(tokens, i)
+            if nm is not None and nm in keep:
+                return True
+            i = max(j, i + 1)
+        return False
+
+    def rewrite(self, latex: str, keep: frozenset = frozenset(), params: bool = False) -> str:
+        """The step in the card's names (see the module docstring); ``latex`` itself when nothing applies.
+        ``keep``: internal names the user defined in the run (no alias rewrites them); ``params``: the step
+        is the user's own definition (an alias to a constant, the card's absent bias, is not applied). A
+        step that defines a name or writes one of ``keep`` gets the spelling, alias, ``x^{(i)}`` and inner
+        product rules only: the checker reads its index letters and per-example forms in the user's names."""
         try:
             raw = _canon_tokens(tokenize(clean(latex)))
         except (ParseError, RecursionError, IndexError, ValueError):
@@ -828,15 +857,20 @@ class NotationRules:
         try:
             tokens, changed = _prep(raw)
             tokens, c1 = self._expectation_spelling(tokens)
-            tokens, c2, witness = self._apply_aliases(tokens)
+            tokens, c2, witness = self._apply_aliases(tokens, keep, params)
             for _ in range(2):  # D(P\|Q) -> D(p\|q) -> D_{KL}(p\| q)
-                tokens, again, w2 = self._apply_aliases(tokens)
+                tokens, again, w2 = self._apply_aliases(tokens, keep, params)
                 witness = witness or w2
                 if not again:
                     break
             tokens, c3 = self._index_notation(tokens)
-            tokens, c4, components = self._index_letters(tokens)
-            tokens, c5 = self._per_example(tokens, components, witness)
+            if params or (keep and self._mentions(tokens, keep)):
+                # the user's own definitions are in play: index letters, components and per-example
+                # forms are read by the checker in the user's names (maths/checker.py), not rewritten here
+                c4 = c5 = False
+            else:
+                tokens, c4, components = self._index_letters(tokens)
+                tokens, c5 = self._per_example(tokens, components, witness)
             tokens, c6 = self._inner_products(tokens)
         except (ParseError, IndexError, ValueError, KeyError, TypeError, RecursionError):
             return latex  # a step the rules cannot follow is parsed as written
@@ -934,12 +968,15 @@ def rules_for(card: Card) -> NotationRules:
     return r
 
 
-def rewrite_step(card: Card, latex: str) -> str:
+def rewrite_step(card: Card, latex: str, keep: frozenset = frozenset(), params: bool = False) -> str:
     """A step's LaTeX in the card's own names (the checker's hook, called where a step is parsed).
 
-    ``latex`` is returned unchanged when no notation rule applies; never raises."""
+    ``keep``: internal names (``hat_y``) the user defined in the run: no alias rewrites them (a name the
+    user defines is theirs). ``params``: the step defines a new name of the user's (an alias to a constant,
+    such as the bias ``b`` = ``0``, is left for the user's new parameter). ``latex`` is returned unchanged
+    when no notation rule applies; never raises."""
     try:
-        return rules_for(card).rewrite(latex)
+        return rules_for(card).rewrite(latex, keep, params)
     except Exception:  # noqa: BLE001 - a card the rules cannot read: the step is parsed as written
         return latex
 
