@@ -1388,11 +1388,12 @@ class CardChecker:
                 if c is not None and any(self.same_value(rhs, x) for x in c.exprs)]
         if same:  # several reference steps have that value: the one written most like the step
             k = max(same, key=lambda kk: (self._sim(v.latex, self.card.steps[kk - 1].latex), -kk))
+        states = False
         if k is None and dinfo["kind"] == "card":
             # the user's own version of a card name: the reference step that states that name
             for kk, c in enumerate(self.ref_claims, 1):
                 if c is not None and c.exprs and c.exprs[0] == ("var", dinfo["key"]) and not c.step.continues:
-                    k = kk
+                    k, states = kk, True
                     break
         if k is None and run.fresh:
             # the user's model with a new parameter (a bias): the reference step it reduces to at 0
@@ -1413,7 +1414,8 @@ class CardChecker:
             words += "; " + ", ".join(fresh) + (" is a new parameter (a real number)" if len(fresh) == 1 else
                                                  " are new parameters (real numbers)")
         if k is not None:
-            words += f"; its value is that of reference step {k}"
+            words += (f"; the card's {written} is reference step {k}" if states
+                      else f"; its value is that of reference step {k}")
         v.message = words
 
     def _missing_left_side(self, latex: str, claim: _Claim) -> StepVerdict | None:
