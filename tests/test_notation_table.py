@@ -28,7 +28,7 @@ CASES = tomllib.loads(TABLE.read_text(encoding="utf-8"))["case"]
 def test_table_is_big_and_covers_every_card():
     counts = Counter(c["expected"] for c in CASES)
     assert len(CASES) >= 300
-    assert len({c["card"] for c in CASES}) == len(deck()) == 31
+    assert len({c["card"] for c in CASES}) == len(deck()) >= 31  # every card of the deck (36 since issue 17)
     assert counts["wrong"] >= 0.3 * len(CASES)
     # every case is written in another notation than its card's: the rewrite changes it
     changed = sum(rewrite_step(deck().get(c["card"]), c["candidate"]) != c["candidate"] for c in CASES)
