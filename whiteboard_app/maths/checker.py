@@ -255,6 +255,7 @@ class CardChecker:
         self._run: _Run = self._base_run
         self._run_parsed: dict = {}
         self._mention_memo: dict = {}
+        self._ctx_ids: dict = {}
         self._sol_refs = None
         self._dense = None
         self._parsed: dict[str, ParsedStep | ParseError] = {}
@@ -339,7 +340,15 @@ class CardChecker:
         self.names = self.ev.names = run.names
         self.ev.definitions = {**base_defs, **run.defs}
         self.ev.patterns = {**base_pats, **run.patterns}
-        self._ctx, self._touch = run.sig, run.touch
+        sig = run.sig
+        if sig not in self._ctx_ids:
+            if len(self._ctx_ids) > 5000:
+                self._ctx_ids.clear()
+                self._cache.clear()
+            self._ctx_ids[sig] = len(self._ctx_ids) + 1
+        # a small id stands for the run's context in the value cache (hashing the trees at every lookup
+        # would cost more than the lookup saves)
+        self._ctx, self._touch = (self._ctx_ids[sig],), run.touch
         self._set_run_values(run, self.points)
         if self._dense is not None:
             self._set_run_values(run, self._dense)
