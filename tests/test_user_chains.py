@@ -334,3 +334,57 @@ def test_a_derivative_of_very_high_order_is_refused_at_once():
     assert vs[0].verdict == "unparsed" and "order 1000" in vs[0].message
     assert [v.verdict for v in vs[1:]] == ["correct", "correct"]
     assert time.perf_counter() - t0 < 20
+
+
+# ------------------------------------------------------------------ more forms of the user's own names
+# (card, chain, expected verdicts): names with arguments, per-example terms of a card's quantity, bold
+# and hatted names, delta as a name, derivatives with respect to another name for a card quantity or for a
+# subexpression, a starred or hatted name for a declared unknown (a claim about its solution)
+FORMS = [
+    ("ols-closed-form", [r"L(w) = (y - Xw)^T(y - Xw)", r"\nabla_w L(w) = -2X^T(y - Xw)"], ["correct", "correct"]),
+    ("ols-closed-form", [r"L(w) = (y - Xw)^T(y - Xw)", r"\nabla_w L(w) = 2X^T(y - Xw)"], ["correct", "wrong"]),
+    ("gaussian-mle", [r"\ell_i = -\frac{1}{2}\log(2\pi\sigma^2) - \frac{(x_i-\mu)^2}{2\sigma^2}",
+                      r"\ell(\mu,\sigma) = \sum_{i=1}^{n}\ell_i", r"\frac{\partial \ell_i}{\partial \mu} = \frac{x_i - \mu}{\sigma^2}"],
+     ["correct", "correct", "correct"]),
+    ("gaussian-mle", [r"\ell_i = -\frac{1}{2}\log(2\pi\sigma^2) - \frac{(x_i-\mu)^2}{2\sigma^2}",
+                      r"\frac{\partial \ell_i}{\partial \mu} = \frac{\mu - x_i}{\sigma^2}"], ["correct", "wrong"]),
+    ("logistic-regression-gradient", [r"\mathbf{z} = Xw", r"\hat{\mathbf{y}} = \sigma(\mathbf{z})",
+                                      r"\nabla_w L = X^T(\hat{\mathbf{y}} - y)"], ["correct", "correct", "correct"]),
+    ("logistic-regression-gradient", [r"\mathbf{z} = Xw", r"\hat{\mathbf{y}} = \sigma(\mathbf{z})",
+                                      r"\nabla_w L = X^T(y - \hat{\mathbf{y}})"], ["correct", "correct", "wrong"]),
+    ("newton-step-from-taylor", [r"\delta = -H^{-1}g", r"g + H\delta = 0"], ["correct", "correct"]),
+    ("newton-step-from-taylor", [r"\delta = -H^{-1}g", r"g - H\delta = 0"], ["correct", "wrong"]),
+    ("backprop-two-layer-mlp", [r"z^{(1)} = W_1x + b_1", r"a^{(1)} = \sigma(z^{(1)})",
+                                r"\frac{\partial L}{\partial z^{(1)}} = W_2^T(\hat{y} - y) \odot a^{(1)} \odot (1 - a^{(1)})"],
+     ["correct", "correct", "correct"]),
+    ("backprop-two-layer-mlp", [r"z^{(1)} = W_1x + b_1", r"a^{(1)} = \sigma(z^{(1)})",
+                                r"\frac{\partial L}{\partial z^{(1)}} = W_2^T(\hat{y} - y) \odot a^{(1)}"],
+     ["correct", "correct", "wrong"]),
+    ("dpo-loss", [r"\Delta = r_w - r_l", r"\frac{\partial L}{\partial \Delta} = \sigma(\Delta) - 1"], ["correct", "correct"]),
+    ("dpo-loss", [r"\Delta = r_w - r_l", r"\frac{\partial L}{\partial \Delta} = 1 - \sigma(\Delta)"], ["correct", "wrong"]),
+    ("kmeans-centroid-update", [r"\mu^* = \frac{1}{n}\sum_i x_i"], ["correct"]),
+    ("kmeans-centroid-update", [r"\mu^* = \frac{1}{n-1}\sum_i x_i"], ["wrong"]),
+    ("map-gaussian-prior-l2", [r"w^* = (X^TX + \lambda I)^{-1}X^Ty"], ["correct"]),
+    ("map-gaussian-prior-l2", [r"w^* = (X^TX + I)^{-1}X^Ty"], ["wrong"]),
+    ("softmax-cross-entropy-gradient", [r"Z = \sum_{j=1}^{K}\exp(z_j)", r"\frac{\partial Z}{\partial z_i} = e^{z_i}",
+                                        r"\frac{\partial p_k}{\partial z_i} = p_k(\delta_{ik} - p_i)"],
+     ["correct", "correct", "correct"]),
+    ("softmax-cross-entropy-gradient", [r"Z = \sum_{j=1}^{K}\exp(z_j)",
+                                        r"\frac{\partial p_k}{\partial z_i} = p_k(\delta_{ik} + p_i)"], ["correct", "wrong"]),
+]
+
+
+@pytest.mark.parametrize("card_id,steps,verdicts", FORMS, ids=[f"{c[0]}-{k}" for k, c in enumerate(FORMS)])
+def test_more_forms_of_the_users_own_names(card_id, steps, verdicts):
+    chk = _checker(card_id)
+    got = [chk.check(s, steps[:k]) for k, s in enumerate(steps)]
+    assert [v.verdict for v in got] == verdicts, [(v.verdict, v.message) for v in got]
+    for v in got:
+        if v.verdict == "wrong":
+            assert v.defines is None
+
+
+def test_a_hatted_name_for_an_unknown_is_a_claim_about_its_solution_not_a_definition():
+    chk = _checker("kmeans-centroid-update")
+    v = chk.check(r"\mu^* = \frac{1}{n-1}\sum_i x_i")
+    assert v.defines is None and "solution" in v.message

@@ -164,7 +164,7 @@ _NAME_LHS = re.compile(
     r"(?:\\(?P<dec>hat|bar|tilde|widehat|overline|widetilde|dot|check|mathbf|boldsymbol|bm|vec|mathcal|mathrm)"
     r"\{(?P<inner>[A-Za-z]|\\[A-Za-z]+)\}|(?P<plain>[A-Za-z]|\\[A-Za-z]+))"
     r"(?:_\{(?P<sub>[A-Za-z0-9,]+)\}|_(?P<sub1>[A-Za-z0-9]))?"
-    r"(?P<sup>\^\{[(\[][A-Za-z0-9]+[)\]]\})?")
+    r"(?P<sup>\^\{[(\[][A-Za-z0-9]+[)\]]\})?(?P<star>\^\{\*\})?")
 
 
 def _copy_names(n: Names) -> Names:
@@ -256,6 +256,7 @@ class CardChecker:
         self._run: _Run = self._base_run
         self._run_parsed: dict = {}
         self._mention_memo: dict = {}
+        self._ctx_ids: dict = {}
         self._sol_refs = None
         self._dense = None
         self._parsed: dict[str, ParsedStep | ParseError] = {}
@@ -340,7 +341,15 @@ class CardChecker:
         self.names = self.ev.names = run.names
         self.ev.definitions = {**base_defs, **run.defs}
         self.ev.patterns = {**base_pats, **run.patterns}
-        self._ctx, self._touch = run.sig, run.touch
+        sig = run.sig
+        if sig not in self._ctx_ids:
+            if len(self._ctx_ids) > 5000:
+                self._ctx_ids.clear()
+                self._cache.clear()
+            self._ctx_ids[sig] = len(self._ctx_ids) + 1
+        # a small id stands for the run's context in the value cache (hashing the trees at every lookup
+        # would cost more than the lookup saves)
+        self._ctx, self._touch = (self._ctx_ids[sig],), run.touch
         self._set_run_values(run, self.points)
         if self._dense is not None:
             self._set_run_values(run, self._dense)
@@ -463,6 +472,10 @@ class CardChecker:
         key = name_key(base_lhs)
         if call:
             info["opaque"] = canonical(lhs)
+        letter = name_key(word)
+        if (m.group("dec") or m.group("star")) and letter in self.solutions and key not in names.kinds:
+            # \hat{w}, w^* for an unknown the card solves for: a claim about its solution, not a new name
+            return info | {"kind": "solution", "key": key, "base": letter}
         declared = self.card.declarations
         if names.kinds.get(key) == "kron" and key not in declared.indexed and key not in declared.symbols:
             return info | {"kind": "new", "key": key}  # delta is the Kronecker delta only until defined
@@ -479,6 +492,11 @@ class CardChecker:
             return None  # a claim about a declared symbol, matrix or family
         if sub is not None and "," not in sub:
             base = key[: len(key) - len(sub) - 1]
+            if names.kinds.get(base) in ("defined", "symbol") and base not in run.users and sub.isalpha() \
+                    and all(ch in names.indices for ch in sub) and base not in self.card.declarations.shapes:
+                # \ell_i on a card that defines \ell: the user's per-example term, a name of its own whose
+                # index is the free (or summed) i
+                return info | {"kind": "new", "key": key}
             if base in names.kinds:
                 return None  # an element or component of a declared name
             if base in run.users:
@@ -651,6 +669,10 @@ class CardChecker:
             for nm in fresh:
                 names.kinds[nm] = "symbol"
                 adds.append(("fresh", nm))
+        elif dinfo is not None and dinfo["kind"] == "solution":
+            names = _copy_names(names)
+            names.kinds[dinfo["key"]] = "defined"
+            adds.append(("name", dinfo["key"]))
         elif dinfo is not None and dinfo["opaque"] and dinfo["kind"] == "card":
             names = _copy_names(names)
             names.opaque[expand_bare_sums(dinfo["opaque"], names.indices)] = dinfo["key"]
@@ -777,6 +799,12 @@ class CardChecker:
         key, kind = dinfo["key"], dinfo["kind"]
         if kind == "user":
             return None, None, None
+        if kind == "solution":  # the user's name for the card's solution: judged as a claim about it
+            users = dict(run.users)
+            users[key] = _UserName(key, dinfo["written"], self.solutions[dinfo["base"]], (), pos, False)
+            new = dataclasses.replace(run, names=ps.names, names_sig=ps.names_sig, comp=ps.comp, users=users,
+                                      defs={**run.defs, key: self.solutions[dinfo["base"]]})
+            return new, None, None
         rhs = ps.trees[1]
         written = dinfo["written"]
         if kind in ("new", "pattern"):
@@ -1325,11 +1353,17 @@ class CardChecker:
                                    message=f"a condition on the example {', '.join(new_examples)} (not declared "
                                            "on the card): taken as given, later steps may follow from it")
         v = self._judge_claim(latex, claim, prev)
-        if defined is not None and v.verdict == "correct":
+        if defined is not None and v.verdict == "correct" and dinfo["kind"] != "solution":
             self._as_definition(v, dinfo, defined, claim)
+        elif dinfo is not None and dinfo["kind"] == "solution" and v.verdict == "wrong":
+            v.message = f"{dinfo['written']} names the card's solution, and this is not its value" + (
+                f": {v.diagnosis}" if v.diagnosis else "")
         elif dinfo is not None and dinfo["kind"] == "user" and v.verdict == "wrong":
             u = run.users.get(dinfo["key"])
-            if u is not None:
+            if u is not None and u.tree in self.solutions.values():
+                v.message = f"{u.written} is the card's solution, and this is not its value" + (
+                    f": {v.diagnosis}" if v.diagnosis else "")
+            elif u is not None:
                 what = f": {v.diagnosis}" if v.diagnosis else ""
                 v.diagnosis = v.diagnosis or "redefinition"
                 v.message = (f"{u.written} is already defined by your step {u.step}; this gives it another "

@@ -49,7 +49,7 @@ def print_verdicts(verdicts, as_json: bool) -> None:
         diag = f" [{v.diagnosis}]" if v.diagnosis else ""
         shape = f" {{{v.shape}}}" if v.shape else ""
         print(f"{k}. {v.verdict}{ref}{diag}{shape} {v.ms:.0f} ms: {v.latex}")
-        if v.message and (v.verdict != "correct" or v.defines or v.skipped or v.note):
+        if v.message and (v.verdict != "correct" or v.defines or v.skipped or v.note or v.reference_step is None):
             print(f"   {v.message}")
 
 

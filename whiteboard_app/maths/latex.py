@@ -1027,9 +1027,37 @@ def _emit_name(base: str | None, toks: list[str], i: int, out: list[str], names:
         entry = em.table.get(out[-1][1:]) if out[-1].startswith("\\") else None
         is_fn = entry is not None and (entry[0] == "func" or (
             entry[0] == "name" and names.kinds.get(entry[1]) == "function"))
+        if not is_fn and entry is not None and entry[0] == "name" and names.kinds.get(entry[1]) == "defined":
+            j = _argument_list_end(toks, i)
+            if j is not None:
+                return j  # L(w), J(\mu), \ell(\mu, \sigma): a defined quantity written with its arguments
         if not is_fn:
             out.append(r"\cdot")
     return i
+
+
+def _argument_list_end(toks: list[str], i: int) -> int | None:
+    """``( name [, name]... )`` at tokens[i] (names: a letter or a Greek command, optionally bold or
+    hatted in one token group): the index after the ``)``; None otherwise."""
+    j = i + 1
+    n = len(toks)
+    want_name = True
+    while j < n:
+        t = toks[j]
+        if want_name:
+            if re.fullmatch(r"[A-Za-z]", t) or (t.startswith("\\") and t[1:] in _GREEK):
+                want_name = False
+                j += 1
+                continue
+            return None
+        if t == ",":
+            want_name = True
+            j += 1
+            continue
+        if t == ")":
+            return j + 1
+        return None
+    return None
 
 
 def _emit_name_inner(base: str | None, toks: list[str], i: int, out: list[str], names: Names, em: _Emitter,
@@ -1068,7 +1096,7 @@ def _emit_name_inner(base: str | None, toks: list[str], i: int, out: list[str], 
         pieces = _split_sub(sub, 2 if idx == "kron" else len(idx))
         out.append(em.placeholder(("idx", base, pieces)))
         return i
-    if sub is not None and not star and kinds.get(base) == "matrix" and _component_sub(sub, names):
+    if sub is not None and not star and kinds.get(base) in ("matrix", "defined") and _component_sub(sub, names):
         # a component of a declared vector or matrix: w_j, w_{3}, A_{jk}
         if "," in sub:
             pieces = _split_sub(sub, 2)

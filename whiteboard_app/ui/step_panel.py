@@ -64,6 +64,9 @@ def verdict_words(state: StepState, reference_latex: str | None = None) -> tuple
     if kind == "correct":
         k = v.reference_step
         detail = f"matches reference step {k}" if k else "follows from your previous step"
+        if getattr(v, "defines", None) or getattr(v, "note", None) or getattr(v, "skipped", None) or (
+                not k and v.message):
+            detail = _short(v.message) or detail  # "defines ŷ", "write what this equals: …", "skipped 3-4"
         return "correct", detail
     if kind == "wrong":
         parts = [v.diagnosis or "does not follow from the reference chain or your previous step"]
