@@ -192,6 +192,15 @@ HAND = [
     ("kl-cross-entropy-relation", [], r"H(P,Q) = -\mathbb{E}_{x\sim P}[\log Q(x)]", "correct", 1, None),
     ("kl-cross-entropy-relation", [], r"H(P,Q) = -\mathbb{E}_{x\sim Q}[\log P(x)]", "wrong", None, None),
     ("kl-cross-entropy-relation", [], r"D(P\|Q) = \mathbb{E}_{P}[\log P - \log Q]", "correct", None, None),
+    # Unicode accents and plain-text decorations (ŷ, μ̂, σ̂², x̄, wᵀ, y_hat, sigma_hat)
+    ("logistic-regression-gradient", [], "ŷ = σ(wᵀx + b)", "correct", 1, None),
+    ("logistic-regression-gradient", [], "ŷ = σ(−wᵀx)", "wrong", None, None),
+    ("logistic-regression-gradient", [], r"y_hat = \sigma(w^T x)", "correct", 1, None),
+    ("gaussian-mle", [], "σ̂² = \\frac{1}{n}\\sum_{i=1}^{n}(x_i − μ̂)^2", "correct", 6, None),
+    ("gaussian-mle", [], r"sigma_hat^2 = \frac{1}{n-1}\sum_{i=1}^{n}(x_i-\mu_hat)^2", "wrong", 6, "n vs n-1"),
+    ("gaussian-mle", [], "μ̂ = x̄", "correct", 4, None),
+    ("bernoulli-mle", [], "θ̂ = \\frac{1}{n}\\sum_{i=1}^{n} x_i", "correct", 6, None),
+    ("bernoulli-mle", [], "p̂ = \\frac{1}{n-1}\\sum_{i=1}^{n} x_i", "wrong", 6, "n vs n-1"),
 ]
 
 

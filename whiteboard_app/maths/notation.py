@@ -28,6 +28,7 @@ own steps read exactly as before. Pure Python, no Qt.
 from __future__ import annotations
 
 import re
+import unicodedata
 from dataclasses import dataclass
 
 from whiteboard_app.decks.schema import Card
@@ -36,6 +37,7 @@ from .latex import (
     DECORATIONS,
     FONTS_DROPPED,
     TEXT_CMDS,
+    UNICODE,
     Names,
     ParseError,
     _canon_tokens,
@@ -54,6 +56,28 @@ _GREEK_CMDS = {
     "nu", "xi", "pi", "rho", "sigma", "tau", "upsilon", "phi", "chi", "psi", "omega", "Gamma", "Delta",
     "Theta", "Lambda", "Xi", "Pi", "Sigma", "Upsilon", "Phi", "Psi", "Omega", "ell",
 }
+#: combining accents (U+0302 hat, U+0304 macron, U+0305 overline, U+0303 tilde, U+0307 dot) as decorations
+_COMBINING = {"\u0302": r"\hat", "\u0304": r"\bar", "\u0305": r"\bar", "\u0303": r"\tilde", "\u0307": r"\dot"}
+#: modifier letters used as superscripts: wᵀx
+_MODIFIERS = {"\u1d40": "^{T}", "\u1d57": "^{T}"}
+#: a decoration written as a plain-text suffix: y_hat, x_bar, y_{hat}
+_SUFFIX_DECORATIONS = {"hat": r"\hat", "bar": r"\bar", "tilde": r"\tilde"}
+
+
+def _accents(latex: str) -> str:
+    """Unicode letters with an accent (ŷ, μ̂, x̄, precomposed or combining) as LaTeX decorations (\\hat{y})."""
+    if latex.isascii():
+        return latex
+    out: list[str] = []
+    for ch in unicodedata.normalize("NFD", latex):
+        if ch in _COMBINING and out:
+            base = out.pop()
+            out.append(_COMBINING[ch] + "{" + base.strip() + "}")
+        else:
+            out.append(_MODIFIERS.get(ch) or UNICODE.get(ch, ch))
+    return "".join(out)
+
+
 _ATOM_RE = re.compile(r"^(\\[a-zA-Z]+\{[^{}]*\}|\\[a-zA-Z]+|[A-Za-z])(_\{[^{}]*\}|_[A-Za-z0-9])?$")
 _MAX_TOKENS = 600
 
@@ -110,6 +134,33 @@ def _prep(tokens: list[str]) -> tuple[list[str], bool]:
             continue
         out.append(t)
         i += 1
+    # a decoration written as a text suffix: y_hat, y_{hat}, x_bar -> \hat{y}, \bar{x}
+    dec: list[str] = []
+    i = 0
+    while i < len(out):
+        t = out[i]
+        if re.fullmatch(r"[A-Za-z]|\\[a-zA-Z]+", t) and out[i + 1 : i + 3] == ["_", "{"]:
+            j = _group_end(out, i + 2)
+            word = "".join(out[i + 3 : j - 1])
+            if word in _SUFFIX_DECORATIONS:
+                dec, t = _greek_word(dec, t)
+                dec += [_SUFFIX_DECORATIONS[word], "{", t, "}"]
+                changed = True
+                i = j
+                continue
+            # y_hat read as y_{h} a t
+            rest = "".join(out[i + 3 : i + 4]) + "".join(out[j : j + 2])
+            if out[i + 4 : i + 5] == ["}"] and rest in _SUFFIX_DECORATIONS and all(
+                    re.fullmatch(r"[a-z]", x) for x in out[j : j + 2]) and not (
+                    j + 2 < len(out) and re.fullmatch(r"[A-Za-z]", out[j + 2])):
+                dec, t = _greek_word(dec, t)
+                dec += [_SUFFIX_DECORATIONS[rest], "{", t, "}"]
+                changed = True
+                i = j + 2
+                continue
+        dec.append(t)
+        i += 1
+    out = dec
     # a multi-letter word in a subscript written as text: p_{\text{data}} -> p_{data}
     res: list[str] = []
     i = 0
@@ -132,6 +183,19 @@ def _prep(tokens: list[str]) -> tuple[list[str], bool]:
         res.append(out[i])
         i += 1
     return res, changed
+
+
+def _greek_word(done: list[str], last: str) -> tuple[list[str], str]:
+    """``sigma_hat`` typed as letters: the letters before ``last`` that spell a Greek name with it."""
+    if not re.fullmatch(r"[a-z]", last):
+        return done, last
+    for k in range(min(6, len(done)), 0, -1):
+        letters = done[-k:]
+        word = "".join(letters) + last
+        if all(re.fullmatch(r"[a-z]", x) for x in letters) and word in _GREEK_CMDS and not (
+                len(done) > k and re.fullmatch(r"[A-Za-z]", done[-k - 1])):
+            return done[:-k], "\\" + word
+    return done, last
 
 
 def _tokens(latex: str) -> list[str]:
@@ -849,7 +913,8 @@ class NotationRules:
         step that defines a name or writes one of ``keep`` gets the spelling, alias, ``x^{(i)}`` and inner
         product rules only: the checker reads its index letters and per-example forms in the user's names."""
         try:
-            raw = _canon_tokens(tokenize(clean(latex)))
+            accented = _accents(latex)
+            raw = _canon_tokens(tokenize(clean(accented)))
         except (ParseError, RecursionError, IndexError, ValueError):
             return latex
         if len(raw) > _MAX_TOKENS:
@@ -857,6 +922,7 @@ class NotationRules:
         try:
             tokens, changed = _prep(raw)
             tokens, c1 = self._expectation_spelling(tokens)
+            c1 = c1 or accented != latex or any(t in (r"\hat", r"\bar", r"\tilde") for t in tokens) and changed
             tokens, c2, witness = self._apply_aliases(tokens, keep, params)
             for _ in range(2):  # D(P\|Q) -> D(p\|q) -> D_{KL}(p\| q)
                 tokens, again, w2 = self._apply_aliases(tokens, keep, params)
