@@ -47,7 +47,7 @@ from .latex import (
     names_from_declarations,
     split_relations,
 )
-from .notation import rewrite_step
+from .notation import _accents, rewrite_step
 from .parse import ParsedStep, free_names, parse_piece, parse_step, validate
 from .trees import mutations, tidy, to_latex
 
@@ -581,24 +581,22 @@ class CardChecker:
 
     def _parse_run_uncached(self, run: _Run, latex: str, rewritten: bool = False):
         text = _LET.sub("", latex, count=1) if _LET.match(latex) else latex
+        explicit = text is not latex or bool(re.search(r":=|\\coloneqq", text))  # let, :=: always a definition
+        if not rewritten:
+            text = _accents(text)  # ŷ is \hat{y} for the user's definitions too
         names = run.names
         adds: list[tuple] = []
         dinfo = self._definition_lhs(text, names, run)
-        explicit = text is not latex or bool(re.search(r":=|\\coloneqq", text))
         raw_examples = () if rewritten else self._raw_examples(text, names)
         if not rewritten:
             # the card's notations: a name the user defined in the run is theirs (no alias rewrites it)
             keep = frozenset(run.users) | frozenset(run.rename) | frozenset(run.rename.values()) | frozenset(
-                run.fresh)
+                run.fresh) | frozenset(k for u in run.users.values() for k in _written_keys(u.written))
             if dinfo is not None and dinfo["kind"] in ("new", "pattern"):
                 lhs_r = self.notation(dinfo["written"], keep)
                 alias_text = self.notation(text, keep) if (
                     not explicit and lhs_r != dinfo["written"] and self._one_name(lhs_r)) else None
-                mine = {dinfo["key"]}
-                try:  # the written name without its subscript (\hat{y}_k: hat_y)
-                    mine.add(name_key(re.sub(r"_(?:\{[^{}]*\}|[A-Za-z0-9])\s*$", "", dinfo["written"].strip())))
-                except ParseError:
-                    pass
+                mine = {dinfo["key"], *_written_keys(dinfo["written"])}
                 own = self.notation(text, keep | mine, params=True)
                 if alias_text is not None:
                     # NAME is another notation for a card name (\hat{y} for p): both readings are parsed;
@@ -1996,6 +1994,18 @@ def _vars(t) -> set:
     from .trees import walk
 
     return {node for _, node in walk(t) if node[0] == "var"}
+
+
+def _written_keys(written: str) -> tuple:
+    """The names a user's written left side goes by in the notation rules: as written (``a^{(1)}``) and
+    without its subscript (``\\hat{y}_k``: ``hat_y``)."""
+    out = []
+    for w in (written.strip(), re.sub(r"_(?:\{[^{}]*\}|[A-Za-z0-9])\s*$", "", written.strip())):
+        try:
+            out.append(name_key(w))
+        except (ParseError, IndexError, ValueError):
+            continue
+    return tuple(out)
 
 
 def _renamed_away(letters, text: str) -> tuple:
