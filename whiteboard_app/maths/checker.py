@@ -725,8 +725,10 @@ class CardChecker:
                                         fresh=run.fresh + tuple(x for x in ps.fresh if x not in run.fresh))
             self._use(trial)
             target = {nm for nm in _mentions(aps.trees[0]) if self._base_state[0].kinds.get(nm) != "index"}
-            if len(aps.trees) > 1 and target & set(_mentions(aps.trees[1])):
-                agree = True  # u = 1 + e^{-z} with u another name for z: not an equation in z
+            lhs = aps.trees[0]
+            if len(aps.trees) > 1 and lhs[0] == "var" and self._base_state[0].kinds.get(lhs[1]) == "symbol" \
+                    and lhs[1] in set(_mentions(aps.trees[1])):
+                agree = True  # u = 1 + e^{-z} with u another name for the variable z: not an equation in z
             else:
                 agree = self._agree_scoped(ps.trees[1], aps.trees[0], scope0)
             if not agree and self.solutions and target & set(self.solutions):
