@@ -5,11 +5,16 @@ Run: ``python -m benchmarks.checking``. Writes the "checking" section of docs/be
 - median and p95 ms per verdict through the public ``check_step`` (worker process, warm: the card
   already loaded), overall and by verdict kind, and the cold cost of loading a card into the worker;
 - the parse route on the table's candidates: sympy ``parse_latex`` alone (no normaliser) vs our
-  normaliser + ``parse_latex``, with antlr's default LL prediction vs SLL first (median ms per step).
+  normaliser + ``parse_latex``, with antlr's default LL prediction vs SLL first (median ms per step);
+- (issue 11) steps in other notations: every step of the chains of tests/data/user_chains_table.toml
+  (the user's own names, components, per-example forms), checked in order with the chain's earlier steps
+  as ``previous``, by kind (definitions, derivative steps, the rest), and a derivation after a step that
+  is refused (a derivative of order 1000).
 """
 
 from __future__ import annotations
 
+import os
 import statistics
 import time
 import tomllib
@@ -20,6 +25,58 @@ from pathlib import Path
 from benchmarks._report import machine, median, p95, write_section
 
 TABLE = Path(__file__).resolve().parents[1] / "tests" / "data" / "verdict_table.toml"
+CHAINS = Path(__file__).resolve().parents[1] / "tests" / "data" / "user_chains_table.toml"
+_DERIV = ("\\frac{d", "\\frac{\\partial", "\\nabla", "'(", "\\frac{d^", "\\partial^")
+
+
+def _chain_variants():
+    out = []
+    for ch in tomllib.loads(CHAINS.read_text(encoding="utf-8"))["chain"]:
+        verdicts = list(ch.get("verdicts", ["correct"] * len(ch["steps"])))
+        out.append((ch["card"], list(ch["steps"]), verdicts))
+        for w in ch.get("wrong", []):
+            st, ex = list(ch["steps"]), list(verdicts)
+            st[w["at"] - 1] = w["latex"]
+            ex[w["at"] - 1] = "wrong"
+            out.append((ch["card"], st, ex))
+    return out
+
+
+def _chains(deck):
+    """ms per verdict for every step of the user chains (warm worker), by kind; and agreement."""
+    from whiteboard_app.maths import check_derivation, check_step, worker
+
+    worker.PARSE_TIMEOUT_S = 30.0
+    worker.CHECK_TIMEOUT_S = 30.0
+    kinds = defaultdict(list)
+    agree = n = 0
+    loaded = set()
+    for card_id, steps, expected in _chain_variants():
+        card = deck.get(card_id)
+        if card_id not in loaded:
+            check_step(card, "0")
+            loaded.add(card_id)
+        for k, latex in enumerate(steps):
+            t0 = time.perf_counter()
+            v = check_step(card, latex, steps[:k])
+            ms = (time.perf_counter() - t0) * 1000
+            n += 1
+            agree += v.verdict == expected[k]
+            kinds["all"].append(ms)
+            if v.defines:
+                kinds["definitions"].append(ms)
+            elif any(t in latex for t in _DERIV):
+                kinds["derivative steps"].append(ms)
+            else:
+                kinds["other steps"].append(ms)
+    card = deck.get("sigmoid-derivative")
+    check_step(card, "0")
+    t0 = time.perf_counter()
+    vs = check_derivation(card, [r"\frac{d^{1000}\sigma}{dz^{1000}}", r"\sigma(z) = (1+e^{-z})^{-1}",
+                                 r"\frac{d\sigma}{dz} = \frac{e^{-z}}{(1+e^{-z})^2}", r"= \sigma(z)(1-\sigma(z))"])
+    after_slow = ((time.perf_counter() - t0) * 1000, [v.verdict for v in vs])
+    worker.get_worker().kill()
+    return kinds, agree, n, after_slow
 
 
 def _verdicts(cases, deck):
@@ -98,6 +155,7 @@ def main() -> str:
     deck = load_deck()
     all_ms, by_kind, cold, agree, diagnosed = _verdicts(cases, deck)
     raw_ok, ours_ok, sll_ms, ll_ms = _parse_routes(cases, deck)
+    kinds, c_agree, c_n, after_slow = _chains(deck)
     n = len(cases)
     lines = [
         "## checking",
@@ -131,6 +189,26 @@ def main() -> str:
         "",
         "'parsed' for sympy alone counts steps it returns something for, right or wrong (it reads `\\hat y` as "
         "hat*y and `X^T` as a power of a symbol T); see docs/parsing.md.",
+        "",
+        f"Steps in other notations (issue 11): the {c_n} steps of tests/data/user_chains_table.toml (whole chains "
+        "that define their own names, half with one wrong step), each checked through `check_step` with the "
+        f"chain's earlier steps as `previous`; {c_agree}/{c_n} verdicts as expected. Budget: median <= 50 ms, "
+        "p95 <= 300 ms per verdict.",
+        "",
+        "| steps | n | median ms | p95 ms |",
+        "|---|---|---|---|",
+    ]
+    for kind in ("all", "definitions", "derivative steps", "other steps"):
+        xs = kinds.get(kind)
+        if xs:
+            lines.append(f"| {kind} | {len(xs)} | {median(xs):.1f} | {p95(xs):.1f} |")
+    lines += [
+        "",
+        f"A derivation of 4 steps after `\\frac{{d^{{1000}}\\sigma}}{{dz^{{1000}}}}` (refused at once: "
+        f"order above 4): {after_slow[0]:.0f} ms in all, verdicts {', '.join(after_slow[1])}.",
+        "",
+        f"Load average when the run ended: {os.getloadavg()[0]:.1f} (other work shares the cores; the figures "
+        "above are upper bounds for an idle machine).",
     ]
     md = "\n".join(lines)
     write_section("checking", md)

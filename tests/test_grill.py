@@ -338,7 +338,8 @@ def test_cli_list_and_answer(tmp_path):
     assert out.returncode == 0, out.stderr
     (v,) = json.loads(out.stdout)
     # exactly the keys `check --json` gives
-    assert set(v) == {"latex", "verdict", "reference_step", "diagnosis", "shape", "ms", "message"}
+    assert set(v) == {"latex", "verdict", "reference_step", "diagnosis", "shape", "ms", "message",
+                      "defines", "skipped", "note"}  # issue 11 added the last three to `check --json`
     assert v["verdict"] == "correct"
     out = _cli("grill", "answer", qid, r"\sigma(1+\sigma)", "--json", env=env)
     assert json.loads(out.stdout)[0]["verdict"] == "wrong"

@@ -79,7 +79,8 @@ def test_check_derivation_follows_the_users_own_steps():
     assert vs[0].reference_step == 1 and vs[1].reference_step in (2, 3) and vs[2].reference_step == 4
     assert vs[3].diagnosis == "sign flip"
     assert all(v.ms >= 0 for v in vs)
-    assert set(vs[0].to_json()) == {"latex", "verdict", "reference_step", "diagnosis", "shape", "ms", "message"}
+    assert set(vs[0].to_json()) == {"latex", "verdict", "reference_step", "diagnosis", "shape", "ms", "message",
+                                    "defines", "skipped", "note"}
 
 
 def test_compare_and_near_misses_through_the_worker():

@@ -2,8 +2,9 @@
 ``whiteboard-app compare CARD_ID EXPECTED CANDIDATE [--json]``.
 
 ``check`` prints one verdict per step (each step may follow from the ones before it); with ``--json`` a
-list of ``{"latex", "verdict", "reference_step", "diagnosis", "shape", "ms", "message"}``; with
-``--summary`` also the run's judgement (sessions/run.py), in JSON ``{"steps": [...], "run": {...}}``. ``compare``
+list of ``{"latex", "verdict", "reference_step", "diagnosis", "shape", "ms", "message", "defines",
+"skipped", "note"}`` (see docs/INTERFACES.md); with ``--summary`` also the run's judgement
+(sessions/run.py), in JSON ``{"steps": [...], "run": {...}}``. ``compare``
 prints ``{"equivalent": true|false|null, "diagnosis": str|null}``. An unknown card or a deck that does
 not load: a one-line message on stderr and exit 2. ``--deck PATH`` checks against another deck.
 """
@@ -74,7 +75,7 @@ def print_verdicts(verdicts, as_json: bool) -> None:
         diag = f" [{v.diagnosis}]" if v.diagnosis else ""
         shape = f" {{{v.shape}}}" if v.shape else ""
         print(f"{k}. {v.verdict}{ref}{diag}{shape} {v.ms:.0f} ms: {v.latex}")
-        if v.message and v.verdict != "correct":
+        if v.message and (v.verdict != "correct" or v.defines or v.skipped or v.note or v.reference_step is None):
             print(f"   {v.message}")
 
 

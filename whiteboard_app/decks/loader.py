@@ -29,6 +29,7 @@ from .schema import (
     Declarations,
     Followup,
     Mistake,
+    Notation,
     Question,
     RefStep,
     Targets,
@@ -164,7 +165,7 @@ class _Lines:
             if not rest:
                 return start + 1
             head = rest.pop(0)
-        elif head in ("declarations", "targets"):
+        elif head in ("declarations", "targets", "notation"):
             sec = self._section(head, None)
             if sec is not None:
                 if not rest:
@@ -250,7 +251,7 @@ class _Validator:
 _TYPE_WORDS = {"str": "string", "list": "list", "dict": "table", "int": "integer", "bool": "boolean"}
 _TOP_KEYS = (
     "schema_version", "id", "title", "topic", "prompt", "setup", "assumptions", "interpretation", "hints",
-    "targets", "declarations", "steps", "mistakes", "followups", "questions",
+    "targets", "declarations", "notation", "steps", "mistakes", "followups", "questions",
 )
 _DECL_KEYS = ("symbols", "indexed", "indices", "shapes", "sizes", "functions", "definitions", "constraints", "unknowns", "solutions", "stacks")
 
@@ -387,6 +388,77 @@ def _declarations(v: _Validator, doc: dict) -> Declarations:
     )
 
 
+_NOTATION_KEYS = ("aliases", "per_example", "summands")
+#: names an alias may not redefine: Euler's e, pi, the identity I, the transpose T
+_RESERVED = {"e", "pi", "I", "T"}
+
+
+def _notation(v: _Validator, doc: dict, decl: Declarations) -> Notation:
+    """The optional ``[notation]`` table (see docs/deck-authoring.md): aliases, per_example, summands."""
+    if "notation" not in doc:
+        return Notation()
+    f = ("notation",)
+    t = v.want(doc, "notation", dict, f, required=False, default={})
+    if not isinstance(t, dict):
+        return Notation()
+    v.unknown_keys(t, _NOTATION_KEYS, f)
+    from whiteboard_app.maths.latex import ParseError, canonical, check_balance, name_key
+
+    declared = {name_key(k) for k in (*decl.symbols, *decl.indexed, *decl.shapes, *decl.functions,
+                                      *decl.indices, *decl.stacks, *decl.sizes)}
+    declared |= {name_key(k) for k in decl.definitions if "(" not in k and "[" not in k}
+    opaque = {canonical(k) for k in (*decl.definitions, *decl.symbols)}
+
+    def latex_ok(field: tuple, text: str) -> bool:
+        try:
+            check_balance(text)
+        except ParseError as exc:
+            v.err(field, f"is not well-formed LaTeX: {exc}")
+            return False
+        return True
+
+    aliases = {}
+    raw = v.want(t, "aliases", dict, f + ("aliases",), required=False, default={})
+    for key, rhs in (raw if isinstance(raw, dict) else {}).items():
+        fk = f + ("aliases", key)
+        if not isinstance(rhs, str) or not rhs.strip() or not key.strip():
+            v.err(fk, "must map written LaTeX to non-empty LaTeX in the card's names")
+            continue
+        if not (latex_ok(fk, key) and latex_ok(fk, rhs)):
+            continue
+        try:
+            nk = name_key(key)
+        except ParseError:
+            nk = key
+        if nk in _RESERVED:
+            v.err(fk, f"{key!r} is reserved (e, \\pi, I and T keep their meaning)")
+        elif nk in declared or canonical(key) in opaque:
+            v.err(fk, f"{key!r} is declared on this card; an alias cannot change what a declared name means")
+        elif re.search(r"=|<|>|\\(le|ge|leq|geq|approx)(?![a-zA-Z])", key):
+            v.err(fk, "an alias is a name or a unit of notation, not a relation")
+        elif key.strip() == rhs.strip():
+            v.err(fk, "maps to itself")
+        else:
+            aliases[key] = rhs
+    per_example = v.want(t, "per_example", str, f + ("per_example",), required=False, default=None)
+    if per_example is not None and per_example not in decl.indices:
+        v.err(f + ("per_example",), f"{per_example!r} is not a declared index (declarations.indices)")
+        per_example = None
+    summands = {}
+    raw = v.want(t, "summands", dict, f + ("summands",), required=False, default={})
+    for key, rhs in (raw if isinstance(raw, dict) else {}).items():
+        fk = f + ("summands", key)
+        if not isinstance(rhs, str) or not rhs.strip():
+            v.err(fk, "must map a defined quantity to the LaTeX of its summand")
+        elif "per_example" not in t:
+            v.err(fk, "summands need notation.per_example (the index a one-example step drops)")
+        elif key not in decl.definitions:
+            v.err(fk, f"{key!r} is not a key of declarations.definitions")
+        elif latex_ok(fk, rhs):
+            summands[key] = rhs
+    return Notation(aliases=aliases, per_example=per_example, summands=summands)
+
+
 def _card_from_doc(path: Path, text: str, doc: dict) -> tuple[Card | None, list[DeckError]]:
     v = _Validator(path, text)
     v.unknown_keys(doc, _TOP_KEYS, ())
@@ -424,6 +496,7 @@ def _card_from_doc(path: Path, text: str, doc: dict) -> tuple[Card | None, list[
         targets = Targets(cold_s=cold or 300, practised_s=prac or 180)
 
     declarations = _declarations(v, doc)
+    notation = _notation(v, doc, declarations)
 
     steps = []
     raw_steps = v.want(doc, "steps", list, ("steps",), default=[])
@@ -509,6 +582,7 @@ def _card_from_doc(path: Path, text: str, doc: dict) -> tuple[Card | None, list[
         mistakes=tuple(mistakes),
         hints=hints,
         targets=targets,
+        notation=notation,
         source_path=path,
         schema_version=version,
         questions=questions,

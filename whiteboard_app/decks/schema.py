@@ -28,7 +28,9 @@ TOPICS = (
 )
 
 #: scalar domains a symbol can be declared with
-DOMAINS = ("real", "positive", "nonnegative", "probability", "integer", "positive_integer", "binary", "discrete")
+#: ("sign" is a label of -1 or +1, so y^2 = 1 holds at every sample point)
+DOMAINS = ("real", "positive", "nonnegative", "probability", "integer", "positive_integer", "binary", "discrete",
+           "sign")
 
 #: known functions a name can be declared as (the maths layer evaluates them)
 FUNCTIONS = ("sigmoid", "softmax", "log", "exp", "relu", "tanh", "log_sigmoid", "softplus", "abs", "sqrt")
@@ -109,6 +111,25 @@ class Declarations:
     unknowns: tuple[str, ...] = ()
     solutions: dict[str, str] = field(default_factory=dict)
     stacks: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Notation:
+    """The notations people write this card's derivation in (see docs/deck-authoring.md, ``[notation]``);
+    :mod:`whiteboard_app.maths.notation` rewrites a step written in them into the card's names.
+
+    - ``aliases``: LaTeX as written (a name such as ``\\hat{y}``, ``\\theta``, ``W^{(1)}``, or any unit
+      such as ``D(P\\|Q)``) -> LaTeX in the card's names it stands for (``p``, ``-L``, ``w^T x_i``). A key
+      whose subscript is a declared index (``z_i``) is a pattern: ``z_j`` stands for the value with j.
+    - ``per_example``: the declared index a one-example step drops (``(\\hat{y}-y)x_j`` for
+      ``\\sum_i (p_i-y_i)x_i``), or None when the card has no per-example form.
+    - ``summands``: a quantity defined as a sum over that index -> its summand for one example, in the
+      card's names with the index (``L`` -> ``-(y_i\\log p_i + (1-y_i)\\log(1-p_i))``).
+    """
+
+    aliases: dict[str, str] = field(default_factory=dict)
+    per_example: str | None = None
+    summands: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -194,6 +215,7 @@ class Card:
     mistakes: tuple[Mistake, ...]
     hints: tuple[str, ...]
     targets: Targets = Targets()
+    notation: Notation = Notation()
     source_path: Path | None = None
     schema_version: int = SCHEMA_VERSION
     questions: tuple[Question, ...] = ()

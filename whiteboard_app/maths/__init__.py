@@ -90,8 +90,10 @@ def warm_up(card: Card | None = None) -> bool:
 
 
 def parse_step(card: Card, latex: str):
-    """Parse a step in-process (no time limit) for direct callers; raises :class:`ParseError`."""
+    """Parse a step in-process (no time limit) for direct callers; raises :class:`ParseError`. A step in one
+    of the card's notations (``[notation]``, :mod:`whiteboard_app.maths.notation`) is read in its names."""
     from .latex import names_from_declarations
+    from .notation import rewrite_step
     from .parse import parse_step as _parse
 
-    return _parse(latex, names_from_declarations(card.declarations))
+    return _parse(rewrite_step(card, latex), names_from_declarations(card.declarations))

@@ -22,19 +22,33 @@ This module does the work in-process; :mod:`whiteboard_app.maths.worker` runs it
 
 from __future__ import annotations
 
+import dataclasses
 import difflib
 import os
+import re
 import time
 import zlib
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
 from whiteboard_app.decks.schema import Card
 
 from .evaluate import EvalError, Evaluator, IndexRangeError, ShapeError, contains, is_array
-from .latex import MalformedError, ParseError, canonical, clean, name_key, names_from_declarations
-from .parse import ParsedStep, parse_piece, parse_step, validate
+from .latex import (
+    _GREEK,
+    MalformedError,
+    Names,
+    ParseError,
+    canonical,
+    clean,
+    expand_bare_sums,
+    name_key,
+    names_from_declarations,
+    split_relations,
+)
+from .notation import _accents, rewrite_step
+from .parse import ParsedStep, free_names, parse_piece, parse_step, validate
 from .trees import mutations, tidy, to_latex
 
 INEQ = {"<", "<=", ">", ">="}
@@ -52,9 +66,15 @@ class StepVerdict:
     shape: str | None = None
     ms: float = 0.0
     message: str | None = None
+    defines: str | None = None
+    skipped: list[int] | None = None
+    note: str | None = None
 
     def to_json(self) -> dict:
-        """The CLI's dict: latex, verdict, reference_step, diagnosis, shape, ms, message."""
+        """The CLI's dict: latex, verdict, reference_step, diagnosis, shape, ms, message, and (issue 11)
+        ``defines`` (the name a step ``NAME = EXPR`` introduces, as written, else null), ``skipped`` (the
+        1-based reference steps passed over since the user's previous step, else null) and ``note`` (a hint
+        on a correct step, e.g. a continuation missing its left side, else null)."""
         return {
             "latex": self.latex,
             "verdict": self.verdict,
@@ -63,6 +83,9 @@ class StepVerdict:
             "shape": self.shape,
             "ms": round(float(self.ms), 2),
             "message": self.message,
+            "defines": self.defines,
+            "skipped": list(self.skipped) if self.skipped else None,
+            "note": self.note,
         }
 
 
@@ -79,10 +102,6 @@ class Comparison:
         return {"equivalent": self.equivalent, "diagnosis": self.diagnosis}
 
 
-class _Fail(Exception):
-    pass
-
-
 @dataclass
 class _Claim:
     """A parsed step with the subject of a continuation resolved: exprs[k] rel[k] exprs[k+1]."""
@@ -90,6 +109,98 @@ class _Claim:
     exprs: list
     rels: list[str]
     step: ParsedStep
+
+
+@dataclass
+class _UserName:
+    """A name the user introduced with a step ``NAME = EXPR``: its internal key, the left side as written,
+    its definition (a tree; a pattern ``z_i`` has index letters ``params``), the user's step (1-based) that
+    defined it, and whether it is per example (its definition reads a family's generic element ``x``)."""
+
+    key: str
+    written: str
+    tree: tuple
+    params: tuple = ()
+    step: int = 0
+    per_example: bool = False
+    alias: str | None = None
+
+
+@dataclass
+class _Run:
+    """What the user's earlier steps of one run established: the name table with their own names,
+    definitions and patterns, card names they re-defined for their own model (``rename``: card name ->
+    internal name), new parameters introduced in definitions (``fresh``, real scalars), component index
+    letters (``comp``: letter -> (lo, hi) LaTeX bounds, ``w_j``), and the claims of the steps in order
+    (None for a step that cannot be read). ``sig`` is hashable and names the context in caches."""
+
+    names: Names
+    defs: dict = field(default_factory=dict)
+    patterns: dict = field(default_factory=dict)
+    users: dict = field(default_factory=dict)
+    rename: dict = field(default_factory=dict)
+    fresh: tuple = ()
+    comp: dict = field(default_factory=dict)
+    claims: tuple = ()
+    names_sig: tuple = ()
+
+    @property
+    def sig(self) -> tuple:
+        return (self.names_sig, tuple(sorted(self.defs.items())), tuple(sorted(self.patterns.items())),
+                tuple(sorted(self.rename.items())))
+
+    @property
+    def touch(self) -> frozenset:
+        """Every name whose value depends on the run (user names, renamed card names, new parameters,
+        component letters, pattern families)."""
+        return frozenset(self.defs) | frozenset(self.patterns) | frozenset(self.fresh) | frozenset(self.comp)
+
+
+#: a leading "let" (\text{let}, \mathrm{let}, let) before a definition NAME = EXPR
+_LET = re.compile(r"(?i)^\s*(?:\\(?:text|textrm|mathrm|textnormal)\s*\{\s*(?:let|define|where)\s*\}|let(?![A-Za-z]))(?:\s|\\[ ,;:!]|\\q?quad(?![A-Za-z])|~)*")
+#: the left side of a definition (canonical LaTeX): a letter or Greek name, optionally decorated, with an
+#: optional subscript and an optional layer label ^{(1)} / ^{[1]}
+_NAME_LHS = re.compile(
+    r"(?:\\(?P<dec>hat|bar|tilde|widehat|overline|widetilde|dot|check|mathbf|boldsymbol|bm|vec|mathcal|mathrm)"
+    r"\{(?P<inner>[A-Za-z]|\\[A-Za-z]+)\}|(?P<plain>[A-Za-z]|\\[A-Za-z]+))"
+    r"(?:_\{(?P<sub>[A-Za-z0-9,]+)\}|_(?P<sub1>[A-Za-z0-9]))?"
+    r"(?P<sup>\^\{[(\[][A-Za-z0-9]+[)\]]\})?(?P<star>\^\{\*\})?")
+
+
+def _copy_names(n: Names) -> Names:
+    return dataclasses.replace(n, kinds=dict(n.kinds), families=dict(n.families), functions=dict(n.functions),
+                               opaque=dict(n.opaque), indices=dict(n.indices), pattern_defs=dict(n.pattern_defs),
+                               stacks=dict(n.stacks))
+
+
+def _map_tree(t, f):
+    """Apply f to every node top-down; where f returns a different node it replaces the subtree."""
+    t2 = f(t)
+    if t2 is not t:
+        return t2
+    k = t[0]
+    if k in ("add", "mul"):
+        return (k, tuple(_map_tree(a, f) for a in t[1]))
+    if k in ("call", "idx"):
+        return (k, t[1], tuple(_map_tree(a, f) for a in t[2]))
+    if k in ("pow", "deriv"):
+        return (k, _map_tree(t[1], f), _map_tree(t[2], f))
+    if k in ("T", "expect"):
+        return (k, _map_tree(t[1], f))
+    if k in ("sum", "prod"):
+        return (k, _map_tree(t[1], f), t[2], _map_tree(t[3], f), _map_tree(t[4], f))
+    return t
+
+
+def _mentions(t) -> set[str]:
+    """Names a tree refers to: variables and indexed families (bound or not)."""
+    from .trees import walk
+
+    out = set()
+    for _, node in walk(t):
+        if node[0] in ("var", "idx"):
+            out.add(node[1])
+    return out
 
 
 class CardChecker:
@@ -131,11 +242,21 @@ class CardChecker:
             except ParseError as exc:
                 self.problems.append(f"solutions[{key!r}]: {exc}")
         self.ev = Evaluator(self.names, d, definitions, patterns)
-        discrete = any(v in ("binary", "discrete", "integer") for v in d.symbols.values())
+        discrete = any(v in ("binary", "discrete", "integer", "sign") for v in d.symbols.values())
         k = 14 if discrete else self.K
         seed = zlib.crc32(card.id.encode())
         self.points = self.ev.sample_points(k, seed)
         self._cache: dict = {}
+        self._base_state = (self.names, self.ev.names, self.ev.definitions, self.ev.patterns)
+        self._base_run = _Run(self.names)
+        self._runs: dict[tuple, _Run] = {}
+        self._verdicts: dict[tuple, StepVerdict] = {}
+        self._ctx: tuple = ()
+        self._touch: frozenset = frozenset()
+        self._run: _Run = self._base_run
+        self._run_parsed: dict = {}
+        self._mention_memo: dict = {}
+        self._ctx_ids: dict = {}
         self._sol_refs = None
         self._dense = None
         self._parsed: dict[str, ParsedStep | ParseError] = {}
@@ -174,7 +295,7 @@ class CardChecker:
             self._parsed = {k: v for k, v in self._parsed.items() if k in keep}
         if r is None:
             try:
-                r = parse_step(latex, self.names)
+                r = parse_step(rewrite_step(self.card, latex), self.names)
             except ParseError as exc:
                 r = exc
             except RecursionError:
@@ -194,18 +315,607 @@ class CardChecker:
                 rels = rels[1:]
         return _Claim(exprs, rels, ps)
 
+    # ------------------------------------------------------------------ the user's run
+    def _set_run_values(self, run: _Run, points) -> None:
+        """Give the run's new parameters (real, in [-2, 2]) and component letters (in their range) a value at
+        every point, the same at a point whatever the run (deterministic per card, name and point)."""
+        for q, p in enumerate(points):
+            for nm in run.fresh:
+                p.values[nm] = float(np.random.default_rng(
+                    zlib.crc32(f"{self.card.id}:{nm}".encode()) + q).uniform(-2.0, 2.0))
+            for letter, (lo, hi, _role) in run.comp.items():
+                try:
+                    a, b = self.ev._int_of(lo, p), self.ev._int_of(hi, p)
+                except EvalError:
+                    continue
+                p.values[letter] = float(a + (zlib.crc32(f"{letter}:{q}".encode()) % max(1, b - a + 1)))
+
+    def _use(self, run: _Run) -> None:
+        """Make the run the context of evaluation (names, definitions, patterns, parameter values)."""
+        self._run = run
+        if run is self._base_run:
+            self.names, self.ev.names, self.ev.definitions, self.ev.patterns = self._base_state
+            self._ctx, self._touch = (), frozenset()
+            return
+        base_names, _, base_defs, base_pats = self._base_state
+        self.names = self.ev.names = run.names
+        self.ev.definitions = {**base_defs, **run.defs}
+        self.ev.patterns = {**base_pats, **run.patterns}
+        sig = run.sig
+        if sig not in self._ctx_ids:
+            if len(self._ctx_ids) > 5000:
+                self._ctx_ids.clear()
+                self._cache.clear()
+            self._ctx_ids[sig] = len(self._ctx_ids) + 1
+        # a small id stands for the run's context in the value cache (hashing the trees at every lookup
+        # would cost more than the lookup saves)
+        self._ctx, self._touch = (self._ctx_ids[sig],), run.touch
+        self._set_run_values(run, self.points)
+        if self._dense is not None:
+            self._set_run_values(run, self._dense)
+
+    def _run_for(self, previous) -> _Run:
+        """The run established by the user's previous steps (cached by the steps, extended one at a time)."""
+        key = tuple(previous)
+        k = len(key)
+        while k > 0 and key[:k] not in self._runs:
+            k -= 1
+        run = self._runs.get(key[:k], self._base_run) if k else self._base_run
+        if len(self._runs) > 2000:
+            self._runs.clear()
+        for j in range(k, len(key)):
+            run = self._extend(run, key[j], j + 1)
+            self._runs[key[: j + 1]] = run
+        return run
+
+    def _extend(self, run: _Run, latex: str, pos: int) -> _Run:
+        """The run after one more step of the user's: its claim, and the name it defines if it does."""
+        self._use(run)
+        try:
+            ps, dinfo = self._parse_run(run, latex)
+        except (ParseError, RecursionError):
+            return dataclasses.replace(run, claims=run.claims + (None,))
+        ps, dinfo = self._reading(run, ps, dinfo)
+        if ps.undecidable:
+            return dataclasses.replace(run, claims=run.claims + (None,))
+        claim = self._claim(ps, run.claims[-1] if run.claims else None)
+        new = run
+        if dinfo is not None:
+            try:
+                new, _, _ = self._define(run, ps, dinfo, pos)
+            except (EvalError, ShapeError, RecursionError):
+                new = None
+            new = new or run
+        elif dinfo is None and ps.names is not run.names:
+            new = dataclasses.replace(run, names=ps.names, comp=ps.comp, names_sig=ps.names_sig)
+        return dataclasses.replace(new, claims=run.claims + (claim,))
+
+    def _component_letters(self, text: str, names: Names) -> dict:
+        """Subscript letters that no declaration knows, read as component indices (``w_j``, ``x_j``) with
+        the range of the vector they index: (lo, hi) LaTeX bounds."""
+        out = {}
+        try:
+            c = canonical(text)
+        except ParseError:
+            return out
+        d = self.card.declarations
+        for m in re.finditer(r"(\\[A-Za-z]+|[A-Za-z])(?:\{[^{}]*\})?_\{([A-Za-z](?:,?[A-Za-z])?)\}", c):
+            base = m.group(1).lstrip("\\")
+            for letter in m.group(2).replace(",", ""):
+                if letter in names.kinds or letter in out or letter in ("e",):
+                    continue
+                bounds = None
+                shp = d.shapes.get(base)
+                if base in names.families and len(names.families[base]) == 1 and (
+                        shp is None or self._example_letter(letter, c, names)):
+                    b = names.indices.get(names.families[base])
+                    bounds = (b[0], b[1], "example") if b else None
+                elif shp is not None and base not in d.indexed:
+                    bounds = ("1", shp[0] if shp[1] == "1" else shp[1], "component") if "1" in shp else (
+                        "1", shp[0], "component")
+                elif shp is not None:
+                    bounds = ("1", shp[0], "component")
+                if bounds is None:
+                    sizes = [nm for nm, kd in names.kinds.items() if kd == "dim"]
+                    bounds = ("1", sizes[0], "component") if sizes else None
+                if bounds is not None:
+                    out[letter] = bounds
+        return out
+
+    def _example_letter(self, letter: str, c: str, names: Names) -> bool:
+        """Is an undeclared subscript letter used as an example index in the step (on a family of scalars,
+        ``y_s``), so that ``x_s`` is example s too, not component s?"""
+        d = self.card.declarations
+        for m in re.finditer(r"(\\[A-Za-z]+|[A-Za-z])_\{" + letter + r"\}", c):
+            base = m.group(1).lstrip("\\")
+            if base in names.families and base not in d.shapes and len(names.families[base]) == 1:
+                return True
+        return False
+
+    def _definition_lhs(self, text: str, names: Names, run: _Run) -> dict | None:
+        """Is the step ``NAME = EXPR`` (``:=``, ``\\text{let}``) with a left side the card does not declare?
+        Returns what it defines: kind ``new`` (a new name), ``pattern`` (``z_i`` over a declared index),
+        ``user`` (a name the run already defined), ``card`` (a name the card defines), or None."""
+        try:
+            pieces, rels = split_relations(clean(text))
+        except ParseError:
+            return None
+        if not rels or rels[0] != "=" or not pieces[0].strip() or len(pieces) < 2:
+            return None
+        lhs = pieces[0].strip()
+        try:
+            whole = expand_bare_sums(canonical(lhs), names.indices)
+        except ParseError:
+            return None
+        if any(key in whole for key in names.opaque):
+            return None  # a structured name the card declares (D_{KL}(p\|q), P(D|T))
+        call = re.fullmatch(r"(.+?)\(\s*((?:\\?[A-Za-z]+)(?:\s*,\s*\\?[A-Za-z]+)*)\s*\)", lhs)  # \ell(w), L(\theta)
+        base_lhs = call.group(1).strip() if call else lhs
+        try:
+            c = canonical(base_lhs)
+        except ParseError:
+            return None
+        # bold and vector fonts name the same letter (\hat{\mathbf{y}} is hat_y)
+        c = re.sub(r"\\(?:mathbf|boldsymbol|bm|vec|pmb|mathbfit)\{([^{}]*)\}", r"\1", c)
+        m = _NAME_LHS.fullmatch(c)
+        if m is None:
+            return None
+        word = m.group("inner") or m.group("plain")
+        if word.startswith("\\") and word[1:] not in _GREEK:
+            return None
+        sub = m.group("sub") or m.group("sub1")
+        info = {"written": lhs, "rhs": pieces[1], "opaque": None}
+        if m.group("sup"):
+            info.update(kind="new", key="@" + c, opaque=c)
+            return None if ("@" + c) in names.kinds and ("@" + c) not in run.users else info | (
+                {"kind": "user"} if ("@" + c) in run.users else {})
+        key = name_key(base_lhs)
+        if call:
+            info["opaque"] = canonical(lhs)
+        letter = name_key(word)
+        if (m.group("dec") or m.group("star")) and letter in self.solutions and key not in names.kinds:
+            # \hat{w}, w^* for an unknown the card solves for: a claim about its solution, not a new name
+            return info | {"kind": "solution", "key": key, "base": letter}
+        declared = self.card.declarations
+        if names.kinds.get(key) == "kron" and key not in declared.indexed and key not in declared.symbols:
+            return info | {"kind": "new", "key": key}  # delta is the Kronecker delta only until defined
+        if key in ("e", "pi", "I") or names.kinds.get(key) in ("function", "index", "dim", "identity"):
+            return None
+        if key in run.users:
+            return info | {"kind": "user", "key": key}
+        if key in run.rename:
+            return info | {"kind": "user", "key": run.rename[key]}
+        kind = names.kinds.get(key)
+        if kind == "defined" and key in self._base_state[2]:
+            return None if call and len(pieces) < 2 else info | {"kind": "card", "key": key}
+        if kind is not None:
+            return None  # a claim about a declared symbol, matrix or family
+        if sub is not None and "," not in sub:
+            base = key[: len(key) - len(sub) - 1]
+            if names.kinds.get(base) in ("defined", "symbol") and base not in run.users and sub.isalpha() \
+                    and all(ch in names.indices for ch in sub) and base not in self.card.declarations.shapes:
+                # \ell_i on a card that defines \ell: the user's per-example term, a name of its own whose
+                # index is the free (or summed) i
+                return info | {"kind": "new", "key": key}
+            if base in names.kinds:
+                return None  # an element or component of a declared name
+            if base in run.users:
+                return None
+            if sub.isalpha() and all(ch in names.indices for ch in sub):
+                return info | {"kind": "pattern", "key": base, "params": tuple(sub)}
+        return info | {"kind": "new", "key": key}
+
+    def _parse_run(self, run: _Run, latex: str):
+        """Parse a step in the run's context: its own names, component letters and, for a definition, the
+        name it defines and new parameters on its right side. Returns (ParsedStep with trees rewritten
+        into internal names, definition info or None); the ParsedStep carries ``names``, ``names_sig`` and
+        ``comp`` for the run after it. Cached by (step, context). Raises ParseError."""
+        ckey = (latex, run.names_sig, tuple(sorted(run.users)), tuple(sorted(run.rename.items())))
+        hit = self._run_parsed.get(ckey)
+        if hit is not None:
+            if isinstance(hit, ParseError):
+                raise hit
+            return hit
+        if len(self._run_parsed) > 5000:
+            self._run_parsed.clear()
+        try:
+            out = self._parse_run_uncached(run, latex)
+        except ParseError as exc:
+            self._run_parsed[ckey] = exc
+            raise
+        except RecursionError:
+            exc = ParseError("the expression is nested too deeply")
+            self._run_parsed[ckey] = exc
+            raise exc from None
+        self._run_parsed[ckey] = out
+        return out
+
+    def notation(self, latex: str, keep: frozenset = frozenset(), params: bool = False) -> str:
+        """The hook for the card's declared notations (issue 11 item 2, :mod:`whiteboard_app.maths.notation`):
+        rewrite a user's step into the card's names before it is parsed. ``keep`` are the internal names the
+        user defined in this run (and the one this step defines): the user's own definition of a name wins
+        over an alias. ``params``: the step defines a new name (an alias to a constant such as the bias
+        ``b`` = ``0`` is left to be the user's new parameter)."""
+        return rewrite_step(self.card, latex, keep, params)
+
+    def _parse_written(self, text: str) -> ParsedStep:
+        """Parse a step already in the card's names with the card's name table (cached); raises ParseError."""
+        key = (text, ())
+        r = self._parsed.get(key)
+        if r is None:
+            try:
+                r = parse_step(text, self.names)
+            except ParseError as exc:
+                r = exc
+            except RecursionError:
+                r = ParseError("the expression is nested too deeply")
+            self._parsed[key] = r
+        if isinstance(r, ParseError):
+            raise r
+        return r
+
+    def _raw_examples(self, text: str, names: Names) -> tuple:
+        """Undeclared letters the step as written uses as the index of one example (``y_s``, ``x_s``), not
+        bound by a sum: a notation rewrite may rename them to the card's index, but a relation that does
+        not hold for every example is still a condition on that example."""
+        try:
+            c = canonical(text)
+        except ParseError:
+            return ()
+        bound = set(re.findall(r"\\(?:sum|prod)_\{?([A-Za-z])", c))
+        return tuple(x for x, b in self._component_letters(text, names).items()
+                     if b[2] == "example" and x not in bound)
+
+    @staticmethod
+    def _one_name(latex: str) -> bool:
+        """Is ``latex`` (a rewritten left side) one name, possibly subscripted (``p_{i}``), not an
+        expression (``(-L)``, ``(w^{T}x_{i})``)?"""
+        t = latex.strip()
+        try:
+            c = canonical(t)
+        except ParseError:
+            return False
+        c = re.sub(r"\\(?:mathbf|boldsymbol|bm|vec|pmb|mathbfit)\{([^{}]*)\}", r"\1", c)
+        call = re.fullmatch(r"(.+?)\(\s*((?:\\?[A-Za-z]+)(?:\s*,\s*\\?[A-Za-z]+)*)\s*\)", c)  # \sigma(z)
+        return _NAME_LHS.fullmatch(call.group(1) if call else c) is not None
+
+    def _parse_run_uncached(self, run: _Run, latex: str, rewritten: bool = False):
+        text = _LET.sub("", latex, count=1) if _LET.match(latex) else latex
+        explicit = text is not latex or bool(re.search(r":=|\\coloneqq", text))  # let, :=: always a definition
+        if not rewritten:
+            text = _accents(text)  # ŷ is \hat{y} for the user's definitions too
+        names = run.names
+        adds: list[tuple] = []
+        dinfo = self._definition_lhs(text, names, run)
+        raw_examples = () if rewritten else self._raw_examples(text, names)
+        if not rewritten:
+            # the card's notations: a name the user defined in the run is theirs (no alias rewrites it)
+            keep = frozenset(run.users) | frozenset(run.rename) | frozenset(run.rename.values()) | frozenset(
+                run.fresh) | frozenset(k for u in run.users.values() for k in _written_keys(u.written))
+            if dinfo is not None and dinfo["kind"] in ("new", "pattern"):
+                lhs_r = self.notation(dinfo["written"], keep)
+                alias_text = self.notation(text, keep) if (
+                    not explicit and lhs_r != dinfo["written"] and self._one_name(lhs_r)) else None
+                mine = {dinfo["key"], *_written_keys(dinfo["written"])}
+                own = self.notation(text, keep | mine, params=True)
+                if alias_text is not None:
+                    # NAME is another notation for a card name (\hat{y} for p): both readings are parsed;
+                    # _reading picks one (the user's definition only when it reduces to the card's)
+                    try:
+                        alt = self._parse_run_uncached(run, alias_text, rewritten=True)
+                    except (ParseError, RecursionError):
+                        alt = None
+                    try:
+                        ps, dinfo = self._parse_run_uncached(run, own, rewritten=True)
+                    except (ParseError, RecursionError):
+                        if alt is None:
+                            raise
+                        object.__setattr__(alt[0], "raw_examples", _renamed_away(raw_examples, alias_text))
+                        return alt
+                    if alt is not None:
+                        object.__setattr__(ps, "alias", alt)
+                        object.__setattr__(alt[0], "raw_examples", _renamed_away(raw_examples, alias_text))
+                    object.__setattr__(ps, "raw_examples", _renamed_away(raw_examples, own))
+                    return ps, dinfo
+                text = own
+            else:
+                text = self.notation(text, keep | (frozenset([dinfo["key"]]) if dinfo is not None else frozenset()))
+                dinfo = self._definition_lhs(text, names, run) if dinfo is None else dinfo
+        comp = self._component_letters(text, names)
+        if comp or (dinfo is not None and dinfo["kind"] in ("new", "pattern")):
+            names = _copy_names(names)
+        for letter, bounds in comp.items():
+            names.kinds[letter] = "index"
+            names.indices[letter] = bounds[:2]
+            adds.append(("comp", letter, bounds))
+        fresh: list[str] = []
+        pre_parsed = None
+        if dinfo is not None and dinfo["kind"] in ("new", "pattern"):
+            key = dinfo["key"]
+            if dinfo["kind"] == "pattern":
+                names.kinds[key] = "family"
+                names.families[key] = "".join(dinfo["params"])
+                names.pattern_defs[key] = dinfo["params"]
+                adds.append(("pattern", key, dinfo["params"]))
+            else:
+                names.kinds[key] = "defined"
+                names.families.pop(key, None)  # delta defined by the user is no longer the Kronecker delta
+                adds.append(("name", key))
+            if dinfo["opaque"]:
+                names.opaque[expand_bare_sums(dinfo["opaque"], names.indices)] = key
+                adds.append(("opaque", dinfo["opaque"], key))
+            # new parameters on the right side (a bias b): real scalars from here on (looked for only when
+            # the step does not read without them: a second parse costs ~20 ms)
+            try:
+                pieces, _ = split_relations(clean(text))
+                pre_parsed = parse_step(text, names)
+                pieces = []
+            except ParseError as exc:
+                if not str(exc).startswith("unknown name"):
+                    pieces = []
+            for piece in pieces[1:]:
+                try:
+                    tree = parse_piece(piece, names)
+                except ParseError:
+                    continue
+                for nm in sorted(free_names(tree)):
+                    if nm not in names.kinds and re.fullmatch(r"[A-Za-z]+", nm) and nm not in fresh and nm != key:
+                        fresh.append(nm)
+            if len(fresh) > 1:  # one new parameter (a bias) is a model; several are undeclared names
+                raise ParseError(f"unknown names {', '.join(repr(x) for x in fresh)}: they are not declared on "
+                                 "this card (a definition may introduce at most one new parameter)")
+            for nm in fresh:
+                names.kinds[nm] = "symbol"
+                adds.append(("fresh", nm))
+        elif dinfo is not None and dinfo["kind"] == "solution":
+            names = _copy_names(names)
+            names.kinds[dinfo["key"]] = "defined"
+            adds.append(("name", dinfo["key"]))
+        elif dinfo is not None and dinfo["opaque"] and dinfo["kind"] == "card":
+            names = _copy_names(names)
+            names.opaque[expand_bare_sums(dinfo["opaque"], names.indices)] = dinfo["key"]
+            adds.append(("opaque", dinfo["opaque"], dinfo["key"]))
+        names_sig = run.names_sig + tuple(adds)
+        pkey = (text, names_sig)
+        r = self._parsed.get(pkey) if names_sig else None
+        if r is None and pre_parsed is not None and not fresh:
+            r = self._parsed[pkey] = pre_parsed
+        if r is None:
+            r = parse_step(text, names) if names_sig else self._parse_written(text)
+            if names_sig:
+                self._parsed[pkey] = r
+        # rewrite: the user's own version of a card name, a family written without its index (the generic
+        # example x_i), a component of a family's vector element (x_j)
+        per_example = self._per_example(r.trees, names, run)
+        comp_all = {**run.comp, **comp}
+        trees = tuple(self._rewrite(t, names, run, comp_all, per_example) for t in r.trees)
+        ps = dataclasses.replace(r, trees=trees)
+        object.__setattr__(ps, "names", names)
+        object.__setattr__(ps, "names_sig", names_sig)
+        object.__setattr__(ps, "comp", comp_all)
+        object.__setattr__(ps, "fresh", tuple(fresh))
+        object.__setattr__(ps, "per_example", per_example)
+        # example letters of the step as written that the notation renamed away (y_s -> y_i)
+        object.__setattr__(ps, "raw_examples", _renamed_away(raw_examples, text))
+        return ps, dinfo
+
+    def _defined_lhs(self, claim) -> bool:
+        """Is the claim's first expression a quantity the card or the run defines (p_k, L)?"""
+        if not claim.exprs:
+            return False
+        e = claim.exprs[0]
+        if e[0] == "deriv":
+            return True  # a derivative (of anything): a claim for every example, judged as such
+        nm = e[1] if e[0] in ("var", "idx") and isinstance(e[1], str) else None
+        return nm is not None and (nm in self.ev.definitions or nm in self.ev.patterns)
+
+    def _reading(self, run: _Run, ps: ParsedStep, dinfo):
+        """Of the two readings of ``ALIAS = EXPR`` (the alias a card notation for a card name, e.g. \\hat{y}
+        for p): the user's definition of their own name when its right side is the card's quantity with
+        the new parameters at 0 (their own model, e.g. with a bias), else a claim about the card's name,
+        judged as such (so a declared mistake written in the card's notation stays wrong)."""
+        alt = getattr(ps, "alias", None)
+        if alt is None or dinfo is None or len(ps.trees) < 2 or not alt[0].trees:
+            return ps, dinfo
+        aps, adinfo = alt
+        self._use(run)
+        scope0 = {nm: 0.0 for nm in tuple(run.fresh) + tuple(getattr(ps, "fresh", ()))}
+        try:
+            trial = dataclasses.replace(run, names=ps.names, names_sig=ps.names_sig, comp=ps.comp,
+                                        fresh=run.fresh + tuple(x for x in ps.fresh if x not in run.fresh))
+            self._use(trial)
+            target = {nm for nm in _mentions(aps.trees[0]) if self._base_state[0].kinds.get(nm) != "index"}
+            lhs = aps.trees[0]
+            if len(aps.trees) > 1 and lhs[0] == "var" and self._base_state[0].kinds.get(lhs[1]) == "symbol" \
+                    and lhs[1] in set(_mentions(aps.trees[1])):
+                agree = True  # u = 1 + e^{-z} with u another name for the variable z: not an equation in z
+            else:
+                agree = self._agree_scoped(ps.trees[1], aps.trees[0], scope0)
+            if not agree and self.solutions and target & set(self.solutions):
+                # a name for the solution (\alpha = 1/\sqrt{d_k} with \alpha the card's c): at the solution
+                agree = self._agree_solved(ps.trees[1], aps.trees[0], scope0)
+        except (EvalError, ShapeError, RecursionError):
+            agree = False
+        finally:
+            self._use(run)
+        return (ps, dinfo) if agree else (aps, adinfo)
+
+    def _per_example(self, trees, names: Names, run: _Run) -> bool:
+        """Does a step speak of one generic example: a family written without its index (``x`` for x_i,
+        not a stacked vector) or a name the user defined per example?"""
+        for t in trees:
+            for nm in _mentions(t):
+                fam = names.families.get(nm)
+                if fam and len(fam) == 1 and nm not in names.stacks and names.kinds.get(nm) == "family" and (
+                        ("var", nm) in _vars(t)):
+                    return True
+                u = run.users.get(nm)
+                if u is not None and u.per_example:
+                    return True
+        return False
+
+    def _rewrite(self, t, names: Names, run: _Run, comp: dict, per_example: bool):
+        d = self.card.declarations
+
+        def f(node):
+            if node[0] == "deriv" and node[2][0] == "var" and node[2][1] in run.users:
+                u = run.users[node[2][1]]
+                if u.alias is not None:
+                    return ("deriv", _map_tree(node[1], f), ("var", u.alias))
+                fn = node[1]
+                defs = {**self._base_state[2], **run.defs}
+                if fn[0] == "var" and fn[1] in defs and u.tree != ("var", fn[1]):
+                    # d/du of a defined quantity whose definition contains u's expression (Delta = r_w - r_l
+                    # in L = -log sigma(r_w - r_l)): u stands for that subexpression
+                    body = defs[fn[1]]
+                    if body != u.tree and u.tree in {n for _, n in _walk(body)}:
+                        def put(n, t=u.tree, k=u.key):
+                            return ("var", k) if n == t else n
+
+                        return ("deriv", _map_tree(body, put), node[2])
+            if node[0] == "var":
+                nm = node[1]
+                if nm in run.rename:
+                    return ("var", run.rename[nm])
+                fam = names.families.get(nm)
+                if fam and len(fam) == 1 and names.kinds.get(nm) == "family" and (
+                        nm not in names.stacks or per_example):
+                    return ("idx", nm, (("var", fam),))
+            elif node[0] == "idx" and len(node[2]) == 1 and node[2][0][0] == "var" and node[2][0][1] in comp \
+                    and comp[node[2][0][1]][2] == "component":
+                fam = names.families.get(node[1])
+                shp = d.shapes.get(node[1])
+                if fam and len(fam) == 1 and shp is not None and "1" in shp:
+                    return ("idx", node[1], (("var", fam), node[2][0]))
+            return node
+
+        return _map_tree(t, f)
+
+    def _define(self, run: _Run, ps: ParsedStep, dinfo: dict, pos: int):
+        """Accept the definition of a step ``NAME = EXPR``: (run after it or None, problem or None,
+        diagnosis or None). A new name must not appear on its own right side and its right side must
+        evaluate (shapes consistent); a card name may be re-defined for the user's own model only when it
+        reduces to the card's definition (or its summand, per example) with the new parameters at 0."""
+        key, kind = dinfo["key"], dinfo["kind"]
+        if kind == "user":
+            return None, None, None
+        if kind == "solution":  # the user's name for the card's solution: judged as a claim about it
+            users = dict(run.users)
+            users[key] = _UserName(key, dinfo["written"], self.solutions[dinfo["base"]], (), pos, False)
+            new = dataclasses.replace(run, names=ps.names, names_sig=ps.names_sig, comp=ps.comp, users=users,
+                                      defs={**run.defs, key: self.solutions[dinfo["base"]]})
+            return new, None, None
+        rhs = ps.trees[1]
+        written = dinfo["written"]
+        if kind in ("new", "pattern"):
+            if key in _mentions(rhs):
+                return None, f"circular definition: {written} appears on its own right side", "circular definition"
+            users = dict(run.users)
+            users[key] = _UserName(key, written, rhs, dinfo.get("params", ()), pos, ps.per_example)
+            new = dataclasses.replace(run, names=ps.names, names_sig=ps.names_sig, comp=ps.comp, users=users,
+                                      fresh=run.fresh + tuple(x for x in ps.fresh if x not in run.fresh))
+            if kind == "pattern":
+                new.patterns = {**run.patterns, key: (dinfo["params"], rhs)}
+            else:
+                new.defs = {**run.defs, key: rhs}
+            self._use(new)
+            self.values(rhs)  # ShapeError / EvalError: the definition is not accepted
+            if kind == "new":
+                # another name for a card quantity (u = W_1x + b_1 is the card's z): derivatives with respect
+                # to u are taken with respect to that quantity, which the card's definitions depend on
+                base_names = self._base_state[0]
+                for nm, kd in base_names.kinds.items():
+                    if kd in ("defined", "symbol", "matrix") and nm != key and self.same_value(("var", nm), rhs):
+                        users[key].alias = nm
+                        break
+            return new, None, None
+        # kind == "card": the user's own version of a card name
+        target = self._base_state[2].get(key)
+        if target is None:
+            return None, None, None
+        lhs_tree = ("var", key)
+        if ps.trees and self.same_value(lhs_tree, rhs):
+            return None, None, None  # the card's own value: an ordinary step
+        fresh = run.fresh + tuple(x for x in ps.fresh if x not in run.fresh)
+        scope0 = {nm: 0.0 for nm in fresh}
+        how = None
+        for cand, word in ((target, ""), (_summand(target, self.names.indices), " per example")):
+            if cand is None:
+                continue
+            if self._agree_scoped(rhs, cand, scope0):
+                how = word
+                break
+        if how is None:
+            return None, None, None
+        internal = "@" + canonical(written if not dinfo["opaque"] else written.split("(")[0])
+        users = dict(run.users)
+        users[internal] = _UserName(internal, written, rhs, (), pos, ps.per_example)
+        new = dataclasses.replace(run, names=ps.names, names_sig=ps.names_sig, comp=ps.comp, users=users,
+                                  fresh=fresh, defs={**run.defs, internal: rhs},
+                                  rename={**run.rename, key: internal})
+        new._how = how  # shown in the message
+        return new, None, None
+
+    def _agree_solved(self, a, b, scope: dict) -> bool:
+        """a = b at every sample point with the card's unknowns at their solutions (and ``scope``)."""
+        ok = 0
+        for p in self.points:
+            sc = {**self._solution_scope(p), **scope}
+            try:
+                va, vb = self.ev.value(a, p, sc), self.ev.value(b, p, sc)
+            except (EvalError, ZeroDivisionError, OverflowError, ValueError, np.linalg.LinAlgError):
+                continue
+            c = self.close(va, vb, 1e-7, 1e-9)
+            if c is None:
+                continue
+            if not c:
+                return False
+            ok += 1
+        return ok >= 3
+
+    def _safe_agree(self, a, b, scope: dict) -> bool:
+        try:
+            return self._agree_scoped(a, b, scope)
+        except (EvalError, ShapeError, RecursionError):
+            return False
+
+    def _agree_scoped(self, a, b, scope: dict) -> bool:
+        """a = b at every sample point (at least 3 defined) with names overridden by ``scope``."""
+        ok = 0
+        for p in self.points:
+            try:
+                va, vb = self.ev.value(a, p, scope), self.ev.value(b, p, scope)
+            except (EvalError, ZeroDivisionError, OverflowError, ValueError, np.linalg.LinAlgError):
+                continue
+            c = self.close(va, vb, 1e-7, 1e-9)
+            if c is None:
+                continue
+            if not c:
+                return False
+            ok += 1
+        return ok >= 3
+
     # ------------------------------------------------------------------ evaluation
     @property
     def dense_points(self):
         """60 extra points for conditions (inequalities that are not always true)."""
         if self._dense is None:
             self._dense = self.ev.sample_points(60, zlib.crc32(self.card.id.encode()) + 1)
+            self._set_run_values(self._run, self._dense)
         return self._dense
 
     def values(self, tree, solved: bool = False, dense: bool = False):
         """Values of a tree at every sample point (None where undefined); raises ShapeError / EvalError
         when it fails at every point."""
-        key = (tree, solved, dense)
+        ctx = ()
+        if self._ctx:
+            m = self._mention_memo.get(tree)
+            if m is None:
+                if len(self._mention_memo) > 20000:
+                    self._mention_memo.clear()
+                m = self._mention_memo[tree] = frozenset(_mentions(tree))
+            ctx = self._ctx if not self._touch.isdisjoint(m) else ()
+        key = (tree, solved, dense, ctx)
         if len(self._cache) > 20000:  # a long session: keep memory bounded
             self._cache.clear()
         if key in self._cache:
@@ -319,6 +1029,8 @@ class CardChecker:
                     not (contains(a, "deriv") or contains(b, "deriv"))
                     and (self._is_unknown(a) or self._is_unknown(b) or self._like_reference_equation(a, b)))):
             return True, "solution"
+        if rel == "=" and prev is not None and self._solves_previous(a, b, prev):
+            return True, "previous"
         if rel in INEQ and any(valid):
             # a condition: agrees with a reference relation point by point (on 60 points)
             t = self.truth(a, b, rel, dense=True)
@@ -343,6 +1055,38 @@ class CardChecker:
                 except (EvalError, ShapeError):
                     pass
         return False, None
+
+    def _solves_previous(self, a, b, prev: _Claim) -> bool:
+        """``v = E`` for a declared scalar v: the user's previous step is an equation in v that is not an
+        identity, and it holds at every point once v is replaced by E (it is solved for v; e.g.
+        y_s(w^T x_s + b) = 1 with labels y = +-1 gives b = y_s - w^T x_s)."""
+        pairs = [(x, y) for x, r, y in zip(prev.exprs, prev.rels, prev.exprs[1:], strict=False) if r == "="]
+        if not pairs or len(pairs) != len(prev.rels):
+            return False
+        for side, expr in ((a, b), (b, a)):
+            if side[0] != "var" or self.names.kinds.get(side[1]) != "symbol" or side[1] in _mentions(expr):
+                continue
+            v = side[1]
+            if not any(v in _mentions(x) | _mentions(y) for x, y in pairs):
+                continue
+            try:
+                if all(all(t for t in self.truth(x, y, "=") if t is not None) for x, y in pairs):
+                    continue  # an identity in v holds whatever v is: it implies nothing about v
+
+                def sub(node, v=v, expr=expr):
+                    return expr if node == ("var", v) else node
+
+                ok = True
+                for x, y in pairs:
+                    t = [q for q in self.truth(_map_tree(x, sub), _map_tree(y, sub), "=") if q is not None]
+                    if len(t) < 3 or not all(t):
+                        ok = False
+                        break
+                if ok:
+                    return True
+            except (EvalError, ShapeError):
+                continue
+        return False
 
     def _holds_at_solution(self, a, b, k: int) -> bool:
         try:
@@ -455,34 +1199,67 @@ class CardChecker:
         return acc
 
     def check(self, latex: str, previous: list[str] = ()) -> StepVerdict:
-        """Judge one step; ``previous`` are the user's earlier steps (for a leading ``=`` and implication)."""
+        """Judge one step; ``previous`` are the user's earlier steps of the run (for a leading ``=``,
+        implication, the names they defined and the reference steps they reached). Verdicts of a run are
+        cached, so checking a derivation step by step parses and evaluates each step once."""
+        previous = list(previous)
+        vkey = (tuple(previous), latex)
+        hit = self._verdicts.get(vkey)
+        if hit is not None:
+            return dataclasses.replace(hit)
         t0 = time.perf_counter()
         try:
             # extras (diagnosis searches, the "proved" label) stop 0.6 s after the start, so a check
             # stays inside the worker's ~1 s limit on a busy machine
             self._budget_end = t0 + self.BUDGET_S
-            v = self._check(latex, list(previous))
+            try:
+                run = self._run_for(previous)
+            except RecursionError:
+                run = self._base_run
+            self._use(run)
+            v = self._check(latex, previous, run)
+            self._skipped(v, previous)
+            if v.verdict == "correct" and v.reference_step is None and run is not self._base_run \
+                    and v.defines is None and not v.message.startswith("follows from your previous step"):
+                # a step of the user's run that reads, on its own in the card's notations, as a reference
+                # step (per example, another index letter): name that step too
+                self._use(self._base_run)
+                try:
+                    v0 = self._check(latex, [], self._base_run)
+                except ParseError:
+                    v0 = None
+                if v0 is not None and v0.verdict == "correct" and v0.reference_step is not None:
+                    v.reference_step = v0.reference_step
         except ParseError as exc:  # a reading problem found late is still "unparsed", never "wrong"
             v = StepVerdict(latex, "unparsed", message=str(exc))
+        finally:
+            self._use(self._base_run)
         v.ms = (time.perf_counter() - t0) * 1000.0
+        if len(self._verdicts) > 5000:
+            self._verdicts.clear()
+        self._verdicts[vkey] = dataclasses.replace(v)
         return v
 
-    def _prev_claim(self, previous: list[str]) -> _Claim | None:
-        claims: list[_Claim] = []
-        for s in previous:
-            try:
-                ps = self.parse(s)
-            except ParseError:
-                claims.append(None)
-                continue
-            if ps.undecidable:
-                claims.append(None)
-                continue
-            claims.append(self._claim(ps, claims[-1] if claims else None))
-        return claims[-1] if claims else None
+    def _skipped(self, v: StepVerdict, previous: list[str]) -> None:
+        """A correct step that reaches reference step k right after the user's previous step reached an
+        earlier step k0 < k - 1: the routine steps k0+1..k-1 were skipped (still correct)."""
+        if v.verdict != "correct" or v.reference_step is None or not previous:
+            return
+        pv = self._verdicts.get((tuple(previous[:-1]), previous[-1]))
+        if pv is None or pv.verdict != "correct" or pv.reference_step is None:
+            return
+        k0, k = pv.reference_step, v.reference_step
+        if k > k0 + 1:
+            v.skipped = list(range(k0 + 1, k))
+            span = f"{k0 + 1}" if k == k0 + 2 else f"{k0 + 1}-{k - 1}"
+            v.message = (v.message or "") + f"; skipped {span}"
 
-    def _check(self, latex: str, previous: list[str]) -> StepVerdict:
-        v = self._check_inner(latex, previous)
+    def _prev_claim(self, previous: list[str]) -> _Claim | None:
+        run = self._run_for(previous)
+        return run.claims[-1] if run.claims else None
+
+    def _check(self, latex: str, previous: list[str], run: _Run | None = None) -> StepVerdict:
+        v = self._check_inner(latex, previous, run or self._base_run)
         if v.verdict == "unparsed":
             try:
                 self.parse(latex)
@@ -509,17 +1286,100 @@ class CardChecker:
             return None
         return best[1]
 
-    def _check_inner(self, latex: str, previous: list[str]) -> StepVerdict:
+    def _check_inner(self, latex: str, previous: list[str], run: _Run) -> StepVerdict:
         try:
-            ps = self.parse(latex)
+            ps, dinfo = self._parse_run(run, latex)
         except ParseError as exc:
             return StepVerdict(latex, "unparsed", message=str(exc))
+        ps, dinfo = self._reading(run, ps, dinfo)
         if ps.undecidable:
             k = self.nearest_step(latex)
             return StepVerdict(latex, "cannot_check", reference_step=k,
                                message="this kind of step is not checked; compare with the reference step")
-        prev = self._prev_claim(previous)
+        prev = run.claims[-1] if run.claims else None
+        earlier_comp = run.comp
+        if dinfo is None and ps.names_sig != run.names_sig:  # component letters of this step (w_j)
+            run = dataclasses.replace(run, names=ps.names, comp=ps.comp, names_sig=ps.names_sig)
+            self._use(run)
         claim = self._claim(ps, prev)
+        taut = self._tautology(latex, claim)
+        if taut is not None:
+            return taut
+        defined = None
+        problem = None
+        if dinfo is not None:
+            try:
+                defined, problem, pdiag = self._define(run, ps, dinfo, len(previous) + 1)
+            except ShapeError as exc:
+                defined, problem, pdiag = None, f"the definition of {dinfo['written']} has inconsistent shapes: {exc}", \
+                    "shape mismatch"
+            except (EvalError, RecursionError) as exc:
+                self._use(run)
+                k = self.nearest_step(latex)
+                return StepVerdict(latex, "cannot_check", reference_step=k,
+                                   message=f"cannot evaluate the definition of {dinfo['written']}: {exc}")
+            if problem is not None:
+                self._use(run)
+                return StepVerdict(latex, "wrong", reference_step=None, diagnosis=pdiag, message=problem)
+            if defined is not None:
+                self._use(defined)
+                if dinfo["kind"] == "card":
+                    # judged in the user's model: the rest of a chain after the re-defined name
+                    claim = self._claim(dataclasses.replace(ps, trees=(("var", defined.rename[dinfo["key"]]),)
+                                                            + ps.trees[1:]), prev)
+            else:
+                self._use(run)
+        bound = set(re.findall(r"\\(?:sum|prod)_\{?([A-Za-z])", latex))
+        new_examples = [x for x, b in ps.comp.items() if b[2] == "example" and x not in earlier_comp
+                        and x not in bound]
+        if self._defined_lhs(claim):
+            new_examples = []  # p_k = ...: a claim about a defined quantity of example k, judged as such
+        else:
+            # an example letter the notation renamed to the card's index (y_s -> y_i) is still one example
+            # when the relation does not hold for every example
+            seen = {x for c in run.claims if c is not None for x in getattr(c.step, "raw_examples", ())}
+            new_examples += [x for x in getattr(ps, "raw_examples", ()) if x not in earlier_comp
+                             and x not in new_examples and x not in seen and x not in bound]
+        if new_examples and not claim.step.continues and dinfo is None and claim.rels:
+            try:
+                holds = all(self._pair_ok(a, b, r, prev)[0]
+                            for a, r, b in zip(claim.exprs, claim.rels, claim.exprs[1:], strict=False))
+            except (EvalError, ShapeError):
+                holds = True  # judged below (shape errors and undefined values are reported there)
+            if not holds:
+                # y_s(w^T x_s + b) = 1: a condition that picks out example s, not a consequence of the card
+                return StepVerdict(latex, "cannot_check", reference_step=self.nearest_step(latex),
+                                   diagnosis="condition",
+                                   message=f"a condition on the example {', '.join(new_examples)} (not declared "
+                                           "on the card): taken as given, later steps may follow from it")
+        v = self._judge_claim(latex, claim, prev)
+        if defined is not None and v.verdict == "correct" and dinfo["kind"] != "solution":
+            self._as_definition(v, dinfo, defined, claim)
+        elif dinfo is not None and dinfo["kind"] == "solution" and v.verdict == "wrong":
+            v.message = f"{dinfo['written']} names the card's solution, and this is not its value" + (
+                f": {v.diagnosis}" if v.diagnosis else "")
+        elif dinfo is not None and dinfo["kind"] == "user" and v.verdict == "wrong":
+            u = run.users.get(dinfo["key"])
+            if u is not None and u.tree in self.solutions.values():
+                v.message = f"{u.written} is the card's solution, and this is not its value" + (
+                    f": {v.diagnosis}" if v.diagnosis else "")
+            elif u is not None:
+                what = f": {v.diagnosis}" if v.diagnosis else ""
+                v.diagnosis = v.diagnosis or "redefinition"
+                v.message = (f"{u.written} is already defined by your step {u.step}; this gives it another "
+                             f"value{what}")
+        elif dinfo is not None and dinfo["kind"] == "card" and v.verdict == "wrong" and v.diagnosis is None:
+            v.message = (f"{dinfo['written']} is defined on the card, and this is not its value (nor, per "
+                         f"example, its summand): {v.message}")
+        if v.verdict == "wrong" and claim.step.continues and prev is not None:
+            w = self._missing_left_side(latex, claim)
+            if w is not None:
+                return w
+        if v.verdict == "correct" and defined is None:
+            self._follows(v, claim, run)
+        return v
+
+    def _judge_claim(self, latex: str, claim: _Claim, prev: _Claim | None) -> StepVerdict:
         try:
             return self._judge(latex, claim, prev)
         except ShapeError as exc:
@@ -537,6 +1397,122 @@ class CardChecker:
         except (EvalError, RecursionError) as exc:
             k = self.nearest_step(latex)
             return StepVerdict(latex, "cannot_check", reference_step=k, message=f"cannot evaluate: {exc}")
+
+    def _tautology(self, latex: str, claim: _Claim) -> StepVerdict | None:
+        """A relation between two written copies of the same expression (``a = a``, ``z < z``, a chain
+        ``z = z = z``) is not a step of the derivation: "cannot_check" for = <= >= (true but says nothing),
+        "wrong" for < > (false)."""
+        if not claim.rels or len(claim.step.trees) < 2 or not is_tautology(latex):
+            return None  # "= x" repeating the line before is a restatement, not a tautology
+        what = "both sides are the same expression"
+        if any(r in ("<", ">") for r in claim.rels):
+            return StepVerdict(latex, "wrong", reference_step=None, diagnosis="false relation",
+                               message=f"{what}, so a strict inequality between them is false")
+        return StepVerdict(latex, "cannot_check", reference_step=self.nearest_step(latex), diagnosis="tautology",
+                           message=f"{what}: a tautology is not a step of the derivation")
+
+    def _as_definition(self, v: StepVerdict, dinfo: dict, run: _Run, claim: _Claim) -> None:
+        """Turn a correct verdict on ``NAME = EXPR`` into "defines NAME" (the reference step only when the
+        right side is the value of an expression of that step)."""
+        written = dinfo["written"]
+        v.defines = written
+        rhs = claim.exprs[1] if len(claim.exprs) > 1 else claim.exprs[-1]
+        k = None
+        same = [kk for kk, c in enumerate(self.ref_claims, 1)
+                if c is not None and any(self.same_value(rhs, x) for x in c.exprs)]
+        if same:  # several reference steps have that value: the one written most like the step
+            k = max(same, key=lambda kk: (self._sim(v.latex, self.card.steps[kk - 1].latex), -kk))
+        states = False
+        if k is None and dinfo["kind"] == "card":
+            # the user's own version of a card name: the reference step that states that name
+            for kk, c in enumerate(self.ref_claims, 1):
+                if c is not None and c.exprs and c.exprs[0] == ("var", dinfo["key"]) and not c.step.continues:
+                    k, states = kk, True
+                    break
+        if k is None and run.fresh:
+            # the user's model with a new parameter (a bias): the reference step it reduces to at 0
+            scope0 = {nm: 0.0 for nm in run.fresh}
+            for kk, c in enumerate(self.ref_claims, 1):
+                if c is not None and any(self._safe_agree(rhs, x, scope0) for x in c.exprs):
+                    k = kk
+                    break
+        v.reference_step = k
+        words = f"defines {written}"
+        how = getattr(run, "_how", None)
+        if dinfo["kind"] == "card":
+            words = f"defines {written} for your model{how or ''} (it reduces to the card's {written}" + (
+                " with " + ", ".join(run.fresh) + " = 0)" if run.fresh else ")")
+            words += "; later steps use yours"
+        fresh = getattr(claim.step, "fresh", ())
+        if fresh:
+            words += "; " + ", ".join(fresh) + (" is a new parameter (a real number)" if len(fresh) == 1 else
+                                                 " are new parameters (real numbers)")
+        if k is not None:
+            words += (f"; the card's {written} is reference step {k}" if states
+                      else f"; its value is that of reference step {k}")
+        v.message = words
+
+    def _missing_left_side(self, latex: str, claim: _Claim) -> StepVerdict | None:
+        """A continuation ``= EXPR`` that does not follow from the line before, but whose value is that of a
+        reference step with another left side (``\\frac{d\\sigma}{dz}``): read as the person meant it,
+        correct with a note to write that left side."""
+        e = claim.exprs[-1]
+        found = []
+        for k, c in enumerate(self.ref_claims, 1):
+            if c is None or not any(self.same_value(e, x) for x in c.exprs[1:]):
+                continue
+            if not self.same_value(self._subject(k), e):
+                continue
+            found.append((max(self._fsim(e, x) for x in c.exprs[1:]), k))
+        for _, k in sorted(found, key=lambda t: (-t[0], t[1])):
+            first = k
+            while first > 1 and self.ref_claims[first - 1] is not None and self.ref_claims[first - 1].step.continues:
+                first -= 1
+            raw = self.card.steps[first - 1].latex
+            left = raw.split("=", 1)[0].strip() if "=" in raw else ""
+            if not left or left.endswith(("<", ">", ":", "!")):
+                continue
+            note = f"write what this equals: {left} = …"
+            return StepVerdict(latex, "correct", reference_step=k, diagnosis="missing left side",
+                               shape=self._shape_of(e), note=note,
+                               message=f"matches reference step {k}, missing its left side: {note}")
+        return None
+
+    def _follows(self, v: StepVerdict, claim: _Claim, run: _Run) -> None:
+        """A correct step whose value is not that of the reference step it was matched with: it follows
+        from the card's definitions (a derivative evaluated on its merits) or the user's own steps; say
+        so, and name a reference step only when one has its value."""
+        if v.reference_step is None or "holds at the solution" in (v.message or ""):
+            return
+        last = claim.exprs[-1]
+        c = self.ref_claims[v.reference_step - 1]
+        if c is not None and any(self.same_value(last, x) for x in c.exprs):
+            return
+        for k, c in enumerate(self.ref_claims, 1):
+            if c is not None and any(self.same_value(last, x) for x in c.exprs):
+                v.reference_step = k
+                v.message = f"matches reference step {k}"
+                return
+        if not (set(run.defs) | set(run.patterns)) and not any(contains(x, "deriv") for x in claim.exprs):
+            return  # an ordinary rewrite on the card's names: keep the nearest reference step
+        base_kinds = self._base_state[0].kinds
+        if not run.defs and not run.patterns and any(
+                base_kinds.get(nm) == "index" and nm not in run.comp for x in claim.exprs for nm in _mentions(x)):
+            # one example or one component in the card's index letters (the per-example form of a sum, the
+            # card's i written j): its value is not that of the whole step, keep the nearest reference step
+            return
+        v.reference_step = None
+        d = next((x for x in claim.exprs if x[0] == "deriv"), None)
+        if d is not None:
+            from .trees import to_latex as _tl
+
+            try:
+                f = _tl(d[1], self.names)
+            except Exception:  # noqa: BLE001 - a name the printer does not know: say it in words
+                f = "the expression"
+            v.message = f"follows: derivative of {f}"
+        else:
+            v.message = "follows from your previous steps and the card's definitions"
 
     def _shape_of(self, tree) -> str | None:
         try:
@@ -585,6 +1561,10 @@ class CardChecker:
                         f"holds only where {unknowns} takes its solution, but reference step {kk} holds for "
                         f"every {unknowns}"))
         msg = f"matches reference step {k}" if k else "follows from the previous step"
+        if "previous" in hows and rels == ["="] * len(rels):
+            k = None
+            msg = "follows from your previous step (solved for " + ", ".join(
+                x[1] for x in exprs if x[0] == "var") + ")"
         if "solution" in hows:
             msg += " (holds at the solution)"
         elif (self.prove and shape is None and all(h == "identity" for h in hows) and all(r == "=" for r in rels)
@@ -858,26 +1838,6 @@ class CardChecker:
                 best = (s, k)
         return best[1] if best else None
 
-    def _pieces(self, latex: str) -> list[str]:
-        from .latex import split_relations
-
-        try:
-            pieces, _ = split_relations(clean(latex))
-        except ParseError:
-            return [latex]
-        return [canonical(p) for p in pieces if p.strip()] or [latex]
-
-    @staticmethod
-    def _bag_sim(a: str, b: str) -> float:
-        """Order-insensitive similarity of two LaTeX strings (terms may be reordered)."""
-        from collections import Counter
-
-        from .latex import tokenize
-
-        ta, tb = Counter(tokenize(a)), Counter(tokenize(b))
-        inter = sum((ta & tb).values())
-        return 2 * inter / max(1, sum(ta.values()) + sum(tb.values()))
-
     @staticmethod
     def _features(tree):
         """Multiset of the tree's ingredients (names, functions, transposes, sums, numbers, powers):
@@ -1012,3 +1972,60 @@ def near_misses_for(chk: CardChecker, per_step: int = 6) -> list[tuple[str, str]
             per_diag[diag] = per_diag.get(diag, 0) + 1
             n += 1
     return out
+
+
+def is_tautology(latex: str) -> bool:
+    """Does a step relate two or more copies of the same expression as written (``a = a``, ``z < z``,
+    ``z = z = z``; spacing and bracing aside)? ``x^{-1} = \\frac{1}{x}`` is a rewrite, not a tautology."""
+    try:
+        pieces, rels = split_relations(clean(latex))
+        own = [canonical(p).replace(" ", "") for p in pieces if p.strip()]
+    except ParseError:
+        return False
+    return bool(rels) and len(own) >= 2 and all(a == b for a, b in zip(own, own[1:], strict=False))
+
+
+def _walk(t):
+    from .trees import walk
+
+    return walk(t)
+
+
+def _vars(t) -> set:
+    """The ("var", name) nodes of a tree."""
+    from .trees import walk
+
+    return {node for _, node in walk(t) if node[0] == "var"}
+
+
+def _written_keys(written: str) -> tuple:
+    """The names a user's written left side goes by in the notation rules: as written (``a^{(1)}``) and
+    without its subscript (``\\hat{y}_k``: ``hat_y``)."""
+    out = []
+    for w in (written.strip(), re.sub(r"_(?:\{[^{}]*\}|[A-Za-z0-9])\s*$", "", written.strip())):
+        try:
+            out.append(name_key(w))
+        except (ParseError, IndexError, ValueError):
+            continue
+    return tuple(out)
+
+
+def _renamed_away(letters, text: str) -> tuple:
+    """The letters (example indices of a step as written) that no longer occur in its rewritten text."""
+    present = set(re.findall(r"[A-Za-z]+", text))
+    return tuple(x for x in letters if x not in present)
+
+
+def _summand(t, indices: dict):
+    """The tree with every sum over a declared index replaced by its body (the index left free): the
+    per-example form of a sum over examples. None when the tree has no such sum."""
+    found = []
+
+    def f(node):
+        if node[0] == "sum" and node[2] in indices:
+            found.append(node[2])
+            return _map_tree(node[1], f)
+        return node
+
+    out = _map_tree(t, f)
+    return out if found else None

@@ -82,6 +82,7 @@ _DOMAIN_SAMPLERS = {
     "positive_integer": lambda r, size=None: r.integers(2, 8, size).astype(float),
     "binary": lambda r, size=None: r.integers(0, 2, size).astype(float),
     "discrete": lambda r, size=None: r.integers(0, 6, size).astype(float),
+    "sign": lambda r, size=None: 2.0 * r.integers(0, 2, size).astype(float) - 1.0,
 }
 
 
@@ -376,6 +377,11 @@ class Evaluator:
             if len(idx) != 2:
                 raise EvalError("the Kronecker delta takes two indices")
             return 1.0 if idx[0] == idx[1] else 0.0
+        if fam not in p.families and fam not in self.patterns and self.names.kinds.get(fam) != "family":
+            # a component of a vector or an entry of a matrix: w_j, A_{jk} (1-based)
+            v = self.lookup(fam, p, scope)
+            if is_array(v):
+                return self.component(fam, v, idx)
         if fam not in p.families:
             raise EvalError(f"{fam} has no values")
         lo, arr = p.families[fam]
@@ -383,7 +389,26 @@ class Evaluator:
         if any(q < 0 or q >= arr.shape[j] for j, q in enumerate(pos)) or len(pos) > arr.ndim:
             raise IndexRangeError(f"index {idx[0] if len(idx) == 1 else idx} of {fam} is outside its range")
         v = arr[pos]
-        return v if isinstance(v, np.ndarray) and v.ndim == 2 else float(v)
+        if isinstance(v, np.ndarray) and v.ndim != 2:
+            if v.size != 1:
+                raise EvalError(f"{fam} takes {arr.ndim - (2 if fam in self.decl.shapes else 0)} indices")
+            return float(v.reshape(-1)[0])
+        return v if isinstance(v, np.ndarray) else float(v)
+
+    def component(self, fam: str, v, idx: tuple[int, ...]) -> float:
+        """Component ``idx`` (1-based) of the vector or matrix value v of ``fam``: one index for a d x 1
+        or 1 x d vector, two for a matrix; IndexRangeError outside its size."""
+        if len(idx) == 1 and 1 in v.shape:
+            flat = v.reshape(-1)
+            if not 1 <= idx[0] <= flat.size:
+                raise IndexRangeError(f"component {idx[0]} of {fam} is outside 1..{flat.size}")
+            return float(flat[idx[0] - 1])
+        if len(idx) == 2:
+            r, c = idx
+            if not (1 <= r <= v.shape[0] and 1 <= c <= v.shape[1]):
+                raise IndexRangeError(f"entry {idx} of {fam} is outside its {v.shape[0]} x {v.shape[1]} size")
+            return float(v[r - 1, c - 1])
+        raise EvalError(f"{fam} takes {1 if 1 in v.shape else 2} component indices")
 
     # ---------------------------------------------------------------- algebra
     def shape_name(self, v) -> str:
@@ -561,6 +586,28 @@ class Evaluator:
         if wrt[0] == "var":
             key = wrt[1]
             x0 = self.lookup(key, p, scope)
+        elif wrt[0] == "idx" and wrt[1] not in p.families and wrt[1] not in self.patterns \
+                and self.names.kinds.get(wrt[1]) == "matrix":
+            # d/dw_j: perturb component j of the whole vector w (every use of w sees it)
+            idx = tuple(self.index_value(s, p, scope) for s in wrt[2])
+            full = self.lookup(wrt[1], p, scope)
+            if not is_array(full):
+                raise EvalError(f"{wrt[1]} has no components")
+            self.component(wrt[1], full, idx)  # range check
+            pos = (idx[0] - 1, 0) if len(idx) == 1 and full.shape[1] == 1 else (
+                (0, idx[0] - 1) if len(idx) == 1 else (idx[0] - 1, idx[1] - 1))
+            base = np.array(full, dtype=float)
+
+            def at_c(x):
+                m = base.copy()
+                m[pos] = x
+                sc = dict(scope)
+                sc[wrt[1]] = m
+                return _scalar(self.ev(f, p, sc))
+
+            x0 = float(base[pos])
+            h = (1e-3 if nested else 1e-6) * max(1.0, abs(x0))
+            return (_as(at_c(x0 + h)) - _as(at_c(x0 - h))) / (2 * h)
         elif wrt[0] == "idx":
             idx = tuple(self.index_value(s, p, scope) for s in wrt[2])
             key = ("@idx", wrt[1], idx)

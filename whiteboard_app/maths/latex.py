@@ -150,6 +150,8 @@ def clean(s: str) -> str:
 #: levels); beyond them antlr takes seconds, so such input is refused at once instead of timing out
 MAX_STEP_CHARS = 1000
 MAX_NESTING = 20
+#: highest derivative order read (\frac{d^k f}{dx^k}, \nabla^k): each order nests a numeric derivative
+MAX_DERIVATIVE_ORDER = 4
 #: opening and closing delimiters checked by :func:`check_balance`, with their names for messages
 _OPENERS = {"{": "}", "(": ")", "[": "]", r"\{": r"\}", r"\langle": r"\rangle"}
 _CLOSERS = {v: k for k, v in _OPENERS.items()}
@@ -751,6 +753,9 @@ def _convert(toks: list[str], names: Names, em: _Emitter) -> list[str]:
                 g, j = _group(toks, i + 2)
                 if toks[i + 1] == "^":
                     order = int(join(g)) if join(g).isdigit() else 1
+                    if order > MAX_DERIVATIVE_ORDER:
+                        raise ParseError(f"a derivative of order {order} is not checked "
+                                         f"(at most {MAX_DERIVATIVE_ORDER})")
                 else:
                     wrt = g
                 i = j - 1
@@ -826,7 +831,13 @@ def _convert(toks: list[str], names: Names, em: _Emitter) -> list[str]:
                 continue
             entry = em.table.get(prev[1:]) if prev.startswith("\\") else None
             is_fn = entry is not None and (entry[0] == "func" or (
-                entry[0] == "name" and names.kinds.get(entry[1]) == "function"))
+                entry[0] == "name" and names.kinds.get(entry[1]) in ("function", "defined")))
+            if prev == r"\cdot" and len(out) >= 2:  # L'(w): the name was followed by a product sign
+                entry = em.table.get(out[-2][1:]) if out[-2].startswith("\\") else None
+                is_fn = entry is not None and entry[0] == "name" and names.kinds.get(entry[1]) == "defined"
+                if is_fn:
+                    out.pop()
+                    prev = out[-1]
             if is_fn and i + 1 < n and toks[i + 1] == "(":
                 # f'(z) -> d/dz f(z) for a single-name argument
                 depth, j = 0, i + 1
@@ -840,7 +851,11 @@ def _convert(toks: list[str], names: Names, em: _Emitter) -> list[str]:
                 if len(arg) != 1:
                     raise ParseError("f'(...) is read only at a single variable, e.g. f'(z)")
                 out.pop()
-                out += [r"\frac", "{", r"\partial", "}", "{", r"\partial", arg[0], "}", "(", prev, "(", arg[0], ")", ")"]
+                if entry[0] == "name" and names.kinds.get(entry[1]) == "defined":  # L'(w): dL/dw
+                    out += [r"\frac", "{", r"\partial", "}", "{", r"\partial", arg[0], "}", "(", prev, ")"]
+                else:
+                    out += [r"\frac", "{", r"\partial", "}", "{", r"\partial", arg[0], "}", "(", prev, "(", arg[0],
+                            ")", ")"]
                 i = j + 1
                 continue
             raise ParseError("a prime (') is read as a transpose only after a matrix or vector")
@@ -1012,9 +1027,37 @@ def _emit_name(base: str | None, toks: list[str], i: int, out: list[str], names:
         entry = em.table.get(out[-1][1:]) if out[-1].startswith("\\") else None
         is_fn = entry is not None and (entry[0] == "func" or (
             entry[0] == "name" and names.kinds.get(entry[1]) == "function"))
+        if not is_fn and entry is not None and entry[0] == "name" and names.kinds.get(entry[1]) == "defined":
+            j = _argument_list_end(toks, i)
+            if j is not None:
+                return j  # L(w), J(\mu), \ell(\mu, \sigma): a defined quantity written with its arguments
         if not is_fn:
             out.append(r"\cdot")
     return i
+
+
+def _argument_list_end(toks: list[str], i: int) -> int | None:
+    """``( name [, name]... )`` at tokens[i] (names: a letter or a Greek command, optionally bold or
+    hatted in one token group): the index after the ``)``; None otherwise."""
+    j = i + 1
+    n = len(toks)
+    want_name = True
+    while j < n:
+        t = toks[j]
+        if want_name:
+            if re.fullmatch(r"[A-Za-z]", t) or (t.startswith("\\") and t[1:] in _GREEK):
+                want_name = False
+                j += 1
+                continue
+            return None
+        if t == ",":
+            want_name = True
+            j += 1
+            continue
+        if t == ")":
+            return j + 1
+        return None
+    return None
 
 
 def _emit_name_inner(base: str | None, toks: list[str], i: int, out: list[str], names: Names, em: _Emitter,
@@ -1053,6 +1096,16 @@ def _emit_name_inner(base: str | None, toks: list[str], i: int, out: list[str], 
         pieces = _split_sub(sub, 2 if idx == "kron" else len(idx))
         out.append(em.placeholder(("idx", base, pieces)))
         return i
+    if sub is not None and not star and kinds.get(base) in ("matrix", "defined") and _component_sub(sub, names):
+        # a component of a declared vector or matrix: w_j, w_{3}, A_{jk}
+        if "," in sub:
+            pieces = _split_sub(sub, 2)
+        elif all(t.isdigit() for t in sub) or len(sub) == 1:
+            pieces = [join(sub)]
+        else:
+            pieces = list(sub)
+        out.append(em.placeholder(("idx", base, pieces)))
+        return i
     if star and base + "^*" in kinds:
         out.append(em.placeholder(("name", base + "^*")))
         if sub is not None:
@@ -1061,6 +1114,15 @@ def _emit_name_inner(base: str | None, toks: list[str], i: int, out: list[str], 
     # undeclared: keep as a name; validation reports it ("unknown name")
     out.append(em.placeholder(("name", full)))
     return i
+
+
+def _component_sub(sub: list[str], names: Names) -> bool:
+    """A subscript that reads as component indices: index letters (declared, or component letters of the
+    run) and digits, one or two of them (``j``, ``3``, ``jk``, ``j,k``)."""
+    parts = [t for t in sub if t != ","]
+    if parts and all(t.isdigit() for t in parts):
+        return True
+    return 1 <= len(parts) <= 2 and all(t.isdigit() or names.kinds.get(t) == "index" for t in parts)
 
 
 def _split_sub(sub: list[str], k: int) -> list[str]:
@@ -1097,6 +1159,8 @@ def _derivative(num: list[str], den: list[str], names: Names, em: _Emitter) -> l
         if not join(g).isdigit():
             return None
         k = int(join(g))
+        if k > MAX_DERIVATIVE_ORDER:
+            raise ParseError(f"a derivative of order {k} is not checked (at most {MAX_DERIVATIVE_ORDER})")
     f = num[j:]
     # denominator: one or more "d x" / "\partial x" (with optional ^k)
     wrts: list[list[str]] = []
@@ -1120,6 +1184,8 @@ def _derivative(num: list[str], den: list[str], names: Names, em: _Emitter) -> l
             if not join(g).isdigit():
                 return None
             times = int(join(g))
+            if times > MAX_DERIVATIVE_ORDER:
+                raise ParseError(f"a derivative of order {times} is not checked (at most {MAX_DERIVATIVE_ORDER})")
         wrts += [var] * times
     if len(wrts) != k:
         if len(wrts) == 1 and k > 1:

@@ -55,6 +55,8 @@ def to_sympy(tree, names: Names, definitions: dict, domains: dict, depth: int = 
             assumptions = {"positive": True}
         elif dom in ("positive_integer",) or kind == "dim":
             assumptions = {"positive": True, "integer": True}
+        elif dom == "sign":
+            assumptions = {"integer": True, "nonzero": True}
         elif dom in ("integer", "binary", "discrete"):
             assumptions = {"integer": True}
         elif dom == "nonnegative":

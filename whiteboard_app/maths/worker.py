@@ -102,7 +102,14 @@ def _serve(conn) -> None:  # pragma: no cover - runs in the child process
 
 
 def compare_in_process(chk: CardChecker, expected: str, candidate: str) -> Comparison:
-    """Compare two steps under one card's declarations (see :func:`whiteboard_app.maths.compare`)."""
+    """Compare two steps under one card's declarations (see :func:`whiteboard_app.maths.compare`).
+
+    Two plain expressions are equivalent only when they are equal at every sample point (an identity under
+    the declarations); a card's ``solutions`` never make them equal (two different gradients both vanish at
+    the solution). Two relations are equivalent when their pieces are, when one is the other with its
+    sides swapped, or when their residuals a - b are proportional. ``equivalent`` is None (cannot decide)
+    wherever ``check`` would say cannot_check: an undecidable kind, a side that cannot be evaluated, or a
+    tautology (both sides the same expression)."""
     from .evaluate import EvalError, ShapeError
     from .latex import ParseError
 
@@ -113,11 +120,17 @@ def compare_in_process(chk: CardChecker, expected: str, candidate: str) -> Compa
         return Comparison(None, None, f"unparsed: {exc}")
     if e.undecidable or c.undecidable:
         return Comparison(None, None, "cannot be checked")
+    from .checker import is_tautology
+
+    for st in (e, c):
+        if is_tautology(st.latex):
+            return Comparison(None, None, f"{st.latex}: both sides are the same expression (a tautology)")
     try:
         ea, ca = list(e.trees), list(c.trees)
+        for t in ea + ca:
+            chk.values(t)  # EvalError: cannot decide (as check's cannot_check); ShapeError: not equivalent
         if len(ea) == 1 and len(ca) == 1:
-            if chk.same_value(ea[0], ca[0]) or (chk.may_solve(ea[0], ca[0])
-                                                and chk.same_value(ea[0], ca[0], solved=True)):
+            if chk.same_value(ea[0], ca[0]):
                 return Comparison(True, None)
             return Comparison(False, chk.diagnose_pair(ea[0], ca[0], False))
         if e.relations == c.relations and len(ea) == len(ca):
@@ -136,10 +149,7 @@ def compare_in_process(chk: CardChecker, expected: str, candidate: str) -> Compa
             if te == tc and len(set(te)) == 2:
                 return Comparison(True, None)
             return Comparison(False, None)
-        diag = chk.diagnose_pair(ea[-1], ca[-1], False)
-        if diag is None:
-            diag = chk.diagnose_pair(ea[-1], ca[-1], chk.may_solve(ea[-1], ca[-1]))
-        return Comparison(False, diag)
+        return Comparison(False, chk.diagnose_pair(ea[-1], ca[-1], False))
     except ShapeError as exc:
         return Comparison(False, "shape mismatch", str(exc))
     except EvalError as exc:
@@ -261,13 +271,27 @@ def _nearest(card: Card, latex: str) -> int | None:
     return 1 + max(range(len(scores)), key=scores.__getitem__) if scores else None
 
 
+#: stands in for an earlier step of the run that passed a time limit: it reads at once as "unparsed", so
+#: one slow step costs only itself (the steps after it are not parsed or evaluated against it again)
+SLOW_STEP = r"\text{a step that passed the time limit}"
+_slow_steps: dict[str, set[str]] = {}
+
+
 def check_step_timed(card: Card, latex: str, previous: list[str]) -> StepVerdict:
-    """check_step through the worker under the time limits."""
+    """check_step through the worker under the time limits. A step that passes a limit is remembered
+    (per card) and replaced by :data:`SLOW_STEP` when it comes again as an earlier step of a run."""
     t0 = time.perf_counter()
     w = get_worker()
+    fp = _fingerprint(card)
+    slow = _slow_steps.setdefault(fp, set())
+    previous = [SLOW_STEP if s in slow else s for s in previous]
     try:
         v = w.request(card, ("check", latex, list(previous)), PARSE_TIMEOUT_S, CHECK_TIMEOUT_S)
     except WorkerTimeout as exc:
+        if not str(exc).startswith("card"):
+            if len(slow) > 1000:
+                slow.clear()
+            slow.add(latex)
         phase = str(exc).split(":", 1)[0]
         verdict = "unparsed" if phase == "parse" else "cannot_check"
         return StepVerdict(latex, verdict, reference_step=_nearest(card, latex) if verdict == "cannot_check" else None,

@@ -160,6 +160,13 @@ def describe_verdict(verdict, n_candidates: int = 0, latex: str | None = None) -
     ``shape``, ``reference_step`` attributes; None: no verdict). ``latex`` overrides the verdict's."""
     if verdict is None:
         return Words("", "", "")
+    message = getattr(verdict, "message", None)
+    if getattr(verdict, "verdict", None) == "correct" and message and (
+            getattr(verdict, "defines", None) or getattr(verdict, "note", None) or getattr(verdict, "skipped", None)
+            or not getattr(verdict, "reference_step", None)):
+        # the checker's own words say why: "defines ŷ", "follows: derivative of L", "write what this
+        # equals: dσ/dz = …", "matches reference step 5; skipped 3-4"
+        return Words("correct", "correct", plain_reason(first_line(message)))
     return describe(getattr(verdict, "verdict", None),
                     latex=latex if latex is not None else getattr(verdict, "latex", None),
                     message=getattr(verdict, "message", None), diagnosis=getattr(verdict, "diagnosis", None),

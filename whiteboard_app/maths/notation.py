@@ -1,0 +1,1107 @@
+"""The notations people write a derivation in, rewritten into a card's own names before a step is parsed.
+
+A card declares the notations of its seeds and of the standard textbooks in its ``[notation]`` table
+(:class:`~whiteboard_app.decks.schema.Notation`, docs/deck-authoring.md): aliases (``\\hat{y}`` for ``p``,
+``\\theta`` for ``w``, ``D(P\\|Q)`` for ``D_{KL}(p\\| q)``), the index a one-example step drops and the
+summands of the quantities summed over it. Rules that hold on every card are generic here. A step is
+rewritten, on its tokens, in this order (docs/parsing.md, "How notations are resolved"):
+
+1. spelling: ``\\widehat`` -> ``\\hat``, ``\\overline`` -> ``\\bar``, fonts dropped (``\\mathbf{w}`` -> ``w``),
+   ``\\Pr`` / ``\\mathbb{P}`` -> ``P``;
+2. the card's aliases, longest first; a key with a declared index as subscript (``z_i``) is a pattern;
+   an alias never applies inside a declared opaque token (``E[s^2]``) or to the ``d`` of a derivative;
+3. index notation: ``x^{(i)}`` (Ng) and ``p(x)`` for a family are ``x_i`` and ``p_x``;
+4. index letters: an undeclared letter used as the index of a family or of a sum (``j``, ``k``, ``n`` for
+   ``i``) is renamed to the card's index (or a bare ``\\sum_j`` gets that index's bounds);
+5. components and per-example forms: a vector written with an undeclared letter as subscript (``w_j``,
+   ``x_j``) is its component, and a statement about every component is the vector statement
+   (``\\partial L/\\partial w_j = (\\hat{y}-y)x_j`` is ``\\nabla_w L = (\\hat{y}-y)x``); on a card with
+   ``per_example``, a step without a sum that writes a family without its index (``x``, ``\\hat{y}``) is
+   about one example: families get the index back and summed quantities become their summand;
+6. inner products: ``w \\cdot x`` of two vectors and ``\\langle a, b\\rangle`` are ``w^T x`` and ``a^T b``.
+
+Transposes (``^T``, ``^\\top``, ``^\\intercal``, ``'``), ``\\ln`` and ``\\log``, ``\\exp`` and ``e^x`` are read
+by :mod:`whiteboard_app.maths.latex` already. A step no rule changes is returned as written, so a card's
+own steps read exactly as before. Pure Python, no Qt.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from dataclasses import dataclass
+
+from whiteboard_app.decks.schema import Card
+
+from .latex import (
+    DECORATIONS,
+    FONTS_DROPPED,
+    TEXT_CMDS,
+    UNICODE,
+    Names,
+    ParseError,
+    _canon_tokens,
+    canonical,
+    clean,
+    join,
+    name_key,
+    names_from_declarations,
+    tokenize,
+)
+
+_DECOR_SYNONYMS = {r"\widehat": r"\hat", r"\overline": r"\bar", r"\widetilde": r"\tilde"}
+_PROB_CMDS = {r"\Pr"}
+_GREEK_CMDS = {
+    "alpha", "beta", "gamma", "delta", "epsilon", "zeta", "eta", "theta", "iota", "kappa", "lambda", "mu",
+    "nu", "xi", "pi", "rho", "sigma", "tau", "upsilon", "phi", "chi", "psi", "omega", "Gamma", "Delta",
+    "Theta", "Lambda", "Xi", "Pi", "Sigma", "Upsilon", "Phi", "Psi", "Omega", "ell",
+}
+#: combining accents (U+0302 hat, U+0304 macron, U+0305 overline, U+0303 tilde, U+0307 dot) as decorations
+_COMBINING = {"\u0302": r"\hat", "\u0304": r"\bar", "\u0305": r"\bar", "\u0303": r"\tilde", "\u0307": r"\dot"}
+#: modifier letters used as superscripts: wᵀx
+_MODIFIERS = {"\u1d40": "^{T}", "\u1d57": "^{T}"}
+#: a decoration written as a plain-text suffix: y_hat, x_bar, y_{hat}
+_SUFFIX_DECORATIONS = {"hat": r"\hat", "bar": r"\bar", "tilde": r"\tilde"}
+
+
+def _accents(latex: str) -> str:
+    """Unicode letters with an accent (ŷ, μ̂, x̄, precomposed or combining) as LaTeX decorations (\\hat{y})."""
+    if latex.isascii():
+        return latex
+    out: list[str] = []
+    for ch in unicodedata.normalize("NFD", latex):
+        if ch in _COMBINING and out:
+            base = out.pop()
+            out.append(_COMBINING[ch] + "{" + base.strip() + "}")
+        else:
+            out.append(_MODIFIERS.get(ch) or UNICODE.get(ch, ch))
+    return "".join(out)
+
+
+_ATOM_RE = re.compile(r"^(\\[a-zA-Z]+\{[^{}]*\}|\\[a-zA-Z]+|[A-Za-z])(_\{[^{}]*\}|_[A-Za-z0-9])?$")
+_MAX_TOKENS = 600
+
+
+@dataclass(frozen=True)
+class _Alias:
+    key: tuple[str, ...]  # canonical tokens of the written form (the base, for a pattern)
+    target: tuple[str, ...]  # canonical tokens in the card's names
+    params: tuple[str, ...]  # pattern index letters (z_i: ("i",)), () for a plain alias
+    atom: bool  # the target is one name (a subscript after the key carries over)
+    family: bool  # the target is a family (p: \hat{y}_i -> p_i)
+
+
+def _prep(tokens: list[str]) -> tuple[list[str], bool]:
+    """Spelling rule 1 on canonical tokens: decoration synonyms, fonts dropped, ``\\Pr`` -> ``P``."""
+    out: list[str] = []
+    changed = False
+    i = 0
+    while i < len(tokens):
+        t = tokens[i]
+        if t in _DECOR_SYNONYMS:
+            out.append(_DECOR_SYNONYMS[t])
+            changed = True
+            i += 1
+            continue
+        if t in _PROB_CMDS:
+            out.append("P")
+            changed = True
+            i += 1
+            continue
+        if t == r"\mathbb" and tokens[i + 1 : i + 4] == ["{", "P", "}"]:
+            out.append("P")
+            changed = True
+            i += 4
+            continue
+        if t.startswith("\\") and t[1:] in FONTS_DROPPED and i + 1 < len(tokens) and tokens[i + 1] == "{":
+            depth, j = 0, i + 1
+            while j < len(tokens):
+                depth += tokens[j] == "{"
+                depth -= tokens[j] == "}"
+                if depth == 0:
+                    break
+                j += 1
+            inner = tokens[i + 2 : j]
+            out.extend(inner if len(inner) == 1 else ["{", *inner, "}"])
+            changed = True
+            i = j + 1
+            continue
+        if t.startswith("\\") and t[1:] in TEXT_CMDS and tokens[i + 1 : i + 2] == ["{"] and i + 3 < len(tokens) \
+                and tokens[i + 3] == "}" and re.fullmatch(r"[A-Za-z]", tokens[i + 2]):
+            out.append(tokens[i + 2])  # \mathrm{d} or \text{x}: one letter
+            changed = True
+            i += 4
+            continue
+        out.append(t)
+        i += 1
+    # a decoration written as a text suffix: y_hat, y_{hat}, x_bar -> \hat{y}, \bar{x}
+    dec: list[str] = []
+    i = 0
+    while i < len(out):
+        t = out[i]
+        if re.fullmatch(r"[A-Za-z]|\\[a-zA-Z]+", t) and out[i + 1 : i + 3] == ["_", "{"]:
+            j = _group_end(out, i + 2)
+            word = "".join(out[i + 3 : j - 1])
+            if word in _SUFFIX_DECORATIONS:
+                dec, t = _greek_word(dec, t)
+                dec += [_SUFFIX_DECORATIONS[word], "{", t, "}"]
+                changed = True
+                i = j
+                continue
+            # y_hat read as y_{h} a t
+            rest = "".join(out[i + 3 : i + 4]) + "".join(out[j : j + 2])
+            if out[i + 4 : i + 5] == ["}"] and rest in _SUFFIX_DECORATIONS and all(
+                    re.fullmatch(r"[a-z]", x) for x in out[j : j + 2]) and not (
+                    j + 2 < len(out) and re.fullmatch(r"[A-Za-z]", out[j + 2])):
+                dec, t = _greek_word(dec, t)
+                dec += [_SUFFIX_DECORATIONS[rest], "{", t, "}"]
+                changed = True
+                i = j + 2
+                continue
+        dec.append(t)
+        i += 1
+    out = dec
+    # a multi-letter word in a subscript written as text: p_{\text{data}} -> p_{data}
+    res: list[str] = []
+    i = 0
+    while i < len(out):
+        if out[i] == "_" and out[i + 1 : i + 2] == ["{"] and i + 3 < len(out) and out[i + 2].startswith("\\") \
+                and out[i + 2][1:] in TEXT_CMDS and out[i + 3] == "{":
+            depth, j = 0, i + 3
+            while j < len(out):
+                depth += out[j] == "{"
+                depth -= out[j] == "}"
+                if depth == 0:
+                    break
+                j += 1
+            word = out[i + 4 : j]
+            if all(re.fullmatch(r"[A-Za-z]", w) for w in word) and out[j + 1 : j + 2] == ["}"]:
+                res += ["_", "{", *word, "}"]
+                changed = True
+                i = j + 2
+                continue
+        res.append(out[i])
+        i += 1
+    return res, changed
+
+
+def _greek_word(done: list[str], last: str) -> tuple[list[str], str]:
+    """``sigma_hat`` typed as letters: the letters before ``last`` that spell a Greek name with it."""
+    if not re.fullmatch(r"[a-z]", last):
+        return done, last
+    for k in range(min(6, len(done)), 0, -1):
+        letters = done[-k:]
+        word = "".join(letters) + last
+        if all(re.fullmatch(r"[a-z]", x) for x in letters) and word in _GREEK_CMDS and not (
+                len(done) > k and re.fullmatch(r"[A-Za-z]", done[-k - 1])):
+            return done[:-k], "\\" + word
+    return done, last
+
+
+def _tokens(latex: str) -> list[str]:
+    """Canonical tokens of LaTeX (every argument braced), with the spelling rule applied."""
+    return _prep(_canon_tokens(tokenize(clean(latex))))[0]
+
+
+def _group_end(tokens: list[str], i: int) -> int:
+    """Index after one argument starting at tokens[i] (a brace group or one token)."""
+    if i >= len(tokens):
+        return i
+    if tokens[i] != "{":
+        return i + 1
+    depth = 0
+    for j in range(i, len(tokens)):
+        depth += tokens[j] == "{"
+        depth -= tokens[j] == "}"
+        if depth == 0:
+            return j + 1
+    return len(tokens)
+
+
+def _strip(group: list[str]) -> list[str]:
+    return group[1:-1] if len(group) >= 2 and group[0] == "{" and group[-1] == "}" else group
+
+
+def _find(tokens: list[str], seq: tuple[str, ...] | list[str], start: int = 0) -> int:
+    n = len(seq)
+    for i in range(start, len(tokens) - n + 1):
+        if tuple(tokens[i : i + n]) == tuple(seq):
+            return i
+    return -1
+
+
+class NotationRules:
+    """The rewriting rules of one card (built once per card; see the module docstring).
+
+    ``rewrite(latex)`` returns the step in the card's names, or ``latex`` itself when no rule applies.
+    Never raises: LaTeX it cannot tokenise is returned unchanged (the parser reports it).
+    """
+
+    def __init__(self, card: Card):
+        self.card = card
+        d = card.declarations
+        self.names: Names = names_from_declarations(d)
+        nt = card.notation
+        self.per_example = nt.per_example
+        self.indices = dict(d.indices)
+        # vector-shaped names (d x 1): their subscript with an undeclared letter is a component
+        self.vectors = {name_key(k) for k, (r, c) in d.shapes.items() if c == "1" and r != "1"}
+        self.families = dict(self.names.families)
+        self.families.pop("delta", None)
+        self.scalar_families = {f for f in self.families if f not in self.vectors}
+        self.stack_only = {s for s, fam in self.names.stacks.items() if s != fam}
+        # opaque declared tokens (structured keys) are protected from every rule
+        self.opaque: list[tuple[str, ...]] = []
+        for key in list(d.symbols) + list(d.definitions):
+            try:
+                toks = tuple(_tokens(key))
+            except ParseError:
+                continue
+            if any(t in toks for t in ("(", "[", "|", r"\|")):
+                self.opaque.append(toks)
+        self.opaque.sort(key=len, reverse=True)
+        # E[...] and \mathbb{E}[...] are one expectation: written the way the card's opaque keys are
+        bb = any(t == r"\mathbb" for key in self.opaque for t in key)
+        plain = any(key[:2] == ("E", "[") for key in self.opaque)
+        self.expect_to = "E" if plain and not bb else ("bb" if bb and not plain else None)
+        # the index letters the card's own steps leave free (softmax: i), preferred for a renamed free letter
+        self.free_letters: dict[str, int] = {}
+        for st in card.steps:
+            try:
+                toks = _tokens(st.latex)
+            except ParseError:
+                continue
+            for letter, where in self._subscript_uses(toks).items():
+                if letter in self.indices and r"\sum" not in where and any(w in self.families for w in where):
+                    self.free_letters[letter] = self.free_letters.get(letter, 0) + 1
+        self.summands: dict[str, tuple[str, ...]] = {}
+        for key, rhs in nt.summands.items():
+            try:
+                self.summands[name_key(key)] = ("(", *_tokens(rhs), ")")
+            except ParseError:
+                continue
+        self.aliases: list[_Alias] = []
+        for key, rhs in nt.aliases.items():
+            for variant in _variants(key):
+                try:
+                    a = self._alias(variant, rhs)
+                except ParseError:
+                    continue
+                if a is not None and a.key != a.target:
+                    self.aliases.append(a)
+        self.aliases.sort(key=lambda a: (len(a.key), len(a.params)), reverse=True)
+        self._by_first: dict[str, list[_Alias]] = {}
+        for a in self.aliases:
+            self._by_first.setdefault(a.key[0], []).append(a)
+
+    # ------------------------------------------------------------------ building
+    def _alias(self, key: str, rhs: str) -> _Alias | None:
+        kt = _tokens(key)
+        tt = _tokens(rhs)
+        if not kt or not tt:
+            return None
+        params: tuple[str, ...] = ()
+        # a pattern: base_{declared index letters}
+        if len(kt) >= 3 and kt[-1] == "}" and "_" in kt:
+            u = len(kt) - 1 - kt[::-1].index("_")
+            sub = _strip(kt[u + 1 :])
+            letters = [s for s in sub if s != ","]
+            if letters and all(s in self.indices for s in letters) and _group_end(kt, u + 1) == len(kt):
+                params, kt = tuple(letters), kt[:u]
+        elif len(kt) == 3 and kt[1] == "_" and kt[2] in self.indices:
+            params, kt = (kt[2],), kt[:1]
+        joined = join(tt)
+        if params and len(tt) >= 4 and tt[-(len(params) + 3) :] == ["_", "{", *params, "}"]:
+            base = tt[: -(len(params) + 3)]
+            if _ATOM_RE.match(join(base)) and name_key(join(base)) in self.families:
+                return _Alias(tuple(kt), tuple(base), (), True, True)  # t_k -> y_k: t is y
+        atom = bool(_ATOM_RE.match(joined)) and not params
+        fam = atom and len(tt) == 1 and name_key(joined) in self.families
+        target = tuple(tt) if atom else ("(", *tt, ")")
+        return _Alias(tuple(kt), target, params, atom, fam)
+
+    # ------------------------------------------------------------------ helpers
+    def _protected(self, tokens: list[str]) -> list[bool]:
+        prot = [False] * len(tokens)
+        for key in self.opaque:
+            i = _find(tokens, key)
+            while i >= 0:
+                for j in range(i, i + len(key)):
+                    prot[j] = True
+                i = _find(tokens, key, i + len(key))
+        # the d of a derivative: \frac{d...}{d x}, \frac{d}{dx}
+        for i, t in enumerate(tokens):
+            if t == "d" and i >= 1 and tokens[i - 1] == "{" and i >= 2 and (
+                    tokens[i - 2] == r"\frac" or tokens[i - 2] == "}"):
+                prot[i] = True
+        return prot
+
+    def _name_at(self, tokens: list[str], i: int) -> tuple[str | None, int]:
+        """(internal name, index after it) of a name written at tokens[i] (letter, Greek, decorated)."""
+        t = tokens[i]
+        if re.fullmatch(r"[A-Za-z]", t):
+            return t, i + 1
+        if t.startswith("\\") and t[1:] in _GREEK_CMDS:
+            return t[1:], i + 1
+        if t.startswith("\\") and t[1:] in DECORATIONS and i + 1 < len(tokens):
+            j = _group_end(tokens, i + 1)
+            try:
+                return name_key(join(tokens[i:j])), j
+            except ParseError:
+                return None, i + 1
+        return None, i + 1
+
+    # ------------------------------------------------------------------ the passes
+    def _alias_name(self, a: _Alias) -> str | None:
+        """The internal name an alias's written form stands for (``\\hat{y}`` -> ``hat_y``), or None."""
+        try:
+            return name_key(join(list(a.key)))
+        except (ParseError, IndexError, ValueError):
+            return None
+
+    def _apply_aliases(self, tokens: list[str], keep: frozenset = frozenset(),
+                       params: bool = False) -> tuple[list[str], bool, bool]:
+        """Rule 2. Returns (tokens, changed, per-example witness: a pattern alias written without index).
+        An alias whose written name is in ``keep`` (a name the user defined) is not applied; with
+        ``params``, nor is an alias to a constant (``b`` = ``0``: in the user's own definition a new
+        parameter, not the card's missing bias)."""
+        if not self.aliases:
+            return tokens, False, False
+        prot = self._protected(tokens)
+        n = len(tokens)
+        # tokens inside a subscript group (x_{data}, \sum_{i=1}) take no alias; nor do letters of a word
+        in_sub = [False] * n
+        k = 0
+        while k < n:
+            if tokens[k] == "_" and k + 1 < n:
+                e = _group_end(tokens, k + 1)
+                b = k - 1
+                if b >= 0 and tokens[b] == "}":  # \nabla^{2}_{w}: look past the superscript
+                    depth = 0
+                    while b >= 0:
+                        depth += tokens[b] == "}"
+                        depth -= tokens[b] == "{"
+                        if depth == 0:
+                            break
+                        b -= 1
+                    b = b - 2 if b >= 2 and tokens[b - 1] == "^" else k - 1
+                if k == 0 or tokens[b] not in (r"\nabla", r"\sum", r"\prod", r"\max", r"\min", "^"):
+                    for q in range(k + 1, e):
+                        in_sub[q] = True  # a name's subscript (p_{data}, x_N), not \nabla_{\theta}
+                k = e
+                continue
+            k += 1
+        # a letter is part of a word (const, data) when its run of letters holds a letter that is neither a
+        # declared name nor the start of an alias: UDW is a product, const is a word
+        letter = [bool(re.fullmatch(r"[A-Za-z]", t)) and not prot[q] for q, t in enumerate(tokens)]
+        starts = {a.key[0] for a in self.aliases}
+        q = 0
+        while q < n:
+            if not letter[q]:
+                q += 1
+                continue
+            e = q
+            while e < n and letter[e]:
+                e += 1
+            if all(tokens[r] in self.names.kinds or tokens[r] in starts for r in range(q, e)):
+                for r in range(q, e):
+                    letter[r] = False  # a product of single-letter names: no word
+            q = e
+        out: list[str] = []
+        changed = witness = False
+        i = 0
+        while i < n:
+            if prot[i] or in_sub[i]:
+                out.append(tokens[i])
+                i += 1
+                continue
+            hit = None
+            for a in self._by_first.get(tokens[i], ()):
+                k = len(a.key)
+                if tuple(tokens[i : i + k]) != a.key or any(prot[i : i + k]):
+                    continue
+                if keep and self._alias_name(a) in keep:
+                    continue  # the user's own name
+                if params and not any(re.match(r"[A-Za-z\\]", t) for t in a.target):
+                    continue
+                if a.key == ("E",) and i + k < n and tokens[i + k] in ("[", "_"):
+                    continue  # E[...] is an expectation, not the alias E
+                if (i > 0 and tokens[i - 1] == ".") or (i + k < n and tokens[i + k] == "." and i + k + 1 < n
+                                                          and letter[i + k + 1]):
+                    continue  # an abbreviation: s.t.
+                if letter[i] and i > 0 and letter[i - 1] and (k > 1 or (i > 1 and letter[i - 2])):
+                    continue  # inside a word (const, data) or a longer run of letters
+                if letter[i + k - 1] and i + k < n and letter[i + k] and (k > 1 or (i + k + 1 < n and letter[i + k + 1])):
+                    continue
+                if k == 1 and letter[i] and i > 0 and letter[i - 1] and i + 1 < n and letter[i + 1]:
+                    continue
+                # a name key must not be the start of a longer name: \beta vs \beta_1 handled below
+                nxt = tokens[i + k] if i + k < n else None
+                inside_decor = len(out) >= 2 and out[-1] == "{" and out[-2] in {"\\" + d for d in DECORATIONS}
+                if a.params:
+                    if nxt == "_":
+                        j = _group_end(tokens, i + k + 1)
+                        sub = _strip(tokens[i + k + 1 : j])
+                        parts = _split_parts(sub, len(a.params))
+                        if parts is None:
+                            continue
+                        hit = (_substitute(a.target, a.params, parts), j)
+                    elif self.per_example and len(a.params) == 1 and not inside_decor and not (
+                            out and out[-1] in (r"\partial", "d")):
+                        hit = (_substitute(a.target, a.params, [[self.per_example]]), i + k)
+                        witness = True
+                    else:
+                        continue
+                else:
+                    if nxt == "_" and not a.family:
+                        continue  # N -> n does not apply to N_k; \beta -> \beta_1 not to \beta_2
+                    if (inside_decor or (out and out[-1] in (r"\partial", "d"))) and not a.atom:
+                        continue  # \hat{s}, \partial z: a written-out expression is no name there
+                    hit = (list(a.target), i + k)
+                break
+            if hit is None:
+                out.append(tokens[i])
+                i += 1
+                continue
+            out.extend(hit[0])
+            i = hit[1]
+            changed = True
+        return out, changed, witness
+
+    def _expectation_spelling(self, tokens: list[str]) -> tuple[list[str], bool]:
+        """``\\mathbb{E}[..]``, ``\\operatorname{E}[..]`` and ``E[..]`` spelled as the card's opaque keys are."""
+        if self.expect_to is None:
+            return tokens, False
+        out: list[str] = []
+        changed = False
+        i = 0
+        while i < len(tokens):
+            t = tokens[i]
+            if t in (r"\mathbb", r"\mathrm", r"\operatorname") and tokens[i + 1 : i + 4] == ["{", "E", "}"] \
+                    and tokens[i + 4 : i + 5] == ["["]:
+                out += ["E"] if self.expect_to == "E" else tokens[i : i + 4]
+                changed = changed or self.expect_to == "E"
+                i += 4
+                continue
+            if t == "E" and tokens[i + 1 : i + 2] == ["["] and self.expect_to == "bb" and not (
+                    out and out[-1] == "{"):
+                out += [r"\mathbb", "{", "E", "}"]
+                changed = True
+                i += 1
+                continue
+            out.append(t)
+            i += 1
+        return out, changed
+
+    def _expectation_as_sum(self, tokens: list[str]) -> tuple[list[str], bool]:
+        """``\\mathbb{E}_{x \\sim p}[f]`` (or ``E_{x\\sim p}``, ``\\mathbb{E}_{p}``) for a one-index scalar family p
+        is ``\\sum_{x} p(x)(f)`` (Goodfellow et al. eq. 3.50); then rule 3 reads p(x) as p_x."""
+        changed = False
+        i = 0
+        while i < len(tokens):
+            j = None
+            if tokens[i : i + 4] == [r"\mathbb", "{", "E", "}"]:
+                j = i + 4
+            elif tokens[i] == "E" and (i == 0 or tokens[i - 1] != "{"):
+                j = i + 1
+            if j is None or tokens[j : j + 1] != ["_"]:
+                i += 1
+                continue
+            e = _group_end(tokens, j + 1)
+            sub = _strip(tokens[j + 1 : e])
+            var, fam = None, None
+            if len(sub) == 3 and sub[1] == r"\sim":
+                var, fam = sub[0], sub[2]
+            elif len(sub) == 1:
+                fam = sub[0]
+            if fam is not None and fam not in self.families:
+                fam = next((a.target[0] for a in self.aliases if a.key == (fam,) and a.family), fam)
+            if fam is None or fam not in self.scalar_families or len(self.families[fam]) != 1 \
+                    or tokens[e : e + 1] != ["["]:
+                i += 1
+                continue
+            depth, k = 0, e
+            while k < len(tokens):
+                depth += tokens[k] in ("[", "(", "{")
+                depth -= tokens[k] in ("]", ")", "}")
+                if depth == 0:
+                    break
+                k += 1
+            if k >= len(tokens):
+                break
+            if var is None:  # E_p[log q(x)]: the letter the body evaluates the distributions at
+                raw = tokens[e + 1 : k]
+                var = next((raw[q + 2] for q in range(len(raw) - 3) if raw[q] in self.scalar_families
+                            and raw[q + 1] == "(" and raw[q + 3] == ")" and re.fullmatch(r"[a-z]", raw[q + 2])),
+                           self.families[fam])
+            body: list[str] = []
+            for q, t in enumerate(tokens[e + 1 : k]):  # a bare distribution in the body is its value at var
+                nxt = tokens[e + 2 + q] if e + 2 + q < k else None
+                if t in self.scalar_families and len(self.families[t]) == 1 and nxt not in ("_", "("):
+                    body += [t, "(", var, ")"]
+                else:
+                    body.append(t)
+            new = [r"\sum", "_", "{", var, "}", fam, "(", var, ")", "(", *body, ")"]
+            tokens = tokens[:i] + new + tokens[k + 1 :]
+            changed = True
+            i += len(new)
+        return tokens, changed
+
+    def _index_notation(self, tokens: list[str]) -> tuple[list[str], bool]:
+        """Rule 3: x^{(i)} -> x_{i} and, with x the variable of a sum in the step, p(x) -> p_{x}."""
+        tokens, changed0 = self._expectation_as_sum(tokens)
+        prot = self._protected(tokens)
+        summed = {v for v, where in self._subscript_uses(tokens).items() if r"\sum" in where}
+        out: list[str] = []
+        changed = changed0
+        i = 0
+        n = len(tokens)
+        while i < n:
+            name, j = (None, i + 1) if prot[i] else self._name_at(tokens, i)
+            if name in self.families and j < n:
+                # x^{(i)}
+                if tokens[j : j + 2] == ["^", "{"] and j + 5 < n + 1 and tokens[j + 2 : j + 3] == ["("] \
+                        and j + 5 <= n and tokens[j + 4 : j + 6] == [")", "}"] \
+                        and re.fullmatch(r"[A-Za-z]", tokens[j + 3]):
+                    out += tokens[i:j] + ["_", "{", tokens[j + 3], "}"]
+                    i = j + 6
+                    changed = True
+                    continue
+                # p(x) for a one-index scalar family, with a letter that is not a value on the card
+                if name in self.scalar_families and len(self.families[name]) == 1 and tokens[j : j + 1] == ["("] \
+                        and j + 2 < n and tokens[j + 2] == ")" and re.fullmatch(r"[A-Za-z]", tokens[j + 1]) \
+                        and tokens[j + 1] in summed and self.names.kinds.get(tokens[j + 1]) in (None, "index"):
+                    out += tokens[i:j] + ["_", "{", tokens[j + 1], "}"]
+                    i = j + 3
+                    changed = True
+                    continue
+            out += tokens[i:j]
+            i = j
+        return out, changed
+
+    def _subscript_uses(self, tokens: list[str]) -> dict[str, set[str]]:
+        """letter -> names it is a one-letter subscript of (or "\\sum" for a sum index)."""
+        uses: dict[str, set[str]] = {}
+        self._positions: dict[tuple[str, str], int] = {}
+        n = len(tokens)
+        for i in range(n):
+            if tokens[i] != "_" or i == 0:
+                continue
+            j = _group_end(tokens, i + 1)
+            sub = _strip(tokens[i + 1 : j])
+            if tokens[i - 1] in (r"\sum", r"\prod"):
+                if sub and re.fullmatch(r"[A-Za-z]", sub[0]) and (len(sub) == 1 or sub[1] == "="):
+                    uses.setdefault(sub[0], set()).add(r"\sum")
+                continue
+            # the name before the subscript
+            k = i - 1
+            if tokens[k] == "}":
+                depth, q = 0, k
+                while q >= 0:
+                    depth += tokens[q] == "}"
+                    depth -= tokens[q] == "{"
+                    if depth == 0:
+                        break
+                    q -= 1
+                k = q - 1
+            name, _ = self._name_at(tokens, k) if k >= 0 else (None, 0)
+            letters = [s for s in sub if s != ","]
+            if name is None or not all(re.fullmatch(r"[A-Za-z]", s) for s in letters):
+                continue
+            if len(letters) > 1 and len(self.families.get(name, "")) != len(letters):
+                continue  # x_{new}: a name, not indices
+            for pos, s in enumerate(letters):
+                uses.setdefault(s, set()).add(name)
+                self._positions[(s, name)] = pos
+        return uses
+
+    def _index_letters(self, tokens: list[str]) -> tuple[list[str], bool, set[str]]:
+        """Rule 4: undeclared index letters -> the card's index. Returns (tokens, changed, component letters)."""
+        uses = self._subscript_uses(tokens)
+        present = {t for t in tokens if re.fullmatch(r"[A-Za-z]", t)}
+        components: set[str] = set()
+        rename: dict[str, str] = {}
+        bare_sums: dict[str, str] = {}
+        for letter, where in uses.items():
+            if self.names.kinds.get(letter) is not None or letter in self.indices:
+                continue
+            fams = [w for w in where if w in self.families]
+            if fams and all(w in self.vectors for w in where if w != r"\sum") and r"\sum" not in where \
+                    and all(w in self.vectors or w not in self.names.kinds for w in where):
+                components.add(letter)
+                continue
+            if any(w in self.vectors for w in where) and not fams:
+                components.add(letter)
+                continue
+            target = None
+            for w in sorted(fams):
+                pos = self._positions.get((letter, w), 0)
+                target = self.families[w][min(pos, len(self.families[w]) - 1)]
+                break
+            if target is not None and r"\sum" not in where:
+                same = [x for x, b in self.indices.items() if b == self.indices.get(target)]
+                best = max(same, key=lambda x: (self.free_letters.get(x, 0), x == target))
+                if best not in present:
+                    target = best
+            if target is None and r"\sum" in where and len(self.indices) >= 1:
+                target = sorted(self.indices)[0] if len(self.indices) == 1 else None
+            if target is None:
+                continue
+            if target not in present and target not in rename.values():
+                rename[letter] = target
+            elif r"\sum" in where:
+                bare_sums[letter] = target
+        bound = False
+        for _ in range(4):
+            hit = self._bound_declared(tokens, present | set(rename.values()))
+            if not hit:
+                break
+            tokens, letter, target = hit
+            bound = True
+        if not rename and not bare_sums:
+            return tokens, bool(bound), components
+        out = [rename.get(t, t) if re.fullmatch(r"[A-Za-z]", t) else t for t in tokens]
+        # bare \sum_j with a letter that keeps its name: the bounds of the index it stands for
+        res: list[str] = []
+        i = 0
+        while i < len(out):
+            if out[i] in (r"\sum", r"\prod") and out[i + 1 : i + 2] == ["_"]:
+                j = _group_end(out, i + 2)
+                sub = _strip(out[i + 2 : j])
+                if len(sub) == 1 and sub[0] in bare_sums and out[j : j + 1] != ["^"]:
+                    lo, hi = self.indices[bare_sums[sub[0]]]
+                    res += [out[i], "_", "{", sub[0], "=", *_tokens(lo), "}", "^", "{", *_tokens(hi), "}"]
+                    i = j
+                    continue
+            res.append(out[i])
+            i += 1
+        return res, True, components
+
+    def _bound_declared(self, tokens: list[str], present: set[str]):
+        """``\\sum_{n=1}^{N} x_n`` with n declared as a number (Bishop): the sum's variable and the family
+        subscripts written with it become the family's index (i), when i is not written in the step.
+        Returns (tokens, letter, index) or None."""
+        for i in range(len(tokens) - 3):
+            if tokens[i] not in (r"\sum", r"\prod") or tokens[i + 1 : i + 3] != ["_", "{"]:
+                continue
+            letter = tokens[i + 3]
+            if tokens[i + 4 : i + 5] != ["="] or self.names.kinds.get(letter) in (None, "index"):
+                continue
+            uses = self._subscript_uses(tokens).get(letter, set())
+            fams = sorted(w for w in uses if w in self.families)
+            if not fams:
+                continue
+            target = self.families[fams[0]][0]
+            if target not in self.indices or any(
+                    t == target for q, t in enumerate(tokens) if not (q >= 1 and tokens[q - 1] == "{"
+                                                                     and q >= 3 and tokens[q - 3] in (r"\sum", r"\prod"))
+                    and t == target and target in present and False):
+                continue
+            if any(tokens[q] == target and not (q >= 3 and tokens[q - 3] in (r"\sum", r"\prod"))
+                   for q in range(len(tokens))):
+                continue  # i is written in the step: renaming n to i would merge two indices
+            out = list(tokens)
+            for q in range(len(out) - 4):  # every sum over that letter
+                if out[q] in (r"\sum", r"\prod") and out[q + 1 : q + 4] == ["_", "{", letter] and out[q + 4] == "=":
+                    out[q + 3] = target
+            k = 0
+            while k < len(out):
+                if out[k] == "_" and k > 0 and out[k - 1] not in (r"\sum", r"\prod"):
+                    e = _group_end(out, k + 1)
+                    for q in range(k + 1, e):
+                        if out[q] == letter:
+                            out[q] = target
+                    k = e
+                    continue
+                k += 1
+            return out, letter, target
+        return None
+
+    def _per_example(self, tokens: list[str], components: set[str], witness: bool) -> tuple[list[str], bool]:
+        """Rule 5: component subscripts dropped; a one-example step gets the example index back."""
+        changed = False
+        if components:
+            out: list[str] = []
+            i = 0
+            n = len(tokens)
+            ok = True
+            while i < n:
+                name, j = self._name_at(tokens, i)
+                if name is not None and (name in self.vectors) and tokens[j : j + 1] == ["_"]:
+                    e = _group_end(tokens, j + 1)
+                    sub = _strip(tokens[j + 1 : e])
+                    if len(sub) == 1 and sub[0] in components:
+                        if tokens[e : e + 1] == ["^"]:
+                            ok = False  # a power of a component is not a vector statement
+                        out += tokens[i:j]
+                        i = e
+                        continue
+                out += tokens[i:j]
+                i = j
+            if ok:
+                tokens, changed = out, True
+        if not self.per_example:
+            return tokens, changed
+        if any(t in (r"\sum", r"\prod") for t in tokens):
+            return tokens, changed
+        prot = self._protected(tokens)
+        bare: list[int] = []
+        summed: list[int] = []
+        i = 0
+        n = len(tokens)
+        while i < n:
+            if prot[i]:
+                i += 1
+                continue
+            name, j = self._name_at(tokens, i)
+            if name is None:
+                i = j
+                continue
+            sub = tokens[j : j + 1] == ["_"]
+            if name in self.stack_only:
+                return tokens, changed  # a matrix form (X^T(p - y)) is not one example
+            if name in self.families and not sub and self.per_example in self.families[name]:
+                bare.append(i)
+                if name not in self.names.stacks:
+                    witness = True
+            elif name in self.summands and not sub:
+                summed.append(i)
+            i = j
+        if bare and (components or summed):
+            witness = True  # a summed quantity (scalar) next to a family written without its index
+        if not witness or not (bare or summed):
+            return tokens, changed
+        out = []
+        i = 0
+        while i < n:
+            if i in bare:
+                name, j = self._name_at(tokens, i)
+                out += tokens[i:j] + ["_", "{", self.per_example, "}"]
+                i = j
+                continue
+            if i in summed:
+                name, j = self._name_at(tokens, i)
+                out += list(self.summands[name])
+                i = j
+                continue
+            out.append(tokens[i])
+            i += 1
+        return out, True
+
+    def _inner_products(self, tokens: list[str]) -> tuple[list[str], bool]:
+        """Rule 6: \\langle a, b\\rangle -> (a)^T(b); u \\cdot v of two vectors -> u^T v; and a prime after a
+        name that is not a function (K', \\delta_1') is a transpose on a card with shapes."""
+        changed = False
+        if self.names.has_shapes and "'" in tokens:
+            out0: list[str] = []
+            for q, t in enumerate(tokens):
+                if t == "'" and q > 0:
+                    k = q - 1
+                    if tokens[k] == "}":
+                        depth, r = 0, k
+                        while r >= 0:
+                            depth += tokens[r] == "}"
+                            depth -= tokens[r] == "{"
+                            if depth == 0:
+                                break
+                            r -= 1
+                        k = r - 2 if r >= 2 and tokens[r - 1] == "_" else r - 1
+                    name, _ = self._name_at(tokens, k) if k >= 0 else (None, 0)
+                    try:
+                        full = name_key(join(tokens[k:q])) if k >= 0 else None
+                    except ParseError:
+                        full = None
+                    if full in self.names.kinds:
+                        name = full
+                    if name is not None and self.names.kinds.get(name) in ("defined", "matrix", "family") \
+                            and q + 1 < len(tokens) and tokens[q + 1] != "(" or (
+                            name is not None and self.names.kinds.get(name) in ("defined", "matrix", "family")
+                            and q + 1 == len(tokens)):
+                        out0 += ["^", "{", "T", "}"]
+                        changed = True
+                        continue
+                out0.append(t)
+            tokens = out0
+        i = _find(tokens, (r"\langle",))
+        while i >= 0:
+            depth, j, comma = 0, i + 1, None
+            while j < len(tokens) and not (tokens[j] == r"\rangle" and depth == 0):
+                depth += tokens[j] in ("(", "{", "[", r"\langle")
+                depth -= tokens[j] in (")", "}", "]", r"\rangle")
+                if tokens[j] == "," and depth == 0 and comma is None:
+                    comma = j
+                j += 1
+            if j >= len(tokens) or comma is None:
+                break
+            a, b = tokens[i + 1 : comma], tokens[comma + 1 : j]
+            tokens = tokens[:i] + ["(", "(", *a, ")", "^", "{", "T", "}", "(", *b, ")", ")"] + tokens[j + 1 :]
+            changed = True
+            i = _find(tokens, (r"\langle",))
+        out: list[str] = []
+        i = 0
+        while i < len(tokens):
+            if tokens[i] == r"\cdot" and out:
+                left = self._vector_before(out)
+                right_end = self._vector_after(tokens, i + 1)
+                if left and right_end:
+                    out += ["^", "{", "T", "}"]
+                    out += tokens[i + 1 : right_end]
+                    i = right_end
+                    changed = True
+                    continue
+            out.append(tokens[i])
+            i += 1
+        return out, changed
+
+    def _is_vector(self, name: str | None, subscripted: bool) -> bool:
+        if name is None:
+            return False
+        if name in self.families:
+            return subscripted and name in self.vectors
+        return name in self.vectors and not subscripted
+
+    def _vector_before(self, out: list[str]) -> bool:
+        k = len(out) - 1
+        sub = False
+        if out[k] == "}":
+            depth, q = 0, k
+            while q >= 0:
+                depth += out[q] == "}"
+                depth -= out[q] == "{"
+                if depth == 0:
+                    break
+                q -= 1
+            if q >= 1 and out[q - 1] == "_":
+                sub, k = True, q - 2
+            else:
+                return False
+        elif k >= 1 and out[k - 1] == "_":
+            sub, k = True, k - 2
+        if k < 0:
+            return False
+        name, _ = self._name_at(out, k)
+        if k >= 1 and out[k - 1] in ("^", "_"):
+            return False
+        return self._is_vector(name, sub)
+
+    def _vector_after(self, tokens: list[str], i: int) -> int | None:
+        if i >= len(tokens):
+            return None
+        name, j = self._name_at(tokens, i)
+        sub = tokens[j : j + 1] == ["_"]
+        if sub:
+            j = _group_end(tokens, j + 1)
+        if tokens[j : j + 1] == ["^"]:
+            return None
+        return j if self._is_vector(name, sub) else None
+
+    # ------------------------------------------------------------------ entry point
+    def _mentions(self, tokens: list[str], keep: frozenset) -> bool:
+        """Does the step write one of the names in ``keep``?"""
+        i = 0
+        while i < len(tokens):
+            nm, j = self._name_at(tokens, i)
+            if nm is not None and nm in keep:
+                return True
+            i = max(j, i + 1)
+        return False
+
+    def rewrite(self, latex: str, keep: frozenset = frozenset(), params: bool = False) -> str:
+        """The step in the card's names (see the module docstring); ``latex`` itself when nothing applies.
+        ``keep``: internal names the user defined in the run (no alias rewrites them); ``params``: the step
+        is the user's own definition (an alias to a constant, the card's absent bias, is not applied). A
+        step that defines a name or writes one of ``keep`` gets the spelling, alias, ``x^{(i)}`` and inner
+        product rules only: the checker reads its index letters and per-example forms in the user's names."""
+        try:
+            accented = _accents(latex)
+            raw = _canon_tokens(tokenize(clean(accented)))
+        except (ParseError, RecursionError, IndexError, ValueError):
+            return latex
+        if len(raw) > _MAX_TOKENS:
+            return latex
+        try:
+            tokens, changed = _prep(raw)
+            tokens, c1 = self._expectation_spelling(tokens)
+            c1 = c1 or accented != latex or any(t in (r"\hat", r"\bar", r"\tilde") for t in tokens) and changed
+            tokens, c2, witness = self._apply_aliases(tokens, keep, params)
+            for _ in range(2):  # D(P\|Q) -> D(p\|q) -> D_{KL}(p\| q)
+                tokens, again, w2 = self._apply_aliases(tokens, keep, params)
+                witness = witness or w2
+                if not again:
+                    break
+            tokens, c3 = self._index_notation(tokens)
+            if params or (keep and self._mentions(tokens, keep)):
+                # the user's own definitions are in play: index letters, components and per-example
+                # forms are read by the checker in the user's names (maths/checker.py), not rewritten here
+                c4 = c5 = False
+            else:
+                tokens, c4, components = self._index_letters(tokens)
+                tokens, c5 = self._per_example(tokens, components, witness)
+            tokens, c6 = self._inner_products(tokens)
+        except (ParseError, IndexError, ValueError, KeyError, TypeError, RecursionError):
+            return latex  # a step the rules cannot follow is parsed as written
+        if not (c1 or c2 or c3 or c4 or c5 or c6):
+            return latex  # spelling alone: the parser reads it as written
+        return join(tokens)
+
+    def render(self, latex: str, choice: dict[str, str]) -> str:
+        """The card's step written in another notation: ``choice`` maps card names (LaTeX, e.g. ``p``)
+        to written forms (``\\hat{y}``); a family's subscript is kept (``p_i`` -> ``\\hat{y}_i``). For
+        tests and for showing the reference chain in the user's own letters."""
+        tokens = _canon_tokens(tokenize(clean(latex)))
+        prot = self._protected(tokens)
+        subs = []
+        for card_name, written in choice.items():
+            subs.append((tuple(_canon_tokens(tokenize(clean(card_name)))), _canon_tokens(tokenize(clean(written)))))
+        subs.sort(key=lambda s: len(s[0]), reverse=True)
+        out: list[str] = []
+        i = 0
+        while i < len(tokens):
+            for key, w in subs:
+                k = len(key)
+                if tuple(tokens[i : i + k]) == key and not any(prot[i : i + k]):
+                    nxt = tokens[i + k] if i + k < len(tokens) else None
+                    prev = out[-1] if out else None
+                    if prev in ("_", "^") or (nxt == "_" and key[-1] == "}"):
+                        continue
+                    if nxt == "_" and name_key(join(list(key))) not in self.families:
+                        continue  # d -> d_{model} does not apply to d_k
+                    if len(w) > 1 and all(re.fullmatch(r"[A-Za-z]", x) for x in w) and (
+                            prev and re.fullmatch(r"[A-Za-z]", prev)):
+                        w = ["{", *w, "}"]  # \frac{d{LL}}{dp}
+                    out += w
+                    i += k
+                    break
+            else:
+                out.append(tokens[i])
+                i += 1
+        return join(out)
+
+
+def _variants(key: str) -> list[str]:
+    """A key and its spellings with a multi-letter word written as text (KL, \\mathrm{KL}, \\operatorname{KL})."""
+    out = [key]
+    m = re.search(r"(?<![\\A-Za-z{])([A-Za-z]{2,})(?![A-Za-z}])", key)
+    if m and "_" not in key[max(0, m.start() - 2) : m.start()]:
+        w = m.group(1)
+        for cmd in ("mathrm", "operatorname", "text"):
+            out.append(key[: m.start()] + "\\" + cmd + "{" + w + "}" + key[m.end() :])
+    return out
+
+
+def _split_parts(sub: list[str], k: int) -> list[list[str]] | None:
+    if k == 1:
+        return [sub] if sub else None
+    if "," in sub:
+        parts, cur = [], []
+        for t in sub:
+            if t == ",":
+                parts.append(cur)
+                cur = []
+            else:
+                cur.append(t)
+        parts.append(cur)
+        return parts if len(parts) == k and all(parts) else None
+    if len(sub) == k:
+        return [[t] for t in sub]
+    return None
+
+
+def _substitute(target: tuple[str, ...], params: tuple[str, ...], parts: list[list[str]]) -> list[str]:
+    m = dict(zip(params, parts, strict=True))
+    out: list[str] = []
+    for t in target:
+        if t in m:
+            p = m[t]
+            out += p if len(p) == 1 else ["{", *p, "}"]
+        else:
+            out.append(t)
+    return out
+
+
+_CACHE: dict[int, tuple[Card, NotationRules]] = {}
+
+
+def rules_for(card: Card) -> NotationRules:
+    """The card's :class:`NotationRules` (cached per card object)."""
+    hit = _CACHE.get(id(card))
+    if hit is not None and hit[0] is card:
+        return hit[1]
+    if len(_CACHE) > 64:
+        _CACHE.clear()
+    r = NotationRules(card)
+    _CACHE[id(card)] = (card, r)
+    return r
+
+
+def rewrite_step(card: Card, latex: str, keep: frozenset = frozenset(), params: bool = False) -> str:
+    """A step's LaTeX in the card's own names (the checker's hook, called where a step is parsed).
+
+    ``keep``: internal names (``hat_y``) the user defined in the run: no alias rewrites them (a name the
+    user defines is theirs). ``params``: the step defines a new name of the user's (an alias to a constant,
+    such as the bias ``b`` = ``0``, is left for the user's new parameter). ``latex`` is returned unchanged
+    when no notation rule applies; never raises."""
+    try:
+        return rules_for(card).rewrite(latex, keep, params)
+    except Exception:  # noqa: BLE001 - a card the rules cannot read: the step is parsed as written
+        return latex
+
+
+def canonical_key(latex: str) -> str:
+    """Canonical LaTeX of a notation key (for tests and tools)."""
+    return canonical(latex)
+
+
+def written_forms(card: Card) -> dict[str, list[str]]:
+    """For each card name an alias renames (``p``), the written forms the card declares for it
+    (``["\\\\hat{y}", "\\\\mu", ...]``): the inverse of the one-name aliases, a pattern alias by its base
+    (``'t_k' = 'y_k'`` gives ``y -> t``). Aliases to expressions are left out. For tests and tools."""
+    out: dict[str, list[str]] = {}
+    idx = set(card.declarations.indices)
+    for key, rhs in card.notation.aliases.items():
+        k, r = key.strip(), rhs.strip()
+        m_k = re.fullmatch(r"(.+)_\{?([a-z]{1,2})\}?", k)
+        m_r = re.fullmatch(r"(.+)_\{?([a-z]{1,2})\}?", r)
+        if m_k and m_r and m_k.group(2) == m_r.group(2) and all(c in idx for c in m_k.group(2)):
+            k, r = m_k.group(1), m_r.group(1)
+        if not _ATOM_RE.match(join(_canon_tokens(tokenize(clean(r))))) or "_" in r and "{" not in r and len(r) > 3:
+            continue
+        if not re.fullmatch(r"\\?[A-Za-z]+(\{\\?[A-Za-z]+\})?(_\{?[A-Za-z0-9]+\}?)?", k) or "(" in k:
+            continue
+        out.setdefault(r, []).append(k)
+    return out
+
+
+def render_variant(card: Card, latex: str, choice: dict[str, str], *, transpose: str = "T", ln: bool = False,
+                   index: dict[str, str] | None = None, superscript_index: bool = False) -> str:
+    """A card step written in another notation: names by ``choice`` (card name -> written form, see
+    :func:`written_forms`), transposes as ``^{T}``, ``^{\\\\top}``, ``^{\\\\intercal}`` or ``'``
+    (``transpose``), ``\\\\ln`` for ``\\\\log`` (``ln``), index letters renamed (``index``: ``{"i": "j"}``)
+    and family subscripts as Ng's ``x^{(i)}`` (``superscript_index``). For the notation tests."""
+    r = rules_for(card)
+    s = r.render(latex, dict(index or {}))
+    s = r.render(s, choice) if choice else s
+    toks = _canon_tokens(tokenize(clean(s)))
+    out: list[str] = []
+    i = 0
+    while i < len(toks):
+        t = toks[i]
+        if t == "^" and toks[i + 1 : i + 4] == ["{", "T", "}"] and r.names.transpose_t:
+            out += ["'"] if transpose == "'" else ["^", "{", {"T": "T", "top": r"\top", "intercal": r"\intercal"}.get(
+                transpose, "T"), "}"]
+            i += 4
+            continue
+        if ln and t == r"\log" and toks[i + 1 : i + 2] != ["_"]:
+            out.append(r"\ln")
+            i += 1
+            continue
+        if superscript_index and t == "_" and out and toks[i + 1 : i + 2] == ["{"] and i + 3 < len(toks) \
+                and toks[i + 3] == "}" and re.fullmatch(r"[a-z]", toks[i + 2]) and out[-1] in r.families \
+                and not any(a.key[0] == out[-1] for a in r.aliases) \
+                and toks[i + 4 : i + 5] != ["^"] and not (len(out) >= 2 and out[-2] in ("_", "^", "{", r"\partial")):
+            out += ["^", "{", "(", toks[i + 2], ")", "}"]
+            i += 4
+            continue
+        out.append(t)
+        i += 1
+    return join(out)
