@@ -163,7 +163,7 @@ def describe_verdict(verdict, n_candidates: int = 0, latex: str | None = None) -
     message = getattr(verdict, "message", None)
     if getattr(verdict, "verdict", None) == "correct" and message and (
             getattr(verdict, "defines", None) or getattr(verdict, "note", None) or getattr(verdict, "skipped", None)
-            or not getattr(verdict, "reference_step", None)):
+            or (not getattr(verdict, "reference_step", None) and not message.startswith("follows from"))):
         # the checker's own words say why: "defines ŷ", "follows: derivative of L", "write what this
         # equals: dσ/dz = …", "matches reference step 5; skipped 3-4"
         return Words("correct", "correct", plain_reason(first_line(message)))
