@@ -18,9 +18,10 @@ $(STAMP): pyproject.toml scripts/install-system-deps.sh
 run: $(STAMP)
 	$(BIN)/whiteboard-app-gui
 
-# lint: ruff and the import contracts (Qt only in whiteboard_app.ui, the core's layers)
+# lint: ruff (rules and format) and the import contracts (Qt only in whiteboard_app.ui, the core's layers)
 lint: $(STAMP)
 	$(BIN)/ruff check whiteboard_app tests benchmarks scripts packaging
+	$(BIN)/ruff format --check whiteboard_app tests benchmarks scripts packaging
 	$(BIN)/lint-imports --no-cache
 
 # test: lint, then every test; tests/test_core_without_qt.py runs the core with Qt blocked

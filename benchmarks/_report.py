@@ -12,7 +12,9 @@ import statistics
 from pathlib import Path
 
 REPORT = Path(__file__).resolve().parents[1] / "docs" / "benchmarks.md"
-_HEADER = "# Benchmarks\n\nWritten by the benchmark commands (`make bench` runs them all); do not edit by hand.\n"
+_HEADER = (
+    "# Benchmarks\n\nWritten by the benchmark commands (`make bench` runs them all); do not edit by hand.\n"
+)
 
 
 def machine() -> str:
@@ -38,6 +40,8 @@ def write_section(name: str, markdown: str, path: Path = REPORT) -> None:
     text = path.read_text(encoding="utf-8") if path.exists() else _HEADER
     block = f"<!-- begin:{name} -->\n{markdown.rstrip()}\n<!-- end:{name} -->"
     pattern = re.compile(rf"<!-- begin:{re.escape(name)} -->.*?<!-- end:{re.escape(name)} -->", re.S)
-    text = pattern.sub(lambda _m: block, text) if pattern.search(text) else text.rstrip() + "\n\n" + block + "\n"
+    text = (
+        pattern.sub(lambda _m: block, text) if pattern.search(text) else text.rstrip() + "\n\n" + block + "\n"
+    )
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(text, encoding="utf-8")

@@ -52,7 +52,7 @@ def predict(path: Path, exprs, items, batch: int = 512):
     out = []
     with torch.no_grad():
         for i in range(0, len(items), batch):
-            logits, _f = model(_to_tensor(imgs[i:i + batch]), torch.from_numpy(sizes[i:i + batch]))
+            logits, _f = model(_to_tensor(imgs[i : i + batch]), torch.from_numpy(sizes[i : i + batch]))
             out += [names[j] for j in np.asarray(logits.argmax(1))]
     return names, out
 
@@ -70,8 +70,13 @@ def run(args) -> dict:
         mark_fraction_bars(e)
     _train, val = writer_split(exprs, 0.1, 0)
     classes = list(ADDED_CLASSES)
-    made = make_samples(val, classes, args.per_class, args.seed,
-                        fonts=args.holdout_fonts.split(",") if args.holdout_fonts else None)
+    made = make_samples(
+        val,
+        classes,
+        args.per_class,
+        args.seed,
+        fonts=args.holdout_fonts.split(",") if args.holdout_fonts else None,
+    )
     mexprs = [m.expr for m in made]
     mitems = [(k, m.strokes, 0) for k, m in enumerate(made)]
     # the old classes: every real symbol of the validation writers
@@ -82,8 +87,15 @@ def run(args) -> dict:
             if name is not None and idx:
                 ritems.append((k, idx, 0))
                 rlabels.append(name)
-    result = {"per_class": args.per_class, "seed": args.seed, "holdout_fonts": args.holdout_fonts,
-              "validation_expressions": len(val), "made": len(made), "real_symbols": len(ritems), "models": {}}
+    result = {
+        "per_class": args.per_class,
+        "seed": args.seed,
+        "holdout_fonts": args.holdout_fonts,
+        "validation_expressions": len(val),
+        "made": len(made),
+        "real_symbols": len(ritems),
+        "models": {},
+    }
     for tag, path in (("old", Path(args.old)), ("new", Path(args.new))):
         names, pm = predict(path, mexprs, mitems)
         _n, pr = predict(path, val, ritems)
@@ -102,10 +114,19 @@ def run(args) -> dict:
         real_ok = sum(p == t for p, t in zip(pr, rlabels, strict=True) if t in known)
         real_n = sum(t in known for t in rlabels)
         result["models"][tag] = {
-            "path": str(path), "classes": len(names),
-            "per_class": {c: {**v, "acc": round(v["ok"] / max(1, v["n"]), 4),
-                              "confused_with": conf.get(c, Counter()).most_common(3)} for c, v in per.items()},
-            "real_old_classes_acc": round(real_ok / max(1, real_n), 4), "real_old_classes_n": real_n}
+            "path": str(path),
+            "classes": len(names),
+            "per_class": {
+                c: {
+                    **v,
+                    "acc": round(v["ok"] / max(1, v["n"]), 4),
+                    "confused_with": conf.get(c, Counter()).most_common(3),
+                }
+                for c, v in per.items()
+            },
+            "real_old_classes_acc": round(real_ok / max(1, real_n), 4),
+            "real_old_classes_n": real_n,
+        }
     result["seconds"] = round(time.time() - t0, 1)
     return result
 
@@ -120,7 +141,8 @@ def markdown(r: dict) -> str:
         "## Added symbol classes (isolated, made ink of held-out writers)",
         "",
         f"`python -m benchmarks.added_symbols --per-class {r['per_class']} --seed {r['seed']}"
-        + (f" --holdout-fonts {r['holdout_fonts']}" if r["holdout_fonts"] else "") + f"` ({machine()}, one torch thread, "
+        + (f" --holdout-fonts {r['holdout_fonts']}" if r["holdout_fonts"] else "")
+        + f"` ({machine()}, one torch thread, "
         f"{r['seconds']:.0f} s). **Made ink, not real**: each symbol is made by the training's recipes "
         "(transforms of real glyphs, stroke-font skeletons in a writer's style) from the "
         f"{r['validation_expressions']} expressions of the training data's held-out writers (never used by the "
@@ -137,12 +159,15 @@ def markdown(r: dict) -> str:
         rr = f"{n['real_recipe_ok']}/{n['real_recipe_n']}" if n["real_recipe_n"] else "-"
         cw = ", ".join(f"`{k}` {v}" for k, v in n["confused_with"]) or "-"
         flag = "" if n["acc"] >= FLOOR else " (below floor)"
-        lines.append(f"| `{c}` | `{ADDED_CLASSES[c]}` | {100 * o['acc']:.1f} % | {100 * n['acc']:.1f} %{flag} | {rr} | {cw} |")
+        lines.append(
+            f"| `{c}` | `{ADDED_CLASSES[c]}` | {100 * o['acc']:.1f} % | {100 * n['acc']:.1f} %{flag} | {rr} | {cw} |"
+        )
     below = [c for c in ADDED_CLASSES if c in new["per_class"] and new["per_class"][c]["acc"] < FLOOR]
     lines += [
         "",
         f"Classes at or over the floor: {len(new['per_class']) - len(below)} of {len(new['per_class'])}"
-        + (f" (below: {', '.join(below)})" if below else "") + ".",
+        + (f" (below: {', '.join(below)})" if below else "")
+        + ".",
         f"Old classes, real symbols of the same held-out writers ({new['real_old_classes_n']:,}): "
         f"{100 * old['real_old_classes_acc']:.2f} % before -> {100 * new['real_old_classes_acc']:.2f} % now.",
     ]

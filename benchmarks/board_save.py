@@ -24,8 +24,11 @@ from whiteboard_app.sessions import FakeClock, Session
 from whiteboard_app.sessions import board as board_mod
 from whiteboard_app.sessions.store import Autosaver, BoardStore
 
-EXPR = [r"\frac{\partial L}{\partial w}=\sum_i (y_i-\sigma(w^\top x_i)) x_i",
-        r"\hat\mu=\frac{1}{n}\sum_{i=1}^n x_i", r"\mathbb{E}[(x-\mu)^2]=\sigma^2"]
+EXPR = [
+    r"\frac{\partial L}{\partial w}=\sum_i (y_i-\sigma(w^\top x_i)) x_i",
+    r"\hat\mu=\frac{1}{n}\sum_{i=1}^n x_i",
+    r"\mathbb{E}[(x-\mu)^2]=\sigma^2",
+]
 
 
 def make_session(n_strokes: int) -> tuple[Session, FakeClock, list]:
@@ -73,8 +76,16 @@ def measure(n_strokes: int, reps: int, root: Path) -> dict:
         disk.append(time.perf_counter() - t)
         time.sleep(0.005)
     saver.close()
-    return {"n": n_strokes, "points": sum(len(e.stroke.points) for s in board.steps for e in s.strokes),
-            "kb": path.stat().st_size / 1024, "dumps": dumps, "save": saves, "load": loads, "ui": ui, "disk": disk}
+    return {
+        "n": n_strokes,
+        "points": sum(len(e.stroke.points) for s in board.steps for e in s.strokes),
+        "kb": path.stat().st_size / 1024,
+        "dumps": dumps,
+        "save": saves,
+        "load": loads,
+        "ui": ui,
+        "disk": disk,
+    }
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -87,23 +98,27 @@ def main(argv: list[str] | None = None) -> int:
         for n in (50, 200, 1000):
             r = measure(n, reps, Path(tmp))
             ms = lambda xs: f"{median(xs) * 1000:.1f} / {p95(xs) * 1000:.1f}"  # noqa: E731
-            rows.append(f"| {r['n']} | {r['points']} | {r['kb']:.0f} | {ms(r['ui'])} | {ms(r['dumps'])} | "
-                        f"{ms(r['save'])} | {ms(r['disk'])} | {ms(r['load'])} |")
+            rows.append(
+                f"| {r['n']} | {r['points']} | {r['kb']:.0f} | {ms(r['ui'])} | {ms(r['dumps'])} | "
+                f"{ms(r['save'])} | {ms(r['disk'])} | {ms(r['load'])} |"
+            )
             print(rows[-1], flush=True)
-    md = "\n".join([
-        "## board_save: autosave cost by board size",
-        "",
-        f"{machine()}; {reps} repetitions each; times in ms as median / p95, measured in one run.",
-        "UI = stroke end on the UI thread (add_stroke + snapshot + submit, which appends the changed step to",
-        "the stroke journal and fsyncs it: the stroke is durable when submit returns); JSON encode = every step encoded",
-        "(cold cache); save = atomic write with fsync of an unchanged board (step JSON cached);",
-        "submit -> disk = one stroke added to the current step, until the Autosaver's writer thread has the",
-        "file on disk (only the changed step is encoded again).",
-        "",
-        "| strokes | points | file KiB | UI per stroke | JSON encode (cold) | save | submit -> disk | load |",
-        "|---:|---:|---:|---:|---:|---:|---:|---:|",
-        *rows,
-    ])
+    md = "\n".join(
+        [
+            "## board_save: autosave cost by board size",
+            "",
+            f"{machine()}; {reps} repetitions each; times in ms as median / p95, measured in one run.",
+            "UI = stroke end on the UI thread (add_stroke + snapshot + submit, which appends the changed step to",
+            "the stroke journal and fsyncs it: the stroke is durable when submit returns); JSON encode = every step encoded",
+            "(cold cache); save = atomic write with fsync of an unchanged board (step JSON cached);",
+            "submit -> disk = one stroke added to the current step, until the Autosaver's writer thread has the",
+            "file on disk (only the changed step is encoded again).",
+            "",
+            "| strokes | points | file KiB | UI per stroke | JSON encode (cold) | save | submit -> disk | load |",
+            "|---:|---:|---:|---:|---:|---:|---:|---:|",
+            *rows,
+        ]
+    )
     write_section("board_save", md)
     return 0
 

@@ -72,8 +72,15 @@ def _chains(deck):
     card = deck.get("sigmoid-derivative")
     check_step(card, "0")
     t0 = time.perf_counter()
-    vs = check_derivation(card, [r"\frac{d^{1000}\sigma}{dz^{1000}}", r"\sigma(z) = (1+e^{-z})^{-1}",
-                                 r"\frac{d\sigma}{dz} = \frac{e^{-z}}{(1+e^{-z})^2}", r"= \sigma(z)(1-\sigma(z))"])
+    vs = check_derivation(
+        card,
+        [
+            r"\frac{d^{1000}\sigma}{dz^{1000}}",
+            r"\sigma(z) = (1+e^{-z})^{-1}",
+            r"\frac{d\sigma}{dz} = \frac{e^{-z}}{(1+e^{-z})^2}",
+            r"= \sigma(z)(1-\sigma(z))",
+        ],
+    )
     after_slow = ((time.perf_counter() - t0) * 1000, [v.verdict for v in vs])
     worker.get_worker().kill()
     return kinds, agree, n, after_slow

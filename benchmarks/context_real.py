@@ -55,8 +55,22 @@ KINDS = ("sign", "script", "case", "trig", "digit", "letter", "drop", "add")
 
 _TOK = re.compile(r"\\[a-zA-Z]+|\\.|\S")
 _OPEN = {"{": "}", "(": ")", "[": "]"}
-_RELATIONS = {"=", "<", ">", "\\lt", "\\gt", "\\leq", "\\geq", "\\le", "\\ge", "\\neq", "\\ne", "\\rightarrow",
-              "\\to", ","}
+_RELATIONS = {
+    "=",
+    "<",
+    ">",
+    "\\lt",
+    "\\gt",
+    "\\leq",
+    "\\geq",
+    "\\le",
+    "\\ge",
+    "\\neq",
+    "\\ne",
+    "\\rightarrow",
+    "\\to",
+    ",",
+}
 _TRIG = {"\\sin": "\\cos", "\\cos": "\\sin", "\\tan": "\\sin"}
 
 
@@ -92,7 +106,7 @@ def _candidates(latex: str) -> list[tuple[str, str]]:
     out: list[tuple[str, str]] = []
 
     def put(i: int, new: list[str], kind: str, j: int | None = None) -> None:
-        out.append((join(toks[:i] + new + toks[(i + 1) if j is None else j:]), kind))
+        out.append((join(toks[:i] + new + toks[(i + 1) if j is None else j :]), kind))
 
     depth = _depths(toks)
     for i, t in enumerate(toks):
@@ -113,7 +127,9 @@ def _candidates(latex: str) -> list[tuple[str, str]]:
             put(i, [chr(ord(base) + (k + 1) % 26)], "letter")
         if t in ("+", "-") and i > 0 and toks[i - 1] not in _RELATIONS and toks[i - 1] not in _OPEN:
             j = i + 1
-            while j < len(toks) and not (depth[j] == depth[i] and (toks[j] in ("+", "-") or toks[j] in _RELATIONS)):
+            while j < len(toks) and not (
+                depth[j] == depth[i] and (toks[j] in ("+", "-") or toks[j] in _RELATIONS)
+            ):
                 if depth[j] < depth[i]:
                     break
                 j += 1
@@ -175,8 +191,13 @@ def step_ink(row: dict):
     """The row's strokes as a StepInk with stroke ids 1..n (stable, so cached results stay valid)."""
     from whiteboard_app.ink import Point, StepInk, Stroke
 
-    return StepInk(tuple(Stroke(tuple(Point(float(x), float(y)) for x, y, *_ in s), id=k + 1)
-                         for k, s in enumerate(row["strokes"]) if s))
+    return StepInk(
+        tuple(
+            Stroke(tuple(Point(float(x), float(y)) for x, y, *_ in s), id=k + 1)
+            for k, s in enumerate(row["strokes"])
+            if s
+        )
+    )
 
 
 def read(rec, ink, ctx, timeout_s: float):
@@ -235,11 +256,19 @@ def run(rows: list[dict], rec, ev, seed: int, cache: dict, timeout_s: float, out
             r, _ms = read(rec, ink, None, timeout_s)
             cache[row["id"]] = r
         o = tuple(ev.normalize(r.best or ""))
-        item = {"id": row["id"], "n_strokes": n_strokes, "truth": truth, "open": r.best or "",
-                "open_ok": o == tn, "near_misses": nms}
+        item = {
+            "id": row["id"],
+            "n_strokes": n_strokes,
+            "truth": truth,
+            "open": r.best or "",
+            "open_ok": o == tn,
+            "near_misses": nms,
+        }
         for cond in ("A", "B"):
-            ctx = RecognitionContext((((truth, "reference"),) if cond == "A" else ())
-                                     + tuple((lat, "near_miss") for lat, _k in nms))
+            ctx = RecognitionContext(
+                (((truth, "reference"),) if cond == "A" else ())
+                + tuple((lat, "near_miss") for lat, _k in nms)
+            )
             warm_up(ctx)
             t0 = time.perf_counter()
             if n_strokes >= VERIFY_FIRST_STROKES:
@@ -254,17 +283,26 @@ def run(rows: list[dict], rec, ev, seed: int, cache: dict, timeout_s: float, out
             ms = (time.perf_counter() - t0) * 1000
             c = tuple(ev.normalize(rr.best or ""))
             wrong = nm_norm.get(c)
-            item[cond] = {"read": rr.best or "", "ok": c == tn, "wrong_kind": wrong, "changed": c != o,
-                          "stage": _stage(rc, rr, ctx), "ms": round(ms, 1)}
+            item[cond] = {
+                "read": rr.best or "",
+                "ok": c == tn,
+                "wrong_kind": wrong,
+                "changed": c != o,
+                "stage": _stage(rc, rr, ctx),
+                "ms": round(ms, 1),
+            }
         res.append(item)
         if out_f:
             out_f.write(json.dumps(item) + "\n")
             out_f.flush()
         if log_every and n % log_every == 0:
             s = summarise(res)
-            print(f"{n}/{len(rows)} {time.perf_counter() - t_start:.0f}s open {s['open_exact']}% "
-                  f"A {s['A']['exact']}% wrong {s['A']['wrong']}% | B exact {s['B']['exact']}% wrong "
-                  f"{s['B']['wrong']}% right->wrong {s['B']['right_to_wrong']}/{s['open_ok']}", flush=True)
+            print(
+                f"{n}/{len(rows)} {time.perf_counter() - t_start:.0f}s open {s['open_exact']}% "
+                f"A {s['A']['exact']}% wrong {s['A']['wrong']}% | B exact {s['B']['exact']}% wrong "
+                f"{s['B']['wrong']}% right->wrong {s['B']['right_to_wrong']}/{s['open_ok']}",
+                flush=True,
+            )
     return res
 
 
@@ -274,31 +312,43 @@ def _pct(k: int, n: int) -> float:
 
 def summarise(res: list[dict]) -> dict:
     """Figures of both conditions (module docstring)."""
-    out = {"n": len(res), "open_ok": sum(x["open_ok"] for x in res), "open_unread": sum(not x["open"] for x in res),
-           "open_exact": _pct(sum(x["open_ok"] for x in res), len(res))}
+    out = {
+        "n": len(res),
+        "open_ok": sum(x["open_ok"] for x in res),
+        "open_unread": sum(not x["open"] for x in res),
+        "open_exact": _pct(sum(x["open_ok"] for x in res), len(res)),
+    }
     for cond in ("A", "B"):
         xs = [x[cond] for x in res]
         wrong = [x for x in res if x[cond]["wrong_kind"]]
         turned = [x for x in res if x["open_ok"] and x[cond]["wrong_kind"]]
         became = [x for x in wrong if x[cond].get("changed", x[cond]["read"] != x["open"])]
-        d = {"exact": _pct(sum(c["ok"] for c in xs), len(xs)),
-             "exact_n": sum(c["ok"] for c in xs),
-             "wrong": _pct(len(wrong), len(xs)), "wrong_n": len(wrong),
-             "became": _pct(len(became), len(xs)), "became_n": len(became),
-             "unread": sum(not c["read"] for c in xs),
-             "right_to_wrong": len(turned),
-             "right_to_wrong_pct": _pct(len(turned), out["open_ok"]),
-             "wrong_by_kind": {k: sum(x[cond]["wrong_kind"] == k for x in wrong) for k in KINDS},
-             "wrong_by_stage": {s: sum(x[cond]["stage"] == s for x in wrong) for s in ("engine", "prior", "verifier")},
-             "turned_examples": [(x["truth"], x[cond]["read"]) for x in turned[:8]],
-             "median_ms": sorted(c["ms"] for c in xs)[len(xs) // 2] if xs else None}
+        d = {
+            "exact": _pct(sum(c["ok"] for c in xs), len(xs)),
+            "exact_n": sum(c["ok"] for c in xs),
+            "wrong": _pct(len(wrong), len(xs)),
+            "wrong_n": len(wrong),
+            "became": _pct(len(became), len(xs)),
+            "became_n": len(became),
+            "unread": sum(not c["read"] for c in xs),
+            "right_to_wrong": len(turned),
+            "right_to_wrong_pct": _pct(len(turned), out["open_ok"]),
+            "wrong_by_kind": {k: sum(x[cond]["wrong_kind"] == k for x in wrong) for k in KINDS},
+            "wrong_by_stage": {
+                s: sum(x[cond]["stage"] == s for x in wrong) for s in ("engine", "prior", "verifier")
+            },
+            "turned_examples": [(x["truth"], x[cond]["read"]) for x in turned[:8]],
+            "median_ms": sorted(c["ms"] for c in xs)[len(xs) // 2] if xs else None,
+        }
         by = {}
         for lo, hi in BUCKETS:
             sel = [x for x in res if lo <= x["n_strokes"] <= hi]
             by[f"{lo}-{hi if hi < 10**6 else ''}".rstrip("-") + ("+" if hi >= 10**6 else "")] = {
-                "n": len(sel), "open": _pct(sum(x["open_ok"] for x in sel), len(sel)),
+                "n": len(sel),
+                "open": _pct(sum(x["open_ok"] for x in sel), len(sel)),
                 "exact": _pct(sum(x[cond]["ok"] for x in sel), len(sel)),
-                "wrong": _pct(sum(bool(x[cond]["wrong_kind"]) for x in sel), len(sel))}
+                "wrong": _pct(sum(bool(x[cond]["wrong_kind"]) for x in sel), len(sel)),
+            }
         d["by_strokes"] = by
         out[cond] = d
     return out
@@ -314,13 +364,18 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--cache", help="open readings cache (pickle); default runs/context_real/<data>-open.pkl")
     ap.add_argument("--out", help="per-expression records (JSON lines)")
     ap.add_argument("--label", default="", help="what this run measures (for the report)")
-    ap.add_argument("--baseline", help="per-expression records (--out) of an earlier run on the same sample, "
-                                       "reported beside this one")
+    ap.add_argument(
+        "--baseline",
+        help="per-expression records (--out) of an earlier run on the same sample, reported beside this one",
+    )
     ap.add_argument("--baseline-label", default="before", help="what the baseline run measured")
     ap.add_argument("--no-write", action="store_true")
     args = ap.parse_args(argv)
     if not OCR_EVAL.exists() or not (DEV if args.data == "dev" else TRAIN).exists():
-        print("benchmarks.context_real: needs ../shared/handwriting and ../shared/tools/ocr_eval.py", file=sys.stderr)
+        print(
+            "benchmarks.context_real: needs ../shared/handwriting and ../shared/tools/ocr_eval.py",
+            file=sys.stderr,
+        )
         return 2
     import torch
 
@@ -329,7 +384,11 @@ def main(argv: list[str] | None = None) -> int:
     torch.set_num_threads(args.threads)
     signal.signal(signal.SIGPROF, _alarm)
     ev = load_ocr_eval()
-    rows = load_rows(DEV, args.limit, args.seed) if args.data == "dev" else calibration_rows(args.limit, args.seed)
+    rows = (
+        load_rows(DEV, args.limit, args.seed)
+        if args.data == "dev"
+        else calibration_rows(args.limit, args.seed)
+    )
     cache_path = Path(args.cache) if args.cache else CACHE_DIR / f"{args.data}-open.pkl"
     cache: dict = {}
     if cache_path.exists():
@@ -361,14 +420,17 @@ def main(argv: list[str] | None = None) -> int:
 
 def _table(summary: dict) -> list[str]:
     a, b = summary["A"], summary["B"]
-    return ["| | open reading | A: truth + near misses | B: near misses only |", "|---|---|---|---|",
-            f"| exact | {summary['open_exact']} % | {a['exact']} % | {b['exact']} % |",
-            f"| reading is a wrong form | - | {a['wrong']} % ({a['wrong_n']}) | {b['wrong']} % ({b['wrong_n']}) |",
-            f"| ... and the context made it (the open reading was another) | - | {a['became']} % ({a['became_n']}) | "
-            f"{b['became']} % ({b['became_n']}) |",
-            f"| correct open reading turned into a wrong form | - | {a['right_to_wrong']} of {summary['open_ok']} | "
-            f"{b['right_to_wrong']} of {summary['open_ok']} ({b['right_to_wrong_pct']} %) |",
-            f"| nothing read (over the 3 s limit) | {summary.get('open_unread', '-')} | {a['unread']} | {b['unread']} |"]
+    return [
+        "| | open reading | A: truth + near misses | B: near misses only |",
+        "|---|---|---|---|",
+        f"| exact | {summary['open_exact']} % | {a['exact']} % | {b['exact']} % |",
+        f"| reading is a wrong form | - | {a['wrong']} % ({a['wrong_n']}) | {b['wrong']} % ({b['wrong_n']}) |",
+        f"| ... and the context made it (the open reading was another) | - | {a['became']} % ({a['became_n']}) | "
+        f"{b['became']} % ({b['became_n']}) |",
+        f"| correct open reading turned into a wrong form | - | {a['right_to_wrong']} of {summary['open_ok']} | "
+        f"{b['right_to_wrong']} of {summary['open_ok']} ({b['right_to_wrong_pct']} %) |",
+        f"| nothing read (over the 3 s limit) | {summary.get('open_unread', '-')} | {a['unread']} | {b['unread']} |",
+    ]
 
 
 def write_report(args, summary: dict, before: dict | None = None, extra: list[str] = ()) -> None:
@@ -377,33 +439,63 @@ def write_report(args, summary: dict, before: dict | None = None, extra: list[st
     from benchmarks._report import machine, write_section
 
     a, b = summary["A"], summary["B"]
-    md = [f"## Card context on real human layouts (dev.jsonl, {summary['n']} expressions)", "",
-          f"{machine()}. `python -m benchmarks.context_real --limit {args.limit} --seed {args.seed}` "
-          f"({summary['minutes']} min; open readings from the cache). {args.label}".rstrip(), "",
-          "Each expression's context: the truth and about 8 near misses in the writer's notation (sign flip, "
-          "subscript/superscript swap, case swap, sin/cos, digit, letter, dropped/added term); A = truth + "
-          "near misses, B = near misses only. Read as the app does: `recognize(ink, context)` then "
-          "`rerank(result, context, ink=ink, classify=...)`.", "",
-          *_table(summary), ""]
+    md = [
+        f"## Card context on real human layouts (dev.jsonl, {summary['n']} expressions)",
+        "",
+        f"{machine()}. `python -m benchmarks.context_real --limit {args.limit} --seed {args.seed}` "
+        f"({summary['minutes']} min; open readings from the cache). {args.label}".rstrip(),
+        "",
+        "Each expression's context: the truth and about 8 near misses in the writer's notation (sign flip, "
+        "subscript/superscript swap, case swap, sin/cos, digit, letter, dropped/added term); A = truth + "
+        "near misses, B = near misses only. Read as the app does: `recognize(ink, context)` then "
+        "`rerank(result, context, ink=ink, classify=...)`.",
+        "",
+        *_table(summary),
+        "",
+    ]
     if before is not None:
-        md += [f"{args.baseline_label}:", "", *_table(before), "",
-               "Wrong forms by stage then (A / B): " + ", ".join(
-                   f"{s} {before['A']['wrong_by_stage'][s]} / {before['B']['wrong_by_stage'][s]}"
-                   for s in ("engine", "prior", "verifier")) + "; by kind (B): " + ", ".join(
-                   f"{k} {before['B']['wrong_by_kind'][k]}" for k in KINDS) + ".", ""]
+        md += [
+            f"{args.baseline_label}:",
+            "",
+            *_table(before),
+            "",
+            "Wrong forms by stage then (A / B): "
+            + ", ".join(
+                f"{s} {before['A']['wrong_by_stage'][s]} / {before['B']['wrong_by_stage'][s]}"
+                for s in ("engine", "prior", "verifier")
+            )
+            + "; by kind (B): "
+            + ", ".join(f"{k} {before['B']['wrong_by_kind'][k]}" for k in KINDS)
+            + ".",
+            "",
+        ]
     md += [
-          "By stroke count (exact open / A / B; wrong form A / B):", "",
-          "| strokes | n | open | A exact | B exact | A wrong form | B wrong form |", "|---|---|---|---|---|---|---|"]
+        "By stroke count (exact open / A / B; wrong form A / B):",
+        "",
+        "| strokes | n | open | A exact | B exact | A wrong form | B wrong form |",
+        "|---|---|---|---|---|---|---|",
+    ]
     for k, v in a["by_strokes"].items():
         vb = b["by_strokes"][k]
-        md.append(f"| {k} | {v['n']} | {v['open']} % | {v['exact']} % | {vb['exact']} % | {v['wrong']} % | "
-                  f"{vb['wrong']} % |")
-    md += ["", "Wrong forms by kind (A / B): " + ", ".join(
-        f"{k} {a['wrong_by_kind'][k]} / {b['wrong_by_kind'][k]}" for k in KINDS) + ".",
-        "By stage (A / B): " + ", ".join(f"{s} {a['wrong_by_stage'][s]} / {b['wrong_by_stage'][s]}"
-                                         for s in ("engine", "prior", "verifier")) + ".",
-        "", *extra,
-        "Floors (issue 13): B wrong form <= 2 %, correct open reading turned wrong <= 1 %; A exact >= 65 %."]
+        md.append(
+            f"| {k} | {v['n']} | {v['open']} % | {v['exact']} % | {vb['exact']} % | {v['wrong']} % | "
+            f"{vb['wrong']} % |"
+        )
+    md += [
+        "",
+        "Wrong forms by kind (A / B): "
+        + ", ".join(f"{k} {a['wrong_by_kind'][k]} / {b['wrong_by_kind'][k]}" for k in KINDS)
+        + ".",
+        "By stage (A / B): "
+        + ", ".join(
+            f"{s} {a['wrong_by_stage'][s]} / {b['wrong_by_stage'][s]}"
+            for s in ("engine", "prior", "verifier")
+        )
+        + ".",
+        "",
+        *extra,
+        "Floors (issue 13): B wrong form <= 2 %, correct open reading turned wrong <= 1 %; A exact >= 65 %.",
+    ]
     write_section("context_real", "\n".join(md))
 
 

@@ -58,21 +58,24 @@ def main(argv=None) -> int:
                     r = rec.recognize(ink)
                     read = r.best if (want == "answer" or r.best != ref.latex) else m.latex
                     t0 = time.perf_counter()
-                    got = pipeline.correction_kind(ink, r, ref.latex, read_latex=read, first_verdict="wrong",
-                                                   classify=classify)
+                    got = pipeline.correction_kind(
+                        ink, r, ref.latex, read_latex=read, first_verdict="wrong", classify=classify
+                    )
                     times.append((time.perf_counter() - t0) * 1000.0)
                     results[want].append(got == want)
     n_a, n_r = len(results["answer"]), len(results["reading"])
     ok_a, ok_r = sum(results["answer"]), sum(results["reading"])
-    md = (f"### Reader or maths (`pipeline.correction_kind`, issue 12)\n\n{machine()}; "
-          f"{len(cards)} cards, every declared mistake of a checkable step, seeds 1..{args.seeds}, "
-          f"ink from ink/synth.py read by the default recogniser.\n\n"
-          f"| case | n | right kind | wrong way |\n|---|---|---|---|\n"
-          f"| answer change (mistake ink, reference typed) | {n_a} | {100 * ok_a / max(1, n_a):.1f} % | "
-          f"{100 * (n_a - ok_a) / max(1, n_a):.1f} % called a reading fix |\n"
-          f"| reading fix (reference ink, reference typed) | {n_r} | {100 * ok_r / max(1, n_r):.1f} % | "
-          f"{100 * (n_r - ok_r) / max(1, n_r):.1f} % called an answer change |\n\n"
-          f"Decision time (form verifier only): median {median(times):.0f} ms, p95 {p95(times):.0f} ms.\n")
+    md = (
+        f"### Reader or maths (`pipeline.correction_kind`, issue 12)\n\n{machine()}; "
+        f"{len(cards)} cards, every declared mistake of a checkable step, seeds 1..{args.seeds}, "
+        f"ink from ink/synth.py read by the default recogniser.\n\n"
+        f"| case | n | right kind | wrong way |\n|---|---|---|---|\n"
+        f"| answer change (mistake ink, reference typed) | {n_a} | {100 * ok_a / max(1, n_a):.1f} % | "
+        f"{100 * (n_a - ok_a) / max(1, n_a):.1f} % called a reading fix |\n"
+        f"| reading fix (reference ink, reference typed) | {n_r} | {100 * ok_r / max(1, n_r):.1f} % | "
+        f"{100 * (n_r - ok_r) / max(1, n_r):.1f} % called an answer change |\n\n"
+        f"Decision time (form verifier only): median {median(times):.0f} ms, p95 {p95(times):.0f} ms.\n"
+    )
     print(md)
     if not args.no_write:
         write_section("correction_kind", md)

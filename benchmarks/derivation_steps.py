@@ -208,7 +208,9 @@ def draw_glyphs(latex: str, val: dict, train: dict, rng: random.Random, synth: S
                     pools[k] = ([ink], False) if ink is not None else (None, False)
                 if pools[k][0] is not None:
                     made.add(name_to_latex(g.name))
-    missing = sorted({name_to_latex(g.name) for g, (pool, _t) in zip(glyphs, pools, strict=True) if pool is None})
+    missing = sorted(
+        {name_to_latex(g.name) for g, (pool, _t) in zip(glyphs, pools, strict=True) if pool is None}
+    )
     if missing:
         return None, "no glyphs for " + " ".join(missing), tuple(missing)
     inks = [rng.choice(pool) for pool, _t in pools]
@@ -254,25 +256,33 @@ def _summary(res: list[dict]) -> dict:
 
     refs_r = [x for x in res if x["kind"] == "reference"]
     mist_r = [x for x in res if x["kind"] == "mistake"]
-    return {"readings": len(res), "exact_open_pct": pct(res, "open_ok"), "exact_context_pct": pct(res, "context_ok"),
-            "reference_open_pct": pct(refs_r, "open_ok"), "reference_context_pct": pct(refs_r, "context_ok"),
-            "mistake_open_pct": pct(mist_r, "open_ok"), "mistake_context_pct": pct(mist_r, "context_ok"),
-            "wrong_as_right_open_pct": pct(mist_r, "wrong_as_right_open"),
-            "wrong_as_right_context_pct": pct(mist_r, "wrong_as_right_context"),
-            "wrong_as_right_context_n": sum(x["wrong_as_right_context"] for x in mist_r),
-            "mistakes_read": len(mist_r),
-            "novel_wrong_as_right_pct": pct([x for x in mist_r if x.get("novel_wrong_as_right") is not None],
-                                            "novel_wrong_as_right"),
-            "novel_n": sum(x.get("novel_wrong_as_right") is not None for x in mist_r),
-            "timeouts": sum(x["timeout"] for x in res),
-            "open_timeouts": sum(x.get("open_timeout", False) for x in res),
-            "median_ms": round(statistics.median([x["ms"] for x in res]), 1) if res else None,
-            "median_engine_ms": round(statistics.median([x["engine_ms"] for x in res]), 1) if res else None,
-            "p95_ms": round(sorted(x["ms"] for x in res)[max(0, math.ceil(0.95 * len(res)) - 1)], 1)
-            if res else None,
-            "exact_context_within_limit_pct": pct([x for x in res if not x["timeout"]], "context_ok"),
-            "with_training_glyphs": sum(bool(x["train_glyphs"]) for x in res),
-            "training_glyph_classes": sorted({c for x in res for c in x["train_glyphs"]})}
+    return {
+        "readings": len(res),
+        "exact_open_pct": pct(res, "open_ok"),
+        "exact_context_pct": pct(res, "context_ok"),
+        "reference_open_pct": pct(refs_r, "open_ok"),
+        "reference_context_pct": pct(refs_r, "context_ok"),
+        "mistake_open_pct": pct(mist_r, "open_ok"),
+        "mistake_context_pct": pct(mist_r, "context_ok"),
+        "wrong_as_right_open_pct": pct(mist_r, "wrong_as_right_open"),
+        "wrong_as_right_context_pct": pct(mist_r, "wrong_as_right_context"),
+        "wrong_as_right_context_n": sum(x["wrong_as_right_context"] for x in mist_r),
+        "mistakes_read": len(mist_r),
+        "novel_wrong_as_right_pct": pct(
+            [x for x in mist_r if x.get("novel_wrong_as_right") is not None], "novel_wrong_as_right"
+        ),
+        "novel_n": sum(x.get("novel_wrong_as_right") is not None for x in mist_r),
+        "timeouts": sum(x["timeout"] for x in res),
+        "open_timeouts": sum(x.get("open_timeout", False) for x in res),
+        "median_ms": round(statistics.median([x["ms"] for x in res]), 1) if res else None,
+        "median_engine_ms": round(statistics.median([x["engine_ms"] for x in res]), 1) if res else None,
+        "p95_ms": round(sorted(x["ms"] for x in res)[max(0, math.ceil(0.95 * len(res)) - 1)], 1)
+        if res
+        else None,
+        "exact_context_within_limit_pct": pct([x for x in res if not x["timeout"]], "context_ok"),
+        "with_training_glyphs": sum(bool(x["train_glyphs"]) for x in res),
+        "training_glyph_classes": sorted({c for x in res for c in x["train_glyphs"]}),
+    }
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -280,23 +290,41 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--samples", type=int, default=3, help="glyph draws per step")
     ap.add_argument("--quick", action="store_true", help="1 draw per step")
     ap.add_argument("--seed", type=int, default=7)
-    ap.add_argument("--jitter", action=argparse.BooleanOptionalAction, default=True,
-                    help="jitter the layout like handwriting (default); --no-jitter: typeset-perfect")
+    ap.add_argument(
+        "--jitter",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help="jitter the layout like handwriting (default); --no-jitter: typeset-perfect",
+    )
     ap.add_argument("--both", action="store_true", help="read every draw typeset-perfect and jittered")
-    ap.add_argument("--val-only", action="store_true",
-                    help="glyphs of validation writers only (no training writers' glyph for missing classes)")
-    ap.add_argument("--threads", type=int, default=1, help="torch threads (1: fastest for these small models)")
+    ap.add_argument(
+        "--val-only",
+        action="store_true",
+        help="glyphs of validation writers only (no training writers' glyph for missing classes)",
+    )
+    ap.add_argument(
+        "--threads", type=int, default=1, help="torch threads (1: fastest for these small models)"
+    )
     ap.add_argument("--timeout-s", type=float, default=3.0, help="the app's time limit per step (s)")
     ap.add_argument("--out", help="per-reading results (JSON lines)")
-    ap.add_argument("--cpu-time", action="store_true",
-                    help="count the time limit in the process's CPU time (ITIMER_PROF), not wall time: on a "
-                         "machine busy with other jobs (one torch thread: what a reading costs on an idle core)")
+    ap.add_argument(
+        "--cpu-time",
+        action="store_true",
+        help="count the time limit in the process's CPU time (ITIMER_PROF), not wall time: on a "
+        "machine busy with other jobs (one torch thread: what a reading costs on an idle core)",
+    )
     ap.add_argument("--card", action="append", help="only this card (repeatable; for quick checks)")
-    ap.add_argument("--compose-only", action="store_true",
-                    help="count the composable steps and the missing symbols; read nothing, write nothing")
-    ap.add_argument("--synthetic", action="store_true",
-                    help="make the glyphs CROHME has no ink for (SynthBank); read only the steps that need them "
-                         "and write the 'derivation_steps_synthetic' section")
+    ap.add_argument(
+        "--compose-only",
+        action="store_true",
+        help="count the composable steps and the missing symbols; read nothing, write nothing",
+    )
+    ap.add_argument(
+        "--synthetic",
+        action="store_true",
+        help="make the glyphs CROHME has no ink for (SynthBank); read only the steps that need them "
+        "and write the 'derivation_steps_synthetic' section",
+    )
     ap.add_argument("--no-write", action="store_true")
     args = ap.parse_args(argv)
     if args.quick:
@@ -348,8 +376,9 @@ def main(argv: list[str] | None = None) -> int:
             continue
         refs = [s.latex for s in card.steps]
         ref_norm = {tuple(ev.normalize(r)) for r in refs}
-        items = [(r, "reference", k) for k, r in enumerate(refs)] + \
-                [(m.latex, "mistake", m.after_step) for m in card.mistakes]
+        items = [(r, "reference", k) for k, r in enumerate(refs)] + [
+            (m.latex, "mistake", m.after_step) for m in card.mistakes
+        ]
         for latex, kind, pos in items:
             n_steps[kind] += 1
             if kind == "reference":
@@ -382,35 +411,55 @@ def main(argv: list[str] | None = None) -> int:
                 jit_seed = rng.randrange(2**32)
                 for cond in conditions:
                     strokes = compose(glyphs, inks, random.Random(jit_seed) if cond == "jittered" else None)
-                    ink = StepInk(tuple(Stroke(tuple(Point(float(x), float(y)) for x, y in s)) for s in strokes))
+                    ink = StepInk(
+                        tuple(Stroke(tuple(Point(float(x), float(y)) for x, y in s)) for s in strokes)
+                    )
                     r, open_ms = _read(rec, ink, None, args.timeout_s, card.id)
                     # with the card: as the app reads (the engine sees the context: long steps are
                     # fitted to the card's forms before the parse; then the prior and the verifier)
                     t0 = time.perf_counter()
                     rc, engine_ms = _read(rec, ink, ctx, args.timeout_s, card.id)
-                    rr = rerank(rc, ctx, ink=ink, classify=rec.classify_groups) if with_ink else rerank(rc, ctx)
+                    rr = (
+                        rerank(rc, ctx, ink=ink, classify=rec.classify_groups)
+                        if with_ink
+                        else rerank(rc, ctx)
+                    )
                     ms = (time.perf_counter() - t0) * 1000
                     novel = None
                     if kind == "mistake" and with_ink and r.candidates:
                         # the same ink if the card had not declared this mistake and the generator had not
                         # made it: is it pulled to a reference step?
-                        held = RecognitionContext(tuple((lat, k) for lat, k in ctx.expected
-                                                        if tuple(ev.normalize(lat)) != truth))
-                        hn = tuple(ev.normalize(rerank(r, held, ink=ink, classify=rec.classify_groups).best or ""))
+                        held = RecognitionContext(
+                            tuple((lat, k) for lat, k in ctx.expected if tuple(ev.normalize(lat)) != truth)
+                        )
+                        hn = tuple(
+                            ev.normalize(rerank(r, held, ink=ink, classify=rec.classify_groups).best or "")
+                        )
                         novel = hn in ref_norm and hn != truth
                     open_read = r.best or ""
                     ctx_read = rr.best or ""
                     o, c = tuple(ev.normalize(open_read)), tuple(ev.normalize(ctx_read))
-                    item = {"card": card.id, "kind": kind, "condition": cond, "truth": latex,
-                            "open": open_read, "context": ctx_read,
-                            "timeout": engine_ms >= args.timeout_s * 1000 and not rc.candidates,
-                            "open_timeout": open_ms >= args.timeout_s * 1000 and not r.candidates,
-                            "novel_wrong_as_right": novel,
-                            "open_ok": o == truth, "context_ok": c == truth, "ms": round(ms, 1),
-                            "engine_ms": round(engine_ms, 1), "n_strokes": len(strokes),
-                            "n_glyphs": len(glyphs), "train_glyphs": from_train, "made_glyphs": made,
-                            "wrong_as_right_open": kind == "mistake" and o in ref_norm and o != truth,
-                            "wrong_as_right_context": kind == "mistake" and c in ref_norm and c != truth}
+                    item = {
+                        "card": card.id,
+                        "kind": kind,
+                        "condition": cond,
+                        "truth": latex,
+                        "open": open_read,
+                        "context": ctx_read,
+                        "timeout": engine_ms >= args.timeout_s * 1000 and not rc.candidates,
+                        "open_timeout": open_ms >= args.timeout_s * 1000 and not r.candidates,
+                        "novel_wrong_as_right": novel,
+                        "open_ok": o == truth,
+                        "context_ok": c == truth,
+                        "ms": round(ms, 1),
+                        "engine_ms": round(engine_ms, 1),
+                        "n_strokes": len(strokes),
+                        "n_glyphs": len(glyphs),
+                        "train_glyphs": from_train,
+                        "made_glyphs": made,
+                        "wrong_as_right_open": kind == "mistake" and o in ref_norm and o != truth,
+                        "wrong_as_right_context": kind == "mistake" and c in ref_norm and c != truth,
+                    }
                     res.append(item)
                     if out_f:
                         out_f.write(json.dumps(item) + "\n")
@@ -419,18 +468,32 @@ def main(argv: list[str] | None = None) -> int:
         out_f.close()
 
     per = {cond: _summary([x for x in res if x["condition"] == cond]) for cond in conditions}
-    summary = {"steps": n_steps, "composable": composable, "conditions": per,
-               "not_composable": sorted(why.items(), key=lambda kv: -kv[1]),
-               "missing_symbols": sorted(by_symbol.items(), key=lambda kv: (-kv[1], kv[0])),
-               "rerank_with_ink": with_ink, "minutes": round((time.perf_counter() - t_start) / 60, 1)}
+    summary = {
+        "steps": n_steps,
+        "composable": composable,
+        "conditions": per,
+        "not_composable": sorted(why.items(), key=lambda kv: -kv[1]),
+        "missing_symbols": sorted(by_symbol.items(), key=lambda kv: (-kv[1], kv[0])),
+        "rerank_with_ink": with_ink,
+        "minutes": round((time.perf_counter() - t_start) / 60, 1),
+    }
     if synth is not None:
-        summary.update({"real_only": real_only, "with_made": with_made,
-                        "made_symbols": sorted(made_symbols.items(), key=lambda kv: (-kv[1], kv[0]))})
+        summary.update(
+            {
+                "real_only": real_only,
+                "with_made": with_made,
+                "made_symbols": sorted(made_symbols.items(), key=lambda kv: (-kv[1], kv[0])),
+            }
+        )
         for cond in conditions:  # the steps with the new symbols, read without context, by symbol
             sel = [x for x in res if x["condition"] == cond]
             per[cond]["open_by_made_symbol"] = {
-                sym: [sum(x["open_ok"] for x in sel if sym in x["made_glyphs"]),
-                      sum(sym in x["made_glyphs"] for x in sel)] for sym, _n in summary["made_symbols"]}
+                sym: [
+                    sum(x["open_ok"] for x in sel if sym in x["made_glyphs"]),
+                    sum(sym in x["made_glyphs"] for x in sel),
+                ]
+                for sym, _n in summary["made_symbols"]
+            }
     print(json.dumps(summary, indent=1))
     if not args.no_write:
         if synth is not None:
@@ -453,32 +516,49 @@ def write_synthetic_report(args, summary: dict, conditions: list[str]) -> None:
     comp = composable["reference"] + composable["mistake"]
     real = summary["real_only"]["reference"] + summary["real_only"]["mistake"]
     made = summary["with_made"]["reference"] + summary["with_made"]["mistake"]
-    flags = (" --both" if args.both else ("" if args.jitter else " --no-jitter"))
-    md = ["## Derivation steps that need symbols CROHME has no ink for (MADE glyphs, not real)", "",
-          f"{machine()}. `python -m benchmarks.derivation_steps --synthetic --samples {args.samples}{flags}` "
-          f"({summary['minutes']} min). As the section above, but the glyphs CROHME has no ink for are made "
-          "(`SynthBank`: the classifier's added classes drawn by `symbol_synth` from the held-out writers' "
-          "glyphs and style; \\top, \\bar, \\Sigma, O with the ink of T, minus, \\sum, 0; \\mathbb{X} as an "
-          "X with a second stem). Synthetic ink: these figures are not real handwriting accuracy.", "",
-          f"Composable: {comp} of {tot} card steps (reference steps and declared mistakes): {real} with real "
-          f"glyphs only (read in the section above), {made} with made glyphs (read here)."
-          + (" Still not composable (steps): " + ", ".join(f"{s} ({n})" for s, n in summary["missing_symbols"]) + "."
-             if summary["missing_symbols"] else ""),
-          "Made symbols (steps using them): " + ", ".join(f"{s} ({n})" for s, n in summary["made_symbols"]) + ".",
-          "", "| | " + " | ".join(f"{_TITLES[c]}: without context | with card context" for c in conditions) + " |",
-          "|---|" + "---|---|" * len(conditions)]
-    for label, ko, kc in (("exact reading, all steps", "exact_open_pct", "exact_context_pct"),
-                          ("exact reading, reference steps", "reference_open_pct", "reference_context_pct"),
-                          ("exact reading, mistakes", "mistake_open_pct", "mistake_context_pct"),
-                          ("wrong step read as a right one", "wrong_as_right_open_pct", "wrong_as_right_context_pct")):
+    flags = " --both" if args.both else ("" if args.jitter else " --no-jitter")
+    md = [
+        "## Derivation steps that need symbols CROHME has no ink for (MADE glyphs, not real)",
+        "",
+        f"{machine()}. `python -m benchmarks.derivation_steps --synthetic --samples {args.samples}{flags}` "
+        f"({summary['minutes']} min). As the section above, but the glyphs CROHME has no ink for are made "
+        "(`SynthBank`: the classifier's added classes drawn by `symbol_synth` from the held-out writers' "
+        "glyphs and style; \\top, \\bar, \\Sigma, O with the ink of T, minus, \\sum, 0; \\mathbb{X} as an "
+        "X with a second stem). Synthetic ink: these figures are not real handwriting accuracy.",
+        "",
+        f"Composable: {comp} of {tot} card steps (reference steps and declared mistakes): {real} with real "
+        f"glyphs only (read in the section above), {made} with made glyphs (read here)."
+        + (
+            " Still not composable (steps): "
+            + ", ".join(f"{s} ({n})" for s, n in summary["missing_symbols"])
+            + "."
+            if summary["missing_symbols"]
+            else ""
+        ),
+        "Made symbols (steps using them): "
+        + ", ".join(f"{s} ({n})" for s, n in summary["made_symbols"])
+        + ".",
+        "",
+        "| | " + " | ".join(f"{_TITLES[c]}: without context | with card context" for c in conditions) + " |",
+        "|---|" + "---|---|" * len(conditions),
+    ]
+    for label, ko, kc in (
+        ("exact reading, all steps", "exact_open_pct", "exact_context_pct"),
+        ("exact reading, reference steps", "reference_open_pct", "reference_context_pct"),
+        ("exact reading, mistakes", "mistake_open_pct", "mistake_context_pct"),
+        ("wrong step read as a right one", "wrong_as_right_open_pct", "wrong_as_right_context_pct"),
+    ):
         md.append(f"| {label} |" + "".join(f" {per[c][ko]}% | {per[c][kc]}% |" for c in conditions))
     md.append("")
     for c in conditions:
         p = per[c]
-        md.append(f"- {_TITLES[c]}: {p['readings']} readings; median {p['median_ms']} ms, p95 {p['p95_ms']} ms; "
-                  f"{p['timeouts']} over the {args.timeout_s:g} s limit. Open reading (no context) of the steps "
-                  "with each made symbol: " + ", ".join(f"{s} {ok}/{n}" for s, (ok, n) in p["open_by_made_symbol"].items())
-                  + ".")
+        md.append(
+            f"- {_TITLES[c]}: {p['readings']} readings; median {p['median_ms']} ms, p95 {p['p95_ms']} ms; "
+            f"{p['timeouts']} over the {args.timeout_s:g} s limit. Open reading (no context) of the steps "
+            "with each made symbol: "
+            + ", ".join(f"{s} {ok}/{n}" for s, (ok, n) in p["open_by_made_symbol"].items())
+            + "."
+        )
     write_section("derivation_steps_synthetic", "\n".join(md))
 
 
@@ -488,48 +568,75 @@ def write_report(args, summary: dict, conditions: list[str]) -> None:
 
     per = summary["conditions"]
     n_steps, composable = summary["steps"], summary["composable"]
-    flags = (" --both" if args.both else ("" if args.jitter else " --no-jitter")) \
-        + "".join(f" --card {c}" for c in args.card or ())
+    flags = (" --both" if args.both else ("" if args.jitter else " --no-jitter")) + "".join(
+        f" --card {c}" for c in args.card or ()
+    )
     n_read = sum(p["readings"] for p in per.values())
     not_comp = (n_steps["reference"] - composable["reference"]) + (n_steps["mistake"] - composable["mistake"])
-    rows = [("exact reading, all steps", "exact_open_pct", "exact_context_pct"),
-            ("exact reading, reference steps", "reference_open_pct", "reference_context_pct"),
-            ("exact reading, mistakes", "mistake_open_pct", "mistake_context_pct"),
-            ("wrong step read as a right one", "wrong_as_right_open_pct", "wrong_as_right_context_pct"),
-            ("wrong step the card does not know (its form and its same-token variants removed from the "
-             "context) read as a right one", None, "novel_wrong_as_right_pct")]
+    rows = [
+        ("exact reading, all steps", "exact_open_pct", "exact_context_pct"),
+        ("exact reading, reference steps", "reference_open_pct", "reference_context_pct"),
+        ("exact reading, mistakes", "mistake_open_pct", "mistake_context_pct"),
+        ("wrong step read as a right one", "wrong_as_right_open_pct", "wrong_as_right_context_pct"),
+        (
+            "wrong step the card does not know (its form and its same-token variants removed from the "
+            "context) read as a right one",
+            None,
+            "novel_wrong_as_right_pct",
+        ),
+    ]
     head = "| |" + "".join(f" {_TITLES[c]}: without context | with card context |" for c in conditions)
-    md = [f"## Derivation steps written with real glyphs ({n_read} readings)", "",
-          f"{machine()}. `python -m benchmarks.derivation_steps --samples {args.samples}{flags}` "
-          f"({summary['minutes']} min). Glyphs of the training data's held-out validation writers (training "
-          "writers' for a class they never wrote) placed in the typeset layouts of the cards' steps "
-          "(`recognition.typeset`), typeset-perfect or jittered like handwriting (glyph scale ±15 %, "
-          "vertical offset ±10 % of the glyph, gaps ±20 %, baseline ±2°); see the module docstring: a "
-          "probe, not real handwriting. Context as the app applies it: "
-          + ("the engine reads with the context (`recognize(ink, context)`: long steps are fitted to the "
-             "card's forms before the layout parse), then `rerank(result, context, ink=ink, "
-             "classify=engine.classify_groups)` (the n-best prior and the verifier, "
-             "recognition/form_match.py). 'Without context' is the engine's open reading."
-             if summary["rerank_with_ink"] else "`rerank(result, context)` (no verifier)."), "",
-          f"Composable: {composable['reference']}/{n_steps['reference']} reference steps, "
-          f"{composable['mistake']}/{n_steps['mistake']} mistakes."
-          + (f" The other {not_comp} need a symbol CROHME has no ink for (steps needing it): "
-             + ", ".join(f"{s} ({n})" for s, n in summary["missing_symbols"]) + "." if not_comp else ""), "",
-          head, "|---|" + "---|---|" * len(conditions)]
+    md = [
+        f"## Derivation steps written with real glyphs ({n_read} readings)",
+        "",
+        f"{machine()}. `python -m benchmarks.derivation_steps --samples {args.samples}{flags}` "
+        f"({summary['minutes']} min). Glyphs of the training data's held-out validation writers (training "
+        "writers' for a class they never wrote) placed in the typeset layouts of the cards' steps "
+        "(`recognition.typeset`), typeset-perfect or jittered like handwriting (glyph scale ±15 %, "
+        "vertical offset ±10 % of the glyph, gaps ±20 %, baseline ±2°); see the module docstring: a "
+        "probe, not real handwriting. Context as the app applies it: "
+        + (
+            "the engine reads with the context (`recognize(ink, context)`: long steps are fitted to the "
+            "card's forms before the layout parse), then `rerank(result, context, ink=ink, "
+            "classify=engine.classify_groups)` (the n-best prior and the verifier, "
+            "recognition/form_match.py). 'Without context' is the engine's open reading."
+            if summary["rerank_with_ink"]
+            else "`rerank(result, context)` (no verifier)."
+        ),
+        "",
+        f"Composable: {composable['reference']}/{n_steps['reference']} reference steps, "
+        f"{composable['mistake']}/{n_steps['mistake']} mistakes."
+        + (
+            f" The other {not_comp} need a symbol CROHME has no ink for (steps needing it): "
+            + ", ".join(f"{s} ({n})" for s, n in summary["missing_symbols"])
+            + "."
+            if not_comp
+            else ""
+        ),
+        "",
+        head,
+        "|---|" + "---|---|" * len(conditions),
+    ]
     for label, ko, kc in rows:
-        md.append(f"| {label} |" + "".join(f" {per[c][ko] if ko else '-'}{'%' if ko else ''} | {per[c][kc]}% |"
-                                           for c in conditions))
+        md.append(
+            f"| {label} |"
+            + "".join(
+                f" {per[c][ko] if ko else '-'}{'%' if ko else ''} | {per[c][kc]}% |" for c in conditions
+            )
+        )
     md.append("")
     for c in conditions:
         p = per[c]
-        md.append(f"- {_TITLES[c]}: {p['readings']} readings ({p['mistakes_read']} of mistakes, "
-                  f"{p['wrong_as_right_context_n']} read as a right step with context); reading time "
-                  f"(engine + context) median {p['median_ms']} ms, p95 {p['p95_ms']} ms (engine alone: median "
-                  f"{p['median_engine_ms']} ms); {p['timeouts']} with context and {p['open_timeouts']} without "
-                  f"over the app's {args.timeout_s:g} s limit "
-                  f"(counted as not read; exact with context among the others: "
-                  f"{p['exact_context_within_limit_pct']}%); {p['with_training_glyphs']} used a training "
-                  f"writer's glyph ({' '.join(p['training_glyph_classes']) or '-'}).")
+        md.append(
+            f"- {_TITLES[c]}: {p['readings']} readings ({p['mistakes_read']} of mistakes, "
+            f"{p['wrong_as_right_context_n']} read as a right step with context); reading time "
+            f"(engine + context) median {p['median_ms']} ms, p95 {p['p95_ms']} ms (engine alone: median "
+            f"{p['median_engine_ms']} ms); {p['timeouts']} with context and {p['open_timeouts']} without "
+            f"over the app's {args.timeout_s:g} s limit "
+            f"(counted as not read; exact with context among the others: "
+            f"{p['exact_context_within_limit_pct']}%); {p['with_training_glyphs']} used a training "
+            f"writer's glyph ({' '.join(p['training_glyph_classes']) or '-'})."
+        )
     md += ["", "Floors (issue 3): >= 85 % exact with context, < 2 % wrong-as-right."]
     write_section("derivation_steps", "\n".join(md))
 

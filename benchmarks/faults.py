@@ -107,8 +107,11 @@ _HISTORY = textwrap.dedent("""
 
 def _leftovers(root: Path) -> dict[str, int]:
     names = [p.name for p in root.iterdir() if p.is_file()]
-    return {"tmp": sum(n.endswith(".tmp") for n in names), "lock": sum(n.endswith(".lock") for n in names),
-            "journal": sum(n.endswith(".journal") for n in names)}
+    return {
+        "tmp": sum(n.endswith(".tmp") for n in names),
+        "lock": sum(n.endswith(".lock") for n in names),
+        "journal": sum(n.endswith(".journal") for n in names),
+    }
 
 
 def kill_runs(mode: str, runs: int, rng: random.Random) -> dict:
@@ -119,8 +122,13 @@ def kill_runs(mode: str, runs: int, rng: random.Random) -> dict:
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp)
         for run in range(runs):
-            proc = subprocess.Popen([sys.executable, "-c", _CHILD, str(root), mode, str(run)],
-                                    stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=ENV)
+            proc = subprocess.Popen(
+                [sys.executable, "-c", _CHILD, str(root), mode, str(run)],
+                stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE,
+                text=True,
+                env=ENV,
+            )
             first = proc.stdout.readline()
             if not first.startswith("ready"):
                 raise RuntimeError(proc.stderr.read())
@@ -161,9 +169,17 @@ def two_instance_trials(trials: int, per: int = 25) -> dict:
             store.save(s.board())
             store.close()
             n0 = s.board().stroke_count()
-            procs = [subprocess.Popen([sys.executable, "-c", _WRITER, str(root), str(per)], stdin=subprocess.PIPE,
-                                      stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=ENV)
-                     for _ in range(2)]
+            procs = [
+                subprocess.Popen(
+                    [sys.executable, "-c", _WRITER, str(root), str(per)],
+                    stdin=subprocess.PIPE,
+                    stdout=subprocess.PIPE,
+                    stderr=subprocess.PIPE,
+                    text=True,
+                    env=ENV,
+                )
+                for _ in range(2)
+            ]
             for p in procs:
                 if not p.stdout.readline().startswith("resumed"):
                     raise RuntimeError(p.stderr.read())
@@ -185,8 +201,15 @@ def history_races(trials: int, procs: int = 3) -> dict:
         for k in range(trials):
             db = Path(tmp) / f"h{k}.sqlite3"
             at = time.time() + 1.5
-            ps = [subprocess.Popen([sys.executable, "-c", _HISTORY, str(db), str(at)], stdout=subprocess.PIPE,
-                                   stderr=subprocess.PIPE, env=ENV) for _ in range(procs)]
+            ps = [
+                subprocess.Popen(
+                    [sys.executable, "-c", _HISTORY, str(db), str(at)],
+                    stdout=subprocess.PIPE,
+                    stderr=subprocess.PIPE,
+                    env=ENV,
+                )
+                for _ in range(procs)
+            ]
             for p in ps:
                 p.communicate(timeout=120)
                 failures += p.returncode != 0
@@ -217,16 +240,25 @@ def hostile_inputs() -> list[tuple[str, int, float, float, str]]:
         os.mkfifo(t / "fifo.jsonl")
         os.symlink("/dev/zero", t / "zero.jsonl")
         (t / "deep.toml").write_text("x = " + "[" * 100_000 + "]" * 100_000 + "\n")
-        (t / "big.jsonl").write_text('{"id":"a","strokes":[[[' + "9" * 400 + ',0]]]}\n')
+        (t / "big.jsonl").write_text('{"id":"a","strokes":[[[' + "9" * 400 + ",0]]]}\n")
         (t / "esc.jsonl").write_text('{"id":"a\\u001b[2J","strokes":[[[1,0]]]}\n')
         (t / "data" / "boards").mkdir(parents=True)
-        (t / "data" / "boards" / "b.board.json").write_text('{"format":"whiteboard-board","version":1,"target_s":'
-                                                            + "9" * 5000 + "}")
+        (t / "data" / "boards" / "b.board.json").write_text(
+            '{"format":"whiteboard-board","version":1,"target_s":' + "9" * 5000 + "}"
+        )
         cases = [
-            ("recognize: 1.5 GB of zeros in a 1.5 MB gzip", ["recognize", "--ink", str(t / "zeros.jsonl.gz")]),
-            ("ink.io.read_jsonl: 1.5 GB of ink lines in gzip", ["-c", "import sys; from whiteboard_app.ink.io "
-                                                                "import read_jsonl; read_jsonl(sys.argv[1])",
-                                                                str(t / "ink.jsonl.gz")]),
+            (
+                "recognize: 1.5 GB of zeros in a 1.5 MB gzip",
+                ["recognize", "--ink", str(t / "zeros.jsonl.gz")],
+            ),
+            (
+                "ink.io.read_jsonl: 1.5 GB of ink lines in gzip",
+                [
+                    "-c",
+                    "import sys; from whiteboard_app.ink.io import read_jsonl; read_jsonl(sys.argv[1])",
+                    str(t / "ink.jsonl.gz"),
+                ],
+            ),
             ("recognize: FIFO", ["recognize", "--ink", str(t / "fifo.jsonl")]),
             ("recognize: /dev/zero", ["recognize", "--ink", str(t / "zero.jsonl")]),
             ("recognize: 400-digit coordinate", ["recognize", "--ink", str(t / "big.jsonl")]),
@@ -237,8 +269,9 @@ def hostile_inputs() -> list[tuple[str, int, float, float, str]]:
         for name, argv in cases:
             t0 = time.perf_counter()
             cmd = argv if argv[0] == "-c" else ["-m", "whiteboard_app.cli", *argv]
-            p = subprocess.Popen([sys.executable, *cmd], stdout=subprocess.DEVNULL,
-                                 stderr=subprocess.PIPE, env=ENV)
+            p = subprocess.Popen(
+                [sys.executable, *cmd], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=ENV
+            )
             try:
                 err = p.stderr.read(4096).decode("utf-8", "replace")
                 _pid, status, usage = os.wait4(p.pid, 0)
@@ -252,9 +285,11 @@ def hostile_inputs() -> list[tuple[str, int, float, float, str]]:
 
 def _row(name: str, r: dict) -> str:
     lost = r["lost"]
-    return (f"| {name} | {r['runs']} | {sum(x > 0 for x in lost)} | {sum(x > 1 for x in lost)} | {max(lost)} | "
-            f"{max(r['tmp_after_kill'])} | {r['after_start']['tmp']} / {r['after_start']['lock']} / "
-            f"{r['after_start']['journal']} |")
+    return (
+        f"| {name} | {r['runs']} | {sum(x > 0 for x in lost)} | {sum(x > 1 for x in lost)} | {max(lost)} | "
+        f"{max(r['tmp_after_kill'])} | {r['after_start']['tmp']} / {r['after_start']['lock']} / "
+        f"{r['after_start']['journal']} |"
+    )
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -53,9 +53,15 @@ def failed_tests(output: str) -> list[str]:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="500 examples per target instead of 10,000")
-    parser.add_argument("--examples", type=int, default=int(os.environ.get("WHITEBOARD_FUZZ_EXAMPLES", "10000")),
-                        help="examples per target (default $WHITEBOARD_FUZZ_EXAMPLES or 10,000)")
-    parser.add_argument("--seed", type=int, default=None, help="hypothesis seed (default: a random one, recorded)")
+    parser.add_argument(
+        "--examples",
+        type=int,
+        default=int(os.environ.get("WHITEBOARD_FUZZ_EXAMPLES", "10000")),
+        help="examples per target (default $WHITEBOARD_FUZZ_EXAMPLES or 10,000)",
+    )
+    parser.add_argument(
+        "--seed", type=int, default=None, help="hypothesis seed (default: a random one, recorded)"
+    )
     parser.add_argument("--only", nargs="*", default=None, help="run only targets whose names contain these")
     parser.add_argument("--log", type=Path, default=None, help="also write pytest's whole output here")
     args = parser.parse_args(argv)
@@ -63,10 +69,24 @@ def main(argv: list[str] | None = None) -> int:
     seed = 0 if args.quick and args.seed is None else args.seed
     if seed is None:
         seed = random.SystemRandom().randrange(2**31)
-    env = dict(os.environ, HYPOTHESIS_PROFILE="long", QT_QPA_PLATFORM="offscreen",
-               WHITEBOARD_FUZZ_EXAMPLES=str(examples))
-    cmd = [sys.executable, "-m", "pytest", "-q", "-rf", "-p", "no:cacheprovider", "tests/test_fuzz.py",
-           "--hypothesis-show-statistics", f"--hypothesis-seed={seed}"]
+    env = dict(
+        os.environ,
+        HYPOTHESIS_PROFILE="long",
+        QT_QPA_PLATFORM="offscreen",
+        WHITEBOARD_FUZZ_EXAMPLES=str(examples),
+    )
+    cmd = [
+        sys.executable,
+        "-m",
+        "pytest",
+        "-q",
+        "-rf",
+        "-p",
+        "no:cacheprovider",
+        "tests/test_fuzz.py",
+        "--hypothesis-show-statistics",
+        f"--hypothesis-seed={seed}",
+    ]
     if args.only:
         cmd += ["-k", " or ".join(args.only)]
     t0 = time.perf_counter()
@@ -79,14 +99,21 @@ def main(argv: list[str] | None = None) -> int:
     stats = parse_statistics(proc.stdout)
     rows = "\n".join(
         f"| `{name}` | {r['passing']:,} | {r['failing']:,} | {r['invalid']:,} | {r['seconds']:,.1f} | {r['stopped']} |"
-        for name, r in sorted(stats.items()))
+        for name, r in sorted(stats.items())
+    )
     failed = failed_tests(proc.stdout)
-    verdict = ("Every target answered with a result or its layer's own error within its time limit "
-               "(see tests/test_fuzz.py)." if proc.returncode == 0 and not failed else
-               "Failed: " + (", ".join(f"`{n}`" for n in failed) or "see the log") +
-               " (the falsifying example is in pytest's output).")
+    verdict = (
+        "Every target answered with a result or its layer's own error within its time limit "
+        "(see tests/test_fuzz.py)."
+        if proc.returncode == 0 and not failed
+        else "Failed: "
+        + (", ".join(f"`{n}`" for n in failed) or "see the log")
+        + " (the falsifying example is in pytest's output)."
+    )
     only = f"; targets matching {', '.join(args.only)} only" if args.only else ""
-    write_section("fuzz", f"""## Fuzzing (`python -m benchmarks.fuzz`)
+    write_section(
+        "fuzz",
+        f"""## Fuzzing (`python -m benchmarks.fuzz`)
 
 {machine()}; {examples:,} examples a target (hypothesis profile "long"), seed {seed}{only};
 pytest exit {proc.returncode}; {seconds:,.0f} s in all.
@@ -95,7 +122,8 @@ pytest exit {proc.returncode}; {seconds:,.0f} s in all.
 | target | passing examples | failing | invalid | seconds | stopped because |
 |---|---:|---:|---:|---:|---|
 {rows}
-""")
+""",
+    )
     return proc.returncode
 
 

@@ -33,19 +33,21 @@ def main() -> str:
             (cold if k == 0 else warm).append(ms)
             total += 1
             agree += v.verdict == want
-    md = "\n".join([
-        "## Grill: judging a maths answer (`python -m benchmarks.grill`)",
-        "",
-        f"{machine()}. {len(items)} maths questions, {total} forms (answer + accept + reject) through "
-        "`sessions.grill.check_answer` -> `maths.compare` in the worker process.",
-        "",
-        "| | n | median ms | p95 ms |",
-        "|---|---|---|---|",
-        f"| first answer to a question (loads its card) | {len(cold)} | {median(cold):.0f} | {p95(cold):.0f} |",
-        f"| next answers (warm) | {len(warm)} | {median(warm):.0f} | {p95(warm):.0f} |",
-        "",
-        f"Forms judged as the deck says: {agree} of {total}.",
-    ])
+    md = "\n".join(
+        [
+            "## Grill: judging a maths answer (`python -m benchmarks.grill`)",
+            "",
+            f"{machine()}. {len(items)} maths questions, {total} forms (answer + accept + reject) through "
+            "`sessions.grill.check_answer` -> `maths.compare` in the worker process.",
+            "",
+            "| | n | median ms | p95 ms |",
+            "|---|---|---|---|",
+            f"| first answer to a question (loads its card) | {len(cold)} | {median(cold):.0f} | {p95(cold):.0f} |",
+            f"| next answers (warm) | {len(warm)} | {median(warm):.0f} | {p95(warm):.0f} |",
+            "",
+            f"Forms judged as the deck says: {agree} of {total}.",
+        ]
+    )
     write_section("grill", md)
     return md
 

@@ -29,9 +29,19 @@ FLOOR_MS = 2000.0
 def _time_launch(extra: list[str], tmp: Path) -> tuple[float, bool]:
     """(ms from Popen to the window-shown line, whether the recogniser was still loading)."""
     env = dict(os.environ, QT_QPA_PLATFORM="offscreen", WHITEBOARD_DATA_DIR=str(tmp / "data"))
-    cmd = [sys.executable, "-m", "whiteboard_app.app", "--launch-probe", "--settings", str(tmp / "s.ini"), *extra]
+    cmd = [
+        sys.executable,
+        "-m",
+        "whiteboard_app.app",
+        "--launch-probe",
+        "--settings",
+        str(tmp / "s.ini"),
+        *extra,
+    ]
     t0 = time.perf_counter()
-    proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+    proc = subprocess.Popen(
+        cmd, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True
+    )
     try:
         for line in proc.stdout:
             if line.startswith("window-shown"):
@@ -76,22 +86,24 @@ def main(argv: list[str] | None = None) -> int:
     m, k, b = median(with_rec), median(keyboard), median(bare)
     ok = m < FLOOR_MS
     still_loading = sum(loading_flags)
-    md = "\n".join([
-        "## Launch to window",
-        "",
-        f"{machine()}; {runs} launches per variant, fresh processes, offscreen Qt, measured from `Popen` to the",
-        "window's first event-loop turn after `show()` (`python -m benchmarks.launch`).",
-        "",
-        "| variant | median ms | min ms | max ms |",
-        "|---|---:|---:|---:|",
-        f"| window, recogniser loading in the background | {m:.0f} | {min(with_rec):.0f} | {max(with_rec):.0f} |",
-        f"| window, no recogniser (keyboard only) | {k:.0f} | {min(keyboard):.0f} | {max(keyboard):.0f} |",
-        f"| bare `python -c pass` | {b:.0f} | {min(bare):.0f} | {max(bare):.0f} |",
-        "",
-        f"Recogniser still loading when the window was shown: {still_loading} of {runs} launches. "
-        f"Ratio with / without recogniser start: {m / k:.2f}.",
-        f"Floor: median < {FLOOR_MS:.0f} ms \u2014 **{'met' if ok else 'NOT met'}** ({m:.0f} ms).",
-    ])
+    md = "\n".join(
+        [
+            "## Launch to window",
+            "",
+            f"{machine()}; {runs} launches per variant, fresh processes, offscreen Qt, measured from `Popen` to the",
+            "window's first event-loop turn after `show()` (`python -m benchmarks.launch`).",
+            "",
+            "| variant | median ms | min ms | max ms |",
+            "|---|---:|---:|---:|",
+            f"| window, recogniser loading in the background | {m:.0f} | {min(with_rec):.0f} | {max(with_rec):.0f} |",
+            f"| window, no recogniser (keyboard only) | {k:.0f} | {min(keyboard):.0f} | {max(keyboard):.0f} |",
+            f"| bare `python -c pass` | {b:.0f} | {min(bare):.0f} | {max(bare):.0f} |",
+            "",
+            f"Recogniser still loading when the window was shown: {still_loading} of {runs} launches. "
+            f"Ratio with / without recogniser start: {m / k:.2f}.",
+            f"Floor: median < {FLOOR_MS:.0f} ms \u2014 **{'met' if ok else 'NOT met'}** ({m:.0f} ms).",
+        ]
+    )
     write_section("launch", md)
     print(md)
     return 0 if ok else 1

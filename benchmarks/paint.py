@@ -44,31 +44,63 @@ def handwriting_page(rng: random.Random) -> Page:
     for k in range(N_STEPS):
         strokes = []
         for j in range(PER_STEP):
-            cx, cy = 20 + (j % 50) * 22 + rng.uniform(-3, 3), 180 * k + 30 + 40 * (j // 50) + rng.uniform(-4, 4)
+            cx, cy = (
+                20 + (j % 50) * 22 + rng.uniform(-3, 3),
+                180 * k + 30 + 40 * (j // 50) + rng.uniform(-4, 4),
+            )
             r, phase = rng.uniform(5, 14), rng.uniform(0, 6.28)
             pts = []
             for i in range(POINTS):
                 a = phase + 5.0 * i / POINTS
-                pts.append((cx + r * math.cos(a) + i * 0.6, cy + r * 0.7 * math.sin(1.3 * a), t, rng.uniform(0.3, 0.9)))
+                pts.append(
+                    (
+                        cx + r * math.cos(a) + i * 0.6,
+                        cy + r * 0.7 * math.sin(1.3 * a),
+                        t,
+                        rng.uniform(0.3, 0.9),
+                    )
+                )
                 t += 8
             strokes.append(Stroke.from_xy(pts))
         steps.append(StepInk(tuple(strokes)))
     return Page.from_steps(steps)
 
 
-DEVICE = QPointingDevice("bench stylus", 777, QInputDevice.DeviceType.Stylus, QPointingDevice.PointerType.Pen,
-                         QInputDevice.Capability.Position | QInputDevice.Capability.Pressure, 1, 2)
+DEVICE = QPointingDevice(
+    "bench stylus",
+    777,
+    QInputDevice.DeviceType.Stylus,
+    QPointingDevice.PointerType.Pen,
+    QInputDevice.Capability.Position | QInputDevice.Capability.Pressure,
+    1,
+    2,
+)
 
 
 def tablet(canvas, kind, x, y, pressure):
     buttons = Qt.MouseButton.NoButton if kind == QEvent.Type.TabletRelease else Qt.MouseButton.LeftButton
     button = Qt.MouseButton.NoButton if kind == QEvent.Type.TabletMove else Qt.MouseButton.LeftButton
-    ev = QTabletEvent(kind, DEVICE, QPointF(x, y), QPointF(x, y), pressure, 0, 0, 0, 0, 0,
-                      Qt.KeyboardModifier.NoModifier, button, buttons)
+    ev = QTabletEvent(
+        kind,
+        DEVICE,
+        QPointF(x, y),
+        QPointF(x, y),
+        pressure,
+        0,
+        0,
+        0,
+        0,
+        0,
+        Qt.KeyboardModifier.NoModifier,
+        button,
+        buttons,
+    )
     QApplication.sendEvent(canvas, ev)
 
 
-def time_segments(app, canvas, strokes: int, rng: random.Random) -> tuple[list[float], list[float], list[int]]:
+def time_segments(
+    app, canvas, strokes: int, rng: random.Random
+) -> tuple[list[float], list[float], list[int]]:
     """Write ``strokes`` strokes of 30 samples; return per-segment ms, per-commit ms, repainted areas."""
     seg_ms, commit_ms, areas = [], [], []
     w, h = canvas.width(), canvas.height()
@@ -129,7 +161,10 @@ def main(argv: list[str] | None = None) -> int:
     canvas.set_stylus_only(True)
     n = 10 if args.quick else 40
     rows = []
-    for label, fit in (("scale 1 (about 6 bands, 600 strokes in view)", False), ("zoom to fit (all 5,000 strokes in view)", True)):
+    for label, fit in (
+        ("scale 1 (about 6 bands, 600 strokes in view)", False),
+        ("zoom to fit (all 5,000 strokes in view)", True),
+    ):
         if fit:
             canvas.zoom_to_fit()
             app.processEvents()
@@ -145,14 +180,19 @@ def main(argv: list[str] | None = None) -> int:
             app.processEvents()
             render.append((time.perf_counter() - t0) * 1000)
         rows.append((label, seg, commit, areas, full, render))
-        print(f"{label}: segment median {median(seg):.3f} ms p95 {p95(seg):.3f} ms; commit median {median(commit):.2f} ms;"
-              f" full repaint {median(full):.2f} ms; full re-render {median(render):.1f} ms", flush=True)
+        print(
+            f"{label}: segment median {median(seg):.3f} ms p95 {p95(seg):.3f} ms; commit median {median(commit):.2f} ms;"
+            f" full repaint {median(full):.2f} ms; full re-render {median(render):.1f} ms",
+            flush=True,
+        )
     canvas.zoom_by(1.0 / canvas.scale())
     canvas.pan_by(36 - canvas.view_offset()[0], 16 - canvas.view_offset()[1])
     app.processEvents()
     eraser_ms, erased = time_eraser(app, canvas, 5 if args.quick else 15, rng)
-    print(f"eraser: move median {median(eraser_ms):.3f} ms p95 {p95(eraser_ms):.3f} ms, {erased} strokes erased",
-          flush=True)
+    print(
+        f"eraser: move median {median(eraser_ms):.3f} ms p95 {p95(eraser_ms):.3f} ms, {erased} strokes erased",
+        flush=True,
+    )
     total_area = canvas.width() * canvas.height()
     lines = [
         "## Paint: time per new stroke segment (board canvas)",
@@ -166,17 +206,25 @@ def main(argv: list[str] | None = None) -> int:
         "|---|---|---|---|---|---|---|",
     ]
     for label, seg, commit, areas, full, render in rows:
-        lines.append(f"| {label} | {median(seg):.3f} ms | {p95(seg):.3f} ms | {median(areas)} px "
-                     f"({100 * median(areas) / total_area:.3f} % of the board) | {median(commit):.2f} ms "
-                     f"| {median(full):.2f} ms | {median(render):.1f} ms |")
+        lines.append(
+            f"| {label} | {median(seg):.3f} ms | {p95(seg):.3f} ms | {median(areas)} px "
+            f"({100 * median(areas) / total_area:.3f} % of the board) | {median(commit):.2f} ms "
+            f"| {median(full):.2f} ms | {median(render):.1f} ms |"
+        )
     worst = max(median(r[1]) for r in rows)
-    lines += ["", f"Stroke eraser at scale 1 on the same board: {len(eraser_ms)} moves, median "
-              f"{median(eraser_ms):.3f} ms, p95 {p95(eraser_ms):.3f} ms ({erased} strokes erased; candidates come "
-              "from cached stroke and step boxes, not a scan of every point)."]
+    lines += [
+        "",
+        f"Stroke eraser at scale 1 on the same board: {len(eraser_ms)} moves, median "
+        f"{median(eraser_ms):.3f} ms, p95 {p95(eraser_ms):.3f} ms ({erased} strokes erased; candidates come "
+        "from cached stroke and step boxes, not a scan of every point).",
+    ]
     ratio = min(median(r[5]) / median(r[1]) for r in rows)
-    lines += ["", f"Floor (median < 4 ms): {'met' if worst < 4 else 'NOT met'} (worst median {worst:.3f} ms). "
-              "A naive canvas re-rendering the board per sample would pay the last column per point: "
-              f"at least {ratio:.0f} x the incremental segment cost measured in the same run."]
+    lines += [
+        "",
+        f"Floor (median < 4 ms): {'met' if worst < 4 else 'NOT met'} (worst median {worst:.3f} ms). "
+        "A naive canvas re-rendering the board per sample would pay the last column per point: "
+        f"at least {ratio:.0f} x the incremental segment cost measured in the same run.",
+    ]
     write_section("paint", "\n".join(lines))
     canvas.close()
     return 0 if worst < 4 else 1

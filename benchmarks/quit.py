@@ -34,9 +34,11 @@ def _child(tmp: str, baseline: bool = False) -> None:
     import whiteboard_app.ui.application as application
 
     if baseline:
+
         def old_shutdown(window, services) -> None:
             window.recognizers.close()
             services.close()
+
         application.shutdown = old_shutdown
         application.exit_now = lambda code: None
     from PySide6.QtCore import QTimer
@@ -66,6 +68,7 @@ def _child(tmp: str, baseline: bool = False) -> None:
                 print(f"quit {time.time():.6f}", flush=True)
                 window.close()
                 QApplication.instance().quit()
+
             QTimer.singleShot(300, quit_now)
 
         QTimer.singleShot(0, step)
@@ -78,8 +81,12 @@ def _time_quit(tmp: Path, baseline: bool = False) -> tuple[float, float, float]:
     """(ms from the quit line to the program's exit, ms to the end of its worker processes too (their
     standard output, inherited, closes), recogniser load s)."""
     env = dict(os.environ, QT_QPA_PLATFORM="offscreen", PYTHONPATH=str(ROOT))
-    cmd = [sys.executable, "-m", "benchmarks.quit", "--child", str(tmp)] + (["--baseline"] if baseline else [])
-    proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+    cmd = [sys.executable, "-m", "benchmarks.quit", "--child", str(tmp)] + (
+        ["--baseline"] if baseline else []
+    )
+    proc = subprocess.Popen(
+        cmd, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True
+    )
     loaded = float("nan")
     t_quit = None
     for line in proc.stdout:
@@ -121,25 +128,27 @@ def main(argv: list[str] | None = None) -> int:
         before_all.append(ms_all)
     m = median(quits)
     ok = m <= FLOOR_MS
-    md = "\n".join([
-        "## Quit with a run in progress",
-        "",
-        f"{machine()}; {runs} fresh processes, offscreen Qt, the bundled recogniser; Quit 0.3 s after a step's",
-        "reading was asked for, measured from the quit to the end of the program and of its worker processes",
-        "(`python -m benchmarks.quit`; the baseline is the quit path before issue 16, interleaved).",
-        "",
-        "| | median | min | max |",
-        "|---|---:|---:|---:|",
-        f"| Quit to the program's end, ms | {m:.0f} | {min(quits):.0f} | {max(quits):.0f} |",
-        f"| the same, quit path before issue 16 (baseline), ms | {median(before):.0f} | {min(before):.0f} | "
-        f"{max(before):.0f} |",
-        f"| Quit to the end of its worker processes too, ms | {median(alls):.0f} | {min(alls):.0f} | "
-        f"{max(alls):.0f} |",
-        f"| the same, baseline, ms | {median(before_all):.0f} | {min(before_all):.0f} | {max(before_all):.0f} |",
-        f"| recogniser loaded after, s (same runs) | {median(loads):.1f} | {min(loads):.1f} | {max(loads):.1f} |",
-        "",
-        f"Floor: median <= {FLOOR_MS:.0f} ms \u2014 **{'met' if ok else 'NOT met'}** ({m:.0f} ms).",
-    ])
+    md = "\n".join(
+        [
+            "## Quit with a run in progress",
+            "",
+            f"{machine()}; {runs} fresh processes, offscreen Qt, the bundled recogniser; Quit 0.3 s after a step's",
+            "reading was asked for, measured from the quit to the end of the program and of its worker processes",
+            "(`python -m benchmarks.quit`; the baseline is the quit path before issue 16, interleaved).",
+            "",
+            "| | median | min | max |",
+            "|---|---:|---:|---:|",
+            f"| Quit to the program's end, ms | {m:.0f} | {min(quits):.0f} | {max(quits):.0f} |",
+            f"| the same, quit path before issue 16 (baseline), ms | {median(before):.0f} | {min(before):.0f} | "
+            f"{max(before):.0f} |",
+            f"| Quit to the end of its worker processes too, ms | {median(alls):.0f} | {min(alls):.0f} | "
+            f"{max(alls):.0f} |",
+            f"| the same, baseline, ms | {median(before_all):.0f} | {min(before_all):.0f} | {max(before_all):.0f} |",
+            f"| recogniser loaded after, s (same runs) | {median(loads):.1f} | {min(loads):.1f} | {max(loads):.1f} |",
+            "",
+            f"Floor: median <= {FLOOR_MS:.0f} ms \u2014 **{'met' if ok else 'NOT met'}** ({m:.0f} ms).",
+        ]
+    )
     write_section("quit", md)
     print(md)
     return 0 if ok else 1

@@ -86,8 +86,11 @@ class WhiteboardEngine:
         from whiteboard_app.ink import Point, StepInk, Stroke
 
         idx = [i for i, s in enumerate(strokes) if s]
-        ink = StepInk(tuple(Stroke(tuple(Point(float(p[0]), float(p[1])) for p in strokes[i]), id=10_000 + i)
-                            for i in idx))
+        ink = StepInk(
+            tuple(
+                Stroke(tuple(Point(float(p[0]), float(p[1])) for p in strokes[i]), id=10_000 + i) for i in idx
+            )
+        )
         res = self.rec.recognize(ink)
         syms = [(sorted(i - 10_000 for i in s.stroke_ids), s.labels[0][0]) for s in res.symbols]
         return res.best or "", [c.latex for c in res.candidates], syms
@@ -161,15 +164,24 @@ def run_engine(eng, rows, ev, timeout_s: float, out_f=None, verbose=False) -> di
             signal.setitimer(signal.ITIMER_REAL, 0)
         dt = min(time.perf_counter() - t0, timeout_s)
         cpu = time.process_time() - c0
-        item = {"id": r["id"], "n_strokes": len(r["strokes"]), "truth": r["latex"], "pred": latex, "ms": dt * 1000,
-                "cpu_ms": cpu * 1000,
-                "error": err, **score_one(ev, r, latex, nbest, syms)}
+        item = {
+            "id": r["id"],
+            "n_strokes": len(r["strokes"]),
+            "truth": r["latex"],
+            "pred": latex,
+            "ms": dt * 1000,
+            "cpu_ms": cpu * 1000,
+            "error": err,
+            **score_one(ev, r, latex, nbest, syms),
+        }
         res.append(item)
         if out_f:
             out_f.write(json.dumps({"engine": eng.name, **item}) + "\n")
         if verbose:
-            print(f"{eng.name} [{len(res)}/{len(rows)}] {dt * 1000:.0f} ms ed={item['ed']} {r['latex']!r} -> {latex!r}",
-                  file=sys.stderr)
+            print(
+                f"{eng.name} [{len(res)}/{len(rows)}] {dt * 1000:.0f} ms ed={item['ed']} {r['latex']!r} -> {latex!r}",
+                file=sys.stderr,
+            )
     return summarize(res)
 
 
@@ -188,20 +200,29 @@ def summarize(res: list[dict]) -> dict:
     for lo, hi in BUCKETS:
         sel = [x["ms"] for x in res if lo <= x["n_strokes"] <= hi]
         if sel:
-            by[f"{lo}-{hi if hi < 10**6 else 'max'}"] = {"n": len(sel), "median_ms": round(statistics.median(sel), 1),
-                                                       "p95_ms": round(_p95(sel), 1)}
+            by[f"{lo}-{hi if hi < 10**6 else 'max'}"] = {
+                "n": len(sel),
+                "median_ms": round(statistics.median(sel), 1),
+                "p95_ms": round(_p95(sel), 1),
+            }
     small = [x["ms"] for x in res if x["n_strokes"] <= 20]
     small_cpu = [x["cpu_ms"] for x in res if x["n_strokes"] <= 20]
     sg = sum(x["sym_gt"] for x in res)
-    return {"n": n, "exact_pct": pct(sum(x["ed"] == 0 for x in res)),
-            "le1_pct": pct(sum(x["ed"] <= 1 for x in res)), "le2_pct": pct(sum(x["ed"] <= 2 for x in res)),
-            "nbest_pct": pct(sum(x["nbest_hit"] for x in res)),
-            "symbol_recall_pct": round(100.0 * sum(x["sym_rec"] for x in res) / max(1, sg), 1),
-            "median_ms": round(statistics.median(lat), 1), "p95_ms": round(_p95(lat), 1),
-            "median_ms_le20": round(statistics.median(small), 1) if small else None,
-            "median_cpu_ms_le20": round(statistics.median(small_cpu), 1) if small_cpu else None,
-            "timeouts": sum(x["error"] == "timeout" for x in res),
-            "errors": sum(bool(x["error"]) and x["error"] != "timeout" for x in res), "by_strokes": by}
+    return {
+        "n": n,
+        "exact_pct": pct(sum(x["ed"] == 0 for x in res)),
+        "le1_pct": pct(sum(x["ed"] <= 1 for x in res)),
+        "le2_pct": pct(sum(x["ed"] <= 2 for x in res)),
+        "nbest_pct": pct(sum(x["nbest_hit"] for x in res)),
+        "symbol_recall_pct": round(100.0 * sum(x["sym_rec"] for x in res) / max(1, sg), 1),
+        "median_ms": round(statistics.median(lat), 1),
+        "p95_ms": round(_p95(lat), 1),
+        "median_ms_le20": round(statistics.median(small), 1) if small else None,
+        "median_cpu_ms_le20": round(statistics.median(small_cpu), 1) if small_cpu else None,
+        "timeouts": sum(x["error"] == "timeout" for x in res),
+        "errors": sum(bool(x["error"]) and x["error"] != "timeout" for x in res),
+        "by_strokes": by,
+    }
 
 
 def _p95(xs):
@@ -213,26 +234,48 @@ def markdown(summ: dict, args, rows) -> str:
     from benchmarks._report import machine
 
     names = list(summ)
-    lines = [f"## Recognition on real handwriting (dev.jsonl, {len(rows)} expressions)", "",
-             f"{machine()}. Same expressions{' (random subset, seed ' + str(args.seed) + ')' if args.limit else ''}; "
-             f"time limit {args.timeout_s:g} s per step; scoring normalised as ../shared/tools/ocr_eval.py. "
-             "`python -m benchmarks.recognition" + (f" --limit {args.limit}" if args.limit else "") + "`.", "",
-             "| | " + " | ".join(names) + " |", "|---|" + "---|" * len(names)]
-    rowsdef = [("exact match", "exact_pct", "%"), ("<= 1 token error", "le1_pct", "%"),
-               ("<= 2 token errors", "le2_pct", "%"), ("truth in n-best", "nbest_pct", "%"),
-               ("symbol recall", "symbol_recall_pct", "%"), ("median latency, <= 20 strokes", "median_ms_le20", " ms"),
-               ("median CPU time, <= 20 strokes", "median_cpu_ms_le20", " ms"),
-               ("median latency, all", "median_ms", " ms"), ("p95 latency, all", "p95_ms", " ms"),
-               ("timeouts (> limit)", "timeouts", ""), ("errors", "errors", ""), ("load time", "load_s", " s"),
-               ("RSS after load", "rss_after_load_mb", " MB"), ("peak RSS after its run", "peak_rss_mb", " MB")]
+    lines = [
+        f"## Recognition on real handwriting (dev.jsonl, {len(rows)} expressions)",
+        "",
+        f"{machine()}. Same expressions{' (random subset, seed ' + str(args.seed) + ')' if args.limit else ''}; "
+        f"time limit {args.timeout_s:g} s per step; scoring normalised as ../shared/tools/ocr_eval.py. "
+        "`python -m benchmarks.recognition" + (f" --limit {args.limit}" if args.limit else "") + "`.",
+        "",
+        "| | " + " | ".join(names) + " |",
+        "|---|" + "---|" * len(names),
+    ]
+    rowsdef = [
+        ("exact match", "exact_pct", "%"),
+        ("<= 1 token error", "le1_pct", "%"),
+        ("<= 2 token errors", "le2_pct", "%"),
+        ("truth in n-best", "nbest_pct", "%"),
+        ("symbol recall", "symbol_recall_pct", "%"),
+        ("median latency, <= 20 strokes", "median_ms_le20", " ms"),
+        ("median CPU time, <= 20 strokes", "median_cpu_ms_le20", " ms"),
+        ("median latency, all", "median_ms", " ms"),
+        ("p95 latency, all", "p95_ms", " ms"),
+        ("timeouts (> limit)", "timeouts", ""),
+        ("errors", "errors", ""),
+        ("load time", "load_s", " s"),
+        ("RSS after load", "rss_after_load_mb", " MB"),
+        ("peak RSS after its run", "peak_rss_mb", " MB"),
+    ]
     for title, key, unit in rowsdef:
         lines.append(f"| {title} | " + " | ".join(f"{summ[n].get(key)}{unit}" for n in names) + " |")
     if len(names) == 2 and summ[names[1]]["exact_pct"]:
         a, b = summ[names[0]], summ[names[1]]
-        lines += ["", f"Ratio {names[0]}/{names[1]}: exact match x{a['exact_pct'] / b['exact_pct']:.1f}, "
-                      f"median latency (<= 20 strokes) x{(a['median_ms_le20'] or 0) / max(1e-9, b['median_ms_le20'] or 0):.2f}."]
-    lines += ["", "Latency by stroke count (median / p95 ms):", "", "| strokes | " + " | ".join(names) + " |",
-              "|---|" + "---|" * len(names)]
+        lines += [
+            "",
+            f"Ratio {names[0]}/{names[1]}: exact match x{a['exact_pct'] / b['exact_pct']:.1f}, "
+            f"median latency (<= 20 strokes) x{(a['median_ms_le20'] or 0) / max(1e-9, b['median_ms_le20'] or 0):.2f}.",
+        ]
+    lines += [
+        "",
+        "Latency by stroke count (median / p95 ms):",
+        "",
+        "| strokes | " + " | ".join(names) + " |",
+        "|---|" + "---|" * len(names),
+    ]
     for lo, hi in BUCKETS:
         key = f"{lo}-{hi if hi < 10**6 else 'max'}"
         cells = []
@@ -240,12 +283,18 @@ def markdown(summ: dict, args, rows) -> str:
             b = summ[n]["by_strokes"].get(key)
             cells.append(f"{b['median_ms']} / {b['p95_ms']} (n={b['n']})" if b else "-")
         lines.append(f"| {key} | " + " | ".join(cells) + " |")
-    how = ("Engines run one after the other in one process (RSS and peak RSS are cumulative: the later engine's "
-           "include the earlier one's)." if not args.from_summaries else
-           "Each engine ran in its own process at the same time, on the same rows.")
-    lines += ["", how + " "
-              f"Latency is wall time on a 2-core machine shared with other jobs (load average {args.load_avg}); "
-              "the CPU time is the process's own (one torch thread), what a reading costs on an idle core."]
+    how = (
+        "Engines run one after the other in one process (RSS and peak RSS are cumulative: the later engine's "
+        "include the earlier one's)."
+        if not args.from_summaries
+        else "Each engine ran in its own process at the same time, on the same rows."
+    )
+    lines += [
+        "",
+        how + " "
+        f"Latency is wall time on a 2-core machine shared with other jobs (load average {args.load_avg}); "
+        "the CPU time is the process's own (one torch thread), what a reading costs on an idle core.",
+    ]
     return "\n".join(lines)
 
 
@@ -259,13 +308,19 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--timeout-s", type=float, default=3.0)
     ap.add_argument("--top-k", type=int, default=3, help="whiteboard engine partitions read")
     ap.add_argument("--weights-dir", help="evaluate these whiteboard weights instead of the bundled ones")
-    ap.add_argument("--threads", type=int, default=1, help="torch threads (1: fastest for these small models)")
+    ap.add_argument(
+        "--threads", type=int, default=1, help="torch threads (1: fastest for these small models)"
+    )
     ap.add_argument("--out", help="per-expression results (JSON lines)")
     ap.add_argument("--no-write", action="store_true", help="do not write docs/benchmarks.md")
     ap.add_argument("--summary", help="also write the summary (JSON) here")
-    ap.add_argument("--from-summaries", nargs="+", metavar="JSON",
-                    help="write the section from summaries of earlier runs on the same rows (engines run as "
-                         "parallel processes, e.g. one per engine) instead of running")
+    ap.add_argument(
+        "--from-summaries",
+        nargs="+",
+        metavar="JSON",
+        help="write the section from summaries of earlier runs on the same rows (engines run as "
+        "parallel processes, e.g. one per engine) instead of running",
+    )
     ap.add_argument("--verbose", action="store_true")
     args = ap.parse_args(argv)
     if args.quick and not args.limit:
@@ -276,8 +331,12 @@ def main(argv: list[str] | None = None) -> int:
             d = json.loads(Path(f).read_text())
             summ.update(d["engines"])
             meta = d["meta"]
-        args.limit, args.seed, args.timeout_s, args.load_avg = (meta["limit"], meta["seed"], meta["timeout_s"],
-                                                                meta["load_avg"])
+        args.limit, args.seed, args.timeout_s, args.load_avg = (
+            meta["limit"],
+            meta["seed"],
+            meta["timeout_s"],
+            meta["load_avg"],
+        )
         from benchmarks._report import write_section
 
         write_section("recognition", markdown(summ, args, range(meta["n_rows"])))
@@ -306,8 +365,13 @@ def main(argv: list[str] | None = None) -> int:
     if out_f:
         out_f.close()
     if args.summary:
-        meta = {"limit": args.limit, "seed": args.seed, "timeout_s": args.timeout_s, "load_avg": args.load_avg,
-                "n_rows": len(rows)}
+        meta = {
+            "limit": args.limit,
+            "seed": args.seed,
+            "timeout_s": args.timeout_s,
+            "load_avg": args.load_avg,
+            "n_rows": len(rows),
+        }
         Path(args.summary).write_text(json.dumps({"meta": meta, "engines": summ}, indent=1))
     if not args.no_write:
         from benchmarks._report import write_section

@@ -14,8 +14,21 @@ import time
 from pathlib import Path
 
 # in the order they run; each is ``python -m benchmarks.<name>``
-BENCHMARKS = ("checking", "recognition", "derivation_steps", "context_real", "paint", "launch", "board_save", "fuzz",
-              "grill", "faults", "quit", "correction_kind", "added_symbols")
+BENCHMARKS = (
+    "checking",
+    "recognition",
+    "derivation_steps",
+    "context_real",
+    "paint",
+    "launch",
+    "board_save",
+    "fuzz",
+    "grill",
+    "faults",
+    "quit",
+    "correction_kind",
+    "added_symbols",
+)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -26,7 +39,9 @@ def main(argv: list[str] | None = None) -> int:
     failed = []
     for name in args.only or BENCHMARKS:
         takes_quick = "--quick" in (Path(__file__).parent / f"{name}.py").read_text(encoding="utf-8")
-        cmd = [sys.executable, "-m", f"benchmarks.{name}"] + (["--quick"] if args.quick and takes_quick else [])
+        cmd = [sys.executable, "-m", f"benchmarks.{name}"] + (
+            ["--quick"] if args.quick and takes_quick else []
+        )
         print(f"== {name}: {' '.join(cmd)}", flush=True)
         t0 = time.perf_counter()
         rc = subprocess.call(cmd)

@@ -27,9 +27,13 @@ def main(out: Path) -> int:
 
     app = QApplication.instance() or QApplication(sys.argv[:1])
     deck = load_deck()
-    ids = ["sigmoid-derivative/derivative-in-terms-of-sigma", "softmax-cross-entropy-gradient/gradient-wrt-logits",
-           "sample-variance-n-minus-1/why-n-minus-1", "conditional-probability-dice/both-six-given-one",
-           "ols-closed-form/hessian"]
+    ids = [
+        "sigmoid-derivative/derivative-in-terms-of-sigma",
+        "softmax-cross-entropy-gradient/gradient-wrt-logits",
+        "sample-variance-n-minus-1/why-n-minus-1",
+        "conditional-probability-dice/both-six-given-one",
+        "ols-closed-form/hessian",
+    ]
     with tempfile.TemporaryDirectory() as tmp:
         history = History(Path(tmp) / "history.sqlite3")
         window = MainWindow(AppContext(deck=deck, history=history))

@@ -41,8 +41,10 @@ def main(out: Path) -> int:
 
     def open_view(card_id):
         clock = FakeClock()
-        view = PracticeView(deck.get(card_id), PracticeServices(recognizer=lambda: None, clock=clock,
-                                                                recognizer_status=lambda: "keyboard only"))
+        view = PracticeView(
+            deck.get(card_id),
+            PracticeServices(recognizer=lambda: None, clock=clock, recognizer_status=lambda: "keyboard only"),
+        )
         view.resize(1280, 800)
         view.show()
         view.set_keyboard_mode(True)
@@ -67,8 +69,12 @@ def main(out: Path) -> int:
         print(f"screenshot: {path}", flush=True)
 
     view, clock = open_view("softmax-cross-entropy-gradient")
-    type_steps(view, clock, [r"L = -\sum_{k=1}^{K} y_k \log p_k", r"\frac{\partial L}{\partial z_i} = p_i - y_i"],
-               22_000)
+    type_steps(
+        view,
+        clock,
+        [r"L = -\sum_{k=1}^{K} y_k \log p_k", r"\frac{\partial L}{\partial z_i} = p_i - y_i"],
+        22_000,
+    )
     print("run:", view.run.headline())
     grab(view, "run-unsupported.png")
     clock.advance(9_000)
@@ -80,8 +86,12 @@ def main(out: Path) -> int:
 
     view, clock = open_view("sigmoid-derivative")
     card = view.card
-    type_steps(view, clock, [card.steps[0].latex, card.steps[1].latex, card.steps[2].latex, card.steps[4].latex],
-               48_000)
+    type_steps(
+        view,
+        clock,
+        [card.steps[0].latex, card.steps[1].latex, card.steps[2].latex, card.steps[4].latex],
+        48_000,
+    )
     wait(lambda: view.session.finished, 10)
     print("run:", view.run.headline(), view.run_label.text())
     grab(view, "run-complete.png")

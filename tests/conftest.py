@@ -24,11 +24,15 @@ class _BlockQt(importlib.abc.MetaPathFinder):
 try:  # hypothesis profiles: "ci" (default, quick) and "long" (benchmarks/fuzz.py, 10,000 examples each)
     from hypothesis import HealthCheck, settings
 
-    settings.register_profile("ci", max_examples=40, deadline=None,
-                              suppress_health_check=[HealthCheck.too_slow])
-    settings.register_profile("long", max_examples=int(os.environ.get("WHITEBOARD_FUZZ_EXAMPLES", "10000")),
-                              deadline=None,
-                              suppress_health_check=[HealthCheck.too_slow])
+    settings.register_profile(
+        "ci", max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow]
+    )
+    settings.register_profile(
+        "long",
+        max_examples=int(os.environ.get("WHITEBOARD_FUZZ_EXAMPLES", "10000")),
+        deadline=None,
+        suppress_health_check=[HealthCheck.too_slow],
+    )
     _profile = os.environ.get("HYPOTHESIS_PROFILE", "ci")
     settings.load_profile("long" if os.environ.get("WHITEBOARD_FUZZ_EXAMPLES") else _profile)
 except ImportError:  # pragma: no cover - hypothesis is in the test extra

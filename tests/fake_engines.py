@@ -34,8 +34,9 @@ class CountingEngine:
         if n >= self.slow_from:
             time.sleep(self.delay_s)
         suffix = "".join(f" +{label}" for label in self.adapted)
-        return RecognitionResult((Candidate(f"{n} strokes{suffix}", 0.0), Candidate(f"pid {self.pid}", -1.0)),
-                                 engine=self.name)
+        return RecognitionResult(
+            (Candidate(f"{n} strokes{suffix}", 0.0), Candidate(f"pid {self.pid}", -1.0)), engine=self.name
+        )
 
     def adapt(self, samples):
         self.adapted.extend(label for label, _ink in samples)
@@ -81,8 +82,12 @@ class ScriptedEngine:
 
     def recognize(self, ink, context=None):
         rows = self.script.get(str(len(ink.strokes)), [])
-        return RecognitionResult(tuple(Candidate(latex, score) for latex, score in rows), engine=self.name,
-                                 ms=1.0, message=None if rows else "nothing recognised")
+        return RecognitionResult(
+            tuple(Candidate(latex, score) for latex, score in rows),
+            engine=self.name,
+            ms=1.0,
+            message=None if rows else "nothing recognised",
+        )
 
 
 class SlowCounting(CountingEngine):

@@ -17,15 +17,24 @@ def sym(name, x, y, w, h):
 
 
 def test_caret_above_a_letter_becomes_hat():
-    syms = [sym("\\hat", 102, 40, 16, 8), sym("y", 100, 55, 20, 30), sym("=", 130, 60, 20, 10), sym("1", 160, 45, 8, 30)]
+    syms = [
+        sym("\\hat", 102, 40, 16, 8),
+        sym("y", 100, 55, 20, 30),
+        sym("=", 130, 60, 20, 10),
+        sym("1", 160, 45, 8, 30),
+    ]
     out = merge_accents(syms)
     assert [s.name for s in out] == ["\\hat{y}", "=", "1"]
     assert out[0].bbox == syms[1].bbox  # the base keeps its box: the layout is the one without the accent
 
 
 def test_bar_above_a_capital_and_tilde_above_greek():
-    syms = [sym("-", 98, 30, 26, 2), sym("X_cap", 100, 40, 24, 30), sym("\\tilde", 140, 30, 18, 6),
-            sym("theta", 140, 42, 16, 28)]
+    syms = [
+        sym("-", 98, 30, 26, 2),
+        sym("X_cap", 100, 40, 24, 30),
+        sym("\\tilde", 140, 30, 18, 6),
+        sym("theta", 140, 42, 16, 28),
+    ]
     assert [s.name for s in merge_accents(syms)] == ["\\bar{X}", "\\tilde{\\theta}"]
 
 

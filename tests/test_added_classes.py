@@ -33,7 +33,7 @@ def test_shipped_classifier_has_every_added_class_and_keeps_the_old_ones():
     ck = torch.load(weights / "classifier.pth", map_location="cpu", weights_only=False)
     old = torch.load(weights / GROUPER_VECTORS_FILE, map_location="cpu", weights_only=False)
     names = ck["label_names"]
-    assert names[:len(old["label_names"])] == old["label_names"]  # old classes keep their rows
+    assert names[: len(old["label_names"])] == old["label_names"]  # old classes keep their rows
     assert set(ADDED_CLASSES) <= set(names)
     assert ck["model_state_dict"]["fc2.weight"].shape[0] == len(names) == ck["prototypes"].shape[0]
     # every added class has a computed prototype (writer adaptation compares with it)
@@ -49,7 +49,9 @@ def test_added_class_latex_round_trips(cls):
 
 
 def test_aliases_name_existing_classes():
-    names = torch.load(default_weights_dir() / "classifier.pth", map_location="cpu", weights_only=False)["label_names"]
+    names = torch.load(default_weights_dir() / "classifier.pth", map_location="cpu", weights_only=False)[
+        "label_names"
+    ]
     for alias, shape in SHAPE_ALIASES.items():
         assert latex_to_name(shape) in names  # written as a class the classifier has
         assert alias not in ADDED_CLASSES.values()

@@ -27,7 +27,19 @@ def store(tmp_path):
 def test_default_list_covers_what_crohme_lacks(store):
     labels = [item.label for item in plan(store)]
     assert labels == [label for label, _ in CALIBRATION_SYMBOLS]
-    assert {r"\partial", r"\hat", r"\bar", r"\eta", r"\rho", r"\tau", "*", r"\top", r"\|", r"\mathbb{R}", "E"} == set(labels)
+    assert {
+        r"\partial",
+        r"\hat",
+        r"\bar",
+        r"\eta",
+        r"\rho",
+        r"\tau",
+        "*",
+        r"\top",
+        r"\|",
+        r"\mathbb{R}",
+        "E",
+    } == set(labels)
     assert all(item.needed == SAMPLES_PER_SYMBOL == 5 and item.have == 0 for item in plan(store))
 
 
@@ -83,14 +95,17 @@ def test_remove_deletes_one_label_only(store):
     assert store.counts() == {"E": 1}
 
 
-@pytest.mark.parametrize("corrections, min_misses, expected", [
-    ([("x^2", "X^2")] * 3, 3, [("X", 3)]),
-    ([("x^2", "X^2")] * 2, 3, []),
-    ([("a+b", r"a+\eta"), ("y", r"\eta y"), (r"\partial", r"\partial\eta")], 3, [(r"\eta", 3)]),
-    ([(r"\frac{a}{b}", r"\frac{a}{c}")] * 3, 3, [("c", 3)]),          # structure is not a symbol
-    ([("x", "x")] * 5, 1, []),                                        # nothing corrected
-    ([("X X X", "x x x")] * 3, 3, [("x", 3)]),                        # counted once per correction
-])
+@pytest.mark.parametrize(
+    "corrections, min_misses, expected",
+    [
+        ([("x^2", "X^2")] * 3, 3, [("X", 3)]),
+        ([("x^2", "X^2")] * 2, 3, []),
+        ([("a+b", r"a+\eta"), ("y", r"\eta y"), (r"\partial", r"\partial\eta")], 3, [(r"\eta", 3)]),
+        ([(r"\frac{a}{b}", r"\frac{a}{c}")] * 3, 3, [("c", 3)]),  # structure is not a symbol
+        ([("x", "x")] * 5, 1, []),  # nothing corrected
+        ([("X X X", "x x x")] * 3, 3, [("x", 3)]),  # counted once per correction
+    ],
+)
 def test_symbols_missed_in_corrections(corrections, min_misses, expected):
     assert missed_symbols(corrections, min_misses) == expected
 
@@ -98,7 +113,9 @@ def test_symbols_missed_in_corrections(corrections, min_misses, expected):
 def test_missed_symbols_join_the_list(store):
     items = plan(store, [("x^2", "X^2")] * 4 + [("a", r"\eta")] * 4)
     extra = [i for i in items if i.reason.startswith("missed")]
-    assert [(i.label, i.needed, i.reason) for i in extra] == [("X", 5, "missed 4 times")]  # \eta is already listed
+    assert [(i.label, i.needed, i.reason) for i in extra] == [
+        ("X", 5, "missed 4 times")
+    ]  # \eta is already listed
 
 
 def test_apply_calls_the_adaptation_hook(store):

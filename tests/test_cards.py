@@ -34,7 +34,9 @@ def _steps():
 def _mistakes():
     if _DECK is None:
         return []
-    return [pytest.param(c.id, k, id=f"{c.id}-mistake{k}") for c in _DECK for k in range(1, len(c.mistakes) + 1)]
+    return [
+        pytest.param(c.id, k, id=f"{c.id}-mistake{k}") for c in _DECK for k in range(1, len(c.mistakes) + 1)
+    ]
 
 
 @pytest.mark.parametrize("path", CARD_FILES, ids=[p.stem for p in CARD_FILES])

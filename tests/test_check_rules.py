@@ -17,14 +17,26 @@ from whiteboard_app.maths.worker import compare_in_process
 
 
 def _card(steps, decl, mistakes=(), cid="toy-rules"):
-    return Card(id=cid, title="t", topic="calculus", prompt="p", setup="s", assumptions=(),
-                declarations=decl, steps=tuple(RefStep(s) for s in steps), interpretation="i",
-                followups=(), mistakes=tuple(mistakes), hints=("h",))
+    return Card(
+        id=cid,
+        title="t",
+        topic="calculus",
+        prompt="p",
+        setup="s",
+        assumptions=(),
+        declarations=decl,
+        steps=tuple(RefStep(s) for s in steps),
+        interpretation="i",
+        followups=(),
+        mistakes=tuple(mistakes),
+        hints=("h",),
+    )
 
 
 # ---------------------------------------------------------------------- 13: IG, a plain multi-letter name
-IG_DECL = Declarations(symbols={"a": "positive", "b": "positive", "G": "real"},
-                       definitions={"IG": "a - b", "HS": "b"})
+IG_DECL = Declarations(
+    symbols={"a": "positive", "b": "positive", "G": "real"}, definitions={"IG": "a - b", "HS": "b"}
+)
 
 
 @pytest.fixture(scope="module")
@@ -61,9 +73,12 @@ def test_multi_letter_name_verdicts(ig, latex, verdict, ref):
 
 # ---------------------------------------------------------------------- 14-15: solutions
 MU_DECL = Declarations(
-    symbols={"mu": "real", "n": "positive_integer"}, indexed={"x": "i"}, indices={"i": ("1", "n")},
+    symbols={"mu": "real", "n": "positive_integer"},
+    indexed={"x": "i"},
+    indices={"i": ("1", "n")},
     definitions={r"\bar{x}": r"\frac{1}{n}\sum_{i=1}^{n} x_i", "J": r"\sum_{i=1}^{n}(x_i-\mu)^2"},
-    solutions={"mu": r"\frac{1}{n}\sum_{i=1}^{n} x_i"})
+    solutions={"mu": r"\frac{1}{n}\sum_{i=1}^{n} x_i"},
+)
 MU_STEPS = [
     r"J = \sum_i (x_i-\mu)^2",
     r"\sum_i(x_i-\mu)^2 = \sum_i(x_i-\bar x)^2 + n(\bar x-\mu)^2",
@@ -85,12 +100,15 @@ def mu():
     return CardChecker(_card(MU_STEPS, MU_DECL, MU_MISTAKES, cid="toy-mu"), prove=False)
 
 
-@pytest.mark.parametrize("latex,diag", [
-    (r"\frac{dJ}{d\mu} = 2\sum_i(x_i-\mu)", "sign flip"),
-    (r"\frac{dJ}{d\mu} = -\sum_i(x_i-\mu)", "forgot the 2"),
-    (r"\frac{d}{d\mu}\sum_i(x_i-\mu)^2 = -\sum_{i=1}^{n}(x_i-\mu)", "forgot the 2"),
-    (r"\frac{d}{d\mu}\sum_i(x_i-\mu)^2 = 2\sum_{i=1}^{n}(x_i-\mu)", "sign flip"),
-])
+@pytest.mark.parametrize(
+    "latex,diag",
+    [
+        (r"\frac{dJ}{d\mu} = 2\sum_i(x_i-\mu)", "sign flip"),
+        (r"\frac{dJ}{d\mu} = -\sum_i(x_i-\mu)", "forgot the 2"),
+        (r"\frac{d}{d\mu}\sum_i(x_i-\mu)^2 = -\sum_{i=1}^{n}(x_i-\mu)", "forgot the 2"),
+        (r"\frac{d}{d\mu}\sum_i(x_i-\mu)^2 = 2\sum_{i=1}^{n}(x_i-\mu)", "sign flip"),
+    ],
+)
 def test_declared_mistakes_with_derivatives_are_told_apart_on_a_card_with_solutions(mu, latex, diag):
     v = mu.check(latex)
     assert (v.verdict, v.diagnosis) == ("wrong", diag), v.message
@@ -124,7 +142,8 @@ SOLUTION_CASES = [
 
 @pytest.mark.parametrize("latex,verdict,ref,words", SOLUTION_CASES, ids=[c[0] for c in SOLUTION_CASES])
 def test_equations_are_accepted_at_the_solution_only_when_they_do_not_imitate_an_identity(
-        mu, latex, verdict, ref, words):
+    mu, latex, verdict, ref, words
+):
     v = mu.check(latex)
     assert v.verdict == verdict, v.message
     if ref is not None:
@@ -136,12 +155,17 @@ def test_equations_are_accepted_at_the_solution_only_when_they_do_not_imitate_an
 def test_an_identity_about_the_estimate_still_accepts_the_equation_in_the_unknown():
     # hat_mu is defined, so "hat_mu = x-bar" is an identity without the unknown mu; writing the unknown
     # instead ("mu = ...") is the same statement at the solution and stays correct
-    decl = Declarations(symbols={"mu": "real", "n": "positive_integer"}, indexed={"x": "i"},
-                        indices={"i": ("1", "n")},
-                        definitions={r"\hat{\mu}": r"\frac{1}{n}\sum_{i=1}^{n} x_i"},
-                        solutions={"mu": r"\frac{1}{n}\sum_{i=1}^{n} x_i"})
-    chk = CardChecker(_card([r"\sum_i (x_i - \hat\mu) = 0", r"\hat\mu = \frac1n\sum_i x_i"], decl, cid="toy-hat"),
-                      prove=False)
+    decl = Declarations(
+        symbols={"mu": "real", "n": "positive_integer"},
+        indexed={"x": "i"},
+        indices={"i": ("1", "n")},
+        definitions={r"\hat{\mu}": r"\frac{1}{n}\sum_{i=1}^{n} x_i"},
+        solutions={"mu": r"\frac{1}{n}\sum_{i=1}^{n} x_i"},
+    )
+    chk = CardChecker(
+        _card([r"\sum_i (x_i - \hat\mu) = 0", r"\hat\mu = \frac1n\sum_i x_i"], decl, cid="toy-hat"),
+        prove=False,
+    )
     for latex in (r"\mu = \frac1n \sum_i x_i", r"\sum_i(x_i - \mu) = 0"):
         v = chk.check(latex)
         assert v.verdict == "correct", (latex, v.message)
@@ -153,7 +177,9 @@ APPROX_DECL = Declarations(symbols={"n": "positive_integer"}, definitions={"p": 
 
 @pytest.fixture(scope="module")
 def approx():
-    return CardChecker(_card([r"p = \frac{1}{6}", r"p = \frac{2}{12}"], APPROX_DECL, cid="toy-approx"), prove=False)
+    return CardChecker(
+        _card([r"p = \frac{1}{6}", r"p = \frac{2}{12}"], APPROX_DECL, cid="toy-approx"), prove=False
+    )
 
 
 # (candidate, previous, verdict): 1/6 = 0.16666...; k digits after the point: |a - b| <= 0.5 10^-k
@@ -190,16 +216,31 @@ def test_a_wrong_approximation_says_the_value_and_the_digits(approx):
 
 
 def test_cli_steps_starting_with_a_minus_go_after_a_double_dash(capsys):
-    assert main(["compare", "kmeans-centroid-update", "--json", "--", r"-2\sum_i(x_i-\mu)",
-                 r"\frac{d}{d\mu}\sum_i(x_i-\mu)^2"]) == 0
+    assert (
+        main(
+            [
+                "compare",
+                "kmeans-centroid-update",
+                "--json",
+                "--",
+                r"-2\sum_i(x_i-\mu)",
+                r"\frac{d}{d\mu}\sum_i(x_i-\mu)^2",
+            ]
+        )
+        == 0
+    )
     assert '"equivalent": true' in capsys.readouterr().out
 
 
 def _unchecked_steps():
     from tests._maths_support import deck
 
-    return [(cid, k) for cid, card in sorted(deck().cards.items())
-            for k, st in enumerate(card.steps, 1) if not st.checkable]
+    return [
+        (cid, k)
+        for cid, card in sorted(deck().cards.items())
+        for k, st in enumerate(card.steps, 1)
+        if not st.checkable
+    ]
 
 
 @pytest.mark.parametrize("card_id,k", _unchecked_steps())

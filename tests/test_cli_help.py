@@ -8,8 +8,10 @@ from whiteboard_app.cli import build_parser, plain_help
 
 
 def test_plain_help_strips_literals_and_roles():
-    assert plain_help("``whiteboard-app recognize``: see :func:`~x.y.read_jsonl`") == \
-        "whiteboard-app recognize: see x.y.read_jsonl"
+    assert (
+        plain_help("``whiteboard-app recognize``: see :func:`~x.y.read_jsonl`")
+        == "whiteboard-app recognize: see x.y.read_jsonl"
+    )
 
 
 @pytest.mark.parametrize("command", [None, "decks", "check", "recognize", "boards", "export"])

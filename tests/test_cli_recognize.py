@@ -14,12 +14,14 @@ from whiteboard_app.recognition.registry import register_engine
 register_engine("counting", "tests.fake_engines:CountingEngine")
 register_engine("scripted", "tests.fake_engines:ScriptedEngine")
 
-REFERENCE = r"= \sigma(z)(1-\sigma(z))"   # a reference step of the bundled card sigmoid-derivative
+REFERENCE = r"= \sigma(z)(1-\sigma(z))"  # a reference step of the bundled card sigmoid-derivative
 GARBLED = r"= \sigma(z)(1-\sigma(2))"
 
 
 def _records(*latexes):
-    return [InkRecord(f"step-{k}", synthesize(latex, seed=k).ink, latex, None) for k, latex in enumerate(latexes)]
+    return [
+        InkRecord(f"step-{k}", synthesize(latex, seed=k).ink, latex, None) for k, latex in enumerate(latexes)
+    ]
 
 
 @pytest.fixture()
@@ -57,7 +59,9 @@ def test_a_slow_step_reads_nothing_and_the_next_one_is_read(tmp_path, capsys):
     write_jsonl(path, _records("x+y=2", "x"))  # 8 strokes (slow), then 2
     # the fake is slow from 5 strokes on; 0.5 s limit
     register_engine("slowcount", "tests.fake_engines:SlowCounting")
-    assert main(["recognize", "--ink", str(path), "--engine", "slowcount", "--json", "--time-limit", "0.5"]) == 0
+    assert (
+        main(["recognize", "--ink", str(path), "--engine", "slowcount", "--json", "--time-limit", "0.5"]) == 0
+    )
     first, second = _json_lines(capsys.readouterr().out)
     assert first["latex"] is None and first["candidates"] == []
     assert first["message"] == "could not read: time limit 0.5 s"
@@ -73,18 +77,34 @@ def test_card_context_reranks_symmetrically(tmp_path, capsys, monkeypatch):
     write_jsonl(path, _records(REFERENCE))
     assert main(["recognize", "--ink", str(path), "--engine", "scripted", "--json"]) == 0
     assert _json_lines(capsys.readouterr().out)[0]["latex"] == GARBLED
-    assert main(["recognize", "--ink", str(path), "--engine", "scripted", "--json",
-                 "--card", "sigmoid-derivative"]) == 0
+    assert (
+        main(
+            [
+                "recognize",
+                "--ink",
+                str(path),
+                "--engine",
+                "scripted",
+                "--json",
+                "--card",
+                "sigmoid-derivative",
+            ]
+        )
+        == 0
+    )
     (row,) = _json_lines(capsys.readouterr().out)
     assert row["latex"] == REFERENCE
     assert GARBLED in [c["latex"] for c in row["candidates"]]
 
 
-@pytest.mark.parametrize("argv, fragment", [
-    (["--engine", "no-such-engine"], "unknown recogniser 'no-such-engine'"),
-    (["--engine", "counting", "--card", "no-such-card"], "unknown card: 'no-such-card'"),
-    (["--engine", "counting", "--time-limit", "0"], "--time-limit must be positive"),
-])
+@pytest.mark.parametrize(
+    "argv, fragment",
+    [
+        (["--engine", "no-such-engine"], "unknown recogniser 'no-such-engine'"),
+        (["--engine", "counting", "--card", "no-such-card"], "unknown card: 'no-such-card'"),
+        (["--engine", "counting", "--time-limit", "0"], "--time-limit must be positive"),
+    ],
+)
 def test_bad_arguments_exit_2_with_one_line(ink_file, capsys, argv, fragment):
     assert main(["recognize", "--ink", str(ink_file), *argv]) == 2
     err = capsys.readouterr().err
@@ -104,4 +124,3 @@ def test_list_engines(capsys):
     assert main(["recognize", "--list-engines"]) == 0
     out = capsys.readouterr().out
     assert "whiteboard (default):" in out and "mathnote: available" in out and "pix2tex:" in out
-

@@ -33,8 +33,9 @@ SWAPPED = RecognitionContext(((R, "mistake"), (M, "reference")))
 
 
 def _result(*pairs, symbols=()):
-    return RecognitionResult(tuple(Candidate(latex, score) for latex, score in pairs), engine="test",
-                             symbols=tuple(symbols))
+    return RecognitionResult(
+        tuple(Candidate(latex, score) for latex, score in pairs), engine="test", symbols=tuple(symbols)
+    )
 
 
 def _alts(*rows):
@@ -49,15 +50,18 @@ def _latexes(result):
     return [c.latex for c in result.candidates]
 
 
-@pytest.mark.parametrize("a, b, d", [
-    ("x^{2}", "x^2", 0),
-    (r"a \le b", r"a\leq b", 0),
-    (r"\left( x \right) \cdot y", r"(x) \times y", 0),
-    (r"\mathrm{d}x", "dx", 0),
-    (R, M, 1),
-    (G_R, M, 2),
-    ("abc", "", 3),
-])
+@pytest.mark.parametrize(
+    "a, b, d",
+    [
+        ("x^{2}", "x^2", 0),
+        (r"a \le b", r"a\leq b", 0),
+        (r"\left( x \right) \cdot y", r"(x) \times y", 0),
+        (r"\mathrm{d}x", "dx", 0),
+        (R, M, 1),
+        (G_R, M, 2),
+        ("abc", "", 3),
+    ],
+)
 def test_token_distance_after_normalisation(a, b, d):
     assert token_distance(normalize_tokens(a), normalize_tokens(b)) == d
 
@@ -71,8 +75,12 @@ CASES = [
     ([(M, -0.2), (R, -0.3)], CTX, M, "an exact mistake stays the mistake"),
     ([("a+b", -0.1), ("c", -0.3)], CTX, "a+b", "far from every expected form: the open reading stands"),
     ([(G_R, -0.2), (R, -5.0)], CTX, G_R, "a soft prior: a much less likely reading is not forced"),
-    ([(G_R, -0.2), (R, -0.9)], RecognitionContext(((R, "previous"),)), G_R,
-     "the previous step gives a bonus but cannot move a reading above the engine's best"),
+    (
+        [(G_R, -0.2), (R, -0.9)],
+        RecognitionContext(((R, "previous"),)),
+        G_R,
+        "the previous step gives a bonus but cannot move a reading above the engine's best",
+    ),
     ([(G_R, -0.2), (R, -0.9)], None, G_R, "no context: unchanged"),
 ]
 
@@ -95,17 +103,20 @@ def test_far_readings_are_left_exactly_as_they_were():
     assert rerank(result, CTX).candidates == result.candidates
 
 
-@pytest.mark.parametrize("nbest, added", [
-    ([(G_R, -0.2)], [R, M]),                       # 1 token from R, 2 from M: both offered
-    ([(G_M, -0.2)], [M, R]),                       # symmetric
-    ([(r"\sigma(z)(1-\sigma(22))", -0.2)], [R]),   # 2 tokens from R (the radius of a 12-token form)
-    ([(r"\sigma(2)(1-\sigma(22))", -0.2)], []),    # 3 tokens: too far to add
-    ([("a+b", -0.1)], []),
-])
+@pytest.mark.parametrize(
+    "nbest, added",
+    [
+        ([(G_R, -0.2)], [R, M]),  # 1 token from R, 2 from M: both offered
+        ([(G_M, -0.2)], [M, R]),  # symmetric
+        ([(r"\sigma(z)(1-\sigma(22))", -0.2)], [R]),  # 2 tokens from R (the radius of a 12-token form)
+        ([(r"\sigma(2)(1-\sigma(22))", -0.2)], []),  # 3 tokens: too far to add
+        ([("a+b", -0.1)], []),
+    ],
+)
 def test_expected_forms_are_added_only_when_close_and_never_above_the_reading(nbest, added):
     out = rerank(_result(*nbest), CTX)
     assert out.best == nbest[0][0]
-    extra = _latexes(out)[len(nbest):]
+    extra = _latexes(out)[len(nbest) :]
     assert sorted(extra) == sorted(added)
     scores = [c.score for c in out.candidates]
     assert scores == sorted(scores, reverse=True)
@@ -128,10 +139,21 @@ def test_expected_forms_supported_by_the_ink(best, symbols, expected, why):
     assert rerank(_result((best, -0.3), symbols=symbols), CTX).best == expected, why
 
 
-_FORMS = {"R": R, "M": M, "G_R": G_R, "G_M": G_M, "X": "a+b",
-          "R2": r"\sigma(z)(1-\sigma(22))", "M2": r"\sigma(2)(1+\sigma(z))"}
-_nbest = st.lists(st.tuples(st.sampled_from(sorted(_FORMS)), st.floats(-4.0, 0.0)), min_size=1, max_size=5,
-                  unique_by=lambda t: t[0])
+_FORMS = {
+    "R": R,
+    "M": M,
+    "G_R": G_R,
+    "G_M": G_M,
+    "X": "a+b",
+    "R2": r"\sigma(z)(1-\sigma(22))",
+    "M2": r"\sigma(2)(1+\sigma(z))",
+}
+_nbest = st.lists(
+    st.tuples(st.sampled_from(sorted(_FORMS)), st.floats(-4.0, 0.0)),
+    min_size=1,
+    max_size=5,
+    unique_by=lambda t: t[0],
+)
 
 
 @settings(max_examples=200, deadline=None)

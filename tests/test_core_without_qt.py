@@ -90,8 +90,14 @@ def child(tmp_path_factory) -> dict:
     tmp = tmp_path_factory.mktemp("core")
     env = {**os.environ, "WHITEBOARD_DATA_DIR": str(tmp / "data"), "PYTHONPATH": str(ROOT)}
     env.pop("QT_QPA_PLATFORM", None)
-    proc = subprocess.run([sys.executable, "-c", _CHILD, str(tmp)], capture_output=True, text=True,
-                          env=env, cwd=tmp, timeout=600)
+    proc = subprocess.run(
+        [sys.executable, "-c", _CHILD, str(tmp)],
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=tmp,
+        timeout=600,
+    )
     assert proc.returncode == 0, proc.stderr[-4000:]
     return json.loads(proc.stdout.strip().splitlines()[-1])
 

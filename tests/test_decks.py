@@ -19,7 +19,7 @@ from whiteboard_app.decks import (
 )
 from whiteboard_app.decks.schema import Targets
 
-GOOD = '''schema_version = 1
+GOOD = """schema_version = 1
 id = "toy-card"
 title = "Toy"
 topic = "calculus"
@@ -70,7 +70,7 @@ key_points = ["power rule", "linearity"]
 question = "And x cubed?"
 answer = "3x^2."
 key_points = ["power rule", "n x^{n-1}"]
-'''
+"""
 
 
 def write(tmp_path: Path, text: str, name: str = "toy-card.toml") -> Path:
@@ -103,19 +103,35 @@ BROKEN = [
     ('topic = "calculus"', 'topic = "calc"', 4, "topic", "unknown topic"),
     ('id = "toy-card"', 'id = "Toy_Card"', 2, "id", "kebab-case"),
     ('id = "toy-card"', 'id = "other-card"', 2, "id", "file name"),
-    ('schema_version = 1', 'schema_version = 7', 1, "schema_version", "unsupported"),
-    ('title = "Toy"\n', '', 0, "title", "missing"),
-    ('after_step = 2\ndiagnosis = "wrong exponent"', 'after_step = 9\ndiagnosis = "wrong exponent"', 39,
-     "mistakes[2].after_step", "1..2"),
-    ('checkable = true', 'checkable = "yes"', 29, "steps[2].checkable", "boolean"),
+    ("schema_version = 1", "schema_version = 7", 1, "schema_version", "unsupported"),
+    ('title = "Toy"\n', "", 0, "title", "missing"),
+    (
+        'after_step = 2\ndiagnosis = "wrong exponent"',
+        'after_step = 9\ndiagnosis = "wrong exponent"',
+        39,
+        "mistakes[2].after_step",
+        "1..2",
+    ),
+    ("checkable = true", 'checkable = "yes"', 29, "steps[2].checkable", "boolean"),
     ('latex = "= 2 x"', 'latex = ""', 26, "steps[2].latex", "empty"),
     ('say = "done"', 'says = "done"', 27, "steps[2].says", "unknown field"),
     ('n = "positive_integer" }', 'n = "natural" }', 15, "declarations.symbols.n", "unknown domain"),
-    ('indices = { i = ["1", "n"] }', 'indices = { k = ["1", "n"] }', 16, "declarations.indexed.y", "not declared"),
+    (
+        'indices = { i = ["1", "n"] }',
+        'indices = { k = ["1", "n"] }',
+        16,
+        "declarations.indexed.y",
+        "not declared",
+    ),
     ('sigma = "sigmoid"', 'sigma = "logit"', 18, "declarations.functions.sigma", "unknown function"),
     ('  "Bring the 2 down.",\n', '  "Bring the 2 down.",\n  "",\n', 12, "hints[3]", "non-empty"),
-    ('key_points = ["power rule", "linearity"]', 'key_points = ["power rule"]', 46,
-     "followups[1].key_points", "2-5"),
+    (
+        'key_points = ["power rule", "linearity"]',
+        'key_points = ["power rule"]',
+        46,
+        "followups[1].key_points",
+        "2-5",
+    ),
     ('latex = "\\\\frac{d}{dx} x^2 = 2x"', 'latex = "= 2x"', 21, "steps[1].latex", "first step"),
     ('title = "Toy"', 'title = "Toy', 3, "", "invalid TOML"),
 ]
@@ -176,7 +192,10 @@ def test_cli_validate_check_runs_the_checker(tmp_path):
     assert r.returncode == 0, r.stdout + r.stderr
     bad_dir = tmp_path / "bad"
     bad_dir.mkdir()
-    bad = write(bad_dir, GOOD.replace('latex = "= 2 x"', 'latex = "= 3 x"').replace('latex = "= x"', 'latex = "= x + x"'))
+    bad = write(
+        bad_dir,
+        GOOD.replace('latex = "= 2 x"', 'latex = "= 3 x"').replace('latex = "= x"', 'latex = "= x + x"'),
+    )
     r = run_cli("decks", "validate", "--check", str(bad))
     assert r.returncode == 1
     assert f"{bad}:26: steps[2].latex: the checker says wrong" in r.stdout
@@ -199,11 +218,14 @@ def test_milestones_load(tmp_path):
     assert load_card(write(tmp_path, GOOD)).steps[0].milestone is None  # optional: routine steps carry none
 
 
-@pytest.mark.parametrize("first,second,field,words", [
-    ('"insight"', '"result"', "steps[1].milestone", "unknown milestone 'insight'"),
-    ("3", '"result"', "steps[1].milestone", "must be a string"),
-    ('"rule"', None, "steps[1].milestone", "must mark its result"),
-])
+@pytest.mark.parametrize(
+    "first,second,field,words",
+    [
+        ('"insight"', '"result"', "steps[1].milestone", "unknown milestone 'insight'"),
+        ("3", '"result"', "steps[1].milestone", "must be a string"),
+        ('"rule"', None, "steps[1].milestone", "must mark its result"),
+    ],
+)
 def test_bad_milestones_name_file_line_field(tmp_path, first, second, field, words):
     text = _with_milestones(first, second)
     path = write(tmp_path, text)

@@ -39,8 +39,9 @@ from whiteboard_app.recognition.typeset import glyph_layout  # noqa: E402
 REF = r"\frac{d\sigma}{dz} = \sigma(z)(1-\sigma(z))"
 SIGN = r"\frac{d\sigma}{dz} = \sigma(z)(1+\sigma(z))"
 DROPPED = r"\frac{d\sigma}{dz} = \sigma(z)"
-CONTEXT = RecognitionContext(((REF, "reference"), (SIGN, "near_miss"), (r"\sigma(z) = \frac{1}{1+e^{-z}}",
-                                                                       "reference")))
+CONTEXT = RecognitionContext(
+    ((REF, "reference"), (SIGN, "near_miss"), (r"\sigma(z) = \frac{1}{1+e^{-z}}", "reference"))
+)
 
 
 def ink_for(latex: str, probs_for=None, seed: int = 0, unit: float = 400.0) -> tuple[StepInk, list]:
@@ -52,8 +53,15 @@ def ink_for(latex: str, probs_for=None, seed: int = 0, unit: float = 400.0) -> t
         x, y, w, h = (v * unit for v in g.box)
         s = rng.uniform(0.9, 1.1)
         dx, dy = rng.uniform(-0.1, 0.1) * max(w, 8), rng.uniform(-0.08, 0.08) * max(h, 8)
-        pts = [(x + dx, y + dy), (x + dx + w * s, y + dy), (x + dx + w * s, y + dy + h * s), (x + dx, y + dy + h * s)]
-        strokes.append(Stroke(tuple(Point(px + 100, py + 100, 10.0 * i) for i, (px, py) in enumerate(pts)), id=k))
+        pts = [
+            (x + dx, y + dy),
+            (x + dx + w * s, y + dy),
+            (x + dx + w * s, y + dy + h * s),
+            (x + dx, y + dy + h * s),
+        ]
+        strokes.append(
+            Stroke(tuple(Point(px + 100, py + 100, 10.0 * i) for i, (px, py) in enumerate(pts)), id=k)
+        )
         labels = probs_for(k, g) if probs_for else ((g.token, 0.9), ("?", 0.1))
         symbols.append(SymbolAlternatives((k,), tuple(labels)))
     return StepInk(tuple(strokes)), symbols
@@ -105,8 +113,11 @@ def test_a_symbol_split_in_two_strokes_groups_is_explained():
     x, y, w, h = (v * 400.0 for v in glyphs[eq].box)
     # the "=" written as two separate groups: two "-" symbols inside the "=" box
     syms = [InkSymbol((x + 100 + dx, y + 100 + yy, w, 1.0), {"-": 0.9}) for dx, yy in ((0, 0), (1, h - 1.0))]
-    rest = [InkSymbol(tuple(v * 400.0 + (100 if i < 2 else 0) for i, v in enumerate(g.box)), {g.token: 0.9})
-            for k, g in enumerate(glyphs) if k != eq]
+    rest = [
+        InkSymbol(tuple(v * 400.0 + (100 if i < 2 else 0) for i, v in enumerate(g.box)), {g.token: 0.9})
+        for k, g in enumerate(glyphs)
+        if k != eq
+    ]
     fm = match_form(rest + syms, glyphs, REF, "reference")
     assert fm.unmatched_ink == 1 and fm.unexplained == 0
 
@@ -164,7 +175,9 @@ def test_a_failing_classifier_keeps_the_first_fit():
     def classify(_ink, _groups):
         raise RuntimeError("engine gone")
 
-    merged = [s for k, s in enumerate(symbols) if k not in (3, 4)] + [SymbolAlternatives((3, 4), (("?", 0.9),))]
+    merged = [s for k, s in enumerate(symbols) if k not in (3, 4)] + [
+        SymbolAlternatives((3, 4), (("?", 0.9),))
+    ]
     first = match_forms(ink, merged, CONTEXT)
     again = match_forms(ink, merged, CONTEXT, classify)
     assert [(m.latex, round(m.cost, 6)) for m in first] == [(m.latex, round(m.cost, 6)) for m in again]
@@ -172,7 +185,9 @@ def test_a_failing_classifier_keeps_the_first_fit():
 
 def test_the_verifier_does_not_override_an_engine_reading_that_is_another_form():
     ink, symbols = ink_for(SIGN)  # the ink fits the sign flip ...
-    result = RecognitionResult((Candidate(REF, -1.0),), tuple(symbols), 10.0, "test")  # ... the parse says REF
+    result = RecognitionResult(
+        (Candidate(REF, -1.0),), tuple(symbols), 10.0, "test"
+    )  # ... the parse says REF
     assert verified_form(match_forms(ink, symbols, CONTEXT)).latex == SIGN
     assert rerank(result, CONTEXT, ink=ink).best == REF  # two readings of the card disagree: no override
 
@@ -181,11 +196,23 @@ def test_a_symbol_much_wider_than_its_glyph_holds_stray_ink():
     written = glyph_layout("a+b=c-z+d")
     boxes = [tuple(v * 400.0 for v in g.box) for g in written]
     minus = next(k for k, g in enumerate(written) if g.token == "-")
-    syms = [InkSymbol(b, {g.token: 0.9}, (k,), (b,)) for k, (g, b) in enumerate(zip(written, boxes, strict=True))
-            if k not in (minus, minus + 1)]
+    syms = [
+        InkSymbol(b, {g.token: 0.9}, (k,), (b,))
+        for k, (g, b) in enumerate(zip(written, boxes, strict=True))
+        if k not in (minus, minus + 1)
+    ]
     mb, zb = boxes[minus], boxes[minus + 1]
-    merged = InkSymbol((mb[0], min(mb[1], zb[1]), zb[0] + zb[2] - mb[0], max(mb[1] + mb[3], zb[1] + zb[3])
-                        - min(mb[1], zb[1])), {"z": 0.9}, (minus, minus + 1), (mb, zb))
+    merged = InkSymbol(
+        (
+            mb[0],
+            min(mb[1], zb[1]),
+            zb[0] + zb[2] - mb[0],
+            max(mb[1] + mb[3], zb[1] + zb[3]) - min(mb[1], zb[1]),
+        ),
+        {"z": 0.9},
+        (minus, minus + 1),
+        (mb, zb),
+    )
     # "-z" grouped as one symbol read as z: the form without the minus matches every symbol, but that
     # symbol spans the minus too: stray ink, so the form does not account for all of the ink
     fm = match_form(syms + [merged], glyph_layout("a+b=cz+d"), "a+b=cz+d")
@@ -197,8 +224,9 @@ def test_forms_are_typeset_in_the_background_once_and_then_warm():
 
     from whiteboard_app.recognition import form_match
 
-    ctx = RecognitionContext(((r"a_{17} = b^{3}", "reference"), (r"a_{17} = b^{2}", "near_miss"),
-                              (r"z_{99}", "previous")))
+    ctx = RecognitionContext(
+        ((r"a_{17} = b^{3}", "reference"), (r"a_{17} = b^{2}", "near_miss"), (r"z_{99}", "previous"))
+    )
     assert not form_match.is_warm(ctx)
     form_match.warm_in_background(ctx)
     form_match.warm_in_background(ctx)  # a second call while warming starts nothing new
@@ -258,10 +286,24 @@ def test_a_function_name_read_letter_by_letter_fits_the_letters():
     assert verified_form(matches).latex == LOG_FORM
 
 
-@pytest.mark.parametrize(("token", "kind"), [("7", "digit"), ("x", "letter"), ("T", "letter"),
-                                             (r"\theta", "letter"), (r"\lambda", "letter"), (r"\Delta", "letter"),
-                                             ("+", "operator"), (r"\cdot", "operator"), ("=", "operator"),
-                                             (".", "other"), ("(", "other"), (r"\sum", "other"), (r"\log", "other")])
+@pytest.mark.parametrize(
+    ("token", "kind"),
+    [
+        ("7", "digit"),
+        ("x", "letter"),
+        ("T", "letter"),
+        (r"\theta", "letter"),
+        (r"\lambda", "letter"),
+        (r"\Delta", "letter"),
+        ("+", "operator"),
+        (r"\cdot", "operator"),
+        ("=", "operator"),
+        (".", "other"),
+        ("(", "other"),
+        (r"\sum", "other"),
+        (r"\log", "other"),
+    ],
+)
 def test_token_kinds(token, kind):
     assert token_kind(token) == kind
 
@@ -310,7 +352,10 @@ def test_two_symbols_written_in_the_other_order_are_not_pulled_to_the_form():
     assert matches[0].unexplained > 0
     assert verified_form(matches) is None
     # the same ink against its own form is verified
-    assert verified_form(match_forms(ink, symbols, RecognitionContext(((WRITTEN_SWAP, "reference"),)))) is not None
+    assert (
+        verified_form(match_forms(ink, symbols, RecognitionContext(((WRITTEN_SWAP, "reference"),))))
+        is not None
+    )
 
 
 def test_regrouping_moves_a_stray_stroke_into_the_glyph_that_holds_it():
@@ -328,7 +373,9 @@ def test_regrouping_moves_a_stray_stroke_into_the_glyph_that_holds_it():
     lower = Stroke((Point(x0, y1), Point(x1, y1)), id=301)
     strokes = [s for s in ink.strokes if s.id != k_eq] + [upper, lower]
     engine = [s for k, s in enumerate(symbols) if k not in (k_y, k_eq)] + [
-        SymbolAlternatives((k_y, 300), (("y", 0.9), ("?", 0.1))), SymbolAlternatives((301,), (("-", 0.9), ("=", 0.05)))]
+        SymbolAlternatives((k_y, 300), (("y", 0.9), ("?", 0.1))),
+        SymbolAlternatives((301,), (("-", 0.9), ("=", 0.05))),
+    ]
 
     def classify(_ink, groups):
         out = []
@@ -420,7 +467,9 @@ def _confident(k, g):
 @pytest.mark.parametrize("seed", [0, 1, 2])
 def test_a_correct_reading_is_not_replaced_by_its_script_swap_or_sign_flip_absent_the_truth(seed):
     ink, symbols = ink_for(WRITTEN, _confident, seed=seed)
-    near_misses = RecognitionContext(((SCRIPT_SWAP, "near_miss"), (SIGN_FLIP, "near_miss"), (CASE_SWAP, "near_miss")))
+    near_misses = RecognitionContext(
+        ((SCRIPT_SWAP, "near_miss"), (SIGN_FLIP, "near_miss"), (CASE_SWAP, "near_miss"))
+    )
     matches = match_forms(ink, symbols, near_misses)
     # the swapped form fits best by cost (same symbols, a small move) and by more than the margin ...
     assert normalize_tokens(matches[0].latex) == normalize_tokens(SCRIPT_SWAP)
@@ -514,5 +563,7 @@ def test_a_form_must_fit_better_than_the_engines_own_supported_reading():
     assert not form_accepted(form, own)
     assert form_accepted(_fm("x+z", 2.0 - t["open_margin"] - 0.5, line), own)
     assert form_accepted(form, None)  # no open reading to compare with: evidence only
-    assert form_accepted(form, _fm("x+y", 2.0, line, unexplained=1))  # an open reading the ink does not support
+    assert form_accepted(
+        form, _fm("x+y", 2.0, line, unexplained=1)
+    )  # an open reading the ink does not support
     assert verified_form([form], open_fit=own) is None

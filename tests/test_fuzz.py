@@ -24,7 +24,9 @@ from whiteboard_app.ink.io import InkRecord, read_inkml, read_jsonl, write_inkml
 from whiteboard_app.sessions.board import Board, BoardError
 
 VERDICTS = {"correct", "wrong", "unparsed", "cannot_check"}
-CHECK_LIMIT_S = 12.0  # parse 2 s + check 1 s in the worker, plus a worker restart after a kill, on a busy machine
+CHECK_LIMIT_S = (
+    12.0  # parse 2 s + check 1 s in the worker, plus a worker restart after a kill, on a busy machine
+)
 
 EXAMPLE_CARD = bundled_deck_dir() / "sigmoid-derivative.toml"
 
@@ -55,9 +57,42 @@ def mutated(draw, seed_text: str, alphabet: str | None = None):
 
 # ---------------------------------------------------------------- LaTeX normaliser, parser, checker
 
-LATEX_ATOMS = [r"\frac{1}{n}", r"\sum_{i=1}^{n}", r"\sigma(z)", "e^{-z}", "(", ")", "{", "}", "^", "_", "=",
-               "-", "+", r"\cdot", r"\left(", r"\right)", r"\log", "x_i", r"\bar x", r"\hat y", "^T", "'",
-               r"\|", "z", "1", "2", r"\le", r"\partial", r"\sqrt", r"\text{", "&", "\\", "p(y|x)", "E["]
+LATEX_ATOMS = [
+    r"\frac{1}{n}",
+    r"\sum_{i=1}^{n}",
+    r"\sigma(z)",
+    "e^{-z}",
+    "(",
+    ")",
+    "{",
+    "}",
+    "^",
+    "_",
+    "=",
+    "-",
+    "+",
+    r"\cdot",
+    r"\left(",
+    r"\right)",
+    r"\log",
+    "x_i",
+    r"\bar x",
+    r"\hat y",
+    "^T",
+    "'",
+    r"\|",
+    "z",
+    "1",
+    "2",
+    r"\le",
+    r"\partial",
+    r"\sqrt",
+    r"\text{",
+    "&",
+    "\\",
+    "p(y|x)",
+    "E[",
+]
 
 
 @pytest.fixture(scope="module")
@@ -66,15 +101,19 @@ def card():
 
 
 @settings(suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
-@given(st.one_of(
-    st.lists(st.sampled_from(LATEX_ATOMS), min_size=1, max_size=14).map("".join),
-    st.text(max_size=40),
-    st.sampled_from([
-        r"\sigma(z) = (1+e^{-z})^{-1}",
-        r"= \sigma(z)(1-\sigma(z))",
-        r"\frac{d\sigma}{dz} = -(1+e^{-z})^{-2} \cdot (-e^{-z})",
-    ]).flatmap(lambda s: mutated(s, "{}()^_=+-\\ze1-2")),
-))
+@given(
+    st.one_of(
+        st.lists(st.sampled_from(LATEX_ATOMS), min_size=1, max_size=14).map("".join),
+        st.text(max_size=40),
+        st.sampled_from(
+            [
+                r"\sigma(z) = (1+e^{-z})^{-1}",
+                r"= \sigma(z)(1-\sigma(z))",
+                r"\frac{d\sigma}{dz} = -(1+e^{-z})^{-2} \cdot (-e^{-z})",
+            ]
+        ).flatmap(lambda s: mutated(s, "{}()^_=+-\\ze1-2")),
+    )
+)
 def test_checker_answers_every_latex_with_a_verdict_in_time(card, latex):
     from whiteboard_app.maths import check_step
 
@@ -86,6 +125,7 @@ def test_checker_answers_every_latex_with_a_verdict_in_time(card, latex):
 
 
 # ---------------------------------------------------------------- deck loader
+
 
 @settings(suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(text=mutated(EXAMPLE_CARD.read_text(encoding="utf-8")))
@@ -113,9 +153,12 @@ def test_a_broken_card_does_not_hide_the_rest_of_the_deck(tmp_path):
 
 # ---------------------------------------------------------------- ink readers (JSON lines, InkML)
 
+
 def _seed_records() -> list[InkRecord]:
-    strokes = (Stroke.from_xy([(0, 0, 0, 0.2), (5, 9, 16, 0.7), (9, 3, 33, 0.5)]),
-               Stroke.from_xy([(12, 1), (14, 8)], t0=60))
+    strokes = (
+        Stroke.from_xy([(0, 0, 0, 0.2), (5, 9, 16, 0.7), (9, 3, 33, 0.5)]),
+        Stroke.from_xy([(12, 1), (14, 8)], t0=60),
+    )
     return [InkRecord(id="a", ink=StepInk(strokes), latex=r"\sigma(z)", symbols=None)]
 
 
@@ -145,6 +188,7 @@ def test_ink_readers_give_records_or_an_ink_format_error(tmp_path_factory, seed_
 
 
 # ---------------------------------------------------------------- board reader
+
 
 def _seed_board_text() -> str:
     from whiteboard_app.sessions.clock import FakeClock

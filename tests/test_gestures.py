@@ -30,16 +30,21 @@ def zigzag(x0, x1, y0, y1, sweeps, per_sweep=6):
 
 
 def letter_x(cx, cy, r=10):
-    return [Stroke.from_xy([(cx - r, cy - r), (cx, cy), (cx + r, cy + r)]),
-            Stroke.from_xy([(cx + r, cy - r), (cx, cy), (cx - r, cy + r)])]
+    return [
+        Stroke.from_xy([(cx - r, cy - r), (cx, cy), (cx + r, cy + r)]),
+        Stroke.from_xy([(cx + r, cy - r), (cx, cy), (cx - r, cy + r)]),
+    ]
 
 
-@pytest.mark.parametrize("stroke,expected", [
-    (Stroke.from_xy([(0, 0), (50, 0), (100, 0)]), 0),
-    (Stroke.from_xy([(0, 0), (100, 0), (0, 10), (100, 20)]), 2),  # a "Z"
-    (zigzag(0, 60, 0, 20, 5), 4),
-    (Stroke.from_xy([(0, 0), (50, 0), (48, 0), (100, 0)]), 0),  # jitter below the hysteresis
-])
+@pytest.mark.parametrize(
+    "stroke,expected",
+    [
+        (Stroke.from_xy([(0, 0), (50, 0), (100, 0)]), 0),
+        (Stroke.from_xy([(0, 0), (100, 0), (0, 10), (100, 20)]), 2),  # a "Z"
+        (zigzag(0, 60, 0, 20, 5), 4),
+        (Stroke.from_xy([(0, 0), (50, 0), (48, 0), (100, 0)]), 0),  # jitter below the hysteresis
+    ],
+)
 def test_direction_reversals(stroke, expected):
     assert direction_reversals(stroke) == expected
 
@@ -64,11 +69,14 @@ def dense(corners, per=8):
     return Stroke.from_xy(pts + [corners[-1]])
 
 
-@pytest.mark.parametrize("corners,reversals", [
-    ([(0, 10), (60, 10)], 0),                                  # a straight line (e.g. a fraction bar)
-    ([(0, 0), (60, 0), (0, 15), (60, 15)], 2),                 # a "Z"
-    ([(60, -5), (0, -5), (30, 10), (0, 25), (60, 25)], 3),     # a one-stroke capital sigma
-])
+@pytest.mark.parametrize(
+    "corners,reversals",
+    [
+        ([(0, 10), (60, 10)], 0),  # a straight line (e.g. a fraction bar)
+        ([(0, 0), (60, 0), (0, 15), (60, 15)], 2),  # a "Z"
+        ([(60, -5), (0, -5), (30, 10), (0, 25), (60, 25)], 3),  # a one-stroke capital sigma
+    ],
+)
 def test_ordinary_strokes_over_ink_are_not_scratch_outs(corners, reversals):
     gesture = dense(corners)
     assert direction_reversals(gesture) == reversals
@@ -89,7 +97,9 @@ def test_scratch_out_spares_strokes_mostly_outside():
 SQUARE = [(0, 0), (10, 0), (10, 10), (0, 10)]
 
 
-@pytest.mark.parametrize("x,y,inside", [(5, 5, True), (15, 5, False), (-1, 5, False), (9.9, 0.1, True), (5, 11, False)])
+@pytest.mark.parametrize(
+    "x,y,inside", [(5, 5, True), (15, 5, False), (-1, 5, False), (9.9, 0.1, True), (5, 11, False)]
+)
 def test_point_in_polygon(x, y, inside):
     assert point_in_polygon(x, y, SQUARE) is inside
 
@@ -108,12 +118,15 @@ def test_lasso_selects_strokes_mostly_inside():
     assert lasso_select([(0, 0), (1, 1)], [inside]) == ()
 
 
-@pytest.mark.parametrize("a,b,c,d,dist", [
-    ((0, 0), (10, 0), (0, 5), (10, 5), 5.0),
-    ((0, 0), (10, 10), (0, 10), (10, 0), 0.0),        # crossing
-    ((0, 0), (0, 0), (3, 4), (3, 4), 5.0),            # two points
-    ((0, 0), (10, 0), (13, 4), (20, 4), 5.0),         # end to end
-])
+@pytest.mark.parametrize(
+    "a,b,c,d,dist",
+    [
+        ((0, 0), (10, 0), (0, 5), (10, 5), 5.0),
+        ((0, 0), (10, 10), (0, 10), (10, 0), 0.0),  # crossing
+        ((0, 0), (0, 0), (3, 4), (3, 4), 5.0),  # two points
+        ((0, 0), (10, 0), (13, 4), (20, 4), 5.0),  # end to end
+    ],
+)
 def test_segment_distance(a, b, c, d, dist):
     assert math.isclose(segment_distance(a, b, c, d), dist, abs_tol=1e-9)
 
@@ -134,8 +147,13 @@ def www(x0, y0, width, height, letters=3):
     corners = []
     for k in range(letters):
         left = x0 + k * width
-        corners += [(left, y0), (left + width / 4, y0 + height), (left + width / 2, y0 + height / 3),
-                    (left + 3 * width / 4, y0 + height), (left + width, y0)]
+        corners += [
+            (left, y0),
+            (left + width / 4, y0 + height),
+            (left + width / 2, y0 + height / 3),
+            (left + 3 * width / 4, y0 + height),
+            (left + width, y0),
+        ]
     return dense(corners)
 
 
@@ -147,11 +165,14 @@ def test_a_www_scribble_over_ink_is_a_scratch_out(width, height, letters):
     assert set(scratch_out_targets(gesture, ink)) == {s.id for s in ink}
 
 
-@pytest.mark.parametrize("corners", [
-    [(0, 0), (8, 20), (15, 8), (22, 20), (30, 0)],                                  # a "w"
-    [(0, 20), (0, 0), (0, 20), (10, 0), (15, 20), (20, 0), (30, 20)],               # an "m" (humps as V)
-    [(0, 0), (0, 20), (5, 5), (10, 20), (15, 0)],                                   # an "N"/"W"-like letter
-])
+@pytest.mark.parametrize(
+    "corners",
+    [
+        [(0, 0), (8, 20), (15, 8), (22, 20), (30, 0)],  # a "w"
+        [(0, 20), (0, 0), (0, 20), (10, 0), (15, 20), (20, 0), (30, 20)],  # an "m" (humps as V)
+        [(0, 0), (0, 20), (5, 5), (10, 20), (15, 0)],  # an "N"/"W"-like letter
+    ],
+)
 def test_one_letter_zigzags_across_are_not_scratch_outs(corners):
     gesture = dense(corners)
     assert scratch_out_targets(gesture, letter_x(15, 10, r=6)) == ()

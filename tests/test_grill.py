@@ -64,31 +64,46 @@ def _sigmoid():
     return find_item(DECK, "sigmoid-derivative/derivative-in-terms-of-sigma")
 
 
-@pytest.mark.parametrize("latex", [r"\sigma(1-\sigma)", r"\sigma-\sigma^2", r"\frac{e^{-z}}{(1+e^{-z})^2}",
-                                   r"-\sigma^2+\sigma", r"\sigma(z)\left(1-\sigma(z)\right)",
-                                   r"\frac{1}{1+e^{-z}}\cdot\frac{e^{-z}}{1+e^{-z}}", r"\sigma'(z) = \sigma - \sigma^2"])
+@pytest.mark.parametrize(
+    "latex",
+    [
+        r"\sigma(1-\sigma)",
+        r"\sigma-\sigma^2",
+        r"\frac{e^{-z}}{(1+e^{-z})^2}",
+        r"-\sigma^2+\sigma",
+        r"\sigma(z)\left(1-\sigma(z)\right)",
+        r"\frac{1}{1+e^{-z}}\cdot\frac{e^{-z}}{1+e^{-z}}",
+        r"\sigma'(z) = \sigma - \sigma^2",
+    ],
+)
 def test_the_issue_forms_of_the_sigmoid_answer_are_all_correct(latex):
     v = check_answer(_sigmoid(), latex.replace(r"\sigma'(z)", r"\frac{d\sigma}{dz}"), COMPARE)
     assert v.verdict == "correct", v
 
 
-@pytest.mark.parametrize("latex", [r"\sigma(1+\sigma)", r"\sigma^2-\sigma", r"\frac{e^{-z}}{1+e^{-z}}", r"\frac{d\sigma}{dz} = \sigma"])
+@pytest.mark.parametrize(
+    "latex",
+    [r"\sigma(1+\sigma)", r"\sigma^2-\sigma", r"\frac{e^{-z}}{1+e^{-z}}", r"\frac{d\sigma}{dz} = \sigma"],
+)
 def test_wrong_sigmoid_answers_are_wrong(latex):
     assert check_answer(_sigmoid(), latex, COMPARE).verdict == "wrong"
 
 
-@pytest.mark.parametrize("qid, latex, verdict", [
-    ("conditional-probability-dice/both-six-given-one", "0.0909", "correct"),        # to the digits written
-    ("conditional-probability-dice/both-six-given-one", r"P \approx 0.091", "correct"),
-    ("conditional-probability-dice/both-six-given-one", "0.0910", "wrong"),
-    ("conditional-probability-dice/both-six-given-one", "0.1", "wrong"),              # one digit: exact
-    ("bayes-theorem/posterior-rare-disease", "0.167", "correct"),
-    ("bayes-theorem/posterior-rare-disease", "0.16", "wrong"),
-    ("sigmoid-derivative/largest-slope", "0.3", "wrong"),
-    ("sigmoid-derivative/largest-slope", "0.25", "correct"),
-    ("information-gain/fair-coin-entropy", r"1 \text{ bit}", "correct"),              # a unit is ignored
-    ("information-gain/fair-coin-entropy", r"\log_2 e", "wrong"),
-])
+@pytest.mark.parametrize(
+    "qid, latex, verdict",
+    [
+        ("conditional-probability-dice/both-six-given-one", "0.0909", "correct"),  # to the digits written
+        ("conditional-probability-dice/both-six-given-one", r"P \approx 0.091", "correct"),
+        ("conditional-probability-dice/both-six-given-one", "0.0910", "wrong"),
+        ("conditional-probability-dice/both-six-given-one", "0.1", "wrong"),  # one digit: exact
+        ("bayes-theorem/posterior-rare-disease", "0.167", "correct"),
+        ("bayes-theorem/posterior-rare-disease", "0.16", "wrong"),
+        ("sigmoid-derivative/largest-slope", "0.3", "wrong"),
+        ("sigmoid-derivative/largest-slope", "0.25", "correct"),
+        ("information-gain/fair-coin-entropy", r"1 \text{ bit}", "correct"),  # a unit is ignored
+        ("information-gain/fair-coin-entropy", r"\log_2 e", "wrong"),
+    ],
+)
 def test_decimals_and_units(qid, latex, verdict):
     v = check_answer(find_item(DECK, qid), latex, COMPARE)
     assert v.verdict == verdict, v
@@ -141,7 +156,9 @@ def _errors(tmp_path, extra: str):
 
 
 def test_a_card_with_questions_loads(tmp_path):
-    card, errs = _errors(tmp_path, '''
+    card, errs = _errors(
+        tmp_path,
+        """
 [[questions]]
 id = "one"
 prompt = "Slope at 0?"
@@ -157,24 +174,60 @@ kind = "words"
 answer = "Because."
 key_points = ["a", "b"]
 time_s = 60
-''')
+""",
+    )
     assert errs == []
     assert [q.id for q in card.questions] == ["one", "two"]
     assert card.questions[0].time_s == 45 and card.questions[1].time_s == 60
 
 
-@pytest.mark.parametrize("block,field,words", [
-    ('id = "a"\nprompt = "p"\nkind = "essay"\nanswer = "x"', "questions[1].kind", "unknown kind"),
-    ('id = "a"\nprompt = "p"\nkind = "words"\nanswer = "x"\nkey_points = ["only one"]', "questions[1].key_points", "2-5"),
-    ('id = "a"\nprompt = "p"\nkind = "maths"\nanswer = "x"\nreject = ["y"]', "questions[1].accept", "missing"),
-    ('id = "a"\nprompt = "p"\nkind = "words"\nanswer = "x"\nkey_points = ["a", "b"]\naccept = ["x"]', "questions[1].accept", "only a maths"),
-    ('id = "a"\nprompt = "p"\nkind = "maths"\nanswer = "z"\naccept = ["z"]\nreject = ["y"]\ntime_s = 5', "questions[1].time_s", "15-120"),
-    ('id = "Bad Id"\nprompt = "p"\nkind = "maths"\nanswer = "z"\naccept = ["z"]\nreject = ["y"]', "questions[1].id", "kebab"),
-    ('id = "a"\nprompt = "p"\nkind = "maths"\nanswer = "z"\naccept = ["z"]\nreject = ["y"]\n'
-     'declarations = { symbols = { w = "complex" } }', "questions[1].declarations.symbols.w", "unknown domain"),
-    ('id = "a"\nprompt = ""\nkind = "maths"\nanswer = "z"\naccept = ["z"]\nreject = ["y"]', "questions[1].prompt", "empty"),
-    ('id = "a"\nprompt = "p"\nkind = "maths"\nanswer = "z"\naccept = ["z"]\nreject = ["y"]\ncolour = 1', "questions[1].colour", "unknown field"),
-])
+@pytest.mark.parametrize(
+    "block,field,words",
+    [
+        ('id = "a"\nprompt = "p"\nkind = "essay"\nanswer = "x"', "questions[1].kind", "unknown kind"),
+        (
+            'id = "a"\nprompt = "p"\nkind = "words"\nanswer = "x"\nkey_points = ["only one"]',
+            "questions[1].key_points",
+            "2-5",
+        ),
+        (
+            'id = "a"\nprompt = "p"\nkind = "maths"\nanswer = "x"\nreject = ["y"]',
+            "questions[1].accept",
+            "missing",
+        ),
+        (
+            'id = "a"\nprompt = "p"\nkind = "words"\nanswer = "x"\nkey_points = ["a", "b"]\naccept = ["x"]',
+            "questions[1].accept",
+            "only a maths",
+        ),
+        (
+            'id = "a"\nprompt = "p"\nkind = "maths"\nanswer = "z"\naccept = ["z"]\nreject = ["y"]\ntime_s = 5',
+            "questions[1].time_s",
+            "15-120",
+        ),
+        (
+            'id = "Bad Id"\nprompt = "p"\nkind = "maths"\nanswer = "z"\naccept = ["z"]\nreject = ["y"]',
+            "questions[1].id",
+            "kebab",
+        ),
+        (
+            'id = "a"\nprompt = "p"\nkind = "maths"\nanswer = "z"\naccept = ["z"]\nreject = ["y"]\n'
+            'declarations = { symbols = { w = "complex" } }',
+            "questions[1].declarations.symbols.w",
+            "unknown domain",
+        ),
+        (
+            'id = "a"\nprompt = ""\nkind = "maths"\nanswer = "z"\naccept = ["z"]\nreject = ["y"]',
+            "questions[1].prompt",
+            "empty",
+        ),
+        (
+            'id = "a"\nprompt = "p"\nkind = "maths"\nanswer = "z"\naccept = ["z"]\nreject = ["y"]\ncolour = 1',
+            "questions[1].colour",
+            "unknown field",
+        ),
+    ],
+)
 def test_malformed_questions_name_file_line_and_field(tmp_path, block, field, words):
     card, errs = _errors(tmp_path, "\n[[questions]]\n" + block + "\n")
     assert card is None
@@ -192,7 +245,9 @@ def test_duplicate_question_ids(tmp_path):
 
 
 def test_validate_check_reports_a_wrong_accept_form(tmp_path):
-    card, errs = _errors(tmp_path, '''
+    card, errs = _errors(
+        tmp_path,
+        """
 [[questions]]
 id = "slope"
 prompt = "Slope at 0?"
@@ -200,13 +255,16 @@ kind = "maths"
 answer = '\\frac{1}{4}'
 accept = ['\\frac{1}{2}']
 reject = ['\\frac{1}{4}']
-''')
+""",
+    )
     assert errs == []
     from whiteboard_app.commands.decks import checker_problems
 
     probs = [p for p in checker_problems(card) if p.field.startswith("questions")]
     assert len(probs) == 2
-    assert any("accepted form" in p.message for p in probs) and any("rejected form" in p.message for p in probs)
+    assert any("accepted form" in p.message for p in probs) and any(
+        "rejected form" in p.message for p in probs
+    )
 
 
 # -------------------------------------------------------------------------------------------- scheduling
@@ -219,15 +277,15 @@ def sched(tmp_path):
 
 def test_rating_rule():
     lim = 45_000.0
-    assert rating_for_answer("maths", "correct", None, 10_000, lim) == 4      # within a third: easy
-    assert rating_for_answer("maths", "correct", None, 30_000, lim) == 3      # within the limit: good
-    assert rating_for_answer("maths", "correct", None, 50_000, lim) == 2      # over the limit: hard
+    assert rating_for_answer("maths", "correct", None, 10_000, lim) == 4  # within a third: easy
+    assert rating_for_answer("maths", "correct", None, 30_000, lim) == 3  # within the limit: good
+    assert rating_for_answer("maths", "correct", None, 50_000, lim) == 2  # over the limit: hard
     assert rating_for_answer("maths", "wrong", None, 5_000, lim) == 1
     assert rating_for_answer("maths", "unparsed", None, 5_000, lim) == 1
-    assert rating_for_answer("maths", None, None, None, lim) == 1              # time ran out
+    assert rating_for_answer("maths", None, None, None, lim) == 1  # time ran out
     assert rating_for_answer("maths", "cannot_check", None, 5_000, lim) is None
     assert rating_for_answer("words", None, "easy", 5_000, lim) == 4
-    assert rating_for_answer("words", None, "easy", 50_000, lim) == 2          # capped after the limit
+    assert rating_for_answer("words", None, "easy", 50_000, lim) == 2  # capped after the limit
     assert rating_for_answer("words", None, "again", 5_000, lim) == 1
     with pytest.raises(ValueError):
         rating_for_answer("words", None, "great", 5_000, lim)
@@ -235,8 +293,14 @@ def test_rating_rule():
 
 def test_each_question_has_its_own_fsrs_state(sched):
     a, b = MATHS[0], MATHS[1]
-    r = record_answer(sched, a, latex=a.question.answer, verdict=check_answer(a, a.question.answer, COMPARE),
-                      ms=1_000, when=T0)
+    r = record_answer(
+        sched,
+        a,
+        latex=a.question.answer,
+        verdict=check_answer(a, a.question.answer, COMPARE),
+        ms=1_000,
+        when=T0,
+    )
     assert r.rating == 4 and r.correct
     assert sched.due_date(a.id) == r.question_due > T0
     assert sched.due_date(b.id) is None
@@ -247,13 +311,25 @@ def test_each_question_has_its_own_fsrs_state(sched):
 
 def test_a_failed_answer_brings_the_card_forward_a_correct_one_does_not(sched):
     it = _sigmoid()
-    far = sched.record(it.card.id, 4, T0)                     # an easy run: due days later
+    far = sched.record(it.card.id, 4, T0)  # an easy run: due days later
     assert far - T0 > timedelta(days=2)
-    ok = record_answer(sched, it, latex=r"\sigma-\sigma^2", verdict=check_answer(it, r"\sigma-\sigma^2", COMPARE),
-                       ms=20_000, when=T0 + timedelta(hours=1))
+    ok = record_answer(
+        sched,
+        it,
+        latex=r"\sigma-\sigma^2",
+        verdict=check_answer(it, r"\sigma-\sigma^2", COMPARE),
+        ms=20_000,
+        when=T0 + timedelta(hours=1),
+    )
     assert ok.card_due == far
-    bad = record_answer(sched, it, latex=r"\sigma^2", verdict=check_answer(it, r"\sigma^2", COMPARE),
-                        ms=20_000, when=T0 + timedelta(hours=2))
+    bad = record_answer(
+        sched,
+        it,
+        latex=r"\sigma^2",
+        verdict=check_answer(it, r"\sigma^2", COMPARE),
+        ms=20_000,
+        when=T0 + timedelta(hours=2),
+    )
     assert bad.rating == 1 and not bad.correct
     assert bad.card_due == T0 + timedelta(hours=2) + timedelta(days=1)
     assert sched.due(T0 + timedelta(days=1, hours=3), [it.card.id]) == [it.card.id]
@@ -263,14 +339,16 @@ def test_a_failed_answer_brings_the_card_forward_a_correct_one_does_not(sched):
 
 def test_a_failed_answer_leaves_a_new_card_new(sched):
     it = _sigmoid()
-    r = record_answer(sched, it, ms=None, when=T0)            # time ran out
+    r = record_answer(sched, it, ms=None, when=T0)  # time ran out
     assert r.rating == 1 and r.card_due is None and sched.due_date(it.card.id) is None
 
 
 def test_statistics_show_accuracy_and_speed(sched):
     it = _sigmoid()
     words = find_item(DECK, "sample-variance-n-minus-1/why-n-minus-1")
-    record_answer(sched, it, latex="x", verdict=check_answer(it, r"\sigma-\sigma^2", COMPARE), ms=10_000, when=T0)
+    record_answer(
+        sched, it, latex="x", verdict=check_answer(it, r"\sigma-\sigma^2", COMPARE), ms=10_000, when=T0
+    )
     record_answer(sched, it, latex="x", verdict=check_answer(it, r"\sigma^2", COMPARE), ms=40_000, when=T0)
     record_answer(sched, words, self_grade="good", ms=20_000, when=T0)
     h = sched.history
@@ -286,9 +364,9 @@ def test_statistics_show_accuracy_and_speed(sched):
 def test_pick_questions_due_first_then_new_spread_over_cards(sched):
     items = ITEMS
     first = pick_questions(items, sched, T0, n=8)
-    assert len({it.card.id for it in first}) == 8           # one per card in turn
+    assert len({it.card.id for it in first}) == 8  # one per card in turn
     done = first[0]
-    record_answer(sched, done, ms=None, when=T0)             # failed: due again within minutes
+    record_answer(sched, done, ms=None, when=T0)  # failed: due again within minutes
     again = pick_questions(items, sched, T0 + timedelta(hours=1), n=5)
     assert again[0] == done
     assert done not in again[1:]
@@ -304,10 +382,10 @@ def test_a_session_times_each_question(sched):
     r = s.answer_latex(r"\sigma(1-\sigma)")
     assert r.correct and r.ms == 12_000 and r.rating == 3
     with pytest.raises(RuntimeError):
-        s.answer_latex("x")                                   # answered already
+        s.answer_latex("x")  # answered already
     s.start()
     with pytest.raises(ValueError):
-        s.answer_latex("n-1")                                 # a word question is self-graded
+        s.answer_latex("n-1")  # a word question is self-graded
     clock.advance(20_000)
     assert s.answer_words("hard").rating == 2
     s.start()
@@ -323,8 +401,13 @@ def _cli(*args, env=None):
     import os
 
     e = dict(os.environ, **(env or {}))
-    return subprocess.run([sys.executable, "-m", "whiteboard_app.cli", *args], capture_output=True, text=True,
-                          timeout=120, env=e)
+    return subprocess.run(
+        [sys.executable, "-m", "whiteboard_app.cli", *args],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env=e,
+    )
 
 
 def test_cli_list_and_answer(tmp_path):
@@ -338,14 +421,24 @@ def test_cli_list_and_answer(tmp_path):
     assert out.returncode == 0, out.stderr
     (v,) = json.loads(out.stdout)
     # exactly the keys `check --json` gives
-    assert set(v) == {"latex", "verdict", "reference_step", "diagnosis", "shape", "ms", "message",
-                      "defines", "skipped", "note"}  # issue 11 added the last three to `check --json`
+    assert set(v) == {
+        "latex",
+        "verdict",
+        "reference_step",
+        "diagnosis",
+        "shape",
+        "ms",
+        "message",
+        "defines",
+        "skipped",
+        "note",
+    }  # issue 11 added the last three to `check --json`
     assert v["verdict"] == "correct"
     out = _cli("grill", "answer", qid, r"\sigma(1+\sigma)", "--json", env=env)
     assert json.loads(out.stdout)[0]["verdict"] == "wrong"
     assert _cli("grill", "answer", "sigmoid-derivative/nope", "x").returncode == 2
     out = _cli("grill", "answer", "conditional-probability-dice/both-six-given-one", "0.0909", "--json")
-    assert json.loads(out.stdout)[0]["verdict"] == "correct"                 # the worker's approx rule
+    assert json.loads(out.stdout)[0]["verdict"] == "correct"  # the worker's approx rule
     out = _cli("grill", "stats", "--json", env=env)
     stats = json.loads(out.stdout)
     assert stats[-1]["answered"] == 1 and stats[-1]["correct"] == 1

@@ -53,14 +53,21 @@ def _line(**over) -> str:
 
 # ----------------------------------------------------------------------------------------- ink readers
 
-@pytest.mark.parametrize("text, words", [
-    ('{"id":"a","strokes":[[[' + "9" * 5000 + ',0]]]}', "digits"),  # before: ValueError (4300-digit limit)
-    ('{"id":"a","strokes":[[[' + "9" * 400 + ',0]]]}', "digits"),  # before: OverflowError at float()
-    ('{"id":"a","strokes":[[[1e400,0]]]}', "finite"),
-    ('{"id":"a","strokes":[[[1e12,0]]]}', "outside"),
-    ('{"id":"\\ud800x","strokes":[[[1,0]]]}', "surrogate"),  # before: UnicodeEncodeError when printed
-    ('{"id":"a","strokes":' + "[" * 100_000 + "]" * 100_000 + "}", "nested"),
-])
+
+@pytest.mark.parametrize(
+    "text, words",
+    [
+        (
+            '{"id":"a","strokes":[[[' + "9" * 5000 + ",0]]]}",
+            "digits",
+        ),  # before: ValueError (4300-digit limit)
+        ('{"id":"a","strokes":[[[' + "9" * 400 + ",0]]]}", "digits"),  # before: OverflowError at float()
+        ('{"id":"a","strokes":[[[1e400,0]]]}', "finite"),
+        ('{"id":"a","strokes":[[[1e12,0]]]}', "outside"),
+        ('{"id":"\\ud800x","strokes":[[[1,0]]]}', "surrogate"),  # before: UnicodeEncodeError when printed
+        ('{"id":"a","strokes":' + "[" * 100_000 + "]" * 100_000 + "}", "nested"),
+    ],
+)
 def test_jsonl_numbers_and_strings_out_of_range(tmp_path, text, words):
     path = tmp_path / "bad.jsonl"
     path.write_text(text + "\n", encoding="utf-8")
@@ -136,12 +143,16 @@ def test_inkml_numbers_out_of_range(tmp_path):
 
 # ----------------------------------------------------------------------------------------- CLI
 
+
 @posix
-@pytest.mark.parametrize("argv", [
-    ["recognize", "--ink", "{fifo}", "--engine", "counting"],
-    ["decks", "validate", "{fifo}"],
-    ["grade", "{fifo}"],
-])
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["recognize", "--ink", "{fifo}", "--engine", "counting"],
+        ["decks", "validate", "{fifo}"],
+        ["grade", "{fifo}"],
+    ],
+)
 def test_cli_on_a_fifo_is_a_clean_error(tmp_path, capsys, argv):
     """Before: each of these hung on a FIFO."""
     fifo = tmp_path / "in.toml"
@@ -156,7 +167,9 @@ def test_recognize_escapes_control_characters_and_refuses_huge_ink(tmp_path, cap
     """Before: an id holding ESC sequences was printed raw (it can clear or recolour a terminal)."""
     path = tmp_path / "steps.jsonl"
     ink = synthesize("x", seed=1).ink
-    write_jsonl(path, [InkRecord("a\x1b[2J\x1b]0;pwned\x07b", ink, "x"), InkRecord("c\x9bd\u202ee", ink, "x")])
+    write_jsonl(
+        path, [InkRecord("a\x1b[2J\x1b]0;pwned\x07b", ink, "x"), InkRecord("c\x9bd\u202ee", ink, "x")]
+    )
     assert main(["recognize", "--ink", str(path), "--engine", "counting"]) == 0
     out = capsys.readouterr().out
     assert "\x1b" not in out and "\x07" not in out and "\x9b" not in out and "\u202e" not in out
@@ -191,6 +204,7 @@ def test_any_exception_of_a_command_is_one_line_and_exit_2(monkeypatch, capsys):
 
 # ----------------------------------------------------------------------------------------- decks
 
+
 def _card(tmp_path: Path, old: str, new: str, name: str = "bernoulli-mle") -> Path:
     text = (BUNDLED / f"{name}.toml").read_text()
     assert old in text
@@ -207,12 +221,15 @@ def test_deep_toml_is_a_clean_error(tmp_path, capsys):
     assert "nested too deeply" in capsys.readouterr().out
 
 
-@pytest.mark.parametrize("old, new, words", [
-    ("symbols = { ", 'symbols = { y_ = "real", ', "y_"),  # before: valid, then a ParseError traceback
-    ("symbols = { ", 'symbols = { "x_{" = "real", ', "unbalanced"),
-    ("sizes = { n = 8 }", "sizes = { n = 40000 }", "at most"),  # before: valid, then 11.9 GiB asked
-    ('indices = { i = ["1", "n"] }', 'indices = { i = ["1", "100000000"] }', "span"),
-])
+@pytest.mark.parametrize(
+    "old, new, words",
+    [
+        ("symbols = { ", 'symbols = { y_ = "real", ', "y_"),  # before: valid, then a ParseError traceback
+        ("symbols = { ", 'symbols = { "x_{" = "real", ', "unbalanced"),
+        ("sizes = { n = 8 }", "sizes = { n = 40000 }", "at most"),  # before: valid, then 11.9 GiB asked
+        ('indices = { i = ["1", "n"] }', 'indices = { i = ["1", "100000000"] }', "span"),
+    ],
+)
 def test_validate_refuses_what_the_checker_cannot_use(tmp_path, capsys, old, new, words):
     path = _card(tmp_path, old, new)
     assert main(["decks", "validate", str(path)]) == 1
@@ -225,7 +242,9 @@ def test_validate_check_has_a_time_limit_per_card(tmp_path, capsys):
     stands for a card the checker cannot finish: the command ends in time with a problem for that card."""
     path = _card(tmp_path, "sizes = { n = 8 }", "sizes = { n = 8 }")
     t0 = time.perf_counter()
-    rc = main(["decks", "validate", "--check", "--card-time-limit", "0.01", "--step-time-limit", "0.01", str(path)])
+    rc = main(
+        ["decks", "validate", "--check", "--card-time-limit", "0.01", "--step-time-limit", "0.01", str(path)]
+    )
     assert time.perf_counter() - t0 < 45
     out = capsys.readouterr().out
     assert rc == 1 and "time limit per" in out

@@ -24,9 +24,11 @@ def _no_time(rec: InkRecord) -> InkRecord:
     return InkRecord(rec.id, StepInk(strokes), rec.latex, rec.symbols)
 
 
-RECORDS = [_record(r"\frac{\partial L}{\partial w} = x^T (y - \hat{y})", 1, source="synth"),
-           _record(r"\sigma(z)(1-\sigma(z))", 2),
-           InkRecord("no-truth", synthesize("a+b", seed=3).ink, None, None)]
+RECORDS = [
+    _record(r"\frac{\partial L}{\partial w} = x^T (y - \hat{y})", 1, source="synth"),
+    _record(r"\sigma(z)(1-\sigma(z))", 2),
+    InkRecord("no-truth", synthesize("a+b", seed=3).ink, None, None),
+]
 
 
 @pytest.mark.parametrize("name", ["ink.jsonl", "ink.jsonl.gz"])
@@ -52,9 +54,14 @@ def test_jsonl_without_time_channel_stays_without(tmp_path):
 
 
 def test_reads_the_shared_handwriting_format(tmp_path):
-    line = {"id": "crohme/x_0", "source": "crohme2016_test", "writer": "w1", "latex": "x^{2}",
-            "strokes": [[[387.0, 272.0], [389.0, 264.0]], [[441, 266], [432, 264]], [[450, 230, 17]]],
-            "symbols": [{"label": "x", "strokes": [0, 1]}, {"label": "2", "strokes": [2]}]}
+    line = {
+        "id": "crohme/x_0",
+        "source": "crohme2016_test",
+        "writer": "w1",
+        "latex": "x^{2}",
+        "strokes": [[[387.0, 272.0], [389.0, 264.0]], [[441, 266], [432, 264]], [[450, 230, 17]]],
+        "symbols": [{"label": "x", "strokes": [0, 1]}, {"label": "2", "strokes": [2]}],
+    }
     path = tmp_path / "d.jsonl.gz"
     with gzip.open(path, "wt") as fh:
         fh.write(json.dumps(line) + "\n\n")
@@ -66,18 +73,28 @@ def test_reads_the_shared_handwriting_format(tmp_path):
     assert rec.extra == {"source": "crohme2016_test", "writer": "w1"}
 
 
-@pytest.mark.parametrize("content, where, fragment", [
-    ('{"id": "a", "strokes": [[[1, 2]]]}\n{"id": "b", "strokes": [[[1, 2]]\n', "line 2", "not valid JSON"),
-    ('[1, 2]\n', "line 1", "expected a JSON object"),
-    ('{"id": "a"}\n', "line 1", 'no "strokes" key'),
-    ('{"id": "a", "strokes": [[]]}\n', "line 1", "stroke 0 must be a non-empty list"),
-    ('{"id": "a", "strokes": [[[1]]]}\n', "line 1", "stroke 0: a point is"),
-    ('{"id": "a", "strokes": [[[1, "y"]]]}\n', "line 1", "'y' is not a number"),
-    ('{"id": "a", "strokes": [[[1, 2, 0, 1.5]]]}\n', "line 1", "pressure 1.5 outside 0..1"),
-    ('{"id": "a", "strokes": [[[1, 2]]], "symbols": [{"label": "x", "strokes": [1]}]}\n', "line 1",
-     "stroke index 1 out of range"),
-    ('{"id": 3, "strokes": [[[1, 2]]]}\n', "line 1", '"id" must be a non-empty string'),
-])
+@pytest.mark.parametrize(
+    "content, where, fragment",
+    [
+        (
+            '{"id": "a", "strokes": [[[1, 2]]]}\n{"id": "b", "strokes": [[[1, 2]]\n',
+            "line 2",
+            "not valid JSON",
+        ),
+        ("[1, 2]\n", "line 1", "expected a JSON object"),
+        ('{"id": "a"}\n', "line 1", 'no "strokes" key'),
+        ('{"id": "a", "strokes": [[]]}\n', "line 1", "stroke 0 must be a non-empty list"),
+        ('{"id": "a", "strokes": [[[1]]]}\n', "line 1", "stroke 0: a point is"),
+        ('{"id": "a", "strokes": [[[1, "y"]]]}\n', "line 1", "'y' is not a number"),
+        ('{"id": "a", "strokes": [[[1, 2, 0, 1.5]]]}\n', "line 1", "pressure 1.5 outside 0..1"),
+        (
+            '{"id": "a", "strokes": [[[1, 2]]], "symbols": [{"label": "x", "strokes": [1]}]}\n',
+            "line 1",
+            "stroke index 1 out of range",
+        ),
+        ('{"id": 3, "strokes": [[[1, 2]]]}\n', "line 1", '"id" must be a non-empty string'),
+    ],
+)
 def test_malformed_jsonl_names_file_line_and_reason(tmp_path, content, where, fragment):
     path = tmp_path / "bad.jsonl"
     path.write_text(content)
@@ -98,15 +115,18 @@ def test_inkml_round_trip(tmp_path, records):
     path = tmp_path / "ink.inkml"
     write_inkml(path, records)
     back = read_inkml(path)
-    assert [(r.id, r.latex, r.symbols, r.ink) for r in back] == [(r.id, r.latex, r.symbols, r.ink) for r in records]
+    assert [(r.id, r.latex, r.symbols, r.ink) for r in back] == [
+        (r.id, r.latex, r.symbols, r.ink) for r in records
+    ]
 
 
 def test_jsonl_to_inkml_to_jsonl(tmp_path):
     write_jsonl(tmp_path / "a.jsonl", RECORDS)
     write_inkml(tmp_path / "a.inkml", read_jsonl(tmp_path / "a.jsonl"))
     write_jsonl(tmp_path / "b.jsonl", read_inkml(tmp_path / "a.inkml"))
-    assert [(r.id, r.ink, r.latex, r.symbols) for r in read_jsonl(tmp_path / "b.jsonl")] == \
-        [(r.id, r.ink, r.latex, r.symbols) for r in RECORDS]
+    assert [(r.id, r.ink, r.latex, r.symbols) for r in read_jsonl(tmp_path / "b.jsonl")] == [
+        (r.id, r.ink, r.latex, r.symbols) for r in RECORDS
+    ]
 
 
 CROHME_STYLE = """<?xml version="1.0" encoding="UTF-8"?>
@@ -140,16 +160,24 @@ def test_reads_a_crohme_style_file_with_units_scaling_and_differences(tmp_path):
     assert [(q.x, q.y) for q in s1] == [(30.0, 20.0), (32.0, 25.0), (34.0, 30.0), (36.0, 35.0)]
 
 
-@pytest.mark.parametrize("content, fragment", [
-    ("<ink><trace>1 2, 3</trace>", "not well-formed XML"),
-    ('<?xml version="1.0"?><notink/>', "root element must be <ink>"),
-    ('<ink><trace xml:id="t5">1 2, 3</trace></ink>', 'trace xml:id="t5": point 1: expected 2..2 values'),
-    ('<ink><trace xml:id="t5">1 2, 3 abc</trace></ink>', "unexpected 'abc'"),
-    ('<ink><trace xml:id="a">1 2</trace><traceGroup xml:id="g"><annotation type="truth">x</annotation>'
-     '<traceView traceDataRef="zz"/></traceGroup></ink>', "unknown trace 'zz'"),
-    ('<ink><traceFormat><channel name="T"/><channel name="X"/></traceFormat><trace>1 2</trace></ink>',
-     "channels must start with X Y"),
-])
+@pytest.mark.parametrize(
+    "content, fragment",
+    [
+        ("<ink><trace>1 2, 3</trace>", "not well-formed XML"),
+        ('<?xml version="1.0"?><notink/>', "root element must be <ink>"),
+        ('<ink><trace xml:id="t5">1 2, 3</trace></ink>', 'trace xml:id="t5": point 1: expected 2..2 values'),
+        ('<ink><trace xml:id="t5">1 2, 3 abc</trace></ink>', "unexpected 'abc'"),
+        (
+            '<ink><trace xml:id="a">1 2</trace><traceGroup xml:id="g"><annotation type="truth">x</annotation>'
+            '<traceView traceDataRef="zz"/></traceGroup></ink>',
+            "unknown trace 'zz'",
+        ),
+        (
+            '<ink><traceFormat><channel name="T"/><channel name="X"/></traceFormat><trace>1 2</trace></ink>',
+            "channels must start with X Y",
+        ),
+    ],
+)
 def test_malformed_inkml_names_file_element_and_reason(tmp_path, content, fragment):
     path = tmp_path / "bad.inkml"
     path.write_text(content)
@@ -159,8 +187,16 @@ def test_malformed_inkml_names_file_element_and_reason(tmp_path, content, fragme
 
 
 _coord = st.floats(min_value=-1e4, max_value=1e4, allow_nan=False).map(lambda v: round(v, 3))
-_points = st.lists(st.tuples(_coord, _coord, st.floats(0, 1e6).map(lambda v: round(v, 1)),
-                             st.floats(0, 1).map(lambda v: round(v, 3))), min_size=1, max_size=6)
+_points = st.lists(
+    st.tuples(
+        _coord,
+        _coord,
+        st.floats(0, 1e6).map(lambda v: round(v, 1)),
+        st.floats(0, 1).map(lambda v: round(v, 3)),
+    ),
+    min_size=1,
+    max_size=6,
+)
 
 
 @settings(max_examples=25, deadline=None)

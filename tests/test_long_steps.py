@@ -28,7 +28,7 @@ def test_chunks_never_split_strokes_overlapping_in_x(seed):
     extents = []
     x = 0.0
     for _ in range(rnd.randint(1, 120)):
-        x += rnd.uniform(-10.0, 25.0)           # sometimes back over the previous strokes
+        x += rnd.uniform(-10.0, 25.0)  # sometimes back over the previous strokes
         w = rnd.choice([0.0, rnd.uniform(1.0, 20.0), rnd.uniform(30.0, 120.0)])  # dots, letters, bars
         extents.append((x, x + w))
     chunks = ink_chunks(extents, max_strokes=8)
@@ -38,7 +38,7 @@ def test_chunks_never_split_strokes_overlapping_in_x(seed):
         for j in range(len(extents)):
             if _overlap(extents[i], extents[j]):
                 assert where[i] == where[j], (extents[i], extents[j])
-    for left, right in zip(chunks, chunks[1:], strict=False):   # left to right, a gap between
+    for left, right in zip(chunks, chunks[1:], strict=False):  # left to right, a gap between
         assert max(extents[i][1] for i in left) < min(extents[i][0] for i in right)
 
 
@@ -57,8 +57,10 @@ def test_a_short_line_is_one_chunk():
 
 def test_the_widest_gap_is_cut_first():
     # 12 strokes, a wide gap after the 5th: with room for 10 a chunk, that is the only cut
-    extents = [(10.0 * i + (200.0 if i >= 5 else 0.0), 10.0 * i + 6.0 + (200.0 if i >= 5 else 0.0))
-               for i in range(12)]
+    extents = [
+        (10.0 * i + (200.0 if i >= 5 else 0.0), 10.0 * i + 6.0 + (200.0 if i >= 5 else 0.0))
+        for i in range(12)
+    ]
     assert ink_chunks(extents, max_strokes=10) == [list(range(5)), list(range(5, 12))]
 
 
@@ -76,7 +78,7 @@ def test_chunks_reject_a_bad_size_and_accept_no_ink():
 
 # ── the engine (skipped without torch / mathnote-ocr) ────────────────
 
-LONG = r"a+b=c+d-e+f=g+h-i+j=k+l-m+n=p+q"       # 47 strokes in the synthetic font
+LONG = r"a+b=c+d-e+f=g+h-i+j=k+l-m+n=p+q"  # 47 strokes in the synthetic font
 
 
 @pytest.fixture(scope="module")
@@ -115,22 +117,22 @@ def test_a_long_step_reads_the_same_symbols_chunked_and_whole(rec, monkeypatch, 
     assert seen and len(seen[0]) > 1 and all(len(c) <= CHUNK_MAX_STROKES for c in seen[0])
     monkeypatch.setattr(trained, "CHUNK_FROM_STROKES", 10_000)
     whole = rec.recognize(ink)
-    assert len(seen) == 1                                  # the whole reading did not chunk
+    assert len(seen) == 1  # the whole reading did not chunk
     assert _symbols(chunked) == _symbols(whole)
     assert chunked.best == whole.best
-    assert len(chunked.symbols) == len(LONG)              # one symbol per character: grouped right
+    assert len(chunked.symbols) == len(LONG)  # one symbol per character: grouped right
 
 
 def test_the_exact_search_keeps_only_what_the_readings_use(rec, monkeypatch):
     from mathnote_ocr.engine import grouper
 
-    ink = _synth(r"x^{2}+3x-4=\frac{a}{b}", 2)               # short: 2 partitions read
+    ink = _synth(r"x^{2}+3x-4=\frac{a}{b}", 2)  # short: 2 partitions read
     fast = rec.recognize(ink)
     ours = grouper._find_partitions_exact
     assert getattr(ours, "_whiteboard_keep", False)
     calls = []
 
-    def keep_40(n, scored, top_k, **kw):                   # mathnote-ocr's own keep
+    def keep_40(n, scored, top_k, **kw):  # mathnote-ocr's own keep
         kw.setdefault("keep", 40)
         calls.append(top_k)
         return ours(n, scored, top_k, **kw)
@@ -163,7 +165,7 @@ def test_over_the_budget_only_the_first_labelling_is_parsed(rec, monkeypatch):
     assert bars
     k = bars[0]
     other = "frac_bar" if detected[k].name == "-" else "-"
-    for j in bars:                                         # that bar uncertain, the others certain
+    for j in bars:  # that bar uncertain, the others certain
         own = detected[j].name
         detected[j] = replace(detected[j], alternatives=[(own, 0.6), (other if j == k else own, 0.4)])
     parses = []
@@ -178,7 +180,7 @@ def test_over_the_budget_only_the_first_labelling_is_parsed(rec, monkeypatch):
 
     monkeypatch.setattr(trained, "LABEL_SEARCH_BUDGET_MS", 1e9)
     full = trained.TrainedRecognizer._parse(ocr, detected, time.perf_counter())
-    assert len(parses) == 2                                # both labellings, the winner's parse reused
+    assert len(parses) == 2  # both labellings, the winner's parse reused
     parses.clear()
     monkeypatch.setattr(trained, "LABEL_SEARCH_BUDGET_MS", 0.0)
     first = trained.TrainedRecognizer._parse(ocr, detected, time.perf_counter())
@@ -211,20 +213,32 @@ def test_best_partition_is_mathnote_ocrs_best_reading(seed):
     from whiteboard_app.recognition.trained import best_partition
 
     original = grouper._find_partitions_exact
-    while getattr(original, "_whiteboard_keep", False):            # the engine's wrapper: the library's own
-        original = next(c.cell_contents for c in original.__closure__
-                        if getattr(c.cell_contents, "__name__", "") == "_find_partitions_exact")
+    while getattr(original, "_whiteboard_keep", False):  # the engine's wrapper: the library's own
+        original = next(
+            c.cell_contents
+            for c in original.__closure__
+            if getattr(c.cell_contents, "__name__", "") == "_find_partitions_exact"
+        )
     rnd = random.Random(seed)
     n = rnd.randint(6, 16)
-    strokes = [MStroke.from_points([StrokePoint(10.0 * i, 0.0), StrokePoint(10.0 * i + 5, 9.0)], id=i) for i in range(n)]
+    strokes = [
+        MStroke.from_points([StrokePoint(10.0 * i, 0.0), StrokePoint(10.0 * i + 5, 9.0)], id=i)
+        for i in range(n)
+    ]
     groups = {frozenset([i]) for i in range(n)}
-    for _ in range(3 * n):                                         # overlapping candidate groups of 2-3 strokes
+    for _ in range(3 * n):  # overlapping candidate groups of 2-3 strokes
         i = rnd.randrange(n)
         groups.add(frozenset(range(i, min(n, i + rnd.randint(2, 3)))))
     scored = []
     for g in sorted(groups, key=lambda g: (len(g), sorted(g))):
-        sym = DetectedSymbol(name=f"s{min(g)}_{len(g)}", bbox=strokes[min(g)].bbox, strokes=[strokes[i] for i in sorted(g)],
-                             confidence=1.0, prototype_distance=0.0, alternatives=[])
+        sym = DetectedSymbol(
+            name=f"s{min(g)}_{len(g)}",
+            bbox=strokes[min(g)].bbox,
+            strokes=[strokes[i] for i in sorted(g)],
+            confidence=1.0,
+            prototype_distance=0.0,
+            alternatives=[],
+        )
         scored.append((g, math.exp(rnd.uniform(-4.0, 4.0)), sym))
     order = list(range(n))
     want = original(n, scored, 1, geometric_mean=False, clashes=False, order=order)
@@ -239,4 +253,6 @@ def test_best_partition_says_when_the_strokes_have_no_cover():
     from whiteboard_app.recognition.trained import best_partition
 
     # stroke 2 is in no group
-    assert best_partition(3, [(frozenset([0]), 1.0, None), (frozenset([1]), 1.0, None)], order=[0, 1, 2]) is None
+    assert (
+        best_partition(3, [(frozenset([0]), 1.0, None), (frozenset([1]), 1.0, None)], order=[0, 1, 2]) is None
+    )

@@ -14,7 +14,9 @@ from whiteboard_app.recognition import mathnote_backend
 from whiteboard_app.recognition.base import RecognizerUnavailable
 from whiteboard_app.recognition.mathnote_backend import MathnoteRecognizer, _candidates, normalise_strokes
 
-pytestmark = pytest.mark.skipif(importlib.util.find_spec("mathnote_ocr") is None, reason="mathnote-ocr missing")
+pytestmark = pytest.mark.skipif(
+    importlib.util.find_spec("mathnote_ocr") is None, reason="mathnote-ocr missing"
+)
 
 
 @pytest.fixture(scope="module")
@@ -28,8 +30,10 @@ def engine():
 def test_ink_is_normalised_to_the_median_stroke_size(latex, height):
     ink = synthesize(latex, seed=2, origin=(1000.0, 3000.0), height_px=height).ink
     strokes = normalise_strokes(ink, stroke_size=24.0, margin=40.0)
-    sizes = [max(max(p[0] for p in s) - min(p[0] for p in s), max(p[1] for p in s) - min(p[1] for p in s))
-             for s in strokes]
+    sizes = [
+        max(max(p[0] for p in s) - min(p[0] for p in s), max(p[1] for p in s) - min(p[1] for p in s))
+        for s in strokes
+    ]
     assert statistics.median([v for v in sizes if v > 0]) == pytest.approx(24.0)
     assert min(p[0] for s in strokes for p in s) == pytest.approx(40.0)
     assert min(p[1] for s in strokes for p in s) == pytest.approx(40.0)
@@ -64,9 +68,11 @@ def test_empty_ink_reads_nothing(engine):
 
 
 def test_candidates_drop_left_right_and_duplicates():
-    exprs = [SimpleNamespace(latex=r"\left( a \right)", confidence=0.5),
-             SimpleNamespace(latex="( a )", confidence=0.7),
-             SimpleNamespace(latex="b", confidence=0.0)]
+    exprs = [
+        SimpleNamespace(latex=r"\left( a \right)", confidence=0.5),
+        SimpleNamespace(latex="( a )", confidence=0.7),
+        SimpleNamespace(latex="b", confidence=0.0),
+    ]
     cands = _candidates(exprs)
     assert [c.latex for c in cands] == ["( a )", "b"]
     assert cands[0].score == pytest.approx(-0.35667, abs=1e-4)
@@ -74,9 +80,13 @@ def test_candidates_drop_left_right_and_duplicates():
 
 def test_not_installed_is_a_clear_message(monkeypatch):
     real = importlib.util.find_spec
-    monkeypatch.setattr(importlib.util, "find_spec",
-                        lambda name, *a: None if name == "mathnote_ocr" else real(name, *a))
-    assert mathnote_backend.available() == (False, "mathnote-ocr is not installed (pip install mathnote-ocr==0.2.1)")
+    monkeypatch.setattr(
+        importlib.util, "find_spec", lambda name, *a: None if name == "mathnote_ocr" else real(name, *a)
+    )
+    assert mathnote_backend.available() == (
+        False,
+        "mathnote-ocr is not installed (pip install mathnote-ocr==0.2.1)",
+    )
     with pytest.raises(RecognizerUnavailable, match="not installed"):
         MathnoteRecognizer()
 
@@ -85,5 +95,7 @@ def test_runs_through_the_registry_under_the_time_limit():
     from whiteboard_app.recognition.registry import get_recognizer
 
     with get_recognizer("mathnote", time_limit_s=20.0, top_k=1) as rec:
-        result = rec.recognize(StepInk((Stroke.from_xy([(0, 0), (0, 40)]), Stroke.from_xy([(-20, 20), (20, 20)]))))
+        result = rec.recognize(
+            StepInk((Stroke.from_xy([(0, 0), (0, 40)]), Stroke.from_xy([(-20, 20), (20, 20)])))
+        )
         assert result.best == "+"

@@ -13,9 +13,22 @@ from whiteboard_app.maths.parse import parse_step
 from whiteboard_app.maths.worker import compare_in_process
 
 DECL = Declarations(
-    symbols={"n": "positive_integer", "d": "positive_integer", "z": "real", "mu": "real", "sigma": "positive",
-             "hat_y": "real", "y": "real", "a": "real", "b": "real", "theta": "probability", "beta": "positive",
-             "hat_theta": "probability", "\\pi_\\theta(y_w|x)": "probability", "p_{data}": "positive"},
+    symbols={
+        "n": "positive_integer",
+        "d": "positive_integer",
+        "z": "real",
+        "mu": "real",
+        "sigma": "positive",
+        "hat_y": "real",
+        "y": "real",
+        "a": "real",
+        "b": "real",
+        "theta": "probability",
+        "beta": "positive",
+        "hat_theta": "probability",
+        "\\pi_\\theta(y_w|x)": "probability",
+        "p_{data}": "positive",
+    },
     indexed={"x": "i"},
     indices={"i": ("1", "n")},
     shapes={"X": ("n", "d"), "w": ("d", "1"), "v": ("d", "1"), "u": ("n", "1")},
@@ -84,17 +97,20 @@ def test_relations_chains_and_a_leading_equals():
     assert parse_step(r"\arg\max_\theta a", NAMES).undecidable
 
 
-@pytest.mark.parametrize("latex,words", [
-    (r"\hat z", "hat_z"),
-    (r"q + 1", "'q'"),
-    (r"\text{both dice}", "unknown name"),
-    (r"\frac{1}{", "unbalanced"),
-    (r"p(y|x)", ""),
-    (r"\sum_k x_k", "k"),
-    (r"a +", "nothing after it"),
-    (r"a \cdot\cdot b", "two operators in a row"),
-    (r"\foo a", "\\foo"),
-])
+@pytest.mark.parametrize(
+    "latex,words",
+    [
+        (r"\hat z", "hat_z"),
+        (r"q + 1", "'q'"),
+        (r"\text{both dice}", "unknown name"),
+        (r"\frac{1}{", "unbalanced"),
+        (r"p(y|x)", ""),
+        (r"\sum_k x_k", "k"),
+        (r"a +", "nothing after it"),
+        (r"a \cdot\cdot b", "two operators in a row"),
+        (r"\foo a", "\\foo"),
+    ],
+)
 def test_unreadable_steps_raise_parse_error(latex, words):
     with pytest.raises(ParseError, match=None) as exc:
         parse_step(latex, NAMES)
@@ -108,15 +124,30 @@ def test_name_keys():
 
 
 def _card(steps, mistakes=(), decl=DECL, cid="toy"):
-    return Card(id=cid, title="t", topic="calculus", prompt="p", setup="s", assumptions=(),
-                declarations=decl, steps=tuple(RefStep(s) for s in steps), interpretation="i",
-                followups=(), mistakes=tuple(mistakes), hints=("h",))
+    return Card(
+        id=cid,
+        title="t",
+        topic="calculus",
+        prompt="p",
+        setup="s",
+        assumptions=(),
+        declarations=decl,
+        steps=tuple(RefStep(s) for s in steps),
+        interpretation="i",
+        followups=(),
+        mistakes=tuple(mistakes),
+        hints=("h",),
+    )
 
 
 @pytest.fixture(scope="module")
 def ols():
-    return CardChecker(_card([r"L = \|u - Xw\|^2", r"\nabla_w L = -2X^T(u - Xw)", r"= 2X^TXw - 2X^Tu"],
-                             [Mistake(r"\nabla_w L = -2X^T(u + Xw)", "forgot the bracket", 2)]))
+    return CardChecker(
+        _card(
+            [r"L = \|u - Xw\|^2", r"\nabla_w L = -2X^T(u - Xw)", r"= 2X^TXw - 2X^Tu"],
+            [Mistake(r"\nabla_w L = -2X^T(u + Xw)", "forgot the bracket", 2)],
+        )
+    )
 
 
 # (candidate, previous, verdict, reference step, diagnosis)
@@ -168,8 +199,9 @@ def test_generic_diagnoses_from_values():
 
 def test_derivatives_are_checked_numerically():
     decl = Declarations(symbols={"z": "real"}, functions={"s": "sigmoid"})
-    chk = CardChecker(_card([r"\frac{ds}{dz} = s(z)(1-s(z))", r"\frac{d^2 s}{dz^2} = s(z)(1-s(z))(1-2s(z))"],
-                            decl=decl))
+    chk = CardChecker(
+        _card([r"\frac{ds}{dz} = s(z)(1-s(z))", r"\frac{d^2 s}{dz^2} = s(z)(1-s(z))(1-2s(z))"], decl=decl)
+    )
     assert chk.check(r"\frac{d}{dz} s(z) = s(z) - s(z)^2").verdict == "correct"
     assert chk.check(r"\frac{d^2s}{dz^2} = s(z)(1-s(z))(1-2s(z))").verdict == "correct"
     assert chk.check(r"\frac{ds}{dz} = s(z)(1+s(z))").verdict == "wrong"
@@ -214,7 +246,9 @@ def test_simple_identities_are_labelled_proved_but_verdicts_do_not_need_it():
     assert v.verdict == "correct" and "proved" not in v.message
 
 
-@pytest.mark.parametrize("latex", [r"\frac{1}{1+e^{-z}", r"= a}", r"\left( a", r"a = {b", r"\sqrt{", r"x_", r"\frac12{"])
+@pytest.mark.parametrize(
+    "latex", [r"\frac{1}{1+e^{-z}", r"= a}", r"\left( a", r"a = {b", r"\sqrt{", r"x_", r"\frac12{"]
+)
 def test_malformed_latex_is_unparsed_even_next_to_unchecked_steps(latex):
     card = _card([r"a = b", r"b = a"])
     steps = (RefStep("a = b"), RefStep(r"\arg\max_a b", checkable=False), RefStep("b = a"))

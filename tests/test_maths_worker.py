@@ -31,6 +31,7 @@ def test_time_limits_kill_and_restart_the_worker(own_worker, monkeypatch):
         own_worker.request(card, ("sleep", 0.0, 10.0), 30.0, 0.3)
     assert own_worker.request(card, ("sleep", 0.0, 0.0), 30.0, 30.0) is None
     assert own_worker._proc.pid != first and own_worker.restarts == 2
+
     # through check_step: a parse timeout reads "unparsed", a check timeout "cannot_check"
     class Stuck:
         last_setup_ms = 0.0
@@ -69,18 +70,31 @@ def test_concurrent_callers_get_the_same_answers():
 
 def test_check_derivation_follows_the_users_own_steps():
     card = deck().get("sigmoid-derivative")
-    vs = check_derivation(card, [
-        r"\sigma(z) = (1+e^{-z})^{-1}",
-        r"\frac{d\sigma}{dz} = (1+e^{-z})^{-2}e^{-z}",
-        r"= \frac{1}{1+e^{-z}}\cdot\frac{e^{-z}}{1+e^{-z}}",
-        r"= \sigma(z)(1+\sigma(z))",
-    ])
+    vs = check_derivation(
+        card,
+        [
+            r"\sigma(z) = (1+e^{-z})^{-1}",
+            r"\frac{d\sigma}{dz} = (1+e^{-z})^{-2}e^{-z}",
+            r"= \frac{1}{1+e^{-z}}\cdot\frac{e^{-z}}{1+e^{-z}}",
+            r"= \sigma(z)(1+\sigma(z))",
+        ],
+    )
     assert [v.verdict for v in vs] == ["correct", "correct", "correct", "wrong"]
     assert vs[0].reference_step == 1 and vs[1].reference_step in (2, 3) and vs[2].reference_step == 4
     assert vs[3].diagnosis == "sign flip"
     assert all(v.ms >= 0 for v in vs)
-    assert set(vs[0].to_json()) == {"latex", "verdict", "reference_step", "diagnosis", "shape", "ms", "message",
-                                    "defines", "skipped", "note"}
+    assert set(vs[0].to_json()) == {
+        "latex",
+        "verdict",
+        "reference_step",
+        "diagnosis",
+        "shape",
+        "ms",
+        "message",
+        "defines",
+        "skipped",
+        "note",
+    }
 
 
 def test_compare_and_near_misses_through_the_worker():

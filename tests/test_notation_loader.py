@@ -9,18 +9,20 @@ from tests.test_decks import GOOD, write
 from whiteboard_app.decks import DeckError, card_errors, load_card
 from whiteboard_app.decks.schema import Notation
 
-NOTATION = '''[notation]
+NOTATION = """[notation]
 aliases = { 't' = 'x', '\\hat{u}_i' = 'y_i', 'b' = '0' }
 per_example = "i"
 summands = { S = '(y_i - x)^2' }
-'''
+"""
 
 
 def _with(block: str, extra_definitions: bool = True) -> str:
     text = GOOD
     if extra_definitions:
-        text = text.replace('functions = { sigma = "sigmoid" }',
-                            'functions = { sigma = "sigmoid" }\ndefinitions = { S = \'\\sum_{i=1}^{n}(y_i - x)^2\' }')
+        text = text.replace(
+            'functions = { sigma = "sigmoid" }',
+            "functions = { sigma = \"sigmoid\" }\ndefinitions = { S = '\\sum_{i=1}^{n}(y_i - x)^2' }",
+        )
     return text.replace("\n[[steps]]", "\n" + block + "\n[[steps]]", 1)
 
 
@@ -48,7 +50,7 @@ BROKEN = [
     ("'t' = 'x'", "'t = 1' = 'x'", "aliases", "notation.aliases.t = 1", "not a relation"),
     ("'t' = 'x'", "'t' = 't'", "aliases", "notation.aliases.t", "maps to itself"),
     ('per_example = "i"', 'per_example = "q"', "per_example", "notation.per_example", "not a declared index"),
-    ('per_example = "i"', 'per_example = 3', "per_example", "notation.per_example", "must be a string"),
+    ('per_example = "i"', "per_example = 3", "per_example", "notation.per_example", "must be a string"),
     ("S = '(y_i - x)^2'", "T2 = '(y_i - x)^2'", "summands", "notation.summands.T2", "not a key of"),
     ('per_example = "i"\n', 'per_examples = "i"\n', "per_examples", "notation.per_examples", "unknown field"),
 ]
@@ -74,13 +76,17 @@ def test_summands_need_per_example(tmp_path):
     text = _with(NOTATION.replace('per_example = "i"\n', ""))
     path = write(tmp_path, text)
     _, errors = card_errors(path)
-    assert any(e.field == "notation.summands.S" and "per_example" in e.message
-               and e.line == _line(text, "summands") for e in errors), errors
+    assert any(
+        e.field == "notation.summands.S" and "per_example" in e.message and e.line == _line(text, "summands")
+        for e in errors
+    ), errors
 
 
 def test_notation_must_be_a_table(tmp_path):
-    text = GOOD.replace('hints = [', 'notation = 3\nhints = [', 1)
+    text = GOOD.replace("hints = [", "notation = 3\nhints = [", 1)
     path = write(tmp_path, text)
     _, errors = card_errors(path)
-    assert any(e.field == "notation" and "table" in e.message and e.line == _line(text, "notation = 3")
-               for e in errors), errors
+    assert any(
+        e.field == "notation" and "table" in e.message and e.line == _line(text, "notation = 3")
+        for e in errors
+    ), errors

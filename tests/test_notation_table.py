@@ -72,8 +72,10 @@ def test_no_declared_mistake_is_correct_in_any_declared_notation(spec):
     card, k, choice, transpose, ln = spec
     m = card.mistakes[k]
     written = render_variant(card, m.latex, choice, transpose=transpose, ln=ln)
-    previous = [render_variant(card, s.latex, choice, transpose=transpose, ln=ln)
-                for s in card.steps[: m.after_step - 1]][-1:]
+    previous = [
+        render_variant(card, s.latex, choice, transpose=transpose, ln=ln)
+        for s in card.steps[: m.after_step - 1]
+    ][-1:]
     v = check_step(card, written, previous)
     assert v.verdict != "correct", f"{card.id}: {written!r} judged correct ({v.message})"
 
@@ -85,12 +87,15 @@ def test_card_steps_are_not_rewritten():
             assert rewrite_step(card, s) == s, (card.id, s)
 
 
-@pytest.mark.parametrize("written,expected", [
-    (r"\hat{y} = \sigma(w^T x + b)", r"p_{i}=\sigma(w^{T}x_{i}+(0))"),
-    (r"= (\hat{y}-y)x_j", r"=(p_{i}-y_{i})x_{i}"),
-    (r"\hat{y}^{(k)} = \sigma(\theta \cdot x^{(k)})", r"p_{i}=\sigma(w^{T}x_{i})"),
-    (r"\nabla_w L = \sum_{n=1}^{N}(\mu_n - t_n)\phi_n", r"\nabla_{w}L=\sum_{i=1}^{n}(p_{i}-y_{i})x_{i}"),
-    (r"= \Phi^\top(\mu - t)", r"=X^{\top}(p-y)"),
-])
+@pytest.mark.parametrize(
+    "written,expected",
+    [
+        (r"\hat{y} = \sigma(w^T x + b)", r"p_{i}=\sigma(w^{T}x_{i}+(0))"),
+        (r"= (\hat{y}-y)x_j", r"=(p_{i}-y_{i})x_{i}"),
+        (r"\hat{y}^{(k)} = \sigma(\theta \cdot x^{(k)})", r"p_{i}=\sigma(w^{T}x_{i})"),
+        (r"\nabla_w L = \sum_{n=1}^{N}(\mu_n - t_n)\phi_n", r"\nabla_{w}L=\sum_{i=1}^{n}(p_{i}-y_{i})x_{i}"),
+        (r"= \Phi^\top(\mu - t)", r"=X^{\top}(p-y)"),
+    ],
+)
 def test_rewrites_on_the_logistic_card(written, expected):
     assert rewrite_step(deck().get("logistic-regression-gradient"), written) == expected

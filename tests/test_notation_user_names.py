@@ -22,12 +22,15 @@ def test_an_alias_on_the_left_that_reduces_to_the_card_defines_the_users_name():
     assert vs[0].reference_step == 1  # the card's model with the user's bias at 0
 
 
-@pytest.mark.parametrize("card_id,latex", [
-    ("logistic-regression-gradient", r"\hat{y}_k = \sigma(-z_k)"),      # the sign of the score flipped
-    ("logistic-regression-gradient", r"\hat{y} = \sigma(w^T x)^2"),
-    ("bernoulli-mle", r"\hat{p} = \frac{1}{n-1}\sum_{i=1}^{n} x_i"),     # a declared mistake in an alias
-    ("softmax-cross-entropy-gradient", r"q_k = \frac{e^{z_k}}{\sum_{j=1}^{K} z_j}"),
-])
+@pytest.mark.parametrize(
+    "card_id,latex",
+    [
+        ("logistic-regression-gradient", r"\hat{y}_k = \sigma(-z_k)"),  # the sign of the score flipped
+        ("logistic-regression-gradient", r"\hat{y} = \sigma(w^T x)^2"),
+        ("bernoulli-mle", r"\hat{p} = \frac{1}{n-1}\sum_{i=1}^{n} x_i"),  # a declared mistake in an alias
+        ("softmax-cross-entropy-gradient", r"q_k = \frac{e^{z_k}}{\sum_{j=1}^{K} z_j}"),
+    ],
+)
 def test_an_alias_on_the_left_with_a_wrong_value_is_a_wrong_claim_not_a_definition(card_id, latex):
     (v,) = _run(card_id, [latex])
     assert v.verdict == "wrong" and v.defines is None, v.message
@@ -36,12 +39,19 @@ def test_an_alias_on_the_left_with_a_wrong_value_is_a_wrong_claim_not_a_definiti
 def test_a_name_the_user_defined_is_not_rewritten_by_an_alias_afterwards():
     # on logistic-regression-gradient, \ell is an alias of -L (the log-likelihood); here the user's ell is
     # the loss of one example, and z (an alias of w^T x_i) is the user's score with a bias
-    steps = ["z = w^T x + b", r"\hat{y} = \sigma(z)", r"\ell = -y\log\hat{y} - (1-y)\log(1-\hat{y})",
-             r"\frac{\partial \ell}{\partial z} = \hat{y} - y", r"\frac{\partial \ell}{\partial b} = \hat{y} - y"]
+    steps = [
+        "z = w^T x + b",
+        r"\hat{y} = \sigma(z)",
+        r"\ell = -y\log\hat{y} - (1-y)\log(1-\hat{y})",
+        r"\frac{\partial \ell}{\partial z} = \hat{y} - y",
+        r"\frac{\partial \ell}{\partial b} = \hat{y} - y",
+    ]
     vs = _run("logistic-regression-gradient", steps)
     assert [v.verdict for v in vs] == ["correct"] * 5, [v.message for v in vs]
     assert [v.defines for v in vs[:3]] == ["z", r"\hat{y}", r"\ell"]
-    (wrong,) = _run("logistic-regression-gradient", steps[:3] + [r"\frac{\partial \ell}{\partial z} = y - \hat{y}"])[3:]
+    (wrong,) = _run(
+        "logistic-regression-gradient", steps[:3] + [r"\frac{\partial \ell}{\partial z} = y - \hat{y}"]
+    )[3:]
     assert wrong.verdict == "wrong" and wrong.diagnosis == "sign flip"
 
 
@@ -62,8 +72,12 @@ def test_an_explicit_definition_or_one_written_in_the_aliased_name_defines(latex
 
 
 def test_the_onsite_derivation_with_unicode_accents():
-    steps = ["ŷ = \\sigma(w^T x + b)", "L = -[y\\log ŷ + (1-y)\\log(1-ŷ)]",
-             "\\frac{\\partial L}{\\partial w_j} = -(\\frac{y}{ŷ} - \\frac{1-y}{1-ŷ})ŷ(1-ŷ)x_j", "= (ŷ-y)x_j"]
+    steps = [
+        "ŷ = \\sigma(w^T x + b)",
+        "L = -[y\\log ŷ + (1-y)\\log(1-ŷ)]",
+        "\\frac{\\partial L}{\\partial w_j} = -(\\frac{y}{ŷ} - \\frac{1-y}{1-ŷ})ŷ(1-ŷ)x_j",
+        "= (ŷ-y)x_j",
+    ]
     vs = _run("logistic-regression-gradient", steps)
     assert [v.verdict for v in vs] == ["correct"] * 4, [v.message for v in vs]
     assert vs[0].defines == r"\hat{y}"

@@ -27,7 +27,9 @@ def test_default_page_has_one_empty_band():
     assert page.band(0) == (0.0, MIN_BAND_HEIGHT)
 
 
-@pytest.mark.parametrize("steps,tops", [((), ()), ((StepInk(),), (0.0, 10.0)), ((StepInk(), StepInk()), (5.0, 5.0))])
+@pytest.mark.parametrize(
+    "steps,tops", [((), ()), ((StepInk(),), (0.0, 10.0)), ((StepInk(), StepInk()), (5.0, 5.0))]
+)
 def test_bad_layout_is_rejected(steps, tops):
     with pytest.raises(ValueError):
         Page(steps, tops)
@@ -49,7 +51,9 @@ def test_new_step_opens_below_the_last_band_and_not_twice():
     assert two.without_last_step() == page
 
 
-@pytest.mark.parametrize("y,expected", [(-50, 0), (0, 0), (100, 0), (139.9, 0), (140, 1), (279, 1), (280, 2), (900, 2)])
+@pytest.mark.parametrize(
+    "y,expected", [(-50, 0), (0, 0), (100, 0), (139.9, 0), (140, 1), (279, 1), (280, 2), (900, 2)]
+)
 def test_step_at(y, expected):
     page = Page().with_stroke(0, line(0, 10, 50, 20)).with_new_step().with_stroke(1, line(0, 150, 50, 160))
     assert page.tops == (0.0, 140.0)
@@ -132,8 +136,14 @@ def test_find_and_stroke_raise_keyerror():
         page.find(-1)
 
 
-ops = st.lists(st.tuples(st.sampled_from(["add", "erase", "move", "clear", "new"]),
-                         st.integers(0, 5), st.floats(-50, 400, allow_nan=False)), max_size=12)
+ops = st.lists(
+    st.tuples(
+        st.sampled_from(["add", "erase", "move", "clear", "new"]),
+        st.integers(0, 5),
+        st.floats(-50, 400, allow_nan=False),
+    ),
+    max_size=12,
+)
 
 
 @settings(max_examples=60, deadline=None)

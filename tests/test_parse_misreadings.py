@@ -24,8 +24,11 @@ from whiteboard_app.maths.latex import (
 )
 from whiteboard_app.maths.parse import parse_step
 
-NAMES = names_from_declarations(Declarations(
-    symbols={"z": "real", "a": "real", "b": "positive", "x": "real"}, functions={"sigma": "sigmoid"}))
+NAMES = names_from_declarations(
+    Declarations(
+        symbols={"z": "real", "a": "real", "b": "positive", "x": "real"}, functions={"sigma": "sigmoid"}
+    )
+)
 
 # (step as misread, words the message must contain)
 MISREADINGS = [
@@ -125,13 +128,16 @@ def test_well_formed_steps_are_not_rejected(latex):
     parse_step(latex, NAMES)  # no ParseError
 
 
-@pytest.mark.parametrize("latex", [
-    r"\left.\frac{d\sigma}{dz}\right|_{z=0}",  # \left. closed by \right|
-    r"f = \left\{ a \right.",  # a brace closed by the invisible \right.
-    r"\left| a \right| + \left\| b \right\|",
-    r"\sigma(z)\right|_{z=0}",  # a lone \right| (an evaluation bar) is not a closer
-    r"\bigl( a \bigr)",
-])
+@pytest.mark.parametrize(
+    "latex",
+    [
+        r"\left.\frac{d\sigma}{dz}\right|_{z=0}",  # \left. closed by \right|
+        r"f = \left\{ a \right.",  # a brace closed by the invisible \right.
+        r"\left| a \right| + \left\| b \right\|",
+        r"\sigma(z)\right|_{z=0}",  # a lone \right| (an evaluation bar) is not a closer
+        r"\bigl( a \bigr)",
+    ],
+)
 def test_left_and_right_delimiters_pair_up(latex):
     check_balance(latex)
 
@@ -148,7 +154,12 @@ def test_the_python_api_and_the_cli_give_unparsed_with_the_message(capsys):
         v = check_step(card, latex, [r"\sigma(z) = (1+e^{-z})^{-1}"])
         assert v.verdict == "unparsed" and "column" in v.message, (latex, v)
         assert v.reference_step is None and v.diagnosis is None
-    assert main(["check", "sigmoid-derivative", r"\sigma(z) = (1+e^{-z})^{-1}", r"= \frac{1}{1+e^{-z}", "--json"]) == 0
+    assert (
+        main(
+            ["check", "sigmoid-derivative", r"\sigma(z) = (1+e^{-z})^{-1}", r"= \frac{1}{1+e^{-z}", "--json"]
+        )
+        == 0
+    )
     out = json.loads(capsys.readouterr().out)
     assert [v["verdict"] for v in out] == ["correct", "unparsed"]
     assert "unbalanced braces: the '{' at column 11 is never closed" in out[1]["message"]
@@ -164,8 +175,13 @@ def _mangled(step: str) -> list[str]:
         if ch in "{(":
             out.append(step[:k] + ch + step[k:])
     out += [step + tail for tail in ("^", "_", "+", r"\cdot", "}", "{", "=", "'", "_{}", "^{}")]
-    out += [step.replace("(", r"\left(", 1), step.replace("-", "\u2212"), step.replace("-", "+-", 1),
-            step.replace(r"\frac", r"\frac{}{}", 1), step[: len(step) // 2]]
+    out += [
+        step.replace("(", r"\left(", 1),
+        step.replace("-", "\u2212"),
+        step.replace("-", "+-", 1),
+        step.replace(r"\frac", r"\frac{}{}", 1),
+        step[: len(step) // 2],
+    ]
     return out
 
 

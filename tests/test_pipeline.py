@@ -89,7 +89,7 @@ def test_context_previous_step_equal_to_a_reference_is_kept_once(card):
 def test_context_from_card_is_passed_to_the_recogniser(card):
     rec = FakeRecognizer(card.steps[2].latex)
     pipeline.process_step(_ink(), rec, card, [card.steps[1].latex], check=lambda c, latex, prev: "ok")
-    (_, ctx), = rec.calls
+    ((_, ctx),) = rec.calls
     assert (card.steps[0].latex, "reference") in ctx.expected
     assert ("\\frac{d\\sigma}{dz} = -\\frac{e^{-z}}{(1+e^{-z})^2}", "mistake") in ctx.expected
 
@@ -109,12 +109,15 @@ def test_best_candidate_is_checked_with_the_previous_steps(card):
     assert [c.latex for c in result.recognition.candidates] == ["x^2", "x^3"]
 
 
-@pytest.mark.parametrize("exc, words", [
-    (RecognitionError("stroke grouping failed"), "stroke grouping failed"),
-    (RecognizerUnavailable("mathnote-ocr is not installed"), "not installed"),
-    (RuntimeError("index out of range"), "RuntimeError"),
-    (MemoryError(), "MemoryError"),
-])
+@pytest.mark.parametrize(
+    "exc, words",
+    [
+        (RecognitionError("stroke grouping failed"), "stroke grouping failed"),
+        (RecognizerUnavailable("mathnote-ocr is not installed"), "not installed"),
+        (RuntimeError("index out of range"), "RuntimeError"),
+        (MemoryError(), "MemoryError"),
+    ],
+)
 def test_recogniser_errors_become_could_not_read(card, exc, words):
     result = pipeline.process_step(_ink(), RaisingRecognizer(exc), card, [])
     assert result.latex is None

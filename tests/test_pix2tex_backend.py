@@ -24,7 +24,9 @@ def test_render_draws_the_ink_black_on_white_at_a_normalised_size():
     small = render(synthesize("x+1", height_px=10.0).ink, stroke_size=20.0)
     big = render(synthesize("x+1", height_px=200.0).ink, stroke_size=20.0)
     assert small.mode == "L"
-    assert small.size[0] == pytest.approx(big.size[0], rel=0.08) and small.size[1] == pytest.approx(big.size[1], rel=0.08)
+    assert small.size[0] == pytest.approx(big.size[0], rel=0.08) and small.size[1] == pytest.approx(
+        big.size[1], rel=0.08
+    )
     assert big.size[1] < 100  # 200 px tall ink is drawn at the normalised size, not at 200 px
     pixels = list(small.getdata())
     assert min(pixels) == 0 and max(pixels) == 255
@@ -76,8 +78,17 @@ def tiny_checkpoint(tmp_path_factory):
     base = os.path.join(os.path.dirname(importlib.util.find_spec("pix2tex").origin), "model")
     with open(os.path.join(base, "settings", "config.yaml")) as fh:
         params = yaml.safe_load(fh)
-    params.update(dim=32, encoder_depth=1, num_layers=1, heads=2, max_seq_len=12, backbone_layers=[1, 1, 1],
-                  max_height=64, max_width=256, tokenizer=os.path.join(base, "dataset", "tokenizer.json"))
+    params.update(
+        dim=32,
+        encoder_depth=1,
+        num_layers=1,
+        heads=2,
+        max_seq_len=12,
+        backbone_layers=[1, 1, 1],
+        max_height=64,
+        max_width=256,
+        tokenizer=os.path.join(base, "dataset", "tokenizer.json"),
+    )
     args = parse_args(Munch(params))
     args.device, args.wandb = "cpu", False
     torch.manual_seed(0)

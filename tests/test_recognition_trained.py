@@ -46,10 +46,18 @@ def test_is_a_recognizer_and_weights_ship():
 
 
 # simple expressions in the project's own stroke font; the expected reading must be in the n-best
-@pytest.mark.parametrize("latex,expected", [
-    ("x+1", "x+1"), ("a=b", "a=b"), ("y-2", "y-2"), (r"\frac{a}{b}", r"\frac{a}{b}"), ("x^{2}", "x^{2}"),
-    ("n-1", "n-1"), (r"\sum x", r"\sumx"),
-])
+@pytest.mark.parametrize(
+    "latex,expected",
+    [
+        ("x+1", "x+1"),
+        ("a=b", "a=b"),
+        ("y-2", "y-2"),
+        (r"\frac{a}{b}", r"\frac{a}{b}"),
+        ("x^{2}", "x^{2}"),
+        ("n-1", "n-1"),
+        (r"\sum x", r"\sumx"),
+    ],
+)
 def test_reads_synthetic_expressions(rec, latex, expected):
     hits = 0
     for seed in (0, 1):
@@ -142,20 +150,35 @@ def _sym(name, x, alts, y=0.0, h=20.0, w=14.0):
     from mathnote_ocr.bbox import BBox
     from mathnote_ocr.expression import DetectedSymbol
 
-    return DetectedSymbol(name=name, bbox=BBox(x, y, w, h), strokes=[], confidence=alts[0][1] if alts else 0.9,
-                          alternatives=alts)
+    return DetectedSymbol(
+        name=name,
+        bbox=BBox(x, y, w, h),
+        strokes=[],
+        confidence=alts[0][1] if alts else 0.9,
+        alternatives=alts,
+    )
 
 
-@pytest.mark.parametrize("reads,expected", [
-    # c 0 5 -> cos (look-alikes with the letters among the alternatives)
-    ([("c", [("c", 0.8)]), ("0", [("0", 0.6), ("o", 0.3)]), ("5", [("5", 0.5), ("s", 0.4)])], "cos"),
-    # | 0 9 -> log
-    ([("|", [("|", 0.5), ("l", 0.3)]), ("0", [("0", 0.7), ("o", 0.2)]), ("9", [("9", 0.6), ("g", 0.3)])], "log"),
-    # a real 105: the letters are not among the alternatives -> unchanged
-    ([("1", [("1", 0.99)]), ("0", [("0", 0.97), ("o", 0.01)]), ("5", [("5", 0.99)])], "105"),
-    # x y z stays
-    ([("x", [("x", 0.9)]), ("y", [("y", 0.9)]), ("z", [("z", 0.9)])], "xyz"),
-])
+@pytest.mark.parametrize(
+    "reads,expected",
+    [
+        # c 0 5 -> cos (look-alikes with the letters among the alternatives)
+        ([("c", [("c", 0.8)]), ("0", [("0", 0.6), ("o", 0.3)]), ("5", [("5", 0.5), ("s", 0.4)])], "cos"),
+        # | 0 9 -> log
+        (
+            [
+                ("|", [("|", 0.5), ("l", 0.3)]),
+                ("0", [("0", 0.7), ("o", 0.2)]),
+                ("9", [("9", 0.6), ("g", 0.3)]),
+            ],
+            "log",
+        ),
+        # a real 105: the letters are not among the alternatives -> unchanged
+        ([("1", [("1", 0.99)]), ("0", [("0", 0.97), ("o", 0.01)]), ("5", [("5", 0.99)])], "105"),
+        # x y z stays
+        ([("x", [("x", 0.9)]), ("y", [("y", 0.9)]), ("z", [("z", 0.9)])], "xyz"),
+    ],
+)
 def test_spell_functions(reads, expected):
     from whiteboard_app.recognition.trained import spell_functions
 
@@ -166,15 +189,24 @@ def test_spell_functions(reads, expected):
 def test_spell_functions_needs_one_line():
     from whiteboard_app.recognition.trained import spell_functions
 
-    syms = [_sym("c", 0, [("c", 0.8)]), _sym("0", 20, [("0", 0.6), ("o", 0.3)], y=-40),
-            _sym("5", 40, [("5", 0.5), ("s", 0.4)])]
+    syms = [
+        _sym("c", 0, [("c", 0.8)]),
+        _sym("0", 20, [("0", 0.6), ("o", 0.3)], y=-40),
+        _sym("5", 40, [("5", 0.5), ("s", 0.4)]),
+    ]
     assert "".join(s.name for s in spell_functions(syms)) == "c05"
 
 
-@pytest.mark.parametrize("raw,latex", [
-    (r"sin \theta", r"\sin \theta"), (r"\cos x", r"\cos x"), (r"lim_{n}", r"\lim_{n}"),
-    ("signal", "signal"), (r"x log y", r"x \log y"),
-])
+@pytest.mark.parametrize(
+    "raw,latex",
+    [
+        (r"sin \theta", r"\sin \theta"),
+        (r"\cos x", r"\cos x"),
+        (r"lim_{n}", r"\lim_{n}"),
+        ("signal", "signal"),
+        (r"x log y", r"x \log y"),
+    ],
+)
 def test_function_words_become_commands(raw, latex):
     from whiteboard_app.recognition.trained import function_words
 
@@ -187,7 +219,9 @@ def test_classify_groups_agrees_with_the_engines_own_symbols(rec):
     groups = [s.stroke_ids for s in res.symbols]
     labels = rec.classify_groups(ink, groups + [(), (10**9,)])
     assert len(labels) == len(groups) + 2
-    for sym, got in zip(res.symbols, labels, strict=False):  # same top label (the grouper adjusts some confidences)
+    for sym, got in zip(
+        res.symbols, labels, strict=False
+    ):  # same top label (the grouper adjusts some confidences)
         assert got[0][0] == sym.labels[0][0]
     assert labels[-2] == () and labels[-1] == ()  # empty group, unknown stroke id
     # two symbols' strokes as one group: a different reading than either alone
@@ -210,8 +244,9 @@ def test_long_steps_are_fitted_to_the_cards_forms_before_the_layout_parse(rec):
 
     ref = r"= \frac{1}{1+e^{-z}} \cdot \frac{e^{-z}}{1+e^{-z}}"
     wrong = r"= \frac{1}{1+e^{-z}} \cdot \frac{e^{z}}{1+e^{-z}}"
-    ctx = RecognitionContext(((ref, "reference"), (wrong, "near_miss"), (r"\sigma(z) = \frac{1}{1+e^{-z}}",
-                                                                        "reference")))
+    ctx = RecognitionContext(
+        ((ref, "reference"), (wrong, "near_miss"), (r"\sigma(z) = \frac{1}{1+e^{-z}}", "reference"))
+    )
     form_match.warm_up(ctx)
     hits = 0
     for seed in (10, 11, 12):
@@ -234,9 +269,11 @@ def test_a_long_correct_step_is_not_verified_as_a_near_miss_when_the_card_lacks_
     from whiteboard_app.recognition.context import normalize_tokens, rerank
 
     written = r"= \frac{1}{1+e^{-z}} \cdot \frac{e^{-z}}{1+e^{-z}}"
-    near = (r"= \frac{1}{1+e^{-z}} \cdot \frac{e^{-z}}{1-e^{-z}}",  # sign flip
-            r"= \frac{1}{1+e_{-z}} \cdot \frac{e^{-z}}{1+e^{-z}}",  # superscript -> subscript
-            r"= \frac{1}{1+e^{-z}} \cdot \frac{e^{-z}}{1+e^{-x}}")  # another letter
+    near = (
+        r"= \frac{1}{1+e^{-z}} \cdot \frac{e^{-z}}{1-e^{-z}}",  # sign flip
+        r"= \frac{1}{1+e_{-z}} \cdot \frac{e^{-z}}{1+e^{-z}}",  # superscript -> subscript
+        r"= \frac{1}{1+e^{-z}} \cdot \frac{e^{-z}}{1+e^{-x}}",
+    )  # another letter
     ctx = RecognitionContext(tuple((f, "near_miss") for f in near))
     form_match.warm_up(ctx)
     wrong = {normalize_tokens(f) for f in near}

@@ -23,10 +23,10 @@ register_engine("failing", "tests.fake_engines:FailingEngine")
 register_engine("noweights", "tests.fake_engines:NoWeightsEngine")
 register_engine("ghost", "whiteboard_app.recognition.no_such_module:Ghost")
 
-ONE = synthesize("1").ink          # 1 stroke
-TWO = synthesize("x").ink          # 2 strokes
-THREE = synthesize("x1").ink       # 3 strokes
-MANY = synthesize("x+y=2").ink     # 8 strokes
+ONE = synthesize("1").ink  # 1 stroke
+TWO = synthesize("x").ink  # 2 strokes
+THREE = synthesize("x1").ink  # 3 strokes
+MANY = synthesize("x+y=2").ink  # 8 strokes
 
 
 def test_default_engine_and_listing():

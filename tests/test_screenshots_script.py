@@ -31,17 +31,24 @@ done
 pytestmark = pytest.mark.skipif(shutil.which("bash") is None, reason="needs bash")
 
 
-def run(tmp_path: Path, *args: str, cwd: Path | None = None,
-        **extra_env: str) -> tuple[subprocess.CompletedProcess, list[str]]:
+def run(
+    tmp_path: Path, *args: str, cwd: Path | None = None, **extra_env: str
+) -> tuple[subprocess.CompletedProcess, list[str]]:
     bin_dir = tmp_path / "bin"
     bin_dir.mkdir(exist_ok=True)
     for name, text in (("xvfb-run", XVFB_RUN), ("program", PROGRAM)):
         (bin_dir / name).write_text(text)
         (bin_dir / name).chmod(0o755)
-    env = dict(os.environ, PATH=f"{bin_dir}{os.pathsep}{os.environ['PATH']}", PYTHON=str(bin_dir / "program"),
-               ARGS_FILE=str(tmp_path / "args.txt"), **extra_env)
-    done = subprocess.run(["bash", str(SCRIPT), *args], cwd=cwd or tmp_path, env=env, capture_output=True,
-                          text=True, timeout=60)
+    env = dict(
+        os.environ,
+        PATH=f"{bin_dir}{os.pathsep}{os.environ['PATH']}",
+        PYTHON=str(bin_dir / "program"),
+        ARGS_FILE=str(tmp_path / "args.txt"),
+        **extra_env,
+    )
+    done = subprocess.run(
+        ["bash", str(SCRIPT), *args], cwd=cwd or tmp_path, env=env, capture_output=True, text=True, timeout=60
+    )
     got = (tmp_path / "args.txt").read_text().splitlines() if (tmp_path / "args.txt").exists() else []
     return done, got
 
@@ -56,7 +63,7 @@ def test_the_output_folder_is_not_passed_on_as_a_program_argument(tmp_path):
     assert done.returncode == 0, done.stderr
     assert argv[:2] == ["-m", "whiteboard_app.app"]
     assert option(argv, "--screenshot-script") == str(out)
-    assert str(out) not in argv[argv.index("--screenshot-script") + 2:]  # once, as the option's value
+    assert str(out) not in argv[argv.index("--screenshot-script") + 2 :]  # once, as the option's value
     assert len(argv) == 6  # -m whiteboard_app.app --settings FILE --screenshot-script DIR
     assert (out / "run.png").exists()
 

@@ -24,9 +24,17 @@ SIGMOID_STEPS = [
 ]
 
 
-def record_attempt(clock: FakeClock, latexes=SIGMOID_STEPS, *, card_id: str = "sigmoid-derivative",
-                   verdicts=None, pause_ms: float = 1500.0, think_ms: float = 3000.0, finish: bool = True,
-                   seed: int = 0) -> Session:
+def record_attempt(
+    clock: FakeClock,
+    latexes=SIGMOID_STEPS,
+    *,
+    card_id: str = "sigmoid-derivative",
+    verdicts=None,
+    pause_ms: float = 1500.0,
+    think_ms: float = 3000.0,
+    finish: bool = True,
+    seed: int = 0,
+) -> Session:
     """A Session in which every step of ``latexes`` is written with synthetic ink (strokes added at
     their pen-up times), read as its LaTeX, given ``verdicts[i]`` (default "correct") and closed."""
     session = Session(card_id, clock, target_s=300, card_title="Derivative of the sigmoid")
@@ -42,9 +50,18 @@ def record_attempt(clock: FakeClock, latexes=SIGMOID_STEPS, *, card_id: str = "s
         clock.advance(pause_ms)
         session.record_reading(i, latex)
         v = (verdicts or {}).get(i, "correct") if isinstance(verdicts, dict) else "correct"
-        session.record_verdict(i, {"latex": latex, "verdict": v, "reference_step": i + 1 if v == "correct" else None,
-                                   "diagnosis": None if v == "correct" else "sign flip", "shape": None,
-                                   "ms": 12.0, "message": None})
+        session.record_verdict(
+            i,
+            {
+                "latex": latex,
+                "verdict": v,
+                "reference_step": i + 1 if v == "correct" else None,
+                "diagnosis": None if v == "correct" else "sign flip",
+                "shape": None,
+                "ms": 12.0,
+                "message": None,
+            },
+        )
         if i < len(latexes) - 1:
             session.next_step()
     if finish:
@@ -94,10 +111,18 @@ V0_DOC = {
     "duration_s": 95.5,
     "grade": "good",
     "steps": [
-        {"strokes": [[[0, 0, 2000, 0.4], [10, 10, 2300, 0.6]], [[20, 0, 2600], [25, 8, 2900]]],
-         "latex": r"\hat\mu=\frac{1}{n}\sum_i x_i", "verdict": "correct", "t_s": [2.0, 3.0]},
-        {"strokes": [[[0, 90, 40000, 0.5], [30, 95, 40500, 0.5]]], "latex": "x", "verdict": "wrong",
-         "t_s": [40.0, 41.0]},
+        {
+            "strokes": [[[0, 0, 2000, 0.4], [10, 10, 2300, 0.6]], [[20, 0, 2600], [25, 8, 2900]]],
+            "latex": r"\hat\mu=\frac{1}{n}\sum_i x_i",
+            "verdict": "correct",
+            "t_s": [2.0, 3.0],
+        },
+        {
+            "strokes": [[[0, 90, 40000, 0.5], [30, 95, 40500, 0.5]]],
+            "latex": "x",
+            "verdict": "wrong",
+            "t_s": [40.0, 41.0],
+        },
     ],
 }
 
@@ -130,8 +155,10 @@ BAD_DOCS = [
     ('{"format": "something-else", "version": 1}', "not a board"),
     ('{"format": "whiteboard-board", "version": 99, "card_id": "x"}', "newer program"),
     ('{"format": "whiteboard-board", "version": "1"}', "bad version"),
-    ('{"format": "whiteboard-board", "version": 1, "board_id": "b", "started_at": "2026-01-01T00:00:00+00:00"}',
-     "missing field 'card_id'"),
+    (
+        '{"format": "whiteboard-board", "version": 1, "board_id": "b", "started_at": "2026-01-01T00:00:00+00:00"}',
+        "missing field 'card_id'",
+    ),
     ('{"card": "x", "started": "yesterday", "steps": []}', "cannot upgrade board format v0"),
 ]
 
@@ -165,7 +192,10 @@ def test_misreadings_pair_each_corrected_reading_with_its_last_correction():
         # corrected twice (a typo fixed): one misreading, with the final text
         ([("read", "d a"), ("fix", r"\partial b"), ("fix", r"\partial a")], [("d a", r"\partial a")]),
         # read again after a correction: each reading with its own corrections
-        ([("read", "p"), ("fix", r"\rho"), ("read", "t"), ("fix", r"\tau")], [("p", r"\rho"), ("t", r"\tau")]),
+        (
+            [("read", "p"), ("fix", r"\rho"), ("read", "t"), ("fix", r"\tau")],
+            [("p", r"\rho"), ("t", r"\tau")],
+        ),
         ([("fix", r"\eta = 1")], []),  # typed (keyboard only): nothing was read
         ([("read", None), ("fix", r"\eta = 1")], []),  # "could not read": no reading to blame
         ([("read", "x"), ("fix", "x")], []),  # a correction that changed nothing

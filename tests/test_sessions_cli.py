@@ -27,7 +27,10 @@ def test_boards_list(data, capsys):
     store, p_done, p_open, done, open_ = data
     assert main(["boards", "list", "--json"]) == 0
     out = json.loads(capsys.readouterr().out)
-    assert {b["board_id"]: b["finished"] for b in out["boards"]} == {done.board_id: True, open_.board_id: False}
+    assert {b["board_id"]: b["finished"] for b in out["boards"]} == {
+        done.board_id: True,
+        open_.board_id: False,
+    }
     assert out["errors"] == []
     row = next(b for b in out["boards"] if b["board_id"] == done.board_id)
     assert row["steps"] == 3 and row["correct"] == 3 and row["path"] == str(p_done)

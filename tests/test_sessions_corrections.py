@@ -17,7 +17,12 @@ from whiteboard_app.sessions.history import History
 from whiteboard_app.sessions.run import board_counts
 from whiteboard_app.sessions.scheduler import Rating, rating_for_board
 
-WRONG = {"latex": r"= \sigma(z)(1+\sigma(z))", "verdict": "wrong", "reference_step": 5, "diagnosis": "sign flip"}
+WRONG = {
+    "latex": r"= \sigma(z)(1+\sigma(z))",
+    "verdict": "wrong",
+    "reference_step": 5,
+    "diagnosis": "sign flip",
+}
 RIGHT = {"latex": r"= \sigma(z)(1-\sigma(z))", "verdict": "correct", "reference_step": 5}
 
 
@@ -108,13 +113,19 @@ def recognizer():
 # change; right ink + its right reading typed is a reading fix (whatever the engine read)
 CASES = [
     (r"= \sigma(z)(1+\sigma(z))", r"= \sigma(z)(1-\sigma(z))", "answer"),
-    (r"\frac{d\sigma}{dz} = -(1+e^{-z})^{-2} \cdot (-e^{-z})",
-     r"\frac{d\sigma}{dz} = (1+e^{-z})^{-2} \cdot (-e^{-z})", "answer"),
+    (
+        r"\frac{d\sigma}{dz} = -(1+e^{-z})^{-2} \cdot (-e^{-z})",
+        r"\frac{d\sigma}{dz} = (1+e^{-z})^{-2} \cdot (-e^{-z})",
+        "answer",
+    ),
     (r"= \sigma(z)(1-\sigma(z))", r"= \sigma(z)(1-\sigma(z))", "reading"),
     (r"\sigma(z) = (1+e^{-z})^{-1}", r"\sigma(z) = (1+e^{-z})^{-1}", "reading"),
     (r"= \frac{e^{-z}}{(1+e^{-z})^2}", r"= \frac{e^{-z}}{(1+e^{-z})^2}", "reading"),
-    (r"\frac{d\sigma}{dz} = -(1+e^{-z})^{-2} \cdot (-e^{-z})",
-     r"\frac{d\sigma}{dz} = -(1+e^{-z})^{-2} \cdot (-e^{-z})", "reading"),
+    (
+        r"\frac{d\sigma}{dz} = -(1+e^{-z})^{-2} \cdot (-e^{-z})",
+        r"\frac{d\sigma}{dz} = -(1+e^{-z})^{-2} \cdot (-e^{-z})",
+        "reading",
+    ),
 ]
 
 
@@ -128,8 +139,14 @@ def test_reader_or_maths_from_the_ink(recognizer, seed, ink_latex, typed, kind):
     result = recognizer.recognize(ink)
     # the reading it replaces: the engine's, or (for a right step the engine read right) a misreading
     read = result.best if result.best != typed else typed.replace("-", "+", 1)
-    got = pipeline.correction_kind(ink, result, typed, read_latex=read, first_verdict="wrong",
-                                   classify=getattr(recognizer, "classify_groups", None))
+    got = pipeline.correction_kind(
+        ink,
+        result,
+        typed,
+        read_latex=read,
+        first_verdict="wrong",
+        classify=getattr(recognizer, "classify_groups", None),
+    )
     assert got == kind, (result.best, typed)
 
 

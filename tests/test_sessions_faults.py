@@ -55,9 +55,17 @@ def test_two_instances_resuming_one_board_lose_nothing(tmp_path):
     store.save(start)
     store.close()
     n0 = start.stroke_count()
-    procs = [subprocess.Popen([sys.executable, "-c", _WRITER, str(tmp_path), "25", str(1000.0 * (k + 1))],
-                              stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                              env=ENV) for k in range(2)]
+    procs = [
+        subprocess.Popen(
+            [sys.executable, "-c", _WRITER, str(tmp_path), "25", str(1000.0 * (k + 1))],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            env=ENV,
+        )
+        for k in range(2)
+    ]
     ids = []
     for p in procs:
         line = p.stdout.readline()
@@ -75,7 +83,9 @@ def test_two_instances_resuming_one_board_lose_nothing(tmp_path):
     assert sorted(e.board.stroke_count() for e in boards) == [n0 + 25, n0 + 25]
     # every stroke of each instance is on its own board (instances are told apart by x offset)
     for e in boards:
-        xs = {round(s.points[0].x, -3) for st in e.board.steps for s in st.ink.strokes if s.points[0].x >= 900}
+        xs = {
+            round(s.points[0].x, -3) for st in e.board.steps for s in st.ink.strokes if s.points[0].x >= 900
+        }
         assert len(xs) == 1
 
 
@@ -109,8 +119,16 @@ def test_two_processes_creating_the_history_at_once(tmp_path):
     for k in range(6):
         db = tmp_path / f"h{k}.sqlite3"
         at = time.time() + 1.5
-        procs = [subprocess.Popen([sys.executable, "-c", _HISTORY, str(db), str(at)], stdout=subprocess.PIPE,
-                                  stderr=subprocess.PIPE, text=True, env=ENV) for _ in range(3)]
+        procs = [
+            subprocess.Popen(
+                [sys.executable, "-c", _HISTORY, str(db), str(at)],
+                stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE,
+                text=True,
+                env=ENV,
+            )
+            for _ in range(3)
+        ]
         for p in procs:
             out, err = p.communicate(timeout=60)
             assert p.returncode == 0, err
@@ -122,11 +140,13 @@ def test_schema_is_idempotent_and_one_transaction(tmp_path, monkeypatch):
     failed on every open. Now a failure midway leaves nothing, and a half-made schema is completed."""
     db = tmp_path / "half.sqlite3"
     conn = sqlite3.connect(db)
-    conn.execute("CREATE TABLE attempts (id INTEGER PRIMARY KEY, board_id TEXT NOT NULL UNIQUE, card_id TEXT NOT "
-                 "NULL, started_at TEXT NOT NULL, duration_ms REAL NOT NULL, target_ms REAL, finished INTEGER "
-                 "NOT NULL, self_grade TEXT, rating INTEGER, board_path TEXT, n_steps INTEGER NOT NULL, n_correct "
-                 "INTEGER NOT NULL, n_wrong INTEGER NOT NULL, n_misread INTEGER NOT NULL, n_freezes INTEGER NOT "
-                 "NULL, freeze_ms REAL NOT NULL)")
+    conn.execute(
+        "CREATE TABLE attempts (id INTEGER PRIMARY KEY, board_id TEXT NOT NULL UNIQUE, card_id TEXT NOT "
+        "NULL, started_at TEXT NOT NULL, duration_ms REAL NOT NULL, target_ms REAL, finished INTEGER "
+        "NOT NULL, self_grade TEXT, rating INTEGER, board_path TEXT, n_steps INTEGER NOT NULL, n_correct "
+        "INTEGER NOT NULL, n_wrong INTEGER NOT NULL, n_misread INTEGER NOT NULL, n_freezes INTEGER NOT "
+        "NULL, freeze_ms REAL NOT NULL)"
+    )
     conn.commit()
     conn.close()
     with History(db) as h:  # the state a killed first open of the old code left behind
@@ -203,6 +223,7 @@ def test_one_window_per_data_folder(tmp_path):
 
 # ----------------------------------------------------------------------------- hostile files
 
+
 def _hostile(tmp_path: Path, good_text: str) -> dict[str, str]:
     """name -> what the reason must mention; the files are written into tmp_path."""
     big_int = good_text.replace('"target_s":300', '"target_s":' + "9" * 5000, 1)
@@ -210,13 +231,20 @@ def _hostile(tmp_path: Path, good_text: str) -> dict[str, str]:
     deep = '{"format":"whiteboard-board","version":1,"x":' + "[" * 100_000 + "]" * 100_000 + "}"
     (tmp_path / "bigint.board.json").write_text(big_int)
     (tmp_path / "deep.board.json").write_text(deep)
-    (tmp_path / "surrogate.board.json").write_text(good_text.replace('"card_title":"', '"card_title":"\\ud800', 1))
+    (tmp_path / "surrogate.board.json").write_text(
+        good_text.replace('"card_title":"', '"card_title":"\\ud800', 1)
+    )
     os.mkfifo(tmp_path / "fifo.board.json")
     os.symlink("/dev/zero", tmp_path / "zero.board.json")
     with open(tmp_path / "huge.board.json", "wb") as f:
         f.truncate(70 * 1024 * 1024)  # sparse: a 70 MB file over the 64 MB limit
-    return {"bigint": "digits", "deep": "deep", "fifo": "regular file", "zero": "regular file",
-            "huge": "too large"}
+    return {
+        "bigint": "digits",
+        "deep": "deep",
+        "fifo": "regular file",
+        "zero": "regular file",
+        "huge": "too large",
+    }
 
 
 @pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="POSIX only")
@@ -244,8 +272,13 @@ def test_hostile_board_files_are_each_a_clean_error(tmp_path):
     again = BoardStore(tmp_path / "other")
     assert again.load(again.save(odd)) == odd
     # the CLI lists the good ones and names every bad file on stderr, no traceback
-    r = subprocess.run([sys.executable, "-m", "whiteboard_app.cli", "boards", "list", "--data-dir", str(tmp_path)],
-                       capture_output=True, text=True, env=ENV, timeout=60)
+    r = subprocess.run(
+        [sys.executable, "-m", "whiteboard_app.cli", "boards", "list", "--data-dir", str(tmp_path)],
+        capture_output=True,
+        text=True,
+        env=ENV,
+        timeout=60,
+    )
     assert r.returncode == 1 and "Traceback" not in r.stderr, r.stderr
     assert path.name in r.stdout
     for name in expect:

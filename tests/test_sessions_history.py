@@ -48,11 +48,13 @@ def test_statistics(tmp_path):
     h = History(tmp_path / "h.sqlite3")
     # four attempts: think time per step 14 s, 3 s (with a wrong step 2), 1 s (misread step 1), 30 s
     # (the first 4 s after each verdict are reading it, not a freeze)
-    boards = [make_board(think_ms=14_000, day=0),
-              make_board(think_ms=3_000, verdicts={2: "wrong"}, day=1, seed=3),
-              make_board(think_ms=1_000, misread_step=1, day=2, seed=5),
-              make_board(think_ms=30_000, verdicts={1: "wrong"}, day=3, seed=7),
-              make_board(think_ms=500, finish=False, day=4, seed=9)]
+    boards = [
+        make_board(think_ms=14_000, day=0),
+        make_board(think_ms=3_000, verdicts={2: "wrong"}, day=1, seed=3),
+        make_board(think_ms=1_000, misread_step=1, day=2, seed=5),
+        make_board(think_ms=30_000, verdicts={1: "wrong"}, day=3, seed=7),
+        make_board(think_ms=500, finish=False, day=4, seed=9),
+    ]
     for b in boards:
         h.record_attempt(b, f"/boards/{b.board_id}.board.json")
     h.record_attempt(boards[0])  # re-indexing the same board replaces it

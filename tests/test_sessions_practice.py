@@ -67,7 +67,10 @@ def test_step_results_are_kept_by_ink_and_previous_readings_and_bounded():
     assert r.known(("a",), ["x"]) == "state-a" and r.known(("a",), ["y"]) is None
     for i in range(practice.RESULTS_KEPT + 5):
         r.remember((i,), [], i)
-    assert r.known(("a",), ["x"]) is None and r.known((practice.RESULTS_KEPT + 4,), []) == practice.RESULTS_KEPT + 4
+    assert (
+        r.known(("a",), ["x"]) is None
+        and r.known((practice.RESULTS_KEPT + 4,), []) == practice.RESULTS_KEPT + 4
+    )
     r.remember_reading(("a",), "reading")
     assert r.reading(("a",)) == "reading" and r.reading(("b",)) is None
 
@@ -99,8 +102,10 @@ def test_sync_after_a_split_moves_strokes_readings_and_verdicts():
     assert s.step(0).latex == "a+b" and s.step(0).verdict.verdict == "wrong"
     # split: the first stroke stays, the rest move to a new step 1 with its own reading
     inks = [StepInk(strokes[:1]), StepInk(strokes[1:])]
-    states = [State("a", verdict=StepVerdict("a", "wrong")), State("+b", source="typed", change="answer",
-                                                                       verdict=StepVerdict("+b", "wrong"))]
+    states = [
+        State("a", verdict=StepVerdict("a", "wrong")),
+        State("+b", source="typed", change="answer", verdict=StepVerdict("+b", "wrong")),
+    ]
     clock.advance(1_000)
     sync_after_shift(s, inks, states)
     assert len(s.step(0).ink) == 1 and len(s.step(1).ink) == len(strokes) - 1

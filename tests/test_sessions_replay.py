@@ -16,7 +16,7 @@ def tiny_board() -> Board:
     stroke B 2500-2600, erased at 2700, stroke C 12 000-12 400 (a freeze 2600..11 999), finish 13 000."""
     clock = FakeClock()
     s = Session("c", clock)
-    a = Stroke.from_xy([(0, 0), (10, 0), (20, 0), (30, 0)], dt=100)   # 300 ms long
+    a = Stroke.from_xy([(0, 0), (10, 0), (20, 0), (30, 0)], dt=100)  # 300 ms long
     b = Stroke.from_xy([(0, 50), (10, 50)], dt=100)
     c = Stroke.from_xy([(0, 60), (10, 60), (20, 60), (30, 60), (40, 60)], dt=100)
     clock.set(1300)
@@ -39,9 +39,18 @@ def tiny_board() -> Board:
 
 
 EXPECTED = [
-    (0, "step", 0), (1000, "pen_down", 0), (1300, "pen_up", 0), (1800, "reading", 0),
-    (1900, "verdict", 0), (2000, "step", 1), (2500, "pen_down", 1), (2600, "pen_up", 1),
-    (2700, "erase", 1), (12_000, "pen_down", 1), (12_400, "pen_up", 1), (13_000, "finish", None),
+    (0, "step", 0),
+    (1000, "pen_down", 0),
+    (1300, "pen_up", 0),
+    (1800, "reading", 0),
+    (1900, "verdict", 0),
+    (2000, "step", 1),
+    (2500, "pen_down", 1),
+    (2600, "pen_up", 1),
+    (2700, "erase", 1),
+    (12_000, "pen_down", 1),
+    (12_400, "pen_up", 1),
+    (13_000, "finish", None),
 ]
 
 
@@ -122,8 +131,14 @@ def test_real_attempt_replays_every_stroke_once():
 from hypothesis import given, settings  # noqa: E402
 from hypothesis import strategies as st  # noqa: E402
 
-OPS = st.lists(st.tuples(st.sampled_from(["stroke", "erase", "restore", "read", "correct", "verdict", "next"]),
-                         st.integers(0, 10_000), st.integers(0, 50)), max_size=40)
+OPS = st.lists(
+    st.tuples(
+        st.sampled_from(["stroke", "erase", "restore", "read", "correct", "verdict", "next"]),
+        st.integers(0, 10_000),
+        st.integers(0, 50),
+    ),
+    max_size=40,
+)
 
 
 @settings(max_examples=60, deadline=None)
@@ -145,7 +160,9 @@ def test_any_session_round_trips_and_replays_to_its_final_ink(ops):
         elif op == "correct":
             s.record_correction(s.current_step, f"y={k}")
         elif op == "verdict":
-            s.record_verdict(s.current_step, {"latex": "x", "verdict": ["correct", "wrong", "unparsed"][k % 3]})
+            s.record_verdict(
+                s.current_step, {"latex": "x", "verdict": ["correct", "wrong", "unparsed"][k % 3]}
+            )
         elif op == "next":
             s.next_step()
     s.finish()

@@ -62,8 +62,11 @@ def test_every_full_reference_chain_is_complete():
     for card in deck():
         verdicts = check_derivation(card, [s.latex for s in card.steps])
         run = judge_run(card, verdicts)
-        assert run.complete, (card.id, [m.label for m in run.missing_milestones],
-                              [(v.verdict, v.reference_step) for v in verdicts])
+        assert run.complete, (
+            card.id,
+            [m.label for m in run.missing_milestones],
+            [(v.verdict, v.reference_step) for v in verdicts],
+        )
         assert not run.jumps
 
 
@@ -95,18 +98,33 @@ def test_there_are_many_routine_skips():
 
 # --- the rules, with verdicts as check --json dicts -------------------------------------------------
 def v(verdict: str, k: int | None) -> dict:
-    return {"latex": "x", "verdict": verdict, "reference_step": k, "diagnosis": None, "shape": None, "ms": 1.0}
+    return {
+        "latex": "x",
+        "verdict": verdict,
+        "reference_step": k,
+        "diagnosis": None,
+        "shape": None,
+        "ms": 1.0,
+    }
 
 
 class _Card:
     def __init__(self, *steps: tuple[str, str | None, bool]):
-        self.steps = tuple(RefStep(latex=latex, rule=f"rule {k}", milestone=m, checkable=chk)
-                           for k, (latex, m, chk) in enumerate(steps, 1))
+        self.steps = tuple(
+            RefStep(latex=latex, rule=f"rule {k}", milestone=m, checkable=chk)
+            for k, (latex, m, chk) in enumerate(steps, 1)
+        )
 
 
 # 1 objective, 2 routine, 3 rule, 4 result, 5 "= ..." result written another way, 6 routine extra
-CARD = _Card(("L = a", "objective", True), ("L = b", None, True), ("L' = c", "rule", True),
-             ("L' = d", "result", True), ("= e", "result", True), ("f = g", None, True))
+CARD = _Card(
+    ("L = a", "objective", True),
+    ("L = b", None, True),
+    ("L' = c", "rule", True),
+    ("L' = d", "result", True),
+    ("= e", "result", True),
+    ("f = g", None, True),
+)
 
 
 def test_a_continued_result_is_one_milestone_shown_either_way():
@@ -144,12 +162,22 @@ def test_routine_steps_may_be_skipped_and_extras_do_not_matter():
 def test_cannot_check_shows_only_a_step_the_card_does_not_check():
     card = _Card(("L = a", "objective", False), ("L' = c", "rule", True), ("x = d", "result", True))
     run = judge_run(card, [v("cannot_check", 1), v("cannot_check", 2), v("correct", 3)])
-    assert [m.steps for m in run.missing_milestones] == [(2,)]  # a time-out on a checkable step is not evidence
+    assert [m.steps for m in run.missing_milestones] == [
+        (2,)
+    ]  # a time-out on a checkable step is not evidence
 
 
 def test_odd_verdicts_show_nothing_and_never_raise():
-    run = judge_run(CARD, [None, v("correct", 99), v("correct", 0), {"verdict": "correct", "reference_step": "3"},
-                           v("correct", True)])
+    run = judge_run(
+        CARD,
+        [
+            None,
+            v("correct", 99),
+            v("correct", 0),
+            {"verdict": "correct", "reference_step": "3"},
+            v("correct", True),
+        ],
+    )
     assert not run.reached_goal and len(run.missing_milestones) == 3
 
 
@@ -163,14 +191,30 @@ def test_card_without_milestones_has_its_last_step_as_goal():
 def test_json_shape():
     run = judge_run(CARD, [v("correct", 4)], answer_changes=2, hints=1, reveals=3)
     out = run.to_json()
-    assert set(out) == {"complete", "reached_goal", "missing_milestones", "jumps", "answer_changes", "hints",
-                        "reveals"}
+    assert set(out) == {
+        "complete",
+        "reached_goal",
+        "missing_milestones",
+        "jumps",
+        "answer_changes",
+        "hints",
+        "reveals",
+    }
     assert (out["complete"], out["reached_goal"], out["answer_changes"], out["hints"], out["reveals"]) == (
-        False, True, 2, 1, 3)
+        False,
+        True,
+        2,
+        1,
+        3,
+    )
     assert [m["reference_steps"] for m in out["missing_milestones"]] == [[1], [3]]
-    assert out["jumps"] == [{"step": 1, "reference_step": 4,
-                             "missing": ["write the objective (reference step 1)",
-                                         "show the rule 3 step (reference step 3)"]}]
+    assert out["jumps"] == [
+        {
+            "step": 1,
+            "reference_step": 4,
+            "missing": ["write the objective (reference step 1)", "show the rule 3 step (reference step 3)"],
+        }
+    ]
 
 
 def test_a_milestone_inside_a_chain_counts():
@@ -178,9 +222,12 @@ def test_a_milestone_inside_a_chain_counts():
     from whiteboard_app import pipeline
 
     card = deck().get("softmax-cross-entropy-gradient")
-    steps = [r"L = -\sum_{k=1}^{K} y_k \log p_k", r"\log p_k = z_k - \log\sum_{j=1}^{K} e^{z_j}",
-             r"L = -\sum_{k=1}^{K} y_k z_k + \log\sum_{j=1}^{K} e^{z_j}",
-             r"\frac{\partial L}{\partial z_i} = -y_i + \frac{e^{z_i}}{\sum_{j=1}^{K} e^{z_j}} = p_i - y_i"]
+    steps = [
+        r"L = -\sum_{k=1}^{K} y_k \log p_k",
+        r"\log p_k = z_k - \log\sum_{j=1}^{K} e^{z_j}",
+        r"L = -\sum_{k=1}^{K} y_k z_k + \log\sum_{j=1}^{K} e^{z_j}",
+        r"\frac{\partial L}{\partial z_i} = -y_i + \frac{e^{z_i}}{\sum_{j=1}^{K} e^{z_j}} = p_i - y_i",
+    ]
     verdicts = check_derivation(card, steps)
     assert [v.reference_step for v in verdicts][-1] == 5
     assert not judge_run(card, verdicts).complete  # the last expression alone matches step 5
@@ -189,8 +236,9 @@ def test_a_milestone_inside_a_chain_counts():
     run = judge_run(card, verdicts, also=also)
     assert run.complete and not run.jumps
     # a wrong step's chain shows nothing
-    assert judge_run(card, [dict(v.to_json(), verdict="wrong") if i == 3 else v for i, v in enumerate(verdicts)],
-                     also=also).missing_milestones
+    assert judge_run(
+        card, [dict(v.to_json(), verdict="wrong") if i == 3 else v for i, v in enumerate(verdicts)], also=also
+    ).missing_milestones
 
 
 def test_chain_prefixes():
@@ -198,4 +246,8 @@ def test_chain_prefixes():
 
     assert chain_prefixes(r"a = \frac{b}{c = d} = e") == [r"a = \frac{b}{c = d}"]
     assert chain_prefixes("= a = b = c") == ["= a", "= a = b"]
-    assert chain_prefixes("a = b") == [] and chain_prefixes("a := b = c") == [] and chain_prefixes("a = = b") == []
+    assert (
+        chain_prefixes("a = b") == []
+        and chain_prefixes("a := b = c") == []
+        and chain_prefixes("a = = b") == []
+    )

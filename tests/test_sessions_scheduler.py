@@ -49,11 +49,11 @@ def test_due_dates_follow_fsrs_for_a_sequence_of_grades(sched, tmp_path):
 
 
 def test_due_today_queue(sched):
-    sched.record("a", Rating.Good, T0)                     # due 10 min later: due on day 1
-    sched.record("b", Rating.Easy, T0)                     # Easy: due days later
+    sched.record("a", Rating.Good, T0)  # due 10 min later: due on day 1
+    sched.record("b", Rating.Easy, T0)  # Easy: due days later
     assert sched.due(date(2026, 3, 1)) == ["a"]
     later = sched.due_date("b").date()
-    assert sched.due(later) == ["a", "b"]                  # most overdue first
+    assert sched.due(later) == ["a", "b"]  # most overdue first
     assert sched.due(later, ["b", "c"]) == ["b"]
     assert sched.due_date("never-seen") is None
     # "today" in the user's time zone: at 23:00 in UTC-8 on 28 Feb it is already 1 March in UTC, but the
@@ -69,13 +69,13 @@ def test_due_today_queue(sched):
 RATING_TABLE = [
     ("good", ["correct"] * 4, True, 200, 300, Rating.Good),
     ("easy", ["correct"] * 4, True, 200, 300, Rating.Easy),
-    ("easy", ["correct"] * 4, True, 320, 300, Rating.Good),      # over target: no Easy
-    ("good", ["correct"] * 4, True, 460, 300, Rating.Hard),      # over 1.5 x target
+    ("easy", ["correct"] * 4, True, 320, 300, Rating.Good),  # over target: no Easy
+    ("good", ["correct"] * 4, True, 460, 300, Rating.Hard),  # over 1.5 x target
     ("easy", ["correct", "wrong", "correct", "correct"], True, 100, 300, Rating.Hard),
     ("good", ["correct", "wrong", "unparsed", "correct"], True, 100, 300, Rating.Again),  # half bad
-    ("again", ["correct"] * 4, True, 100, 300, Rating.Again),    # the user's judgement stands
+    ("again", ["correct"] * 4, True, 100, 300, Rating.Again),  # the user's judgement stands
     (None, ["correct", None, "correct"], True, 100, 300, Rating.Good),
-    ("easy", ["correct"] * 4, False, 100, 300, Rating.Again),    # abandoned
+    ("easy", ["correct"] * 4, False, 100, 300, Rating.Again),  # abandoned
     ("hard", [], True, 100, None, Rating.Hard),
 ]
 

@@ -44,8 +44,8 @@ def test_splits_are_time_between_steps_done():
 FREEZE_CASES = [
     # (gaps before each stroke in ms, expected freezes as (start, end, step-of-stroke-index))
     ([1000, 1000, 1000], []),
-    ([9000], [(0, 9000, 0)]),                       # froze at the very start
-    ([1000, FREEZE_MS, 1000], []),                  # exactly 8 s is not a freeze
+    ([9000], [(0, 9000, 0)]),  # froze at the very start
+    ([1000, FREEZE_MS, 1000], []),  # exactly 8 s is not a freeze
     ([1000, FREEZE_MS + 1, 1000], [(1200, 1200 + FREEZE_MS + 1, 1)]),
     ([500, 20_000, 100, 12_000], [(700, 20_700, 1), (21_200, 33_200, 3)]),
 ]
@@ -119,10 +119,21 @@ def test_reading_correction_verdict_and_listeners():
     heard = []
     unsubscribe = s.subscribe(lambda kind, step: heard.append((kind, step)))
     s.add_stroke(stroke(0))
-    s.record_reading(0, RecognitionResult((Candidate("x^2", -0.1), Candidate("x^z", -2.0)), ms=40, engine="e"))
+    s.record_reading(
+        0, RecognitionResult((Candidate("x^2", -0.1), Candidate("x^z", -2.0)), ms=40, engine="e")
+    )
     s.record_correction(0, "x^{2}")
-    s.record_verdict(0, {"latex": "x^{2}", "verdict": "wrong", "reference_step": None,
-                         "diagnosis": "missing factor", "shape": None, "ms": 3.0})
+    s.record_verdict(
+        0,
+        {
+            "latex": "x^{2}",
+            "verdict": "wrong",
+            "reference_step": None,
+            "diagnosis": "missing factor",
+            "shape": None,
+            "ms": 3.0,
+        },
+    )
     unsubscribe()
     s.next_step()
     assert heard == [("stroke", 0), ("reading", 0), ("correction", 0), ("verdict", 0)]
@@ -174,7 +185,13 @@ def test_real_step_verdict_and_a_move_between_steps():
     clock.advance(300)
     s.set_ink(StepInk((a, b)), 0)
     v = s.record_verdict(0, StepVerdict("x=1", "wrong", None, "sign flip", "(1 x 1)", 12.345, "a sign"))
-    assert (v.verdict, v.diagnosis, v.shape, v.message, v.ms) == ("wrong", "sign flip", "(1 x 1)", "a sign", 12.35)
+    assert (v.verdict, v.diagnosis, v.shape, v.message, v.ms) == (
+        "wrong",
+        "sign flip",
+        "(1 x 1)",
+        "a sign",
+        12.35,
+    )
     # a lasso drops b into step 1's band: the window syncs both steps
     clock.advance(1000)
     moved = b.translated(0, 100)
@@ -198,13 +215,15 @@ def test_a_stroke_moved_to_the_next_step_and_back_is_marked_in_its_step(order):
     s.set_ink(StepInk((down,)), 1)
     clock.advance(100)  # the lasso (or an undo) brings it back to step 0
     syncs = [(StepInk(()), 1), (StepInk((a, b)), 0)]
-    for ink, k in (syncs if order == "leave first" else syncs[::-1]):
+    for ink, k in syncs if order == "leave first" else syncs[::-1]:
         s.set_ink(ink, k)
     assert s.ink(0).strokes == (a, b) and s.ink(1).strokes == ()
     assert s.board().stroke_count() == 2
     assert s.step(1).strokes[0].erased_ms == 200  # its time in step 1 stays in the board for replay
     # the replay shows b in one step at a time: on step 0 until 100, step 1 until 200, step 0 again
-    shown = sorted((e.end_ms, e.erased_ms, st.index) for st in s.steps for e in st.strokes if e.stroke.id == b.id)
+    shown = sorted(
+        (e.end_ms, e.erased_ms, st.index) for st in s.steps for e in st.strokes if e.stroke.id == b.id
+    )
     assert shown == [(0, 100, 0), (100, 200, 1), (200, None, 0)]
     # and the other way round once more: erase_strokes finds the live copy
     s.erase_strokes([b.id])

@@ -133,8 +133,9 @@ def test_stale_temp_files_of_killed_saves_are_removed(tmp_path):
     import subprocess
     import sys
 
-    dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True,
-                          text=True, check=True)
+    dead = subprocess.run(
+        [sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True, check=True
+    )
     dead_pid = int(dead.stdout)  # that process has ended: its temp files are stale at once
     stale = tmp_path / f".a.board.json.{os.getpid()}.456.tmp"
     fresh = tmp_path / f".b.board.json.{os.getpid()}.457.tmp"  # a save of a live process: kept
@@ -205,8 +206,13 @@ def _kill_runs(tmp_path: Path, mode: str, runs: int, rng: random.Random) -> list
     out = []
     for run in range(runs):
         seed = 7
-        proc = subprocess.Popen([sys.executable, "-c", _CHILD, str(tmp_path), mode, str(seed)],
-                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+        proc = subprocess.Popen(
+            [sys.executable, "-c", _CHILD, str(tmp_path), mode, str(seed)],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            env=env,
+        )
         first = proc.stdout.readline()
         assert first.startswith("ready"), proc.stderr.read()
         time.sleep(rng.uniform(0.05, 0.45))
@@ -225,7 +231,9 @@ def _kill_runs(tmp_path: Path, mode: str, runs: int, rng: random.Random) -> list
         # the stroke journal ("fast"): every stroke handed over is there, at any writing speed.
         low = reported if mode == "fast" else reported - 1
         assert low <= loaded <= reported + 1, (mode, run, reported, loaded)
-        pool = synthesize(r"\frac{\partial L}{\partial w}=\sum_i (y_i-\sigma(w x_i)) x_i", seed=seed).ink.strokes
+        pool = synthesize(
+            r"\frac{\partial L}{\partial w}=\sum_i (y_i-\sigma(w x_i)) x_i", seed=seed
+        ).ink.strokes
         for k, st in enumerate(strokes):  # in order, none missing in the middle, none mangled
             assert st.points[0].y == pytest.approx(pool[k % len(pool)].points[0].y + 100.0 * k, abs=0.01)
         out.append((reported, loaded))
@@ -267,8 +275,11 @@ def test_misreadings_over_the_store_parse_only_boards_with_corrections(tmp_path,
     (tmp_path / "broken.board.json").write_text('{"format": "whiteboard-board", "before": ')
     parsed = []
     loads = Board.loads.__func__
-    monkeypatch.setattr(Board, "loads", classmethod(lambda cls, text, path=None: parsed.append(path)
-                                                     or loads(cls, text, path)))
+    monkeypatch.setattr(
+        Board,
+        "loads",
+        classmethod(lambda cls, text, path=None: parsed.append(path) or loads(cls, text, path)),
+    )
     assert store.misreadings() == [("a x", r"\alpha x")]
     assert sorted(p.name for p in parsed) == sorted(["broken.board.json", store.path_for(s.board()).name])
 

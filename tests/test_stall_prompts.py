@@ -11,9 +11,20 @@ from whiteboard_app.sessions.prompts import HINT, INTUITION, stall_level, stall_
 DECK = load_deck()
 
 
-@pytest.mark.parametrize("ms, level", [(None, None), (0, None), (7_999, None), (8_000, "intuition"),
-                                       (19_999, "intuition"), (20_000, "objective"), (44_000, "objective"),
-                                       (45_000, "hint"), (600_000, "hint")])
+@pytest.mark.parametrize(
+    "ms, level",
+    [
+        (None, None),
+        (0, None),
+        (7_999, None),
+        (8_000, "intuition"),
+        (19_999, "intuition"),
+        (20_000, "objective"),
+        (44_000, "objective"),
+        (45_000, "hint"),
+        (600_000, "hint"),
+    ],
+)
 def test_levels(ms, level):
     assert stall_level(ms) == level
 

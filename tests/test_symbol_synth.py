@@ -19,9 +19,14 @@ HOSTS = [r"x+1=2", r"3a-b", r"n+6=z", r"k+u", r"|w|", r"v+3", r"(y)+1"]
 
 def _expr(latex: str, seed: int, writer: str) -> D.Expression:
     s = synthesize(latex, seed=seed, height_px=30.0)
-    row = {"id": f"synth/{seed}", "source": "synth", "writer": f"synth/{writer}", "latex": latex,
-           "strokes": [[[p.x, p.y] for p in st.points] for st in s.ink.strokes],
-           "symbols": [{"label": lab, "strokes": list(idx)} for lab, idx in s.symbols]}
+    row = {
+        "id": f"synth/{seed}",
+        "source": "synth",
+        "writer": f"synth/{writer}",
+        "latex": latex,
+        "strokes": [[[p.x, p.y] for p in st.points] for st in s.ink.strokes],
+        "symbols": [{"label": lab, "strokes": list(idx)} for lab, idx in s.symbols],
+    }
     return D.row_to_expression(row)
 
 
@@ -144,8 +149,18 @@ def test_classifier_training_mixes_in_made_classes(exprs, tmp_path):
     torch.set_num_threads(1)
     try:
         out = tmp_path / "clf.pth"
-        res = train_classifier(exprs[:14], exprs[14:], out, epochs=1, minutes=5, seed=0, log=None,
-                               synth_per_class=4, synth_classes=["\\eta", "D_cap"], synth_val_per_class=2)
+        res = train_classifier(
+            exprs[:14],
+            exprs[14:],
+            out,
+            epochs=1,
+            minutes=5,
+            seed=0,
+            log=None,
+            synth_per_class=4,
+            synth_classes=["\\eta", "D_cap"],
+            synth_val_per_class=2,
+        )
     finally:
         torch.set_num_threads(n)
     ck = torch.load(out, map_location="cpu", weights_only=False)

@@ -37,30 +37,39 @@ def test_same_seed_same_ink_other_seed_other_ink():
     assert a.symbols == c.symbols  # the ground truth does not depend on the writer
 
 
-@pytest.mark.parametrize("latex, labels", [
-    ("x^2", ["x", "2"]),
-    ("a<b", ["a", r"\lt", "b"]),
-    (r"a \le b", ["a", r"\leq", "b"]),
-    (r"\frac{a}{b}", ["a", "-", "b"]),
-    (r"\log x", [r"\log", "x"]),
-    (r"\hat{\beta}", [r"\beta", r"\hat"]),
-    (r"\bar{x}", ["x", r"\bar"]),
-    (r"\mathbb{R}", [r"\mathbb{R}"]),
-    (r"\sqrt{x}", [r"\sqrt", "x"]),
-    ("f'", ["f", r"\prime"]),
-    (r"X^\top", ["X", r"\top"]),
-    (r"\sum_{i=1}^{n} x_i", [r"\sum", "n", "i", "=", "1", "x", "i"]),
-    (r"\left( a \right)", ["(", "a", ")"]),
-    (r"\|w\|", [r"\|", "w", r"\|"]),
-    (r"\mathbf{x} \cdot \mathrm{y}", ["x", r"\cdot", "y"]),
-])
+@pytest.mark.parametrize(
+    "latex, labels",
+    [
+        ("x^2", ["x", "2"]),
+        ("a<b", ["a", r"\lt", "b"]),
+        (r"a \le b", ["a", r"\leq", "b"]),
+        (r"\frac{a}{b}", ["a", "-", "b"]),
+        (r"\log x", [r"\log", "x"]),
+        (r"\hat{\beta}", [r"\beta", r"\hat"]),
+        (r"\bar{x}", ["x", r"\bar"]),
+        (r"\mathbb{R}", [r"\mathbb{R}"]),
+        (r"\sqrt{x}", [r"\sqrt", "x"]),
+        ("f'", ["f", r"\prime"]),
+        (r"X^\top", ["X", r"\top"]),
+        (r"\sum_{i=1}^{n} x_i", [r"\sum", "n", "i", "=", "1", "x", "i"]),
+        (r"\left( a \right)", ["(", "a", ")"]),
+        (r"\|w\|", [r"\|", "w", r"\|"]),
+        (r"\mathbf{x} \cdot \mathrm{y}", ["x", r"\cdot", "y"]),
+    ],
+)
 def test_ground_truth_labels_in_writing_order(latex, labels):
     s = synthesize(latex)
     assert [lab for lab, _ in s.symbols] == labels
 
 
-@pytest.mark.parametrize("latex", [r"\frac{\partial L}{\partial z_i} = -y_i + \frac{e^{z_i}}{\sum_j e^{z_j}}",
-                                   r"\hat\sigma^2 = \frac{1}{n-1}\sum_{i}(x_i-\bar{x})^2", "x+y=2"])
+@pytest.mark.parametrize(
+    "latex",
+    [
+        r"\frac{\partial L}{\partial z_i} = -y_i + \frac{e^{z_i}}{\sum_j e^{z_j}}",
+        r"\hat\sigma^2 = \frac{1}{n-1}\sum_{i}(x_i-\bar{x})^2",
+        "x+y=2",
+    ],
+)
 def test_symbol_groups_partition_the_strokes(latex):
     s = synthesize(latex, seed=11)
     indices = sorted(i for _, idx in s.symbols for i in idx)
@@ -123,13 +132,16 @@ def test_every_step_and_mistake_of_the_bundled_decks_can_be_written():
         assert synthesize(latex, seed=k).ink.strokes, latex
 
 
-@pytest.mark.parametrize("latex, fragment", [
-    (r"\foo x", r"\\foo"),
-    ("x^", "missing argument"),
-    ("{x", "missing '}'"),
-    ("x}", "unbalanced"),
-    ("", "nothing to write"),
-])
+@pytest.mark.parametrize(
+    "latex, fragment",
+    [
+        (r"\foo x", r"\\foo"),
+        ("x^", "missing argument"),
+        ("{x", "missing '}'"),
+        ("x}", "unbalanced"),
+        ("", "nothing to write"),
+    ],
+)
 def test_unsupported_latex_is_a_clear_error(latex, fragment):
     with pytest.raises(SynthError, match=fragment):
         synthesize(latex)
@@ -138,11 +150,19 @@ def test_unsupported_latex_is_a_clear_error(latex, fragment):
 def test_a_derivation_is_written_line_under_line_in_time_order():
     from whiteboard_app.ink.synth import synthesize_lines
 
-    lines = synthesize_lines([r"\sigma(z) = (1+e^{-z})^{-1}", r"= \sigma(z)(1-\sigma(z))"], seed=4,
-                             origin=(50.0, 100.0), height_px=30.0, start_ms=500.0, pause_ms=2000.0)
+    lines = synthesize_lines(
+        [r"\sigma(z) = (1+e^{-z})^{-1}", r"= \sigma(z)(1-\sigma(z))"],
+        seed=4,
+        origin=(50.0, 100.0),
+        height_px=30.0,
+        start_ms=500.0,
+        pause_ms=2000.0,
+    )
     first, second = lines
     assert first.ink.bbox.bottom < second.ink.bbox.top  # the second line is below the first
     assert second.ink.strokes[0].start_ms == pytest.approx(first.ink.strokes[-1].end_ms + 2000.0)
     assert first.ink.strokes[0].start_ms == pytest.approx(500.0)
     rec = second.as_record("step-2")
-    assert rec.latex == r"= \sigma(z)(1-\sigma(z))" and rec.ink == second.ink and rec.symbols == second.symbols
+    assert (
+        rec.latex == r"= \sigma(z)(1-\sigma(z))" and rec.ink == second.ink and rec.symbols == second.symbols
+    )

@@ -22,9 +22,14 @@ EXPRS = [r"x+1", r"a=b", r"y-2", r"\frac{a}{b}", r"x^{2}", r"n+3", r"z=4", r"b-a
 
 def _row(latex: str, seed: int, writer: str | None) -> dict:
     s = synthesize(latex, seed=seed, height_px=30.0 + 3 * (seed % 4))
-    return {"id": f"synth/{seed}", "source": "synth", "writer": f"synth/{writer}" if writer else None,
-            "latex": latex, "strokes": [[[p.x, p.y] for p in st.points] for st in s.ink.strokes],
-            "symbols": [{"label": lab, "strokes": list(idx)} for lab, idx in s.symbols]}
+    return {
+        "id": f"synth/{seed}",
+        "source": "synth",
+        "writer": f"synth/{writer}" if writer else None,
+        "latex": latex,
+        "strokes": [[[p.x, p.y] for p in st.points] for st in s.ink.strokes],
+        "symbols": [{"label": lab, "strokes": list(idx)} for lab, idx in s.symbols],
+    }
 
 
 @pytest.fixture(scope="module", autouse=True)
@@ -49,9 +54,23 @@ def exprs(rows):
     return out
 
 
-@pytest.mark.parametrize("label,name", [("X", "X_cap"), ("x", "x"), ("\\times", "times"), ("\\Sigma", "Sigma_up"),
-                                        ("\\sum", "sum"), ("\\lt", "<"), ("\\{", "lbrace"), (".", "dot"),
-                                        ("\\sin", "sin"), ("\\ln", None), ("\\alpha", "alpha"), ("/", "slash")])
+@pytest.mark.parametrize(
+    "label,name",
+    [
+        ("X", "X_cap"),
+        ("x", "x"),
+        ("\\times", "times"),
+        ("\\Sigma", "Sigma_up"),
+        ("\\sum", "sum"),
+        ("\\lt", "<"),
+        ("\\{", "lbrace"),
+        (".", "dot"),
+        ("\\sin", "sin"),
+        ("\\ln", None),
+        ("\\alpha", "alpha"),
+        ("/", "slash"),
+    ],
+)
 def test_labels_stay_distinct(label, name):
     assert D.label_to_name(label) == name
 
@@ -59,8 +78,10 @@ def test_labels_stay_distinct(label, name):
 def test_normalise_sets_median_stroke_size_and_margin():
     strokes = [[(0, 0), (100, 0)], [(200, 0), (200, 50)], [(300, 300), (310, 330)]]
     out = D.normalise_strokes(strokes)
-    sizes = sorted(max(max(p[0] for p in s) - min(p[0] for p in s), max(p[1] for p in s) - min(p[1] for p in s))
-                   for s in out)
+    sizes = sorted(
+        max(max(p[0] for p in s) - min(p[0] for p in s), max(p[1] for p in s) - min(p[1] for p in s))
+        for s in out
+    )
     assert sizes[1] == pytest.approx(D.STROKE_SIZE)
     assert min(p[0] for s in out for p in s) == pytest.approx(D.MARGIN)
     assert min(p[1] for s in out for p in s) == pytest.approx(D.MARGIN)
@@ -112,7 +133,9 @@ def test_classifier_loss_falls_and_checkpoint_round_trips(tmp_path, exprs):
     from PIL import Image
 
     res = clf.classify_batch([Image.fromarray(a) for a in imgs], size_feats=list(map(float, sizes)))
-    acc = sum(r.alternatives[0][0] == clf.label_names[c] for r, (_k, _i, c) in zip(res, items, strict=True)) / len(items)
+    acc = sum(
+        r.alternatives[0][0] == clf.label_names[c] for r, (_k, _i, c) in zip(res, items, strict=True)
+    ) / len(items)
     # the saved weights are the best epoch's: they score what training reported for them
     assert acc == pytest.approx(summary["val_acc"], abs=1e-6)
 
@@ -142,8 +165,13 @@ def test_grouper_learns_and_checkpoint_round_trips(tmp_path, exprs):
     vec, geo, edge = stroke_inputs(loaded, strokes)
     n = len(strokes)
     with torch.no_grad():
-        es, _ = loaded.net(vec[None], geo[None], edge[None], torch.zeros(1, n, dtype=torch.bool),
-                           torch.ones(1, n, n, dtype=torch.bool))
+        es, _ = loaded.net(
+            vec[None],
+            geo[None],
+            edge[None],
+            torch.zeros(1, n, dtype=torch.bool),
+            torch.ones(1, n, n, dtype=torch.bool),
+        )
     assert torch.allclose(scores, (es[0] + es[0].T) / 2, atol=1e-5)
     # the trained pairs beat an untrained network of the same shape on the training inks
     from mathnote_ocr.grouper_gnn.model import StrokeGNN
@@ -161,7 +189,9 @@ def test_grouper_learns_and_checkpoint_round_trips(tmp_path, exprs):
 def test_cli_rejects_unknown_stage_and_missing_data(tmp_path, capsys):
     from whiteboard_app.recognition.training.cli import main
 
-    assert main(["--data", str(tmp_path / "none.jsonl"), "--out", str(tmp_path / "o"), "--stages", "nope"]) == 2
+    assert (
+        main(["--data", str(tmp_path / "none.jsonl"), "--out", str(tmp_path / "o"), "--stages", "nope"]) == 2
+    )
     assert "unknown stage" in capsys.readouterr().err
     assert main(["--data", str(tmp_path / "none.jsonl"), "--out", str(tmp_path / "o")]) == 2
     assert "no such file" in capsys.readouterr().err
@@ -170,8 +200,9 @@ def test_cli_rejects_unknown_stage_and_missing_data(tmp_path, capsys):
 def test_train_recognizer_is_registered():
     from whiteboard_app.cli import build_parser
 
-    args = build_parser().parse_args(["train-recognizer", "--data", "d.jsonl", "--out", "o", "--minutes", "5",
-                                      "--seed", "7"])
+    args = build_parser().parse_args(
+        ["train-recognizer", "--data", "d.jsonl", "--out", "o", "--minutes", "5", "--seed", "7"]
+    )
     assert args.minutes == 5 and args.seed == 7 and callable(args.func)
 
 

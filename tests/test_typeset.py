@@ -152,8 +152,11 @@ CONSTRUCTS = [
     (r"\text{if } x", ["i", "f", "x"], ["i", "f", "x"]),
     (r"\mathrm{Var}(x)", ["V_cap", "a", "r", "(", "x", ")"], ["V", "a", "r", "(", "x", ")"]),
     (r"\operatorname{tr}(A)", ["t", "r", "(", "A_cap", ")"], ["t", "r", "(", "A", ")"]),
-    (r"\operatorname*{arg\,max}_w f", ["a", "r", "g", "m", "a", "x", "w", "f"],
-     ["a", "r", "g", "m", "a", "x", "w", "f"]),
+    (
+        r"\operatorname*{arg\,max}_w f",
+        ["a", "r", "g", "m", "a", "x", "w", "f"],
+        ["a", "r", "g", "m", "a", "x", "w", "f"],
+    ),
     (r"\|w\|^2", [r"\|", "w", r"\|", "2"], [r"\|", "w", r"\|", "2"]),
     (r"\lVert w\rVert", [r"\|", "w", r"\|"], [r"\|", "w", r"\|"]),
     (r"\left\| w \right\|", [r"\|", "w", r"\|"], [r"\|", "w", r"\|"]),
@@ -188,8 +191,14 @@ def test_constructs(latex, names, tokens):
 
 def test_function_words_without_a_class_are_letters_marked_with_their_command():
     glyphs = glyph_layout(r"\arg\max_w p")
-    assert [(g.name, g.word) for g in glyphs[:6]] == [("a", r"\arg"), ("r", r"\arg"), ("g", r"\arg"),
-                                                      ("m", r"\max"), ("a", r"\max"), ("x", r"\max")]
+    assert [(g.name, g.word) for g in glyphs[:6]] == [
+        ("a", r"\arg"),
+        ("r", r"\arg"),
+        ("g", r"\arg"),
+        ("m", r"\max"),
+        ("a", r"\max"),
+        ("x", r"\max"),
+    ]
     assert [g.word for g in glyphs[6:]] == ["", ""]
     assert _glyph_tokens(glyphs) == _visible(r"\arg\max_w p") == [r"\arg", r"\max", "w", "p"]
     xs = [_cx(g) for g in glyphs[:6]]
@@ -231,11 +240,22 @@ def test_radical_covers_its_radicand():
     assert rad.box[1] <= x.box[1]
 
 
-@pytest.mark.parametrize(("label", "example"), [
-    (r"\partial", r"\partial f"), (r"\hat", r"\hat{x}"), (r"\bar", r"\bar{x}"), (r"\eta", r"\eta"),
-    (r"\rho", r"\rho"), (r"\tau", r"\tau"), ("*", "a*b"), (r"\top", r"X^\top"), (r"\|", r"\|x\|"),
-    (r"\mathbb{R}", r"\mathbb{R}^n"), ("E", "E[x]"),
-])
+@pytest.mark.parametrize(
+    ("label", "example"),
+    [
+        (r"\partial", r"\partial f"),
+        (r"\hat", r"\hat{x}"),
+        (r"\bar", r"\bar{x}"),
+        (r"\eta", r"\eta"),
+        (r"\rho", r"\rho"),
+        (r"\tau", r"\tau"),
+        ("*", "a*b"),
+        (r"\top", r"X^\top"),
+        (r"\|", r"\|x\|"),
+        (r"\mathbb{R}", r"\mathbb{R}^n"),
+        ("E", "E[x]"),
+    ],
+)
 def test_calibration_labels_name_their_glyphs(label, example):
     """A writer's calibration sample of each default symbol has the class name a typeset glyph carries."""
     assert label in {lab for lab, _desc in CALIBRATION_SYMBOLS}

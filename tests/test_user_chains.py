@@ -61,8 +61,13 @@ def test_the_table_is_big_enough_and_half_of_its_chains_have_one_wrong_step():
 
 
 @pytest.mark.parametrize(
-    "ch,steps,verdicts,at,diagnosis", VARIANTS,
-    ids=[f"{v[0]['card']}-{v[0]['name'].replace(' ', '_')}" + (f"-wrong{v[3]}" if v[3] else "") for v in VARIANTS])
+    "ch,steps,verdicts,at,diagnosis",
+    VARIANTS,
+    ids=[
+        f"{v[0]['card']}-{v[0]['name'].replace(' ', '_')}" + (f"-wrong{v[3]}" if v[3] else "")
+        for v in VARIANTS
+    ],
+)
 def test_chain_step_by_step(ch, steps, verdicts, at, diagnosis):
     chk = _checker(ch["card"])
     for k, latex in enumerate(steps):
@@ -109,13 +114,26 @@ def test_a_wrong_loss_is_not_accepted_as_the_users_own_definition():
 
 
 # ------------------------------------------------------------------ definitions: messages
-@pytest.mark.parametrize("card_id,steps,diagnosis,words", [
-    ("sigmoid-derivative", [r"s = \sigma(z)", r"s = 2z"], "redefinition", "already defined by your step 1"),
-    ("sigmoid-derivative", [r"s = \sigma(z)", r"s = -\sigma(z)"], "sign flip", "already defined by your step 1"),
-    ("sigmoid-derivative", [r"u = 1 + u^2"], "circular definition", "appears on its own right side"),
-    ("ols-closed-form", [r"r = y - w"], "shape mismatch", "inconsistent shapes"),
-    ("ols-closed-form", [r"r := X + w"], "shape mismatch", "inconsistent shapes"),
-])
+@pytest.mark.parametrize(
+    "card_id,steps,diagnosis,words",
+    [
+        (
+            "sigmoid-derivative",
+            [r"s = \sigma(z)", r"s = 2z"],
+            "redefinition",
+            "already defined by your step 1",
+        ),
+        (
+            "sigmoid-derivative",
+            [r"s = \sigma(z)", r"s = -\sigma(z)"],
+            "sign flip",
+            "already defined by your step 1",
+        ),
+        ("sigmoid-derivative", [r"u = 1 + u^2"], "circular definition", "appears on its own right side"),
+        ("ols-closed-form", [r"r = y - w"], "shape mismatch", "inconsistent shapes"),
+        ("ols-closed-form", [r"r := X + w"], "shape mismatch", "inconsistent shapes"),
+    ],
+)
 def test_redefinitions_circular_and_shape_inconsistent_definitions_say_so(card_id, steps, diagnosis, words):
     chk = _checker(card_id)
     v = chk.check(steps[-1], steps[:-1])
@@ -167,15 +185,37 @@ def test_a_continuation_that_matches_nothing_stays_wrong():
 
 
 # ------------------------------------------------------------------ derivatives on their merits, skipped steps
-@pytest.mark.parametrize("card_id,latex,previous,words", [
-    ("sigmoid-derivative", r"\frac{d^2\sigma}{dz^2} = \sigma(z)(1-\sigma(z))(1-2\sigma(z))", [], "follows: derivative of"),
-    ("sigmoid-derivative", r"\frac{d}{dz}\log\sigma(z) = 1 - \sigma(z)", [], "follows: derivative of"),
-    ("bernoulli-mle", r"\ell'(\theta) = \frac{\sum_{i=1}^{n}x_i}{\theta} - \frac{n - \sum_{i=1}^{n}x_i}{1-\theta}", [],
-     "matches reference step 4"),
-    ("ols-closed-form", r"\frac{\partial L}{\partial w_j} = 2(X^TXw - X^Ty)_j", [], None),
-    ("gaussian-mle", r"\frac{\partial^2\ell}{\partial\mu^2} = -\frac{n}{\sigma^2}", [], "follows: derivative of"),
-    ("sigmoid-derivative", r"\frac{dg}{dz} = 2\sigma(z)(1-\sigma(z))", [r"g = 2\sigma(z)"], "follows: derivative of g"),
-])
+@pytest.mark.parametrize(
+    "card_id,latex,previous,words",
+    [
+        (
+            "sigmoid-derivative",
+            r"\frac{d^2\sigma}{dz^2} = \sigma(z)(1-\sigma(z))(1-2\sigma(z))",
+            [],
+            "follows: derivative of",
+        ),
+        ("sigmoid-derivative", r"\frac{d}{dz}\log\sigma(z) = 1 - \sigma(z)", [], "follows: derivative of"),
+        (
+            "bernoulli-mle",
+            r"\ell'(\theta) = \frac{\sum_{i=1}^{n}x_i}{\theta} - \frac{n - \sum_{i=1}^{n}x_i}{1-\theta}",
+            [],
+            "matches reference step 4",
+        ),
+        ("ols-closed-form", r"\frac{\partial L}{\partial w_j} = 2(X^TXw - X^Ty)_j", [], None),
+        (
+            "gaussian-mle",
+            r"\frac{\partial^2\ell}{\partial\mu^2} = -\frac{n}{\sigma^2}",
+            [],
+            "follows: derivative of",
+        ),
+        (
+            "sigmoid-derivative",
+            r"\frac{dg}{dz} = 2\sigma(z)(1-\sigma(z))",
+            [r"g = 2\sigma(z)"],
+            "follows: derivative of g",
+        ),
+    ],
+)
 def test_derivatives_not_in_the_reference_chain_are_judged_on_their_merits(card_id, latex, previous, words):
     chk = _checker(card_id)
     v = chk.check(latex, previous)
@@ -186,11 +226,14 @@ def test_derivatives_not_in_the_reference_chain_are_judged_on_their_merits(card_
     assert words in v.message
 
 
-@pytest.mark.parametrize("card_id,latex", [
-    ("sigmoid-derivative", r"\frac{d^2\sigma}{dz^2} = \sigma(z)(1-\sigma(z))(1+2\sigma(z))"),
-    ("gaussian-mle", r"\frac{\partial^2\ell}{\partial\mu^2} = \frac{n}{\sigma^2}"),
-    ("sigmoid-derivative", r"\frac{d}{dz}\log\sigma(z) = \sigma(z)"),
-])
+@pytest.mark.parametrize(
+    "card_id,latex",
+    [
+        ("sigmoid-derivative", r"\frac{d^2\sigma}{dz^2} = \sigma(z)(1-\sigma(z))(1+2\sigma(z))"),
+        ("gaussian-mle", r"\frac{\partial^2\ell}{\partial\mu^2} = \frac{n}{\sigma^2}"),
+        ("sigmoid-derivative", r"\frac{d}{dz}\log\sigma(z) = \sigma(z)"),
+    ],
+)
 def test_wrong_derivatives_not_in_the_chain_are_wrong(card_id, latex):
     assert _checker(card_id).check(latex).verdict == "wrong"
 
@@ -236,8 +279,14 @@ def _expressions_in_unknowns(card):
             continue
         for p in pieces:
             p = p.strip()
-            if p and p not in ("0", "1") and any(re.search(rf"(?<![a-zA-Z\\]){re.escape(u)}(?![a-zA-Z])|\\{u}\b", p)
-                                                 for u in card.declarations.solutions):
+            if (
+                p
+                and p not in ("0", "1")
+                and any(
+                    re.search(rf"(?<![a-zA-Z\\]){re.escape(u)}(?![a-zA-Z])|\\{u}\b", p)
+                    for u in card.declarations.solutions
+                )
+            ):
                 out.append(p)
     return out
 
@@ -263,11 +312,18 @@ def test_compare_never_equates_an_expression_with_its_sign_flipped_half(card):
     assert decided >= 1
 
 
-@pytest.mark.parametrize("card_id,a,b", [
-    ("kmeans-centroid-update", r"-2\sum_i(x_i-\mu)", r"2\sum_i(x_i-\mu)"),
-    ("scaled-dot-product-attention", r"c^2d_k-1", r"c\sqrt{d_k}-1"),
-    ("gan-optimal-discriminator", r"\frac{p_{data}}{D} - \frac{p_g}{1 - D}", r"\frac{p_{data}}{D} + \frac{p_g}{1 - D}"),
-])
+@pytest.mark.parametrize(
+    "card_id,a,b",
+    [
+        ("kmeans-centroid-update", r"-2\sum_i(x_i-\mu)", r"2\sum_i(x_i-\mu)"),
+        ("scaled-dot-product-attention", r"c^2d_k-1", r"c\sqrt{d_k}-1"),
+        (
+            "gan-optimal-discriminator",
+            r"\frac{p_{data}}{D} - \frac{p_g}{1 - D}",
+            r"\frac{p_{data}}{D} + \frac{p_g}{1 - D}",
+        ),
+    ],
+)
 def test_compare_two_plain_expressions_needs_an_identity(card_id, a, b):
     c = compare(deck().get(card_id), a, b)
     assert c.equivalent is False
@@ -288,14 +344,17 @@ def test_compare_does_not_decide_where_check_cannot():
 
 
 # ------------------------------------------------------------------ tautologies (issue 15 item 7)
-@pytest.mark.parametrize("latex,verdict,diagnosis", [
-    ("z<z", "wrong", "false relation"),
-    ("z > z", "wrong", "false relation"),
-    ("z = z", "cannot_check", "tautology"),
-    (r"\sigma(z) = \sigma(z)", "cannot_check", "tautology"),
-    ("z = z = z", "cannot_check", "tautology"),
-    (r"z \le z", "cannot_check", "tautology"),
-])
+@pytest.mark.parametrize(
+    "latex,verdict,diagnosis",
+    [
+        ("z<z", "wrong", "false relation"),
+        ("z > z", "wrong", "false relation"),
+        ("z = z", "cannot_check", "tautology"),
+        (r"\sigma(z) = \sigma(z)", "cannot_check", "tautology"),
+        ("z = z = z", "cannot_check", "tautology"),
+        (r"z \le z", "cannot_check", "tautology"),
+    ],
+)
 def test_a_tautology_is_not_a_step(latex, verdict, diagnosis):
     v = check_step(deck().get("sigmoid-derivative"), latex)
     assert (v.verdict, v.diagnosis) == (verdict, diagnosis), v.message
@@ -329,8 +388,14 @@ def test_a_step_that_passes_the_time_limit_costs_only_itself(monkeypatch):
 def test_a_derivative_of_very_high_order_is_refused_at_once():
     card = deck().get("sigmoid-derivative")
     t0 = time.perf_counter()
-    vs = check_derivation(card, [r"\frac{d^{1000}\sigma}{dz^{1000}}", r"\sigma(z) = (1+e^{-z})^{-1}",
-                                 r"\frac{d\sigma}{dz} = \sigma(z)(1-\sigma(z))"])
+    vs = check_derivation(
+        card,
+        [
+            r"\frac{d^{1000}\sigma}{dz^{1000}}",
+            r"\sigma(z) = (1+e^{-z})^{-1}",
+            r"\frac{d\sigma}{dz} = \sigma(z)(1-\sigma(z))",
+        ],
+    )
     assert vs[0].verdict == "unparsed" and "order 1000" in vs[0].message
     assert [v.verdict for v in vs[1:]] == ["correct", "correct"]
     assert time.perf_counter() - t0 < 20
@@ -341,36 +406,99 @@ def test_a_derivative_of_very_high_order_is_refused_at_once():
 # and hatted names, delta as a name, derivatives with respect to another name for a card quantity or for a
 # subexpression, a starred or hatted name for a declared unknown (a claim about its solution)
 FORMS = [
-    ("ols-closed-form", [r"L(w) = (y - Xw)^T(y - Xw)", r"\nabla_w L(w) = -2X^T(y - Xw)"], ["correct", "correct"]),
-    ("ols-closed-form", [r"L(w) = (y - Xw)^T(y - Xw)", r"\nabla_w L(w) = 2X^T(y - Xw)"], ["correct", "wrong"]),
-    ("gaussian-mle", [r"\ell_i = -\frac{1}{2}\log(2\pi\sigma^2) - \frac{(x_i-\mu)^2}{2\sigma^2}",
-                      r"\ell(\mu,\sigma) = \sum_{i=1}^{n}\ell_i", r"\frac{\partial \ell_i}{\partial \mu} = \frac{x_i - \mu}{\sigma^2}"],
-     ["correct", "correct", "correct"]),
-    ("gaussian-mle", [r"\ell_i = -\frac{1}{2}\log(2\pi\sigma^2) - \frac{(x_i-\mu)^2}{2\sigma^2}",
-                      r"\frac{\partial \ell_i}{\partial \mu} = \frac{\mu - x_i}{\sigma^2}"], ["correct", "wrong"]),
-    ("logistic-regression-gradient", [r"\mathbf{z} = Xw", r"\hat{\mathbf{y}} = \sigma(\mathbf{z})",
-                                      r"\nabla_w L = X^T(\hat{\mathbf{y}} - y)"], ["correct", "correct", "correct"]),
-    ("logistic-regression-gradient", [r"\mathbf{z} = Xw", r"\hat{\mathbf{y}} = \sigma(\mathbf{z})",
-                                      r"\nabla_w L = X^T(y - \hat{\mathbf{y}})"], ["correct", "correct", "wrong"]),
+    (
+        "ols-closed-form",
+        [r"L(w) = (y - Xw)^T(y - Xw)", r"\nabla_w L(w) = -2X^T(y - Xw)"],
+        ["correct", "correct"],
+    ),
+    (
+        "ols-closed-form",
+        [r"L(w) = (y - Xw)^T(y - Xw)", r"\nabla_w L(w) = 2X^T(y - Xw)"],
+        ["correct", "wrong"],
+    ),
+    (
+        "gaussian-mle",
+        [
+            r"\ell_i = -\frac{1}{2}\log(2\pi\sigma^2) - \frac{(x_i-\mu)^2}{2\sigma^2}",
+            r"\ell(\mu,\sigma) = \sum_{i=1}^{n}\ell_i",
+            r"\frac{\partial \ell_i}{\partial \mu} = \frac{x_i - \mu}{\sigma^2}",
+        ],
+        ["correct", "correct", "correct"],
+    ),
+    (
+        "gaussian-mle",
+        [
+            r"\ell_i = -\frac{1}{2}\log(2\pi\sigma^2) - \frac{(x_i-\mu)^2}{2\sigma^2}",
+            r"\frac{\partial \ell_i}{\partial \mu} = \frac{\mu - x_i}{\sigma^2}",
+        ],
+        ["correct", "wrong"],
+    ),
+    (
+        "logistic-regression-gradient",
+        [
+            r"\mathbf{z} = Xw",
+            r"\hat{\mathbf{y}} = \sigma(\mathbf{z})",
+            r"\nabla_w L = X^T(\hat{\mathbf{y}} - y)",
+        ],
+        ["correct", "correct", "correct"],
+    ),
+    (
+        "logistic-regression-gradient",
+        [
+            r"\mathbf{z} = Xw",
+            r"\hat{\mathbf{y}} = \sigma(\mathbf{z})",
+            r"\nabla_w L = X^T(y - \hat{\mathbf{y}})",
+        ],
+        ["correct", "correct", "wrong"],
+    ),
     ("newton-step-from-taylor", [r"\delta = -H^{-1}g", r"g + H\delta = 0"], ["correct", "correct"]),
     ("newton-step-from-taylor", [r"\delta = -H^{-1}g", r"g - H\delta = 0"], ["correct", "wrong"]),
-    ("backprop-two-layer-mlp", [r"z^{(1)} = W_1x + b_1", r"a^{(1)} = \sigma(z^{(1)})",
-                                r"\frac{\partial L}{\partial z^{(1)}} = W_2^T(\hat{y} - y) \odot a^{(1)} \odot (1 - a^{(1)})"],
-     ["correct", "correct", "correct"]),
-    ("backprop-two-layer-mlp", [r"z^{(1)} = W_1x + b_1", r"a^{(1)} = \sigma(z^{(1)})",
-                                r"\frac{\partial L}{\partial z^{(1)}} = W_2^T(\hat{y} - y) \odot a^{(1)}"],
-     ["correct", "correct", "wrong"]),
-    ("dpo-loss", [r"\Delta = r_w - r_l", r"\frac{\partial L}{\partial \Delta} = \sigma(\Delta) - 1"], ["correct", "correct"]),
-    ("dpo-loss", [r"\Delta = r_w - r_l", r"\frac{\partial L}{\partial \Delta} = 1 - \sigma(\Delta)"], ["correct", "wrong"]),
+    (
+        "backprop-two-layer-mlp",
+        [
+            r"z^{(1)} = W_1x + b_1",
+            r"a^{(1)} = \sigma(z^{(1)})",
+            r"\frac{\partial L}{\partial z^{(1)}} = W_2^T(\hat{y} - y) \odot a^{(1)} \odot (1 - a^{(1)})",
+        ],
+        ["correct", "correct", "correct"],
+    ),
+    (
+        "backprop-two-layer-mlp",
+        [
+            r"z^{(1)} = W_1x + b_1",
+            r"a^{(1)} = \sigma(z^{(1)})",
+            r"\frac{\partial L}{\partial z^{(1)}} = W_2^T(\hat{y} - y) \odot a^{(1)}",
+        ],
+        ["correct", "correct", "wrong"],
+    ),
+    (
+        "dpo-loss",
+        [r"\Delta = r_w - r_l", r"\frac{\partial L}{\partial \Delta} = \sigma(\Delta) - 1"],
+        ["correct", "correct"],
+    ),
+    (
+        "dpo-loss",
+        [r"\Delta = r_w - r_l", r"\frac{\partial L}{\partial \Delta} = 1 - \sigma(\Delta)"],
+        ["correct", "wrong"],
+    ),
     ("kmeans-centroid-update", [r"\mu^* = \frac{1}{n}\sum_i x_i"], ["correct"]),
     ("kmeans-centroid-update", [r"\mu^* = \frac{1}{n-1}\sum_i x_i"], ["wrong"]),
     ("map-gaussian-prior-l2", [r"w^* = (X^TX + \lambda I)^{-1}X^Ty"], ["correct"]),
     ("map-gaussian-prior-l2", [r"w^* = (X^TX + I)^{-1}X^Ty"], ["wrong"]),
-    ("softmax-cross-entropy-gradient", [r"Z = \sum_{j=1}^{K}\exp(z_j)", r"\frac{\partial Z}{\partial z_i} = e^{z_i}",
-                                        r"\frac{\partial p_k}{\partial z_i} = p_k(\delta_{ik} - p_i)"],
-     ["correct", "correct", "correct"]),
-    ("softmax-cross-entropy-gradient", [r"Z = \sum_{j=1}^{K}\exp(z_j)",
-                                        r"\frac{\partial p_k}{\partial z_i} = p_k(\delta_{ik} + p_i)"], ["correct", "wrong"]),
+    (
+        "softmax-cross-entropy-gradient",
+        [
+            r"Z = \sum_{j=1}^{K}\exp(z_j)",
+            r"\frac{\partial Z}{\partial z_i} = e^{z_i}",
+            r"\frac{\partial p_k}{\partial z_i} = p_k(\delta_{ik} - p_i)",
+        ],
+        ["correct", "correct", "correct"],
+    ),
+    (
+        "softmax-cross-entropy-gradient",
+        [r"Z = \sum_{j=1}^{K}\exp(z_j)", r"\frac{\partial p_k}{\partial z_i} = p_k(\delta_{ik} + p_i)"],
+        ["correct", "wrong"],
+    ),
 ]
 
 

@@ -22,17 +22,21 @@ class V:
 
 @pytest.mark.parametrize("name", ["x", "theta", "\\lambda"])
 def test_an_undeclared_name_is_not_could_not_read(name):
-    w = wording.describe_verdict(V(f"{name} + 1", "unparsed",
-                                   message=f"unknown name {name!r}: it is not declared on this card"))
+    w = wording.describe_verdict(
+        V(f"{name} + 1", "unparsed", message=f"unknown name {name!r}: it is not declared on this card")
+    )
     assert w.kind == "unknown_name"
     assert w.headline == f"unknown name \u2018{name}\u2019" and "could not read" not in w.line()
 
 
-@pytest.mark.parametrize("diag, message", [
-    ("sign flip", "sign flip"),
-    ("missing factor", "missing factor: the 1/n in front is gone"),
-    ("dropped transpose", "Dropped transpose."),
-])
+@pytest.mark.parametrize(
+    "diag, message",
+    [
+        ("sign flip", "sign flip"),
+        ("missing factor", "missing factor: the 1/n in front is gone"),
+        ("dropped transpose", "Dropped transpose."),
+    ],
+)
 def test_a_diagnosis_is_said_once(diag, message):
     w = wording.describe_verdict(V("a", "wrong", diagnosis=diag, message=message))
     assert w.headline == "wrong"
@@ -40,14 +44,19 @@ def test_a_diagnosis_is_said_once(diag, message):
 
 
 def test_wrong_with_explanation_keeps_both_once():
-    w = wording.describe_verdict(V("a", "wrong", diagnosis="n vs n-1", message="the unbiased estimate divides by n-1"))
+    w = wording.describe_verdict(
+        V("a", "wrong", diagnosis="n vs n-1", message="the unbiased estimate divides by n-1")
+    )
     assert w.detail == "n vs n-1 \u2014 the unbiased estimate divides by n-1"
 
 
-@pytest.mark.parametrize("message", [
-    "sympy cannot parse it: Invalid LaTeX: '\\frac{a'",
-    "sympy cannot parse it: LaTeXParsingError",
-])
+@pytest.mark.parametrize(
+    "message",
+    [
+        "sympy cannot parse it: Invalid LaTeX: '\\frac{a'",
+        "sympy cannot parse it: LaTeXParsingError",
+    ],
+)
 def test_parser_jargon_becomes_words(message):
     w = wording.describe_verdict(V("\\frac{a", "unparsed", message=message), n_candidates=3)
     assert "sympy" not in w.line().lower() and "latex:" not in w.line().lower() and "Invalid" not in w.line()
@@ -55,9 +64,13 @@ def test_parser_jargon_becomes_words(message):
 
 
 def test_nothing_read_says_could_not_read_with_its_reason():
-    w = wording.describe_verdict(V("", "unparsed", message="could not read: the recogniser took longer than 3 s"))
-    assert (w.headline, w.detail) == ("could not read", "the recogniser took longer than 3 s; type the LaTeX, or read "
-                                                        "the ink again")
+    w = wording.describe_verdict(
+        V("", "unparsed", message="could not read: the recogniser took longer than 3 s")
+    )
+    assert (w.headline, w.detail) == (
+        "could not read",
+        "the recogniser took longer than 3 s; type the LaTeX, or read the ink again",
+    )
 
 
 def test_checker_failure_has_no_exception_names():
@@ -66,13 +79,17 @@ def test_checker_failure_has_no_exception_names():
 
 
 def test_correct_keeps_the_extra_note_once():
-    w = wording.describe_verdict(V("a", "correct", 2, message="matches reference step 2 (holds at the solution)"))
+    w = wording.describe_verdict(
+        V("a", "correct", 2, message="matches reference step 2 (holds at the solution)")
+    )
     assert w.detail == "matches reference step 2; holds at the solution"
 
 
 def test_short_label_is_the_panel_headline_not_the_internal_name():
     assert wording.short_label(V("", "unparsed", message="could not read: no ink")) == "could not read"
-    assert wording.short_label(V("a", "wrong", diagnosis="sign flip", message="sign flip")) == "wrong: sign flip"
+    assert (
+        wording.short_label(V("a", "wrong", diagnosis="sign flip", message="sign flip")) == "wrong: sign flip"
+    )
     assert wording.short_label(None) == "not checked"
 
 
@@ -100,13 +117,20 @@ def test_the_real_checkers_reasons_in_words():
     assert w.headline == "incomplete formula" and "sympy" not in w.line()
 
 
-@pytest.mark.parametrize("message, detail", [
-    ("matches reference step 1; proved (sympy simplifies the difference to 0)",
-     "matches reference step 1; proved: the difference simplifies to 0"),
-    ("matches reference step 1", "matches reference step 1"),
-    ("follows from the previous step (holds at the solution)",
-     "follows from your previous step; holds at the solution"),
-])
+@pytest.mark.parametrize(
+    "message, detail",
+    [
+        (
+            "matches reference step 1; proved (sympy simplifies the difference to 0)",
+            "matches reference step 1; proved: the difference simplifies to 0",
+        ),
+        ("matches reference step 1", "matches reference step 1"),
+        (
+            "follows from the previous step (holds at the solution)",
+            "follows from your previous step; holds at the solution",
+        ),
+    ],
+)
 def test_correct_notes_without_jargon(message, detail):
     ref = 1 if message.startswith("matches") else None
     w = wording.describe_verdict(V("a", "correct", ref, message=message))

@@ -29,7 +29,9 @@ T0 = time.perf_counter()
 
 def parse_args(argv: Sequence[str]) -> argparse.Namespace:
     """The command-line options of the window (see the module doc); argparse exits 2 on bad ones."""
-    p = argparse.ArgumentParser(prog="whiteboard-app-gui", description="Practise ML derivations on a whiteboard.")
+    p = argparse.ArgumentParser(
+        prog="whiteboard-app-gui", description="Practise ML derivations on a whiteboard."
+    )
     p.add_argument("--settings", type=Path, default=None)
     p.add_argument("--data-dir", type=Path, default=None)
     p.add_argument("--engine", default=None)
@@ -77,7 +79,8 @@ class Services:
                 self.problems.append(
                     f"Another whiteboard-app window (process {lock.holder() or '?'}) is using the data folder "
                     f"{data_dir}. This window saves its new runs as separate boards and does not offer the "
-                    "other window's unfinished boards.")
+                    "other window's unfinished boards."
+                )
         except OSError as exc:
             self.problems.append(f"The data folder {data_dir} cannot be locked ({exc}).")
         try:
@@ -100,12 +103,15 @@ class Services:
                 self.problems.append(
                     f"The practice history could not be read ({self.history.broken_reason}); it was moved "
                     f"to {self.history.moved_aside} and a new one was started. Boards are kept and can be "
-                    "indexed again.")
+                    "indexed again."
+                )
             self.scheduler = Scheduler(self.history)
             self.plan = DrillPlan()
         except Exception as exc:  # noqa: BLE001
             self.history = self.scheduler = self.plan = None
-            self.problems.append(f"The practice history could not be opened ({exc}); runs will not be scheduled.")
+            self.problems.append(
+                f"The practice history could not be opened ({exc}); runs will not be scheduled."
+            )
 
     # -- hooks for the window ---------------------------------------------------------------------
     def on_session(self, session) -> None:
@@ -150,8 +156,13 @@ class Services:
         out = {}
         for rating, due in self.scheduler.preview(card_id, now).items():
             s = max(0.0, (due - now).total_seconds())
-            out[rating.name.lower()] = (f"{round(s / 60)} min" if s < 3600 else f"{round(s / 3600)} h" if s < 86_400
-                                        else f"{round(s / 86_400)} d")
+            out[rating.name.lower()] = (
+                f"{round(s / 60)} min"
+                if s < 3600
+                else f"{round(s / 3600)} h"
+                if s < 86_400
+                else f"{round(s / 86_400)} d"
+            )
         return out
 
     def stats(self, card_id: str):
@@ -173,7 +184,9 @@ class Services:
 
         ids = sorted(deck.cards)
         targets = {cid: (c.targets.cold_s, c.targets.practised_s) for cid, c in deck.cards.items()}
-        return [(q.card_id, q.reason) for q in self.plan.queue(self.scheduler, ids, datetime.now(UTC), targets)]
+        return [
+            (q.card_id, q.reason) for q in self.plan.queue(self.scheduler, ids, datetime.now(UTC), targets)
+        ]
 
     def target_s(self, card, settings) -> float:
         """The run's target: the settings' override, else the drill plan (the card's cold target until a
@@ -182,8 +195,12 @@ class Services:
             return settings.target_s(card, False)
         from datetime import UTC, datetime
 
-        return self.plan.target_s(self.scheduler, card.id, datetime.now(UTC),
-                                  {card.id: (card.targets.cold_s, card.targets.practised_s)})
+        return self.plan.target_s(
+            self.scheduler,
+            card.id,
+            datetime.now(UTC),
+            {card.id: (card.targets.cold_s, card.targets.practised_s)},
+        )
 
     def corrections(self) -> list[tuple[str, str]]:
         """(read, corrected) LaTeX of every recogniser reading the user corrected, over every saved board
@@ -285,8 +302,10 @@ def build_window(args: argparse.Namespace):
     try:
         data_dir = user_data_dir(args.data_dir or settings.data_folder or None)
     except OSError as exc:
-        problems.append(f"The data folder {args.data_dir or settings.data_folder} cannot be used ({exc}); "
-                        "using the default one.")
+        problems.append(
+            f"The data folder {args.data_dir or settings.data_folder} cannot be used ({exc}); "
+            "using the default one."
+        )
         data_dir = user_data_dir(None)
     services = Services(data_dir)
     deck, deck_error = _deck(args.deck)
@@ -318,17 +337,29 @@ def build_window(args: argparse.Namespace):
         CalibrationDialog(recognizer, data_dir, parent, corrections=services.corrections()).exec()
 
     context = AppContext(
-        deck=deck, deck_error="\n".join(errors) or None, stats=services.stats,
+        deck=deck,
+        deck_error="\n".join(errors) or None,
+        stats=services.stats,
         target_s=lambda card: services.target_s(card, settings),
-        on_session=services.on_session, on_graded=services.on_graded,
-        on_ungraded=services.on_ungraded, grade_preview=services.grade_preview,
-        pause_ms=settings.pause_ms, pressure_gamma=settings.pressure_gamma, stylus_only=settings.stylus_only,
-        settings_dialog=open_settings_dialog, calibration_dialog=open_calibration,
-        unfinished=services.unfinished, adopt=services.adopt, discard=services.discard,
-        history=services.history, load_board=services.load_board, queue=lambda: services.queue(deck),
+        on_session=services.on_session,
+        on_graded=services.on_graded,
+        on_ungraded=services.on_ungraded,
+        grade_preview=services.grade_preview,
+        pause_ms=settings.pause_ms,
+        pressure_gamma=settings.pressure_gamma,
+        stylus_only=settings.stylus_only,
+        settings_dialog=open_settings_dialog,
+        calibration_dialog=open_calibration,
+        unfinished=services.unfinished,
+        adopt=services.adopt,
+        discard=services.discard,
+        history=services.history,
+        load_board=services.load_board,
+        queue=lambda: services.queue(deck),
         list_boards=services.list_boards if services.store is not None else None,
         delete_board=services.delete_board,
-        boards_folder=services.store.root if services.store is not None else None)
+        boards_folder=services.store.root if services.store is not None else None,
+    )
     recognizers = RecognizerService()
     window = MainWindow(context, recognizers)
     engine = args.engine or settings.engine
@@ -348,8 +379,10 @@ def install_excepthook(window) -> None:
     def hook(exc_type, exc, tb) -> None:
         traceback.print_exception(exc_type, exc, tb, file=sys.stderr)
         try:
-            window.show_error(f"Something went wrong ({exc_type.__name__}: {exc}). Your board is autosaved; "
-                              "the details are on the terminal.")
+            window.show_error(
+                f"Something went wrong ({exc_type.__name__}: {exc}). Your board is autosaved; "
+                "the details are on the terminal."
+            )
         except Exception:  # noqa: BLE001 - the window itself may be gone
             pass
 

@@ -58,8 +58,9 @@ def _maths():
 def make_verdict(latex: str, verdict: str, message: str | None = None, ms: float = 0.0):
     """A :class:`StepVerdict` built here rather than by the checker (``unparsed`` or ``cannot_check``),
     with no reference step, diagnosis or shape; ``message`` says why, in words."""
-    return _maths().StepVerdict(latex=latex, verdict=verdict, reference_step=None, diagnosis=None,
-                                shape=None, ms=ms, message=message)
+    return _maths().StepVerdict(
+        latex=latex, verdict=verdict, reference_step=None, diagnosis=None, shape=None, ms=ms, message=message
+    )
 
 
 def build_context(card, previous_latex: Sequence[str] = (), near_misses: bool = True) -> RecognitionContext:
@@ -87,8 +88,9 @@ def build_context(card, previous_latex: Sequence[str] = (), near_misses: bool = 
         try:
             generated = _maths().near_misses(card)
         except Exception:  # noqa: BLE001 - the prior is optional; a generator bug must not cost the step
-            logger.exception("near misses of card %s failed; the context goes without them",
-                             getattr(card, "id", "?"))
+            logger.exception(
+                "near misses of card %s failed; the context goes without them", getattr(card, "id", "?")
+            )
             generated = []
         for item in generated:
             add(item[0] if isinstance(item, tuple | list) else str(item), "near_miss")
@@ -116,14 +118,17 @@ def prepare(card) -> RecognitionContext:
         warm_up(context)
     except Exception:  # noqa: BLE001 - a warm-up failure only costs time on the first step
         if _shutting_down():  # the program is quitting under the warm-up thread: nothing to report
-            logger.debug("warm-up of card %s cut short by the interpreter's shutdown", getattr(card, "id", "?"))
+            logger.debug(
+                "warm-up of card %s cut short by the interpreter's shutdown", getattr(card, "id", "?")
+            )
         else:
             logger.exception("warming up the form layouts of card %s failed", getattr(card, "id", "?"))
     return context
 
 
-def _recognize_with_limit(recognizer: Recognizer, ink: StepInk, context: RecognitionContext | None,
-                          time_limit_s: float) -> RecognitionResult:
+def _recognize_with_limit(
+    recognizer: Recognizer, ink: StepInk, context: RecognitionContext | None, time_limit_s: float
+) -> RecognitionResult:
     """Call the recogniser in a daemon thread; past ``time_limit_s`` return an empty result saying so.
 
     A hung engine thread cannot be killed from Python; it is left to finish in the background and its
@@ -144,8 +149,9 @@ def _recognize_with_limit(recognizer: Recognizer, ink: StepInk, context: Recogni
     worker.join(time_limit_s)
     ms = (time.perf_counter() - t0) * 1000.0
     if worker.is_alive():
-        return RecognitionResult(ms=ms, engine=name,
-                                 message=f"the recogniser took longer than {time_limit_s:g} s")
+        return RecognitionResult(
+            ms=ms, engine=name, message=f"the recogniser took longer than {time_limit_s:g} s"
+        )
     if "error" in box:
         exc = box["error"]
         if isinstance(exc, RecognitionError):
@@ -175,13 +181,24 @@ def recheck(card, latex: str, previous_latex: Sequence[str] = (), *, check: Chec
         return check(card, latex, list(previous_latex))
     except Exception as exc:  # noqa: BLE001 - a checker failure is a verdict, never a crash
         logger.exception("the checker failed on %r", latex)
-        return make_verdict(latex, "cannot_check", f"the checker failed: {type(exc).__name__}: {exc}",
-                            ms=(time.perf_counter() - t0) * 1000.0)
+        return make_verdict(
+            latex,
+            "cannot_check",
+            f"the checker failed: {type(exc).__name__}: {exc}",
+            ms=(time.perf_counter() - t0) * 1000.0,
+        )
 
 
-def process_step(ink: StepInk, recognizer: Recognizer, card, previous_latex: Sequence[str] = (),
-                 context: RecognitionContext | None = None, *, check: Checker | None = None,
-                 time_limit_s: float | None = None) -> StepResult:
+def process_step(
+    ink: StepInk,
+    recognizer: Recognizer,
+    card,
+    previous_latex: Sequence[str] = (),
+    context: RecognitionContext | None = None,
+    *,
+    check: Checker | None = None,
+    time_limit_s: float | None = None,
+) -> StepResult:
     """Read one step's ``ink`` with ``recognizer`` (context from the card unless ``context`` is given)
     and check the best reading as the next step after ``previous_latex``.
 
@@ -191,10 +208,13 @@ def process_step(ink: StepInk, recognizer: Recognizer, card, previous_latex: Seq
     """
     if time_limit_s is None:
         own = getattr(recognizer, "time_limit_s", None)
-        time_limit_s = 2.0 * float(own) + 1.0 if isinstance(own, int | float) and own > 0 else RECOGNITION_TIME_LIMIT_S
+        time_limit_s = (
+            2.0 * float(own) + 1.0 if isinstance(own, int | float) and own > 0 else RECOGNITION_TIME_LIMIT_S
+        )
     if ink.is_empty:
-        return StepResult(RecognitionResult(message="no ink"), None,
-                          make_verdict("", "unparsed", "could not read: no ink"))
+        return StepResult(
+            RecognitionResult(message="no ink"), None, make_verdict("", "unparsed", "could not read: no ink")
+        )
     if context is None:
         context = build_context(card, previous_latex)
     recognition = _recognize_with_limit(recognizer, ink, context, time_limit_s)
@@ -202,7 +222,7 @@ def process_step(ink: StepInk, recognizer: Recognizer, card, previous_latex: Seq
     if not latex:
         reason = recognition.message or "the recogniser found no reading"
         if reason.startswith("could not read:"):
-            reason = reason[len("could not read:"):].strip()
+            reason = reason[len("could not read:") :].strip()
         return StepResult(recognition, None, make_verdict("", "unparsed", f"could not read: {reason}"))
     return StepResult(recognition, latex, recheck(card, latex, previous_latex, check=check))
 
@@ -213,9 +233,15 @@ CORRECTION_MARGIN = 2.0
 CORRECTION_TOKENS = 2
 
 
-def correction_kind(ink: StepInk, recognition: RecognitionResult | None, new_latex: str, *,
-                    read_latex: str | None = None, first_verdict: str | None = None,
-                    classify: Callable | None = None) -> str:
+def correction_kind(
+    ink: StepInk,
+    recognition: RecognitionResult | None,
+    new_latex: str,
+    *,
+    read_latex: str | None = None,
+    first_verdict: str | None = None,
+    classify: Callable | None = None,
+) -> str:
     """Is a typed correction or an n-best pick of a step a *reading fix* or an *answer change*?
 
     A reading fix ("reading") when the step's ink supports ``new_latex``: the ink's symbols (the
@@ -268,8 +294,16 @@ def correction_kind(ink: StepInk, recognition: RecognitionResult | None, new_lat
         # 48.6 % of reading fixes answer changes). It is when it differs from the new LaTeX in a token
         # or two and fits clearly better (by MARGIN nats): the engine read the ink as written and the
         # user changed a sign, an exponent, an index
-        old = next((m for m in matches if read_latex and normalize_tokens(m.latex) == normalize_tokens(read_latex)
-                    and normalize_tokens(m.latex) != toks), None)
+        old = next(
+            (
+                m
+                for m in matches
+                if read_latex
+                and normalize_tokens(m.latex) == normalize_tokens(read_latex)
+                and normalize_tokens(m.latex) != toks
+            ),
+            None,
+        )
         if old is not None and verified_form([old]) is not None and new.cost - old.cost > CORRECTION_MARGIN:
             import difflib
 
@@ -305,8 +339,9 @@ def chain_prefixes(latex: str) -> list[str]:
     return ["=".join(parts[:j]).strip() for j in range(2, len(parts))]
 
 
-def intermediate_matches(card, latex: str, previous_latex: Sequence[str] = (), *,
-                         check: Checker | None = None) -> list[int]:
+def intermediate_matches(
+    card, latex: str, previous_latex: Sequence[str] = (), *, check: Checker | None = None
+) -> list[int]:
     """Reference steps a chain step shows on its way (issue 12: a milestone written inside a longer
     line counts): each prefix of ``latex`` (:func:`chain_prefixes`) is checked as the step after
     ``previous_latex``; the reference steps of the prefixes judged correct, in order, without repeats.

@@ -33,9 +33,21 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import IO, Any
 
-__all__ = ["FileLock", "UnsafeFileError", "atomic_write_bytes", "atomic_write_path", "atomic_write_text",
-           "bounded_json_loads", "escape_terminal", "fsync_dir", "open_regular", "read_gzip_bounded",
-           "read_regular", "refuse_non_regular_target", "temp_name"]
+__all__ = [
+    "FileLock",
+    "UnsafeFileError",
+    "atomic_write_bytes",
+    "atomic_write_path",
+    "atomic_write_text",
+    "bounded_json_loads",
+    "escape_terminal",
+    "fsync_dir",
+    "open_regular",
+    "read_gzip_bounded",
+    "read_regular",
+    "refuse_non_regular_target",
+    "temp_name",
+]
 
 MiB = 1024 * 1024
 MAX_INT_DIGITS = 30
@@ -55,6 +67,7 @@ class UnsafeFileError(OSError):
 
 
 # ─────────────────────────────────────────── writing ───────────────────────────────────────────
+
 
 def fsync_dir(folder: str | os.PathLike[str]) -> None:
     """fsync a folder so a rename in it is durable (no-op where folders cannot be opened, e.g. Windows)."""
@@ -130,6 +143,7 @@ def atomic_write_text(path: str | os.PathLike[str], text: str, encoding: str = "
 
 # ─────────────────────────────────────────── reading ───────────────────────────────────────────
 
+
 def open_regular(path: str | os.PathLike[str], max_bytes: int | None = None) -> IO[bytes]:
     """Open ``path`` for binary reading if it is a regular file (opened with O_NONBLOCK so that a FIFO
     never blocks, then checked with fstat on the open descriptor: no race with a swapped file). Raises
@@ -142,8 +156,9 @@ def open_regular(path: str | os.PathLike[str], max_bytes: int | None = None) -> 
             kind = "a folder" if stat.S_ISDIR(st.st_mode) else "not a regular file (a device, FIFO or socket)"
             raise UnsafeFileError(path, f"is {kind}")
         if max_bytes is not None and st.st_size > max_bytes:
-            raise UnsafeFileError(path, f"is too large ({st.st_size:,} bytes; the limit is {max_bytes:,})",
-                                  errno.EFBIG)
+            raise UnsafeFileError(
+                path, f"is too large ({st.st_size:,} bytes; the limit is {max_bytes:,})", errno.EFBIG
+            )
         if hasattr(os, "set_blocking"):
             os.set_blocking(fd, True)
         return os.fdopen(fd, "rb")
@@ -202,12 +217,15 @@ def bounded_json_loads(text: str | bytes) -> Any:
     integers over MAX_INT_DIGITS digits, NaN/Infinity, nesting too deep for the parser's recursion.
     Every problem raises ``ValueError`` (a ``json.JSONDecodeError`` for syntax) with the reason."""
     try:
-        return json.loads(text, parse_int=_bounded_int, parse_float=_bounded_float, parse_constant=_no_constant)
+        return json.loads(
+            text, parse_int=_bounded_int, parse_float=_bounded_float, parse_constant=_no_constant
+        )
     except RecursionError:
         raise ValueError("the JSON is nested too deeply") from None
 
 
 # ─────────────────────────────────────────── locks ───────────────────────────────────────────
+
 
 class FileLock:
     """An advisory, non-blocking, exclusive OS lock on the file ``path`` (created if missing), held by
@@ -296,6 +314,7 @@ class FileLock:
 
 # ─────────────────────────────────────────── terminal ───────────────────────────────────────────
 
+
 def escape_terminal(text: object) -> str:
     """``str(text)`` safe to print on a terminal: control characters (C0 except none, DEL, C1, which
     can clear or recolour a terminal) become ``\\xNN``/``\\uNNNN`` escapes, and so do lone surrogates
@@ -306,8 +325,21 @@ def escape_terminal(text: object) -> str:
         o = ord(ch)
         if o < 0x20 or 0x7F <= o < 0xA0:
             out.append(f"\\x{o:02x}")
-        elif 0xD800 <= o < 0xE000 or o in (0x2028, 0x2029, 0x200E, 0x200F, 0x202A, 0x202B, 0x202C, 0x202D,
-                                           0x202E, 0x2066, 0x2067, 0x2068, 0x2069):
+        elif 0xD800 <= o < 0xE000 or o in (
+            0x2028,
+            0x2029,
+            0x200E,
+            0x200F,
+            0x202A,
+            0x202B,
+            0x202C,
+            0x202D,
+            0x202E,
+            0x2066,
+            0x2067,
+            0x2068,
+            0x2069,
+        ):
             out.append(f"\\u{o:04x}")
         else:
             out.append(ch)

@@ -16,4 +16,5 @@ def fake_check(card):
         if latex == "\\frac{d}{dz}\\lim":
             return Verdict(latex, "cannot_check", message="a limit")
         return Verdict(latex, "wrong", diagnosis="sign flip")
+
     return check

@@ -25,11 +25,16 @@ def stylus_device(eraser: bool = False) -> QPointingDevice:
     """A stylus QPointingDevice (pen or its eraser end) with position and pressure; kept alive here."""
     key = "eraser" if eraser else "pen"
     if key not in _DEVICES:
-        caps = (QInputDevice.Capability.Position | QInputDevice.Capability.Pressure
-                | QInputDevice.Capability.XTilt | QInputDevice.Capability.YTilt)
+        caps = (
+            QInputDevice.Capability.Position
+            | QInputDevice.Capability.Pressure
+            | QInputDevice.Capability.XTilt
+            | QInputDevice.Capability.YTilt
+        )
         ptype = QPointingDevice.PointerType.Eraser if eraser else QPointingDevice.PointerType.Pen
-        _DEVICES[key] = QPointingDevice(f"synthetic stylus ({key})", 4242 + eraser, QInputDevice.DeviceType.Stylus,
-                                        ptype, caps, 1, 2)
+        _DEVICES[key] = QPointingDevice(
+            f"synthetic stylus ({key})", 4242 + eraser, QInputDevice.DeviceType.Stylus, ptype, caps, 1, 2
+        )
     return _DEVICES[key]
 
 
@@ -38,8 +43,15 @@ def _target(widget: QWidget) -> QWidget:
     return vp() if callable(vp) else widget
 
 
-def send_tablet(widget: QWidget, kind: QEvent.Type, x: float, y: float, pressure: float,
-                eraser: bool = False, pen_button: Qt.MouseButton = Qt.MouseButton.LeftButton) -> bool:
+def send_tablet(
+    widget: QWidget,
+    kind: QEvent.Type,
+    x: float,
+    y: float,
+    pressure: float,
+    eraser: bool = False,
+    pen_button: Qt.MouseButton = Qt.MouseButton.LeftButton,
+) -> bool:
     """Send one QTabletEvent (TabletPress / TabletMove / TabletRelease) at widget px (x, y); returns
     whether the widget accepted it. ``pen_button`` RightButton is the stylus's barrel button."""
     target = _target(widget)
@@ -48,14 +60,31 @@ def send_tablet(widget: QWidget, kind: QEvent.Type, x: float, y: float, pressure
     down = kind != QEvent.Type.TabletRelease
     button = pen_button if kind != QEvent.Type.TabletMove else Qt.MouseButton.NoButton
     buttons = pen_button if down else Qt.MouseButton.NoButton
-    ev = QTabletEvent(kind, stylus_device(eraser), pos, glob, pressure, 0.0, 0.0, 0.0, 0.0, 0.0,
-                      Qt.KeyboardModifier.NoModifier, button, buttons)
+    ev = QTabletEvent(
+        kind,
+        stylus_device(eraser),
+        pos,
+        glob,
+        pressure,
+        0.0,
+        0.0,
+        0.0,
+        0.0,
+        0.0,
+        Qt.KeyboardModifier.NoModifier,
+        button,
+        buttons,
+    )
     QApplication.sendEvent(target, ev)
     return ev.isAccepted()
 
 
-def tablet_stroke(widget: QWidget, xy: Sequence[tuple[float, float]], pressures: Sequence[float] | float = 0.6,
-                  eraser: bool = False) -> None:
+def tablet_stroke(
+    widget: QWidget,
+    xy: Sequence[tuple[float, float]],
+    pressures: Sequence[float] | float = 0.6,
+    eraser: bool = False,
+) -> None:
     """Press, move through and release the stylus along widget-px points ``xy`` with the given pressure
     (one value, or one per point)."""
     ps = [pressures] * len(xy) if isinstance(pressures, int | float) else list(pressures)
@@ -68,15 +97,18 @@ def tablet_stroke(widget: QWidget, xy: Sequence[tuple[float, float]], pressures:
     send_tablet(widget, QEvent.Type.TabletRelease, xl, yl, 0.0, eraser)
 
 
-def mouse_stroke(widget: QWidget, xy: Sequence[tuple[float, float]],
-                 button: Qt.MouseButton = Qt.MouseButton.LeftButton) -> None:
+def mouse_stroke(
+    widget: QWidget, xy: Sequence[tuple[float, float]], button: Qt.MouseButton = Qt.MouseButton.LeftButton
+) -> None:
     """Press, drag through and release a mouse button along widget-px points ``xy``."""
     target = _target(widget)
 
     def send(kind: QEvent.Type, x: float, y: float, btn: Qt.MouseButton, btns: Qt.MouseButton) -> None:
         pos = QPointF(x, y)
         glob = QPointF(target.mapToGlobal(QPoint(round(x), round(y))))
-        QApplication.sendEvent(target, QMouseEvent(kind, pos, glob, btn, btns, Qt.KeyboardModifier.NoModifier))
+        QApplication.sendEvent(
+            target, QMouseEvent(kind, pos, glob, btn, btns, Qt.KeyboardModifier.NoModifier)
+        )
 
     (x0, y0), *rest = xy
     send(QEvent.Type.MouseButtonPress, x0, y0, button, button)

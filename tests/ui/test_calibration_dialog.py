@@ -31,8 +31,9 @@ def opened(qtbot, tmp_path, monkeypatch):
     (its exec is replaced so that it does not block)."""
     from whiteboard_app.app import build_window, parse_args
 
-    args = parse_args(["--no-recognizer", "--settings", str(tmp_path / "s.ini"), "--data-dir",
-                       str(tmp_path / "data")])
+    args = parse_args(
+        ["--no-recognizer", "--settings", str(tmp_path / "s.ini"), "--data-dir", str(tmp_path / "data")]
+    )
     window, services, _settings = build_window(args)
     qtbot.addWidget(window)
     shown = []

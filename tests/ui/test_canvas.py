@@ -57,7 +57,10 @@ def test_tablet_stroke_becomes_ink_in_canvas_coordinates(qtbot):
     tablet_stroke(canvas, [(100, 60), (130, 70), (160, 80)], [0.2, 0.5, 0.9])
     (stroke,) = model.page.steps[0].strokes
     assert [(p.x, p.y, p.pressure) for p in stroke.points] == [
-        (100 - ox, 60 - oy, 0.2), (130 - ox, 70 - oy, 0.5), (160 - ox, 80 - oy, 0.9)]
+        (100 - ox, 60 - oy, 0.2),
+        (130 - ox, 70 - oy, 0.5),
+        (160 - ox, 80 - oy, 0.9),
+    ]
     assert [p.t for p in stroke.points] == sorted(p.t for p in stroke.points)
     assert finished == [(0, stroke)]
 
@@ -192,8 +195,16 @@ def test_ctrl_wheel_zooms_about_the_cursor_and_wheel_pans(qtbot):
     under = canvas.view_to_canvas(400, 300)
 
     def wheel(dy, mods):
-        ev = QWheelEvent(pos, QPointF(canvas.mapToGlobal(pos.toPoint())), QPoint(0, 0), QPoint(0, dy),
-                         Qt.MouseButton.NoButton, mods, Qt.ScrollPhase.NoScrollPhase, False)
+        ev = QWheelEvent(
+            pos,
+            QPointF(canvas.mapToGlobal(pos.toPoint())),
+            QPoint(0, 0),
+            QPoint(0, dy),
+            Qt.MouseButton.NoButton,
+            mods,
+            Qt.ScrollPhase.NoScrollPhase,
+            False,
+        )
         QApplication.sendEvent(canvas, ev)
 
     wheel(120 * 4, Qt.KeyboardModifier.ControlModifier)
@@ -262,8 +273,12 @@ def test_ink_activity_is_signalled_while_writing(qtbot):
 
 
 def test_render_to_exports_the_page(qtbot):
-    page = Page.from_steps([StepInk((Stroke.from_xy([(0, 20), (400, 20)], pressure=1.0),)),
-                            StepInk((Stroke.from_xy([(0, 160), (400, 160)], pressure=1.0),))])
+    page = Page.from_steps(
+        [
+            StepInk((Stroke.from_xy([(0, 20), (400, 20)], pressure=1.0),)),
+            StepInk((Stroke.from_xy([(0, 160), (400, 160)], pressure=1.0),)),
+        ]
+    )
     canvas, model = make_canvas(qtbot, page)
     img = QImage(400, 300, QImage.Format.Format_ARGB32)
     img.fill(0)
@@ -361,8 +376,9 @@ _KEEP: list = []
 def send_mouse(canvas, kind, x, y, device, buttons=Qt.MouseButton.LeftButton):
     button = Qt.MouseButton.NoButton if kind == QEvent.Type.MouseMove else Qt.MouseButton.LeftButton
     pos = QPointF(x, y)
-    QApplication.sendEvent(canvas, QMouseEvent(kind, pos, pos, pos, button, buttons,
-                                               Qt.KeyboardModifier.NoModifier, device))
+    QApplication.sendEvent(
+        canvas, QMouseEvent(kind, pos, pos, pos, button, buttons, Qt.KeyboardModifier.NoModifier, device)
+    )
 
 
 def test_touch_and_stylus_synthesised_mouse_events(qtbot):
@@ -370,15 +386,27 @@ def test_touch_and_stylus_synthesised_mouse_events(qtbot):
     touch = _device("touchscreen", QInputDevice.DeviceType.TouchScreen, QPointingDevice.PointerType.Finger)
     pen = _device("pen as mouse", QInputDevice.DeviceType.Stylus, QPointingDevice.PointerType.Pen)
     # a mouse event Qt made from a stylus never draws (the tablet event already did)
-    for kind, x in ((QEvent.Type.MouseButtonPress, 100), (QEvent.Type.MouseMove, 150), (QEvent.Type.MouseButtonRelease, 150)):
+    for kind, x in (
+        (QEvent.Type.MouseButtonPress, 100),
+        (QEvent.Type.MouseMove, 150),
+        (QEvent.Type.MouseButtonRelease, 150),
+    ):
         send_mouse(canvas, kind, x, 60, pen)
     assert model.page.stroke_count == 0
     # a finger draws until a stylus has been seen (palm rejection afterwards)
-    for kind, x in ((QEvent.Type.MouseButtonPress, 100), (QEvent.Type.MouseMove, 150), (QEvent.Type.MouseButtonRelease, 150)):
+    for kind, x in (
+        (QEvent.Type.MouseButtonPress, 100),
+        (QEvent.Type.MouseMove, 150),
+        (QEvent.Type.MouseButtonRelease, 150),
+    ):
         send_mouse(canvas, kind, x, 60, touch)
     assert model.page.stroke_count == 1
     tablet_stroke(canvas, [(100, 100), (150, 100)], 0.5)
-    for kind, x in ((QEvent.Type.MouseButtonPress, 100), (QEvent.Type.MouseMove, 150), (QEvent.Type.MouseButtonRelease, 150)):
+    for kind, x in (
+        (QEvent.Type.MouseButtonPress, 100),
+        (QEvent.Type.MouseMove, 150),
+        (QEvent.Type.MouseButtonRelease, 150),
+    ):
         send_mouse(canvas, kind, x, 140, touch)
     assert model.page.stroke_count == 2
 
@@ -388,15 +416,19 @@ def test_pinch_zooms_about_the_fingers(qtbot):
     pad = _device("touchpad", QInputDevice.DeviceType.TouchPad, QPointingDevice.PointerType.Finger)
     pos = QPointF(250, 150)
     under = canvas.view_to_canvas(250, 150)
-    ev = QNativeGestureEvent(Qt.NativeGestureType.ZoomNativeGesture, pad, 2, pos, pos, pos, 0.5, QPointF(0, 0))
+    ev = QNativeGestureEvent(
+        Qt.NativeGestureType.ZoomNativeGesture, pad, 2, pos, pos, pos, 0.5, QPointF(0, 0)
+    )
     QApplication.sendEvent(canvas, ev)
     assert canvas.scale() == pytest.approx(1.5)
     assert canvas.view_to_canvas(250, 150) == pytest.approx(under)
 
 
 def test_replay_forward_is_incremental_and_matches_a_full_render(qtbot):
-    strokes = [Stroke.from_xy([(60 + 40 * i, 40), (80 + 40 * i, 90), (95 + 40 * i, 50)], t0=1000 * i, dt=200)
-               for i in range(8)]
+    strokes = [
+        Stroke.from_xy([(60 + 40 * i, 40), (80 + 40 * i, 90), (95 + 40 * i, 50)], t0=1000 * i, dt=200)
+        for i in range(8)
+    ]
     page = Page()
     for s in strokes:
         page = page.with_stroke(0, s)

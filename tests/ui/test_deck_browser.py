@@ -19,20 +19,27 @@ CET = timezone(timedelta(hours=1))
 NOW = datetime(2026, 11, 22, 9, 0, tzinfo=CET)
 
 
-@pytest.mark.parametrize("due, words, due_now", [
-    (None, "new", True),
-    (NOW - timedelta(minutes=1), "due", True),
-    (NOW, "due", True),
-    (NOW + timedelta(minutes=10), "in 10 min", False),
-    (NOW + timedelta(minutes=9, seconds=1), "in 10 min", False),  # rounded up: never "in 0 min"
-    (NOW + timedelta(hours=2, minutes=30), "in 3 h", False),
-    (NOW + timedelta(hours=14, minutes=59), "in 15 h", False),  # 23:59 the same day
-    (NOW + timedelta(hours=15), "in 1 d", False),  # midnight: the next day
-    (NOW + timedelta(days=5), "in 5 d", False),
-    (NOW - timedelta(days=3), "due (3 d late)", True),
-    ((NOW - timedelta(hours=9, minutes=30)).astimezone(UTC), "due (1 d late)", True),  # 23:30 yesterday, CET
-    ((NOW + timedelta(minutes=10)).astimezone(UTC), "in 10 min", False),  # another zone, same instant
-])
+@pytest.mark.parametrize(
+    "due, words, due_now",
+    [
+        (None, "new", True),
+        (NOW - timedelta(minutes=1), "due", True),
+        (NOW, "due", True),
+        (NOW + timedelta(minutes=10), "in 10 min", False),
+        (NOW + timedelta(minutes=9, seconds=1), "in 10 min", False),  # rounded up: never "in 0 min"
+        (NOW + timedelta(hours=2, minutes=30), "in 3 h", False),
+        (NOW + timedelta(hours=14, minutes=59), "in 15 h", False),  # 23:59 the same day
+        (NOW + timedelta(hours=15), "in 1 d", False),  # midnight: the next day
+        (NOW + timedelta(days=5), "in 5 d", False),
+        (NOW - timedelta(days=3), "due (3 d late)", True),
+        (
+            (NOW - timedelta(hours=9, minutes=30)).astimezone(UTC),
+            "due (1 d late)",
+            True,
+        ),  # 23:30 yesterday, CET
+        ((NOW + timedelta(minutes=10)).astimezone(UTC), "in 10 min", False),  # another zone, same instant
+    ],
+)
 def test_due_words_compare_times(due, words, due_now):
     stats = CardStats(due=due)
     assert due_words(stats, NOW) == words

@@ -55,7 +55,9 @@ def recognizer():
 
 
 def run_derivation(qtbot, card, recognizer, latexes):
-    view = PracticeView(card, PracticeServices(recognizer=lambda: recognizer, pause_ms=300, clock=FakeClock()))
+    view = PracticeView(
+        card, PracticeServices(recognizer=lambda: recognizer, pause_ms=300, clock=FakeClock())
+    )
     qtbot.addWidget(view)
     view.resize(1500, 1000)
     view.show()
@@ -72,7 +74,9 @@ def run_derivation(qtbot, card, recognizer, latexes):
 
 
 def readings(view):
-    return [(s.latex, s.verdict.verdict if s.verdict else None) for s in view.model.steps if not s.ink.is_empty]
+    return [
+        (s.latex, s.verdict.verdict if s.verdict else None) for s in view.model.steps if not s.ink.is_empty
+    ]
 
 
 def test_generated_ink_flows_through_the_window(qtbot, card, recognizer):
@@ -113,7 +117,9 @@ def test_correct_derivation_from_ink(qtbot, card, recognizer):
     assert all(view.panels[k].chip.text() == "\u2713 correct" for k in range(3))
     # the result without the definition written first: correct, but unsupported, and the run goes on
     assert not view.session.finished and view.run.reached_goal and not view.run.complete
-    assert "write the objective (reference step 1)" in view.panels[0].run_note.text()  # the first step past it
+    assert (
+        "write the objective (reference step 1)" in view.panels[0].run_note.text()
+    )  # the first step past it
 
 
 def test_wrong_derivation_from_ink(qtbot, card, recognizer):

@@ -20,9 +20,22 @@ ROOT = Path(__file__).resolve().parents[2]
 
 def _run(cmd: list[str], tmp_path: Path) -> subprocess.CompletedProcess:
     env = dict(os.environ, QT_QPA_PLATFORM="offscreen", WHITEBOARD_DATA_DIR=str(tmp_path / "data"))
-    return subprocess.run(cmd + ["--launch-probe", "--no-recognizer", "--data-dir", str(tmp_path / "data"),
-                                 "--settings", str(tmp_path / "settings.ini")],
-                          env=env, capture_output=True, text=True, timeout=120, cwd=tmp_path)
+    return subprocess.run(
+        cmd
+        + [
+            "--launch-probe",
+            "--no-recognizer",
+            "--data-dir",
+            str(tmp_path / "data"),
+            "--settings",
+            str(tmp_path / "settings.ini"),
+        ],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        cwd=tmp_path,
+    )
 
 
 def test_installed_gui_script_starts_offscreen_and_quits(tmp_path):
@@ -40,8 +53,13 @@ def test_packaged_entry_opens_the_window_or_runs_the_cli(tmp_path):
     proc = _run([sys.executable, str(entry)], tmp_path)
     assert proc.returncode == 0, proc.stderr
     assert "window-shown" in proc.stdout
-    cli = subprocess.run([sys.executable, str(entry), "decks", "list", "--json"], capture_output=True,
-                         text=True, timeout=120, env=dict(os.environ, QT_QPA_PLATFORM="offscreen"))
+    cli = subprocess.run(
+        [sys.executable, str(entry), "decks", "list", "--json"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env=dict(os.environ, QT_QPA_PLATFORM="offscreen"),
+    )
     assert cli.returncode == 0, cli.stderr
     assert "sigmoid-derivative" in cli.stdout
 
@@ -74,7 +92,9 @@ def test_cpu_only_bundle_keeps_every_library_torch_loads():
     ``import torch`` loads (the closure ldd resolves for torch._C), or the packaged program cannot start."""
     keep = runpy.run_path(str(ROOT / "packaging" / "cpu_only.py"))["keep"]
     needed = _torch_load_time_libraries()
-    assert any(p.startswith("torch/lib/libtorch_cpu") for p in needed), needed  # ldd saw torch's own libraries
+    assert any(p.startswith("torch/lib/libtorch_cpu") for p in needed), (
+        needed
+    )  # ldd saw torch's own libraries
     dropped = sorted(p for p in needed if not keep(p))
     assert dropped == [], f"load-time dependencies of torch dropped by packaging/cpu_only.py: {dropped}"
 
@@ -102,8 +122,13 @@ def test_smoke_script_passes_on_the_packaged_entry(tmp_path):
     wrapper = tmp_path / "whiteboard-app"
     wrapper.write_text(f'#!/bin/sh\nexec "{sys.executable}" "{ROOT / "packaging" / "entry.py"}" "$@"\n')
     wrapper.chmod(0o755)
-    proc = subprocess.run(["bash", str(ROOT / "packaging" / "smoke-test.sh"), str(wrapper), sys.executable],
-                          capture_output=True, text=True, timeout=300, cwd=ROOT)
+    proc = subprocess.run(
+        ["bash", str(ROOT / "packaging" / "smoke-test.sh"), str(wrapper), sys.executable],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        cwd=ROOT,
+    )
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert "3 of 3 reference steps correct" in proc.stdout
     assert '"latex": "x + 1"' in proc.stdout

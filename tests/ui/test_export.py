@@ -74,8 +74,12 @@ def test_pdf_opens_with_pdftoppm(board, tmp_path, qapp):
         pytest.skip("pdftoppm (poppler-utils) is not installed: run scripts/install-system-deps.sh")
     pdf = export_pdf(board, tmp_path / "b.pdf")
     assert pdf.read_bytes().startswith(b"%PDF")
-    subprocess.run(["pdftoppm", "-r", "60", "-png", "-singlefile", str(pdf), str(tmp_path / "page")],
-                   check=True, capture_output=True, timeout=60)
+    subprocess.run(
+        ["pdftoppm", "-r", "60", "-png", "-singlefile", str(pdf), str(tmp_path / "page")],
+        check=True,
+        capture_output=True,
+        timeout=60,
+    )
     img = QImage(str(tmp_path / "page.png"))
     assert not img.isNull()
     # A4 landscape (the sheet is wider than tall) at 60 dpi: 702 x 496 px
@@ -105,8 +109,14 @@ def test_export_format_errors(board, tmp_path):
 
 
 def _run_cli(*args, env=None):
-    return subprocess.run([sys.executable, "-m", "whiteboard_app", *args], capture_output=True, text=True,
-                          timeout=120, cwd=REPO, env=dict(os.environ, QT_QPA_PLATFORM="offscreen", **(env or {})))
+    return subprocess.run(
+        [sys.executable, "-m", "whiteboard_app", *args],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        cwd=REPO,
+        env=dict(os.environ, QT_QPA_PLATFORM="offscreen", **(env or {})),
+    )
 
 
 def test_export_command(board, tmp_path):
@@ -123,10 +133,18 @@ def test_export_command(board, tmp_path):
 
 
 def test_cli_commands_do_not_load_qt(tmp_path):
-    code = ("import sys; from whiteboard_app.cli import main; rc = main(['boards', 'list', '--json']); "
-            "print(int('PySide6' in sys.modules))")
-    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120, cwd=REPO,
-                       env=dict(os.environ, WHITEBOARD_DATA_DIR=str(tmp_path)))
+    code = (
+        "import sys; from whiteboard_app.cli import main; rc = main(['boards', 'list', '--json']); "
+        "print(int('PySide6' in sys.modules))"
+    )
+    r = subprocess.run(
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        cwd=REPO,
+        env=dict(os.environ, WHITEBOARD_DATA_DIR=str(tmp_path)),
+    )
     out = r.stdout.strip().splitlines()
     assert r.returncode == 0, r.stderr
     assert json.loads("\n".join(out[:-1])) == {"boards": [], "errors": []}
@@ -153,7 +171,9 @@ def test_export_never_replaces_a_device_or_fifo(board, tmp_path, fmt):
 
 
 @pytest.mark.parametrize("fmt", ["inkml", "png"])
-def test_a_failed_export_leaves_no_partial_file_and_keeps_the_old_one(board, tmp_path, qapp, monkeypatch, fmt):
+def test_a_failed_export_leaves_no_partial_file_and_keeps_the_old_one(
+    board, tmp_path, qapp, monkeypatch, fmt
+):
     """Issue 15 (6): on a full disk a truncated PNG and a 0-byte .inkml.tmp stayed behind. The write now
     goes to a temporary file that is removed on failure; the file already at the target is kept."""
     import errno

@@ -47,8 +47,9 @@ def saved_boards(data: Path, cards: list[tuple[str, str | None]]) -> BoardStore:
     store = BoardStore(boards_dir(data))
     for k, (card_id, wrong) in enumerate(cards):
         clock = FakeClock(1_000.0 + k)
-        session = record_attempt(clock, latexes=["a", "b"], card_id=card_id, verdicts={1: wrong} if wrong else None,
-                                 seed=k)
+        session = record_attempt(
+            clock, latexes=["a", "b"], card_id=card_id, verdicts={1: wrong} if wrong else None, seed=k
+        )
         store.save(session.board())
     return store
 
@@ -59,7 +60,9 @@ def test_board_browser_lists_the_data_folders_boards_with_card_names(qtbot, tmp_
 
     data = tmp_path / "data"
     monkeypatch.setenv("WHITEBOARD_DATA_DIR", str(data))  # the environment variable moves the data folder
-    store = saved_boards(data, [("sigmoid-derivative", None), ("bayes-theorem", "wrong"), ("pca-via-svd", None)])
+    store = saved_boards(
+        data, [("sigmoid-derivative", None), ("bayes-theorem", "wrong"), ("pca-via-svd", None)]
+    )
     (store.root / "20260101-000000_broken_deadbeef.board.json").write_text("{ not json")
     args = parse_args(["--no-recognizer", "--settings", str(tmp_path / "s.ini")])
     window, services, _settings = build_window(args)
@@ -71,7 +74,9 @@ def test_board_browser_lists_the_data_folders_boards_with_card_names(qtbot, tmp_
         assert browser is not None and browser.isVisible()
         deck = window.context.deck
         titles = sorted(browser.visible_titles())
-        assert titles == sorted(deck.cards[c].title for c in ("sigmoid-derivative", "bayes-theorem", "pca-via-svd"))
+        assert titles == sorted(
+            deck.cards[c].title for c in ("sigmoid-derivative", "bayes-theorem", "pca-via-svd")
+        )
         assert "1 file could not be read" in browser.problems.text() and "broken" in browser.problems.text()
         assert str(store.root) in browser.where.text()
         row = next(r for r in browser.rows if r.card_id == "bayes-theorem")
@@ -114,7 +119,9 @@ def test_settings_show_the_data_folder_in_use(qtbot, tmp_path, monkeypatch):
     from whiteboard_app.ui.settings_dialog import AppSettings, SettingsDialog, open_settings
 
     monkeypatch.setenv("WHITEBOARD_DATA_DIR", str(tmp_path / "moved"))
-    dialog = SettingsDialog(AppSettings(open_settings(tmp_path / "s.ini")), [], None, data_dir=str(tmp_path / "moved"))
+    dialog = SettingsDialog(
+        AppSettings(open_settings(tmp_path / "s.ini")), [], None, data_dir=str(tmp_path / "moved")
+    )
     qtbot.addWidget(dialog)
     text = dialog.folder_in_use.text()
     assert str(tmp_path / "moved") in text and "WHITEBOARD_DATA_DIR" in text
@@ -135,8 +142,13 @@ def fake_window(qtbot, deck, queue=(), stats=None, graded=None):
             return CardStats(due=datetime.now().astimezone() + timedelta(days=4), attempts=1)
         return CardStats()
 
-    context = AppContext(deck=deck, stats=card_stats, queue=lambda: list(queue), on_graded=on_graded,
-                         check=lambda card, latex, previous: fake_check(card)(card, latex, previous))
+    context = AppContext(
+        deck=deck,
+        stats=card_stats,
+        queue=lambda: list(queue),
+        on_graded=on_graded,
+        check=lambda card, latex, previous: fake_check(card)(card, latex, previous),
+    )
     window = MainWindow(context)
     qtbot.addWidget(window)
     window.show()
@@ -158,7 +170,10 @@ def test_next_card_after_grading_with_the_next_due_date(qtbot, deck):
     view.interviewer.grade_buttons["good"].click()
     panel = view.interviewer
     assert "in 4 d" in panel.done_label.text()  # when the card is due again
-    assert panel.next_button_card.isVisible() and deck.cards["bayes-theorem"].title in panel.next_button_card.text()
+    assert (
+        panel.next_button_card.isVisible()
+        and deck.cards["bayes-theorem"].title in panel.next_button_card.text()
+    )
     panel.next_button_card.click()
     assert window.practice is not None and window.practice.card.id == "bayes-theorem"
 
@@ -169,10 +184,18 @@ def test_grading_again_is_not_congratulated_and_a_new_card_is_offered(qtbot, dec
     view.finish_run()
     answer_all(view.interviewer)
     view.interviewer.grade_buttons["again"].click()
-    assert "Well done" not in view.interviewer.done_label.text() and "Again" in view.interviewer.done_label.text()
-    first_new = sorted((c for c in deck.cards.values() if c.id != "sigmoid-derivative"),
-                       key=lambda c: (c.topic, c.title.lower()))[0]
-    assert view.interviewer.next_button_card.isVisible() and first_new.title in view.interviewer.next_button_card.text()
+    assert (
+        "Well done" not in view.interviewer.done_label.text()
+        and "Again" in view.interviewer.done_label.text()
+    )
+    first_new = sorted(
+        (c for c in deck.cards.values() if c.id != "sigmoid-derivative"),
+        key=lambda c: (c.topic, c.title.lower()),
+    )[0]
+    assert (
+        view.interviewer.next_button_card.isVisible()
+        and first_new.title in view.interviewer.next_button_card.text()
+    )
 
 
 def test_no_next_card_when_every_card_waits(qtbot, deck):
@@ -243,10 +266,16 @@ def test_todays_drill_agrees_with_the_footer(qtbot, deck):
     now = datetime.now().astimezone()
     soon = CardStats(due=now + timedelta(minutes=10), attempts=1)
     stats = {"sigmoid-derivative": soon}
-    browser = DeckBrowser(deck, lambda cid: stats.get(cid, CardStats()), today=lambda: now,
-                          queue=lambda: [("sigmoid-derivative", "due"), ("bayes-theorem", "new")])
+    browser = DeckBrowser(
+        deck,
+        lambda cid: stats.get(cid, CardStats()),
+        today=lambda: now,
+        queue=lambda: [("sigmoid-derivative", "due"), ("bayes-theorem", "new")],
+    )
     qtbot.addWidget(browser)
-    assert browser.drill_card_ids() == ["bayes-theorem"]  # the card due in 10 min waits; the new one is offered
+    assert browser.drill_card_ids() == [
+        "bayes-theorem"
+    ]  # the card due in 10 min waits; the new one is offered
     assert "0 due today" in browser.summary.text() and "1 due later today" in browser.summary.text()
 
 
@@ -319,10 +348,17 @@ def test_chips_show_rendered_readings_without_scores_and_a_tap_uses_one(qtbot):
         name = "scripted"
 
         def recognize(self, ink, context=None):
-            return RecognitionResult((Candidate("p_{", 1.98), Candidate(right, -0.02), Candidate(right, -0.5)), ms=1.0)
+            return RecognitionResult(
+                (Candidate("p_{", 1.98), Candidate(right, -0.02), Candidate(right, -0.5)), ms=1.0
+            )
 
-    services = PracticeServices(recognizer=lambda: TwoReadings(), pause_ms=30, clock=FakeClock(),
-                                check=fake_check(card), near_misses=False)
+    services = PracticeServices(
+        recognizer=lambda: TwoReadings(),
+        pause_ms=30,
+        clock=FakeClock(),
+        check=fake_check(card),
+        near_misses=False,
+    )
     view = PracticeView(card, services)
     qtbot.addWidget(view)
     view.resize(1200, 800)
@@ -337,7 +373,9 @@ def test_chips_show_rendered_readings_without_scores_and_a_tap_uses_one(qtbot):
     assert not chips.buttons[1].icon().isNull()  # rendered maths
     assert chips.current_row() == 0
     chips.buttons[1].click()  # one tap
-    qtbot.waitUntil(lambda: view.model.step(0).latex == right and view.model.step(0).status == "done", timeout=15_000)
+    qtbot.waitUntil(
+        lambda: view.model.step(0).latex == right and view.model.step(0).status == "done", timeout=15_000
+    )
     assert view.model.step(0).source == "pick" and view.panels[0].chip.text() == "\u2713 correct"
     assert chips.current_row() == 1
 

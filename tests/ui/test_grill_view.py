@@ -23,11 +23,11 @@ from whiteboard_app.ui.grill_view import GrillView  # noqa: E402
 
 T0 = datetime(2026, 3, 1, 9, 0, tzinfo=UTC)
 IDS = [
-    "sigmoid-derivative/derivative-in-terms-of-sigma",     # ink, correct in another form
-    "ols-closed-form/hessian",                              # keyboard, wrong (missing factor)
-    "sample-variance-n-minus-1/why-n-minus-1",              # words, self-graded
-    "conditional-probability-dice/both-six-given-one",      # ink, misread -> wrong, shown as read
-    "softmax-cross-entropy-gradient/gradient-wrt-logits",   # time runs out
+    "sigmoid-derivative/derivative-in-terms-of-sigma",  # ink, correct in another form
+    "ols-closed-form/hessian",  # keyboard, wrong (missing factor)
+    "sample-variance-n-minus-1/why-n-minus-1",  # words, self-graded
+    "conditional-probability-dice/both-six-given-one",  # ink, misread -> wrong, shown as read
+    "softmax-cross-entropy-gradient/gradient-wrt-logits",  # time runs out
 ]
 
 
@@ -52,8 +52,15 @@ def setup(qtbot, tmp_path):
     sched = Scheduler(history, fsrs.Scheduler(enable_fuzzing=False))
     clock = FakeClock()
     rec = FakeRecognizer([r"\frac{e^{-z}}{(1+e^{-z})^2}", r"\frac{1}{6}"])
-    view = GrillView(items, scheduler=sched, recognizer=lambda: rec, compare=InProcessCompare(), clock=clock,
-                     now=lambda: T0, read_pause_ms=0)
+    view = GrillView(
+        items,
+        scheduler=sched,
+        recognizer=lambda: rec,
+        compare=InProcessCompare(),
+        clock=clock,
+        now=lambda: T0,
+        read_pause_ms=0,
+    )
     qtbot.addWidget(view)
     view.resize(900, 700)
     view.show()
@@ -83,8 +90,8 @@ def test_a_grill_session_of_five_questions(qtbot, setup):
     assert "Question 1 of 5" in view.progress_label.text()
     clock.advance(8_000)
     view.tick()
-    assert view.clock_label.text() == "0:22"                   # 30 s limit
-    view.read_ink()                                            # nothing written yet: said in words
+    assert view.clock_label.text() == "0:22"  # 30 s limit
+    view.read_ink()  # nothing written yet: said in words
     assert "write the answer" in view.reading_label.text()
     _write(view)
     view.read_ink()
@@ -92,13 +99,13 @@ def test_a_grill_session_of_five_questions(qtbot, setup):
     assert rec.contexts[0].expected[0] == (items[0].question.answer, "reference")
     assert "correct" in view.verdict_label.text() and "8.0 s" in view.verdict_label.text()
     assert "read:" in view.reading_label.text()
-    assert results[0].correct and results[0].rating == 4       # within a third of the limit: easy
+    assert results[0].correct and results[0].rating == 4  # within a third of the limit: easy
     assert view.next_button.isEnabled()
 
     # 2. maths by keyboard: X^T X for the Hessian 2 X^T X is wrong, with the checker's diagnosis
     view.next_button.click()
     assert "Question 2 of 5" in view.progress_label.text()
-    assert view.page_model.page.steps[0].is_empty              # a fresh board
+    assert view.page_model.page.steps[0].is_empty  # a fresh board
     clock.advance(20_000)
     qtbot.keyClicks(view.latex_edit, "X^TX")
     qtbot.keyClick(view.latex_edit, "\r")
@@ -110,11 +117,11 @@ def test_a_grill_session_of_five_questions(qtbot, setup):
     # 3. words: key points after answering, then a self-grade
     view.next_button.click()
     assert view.answer_stack.currentIndex() == 1
-    assert not view.grade_buttons["good"].isEnabled()          # grade only after seeing the key points
+    assert not view.grade_buttons["good"].isEnabled()  # grade only after seeing the key points
     clock.advance(15_000)
     view.reveal_button.click()
     assert "degree of freedom" in view.expected_label.text()
-    clock.advance(30_000)                                      # reading the key points does not count
+    clock.advance(30_000)  # reading the key points does not count
     view.grade_buttons["good"].click()
     assert results[2].self_grade == "good" and results[2].ms == 15_000 and results[2].rating == 3
 
@@ -139,7 +146,9 @@ def test_a_grill_session_of_five_questions(qtbot, setup):
     summaries = []
     view.finished.connect(summaries.append)
     view.next_button.click()
-    assert summaries == [{"answered": 5, "correct": 2, "accuracy": 0.4, "median_ms": 13_500}]  # timed-out answers have no time
+    assert summaries == [
+        {"answered": 5, "correct": 2, "accuracy": 0.4, "median_ms": 13_500}
+    ]  # timed-out answers have no time
     assert "2 of 5 right (40 %)" in view.summary_label.text()
 
     # scheduling updated: every question has its FSRS state; the history has the five answers
@@ -164,7 +173,7 @@ def test_the_grill_is_reachable_from_the_menu_and_scheduled_in_the_history(qtbot
     view = window.grill
     assert view is not None and window.stack.currentWidget() is view
     items = view.session.items
-    assert len(items) == 10 and len({it.card.id for it in items}) == 10   # new questions, one card each
+    assert len(items) == 10 and len({it.card.id for it in items}) == 10  # new questions, one card each
     words = next(i for i, it in enumerate(items) if it.kind == "words")
     while view.session.index < words:
         view.session.time_out()
@@ -172,7 +181,7 @@ def test_the_grill_is_reachable_from_the_menu_and_scheduled_in_the_history(qtbot
     view.reveal()
     view.grade("easy")
     assert history.grill_stats().answered == words + 1
-    window.show_deck()                                                  # leaving closes the grill
+    window.show_deck()  # leaving closes the grill
     assert window.grill is None and window.stack.currentWidget() is window.browser
     stats = StatsWindow(history, {c.id: c.title for c in deck}, open_reviews=False)
     qtbot.addWidget(stats)

@@ -33,8 +33,14 @@ def focused():
 def test_a_whole_run_with_the_keyboard_alone(qtbot):
     deck, _ = deck_errors([bundled_deck_dir() / "sigmoid-derivative.toml"])
     graded = []
-    window = MainWindow(AppContext(deck=deck, clock=FakeClock(), check=check,
-                                   on_graded=lambda cid, grade, session: graded.append((cid, grade))))
+    window = MainWindow(
+        AppContext(
+            deck=deck,
+            clock=FakeClock(),
+            check=check,
+            on_graded=lambda cid, grade, session: graded.append((cid, grade)),
+        )
+    )
     qtbot.addWidget(window)
     window.resize(1280, 800)
     window.show()

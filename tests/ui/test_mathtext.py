@@ -6,15 +6,18 @@ import pytest
 from whiteboard_app.ui.mathtext import render_png, to_mathtext
 
 
-@pytest.mark.parametrize("latex", [
-    r"\|w\|^2",
-    r"D_{KL}(p\|q) \ge 0",
-    r"\lVert x \rVert",
-    r"\sigma(z)(1-\sigma(z))",
-    r"\dfrac{1}{n-1}\sum_{i=1}^{n}(x_i-\bar x)^2",
-    r"a \le b",
-    r"\operatorname{tr}(X^\top X)",
-])
+@pytest.mark.parametrize(
+    "latex",
+    [
+        r"\|w\|^2",
+        r"D_{KL}(p\|q) \ge 0",
+        r"\lVert x \rVert",
+        r"\sigma(z)(1-\sigma(z))",
+        r"\dfrac{1}{n-1}\sum_{i=1}^{n}(x_i-\bar x)^2",
+        r"a \le b",
+        r"\operatorname{tr}(X^\top X)",
+    ],
+)
 def test_written_forms_render(latex):
     png = render_png(latex)
     assert png is not None and png.startswith(b"\x89PNG")

@@ -45,12 +45,20 @@ class ScriptedRecognizer:
         latex = self.readings.get(len(ink))
         if latex is None:
             return RecognitionResult(message="nothing matched")
-        return RecognitionResult((Candidate(latex, -0.1), Candidate(latex + "+1", -2.0)), ms=3.0, engine=self.name)
+        return RecognitionResult(
+            (Candidate(latex, -0.1), Candidate(latex + "+1", -2.0)), ms=3.0, engine=self.name
+        )
 
 
 def make_view(qtbot, card, recognizer, **kw):
-    services = PracticeServices(recognizer=lambda: recognizer, pause_ms=40, clock=FakeClock(),
-                                check=fake_check(card), near_misses=False, **kw)
+    services = PracticeServices(
+        recognizer=lambda: recognizer,
+        pause_ms=40,
+        clock=FakeClock(),
+        check=fake_check(card),
+        near_misses=False,
+        **kw,
+    )
     view = PracticeView(card, services)
     qtbot.addWidget(view)
     view.resize(1200, 800)
@@ -114,19 +122,25 @@ def test_correction_rechecks_only_and_is_undoable(qtbot, card):
 
     panel.edit.setText(card.steps[0].latex)
     panel.edit.returnPressed.emit()
-    qtbot.waitUntil(lambda: view.model.step(0).verdict is not None and view.model.step(0).verdict.verdict == "correct",
-                    timeout=15_000)
+    qtbot.waitUntil(
+        lambda: view.model.step(0).verdict is not None and view.model.step(0).verdict.verdict == "correct",
+        timeout=15_000,
+    )
     assert rec.calls == calls  # no new recognition: only parse + check
     assert view.model.step(0).source == "typed"
     assert view.session.step(0).corrections[-1].after == card.steps[0].latex
 
     view.undo_stack.undo()  # back to what the recogniser read
-    qtbot.waitUntil(lambda: view.model.step(0).verdict is not None and view.model.step(0).verdict.verdict == "wrong",
-                    timeout=15_000)
+    qtbot.waitUntil(
+        lambda: view.model.step(0).verdict is not None and view.model.step(0).verdict.verdict == "wrong",
+        timeout=15_000,
+    )
     assert view.model.step(0).latex == "\\sigma(z) = (1-e^{-z})^{-1}"
     view.undo_stack.redo()
-    qtbot.waitUntil(lambda: view.model.step(0).latex == card.steps[0].latex and view.model.step(0).status == "done",
-                    timeout=15_000)
+    qtbot.waitUntil(
+        lambda: view.model.step(0).latex == card.steps[0].latex and view.model.step(0).status == "done",
+        timeout=15_000,
+    )
 
 
 def test_picking_from_the_n_best_list(qtbot, card):
@@ -136,7 +150,9 @@ def test_picking_from_the_n_best_list(qtbot, card):
     qtbot.waitUntil(done(view), timeout=15_000)
     panel = view.panels[0]
     panel.candidates.activated.emit(1)
-    qtbot.waitUntil(lambda: view.model.step(0).source == "pick" and view.model.step(0).status == "done", timeout=15_000)
+    qtbot.waitUntil(
+        lambda: view.model.step(0).source == "pick" and view.model.step(0).status == "done", timeout=15_000
+    )
     assert view.model.step(0).latex == card.steps[0].latex + "+1"
     assert view.model.step(0).verdict.verdict == "wrong"
 
@@ -166,8 +182,10 @@ def test_cannot_check_shows_the_reference_step(qtbot, card):
     assert panel.reference.toolTip().startswith("reference: " + card.steps[0].latex)
 
 
-@pytest.mark.skipif(not hasattr(__import__("whiteboard_app.maths").maths, "StepVerdict"),
-                    reason="whiteboard_app.maths (StepVerdict) has not landed yet")
+@pytest.mark.skipif(
+    not hasattr(__import__("whiteboard_app.maths").maths, "StepVerdict"),
+    reason="whiteboard_app.maths (StepVerdict) has not landed yet",
+)
 def test_unreadable_ink_says_could_not_read(qtbot, card):
     view = make_view(qtbot, card, ScriptedRecognizer({}))
     stroke(view)
@@ -184,7 +202,9 @@ def test_hints_one_at_a_time_and_reveal_reference(qtbot, card):
     panel.hint_button.click()  # hints follow the user: nothing matched yet, so reference step 1 first
     from whiteboard_app.ui.prose import prose_html
 
-    assert panel.hint.text() == f"<b>Hint 1:</b> {prose_html(f'Next, reference step 1: {card.steps[0].rule}.')}"
+    assert (
+        panel.hint.text() == f"<b>Hint 1:</b> {prose_html(f'Next, reference step 1: {card.steps[0].rule}.')}"
+    )
     panel.hint_button.click()
 
     def lines():
@@ -227,8 +247,13 @@ def test_keyboard_only_derivation_to_the_interviewer(qtbot, card):
 
 def test_recogniser_arriving_later_reads_the_waiting_steps(qtbot, card):
     box = {"rec": None}
-    services = PracticeServices(recognizer=lambda: box["rec"], pause_ms=30, clock=FakeClock(), check=fake_check(card),
-                                near_misses=False)
+    services = PracticeServices(
+        recognizer=lambda: box["rec"],
+        pause_ms=30,
+        clock=FakeClock(),
+        check=fake_check(card),
+        near_misses=False,
+    )
     view = PracticeView(card, services)
     qtbot.addWidget(view)
     view.resize(1000, 700)
@@ -243,14 +268,17 @@ def test_recogniser_arriving_later_reads_the_waiting_steps(qtbot, card):
     assert view.status.isHidden()
 
 
-@pytest.mark.parametrize("verdict, headline, detail", [
-    (Verdict("x", "correct", 3), "correct", "matches reference step 3"),
-    (Verdict("x", "correct", None), "correct", "follows from your previous step"),
-    (Verdict("x", "wrong", diagnosis="n vs n-1"), "wrong", "n vs n-1"),
-    (Verdict("x", "wrong", shape="(n,d) @ (n,1)"), "wrong", "shapes: (n,d) @ (n,1)"),
-    (Verdict("", "unparsed", message="could not read: time limit"), "could not read", "time limit"),
-    (Verdict("x", "cannot_check"), "cannot check", "compare with the reference step"),
-])
+@pytest.mark.parametrize(
+    "verdict, headline, detail",
+    [
+        (Verdict("x", "correct", 3), "correct", "matches reference step 3"),
+        (Verdict("x", "correct", None), "correct", "follows from your previous step"),
+        (Verdict("x", "wrong", diagnosis="n vs n-1"), "wrong", "n vs n-1"),
+        (Verdict("x", "wrong", shape="(n,d) @ (n,1)"), "wrong", "shapes: (n,d) @ (n,1)"),
+        (Verdict("", "unparsed", message="could not read: time limit"), "could not read", "time limit"),
+        (Verdict("x", "cannot_check"), "cannot check", "compare with the reference step"),
+    ],
+)
 def test_verdict_words(verdict, headline, detail):
     from whiteboard_app.ui.practice_model import StepState
 
@@ -266,7 +294,9 @@ def test_a_corrected_step_is_not_read_again_when_the_next_step_starts(qtbot, car
     stroke(view)
     qtbot.waitUntil(done(view), timeout=15_000)
     view.correct(0, card.steps[0].latex)
-    qtbot.waitUntil(lambda: view.model.step(0).source == "typed" and view.model.step(0).status == "done", timeout=15_000)
+    qtbot.waitUntil(
+        lambda: view.model.step(0).source == "typed" and view.model.step(0).status == "done", timeout=15_000
+    )
     view.canvas.setFocus()
     qtbot.keyClick(view.canvas, Qt.Key.Key_Return)
     qtbot.wait(200)
@@ -285,8 +315,10 @@ def test_undo_redo_and_eraser_reach_the_model_and_the_session(qtbot, card):
     assert len(view.model.step(0).ink) == 1
     erased = [e for e in view.session.step(0).strokes if e.erased_ms is not None]
     assert len(erased) == 1  # kept in the board for replay, marked erased
-    qtbot.waitUntil(lambda: view.model.step(0).status == "done" and view.model.step(0).latex == card.steps[0].latex,
-                    timeout=15_000)
+    qtbot.waitUntil(
+        lambda: view.model.step(0).status == "done" and view.model.step(0).latex == card.steps[0].latex,
+        timeout=15_000,
+    )
     view.undo_stack.redo()
     qtbot.waitUntil(lambda: view.model.step(0).latex == "two strokes", timeout=15_000)
     view.set_tool("eraser")
@@ -301,8 +333,9 @@ def test_leaving_a_card_does_not_wait_for_a_running_read(qtbot, card):
 
     gate = threading.Event()
     rec = ScriptedRecognizer({1: card.steps[0].latex}, gate)
-    services = PracticeServices(recognizer=lambda: rec, pause_ms=40, clock=FakeClock(), check=fake_check(card),
-                                near_misses=False)
+    services = PracticeServices(
+        recognizer=lambda: rec, pause_ms=40, clock=FakeClock(), check=fake_check(card), near_misses=False
+    )
     view = PracticeView(card, services)  # not handed to qtbot: this test deletes it
     view.resize(1000, 700)
     view.show()
@@ -327,10 +360,14 @@ def test_a_misreading_fixed_after_the_run_is_recorded_and_summarised(qtbot, card
     view.new_step()  # the run is over: no new line
     assert len(view.model) == 1
     view.correct(0, card.steps[0].latex)
-    qtbot.waitUntil(lambda: view.model.step(0).status == "done" and view.model.step(0).verdict is not None,
-                    timeout=15_000)
+    qtbot.waitUntil(
+        lambda: view.model.step(0).status == "done" and view.model.step(0).verdict is not None, timeout=15_000
+    )
     assert view.model.step(0).verdict.verdict == "correct"
-    assert view.session.step(0).latex == card.steps[0].latex and view.session.step(0).verdict.verdict == "correct"
+    assert (
+        view.session.step(0).latex == card.steps[0].latex
+        and view.session.step(0).verdict.verdict == "correct"
+    )
     # the scripted recogniser gives no per-symbol evidence that the ink says what was typed, and the
     # reading was judged wrong: an answer change (issue 12), scored by its first verdict
     assert view.session.step(0).answer_changed and not view.session.step(0).misread

@@ -32,8 +32,14 @@ def check(card, latex, previous):
 
 def make_view(qtbot, card, status="no recogniser (keyboard only)"):
     clock = FakeClock()
-    services = PracticeServices(recognizer=lambda: None, recognizer_status=lambda: status, pause_ms=40,
-                                clock=clock, check=check, near_misses=False)
+    services = PracticeServices(
+        recognizer=lambda: None,
+        recognizer_status=lambda: status,
+        pause_ms=40,
+        clock=clock,
+        check=check,
+        near_misses=False,
+    )
     view = PracticeView(card, services)
     qtbot.addWidget(view)
     view.show()
@@ -53,7 +59,9 @@ def test_the_view_fits_a_laptop_screen(qtbot, card):
     view.resize(1260, 800)
     view.set_keyboard_mode(True)
     for k in range(9):  # many steps, a very long reading, many splits
-        type_step(qtbot, view, k, LONG if k == 0 else card.steps[k % 5].latex, clock)  # never the last: the run goes on
+        type_step(
+            qtbot, view, k, LONG if k == 0 else card.steps[k % 5].latex, clock
+        )  # never the last: the run goes on
     view.set_keyboard_mode(False)
     view.timer.refresh()
     qtbot.wait(50)
@@ -109,11 +117,17 @@ def test_reference_caption_and_reading_source(qtbot, card):
     assert not panel.reference.isHidden() and not panel.reference_caption.isHidden()
 
 
-@pytest.mark.parametrize("status, words", [
-    ("no recogniser (keyboard only)", "No recogniser, so ink is not read"),
-    ("the whiteboard recogniser could not load (no weights); type each step", "No recogniser, so ink is not read"),
-    ("loading the whiteboard recogniser\u2026", "you can write now"),
-])
+@pytest.mark.parametrize(
+    "status, words",
+    [
+        ("no recogniser (keyboard only)", "No recogniser, so ink is not read"),
+        (
+            "the whiteboard recogniser could not load (no weights); type each step",
+            "No recogniser, so ink is not read",
+        ),
+        ("loading the whiteboard recogniser\u2026", "you can write now"),
+    ],
+)
 def test_the_recogniser_state_is_said_in_words(qtbot, card, status, words):
     view, _ = make_view(qtbot, card, status)
     assert words in view.status.text() and not view.status.isHidden()
@@ -136,7 +150,9 @@ def test_read_again_after_the_recogniser_ran_out_of_time(qtbot, card):
             return RecognitionResult((Candidate(card.steps[0].latex, -0.1),), ms=1.0)
 
     rec = SlowTwice()
-    services = PracticeServices(recognizer=lambda: rec, pause_ms=40, clock=FakeClock(), check=check, near_misses=False)
+    services = PracticeServices(
+        recognizer=lambda: rec, pause_ms=40, clock=FakeClock(), check=check, near_misses=False
+    )
     view = PracticeView(card, services)
     qtbot.addWidget(view)
     view.show()
@@ -157,7 +173,11 @@ def test_a_long_checker_message_is_cut_to_its_first_line(qtbot, card):
     from whiteboard_app.ui.practice_model import StepState
     from whiteboard_app.ui.step_panel import verdict_words
 
-    v = Verdict("x", "cannot_check", message="checker error: \n  An attempt has been made\n  to start a process" + "x" * 300)
+    v = Verdict(
+        "x",
+        "cannot_check",
+        message="checker error: \n  An attempt has been made\n  to start a process" + "x" * 300,
+    )
     head, detail = verdict_words(StepState(latex="x", verdict=v, status="done"))
     assert head == "cannot check" and detail.endswith("(checker error:)") and "\n" not in detail
     head, detail = verdict_words(StepState(error="could not read: " + "y" * 500, status="done"))
@@ -180,7 +200,9 @@ def test_a_reading_out_of_time_is_tried_once_more_by_itself(qtbot, card):
             return RecognitionResult((Candidate(card.steps[0].latex, -0.1),), ms=1.0)
 
     rec = SlowFirst()
-    services = PracticeServices(recognizer=lambda: rec, pause_ms=40, clock=FakeClock(), check=check, near_misses=False)
+    services = PracticeServices(
+        recognizer=lambda: rec, pause_ms=40, clock=FakeClock(), check=check, near_misses=False
+    )
     view = PracticeView(card, services)
     qtbot.addWidget(view)
     view.show()
@@ -188,4 +210,6 @@ def test_a_reading_out_of_time_is_tried_once_more_by_itself(qtbot, card):
     tablet_stroke(view.canvas, [(60, 60), (90, 70)], 0.5)
     qtbot.waitUntil(lambda: view.model.step(0).latex == card.steps[0].latex, timeout=10_000)
     assert calls == [1, 1] and view.panels[0].chip.text() == "\u2713 correct"
-    assert [r.latex for r in view.session.step(0).readings] == [card.steps[0].latex]  # the hiccup is not recorded
+    assert [r.latex for r in view.session.step(0).readings] == [
+        card.steps[0].latex
+    ]  # the hiccup is not recorded

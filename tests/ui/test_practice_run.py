@@ -28,8 +28,9 @@ def card():
 
 def make_view(qtbot, card, check=None):
     clock = FakeClock()
-    services = PracticeServices(recognizer=lambda: None, pause_ms=40, clock=clock,
-                                check=check or fake_check(card), near_misses=False)
+    services = PracticeServices(
+        recognizer=lambda: None, pause_ms=40, clock=clock, check=check or fake_check(card), near_misses=False
+    )
     view = PracticeView(card, services)
     qtbot.addWidget(view)
     view.resize(1280, 800)
@@ -137,9 +138,12 @@ def test_the_window_with_the_real_checker_agrees_with_check_summary(qtbot, card,
     monkeypatch.setattr(worker, "PARSE_TIMEOUT_S", 30.0)
     monkeypatch.setattr(worker, "CHECK_TIMEOUT_S", 30.0)
     steps = [r"L = -\sum_{k=1}^{K} y_k \log p_k", r"\frac{\partial L}{\partial z_i} = p_i - y_i"]
-    chain = [r"L = -\sum_{k=1}^{K} y_k \log p_k", r"\log p_k = z_k - \log\sum_{j=1}^{K} e^{z_j}",
-             r"L = -\sum_{k=1}^{K} y_k z_k + \log\sum_{j=1}^{K} e^{z_j}",
-             r"\frac{\partial L}{\partial z_i} = -y_i + \frac{e^{z_i}}{\sum_{j=1}^{K} e^{z_j}} = p_i - y_i"]
+    chain = [
+        r"L = -\sum_{k=1}^{K} y_k \log p_k",
+        r"\log p_k = z_k - \log\sum_{j=1}^{K} e^{z_j}",
+        r"L = -\sum_{k=1}^{K} y_k z_k + \log\sum_{j=1}^{K} e^{z_j}",
+        r"\frac{\partial L}{\partial z_i} = -y_i + \frac{e^{z_i}}{\sum_{j=1}^{K} e^{z_j}} = p_i - y_i",
+    ]
     for run_steps, complete in ((steps, False), (chain, True)):
         _window_and_headless_agree(qtbot, card, capsys, run_steps, complete)
 
@@ -177,8 +181,11 @@ def test_hints_follow_the_user_to_the_next_reference_step(qtbot, card):
     assert [(a.step, a.kind, a.index) for a in view.session.board().aids] == [(k, "hint", 1), (k, "hint", 2)]
     # a step judged wrong against a reference step gets the hints of that step
     type_step(qtbot, view, r"\frac{\partial L}{\partial z_i} = y_i - p_i")  # the card's sign flip
-    view.model.apply_verdict(k, view.model.step(k).latex, type(view.model.step(k).verdict)(
-        view.model.step(k).latex, "wrong", 5, "sign flip"))
+    view.model.apply_verdict(
+        k,
+        view.model.step(k).latex,
+        type(view.model.step(k).verdict)(view.model.step(k).latex, "wrong", 5, "sign flip"),
+    )
     assert view.model.hints_for(k)[0] == f"Next, reference step 5: {card.steps[4].rule}."
 
 
@@ -195,8 +202,10 @@ def test_a_typed_change_of_a_wrong_step_is_an_answer_change(qtbot, card):
     edit.selectAll()
     qtbot.keyClicks(edit, card.steps[4].latex)
     qtbot.keyClick(edit, Qt.Key.Key_Return)
-    qtbot.waitUntil(lambda: view.model.step(k).verdict is not None
-                    and view.model.step(k).verdict.verdict == "correct", timeout=10_000)
+    qtbot.waitUntil(
+        lambda: view.model.step(k).verdict is not None and view.model.step(k).verdict.verdict == "correct",
+        timeout=10_000,
+    )
     rec = next(r for r in view.session.board().steps if r.index == k)
     assert rec.answer_changed and not rec.misread and rec.scored_verdict.verdict == "wrong"
     assert view.panels[k].source.text() == "\u00b7 wrong \u2192 changed by typing"
@@ -231,7 +240,12 @@ def test_typing_in_a_step_panel_and_a_dialog_are_no_freeze(qtbot, card):
 
 def test_grade_buttons_suggest_and_preview(qtbot, card):
     view, clock = make_view(qtbot, card)
-    view.services.grade_preview = lambda card_id: {"again": "10 min", "hard": "1 d", "good": "3 d", "easy": "8 d"}
+    view.services.grade_preview = lambda card_id: {
+        "again": "10 min",
+        "hard": "1 d",
+        "good": "3 d",
+        "easy": "8 d",
+    }
     for step in card.steps:
         type_step(qtbot, view, step.latex)
     qtbot.waitUntil(lambda: view.session.finished, timeout=10_000)
@@ -244,7 +258,9 @@ def test_grade_buttons_suggest_and_preview(qtbot, card):
 def test_a_finished_run_left_ungraded_is_recorded(qtbot, tmp_path):
     from whiteboard_app.app import build_window, parse_args
 
-    args = parse_args(["--no-recognizer", "--settings", str(tmp_path / "s.ini"), "--data-dir", str(tmp_path / "data")])
+    args = parse_args(
+        ["--no-recognizer", "--settings", str(tmp_path / "s.ini"), "--data-dir", str(tmp_path / "data")]
+    )
     window, services, _settings = build_window(args)
     qtbot.addWidget(window)
     window.show()

@@ -50,15 +50,18 @@ class BandRecognizer:
         self.readings, self.gate, self.calls = readings, gate, []
 
     def recognize(self, ink, context=None):
-        letters = "".join(sorted("A" if s.points[0].y < 60 else "B" if s.points[0].y < 150 else "C"
-                                 for s in ink.strokes))
+        letters = "".join(
+            sorted("A" if s.points[0].y < 60 else "B" if s.points[0].y < 150 else "C" for s in ink.strokes)
+        )
         self.calls.append(letters)
         if self.gate is not None:
             self.gate.wait(10)
         latex = self.readings.get(letters)
         if latex is None:
             return RecognitionResult(message="nothing matched")
-        return RecognitionResult((Candidate(latex, -0.1), Candidate(latex + "+1", -2.0)), ms=2.0, engine=self.name)
+        return RecognitionResult(
+            (Candidate(latex, -0.1), Candidate(latex + "+1", -2.0)), ms=2.0, engine=self.name
+        )
 
 
 def readings(card):
@@ -67,8 +70,9 @@ def readings(card):
 
 
 def make_view(qtbot, card, rec):
-    services = PracticeServices(recognizer=lambda: rec, pause_ms=40, clock=TickClock(), check=fake_check(card),
-                                near_misses=False)
+    services = PracticeServices(
+        recognizer=lambda: rec, pause_ms=40, clock=TickClock(), check=fake_check(card), near_misses=False
+    )
     view = PracticeView(card, services)
     qtbot.addWidget(view)
     view.resize(1200, 800)
@@ -104,8 +108,10 @@ def all_done(view, n):
 
 
 def session_latexes(view):
-    return [view.session.step(k).latex if k in {r.index for r in view.session.steps} else None
-            for k in range(len(view.model))]
+    return [
+        view.session.step(k).latex if k in {r.index for r in view.session.steps} else None
+        for k in range(len(view.model))
+    ]
 
 
 def test_split_reads_the_cut_steps_and_moves_the_later_ones(qtbot, card):
@@ -121,21 +127,37 @@ def test_split_reads_the_cut_steps_and_moves_the_later_ones(qtbot, card):
     # at once, before any reading: step 3 is what step 2 was, with its reading and verdict
     assert len(view.model) == 3 and len(view.panels) == 3
     assert state(view, 2) == (refs[2], ("correct", 3)) and view.model.step(2).status == "done"
-    assert view.panels[2].chip.text() == "\u2713 correct" and view.panels[2].detail.text() == "matches reference step 3"
+    assert (
+        view.panels[2].chip.text() == "\u2713 correct"
+        and view.panels[2].detail.text() == "matches reference step 3"
+    )
     assert view.model.step(1).latex is None and view.model.step(1).status != "done"
-    assert view.page_model.reading(2) == {"latex": refs[2], "source": "ink"} and view.page_model.reading(1) is None
-    assert view.canvas.step_mark(2) == ("\u2713", "#1b7f3b")  # the verdict beside the step's number on the board
+    assert (
+        view.page_model.reading(2) == {"latex": refs[2], "source": "ink"}
+        and view.page_model.reading(1) is None
+    )
+    assert view.canvas.step_mark(2) == (
+        "\u2713",
+        "#1b7f3b",
+    )  # the verdict beside the step's number on the board
 
     qtbot.waitUntil(all_done(view, 3), timeout=15_000)
-    assert [state(view, k) for k in range(3)] == [(refs[0], ("correct", 1)), (refs[1], ("correct", 2)),
-                                                 (refs[2], ("correct", 3))]
-    assert sorted(rec.calls[len(calls):]) == ["A", "B"]  # only the cut step's two halves were read
+    assert [state(view, k) for k in range(3)] == [
+        (refs[0], ("correct", 1)),
+        (refs[1], ("correct", 2)),
+        (refs[2], ("correct", 3)),
+    ]
+    assert sorted(rec.calls[len(calls) :]) == ["A", "B"]  # only the cut step's two halves were read
     # the session (the saved board) agrees: ink, readings and verdicts per step
     page = view.page_model.page
     for k in range(3):
         record = view.session.step(k)
         assert [s.id for s in record.ink.strokes] == [s.id for s in page.steps[k].strokes]
-        assert record.latex == refs[k] and record.verdict.verdict == "correct" and record.verdict.reference_step == k + 1
+        assert (
+            record.latex == refs[k]
+            and record.verdict.verdict == "correct"
+            and record.verdict.reference_step == k + 1
+        )
 
     # undo: the earlier readings and verdicts come back at once, nothing is read again
     n_calls = len(rec.calls)
@@ -145,14 +167,19 @@ def test_split_reads_the_cut_steps_and_moves_the_later_ones(qtbot, card):
     assert view.panels[0].chip.text() == "\u2717 wrong" and view.model.step(0).status == "done"
     assert [view.canvas.step_mark(k)[0] for k in range(2)] == ["\u2717", "\u2713"]
     assert session_latexes(view) == [WRONG, refs[2]]
-    assert [s.id for s in view.session.step(1).ink.strokes] == [s.id for s in view.page_model.page.steps[1].strokes]
+    assert [s.id for s in view.session.step(1).ink.strokes] == [
+        s.id for s in view.page_model.page.steps[1].strokes
+    ]
     assert view.session.step(2).latex is None and view.session.step(2).ink.is_empty
     assert view.session.board().latexes() == [WRONG, refs[2]]
 
     # redo: the split's readings come back too
     view.undo_stack.redo()
-    assert [state(view, k) for k in range(3)] == [(refs[0], ("correct", 1)), (refs[1], ("correct", 2)),
-                                                 (refs[2], ("correct", 3))]
+    assert [state(view, k) for k in range(3)] == [
+        (refs[0], ("correct", 1)),
+        (refs[1], ("correct", 2)),
+        (refs[2], ("correct", 3)),
+    ]
     qtbot.wait(150)
     assert len(rec.calls) == n_calls
     assert session_latexes(view) == refs[:3]
@@ -172,8 +199,11 @@ def test_a_read_running_during_a_split_lands_on_the_right_step(qtbot, card):
     qtbot.waitUntil(all_done(view, 3), timeout=15_000)
     qtbot.waitUntil(lambda: bool(stale), timeout=15_000)
     assert stale == [0]  # the read of the whole first step is for ink that has changed: dropped
-    assert [state(view, k) for k in range(3)] == [(refs[0], ("correct", 1)), (refs[1], ("correct", 2)),
-                                                 (refs[2], ("correct", 3))]
+    assert [state(view, k) for k in range(3)] == [
+        (refs[0], ("correct", 1)),
+        (refs[1], ("correct", 2)),
+        (refs[2], ("correct", 3)),
+    ]
     assert rec.calls.count("C") == 1  # the moved step's running read landed on it; not read again
     assert all(r.latex != WRONG for rec_ in view.session.steps for r in rec_.readings)
     assert session_latexes(view) == refs[:3]
@@ -189,12 +219,17 @@ def test_merge_steps_and_undo(qtbot, card):
     qtbot.waitUntil(all_done(view, 3), timeout=15_000)
     view.canvas.merge_with_next(1)  # B joins C
     assert len(view.model) == 2 and state(view, 0) == (refs[0], ("correct", 1))
-    qtbot.waitUntil(lambda: view.model.step(1).status == "done" and view.model.step(1).latex is None, timeout=15_000)
+    qtbot.waitUntil(
+        lambda: view.model.step(1).status == "done" and view.model.step(1).latex is None, timeout=15_000
+    )
     assert rec.calls[-1] == "BC"
     assert view.panels[1].chip.text() == "? could not read"
     view.undo_stack.undo()
-    assert [state(view, k) for k in range(3)] == [(refs[0], ("correct", 1)), (refs[1], ("correct", 2)),
-                                                 (refs[2], ("correct", 3))]
+    assert [state(view, k) for k in range(3)] == [
+        (refs[0], ("correct", 1)),
+        (refs[1], ("correct", 2)),
+        (refs[2], ("correct", 3)),
+    ]
     assert session_latexes(view) == refs[:3]
 
 
@@ -208,7 +243,11 @@ def test_the_step_menu_offers_split_merge_and_clear(qtbot, card):
     actions["Split step 1 here"].trigger()
     assert [len(s) for s in view.page_model.page.steps] == [1, 1, 1]
     last = view.canvas.step_menu(view.page_model.page.band(2)[0] + 5)
-    assert [a.isEnabled() for a in last.actions()] == [False, False, True]  # above its ink: nothing to split off
+    assert [a.isEnabled() for a in last.actions()] == [
+        False,
+        False,
+        True,
+    ]  # above its ink: nothing to split off
     view.finish_run()
     assert view.canvas.step_menu(60.0) is None  # the run is over: the board is read-only
 

@@ -74,7 +74,9 @@ def test_timeline_marks_and_seek(review, qtbot):
     tl = w.timeline
     assert [i for i, _, _ in tl.segments] == [0, 1, 2]
     assert [v for _, v, _ in tl.verdicts] == ["correct", "wrong", "correct"]
-    assert len(tl.corrections) == 1 and len(tl.freezes) == 3  # 14 s of thinking before each step (4 s reading the verdict)
+    assert (
+        len(tl.corrections) == 1 and len(tl.freezes) == 3
+    )  # 14 s of thinking before each step (4 s reading the verdict)
     x = int(tl.x_for(board.duration_ms / 2))
     qtbot.mouseClick(tl, Qt.MouseButton.LeftButton, pos=QPoint(x, 20))
     assert w.player.position_ms() == pytest.approx(board.duration_ms / 2, rel=0.02)
@@ -113,7 +115,10 @@ def test_empty_boards_open(qtbot):
     from whiteboard_app.sessions import Board, Session
 
     clock = FakeClock()
-    for board in (Session("c", clock).board(), Board(card_id="c", started_at=datetime(2026, 1, 1, tzinfo=UTC))):
+    for board in (
+        Session("c", clock).board(),
+        Board(card_id="c", started_at=datetime(2026, 1, 1, tzinfo=UTC)),
+    ):
         w = ReviewWindow(board, clock)
         qtbot.addWidget(w)
         w.play()

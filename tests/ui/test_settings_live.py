@@ -46,8 +46,17 @@ def window_with(qtbot, deck, recognizers, changes):
             setattr(window.context, key, value)
         return True
 
-    window = MainWindow(AppContext(deck=deck, pause_ms=5000, clock=clock, check=check, settings_dialog=dialog,
-                                   target_s=lambda card: 300.0), recognizers)
+    window = MainWindow(
+        AppContext(
+            deck=deck,
+            pause_ms=5000,
+            clock=clock,
+            check=check,
+            settings_dialog=dialog,
+            target_s=lambda card: 300.0,
+        ),
+        recognizers,
+    )
     qtbot.addWidget(window)
     window.resize(1200, 800)
     window.show()
@@ -64,8 +73,12 @@ def stroke(view, x0=60, y=60, pressure=0.5):
 def test_pause_pressure_palm_rejection_and_target_apply_at_once(qtbot, deck):
     service = RecognizerService()
     service.recognizer, service.name, service.status = Named("a"), "a", "recogniser: a"
-    window, view, clock = window_with(qtbot, deck, service, {
-        "pause_ms": 40, "pressure_gamma": 2.0, "stylus_only": False, "target_s": lambda card: 120.0})
+    window, view, clock = window_with(
+        qtbot,
+        deck,
+        service,
+        {"pause_ms": 40, "pressure_gamma": 2.0, "stylus_only": False, "target_s": lambda card: 120.0},
+    )
     stroke(view)
     qtbot.wait(200)
     assert view.model.step(0).status == "waiting"  # the 5 s pause of the settings at the start

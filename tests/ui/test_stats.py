@@ -17,8 +17,11 @@ from whiteboard_app.ui.stats import StatsWindow  # noqa: E402
 def stats(qtbot, tmp_path):
     store = BoardStore(tmp_path / "boards")
     history = History(tmp_path / "h.sqlite3")
-    boards = [make_board(think_ms=14_000, day=0), make_board(think_ms=3_000, verdicts={2: "wrong"}, day=1, seed=3),
-              make_board(think_ms=1_000, misread_step=1, day=2, seed=5)]
+    boards = [
+        make_board(think_ms=14_000, day=0),
+        make_board(think_ms=3_000, verdicts={2: "wrong"}, day=1, seed=3),
+        make_board(think_ms=1_000, misread_step=1, day=2, seed=5),
+    ]
     for b in boards:
         history.record_attempt(b, store.save(b))
     w = StatsWindow(history, {"sigmoid-derivative": "Derivative of the sigmoid"}, open_reviews=False)
@@ -32,8 +35,14 @@ def test_card_table_and_plots(stats):
     times = sorted(b.duration_ms for b in boards)
     row = w.card_row("sigmoid-derivative")
     fmt = lambda ms: f"{int(round(ms / 1000)) // 60}:{int(round(ms / 1000)) % 60:02d}"  # noqa: E731
-    assert row[:6] == ["Derivative of the sigmoid", "3", fmt(times[0]), fmt(times[1]), fmt(boards[-1].duration_ms),
-                       "5:00"]
+    assert row[:6] == [
+        "Derivative of the sigmoid",
+        "3",
+        fmt(times[0]),
+        fmt(times[1]),
+        fmt(boards[-1].duration_ms),
+        "5:00",
+    ]
     assert w.attempts.rowCount() == 3
     # trend: one point per attempt, in minutes, and the target line at 5 min
     ax = w.trend_fig.axes[0]

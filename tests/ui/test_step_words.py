@@ -12,17 +12,39 @@ from whiteboard_app.ui.practice_model import DONE, StepState  # noqa: E402
 from whiteboard_app.ui.step_panel import verdict_words  # noqa: E402
 
 
-@pytest.mark.parametrize("verdict,detail", [
-    (StepVerdict("a", "correct", reference_step=3, message="matches reference step 3"), "matches reference step 3"),
-    (StepVerdict("a", "correct", message="defines \\hat{y}", defines="\\hat{y}"), "defines \\hat{y}"),
-    (StepVerdict("a", "correct", reference_step=3, diagnosis="missing left side", note="write what this equals: x = …",
-                 message="matches reference step 3, missing its left side: write what this equals: x = …"),
-     "matches reference step 3, missing its left side: write what this equals: x = …"),
-    (StepVerdict("a", "correct", reference_step=5, skipped=[3, 4], message="matches reference step 5; skipped 3-4"),
-     "matches reference step 5; skipped 3-4"),
-    (StepVerdict("a", "correct", message="follows: derivative of L"), "follows: derivative of L"),
-    (StepVerdict("a", "correct"), "follows from your previous step"),
-])
+@pytest.mark.parametrize(
+    "verdict,detail",
+    [
+        (
+            StepVerdict("a", "correct", reference_step=3, message="matches reference step 3"),
+            "matches reference step 3",
+        ),
+        (StepVerdict("a", "correct", message="defines \\hat{y}", defines="\\hat{y}"), "defines \\hat{y}"),
+        (
+            StepVerdict(
+                "a",
+                "correct",
+                reference_step=3,
+                diagnosis="missing left side",
+                note="write what this equals: x = …",
+                message="matches reference step 3, missing its left side: write what this equals: x = …",
+            ),
+            "matches reference step 3, missing its left side: write what this equals: x = …",
+        ),
+        (
+            StepVerdict(
+                "a",
+                "correct",
+                reference_step=5,
+                skipped=[3, 4],
+                message="matches reference step 5; skipped 3-4",
+            ),
+            "matches reference step 5; skipped 3-4",
+        ),
+        (StepVerdict("a", "correct", message="follows: derivative of L"), "follows: derivative of L"),
+        (StepVerdict("a", "correct"), "follows from your previous step"),
+    ],
+)
 def test_a_correct_step_shows_its_own_words(verdict, detail):
     state = StepState(status=DONE, latex="a", verdict=verdict)
     assert verdict_words(state) == ("correct", detail)

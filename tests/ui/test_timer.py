@@ -17,8 +17,9 @@ def _stroke(duration_ms=200.0):
     return Stroke.from_xy([(0, 0, 0), (5, 5, duration_ms)])
 
 
-@pytest.mark.parametrize("ms, text", [(0, "0:00"), (999, "0:00"), (61_000, "1:01"), (300_000, "5:00"),
-                                      (-5_000, "-0:05")])
+@pytest.mark.parametrize(
+    "ms, text", [(0, "0:00"), (999, "0:00"), (61_000, "1:01"), (300_000, "5:00"), (-5_000, "-0:05")]
+)
 def test_format_ms(ms, text):
     assert format_ms(ms) == text
 
@@ -86,8 +87,9 @@ def test_summary_lists_time_splits_verdicts_and_freezes(run):
     clock.advance(12_000)  # a freeze inside step 2
     session.add_stroke(_stroke())
     session.finish()
-    text = summary_text(session.elapsed_ms(), session.target_s, session.splits(), session.freezes(),
-                        ["correct", "wrong"])
+    text = summary_text(
+        session.elapsed_ms(), session.target_s, session.splits(), session.freezes(), ["correct", "wrong"]
+    )
     lines = text.splitlines()
     assert lines[0] == "Time 0:17 against a target of 5:00 (4:43 under)"
     assert lines[1] == "Step 1: 0:05  correct"
@@ -109,10 +111,16 @@ def test_summary_over_target_and_unchecked_steps():
     assert text.endswith("No freezes")
 
 
-@pytest.mark.parametrize("verdict, words", [
-    ("correct", "correct"), ("wrong", "wrong"), ("unparsed", "could not read"), ("cannot_check", "cannot check"),
-    (None, "no verdict"),
-])
+@pytest.mark.parametrize(
+    "verdict, words",
+    [
+        ("correct", "correct"),
+        ("wrong", "wrong"),
+        ("unparsed", "could not read"),
+        ("cannot_check", "cannot check"),
+        (None, "no verdict"),
+    ],
+)
 def test_summary_says_verdicts_in_the_panels_words(verdict, words):
     from whiteboard_app.sessions.board import Split
 
@@ -129,12 +137,12 @@ def test_a_stalled_run_gets_an_interviewer_prompt(run):
     clock.advance(5_000)
     widget.refresh()
     assert widget.prompt_label.isHidden()
-    clock.advance(5_000)                      # 10 s without ink: a freeze
+    clock.advance(5_000)  # 10 s without ink: a freeze
     widget.refresh()
     assert not widget.prompt_label.isHidden() and "intuition" in widget.prompt_label.text()
     clock.advance(15_000)
     widget.refresh()
-    assert "Write down the objective" in widget.prompt_label.text()   # still on step 1
-    session.add_stroke(_stroke())             # writing again ends the stall
+    assert "Write down the objective" in widget.prompt_label.text()  # still on step 1
+    session.add_stroke(_stroke())  # writing again ends the stall
     widget.refresh()
     assert widget.prompt_label.isHidden()

@@ -182,8 +182,16 @@ def test_move_into_another_band_changes_step_and_undo_restores(setup):
 
 
 @settings(max_examples=40, deadline=None)
-@given(st.lists(st.tuples(st.sampled_from(["add", "erase", "move", "clear", "new", "split", "merge", "reading"]),
-                          st.integers(0, 7), st.floats(-200, 400, allow_nan=False)), max_size=14))
+@given(
+    st.lists(
+        st.tuples(
+            st.sampled_from(["add", "erase", "move", "clear", "new", "split", "merge", "reading"]),
+            st.integers(0, 7),
+            st.floats(-200, 400, allow_nan=False),
+        ),
+        max_size=14,
+    )
+)
 def test_undoing_everything_restores_the_page_and_redoing_replays_it(qapp, script):
     model = PageModel(Page().with_stroke(0, line(0, 10, 50, 20)))
     start = model.page

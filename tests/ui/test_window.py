@@ -24,22 +24,31 @@ TODAY = date(2026, 11, 22)
 
 @pytest.fixture(scope="module")
 def deck():
-    d, _errors = deck_errors([bundled_deck_dir() / "sigmoid-derivative.toml"] + sorted(bundled_deck_dir().glob("*.toml"))[:6])
+    d, _errors = deck_errors(
+        [bundled_deck_dir() / "sigmoid-derivative.toml"] + sorted(bundled_deck_dir().glob("*.toml"))[:6]
+    )
     return d
 
 
-@pytest.mark.parametrize("stats, words", [
-    (CardStats(), "new"),
-    (CardStats(due=TODAY), "due"),
-    (CardStats(due=TODAY - timedelta(days=3)), "due (3 d late)"),
-    (CardStats(due=TODAY + timedelta(days=5)), "in 5 d"),
-])
+@pytest.mark.parametrize(
+    "stats, words",
+    [
+        (CardStats(), "new"),
+        (CardStats(due=TODAY), "due"),
+        (CardStats(due=TODAY - timedelta(days=3)), "due (3 d late)"),
+        (CardStats(due=TODAY + timedelta(days=5)), "in 5 d"),
+    ],
+)
 def test_due_words(stats, words):
     assert due_words(stats, TODAY) == words
 
 
 def test_deck_browser_groups_by_topic_and_shows_times(qtbot, deck):
-    stats = {"sigmoid-derivative": CardStats(due=TODAY + timedelta(days=2), best_ms=150_000, last_ms=200_000, attempts=3)}
+    stats = {
+        "sigmoid-derivative": CardStats(
+            due=TODAY + timedelta(days=2), best_ms=150_000, last_ms=200_000, attempts=3
+        )
+    }
     browser = DeckBrowser(deck, lambda cid: stats.get(cid, CardStats()), today=lambda: TODAY)
     qtbot.addWidget(browser)
     topics = {browser.tree.topLevelItem(i).text(0) for i in range(browser.tree.topLevelItemCount())}
@@ -93,8 +102,17 @@ def test_bad_deck_is_shown_in_words_and_good_cards_still_open(qtbot, tmp_path):
     good = bundled_deck_dir() / "sigmoid-derivative.toml"
     (tmp_path / "sigmoid-derivative.toml").write_text(good.read_text("utf-8"), "utf-8")
     (tmp_path / "broken.toml").write_text('schema_version = 1\nid = "broken"\ntitle = 3\n', "utf-8")
-    args = parse_args(["--no-recognizer", "--deck", str(tmp_path), "--settings", str(tmp_path / "s.ini"),
-                       "--data-dir", str(tmp_path / "data")])
+    args = parse_args(
+        [
+            "--no-recognizer",
+            "--deck",
+            str(tmp_path),
+            "--settings",
+            str(tmp_path / "s.ini"),
+            "--data-dir",
+            str(tmp_path / "data"),
+        ]
+    )
     window, services, _settings = build_window(args)
     qtbot.addWidget(window)
     window.show()
@@ -176,9 +194,22 @@ def test_a_superseded_load_is_discarded(qtbot):
 
 def test_gui_entry_point_starts_and_shows_the_window(tmp_path):
     env = dict(os.environ, QT_QPA_PLATFORM="offscreen", WHITEBOARD_DATA_DIR=str(tmp_path / "data"))
-    out = subprocess.run([sys.executable, "-m", "whiteboard_app.app", "--launch-probe", "--no-recognizer",
-                          "--settings", str(tmp_path / "s.ini")], env=env, capture_output=True, text=True,
-                         timeout=60, cwd=Path(__file__).resolve().parents[2])
+    out = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "whiteboard_app.app",
+            "--launch-probe",
+            "--no-recognizer",
+            "--settings",
+            str(tmp_path / "s.ini"),
+        ],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        cwd=Path(__file__).resolve().parents[2],
+    )
     assert out.returncode == 0, out.stderr
     assert out.stdout.startswith("window-shown ")
     assert "Traceback" not in out.stderr
@@ -225,8 +256,15 @@ def test_settings_round_trip_and_bad_values(qtbot, tmp_path):
 
     path = tmp_path / "settings.ini"
     settings = AppSettings(open_settings(path))
-    assert (settings.engine, settings.pause_ms, settings.cold_s, settings.practised_s) == ("whiteboard", 600, 300, 180)
-    dialog = SettingsDialog(settings, [("whiteboard", True, ""), ("mathnote", True, ""), ("pix2tex", False, "not installed")])
+    assert (settings.engine, settings.pause_ms, settings.cold_s, settings.practised_s) == (
+        "whiteboard",
+        600,
+        300,
+        180,
+    )
+    dialog = SettingsDialog(
+        settings, [("whiteboard", True, ""), ("mathnote", True, ""), ("pix2tex", False, "not installed")]
+    )
     qtbot.addWidget(dialog)
     assert "unavailable: not installed" in dialog.engine.itemText(2)
     dialog.engine.setCurrentIndex(1)
@@ -256,7 +294,9 @@ def test_settings_round_trip_and_bad_values(qtbot, tmp_path):
 def test_a_graded_run_is_saved_scheduled_and_listed(qtbot, tmp_path):
     from whiteboard_app.app import build_window, parse_args
 
-    args = parse_args(["--no-recognizer", "--settings", str(tmp_path / "s.ini"), "--data-dir", str(tmp_path / "data")])
+    args = parse_args(
+        ["--no-recognizer", "--settings", str(tmp_path / "s.ini"), "--data-dir", str(tmp_path / "data")]
+    )
     window, services, _settings = build_window(args)
     qtbot.addWidget(window)
     window.show()
@@ -291,7 +331,9 @@ def test_an_unfinished_board_is_offered_back_and_resumed(qtbot, tmp_path):
     from tests.ui.tablet import tablet_stroke
     from whiteboard_app.app import build_window, parse_args
 
-    args = parse_args(["--no-recognizer", "--settings", str(tmp_path / "s.ini"), "--data-dir", str(tmp_path / "data")])
+    args = parse_args(
+        ["--no-recognizer", "--settings", str(tmp_path / "s.ini"), "--data-dir", str(tmp_path / "data")]
+    )
     window, services, _ = build_window(args)
     qtbot.addWidget(window)
     window.show()
@@ -333,7 +375,9 @@ def test_an_unfinished_board_is_offered_back_and_resumed(qtbot, tmp_path):
 def test_stats_window_and_export_from_the_menu(qtbot, tmp_path):
     from whiteboard_app.app import build_window, parse_args
 
-    args = parse_args(["--no-recognizer", "--settings", str(tmp_path / "s.ini"), "--data-dir", str(tmp_path / "data")])
+    args = parse_args(
+        ["--no-recognizer", "--settings", str(tmp_path / "s.ini"), "--data-dir", str(tmp_path / "data")]
+    )
     window, services, _ = build_window(args)
     qtbot.addWidget(window)
     window.show()
@@ -364,8 +408,9 @@ def test_stats_window_and_export_from_the_menu(qtbot, tmp_path):
 
 
 def test_todays_drill_is_listed_first(qtbot, deck):
-    browser = DeckBrowser(deck, today=lambda: TODAY,
-                          queue=lambda: [("sigmoid-derivative", "due"), ("no-such-card", "new")])
+    browser = DeckBrowser(
+        deck, today=lambda: TODAY, queue=lambda: [("sigmoid-derivative", "due"), ("no-such-card", "new")]
+    )
     qtbot.addWidget(browser)
     assert browser.tree.topLevelItem(0).text(0) == "Today's drill"
     assert browser.drill_card_ids() == ["sigmoid-derivative"]  # unknown ids are left out
@@ -406,7 +451,9 @@ def test_resuming_a_board_another_instance_writes_continues_a_copy(qtbot, tmp_pa
     path = store.save(board)
     store.close()
     before = path.read_bytes()
-    args = parse_args(["--no-recognizer", "--settings", str(tmp_path / "s.ini"), "--data-dir", str(tmp_path / "data")])
+    args = parse_args(
+        ["--no-recognizer", "--settings", str(tmp_path / "s.ini"), "--data-dir", str(tmp_path / "data")]
+    )
     window, services, _ = build_window(args)
     qtbot.addWidget(window)
     window.show()

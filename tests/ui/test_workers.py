@@ -103,8 +103,9 @@ def test_reader_waits_for_the_pause_then_delivers(qtbot):
     steps = _Steps()
     calls = []
     timers, factory = _fake_timers()
-    reader = StepReader(lambda k: (lambda: calls.append(k) or f"read {k}"), steps.signature, pause_ms=150,
-                        timer_factory=factory)
+    reader = StepReader(
+        lambda k: lambda: calls.append(k) or f"read {k}", steps.signature, pause_ms=150, timer_factory=factory
+    )
     reader.ink_changed(0)
     reader.ink_changed(0)  # more ink inside the pause: the pause starts again, on the same timer
     assert len(timers) == 1 and timers[0].starts == [150, 150]
@@ -118,7 +119,7 @@ def test_reader_waits_for_the_pause_then_delivers(qtbot):
 
 def test_reader_reads_at_once_when_the_step_ends(qtbot):
     steps = _Steps()
-    reader = StepReader(lambda k: (lambda: "now"), steps.signature, pause_ms=60_000)
+    reader = StepReader(lambda k: lambda: "now", steps.signature, pause_ms=60_000)
     with qtbot.waitSignal(reader.result_ready, timeout=3000) as sig:
         reader.step_ended(0)
     assert sig.args == [0, "now"]
@@ -128,7 +129,7 @@ def test_stale_result_is_dropped(qtbot):
     steps = _Steps()
     gate = threading.Event()
     delivered = []
-    reader = StepReader(lambda k: (lambda: gate.wait(5) and "old reading"), steps.signature, pause_ms=10)
+    reader = StepReader(lambda k: lambda: gate.wait(5) and "old reading", steps.signature, pause_ms=10)
     reader.result_ready.connect(lambda k, v: delivered.append(v))
     reader.read_now(0)
     steps.sig[0] = ("a", "b")  # the user wrote another stroke while the recogniser ran
@@ -166,6 +167,7 @@ def test_reader_error_is_emitted_with_the_step(qtbot):
     def job(k):
         def run():
             raise RuntimeError("engine crashed")
+
         return run
 
     reader = StepReader(job, steps.signature, pause_ms=10)
@@ -185,8 +187,9 @@ def test_pen_activity_postpones_the_read(qtbot):
     steps = _Steps()
     calls = []
     timers, factory = _fake_timers()
-    reader = StepReader(lambda k: (lambda: calls.append(k) or "r"), steps.signature, pause_ms=150,
-                        timer_factory=factory)
+    reader = StepReader(
+        lambda k: lambda: calls.append(k) or "r", steps.signature, pause_ms=150, timer_factory=factory
+    )
     reader.ink_changed(0)
     for _ in range(4):  # the pen keeps moving: every move restarts the waiting pause
         reader.postpone()
@@ -200,7 +203,7 @@ def test_pen_activity_postpones_the_read(qtbot):
 def test_postpone_leaves_a_step_that_is_not_waiting_alone(qtbot):
     steps = _Steps()
     timers, factory = _fake_timers()
-    reader = StepReader(lambda k: (lambda: "r"), steps.signature, pause_ms=150, timer_factory=factory)
+    reader = StepReader(lambda k: lambda: "r", steps.signature, pause_ms=150, timer_factory=factory)
     reader.ink_changed(0)
     with qtbot.waitSignal(reader.result_ready, timeout=3000):
         timers[0].fire()
@@ -215,7 +218,7 @@ def test_a_read_follows_its_step_when_steps_shift(qtbot):
     steps.sig = {0: ("a",), 1: ("b",), 2: ("c",)}
     gate = threading.Event()
     delivered = []
-    reader = StepReader(lambda k: (lambda k=k: gate.wait(5) and f"read of {k}"), steps.signature, pause_ms=10)
+    reader = StepReader(lambda k: lambda k=k: gate.wait(5) and f"read of {k}", steps.signature, pause_ms=10)
     reader.result_ready.connect(lambda k, v: delivered.append((k, v)))
     reader.read_now(1)
     reader.read_now(2)
@@ -244,8 +247,13 @@ def test_a_reader_deleted_while_its_step_is_read_takes_the_late_result_quietly(q
     release = threading.Event()
     parent = QObject()
     pool = WorkerPool()
-    reader = StepReader(job=lambda step: (lambda: release.wait(5) and "read"), current_signature=lambda s: 1,
-                        pause_ms=10, pool=pool, parent=parent)
+    reader = StepReader(
+        job=lambda step: lambda: release.wait(5) and "read",
+        current_signature=lambda s: 1,
+        pause_ms=10,
+        pool=pool,
+        parent=parent,
+    )
     errors = []
     reader.failed.connect(lambda step, msg: errors.append(msg))
     assert reader.read_now(0) is not None

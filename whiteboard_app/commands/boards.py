@@ -36,25 +36,40 @@ def _list(args: argparse.Namespace) -> int:
     for e in listing.boards:
         b = e.board
         finals = [s.verdict.verdict if s.verdict else None for s in b.steps]
-        rows.append({"path": str(e.path), "board_id": b.board_id, "card_id": b.card_id,
-                     "started_at": b.started_at.isoformat(), "finished": b.finished,
-                     "duration_ms": b.duration_ms, "target_s": b.target_s, "steps": len(b.steps),
-                     "correct": finals.count("correct"), "wrong": finals.count("wrong"),
-                     "freezes": len(b.freezes()), "self_grade": b.self_grade})
+        rows.append(
+            {
+                "path": str(e.path),
+                "board_id": b.board_id,
+                "card_id": b.card_id,
+                "started_at": b.started_at.isoformat(),
+                "finished": b.finished,
+                "duration_ms": b.duration_ms,
+                "target_s": b.target_s,
+                "steps": len(b.steps),
+                "correct": finals.count("correct"),
+                "wrong": finals.count("wrong"),
+                "freezes": len(b.freezes()),
+                "self_grade": b.self_grade,
+            }
+        )
     errors = [{"path": str(e.path), "reason": e.reason} for e in listing.errors]
     if args.json:
         print(json.dumps({"boards": rows, "errors": errors}, indent=2, ensure_ascii=True))
     else:
         for r in rows:
             state = "done" if r["finished"] else "UNFINISHED"
-            print(f"{r['started_at'][:16].replace('T', ' ')}  {escape_terminal(r['card_id']):<32} "
-                  f"{_fmt_ms(r['duration_ms']):>6}  {r['correct']}/{r['steps']} correct  {state:<10} "
-                  f"{escape_terminal(r['path'])}")
+            print(
+                f"{r['started_at'][:16].replace('T', ' ')}  {escape_terminal(r['card_id']):<32} "
+                f"{_fmt_ms(r['duration_ms']):>6}  {r['correct']}/{r['steps']} correct  {state:<10} "
+                f"{escape_terminal(r['path'])}"
+            )
         if not rows:
             print("no boards yet")
     for e in errors:
-        print(f"whiteboard-app: cannot read {escape_terminal(e['path'])}: {escape_terminal(e['reason'])}",
-              file=sys.stderr)
+        print(
+            f"whiteboard-app: cannot read {escape_terminal(e['path'])}: {escape_terminal(e['reason'])}",
+            file=sys.stderr,
+        )
     return 1 if errors else 0
 
 
@@ -90,9 +105,16 @@ def _grade(args: argparse.Namespace) -> int:
 
         print(f"{card.id}: {len(verdicts)} step{'s' if len(verdicts) != 1 else ''} re-checked")
         # the readings come from a file: control characters must not reach the terminal
-        verdicts = [dataclasses.replace(v, latex=escape_terminal(v.latex),
-                                        message=escape_terminal(v.message) if v.message else v.message)
-                    if dataclasses.is_dataclass(v) else v for v in verdicts]
+        verdicts = [
+            dataclasses.replace(
+                v,
+                latex=escape_terminal(v.latex),
+                message=escape_terminal(v.message) if v.message else v.message,
+            )
+            if dataclasses.is_dataclass(v)
+            else v
+            for v in verdicts
+        ]
     if getattr(args, "summary", False):  # the run judged as the window and `check --summary` judge it
         print_run(card, verdicts, as_json=args.json, **_run_counts(args.board))
     else:

@@ -22,7 +22,10 @@ def _card(args):
         deck = load_deck(args.deck or None)
         return deck.get(args.card_id)
     except UnknownCardError:
-        print(f"whiteboard-app: unknown card {args.card_id!r} (see `whiteboard-app decks list`)", file=sys.stderr)
+        print(
+            f"whiteboard-app: unknown card {args.card_id!r} (see `whiteboard-app decks list`)",
+            file=sys.stderr,
+        )
     except DeckError as exc:
         print(f"whiteboard-app: the deck does not load: {exc}", file=sys.stderr)
     return None
@@ -51,8 +54,12 @@ def print_run(card, verdicts, as_json: bool, **counts) -> None:
     from whiteboard_app.sessions.run import judge_run
 
     latexes = [v.latex for v in verdicts]
-    also = [intermediate_matches(card, v.latex, latexes[:i]) if v.verdict == "correct" and chain_prefixes(v.latex)
-            else [] for i, v in enumerate(verdicts)]  # a milestone written inside a chain a = b = c counts
+    also = [
+        intermediate_matches(card, v.latex, latexes[:i])
+        if v.verdict == "correct" and chain_prefixes(v.latex)
+        else []
+        for i, v in enumerate(verdicts)
+    ]  # a milestone written inside a chain a = b = c counts
     run = judge_run(card, verdicts, also=also, **counts)
     if as_json:
         print(json.dumps({"steps": [v.to_json() for v in verdicts], "run": run.to_json()}, indent=2))
@@ -75,7 +82,9 @@ def print_verdicts(verdicts, as_json: bool) -> None:
         diag = f" [{v.diagnosis}]" if v.diagnosis else ""
         shape = f" {{{v.shape}}}" if v.shape else ""
         print(f"{k}. {v.verdict}{ref}{diag}{shape} {v.ms:.0f} ms: {v.latex}")
-        if v.message and (v.verdict != "correct" or v.defines or v.skipped or v.note or v.reference_step is None):
+        if v.message and (
+            v.verdict != "correct" or v.defines or v.skipped or v.note or v.reference_step is None
+        ):
             print(f"   {v.message}")
 
 
@@ -96,19 +105,26 @@ def _compare(args) -> int:
 
 def register(subparsers) -> None:
     """Add ``check`` and ``compare`` to the top-level CLI."""
-    dash = ("A step that starts with '-' and has no space (-2X^Ty) looks like an option: put the steps "
-            "after '--', e.g. whiteboard-app %s CARD_ID -- '-2X^Ty' ...")
-    p = subparsers.add_parser("check", help="check a derivation typed as LaTeX steps against a card",
-                              epilog=dash % "check")
+    dash = (
+        "A step that starts with '-' and has no space (-2X^Ty) looks like an option: put the steps "
+        "after '--', e.g. whiteboard-app %s CARD_ID -- '-2X^Ty' ..."
+    )
+    p = subparsers.add_parser(
+        "check", help="check a derivation typed as LaTeX steps against a card", epilog=dash % "check"
+    )
     p.add_argument("card_id", metavar="CARD_ID")
     p.add_argument("steps", nargs="+", metavar="STEP_LATEX")
     p.add_argument("--json", action="store_true", help="print JSON")
-    p.add_argument("--summary", action="store_true",
-                   help="also judge the run: result reached, milestones missing, unsupported jumps")
+    p.add_argument(
+        "--summary",
+        action="store_true",
+        help="also judge the run: result reached, milestones missing, unsupported jumps",
+    )
     p.add_argument("--deck", action="append", metavar="PATH", help="deck files/folders (default: bundled)")
     p.set_defaults(func=_check)
-    c = subparsers.add_parser("compare", help="are two steps equivalent under a card's declarations?",
-                              epilog=dash % "compare")
+    c = subparsers.add_parser(
+        "compare", help="are two steps equivalent under a card's declarations?", epilog=dash % "compare"
+    )
     c.add_argument("card_id", metavar="CARD_ID")
     c.add_argument("expected", metavar="EXPECTED_LATEX")
     c.add_argument("candidate", metavar="CANDIDATE_LATEX")

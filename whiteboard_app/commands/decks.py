@@ -45,8 +45,12 @@ def _checker_items(card):
     try:
         chk = CardChecker(card, prove=False)
     except Exception as exc:  # noqa: BLE001 - e.g. ParseError on a declared name: the card is unusable
-        yield DeckError(card.source_path, lines.line_of(("declarations",)), "declarations",
-                        f"the checker cannot use this card: {type(exc).__name__}: {exc}")
+        yield DeckError(
+            card.source_path,
+            lines.line_of(("declarations",)),
+            "declarations",
+            f"the checker cannot use this card: {type(exc).__name__}: {exc}",
+        )
         return
     for p in chk.problems:
         yield DeckError(card.source_path, lines.line_of(("declarations",)), "declarations", p)
@@ -57,22 +61,46 @@ def _checker_items(card):
         try:
             v = chk.check(st.latex, [s.latex for s in card.steps[: k - 1]])
         except Exception as exc:  # noqa: BLE001
-            yield DeckError(card.source_path, lines.line_of(("steps", k, "latex")), field,
-                            f"the checker failed: {type(exc).__name__}: {exc}")
+            yield DeckError(
+                card.source_path,
+                lines.line_of(("steps", k, "latex")),
+                field,
+                f"the checker failed: {type(exc).__name__}: {exc}",
+            )
             continue
-        yield (None if v.verdict == "correct" else DeckError(
-            card.source_path, lines.line_of(("steps", k, "latex")), field, f"the checker says {v.verdict}: {v.message}"))
+        yield (
+            None
+            if v.verdict == "correct"
+            else DeckError(
+                card.source_path,
+                lines.line_of(("steps", k, "latex")),
+                field,
+                f"the checker says {v.verdict}: {v.message}",
+            )
+        )
     for k, m in enumerate(card.mistakes, 1):
         field = f"mistakes[{k}].latex"
         try:
             v = chk.check(m.latex, [s.latex for s in card.steps[: m.after_step - 1]])
         except Exception as exc:  # noqa: BLE001
-            yield DeckError(card.source_path, lines.line_of(("mistakes", k, "latex")), field,
-                            f"the checker failed: {type(exc).__name__}: {exc}")
+            yield DeckError(
+                card.source_path,
+                lines.line_of(("mistakes", k, "latex")),
+                field,
+                f"the checker failed: {type(exc).__name__}: {exc}",
+            )
             continue
         ok = v.verdict == "wrong" and v.diagnosis == m.diagnosis
-        yield (None if ok else DeckError(card.source_path, lines.line_of(("mistakes", k, "latex")), field,
-                                         f"the checker says {v.verdict} ({v.diagnosis}), not wrong ({m.diagnosis})"))
+        yield (
+            None
+            if ok
+            else DeckError(
+                card.source_path,
+                lines.line_of(("mistakes", k, "latex")),
+                field,
+                f"the checker says {v.verdict} ({v.diagnosis}), not wrong ({m.diagnosis})",
+            )
+        )
     questions = getattr(card, "questions", ())
     if not questions:
         return
@@ -159,7 +187,9 @@ class TimedChecker:
         n = 0
         while True:
             # the first answer also waits for the worker to start and sympy to load
-            wait = min(self.step_s + (30.0 if first else 0.0), deadline - time.monotonic() + (30.0 if first else 0.0))
+            wait = min(
+                self.step_s + (30.0 if first else 0.0), deadline - time.monotonic() + (30.0 if first else 0.0)
+            )
             try:
                 ready = wait > 0 and self._conn.poll(wait)
                 msg = self._conn.recv() if ready else None
@@ -170,9 +200,16 @@ class TimedChecker:
                 which = "card" if time.monotonic() >= deadline else "step"
                 limit = self.card_s if which == "card" else self.step_s
                 self.close()
-                out.append(DeckError(card.source_path, 0, "", f"the checker took longer than {limit:g} s "
-                                     f"(time limit per {which}) after {n} checked step(s); the card cannot be "
-                                     "checked in time"))
+                out.append(
+                    DeckError(
+                        card.source_path,
+                        0,
+                        "",
+                        f"the checker took longer than {limit:g} s "
+                        f"(time limit per {which}) after {n} checked step(s); the card cannot be "
+                        "checked in time",
+                    )
+                )
                 return out
             if msg == "done":
                 return out
@@ -206,12 +243,27 @@ def register(subparsers) -> None:
     lp.add_argument("--json", action="store_true", help="print JSON")
     lp.set_defaults(func=_list)
     vp = sub.add_parser("validate", help="validate card files; exit 1 on errors")
-    vp.add_argument("paths", nargs="*", metavar="PATH", help="card files or folders (default: the bundled deck)")
-    vp.add_argument("--check", action="store_true",
-                    help="also run the checker: steps follow from each other, mistakes are wrong as declared")
-    vp.add_argument("--step-time-limit", type=float, default=STEP_TIME_LIMIT_S, metavar="S",
-                    help=f"seconds the checker may spend on one step with --check (default {STEP_TIME_LIMIT_S:g})")
-    vp.add_argument("--card-time-limit", type=float, default=CARD_TIME_LIMIT_S, metavar="S",
-                    help=f"seconds the checker may spend on one card with --check (default {CARD_TIME_LIMIT_S:g})")
+    vp.add_argument(
+        "paths", nargs="*", metavar="PATH", help="card files or folders (default: the bundled deck)"
+    )
+    vp.add_argument(
+        "--check",
+        action="store_true",
+        help="also run the checker: steps follow from each other, mistakes are wrong as declared",
+    )
+    vp.add_argument(
+        "--step-time-limit",
+        type=float,
+        default=STEP_TIME_LIMIT_S,
+        metavar="S",
+        help=f"seconds the checker may spend on one step with --check (default {STEP_TIME_LIMIT_S:g})",
+    )
+    vp.add_argument(
+        "--card-time-limit",
+        type=float,
+        default=CARD_TIME_LIMIT_S,
+        metavar="S",
+        help=f"seconds the checker may spend on one card with --check (default {CARD_TIME_LIMIT_S:g})",
+    )
     vp.set_defaults(func=_validate)
     p.set_defaults(func=lambda _a: (p.print_help(), 2)[1])

@@ -41,8 +41,16 @@ def _list(args: argparse.Namespace) -> int:
     deck = _deck(args)
     if deck is None:
         return 2
-    rows = [{"id": it.id, "card_id": it.card.id, "kind": it.kind, "time_s": it.question.time_s,
-             "prompt": it.question.prompt} for it in grill_items(deck)]
+    rows = [
+        {
+            "id": it.id,
+            "card_id": it.card.id,
+            "kind": it.kind,
+            "time_s": it.question.time_s,
+            "prompt": it.question.prompt,
+        }
+        for it in grill_items(deck)
+    ]
     if args.json:
         print(json.dumps(rows, indent=2))
     else:
@@ -73,8 +81,13 @@ def _answer(args: argparse.Namespace) -> int:
         verdict = check_answer(item, args.latex)
         print_verdicts([verdict], as_json=args.json)
     else:
-        out = {"id": item.id, "kind": "words", "answer": item.question.answer,
-               "key_points": list(item.question.key_points), "self_grade": args.grade}
+        out = {
+            "id": item.id,
+            "kind": "words",
+            "answer": item.question.answer,
+            "key_points": list(item.question.key_points),
+            "self_grade": args.grade,
+        }
         if args.json:
             print(json.dumps(out, indent=2))
         else:
@@ -83,7 +96,9 @@ def _answer(args: argparse.Namespace) -> int:
                 print(f"  - {p}")
     if args.record:
         if item.kind == "words" and args.grade is None:
-            print("whiteboard-app: a word answer is recorded with --grade again|hard|good|easy", file=sys.stderr)
+            print(
+                "whiteboard-app: a word answer is recorded with --grade again|hard|good|easy", file=sys.stderr
+            )
             return 2
         from whiteboard_app.sessions.board import BoardError
         from whiteboard_app.sessions.scheduler import Scheduler
@@ -94,9 +109,14 @@ def _answer(args: argparse.Namespace) -> int:
             print(f"whiteboard-app: error: {exc}", file=sys.stderr)
             return 2
         with history:
-            res = record_answer(Scheduler(history), item, latex=args.latex, verdict=verdict,
-                                self_grade=args.grade,
-                                ms=args.ms if args.ms is not None else item.time_limit_ms / 2)
+            res = record_answer(
+                Scheduler(history),
+                item,
+                latex=args.latex,
+                verdict=verdict,
+                self_grade=args.grade,
+                ms=args.ms if args.ms is not None else item.time_limit_ms / 2,
+            )
         due = res.question_due.isoformat() if res.question_due else "not scheduled"
         print(f"recorded: rating {res.rating}, next due {due}", file=sys.stderr)
     return 0
@@ -112,16 +132,27 @@ def _stats(args: argparse.Namespace) -> int:
         return 2
     with history:
         stats = [history.grill_stats(c) for c in history.grill_card_ids()] + [history.grill_stats(None)]
-    rows = [{"card_id": s.card_id, "answered": s.answered, "correct": s.correct, "accuracy": s.accuracy,
-             "median_ms": s.median_ms, "over_time": s.over_time} for s in stats]
+    rows = [
+        {
+            "card_id": s.card_id,
+            "answered": s.answered,
+            "correct": s.correct,
+            "accuracy": s.accuracy,
+            "median_ms": s.median_ms,
+            "over_time": s.over_time,
+        }
+        for s in stats
+    ]
     if args.json:
         print(json.dumps(rows, indent=2))
     else:
         for r in rows:
             acc = f"{100 * r['accuracy']:.0f} %" if r["accuracy"] is not None else "-"
             med = f"{r['median_ms'] / 1000:.1f} s" if r["median_ms"] is not None else "-"
-            print(f"{r['card_id'] or 'all cards':<40} {r['correct']}/{r['answered']} correct ({acc}), "
-                  f"median {med}, {r['over_time']} over time")
+            print(
+                f"{r['card_id'] or 'all cards':<40} {r['correct']}/{r['answered']} correct ({acc}), "
+                f"median {med}, {r['over_time']} over time"
+            )
     return 0
 
 
@@ -133,14 +164,19 @@ def register(subparsers) -> None:
     ls.add_argument("--json", action="store_true", help="print JSON")
     ls.add_argument("--deck", action="append", metavar="PATH", help="deck files/folders (default: bundled)")
     ls.set_defaults(func=_list)
-    an = sub.add_parser("answer", help="check an answer (verdict as `check` gives it)",
-                        epilog="An answer starting with '-' goes after '--': grill answer ID -- '-x'")
+    an = sub.add_parser(
+        "answer",
+        help="check an answer (verdict as `check` gives it)",
+        epilog="An answer starting with '-' goes after '--': grill answer ID -- '-x'",
+    )
     an.add_argument("question_id", metavar="QUESTION_ID", help="<card id>/<question id> (see grill list)")
     an.add_argument("latex", metavar="LATEX", nargs="?", help="the answer (maths questions)")
     an.add_argument("--json", action="store_true", help="print JSON")
     an.add_argument("--grade", choices=("again", "hard", "good", "easy"), help="self-grade of a word answer")
     an.add_argument("--record", action="store_true", help="log and schedule the answer in the history")
-    an.add_argument("--ms", type=float, default=None, help="time taken in ms (with --record; default half the time limit)")
+    an.add_argument(
+        "--ms", type=float, default=None, help="time taken in ms (with --record; default half the time limit)"
+    )
     an.add_argument("--deck", action="append", metavar="PATH", help="deck files/folders (default: bundled)")
     an.add_argument("--data-dir", help="data folder (default: $WHITEBOARD_DATA_DIR or the user data folder)")
     an.set_defaults(func=_answer)

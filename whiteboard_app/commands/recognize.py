@@ -32,16 +32,32 @@ from whiteboard_app.safeio import escape_terminal
 
 def register(subparsers) -> None:
     """Add the ``recognize`` subcommand to the top-level CLI."""
-    p = subparsers.add_parser("recognize", help="read handwriting from ink files (JSON lines or InkML)",
-                              description=__doc__.splitlines()[0])
-    p.add_argument("--ink", metavar="FILE", help="ink file: .jsonl, .jsonl.gz or .inkml; a JSON line is "
-                   '{"id": ..., "strokes": [[[x, y, t_ms, pressure], ...], ...]} (docs/user-guide.md, "Ink files")')
+    p = subparsers.add_parser(
+        "recognize",
+        help="read handwriting from ink files (JSON lines or InkML)",
+        description=__doc__.splitlines()[0],
+    )
+    p.add_argument(
+        "--ink",
+        metavar="FILE",
+        help="ink file: .jsonl, .jsonl.gz or .inkml; a JSON line is "
+        '{"id": ..., "strokes": [[[x, y, t_ms, pressure], ...], ...]} (docs/user-guide.md, "Ink files")',
+    )
     p.add_argument("--card", metavar="CARD_ID", help="use this card of the bundled deck as context")
-    p.add_argument("--engine", default=None, help="recogniser name (default: the bundled one; see --list-engines)")
+    p.add_argument(
+        "--engine", default=None, help="recogniser name (default: the bundled one; see --list-engines)"
+    )
     p.add_argument("--json", action="store_true", help="print one JSON object per record")
-    p.add_argument("--time-limit", type=float, default=None, metavar="S",
-                   help="seconds per step before 'could not read' (default 3)")
-    p.add_argument("--list-engines", action="store_true", help="list the recognisers and whether they can run")
+    p.add_argument(
+        "--time-limit",
+        type=float,
+        default=None,
+        metavar="S",
+        help="seconds per step before 'could not read' (default 3)",
+    )
+    p.add_argument(
+        "--list-engines", action="store_true", help="list the recognisers and whether they can run"
+    )
     p.set_defaults(func=run)
 
 
@@ -125,9 +141,12 @@ def run(args: argparse.Namespace) -> int:
 
 def _print(rid: str, result, as_json: bool) -> None:
     if as_json:
-        obj = {"id": rid, "latex": result.best,
-               "candidates": [{"latex": c.latex, "score": round(c.score, 4)} for c in result.candidates],
-               "ms": round(result.ms, 1)}
+        obj = {
+            "id": rid,
+            "latex": result.best,
+            "candidates": [{"latex": c.latex, "score": round(c.score, 4)} for c in result.candidates],
+            "ms": round(result.ms, 1),
+        }
         if result.best is None and result.message:
             obj["message"] = result.message
         text = json.dumps(obj, ensure_ascii=False)
@@ -138,6 +157,9 @@ def _print(rid: str, result, as_json: bool) -> None:
         print(text, flush=True)
     else:
         msg = result.message or "nothing"
-        shown = result.best if result.best is not None else (
-            f"({msg})" if msg.startswith("could not read") else f"(could not read: {msg})")
+        shown = (
+            result.best
+            if result.best is not None
+            else (f"({msg})" if msg.startswith("could not read") else f"(could not read: {msg})")
+        )
         print(f"{escape_terminal(rid)}\t{escape_terminal(shown)}\t{result.ms:.0f} ms", flush=True)

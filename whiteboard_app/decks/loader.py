@@ -74,7 +74,7 @@ def name_problem(name: str) -> str | None:
             if depth[close[c]] < 0:
                 return f"{s!r}: unbalanced {c!r}"
         if c in "_^" and prev != "\\":
-            nxt = s[k + 1:].lstrip()
+            nxt = s[k + 1 :].lstrip()
             if not nxt or nxt[0] in "_^})]|," or nxt.startswith("{}"):
                 return f"{s!r}: '{c}' has no argument"
         prev = c if prev != "\\" else ""
@@ -83,6 +83,8 @@ def name_problem(name: str) -> str | None:
     if s.endswith("\\"):
         return f"{s!r} ends with a backslash"
     return None
+
+
 _DIM_RE = re.compile(r"^([A-Za-z][A-Za-z0-9_]*|[1-9][0-9]*)$")
 
 
@@ -229,7 +231,9 @@ class _Validator:
             self.err(field, "must not be empty")
         return value if isinstance(value, str) else default
 
-    def strings(self, doc: dict, key: str, field: tuple, lo: int = 0, hi: int | None = None) -> tuple[str, ...]:
+    def strings(
+        self, doc: dict, key: str, field: tuple, lo: int = 0, hi: int | None = None
+    ) -> tuple[str, ...]:
         value = self.want(doc, key, list, field, required=lo > 0, default=[])
         out = []
         for k, item in enumerate(value, 1):
@@ -250,10 +254,36 @@ class _Validator:
 
 _TYPE_WORDS = {"str": "string", "list": "list", "dict": "table", "int": "integer", "bool": "boolean"}
 _TOP_KEYS = (
-    "schema_version", "id", "title", "topic", "prompt", "setup", "assumptions", "interpretation", "hints",
-    "targets", "declarations", "notation", "steps", "mistakes", "followups", "questions",
+    "schema_version",
+    "id",
+    "title",
+    "topic",
+    "prompt",
+    "setup",
+    "assumptions",
+    "interpretation",
+    "hints",
+    "targets",
+    "declarations",
+    "notation",
+    "steps",
+    "mistakes",
+    "followups",
+    "questions",
 )
-_DECL_KEYS = ("symbols", "indexed", "indices", "shapes", "sizes", "functions", "definitions", "constraints", "unknowns", "solutions", "stacks")
+_DECL_KEYS = (
+    "symbols",
+    "indexed",
+    "indices",
+    "shapes",
+    "sizes",
+    "functions",
+    "definitions",
+    "constraints",
+    "unknowns",
+    "solutions",
+    "stacks",
+)
 
 
 def _declarations(v: _Validator, doc: dict) -> Declarations:
@@ -286,7 +316,8 @@ def _declarations(v: _Validator, doc: dict) -> Declarations:
         elif not re.fullmatch(r"[A-Za-z]", name):
             v.err(f + ("indices", name), "an index is one letter")
         elif all(str(b).lstrip("-").isdigit() and len(str(b)) < 10 for b in bounds) and not (
-                0 <= int(bounds[1]) - int(bounds[0]) < MAX_INDEX_SPAN):
+            0 <= int(bounds[1]) - int(bounds[0]) < MAX_INDEX_SPAN
+        ):
             v.err(f + ("indices", name), f"the bounds must span 1..{MAX_INDEX_SPAN} values")
         else:
             indices[name] = (str(bounds[0]), str(bounds[1]))
@@ -307,7 +338,9 @@ def _declarations(v: _Validator, doc: dict) -> Declarations:
         if not isinstance(n, int) or isinstance(n, bool) or n < 1:
             v.err(f + ("sizes", name), "must be a positive integer")
         elif n > MAX_SIZE:
-            v.err(f + ("sizes", name), f"must be at most {MAX_SIZE} (the checker samples matrices of this size)")
+            v.err(
+                f + ("sizes", name), f"must be at most {MAX_SIZE} (the checker samples matrices of this size)"
+            )
         elif not _PLAIN_NAME_RE.fullmatch(name) or "'" in name or "^" in name:
             v.err(f + ("sizes", name), f"{name!r} is not a dimension name (letters and digits, e.g. d_k)")
         else:
@@ -317,13 +350,19 @@ def _declarations(v: _Validator, doc: dict) -> Declarations:
         ok = isinstance(shape, list) and len(shape) == 2
         ok = ok and all(
             (isinstance(s, int) and not isinstance(s, bool) and 0 < s <= MAX_SIZE)
-            or (isinstance(s, str) and _DIM_RE.match(s) and (not s.isdigit() or len(s) < 4 and int(s) <= MAX_SIZE))
+            or (
+                isinstance(s, str)
+                and _DIM_RE.match(s)
+                and (not s.isdigit() or len(s) < 4 and int(s) <= MAX_SIZE)
+            )
             for s in shape
         )
         if name_problem(name):
             v.err(f + ("shapes", name), name_problem(name))
         elif not ok:
-            v.err(f + ("shapes", name), 'must be [rows, cols] of dimension names or integers, e.g. ["n", "d"]')
+            v.err(
+                f + ("shapes", name), 'must be [rows, cols] of dimension names or integers, e.g. ["n", "d"]'
+            )
         else:
             shapes[name] = (str(shape[0]), str(shape[1]))
     functions = {}
@@ -349,7 +388,9 @@ def _declarations(v: _Validator, doc: dict) -> Declarations:
     for k, c in enumerate(v.strings(d, "constraints", f + ("constraints",)), 1):
         kind, _, name = c.partition(":")
         if kind not in CONSTRAINT_KINDS:
-            v.err(f + ("constraints", k), f"unknown constraint {kind!r} (one of: {', '.join(CONSTRAINT_KINDS)})")
+            v.err(
+                f + ("constraints", k), f"unknown constraint {kind!r} (one of: {', '.join(CONSTRAINT_KINDS)})"
+            )
         elif name not in declared:
             v.err(f + ("constraints", k), f"constrains {name!r}, which is not declared")
         else:
@@ -366,7 +407,10 @@ def _declarations(v: _Validator, doc: dict) -> Declarations:
     family_keys = set(indexed) | {k.split("_")[0].lstrip("\\") for k in table("definitions")}
     for name, fam in table("stacks").items():
         if not isinstance(fam, str) or fam not in family_keys:
-            v.err(f + ("stacks", name), "must name an indexed family (declarations.indexed or a definitions pattern)")
+            v.err(
+                f + ("stacks", name),
+                "must name an indexed family (declarations.indexed or a definitions pattern)",
+            )
         else:
             stacks[name] = fam
     unknowns = v.strings(d, "unknowns", f + ("unknowns",))
@@ -404,8 +448,18 @@ def _notation(v: _Validator, doc: dict, decl: Declarations) -> Notation:
     v.unknown_keys(t, _NOTATION_KEYS, f)
     from whiteboard_app.maths.latex import ParseError, canonical, check_balance, name_key
 
-    declared = {name_key(k) for k in (*decl.symbols, *decl.indexed, *decl.shapes, *decl.functions,
-                                      *decl.indices, *decl.stacks, *decl.sizes)}
+    declared = {
+        name_key(k)
+        for k in (
+            *decl.symbols,
+            *decl.indexed,
+            *decl.shapes,
+            *decl.functions,
+            *decl.indices,
+            *decl.stacks,
+            *decl.sizes,
+        )
+    }
     declared |= {name_key(k) for k in decl.definitions if "(" not in k and "[" not in k}
     opaque = {canonical(k) for k in (*decl.definitions, *decl.symbols)}
 
@@ -464,7 +518,9 @@ def _card_from_doc(path: Path, text: str, doc: dict) -> tuple[Card | None, list[
     v.unknown_keys(doc, _TOP_KEYS, ())
     version = v.want(doc, "schema_version", int, ("schema_version",))
     if version is not None and version != SCHEMA_VERSION:
-        v.err(("schema_version",), f"unsupported schema version {version} (this program reads {SCHEMA_VERSION})")
+        v.err(
+            ("schema_version",), f"unsupported schema version {version} (this program reads {SCHEMA_VERSION})"
+        )
     cid = v.text(doc, "id", ("id",))
     if cid and not _ID_RE.match(cid):
         v.err(("id",), f"{cid!r} is not kebab-case (lower-case letters, digits, hyphens)")
@@ -523,8 +579,10 @@ def _card_from_doc(path: Path, text: str, doc: dict) -> tuple[Card | None, list[
         v.err(("steps",), f"has {len(raw_steps)} steps; a card may have at most {MAX_STEPS}")
     marked = [k for k, st in enumerate(steps, 1) if st.milestone]
     if marked and not any(st.milestone == "result" for st in steps):
-        v.err(("steps", marked[-1], "milestone"),
-              'a card that marks milestones must mark its result (milestone = "result" on the answer step)')
+        v.err(
+            ("steps", marked[-1], "milestone"),
+            'a card that marks milestones must mark its result (milestone = "result" on the answer step)',
+        )
 
     mistakes = []
     raw = v.want(doc, "mistakes", list, ("mistakes",), default=[])
@@ -542,7 +600,9 @@ def _card_from_doc(path: Path, text: str, doc: dict) -> tuple[Card | None, list[
             v.err(f + ("after_step",), f"must be a step number 1..{len(steps)}, not {after}")
         if any(latex.strip() == st.latex.strip() for st in steps):
             v.err(f + ("latex",), "is identical to a reference step")
-        mistakes.append(Mistake(latex=latex, diagnosis=diagnosis, after_step=after or 0, explanation=explanation))
+        mistakes.append(
+            Mistake(latex=latex, diagnosis=diagnosis, after_step=after or 0, explanation=explanation)
+        )
     if "mistakes" in doc and not 2 <= len(raw) <= 5:
         v.err(("mistakes",), f"needs 2-5 mistakes, has {len(raw)}")
 
@@ -600,7 +660,17 @@ class _NestedValidator(_Validator):
         super().err(self.prefix + tuple(field), message)
 
 
-_QUESTION_KEYS = ("id", "prompt", "kind", "answer", "key_points", "accept", "reject", "time_s", "declarations")
+_QUESTION_KEYS = (
+    "id",
+    "prompt",
+    "kind",
+    "answer",
+    "key_points",
+    "accept",
+    "reject",
+    "time_s",
+    "declarations",
+)
 MAX_QUESTIONS = 12
 QUESTION_TIME_S = (15, 120)
 
@@ -642,9 +712,19 @@ def _questions(v: _Validator, doc: dict) -> tuple[Question, ...]:
         decl = None
         if "declarations" in q and not words:
             decl = _declarations(_NestedValidator(v, f), {"declarations": q["declarations"]})
-        out.append(Question(id=qid, prompt=prompt, kind=kind, answer=answer, key_points=key_points,
-                            accept=accept, reject=reject, time_s=time_s if isinstance(time_s, int) else 45,
-                            declarations=decl))
+        out.append(
+            Question(
+                id=qid,
+                prompt=prompt,
+                kind=kind,
+                answer=answer,
+                key_points=key_points,
+                accept=accept,
+                reject=reject,
+                time_s=time_s if isinstance(time_s, int) else 45,
+                declarations=decl,
+            )
+        )
     if len(raw) > MAX_QUESTIONS:
         v.err(("questions",), f"needs at most {MAX_QUESTIONS} questions, has {len(raw)}")
     return tuple(out)
@@ -709,7 +789,11 @@ def deck_errors(paths: Iterable[Path | str] | None = None) -> tuple[Deck, list[D
             continue
         if card.id in deck.cards:
             first = deck.cards[card.id].source_path
-            errors.append(DeckError(f, _Lines(f.read_text("utf-8")).line_of(("id",)), "id", f"duplicate id, also in {first}"))
+            errors.append(
+                DeckError(
+                    f, _Lines(f.read_text("utf-8")).line_of(("id",)), "id", f"duplicate id, also in {first}"
+                )
+            )
             continue
         deck.cards[card.id] = card
     return deck, errors

@@ -29,8 +29,17 @@ TOPICS = (
 
 #: scalar domains a symbol can be declared with
 #: ("sign" is a label of -1 or +1, so y^2 = 1 holds at every sample point)
-DOMAINS = ("real", "positive", "nonnegative", "probability", "integer", "positive_integer", "binary", "discrete",
-           "sign")
+DOMAINS = (
+    "real",
+    "positive",
+    "nonnegative",
+    "probability",
+    "integer",
+    "positive_integer",
+    "binary",
+    "discrete",
+    "sign",
+)
 
 #: known functions a name can be declared as (the maths layer evaluates them)
 FUNCTIONS = ("sigmoid", "softmax", "log", "exp", "relu", "tanh", "log_sigmoid", "softplus", "abs", "sqrt")

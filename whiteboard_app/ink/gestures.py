@@ -107,13 +107,18 @@ def is_zigzag(stroke: Stroke, min_reversals: int = 4, min_sweep_px: float = 8.0)
             return True
     if direction_reversals(stroke, min_sweep_px, across=True) >= min_reversals + ACROSS_EXTRA_REVERSALS:
         along, across = _extent_along(stroke, False), _extent_along(stroke, True)
-        return (across >= max(0.25 * along, 2.0 * min_sweep_px)
-                and length >= min(3.0 * along, 6.0 * across))
+        return across >= max(0.25 * along, 2.0 * min_sweep_px) and length >= min(3.0 * along, 6.0 * across)
     return False
 
 
-def scratch_out_targets(gesture: Stroke, strokes: Iterable[Stroke], min_reversals: int = 4,
-                        min_sweep_px: float = 8.0, min_covered: float = 0.6, pad_px: float = 4.0) -> tuple[int, ...]:
+def scratch_out_targets(
+    gesture: Stroke,
+    strokes: Iterable[Stroke],
+    min_reversals: int = 4,
+    min_sweep_px: float = 8.0,
+    min_covered: float = 0.6,
+    pad_px: float = 4.0,
+) -> tuple[int, ...]:
     """Ids of the strokes a scratch-out gesture deletes, or () when ``gesture`` is not a scratch-out.
 
     ``gesture`` is a scratch-out when ``is_zigzag`` holds (at least ``min_reversals`` direction reversals,
@@ -127,8 +132,9 @@ def scratch_out_targets(gesture: Stroke, strokes: Iterable[Stroke], min_reversal
     box = gesture.bbox
     hit = []
     for s in strokes:
-        if s.id == gesture.id or not s.bbox.intersects(BBox(box.left - pad_px, box.top - pad_px,
-                                                            box.right + pad_px, box.bottom + pad_px)):
+        if s.id == gesture.id or not s.bbox.intersects(
+            BBox(box.left - pad_px, box.top - pad_px, box.right + pad_px, box.bottom + pad_px)
+        ):
             continue
         inside = sum(_inside_box(p, box, pad_px) for p in s.points)
         if inside >= min_covered * len(s.points):
@@ -156,7 +162,9 @@ def point_in_polygon(x: float, y: float, polygon: Sequence[XY]) -> bool:
     return inside
 
 
-def lasso_select(polygon: Sequence[XY], strokes: Iterable[Stroke], min_fraction: float = 0.5) -> tuple[int, ...]:
+def lasso_select(
+    polygon: Sequence[XY], strokes: Iterable[Stroke], min_fraction: float = 0.5
+) -> tuple[int, ...]:
     """Ids of the strokes with at least ``min_fraction`` of their points inside the lasso ``polygon``."""
     if len(polygon) < 3:
         return ()
@@ -195,15 +203,22 @@ def segment_distance(a: XY, b: XY, c: XY, d: XY) -> float:
     """Shortest distance in px between segments ab and cd (0 when they cross)."""
     if _segments_intersect(a, b, c, d):
         return 0.0
-    return math.sqrt(min(_seg_point_dist2(*a, *c, *d), _seg_point_dist2(*b, *c, *d),
-                         _seg_point_dist2(*c, *a, *b), _seg_point_dist2(*d, *a, *b)))
+    return math.sqrt(
+        min(
+            _seg_point_dist2(*a, *c, *d),
+            _seg_point_dist2(*b, *c, *d),
+            _seg_point_dist2(*c, *a, *b),
+            _seg_point_dist2(*d, *a, *b),
+        )
+    )
 
 
 def eraser_hits(a: XY, b: XY, strokes: Iterable[Stroke], radius: float = 8.0) -> tuple[int, ...]:
     """Ids of the strokes that the eraser, moving from canvas point ``a`` to ``b``, touches: some segment
     (or the single point) of the stroke lies within ``radius`` px of segment ab."""
-    reach = BBox(min(a[0], b[0]) - radius, min(a[1], b[1]) - radius,
-                 max(a[0], b[0]) + radius, max(a[1], b[1]) + radius)
+    reach = BBox(
+        min(a[0], b[0]) - radius, min(a[1], b[1]) - radius, max(a[0], b[0]) + radius, max(a[1], b[1]) + radius
+    )
     hits = []
     for s in strokes:
         if not s.bbox.intersects(reach):
@@ -212,8 +227,10 @@ def eraser_hits(a: XY, b: XY, strokes: Iterable[Stroke], radius: float = 8.0) ->
         if len(pts) == 1:
             near = _seg_point_dist2(pts[0].x, pts[0].y, *a, *b) <= radius * radius
         else:
-            near = any(segment_distance(a, b, (p.x, p.y), (q.x, q.y)) <= radius
-                       for p, q in zip(pts, pts[1:], strict=False))
+            near = any(
+                segment_distance(a, b, (p.x, p.y), (q.x, q.y)) <= radius
+                for p, q in zip(pts, pts[1:], strict=False)
+            )
         if near:
             hits.append(s.id)
     return tuple(hits)

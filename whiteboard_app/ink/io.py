@@ -57,8 +57,16 @@ from whiteboard_app.safeio import (
     read_regular,
 )
 
-__all__ = ["InkRecord", "iter_jsonl", "read_inkml", "read_jsonl", "record_from_obj", "record_to_obj",
-           "write_inkml", "write_jsonl"]
+__all__ = [
+    "InkRecord",
+    "iter_jsonl",
+    "read_inkml",
+    "read_jsonl",
+    "record_from_obj",
+    "record_to_obj",
+    "write_inkml",
+    "write_jsonl",
+]
 
 MAX_FILE_BYTES = 256 * 1024 * 1024
 MAX_TEXT_BYTES = 512 * 1024 * 1024
@@ -97,6 +105,7 @@ def _error(path: str | os.PathLike, where: str, reason: str) -> InkFormatError:
 
 
 # ───────────────────────────── JSON lines ─────────────────────────────
+
 
 class _BoundedReader(io.RawIOBase):
     """A binary stream that raises UnsafeFileError once more than ``limit`` bytes came through it."""
@@ -201,15 +210,19 @@ def record_from_obj(obj: Any, default_id: str) -> InkRecord:
             raise ValueError('"symbols" must be a list')
         symbols = []
         for k, g in enumerate(obj["symbols"]):
-            if not isinstance(g, dict) or not isinstance(g.get("label"), str) or not isinstance(
-                    g.get("strokes"), list):
+            if (
+                not isinstance(g, dict)
+                or not isinstance(g.get("label"), str)
+                or not isinstance(g.get("strokes"), list)
+            ):
                 raise ValueError(f'symbol {k} must be {{"label": str, "strokes": [int, ...]}}')
             _text_field(g["label"], f"symbol {k} label")
             idx = g["strokes"]
             for i in idx:
                 if isinstance(i, bool) or not isinstance(i, int) or not 0 <= i < len(strokes):
-                    raise ValueError(f"symbol {k} ({g['label']!r}): stroke index {i!r} out of range "
-                                     f"0..{len(strokes) - 1}")
+                    raise ValueError(
+                        f"symbol {k} ({g['label']!r}): stroke index {i!r} out of range 0..{len(strokes) - 1}"
+                    )
             symbols.append((g["label"], tuple(idx)))
     extra = {k: v for k, v in obj.items() if k not in ("id", "latex", "strokes", "symbols")}
     return InkRecord(rid, StepInk(tuple(strokes)), latex, symbols, extra)
@@ -242,7 +255,9 @@ def iter_jsonl(path: str | os.PathLike) -> Iterator[InkRecord]:
                 try:
                     obj = bounded_json_loads(line)
                 except json.JSONDecodeError as exc:
-                    raise _error(path, f"line {lineno}", f"not valid JSON ({exc.msg} at column {exc.colno})") from None
+                    raise _error(
+                        path, f"line {lineno}", f"not valid JSON ({exc.msg} at column {exc.colno})"
+                    ) from None
                 except ValueError as exc:  # a 400-digit number, NaN, nesting too deep
                     raise _error(path, f"line {lineno}", f"refused JSON ({exc})") from None
                 try:
@@ -263,14 +278,18 @@ def read_jsonl(path: str | os.PathLike) -> list[InkRecord]:
     for rec in iter_jsonl(path):
         n += sum(len(s.points) for s in rec.ink.strokes)
         if n > MAX_FILE_POINTS or len(out) >= MAX_FILE_RECORDS:
-            raise _error(path, f"record {len(out) + 1}", f"the file holds more than {MAX_FILE_POINTS:,} points or "
-                                                         f"{MAX_FILE_RECORDS:,} records (read it with iter_jsonl)")
+            raise _error(
+                path,
+                f"record {len(out) + 1}",
+                f"the file holds more than {MAX_FILE_POINTS:,} points or "
+                f"{MAX_FILE_RECORDS:,} records (read it with iter_jsonl)",
+            )
         out.append(rec)
     return out
 
 
 def _num_out(v: float) -> float | int:
-    return int(v) if float(v).is_integer() and abs(v) < 2 ** 53 else v
+    return int(v) if float(v).is_integer() and abs(v) < 2**53 else v
 
 
 def record_to_obj(rec: InkRecord) -> dict[str, Any]:
@@ -308,6 +327,7 @@ def write_jsonl(path: str | os.PathLike, records: Iterable[InkRecord]) -> None:
 
 
 # ───────────────────────────── InkML ─────────────────────────────
+
 
 def _local(tag: str) -> str:
     return tag.rsplit("}", 1)[-1] if isinstance(tag, str) else ""
@@ -497,8 +517,14 @@ def read_inkml(path: str | os.PathLike) -> list[InkRecord]:
     return records
 
 
-def _make_record(path, rid: str, latex: str | None, trace_ids: list[str], parsed: dict[str, Stroke],
-                 groups: list[ET.Element]) -> InkRecord:
+def _make_record(
+    path,
+    rid: str,
+    latex: str | None,
+    trace_ids: list[str],
+    parsed: dict[str, Stroke],
+    groups: list[ET.Element],
+) -> InkRecord:
     index = {tid: k for k, tid in enumerate(trace_ids)}
     symbols = None
     if groups:

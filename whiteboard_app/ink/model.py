@@ -54,12 +54,20 @@ class BBox:
         return self.bottom - self.top
 
     def union(self, other: BBox) -> BBox:
-        return BBox(min(self.left, other.left), min(self.top, other.top),
-                    max(self.right, other.right), max(self.bottom, other.bottom))
+        return BBox(
+            min(self.left, other.left),
+            min(self.top, other.top),
+            max(self.right, other.right),
+            max(self.bottom, other.bottom),
+        )
 
     def intersects(self, other: BBox) -> bool:
-        return not (other.left > self.right or other.right < self.left
-                    or other.top > self.bottom or other.bottom < self.top)
+        return not (
+            other.left > self.right
+            or other.right < self.left
+            or other.top > self.bottom
+            or other.bottom < self.top
+        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -79,8 +87,13 @@ class Stroke:
             object.__setattr__(self, "points", tuple(self.points))
 
     @classmethod
-    def from_xy(cls, xy: Iterable[Sequence[float]], t0: float = 0.0, dt: float = 10.0,
-                pressure: float = DEFAULT_PRESSURE) -> Stroke:
+    def from_xy(
+        cls,
+        xy: Iterable[Sequence[float]],
+        t0: float = 0.0,
+        dt: float = 10.0,
+        pressure: float = DEFAULT_PRESSURE,
+    ) -> Stroke:
         """Build a stroke from (x, y[, t[, pressure]]) rows; missing t is t0 + k*dt ms."""
         pts = []
         for k, row in enumerate(xy):
@@ -106,7 +119,9 @@ class Stroke:
 
     def length(self) -> float:
         """Arc length in px."""
-        return sum(math.dist((a.x, a.y), (b.x, b.y)) for a, b in zip(self.points, self.points[1:], strict=False))
+        return sum(
+            math.dist((a.x, a.y), (b.x, b.y)) for a, b in zip(self.points, self.points[1:], strict=False)
+        )
 
     def translated(self, dx: float, dy: float) -> Stroke:
         """The same stroke (same id) moved by (dx, dy) px."""

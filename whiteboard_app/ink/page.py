@@ -76,7 +76,9 @@ class Page:
         if not isinstance(self.tops, tuple):
             object.__setattr__(self, "tops", tuple(float(t) for t in self.tops))
         if not self.steps or len(self.steps) != len(self.tops):
-            raise ValueError(f"a page needs one band top per step (steps={len(self.steps)}, tops={len(self.tops)})")
+            raise ValueError(
+                f"a page needs one band top per step (steps={len(self.steps)}, tops={len(self.tops)})"
+            )
         if any(b <= a for a, b in zip(self.tops, self.tops[1:], strict=False)):
             raise ValueError(f"band tops must increase strictly: {self.tops}")
 
@@ -209,8 +211,10 @@ class Page:
     def with_replaced(self, strokes: Iterable[Stroke]) -> Page:
         """A copy where the strokes with the ids of ``strokes`` are replaced by them, in place."""
         by_id = {s.id: s for s in strokes}
-        steps = tuple(ink.replaced(by_id.values()) if any(s.id in by_id for s in ink.strokes) else ink
-                      for ink in self.steps)
+        steps = tuple(
+            ink.replaced(by_id.values()) if any(s.id in by_id for s in ink.strokes) else ink
+            for ink in self.steps
+        )
         return replace(self, steps=steps)
 
     def moved(self, stroke_ids: Iterable[int], dx: float, dy: float) -> Page:
@@ -264,8 +268,8 @@ class Page:
         for s in self.steps[k].strokes:
             b = s.bbox
             (lower if (b.top + b.bottom) / 2.0 >= y else upper).append(s)
-        steps = self.steps[:k] + (StepInk(tuple(upper)), StepInk(tuple(lower))) + self.steps[k + 1:]
-        tops = self.tops[:k + 1] + (float(y),) + self.tops[k + 1:]
+        steps = self.steps[:k] + (StepInk(tuple(upper)), StepInk(tuple(lower))) + self.steps[k + 1 :]
+        tops = self.tops[: k + 1] + (float(y),) + self.tops[k + 1 :]
         return replace(self, steps=steps, tops=tops)
 
     def merged_with_next(self, k: int) -> Page:
@@ -274,6 +278,6 @@ class Page:
         self._check(k)
         self._check(k + 1)
         merged = sorted(self.steps[k].strokes + self.steps[k + 1].strokes, key=lambda s: (s.start_ms, s.id))
-        steps = self.steps[:k] + (StepInk(tuple(merged)),) + self.steps[k + 2:]
-        tops = self.tops[:k + 1] + self.tops[k + 2:]
+        steps = self.steps[:k] + (StepInk(tuple(merged)),) + self.steps[k + 2 :]
+        tops = self.tops[: k + 1] + self.tops[k + 2 :]
         return replace(self, steps=steps, tops=tops)

@@ -53,8 +53,12 @@ def compare(card: Card, expected_latex: str, candidate_latex: str) -> Comparison
     cannot be read or the kind cannot be decided; ``diagnosis`` names the difference when known
     (``"sign flip"``, ``"n vs n-1"``...)."""
     try:
-        return get_worker().request(card, ("compare", expected_latex, candidate_latex),
-                                    _worker.PARSE_TIMEOUT_S, _worker.CHECK_TIMEOUT_S)
+        return get_worker().request(
+            card,
+            ("compare", expected_latex, candidate_latex),
+            _worker.PARSE_TIMEOUT_S,
+            _worker.CHECK_TIMEOUT_S,
+        )
     except WorkerTimeout as exc:
         return Comparison(None, None, f"time limit passed ({exc})")
     except RuntimeError as exc:

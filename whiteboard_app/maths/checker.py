@@ -146,8 +146,12 @@ class _Run:
 
     @property
     def sig(self) -> tuple:
-        return (self.names_sig, tuple(sorted(self.defs.items())), tuple(sorted(self.patterns.items())),
-                tuple(sorted(self.rename.items())))
+        return (
+            self.names_sig,
+            tuple(sorted(self.defs.items())),
+            tuple(sorted(self.patterns.items())),
+            tuple(sorted(self.rename.items())),
+        )
 
     @property
     def touch(self) -> frozenset:
@@ -157,20 +161,30 @@ class _Run:
 
 
 #: a leading "let" (\text{let}, \mathrm{let}, let) before a definition NAME = EXPR
-_LET = re.compile(r"(?i)^\s*(?:\\(?:text|textrm|mathrm|textnormal)\s*\{\s*(?:let|define|where)\s*\}|let(?![A-Za-z]))(?:\s|\\[ ,;:!]|\\q?quad(?![A-Za-z])|~)*")
+_LET = re.compile(
+    r"(?i)^\s*(?:\\(?:text|textrm|mathrm|textnormal)\s*\{\s*(?:let|define|where)\s*\}|let(?![A-Za-z]))(?:\s|\\[ ,;:!]|\\q?quad(?![A-Za-z])|~)*"
+)
 #: the left side of a definition (canonical LaTeX): a letter or Greek name, optionally decorated, with an
 #: optional subscript and an optional layer label ^{(1)} / ^{[1]}
 _NAME_LHS = re.compile(
     r"(?:\\(?P<dec>hat|bar|tilde|widehat|overline|widetilde|dot|check|mathbf|boldsymbol|bm|vec|mathcal|mathrm)"
     r"\{(?P<inner>[A-Za-z]|\\[A-Za-z]+)\}|(?P<plain>[A-Za-z]|\\[A-Za-z]+))"
     r"(?:_\{(?P<sub>[A-Za-z0-9,]+)\}|_(?P<sub1>[A-Za-z0-9]))?"
-    r"(?P<sup>\^\{[(\[][A-Za-z0-9]+[)\]]\})?(?P<star>\^\{\*\})?")
+    r"(?P<sup>\^\{[(\[][A-Za-z0-9]+[)\]]\})?(?P<star>\^\{\*\})?"
+)
 
 
 def _copy_names(n: Names) -> Names:
-    return dataclasses.replace(n, kinds=dict(n.kinds), families=dict(n.families), functions=dict(n.functions),
-                               opaque=dict(n.opaque), indices=dict(n.indices), pattern_defs=dict(n.pattern_defs),
-                               stacks=dict(n.stacks))
+    return dataclasses.replace(
+        n,
+        kinds=dict(n.kinds),
+        families=dict(n.families),
+        functions=dict(n.functions),
+        opaque=dict(n.opaque),
+        indices=dict(n.indices),
+        pattern_defs=dict(n.pattern_defs),
+        stacks=dict(n.stacks),
+    )
 
 
 def _map_tree(t, f):
@@ -321,8 +335,9 @@ class CardChecker:
         every point, the same at a point whatever the run (deterministic per card, name and point)."""
         for q, p in enumerate(points):
             for nm in run.fresh:
-                p.values[nm] = float(np.random.default_rng(
-                    zlib.crc32(f"{self.card.id}:{nm}".encode()) + q).uniform(-2.0, 2.0))
+                p.values[nm] = float(
+                    np.random.default_rng(zlib.crc32(f"{self.card.id}:{nm}".encode()) + q).uniform(-2.0, 2.0)
+                )
             for letter, (lo, hi, _role) in run.comp.items():
                 try:
                     a, b = self.ev._int_of(lo, p), self.ev._int_of(hi, p)
@@ -406,13 +421,19 @@ class CardChecker:
                     continue
                 bounds = None
                 shp = d.shapes.get(base)
-                if base in names.families and len(names.families[base]) == 1 and (
-                        shp is None or self._example_letter(letter, c, names)):
+                if (
+                    base in names.families
+                    and len(names.families[base]) == 1
+                    and (shp is None or self._example_letter(letter, c, names))
+                ):
                     b = names.indices.get(names.families[base])
                     bounds = (b[0], b[1], "example") if b else None
                 elif shp is not None and base not in d.indexed:
-                    bounds = ("1", shp[0] if shp[1] == "1" else shp[1], "component") if "1" in shp else (
-                        "1", shp[0], "component")
+                    bounds = (
+                        ("1", shp[0] if shp[1] == "1" else shp[1], "component")
+                        if "1" in shp
+                        else ("1", shp[0], "component")
+                    )
                 elif shp is not None:
                     bounds = ("1", shp[0], "component")
                 if bounds is None:
@@ -449,7 +470,9 @@ class CardChecker:
             return None
         if any(key in whole for key in names.opaque):
             return None  # a structured name the card declares (D_{KL}(p\|q), P(D|T))
-        call = re.fullmatch(r"(.+?)\(\s*((?:\\?[A-Za-z]+)(?:\s*,\s*\\?[A-Za-z]+)*)\s*\)", lhs)  # \ell(w), L(\theta)
+        call = re.fullmatch(
+            r"(.+?)\(\s*((?:\\?[A-Za-z]+)(?:\s*,\s*\\?[A-Za-z]+)*)\s*\)", lhs
+        )  # \ell(w), L(\theta)
         base_lhs = call.group(1).strip() if call else lhs
         try:
             c = canonical(base_lhs)
@@ -467,8 +490,11 @@ class CardChecker:
         info = {"written": lhs, "rhs": pieces[1], "opaque": None}
         if m.group("sup"):
             info.update(kind="new", key="@" + c, opaque=c)
-            return None if ("@" + c) in names.kinds and ("@" + c) not in run.users else info | (
-                {"kind": "user"} if ("@" + c) in run.users else {})
+            return (
+                None
+                if ("@" + c) in names.kinds and ("@" + c) not in run.users
+                else info | ({"kind": "user"} if ("@" + c) in run.users else {})
+            )
         key = name_key(base_lhs)
         if call:
             info["opaque"] = canonical(lhs)
@@ -492,8 +518,13 @@ class CardChecker:
             return None  # a claim about a declared symbol, matrix or family
         if sub is not None and "," not in sub:
             base = key[: len(key) - len(sub) - 1]
-            if names.kinds.get(base) in ("defined", "symbol") and base not in run.users and sub.isalpha() \
-                    and all(ch in names.indices for ch in sub) and base not in self.card.declarations.shapes:
+            if (
+                names.kinds.get(base) in ("defined", "symbol")
+                and base not in run.users
+                and sub.isalpha()
+                and all(ch in names.indices for ch in sub)
+                and base not in self.card.declarations.shapes
+            ):
                 # \ell_i on a card that defines \ell: the user's per-example term, a name of its own whose
                 # index is the free (or summed) i
                 return info | {"kind": "new", "key": key}
@@ -563,8 +594,9 @@ class CardChecker:
         except ParseError:
             return ()
         bound = set(re.findall(r"\\(?:sum|prod)_\{?([A-Za-z])", c))
-        return tuple(x for x, b in self._component_letters(text, names).items()
-                     if b[2] == "example" and x not in bound)
+        return tuple(
+            x for x, b in self._component_letters(text, names).items() if b[2] == "example" and x not in bound
+        )
 
     @staticmethod
     def _one_name(latex: str) -> bool:
@@ -581,7 +613,9 @@ class CardChecker:
 
     def _parse_run_uncached(self, run: _Run, latex: str, rewritten: bool = False):
         text = _LET.sub("", latex, count=1) if _LET.match(latex) else latex
-        explicit = text is not latex or bool(re.search(r":=|\\coloneqq", text))  # let, :=: always a definition
+        explicit = text is not latex or bool(
+            re.search(r":=|\\coloneqq", text)
+        )  # let, :=: always a definition
         if not rewritten:
             text = _accents(text)  # ŷ is \hat{y} for the user's definitions too
         names = run.names
@@ -590,12 +624,20 @@ class CardChecker:
         raw_examples = () if rewritten else self._raw_examples(text, names)
         if not rewritten:
             # the card's notations: a name the user defined in the run is theirs (no alias rewrites it)
-            keep = frozenset(run.users) | frozenset(run.rename) | frozenset(run.rename.values()) | frozenset(
-                run.fresh) | frozenset(k for u in run.users.values() for k in _written_keys(u.written))
+            keep = (
+                frozenset(run.users)
+                | frozenset(run.rename)
+                | frozenset(run.rename.values())
+                | frozenset(run.fresh)
+                | frozenset(k for u in run.users.values() for k in _written_keys(u.written))
+            )
             if dinfo is not None and dinfo["kind"] in ("new", "pattern"):
                 lhs_r = self.notation(dinfo["written"], keep)
-                alias_text = self.notation(text, keep) if (
-                    not explicit and lhs_r != dinfo["written"] and self._one_name(lhs_r)) else None
+                alias_text = (
+                    self.notation(text, keep)
+                    if (not explicit and lhs_r != dinfo["written"] and self._one_name(lhs_r))
+                    else None
+                )
                 mine = {dinfo["key"], *_written_keys(dinfo["written"])}
                 own = self.notation(text, keep | mine, params=True)
                 if alias_text is not None:
@@ -619,7 +661,9 @@ class CardChecker:
                     return ps, dinfo
                 text = own
             else:
-                text = self.notation(text, keep | (frozenset([dinfo["key"]]) if dinfo is not None else frozenset()))
+                text = self.notation(
+                    text, keep | (frozenset([dinfo["key"]]) if dinfo is not None else frozenset())
+                )
                 dinfo = self._definition_lhs(text, names, run) if dinfo is None else dinfo
         comp = self._component_letters(text, names)
         if comp or (dinfo is not None and dinfo["kind"] in ("new", "pattern")):
@@ -659,11 +703,18 @@ class CardChecker:
                 except ParseError:
                     continue
                 for nm in sorted(free_names(tree)):
-                    if nm not in names.kinds and re.fullmatch(r"[A-Za-z]+", nm) and nm not in fresh and nm != key:
+                    if (
+                        nm not in names.kinds
+                        and re.fullmatch(r"[A-Za-z]+", nm)
+                        and nm not in fresh
+                        and nm != key
+                    ):
                         fresh.append(nm)
             if len(fresh) > 1:  # one new parameter (a bias) is a model; several are undeclared names
-                raise ParseError(f"unknown names {', '.join(repr(x) for x in fresh)}: they are not declared on "
-                                 "this card (a definition may introduce at most one new parameter)")
+                raise ParseError(
+                    f"unknown names {', '.join(repr(x) for x in fresh)}: they are not declared on "
+                    "this card (a definition may introduce at most one new parameter)"
+                )
             for nm in fresh:
                 names.kinds[nm] = "symbol"
                 adds.append(("fresh", nm))
@@ -721,13 +772,22 @@ class CardChecker:
         self._use(run)
         scope0 = {nm: 0.0 for nm in tuple(run.fresh) + tuple(getattr(ps, "fresh", ()))}
         try:
-            trial = dataclasses.replace(run, names=ps.names, names_sig=ps.names_sig, comp=ps.comp,
-                                        fresh=run.fresh + tuple(x for x in ps.fresh if x not in run.fresh))
+            trial = dataclasses.replace(
+                run,
+                names=ps.names,
+                names_sig=ps.names_sig,
+                comp=ps.comp,
+                fresh=run.fresh + tuple(x for x in ps.fresh if x not in run.fresh),
+            )
             self._use(trial)
             target = {nm for nm in _mentions(aps.trees[0]) if self._base_state[0].kinds.get(nm) != "index"}
             lhs = aps.trees[0]
-            if len(aps.trees) > 1 and lhs[0] == "var" and self._base_state[0].kinds.get(lhs[1]) == "symbol" \
-                    and lhs[1] in set(_mentions(aps.trees[1])):
+            if (
+                len(aps.trees) > 1
+                and lhs[0] == "var"
+                and self._base_state[0].kinds.get(lhs[1]) == "symbol"
+                and lhs[1] in set(_mentions(aps.trees[1]))
+            ):
                 agree = True  # u = 1 + e^{-z} with u another name for the variable z: not an equation in z
             else:
                 agree = self._agree_scoped(ps.trees[1], aps.trees[0], scope0)
@@ -746,8 +806,13 @@ class CardChecker:
         for t in trees:
             for nm in _mentions(t):
                 fam = names.families.get(nm)
-                if fam and len(fam) == 1 and nm not in names.stacks and names.kinds.get(nm) == "family" and (
-                        ("var", nm) in _vars(t)):
+                if (
+                    fam
+                    and len(fam) == 1
+                    and nm not in names.stacks
+                    and names.kinds.get(nm) == "family"
+                    and (("var", nm) in _vars(t))
+                ):
                     return True
                 u = run.users.get(nm)
                 if u is not None and u.per_example:
@@ -769,6 +834,7 @@ class CardChecker:
                     # in L = -log sigma(r_w - r_l)): u stands for that subexpression
                     body = defs[fn[1]]
                     if body != u.tree and u.tree in {n for _, n in _walk(body)}:
+
                         def put(n, t=u.tree, k=u.key):
                             return ("var", k) if n == t else n
 
@@ -778,11 +844,20 @@ class CardChecker:
                 if nm in run.rename:
                     return ("var", run.rename[nm])
                 fam = names.families.get(nm)
-                if fam and len(fam) == 1 and names.kinds.get(nm) == "family" and (
-                        nm not in names.stacks or per_example):
+                if (
+                    fam
+                    and len(fam) == 1
+                    and names.kinds.get(nm) == "family"
+                    and (nm not in names.stacks or per_example)
+                ):
                     return ("idx", nm, (("var", fam),))
-            elif node[0] == "idx" and len(node[2]) == 1 and node[2][0][0] == "var" and node[2][0][1] in comp \
-                    and comp[node[2][0][1]][2] == "component":
+            elif (
+                node[0] == "idx"
+                and len(node[2]) == 1
+                and node[2][0][0] == "var"
+                and node[2][0][1] in comp
+                and comp[node[2][0][1]][2] == "component"
+            ):
                 fam = names.families.get(node[1])
                 shp = d.shapes.get(node[1])
                 if fam and len(fam) == 1 and shp is not None and "1" in shp:
@@ -802,18 +877,34 @@ class CardChecker:
         if kind == "solution":  # the user's name for the card's solution: judged as a claim about it
             users = dict(run.users)
             users[key] = _UserName(key, dinfo["written"], self.solutions[dinfo["base"]], (), pos, False)
-            new = dataclasses.replace(run, names=ps.names, names_sig=ps.names_sig, comp=ps.comp, users=users,
-                                      defs={**run.defs, key: self.solutions[dinfo["base"]]})
+            new = dataclasses.replace(
+                run,
+                names=ps.names,
+                names_sig=ps.names_sig,
+                comp=ps.comp,
+                users=users,
+                defs={**run.defs, key: self.solutions[dinfo["base"]]},
+            )
             return new, None, None
         rhs = ps.trees[1]
         written = dinfo["written"]
         if kind in ("new", "pattern"):
             if key in _mentions(rhs):
-                return None, f"circular definition: {written} appears on its own right side", "circular definition"
+                return (
+                    None,
+                    f"circular definition: {written} appears on its own right side",
+                    "circular definition",
+                )
             users = dict(run.users)
             users[key] = _UserName(key, written, rhs, dinfo.get("params", ()), pos, ps.per_example)
-            new = dataclasses.replace(run, names=ps.names, names_sig=ps.names_sig, comp=ps.comp, users=users,
-                                      fresh=run.fresh + tuple(x for x in ps.fresh if x not in run.fresh))
+            new = dataclasses.replace(
+                run,
+                names=ps.names,
+                names_sig=ps.names_sig,
+                comp=ps.comp,
+                users=users,
+                fresh=run.fresh + tuple(x for x in ps.fresh if x not in run.fresh),
+            )
             if kind == "pattern":
                 new.patterns = {**run.patterns, key: (dinfo["params"], rhs)}
             else:
@@ -825,7 +916,11 @@ class CardChecker:
                 # to u are taken with respect to that quantity, which the card's definitions depend on
                 base_names = self._base_state[0]
                 for nm, kd in base_names.kinds.items():
-                    if kd in ("defined", "symbol", "matrix") and nm != key and self.same_value(("var", nm), rhs):
+                    if (
+                        kd in ("defined", "symbol", "matrix")
+                        and nm != key
+                        and self.same_value(("var", nm), rhs)
+                    ):
                         users[key].alias = nm
                         break
             return new, None, None
@@ -850,9 +945,16 @@ class CardChecker:
         internal = "@" + canonical(written if not dinfo["opaque"] else written.split("(")[0])
         users = dict(run.users)
         users[internal] = _UserName(internal, written, rhs, (), pos, ps.per_example)
-        new = dataclasses.replace(run, names=ps.names, names_sig=ps.names_sig, comp=ps.comp, users=users,
-                                  fresh=fresh, defs={**run.defs, internal: rhs},
-                                  rename={**run.rename, key: internal})
+        new = dataclasses.replace(
+            run,
+            names=ps.names,
+            names_sig=ps.names_sig,
+            comp=ps.comp,
+            users=users,
+            fresh=fresh,
+            defs={**run.defs, internal: rhs},
+            rename={**run.rename, key: internal},
+        )
         new._how = how  # shown in the message
         return new, None, None
 
@@ -925,7 +1027,7 @@ class CardChecker:
             return r
         out = []
         first_err = None
-        for p in (self.dense_points if dense else self.points):
+        for p in self.dense_points if dense else self.points:
             scope = self._solution_scope(p) if solved else {}
             try:
                 v = self.ev.value(tree, p, scope)
@@ -997,7 +1099,9 @@ class CardChecker:
                 continue
             if rel.startswith("~"):  # \approx a decimal written with k digits: |x - y| <= 0.5 10^-k
                 tol = float(rel[1:])
-                out.append(bool(np.all(np.abs(np.asarray(x, float) - np.asarray(y, float)) <= tol * (1 + 1e-9))))
+                out.append(
+                    bool(np.all(np.abs(np.asarray(x, float) - np.asarray(y, float)) <= tol * (1 + 1e-9)))
+                )
                 continue
             if is_array(x) or is_array(y):
                 raise EvalError("an inequality between matrices")
@@ -1024,10 +1128,19 @@ class CardChecker:
             raise EvalError("undefined at most sample points")
         if all(valid):
             return True, "identity"
-        if rel == "=" and self.solutions and self._holds_at_solution(a, b, len(t)) and (
-                _is_zero(a) or _is_zero(b) or (
+        if (
+            rel == "="
+            and self.solutions
+            and self._holds_at_solution(a, b, len(t))
+            and (
+                _is_zero(a)
+                or _is_zero(b)
+                or (
                     not (contains(a, "deriv") or contains(b, "deriv"))
-                    and (self._is_unknown(a) or self._is_unknown(b) or self._like_reference_equation(a, b)))):
+                    and (self._is_unknown(a) or self._is_unknown(b) or self._like_reference_equation(a, b))
+                )
+            )
+        ):
             return True, "solution"
         if rel == "=" and prev is not None and self._solves_previous(a, b, prev):
             return True, "previous"
@@ -1049,8 +1162,9 @@ class CardChecker:
             if prev is not None:
                 try:
                     tp = self._claim_truth(prev, dense=True)
-                    if any(tp) and all((not p) or q for p, q in zip(tp, t, strict=True) if p is not None
-                                        and q is not None):
+                    if any(tp) and all(
+                        (not p) or q for p, q in zip(tp, t, strict=True) if p is not None and q is not None
+                    ):
                         return True, "previous"
                 except (EvalError, ShapeError):
                     pass
@@ -1152,7 +1266,9 @@ class CardChecker:
             return False
         if _is_zero(a) or _is_zero(b):
             other = b if _is_zero(a) else a
-            if any(self.same_value(other, x) or self.proportional(other, x) for x in self.ref_claims[k - 1].exprs):
+            if any(
+                self.same_value(other, x) or self.proportional(other, x) for x in self.ref_claims[k - 1].exprs
+            ):
                 return False
         return True
 
@@ -1219,8 +1335,13 @@ class CardChecker:
             self._use(run)
             v = self._check(latex, previous, run)
             self._skipped(v, previous)
-            if v.verdict == "correct" and v.reference_step is None and run is not self._base_run \
-                    and v.defines is None and not v.message.startswith("follows from your previous step"):
+            if (
+                v.verdict == "correct"
+                and v.reference_step is None
+                and run is not self._base_run
+                and v.defines is None
+                and not v.message.startswith("follows from your previous step")
+            ):
                 # a step of the user's run that reads, on its own in the card's notations, as a reference
                 # step (per example, another index letter): name that step too
                 self._use(self._base_run)
@@ -1271,8 +1392,12 @@ class CardChecker:
             # written like a reference step the card does not check (a limit, an argmax, a KL in words)
             k = self._noncheckable_match(latex)
             if k is not None:
-                return StepVerdict(latex, "cannot_check", reference_step=k,
-                                   message=f"reference step {k} is not checked; compare it yourself")
+                return StepVerdict(
+                    latex,
+                    "cannot_check",
+                    reference_step=k,
+                    message=f"reference step {k} is not checked; compare it yourself",
+                )
         return v
 
     def _noncheckable_match(self, latex: str) -> int | None:
@@ -1294,8 +1419,12 @@ class CardChecker:
         ps, dinfo = self._reading(run, ps, dinfo)
         if ps.undecidable:
             k = self.nearest_step(latex)
-            return StepVerdict(latex, "cannot_check", reference_step=k,
-                               message="this kind of step is not checked; compare with the reference step")
+            return StepVerdict(
+                latex,
+                "cannot_check",
+                reference_step=k,
+                message="this kind of step is not checked; compare with the reference step",
+            )
         prev = run.claims[-1] if run.claims else None
         earlier_comp = run.comp
         if dinfo is None and ps.names_sig != run.names_sig:  # component letters of this step (w_j)
@@ -1311,13 +1440,20 @@ class CardChecker:
             try:
                 defined, problem, pdiag = self._define(run, ps, dinfo, len(previous) + 1)
             except ShapeError as exc:
-                defined, problem, pdiag = None, f"the definition of {dinfo['written']} has inconsistent shapes: {exc}", \
-                    "shape mismatch"
+                defined, problem, pdiag = (
+                    None,
+                    f"the definition of {dinfo['written']} has inconsistent shapes: {exc}",
+                    "shape mismatch",
+                )
             except (EvalError, RecursionError) as exc:
                 self._use(run)
                 k = self.nearest_step(latex)
-                return StepVerdict(latex, "cannot_check", reference_step=k,
-                                   message=f"cannot evaluate the definition of {dinfo['written']}: {exc}")
+                return StepVerdict(
+                    latex,
+                    "cannot_check",
+                    reference_step=k,
+                    message=f"cannot evaluate the definition of {dinfo['written']}: {exc}",
+                )
             if problem is not None:
                 self._use(run)
                 return StepVerdict(latex, "wrong", reference_step=None, diagnosis=pdiag, message=problem)
@@ -1325,52 +1461,71 @@ class CardChecker:
                 self._use(defined)
                 if dinfo["kind"] == "card":
                     # judged in the user's model: the rest of a chain after the re-defined name
-                    claim = self._claim(dataclasses.replace(ps, trees=(("var", defined.rename[dinfo["key"]]),)
-                                                            + ps.trees[1:]), prev)
+                    claim = self._claim(
+                        dataclasses.replace(
+                            ps, trees=(("var", defined.rename[dinfo["key"]]),) + ps.trees[1:]
+                        ),
+                        prev,
+                    )
             else:
                 self._use(run)
         bound = set(re.findall(r"\\(?:sum|prod)_\{?([A-Za-z])", latex))
-        new_examples = [x for x, b in ps.comp.items() if b[2] == "example" and x not in earlier_comp
-                        and x not in bound]
+        new_examples = [
+            x for x, b in ps.comp.items() if b[2] == "example" and x not in earlier_comp and x not in bound
+        ]
         if self._defined_lhs(claim):
             new_examples = []  # p_k = ...: a claim about a defined quantity of example k, judged as such
         else:
             # an example letter the notation renamed to the card's index (y_s -> y_i) is still one example
             # when the relation does not hold for every example
             seen = {x for c in run.claims if c is not None for x in getattr(c.step, "raw_examples", ())}
-            new_examples += [x for x in getattr(ps, "raw_examples", ()) if x not in earlier_comp
-                             and x not in new_examples and x not in seen and x not in bound]
+            new_examples += [
+                x
+                for x in getattr(ps, "raw_examples", ())
+                if x not in earlier_comp and x not in new_examples and x not in seen and x not in bound
+            ]
         if new_examples and not claim.step.continues and dinfo is None and claim.rels:
             try:
-                holds = all(self._pair_ok(a, b, r, prev)[0]
-                            for a, r, b in zip(claim.exprs, claim.rels, claim.exprs[1:], strict=False))
+                holds = all(
+                    self._pair_ok(a, b, r, prev)[0]
+                    for a, r, b in zip(claim.exprs, claim.rels, claim.exprs[1:], strict=False)
+                )
             except (EvalError, ShapeError):
                 holds = True  # judged below (shape errors and undefined values are reported there)
             if not holds:
                 # y_s(w^T x_s + b) = 1: a condition that picks out example s, not a consequence of the card
-                return StepVerdict(latex, "cannot_check", reference_step=self.nearest_step(latex),
-                                   diagnosis="condition",
-                                   message=f"a condition on the example {', '.join(new_examples)} (not declared "
-                                           "on the card): taken as given, later steps may follow from it")
+                return StepVerdict(
+                    latex,
+                    "cannot_check",
+                    reference_step=self.nearest_step(latex),
+                    diagnosis="condition",
+                    message=f"a condition on the example {', '.join(new_examples)} (not declared "
+                    "on the card): taken as given, later steps may follow from it",
+                )
         v = self._judge_claim(latex, claim, prev)
         if defined is not None and v.verdict == "correct" and dinfo["kind"] != "solution":
             self._as_definition(v, dinfo, defined, claim)
         elif dinfo is not None and dinfo["kind"] == "solution" and v.verdict == "wrong":
             v.message = f"{dinfo['written']} names the card's solution, and this is not its value" + (
-                f": {v.diagnosis}" if v.diagnosis else "")
+                f": {v.diagnosis}" if v.diagnosis else ""
+            )
         elif dinfo is not None and dinfo["kind"] == "user" and v.verdict == "wrong":
             u = run.users.get(dinfo["key"])
             if u is not None and u.tree in self.solutions.values():
                 v.message = f"{u.written} is the card's solution, and this is not its value" + (
-                    f": {v.diagnosis}" if v.diagnosis else "")
+                    f": {v.diagnosis}" if v.diagnosis else ""
+                )
             elif u is not None:
                 what = f": {v.diagnosis}" if v.diagnosis else ""
                 v.diagnosis = v.diagnosis or "redefinition"
-                v.message = (f"{u.written} is already defined by your step {u.step}; this gives it another "
-                             f"value{what}")
+                v.message = (
+                    f"{u.written} is already defined by your step {u.step}; this gives it another value{what}"
+                )
         elif dinfo is not None and dinfo["kind"] == "card" and v.verdict == "wrong" and v.diagnosis is None:
-            v.message = (f"{dinfo['written']} is defined on the card, and this is not its value (nor, per "
-                         f"example, its summand): {v.message}")
+            v.message = (
+                f"{dinfo['written']} is defined on the card, and this is not its value (nor, per "
+                f"example, its summand): {v.message}"
+            )
         if v.verdict == "wrong" and claim.step.continues and prev is not None:
             w = self._missing_left_side(latex, claim)
             if w is not None:
@@ -1385,12 +1540,19 @@ class CardChecker:
         except ShapeError as exc:
             for m, mc in zip(self.card.mistakes, self.mistake_claims, strict=True):
                 if mc is not None and mc.exprs == claim.exprs:
-                    return StepVerdict(latex, "wrong", reference_step=m.after_step, diagnosis=m.diagnosis,
-                                       shape=str(exc), message=m.explanation or m.diagnosis)
+                    return StepVerdict(
+                        latex,
+                        "wrong",
+                        reference_step=m.after_step,
+                        diagnosis=m.diagnosis,
+                        shape=str(exc),
+                        message=m.explanation or m.diagnosis,
+                    )
             k = self.match_reference(latex, claim, wrong=True)
             diag = self._repair_diagnosis(claim, prev) or "shape mismatch"
-            return StepVerdict(latex, "wrong", reference_step=k, diagnosis=diag, shape=str(exc),
-                               message=f"{diag}: {exc}")
+            return StepVerdict(
+                latex, "wrong", reference_step=k, diagnosis=diag, shape=str(exc), message=f"{diag}: {exc}"
+            )
         except IndexRangeError as exc:
             k = self.match_reference(latex, claim, wrong=True)
             return StepVerdict(latex, "wrong", reference_step=k, diagnosis="wrong index", message=str(exc))
@@ -1406,10 +1568,20 @@ class CardChecker:
             return None  # "= x" repeating the line before is a restatement, not a tautology
         what = "both sides are the same expression"
         if any(r in ("<", ">") for r in claim.rels):
-            return StepVerdict(latex, "wrong", reference_step=None, diagnosis="false relation",
-                               message=f"{what}, so a strict inequality between them is false")
-        return StepVerdict(latex, "cannot_check", reference_step=self.nearest_step(latex), diagnosis="tautology",
-                           message=f"{what}: a tautology is not a step of the derivation")
+            return StepVerdict(
+                latex,
+                "wrong",
+                reference_step=None,
+                diagnosis="false relation",
+                message=f"{what}, so a strict inequality between them is false",
+            )
+        return StepVerdict(
+            latex,
+            "cannot_check",
+            reference_step=self.nearest_step(latex),
+            diagnosis="tautology",
+            message=f"{what}: a tautology is not a step of the derivation",
+        )
 
     def _as_definition(self, v: StepVerdict, dinfo: dict, run: _Run, claim: _Claim) -> None:
         """Turn a correct verdict on ``NAME = EXPR`` into "defines NAME" (the reference step only when the
@@ -1418,8 +1590,11 @@ class CardChecker:
         v.defines = written
         rhs = claim.exprs[1] if len(claim.exprs) > 1 else claim.exprs[-1]
         k = None
-        same = [kk for kk, c in enumerate(self.ref_claims, 1)
-                if c is not None and any(self.same_value(rhs, x) for x in c.exprs)]
+        same = [
+            kk
+            for kk, c in enumerate(self.ref_claims, 1)
+            if c is not None and any(self.same_value(rhs, x) for x in c.exprs)
+        ]
         if same:  # several reference steps have that value: the one written most like the step
             k = max(same, key=lambda kk: (self._sim(v.latex, self.card.steps[kk - 1].latex), -kk))
         states = False
@@ -1441,15 +1616,26 @@ class CardChecker:
         how = getattr(run, "_how", None)
         if dinfo["kind"] == "card":
             words = f"defines {written} for your model{how or ''} (it reduces to the card's {written}" + (
-                " with " + ", ".join(run.fresh) + " = 0)" if run.fresh else ")")
+                " with " + ", ".join(run.fresh) + " = 0)" if run.fresh else ")"
+            )
             words += "; later steps use yours"
         fresh = getattr(claim.step, "fresh", ())
         if fresh:
-            words += "; " + ", ".join(fresh) + (" is a new parameter (a real number)" if len(fresh) == 1 else
-                                                 " are new parameters (real numbers)")
+            words += (
+                "; "
+                + ", ".join(fresh)
+                + (
+                    " is a new parameter (a real number)"
+                    if len(fresh) == 1
+                    else " are new parameters (real numbers)"
+                )
+            )
         if k is not None:
-            words += (f"; the card's {written} is reference step {k}" if states
-                      else f"; its value is that of reference step {k}")
+            words += (
+                f"; the card's {written} is reference step {k}"
+                if states
+                else f"; its value is that of reference step {k}"
+            )
         v.message = words
 
     def _missing_left_side(self, latex: str, claim: _Claim) -> StepVerdict | None:
@@ -1466,16 +1652,26 @@ class CardChecker:
             found.append((max(self._fsim(e, x) for x in c.exprs[1:]), k))
         for _, k in sorted(found, key=lambda t: (-t[0], t[1])):
             first = k
-            while first > 1 and self.ref_claims[first - 1] is not None and self.ref_claims[first - 1].step.continues:
+            while (
+                first > 1
+                and self.ref_claims[first - 1] is not None
+                and self.ref_claims[first - 1].step.continues
+            ):
                 first -= 1
             raw = self.card.steps[first - 1].latex
             left = raw.split("=", 1)[0].strip() if "=" in raw else ""
             if not left or left.endswith(("<", ">", ":", "!")):
                 continue
             note = f"write what this equals: {left} = …"
-            return StepVerdict(latex, "correct", reference_step=k, diagnosis="missing left side",
-                               shape=self._shape_of(e), note=note,
-                               message=f"matches reference step {k}, missing its left side: {note}")
+            return StepVerdict(
+                latex,
+                "correct",
+                reference_step=k,
+                diagnosis="missing left side",
+                shape=self._shape_of(e),
+                note=note,
+                message=f"matches reference step {k}, missing its left side: {note}",
+            )
         return None
 
     def _follows(self, v: StepVerdict, claim: _Claim, run: _Run) -> None:
@@ -1496,8 +1692,15 @@ class CardChecker:
         if not (set(run.defs) | set(run.patterns)) and not any(contains(x, "deriv") for x in claim.exprs):
             return  # an ordinary rewrite on the card's names: keep the nearest reference step
         base_kinds = self._base_state[0].kinds
-        if not run.defs and not run.patterns and any(
-                base_kinds.get(nm) == "index" and nm not in run.comp for x in claim.exprs for nm in _mentions(x)):
+        if (
+            not run.defs
+            and not run.patterns
+            and any(
+                base_kinds.get(nm) == "index" and nm not in run.comp
+                for x in claim.exprs
+                for nm in _mentions(x)
+            )
+        ):
             # one example or one component in the card's index letters (the per-example form of a sum, the
             # card's i written j): its value is not that of the whole step, keep the nearest reference step
             return
@@ -1554,21 +1757,42 @@ class CardChecker:
                 if kk is not None and self._imitates_identity(kk, a, b):
                     for m, mc in zip(self.card.mistakes, self.mistake_claims, strict=True):
                         if mc is not None and mc.exprs and self._same_claim(claim, mc):
-                            return StepVerdict(latex, "wrong", reference_step=m.after_step, diagnosis=m.diagnosis,
-                                               shape=shape, message=m.explanation or m.diagnosis)
+                            return StepVerdict(
+                                latex,
+                                "wrong",
+                                reference_step=m.after_step,
+                                diagnosis=m.diagnosis,
+                                shape=shape,
+                                message=m.explanation or m.diagnosis,
+                            )
                     unknowns = ", ".join(sorted(self._unknowns_in(kk)))
-                    return StepVerdict(latex, "wrong", reference_step=kk, shape=shape, message=(
-                        f"holds only where {unknowns} takes its solution, but reference step {kk} holds for "
-                        f"every {unknowns}"))
+                    return StepVerdict(
+                        latex,
+                        "wrong",
+                        reference_step=kk,
+                        shape=shape,
+                        message=(
+                            f"holds only where {unknowns} takes its solution, but reference step {kk} holds for "
+                            f"every {unknowns}"
+                        ),
+                    )
         msg = f"matches reference step {k}" if k else "follows from the previous step"
         if "previous" in hows and rels == ["="] * len(rels):
             k = None
-            msg = "follows from your previous step (solved for " + ", ".join(
-                x[1] for x in exprs if x[0] == "var") + ")"
+            msg = (
+                "follows from your previous step (solved for "
+                + ", ".join(x[1] for x in exprs if x[0] == "var")
+                + ")"
+            )
         if "solution" in hows:
             msg += " (holds at the solution)"
-        elif (self.prove and shape is None and all(h == "identity" for h in hows) and all(r == "=" for r in rels)
-              and self._budget_end - time.perf_counter() > 0.3):
+        elif (
+            self.prove
+            and shape is None
+            and all(h == "identity" for h in hows)
+            and all(r == "=" for r in rels)
+            and self._budget_end - time.perf_counter() > 0.3
+        ):
             from .proof import proved
 
             pairs = list(zip(exprs, exprs[1:], strict=False))
@@ -1579,11 +1803,18 @@ class CardChecker:
     def _judge_expression(self, latex: str, e, shape, claim: _Claim) -> StepVerdict:
         if any(self.same_value(e, x) for c in self.ref_claims if c is not None for x in c.exprs):
             k = self.match_reference(latex, claim)
-            return StepVerdict(latex, "correct", reference_step=k, shape=shape,
-                               message=f"matches reference step {k}")
+            return StepVerdict(
+                latex, "correct", reference_step=k, shape=shape, message=f"matches reference step {k}"
+            )
         diag, k, expl = self.diagnose_expression(latex, e)
-        return StepVerdict(latex, "wrong", reference_step=k, diagnosis=diag, shape=shape,
-                           message=expl or "does not equal any expression of the reference chain")
+        return StepVerdict(
+            latex,
+            "wrong",
+            reference_step=k,
+            diagnosis=diag,
+            shape=shape,
+            message=expl or "does not equal any expression of the reference chain",
+        )
 
     def _wrong(self, latex, claim: _Claim, a, b, rel, shape) -> StepVerdict:
         # declared mistakes first
@@ -1591,12 +1822,23 @@ class CardChecker:
             if mc is None or not mc.exprs:
                 continue
             if self._same_claim(claim, mc):
-                return StepVerdict(latex, "wrong", reference_step=m.after_step, diagnosis=m.diagnosis,
-                                   shape=shape, message=m.explanation or m.diagnosis)
+                return StepVerdict(
+                    latex,
+                    "wrong",
+                    reference_step=m.after_step,
+                    diagnosis=m.diagnosis,
+                    shape=shape,
+                    message=m.explanation or m.diagnosis,
+                )
         if rel.startswith("~"):  # a number rounded wrongly: the generic diagnoses do not apply
             msg = self._approx_message(a, b, float(rel[1:])) or "the value is not the number written"
-            return StepVerdict(latex, "wrong", reference_step=self.match_reference(latex, claim, wrong=True),
-                               shape=shape, message=msg)
+            return StepVerdict(
+                latex,
+                "wrong",
+                reference_step=self.match_reference(latex, claim, wrong=True),
+                shape=shape,
+                message=msg,
+            )
         solved = self.may_solve(a, b)
         diag = self.diagnose_pair(a, b, solved) if rel == "=" else None
         if diag is None and rel == "=" and solved:
@@ -1626,8 +1868,9 @@ class CardChecker:
         digits = max(0, round(-np.log10(2 * tol)))
         x = float(np.asarray(vals[0], float).reshape(-1)[0])
         place = "decimal place" if digits == 1 else "decimal places"
-        return (f"the value is {x:.{digits + 3}f}, not {num[1]:.{digits}f} to {digits} {place} "
-                f"(within {tol:g})")
+        return (
+            f"the value is {x:.{digits + 3}f}, not {num[1]:.{digits}f} to {digits} {place} (within {tol:g})"
+        )
 
     def may_solve(self, *trees) -> bool:
         """May these trees be compared where the unknowns take their solutions? Only on a card with
@@ -1641,7 +1884,8 @@ class CardChecker:
         :meth:`may_solve`, and the first or second-to-last expressions equal too.)"""
         solved = self.may_solve(*u.exprs, *m.exprs)
         if not self.same_value(u.exprs[-1], m.exprs[-1]) and not (
-                solved and self.same_value(u.exprs[-1], m.exprs[-1], solved=True)):
+            solved and self.same_value(u.exprs[-1], m.exprs[-1], solved=True)
+        ):
             return False
         if len(u.exprs) >= 2 and len(m.exprs) >= 2:
             return self.same_value(u.exprs[0], m.exprs[0]) or self.same_value(u.exprs[-2], m.exprs[-2])
@@ -1654,7 +1898,9 @@ class CardChecker:
             va, vb = self.values(a, solved), self.values(b, solved)
         except (EvalError, ShapeError):
             return None
-        pairs = [(x, y, p) for x, y, p in zip(va, vb, self.points, strict=True) if x is not None and y is not None]
+        pairs = [
+            (x, y, p) for x, y, p in zip(va, vb, self.points, strict=True) if x is not None and y is not None
+        ]
         if len(pairs) < 3:
             return None
         xs = [x for x, _, _ in pairs]
@@ -1668,18 +1914,27 @@ class CardChecker:
 
         arr = any(isinstance(x, np.ndarray) and x.shape != (1, 1) for x in xs + ys)
         if arr:
-            if all(isinstance(x, np.ndarray) and isinstance(y, np.ndarray) and x.shape == y.T.shape
-                   and np.allclose(x, y.T, rtol=1e-5, atol=1e-8) for x, y in zip(xs, ys, strict=True)):
+            if all(
+                isinstance(x, np.ndarray)
+                and isinstance(y, np.ndarray)
+                and x.shape == y.T.shape
+                and np.allclose(x, y.T, rtol=1e-5, atol=1e-8)
+                for x, y in zip(xs, ys, strict=True)
+            ):
                 return "dropped transpose"
-            if any(isinstance(x, np.ndarray) and isinstance(y, np.ndarray) and x.shape != y.shape
-                   for x, y in zip(xs, ys, strict=True)):
+            if any(
+                isinstance(x, np.ndarray) and isinstance(y, np.ndarray) and x.shape != y.shape
+                for x, y in zip(xs, ys, strict=True)
+            ):
                 return "shape mismatch"
         with np.errstate(all="ignore"):
             if all_close(lambda x, p: -x):
                 return "sign flip"
             scalarised = None
-            if arr and all(isinstance(x, np.ndarray) and isinstance(y, np.ndarray) and x.shape == y.shape
-                           for x, y in zip(xs, ys, strict=True)):
+            if arr and all(
+                isinstance(x, np.ndarray) and isinstance(y, np.ndarray) and x.shape == y.shape
+                for x, y in zip(xs, ys, strict=True)
+            ):
                 # y = r x entrywise with one r per point: diagnose r like a scalar ratio
                 scalarised = ([], [])
                 for x, y in zip(xs, ys, strict=True):
@@ -1691,8 +1946,12 @@ class CardChecker:
                     scalarised[0].append(1.0)
                     scalarised[1].append(yv / xv)
             if not arr or scalarised is not None:
-                fx = [float(np.asarray(x).reshape(-1)[0]) for x in xs] if scalarised is None else scalarised[0]
-                fy = [float(np.asarray(y).reshape(-1)[0]) for y in ys] if scalarised is None else scalarised[1]
+                fx = (
+                    [float(np.asarray(x).reshape(-1)[0]) for x in xs] if scalarised is None else scalarised[0]
+                )
+                fy = (
+                    [float(np.asarray(y).reshape(-1)[0]) for y in ys] if scalarised is None else scalarised[1]
+                )
                 if all(abs(x) > 1e-9 for x in fx):
                     ratios = [y / x for x, y in zip(fx, fy, strict=True)]
                     # n vs n-1: ratio n/(n-1) or (n-1)/n for some size
@@ -1700,12 +1959,21 @@ class CardChecker:
                         ns = [p.values.get(nm) for _, _, p in pairs]
                         if None in ns or any(n <= 1 for n in ns):
                             continue
-                        for f in (lambda n: n / (n - 1), lambda n: (n - 1) / n, lambda n: n / (n + 1),
-                                  lambda n: (n + 1) / n):
-                            if all(abs(r - f(n)) <= 1e-6 * max(1, abs(r)) for r, n in zip(ratios, ns, strict=True)):
+                        for f in (
+                            lambda n: n / (n - 1),
+                            lambda n: (n - 1) / n,
+                            lambda n: n / (n + 1),
+                            lambda n: (n + 1) / n,
+                        ):
+                            if all(
+                                abs(r - f(n)) <= 1e-6 * max(1, abs(r))
+                                for r, n in zip(ratios, ns, strict=True)
+                            ):
                                 return "n vs n-1"
-                    if max(ratios) - min(ratios) <= 1e-6 * max(1.0, max(abs(r) for r in ratios)) and abs(
-                            ratios[0] - 1) > 1e-6:
+                    if (
+                        max(ratios) - min(ratios) <= 1e-6 * max(1.0, max(abs(r) for r in ratios))
+                        and abs(ratios[0] - 1) > 1e-6
+                    ):
                         return "sign flip" if abs(ratios[0] + 1) < 1e-6 else "missing factor"
                     ns = [r for r in ratios]
                     # b proportional to a with a size factor (1/n missing)
@@ -1713,15 +1981,23 @@ class CardChecker:
                         vals = [p.values.get(nm) for _, _, p in pairs]
                         if None in vals:
                             continue
-                        for f in (lambda n: n, lambda n: 1 / n, lambda n: 2 * n, lambda n: n / 2,
-                                  lambda n: 1 / (2 * n)):
-                            if all(abs(r - f(n)) <= 1e-6 * max(1, abs(r)) for r, n in zip(ns, vals, strict=True)):
+                        for f in (
+                            lambda n: n,
+                            lambda n: 1 / n,
+                            lambda n: 2 * n,
+                            lambda n: n / 2,
+                            lambda n: 1 / (2 * n),
+                        ):
+                            if all(
+                                abs(r - f(n)) <= 1e-6 * max(1, abs(r)) for r, n in zip(ns, vals, strict=True)
+                            ):
                                 return "missing factor"
                     if all(abs(x * y - 1) <= 1e-6 * max(1, abs(x * y)) for x, y in zip(fx, fy, strict=True)):
                         return "inverted ratio"
                     for kexp in (2, 0.5, -2, 3, -0.5):
                         if all(x > 0 for x in fx) and all(
-                                abs(x ** kexp - y) <= 1e-6 * max(1, abs(y)) for x, y in zip(fx, fy, strict=True)):
+                            abs(x**kexp - y) <= 1e-6 * max(1, abs(y)) for x, y in zip(fx, fy, strict=True)
+                        ):
                             return "wrong exponent"
         return None
 
@@ -1738,8 +2014,10 @@ class CardChecker:
                 repairs = []
                 if node[0] == "T":
                     repairs.append((node[1], "dropped transpose"))
-                elif node[0] in ("var", "idx") and (self.names.kinds.get(node[1]) == "matrix" or (
-                        node[0] == "idx" and node[1] in self.card.declarations.shapes)):
+                elif node[0] in ("var", "idx") and (
+                    self.names.kinds.get(node[1]) == "matrix"
+                    or (node[0] == "idx" and node[1] in self.card.declarations.shapes)
+                ):
                     repairs.append((("T", node), "dropped transpose"))
                 elif node[0] == "mul" and len(node[1]) >= 2:
                     fs = node[1]
@@ -1751,8 +2029,10 @@ class CardChecker:
                     exprs = list(claim.exprs)
                     exprs[j] = replace(e, path, new)
                     try:
-                        ok = all(self._pair_ok(a, b, r, prev)[0] for a, r, b in zip(
-                            exprs, claim.rels, exprs[1:], strict=False))
+                        ok = all(
+                            self._pair_ok(a, b, r, prev)[0]
+                            for a, r, b in zip(exprs, claim.rels, exprs[1:], strict=False)
+                        )
                     except (EvalError, ShapeError):
                         continue
                     if ok and claim.rels:
@@ -1761,8 +2041,10 @@ class CardChecker:
 
     def _sizes(self) -> list[str]:
         return [n for n, k in self.names.kinds.items() if k == "dim"] + [
-            n for n, dom in self.card.declarations.symbols.items() if dom == "positive_integer"
-            and self.names.kinds.get(n) != "dim"]
+            n
+            for n, dom in self.card.declarations.symbols.items()
+            if dom == "positive_integer" and self.names.kinds.get(n) != "dim"
+        ]
 
     def _inequality_diagnosis(self, a, b, rel: str) -> str | None:
         """A wrong bound: a reference relation with the same sign and one side equal; diagnose the other."""
@@ -1874,7 +2156,9 @@ class CardChecker:
         c = self.ref_claims[k - 1]
         return c.exprs[0] if c is not None else ("num", 0.0)
 
-    def match_reference(self, latex: str, claim: _Claim, solved: bool = False, wrong: bool = False) -> int | None:
+    def match_reference(
+        self, latex: str, claim: _Claim, solved: bool = False, wrong: bool = False
+    ) -> int | None:
         """The reference step a step is equivalent to (or, when wrong, should have been): value agreement
         of the last expressions, then the form (ingredients) of the last and first expressions."""
         best = None
@@ -1891,8 +2175,10 @@ class CardChecker:
                 score += 1.0 * self._fsim(first, self._subject(k))
             if not wrong:
                 if self.same_value(last, c.exprs[-1]) or (
-                        solved and self.may_solve(last, c.exprs[-1])
-                        and self.same_value(last, c.exprs[-1], solved=True)):
+                    solved
+                    and self.may_solve(last, c.exprs[-1])
+                    and self.same_value(last, c.exprs[-1], solved=True)
+                ):
                     score += 1
                 elif any(self.same_value(last, x) for x in c.exprs):
                     score += 0.5

@@ -482,7 +482,7 @@ class Evaluator:
         if isinstance(e, np.ndarray):
             raise ShapeError(f"an exponent cannot be {self.shape_name(e)}")
         if isinstance(base, Ident):
-            return Ident(base.c ** e)
+            return Ident(base.c**e)
         if is_array(base):
             if base.shape[0] != base.shape[1]:
                 raise ShapeError(f"cannot raise {self.shape_name(base)} to a power")
@@ -562,7 +562,12 @@ class Evaluator:
                 return np.diag(a[:, 0])
             return np.diag(a).reshape(-1, 1).copy()
         if fn in ("var", "cov", "prob", "kl"):
-            word = {"var": "a variance", "cov": "a covariance", "prob": "a probability", "kl": "a KL divergence"}[fn]
+            word = {
+                "var": "a variance",
+                "cov": "a covariance",
+                "prob": "a probability",
+                "kl": "a KL divergence",
+            }[fn]
             raise EvalError(f"{word} needs a definition on the card")
         if fn == "factorial":
             return math.gamma(_scalar(a) + 1)
@@ -577,8 +582,13 @@ class Evaluator:
         scalar f, a p x d Jacobian for a p x 1 f and d x 1 wrt. EvalError for an undefined f."""
         if f[0] == "var" and self.names.kinds.get(f[1]) == "function":
             f = ("call", self.names.functions[f[1]], (wrt,))
-        if f[0] == "var" and f[1] not in self.definitions and self.names.kinds.get(f[1]) not in ("matrix",) \
-                and f[1] not in scope and f[1] != (wrt[1] if wrt[0] == "var" else None):
+        if (
+            f[0] == "var"
+            and f[1] not in self.definitions
+            and self.names.kinds.get(f[1]) not in ("matrix",)
+            and f[1] not in scope
+            and f[1] != (wrt[1] if wrt[0] == "var" else None)
+        ):
             kind = self.names.kinds.get(f[1])
             if kind in ("symbol", None, "dim"):
                 raise EvalError(f"{f[1]} is not defined on the card, so its derivative cannot be checked")
@@ -586,16 +596,23 @@ class Evaluator:
         if wrt[0] == "var":
             key = wrt[1]
             x0 = self.lookup(key, p, scope)
-        elif wrt[0] == "idx" and wrt[1] not in p.families and wrt[1] not in self.patterns \
-                and self.names.kinds.get(wrt[1]) == "matrix":
+        elif (
+            wrt[0] == "idx"
+            and wrt[1] not in p.families
+            and wrt[1] not in self.patterns
+            and self.names.kinds.get(wrt[1]) == "matrix"
+        ):
             # d/dw_j: perturb component j of the whole vector w (every use of w sees it)
             idx = tuple(self.index_value(s, p, scope) for s in wrt[2])
             full = self.lookup(wrt[1], p, scope)
             if not is_array(full):
                 raise EvalError(f"{wrt[1]} has no components")
             self.component(wrt[1], full, idx)  # range check
-            pos = (idx[0] - 1, 0) if len(idx) == 1 and full.shape[1] == 1 else (
-                (0, idx[0] - 1) if len(idx) == 1 else (idx[0] - 1, idx[1] - 1))
+            pos = (
+                (idx[0] - 1, 0)
+                if len(idx) == 1 and full.shape[1] == 1
+                else ((0, idx[0] - 1) if len(idx) == 1 else (idx[0] - 1, idx[1] - 1))
+            )
             base = np.array(full, dtype=float)
 
             def at_c(x):

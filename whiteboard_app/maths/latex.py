@@ -19,30 +19,112 @@ _CMD = r"\\[a-zA-Z]+"
 _TOKEN_RE = re.compile(r"\\[a-zA-Z]+|\\.|\s+|.", re.S)
 
 DECORATIONS = {
-    "hat": "hat", "widehat": "hat", "bar": "bar", "overline": "bar", "tilde": "tilde",
-    "widetilde": "tilde", "dot": "dot", "ddot": "ddot", "check": "check",
+    "hat": "hat",
+    "widehat": "hat",
+    "bar": "bar",
+    "overline": "bar",
+    "tilde": "tilde",
+    "widetilde": "tilde",
+    "dot": "dot",
+    "ddot": "ddot",
+    "check": "check",
 }
 FONTS_DROPPED = {"mathbf", "boldsymbol", "bm", "vec", "mathbfit", "pmb", "mathsf", "mathcal", "mathscr"}
 TEXT_CMDS = {"mathrm", "operatorname", "text", "textrm", "mathit", "textit", "textnormal", "textbf"}
 #: words that name known functions when written as \mathrm{..}, \operatorname{..} or a bare word
 FUNCTION_WORDS = {
-    "softmax": "softmax", "sigmoid": "sigmoid", "relu": "relu", "ReLU": "relu", "tanh": "tanh",
-    "tr": "tr", "trace": "tr", "Tr": "tr", "diag": "diag", "det": "det", "exp": "exp", "log": "log",
-    "ln": "log", "softplus": "softplus", "max": "max", "min": "min", "sign": "sign", "sgn": "sign",
-    "Var": "var", "var": "var", "Cov": "cov", "cov": "cov", "Pr": "prob", "KL": "kl",
+    "softmax": "softmax",
+    "sigmoid": "sigmoid",
+    "relu": "relu",
+    "ReLU": "relu",
+    "tanh": "tanh",
+    "tr": "tr",
+    "trace": "tr",
+    "Tr": "tr",
+    "diag": "diag",
+    "det": "det",
+    "exp": "exp",
+    "log": "log",
+    "ln": "log",
+    "softplus": "softplus",
+    "max": "max",
+    "min": "min",
+    "sign": "sign",
+    "sgn": "sign",
+    "Var": "var",
+    "var": "var",
+    "Cov": "cov",
+    "cov": "cov",
+    "Pr": "prob",
+    "KL": "kl",
 }
 #: commands sympy's grammar knows as functions: passed through untouched
 GRAMMAR_FUNCS = {
-    "log", "ln", "exp", "sin", "cos", "tan", "sinh", "cosh", "tanh", "arcsin", "arccos", "arctan",
-    "sqrt", "frac", "binom", "sum", "prod", "int", "lim", "max", "min", "lg",
+    "log",
+    "ln",
+    "exp",
+    "sin",
+    "cos",
+    "tan",
+    "sinh",
+    "cosh",
+    "tanh",
+    "arcsin",
+    "arccos",
+    "arctan",
+    "sqrt",
+    "frac",
+    "binom",
+    "sum",
+    "prod",
+    "int",
+    "lim",
+    "max",
+    "min",
+    "lg",
 }
-RELATIONS = {"=": "=", r"\le": "<=", r"\ge": ">=", "<": "<", ">": ">", r"\ne": "!=", r"\approx": "~",
-             r"\propto": "propto", r"\equiv": "=", ":=": "=", r"\coloneqq": "=", r"\sim": "sim", r"\in": "in",
-             r"\Rightarrow": "implies", r"\implies": "implies", r"\iff": "iff", r"\to": "to",
-             r"\rightarrow": "to", r"\mapsto": "to", r"\Leftrightarrow": "iff", r"\lt": "<", r"\gt": ">"}
+RELATIONS = {
+    "=": "=",
+    r"\le": "<=",
+    r"\ge": ">=",
+    "<": "<",
+    ">": ">",
+    r"\ne": "!=",
+    r"\approx": "~",
+    r"\propto": "propto",
+    r"\equiv": "=",
+    ":=": "=",
+    r"\coloneqq": "=",
+    r"\sim": "sim",
+    r"\in": "in",
+    r"\Rightarrow": "implies",
+    r"\implies": "implies",
+    r"\iff": "iff",
+    r"\to": "to",
+    r"\rightarrow": "to",
+    r"\mapsto": "to",
+    r"\Leftrightarrow": "iff",
+    r"\lt": "<",
+    r"\gt": ">",
+}
 UNDECIDABLE_RELATIONS = {"~", "propto", "sim", "in", "implies", "iff", "to", "!="}
-UNDECIDABLE_CMDS = {r"\arg", r"\argmax", r"\argmin", r"\int", r"\lim", r"\iint", r"\oint", r"\forall",
-                    r"\exists", r"\cdots", r"\ldots", r"\dots", r"\vdots", r"\limits", r"\infty"}
+UNDECIDABLE_CMDS = {
+    r"\arg",
+    r"\argmax",
+    r"\argmin",
+    r"\int",
+    r"\lim",
+    r"\iint",
+    r"\oint",
+    r"\forall",
+    r"\exists",
+    r"\cdots",
+    r"\ldots",
+    r"\dots",
+    r"\vdots",
+    r"\limits",
+    r"\infty",
+}
 
 
 class ParseError(ValueError):
@@ -91,7 +173,12 @@ def _group(tokens: list[str], i: int) -> tuple[list[str], int]:
 
 
 _CLEAN = [
-    (re.compile(r"\\(left|right|bigl|bigr|Bigl|Bigr|biggl|biggr|Biggl|Biggr|big|Big|bigg|Bigg)(?![a-zA-Z])\s*"), ""),
+    (
+        re.compile(
+            r"\\(left|right|bigl|bigr|Bigl|Bigr|biggl|biggr|Biggl|Biggr|big|Big|bigg|Bigg)(?![a-zA-Z])\s*"
+        ),
+        "",
+    ),
     (re.compile(r"\\(,|;|!|:|quad|qquad|displaystyle|textstyle|nonumber|limits)(?![a-zA-Z])"), " "),
     (re.compile(r"\\(lVert|rVert|Vert)(?![a-zA-Z])"), r"\\|"),
     (re.compile(r"\\(lvert|rvert|vert|mid)(?![a-zA-Z])"), "|"),
@@ -118,18 +205,85 @@ _CLEAN = [
 
 #: Unicode characters a recogniser or a paste may give, as LaTeX (anything else non-ASCII is unparsed)
 UNICODE = {
-    "\u2212": "-", "\u2013": "-", "\u2014": "-", "\u00d7": r"\times ", "\u00b7": r"\cdot ", "\u22c5": r"\cdot ",
-    "\u2219": r"\cdot ", "\u00f7": "/", "\u00b1": r"\pm ", "\u2264": r"\le ", "\u2265": r"\ge ", "\u2260": r"\ne ",
-    "\u2248": r"\approx ", "\u221d": r"\propto ", "\u2202": r"\partial ", "\u2207": r"\nabla ", "\u2211": r"\sum ",
-    "\u220f": r"\prod ", "\u221a": r"\sqrt ", "\u221e": r"\infty ", "\u2016": r"\| ", "\u2032": "'", "\u00b2": "^{2}",
-    "\u00b3": "^{3}", "\u00b9": "^{1}", "\u22a4": r"\top ", "\u2218": r"\circ ", "\u2299": r"\odot ", "\u2208": r"\in ",
-    "\u2192": r"\to ", "\u21d2": r"\Rightarrow ", "\u00a0": " ", "\u2009": " ", "\u202f": " ",
-    "\u2018": "'", "\u2019": "'", "\u00b5": r"\mu ",
-    **{chr(0x3B1 + k): "\\" + g + " " for k, g in enumerate(
-        ["alpha", "beta", "gamma", "delta", "epsilon", "zeta", "eta", "theta", "iota", "kappa", "lambda", "mu",
-         "nu", "xi", "omicron", "pi", "rho", "varsigma", "sigma", "tau", "upsilon", "phi", "chi", "psi", "omega"])},
-    "\u0394": r"\Delta ", "\u03a3": r"\Sigma ", "\u0398": r"\Theta ", "\u039b": r"\Lambda ", "\u03a0": r"\Pi ",
-    "\u03a6": r"\Phi ", "\u03a8": r"\Psi ", "\u03a9": r"\Omega ", "\u0393": r"\Gamma ", "\u03d5": r"\phi ",
+    "\u2212": "-",
+    "\u2013": "-",
+    "\u2014": "-",
+    "\u00d7": r"\times ",
+    "\u00b7": r"\cdot ",
+    "\u22c5": r"\cdot ",
+    "\u2219": r"\cdot ",
+    "\u00f7": "/",
+    "\u00b1": r"\pm ",
+    "\u2264": r"\le ",
+    "\u2265": r"\ge ",
+    "\u2260": r"\ne ",
+    "\u2248": r"\approx ",
+    "\u221d": r"\propto ",
+    "\u2202": r"\partial ",
+    "\u2207": r"\nabla ",
+    "\u2211": r"\sum ",
+    "\u220f": r"\prod ",
+    "\u221a": r"\sqrt ",
+    "\u221e": r"\infty ",
+    "\u2016": r"\| ",
+    "\u2032": "'",
+    "\u00b2": "^{2}",
+    "\u00b3": "^{3}",
+    "\u00b9": "^{1}",
+    "\u22a4": r"\top ",
+    "\u2218": r"\circ ",
+    "\u2299": r"\odot ",
+    "\u2208": r"\in ",
+    "\u2192": r"\to ",
+    "\u21d2": r"\Rightarrow ",
+    "\u00a0": " ",
+    "\u2009": " ",
+    "\u202f": " ",
+    "\u2018": "'",
+    "\u2019": "'",
+    "\u00b5": r"\mu ",
+    **{
+        chr(0x3B1 + k): "\\" + g + " "
+        for k, g in enumerate(
+            [
+                "alpha",
+                "beta",
+                "gamma",
+                "delta",
+                "epsilon",
+                "zeta",
+                "eta",
+                "theta",
+                "iota",
+                "kappa",
+                "lambda",
+                "mu",
+                "nu",
+                "xi",
+                "omicron",
+                "pi",
+                "rho",
+                "varsigma",
+                "sigma",
+                "tau",
+                "upsilon",
+                "phi",
+                "chi",
+                "psi",
+                "omega",
+            ]
+        )
+    },
+    "\u0394": r"\Delta ",
+    "\u03a3": r"\Sigma ",
+    "\u0398": r"\Theta ",
+    "\u039b": r"\Lambda ",
+    "\u03a0": r"\Pi ",
+    "\u03a6": r"\Phi ",
+    "\u03a8": r"\Psi ",
+    "\u03a9": r"\Omega ",
+    "\u0393": r"\Gamma ",
+    "\u03d5": r"\phi ",
     "\u03b5": r"\epsilon ",
 }
 UNICODE["\u03c2"] = r"\sigma "  # final sigma
@@ -156,9 +310,16 @@ MAX_DERIVATIVE_ORDER = 4
 _OPENERS = {"{": "}", "(": ")", "[": "]", r"\{": r"\}", r"\langle": r"\rangle"}
 _CLOSERS = {v: k for k, v in _OPENERS.items()}
 _DELIM_SYNONYMS = {r"\lbrace": r"\{", r"\rbrace": r"\}", r"\lbrack": "[", r"\rbrack": "]"}
-_DELIM_NAMES = {"{": "braces", "(": "parentheses", "[": "square brackets", r"\{": r"braces \{ \}",
-                r"\langle": "angle brackets"}
-_SIZING = re.compile(r"\\(left|right|bigl|bigr|Bigl|Bigr|biggl|biggr|Biggl|Biggr|big|Big|bigg|Bigg|middle)(?![a-zA-Z])")
+_DELIM_NAMES = {
+    "{": "braces",
+    "(": "parentheses",
+    "[": "square brackets",
+    r"\{": r"braces \{ \}",
+    r"\langle": "angle brackets",
+}
+_SIZING = re.compile(
+    r"\\(left|right|bigl|bigr|Bigl|Bigr|biggl|biggr|Biggl|Biggr|big|Big|bigg|Bigg|middle)(?![a-zA-Z])"
+)
 _POS_TOKEN_RE = re.compile(r"\\[a-zA-Z]+|\\.|\s+|.", re.S)
 
 
@@ -182,8 +343,10 @@ def check_balance(latex: str) -> None:
     "unparsed" (see docs/parsing.md), never "wrong" or "cannot_check".
     """
     if len(latex) > MAX_STEP_CHARS:
-        raise MalformedError(f"the step is {len(latex)} characters long; one written step has at most "
-                             f"{MAX_STEP_CHARS} (write it as several steps)")
+        raise MalformedError(
+            f"the step is {len(latex)} characters long; one written step has at most "
+            f"{MAX_STEP_CHARS} (write it as several steps)"
+        )
     # (opener, position in latex, opened by \left); "." is the invisible \left. (or \left| ...), which
     # the next \right closes whatever it is written with, and which is transparent to other delimiters
     stack: list[tuple[str, int, bool]] = []
@@ -208,7 +371,9 @@ def check_balance(latex: str) -> None:
         if t in _OPENERS:
             stack.append((t, pos, kind == "left"))
             if len(stack) > MAX_NESTING:
-                raise MalformedError(f"the '{t}' at column {pos + 1} is nested more than {MAX_NESTING} levels deep")
+                raise MalformedError(
+                    f"the '{t}' at column {pos + 1} is nested more than {MAX_NESTING} levels deep"
+                )
             continue
         if t not in _CLOSERS:
             continue
@@ -224,27 +389,36 @@ def check_balance(latex: str) -> None:
         if stack and interval_ok and {stack[-1][0], want} <= {"(", "["}:
             stack.pop()  # a half-open interval, [0, 1)
             continue
-        if stack and stack[-1][0] in ("(", "[") and want in ("(", "[") and all(o != want for o, _, _ in stack):
+        if (
+            stack
+            and stack[-1][0] in ("(", "[")
+            and want in ("(", "[")
+            and all(o != want for o, _, _ in stack)
+        ):
             o, opos, _ = stack[-1]
             raise MalformedError(
                 f"mismatched brackets: the '{o}' at column {opos + 1} is closed by '{t}' at column {pos + 1} "
-                f"(in \"{_excerpt(latex, opos, pos + len(t))}\")")
+                f'(in "{_excerpt(latex, opos, pos + len(t))}")'
+            )
         if any(o == want for o, _, _ in stack):
             # something opened inside this pair is not closed before it
             o, opos, _ = stack[-1]
             raise MalformedError(
                 f"unbalanced {_DELIM_NAMES[o]}: the '{o}' at column {opos + 1} is not closed before the "
-                f"'{t}' at column {pos + 1} (in \"{_excerpt(latex, opos, pos + len(t))}\")")
+                f"'{t}' at column {pos + 1} (in \"{_excerpt(latex, opos, pos + len(t))}\")"
+            )
         raise MalformedError(
             f"unbalanced {_DELIM_NAMES[want]}: the '{t}' at column {pos + 1} has no matching '{want}' "
-            f"(in \"{_excerpt(latex, pos, pos + len(t))}\")")
+            f'(in "{_excerpt(latex, pos, pos + len(t))}")'
+        )
     stack = [e for e in stack if e[0] != "."]
     if stack:
         o, opos, _ = stack[-1]
         more = f" ({len(stack)} delimiters are left open)" if len(stack) > 1 else ""
         raise MalformedError(
             f"unbalanced {_DELIM_NAMES[o]}: the '{o}' at column {opos + 1} is never closed{more} "
-            f"(in \"{_excerpt(latex, opos, opos + len(o))}\")")
+            f'(in "{_excerpt(latex, opos, opos + len(o))}")'
+        )
 
 
 _BINOPS = {"+", "-", r"\cdot", r"\times", "/", r"\div", r"\pm", r"\mp"}
@@ -254,8 +428,16 @@ _BOUNDARY_OPEN = {"{", "(", "[", r"\{", "&", "\\\\"}
 _BOUNDARY_CLOSE = {"}", ")", "]", r"\}", "&", "\\\\"}
 _ESCAPES_READ = {r"\{", r"\}", r"\|", "\\\\", r"\,", r"\;", r"\!", r"\:", "\\ "}
 #: commands and how many brace arguments they need
-_ARGS = {r"\frac": 2, r"\dfrac": 2, r"\tfrac": 2, r"\cfrac": 2, r"\binom": 2, r"\sqrt": 1, r"\mathbb": 1,
-         **{"\\" + c: 1 for c in (*DECORATIONS, *FONTS_DROPPED, *TEXT_CMDS)}}
+_ARGS = {
+    r"\frac": 2,
+    r"\dfrac": 2,
+    r"\tfrac": 2,
+    r"\cfrac": 2,
+    r"\binom": 2,
+    r"\sqrt": 1,
+    r"\mathbb": 1,
+    **{"\\" + c: 1 for c in (*DECORATIONS, *FONTS_DROPPED, *TEXT_CMDS)},
+}
 _FUNCTION_CMDS = {"log", "ln", "exp", "sin", "cos", "tan", "sinh", "cosh", "tanh", "lg", "det", "tr"}
 _SKIP = re.compile(r"\\(,|;|!|:| |quad|qquad|displaystyle|textstyle|nonumber|limits)$|~$")
 
@@ -300,7 +482,9 @@ def check_structure(latex: str) -> None:
             raise MalformedError(f"cannot read {t} at column {pos + 1}")
     m = re.search(r"\d*\.\d*\.\d|\d\.\.", latex)
     if m:
-        raise MalformedError(f"cannot read the number {m.group(0)!r}... at column {m.start() + 1}: two decimal points")
+        raise MalformedError(
+            f"cannot read the number {m.group(0)!r}... at column {m.start() + 1}: two decimal points"
+        )
     n = len(toks)
 
     def at(k):
@@ -308,7 +492,7 @@ def check_structure(latex: str) -> None:
 
     def where(k, j=None):
         j = k if j is None else j
-        return f"column {toks[k][1] + 1} (in \"{_excerpt(latex, toks[k][1], toks[j][1] + len(toks[j][0]))}\")"
+        return f'column {toks[k][1] + 1} (in "{_excerpt(latex, toks[k][1], toks[j][1] + len(toks[j][0]))}")'
 
     def ends(k):  # nothing more in this piece from token k on
         return at(k) is None or at(k) in _BOUNDARY_CLOSE or at(k) in _REL_TOKENS
@@ -333,19 +517,33 @@ def check_structure(latex: str) -> None:
     last = n - 1
     for k, (t, _pos) in enumerate(toks):
         nxt, prev = at(k + 1), at(k - 1)
-        if t == "." and k != last and not (nxt or "").isdigit() and not (prev or "").isdigit() and not (
-                latex[_pos - 1 : _pos].isalpha()):  # an abbreviation such as s.t. (then read or not)
+        if (
+            t == "."
+            and k != last
+            and not (nxt or "").isdigit()
+            and not (prev or "").isdigit()
+            and not (latex[_pos - 1 : _pos].isalpha())
+        ):  # an abbreviation such as s.t. (then read or not)
             raise MalformedError(f"a stray '.' at {where(k)}")
         if t == "*":
             if prev == "^" or (prev == "{" and at(k - 2) == "^"):
                 continue  # a starred name, w^*
-            if prev is None or prev in _BOUNDARY_OPEN or prev in _REL_TOKENS or nxt is None or nxt in _REL_TOKENS \
-                    or nxt in _BOUNDARY_CLOSE or nxt in _BINOPS:
+            if (
+                prev is None
+                or prev in _BOUNDARY_OPEN
+                or prev in _REL_TOKENS
+                or nxt is None
+                or nxt in _REL_TOKENS
+                or nxt in _BOUNDARY_CLOSE
+                or nxt in _BINOPS
+            ):
                 raise MalformedError(f"a stray '*' at {where(k)}")
             continue
         if (t, nxt) in (("(", ")"), ("[", "]"), (r"\|", r"\|")):
-            raise MalformedError(f"empty {'parentheses' if t == '(' else 'brackets' if t == '[' else 'norm'} "
-                             f"'{t}{nxt}' at {where(k, k + 1)}")
+            raise MalformedError(
+                f"empty {'parentheses' if t == '(' else 'brackets' if t == '[' else 'norm'} "
+                f"'{t}{nxt}' at {where(k, k + 1)}"
+            )
         if t == "{" and nxt == "}" and prev not in ("^", "_") and not (prev or "").startswith("\\"):
             raise MalformedError(f"an empty group '{{}}' at {where(k, k + 1)}")
         if t == "!" and (prev is None or prev in _BOUNDARY_OPEN or prev in _REL_TOKENS or prev in _BINOPS):
@@ -369,8 +567,10 @@ def check_structure(latex: str) -> None:
             if nxt == "{" and at(k + 2) == "}":
                 raise MalformedError(f"the {what} '{t}{{}}' at {where(k, k + 2)} is empty")
             if nxt in ("+", "-") and not ends(k + 2):
-                raise MalformedError(f"the {what} '{t}{nxt}' at {where(k, k + 2)} holds only the sign: "
-                                 f"write the whole {what} in braces, e.g. {t}{{{nxt}1}}")
+                raise MalformedError(
+                    f"the {what} '{t}{nxt}' at {where(k, k + 2)} holds only the sign: "
+                    f"write the whole {what} in braces, e.g. {t}{{{nxt}1}}"
+                )
             if prev is None or prev in _BOUNDARY_OPEN or prev in _REL_TOKENS or prev in _BINOPS:
                 raise MalformedError(f"the {what} '{t}' at {where(k)} has nothing before it")
             continue
@@ -385,7 +585,11 @@ def check_structure(latex: str) -> None:
                 part = ("numerator", "denominator")[q] if t == r"\frac" else "argument"
                 if ends(j) and at(j) != "{":
                     raise MalformedError(f"{t} at {where(k)} is missing its {part}")
-                if at(j) == "{" and at(j + 1) == "}" and not (t[1:] in TEXT_CMDS and toks[j + 1][1] > toks[j][1] + 1):
+                if (
+                    at(j) == "{"
+                    and at(j + 1) == "}"
+                    and not (t[1:] in TEXT_CMDS and toks[j + 1][1] > toks[j][1] + 1)
+                ):
                     raise MalformedError(f"{t} at {where(k, j + 1)} has an empty {part}")
                 j = after_group(j)
         if t[1:] in _FUNCTION_CMDS and t.startswith("\\"):
@@ -394,8 +598,13 @@ def check_structure(latex: str) -> None:
                 j = after_group(j + 1)
             if ends(j) or (at(j) in _BINOPS and at(j) != "-"):
                 raise MalformedError(f"{t} at {where(k)} has no argument")
-        if t.startswith("\\") and t[1:].isalpha() and nxt == "{" and at(k + 2) == "}" and not (
-                t[1:] in TEXT_CMDS and toks[k + 2][1] > toks[k + 1][1] + 1):  # \text{ } is a space
+        if (
+            t.startswith("\\")
+            and t[1:].isalpha()
+            and nxt == "{"
+            and at(k + 2) == "}"
+            and not (t[1:] in TEXT_CMDS and toks[k + 2][1] > toks[k + 1][1] + 1)
+        ):  # \text{ } is a space
             arg = "numerator" if t == r"\frac" else "argument"
             raise MalformedError(f"{t} at {where(k, k + 2)} has an empty {arg}")
         if t == r"\frac" and nxt == "{":
@@ -426,8 +635,13 @@ def canonical(s: str) -> str:
     return join(_canon_tokens(toks))
 
 
-_ONE_ARG = {"^", "_", r"\sqrt"} | {"\\" + d for d in DECORATIONS} | {"\\" + f for f in FONTS_DROPPED} | {
-    "\\" + t for t in TEXT_CMDS} | {r"\mathbb"}
+_ONE_ARG = (
+    {"^", "_", r"\sqrt"}
+    | {"\\" + d for d in DECORATIONS}
+    | {"\\" + f for f in FONTS_DROPPED}
+    | {"\\" + t for t in TEXT_CMDS}
+    | {r"\mathbb"}
+)
 
 
 def _canon_tokens(toks: list[str]) -> list[str]:
@@ -742,7 +956,9 @@ def _convert(toks: list[str], names: Names, em: _Emitter) -> list[str]:
             d = _derivative(a, b, names, em)
             if d is not None:
                 if d[-1] == "}" and i >= n:  # an operator d/dx with nothing after it in this piece
-                    raise ParseError(f"the derivative \\frac{{{join(a)}}}{{{join(b)}}} has nothing to differentiate")
+                    raise ParseError(
+                        f"the derivative \\frac{{{join(a)}}}{{{join(b)}}} has nothing to differentiate"
+                    )
                 out += d
             else:
                 out += [r"\frac", "{", *_convert(a, names, em), "}", "{", *_convert(b, names, em), "}"]
@@ -754,8 +970,9 @@ def _convert(toks: list[str], names: Names, em: _Emitter) -> list[str]:
                 if toks[i + 1] == "^":
                     order = int(join(g)) if join(g).isdigit() else 1
                     if order > MAX_DERIVATIVE_ORDER:
-                        raise ParseError(f"a derivative of order {order} is not checked "
-                                         f"(at most {MAX_DERIVATIVE_ORDER})")
+                        raise ParseError(
+                            f"a derivative of order {order} is not checked (at most {MAX_DERIVATIVE_ORDER})"
+                        )
                 else:
                     wrt = g
                 i = j - 1
@@ -788,10 +1005,23 @@ def _convert(toks: list[str], names: Names, em: _Emitter) -> list[str]:
                 if lo is None or sup is None:
                     bounds = names.indices.get(vname)
                     if bounds is None:
-                        raise ParseError(f"the sum over {vname} has no bounds and {vname} is not a declared index")
+                        raise ParseError(
+                            f"the sum over {vname} has no bounds and {vname} is not a declared index"
+                        )
                     lo = lo if lo is not None else tokenize(bounds[0])
                     sup = sup if sup is not None else tokenize(bounds[1])
-                out += ["_", "{", vname, "=", *_convert(lo, names, em), "}", "^", "{", *_convert(sup, names, em), "}"]
+                out += [
+                    "_",
+                    "{",
+                    vname,
+                    "=",
+                    *_convert(lo, names, em),
+                    "}",
+                    "^",
+                    "{",
+                    *_convert(sup, names, em),
+                    "}",
+                ]
             else:
                 raise ParseError(f"{t} needs its index, e.g. {t}_i")
             # the body runs to the next top-level + or - (as in sympy's grammar); giving it explicit
@@ -805,7 +1035,12 @@ def _convert(toks: list[str], names: Names, em: _Emitter) -> list[str]:
                     if depth == 0:
                         break
                     depth -= 1
-                elif depth == 0 and tj in ("+", "-") and j > i and toks[j - 1] not in ("^", "_", r"\cdot", r"\times"):
+                elif (
+                    depth == 0
+                    and tj in ("+", "-")
+                    and j > i
+                    and toks[j - 1] not in ("^", "_", r"\cdot", r"\times")
+                ):
                     break
                 j += 1
             body = toks[i:j]
@@ -830,8 +1065,10 @@ def _convert(toks: list[str], names: Names, em: _Emitter) -> list[str]:
                 i += 1
                 continue
             entry = em.table.get(prev[1:]) if prev.startswith("\\") else None
-            is_fn = entry is not None and (entry[0] == "func" or (
-                entry[0] == "name" and names.kinds.get(entry[1]) in ("function", "defined")))
+            is_fn = entry is not None and (
+                entry[0] == "func"
+                or (entry[0] == "name" and names.kinds.get(entry[1]) in ("function", "defined"))
+            )
             if prev == r"\cdot" and len(out) >= 2:  # L'(w): the name was followed by a product sign
                 entry = em.table.get(out[-2][1:]) if out[-2].startswith("\\") else None
                 is_fn = entry is not None and entry[0] == "name" and names.kinds.get(entry[1]) == "defined"
@@ -854,8 +1091,22 @@ def _convert(toks: list[str], names: Names, em: _Emitter) -> list[str]:
                 if entry[0] == "name" and names.kinds.get(entry[1]) == "defined":  # L'(w): dL/dw
                     out += [r"\frac", "{", r"\partial", "}", "{", r"\partial", arg[0], "}", "(", prev, ")"]
                 else:
-                    out += [r"\frac", "{", r"\partial", "}", "{", r"\partial", arg[0], "}", "(", prev, "(", arg[0],
-                            ")", ")"]
+                    out += [
+                        r"\frac",
+                        "{",
+                        r"\partial",
+                        "}",
+                        "{",
+                        r"\partial",
+                        arg[0],
+                        "}",
+                        "(",
+                        prev,
+                        "(",
+                        arg[0],
+                        ")",
+                        ")",
+                    ]
                 i = j + 1
                 continue
             raise ParseError("a prime (') is read as a transpose only after a matrix or vector")
@@ -944,8 +1195,11 @@ def _convert(toks: list[str], names: Names, em: _Emitter) -> list[str]:
             # a declared multi-letter name (IG, KL...) is one name, longest first
             m = re.match(r"[A-Za-z]+", "".join(toks[i:]))
             word = m.group(0) if m else t
-            long = [w for w in names.kinds if len(w) > 1 and w.isalpha() and word.startswith(w)
-                    and w not in _GREEK]
+            long = [
+                w
+                for w in names.kinds
+                if len(w) > 1 and w.isalpha() and word.startswith(w) and w not in _GREEK
+            ]
             if long:
                 w = max(long, key=len)
                 i = _emit_name(w, toks, i + len(w), out, names, em)
@@ -953,10 +1207,20 @@ def _convert(toks: list[str], names: Names, em: _Emitter) -> list[str]:
             # bare function words: log(x), exp(x), softmax(z), E[x]
             word = m.group(0) if m else t
             for w in sorted(FUNCTION_WORDS, key=len, reverse=True):
-                if word.startswith(w) and len(w) > 1 and i + len(w) < n and toks[i + len(w)] in ("(", "[", "^", "_") \
-                        and w not in names.kinds and not all(ch in names.kinds for ch in w):
+                if (
+                    word.startswith(w)
+                    and len(w) > 1
+                    and i + len(w) < n
+                    and toks[i + len(w)] in ("(", "[", "^", "_")
+                    and w not in names.kinds
+                    and not all(ch in names.kinds for ch in w)
+                ):
                     fn = FUNCTION_WORDS[w]
-                    out.append("\\" + fn if fn in ("log", "exp", "tanh", "max", "min") else em.placeholder(("func", fn)))
+                    out.append(
+                        "\\" + fn
+                        if fn in ("log", "exp", "tanh", "max", "min")
+                        else em.placeholder(("func", fn))
+                    )
                     i += len(w)
                     break
             else:
@@ -975,9 +1239,41 @@ def _convert(toks: list[str], names: Names, em: _Emitter) -> list[str]:
 
 
 _GREEK = {
-    "alpha", "beta", "gamma", "delta", "epsilon", "zeta", "eta", "theta", "iota", "kappa", "lambda", "mu",
-    "nu", "xi", "pi", "rho", "sigma", "tau", "upsilon", "phi", "chi", "psi", "omega", "Gamma", "Delta",
-    "Theta", "Lambda", "Xi", "Pi", "Sigma", "Upsilon", "Phi", "Psi", "Omega", "ell",
+    "alpha",
+    "beta",
+    "gamma",
+    "delta",
+    "epsilon",
+    "zeta",
+    "eta",
+    "theta",
+    "iota",
+    "kappa",
+    "lambda",
+    "mu",
+    "nu",
+    "xi",
+    "pi",
+    "rho",
+    "sigma",
+    "tau",
+    "upsilon",
+    "phi",
+    "chi",
+    "psi",
+    "omega",
+    "Gamma",
+    "Delta",
+    "Theta",
+    "Lambda",
+    "Xi",
+    "Pi",
+    "Sigma",
+    "Upsilon",
+    "Phi",
+    "Psi",
+    "Omega",
+    "ell",
 }
 
 
@@ -1015,8 +1311,15 @@ def _expectation(toks: list[str], i: int, out: list[str], names: Names, em: _Emi
     return j + 1
 
 
-def _emit_name(base: str | None, toks: list[str], i: int, out: list[str], names: Names, em: _Emitter,
-               ph: str | None = None) -> int:
+def _emit_name(
+    base: str | None,
+    toks: list[str],
+    i: int,
+    out: list[str],
+    names: Names,
+    em: _Emitter,
+    ph: str | None = None,
+) -> int:
     """Emit a name (with its subscript / star) starting after its base token; return the next index.
 
     A name that is not a function followed by ``(`` is a product: ``n(a-b)^2`` is n times (a-b)^2, so an
@@ -1025,8 +1328,9 @@ def _emit_name(base: str | None, toks: list[str], i: int, out: list[str], names:
     i = _emit_name_inner(base, toks, i, out, names, em, ph)
     if i < len(toks) and toks[i] == "(" and len(out) > start:
         entry = em.table.get(out[-1][1:]) if out[-1].startswith("\\") else None
-        is_fn = entry is not None and (entry[0] == "func" or (
-            entry[0] == "name" and names.kinds.get(entry[1]) == "function"))
+        is_fn = entry is not None and (
+            entry[0] == "func" or (entry[0] == "name" and names.kinds.get(entry[1]) == "function")
+        )
         if not is_fn and entry is not None and entry[0] == "name" and names.kinds.get(entry[1]) == "defined":
             j = _argument_list_end(toks, i)
             if j is not None:
@@ -1060,8 +1364,15 @@ def _argument_list_end(toks: list[str], i: int) -> int | None:
     return None
 
 
-def _emit_name_inner(base: str | None, toks: list[str], i: int, out: list[str], names: Names, em: _Emitter,
-                     ph: str | None = None) -> int:
+def _emit_name_inner(
+    base: str | None,
+    toks: list[str],
+    i: int,
+    out: list[str],
+    names: Names,
+    em: _Emitter,
+    ph: str | None = None,
+) -> int:
     n = len(toks)
     sub = None
     star = False
@@ -1096,7 +1407,12 @@ def _emit_name_inner(base: str | None, toks: list[str], i: int, out: list[str], 
         pieces = _split_sub(sub, 2 if idx == "kron" else len(idx))
         out.append(em.placeholder(("idx", base, pieces)))
         return i
-    if sub is not None and not star and kinds.get(base) in ("matrix", "defined") and _component_sub(sub, names):
+    if (
+        sub is not None
+        and not star
+        and kinds.get(base) in ("matrix", "defined")
+        and _component_sub(sub, names)
+    ):
         # a component of a declared vector or matrix: w_j, w_{3}, A_{jk}
         if "," in sub:
             pieces = _split_sub(sub, 2)
@@ -1185,7 +1501,9 @@ def _derivative(num: list[str], den: list[str], names: Names, em: _Emitter) -> l
                 return None
             times = int(join(g))
             if times > MAX_DERIVATIVE_ORDER:
-                raise ParseError(f"a derivative of order {times} is not checked (at most {MAX_DERIVATIVE_ORDER})")
+                raise ParseError(
+                    f"a derivative of order {times} is not checked (at most {MAX_DERIVATIVE_ORDER})"
+                )
         wrts += [var] * times
     if len(wrts) != k:
         if len(wrts) == 1 and k > 1:

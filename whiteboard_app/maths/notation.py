@@ -52,9 +52,41 @@ from .latex import (
 _DECOR_SYNONYMS = {r"\widehat": r"\hat", r"\overline": r"\bar", r"\widetilde": r"\tilde"}
 _PROB_CMDS = {r"\Pr"}
 _GREEK_CMDS = {
-    "alpha", "beta", "gamma", "delta", "epsilon", "zeta", "eta", "theta", "iota", "kappa", "lambda", "mu",
-    "nu", "xi", "pi", "rho", "sigma", "tau", "upsilon", "phi", "chi", "psi", "omega", "Gamma", "Delta",
-    "Theta", "Lambda", "Xi", "Pi", "Sigma", "Upsilon", "Phi", "Psi", "Omega", "ell",
+    "alpha",
+    "beta",
+    "gamma",
+    "delta",
+    "epsilon",
+    "zeta",
+    "eta",
+    "theta",
+    "iota",
+    "kappa",
+    "lambda",
+    "mu",
+    "nu",
+    "xi",
+    "pi",
+    "rho",
+    "sigma",
+    "tau",
+    "upsilon",
+    "phi",
+    "chi",
+    "psi",
+    "omega",
+    "Gamma",
+    "Delta",
+    "Theta",
+    "Lambda",
+    "Xi",
+    "Pi",
+    "Sigma",
+    "Upsilon",
+    "Phi",
+    "Psi",
+    "Omega",
+    "ell",
 }
 #: combining accents (U+0302 hat, U+0304 macron, U+0305 overline, U+0303 tilde, U+0307 dot) as decorations
 _COMBINING = {"\u0302": r"\hat", "\u0304": r"\bar", "\u0305": r"\bar", "\u0303": r"\tilde", "\u0307": r"\dot"}
@@ -126,8 +158,14 @@ def _prep(tokens: list[str]) -> tuple[list[str], bool]:
             changed = True
             i = j + 1
             continue
-        if t.startswith("\\") and t[1:] in TEXT_CMDS and tokens[i + 1 : i + 2] == ["{"] and i + 3 < len(tokens) \
-                and tokens[i + 3] == "}" and re.fullmatch(r"[A-Za-z]", tokens[i + 2]):
+        if (
+            t.startswith("\\")
+            and t[1:] in TEXT_CMDS
+            and tokens[i + 1 : i + 2] == ["{"]
+            and i + 3 < len(tokens)
+            and tokens[i + 3] == "}"
+            and re.fullmatch(r"[A-Za-z]", tokens[i + 2])
+        ):
             out.append(tokens[i + 2])  # \mathrm{d} or \text{x}: one letter
             changed = True
             i += 4
@@ -150,9 +188,12 @@ def _prep(tokens: list[str]) -> tuple[list[str], bool]:
                 continue
             # y_hat read as y_{h} a t
             rest = "".join(out[i + 3 : i + 4]) + "".join(out[j : j + 2])
-            if out[i + 4 : i + 5] == ["}"] and rest in _SUFFIX_DECORATIONS and all(
-                    re.fullmatch(r"[a-z]", x) for x in out[j : j + 2]) and not (
-                    j + 2 < len(out) and re.fullmatch(r"[A-Za-z]", out[j + 2])):
+            if (
+                out[i + 4 : i + 5] == ["}"]
+                and rest in _SUFFIX_DECORATIONS
+                and all(re.fullmatch(r"[a-z]", x) for x in out[j : j + 2])
+                and not (j + 2 < len(out) and re.fullmatch(r"[A-Za-z]", out[j + 2]))
+            ):
                 dec, t = _greek_word(dec, t)
                 dec += [_SUFFIX_DECORATIONS[rest], "{", t, "}"]
                 changed = True
@@ -165,8 +206,14 @@ def _prep(tokens: list[str]) -> tuple[list[str], bool]:
     res: list[str] = []
     i = 0
     while i < len(out):
-        if out[i] == "_" and out[i + 1 : i + 2] == ["{"] and i + 3 < len(out) and out[i + 2].startswith("\\") \
-                and out[i + 2][1:] in TEXT_CMDS and out[i + 3] == "{":
+        if (
+            out[i] == "_"
+            and out[i + 1 : i + 2] == ["{"]
+            and i + 3 < len(out)
+            and out[i + 2].startswith("\\")
+            and out[i + 2][1:] in TEXT_CMDS
+            and out[i + 3] == "{"
+        ):
             depth, j = 0, i + 3
             while j < len(out):
                 depth += out[j] == "{"
@@ -192,8 +239,11 @@ def _greek_word(done: list[str], last: str) -> tuple[list[str], str]:
     for k in range(min(6, len(done)), 0, -1):
         letters = done[-k:]
         word = "".join(letters) + last
-        if all(re.fullmatch(r"[a-z]", x) for x in letters) and word in _GREEK_CMDS and not (
-                len(done) > k and re.fullmatch(r"[A-Za-z]", done[-k - 1])):
+        if (
+            all(re.fullmatch(r"[a-z]", x) for x in letters)
+            and word in _GREEK_CMDS
+            and not (len(done) > k and re.fullmatch(r"[A-Za-z]", done[-k - 1]))
+        ):
             return done[:-k], "\\" + word
     return done, last
 
@@ -331,8 +381,13 @@ class NotationRules:
                 i = _find(tokens, key, i + len(key))
         # the d of a derivative: \frac{d...}{d x}, \frac{d}{dx}
         for i, t in enumerate(tokens):
-            if t == "d" and i >= 1 and tokens[i - 1] == "{" and i >= 2 and (
-                    tokens[i - 2] == r"\frac" or tokens[i - 2] == "}"):
+            if (
+                t == "d"
+                and i >= 1
+                and tokens[i - 1] == "{"
+                and i >= 2
+                and (tokens[i - 2] == r"\frac" or tokens[i - 2] == "}")
+            ):
                 prot[i] = True
         return prot
 
@@ -359,8 +414,9 @@ class NotationRules:
         except (ParseError, IndexError, ValueError):
             return None
 
-    def _apply_aliases(self, tokens: list[str], keep: frozenset = frozenset(),
-                       params: bool = False) -> tuple[list[str], bool, bool]:
+    def _apply_aliases(
+        self, tokens: list[str], keep: frozenset = frozenset(), params: bool = False
+    ) -> tuple[list[str], bool, bool]:
         """Rule 2. Returns (tokens, changed, per-example witness: a pattern alias written without index).
         An alias whose written name is in ``keep`` (a name the user defined) is not applied; with
         ``params``, nor is an alias to a constant (``b`` = ``0``: in the user's own definition a new
@@ -426,12 +482,18 @@ class NotationRules:
                     continue
                 if a.key == ("E",) and i + k < n and tokens[i + k] in ("[", "_"):
                     continue  # E[...] is an expectation, not the alias E
-                if (i > 0 and tokens[i - 1] == ".") or (i + k < n and tokens[i + k] == "." and i + k + 1 < n
-                                                          and letter[i + k + 1]):
+                if (i > 0 and tokens[i - 1] == ".") or (
+                    i + k < n and tokens[i + k] == "." and i + k + 1 < n and letter[i + k + 1]
+                ):
                     continue  # an abbreviation: s.t.
                 if letter[i] and i > 0 and letter[i - 1] and (k > 1 or (i > 1 and letter[i - 2])):
                     continue  # inside a word (const, data) or a longer run of letters
-                if letter[i + k - 1] and i + k < n and letter[i + k] and (k > 1 or (i + k + 1 < n and letter[i + k + 1])):
+                if (
+                    letter[i + k - 1]
+                    and i + k < n
+                    and letter[i + k]
+                    and (k > 1 or (i + k + 1 < n and letter[i + k + 1]))
+                ):
                     continue
                 if k == 1 and letter[i] and i > 0 and letter[i - 1] and i + 1 < n and letter[i + 1]:
                     continue
@@ -446,8 +508,12 @@ class NotationRules:
                         if parts is None:
                             continue
                         hit = (_substitute(a.target, a.params, parts), j)
-                    elif self.per_example and len(a.params) == 1 and not inside_decor and not (
-                            out and out[-1] in (r"\partial", "d")):
+                    elif (
+                        self.per_example
+                        and len(a.params) == 1
+                        and not inside_decor
+                        and not (out and out[-1] in (r"\partial", "d"))
+                    ):
                         hit = (_substitute(a.target, a.params, [[self.per_example]]), i + k)
                         witness = True
                     else:
@@ -477,14 +543,21 @@ class NotationRules:
         i = 0
         while i < len(tokens):
             t = tokens[i]
-            if t in (r"\mathbb", r"\mathrm", r"\operatorname") and tokens[i + 1 : i + 4] == ["{", "E", "}"] \
-                    and tokens[i + 4 : i + 5] == ["["]:
+            if (
+                t in (r"\mathbb", r"\mathrm", r"\operatorname")
+                and tokens[i + 1 : i + 4] == ["{", "E", "}"]
+                and tokens[i + 4 : i + 5] == ["["]
+            ):
                 out += ["E"] if self.expect_to == "E" else tokens[i : i + 4]
                 changed = changed or self.expect_to == "E"
                 i += 4
                 continue
-            if t == "E" and tokens[i + 1 : i + 2] == ["["] and self.expect_to == "bb" and not (
-                    out and out[-1] == "{"):
+            if (
+                t == "E"
+                and tokens[i + 1 : i + 2] == ["["]
+                and self.expect_to == "bb"
+                and not (out and out[-1] == "{")
+            ):
                 out += [r"\mathbb", "{", "E", "}"]
                 changed = True
                 i += 1
@@ -516,8 +589,12 @@ class NotationRules:
                 fam = sub[0]
             if fam is not None and fam not in self.families:
                 fam = next((a.target[0] for a in self.aliases if a.key == (fam,) and a.family), fam)
-            if fam is None or fam not in self.scalar_families or len(self.families[fam]) != 1 \
-                    or tokens[e : e + 1] != ["["]:
+            if (
+                fam is None
+                or fam not in self.scalar_families
+                or len(self.families[fam]) != 1
+                or tokens[e : e + 1] != ["["]
+            ):
                 i += 1
                 continue
             depth, k = 0, e
@@ -531,9 +608,17 @@ class NotationRules:
                 break
             if var is None:  # E_p[log q(x)]: the letter the body evaluates the distributions at
                 raw = tokens[e + 1 : k]
-                var = next((raw[q + 2] for q in range(len(raw) - 3) if raw[q] in self.scalar_families
-                            and raw[q + 1] == "(" and raw[q + 3] == ")" and re.fullmatch(r"[a-z]", raw[q + 2])),
-                           self.families[fam])
+                var = next(
+                    (
+                        raw[q + 2]
+                        for q in range(len(raw) - 3)
+                        if raw[q] in self.scalar_families
+                        and raw[q + 1] == "("
+                        and raw[q + 3] == ")"
+                        and re.fullmatch(r"[a-z]", raw[q + 2])
+                    ),
+                    self.families[fam],
+                )
             body: list[str] = []
             for q, t in enumerate(tokens[e + 1 : k]):  # a bare distribution in the body is its value at var
                 nxt = tokens[e + 2 + q] if e + 2 + q < k else None
@@ -560,17 +645,29 @@ class NotationRules:
             name, j = (None, i + 1) if prot[i] else self._name_at(tokens, i)
             if name in self.families and j < n:
                 # x^{(i)}
-                if tokens[j : j + 2] == ["^", "{"] and j + 5 < n + 1 and tokens[j + 2 : j + 3] == ["("] \
-                        and j + 5 <= n and tokens[j + 4 : j + 6] == [")", "}"] \
-                        and re.fullmatch(r"[A-Za-z]", tokens[j + 3]):
+                if (
+                    tokens[j : j + 2] == ["^", "{"]
+                    and j + 5 < n + 1
+                    and tokens[j + 2 : j + 3] == ["("]
+                    and j + 5 <= n
+                    and tokens[j + 4 : j + 6] == [")", "}"]
+                    and re.fullmatch(r"[A-Za-z]", tokens[j + 3])
+                ):
                     out += tokens[i:j] + ["_", "{", tokens[j + 3], "}"]
                     i = j + 6
                     changed = True
                     continue
                 # p(x) for a one-index scalar family, with a letter that is not a value on the card
-                if name in self.scalar_families and len(self.families[name]) == 1 and tokens[j : j + 1] == ["("] \
-                        and j + 2 < n and tokens[j + 2] == ")" and re.fullmatch(r"[A-Za-z]", tokens[j + 1]) \
-                        and tokens[j + 1] in summed and self.names.kinds.get(tokens[j + 1]) in (None, "index"):
+                if (
+                    name in self.scalar_families
+                    and len(self.families[name]) == 1
+                    and tokens[j : j + 1] == ["("]
+                    and j + 2 < n
+                    and tokens[j + 2] == ")"
+                    and re.fullmatch(r"[A-Za-z]", tokens[j + 1])
+                    and tokens[j + 1] in summed
+                    and self.names.kinds.get(tokens[j + 1]) in (None, "index")
+                ):
                     out += tokens[i:j] + ["_", "{", tokens[j + 1], "}"]
                     i = j + 3
                     changed = True
@@ -626,8 +723,12 @@ class NotationRules:
             if self.names.kinds.get(letter) is not None or letter in self.indices:
                 continue
             fams = [w for w in where if w in self.families]
-            if fams and all(w in self.vectors for w in where if w != r"\sum") and r"\sum" not in where \
-                    and all(w in self.vectors or w not in self.names.kinds for w in where):
+            if (
+                fams
+                and all(w in self.vectors for w in where if w != r"\sum")
+                and r"\sum" not in where
+                and all(w in self.vectors or w not in self.names.kinds for w in where)
+            ):
                 components.add(letter)
                 continue
             if any(w in self.vectors for w in where) and not fams:
@@ -693,16 +794,26 @@ class NotationRules:
                 continue
             target = self.families[fams[0]][0]
             if target not in self.indices or any(
-                    t == target for q, t in enumerate(tokens) if not (q >= 1 and tokens[q - 1] == "{"
-                                                                     and q >= 3 and tokens[q - 3] in (r"\sum", r"\prod"))
-                    and t == target and target in present and False):
+                t == target
+                for q, t in enumerate(tokens)
+                if not (q >= 1 and tokens[q - 1] == "{" and q >= 3 and tokens[q - 3] in (r"\sum", r"\prod"))
+                and t == target
+                and target in present
+                and False
+            ):
                 continue
-            if any(tokens[q] == target and not (q >= 3 and tokens[q - 3] in (r"\sum", r"\prod"))
-                   for q in range(len(tokens))):
+            if any(
+                tokens[q] == target and not (q >= 3 and tokens[q - 3] in (r"\sum", r"\prod"))
+                for q in range(len(tokens))
+            ):
                 continue  # i is written in the step: renaming n to i would merge two indices
             out = list(tokens)
             for q in range(len(out) - 4):  # every sum over that letter
-                if out[q] in (r"\sum", r"\prod") and out[q + 1 : q + 4] == ["_", "{", letter] and out[q + 4] == "=":
+                if (
+                    out[q] in (r"\sum", r"\prod")
+                    and out[q + 1 : q + 4] == ["_", "{", letter]
+                    and out[q + 4] == "="
+                ):
                     out[q + 3] = target
             k = 0
             while k < len(out):
@@ -813,10 +924,17 @@ class NotationRules:
                         full = None
                     if full in self.names.kinds:
                         name = full
-                    if name is not None and self.names.kinds.get(name) in ("defined", "matrix", "family") \
-                            and q + 1 < len(tokens) and tokens[q + 1] != "(" or (
-                            name is not None and self.names.kinds.get(name) in ("defined", "matrix", "family")
-                            and q + 1 == len(tokens)):
+                    if (
+                        name is not None
+                        and self.names.kinds.get(name) in ("defined", "matrix", "family")
+                        and q + 1 < len(tokens)
+                        and tokens[q + 1] != "("
+                        or (
+                            name is not None
+                            and self.names.kinds.get(name) in ("defined", "matrix", "family")
+                            and q + 1 == len(tokens)
+                        )
+                    ):
                         out0 += ["^", "{", "T", "}"]
                         changed = True
                         continue
@@ -922,7 +1040,9 @@ class NotationRules:
         try:
             tokens, changed = _prep(raw)
             tokens, c1 = self._expectation_spelling(tokens)
-            c1 = c1 or accented != latex or any(t in (r"\hat", r"\bar", r"\tilde") for t in tokens) and changed
+            c1 = (
+                c1 or accented != latex or any(t in (r"\hat", r"\bar", r"\tilde") for t in tokens) and changed
+            )
             tokens, c2, witness = self._apply_aliases(tokens, keep, params)
             for _ in range(2):  # D(P\|Q) -> D(p\|q) -> D_{KL}(p\| q)
                 tokens, again, w2 = self._apply_aliases(tokens, keep, params)
@@ -952,7 +1072,9 @@ class NotationRules:
         prot = self._protected(tokens)
         subs = []
         for card_name, written in choice.items():
-            subs.append((tuple(_canon_tokens(tokenize(clean(card_name)))), _canon_tokens(tokenize(clean(written)))))
+            subs.append(
+                (tuple(_canon_tokens(tokenize(clean(card_name)))), _canon_tokens(tokenize(clean(written))))
+            )
         subs.sort(key=lambda s: len(s[0]), reverse=True)
         out: list[str] = []
         i = 0
@@ -966,8 +1088,11 @@ class NotationRules:
                         continue
                     if nxt == "_" and name_key(join(list(key))) not in self.families:
                         continue  # d -> d_{model} does not apply to d_k
-                    if len(w) > 1 and all(re.fullmatch(r"[A-Za-z]", x) for x in w) and (
-                            prev and re.fullmatch(r"[A-Za-z]", prev)):
+                    if (
+                        len(w) > 1
+                        and all(re.fullmatch(r"[A-Za-z]", x) for x in w)
+                        and (prev and re.fullmatch(r"[A-Za-z]", prev))
+                    ):
                         w = ["{", *w, "}"]  # \frac{d{LL}}{dp}
                     out += w
                     i += k
@@ -1064,7 +1189,12 @@ def written_forms(card: Card) -> dict[str, list[str]]:
         m_r = re.fullmatch(r"(.+)_\{?([a-z]{1,2})\}?", r)
         if m_k and m_r and m_k.group(2) == m_r.group(2) and all(c in idx for c in m_k.group(2)):
             k, r = m_k.group(1), m_r.group(1)
-        if not _ATOM_RE.match(join(_canon_tokens(tokenize(clean(r))))) or "_" in r and "{" not in r and len(r) > 3:
+        if (
+            not _ATOM_RE.match(join(_canon_tokens(tokenize(clean(r)))))
+            or "_" in r
+            and "{" not in r
+            and len(r) > 3
+        ):
             continue
         if not re.fullmatch(r"\\?[A-Za-z]+(\{\\?[A-Za-z]+\})?(_\{?[A-Za-z0-9]+\}?)?", k) or "(" in k:
             continue
@@ -1072,8 +1202,16 @@ def written_forms(card: Card) -> dict[str, list[str]]:
     return out
 
 
-def render_variant(card: Card, latex: str, choice: dict[str, str], *, transpose: str = "T", ln: bool = False,
-                   index: dict[str, str] | None = None, superscript_index: bool = False) -> str:
+def render_variant(
+    card: Card,
+    latex: str,
+    choice: dict[str, str],
+    *,
+    transpose: str = "T",
+    ln: bool = False,
+    index: dict[str, str] | None = None,
+    superscript_index: bool = False,
+) -> str:
     """A card step written in another notation: names by ``choice`` (card name -> written form, see
     :func:`written_forms`), transposes as ``^{T}``, ``^{\\\\top}``, ``^{\\\\intercal}`` or ``'``
     (``transpose``), ``\\\\ln`` for ``\\\\log`` (``ln``), index letters renamed (``index``: ``{"i": "j"}``)
@@ -1087,18 +1225,30 @@ def render_variant(card: Card, latex: str, choice: dict[str, str], *, transpose:
     while i < len(toks):
         t = toks[i]
         if t == "^" and toks[i + 1 : i + 4] == ["{", "T", "}"] and r.names.transpose_t:
-            out += ["'"] if transpose == "'" else ["^", "{", {"T": "T", "top": r"\top", "intercal": r"\intercal"}.get(
-                transpose, "T"), "}"]
+            out += (
+                ["'"]
+                if transpose == "'"
+                else ["^", "{", {"T": "T", "top": r"\top", "intercal": r"\intercal"}.get(transpose, "T"), "}"]
+            )
             i += 4
             continue
         if ln and t == r"\log" and toks[i + 1 : i + 2] != ["_"]:
             out.append(r"\ln")
             i += 1
             continue
-        if superscript_index and t == "_" and out and toks[i + 1 : i + 2] == ["{"] and i + 3 < len(toks) \
-                and toks[i + 3] == "}" and re.fullmatch(r"[a-z]", toks[i + 2]) and out[-1] in r.families \
-                and not any(a.key[0] == out[-1] for a in r.aliases) \
-                and toks[i + 4 : i + 5] != ["^"] and not (len(out) >= 2 and out[-2] in ("_", "^", "{", r"\partial")):
+        if (
+            superscript_index
+            and t == "_"
+            and out
+            and toks[i + 1 : i + 2] == ["{"]
+            and i + 3 < len(toks)
+            and toks[i + 3] == "}"
+            and re.fullmatch(r"[a-z]", toks[i + 2])
+            and out[-1] in r.families
+            and not any(a.key[0] == out[-1] for a in r.aliases)
+            and toks[i + 4 : i + 5] != ["^"]
+            and not (len(out) >= 2 and out[-2] in ("_", "^", "{", r"\partial"))
+        ):
             out += ["^", "{", "(", toks[i + 2], ")", "}"]
             i += 4
             continue

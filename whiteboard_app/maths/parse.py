@@ -199,7 +199,9 @@ def to_tree(expr, table: dict[str, tuple], names: Names, parse_sub):
         entry = table.get(name)
         if entry is None:
             if name == "partial":
-                raise ParseError(r"a \partial outside a derivative: write it as \frac{\partial f}{\partial x}")
+                raise ParseError(
+                    r"a \partial outside a derivative: write it as \frac{\partial f}{\partial x}"
+                )
             raise ParseError(f"cannot read {name!r} (a leftover of the LaTeX)")
         if entry[0] == "name":
             nm = entry[1]
@@ -383,8 +385,9 @@ def parse_step(latex: str, names: Names) -> ParsedStep:
         undecidable.append("an evaluation bar |_{...}")
     if undecidable or any(r in UNDECIDABLE_RELATIONS for r in rels):
         reason = f"{undecidable[0]} cannot be checked" if undecidable else "this relation cannot be checked"
-        return ParsedStep(latex=latex, trees=(), relations=tuple(rels), continues=continues,
-                          undecidable_reason=reason)
+        return ParsedStep(
+            latex=latex, trees=(), relations=tuple(rels), continues=continues, undecidable_reason=reason
+        )
     trees = []
     for p in pieces:
         t = parse_piece(p, names)

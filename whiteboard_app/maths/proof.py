@@ -73,9 +73,16 @@ def to_sympy(tree, names: Names, definitions: dict, domains: dict, depth: int = 
     if k == "call":
         fn, args = tree[1], [rec(a) for a in tree[2]]
         table = {
-            "sigmoid": lambda x: 1 / (1 + sympy.exp(-x)), "log": sympy.log, "exp": sympy.exp,
-            "sqrt": sympy.sqrt, "tanh": sympy.tanh, "abs": sympy.Abs, "sin": sympy.sin, "cos": sympy.cos,
-            "tan": sympy.tan, "softplus": lambda x: sympy.log(1 + sympy.exp(x)),
+            "sigmoid": lambda x: 1 / (1 + sympy.exp(-x)),
+            "log": sympy.log,
+            "exp": sympy.exp,
+            "sqrt": sympy.sqrt,
+            "tanh": sympy.tanh,
+            "abs": sympy.Abs,
+            "sin": sympy.sin,
+            "cos": sympy.cos,
+            "tan": sympy.tan,
+            "softplus": lambda x: sympy.log(1 + sympy.exp(x)),
             "log_sigmoid": lambda x: -sympy.log(1 + sympy.exp(-x)),
         }
         if fn == "logb" and len(args) == 2:

@@ -146,9 +146,41 @@ def mutations(t, names: Names, limit: int = 80) -> list[tuple[tuple, str]]:
 
 # ------------------------------------------------------------------------------------------- printing
 _GREEK = {
-    "alpha", "beta", "gamma", "delta", "epsilon", "zeta", "eta", "theta", "iota", "kappa", "lambda", "mu",
-    "nu", "xi", "pi", "rho", "sigma", "tau", "upsilon", "phi", "chi", "psi", "omega", "Gamma", "Delta",
-    "Theta", "Lambda", "Xi", "Pi", "Sigma", "Upsilon", "Phi", "Psi", "Omega", "ell",
+    "alpha",
+    "beta",
+    "gamma",
+    "delta",
+    "epsilon",
+    "zeta",
+    "eta",
+    "theta",
+    "iota",
+    "kappa",
+    "lambda",
+    "mu",
+    "nu",
+    "xi",
+    "pi",
+    "rho",
+    "sigma",
+    "tau",
+    "upsilon",
+    "phi",
+    "chi",
+    "psi",
+    "omega",
+    "Gamma",
+    "Delta",
+    "Theta",
+    "Lambda",
+    "Xi",
+    "Pi",
+    "Sigma",
+    "Upsilon",
+    "Phi",
+    "Psi",
+    "Omega",
+    "ell",
 }
 _DECOR = {"hat", "bar", "tilde", "dot", "ddot", "check"}
 
@@ -210,6 +242,7 @@ def to_latex(t, names: Names, prec: int = 0) -> str:
             sign, fs = "-", fs[1:]
         num = [f for f in fs if not (f[0] == "pow" and f[2] == NEG)]
         den = [f[1] for f in fs if f[0] == "pow" and f[2] == NEG]
+
         def prod(xs):
             out = ""
             for x in xs:
@@ -223,6 +256,7 @@ def to_latex(t, names: Names, prec: int = 0) -> str:
                     out += " "
                 out += piece
             return out or "1"
+
         if den:
             body = f"\\frac{{{prod(num) if num else '1'}}}{{{prod(den)}}}"
         else:
@@ -236,8 +270,12 @@ def to_latex(t, names: Names, prec: int = 0) -> str:
         if e == NEG:
             return f"\\frac{{1}}{{{to_latex(b, names)}}}"
         bs = to_latex(b, names, 3)
-        if b[0] == "call" and b[1] != "norm" or b[0] in ("pow", "T", "mul", "add", "sum", "deriv") or (
-                b[0] == "num" and b[1] < 0):
+        if (
+            b[0] == "call"
+            and b[1] != "norm"
+            or b[0] in ("pow", "T", "mul", "add", "sum", "deriv")
+            or (b[0] == "num" and b[1] < 0)
+        ):
             bs = f"({to_latex(b, names)})"
         return f"{bs}^{{{to_latex(e, names)}}}"
     if k == "T":

@@ -143,7 +143,11 @@ def compare_in_process(chk: CardChecker, expected: str, candidate: str) -> Compa
 
             if chk.proportional(("add", (ea[0], neg(ea[1]))), ("add", (ca[0], neg(ca[1])))):
                 return Comparison(True, None)
-        if all(r in ("<", "<=", ">", ">=") for r in e.relations + c.relations) and e.relations and c.relations:
+        if (
+            all(r in ("<", "<=", ">", ">=") for r in e.relations + c.relations)
+            and e.relations
+            and c.relations
+        ):
             te = chk._claim_truth(chk._claim(e, None), dense=True)
             tc = chk._claim_truth(chk._claim(c, None), dense=True)
             if te == tc and len(set(te)) == 2:
@@ -265,7 +269,9 @@ def _nearest(card: Card, latex: str) -> int | None:
 
     try:
         mine = canonical(latex).lstrip("=")
-        scores = [difflib.SequenceMatcher(None, mine, canonical(s.latex).lstrip("=")).ratio() for s in card.steps]
+        scores = [
+            difflib.SequenceMatcher(None, mine, canonical(s.latex).lstrip("=")).ratio() for s in card.steps
+        ]
     except ParseError:
         return None
     return 1 + max(range(len(scores)), key=scores.__getitem__) if scores else None
@@ -294,11 +300,21 @@ def check_step_timed(card: Card, latex: str, previous: list[str]) -> StepVerdict
             slow.add(latex)
         phase = str(exc).split(":", 1)[0]
         verdict = "unparsed" if phase == "parse" else "cannot_check"
-        return StepVerdict(latex, verdict, reference_step=_nearest(card, latex) if verdict == "cannot_check" else None,
-                           ms=(time.perf_counter() - t0) * 1000, message=f"time limit passed ({exc})")
+        return StepVerdict(
+            latex,
+            verdict,
+            reference_step=_nearest(card, latex) if verdict == "cannot_check" else None,
+            ms=(time.perf_counter() - t0) * 1000,
+            message=f"time limit passed ({exc})",
+        )
     except RuntimeError as exc:
-        return StepVerdict(latex, "cannot_check", reference_step=_nearest(card, latex),
-                           ms=(time.perf_counter() - t0) * 1000, message=f"checker error: {exc}")
+        return StepVerdict(
+            latex,
+            "cannot_check",
+            reference_step=_nearest(card, latex),
+            ms=(time.perf_counter() - t0) * 1000,
+            message=f"checker error: {exc}",
+        )
     # the time of this step: parse + check + messaging, without starting the worker or loading the card
     v.ms = (time.perf_counter() - t0) * 1000 - w.last_setup_ms
     return v

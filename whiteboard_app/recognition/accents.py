@@ -28,10 +28,57 @@ from dataclasses import replace
 
 #: class name of a mark -> the LaTeX accent it makes
 ACCENT_MARKS = {"\\hat": "\\hat", "\\tilde": "\\tilde", "-": "\\bar", "frac_bar": "\\bar"}
-_NOT_BASE = frozenset({"+", "-", "=", "(", ")", "[", "]", "lbrace", "rbrace", ",", ";", "!", "<", ">", "|", "\\|",
-                       "dot", "cdot", "ldots", "frac_bar", "slash", "times", "div", "pm", "neq", "leq", "geq",
-                       "rightarrow", "leftarrow", "sum", "int", "prod", "sqrt", "in", "prime", "colon", "*",
-                       "\\hat", "\\tilde", "sin", "cos", "tan", "log", "lim", "forall", "exists", "infty"})
+_NOT_BASE = frozenset(
+    {
+        "+",
+        "-",
+        "=",
+        "(",
+        ")",
+        "[",
+        "]",
+        "lbrace",
+        "rbrace",
+        ",",
+        ";",
+        "!",
+        "<",
+        ">",
+        "|",
+        "\\|",
+        "dot",
+        "cdot",
+        "ldots",
+        "frac_bar",
+        "slash",
+        "times",
+        "div",
+        "pm",
+        "neq",
+        "leq",
+        "geq",
+        "rightarrow",
+        "leftarrow",
+        "sum",
+        "int",
+        "prod",
+        "sqrt",
+        "in",
+        "prime",
+        "colon",
+        "*",
+        "\\hat",
+        "\\tilde",
+        "sin",
+        "cos",
+        "tan",
+        "log",
+        "lim",
+        "forall",
+        "exists",
+        "infty",
+    }
+)
 
 
 def _base_ok(name: str) -> bool:
@@ -77,8 +124,12 @@ def accent_pairs(symbols: Sequence) -> dict[int, int]:
         if aw > 2.2 * max(bw, by1 - by0) or (bars and not 0.5 * bw <= aw <= 2.0 * bw):
             continue
         if bars:
-            over = [k for k in range(len(symbols)) if k not in (a, b)
-                    and min(boxes[k][2], ax1) - max(boxes[k][0], ax0) > 0.2 * min(aw, boxes[k][2] - boxes[k][0])]
+            over = [
+                k
+                for k in range(len(symbols))
+                if k not in (a, b)
+                and min(boxes[k][2], ax1) - max(boxes[k][0], ax0) > 0.2 * min(aw, boxes[k][2] - boxes[k][0])
+            ]
             above = any(boxes[k][3] <= ay0 + 1e-6 for k in over)
             below = any(boxes[k][1] >= by1 - 1e-6 for k in over)
             if above or below:

@@ -29,8 +29,15 @@ from whiteboard_app.ink import InkFormatError, StepInk
 from whiteboard_app.ink.io import InkRecord, record_from_obj, record_to_obj
 from whiteboard_app.safeio import atomic_write_text, bounded_json_loads, read_regular
 
-__all__ = ["CALIBRATION_SYMBOLS", "SAMPLES_PER_SYMBOL", "CalibrationItem", "CalibrationStore", "apply",
-           "missed_symbols", "plan"]
+__all__ = [
+    "CALIBRATION_SYMBOLS",
+    "SAMPLES_PER_SYMBOL",
+    "CalibrationItem",
+    "CalibrationStore",
+    "apply",
+    "missed_symbols",
+    "plan",
+]
 
 #: Symbols to calibrate by default: (label, what to draw, in words). Labels are the LaTeX the engine outputs.
 CALIBRATION_SYMBOLS: tuple[tuple[str, str], ...] = (
@@ -88,21 +95,37 @@ def missed_symbols(corrections: Iterable[tuple[str, str]], min_misses: int = 3) 
     return sorted(((s, n) for s, n in misses.items() if n >= min_misses), key=lambda sn: (-sn[1], sn[0]))
 
 
-def plan(store: CalibrationStore, corrections: Iterable[tuple[str, str]] = (), *,
-         per_symbol: int = SAMPLES_PER_SYMBOL, min_misses: int = 3,
-         symbols: Sequence[tuple[str, str]] = CALIBRATION_SYMBOLS) -> list[CalibrationItem]:
+def plan(
+    store: CalibrationStore,
+    corrections: Iterable[tuple[str, str]] = (),
+    *,
+    per_symbol: int = SAMPLES_PER_SYMBOL,
+    min_misses: int = 3,
+    symbols: Sequence[tuple[str, str]] = CALIBRATION_SYMBOLS,
+) -> list[CalibrationItem]:
     """The calibration list: every symbol of ``symbols`` and every symbol missed at least ``min_misses``
     times in ``corrections``, each with how many samples are stored and how many are still needed."""
     counts = store.counts()
-    items = [CalibrationItem(label, desc, counts.get(label, 0), max(0, per_symbol - counts.get(label, 0)),
-                             "not in the training data") for label, desc in symbols]
+    items = [
+        CalibrationItem(
+            label,
+            desc,
+            counts.get(label, 0),
+            max(0, per_symbol - counts.get(label, 0)),
+            "not in the training data",
+        )
+        for label, desc in symbols
+    ]
     known = {label for label, _ in symbols}
     for label, n in missed_symbols(corrections, min_misses):
         if label in known:
             continue
         have = counts.get(label, 0)
-        items.append(CalibrationItem(label, f"the symbol {label}", have, max(0, per_symbol - have),
-                                     f"missed {n} times"))
+        items.append(
+            CalibrationItem(
+                label, f"the symbol {label}", have, max(0, per_symbol - have), f"missed {n} times"
+            )
+        )
     return items
 
 
@@ -135,8 +158,13 @@ class CalibrationStore:
             raise ValueError("a calibration sample needs a label")
         if ink.is_empty:
             raise ValueError(f"the sample of {label!r} has no ink")
-        rec = InkRecord(f"cal-{uuid.uuid4().hex[:12]}", ink, label, [(label, tuple(range(len(ink.strokes))))],
-                        {"kind": "calibration", "saved_ms": int(time.time() * 1000)})
+        rec = InkRecord(
+            f"cal-{uuid.uuid4().hex[:12]}",
+            ink,
+            label,
+            [(label, tuple(range(len(ink.strokes))))],
+            {"kind": "calibration", "saved_ms": int(time.time() * 1000)},
+        )
         self.root.mkdir(parents=True, exist_ok=True)
         line = json.dumps(record_to_obj(rec), separators=(",", ":"), ensure_ascii=False) + "\n"
         with open(self.path, "a", encoding="utf-8") as fh:
@@ -164,7 +192,7 @@ class CalibrationStore:
             try:
                 rec = record_from_obj(bounded_json_loads(line), f"{self.FILE_NAME}:{lineno}")
                 if not rec.latex:
-                    raise ValueError("a calibration sample needs its label in \"latex\"")
+                    raise ValueError('a calibration sample needs its label in "latex"')
             except (json.JSONDecodeError, ValueError) as exc:
                 reason = f"not valid JSON ({exc.msg})" if isinstance(exc, json.JSONDecodeError) else str(exc)
                 err = InkFormatError(f"{self.path}: line {lineno}: {reason}")

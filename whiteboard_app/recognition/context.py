@@ -59,22 +59,77 @@ from whiteboard_app.recognition.base import (
     SymbolAlternatives,
 )
 
-__all__ = ["ContextualRecognizer", "Scored", "normalize_tokens", "rerank", "score_candidates",
-           "side_of", "token_distance"]
+__all__ = [
+    "ContextualRecognizer",
+    "Scored",
+    "normalize_tokens",
+    "rerank",
+    "score_candidates",
+    "side_of",
+    "token_distance",
+]
 
 RIGHT_KINDS = frozenset({"reference"})
 WRONG_KINDS = frozenset({"mistake", "near_miss"})
 
 _TOKEN_RE = re.compile(r"\\[a-zA-Z]+|\\.|\S")
-_DROP = frozenset({r"\left", r"\right", r"\displaystyle", r"\limits", r"\nolimits", r"\,", r"\;", r"\:",
-                   r"\!", r"\quad", r"\qquad", "\\ ", "~", r"\big", r"\Big", r"\bigg", r"\Bigg", r"\bigl",
-                   r"\bigr", r"\Bigl", r"\Bigr", r"\mathrm", r"\mathbf", r"\mathit", r"\text",
-                   r"\operatorname", r"\boldsymbol", "{", "}", "$"})
-_SYNONYMS = {r"\le": r"\leq", r"\ge": r"\geq", r"\ne": r"\neq", r"\lt": "<", r"\gt": ">",
-             r"\cdot": r"\times", r"\ast": "*", r"\to": r"\rightarrow", r"\vert": "|", r"\mid": "|",
-             r"\lVert": r"\|", r"\rVert": r"\|", r"\Vert": r"\|", r"\varepsilon": r"\epsilon",
-             r"\varphi": r"\phi", r"\dfrac": r"\frac", r"\tfrac": r"\frac", r"\top": "T", "'": r"\prime",
-             r"\dots": r"\ldots", r"\cdots": r"\ldots"}
+_DROP = frozenset(
+    {
+        r"\left",
+        r"\right",
+        r"\displaystyle",
+        r"\limits",
+        r"\nolimits",
+        r"\,",
+        r"\;",
+        r"\:",
+        r"\!",
+        r"\quad",
+        r"\qquad",
+        "\\ ",
+        "~",
+        r"\big",
+        r"\Big",
+        r"\bigg",
+        r"\Bigg",
+        r"\bigl",
+        r"\bigr",
+        r"\Bigl",
+        r"\Bigr",
+        r"\mathrm",
+        r"\mathbf",
+        r"\mathit",
+        r"\text",
+        r"\operatorname",
+        r"\boldsymbol",
+        "{",
+        "}",
+        "$",
+    }
+)
+_SYNONYMS = {
+    r"\le": r"\leq",
+    r"\ge": r"\geq",
+    r"\ne": r"\neq",
+    r"\lt": "<",
+    r"\gt": ">",
+    r"\cdot": r"\times",
+    r"\ast": "*",
+    r"\to": r"\rightarrow",
+    r"\vert": "|",
+    r"\mid": "|",
+    r"\lVert": r"\|",
+    r"\rVert": r"\|",
+    r"\Vert": r"\|",
+    r"\varepsilon": r"\epsilon",
+    r"\varphi": r"\phi",
+    r"\dfrac": r"\frac",
+    r"\tfrac": r"\frac",
+    r"\top": "T",
+    "'": r"\prime",
+    r"\dots": r"\ldots",
+    r"\cdots": r"\ldots",
+}
 
 
 @lru_cache(maxsize=4096)
@@ -132,7 +187,7 @@ def _forms(context: RecognitionContext | None) -> list[_Form]:
 
 
 def side_of(tokens: Sequence[str], forms: Iterable[_Form]) -> str:
-    """"right", "wrong" or "open" for a reading's tokens (see the module docstring)."""
+    """ "right", "wrong" or "open" for a reading's tokens (see the module docstring)."""
     d_right = d_wrong = None
     for f in forms:
         d = token_distance(tokens, f.tokens)
@@ -147,11 +202,21 @@ def side_of(tokens: Sequence[str], forms: Iterable[_Form]) -> str:
     return "open"
 
 
-def score_candidates(candidates: Sequence[Candidate], context: RecognitionContext | None, *,
-                     weight: float = 2.0, per_token: float = 1.0, radius_fraction: float = 0.2,
-                     add_expected: bool = True, max_add_distance: int = 2, add_penalty: float = 0.5,
-                     symbols: Sequence[SymbolAlternatives] = (), min_alt_prob: float = 0.02,
-                     supported_fraction: float = 0.34, form_ok=None) -> list[Scored]:
+def score_candidates(
+    candidates: Sequence[Candidate],
+    context: RecognitionContext | None,
+    *,
+    weight: float = 2.0,
+    per_token: float = 1.0,
+    radius_fraction: float = 0.2,
+    add_expected: bool = True,
+    max_add_distance: int = 2,
+    add_penalty: float = 0.5,
+    symbols: Sequence[SymbolAlternatives] = (),
+    min_alt_prob: float = 0.02,
+    supported_fraction: float = 0.34,
+    form_ok=None,
+) -> list[Scored]:
     """Every candidate (and any expected form close enough to be added) with its bonus and side,
     in the order :func:`rerank` puts them (best first). ``symbols``: the engine's per-symbol
     alternatives of its best reading (they make an expected form "supported by the ink", see the module
@@ -181,8 +246,17 @@ def score_candidates(candidates: Sequence[Candidate], context: RecognitionContex
         side = side_of(toks, forms) if forms else "open"
         bonus = best[0] if best else 0.0
         final = c.score + bonus
-        scored.append(Scored(c.latex, c.score, bonus, final, best[2].latex if best else None,
-                             best[1] if best else None, side))
+        scored.append(
+            Scored(
+                c.latex,
+                c.score,
+                bonus,
+                final,
+                best[2].latex if best else None,
+                best[1] if best else None,
+                side,
+            )
+        )
         if add_expected:
             for d, f in near:  # offered for correction, always below the candidate it came from
                 s = final - add_penalty * d
@@ -193,21 +267,40 @@ def score_candidates(candidates: Sequence[Candidate], context: RecognitionContex
         top_tokens = normalize_tokens(candidates[0].latex)
         for f in forms:
             r = max(1, round(supported_fraction * len(f.tokens)))
-            if f.tokens != top_tokens and token_distance(top_tokens, f.tokens) <= r \
-                    and _supported(top_tokens, f.tokens, alts) and (form_ok is None or form_ok(f.latex)):
+            if (
+                f.tokens != top_tokens
+                and token_distance(top_tokens, f.tokens) <= r
+                and _supported(top_tokens, f.tokens, alts)
+                and (form_ok is None or form_ok(f.latex))
+            ):
                 s = candidates[0].score + weight
                 if f.latex not in added or not added[f.latex].supported or added[f.latex].score < s:
-                    added[f.latex] = Scored(f.latex, candidates[0].score, weight, s, f.latex, 0,
-                                            side_of(f.tokens, forms), True, True)
+                    added[f.latex] = Scored(
+                        f.latex,
+                        candidates[0].score,
+                        weight,
+                        s,
+                        f.latex,
+                        0,
+                        side_of(f.tokens, forms),
+                        True,
+                        True,
+                    )
     present = {normalize_tokens(s.latex) for s in scored}
     scored += [s for s in added.values() if normalize_tokens(s.latex) not in present]
     if all(s.nearest is None for s in scored):
         return scored  # far from every expected form: the open reading stands
     top = scored[0]  # the engine's own best reading
     # only the engine's own readings may replace it (an added form is an offer for correction)
-    movable = [s for s in scored[1:] if (not s.added or s.supported)
-               and top.side != "open" and s.side == top.side and s.score > top.score
-               and (form_ok is None or s.supported or s.distance != 0 or form_ok(s.latex))]
+    movable = [
+        s
+        for s in scored[1:]
+        if (not s.added or s.supported)
+        and top.side != "open"
+        and s.side == top.side
+        and s.score > top.score
+        and (form_ok is None or s.supported or s.distance != 0 or form_ok(s.latex))
+    ]
     if movable:
         new_top = max(movable, key=lambda s: s.score)
         rest = [s for s in scored if s is not new_top]
@@ -247,8 +340,15 @@ def _supported(read: Sequence[str], form: Sequence[str], alts: dict[str, set[str
     return True
 
 
-def rerank(result: RecognitionResult, context: RecognitionContext | None, *, ink: StepInk | None = None,
-           verify: bool = True, classify=None, **options) -> RecognitionResult:
+def rerank(
+    result: RecognitionResult,
+    context: RecognitionContext | None,
+    *,
+    ink: StepInk | None = None,
+    verify: bool = True,
+    classify=None,
+    **options,
+) -> RecognitionResult:
     """``result`` with its candidates re-ordered (and possibly extended) by the card's context.
 
     Options as :func:`score_candidates`; the result's per-symbol alternatives are used. No context or
@@ -270,8 +370,9 @@ def rerank(result: RecognitionResult, context: RecognitionContext | None, *, ink
 
         try:
             matches = match_forms(ink, result.symbols, context, classify)
-            own = match_forms(ink, result.symbols, RecognitionContext(((result.candidates[0].latex, "open"),)),
-                              classify)  # the engine's own reading, fitted as a form
+            own = match_forms(
+                ink, result.symbols, RecognitionContext(((result.candidates[0].latex, "open"),)), classify
+            )  # the engine's own reading, fitted as a form
             open_fit = own[0] if own else None
         except Exception:  # noqa: BLE001 - the verifier is optional; its failure must not cost the reading
             matches = None
@@ -287,8 +388,11 @@ def rerank(result: RecognitionResult, context: RecognitionContext | None, *, ink
         except Exception:  # noqa: BLE001
             form = None
         engine_best = normalize_tokens(result.candidates[0].latex)
-        if form is not None and normalize_tokens(form.latex) != engine_best \
-                and any(f.tokens == engine_best for f in _forms(context)):
+        if (
+            form is not None
+            and normalize_tokens(form.latex) != engine_best
+            and any(f.tokens == engine_best for f in _forms(context))
+        ):
             form = None  # the engine's own reading is one of the card's forms: the parse and the fit disagree
         if form is not None:
             toks = normalize_tokens(form.latex)
@@ -336,7 +440,9 @@ class ContextualRecognizer:
         result = self.inner.recognize(ink, context)
         t0 = time.perf_counter()
         classify = getattr(self.inner, "classify_groups", None)
-        out = rerank(result, context, ink=ink, classify=classify if callable(classify) else None, **self.options)
+        out = rerank(
+            result, context, ink=ink, classify=classify if callable(classify) else None, **self.options
+        )
         return replace(out, ms=out.ms + (time.perf_counter() - t0) * 1000.0) if out is not result else out
 
     def __getattr__(self, attr: str):

@@ -67,8 +67,21 @@ from dataclasses import dataclass
 from whiteboard_app.ink import StepInk
 from whiteboard_app.recognition.base import RecognitionContext, SymbolAlternatives
 
-__all__ = ["FormMatch", "InkSymbol", "evidence_ok", "evidence_thresholds", "form_accepted", "ink_symbols", "match_form", "match_forms", "regroup_form", "verified_form",
-           "warm_up", "is_warm", "warm_in_background"]
+__all__ = [
+    "FormMatch",
+    "InkSymbol",
+    "evidence_ok",
+    "evidence_thresholds",
+    "form_accepted",
+    "ink_symbols",
+    "match_form",
+    "match_forms",
+    "regroup_form",
+    "verified_form",
+    "warm_up",
+    "is_warm",
+    "warm_in_background",
+]
 
 #: Probability floor of a token the classifier did not list for a symbol (its cost is -ln EPS = 6.9 nats).
 EPS = 1e-3
@@ -84,8 +97,28 @@ STRAY_WIDTH = 1.5
 #: ... or taller than this times its glyph's height (+ 0.2 height).
 STRAY_HEIGHT = 1.6
 #: Glyphs that enclose or span others: ink inside them is not a split piece of them.
-CONTAINERS = frozenset({"frac_bar", "sqrt", "sum", "prod", "int", "(", ")", "[", "]", "{", "}", "|",
-                        "lbrace", "rbrace", "\\sqrt", "\\sum", "\\prod", "\\int"})
+CONTAINERS = frozenset(
+    {
+        "frac_bar",
+        "sqrt",
+        "sum",
+        "prod",
+        "int",
+        "(",
+        ")",
+        "[",
+        "]",
+        "{",
+        "}",
+        "|",
+        "lbrace",
+        "rbrace",
+        "\\sqrt",
+        "\\sum",
+        "\\prod",
+        "\\int",
+    }
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -134,8 +167,14 @@ def ink_symbols(ink: StepInk, symbols: Sequence[SymbolAlternatives]) -> list[Ink
         xs = [p[0] for p in pts]
         ys = [p[1] for p in pts]
         sids = tuple(i for i in sym.stroke_ids if i in by_id)
-        out.append(InkSymbol((min(xs), min(ys), max(xs) - min(xs), max(ys) - min(ys)), _probs(sym.labels),
-                             sids, tuple(_box([(p.x, p.y) for p in by_id[i].points]) for i in sids)))
+        out.append(
+            InkSymbol(
+                (min(xs), min(ys), max(xs) - min(xs), max(ys) - min(ys)),
+                _probs(sym.labels),
+                sids,
+                tuple(_box([(p.x, p.y) for p in by_id[i].points]) for i in sids),
+            )
+        )
     return out
 
 
@@ -155,8 +194,10 @@ def _stray_strokes(stroke_boxes, glyph_box, params) -> int:
     u, v, w, h = _frame(list(stroke_boxes), params)
     span_w = float(max(u + w / 2) - min(u - w / 2))
     span_h = float(max(v + h / 2) - min(v - h / 2))
-    return int(span_w > STRAY_WIDTH * max(glyph_box[2], 0.3) + 0.2
-               or span_h > STRAY_HEIGHT * max(glyph_box[3], 0.3) + 0.2)
+    return int(
+        span_w > STRAY_WIDTH * max(glyph_box[2], 0.3) + 0.2
+        or span_h > STRAY_HEIGHT * max(glyph_box[3], 0.3) + 0.2
+    )
 
 
 def _probs(labels) -> dict[str, float]:
@@ -225,7 +266,9 @@ class _Fit:
     sbox: list[tuple[float, float, float, float]]
     gbox: list[tuple[float, float, float, float]]
     params: tuple[float, float, float, float]  # the ink frame (see _frame_params)
-    gbox0: list[tuple[float, float, float, float]]  # the glyphs where the fit put them, before the local drift
+    gbox0: list[
+        tuple[float, float, float, float]
+    ]  # the glyphs where the fit put them, before the local drift
 
 
 def _fit(symbols: Sequence[InkSymbol], glyphs: Sequence) -> _Fit:
@@ -256,15 +299,23 @@ def _fit(symbols: Sequence[InkSymbol], glyphs: Sequence) -> _Fit:
                 ug, wg = scale * ug + shift, wg * scale
     cost = float(sum(big[i, j] for i, j in pairs)) + UNMATCHED * ((n - len(pairs)) + (m - len(pairs)))
     gbox0 = [(ug[j], vg[j], wg[j], hg[j]) for j in range(m)]
-    if len(pairs) >= 3:  # local drift of handwriting: shift each glyph by its nearest matched neighbours' offset
+    if (
+        len(pairs) >= 3
+    ):  # local drift of handwriting: shift each glyph by its nearest matched neighbours' offset
         ii = np.array([p[0] for p in pairs])
         jj = np.array([p[1] for p in pairs])
         du, dv = ui[ii] - ug[jj], vi[ii] - vg[jj]
         near = np.argsort(np.abs(ug[:, None] - ug[jj][None, :]), axis=1)[:, :LOCAL_K]
         ug = ug + np.median(du[near], axis=1)
         vg = vg + np.median(dv[near], axis=1)
-    return _Fit(pairs, cost, [(ui[i], vi[i], wi[i], hi[i]) for i in range(n)],
-                [(ug[j], vg[j], wg[j], hg[j]) for j in range(m)], params, gbox0)
+    return _Fit(
+        pairs,
+        cost,
+        [(ui[i], vi[i], wi[i], hi[i]) for i in range(n)],
+        [(ug[j], vg[j], wg[j], hg[j]) for j in range(m)],
+        params,
+        gbox0,
+    )
 
 
 #: Two matched symbols whose glyphs lie at least SWAP_GAP apart (in nats of the position cost: X_COST per
@@ -286,7 +337,9 @@ def _swaps(pairs) -> int:
     sv = np.array([float(a[1]) for a, _ in pairs])
     gu = np.array([float(b[0]) for _, b in pairs])
     gv = np.array([float(b[1]) for _, b in pairs])
-    d = X_COST * np.abs(su[:, None] - gu[None, :]) + Y_COST * np.abs(sv[:, None] - gv[None, :])  # ink a, glyph b
+    d = X_COST * np.abs(su[:, None] - gu[None, :]) + Y_COST * np.abs(
+        sv[:, None] - gv[None, :]
+    )  # ink a, glyph b
     own = np.diag(d)
     sep = X_COST * np.abs(gu[:, None] - gu[None, :]) + Y_COST * np.abs(gv[:, None] - gv[None, :])
     swapped = (sep > SWAP_GAP) & (d < own[:, None]) & (d.T < own[None, :])  # symmetric: each pair twice
@@ -307,8 +360,30 @@ def _contradictions(pairs, probs_of, glyphs) -> tuple[tuple[float, float, str, s
 
 #: Binary operators and relations (tokens as :func:`~whiteboard_app.recognition.context.normalize_tokens`
 #: gives them): one of them written for another changes the expression.
-OPERATORS = frozenset({"+", "-", "=", "<", ">", "\\pm", "\\mp", "\\times", "\\div", "\\cdot", "\\le", "\\ge",
-                       "\\leq", "\\geq", "\\ne", "\\neq", "\\approx", "\\to", "\\rightarrow", "\\propto"})
+OPERATORS = frozenset(
+    {
+        "+",
+        "-",
+        "=",
+        "<",
+        ">",
+        "\\pm",
+        "\\mp",
+        "\\times",
+        "\\div",
+        "\\cdot",
+        "\\le",
+        "\\ge",
+        "\\leq",
+        "\\geq",
+        "\\ne",
+        "\\neq",
+        "\\approx",
+        "\\to",
+        "\\rightarrow",
+        "\\propto",
+    }
+)
 
 
 #: Glyphs that give an expression its structure: a confident other symbol where one is typeset, or one of
@@ -333,7 +408,9 @@ def token_kind(token: str) -> str:
         name = token[1:]
         case = "CAPITAL" if name[0].isupper() else "SMALL"
         try:
-            unicodedata.lookup(f"GREEK {case} LETTER {name.upper().replace('LAMBDA', 'LAMDA')}")  # Unicode's spelling
+            unicodedata.lookup(
+                f"GREEK {case} LETTER {name.upper().replace('LAMBDA', 'LAMDA')}"
+            )  # Unicode's spelling
             return "letter"
         except KeyError:
             pass
@@ -354,12 +431,25 @@ def _match(symbols: Sequence[InkSymbol], glyphs: Sequence, latex: str, kind: str
     pairs, sbox, gbox = fit.pairs, fit.sbox, fit.gbox
     mi = {i for i, _ in pairs}
     mj = {j for _, j in pairs}
-    bad = sum(1 for i in range(n) if i not in mi and not any(
-        glyphs[j].name not in CONTAINERS and _inside(sbox[i], _padded(gbox[j])) >= 0.5 for j in mj))
-    bad += sum(1 for j in range(m) if j not in mj and (glyphs[j].name in CONTAINERS or not any(
-        _inside(gbox[j], sbox[i]) >= 0.5 for i in mi)))
-    bad += sum(_stray_strokes(symbols[i].stroke_boxes, gbox[j], fit.params) for i, j in pairs
-               if glyphs[j].name not in CONTAINERS)
+    bad = sum(
+        1
+        for i in range(n)
+        if i not in mi
+        and not any(
+            glyphs[j].name not in CONTAINERS and _inside(sbox[i], _padded(gbox[j])) >= 0.5 for j in mj
+        )
+    )
+    bad += sum(
+        1
+        for j in range(m)
+        if j not in mj
+        and (glyphs[j].name in CONTAINERS or not any(_inside(gbox[j], sbox[i]) >= 0.5 for i in mi))
+    )
+    bad += sum(
+        _stray_strokes(symbols[i].stroke_boxes, gbox[j], fit.params)
+        for i, j in pairs
+        if glyphs[j].name not in CONTAINERS
+    )
     bad += _swaps([(sbox[i], fit.gbox0[j]) for i, j in pairs])
     contra = _contradictions(pairs, lambda i: symbols[i].probs, glyphs)
     evid = _evidence([(j, sbox[i], symbols[i].probs) for i, j in pairs], glyphs, fit.gbox0)
@@ -395,7 +485,9 @@ def _evidence(items, glyphs, gbox0) -> tuple[tuple[str, float, float, float, flo
     prev = None
     for j, box, probs in sorted(items, key=lambda t: t[0]):
         tok = glyphs[j].token
-        p_tok = max(probs.get(tok, 0.0), *(probs.get(t, 0.0) for t in SAME_SHAPE.get(glyphs[j].name, ())), EPS)
+        p_tok = max(
+            probs.get(tok, 0.0), *(probs.get(t, 0.0) for t in SAME_SHAPE.get(glyphs[j].name, ())), EPS
+        )
         kind = token_kind(tok)
         first = max(probs, key=probs.get) if probs else tok
         if token_kind(first) != kind:  # the classifier reads a look-alike of another kind ("0" for a sigma)
@@ -444,8 +536,10 @@ def _split_merged(ink, glyphs, group: dict[int, list[int]], fit: _Fit, fbox, cla
         gu = fit.gbox[j][0]
         left = [k for k in group if fit.gbox[k][0] <= gu and len(group[k]) >= 2]
         right = [k for k in group if fit.gbox[k][0] > gu and len(group[k]) >= 2]
-        for k, j_right in ((max(left, key=lambda k: fit.gbox[k][0], default=None), True),
-                           (min(right, key=lambda k: fit.gbox[k][0], default=None), False)):
+        for k, j_right in (
+            (max(left, key=lambda k: fit.gbox[k][0], default=None), True),
+            (min(right, key=lambda k: fit.gbox[k][0], default=None), False),
+        ):
             if k is None or abs(fit.gbox[k][0] - gu) > 2.0:
                 continue
             ids = sorted(group[k], key=lambda sid: fbox([sid])[0])
@@ -457,8 +551,14 @@ def _split_merged(ink, glyphs, group: dict[int, list[int]], fit: _Fit, fbox, cla
     parts = [t[2] for t in trials] + [t[3] for t in trials] + [group[k] for k in {t[1] for t in trials}]
     labels = classify(ink, parts)
     n_t = len(trials)
-    whole = {k: _probs(lab) for k, lab in zip(sorted({t[1] for t in trials}, key=list({t[1]: 0 for t in trials}).index),
-                                              labels[2 * n_t:], strict=True)}
+    whole = {
+        k: _probs(lab)
+        for k, lab in zip(
+            sorted({t[1] for t in trials}, key=list({t[1]: 0 for t in trials}).index),
+            labels[2 * n_t :],
+            strict=True,
+        )
+    }
 
     def nll(probs, j):
         return -math.log(max(probs.get(glyphs[j].token, 0.0), EPS))
@@ -474,8 +574,14 @@ def _split_merged(ink, glyphs, group: dict[int, list[int]], fit: _Fit, fbox, cla
         group[k], group[j] = list(part_k), list(part_j)
 
 
-def regroup_form(ink: StepInk, symbols: Sequence[InkSymbol], glyphs: Sequence, classify: Classify,
-                 latex: str = "", kind: str = "") -> FormMatch:
+def regroup_form(
+    ink: StepInk,
+    symbols: Sequence[InkSymbol],
+    glyphs: Sequence,
+    classify: Classify,
+    latex: str = "",
+    kind: str = "",
+) -> FormMatch:
     """:func:`match_form` with the ink's strokes regrouped by the form (the engine's grouping is often what
     fails): strokes of a left-over symbol join the glyph whose fitted box holds >= JOIN_SHARE of them; an
     empty glyph takes the strokes of other symbols that lie >= MOVE_SHARE inside it (and more inside it
@@ -492,8 +598,15 @@ def regroup_form(ink: StepInk, symbols: Sequence[InkSymbol], glyphs: Sequence, c
     return _regroup(ink, symbols, glyphs, classify, latex, kind, _fit(symbols, glyphs))
 
 
-def _regroup(ink: StepInk, symbols: Sequence[InkSymbol], glyphs: Sequence, classify: Classify, latex: str,
-             kind: str, fit: _Fit) -> FormMatch:
+def _regroup(
+    ink: StepInk,
+    symbols: Sequence[InkSymbol],
+    glyphs: Sequence,
+    classify: Classify,
+    latex: str,
+    kind: str,
+    fit: _Fit,
+) -> FormMatch:
     """:func:`regroup_form` on a fit already made."""
     n, m = len(symbols), len(glyphs)
     by_id = {s.id: s for s in ink.strokes if s.points}
@@ -534,16 +647,20 @@ def _regroup(ink: StepInk, symbols: Sequence[InkSymbol], glyphs: Sequence, class
                 b = fbox([sid])
                 here = _inside(b, fit.gbox[j])
                 nearer = _dist(b, fit.gbox[j]) < _dist(b, fit.gbox[k])
-                if (here >= MOVE_SHARE and here > _inside(b, fit.gbox[k])
-                        or here >= TOUCH_SHARE and nearer) and len(group[k]) > 1:
+                if (
+                    here >= MOVE_SHARE and here > _inside(b, fit.gbox[k]) or here >= TOUCH_SHARE and nearer
+                ) and len(group[k]) > 1:
                     group[k].remove(sid)
                     group.setdefault(j, []).append(sid)
     for j in range(m):  # an empty glyph takes the left-over strokes centred near it (a misread symbol)
         if group.get(j) or not leftover:
             continue
         gu, gv, gw, gh = fit.gbox[j]
-        near = [sid for sid in leftover if abs(fbox([sid])[0] - gu) <= max(NEAR, gw / 2)
-                and abs(fbox([sid])[1] - gv) <= max(NEAR, gh / 2)]
+        near = [
+            sid
+            for sid in leftover
+            if abs(fbox([sid])[0] - gu) <= max(NEAR, gw / 2) and abs(fbox([sid])[1] - gv) <= max(NEAR, gh / 2)
+        ]
         if near:
             group[j] = near
             leftover = [sid for sid in leftover if sid not in near]
@@ -551,28 +668,39 @@ def _regroup(ink: StepInk, symbols: Sequence[InkSymbol], glyphs: Sequence, class
         u, v, w, h = fbox([sid])
         if max(w, h) > DOT_SIZE:
             continue
-        dots = [(abs(u - fit.gbox[j][0]), j) for j in range(m) if glyphs[j].token in ("i", "j")
-                and abs(u - fit.gbox[j][0]) <= max(NEAR, fit.gbox[j][2])
-                and 0.0 <= fit.gbox[j][1] - fit.gbox[j][3] / 2 - v <= DOT_RISE]
+        dots = [
+            (abs(u - fit.gbox[j][0]), j)
+            for j in range(m)
+            if glyphs[j].token in ("i", "j")
+            and abs(u - fit.gbox[j][0]) <= max(NEAR, fit.gbox[j][2])
+            and 0.0 <= fit.gbox[j][1] - fit.gbox[j][3] / 2 - v <= DOT_RISE
+        ]
         if dots:
             group.setdefault(min(dots)[1], []).append(sid)
             leftover.remove(sid)
     for j in list(group):  # a symbol holding stray ink: its strokes that lie in another glyph move there
         ids = group[j]
-        if glyphs[j].name in CONTAINERS or len(ids) < 2 \
-                or not _stray_strokes([box_of([sid]) for sid in ids], fit.gbox[j], fit.params):
+        if (
+            glyphs[j].name in CONTAINERS
+            or len(ids) < 2
+            or not _stray_strokes([box_of([sid]) for sid in ids], fit.gbox[j], fit.params)
+        ):
             continue
         for sid in list(ids):
             b = fbox([sid])
             own = _inside(b, _padded(fit.gbox[j]))
-            share, k = max(((_inside(b, _padded(fit.gbox[k])), k) for k in range(m) if k != j and group.get(k)),
-                           default=(0.0, -1))  # an empty glyph is _split_merged's: it weighs the cuts
+            share, k = max(
+                ((_inside(b, _padded(fit.gbox[k])), k) for k in range(m) if k != j and group.get(k)),
+                default=(0.0, -1),
+            )  # an empty glyph is _split_merged's: it weighs the cuts
             if share >= MOVE_SHARE and own < JOIN_SHARE and len(ids) > 1:
                 ids.remove(sid)
                 group.setdefault(k, []).append(sid)
     group = {j: ids for j, ids in group.items() if ids}
     _split_merged(ink, glyphs, group, fit, fbox, classify)
-    changed = [j for j in group if j not in source or sorted(group[j]) != sorted(symbols[source[j]].stroke_ids)]
+    changed = [
+        j for j in group if j not in source or sorted(group[j]) != sorted(symbols[source[j]].stroke_ids)
+    ]
     probs: dict[int, dict[str, float]] = {j: symbols[source[j]].probs for j in group if j not in changed}
     if changed:
         for j, labels in zip(changed, classify(ink, [group[j] for j in changed]), strict=True):
@@ -582,31 +710,52 @@ def _regroup(ink: StepInk, symbols: Sequence[InkSymbol], glyphs: Sequence, class
             from scipy.optimize import linear_sum_assignment
 
             boxes = {j: fbox(group[j]) for j in changed}
-            cost_m = np.array([[-math.log(max(probs[a].get(glyphs[b].token, 0.0), EPS))
-                                + X_COST * abs(boxes[a][0] - fit.gbox[b][0]) + Y_COST * abs(boxes[a][1] - fit.gbox[b][1])
-                                for b in changed] for a in changed])
+            cost_m = np.array(
+                [
+                    [
+                        -math.log(max(probs[a].get(glyphs[b].token, 0.0), EPS))
+                        + X_COST * abs(boxes[a][0] - fit.gbox[b][0])
+                        + Y_COST * abs(boxes[a][1] - fit.gbox[b][1])
+                        for b in changed
+                    ]
+                    for a in changed
+                ]
+            )
             rows, cols = linear_sum_assignment(cost_m)
-            moved = {changed[c]: (group[changed[r]], probs[changed[r]]) for r, c in zip(rows, cols, strict=True)}
+            moved = {
+                changed[c]: (group[changed[r]], probs[changed[r]]) for r, c in zip(rows, cols, strict=True)
+            }
             for j, (ids, pr) in moved.items():
                 group[j], probs[j] = ids, pr
     cost = 0.0
     for j, ids in group.items():
         u, v, _w, _h = fbox(ids)
         gu, gv, _gw, _gh = fit.gbox[j]
-        cost += -math.log(max(probs[j].get(glyphs[j].token, 0.0), EPS)) + X_COST * abs(u - gu) + Y_COST * abs(v - gv)
+        cost += (
+            -math.log(max(probs[j].get(glyphs[j].token, 0.0), EPS))
+            + X_COST * abs(u - gu)
+            + Y_COST * abs(v - gv)
+        )
     empty = m - len(group)
-    stray = sum(_stray_strokes([box_of([sid]) for sid in ids], fit.gbox[j], fit.params)
-                for j, ids in group.items() if glyphs[j].name not in CONTAINERS)
+    stray = sum(
+        _stray_strokes([box_of([sid]) for sid in ids], fit.gbox[j], fit.params)
+        for j, ids in group.items()
+        if glyphs[j].name not in CONTAINERS
+    )
     cost += UNMATCHED * (empty + len(leftover) + stray)
     swaps = _swaps([(fbox(ids), fit.gbox0[j]) for j, ids in group.items()])
     contra = _contradictions([(j, j) for j in group], lambda j: probs[j], glyphs)
-    def level_box(ids):  # a dot the regrouping joined (an i's, written apart) does not move the symbol's level
+
+    def level_box(
+        ids,
+    ):  # a dot the regrouping joined (an i's, written apart) does not move the symbol's level
         body = [sid for sid in ids if max(fbox([sid])[2:]) > DOT_SIZE]
         return fbox(body if body and len(body) < len(ids) else ids)
 
     evid = _evidence([(j, level_box(ids), probs[j]) for j, ids in group.items()], glyphs, fit.gbox0)
-    return FormMatch(latex, kind, float(cost), m, len(leftover), empty, empty + len(leftover) + stray + swaps,
-                     contra, evid)
+    return FormMatch(
+        latex, kind, float(cost), m, len(leftover), empty, empty + len(leftover) + stray + swaps, contra, evid
+    )
 
 
 def _letters(glyphs: Sequence, keep: frozenset[int] = frozenset()) -> tuple:
@@ -654,8 +803,13 @@ def _best_fit(syms: Sequence[InkSymbol], layout: tuple, latex: str, kind: str) -
     return min(fits, key=lambda f: (f[0].unexplained, f[0].cost))
 
 
-def match_forms(ink: StepInk, symbols: Sequence[SymbolAlternatives], context: RecognitionContext | None,
-                classify: Classify | None = None, regroup_top: int = 4) -> list[FormMatch]:
+def match_forms(
+    ink: StepInk,
+    symbols: Sequence[SymbolAlternatives],
+    context: RecognitionContext | None,
+    classify: Classify | None = None,
+    regroup_top: int = 4,
+) -> list[FormMatch]:
     """Every typesettable form of ``context`` fitted to the ink, best (lowest cost) first. Forms with the
     same tokens are fitted once (first kind kept); forms that cannot be typeset are skipped. Empty when
     there is no context, no ink symbol or no typesettable form.
@@ -694,7 +848,9 @@ def match_forms(ink: StepInk, symbols: Sequence[SymbolAlternatives], context: Re
             try:
                 rg = _regroup(ink, syms, glyphs, classify, fm.latex, fm.kind, fit)
             except Exception:  # noqa: BLE001 - the engine's classifier failed: keep the first fit
-                logging.getLogger(__name__).exception("regrouping %r with the engine's classifier failed", fm.latex)
+                logging.getLogger(__name__).exception(
+                    "regrouping %r with the engine's classifier failed", fm.latex
+                )
                 break
             if (rg.unexplained, rg.cost) < (fm.unexplained, fm.cost):
                 out[k] = (rg, glyphs, fit)
@@ -707,8 +863,15 @@ def match_forms(ink: StepInk, symbols: Sequence[SymbolAlternatives], context: Re
 #: composed step's sigma read "0" and "1.96" read "n96") does not hold the card's step back.
 OPEN_NEAR = 2
 #: Evidence thresholds used when weights/evidence.json is missing (the values it was calibrated to).
-EVIDENCE_DEFAULTS = {"deficit": 1.5, "total_deficit": 4.0, "script": -0.3, "level": 99.0, "size": 99.0,
-                     "filter": 1, "open_margin": -0.5}
+EVIDENCE_DEFAULTS = {
+    "deficit": 1.5,
+    "total_deficit": 4.0,
+    "script": -0.3,
+    "level": 99.0,
+    "size": 99.0,
+    "filter": 1,
+    "open_margin": -0.5,
+}
 #: Level residuals are weighed only where the form's own offset from the previous glyph is under this
 #: (median glyph heights): scripts and the line, not a denominator under its numerator.
 LEVEL_SPAN = 1.2
@@ -754,18 +917,34 @@ def evidence_ok(fm: FormMatch, thresholds: dict | None = None) -> bool:
     deficits = [d for _tok, d, *_ in fm.evidence]
     if max(deficits) > t["deficit"] or sum(deficits) > t["total_deficit"]:
         return False
-    if any(abs(level) > t["level"] for _tok, _d, level, _s, offset in fm.evidence[1:] if abs(offset) < LEVEL_SPAN):
+    if any(
+        abs(level) > t["level"] for _tok, _d, level, _s, offset in fm.evidence[1:] if abs(offset) < LEVEL_SPAN
+    ):
         return False
-    if any((level + offset) / offset < t["script"] for _tok, _d, level, _s, offset in fm.evidence[1:]
-           if SCRIPT_OFFSET <= abs(offset) < LEVEL_SPAN):
+    if any(
+        (level + offset) / offset < t["script"]
+        for _tok, _d, level, _s, offset in fm.evidence[1:]
+        if SCRIPT_OFFSET <= abs(offset) < LEVEL_SPAN
+    ):
         return False
-    return not any(abs(size) > t["size"] for tok, _d, _l, size, _o in fm.evidence
-                   if len(tok) == 1 and tok.isascii() and tok.isalpha())
+    return not any(
+        abs(size) > t["size"]
+        for tok, _d, _l, size, _o in fm.evidence
+        if len(tok) == 1 and tok.isascii() and tok.isalpha()
+    )
 
 
-def verified_form(matches: Sequence[FormMatch], *, margin: float = 2.0, max_unmatched: int = 3,
-                  max_unmatched_share: float = 0.08, strong: float = 0.97, weak: float = 0.005,
-                  evidence: dict | None = None, open_fit: FormMatch | None = None) -> FormMatch | None:
+def verified_form(
+    matches: Sequence[FormMatch],
+    *,
+    margin: float = 2.0,
+    max_unmatched: int = 3,
+    max_unmatched_share: float = 0.08,
+    strong: float = 0.97,
+    weak: float = 0.005,
+    evidence: dict | None = None,
+    open_fit: FormMatch | None = None,
+) -> FormMatch | None:
     """The form the ink supports (see the module docstring for the rule), or None. ``matches`` best first,
     as :func:`match_forms` returns them. At most ``max_unmatched`` explained left-overs, or
     ``max_unmatched_share`` of the form's glyphs on a long form. The form must also pass
@@ -791,12 +970,16 @@ def verified_form(matches: Sequence[FormMatch], *, margin: float = 2.0, max_unma
     runner_up = next((fm for fm in matches[1:] if normalize_tokens(fm.latex) != toks), None)
     if runner_up is not None and runner_up.cost - best.cost < margin:
         return None
-    if best.unexplained or best.unmatched_ink + best.unmatched_glyphs > max(max_unmatched, round(
-            max_unmatched_share * best.n_glyphs)):
+    if best.unexplained or best.unmatched_ink + best.unmatched_glyphs > max(
+        max_unmatched, round(max_unmatched_share * best.n_glyphs)
+    ):
         return None
-    if any(p_top >= strong and p_glyph < weak and (token_kind(top) == token_kind(tok) != "other"
-                                                   or top in STRUCTURES or tok in STRUCTURES)
-           for p_top, p_glyph, top, tok in best.contradictions):
+    if any(
+        p_top >= strong
+        and p_glyph < weak
+        and (token_kind(top) == token_kind(tok) != "other" or top in STRUCTURES or tok in STRUCTURES)
+        for p_top, p_glyph, top, tok in best.contradictions
+    ):
         return None
     return best if form_accepted(best, open_fit, t) else None
 
@@ -835,7 +1018,7 @@ def warm_up(context: RecognitionContext | None) -> int:
     except LayoutError:
         pass
     n = 0
-    for latex, _kind in (context.expected if context is not None else ()):
+    for latex, _kind in context.expected if context is not None else ():
         try:
             glyph_layout(latex)
             n += 1

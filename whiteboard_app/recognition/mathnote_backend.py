@@ -46,8 +46,9 @@ def available() -> tuple[bool, str]:
     return True, ""
 
 
-def normalise_strokes(ink: StepInk, stroke_size: float = 24.0, margin: float = 40.0
-                      ) -> list[list[tuple[float, float, float]]]:
+def normalise_strokes(
+    ink: StepInk, stroke_size: float = 24.0, margin: float = 40.0
+) -> list[list[tuple[float, float, float]]]:
     """The ink as [[(x, y, t_ms), ...], ...] moved to (margin, margin) px and scaled so the median
     stroke size is ``stroke_size`` px (``stroke_size`` <= 0: no scaling). Empty ink gives []."""
     if ink.is_empty:
@@ -56,8 +57,10 @@ def normalise_strokes(ink: StepInk, stroke_size: float = 24.0, margin: float = 4
     sizes = [max(b.width, b.height) for b in (s.bbox for s in ink.strokes)]
     sizes = [v for v in sizes if v > 0]
     scale = stroke_size / statistics.median(sizes) if stroke_size > 0 and sizes else 1.0
-    return [[((p.x - box.left) * scale + margin, (p.y - box.top) * scale + margin, p.t) for p in s.points]
-            for s in ink.strokes]
+    return [
+        [((p.x - box.left) * scale + margin, (p.y - box.top) * scale + margin, p.t) for p in s.points]
+        for s in ink.strokes
+    ]
 
 
 class MathnoteRecognizer:
@@ -72,8 +75,14 @@ class MathnoteRecognizer:
 
     name = "mathnote"
 
-    def __init__(self, top_k: int = 2, stroke_size: float = 24.0, margin: float = 40.0, seed: int = 0,
-                 symbol_alternatives: int = 5):
+    def __init__(
+        self,
+        top_k: int = 2,
+        stroke_size: float = 24.0,
+        margin: float = 40.0,
+        seed: int = 0,
+        symbol_alternatives: int = 5,
+    ):
         ok, why = available()
         if not ok:
             raise RecognizerUnavailable(why)

@@ -37,8 +37,10 @@ from whiteboard_app.recognition.base import (
 
 __all__ = ["Pix2TexRecognizer", "available", "default_checkpoint", "render"]
 
-NOT_INSTALLED = ("pix2tex is not installed; install the optional extra: "
-                 "pip install 'whiteboard-app[pix2tex]' (pix2tex==0.1.4)")
+NOT_INSTALLED = (
+    "pix2tex is not installed; install the optional extra: "
+    "pip install 'whiteboard-app[pix2tex]' (pix2tex==0.1.4)"
+)
 
 
 def _package_dir() -> Path | None:
@@ -117,9 +119,18 @@ class Pix2TexRecognizer:
 
     name = "pix2tex"
 
-    def __init__(self, checkpoint: str | os.PathLike | None = None, config: str | os.PathLike | None = None,
-                 *, allow_download: bool = True, download_timeout_s: float = 30.0, resize: bool = True,
-                 stroke_size: float = 20.0, line_width: int = 3, seed: int = 0):
+    def __init__(
+        self,
+        checkpoint: str | os.PathLike | None = None,
+        config: str | os.PathLike | None = None,
+        *,
+        allow_download: bool = True,
+        download_timeout_s: float = 30.0,
+        resize: bool = True,
+        stroke_size: float = 20.0,
+        line_width: int = 3,
+        seed: int = 0,
+    ):
         if default_checkpoint() is None:
             raise RecognizerUnavailable(NOT_INSTALLED)
         self.checkpoint = Path(checkpoint) if checkpoint else None
@@ -141,7 +152,8 @@ class Pix2TexRecognizer:
         if self.checkpoint is not None or not self.allow_download:
             raise RecognizerUnavailable(
                 f"pix2tex has no weights at {ckpt}: they come from pix2tex's first-use download, which "
-                "needs internet (or pass checkpoint=...)")
+                "needs internet (or pass checkpoint=...)"
+            )
         old = socket.getdefaulttimeout()
         socket.setdefaulttimeout(self.download_timeout_s)
         try:
@@ -149,7 +161,8 @@ class Pix2TexRecognizer:
         except Exception as exc:  # noqa: BLE001 - any network failure means "no weights here"
             raise RecognizerUnavailable(
                 "pix2tex's weights are not on this machine and downloading them failed (offline?): "
-                f"{type(exc).__name__}: {exc}") from exc
+                f"{type(exc).__name__}: {exc}"
+            ) from exc
         finally:
             socket.setdefaulttimeout(old)
         if not ckpt.exists():
@@ -173,14 +186,20 @@ class Pix2TexRecognizer:
             # LatexOCR copies every reading to the system clipboard (pandas' clipboard, which may even
             # start a Qt application): not something a recogniser should do.
             pix2tex_cli.clipboard = _NoClipboard()
-            args = Munch(config=str(self.config) if self.config else "settings/config.yaml",
-                         checkpoint=str(ckpt), no_cuda=True, no_resize=not self.resize)
+            args = Munch(
+                config=str(self.config) if self.config else "settings/config.yaml",
+                checkpoint=str(ckpt),
+                no_cuda=True,
+                no_resize=not self.resize,
+            )
             root = logging.getLogger()
             level = root.level
             try:
                 self._ocr = LatexOCR(args)
             except Exception as exc:  # noqa: BLE001 - a broken checkpoint is "no usable weights"
-                raise RecognizerUnavailable(f"pix2tex cannot load {ckpt}: {type(exc).__name__}: {exc}") from exc
+                raise RecognizerUnavailable(
+                    f"pix2tex cannot load {ckpt}: {type(exc).__name__}: {exc}"
+                ) from exc
             finally:
                 root.setLevel(level)  # LatexOCR silences the root logger; undo that
             self.load_ms = (time.perf_counter() - t0) * 1000.0

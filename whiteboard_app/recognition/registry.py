@@ -43,8 +43,16 @@ from whiteboard_app.recognition.base import (
     RecognizerUnavailable,
 )
 
-__all__ = ["DEFAULT_ENGINE", "DEFAULT_TIME_LIMIT_S", "EngineSpec", "TimeLimitedRecognizer",
-           "available_engines", "engine_names", "get_recognizer", "register_engine"]
+__all__ = [
+    "DEFAULT_ENGINE",
+    "DEFAULT_TIME_LIMIT_S",
+    "EngineSpec",
+    "TimeLimitedRecognizer",
+    "available_engines",
+    "engine_names",
+    "get_recognizer",
+    "register_engine",
+]
 
 DEFAULT_ENGINE = "whiteboard"
 #: Hard limit for reading one step, s (issue 3: "3 s; then could not read, and the keyboard takes over").
@@ -67,6 +75,8 @@ def ink_too_large(ink) -> str | None:
     if points > MAX_INK_POINTS:
         return f"too much ink ({points:,} points; a step may have up to {MAX_INK_POINTS:,})"
     return None
+
+
 #: Optional engine methods that change its state and are forwarded to (and replayed in) the worker.
 HOOKS = ("adapt",)
 
@@ -90,14 +100,24 @@ def register_engine(name: str, target: str, check: str | None = None, descriptio
     _ENGINES[name] = EngineSpec(name, target, check, description)
 
 
-register_engine("whiteboard", "whiteboard_app.recognition.trained:TrainedRecognizer|WhiteboardRecognizer|create",
-                "whiteboard_app.recognition.trained:available",
-                "the bundled recogniser trained on real handwriting (CROHME)")
-register_engine("mathnote", "whiteboard_app.recognition.mathnote_backend:MathnoteRecognizer",
-                "whiteboard_app.recognition.mathnote_backend:available", "mathnote-ocr 0.2.1 (stroke based)")
-register_engine("pix2tex", "whiteboard_app.recognition.pix2tex_backend:Pix2TexRecognizer",
-                "whiteboard_app.recognition.pix2tex_backend:available",
-                "pix2tex LatexOCR on a rendering of the ink (optional extra)")
+register_engine(
+    "whiteboard",
+    "whiteboard_app.recognition.trained:TrainedRecognizer|WhiteboardRecognizer|create",
+    "whiteboard_app.recognition.trained:available",
+    "the bundled recogniser trained on real handwriting (CROHME)",
+)
+register_engine(
+    "mathnote",
+    "whiteboard_app.recognition.mathnote_backend:MathnoteRecognizer",
+    "whiteboard_app.recognition.mathnote_backend:available",
+    "mathnote-ocr 0.2.1 (stroke based)",
+)
+register_engine(
+    "pix2tex",
+    "whiteboard_app.recognition.pix2tex_backend:Pix2TexRecognizer",
+    "whiteboard_app.recognition.pix2tex_backend:available",
+    "pix2tex LatexOCR on a rendering of the ink (optional extra)",
+)
 
 
 def engine_names() -> list[str]:
@@ -110,7 +130,8 @@ def _spec(name: str) -> EngineSpec:
         return _ENGINES[name]
     except KeyError:
         raise RecognizerUnavailable(
-            f"unknown recogniser {name!r}; known: {', '.join(engine_names())}") from None
+            f"unknown recogniser {name!r}; known: {', '.join(engine_names())}"
+        ) from None
 
 
 def _resolve(ref: str) -> Any:
@@ -138,8 +159,10 @@ def check_engine(name: str) -> tuple[bool, str]:
     module = spec.target.partition(":")[0]
     if not _module_exists(module):
         if name == DEFAULT_ENGINE:
-            return False, ("the bundled recogniser is not installed (module "
-                           f"{module} is missing); choose another engine, e.g. mathnote")
+            return False, (
+                "the bundled recogniser is not installed (module "
+                f"{module} is missing); choose another engine, e.g. mathnote"
+            )
         return False, f"{name}: module {module} is missing"
     if spec.check:
         mod, _, attr = spec.check.partition(":")
@@ -174,9 +197,14 @@ def build_engine(name: str, **options) -> Recognizer:
     return factory(**options)
 
 
-def get_recognizer(name: str = DEFAULT_ENGINE, *, time_limit_s: float | None = DEFAULT_TIME_LIMIT_S,
-                   load_timeout_s: float = DEFAULT_LOAD_TIMEOUT_S, context_prior: bool = True,
-                   **options) -> Recognizer:
+def get_recognizer(
+    name: str = DEFAULT_ENGINE,
+    *,
+    time_limit_s: float | None = DEFAULT_TIME_LIMIT_S,
+    load_timeout_s: float = DEFAULT_LOAD_TIMEOUT_S,
+    context_prior: bool = True,
+    **options,
+) -> Recognizer:
     """The recogniser ``name`` with ``options`` for its constructor.
 
     By default it runs in a worker process under a hard limit of ``time_limit_s`` s per step
@@ -197,11 +225,13 @@ def get_recognizer(name: str = DEFAULT_ENGINE, *, time_limit_s: float | None = D
 
             return ContextualRecognizer(engine)
         return engine
-    return TimeLimitedRecognizer(name, options, time_limit_s=time_limit_s, load_timeout_s=load_timeout_s,
-                                 context_prior=context_prior)
+    return TimeLimitedRecognizer(
+        name, options, time_limit_s=time_limit_s, load_timeout_s=load_timeout_s, context_prior=context_prior
+    )
 
 
 # ───────────────────────────── the worker process ─────────────────────────────
+
 
 def _worker_main(conn, name: str, options: dict, registry: dict[str, EngineSpec]) -> None:
     """Body of the worker process: build the engine, then answer requests until the pipe closes.
@@ -281,8 +311,16 @@ class TimeLimitedRecognizer:
     cannot load). Thread safe (calls are serialised). ``close()`` ends the worker.
     """
 
-    def __init__(self, name: str, options: dict | None = None, *, time_limit_s: float = DEFAULT_TIME_LIMIT_S,
-                 load_timeout_s: float = DEFAULT_LOAD_TIMEOUT_S, context_prior: bool = True, start: bool = True):
+    def __init__(
+        self,
+        name: str,
+        options: dict | None = None,
+        *,
+        time_limit_s: float = DEFAULT_TIME_LIMIT_S,
+        load_timeout_s: float = DEFAULT_LOAD_TIMEOUT_S,
+        context_prior: bool = True,
+        start: bool = True,
+    ):
         if time_limit_s <= 0:
             raise ValueError(f"time_limit_s must be positive, got {time_limit_s}")
         self.name = name
@@ -304,8 +342,12 @@ class TimeLimitedRecognizer:
     # -- process management --
     def _start(self) -> None:
         parent, child = self._ctx.Pipe()
-        proc = self._ctx.Process(target=_worker_main, args=(child, self.name, self.options, dict(_ENGINES)),
-                                 name=f"recognizer-{self.name}", daemon=True)
+        proc = self._ctx.Process(
+            target=_worker_main,
+            args=(child, self.name, self.options, dict(_ENGINES)),
+            name=f"recognizer-{self.name}",
+            daemon=True,
+        )
         proc.start()
         child.close()
         self._proc, self._conn, self._ready = proc, parent, None
@@ -330,7 +372,9 @@ class TimeLimitedRecognizer:
         if self._ready is None:
             if not self._conn.poll(self.load_timeout_s):
                 self._stop()
-                raise RecognitionError(f"{self.name}: the recogniser did not load within {self.load_timeout_s:g} s")
+                raise RecognitionError(
+                    f"{self.name}: the recogniser did not load within {self.load_timeout_s:g} s"
+                )
             try:
                 reply = self._conn.recv()
             except (EOFError, OSError):
@@ -381,8 +425,9 @@ class TimeLimitedRecognizer:
             done, reply = self._request(("recognize", ink, context), self.time_limit_s)
             ms = (time.perf_counter() - t0) * 1000.0
             if not done:
-                return RecognitionResult(ms=ms, engine=self.name,
-                                         message=f"could not read: time limit {self.time_limit_s:g} s")
+                return RecognitionResult(
+                    ms=ms, engine=self.name, message=f"could not read: time limit {self.time_limit_s:g} s"
+                )
             result = _raise_reply(self.name, reply)
         if self.context_prior and context is not None:
             from whiteboard_app.recognition.context import rerank
@@ -402,8 +447,9 @@ class TimeLimitedRecognizer:
                 raise RecognitionError(f"the {self.name} recogniser cannot classify stroke groups")
             done, reply = self._request(("classify", ink, [list(g) for g in groups]), self.time_limit_s)
             if not done:
-                raise RecognitionError(f"{self.name}: classifying stroke groups took longer than "
-                                       f"{self.time_limit_s:g} s")
+                raise RecognitionError(
+                    f"{self.name}: classifying stroke groups took longer than {self.time_limit_s:g} s"
+                )
             return _raise_reply(self.name, reply)
 
     def hooks(self) -> list[str]:

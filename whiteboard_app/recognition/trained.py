@@ -120,12 +120,20 @@ def _install_exact_keep() -> None:
         original = grouper._find_partitions_exact
 
         def find_partitions_exact(n, scored_groups, top_k, **kw):
-            if (_RAW_NAMES.get() and kw.get("geometric_mean", True) is False and kw.get("clashes", True) is False
-                    and "keep" not in kw):
+            if (
+                _RAW_NAMES.get()
+                and kw.get("geometric_mean", True) is False
+                and kw.get("clashes", True) is False
+                and "keep" not in kw
+            ):
                 if top_k == 1 and kw.get("order") is not None:
-                    found = best_partition(n, scored_groups, order=kw["order"],
-                                           initial_covered=kw.get("initial_covered", frozenset()),
-                                           initial_symbols=kw.get("initial_symbols"))
+                    found = best_partition(
+                        n,
+                        scored_groups,
+                        order=kw["order"],
+                        initial_covered=kw.get("initial_covered", frozenset()),
+                        initial_symbols=kw.get("initial_symbols"),
+                    )
                     if found is not None:
                         return found
                 kw["keep"] = max(1, int(top_k))
@@ -135,8 +143,9 @@ def _install_exact_keep() -> None:
         grouper._find_partitions_exact = find_partitions_exact
 
 
-def best_partition(n: int, scored_groups, *, order: Sequence[int], initial_covered=frozenset(),
-                   initial_symbols=None) -> list | None:
+def best_partition(
+    n: int, scored_groups, *, order: Sequence[int], initial_covered=frozenset(), initial_symbols=None
+) -> list | None:
     """mathnote-ocr's ``_find_partitions_exact(n, scored_groups, 1, geometric_mean=False, clashes=False,
     order=order, ...)`` for its one best reading, or None when the strokes have no cover (the caller then
     asks mathnote-ocr, which leaves strokes unexplained).
@@ -158,7 +167,7 @@ def best_partition(n: int, scored_groups, *, order: Sequence[int], initial_cover
             stroke_groups[st].append(gi)
     masks = [sum(1 << st for st in g[0]) for g in scored_groups]
     confs = [float(g[1]) for g in scored_groups]
-    best: dict[int, tuple[float, int, int] | None] = {0: (1.0, -1, 0)}   # mask -> (p, group, rest) | no cover
+    best: dict[int, tuple[float, int, int] | None] = {0: (1.0, -1, 0)}  # mask -> (p, group, rest) | no cover
     inside: dict[int, float] = {0: 1.0}
     edges: dict[int, list[tuple[int, int]]] = {0: []}
 
@@ -288,7 +297,8 @@ class TrainedRecognizer:
             if not clf.exists():
                 raise RecognizerUnavailable(
                     f"the '{ENGINE_NAME}' engine has no weights: {clf} is missing "
-                    "(train them with `whiteboard-app train-recognizer`)")
+                    "(train them with `whiteboard-app train-recognizer`)"
+                )
             try:
                 import torch
                 from mathnote_ocr.api import MathOCR
@@ -386,10 +396,14 @@ class TrainedRecognizer:
         from mathnote_ocr.engine.stroke import Stroke as MStroke
         from mathnote_ocr.engine.stroke import StrokePoint
 
-        strokes = [MStroke.from_points([StrokePoint(x, y) for x, y in s], id=i) for i, s in enumerate(norm) if s]
+        strokes = [
+            MStroke.from_points([StrokePoint(x, y) for x, y in s], id=i) for i, s in enumerate(norm) if s
+        ]
         cs = float(int(max(c for s in norm for p in s for c in p)))
-        return (render_strokes(strokes, canvas_size=ocr.classifier.canvas_size, source_size=cs),
-                _size_feat(strokes, cs))
+        return (
+            render_strokes(strokes, canvas_size=ocr.classifier.canvas_size, source_size=cs),
+            _size_feat(strokes, cs),
+        )
 
     def _adapted_classifier(self, ocr):
         """The classifier with writer prototypes applied to its batch results (a thin wrapper)."""
@@ -420,7 +434,9 @@ class TrainedRecognizer:
         from whiteboard_app.recognition.training.data import normalise_strokes
 
         norm = normalise_strokes([[(p.x, p.y) for p in s.points] for s in strokes])
-        mstrokes = [MStroke.from_points([StrokePoint(x, y) for x, y in pts], id=i) for i, pts in enumerate(norm)]
+        mstrokes = [
+            MStroke.from_points([StrokePoint(x, y) for x, y in pts], id=i) for i, pts in enumerate(norm)
+        ]
         ids = [s.id for s in strokes]
         verify = None
         warm = False
@@ -431,22 +447,32 @@ class TrainedRecognizer:
             if not warm:  # typesetting the card's forms takes seconds: not inside this step
                 warm_in_background(context)
         if warm and len(strokes) >= VERIFY_FIRST_STROKES:
+
             def verify(detected):
                 from whiteboard_app.recognition.form_match import match_forms, verified_form
 
                 try:
                     syms = _symbol_alternatives(detected, ids)
-                    return verified_form(match_forms(ink, syms, context,
-                                                     lambda ink_, groups: self._classify(ocr, ink_, groups)))
+                    return verified_form(
+                        match_forms(
+                            ink, syms, context, lambda ink_, groups: self._classify(ocr, ink_, groups)
+                        )
+                    )
                 except Exception:  # noqa: BLE001 - the verifier is optional: parse as without context
                     return None
+
         with self._read_lock:
             readings, verified = self._detect(ocr, mstrokes, verify)
         if verified is not None:
             ms = (time.perf_counter() - t0) * 1000.0
-            return RecognitionResult((Candidate(verified.latex, math.log(max(readings[0][1], 1e-12))),),
-                                     tuple(_symbol_alternatives(readings[0][2], ids)), ms, ENGINE_NAME, None,
-                                     verified.latex)
+            return RecognitionResult(
+                (Candidate(verified.latex, math.log(max(readings[0][1], 1e-12))),),
+                tuple(_symbol_alternatives(readings[0][2], ids)),
+                ms,
+                ENGINE_NAME,
+                None,
+                verified.latex,
+            )
         cands: list[Candidate] = []
         seen = set()
         for latex, conf, _syms in readings:
@@ -457,11 +483,13 @@ class TrainedRecognizer:
             cands.append(Candidate(latex, math.log(max(conf, 1e-12))))
         symbols = _symbol_alternatives(readings[0][2], ids) if readings else []
         ms = (time.perf_counter() - t0) * 1000.0
-        return RecognitionResult(tuple(cands), tuple(symbols), ms, ENGINE_NAME,
-                                 None if cands else "nothing read")
+        return RecognitionResult(
+            tuple(cands), tuple(symbols), ms, ENGINE_NAME, None if cands else "nothing read"
+        )
 
-
-    def classify_groups(self, ink: StepInk, groups: Sequence[Sequence[int]]) -> list[tuple[tuple[str, float], ...]]:
+    def classify_groups(
+        self, ink: StepInk, groups: Sequence[Sequence[int]]
+    ) -> list[tuple[tuple[str, float], ...]]:
         """The classifier's labels for given stroke groups of *ink* (the card-context verifier's forced
         grouping, recognition/form_match.py): for each group of stroke ids, (label LaTeX, probability)
         pairs, best first (up to 5). The ink is normalised as for :meth:`recognize`, so sizes are
@@ -471,7 +499,9 @@ class TrainedRecognizer:
         with self._read_lock:
             return self._classify(ocr, ink, groups)
 
-    def _classify(self, ocr, ink: StepInk, groups: Sequence[Sequence[int]]) -> list[tuple[tuple[str, float], ...]]:
+    def _classify(
+        self, ocr, ink: StepInk, groups: Sequence[Sequence[int]]
+    ) -> list[tuple[tuple[str, float], ...]]:
         """:meth:`classify_groups` for a caller that holds the reading lock."""
         strokes = [s for s in ink.strokes if s.points]
         if not strokes or not groups:
@@ -485,15 +515,22 @@ class TrainedRecognizer:
         from whiteboard_app.recognition.training.data import normalise_strokes
 
         norm = normalise_strokes([[(p.x, p.y) for p in s.points] for s in strokes])
-        mstrokes = [MStroke.from_points([StrokePoint(x, y) for x, y in pts], id=i) for i, pts in enumerate(norm)]
+        mstrokes = [
+            MStroke.from_points([StrokePoint(x, y) for x, y in pts], id=i) for i, pts in enumerate(norm)
+        ]
         pos = {s.id: i for i, s in enumerate(strokes)}
         sets = [frozenset(pos[i] for i in g if i in pos) for g in groups]
         todo = [g for g in {g for g in sets if g}]
         cache = GrouperCache()
         token = _RAW_NAMES.set(True)
         try:
-            m_classify(mstrokes, todo, self._adapted_classifier(ocr), cache=cache,
-                       source_size=_autocanvas(mstrokes, 800))
+            m_classify(
+                mstrokes,
+                todo,
+                self._adapted_classifier(ocr),
+                cache=cache,
+                source_size=_autocanvas(mstrokes, 800),
+            )
         except Exception as exc:  # the engine's own failures
             raise RecognitionError(f"{ENGINE_NAME} engine failed: {type(exc).__name__}: {exc}") from exc
         finally:
@@ -540,11 +577,19 @@ class TrainedRecognizer:
                     partitions = self._group_chunked(ocr, classifier, mstrokes)
                 else:
                     partitions = group_and_classify(
-                        mstrokes, classifier, params=ocr.grouper_params, cache=GrouperCache(),
-                        source_size=_autocanvas(mstrokes, 800), top_k=self.partitions_for(len(mstrokes)),
-                        vocabulary=ocr.vocabulary)
-                partitions = [Partition(spell_functions(list(p)), prob=getattr(p, "prob", None))
-                              for p in partitions if p]
+                        mstrokes,
+                        classifier,
+                        params=ocr.grouper_params,
+                        cache=GrouperCache(),
+                        source_size=_autocanvas(mstrokes, 800),
+                        top_k=self.partitions_for(len(mstrokes)),
+                        vocabulary=ocr.vocabulary,
+                    )
+                partitions = [
+                    Partition(spell_functions(list(p)), prob=getattr(p, "prob", None))
+                    for p in partitions
+                    if p
+                ]
                 if not partitions:
                     return [], None
                 if verify is not None:
@@ -557,8 +602,10 @@ class TrainedRecognizer:
                 out = []
                 for k, part in enumerate(partitions):
                     prob = getattr(part, "prob", None)
-                    if k > 0 and ((prob is not None and prob < MIN_SHARE * best_prob)
-                                  or (time.perf_counter() - t0) * 1000 > EXTRA_PARSE_BUDGET_MS):
+                    if k > 0 and (
+                        (prob is not None and prob < MIN_SHARE * best_prob)
+                        or (time.perf_counter() - t0) * 1000 > EXTRA_PARSE_BUDGET_MS
+                    ):
                         break
                     detected = sorted(part, key=lambda s: s.bbox.x)
                     # a caret, tilde or bar above one symbol is parsed as that symbol's accent (accents.py)
@@ -573,7 +620,6 @@ class TrainedRecognizer:
             _RAW_NAMES.reset(token)
         out.sort(key=lambda r: -r[1])
         return out, None
-
 
     @staticmethod
     def _group_chunked(ocr, classifier, mstrokes) -> list:
@@ -598,8 +644,16 @@ class TrainedRecognizer:
         symbols: list = []
         prob = 1.0
         for chunk in ink_chunks([(s.bbox.x, s.bbox.x + s.bbox.w) for s in mstrokes]):
-            parts = group_and_classify([mstrokes[i] for i in chunk], classifier, params=params, cache=cache,
-                                       source_size=source_size, top_k=1, vocabulary=ocr.vocabulary, scale=scale)
+            parts = group_and_classify(
+                [mstrokes[i] for i in chunk],
+                classifier,
+                params=params,
+                cache=cache,
+                source_size=source_size,
+                top_k=1,
+                vocabulary=ocr.vocabulary,
+                scale=scale,
+            )
             best = parts[0] if parts else []
             symbols.extend(best)
             p = getattr(best, "prob", None)
@@ -629,12 +683,19 @@ class TrainedRecognizer:
             from mathnote_ocr.tree_parser import inference
             from mathnote_ocr.tree_parser.bottomup_v2 import _verify_score_gnn, _verify_score_subset
 
-            bars, min_alt, max_choices = inference.BARS, inference.MIN_BAR_ALTERNATIVE, inference.MAX_BAR_CHOICES
+            bars, min_alt, max_choices = (
+                inference.BARS,
+                inference.MIN_BAR_ALTERNATIVE,
+                inference.MAX_BAR_CHOICES,
+            )
             parse_labelled = parser._parse_labelled
         except (ImportError, AttributeError):
             parse_labelled = None
-        if (parse_labelled is None or getattr(parser, "tree_strategy", None) not in ("backtrack", "backtrack_collapse")
-                or len(detected) <= 1):
+        if (
+            parse_labelled is None
+            or getattr(parser, "tree_strategy", None) not in ("backtrack", "backtrack_collapse")
+            or len(detected) <= 1
+        ):
             latex, conf, _tree, _ev = parser.parse_with_tree(detected, None, relations=relations)
             return latex, conf
         choices = []
@@ -650,7 +711,7 @@ class TrainedRecognizer:
             latex, conf, _tree, _ev = parse_labelled(detected, None, relations)
             return latex, conf
         choices = sorted(choices, key=lambda c: -c[1][1][1])[:max_choices]
-        labellings = []                                    # (log p, product order, symbols)
+        labellings = []  # (log p, product order, symbols)
         for k, combo in enumerate(itertools.product(*(opts for _i, opts in choices))):
             labelled = list(detected)
             log_p = 0.0
@@ -661,7 +722,7 @@ class TrainedRecognizer:
             labellings.append((log_p, k, labelled))
         labellings.sort(key=lambda t: (-t[0], t[1]))
         runs, parser.tta_runs = parser.tta_runs, 1
-        best = None                                        # (score, -product order, parse, symbols)
+        best = None  # (score, -product order, parse, symbols)
         try:
             gnn = getattr(parser, "gnn_model", None)
             cost = 0.0
@@ -670,17 +731,32 @@ class TrainedRecognizer:
                 if n > 0 and (t1 - t0) * 1000 + cost > LABEL_SEARCH_BUDGET_MS:
                     break
                 parsed = parse_labelled(labelled, None, relations)
-                if n == 0 and ((time.perf_counter() - t0) * 1000
-                               + 2.2 * (time.perf_counter() - t1) * 1000 > LABEL_SEARCH_BUDGET_MS):
+                if n == 0 and (
+                    (time.perf_counter() - t0) * 1000 + 2.2 * (time.perf_counter() - t1) * 1000
+                    > LABEL_SEARCH_BUDGET_MS
+                ):
                     best = (0.0, 0, parsed, labelled)  # no time to compare with another labelling
                     break
                 v2 = parser._make_symbols(labelled)
                 tree = parsed[2]
-                score = log_p + math.log(max(_verify_score_subset(tree, v2, parser._run_subsets,
-                                                                  parser._make_subsets), 1e-3))
+                score = log_p + math.log(
+                    max(_verify_score_subset(tree, v2, parser._run_subsets, parser._make_subsets), 1e-3)
+                )
                 if gnn is not None:
-                    score += math.log(max(_verify_score_gnn(tree, v2, gnn, parser.symbol_vocab, parser.device,
-                                                            parser._run_subsets, parser._make_subsets), 1e-3))
+                    score += math.log(
+                        max(
+                            _verify_score_gnn(
+                                tree,
+                                v2,
+                                gnn,
+                                parser.symbol_vocab,
+                                parser.device,
+                                parser._run_subsets,
+                                parser._make_subsets,
+                            ),
+                            1e-3,
+                        )
+                    )
                 if best is None or (score, -k) > best[:2]:
                     best = (score, -k, parsed, labelled)
                 cost = max(cost, (time.perf_counter() - t1) * 1000)
@@ -690,8 +766,9 @@ class TrainedRecognizer:
         return parsed[0], parsed[1]
 
 
-
-def ink_chunks(extents: Sequence[tuple[float, float]], max_strokes: int = CHUNK_MAX_STROKES) -> list[list[int]]:
+def ink_chunks(
+    extents: Sequence[tuple[float, float]], max_strokes: int = CHUNK_MAX_STROKES
+) -> list[list[int]]:
     """Cut a line of ink into chunks read one by one (:data:`CHUNK_FROM_STROKES`).
 
     *extents*: each stroke's horizontal extent (x0, x1), any unit, x0 <= x1. Returns the stroke
@@ -705,7 +782,7 @@ def ink_chunks(extents: Sequence[tuple[float, float]], max_strokes: int = CHUNK_
     if max_strokes < 1:
         raise ValueError(f"max_strokes must be at least 1, got {max_strokes}")
     order = sorted(range(len(extents)), key=lambda i: (extents[i][0], i))
-    gaps: dict[int, float] = {}            # k -> width of the gap before order[k] (all before it end left of it)
+    gaps: dict[int, float] = {}  # k -> width of the gap before order[k] (all before it end left of it)
     reach = -math.inf
     for k, i in enumerate(order):
         x0, x1 = extents[i]
@@ -743,9 +820,22 @@ VERIFY_FIRST_STROKES = 16
 # Function names written as letters (CROHME writes \sin as one symbol of three letters; the classifier
 # reads letters one by one and often takes o for 0, s for 5, l for 1 or |, g for 9).
 FUNCTION_NAMES = ("sin", "cos", "tan", "log", "lim", "exp", "max", "min", "det", "ln")
-_LETTER_LOOKALIKES = {"o": {"0", "O_cap"}, "s": {"5", "S_cap"}, "l": {"1", "|", "I_cap"}, "g": {"9", "q"},
-                      "c": {"C_cap", "("}, "i": {"j", "1"}, "n": {"h"}, "x": {"X_cap", "times"},
-                      "t": {"+"}, "m": {"M_cap"}, "a": {"alpha"}, "e": {"E_cap"}, "p": {"P_cap"}, "d": {"a"}}
+_LETTER_LOOKALIKES = {
+    "o": {"0", "O_cap"},
+    "s": {"5", "S_cap"},
+    "l": {"1", "|", "I_cap"},
+    "g": {"9", "q"},
+    "c": {"C_cap", "("},
+    "i": {"j", "1"},
+    "n": {"h"},
+    "x": {"X_cap", "times"},
+    "t": {"+"},
+    "m": {"M_cap"},
+    "a": {"alpha"},
+    "e": {"E_cap"},
+    "p": {"P_cap"},
+    "d": {"a"},
+}
 MIN_LETTER_PROB = 0.02
 MIN_FUNCTION_GEOMEAN = 0.08
 
@@ -784,7 +874,7 @@ def spell_functions(symbols: list) -> list:
     while i < len(syms):
         done = False
         for f in sorted(FUNCTION_NAMES, key=len, reverse=True):
-            run = syms[i:i + len(f)]
+            run = syms[i : i + len(f)]
             if len(run) < len(f) or "".join(s.name for s in run) == f:
                 continue
             probs = [_letter_prob(s, c) for s, c in zip(run, f, strict=True)]
@@ -792,10 +882,14 @@ def spell_functions(symbols: list) -> list:
                 continue
             if math.exp(sum(math.log(p) for p in probs) / len(f)) < MIN_FUNCTION_GEOMEAN:
                 continue
-            agree = sum(s.name == c or s.name in _LETTER_LOOKALIKES.get(c, ()) for s, c in zip(run, f, strict=True))
+            agree = sum(
+                s.name == c or s.name in _LETTER_LOOKALIKES.get(c, ()) for s, c in zip(run, f, strict=True)
+            )
             if 2 * agree < len(f) or not _same_line(run):
                 continue
-            syms[i:i + len(f)] = [replace(s, name=c, confidence=p) for s, c, p in zip(run, f, probs, strict=True)]
+            syms[i : i + len(f)] = [
+                replace(s, name=c, confidence=p) for s, c, p in zip(run, f, probs, strict=True)
+            ]
             i += len(f)
             done = True
             break
@@ -839,7 +933,13 @@ class _WriterAdapted:
                 name = self._names[k]
                 conf = float(max(r.confidence, 0.9))
                 alts = [(name, conf)] + [(n, c) for n, c in (r.alternatives or []) if n != name][:4]
-                r = replace(r, symbol=name, confidence=conf, prototype_distance=float(d[k]), is_ood=False,
-                            alternatives=alts)
+                r = replace(
+                    r,
+                    symbol=name,
+                    confidence=conf,
+                    prototype_distance=float(d[k]),
+                    is_ood=False,
+                    alternatives=alts,
+                )
             out.append(r)
         return out

@@ -75,44 +75,120 @@ _CLASS_WORDS = frozenset(FUNCTION_CLASSES.values())
 # Characters ziamath draws that mathnote-ocr's table (CHAR_TO_SYMBOL) lacks or names differently, as the
 # LaTeX that writes them; the class name is latex_to_name(LaTeX) unless given: (LaTeX, name or None).
 _EXTRA_CHARS: dict[int, tuple[str, str | None]] = {
-    0x2016: (r"\|", None), 0x22A4: (r"\top", None), 0x22BA: (r"\intercal", r"\top"),
-    0x2113: (r"\ell", None), 0x2A: ("*", None), 0x2217: (r"\ast", "*"), 0x2223: (r"\mid", "|"),
-    0x22EF: (r"\cdots", "ldots"), 0x03C6: (r"\varphi", "phi"), 0x03D1: (r"\vartheta", None),
-    0x03F1: (r"\varrho", None), 0x03C2: (r"\varsigma", None), 0x03D6: (r"\varpi", None),
-    0x2248: (r"\approx", None), 0x2261: (r"\equiv", None), 0x221D: (r"\propto", None),
-    0x223C: (r"\sim", None), 0x7E: (r"\sim", None), 0x2243: (r"\simeq", None), 0x2245: (r"\cong", None),
-    0x227B: (r"\succ", None), 0x227A: (r"\prec", None), 0x2AB0: (r"\succeq", None),
-    0x2AAF: (r"\preceq", None), 0x226A: (r"\ll", None), 0x226B: (r"\gg", None),
-    0x2299: (r"\odot", None), 0x2297: (r"\otimes", None), 0x2295: (r"\oplus", None),
-    0x2218: (r"\circ", None), 0x2219: (r"\bullet", None), 0x2022: (r"\bullet", None),
-    0x21D2: (r"\Rightarrow", None), 0x27F9: (r"\implies", None), 0x21D4: (r"\Leftrightarrow", None),
-    0x27FA: (r"\iff", None), 0x21A6: (r"\mapsto", None), 0x27E8: (r"\langle", None),
-    0x27E9: (r"\rangle", None), 0x2205: (r"\emptyset", None), 0x2286: (r"\subseteq", None),
-    0x2287: (r"\supseteq", None), 0x2283: (r"\supset", None), 0x2209: (r"\notin", None),
-    0x2216: (r"\setminus", None), 0x00AC: (r"\neg", None), 0x2227: (r"\land", None),
-    0x2228: (r"\lor", None), 0x22EE: (r"\vdots", None), 0x230A: (r"\lfloor", None),
-    0x230B: (r"\rfloor", None), 0x2308: (r"\lceil", None), 0x2309: (r"\rceil", None),
-    0x210F: (r"\hbar", None), 0x2191: (r"\uparrow", None), 0x2193: (r"\downarrow", None),
-    0x2194: (r"\leftrightarrow", None), 0x21D0: (r"\Leftarrow", None), 0x27F6: (r"\longrightarrow", None),
+    0x2016: (r"\|", None),
+    0x22A4: (r"\top", None),
+    0x22BA: (r"\intercal", r"\top"),
+    0x2113: (r"\ell", None),
+    0x2A: ("*", None),
+    0x2217: (r"\ast", "*"),
+    0x2223: (r"\mid", "|"),
+    0x22EF: (r"\cdots", "ldots"),
+    0x03C6: (r"\varphi", "phi"),
+    0x03D1: (r"\vartheta", None),
+    0x03F1: (r"\varrho", None),
+    0x03C2: (r"\varsigma", None),
+    0x03D6: (r"\varpi", None),
+    0x2248: (r"\approx", None),
+    0x2261: (r"\equiv", None),
+    0x221D: (r"\propto", None),
+    0x223C: (r"\sim", None),
+    0x7E: (r"\sim", None),
+    0x2243: (r"\simeq", None),
+    0x2245: (r"\cong", None),
+    0x227B: (r"\succ", None),
+    0x227A: (r"\prec", None),
+    0x2AB0: (r"\succeq", None),
+    0x2AAF: (r"\preceq", None),
+    0x226A: (r"\ll", None),
+    0x226B: (r"\gg", None),
+    0x2299: (r"\odot", None),
+    0x2297: (r"\otimes", None),
+    0x2295: (r"\oplus", None),
+    0x2218: (r"\circ", None),
+    0x2219: (r"\bullet", None),
+    0x2022: (r"\bullet", None),
+    0x21D2: (r"\Rightarrow", None),
+    0x27F9: (r"\implies", None),
+    0x21D4: (r"\Leftrightarrow", None),
+    0x27FA: (r"\iff", None),
+    0x21A6: (r"\mapsto", None),
+    0x27E8: (r"\langle", None),
+    0x27E9: (r"\rangle", None),
+    0x2205: (r"\emptyset", None),
+    0x2286: (r"\subseteq", None),
+    0x2287: (r"\supseteq", None),
+    0x2283: (r"\supset", None),
+    0x2209: (r"\notin", None),
+    0x2216: (r"\setminus", None),
+    0x00AC: (r"\neg", None),
+    0x2227: (r"\land", None),
+    0x2228: (r"\lor", None),
+    0x22EE: (r"\vdots", None),
+    0x230A: (r"\lfloor", None),
+    0x230B: (r"\rfloor", None),
+    0x2308: (r"\lceil", None),
+    0x2309: (r"\rceil", None),
+    0x210F: (r"\hbar", None),
+    0x2191: (r"\uparrow", None),
+    0x2193: (r"\downarrow", None),
+    0x2194: (r"\leftrightarrow", None),
+    0x21D0: (r"\Leftarrow", None),
+    0x27F6: (r"\longrightarrow", None),
 }
-_GREEK = ("alpha beta gamma delta epsilon zeta eta theta iota kappa lambda mu nu xi omicron pi rho "
-          "sigma tau upsilon phi chi psi omega").split()
+_GREEK = (
+    "alpha beta gamma delta epsilon zeta eta theta iota kappa lambda mu nu xi omicron pi rho "
+    "sigma tau upsilon phi chi psi omega"
+).split()
 for _i, _g in enumerate(_GREEK):
     if _g == "omicron":
         continue
     _lower = 0x3B1 + _i + (1 if _i >= 17 else 0)  # U+03C2 is the final sigma
     _EXTRA_CHARS.setdefault(_lower, ("\\" + _g, None))
-    if _g not in ("alpha", "beta", "epsilon", "zeta", "eta", "iota", "kappa", "mu", "nu", "rho", "tau",
-                  "chi"):  # capitals that look like Latin letters are written as those letters
+    if _g not in (
+        "alpha",
+        "beta",
+        "epsilon",
+        "zeta",
+        "eta",
+        "iota",
+        "kappa",
+        "mu",
+        "nu",
+        "rho",
+        "tau",
+        "chi",
+    ):  # capitals that look like Latin letters are written as those letters
         _EXTRA_CHARS.setdefault(0x391 + _i + (1 if _i >= 17 else 0), ("\\" + _g.capitalize(), None))
 
 # Over/under scripts that are accents on their base: character -> accent LaTeX (calibration labels).
 _ACCENTS: dict[int, str] = {
-    0x302: r"\hat", 0x5E: r"\hat", 0x2C6: r"\hat", 0xAF: r"\bar", 0x2C9: r"\bar", 0x304: r"\bar",
-    0x305: r"\bar", 0x7E: r"\tilde", 0x2DC: r"\tilde", 0x303: r"\tilde", 0x2192: r"\vec", 0x20D7: r"\vec",
-    0x2D9: r"\dot", 0x307: r"\dot", 0xA8: r"\ddot", 0x308: r"\ddot", 0x2C7: r"\check", 0x30C: r"\check",
-    0x2D8: r"\breve", 0x306: r"\breve", 0xB4: r"\acute", 0x301: r"\acute", 0x60: r"\grave",
-    0x300: r"\grave", 0x2DA: r"\mathring", 0x30A: r"\mathring", 0x23DF: r"\underbrace",
+    0x302: r"\hat",
+    0x5E: r"\hat",
+    0x2C6: r"\hat",
+    0xAF: r"\bar",
+    0x2C9: r"\bar",
+    0x304: r"\bar",
+    0x305: r"\bar",
+    0x7E: r"\tilde",
+    0x2DC: r"\tilde",
+    0x303: r"\tilde",
+    0x2192: r"\vec",
+    0x20D7: r"\vec",
+    0x2D9: r"\dot",
+    0x307: r"\dot",
+    0xA8: r"\ddot",
+    0x308: r"\ddot",
+    0x2C7: r"\check",
+    0x30C: r"\check",
+    0x2D8: r"\breve",
+    0x306: r"\breve",
+    0xB4: r"\acute",
+    0x301: r"\acute",
+    0x60: r"\grave",
+    0x300: r"\grave",
+    0x2DA: r"\mathring",
+    0x30A: r"\mathring",
+    0x23DF: r"\underbrace",
     0x23DE: r"\overbrace",
 }
 # Several primes drawn as one character: written as that many prime glyphs.
@@ -204,8 +280,7 @@ def _char_latex(ch: str) -> tuple[str, str]:
         return name or latex_to_name(tex), tex
     tex = _styled_letter(ch)
     if tex is None:
-        raise LayoutError(f"no class or LaTeX for the glyph U+{code:04X} "
-                          f"{unicodedata.name(ch, '?')}")
+        raise LayoutError(f"no class or LaTeX for the glyph U+{code:04X} {unicodedata.name(ch, '?')}")
     return latex_to_name(tex), tex
 
 
@@ -262,8 +337,10 @@ class _Typeset:
         glyphs, lines = [], []
         self._collect(math.node, glyphs, lines)
         if len(glyphs) != len(uses) or len(lines) != len(rects):
-            raise LayoutError(f"cannot typeset {latex!r}: the typesetter drew {len(uses)} glyphs and "
-                              f"{len(rects)} lines for {len(glyphs)} and {len(lines)} nodes")
+            raise LayoutError(
+                f"cannot typeset {latex!r}: the typesetter drew {len(uses)} glyphs and "
+                f"{len(rects)} lines for {len(glyphs)} and {len(lines)} nodes"
+            )
         extents = _symbol_extents(root, _SVG_NS)
         for node, use in zip(glyphs, uses, strict=True):
             self.boxes[id(node)] = _use_box(use, extents)
@@ -407,6 +484,17 @@ def glyph_layout(latex: str) -> tuple[Glyph, ...]:
     x1 = max(b[0] + b[2] for _n, _t, b, _w in raw)
     y1 = max(b[1] + b[3] for _n, _t, b, _w in raw)
     ref = max(x1 - x0, y1 - y0, 1.0)
-    return tuple(Glyph(name, _token(name), (round((b[0] - x0) / ref, 6), round((b[1] - y0) / ref, 6),
-                                           round(b[2] / ref, 6), round(b[3] / ref, 6)), word)
-                 for name, tex, b, word in raw)
+    return tuple(
+        Glyph(
+            name,
+            _token(name),
+            (
+                round((b[0] - x0) / ref, 6),
+                round((b[1] - y0) / ref, 6),
+                round(b[2] / ref, 6),
+                round(b[3] / ref, 6),
+            ),
+            word,
+        )
+        for name, tex, b, word in raw
+    )

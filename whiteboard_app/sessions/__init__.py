@@ -14,5 +14,17 @@ from whiteboard_app.sessions.board import (
 from whiteboard_app.sessions.clock import Clock, FakeClock, SystemClock
 from whiteboard_app.sessions.session import Session
 
-__all__ = ["BOARD_FORMAT_VERSION", "FREEZE_MS", "SELF_GRADES", "Board", "BoardError", "Clock", "FakeClock",
-           "Freeze", "Session", "Split", "StepRecord", "SystemClock"]
+__all__ = [
+    "BOARD_FORMAT_VERSION",
+    "FREEZE_MS",
+    "SELF_GRADES",
+    "Board",
+    "BoardError",
+    "Clock",
+    "FakeClock",
+    "Freeze",
+    "Session",
+    "Split",
+    "StepRecord",
+    "SystemClock",
+]

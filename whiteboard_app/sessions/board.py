@@ -180,8 +180,15 @@ class VerdictEntry:
 
     def to_check_json(self) -> dict[str, Any]:
         """The dict the ``check`` CLI prints for one step (keys of StepVerdict.to_json())."""
-        return {"latex": self.latex, "verdict": self.verdict, "reference_step": self.reference_step,
-                "diagnosis": self.diagnosis, "shape": self.shape, "ms": self.ms, "message": self.message}
+        return {
+            "latex": self.latex,
+            "verdict": self.verdict,
+            "reference_step": self.reference_step,
+            "diagnosis": self.diagnosis,
+            "shape": self.shape,
+            "ms": self.ms,
+            "message": self.message,
+        }
 
 
 @dataclass(frozen=True, slots=True)
@@ -223,20 +230,30 @@ class StepRecord:
     def misread(self) -> bool:
         """True when the user corrected a reading of this step (the recogniser misread it); an answer
         change is not a misreading."""
-        return any(c.after != c.before and c.kind == "reading" and (c.before is not None or self.strokes)
-                   for c in self.corrections)
+        return any(
+            c.after != c.before and c.kind == "reading" and (c.before is not None or self.strokes)
+            for c in self.corrections
+        )
 
     @property
     def answer_changed(self) -> bool:
         """True when the user changed the maths of this step (a correction the ink does not support)."""
-        return any(c.after != c.before and c.kind == "answer" and c.before is not None for c in self.corrections)
+        return any(
+            c.after != c.before and c.kind == "answer" and c.before is not None for c in self.corrections
+        )
 
     @property
     def scored_verdict(self) -> VerdictEntry | None:
         """The verdict the step is scored by: the last verdict before its first answer change (the first
         attempt at the maths, reading fixes included), else the latest verdict. None when never checked."""
-        change = next((c for c in sorted(self.corrections, key=lambda c: c.t_ms)
-                       if c.kind == "answer" and c.after != c.before and c.before is not None), None)
+        change = next(
+            (
+                c
+                for c in sorted(self.corrections, key=lambda c: c.t_ms)
+                if c.kind == "answer" and c.after != c.before and c.before is not None
+            ),
+            None,
+        )
         if change is None:
             return self.verdict
         # verdicts up to the change that are not of the changed-to LaTeX (a clock may give both one time)
@@ -244,13 +261,16 @@ class StepRecord:
         return before[-1] if before else self.verdict
 
     def change_words(self) -> str | None:
-        """"wrong \u2192 changed by typing" for a step whose answer was changed (the scored verdict, then
+        """ "wrong \u2192 changed by typing" for a step whose answer was changed (the scored verdict, then
         how), None otherwise."""
         if not self.answer_changed:
             return None
         first = self.scored_verdict
-        word = {"unparsed": "could not read", "cannot_check": "cannot check"}.get(
-            first.verdict, first.verdict) if first is not None else "unchecked"
+        word = (
+            {"unparsed": "could not read", "cannot_check": "cannot check"}.get(first.verdict, first.verdict)
+            if first is not None
+            else "unchecked"
+        )
         return f"{word} \u2192 changed by typing"
 
     def misreadings(self) -> list[tuple[str, str]]:
@@ -332,23 +352,34 @@ def compute_splits(steps: Sequence[StepRecord], now_ms: float | None = None) -> 
     return out
 
 
-def busy_spans(steps: Sequence[StepRecord], pauses: Sequence[Pause] = (), aids: Sequence[Aid] = (),
-               read_ms: float = READ_MS) -> list[tuple[float, float, int | None]]:
+def busy_spans(
+    steps: Sequence[StepRecord],
+    pauses: Sequence[Pause] = (),
+    aids: Sequence[Aid] = (),
+    read_ms: float = READ_MS,
+) -> list[tuple[float, float, int | None]]:
     """(start, end, step) of every time the user was not idle at the board, in time order: strokes
     (erased ones too: the user was writing), corrections (the moment a typed step was entered), the
     first ``read_ms`` after each verdict and each hint or reveal (reading it), and ``pauses`` (typing,
     a dialog open)."""
-    return sorted([(e.start_ms, e.end_ms, s.index) for s in steps for e in s.strokes]
-                  + [(c.t_ms, c.t_ms, s.index) for s in steps for c in s.corrections]
-                  + [(v.t_ms, v.t_ms + read_ms, s.index) for s in steps for v in s.verdicts]
-                  + [(a.t_ms, a.t_ms + read_ms, a.step) for a in aids]
-                  + [(p.start_ms, p.end_ms, p.step) for p in pauses],
-                  key=lambda span: (span[0], span[1]))
+    return sorted(
+        [(e.start_ms, e.end_ms, s.index) for s in steps for e in s.strokes]
+        + [(c.t_ms, c.t_ms, s.index) for s in steps for c in s.corrections]
+        + [(v.t_ms, v.t_ms + read_ms, s.index) for s in steps for v in s.verdicts]
+        + [(a.t_ms, a.t_ms + read_ms, a.step) for a in aids]
+        + [(p.start_ms, p.end_ms, p.step) for p in pauses],
+        key=lambda span: (span[0], span[1]),
+    )
 
 
-def compute_freezes(steps: Sequence[StepRecord], now_ms: float | None = None,
-                    threshold_ms: float = FREEZE_MS, *, pauses: Sequence[Pause] = (),
-                    aids: Sequence[Aid] = ()) -> list[Freeze]:
+def compute_freezes(
+    steps: Sequence[StepRecord],
+    now_ms: float | None = None,
+    threshold_ms: float = FREEZE_MS,
+    *,
+    pauses: Sequence[Pause] = (),
+    aids: Sequence[Aid] = (),
+) -> list[Freeze]:
     """Pen-idle gaps longer than ``threshold_ms`` between the busy spans of :func:`busy_spans` (ink,
     typing, a dialog, reading a verdict or a hint), from the start (0 ms) to the last of them; with
     ``now_ms`` also a freeze still going on (step None). So a keyboard-only run is not one long freeze,
@@ -460,11 +491,21 @@ class Board:
             "finished_ms": self.finished_ms,
             "target_s": self.target_s,
             "self_grade": self.self_grade,
-            "followups": [{"index": f.index, "question": f.question, "answer": f.answer,
-                           "t_ms": f.t_ms, "grade": f.grade} for f in self.followups],
+            "followups": [
+                {
+                    "index": f.index,
+                    "question": f.question,
+                    "answer": f.answer,
+                    "t_ms": f.t_ms,
+                    "grade": f.grade,
+                }
+                for f in self.followups
+            ],
             "aids": [{"t_ms": a.t_ms, "step": a.step, "kind": a.kind, "index": a.index} for a in self.aids],
-            "pauses": [{"start_ms": p.start_ms, "end_ms": p.end_ms, "why": p.why, "step": p.step}
-                       for p in self.pauses],
+            "pauses": [
+                {"start_ms": p.start_ms, "end_ms": p.end_ms, "why": p.why, "step": p.step}
+                for p in self.pauses
+            ],
             "run": self.run,
         }
 
@@ -488,8 +529,16 @@ class Board:
             return _board_from_v1(doc)
         except BoardError:
             raise
-        except (KeyError, TypeError, ValueError, AttributeError, IndexError, OverflowError, RecursionError,
-                OSError) as exc:
+        except (
+            KeyError,
+            TypeError,
+            ValueError,
+            AttributeError,
+            IndexError,
+            OverflowError,
+            RecursionError,
+            OSError,
+        ) as exc:
             raise BoardError(path, f"malformed board: {_describe(exc)}") from exc
 
     @classmethod
@@ -531,8 +580,11 @@ def detect_version(doc: Any, path: str | Path | None = None) -> int:
     if not isinstance(version, int) or isinstance(version, bool) or version < 0:
         raise BoardError(path, f"bad version field {version!r}")
     if version > BOARD_FORMAT_VERSION:
-        raise BoardError(path, f"written by a newer program (board format v{version}; this program reads "
-                               f"up to v{BOARD_FORMAT_VERSION}); left untouched")
+        raise BoardError(
+            path,
+            f"written by a newer program (board format v{version}; this program reads "
+            f"up to v{BOARD_FORMAT_VERSION}); left untouched",
+        )
     return version
 
 
@@ -548,28 +600,72 @@ def _upgrade_v0_to_v1(doc: dict[str, Any]) -> dict[str, Any]:
         strokes = []
         for pts in s.get("strokes") or []:
             times = [float(p[2]) if len(p) > 2 else opened for p in pts]
-            strokes.append({"start_ms": min(times) if times else opened,
-                            "end_ms": max(times) if times else opened,
-                            "erased_ms": None, "points": pts})
+            strokes.append(
+                {
+                    "start_ms": min(times) if times else opened,
+                    "end_ms": max(times) if times else opened,
+                    "erased_ms": None,
+                    "points": pts,
+                }
+            )
         latex = s.get("latex")
-        readings = [{"t_ms": closed, "latex": latex, "candidates": [[latex, 0.0]] if latex else [],
-                     "engine": "v0", "ms": 0.0}] if latex is not None else []
+        readings = (
+            [
+                {
+                    "t_ms": closed,
+                    "latex": latex,
+                    "candidates": [[latex, 0.0]] if latex else [],
+                    "engine": "v0",
+                    "ms": 0.0,
+                }
+            ]
+            if latex is not None
+            else []
+        )
         verdict = s.get("verdict")
-        verdicts = [{"t_ms": closed, "latex": latex, "verdict": verdict, "reference_step": None,
-                     "diagnosis": None, "shape": None, "ms": 0.0, "message": None}] if verdict else []
-        steps.append({"index": i, "opened_ms": opened, "closed_ms": closed, "strokes": strokes,
-                      "readings": readings, "corrections": [], "verdicts": verdicts})
+        verdicts = (
+            [
+                {
+                    "t_ms": closed,
+                    "latex": latex,
+                    "verdict": verdict,
+                    "reference_step": None,
+                    "diagnosis": None,
+                    "shape": None,
+                    "ms": 0.0,
+                    "message": None,
+                }
+            ]
+            if verdict
+            else []
+        )
+        steps.append(
+            {
+                "index": i,
+                "opened_ms": opened,
+                "closed_ms": closed,
+                "strokes": strokes,
+                "readings": readings,
+                "corrections": [],
+                "verdicts": verdicts,
+            }
+        )
     duration = doc.get("duration_s")
     grade = doc.get("grade")
     return {
-        "format": BOARD_FORMAT, "version": 1,
-        "board_id": str(doc.get("id") or uuid.uuid5(uuid.NAMESPACE_URL, f"v0:{doc['card']}:{doc['started']}").hex),
-        "card_id": str(doc["card"]), "card_title": "",
+        "format": BOARD_FORMAT,
+        "version": 1,
+        "board_id": str(
+            doc.get("id") or uuid.uuid5(uuid.NAMESPACE_URL, f"v0:{doc['card']}:{doc['started']}").hex
+        ),
+        "card_id": str(doc["card"]),
+        "card_title": "",
         "started_at": started.isoformat(),
         "finished_ms": float(duration) * 1000.0 if duration is not None else None,
         "target_s": None,
         "self_grade": grade if grade in SELF_GRADES else None,
-        "steps": steps, "followups": [],
+        "steps": steps,
+        "followups": [],
     }
 
 
@@ -616,16 +712,44 @@ def _opt_str(x: Any, what: str) -> str | None:
 
 def _step_to_dict(s: StepRecord) -> dict[str, Any]:
     return {
-        "index": s.index, "opened_ms": s.opened_ms, "closed_ms": s.closed_ms,
-        "strokes": [{"start_ms": e.start_ms, "end_ms": e.end_ms, "erased_ms": e.erased_ms,
-                     "points": [p.as_list() for p in e.stroke.points]} for e in s.strokes],
-        "readings": [{"t_ms": r.t_ms, "latex": r.latex, "candidates": [[c, sc] for c, sc in r.candidates],
-                      "engine": r.engine, "ms": r.ms} for r in s.readings],
-        "corrections": [{"t_ms": c.t_ms, "before": c.before, "after": c.after, "kind": c.kind}
-                        for c in s.corrections],
-        "verdicts": [{"t_ms": v.t_ms, "latex": v.latex, "verdict": v.verdict,
-                      "reference_step": v.reference_step, "diagnosis": v.diagnosis, "shape": v.shape,
-                      "ms": v.ms, "message": v.message} for v in s.verdicts],
+        "index": s.index,
+        "opened_ms": s.opened_ms,
+        "closed_ms": s.closed_ms,
+        "strokes": [
+            {
+                "start_ms": e.start_ms,
+                "end_ms": e.end_ms,
+                "erased_ms": e.erased_ms,
+                "points": [p.as_list() for p in e.stroke.points],
+            }
+            for e in s.strokes
+        ],
+        "readings": [
+            {
+                "t_ms": r.t_ms,
+                "latex": r.latex,
+                "candidates": [[c, sc] for c, sc in r.candidates],
+                "engine": r.engine,
+                "ms": r.ms,
+            }
+            for r in s.readings
+        ],
+        "corrections": [
+            {"t_ms": c.t_ms, "before": c.before, "after": c.after, "kind": c.kind} for c in s.corrections
+        ],
+        "verdicts": [
+            {
+                "t_ms": v.t_ms,
+                "latex": v.latex,
+                "verdict": v.verdict,
+                "reference_step": v.reference_step,
+                "diagnosis": v.diagnosis,
+                "shape": v.shape,
+                "ms": v.ms,
+                "message": v.message,
+            }
+            for v in s.verdicts
+        ],
     }
 
 
@@ -654,8 +778,9 @@ def _points(rows: Any, where: str) -> tuple[Point, ...]:
         if not isinstance(row, list) or not 2 <= len(row) <= 4:
             raise ValueError(f"{where}.points[{k}] must be [x, y, t?, pressure?]")
         vals = [_num(v, f"{where}.points[{k}]") for v in row]
-        pts.append(Point(vals[0], vals[1], vals[2] if len(vals) > 2 else 0.0,
-                         vals[3] if len(vals) > 3 else 0.5))
+        pts.append(
+            Point(vals[0], vals[1], vals[2] if len(vals) > 2 else 0.0, vals[3] if len(vals) > 3 else 0.5)
+        )
     return tuple(pts)
 
 
@@ -665,18 +790,33 @@ def _step_from_dict(d: Mapping[str, Any], k: int) -> StepRecord:
     if not isinstance(index, int) or isinstance(index, bool) or index < 0:
         raise ValueError(f"{w}.index must be an int >= 0, got {index!r}")
     strokes = tuple(
-        StrokeEntry(Stroke(_points(e["points"], f"{w}.strokes[{j}]")), _num(e["start_ms"], f"{w}.start_ms"),
-                    _num(e["end_ms"], f"{w}.end_ms"), _opt_num(e.get("erased_ms"), f"{w}.erased_ms"))
-        for j, e in enumerate(d.get("strokes") or []))
+        StrokeEntry(
+            Stroke(_points(e["points"], f"{w}.strokes[{j}]")),
+            _num(e["start_ms"], f"{w}.start_ms"),
+            _num(e["end_ms"], f"{w}.end_ms"),
+            _opt_num(e.get("erased_ms"), f"{w}.erased_ms"),
+        )
+        for j, e in enumerate(d.get("strokes") or [])
+    )
     readings = tuple(
-        Reading(_num(r["t_ms"], f"{w}.readings.t_ms"), _opt_str(r.get("latex"), f"{w}.readings.latex"),
-                tuple((str(c), _num(sc, f"{w}.readings.score")) for c, sc in r.get("candidates") or []),
-                str(r.get("engine") or ""), _num(r.get("ms", 0.0), f"{w}.readings.ms"))
-        for r in d.get("readings") or [])
+        Reading(
+            _num(r["t_ms"], f"{w}.readings.t_ms"),
+            _opt_str(r.get("latex"), f"{w}.readings.latex"),
+            tuple((str(c), _num(sc, f"{w}.readings.score")) for c, sc in r.get("candidates") or []),
+            str(r.get("engine") or ""),
+            _num(r.get("ms", 0.0), f"{w}.readings.ms"),
+        )
+        for r in d.get("readings") or []
+    )
     corrections = tuple(
-        Correction(_num(c["t_ms"], f"{w}.corrections.t_ms"), _opt_str(c.get("before"), f"{w}.before"),
-                   str(c["after"]), _kind(c.get("kind", "reading"), CORRECTION_KINDS, f"{w}.corrections.kind"))
-        for c in d.get("corrections") or [])
+        Correction(
+            _num(c["t_ms"], f"{w}.corrections.t_ms"),
+            _opt_str(c.get("before"), f"{w}.before"),
+            str(c["after"]),
+            _kind(c.get("kind", "reading"), CORRECTION_KINDS, f"{w}.corrections.kind"),
+        )
+        for c in d.get("corrections") or []
+    )
     verdicts = []
     for v in d.get("verdicts") or []:
         if v["verdict"] not in VERDICTS:
@@ -684,12 +824,27 @@ def _step_from_dict(d: Mapping[str, Any], k: int) -> StepRecord:
         ref = v.get("reference_step")
         if ref is not None and (not isinstance(ref, int) or isinstance(ref, bool)):
             raise TypeError(f"{w}.verdicts.reference_step must be an int or null")
-        verdicts.append(VerdictEntry(_num(v["t_ms"], f"{w}.verdicts.t_ms"), _opt_str(v.get("latex"), "latex"),
-                                     v["verdict"], ref, _opt_str(v.get("diagnosis"), "diagnosis"),
-                                     _opt_str(v.get("shape"), "shape"), _num(v.get("ms", 0.0), "ms"),
-                                     _opt_str(v.get("message"), "message")))
-    return StepRecord(index, _num(d["opened_ms"], f"{w}.opened_ms"), _opt_num(d.get("closed_ms"), f"{w}.closed_ms"),
-                      strokes, readings, corrections, tuple(verdicts))
+        verdicts.append(
+            VerdictEntry(
+                _num(v["t_ms"], f"{w}.verdicts.t_ms"),
+                _opt_str(v.get("latex"), "latex"),
+                v["verdict"],
+                ref,
+                _opt_str(v.get("diagnosis"), "diagnosis"),
+                _opt_str(v.get("shape"), "shape"),
+                _num(v.get("ms", 0.0), "ms"),
+                _opt_str(v.get("message"), "message"),
+            )
+        )
+    return StepRecord(
+        index,
+        _num(d["opened_ms"], f"{w}.opened_ms"),
+        _opt_num(d.get("closed_ms"), f"{w}.closed_ms"),
+        strokes,
+        readings,
+        corrections,
+        tuple(verdicts),
+    )
 
 
 def _kind(x: Any, kinds: tuple[str, ...], what: str) -> str:
@@ -738,18 +893,33 @@ def _board_from_v1(doc: Mapping[str, Any]) -> Board:
     if grade is not None and grade not in SELF_GRADES:
         raise ValueError(f"self_grade must be one of {SELF_GRADES}, got {grade!r}")
     steps = tuple(_step_from_dict(s, k) for k, s in enumerate(doc.get("steps") or []))
-    followups = tuple(FollowupAnswer(int(f["index"]), str(f["question"]), str(f["answer"]),
-                                     _num(f["t_ms"], "followups.t_ms"), f.get("grade"))
-                      for f in doc.get("followups") or [])
-    return Board(card_id=card_id, started_at=started, board_id=str(doc["board_id"]),
-                 card_title=str(doc.get("card_title") or ""), steps=steps, followups=followups,
-                 self_grade=grade, finished_ms=_opt_num(doc.get("finished_ms"), "finished_ms"),
-                 target_s=_opt_num(doc.get("target_s"), "target_s"), aids=_aids(doc.get("aids")),
-                 pauses=_pauses(doc.get("pauses")), run=_run(doc.get("run")))
+    followups = tuple(
+        FollowupAnswer(
+            int(f["index"]),
+            str(f["question"]),
+            str(f["answer"]),
+            _num(f["t_ms"], "followups.t_ms"),
+            f.get("grade"),
+        )
+        for f in doc.get("followups") or []
+    )
+    return Board(
+        card_id=card_id,
+        started_at=started,
+        board_id=str(doc["board_id"]),
+        card_title=str(doc.get("card_title") or ""),
+        steps=steps,
+        followups=followups,
+        self_grade=grade,
+        finished_ms=_opt_num(doc.get("finished_ms"), "finished_ms"),
+        target_s=_opt_num(doc.get("target_s"), "target_s"),
+        aids=_aids(doc.get("aids")),
+        pauses=_pauses(doc.get("pauses")),
+        run=_run(doc.get("run")),
+    )
 
 
 def _describe(exc: BaseException) -> str:
     if isinstance(exc, KeyError):
         return f"missing field {exc.args[0]!r}"
     return str(exc) or type(exc).__name__
-

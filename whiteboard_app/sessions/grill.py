@@ -101,11 +101,15 @@ def merged_declarations(card: Declarations, extra: Declarations | None) -> Decla
     ``\\sigma`` as a quantity where the card has it as a function."""
     if extra is None:
         return card
+
     def plain(name: str) -> str:  # '\\sigma' and 'sigma' name the same thing
         return name[1:] if re.fullmatch(r"\\[A-Za-z]+", name) else name
 
-    names = {plain(k) for t in (extra.symbols, extra.indexed, extra.shapes, extra.functions, extra.definitions)
-             for k in t}
+    names = {
+        plain(k)
+        for t in (extra.symbols, extra.indexed, extra.shapes, extra.functions, extra.definitions)
+        for k in t
+    }
 
     def keep(table: dict) -> dict:
         return {k: v for k, v in table.items() if plain(k) not in names}
@@ -118,7 +122,8 @@ def merged_declarations(card: Declarations, extra: Declarations | None) -> Decla
         sizes={**card.sizes, **extra.sizes},
         functions={**keep(card.functions), **extra.functions},
         definitions={**keep(card.definitions), **extra.definitions},
-        constraints=tuple(c for c in card.constraints if plain(c.partition(":")[2]) not in names) + extra.constraints,
+        constraints=tuple(c for c in card.constraints if plain(c.partition(":")[2]) not in names)
+        + extra.constraints,
         unknowns=tuple(u for u in card.unknowns if plain(u) not in names) + extra.unknowns,
         solutions=keep(card.solutions) | extra.solutions,
         stacks=keep(card.stacks) | extra.stacks,
@@ -173,7 +178,7 @@ def answer_side(answer: str, written: str) -> str:
     if _has_relation(answer):
         return written
     cuts = _top_level_splits(written)
-    return written[cuts[-1] + 1:].strip() if cuts else written
+    return written[cuts[-1] + 1 :].strip() if cuts else written
 
 
 CompareFn = Callable[[Card, str, str], object]
@@ -232,16 +237,24 @@ def check_answer(item: GrillItem, latex: str, compare: CompareFn | None = None):
 
             def check(card, text):
                 return check_step(card, text, [])
+
         v = check(question_card(item), f"{item.question.answer} \\approx {approx}")
         ms = (time.perf_counter() - t0) * 1000.0
-        return dataclasses.replace(v, latex=latex, ms=ms, reference_step=1 if v.verdict == "correct" else None)
+        return dataclasses.replace(
+            v, latex=latex, ms=ms, reference_step=1 if v.verdict == "correct" else None
+        )
     c = compare(question_card(item), item.question.answer, side)
     ms = (time.perf_counter() - t0) * 1000.0
     if c.equivalent is True:
         return StepVerdict(latex, "correct", reference_step=1, ms=ms)
     if c.equivalent is False:
-        return StepVerdict(latex, "wrong", diagnosis=c.diagnosis, ms=ms,
-                           message=c.message or "not equivalent to the expected answer")
+        return StepVerdict(
+            latex,
+            "wrong",
+            diagnosis=c.diagnosis,
+            ms=ms,
+            message=c.message or "not equivalent to the expected answer",
+        )
     msg = c.message or "cannot be checked"
     verdict = "unparsed" if msg.startswith("unparsed") else "cannot_check"
     return StepVerdict(latex, verdict, ms=ms, message=msg)
@@ -291,8 +304,9 @@ def question_problems(item: GrillItem, compare: CompareFn | None = None) -> list
 
 
 # ------------------------------------------------------------------------------------------ scheduling
-def rating_for_answer(kind: str, verdict: str | None, self_grade: str | None, ms: float | None,
-                      time_limit_ms: float) -> int | None:
+def rating_for_answer(
+    kind: str, verdict: str | None, self_grade: str | None, ms: float | None, time_limit_ms: float
+) -> int | None:
     """The FSRS rating (1 again .. 4 easy) of one grill answer by the rule in the module docstring;
     None for a maths answer that ``cannot_check`` (not scheduled). ``ms`` None: time ran out with no
     answer (Again). Raises ValueError for an unknown kind or self-grade."""
@@ -338,8 +352,16 @@ class GrillResult:
         return self.self_grade is not None and self.self_grade != "again" and self.ms is not None
 
 
-def record_answer(scheduler, item: GrillItem, *, latex: str | None = None, verdict=None,
-                  self_grade: str | None = None, ms: float | None, when: datetime | None = None) -> GrillResult:
+def record_answer(
+    scheduler,
+    item: GrillItem,
+    *,
+    latex: str | None = None,
+    verdict=None,
+    self_grade: str | None = None,
+    ms: float | None,
+    when: datetime | None = None,
+) -> GrillResult:
     """Log one answer in the scheduler's history and schedule the question (and maybe pull its card
     forward) by :func:`rating_for_answer`. ``scheduler`` is a ``sessions.scheduler.Scheduler``;
     ``when`` an aware datetime (default now)."""
@@ -354,15 +376,27 @@ def record_answer(scheduler, item: GrillItem, *, latex: str | None = None, verdi
             scheduler.pull_due(item.card.id, when + PULL_FORWARD)
     cdue = scheduler.due_date(item.card.id)
     result = GrillResult(item, latex, verdict, self_grade, ms, rating, qdue, cdue)
-    history.record_grill_answer(GrillAnswerRow(
-        question_id=item.id, card_id=item.card.id, kind=item.kind, answered_at=when, latex=latex,
-        verdict=v, self_grade=self_grade, correct=result.correct,
-        ms=float(ms) if ms is not None else item.time_limit_ms, time_limit_ms=item.time_limit_ms, rating=rating))
+    history.record_grill_answer(
+        GrillAnswerRow(
+            question_id=item.id,
+            card_id=item.card.id,
+            kind=item.kind,
+            answered_at=when,
+            latex=latex,
+            verdict=v,
+            self_grade=self_grade,
+            correct=result.correct,
+            ms=float(ms) if ms is not None else item.time_limit_ms,
+            time_limit_ms=item.time_limit_ms,
+            rating=rating,
+        )
+    )
     return result
 
 
-def pick_questions(items: Sequence[GrillItem], scheduler, today: datetime | None = None,
-                   n: int = 10) -> list[GrillItem]:
+def pick_questions(
+    items: Sequence[GrillItem], scheduler, today: datetime | None = None, n: int = 10
+) -> list[GrillItem]:
     """Up to ``n`` questions for a grill session: due ones (most overdue first), then never-asked ones
     taken one card at a time in turn (so every card, practised or not, gets its turn), then the ones
     asked longest ago. ``today`` an aware datetime (default now)."""
@@ -379,7 +413,9 @@ def pick_questions(items: Sequence[GrillItem], scheduler, today: datetime | None
             if per_card[cid]:
                 spread.append(per_card[cid].pop(0))
     taken = {it.id for it in due} | {it.id for it in new}
-    seen = sorted((it for it in items if it.id not in taken), key=lambda it: (scheduler.last_review(it.id), it.id))
+    seen = sorted(
+        (it for it in items if it.id not in taken), key=lambda it: (scheduler.last_review(it.id), it.id)
+    )
     return (due + spread + seen)[: max(0, n)]
 
 
@@ -392,8 +428,14 @@ class GrillSession:
     given). ``check`` is the ``compare`` function for maths answers (default: the worker's).
     """
 
-    def __init__(self, items: Sequence[GrillItem], scheduler=None, clock: Clock | None = None,
-                 compare: CompareFn | None = None, now: Callable[[], datetime] | None = None):
+    def __init__(
+        self,
+        items: Sequence[GrillItem],
+        scheduler=None,
+        clock: Clock | None = None,
+        compare: CompareFn | None = None,
+        now: Callable[[], datetime] | None = None,
+    ):
         self.items = list(items)
         self.scheduler = scheduler
         self.clock = clock or SystemClock()
@@ -478,8 +520,15 @@ class GrillSession:
             result = record_answer(self.scheduler, item, when=self.now(), **kw)
         else:
             v = kw.get("verdict")
-            rating = rating_for_answer(item.kind, v.verdict if v is not None else None, kw.get("self_grade"),
-                                       kw.get("ms"), item.time_limit_ms)
-            result = GrillResult(item, kw.get("latex"), v, kw.get("self_grade"), kw.get("ms"), rating, None, None)
+            rating = rating_for_answer(
+                item.kind,
+                v.verdict if v is not None else None,
+                kw.get("self_grade"),
+                kw.get("ms"),
+                item.time_limit_ms,
+            )
+            result = GrillResult(
+                item, kw.get("latex"), v, kw.get("self_grade"), kw.get("ms"), rating, None, None
+            )
         self.results.append(result)
         return result

@@ -275,12 +275,17 @@ class History:
             self.conn.execute("PRAGMA foreign_keys=ON")
             version = self.conn.execute("PRAGMA user_version").fetchone()[0]
             if version > SCHEMA_VERSION:
-                raise BoardError(self.path, f"written by a newer program (history schema v{version}; this "
-                                            f"program reads up to v{SCHEMA_VERSION}); left untouched")
+                raise BoardError(
+                    self.path,
+                    f"written by a newer program (history schema v{version}; this "
+                    f"program reads up to v{SCHEMA_VERSION}); left untouched",
+                )
             if version < SCHEMA_VERSION:
                 self.conn.execute("BEGIN IMMEDIATE")
                 try:
-                    version = self.conn.execute("PRAGMA user_version").fetchone()[0]  # another process may have done it
+                    version = self.conn.execute("PRAGMA user_version").fetchone()[
+                        0
+                    ]  # another process may have done it
                     while version < SCHEMA_VERSION:
                         for statement in _statements(_MIGRATIONS[version]):
                             self.conn.execute(statement)
@@ -335,8 +340,9 @@ class History:
         self.close()
 
     # ------------------------------------------------------------------------------- writing
-    def record_attempt(self, board: Board, board_path: str | os.PathLike[str] | None = None,
-                       rating: int | None = None) -> int:
+    def record_attempt(
+        self, board: Board, board_path: str | os.PathLike[str] | None = None, rating: int | None = None
+    ) -> int:
         """Index ``board`` (insert, or replace the rows of the same board_id, e.g. after a resume).
         Returns the attempt's row id."""
         steps = sorted(board.steps, key=lambda s: s.index)
@@ -350,19 +356,44 @@ class History:
                 "INSERT INTO attempts (board_id, card_id, started_at, duration_ms, target_ms, finished, "
                 "self_grade, rating, board_path, n_steps, n_correct, n_wrong, n_misread, n_freezes, freeze_ms) "
                 "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                (board.board_id, board.card_id, board.started_at.isoformat(), board.duration_ms,
-                 board.target_s * 1000.0 if board.target_s else None, int(board.finished), board.self_grade,
-                 rating, str(board_path) if board_path else None, len(steps), finals.count("correct"),
-                 finals.count("wrong"), sum(s.misread for s in steps), len(freezes),
-                 sum(f.ms for f in freezes)))
+                (
+                    board.board_id,
+                    board.card_id,
+                    board.started_at.isoformat(),
+                    board.duration_ms,
+                    board.target_s * 1000.0 if board.target_s else None,
+                    int(board.finished),
+                    board.self_grade,
+                    rating,
+                    str(board_path) if board_path else None,
+                    len(steps),
+                    finals.count("correct"),
+                    finals.count("wrong"),
+                    sum(s.misread for s in steps),
+                    len(freezes),
+                    sum(f.ms for f in freezes),
+                ),
+            )
             aid = cur.lastrowid
             self.conn.executemany(
                 "INSERT INTO step_results VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                [(aid, s.index, s.latex, v.verdict if v else None, v.reference_step if v else None,
-                  v.diagnosis if v else None, int(s.misread), splits.get(s.index))
-                 for s, v in ((s, s.scored_verdict) for s in steps)])
-            self.conn.executemany("INSERT INTO freezes VALUES (?, ?, ?, ?)",
-                                  [(aid, f.step, f.start_ms, f.ms) for f in freezes])
+                [
+                    (
+                        aid,
+                        s.index,
+                        s.latex,
+                        v.verdict if v else None,
+                        v.reference_step if v else None,
+                        v.diagnosis if v else None,
+                        int(s.misread),
+                        splits.get(s.index),
+                    )
+                    for s, v in ((s, s.scored_verdict) for s in steps)
+                ],
+            )
+            self.conn.executemany(
+                "INSERT INTO freezes VALUES (?, ?, ?, ?)", [(aid, f.step, f.start_ms, f.ms) for f in freezes]
+            )
         return int(aid)
 
     def set_rating(self, board_id: str, rating: int) -> None:
@@ -384,15 +415,31 @@ class History:
             cur = self.conn.execute(
                 "INSERT INTO grill_answers (question_id, card_id, kind, answered_at, latex, verdict, self_grade, "
                 "correct, ms, time_limit_ms, rating) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                (row.question_id, row.card_id, row.kind, row.answered_at.isoformat(), row.latex, row.verdict,
-                 row.self_grade, int(row.correct), float(row.ms), row.time_limit_ms, row.rating))
+                (
+                    row.question_id,
+                    row.card_id,
+                    row.kind,
+                    row.answered_at.isoformat(),
+                    row.latex,
+                    row.verdict,
+                    row.self_grade,
+                    int(row.correct),
+                    float(row.ms),
+                    row.time_limit_ms,
+                    row.rating,
+                ),
+            )
         return int(cur.lastrowid)
 
     # ------------------------------------------------------------------------------- reading
-    def grill_answers(self, card_id: str | None = None, question_id: str | None = None) -> list[GrillAnswerRow]:
+    def grill_answers(
+        self, card_id: str | None = None, question_id: str | None = None
+    ) -> list[GrillAnswerRow]:
         """Logged grill answers (all, one card's or one question's), oldest first."""
-        sql = ("SELECT question_id, card_id, kind, answered_at, latex, verdict, self_grade, correct, ms, "
-               "time_limit_ms, rating FROM grill_answers")
+        sql = (
+            "SELECT question_id, card_id, kind, answered_at, latex, verdict, self_grade, correct, ms, "
+            "time_limit_ms, rating FROM grill_answers"
+        )
         where, args = [], []
         if card_id is not None:
             where.append("card_id = ?")
@@ -403,32 +450,56 @@ class History:
         if where:
             sql += " WHERE " + " AND ".join(where)
         rows = self.conn.execute(sql + " ORDER BY answered_at, id", args).fetchall()
-        return [GrillAnswerRow(r[0], r[1], r[2], datetime.fromisoformat(r[3]), r[4], r[5], r[6], bool(r[7]),
-                               r[8], r[9], r[10]) for r in rows]
+        return [
+            GrillAnswerRow(
+                r[0],
+                r[1],
+                r[2],
+                datetime.fromisoformat(r[3]),
+                r[4],
+                r[5],
+                r[6],
+                bool(r[7]),
+                r[8],
+                r[9],
+                r[10],
+            )
+            for r in rows
+        ]
 
     def grill_stats(self, card_id: str | None = None) -> GrillStats:
         """Grill accuracy and speed (:class:`GrillStats`) of one card's questions, or of all."""
         rows = self.grill_answers(card_id)
         times = [r.ms for r in rows]
         over = sum(1 for r in rows if r.time_limit_ms and r.ms > r.time_limit_ms)
-        return GrillStats(card_id, len(rows), sum(r.correct for r in rows),
-                          statistics.median(times) if times else None, over)
+        return GrillStats(
+            card_id,
+            len(rows),
+            sum(r.correct for r in rows),
+            statistics.median(times) if times else None,
+            over,
+        )
 
     def grill_card_ids(self) -> list[str]:
         """Cards with at least one answered grill question, alphabetical."""
-        return [r[0] for r in self.conn.execute("SELECT DISTINCT card_id FROM grill_answers ORDER BY card_id")]
+        return [
+            r[0] for r in self.conn.execute("SELECT DISTINCT card_id FROM grill_answers ORDER BY card_id")
+        ]
 
     def attempts(self, card_id: str | None = None) -> list[AttemptRow]:
         """Indexed attempts (all cards or one), oldest first."""
-        sql = ("SELECT board_id, card_id, started_at, duration_ms, target_ms, finished, self_grade, rating, "
-               "board_path, n_steps, n_correct, n_wrong, n_misread, n_freezes, freeze_ms FROM attempts")
+        sql = (
+            "SELECT board_id, card_id, started_at, duration_ms, target_ms, finished, self_grade, rating, "
+            "board_path, n_steps, n_correct, n_wrong, n_misread, n_freezes, freeze_ms FROM attempts"
+        )
         args: tuple = ()
         if card_id is not None:
             sql += " WHERE card_id = ?"
             args = (card_id,)
         rows = self.conn.execute(sql + " ORDER BY started_at, id", args).fetchall()
-        return [AttemptRow(r[0], r[1], datetime.fromisoformat(r[2]), r[3], r[4], bool(r[5]), *r[6:])
-                for r in rows]
+        return [
+            AttemptRow(r[0], r[1], datetime.fromisoformat(r[2]), r[3], r[4], bool(r[5]), *r[6:]) for r in rows
+        ]
 
     def card_ids(self) -> list[str]:
         """Cards with at least one attempt, alphabetical."""
@@ -442,36 +513,58 @@ class History:
         times = [r.duration_ms for r in done]
         if target_ms is None and rows:
             target_ms = rows[-1].target_ms
-        return CardStats(card_id, len(rows), len(done), min(times) if times else None,
-                         statistics.median(times) if times else None, times[-1] if times else None, target_ms)
+        return CardStats(
+            card_id,
+            len(rows),
+            len(done),
+            min(times) if times else None,
+            statistics.median(times) if times else None,
+            times[-1] if times else None,
+            target_ms,
+        )
 
     def trend(self, card_id: str) -> list[TrendPoint]:
         """Every attempt at ``card_id``, oldest first, for a plot of time and correctness over attempts."""
         out = []
         for r in self.attempts(card_id):
             checked = r.n_steps and (r.n_correct + r.n_wrong)
-            out.append(TrendPoint(r.started_at, r.duration_ms, r.finished,
-                                  r.n_correct / checked if checked else None, r.n_freezes))
+            out.append(
+                TrendPoint(
+                    r.started_at,
+                    r.duration_ms,
+                    r.finished,
+                    r.n_correct / checked if checked else None,
+                    r.n_freezes,
+                )
+            )
         return out
 
     def trouble_steps(self, card_id: str | None = None, limit: int = 10) -> list[StepTrouble]:
         """Steps most often wrong, unparsed or misread (worst first; steps with none left out)."""
-        sql = ("SELECT a.card_id, s.step_index, COUNT(*), SUM(s.verdict = 'wrong'), SUM(s.verdict = 'unparsed'), "
-               "SUM(s.misread) FROM step_results s JOIN attempts a ON a.id = s.attempt_id")
+        sql = (
+            "SELECT a.card_id, s.step_index, COUNT(*), SUM(s.verdict = 'wrong'), SUM(s.verdict = 'unparsed'), "
+            "SUM(s.misread) FROM step_results s JOIN attempts a ON a.id = s.attempt_id"
+        )
         args: tuple = ()
         if card_id is not None:
             sql += " WHERE a.card_id = ?"
             args = (card_id,)
-        sql += (" GROUP BY a.card_id, s.step_index HAVING SUM(s.verdict = 'wrong') + SUM(s.verdict = 'unparsed')"
-                " + SUM(s.misread) > 0 ORDER BY SUM(s.verdict = 'wrong') + SUM(s.verdict = 'unparsed') + "
-                "SUM(s.misread) DESC, a.card_id, s.step_index LIMIT ?")
-        return [StepTrouble(r[0], r[1], r[2], r[3] or 0, r[4] or 0, r[5] or 0)
-                for r in self.conn.execute(sql, args + (limit,))]
+        sql += (
+            " GROUP BY a.card_id, s.step_index HAVING SUM(s.verdict = 'wrong') + SUM(s.verdict = 'unparsed')"
+            " + SUM(s.misread) > 0 ORDER BY SUM(s.verdict = 'wrong') + SUM(s.verdict = 'unparsed') + "
+            "SUM(s.misread) DESC, a.card_id, s.step_index LIMIT ?"
+        )
+        return [
+            StepTrouble(r[0], r[1], r[2], r[3] or 0, r[4] or 0, r[5] or 0)
+            for r in self.conn.execute(sql, args + (limit,))
+        ]
 
     def freeze_stats(self, card_id: str | None = None) -> list[FreezeStat]:
         """Freezes grouped by card and the step they came before, most total time first."""
-        sql = ("SELECT a.card_id, f.step_index, COUNT(*), SUM(f.duration_ms), MAX(f.duration_ms) "
-               "FROM freezes f JOIN attempts a ON a.id = f.attempt_id")
+        sql = (
+            "SELECT a.card_id, f.step_index, COUNT(*), SUM(f.duration_ms), MAX(f.duration_ms) "
+            "FROM freezes f JOIN attempts a ON a.id = f.attempt_id"
+        )
         args: tuple = ()
         if card_id is not None:
             sql += " WHERE a.card_id = ?"

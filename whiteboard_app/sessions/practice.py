@@ -47,16 +47,31 @@ class PracticeRun:
         self._ungraded_sent = False
 
     # --- judging -------------------------------------------------------------------------------------
-    def judge(self, verdicts: Sequence[Any], hints: Sequence[int] = (), reveals: Sequence[int] = (),
-              also: Sequence[Sequence[int]] | None = None) -> RunJudgement:
+    def judge(
+        self,
+        verdicts: Sequence[Any],
+        hints: Sequence[int] = (),
+        reveals: Sequence[int] = (),
+        also: Sequence[Sequence[int]] | None = None,
+    ) -> RunJudgement:
         """The run as a derivation now (sessions/run.py), with the session's answer changes; ``also``:
         reference steps each step shows inside a chain (``pipeline.intermediate_matches``)."""
-        return judge_run(self.card, list(verdicts),
-                         answer_changes=sum(1 for r in self.session.steps if r.answer_changed),
-                         hints=sum(hints), reveals=len(list(reveals)), also=also)
+        return judge_run(
+            self.card,
+            list(verdicts),
+            answer_changes=sum(1 for r in self.session.steps if r.answer_changed),
+            hints=sum(hints),
+            reveals=len(list(reveals)),
+            also=also,
+        )
 
-    def after_verdict(self, verdicts: Sequence[Any], hints: Sequence[int] = (), reveals: Sequence[int] = (),
-                      also: Sequence[Sequence[int]] | None = None) -> tuple[str, RunJudgement]:
+    def after_verdict(
+        self,
+        verdicts: Sequence[Any],
+        hints: Sequence[int] = (),
+        reveals: Sequence[int] = (),
+        also: Sequence[Sequence[int]] | None = None,
+    ) -> tuple[str, RunJudgement]:
         """A step got a verdict: ("complete", run) when the run has just become complete (end it with
         :meth:`end`, ``complete=True``), ("unsupported", run) when the result is reached with
         milestones missing (the run goes on), ("", run) otherwise or once the run is over."""
@@ -68,8 +83,15 @@ class PracticeRun:
         return ("unsupported" if run.reached_goal else ""), run
 
     # --- ending --------------------------------------------------------------------------------------
-    def end(self, verdicts: Sequence[Any], hints: Sequence[int] = (), reveals: Sequence[int] = (),
-            also: Sequence[Sequence[int]] | None = None, *, complete: bool = False) -> tuple[RunJudgement, Opening | None]:
+    def end(
+        self,
+        verdicts: Sequence[Any],
+        hints: Sequence[int] = (),
+        reveals: Sequence[int] = (),
+        also: Sequence[Sequence[int]] | None = None,
+        *,
+        complete: bool = False,
+    ) -> tuple[RunJudgement, Opening | None]:
         """Stop the clock (if still running), keep the run's judgement on the board and return it with
         the interview's opening question: "walk me through how you got there" when a correct step
         jumped past milestones that were never shown, else None. ``complete``: the run ended by itself."""
@@ -82,8 +104,11 @@ class PracticeRun:
         if run.jumps:
             steps = self.card.steps
             said = [steps[m.steps[0] - 1].say or steps[m.steps[0] - 1].rule for m in run.milestones]
-            opening = Opening(WALK_THROUGH_QUESTION, " ".join(f"({k}) {t}" for k, t in enumerate(said, 1)),
-                              tuple(m.label for m in run.missing_milestones))
+            opening = Opening(
+                WALK_THROUGH_QUESTION,
+                " ".join(f"({k}) {t}" for k, t in enumerate(said, 1)),
+                tuple(m.label for m in run.missing_milestones),
+            )
         return run, opening
 
     def suggested_grade(self, run: RunJudgement | None = None) -> str:
@@ -115,7 +140,9 @@ class PracticeRun:
                 out[rec.index] = f"{rec.change_words()}, now {out[rec.index] or 'not checked'}"
         return out
 
-    def summary_lines(self, run: RunJudgement, hints: Sequence[int] = (), reveals: Sequence[int] = ()) -> list[str]:
+    def summary_lines(
+        self, run: RunJudgement, hints: Sequence[int] = (), reveals: Sequence[int] = ()
+    ) -> list[str]:
         """The run's lines under the timing summary: complete or what is missing, answer changes, hints
         (per step), references revealed (which steps), the suggested grade."""
         lines = [run.headline()]
@@ -124,10 +151,15 @@ class PracticeRun:
         per_step = [f"step {i + 1}: {n}" for i, n in enumerate(hints) if n]
         lines.append(f"Hints used: {run.hints} ({', '.join(per_step)})" if run.hints else "No hints")
         steps = [str(i + 1) for i in reveals]
-        lines.append(f"References revealed: {run.reveals} (step {', '.join(steps)})" if run.reveals
-                     else "No references revealed")
-        lines.append(f"Suggested grade: {self.suggested_grade(run).capitalize()} (first verdicts, help, the "
-                     "derivation and the time allow no better)")
+        lines.append(
+            f"References revealed: {run.reveals} (step {', '.join(steps)})"
+            if run.reveals
+            else "No references revealed"
+        )
+        lines.append(
+            f"Suggested grade: {self.suggested_grade(run).capitalize()} (first verdicts, help, the "
+            "derivation and the time allow no better)"
+        )
         return lines
 
 
@@ -190,13 +222,21 @@ def record_state(session: Session, k: int, state: Any) -> None:
         return
     if state.latex != rec_latex:
         if state.source == "ink":
-            session.record_reading(k, RecognitionResult(tuple(Candidate(c, sc) for c, sc in state.candidates)
-                                                        or (Candidate(state.latex, 0.0),), ms=state.read_ms))
+            session.record_reading(
+                k,
+                RecognitionResult(
+                    tuple(Candidate(c, sc) for c, sc in state.candidates) or (Candidate(state.latex, 0.0),),
+                    ms=state.read_ms,
+                ),
+            )
         else:
             session.record_correction(k, state.latex, getattr(state, "change", None) or "reading")
     v, rv = state.verdict, (rec.verdict if rec is not None else None)
-    if v is not None and (rv is None or (rv.latex, rv.verdict, rv.reference_step, rv.diagnosis)
-                          != (v.latex, v.verdict, v.reference_step, v.diagnosis)):
+    if v is not None and (
+        rv is None
+        or (rv.latex, rv.verdict, rv.reference_step, rv.diagnosis)
+        != (v.latex, v.verdict, v.reference_step, v.diagnosis)
+    ):
         session.record_verdict(k, v)
 
 

@@ -17,7 +17,17 @@ from whiteboard_app.ink.model import StepInk, Stroke
 from whiteboard_app.sessions.board import Board, Freeze
 from whiteboard_app.sessions.clock import Clock
 
-EVENT_KINDS = ("step", "pen_down", "pen_up", "erase", "reading", "correction", "verdict", "followup", "finish")
+EVENT_KINDS = (
+    "step",
+    "pen_down",
+    "pen_up",
+    "erase",
+    "reading",
+    "correction",
+    "verdict",
+    "followup",
+    "finish",
+)
 _ORDER = {k: i for i, k in enumerate(EVENT_KINDS)}
 
 
@@ -77,15 +87,23 @@ class Replay:
                     ev.append(ReplayEvent(e.erased_ms, "erase", s.index, i))
             ev += [ReplayEvent(r.t_ms, "reading", s.index, 0, r.latex) for r in s.readings]
             # an answer change (the maths changed) is told apart from a reading fix in the timeline
-            ev += [ReplayEvent(c.t_ms, "correction", s.index, 0,
-                               ("answer changed: " if c.kind == "answer" and c.before is not None else "") + c.after)
-                   for c in s.corrections]
+            ev += [
+                ReplayEvent(
+                    c.t_ms,
+                    "correction",
+                    s.index,
+                    0,
+                    ("answer changed: " if c.kind == "answer" and c.before is not None else "") + c.after,
+                )
+                for c in s.corrections
+            ]
             ev += [ReplayEvent(v.t_ms, "verdict", s.index, 0, v.verdict) for v in s.verdicts]
         ev += [ReplayEvent(f.t_ms, "followup", None, f.index, f.answer) for f in board.followups]
         if board.finished_ms is not None:
             ev.append(ReplayEvent(board.finished_ms, "finish", None))
         self.events: tuple[ReplayEvent, ...] = tuple(
-            sorted(ev, key=lambda e: (e.t_ms, _ORDER[e.kind], e.step if e.step is not None else -1, e.index)))
+            sorted(ev, key=lambda e: (e.t_ms, _ORDER[e.kind], e.step if e.step is not None else -1, e.index))
+        )
         self.duration_ms = max([board.duration_ms] + [e.t_ms for e in self.events])
         self._freezes = tuple(board.freezes())
 
@@ -122,11 +140,23 @@ class Replay:
             texts += [(c.t_ms, 1, c.after) for c in s.corrections if c.t_ms <= t_ms]
             latex = max(texts, key=lambda x: (x[0], x[1]))[2] if texts else None
             verdicts = [v for v in s.verdicts if v.t_ms <= t_ms]
-            corrected = any(c.t_ms <= t_ms and c.after != c.before and c.kind == "reading" for c in s.corrections)
-            changed = any(c.t_ms <= t_ms and c.after != c.before and c.kind == "answer" and c.before is not None
-                          for c in s.corrections)
-            steps.append(StepFrame(s.index, StepInk(tuple(visible)), latex,
-                                   verdicts[-1].verdict if verdicts else None, corrected, changed))
+            corrected = any(
+                c.t_ms <= t_ms and c.after != c.before and c.kind == "reading" for c in s.corrections
+            )
+            changed = any(
+                c.t_ms <= t_ms and c.after != c.before and c.kind == "answer" and c.before is not None
+                for c in s.corrections
+            )
+            steps.append(
+                StepFrame(
+                    s.index,
+                    StepInk(tuple(visible)),
+                    latex,
+                    verdicts[-1].verdict if verdicts else None,
+                    corrected,
+                    changed,
+                )
+            )
         return Frame(t_ms, tuple(steps), tuple(f for f in self._freezes if f.end_ms <= t_ms))
 
 

@@ -52,7 +52,8 @@ _ASK = {
 _IMPERATIVES = frozenset(
     "add apply clear collect complete compose conclude derive differentiate distribute divide drop expand "
     "factor integrate invert multiply normalise parametrise project rearrange recognise rescale set simplify "
-    "solve split stack standardise substitute sum take transpose unroll use write".split())
+    "solve split stack standardise substitute sum take transpose unroll use write".split()
+)
 
 
 def _ask(kind: str, rule: str) -> str:
@@ -80,7 +81,12 @@ class Milestone:
 
     def to_json(self) -> dict:
         """``{"kind", "reference_steps", "rule", "label"}``."""
-        return {"kind": self.kind, "reference_steps": list(self.steps), "rule": self.rule, "label": self.label}
+        return {
+            "kind": self.kind,
+            "reference_steps": list(self.steps),
+            "rule": self.rule,
+            "label": self.label,
+        }
 
 
 @dataclass(frozen=True)
@@ -99,7 +105,11 @@ class Jump:
 
     def to_json(self) -> dict:
         """``{"step", "reference_step", "missing": [labels]}``."""
-        return {"step": self.step, "reference_step": self.reference_step, "missing": [m.label for m in self.missing]}
+        return {
+            "step": self.step,
+            "reference_step": self.reference_step,
+            "missing": [m.label for m in self.missing],
+        }
 
 
 @dataclass(frozen=True)
@@ -162,8 +172,12 @@ def milestones(card) -> tuple[Milestone, ...]:
         if not kind:
             continue
         prev = out[-1] if out else None
-        if (prev is not None and prev.kind == kind and prev.steps[-1] == k - 1
-                and str(getattr(st, "latex", "")).lstrip().startswith("=")):
+        if (
+            prev is not None
+            and prev.kind == kind
+            and prev.steps[-1] == k - 1
+            and str(getattr(st, "latex", "")).lstrip().startswith("=")
+        ):
             out[-1] = Milestone(kind, prev.steps + (k,), prev.rule)
         else:
             out.append(Milestone(kind, (k,), str(getattr(st, "rule", "") or "")))
@@ -199,8 +213,15 @@ def _shows(card, v: Any) -> int | None:
     return None
 
 
-def judge_run(card, verdicts: Sequence[Any], *, answer_changes: int = 0, hints: int = 0,
-              reveals: int = 0, also: Sequence[Sequence[int]] | None = None) -> RunJudgement:
+def judge_run(
+    card,
+    verdicts: Sequence[Any],
+    *,
+    answer_changes: int = 0,
+    hints: int = 0,
+    reveals: int = 0,
+    also: Sequence[Sequence[int]] | None = None,
+) -> RunJudgement:
     """Judge a run on ``card`` from its steps' final verdicts.
 
     ``verdicts[i]`` is run step i's verdict as the checker returns it: a ``StepVerdict``, its
@@ -215,9 +236,17 @@ def judge_run(card, verdicts: Sequence[Any], *, answer_changes: int = 0, hints: 
     by_step = {k: m for m in ms for k in m.steps}
     matched = [_shows(card, v) for v in verdicts]
     n = len(getattr(card, "steps", ()))
-    extra = [[k for k in (also[i] if also is not None and i < len(also) else ()) or ()
-              if isinstance(k, int) and not isinstance(k, bool) and 1 <= k <= n
-              and _field(verdicts[i], "verdict") == "correct"] for i in range(len(verdicts))]
+    extra = [
+        [
+            k
+            for k in (also[i] if also is not None and i < len(also) else ()) or ()
+            if isinstance(k, int)
+            and not isinstance(k, bool)
+            and 1 <= k <= n
+            and _field(verdicts[i], "verdict") == "correct"
+        ]
+        for i in range(len(verdicts))
+    ]
     shown: dict[Milestone, int] = {}
     for i, k in enumerate(matched):
         for kk in ([k] if k is not None else []) + extra[i]:
@@ -252,9 +281,15 @@ def board_counts(board) -> dict:
     """``{"answer_changes", "hints", "reveals"}`` of a saved board for :func:`judge_run`: corrections
     recorded as answer changes (``kind == "answer"``) and the board's hints and reveals (``aids``);
     0 for boards written before these were recorded."""
-    changes = sum(1 for st in getattr(board, "steps", ()) for c in getattr(st, "corrections", ())
-                  if getattr(c, "kind", "reading") == "answer")
+    changes = sum(
+        1
+        for st in getattr(board, "steps", ())
+        for c in getattr(st, "corrections", ())
+        if getattr(c, "kind", "reading") == "answer"
+    )
     aids = list(getattr(board, "aids", ()) or ())
-    return {"answer_changes": changes,
-            "hints": sum(1 for a in aids if getattr(a, "kind", None) == "hint"),
-            "reveals": sum(1 for a in aids if getattr(a, "kind", None) == "reveal")}
+    return {
+        "answer_changes": changes,
+        "hints": sum(1 for a in aids if getattr(a, "kind", None) == "hint"),
+        "reveals": sum(1 for a in aids if getattr(a, "kind", None) == "reveal"),
+    }

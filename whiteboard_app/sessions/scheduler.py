@@ -55,9 +55,18 @@ Rating = fsrs.Rating
 _GRADE_RATING = {g: Rating(i + 1) for i, g in enumerate(SELF_GRADES)}
 
 
-def rating_for_run(self_grade: str | None, verdicts: Sequence[str | None], finished: bool,
-                   duration_ms: float | None, target_ms: float | None, *, hints: int = 0, reveals: int = 0,
-                   reached_goal: bool | None = None, complete: bool | None = None) -> Rating:
+def rating_for_run(
+    self_grade: str | None,
+    verdicts: Sequence[str | None],
+    finished: bool,
+    duration_ms: float | None,
+    target_ms: float | None,
+    *,
+    hints: int = 0,
+    reveals: int = 0,
+    reached_goal: bool | None = None,
+    complete: bool | None = None,
+) -> Rating:
     """The FSRS rating of a run by the rule in the module docstring.
 
     ``verdicts``: the scored verdict of each step (None: never checked); ``hints``/``reveals``: help
@@ -93,26 +102,34 @@ def rating_for_run(self_grade: str | None, verdicts: Sequence[str | None], finis
 def _board_run_facts(board: Board) -> dict:
     run = board.run if isinstance(board.run, dict) else {}
     aids = board.aids
-    return {"hints": sum(1 for a in aids if a.kind == "hint"), "reveals": sum(1 for a in aids if a.kind == "reveal"),
-            "reached_goal": run.get("reached_goal") if isinstance(run.get("reached_goal"), bool) else None,
-            "complete": run.get("complete") if isinstance(run.get("complete"), bool) else None}
+    return {
+        "hints": sum(1 for a in aids if a.kind == "hint"),
+        "reveals": sum(1 for a in aids if a.kind == "reveal"),
+        "reached_goal": run.get("reached_goal") if isinstance(run.get("reached_goal"), bool) else None,
+        "complete": run.get("complete") if isinstance(run.get("complete"), bool) else None,
+    }
 
 
 def suggested_rating(board: Board) -> Rating:
     """The grade the run allows (the rule applied to a self-grade of Easy, as if finished)."""
-    verdicts = [s.scored_verdict.verdict if s.scored_verdict else None
-                for s in sorted(board.steps, key=lambda s: s.index)]
+    verdicts = [
+        s.scored_verdict.verdict if s.scored_verdict else None
+        for s in sorted(board.steps, key=lambda s: s.index)
+    ]
     target = board.target_s * 1000.0 if board.target_s else None
     return rating_for_run("easy", verdicts, True, board.duration_ms, target, **_board_run_facts(board))
 
 
 def rating_for_board(board: Board) -> Rating:
     """:func:`rating_for_run` applied to a saved board."""
-    verdicts = [s.scored_verdict.verdict if s.scored_verdict else None  # an answer change keeps its first verdict
-                for s in sorted(board.steps, key=lambda s: s.index)]
+    verdicts = [
+        s.scored_verdict.verdict if s.scored_verdict else None  # an answer change keeps its first verdict
+        for s in sorted(board.steps, key=lambda s: s.index)
+    ]
     target = board.target_s * 1000.0 if board.target_s else None
-    return rating_for_run(board.self_grade, verdicts, board.finished, board.duration_ms, target,
-                          **_board_run_facts(board))
+    return rating_for_run(
+        board.self_grade, verdicts, board.finished, board.duration_ms, target, **_board_run_facts(board)
+    )
 
 
 def _end_of_day(today: date | datetime) -> datetime:
@@ -145,7 +162,9 @@ class Scheduler:
 
     def card_state(self, card_id: str) -> fsrs.Card | None:
         """The FSRS card of ``card_id`` (None: never reviewed)."""
-        row = self.history.conn.execute("SELECT card_json FROM fsrs_cards WHERE card_id = ?", (card_id,)).fetchone()
+        row = self.history.conn.execute(
+            "SELECT card_json FROM fsrs_cards WHERE card_id = ?", (card_id,)
+        ).fetchone()
         return fsrs.Card.from_json(row[0]) if row else None
 
     def due_date(self, card_id: str) -> datetime | None:
@@ -153,25 +172,34 @@ class Scheduler:
         card = self.card_state(card_id)
         return card.due if card else None
 
-    def record(self, card_id: str, rating: Rating | int, when: datetime | None = None,
-               board_id: str | None = None) -> datetime:
+    def record(
+        self, card_id: str, rating: Rating | int, when: datetime | None = None, board_id: str | None = None
+    ) -> datetime:
         """Review ``card_id`` with ``rating`` (1..4) at ``when`` (aware datetime; default now) and return
         its new due date (UTC)."""
         when = _as_utc(when)
         rating = Rating(int(rating))
         card = self.card_state(card_id) or fsrs.Card(card_id=zlib.crc32(card_id.encode()) or 1, due=when)
         card, _log = self.fsrs.review_card(card, rating, review_datetime=when)
-        first = self.history.conn.execute("SELECT first_review FROM fsrs_cards WHERE card_id = ?",
-                                          (card_id,)).fetchone()
+        first = self.history.conn.execute(
+            "SELECT first_review FROM fsrs_cards WHERE card_id = ?", (card_id,)
+        ).fetchone()
         with self.history.conn:
             self.history.conn.execute(
                 "INSERT OR REPLACE INTO fsrs_cards (card_id, card_json, due, first_review, last_review) "
                 "VALUES (?, ?, ?, ?, ?)",
-                (card_id, card.to_json(), card.due.astimezone(UTC).isoformat(),
-                 first[0] if first else when.isoformat(), when.isoformat()))
+                (
+                    card_id,
+                    card.to_json(),
+                    card.due.astimezone(UTC).isoformat(),
+                    first[0] if first else when.isoformat(),
+                    when.isoformat(),
+                ),
+            )
             self.history.conn.execute(
                 "INSERT INTO reviews (card_id, reviewed_at, rating, attempt_board_id) VALUES (?, ?, ?, ?)",
-                (card_id, when.isoformat(), int(rating), board_id))
+                (card_id, when.isoformat(), int(rating), board_id),
+            )
         if board_id:
             self.history.set_rating(board_id, int(rating))
         return card.due
@@ -183,8 +211,11 @@ class Scheduler:
         state = self.card_state(card_id)
         out = {}
         for rating in Rating:
-            card = fsrs.Card.from_json(state.to_json()) if state is not None else fsrs.Card(
-                card_id=zlib.crc32(card_id.encode()) or 1, due=when)
+            card = (
+                fsrs.Card.from_json(state.to_json())
+                if state is not None
+                else fsrs.Card(card_id=zlib.crc32(card_id.encode()) or 1, due=when)
+            )
             card, _log = self.fsrs.review_card(card, rating, review_datetime=when)
             out[rating] = card.due
         return out
@@ -202,7 +233,8 @@ class Scheduler:
         ``card_ids`` (e.g. the deck's) when given. New cards are not "due" (see DrillPlan)."""
         end = _end_of_day(today).isoformat()
         rows = self.history.conn.execute(
-            "SELECT card_id FROM fsrs_cards WHERE due < ? ORDER BY due, card_id", (end,)).fetchall()
+            "SELECT card_id FROM fsrs_cards WHERE due < ? ORDER BY due, card_id", (end,)
+        ).fetchall()
         keep = set(card_ids) if card_ids is not None else None
         return [r[0] for r in rows if (r[0] in keep if keep is not None else "/" not in r[0])]
 
@@ -216,18 +248,22 @@ class Scheduler:
         if card.due.astimezone(UTC) > latest:
             card.due = latest
             with self.history.conn:
-                self.history.conn.execute("UPDATE fsrs_cards SET card_json = ?, due = ? WHERE card_id = ?",
-                                          (card.to_json(), latest.isoformat(), card_id))
+                self.history.conn.execute(
+                    "UPDATE fsrs_cards SET card_json = ?, due = ? WHERE card_id = ?",
+                    (card.to_json(), latest.isoformat(), card_id),
+                )
         return card.due.astimezone(UTC)
 
     def first_review(self, card_id: str) -> datetime | None:
-        row = self.history.conn.execute("SELECT first_review FROM fsrs_cards WHERE card_id = ?",
-                                        (card_id,)).fetchone()
+        row = self.history.conn.execute(
+            "SELECT first_review FROM fsrs_cards WHERE card_id = ?", (card_id,)
+        ).fetchone()
         return datetime.fromisoformat(row[0]) if row else None
 
     def last_review(self, card_id: str) -> datetime | None:
-        row = self.history.conn.execute("SELECT last_review FROM fsrs_cards WHERE card_id = ?",
-                                        (card_id,)).fetchone()
+        row = self.history.conn.execute(
+            "SELECT last_review FROM fsrs_cards WHERE card_id = ?", (card_id,)
+        ).fetchone()
         return datetime.fromisoformat(row[0]) if row else None
 
 
@@ -252,8 +288,13 @@ class DrillPlan:
     practised_s: float = 180.0
     practised_after_days: int = 7
 
-    def target_s(self, scheduler: Scheduler, card_id: str, today: date | datetime,
-                 targets: Mapping[str, tuple[float, float]] | None = None) -> float:
+    def target_s(
+        self,
+        scheduler: Scheduler,
+        card_id: str,
+        today: date | datetime,
+        targets: Mapping[str, tuple[float, float]] | None = None,
+    ) -> float:
         """The time target (s) of ``card_id`` on ``today``."""
         cold, practised = (targets or {}).get(card_id, (self.cold_s, self.practised_s))
         first = scheduler.first_review(card_id)
@@ -262,8 +303,13 @@ class DrillPlan:
         days = ((_end_of_day(today) - timedelta(days=1)).date() - first.astimezone(UTC).date()).days
         return float(practised if days >= self.practised_after_days else cold)
 
-    def queue(self, scheduler: Scheduler, deck_card_ids: Sequence[str], today: date | datetime,
-              targets: Mapping[str, tuple[float, float]] | None = None) -> list[QueueItem]:
+    def queue(
+        self,
+        scheduler: Scheduler,
+        deck_card_ids: Sequence[str],
+        today: date | datetime,
+        targets: Mapping[str, tuple[float, float]] | None = None,
+    ) -> list[QueueItem]:
         """Today's queue: the due cards (most overdue first), then up to ``new_per_day`` new cards (fewer
         if some were already started today), and when that leaves nothing, the card least recently
         reviewed (the cycle)."""
@@ -271,8 +317,9 @@ class DrillPlan:
         start = end - timedelta(days=1)
         due = scheduler.due(today, deck_card_ids)
         items = [QueueItem(c, "due", self.target_s(scheduler, c, today, targets)) for c in due]
-        started_today = sum(1 for c in deck_card_ids
-                            if (f := scheduler.first_review(c)) is not None and start <= f < end)
+        started_today = sum(
+            1 for c in deck_card_ids if (f := scheduler.first_review(c)) is not None and start <= f < end
+        )
         new = [c for c in deck_card_ids if scheduler.first_review(c) is None]
         for c in new[: max(0, self.new_per_day - started_today)]:
             items.append(QueueItem(c, "new", self.target_s(scheduler, c, today, targets)))

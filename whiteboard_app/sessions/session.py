@@ -58,13 +58,27 @@ TYPING_GAP_MS = 3000.0
 Listener = Callable[[str, "int | None"], None]
 """Called as listener(kind, step) after each change; kind is one of EVENT_KINDS."""
 
-EVENT_KINDS = ("stroke", "erase", "restore", "ink", "reading", "correction", "verdict", "step",
-               "followup", "grade", "finish", "aid", "run")
+EVENT_KINDS = (
+    "stroke",
+    "erase",
+    "restore",
+    "ink",
+    "reading",
+    "correction",
+    "verdict",
+    "step",
+    "followup",
+    "grade",
+    "finish",
+    "aid",
+    "run",
+)
 
 
 def _quantize(stroke: Stroke) -> Stroke:
-    pts = tuple(Point(round(p.x, 2), round(p.y, 2), round(p.t, 1), round(p.pressure, 3))
-                for p in stroke.points)
+    pts = tuple(
+        Point(round(p.x, 2), round(p.y, 2), round(p.t, 1), round(p.pressure, 3)) for p in stroke.points
+    )
     return replace(stroke, points=pts)  # same id
 
 
@@ -75,14 +89,27 @@ class Session:
     and created on first use; ``current_step`` is the step new ink goes to by default.
     """
 
-    def __init__(self, card_id: str, clock: Clock, *, target_s: float | None = None, card_title: str = "",
-                 started_at: datetime | None = None, board_id: str | None = None) -> None:
+    def __init__(
+        self,
+        card_id: str,
+        clock: Clock,
+        *,
+        target_s: float | None = None,
+        card_title: str = "",
+        started_at: datetime | None = None,
+        board_id: str | None = None,
+    ) -> None:
         self._clock = clock
         self._origin = clock.now_ms()
         self._offset = 0.0
         kw = {"board_id": board_id} if board_id else {}
-        self._board = Board(card_id=card_id, started_at=started_at or utc_now(), card_title=card_title,
-                            target_s=float(target_s) if target_s is not None else None, **kw)
+        self._board = Board(
+            card_id=card_id,
+            started_at=started_at or utc_now(),
+            card_title=card_title,
+            target_s=float(target_s) if target_s is not None else None,
+            **kw,
+        )
         self._steps: dict[int, StepRecord] = {}
         self._current = 0
         # stroke id -> every (step, position) holding an entry of it, in the order they were made: a
@@ -100,16 +127,25 @@ class Session:
     def resume(cls, board: Board, clock: Clock) -> Session:
         """Continue an unfinished board: its time goes on from its last recorded event (the time the
         program was closed does not count). The current step is the last one."""
-        s = cls(board.card_id, clock, target_s=board.target_s, card_title=board.card_title,
-                started_at=board.started_at, board_id=board.board_id)
+        s = cls(
+            board.card_id,
+            clock,
+            target_s=board.target_s,
+            card_title=board.card_title,
+            started_at=board.started_at,
+            board_id=board.board_id,
+        )
         s._offset = board.last_event_ms()
         s._board = replace(board, steps=(), followups=(), finished_ms=None)
         s._steps = {}
         for step in board.steps:
             s._steps[step.index] = step
         # each stroke's entries in the order they were made (an entry is made at its end_ms)
-        made = sorted((e.end_ms, step.index, pos, e.stroke.id)
-                      for step in board.steps for pos, e in enumerate(step.strokes))
+        made = sorted(
+            (e.end_ms, step.index, pos, e.stroke.id)
+            for step in board.steps
+            for pos, e in enumerate(step.strokes)
+        )
         for _end, index, pos, sid in made:
             s._where.setdefault(sid, []).append((index, pos))
         s._followups = list(board.followups)
@@ -216,7 +252,10 @@ class Session:
         """Mark strokes (by id, any step) erased now wherever they are on the board; their ink stays in
         the board for replay. Raises KeyError for an id the session never saw (nothing is changed)."""
         self._check_open()
-        hit = {sid: [p for p in self._places(sid) if self._entry(p).erased_ms is None] for sid in list(stroke_ids)}
+        hit = {
+            sid: [p for p in self._places(sid) if self._entry(p).erased_ms is None]
+            for sid in list(stroke_ids)
+        }
         for sid, places in hit.items():
             if places:
                 self._erased_at[sid] = places
@@ -232,7 +271,8 @@ class Session:
             places = self._places(sid)
             if all(self._entry(p).erased_ms is not None for p in places):
                 back += [p for p in self._erased_at.get(sid, ()) if p in places] or [
-                    max(places, key=lambda p: (self._entry(p).erased_ms, places.index(p)))]
+                    max(places, key=lambda p: (self._entry(p).erased_ms, places.index(p)))
+                ]
         self._mark_at(back, False, "restore")
 
     def set_ink(self, ink: StepInk, step: int | None = None) -> None:
@@ -248,10 +288,16 @@ class Session:
         st = self._step(step, self.elapsed_ms())
         want = {s.id: s for s in ink.strokes}
         last = {e.stroke.id: pos for pos, e in enumerate(st.strokes)}  # this step's newest entry of an id
-        keep = {sid: pos for sid, pos in last.items() if sid in want and (
-            st.strokes[pos].erased_ms is None or self._where[sid][-1] == (st.index, pos))}
-        gone = [(st.index, pos) for pos, e in enumerate(st.strokes)
-                if e.erased_ms is None and keep.get(e.stroke.id) != pos]
+        keep = {
+            sid: pos
+            for sid, pos in last.items()
+            if sid in want and (st.strokes[pos].erased_ms is None or self._where[sid][-1] == (st.index, pos))
+        }
+        gone = [
+            (st.index, pos)
+            for pos, e in enumerate(st.strokes)
+            if e.erased_ms is None and keep.get(e.stroke.id) != pos
+        ]
         back = [(st.index, pos) for pos in keep.values() if st.strokes[pos].erased_ms is not None]
         entries = list(st.strokes)
         for sid, pos in keep.items():
@@ -269,7 +315,9 @@ class Session:
         self._emit("ink", st.index)
 
     # ------------------------------------------------------------------ readings, verdicts, steps
-    def record_reading(self, step: int, reading: Any, *, engine: str = "", ms: float | None = None) -> Reading:
+    def record_reading(
+        self, step: int, reading: Any, *, engine: str = "", ms: float | None = None
+    ) -> Reading:
         """Record what the recogniser read on ``step``: a ``RecognitionResult`` (its n-best, engine and
         ms are kept), or a LaTeX string / None ("could not read")."""
         now = self.elapsed_ms()
@@ -278,9 +326,13 @@ class Session:
             r = Reading(now, reading, ((reading, 0.0),) if reading else (), engine, ms or 0.0)
         else:
             cands = tuple((str(c.latex), float(c.score)) for c in getattr(reading, "candidates", ()))
-            r = Reading(now, cands[0][0] if cands else None, cands,
-                        engine or str(getattr(reading, "engine", "") or ""),
-                        float(ms if ms is not None else getattr(reading, "ms", 0.0)))
+            r = Reading(
+                now,
+                cands[0][0] if cands else None,
+                cands,
+                engine or str(getattr(reading, "engine", "") or ""),
+                float(ms if ms is not None else getattr(reading, "ms", 0.0)),
+            )
         self._steps[st.index] = replace(st, readings=st.readings + (r,))
         self._emit("reading", st.index)
         return r
@@ -312,8 +364,16 @@ class Session:
             raise ValueError(f"unknown verdict {d.get('verdict')!r}; expected one of {VERDICTS}")
         now = self.elapsed_ms()
         st = self._step(step, now)
-        v = VerdictEntry(now, d.get("latex"), d["verdict"], d.get("reference_step"), d.get("diagnosis"),
-                         d.get("shape"), float(d.get("ms") or 0.0), d.get("message"))
+        v = VerdictEntry(
+            now,
+            d.get("latex"),
+            d["verdict"],
+            d.get("reference_step"),
+            d.get("diagnosis"),
+            d.get("shape"),
+            float(d.get("ms") or 0.0),
+            d.get("message"),
+        )
         self._steps[st.index] = replace(st, verdicts=st.verdicts + (v,))
         self._emit("verdict", st.index)
         return v
@@ -330,7 +390,9 @@ class Session:
         return self._current
 
     # ------------------------------------------------------------------------------ the end
-    def record_followup(self, index: int, question: str, answer: str, grade: str | None = None) -> FollowupAnswer:
+    def record_followup(
+        self, index: int, question: str, answer: str, grade: str | None = None
+    ) -> FollowupAnswer:
         """Record the answer to follow-up ``index`` (and its self-grade, one of SELF_GRADES or None);
         answering the same follow-up again replaces the earlier answer."""
         if grade is not None and grade not in SELF_GRADES:
@@ -384,7 +446,9 @@ class Session:
             return
         start, why, step = self._open_pause
         self._open_pause = None
-        self._board = replace(self._board, pauses=self._board.pauses + (Pause(start, self.elapsed_ms(), why, step),))
+        self._board = replace(
+            self._board, pauses=self._board.pauses + (Pause(start, self.elapsed_ms(), why, step),)
+        )
 
     @property
     def paused(self) -> bool:
@@ -450,15 +514,21 @@ class Session:
         """How long (ms) the user has been without ink if that is already a freeze (> 8 s), else None."""
         if self.finished or self._open_pause is not None:
             return None
-        last = max((end for _start, end, _step in busy_spans(self.steps, self._pauses(), self._board.aids)),
-                   default=0.0)
+        last = max(
+            (end for _start, end, _step in busy_spans(self.steps, self._pauses(), self._board.aids)),
+            default=0.0,
+        )
         gap = self.elapsed_ms() - last
         return gap if gap > FREEZE_MS else None
 
     def board(self) -> Board:
         """An immutable snapshot of the attempt, ready to save (cheap: shares the stroke objects)."""
-        return replace(self._board, steps=tuple(self.steps), pauses=self._pauses(),
-                       followups=tuple(sorted(self._followups, key=lambda f: f.index)))
+        return replace(
+            self._board,
+            steps=tuple(self.steps),
+            pauses=self._pauses(),
+            followups=tuple(sorted(self._followups, key=lambda f: f.index)),
+        )
 
     def verdicts_json(self) -> list[dict[str, Any]]:
         """The latest verdict of each step, as the ``check`` CLI prints them (steps without one skipped)."""

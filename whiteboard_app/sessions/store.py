@@ -149,7 +149,9 @@ class _Journal:
 
     def _open(self) -> int:
         if self._fd is None:
-            self._fd = os.open(self.path, os.O_WRONLY | os.O_CREAT | os.O_APPEND | getattr(os, "O_BINARY", 0), 0o644)
+            self._fd = os.open(
+                self.path, os.O_WRONLY | os.O_CREAT | os.O_APPEND | getattr(os, "O_BINARY", 0), 0o644
+            )
             size = os.fstat(self._fd).st_size
             self._ends = [(self.seq, size)] if size else []
         return self._fd
@@ -162,8 +164,11 @@ class _Journal:
             changed = [s for s in board.steps if self._last_steps.get(s.index) is not s]
             head = json.dumps(board.head_dict(), ensure_ascii=False, separators=(",", ":"), allow_nan=False)
             self.seq += 1
-            line = _utf8(f'{{"seq":{self.seq},"head":{head},"steps":[' + ",".join(_step_json(s) for s in changed)
-                         + "]}\n")
+            line = _utf8(
+                f'{{"seq":{self.seq},"head":{head},"steps":['
+                + ",".join(_step_json(s) for s in changed)
+                + "]}\n"
+            )
             fd = self._open()
             os.write(fd, line)
             self._dirty = True
@@ -620,9 +625,15 @@ class Autosaver:
     next submission tries again (it holds everything the failed snapshot held).
     """
 
-    def __init__(self, store: BoardStore, *, min_interval_ms: float = 0.0,
-                 on_saved: Callable[[Path], None] | None = None,
-                 on_error: Callable[[BoardError], None] | None = None, journal: bool = True) -> None:
+    def __init__(
+        self,
+        store: BoardStore,
+        *,
+        min_interval_ms: float = 0.0,
+        on_saved: Callable[[Path], None] | None = None,
+        on_error: Callable[[BoardError], None] | None = None,
+        journal: bool = True,
+    ) -> None:
         self.store = store
         self.min_interval_s = max(0.0, min_interval_ms) / 1000.0
         self.on_saved = on_saved

@@ -31,7 +31,9 @@ HEADLINES = {
     "cannot_check": "cannot check",
 }
 
-_UNKNOWN_NAME = re.compile(r"unknown name\s+['\"\u2018\u201c]?([^'\"\u2019\u201d:]+?)['\"\u2019\u201d]?(?::|$)")
+_UNKNOWN_NAME = re.compile(
+    r"unknown name\s+['\"\u2018\u201c]?([^'\"\u2019\u201d:]+?)['\"\u2019\u201d]?(?::|$)"
+)
 _INCOMPLETE = ("unbalanced", "an argument is missing", "a relation is missing", "empty", "nothing to check")
 _CLASS_PREFIX = re.compile(r"^(?:[A-Z][A-Za-z]*(?:Error|Exception|Warning)|LaTeXParsingError)\s*:\s*")
 
@@ -47,7 +49,7 @@ class Words:
     detail: str
 
     def line(self) -> str:
-        """"headline: detail" (or the headline alone), for a list or an exported sheet."""
+        """ "headline: detail" (or the headline alone), for a list or an exported sheet."""
         return f"{self.headline}: {self.detail}" if self.detail else self.headline
 
 
@@ -87,7 +89,7 @@ def plain_reason(message: str | None) -> str:
     "could not read:" in front is dropped. Returns "" for an empty message."""
     text = first_line(message)
     if text.lower().startswith("could not read:"):
-        text = text[len("could not read:"):].strip()
+        text = text[len("could not read:") :].strip()
     low = text.lower()
     if "sympy cannot parse" in low or "invalid latex" in low or "latexparsingerror" in low or "antlr" in low:
         return "it is not a complete formula (a missing term, bracket or brace?)"
@@ -101,9 +103,16 @@ def plain_reason(message: str | None) -> str:
     return text
 
 
-def describe(kind: str | None, *, latex: str | None = None, message: str | None = None,
-             diagnosis: str | None = None, shape: str | None = None, reference_step: int | None = None,
-             n_candidates: int = 0) -> Words:
+def describe(
+    kind: str | None,
+    *,
+    latex: str | None = None,
+    message: str | None = None,
+    diagnosis: str | None = None,
+    shape: str | None = None,
+    reference_step: int | None = None,
+    n_candidates: int = 0,
+) -> Words:
     """The words of a verdict ``kind`` ("correct", "wrong", "unparsed", "cannot_check"; None: no verdict)
     on a step read as ``latex`` (None or "": nothing was read) with the checker's ``message``,
     ``diagnosis`` and ``shape``; ``n_candidates`` is the length of the n-best list (the advice names
@@ -112,11 +121,20 @@ def describe(kind: str | None, *, latex: str | None = None, message: str | None 
     if kind is None:
         return Words("", "", "")
     if kind == "correct":
-        base = f"matches reference step {reference_step}" if reference_step else "follows from your previous step"
-        extra = re.sub(r"^(matches reference step \d+|follows from (?:your |the )?previous step)", "",
-                       first_line(message)).strip(" ;")
+        base = (
+            f"matches reference step {reference_step}"
+            if reference_step
+            else "follows from your previous step"
+        )
+        extra = re.sub(
+            r"^(matches reference step \d+|follows from (?:your |the )?previous step)",
+            "",
+            first_line(message),
+        ).strip(" ;")
         extra = re.sub(r"^\((.*)\)$", r"\1", extra)
-        extra = extra.replace("proved (sympy simplifies the difference to 0)", "proved: the difference simplifies to 0")
+        extra = extra.replace(
+            "proved (sympy simplifies the difference to 0)", "proved: the difference simplifies to 0"
+        )
         extra = plain_reason(extra) if extra else ""
         return Words("correct", "correct", "; ".join(_dedupe([base, extra])))
     if kind == "wrong":
@@ -134,12 +152,19 @@ def describe(kind: str | None, *, latex: str | None = None, message: str | None 
         m = _UNKNOWN_NAME.search(raw)
         if latex and m:
             name = m.group(1).strip().replace("\\\\", "\\")  # a repr doubles backslashes
-            return Words("unknown_name", f"unknown name \u2018{name}\u2019",
-                         f"\u2018{name}\u2019 is not a symbol of this card; if the reading is wrong, {pick}")
+            return Words(
+                "unknown_name",
+                f"unknown name \u2018{name}\u2019",
+                f"\u2018{name}\u2019 is not a symbol of this card; if the reading is wrong, {pick}",
+            )
         reason = plain_reason(raw)
         if not latex or raw.lower().startswith("could not read"):  # the recogniser gave no reading
             reason = reason or "the recogniser found no reading"
-            advice = "pick another reading or type the LaTeX" if n_candidates > 1 else "type the LaTeX, or read the ink again"
+            advice = (
+                "pick another reading or type the LaTeX"
+                if n_candidates > 1
+                else "type the LaTeX, or read the ink again"
+            )
             return Words("unparsed", "could not read", f"{reason}; {advice}")
         if reason.startswith("it is not a complete formula"):
             return Words("unparsed", "incomplete formula", f"the reading {reason[3:]}; {pick}")
@@ -161,17 +186,28 @@ def describe_verdict(verdict, n_candidates: int = 0, latex: str | None = None) -
     if verdict is None:
         return Words("", "", "")
     message = getattr(verdict, "message", None)
-    if getattr(verdict, "verdict", None) == "correct" and message and (
-            getattr(verdict, "defines", None) or getattr(verdict, "note", None) or getattr(verdict, "skipped", None)
-            or (not getattr(verdict, "reference_step", None) and not message.startswith("follows from"))):
+    if (
+        getattr(verdict, "verdict", None) == "correct"
+        and message
+        and (
+            getattr(verdict, "defines", None)
+            or getattr(verdict, "note", None)
+            or getattr(verdict, "skipped", None)
+            or (not getattr(verdict, "reference_step", None) and not message.startswith("follows from"))
+        )
+    ):
         # the checker's own words say why: "defines ŷ", "follows: derivative of L", "write what this
         # equals: dσ/dz = …", "matches reference step 5; skipped 3-4"
         return Words("correct", "correct", plain_reason(first_line(message)))
-    return describe(getattr(verdict, "verdict", None),
-                    latex=latex if latex is not None else getattr(verdict, "latex", None),
-                    message=getattr(verdict, "message", None), diagnosis=getattr(verdict, "diagnosis", None),
-                    shape=getattr(verdict, "shape", None), reference_step=getattr(verdict, "reference_step", None),
-                    n_candidates=n_candidates)
+    return describe(
+        getattr(verdict, "verdict", None),
+        latex=latex if latex is not None else getattr(verdict, "latex", None),
+        message=getattr(verdict, "message", None),
+        diagnosis=getattr(verdict, "diagnosis", None),
+        shape=getattr(verdict, "shape", None),
+        reference_step=getattr(verdict, "reference_step", None),
+        n_candidates=n_candidates,
+    )
 
 
 def short_label(verdict) -> str:

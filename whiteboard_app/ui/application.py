@@ -32,10 +32,15 @@ def run(args: argparse.Namespace, build_window: Callable, install_excepthook: Ca
     install_excepthook(window)
     window.show()
     if args.launch_probe:
+
         def probe() -> None:
             loading = window.recognizers.loading
-            print(f"window-shown {1000.0 * (time.perf_counter() - t0):.1f} recognizer-loading={loading}", flush=True)
+            print(
+                f"window-shown {1000.0 * (time.perf_counter() - t0):.1f} recognizer-loading={loading}",
+                flush=True,
+            )
             app.quit()
+
         QTimer.singleShot(0, probe)
     elif args.screenshot_script is not None:
         from whiteboard_app.sessions.clock import FakeClock

@@ -60,7 +60,7 @@ class BoardRow:
     finished: bool
 
     def verdict_text(self) -> str:
-        """"✓3 ✗1 ?1" (kinds with a count only); "no verdicts" when no step was checked."""
+        """ "✓3 ✗1 ?1" (kinds with a count only); "no verdicts" when no step was checked."""
         parts = [f"{mark}{self.verdicts[k]}" for k, mark in _MARKS if self.verdicts.get(k)]
         return " ".join(parts) or "no verdicts"
 
@@ -74,8 +74,9 @@ def board_row(path: Path, board: Board, titles: Mapping[str, str] | None = None)
             counts[v.verdict] = counts.get(v.verdict, 0) + 1
     title = (titles or {}).get(board.card_id) or board.card_title or board.card_id
     started = board.started_at.astimezone().strftime("%Y-%m-%d %H:%M")
-    return BoardRow(Path(path), board.card_id, title, started, board.duration_ms, counts, board.self_grade,
-                    board.finished)
+    return BoardRow(
+        Path(path), board.card_id, title, started, board.duration_ms, counts, board.self_grade, board.finished
+    )
 
 
 def thumbnail(board: Board, size: QSize = THUMB) -> QPixmap:
@@ -111,9 +112,14 @@ class BoardBrowser(QWidget):
     replay_requested = Signal(object)
     deleted = Signal(object)
 
-    def __init__(self, listing: Callable[[], object], titles: Mapping[str, str] | None = None,
-                 delete: Callable[[Path], None] | None = None, folder: str | os.PathLike[str] | None = None,
-                 parent: QWidget | None = None) -> None:
+    def __init__(
+        self,
+        listing: Callable[[], object],
+        titles: Mapping[str, str] | None = None,
+        delete: Callable[[Path], None] | None = None,
+        folder: str | os.PathLike[str] | None = None,
+        parent: QWidget | None = None,
+    ) -> None:
         super().__init__(parent)
         self.setWindowTitle("Saved boards")
         self._listing = listing
@@ -168,8 +174,10 @@ class BoardBrowser(QWidget):
         self.problems.setObjectName("boardProblems")
         self.problems.setStyleSheet("color: #8a6d00;")
         self.problems.setWordWrap(True)
-        self.empty = QLabel("No saved boards yet. Every run is saved here as you write: pick a card in the deck "
-                            "and press Practise.")
+        self.empty = QLabel(
+            "No saved boards yet. Every run is saved here as you write: pick a card in the deck "
+            "and press Practise."
+        )
         self.empty.setWordWrap(True)
         self.empty.setObjectName("boardsEmpty")
 
@@ -200,8 +208,16 @@ class BoardBrowser(QWidget):
             row = board_row(entry.path, entry.board, self._titles)
             self.rows.append(row)
             self._boards[row.path] = entry.board
-            item = QTreeWidgetItem(["", row.title, row.started, format_ms(row.duration_ms), row.verdict_text(),
-                                    (row.grade or "").capitalize() + ("" if row.finished else "unfinished")])
+            item = QTreeWidgetItem(
+                [
+                    "",
+                    row.title,
+                    row.started,
+                    format_ms(row.duration_ms),
+                    row.verdict_text(),
+                    (row.grade or "").capitalize() + ("" if row.finished else "unfinished"),
+                ]
+            )
             item.setData(0, Qt.ItemDataRole.UserRole, str(row.path))
             item.setToolTip(1, f"{row.title} ({row.card_id})\n{row.path.name}")
             item.setSizeHint(0, QSize(THUMB.width() + 8, THUMB.height() + 6))
@@ -230,8 +246,10 @@ class BoardBrowser(QWidget):
             names.append(f"{Path(path).name}: {reason}" if path else str(reason))
         more = f" and {len(errors) - 3} more" if len(errors) > 3 else ""
         n = len(errors)
-        return (f"{n} file{'s' if n != 1 else ''} could not be read and {'are' if n != 1 else 'is'} left out "
-                f"(never changed): " + "; ".join(names) + more)
+        return (
+            f"{n} file{'s' if n != 1 else ''} could not be read and {'are' if n != 1 else 'is'} left out "
+            f"(never changed): " + "; ".join(names) + more
+        )
 
     def _next_thumbnail(self) -> None:
         if not self._thumbs_todo:
@@ -261,15 +279,24 @@ class BoardBrowser(QWidget):
             item.setHidden(not all(w in hay for w in words))
         current = self.tree.currentItem()
         if current is None or current.isHidden():
-            first = next((self.tree.topLevelItem(k) for k in range(self.tree.topLevelItemCount())
-                          if not self.tree.topLevelItem(k).isHidden()), None)
+            first = next(
+                (
+                    self.tree.topLevelItem(k)
+                    for k in range(self.tree.topLevelItemCount())
+                    if not self.tree.topLevelItem(k).isHidden()
+                ),
+                None,
+            )
             self.tree.setCurrentItem(first)
         self._update_buttons()
 
     def visible_titles(self) -> list[str]:
         """Card titles of the listed (not filtered out) boards, in order (tests)."""
-        return [self.tree.topLevelItem(k).text(1) for k in range(self.tree.topLevelItemCount())
-                if not self.tree.topLevelItem(k).isHidden()]
+        return [
+            self.tree.topLevelItem(k).text(1)
+            for k in range(self.tree.topLevelItemCount())
+            if not self.tree.topLevelItem(k).isHidden()
+        ]
 
     # ------------------------------------------------------------------------------------ actions
     def selected_path(self) -> Path | None:
@@ -304,9 +331,12 @@ class BoardBrowser(QWidget):
             return None
         board = self._boards[src]
         if not path:
-            suggested = str((self.folder or Path.home()) / f"{board.card_id}-{board.started_at:%Y%m%d-%H%M}.png")
-            path, _ = QFileDialog.getSaveFileName(self, "Export the board", suggested,
-                                                  "PNG (*.png);;PDF (*.pdf);;InkML (*.inkml)")
+            suggested = str(
+                (self.folder or Path.home()) / f"{board.card_id}-{board.started_at:%Y%m%d-%H%M}.png"
+            )
+            path, _ = QFileDialog.getSaveFileName(
+                self, "Export the board", suggested, "PNG (*.png);;PDF (*.pdf);;InkML (*.inkml)"
+            )
             if not path:
                 return None
         from whiteboard_app.ui.export import export_board
@@ -327,9 +357,12 @@ class BoardBrowser(QWidget):
         if path is None:
             return False
         row = next(r for r in self.rows if r.path == path)
-        if ask and not confirm(self, "Delete this board?",
-                               f"Delete the board of \u201c{row.title}\u201d from {row.started}?\n"
-                               f"The file {path.name} is removed; its replay is lost."):
+        if ask and not confirm(
+            self,
+            "Delete this board?",
+            f"Delete the board of \u201c{row.title}\u201d from {row.started}?\n"
+            f"The file {path.name} is removed; its replay is lost.",
+        ):
             return False
         try:
             self._delete(path)

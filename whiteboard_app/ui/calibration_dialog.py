@@ -38,8 +38,13 @@ class CalibrationDialog(QDialog):
     are the user's (read, corrected) LaTeX pairs, which add the symbols the recogniser keeps missing.
     """
 
-    def __init__(self, recognizer, data_dir: str | Path, parent: QWidget | None = None,
-                 corrections: Iterable[tuple[str, str]] = ()) -> None:
+    def __init__(
+        self,
+        recognizer,
+        data_dir: str | Path,
+        parent: QWidget | None = None,
+        corrections: Iterable[tuple[str, str]] = (),
+    ) -> None:
         super().__init__(parent)
         self.setWindowTitle("Calibrate the recogniser to your handwriting")
         self.recognizer = recognizer
@@ -89,7 +94,9 @@ class CalibrationDialog(QDialog):
         self.items.clear()
         for item in self.plan:
             mark = "\u2713 " if item.needed == 0 else ""
-            w = QListWidgetItem(f"{mark}{item.label}   {item.have}/{item.have + item.needed}   ({item.reason})")
+            w = QListWidgetItem(
+                f"{mark}{item.label}   {item.have}/{item.have + item.needed}   ({item.reason})"
+            )
             w.setData(Qt.ItemDataRole.UserRole, item.label)
             self.items.addItem(w)
         self.items.blockSignals(False)
@@ -147,8 +154,10 @@ class CalibrationDialog(QDialog):
     def finish(self) -> None:
         """Give every stored sample to the recogniser (in a worker), then close."""
         if self.recognizer is None or not callable(getattr(self.recognizer, "adapt", None)):
-            self.message.setText("Samples saved. The recogniser is not loaded (or cannot adapt); they will be "
-                                 "used the next time it loads.")
+            self.message.setText(
+                "Samples saved. The recogniser is not loaded (or cannot adapt); they will be "
+                "used the next time it loads."
+            )
             self.accept()
             return
         self.done_button.setEnabled(False)

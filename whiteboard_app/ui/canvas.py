@@ -72,7 +72,7 @@ def stroke_width(pressure: float, gamma: float = 1.0, base: float = BASE_WIDTH) 
     0.2 x base; gamma > 1 makes light strokes thinner (a harder pen), gamma < 1 thicker.
     """
     p = min(1.0, max(0.0, pressure))
-    return base * (0.2 + 1.6 * p ** gamma)
+    return base * (0.2 + 1.6 * p**gamma)
 
 
 def stroke_path(points: Sequence[Point], gamma: float = 1.0, base: float = BASE_WIDTH) -> QPainterPath:
@@ -97,8 +97,14 @@ def _segment_quad(a: Point, ra: float, b: Point, rb: float) -> QPolygonF | None:
         return None
     nx, ny = -dy / length, dx / length
     # Same orientation as QPainterPath.addEllipse, so the winding fill unites discs and trapezoids.
-    return QPolygonF([QPointF(a.x - nx * ra, a.y - ny * ra), QPointF(b.x - nx * rb, b.y - ny * rb),
-                      QPointF(b.x + nx * rb, b.y + ny * rb), QPointF(a.x + nx * ra, a.y + ny * ra)])
+    return QPolygonF(
+        [
+            QPointF(a.x - nx * ra, a.y - ny * ra),
+            QPointF(b.x - nx * rb, b.y - ny * rb),
+            QPointF(b.x + nx * rb, b.y + ny * rb),
+            QPointF(a.x + nx * ra, a.y + ny * ra),
+        ]
+    )
 
 
 class BoardCanvas(QWidget):
@@ -113,7 +119,9 @@ class BoardCanvas(QWidget):
     activeStepChanged = Signal(int)
     inkActivity = Signal()
 
-    def __init__(self, model: PageModel, parent: QWidget | None = None, undo_stack: QUndoStack | None = None) -> None:
+    def __init__(
+        self, model: PageModel, parent: QWidget | None = None, undo_stack: QUndoStack | None = None
+    ) -> None:
         super().__init__(parent)
         self.model = model
         self._undo = undo_stack if undo_stack is not None else QUndoStack(self)
@@ -173,7 +181,9 @@ class BoardCanvas(QWidget):
         return QTransform(self._scale, 0, 0, self._scale, self._offset.x(), self._offset.y())
 
     def _view_rect(self, box: BBox | tuple[float, float, float, float], pad: float = 0.0) -> QRect:
-        left, top, right, bottom = (box.left, box.top, box.right, box.bottom) if isinstance(box, BBox) else box
+        left, top, right, bottom = (
+            (box.left, box.top, box.right, box.bottom) if isinstance(box, BBox) else box
+        )
         x0, y0 = self.canvas_to_view(left - pad, top - pad)
         x1, y1 = self.canvas_to_view(right + pad, bottom + pad)
         return QRect(math.floor(x0) - 2, math.floor(y0) - 2, math.ceil(x1 - x0) + 5, math.ceil(y1 - y0) + 5)
@@ -194,8 +204,14 @@ class BoardCanvas(QWidget):
         fractional ones re-render everything."""
         self._offset += QPointF(dx, dy)
         w, h = self.width(), self.height()
-        if (self._cache.isNull() or dx != int(dx) or dy != int(dy) or abs(dx) >= w or abs(dy) >= h
-                or self._until_ms is not None):
+        if (
+            self._cache.isNull()
+            or dx != int(dx)
+            or dy != int(dy)
+            or abs(dx) >= w
+            or abs(dy) >= h
+            or self._until_ms is not None
+        ):
             self._full_render()
             return
         dx, dy = int(dx), int(dy)
@@ -474,14 +490,24 @@ class BoardCanvas(QWidget):
                         e = (s, b.left, b.top, b.right, b.bottom)
                         cache[s.id] = e
                     entries.append(e)
-                union = ((min(e[1] for e in entries), min(e[2] for e in entries),
-                          max(e[3] for e in entries), max(e[4] for e in entries)) if entries else None)
+                union = (
+                    (
+                        min(e[1] for e in entries),
+                        min(e[2] for e in entries),
+                        max(e[3] for e in entries),
+                        max(e[4] for e in entries),
+                    )
+                    if entries
+                    else None
+                )
                 step = (ink, union, entries)
                 self._step_boxes[k] = step
             union = step[1]
             if union is None or union[2] < left or union[0] > right or union[3] < top or union[1] > bottom:
                 continue
-            out.extend(e[0] for e in step[2] if e[3] >= left and e[1] <= right and e[4] >= top and e[2] <= bottom)
+            out.extend(
+                e[0] for e in step[2] if e[3] >= left and e[1] <= right and e[4] >= top and e[2] <= bottom
+            )
         return out
 
     def stroke_path(self, stroke: Stroke) -> QPainterPath:
@@ -507,7 +533,7 @@ class BoardCanvas(QWidget):
         if self._active_step >= len(new.steps):
             self._active_step = len(new.steps) - 1
             self.activeStepChanged.emit(self._active_step)
-        if old.tops != new.tops and old.tops != new.tops[:len(old.tops)]:
+        if old.tops != new.tops and old.tops != new.tops[: len(old.tops)]:
             self._full_render()
             return
         boxes: list[QRect] = []
@@ -635,8 +661,13 @@ class BoardCanvas(QWidget):
         if self._cache.isNull() or self._cache.size() != self.size() * self.devicePixelRatioF():
             self._full_render()
         painter = QPainter(self)
-        painter.drawImage(rect, self._cache, QRectF(rect.topLeft() * self.devicePixelRatioF(),
-                                                    rect.size() * self.devicePixelRatioF()).toRect())
+        painter.drawImage(
+            rect,
+            self._cache,
+            QRectF(
+                rect.topLeft() * self.devicePixelRatioF(), rect.size() * self.devicePixelRatioF()
+            ).toRect(),
+        )
         page = self.model.page
         if 0 <= self._active_step < len(page.steps) and not self._read_only:
             top, bottom = page.band(self._active_step)
@@ -744,8 +775,11 @@ class BoardCanvas(QWidget):
             pos = event.position()
             self.zoom_by(2.0 ** (steps / 4.0), (pos.x(), pos.y()))
         else:
-            dx, dy = ((pixels.x(), pixels.y()) if not pixels.isNull()
-                      else (round(angle.x() / 120.0 * 48.0), round(angle.y() / 120.0 * 48.0)))
+            dx, dy = (
+                (pixels.x(), pixels.y())
+                if not pixels.isNull()
+                else (round(angle.x() / 120.0 * 48.0), round(angle.y() / 120.0 * 48.0))
+            )
             if event.modifiers() & Qt.KeyboardModifier.ShiftModifier:
                 dx, dy = dy, dx
             self.pan_by(dx, dy)
@@ -760,7 +794,10 @@ class BoardCanvas(QWidget):
                 self.zoom_by(pinch.scaleFactor(), (float(local.x()), float(local.y())))
                 event.accept()
                 return True
-        if event.type() == QEvent.Type.NativeGesture and event.gestureType() == Qt.NativeGestureType.ZoomNativeGesture:
+        if (
+            event.type() == QEvent.Type.NativeGesture
+            and event.gestureType() == Qt.NativeGestureType.ZoomNativeGesture
+        ):
             pos = event.position()
             self.zoom_by(1.0 + event.value(), (pos.x(), pos.y()))
             return True

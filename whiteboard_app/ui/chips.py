@@ -122,16 +122,22 @@ class CandidateChips(QWidget):
             pix = render_pixmap(s, 13.0)
             if pix is not None and not pix.isNull():
                 if pix.width() > CHIP_MAX_W or pix.height() > CHIP_MAX_H:
-                    pix = pix.scaled(CHIP_MAX_W, CHIP_MAX_H, Qt.AspectRatioMode.KeepAspectRatio,
-                                     Qt.TransformationMode.SmoothTransformation)
+                    pix = pix.scaled(
+                        CHIP_MAX_W,
+                        CHIP_MAX_H,
+                        Qt.AspectRatioMode.KeepAspectRatio,
+                        Qt.TransformationMode.SmoothTransformation,
+                    )
                 b.setIcon(pix)
                 b.setIconSize(pix.size())
                 b.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonIconOnly)
             else:
                 b.setText(s if len(s) <= 40 else s[:39] + "\u2026")
-            b.setStyleSheet("QToolButton { background: #f4f6fb; border: 1px solid #c8d0e0; border-radius: 10px;"
-                            " padding: 2px 8px; } QToolButton:checked { background: #dce8fb;"
-                            " border: 2px solid #4a7bd0; }")
+            b.setStyleSheet(
+                "QToolButton { background: #f4f6fb; border: 1px solid #c8d0e0; border-radius: 10px;"
+                " padding: 2px 8px; } QToolButton:checked { background: #dce8fb;"
+                " border: 2px solid #4a7bd0; }"
+            )
             b.clicked.connect(lambda _=False, r=row: self._tapped(r))
             self._flow.addWidget(b)
             self.buttons.append(b)

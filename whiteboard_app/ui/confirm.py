@@ -20,6 +20,11 @@ def confirm(parent: QWidget | None, title: str, text: str) -> bool:
     ask = QMessageBox.question
     if ask is _QUESTION and QGuiApplication.platformName() == "offscreen":
         return True
-    answer = ask(parent, title, text, QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.Cancel,
-                 QMessageBox.StandardButton.Cancel)
+    answer = ask(
+        parent,
+        title,
+        text,
+        QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.Cancel,
+        QMessageBox.StandardButton.Cancel,
+    )
     return answer == QMessageBox.StandardButton.Yes

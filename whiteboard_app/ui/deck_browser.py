@@ -33,9 +33,11 @@ from whiteboard_app.ui.timer_widget import format_ms
 COLUMNS = ("Card", "Due", "Best", "Last", "Target", "Attempts")
 
 #: The details pane before a card is chosen: what to do first (issue 16, first run).
-FIRST_STEPS = ("Pick a card and press <b>Practise</b> (or double-click it, or type its name and press Enter). "
-               "On the board: write one step, pause and it is checked; Enter starts the next step; a zig-zag "
-               "over ink erases it. File \u2192 Calibrate the recogniser teaches it your writing.")
+FIRST_STEPS = (
+    "Pick a card and press <b>Practise</b> (or double-click it, or type its name and press Enter). "
+    "On the board: write one step, pause and it is checked; Enter starts the next step; a zig-zag "
+    "over ink erases it. File \u2192 Calibrate the recogniser teaches it your writing."
+)
 
 
 @dataclass(frozen=True)
@@ -103,9 +105,14 @@ class DeckBrowser(QWidget):
     card_chosen = Signal(str)
     boards_requested = Signal(str)  # a card id ("" for every card)
 
-    def __init__(self, deck, stats: Callable[[str], CardStats] | None = None,
-                 today: Callable[[], datetime | date] = _local_now, parent: QWidget | None = None,
-                 queue: Callable[[], list[tuple[str, str]]] | None = None) -> None:
+    def __init__(
+        self,
+        deck,
+        stats: Callable[[str], CardStats] | None = None,
+        today: Callable[[], datetime | date] = _local_now,
+        parent: QWidget | None = None,
+        queue: Callable[[], list[tuple[str, str]]] | None = None,
+    ) -> None:
         super().__init__(parent)
         self.deck = deck
         self._stats = stats or (lambda card_id: CardStats())
@@ -186,7 +193,9 @@ class DeckBrowser(QWidget):
             self.tree.addTopLevelItem(top)
             for cid, why in queue:
                 card = self.deck.cards[cid]
-                row = QTreeWidgetItem([f"{card.title}   ({self._drill_words(cid, why, today)})", "", "", "", "", ""])
+                row = QTreeWidgetItem(
+                    [f"{card.title}   ({self._drill_words(cid, why, today)})", "", "", "", "", ""]
+                )
                 row.setData(0, Qt.ItemDataRole.UserRole, cid)
                 row.setForeground(0, QBrush(QColor("#1b5fa8")))
                 top.addChild(row)
@@ -207,14 +216,16 @@ class DeckBrowser(QWidget):
                 topics[card.topic] = parent
                 self.tree.addTopLevelItem(parent)
             target = card.targets.cold_s * 1000.0
-            row = QTreeWidgetItem([
-                card.title,
-                due_words(st, today),
-                format_ms(st.best_ms) if st.best_ms is not None else "-",
-                format_ms(st.last_ms) if st.last_ms is not None else "-",
-                format_ms(target),
-                str(st.attempts),
-            ])
+            row = QTreeWidgetItem(
+                [
+                    card.title,
+                    due_words(st, today),
+                    format_ms(st.best_ms) if st.best_ms is not None else "-",
+                    format_ms(st.last_ms) if st.last_ms is not None else "-",
+                    format_ms(target),
+                    str(st.attempts),
+                ]
+            )
             row.setData(0, Qt.ItemDataRole.UserRole, card.id)
             row.setToolTip(0, card.prompt)
             due_now = is_due(st, today)
@@ -231,8 +242,10 @@ class DeckBrowser(QWidget):
                 row.setForeground(2, QBrush(QColor("#1b7f3b" if st.best_ms <= target else "#8a6d00")))
             parent.addChild(row)
         self.tree.expandAll()
-        self.summary.setText(f"{len(cards)} card{'' if len(cards) == 1 else 's'}: {due_count} due today, "
-                             f"{new_count} never practised" + (f", {len(later)} due later today" if later else ""))
+        self.summary.setText(
+            f"{len(cards)} card{'' if len(cards) == 1 else 's'}: {due_count} due today, "
+            f"{new_count} never practised" + (f", {len(later)} due later today" if later else "")
+        )
         self.apply_filter()
 
     def _due_now(self, card_id: str, now: datetime | date) -> bool:
@@ -265,7 +278,9 @@ class DeckBrowser(QWidget):
     def drill_card_ids(self) -> list[str]:
         """Today's drill (the scheduler's queue), in order."""
         top = self.drill_item
-        return [top.child(j).data(0, Qt.ItemDataRole.UserRole) for j in range(top.childCount())] if top else []
+        return (
+            [top.child(j).data(0, Qt.ItemDataRole.UserRole) for j in range(top.childCount())] if top else []
+        )
 
     def visible_card_ids(self) -> list[str]:
         """Ids of the card rows the search and the filter leave visible, in list order."""
@@ -289,7 +304,9 @@ class DeckBrowser(QWidget):
                 shown += ok
             top.setHidden(shown == 0)
         current = self.tree.currentItem()
-        if current is not None and (current.isHidden() or (current.parent() is not None and current.parent().isHidden())):
+        if current is not None and (
+            current.isHidden() or (current.parent() is not None and current.parent().isHidden())
+        ):
             # the details pane and Practise must never be about a card the filter hides
             ids = self.visible_card_ids()
             if ids:

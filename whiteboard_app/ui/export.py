@@ -35,8 +35,12 @@ SHEET_WIDTH = 1600.0
 INK_FRACTION = 0.62
 HEADER_H = 96.0
 FOOTER_H = 30.0
-_VERDICT_RGB = {"correct": (46, 125, 50), "wrong": (179, 38, 30), "unparsed": (110, 110, 110),
-                "cannot_check": (196, 134, 0)}
+_VERDICT_RGB = {
+    "correct": (46, 125, 50),
+    "wrong": (179, 38, 30),
+    "unparsed": (110, 110, 110),
+    "cannot_check": (196, 134, 0),
+}
 
 
 class ExportError(RuntimeError):
@@ -99,20 +103,28 @@ def paint_board(painter: QPainter, board: Board, width: float = SHEET_WIDTH) -> 
     font.setBold(True)
     painter.setFont(font)
     painter.setPen(QColor(20, 24, 36))
-    painter.drawText(QRectF(24, 10, width - 48, 40), Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter, title)
+    painter.drawText(
+        QRectF(24, 10, width - 48, 40), Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter, title
+    )
     font.setPixelSize(19)
     font.setBold(False)
     painter.setFont(font)
     target = f" (target {_fmt(board.target_s * 1000)})" if board.target_s else ""
     freezes = board.freezes()
-    words = [f"{board.started_at:%Y-%m-%d %H:%M} UTC", f"time {_fmt(board.duration_ms)}{target}",
-             f"{len(freezes)} freeze{'s' if len(freezes) != 1 else ''}"]
+    words = [
+        f"{board.started_at:%Y-%m-%d %H:%M} UTC",
+        f"time {_fmt(board.duration_ms)}{target}",
+        f"{len(freezes)} freeze{'s' if len(freezes) != 1 else ''}",
+    ]
     if board.self_grade:
         words.append(f"self-grade {board.self_grade}")
     if not board.finished:
         words.append("unfinished")
-    painter.drawText(QRectF(24, 52, width - 48, 30), Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter,
-                     "   ·   ".join(words))
+    painter.drawText(
+        QRectF(24, 52, width - 48, 30),
+        Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter,
+        "   ·   ".join(words),
+    )
     painter.setPen(QPen(QColor(200, 204, 214), 1.5))
     painter.drawLine(QPointF(0, HEADER_H - 4), QPointF(width, HEADER_H - 4))
     # ink, drawn by the canvas itself
@@ -149,16 +161,19 @@ def paint_board(painter: QPainter, board: Board, width: float = SHEET_WIDTH) -> 
             box = QRectF(col_x, y0 + 30, col_w, max(24.0, y1 - y0 - 36))
             if pix is not None and not pix.isNull():
                 k = min(1.0, box.width() / pix.width(), box.height() / pix.height())
-                painter.drawPixmap(QRectF(box.left(), box.top(), pix.width() * k, pix.height() * k), pix,
-                                   QRectF(pix.rect()))
+                painter.drawPixmap(
+                    QRectF(box.left(), box.top(), pix.width() * k, pix.height() * k), pix, QRectF(pix.rect())
+                )
             else:
                 painter.setPen(QColor(20, 24, 36))
                 painter.drawText(box, Qt.AlignmentFlag.AlignLeft | Qt.TextFlag.TextWordWrap, s.latex)
     painter.setFont(small)
     painter.setPen(QColor(150, 150, 160))
-    painter.drawText(QRectF(24, size.height() - FOOTER_H, width - 48, FOOTER_H),
-                     Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter,
-                     f"whiteboard-app board {board.board_id}")
+    painter.drawText(
+        QRectF(24, size.height() - FOOTER_H, width - 48, FOOTER_H),
+        Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter,
+        f"whiteboard-app board {board.board_id}",
+    )
 
 
 def export_png(board: Board, path: str | os.PathLike[str], width: float = SHEET_WIDTH) -> Path:
@@ -199,10 +214,19 @@ def _write_pdf(board: Board, path: Path, tmp: Path) -> None:
     writer.setTitle(f"{board.card_title or board.card_id} {board.started_at:%Y-%m-%d %H:%M}")
     writer.setCreator("whiteboard-app")
     size = sheet_size(board)
-    orientation = (QPageLayout.Orientation.Landscape if size.width() > size.height()
-                   else QPageLayout.Orientation.Portrait)
-    writer.setPageLayout(QPageLayout(QPageSize(QPageSize.PageSizeId.A4), orientation, QMarginsF(10, 10, 10, 10),
-                                     QPageLayout.Unit.Millimeter))
+    orientation = (
+        QPageLayout.Orientation.Landscape
+        if size.width() > size.height()
+        else QPageLayout.Orientation.Portrait
+    )
+    writer.setPageLayout(
+        QPageLayout(
+            QPageSize(QPageSize.PageSizeId.A4),
+            orientation,
+            QMarginsF(10, 10, 10, 10),
+            QPageLayout.Unit.Millimeter,
+        )
+    )
     painter = QPainter()
     if not painter.begin(writer):
         raise ExportError(f"{path}: cannot write the PDF")
@@ -230,8 +254,15 @@ def board_records(board: Board) -> list:
             if e.erased_ms is not None:
                 continue
             times = e.point_times()
-            strokes.append(replace(e.stroke, points=tuple(Point(p.x, p.y, round(t, 1), p.pressure)
-                                                          for p, t in zip(e.stroke.points, times, strict=True))))
+            strokes.append(
+                replace(
+                    e.stroke,
+                    points=tuple(
+                        Point(p.x, p.y, round(t, 1), p.pressure)
+                        for p, t in zip(e.stroke.points, times, strict=True)
+                    ),
+                )
+            )
         if strokes:
             records.append(InkRecord(f"step-{s.index + 1}", StepInk(tuple(strokes)), s.latex))
     return records

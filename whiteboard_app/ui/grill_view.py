@@ -69,9 +69,19 @@ class GrillView(QWidget):
     finished = Signal(dict)
     back_requested = Signal()
 
-    def __init__(self, items: Sequence[GrillItem], *, scheduler=None, recognizer: Callable[[], Any] = lambda: None,
-                 compare=None, clock: Clock | None = None, now: Callable[[], datetime] | None = None,
-                 read_pause_ms: int = 900, tick_ms: int = 200, parent: QWidget | None = None) -> None:
+    def __init__(
+        self,
+        items: Sequence[GrillItem],
+        *,
+        scheduler=None,
+        recognizer: Callable[[], Any] = lambda: None,
+        compare=None,
+        clock: Clock | None = None,
+        now: Callable[[], datetime] | None = None,
+        read_pause_ms: int = 900,
+        tick_ms: int = 200,
+        parent: QWidget | None = None,
+    ) -> None:
         super().__init__(parent)
         self.session = GrillSession(items, scheduler, clock or SystemClock(), compare=compare, now=now)
         self.recognizer = recognizer
@@ -236,8 +246,9 @@ class GrillView(QWidget):
         left = self.session.remaining_ms()
         self.clock_label.setText(_fmt_s(left))
         self.time_bar.setValue(int(max(0.0, left)))
-        self.clock_label.setStyleSheet("font-size: 20px; font-weight: bold;"
-                                       + (" color: #b3261e;" if left < 10_000 else ""))
+        self.clock_label.setStyleSheet(
+            "font-size: 20px; font-weight: bold;" + (" color: #b3261e;" if left < 10_000 else "")
+        )
         if left <= 0 and not self._revealed:
             self.timer.stop()
             self.read_timer.stop()
@@ -264,8 +275,9 @@ class GrillView(QWidget):
         self.verdict_label.setStyleSheet("font-size: 17px; color: #555;")
         worker = Worker(check_answer, item, latex, self.compare)
         self._pending = worker
-        self.pool.submit(worker, on_result=lambda v, latex=latex: self._on_verdict(latex, v),
-                         on_error=self._on_check_error)
+        self.pool.submit(
+            worker, on_result=lambda v, latex=latex: self._on_verdict(latex, v), on_error=self._on_check_error
+        )
 
     def read_ink(self) -> None:
         """Read the ink with the recogniser (in a worker), then check the best reading."""
@@ -376,12 +388,19 @@ class GrillView(QWidget):
             pix = render_pixmap(q.answer, 16.0)
             if pix is not None:
                 self.expected_pix.setPixmap(pix)
-            self.expected_label.setText(f"expected: <code>{_esc(q.answer)}</code>"
-                                        + (f" &nbsp;(also {', '.join(f'<code>{_esc(a)}</code>' for a in q.accept[:2])})"
-                                           if q.accept else ""))
+            self.expected_label.setText(
+                f"expected: <code>{_esc(q.answer)}</code>"
+                + (
+                    f" &nbsp;(also {', '.join(f'<code>{_esc(a)}</code>' for a in q.accept[:2])})"
+                    if q.accept
+                    else ""
+                )
+            )
         else:
             points = "".join(f"<li>{_esc(p)}</li>" for p in q.key_points)
-            self.expected_label.setText(f"<ul style='margin:0'>{points}</ul><p style='color:#444'>{_esc(q.answer)}</p>")
+            self.expected_label.setText(
+                f"<ul style='margin:0'>{points}</ul><p style='color:#444'>{_esc(q.answer)}</p>"
+            )
 
     def _done(self, result: GrillResult, text: str, colour: str = "#b3261e") -> None:
         self.last_result = result
@@ -406,7 +425,9 @@ class GrillView(QWidget):
         self.clock_label.clear()
         acc = f"{100 * s['accuracy']:.0f} %" if s["accuracy"] is not None else "-"
         med = f"{s['median_ms'] / 1000:.1f} s" if s["median_ms"] is not None else "-"
-        self.summary_label.setText(f"{s['correct']} of {s['answered']} right ({acc}), median {med} a question.")
+        self.summary_label.setText(
+            f"{s['correct']} of {s['answered']} right ({acc}), median {med} a question."
+        )
         self.next_button.setEnabled(False)
         self._set_answering(False)
         self.finished.emit(s)

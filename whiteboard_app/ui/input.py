@@ -23,12 +23,19 @@ from PySide6.QtGui import QInputDevice, QMouseEvent, QPointingDevice, QTabletEve
 from whiteboard_app.ink.model import DEFAULT_PRESSURE, Point
 
 _KINDS = {
-    QEvent.Type.TabletPress: "press", QEvent.Type.TabletMove: "move", QEvent.Type.TabletRelease: "release",
-    QEvent.Type.MouseButtonPress: "press", QEvent.Type.MouseMove: "move",
-    QEvent.Type.MouseButtonRelease: "release", QEvent.Type.MouseButtonDblClick: "press",
+    QEvent.Type.TabletPress: "press",
+    QEvent.Type.TabletMove: "move",
+    QEvent.Type.TabletRelease: "release",
+    QEvent.Type.MouseButtonPress: "press",
+    QEvent.Type.MouseMove: "move",
+    QEvent.Type.MouseButtonRelease: "release",
+    QEvent.Type.MouseButtonDblClick: "press",
 }
-_BUTTONS = {Qt.MouseButton.LeftButton: "left", Qt.MouseButton.MiddleButton: "middle",
-            Qt.MouseButton.RightButton: "right"}
+_BUTTONS = {
+    Qt.MouseButton.LeftButton: "left",
+    Qt.MouseButton.MiddleButton: "middle",
+    Qt.MouseButton.RightButton: "right",
+}
 
 
 @dataclass(frozen=True, slots=True)
@@ -57,8 +64,12 @@ class InputAdapter:
     stamps the points (default: ms since the adapter was made; a window passes its session clock).
     """
 
-    def __init__(self, to_canvas: Callable[[float, float], tuple[float, float]],
-                 clock: Callable[[], float] | None = None, stylus_only: bool = True) -> None:
+    def __init__(
+        self,
+        to_canvas: Callable[[float, float], tuple[float, float]],
+        clock: Callable[[], float] | None = None,
+        stylus_only: bool = True,
+    ) -> None:
         self.to_canvas = to_canvas
         self.clock = clock or _monotonic_ms()
         self.stylus_only = stylus_only
@@ -89,7 +100,9 @@ class InputAdapter:
         pos = event.position()
         eraser = event.pointerType() == QPointingDevice.PointerType.Eraser
         button = "left" if kind == "move" else _BUTTONS.get(event.button(), "left")
-        return PenEvent(kind, self._point(pos.x(), pos.y(), pressure), "stylus", button, eraser, pos.x(), pos.y())
+        return PenEvent(
+            kind, self._point(pos.x(), pos.y(), pressure), "stylus", button, eraser, pos.x(), pos.y()
+        )
 
     def mouse(self, event: QMouseEvent) -> PenEvent | None:
         """A PenEvent for a mouse (or touch-synthesised mouse) event, or None when it must be ignored:
@@ -102,8 +115,11 @@ class InputAdapter:
         dev_type = dev.type() if dev is not None else QInputDevice.DeviceType.Mouse
         if dev_type in (QInputDevice.DeviceType.Stylus, QInputDevice.DeviceType.Airbrush):
             return None
-        source = "touch" if dev_type in (QInputDevice.DeviceType.TouchScreen,
-                                         QInputDevice.DeviceType.TouchPad) else "mouse"
+        source = (
+            "touch"
+            if dev_type in (QInputDevice.DeviceType.TouchScreen, QInputDevice.DeviceType.TouchPad)
+            else "mouse"
+        )
         if kind == "move":
             buttons = event.buttons()
             button = next((name for b, name in _BUTTONS.items() if buttons & b), "none")
@@ -112,5 +128,6 @@ class InputAdapter:
         if button == "left" and self.stylus_only and self.tablet_seen:
             return None
         pos = event.position()
-        return PenEvent(kind, self._point(pos.x(), pos.y(), DEFAULT_PRESSURE), source, button, False,
-                        pos.x(), pos.y())
+        return PenEvent(
+            kind, self._point(pos.x(), pos.y(), DEFAULT_PRESSURE), source, button, False, pos.x(), pos.y()
+        )

@@ -32,8 +32,10 @@ GRADES = ("again", "hard", "good", "easy")
 INTERPRETATION_QUESTION = "Say it out loud: what does the result mean?"
 
 #: asked once the card is graded, as at the end of an onsite (its last 15 minutes): not graded, no model answer
-CLOSING_QUESTION = ("One last question: when did you last use this maths in your own work, and when did the "
-                    "framework hide it from you?")
+CLOSING_QUESTION = (
+    "One last question: when did you last use this maths in your own work, and when did the "
+    "framework hide it from you?"
+)
 
 
 @dataclass(frozen=True)
@@ -164,13 +166,18 @@ class InterviewerPanel(QWidget):
             due = (preview or {}).get(g)
             text = "&" + g.capitalize() + (f" \u00b7 {due}" if due else "")
             b.setText(text)
-            b.setToolTip((f"due again in {due}" if due else "") + (" (suggested by the run)" if g == self.suggested else ""))
+            b.setToolTip(
+                (f"due again in {due}" if due else "")
+                + (" (suggested by the run)" if g == self.suggested else "")
+            )
             font = b.font()
             font.setBold(g == self.suggested)
             b.setFont(font)
         if self.suggested:
-            self.grade_label.setText("How did this card go? Your grade sets when it is due again; the run "
-                                     f"suggests \u201c{self.suggested.capitalize()}\u201d.")
+            self.grade_label.setText(
+                "How did this card go? Your grade sets when it is due again; the run "
+                f"suggests \u201c{self.suggested.capitalize()}\u201d."
+            )
 
     def set_opening(self, question: Question | None) -> None:
         """Ask ``question`` first (e.g. "walk me through how you got there" after a run that jumped to
@@ -231,7 +238,9 @@ class InterviewerPanel(QWidget):
     def _show(self) -> None:
         n = len(self.questions)
         done = self.finished
-        self.progress.setText(f"Question {min(self.index + 1, n)} of {n}" if n else "This card has no follow-ups")
+        self.progress.setText(
+            f"Question {min(self.index + 1, n)} of {n}" if n else "This card has no follow-ups"
+        )
         for w in (self.question, self.answer_box, self.reveal_button, self.next_button):
             w.setVisible(not done)
         for b in self.grade_buttons.values():
@@ -239,7 +248,9 @@ class InterviewerPanel(QWidget):
             b.setEnabled(self.grade is None)
         self.grade_label.setVisible(done)
         msg = wording.grade_message(self.grade, self.due) if self.grade else ""
-        self.done_label.setText(f"{msg}<br><br><i>Interviewer:</i> \u201c{CLOSING_QUESTION}\u201d" if msg else "")
+        self.done_label.setText(
+            f"{msg}<br><br><i>Interviewer:</i> \u201c{CLOSING_QUESTION}\u201d" if msg else ""
+        )
         self.done_label.setVisible(bool(self.grade))
         if done:
             self.model_answer.setVisible(False)
@@ -252,6 +263,7 @@ class InterviewerPanel(QWidget):
         self.next_button.setText("&Next question" if self.index + 1 < n else "&Finish")
         if self.revealed:
             points = "".join(f"<li>{prose_html(p)}</li>" for p in q.key_points)  # maths in prose rendered
-            self.model_answer.setText(f"<b>Model answer.</b> {prose_html(q.answer)}"
-                                      + (f"<ul>{points}</ul>" if points else ""))
+            self.model_answer.setText(
+                f"<b>Model answer.</b> {prose_html(q.answer)}" + (f"<ul>{points}</ul>" if points else "")
+            )
         self.model_answer.setVisible(self.revealed)

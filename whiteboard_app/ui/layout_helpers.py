@@ -37,7 +37,9 @@ class ElidedLabel(QLabel):
         super().__init__(parent)
         self._full = ""
         self._min = min_width
-        self.setSizePolicy(QSizePolicy.Policy.Preferred, QSizePolicy.Policy.Preferred)  # up to the whole title
+        self.setSizePolicy(
+            QSizePolicy.Policy.Preferred, QSizePolicy.Policy.Preferred
+        )  # up to the whole title
         self.set_full_text(text)
 
     def set_full_text(self, text: str) -> None:

@@ -69,7 +69,11 @@ class RecognizerService(QObject):
             except Exception as exc:  # noqa: BLE001 - reported in words
                 from whiteboard_app.recognition.base import RecognitionError
 
-                words = str(exc) if isinstance(exc, RecognitionError) and str(exc) else f"{type(exc).__name__}: {exc}"
+                words = (
+                    str(exc)
+                    if isinstance(exc, RecognitionError) and str(exc)
+                    else f"{type(exc).__name__}: {exc}"
+                )
                 self._finished.emit(gen, None, words)
                 return
             self._finished.emit(gen, rec, "")
@@ -83,8 +87,10 @@ class RecognizerService(QObject):
         self.loading = False
         if recognizer is None:
             self.error = error
-            self.status = (f"the {self.name} recogniser could not load ({error}); type each step's LaTeX instead, "
-                           "or choose another engine in File > Settings")
+            self.status = (
+                f"the {self.name} recogniser could not load ({error}); type each step's LaTeX instead, "
+                "or choose another engine in File > Settings"
+            )
             self.failed.emit(error)
         else:
             self.recognizer = recognizer
@@ -148,8 +154,9 @@ class AppContext:
 class MainWindow(QMainWindow):
     """Deck browser and practice view. ``show_error(text)`` puts a message in words in the banner."""
 
-    def __init__(self, context: AppContext, recognizers: RecognizerService | None = None,
-                 parent: QWidget | None = None) -> None:
+    def __init__(
+        self, context: AppContext, recognizers: RecognizerService | None = None, parent: QWidget | None = None
+    ) -> None:
         super().__init__(parent)
         self.setWindowTitle("Whiteboard \u2014 ML derivations")
         self.context = context
@@ -160,7 +167,9 @@ class MainWindow(QMainWindow):
         self.banner = QLabel()
         self.banner.setObjectName("errorBanner")
         self.banner.setWordWrap(True)
-        self.banner.setStyleSheet("background: #fde7e4; color: #7a1b12; padding: 6px; border: 1px solid #e8b4ad;")
+        self.banner.setStyleSheet(
+            "background: #fde7e4; color: #7a1b12; padding: 6px; border: 1px solid #e8b4ad;"
+        )
         self.banner.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         self.banner_close = QPushButton("\u2715")
         self.banner_close.setFlat(True)
@@ -226,31 +235,64 @@ class MainWindow(QMainWindow):
     def _build_menus(self) -> None:
         file_menu = self.menuBar().addMenu("&File")
         self.deck_action = QAction("&Deck", self, shortcut=QKeySequence("Ctrl+D"), triggered=self.show_deck)
-        self.settings_action = QAction("&Settings\u2026", self, shortcut=QKeySequence("Ctrl+,"),
-                                       triggered=self.open_settings)
-        self.calibrate_action = QAction("&Calibrate the recogniser\u2026", self, triggered=self.open_calibration)
+        self.settings_action = QAction(
+            "&Settings\u2026", self, shortcut=QKeySequence("Ctrl+,"), triggered=self.open_settings
+        )
+        self.calibrate_action = QAction(
+            "&Calibrate the recogniser\u2026", self, triggered=self.open_calibration
+        )
         quit_action = QAction("&Quit", self, shortcut=QKeySequence.StandardKey.Quit, triggered=self.close)
-        self.stats_action = QAction("&History and statistics\u2026", self, shortcut=QKeySequence("Ctrl+H"),
-                                    triggered=self.open_stats)
-        self.review_action = QAction("&Review a saved board\u2026", self, shortcut=QKeySequence("Ctrl+B"),
-                                     triggered=self.open_board_browser)
+        self.stats_action = QAction(
+            "&History and statistics\u2026", self, shortcut=QKeySequence("Ctrl+H"), triggered=self.open_stats
+        )
+        self.review_action = QAction(
+            "&Review a saved board\u2026",
+            self,
+            shortcut=QKeySequence("Ctrl+B"),
+            triggered=self.open_board_browser,
+        )
         self.review_file_action = QAction("Open a board &file\u2026", self, triggered=self.open_review_file)
-        self.export_action = QAction("&Export this board\u2026", self, shortcut=QKeySequence("Ctrl+E"),
-                                     triggered=self.export_current)
-        for a in (self.deck_action, self.stats_action, self.review_action, self.review_file_action,
-                  self.export_action, self.settings_action, self.calibrate_action):
+        self.export_action = QAction(
+            "&Export this board\u2026", self, shortcut=QKeySequence("Ctrl+E"), triggered=self.export_current
+        )
+        for a in (
+            self.deck_action,
+            self.stats_action,
+            self.review_action,
+            self.review_file_action,
+            self.export_action,
+            self.settings_action,
+            self.calibrate_action,
+        ):
             file_menu.addAction(a)
         file_menu.addSeparator()
         file_menu.addAction(quit_action)
         practice_menu = self.menuBar().addMenu("&Practice")
-        self.interviewer_action = QAction("&Interviewer", self, shortcut=QKeySequence("Ctrl+I"),
-                                          triggered=lambda: self.practice and self.practice.show_interviewer())
-        self.finish_action = QAction("&Done (end the run)", self, shortcut=QKeySequence("Ctrl+Shift+D"),
-                                     triggered=lambda: self.practice and self.practice.request_finish())
-        self.keyboard_action = QAction("&Keyboard only", self, checkable=True, shortcut=QKeySequence("Ctrl+K"),
-                                       triggered=lambda on: self.practice and self.practice.set_keyboard_mode(on))
-        self.grill_action = QAction("&Grill (rapid questions)", self, shortcut=QKeySequence("Ctrl+G"),
-                                    triggered=lambda: self.open_grill())
+        self.interviewer_action = QAction(
+            "&Interviewer",
+            self,
+            shortcut=QKeySequence("Ctrl+I"),
+            triggered=lambda: self.practice and self.practice.show_interviewer(),
+        )
+        self.finish_action = QAction(
+            "&Done (end the run)",
+            self,
+            shortcut=QKeySequence("Ctrl+Shift+D"),
+            triggered=lambda: self.practice and self.practice.request_finish(),
+        )
+        self.keyboard_action = QAction(
+            "&Keyboard only",
+            self,
+            checkable=True,
+            shortcut=QKeySequence("Ctrl+K"),
+            triggered=lambda on: self.practice and self.practice.set_keyboard_mode(on),
+        )
+        self.grill_action = QAction(
+            "&Grill (rapid questions)",
+            self,
+            shortcut=QKeySequence("Ctrl+G"),
+            triggered=lambda: self.open_grill(),
+        )
         for a in (self.interviewer_action, self.finish_action, self.keyboard_action, self.grill_action):
             practice_menu.addAction(a)
 
@@ -301,11 +343,17 @@ class MainWindow(QMainWindow):
         services = PracticeServices(
             recognizer=lambda: self.recognizers.recognizer,
             recognizer_status=self._recognizer_status,
-            pause_ms=c.pause_ms, clock=c.clock, target_s=c.target_s,
+            pause_ms=c.pause_ms,
+            clock=c.clock,
+            target_s=c.target_s,
             on_session=self._guard(c.on_session, "saving the board"),
             on_graded=self._guard(c.on_graded, "recording the grade"),
-            on_ungraded=self._guard(c.on_ungraded, "recording the ungraded run"), grade_preview=c.grade_preview,
-            check=c.check, pressure_gamma=c.pressure_gamma, stylus_only=c.stylus_only)
+            on_ungraded=self._guard(c.on_ungraded, "recording the ungraded run"),
+            grade_preview=c.grade_preview,
+            check=c.check,
+            pressure_gamma=c.pressure_gamma,
+            stylus_only=c.stylus_only,
+        )
         try:
             view = PracticeView(card, services, resume=resume)
         except Exception as exc:  # noqa: BLE001 - shown in words, the deck stays usable
@@ -314,7 +362,9 @@ class MainWindow(QMainWindow):
         view.back_requested.connect(self.show_deck)
         view.interviewer.graded.connect(lambda _grade, v=view: self._after_grade(v))  # after the view's own
         view.interviewer.next_card_requested.connect(self.open_next_card)
-        view.keyboard_box.toggled.connect(self.keyboard_action.setChecked)  # the view's box and the menu agree
+        view.keyboard_box.toggled.connect(
+            self.keyboard_action.setChecked
+        )  # the view's box and the menu agree
         self.practice = view
         self.stack.addWidget(view)
         self.stack.setCurrentWidget(view)
@@ -330,13 +380,16 @@ class MainWindow(QMainWindow):
             except Exception as exc:  # noqa: BLE001 - shown in words
                 detail = traceback.format_exception_only(type(exc), exc)[-1].strip()
                 self.show_error(f"Problem while {doing}: {detail}")
+
         return call
 
     # ------------------------------------------------------------------ unfinished boards
     def offer_unfinished(self) -> None:
         """Offer back the newest unfinished board (autosaved before a crash or a quit) above the deck."""
         try:
-            self._offers = [e for e in self.context.unfinished() if e.board.card_id in self.context.deck.cards]
+            self._offers = [
+                e for e in self.context.unfinished() if e.board.card_id in self.context.deck.cards
+            ]
         except Exception as exc:  # noqa: BLE001 - the deck still opens
             self._offers = []
             self.show_error(f"Unfinished boards could not be listed: {exc}")
@@ -346,8 +399,10 @@ class MainWindow(QMainWindow):
         b = self._offers[0].board
         title = b.card_title or b.card_id
         more = f" ({len(self._offers) - 1} more)" if len(self._offers) > 1 else ""
-        self.resume_label.setText(f"An unfinished run on \u201c{title}\u201d from {b.started_at:%Y-%m-%d %H:%M}"
-                                  f" was saved{more}. Resume it?")
+        self.resume_label.setText(
+            f"An unfinished run on \u201c{title}\u201d from {b.started_at:%Y-%m-%d %H:%M}"
+            f" was saved{more}. Resume it?"
+        )
         self.resume_box.setVisible(True)
 
     def resume_offered(self) -> PracticeView | None:
@@ -358,8 +413,10 @@ class MainWindow(QMainWindow):
         board = self.context.adopt(entry.path, entry.board) or entry.board  # a copy when open elsewhere
         view = self.open_card(board.card_id, resume=board)
         if board.board_id != entry.board.board_id:
-            self.show_error("That board is being written by another whiteboard-app window; you are "
-                            "continuing a copy of it, saved as a separate board.")
+            self.show_error(
+                "That board is being written by another whiteboard-app window; you are "
+                "continuing a copy of it, saved as a separate board."
+            )
         self.offer_unfinished_rest()
         return view
 
@@ -379,8 +436,10 @@ class MainWindow(QMainWindow):
         if self._offers:
             rest = self._offers
             b = rest[0].board
-            self.resume_label.setText(f"Another unfinished run on \u201c{b.card_title or b.card_id}\u201d from "
-                                      f"{b.started_at:%Y-%m-%d %H:%M}. Resume it?")
+            self.resume_label.setText(
+                f"Another unfinished run on \u201c{b.card_title or b.card_id}\u201d from "
+                f"{b.started_at:%Y-%m-%d %H:%M}. Resume it?"
+            )
             self.resume_box.setVisible(True)
         else:
             self.resume_box.setVisible(False)
@@ -408,7 +467,9 @@ class MainWindow(QMainWindow):
         from whiteboard_app.ui.deck_browser import is_due
 
         try:
-            queue = [cid for cid, _why in self.context.queue() if cid in self.context.deck.cards and cid != after]
+            queue = [
+                cid for cid, _why in self.context.queue() if cid in self.context.deck.cards and cid != after
+            ]
         except Exception:  # noqa: BLE001 - no drill: the deck order below
             queue = []
         now = self.browser._today()
@@ -447,7 +508,8 @@ class MainWindow(QMainWindow):
     def open_next_card(self) -> PracticeView | None:
         """Open the card the interviewer offered after the grade (or the next of today's drill)."""
         nxt = getattr(self, "_next_card", None) or self.next_card_id(
-            after=self.practice.card.id if self.practice else None)
+            after=self.practice.card.id if self.practice else None
+        )
         return self.open_card(nxt) if nxt else None
 
     # ----------------------------------------------------------------------------- saved boards
@@ -456,7 +518,9 @@ class MainWindow(QMainWindow):
         "Saved boards" button, a card's context menu: filtered to ``card_id``); None without a board
         store (said in words)."""
         if self.context.list_boards is None:
-            self.show_error("Boards are not saved in this session (no data folder), so there is nothing to list.")
+            self.show_error(
+                "Boards are not saved in this session (no data folder), so there is nothing to list."
+            )
             return None
         from whiteboard_app.ui.board_browser import BoardBrowser
 
@@ -464,8 +528,9 @@ class MainWindow(QMainWindow):
             self.board_browser.refresh()
         else:
             titles = {cid: c.title for cid, c in self.context.deck.cards.items()}
-            b = BoardBrowser(self.context.list_boards, titles, self.context.delete_board,
-                             self.context.boards_folder)
+            b = BoardBrowser(
+                self.context.list_boards, titles, self.context.delete_board, self.context.boards_folder
+            )
             b.review_requested.connect(lambda path: self.open_review(path))
             b.replay_requested.connect(lambda path: self.open_review(path, replay=True))
             self.board_browser = b
@@ -499,8 +564,9 @@ class MainWindow(QMainWindow):
         from PySide6.QtWidgets import QFileDialog
 
         start = str(self.context.boards_folder or "")
-        path, _ = QFileDialog.getOpenFileName(self, "Open a board file", start,
-                                              "Boards (*.board.json);;JSON (*.json);;All files (*)")
+        path, _ = QFileDialog.getOpenFileName(
+            self, "Open a board file", start, "Boards (*.board.json);;JSON (*.json);;All files (*)"
+        )
         if path:
             self.open_review(path)
 
@@ -512,8 +578,12 @@ class MainWindow(QMainWindow):
         from PySide6.QtWidgets import QFileDialog
 
         with self.practice.dialog_open():  # time in a dialog is no freeze
-            path, _ = QFileDialog.getSaveFileName(self, "Export the board", f"{self.practice.card.id}.png",
-                                                  "PNG (*.png);;PDF (*.pdf);;InkML (*.inkml)")
+            path, _ = QFileDialog.getSaveFileName(
+                self,
+                "Export the board",
+                f"{self.practice.card.id}.png",
+                "PNG (*.png);;PDF (*.pdf);;InkML (*.inkml)",
+            )
         if path:
             self.export_board_to(path)
 
@@ -609,8 +679,9 @@ class MainWindow(QMainWindow):
         except Exception as exc:  # noqa: BLE001 - the run goes on with its target; said in words
             target = None
             self.show_error(f"The new time target could not be computed: {exc}")
-        view.apply_settings(pause_ms=c.pause_ms, pressure_gamma=c.pressure_gamma, stylus_only=c.stylus_only,
-                            target_s=target)
+        view.apply_settings(
+            pause_ms=c.pause_ms, pressure_gamma=c.pressure_gamma, stylus_only=c.stylus_only, target_s=target
+        )
 
     def open_calibration(self) -> None:
         """Open the calibration dialog with the loaded recogniser (or None)."""
@@ -628,9 +699,12 @@ class MainWindow(QMainWindow):
         if self.practice is not None and self.practice.run_in_progress():
             from whiteboard_app.ui.confirm import confirm
 
-            if not confirm(self, "Quit with a run in progress?",
-                           "A run is in progress. Quit now? Its board is saved and offered back (Resume) "
-                           "when you start again."):
+            if not confirm(
+                self,
+                "Quit with a run in progress?",
+                "A run is in progress. Quit now? Its board is saved and offered back (Resume) "
+                "when you start again.",
+            ):
                 event.ignore()
                 return
         self.close_practice()

@@ -80,7 +80,9 @@ def _cached_png(latex: str, size_pt: float, color: str, dpi: int) -> bytes | Non
     return render_png(latex, size_pt, color, dpi)
 
 
-def render_pixmap(latex: str, size_pt: float = 15.0, color: str = "#1a1a1a", dpi: int = 100) -> QPixmap | None:
+def render_pixmap(
+    latex: str, size_pt: float = 15.0, color: str = "#1a1a1a", dpi: int = 100
+) -> QPixmap | None:
     """A QPixmap of ``latex`` rendered as maths, or None when it cannot be rendered."""
     data = _cached_png(latex, float(size_pt), color, int(dpi))
     if data is None:
@@ -89,7 +91,9 @@ def render_pixmap(latex: str, size_pt: float = 15.0, color: str = "#1a1a1a", dpi
     return pix if pix.loadFromData(data, "PNG") else None
 
 
-def render_text_pixmap(text: str, size_pt: float = 11.0, color: str = "#444444", dpi: int = 100) -> QPixmap | None:
+def render_text_pixmap(
+    text: str, size_pt: float = 11.0, color: str = "#444444", dpi: int = 100
+) -> QPixmap | None:
     """A QPixmap of prose with inline maths in ``$...$`` (e.g. a card's setup), or None when mathtext
     cannot lay it out. No line wrapping: the caller falls back to text for long paragraphs."""
     if not text or "$" not in text:

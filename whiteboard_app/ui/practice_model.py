@@ -117,8 +117,16 @@ class PracticeModel(QObject):
     def restore(self, i: int, state: StepState) -> None:
         """Put back a state step ``i`` had before (e.g. its reading and verdict when undo returns its ink)."""
         self.ensure_steps(i + 1)
-        self._set(i, latex=state.latex, source=state.source, candidates=state.candidates,
-                  verdict=state.verdict, status=DONE, error=state.error, read_ms=state.read_ms)
+        self._set(
+            i,
+            latex=state.latex,
+            source=state.source,
+            candidates=state.candidates,
+            verdict=state.verdict,
+            status=DONE,
+            error=state.error,
+            read_ms=state.read_ms,
+        )
 
     def remove_last_step(self) -> None:
         """Remove the last step if it is empty and not the only one."""
@@ -150,16 +158,29 @@ class PracticeModel(QObject):
         if i >= len(self.steps) or (signature is not None and signature != self.signature(i)):
             return False
         cands = tuple((c.latex, c.score) for c in result.recognition.candidates)
-        self._set(i, latex=result.latex, source="ink", candidates=cands, verdict=result.verdict,
-                  status=DONE, error=None, read_ms=result.recognition.ms)
+        self._set(
+            i,
+            latex=result.latex,
+            source="ink",
+            candidates=cands,
+            verdict=result.verdict,
+            status=DONE,
+            error=None,
+            read_ms=result.recognition.ms,
+        )
         return True
 
     def set_reading(self, i: int, latex: str | None, source: str = "typed") -> None:
         """A reading chosen or typed by the user: the verdict is unknown until ``apply_verdict``."""
         self.ensure_steps(i + 1)
         latex = latex.strip() if latex else None
-        self._set(i, latex=latex or None, source=source, verdict=None,
-                  status=CHECKING if latex else (WAITING if not self.steps[i].ink.is_empty else EMPTY))
+        self._set(
+            i,
+            latex=latex or None,
+            source=source,
+            verdict=None,
+            status=CHECKING if latex else (WAITING if not self.steps[i].ink.is_empty else EMPTY),
+        )
 
     def apply_verdict(self, i: int, latex: str, verdict) -> bool:
         """Store the verdict of a recheck; refused when the step's reading has changed since."""
@@ -186,11 +207,20 @@ class PracticeModel(QObject):
         if not n:
             return None
         v = self.steps[i].verdict if i < len(self.steps) else None
-        if v is not None and v.verdict == "wrong" and isinstance(v.reference_step, int) and 1 <= v.reference_step <= n:
+        if (
+            v is not None
+            and v.verdict == "wrong"
+            and isinstance(v.reference_step, int)
+            and 1 <= v.reference_step <= n
+        ):
             return v.reference_step
-        matched = [s.verdict.reference_step for s in self.steps[:i] if s.verdict is not None
-                   and s.verdict.verdict in ("correct", "cannot_check")
-                   and isinstance(s.verdict.reference_step, int)]
+        matched = [
+            s.verdict.reference_step
+            for s in self.steps[:i]
+            if s.verdict is not None
+            and s.verdict.verdict in ("correct", "cannot_check")
+            and isinstance(s.verdict.reference_step, int)
+        ]
         return min(n, max(matched, default=0) + 1)
 
     def hints_for(self, i: int) -> list[str]:

@@ -116,16 +116,21 @@ class PracticeView(QWidget):
     run_finished = Signal(str)
     back_requested = Signal()
 
-    def __init__(self, card, services: PracticeServices | None = None, parent: QWidget | None = None,
-                 resume=None) -> None:
+    def __init__(
+        self, card, services: PracticeServices | None = None, parent: QWidget | None = None, resume=None
+    ) -> None:
         super().__init__(parent)
         self.card = card
         self.services = services or PracticeServices()
         if resume is not None:  # an unfinished board offered back on launch: its time goes on
             self.session = Session.resume(resume, self.services.clock)
         else:
-            self.session = Session(card.id, self.services.clock, target_s=float(self.services.target_s(card)),
-                                   card_title=card.title)
+            self.session = Session(
+                card.id,
+                self.services.clock,
+                target_s=float(self.services.target_s(card)),
+                card_title=card.title,
+            )
         self.services.on_session(self.session)
         self.practice = PracticeRun(card, self.session)  # the run logic, Qt-free (sessions/practice.py)
         self.model = PracticeModel(card, self)
@@ -137,7 +142,9 @@ class PracticeView(QWidget):
         # no Qt parent: leaving the card must not block on a read still running (see shutdown()).
         self.pool = WorkerPool(QThreadPool(), parent=self)
         self.pool.pool.setMaxThreadCount(2)
-        self.reader = StepReader(self._read_job, self.model.signature, self.services.pause_ms, self.pool, self)
+        self.reader = StepReader(
+            self._read_job, self.model.signature, self.services.pause_ms, self.pool, self
+        )
         self.reader.started.connect(self.model.mark_reading)
         self.reader.result_ready.connect(self._on_result)
         self.reader.failed.connect(lambda i, msg: self.model.set_error(i, f"could not read: {msg}"))
@@ -174,7 +181,9 @@ class PracticeView(QWidget):
         self.setup.setToolTip(card.setup)
         self.setup.setAlignment(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter)
         self.timer = TimerWidget(self.session)
-        self.timer.stall_prompt = lambda step, ms, card=card: stall_prompt(card, step, ms)  # sessions/prompts.py
+        self.timer.stall_prompt = lambda step, ms, card=card: stall_prompt(
+            card, step, ms
+        )  # sessions/prompts.py
         self.back_button = QPushButton("\u2190 Deck")
         self.back_button.clicked.connect(self.back_requested.emit)
         self.new_step_button = QPushButton("New step")
@@ -188,8 +197,12 @@ class PracticeView(QWidget):
         self.redo_button.setText("Redo")
         self.redo_button.setToolTip("Redo (Ctrl+Shift+Z)")
         self.redo_button.clicked.connect(self.redo)
-        self.undo_stack.canUndoChanged.connect(lambda on: self.undo_button.setEnabled(on and not self.session.finished))
-        self.undo_stack.canRedoChanged.connect(lambda on: self.redo_button.setEnabled(on and not self.session.finished))
+        self.undo_stack.canUndoChanged.connect(
+            lambda on: self.undo_button.setEnabled(on and not self.session.finished)
+        )
+        self.undo_stack.canRedoChanged.connect(
+            lambda on: self.redo_button.setEnabled(on and not self.session.finished)
+        )
         self.undo_button.setEnabled(False)
         self.redo_button.setEnabled(False)
         self.keyboard_box = QCheckBox("Keyboard only")
@@ -204,8 +217,13 @@ class PracticeView(QWidget):
         for w in (self.back_button, self.title):
             bar.addWidget(w)
         bar.addWidget(self.timer, 1)
-        for w in (self.new_step_button, self.undo_button, self.redo_button,
-                  self.interview_button, self.finish_button):
+        for w in (
+            self.new_step_button,
+            self.undo_button,
+            self.redo_button,
+            self.interview_button,
+            self.finish_button,
+        ):
             bar.addWidget(w)
 
         self.status = QLabel()
@@ -222,8 +240,12 @@ class PracticeView(QWidget):
         self.run_button.setToolTip("The follow-up questions, then the grade")
         self.run_button.clicked.connect(self.show_interviewer)
         for key in (Qt.Key.Key_Return, Qt.Key.Key_Enter):  # Enter on the focused button, as in a dialog
-            QShortcut(QKeySequence(key), self.run_button, self.run_button.click,
-                      context=Qt.ShortcutContext.WidgetShortcut)
+            QShortcut(
+                QKeySequence(key),
+                self.run_button,
+                self.run_button.click,
+                context=Qt.ShortcutContext.WidgetShortcut,
+            )
         self.run_banner = QWidget()
         self.run_banner.setObjectName("runBanner")
         banner = QHBoxLayout(self.run_banner)
@@ -242,8 +264,9 @@ class PracticeView(QWidget):
         self.first_run.setObjectName("firstRunHelp")
         self.first_run.setWordWrap(True)
         self.first_run.setTextFormat(Qt.TextFormat.RichText)
-        self.first_run.setStyleSheet("background: #f4f7fc; border: 1px solid #d5deee; border-radius: 4px;"
-                                     " padding: 8px; color: #333;")
+        self.first_run.setStyleSheet(
+            "background: #f4f7fc; border: 1px solid #d5deee; border-radius: 4px; padding: 8px; color: #333;"
+        )
         self.steps_layout.addWidget(self.first_run)
         self.steps_layout.addStretch(1)
         self.steps_scroll = QScrollArea()
@@ -500,7 +523,11 @@ class PracticeView(QWidget):
 
     def clear_active_step(self) -> None:
         """Remove the ink of the active step (undoable)."""
-        k = self.canvas.active_step() if hasattr(self.canvas, "active_step") else len(self.page_model.page.steps) - 1
+        k = (
+            self.canvas.active_step()
+            if hasattr(self.canvas, "active_step")
+            else len(self.page_model.page.steps) - 1
+        )
         self.canvas.clear_step(k)
 
     # ------------------------------------------------------------------------------------ reading
@@ -518,6 +545,7 @@ class PracticeView(QWidget):
         def job():
             context = pipeline.build_context(card, previous, near_misses=near)
             return pipeline.process_step(ink, recognizer, card, previous, context, check=check)
+
         return job
 
     def read_waiting_steps(self) -> None:
@@ -580,7 +608,9 @@ class PracticeView(QWidget):
         """Replace step ``k``'s reading by ``latex`` (typed, or picked from the n-best list) as an
         undoable command; only parse + check run again."""
         text = "Pick reading" if source == "pick" else "Correct reading"
-        self.undo_stack.push(ReadingCommand(self.page_model, k, {"latex": latex, "source": source}, text=text))
+        self.undo_stack.push(
+            ReadingCommand(self.page_model, k, {"latex": latex, "source": source}, text=text)
+        )
 
     def _on_reading_changed(self, k: int) -> None:
         reading = self.page_model.reading(k) or {}
@@ -610,9 +640,11 @@ class PracticeView(QWidget):
         card, previous, check = self.card, self.model.previous_latex(k), self.services.check
 
         def job():
-            kind = pipeline.correction_kind(ink, recognition, latex, read_latex=read, first_verdict=first,
-                                            classify=classify)
+            kind = pipeline.correction_kind(
+                ink, recognition, latex, read_latex=read, first_verdict=first, classify=classify
+            )
             return kind, pipeline.recheck(card, latex, previous, check=check)
+
         worker = Worker(job)
         self._recheck_workers[k] = worker
         worker.signals.result.connect(lambda v, w=worker, latex=latex: self._on_verdict(w, latex, v))
@@ -732,27 +764,41 @@ class PracticeView(QWidget):
         """(verdicts of the written steps, hints shown per step, steps whose reference was revealed,
         reference steps each step shows inside a chain a = b = c)."""
         steps = self._written_steps()
-        also = [self._chains.get((st.latex, tuple(self.model.previous_latex(i))), []) if st.latex else []
-                for i, st in enumerate(steps)]
-        return ([st.verdict for st in steps], [st.hints_shown for st in self.model.steps],
-                [i for i, st in enumerate(self.model.steps) if st.reference_shown], also)
+        also = [
+            self._chains.get((st.latex, tuple(self.model.previous_latex(i))), []) if st.latex else []
+            for i, st in enumerate(steps)
+        ]
+        return (
+            [st.verdict for st in steps],
+            [st.hints_shown for st in self.model.steps],
+            [i for i, st in enumerate(self.model.steps) if st.reference_shown],
+            also,
+        )
 
     def _check_chain(self, k: int) -> None:
         """Step ``k`` is a correct chain ``a = b = c``: find the reference steps it shows on its way in a
         worker (``pipeline.intermediate_matches``), then judge the run again."""
         st = self.model.step(k)
-        if st.verdict is None or st.verdict.verdict != "correct" or not st.latex or not pipeline.chain_prefixes(st.latex):
+        if (
+            st.verdict is None
+            or st.verdict.verdict != "correct"
+            or not st.latex
+            or not pipeline.chain_prefixes(st.latex)
+        ):
             return
         key = (st.latex, tuple(self.model.previous_latex(k)))
         if key in self._chains:
             return
         self._chains[key] = []
-        worker = Worker(pipeline.intermediate_matches, self.card, st.latex, list(key[1]), check=self.services.check)
+        worker = Worker(
+            pipeline.intermediate_matches, self.card, st.latex, list(key[1]), check=self.services.check
+        )
 
         def done(found, key=key):
             self._chains[key] = list(found)
             if found:
                 self._maybe_complete(-1)
+
         worker.signals.result.connect(done)
         self.pool.submit(worker)
 
@@ -780,8 +826,9 @@ class PracticeView(QWidget):
         if state == "complete":
             self.complete_run()
         elif state == "unsupported":
-            self.run_label.setText(f"<b>{run.headline()}</b> — the run goes on: write what is missing, "
-                                   "or press Done.")
+            self.run_label.setText(
+                f"<b>{run.headline()}</b> — the run goes on: write what is missing, or press Done."
+            )
             self.run_label.setStyleSheet("color: #8a6d00;")
             self.run_button.setVisible(False)
             self.run_banner.setVisible(True)
@@ -820,17 +867,21 @@ class PracticeView(QWidget):
         run = self.practice.judge(verdicts, hints, reveals, also)
         words = self.practice.step_words([v.verdict if v is not None else None for v in verdicts], run)
         inked = any(not ink.is_empty for ink in self.page_model.page.steps) or any(
-            rec.strokes for rec in self.session.steps)
+            rec.strokes for rec in self.session.steps
+        )
         freezes = self.session.freezes() if inked else []  # a typed run has no ink, hence no freezes
-        text = summary_text(self.session.elapsed_ms(), self.timer.target_s(), self.session.splits(),
-                            freezes, words)
+        text = summary_text(
+            self.session.elapsed_ms(), self.timer.target_s(), self.session.splits(), freezes, words
+        )
         return text + "\n" + "\n".join(self.practice.summary_lines(run, hints, reveals))
 
     def run_in_progress(self) -> bool:
         """True while the run is not over and something was written or typed on it."""
         if self.session.finished:
             return False
-        return any(not ink.is_empty for ink in self.page_model.page.steps) or any(st.latex for st in self.model.steps)
+        return any(not ink.is_empty for ink in self.page_model.page.steps) or any(
+            st.latex for st in self.model.steps
+        )
 
     def request_finish(self) -> bool:
         """Done (the button, Ctrl+Shift+D): end a run in progress after a confirmation (``ui.confirm``);
@@ -838,8 +889,11 @@ class PracticeView(QWidget):
         if self.session.finished:
             return False
         if self.run_in_progress() and not confirm(
-                self, "End the run?", "End this run now? The clock stops, the board can no longer be "
-                "changed and the interviewer's questions follow."):
+            self,
+            "End the run?",
+            "End this run now? The clock stops, the board can no longer be "
+            "changed and the interviewer's questions follow.",
+        ):
             return False
         self.finish_run()
         return True
@@ -888,8 +942,14 @@ class PracticeView(QWidget):
         milestones."""
         self._run, opening = self.practice.end(*self._run_inputs(), complete=complete)
         self.timer.refresh()
-        for w in (self.new_step_button, self.finish_button, self.clear_button, self.undo_button, self.redo_button,
-                  *self.tool_buttons.values()):
+        for w in (
+            self.new_step_button,
+            self.finish_button,
+            self.clear_button,
+            self.undo_button,
+            self.redo_button,
+            *self.tool_buttons.values(),
+        ):
             w.setEnabled(False)
         if hasattr(self.canvas, "set_read_only"):
             self.canvas.set_read_only(True)  # the run is over: the board is what was written
@@ -912,7 +972,9 @@ class PracticeView(QWidget):
         was_over = self.session.finished
         self._end_run()
         if not self.practice.completed:
-            self.run_label.setText(f"<b>Run over in {format_ms(self.session.elapsed_ms())}</b>: {self.run.headline()}")
+            self.run_label.setText(
+                f"<b>Run over in {format_ms(self.session.elapsed_ms())}</b>: {self.run.headline()}"
+            )
             self.run_label.setStyleSheet("color: #1b7f3b;" if self.run.complete else "color: #8a6d00;")
             self.run_button.setVisible(True)
             self.run_banner.setVisible(True)
@@ -942,8 +1004,14 @@ class PracticeView(QWidget):
         self.session.set_self_grade(grade)
         self.services.on_graded(self.card.id, grade, self.session)
 
-    def apply_settings(self, *, pause_ms: int | None = None, pressure_gamma: float | None = None,
-                       stylus_only: bool | None = None, target_s: float | None = None) -> None:
+    def apply_settings(
+        self,
+        *,
+        pause_ms: int | None = None,
+        pressure_gamma: float | None = None,
+        stylus_only: bool | None = None,
+        target_s: float | None = None,
+    ) -> None:
         """Changed settings take effect in the running practice at once: the writing pause (ms) from the
         next pause, the pressure curve on the board's strokes (new ones included), palm rejection, and
         the time target (s) on the timer and the end-of-run summary. None leaves a setting as it is."""
@@ -966,9 +1034,13 @@ class PracticeView(QWidget):
         if self.services.recognizer() is None:
             status = self.services.recognizer_status()
             if "loading" not in status or "could not load" in status:  # none is coming: say so
-                self.status.setText("No recogniser, so ink is not read: practise keyboard only (type each step's LaTeX in its panel).")
+                self.status.setText(
+                    "No recogniser, so ink is not read: practise keyboard only (type each step's LaTeX in its panel)."
+                )
             else:
-                self.status.setText(status + " \u2014 you can write now, or type each step's LaTeX in its panel.")
+                self.status.setText(
+                    status + " \u2014 you can write now, or type each step's LaTeX in its panel."
+                )
             self.status.setVisible(True)
         else:
             self.status.setVisible(False)

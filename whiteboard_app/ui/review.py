@@ -37,8 +37,12 @@ from whiteboard_app.ui import pyside_guard  # noqa: F401  (PySide6 6.12 None ref
 from whiteboard_app.ui.canvas import BoardCanvas
 from whiteboard_app.ui.page_model import PageModel
 
-VERDICT_COLOURS = {"correct": QColor(46, 125, 50), "wrong": QColor(179, 38, 30),
-                   "unparsed": QColor(120, 120, 120), "cannot_check": QColor(196, 134, 0)}
+VERDICT_COLOURS = {
+    "correct": QColor(46, 125, 50),
+    "wrong": QColor(179, 38, 30),
+    "unparsed": QColor(120, 120, 120),
+    "cannot_check": QColor(196, 134, 0),
+}
 FREEZE_COLOUR = QColor(211, 47, 47, 70)
 SPEEDS = (1.0, 2.0, 4.0, 8.0, 16.0)
 TICK_MS = 33
@@ -105,13 +109,24 @@ class Timeline(QWidget):
         h = self.height()
         bar = QRectF(0, 14, 0, h - 30)
         for k, (i, start, end) in enumerate(self.segments):
-            r = QRectF(self.x_for(start), bar.top(), max(1.0, self.x_for(end) - self.x_for(start)), bar.height())
+            r = QRectF(
+                self.x_for(start), bar.top(), max(1.0, self.x_for(end) - self.x_for(start)), bar.height()
+            )
             p.fillRect(r, QColor(226, 232, 244) if k % 2 == 0 else QColor(208, 216, 234))
             p.setPen(QColor(70, 80, 100))
-            p.drawText(r.adjusted(3, 0, 0, 0), Qt.AlignmentFlag.AlignVCenter | Qt.AlignmentFlag.AlignLeft, str(i + 1))
+            p.drawText(
+                r.adjusted(3, 0, 0, 0), Qt.AlignmentFlag.AlignVCenter | Qt.AlignmentFlag.AlignLeft, str(i + 1)
+            )
         for f in self.freezes:
-            p.fillRect(QRectF(self.x_for(f.start_ms), bar.top(), self.x_for(f.end_ms) - self.x_for(f.start_ms),
-                              bar.height()), QBrush(FREEZE_COLOUR, Qt.BrushStyle.SolidPattern))
+            p.fillRect(
+                QRectF(
+                    self.x_for(f.start_ms),
+                    bar.top(),
+                    self.x_for(f.end_ms) - self.x_for(f.start_ms),
+                    bar.height(),
+                ),
+                QBrush(FREEZE_COLOUR, Qt.BrushStyle.SolidPattern),
+            )
         for t, verdict, _ in self.verdicts:
             p.setPen(QPen(VERDICT_COLOURS.get(verdict, QColor(0, 0, 0)), 3))
             x = self.x_for(t)
@@ -138,8 +153,14 @@ class ReviewWindow(QWidget):
     """Replays ``board`` (see the module doc). ``clock`` drives the player (SystemClock by default);
     ``speed`` is the starting speed factor. ``autoplay`` starts playing at once."""
 
-    def __init__(self, board: Board, clock: Clock | None = None, parent: QWidget | None = None,
-                 speed: float = 1.0, autoplay: bool = False) -> None:
+    def __init__(
+        self,
+        board: Board,
+        clock: Clock | None = None,
+        parent: QWidget | None = None,
+        speed: float = 1.0,
+        autoplay: bool = False,
+    ) -> None:
         super().__init__(parent)
         self.board = board
         self.replay = Replay(board)
@@ -194,7 +215,9 @@ class ReviewWindow(QWidget):
         state = "" if board.finished else " (unfinished)"
         self.summary_label = QLabel(
             f"<b>{title}</b>: {format_ms(board.duration_ms)}{target}{state}, {len(self.replay.step_indices())} "
-            f"steps, {len(freezes)} freeze{'s' if len(freezes) != 1 else ''}{grade}", self)
+            f"steps, {len(freezes)} freeze{'s' if len(freezes) != 1 else ''}{grade}",
+            self,
+        )
 
         controls = QHBoxLayout()
         controls.addWidget(self.play_button)
@@ -279,8 +302,11 @@ class ReviewWindow(QWidget):
         from PySide6.QtWidgets import QFileDialog, QMessageBox
 
         path, chosen = QFileDialog.getSaveFileName(
-            self, "Export board", f"{self.board.card_id}.pdf",
-            "PDF (*.pdf);;PNG image (*.png);;InkML ink (*.inkml)")
+            self,
+            "Export board",
+            f"{self.board.card_id}.pdf",
+            "PDF (*.pdf);;PNG image (*.png);;InkML ink (*.inkml)",
+        )
         if not path:
             return
         fmt = {"PDF": "pdf", "PNG": "png", "Ink": "inkml"}.get(chosen.split(" ")[0], None)
@@ -316,8 +342,12 @@ class ReviewWindow(QWidget):
             sf = by_index.get(i)
             latex = sf.latex if sf else None
             verdict = sf.verdict if sf else None
-            item.setText(1, (latex or "") + (" (reading corrected)" if sf and sf.corrected else "")
-                         + (" (answer changed)" if sf and getattr(sf, "changed", False) else ""))
+            item.setText(
+                1,
+                (latex or "")
+                + (" (reading corrected)" if sf and sf.corrected else "")
+                + (" (answer changed)" if sf and getattr(sf, "changed", False) else ""),
+            )
             words = self._verdict_words(i, sf) if verdict else None
             item.setText(2, words.headline if words else "")
             item.setToolTip(2, words.line() if words else "")
@@ -363,10 +393,13 @@ class ReviewWindow(QWidget):
         else:
             self.reading_view.setText(sf.latex)
         step = self.board.step(sf.index)
-        diag = next((v.diagnosis for v in reversed(step.verdicts) if v.verdict == sf.verdict and v.diagnosis), None)
+        diag = next(
+            (v.diagnosis for v in reversed(step.verdicts) if v.verdict == sf.verdict and v.diagnosis), None
+        )
         words = self._verdict_words(sf.index, sf).line() if sf.verdict else "not checked"
-        self.reading_view.setToolTip(f"step {sf.index + 1}: {words}" + (
-            f" ({diag})" if diag and diag not in words else ""))
+        self.reading_view.setToolTip(
+            f"step {sf.index + 1}: {words}" + (f" ({diag})" if diag and diag not in words else "")
+        )
 
     # ------------------------------------------------------------------------------- for tests
     def shown_stroke_count(self) -> int:

@@ -47,7 +47,9 @@ def _grab(window, path: Path) -> None:
     print(f"screenshot: {path}", flush=True)
 
 
-def _grab_sizes(app: QApplication, window, out: Path, stem: str, before: Callable[[], None] | None = None) -> None:
+def _grab_sizes(
+    app: QApplication, window, out: Path, stem: str, before: Callable[[], None] | None = None
+) -> None:
     """``stem-WxH.png`` of ``window`` at each of SIZES (``before()`` runs after each resize)."""
     for w, h in SIZES:
         window.resize(w, h)
@@ -99,10 +101,15 @@ def _run(window, out: Path, app: QApplication, recognizer_timeout_s: float) -> N
     _pause(app, 0.3)
     view = window.open_card(CARD_ID)
     card = view.card
-    loaded = _wait(app, lambda: window.recognizers.recognizer is not None or not window.recognizers.loading,
-                   recognizer_timeout_s)
-    print(f"recogniser: {window.recognizers.status} (loaded={loaded and window.recognizers.recognizer is not None})",
-          flush=True)
+    loaded = _wait(
+        app,
+        lambda: window.recognizers.recognizer is not None or not window.recognizers.loading,
+        recognizer_timeout_s,
+    )
+    print(
+        f"recogniser: {window.recognizers.status} (loaded={loaded and window.recognizers.recognizer is not None})",
+        flush=True,
+    )
 
     clock = window.context.clock if hasattr(window.context.clock, "advance") else None
     mistake = next((m for m in card.mistakes if m.after_step == 3), card.mistakes[0])
@@ -120,8 +127,11 @@ def _run(window, out: Path, app: QApplication, recognizer_timeout_s: float) -> N
         view.reader.step_ended(k)  # read now rather than after the pause
         _wait(app, lambda k=k: view.model.step(k).status == "done", 30.0)
         st = view.model.step(k)
-        print(f"step {k + 1}: read {st.latex!r} ({len(st.candidates)} candidates) -> "
-              f"{st.verdict.verdict if st.verdict else st.error}", flush=True)
+        print(
+            f"step {k + 1}: read {st.latex!r} ({len(st.candidates)} candidates) -> "
+            f"{st.verdict.verdict if st.verdict else st.error}",
+            flush=True,
+        )
         for _ in range(2):  # out of time on a busy machine: "Read again", as the user would
             msg = (st.verdict.message or "") if st.verdict is not None else (st.error or "")
             if st.latex or not ("time limit" in msg or "longer than" in msg):
@@ -129,8 +139,10 @@ def _run(window, out: Path, app: QApplication, recognizer_timeout_s: float) -> N
             view.read_again(k)
             _wait(app, lambda k=k: view.model.step(k).status == "done", 30.0)
             st = view.model.step(k)
-            print(f"step {k + 1}: read again {st.latex!r} -> {st.verdict.verdict if st.verdict else st.error}",
-                  flush=True)
+            print(
+                f"step {k + 1}: read again {st.latex!r} -> {st.verdict.verdict if st.verdict else st.error}",
+                flush=True,
+            )
         misread = st.verdict is None or st.verdict.verdict != ("wrong" if k == 2 else "correct")
         if k == 3 and st.latex and len(st.candidates) > 1:
             misread = False  # keep the recogniser's reading and its n-best chips
@@ -153,8 +165,10 @@ def _run(window, out: Path, app: QApplication, recognizer_timeout_s: float) -> N
         clock.advance(2_000)
     view.finish_run()
     panel = view.interviewer
-    panel.answer_box.setPlainText("At z = 0: sigma = 1/2 so the slope is 1/4; for large |z| it vanishes, "
-                                  "so saturated units learn slowly.")
+    panel.answer_box.setPlainText(
+        "At z = 0: sigma = 1/2 so the slope is 1/4; for large |z| it vanishes, "
+        "so saturated units learn slowly."
+    )
     panel.reveal()
     _pause(app, 0.3)
     _grab(window, out / "followup.png")

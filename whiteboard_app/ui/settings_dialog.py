@@ -126,8 +126,13 @@ class AppSettings:
 class SettingsDialog(QDialog):
     """Edits ``settings``; ``engines`` are (name, available, reason) rows (registry.available_engines)."""
 
-    def __init__(self, settings: AppSettings, engines: list[tuple[str, bool, str]] = (),
-                 parent: QWidget | None = None, data_dir: str | None = None) -> None:
+    def __init__(
+        self,
+        settings: AppSettings,
+        engines: list[tuple[str, bool, str]] = (),
+        parent: QWidget | None = None,
+        data_dir: str | None = None,
+    ) -> None:
         super().__init__(parent)
         self.setWindowTitle("Settings")
         self.settings = settings
@@ -159,7 +164,9 @@ class SettingsDialog(QDialog):
         self.practised.setSuffix(" s")
         self.practised.setValue(settings.practised_s)
         self.folder = QLineEdit(settings.data_folder)
-        self.folder.setPlaceholderText(f"default: {data_dir}" if data_dir else "default (the platform's user data folder)")
+        self.folder.setPlaceholderText(
+            f"default: {data_dir}" if data_dir else "default (the platform's user data folder)"
+        )
         browse = QPushButton("Choose\u2026")
         browse.clicked.connect(self._browse)
         folder_row = QHBoxLayout()
@@ -187,7 +194,9 @@ class SettingsDialog(QDialog):
         form.addRow("Practised target", self.practised)
         form.addRow("Data folder", folder_row)
         form.addRow("", self.folder_in_use)
-        buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel)
+        buttons = QDialogButtonBox(
+            QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel
+        )
         buttons.accepted.connect(self.accept)
         buttons.rejected.connect(self.reject)
         form.addRow(buttons)

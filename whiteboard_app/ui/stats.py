@@ -51,8 +51,13 @@ class StatsWindow(QWidget):
     ATTEMPT_COLUMNS = ("Date", "Time", "Correct", "Freezes", "Self-grade", "Rating")
     GRILL_COLUMNS = ("Card", "Answered", "Correct", "Accuracy", "Median time", "Over time")
 
-    def __init__(self, history: History, titles: Mapping[str, str] | None = None,
-                 parent: QWidget | None = None, open_reviews: bool = True) -> None:
+    def __init__(
+        self,
+        history: History,
+        titles: Mapping[str, str] | None = None,
+        parent: QWidget | None = None,
+        open_reviews: bool = True,
+    ) -> None:
         super().__init__(parent)
         self.history = history
         self.titles = dict(titles or {})
@@ -126,8 +131,15 @@ class StatsWindow(QWidget):
         for row, cid in enumerate(ids):
             st = self.history.card_stats(cid)
             ratio = st.last_vs_target
-            cells = [self.titles.get(cid, cid), str(st.attempts), _fmt(st.best_ms), _fmt(st.median_ms),
-                     _fmt(st.last_ms), _fmt(st.target_ms), f"{ratio:.0%}" if ratio is not None else "-"]
+            cells = [
+                self.titles.get(cid, cid),
+                str(st.attempts),
+                _fmt(st.best_ms),
+                _fmt(st.median_ms),
+                _fmt(st.last_ms),
+                _fmt(st.target_ms),
+                f"{ratio:.0%}" if ratio is not None else "-",
+            ]
             for col, text in enumerate(cells):
                 item = QTableWidgetItem(text)
                 item.setData(Qt.ItemDataRole.UserRole, cid)
@@ -135,8 +147,11 @@ class StatsWindow(QWidget):
                     item.setForeground(QBrush(QColor(46, 125, 50) if ratio <= 1 else QColor(179, 38, 30)))
                 self.cards.setItem(row, col, item)
         self.cards.blockSignals(False)
-        self.status.setText(f"{len(self.history.attempts())} attempts at {len(ids)} cards" if ids
-                            else "No attempts yet: practise a card and its statistics appear here.")
+        self.status.setText(
+            f"{len(self.history.attempts())} attempts at {len(ids)} cards"
+            if ids
+            else "No attempts yet: practise a card and its statistics appear here."
+        )
         self._fill_grill()
         target = keep if keep in ids else (ids[0] if ids else None)
         if target is not None:
@@ -167,9 +182,14 @@ class StatsWindow(QWidget):
         self.attempts.setRowCount(len(rows))
         for r, a in enumerate(rows):
             checked = a.n_correct + a.n_wrong
-            cells = [a.started_at.strftime("%Y-%m-%d %H:%M") + ("" if a.finished else " (unfinished)"),
-                     _fmt(a.duration_ms), f"{a.n_correct}/{a.n_steps}" if checked else "-", str(a.n_freezes),
-                     a.self_grade or "-", {1: "again", 2: "hard", 3: "good", 4: "easy"}.get(a.rating or 0, "-")]
+            cells = [
+                a.started_at.strftime("%Y-%m-%d %H:%M") + ("" if a.finished else " (unfinished)"),
+                _fmt(a.duration_ms),
+                f"{a.n_correct}/{a.n_steps}" if checked else "-",
+                str(a.n_freezes),
+                a.self_grade or "-",
+                {1: "again", 2: "hard", 3: "good", 4: "easy"}.get(a.rating or 0, "-"),
+            ]
             for c, text in enumerate(cells):
                 item = QTableWidgetItem(text)
                 item.setData(Qt.ItemDataRole.UserRole, a.board_path or "")
@@ -220,11 +240,19 @@ class StatsWindow(QWidget):
         st = self.history.card_stats(card_id)
         xs = list(range(1, len(points) + 1))
         ys = [p.duration_ms / 60_000 for p in points]
-        colours = ["#9e9e9e" if p.correct_fraction is None else
-                   ("#2e7d32" if p.correct_fraction == 1 else "#c62828") for p in points]
+        colours = [
+            "#9e9e9e" if p.correct_fraction is None else ("#2e7d32" if p.correct_fraction == 1 else "#c62828")
+            for p in points
+        ]
         ax.plot(xs, ys, color="#5c6bc0", linewidth=1.5, zorder=1)
-        ax.scatter(xs, ys, c=colours, s=[60 if p.finished else 25 for p in points], zorder=2,
-                   edgecolors=["none" if p.finished else "#000000" for p in points])
+        ax.scatter(
+            xs,
+            ys,
+            c=colours,
+            s=[60 if p.finished else 25 for p in points],
+            zorder=2,
+            edgecolors=["none" if p.finished else "#000000" for p in points],
+        )
         if st.target_ms:
             ax.axhline(st.target_ms / 60_000, color="#ef6c00", linestyle="--", label="target")
         if st.best_ms is not None:
@@ -251,8 +279,13 @@ class StatsWindow(QWidget):
         misread = [t.misread for t in rows]
         ax.barh(labels, wrong, color="#c62828", label="wrong")
         ax.barh(labels, unparsed, left=wrong, color="#9e9e9e", label="not read")
-        ax.barh(labels, misread, left=[a + b for a, b in zip(wrong, unparsed, strict=True)], color="#ef6c00",
-                label="misread (corrected)")
+        ax.barh(
+            labels,
+            misread,
+            left=[a + b for a, b in zip(wrong, unparsed, strict=True)],
+            color="#ef6c00",
+            label="misread (corrected)",
+        )
         ax.invert_yaxis()
         ax.set_xlabel("attempts")
         ax.xaxis.set_major_locator(MaxNLocator(integer=True))
@@ -260,12 +293,18 @@ class StatsWindow(QWidget):
         ax.set_title("Steps most often wrong, unread or misread", fontsize=10, wrap=True)
 
     def _draw_freezes(self, ax, card_id: str) -> None:
-        stats = sorted(self.history.freeze_stats(card_id), key=lambda f: (f.step_index is None, f.step_index or 0))
+        stats = sorted(
+            self.history.freeze_stats(card_id), key=lambda f: (f.step_index is None, f.step_index or 0)
+        )
         if not stats:
-            ax.text(0.5, 0.5, "no freezes (pauses over 8 s)", ha="center", va="center", transform=ax.transAxes)
+            ax.text(
+                0.5, 0.5, "no freezes (pauses over 8 s)", ha="center", va="center", transform=ax.transAxes
+            )
             ax.set_axis_off()
             return
-        labels = [f"before step {f.step_index + 1}" if f.step_index is not None else "at the end" for f in stats]
+        labels = [
+            f"before step {f.step_index + 1}" if f.step_index is not None else "at the end" for f in stats
+        ]
         ax.bar(labels, [f.total_ms / 1000 for f in stats], color="#d32f2f")
         for i, f in enumerate(stats):
             ax.annotate(f"{f.count}x", (i, f.total_ms / 1000), ha="center", va="bottom")
@@ -278,17 +317,24 @@ class StatsWindow(QWidget):
         stats = [self.history.grill_stats(c) for c in ids] + ([self.history.grill_stats(None)] if ids else [])
         self.grill_table.setRowCount(len(stats))
         for row, s in enumerate(stats):
-            cells = [self.titles.get(s.card_id, s.card_id) if s.card_id else "All cards", str(s.answered),
-                     str(s.correct), f"{s.accuracy:.0%}" if s.accuracy is not None else "-",
-                     f"{s.median_ms / 1000:.1f} s" if s.median_ms is not None else "-", str(s.over_time)]
+            cells = [
+                self.titles.get(s.card_id, s.card_id) if s.card_id else "All cards",
+                str(s.answered),
+                str(s.correct),
+                f"{s.accuracy:.0%}" if s.accuracy is not None else "-",
+                f"{s.median_ms / 1000:.1f} s" if s.median_ms is not None else "-",
+                str(s.over_time),
+            ]
             for col, text in enumerate(cells):
                 self.grill_table.setItem(row, col, QTableWidgetItem(text))
 
     # ------------------------------------------------------------------------------- for tests
     def grill_rows(self) -> list[list[str]]:
         """The texts of the grill table (one row per card, then "All cards")."""
-        return [[self.grill_table.item(r, c).text() for c in range(self.grill_table.columnCount())]
-                for r in range(self.grill_table.rowCount())]
+        return [
+            [self.grill_table.item(r, c).text() for c in range(self.grill_table.columnCount())]
+            for r in range(self.grill_table.rowCount())
+        ]
 
     def card_row(self, card_id: str) -> list[str]:
         """The texts of ``card_id``'s row in the card table."""

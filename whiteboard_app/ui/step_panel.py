@@ -179,7 +179,9 @@ class StepPanel(QFrame):
         self.reveal_button = QPushButton("Reveal reference")
         self.reveal_button.clicked.connect(lambda: self.reveal_requested.emit(self.index))
         self.reread_button = QPushButton("Read again")
-        self.reread_button.setToolTip("Read this step's ink again (e.g. after the recogniser ran out of time)")
+        self.reread_button.setToolTip(
+            "Read this step's ink again (e.g. after the recogniser ran out of time)"
+        )
         self.reread_button.clicked.connect(lambda: self.reread_requested.emit(self.index))
         buttons = QHBoxLayout()
         buttons.addStretch(1)
@@ -236,7 +238,11 @@ class StepPanel(QFrame):
             return
         state = self.model.step(self.index)
         ref = self.model.reference_for(self.index)
-        empty = "" if state.status == EMPTY else ("(no reading)" if state.status == DONE else "(nothing read yet)")
+        empty = (
+            ""
+            if state.status == EMPTY
+            else ("(no reading)" if state.status == DONE else "(nothing read yet)")
+        )
         self._show_maths(self.rendered, state.latex, empty=empty)
 
         headline, detail = verdict_words(state)
@@ -245,8 +251,9 @@ class StepPanel(QFrame):
             kind = "unparsed"
         colour, symbol = VERDICT_STYLE.get(kind, ("#666666", ""))
         self.chip.setText(f"{symbol} {headline}".strip())
-        self.chip.setStyleSheet(f"color: white; background: {colour}; border-radius: 4px; padding: 1px 6px;"
-                                if headline else "")
+        self.chip.setStyleSheet(
+            f"color: white; background: {colour}; border-radius: 4px; padding: 1px 6px;" if headline else ""
+        )
         self.chip.setVisible(bool(headline))
         self.detail.setText(prose_html(detail))  # a mistake's explanation carries maths
         self.detail.setVisible(bool(detail))
@@ -257,26 +264,36 @@ class StepPanel(QFrame):
             self._show_maths(self.reference, ref.latex, empty="")
             self.reference.setToolTip(f"reference: {ref.latex}  ({ref.rule})")
             number = list(self.model.card.steps).index(ref) + 1
-            self.reference_caption.setText(f"Reference step {number}" + (f" ({ref.rule})" if ref.rule else "") + ":")
+            self.reference_caption.setText(
+                f"Reference step {number}" + (f" ({ref.rule})" if ref.rule else "") + ":"
+            )
         self.reference.setVisible(show_ref)
         self.reference_caption.setVisible(show_ref)
-        source = {"typed": "\u00b7 typed", "pick": "\u00b7 picked"}.get(state.source, "") if state.latex else ""
+        source = (
+            {"typed": "\u00b7 typed", "pick": "\u00b7 picked"}.get(state.source, "") if state.latex else ""
+        )
         if source and not state.ink.is_empty and state.change == "reading":
             source += " (reading fixed)"
         if state.change_words:  # the maths was changed: the first verdict stays on the record
             source = f"\u00b7 {state.change_words}"
         self.source.setText(source)
 
-        all_hints = self.model.hints_for(self.index) if hasattr(self.model, "hints_for") else list(
-            getattr(self.model.card, "hints", []))
+        all_hints = (
+            self.model.hints_for(self.index)
+            if hasattr(self.model, "hints_for")
+            else list(getattr(self.model.card, "hints", []))
+        )
         hints = all_hints[: state.hints_shown]
         self.hint.setText("<br>".join(f"<b>Hint {k + 1}:</b> {prose_html(h)}" for k, h in enumerate(hints)))
         self.hint.setVisible(bool(hints))
         self.hint_button.setEnabled(state.hints_shown < len(all_hints))
         self.reveal_button.setEnabled(ref is not None and not state.reference_shown)
 
-        unread = state.status not in (READING, CHECKING) and not state.ink.is_empty and (
-            bool(state.error) or (state.latex is None and kind == "unparsed"))
+        unread = (
+            state.status not in (READING, CHECKING)
+            and not state.ink.is_empty
+            and (bool(state.error) or (state.latex is None and kind == "unparsed"))
+        )
         self.reread_button.setVisible(unread)
         several = len({c for c, _ in state.candidates}) > 1
         self.candidates.set_candidates([c for c, _ in state.candidates] if several else [], state.latex)
@@ -306,4 +323,3 @@ class StepPanel(QFrame):
         text = self.edit.text().strip()
         if text and text != (self.model.step(self.index).latex or ""):
             self.reading_edited.emit(self.index, text)
-

@@ -20,8 +20,10 @@ TICK_MS = 250
 #: Verdicts in the words the step panels use.
 VERDICT_WORDS = dict(wording.HEADLINES)  # the one source of verdict words (sessions.wording)
 #: What a freeze is, in the window's words (the tooltips and the summary).
-FREEZE_WORDS = ("A freeze: more than 8 s at the board without writing; reading a verdict or a hint (4 s), "
-                "typing and dialogs do not count. * after a step's time marks a step with a freeze.")
+FREEZE_WORDS = (
+    "A freeze: more than 8 s at the board without writing; reading a verdict or a hint (4 s), "
+    "typing and dialogs do not count. * after a step's time marks a step with a freeze."
+)
 #: How many of the latest splits the header shows (all of them are in its tooltip).
 SPLITS_SHOWN = 5
 
@@ -33,15 +35,22 @@ def format_ms(ms: float) -> str:
     return f"{sign}{sec // 60}:{sec % 60:02d}"
 
 
-def summary_text(total_ms: float, target_s: float | None, splits: Sequence[Split], freezes: Sequence[Freeze],
-                 verdicts: Sequence[str | None] = ()) -> str:
+def summary_text(
+    total_ms: float,
+    target_s: float | None,
+    splits: Sequence[Split],
+    freezes: Sequence[Freeze],
+    verdicts: Sequence[str | None] = (),
+) -> str:
     """The end-of-run summary as plain text lines: total against target, one line per step with its
     split, verdict and freezes, then the number of freezes. ``verdicts[i]`` is step i's verdict word or
     None. Splits and freezes are the Session's (ms)."""
     if target_s:
         over = total_ms - target_s * 1000.0
-        head = (f"Time {format_ms(total_ms)} against a target of {format_ms(target_s * 1000.0)}"
-                f" ({format_ms(abs(over))} {'over' if over > 0 else 'under'})")
+        head = (
+            f"Time {format_ms(total_ms)} against a target of {format_ms(target_s * 1000.0)}"
+            f" ({format_ms(abs(over))} {'over' if over > 0 else 'under'})"
+        )
     else:
         head = f"Time {format_ms(total_ms)}"
     lines = [head]
@@ -73,7 +82,9 @@ class TimerWidget(QWidget):
         self.clock_label.setObjectName("runClock")
         self.split_label = QLabel()
         self.freeze_label = QLabel()
-        self.freeze_label.setStyleSheet("color: white; background: #b3261e; border-radius: 4px; padding: 1px 6px;")
+        self.freeze_label.setStyleSheet(
+            "color: white; background: #b3261e; border-radius: 4px; padding: 1px 6px;"
+        )
         # the interviewer's prompt while the run stalls (sessions/prompts.py); set ``stall_prompt`` to a
         # callable (step, freeze_ms) -> text or None
         self.stall_prompt = None
@@ -154,7 +165,9 @@ class TimerWidget(QWidget):
         target_ms = (self.target_s() or 0) * 1000.0
         over = bool(target_ms) and elapsed > target_ms
         colour = "#b3261e" if over else "#1a1a1a"
-        self.clock_label.setText(f"{format_ms(elapsed)} / {format_ms(target_ms)}" if target_ms else format_ms(elapsed))
+        self.clock_label.setText(
+            f"{format_ms(elapsed)} / {format_ms(target_ms)}" if target_ms else format_ms(elapsed)
+        )
         self.clock_label.setStyleSheet(f"font-size: 18px; font-weight: bold; color: {colour};")
         splits = s.splits()
         closed = [sp for sp in splits if sp.step < s.current_step]
@@ -165,14 +178,22 @@ class TimerWidget(QWidget):
             since = closed[-1].at_ms if closed else 0.0
             frozen_steps = {f.step for f in s.freezes()} if self._freezes_shown else set()
             froze = "*" if s.current_step in frozen_steps else ""
-            self.split_label.setText(f"step {s.current_step + 1}: {format_ms(live.ms if live else elapsed - since)}{froze}")
+            self.split_label.setText(
+                f"step {s.current_step + 1}: {format_ms(live.ms if live else elapsed - since)}{froze}"
+            )
         freeze = s.current_freeze_ms() if self._freezes_shown else None
         self.freeze_label.setText(f"frozen {format_ms(freeze)}" if freeze else "")
         self.freeze_label.setVisible(bool(freeze))
-        prompt = self.stall_prompt(s.current_step, freeze) if (self.stall_prompt and freeze and not s.finished) else None
+        prompt = (
+            self.stall_prompt(s.current_step, freeze)
+            if (self.stall_prompt and freeze and not s.finished)
+            else None
+        )
         self.prompt_label.setText(f"Interviewer: \u201c{prompt}\u201d" if prompt else "")
         self.prompt_label.setToolTip(prompt or "")
-        if self.prompt_label.isHidden() == bool(prompt):  # shown or hidden now: lay out before fitting the splits
+        if self.prompt_label.isHidden() == bool(
+            prompt
+        ):  # shown or hidden now: lay out before fitting the splits
             self.prompt_label.setVisible(bool(prompt))
             self.layout().activate()
         frozen_steps = {f.step for f in s.freezes()} if self._freezes_shown else set()

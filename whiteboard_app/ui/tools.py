@@ -140,8 +140,9 @@ class EraserTool(Tool):
         hidden = set(self.hit)
         r = self.host.eraser_radius
         reach = BBox(min(a.x, b.x) - r, min(a.y, b.y) - r, max(a.x, b.x) + r, max(a.y, b.y) + r)
-        fresh = gestures.eraser_hits((a.x, a.y), (b.x, b.y),
-                                     [s for s in self.host.strokes_in(reach) if s.id not in hidden], r)
+        fresh = gestures.eraser_hits(
+            (a.x, a.y), (b.x, b.y), [s for s in self.host.strokes_in(reach) if s.id not in hidden], r
+        )
         if fresh:
             self.hit.extend(fresh)
             self.host.set_hidden(self.hit)

@@ -22,7 +22,9 @@ from whiteboard_app.ui.page_model import PageModel
 class AddStrokeCommand(QUndoCommand):
     """Add ``stroke`` to step ``step``; ``step == len(steps)`` also opens a new band (undone too)."""
 
-    def __init__(self, model: PageModel, step: int, stroke: Stroke, parent: QUndoCommand | None = None) -> None:
+    def __init__(
+        self, model: PageModel, step: int, stroke: Stroke, parent: QUndoCommand | None = None
+    ) -> None:
         super().__init__("Write", parent)
         self.model, self.step, self.stroke = model, step, stroke
         self._opened_step = False
@@ -42,8 +44,13 @@ class AddStrokeCommand(QUndoCommand):
 class EraseCommand(QUndoCommand):
     """Remove strokes by id (stroke eraser, lasso delete); undo puts them back where they were."""
 
-    def __init__(self, model: PageModel, stroke_ids: Iterable[int], text: str = "Erase",
-                 parent: QUndoCommand | None = None) -> None:
+    def __init__(
+        self,
+        model: PageModel,
+        stroke_ids: Iterable[int],
+        text: str = "Erase",
+        parent: QUndoCommand | None = None,
+    ) -> None:
         super().__init__(text, parent)
         self.model = model
         self.stroke_ids = tuple(stroke_ids)
@@ -61,8 +68,9 @@ class ScratchOutCommand(EraseCommand):
     """A scratch-out gesture deleting the strokes it covered; ``gesture`` (the zig-zag) is kept for the
     record but never becomes ink."""
 
-    def __init__(self, model: PageModel, stroke_ids: Iterable[int], gesture: Stroke,
-                 parent: QUndoCommand | None = None) -> None:
+    def __init__(
+        self, model: PageModel, stroke_ids: Iterable[int], gesture: Stroke, parent: QUndoCommand | None = None
+    ) -> None:
         super().__init__(model, stroke_ids, "Scratch out", parent)
         self.gesture = gesture
 
@@ -80,8 +88,14 @@ class MoveCommand(QUndoCommand):
     """Translate strokes by (dx, dy) canvas px (lasso move). Strokes dropped into another step's band
     join that step (``Page.relocated``); undo puts the original strokes back in their steps and places."""
 
-    def __init__(self, model: PageModel, stroke_ids: Iterable[int], dx: float, dy: float,
-                 parent: QUndoCommand | None = None) -> None:
+    def __init__(
+        self,
+        model: PageModel,
+        stroke_ids: Iterable[int],
+        dx: float,
+        dy: float,
+        parent: QUndoCommand | None = None,
+    ) -> None:
         super().__init__("Move", parent)
         self.model, self.dx, self.dy = model, dx, dy
         self.stroke_ids = tuple(stroke_ids)
@@ -133,7 +147,9 @@ class SplitStepCommand(QUndoCommand):
 
     def undo(self) -> None:
         page = self.model.page.merged_with_next(self.step)
-        if self._ink is not None and {s.id for s in self._ink.strokes} == {s.id for s in page.steps[self.step].strokes}:
+        if self._ink is not None and {s.id for s in self._ink.strokes} == {
+            s.id for s in page.steps[self.step].strokes
+        }:
             page = page.with_step_ink(self.step, self._ink)  # the exact original order
         self.model.shift_readings(self.step + 2, -1)  # step+1 goes; the later ones move back up
         self.model.set_page(page)
@@ -163,8 +179,11 @@ class MergeStepsCommand(QUndoCommand):
     def undo(self) -> None:
         assert self._inks is not None
         page, k = self.model.page, self.step
-        page = replace(page, steps=page.steps[:k] + self._inks + page.steps[k + 1:],
-                       tops=page.tops[:k + 1] + (self._top,) + page.tops[k + 1:])
+        page = replace(
+            page,
+            steps=page.steps[:k] + self._inks + page.steps[k + 1 :],
+            tops=page.tops[: k + 1] + (self._top,) + page.tops[k + 1 :],
+        )
         self.model.shift_readings(self.step + 1, 1)
         self.model.set_page(page)
         if self._reading is not None:
@@ -178,12 +197,23 @@ class ReadingCommand(QUndoCommand):
     reading; undo restores the previous reading, redo sets ``reading`` again.
     """
 
-    def __init__(self, model: PageModel, step: int, reading: object, text: str = "Accept reading",
-                 ink: StepInk | None = None, parent: QUndoCommand | None = None) -> None:
+    def __init__(
+        self,
+        model: PageModel,
+        step: int,
+        reading: object,
+        text: str = "Accept reading",
+        ink: StepInk | None = None,
+        parent: QUndoCommand | None = None,
+    ) -> None:
         super().__init__(text, parent)
         self.model, self.step, self.reading = model, step, reading
         self.previous = model.reading(step)
-        self.ink = ink if ink is not None else (model.page.steps[step] if step < len(model.page.steps) else StepInk())
+        self.ink = (
+            ink
+            if ink is not None
+            else (model.page.steps[step] if step < len(model.page.steps) else StepInk())
+        )
 
     def redo(self) -> None:
         self.model.set_reading(self.step, self.reading)

@@ -41,7 +41,9 @@ class Worker(QRunnable):
     (e.g. the ink signature the work was started for).
     """
 
-    def __init__(self, fn: Callable[..., Any], *args: Any, tag: Hashable | None = None, **kwargs: Any) -> None:
+    def __init__(
+        self, fn: Callable[..., Any], *args: Any, tag: Hashable | None = None, **kwargs: Any
+    ) -> None:
         super().__init__()
         self.fn, self.args, self.kwargs, self.tag = fn, args, kwargs, tag
         self.signals = WorkerSignals()
@@ -94,8 +96,12 @@ class WorkerPool(QObject):
         self.pool = pool or QThreadPool.globalInstance()
         self._running: set[Worker] = set()
 
-    def submit(self, worker: Worker, on_result: Callable[[Any], None] | None = None,
-               on_error: Callable[[str], None] | None = None) -> Worker:
+    def submit(
+        self,
+        worker: Worker,
+        on_result: Callable[[Any], None] | None = None,
+        on_error: Callable[[str], None] | None = None,
+    ) -> Worker:
         """Connect the callbacks and start ``worker``; returns it (so the caller may cancel it)."""
         if on_result is not None:
             worker.signals.result.connect(on_result)
@@ -145,10 +151,15 @@ class StepReader(QObject):
     failed = Signal(int, str)
     started = Signal(int)
 
-    def __init__(self, job: Callable[[int], Callable[[], Any] | None],
-                 current_signature: Callable[[int], Hashable], pause_ms: int = DEFAULT_PAUSE_MS,
-                 pool: WorkerPool | None = None, parent: QObject | None = None,
-                 timer_factory: Callable[[QObject], Any] | None = None) -> None:
+    def __init__(
+        self,
+        job: Callable[[int], Callable[[], Any] | None],
+        current_signature: Callable[[int], Hashable],
+        pause_ms: int = DEFAULT_PAUSE_MS,
+        pool: WorkerPool | None = None,
+        parent: QObject | None = None,
+        timer_factory: Callable[[QObject], Any] | None = None,
+    ) -> None:
         super().__init__(parent)
         self._job = job
         self._timer_factory = timer_factory or _single_shot_timer

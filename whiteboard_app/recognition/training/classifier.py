@@ -31,7 +31,9 @@ def _log(msg: str, log: Callable[[str], None] | None) -> None:
         log(msg)
 
 
-def symbol_items(exprs: Sequence[Expression], label_index: dict[str, int]) -> list[tuple[int, list[int], int]]:
+def symbol_items(
+    exprs: Sequence[Expression], label_index: dict[str, int]
+) -> list[tuple[int, list[int], int]]:
     """(expression index, stroke indices, class index) of every labelled symbol whose class exists."""
     items = []
     for k, e in enumerate(exprs):
@@ -84,8 +86,9 @@ def render_items(exprs: Sequence[Expression], items, canvas_size: int, rng: rand
         if rng is not None:
             pts = _distort(pts, rng)
         strokes = [Stroke.from_points([StrokePoint(x, y) for x, y in s], id=j) for j, s in enumerate(pts)]
-        imgs[n] = np.asarray(render_strokes(strokes, canvas_size=canvas_size, source_size=canvas[k]),
-                             dtype=np.uint8)
+        imgs[n] = np.asarray(
+            render_strokes(strokes, canvas_size=canvas_size, source_size=canvas[k]), dtype=np.uint8
+        )
         sizes[n] = _size_feat(strokes, canvas[k])
     return imgs, sizes
 
@@ -104,8 +107,12 @@ def load_base(base: str | Path = BASE_RUN):
     from mathnote_ocr.engine.checkpoint import load_checkpoint
 
     ck = load_checkpoint("classifier", str(base), device=torch.device("cpu"))
-    model = build_model(ck.get("arch", "cnn"), len(ck["label_names"]), ck.get("canvas_size", 128),
-                        ck.get("use_size_feat", False))
+    model = build_model(
+        ck.get("arch", "cnn"),
+        len(ck["label_names"]),
+        ck.get("canvas_size", 128),
+        ck.get("use_size_feat", False),
+    )
     model.load_state_dict(ck["model_state_dict"])
     return model, ck
 
@@ -156,9 +163,9 @@ def evaluate(model, imgs: np.ndarray, sizes: np.ndarray, labels: np.ndarray, bat
     correct = 0
     with torch.no_grad():
         for i in range(0, len(labels), batch):
-            x = _to_tensor(imgs[i:i + batch])
-            logits, _f = model(x, torch.from_numpy(sizes[i:i + batch]))
-            correct += int((logits.argmax(1).numpy() == labels[i:i + batch]).sum())
+            x = _to_tensor(imgs[i : i + batch])
+            logits, _f = model(x, torch.from_numpy(sizes[i : i + batch]))
+            correct += int((logits.argmax(1).numpy() == labels[i : i + batch]).sum())
     return correct / max(1, len(labels))
 
 
@@ -172,8 +179,8 @@ def compute_prototypes(model, imgs: np.ndarray, sizes: np.ndarray, labels: np.nd
     counts = torch.zeros(n_cls)
     with torch.no_grad():
         for i in range(0, len(labels), batch):
-            _l, f = model(_to_tensor(imgs[i:i + batch]), torch.from_numpy(sizes[i:i + batch]))
-            y = torch.from_numpy(labels[i:i + batch]).long()
+            _l, f = model(_to_tensor(imgs[i : i + batch]), torch.from_numpy(sizes[i : i + batch]))
+            y = torch.from_numpy(labels[i : i + batch]).long()
             sums.index_add_(0, y, f)
             counts.index_add_(0, y, torch.ones(len(y)))
     protos = old.clone()
@@ -182,11 +189,22 @@ def compute_prototypes(model, imgs: np.ndarray, sizes: np.ndarray, labels: np.nd
     return protos
 
 
-def train_classifier(train: Sequence[Expression], val: Sequence[Expression], out_path: str | Path, *,
-                     epochs: int = 8, minutes: float = 60.0, seed: int = 0, lr: float = 1e-3,
-                     batch_size: int = 128, base: str | Path = BASE_RUN,
-                     log: Callable[[str], None] | None = print, synth_per_class: int = 0,
-                     synth_classes: Sequence[str] | None = None, synth_val_per_class: int = 100) -> dict:
+def train_classifier(
+    train: Sequence[Expression],
+    val: Sequence[Expression],
+    out_path: str | Path,
+    *,
+    epochs: int = 8,
+    minutes: float = 60.0,
+    seed: int = 0,
+    lr: float = 1e-3,
+    batch_size: int = 128,
+    base: str | Path = BASE_RUN,
+    log: Callable[[str], None] | None = print,
+    synth_per_class: int = 0,
+    synth_classes: Sequence[str] | None = None,
+    synth_val_per_class: int = 100,
+) -> dict:
     """Fine-tune the classifier; write the best checkpoint (by validation accuracy) to *out_path*.
 
     Stops after *epochs* epochs or *minutes* of wall time, whichever is first (a cosine learning-rate
@@ -212,9 +230,11 @@ def train_classifier(train: Sequence[Expression], val: Sequence[Expression], out
 
         classes = list(synth_classes) if synth_classes is not None else list(ADDED_CLASSES)
         made = make_samples(train, classes, synth_per_class, seed)
-        _log(f"classifier: {len(made)} made samples of {len(classes)} added classes "
-             f"({sum(m.recipe.startswith('real:') for m in made)} transforms of real glyphs, the rest skeletons)",
-             log)
+        _log(
+            f"classifier: {len(made)} made samples of {len(classes)} added classes "
+            f"({sum(m.recipe.startswith('real:') for m in made)} transforms of real glyphs, the rest skeletons)",
+            log,
+        )
         train = list(train) + [m.expr for m in made]
         if val and synth_val_per_class > 0:
             synth_val = [m.expr for m in make_samples(val, classes, synth_val_per_class, seed + 1000)]
@@ -234,8 +254,11 @@ def train_classifier(train: Sequence[Expression], val: Sequence[Expression], out
     sv_items = symbol_items(synth_val, index)
     sv_labels = np.array([c for _k, _i, c in sv_items], dtype=np.int64)
     sv_imgs, sv_sizes = render_items(synth_val, sv_items, canvas_size)
-    _log(f"classifier: {len(tr_items)} train symbols, {len(va_items)} validation symbols; "
-         f"base accuracy {base_acc:.4f}", log)
+    _log(
+        f"classifier: {len(tr_items)} train symbols, {len(va_items)} validation symbols; "
+        f"base accuracy {base_acc:.4f}",
+        log,
+    )
 
     opt = torch.optim.AdamW(model.parameters(), lr=lr, weight_decay=1e-4)
     t0 = time.monotonic()
@@ -252,7 +275,7 @@ def train_classifier(train: Sequence[Expression], val: Sequence[Expression], out
         model.train()
         tot_loss, n_b = 0.0, 0
         for b in range(0, len(order), batch_size):
-            sel = order[b:b + batch_size]
+            sel = order[b : b + batch_size]
             x = _to_tensor(imgs[sel])
             y = torch.from_numpy(tr_labels[sel])
             for g in opt.param_groups:
@@ -268,12 +291,25 @@ def train_classifier(train: Sequence[Expression], val: Sequence[Expression], out
         acc = evaluate(model, va_imgs, va_sizes, va_labels) if len(va_labels) else 0.0
         sacc = evaluate(model, sv_imgs, sv_sizes, sv_labels) if len(sv_labels) else None
         elapsed = (time.monotonic() - t0) / 60
-        history.append({"epoch": epoch + 1, "loss": round(tot_loss / max(1, n_b), 4), "val_acc": round(acc, 4),
-                        "synth_val_acc": None if sacc is None else round(sacc, 4), "minutes": round(elapsed, 2)})
-        _log(f"classifier epoch {epoch + 1}: loss {tot_loss / max(1, n_b):.4f} val_acc {acc:.4f} "
-             + ("" if sacc is None else f"synth_val_acc {sacc:.4f} ") + f"({elapsed:.1f} min)", log)
-        torch.save({"epoch": epoch + 1, "model_state_dict": model.state_dict(), "label_names": label_names},
-                   out_path.with_name(out_path.stem + f".epoch{epoch + 1}.pt"))
+        history.append(
+            {
+                "epoch": epoch + 1,
+                "loss": round(tot_loss / max(1, n_b), 4),
+                "val_acc": round(acc, 4),
+                "synth_val_acc": None if sacc is None else round(sacc, 4),
+                "minutes": round(elapsed, 2),
+            }
+        )
+        _log(
+            f"classifier epoch {epoch + 1}: loss {tot_loss / max(1, n_b):.4f} val_acc {acc:.4f} "
+            + ("" if sacc is None else f"synth_val_acc {sacc:.4f} ")
+            + f"({elapsed:.1f} min)",
+            log,
+        )
+        torch.save(
+            {"epoch": epoch + 1, "model_state_dict": model.state_dict(), "label_names": label_names},
+            out_path.with_name(out_path.stem + f".epoch{epoch + 1}.pt"),
+        )
         if acc > best[0]:
             best = (acc, {k: v.detach().clone() for k, v in model.state_dict().items()})
             _save(model, best[1], ck, label_names, canvas_size, out_path)  # prototypes: at the end
@@ -298,7 +334,15 @@ def _save(model, state, ck, label_names, canvas_size, out_path: Path, protos=Non
     state = dict(state)
     state["prototypes"] = protos
     tmp = out_path.with_suffix(".tmp")
-    torch.save({"model_state_dict": state, "label_names": label_names, "prototypes": protos,
-                "canvas_size": canvas_size, "use_size_feat": ck.get("use_size_feat", True),
-                "arch": ck.get("arch", "cnn")}, tmp)
+    torch.save(
+        {
+            "model_state_dict": state,
+            "label_names": label_names,
+            "prototypes": protos,
+            "canvas_size": canvas_size,
+            "use_size_feat": ck.get("use_size_feat", True),
+            "arch": ck.get("arch", "cnn"),
+        },
+        tmp,
+    )
     tmp.replace(out_path)

@@ -22,28 +22,44 @@ STAGES = ("classifier", "grouper")
 
 def register(subparsers) -> None:
     """Add the ``train-recognizer`` subcommand to *subparsers*."""
-    p = subparsers.add_parser("train-recognizer", help="train the bundled recogniser on real ink (CPU)",
-                              description=__doc__.splitlines()[0])
+    p = subparsers.add_parser(
+        "train-recognizer",
+        help="train the bundled recogniser on real ink (CPU)",
+        description=__doc__.splitlines()[0],
+    )
     add_arguments(p)
     p.set_defaults(func=run)
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
     """The command's options (shared with ``python -m whiteboard_app.recognition.training.cli``)."""
-    p.add_argument("--data", required=True, help="training JSON lines (.jsonl or .jsonl.gz) with symbol groups")
+    p.add_argument(
+        "--data", required=True, help="training JSON lines (.jsonl or .jsonl.gz) with symbol groups"
+    )
     p.add_argument("--out", required=True, help="output directory for checkpoints and the log")
     p.add_argument("--minutes", type=float, default=60.0, help="wall-time budget of each stage (minutes)")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--stages", default=",".join(STAGES), help=f"comma-separated subset of {','.join(STAGES)}")
     p.add_argument("--classifier-epochs", type=int, default=8)
     p.add_argument("--classifier-lr", type=float, default=1e-3)
-    p.add_argument("--base-classifier", default="v9_combined",
-                   help="classifier checkpoint to start from: mathnote-ocr's bundled run name or a .pth path")
-    p.add_argument("--synth-per-class", type=int, default=0,
-                   help="made samples of each added class (symbol_synth.ADDED_CLASSES) mixed into the classifier's "
-                        "training symbols, from the training writers' ink (0: none)")
-    p.add_argument("--grouper-vectors", choices=("bundled", "own"), default="own",
-                   help="stroke vectors of the grouper: mathnote's bundled classifier or the one trained here")
+    p.add_argument(
+        "--base-classifier",
+        default="v9_combined",
+        help="classifier checkpoint to start from: mathnote-ocr's bundled run name or a .pth path",
+    )
+    p.add_argument(
+        "--synth-per-class",
+        type=int,
+        default=0,
+        help="made samples of each added class (symbol_synth.ADDED_CLASSES) mixed into the classifier's "
+        "training symbols, from the training writers' ink (0: none)",
+    )
+    p.add_argument(
+        "--grouper-vectors",
+        choices=("bundled", "own"),
+        default="own",
+        help="stroke vectors of the grouper: mathnote's bundled classifier or the one trained here",
+    )
     p.add_argument("--grouper-epochs", type=int, default=12)
     p.add_argument("--val-fraction", type=float, default=0.1, help="share of writers held out for validation")
     p.add_argument("--limit", type=int, default=0, help="use only the first N expressions (0: all)")
@@ -62,8 +78,10 @@ def run(args: argparse.Namespace) -> int:
     stages = [s.strip() for s in args.stages.split(",") if s.strip()]
     bad = [s for s in stages if s not in STAGES]
     if bad:
-        print(f"whiteboard-app: error: unknown stage(s) {', '.join(bad)} (choose from {', '.join(STAGES)})",
-              file=sys.stderr)
+        print(
+            f"whiteboard-app: error: unknown stage(s) {', '.join(bad)} (choose from {', '.join(STAGES)})",
+            file=sys.stderr,
+        )
         return 2
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
@@ -86,27 +104,47 @@ def run(args: argparse.Namespace) -> int:
     for e in exprs:
         mark_fraction_bars(e)
     train, val = writer_split(exprs, args.val_fraction, args.seed)
-    log(f"data {args.data}: {len(exprs)} expressions, {len(train)} train / {len(val)} validation "
-        f"(writer-disjoint, seed {args.seed})")
+    log(
+        f"data {args.data}: {len(exprs)} expressions, {len(train)} train / {len(val)} validation "
+        f"(writer-disjoint, seed {args.seed})"
+    )
     summary = {"args": {k: v for k, v in vars(args).items() if k != "func"}}
     if "classifier" in stages:
         from whiteboard_app.recognition.training.classifier import train_classifier
 
-        summary["classifier"] = train_classifier(train, val, out / "classifier.pth", epochs=args.classifier_epochs,
-                                                 minutes=args.minutes, seed=args.seed, log=log,
-                                                 lr=args.classifier_lr, base=args.base_classifier,
-                                                 synth_per_class=args.synth_per_class)
+        summary["classifier"] = train_classifier(
+            train,
+            val,
+            out / "classifier.pth",
+            epochs=args.classifier_epochs,
+            minutes=args.minutes,
+            seed=args.seed,
+            log=log,
+            lr=args.classifier_lr,
+            base=args.base_classifier,
+            synth_per_class=args.synth_per_class,
+        )
     if "grouper" in stages:
         if args.grouper_vectors == "own" and not (out / "classifier.pth").exists():
-            print(f"whiteboard-app: error: {out / 'classifier.pth'} is missing: train the classifier stage first "
-                  "or use --grouper-vectors bundled", file=sys.stderr)
+            print(
+                f"whiteboard-app: error: {out / 'classifier.pth'} is missing: train the classifier stage first "
+                "or use --grouper-vectors bundled",
+                file=sys.stderr,
+            )
             return 2
         from whiteboard_app.recognition.training.grouper import train_grouper
 
         clf = out / "classifier.pth"
-        summary["grouper"] = train_grouper(train, val, out / "grouper.pth", epochs=args.grouper_epochs,
-                                           minutes=args.minutes, seed=args.seed, log=log,
-                                           classifier=str(clf) if args.grouper_vectors == "own" else None)
+        summary["grouper"] = train_grouper(
+            train,
+            val,
+            out / "grouper.pth",
+            epochs=args.grouper_epochs,
+            minutes=args.minutes,
+            seed=args.seed,
+            log=log,
+            classifier=str(clf) if args.grouper_vectors == "own" else None,
+        )
     (out / "summary.json").write_text(json.dumps(summary, indent=2, default=str))
     log(f"done: {out}")
     log_f.close()

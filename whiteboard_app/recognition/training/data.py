@@ -28,20 +28,61 @@ from pathlib import Path
 STROKE_SIZE = 24.0  # px: median stroke size after normalisation
 MARGIN = 40.0  # px: offset of the top-left ink point
 
-_GREEK = ("alpha", "beta", "gamma", "delta", "epsilon", "theta", "lambda", "mu", "pi", "sigma", "phi",
-          "psi", "omega")
+_GREEK = (
+    "alpha",
+    "beta",
+    "gamma",
+    "delta",
+    "epsilon",
+    "theta",
+    "lambda",
+    "mu",
+    "pi",
+    "sigma",
+    "phi",
+    "psi",
+    "omega",
+)
 # CROHME label -> mathnote-ocr class name (letters, digits and brackets map to themselves)
 CROHME_TO_NAME: dict[str, str] = {
     **{c: f"{c}_cap" for c in "ABCDEFGHIJKLMNOPQRSTUVWXYZ"},
     **{"\\" + g: g for g in _GREEK},
-    "\\Delta": "Delta_cap", "\\Gamma": "Gamma_cap", "\\Sigma": "Sigma_up", "\\Pi": "Pi_up",
-    "\\Phi": "Phi_up", "\\Psi": "Psi_up", "\\Omega": "Omega_up",
-    "\\sum": "sum", "\\int": "int", "\\sqrt": "sqrt", "\\prod": "prod", "\\infty": "infty",
-    "\\times": "times", "\\div": "div", "\\pm": "pm", "\\neq": "neq", "\\leq": "leq", "\\geq": "geq",
-    "\\lt": "<", "\\gt": ">", "<": "<", ">": ">", "\\in": "in", "\\exists": "exists",
-    "\\forall": "forall", "\\rightarrow": "rightarrow", "\\ldots": "ldots", "\\cdots": "ldots",
-    "\\prime": "prime", "\\{": "lbrace", "\\}": "rbrace", "/": "slash", ".": "dot", "\\cdot": "cdot",
-    "\\partial": "partial", "\\nabla": "nabla",
+    "\\Delta": "Delta_cap",
+    "\\Gamma": "Gamma_cap",
+    "\\Sigma": "Sigma_up",
+    "\\Pi": "Pi_up",
+    "\\Phi": "Phi_up",
+    "\\Psi": "Psi_up",
+    "\\Omega": "Omega_up",
+    "\\sum": "sum",
+    "\\int": "int",
+    "\\sqrt": "sqrt",
+    "\\prod": "prod",
+    "\\infty": "infty",
+    "\\times": "times",
+    "\\div": "div",
+    "\\pm": "pm",
+    "\\neq": "neq",
+    "\\leq": "leq",
+    "\\geq": "geq",
+    "\\lt": "<",
+    "\\gt": ">",
+    "<": "<",
+    ">": ">",
+    "\\in": "in",
+    "\\exists": "exists",
+    "\\forall": "forall",
+    "\\rightarrow": "rightarrow",
+    "\\ldots": "ldots",
+    "\\cdots": "ldots",
+    "\\prime": "prime",
+    "\\{": "lbrace",
+    "\\}": "rbrace",
+    "/": "slash",
+    ".": "dot",
+    "\\cdot": "cdot",
+    "\\partial": "partial",
+    "\\nabla": "nabla",
 }
 # Multi-letter function names are one symbol in CROHME (its letters are not segmented): the classifier
 # gets a class for each ("sin" ...); the layout parser sees it as a symbol it does not know (a token).
@@ -81,11 +122,12 @@ def raw_writer(row: dict) -> str | None:
     src = row.get("source") or ""
     if not w:
         return None
-    return w[len(src) + 1:] if src and w.startswith(src + "/") else w
+    return w[len(src) + 1 :] if src and w.startswith(src + "/") else w
 
 
-def normalise_strokes(strokes: Sequence[Sequence[Sequence[float]]],
-                      stroke_size: float = STROKE_SIZE, margin: float = MARGIN) -> list[list[tuple[float, float]]]:
+def normalise_strokes(
+    strokes: Sequence[Sequence[Sequence[float]]], stroke_size: float = STROKE_SIZE, margin: float = MARGIN
+) -> list[list[tuple[float, float]]]:
     """Translate and scale raw strokes (device units) so the median stroke size is *stroke_size* px
     and the top-left ink point lies at (*margin*, *margin*). Empty strokes stay empty (indices are kept).
     """
@@ -130,8 +172,13 @@ def row_to_expression(row: dict) -> Expression:
     """Normalise one row's ink and map its labels (see module docstring)."""
     strokes = normalise_strokes(row["strokes"])
     syms = [(label_to_name(s["label"]), list(s["strokes"])) for s in row["symbols"]]
-    return Expression(id=row.get("id", ""), latex=row.get("latex", ""), writer=raw_writer(row),
-                      strokes=strokes, symbols=syms)
+    return Expression(
+        id=row.get("id", ""),
+        latex=row.get("latex", ""),
+        writer=raw_writer(row),
+        strokes=strokes,
+        symbols=syms,
+    )
 
 
 def load_expressions(path: str | Path, limit: int = 0) -> list[Expression]:
@@ -144,8 +191,9 @@ def load_expressions(path: str | Path, limit: int = 0) -> list[Expression]:
     return out
 
 
-def writer_split(exprs: Sequence[Expression], val_fraction: float = 0.08,
-                 seed: int = 0) -> tuple[list[Expression], list[Expression]]:
+def writer_split(
+    exprs: Sequence[Expression], val_fraction: float = 0.08, seed: int = 0
+) -> tuple[list[Expression], list[Expression]]:
     """Writer-disjoint (train, validation) split: a writer goes to validation when a hash of
     (seed, raw writer) falls under *val_fraction*; expressions without a writer always train."""
     train, val = [], []

@@ -26,8 +26,16 @@ from whiteboard_app.recognition.training.data import Expression
 
 WRITING_HEIGHT = 22.0  # px: the typical stroke height the model reads at (mathnote's default)
 SOURCE_SIZE = 800.0  # px: canvas size the stroke vectors are drawn against (mathnote's default)
-NET_CONFIG = {"d_render": 64, "d_geo": 32, "n_geo_feats": 12, "d_edge": 12, "n_heads": 4, "n_layers": 4,
-              "dropout": 0.1, "stroke_emb": 256}
+NET_CONFIG = {
+    "d_render": 64,
+    "d_geo": 32,
+    "n_geo_feats": 12,
+    "d_edge": 12,
+    "n_heads": 4,
+    "n_layers": 4,
+    "dropout": 0.1,
+    "stroke_emb": 256,
+}
 
 
 def _log(msg: str, log: Callable[[str], None] | None) -> None:
@@ -43,8 +51,15 @@ def make_reader(classifier: str | None, net=None, labels: list[str] | None = Non
     from mathnote_ocr.grouper_gnn.strokes import StrokeGrouperModel
 
     vectors = SymbolClassifier(run=classifier or "v9_combined", device=torch.device("cpu"))
-    model = StrokeGrouperModel(net, vectors, SOURCE_SIZE, "whiteboard", labels or list(vectors.label_names),
-                               features="v2", kind="pairs")
+    model = StrokeGrouperModel(
+        net,
+        vectors,
+        SOURCE_SIZE,
+        "whiteboard",
+        labels or list(vectors.label_names),
+        features="v2",
+        kind="pairs",
+    )
     model.writing_height = WRITING_HEIGHT
     return model
 
@@ -96,8 +111,14 @@ def build_example(reader, e: Expression, label_index: dict[str, int]):
                 pair[a, b] = -1.0
             elif group[a] == group[b]:
                 pair[a, b] = 1.0
-    return {"vec": vec, "geo": geo, "edge": edge, "pair": pair, "label": torch.tensor(label, dtype=torch.long),
-            "groups": [frozenset(pos[i] for i in idx if i in pos) for name, idx in e.symbols if name is not None]}
+    return {
+        "vec": vec,
+        "geo": geo,
+        "edge": edge,
+        "pair": pair,
+        "label": torch.tensor(label, dtype=torch.long),
+        "groups": [frozenset(pos[i] for i in idx if i in pos) for name, idx in e.symbols if name is not None],
+    }
 
 
 def collate(batch):
@@ -152,8 +173,13 @@ def segmentation_recall(net, examples) -> float:
     with torch.no_grad():
         for x in examples:
             n = x["vec"].shape[0]
-            es, _nl = net(x["vec"][None], x["geo"][None], x["edge"][None], torch.zeros(1, n, dtype=torch.bool),
-                          torch.ones(1, n, n, dtype=torch.bool))
+            es, _nl = net(
+                x["vec"][None],
+                x["geo"][None],
+                x["edge"][None],
+                torch.zeros(1, n, dtype=torch.bool),
+                torch.ones(1, n, n, dtype=torch.bool),
+            )
             s = (es[0] + es[0].T) / 2
             got = set(StrokeGrouperModel.joined(s, set(range(n))))
             for g in x["groups"]:
@@ -181,10 +207,20 @@ def class_sizes(reader, exprs: Sequence[Expression], limit: int = 3000) -> dict[
     return {k: float(statistics.median(v)) for k, v in sizes.items() if len(v) >= 5}
 
 
-def train_grouper(train: Sequence[Expression], val: Sequence[Expression], out_path: str | Path, *,
-                  epochs: int = 12, minutes: float = 60.0, seed: int = 0, lr: float = 1e-3, batch_size: int = 16,
-                  classifier: str | None = None, max_strokes: int = 80,
-                  log: Callable[[str], None] | None = print) -> dict:
+def train_grouper(
+    train: Sequence[Expression],
+    val: Sequence[Expression],
+    out_path: str | Path,
+    *,
+    epochs: int = 12,
+    minutes: float = 60.0,
+    seed: int = 0,
+    lr: float = 1e-3,
+    batch_size: int = 16,
+    classifier: str | None = None,
+    max_strokes: int = 80,
+    log: Callable[[str], None] | None = print,
+) -> dict:
     """Train the stroke grouper; write the best checkpoint (by validation segmentation recall) to
     *out_path*. *classifier*: the checkpoint whose shape vectors describe each stroke (None: mathnote's
     bundled v9_combined). Returns {"epochs", "val_seg_recall", "history"}."""
@@ -197,10 +233,17 @@ def train_grouper(train: Sequence[Expression], val: Sequence[Expression], out_pa
     labels = list(reader.vectors.label_names)
     index = {n: i for i, n in enumerate(labels)}
     t0 = time.monotonic()
-    tr = [x for e in train if len(e.strokes) <= max_strokes and (x := build_example(reader, e, index)) is not None]
+    tr = [
+        x
+        for e in train
+        if len(e.strokes) <= max_strokes and (x := build_example(reader, e, index)) is not None
+    ]
     va = [x for e in val if (x := build_example(reader, e, index)) is not None]
-    _log(f"grouper: {len(tr)} train / {len(va)} validation expressions prepared "
-         f"({(time.monotonic() - t0) / 60:.1f} min)", log)
+    _log(
+        f"grouper: {len(tr)} train / {len(va)} validation expressions prepared "
+        f"({(time.monotonic() - t0) / 60:.1f} min)",
+        log,
+    )
     net = StrokeGNN(num_classes=len(labels), **NET_CONFIG)
     opt = torch.optim.AdamW(net.parameters(), lr=lr, weight_decay=1e-4)
     total = max(1, epochs * math.ceil(len(tr) / batch_size))
@@ -214,7 +257,7 @@ def train_grouper(train: Sequence[Expression], val: Sequence[Expression], out_pa
     for epoch in range(epochs):
         # batches of similar length (less padding), in random order
         order = sorted(range(len(tr)), key=lambda i: (tr[i]["vec"].shape[0], random.random()))
-        batches = [order[i:i + batch_size] for i in range(0, len(order), batch_size)]
+        batches = [order[i : i + batch_size] for i in range(0, len(order), batch_size)]
         random.shuffle(batches)
         net.train()
         tot, nb = 0.0, 0
@@ -231,10 +274,19 @@ def train_grouper(train: Sequence[Expression], val: Sequence[Expression], out_pa
             step += 1
         rec = segmentation_recall(net, va)
         elapsed = (time.monotonic() - t0) / 60
-        history.append({"epoch": epoch + 1, "loss": round(tot / max(1, nb), 4), "val_seg_recall": round(rec, 4),
-                        "minutes": round(elapsed, 2)})
-        _log(f"grouper epoch {epoch + 1}: loss {tot / max(1, nb):.4f} val segmentation recall {rec:.4f} "
-             f"({elapsed:.1f} min)", log)
+        history.append(
+            {
+                "epoch": epoch + 1,
+                "loss": round(tot / max(1, nb), 4),
+                "val_seg_recall": round(rec, 4),
+                "minutes": round(elapsed, 2),
+            }
+        )
+        _log(
+            f"grouper epoch {epoch + 1}: loss {tot / max(1, nb):.4f} val segmentation recall {rec:.4f} "
+            f"({elapsed:.1f} min)",
+            log,
+        )
         if rec > best:
             best = rec
             save_grouper(net, labels, out_path, classifier, sizes)
@@ -244,16 +296,28 @@ def train_grouper(train: Sequence[Expression], val: Sequence[Expression], out_pa
     return {"epochs": len(history), "val_seg_recall": best, "history": history}
 
 
-def save_grouper(net, labels: list[str], out_path: Path, classifier: str | None, sizes: dict[str, float]) -> None:
+def save_grouper(
+    net, labels: list[str], out_path: Path, classifier: str | None, sizes: dict[str, float]
+) -> None:
     """Write the checkpoint in mathnote-ocr's grouper_gnn format (plus which classifier it reads)."""
     import torch
 
     tmp = out_path.with_suffix(".tmp")
-    torch.save({"model_state_dict": {k: v.detach().clone() for k, v in net.state_dict().items()},
-                "label_vocab": {n: i for i, n in enumerate(labels)}, "config": dict(NET_CONFIG), "kind": "pairs",
-                "features": "v2", "classifier": "bundled" if classifier is None else "own",
-                "source_size": SOURCE_SIZE, "writing_height": WRITING_HEIGHT, "class_sizes": sizes,
-                "calibration": {"grouping": 1.0, "labels": 1.0}}, tmp)
+    torch.save(
+        {
+            "model_state_dict": {k: v.detach().clone() for k, v in net.state_dict().items()},
+            "label_vocab": {n: i for i, n in enumerate(labels)},
+            "config": dict(NET_CONFIG),
+            "kind": "pairs",
+            "features": "v2",
+            "classifier": "bundled" if classifier is None else "own",
+            "source_size": SOURCE_SIZE,
+            "writing_height": WRITING_HEIGHT,
+            "class_sizes": sizes,
+            "calibration": {"grouping": 1.0, "labels": 1.0},
+        },
+        tmp,
+    )
     tmp.replace(out_path)
 
 
@@ -274,4 +338,3 @@ def load_grouper(path: str | Path, classifier: str | None):
     cal = ck.get("calibration") or {}
     reader.t_grouping = float(cal.get("grouping", 1.0))
     return reader
-

@@ -39,15 +39,38 @@ Strokes = list[list[tuple[float, float]]]
 # class name (as the classifier names it) -> LaTeX. Names already in mathnote-ocr's vocabulary keep their
 # names (partial, nabla, D_cap ...); the others are their own LaTeX, as calibration labels are.
 ADDED_CLASSES: dict[str, str] = {
-    "partial": r"\partial", "nabla": r"\nabla", "epsilon": r"\epsilon", "\\eta": r"\eta", "\\tau": r"\tau",
-    "\\rho": r"\rho", "delta": r"\delta", "\\kappa": r"\kappa", "omega": r"\omega", "\\ell": r"\ell",
-    "\\hat": r"\hat", "\\tilde": r"\tilde", "\\|": r"\|", "*": "*", "prod": r"\prod",
-    "D_cap": "D", "J_cap": "J", "K_cap": "K", "Q_cap": "Q", "U_cap": "U", "W_cap": "W", "Z_cap": "Z",
+    "partial": r"\partial",
+    "nabla": r"\nabla",
+    "epsilon": r"\epsilon",
+    "\\eta": r"\eta",
+    "\\tau": r"\tau",
+    "\\rho": r"\rho",
+    "delta": r"\delta",
+    "\\kappa": r"\kappa",
+    "omega": r"\omega",
+    "\\ell": r"\ell",
+    "\\hat": r"\hat",
+    "\\tilde": r"\tilde",
+    "\\|": r"\|",
+    "*": "*",
+    "prod": r"\prod",
+    "D_cap": "D",
+    "J_cap": "J",
+    "K_cap": "K",
+    "Q_cap": "Q",
+    "U_cap": "U",
+    "W_cap": "W",
+    "Z_cap": "Z",
 }
 # Symbols whose written shape is an existing class's: not learnt as classes (they could only be told apart
 # by where they stand), read through the existing class and the card's context.
-SHAPE_ALIASES: dict[str, str] = {r"\top": "T", r"\bar": "-", r"\Sigma": r"\sum", "O": "0",
-                                 r"\varepsilon": r"\epsilon"}
+SHAPE_ALIASES: dict[str, str] = {
+    r"\top": "T",
+    r"\bar": "-",
+    r"\Sigma": r"\sum",
+    "O": "0",
+    r"\varepsilon": r"\epsilon",
+}
 
 # nominal (top, bottom) in units of the classes used as real sources and targets
 _CAP = (-1.0, 0.0)
@@ -55,39 +78,96 @@ _XH = (-0.62, 0.0)
 _ASC = (-1.05, 0.0)
 _DESC = (-0.62, 0.36)
 NOMINAL: dict[str, tuple[float, float]] = {
-    **{c: _CAP for c in "0123456789"}, **{f"{c}_cap": _CAP for c in "ABCEFGHILMNPRSTVXY"},
-    **{c: _XH for c in "acemnorsuvwxz"}, **{c: _ASC for c in "bdhkl"}, **{c: _DESC for c in "gpqy"},
-    "|": (-1.08, 0.1), ")": (-1.08, 0.12), "<": (-0.78, -0.08), "times": (-0.62, 0.0), "pi": _XH,
-    "Delta_cap": _CAP, "j": (-0.95, 0.36),
+    **{c: _CAP for c in "0123456789"},
+    **{f"{c}_cap": _CAP for c in "ABCEFGHILMNPRSTVXY"},
+    **{c: _XH for c in "acemnorsuvwxz"},
+    **{c: _ASC for c in "bdhkl"},
+    **{c: _DESC for c in "gpqy"},
+    "|": (-1.08, 0.1),
+    ")": (-1.08, 0.12),
+    "<": (-0.78, -0.08),
+    "times": (-0.62, 0.0),
+    "pi": _XH,
+    "Delta_cap": _CAP,
+    "j": (-0.95, 0.36),
 }
-TARGETS = frozenset(c for c, v in NOMINAL.items() if v in (_CAP, _XH) and c not in ("times", "pi", "Delta_cap"))
+TARGETS = frozenset(
+    c for c, v in NOMINAL.items() if v in (_CAP, _XH) and c not in ("times", "pi", "Delta_cap")
+)
 # the box a made glyph of each class fills (units)
 GLYPH_BOX: dict[str, tuple[float, float]] = {
-    "partial": (-1.02, 0.0), "nabla": _CAP, "epsilon": _XH, "\\eta": _DESC, "\\tau": _XH, "\\rho": _DESC,
-    "delta": (-1.02, 0.0), "\\kappa": _XH, "omega": _XH, "\\ell": (-1.05, 0.0), "\\hat": (-1.35, -1.05),
-    "\\tilde": (-1.3, -1.1), "\\|": (-1.1, 0.12), "*": (-0.8, -0.2), "prod": (-1.2, 0.25),
-    "D_cap": _CAP, "J_cap": (-1.0, 0.05), "K_cap": _CAP, "Q_cap": (-1.0, 0.1), "U_cap": _CAP, "W_cap": _CAP,
+    "partial": (-1.02, 0.0),
+    "nabla": _CAP,
+    "epsilon": _XH,
+    "\\eta": _DESC,
+    "\\tau": _XH,
+    "\\rho": _DESC,
+    "delta": (-1.02, 0.0),
+    "\\kappa": _XH,
+    "omega": _XH,
+    "\\ell": (-1.05, 0.0),
+    "\\hat": (-1.35, -1.05),
+    "\\tilde": (-1.3, -1.1),
+    "\\|": (-1.1, 0.12),
+    "*": (-0.8, -0.2),
+    "prod": (-1.2, 0.25),
+    "D_cap": _CAP,
+    "J_cap": (-1.0, 0.05),
+    "K_cap": _CAP,
+    "Q_cap": (-1.0, 0.1),
+    "U_cap": _CAP,
+    "W_cap": _CAP,
     "Z_cap": _CAP,
 }
 # rough width / height of each class's glyph (a made glyph is scaled to it, then varied)
 ASPECT: dict[str, float] = {
-    "partial": 0.72, "nabla": 0.95, "epsilon": 0.8, "\\eta": 0.6, "\\tau": 1.0, "\\rho": 0.6, "delta": 0.62,
-    "\\kappa": 0.9, "omega": 1.25, "\\ell": 0.45, "\\hat": 1.7, "\\tilde": 3.5, "\\|": 0.35, "*": 1.0,
-    "prod": 0.95, "D_cap": 0.8, "J_cap": 0.6, "K_cap": 0.8, "Q_cap": 0.85, "U_cap": 0.8, "W_cap": 1.25,
+    "partial": 0.72,
+    "nabla": 0.95,
+    "epsilon": 0.8,
+    "\\eta": 0.6,
+    "\\tau": 1.0,
+    "\\rho": 0.6,
+    "delta": 0.62,
+    "\\kappa": 0.9,
+    "omega": 1.25,
+    "\\ell": 0.45,
+    "\\hat": 1.7,
+    "\\tilde": 3.5,
+    "\\|": 0.35,
+    "*": 1.0,
+    "prod": 0.95,
+    "D_cap": 0.8,
+    "J_cap": 0.6,
+    "K_cap": 0.8,
+    "Q_cap": 0.85,
+    "U_cap": 0.8,
+    "W_cap": 1.25,
     "Z_cap": 0.8,
 }
 
 # Hershey font glyphs: class -> [(font, character)]
 FONT_GLYPHS: dict[str, list[tuple[str, str]]] = {
-    "partial": [("mathlow", "m")], "nabla": [("mathlow", "n")],
-    "epsilon": [("greeks", "e"), ("greek", "e")], "\\eta": [("greeks", "g"), ("greek", "h")],
+    "partial": [("mathlow", "m")],
+    "nabla": [("mathlow", "n")],
+    "epsilon": [("greeks", "e"), ("greek", "e")],
+    "\\eta": [("greeks", "g"), ("greek", "h")],
     "\\tau": [("greeks", "s"), ("greek", "t")],
-    "\\rho": [("greeks", "q"), ("greek", "r")], "delta": [("greeks", "d"), ("greek", "d")],
+    "\\rho": [("greeks", "q"), ("greek", "r")],
+    "delta": [("greeks", "d"), ("greek", "d")],
     "\\kappa": [("greeks", "j"), ("greek", "k")],
-    "omega": [("greeks", "x"), ("greek", "w")], "\\ell": [("scripts", "l"), ("cursive", "l")], "\\hat": [("cursive", "^"), ("greek", "^")],
-    "\\tilde": [("greeks", "~"), ("futural", "~")], "\\|": [("mathlow", "y")], "*": [("mathlow", "*")],
-    "prod": [], "D_cap": [("futural", "D")], "J_cap": [("futural", "J")], "K_cap": [("futural", "K")],
-    "Q_cap": [("futural", "Q")], "U_cap": [("futural", "U")], "W_cap": [("futural", "W")],
+    "omega": [("greeks", "x"), ("greek", "w")],
+    "\\ell": [("scripts", "l"), ("cursive", "l")],
+    "\\hat": [("cursive", "^"), ("greek", "^")],
+    "\\tilde": [("greeks", "~"), ("futural", "~")],
+    "\\|": [("mathlow", "y")],
+    "*": [("mathlow", "*")],
+    "prod": [],
+    "D_cap": [("futural", "D")],
+    "J_cap": [("futural", "J")],
+    "K_cap": [("futural", "K")],
+    "Q_cap": [("futural", "Q")],
+    "U_cap": [("futural", "U")],
+    "W_cap": [("futural", "W")],
     "Z_cap": [("futural", "Z")],
 }
 
@@ -182,20 +262,30 @@ def measure_style(exprs: Sequence[Expression]) -> WriterStyle:
                 if d:
                     steps.append(sorted(d)[len(d) // 2] / unit)
                 if len(s) >= 5:
-                    dev = [math.hypot(s[k][0] - (s[k - 1][0] + s[k + 1][0]) / 2,
-                                      s[k][1] - (s[k - 1][1] + s[k + 1][1]) / 2) for k in range(1, len(s) - 1)]
+                    dev = [
+                        math.hypot(
+                            s[k][0] - (s[k - 1][0] + s[k + 1][0]) / 2,
+                            s[k][1] - (s[k - 1][1] + s[k + 1][1]) / 2,
+                        )
+                        for k in range(1, len(s) - 1)
+                    ]
                     tremors.append(sorted(dev)[len(dev) // 2] / unit)
 
     def med(v, d, lo, hi):
         return min(hi, max(lo, sorted(v)[len(v) // 2])) if v else d
 
-    return WriterStyle(slant=med(slants, 0.0, -0.45, 0.45), step=med(steps, 0.04, 0.008, 0.2),
-                       tremor=med(tremors, 0.006, 0.0, 0.03))
+    return WriterStyle(
+        slant=med(slants, 0.0, -0.45, 0.45),
+        step=med(steps, 0.04, 0.008, 0.2),
+        tremor=med(tremors, 0.006, 0.0, 0.03),
+    )
 
 
 def _smooth_noise(n: int, sigma: float, rng: random.Random) -> list[float]:
     raw = [rng.gauss(0, sigma) for _ in range(n + 4)]
-    return [(raw[k] + 2 * raw[k + 1] + 3 * raw[k + 2] + 2 * raw[k + 3] + raw[k + 4]) / 9 * 1.6 for k in range(n)]
+    return [
+        (raw[k] + 2 * raw[k + 1] + 3 * raw[k + 2] + 2 * raw[k + 3] + raw[k + 4]) / 9 * 1.6 for k in range(n)
+    ]
 
 
 def stylise(strokes: Strokes, style: WriterStyle, rng: random.Random, *, skeleton: bool) -> Strokes:
@@ -238,21 +328,37 @@ def stylise(strokes: Strokes, style: WriterStyle, rng: random.Random, *, skeleto
         sc = rng.uniform(0.92, 1.08)
         tx, ty = rng.gauss(0, 0.025 * size), rng.gauss(0, 0.025 * size)
         ca, sa = math.cos(a), math.sin(a)
-        out.append([(cx + sc * (ca * (x - cx) - sa * (y - cy)) + tx, cy + sc * (sa * (x - cx) + ca * (y - cy)) + ty)
-                    for x, y in s])
+        out.append(
+            [
+                (
+                    cx + sc * (ca * (x - cx) - sa * (y - cy)) + tx,
+                    cy + sc * (sa * (x - cx) + ca * (y - cy)) + ty,
+                )
+                for x, y in s
+            ]
+        )
     strokes = out
     # elastic: a smooth random displacement field (two low-frequency waves per axis)
-    waves = [(rng.uniform(0.5, 2.0) / size, rng.uniform(0.5, 2.0) / size, rng.uniform(0, 2 * math.pi),
-              rng.uniform(0, 0.035) * size) for _ in range(4)]
+    waves = [
+        (
+            rng.uniform(0.5, 2.0) / size,
+            rng.uniform(0.5, 2.0) / size,
+            rng.uniform(0, 2 * math.pi),
+            rng.uniform(0, 0.035) * size,
+        )
+        for _ in range(4)
+    ]
 
     def field(x, y, k0):
-        dx = sum(A * math.sin(fx * x + fy * y + ph) for fx, fy, ph, A in waves[k0:k0 + 2])
+        dx = sum(A * math.sin(fx * x + fy * y + ph) for fx, fy, ph, A in waves[k0 : k0 + 2])
         return dx
 
     slant = style.slant + rng.gauss(0, 0.06)
     xs = rng.uniform(0.88, 1.12)
-    strokes = [[(cx + xs * (x - cx) + field(x, y, 0) - slant * (y - y1), y + field(y, x, 2)) for x, y in s]
-               for s in strokes]
+    strokes = [
+        [(cx + xs * (x - cx) + field(x, y, 0) - slant * (y - y1), y + field(y, x, 2)) for x, y in s]
+        for s in strokes
+    ]
     if skeleton:
         step = style.step * rng.uniform(0.7, 1.4)
         strokes = [resample(s, max(step, 0.004)) for s in strokes]
@@ -310,11 +416,19 @@ def _hand_skeleton(cls: str, rng: random.Random) -> Strokes | None:
     if cls == "*":
         n = rng.choice((3, 3, 4))
         a0 = rng.uniform(0, math.pi / n)
-        return [[(math.cos(a0 + k * math.pi / n), math.sin(a0 + k * math.pi / n)),
-                 (-math.cos(a0 + k * math.pi / n), -math.sin(a0 + k * math.pi / n))] for k in range(n)]
+        return [
+            [
+                (math.cos(a0 + k * math.pi / n), math.sin(a0 + k * math.pi / n)),
+                (-math.cos(a0 + k * math.pi / n), -math.sin(a0 + k * math.pi / n)),
+            ]
+            for k in range(n)
+        ]
     if cls == "nabla":
-        return [[(0.0, 0.0), (1.0, 0.0), (0.5, 1.0), (0.0, 0.0)]] if rng.random() < 0.5 else \
-            [[(0.0, 0.0), (0.5, 1.0), (1.0, 0.0)], [(0.0, 0.0), (1.0, 0.0)]]
+        return (
+            [[(0.0, 0.0), (1.0, 0.0), (0.5, 1.0), (0.0, 0.0)]]
+            if rng.random() < 0.5
+            else [[(0.0, 0.0), (0.5, 1.0), (1.0, 0.0)], [(0.0, 0.0), (1.0, 0.0)]]
+        )
     return None
 
 
@@ -387,7 +501,7 @@ def _pull_right_leg(g: Strokes, depth: float) -> Strokes:
         for x, y in s:
             fx = max(0.0, (x - cx) / max(x1 - cx, 1e-6))
             fy = max(0.0, (y - my) / max(y1 - my, 1e-6))
-            q.append((x, y + depth * (fx ** 1.5) * (fy ** 2)))
+            q.append((x, y + depth * (fx**1.5) * (fy**2)))
         out.append(q)
     return out
 
@@ -400,6 +514,7 @@ def _place(g: Strokes, top: float, bottom: float, left: float = 0.0, aspect: flo
 def transform_glyph(cls: str, writer: str, pool: GlyphPool, rng: random.Random) -> tuple[Strokes, str] | None:
     """A glyph of *cls* made from *writer*'s own real glyphs (units), with the recipe name; None when the
     writer has none of the glyphs the recipe needs."""
+
     def get(c):
         return pool.writer_glyph(writer, c, rng)
 
@@ -415,14 +530,17 @@ def transform_glyph(cls: str, writer: str, pool: GlyphPool, rng: random.Random) 
     if cls == "\\eta" and (g := get("n")):
         return _place(_pull_right_leg(fit_box(g, -0.62, 0.0), 0.4), top, bottom), "real:n with a long leg"
     if cls == "\\hat" and (g := get("v")):
-        return _place(mirror_y(g), top, bottom, aspect=ASPECT[cls] * rng.uniform(0.7, 1.2)), "real:v turned over"
+        return _place(
+            mirror_y(g), top, bottom, aspect=ASPECT[cls] * rng.uniform(0.7, 1.2)
+        ), "real:v turned over"
     if cls == "\\|":
         a, b = get("|"), get("|") or get("1")
         if a and b:
             gap = rng.uniform(0.15, 0.35)
             bb = fit_box(b, -1.08, 0.1)
-            return _place(fit_box(a, -1.08, 0.1) + [[(x + gap, y) for x, y in s] for s in bb], top, bottom), \
-                "real:two |"
+            return _place(
+                fit_box(a, -1.08, 0.1) + [[(x + gap, y) for x, y in s] for s in bb], top, bottom
+            ), "real:two |"
     if cls == "*" and (g := get("times")) and (v := get("|") or get("1")):
         x = fit_box(g, -0.75, -0.25)
         cx = sum(bbox(x)[::2]) / 2
@@ -447,7 +565,9 @@ def transform_glyph(cls: str, writer: str, pool: GlyphPool, rng: random.Random) 
         return _place(o + tail, top, bottom), "real:0 with a tail"
     for c, low in (("U_cap", "u"), ("W_cap", "w"), ("Z_cap", "z")):
         if cls == c and (g := get(low)):
-            return _place(g, top, bottom, aspect=ASPECT[cls] * rng.uniform(0.85, 1.15)), f"real:{low} at capital size"
+            return _place(
+                g, top, bottom, aspect=ASPECT[cls] * rng.uniform(0.85, 1.15)
+            ), f"real:{low} at capital size"
     if cls == "J_cap" and (g := get("j")):
         body = [s for s in g if bbox([s])[3] - bbox([s])[1] > 0.2] or g  # the j without its dot
         return _place(body, top, bottom), "real:j at capital size"
@@ -492,12 +612,25 @@ def implant(host: Expression, j: int, glyph: Strokes, cls: str) -> Expression | 
     miny = min(p[1] for s in strokes for p in s)
     if miny < 1.0:
         strokes = [[(x, y - miny + 1.0) for x, y in s] for s in strokes]
-    return Expression(id=f"{host.id}#synth", latex=host.latex, writer=host.writer, strokes=strokes,
-                      symbols=[(cls, list(range(first, len(strokes))))])
+    return Expression(
+        id=f"{host.id}#synth",
+        latex=host.latex,
+        writer=host.writer,
+        strokes=strokes,
+        symbols=[(cls, list(range(first, len(strokes))))],
+    )
 
 
-def make_glyph(cls: str, writer: str, pool: GlyphPool, style: WriterStyle, rng: random.Random, *,
-               fonts: Sequence[str] | None = None, real_share: float = 0.5) -> tuple[Strokes, str]:
+def make_glyph(
+    cls: str,
+    writer: str,
+    pool: GlyphPool,
+    style: WriterStyle,
+    rng: random.Random,
+    *,
+    fonts: Sequence[str] | None = None,
+    real_share: float = 0.5,
+) -> tuple[Strokes, str]:
     """One made glyph of *cls* in *writer*'s hand (units, filling the class's nominal box), with its
     recipe: with probability *real_share* a transform of the writer's own glyphs (when the class has one
     and the writer wrote what it needs), else a skeleton drawn in *style*.
@@ -513,9 +646,16 @@ def make_glyph(cls: str, writer: str, pool: GlyphPool, style: WriterStyle, rng: 
     return fit_box(glyph, top + rng.gauss(0, 0.03), bottom + rng.gauss(0, 0.03)), recipe
 
 
-def make_samples(exprs: Sequence[Expression], classes: Sequence[str], per_class: int, seed: int, *,
-                 fonts: Sequence[str] | None = None, real_share: float = 0.5,
-                 pool: GlyphPool | None = None) -> list[Synth]:
+def make_samples(
+    exprs: Sequence[Expression],
+    classes: Sequence[str],
+    per_class: int,
+    seed: int,
+    *,
+    fonts: Sequence[str] | None = None,
+    real_share: float = 0.5,
+    pool: GlyphPool | None = None,
+) -> list[Synth]:
     """*per_class* made samples of each class in *classes*, hosted in *exprs* (real expressions; the
     writers whose ink is transformed and whose style is learnt). About *real_share* of a class's samples
     are transforms of the host writer's real glyphs where the class has such a recipe, the rest font or
