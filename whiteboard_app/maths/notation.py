@@ -33,6 +33,7 @@ from dataclasses import dataclass
 
 from whiteboard_app.decks.schema import Card
 
+from .latex import _GREEK as _GREEK_CMDS
 from .latex import (
     DECORATIONS,
     FONTS_DROPPED,
@@ -51,43 +52,6 @@ from .latex import (
 
 _DECOR_SYNONYMS = {r"\widehat": r"\hat", r"\overline": r"\bar", r"\widetilde": r"\tilde"}
 _PROB_CMDS = {r"\Pr"}
-_GREEK_CMDS = {
-    "alpha",
-    "beta",
-    "gamma",
-    "delta",
-    "epsilon",
-    "zeta",
-    "eta",
-    "theta",
-    "iota",
-    "kappa",
-    "lambda",
-    "mu",
-    "nu",
-    "xi",
-    "pi",
-    "rho",
-    "sigma",
-    "tau",
-    "upsilon",
-    "phi",
-    "chi",
-    "psi",
-    "omega",
-    "Gamma",
-    "Delta",
-    "Theta",
-    "Lambda",
-    "Xi",
-    "Pi",
-    "Sigma",
-    "Upsilon",
-    "Phi",
-    "Psi",
-    "Omega",
-    "ell",
-}
 #: combining accents (U+0302 hat, U+0304 macron, U+0305 overline, U+0303 tilde, U+0307 dot) as decorations
 _COMBINING = {"\u0302": r"\hat", "\u0304": r"\bar", "\u0305": r"\bar", "\u0303": r"\tilde", "\u0307": r"\dot"}
 #: modifier letters used as superscripts: wᵀx

@@ -7,7 +7,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 
-from .latex import Names
+from .latex import _GREEK, Names
 
 
 def is_node(x) -> bool:
@@ -145,43 +145,6 @@ def mutations(t, names: Names, limit: int = 80) -> list[tuple[tuple, str]]:
 
 
 # ------------------------------------------------------------------------------------------- printing
-_GREEK = {
-    "alpha",
-    "beta",
-    "gamma",
-    "delta",
-    "epsilon",
-    "zeta",
-    "eta",
-    "theta",
-    "iota",
-    "kappa",
-    "lambda",
-    "mu",
-    "nu",
-    "xi",
-    "pi",
-    "rho",
-    "sigma",
-    "tau",
-    "upsilon",
-    "phi",
-    "chi",
-    "psi",
-    "omega",
-    "Gamma",
-    "Delta",
-    "Theta",
-    "Lambda",
-    "Xi",
-    "Pi",
-    "Sigma",
-    "Upsilon",
-    "Phi",
-    "Psi",
-    "Omega",
-    "ell",
-}
 _DECOR = {"hat", "bar", "tilde", "dot", "ddot", "check"}
 
 
