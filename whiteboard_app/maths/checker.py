@@ -960,20 +960,7 @@ class CardChecker:
 
     def _agree_solved(self, a, b, scope: dict) -> bool:
         """a = b at every sample point with the card's unknowns at their solutions (and ``scope``)."""
-        ok = 0
-        for p in self.points:
-            sc = {**self._solution_scope(p), **scope}
-            try:
-                va, vb = self.ev.value(a, p, sc), self.ev.value(b, p, sc)
-            except (EvalError, ZeroDivisionError, OverflowError, ValueError, np.linalg.LinAlgError):
-                continue
-            c = self.close(va, vb, 1e-7, 1e-9)
-            if c is None:
-                continue
-            if not c:
-                return False
-            ok += 1
-        return ok >= 3
+        return self._agree_at(a, b, lambda p: {**self._solution_scope(p), **scope})
 
     def _safe_agree(self, a, b, scope: dict) -> bool:
         try:
@@ -983,10 +970,16 @@ class CardChecker:
 
     def _agree_scoped(self, a, b, scope: dict) -> bool:
         """a = b at every sample point (at least 3 defined) with names overridden by ``scope``."""
+        return self._agree_at(a, b, lambda p: scope)
+
+    def _agree_at(self, a, b, scope_at) -> bool:
+        """a = b at every sample point p (at least 3 defined) with names overridden by ``scope_at(p)``;
+        a point where either side is undefined is skipped."""
         ok = 0
         for p in self.points:
+            sc = scope_at(p)
             try:
-                va, vb = self.ev.value(a, p, scope), self.ev.value(b, p, scope)
+                va, vb = self.ev.value(a, p, sc), self.ev.value(b, p, sc)
             except (EvalError, ZeroDivisionError, OverflowError, ValueError, np.linalg.LinAlgError):
                 continue
             c = self.close(va, vb, 1e-7, 1e-9)
