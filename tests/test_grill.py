@@ -13,6 +13,7 @@ from pathlib import Path
 import fsrs
 import pytest
 
+from tests._maths_support import CHECK_JSON_KEYS
 from whiteboard_app.decks import card_errors, load_deck
 from whiteboard_app.sessions.clock import FakeClock
 from whiteboard_app.sessions.grill import (
@@ -421,18 +422,7 @@ def test_cli_list_and_answer(tmp_path):
     assert out.returncode == 0, out.stderr
     (v,) = json.loads(out.stdout)
     # exactly the keys `check --json` gives
-    assert set(v) == {
-        "latex",
-        "verdict",
-        "reference_step",
-        "diagnosis",
-        "shape",
-        "ms",
-        "message",
-        "defines",
-        "skipped",
-        "note",
-    }  # issue 11 added the last three to `check --json`
+    assert set(v) == CHECK_JSON_KEYS
     assert v["verdict"] == "correct"
     out = _cli("grill", "answer", qid, r"\sigma(1+\sigma)", "--json", env=env)
     assert json.loads(out.stdout)[0]["verdict"] == "wrong"
