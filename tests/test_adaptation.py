@@ -8,6 +8,7 @@ import pytest
 np = pytest.importorskip("numpy")
 
 from whiteboard_app.recognition.adaptation import (  # noqa: E402
+    PRIOR_WEIGHT,
     RATIO,
     ClassifierHead,
     WriterAdaptation,
@@ -29,7 +30,9 @@ def test_a_writer_label_wins_only_near_the_writer_prototype(head):
     samples = np.array([[8, 0, 0, 3], [8.2, 0, 0, 2.8], [7.8, 0, 0, 3.2]], dtype=np.float32)
     ad = WriterAdaptation.fit(samples, ["b", "b", "b"], head)
     assert ad.labels == ("b",) and ad.features.shape == (1, 4)
-    assert np.allclose(ad.features[0], [8, 0, 0, 3])
+    # the mean of the samples, with the model's own b prototype (0, 10, 0, 0) as PRIOR_WEIGHT samples
+    expected = (3 * np.array([8, 0, 0, 3]) + PRIOR_WEIGHT * np.array([0, 10, 0, 0])) / (3 + PRIOR_WEIGHT)
+    assert np.allclose(ad.features[0], expected)
     feats = np.array([[8.1, 0, 0, 3.1], [10, 0, 0, 0], [0, 0, 10, 0]], dtype=np.float32)
     # near the writer's b -> b; a textbook a stays a; a c far from both stays c
     assert ad.predict(feats, logits_for(feats, head)) == ["b", "a", "c"]
