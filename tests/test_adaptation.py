@@ -127,3 +127,22 @@ def test_set_adaptation_replaces_and_teaches_a_label_from_three_samples(rec):
             rec.set_adaptation([("K", ())])
     finally:
         rec.clear_adaptation()
+
+
+def test_a_classifier_without_usable_prototypes_is_refused_clearly():
+    from types import SimpleNamespace
+
+    from whiteboard_app.recognition.adaptation import classifier_head
+
+    def clf(names, protos):
+        return SimpleNamespace(label_names=names, model=SimpleNamespace(prototypes=protos))
+
+    assert classifier_head(clf(["a", "b"], np.ones((2, 4)))).names == ("a", "b")
+    for bad, match in (
+        (clf([], np.ones((2, 4))), "no class names"),
+        (clf(["a"], np.ones((2, 4))), "do not match"),
+        (clf(["a", "b"], np.zeros((2, 4))), "never computed"),
+        (SimpleNamespace(label_names=["a"]), "no class names or prototypes"),
+    ):
+        with pytest.raises(ValueError, match=match):
+            classifier_head(bad)

@@ -64,7 +64,8 @@ class ClassifierHead:
 
 def classifier_head(classifier) -> ClassifierHead:
     """The :class:`ClassifierHead` of a mathnote-ocr ``SymbolClassifier`` (its ``label_names`` and its
-    model's ``prototypes`` buffer). Raises ValueError when the classifier has neither."""
+    model's ``prototypes`` buffer; any classifier of that interface, e.g. a retrained classifier.pth).
+    Raises ValueError when it has no names or prototypes, or they do not match or were never computed."""
     import numpy as np
 
     names = tuple(getattr(classifier, "label_names", ()) or ())
@@ -76,6 +77,8 @@ def classifier_head(classifier) -> ClassifierHead:
     arr = np.asarray(arr, dtype=np.float32)
     if arr.ndim != 2 or arr.shape[0] != len(names):
         raise ValueError(f"prototypes of shape {arr.shape} do not match {len(names)} class names")
+    if not np.isfinite(arr).all() or not arr.any():
+        raise ValueError("the classifier's prototypes were never computed")
     return ClassifierHead(names, arr)
 
 

@@ -416,9 +416,13 @@ class TrainedRecognizer:
 
             labels = [n for n, fs in self._writer.items() for _ in fs]
             feats = np.stack([f for fs in self._writer.values() for f in fs])
-            self._adaptation = AdaptedClassifier(
-                ocr.classifier, WriterAdaptation.fit(feats, labels, classifier_head(ocr.classifier))
-            )
+            try:
+                head = classifier_head(ocr.classifier)
+                adapted = AdaptedClassifier(ocr.classifier, WriterAdaptation.fit(feats, labels, head))
+            except ValueError:  # a classifier without prototypes (or of another width) cannot adapt
+                self._writer = {}
+                return ocr.classifier
+            self._adaptation = adapted
         return self._adaptation
 
     # ── reading ───────────────────────────────────────────────────────
