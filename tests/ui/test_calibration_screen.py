@@ -58,7 +58,9 @@ def draw(box, latex: str, seed: int) -> None:
 def test_three_samples_with_a_live_reading_after_each(qtbot, screen):
     dialog, engine = screen
     assert dialog.chosen() == list(DEFAULT_CHOICE)  # 15 ML symbols ticked, uppercase included
-    assert dialog.current_label == r"\partial" and dialog.symbol.text() == "\u2202"
+    assert dialog.current_label == DEFAULT_CHOICE[0] == r"\hat" and dialog.symbol.text() == "^"
+    dialog.select(r"\partial")
+    assert dialog.symbol.text() == "\u2202"
     for k, box in enumerate(dialog.boxes):
         draw(box, "K", seed=k)  # two strokes each in this synthesiser
         qtbot.waitUntil(lambda b=box: b.reading.text().startswith("now reads"), timeout=5000)
@@ -68,7 +70,8 @@ def test_three_samples_with_a_live_reading_after_each(qtbot, screen):
     assert [p.adapted for p in dialog.previews] == [0, 1, 2]
     assert threading.get_ident() not in engine.threads  # the engine never ran on the UI thread
     assert CalibrationStore(dialog.store.root).counts() == {r"\partial": 3}
-    assert dialog.choices.item(0).text().startswith("\u2202   \u2713")
+    row = DEFAULT_CHOICE.index(r"\partial")
+    assert dialog.choices.item(row).text().startswith("\u2202   \u2713")
 
 
 def test_redo_skip_next_and_done(qtbot, screen):
@@ -76,15 +79,17 @@ def test_redo_skip_next_and_done(qtbot, screen):
     box = dialog.boxes[0]
     draw(box, "x", seed=1)
     qtbot.waitUntil(lambda: box.reading.text().startswith("now reads"), timeout=5000)
-    assert dialog.store.counts() == {r"\partial": 1}
+    assert dialog.store.counts() == {r"\hat": 1}
     box.redo_button.click()
     assert dialog.store.counts() == {} and box.ink().is_empty
     assert box.reading.text() == "sample 1: draw here"
 
-    dialog.skip()  # \partial unticked, on to the next chosen symbol
-    assert r"\partial" not in dialog.chosen() and dialog.current_label == DEFAULT_CHOICE[1]
+    dialog.skip()  # the hat unticked, on to the next chosen symbol
+    assert r"\hat" not in dialog.chosen() and dialog.current_label == DEFAULT_CHOICE[1] == "K"
     dialog.next_symbol()
-    assert dialog.current_label == DEFAULT_CHOICE[2] == "K"
+    dialog.next_symbol()
+    assert dialog.current_label == DEFAULT_CHOICE[3] == r"\partial"
+    dialog.select("K")
     draw(dialog.boxes[0], "K", seed=4)
     draw(dialog.boxes[1], "K", seed=5)
     dialog.finish()  # the second sample is still in its pause: Done takes it first
@@ -131,4 +136,4 @@ def test_an_engine_that_fails_shows_why(qtbot, tmp_path):
     draw(box, "x", seed=2)
     qtbot.waitUntil(lambda: box.reading.text().startswith("could not read"), timeout=5000)
     assert "the model is not loaded" in box.reading.text()
-    assert dialog.store.counts() == {r"\partial": 1}  # the sample is kept all the same
+    assert dialog.store.counts() == {r"\hat": 1}  # the sample is kept all the same
