@@ -344,8 +344,11 @@ def preview(recognizer, label: str, ink: StepInk, before: Iterable[tuple[str, St
             hook(samples)
             adapted = len(samples)
         result = recognizer.recognize(ink)
-    except (RecognitionError, ValueError, OSError) as exc:
+    except RecognitionError as exc:
         return Preview(label, "", False, adapted, (time.perf_counter() - t0) * 1000.0, str(exc))
+    except Exception as exc:  # noqa: BLE001 - the preview only advises: an engine's own bug is shown, not raised
+        detail = f"{type(exc).__name__}: {exc}"
+        return Preview(label, "", False, adapted, (time.perf_counter() - t0) * 1000.0, detail)
     reading = (result.best or "").strip() if result is not None else ""
     return Preview(
         label, reading, _same_symbol(reading, label), adapted, (time.perf_counter() - t0) * 1000.0, None

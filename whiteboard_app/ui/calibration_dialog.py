@@ -330,7 +330,11 @@ class CalibrationDialog(QDialog):
             return True
         box.reading.setText("reading\u2026")
         w = Worker(preview, self.recognizer, label, ink, before, tag=(box.index, rec.id))
-        self.pool.submit(w, lambda p, b=box, rid=rec.id: self._previewed(b, rid, p))
+        self.pool.submit(
+            w,
+            lambda p, b=box, rid=rec.id: self._previewed(b, rid, p),
+            lambda msg, b=box, rid=rec.id: self._previewed(b, rid, Preview(label, "", False, 0, 0.0, msg)),
+        )
         return True
 
     def _previewed(self, box: SampleBox, record_id: str, p: Preview) -> None:
