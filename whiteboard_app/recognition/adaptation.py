@@ -17,9 +17,9 @@ the classifier has no class for (``\\mathbb{R}``, ``\\bar``), and it needs no tr
 15 symbols x 3 samples is one batch of the classifier (docs/benchmarks.md, "calibration").
 The rule and :data:`RATIO` were chosen leave-one-writer-out on the held-out training writers
 (``benchmarks/calibration.py``; the writers it reports on, so its figure for them is a little optimistic;
-the run on other training writers, section "calibration_seen", read the same 95.9 %): the class mean beat the nearest single sample, a small fine-tune of the
-last layer (with the model's prototypes as replay) took more of the writer's other classes than it gained,
-RATIO 1.0 balanced the calibrated classes against the others (0.8-1.2 measured), the prior weight 1 read
+the run on other training writers, section "calibration_seen", read the same 95.9 %): the class mean beat
+the nearest single sample, a small fine-tune of the last layer (with the model's prototypes as replay)
+took more of the writer's other classes than it gained, RATIO 1.0 balanced the calibrated classes against the others (0.8-1.2 measured), the prior weight 1 read
 the known classes 0.6 points better than none or 3, and adding distorted copies of the samples (as in
 training) changed nothing.
 
