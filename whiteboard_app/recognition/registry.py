@@ -78,7 +78,10 @@ def ink_too_large(ink) -> str | None:
 
 
 #: Optional engine methods that change its state and are forwarded to (and replayed in) the worker.
-HOOKS = ("adapt",)
+HOOKS = ("adapt", "set_adaptation")
+#: Hooks that replace the engine's whole adaptation: a call makes the earlier adaptation calls moot (they
+#: are not replayed after a restart).
+REPLACING_HOOKS = frozenset({"set_adaptation"})
 
 
 @dataclass(frozen=True)
@@ -467,6 +470,8 @@ class TimeLimitedRecognizer:
             if not done:
                 raise RecognitionError(f"{self.name}: {method} took longer than {self.load_timeout_s:g} s")
             value = _raise_reply(self.name, reply)
+            if method in REPLACING_HOOKS:
+                self._replay = [(m, a) for m, a in self._replay if m not in HOOKS]
             self._replay.append((method, args))
             return value
 

@@ -53,8 +53,6 @@ GROUPER_FILE = "grouper.pth"
 # the classifier whose stroke vectors the grouper was trained on, when it is not CLASSIFIER_FILE (the
 # classifier was fine-tuned again after the grouper: added classes; docs/recogniser.md)
 GROUPER_VECTORS_FILE = "grouper_vectors.pth"
-# A writer prototype wins when its distance is below this share of the model's own prototype distance.
-ADAPT_RATIO = 0.9
 # A further partition is parsed only if at least this share as probable as the best one ...
 MIN_SHARE = 0.02
 # ... and while the reading so far took less than this (ms); the best partition is always parsed.
@@ -278,6 +276,7 @@ class TrainedRecognizer:
         self._lock = threading.Lock()
         self._read_lock = threading.Lock()  # detection swaps the classifier: one reading at a time
         self._writer: dict[str, list] = {}  # class name -> list of feature vectors (np arrays, 256)
+        self._adaptation = None  # recognition.adaptation.AdaptedClassifier over _writer, built on first use
         self.load_ms: float | None = None
 
     # ── loading ───────────────────────────────────────────────────────
@@ -352,64 +351,79 @@ class TrainedRecognizer:
 
     # ── writer adaptation ────────────────────────────────────────────
     def adapt(self, samples: Sequence[tuple[str, Sequence[Stroke]]]) -> int:
-        """Add writer prototypes: each sample is (label in LaTeX, the strokes of one symbol drawn alone).
+        """Add writer samples: each sample is (label in LaTeX, the strokes of one symbol drawn alone).
 
         Any label is accepted, including symbols the classifier has no class for (``\\eta``, ``\\hat``,
         ``\\mathbb{R}``); from then on a symbol whose features are closer to one of these samples than
-        to the model's own class prototype (ratio :data:`ADAPT_RATIO`) is read with the writer's label.
-        Returns the number of samples added. Raises RecognitionError for a sample without ink.
+        to the model's own class prototype (``recognition.adaptation.RATIO``) is read with the writer's
+        label. Returns the number of samples added. Raises RecognitionError for a sample without ink.
         """
-        ocr = self._load()
-        from whiteboard_app.recognition.training.data import normalise_strokes
+        feats, names = self.sample_features(samples)
+        for name, f in zip(names, feats, strict=True):
+            self._writer.setdefault(name, []).append(f)
+        self._adaptation = None
+        return len(names)
 
-        imgs, sizes, names = [], [], []
-        for label, strokes in samples:
-            pts = [[(p.x, p.y) for p in s.points] for s in strokes]
-            if not pts or not any(pts):
-                raise RecognitionError(f"calibration sample for {label!r} has no ink")
-            norm = normalise_strokes(pts)
-            img, size = self._draw(ocr, norm)
-            imgs.append(img)
-            sizes.append(size)
+    def set_adaptation(self, samples: Sequence[tuple[str, Sequence[Stroke]]]) -> int:
+        """Replace the writer adaptation by exactly these samples (the calibration screen's live preview
+        and its Done: idempotent, unlike :meth:`adapt`). Returns the number of samples; raises like adapt."""
+        feats, names = self.sample_features(samples)
+        writer: dict[str, list] = {}
+        for name, f in zip(names, feats, strict=True):
+            writer.setdefault(name, []).append(f)
+        self._writer = writer
+        self._adaptation = None
+        return len(names)
+
+    def sample_features(self, samples: Sequence[tuple[str, Sequence[Stroke]]]) -> tuple[object, list[str]]:
+        """(features (N, 256) numpy array, class names (N,)) of calibration samples drawn alone; a label
+        the classifier has a class for becomes that class's name. Raises RecognitionError for bad samples."""
+        from whiteboard_app.recognition.adaptation import sample_features
+
+        ocr = self._load()
+        try:
+            feats, labels = sample_features(ocr.classifier, list(samples))
+        except ValueError as exc:
+            raise RecognitionError(str(exc)) from exc
+        names = []
+        for label in labels:
             name = latex_to_name(label)
             names.append(name if name in ocr.classifier.label_names else label)
-        if not imgs:
-            return 0
-        res = ocr.classifier.classify_batch(imgs, size_feats=sizes if ocr.classifier.use_size_feat else None)
-        for name, r in zip(names, res, strict=True):
-            self._writer.setdefault(name, []).append(r.features)
-        return len(names)
+        return feats, names
 
     def clear_adaptation(self) -> None:
         """Forget every writer prototype."""
-        self._writer.clear()
+        self._writer = {}
+        self._adaptation = None
 
     @property
     def adapted_labels(self) -> list[str]:
         """LaTeX of the labels that have writer prototypes."""
         return sorted(name_to_latex(n) for n in self._writer)
 
-    @staticmethod
-    def _draw(ocr, norm: list[list[tuple[float, float]]]):
-        from mathnote_ocr.engine.grouper import _size_feat
-        from mathnote_ocr.engine.renderer import render_strokes
-        from mathnote_ocr.engine.stroke import Stroke as MStroke
-        from mathnote_ocr.engine.stroke import StrokePoint
-
-        strokes = [
-            MStroke.from_points([StrokePoint(x, y) for x, y in s], id=i) for i, s in enumerate(norm) if s
-        ]
-        cs = float(int(max(c for s in norm for p in s for c in p)))
-        return (
-            render_strokes(strokes, canvas_size=ocr.classifier.canvas_size, source_size=cs),
-            _size_feat(strokes, cs),
-        )
-
     def _adapted_classifier(self, ocr):
-        """The classifier with writer prototypes applied to its batch results (a thin wrapper)."""
+        """The classifier read through the writer's adaptation (recognition/adaptation.py), or itself."""
         if not self._writer:
             return ocr.classifier
-        return _WriterAdapted(ocr.classifier, self._writer)
+        if self._adaptation is None:
+            import numpy as np
+
+            from whiteboard_app.recognition.adaptation import (
+                AdaptedClassifier,
+                WriterAdaptation,
+                classifier_head,
+            )
+
+            labels = [n for n, fs in self._writer.items() for _ in fs]
+            feats = np.stack([f for fs in self._writer.values() for f in fs])
+            try:
+                head = classifier_head(ocr.classifier)
+                adapted = AdaptedClassifier(ocr.classifier, WriterAdaptation.fit(feats, labels, head))
+            except ValueError:  # a classifier without prototypes (or of another width) cannot adapt
+                self._writer = {}
+                return ocr.classifier
+            self._adaptation = adapted
+        return self._adaptation
 
     # ── reading ───────────────────────────────────────────────────────
     def recognize(self, ink: StepInk, context: RecognitionContext | None = None) -> RecognitionResult:
@@ -896,50 +910,3 @@ def spell_functions(symbols: list) -> list:
         if not done:
             i += 1
     return syms
-
-
-class _WriterAdapted:
-    """A SymbolClassifier stand-in: the same results, except that a group whose features lie closer to a
-    writer prototype than ADAPT_RATIO x its distance to the model's prototype takes the writer's label."""
-
-    def __init__(self, base, writer: dict[str, list]) -> None:
-        import numpy as np
-
-        self._base = base
-        self._names = []
-        rows = []
-        for name, feats in writer.items():
-            for f in feats:
-                self._names.append(name)
-                rows.append(np.asarray(f, dtype=np.float32))
-        self._protos = np.stack(rows)
-
-    def __getattr__(self, item):
-        return getattr(self._base, item)
-
-    def classify_batch(self, images, size_feats=None):
-        from dataclasses import replace
-
-        import numpy as np
-
-        out = []
-        for r in self._base.classify_batch(images, size_feats=size_feats):
-            if r.features is None:
-                out.append(r)
-                continue
-            d = np.linalg.norm(self._protos - r.features[None, :], axis=1)
-            k = int(d.argmin())
-            if d[k] < ADAPT_RATIO * r.prototype_distance:
-                name = self._names[k]
-                conf = float(max(r.confidence, 0.9))
-                alts = [(name, conf)] + [(n, c) for n, c in (r.alternatives or []) if n != name][:4]
-                r = replace(
-                    r,
-                    symbol=name,
-                    confidence=conf,
-                    prototype_distance=float(d[k]),
-                    is_ood=False,
-                    alternatives=alts,
-                )
-            out.append(r)
-        return out
