@@ -1697,6 +1697,7 @@ class CardChecker:
             # one example or one component in the card's index letters (the per-example form of a sum, the
             # card's i written j): its value is not that of the whole step, keep the nearest reference step
             return
+        spec = self._specialised_reference(v.latex, claim, run)
         v.reference_step = None
         d = next((x for x in claim.exprs if x[0] == "deriv"), None)
         if d is not None:
@@ -1709,6 +1710,115 @@ class CardChecker:
             v.message = f"follows: derivative of {f}"
         else:
             v.message = "follows from your previous steps and the card's definitions"
+        if spec is not None:
+            # the user's own model (a bias b, one example, component j) reduces to a reference step: name it,
+            # so milestones and the run's result count it (the verdict was judged in the user's model)
+            k, how = spec
+            v.reference_step = k
+            v.message += f"; {how} it is reference step {k}"
+
+    def _specialised_reference(self, latex: str, claim: _Claim, run: _Run) -> tuple[int, str] | None:
+        """The reference step a correct step of the user's own model reduces to: its last expression,
+        evaluated in the run with the user's new parameters at 0 (``b`` in ``\\hat{y} = \\sigma(w^Tx + b)``,
+        the card's model has none), equals an expression of the reference step, or that expression's
+        summand for one example (``(\\hat{y}-y)x_j`` for ``\\sum_i (p_i-y_i)x_i``; the card's per-example
+        index left free), or component j of it when the step writes a component letter of the run.
+        Returns (1-based step, how in words, e.g. "with b = 0, per example, component j,") or None.
+        Used only to NAME the step a correct verdict reached (milestones, ``check --summary``): the verdict
+        itself is judged in the user's model, so a step that holds only at b = 0 stays wrong."""
+        last = claim.exprs[-1] if claim.exprs else None
+        if last is None:
+            return None
+        base = self._base_state[0]
+        scope0 = {nm: 0.0 for nm in run.fresh}
+        mentioned = _mentions(last)
+        comps = [x for x, b in run.comp.items() if b[2] == "component" and x in mentioned]
+        per = getattr(getattr(self.card, "notation", None), "per_example", None)
+        found = []
+        for k, c in enumerate(self.ref_claims, 1):
+            if c is None or not self.card.steps[k - 1].checkable:
+                continue
+            for q, x in enumerate(c.exprs):
+                if _is_zero(x):
+                    continue  # "E = 0" (a stationarity step): 0 says nothing about the form reached
+                summand = _summand(x, base.indices, per if per in base.indices else None)
+                for cand, each in ((x, False), (summand, True)):
+                    if cand is None:
+                        continue
+                    comp = next(
+                        (cc for cc in [None, *comps[:1]] if self._agree_component(last, cand, scope0, cc)),
+                        False,
+                    )
+                    if comp is not False:
+                        found.append((k, q, each, comp))
+                        break
+        if not found:
+            return None
+        mine = [_last_piece(latex)]
+        try:
+            mine.append(_last_piece(self.notation(latex)))
+        except ParseError:
+            pass
+
+        def likeness(f) -> tuple:
+            # several reference steps have that value (a sum and its simplified form): the one whose
+            # expression is written most like the step's last expression, the later one on a tie
+            k, q, _, _ = f
+            ref = self.card.steps[k - 1].latex
+            try:
+                pieces, _ = split_relations(clean(ref))
+                piece = pieces[q] if q < len(pieces) and pieces[q].strip() else ref
+            except ParseError:
+                piece = ref
+            return (round(max(self._sim(m, piece) for m in mine), 6), k)
+
+        k, _, each, comp = max(found, key=likeness)
+        parts = (
+            [f"with {', '.join(run.fresh)} = 0"]
+            if run.fresh and any(nm in scope0 for nm in run.fresh)
+            else []
+        )
+        if each:
+            parts.append("per example")
+        if comp:
+            parts.append(f"component {comp}")
+        return k, (", ".join(parts) + ",") if parts else "as written"
+
+    def _agree_component(self, a, b, scope: dict, comp: str | None) -> bool:
+        """a = b at every sample point (at least 3 defined) with names overridden by ``scope``; with
+        ``comp`` (a component letter of the run), a scalar a against component ``comp`` of the vector b."""
+        rtol, atol = self._tol(a, b)
+        ok = 0
+        for p in self.points:
+            try:
+                va, vb = self.ev.value(a, p, scope), self.ev.value(b, p, scope)
+            except (
+                EvalError,
+                ShapeError,
+                ZeroDivisionError,
+                OverflowError,
+                ValueError,
+                np.linalg.LinAlgError,
+            ):
+                continue
+            if comp is not None:
+                if not is_array(vb) or 1 not in vb.shape or (is_array(va) and np.asarray(va).size != 1):
+                    return False
+                j = p.values.get(comp)
+                flat = np.asarray(vb, dtype=float).reshape(-1)
+                if j is None or not 1 <= int(j) <= flat.size:
+                    continue
+                va, vb = float(np.asarray(va, dtype=float).reshape(-1)[0]), float(flat[int(j) - 1])
+            try:
+                c = self.close(va, vb, rtol, atol)
+            except (TypeError, ValueError):
+                return False
+            if c is None:
+                continue
+            if not c:
+                return False
+            ok += 1
+        return ok >= 3
 
     def _shape_of(self, tree) -> str | None:
         try:
@@ -2295,15 +2405,33 @@ def _renamed_away(letters, text: str) -> tuple:
     return tuple(x for x in letters if x not in present)
 
 
-def _summand(t, indices: dict):
+def _last_piece(latex: str) -> str:
+    """The last expression of a step as written (after its last top-level relation sign)."""
+    try:
+        pieces, _ = split_relations(clean(latex))
+    except ParseError:
+        return latex
+    return pieces[-1] if pieces and pieces[-1].strip() else latex
+
+
+def _summand(t, indices: dict, letter: str | None = None):
     """The tree with every sum over a declared index replaced by its body (the index left free): the
-    per-example form of a sum over examples. None when the tree has no such sum."""
+    per-example form of a sum over examples. With ``letter`` (the card's per-example index), the summed
+    index is renamed to it. None when the tree has no such sum."""
     found = []
 
     def f(node):
         if node[0] == "sum" and node[2] in indices:
             found.append(node[2])
-            return _map_tree(node[1], f)
+            body = _map_tree(node[1], f)
+            if letter is not None and node[2] != letter:
+                old = ("var", node[2])
+
+                def ren(n, old=old):
+                    return ("var", letter) if n == old else n
+
+                body = _map_tree(body, ren)
+            return body
         return node
 
     out = _map_tree(t, f)
