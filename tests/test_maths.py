@@ -6,9 +6,10 @@ from __future__ import annotations
 import pytest
 
 from whiteboard_app.decks.schema import Card, Declarations, Mistake, RefStep
+from whiteboard_app.latex import ParseError, name_key
 from whiteboard_app.maths.checker import CardChecker
 from whiteboard_app.maths.evaluate import ShapeError
-from whiteboard_app.maths.latex import ParseError, name_key, names_from_declarations
+from whiteboard_app.maths.normalise import names_from_declarations
 from whiteboard_app.maths.parse import parse_step
 from whiteboard_app.maths.worker import compare_in_process
 

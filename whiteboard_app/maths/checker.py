@@ -33,20 +33,19 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from whiteboard_app.decks.schema import Card
-
-from .evaluate import EvalError, Evaluator, IndexRangeError, ShapeError, contains, is_array
-from .latex import (
-    _GREEK,
+from whiteboard_app.latex.names import GREEK as _GREEK
+from whiteboard_app.latex.names import name_key
+from whiteboard_app.latex.tokens import (
     MalformedError,
-    Names,
     ParseError,
     canonical,
     clean,
     expand_bare_sums,
-    name_key,
-    names_from_declarations,
     split_relations,
 )
+
+from .evaluate import EvalError, Evaluator, IndexRangeError, ShapeError, contains, is_array
+from .normalise import Names, names_from_declarations
 from .notation import _accents, rewrite_step
 from .parse import ParsedStep, free_names, parse_piece, parse_step, validate
 from .trees import mutations, tidy, to_latex
@@ -296,7 +295,7 @@ class CardChecker:
 
     @staticmethod
     def _plain(key: str) -> bool:
-        from .latex import is_plain_name_key
+        from whiteboard_app.latex.names import is_plain_name_key
 
         return is_plain_name_key(key)
 
