@@ -389,7 +389,7 @@ _BARE_SUM = re.compile(r"\\(sum|prod)_\{([a-zA-Z])\}(?!\^)")
 def expand_bare_sums(c: str, indices: dict[str, tuple[str, str]]) -> str:
     """``\\sum_{i}`` without bounds -> ``\\sum_{i=lo}^{hi}`` from the declared index range (canonical LaTeX)."""
 
-    def rep(m):
+    def rep(m: re.Match[str]) -> str:
         b = indices.get(m.group(2))
         if b is None:
             return m.group(0)

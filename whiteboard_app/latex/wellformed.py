@@ -199,17 +199,17 @@ def check_structure(latex: str) -> None:
         )
     n = len(toks)
 
-    def at(k):
+    def at(k: int) -> str | None:
         return toks[k][0] if 0 <= k < n else None
 
-    def where(k, j=None):
+    def where(k: int, j: int | None = None) -> str:
         j = k if j is None else j
         return f'column {toks[k][1] + 1} (in "{_excerpt(latex, toks[k][1], toks[j][1] + len(toks[j][0]))}")'
 
-    def ends(k):  # nothing more in this piece from token k on
+    def ends(k: int) -> bool:  # nothing more in this piece from token k on
         return at(k) is None or at(k) in _BOUNDARY_CLOSE or at(k) in _REL_TOKENS
 
-    def after_group(k):  # the index after one TeX argument starting at token k
+    def after_group(k: int) -> int:  # the index after one TeX argument starting at token k
         if at(k) != "{":
             return k + 1
         depth, j = 0, k
