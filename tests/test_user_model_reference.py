@@ -171,3 +171,15 @@ def test_check_summary_on_the_onsite_derivation(capsys):
     assert out["run"]["complete"] is True and out["run"]["missing_milestones"] == []
     assert main(["check", LRG, *ONSITE, "--summary"]) == 0
     assert capsys.readouterr().out.splitlines()[-1] == "run: Derivation complete"
+
+
+def test_only_a_sum_over_the_examples_has_a_per_example_form():
+    # em-gmm: N_k = sum_i r_ik is not "per example" the summand of sum_k N_k = n (a sum over the mixture's
+    # components): a correct step the chain has no step for names none
+    steps = [
+        r"r_{ik} = \frac{\pi_k\phi_{ik}}{\sum_{j=1}^{K}\pi_j\phi_{ij}}",
+        r"N_k = \sum_{i=1}^{n} r_{ik}",
+    ]
+    _, vs = _run("em-gmm", steps)
+    assert [v.verdict for v in vs] == ["correct", "correct"]
+    assert vs[1].reference_step is None, vs[1].message

@@ -146,6 +146,11 @@ class MatchingMixin:
         mentioned = _mentions(last)
         comps = [x for x, b in run.comp.items() if b[2] == "component" and x in mentioned]
         per = getattr(getattr(self.card, "notation", None), "per_example", None)
+        # the per-example form drops a sum over the examples only (the card's per-example index, or another
+        # letter over the same range), never a sum over components or classes (\sum_k N_k = n)
+        examples = (
+            {x: b for x, b in base.indices.items() if b == base.indices[per]} if per in base.indices else {}
+        )
         found = []
         for k, c in enumerate(self.ref_claims, 1):
             if c is None or not self.card.steps[k - 1].checkable:
@@ -153,7 +158,7 @@ class MatchingMixin:
             for q, x in enumerate(c.exprs):
                 if _is_zero(x):
                     continue  # "E = 0" (a stationarity step): 0 says nothing about the form reached
-                summand = _summand(x, base.indices, per if per in base.indices else None)
+                summand = _summand(x, examples, per) if examples else None
                 for cand, each in ((x, False), (summand, True)):
                     if cand is None:
                         continue
