@@ -386,8 +386,204 @@ def canon_tokens(toks: list[str]) -> list[str]:
 _BARE_SUM = re.compile(r"\\(sum|prod)_\{([a-zA-Z])\}(?!\^)")
 
 
+def sum_body_end(toks: list[str], i: int) -> int:
+    """Where the body of a sum that starts at toks[i] ends: at the next top-level ``+`` or ``-`` (as in
+    sympy's grammar; not inside a norm ``\\|x_i - \\mu\\|`` or ``|x_i - \\mu|``) or at a closing bracket
+    of the enclosing group."""
+    j, depth, n = i, 0, len(toks)
+    bars: list[str] = []  # open norm / absolute-value bars at depth 0: |x_i - mu| is one factor
+    while j < n:
+        tj = toks[j]
+        if tj in "({[":
+            depth += 1
+        elif tj in ")}]":
+            if depth == 0:
+                return j
+            depth -= 1
+        elif depth == 0 and tj in (r"\|", "|"):
+            if bars and bars[-1] == tj:
+                bars.pop()
+            else:
+                bars.append(tj)
+        elif (
+            depth == 0
+            and not bars
+            and tj in ("+", "-")
+            and j > i
+            and toks[j - 1] not in ("^", "_", r"\cdot", r"\times")
+        ):
+            return j
+        j += 1
+    return j
+
+
+def _subscript_letters(toks: list[str]) -> list[str]:
+    """The single letters written in subscripts of ``toks`` (``x_{i}``, ``W_{ij}``), in order, with repeats."""
+    out: list[str] = []
+    for k, t in enumerate(toks[:-1]):
+        if t == "_":
+            try:
+                g, _ = group(toks, k + 1)
+            except ParseError:
+                continue
+            out += [c for c in g if re.fullmatch(r"[a-zA-Z]", c)]
+    return out
+
+
+def scope_sums(c: str, indices: dict[str, tuple[str, str]]) -> str:
+    """Read a sum the way people write it on a whiteboard (canonical LaTeX in, canonical LaTeX out).
+
+    - ``\\sum x_{i}`` without an index gets the one declared index its body is subscripted by
+      (``\\sum_{i} x_{i}``); with none or several it is left as written (and is reported later).
+    - The body of ``\\sum_{i} x_{i}\\log\\theta + (1-x_{i})\\log(1-\\theta)`` runs on over the terms that
+      follow it while they use the sum's index in a subscript and hold no sum or product of their own:
+      the index would be free there otherwise, so the writer meant the sum of the whole expression
+      (``\\sum_{i}(x_{i}\\log\\theta + (1-x_{i})\\log(1-\\theta))``). A term without the index
+      (``\\sum_{i}(x_{i}-\\mu)^{2} - n(\\bar{x}-\\mu)^{2}``) ends the sum as before. Running on is
+      only done where both readings agree, when the sum starts its term (``\\sum_i a_i - b_i`` is
+      ``\\sum_i a_i - \\sum_i b_i`` either way).
+
+    Raises :class:`ParseError` when the readings differ: a sign or factor before the sum
+    (``-\\sum_i a_i + b_i`` is ``-\\sum_i (a_i + b_i)`` or ``-\\sum_i a_i + \\sum_i b_i``).
+    """
+    if r"\sum" not in c and r"\prod" not in c:
+        return c
+    out, changed = _scope_sum_tokens(tokenize(c), indices)
+    return join(out) if changed else c
+
+
+def _primed_index(sub: list[str]) -> str | None:
+    """The letter of a primed sum index (``c'``, ``c''``, ``c^{\\prime}``), or None."""
+    if len(sub) >= 2 and re.fullmatch(r"[a-zA-Z]", sub[0]):
+        rest = sub[1:]
+        if all(x == "'" for x in rest) or rest == ["^", "{", r"\prime", "}"] or rest == ["^", r"\prime"]:
+            return sub[0]
+    return None
+
+
+def _fresh_index(toks: list[str], indices: dict[str, tuple[str, str]]) -> str:
+    """An index letter not used in ``toks``: a declared index first (it has bounds), else another letter."""
+    used = set(toks)
+    for v in [*indices, *"jklmpqrstuvabcdefgh"]:
+        if v not in used:
+            return v
+    raise ParseError("no free letter for a primed sum index")
+
+
+def _unprime(body: list[str], letter: str, fresh: str) -> list[str]:
+    """``body`` with the primed index ``letter'`` in its subscripts replaced by ``fresh``."""
+    out: list[str] = []
+    k, m = 0, len(body)
+    primes = (["'", "'"], ["'"], ["^", "{", r"\prime", "}"], ["^", r"\prime"])
+    while k < m:
+        if body[k] == "_" and k + 1 < m:
+            if body[k + 1] == "{":
+                try:
+                    g, k2 = group(body, k + 1)
+                except ParseError:
+                    out.append(body[k])
+                    k += 1
+                    continue
+                g2: list[str] = []
+                q = 0
+                while q < len(g):
+                    hit = next((p for p in primes if g[q] == letter and g[q + 1 : q + 1 + len(p)] == p), None)
+                    if hit is not None:
+                        g2.append(fresh)
+                        q += 1 + len(hit)
+                    else:
+                        g2.append(g[q])
+                        q += 1
+                if g == [letter] and body[k2 : k2 + 1] == ["'"]:  # canonical z_{c}' for z_{c'}
+                    g2, k2 = [fresh], k2 + 1
+                out += ["_", "{", *g2, "}"]
+                k = k2
+                continue
+        out.append(body[k])
+        k += 1
+    return out
+
+
+# tokens after which a sum starts its own term (so running its body on changes nothing else)
+_TERM_STARTS = frozenset(
+    {"(", "{", "[", "+", "=", "<", ">", ",", r"\le", r"\ge", r"\leq", r"\geq", r"\approx"}
+)
+
+
+def _scope_sum_tokens(toks: list[str], indices: dict[str, tuple[str, str]]) -> tuple[list[str], bool]:
+    """:func:`scope_sums` on tokens: (new tokens, whether anything changed)."""
+    out: list[str] = []
+    i, n = 0, len(toks)
+    changed = False
+    while i < n:
+        t = toks[i]
+        if t not in (r"\sum", r"\prod"):
+            out.append(t)
+            i += 1
+            continue
+        j = i + 1
+        head: list[str] = [t]
+        var: str | None = None
+        try:
+            if j < n and toks[j] == "_":
+                sub, j2 = group(toks, j + 1)
+                primed = _primed_index(sub)
+                if primed is not None:  # \sum_{c'} e^{z_{c'}}: a fresh letter for the primed index
+                    fresh = _fresh_index(toks, indices)
+                    end = sum_body_end(toks, j2)
+                    body = _unprime(toks[j2:end], sub[0], fresh)
+                    toks = toks[:j] + ["_", "{", fresh, "}"] + body + toks[end:]
+                    n = len(toks)
+                    sub, j2 = [fresh], j + 4
+                    changed = True
+                head += toks[j:j2]
+                j = j2
+                if sub and re.fullmatch(r"[a-zA-Z]", sub[0]) and (len(sub) == 1 or sub[1] == "="):
+                    var = sub[0]
+            if j < n and toks[j] == "^":
+                _, j2 = group(toks, j + 1)
+                head += toks[j:j2]
+                j = j2
+        except ParseError:  # malformed: left for the reader to report
+            out.append(t)
+            i += 1
+            continue
+        end = sum_body_end(toks, j)
+        if len(head) == 1 or head[1] != "_":
+            found = sorted({v for v in _subscript_letters(toks[j:end]) if v in indices})
+            if len(found) == 1:
+                var = found[0]
+                head = [t, "_", "{", var, "}", *head[1:]]
+                changed = True
+        extended = False
+        if var is not None:
+            while end < n and toks[end] in ("+", "-"):
+                k = sum_body_end(toks, end + 1)
+                term = toks[end + 1 : k]
+                if not term or r"\sum" in term or r"\prod" in term or var not in _subscript_letters(term):
+                    break
+                if out and out[-1] not in _TERM_STARTS:
+                    # -\sum_i a_i + b_i: "the sum of a_i + b_i, negated" and "each term summed with its
+                    # own sign" differ; neither reading may be guessed (a sign error could hide in it)
+                    raise ParseError(
+                        f"unclear where {t}_{{{var}}} ends: is '{join(term)}' part of it? With "
+                        f"'{out[-1]}' in front of {t} the two readings differ: put brackets around "
+                        f"what {t}_{{{var}}} adds up"
+                    )
+                end, extended = k, True
+        body, inner = _scope_sum_tokens(toks[j:end], indices)
+        if extended:
+            body = ["(", *body, ")"]
+        changed = changed or extended or inner
+        out += head + body
+        i = end
+    return out, changed
+
+
 def expand_bare_sums(c: str, indices: dict[str, tuple[str, str]]) -> str:
-    """``\\sum_{i}`` without bounds -> ``\\sum_{i=lo}^{hi}`` from the declared index range (canonical LaTeX)."""
+    """``\\sum_{i}`` without bounds -> ``\\sum_{i=lo}^{hi}`` from the declared index range (canonical LaTeX);
+    first :func:`scope_sums` (an index left out, a body that runs on over the terms using the index)."""
+    c = scope_sums(c, indices)
 
     def rep(m: re.Match[str]) -> str:
         b = indices.get(m.group(2))

@@ -28,6 +28,7 @@ from whiteboard_app.latex.tokens import (
     expand_bare_sums,
     group,
     join,
+    sum_body_end,
     tokenize,
 )
 from whiteboard_app.latex.wellformed import MAX_DERIVATIVE_ORDER
@@ -249,6 +250,9 @@ def _convert(toks: list[str], names: Names, em: _Emitter) -> list[str]:
                     raise ParseError(f"cannot read the sum index {vname!r}")
                 if lo is None or sup is None:
                     bounds = names.indices.get(vname)
+                    if bounds is None and len(names.indices) == 1:
+                        # any letter for the card's one index (\sum_k x_k where the card says i)
+                        bounds = next(iter(names.indices.values()))
                     if bounds is None:
                         raise ParseError(
                             f"the sum over {vname} has no bounds and {vname} is not a declared index"
@@ -271,23 +275,7 @@ def _convert(toks: list[str], names: Names, em: _Emitter) -> list[str]:
                 raise ParseError(f"{t} needs its index, e.g. {t}_i")
             # the body runs to the next top-level + or - (as in sympy's grammar); giving it explicit
             # parentheses keeps the result and makes antlr's prediction an order of magnitude faster
-            j, depth = i, 0
-            while j < n:
-                tj = toks[j]
-                if tj in "({[":
-                    depth += 1
-                elif tj in ")}]":
-                    if depth == 0:
-                        break
-                    depth -= 1
-                elif (
-                    depth == 0
-                    and tj in ("+", "-")
-                    and j > i
-                    and toks[j - 1] not in ("^", "_", r"\cdot", r"\times")
-                ):
-                    break
-                j += 1
+            j = sum_body_end(toks, i)
             body = toks[i:j]
             if not body:
                 raise ParseError(f"{t} has nothing to sum")
@@ -556,9 +544,18 @@ def _argument_list_end(toks: list[str], i: int) -> int | None:
             if re.fullmatch(r"[A-Za-z]", t) or (t.startswith("\\") and t[1:] in GREEK):
                 want_name = False
                 j += 1
+                # \ell(\mu, \sigma^2), J(w_{1}, w_{2}): a power or a subscript on the name
+                while j < n and toks[j] in ("^", "_"):
+                    try:
+                        g, j2 = group(toks, j + 1)
+                    except ParseError:
+                        return None
+                    if toks[j] == "^" and not join(g).isdigit():
+                        return None
+                    j = j2
                 continue
             return None
-        if t == ",":
+        if t in (",", ";"):
             want_name = True
             j += 1
             continue
@@ -685,11 +682,17 @@ def _derivative(num: list[str], den: list[str], names: Names, em: _Emitter) -> l
     # denominator: one or more "d x" / "\partial x" (with optional ^k)
     wrts: list[list[str]] = []
     p = 0
+    groups = 0
     while p < len(den):
         if den[p] not in ("d", r"\partial"):
             return None
         p += 1
+        groups += 1
         var = []
+        if p < len(den) and den[p] == "(" and ")" in den[p:]:  # \partial(\sigma^2)
+            close = p + den[p:].index(")")
+            inner = den[p + 1 : close]
+            den = den[:p] + inner + den[close + 1 :]
         if p < len(den) and den[p] not in ("d", r"\partial"):
             var.append(den[p])
             p += 1
@@ -709,12 +712,21 @@ def _derivative(num: list[str], den: list[str], names: Names, em: _Emitter) -> l
                     f"a derivative of order {times} is not checked (at most {MAX_DERIVATIVE_ORDER})"
                 )
         wrts += [var] * times
+    out: list[str] = []
     if len(wrts) != k:
         if len(wrts) == 1 and k > 1:
             wrts = wrts * k
+        elif k == 1 and groups == 1:
+            # \frac{\partial \ell}{\partial \sigma^2}: with respect to a power s^m of one name; by the
+            # chain rule d f / d(s^m) = (d f / d s) / (m s^(m-1))
+            m = len(wrts)
+            cw = _convert(wrts[0], names, em)
+            if len(cw) != 1:
+                raise ParseError(f"cannot differentiate with respect to {join(wrts[0])!r}^{m}")
+            out += [r"\frac", "{", "1", "}", "{", str(m), cw[0], "^", "{", str(m - 1), "}", "}"]
+            wrts = wrts[:1]
         else:
             return None
-    out: list[str] = []
     for w in wrts:
         cw = _convert(w, names, em)
         if len(cw) != 1:
