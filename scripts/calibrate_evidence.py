@@ -141,8 +141,8 @@ def open_fits(args) -> None:
 
 def simulate(data, params: dict) -> dict:
     """Figures of the rule with ``params`` on stored fits: A (truth present) exact / wrong, B wrong."""
-    from whiteboard_app.recognition.context import normalize_tokens
     from whiteboard_app.recognition.form_match import verified_form
+    from whiteboard_app.recognition.tokens import normalize_tokens
 
     a_ok = a_wrong = b_wrong = a_kept = b_turned = b_became = 0
     for x in data:

@@ -68,6 +68,7 @@ from whiteboard_app.ink import StepInk
 from whiteboard_app.recognition.base import RecognitionContext, SymbolAlternatives
 
 __all__ = [
+    "CardVerifier",
     "FormMatch",
     "InkSymbol",
     "evidence_ok",
@@ -202,7 +203,7 @@ def _stray_strokes(stroke_boxes, glyph_box, params) -> int:
 
 def _probs(labels) -> dict[str, float]:
     """(label LaTeX, probability) pairs as token -> probability."""
-    from whiteboard_app.recognition.context import normalize_tokens
+    from whiteboard_app.recognition.tokens import normalize_tokens
 
     probs: dict[str, float] = {}
     for label, p in labels:
@@ -818,7 +819,7 @@ def match_forms(
     symbols or glyphs over are fitted again with the strokes regrouped (:func:`regroup_form`); the
     regrouped fit replaces the first when it explains more of the ink, or as much at a lower cost. A
     ``classify`` failure keeps the first fits."""
-    from whiteboard_app.recognition.context import normalize_tokens
+    from whiteboard_app.recognition.tokens import normalize_tokens
     from whiteboard_app.recognition.typeset import LayoutError, glyph_layout
 
     if context is None or not context.expected:
@@ -956,7 +957,7 @@ def verified_form(
     unexplained, the form must fit at least ``evidence["open_margin"]`` nats
     better than it (negative: may fit that much worse): the context replaces the open reading only when the
     ink fits the form better than what the engine read."""
-    from whiteboard_app.recognition.context import normalize_tokens
+    from whiteboard_app.recognition.tokens import normalize_tokens
 
     if not matches:
         return None
@@ -989,14 +990,14 @@ def form_accepted(fm: FormMatch, open_fit: FormMatch | None = None, thresholds: 
     engine's own reading fitted the same way (``open_fit``, with nothing unexplained, other tokens and
     itself passing :func:`evidence_ok`: a reading the ink supports), a fit at least ``thresholds["open_margin"]`` nats better than that reading's. ``thresholds`` as
     :func:`evidence_thresholds` (the default)."""
-    from whiteboard_app.recognition.context import normalize_tokens
+    from whiteboard_app.recognition.tokens import normalize_tokens
 
     t = evidence_thresholds() if thresholds is None else {**EVIDENCE_DEFAULTS, **thresholds}
     if t.get("off"):
         return True
     if not evidence_ok(fm, t):
         return False
-    from whiteboard_app.recognition.context import token_distance
+    from whiteboard_app.recognition.tokens import token_distance
 
     if open_fit is None or open_fit.unexplained or not evidence_ok(open_fit, t):
         return True
@@ -1057,3 +1058,29 @@ def warm_in_background(context: RecognitionContext) -> None:
             _WARMING.discard(key)
 
     threading.Thread(target=run, name="form-layouts", daemon=True).start()
+
+
+class CardVerifier:
+    """The verifier as an engine's hook (:class:`~whiteboard_app.recognition.base.ContextVerifier`): the
+    bundled engine fits a long step's best grouping to the card's forms before its layout parse
+    (:meth:`TrainedRecognizer.recognize <whiteboard_app.recognition.trained.TrainedRecognizer.recognize>`)
+    without importing this module; the app's engine is built with it by
+    :func:`whiteboard_app.recognition.whiteboard.create`. Stateless: the typeset forms are cached in this
+    module."""
+
+    def is_warm(self, context: RecognitionContext) -> bool:
+        """:func:`is_warm`."""
+        return is_warm(context)
+
+    def warm_in_background(self, context: RecognitionContext) -> None:
+        """:func:`warm_in_background`."""
+        warm_in_background(context)
+
+    def warm_up(self, context: RecognitionContext | None) -> None:
+        """:func:`warm_up`."""
+        warm_up(context)
+
+    def verify(self, ink: StepInk, symbols, context: RecognitionContext, classify) -> FormMatch | None:
+        """``verified_form(match_forms(ink, symbols, context, classify))``: the form the ink supports by
+        the verifier's rule, or None. Raises what those raise (the engine then reads without context)."""
+        return verified_form(match_forms(ink, symbols, context, classify))
