@@ -867,12 +867,17 @@ OPEN_NEAR = 2
 EVIDENCE_DEFAULTS = {
     "deficit": 1.5,
     "total_deficit": 4.0,
-    "script": -0.3,
+    "script": 0.2,
     "level": 99.0,
     "size": 99.0,
-    "filter": 1,
+    "case_size": 0.25,
+    "margin": 1.0,
+    "filter": 0,
     "open_margin": -0.5,
 }
+#: Letters whose capital is the small letter drawn larger (the same shape): their case shows only in the
+#: written size, which :func:`evidence_ok` weighs with ``case_size`` (the classifier reads the shape).
+SAME_SHAPE_CASE = frozenset("cosuvwxzCOSUVWXZ")
 #: Level residuals are weighed only where the form's own offset from the previous glyph is under this
 #: (median glyph heights): scripts and the line, not a denominator under its numerator.
 LEVEL_SPAN = 1.2
@@ -910,7 +915,9 @@ def evidence_ok(fm: FormMatch, thresholds: dict | None = None) -> bool:
     in the same direction, the ink's offset at least ``script`` times the form's (a superscript raised, a
     subscript lowered: a sub/superscript swap gives about -1), every level residual at most ``level``
     median heights where the form's own offset is under :data:`LEVEL_SPAN`, and every Latin letter's size
-    residual at most ``size``. ``thresholds``: as :func:`evidence_thresholds` (the
+    residual at most ``size``; a capital of :data:`SAME_SHAPE_CASE` must not be written more than
+    ``case_size`` smaller than typeset, nor such a small letter more than ``case_size`` larger (size
+    residual, ln; a small x fitted to an X: about -0.3). ``thresholds``: as :func:`evidence_thresholds` (the
     default); ``{"off": True}`` accepts every form. A fit without evidence records is accepted."""
     t = evidence_thresholds() if thresholds is None else {**EVIDENCE_DEFAULTS, **thresholds}
     if t.get("off") or not fm.evidence:
@@ -928,6 +935,12 @@ def evidence_ok(fm: FormMatch, thresholds: dict | None = None) -> bool:
         if SCRIPT_OFFSET <= abs(offset) < LEVEL_SPAN
     ):
         return False
+    if any(
+        (size if tok.islower() else -size) > t["case_size"]
+        for tok, _d, _l, size, _o in fm.evidence
+        if tok in SAME_SHAPE_CASE
+    ):
+        return False
     return not any(
         abs(size) > t["size"]
         for tok, _d, _l, size, _o in fm.evidence
@@ -938,7 +951,7 @@ def evidence_ok(fm: FormMatch, thresholds: dict | None = None) -> bool:
 def verified_form(
     matches: Sequence[FormMatch],
     *,
-    margin: float = 2.0,
+    margin: float | None = None,
     max_unmatched: int = 3,
     max_unmatched_share: float = 0.08,
     strong: float = 0.97,
@@ -947,7 +960,8 @@ def verified_form(
     open_fit: FormMatch | None = None,
 ) -> FormMatch | None:
     """The form the ink supports (see the module docstring for the rule), or None. ``matches`` best first,
-    as :func:`match_forms` returns them. At most ``max_unmatched`` explained left-overs, or
+    as :func:`match_forms` returns them. ``margin`` (nats over the next different form): default the
+    thresholds' ``"margin"`` (calibrated with them: weights/evidence.json). At most ``max_unmatched`` explained left-overs, or
     ``max_unmatched_share`` of the form's glyphs on a long form. The form must also pass
     :func:`evidence_ok` with ``evidence`` (thresholds; default :func:`evidence_thresholds`): the ink's own
     evidence, not only a margin over the other forms, so that a form the card has but the user did not
@@ -962,6 +976,8 @@ def verified_form(
     if not matches:
         return None
     t = evidence_thresholds() if evidence is None else {**EVIDENCE_DEFAULTS, **evidence}
+    if margin is None:
+        margin = float(t["margin"])
     if t.get("filter") and not t.get("off"):
         matches = [fm for fm in matches if evidence_ok(fm, t)]
         if not matches:
