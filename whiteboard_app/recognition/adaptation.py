@@ -108,11 +108,8 @@ def sample_features(classifier, samples: Sequence[tuple[str, Sequence]]) -> tupl
     a non-finite coordinate, or for an empty label.
     """
     import numpy as np
-    from mathnote_ocr.engine.grouper import _size_feat
-    from mathnote_ocr.engine.renderer import render_strokes
-    from mathnote_ocr.engine.stroke import Stroke as MStroke
-    from mathnote_ocr.engine.stroke import StrokePoint
 
+    from whiteboard_app.recognition import mathnote_compat as mc
     from whiteboard_app.recognition.training.data import normalise_strokes
 
     images, sizes, labels = [], [], []
@@ -123,10 +120,10 @@ def sample_features(classifier, samples: Sequence[tuple[str, Sequence]]) -> tupl
         if not pts:
             raise ValueError(f"the calibration sample of {label!r} has no ink")
         norm = normalise_strokes(pts)
-        ms = [MStroke.from_points([StrokePoint(x, y) for x, y in s], id=i) for i, s in enumerate(norm)]
+        ms = mc.to_strokes(norm)
         cs = float(int(max(c for s in norm for p in s for c in p)))
-        images.append(render_strokes(ms, canvas_size=classifier.canvas_size, source_size=cs))
-        sizes.append(_size_feat(ms, cs))
+        images.append(mc.render_strokes(ms, canvas_size=classifier.canvas_size, source_size=cs))
+        sizes.append(mc.size_feat(ms, cs))
         labels.append(label)
     if not images:
         return np.zeros((0, FEATURE_DIM), dtype=np.float32), []

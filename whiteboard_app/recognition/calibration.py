@@ -98,7 +98,7 @@ class CalibrationItem:
 
 
 def _tokens(latex: str) -> tuple[str, ...]:
-    from whiteboard_app.recognition.context import normalize_tokens
+    from whiteboard_app.recognition.tokens import normalize_tokens
 
     return normalize_tokens(latex)
 
