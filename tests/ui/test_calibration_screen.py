@@ -137,3 +137,20 @@ def test_an_engine_that_fails_shows_why(qtbot, tmp_path):
     qtbot.waitUntil(lambda: box.reading.text().startswith("could not read"), timeout=5000)
     assert "the model is not loaded" in box.reading.text()
     assert dialog.store.counts() == {r"\hat": 1}  # the sample is kept all the same
+
+
+def test_sample_boxes_show_no_step_number_or_active_bar(qtbot, screen):
+    from whiteboard_app.ui.canvas import ACTIVE_MARK
+
+    dialog, _engine = screen
+    box = dialog.boxes[0]
+    assert not box.canvas.step_marks_shown()
+    draw(box, r"\partial", seed=3)
+    image = box.canvas.grab().toImage()
+    # the left edge, where a derivation's canvas draws the active step's bar and the number "1"
+    edge = {image.pixelColor(x, y).rgb() for x in range(0, 30) for y in range(0, image.height())}
+    assert ACTIVE_MARK.rgb() not in edge
+    box.canvas.set_step_marks_shown(True)
+    image = box.canvas.grab().toImage()
+    edge = {image.pixelColor(x, y).rgb() for x in range(0, 4) for y in range(0, image.height())}
+    assert ACTIVE_MARK.rgb() in edge

@@ -83,6 +83,7 @@ class SampleBox(QFrame):
         self.page_model = PageModel(parent=self)
         self.canvas = BoardCanvas(self.page_model, undo_stack=QUndoStack(self))
         self.canvas.setMinimumSize(200, 170)
+        self.canvas.set_step_marks_shown(False)  # one sample, not a derivation: no step number or bar
         self.reading = QLabel(f"sample {index + 1}: draw here")
         self.reading.setWordWrap(True)
         self.reading.setAlignment(Qt.AlignmentFlag.AlignCenter)

@@ -138,6 +138,7 @@ class BoardCanvas(QWidget):
         self._live_box: BBox | None = None
         self._live_base: Page | None = None
         self._read_only = False
+        self._step_marks_shown = True  # step numbers and the active step's bar (off in calibration boxes)
         self._marks: dict[int, tuple[str, str]] = {}  # step -> (symbol, colour) beside its number
         self.last_menu: QMenu | None = None  # the step menu the stylus's barrel button opened (tests)
         self._until_ms: float | None = None
@@ -302,6 +303,16 @@ class BoardCanvas(QWidget):
             self._stroke_tool.cancel()
             self._stroke_tool = None
         self._read_only = bool(on)
+
+    def set_step_marks_shown(self, on: bool) -> None:
+        """Show the step numbers at the left edge and the active step's bar (on by default); a canvas that
+        holds one sample, not a derivation (the calibration boxes), turns them off."""
+        self._step_marks_shown = bool(on)
+        self.update()
+
+    def step_marks_shown(self) -> bool:
+        """Whether step numbers and the active step's bar are drawn."""
+        return self._step_marks_shown
 
     def is_read_only(self) -> bool:
         """Whether the canvas ignores drawing (review / replay)."""
@@ -669,11 +680,12 @@ class BoardCanvas(QWidget):
             ).toRect(),
         )
         page = self.model.page
-        if 0 <= self._active_step < len(page.steps) and not self._read_only:
+        if 0 <= self._active_step < len(page.steps) and not self._read_only and self._step_marks_shown:
             top, bottom = page.band(self._active_step)
             y0, y1 = self.canvas_to_view(0, top)[1], self.canvas_to_view(0, bottom)[1]
             painter.fillRect(QRectF(0, y0 + 2, 3, max(0.0, y1 - y0 - 4)), ACTIVE_MARK)
-        self._paint_labels(painter, rect)
+        if self._step_marks_shown:
+            self._paint_labels(painter, rect)
         painter.setTransform(self._transform())
         painter.setRenderHint(QPainter.RenderHint.Antialiasing)
         self._tool.paint_overlay(painter)
