@@ -313,6 +313,9 @@ class TrainedRecognizer:
             _install_exact_keep()
             ocr = MathOCR()
             ocr.classifier = SymbolClassifier(run=str(clf), device=torch.device("cpu"))
+            from whiteboard_app.recognition.structure import install_relation_model
+
+            install_relation_model(ocr.tree_parser, self.weights_dir)  # layout relations of real ink
             if grp.exists():
                 from whiteboard_app.recognition.training.grouper import load_grouper
 
@@ -567,6 +570,7 @@ class TrainedRecognizer:
         from mathnote_ocr.seeding import seeded
 
         from whiteboard_app.recognition.accents import merge_accents
+        from whiteboard_app.recognition.symbol_context import in_context
 
         t0 = time.perf_counter()
         token = _RAW_NAMES.set(True)
@@ -585,8 +589,8 @@ class TrainedRecognizer:
                         top_k=self.partitions_for(len(mstrokes)),
                         vocabulary=ocr.vocabulary,
                     )
-                partitions = [
-                    Partition(spell_functions(list(p)), prob=getattr(p, "prob", None))
+                partitions = [  # function names spelt out, then labels decided by neighbours (symbol_context.py)
+                    Partition(in_context(spell_functions(list(p))), prob=getattr(p, "prob", None))
                     for p in partitions
                     if p
                 ]
