@@ -232,5 +232,6 @@ def test_times_context_table_counts_neighbours_of_generated_ink():
     for e in exprs:  # the ink's labels as class names (times for \times)
         e.symbols = [("times" if n == "\\times" else n, i) for n, i in e.symbols]
     table = times_context_table(exprs, min_count=10)
+    # the generated "2 \times 3" and "a + x": the cross's odds between digits, the letter's after "+"
     assert table[("digit", "digit")] > 1 > table[("op", "edge")]
     assert times_context_table(exprs[1::2]) == {}

@@ -374,27 +374,30 @@ def train_structure(
 
 def times_context_table(exprs: Sequence[Expression], min_count: int = 20) -> dict[tuple[str, str], float]:
     """Likelihood ratio cross : letter of each (left, right) neighbour kind of the symbols labelled
-    ``times`` and ``x`` in *exprs* (neighbours by horizontal centre; kinds of
+    ``times`` and ``x`` in *exprs* (neighbours on the line, :func:`~whiteboard_app.recognition.symbol_context.line_neighbours`; kinds of
     :func:`whiteboard_app.recognition.symbol_context.neighbour_kind`): ((times + 1) / (x + 1)) / (all
     times / all x), for contexts with at least *min_count* symbols. What
     ``symbol_context.TIMES_CONTEXT`` holds (rounded to 2 places) for the training ink. Returns {} when
     *exprs* have no x or no \\times."""
     from collections import Counter
 
-    from whiteboard_app.recognition.symbol_context import neighbour_kind
+    from whiteboard_app.recognition.symbol_context import line_neighbours, neighbour_kind
 
     cnt: Counter = Counter()
     tot: Counter = Counter()
     for e in exprs:
+        if not any(n == "frac_bar" for n, _i in e.symbols):
+            mark_fraction_bars(e)  # as the engine names them
         boxes = _boxes(e)
         keep = [k for k, b in enumerate(boxes) if b is not None]
-        order = sorted(keep, key=lambda k: boxes[k][0] + boxes[k][2] / 2)  # type: ignore[index]
-        for j, k in enumerate(order):
+        kept = [boxes[k] for k in keep]
+        for j, k in enumerate(keep):
             n = e.symbols[k][0]
             if n not in ("x", "times"):
                 continue
-            left = e.symbols[order[j - 1]][0] if j > 0 else None
-            right = e.symbols[order[j + 1]][0] if j + 1 < len(order) else None
+            lj, rj = line_neighbours(kept, j)
+            left = e.symbols[keep[lj]][0] if lj is not None else None
+            right = e.symbols[keep[rj]][0] if rj is not None else None
             cnt[(n, neighbour_kind(left), neighbour_kind(right))] += 1
             tot[n] += 1
     if not tot["x"] or not tot["times"]:
