@@ -10,8 +10,10 @@ Architecture (details and numbers in docs/recogniser.md):
 3. Symbol classification: mathnote-ocr's 3-layer CNN fine-tuned on real handwritten symbols
    (``weights/classifier.pth``), every class kept distinct: mathnote-ocr's forced renames
    (X -> x, \\times -> x, \\Sigma -> \\sum ...; ``engine.grouper._DEFAULTS``) are switched off for this engine.
-4. Layout: mathnote-ocr's bundled tree parser turns each partition into LaTeX; the candidates are ranked by
-   grouping probability x parse confidence (score = its natural log).
+4. Layout: mathnote-ocr's tree parser turns each partition into LaTeX, its relation model replaced by one
+   fine-tuned on real layouts (``weights/structure.pth``, recognition/structure.py) and the labels of
+   decimal points, x / \\times and \\lim decided by their neighbours first (recognition/symbol_context.py);
+   the candidates are ranked by grouping probability x parse confidence (score = its natural log).
 
 Long steps (:data:`CHUNK_FROM_STROKES` strokes and more) are grouped chunk by chunk (:func:`ink_chunks`:
 cuts only through horizontal gaps no stroke spans) and their layout parse compares the uncertain bars'
