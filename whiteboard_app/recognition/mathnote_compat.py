@@ -32,7 +32,13 @@ The internals used (module: names; "private" = an underscore name):
   ``_verify_score_gnn`` (private); a parser's ``_parse_labelled``, ``_make_symbols``, ``_run_subsets``,
   ``_make_subsets`` (private), ``parse_with_tree``, ``tree_strategy``, ``tta_runs``, ``gnn_model``,
   ``symbol_vocab``, ``device`` (:func:`bar_labelling`).
-* ``latex_utils.glyphs``: ``CHAR_TO_SYMBOL``, ``_SVG_NS`` (private).
+* ``latex_utils.glyphs``: ``CHAR_TO_SYMBOL``, ``_SVG_NS`` (private), ``_extract_glyphs`` (private: the
+  typeset glyphs of LaTeX, for the relation model's training examples).
+* The relation model (recognition/structure.py, training/structure.py): ``tree_parser.subset_model``:
+  ``load_subset_model``; ``tree_parser.gen_data``: ``latex_to_tree_labels``, ``_fix_upper_lower``
+  (private); ``tree_parser.subset_dataset``: ``TreeSubsetDataset``; ``tree_parser.subset_loss``:
+  ``compute_loss``; ``pipeline_config``: ``get``, ``load_config``; a parser's ``subset_model`` and
+  ``symbol_vocab`` (replaced by :func:`whiteboard_app.recognition.structure.install_relation_model`).
 
 No module-level import of mathnote_ocr: each function imports what it needs (the app starts without it).
 """
@@ -444,3 +450,45 @@ def best_partition(
         gs.append(g)
     syms = [replace(scored_groups[g][2], grouping_prob=round(min(share[g], 1.0), 4)) for g in gs]
     return [(best[start][0] / z, list(initial_symbols or []) + syms)]
+
+
+# ── the layout parser's relation model (recognition/structure.py, training/structure.py) ──────────────
+def load_subset_model(checkpoint: dict, device=None):
+    """``tree_parser.subset_model.load_subset_model``: the relation model of a checkpoint dict."""
+    import torch
+
+    return _internal("tree_parser.subset_model", "load_subset_model")(
+        checkpoint, device=device if device is not None else torch.device("cpu")
+    )
+
+
+def extract_glyphs(latex: str) -> list:
+    """``latex_utils.glyphs._extract_glyphs`` (private): typeset glyphs of *latex* (name, bbox)."""
+    return _internal("latex_utils.glyphs", "_extract_glyphs")(latex)
+
+
+def latex_to_tree_labels(latex: str, n_glyphs: int):
+    """``tree_parser.gen_data.latex_to_tree_labels``: (parent, edge type, order) labels of the glyphs."""
+    return _internal("tree_parser.gen_data", "latex_to_tree_labels")(latex, n_glyphs)
+
+
+def fix_upper_lower(*args, **kw):
+    """``tree_parser.gen_data._fix_upper_lower`` (private), arguments passed through."""
+    return _internal("tree_parser.gen_data", "_fix_upper_lower")(*args, **kw)
+
+
+def tree_subset_dataset():
+    """The class ``tree_parser.subset_dataset.TreeSubsetDataset``."""
+    return _internal("tree_parser.subset_dataset", "TreeSubsetDataset")
+
+
+def tree_subset_loss():
+    """The function ``tree_parser.subset_loss.compute_loss``."""
+    return _internal("tree_parser.subset_loss", "compute_loss")
+
+
+def relation_model_run(default: str = "mixed_v8") -> str:
+    """The relation-model run mathnote-ocr's default pipeline loads (``pipeline_config``)."""
+    get = _internal("pipeline_config", "get")
+    load_config = _internal("pipeline_config", "load_config")
+    return str(get(load_config("default"), "tree_parser.subset_run", default))

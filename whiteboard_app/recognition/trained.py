@@ -11,8 +11,10 @@ Architecture (details and numbers in docs/recogniser.md):
    (``weights/classifier.pth``), every class kept distinct: mathnote-ocr's forced renames
    (X -> x, \\times -> x, \\Sigma -> \\sum ...) are switched off for this engine
    (:func:`~whiteboard_app.recognition.mathnote_compat.install_engine_patches`).
-4. Layout: mathnote-ocr's bundled tree parser turns each partition into LaTeX; the candidates are ranked by
-   grouping probability x parse confidence (score = its natural log).
+4. Layout: mathnote-ocr's tree parser turns each partition into LaTeX, its relation model replaced by one
+   fine-tuned on real layouts (``weights/structure.pth``, recognition/structure.py) and the labels of
+   decimal points, x / \\times and \\lim decided by their neighbours first (recognition/symbol_context.py);
+   the candidates are ranked by grouping probability x parse confidence (score = its natural log).
 
 Long steps (:data:`CHUNK_FROM_STROKES` strokes and more) are grouped chunk by chunk (:func:`ink_chunks`:
 cuts only through horizontal gaps no stroke spans) and their layout parse compares the uncertain bars'
@@ -174,6 +176,9 @@ class TrainedRecognizer:
             if self.threads:
                 torch.set_num_threads(self.threads)
             ocr.classifier = mc.symbol_classifier(str(clf))
+            from whiteboard_app.recognition.structure import install_relation_model
+
+            install_relation_model(ocr.tree_parser, self.weights_dir)  # layout relations of real ink
             if grp.exists():
                 from whiteboard_app.recognition.training.grouper import load_grouper
 
@@ -421,6 +426,7 @@ class TrainedRecognizer:
         returns ends the reading there: readings then hold that partition only (latex "")."""
         from whiteboard_app.recognition import mathnote_compat as mc
         from whiteboard_app.recognition.accents import merge_accents
+        from whiteboard_app.recognition.symbol_context import in_context
 
         t0 = time.perf_counter()
         try:
@@ -438,8 +444,8 @@ class TrainedRecognizer:
                         top_k=self.partitions_for(len(mstrokes)),
                         vocabulary=ocr.vocabulary,
                     )
-                partitions = [
-                    mc.partition(spell_functions(list(p)), prob=getattr(p, "prob", None))
+                partitions = [  # function names spelt out, then labels decided by neighbours (symbol_context.py)
+                    mc.partition(in_context(spell_functions(list(p))), prob=getattr(p, "prob", None))
                     for p in partitions
                     if p
                 ]
