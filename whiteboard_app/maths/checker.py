@@ -34,6 +34,8 @@ import numpy as np
 
 from whiteboard_app.decks.schema import Card
 
+from . import conditions as _conditions
+from . import renaming as _renaming
 from .evaluate import EvalError, Evaluator, IndexRangeError, ShapeError, contains, is_array
 from .latex import (
     _GREEK,
@@ -143,6 +145,7 @@ class _Run:
     comp: dict = field(default_factory=dict)
     claims: tuple = ()
     names_sig: tuple = ()
+    letters: tuple = ()  # hook (issue 11, i11eq): (written name, card LaTeX) bindings, maths/renaming.py
 
     @property
     def sig(self) -> tuple:
@@ -403,6 +406,7 @@ class CardChecker:
             new = new or run
         elif dinfo is None and ps.names is not run.names:
             new = dataclasses.replace(run, names=ps.names, comp=ps.comp, names_sig=ps.names_sig)
+        new = _renaming.extend(self, run, new, latex)  # hook (issue 11, i11eq): keep a new binding
         return dataclasses.replace(new, claims=run.claims + (claim,))
 
     def _component_letters(self, text: str, names: Names) -> dict:
@@ -541,6 +545,7 @@ class CardChecker:
         name it defines and new parameters on its right side. Returns (ParsedStep with trees rewritten
         into internal names, definition info or None); the ParsedStep carries ``names``, ``names_sig`` and
         ``comp`` for the run after it. Cached by (step, context). Raises ParseError."""
+        latex = _renaming.apply(self, run, latex)  # hook (issue 11, i11eq): the run's renamed letters
         ckey = (latex, run.names_sig, tuple(sorted(run.users)), tuple(sorted(run.rename.items())))
         hit = self._run_parsed.get(ckey)
         if hit is not None:
@@ -1135,6 +1140,10 @@ class CardChecker:
             )
         ):
             return True, "solution"
+        if rel == "=":  # hook (issue 11, i11eq): an equation in a parameter, see maths/conditions.py
+            how = _conditions.equation_how(self, a, b, prev)
+            if how is not None:
+                return True, how
         if rel == "=" and prev is not None and self._solves_previous(a, b, prev):
             return True, "previous"
         if rel in INEQ and any(valid):
@@ -1327,6 +1336,7 @@ class CardChecker:
                 run = self._base_run
             self._use(run)
             v = self._check(latex, previous, run)
+            _renaming.annotate(self, run, latex, v)  # hook (issue 11, i11eq): "reading q as θ"
             self._skipped(v, previous)
             if (
                 v.verdict == "correct"
@@ -1673,6 +1683,8 @@ class CardChecker:
         so, and name a reference step only when one has its value."""
         if v.reference_step is None or "holds at the solution" in (v.message or ""):
             return
+        if _conditions.judged_here(v):  # hook (issue 11, i11eq): an equation judged by its solutions
+            return
         last = claim.exprs[-1]
         c = self.ref_claims[v.reference_step - 1]
         if c is not None and any(self.same_value(last, x) for x in c.exprs):
@@ -1732,6 +1744,7 @@ class CardChecker:
         if not rels:
             return self._judge_expression(latex, exprs[0], shape, claim)
         hows = []
+        _conditions.begin(self, claim)  # hook (issue 11, i11eq): which relations may be equations
         for a, r, b in zip(exprs, rels, exprs[1:], strict=False):
             ok, how = self._pair_ok(a, b, r, prev)
             if not ok:
@@ -1747,7 +1760,11 @@ class CardChecker:
                 kk = k
                 if _is_zero(a) or _is_zero(b):
                     kk = self.match_reference(latex, _Claim([b if _is_zero(a) else a], [], claim.step))
-                if kk is not None and self._imitates_identity(kk, a, b):
+                if (
+                    kk is not None
+                    and self._imitates_identity(kk, a, b)
+                    and not _conditions.sets_to_zero(self, a, b, prev)  # hook (issue 11, i11eq)
+                ):
                     for m, mc in zip(self.card.mistakes, self.mistake_claims, strict=True):
                         if mc is not None and mc.exprs and self._same_claim(claim, mc):
                             return StepVerdict(
@@ -1770,6 +1787,8 @@ class CardChecker:
                         ),
                     )
         msg = f"matches reference step {k}" if k else "follows from the previous step"
+        if any(h in _conditions.HOWS for h in hows):  # hook (issue 11, i11eq): maths/conditions.py
+            k, msg = _conditions.describe(self, latex, claim, hows, k)
         if "previous" in hows and rels == ["="] * len(rels):
             k = None
             msg = (
