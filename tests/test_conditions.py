@@ -387,3 +387,25 @@ def test_a_wrong_solution_in_the_plain_parameter_stays_wrong(card_id, mistake, p
     assert len(ESTIMATE_MISTAKES) >= 4
     v = _checker(card_id).check(plain)
     assert v.verdict != C, (plain, v.message)
+
+
+# second derivatives set to zero, a prediction equal to its label, the objective's value at the optimum
+# with the plain parameter: none is a stationarity condition
+NOT_STATIONARITY = [
+    ("kmeans-centroid-update", r"\frac{d}{d\mu}\left(-2\sum_{i=1}^{n}(x_i - \mu)\right) = 0"),
+    ("bernoulli-mle", r"-\frac{\sum_i x_i}{\theta^2} - \frac{n-\sum_i x_i}{(1-\theta)^2} = 0"),
+    ("bernoulli-mle", r"\frac{d^2\ell}{d\theta^2} = 0"),
+    ("backprop-two-layer-mlp", r"\hat{y} - y = 0"),
+    ("backprop-two-layer-mlp", r"y = \hat{y}"),
+    (
+        "gan-optimal-discriminator",
+        r"p_{data}\log D + p_g\log(1 - D) = p_{data}\log\frac{p_{data}}{p_{data} + p_g}"
+        r" + p_g\log\frac{p_g}{p_{data} + p_g}",
+    ),
+]
+
+
+@pytest.mark.parametrize("card_id,latex", NOT_STATIONARITY)
+def test_what_is_not_a_stationarity_condition_stays_wrong(card_id, latex):
+    v = _checker(card_id).check(latex)
+    assert v.verdict == W, v.message

@@ -296,6 +296,7 @@ class CardChecker:
                 self.mistake_claims.append(None if ps.undecidable else self._claim(ps, before))
             except (ParseError, IndexError):
                 self.mistake_claims.append(None)
+        _conditions.warm(self)  # hook (issue 11, i11eq): the card's conditions, at load (maths/conditions.py)
 
     @staticmethod
     def _plain(key: str) -> bool:

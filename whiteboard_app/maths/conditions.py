@@ -21,6 +21,13 @@ the identity and the card's ``solutions`` rules have failed):
   Jacobians (central differences) must be invertible. Wrong solutions (n - 1 for n), sign-flipped
   derivatives and wrong rearrangements do not vanish at P* and stay wrong.
 
+What counts as the card's: a *parameter* is a declared symbol or vector the reference chain takes a
+first derivative in (``\\frac{d\\ell}{d\\theta}``; a derivative of a written first derivative is a
+second-order check, not stationarity) or solves for (``solutions``); its *estimate* is a definition
+named ``\\hat{P}`` / ``P^*`` (``\\hat{y}`` on a backprop card is a prediction, not an estimate of the label
+y); a *condition* is a reference equation, estimates read as parameters, that is not an identity and
+has the same solutions as a derivative set to zero (the objective's value at the optimum is not one).
+
 The functions take the checker (duck-typed: ``values``, ``truth``, ``proportional``, ``ev``, ``points``,
 ``ref_claims``, ``card``, ``solutions``) and cache per-card facts on it (``_conditions_info``).
 """
@@ -97,45 +104,79 @@ class _Info:
     (step, tree, kind "derivative" / "condition", parameters it mentions), estimate names -> parameter."""
 
     def __init__(self, chk):
-        kinds = chk.names.kinds
+        self.residuals: list[tuple[int, tuple, str, frozenset]] = []
+        self.zero_steps: list[tuple[int, tuple]] = []  # reference steps "E = 0": (step, E)
+        derivs = _first_derivatives(chk)
+        for k, t in derivs:
+            self.residuals.append((k, t, "derivative", frozenset({t[2][1]})))
+        wrt = {t[2][1] for _, t in derivs}
+        # the card's estimates: \hat{P} / P^* defined on the card for a parameter P it differentiates in or
+        # solves for (\hat{y}, a prediction, is no estimate of the label y)
         self.estimates: dict[str, str] = {}
         for key in list(chk.ev.definitions):
-            p = estimate_of(key, kinds)
-            if p is not None:
+            p = estimate_of(key, chk.names.kinds)
+            if p is not None and (p in wrt or p in chk.solutions):
                 self.estimates[key] = p
         self.params: dict[str, object] = {}
         for key, p in self.estimates.items():
             self.params.setdefault(p, chk.ev.definitions[key])
         for p, tree in chk.solutions.items():
             self.params[p] = tree
-        self.residuals: list[tuple[int, tuple, str, frozenset]] = []
-        self.zero_steps: list[tuple[int, tuple]] = []  # reference steps "E = 0": (step, E)
-        for k, c in enumerate(chk.ref_claims, 1):
-            if c is None:
-                continue
-            for x, r, y in zip(c.exprs, c.rels, c.exprs[1:], strict=False):
-                if r != "=":
-                    continue
-                for side in (x, y):
-                    if objective_derivative(side, chk):
-                        wrt = side[2][1]
-                        self.params.setdefault(wrt, None)
-                        self.residuals.append((k, side, "derivative", frozenset({wrt})))
-                if contains(x, "deriv") or contains(y, "deriv"):
-                    continue
-                if x == ("num", 0.0) or y == ("num", 0.0):
-                    self.zero_steps.append((k, y if x == ("num", 0.0) else x))
-                xs, ys = _substitute(x, self.estimates), _substitute(y, self.estimates)
-                res = _residual(xs, ys)
-                ps = frozenset(depends_on(res, chk)) & set(self.params)
-                if not ps:
-                    continue
-                try:
-                    t = [v for v in chk.truth(xs, ys, "=") if v is not None]
-                except _FLOAT_ERRORS:
-                    continue
-                if t and not all(t):
-                    self.residuals.append((k, res, "condition", ps))
+        for p in wrt:
+            self.params.setdefault(p, None)
+        for k, x, y in _equations(chk):
+            self._condition(chk, k, x, y)
+
+    def _condition(self, chk, k: int, x, y) -> None:
+        """Reference relation x = y of step k (no derivative): a zero step, and a condition in a parameter
+        when, with the estimates read as parameters, it is not an identity and is a stationarity condition."""
+        if x == ("num", 0.0) or y == ("num", 0.0):
+            self.zero_steps.append((k, y if x == ("num", 0.0) else x))
+        xs, ys = _substitute(x, self.estimates), _substitute(y, self.estimates)
+        res = _residual(xs, ys)
+        ps = frozenset(depends_on(res, chk)) & set(self.params)
+        if not ps:
+            return
+        try:
+            t = [v for v in chk.truth(xs, ys, "=") if v is not None]
+        except _FLOAT_ERRORS:
+            return
+        if t and not all(t) and self._stationary(chk, res, ps):
+            self.residuals.append((k, res, "condition", ps))
+
+    def _stationary(self, chk, res, ps) -> bool:
+        """Is a reference condition the card's stationarity condition (the same solutions as a derivative of
+        the objective set to zero)? The value of the objective at the optimum (an equation whose residual
+        only touches 0 there) is not one; a parameter the card does not differentiate in keeps it."""
+        derivs = [(t, next(iter(q))) for _, t, kind, q in self.residuals if kind == "derivative" and q & ps]
+        if not derivs:
+            return True
+        return any(
+            chk.proportional(res, d) or _same_roots(chk, res, d, p, self.params.get(p)) for d, p in derivs
+        )
+
+
+def _equations(chk):
+    """(step, x, y) for every relation x = y of the reference chain with no derivative on either side."""
+    for k, c in enumerate(chk.ref_claims, 1):
+        if c is None:
+            continue
+        for x, r, y in zip(c.exprs, c.rels, c.exprs[1:], strict=False):
+            if r == "=" and not (contains(x, "deriv") or contains(y, "deriv")):
+                yield k, x, y
+
+
+def _first_derivatives(chk) -> list:
+    """(step, derivative side) of the reference chain: first derivatives of an objective in a parameter (the
+    derivative of a written first derivative, a second-order check, is no stationarity condition)."""
+    derivs = []
+    for k, c in enumerate(chk.ref_claims, 1):
+        if c is None:
+            continue
+        for x, r, y in zip(c.exprs, c.rels, c.exprs[1:], strict=False):
+            if r == "=":
+                derivs += [(k, side) for side in (x, y) if objective_derivative(side, chk)]
+    return [(k, t) for k, t in derivs if not any(chk.same_value(t[1], d) for _, d in derivs if d is not t)]
 
 
 def objective_derivative(t, chk) -> bool:
@@ -144,8 +185,8 @@ def objective_derivative(t, chk) -> bool:
     if t[0] != "deriv" or t[2][0] != "var":
         return False
     f = t[1]
-    if f[0] == "idx":
-        return False
+    if f[0] == "idx" or contains(f, "deriv"):
+        return False  # a per-example term, or a second derivative
     kinds = chk.names.kinds
     return kinds.get(t[2][1]) in ("symbol", "matrix") and (f[0] != "var" or f[1] in chk.ev.definitions)
 
@@ -163,6 +204,24 @@ def depends_on(t, chk, _seen=None) -> set[str]:
         if d is not None:
             out |= depends_on(d, chk, seen)
     return out
+
+
+def warm(chk) -> None:
+    """Compute the card's facts when the card is loaded (the worker's card time limit, not a step's)."""
+    try:
+        info(chk)
+    except (EvalError, ShapeError, RecursionError, ValueError, ZeroDivisionError, OverflowError):
+        chk.__dict__["_conditions_info"] = _Empty()
+
+
+class _Empty:
+    """No facts (the card's conditions could not be evaluated): nothing is judged as an equation."""
+
+    def __init__(self):
+        self.estimates: dict = {}
+        self.params: dict = {}
+        self.residuals: list = []
+        self.zero_steps: list = []
 
 
 def info(chk) -> _Info:
@@ -189,12 +248,14 @@ def equation_how(chk, a, b, prev) -> str | None:
         return None
     if not zero and _meant_as_identity(chk, a, b):
         return None
-    fi = info(chk)
     chk.__dict__["_conditions_last"] = None
-    r = _residual(a, b)
-    cands = list(fi.residuals) + _previous_residuals(chk, prev)
-    if not cands:
-        return None
+    cands = list(info(chk).residuals) + _previous_residuals(chk, prev)
+    return _judge_residual(chk, _residual(a, b), cands) if cands else None
+
+
+def _judge_residual(chk, r, cands) -> str | None:
+    """:func:`equation_how` for the residual r = a - b against the candidate conditions."""
+    fi = info(chk)
     for k, rr, kind, _ in cands:
         if kind == "derivative" and chk.proportional(r, rr):
             chk.__dict__["_conditions_last"] = (k, kind, None)
@@ -276,7 +337,15 @@ def _previous_residuals(chk, prev) -> list:
         if r != "=":
             continue
         for d in (x, y):
-            if d[0] == "deriv" and d[2][0] == "var" and chk.names.kinds.get(d[2][1]) in ("symbol", "matrix"):
+            if (
+                d[0] == "deriv"
+                and d[2][0] == "var"
+                and chk.names.kinds.get(d[2][1]) in ("symbol", "matrix")
+                and not contains(d[1], "deriv")
+                and not any(
+                    chk.same_value(d[1], t) for _, t, kind, _ in info(chk).residuals if kind == "derivative"
+                )
+            ):
                 try:
                     t = [v for v in chk.truth(x, y, "=") if v is not None]
                 except _FLOAT_ERRORS:
@@ -307,43 +376,47 @@ def _val(chk, tree, p, name, x):
 
 def _same_roots(chk, r, r0, p: str, sol) -> bool:
     """Do r = 0 and r0 = 0 have the same solutions in the parameter p? (See the module docstring.)"""
-    kind = chk.names.kinds.get(p)
-    if kind == "matrix":
+    if chk.names.kinds.get(p) == "matrix":
         return _same_roots_vector(chk, r, r0, p, sol)
-    domain = chk.card.declarations.symbols.get(p, "real")
-    grid = _grid(domain)
+    grid = _grid(chk.card.declarations.symbols.get(p, "real"))
     ok = 0
     for q, pt in enumerate(chk.points[:_MAX_POINTS]):
-        x0, g0 = _reference_at(chk, r0, q, pt, p, sol, grid)
-        if x0 is None:
-            continue
-        scale = max(1.0, abs(x0))
-        u0 = _val(chk, r, pt, p, x0)
-        us = [(x, _val(chk, r, pt, p, x), v) for x, v in zip(grid, g0, strict=True)]
-        us = [(x, u, v) for x, u, v in us if u is not None and v is not None and not is_array(u)]
-        if u0 is None or is_array(u0) or len(us) < 4:
-            continue
-        su = float(np.median([abs(u) for _, u, _ in us])) + 1e-300
-        if abs(u0) > 1e-6 * su:
-            return False  # x0 solves the reference condition but not this one
-        ratios = [u / v for x, u, v in us if abs(v) > 1e-9 and abs(x - x0) > 1e-3 * scale]
-        if len(ratios) < 3 or any(not math.isfinite(q) or abs(q) < 1e-12 for q in ratios):
+        got = _same_roots_at(chk, r, r0, p, _reference_at(chk, r0, q, pt, p, sol, grid), pt, grid)
+        if got is False:
             return False
-        if not (all(q > 0 for q in ratios) or all(q < 0 for q in ratios)):
-            return False  # another root (or a pole) of one of them in the domain
-        near = []
-        for h in (1e-4, -1e-4):
-            xh = x0 + h * scale
-            u, v = _val(chk, r, pt, p, xh), _val(chk, r0, pt, p, xh)
-            if u is None or v is None or abs(v) < 1e-300:
-                continue
-            near.append(u / v)
-        if not near or any(
-            abs(q) < 1e-2 * min(abs(x) for x in ratios) or abs(q) > 1e2 * max(map(abs, ratios)) for q in near
-        ):
-            return False  # touches 0 at the root (a square), or a pole there
-        ok += 1
+        ok += bool(got)
     return ok >= 3
+
+
+def _same_roots_at(chk, r, r0, p: str, ref, pt, grid) -> bool | None:
+    """At one sample point (ref: the root of r0 and its values on the grid): True, False, or None when the
+    point says nothing (no root of r0, r undefined)."""
+    x0, g0 = ref
+    if x0 is None:
+        return None
+    scale = max(1.0, abs(x0))
+    u0 = _val(chk, r, pt, p, x0)
+    us = [(x, _val(chk, r, pt, p, x), v) for x, v in zip(grid, g0, strict=True)]
+    us = [(x, u, v) for x, u, v in us if u is not None and v is not None and not is_array(u)]
+    if u0 is None or is_array(u0) or len(us) < 4:
+        return None
+    su = float(np.median([abs(u) for _, u, _ in us])) + 1e-300
+    if abs(u0) > 1e-6 * su:
+        return False  # x0 solves the reference condition but not this one
+    ratios = [u / v for x, u, v in us if abs(v) > 1e-9 and abs(x - x0) > 1e-3 * scale]
+    if len(ratios) < 3 or any(not math.isfinite(q) or abs(q) < 1e-12 for q in ratios):
+        return False
+    if not (all(q > 0 for q in ratios) or all(q < 0 for q in ratios)):
+        return False  # another root (or a pole) of one of them in the domain
+    near = []
+    for h in (1e-4, -1e-4):
+        xh = x0 + h * scale
+        u, v = _val(chk, r, pt, p, xh), _val(chk, r0, pt, p, xh)
+        if u is not None and v is not None and abs(v) > 1e-300:
+            near.append(u / v)
+    lo, hi = min(map(abs, ratios)), max(map(abs, ratios))
+    # r/r0 near 0 next to the root: r touches 0 there (a square); very large: a pole of r0
+    return bool(near) and all(1e-2 * lo <= abs(q) <= 1e2 * hi for q in near)
 
 
 def _reference_at(chk, r0, q: int, pt, p: str, sol, grid) -> tuple:
@@ -362,17 +435,9 @@ def _reference_at(chk, r0, q: int, pt, p: str, sol, grid) -> tuple:
 def p_root(chk, r0, pt, p: str, sol, grid, g0) -> float | None:
     """A root of r0 in the parameter p at the sample point (g0: r0 on the grid): the solution tree's
     value when it is one, else a sign change on the grid refined by bisection."""
-    if sol is not None:
-        try:
-            x0 = chk.ev.value(sol, pt, {})
-            if not is_array(x0):
-                x0 = float(x0)
-                v0 = _val(chk, r0, pt, p, x0)
-                vs = [abs(v) for v in g0 if v is not None and not is_array(v)]
-                if v0 is not None and vs and abs(v0) <= 1e-7 * (float(np.median(vs)) + 1e-300):
-                    return x0
-        except _FLOAT_ERRORS:
-            pass
+    x0 = _solution_root(chk, r0, pt, p, sol, g0)
+    if x0 is not None:
+        return x0
     prev = None
     for x, v in zip(grid, g0, strict=True):
         if v is None or is_array(v):
@@ -381,21 +446,43 @@ def p_root(chk, r0, pt, p: str, sol, grid, g0) -> float | None:
         if v == 0.0:
             return x
         if prev is not None and (prev[1] < 0) != (v < 0):
-            lo, flo, hi = prev[0], prev[1], x
-            for _ in range(60):
-                mid = 0.5 * (lo + hi)
-                fm = _val(chk, r0, pt, p, mid)
-                if fm is None or is_array(fm):
-                    return None
-                if (fm < 0) == (flo < 0):
-                    lo, flo = mid, fm
-                else:
-                    hi = mid
-                if hi - lo < 1e-12 * max(1.0, abs(mid)):
-                    break
-            return 0.5 * (lo + hi)
+            return _bisect(chk, r0, pt, p, prev[0], prev[1], x)
         prev = (x, v)
     return None
+
+
+def _solution_root(chk, r0, pt, p: str, sol, g0) -> float | None:
+    """The value of the card's solution (or estimate) at the point, when it is a root of r0 there."""
+    if sol is None:
+        return None
+    try:
+        x0 = chk.ev.value(sol, pt, {})
+    except _FLOAT_ERRORS:
+        return None
+    if is_array(x0):
+        return None
+    x0 = float(x0)
+    v0 = _val(chk, r0, pt, p, x0)
+    vs = [abs(v) for v in g0 if v is not None and not is_array(v)]
+    if v0 is not None and not is_array(v0) and vs and abs(v0) <= 1e-7 * (float(np.median(vs)) + 1e-300):
+        return x0
+    return None
+
+
+def _bisect(chk, r0, pt, p: str, lo: float, flo: float, hi: float) -> float | None:
+    """A root of r0 between lo and hi (r0(lo) = flo, r0(hi) of the other sign)."""
+    for _ in range(60):
+        mid = 0.5 * (lo + hi)
+        fm = _val(chk, r0, pt, p, mid)
+        if fm is None or is_array(fm):
+            return None
+        if (fm < 0) == (flo < 0):
+            lo, flo = mid, fm
+        else:
+            hi = mid
+        if hi - lo < 1e-12 * max(1.0, abs(mid)):
+            break
+    return 0.5 * (lo + hi)
 
 
 def _same_roots_vector(chk, r, r0, p: str, sol) -> bool:
@@ -411,36 +498,47 @@ def _same_roots_vector(chk, r, r0, p: str, sol) -> bool:
             continue
         if w0.ndim != 2 or w0.shape[1] != 1:
             return False
-        u0, v0 = _val(chk, r, pt, p, w0), _val(chk, r0, pt, p, w0)
-        if u0 is None or v0 is None:
-            continue
-        u0, v0 = np.atleast_1d(np.asarray(u0, float)).ravel(), np.atleast_1d(np.asarray(v0, float)).ravel()
-        ju, jv = [], []
-        for j in range(w0.shape[0]):
-            h = 1e-5 * max(1.0, abs(float(w0[j, 0])))
-            wp, wm = w0.copy(), w0.copy()
-            wp[j, 0] += h
-            wm[j, 0] -= h
-            up, um = _val(chk, r, pt, p, wp), _val(chk, r, pt, p, wm)
-            vp, vm = _val(chk, r0, pt, p, wp), _val(chk, r0, pt, p, wm)
-            if any(x is None for x in (up, um, vp, vm)):
-                return False
-            ju.append((np.ravel(up) - np.ravel(um)) / (2 * h))
-            jv.append((np.ravel(vp) - np.ravel(vm)) / (2 * h))
-        ju_m, jv_m = np.array(ju).T, np.array(jv).T
-        su = float(np.abs(ju_m).max()) + 1e-300
-        sv = float(np.abs(jv_m).max()) + 1e-300
-        if np.abs(v0).max() > 1e-6 * sv * max(1.0, float(np.abs(w0).max())):
-            continue  # the solution is not a root of the reference condition here
-        if np.abs(u0).max() > 1e-6 * su * max(1.0, float(np.abs(w0).max())):
+        got = _same_roots_vector_at(chk, r, r0, p, pt, w0)
+        if got is False:
             return False
-        d = w0.shape[0]
-        if ju_m.shape != (d, d) or jv_m.shape != (d, d):
-            return False
-        if np.linalg.matrix_rank(ju_m, tol=1e-8 * su) < d or np.linalg.matrix_rank(jv_m, tol=1e-8 * sv) < d:
-            return False
-        ok += 1
+        ok += bool(got)
     return ok >= 2
+
+
+def _jacobian(chk, r, pt, p: str, w0):
+    """The Jacobian of r in the vector p at w0 by central differences (None where r is undefined)."""
+    cols = []
+    for j in range(w0.shape[0]):
+        h = 1e-5 * max(1.0, abs(float(w0[j, 0])))
+        wp, wm = w0.copy(), w0.copy()
+        wp[j, 0] += h
+        wm[j, 0] -= h
+        up, um = _val(chk, r, pt, p, wp), _val(chk, r, pt, p, wm)
+        if up is None or um is None:
+            return None
+        cols.append((np.ravel(up) - np.ravel(um)) / (2 * h))
+    return np.array(cols).T
+
+
+def _same_roots_vector_at(chk, r, r0, p: str, pt, w0) -> bool | None:
+    """One sample point of :func:`_same_roots_vector`: True, False, or None (the point says nothing)."""
+    u0, v0 = _val(chk, r, pt, p, w0), _val(chk, r0, pt, p, w0)
+    if u0 is None or v0 is None:
+        return None
+    ju, jv = _jacobian(chk, r, pt, p, w0), _jacobian(chk, r0, pt, p, w0)
+    if ju is None or jv is None:
+        return False
+    su = float(np.abs(ju).max()) + 1e-300
+    sv = float(np.abs(jv).max()) + 1e-300
+    size = max(1.0, float(np.abs(w0).max()))
+    if np.abs(np.ravel(v0)).max() > 1e-6 * sv * size:
+        return None  # the solution is not a root of the reference condition here
+    if np.abs(np.ravel(u0)).max() > 1e-6 * su * size:
+        return False
+    d = w0.shape[0]
+    if ju.shape != (d, d) or jv.shape != (d, d):
+        return False
+    return np.linalg.matrix_rank(ju, tol=1e-8 * su) == d and np.linalg.matrix_rank(jv, tol=1e-8 * sv) == d
 
 
 def describe(chk, latex: str, claim, hows: list, k: int | None) -> tuple[int | None, str]:

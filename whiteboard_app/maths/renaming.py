@@ -221,7 +221,15 @@ def _find(chk, run, text: str):
     free = {p: lx for p, lx in params.items() if not _used(chk, text, lx)}
     if not free:
         return None
-    # a card function's argument: L(q), \ell(q), J(\beta)
+    got = _by_argument(chk, text, name, free)
+    if got is not None:
+        return got or None
+    return _by_substitution(chk, run, text, name, free)
+
+
+def _by_argument(chk, text: str, name: str, free: dict):
+    """A card function's argument (L(q), \\ell(q), J(\\beta)): (name, LaTeX) when the function depends on
+    exactly one free parameter, () when on several (ambiguous), None when no card function takes it."""
     for fm in re.finditer(r"(\\?[A-Za-z]+)\s*\(\s*" + re.escape(name) + r"\s*\)", text):
         fkey = chk.ev._key(fm.group(1))
         if fkey not in chk._base_state[2] and fkey not in chk._base_state[3]:
@@ -231,10 +239,17 @@ def _find(chk, run, text: str):
         if len(fits) == 1:
             return (name, free[fits[0]])
         if len(fits) > 1:
-            break
-    # substitution: the one parameter that makes the step correct, when no other parameter makes it a
-    # step that can be judged at all (u for A or B in d q_i / d u = q_i(1-q_i): right for B, the missing
-    # factor for A, so no binding)
+            return _AMBIGUOUS
+    return None
+
+
+_AMBIGUOUS = ()
+
+
+def _by_substitution(chk, run, text: str, name: str, free: dict):
+    """The one free parameter that makes the step correct, when no other one makes it a step that can be
+    judged at all (u for A or B in d q_i / d u = q_i(1-q_i): right for B, the missing factor for A, so
+    no binding)."""
     fits = []
     for p, lx in free.items():
         got = _holds(chk, run, substitute(text, {name: lx}, _known(chk)))
