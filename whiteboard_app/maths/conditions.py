@@ -106,6 +106,7 @@ class _Info:
     def __init__(self, chk):
         self.residuals: list[tuple[int, tuple, str, frozenset]] = []
         self.zero_steps: list[tuple[int, tuple]] = []  # reference steps "E = 0": (step, E)
+        self.family: dict[int, str] = {}  # id of a condition's residual -> the derivative it is equivalent to
         derivs = _first_derivatives(chk)
         for k, t in derivs:
             self.residuals.append((k, t, "derivative", frozenset({t[2][1]})))
@@ -151,9 +152,11 @@ class _Info:
         derivs = [(t, next(iter(q))) for _, t, kind, q in self.residuals if kind == "derivative" and q & ps]
         if not derivs:
             return True
-        return any(
-            chk.proportional(res, d) or _same_roots(chk, res, d, p, self.params.get(p)) for d, p in derivs
-        )
+        for d, p in derivs:
+            if chk.proportional(res, d) or _same_roots(chk, res, d, p, self.params.get(p)):
+                self.family[id(res)] = p  # equivalent to the derivative in p set to zero
+                return True
+        return False
 
 
 def _equations(chk):
@@ -272,7 +275,12 @@ def _judge_residual(chk, r, cands) -> str | None:
     for p in params:
         mine = [c for c in cands if p in c[3]]
         conds = [c for c in mine if c[2] == "condition"] or mine
+        seen = set()
         for k, rr, kind, _ in conds:
+            fam = getattr(fi, "family", {}).get(id(rr))
+            if fam is not None and fam in seen:
+                continue  # an equivalent condition was tested already
+            seen.add(fam)
             if _same_roots(chk, r, rr, p, fi.params.get(p)):
                 chk.__dict__["_conditions_last"] = (k, kind, p)
                 return EQUATION
@@ -396,6 +404,12 @@ def _same_roots_at(chk, r, r0, p: str, ref, pt, grid) -> bool | None:
         return None
     scale = max(1.0, abs(x0))
     u0 = _val(chk, r, pt, p, x0)
+    if u0 is None or is_array(u0):
+        return None
+    # a quick look first: r clearly not 0 at the root of r0 (most wrong steps)
+    few = [abs(u) for u in (_val(chk, r, pt, p, grid[j]) for j in (0, len(grid) // 2, -1)) if u is not None]
+    if few and not is_array(few[0]) and abs(u0) > 1e-3 * float(np.median(few)):
+        return False
     us = [(x, _val(chk, r, pt, p, x), v) for x, v in zip(grid, g0, strict=True)]
     us = [(x, u, v) for x, u, v in us if u is not None and v is not None and not is_array(u)]
     if u0 is None or is_array(u0) or len(us) < 4:
