@@ -119,8 +119,9 @@ def _verdicts(cases, deck):
 def _parse_routes(cases, deck):
     from sympy.parsing.latex import parse_latex
 
+    from whiteboard_app.latex import ParseError, clean, split_relations
     from whiteboard_app.maths import parse as P
-    from whiteboard_app.maths.latex import ParseError, clean, names_from_declarations, split_relations
+    from whiteboard_app.maths.normalise import names_from_declarations
 
     raw_ok, ours_ok = 0, 0
     sll_ms, ll_ms = [], []

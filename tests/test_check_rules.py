@@ -11,7 +11,7 @@ from tests._maths_support import _generous_limits  # noqa: F401 (autouse fixture
 from whiteboard_app.cli import main
 from whiteboard_app.decks.schema import Card, Declarations, Mistake, RefStep
 from whiteboard_app.maths.checker import CardChecker
-from whiteboard_app.maths.latex import names_from_declarations
+from whiteboard_app.maths.normalise import names_from_declarations
 from whiteboard_app.maths.parse import parse_step
 from whiteboard_app.maths.worker import compare_in_process
 

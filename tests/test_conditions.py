@@ -319,7 +319,7 @@ def test_a_solved_equation_in_the_plain_parameter_reaches_the_result_step():
 def _derivative_mistakes():
     """(card, mistake LaTeX, its derivative side, its right side): every declared mistake ``D = E`` whose
     left side is a derivative, on every card."""
-    from whiteboard_app.maths.latex import ParseError, clean, split_relations
+    from whiteboard_app.latex.tokens import ParseError, clean, split_relations
 
     out = []
     for card in deck():

@@ -6,8 +6,8 @@ from __future__ import annotations
 import pytest
 
 from tests._maths_support import _generous_limits, deck  # noqa: F401 (autouse fixture)
+from whiteboard_app.latex.tokens import ParseError
 from whiteboard_app.maths.checker import CardChecker
-from whiteboard_app.maths.latex import ParseError
 from whiteboard_app.maths.renaming import parameters, substitute
 
 C, W, U = "correct", "wrong", "unparsed"

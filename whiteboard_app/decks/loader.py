@@ -446,7 +446,7 @@ def _notation(v: _Validator, doc: dict, decl: Declarations) -> Notation:
     if not isinstance(t, dict):
         return Notation()
     v.unknown_keys(t, _NOTATION_KEYS, f)
-    from whiteboard_app.maths.latex import ParseError, canonical, check_balance, name_key
+    from whiteboard_app.latex import ParseError, canonical, check_balance, name_key
 
     declared = {
         name_key(k)

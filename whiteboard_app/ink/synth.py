@@ -31,11 +31,11 @@ from __future__ import annotations
 import bisect
 import math
 import random
-import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from whiteboard_app.ink.model import Point, StepInk, Stroke
+from whiteboard_app.latex.tokens import tokenize
 
 __all__ = ["SynthError", "SynthInk", "supported_symbols", "synthesize", "synthesize_lines"]
 
@@ -515,8 +515,6 @@ def supported_symbols() -> list[str]:
 
 # ───────────────────────────── LaTeX -> tree ─────────────────────────────
 
-_TOKEN_RE = re.compile(r"\\[a-zA-Z]+|\\.|\S")
-
 
 @dataclass
 class _Node:
@@ -528,7 +526,7 @@ class _Node:
 class _Parser:
     def __init__(self, latex: str):
         self.latex = latex
-        self.toks = _TOKEN_RE.findall(latex.replace("$", ""))
+        self.toks = tokenize(latex.replace("$", ""))  # the project's one LaTeX tokenizer
         self.i = 0
 
     def error(self, why: str) -> SynthError:

@@ -19,20 +19,17 @@ import re
 import threading
 from dataclasses import dataclass
 
-from .latex import (
+from whiteboard_app.latex.tokens import (
     UNDECIDABLE_CMDS,
     UNDECIDABLE_RELATIONS,
-    Names,
-    Normalised,
     ParseError,
-    _Emitter,
-    check_balance,
-    check_structure,
     clean,
-    normalise_piece,
     split_relations,
     tokenize,
 )
+from whiteboard_app.latex.wellformed import check_balance, check_structure
+
+from .normalise import Names, Normalised, _Emitter, normalise_piece
 
 _lock = threading.Lock()
 _converter = None
@@ -354,7 +351,7 @@ def parse_step(latex: str, names: Names) -> ParsedStep:
     """Parse a whole step (relations, chains, a leading relation); ParseError when any piece fails.
 
     Unbalanced braces or brackets are a ParseError naming the delimiter and its column
-    (:func:`~whiteboard_app.maths.latex.check_balance`), checked before anything else, so a misread
+    (:func:`~whiteboard_app.latex.wellformed.check_balance`), checked before anything else, so a misread
     step is "unparsed" even when it also holds a construct the checker does not decide (``\\approx``)."""
     check_balance(latex)
     check_structure(latex)

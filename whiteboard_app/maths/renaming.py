@@ -68,7 +68,7 @@ def substitute(latex: str, mapping: dict, known: frozenset = frozenset()) -> str
 
 def _used(chk, text: str, lx: str) -> bool:
     """Does the step write the card name ``lx`` (``\\theta``, ``w`` in ``Xw``, ``p_{g}`` as ``p_g``)?"""
-    from .latex import ParseError, canonical
+    from whiteboard_app.latex.tokens import ParseError, canonical
 
     if lx.startswith("\\"):
         return _pattern(lx).search(text) is not None
@@ -203,7 +203,7 @@ def annotate(chk, run, latex: str, v) -> None:
 
 def _find(chk, run, text: str):
     """(written name, card LaTeX) for this step's unknown name when exactly one parameter fits, else None."""
-    from .latex import ParseError
+    from whiteboard_app.latex.tokens import ParseError
 
     try:
         chk._parse_run(run, text)
@@ -266,7 +266,7 @@ def _holds(chk, run, text: str) -> bool | None:
     """Does the step, read with the card's names, hold (each relation an identity or an equation in a
     parameter judged correct)? True, False (it can be judged and does not hold) or None (it cannot be
     read, has no relation, or does not evaluate: shapes, undefined values)."""
-    from .latex import ParseError
+    from whiteboard_app.latex.tokens import ParseError
 
     try:
         ps, dinfo = chk._parse_run(run, text)

@@ -110,8 +110,9 @@ def compare_in_process(chk: CardChecker, expected: str, candidate: str) -> Compa
     sides swapped, or when their residuals a - b are proportional. ``equivalent`` is None (cannot decide)
     wherever ``check`` would say cannot_check: an undecidable kind, a side that cannot be evaluated, or a
     tautology (both sides the same expression)."""
+    from whiteboard_app.latex import ParseError
+
     from .evaluate import EvalError, ShapeError
-    from .latex import ParseError
 
     try:
         e = chk.parse(expected)
@@ -265,7 +266,7 @@ def _nearest(card: Card, latex: str) -> int | None:
     cannot_check verdict the worker could not give (the window shows it for self-comparison)."""
     import difflib
 
-    from .latex import ParseError, canonical
+    from whiteboard_app.latex import ParseError, canonical
 
     try:
         mine = canonical(latex).lstrip("=")

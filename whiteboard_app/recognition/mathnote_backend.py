@@ -104,16 +104,19 @@ class MathnoteRecognizer:
             if self._ocr is not None:
                 return
             t0 = time.perf_counter()
+            from whiteboard_app.recognition import mathnote_compat as mc
+
             try:
-                from mathnote_ocr.api import MathOCR
-                from mathnote_ocr.tree_parser import tree_latex
-            except ImportError as exc:  # pragma: no cover - checked by available()
+                self._ocr = mc.new_ocr()
+            except ImportError as exc:  # pragma: no cover - checked by available(); MathnoteIncompatible
                 raise RecognizerUnavailable(f"mathnote-ocr cannot be imported: {exc}") from exc
-            try:
-                self._ocr = MathOCR()
             except (OSError, RuntimeError) as exc:
                 raise RecognizerUnavailable(f"mathnote-ocr's weights cannot be loaded: {exc}") from exc
-            self._to_latex = getattr(tree_latex, "_sym_to_latex", lambda n: n)
+            try:
+                mc.sym_to_latex("x")
+                self._to_latex = mc.sym_to_latex
+            except mc.MathnoteIncompatible:
+                self._to_latex = lambda n: n
             self.load_ms = (time.perf_counter() - t0) * 1000.0
 
     def warm_up(self) -> None:

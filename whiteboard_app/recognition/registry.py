@@ -3,9 +3,9 @@
 Engines (name -> "module:factory"; modules are imported lazily, in the worker process):
 
 * ``whiteboard`` (the default): the bundled recogniser trained on real ink,
-  ``whiteboard_app.recognition.trained``: its class ``TrainedRecognizer(**options)`` (or
-  ``WhiteboardRecognizer`` / ``create``); the module may define ``available() -> (bool, reason)``
-  (cheap: no torch import).
+  ``whiteboard_app.recognition.whiteboard.create(**options)``: recognition/trained.py's
+  ``TrainedRecognizer`` with the card-context verifier as its hook; ``trained.available() -> (bool,
+  reason)`` is its cheap check (no torch import).
 * ``mathnote``: mathnote-ocr 0.2.1 (:mod:`whiteboard_app.recognition.mathnote_backend`).
 * ``pix2tex``: pix2tex's LatexOCR on a rendering of the ink (optional extra;
   :mod:`whiteboard_app.recognition.pix2tex_backend`).
@@ -78,7 +78,10 @@ def ink_too_large(ink) -> str | None:
 
 
 #: Optional engine methods that change its state and are forwarded to (and replayed in) the worker.
-HOOKS = ("adapt",)
+HOOKS = ("adapt", "set_adaptation")
+#: Hooks that replace the engine's whole adaptation: a call makes the earlier adaptation calls moot (they
+#: are not replayed after a restart).
+REPLACING_HOOKS = frozenset({"set_adaptation"})
 
 
 @dataclass(frozen=True)
@@ -102,7 +105,7 @@ def register_engine(name: str, target: str, check: str | None = None, descriptio
 
 register_engine(
     "whiteboard",
-    "whiteboard_app.recognition.trained:TrainedRecognizer|WhiteboardRecognizer|create",
+    "whiteboard_app.recognition.whiteboard:create",
     "whiteboard_app.recognition.trained:available",
     "the bundled recogniser trained on real handwriting (CROHME)",
 )
@@ -467,6 +470,8 @@ class TimeLimitedRecognizer:
             if not done:
                 raise RecognitionError(f"{self.name}: {method} took longer than {self.load_timeout_s:g} s")
             value = _raise_reply(self.name, reply)
+            if method in REPLACING_HOOKS:
+                self._replay = [(m, a) for m, a in self._replay if m not in HOOKS]
             self._replay.append((method, args))
             return value
 
