@@ -17,6 +17,7 @@ from whiteboard_app.latex.tokens import (
     split_relations,
 )
 
+from . import conditions as _conditions
 from .check_claims import (
     StepVerdict,
     _Claim,
@@ -206,6 +207,8 @@ class MatchingMixin:
         from the card's definitions (a derivative evaluated on its merits) or the user's own steps; say
         so, and name a reference step only when one has its value."""
         if v.reference_step is None or "holds at the solution" in (v.message or ""):
+            return
+        if _conditions.judged_here(v):  # hook (issue 11, i11eq): an equation judged by its solutions
             return
         last = claim.exprs[-1]
         c = self.ref_claims[v.reference_step - 1]

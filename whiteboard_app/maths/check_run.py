@@ -24,6 +24,7 @@ from whiteboard_app.latex.tokens import (
     split_relations,
 )
 
+from . import renaming as _renaming
 from .check_claims import (
     StepVerdict,
     _Claim,
@@ -71,6 +72,7 @@ class _Run:
     comp: dict = field(default_factory=dict)
     claims: tuple = ()
     names_sig: tuple = ()
+    letters: tuple = ()  # hook (issue 11, i11eq): (written name, card LaTeX) bindings, maths/renaming.py
 
     @property
     def sig(self) -> tuple:
@@ -180,6 +182,7 @@ class RunMixin:
             new = new or run
         elif dinfo is None and ps.names is not run.names:
             new = dataclasses.replace(run, names=ps.names, comp=ps.comp, names_sig=ps.names_sig)
+        new = _renaming.extend(self, run, new, latex)  # hook (issue 11, i11eq): keep a new binding
         return dataclasses.replace(new, claims=run.claims + (claim,))
 
     def _component_letters(self, text: str, names: Names) -> dict:
@@ -318,6 +321,7 @@ class RunMixin:
         name it defines and new parameters on its right side. Returns (ParsedStep with trees rewritten
         into internal names, definition info or None); the ParsedStep carries ``names``, ``names_sig`` and
         ``comp`` for the run after it. Cached by (step, context). Raises ParseError."""
+        latex = _renaming.apply(self, run, latex)  # hook (issue 11, i11eq): the run's renamed letters
         ckey = (latex, run.names_sig, tuple(sorted(run.users)), tuple(sorted(run.rename.items())))
         hit = self._run_parsed.get(ckey)
         if hit is not None:

@@ -43,6 +43,8 @@ from whiteboard_app.latex.tokens import (
     split_relations,
 )
 
+from . import conditions as _conditions
+from . import renaming as _renaming
 from .check_claims import (
     INEQ,
     Comparison,
@@ -140,6 +142,7 @@ class CardChecker(RunMixin, MatchingMixin, DiagnosisMixin, NumericMixin):
                 self.mistake_claims.append(None if ps.undecidable else self._claim(ps, before))
             except (ParseError, IndexError):
                 self.mistake_claims.append(None)
+        _conditions.warm(self)  # hook (issue 11, i11eq): the card's conditions, at load (maths/conditions.py)
 
     @staticmethod
     def _plain(key: str) -> bool:
@@ -197,6 +200,10 @@ class CardChecker(RunMixin, MatchingMixin, DiagnosisMixin, NumericMixin):
             )
         ):
             return True, "solution"
+        if rel == "=":  # hook (issue 11, i11eq): an equation in a parameter, see maths/conditions.py
+            how = _conditions.equation_how(self, a, b, prev)
+            if how is not None:
+                return True, how
         if rel == "=" and prev is not None and self._solves_previous(a, b, prev):
             return True, "previous"
         if rel in INEQ and any(valid):
@@ -277,6 +284,7 @@ class CardChecker(RunMixin, MatchingMixin, DiagnosisMixin, NumericMixin):
                 run = self._base_run
             self._use(run)
             v = self._check(latex, previous, run)
+            _renaming.annotate(self, run, latex, v)  # hook (issue 11, i11eq): "reading q as θ"
             self._skipped(v, previous)
             if (
                 v.verdict == "correct"
@@ -520,6 +528,7 @@ class CardChecker(RunMixin, MatchingMixin, DiagnosisMixin, NumericMixin):
         if not rels:
             return self._judge_expression(latex, exprs[0], shape, claim)
         hows = []
+        _conditions.begin(self, claim)  # hook (issue 11, i11eq): which relations may be equations
         for a, r, b in zip(exprs, rels, exprs[1:], strict=False):
             ok, how = self._pair_ok(a, b, r, prev)
             if not ok:
@@ -535,7 +544,11 @@ class CardChecker(RunMixin, MatchingMixin, DiagnosisMixin, NumericMixin):
                 kk = k
                 if _is_zero(a) or _is_zero(b):
                     kk = self.match_reference(latex, _Claim([b if _is_zero(a) else a], [], claim.step))
-                if kk is not None and self._imitates_identity(kk, a, b):
+                if (
+                    kk is not None
+                    and self._imitates_identity(kk, a, b)
+                    and not _conditions.sets_to_zero(self, a, b, prev)  # hook (issue 11, i11eq)
+                ):
                     for m, mc in zip(self.card.mistakes, self.mistake_claims, strict=True):
                         if mc is not None and mc.exprs and self._same_claim(claim, mc):
                             return StepVerdict(
@@ -558,6 +571,8 @@ class CardChecker(RunMixin, MatchingMixin, DiagnosisMixin, NumericMixin):
                         ),
                     )
         msg = f"matches reference step {k}" if k else "follows from the previous step"
+        if any(h in _conditions.HOWS for h in hows):  # hook (issue 11, i11eq): maths/conditions.py
+            k, msg = _conditions.describe(self, latex, claim, hows, k)
         if "previous" in hows and rels == ["="] * len(rels):
             k = None
             msg = (
