@@ -1799,6 +1799,15 @@ class CardChecker:
             return StepVerdict(
                 latex, "correct", reference_step=k, shape=shape, message=f"matches reference step {k}"
             )
+        part = self.part_of_reference(e)
+        if part is not None:  # "n - 1" alone: a piece of a reference expression, not a step (issue 16)
+            return StepVerdict(
+                latex,
+                "cannot_check",
+                reference_step=part,
+                shape=shape,
+                message=f"not a whole step: only part of reference step {part}; write the whole line",
+            )
         diag, k, expl = self.diagnose_expression(latex, e)
         return StepVerdict(
             latex,
@@ -2079,6 +2088,27 @@ class CardChecker:
                         return None
                     if self.same_value(target, mt):
                         return diag
+        return None
+
+    def part_of_reference(self, e) -> int | None:
+        """The first reference step (1-based) one of whose expressions has a proper sub-expression with the
+        value of ``e`` (a bare expression written as a step, e.g. the factor ``n - 1`` of
+        ``(n-1)\\sigma^2``), or None. Only sub-expressions over the same names as ``e`` are evaluated."""
+        from .trees import walk
+
+        def names(tree) -> frozenset:
+            return frozenset(n[1] for _, n in walk(tree) if n[0] == "var")
+
+        want = names(e)
+        if not want:
+            return None
+        for k, c in enumerate(self.ref_claims, 1):
+            if c is None:
+                continue
+            for x in c.exprs:
+                for path, node in walk(x):
+                    if path and node[0] not in ("num",) and names(node) == want and self.same_value(e, node):
+                        return k
         return None
 
     def diagnose_expression(self, latex: str, e) -> tuple[str | None, int | None, str | None]:
