@@ -226,6 +226,9 @@ _FUNCTION_WORD = re.compile(r"(?<![\\a-zA-Z])(sin|cos|tan|log|lim)(?![a-zA-Z])")
 def name_to_latex(name: str) -> str:
     """LaTeX of a class name (mathnote-ocr's names: ``X_cap`` -> ``X``, ``sin`` -> ``\\sin``; a writer
     label is its own LaTeX)."""
+    from whiteboard_app.recognition.fastload import import_mathnote
+
+    import_mathnote()
     from mathnote_ocr.tree_parser.tree_latex import _sym_to_latex
 
     return _FUNCTION_WORD.sub(r"\\\1", _sym_to_latex(name))
@@ -301,6 +304,10 @@ class TrainedRecognizer:
                 )
             try:
                 import torch
+
+                from whiteboard_app.recognition.fastload import import_mathnote
+
+                import_mathnote()  # without torchvision: seconds of the worker's start (issue 16)
                 from mathnote_ocr.api import MathOCR
                 from mathnote_ocr.classifier.inference import SymbolClassifier
             except ImportError as exc:  # pragma: no cover - depends on the environment

@@ -266,6 +266,9 @@ def _styled_letter(ch: str) -> str | None:
 
 def _char_latex(ch: str) -> tuple[str, str]:
     """(class name, LaTeX) of one drawn character that is not an accent. Raises LayoutError."""
+    from whiteboard_app.recognition.fastload import import_mathnote
+
+    import_mathnote()  # without torchvision (issue 16)
     from mathnote_ocr.latex_utils.glyphs import CHAR_TO_SYMBOL
     from mathnote_ocr.tree_parser.tree_latex import _sym_to_latex
 
@@ -322,6 +325,10 @@ class _Typeset:
         import xml.etree.ElementTree as ET
 
         import ziamath as zm
+
+        from whiteboard_app.recognition.fastload import import_mathnote
+
+        import_mathnote()  # without torchvision (issue 16)
         from mathnote_ocr.latex_utils.glyphs import _SVG_NS
 
         self.latex = latex
@@ -472,9 +479,17 @@ def glyph_layout(latex: str) -> tuple[Glyph, ...]:
     """The glyphs of *latex* as typeset, in reading order (see the module docstring).
 
     Boxes are (x, y, w, h), y downwards, the expression's top-left ink at (0, 0) and its larger side 1.
-    Raises :class:`LayoutError` when the expression cannot be typeset or draws nothing. Cached (a few ms
-    the first time).
+    Raises :class:`LayoutError` when the expression cannot be typeset or draws nothing. Cached in memory
+    and on disk (``whiteboard_app.cache``: a launch that finds the layout there imports neither ziamath
+    nor mathnote-ocr; a few ms the first time, plus seconds for those imports).
     """
+    from whiteboard_app.recognition.layout_cache import cached_layout
+
+    return cached_layout(latex, _glyph_layout)
+
+
+def _glyph_layout(latex: str) -> tuple[Glyph, ...]:
+    """:func:`glyph_layout` without the caches."""
     ts = _Typeset(latex)
     raw = ts.read()
     if not raw:
