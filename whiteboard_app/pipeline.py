@@ -49,7 +49,7 @@ class StepResult:
     verdict: Any  # whiteboard_app.maths.StepVerdict (imported lazily: sympy is slow to import)
 
 
-def _maths():
+def _maths() -> Any:
     import whiteboard_app.maths as maths  # lazy: importing sympy takes ~1 s
 
     return maths
@@ -99,7 +99,7 @@ def build_context(card, previous_latex: Sequence[str] = (), near_misses: bool = 
     return RecognitionContext(expected=tuple(pairs))
 
 
-def cached_near_misses(card) -> list[tuple[str, str]]:
+def cached_near_misses(card: Any) -> list[tuple[str, str]]:
     """``maths.near_misses(card)`` (the checker's generated wrong variants, (LaTeX, diagnosis) pairs),
     kept on disk by the card's content (``whiteboard_app.cache``; the stamp hashes the maths package and
     sympy's version): a launch that finds them there starts neither the checker's process nor sympy
@@ -112,16 +112,16 @@ def cached_near_misses(card) -> list[tuple[str, str]]:
     hit = table.get(key)
     if isinstance(hit, list) and all(isinstance(x, list) and len(x) == 2 for x in hit):
         return [(str(a), str(b)) for a, b in hit]
-    generated = [tuple(x) for x in _maths().near_misses(card)]
+    generated: list[tuple[str, str]] = [(str(a), str(b)) for a, b in _maths().near_misses(card)]
     if generated:
         table.put(key, [list(x) for x in generated])
-    return generated  # type: ignore[return-value]
+    return generated
 
 
 _NEAR_MISS_TABLE: Any = None
 
 
-def _near_miss_table():
+def _near_miss_table() -> Any:
     global _NEAR_MISS_TABLE
     if _NEAR_MISS_TABLE is None:
         from whiteboard_app.cache import DiskTable, source_stamp
@@ -173,8 +173,8 @@ def _recognize_with_limit(
         if callable(settle):
             try:
                 settle()
-            except RecognitionError as exc:
-                return RecognitionResult(engine=getattr(recognizer, "name", ""), message=str(exc))
+            except RecognitionError as err:
+                return RecognitionResult(engine=getattr(recognizer, "name", ""), message=str(err))
 
     def run() -> None:
         try:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from functools import lru_cache
+from typing import Any
 
 from whiteboard_app.cache import DiskTable, source_stamp
 
@@ -26,7 +27,7 @@ def _table() -> DiskTable:
     return DiskTable("glyph-layouts", source_stamp(_MODULES, ("ziamath", "mathnote-ocr")))
 
 
-def cached_layout(latex: str, compute: Callable[[str], tuple]) -> tuple:
+def cached_layout(latex: str, compute: Callable[[str], tuple[Any, ...]]) -> tuple[Any, ...]:
     """``compute(latex)`` (a tuple of ``typeset.Glyph``), read from the disk table when it is there and
     stored in it otherwise. Raises ``typeset.LayoutError`` as ``compute`` does (a stored error too)."""
     from whiteboard_app.recognition.typeset import Glyph, LayoutError
