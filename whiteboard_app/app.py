@@ -321,14 +321,15 @@ def build_window(args: argparse.Namespace):
             "using the default one."
         )
         data_dir = user_data_dir(None)
-    # the recogniser's process starts first: its imports and weights (seconds) overlap the rest of the
-    # start-up on the other core (issue 16: recogniser ready sooner after launch)
+    # the recogniser's process starts at the event loop's first turn, right after the window is shown:
+    # started here, its loading thread's imports competed with building the window for the GIL
+    # (benchmarks/launch.py, issue 16)
     recognizers = RecognizerService()
     engine = args.engine or settings.engine
     if args.no_recognizer:
         recognizers.status = "no recogniser (keyboard only)"
     else:
-        recognizers.start(engine, recognizer_factory(engine, data_dir))
+        recognizers.start_soon(engine, recognizer_factory(engine, data_dir))
     services = Services(data_dir)
     deck, deck_error = _deck(args.deck)
     errors = [e for e in [deck_error, *problems, *services.problems] if e]
