@@ -10,8 +10,11 @@ from __future__ import annotations
 import importlib.abc
 import os
 import sys
+import tempfile
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+# derived tables (whiteboard_app/cache.py) go to a scratch folder, never the user's cache folder
+os.environ.setdefault("WHITEBOARD_CACHE_DIR", tempfile.mkdtemp(prefix="whiteboard-test-cache-"))
 
 
 class _BlockQt(importlib.abc.MetaPathFinder):

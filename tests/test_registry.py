@@ -133,3 +133,13 @@ def test_warm_up_runs_before_the_first_step_outside_its_limit():
         result = rec.recognize(ONE)
         assert result.best == "1 strokes +warm"
         assert result.ms < 500
+
+
+def test_ready_before_warm_up_and_a_queued_hook_reaches_the_first_reading():
+    with get_recognizer("counting", time_limit_s=2.0) as rec:
+        rec.warm_up()  # loaded: ready for a step (the warm-up may still be going on in the worker)
+        rec.queue_hook("adapt", [("\\eta", TWO)])
+        assert rec.recognize(ONE).best == "1 strokes +\\eta"  # after the warm-up and the queued call
+        assert rec.warm
+        rec.queue_hook("adapt", [("\\rho", ONE)])  # warm now: called at once
+        assert rec.recognize(ONE).best == "1 strokes +\\eta +\\rho"

@@ -49,7 +49,7 @@ class StepResult:
     verdict: Any  # whiteboard_app.maths.StepVerdict (imported lazily: sympy is slow to import)
 
 
-def _maths():
+def _maths() -> Any:
     import whiteboard_app.maths as maths  # lazy: importing sympy takes ~1 s
 
     return maths
@@ -86,7 +86,7 @@ def build_context(card, previous_latex: Sequence[str] = (), near_misses: bool = 
         add(mistake.latex, "mistake")
     if near_misses:
         try:
-            generated = _maths().near_misses(card)
+            generated = cached_near_misses(card)
         except Exception:  # noqa: BLE001 - the prior is optional; a generator bug must not cost the step
             logger.exception(
                 "near misses of card %s failed; the context goes without them", getattr(card, "id", "?")
@@ -97,6 +97,37 @@ def build_context(card, previous_latex: Sequence[str] = (), near_misses: bool = 
     if previous_latex:
         add(previous_latex[-1], "previous")
     return RecognitionContext(expected=tuple(pairs))
+
+
+def cached_near_misses(card: Any) -> list[tuple[str, str]]:
+    """``maths.near_misses(card)`` (the checker's generated wrong variants, (LaTeX, diagnosis) pairs),
+    kept on disk by the card's content (``whiteboard_app.cache``; the stamp hashes the maths package and
+    sympy's version): a launch that finds them there starts neither the checker's process nor sympy
+    for the recogniser's context (issue 16: ``recognize --card`` 13-17 s, mostly this). An empty list
+    (the generator timed out) is not kept."""
+    import hashlib
+
+    key = f"{getattr(card, 'id', '?')}:{hashlib.sha256(repr(card).encode()).hexdigest()[:24]}"
+    table = _near_miss_table()
+    hit = table.get(key)
+    if isinstance(hit, list) and all(isinstance(x, list) and len(x) == 2 for x in hit):
+        return [(str(a), str(b)) for a, b in hit]
+    generated: list[tuple[str, str]] = [(str(a), str(b)) for a, b in _maths().near_misses(card)]
+    if generated:
+        table.put(key, [list(x) for x in generated])
+    return generated
+
+
+_NEAR_MISS_TABLE: Any = None
+
+
+def _near_miss_table() -> Any:
+    global _NEAR_MISS_TABLE
+    if _NEAR_MISS_TABLE is None:
+        from whiteboard_app.cache import DiskTable, source_stamp
+
+        _NEAR_MISS_TABLE = DiskTable("near-misses", source_stamp(["whiteboard_app.maths"], ["sympy"]))
+    return _NEAR_MISS_TABLE
 
 
 def _shutting_down() -> bool:
@@ -132,9 +163,18 @@ def _recognize_with_limit(
     """Call the recogniser in a daemon thread; past ``time_limit_s`` return an empty result saying so.
 
     A hung engine thread cannot be killed from Python; it is left to finish in the background and its
-    late answer is discarded.
+    late answer is discarded. A recogniser whose worker is still warming up (``warm`` False; the
+    registry's worker reports ready before its warm-up, issue 16) is waited for first
+    (``wait_until_warm``, bounded by its own load timeout), outside ``time_limit_s``.
     """
     box: dict[str, Any] = {}
+    if getattr(recognizer, "warm", True) is False:
+        settle = getattr(recognizer, "wait_until_warm", None)
+        if callable(settle):
+            try:
+                settle()
+            except RecognitionError as err:
+                return RecognitionResult(engine=getattr(recognizer, "name", ""), message=str(err))
 
     def run() -> None:
         try:

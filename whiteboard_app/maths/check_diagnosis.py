@@ -134,6 +134,27 @@ class DiagnosisMixin:
                             return "wrong exponent"
         return None
 
+    def part_of_reference(self, e) -> int | None:
+        """The first reference step (1-based) one of whose expressions has a proper sub-expression with the
+        value of ``e`` (a bare expression written as a step, e.g. the factor ``n - 1`` of
+        ``(n-1)\\sigma^2``), or None. Only sub-expressions over the same names as ``e`` are evaluated."""
+        from .trees import walk
+
+        def names(tree) -> frozenset:
+            return frozenset(n[1] for _, n in walk(tree) if n[0] == "var")
+
+        want = names(e)
+        if not want:
+            return None
+        for k, c in enumerate(self.ref_claims, 1):
+            if c is None:
+                continue
+            for x in c.exprs:
+                for path, node in walk(x):
+                    if path and node[0] not in ("num",) and names(node) == want and self.same_value(e, node):
+                        return k
+        return None
+
     def diagnose_expression(self, latex: str, e) -> tuple[str | None, int | None, str | None]:
         """(diagnosis, reference step, explanation) for a wrong bare expression."""
         for m, mc in zip(self.card.mistakes, self.mistake_claims, strict=True):

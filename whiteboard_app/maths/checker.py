@@ -602,6 +602,15 @@ class CardChecker(RunMixin, MatchingMixin, DiagnosisMixin, NumericMixin):
             return StepVerdict(
                 latex, "correct", reference_step=k, shape=shape, message=f"matches reference step {k}"
             )
+        part = self.part_of_reference(e)
+        if part is not None:  # "n - 1" alone: a piece of a reference expression, not a step (issue 16)
+            return StepVerdict(
+                latex,
+                "cannot_check",
+                reference_step=part,
+                shape=shape,
+                message=f"not a whole step: only part of reference step {part}; write the whole line",
+            )
         diag, k, expl = self.diagnose_expression(latex, e)
         return StepVerdict(
             latex,

@@ -274,7 +274,8 @@ class _Fit:
 
 def _fit(symbols: Sequence[InkSymbol], glyphs: Sequence) -> _Fit:
     import numpy as np
-    from scipy.optimize import linear_sum_assignment
+
+    from whiteboard_app.recognition.fastload import linear_sum_assignment
 
     n, m = len(symbols), len(glyphs)
     params = _frame_params([s.box for s in symbols])
@@ -708,7 +709,8 @@ def _regroup(
             probs[j] = _probs(labels)
         if len(changed) > 1:  # the regrouped symbols may sit on each other's glyphs: assign them again
             import numpy as np
-            from scipy.optimize import linear_sum_assignment
+
+            from whiteboard_app.recognition.fastload import linear_sum_assignment
 
             boxes = {j: fbox(group[j]) for j in changed}
             cost_m = np.array(
@@ -1026,10 +1028,10 @@ def warm_up(context: RecognitionContext | None) -> int:
     for it (~10-20 ms a form, a few seconds for a card with many near misses). Returns the number of
     forms typeset; forms that cannot be typeset are skipped. Also imports scipy's assignment solver
     (~0.9 s the first time)."""
-    from scipy.optimize import linear_sum_assignment  # noqa: F401 - imported now, not on the first step
-
+    from whiteboard_app.recognition.fastload import linear_sum_assignment
     from whiteboard_app.recognition.typeset import LayoutError, glyph_layout
 
+    linear_sum_assignment([[0.0]])  # the solver loaded now, not on the first step
     try:
         glyph_layout("x")  # the typesetter loads its font once (seconds)
     except LayoutError:

@@ -102,10 +102,30 @@ def _version_message(v: str | None) -> str:
     )
 
 
+def import_mathnote():
+    """``mathnote_ocr.api``, imported without torchvision the first time (:func:`_first_import`)."""
+    _first_import()
+    return importlib.import_module("mathnote_ocr.api")
+
+
+def _first_import() -> None:
+    """mathnote-ocr imported without torchvision (recognition/fastload.py: torchvision pulled in
+    ``torch._dynamo``, seconds of the recogniser's start; issue 16), once, before anything else of it."""
+    import sys
+
+    if "mathnote_ocr.api" in sys.modules:
+        return
+    from whiteboard_app.recognition.fastload import without_torchvision
+
+    with without_torchvision():
+        importlib.import_module("mathnote_ocr.api")
+
+
 def _internal(module: str, name: str) -> Any:
     """``mathnote_ocr.<module>.<name>``; raises MathnoteIncompatible naming it when it moved or vanished."""
     check_version()
     try:
+        _first_import()
         mod = importlib.import_module(f"mathnote_ocr.{module}")
         return getattr(mod, name)
     except (ImportError, AttributeError) as exc:
@@ -120,6 +140,7 @@ def _internal(module: str, name: str) -> Any:
 def _module(module: str):
     check_version()
     try:
+        _first_import()
         return importlib.import_module(f"mathnote_ocr.{module}")
     except ImportError as exc:
         if exc.name in ("mathnote_ocr", "torch"):

@@ -474,9 +474,17 @@ def glyph_layout(latex: str) -> tuple[Glyph, ...]:
     """The glyphs of *latex* as typeset, in reading order (see the module docstring).
 
     Boxes are (x, y, w, h), y downwards, the expression's top-left ink at (0, 0) and its larger side 1.
-    Raises :class:`LayoutError` when the expression cannot be typeset or draws nothing. Cached (a few ms
-    the first time).
+    Raises :class:`LayoutError` when the expression cannot be typeset or draws nothing. Cached in memory
+    and on disk (``whiteboard_app.cache``: a launch that finds the layout there imports neither ziamath
+    nor mathnote-ocr; a few ms the first time, plus seconds for those imports).
     """
+    from whiteboard_app.recognition.layout_cache import cached_layout
+
+    return cached_layout(latex, _glyph_layout, glyph=Glyph, error=LayoutError)
+
+
+def _glyph_layout(latex: str) -> tuple[Glyph, ...]:
+    """:func:`glyph_layout` without the caches."""
     ts = _Typeset(latex)
     raw = ts.read()
     if not raw:

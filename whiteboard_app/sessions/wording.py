@@ -35,6 +35,9 @@ _UNKNOWN_NAME = re.compile(
     r"unknown name\s+['\"\u2018\u201c]?([^'\"\u2019\u201d:]+?)['\"\u2019\u201d]?(?::|$)"
 )
 _INCOMPLETE = ("unbalanced", "an argument is missing", "a relation is missing", "empty", "nothing to check")
+#: The checker's message for a bare expression that is only part of a reference expression ("n - 1"
+#: for ``(n-1)\\sigma^2``): neither right nor wrong as a step (maths/checker.py, part_of_reference).
+_FRAGMENT = "not a whole step"
 _CLASS_PREFIX = re.compile(r"^(?:[A-Z][A-Za-z]*(?:Error|Exception|Warning)|LaTeXParsingError)\s*:\s*")
 
 
@@ -172,8 +175,10 @@ def describe(
             return Words("unparsed", "incomplete formula", f"{reason}; {pick}")
         return Words("unparsed", "cannot check this reading", f"{reason or 'it cannot be checked'}; {pick}")
     if kind == "cannot_check":
-        detail = "the checker cannot decide this step; compare with the reference step"
         reason = plain_reason(message)
+        if reason.startswith(_FRAGMENT):  # a piece of a reference expression written as a step
+            return Words("cannot_check", _FRAGMENT, reason[len(_FRAGMENT) :].lstrip(" :;"))
+        detail = "the checker cannot decide this step; compare with the reference step"
         if reason and not _same(reason, detail):
             detail += f" ({reason})"
         return Words("cannot_check", "cannot check", detail)

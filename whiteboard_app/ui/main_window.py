@@ -13,7 +13,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from PySide6.QtCore import QObject, Qt, Signal
+from PySide6.QtCore import QObject, Qt, QTimer, Signal
 from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import (
     QHBoxLayout,
@@ -79,6 +79,22 @@ class RecognizerService(QObject):
             self._finished.emit(gen, rec, "")
 
         threading.Thread(target=run, name=f"load-recognizer-{name}", daemon=True).start()
+
+    def start_soon(self, name: str, factory: Callable[[], Any]) -> None:
+        """:meth:`start` at the event loop's next turn: called before the window is shown, the loading
+        thread (imports, the worker's spawn) does not compete with building the window for the GIL
+        (issue 16: the window usable first, the recogniser loading right after). ``loading`` is True
+        from now on."""
+        self.close()
+        self.name, self.loading, self.error = name, True, None
+        self.status = f"loading the {name} recogniser\u2026"
+        gen = self._generation
+
+        def go() -> None:
+            if gen == self._generation:  # not superseded or closed meanwhile
+                self.start(name, factory)
+
+        QTimer.singleShot(0, go)
 
     def _on_finished(self, gen: int, recognizer, error: str) -> None:
         if gen != self._generation:  # superseded
