@@ -427,7 +427,7 @@ class MainWindow(QMainWindow):
         entry = self._offers.pop(0)
         try:
             self.context.discard(entry.path)
-        except Exception as exc:  # noqa: BLE001
+        except Exception as exc:  # noqa: BLE001 - shown in words, the board list stays usable
             self.show_error(f"The board could not be discarded: {exc}")
         self.offer_unfinished_rest()
 
