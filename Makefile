@@ -24,9 +24,12 @@ lint: $(STAMP)
 	$(BIN)/ruff format --check whiteboard_app tests benchmarks scripts packaging
 	$(BIN)/lint-imports --no-cache
 
-# test: lint, then every test; tests/test_core_without_qt.py runs the core with Qt blocked
+# test: lint, then every test on TEST_WORKERS pytest-xdist workers (one per core; TEST_WORKERS=0 runs in
+# this process). --dist loadfile keeps a test file on one worker, so module-scoped fixtures (the typeset
+# layouts, the Qt-blocked child of tests/test_core_without_qt.py) are built once.
+TEST_WORKERS ?= 2
 test: lint
-	QT_QPA_PLATFORM=offscreen $(BIN)/python -m pytest -q -p no:cacheprovider
+	QT_QPA_PLATFORM=offscreen $(BIN)/python -m pytest -q -p no:cacheprovider -n $(TEST_WORKERS) --dist loadfile
 
 # the whole core suite again with PySide6 unimportable (slow; the smoke test above is the CI guarantee)
 test-core: $(STAMP)
