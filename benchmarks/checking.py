@@ -119,7 +119,7 @@ def _verdicts(cases, deck):
 def _parse_routes(cases, deck):
     from sympy.parsing.latex import parse_latex
 
-    from whiteboard_app.maths import parse as P
+    from whiteboard_app.maths import parse as P  # noqa: N812 - P. marks the parser's internals
     from whiteboard_app.maths.latex import ParseError, clean, names_from_declarations, split_relations
 
     raw_ok, ours_ok = 0, 0
