@@ -87,7 +87,7 @@ def build_context(card, previous_latex: Sequence[str] = (), near_misses: bool = 
     if near_misses:
         try:
             generated = _maths().near_misses(card)
-        except Exception:  # noqa: BLE001 - the prior is optional; a generator bug must not cost the step
+        except Exception:  # the prior is optional; a generator bug must not cost the step
             logger.exception(
                 "near misses of card %s failed; the context goes without them", getattr(card, "id", "?")
             )
@@ -116,7 +116,7 @@ def prepare(card) -> RecognitionContext:
         from whiteboard_app.recognition.form_match import warm_up
 
         warm_up(context)
-    except Exception:  # noqa: BLE001 - a warm-up failure only costs time on the first step
+    except Exception:  # a warm-up failure only costs time on the first step
         if _shutting_down():  # the program is quitting under the warm-up thread: nothing to report
             logger.debug(
                 "warm-up of card %s cut short by the interpreter's shutdown", getattr(card, "id", "?")
@@ -179,7 +179,7 @@ def recheck(card, latex: str, previous_latex: Sequence[str] = (), *, check: Chec
     try:
         check = check or _maths().check_step
         return check(card, latex, list(previous_latex))
-    except Exception as exc:  # noqa: BLE001 - a checker failure is a verdict, never a crash
+    except Exception as exc:  # a checker failure is a verdict, never a crash
         logger.exception("the checker failed on %r", latex)
         return make_verdict(
             latex,

@@ -710,7 +710,7 @@ class Autosaver:
                 self.last_error = exc  # the next submission (a newer snapshot) tries again
                 if self.on_error:
                     self.on_error(exc)
-            except Exception:  # noqa: BLE001 - a bug must not stop autosave; the journal still holds it
+            except Exception:  # a bug must not stop autosave; the journal still holds it
                 logger.exception("autosave of board %s failed", board.board_id)
             finally:
                 with self._cond:

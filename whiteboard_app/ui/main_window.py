@@ -695,7 +695,7 @@ class MainWindow(QMainWindow):
 
         return self.practice.dialog_open() if self.practice is not None else contextlib.nullcontext()
 
-    def closeEvent(self, event) -> None:  # noqa: N802 (Qt API)
+    def closeEvent(self, event) -> None:
         if self.practice is not None and self.practice.run_in_progress():
             from whiteboard_app.ui.confirm import confirm
 
