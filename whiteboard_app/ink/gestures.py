@@ -24,7 +24,7 @@ XY = tuple[float, float]
 
 
 # --------------------------------------------------------------------------------------- scratch-out
-def _principal_axis(pts) -> tuple[float, float, float, float]:
+def _principal_axis(pts: Sequence[Point]) -> tuple[float, float, float, float]:
     """(mean x, mean y, ux, uy): the centre and unit main axis (principal component) of the points."""
     mx = sum(p.x for p in pts) / len(pts)
     my = sum(p.y for p in pts) / len(pts)

@@ -34,8 +34,12 @@ import random
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from whiteboard_app.ink.model import Point, StepInk, Stroke
+
+if TYPE_CHECKING:
+    from whiteboard_app.ink.io import InkRecord
 
 __all__ = ["SynthError", "SynthInk", "supported_symbols", "synthesize", "synthesize_lines"]
 
@@ -55,7 +59,7 @@ class SynthInk:
     symbols: list[tuple[str, tuple[int, ...]]]
     latex: str = ""
 
-    def as_record(self, rid: str):
+    def as_record(self, rid: str) -> InkRecord:
         """This ink as an :class:`~whiteboard_app.ink.io.InkRecord` (for JSON lines / InkML files)."""
         from whiteboard_app.ink.io import InkRecord
 
@@ -522,7 +526,7 @@ _TOKEN_RE = re.compile(r"\\[a-zA-Z]+|\\.|\S")
 class _Node:
     kind: str  # sym | group | frac | sqrt | accent | scripts | space | func | bb | bigop
     value: str = ""
-    children: list[_Node | None] = field(default_factory=list)
+    children: Sequence[_Node | None] = field(default_factory=list)
 
 
 class _Parser:
@@ -540,7 +544,7 @@ class _Parser:
     def take(self) -> str:
         if self.i >= len(self.toks):
             raise self.error("unexpected end of input")
-        t = self.toks[self.i]
+        t: str = self.toks[self.i]
         self.i += 1
         return t
 
@@ -551,7 +555,7 @@ class _Parser:
         return node
 
     def sequence(self, close: str | None) -> _Node:
-        items: list[_Node | None] = []
+        items: list[_Node] = []
         while True:
             t = self.peek()
             if t is None:
@@ -735,11 +739,11 @@ def _layout(node: _Node | None, w: _Writer) -> _Box:
             if child.kind == "space":
                 x += float(child.value)
                 continue
-            sub = _layout(child, w)
+            part = _layout(child, w)
             pad = _pad(child, prev)
             x += pad
-            box.place(sub, x, 0.0)
-            x += sub.width + pad + w.gap * (1 + w.rng.uniform(-0.3, 0.3) * w.j)
+            box.place(part, x, 0.0)
+            x += part.width + pad + w.gap * (1 + w.rng.uniform(-0.3, 0.3) * w.j)
             prev = child
         box.width = max(0.0, x - w.gap)
         return box
