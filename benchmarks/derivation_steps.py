@@ -242,7 +242,7 @@ def _read(rec, ink, ctx, timeout_s: float, card_id: str):
         result = rec.recognize(ink, ctx)
     except _Timeout:  # over the app's time limit: "could not read"
         result = RecognitionResult()
-    except Exception as exc:  # a failure reads nothing
+    except Exception as exc:  # noqa: BLE001 - a failure reads nothing
         print(f"{card_id}: {type(exc).__name__}: {exc}", file=sys.stderr)
         result = RecognitionResult()
     finally:

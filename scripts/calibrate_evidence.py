@@ -80,7 +80,7 @@ def features(args) -> None:
                 if r.symbols
                 else []
             )
-        except Exception as exc:  # noqa: BLE001
+        except Exception as exc:  # noqa: BLE001 - a failed reading counts as no match, reported
             print(f"{row['id']}: {type(exc).__name__}: {exc}", file=sys.stderr)
             fms = []
         out.append(
@@ -130,7 +130,7 @@ def open_fits(args) -> None:
                 RecognitionContext(((r.best, "open"),)),
                 rec.classify_groups,
             )
-        except Exception as exc:  # noqa: BLE001
+        except Exception as exc:  # noqa: BLE001 - a failed reading counts as no match, reported
             print(f"{x['id']}: {type(exc).__name__}: {exc}", file=sys.stderr)
             fms = []
         x["open_fm"] = fms[0] if fms else None

@@ -14,15 +14,15 @@ import pytest
 pytest.importorskip("mathnote_ocr")
 pytest.importorskip("scipy")
 
-from whiteboard_app.ink import Point, StepInk, Stroke  # noqa: E402
-from whiteboard_app.recognition.base import (  # noqa: E402
+from whiteboard_app.ink import Point, StepInk, Stroke
+from whiteboard_app.recognition.base import (
     Candidate,
     RecognitionContext,
     RecognitionResult,
     SymbolAlternatives,
 )
-from whiteboard_app.recognition.context import normalize_tokens, rerank  # noqa: E402
-from whiteboard_app.recognition.form_match import (  # noqa: E402
+from whiteboard_app.recognition.context import normalize_tokens, rerank
+from whiteboard_app.recognition.form_match import (
     EVIDENCE_DEFAULTS,
     FormMatch,
     InkSymbol,
@@ -34,7 +34,7 @@ from whiteboard_app.recognition.form_match import (  # noqa: E402
     token_kind,
     verified_form,
 )
-from whiteboard_app.recognition.typeset import glyph_layout  # noqa: E402
+from whiteboard_app.recognition.typeset import glyph_layout
 
 REF = r"\frac{d\sigma}{dz} = \sigma(z)(1-\sigma(z))"
 SIGN = r"\frac{d\sigma}{dz} = \sigma(z)(1+\sigma(z))"

@@ -10,16 +10,16 @@ import pytest
 pytest.importorskip("torch")
 pytest.importorskip("mathnote_ocr")
 
-from whiteboard_app.ink import Point, StepInk, Stroke  # noqa: E402
-from whiteboard_app.ink.synth import synthesize  # noqa: E402
-from whiteboard_app.recognition.base import (  # noqa: E402
+from whiteboard_app.ink import Point, StepInk, Stroke
+from whiteboard_app.ink.synth import synthesize
+from whiteboard_app.recognition.base import (
     RecognitionError,
     RecognitionResult,
     Recognizer,
     RecognizerUnavailable,
 )
-from whiteboard_app.recognition.mathnote_compat import _RenameTable, raw_names  # noqa: E402
-from whiteboard_app.recognition.trained import (  # noqa: E402
+from whiteboard_app.recognition.mathnote_compat import _RenameTable, raw_names
+from whiteboard_app.recognition.trained import (
     ENGINE_NAME,
     TrainedRecognizer,
     available,

@@ -11,11 +11,11 @@ import pytest
 pytest.importorskip("mathnote_ocr")
 pytest.importorskip("ziamath")
 
-from whiteboard_app.decks import load_deck  # noqa: E402
-from whiteboard_app.recognition.calibration import CALIBRATION_SYMBOLS  # noqa: E402
-from whiteboard_app.recognition.context import normalize_tokens  # noqa: E402
-from whiteboard_app.recognition.trained import latex_to_name, name_to_latex  # noqa: E402
-from whiteboard_app.recognition.typeset import Glyph, LayoutError, glyph_layout  # noqa: E402
+from whiteboard_app.decks import load_deck
+from whiteboard_app.recognition.calibration import CALIBRATION_SYMBOLS
+from whiteboard_app.recognition.context import normalize_tokens
+from whiteboard_app.recognition.trained import latex_to_name, name_to_latex
+from whiteboard_app.recognition.typeset import Glyph, LayoutError, glyph_layout
 
 #: Deck steps that cannot be typeset, with the reason (none at present: keep the reason when adding one).
 NOT_TYPESETTABLE: dict[str, str] = {}

@@ -91,7 +91,7 @@ class Services:
             if not self.second_instance:
                 self.store.recover()  # stroke journals left by a crash, folded into their boards
             self.autosaver = Autosaver(self.store, on_error=lambda err: self.problems.append(str(err)))
-        except Exception as exc:  # noqa: BLE001
+        except Exception as exc:  # noqa: BLE001 - the program runs without saving, the problem shown
             self.problems.append(f"Boards will not be saved: {exc}")
         try:
             from whiteboard_app.paths import history_path
@@ -107,7 +107,7 @@ class Services:
                 )
             self.scheduler = Scheduler(self.history)
             self.plan = DrillPlan()
-        except Exception as exc:  # noqa: BLE001
+        except Exception as exc:  # noqa: BLE001 - the program runs without a schedule, the problem shown
             self.history = self.scheduler = self.plan = None
             self.problems.append(
                 f"The practice history could not be opened ({exc}); runs will not be scheduled."
@@ -340,7 +340,7 @@ def build_window(args: argparse.Namespace):
 
         try:
             engines = available_engines()
-        except Exception:  # noqa: BLE001
+        except Exception:  # noqa: BLE001 - no engine list keeps the settings usable
             engines = []
         before = settings.engine
         dialog = SettingsDialog(settings, engines, parent, data_dir=str(data_dir))

@@ -279,7 +279,7 @@ def test_settings_round_trip_and_bad_values(qtbot, tmp_path):
     assert again.data_folder == str(tmp_path / "elsewhere")
 
     class Card:
-        class targets:
+        class targets:  # noqa: N801 - stands in for a card's `targets` table
             cold_s, practised_s = 300, 180
 
     assert again.target_s(Card, practised=False) == 240.0  # overridden

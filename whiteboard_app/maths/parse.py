@@ -88,11 +88,11 @@ def parse_latex_ordered(latex: str):
     """sympy ``parse_latex(latex, strict=True)`` (antlr) with ordered products. Raises ParseError."""
     try:
         return _get_converter(sll=True).parse_latex(latex, strict=True)
-    except Exception:
+    except Exception:  # noqa: BLE001 - SLL prediction failed any way: retry with full LL
         pass
     try:
         return _get_converter(sll=False).parse_latex(latex, strict=True)
-    except Exception as exc:  # LaTeXParsingError, antlr errors, sympy errors on odd input
+    except Exception as exc:  # noqa: BLE001 - LaTeXParsingError, antlr errors, sympy errors on odd input
         msg = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
         raise ParseError(f"sympy cannot parse it: {msg}") from None
 

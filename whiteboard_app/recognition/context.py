@@ -305,7 +305,7 @@ def rerank(
 
         try:
             form = verified_form(matches, open_fit=open_fit)
-        except Exception:  # noqa: BLE001
+        except Exception:  # noqa: BLE001 - no verified form is the safe reading
             form = None
         engine_best = normalize_tokens(result.candidates[0].latex)
         if (

@@ -850,7 +850,7 @@ def match_forms(
                 continue
             try:
                 rg = _regroup(ink, syms, glyphs, classify, fm.latex, fm.kind, fit)
-            except Exception:  # noqa: BLE001 - the engine's classifier failed: keep the first fit
+            except Exception:  # the engine's classifier failed: keep the first fit
                 logging.getLogger(__name__).exception(
                     "regrouping %r with the engine's classifier failed", fm.latex
                 )
@@ -1070,7 +1070,7 @@ def warm_in_background(context: RecognitionContext) -> None:
     def run():
         try:
             warm_up(context)
-        except Exception:  # noqa: BLE001 - a failed warm-up only costs time later
+        except Exception:  # a failed warm-up only costs time later
             logging.getLogger(__name__).exception("warming up form layouts failed")
         finally:
             _WARMING.discard(key)

@@ -135,7 +135,7 @@ class MathnoteRecognizer:
         strokes = normalise_strokes(ink, self.stroke_size, self.margin)
         try:
             expr = self._ocr.detect(strokes, top_k=self.top_k, seed=self.seed)
-        except Exception as exc:  # noqa: BLE001 - any engine failure is "could not read"
+        except Exception as exc:  # any engine failure is "could not read"
             raise RecognitionError(f"mathnote-ocr failed: {type(exc).__name__}: {exc}") from exc
         ms = (time.perf_counter() - t0) * 1000.0
         if not len(expr):

@@ -177,7 +177,7 @@ def check_engine(name: str) -> tuple[bool, str]:
         if fn is not None:
             try:
                 ok, why = fn()
-            except Exception as exc:  # noqa: BLE001
+            except Exception as exc:  # noqa: BLE001 - a plug-in's check may fail any way: reported as unavailable
                 return False, f"{name}: availability check failed: {type(exc).__name__}: {exc}"
             return bool(ok), str(why or "")
     return True, ""
@@ -277,7 +277,7 @@ def _worker_main(conn, name: str, options: dict, registry: dict[str, EngineSpec]
                 conn.send(("ok", getattr(engine, request[1])(*request[2])))
             else:
                 conn.send(("error", "other", f"unknown request {request[0]!r}"))
-        except BaseException as exc:  # noqa: BLE001
+        except BaseException as exc:  # noqa: BLE001 - the worker answers every failure (even SystemExit) to its parent
             conn.send(_error_reply(exc))
 
 
@@ -289,7 +289,7 @@ def _warm_up(engine) -> None:
     if callable(warm_up):
         try:
             warm_up()
-        except Exception:  # noqa: BLE001
+        except Exception:  # noqa: BLE001 - warm-up is best effort: the first request loads instead
             pass
 
 
@@ -548,7 +548,7 @@ class TimeLimitedRecognizer:
     def __del__(self) -> None:  # pragma: no cover - best effort at interpreter exit
         try:
             self._stop()
-        except Exception:  # noqa: BLE001
+        except Exception:  # noqa: BLE001 - stopping is best effort
             pass
 
     def __enter__(self) -> TimeLimitedRecognizer:

@@ -54,7 +54,7 @@ from whiteboard_app.recognition.base import (
     SymbolAlternatives,
 )
 from whiteboard_app.recognition.mathnote_compat import best_partition  # noqa: F401 - re-exported
-from whiteboard_app.recognition.vocabulary import (  # noqa: F401 - re-exported
+from whiteboard_app.recognition.vocabulary import (
     function_words,
     latex_to_name,
     name_to_latex,

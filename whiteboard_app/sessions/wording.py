@@ -22,6 +22,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Protocol
 
 #: Headline of each verdict kind when nothing more specific applies.
 HEADLINES = {
@@ -63,8 +64,28 @@ def first_line(message: str | None, limit: int = 200) -> str:
     return line if len(line) <= limit else line[: limit - 1] + "\u2026"
 
 
+class VerdictLike(Protocol):
+    """What the words read of a verdict: :class:`whiteboard_app.maths.StepVerdict` and a saved board's
+    :class:`~whiteboard_app.sessions.board.VerdictEntry` both have these (read-only here)."""
+
+    @property
+    def verdict(self) -> str: ...
+    @property
+    def latex(self) -> str | None: ...
+    @property
+    def message(self) -> str | None: ...
+    @property
+    def diagnosis(self) -> str | None: ...
+    @property
+    def shape(self) -> str | None: ...
+    @property
+    def reference_step(self) -> int | None: ...
+
+
 def _same(a: str, b: str) -> bool:
-    norm = lambda s: re.sub(r"[\s\u2014:;.,-]+", " ", s).strip().lower()  # noqa: E731
+    def norm(s: str) -> str:
+        return re.sub(r"[\s\u2014:;.,-]+", " ", s).strip().lower()
+
     return norm(a) == norm(b)
 
 
@@ -185,7 +206,7 @@ def describe(
     return Words(kind, kind.replace("_", " "), plain_reason(message))
 
 
-def describe_verdict(verdict, n_candidates: int = 0, latex: str | None = None) -> Words:
+def describe_verdict(verdict: VerdictLike | None, n_candidates: int = 0, latex: str | None = None) -> Words:
     """:func:`describe` of a StepVerdict-like object (``verdict``, ``latex``, ``message``, ``diagnosis``,
     ``shape``, ``reference_step`` attributes; None: no verdict). ``latex`` overrides the verdict's."""
     if verdict is None:
@@ -215,7 +236,7 @@ def describe_verdict(verdict, n_candidates: int = 0, latex: str | None = None) -
     )
 
 
-def short_label(verdict) -> str:
+def short_label(verdict: VerdictLike | None) -> str:
     """One short line for a list or an exported sheet: the headline and, for a wrong step, its
     diagnosis ("wrong: sign flip"); "not checked" without a verdict."""
     if verdict is None:

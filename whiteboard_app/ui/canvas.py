@@ -398,7 +398,7 @@ class BoardCanvas(QWidget):
             menu.popup(self.mapToGlobal(QPointF(pe.view_x, pe.view_y).toPoint()))
             self.last_menu = menu
 
-    def contextMenuEvent(self, event) -> None:  # noqa: N802 (Qt API)
+    def contextMenuEvent(self, event) -> None:
         _, y = self.view_to_canvas(event.pos().x(), event.pos().y())
         menu = self.step_menu(y)
         if menu is not None:
@@ -666,7 +666,7 @@ class BoardCanvas(QWidget):
             y0, y1 = self.canvas_to_view(0, top)[1], self.canvas_to_view(0, bottom)[1]
             self.update(QRect(0, math.floor(y0) - 1, 6, math.ceil(y1 - y0) + 2))
 
-    def paintEvent(self, event) -> None:  # noqa: N802 (Qt API)
+    def paintEvent(self, event) -> None:
         rect = event.rect()
         self.last_paint_rect = QRect(rect)
         if self._cache.isNull() or self._cache.size() != self.size() * self.devicePixelRatioF():
@@ -691,7 +691,7 @@ class BoardCanvas(QWidget):
         self._tool.paint_overlay(painter)
         painter.end()
 
-    def resizeEvent(self, event) -> None:  # noqa: N802
+    def resizeEvent(self, event) -> None:
         self._cache = QImage()
         self._full_render()
         super().resizeEvent(event)
@@ -718,19 +718,19 @@ class BoardCanvas(QWidget):
         painter.restore()
 
     # -------------------------------------------------------------------------------- input
-    def tabletEvent(self, event) -> None:  # noqa: N802
+    def tabletEvent(self, event) -> None:
         pe = self.adapter.tablet(event)
         event.accept()
         if pe is not None:
             self._dispatch(pe)
 
-    def mousePressEvent(self, event) -> None:  # noqa: N802
+    def mousePressEvent(self, event) -> None:
         self._mouse(event)
 
-    def mouseMoveEvent(self, event) -> None:  # noqa: N802
+    def mouseMoveEvent(self, event) -> None:
         self._mouse(event)
 
-    def mouseReleaseEvent(self, event) -> None:  # noqa: N802
+    def mouseReleaseEvent(self, event) -> None:
         self._mouse(event)
 
     def _mouse(self, event) -> None:
@@ -779,7 +779,7 @@ class BoardCanvas(QWidget):
             self._last_activity_ms = p.t
             self.inkActivity.emit()
 
-    def wheelEvent(self, event) -> None:  # noqa: N802
+    def wheelEvent(self, event) -> None:
         angle = event.angleDelta()
         pixels = event.pixelDelta()
         if event.modifiers() & Qt.KeyboardModifier.ControlModifier:
@@ -815,7 +815,7 @@ class BoardCanvas(QWidget):
             return True
         return super().event(event)
 
-    def keyPressEvent(self, event) -> None:  # noqa: N802
+    def keyPressEvent(self, event) -> None:
         key = event.key()
         if key in (Qt.Key.Key_Return, Qt.Key.Key_Enter) and not self._read_only:
             self.new_step()
@@ -838,7 +838,7 @@ class BoardCanvas(QWidget):
         else:
             super().keyPressEvent(event)
 
-    def keyReleaseEvent(self, event) -> None:  # noqa: N802
+    def keyReleaseEvent(self, event) -> None:
         if event.key() == Qt.Key.Key_Space and not event.isAutoRepeat():
             self._space = False
             self._pan_from = None

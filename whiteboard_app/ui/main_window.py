@@ -443,7 +443,7 @@ class MainWindow(QMainWindow):
         entry = self._offers.pop(0)
         try:
             self.context.discard(entry.path)
-        except Exception as exc:  # noqa: BLE001
+        except Exception as exc:  # noqa: BLE001 - shown in words, the board list stays usable
             self.show_error(f"The board could not be discarded: {exc}")
         self.offer_unfinished_rest()
 
@@ -711,7 +711,7 @@ class MainWindow(QMainWindow):
 
         return self.practice.dialog_open() if self.practice is not None else contextlib.nullcontext()
 
-    def closeEvent(self, event) -> None:  # noqa: N802 (Qt API)
+    def closeEvent(self, event) -> None:
         if self.practice is not None and self.practice.run_in_progress():
             from whiteboard_app.ui.confirm import confirm
 

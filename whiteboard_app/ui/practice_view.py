@@ -935,7 +935,7 @@ class PracticeView(QWidget):
             side = min(side_width(self.width()), max(SIDE_MIN - 40, total - 320))
         self.splitter.setSizes([max(1, total - side), side])
 
-    def resizeEvent(self, event) -> None:  # noqa: N802 (Qt API)
+    def resizeEvent(self, event) -> None:
         super().resizeEvent(event)
         portrait = is_portrait(self.width(), self.height())
         if portrait != self._portrait:

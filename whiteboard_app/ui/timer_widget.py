@@ -146,7 +146,7 @@ class TimerWidget(QWidget):
             shown = shown[1:]
         return ""
 
-    def resizeEvent(self, event) -> None:  # noqa: N802 (Qt API)
+    def resizeEvent(self, event) -> None:
         super().resizeEvent(event)
         self.refresh()
 

@@ -213,7 +213,7 @@ def train_classifier(
     Returns {"epochs", "val_acc", "val_acc_base", "history": [per-epoch dicts with loss and val_acc]}.
     """
     import torch
-    import torch.nn.functional as F
+    import torch.nn.functional as F  # noqa: N812 - torch's convention
 
     random.seed(seed)
     np.random.seed(seed)

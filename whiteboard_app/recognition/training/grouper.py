@@ -123,8 +123,8 @@ def collate(batch):
     """Pad a list of examples to the longest: (vec, geo, edge, pad_mask, pair, label)."""
     import torch
 
-    B = len(batch)
-    N = max(x["vec"].shape[0] for x in batch)
+    B = len(batch)  # noqa: N806 - tensor shape names (batch, length)
+    N = max(x["vec"].shape[0] for x in batch)  # noqa: N806
     vec = torch.zeros(B, N, batch[0]["vec"].shape[1])
     geo = torch.zeros(B, N, batch[0]["geo"].shape[1])
     edge = torch.zeros(B, N, N, batch[0]["edge"].shape[2])
@@ -147,7 +147,7 @@ def collate(batch):
 def loss_fn(net, batch):
     """(loss, number of pairs correct, number of pairs) for a collated batch."""
     import torch
-    import torch.nn.functional as F
+    import torch.nn.functional as F  # noqa: N812 - torch's convention
 
     vec, geo, edge, pad, pair, label = batch
     adj = torch.ones(pad.shape[0], pad.shape[1], pad.shape[1], dtype=torch.bool)
