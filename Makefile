@@ -27,11 +27,12 @@ lint: $(STAMP)
 	$(BIN)/mypy
 
 # test: lint, then every test on TEST_WORKERS pytest-xdist workers (one per core; TEST_WORKERS=0 runs in
-# this process). --dist loadfile keeps a test file on one worker, so module-scoped fixtures (the typeset
-# layouts, the Qt-blocked child of tests/test_core_without_qt.py) are built once.
+# this process). --dist worksteal starts each worker on a contiguous half of the tests (a file's tests, and
+# so its module-scoped fixtures, mostly on one worker) and lets an idle worker take what the other has
+# left: 185 s against 197-203 s for --dist loadfile on the idle 2-core machine (docs/benchmarks.md).
 TEST_WORKERS ?= 2
 test: lint
-	QT_QPA_PLATFORM=offscreen $(BIN)/python -m pytest -q -p no:cacheprovider -n $(TEST_WORKERS) --dist loadfile
+	QT_QPA_PLATFORM=offscreen $(BIN)/python -m pytest -q -p no:cacheprovider -n $(TEST_WORKERS) --dist worksteal
 
 # the whole core suite again with PySide6 unimportable (slow; the smoke test above is the CI guarantee)
 test-core: $(STAMP)
