@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import pytest
 
+from tests._maths_support import toy_card
 from whiteboard_app.decks.schema import Card, Declarations, Mistake, RefStep
 from whiteboard_app.latex import ParseError, name_key
 from whiteboard_app.maths.checker import CardChecker
@@ -126,20 +127,7 @@ def test_name_keys():
 
 
 def _card(steps, mistakes=(), decl=DECL, cid="toy"):
-    return Card(
-        id=cid,
-        title="t",
-        topic="calculus",
-        prompt="p",
-        setup="s",
-        assumptions=(),
-        declarations=decl,
-        steps=tuple(RefStep(s) for s in steps),
-        interpretation="i",
-        followups=(),
-        mistakes=tuple(mistakes),
-        hints=("h",),
-    )
+    return toy_card(steps, decl, mistakes, cid)
 
 
 @pytest.fixture(scope="module")
