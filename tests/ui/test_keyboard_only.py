@@ -75,3 +75,29 @@ def test_a_whole_run_with_the_keyboard_alone(qtbot):
     qtbot.waitUntil(lambda: bool(graded), timeout=2000)  # a mnemonic "animates" the click first
     assert graded == [("sigmoid-derivative", "good")]
     assert [f.answer for f in view.session.board().followups] == panel.answers
+
+
+def test_enter_again_in_a_checked_box_starts_the_next_step(qtbot):
+    """With the pen mode on, a step typed in its box and checked with Enter: Enter again (nothing
+    changed) starts the next step with the cursor in its box; on an earlier step it adds nothing."""
+    deck, _ = deck_errors([bundled_deck_dir() / "sigmoid-derivative.toml"])
+    window = MainWindow(AppContext(deck=deck, clock=FakeClock(), check=check))
+    qtbot.addWidget(window)
+    window.resize(1280, 800)
+    window.show()
+    window.activateWindow()
+    qtbot.waitActive(window)
+    view = window.open_card("sigmoid-derivative")
+    assert not view.keyboard_mode
+    first = view.card.steps[0].latex
+    view.panels[0].edit.setFocus()
+    qtbot.keyClicks(view.panels[0].edit, first)
+    qtbot.keyClick(view.panels[0].edit, Qt.Key.Key_Return)
+    qtbot.waitUntil(lambda: view.model.step(0).status == "done", timeout=10_000)
+    assert len(view.model) == 1  # the first Enter checks; it does not move on
+    qtbot.keyClick(view.panels[0].edit, Qt.Key.Key_Return)
+    qtbot.waitUntil(lambda: len(view.panels) == 2, timeout=2000)
+    assert len(view.model) == 2
+    qtbot.waitUntil(lambda: QApplication.focusWidget() is view.panels[1].edit, timeout=2000)
+    qtbot.keyClick(view.panels[0].edit, Qt.Key.Key_Return)  # an earlier step: no third step
+    assert len(view.model) == 2 and view.model.step(0).latex == first

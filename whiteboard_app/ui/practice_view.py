@@ -697,6 +697,7 @@ class PracticeView(QWidget):
         while len(self.panels) < len(self.model):
             panel = StepPanel(self.model, len(self.panels))
             panel.reading_edited.connect(self._on_panel_edit)
+            panel.next_requested.connect(self._on_panel_next)
             panel.candidate_picked.connect(lambda k, latex: self.correct(k, latex, "pick"))
             panel.hint_requested.connect(self.show_hint)
             panel.reveal_requested.connect(self.reveal_reference)
@@ -745,6 +746,15 @@ class PracticeView(QWidget):
             self.new_step()
             if len(self.panels) > k + 1:
                 self.panels[k + 1].edit.setFocus()
+
+    def _on_panel_next(self, k: int) -> None:
+        """Enter again in the box of the last step, its reading already checked: start the next step
+        and put the cursor in its box (the keyboard is where the user's hands are)."""
+        if k != len(self.model) - 1 or self.session.finished:
+            return
+        self.new_step()
+        if len(self.panels) > k + 1:
+            self.panels[k + 1].edit.setFocus()
 
     @property
     def keyboard_mode(self) -> bool:

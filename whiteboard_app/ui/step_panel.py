@@ -109,6 +109,7 @@ class StepPanel(QFrame):
     """The panel of step ``index`` of ``model``; refreshes itself on ``model.step_changed(index)``."""
 
     reading_edited = Signal(int, str)
+    next_requested = Signal(int)  # Enter on a step whose box holds its checked reading: go on writing
     candidate_picked = Signal(int, str)
     hint_requested = Signal(int)
     reveal_requested = Signal(int)
@@ -323,3 +324,5 @@ class StepPanel(QFrame):
         text = self.edit.text().strip()
         if text and text != (self.model.step(self.index).latex or ""):
             self.reading_edited.emit(self.index, text)
+        elif text:
+            self.next_requested.emit(self.index)  # nothing changed: Enter means "next step", as on the board
