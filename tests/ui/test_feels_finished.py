@@ -396,3 +396,14 @@ def test_an_undeclared_name_is_said_as_such_in_the_panel(qtbot):
     assert view.panels[0].chip.text() == "? unknown name \u2018x\u2019"
     assert "could not read" not in view.panels[0].detail.text()
     assert view.first_run.isHidden()
+
+
+def test_board_rows_say_the_grade_or_why_there_is_none():
+    from whiteboard_app.ui.board_browser import BoardRow
+
+    def row(grade, finished):
+        return BoardRow(Path("b.board.json"), "c", "C", "2026-12-07 04:51", 41_000.0, {}, grade, finished)
+
+    assert row("good", True).grade_text() == "Good"
+    assert row(None, True).grade_text() == "not graded"  # Done, then left without a self-grade
+    assert row(None, False).grade_text() == "unfinished"  # left before Done: offered back at the start

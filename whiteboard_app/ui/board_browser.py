@@ -64,6 +64,13 @@ class BoardRow:
         parts = [f"{mark}{self.verdicts[k]}" for k, mark in _MARKS if self.verdicts.get(k)]
         return " ".join(parts) or "no verdicts"
 
+    def grade_text(self) -> str:
+        """The self-grade ("Good"), else "not graded" for a finished run or "unfinished" for one that
+        was left before Done (it is offered back at the next start)."""
+        if self.grade:
+            return self.grade.capitalize()
+        return "not graded" if self.finished else "unfinished"
+
 
 def board_row(path: Path, board: Board, titles: Mapping[str, str] | None = None) -> BoardRow:
     """The row of ``board`` saved at ``path`` (title from ``titles`` first, then the board's own)."""
@@ -215,7 +222,7 @@ class BoardBrowser(QWidget):
                     row.started,
                     format_ms(row.duration_ms),
                     row.verdict_text(),
-                    (row.grade or "").capitalize() + ("" if row.finished else "unfinished"),
+                    row.grade_text(),
                 ]
             )
             item.setData(0, Qt.ItemDataRole.UserRole, str(row.path))
