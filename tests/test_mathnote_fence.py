@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ast
+import functools
 import importlib.util
 import warnings
 from pathlib import Path
@@ -16,10 +17,14 @@ PACKAGE = Path(whiteboard_app.__file__).resolve().parent
 COMPAT = PACKAGE / "recognition" / "mathnote_compat.py"
 
 
-def _modules():
-    for path in sorted(PACKAGE.rglob("*.py")):
-        if path != COMPAT:
-            yield path, ast.parse(path.read_text(encoding="utf-8"), filename=str(path))
+@functools.cache
+def _modules() -> tuple[tuple[Path, ast.Module], ...]:
+    """(path, syntax tree) of every module but the compat module; parsed once for both scans."""
+    return tuple(
+        (path, ast.parse(path.read_text(encoding="utf-8"), filename=str(path)))
+        for path in sorted(PACKAGE.rglob("*.py"))
+        if path != COMPAT
+    )
 
 
 def _is_private(name: str) -> bool:

@@ -105,7 +105,9 @@ def test_adopt_gives_a_copy_while_another_store_writes_the_board(tmp_path):
 _HISTORY = textwrap.dedent("""
     import sys, time
     from whiteboard_app.sessions.history import History
-    t = float(sys.argv[2])
+    print("ready", flush=True)
+    t = float(sys.stdin.readline())                # the release instant, the same for every process
+    time.sleep(max(0.0, t - time.time() - 0.005))  # sleep, then spin only the last 5 ms
     while time.time() < t:
         pass
     h = History(sys.argv[1])
@@ -115,13 +117,15 @@ _HISTORY = textwrap.dedent("""
 
 def test_two_processes_creating_the_history_at_once(tmp_path):
     """Issue 15 (3): before, 16 of 20 races raised 'table attempts already exists'. 6 races of 3
-    processes released at the same instant: every process opens the history at the current version."""
+    processes released at the same instant: every process opens the history at the current version.
+    Each process has imported History and says so before the release instant is sent, so the instant
+    can be near (no second of busy waiting per race for the interpreters to start)."""
     for k in range(6):
         db = tmp_path / f"h{k}.sqlite3"
-        at = time.time() + 1.5
         procs = [
             subprocess.Popen(
-                [sys.executable, "-c", _HISTORY, str(db), str(at)],
+                [sys.executable, "-c", _HISTORY, str(db)],
+                stdin=subprocess.PIPE,
                 stdout=subprocess.PIPE,
                 stderr=subprocess.PIPE,
                 text=True,
@@ -129,6 +133,12 @@ def test_two_processes_creating_the_history_at_once(tmp_path):
             )
             for _ in range(3)
         ]
+        for p in procs:
+            assert p.stdout.readline().strip() == "ready", p.stderr.read()
+        at = time.time() + 0.05
+        for p in procs:
+            p.stdin.write(f"{at!r}\n")
+            p.stdin.flush()
         for p in procs:
             out, err = p.communicate(timeout=60)
             assert p.returncode == 0, err

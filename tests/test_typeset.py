@@ -32,10 +32,22 @@ def _deck_steps() -> list[str]:
     return list(dict.fromkeys(out))
 
 
-@pytest.fixture(scope="module")
-def deck_layouts() -> dict[str, tuple[Glyph, ...]]:
+#: The deck's steps are laid out and checked in this many parts, each a test of its own: ziamath takes
+#: 20-40 s of CPU for the ~370 steps, and as parts pytest-xdist shares them between its workers (a
+#: module-scoped fixture of all layouts ran on one worker, or on both when the tests were split).
+DECK_PARTS = 12
+
+
+@pytest.fixture(params=range(DECK_PARTS), ids=lambda k: f"part{k}")
+def deck_layouts(request, monkeypatch) -> dict[str, tuple[Glyph, ...]]:
+    """Layouts of one part of the deck's steps (every DECK_PARTS-th step from the part's index on).
+
+    The on-disk layout table (whiteboard_app.cache) is switched off here: it rewrites its whole file on
+    each new entry, seconds for hundreds of layouts, and tests/test_cache.py tests it. glyph_layout's
+    in-memory cache still serves the part's four tests."""
+    monkeypatch.setenv("WHITEBOARD_CACHE_DIR", "off")
     out = {}
-    for latex in _deck_steps():
+    for latex in _deck_steps()[request.param :: DECK_PARTS]:
         if latex in NOT_TYPESETTABLE:
             continue
         out[latex] = glyph_layout(latex)
@@ -65,15 +77,20 @@ def _cx(g: Glyph) -> float:
     return g.box[0] + g.box[2] / 2
 
 
-def test_every_deck_step_typesets_or_is_listed(deck_layouts):
+def test_the_deck_parts_cover_every_step_once():
     steps = _deck_steps()
     assert len(steps) > 250  # the bundled deck: reference steps and declared mistakes
-    for latex in steps:
-        if latex in NOT_TYPESETTABLE:
-            with pytest.raises(LayoutError):
-                glyph_layout(latex)
-        else:
-            assert deck_layouts[latex], latex
+    parts = [steps[k::DECK_PARTS] for k in range(DECK_PARTS)]
+    assert sorted(s for part in parts for s in part) == sorted(steps)
+    for latex in NOT_TYPESETTABLE:
+        with pytest.raises(LayoutError):
+            glyph_layout(latex)
+
+
+def test_every_deck_step_typesets_or_is_listed(deck_layouts):
+    assert deck_layouts
+    for latex, glyphs in deck_layouts.items():  # the fixture raised LayoutError for any other step
+        assert glyphs, latex
 
 
 #: Classes the engine labels otherwise than the steps' LaTeX (trained.name_to_latex): glyph token -> the
@@ -134,8 +151,19 @@ def test_deck_names_are_engine_classes_or_their_own_latex(deck_layouts):
     for name in names:
         if name not in classes:  # a symbol without a class: its calibration label, kept by the engine
             assert latex_to_name(name) == name and name_to_latex(name) == name, name
-    # what the deck needs beyond the classifier's vocabulary is known and labelled as calibration does
-    assert {r"\hat", r"\bar", r"\|"} <= names
+
+
+def test_the_deck_needs_symbols_beyond_the_classifiers_vocabulary():
+    """What the deck needs beyond the classifier's vocabulary is known and labelled as calibration does
+    (the names of those glyphs in each part are checked above)."""
+    from mathnote_ocr.latex_utils.glyphs import CHAR_TO_SYMBOL
+
+    classes = set(CHAR_TO_SYMBOL.values()) | {"frac_bar"} | _FUNCTION_CLASSES
+    needed = {r"\hat": r"\hat{", r"\bar": r"\bar{", r"\|": r"\|"}
+    for name, command in needed.items():
+        assert name not in classes, name
+        step = next(s for s in _deck_steps() if command in s)  # the deck writes it...
+        assert name in {g.name for g in glyph_layout(step)}, step  # ...and it is typeset as its label
 
 
 # (LaTeX, names in reading order, tokens in reading order)
