@@ -6,7 +6,8 @@ Run: ``python -m benchmarks.checking``. Writes the "checking" section of docs/be
   already loaded), overall and by verdict kind, and the cold cost of loading a card into the worker;
 - the parse route on the table's candidates: sympy ``parse_latex`` alone (no normaliser) vs our
   normaliser + ``parse_latex``, with antlr's default LL prediction vs SLL first (median ms per step);
-- (issue 11) steps in other notations: every step of the chains of tests/data/user_chains_table.toml
+- (issue 11) steps in other notations: every step of the chains of tests/data/user_chains_table.toml and
+  tests/data/textbook_chains.toml
   (the user's own names, components, per-example forms), checked in order with the chain's earlier steps
   as ``previous``, by kind (definitions, derivative steps, the rest), and a derivation after a step that
   is refused (a derivative of order 1000).
@@ -26,18 +27,21 @@ from benchmarks._report import machine, median, p95, write_section
 
 TABLE = Path(__file__).resolve().parents[1] / "tests" / "data" / "verdict_table.toml"
 CHAINS = Path(__file__).resolve().parents[1] / "tests" / "data" / "user_chains_table.toml"
+TEXTBOOK = Path(__file__).resolve().parents[1] / "tests" / "data" / "textbook_chains.toml"
 _DERIV = ("\\frac{d", "\\frac{\\partial", "\\nabla", "'(", "\\frac{d^", "\\partial^")
 
 
-def _chain_variants():
+def _chain_variants(path: Path = CHAINS, stop_at_wrong: bool = False):
     out = []
-    for ch in tomllib.loads(CHAINS.read_text(encoding="utf-8"))["chain"]:
+    for ch in tomllib.loads(path.read_text(encoding="utf-8"))["chain"]:
         verdicts = list(ch.get("verdicts", ["correct"] * len(ch["steps"])))
         out.append((ch["card"], list(ch["steps"]), verdicts))
         for w in ch.get("wrong", []):
             st, ex = list(ch["steps"]), list(verdicts)
             st[w["at"] - 1] = w["latex"]
             ex[w["at"] - 1] = "wrong"
+            if stop_at_wrong:  # the textbook table stops a wrong variant at its wrong step
+                st, ex = st[: w["at"]], ex[: w["at"]]
             out.append((ch["card"], st, ex))
     return out
 
@@ -51,7 +55,10 @@ def _chains(deck):
     kinds = defaultdict(list)
     agree = n = 0
     loaded = set()
-    for card_id, steps, expected in _chain_variants():
+    variants = [("user", v) for v in _chain_variants()]
+    variants += [("textbook", v) for v in _chain_variants(TEXTBOOK, stop_at_wrong=True)]
+    tb_agree = tb_n = 0
+    for table, (card_id, steps, expected) in variants:
         card = deck.get(card_id)
         if card_id not in loaded:
             check_step(card, "0")
@@ -60,6 +67,11 @@ def _chains(deck):
             t0 = time.perf_counter()
             v = check_step(card, latex, steps[:k])
             ms = (time.perf_counter() - t0) * 1000
+            if table == "textbook":
+                tb_n += 1
+                tb_agree += v.verdict == expected[k]
+                kinds["textbook chains"].append(ms)
+                continue
             n += 1
             agree += v.verdict == expected[k]
             kinds["all"].append(ms)
@@ -83,7 +95,7 @@ def _chains(deck):
     )
     after_slow = ((time.perf_counter() - t0) * 1000, [v.verdict for v in vs])
     worker.get_worker().kill()
-    return kinds, agree, n, after_slow
+    return kinds, agree, n, after_slow, (tb_agree, tb_n)
 
 
 def _verdicts(cases, deck):
@@ -163,7 +175,7 @@ def main() -> str:
     deck = load_deck()
     all_ms, by_kind, cold, agree, diagnosed = _verdicts(cases, deck)
     raw_ok, ours_ok, sll_ms, ll_ms = _parse_routes(cases, deck)
-    kinds, c_agree, c_n, after_slow = _chains(deck)
+    kinds, c_agree, c_n, after_slow, (tb_agree, tb_n) = _chains(deck)
     n = len(cases)
     lines = [
         "## checking",
@@ -210,6 +222,18 @@ def main() -> str:
         xs = kinds.get(kind)
         if xs:
             lines.append(f"| {kind} | {len(xs)} | {median(xs):.1f} | {p95(xs):.1f} |")
+    xs = kinds.get("textbook chains")
+    if xs:
+        lines += [
+            "",
+            f"Textbook notations (issue 11, session 6): the {tb_n} steps of tests/data/textbook_chains.toml (every "
+            "card's derivation as Bishop, ESL, Goodfellow et al., CS229 or a candidate writes it, each chain once "
+            f"as written and once up to one wrong step); {tb_agree}/{tb_n} verdicts as expected.",
+            "",
+            "| steps | n | median ms | p95 ms |",
+            "|---|---|---|---|",
+            f"| textbook chains | {len(xs)} | {median(xs):.1f} | {p95(xs):.1f} |",
+        ]
     lines += [
         "",
         f"A derivation of 4 steps after `\\frac{{d^{{1000}}\\sigma}}{{dz^{{1000}}}}` (refused at once: "

@@ -299,7 +299,11 @@ class MatchingMixin:
         ):
             return False
         if len(u.exprs) >= 2 and len(m.exprs) >= 2:
-            return self.same_value(u.exprs[0], m.exprs[0]) or self.same_value(u.exprs[-2], m.exprs[-2])
+            if self.same_value(u.exprs[0], m.exprs[0]) or self.same_value(u.exprs[-2], m.exprs[-2]):
+                return True
+            # the mistake written with the parameter for the card's estimate (mu_k = ... for \hat{mu}_k = ...)
+            first = _conditions.as_parameters(self, m.exprs[0])
+            return first is not m.exprs[0] and self.same_value(u.exprs[0], first)
         return True
 
     def _solution_only_refs(self):

@@ -36,7 +36,7 @@ from .check_claims import (
 )
 from .evaluate import EvalError, ShapeError
 from .normalise import Names
-from .notation import _accents, rewrite_step
+from .notation import _accents, rewrite_step, rules_for
 from .parse import ParsedStep, free_names, parse_piece, parse_step
 
 
@@ -104,6 +104,10 @@ _NAME_LHS = re.compile(
     r"(?:_\{(?P<sub>[A-Za-z0-9,]+)\}|_(?P<sub1>[A-Za-z0-9]))?"
     r"(?P<sup>\^\{[(\[][A-Za-z0-9]+[)\]]\})?(?P<star>\^\{\*\})?"
 )
+
+
+#: an expectation written as E[...] / \mathbb{E}[...] / \operatorname{E}[...]
+_EXPECTATION = re.compile(r"(?<![A-Za-z\\])E\s*(?:_\{[^{}]*\}\s*)?\[|\\(?:mathbb|operatorname|mathrm)\{E\}")
 
 
 class RunMixin:
@@ -405,12 +409,27 @@ class RunMixin:
         raw_examples = () if rewritten else self._raw_examples(text, names)
         if not rewritten:
             # the card's notations: a name the user defined in the run is theirs (no alias rewrites it)
+            # ... except, inside an expectation (which only the card's opaque keys can evaluate), a name that is
+            # the card's alias of a card quantity and was defined as just that quantity (v_t := m_t on the
+            # Adam card): E[v_t] is the card's E[m_t]
+            same: frozenset = frozenset()
+            if _EXPECTATION.search(text):
+                rules = rules_for(self.card)
+                same = frozenset(
+                    u.key
+                    for u in run.users.values()
+                    if u.alias is not None and rules.alias_of(u.written) == u.alias
+                )
             keep = (
-                frozenset(run.users)
-                | frozenset(run.rename)
-                | frozenset(run.rename.values())
-                | frozenset(run.fresh)
-                | frozenset(k for u in run.users.values() for k in _written_keys(u.written))
+                (
+                    frozenset(run.users)
+                    | frozenset(run.rename)
+                    | frozenset(run.rename.values())
+                    | frozenset(run.fresh)
+                    | frozenset(k for u in run.users.values() for k in _written_keys(u.written))
+                )
+                - same
+                - frozenset(k for u in run.users.values() if u.key in same for k in _written_keys(u.written))
             )
             if dinfo is not None and dinfo["kind"] in ("new", "pattern"):
                 lhs_r = self.notation(dinfo["written"], keep)

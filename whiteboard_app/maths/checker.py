@@ -206,6 +206,8 @@ class CardChecker(RunMixin, MatchingMixin, DiagnosisMixin, NumericMixin):
                 return True, how
         if rel == "=" and prev is not None and self._solves_previous(a, b, prev):
             return True, "previous"
+        if rel in ("=", *INEQ) and prev is not None and self._substitutes_previous(a, b, rel, prev):
+            return True, "previous"
         if rel in INEQ and any(valid):
             # a condition: agrees with a reference relation point by point (on 60 points)
             t = self.truth(a, b, rel, dense=True)
@@ -231,6 +233,31 @@ class CardChecker(RunMixin, MatchingMixin, DiagnosisMixin, NumericMixin):
                 except (EvalError, ShapeError):
                     pass
         return False, None
+
+    def _substitutes_previous(self, a, b, rel: str, prev: _Claim) -> bool:
+        """The user's previous step is ``v = E`` for a declared symbol or vector v (not an identity: it holds
+        at the solution, ``w = \\sum_i \\alpha_i y_i x_i``), and ``a rel b`` holds at every point once v is
+        replaced by E on both sides: it follows by substituting the previous step
+        (``\\frac{1}{2}\\|w\\|^2 = \\frac{1}{2}\\sum_i\\sum_j \\alpha_i\\alpha_j y_iy_j x_i^Tx_j``)."""
+        if prev.rels != ["="] or len(prev.exprs) != 2:
+            return False
+        for side, expr in ((prev.exprs[0], prev.exprs[1]), (prev.exprs[1], prev.exprs[0])):
+            if side[0] != "var" or self.names.kinds.get(side[1]) not in ("symbol", "matrix"):
+                continue
+            v = side[1]
+            if v in _mentions(expr) or v not in (_mentions(a) | _mentions(b)):
+                continue
+
+            def sub(node, v=v, expr=expr):
+                return expr if node == ("var", v) else node
+
+            try:
+                t = [q for q in self.truth(_map_tree(a, sub), _map_tree(b, sub), rel) if q is not None]
+            except (EvalError, ShapeError):
+                continue
+            if len(t) >= 3 and all(t):
+                return True
+        return False
 
     def _solves_previous(self, a, b, prev: _Claim) -> bool:
         """``v = E`` for a declared scalar v: the user's previous step is an equation in v that is not an
@@ -535,20 +562,29 @@ class CardChecker(RunMixin, MatchingMixin, DiagnosisMixin, NumericMixin):
                 return self._wrong(latex, claim, a, b, r, shape)
             hows.append(how)
         k = self.match_reference(latex, claim, solved="solution" in hows)
+        at_solution = "solution" in hows
         if "solution" in hows and k is not None:
             # a relation that holds only at the solution must not imitate a reference identity in the
             # unknown (true for every value of it); "E = 0" is matched on E alone
-            for (a, b), how in zip(zip(exprs, exprs[1:], strict=False), hows, strict=True):
+            for j, ((a, b), how) in enumerate(zip(zip(exprs, exprs[1:], strict=False), hows, strict=True)):
                 if how != "solution":
                     continue
+                # an equation with the solutions of a reference condition is that condition (rearranged):
+                # named by the condition's own step (sigma's, not mu's), and no imitation of an identity
+                # (sigma = sqrt(...) where the card writes sigma^2 = ...)
+                eq = _conditions.rearranged(self, a, b, prev) if r_eq(claim, j) else None
                 kk = k
                 if _is_zero(a) or _is_zero(b):
                     kk = self.match_reference(latex, _Claim([b if _is_zero(a) else a], [], claim.step))
-                if (
+                imitates = (
                     kk is not None
                     and self._imitates_identity(kk, a, b)
                     and not _conditions.sets_to_zero(self, a, b, prev)  # hook (issue 11, i11eq)
-                ):
+                )
+                if eq is not None and (imitates or not _conditions.about(self, k)):
+                    hows[j] = eq
+                    continue
+                if imitates:
                     for m, mc in zip(self.card.mistakes, self.mistake_claims, strict=True):
                         if mc is not None and mc.exprs and self._same_claim(claim, mc):
                             return StepVerdict(
@@ -575,12 +611,13 @@ class CardChecker(RunMixin, MatchingMixin, DiagnosisMixin, NumericMixin):
             k, msg = _conditions.describe(self, latex, claim, hows, k)
         if "previous" in hows and rels == ["="] * len(rels):
             k = None
+            solved = [x[1] for x in exprs if x[0] == "var"]
             msg = (
-                "follows from your previous step (solved for "
-                + ", ".join(x[1] for x in exprs if x[0] == "var")
-                + ")"
+                f"follows from your previous step (solved for {', '.join(solved)})"
+                if solved
+                else "follows from your previous step (substituted into it)"
             )
-        if "solution" in hows:
+        if at_solution:
             msg += " (holds at the solution)"
         elif (
             self.prove
@@ -655,6 +692,11 @@ class CardChecker(RunMixin, MatchingMixin, DiagnosisMixin, NumericMixin):
             diag = self._mutation_diagnosis(b, k, (a,))
         msg = f"{diag}" if diag else "does not follow from the reference chain or the previous step"
         return StepVerdict(latex, "wrong", reference_step=k, diagnosis=diag, shape=shape, message=msg)
+
+
+def r_eq(claim: _Claim, j: int) -> bool:
+    """Is relation j of the claim an equals sign?"""
+    return j < len(claim.rels) and claim.rels[j] == "="
 
 
 def is_tautology(latex: str) -> bool:

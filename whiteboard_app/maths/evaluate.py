@@ -94,11 +94,41 @@ class Evaluator:
     """
 
     def __init__(self, names: Names, decl: Declarations, definitions: dict, patterns: dict):
+        self._memo: dict = {}
         self.names = names
         self.decl = decl
         self.definitions = definitions
         self.patterns = patterns
         self._depth = 0
+
+    # the elements of pattern definitions (gamma_ik of a mixture, inside sums over i and k) are memoised per
+    # point and scope; assigning the names, definitions or patterns (a run's context) forgets them
+    @property
+    def names(self) -> Names:
+        return self._names
+
+    @names.setter
+    def names(self, v: Names) -> None:
+        self._names = v
+        self._memo.clear()
+
+    @property
+    def definitions(self) -> dict:
+        return self._definitions
+
+    @definitions.setter
+    def definitions(self, v: dict) -> None:
+        self._definitions = v
+        self._memo.clear()
+
+    @property
+    def patterns(self) -> dict:
+        return self._patterns
+
+    @patterns.setter
+    def patterns(self, v: dict) -> None:
+        self._patterns = v
+        self._memo.clear()
 
     # ---------------------------------------------------------------- sampling
     def sample_points(self, k: int, seed: int) -> list[Point]:
@@ -363,6 +393,10 @@ class Evaluator:
             params, tree = self.patterns[fam]
             if len(params) != len(idx):
                 raise EvalError(f"{fam} takes {len(params)} indices")
+            mkey = _memo_key(fam, idx, p, scope, params, self._pattern_deps(fam))
+            got = self._memo.get(mkey) if mkey is not None else None
+            if got is not None and got[0] is p:
+                return got[1]
             sc = dict(scope)
             for prm, v in zip(params, idx, strict=True):
                 sc[prm] = float(v)
@@ -370,9 +404,14 @@ class Evaluator:
             try:
                 if self._depth > 30:
                     raise EvalError(f"the definition of {fam} refers to itself")
-                return self.ev(tree, p, sc)
+                v = self.ev(tree, p, sc)
             finally:
                 self._depth -= 1
+            if mkey is not None and not isinstance(v, np.ndarray):
+                if len(self._memo) > 100_000:
+                    self._memo.clear()
+                self._memo[mkey] = (p, v)
+            return v
         if self.names.kinds.get(fam) == "kron":
             if len(idx) != 2:
                 raise EvalError("the Kronecker delta takes two indices")
@@ -394,6 +433,40 @@ class Evaluator:
                 raise EvalError(f"{fam} takes {arr.ndim - (2 if fam in self.decl.shapes else 0)} indices")
             return float(v.reshape(-1)[0])
         return v if isinstance(v, np.ndarray) else float(v)
+
+    def _pattern_deps(self, fam: str) -> frozenset:
+        """The names a pattern definition's value can depend on: those it mentions, through the definitions
+        and patterns it uses (memoised with the elements)."""
+        key = ("@deps", fam)
+        got = self._memo.get(key)
+        if got is not None:
+            return got[1]
+        seen: set[str] = set()
+        todo = [self.patterns[fam][1]]
+        while todo:
+            t = todo.pop()
+            stack = [t]
+            while stack:
+                node = stack.pop()
+                if not isinstance(node, tuple) or not node:
+                    continue
+                if not isinstance(node[0], str):  # a list of terms or arguments
+                    stack.extend(node)
+                    continue
+                if node[0] in ("var", "idx") and isinstance(node[1], str) and node[1] not in seen:
+                    seen.add(node[1])
+                    if node[1] in self.definitions:
+                        todo.append(self.definitions[node[1]])
+                    if node[1] in self.patterns:
+                        todo.append(self.patterns[node[1]][1])
+                    if node[1] in self.names.stacks:  # X stacks the elements of the family x
+                        seen.add(self.names.stacks[node[1]])
+                if node[0] in ("sum", "prod") and isinstance(node[2], str):
+                    seen.add(node[2])
+                stack.extend(x for x in node[1:] if isinstance(x, tuple))
+        deps = frozenset(seen)
+        self._memo[key] = (None, deps)
+        return deps
 
     def component(self, fam: str, v, idx: tuple[int, ...]) -> float:
         """Component ``idx`` (1-based) of the vector or matrix value v of ``fam``: one index for a d x 1
@@ -659,6 +732,23 @@ class Evaluator:
         if x0.shape[1] == 1 and g0.ndim == 2 and g0.shape[1] == 1:
             return np.hstack([np.asarray(g).reshape(-1, 1) for g in grads])  # Jacobian (p x d)
         raise EvalError("derivative of a matrix with respect to a matrix")
+
+
+def _memo_key(fam: str, idx: tuple, p: Point, scope: dict, params: tuple, deps: frozenset):
+    """The memo key of a pattern element at a point in a scope: the scope's entries for names the pattern
+    depends on (``deps``), other than its own index letters; None when such a value is not hashable (a
+    matrix override)."""
+
+    def used(k) -> bool:
+        if isinstance(k, tuple):
+            return len(k) == 3 and k[1] in deps
+        return k in deps and k not in params
+
+    try:
+        items = frozenset((k, v) for k, v in scope.items() if k != _TERMS and used(k))
+        return (fam, idx, id(p), items)
+    except TypeError:
+        return None
 
 
 def _as(v):

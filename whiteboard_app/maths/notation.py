@@ -286,6 +286,23 @@ class NotationRules:
             for letter, where in self._subscript_uses(toks).items():
                 if letter in self.indices and r"\sum" not in where and any(w in self.families for w in where):
                     self.free_letters[letter] = self.free_letters.get(letter, 0) + 1
+        # the variable of the card's gradients (\nabla_w L): a bare \nabla (Bishop's \nabla E) is taken in it
+        subs: set[tuple[str, ...]] = set()
+        for st in card.steps:
+            try:
+                toks = _tokens(st.latex)
+            except ParseError:
+                continue
+            for q, t in enumerate(toks):
+                if t != r"\nabla":
+                    continue
+                r = q + 1
+                if toks[r : r + 1] == ["^"]:
+                    r = _group_end(toks, r + 1) if toks[r + 1 : r + 2] == ["{"] else r + 2
+                if toks[r : r + 1] == ["_"]:
+                    e = _group_end(toks, r + 1) if toks[r + 1 : r + 2] == ["{"] else r + 2
+                    subs.add(tuple(_strip(toks[r + 1 : e])))
+        self.grad_var: tuple[str, ...] | None = next(iter(subs)) if len(subs) == 1 else None
         self.summands: dict[str, tuple[str, ...]] = {}
         for key, rhs in nt.summands.items():
             try:
@@ -332,6 +349,21 @@ class NotationRules:
         target = tuple(tt) if atom else ("(", *tt, ")")
         return _Alias(tuple(kt), target, params, atom, fam)
 
+    def alias_of(self, written: str) -> str | None:
+        """The card name (internal key) a written name is declared an alias of (``v_t`` -> ``m_t``), or None
+        when the card declares no alias for it or its alias is an expression."""
+        try:
+            toks = tuple(_tokens(written))
+        except ParseError:
+            return None
+        for a in self.aliases:
+            if a.key == toks and not a.params and a.atom:
+                try:
+                    return name_key(join(list(a.target)))
+                except (ParseError, IndexError, ValueError):
+                    return None
+        return None
+
     # ------------------------------------------------------------------ helpers
     def _protected(self, tokens: list[str]) -> list[bool]:
         prot = [False] * len(tokens)
@@ -343,12 +375,14 @@ class NotationRules:
                 i = _find(tokens, key, i + len(key))
         # the d of a derivative: \frac{d...}{d x}, \frac{d}{dx}
         for i, t in enumerate(tokens):
+            nxt = tokens[i + 1] if i + 1 < len(tokens) else None
             if (
                 t == "d"
                 and i >= 1
                 and tokens[i - 1] == "{"
                 and i >= 2
-                and (tokens[i - 2] == r"\frac" or tokens[i - 2] == "}")
+                and (tokens[i - 2] == r"\frac" or (tokens[i - 2] == "}" and nxt != "}"))
+                and nxt != "_"  # d_k is a name; \frac{1}{d} divides by the name d
             ):
                 prot[i] = True
         return prot
@@ -367,6 +401,13 @@ class NotationRules:
             except ParseError:
                 return None, i + 1
         return None, i + 1
+
+    def _component_sub(self, tokens: list[str], j: int) -> bool:
+        """Is the subscript group starting at tokens[j] one letter the card does not declare (a component:
+        ``\\theta_j`` of a vector alias is ``w_j``)?"""
+        e = _group_end(tokens, j)
+        sub = _strip(tokens[j:e])
+        return len(sub) == 1 and bool(re.fullmatch(r"[a-z]", sub[0])) and sub[0] not in self.names.kinds
 
     # ------------------------------------------------------------------ the passes
     def _alias_name(self, a: _Alias) -> str | None:
@@ -433,6 +474,13 @@ class NotationRules:
                 out.append(tokens[i])
                 i += 1
                 continue
+            if out[-3:] in ([r"\sum", "_", "{"], [r"\prod", "_", "{"]) or out[-2:] in (
+                [r"\sum", "_"],
+                [r"\prod", "_"],
+            ):
+                out.append(tokens[i])  # the variable of a sum (\sum_{m=1}^{N}) is a dummy letter, no alias
+                i += 1
+                continue
             hit = None
             for a in self._by_first.get(tokens[i], ()):
                 k = len(a.key)
@@ -481,7 +529,12 @@ class NotationRules:
                     else:
                         continue
                 else:
-                    if nxt == "_" and not a.family:
+                    vector = a.atom and len(a.target) == 1 and a.target[0] in self.vectors
+                    if (
+                        nxt == "_"
+                        and not a.family
+                        and not (vector and self._component_sub(tokens, i + k + 1))
+                    ):
                         continue  # N -> n does not apply to N_k; \beta -> \beta_1 not to \beta_2
                     if (inside_decor or (out and out[-1] in (r"\partial", "d"))) and not a.atom:
                         continue  # \hat{s}, \partial z: a written-out expression is no name there
@@ -545,8 +598,10 @@ class NotationRules:
             e = _group_end(tokens, j + 1)
             sub = _strip(tokens[j + 1 : e])
             var, fam = None, None
-            if len(sub) == 3 and sub[1] == r"\sim":
-                var, fam = sub[0], sub[2]
+            if len(sub) >= 3 and sub[1] == r"\sim" and (len(sub) == 3 or sub[3:] == ["(", sub[0], ")"]):
+                var, fam = sub[0], sub[2]  # E_{z \sim q}, E_{z \sim q(z)}
+            elif len(sub) == 4 and sub[1] == "(" and sub[3] == ")" and re.fullmatch(r"[A-Za-z]", sub[2]):
+                var, fam = sub[2], sub[0]  # E_{q(z)}
             elif len(sub) == 1:
                 fam = sub[0]
             if fam is not None and fam not in self.families:
@@ -570,16 +625,36 @@ class NotationRules:
                 break
             if var is None:  # E_p[log q(x)]: the letter the body evaluates the distributions at
                 raw = tokens[e + 1 : k]
-                var = next(
-                    (
-                        raw[q + 2]
-                        for q in range(len(raw) - 3)
-                        if raw[q] in self.scalar_families
-                        and raw[q + 1] == "("
-                        and raw[q + 3] == ")"
-                        and re.fullmatch(r"[a-z]", raw[q + 2])
-                    ),
-                    self.families[fam],
+                var = (
+                    next(
+                        (
+                            raw[q + 2]
+                            for q in range(len(raw) - 3)
+                            if raw[q] in self.scalar_families
+                            and raw[q + 1] == "("
+                            and raw[q + 3] == ")"
+                            and re.fullmatch(r"[a-z]", raw[q + 2])
+                        ),
+                        None,
+                    )
+                    or next(  # a family at a letter the card does not declare (l_z, an alias of p(x|z))
+                        (
+                            raw[q + 2] if raw[q + 2] != "{" else raw[q + 3]
+                            for q in range(len(raw) - 2)
+                            if raw[q] in self.scalar_families
+                            and raw[q + 1] == "_"
+                            and (
+                                re.fullmatch(r"[a-z]", raw[q + 2])
+                                or (
+                                    raw[q + 2] == "{"
+                                    and raw[q + 4 : q + 5] == ["}"]
+                                    and re.fullmatch(r"[a-z]", raw[q + 3])
+                                )
+                            )
+                            and (raw[q + 2] if raw[q + 2] != "{" else raw[q + 3]) not in self.names.kinds
+                        ),
+                        self.families[fam],
+                    )
                 )
             body: list[str] = []
             for q, t in enumerate(tokens[e + 1 : k]):  # a bare distribution in the body is its value at var
@@ -594,9 +669,151 @@ class NotationRules:
             i += len(new)
         return tokens, changed
 
+    def _negated_derivatives(self, tokens: list[str], keep: frozenset) -> tuple[list[str], bool]:
+        """``\\frac{\\partial \\ell}{\\partial w}`` where the card aliases ``\\ell`` to ``-L`` (CS229's ell is the
+        log-likelihood, the card's L its negative) is ``(-\\frac{\\partial L}{\\partial w})``: an alias to a
+        negated name is no name inside a derivative, so the sign goes outside it."""
+        neg = {
+            a.key: a.target[2:-1]
+            for a in self.aliases
+            if not a.params
+            and len(a.target) == 4
+            and a.target[:2] == ("(", "-")
+            and a.target[-1] == ")"
+            and _ATOM_RE.match(a.target[2])
+            and not (keep and self._alias_name(a) in keep)
+        }
+        if not neg or r"\frac" not in tokens:
+            return tokens, False
+        out: list[str] = []
+        changed = False
+        i = 0
+        while i < len(tokens):
+            if (
+                tokens[i] == r"\frac"
+                and tokens[i + 1 : i + 2] == ["{"]
+                and tokens[i + 2 : i + 3] in ([r"\partial"], ["d"])
+            ):
+                num_end = _group_end(tokens, i + 1)
+                key = tuple(tokens[i + 3 : num_end - 1])
+                if key in neg and tokens[num_end : num_end + 1] == ["{"]:
+                    den_end = _group_end(tokens, num_end)
+                    out += [
+                        "(",
+                        "-",
+                        r"\frac",
+                        "{",
+                        tokens[i + 2],
+                        *neg[key],
+                        "}",
+                        *tokens[num_end:den_end],
+                        ")",
+                    ]
+                    changed = True
+                    i = den_end
+                    continue
+            out.append(tokens[i])
+            i += 1
+        return out, changed
+
+    def _bare_nabla(self, tokens: list[str]) -> tuple[list[str], bool]:
+        """``\\nabla E`` and ``\\nabla\\nabla E`` without a variable (Bishop 4.3) are the gradient and the Hessian
+        in the variable of the card's own gradients (``\\nabla_w``, ``\\nabla^2_w``)."""
+        if self.grad_var is None or r"\nabla" not in tokens:
+            return tokens, False
+        sub = ["_", "{", *self.grad_var, "}"]
+        out: list[str] = []
+        changed = False
+        i = 0
+        while i < len(tokens):
+            t = tokens[i]
+            nxt = tokens[i + 1] if i + 1 < len(tokens) else None
+            if t == r"\nabla" and nxt == r"\nabla" and tokens[i + 2 : i + 3] not in (["_"], ["^"]):
+                out += [r"\nabla", "^", "{", "2", "}", *sub]
+                changed = True
+                i += 2
+                continue
+            if t == r"\nabla" and nxt == "^" and i + 2 < len(tokens):
+                e = _group_end(tokens, i + 2) if tokens[i + 2] == "{" else i + 3
+                if tokens[e : e + 1] != ["_"]:
+                    out += tokens[i:e] + sub
+                    changed = True
+                    i = e
+                    continue
+            if t == r"\nabla" and nxt not in ("_", "^", None):
+                out += [r"\nabla", *sub]
+                changed = True
+                i += 1
+                continue
+            out.append(t)
+            i += 1
+        return out, changed
+
+    def _integral_as_sum(self, tokens: list[str]) -> tuple[list[str], bool]:
+        """``\\int f(z)\\,dz`` (bounds dropped) on a card whose distributions are one-index families over a
+        discrete variable is ``\\sum_{z} (f(z))``: the continuous notation of a derivation the card writes
+        with sums (Bishop 9.4 and 10.1 write the ELBO with integrals, for a sum over z "replace the integral
+        by a sum"). The integration variable must be a letter the card gives no value."""
+        if not any(len(self.families[f]) == 1 for f in self.scalar_families) or r"\int" not in tokens:
+            return tokens, False
+        changed = False
+        i = 0
+        while i < len(tokens):
+            if tokens[i] != r"\int":
+                i += 1
+                continue
+            j = i + 1
+            while j < len(tokens) and tokens[j] in ("_", "^"):  # bounds: \int_{-\infty}^{\infty}
+                j = _group_end(tokens, j + 1) if tokens[j + 1 : j + 2] == ["{"] else j + 2
+            depth, k, var = 0, j, None
+            while k < len(tokens) - 1:
+                t = tokens[k]
+                depth += t in ("(", "[", "{")
+                depth -= t in (")", "]", "}")
+                if depth < 0:
+                    break
+                if (
+                    depth == 0
+                    and t == "d"
+                    and re.fullmatch(r"[A-Za-z]", tokens[k + 1])
+                    and self.names.kinds.get(tokens[k + 1]) in (None, "index")
+                    and not (k + 2 < len(tokens) and re.fullmatch(r"[A-Za-z]", tokens[k + 2]))
+                ):
+                    var = tokens[k + 1]
+                    break
+                k += 1
+            if var is None:
+                i += 1
+                continue
+            body = [t for t in tokens[j:k] if t not in (r"\,", r"\;", r"\!")]
+            if not body and k + 2 < len(tokens):  # \int dz f(z): the rest of the term
+                e = k + 2
+                depth = 0
+                while e < len(tokens) and not (
+                    depth == 0 and tokens[e] in ("+", "-", "=", "<", ">", r"\le", r"\ge")
+                ):
+                    depth += tokens[e] in ("(", "[", "{")
+                    depth -= tokens[e] in (")", "]", "}")
+                    if depth < 0:
+                        break
+                    e += 1
+                body, end = tokens[k + 2 : e], e
+            else:
+                end = k + 2
+            if not body:
+                i += 1
+                continue
+            new = [r"\sum", "_", "{", var, "}", "(", *body, ")"]
+            tokens = tokens[:i] + new + tokens[end:]
+            changed = True
+            i += len(new)
+        return tokens, changed
+
     def _index_notation(self, tokens: list[str]) -> tuple[list[str], bool]:
         """Rule 3: x^{(i)} -> x_{i} and, with x the variable of a sum in the step, p(x) -> p_{x}."""
+        tokens, changed_int = self._integral_as_sum(tokens)
         tokens, changed0 = self._expectation_as_sum(tokens)
+        changed0 = changed0 or changed_int
         prot = self._protected(tokens)
         summed = {v for v, where in self._subscript_uses(tokens).items() if r"\sum" in where}
         out: list[str] = []
@@ -605,6 +822,22 @@ class NotationRules:
         n = len(tokens)
         while i < n:
             name, j = (None, i + 1) if prot[i] else self._name_at(tokens, i)
+            if name in self.families and j < n and tokens[j] == "_":
+                # x_j^{(i)} (CS229): component j of example i, x_{ij}
+                e = _group_end(tokens, j + 1)
+                sub = _strip(tokens[j + 1 : e])
+                if (
+                    len(sub) == 1
+                    and re.fullmatch(r"[A-Za-z]", sub[0])
+                    and tokens[e : e + 3] == ["^", "{", "("]
+                    and e + 6 <= n
+                    and tokens[e + 4 : e + 6] == [")", "}"]
+                    and re.fullmatch(r"[A-Za-z]", tokens[e + 3])
+                ):
+                    out += tokens[i:j] + ["_", "{", tokens[e + 3], sub[0], "}"]
+                    i = e + 6
+                    changed = True
+                    continue
             if name in self.families and j < n:
                 # x^{(i)}
                 if (
@@ -1005,7 +1238,9 @@ class NotationRules:
             c1 = (
                 c1 or accented != latex or any(t in (r"\hat", r"\bar", r"\tilde") for t in tokens) and changed
             )
+            tokens, c0 = self._negated_derivatives(tokens, keep)
             tokens, c2, witness = self._apply_aliases(tokens, keep, params)
+            c2 = c2 or c0
             for _ in range(2):  # D(P\|Q) -> D(p\|q) -> D_{KL}(p\| q)
                 tokens, again, w2 = self._apply_aliases(tokens, keep, params)
                 witness = witness or w2
@@ -1020,6 +1255,8 @@ class NotationRules:
                 tokens, c4, components = self._index_letters(tokens)
                 tokens, c5 = self._per_example(tokens, components, witness)
             tokens, c6 = self._inner_products(tokens)
+            tokens, c7 = self._bare_nabla(tokens)
+            c6 = c6 or c7
         except (ParseError, IndexError, ValueError, KeyError, TypeError, RecursionError):
             return latex  # a step the rules cannot follow is parsed as written
         if not (c1 or c2 or c3 or c4 or c5 or c6):
@@ -1068,6 +1305,8 @@ class NotationRules:
 def _variants(key: str) -> list[str]:
     """A key and its spellings with a multi-letter word written as text (KL, \\mathrm{KL}, \\operatorname{KL})."""
     out = [key]
+    if r"\log" in key:  # \ln L for \log L (the parser reads \ln as \log; an alias key is matched on tokens)
+        out.append(re.sub(r"\\log(?![A-Za-z])", lambda _: r"\ln", key))
     m = re.search(r"(?<![\\A-Za-z{])([A-Za-z]{2,})(?![A-Za-z}])", key)
     if m and "_" not in key[max(0, m.start() - 2) : m.start()]:
         w = m.group(1)

@@ -1,0 +1,120 @@
+"""Whole derivation chains in textbook notations the cards do not use (issue 11, session 6).
+
+tests/data/textbook_chains.toml holds, for every card, chains written as Bishop (PRML), Hastie et al. (ESL),
+Goodfellow et al. (DL book), the CS229 notes or a candidate would write them: other letters, vector vs
+summation form, ln vs log, transposes as \\top / T / ', hats or plain parameters, N vs n, integrals and
+expectations for a discrete card's sums. Each chain is checked step by step; each has exactly one variant
+with one wrong step (a sign or factor slip), which must be caught.
+"""
+
+from __future__ import annotations
+
+import tomllib
+from pathlib import Path
+
+import pytest
+
+from tests._maths_support import _generous_limits, deck  # noqa: F401 (autouse fixture)
+from whiteboard_app.maths.checker import CardChecker
+
+TABLE = Path(__file__).parent / "data" / "textbook_chains.toml"
+CHAINS = tomllib.loads(TABLE.read_text(encoding="utf-8"))["chain"]
+
+
+def _variants():
+    out = []
+    for ch in CHAINS:
+        steps = list(ch["steps"])
+        verdicts = list(ch.get("verdicts", ["correct"] * len(steps)))
+        out.append((ch, steps, verdicts, None, None))
+        for w in ch["wrong"]:
+            st, ex = list(steps), list(verdicts)
+            st[w["at"] - 1] = w["latex"]
+            ex[w["at"] - 1] = "wrong"
+            # the chain stops at the wrong step: what follows a wrong step is judged against it
+            out.append((ch, st[: w["at"]], ex[: w["at"]], w["at"], w.get("diagnosis")))
+    return out
+
+
+VARIANTS = _variants()
+_checkers: dict[str, CardChecker] = {}
+
+
+def _checker(card_id: str) -> CardChecker:
+    if card_id not in _checkers:
+        _checkers[card_id] = CardChecker(deck().get(card_id), prove=False)
+    return _checkers[card_id]
+
+
+def test_every_card_has_textbook_chains_and_half_of_the_variants_hold_one_wrong_step():
+    assert {ch["card"] for ch in CHAINS} == set(deck().cards)
+    assert all(len(ch["wrong"]) == 1 and ch.get("source") for ch in CHAINS)
+    one_wrong = [v for v in VARIANTS if v[3] is not None]
+    assert len(one_wrong) * 2 == len(VARIANTS)
+    assert all(v[2].count("wrong") == 1 and v[2][-1] == "wrong" for v in one_wrong)
+    assert all("wrong" not in v[2] for v in VARIANTS if v[3] is None)
+
+
+@pytest.mark.parametrize(
+    "ch,steps,verdicts,at,diagnosis",
+    VARIANTS,
+    ids=[
+        f"{v[0]['card']}-{v[0]['name'].replace(' ', '_')}" + (f"-wrong{v[3]}" if v[3] else "")
+        for v in VARIANTS
+    ],
+)
+def test_textbook_chain_step_by_step(ch, steps, verdicts, at, diagnosis):
+    chk = _checker(ch["card"])
+    for k, latex in enumerate(steps):
+        v = chk.check(latex, steps[:k])
+        assert v.verdict == verdicts[k], f"step {k + 1} {latex}: {v.verdict} [{v.diagnosis}] {v.message}"
+        if at == k + 1 and diagnosis is not None:
+            assert v.diagnosis == diagnosis, f"step {k + 1} {latex}: {v.message}"
+
+
+# ------------------------------------------------------------------ the messages name the right parameter and step
+@pytest.mark.parametrize(
+    "card_id,latex,step,words",
+    [
+        # the sigma equations of gaussian-mle name sigma and its own reference step (6), not mu's (3)
+        (
+            "gaussian-mle",
+            r"-\frac{n}{\sigma} + \frac{1}{\sigma^3}\sum_i(x_i-\mu)^2 = 0",
+            5,
+            "sets the derivative",
+        ),
+        ("gaussian-mle", r"n\sigma^2 = \sum_i (x_i-\mu)^2", 6, "σ"),
+        ("gaussian-mle", r"\sigma^2 = \frac{1}{n}\sum_i (x_i-\bar{x})^2", 6, "σ"),
+        ("gaussian-mle", r"\sigma = \sqrt{\frac{1}{n}\sum_i (x_i-\mu)^2}", 6, "solved for σ"),
+        ("gaussian-mle", r"n\mu = \sum_i x_i", (3, 4), "μ"),
+        # the parameter families of em-gmm: mu_k, sigma_k, pi_k written without hats
+        ("em-gmm", r"\mu_k = \frac{\sum_i\gamma_{ik}x_i}{\sum_i\gamma_{ik}}", 5, "solved for μ"),
+        ("em-gmm", r"\sigma_k^2 = \frac{1}{N_k}\sum_i \gamma_{ik}(x_i-\mu_k)^2", 6, "σ"),
+        ("em-gmm", r"\pi_k = \frac{N_k}{n}", 9, "π"),
+        ("em-gmm", r"\sum_i \gamma_{ik}(\mu_k - x_i) = 0", 4, "μ"),
+    ],
+)
+def test_an_equation_in_a_parameter_names_that_parameter_and_its_reference_step(card_id, latex, step, words):
+    v = _checker(card_id).check(latex)
+    assert v.verdict == "correct", v.message
+    assert v.reference_step in (step if isinstance(step, tuple) else (step,)), v.message
+    assert words in v.message
+
+
+@pytest.mark.parametrize(
+    "card_id,latex,diagnosis",
+    [
+        ("em-gmm", r"\mu_k = \frac{1}{n}\sum_{i=1}^n \gamma_{ik}x_i", "divided by n instead of N_k"),
+        ("em-gmm", r"\pi_k = \frac{N_k}{K}", "wrong normaliser"),
+        ("em-gmm", r"\sigma_k^2 = \frac{1}{n}\sum_i \gamma_{ik}(x_i-\mu_k)^2", None),
+        ("em-gmm", r"\sum_i \gamma_{ik}(x_i + \mu_k) = 0", None),
+        ("gaussian-mle", r"\sigma^2 = \frac{1}{n}\sum_i (x_i-\bar{x}-1)^2", None),
+        ("gaussian-mle", r"\sigma^3 = \frac{1}{n}\sum_i (x_i-\bar{x})^2", None),
+        ("gaussian-mle", r"\sigma^2 = \frac{1}{n-1}\sum_i (x_i-\mu)^2", "n vs n-1"),
+    ],
+)
+def test_wrong_equations_in_a_parameter_stay_wrong(card_id, latex, diagnosis):
+    v = _checker(card_id).check(latex)
+    assert v.verdict == "wrong", v.message
+    if diagnosis is not None:
+        assert v.diagnosis == diagnosis, v.message
