@@ -12,8 +12,8 @@ from pathlib import Path
 import fsrs
 import pytest
 
-from tests._maths_support import CHECK_JSON_KEYS
-from whiteboard_app.decks import card_errors, load_deck
+from tests._maths_support import CHECK_JSON_KEYS, deck
+from whiteboard_app.decks import card_errors
 from whiteboard_app.sessions.clock import FakeClock
 from whiteboard_app.sessions.grill import (
     GrillSession,
@@ -32,7 +32,7 @@ from whiteboard_app.sessions.history import History
 from whiteboard_app.sessions.scheduler import Scheduler
 
 T0 = datetime(2026, 3, 1, 9, 0, tzinfo=UTC)
-DECK = load_deck()
+DECK = deck()  # the bundled deck, loaded once per test process (tests/_maths_support.py)
 ITEMS = grill_items(DECK)
 MATHS = [it for it in ITEMS if it.kind == "maths"]
 COMPARE = InProcessCompare()

@@ -126,55 +126,77 @@ def _fresh_letter(chk: CardChecker) -> str | None:
     return None
 
 
-def _renamed_mistakes():
-    """(card, parameter LaTeX, binding step renamed, mistake renamed): a checkable reference step before the
-    mistake that mentions the parameter, and the declared mistake, both with the parameter renamed."""
+def _renamed_mistakes(card_id: str) -> list[tuple[str, str, str, str]]:
+    """(parameter LaTeX, binding step renamed, mistake renamed, diagnosis) of one card: a checkable
+    reference step before the mistake that mentions the parameter, and the declared mistake, both with
+    the parameter renamed. Built in the test, not at collection: the card's checker parses its chain
+    (seconds for the deck, paid by every pytest-xdist worker when it was done at import)."""
+    card = deck().get(card_id)
+    chk = _checker(card.id)
+    letter = _fresh_letter(chk)
+    if letter is None:
+        return []
+    known = frozenset(k for k in chk.names.kinds if len(k) == 1)
     out = []
-    for card in deck():
-        chk = _checker(card.id)
-        letter = _fresh_letter(chk)
-        if letter is None:
-            continue
-        known = frozenset(k for k in chk.names.kinds if len(k) == 1)
-        for p, lx in parameters(chk).items():
-            pat = lx if lx.startswith("\\") else None
-            for m in card.mistakes:
-                if (pat or lx) not in m.latex or "hat" in m.latex:
-                    continue
-                before = [
-                    s.latex
-                    for s in card.steps[: m.after_step - 1]
-                    if s.checkable and (pat or lx) in s.latex and "hat" not in s.latex
-                ]
-                if not before:
-                    continue
-                ren = {lx: letter}
-                out.append(
-                    (
-                        card.id,
-                        p,
-                        substitute(before[-1], ren, known),
-                        substitute(m.latex, ren, known),
-                        m.diagnosis,
-                    )
-                )
+    for p, lx in parameters(chk).items():
+        pat = lx if lx.startswith("\\") else None
+        for m in card.mistakes:
+            if (pat or lx) not in m.latex or "hat" in m.latex:
+                continue
+            before = [
+                s.latex
+                for s in card.steps[: m.after_step - 1]
+                if s.checkable and (pat or lx) in s.latex and "hat" not in s.latex
+            ]
+            if not before:
+                continue
+            ren = {lx: letter}
+            out.append((p, substitute(before[-1], ren, known), substitute(m.latex, ren, known), m.diagnosis))
     return out
 
 
-RENAMED = _renamed_mistakes()
+#: Cards of the bundled deck with at least one declared mistake the property applies to (found by
+#: _renamed_mistakes; each must keep at least one). A new card with such mistakes is tested too.
+RENAMABLE_CARDS = frozenset(
+    {
+        "batchnorm-forward",
+        "bernoulli-mle",
+        "confidence-interval-mean",
+        "dpo-loss",
+        "dpo-optimal-policy",
+        "gan-optimal-discriminator",
+        "gaussian-mle",
+        "kmeans-centroid-update",
+        "least-squares-convex",
+        "logistic-regression-bias-gradient",
+        "logistic-regression-gradient",
+        "logistic-regression-hessian",
+        "map-gaussian-prior-l2",
+        "ols-closed-form",
+        "platt-scaling",
+        "rope-relative-position",
+        "sample-variance-n-minus-1",
+        "scaled-dot-product-attention",
+        "sigmoid-derivative",
+        "svm-dual",
+    }
+)
 
 
 def test_the_property_covers_several_cards():
-    assert len({r[0] for r in RENAMED}) >= 5
+    assert len(RENAMABLE_CARDS) >= 5
+    assert RENAMABLE_CARDS <= {card.id for card in deck()}
 
 
-@pytest.mark.parametrize(
-    "card_id,param,binding,mistake,diagnosis", RENAMED, ids=[f"{r[0]}-{r[1]}" for r in RENAMED]
-)
-def test_a_declared_mistake_stays_wrong_under_renaming(card_id, param, binding, mistake, diagnosis):
+@pytest.mark.parametrize("card_id", sorted(card.id for card in deck()))
+def test_a_declared_mistake_stays_wrong_under_renaming(card_id):
+    cases = _renamed_mistakes(card_id)
+    if card_id in RENAMABLE_CARDS:
+        assert cases, f"{card_id}: no declared mistake with a renamable parameter any more"
     chk = _checker(card_id)
-    alone = chk.check(mistake)
-    # u^* = ... alone is the user's definition of a new name (correct as a definition), not a renaming
-    assert alone.verdict != C or alone.defines is not None, (mistake, alone.message)
-    after = chk.check(mistake, [binding])
-    assert after.verdict != C, (binding, mistake, after.message)
+    for param, binding, mistake, _diagnosis in cases:
+        alone = chk.check(mistake)
+        # u^* = ... alone is the user's definition of a new name (correct as a definition), not a renaming
+        assert alone.verdict != C or alone.defines is not None, (param, mistake, alone.message)
+        after = chk.check(mistake, [binding])
+        assert after.verdict != C, (param, binding, mistake, after.message)

@@ -5,10 +5,10 @@ from __future__ import annotations
 
 import pytest
 
-from whiteboard_app.decks import load_deck
+from tests._maths_support import deck
 from whiteboard_app.sessions.prompts import HINT, INTUITION, stall_level, stall_prompt
 
-DECK = load_deck()
+DECK = deck()  # the bundled deck, loaded once per test process (tests/_maths_support.py)
 
 
 @pytest.mark.parametrize(
