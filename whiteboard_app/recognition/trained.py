@@ -321,14 +321,19 @@ class TrainedRecognizer:
             warm = verifier.is_warm(context)
             if not warm:  # typesetting the card's forms takes seconds: not inside this step
                 verifier.warm_in_background(context)
+        fitted: dict = {}  # the verifier's fits, by the symbols they were made for (RecognitionResult.fits)
         if warm and len(strokes) >= VERIFY_FIRST_STROKES:
 
             def verify(detected):
                 try:
                     syms = _symbol_alternatives(detected, ids)
-                    return verifier.verify(
-                        ink, syms, context, lambda ink_, groups: self._classify(ocr, ink_, groups)
-                    )
+                    classify = lambda ink_, groups: self._classify(ocr, ink_, groups)  # noqa: E731
+                    with_fits = getattr(verifier, "verify_fits", None)
+                    if not callable(with_fits):
+                        return verifier.verify(ink, syms, context, classify)
+                    form, fits = with_fits(ink, syms, context, classify)
+                    fitted[tuple(syms)] = tuple(fits)
+                    return form
                 except Exception:  # noqa: BLE001 - the verifier is optional: parse as without context
                     return None
 
@@ -355,7 +360,12 @@ class TrainedRecognizer:
         symbols = _symbol_alternatives(readings[0][2], ids) if readings else []
         ms = (time.perf_counter() - t0) * 1000.0
         return RecognitionResult(
-            tuple(cands), tuple(symbols), ms, ENGINE_NAME, None if cands else "nothing read"
+            tuple(cands),
+            tuple(symbols),
+            ms,
+            ENGINE_NAME,
+            None if cands else "nothing read",
+            fits=fitted.get(tuple(symbols)),  # the fits of these symbols, when the verifier made them
         )
 
     def classify_groups(
