@@ -1,0 +1,83 @@
+"""The recogniser's worker started first thing at launch (issue 16: recogniser ready <= 2.5 s after launch):
+``app.start_recognizer_early`` spawns it before Qt and the window load, and the window's loader takes
+that very worker instead of starting another one."""
+
+from __future__ import annotations
+
+import pytest
+
+pytest.importorskip("pytestqt")
+
+from whiteboard_app.app import (
+    EarlyRecognizer,
+    build_window,
+    parse_args,
+    recognizer_factory,
+    start_recognizer_early,
+)
+from whiteboard_app.ink.synth import synthesize
+from whiteboard_app.recognition.registry import TimeLimitedRecognizer, register_engine
+
+register_engine("counting", "tests.fake_engines:CountingEngine")
+
+
+def _args(tmp_path, *extra: str):
+    return parse_args(["--settings", str(tmp_path / "s.ini"), "--data-dir", str(tmp_path / "data"), *extra])
+
+
+def test_the_worker_starts_before_the_window_and_the_window_uses_it(qtbot, tmp_path):
+    early = start_recognizer_early(_args(tmp_path, "--engine", "counting"))
+    assert isinstance(early, EarlyRecognizer) and early.engine == "counting"
+    worker = early._recognizer
+    assert isinstance(worker, TimeLimitedRecognizer) and worker._proc.is_alive()  # spawned already
+    window, services, _settings = build_window(_args(tmp_path, "--engine", "counting"), early)
+    qtbot.addWidget(window)
+    window.show()
+    try:
+        qtbot.waitUntil(lambda: not window.recognizers.loading, timeout=60_000)
+        assert window.recognizers.recognizer is worker  # the same worker process: not a second one
+        assert worker.restarts == 0
+        result = worker.recognize(synthesize("x+1", seed=1).ink)
+        assert result.best and result.best.endswith("strokes")
+        assert early.take("counting") is None  # handed over once
+    finally:
+        window.close()
+        window.recognizers.close()
+        services.close()
+
+
+def test_the_settings_engine_is_started_when_no_engine_is_given(tmp_path):
+    from whiteboard_app.ui.settings_dialog import AppSettings, open_settings
+
+    AppSettings(open_settings(tmp_path / "s.ini")).set("recognizer/engine", "counting")
+    early = start_recognizer_early(_args(tmp_path))
+    try:
+        assert early is not None and early.engine == "counting"
+    finally:
+        early.close()
+    assert early.take("counting") is None  # closed: nothing left to take
+
+
+def test_no_early_worker_without_a_recogniser_or_for_an_unknown_engine(tmp_path):
+    assert start_recognizer_early(_args(tmp_path, "--no-recognizer")) is None
+    # unknown engine: nothing started here; the window's loader reports the reason in words
+    assert start_recognizer_early(_args(tmp_path, "--engine", "no-such-engine")) is None
+
+
+def test_a_worker_for_another_engine_is_closed_not_used(tmp_path):
+    early = start_recognizer_early(_args(tmp_path, "--engine", "counting"))
+    worker = early._recognizer
+    proc = worker._proc
+    assert early.take("mathnote") is None
+    proc.join(5)
+    assert not proc.is_alive()  # ended, not left running beside the one the window starts
+
+
+def test_the_loader_falls_back_to_a_new_worker_when_the_early_one_was_taken(tmp_path):
+    early = EarlyRecognizer("counting", None)
+    rec = recognizer_factory("counting", None, early)()
+    try:
+        assert isinstance(rec, TimeLimitedRecognizer)
+        assert rec.recognize(synthesize("x", seed=0).ink).best
+    finally:
+        rec.close()
