@@ -21,6 +21,14 @@ from whiteboard_app.recognition.registry import TimeLimitedRecognizer, register_
 register_engine("counting", "tests.fake_engines:CountingEngine")
 
 
+@pytest.fixture(autouse=True)
+def _free_core(monkeypatch):
+    """The machine has a core to spare (the early start's condition), whatever the test machine's load."""
+    import whiteboard_app.app as app
+
+    monkeypatch.setattr(app, "spare_core", lambda: True)
+
+
 def _args(tmp_path, *extra: str):
     return parse_args(["--settings", str(tmp_path / "s.ini"), "--data-dir", str(tmp_path / "data"), *extra])
 
@@ -81,3 +89,43 @@ def test_the_loader_falls_back_to_a_new_worker_when_the_early_one_was_taken(tmp_
         assert rec.recognize(synthesize("x", seed=0).ink).best
     finally:
         rec.close()
+
+
+def test_no_early_worker_when_no_core_is_free(tmp_path, monkeypatch):
+    import whiteboard_app.app as app
+
+    monkeypatch.setattr(app, "spare_core", lambda: False)
+    # the window then starts the worker itself once it is shown (RecognizerService.start_soon)
+    assert start_recognizer_early(_args(tmp_path, "--engine", "counting")) is None
+
+
+@pytest.mark.parametrize(
+    ("cpus", "load", "spare"),
+    [(2, 0.3, True), (2, 1.0, True), (2, 1.4, False), (2, 7.5, False), (1, 0.0, False), (4, 2.5, True)],
+)
+def test_a_core_is_spare_when_the_load_leaves_one(monkeypatch, cpus, load, spare):
+    import os
+
+    import whiteboard_app.app as app
+
+    monkeypatch.undo()  # the real spare_core, not the autouse fixture's stand-in
+    monkeypatch.setattr(os, "sched_getaffinity", lambda pid: set(range(cpus)), raising=False)
+    monkeypatch.setattr(os, "getloadavg", lambda: (load, load, load))
+    assert app.spare_core() is spare
+
+
+def test_without_a_load_figure_two_cpus_count_as_a_spare_core(monkeypatch):
+    import os
+
+    import whiteboard_app.app as app
+
+    monkeypatch.undo()
+
+    def no_load():
+        raise OSError("no load average here")
+
+    monkeypatch.setattr(os, "getloadavg", no_load)
+    monkeypatch.setattr(os, "sched_getaffinity", lambda pid: {0, 1}, raising=False)
+    assert app.spare_core() is True
+    monkeypatch.setattr(os, "sched_getaffinity", lambda pid: {0}, raising=False)
+    assert app.spare_core() is False
