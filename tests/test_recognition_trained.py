@@ -367,3 +367,21 @@ def test_the_verifiers_fits_are_made_once_and_rerank_reads_the_same_with_them(re
     assert (
         rec.recognize(synthesize("x+1", seed=1).ink, ctx).fits is None
     )  # short step: not fitted while reading
+
+
+def test_prepare_typesets_the_contexts_forms_in_the_background(rec):
+    # issue 16: the card's forms are typeset when the card opens, so that its first long step is verified
+    import time
+
+    from whiteboard_app.recognition.base import RecognitionContext
+
+    ctx = RecognitionContext(
+        ((r"q_{7} = \frac{w_{3}}{k_{5}} + 11", "reference"), (r"q_{7} = 9", "near_miss"))
+    )
+    assert not rec.verifier.is_warm(ctx)
+    rec.prepare(ctx)  # returns at once; the typesetting goes on in a thread
+    deadline = time.monotonic() + 60
+    while not rec.verifier.is_warm(ctx) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert rec.verifier.is_warm(ctx)
+    rec.prepare(None)  # nothing to do

@@ -385,6 +385,12 @@ class ContextualRecognizer:
         )
         return replace(out, ms=out.ms + (time.perf_counter() - t0) * 1000.0) if out is not result else out
 
+    def prepare(self, context: RecognitionContext | None) -> None:
+        """The engine's ``prepare(context)`` when it has one (see ``TrainedRecognizer.prepare``)."""
+        prepare = getattr(self.inner, "prepare", None)
+        if callable(prepare):
+            prepare(context)
+
     def __getattr__(self, attr: str):
         if attr == "inner":
             raise AttributeError(attr)

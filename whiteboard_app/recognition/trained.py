@@ -215,6 +215,15 @@ class TrainedRecognizer:
         if self.verifier is not None:
             self.verifier.warm_up(None)  # the card-context verifier (long steps are verified in this process)
 
+    def prepare(self, context: RecognitionContext | None) -> None:
+        """Get ready for steps read with ``context`` (a card just opened): the verifier typesets the
+        context's forms in a background thread (:meth:`ContextVerifier.warm_in_background`), so that the
+        first long step is verified and no step is read beside that work. Returns at once; no verifier
+        or no context: nothing to do."""
+        if self.verifier is not None and context is not None and context.expected:
+            if not self.verifier.is_warm(context):
+                self.verifier.warm_in_background(context)
+
     # ── writer adaptation ────────────────────────────────────────────
     def adapt(self, samples: Sequence[tuple[str, Sequence[Stroke]]]) -> int:
         """Add writer samples: each sample is (label in LaTeX, the strokes of one symbol drawn alone).

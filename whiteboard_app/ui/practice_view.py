@@ -358,7 +358,8 @@ class PracticeView(QWidget):
             self._mark_step(k)
         self.update_status()
         if self.services.check is None:  # warm the real checker while the user reads the prompt
-            self.pool.submit(Worker(pipeline.prepare, card))
+            # and the recogniser's worker typesets the card's forms for its verifier meanwhile
+            self.pool.submit(Worker(pipeline.prepare, card, self.services.recognizer()))
         for k, st in enumerate(self.model.steps):  # resumed steps whose ink was never read
             if st.status == WAITING:
                 self.reader.ink_changed(k)
