@@ -182,7 +182,8 @@ class TrainedRecognizer:
             if grp.exists():
                 from whiteboard_app.recognition.training.grouper import load_grouper
 
-                model = load_grouper(grp, self._grouper_classifier(grp, clf))
+                ck = torch.load(grp, map_location="cpu", weights_only=False)  # read once (issue 16)
+                model = load_grouper(grp, self._grouper_classifier(grp, clf, ck), checkpoint=ck)
                 # no second reading at the size the confident symbols suggest: the ink is already
                 # normalised to the training size, and it would double the grouping time
                 model.class_sizes = {}
@@ -192,10 +193,13 @@ class TrainedRecognizer:
             return ocr
 
     @staticmethod
-    def _grouper_classifier(grp: Path, clf: Path) -> str | None:
+    def _grouper_classifier(grp: Path, clf: Path, checkpoint: dict | None = None) -> str | None:
+        """The classifier whose stroke vectors the grouper ``grp`` was trained on: None (mathnote's
+        bundled one), ``grouper_vectors.pth`` beside it, else ``clf``. ``checkpoint``: ``grp`` already
+        loaded (else it is read here)."""
         import torch
 
-        ck = torch.load(grp, map_location="cpu", weights_only=False)
+        ck = checkpoint if checkpoint is not None else torch.load(grp, map_location="cpu", weights_only=False)
         if ck.get("classifier") != "own":
             return None
         vectors = grp.with_name(GROUPER_VECTORS_FILE)
