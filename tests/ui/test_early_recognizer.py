@@ -129,3 +129,43 @@ def test_without_a_load_figure_two_cpus_count_as_a_spare_core(monkeypatch):
     assert app.spare_core() is True
     monkeypatch.setattr(os, "sched_getaffinity", lambda pid: {0}, raising=False)
     assert app.spare_core() is False
+
+
+def test_a_recogniser_loaded_after_the_card_opened_is_prepared_for_that_card(qtbot):
+    # issue 16: the card opened while the recogniser was loading; once it has loaded, its worker gets the
+    # card's context to typeset the forms for its verifier before the first step rather than beside it
+    import threading
+
+    from whiteboard_app.decks import bundled_deck_dir, load_card
+    from whiteboard_app.sessions.clock import FakeClock
+    from whiteboard_app.ui.practice_view import PracticeServices, PracticeView
+
+    card = load_card(bundled_deck_dir() / "sigmoid-derivative.toml")
+    got = threading.Event()
+
+    class Preparing:
+        name = "preparing"
+        contexts: list = []
+
+        def recognize(self, ink, context=None):
+            raise AssertionError("no step written")
+
+        def prepare(self, context):
+            self.contexts.append(context)
+            got.set()
+
+    box: dict = {"rec": None}
+    services = PracticeServices(
+        recognizer=lambda: box["rec"],
+        pause_ms=30,
+        clock=FakeClock(),
+        check=lambda *a: None,
+        near_misses=False,
+    )
+    view = PracticeView(card, services)
+    qtbot.addWidget(view)
+    rec = box["rec"] = Preparing()
+    view.read_waiting_steps()  # what the main window calls when the recogniser has loaded
+    qtbot.waitUntil(got.is_set, timeout=15_000)
+    (context,) = rec.contexts
+    assert {latex for latex, kind in context.expected if kind == "reference"} == {s.latex for s in card.steps}
