@@ -1,6 +1,8 @@
 """The measured program of benchmarks/launch.py, run by path with ``PYTHONPATH`` set to the tree under
-test (this one or a baseline commit's): the real window start-up (``whiteboard_app.app.build_window``
-inside ``whiteboard_app.ui.application.run``) with a throw-away data folder, printing on stdout
+test (this one or a baseline commit's): the real window start-up as ``whiteboard_app.app.main`` does it
+(the recogniser's worker started first where the tree has ``start_recognizer_early``, then
+``whiteboard_app.app.build_window`` inside ``whiteboard_app.ui.application.run``) with a throw-away data
+folder, printing on stdout
 
 * ``shown`` at the event loop's first turn after ``show()`` (the window is usable),
 * ``ready`` when the recogniser service has loaded (``recognizers.loading`` is False: a written step is
@@ -17,16 +19,22 @@ import sys
 
 
 def main(tmp: str) -> None:
+    import whiteboard_app.app as app
+    from whiteboard_app.app import T0, build_window, install_excepthook, parse_args
+
+    args = parse_args(["--settings", f"{tmp}/s.ini", "--data-dir", f"{tmp}/data"])
+    # as ``app.main`` does: the recogniser's worker started before Qt and the window (a tree without
+    # ``start_recognizer_early`` starts it from the window, after show)
+    start_early = getattr(app, "start_recognizer_early", None)
+    early = start_early(args) if start_early is not None else None
+
     from PySide6.QtCore import QTimer
     from PySide6.QtWidgets import QApplication
 
     import whiteboard_app.ui.application as application
-    from whiteboard_app.app import T0, build_window, install_excepthook, parse_args
-
-    args = parse_args(["--settings", f"{tmp}/s.ini", "--data-dir", f"{tmp}/data"])
 
     def build(a):
-        window, services, settings = build_window(a)
+        window, services, settings = build_window(a, early) if early is not None else build_window(a)
         said: set[str] = set()
 
         def say(what: str) -> None:

@@ -3,13 +3,15 @@ under test: the bundled recogniser in its worker process (loaded and warmed up f
 it by the time a step is written), then for every reference step of the card, written as generated ink
 (``ink.synth``), the window's job after the writing pause (``practice_view._read_job``: build the
 context, then ``pipeline.process_step``: read, rerank, parse, check), timed. The card is prepared first
-as the window does when it opens (``pipeline.prepare``). One JSON line per step on stdout.
+as the window does when it opens (``pipeline.prepare``, given the recogniser where the tree's takes it).
+One JSON line per step on stdout.
 
 Usage: ``python benchmarks/_verdict_child.py CARD_ID``.
 """
 
 from __future__ import annotations
 
+import inspect
 import json
 import sys
 import time
@@ -26,7 +28,12 @@ def main(card_id: str) -> None:
     rec = get_recognizer("whiteboard")
     try:
         rec.warm_up()
-        pipeline.prepare(card)
+        # as the window does when the card opens (a tree whose prepare takes the recogniser tells its
+        # worker too)
+        if "recognizer" in inspect.signature(pipeline.prepare).parameters:
+            pipeline.prepare(card, rec)
+        else:
+            pipeline.prepare(card)
         rec.recognize(synthesize("x+1", seed=1).ink)  # past the worker's warm-up, as a waiting user is
         previous: list[str] = []
         for k, step in enumerate(card.steps):

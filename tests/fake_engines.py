@@ -114,3 +114,11 @@ class WarmingEngine(CountingEngine):
     def warm_up(self):
         time.sleep(1.5)
         self.adapted.append("warm")
+
+
+class PreparingEngine(CountingEngine):
+    """CountingEngine with ``prepare(context)``: its readings name the forms it was prepared for
+    ("+prepared:2" after a context of two forms), in the worker process."""
+
+    def prepare(self, context):
+        self.adapted.append(f"prepared:{len(context.expected)}")

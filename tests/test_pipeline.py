@@ -213,3 +213,21 @@ def test_the_warm_up_is_waited_for_outside_the_steps_time_limit(card):
     failing = WarmingRecognizer(card.steps[0].latex, fail=True)
     result = pipeline.process_step(_ink(), failing, card, [], time_limit_s=0.2)
     assert result.latex is None and "did not warm up" in result.verdict.message and not failing.calls
+
+
+def test_prepare_tells_the_recognizer_and_survives_its_failure(card):
+    # issue 16: the recogniser's worker typesets the card's forms when the card opens, not on its first step
+    seen = []
+
+    class Ready:
+        def prepare(self, context):
+            seen.append(context)
+
+    class Broken:
+        def prepare(self, context):
+            raise RuntimeError("worker gone")
+
+    ctx = pipeline.prepare(card, Ready())
+    assert seen == [ctx] and {"reference", "mistake"} <= {k for _, k in ctx.expected}
+    assert pipeline.prepare(card, Broken()) == ctx  # best effort: the context all the same
+    assert pipeline.prepare(card, object()) == ctx  # a recogniser without prepare()

@@ -320,3 +320,68 @@ def test_the_engine_verifies_a_long_step_through_its_hook_only(rec, monkeypatch)
     assert len(calls) == 1
     monkeypatch.setattr(rec, "verifier", None)
     assert rec.recognize(ink, ctx).verified is None  # no hook: the context is not used by the engine
+
+
+def test_the_verifiers_fits_are_made_once_and_rerank_reads_the_same_with_them(rec, monkeypatch):
+    # issue 16: a long step the engine fitted to the card's forms but did not verify comes back with
+    # those fits; rerank uses them instead of fitting the same forms again, with the same outcome
+    from dataclasses import replace
+
+    from whiteboard_app.recognition import form_match
+    from whiteboard_app.recognition.base import RecognitionContext
+    from whiteboard_app.recognition.context import rerank
+
+    written = r"= \frac{1}{1+e^{-z}} \cdot \frac{e^{-z}}{1+e^{-z}}"
+    near = (
+        r"= \frac{1}{1+e^{-z}} \cdot \frac{e^{-z}}{1-e^{-z}}",
+        r"= \frac{1}{1+e^{-z}} \cdot \frac{e^{-z}}{1+e^{-x}}",
+    )
+    ctx = RecognitionContext(tuple((f, "near_miss") for f in near))
+    form_match.warm_up(ctx)
+    real = form_match.match_forms
+    fitted: list = []  # the contexts match_forms is asked to fit while the spy is on
+
+    def spy(ink, symbols, context, *args, **kwargs):
+        fitted.append(context)
+        return real(ink, symbols, context, *args, **kwargs)
+
+    seen = 0
+    for seed in (10, 11, 12, 13):
+        ink = synthesize(written, seed=seed, origin=(40.0, 80.0), height_px=32.0).ink
+        res = rec.recognize(ink, ctx)
+        if res.verified is not None or res.fits is None:
+            continue
+        seen += 1
+        assert list(res.fits) == real(ink, res.symbols, ctx, rec.classify_groups)  # the same fits afresh
+        fitted.clear()
+        monkeypatch.setattr(form_match, "match_forms", spy)
+        shared = rerank(res, ctx, ink=ink, classify=rec.classify_groups)
+        assert fitted and ctx not in fitted  # only the engine's own reading fitted: not the card's forms
+        other = RecognitionContext(((r"x^{2} + y^{2} = r^{2}", "reference"),))
+        rerank(res, other, ink=ink, classify=rec.classify_groups)  # fits of other forms: fitted afresh
+        assert other in fitted
+        monkeypatch.setattr(form_match, "match_forms", real)
+        again = rerank(replace(res, fits=None), ctx, ink=ink, classify=rec.classify_groups)
+        assert shared.candidates == again.candidates and shared.fits is None
+    assert seen >= 1
+    assert (
+        rec.recognize(synthesize("x+1", seed=1).ink, ctx).fits is None
+    )  # short step: not fitted while reading
+
+
+def test_prepare_typesets_the_contexts_forms_in_the_background(rec):
+    # issue 16: the card's forms are typeset when the card opens, so that its first long step is verified
+    import time
+
+    from whiteboard_app.recognition.base import RecognitionContext
+
+    ctx = RecognitionContext(
+        ((r"q_{7} = \frac{w_{3}}{k_{5}} + 11", "reference"), (r"q_{7} = 9", "near_miss"))
+    )
+    assert not rec.verifier.is_warm(ctx)
+    rec.prepare(ctx)  # returns at once; the typesetting goes on in a thread
+    deadline = time.monotonic() + 60
+    while not rec.verifier.is_warm(ctx) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert rec.verifier.is_warm(ctx)
+    rec.prepare(None)  # nothing to do

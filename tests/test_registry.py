@@ -143,3 +143,19 @@ def test_ready_before_warm_up_and_a_queued_hook_reaches_the_first_reading():
         assert rec.warm
         rec.queue_hook("adapt", [("\\rho", ONE)])  # warm now: called at once
         assert rec.recognize(ONE).best == "1 strokes +\\eta +\\rho"
+
+
+def test_prepare_reaches_the_engine_in_its_worker_and_an_engine_without_it_is_left_alone():
+    # issue 16: a card just opened lets the worker get ready (the bundled engine typesets its forms)
+    from whiteboard_app.recognition.base import RecognitionContext
+
+    register_engine("preparing", "tests.fake_engines:PreparingEngine")
+    ctx = RecognitionContext((("x+1", "reference"), ("x-1", "near_miss")))
+    with get_recognizer("preparing", context_prior=False) as rec:
+        rec.prepare(ctx)
+        rec.prepare(None)  # no context: nothing sent
+        assert rec.recognize(synthesize("x+1", seed=1).ink).best.endswith("+prepared:2")
+        assert rec.restarts == 0
+    with get_recognizer("counting", context_prior=False) as rec:
+        rec.prepare(ctx)  # no prepare(): nothing happens, no error
+        assert rec.recognize(synthesize("x+1", seed=1).ink).best.endswith("strokes")

@@ -148,12 +148,20 @@ def _shutting_down() -> bool:
     return sys.is_finalizing() or bool(getattr(threading, "_SHUTTING_DOWN", False))
 
 
-def prepare(card: Card) -> RecognitionContext:
+def prepare(card: Card, recognizer: Recognizer | None = None) -> RecognitionContext:
     """Warm up what the first step of ``card`` would otherwise wait for (the checker's worker process,
     sympy, the card's generated near misses, ~2.5 s on a cold start, and the typeset layouts of the
     card's forms that the recogniser's verifier fits the ink to); returns the card's context.
-    The window calls it in a worker when a card opens."""
+    Given the ``recognizer``, its ``prepare(context)`` too, when it has one (the recogniser's worker
+    process typesets the forms for its own verifier: otherwise on the card's first step, beside its
+    reading; issue 16). The window calls it in a worker when a card opens."""
     context = build_context(card, ())
+    ready = getattr(recognizer, "prepare", None)
+    if callable(ready):
+        try:
+            ready(context)
+        except Exception:  # a recogniser that cannot get ready reads the first step as before
+            logger.exception("preparing the recogniser for card %s failed", getattr(card, "id", "?"))
     try:
         from whiteboard_app.recognition.form_match import warm_up
 

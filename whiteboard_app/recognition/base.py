@@ -52,6 +52,11 @@ class RecognitionResult:
     #: LaTeX of the card's form the engine already verified the ink against (recognition/form_match.py),
     #: when it did so itself (long steps: before its costly layout parse); None otherwise.
     verified: str | None = None
+    #: The card-context verifier's fits of every form of the context to this result's ``symbols``
+    #: (recognition/form_match.py ``FormMatch``, best first), when the engine made them while reading
+    #: (long steps, before the layout parse); :func:`~whiteboard_app.recognition.context.rerank` uses
+    #: them instead of fitting the same forms again (issue 16: the verdict's latency). None: not fitted.
+    fits: tuple | None = None
 
     @property
     def best(self) -> str | None:
@@ -108,3 +113,13 @@ class ContextVerifier(Protocol):
     def warm_up(self, context: RecognitionContext | None) -> None: ...
 
     def verify(self, ink: StepInk, symbols, context: RecognitionContext, classify) -> VerifiedForm | None: ...
+
+
+class FittingVerifier(ContextVerifier, Protocol):
+    """A :class:`ContextVerifier` that also gives its fits: ``verify_fits(ink, symbols, context,
+    classify)`` is ``(verify(...), the fits of every form it weighed, best first)``; an engine hands the
+    fits on in ``RecognitionResult.fits`` so that they are made once per reading."""
+
+    def verify_fits(
+        self, ink: StepInk, symbols, context: RecognitionContext, classify
+    ) -> tuple[VerifiedForm | None, tuple]: ...

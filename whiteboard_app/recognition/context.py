@@ -280,7 +280,13 @@ def rerank(
     best, and the other readings follow it (not again when the engine verified the ink itself,
     ``result.verified``; and not when the engine's own best reading is another of the card's forms). ``classify``: the engine's ``classify_groups``, which lets the
     verifier regroup strokes the engine grouped wrongly (:func:`~whiteboard_app.recognition.form_match.regroup_form`).
+    When the engine's verifier fitted the same symbols to these forms while reading (``result.fits``),
+    those fits are used rather than made again (the same fits; issue 16); the returned result does not
+    keep them.
     """
+    fits = result.fits
+    if fits is not None:
+        result = replace(result, fits=None)  # used here only; not kept with the reading
     if context is None or not context.expected or not result.candidates:
         return result
     options.setdefault("symbols", result.symbols)
@@ -289,7 +295,12 @@ def rerank(
         from whiteboard_app.recognition.form_match import match_forms
 
         try:
-            matches = match_forms(ink, result.symbols, context, classify)
+            # the engine's verifier fitted these symbols to this context's forms already: not again
+            matches = (
+                list(fits)
+                if _fits_context(fits, context)
+                else match_forms(ink, result.symbols, context, classify)
+            )
             own = match_forms(
                 ink, result.symbols, RecognitionContext(((result.candidates[0].latex, "open"),)), classify
             )  # the engine's own reading, fitted as a form
@@ -319,6 +330,15 @@ def rerank(
             top = max(c.score for c in cands) + options.get("weight", 2.0)
             cands = [Candidate(form.latex, top)] + [c for c in cands if normalize_tokens(c.latex) != toks]
     return replace(result, candidates=tuple(cands))
+
+
+def _fits_context(fits, context: RecognitionContext) -> bool:
+    """Whether an engine's fits (``RecognitionResult.fits``) are of this context's forms (each fitted
+    form one of them; forms that cannot be typeset have no fit)."""
+    if fits is None:
+        return False
+    forms = {normalize_tokens(latex) for latex, _kind in context.expected}
+    return all(normalize_tokens(fm.latex) in forms for fm in fits)
 
 
 def _form_evidence(matches, open_fit=None):
@@ -364,6 +384,12 @@ class ContextualRecognizer:
             result, context, ink=ink, classify=classify if callable(classify) else None, **self.options
         )
         return replace(out, ms=out.ms + (time.perf_counter() - t0) * 1000.0) if out is not result else out
+
+    def prepare(self, context: RecognitionContext | None) -> None:
+        """The engine's ``prepare(context)`` when it has one (see ``TrainedRecognizer.prepare``)."""
+        prepare = getattr(self.inner, "prepare", None)
+        if callable(prepare):
+            prepare(context)
 
     def __getattr__(self, attr: str):
         if attr == "inner":

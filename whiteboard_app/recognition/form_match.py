@@ -59,6 +59,7 @@ classifier cannot tell apart; docs/recogniser.md gives that rate too.
 
 from __future__ import annotations
 
+import functools
 import logging
 import math
 from collections.abc import Callable, Sequence
@@ -213,17 +214,24 @@ def _probs(labels) -> dict[str, float]:
     return probs
 
 
+def _median(values: list[float]) -> float:
+    """The median of a non-empty list as ``numpy.median`` gives it (the middle value, or the mean of the two
+    middle ones: the same float), without numpy's overhead on a few values (issue 16: the fits of a
+    card's forms took a fifth of the verdict's time in ``numpy.median``)."""
+    v = sorted(values)
+    k = len(v) // 2
+    return v[k] if len(v) % 2 else (v[k - 1] + v[k]) / 2
+
+
 def _frame_params(boxes) -> tuple[float, float, float, float]:
     """(left edge, mean advance, median centre y, median height) of boxes (x, y, w, h)."""
-    import numpy as np
-
-    b = np.asarray(boxes, float)
-    x0 = float(b[:, 0].min())
-    x1 = float((b[:, 0] + b[:, 2]).max())
+    b = [(float(x), float(y), float(w), float(h)) for x, y, w, h in boxes]
+    x0 = min(x for x, _y, _w, _h in b)
+    x1 = max(x + w for x, _y, w, _h in b)
     adv = max((x1 - x0) / len(b), 1e-9)
-    tall = b[:, 3] > 0.3 * b[:, 2]
-    mh = max(float(np.median(b[:, 3][tall] if tall.any() else b[:, 3])), 1e-9)
-    return x0, adv, float(np.median(b[:, 1] + b[:, 3] / 2)), mh
+    tall = [h for _x, _y, w, h in b if h > 0.3 * w]
+    mh = max(_median(tall or [h for _x, _y, _w, h in b]), 1e-9)
+    return x0, adv, _median([y + h / 2 for _x, y, _w, h in b]), mh
 
 
 def _frame(boxes, params=None):
@@ -235,6 +243,16 @@ def _frame(boxes, params=None):
     cx = b[:, 0] + b[:, 2] / 2
     cy = b[:, 1] + b[:, 3] / 2
     return (cx - x0) / adv, (cy - cy0) / mh, b[:, 2] / adv, b[:, 3] / mh
+
+
+@functools.lru_cache(maxsize=1024)
+def _glyph_frame(boxes: tuple[tuple[float, float, float, float], ...]):
+    """:func:`_frame` of a form's glyph boxes, made once per form (a card's forms are fitted to every step
+    written for it, several ways each: issue 16); the arrays are read-only."""
+    out = _frame(boxes)
+    for a in out:
+        a.setflags(write=False)
+    return out
 
 
 def _padded(box, pad: float = 0.2):
@@ -280,9 +298,16 @@ def _fit(symbols: Sequence[InkSymbol], glyphs: Sequence) -> _Fit:
     n, m = len(symbols), len(glyphs)
     params = _frame_params([s.box for s in symbols])
     ui, vi, wi, hi = _frame([s.box for s in symbols], params)
-    ug, vg, wg, hg = _frame([g.box for g in glyphs])
+    ug, vg, wg, hg = _glyph_frame(tuple(tuple(g.box) for g in glyphs))
     ug, wg = ug * (m / n), wg * (m / n)  # both in the ink's advances
-    lab = np.array([[-math.log(max(s.probs.get(g.token, 0.0), EPS)) for g in glyphs] for s in symbols])
+    tokens = [g.token for g in glyphs]
+    floor = -math.log(EPS)  # a token the classifier did not list
+    lab = np.array(
+        [
+            [costs.get(t, floor) for t in tokens]
+            for costs in ({t: -math.log(max(p, EPS)) for t, p in s.probs.items()} for s in symbols)
+        ]
+    )
     big = np.zeros((n + m, n + m))
     big[:n, m:] = big[n:, :m] = 1e6
     big[np.arange(n), m + np.arange(n)] = UNMATCHED
@@ -299,7 +324,10 @@ def _fit(symbols: Sequence[InkSymbol], glyphs: Sequence) -> _Fit:
             (scale, shift), *_ = np.linalg.lstsq(np.vstack([ug[jj], np.ones(len(jj))]).T, ui[ii], rcond=None)
             if scale > 0:
                 ug, wg = scale * ug + shift, wg * scale
-    cost = float(sum(big[i, j] for i, j in pairs)) + UNMATCHED * ((n - len(pairs)) + (m - len(pairs)))
+    # summed in pair order as Python floats (the same sum as over numpy scalars, much faster)
+    cost = float(sum(big[[i for i, _ in pairs], [j for _, j in pairs]].tolist())) + UNMATCHED * (
+        (n - len(pairs)) + (m - len(pairs))
+    )
     gbox0 = [(ug[j], vg[j], wg[j], hg[j]) for j in range(m)]
     if (
         len(pairs) >= 3
@@ -1101,4 +1129,13 @@ class CardVerifier:
     def verify(self, ink: StepInk, symbols, context: RecognitionContext, classify) -> FormMatch | None:
         """``verified_form(match_forms(ink, symbols, context, classify))``: the form the ink supports by
         the verifier's rule, or None. Raises what those raise (the engine then reads without context)."""
-        return verified_form(match_forms(ink, symbols, context, classify))
+        return self.verify_fits(ink, symbols, context, classify)[0]
+
+    def verify_fits(
+        self, ink: StepInk, symbols, context: RecognitionContext, classify
+    ) -> tuple[FormMatch | None, tuple[FormMatch, ...]]:
+        """(:meth:`verify`'s form, the fits it weighed: ``match_forms(ink, symbols, context, classify)``,
+        best first). The engine returns the fits with its reading (``RecognitionResult.fits``) so that
+        :func:`~whiteboard_app.recognition.context.rerank` does not fit the same forms again."""
+        matches = match_forms(ink, symbols, context, classify)
+        return verified_form(matches), tuple(matches)

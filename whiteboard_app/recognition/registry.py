@@ -240,7 +240,8 @@ def get_recognizer(
 def _worker_main(conn, name: str, options: dict, registry: dict[str, EngineSpec]) -> None:
     """Body of the worker process: build the engine, then answer requests until the pipe closes.
 
-    Requests: ("recognize", ink, context) and ("call", method, args). Answers: ("ok", value) or
+    Requests: ("recognize", ink, context), ("classify", ink, groups), ("prepare", context) (the engine's
+    ``prepare(context)`` when it has one) and ("call", method, args). Answers: ("ok", value) or
     ("error", kind, message) with kind "unavailable" | "recognition" | "other".
     """
     _ENGINES.update(registry)  # engines registered at run time (tests) exist here too
@@ -273,6 +274,9 @@ def _worker_main(conn, name: str, options: dict, registry: dict[str, EngineSpec]
                 conn.send(("ok", engine.recognize(request[1], request[2])))
             elif request[0] == "classify":
                 conn.send(("ok", engine.classify_groups(request[1], request[2])))
+            elif request[0] == "prepare":
+                prepare = getattr(engine, "prepare", None)
+                conn.send(("ok", prepare(request[1]) if callable(prepare) else None))
             elif request[0] == "call":
                 conn.send(("ok", getattr(engine, request[1])(*request[2])))
             else:
@@ -484,6 +488,26 @@ class TimeLimitedRecognizer:
             classify = self.classify_groups if self._ready and self._ready.get("classify") else None
             result = rerank(result, context, ink=ink, classify=classify)
         return result
+
+    def prepare(self, context: RecognitionContext | None) -> None:
+        """Let the engine get ready for steps read with ``context`` (a card just opened): its
+        ``prepare(context)`` in the worker, when it has one (the bundled engine typesets the card's forms
+        there in the background, so that its first step is not read beside that work; issue 16). Waits
+        for the worker to load and warm up (up to the load timeout; call it from a background thread).
+        Best effort: a failure is left for the first reading to report."""
+        if context is None:
+            return
+        with self._lock:
+            try:
+                self._ensure_ready()
+                done, reply = self._request(("prepare", context), self.load_timeout_s)
+            except RecognitionError:
+                return
+            if done:
+                try:
+                    _raise_reply(self.name, reply)
+                except RecognitionError:
+                    pass
 
     def classify_groups(self, ink: StepInk, groups) -> list:
         """The engine's ``classify_groups`` (labels for given stroke groups) run in the worker, under the

@@ -182,7 +182,8 @@ class TrainedRecognizer:
             if grp.exists():
                 from whiteboard_app.recognition.training.grouper import load_grouper
 
-                model = load_grouper(grp, self._grouper_classifier(grp, clf))
+                ck = torch.load(grp, map_location="cpu", weights_only=False)  # read once (issue 16)
+                model = load_grouper(grp, self._grouper_classifier(grp, clf, ck), checkpoint=ck)
                 # no second reading at the size the confident symbols suggest: the ink is already
                 # normalised to the training size, and it would double the grouping time
                 model.class_sizes = {}
@@ -192,10 +193,13 @@ class TrainedRecognizer:
             return ocr
 
     @staticmethod
-    def _grouper_classifier(grp: Path, clf: Path) -> str | None:
+    def _grouper_classifier(grp: Path, clf: Path, checkpoint: dict | None = None) -> str | None:
+        """The classifier whose stroke vectors the grouper ``grp`` was trained on: None (mathnote's
+        bundled one), ``grouper_vectors.pth`` beside it, else ``clf``. ``checkpoint``: ``grp`` already
+        loaded (else it is read here)."""
         import torch
 
-        ck = torch.load(grp, map_location="cpu", weights_only=False)
+        ck = checkpoint if checkpoint is not None else torch.load(grp, map_location="cpu", weights_only=False)
         if ck.get("classifier") != "own":
             return None
         vectors = grp.with_name(GROUPER_VECTORS_FILE)
@@ -214,6 +218,15 @@ class TrainedRecognizer:
             self.classify_groups(ink, [s.stroke_ids for s in result.symbols[:2]])
         if self.verifier is not None:
             self.verifier.warm_up(None)  # the card-context verifier (long steps are verified in this process)
+
+    def prepare(self, context: RecognitionContext | None) -> None:
+        """Get ready for steps read with ``context`` (a card just opened): the verifier typesets the
+        context's forms in a background thread (:meth:`ContextVerifier.warm_in_background`), so that the
+        first long step is verified and no step is read beside that work. Returns at once; no verifier
+        or no context: nothing to do."""
+        if self.verifier is not None and context is not None and context.expected:
+            if not self.verifier.is_warm(context):
+                self.verifier.warm_in_background(context)
 
     # ── writer adaptation ────────────────────────────────────────────
     def adapt(self, samples: Sequence[tuple[str, Sequence[Stroke]]]) -> int:
@@ -321,14 +334,19 @@ class TrainedRecognizer:
             warm = verifier.is_warm(context)
             if not warm:  # typesetting the card's forms takes seconds: not inside this step
                 verifier.warm_in_background(context)
+        fitted: dict = {}  # the verifier's fits, by the symbols they were made for (RecognitionResult.fits)
         if warm and len(strokes) >= VERIFY_FIRST_STROKES:
 
             def verify(detected):
                 try:
                     syms = _symbol_alternatives(detected, ids)
-                    return verifier.verify(
-                        ink, syms, context, lambda ink_, groups: self._classify(ocr, ink_, groups)
-                    )
+                    classify = lambda ink_, groups: self._classify(ocr, ink_, groups)  # noqa: E731
+                    with_fits = getattr(verifier, "verify_fits", None)
+                    if not callable(with_fits):
+                        return verifier.verify(ink, syms, context, classify)
+                    form, fits = with_fits(ink, syms, context, classify)
+                    fitted[tuple(syms)] = tuple(fits)
+                    return form
                 except Exception:  # noqa: BLE001 - the verifier is optional: parse as without context
                     return None
 
@@ -355,7 +373,12 @@ class TrainedRecognizer:
         symbols = _symbol_alternatives(readings[0][2], ids) if readings else []
         ms = (time.perf_counter() - t0) * 1000.0
         return RecognitionResult(
-            tuple(cands), tuple(symbols), ms, ENGINE_NAME, None if cands else "nothing read"
+            tuple(cands),
+            tuple(symbols),
+            ms,
+            ENGINE_NAME,
+            None if cands else "nothing read",
+            fits=fitted.get(tuple(symbols)),  # the fits of these symbols, when the verifier made them
         )
 
     def classify_groups(

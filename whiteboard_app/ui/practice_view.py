@@ -358,7 +358,8 @@ class PracticeView(QWidget):
             self._mark_step(k)
         self.update_status()
         if self.services.check is None:  # warm the real checker while the user reads the prompt
-            self.pool.submit(Worker(pipeline.prepare, card))
+            # and the recogniser's worker typesets the card's forms for its verifier meanwhile
+            self.pool.submit(Worker(pipeline.prepare, card, self.services.recognizer()))
         for k, st in enumerate(self.model.steps):  # resumed steps whose ink was never read
             if st.status == WAITING:
                 self.reader.ink_changed(k)
@@ -551,8 +552,16 @@ class PracticeView(QWidget):
         return job
 
     def read_waiting_steps(self) -> None:
-        """Read every step whose ink has no reading yet (called when the recogniser has loaded)."""
+        """Read every step whose ink has no reading yet (called when the recogniser has loaded). A
+        recogniser that can get ready for the card (``prepare(context)``) is told so first: the card
+        opened while it was loading (issue 16)."""
         self.update_status()
+        recognizer = self.services.recognizer()
+        if callable(getattr(recognizer, "prepare", None)):
+            card, near = self.card, self.services.near_misses
+            self.pool.submit(
+                Worker(lambda: recognizer.prepare(pipeline.build_context(card, (), near_misses=near)))
+            )
         for k, st in enumerate(self.model.steps):
             if not st.ink.is_empty and st.verdict is None and not self.reader.pending(k):
                 self.reader.read_now(k)

@@ -321,14 +321,15 @@ def save_grouper(
     tmp.replace(out_path)
 
 
-def load_grouper(path: str | Path, classifier: str | None):
+def load_grouper(path: str | Path, classifier: str | None, checkpoint: dict | None = None):
     """A ready ``StrokeGrouperModel`` from a checkpoint written by :func:`save_grouper`; its stroke
-    vectors come from *classifier* (path; None: mathnote's bundled v9_combined)."""
+    vectors come from *classifier* (path; None: mathnote's bundled v9_combined). ``checkpoint``: the
+    file's contents when the caller has read it already (not read again)."""
     import torch
 
     from whiteboard_app.recognition.mathnote_compat import stroke_gnn
 
-    ck = torch.load(path, map_location="cpu", weights_only=False)
+    ck = checkpoint if checkpoint is not None else torch.load(path, map_location="cpu", weights_only=False)
     labels = [n for n, _i in sorted(ck["label_vocab"].items(), key=lambda kv: kv[1])]
     net = stroke_gnn(num_classes=len(labels), **ck["config"])
     net.load_state_dict(ck["model_state_dict"])
