@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import contextlib
+import io
 import json
-import subprocess
-import sys
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 
+from whiteboard_app import cli
 from whiteboard_app.decks import (
     DeckError,
     UnknownCardError,
@@ -165,10 +167,17 @@ def test_too_few_mistakes_and_duplicate_ids(tmp_path):
         load_deck([a, b])
 
 
-def run_cli(*args):
-    return subprocess.run(
-        [sys.executable, "-m", "whiteboard_app", *args], capture_output=True, text=True, timeout=60
-    )
+def run_cli(*args: str) -> SimpleNamespace:
+    """``whiteboard-app *args`` run in this process (returncode, stdout, stderr). In-process: an
+    interpreter and a maths process started per call cost seconds of CI each, and the real entry point
+    (``python -m whiteboard_app``) is tested by tests/test_cli_check.py and tests/test_core_without_qt.py."""
+    out, err = io.StringIO(), io.StringIO()
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+        try:
+            code = cli.main(list(args))
+        except SystemExit as exc:
+            code = exc.code if isinstance(exc.code, int) else 1
+    return SimpleNamespace(returncode=code or 0, stdout=out.getvalue(), stderr=err.getvalue())
 
 
 def test_cli_validate_and_list(tmp_path):
