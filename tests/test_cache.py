@@ -20,7 +20,7 @@ def test_a_table_keeps_values_across_instances_and_a_new_stamp_starts_empty(cach
     t.put("a", [1, "x", {"b": 2.5}])
     assert cache.DiskTable("things", "s1").get("a") == [1, "x", {"b": 2.5}]  # a later launch reads it
     assert cache.DiskTable("things", "s2").get("a") is None  # another program version does not
-    assert sorted(p.name for p in cache_dir.iterdir()) == ["things-s1.json"]
+    assert sorted(p.name for p in cache_dir.iterdir()) == ["things-s1.jsonl"]
 
 
 def test_two_writers_keep_both_entries_and_a_damaged_file_is_empty(cache_dir):
@@ -30,8 +30,27 @@ def test_two_writers_keep_both_entries_and_a_damaged_file_is_empty(cache_dir):
     a.put("x", 1)
     b.put("y", 2)
     assert cache.DiskTable("t", "s").get("x") == 1 and cache.DiskTable("t", "s").get("y") == 2
-    (cache_dir / "t-s.json").write_text("{not json", encoding="utf-8")
+    with open(cache_dir / "t-s.jsonl", "a", encoding="utf-8") as fh:
+        fh.write('["z", {"cut by a cra')  # a line cut by a crash: skipped, the rest still read
+    t = cache.DiskTable("t", "s")
+    assert t.get("z") is None and t.get("x") == 1
+    t.put("z", 3)  # the next entry starts on a line of its own
+    assert cache.DiskTable("t", "s").get("z") == 3
+    (cache_dir / "t-s.jsonl").write_text("{not json", encoding="utf-8")
     assert cache.DiskTable("t", "s").get("x") is None
+
+
+def test_a_put_appends_one_line_and_does_not_rewrite_the_table(cache_dir):
+    t = cache.DiskTable("big", "s")
+    for k in range(200):
+        t.put(f"k{k}", [k, "x" * 50])
+    path = cache_dir / "big-s.jsonl"
+    lines = path.read_text(encoding="utf-8").split("\n")[1:]  # each record after a newline
+    assert len(lines) == 200 and lines[0] == '["k0",[0,"' + "x" * 50 + '"]]'
+    t.put("k0", [0, "x" * 50])  # the same value again: nothing written
+    t.put("k1", "new")  # a new value: one more line, the last line of a key wins
+    assert len(path.read_text(encoding="utf-8").split("\n")[1:]) == 201
+    assert cache.DiskTable("big", "s").get("k1") == "new"
 
 
 def test_the_cache_can_be_switched_off(monkeypatch, tmp_path):

@@ -14,20 +14,18 @@ when ``$WHITEBOARD_DATA_DIR`` moves the data folder, else platformdirs' user cac
 
 A table's file name carries a *stamp*, a hash of the source files of the modules that compute it and
 of the library versions it depends on (:func:`source_stamp`), so a changed program never reads an old
-table. Files are written atomically (a temporary file, then ``os.replace``); a table that cannot be read
-is treated as empty and one that cannot be written is skipped: the cache costs time at worst, never a
-result.
+table. A table's file is append-only JSON lines (a new entry costs one appended line, not a rewrite of
+the table); a line that cannot be read is skipped and a file that cannot be written is left alone: the
+cache costs time at worst, never a result.
 """
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import importlib.metadata
 import importlib.util
 import json
 import os
-import tempfile
 import threading
 from collections.abc import Iterable
 from pathlib import Path
@@ -88,10 +86,13 @@ def source_stamp(modules: Iterable[str], distributions: Iterable[str] = ()) -> s
 
 
 class DiskTable:
-    """A table ``key (str) -> JSON value`` kept in ``<cache dir>/<name>-<stamp>.json``.
+    """A table ``key (str) -> JSON value`` kept in ``<cache dir>/<name>-<stamp>.jsonl``.
 
-    ``get`` reads the file once (lazily); ``put`` adds a value and writes the file again (merged with
-    what another process may have written meanwhile). Thread safe. With the cache off every ``get`` is a
+    The file is append-only JSON lines, one ``[key, value]`` a line (each written as a newline and the
+    record, so that a line cut by a crash never swallows the next one): ``put`` appends one line with a
+    single ``O_APPEND`` write (so a put costs the same however large the table is, and two processes
+    appending at once keep both entries), and ``get`` reads the file once (lazily; the last line of a
+    key wins; a damaged or cut line is skipped). Thread safe. With the cache off every ``get`` is a
     miss and ``put`` does nothing.
     """
 
@@ -104,17 +105,24 @@ class DiskTable:
     def path(self) -> Path | None:
         """The table's file, or None when the cache is off."""
         folder = cache_dir()
-        return folder / f"{self.name}-{self.stamp}.json" if folder is not None else None
+        return folder / f"{self.name}-{self.stamp}.jsonl" if folder is not None else None
 
     def _read(self, path: Path | None) -> dict[str, Any]:
+        data: dict[str, Any] = {}
         if path is None:
-            return {}
+            return data
         try:
-            with open(path, encoding="utf-8") as fh:
-                data = json.load(fh)
-        except (OSError, ValueError):
+            with open(path, "rb") as fh:
+                for line in fh:
+                    try:
+                        record = json.loads(line)
+                    except ValueError:
+                        continue  # a line cut by a crash, or damaged: that entry is computed again
+                    if isinstance(record, list) and len(record) == 2 and isinstance(record[0], str):
+                        data[record[0]] = record[1]
+        except OSError:
             return {}
-        return data if isinstance(data, dict) else {}
+        return data
 
     def get(self, key: str) -> Any | None:
         """The value stored under ``key``, or None."""
@@ -124,8 +132,9 @@ class DiskTable:
             return self._data.get(key)
 
     def put(self, key: str, value: Any) -> None:
-        """Store ``value`` (JSON-serialisable) under ``key`` and write the table; write errors are
-        ignored (the next launch computes the value again)."""
+        """Store ``value`` (JSON-serialisable) under ``key``: one line appended to the table's file.
+        Errors (a value JSON cannot write, a folder that cannot be written) are ignored: the next
+        launch computes the value again."""
         with self._lock:
             if self._data is None:
                 self._data = self._read(self.path)
@@ -135,13 +144,15 @@ class DiskTable:
             path = self.path
             if path is None:
                 return
-            merged = {**self._read(path), **self._data}
-            self._data = merged
-            fd, tmp = tempfile.mkstemp(prefix=f".{self.name}-", suffix=".tmp", dir=path.parent)
             try:
-                with os.fdopen(fd, "w", encoding="utf-8") as fh:
-                    json.dump(merged, fh, ensure_ascii=False, separators=(",", ":"))
-                os.replace(tmp, path)
+                # each record starts a line of its own: after a line cut by a crash it is still read
+                line = "\n" + json.dumps([key, value], ensure_ascii=False, separators=(",", ":"))
+                fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
             except (OSError, TypeError, ValueError):
-                with contextlib.suppress(OSError):
-                    os.unlink(tmp)
+                return
+            try:
+                os.write(fd, line.encode("utf-8"))  # one write: an appended line is never interleaved
+            except OSError:
+                pass
+            finally:
+                os.close(fd)
