@@ -87,3 +87,16 @@ def timed_chain_steps(deck, chains):
             t0 = time.perf_counter()
             v = check_step(card, latex, steps[:k])
             yield tag, k, latex, v, (time.perf_counter() - t0) * 1000
+
+
+def shared_load_line() -> str:
+    """The floor benchmarks' sentence on the 1-minute load average, read when called (at the end of a run)."""
+    import os
+
+    return f"Load average (1 min) at the end: {os.getloadavg()[0]:.1f} on 2 cores (other sessions' work shares them)."
+
+
+def floor_words(label: str, floor_ms: float, ms: float) -> str:
+    """``label <= floor ms — **met** (ms ms)`` (or **NOT met**; a NaN ms is not met): one floor of a
+    speed benchmark (issue 16), with the measured median."""
+    return f"{label} <= {floor_ms:.0f} ms \u2014 **{'met' if ms <= floor_ms else 'NOT met'}** ({ms:.0f} ms)"
