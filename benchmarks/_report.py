@@ -100,3 +100,13 @@ def floor_words(label: str, floor_ms: float, ms: float) -> str:
     """``label <= floor ms — **met** (ms ms)`` (or **NOT met**; a NaN ms is not met): one floor of a
     speed benchmark (issue 16), with the measured median."""
     return f"{label} <= {floor_ms:.0f} ms \u2014 **{'met' if ms <= floor_ms else 'NOT met'}** ({ms:.0f} ms)"
+
+
+def end_floor_section(name: str, lines: list[str], floor_ms: float, ms: float) -> int:
+    """Close a one-floor speed benchmark: ``lines``, a blank line, the load line and ``Floor: median <= ...``
+    become section ``name`` of docs/benchmarks.md and are printed. Returns the exit status: 0 when the
+    median ``ms`` meets ``floor_ms``, 1 when not (or NaN)."""
+    md = "\n".join([*lines, "", shared_load_line(), f"Floor: {floor_words('median', floor_ms, ms)}."])
+    write_section(name, md)
+    print(md)
+    return 0 if ms <= floor_ms else 1

@@ -23,7 +23,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from benchmarks._report import floor_words, machine, median, shared_load_line, write_section
+from benchmarks._report import end_floor_section, machine, median
 
 ROOT = Path(__file__).resolve().parents[1]
 FLOOR_MS = 4000.0
@@ -81,7 +81,6 @@ def main(argv: list[str] | None = None) -> int:
                 times[name].append(ms)
                 readings[name].add(read)
     mine = median(times["this tree"])
-    ok = mine <= FLOOR_MS
     lines = [
         "## `recognize --card` on one small ink file, cold process",
         "",
@@ -101,15 +100,7 @@ def main(argv: list[str] | None = None) -> int:
         lines.append(
             f"| {name} | {first[name]:.0f} | {median(xs):.0f} | {min(xs):.0f} | {max(xs):.0f} | {shown} |"
         )
-    lines += [
-        "",
-        shared_load_line(),
-        f"Floor: {floor_words('median', FLOOR_MS, mine)}.",
-    ]
-    md = "\n".join(lines)
-    write_section("recognize_cli", md)
-    print(md)
-    return 0 if ok else 1
+    return end_floor_section("recognize_cli", lines, FLOOR_MS, mine)
 
 
 if __name__ == "__main__":

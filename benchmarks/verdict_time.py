@@ -24,7 +24,7 @@ import sys
 import time
 from pathlib import Path
 
-from benchmarks._report import floor_words, machine, median, p95, shared_load_line, write_section
+from benchmarks._report import end_floor_section, machine, median, p95
 
 ROOT = Path(__file__).resolve().parents[1]
 CHILD = Path(__file__).with_name("_verdict_child.py")
@@ -94,16 +94,7 @@ def main(argv: list[str] | None = None) -> int:
             f"{median(rest):.0f} | {correct}/{len(small)} |"
         )
     mine = medians.get("this tree", float("nan"))
-    ok = mine <= FLOOR_MS
-    lines += [
-        "",
-        shared_load_line(),
-        f"Floor: {floor_words('median', FLOOR_MS, mine)}.",
-    ]
-    md = "\n".join(lines)
-    write_section("verdict_time", md)
-    print(md)
-    return 0 if ok else 1
+    return end_floor_section("verdict_time", lines, FLOOR_MS, mine)
 
 
 if __name__ == "__main__":
