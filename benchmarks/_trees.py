@@ -42,3 +42,13 @@ def baseline_tree(ref: str) -> Iterator[Path]:
             tar.extractall(tree, filter="tar")
         archive.unlink()
         yield tree
+
+
+def trees(stack: contextlib.ExitStack, baseline: str | None) -> dict[str, Path]:
+    """The trees a floor benchmark measures, by name: ``"this tree"`` (this checkout) and, with a
+    ``baseline`` ref, ``"baseline <7 hex>"`` (that commit's files, removed when ``stack`` closes).
+    Raises subprocess.CalledProcessError for an unknown ref."""
+    out = {"this tree": ROOT}
+    if baseline:
+        out[f"baseline {resolve(baseline)[:7]}"] = stack.enter_context(baseline_tree(baseline))
+    return out

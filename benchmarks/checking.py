@@ -15,7 +15,6 @@ Run: ``python -m benchmarks.checking``. Writes the "checking" section of docs/be
 
 from __future__ import annotations
 
-import os
 import statistics
 import time
 import tomllib
@@ -23,7 +22,7 @@ import warnings
 from collections import defaultdict
 from pathlib import Path
 
-from benchmarks._report import machine, median, p95, write_section
+from benchmarks._report import load_note, machine, median, timed_chain_steps, timing_row, write_section
 
 TABLE = Path(__file__).resolve().parents[1] / "tests" / "data" / "verdict_table.toml"
 CHAINS = Path(__file__).resolve().parents[1] / "tests" / "data" / "user_chains_table.toml"
@@ -50,37 +49,28 @@ def _chains(deck):
     """ms per verdict for every step of the user chains (warm worker), by kind; and agreement."""
     from whiteboard_app.maths import check_derivation, check_step, worker
 
-    worker.PARSE_TIMEOUT_S = 30.0
-    worker.CHECK_TIMEOUT_S = 30.0
     kinds = defaultdict(list)
     agree = n = 0
-    loaded = set()
-    variants = [("user", v) for v in _chain_variants()]
-    variants += [("textbook", v) for v in _chain_variants(TEXTBOOK, stop_at_wrong=True)]
+    variants = [(("user", ex), card_id, st) for card_id, st, ex in _chain_variants()]
+    variants += [
+        (("textbook", ex), card_id, st) for card_id, st, ex in _chain_variants(TEXTBOOK, stop_at_wrong=True)
+    ]
     tb_agree = tb_n = 0
-    for table, (card_id, steps, expected) in variants:
-        card = deck.get(card_id)
-        if card_id not in loaded:
-            check_step(card, "0")
-            loaded.add(card_id)
-        for k, latex in enumerate(steps):
-            t0 = time.perf_counter()
-            v = check_step(card, latex, steps[:k])
-            ms = (time.perf_counter() - t0) * 1000
-            if table == "textbook":
-                tb_n += 1
-                tb_agree += v.verdict == expected[k]
-                kinds["textbook chains"].append(ms)
-                continue
-            n += 1
-            agree += v.verdict == expected[k]
-            kinds["all"].append(ms)
-            if v.defines:
-                kinds["definitions"].append(ms)
-            elif any(t in latex for t in _DERIV):
-                kinds["derivative steps"].append(ms)
-            else:
-                kinds["other steps"].append(ms)
+    for (table, expected), k, latex, v, ms in timed_chain_steps(deck, variants):
+        if table == "textbook":
+            tb_n += 1
+            tb_agree += v.verdict == expected[k]
+            kinds["textbook chains"].append(ms)
+            continue
+        n += 1
+        agree += v.verdict == expected[k]
+        kinds["all"].append(ms)
+        if v.defines:
+            kinds["definitions"].append(ms)
+        elif any(t in latex for t in _DERIV):
+            kinds["derivative steps"].append(ms)
+        else:
+            kinds["other steps"].append(ms)
     card = deck.get("sigmoid-derivative")
     check_step(card, "0")
     t0 = time.perf_counter()
@@ -187,12 +177,12 @@ def main() -> str:
         "",
         "| verdicts | n | median ms | p95 ms |",
         "|---|---|---|---|",
-        f"| all | {n} | {median(all_ms):.1f} | {p95(all_ms):.1f} |",
+        timing_row("all", all_ms),
     ]
     for kind in ("correct", "wrong", "unparsed", "cannot_check"):
         xs = by_kind.get(kind)
         if xs:
-            lines.append(f"| {kind} | {len(xs)} | {median(xs):.1f} | {p95(xs):.1f} |")
+            lines.append(timing_row(kind, xs))
     cold_ms = list(cold.values())
     lines += [
         "",
@@ -221,7 +211,7 @@ def main() -> str:
     for kind in ("all", "definitions", "derivative steps", "other steps"):
         xs = kinds.get(kind)
         if xs:
-            lines.append(f"| {kind} | {len(xs)} | {median(xs):.1f} | {p95(xs):.1f} |")
+            lines.append(timing_row(kind, xs))
     xs = kinds.get("textbook chains")
     if xs:
         lines += [
@@ -232,15 +222,14 @@ def main() -> str:
             "",
             "| steps | n | median ms | p95 ms |",
             "|---|---|---|---|",
-            f"| textbook chains | {len(xs)} | {median(xs):.1f} | {p95(xs):.1f} |",
+            timing_row("textbook chains", xs),
         ]
     lines += [
         "",
         f"A derivation of 4 steps after `\\frac{{d^{{1000}}\\sigma}}{{dz^{{1000}}}}` (refused at once: "
         f"order above 4): {after_slow[0]:.0f} ms in all, verdicts {', '.join(after_slow[1])}.",
         "",
-        f"Load average when the run ended: {os.getloadavg()[0]:.1f} (other work shares the cores; the figures "
-        "above are upper bounds for an idle machine).",
+        load_note(),
     ]
     md = "\n".join(lines)
     write_section("checking", md)

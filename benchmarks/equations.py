@@ -10,14 +10,12 @@ expected. Budget (issue 11): median <= 50 ms, p95 <= 300 ms per verdict on an id
 
 from __future__ import annotations
 
-import os
 import sys
-import time
 import warnings
 from collections import defaultdict
 from pathlib import Path
 
-from benchmarks._report import machine, median, p95, write_section
+from benchmarks._report import load_note, machine, timed_chain_steps, timing_row, write_section
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -37,29 +35,20 @@ def _chains():
 def main() -> str:
     warnings.filterwarnings("ignore")
     from whiteboard_app.decks import load_deck
-    from whiteboard_app.maths import check_step, worker
+    from whiteboard_app.maths import worker
 
-    worker.PARSE_TIMEOUT_S = 30.0  # measure, do not cut
-    worker.CHECK_TIMEOUT_S = 30.0
     deck = load_deck()
     kinds = defaultdict(list)
     agree = n = 0
-    loaded = set()
-    for group, card_id, chain in _chains():
-        card = deck.get(card_id)
-        if card_id not in loaded:
-            check_step(card, "0")
-            loaded.add(card_id)
-        steps = [s for s, _ in chain]
-        for k, (latex, expected) in enumerate(chain):
-            t0 = time.perf_counter()
-            v = check_step(card, latex, steps[:k])
-            ms = (time.perf_counter() - t0) * 1000
-            n += 1
-            agree += v.verdict == expected
-            kinds["all"].append(ms)
-            kinds[group].append(ms)
-            kinds[f"{v.verdict} verdicts"].append(ms)
+    chains = _chains()
+    loaded = {card_id for _, card_id, _ in chains}
+    steps = [((group, chain), card_id, [s for s, _ in chain]) for group, card_id, chain in chains]
+    for (group, chain), k, _latex, v, ms in timed_chain_steps(deck, steps):
+        n += 1
+        agree += v.verdict == chain[k][1]
+        kinds["all"].append(ms)
+        kinds[group].append(ms)
+        kinds[f"{v.verdict} verdicts"].append(ms)
     worker.get_worker().kill()
     lines = [
         "## equations",
@@ -82,12 +71,8 @@ def main() -> str:
     ):
         xs = kinds.get(kind)
         if xs:
-            lines.append(f"| {kind} | {len(xs)} | {median(xs):.1f} | {p95(xs):.1f} |")
-    lines += [
-        "",
-        f"Load average when the run ended: {os.getloadavg()[0]:.1f} (other work shares the cores; the figures "
-        "above are upper bounds for an idle machine).",
-    ]
+            lines.append(timing_row(kind, xs))
+    lines += ["", load_note()]
     md = "\n".join(lines)
     write_section("equations", md)
     return md

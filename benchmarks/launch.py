@@ -23,7 +23,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from benchmarks._report import machine, median, write_section
+from benchmarks._report import floor_words, machine, median, shared_load_line, write_section
 
 ROOT = Path(__file__).resolve().parents[1]
 CHILD = Path(__file__).with_name("_launch_child.py")
@@ -91,15 +91,11 @@ def main(argv: list[str] | None = None) -> int:
     )
     args = parser.parse_args(argv)
     runs = args.runs or (3 if args.quick else 7)
-    from benchmarks._trees import baseline_tree, resolve
+    from benchmarks._trees import trees as baseline_trees
 
     t_start = time.time()
     with contextlib.ExitStack() as stack:
-        trees = {"this tree": ROOT}
-        if args.baseline:
-            trees[f"baseline {resolve(args.baseline)[:7]}"] = stack.enter_context(
-                baseline_tree(args.baseline)
-            )
+        trees = baseline_trees(stack, args.baseline)
         tmp = Path(stack.enter_context(tempfile.TemporaryDirectory()))
         results: dict[str, list[dict[str, float]]] = {name: [] for name in trees}
         for name, tree in trees.items():  # warm the OS file cache and the derived-table cache once
@@ -108,7 +104,6 @@ def main(argv: list[str] | None = None) -> int:
             for name, tree in trees.items():
                 results[name].append(_time_launch(tree, tmp / name.replace(" ", "-")))
         bare = _time_bare(runs)
-    load = os.getloadavg()[0]
     lines = [
         "## Launch to window and to a ready recogniser",
         "",
@@ -134,9 +129,9 @@ def main(argv: list[str] | None = None) -> int:
     ok_w, ok_r = shown <= WINDOW_FLOOR_MS, ready <= READY_FLOOR_MS
     lines += [
         "",
-        f"Load average (1 min) at the end: {load:.1f} on 2 cores (other sessions' work shares them).",
-        f"Floors: window usable <= {WINDOW_FLOOR_MS:.0f} ms \u2014 **{'met' if ok_w else 'NOT met'}** ({shown:.0f} ms); "
-        f"recogniser ready <= {READY_FLOOR_MS:.0f} ms \u2014 **{'met' if ok_r else 'NOT met'}** ({ready:.0f} ms).",
+        shared_load_line(),
+        f"Floors: {floor_words('window usable', WINDOW_FLOOR_MS, shown)}; "
+        f"{floor_words('recogniser ready', READY_FLOOR_MS, ready)}.",
     ]
     md = "\n".join(lines)
     write_section("launch", md)

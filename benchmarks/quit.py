@@ -22,7 +22,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from benchmarks._report import machine, median, write_section
+from benchmarks._report import floor_words, machine, median, write_section
 
 ROOT = Path(__file__).resolve().parents[1]
 FLOOR_MS = 500.0
@@ -146,7 +146,7 @@ def main(argv: list[str] | None = None) -> int:
             f"| the same, baseline, ms | {median(before_all):.0f} | {min(before_all):.0f} | {max(before_all):.0f} |",
             f"| recogniser loaded after, s (same runs) | {median(loads):.1f} | {min(loads):.1f} | {max(loads):.1f} |",
             "",
-            f"Floor: median <= {FLOOR_MS:.0f} ms \u2014 **{'met' if ok else 'NOT met'}** ({m:.0f} ms).",
+            f"Floor: {floor_words('median', FLOOR_MS, m)}.",
         ]
     )
     write_section("quit", md)

@@ -23,7 +23,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from benchmarks._report import machine, median, write_section
+from benchmarks._report import end_floor_section, machine, median
 
 ROOT = Path(__file__).resolve().parents[1]
 FLOOR_MS = 4000.0
@@ -60,18 +60,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--card", default="sigmoid-derivative")
     parser.add_argument("--baseline", default=None, metavar="REF")
     args = parser.parse_args(argv)
-    from benchmarks._trees import baseline_tree, resolve
+    from benchmarks._trees import trees as baseline_trees
 
     t_start = time.time()
     with contextlib.ExitStack() as stack:
         tmp = Path(stack.enter_context(tempfile.TemporaryDirectory()))
         ink = tmp / "step.jsonl"
         n_strokes = _ink_file(args.card, ink)
-        trees = {"this tree": ROOT}
-        if args.baseline:
-            trees[f"baseline {resolve(args.baseline)[:7]}"] = stack.enter_context(
-                baseline_tree(args.baseline)
-            )
+        trees = baseline_trees(stack, args.baseline)
         first: dict[str, float] = {}
         times: dict[str, list[float]] = {name: [] for name in trees}
         readings: dict[str, set[str]] = {name: set() for name in trees}
@@ -84,9 +80,7 @@ def main(argv: list[str] | None = None) -> int:
                 ms, read = _run(tree, ink, args.card, tmp / f"cache-{k}")
                 times[name].append(ms)
                 readings[name].add(read)
-    load = os.getloadavg()[0]
     mine = median(times["this tree"])
-    ok = mine <= FLOOR_MS
     lines = [
         "## `recognize --card` on one small ink file, cold process",
         "",
@@ -106,15 +100,7 @@ def main(argv: list[str] | None = None) -> int:
         lines.append(
             f"| {name} | {first[name]:.0f} | {median(xs):.0f} | {min(xs):.0f} | {max(xs):.0f} | {shown} |"
         )
-    lines += [
-        "",
-        f"Load average (1 min) at the end: {load:.1f} on 2 cores (other sessions' work shares them).",
-        f"Floor: median <= {FLOOR_MS:.0f} ms \u2014 **{'met' if ok else 'NOT met'}** ({mine:.0f} ms).",
-    ]
-    md = "\n".join(lines)
-    write_section("recognize_cli", md)
-    print(md)
-    return 0 if ok else 1
+    return end_floor_section("recognize_cli", lines, FLOOR_MS, mine)
 
 
 if __name__ == "__main__":

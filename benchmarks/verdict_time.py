@@ -24,7 +24,7 @@ import sys
 import time
 from pathlib import Path
 
-from benchmarks._report import machine, median, p95, write_section
+from benchmarks._report import end_floor_section, machine, median, p95
 
 ROOT = Path(__file__).resolve().parents[1]
 CHILD = Path(__file__).with_name("_verdict_child.py")
@@ -56,21 +56,16 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     import tempfile
 
-    from benchmarks._trees import baseline_tree, resolve
+    from benchmarks._trees import trees as baseline_trees
 
     t_start = time.time()
     with contextlib.ExitStack() as stack:
         tmp = Path(stack.enter_context(tempfile.TemporaryDirectory()))
-        trees = {"this tree": ROOT}
-        if args.baseline:
-            trees[f"baseline {resolve(args.baseline)[:7]}"] = stack.enter_context(
-                baseline_tree(args.baseline)
-            )
+        trees = baseline_trees(stack, args.baseline)
         rows: dict[str, list[dict]] = {name: [] for name in trees}
         for card in args.cards:
             for k, (name, tree) in enumerate(trees.items()):
                 rows[name] += _run(tree, card, tmp / f"cache-{k}")
-    load = os.getloadavg()[0]
     lines = [
         "## Verdict after the writing pause",
         "",
@@ -99,16 +94,7 @@ def main(argv: list[str] | None = None) -> int:
             f"{median(rest):.0f} | {correct}/{len(small)} |"
         )
     mine = medians.get("this tree", float("nan"))
-    ok = mine <= FLOOR_MS
-    lines += [
-        "",
-        f"Load average (1 min) at the end: {load:.1f} on 2 cores (other sessions' work shares them).",
-        f"Floor: median <= {FLOOR_MS:.0f} ms \u2014 **{'met' if ok else 'NOT met'}** ({mine:.0f} ms).",
-    ]
-    md = "\n".join(lines)
-    write_section("verdict_time", md)
-    print(md)
-    return 0 if ok else 1
+    return end_floor_section("verdict_time", lines, FLOOR_MS, mine)
 
 
 if __name__ == "__main__":

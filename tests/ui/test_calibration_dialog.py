@@ -9,6 +9,7 @@ import pytest
 pytest.importorskip("pytestqt")
 pytestmark = pytest.mark.qt
 
+from tests.ui._support import open_window, window_args  # noqa: E402
 from whiteboard_app.sessions import FakeClock, Session  # noqa: E402
 from whiteboard_app.ui import calibration_dialog  # noqa: E402
 
@@ -29,13 +30,8 @@ def corrected_board(pairs: list[tuple[str, str]], card_id: str = "sigmoid-deriva
 def opened(qtbot, tmp_path, monkeypatch):
     """build_window over a fresh data folder; ``open()`` runs File -> Calibrate and returns the dialog
     (its exec is replaced so that it does not block)."""
-    from whiteboard_app.app import build_window, parse_args
 
-    args = parse_args(
-        ["--no-recognizer", "--settings", str(tmp_path / "s.ini"), "--data-dir", str(tmp_path / "data")]
-    )
-    window, services, _settings = build_window(args)
-    qtbot.addWidget(window)
+    window, services, _settings = open_window(qtbot, window_args(tmp_path), show=False)
     shown = []
     monkeypatch.setattr(calibration_dialog.CalibrationDialog, "exec", lambda self: shown.append(self) or 0)
 

@@ -15,6 +15,7 @@ from PySide6.QtCore import QPoint, Qt  # noqa: E402
 from PySide6.QtWidgets import QMessageBox  # noqa: E402
 
 from tests.test_sessions_board import record_attempt  # noqa: E402
+from tests.ui._support import open_window, show_practice_view, window_args  # noqa: E402
 from tests.ui.fakes import fake_check  # noqa: E402
 from whiteboard_app.decks import bundled_deck_dir, deck_errors, load_card  # noqa: E402
 from whiteboard_app.maths.checker import StepVerdict as Verdict  # noqa: E402
@@ -56,18 +57,13 @@ def saved_boards(data: Path, cards: list[tuple[str, str | None]]) -> BoardStore:
 
 # ------------------------------------------------------------------------------------ board browser
 def test_board_browser_lists_the_data_folders_boards_with_card_names(qtbot, tmp_path, monkeypatch):
-    from whiteboard_app.app import build_window, parse_args
-
     data = tmp_path / "data"
     monkeypatch.setenv("WHITEBOARD_DATA_DIR", str(data))  # the environment variable moves the data folder
     store = saved_boards(
         data, [("sigmoid-derivative", None), ("bayes-theorem", "wrong"), ("pca-via-svd", None)]
     )
     (store.root / "20260101-000000_broken_deadbeef.board.json").write_text("{ not json")
-    args = parse_args(["--no-recognizer", "--settings", str(tmp_path / "s.ini")])
-    window, services, _settings = build_window(args)
-    qtbot.addWidget(window)
-    window.show()
+    window, services, _settings = open_window(qtbot, window_args(tmp_path, data_dir=False))
     try:
         window.browser.boards_button.click()  # from the deck browser
         browser = window.board_browser
@@ -339,7 +335,6 @@ def test_portrait_layout_puts_the_panels_under_the_board(qtbot, deck):
 def test_chips_show_rendered_readings_without_scores_and_a_tap_uses_one(qtbot):
     from tests.ui.tablet import tablet_stroke
     from whiteboard_app.recognition.base import Candidate, RecognitionResult
-    from whiteboard_app.ui.practice_view import PracticeServices, PracticeView
 
     card = load_card(bundled_deck_dir() / "sigmoid-derivative.toml")
     right = card.steps[0].latex
@@ -352,18 +347,7 @@ def test_chips_show_rendered_readings_without_scores_and_a_tap_uses_one(qtbot):
                 (Candidate("p_{", 1.98), Candidate(right, -0.02), Candidate(right, -0.5)), ms=1.0
             )
 
-    services = PracticeServices(
-        recognizer=lambda: TwoReadings(),
-        pause_ms=30,
-        clock=FakeClock(),
-        check=fake_check(card),
-        near_misses=False,
-    )
-    view = PracticeView(card, services)
-    qtbot.addWidget(view)
-    view.resize(1200, 800)
-    view.show()
-    qtbot.waitExposed(view)
+    view = show_practice_view(qtbot, card, recognizer=lambda: TwoReadings(), pause_ms=30)
     tablet_stroke(view.canvas, [(60, 60), (80, 70), (100, 60)], [0.3, 0.8, 0.5])
     qtbot.waitUntil(lambda: view.model.step(0).status == "done", timeout=15_000)
     chips = view.panels[0].candidates

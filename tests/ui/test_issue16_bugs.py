@@ -10,24 +10,18 @@ pytestmark = pytest.mark.qt
 
 from PySide6.QtWidgets import QMessageBox  # noqa: E402
 
+from tests.ui._support import show_practice_view  # noqa: E402
 from tests.ui.fakes import fake_check  # noqa: E402
 from tests.ui.tablet import tablet_stroke  # noqa: E402
 from whiteboard_app.decks import bundled_deck_dir, load_card  # noqa: E402
 from whiteboard_app.sessions import FakeClock  # noqa: E402
-from whiteboard_app.ui.practice_view import PracticeServices, PracticeView  # noqa: E402
 from whiteboard_app.ui.undo import EraseCommand, board_history  # noqa: E402
 
 
 def _view(qtbot, card, clock, check=None, resume=None):
-    services = PracticeServices(
-        clock=clock, check=check or fake_check(card), near_misses=False, pause_ms=60_000
+    return show_practice_view(
+        qtbot, card, resume=resume, clock=clock, check=check or fake_check(card), pause_ms=60_000
     )
-    view = PracticeView(card, services, resume=resume)
-    qtbot.addWidget(view)
-    view.resize(1200, 800)
-    view.show()
-    qtbot.waitExposed(view)
-    return view
 
 
 def _ids(view):

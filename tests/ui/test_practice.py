@@ -15,6 +15,7 @@ import pytest
 pytest.importorskip("pytestqt")
 pytestmark = pytest.mark.qt
 
+from tests.ui._support import show_practice_view  # noqa: E402
 from tests.ui.fakes import fake_check  # noqa: E402
 from tests.ui.tablet import tablet_stroke  # noqa: E402
 from whiteboard_app.decks import bundled_deck_dir, load_card  # noqa: E402
@@ -51,20 +52,7 @@ class ScriptedRecognizer:
 
 
 def make_view(qtbot, card, recognizer, **kw):
-    services = PracticeServices(
-        recognizer=lambda: recognizer,
-        pause_ms=40,
-        clock=FakeClock(),
-        check=fake_check(card),
-        near_misses=False,
-        **kw,
-    )
-    view = PracticeView(card, services)
-    qtbot.addWidget(view)
-    view.resize(1200, 800)
-    view.show()
-    qtbot.waitExposed(view)
-    return view
+    return show_practice_view(qtbot, card, recognizer=lambda: recognizer, pause_ms=40, **kw)
 
 
 def stroke(view, y=60, x0=60):
@@ -247,18 +235,7 @@ def test_keyboard_only_derivation_to_the_interviewer(qtbot, card):
 
 def test_recogniser_arriving_later_reads_the_waiting_steps(qtbot, card):
     box = {"rec": None}
-    services = PracticeServices(
-        recognizer=lambda: box["rec"],
-        pause_ms=30,
-        clock=FakeClock(),
-        check=fake_check(card),
-        near_misses=False,
-    )
-    view = PracticeView(card, services)
-    qtbot.addWidget(view)
-    view.resize(1000, 700)
-    view.show()
-    qtbot.waitExposed(view)
+    view = show_practice_view(qtbot, card, size=(1000, 700), recognizer=lambda: box["rec"], pause_ms=30)
     stroke(view)
     qtbot.wait(100)
     assert view.model.step(0).verdict is None and not view.status.isHidden()

@@ -10,10 +10,10 @@ import pytest
 pytest.importorskip("pytestqt")
 pytestmark = pytest.mark.qt
 
+from tests.ui._support import show_practice_view  # noqa: E402
 from whiteboard_app.decks import bundled_deck_dir, load_card  # noqa: E402
 from whiteboard_app.maths.checker import StepVerdict as Verdict  # noqa: E402
 from whiteboard_app.sessions.clock import FakeClock  # noqa: E402
-from whiteboard_app.ui.practice_view import PracticeServices, PracticeView  # noqa: E402
 
 LONG = r"\sum_{i=1}^{n}(x_i-\bar{x})^2 = \sum_{i=1}^{n}(x_i-\mu)^2 - 2(\bar{x}-\mu)\sum_{i=1}^{n}(x_i-\mu) + n(\bar{x}-\mu)^2"
 
@@ -32,18 +32,16 @@ def check(card, latex, previous):
 
 def make_view(qtbot, card, status="no recogniser (keyboard only)"):
     clock = FakeClock()
-    services = PracticeServices(
+    view = show_practice_view(
+        qtbot,
+        card,
+        size=None,
         recognizer=lambda: None,
         recognizer_status=lambda: status,
         pause_ms=40,
         clock=clock,
         check=check,
-        near_misses=False,
     )
-    view = PracticeView(card, services)
-    qtbot.addWidget(view)
-    view.show()
-    qtbot.waitExposed(view)
     return view, clock
 
 
@@ -150,13 +148,7 @@ def test_read_again_after_the_recogniser_ran_out_of_time(qtbot, card):
             return RecognitionResult((Candidate(card.steps[0].latex, -0.1),), ms=1.0)
 
     rec = SlowTwice()
-    services = PracticeServices(
-        recognizer=lambda: rec, pause_ms=40, clock=FakeClock(), check=check, near_misses=False
-    )
-    view = PracticeView(card, services)
-    qtbot.addWidget(view)
-    view.show()
-    qtbot.waitExposed(view)
+    view = show_practice_view(qtbot, card, size=None, recognizer=lambda: rec, pause_ms=40, check=check)
     panel = view.panels[0]
     assert panel.reread_button.isHidden()  # nothing written, nothing to read
     tablet_stroke(view.canvas, [(60, 60), (90, 70)], 0.5)
@@ -200,13 +192,7 @@ def test_a_reading_out_of_time_is_tried_once_more_by_itself(qtbot, card):
             return RecognitionResult((Candidate(card.steps[0].latex, -0.1),), ms=1.0)
 
     rec = SlowFirst()
-    services = PracticeServices(
-        recognizer=lambda: rec, pause_ms=40, clock=FakeClock(), check=check, near_misses=False
-    )
-    view = PracticeView(card, services)
-    qtbot.addWidget(view)
-    view.show()
-    qtbot.waitExposed(view)
+    view = show_practice_view(qtbot, card, size=None, recognizer=lambda: rec, pause_ms=40, check=check)
     tablet_stroke(view.canvas, [(60, 60), (90, 70)], 0.5)
     qtbot.waitUntil(lambda: view.model.step(0).latex == card.steps[0].latex, timeout=10_000)
     assert calls == [1, 1] and view.panels[0].chip.text() == "\u2713 correct"

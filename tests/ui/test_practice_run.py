@@ -14,6 +14,7 @@ pytestmark = pytest.mark.qt
 from PySide6.QtCore import Qt  # noqa: E402
 from PySide6.QtWidgets import QApplication  # noqa: E402
 
+from tests.ui._support import open_window, show_practice_view, window_args  # noqa: E402
 from tests.ui.fakes import fake_check  # noqa: E402
 from whiteboard_app.decks import bundled_deck_dir, load_card  # noqa: E402
 from whiteboard_app.sessions.clock import FakeClock  # noqa: E402
@@ -28,15 +29,16 @@ def card():
 
 def make_view(qtbot, card, check=None):
     clock = FakeClock()
-    services = PracticeServices(
-        recognizer=lambda: None, pause_ms=40, clock=clock, check=check or fake_check(card), near_misses=False
+    view = show_practice_view(
+        qtbot,
+        card,
+        size=(1280, 800),
+        activate=True,
+        recognizer=lambda: None,
+        pause_ms=40,
+        clock=clock,
+        check=check or fake_check(card),
     )
-    view = PracticeView(card, services)
-    qtbot.addWidget(view)
-    view.resize(1280, 800)
-    view.show()
-    view.activateWindow()
-    qtbot.waitExposed(view)
     view.set_keyboard_mode(True)
     return view, clock
 
@@ -256,14 +258,7 @@ def test_grade_buttons_suggest_and_preview(qtbot, card):
 
 
 def test_a_finished_run_left_ungraded_is_recorded(qtbot, tmp_path):
-    from whiteboard_app.app import build_window, parse_args
-
-    args = parse_args(
-        ["--no-recognizer", "--settings", str(tmp_path / "s.ini"), "--data-dir", str(tmp_path / "data")]
-    )
-    window, services, _settings = build_window(args)
-    qtbot.addWidget(window)
-    window.show()
+    window, services, _settings = open_window(qtbot, window_args(tmp_path))
     try:
         view = window.open_card("sigmoid-derivative")
         view.set_keyboard_mode(True)

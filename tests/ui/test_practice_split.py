@@ -17,12 +17,11 @@ pytestmark = pytest.mark.qt
 
 from PySide6.QtCore import Qt  # noqa: E402
 
-from tests.ui.fakes import fake_check  # noqa: E402
+from tests.ui._support import show_practice_view  # noqa: E402
 from tests.ui.tablet import tablet_stroke  # noqa: E402
 from whiteboard_app.decks import bundled_deck_dir, load_card  # noqa: E402
 from whiteboard_app.recognition.base import Candidate, RecognitionResult  # noqa: E402
 from whiteboard_app.sessions.clock import FakeClock  # noqa: E402
-from whiteboard_app.ui.practice_view import PracticeServices, PracticeView  # noqa: E402
 
 WRONG = "x_{AB}"
 
@@ -70,15 +69,7 @@ def readings(card):
 
 
 def make_view(qtbot, card, rec):
-    services = PracticeServices(
-        recognizer=lambda: rec, pause_ms=40, clock=TickClock(), check=fake_check(card), near_misses=False
-    )
-    view = PracticeView(card, services)
-    qtbot.addWidget(view)
-    view.resize(1200, 800)
-    view.show()
-    qtbot.waitExposed(view)
-    return view
+    return show_practice_view(qtbot, card, recognizer=lambda: rec, pause_ms=40, clock=TickClock())
 
 
 def write(view, canvas_y, x=60):

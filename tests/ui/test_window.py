@@ -15,6 +15,7 @@ import pytest
 pytest.importorskip("pytestqt")
 pytestmark = pytest.mark.qt
 
+from tests.ui._support import open_window, window_args  # noqa: E402
 from whiteboard_app.decks import bundled_deck_dir, deck_errors  # noqa: E402
 from whiteboard_app.ui.deck_browser import CardStats, DeckBrowser, due_words  # noqa: E402
 from whiteboard_app.ui.main_window import AppContext, MainWindow, RecognizerService  # noqa: E402
@@ -97,7 +98,7 @@ def test_unknown_card_is_said_in_words(qtbot, deck):
 
 
 def test_bad_deck_is_shown_in_words_and_good_cards_still_open(qtbot, tmp_path):
-    from whiteboard_app.app import build_window, parse_args
+    from whiteboard_app.app import parse_args
 
     good = bundled_deck_dir() / "sigmoid-derivative.toml"
     (tmp_path / "sigmoid-derivative.toml").write_text(good.read_text("utf-8"), "utf-8")
@@ -113,9 +114,7 @@ def test_bad_deck_is_shown_in_words_and_good_cards_still_open(qtbot, tmp_path):
             str(tmp_path / "data"),
         ]
     )
-    window, services, _settings = build_window(args)
-    qtbot.addWidget(window)
-    window.show()
+    window, services, _settings = open_window(qtbot, args)
     try:
         assert "broken.toml" in window.error_text and "Some cards could not be loaded" in window.error_text
         assert window.browser.visible_card_ids() == ["sigmoid-derivative"]
@@ -292,14 +291,7 @@ def test_settings_round_trip_and_bad_values(qtbot, tmp_path):
 
 
 def test_a_graded_run_is_saved_scheduled_and_listed(qtbot, tmp_path):
-    from whiteboard_app.app import build_window, parse_args
-
-    args = parse_args(
-        ["--no-recognizer", "--settings", str(tmp_path / "s.ini"), "--data-dir", str(tmp_path / "data")]
-    )
-    window, services, _settings = build_window(args)
-    qtbot.addWidget(window)
-    window.show()
+    window, services, _settings = open_window(qtbot, window_args(tmp_path))
     try:
         view = window.open_card("sigmoid-derivative")
         view.set_keyboard_mode(True)
@@ -329,14 +321,9 @@ def test_a_graded_run_is_saved_scheduled_and_listed(qtbot, tmp_path):
 
 def test_an_unfinished_board_is_offered_back_and_resumed(qtbot, tmp_path):
     from tests.ui.tablet import tablet_stroke
-    from whiteboard_app.app import build_window, parse_args
 
-    args = parse_args(
-        ["--no-recognizer", "--settings", str(tmp_path / "s.ini"), "--data-dir", str(tmp_path / "data")]
-    )
-    window, services, _ = build_window(args)
-    qtbot.addWidget(window)
-    window.show()
+    args = window_args(tmp_path)
+    window, services, _ = open_window(qtbot, args)
     assert window.resume_box.isHidden()
     view = window.open_card("sigmoid-derivative")
     first = view.card.steps[0].latex
@@ -351,9 +338,7 @@ def test_an_unfinished_board_is_offered_back_and_resumed(qtbot, tmp_path):
     window.close()  # quit without finishing the run
     services.close()  # flushes the autosave
 
-    window2, services2, _ = build_window(args)
-    qtbot.addWidget(window2)
-    window2.show()
+    window2, services2, _ = open_window(qtbot, args)
     try:
         assert not window2.resume_box.isHidden()
         assert "Derivative of the sigmoid" in window2.resume_label.text()
@@ -373,14 +358,7 @@ def test_an_unfinished_board_is_offered_back_and_resumed(qtbot, tmp_path):
 
 
 def test_stats_window_and_export_from_the_menu(qtbot, tmp_path):
-    from whiteboard_app.app import build_window, parse_args
-
-    args = parse_args(
-        ["--no-recognizer", "--settings", str(tmp_path / "s.ini"), "--data-dir", str(tmp_path / "data")]
-    )
-    window, services, _ = build_window(args)
-    qtbot.addWidget(window)
-    window.show()
+    window, services, _ = open_window(qtbot, window_args(tmp_path))
     try:
         stats = window.open_stats()
         assert stats is not None
@@ -441,7 +419,6 @@ def test_resuming_a_board_another_instance_writes_continues_a_copy(qtbot, tmp_pa
     """Issue 15 (1): the board offered back is taken by another instance before the user resumes it: this
     window continues a copy (new board id, new file) and says so; the other instance's file is untouched."""
     from tests.test_sessions_board import record_attempt
-    from whiteboard_app.app import build_window, parse_args
     from whiteboard_app.sessions import FakeClock
     from whiteboard_app.sessions.store import BoardStore
 
@@ -451,12 +428,7 @@ def test_resuming_a_board_another_instance_writes_continues_a_copy(qtbot, tmp_pa
     path = store.save(board)
     store.close()
     before = path.read_bytes()
-    args = parse_args(
-        ["--no-recognizer", "--settings", str(tmp_path / "s.ini"), "--data-dir", str(tmp_path / "data")]
-    )
-    window, services, _ = build_window(args)
-    qtbot.addWidget(window)
-    window.show()
+    window, services, _ = open_window(qtbot, window_args(tmp_path))
     other = BoardStore(root)  # another instance takes the board now
     try:
         assert not window.resume_box.isHidden()

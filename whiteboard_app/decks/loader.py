@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 import tomllib
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -256,10 +256,43 @@ class _Validator:
                 self.err(field + (k,), "must be a non-empty string")
             else:
                 out.append(item)
-        if key in doc and (len(value) < lo or (hi is not None and len(value) > hi)):
-            want = f"{lo}-{hi}" if hi is not None else f"at least {lo}"
-            self.err(field, f"needs {want} entries, has {len(value)}")
+        self.count(doc, key, field, len(value), lo, hi, "entries")
         return tuple(out)
+
+    def count(self, doc: Doc, key: str, field: FieldPath, n: int, lo: int, hi: int | None, noun: str) -> None:
+        """Report ``field`` when ``doc`` has ``key`` and its ``n`` entries are outside ``lo..hi`` (no upper
+        bound when ``hi`` is None): "needs 2-5 mistakes, has 6", "needs at least 2 steps, has 1"."""
+        if key in doc and (n < lo or (hi is not None and n > hi)):
+            want = f"{lo}-{hi}" if hi is not None else f"at least {lo}"
+            self.err(field, f"needs {want} {noun}, has {n}")
+
+    def table(
+        self,
+        doc: Doc,
+        key: str,
+        field: FieldPath,
+        allowed: Iterable[str] | None = None,
+        required: bool = False,
+    ) -> Doc:
+        """The table ``doc[key]`` ({} when it is absent or not a table; both reported as ``want`` does);
+        with ``allowed``, every other key in it is reported as an unknown field."""
+        t = self.want(doc, key, dict, field, required=required, default={})
+        t = t if isinstance(t, dict) else {}
+        if allowed is not None:
+            self.unknown_keys(t, allowed, field)
+        return t
+
+    def tables(self, raw: list[Any], key: str, allowed: Iterable[str]) -> Iterator[tuple[FieldPath, Doc]]:
+        """The entries of an array of tables ``[[key]]``, in order, as (field, table), field being
+        ``(key, k)`` with k 1-based; an entry that is not a table is reported and skipped, and unknown keys
+        of each table are reported before it is yielded."""
+        for k, item in enumerate(raw, 1):
+            f: FieldPath = (key, k)
+            if not isinstance(item, dict):
+                self.err(f, f"must be a table ([[{key}]])")
+                continue
+            self.unknown_keys(item, allowed, f)
+            yield f, item
 
     def unknown_keys(self, doc: Doc, allowed: Iterable[str], field: FieldPath) -> None:
         for key in doc:
@@ -302,22 +335,27 @@ _DECL_KEYS = (
 
 
 def _declarations(v: _Validator, doc: Doc) -> Declarations:
-    d = v.want(doc, "declarations", dict, ("declarations",), default={})
-    v.unknown_keys(d, _DECL_KEYS, ("declarations",))
-    f = ("declarations",)
+    f: FieldPath = ("declarations",)
+    d = v.table(doc, "declarations", f, _DECL_KEYS, required=True)
 
     def table(key: str) -> Doc:
-        t = v.want(d, key, dict, f + (key,), required=False, default={})
-        return t if isinstance(t, dict) else {}
+        return v.table(d, key, f + (key,))
+
+    def named(key: str) -> Iterator[tuple[str, Any, FieldPath]]:
+        """(name, value, field) of each entry of ``declarations.<key>`` whose name the checker can read;
+        an unreadable name is reported (see name_problem) and skipped."""
+        for name, value in table(key).items():
+            if problem := name_problem(name):
+                v.err(f + (key, name), problem)
+            else:
+                yield name, value, f + (key, name)
 
     symbols = {}
-    for name, dom in table("symbols").items():
-        # a plain name (mu, hat_theta, y_w), a LaTeX name (\\hat{\\mu}, p_{data}) or an opaque token
-        # (\\pi_\\theta(y_w|x)); see docs/deck-authoring.md
-        if problem := name_problem(name):
-            v.err(f + ("symbols", name), problem)
-        elif dom not in DOMAINS:
-            v.err(f + ("symbols", name), f"unknown domain {dom!r} (one of: {', '.join(DOMAINS)})")
+    # a plain name (mu, hat_theta, y_w), a LaTeX name (\\hat{\\mu}, p_{data}) or an opaque token
+    # (\\pi_\\theta(y_w|x)); see docs/deck-authoring.md
+    for name, dom, fk in named("symbols"):
+        if dom not in DOMAINS:
+            v.err(fk, f"unknown domain {dom!r} (one of: {', '.join(DOMAINS)})")
         else:
             symbols[name] = dom
     indices = {}
@@ -337,16 +375,13 @@ def _declarations(v: _Validator, doc: Doc) -> Declarations:
         else:
             indices[name] = (str(bounds[0]), str(bounds[1]))
     indexed = {}
-    for name, idx in table("indexed").items():
-        if problem := name_problem(name):
-            v.err(f + ("indexed", name), problem)
-            continue
+    for name, idx, fk in named("indexed"):
         if not isinstance(idx, str) or not idx or not all(c.isalpha() for c in idx):
-            v.err(f + ("indexed", name), 'must name its index letters, e.g. "i" or "ij"')
+            v.err(fk, 'must name its index letters, e.g. "i" or "ij"')
             continue
         missing = [c for c in idx if c not in indices]
         if missing:
-            v.err(f + ("indexed", name), f"index {missing[0]!r} is not declared in declarations.indices")
+            v.err(fk, f"index {missing[0]!r} is not declared in declarations.indices")
         indexed[name] = idx
     sizes = {}
     for name, n in table("sizes").items():
@@ -361,7 +396,7 @@ def _declarations(v: _Validator, doc: Doc) -> Declarations:
         else:
             sizes[name] = n
     shapes = {}
-    for name, shape in table("shapes").items():
+    for name, shape, fk in named("shapes"):
         ok = isinstance(shape, list) and len(shape) == 2
         ok = ok and all(
             (isinstance(s, int) and not isinstance(s, bool) and 0 < s <= MAX_SIZE)
@@ -372,22 +407,16 @@ def _declarations(v: _Validator, doc: Doc) -> Declarations:
             )
             for s in shape
         )
-        if problem := name_problem(name):
-            v.err(f + ("shapes", name), problem)
-        elif not ok:
-            v.err(
-                f + ("shapes", name), 'must be [rows, cols] of dimension names or integers, e.g. ["n", "d"]'
-            )
+        if not ok:
+            v.err(fk, 'must be [rows, cols] of dimension names or integers, e.g. ["n", "d"]')
         else:
             shapes[name] = (str(shape[0]), str(shape[1]))
     functions = {}
-    for name, fn in table("functions").items():
-        if problem := name_problem(name):
-            v.err(f + ("functions", name), problem)
-        elif fn not in FUNCTIONS:
-            v.err(f + ("functions", name), f"unknown function {fn!r} (one of: {', '.join(FUNCTIONS)})")
+    for name, fn, fk in named("functions"):
+        if fn not in FUNCTIONS:
+            v.err(fk, f"unknown function {fn!r} (one of: {', '.join(FUNCTIONS)})")
         elif name in symbols or name in shapes or name in indexed:
-            v.err(f + ("functions", name), "a function and a symbol cannot share a name on one card")
+            v.err(fk, "a function and a symbol cannot share a name on one card")
         else:
             functions[name] = fn
     definitions = {}
@@ -456,11 +485,8 @@ def _notation(v: _Validator, doc: Doc, decl: Declarations) -> Notation:
     """The optional ``[notation]`` table (see docs/deck-authoring.md): aliases, per_example, summands."""
     if "notation" not in doc:
         return Notation()
-    f = ("notation",)
-    t = v.want(doc, "notation", dict, f, required=False, default={})
-    if not isinstance(t, dict):
-        return Notation()
-    v.unknown_keys(t, _NOTATION_KEYS, f)
+    f: FieldPath = ("notation",)
+    t = v.table(doc, "notation", f, _NOTATION_KEYS)
     from whiteboard_app.latex import ParseError, canonical, check_balance, name_key
 
     declared = {
@@ -487,8 +513,7 @@ def _notation(v: _Validator, doc: Doc, decl: Declarations) -> Notation:
         return True
 
     aliases = {}
-    raw = v.want(t, "aliases", dict, f + ("aliases",), required=False, default={})
-    for key, rhs in (raw if isinstance(raw, dict) else {}).items():
+    for key, rhs in v.table(t, "aliases", f + ("aliases",)).items():
         fk = f + ("aliases", key)
         if not isinstance(rhs, str) or not rhs.strip() or not key.strip():
             v.err(fk, "must map written LaTeX to non-empty LaTeX in the card's names")
@@ -514,8 +539,7 @@ def _notation(v: _Validator, doc: Doc, decl: Declarations) -> Notation:
         v.err(f + ("per_example",), f"{per_example!r} is not a declared index (declarations.indices)")
         per_example = None
     summands = {}
-    raw = v.want(t, "summands", dict, f + ("summands",), required=False, default={})
-    for key, rhs in (raw if isinstance(raw, dict) else {}).items():
+    for key, rhs in v.table(t, "summands", f + ("summands",)).items():
         fk = f + ("summands", key)
         if not isinstance(rhs, str) or not rhs.strip():
             v.err(fk, "must map a defined quantity to the LaTeX of its summand")
@@ -553,30 +577,22 @@ def _card_from_doc(path: Path, text: str, doc: Doc) -> tuple[Card | None, list[D
     interpretation = v.text(doc, "interpretation", ("interpretation",))
     hints = v.strings(doc, "hints", ("hints",), 1, 4)
 
-    targets = Targets()
-    t = v.want(doc, "targets", dict, ("targets",), required=False, default={})
-    if isinstance(t, dict):
-        v.unknown_keys(t, ("cold_s", "practised_s"), ("targets",))
-        cold = v.want(t, "cold_s", int, ("targets", "cold_s"), required=False, default=300)
-        prac = v.want(t, "practised_s", int, ("targets", "practised_s"), required=False, default=180)
-        for key, val in (("cold_s", cold), ("practised_s", prac)):
-            if isinstance(val, int) and val <= 0:
-                v.err(("targets", key), "must be a positive number of seconds")
-        if isinstance(cold, int) and isinstance(prac, int) and prac > cold:
-            v.err(("targets", "practised_s"), "must not exceed cold_s")
-        targets = Targets(cold_s=cold or 300, practised_s=prac or 180)
+    t = v.table(doc, "targets", ("targets",), ("cold_s", "practised_s"))
+    cold = v.want(t, "cold_s", int, ("targets", "cold_s"), required=False, default=300)
+    prac = v.want(t, "practised_s", int, ("targets", "practised_s"), required=False, default=180)
+    for key, val in (("cold_s", cold), ("practised_s", prac)):
+        if isinstance(val, int) and val <= 0:
+            v.err(("targets", key), "must be a positive number of seconds")
+    if isinstance(cold, int) and isinstance(prac, int) and prac > cold:
+        v.err(("targets", "practised_s"), "must not exceed cold_s")
+    targets = Targets(cold_s=cold or 300, practised_s=prac or 180)
 
     declarations = _declarations(v, doc)
     notation = _notation(v, doc, declarations)
 
     steps = []
     raw_steps = v.want(doc, "steps", list, ("steps",), default=[])
-    for k, s in enumerate(raw_steps, 1):
-        f = ("steps", k)
-        if not isinstance(s, dict):
-            v.err(f, "must be a table ([[steps]])")
-            continue
-        v.unknown_keys(s, ("latex", "say", "rule", "checkable", "milestone"), f)
+    for f, s in v.tables(raw_steps, "steps", ("latex", "say", "rule", "checkable", "milestone")):
         latex = v.text(s, "latex", f + ("latex",))
         say = v.text(s, "say", f + ("say",))
         rule = v.text(s, "rule", f + ("rule",))
@@ -585,11 +601,10 @@ def _card_from_doc(path: Path, text: str, doc: Doc) -> tuple[Card | None, list[D
         if milestone is not None and milestone not in MILESTONES:
             v.err(f + ("milestone",), f"unknown milestone {milestone!r} (one of: {', '.join(MILESTONES)})")
             milestone = None
-        if k == 1 and latex.lstrip().startswith("="):
+        if f[1] == 1 and latex.lstrip().startswith("="):
             v.err(f + ("latex",), "the first step cannot continue a previous line (leading '=')")
         steps.append(RefStep(latex=latex, say=say, rule=rule, checkable=bool(checkable), milestone=milestone))
-    if "steps" in doc and len(raw_steps) < 2:
-        v.err(("steps",), f"needs at least 2 steps, has {len(raw_steps)}")
+    v.count(doc, "steps", ("steps",), len(raw_steps), 2, None, "steps")
     if len(raw_steps) > MAX_STEPS:
         v.err(("steps",), f"has {len(raw_steps)} steps; a card may have at most {MAX_STEPS}")
     marked = [k for k, st in enumerate(steps, 1) if st.milestone]
@@ -601,12 +616,7 @@ def _card_from_doc(path: Path, text: str, doc: Doc) -> tuple[Card | None, list[D
 
     mistakes = []
     raw = v.want(doc, "mistakes", list, ("mistakes",), default=[])
-    for k, m in enumerate(raw, 1):
-        f = ("mistakes", k)
-        if not isinstance(m, dict):
-            v.err(f, "must be a table ([[mistakes]])")
-            continue
-        v.unknown_keys(m, ("latex", "after_step", "diagnosis", "explanation"), f)
+    for f, m in v.tables(raw, "mistakes", ("latex", "after_step", "diagnosis", "explanation")):
         latex = v.text(m, "latex", f + ("latex",))
         diagnosis = v.text(m, "diagnosis", f + ("diagnosis",))
         explanation = v.text(m, "explanation", f + ("explanation",))
@@ -618,17 +628,11 @@ def _card_from_doc(path: Path, text: str, doc: Doc) -> tuple[Card | None, list[D
         mistakes.append(
             Mistake(latex=latex, diagnosis=diagnosis, after_step=after or 0, explanation=explanation)
         )
-    if "mistakes" in doc and not 2 <= len(raw) <= 5:
-        v.err(("mistakes",), f"needs 2-5 mistakes, has {len(raw)}")
+    v.count(doc, "mistakes", ("mistakes",), len(raw), 2, 5, "mistakes")
 
     followups = []
     raw = v.want(doc, "followups", list, ("followups",), default=[])
-    for k, q in enumerate(raw, 1):
-        f = ("followups", k)
-        if not isinstance(q, dict):
-            v.err(f, "must be a table ([[followups]])")
-            continue
-        v.unknown_keys(q, ("question", "answer", "key_points"), f)
+    for f, q in v.tables(raw, "followups", ("question", "answer", "key_points")):
         followups.append(
             Followup(
                 question=v.text(q, "question", f + ("question",)),
@@ -636,8 +640,7 @@ def _card_from_doc(path: Path, text: str, doc: Doc) -> tuple[Card | None, list[D
                 key_points=v.strings(q, "key_points", f + ("key_points",), 2, 5),
             )
         )
-    if "followups" in doc and not 2 <= len(raw) <= 4:
-        v.err(("followups",), f"needs 2-4 follow-ups, has {len(raw)}")
+    v.count(doc, "followups", ("followups",), len(raw), 2, 4, "follow-ups")
 
     questions = _questions(v, doc)
 
@@ -695,12 +698,7 @@ def _questions(v: _Validator, doc: Doc) -> tuple[Question, ...]:
     out: list[Question] = []
     raw = v.want(doc, "questions", list, ("questions",), required=False, default=[])
     seen: set[str] = set()
-    for k, q in enumerate(raw, 1):
-        f = ("questions", k)
-        if not isinstance(q, dict):
-            v.err(f, "must be a table ([[questions]])")
-            continue
-        v.unknown_keys(q, _QUESTION_KEYS, f)
+    for f, q in v.tables(raw, "questions", _QUESTION_KEYS):
         qid = v.text(q, "id", f + ("id",))
         if qid and not _ID_RE.match(qid):
             v.err(f + ("id",), f"{qid!r} is not kebab-case (lower-case letters, digits, hyphens)")
