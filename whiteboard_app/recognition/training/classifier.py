@@ -209,7 +209,8 @@ def train_classifier(
 
     Stops after *epochs* epochs or *minutes* of wall time, whichever is first (a cosine learning-rate
     schedule over *epochs*). With *synth_per_class* > 0, that many made samples of each added class
-    (``symbol_synth.ADDED_CLASSES``, or *synth_classes*) are mixed into the real training symbols: made
+    (``symbol_synth.ADDED_CLASSES``, or *synth_classes*; ``HARD_FACTOR`` x as many of the
+    ``HARD_CLASSES``, ``HARD_REAL_SHARE`` of them transforms of real glyphs) are mixed into the real training symbols: made
     from and hosted in the *training* writers' ink only (seeded by *seed*); *synth_val_per_class* more,
     made from the validation writers' ink with another seed, are reported per epoch
     (``synth_val_acc``), while the checkpoint is still chosen by the real validation accuracy.
@@ -226,10 +227,24 @@ def train_classifier(
     known = set(ck["label_names"])
     synth_val: list[Expression] = []
     if synth_per_class > 0:
-        from whiteboard_app.recognition.training.symbol_synth import ADDED_CLASSES, make_samples
+        from whiteboard_app.recognition.training.symbol_synth import (
+            ADDED_CLASSES,
+            HARD_CLASSES,
+            HARD_FACTOR,
+            HARD_REAL_SHARE,
+            build_pool,
+            make_samples,
+        )
 
         classes = list(synth_classes) if synth_classes is not None else list(ADDED_CLASSES)
-        made = make_samples(train, classes, synth_per_class, seed)
+        pool = build_pool(train)
+        easy = [c for c in classes if c not in HARD_CLASSES]
+        hard = [c for c in classes if c in HARD_CLASSES]
+        made = make_samples(train, easy, synth_per_class, seed, pool=pool) if easy else []
+        if hard:  # the classes with real look-alikes: more samples, more of them from real glyphs
+            made += make_samples(
+                train, hard, HARD_FACTOR * synth_per_class, seed + 1, pool=pool, real_share=HARD_REAL_SHARE
+            )
         _log(
             f"classifier: {len(made)} made samples of {len(classes)} added classes "
             f"({sum(m.recipe.startswith('real:') for m in made)} transforms of real glyphs, the rest skeletons)",
