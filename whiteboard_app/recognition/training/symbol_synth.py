@@ -398,7 +398,67 @@ def font_glyph(font: str, char: str) -> tuple[tuple[tuple[float, float], ...], .
             strokes.append([(xa, ya), (xb, yb)])
     if not strokes:
         raise ValueError(f"font {font} has no strokes for {char!r}")
-    return tuple(tuple(s) for s in strokes)
+    return tuple(tuple(s) for s in chain_strokes(drop_thickening(strokes)))
+
+
+def _seg_dist(p: tuple[float, float], a: tuple[float, float], b: tuple[float, float]) -> float:
+    dx, dy = b[0] - a[0], b[1] - a[1]
+    L = dx * dx + dy * dy
+    t = 0.0 if L == 0 else max(0.0, min(1.0, ((p[0] - a[0]) * dx + (p[1] - a[1]) * dy) / L))
+    return math.hypot(p[0] - a[0] - t * dx, p[1] - a[1] - t * dy)
+
+
+def drop_thickening(strokes: Strokes, tol: float = 2.1) -> Strokes:
+    """*strokes* without the ones a stroke font adds to thicken a line: a stroke every point of which lies
+    within *tol* (font units) of a longer stroke (Hershey's ∂, ~ and ∇ draw parts of their line twice,
+    one or two units apart; a hand draws it once)."""
+
+    def length(s):
+        return sum(math.hypot(b[0] - a[0], b[1] - a[1]) for a, b in zip(s, s[1:], strict=False))
+
+    order = sorted(range(len(strokes)), key=lambda i: length(strokes[i]))
+    dropped: set[int] = set()
+    for i in order:
+        for j in range(len(strokes)):
+            if j == i or j in dropped or length(strokes[j]) < length(strokes[i]) or len(strokes[j]) < 2:
+                continue
+            segs = list(zip(strokes[j], strokes[j][1:], strict=False))
+            if all(min(_seg_dist(p, a, b) for a, b in segs) <= tol for p in strokes[i]):
+                dropped.add(i)
+                break
+    return [s for k, s in enumerate(strokes) if k not in dropped]
+
+
+def chain_strokes(strokes: Strokes) -> Strokes:
+    """Strokes that share an end point joined into one, either end to either end (one reversed when
+    needed), until no two share one: a font draws a W as four lines and a ∂ in three pieces, a hand in
+    one stroke. The first stroke's direction is kept."""
+    out = [list(s) for s in strokes]
+    merged = True
+    while merged:
+        merged = False
+        for i in range(len(out)):
+            for j in range(len(out)):
+                if i == j:
+                    continue
+                a, b = out[i], out[j]
+                if a[-1] == b[0]:
+                    joined = a + b[1:]
+                elif a[-1] == b[-1]:
+                    joined = a + b[-2::-1]
+                elif a[0] == b[-1]:
+                    joined = b + a[1:]
+                elif a[0] == b[0]:
+                    joined = b[::-1] + a[1:]
+                else:
+                    continue
+                out[i] = joined
+                del out[j]
+                merged = True
+                break
+            if merged:
+                break
+    return out
 
 
 def _hand_skeleton(cls: str, rng: random.Random) -> Strokes | None:
@@ -430,6 +490,9 @@ def _hand_skeleton(cls: str, rng: random.Random) -> Strokes | None:
             ]
             for k in range(n)
         ]
+    if cls == "omega":  # one stroke, as a hand writes it (the fonts draw it in two halves)
+        pts = [(0.05, 0.1), (0.0, 0.5), (0.1, 0.9), (0.25, 1.0), (0.4, 0.85), (0.5, rng.uniform(0.35, 0.6))]
+        return [pts + [(1.0 - x, y) for x, y in reversed(pts[:-1])]]
     if cls == "nabla":
         return (
             [[(0.0, 0.0), (1.0, 0.0), (0.5, 1.0), (0.0, 0.0)]]
