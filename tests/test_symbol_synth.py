@@ -245,3 +245,29 @@ def test_caret_and_z_from_real_strokes(lookalikes):
 def test_hard_classes_are_added_classes():
     assert set(S.HARD_CLASSES) <= set(S.ADDED_CLASSES)
     assert S.HARD_FACTOR >= 1 and 0.0 <= S.HARD_REAL_SHARE <= 1.0
+
+
+def test_font_skeletons_are_drawn_in_a_hands_strokes():
+    # Hershey draws W as four lines and doubles ∂'s line to thicken it: a hand writes each in one stroke
+    assert len(S.font_glyph("futural", "W")) == 1
+    assert len(S.font_glyph("mathlow", "m")) == 1
+    assert len(S.font_glyph("futural", "K")) == 3  # lines that only cross stay apart
+    assert len(S.font_glyph("mathlow", "y")) == 2  # ‖: two bars, neither a thickening of the other
+    a, b, c = [(0, 0), (1, 0)], [(2, 1), (1, 0)], [(5, 5), (6, 6)]
+    assert S.chain_strokes([a, b, c]) == [[(0, 0), (1, 0), (2, 1)], c]
+    line = [(0.0, 0.0), (10.0, 0.0)]
+    twin = [(1.0, 1.0), (9.0, 1.0)]
+    apart = [(0.0, 5.0), (10.0, 5.0)]
+    assert S.drop_thickening([line, twin, apart]) == [line, apart]
+
+
+def test_omega_has_a_one_stroke_skeleton():
+    g = S._hand_skeleton("omega", random.Random(0))
+    assert g is not None and len(g) == 1
+    pts = g[0]
+    assert pts[0][0] < 0.5 < pts[-1][0]  # from top left to top right, symmetric about the middle
+    assert all(
+        p[0] == pytest.approx(1.0 - q[0]) and p[1] == q[1] for p, q in zip(pts, reversed(pts), strict=True)
+    )
+    bottoms = [k for k in range(1, len(pts) - 1) if pts[k][1] > max(pts[k - 1][1], pts[k + 1][1])]
+    assert len(bottoms) == 2  # two bowls (y down)
