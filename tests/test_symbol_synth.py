@@ -271,3 +271,20 @@ def test_omega_has_a_one_stroke_skeleton():
     )
     bottoms = [k for k in range(1, len(pts) - 1) if pts[k][1] > max(pts[k - 1][1], pts[k + 1][1])]
     assert len(bottoms) == 2  # two bowls (y down)
+
+
+def test_classifier_stop_after_ends_early_on_the_full_schedule(exprs, tmp_path):
+    torch = pytest.importorskip("torch")
+    pytest.importorskip("mathnote_ocr")
+    from whiteboard_app.recognition.training.classifier import train_classifier
+
+    n = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        res = train_classifier(
+            exprs[:14], exprs[14:], tmp_path / "c.pth", epochs=3, stop_after=1, minutes=5, seed=0, log=None
+        )
+    finally:
+        torch.set_num_threads(n)
+    assert res["epochs"] == 1 and (tmp_path / "c.epoch1.pt").exists()
+    assert not (tmp_path / "c.epoch2.pt").exists()

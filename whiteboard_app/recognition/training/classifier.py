@@ -204,11 +204,13 @@ def train_classifier(
     synth_per_class: int = 0,
     synth_classes: Sequence[str] | None = None,
     synth_val_per_class: int = 100,
+    stop_after: int = 0,
 ) -> dict:
     """Fine-tune the classifier; write the best checkpoint (by validation accuracy) to *out_path*.
 
     Stops after *epochs* epochs or *minutes* of wall time, whichever is first (a cosine learning-rate
-    schedule over *epochs*). With *synth_per_class* > 0, that many made samples of each added class
+    schedule over *epochs*), or after *stop_after* epochs when that is > 0 (the schedule still over
+    *epochs*: the same weights a run stopped there by its time budget writes). With *synth_per_class* > 0, that many made samples of each added class
     (``symbol_synth.ADDED_CLASSES``, or *synth_classes*; ``HARD_FACTOR`` x as many of the
     ``HARD_CLASSES``, ``HARD_REAL_SHARE`` of them transforms of real glyphs) are mixed into the real training symbols: made
     from and hosted in the *training* writers' ink only (seeded by *seed*); *synth_val_per_class* more,
@@ -330,6 +332,9 @@ def train_classifier(
             _save(model, best[1], ck, label_names, canvas_size, out_path)  # prototypes: at the end
         if elapsed > minutes:
             _log("classifier: time budget reached", log)
+            break
+        if 0 < stop_after <= epoch + 1:
+            _log(f"classifier: stopped after epoch {epoch + 1} (--stop-after)", log)
             break
     if best[1] is not None:
         model.load_state_dict(best[1])
