@@ -18,15 +18,21 @@ $(STAMP): pyproject.toml scripts/install-system-deps.sh
 run: $(STAMP)
 	$(BIN)/whiteboard-app-gui
 
-# lint: ruff (rules and format) and the import contracts (Qt only in whiteboard_app.ui, the core's layers)
+# lint: ruff (rules and format), the import contracts (Qt only in whiteboard_app.ui, the core's layers)
+# and mypy ([tool.mypy] in pyproject.toml: strict on ink, sessions, decks, pipeline)
 lint: $(STAMP)
 	$(BIN)/ruff check whiteboard_app tests benchmarks scripts packaging
 	$(BIN)/ruff format --check whiteboard_app tests benchmarks scripts packaging
 	$(BIN)/lint-imports --no-cache
+	$(BIN)/mypy
 
-# test: lint, then every test; tests/test_core_without_qt.py runs the core with Qt blocked
+# test: lint, then every test on TEST_WORKERS pytest-xdist workers (one per core; TEST_WORKERS=0 runs in
+# this process). --dist worksteal starts each worker on a contiguous half of the tests (a file's tests, and
+# so its module-scoped fixtures, mostly on one worker) and lets an idle worker take what the other has
+# left: 185 s against 197-203 s for --dist loadfile on the idle 2-core machine (docs/benchmarks.md).
+TEST_WORKERS ?= 2
 test: lint
-	QT_QPA_PLATFORM=offscreen $(BIN)/python -m pytest -q -p no:cacheprovider
+	QT_QPA_PLATFORM=offscreen $(BIN)/python -m pytest -q -p no:cacheprovider -n $(TEST_WORKERS) --dist worksteal
 
 # the whole core suite again with PySide6 unimportable (slow; the smoke test above is the CI guarantee)
 test-core: $(STAMP)

@@ -379,7 +379,7 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     import torch
 
-    from whiteboard_app.recognition.trained import TrainedRecognizer
+    from whiteboard_app.recognition.whiteboard import create
 
     torch.set_num_threads(args.threads)
     signal.signal(signal.SIGPROF, _alarm)
@@ -394,7 +394,7 @@ def main(argv: list[str] | None = None) -> int:
     if cache_path.exists():
         with open(cache_path, "rb") as f:
             cache = pickle.load(f)
-    rec = TrainedRecognizer()
+    rec = create()  # the engine with the card-context verifier as its hook, as the app builds it
     rec.load()
     out_f = open(args.out, "w", encoding="utf-8") if args.out else None
     t0 = time.perf_counter()

@@ -189,8 +189,8 @@ def draw_glyphs(latex: str, val: dict, train: dict, rng: random.Random, synth: S
     """(glyphs, inks, classes drawn from training writers) for one draw, or (None, reason, missing LaTeX).
     With *synth*, classes without real ink are made (:class:`SynthBank`) and the third item is
     (classes drawn from training writers, classes made)."""
-    from whiteboard_app.recognition.trained import name_to_latex
     from whiteboard_app.recognition.typeset import LayoutError, glyph_layout
+    from whiteboard_app.recognition.vocabulary import name_to_latex
 
     try:
         glyphs = glyph_layout(latex)
@@ -242,7 +242,7 @@ def _read(rec, ink, ctx, timeout_s: float, card_id: str):
         result = rec.recognize(ink, ctx)
     except _Timeout:  # over the app's time limit: "could not read"
         result = RecognitionResult()
-    except Exception as exc:  # a failure reads nothing
+    except Exception as exc:  # noqa: BLE001 - a failure reads nothing
         print(f"{card_id}: {type(exc).__name__}: {exc}", file=sys.stderr)
         result = RecognitionResult()
     finally:
@@ -340,7 +340,7 @@ def main(argv: list[str] | None = None) -> int:
     from whiteboard_app.recognition.base import RecognitionContext
     from whiteboard_app.recognition.context import rerank
     from whiteboard_app.recognition.form_match import warm_up
-    from whiteboard_app.recognition.trained import TrainedRecognizer
+    from whiteboard_app.recognition.whiteboard import create
 
     with_ink = "ink" in inspect.signature(rerank).parameters  # the verifier's keyword (older rerank: none)
     conditions = ["typeset", "jittered"] if args.both else (["jittered"] if args.jitter else ["typeset"])
@@ -354,7 +354,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.val_only:
         train = {}
     synth = SynthBank(val) if args.synthetic else None
-    rec = TrainedRecognizer()
+    rec = create()  # the engine with the card-context verifier as its hook, as the app builds it
     if args.compose_only:
         args.no_write, conditions = True, []
     else:

@@ -23,15 +23,15 @@ import time
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
-from PySide6.QtCore import QEvent, QPointF, Qt  # noqa: E402
-from PySide6.QtGui import QInputDevice, QPointingDevice, QTabletEvent  # noqa: E402
-from PySide6.QtWidgets import QApplication  # noqa: E402
+from PySide6.QtCore import QEvent, QPointF, Qt
+from PySide6.QtGui import QInputDevice, QPointingDevice, QTabletEvent
+from PySide6.QtWidgets import QApplication
 
-from benchmarks._report import machine, median, p95, write_section  # noqa: E402
-from whiteboard_app.ink.model import StepInk, Stroke  # noqa: E402
-from whiteboard_app.ink.page import Page  # noqa: E402
-from whiteboard_app.ui.canvas import BoardCanvas  # noqa: E402
-from whiteboard_app.ui.page_model import PageModel  # noqa: E402
+from benchmarks._report import machine, median, p95, write_section
+from whiteboard_app.ink.model import StepInk, Stroke
+from whiteboard_app.ink.page import Page
+from whiteboard_app.ui.canvas import BoardCanvas
+from whiteboard_app.ui.page_model import PageModel
 
 N_STEPS, PER_STEP, POINTS = 50, 100, 24
 

@@ -103,11 +103,10 @@ class MathnoteEngine:
 
     def __init__(self, ev):
         t0 = time.perf_counter()
-        from mathnote_ocr.api import MathOCR
-        from mathnote_ocr.tree_parser.tree_latex import _sym_to_latex
+        from whiteboard_app.recognition.mathnote_compat import new_ocr, sym_to_latex
 
-        self.ocr = MathOCR()
-        self.to_latex = _sym_to_latex
+        self.ocr = new_ocr()
+        self.to_latex = sym_to_latex
         self.ev = ev
         self.load_s = time.perf_counter() - t0
 
@@ -158,7 +157,7 @@ def run_engine(eng, rows, ev, timeout_s: float, out_f=None, verbose=False) -> di
                 syms = [([pos[i] for i in ids], lab) for ids, lab in syms]
         except _Timeout:
             latex, nbest, syms, err = "", [], [], "timeout"
-        except Exception as exc:  # counted as a miss, reported
+        except Exception as exc:  # noqa: BLE001 - counted as a miss, reported
             latex, nbest, syms, err = "", [], [], f"{type(exc).__name__}: {exc}"
         finally:
             signal.setitimer(signal.ITIMER_REAL, 0)

@@ -28,6 +28,7 @@ BENCHMARKS = (
     "quit",
     "correction_kind",
     "added_symbols",
+    "calibration",
 )
 
 

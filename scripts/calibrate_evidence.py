@@ -80,7 +80,7 @@ def features(args) -> None:
                 if r.symbols
                 else []
             )
-        except Exception as exc:  # noqa: BLE001
+        except Exception as exc:  # noqa: BLE001 - a failed reading counts as no match, reported
             print(f"{row['id']}: {type(exc).__name__}: {exc}", file=sys.stderr)
             fms = []
         out.append(
@@ -130,7 +130,7 @@ def open_fits(args) -> None:
                 RecognitionContext(((r.best, "open"),)),
                 rec.classify_groups,
             )
-        except Exception as exc:  # noqa: BLE001
+        except Exception as exc:  # noqa: BLE001 - a failed reading counts as no match, reported
             print(f"{x['id']}: {type(exc).__name__}: {exc}", file=sys.stderr)
             fms = []
         x["open_fm"] = fms[0] if fms else None
@@ -141,8 +141,8 @@ def open_fits(args) -> None:
 
 def simulate(data, params: dict) -> dict:
     """Figures of the rule with ``params`` on stored fits: A (truth present) exact / wrong, B wrong."""
-    from whiteboard_app.recognition.context import normalize_tokens
     from whiteboard_app.recognition.form_match import verified_form
+    from whiteboard_app.recognition.tokens import normalize_tokens
 
     a_ok = a_wrong = b_wrong = a_kept = b_turned = b_became = 0
     for x in data:
@@ -186,14 +186,19 @@ GRID = {
 }
 
 
-def fit(args) -> None:
-    data = pickle.load(open(args.features, "rb"))
-    base = simulate(data, {"off": True})
-    print("no evidence rule:", base)
-    best = None
-    keys = list(GRID)
-    for values in itertools.product(*(GRID[k] for k in keys)):
-        params = dict(zip(keys, values, strict=True))
+#: Second stage (:func:`fit`): searched with the first stage's choice fixed. ``margin``: the verifier's
+#: margin over the next form (verified_form's, 2.0 before); ``case_size``: the written size of the letters
+#: whose case is only their size (form_match.SAME_SHAPE_CASE; 99: not weighed).
+GRID2 = {
+    "margin": [1.0, 1.5, 2.0, 2.5, 3.0],
+    "case_size": [99.0, 0.6, 0.5, 0.4, 0.3, 0.25, 0.2],
+}
+
+
+def _search(data, grid: dict, fixed: dict, base: dict, args, best=None):
+    keys = list(grid)
+    for values in itertools.product(*(grid[k] for k in keys)):
+        params = {**fixed, **dict(zip(keys, values, strict=True))}
         s = simulate(data, params)
         ok = (
             s["B_wrong"] <= 100 * args.max_wrong
@@ -203,6 +208,20 @@ def fit(args) -> None:
         key = (ok, s["A_exact"], -s["B_wrong"])
         if best is None or key > best[0]:
             best = (key, params, s)
+    return best
+
+
+def fit(args) -> None:
+    data = pickle.load(open(args.features, "rb"))
+    base = simulate(data, {"off": True})
+    print("no evidence rule:", base)
+    if args.first:  # the first stage's choice of an earlier run (printed as "first stage:")
+        fixed = json.loads(args.first)
+        best = _search(data, {k: [v] for k, v in fixed.items()}, {}, base, args)
+    else:
+        best = _search(data, GRID, {}, base, args)
+    print("first stage:", best[1], best[2])
+    best = _search(data, GRID2, best[1], base, args, best)
     print("chosen:", best[1], best[2])
     if not args.dry_run:
         EVIDENCE_JSON.write_text(
@@ -250,6 +269,7 @@ def main(argv=None) -> int:
         help="share of the correct open readings a wrong form may replace in B (default 0: never)",
     )
     g.add_argument("--dry-run", action="store_true")
+    g.add_argument("--first", help="skip the first stage: its chosen thresholds (JSON) from an earlier run")
     args = ap.parse_args(argv)
     {"features": features, "open": open_fits, "fit": fit}[args.cmd](args)
     return 0

@@ -7,11 +7,24 @@ skipped there.
 
 from __future__ import annotations
 
+import atexit
 import importlib.abc
 import os
+import shutil
 import sys
+import tempfile
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+# derived tables (whiteboard_app/cache.py) go to a scratch folder, never the user's cache folder
+os.environ.setdefault("WHITEBOARD_CACHE_DIR", tempfile.mkdtemp(prefix="whiteboard-test-cache-"))
+
+# Each pytest process (each pytest-xdist worker too) keeps the per-user files of the program and of the
+# child processes it starts in a folder of its own: native QSettings (XDG_CONFIG_HOME) and platformdirs'
+# data folder (XDG_DATA_HOME) are never the developer's, and two workers never write one settings file.
+_OWN_HOME = tempfile.mkdtemp(prefix="whiteboard-tests-")
+os.environ["XDG_CONFIG_HOME"] = os.path.join(_OWN_HOME, "config")
+os.environ["XDG_DATA_HOME"] = os.path.join(_OWN_HOME, "data")
+atexit.register(shutil.rmtree, _OWN_HOME, ignore_errors=True)
 
 
 class _BlockQt(importlib.abc.MetaPathFinder):

@@ -43,6 +43,17 @@ class CountingEngine:
         return len(self.adapted)
 
 
+class ReplacingEngine(CountingEngine):
+    """A CountingEngine that also has the replacing hook: ``set_adaptation(samples)`` makes the labels
+    exactly these samples' labels."""
+
+    name = "replacing"
+
+    def set_adaptation(self, samples):
+        self.adapted = [label for label, _ink in samples]
+        return len(self.adapted)
+
+
 class FailingEngine:
     """1 stroke: RecognitionError; 2 strokes: ValueError; 3 strokes: the process dies; else reads "ok"."""
 

@@ -6,10 +6,10 @@ import pytest
 
 pytest.importorskip("mathnote_ocr")
 
-from mathnote_ocr.bbox import BBox  # noqa: E402
-from mathnote_ocr.expression import DetectedSymbol  # noqa: E402
+from mathnote_ocr.bbox import BBox
+from mathnote_ocr.expression import DetectedSymbol
 
-from whiteboard_app.recognition.accents import accent_pairs, merge_accents  # noqa: E402
+from whiteboard_app.recognition.accents import accent_pairs, merge_accents
 
 
 def sym(name, x, y, w, h):

@@ -10,13 +10,13 @@ from __future__ import annotations
 import pytest
 
 from tests._maths_support import _generous_limits, deck  # noqa: F401 (autouse fixture)
-from whiteboard_app.decks import bundled_deck_dir, load_card, load_deck
+from whiteboard_app.decks import DeckError, bundled_deck_dir, load_card, load_deck
 from whiteboard_app.maths import check_step, parse_step
 
 CARD_FILES = sorted(bundled_deck_dir().glob("*.toml"))
 try:
     _DECK = load_deck()
-except Exception:  # reported by test_card_loads
+except DeckError:  # reported by test_card_loads
     _DECK = None
 
 

@@ -7,30 +7,17 @@ from __future__ import annotations
 
 import pytest
 
-from tests._maths_support import _generous_limits  # noqa: F401 (autouse fixture)
+from tests._maths_support import _generous_limits, toy_card  # noqa: F401 (autouse fixture)
 from whiteboard_app.cli import main
-from whiteboard_app.decks.schema import Card, Declarations, Mistake, RefStep
+from whiteboard_app.decks.schema import Declarations, Mistake
 from whiteboard_app.maths.checker import CardChecker
-from whiteboard_app.maths.latex import names_from_declarations
+from whiteboard_app.maths.normalise import names_from_declarations
 from whiteboard_app.maths.parse import parse_step
 from whiteboard_app.maths.worker import compare_in_process
 
 
 def _card(steps, decl, mistakes=(), cid="toy-rules"):
-    return Card(
-        id=cid,
-        title="t",
-        topic="calculus",
-        prompt="p",
-        setup="s",
-        assumptions=(),
-        declarations=decl,
-        steps=tuple(RefStep(s) for s in steps),
-        interpretation="i",
-        followups=(),
-        mistakes=tuple(mistakes),
-        hints=("h",),
-    )
+    return toy_card(steps, decl, mistakes, cid)
 
 
 # ---------------------------------------------------------------------- 13: IG, a plain multi-letter name

@@ -6,7 +6,7 @@ import json
 import subprocess
 import sys
 
-from tests._maths_support import _generous_limits  # noqa: F401 (autouse fixture)
+from tests._maths_support import CHECK_JSON_KEYS, _generous_limits  # noqa: F401 (autouse fixture)
 from whiteboard_app.cli import main
 
 
@@ -34,20 +34,7 @@ def test_check_json_through_the_real_entry_point():
     )
     assert r.returncode == 0, r.stderr
     out = json.loads(r.stdout)
-    assert [set(v) for v in out] == [
-        {
-            "latex",
-            "verdict",
-            "reference_step",
-            "diagnosis",
-            "shape",
-            "ms",
-            "message",
-            "defines",
-            "skipped",
-            "note",
-        }
-    ] * 3
+    assert [set(v) for v in out] == [CHECK_JSON_KEYS] * 3
     assert [v["verdict"] for v in out] == ["correct", "wrong", "unparsed"]
     assert out[0]["reference_step"] == 3 and out[1]["diagnosis"] == "sign flip"
     assert all(isinstance(v["ms"], float) for v in out)

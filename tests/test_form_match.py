@@ -14,15 +14,15 @@ import pytest
 pytest.importorskip("mathnote_ocr")
 pytest.importorskip("scipy")
 
-from whiteboard_app.ink import Point, StepInk, Stroke  # noqa: E402
-from whiteboard_app.recognition.base import (  # noqa: E402
+from whiteboard_app.ink import Point, StepInk, Stroke
+from whiteboard_app.recognition.base import (
     Candidate,
     RecognitionContext,
     RecognitionResult,
     SymbolAlternatives,
 )
-from whiteboard_app.recognition.context import normalize_tokens, rerank  # noqa: E402
-from whiteboard_app.recognition.form_match import (  # noqa: E402
+from whiteboard_app.recognition.context import normalize_tokens, rerank
+from whiteboard_app.recognition.form_match import (
     EVIDENCE_DEFAULTS,
     FormMatch,
     InkSymbol,
@@ -34,7 +34,7 @@ from whiteboard_app.recognition.form_match import (  # noqa: E402
     token_kind,
     verified_form,
 )
-from whiteboard_app.recognition.typeset import glyph_layout  # noqa: E402
+from whiteboard_app.recognition.typeset import glyph_layout
 
 REF = r"\frac{d\sigma}{dz} = \sigma(z)(1-\sigma(z))"
 SIGN = r"\frac{d\sigma}{dz} = \sigma(z)(1+\sigma(z))"
@@ -567,3 +567,25 @@ def test_a_form_must_fit_better_than_the_engines_own_supported_reading():
         form, _fm("x+y", 2.0, line, unexplained=1)
     )  # an open reading the ink does not support
     assert verified_form([form], open_fit=own) is None
+
+
+def test_a_letter_whose_case_is_its_size_must_be_written_at_that_size():
+    # issue 13: "x" written small where the form has its capital "X" (size residual about -0.4), and the
+    # reverse; letters whose capital has another shape ("a"/"A") are the classifier's to judge
+    t = {**evidence_thresholds(), "case_size": 0.25}
+    small = [("a", 0.0, 0.0, 0.0, 0.0), ("+", 0.0, 0.0, 0.0, 0.0)]
+    assert not evidence_ok(_fm("a+X", 1.0, small + [("X", 0.0, 0.0, -0.4, 0.0)]), t)
+    assert evidence_ok(_fm("a+x", 1.0, small + [("x", 0.0, 0.0, -0.4, 0.0)]), t)  # a small x, smaller
+    assert not evidence_ok(_fm("a+x", 1.0, small + [("x", 0.0, 0.0, 0.4, 0.0)]), t)  # an X where x is
+    assert evidence_ok(_fm("a+X", 1.0, small + [("X", 0.0, 0.0, 0.4, 0.0)]), t)
+    assert evidence_ok(_fm("a+B", 1.0, small + [("B", 0.0, 0.0, -0.4, 0.0)]), t)  # not a same-shape letter
+    assert evidence_ok(_fm("a+X", 1.0, small + [("X", 0.0, 0.0, -0.4, 0.0)]), {**t, "case_size": 99.0})
+
+
+def test_the_margin_over_the_next_form_is_a_calibrated_threshold():
+    line = [("x", 0.0, 0.0, 0.0, 0.0), ("+", 0.0, 0.0, 0.0, 0.0), ("y", 0.0, 0.0, 0.0, 0.0)]
+    best, next_ = _fm("x+y", 1.0, line), _fm("x+z", 2.2, line)
+    t = evidence_thresholds()
+    assert verified_form([best, next_], evidence={**t, "margin": 1.0}) is best
+    assert verified_form([best, next_], evidence={**t, "margin": 2.0}) is None
+    assert verified_form([best, next_], evidence={**t, "margin": 2.0}, margin=1.0) is best

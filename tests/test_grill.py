@@ -6,13 +6,13 @@ from __future__ import annotations
 
 import json
 import subprocess
-import sys
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import fsrs
 import pytest
 
+from tests._maths_support import CHECK_JSON_KEYS
 from whiteboard_app.decks import card_errors, load_deck
 from whiteboard_app.sessions.clock import FakeClock
 from whiteboard_app.sessions.grill import (
@@ -398,16 +398,28 @@ def test_a_session_times_each_question(sched):
 
 # --------------------------------------------------------------------------------------------------- CLI
 def _cli(*args, env=None):
+    """The CLI run in this process (``cli.main``) with ``env`` added to the environment: its exit status
+    and output as a CompletedProcess. Six interpreter start-ups cost about 20 s of CI; the entry point
+    itself (``python -m whiteboard_app ...``) is run by tests/test_cli_check.py and, with Qt blocked, by
+    tests/test_core_without_qt.py, which also runs ``grill answer``."""
+    import contextlib
+    import io
     import os
+    from unittest import mock
 
-    e = dict(os.environ, **(env or {}))
-    return subprocess.run(
-        [sys.executable, "-m", "whiteboard_app.cli", *args],
-        capture_output=True,
-        text=True,
-        timeout=120,
-        env=e,
-    )
+    from whiteboard_app import cli
+
+    out, err = io.StringIO(), io.StringIO()
+    with (
+        mock.patch.dict(os.environ, env or {}),
+        contextlib.redirect_stdout(out),
+        contextlib.redirect_stderr(err),
+    ):
+        try:
+            code = cli.main(list(args))
+        except SystemExit as exc:  # argparse's errors
+            code = exc.code
+    return subprocess.CompletedProcess(list(args), code or 0, out.getvalue(), err.getvalue())
 
 
 def test_cli_list_and_answer(tmp_path):
@@ -421,18 +433,7 @@ def test_cli_list_and_answer(tmp_path):
     assert out.returncode == 0, out.stderr
     (v,) = json.loads(out.stdout)
     # exactly the keys `check --json` gives
-    assert set(v) == {
-        "latex",
-        "verdict",
-        "reference_step",
-        "diagnosis",
-        "shape",
-        "ms",
-        "message",
-        "defines",
-        "skipped",
-        "note",
-    }  # issue 11 added the last three to `check --json`
+    assert set(v) == CHECK_JSON_KEYS
     assert v["verdict"] == "correct"
     out = _cli("grill", "answer", qid, r"\sigma(1+\sigma)", "--json", env=env)
     assert json.loads(out.stdout)[0]["verdict"] == "wrong"

@@ -126,6 +126,11 @@ def test_a_long_step_reads_the_same_symbols_chunked_and_whole(rec, monkeypatch, 
 def test_the_exact_search_keeps_only_what_the_readings_use(rec, monkeypatch):
     from mathnote_ocr.engine import grouper
 
+    from whiteboard_app.recognition import trained
+
+    # every partition parsed in both readings: the time budget for extra parses must not decide the
+    # n-best (a busy machine or a cold first reading would otherwise parse fewer in one of them)
+    monkeypatch.setattr(trained, "EXTRA_PARSE_BUDGET_MS", 1e9)
     ink = _synth(r"x^{2}+3x-4=\frac{a}{b}", 2)  # short: 2 partitions read
     fast = rec.recognize(ink)
     ours = grouper._find_partitions_exact

@@ -5,10 +5,12 @@ from __future__ import annotations
 
 import pytest
 
+from tests._maths_support import toy_card
 from whiteboard_app.decks.schema import Card, Declarations, Mistake, RefStep
+from whiteboard_app.latex import ParseError, name_key
 from whiteboard_app.maths.checker import CardChecker
 from whiteboard_app.maths.evaluate import ShapeError
-from whiteboard_app.maths.latex import ParseError, name_key, names_from_declarations
+from whiteboard_app.maths.normalise import names_from_declarations
 from whiteboard_app.maths.parse import parse_step
 from whiteboard_app.maths.worker import compare_in_process
 
@@ -105,7 +107,8 @@ def test_relations_chains_and_a_leading_equals():
         (r"\text{both dice}", "unknown name"),
         (r"\frac{1}{", "unbalanced"),
         (r"p(y|x)", ""),
-        (r"\sum_k x_k", "k"),
+        (r"\sum_{k^2} x_k", "sum index"),
+        (r"\sum x_k", "needs its index"),
         (r"a +", "nothing after it"),
         (r"a \cdot\cdot b", "two operators in a row"),
         (r"\foo a", "\\foo"),
@@ -124,20 +127,7 @@ def test_name_keys():
 
 
 def _card(steps, mistakes=(), decl=DECL, cid="toy"):
-    return Card(
-        id=cid,
-        title="t",
-        topic="calculus",
-        prompt="p",
-        setup="s",
-        assumptions=(),
-        declarations=decl,
-        steps=tuple(RefStep(s) for s in steps),
-        interpretation="i",
-        followups=(),
-        mistakes=tuple(mistakes),
-        hints=("h",),
-    )
+    return toy_card(steps, decl, mistakes, cid)
 
 
 @pytest.fixture(scope="module")

@@ -7,7 +7,7 @@ import threading
 
 import pytest
 
-from tests._maths_support import _generous_limits, deck  # noqa: F401 (autouse fixture)
+from tests._maths_support import CHECK_JSON_KEYS, _generous_limits, deck  # noqa: F401 (autouse fixture)
 from whiteboard_app.maths import check_derivation, check_step, compare, near_misses, warm_up, worker
 
 
@@ -83,18 +83,7 @@ def test_check_derivation_follows_the_users_own_steps():
     assert vs[0].reference_step == 1 and vs[1].reference_step in (2, 3) and vs[2].reference_step == 4
     assert vs[3].diagnosis == "sign flip"
     assert all(v.ms >= 0 for v in vs)
-    assert set(vs[0].to_json()) == {
-        "latex",
-        "verdict",
-        "reference_step",
-        "diagnosis",
-        "shape",
-        "ms",
-        "message",
-        "defines",
-        "skipped",
-        "note",
-    }
+    assert set(vs[0].to_json()) == CHECK_JSON_KEYS
 
 
 def test_compare_and_near_misses_through_the_worker():

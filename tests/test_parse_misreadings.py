@@ -13,15 +13,10 @@ import pytest
 from tests._maths_support import _generous_limits, deck  # noqa: F401 (autouse fixture)
 from whiteboard_app.cli import main
 from whiteboard_app.decks.schema import Declarations
+from whiteboard_app.latex import MalformedError, ParseError, check_balance, check_structure
 from whiteboard_app.maths import check_step
 from whiteboard_app.maths.checker import CardChecker
-from whiteboard_app.maths.latex import (
-    MalformedError,
-    ParseError,
-    check_balance,
-    check_structure,
-    names_from_declarations,
-)
+from whiteboard_app.maths.normalise import names_from_declarations
 from whiteboard_app.maths.parse import parse_step
 
 NAMES = names_from_declarations(

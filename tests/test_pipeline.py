@@ -188,3 +188,28 @@ def test_prepare_gives_the_cards_context(card):
     ctx = pipeline.prepare(card)
     kinds = {k for _, k in ctx.expected}
     assert {"reference", "mistake"} <= kinds and "previous" not in kinds
+
+
+class WarmingRecognizer(FakeRecognizer):
+    """Ready but still warming up (as the registry's worker right after loading): ``wait_until_warm``
+    takes longer than the step's time limit."""
+
+    def __init__(self, *latexes: str, fail: bool = False):
+        super().__init__(*latexes)
+        self.warm, self.fail = False, fail
+
+    def wait_until_warm(self):
+        time.sleep(0.5)
+        if self.fail:
+            raise RecognitionError("whiteboard: the recogniser did not warm up within 1 s")
+        self.warm = True
+
+
+def test_the_warm_up_is_waited_for_outside_the_steps_time_limit(card):
+    rec = WarmingRecognizer(card.steps[0].latex)
+    verdict = pipeline.make_verdict(card.steps[0].latex, "correct")
+    result = pipeline.process_step(_ink(), rec, card, [], time_limit_s=0.2, check=lambda c, x, p: verdict)
+    assert rec.warm and result.latex == card.steps[0].latex  # not "took longer than 0.2 s"
+    failing = WarmingRecognizer(card.steps[0].latex, fail=True)
+    result = pipeline.process_step(_ink(), failing, card, [], time_limit_s=0.2)
+    assert result.latex is None and "did not warm up" in result.verdict.message and not failing.calls

@@ -10,19 +10,18 @@ import pytest
 pytest.importorskip("torch")
 pytest.importorskip("mathnote_ocr")
 
-from whiteboard_app.ink import Point, StepInk, Stroke  # noqa: E402
-from whiteboard_app.ink.synth import synthesize  # noqa: E402
-from whiteboard_app.recognition.base import (  # noqa: E402
+from whiteboard_app.ink import Point, StepInk, Stroke
+from whiteboard_app.ink.synth import synthesize
+from whiteboard_app.recognition.base import (
     RecognitionError,
     RecognitionResult,
     Recognizer,
     RecognizerUnavailable,
 )
-from whiteboard_app.recognition.trained import (  # noqa: E402
-    _RAW_NAMES,
+from whiteboard_app.recognition.mathnote_compat import _RenameTable, raw_names
+from whiteboard_app.recognition.trained import (
     ENGINE_NAME,
     TrainedRecognizer,
-    _RenameTable,
     available,
 )
 
@@ -33,7 +32,9 @@ def _norm(latex: str) -> str:
 
 @pytest.fixture(scope="module")
 def rec() -> TrainedRecognizer:
-    r = TrainedRecognizer()
+    from whiteboard_app.recognition.whiteboard import create
+
+    r = create()  # with the card-context verifier as its hook, as the app builds it
     r.load()
     return r
 
@@ -95,12 +96,10 @@ def test_empty_ink_reads_nothing(rec):
 def test_no_forced_renames_in_this_engine_only():
     table = _RenameTable({"X_cap": "x", "times": "x"})
     assert table.get("X_cap", "X_cap") == "x"  # the plain mathnote backend keeps its renames
-    token = _RAW_NAMES.set(True)
-    try:
+    with raw_names():
         assert table.get("X_cap", "X_cap") == "X_cap"
         assert table.get("times", "times") == "times"
-    finally:
-        _RAW_NAMES.reset(token)
+    assert table.get("X_cap", "X_cap") == "x"  # and back after the engine's call
 
 
 def test_capital_x_can_be_read(rec):
@@ -283,3 +282,41 @@ def test_a_long_correct_step_is_not_verified_as_a_near_miss_when_the_card_lacks_
         assert res.verified is None or normalize_tokens(res.verified) not in wrong
         out = rerank(res, ctx, ink=ink, classify=rec.classify_groups)
         assert normalize_tokens(out.best or "") not in wrong
+
+
+def test_the_engine_verifies_a_long_step_through_its_hook_only(rec, monkeypatch):
+    # issue 13: the engine does not import the verifier; it asks the one it was given
+    from whiteboard_app.recognition.base import ContextVerifier, RecognitionContext
+    from whiteboard_app.recognition.trained import VERIFY_FIRST_STROKES
+
+    calls = []
+
+    class Spy:
+        def is_warm(self, context):
+            return True
+
+        def warm_in_background(self, context):
+            raise AssertionError("warm already")
+
+        def warm_up(self, context):
+            pass
+
+        def verify(self, ink, symbols, context, classify):
+            calls.append((symbols, context))
+            assert classify(ink, [symbols[0].stroke_ids])[0]  # the engine's classifier, under its lock
+            return type("Form", (), {"latex": "q = r"})()
+
+    assert isinstance(Spy(), ContextVerifier)
+    ctx = RecognitionContext((("a+b+c+d+e+f+g+h", "reference"),))
+    ink = synthesize(r"\frac{a+b}{c+d} = e+f+g+h", seed=3).ink
+    assert len(ink.strokes) >= VERIFY_FIRST_STROKES
+    monkeypatch.setattr(rec, "verifier", Spy())
+    res = rec.recognize(ink, ctx)
+    assert res.verified == res.best == "q = r" and len(calls) == 1
+    symbols, seen = calls[0]
+    assert seen is ctx
+    assert sorted(i for s in symbols for i in s.stroke_ids) == sorted(s.id for s in ink.strokes)
+    assert rec.recognize(ink).verified is None  # no context: not asked
+    assert len(calls) == 1
+    monkeypatch.setattr(rec, "verifier", None)
+    assert rec.recognize(ink, ctx).verified is None  # no hook: the context is not used by the engine

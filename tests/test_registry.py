@@ -20,6 +20,7 @@ from whiteboard_app.recognition.registry import (
 
 register_engine("counting", "tests.fake_engines:CountingEngine")
 register_engine("failing", "tests.fake_engines:FailingEngine")
+register_engine("replacing", "tests.fake_engines:ReplacingEngine")
 register_engine("noweights", "tests.fake_engines:NoWeightsEngine")
 register_engine("ghost", "whiteboard_app.recognition.no_such_module:Ghost")
 
@@ -88,6 +89,18 @@ def test_adaptation_hook_is_forwarded_and_survives_a_restart():
         assert rec.recognize(ONE).best == "1 strokes +\\eta +\\rho"
 
 
+def test_a_replacing_adaptation_is_the_only_one_replayed_after_a_restart():
+    with get_recognizer("replacing", time_limit_s=0.5, slow_from=5) as rec:
+        assert rec.adapt([("\\eta", TWO)]) == 1
+        assert rec.set_adaptation([("K", ONE)]) == 1
+        assert rec.set_adaptation([("K", ONE), ("D", TWO)]) == 2
+        assert rec.adapt([("Q", ONE)]) == 3
+        assert rec.recognize(ONE).best == "1 strokes +K +D +Q"
+        assert [m for m, _a in rec._replay] == ["set_adaptation", "adapt"]
+        assert rec.recognize(MANY).message.startswith("could not read")  # the worker is restarted
+        assert rec.recognize(ONE).best == "1 strokes +K +D +Q"
+
+
 def test_engine_errors_become_recognition_errors_and_a_dead_worker_is_replaced():
     with get_recognizer("failing", time_limit_s=2.0) as rec:
         with pytest.raises(RecognitionError, match="cannot read this"):
@@ -120,3 +133,13 @@ def test_warm_up_runs_before_the_first_step_outside_its_limit():
         result = rec.recognize(ONE)
         assert result.best == "1 strokes +warm"
         assert result.ms < 500
+
+
+def test_ready_before_warm_up_and_a_queued_hook_reaches_the_first_reading():
+    with get_recognizer("counting", time_limit_s=2.0) as rec:
+        rec.warm_up()  # loaded: ready for a step (the warm-up may still be going on in the worker)
+        rec.queue_hook("adapt", [("\\eta", TWO)])
+        assert rec.recognize(ONE).best == "1 strokes +\\eta"  # after the warm-up and the queued call
+        assert rec.warm
+        rec.queue_hook("adapt", [("\\rho", ONE)])  # warm now: called at once
+        assert rec.recognize(ONE).best == "1 strokes +\\eta +\\rho"

@@ -10,9 +10,9 @@ import pytest
 
 pytest.importorskip("HersheyFonts")
 
-from whiteboard_app.ink.synth import synthesize  # noqa: E402
-from whiteboard_app.recognition.training import data as D  # noqa: E402
-from whiteboard_app.recognition.training import symbol_synth as S  # noqa: E402
+from whiteboard_app.ink.synth import synthesize
+from whiteboard_app.recognition.training import data as D  # noqa: N812 - short module aliases
+from whiteboard_app.recognition.training import symbol_synth as S  # noqa: N812 - short module aliases
 
 HOSTS = [r"x+1=2", r"3a-b", r"n+6=z", r"k+u", r"|w|", r"v+3", r"(y)+1"]
 

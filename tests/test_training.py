@@ -15,7 +15,7 @@ torch = pytest.importorskip("torch")
 pytest.importorskip("mathnote_ocr")
 
 from whiteboard_app.ink.synth import synthesize  # noqa: E402
-from whiteboard_app.recognition.training import data as D  # noqa: E402
+from whiteboard_app.recognition.training import data as D  # noqa: E402, N812 - short module alias
 
 EXPRS = [r"x+1", r"a=b", r"y-2", r"\frac{a}{b}", r"x^{2}", r"n+3", r"z=4", r"b-a", r"1+2", r"(x)"]
 

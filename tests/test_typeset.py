@@ -11,11 +11,11 @@ import pytest
 pytest.importorskip("mathnote_ocr")
 pytest.importorskip("ziamath")
 
-from whiteboard_app.decks import load_deck  # noqa: E402
-from whiteboard_app.recognition.calibration import CALIBRATION_SYMBOLS  # noqa: E402
-from whiteboard_app.recognition.context import normalize_tokens  # noqa: E402
-from whiteboard_app.recognition.trained import latex_to_name, name_to_latex  # noqa: E402
-from whiteboard_app.recognition.typeset import Glyph, LayoutError, glyph_layout  # noqa: E402
+from whiteboard_app.decks import load_deck
+from whiteboard_app.recognition.calibration import CALIBRATION_SYMBOLS
+from whiteboard_app.recognition.context import normalize_tokens
+from whiteboard_app.recognition.trained import latex_to_name, name_to_latex
+from whiteboard_app.recognition.typeset import Glyph, LayoutError, glyph_layout
 
 #: Deck steps that cannot be typeset, with the reason (none at present: keep the reason when adding one).
 NOT_TYPESETTABLE: dict[str, str] = {}
@@ -245,19 +245,18 @@ def test_radical_covers_its_radicand():
     [
         (r"\partial", r"\partial f"),
         (r"\hat", r"\hat{x}"),
-        (r"\bar", r"\bar{x}"),
         (r"\eta", r"\eta"),
         (r"\rho", r"\rho"),
         (r"\tau", r"\tau"),
         ("*", "a*b"),
-        (r"\top", r"X^\top"),
         (r"\|", r"\|x\|"),
         (r"\mathbb{R}", r"\mathbb{R}^n"),
         ("E", "E[x]"),
     ],
 )
 def test_calibration_labels_name_their_glyphs(label, example):
-    """A writer's calibration sample of each default symbol has the class name a typeset glyph carries."""
+    """A writer's calibration sample of each default symbol has the class name a typeset glyph carries.
+    (\\bar and \\top are not calibration symbols: drawn alone they are a minus and a T.)"""
     assert label in {lab for lab, _desc in CALIBRATION_SYMBOLS}
     assert latex_to_name(label) in {g.name for g in glyph_layout(example)}
 

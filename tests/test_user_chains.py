@@ -17,9 +17,9 @@ from pathlib import Path
 import pytest
 
 from tests._maths_support import _generous_limits, deck  # noqa: F401 (autouse fixture)
+from whiteboard_app.latex import clean, split_relations
 from whiteboard_app.maths import check_derivation, check_step, compare, worker
 from whiteboard_app.maths.checker import CardChecker
-from whiteboard_app.maths.latex import clean, split_relations
 from whiteboard_app.maths.worker import compare_in_process
 
 TABLE = Path(__file__).parent / "data" / "user_chains_table.toml"
@@ -97,7 +97,9 @@ def test_the_onsite_logistic_derivation_is_correct_step_by_step_through_check():
     assert [v.verdict for v in vs] == ["correct"] * 4, [v.message for v in vs]
     assert vs[0].defines == r"\hat{y}" and "b is a new parameter" in vs[0].message
     assert vs[1].defines == "L" and "per example" in vs[1].message
-    assert vs[2].message == "follows: derivative of L"
+    assert vs[2].message.startswith("follows: derivative of L")
+    # the user's model (bias b, one example, component j) reduces to the card's chain: steps 4 and 6 (result)
+    assert [v.reference_step for v in vs] == [1, 2, 4, 6]
     last = check_step(card, r"= (y-\hat{y})x_j", ONSITE[:3])
     assert (last.verdict, last.diagnosis) == ("wrong", "sign flip")
     js = vs[0].to_json()

@@ -91,7 +91,7 @@ class Services:
             if not self.second_instance:
                 self.store.recover()  # stroke journals left by a crash, folded into their boards
             self.autosaver = Autosaver(self.store, on_error=lambda err: self.problems.append(str(err)))
-        except Exception as exc:  # noqa: BLE001
+        except Exception as exc:  # noqa: BLE001 - the program runs without saving, the problem shown
             self.problems.append(f"Boards will not be saved: {exc}")
         try:
             from whiteboard_app.paths import history_path
@@ -107,7 +107,7 @@ class Services:
                 )
             self.scheduler = Scheduler(self.history)
             self.plan = DrillPlan()
-        except Exception as exc:  # noqa: BLE001
+        except Exception as exc:  # noqa: BLE001 - the program runs without a schedule, the problem shown
             self.history = self.scheduler = self.plan = None
             self.problems.append(
                 f"The practice history could not be opened ({exc}); runs will not be scheduled."
@@ -268,6 +268,16 @@ class Services:
             self.instance_lock = None
 
 
+class _Queued:
+    """A registry recogniser seen through its ``queue_hook``: ``adapt(samples)`` is queued while the
+    worker warms up (``calibration.apply`` needs only ``adapt``)."""
+
+    def __init__(self, rec) -> None:
+        self._rec = rec
+        if "adapt" in rec.hooks():
+            self.adapt = lambda samples: rec.queue_hook("adapt", samples)
+
+
 def recognizer_factory(engine: str, data_dir: Path | None = None):
     """A function that builds and warms up the recogniser ``engine`` and gives it the writer's stored
     calibration samples (``<data_dir>/calibration``) when it can adapt. Runs on a background thread."""
@@ -283,7 +293,11 @@ def recognizer_factory(engine: str, data_dir: Path | None = None):
             from whiteboard_app.recognition.calibration import CalibrationStore, apply
 
             try:
-                apply(rec, CalibrationStore(Path(data_dir) / "calibration"))
+                # queued while the worker warms up, so the writer's samples do not delay "ready"
+                apply(
+                    _Queued(rec) if hasattr(rec, "queue_hook") else rec,
+                    CalibrationStore(Path(data_dir) / "calibration"),
+                )
             except Exception:  # noqa: BLE001 - an engine without weights still loads; calibration is extra
                 pass
         return rec
@@ -307,6 +321,15 @@ def build_window(args: argparse.Namespace):
             "using the default one."
         )
         data_dir = user_data_dir(None)
+    # the recogniser's process starts at the event loop's first turn, right after the window is shown:
+    # started here, its loading thread's imports competed with building the window for the GIL
+    # (benchmarks/launch.py, issue 16)
+    recognizers = RecognizerService()
+    engine = args.engine or settings.engine
+    if args.no_recognizer:
+        recognizers.status = "no recogniser (keyboard only)"
+    else:
+        recognizers.start_soon(engine, recognizer_factory(engine, data_dir))
     services = Services(data_dir)
     deck, deck_error = _deck(args.deck)
     errors = [e for e in [deck_error, *problems, *services.problems] if e]
@@ -317,7 +340,7 @@ def build_window(args: argparse.Namespace):
 
         try:
             engines = available_engines()
-        except Exception:  # noqa: BLE001
+        except Exception:  # noqa: BLE001 - no engine list keeps the settings usable
             engines = []
         before = settings.engine
         dialog = SettingsDialog(settings, engines, parent, data_dir=str(data_dir))
@@ -360,13 +383,7 @@ def build_window(args: argparse.Namespace):
         delete_board=services.delete_board,
         boards_folder=services.store.root if services.store is not None else None,
     )
-    recognizers = RecognizerService()
     window = MainWindow(context, recognizers)
-    engine = args.engine or settings.engine
-    if args.no_recognizer:
-        recognizers.status = "no recogniser (keyboard only)"
-    else:
-        recognizers.start(engine, recognizer_factory(engine, data_dir))
     window._recognizer_changed()
     return window, services, settings
 

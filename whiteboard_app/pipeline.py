@@ -18,15 +18,21 @@ import threading
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from whiteboard_app.ink import StepInk
 from whiteboard_app.recognition.base import (
+    ContextKind,
     RecognitionContext,
     RecognitionError,
     RecognitionResult,
     Recognizer,
 )
+
+if TYPE_CHECKING:  # imported lazily at run time: importing sympy takes ~1 s
+    from whiteboard_app.decks import Card
+    from whiteboard_app.maths import StepVerdict
+    from whiteboard_app.recognition.form_match import Classify
 
 logger = logging.getLogger(__name__)
 
@@ -36,7 +42,8 @@ logger = logging.getLogger(__name__)
 #: wins and a call queued behind another step's is not cut off.
 RECOGNITION_TIME_LIMIT_S = 3.5
 
-Checker = Callable[..., Any]
+#: ``check(card, latex, previous) -> StepVerdict`` (default ``whiteboard_app.maths.check_step``)
+Checker = Callable[..., "StepVerdict"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -49,21 +56,25 @@ class StepResult:
     verdict: Any  # whiteboard_app.maths.StepVerdict (imported lazily: sympy is slow to import)
 
 
-def _maths():
+def _maths() -> Any:
     import whiteboard_app.maths as maths  # lazy: importing sympy takes ~1 s
 
     return maths
 
 
-def make_verdict(latex: str, verdict: str, message: str | None = None, ms: float = 0.0):
+def make_verdict(latex: str, verdict: str, message: str | None = None, ms: float = 0.0) -> StepVerdict:
     """A :class:`StepVerdict` built here rather than by the checker (``unparsed`` or ``cannot_check``),
     with no reference step, diagnosis or shape; ``message`` says why, in words."""
-    return _maths().StepVerdict(
+    from whiteboard_app.maths import StepVerdict  # lazy: importing sympy takes ~1 s
+
+    return StepVerdict(
         latex=latex, verdict=verdict, reference_step=None, diagnosis=None, shape=None, ms=ms, message=message
     )
 
 
-def build_context(card, previous_latex: Sequence[str] = (), near_misses: bool = True) -> RecognitionContext:
+def build_context(
+    card: Card, previous_latex: Sequence[str] = (), near_misses: bool = True
+) -> RecognitionContext:
     """The recogniser's context prior for a step of ``card``.
 
     Pairs (latex, kind), in this order: every reference step ("reference"), every declared mistake
@@ -72,10 +83,10 @@ def build_context(card, previous_latex: Sequence[str] = (), near_misses: bool = 
     ("previous"). Duplicated LaTeX is kept once, with its first kind. Right and wrong variants are both
     present so the prior stays symmetric (issue 3, "context from the card").
     """
-    pairs: list[tuple[str, str]] = []
+    pairs: list[tuple[str, ContextKind]] = []
     seen: set[str] = set()
 
-    def add(latex: str | None, kind: str) -> None:
+    def add(latex: str | None, kind: ContextKind) -> None:
         if latex and latex.strip() and latex not in seen:
             seen.add(latex)
             pairs.append((latex, kind))
@@ -86,8 +97,8 @@ def build_context(card, previous_latex: Sequence[str] = (), near_misses: bool = 
         add(mistake.latex, "mistake")
     if near_misses:
         try:
-            generated = _maths().near_misses(card)
-        except Exception:  # noqa: BLE001 - the prior is optional; a generator bug must not cost the step
+            generated = cached_near_misses(card)
+        except Exception:  # logged: the prior is optional; a generator bug must not cost the step
             logger.exception(
                 "near misses of card %s failed; the context goes without them", getattr(card, "id", "?")
             )
@@ -99,6 +110,37 @@ def build_context(card, previous_latex: Sequence[str] = (), near_misses: bool = 
     return RecognitionContext(expected=tuple(pairs))
 
 
+def cached_near_misses(card: Any) -> list[tuple[str, str]]:
+    """``maths.near_misses(card)`` (the checker's generated wrong variants, (LaTeX, diagnosis) pairs),
+    kept on disk by the card's content (``whiteboard_app.cache``; the stamp hashes the maths package and
+    sympy's version): a launch that finds them there starts neither the checker's process nor sympy
+    for the recogniser's context (issue 16: ``recognize --card`` 13-17 s, mostly this). An empty list
+    (the generator timed out) is not kept."""
+    import hashlib
+
+    key = f"{getattr(card, 'id', '?')}:{hashlib.sha256(repr(card).encode()).hexdigest()[:24]}"
+    table = _near_miss_table()
+    hit = table.get(key)
+    if isinstance(hit, list) and all(isinstance(x, list) and len(x) == 2 for x in hit):
+        return [(str(a), str(b)) for a, b in hit]
+    generated: list[tuple[str, str]] = [(str(a), str(b)) for a, b in _maths().near_misses(card)]
+    if generated:
+        table.put(key, [list(x) for x in generated])
+    return generated
+
+
+_NEAR_MISS_TABLE: Any = None
+
+
+def _near_miss_table() -> Any:
+    global _NEAR_MISS_TABLE
+    if _NEAR_MISS_TABLE is None:
+        from whiteboard_app.cache import DiskTable, source_stamp
+
+        _NEAR_MISS_TABLE = DiskTable("near-misses", source_stamp(["whiteboard_app.maths"], ["sympy"]))
+    return _NEAR_MISS_TABLE
+
+
 def _shutting_down() -> bool:
     """Whether the interpreter is shutting down (threads still running then fail on imports)."""
     import sys
@@ -106,7 +148,7 @@ def _shutting_down() -> bool:
     return sys.is_finalizing() or bool(getattr(threading, "_SHUTTING_DOWN", False))
 
 
-def prepare(card) -> RecognitionContext:
+def prepare(card: Card) -> RecognitionContext:
     """Warm up what the first step of ``card`` would otherwise wait for (the checker's worker process,
     sympy, the card's generated near misses, ~2.5 s on a cold start, and the typeset layouts of the
     card's forms that the recogniser's verifier fits the ink to); returns the card's context.
@@ -116,7 +158,7 @@ def prepare(card) -> RecognitionContext:
         from whiteboard_app.recognition.form_match import warm_up
 
         warm_up(context)
-    except Exception:  # noqa: BLE001 - a warm-up failure only costs time on the first step
+    except Exception:  # a warm-up failure only costs time on the first step
         if _shutting_down():  # the program is quitting under the warm-up thread: nothing to report
             logger.debug(
                 "warm-up of card %s cut short by the interpreter's shutdown", getattr(card, "id", "?")
@@ -132,9 +174,18 @@ def _recognize_with_limit(
     """Call the recogniser in a daemon thread; past ``time_limit_s`` return an empty result saying so.
 
     A hung engine thread cannot be killed from Python; it is left to finish in the background and its
-    late answer is discarded.
+    late answer is discarded. A recogniser whose worker is still warming up (``warm`` False; the
+    registry's worker reports ready before its warm-up, issue 16) is waited for first
+    (``wait_until_warm``, bounded by its own load timeout), outside ``time_limit_s``.
     """
     box: dict[str, Any] = {}
+    if getattr(recognizer, "warm", True) is False:
+        settle = getattr(recognizer, "wait_until_warm", None)
+        if callable(settle):
+            try:
+                settle()
+            except RecognitionError as err:
+                return RecognitionResult(engine=getattr(recognizer, "name", ""), message=str(err))
 
     def run() -> None:
         try:
@@ -165,7 +216,9 @@ def _recognize_with_limit(
     return result
 
 
-def recheck(card, latex: str, previous_latex: Sequence[str] = (), *, check: Checker | None = None):
+def recheck(
+    card: Card, latex: str, previous_latex: Sequence[str] = (), *, check: Checker | None = None
+) -> StepVerdict:
     """Parse and check ``latex`` as the next step of ``card`` after the user's ``previous_latex``.
 
     Returns a StepVerdict. Empty LaTeX is ``unparsed``; any exception from the checker (sympy, a bug)
@@ -177,9 +230,12 @@ def recheck(card, latex: str, previous_latex: Sequence[str] = (), *, check: Chec
         return make_verdict("", "unparsed", "nothing to check")
     t0 = time.perf_counter()
     try:
-        check = check or _maths().check_step
+        if check is None:
+            from whiteboard_app.maths import check_step
+
+            check = check_step
         return check(card, latex, list(previous_latex))
-    except Exception as exc:  # noqa: BLE001 - a checker failure is a verdict, never a crash
+    except Exception as exc:  # a checker failure is a verdict, never a crash
         logger.exception("the checker failed on %r", latex)
         return make_verdict(
             latex,
@@ -192,7 +248,7 @@ def recheck(card, latex: str, previous_latex: Sequence[str] = (), *, check: Chec
 def process_step(
     ink: StepInk,
     recognizer: Recognizer,
-    card,
+    card: Card,
     previous_latex: Sequence[str] = (),
     context: RecognitionContext | None = None,
     *,
@@ -240,7 +296,7 @@ def correction_kind(
     *,
     read_latex: str | None = None,
     first_verdict: str | None = None,
-    classify: Callable | None = None,
+    classify: Classify | None = None,
 ) -> str:
     """Is a typed correction or an n-best pick of a step a *reading fix* or an *answer change*?
 
@@ -279,10 +335,10 @@ def correction_kind(
         from whiteboard_app.recognition.context import normalize_tokens
         from whiteboard_app.recognition.form_match import match_forms, verified_form
 
-        expected = [(new_latex, "reference")]
+        expected: list[tuple[str, ContextKind]] = [(new_latex, "reference")]
         if read_latex and read_latex != new_latex:
             expected.append((read_latex, "previous"))
-        matches = match_forms(ink, symbols, RecognitionContext(expected), classify)
+        matches = match_forms(ink, symbols, RecognitionContext(tuple(expected)), classify)
         toks = normalize_tokens(new_latex)
         new = next((m for m in matches if normalize_tokens(m.latex) == toks), None)
         if new is None:
@@ -321,7 +377,9 @@ def chain_prefixes(latex: str) -> list[str]:
     """The shorter steps a chain ``a = b = c`` writes on its way: ``["a = b"]`` (``["= b"]`` for the
     continuation ``= b = c``); [] for a step with one relation or none. Splits only at ``=`` outside
     braces, brackets and parentheses (``:=`` and ``\\ne`` are not split)."""
-    parts, depth, cur, prev = [], 0, [], ""
+    parts: list[str] = []
+    cur: list[str] = []
+    depth, prev = 0, ""
     for ch in latex:
         if ch in "{([":
             depth += 1
@@ -340,7 +398,7 @@ def chain_prefixes(latex: str) -> list[str]:
 
 
 def intermediate_matches(
-    card, latex: str, previous_latex: Sequence[str] = (), *, check: Checker | None = None
+    card: Card, latex: str, previous_latex: Sequence[str] = (), *, check: Checker | None = None
 ) -> list[int]:
     """Reference steps a chain step shows on its way (issue 12: a milestone written inside a longer
     line counts): each prefix of ``latex`` (:func:`chain_prefixes`) is checked as the step after

@@ -197,8 +197,11 @@ def test_a_read_running_during_a_split_lands_on_the_right_step(qtbot, card):
     view.canvas.split_step(0, 60.0)
     gate.set()
     qtbot.waitUntil(all_done(view, 3), timeout=15_000)
-    qtbot.waitUntil(lambda: bool(stale), timeout=15_000)
-    assert stale == [0]  # the read of the whole first step is for ink that has changed: dropped
+    # the read of the whole first step is for ink that has changed: it never lands (the WRONG check
+    # below). It is dropped when it returns (stale_dropped(0)), or earlier, without the signal, when the
+    # new read of step 0 has replaced it first (its pause can end before the old read's thread runs on a
+    # busy machine: CI saw that)
+    assert stale in ([], [0])
     assert [state(view, k) for k in range(3)] == [
         (refs[0], ("correct", 1)),
         (refs[1], ("correct", 2)),

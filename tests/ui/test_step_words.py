@@ -7,9 +7,9 @@ import pytest
 
 pytest.importorskip("PySide6")
 
-from whiteboard_app.maths.checker import StepVerdict  # noqa: E402
-from whiteboard_app.ui.practice_model import DONE, StepState  # noqa: E402
-from whiteboard_app.ui.step_panel import verdict_words  # noqa: E402
+from whiteboard_app.maths.checker import StepVerdict
+from whiteboard_app.ui.practice_model import DONE, StepState
+from whiteboard_app.ui.step_panel import verdict_words
 
 
 @pytest.mark.parametrize(

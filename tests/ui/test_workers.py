@@ -79,7 +79,7 @@ class _FakeTimer:
     def stop(self):
         self._active = False
 
-    def isActive(self):  # noqa: N802 - QTimer's name
+    def isActive(self):
         return self._active
 
     def fire(self):

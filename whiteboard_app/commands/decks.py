@@ -60,7 +60,7 @@ def _checker_items(card):
         field = f"steps[{k}].latex"
         try:
             v = chk.check(st.latex, [s.latex for s in card.steps[: k - 1]])
-        except Exception as exc:  # noqa: BLE001
+        except Exception as exc:  # noqa: BLE001 - a checker crash is a card error
             yield DeckError(
                 card.source_path,
                 lines.line_of(("steps", k, "latex")),
@@ -82,7 +82,7 @@ def _checker_items(card):
         field = f"mistakes[{k}].latex"
         try:
             v = chk.check(m.latex, [s.latex for s in card.steps[: m.after_step - 1]])
-        except Exception as exc:  # noqa: BLE001
+        except Exception as exc:  # noqa: BLE001 - a checker crash is a card error
             yield DeckError(
                 card.source_path,
                 lines.line_of(("mistakes", k, "latex")),
@@ -112,7 +112,7 @@ def _checker_items(card):
         line = lines.line_of(("questions", k, "answer"))
         try:
             found = question_problems(GrillItem(card, q), grill_compare)
-        except Exception as exc:  # noqa: BLE001
+        except Exception as exc:  # noqa: BLE001 - a checker crash is a card error
             yield DeckError(card.source_path, line, field, f"the checker failed: {type(exc).__name__}: {exc}")
             continue
         if not found:

@@ -11,6 +11,7 @@ import re
 import tomllib
 from collections.abc import Iterable
 from pathlib import Path
+from typing import Any
 
 import whiteboard_app
 from whiteboard_app.safeio import read_regular
@@ -34,6 +35,11 @@ from .schema import (
     RefStep,
     Targets,
 )
+
+#: A parsed TOML table (tomllib's values: str, int, float, bool, datetimes, lists and tables).
+Doc = dict[str, Any]
+#: Where a value sits in a card: keys and array indices from the top, e.g. ("steps", 2, "latex").
+FieldPath = tuple[str | int, ...]
 
 _ID_RE = re.compile(r"^[a-z0-9]+(-[a-z0-9]+)*$")
 MAX_CARD_BYTES = 1024 * 1024
@@ -99,7 +105,7 @@ class _Lines:
     def __init__(self, text: str):
         self.lines = text.splitlines()
 
-    def _find(self, pattern: re.Pattern, start: int = 0, stop: int | None = None) -> int | None:
+    def _find(self, pattern: re.Pattern[str], start: int = 0, stop: int | None = None) -> int | None:
         stop = len(self.lines) if stop is None else stop
         for i in range(start, stop):
             if pattern.search(self.lines[i]):
@@ -128,7 +134,7 @@ class _Lines:
     def _key(self, key: str, start: int, stop: int) -> int | None:
         return self._find(re.compile(rf'^\s*("?){re.escape(key)}\1\s*='), start, stop)
 
-    def _entry(self, key_line: int, entry, stop: int) -> int:
+    def _entry(self, key_line: int, entry: str | int, stop: int) -> int:
         """Line of an entry inside the value starting at key_line (inline table key or nth array item)."""
         if isinstance(entry, str):
             pat = re.compile(rf'(^|[{{,\s])("?){re.escape(entry)}\2\s*=')
@@ -151,7 +157,7 @@ class _Lines:
                         return i
         return key_line
 
-    def line_of(self, path: tuple) -> int:
+    def line_of(self, path: FieldPath) -> int:
         """Best line for the field path; 0 when nothing in the file matches."""
         if not path:
             return 0
@@ -159,7 +165,8 @@ class _Lines:
         start, stop, in_section = 0, len(self.lines), False
         top_stop = self._find(re.compile(r"^\s*\["))
         if rest and isinstance(rest[0], int) and head in ("steps", "mistakes", "followups", "questions"):
-            sec = self._section(head, rest.pop(0))
+            sec = self._section(head, rest[0])
+            rest.pop(0)
             if sec is None:
                 return 0
             start, stop = sec
@@ -189,7 +196,7 @@ class _Lines:
         return i + 1
 
 
-def _fmt(path: tuple) -> str:
+def _fmt(path: FieldPath) -> str:
     out = ""
     for p in path:
         if isinstance(p, int):
@@ -207,10 +214,18 @@ class _Validator:
         self.lines = _Lines(text)
         self.errors: list[DeckError] = []
 
-    def err(self, field: tuple, message: str) -> None:
+    def err(self, field: FieldPath, message: str) -> None:
         self.errors.append(DeckError(self.path, self.lines.line_of(field), _fmt(field), message))
 
-    def want(self, doc: dict, key: str, typ, field: tuple, required: bool = True, default=None):
+    def want(
+        self,
+        doc: Doc,
+        key: str,
+        typ: type | tuple[type, ...],
+        field: FieldPath,
+        required: bool = True,
+        default: Any = None,
+    ) -> Any:
         if key not in doc:
             if required:
                 self.err(field, "is missing")
@@ -225,14 +240,14 @@ class _Validator:
             return default
         return value
 
-    def text(self, doc: dict, key: str, field: tuple, required: bool = True, default: str = "") -> str:
+    def text(self, doc: Doc, key: str, field: FieldPath, required: bool = True, default: str = "") -> str:
         value = self.want(doc, key, str, field, required, default)
         if required and isinstance(value, str) and not value.strip():
             self.err(field, "must not be empty")
         return value if isinstance(value, str) else default
 
     def strings(
-        self, doc: dict, key: str, field: tuple, lo: int = 0, hi: int | None = None
+        self, doc: Doc, key: str, field: FieldPath, lo: int = 0, hi: int | None = None
     ) -> tuple[str, ...]:
         value = self.want(doc, key, list, field, required=lo > 0, default=[])
         out = []
@@ -246,7 +261,7 @@ class _Validator:
             self.err(field, f"needs {want} entries, has {len(value)}")
         return tuple(out)
 
-    def unknown_keys(self, doc: dict, allowed: Iterable[str], field: tuple) -> None:
+    def unknown_keys(self, doc: Doc, allowed: Iterable[str], field: FieldPath) -> None:
         for key in doc:
             if key not in allowed:
                 self.err(field + (key,), f"unknown field (allowed: {', '.join(sorted(allowed))})")
@@ -286,12 +301,12 @@ _DECL_KEYS = (
 )
 
 
-def _declarations(v: _Validator, doc: dict) -> Declarations:
+def _declarations(v: _Validator, doc: Doc) -> Declarations:
     d = v.want(doc, "declarations", dict, ("declarations",), default={})
     v.unknown_keys(d, _DECL_KEYS, ("declarations",))
     f = ("declarations",)
 
-    def table(key: str) -> dict:
+    def table(key: str) -> Doc:
         t = v.want(d, key, dict, f + (key,), required=False, default={})
         return t if isinstance(t, dict) else {}
 
@@ -299,8 +314,8 @@ def _declarations(v: _Validator, doc: dict) -> Declarations:
     for name, dom in table("symbols").items():
         # a plain name (mu, hat_theta, y_w), a LaTeX name (\\hat{\\mu}, p_{data}) or an opaque token
         # (\\pi_\\theta(y_w|x)); see docs/deck-authoring.md
-        if name_problem(name):
-            v.err(f + ("symbols", name), name_problem(name))
+        if problem := name_problem(name):
+            v.err(f + ("symbols", name), problem)
         elif dom not in DOMAINS:
             v.err(f + ("symbols", name), f"unknown domain {dom!r} (one of: {', '.join(DOMAINS)})")
         else:
@@ -323,8 +338,8 @@ def _declarations(v: _Validator, doc: dict) -> Declarations:
             indices[name] = (str(bounds[0]), str(bounds[1]))
     indexed = {}
     for name, idx in table("indexed").items():
-        if name_problem(name):
-            v.err(f + ("indexed", name), name_problem(name))
+        if problem := name_problem(name):
+            v.err(f + ("indexed", name), problem)
             continue
         if not isinstance(idx, str) or not idx or not all(c.isalpha() for c in idx):
             v.err(f + ("indexed", name), 'must name its index letters, e.g. "i" or "ij"')
@@ -357,8 +372,8 @@ def _declarations(v: _Validator, doc: dict) -> Declarations:
             )
             for s in shape
         )
-        if name_problem(name):
-            v.err(f + ("shapes", name), name_problem(name))
+        if problem := name_problem(name):
+            v.err(f + ("shapes", name), problem)
         elif not ok:
             v.err(
                 f + ("shapes", name), 'must be [rows, cols] of dimension names or integers, e.g. ["n", "d"]'
@@ -367,8 +382,8 @@ def _declarations(v: _Validator, doc: dict) -> Declarations:
             shapes[name] = (str(shape[0]), str(shape[1]))
     functions = {}
     for name, fn in table("functions").items():
-        if name_problem(name):
-            v.err(f + ("functions", name), name_problem(name))
+        if problem := name_problem(name):
+            v.err(f + ("functions", name), problem)
         elif fn not in FUNCTIONS:
             v.err(f + ("functions", name), f"unknown function {fn!r} (one of: {', '.join(FUNCTIONS)})")
         elif name in symbols or name in shapes or name in indexed:
@@ -379,8 +394,8 @@ def _declarations(v: _Validator, doc: dict) -> Declarations:
     for lhs, rhs in table("definitions").items():
         if not isinstance(rhs, str) or not rhs.strip() or not lhs.strip():
             v.err(f + ("definitions", lhs), "must map LaTeX to non-empty LaTeX")
-        elif name_problem(lhs):
-            v.err(f + ("definitions", lhs), name_problem(lhs))
+        elif problem := name_problem(lhs):
+            v.err(f + ("definitions", lhs), problem)
         else:
             definitions[lhs] = rhs
     constraints = []
@@ -399,8 +414,8 @@ def _declarations(v: _Validator, doc: dict) -> Declarations:
     for name, rhs in table("solutions").items():
         if not isinstance(rhs, str) or not rhs.strip():
             v.err(f + ("solutions", name), "must map a declared name to non-empty LaTeX")
-        elif name_problem(name):
-            v.err(f + ("solutions", name), name_problem(name))
+        elif problem := name_problem(name):
+            v.err(f + ("solutions", name), problem)
         else:
             solutions[name] = rhs
     stacks = {}
@@ -437,7 +452,7 @@ _NOTATION_KEYS = ("aliases", "per_example", "summands")
 _RESERVED = {"e", "pi", "I", "T"}
 
 
-def _notation(v: _Validator, doc: dict, decl: Declarations) -> Notation:
+def _notation(v: _Validator, doc: Doc, decl: Declarations) -> Notation:
     """The optional ``[notation]`` table (see docs/deck-authoring.md): aliases, per_example, summands."""
     if "notation" not in doc:
         return Notation()
@@ -446,7 +461,7 @@ def _notation(v: _Validator, doc: dict, decl: Declarations) -> Notation:
     if not isinstance(t, dict):
         return Notation()
     v.unknown_keys(t, _NOTATION_KEYS, f)
-    from whiteboard_app.maths.latex import ParseError, canonical, check_balance, name_key
+    from whiteboard_app.latex import ParseError, canonical, check_balance, name_key
 
     declared = {
         name_key(k)
@@ -463,7 +478,7 @@ def _notation(v: _Validator, doc: dict, decl: Declarations) -> Notation:
     declared |= {name_key(k) for k in decl.definitions if "(" not in k and "[" not in k}
     opaque = {canonical(k) for k in (*decl.definitions, *decl.symbols)}
 
-    def latex_ok(field: tuple, text: str) -> bool:
+    def latex_ok(field: FieldPath, text: str) -> bool:
         try:
             check_balance(text)
         except ParseError as exc:
@@ -513,7 +528,7 @@ def _notation(v: _Validator, doc: dict, decl: Declarations) -> Notation:
     return Notation(aliases=aliases, per_example=per_example, summands=summands)
 
 
-def _card_from_doc(path: Path, text: str, doc: dict) -> tuple[Card | None, list[DeckError]]:
+def _card_from_doc(path: Path, text: str, doc: Doc) -> tuple[Card | None, list[DeckError]]:
     v = _Validator(path, text)
     v.unknown_keys(doc, _TOP_KEYS, ())
     version = v.want(doc, "schema_version", int, ("schema_version",))
@@ -653,10 +668,10 @@ def _card_from_doc(path: Path, text: str, doc: dict) -> tuple[Card | None, list[
 class _NestedValidator(_Validator):
     """Reports into a parent validator under a field prefix (a question's own ``declarations``)."""
 
-    def __init__(self, parent: _Validator, prefix: tuple):
+    def __init__(self, parent: _Validator, prefix: FieldPath):
         self.path, self.lines, self.errors, self.prefix = parent.path, parent.lines, parent.errors, prefix
 
-    def err(self, field: tuple, message: str) -> None:
+    def err(self, field: FieldPath, message: str) -> None:
         super().err(self.prefix + tuple(field), message)
 
 
@@ -675,7 +690,7 @@ MAX_QUESTIONS = 12
 QUESTION_TIME_S = (15, 120)
 
 
-def _questions(v: _Validator, doc: dict) -> tuple[Question, ...]:
+def _questions(v: _Validator, doc: Doc) -> tuple[Question, ...]:
     """The optional ``[[questions]]`` (grill questions, docs/deck-authoring.md); problems go to ``v``."""
     out: list[Question] = []
     raw = v.want(doc, "questions", list, ("questions",), required=False, default=[])

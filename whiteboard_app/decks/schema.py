@@ -6,6 +6,7 @@ what every identifier in a step can be.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -243,7 +244,7 @@ class Deck:
         except KeyError:
             raise UnknownCardError(card_id) from None
 
-    def __iter__(self):
+    def __iter__(self) -> Iterator[Card]:
         return iter(self.cards.values())
 
     def __len__(self) -> int:

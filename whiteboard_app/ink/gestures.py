@@ -24,7 +24,7 @@ XY = tuple[float, float]
 
 
 # --------------------------------------------------------------------------------------- scratch-out
-def _principal_axis(pts) -> tuple[float, float, float, float]:
+def _principal_axis(pts: Sequence[Point]) -> tuple[float, float, float, float]:
     """(mean x, mean y, ux, uy): the centre and unit main axis (principal component) of the points."""
     mx = sum(p.x for p in pts) / len(pts)
     my = sum(p.y for p in pts) / len(pts)
@@ -184,8 +184,8 @@ def lasso_select(
 # -------------------------------------------------------------------------------------- stroke eraser
 def _seg_point_dist2(px: float, py: float, ax: float, ay: float, bx: float, by: float) -> float:
     dx, dy = bx - ax, by - ay
-    L2 = dx * dx + dy * dy
-    t = 0.0 if L2 == 0 else max(0.0, min(1.0, ((px - ax) * dx + (py - ay) * dy) / L2))
+    len2 = dx * dx + dy * dy
+    t = 0.0 if len2 == 0 else max(0.0, min(1.0, ((px - ax) * dx + (py - ay) * dy) / len2))
     qx, qy = ax + t * dx - px, ay + t * dy - py
     return qx * qx + qy * qy
 

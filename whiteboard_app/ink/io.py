@@ -44,7 +44,7 @@ import zlib
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 from whiteboard_app.ink import InkFormatError
 from whiteboard_app.ink.model import DEFAULT_PRESSURE, Point, StepInk, Stroke
@@ -98,7 +98,7 @@ class InkRecord:
     extra: dict[str, Any] = field(default_factory=dict, compare=False)
 
 
-def _error(path: str | os.PathLike, where: str, reason: str) -> InkFormatError:
+def _error(path: str | os.PathLike[str], where: str, reason: str) -> InkFormatError:
     err = InkFormatError(f"{os.fspath(path)}: {where}: {reason}")
     err.path, err.where, err.reason = os.fspath(path), where, reason
     return err
@@ -110,13 +110,13 @@ def _error(path: str | os.PathLike, where: str, reason: str) -> InkFormatError:
 class _BoundedReader(io.RawIOBase):
     """A binary stream that raises UnsafeFileError once more than ``limit`` bytes came through it."""
 
-    def __init__(self, inner, path, limit: int) -> None:
+    def __init__(self, inner: IO[bytes] | gzip.GzipFile, path: str | os.PathLike[str], limit: int) -> None:
         self.inner, self.path, self.limit, self.n = inner, path, limit, 0
 
     def readable(self) -> bool:
         return True
 
-    def readinto(self, b) -> int:
+    def readinto(self, b: Any) -> int:  # a writable buffer (memoryview, bytearray)
         data = self.inner.read(len(b))
         self.n += len(data)
         if self.n > self.limit:
@@ -129,7 +129,7 @@ class _BoundedReader(io.RawIOBase):
         super().close()
 
 
-def _open_text(path: str | os.PathLike):
+def _open_text(path: str | os.PathLike[str]) -> io.TextIOWrapper:
     raw = open_regular(path, MAX_FILE_BYTES)
     try:
         magic = raw.read(2)
@@ -228,7 +228,7 @@ def record_from_obj(obj: Any, default_id: str) -> InkRecord:
     return InkRecord(rid, StepInk(tuple(strokes)), latex, symbols, extra)
 
 
-def iter_jsonl(path: str | os.PathLike) -> Iterator[InkRecord]:
+def iter_jsonl(path: str | os.PathLike[str]) -> Iterator[InkRecord]:
     """Yield the records of a JSON-lines file (plain or .gz) one by one; blank lines are skipped.
 
     A record without "id" gets "<file name>:<line>". Raises InkFormatError naming file, line and reason.
@@ -265,16 +265,17 @@ def iter_jsonl(path: str | os.PathLike) -> Iterator[InkRecord]:
                 except ValueError as exc:
                     raise _error(path, f"line {lineno}", str(exc)) from None
         except UnsafeFileError as exc:
-            raise _error(path, f"line {lineno + 1}", exc.strerror) from None
+            raise _error(path, f"line {lineno + 1}", exc.strerror or str(exc)) from None
         except (OSError, EOFError, UnicodeDecodeError, zlib.error) as exc:
             raise _error(path, f"line {lineno + 1}", f"cannot read ({exc})") from None
 
 
-def read_jsonl(path: str | os.PathLike) -> list[InkRecord]:
+def read_jsonl(path: str | os.PathLike[str]) -> list[InkRecord]:
     """All records of a JSON-lines file (plain or gzip). Raises InkFormatError (file, line, reason),
     also when the file holds more than MAX_FILE_POINTS points or MAX_FILE_RECORDS records (use ``iter_jsonl``
     to stream)."""
-    out, n = [], 0
+    out: list[InkRecord] = []
+    n = 0
     for rec in iter_jsonl(path):
         n += sum(len(s.points) for s in rec.ink.strokes)
         if n > MAX_FILE_POINTS or len(out) >= MAX_FILE_RECORDS:
@@ -317,7 +318,7 @@ def record_to_obj(rec: InkRecord) -> dict[str, Any]:
     return obj
 
 
-def write_jsonl(path: str | os.PathLike, records: Iterable[InkRecord]) -> None:
+def write_jsonl(path: str | os.PathLike[str], records: Iterable[InkRecord]) -> None:
     """Write records as JSON lines (gzip-compressed when the name ends in .gz), atomically."""
     path = Path(path)
     opener = gzip.open if path.suffix == ".gz" else open
@@ -367,9 +368,10 @@ def _trace_format(root: ET.Element) -> _Channels:
             names.append(nm)
             if nm == "T" and (ch.get("units") or "").lower() == "s":
                 t_scale = 1000.0
-            if nm == "F" and ch.get("max"):
+            f_max_text = ch.get("max")
+            if nm == "F" and f_max_text:
                 try:
-                    f_max = float(ch.get("max"))
+                    f_max = float(f_max_text)
                 except ValueError:
                     pass
         if names:
@@ -422,7 +424,7 @@ def _parse_trace(text: str, nch: int) -> list[list[float]]:
 
 def _leaf_groups(group: ET.Element) -> list[ET.Element]:
     """traceGroups under ``group`` that reference traces directly (one per symbol)."""
-    out = []
+    out: list[ET.Element] = []
     for g in group.iter():
         if _local(g.tag) == "traceGroup" and g is not group and _children(g, "traceView"):
             out.append(g)
@@ -438,7 +440,7 @@ def _strip_dollars(latex: str | None) -> str | None:
     return s
 
 
-def read_inkml(path: str | os.PathLike) -> list[InkRecord]:
+def read_inkml(path: str | os.PathLike[str]) -> list[InkRecord]:
     """Read an InkML file into records (one for a CROHME-style file, several for our multi-record layout).
 
     Raises InkFormatError naming the file, the element (e.g. ``trace xml:id="3"``) and the reason.
@@ -458,6 +460,8 @@ def read_inkml(path: str | os.PathLike) -> list[InkRecord]:
     except RecursionError:
         raise _error(path, "document", "nested too deeply") from None
     root = tree.getroot()
+    if root is None:
+        raise _error(path, "document", "no root element")
     if _local(root.tag) != "ink":
         raise _error(path, f"<{_local(root.tag)}>", "the root element must be <ink>")
     channels = _trace_format(root)
@@ -508,7 +512,7 @@ def read_inkml(path: str | os.PathLike) -> list[InkRecord]:
         rid = _annotation(root, "UI") or Path(path).stem
         latex = _strip_dollars(_annotation(root, "truth"))
         return [_make_record(path, rid, latex, order, parsed, _leaf_groups(root))]
-    records = []
+    records: list[InkRecord] = []
     for g in record_groups:
         rid = _annotation(g, "record") or _xml_id(g) or f"{Path(path).stem}:{len(records)}"
         latex = _strip_dollars(_annotation(g, "truth"))
@@ -518,7 +522,7 @@ def read_inkml(path: str | os.PathLike) -> list[InkRecord]:
 
 
 def _make_record(
-    path,
+    path: str | os.PathLike[str],
     rid: str,
     latex: str | None,
     trace_ids: list[str],
@@ -577,7 +581,7 @@ def _add_symbols(parent: ET.Element, rec: InkRecord, ids: list[str], prefix: str
             ET.SubElement(g, "traceView", {"traceDataRef": ids[i]})
 
 
-def write_inkml(path: str | os.PathLike, records: Iterable[InkRecord]) -> None:
+def write_inkml(path: str | os.PathLike[str], records: Iterable[InkRecord]) -> None:
     """Write records as one InkML document (CROHME layout for one record; one top-level traceGroup
     annotated type="record" per record otherwise). Channels X Y, plus T (ms) and F (0..1) when any
     point has a time or a pressure other than the defaults. Written atomically."""

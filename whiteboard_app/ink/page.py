@@ -29,6 +29,7 @@ from __future__ import annotations
 import bisect
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, replace
+from typing import Any
 
 from whiteboard_app.ink.model import BBox, StepInk, Stroke
 
@@ -83,7 +84,7 @@ class Page:
             raise ValueError(f"band tops must increase strictly: {self.tops}")
 
     @classmethod
-    def from_steps(cls, steps: Iterable[StepInk], **kwargs) -> Page:
+    def from_steps(cls, steps: Iterable[StepInk], **kwargs: Any) -> Page:
         """Lay out existing step inks (e.g. a loaded board) as bands, each below the previous one's ink."""
         page: Page | None = None
         for ink in steps:
@@ -187,7 +188,7 @@ class Page:
     def without_strokes(self, stroke_ids: Iterable[int]) -> tuple[Page, Removed]:
         """A copy without those strokes (ids not on the page are ignored), and what was removed."""
         drop = set(stroke_ids)
-        rows = []
+        rows: list[tuple[int, int, Stroke]] = []
         steps = list(self.steps)
         for k, ink in enumerate(self.steps):
             hit = [(i, s) for i, s in enumerate(ink.strokes) if s.id in drop]
@@ -230,7 +231,8 @@ class Page:
         ids = set(stroke_ids)
         base, removed = self.without_strokes(ids)
         last = len(self.steps) - 1
-        stay, leave = [], []
+        stay: list[tuple[int, int, Stroke, int]] = []
+        leave: list[tuple[int, int, Stroke, int]] = []
         for k, i, s in removed.rows:
             t = s.translated(dx, dy)
             target = min(self.step_for_stroke(t), last)
@@ -264,7 +266,8 @@ class Page:
         top, bottom = self.band(k)
         if not top < y < bottom:
             raise ValueError(f"y={y} is not inside step {k}'s band ({top}..{bottom})")
-        upper, lower = [], []
+        upper: list[Stroke] = []
+        lower: list[Stroke] = []
         for s in self.steps[k].strokes:
             b = s.bbox
             (lower if (b.top + b.bottom) / 2.0 >= y else upper).append(s)

@@ -31,11 +31,15 @@ from __future__ import annotations
 import bisect
 import math
 import random
-import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from whiteboard_app.ink.model import Point, StepInk, Stroke
+from whiteboard_app.latex.tokens import tokenize
+
+if TYPE_CHECKING:
+    from whiteboard_app.ink.io import InkRecord
 
 __all__ = ["SynthError", "SynthInk", "supported_symbols", "synthesize", "synthesize_lines"]
 
@@ -55,7 +59,7 @@ class SynthInk:
     symbols: list[tuple[str, tuple[int, ...]]]
     latex: str = ""
 
-    def as_record(self, rid: str):
+    def as_record(self, rid: str) -> InkRecord:
         """This ink as an :class:`~whiteboard_app.ink.io.InkRecord` (for JSON lines / InkML files)."""
         from whiteboard_app.ink.io import InkRecord
 
@@ -515,20 +519,18 @@ def supported_symbols() -> list[str]:
 
 # ───────────────────────────── LaTeX -> tree ─────────────────────────────
 
-_TOKEN_RE = re.compile(r"\\[a-zA-Z]+|\\.|\S")
-
 
 @dataclass
 class _Node:
     kind: str  # sym | group | frac | sqrt | accent | scripts | space | func | bb | bigop
     value: str = ""
-    children: list[_Node | None] = field(default_factory=list)
+    children: Sequence[_Node | None] = field(default_factory=list)
 
 
 class _Parser:
     def __init__(self, latex: str):
         self.latex = latex
-        self.toks = _TOKEN_RE.findall(latex.replace("$", ""))
+        self.toks = tokenize(latex.replace("$", ""))  # the project's one LaTeX tokenizer
         self.i = 0
 
     def error(self, why: str) -> SynthError:
@@ -540,7 +542,7 @@ class _Parser:
     def take(self) -> str:
         if self.i >= len(self.toks):
             raise self.error("unexpected end of input")
-        t = self.toks[self.i]
+        t: str = self.toks[self.i]
         self.i += 1
         return t
 
@@ -551,7 +553,7 @@ class _Parser:
         return node
 
     def sequence(self, close: str | None) -> _Node:
-        items: list[_Node | None] = []
+        items: list[_Node] = []
         while True:
             t = self.peek()
             if t is None:
@@ -735,11 +737,11 @@ def _layout(node: _Node | None, w: _Writer) -> _Box:
             if child.kind == "space":
                 x += float(child.value)
                 continue
-            sub = _layout(child, w)
+            part = _layout(child, w)
             pad = _pad(child, prev)
             x += pad
-            box.place(sub, x, 0.0)
-            x += sub.width + pad + w.gap * (1 + w.rng.uniform(-0.3, 0.3) * w.j)
+            box.place(part, x, 0.0)
+            x += part.width + pad + w.gap * (1 + w.rng.uniform(-0.3, 0.3) * w.j)
             prev = child
         box.width = max(0.0, x - w.gap)
         return box

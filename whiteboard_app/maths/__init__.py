@@ -11,10 +11,10 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from whiteboard_app.decks.schema import Card
+from whiteboard_app.latex import ParseError
 
 from . import worker as _worker
 from .checker import Comparison, StepVerdict
-from .latex import ParseError
 from .worker import WorkerTimeout, check_step_timed, get_worker
 
 __all__ = [
@@ -96,7 +96,7 @@ def warm_up(card: Card | None = None) -> bool:
 def parse_step(card: Card, latex: str):
     """Parse a step in-process (no time limit) for direct callers; raises :class:`ParseError`. A step in one
     of the card's notations (``[notation]``, :mod:`whiteboard_app.maths.notation`) is read in its names."""
-    from .latex import names_from_declarations
+    from .normalise import names_from_declarations
     from .notation import rewrite_step
     from .parse import parse_step as _parse
 

@@ -15,7 +15,7 @@ import numpy as np
 
 from whiteboard_app.decks.schema import Declarations
 
-from .latex import Names
+from .normalise import Names
 
 #: most terms a nest of sums/products may have at one point (the product of their ranges)
 MAX_NESTED_TERMS = 5000
@@ -163,7 +163,7 @@ class Evaluator:
         return points
 
     def _key(self, nm: str) -> str:
-        from .latex import canonical, is_plain_name_key, name_key
+        from whiteboard_app.latex import canonical, is_plain_name_key, name_key
 
         return name_key(nm) if is_plain_name_key(nm) else "@" + canonical(nm)
 

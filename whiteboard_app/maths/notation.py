@@ -21,7 +21,7 @@ rewritten, on its tokens, in this order (docs/parsing.md, "How notations are res
 6. inner products: ``w \\cdot x`` of two vectors and ``\\langle a, b\\rangle`` are ``w^T x`` and ``a^T b``.
 
 Transposes (``^T``, ``^\\top``, ``^\\intercal``, ``'``), ``\\ln`` and ``\\log``, ``\\exp`` and ``e^x`` are read
-by :mod:`whiteboard_app.maths.latex` already. A step no rule changes is returned as written, so a card's
+by :mod:`whiteboard_app.maths.normalise` already. A step no rule changes is returned as written, so a card's
 own steps read exactly as before. Pure Python, no Qt.
 """
 
@@ -32,23 +32,21 @@ import unicodedata
 from dataclasses import dataclass
 
 from whiteboard_app.decks.schema import Card
-
-from .latex import _GREEK as _GREEK_CMDS
-from .latex import (
+from whiteboard_app.latex.names import GREEK as _GREEK_CMDS
+from whiteboard_app.latex.names import name_key
+from whiteboard_app.latex.tokens import (
     DECORATIONS,
     FONTS_DROPPED,
     TEXT_CMDS,
     UNICODE,
-    Names,
     ParseError,
-    _canon_tokens,
-    canonical,
+    canon_tokens,
     clean,
     join,
-    name_key,
-    names_from_declarations,
     tokenize,
 )
+
+from .normalise import Names, names_from_declarations
 
 _DECOR_SYNONYMS = {r"\widehat": r"\hat", r"\overline": r"\bar", r"\widetilde": r"\tilde"}
 _PROB_CMDS = {r"\Pr"}
@@ -214,7 +212,7 @@ def _greek_word(done: list[str], last: str) -> tuple[list[str], str]:
 
 def _tokens(latex: str) -> list[str]:
     """Canonical tokens of LaTeX (every argument braced), with the spelling rule applied."""
-    return _prep(_canon_tokens(tokenize(clean(latex))))[0]
+    return _prep(canon_tokens(tokenize(clean(latex))))[0]
 
 
 def _group_end(tokens: list[str], i: int) -> int:
@@ -996,7 +994,7 @@ class NotationRules:
         product rules only: the checker reads its index letters and per-example forms in the user's names."""
         try:
             accented = _accents(latex)
-            raw = _canon_tokens(tokenize(clean(accented)))
+            raw = canon_tokens(tokenize(clean(accented)))
         except (ParseError, RecursionError, IndexError, ValueError):
             return latex
         if len(raw) > _MAX_TOKENS:
@@ -1032,12 +1030,12 @@ class NotationRules:
         """The card's step written in another notation: ``choice`` maps card names (LaTeX, e.g. ``p``)
         to written forms (``\\hat{y}``); a family's subscript is kept (``p_i`` -> ``\\hat{y}_i``). For
         tests and for showing the reference chain in the user's own letters."""
-        tokens = _canon_tokens(tokenize(clean(latex)))
+        tokens = canon_tokens(tokenize(clean(latex)))
         prot = self._protected(tokens)
         subs = []
         for card_name, written in choice.items():
             subs.append(
-                (tuple(_canon_tokens(tokenize(clean(card_name)))), _canon_tokens(tokenize(clean(written))))
+                (tuple(canon_tokens(tokenize(clean(card_name)))), canon_tokens(tokenize(clean(written))))
             )
         subs.sort(key=lambda s: len(s[0]), reverse=True)
         out: list[str] = []
@@ -1136,11 +1134,6 @@ def rewrite_step(card: Card, latex: str, keep: frozenset = frozenset(), params: 
         return latex
 
 
-def canonical_key(latex: str) -> str:
-    """Canonical LaTeX of a notation key (for tests and tools)."""
-    return canonical(latex)
-
-
 def written_forms(card: Card) -> dict[str, list[str]]:
     """For each card name an alias renames (``p``), the written forms the card declares for it
     (``["\\\\hat{y}", "\\\\mu", ...]``): the inverse of the one-name aliases, a pattern alias by its base
@@ -1154,7 +1147,7 @@ def written_forms(card: Card) -> dict[str, list[str]]:
         if m_k and m_r and m_k.group(2) == m_r.group(2) and all(c in idx for c in m_k.group(2)):
             k, r = m_k.group(1), m_r.group(1)
         if (
-            not _ATOM_RE.match(join(_canon_tokens(tokenize(clean(r)))))
+            not _ATOM_RE.match(join(canon_tokens(tokenize(clean(r)))))
             or "_" in r
             and "{" not in r
             and len(r) > 3
@@ -1183,7 +1176,7 @@ def render_variant(
     r = rules_for(card)
     s = r.render(latex, dict(index or {}))
     s = r.render(s, choice) if choice else s
-    toks = _canon_tokens(tokenize(clean(s)))
+    toks = canon_tokens(tokenize(clean(s)))
     out: list[str] = []
     i = 0
     while i < len(toks):

@@ -19,20 +19,17 @@ import re
 import threading
 from dataclasses import dataclass
 
-from .latex import (
+from whiteboard_app.latex.tokens import (
     UNDECIDABLE_CMDS,
     UNDECIDABLE_RELATIONS,
-    Names,
-    Normalised,
     ParseError,
-    _Emitter,
-    check_balance,
-    check_structure,
     clean,
-    normalise_piece,
     split_relations,
     tokenize,
 )
+from whiteboard_app.latex.wellformed import check_balance, check_structure
+
+from .normalise import Names, Normalised, _Emitter, normalise_piece
 
 _lock = threading.Lock()
 _converter = None
@@ -91,11 +88,11 @@ def parse_latex_ordered(latex: str):
     """sympy ``parse_latex(latex, strict=True)`` (antlr) with ordered products. Raises ParseError."""
     try:
         return _get_converter(sll=True).parse_latex(latex, strict=True)
-    except Exception:
+    except Exception:  # noqa: BLE001 - SLL prediction failed any way: retry with full LL
         pass
     try:
         return _get_converter(sll=False).parse_latex(latex, strict=True)
-    except Exception as exc:  # LaTeXParsingError, antlr errors, sympy errors on odd input
+    except Exception as exc:  # noqa: BLE001 - LaTeXParsingError, antlr errors, sympy errors on odd input
         msg = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
         raise ParseError(f"sympy cannot parse it: {msg}") from None
 
@@ -354,7 +351,7 @@ def parse_step(latex: str, names: Names) -> ParsedStep:
     """Parse a whole step (relations, chains, a leading relation); ParseError when any piece fails.
 
     Unbalanced braces or brackets are a ParseError naming the delimiter and its column
-    (:func:`~whiteboard_app.maths.latex.check_balance`), checked before anything else, so a misread
+    (:func:`~whiteboard_app.latex.wellformed.check_balance`), checked before anything else, so a misread
     step is "unparsed" even when it also holds a construct the checker does not decide (``\\approx``)."""
     check_balance(latex)
     check_structure(latex)

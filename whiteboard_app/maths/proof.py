@@ -11,7 +11,7 @@ import math
 import signal
 import threading
 
-from .latex import Names
+from .normalise import Names
 
 PROOF_TIMEOUT_S = 0.25
 

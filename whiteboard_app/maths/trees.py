@@ -7,7 +7,9 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 
-from .latex import _GREEK, Names
+from whiteboard_app.latex.names import GREEK as _GREEK
+
+from .normalise import Names
 
 
 def is_node(x) -> bool:

@@ -43,7 +43,7 @@ def _serve(conn) -> None:  # pragma: no cover - runs in the child process
 
     try:
         parse_latex_ordered("x")  # warm up antlr
-    except Exception:  # noqa: BLE001 - only the warm-up; the first parse pays instead
+    except Exception:  # only the warm-up; the first parse pays instead
         logger.exception("warming up the LaTeX parser failed")
     conn.send(("ready",))
     checkers: dict[str, CardChecker] = {}
@@ -65,7 +65,7 @@ def _serve(conn) -> None:  # pragma: no cover - runs in the child process
                 for s in [*previous, latex]:
                     try:
                         chk.parse(s)
-                    except Exception:  # noqa: BLE001 - a step that does not parse is checked (unparsed) below
+                    except Exception:  # a step that does not parse is checked (unparsed) below
                         logger.debug("pre-parse of %r failed", s, exc_info=True)
                 conn.send(("parsed", (time.perf_counter() - t0) * 1000))
                 conn.send(("result", chk.check(latex, previous)))
@@ -75,7 +75,7 @@ def _serve(conn) -> None:  # pragma: no cover - runs in the child process
                 for s in (a, b):
                     try:
                         chk.parse(s)
-                    except Exception:  # noqa: BLE001 - compared (and reported) below
+                    except Exception:  # compared (and reported) below
                         logger.debug("pre-parse of %r failed", s, exc_info=True)
                 conn.send(("parsed", 0.0))
                 conn.send(("result", compare_in_process(chk, a, b)))
@@ -110,8 +110,9 @@ def compare_in_process(chk: CardChecker, expected: str, candidate: str) -> Compa
     sides swapped, or when their residuals a - b are proportional. ``equivalent`` is None (cannot decide)
     wherever ``check`` would say cannot_check: an undecidable kind, a side that cannot be evaluated, or a
     tautology (both sides the same expression)."""
+    from whiteboard_app.latex import ParseError
+
     from .evaluate import EvalError, ShapeError
-    from .latex import ParseError
 
     try:
         e = chk.parse(expected)
@@ -265,7 +266,7 @@ def _nearest(card: Card, latex: str) -> int | None:
     cannot_check verdict the worker could not give (the window shows it for self-comparison)."""
     import difflib
 
-    from .latex import ParseError, canonical
+    from whiteboard_app.latex import ParseError, canonical
 
     try:
         mine = canonical(latex).lstrip("=")

@@ -146,7 +146,7 @@ def merge_accents(symbols: Sequence) -> list:
     pairs = accent_pairs(symbols)
     if not pairs:
         return list(symbols)
-    from whiteboard_app.recognition.trained import name_to_latex
+    from whiteboard_app.recognition.vocabulary import name_to_latex
 
     accent_of = {b: ACCENT_MARKS[symbols[a].name] for a, b in pairs.items()}
     out = []

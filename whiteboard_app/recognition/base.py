@@ -81,3 +81,30 @@ class Recognizer(Protocol):
     name: str
 
     def recognize(self, ink: StepInk, context: RecognitionContext | None = None) -> RecognitionResult: ...
+
+
+class VerifiedForm(Protocol):
+    """A card form the ink supports: its LaTeX (what the engine returns as ``result.verified``)."""
+
+    latex: str
+
+
+@runtime_checkable
+class ContextVerifier(Protocol):
+    """The card-context verifier an engine is given as its hook (recognition/form_match.py's
+    :class:`~whiteboard_app.recognition.form_match.CardVerifier`), so that the engine need not import it.
+
+    ``is_warm(context)``: the context's forms are typeset (cheap); ``warm_in_background(context)``: start
+    typesetting them in a thread; ``warm_up(context)``: typeset them now (None: just load the
+    typesetter); ``verify(ink, symbols, context, classify)``: the form the ink's symbols (an engine's
+    per-symbol alternatives, stroke ids the ink's) support by the verifier's rule, or None; ``classify``
+    is the engine's ``classify_groups`` (regrouping). ``verify`` may raise; the engine then reads as if
+    no context were given."""
+
+    def is_warm(self, context: RecognitionContext) -> bool: ...
+
+    def warm_in_background(self, context: RecognitionContext) -> None: ...
+
+    def warm_up(self, context: RecognitionContext | None) -> None: ...
+
+    def verify(self, ink: StepInk, symbols, context: RecognitionContext, classify) -> VerifiedForm | None: ...

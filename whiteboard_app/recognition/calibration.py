@@ -1,22 +1,27 @@
 """The calibration flow's model (no Qt): which symbols the writer draws, how often, where the samples go.
 
-CROHME, the real ink the bundled recogniser is trained on, has no ``\\partial``, ``\\hat``, ``\\bar``,
-``\\eta``, ``\\rho``, ``\\tau``, ``*``, ``\\top``, ``\\|`` and no ``\\mathbb{R}``, and its ``E`` is rare
-(../shared/handwriting/README.md); ML derivations use all of them. The writer draws each of those
-symbols, plus any symbol the recogniser keeps missing (found in the user's corrections),
-``SAMPLES_PER_SYMBOL`` times; the samples are kept in the user's data folder and handed to the
-engine's adaptation hook (``adapt(samples)``, few-shot prototypes in the bundled engine).
+CROHME, the real ink the bundled recogniser is trained on, has none of ML's alphabet (\\partial, \\nabla,
+\\epsilon, \\eta, \\tau, hats, norm bars, capital K D Q W Z U J ...); the recogniser's added classes for them
+were learnt from made ink (docs/recogniser.md), so a writer's own hand reads better after a short
+calibration: ``SAMPLES_PER_SYMBOL`` (3) samples of each symbol the writer chooses (``DEFAULT_CHOICE``: the 15
+most used in the bundled cards' steps), plus any symbol the recogniser keeps missing (found in the user's
+corrections). The samples are kept in the user's data folder and handed to the engine's adaptation hook
+(``set_adaptation(samples)``, or ``adapt`` for an engine without it); the bundled engine reads them as
+few-shot prototypes (recognition/adaptation.py).
 
 * :func:`plan` -> the list of :class:`CalibrationItem` still to draw.
 * :class:`CalibrationStore` -> samples as JSON lines (the ink/io.py format: one record per sample, its
   ``latex`` the symbol's label) in ``<data dir>/calibration/samples.jsonl``; ``root`` is settable (tests).
-* :func:`apply` -> gives the stored samples to a recogniser that has an ``adapt`` hook.
+* :func:`apply` -> gives the stored samples to a recogniser that has an adaptation hook.
+* :func:`preview` -> what the recogniser reads a new sample as, adapted to the samples stored before it
+  (the calibration screen's "now reads").
 """
 
 from __future__ import annotations
 
 import difflib
 import json
+import math
 import os
 import time
 import uuid
@@ -31,30 +36,53 @@ from whiteboard_app.safeio import atomic_write_text, bounded_json_loads, read_re
 
 __all__ = [
     "CALIBRATION_SYMBOLS",
+    "DEFAULT_CHOICE",
     "SAMPLES_PER_SYMBOL",
     "CalibrationItem",
     "CalibrationStore",
+    "Preview",
     "apply",
     "missed_symbols",
     "plan",
+    "preview",
+    "usable",
 ]
 
-#: Symbols to calibrate by default: (label, what to draw, in words). Labels are the LaTeX the engine outputs.
+#: Symbols the calibration screen offers: (label, what to draw, in words). Labels are the LaTeX the engine
+#: outputs (class names of the classifier map to them: ``K`` -> ``K_cap``, ``\\partial`` -> ``partial``).
+#: Not offered: \\bar and \\top, whose written shapes are a minus and a T (only their place tells them
+#: apart, docs/recogniser.md): samples of them would make the writer's every minus or T read as the accent.
 CALIBRATION_SYMBOLS: tuple[tuple[str, str], ...] = (
-    (r"\partial", "the partial-derivative sign ∂"),
     (r"\hat", "a hat accent ^ (as over a letter; draw only the hat)"),
-    (r"\bar", "a bar accent (as over a letter; draw only the bar)"),
-    (r"\eta", "the Greek letter eta η"),
-    (r"\rho", "the Greek letter rho ρ"),
-    (r"\tau", "the Greek letter tau τ"),
+    ("K", "a capital K"),
+    ("D", "a capital D"),
+    (r"\partial", "the partial-derivative sign \u2202"),
+    (r"\|", "a double bar \u2016 (as in a norm \u2016x\u2016)"),
+    (r"\nabla", "the gradient sign \u2207"),
+    ("J", "a capital J"),
+    ("W", "a capital W"),
+    (r"\epsilon", "the Greek letter epsilon \u03b5"),
+    ("Z", "a capital Z"),
+    ("Q", "a capital Q"),
+    (r"\ell", "the script letter ell \u2113"),
     ("*", "an asterisk *"),
-    (r"\top", "the transpose sign ⊤ (as in X^⊤)"),
-    (r"\|", "a double bar ‖ (as in a norm ‖x‖)"),
-    (r"\mathbb{R}", "the blackboard-bold R ℝ"),
+    (r"\tau", "the Greek letter tau \u03c4"),
+    ("U", "a capital U"),
+    (r"\delta", "the Greek letter delta \u03b4"),
+    (r"\eta", "the Greek letter eta \u03b7"),
+    (r"\rho", "the Greek letter rho \u03c1"),
+    (r"\kappa", "the Greek letter kappa \u03ba"),
+    (r"\omega", "the Greek letter omega \u03c9"),
+    (r"\tilde", "a tilde accent ~ (as over a letter; draw only the tilde)"),
+    (r"\mathbb{R}", "the blackboard-bold R \u211d"),
     ("E", "a capital E (as in expectation)"),
 )
+#: The symbols chosen when the screen opens: the 15 offered that the bundled cards' steps use most (issue 14,
+#: docs/benchmarks.md "derivation_steps": \\hat 49 steps, K 46, D 27, \\partial 27, \\| 20, \\nabla 19, J 16,
+#: W 13, \\epsilon 12, Z 9, Q 8, \\ell 8, * 6, \\tau 6, U 5); the list is in that order.
+DEFAULT_CHOICE: tuple[str, ...] = tuple(label for label, _ in CALIBRATION_SYMBOLS[:15])
 #: Samples to draw per symbol.
-SAMPLES_PER_SYMBOL = 5
+SAMPLES_PER_SYMBOL = 3
 
 
 @dataclass(frozen=True)
@@ -70,7 +98,7 @@ class CalibrationItem:
 
 
 def _tokens(latex: str) -> tuple[str, ...]:
-    from whiteboard_app.recognition.context import normalize_tokens
+    from whiteboard_app.recognition.tokens import normalize_tokens
 
     return normalize_tokens(latex)
 
@@ -210,9 +238,16 @@ class CalibrationStore:
         """Samples stored per label."""
         return dict(Counter(r.latex for r in self.records()))
 
+    def remove_record(self, record_id: str) -> bool:
+        """Delete the one sample with this id (the screen's redo); True when it was there."""
+        return self._rewrite(lambda obj: obj.get("id") == record_id) > 0
+
     def remove(self, label: str) -> int:
         """Delete every sample of ``label`` (rewrites the file atomically; unreadable lines are kept).
         Returns how many were removed."""
+        return self._rewrite(lambda obj: obj.get("latex") == label)
+
+    def _rewrite(self, drop) -> int:
         if not self.path.exists():
             return 0
         kept, removed = [], 0
@@ -220,7 +255,7 @@ class CalibrationStore:
             for line in fh:
                 try:
                     obj = json.loads(line)
-                    if isinstance(obj, dict) and obj.get("latex") == label:
+                    if isinstance(obj, dict) and drop(obj):
                         removed += 1
                         continue
                 except json.JSONDecodeError:
@@ -230,17 +265,91 @@ class CalibrationStore:
         return removed
 
 
+def _hook(recognizer):
+    """The recogniser's adaptation hook: ``set_adaptation`` (replaces) if it has one, else ``adapt``."""
+    for name in ("set_adaptation", "adapt"):
+        try:
+            hook = getattr(recognizer, name, None)
+        except Exception:  # noqa: BLE001 - a worker wrapper that cannot start has no hooks to offer
+            hook = None
+        if callable(hook):
+            return hook
+    return None
+
+
+def usable(samples: Iterable[tuple[str, StepInk]]) -> list[tuple[str, tuple]]:
+    """(label, strokes) of the samples an engine can take: a label and at least one point, every
+    coordinate finite (a damaged or hand-edited samples file must not stop the recogniser)."""
+    out = []
+    for label, ink in samples:
+        strokes = tuple(s for s in getattr(ink, "strokes", ()) if s.points)
+        if not isinstance(label, str) or not label.strip() or not strokes:
+            continue
+        if all(math.isfinite(p.x) and math.isfinite(p.y) for s in strokes for p in s.points):
+            out.append((label, strokes))
+    return out
+
+
 def apply(recognizer, store: CalibrationStore) -> int:
-    """Give every stored sample to the recogniser's adaptation hook ``adapt(samples)``, where samples is
-    a list of (label, strokes: tuple[Stroke, ...]). Returns the number of samples given; 0 when the
-    engine has no hook or nothing is stored (the engine is unchanged). With a registry recogniser (a
-    worker process) this waits until its model is loaded: call it from a worker thread, not the UI
-    thread. Raises RecognitionError (RecognizerUnavailable) when the engine cannot run."""
-    hook = getattr(recognizer, "adapt", None)
-    if not callable(hook):
+    """Give every stored sample to the recogniser's adaptation hook: ``set_adaptation(samples)`` when it
+    has one (the adaptation becomes exactly these samples; calling it again changes nothing), else
+    ``adapt(samples)``; samples is a list of (label, strokes: tuple[Stroke, ...]). Returns the number of
+    samples given; 0 when the engine has no hook or nothing usable is stored (the engine is unchanged).
+    With a registry recogniser (a worker process) this waits until its model is loaded: call it from a
+    worker thread, not the UI thread. Raises RecognitionError (RecognizerUnavailable) when the engine
+    cannot run."""
+    hook = _hook(recognizer)
+    if hook is None:
         return 0
-    samples = [(label, ink.strokes) for label, ink in store.samples()]
+    samples = usable(store.samples())
     if not samples:
         return 0
     hook(samples)
     return len(samples)
+
+
+@dataclass(frozen=True)
+class Preview:
+    """What the recogniser reads a calibration sample as: ``reading`` (its best LaTeX, "" when nothing
+    was read), whether that is the sample's ``label``, ``adapted`` (samples the recogniser was adapted
+    with first), ``ms`` (wall time, adaptation included) and ``error`` (a message, or None)."""
+
+    label: str
+    reading: str
+    correct: bool
+    adapted: int
+    ms: float
+    error: str | None = None
+
+
+def _same_symbol(reading: str, label: str) -> bool:
+    a, b = _tokens(reading), _tokens(label)
+    return bool(a) and a == b
+
+
+def preview(recognizer, label: str, ink: StepInk, before: Iterable[tuple[str, StepInk]]) -> Preview:
+    """Read *ink* (a new sample of *label*) with the recogniser adapted to the samples *before* it (the
+    screen's "now reads ..."): with ``set_adaptation`` the engine's adaptation becomes exactly *before*
+    (call :func:`apply` when done so that it holds every sample); an engine with only ``adapt`` or none is
+    read as it is. Never raises: a failing engine gives a Preview with ``error`` set. Blocks (a worker
+    thread's job)."""
+    from whiteboard_app.recognition.base import RecognitionError
+
+    t0 = time.perf_counter()
+    adapted = 0
+    try:
+        hook = getattr(recognizer, "set_adaptation", None)
+        samples = usable(before)
+        if callable(hook):
+            hook(samples)
+            adapted = len(samples)
+        result = recognizer.recognize(ink)
+    except RecognitionError as exc:
+        return Preview(label, "", False, adapted, (time.perf_counter() - t0) * 1000.0, str(exc))
+    except Exception as exc:  # noqa: BLE001 - the preview only advises: an engine's own bug is shown, not raised
+        detail = f"{type(exc).__name__}: {exc}"
+        return Preview(label, "", False, adapted, (time.perf_counter() - t0) * 1000.0, detail)
+    reading = (result.best or "").strip() if result is not None else ""
+    return Preview(
+        label, reading, _same_symbol(reading, label), adapted, (time.perf_counter() - t0) * 1000.0, None
+    )

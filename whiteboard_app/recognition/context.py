@@ -42,13 +42,9 @@ card's forms (a few dozen) and among the forms close to a candidate, ~1 us each 
 from __future__ import annotations
 
 import difflib
-import re
 import time
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
-from functools import lru_cache
-
-from rapidfuzz.distance import Levenshtein
 
 from whiteboard_app.ink import StepInk
 from whiteboard_app.recognition.base import (
@@ -58,6 +54,7 @@ from whiteboard_app.recognition.base import (
     Recognizer,
     SymbolAlternatives,
 )
+from whiteboard_app.recognition.tokens import normalize_tokens, token_distance
 
 __all__ = [
     "ContextualRecognizer",
@@ -71,83 +68,6 @@ __all__ = [
 
 RIGHT_KINDS = frozenset({"reference"})
 WRONG_KINDS = frozenset({"mistake", "near_miss"})
-
-_TOKEN_RE = re.compile(r"\\[a-zA-Z]+|\\.|\S")
-_DROP = frozenset(
-    {
-        r"\left",
-        r"\right",
-        r"\displaystyle",
-        r"\limits",
-        r"\nolimits",
-        r"\,",
-        r"\;",
-        r"\:",
-        r"\!",
-        r"\quad",
-        r"\qquad",
-        "\\ ",
-        "~",
-        r"\big",
-        r"\Big",
-        r"\bigg",
-        r"\Bigg",
-        r"\bigl",
-        r"\bigr",
-        r"\Bigl",
-        r"\Bigr",
-        r"\mathrm",
-        r"\mathbf",
-        r"\mathit",
-        r"\text",
-        r"\operatorname",
-        r"\boldsymbol",
-        "{",
-        "}",
-        "$",
-    }
-)
-_SYNONYMS = {
-    r"\le": r"\leq",
-    r"\ge": r"\geq",
-    r"\ne": r"\neq",
-    r"\lt": "<",
-    r"\gt": ">",
-    r"\cdot": r"\times",
-    r"\ast": "*",
-    r"\to": r"\rightarrow",
-    r"\vert": "|",
-    r"\mid": "|",
-    r"\lVert": r"\|",
-    r"\rVert": r"\|",
-    r"\Vert": r"\|",
-    r"\varepsilon": r"\epsilon",
-    r"\varphi": r"\phi",
-    r"\dfrac": r"\frac",
-    r"\tfrac": r"\frac",
-    r"\top": "T",
-    "'": r"\prime",
-    r"\dots": r"\ldots",
-    r"\cdots": r"\ldots",
-}
-
-
-@lru_cache(maxsize=4096)
-def normalize_tokens(latex: str) -> tuple[str, ...]:
-    """LaTeX as a tuple of comparable tokens: spacing, sizing, font commands and braces dropped,
-    synonyms unified (\\le -> \\leq, \\cdot -> \\times, \\top -> T, ...). ``x^{2}`` and ``x^2`` agree."""
-    out = []
-    for t in _TOKEN_RE.findall(latex):
-        if t in _DROP:
-            continue
-        out.append(_SYNONYMS.get(t, t))
-    return tuple(out)
-
-
-def token_distance(a: Sequence[str], b: Sequence[str]) -> int:
-    """Levenshtein distance between two token sequences (insert, delete, substitute: cost 1 each);
-    computed by rapidfuzz (C++, ~1 us for 30 tokens)."""
-    return Levenshtein.distance(tuple(a), tuple(b))
 
 
 @dataclass(frozen=True)
@@ -385,7 +305,7 @@ def rerank(
 
         try:
             form = verified_form(matches, open_fit=open_fit)
-        except Exception:  # noqa: BLE001
+        except Exception:  # noqa: BLE001 - no verified form is the safe reading
             form = None
         engine_best = normalize_tokens(result.candidates[0].latex)
         if (

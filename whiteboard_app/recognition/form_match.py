@@ -68,6 +68,7 @@ from whiteboard_app.ink import StepInk
 from whiteboard_app.recognition.base import RecognitionContext, SymbolAlternatives
 
 __all__ = [
+    "CardVerifier",
     "FormMatch",
     "InkSymbol",
     "evidence_ok",
@@ -202,7 +203,7 @@ def _stray_strokes(stroke_boxes, glyph_box, params) -> int:
 
 def _probs(labels) -> dict[str, float]:
     """(label LaTeX, probability) pairs as token -> probability."""
-    from whiteboard_app.recognition.context import normalize_tokens
+    from whiteboard_app.recognition.tokens import normalize_tokens
 
     probs: dict[str, float] = {}
     for label, p in labels:
@@ -273,7 +274,8 @@ class _Fit:
 
 def _fit(symbols: Sequence[InkSymbol], glyphs: Sequence) -> _Fit:
     import numpy as np
-    from scipy.optimize import linear_sum_assignment
+
+    from whiteboard_app.recognition.fastload import linear_sum_assignment
 
     n, m = len(symbols), len(glyphs)
     params = _frame_params([s.box for s in symbols])
@@ -707,7 +709,8 @@ def _regroup(
             probs[j] = _probs(labels)
         if len(changed) > 1:  # the regrouped symbols may sit on each other's glyphs: assign them again
             import numpy as np
-            from scipy.optimize import linear_sum_assignment
+
+            from whiteboard_app.recognition.fastload import linear_sum_assignment
 
             boxes = {j: fbox(group[j]) for j in changed}
             cost_m = np.array(
@@ -818,7 +821,7 @@ def match_forms(
     symbols or glyphs over are fitted again with the strokes regrouped (:func:`regroup_form`); the
     regrouped fit replaces the first when it explains more of the ink, or as much at a lower cost. A
     ``classify`` failure keeps the first fits."""
-    from whiteboard_app.recognition.context import normalize_tokens
+    from whiteboard_app.recognition.tokens import normalize_tokens
     from whiteboard_app.recognition.typeset import LayoutError, glyph_layout
 
     if context is None or not context.expected:
@@ -847,7 +850,7 @@ def match_forms(
                 continue
             try:
                 rg = _regroup(ink, syms, glyphs, classify, fm.latex, fm.kind, fit)
-            except Exception:  # noqa: BLE001 - the engine's classifier failed: keep the first fit
+            except Exception:  # the engine's classifier failed: keep the first fit
                 logging.getLogger(__name__).exception(
                     "regrouping %r with the engine's classifier failed", fm.latex
                 )
@@ -866,12 +869,17 @@ OPEN_NEAR = 2
 EVIDENCE_DEFAULTS = {
     "deficit": 1.5,
     "total_deficit": 4.0,
-    "script": -0.3,
+    "script": 0.2,
     "level": 99.0,
     "size": 99.0,
-    "filter": 1,
+    "case_size": 0.25,
+    "margin": 1.0,
+    "filter": 0,
     "open_margin": -0.5,
 }
+#: Letters whose capital is the small letter drawn larger (the same shape): their case shows only in the
+#: written size, which :func:`evidence_ok` weighs with ``case_size`` (the classifier reads the shape).
+SAME_SHAPE_CASE = frozenset("cosuvwxzCOSUVWXZ")
 #: Level residuals are weighed only where the form's own offset from the previous glyph is under this
 #: (median glyph heights): scripts and the line, not a denominator under its numerator.
 LEVEL_SPAN = 1.2
@@ -909,7 +917,9 @@ def evidence_ok(fm: FormMatch, thresholds: dict | None = None) -> bool:
     in the same direction, the ink's offset at least ``script`` times the form's (a superscript raised, a
     subscript lowered: a sub/superscript swap gives about -1), every level residual at most ``level``
     median heights where the form's own offset is under :data:`LEVEL_SPAN`, and every Latin letter's size
-    residual at most ``size``. ``thresholds``: as :func:`evidence_thresholds` (the
+    residual at most ``size``; a capital of :data:`SAME_SHAPE_CASE` must not be written more than
+    ``case_size`` smaller than typeset, nor such a small letter more than ``case_size`` larger (size
+    residual, ln; a small x fitted to an X: about -0.3). ``thresholds``: as :func:`evidence_thresholds` (the
     default); ``{"off": True}`` accepts every form. A fit without evidence records is accepted."""
     t = evidence_thresholds() if thresholds is None else {**EVIDENCE_DEFAULTS, **thresholds}
     if t.get("off") or not fm.evidence:
@@ -927,6 +937,12 @@ def evidence_ok(fm: FormMatch, thresholds: dict | None = None) -> bool:
         if SCRIPT_OFFSET <= abs(offset) < LEVEL_SPAN
     ):
         return False
+    if any(
+        (size if tok.islower() else -size) > t["case_size"]
+        for tok, _d, _l, size, _o in fm.evidence
+        if tok in SAME_SHAPE_CASE
+    ):
+        return False
     return not any(
         abs(size) > t["size"]
         for tok, _d, _l, size, _o in fm.evidence
@@ -937,7 +953,7 @@ def evidence_ok(fm: FormMatch, thresholds: dict | None = None) -> bool:
 def verified_form(
     matches: Sequence[FormMatch],
     *,
-    margin: float = 2.0,
+    margin: float | None = None,
     max_unmatched: int = 3,
     max_unmatched_share: float = 0.08,
     strong: float = 0.97,
@@ -946,7 +962,8 @@ def verified_form(
     open_fit: FormMatch | None = None,
 ) -> FormMatch | None:
     """The form the ink supports (see the module docstring for the rule), or None. ``matches`` best first,
-    as :func:`match_forms` returns them. At most ``max_unmatched`` explained left-overs, or
+    as :func:`match_forms` returns them. ``margin`` (nats over the next different form): default the
+    thresholds' ``"margin"`` (calibrated with them: weights/evidence.json). At most ``max_unmatched`` explained left-overs, or
     ``max_unmatched_share`` of the form's glyphs on a long form. The form must also pass
     :func:`evidence_ok` with ``evidence`` (thresholds; default :func:`evidence_thresholds`): the ink's own
     evidence, not only a margin over the other forms, so that a form the card has but the user did not
@@ -956,11 +973,13 @@ def verified_form(
     unexplained, the form must fit at least ``evidence["open_margin"]`` nats
     better than it (negative: may fit that much worse): the context replaces the open reading only when the
     ink fits the form better than what the engine read."""
-    from whiteboard_app.recognition.context import normalize_tokens
+    from whiteboard_app.recognition.tokens import normalize_tokens
 
     if not matches:
         return None
     t = evidence_thresholds() if evidence is None else {**EVIDENCE_DEFAULTS, **evidence}
+    if margin is None:
+        margin = float(t["margin"])
     if t.get("filter") and not t.get("off"):
         matches = [fm for fm in matches if evidence_ok(fm, t)]
         if not matches:
@@ -989,14 +1008,14 @@ def form_accepted(fm: FormMatch, open_fit: FormMatch | None = None, thresholds: 
     engine's own reading fitted the same way (``open_fit``, with nothing unexplained, other tokens and
     itself passing :func:`evidence_ok`: a reading the ink supports), a fit at least ``thresholds["open_margin"]`` nats better than that reading's. ``thresholds`` as
     :func:`evidence_thresholds` (the default)."""
-    from whiteboard_app.recognition.context import normalize_tokens
+    from whiteboard_app.recognition.tokens import normalize_tokens
 
     t = evidence_thresholds() if thresholds is None else {**EVIDENCE_DEFAULTS, **thresholds}
     if t.get("off"):
         return True
     if not evidence_ok(fm, t):
         return False
-    from whiteboard_app.recognition.context import token_distance
+    from whiteboard_app.recognition.tokens import token_distance
 
     if open_fit is None or open_fit.unexplained or not evidence_ok(open_fit, t):
         return True
@@ -1009,10 +1028,10 @@ def warm_up(context: RecognitionContext | None) -> int:
     for it (~10-20 ms a form, a few seconds for a card with many near misses). Returns the number of
     forms typeset; forms that cannot be typeset are skipped. Also imports scipy's assignment solver
     (~0.9 s the first time)."""
-    from scipy.optimize import linear_sum_assignment  # noqa: F401 - imported now, not on the first step
-
+    from whiteboard_app.recognition.fastload import linear_sum_assignment
     from whiteboard_app.recognition.typeset import LayoutError, glyph_layout
 
+    linear_sum_assignment([[0.0]])  # the solver loaded now, not on the first step
     try:
         glyph_layout("x")  # the typesetter loads its font once (seconds)
     except LayoutError:
@@ -1051,9 +1070,35 @@ def warm_in_background(context: RecognitionContext) -> None:
     def run():
         try:
             warm_up(context)
-        except Exception:  # noqa: BLE001 - a failed warm-up only costs time later
+        except Exception:  # a failed warm-up only costs time later
             logging.getLogger(__name__).exception("warming up form layouts failed")
         finally:
             _WARMING.discard(key)
 
     threading.Thread(target=run, name="form-layouts", daemon=True).start()
+
+
+class CardVerifier:
+    """The verifier as an engine's hook (:class:`~whiteboard_app.recognition.base.ContextVerifier`): the
+    bundled engine fits a long step's best grouping to the card's forms before its layout parse
+    (:meth:`TrainedRecognizer.recognize <whiteboard_app.recognition.trained.TrainedRecognizer.recognize>`)
+    without importing this module; the app's engine is built with it by
+    :func:`whiteboard_app.recognition.whiteboard.create`. Stateless: the typeset forms are cached in this
+    module."""
+
+    def is_warm(self, context: RecognitionContext) -> bool:
+        """:func:`is_warm`."""
+        return is_warm(context)
+
+    def warm_in_background(self, context: RecognitionContext) -> None:
+        """:func:`warm_in_background`."""
+        warm_in_background(context)
+
+    def warm_up(self, context: RecognitionContext | None) -> None:
+        """:func:`warm_up`."""
+        warm_up(context)
+
+    def verify(self, ink: StepInk, symbols, context: RecognitionContext, classify) -> FormMatch | None:
+        """``verified_form(match_forms(ink, symbols, context, classify))``: the form the ink supports by
+        the verifier's rule, or None. Raises what those raise (the engine then reads without context)."""
+        return verified_form(match_forms(ink, symbols, context, classify))

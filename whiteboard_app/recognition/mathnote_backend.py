@@ -104,16 +104,19 @@ class MathnoteRecognizer:
             if self._ocr is not None:
                 return
             t0 = time.perf_counter()
+            from whiteboard_app.recognition import mathnote_compat as mc
+
             try:
-                from mathnote_ocr.api import MathOCR
-                from mathnote_ocr.tree_parser import tree_latex
-            except ImportError as exc:  # pragma: no cover - checked by available()
+                self._ocr = mc.new_ocr()
+            except ImportError as exc:  # pragma: no cover - checked by available(); MathnoteIncompatible
                 raise RecognizerUnavailable(f"mathnote-ocr cannot be imported: {exc}") from exc
-            try:
-                self._ocr = MathOCR()
             except (OSError, RuntimeError) as exc:
                 raise RecognizerUnavailable(f"mathnote-ocr's weights cannot be loaded: {exc}") from exc
-            self._to_latex = getattr(tree_latex, "_sym_to_latex", lambda n: n)
+            try:
+                mc.sym_to_latex("x")
+                self._to_latex = mc.sym_to_latex
+            except mc.MathnoteIncompatible:
+                self._to_latex = lambda n: n
             self.load_ms = (time.perf_counter() - t0) * 1000.0
 
     def warm_up(self) -> None:
@@ -132,7 +135,7 @@ class MathnoteRecognizer:
         strokes = normalise_strokes(ink, self.stroke_size, self.margin)
         try:
             expr = self._ocr.detect(strokes, top_k=self.top_k, seed=self.seed)
-        except Exception as exc:  # noqa: BLE001 - any engine failure is "could not read"
+        except Exception as exc:  # any engine failure is "could not read"
             raise RecognitionError(f"mathnote-ocr failed: {type(exc).__name__}: {exc}") from exc
         ms = (time.perf_counter() - t0) * 1000.0
         if not len(expr):

@@ -158,7 +158,7 @@ class Pix2TexRecognizer:
         socket.setdefaulttimeout(self.download_timeout_s)
         try:
             _download()
-        except Exception as exc:  # noqa: BLE001 - any network failure means "no weights here"
+        except Exception as exc:  # any network failure means "no weights here"
             raise RecognizerUnavailable(
                 "pix2tex's weights are not on this machine and downloading them failed (offline?): "
                 f"{type(exc).__name__}: {exc}"
@@ -196,7 +196,7 @@ class Pix2TexRecognizer:
             level = root.level
             try:
                 self._ocr = LatexOCR(args)
-            except Exception as exc:  # noqa: BLE001 - a broken checkpoint is "no usable weights"
+            except Exception as exc:  # a broken checkpoint is "no usable weights"
                 raise RecognizerUnavailable(
                     f"pix2tex cannot load {ckpt}: {type(exc).__name__}: {exc}"
                 ) from exc
@@ -216,7 +216,7 @@ class Pix2TexRecognizer:
 
             torch.manual_seed(self.seed)
             latex = self._ocr(img, resize=self.resize)
-        except Exception as exc:  # noqa: BLE001 - any engine failure is "could not read"
+        except Exception as exc:  # any engine failure is "could not read"
             raise RecognitionError(f"pix2tex failed: {type(exc).__name__}: {exc}") from exc
         ms = (time.perf_counter() - t0) * 1000.0
         latex = (latex or "").strip()

@@ -3,16 +3,17 @@
 Engines (name -> "module:factory"; modules are imported lazily, in the worker process):
 
 * ``whiteboard`` (the default): the bundled recogniser trained on real ink,
-  ``whiteboard_app.recognition.trained``: its class ``TrainedRecognizer(**options)`` (or
-  ``WhiteboardRecognizer`` / ``create``); the module may define ``available() -> (bool, reason)``
-  (cheap: no torch import).
+  ``whiteboard_app.recognition.whiteboard.create(**options)``: recognition/trained.py's
+  ``TrainedRecognizer`` with the card-context verifier as its hook; ``trained.available() -> (bool,
+  reason)`` is its cheap check (no torch import).
 * ``mathnote``: mathnote-ocr 0.2.1 (:mod:`whiteboard_app.recognition.mathnote_backend`).
 * ``pix2tex``: pix2tex's LatexOCR on a rendering of the ink (optional extra;
   :mod:`whiteboard_app.recognition.pix2tex_backend`).
 
 Time limit: torch inference cannot be interrupted from another thread, so :class:`TimeLimitedRecognizer`
 runs the engine in a separate process (multiprocessing "spawn": safe beside Qt's threads) that loads the
-model and calls its ``warm_up()`` (if any) before the first step. A step that
+model, reports that it is ready, and then calls its ``warm_up()`` (if any); the first step waits for the
+warm-up outside its time limit (issue 16: ready sooner after launch). A step that
 takes longer than the limit (3 s by default) gets ``RecognitionResult(candidates=(), message="could not
 read: time limit 3 s")``; the worker is killed and a new one started at once (the model loads again in
 the background; the next step waits for it outside its limit). Calls to an engine's adaptation hook (``adapt``) are
@@ -78,7 +79,10 @@ def ink_too_large(ink) -> str | None:
 
 
 #: Optional engine methods that change its state and are forwarded to (and replayed in) the worker.
-HOOKS = ("adapt",)
+HOOKS = ("adapt", "set_adaptation")
+#: Hooks that replace the engine's whole adaptation: a call makes the earlier adaptation calls moot (they
+#: are not replayed after a restart).
+REPLACING_HOOKS = frozenset({"set_adaptation"})
 
 
 @dataclass(frozen=True)
@@ -102,7 +106,7 @@ def register_engine(name: str, target: str, check: str | None = None, descriptio
 
 register_engine(
     "whiteboard",
-    "whiteboard_app.recognition.trained:TrainedRecognizer|WhiteboardRecognizer|create",
+    "whiteboard_app.recognition.whiteboard:create",
     "whiteboard_app.recognition.trained:available",
     "the bundled recogniser trained on real handwriting (CROHME)",
 )
@@ -173,7 +177,7 @@ def check_engine(name: str) -> tuple[bool, str]:
         if fn is not None:
             try:
                 ok, why = fn()
-            except Exception as exc:  # noqa: BLE001
+            except Exception as exc:  # noqa: BLE001 - a plug-in's check may fail any way: reported as unavailable
                 return False, f"{name}: availability check failed: {type(exc).__name__}: {exc}"
             return bool(ok), str(why or "")
     return True, ""
@@ -245,12 +249,19 @@ def _worker_main(conn, name: str, options: dict, registry: dict[str, EngineSpec]
         load = getattr(engine, "load", None)
         if callable(load):
             load()
-        _warm_up(engine)
         hooks = [h for h in HOOKS if callable(getattr(engine, h, None))]
         conn.send(("ok", {"hooks": hooks, "classify": callable(getattr(engine, "classify_groups", None))}))
     except BaseException as exc:  # noqa: BLE001 - reported to the parent, then the worker ends
         conn.send(_error_reply(exc))
         conn.close()
+        return
+    # The model is loaded: the parent knows it is ready. The warm-up (a first reading, the verifier's
+    # solver and typesetter: seconds on a busy machine, issue 16) comes after that message, and the
+    # parent waits for ("warm",) before its first request, outside that request's time limit.
+    _warm_up(engine)
+    try:
+        conn.send(("warm", None))
+    except (EOFError, OSError):
         return
     while True:
         try:
@@ -266,7 +277,7 @@ def _worker_main(conn, name: str, options: dict, registry: dict[str, EngineSpec]
                 conn.send(("ok", getattr(engine, request[1])(*request[2])))
             else:
                 conn.send(("error", "other", f"unknown request {request[0]!r}"))
-        except BaseException as exc:  # noqa: BLE001
+        except BaseException as exc:  # noqa: BLE001 - the worker answers every failure (even SystemExit) to its parent
             conn.send(_error_reply(exc))
 
 
@@ -278,7 +289,7 @@ def _warm_up(engine) -> None:
     if callable(warm_up):
         try:
             warm_up()
-        except Exception:  # noqa: BLE001
+        except Exception:  # noqa: BLE001 - warm-up is best effort: the first request loads instead
             pass
 
 
@@ -334,6 +345,7 @@ class TimeLimitedRecognizer:
         self._proc = None
         self._conn = None
         self._ready: dict | None = None
+        self._warm = False  # the worker's ("warm",) message was received
         self._replay: list[tuple[str, tuple]] = []
         if start:
             with self._lock:
@@ -350,7 +362,7 @@ class TimeLimitedRecognizer:
         )
         proc.start()
         child.close()
-        self._proc, self._conn, self._ready = proc, parent, None
+        self._proc, self._conn, self._ready, self._warm = proc, parent, None, False
 
     def _stop(self, wait: bool = True) -> None:
         proc, conn = self._proc, self._conn
@@ -365,7 +377,10 @@ class TimeLimitedRecognizer:
             # else: reaping a killed model process takes up to a second on a busy machine, not on the
             # caller's time; multiprocessing reaps it at the next Process.start() (or at exit)
 
-    def _ensure_ready(self) -> dict:
+    def _ensure_ready(self, warm: bool = True) -> dict:
+        """Start the worker if needed and wait (up to the load timeout) until its engine has loaded;
+        with ``warm`` also until it has warmed up (before a request, so the warm-up never counts in a
+        step's time limit). Returns the worker's ready message (hooks, classify)."""
         if self._proc is None:
             self._start()
             self.restarts += 1
@@ -384,6 +399,20 @@ class TimeLimitedRecognizer:
                 self._stop()
                 _raise_reply(self.name, reply)
             self._ready = reply[1]
+        if warm and not self._warm:
+            if not self._conn.poll(self.load_timeout_s):
+                self._stop()
+                raise RecognitionError(
+                    f"{self.name}: the recogniser did not warm up within {self.load_timeout_s:g} s"
+                )
+            try:
+                reply = self._conn.recv()
+            except (EOFError, OSError):
+                self._stop()
+                raise RecognitionError(
+                    f"{self.name}: the recogniser process ended while warming up"
+                ) from None
+            self._warm = True
             for method, args in self._replay:  # calibration etc. survives a restart
                 self._conn.send(("call", method, args))
                 if not self._conn.poll(self.load_timeout_s):
@@ -409,9 +438,29 @@ class TimeLimitedRecognizer:
             raise RecognitionError(f"{self.name}: the recogniser process ended unexpectedly") from None
 
     def warm_up(self) -> None:
-        """Block until the worker has loaded the engine (raises like ``recognize``)."""
+        """Block until the worker has loaded the engine (raises like ``recognize``). The engine's own
+        warm-up goes on in the worker after this returns; the first reading waits for it (outside its
+        time limit)."""
+        with self._lock:
+            self._ensure_ready(warm=False)
+
+    def wait_until_warm(self) -> None:
+        """Block until the worker has loaded and warmed up (up to the load timeout each); raises like
+        ``recognize``. Callers that time a reading (``pipeline.process_step``) call this first."""
         with self._lock:
             self._ensure_ready()
+
+    @property
+    def warm(self) -> bool:
+        """Whether the worker has finished its warm-up (False while it loads or warms up; a reading asked
+        for now waits for it). Does not block."""
+        with self._lock:
+            if not self._warm and self._ready is not None and self._conn is not None and self._conn.poll(0):
+                try:
+                    self._ensure_ready()
+                except RecognitionError:
+                    return False
+            return self._warm
 
     def recognize(self, ink: StepInk, context: RecognitionContext | None = None) -> RecognitionResult:
         """Read ``ink`` within the time limit (see the class docstring). Ink over MAX_INK_STROKES or
@@ -455,7 +504,19 @@ class TimeLimitedRecognizer:
     def hooks(self) -> list[str]:
         """The optional engine methods available through this wrapper (e.g. ["adapt"])."""
         with self._lock:
-            return list(self._ensure_ready()["hooks"])
+            return list(self._ensure_ready(warm=False)["hooks"])
+
+    def queue_hook(self, method: str, *args) -> None:
+        """Like :meth:`call_hook` without waiting for the worker's warm-up: when it is still warming up
+        the call is queued and sent once it has, before any reading (its result is not returned); after
+        that it is called at once. Raises AttributeError when the engine has no such method."""
+        with self._lock:
+            if method not in self._ensure_ready(warm=False)["hooks"]:
+                raise AttributeError(f"the {self.name} recogniser has no {method}()")
+            if not self._warm:
+                self._replay.append((method, args))
+                return
+        self.call_hook(method, *args)
 
     def call_hook(self, method: str, *args) -> Any:
         """Call the engine's ``method`` (one of :data:`HOOKS`) in the worker; remembered and replayed
@@ -467,6 +528,8 @@ class TimeLimitedRecognizer:
             if not done:
                 raise RecognitionError(f"{self.name}: {method} took longer than {self.load_timeout_s:g} s")
             value = _raise_reply(self.name, reply)
+            if method in REPLACING_HOOKS:
+                self._replay = [(m, a) for m, a in self._replay if m not in HOOKS]
             self._replay.append((method, args))
             return value
 
@@ -485,7 +548,7 @@ class TimeLimitedRecognizer:
     def __del__(self) -> None:  # pragma: no cover - best effort at interpreter exit
         try:
             self._stop()
-        except Exception:  # noqa: BLE001
+        except Exception:  # noqa: BLE001 - stopping is best effort
             pass
 
     def __enter__(self) -> TimeLimitedRecognizer:

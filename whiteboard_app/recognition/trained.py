@@ -9,28 +9,34 @@ Architecture (details and numbers in docs/recogniser.md):
    mathnote-ocr's exact search reads the ``top_k`` most probable partitions.
 3. Symbol classification: mathnote-ocr's 3-layer CNN fine-tuned on real handwritten symbols
    (``weights/classifier.pth``), every class kept distinct: mathnote-ocr's forced renames
-   (X -> x, \\times -> x, \\Sigma -> \\sum ...; ``engine.grouper._DEFAULTS``) are switched off for this engine.
-4. Layout: mathnote-ocr's bundled tree parser turns each partition into LaTeX; the candidates are ranked by
-   grouping probability x parse confidence (score = its natural log).
+   (X -> x, \\times -> x, \\Sigma -> \\sum ...) are switched off for this engine
+   (:func:`~whiteboard_app.recognition.mathnote_compat.install_engine_patches`).
+4. Layout: mathnote-ocr's tree parser turns each partition into LaTeX, its relation model replaced by one
+   fine-tuned on real layouts (``weights/structure.pth``, recognition/structure.py) and the labels of
+   decimal points, x / \\times and \\lim decided by their neighbours first (recognition/symbol_context.py);
+   the candidates are ranked by grouping probability x parse confidence (score = its natural log).
 
 Long steps (:data:`CHUNK_FROM_STROKES` strokes and more) are grouped chunk by chunk (:func:`ink_chunks`:
 cuts only through horizontal gaps no stroke spans) and their layout parse compares the uncertain bars'
 labellings only within a time budget (:data:`LABEL_SEARCH_BUDGET_MS`), so that they are read within the
 app's 3 s limit; the exact partition search keeps only the partial readings its top_k can use, and for one
-reading is a plain best-of search (the same readings, :func:`_install_exact_keep`, :func:`best_partition`).
+reading is a plain best-of search (the same readings; :mod:`~whiteboard_app.recognition.mathnote_compat`'s
+``install_engine_patches`` and ``best_partition``).
 5. Writer adaptation (:meth:`TrainedRecognizer.adapt`): calibration samples become prototypes in the
    classifier's 256-d feature space; a candidate symbol closer to a writer prototype than to the model's own
    class prototype is read as the writer's label (how symbols CROHME lacks, such as \\eta or \\partial, are
    learned). Source of the prototype idea: Snell et al., "Prototypical Networks for Few-shot Learning", 2017.
+
+Every use of mathnote-ocr goes through recognition/mathnote_compat.py (its internals, one file; a version
+check). The card-context verifier is the engine's hook (``verifier``), not an import: the app builds the
+engine with it (recognition/whiteboard.py).
 
 Heavy imports (torch, mathnote_ocr) happen on first use; constructing the engine is cheap.
 """
 
 from __future__ import annotations
 
-import contextvars
 import math
-import re
 import threading
 import time
 from collections.abc import Sequence
@@ -40,11 +46,18 @@ from pathlib import Path
 from whiteboard_app.ink import StepInk, Stroke
 from whiteboard_app.recognition.base import (
     Candidate,
+    ContextVerifier,
     RecognitionContext,
     RecognitionError,
     RecognitionResult,
     RecognizerUnavailable,
     SymbolAlternatives,
+)
+from whiteboard_app.recognition.mathnote_compat import best_partition  # noqa: F401 - re-exported
+from whiteboard_app.recognition.vocabulary import (
+    function_words,
+    latex_to_name,
+    name_to_latex,
 )
 
 ENGINE_NAME = "whiteboard"
@@ -53,8 +66,6 @@ GROUPER_FILE = "grouper.pth"
 # the classifier whose stroke vectors the grouper was trained on, when it is not CLASSIFIER_FILE (the
 # classifier was fine-tuned again after the grouper: added classes; docs/recogniser.md)
 GROUPER_VECTORS_FILE = "grouper_vectors.pth"
-# A writer prototype wins when its distance is below this share of the model's own prototype distance.
-ADAPT_RATIO = 0.9
 # A further partition is parsed only if at least this share as probable as the best one ...
 MIN_SHARE = 0.02
 # ... and while the reading so far took less than this (ms); the best partition is always parsed.
@@ -78,171 +89,10 @@ CHUNK_MAX_STROKES = 20
 #: steps of 40+ strokes changed (the same readings as with an unlimited search).
 LABEL_SEARCH_BUDGET_MS = 2200.0
 
-_RAW_NAMES: contextvars.ContextVar[bool] = contextvars.ContextVar("whiteboard_raw_names", default=False)
-_patch_lock = threading.Lock()
-
-
-class _RenameTable(dict):
-    """mathnote-ocr's rename table (engine.grouper._DEFAULTS) that renames nothing while
-    ``_RAW_NAMES`` is set in the calling context (this engine), and as before otherwise
-    (the plain mathnote backend in the same process)."""
-
-    def get(self, key, default=None):
-        if _RAW_NAMES.get():
-            return default
-        return super().get(key, default)
-
-
-def _install_rename_switch() -> None:
-    from mathnote_ocr.engine import grouper
-
-    with _patch_lock:
-        if not isinstance(grouper._DEFAULTS, _RenameTable):
-            grouper._DEFAULTS = _RenameTable(grouper._DEFAULTS)
-
-
-def _install_exact_keep() -> None:
-    """mathnote-ocr's exact partition search (engine.grouper._find_partitions_exact) keeps the 40 best
-    partial readings per symbol count of every leftover stroke set (``keep``); ranked by the plain
-    product of the groups' scores (``geometric_mean=False``, no clash rule: the stroke grouper's calls),
-    the ``top_k`` best of each are all the final ``top_k`` can use, so for this engine's calls
-    (``_RAW_NAMES`` set) ``keep = top_k``: the same readings, the same probabilities (the inside /
-    outside sums do not depend on ``keep``). Measured: 71 strokes 11.5 s -> 2.0 s, 70 strokes
-    4.4 s -> 0.18 s, 165 strokes 1.3 s -> 0.04 s, identical readings (derivation steps 132, 120, 324).
-    With ``top_k`` 1 (steps over 24 strokes, :meth:`TrainedRecognizer.partitions_for`) the search is
-    :func:`best_partition` (a plain best-of DP over the same leftover sets, the same reading), unless the
-    strokes have no cover. Installed once, on loading the engine; other callers are not affected."""
-    from mathnote_ocr.engine import grouper
-
-    with _patch_lock:
-        if getattr(grouper._find_partitions_exact, "_whiteboard_keep", False):
-            return
-        original = grouper._find_partitions_exact
-
-        def find_partitions_exact(n, scored_groups, top_k, **kw):
-            if (
-                _RAW_NAMES.get()
-                and kw.get("geometric_mean", True) is False
-                and kw.get("clashes", True) is False
-                and "keep" not in kw
-            ):
-                if top_k == 1 and kw.get("order") is not None:
-                    found = best_partition(
-                        n,
-                        scored_groups,
-                        order=kw["order"],
-                        initial_covered=kw.get("initial_covered", frozenset()),
-                        initial_symbols=kw.get("initial_symbols"),
-                    )
-                    if found is not None:
-                        return found
-                kw["keep"] = max(1, int(top_k))
-            return original(n, scored_groups, top_k, **kw)
-
-        find_partitions_exact._whiteboard_keep = True
-        grouper._find_partitions_exact = find_partitions_exact
-
-
-def best_partition(
-    n: int, scored_groups, *, order: Sequence[int], initial_covered=frozenset(), initial_symbols=None
-) -> list | None:
-    """mathnote-ocr's ``_find_partitions_exact(n, scored_groups, 1, geometric_mean=False, clashes=False,
-    order=order, ...)`` for its one best reading, or None when the strokes have no cover (the caller then
-    asks mathnote-ocr, which leaves strokes unexplained).
-
-    *scored_groups*: (stroke positions (frozenset of 0..n-1), score > 0, DetectedSymbol); *order*: the
-    positions left to right (each leftover set is read from its leftmost stroke, as there). Returns
-    ``[(probability, symbols)]``: the symbols of the highest product of scores, in reading order, after
-    *initial_symbols*, each with its ``grouping_prob`` (its share of all readings, inside / outside) as
-    there; probability = that product / the sum over all readings.
-
-    Why: mathnote-ocr keeps per leftover stroke set the best partial readings of every symbol count
-    (a list per count), which for one reading costs 20-40x a plain best-of DP over the same sets: a 60-stroke
-    fraction (no gap for :func:`ink_chunks`) took 12.8 s with keep=1, this 0.6 s (dev.jsonl row 1001)."""
-    from dataclasses import replace
-
-    stroke_groups: list[list[int]] = [[] for _ in range(n)]
-    for gi, (indices, _c, _s) in enumerate(scored_groups):
-        for st in indices:
-            stroke_groups[st].append(gi)
-    masks = [sum(1 << st for st in g[0]) for g in scored_groups]
-    confs = [float(g[1]) for g in scored_groups]
-    best: dict[int, tuple[float, int, int] | None] = {0: (1.0, -1, 0)}  # mask -> (p, group, rest) | no cover
-    inside: dict[int, float] = {0: 1.0}
-    edges: dict[int, list[tuple[int, int]]] = {0: []}
-
-    def solve(mask: int):
-        if mask in best:
-            return best[mask]
-        first = next(i for i in order if mask >> i & 1)
-        top = None
-        total = 0.0
-        ed = []
-        for g in stroke_groups[first]:
-            m = masks[g]
-            if m & mask != m:
-                continue
-            rest = mask & ~m
-            sub = solve(rest)
-            total += confs[g] * inside[rest]
-            ed.append((g, rest))
-            if sub is not None and (top is None or sub[0] * confs[g] > top[0]):
-                top = (sub[0] * confs[g], g, rest)
-        best[mask], inside[mask], edges[mask] = top, total, ed
-        return top
-
-    start = sum(1 << i for i in range(n)) & ~sum(1 << i for i in initial_covered)
-    if solve(start) is None:
-        return None
-    outside = {start: 1.0}
-    for mask in sorted(edges, key=lambda m: -m.bit_count()):
-        o = outside.get(mask, 0.0)
-        if o:
-            for g, rest in edges[mask]:
-                outside[rest] = outside.get(rest, 0.0) + o * confs[g]
-    z = inside[start] or 1.0
-    share = [0.0] * len(scored_groups)
-    for mask, ed in edges.items():
-        o = outside.get(mask, 0.0)
-        for g, rest in ed:
-            share[g] += o * confs[g] * inside[rest] / z
-    gs = []
-    mask = start
-    while mask:
-        _p, g, mask = best[mask]
-        gs.append(g)
-    syms = [replace(scored_groups[g][2], grouping_prob=round(min(share[g], 1.0), 4)) for g in gs]
-    return [(best[start][0] / z, list(initial_symbols or []) + syms)]
-
 
 def default_weights_dir() -> Path:
     """The package's bundled weights folder (whiteboard_app/recognition/weights)."""
     return Path(str(resources.files("whiteboard_app.recognition") / "weights"))
-
-
-_FUNCTION_WORD = re.compile(r"(?<![\\a-zA-Z])(sin|cos|tan|log|lim)(?![a-zA-Z])")
-
-
-def name_to_latex(name: str) -> str:
-    """LaTeX of a class name (mathnote-ocr's names: ``X_cap`` -> ``X``, ``sin`` -> ``\\sin``; a writer
-    label is its own LaTeX)."""
-    from mathnote_ocr.tree_parser.tree_latex import _sym_to_latex
-
-    return _FUNCTION_WORD.sub(r"\\\1", _sym_to_latex(name))
-
-
-def function_words(latex: str) -> str:
-    """The layout parser writes a function-name symbol as a bare word (``sin x``): make it a command
-    (``\\sin x``). Words already commands are left alone."""
-    return _FUNCTION_WORD.sub(r"\\\1", latex)
-
-
-def latex_to_name(label: str) -> str:
-    """Class name for a calibration label given in LaTeX (``X`` -> ``X_cap``, ``\\partial`` -> ``partial``);
-    a label the classifier has no class for stays as it is (its own LaTeX)."""
-    from whiteboard_app.recognition.training.data import CROHME_TO_NAME, FUNCTION_CLASSES
-
-    return FUNCTION_CLASSES.get(label) or CROHME_TO_NAME.get(label, label)
 
 
 def available(weights_dir: str | Path | None = None) -> tuple[bool, str]:
@@ -265,19 +115,30 @@ class TrainedRecognizer:
     Options: ``weights_dir`` (folder with classifier.pth and grouper.pth; default: the bundled one),
     ``top_k`` (partitions read, = n-best size before de-duplication), ``threads`` (torch threads; 1 is
     the default because these small models run up to 15x slower with 2 threads on a busy 2-core machine).
+    ``verifier``: the card-context verifier hook (:class:`~whiteboard_app.recognition.base.ContextVerifier`;
+    the app's engine gets recognition/form_match.py's ``CardVerifier`` from
+    :func:`whiteboard_app.recognition.whiteboard.create`); without one, ``recognize`` ignores its context.
     Raises :class:`RecognizerUnavailable` on first use when torch/mathnote-ocr or the weights are missing.
     """
 
     name = ENGINE_NAME
 
-    def __init__(self, weights_dir: str | Path | None = None, top_k: int = 3, threads: int = 1) -> None:
+    def __init__(
+        self,
+        weights_dir: str | Path | None = None,
+        top_k: int = 3,
+        threads: int = 1,
+        verifier: ContextVerifier | None = None,
+    ) -> None:
         self.weights_dir = Path(weights_dir) if weights_dir is not None else default_weights_dir()
         self.top_k = max(1, int(top_k))
         self.threads = threads
+        self.verifier = verifier
         self._ocr = None
         self._lock = threading.Lock()
         self._read_lock = threading.Lock()  # detection swaps the classifier: one reading at a time
         self._writer: dict[str, list] = {}  # class name -> list of feature vectors (np arrays, 256)
+        self._adaptation = None  # recognition.adaptation.AdaptedClassifier over _writer, built on first use
         self.load_ms: float | None = None
 
     # ── loading ───────────────────────────────────────────────────────
@@ -299,20 +160,25 @@ class TrainedRecognizer:
                     f"the '{ENGINE_NAME}' engine has no weights: {clf} is missing "
                     "(train them with `whiteboard-app train-recognizer`)"
                 )
+            from whiteboard_app.recognition import mathnote_compat as mc
+
             try:
                 import torch
-                from mathnote_ocr.api import MathOCR
-                from mathnote_ocr.classifier.inference import SymbolClassifier
+
+                mc.install_engine_patches()
+                ocr = mc.new_ocr()
+            except mc.MathnoteIncompatible as exc:
+                raise RecognizerUnavailable(f"the '{ENGINE_NAME}' engine cannot run: {exc}") from exc
             except ImportError as exc:  # pragma: no cover - depends on the environment
                 raise RecognizerUnavailable(
                     f"the '{ENGINE_NAME}' engine needs torch and mathnote-ocr, which are not installed ({exc.name})"
                 ) from exc
             if self.threads:
                 torch.set_num_threads(self.threads)
-            _install_rename_switch()
-            _install_exact_keep()
-            ocr = MathOCR()
-            ocr.classifier = SymbolClassifier(run=str(clf), device=torch.device("cpu"))
+            ocr.classifier = mc.symbol_classifier(str(clf))
+            from whiteboard_app.recognition.structure import install_relation_model
+
+            install_relation_model(ocr.tree_parser, self.weights_dir)  # layout relations of real ink
             if grp.exists():
                 from whiteboard_app.recognition.training.grouper import load_grouper
 
@@ -346,70 +212,84 @@ class TrainedRecognizer:
         result = self.recognize(ink)
         if result.symbols:
             self.classify_groups(ink, [s.stroke_ids for s in result.symbols[:2]])
-        from whiteboard_app.recognition.form_match import warm_up
-
-        warm_up(None)  # the card-context verifier's solver (long steps are verified in this process)
+        if self.verifier is not None:
+            self.verifier.warm_up(None)  # the card-context verifier (long steps are verified in this process)
 
     # ── writer adaptation ────────────────────────────────────────────
     def adapt(self, samples: Sequence[tuple[str, Sequence[Stroke]]]) -> int:
-        """Add writer prototypes: each sample is (label in LaTeX, the strokes of one symbol drawn alone).
+        """Add writer samples: each sample is (label in LaTeX, the strokes of one symbol drawn alone).
 
         Any label is accepted, including symbols the classifier has no class for (``\\eta``, ``\\hat``,
         ``\\mathbb{R}``); from then on a symbol whose features are closer to one of these samples than
-        to the model's own class prototype (ratio :data:`ADAPT_RATIO`) is read with the writer's label.
-        Returns the number of samples added. Raises RecognitionError for a sample without ink.
+        to the model's own class prototype (``recognition.adaptation.RATIO``) is read with the writer's
+        label. Returns the number of samples added. Raises RecognitionError for a sample without ink.
         """
-        ocr = self._load()
-        from whiteboard_app.recognition.training.data import normalise_strokes
+        feats, names = self.sample_features(samples)
+        for name, f in zip(names, feats, strict=True):
+            self._writer.setdefault(name, []).append(f)
+        self._adaptation = None
+        return len(names)
 
-        imgs, sizes, names = [], [], []
-        for label, strokes in samples:
-            pts = [[(p.x, p.y) for p in s.points] for s in strokes]
-            if not pts or not any(pts):
-                raise RecognitionError(f"calibration sample for {label!r} has no ink")
-            norm = normalise_strokes(pts)
-            img, size = self._draw(ocr, norm)
-            imgs.append(img)
-            sizes.append(size)
+    def set_adaptation(self, samples: Sequence[tuple[str, Sequence[Stroke]]]) -> int:
+        """Replace the writer adaptation by exactly these samples (the calibration screen's live preview
+        and its Done: idempotent, unlike :meth:`adapt`). Returns the number of samples; raises like adapt."""
+        feats, names = self.sample_features(samples)
+        writer: dict[str, list] = {}
+        for name, f in zip(names, feats, strict=True):
+            writer.setdefault(name, []).append(f)
+        self._writer = writer
+        self._adaptation = None
+        return len(names)
+
+    def sample_features(self, samples: Sequence[tuple[str, Sequence[Stroke]]]) -> tuple[object, list[str]]:
+        """(features (N, 256) numpy array, class names (N,)) of calibration samples drawn alone; a label
+        the classifier has a class for becomes that class's name. Raises RecognitionError for bad samples."""
+        from whiteboard_app.recognition.adaptation import sample_features
+
+        ocr = self._load()
+        try:
+            feats, labels = sample_features(ocr.classifier, list(samples))
+        except ValueError as exc:
+            raise RecognitionError(str(exc)) from exc
+        names = []
+        for label in labels:
             name = latex_to_name(label)
             names.append(name if name in ocr.classifier.label_names else label)
-        if not imgs:
-            return 0
-        res = ocr.classifier.classify_batch(imgs, size_feats=sizes if ocr.classifier.use_size_feat else None)
-        for name, r in zip(names, res, strict=True):
-            self._writer.setdefault(name, []).append(r.features)
-        return len(names)
+        return feats, names
 
     def clear_adaptation(self) -> None:
         """Forget every writer prototype."""
-        self._writer.clear()
+        self._writer = {}
+        self._adaptation = None
 
     @property
     def adapted_labels(self) -> list[str]:
         """LaTeX of the labels that have writer prototypes."""
         return sorted(name_to_latex(n) for n in self._writer)
 
-    @staticmethod
-    def _draw(ocr, norm: list[list[tuple[float, float]]]):
-        from mathnote_ocr.engine.grouper import _size_feat
-        from mathnote_ocr.engine.renderer import render_strokes
-        from mathnote_ocr.engine.stroke import Stroke as MStroke
-        from mathnote_ocr.engine.stroke import StrokePoint
-
-        strokes = [
-            MStroke.from_points([StrokePoint(x, y) for x, y in s], id=i) for i, s in enumerate(norm) if s
-        ]
-        cs = float(int(max(c for s in norm for p in s for c in p)))
-        return (
-            render_strokes(strokes, canvas_size=ocr.classifier.canvas_size, source_size=cs),
-            _size_feat(strokes, cs),
-        )
-
     def _adapted_classifier(self, ocr):
-        """The classifier with writer prototypes applied to its batch results (a thin wrapper)."""
+        """The classifier read through the writer's adaptation (recognition/adaptation.py), or itself."""
         if not self._writer:
             return ocr.classifier
-        return _WriterAdapted(ocr.classifier, self._writer)
+        if self._adaptation is None:
+            import numpy as np
+
+            from whiteboard_app.recognition.adaptation import (
+                AdaptedClassifier,
+                WriterAdaptation,
+                classifier_head,
+            )
+
+            labels = [n for n, fs in self._writer.items() for _ in fs]
+            feats = np.stack([f for fs in self._writer.values() for f in fs])
+            try:
+                head = classifier_head(ocr.classifier)
+                adapted = AdaptedClassifier(ocr.classifier, WriterAdaptation.fit(feats, labels, head))
+            except ValueError:  # a classifier without prototypes (or of another width) cannot adapt
+                self._writer = {}
+                return ocr.classifier
+            self._adaptation = adapted
+        return self._adaptation
 
     # ── reading ───────────────────────────────────────────────────────
     def recognize(self, ink: StepInk, context: RecognitionContext | None = None) -> RecognitionResult:
@@ -428,35 +308,26 @@ class TrainedRecognizer:
         if not strokes:
             return RecognitionResult((), (), 0.0, ENGINE_NAME, "no ink")
         ocr = self._load()
-        from mathnote_ocr.engine.stroke import Stroke as MStroke
-        from mathnote_ocr.engine.stroke import StrokePoint
-
+        from whiteboard_app.recognition import mathnote_compat as mc
         from whiteboard_app.recognition.training.data import normalise_strokes
 
         norm = normalise_strokes([[(p.x, p.y) for p in s.points] for s in strokes])
-        mstrokes = [
-            MStroke.from_points([StrokePoint(x, y) for x, y in pts], id=i) for i, pts in enumerate(norm)
-        ]
+        mstrokes = mc.to_strokes(norm)
         ids = [s.id for s in strokes]
         verify = None
         warm = False
-        if context is not None and context.expected:
-            from whiteboard_app.recognition.form_match import is_warm, warm_in_background
-
-            warm = is_warm(context)
+        verifier = self.verifier
+        if verifier is not None and context is not None and context.expected:
+            warm = verifier.is_warm(context)
             if not warm:  # typesetting the card's forms takes seconds: not inside this step
-                warm_in_background(context)
+                verifier.warm_in_background(context)
         if warm and len(strokes) >= VERIFY_FIRST_STROKES:
 
             def verify(detected):
-                from whiteboard_app.recognition.form_match import match_forms, verified_form
-
                 try:
                     syms = _symbol_alternatives(detected, ids)
-                    return verified_form(
-                        match_forms(
-                            ink, syms, context, lambda ink_, groups: self._classify(ocr, ink_, groups)
-                        )
+                    return verifier.verify(
+                        ink, syms, context, lambda ink_, groups: self._classify(ocr, ink_, groups)
                     )
                 except Exception:  # noqa: BLE001 - the verifier is optional: parse as without context
                     return None
@@ -506,35 +377,26 @@ class TrainedRecognizer:
         strokes = [s for s in ink.strokes if s.points]
         if not strokes or not groups:
             return [() for _ in groups]
-        from mathnote_ocr.api import _autocanvas
-        from mathnote_ocr.engine.grouper import GrouperCache
-        from mathnote_ocr.engine.grouper import classify_groups as m_classify
-        from mathnote_ocr.engine.stroke import Stroke as MStroke
-        from mathnote_ocr.engine.stroke import StrokePoint
-
+        from whiteboard_app.recognition import mathnote_compat as mc
         from whiteboard_app.recognition.training.data import normalise_strokes
 
         norm = normalise_strokes([[(p.x, p.y) for p in s.points] for s in strokes])
-        mstrokes = [
-            MStroke.from_points([StrokePoint(x, y) for x, y in pts], id=i) for i, pts in enumerate(norm)
-        ]
+        mstrokes = mc.to_strokes(norm)
         pos = {s.id: i for i, s in enumerate(strokes)}
         sets = [frozenset(pos[i] for i in g if i in pos) for g in groups]
         todo = [g for g in {g for g in sets if g}]
-        cache = GrouperCache()
-        token = _RAW_NAMES.set(True)
+        cache = mc.grouper_cache()
         try:
-            m_classify(
-                mstrokes,
-                todo,
-                self._adapted_classifier(ocr),
-                cache=cache,
-                source_size=_autocanvas(mstrokes, 800),
-            )
+            with mc.raw_names():
+                mc.classify_groups(
+                    mstrokes,
+                    todo,
+                    self._adapted_classifier(ocr),
+                    cache=cache,
+                    source_size=mc.autocanvas(mstrokes, 800),
+                )
         except Exception as exc:  # the engine's own failures
             raise RecognitionError(f"{ENGINE_NAME} engine failed: {type(exc).__name__}: {exc}") from exc
-        finally:
-            _RAW_NAMES.reset(token)
         out = []
         for g in sets:
             r = cache.get(g) if g else None
@@ -562,31 +424,28 @@ class TrainedRecognizer:
         best and the reading is under :data:`EXTRA_PARSE_BUDGET_MS` (each parse is the costly part).
         ``verify(symbols)``, when given, is asked first about the best partition's symbols; a form it
         returns ends the reading there: readings then hold that partition only (latex "")."""
-        from mathnote_ocr.api import _autocanvas
-        from mathnote_ocr.engine.grouper import GrouperCache, Partition, group_and_classify
-        from mathnote_ocr.seeding import seeded
-
+        from whiteboard_app.recognition import mathnote_compat as mc
         from whiteboard_app.recognition.accents import merge_accents
+        from whiteboard_app.recognition.symbol_context import in_context
 
         t0 = time.perf_counter()
-        token = _RAW_NAMES.set(True)
         try:
-            with seeded(0):
+            with mc.raw_names(), mc.seeded(0):
                 classifier = self._adapted_classifier(ocr)
                 if len(mstrokes) >= CHUNK_FROM_STROKES and ocr.grouper_params.stroke_model is not None:
                     partitions = self._group_chunked(ocr, classifier, mstrokes)
                 else:
-                    partitions = group_and_classify(
+                    partitions = mc.group_and_classify(
                         mstrokes,
                         classifier,
                         params=ocr.grouper_params,
-                        cache=GrouperCache(),
-                        source_size=_autocanvas(mstrokes, 800),
+                        cache=mc.grouper_cache(),
+                        source_size=mc.autocanvas(mstrokes, 800),
                         top_k=self.partitions_for(len(mstrokes)),
                         vocabulary=ocr.vocabulary,
                     )
-                partitions = [
-                    Partition(spell_functions(list(p)), prob=getattr(p, "prob", None))
+                partitions = [  # function names spelt out, then labels decided by neighbours (symbol_context.py)
+                    mc.partition(in_context(spell_functions(list(p))), prob=getattr(p, "prob", None))
                     for p in partitions
                     if p
                 ]
@@ -616,8 +475,6 @@ class TrainedRecognizer:
             raise
         except Exception as exc:  # the engine's own failures become "could not read"
             raise RecognitionError(f"{ENGINE_NAME} engine failed: {type(exc).__name__}: {exc}") from exc
-        finally:
-            _RAW_NAMES.reset(token)
         out.sort(key=lambda r: -r[1])
         return out, None
 
@@ -634,17 +491,16 @@ class TrainedRecognizer:
         the line (fractions and scripts multiply the leftover stroke sets): on the 36 composed
         derivation steps of 57-165 strokes it took 0.2-15 s of the 3 s limit. Chunks of at most
         :data:`CHUNK_MAX_STROKES` keep it near linear."""
-        from mathnote_ocr.api import _autocanvas
-        from mathnote_ocr.engine.grouper import GrouperCache, Partition, group_and_classify
+        from whiteboard_app.recognition import mathnote_compat as mc
 
         params = ocr.grouper_params
         scale = params.stroke_model.default_scale(mstrokes)
-        source_size = _autocanvas(mstrokes, 800)
-        cache = GrouperCache()
+        source_size = mc.autocanvas(mstrokes, 800)
+        cache = mc.grouper_cache()
         symbols: list = []
         prob = 1.0
         for chunk in ink_chunks([(s.bbox.x, s.bbox.x + s.bbox.w) for s in mstrokes]):
-            parts = group_and_classify(
+            parts = mc.group_and_classify(
                 [mstrokes[i] for i in chunk],
                 classifier,
                 params=params,
@@ -658,7 +514,7 @@ class TrainedRecognizer:
             symbols.extend(best)
             p = getattr(best, "prob", None)
             prob *= p if p is not None else 1.0
-        return [Partition(symbols, prob=prob)] if symbols else []
+        return [mc.partition(symbols, prob=prob)] if symbols else []
 
     @staticmethod
     def _parse(ocr, detected, t0: float) -> tuple[str, float]:
@@ -679,25 +535,13 @@ class TrainedRecognizer:
 
         parser = ocr.tree_parser
         relations = ocr.relations
-        try:
-            from mathnote_ocr.tree_parser import inference
-            from mathnote_ocr.tree_parser.bottomup_v2 import _verify_score_gnn, _verify_score_subset
+        from whiteboard_app.recognition.mathnote_compat import bar_labelling
 
-            bars, min_alt, max_choices = (
-                inference.BARS,
-                inference.MIN_BAR_ALTERNATIVE,
-                inference.MAX_BAR_CHOICES,
-            )
-            parse_labelled = parser._parse_labelled
-        except (ImportError, AttributeError):
-            parse_labelled = None
-        if (
-            parse_labelled is None
-            or getattr(parser, "tree_strategy", None) not in ("backtrack", "backtrack_collapse")
-            or len(detected) <= 1
-        ):
+        search = bar_labelling(parser)
+        if search is None or len(detected) <= 1:
             latex, conf, _tree, _ev = parser.parse_with_tree(detected, None, relations=relations)
             return latex, conf
+        bars, min_alt, max_choices = search.bars, search.min_alternative, search.max_choices
         choices = []
         for i, sym in enumerate(detected):
             if sym.name not in bars:
@@ -708,7 +552,7 @@ class TrainedRecognizer:
             if p_other >= min_alt:
                 choices.append((i, [(sym.name, max(p_own, 1e-6)), (other, p_other)]))
         if not choices:
-            latex, conf, _tree, _ev = parse_labelled(detected, None, relations)
+            latex, conf, _tree, _ev = search.parse(detected, relations)
             return latex, conf
         choices = sorted(choices, key=lambda c: -c[1][1][1])[:max_choices]
         labellings = []  # (log p, product order, symbols)
@@ -724,45 +568,25 @@ class TrainedRecognizer:
         runs, parser.tta_runs = parser.tta_runs, 1
         best = None  # (score, -product order, parse, symbols)
         try:
-            gnn = getattr(parser, "gnn_model", None)
             cost = 0.0
             for n, (log_p, k, labelled) in enumerate(labellings):
                 t1 = time.perf_counter()
                 if n > 0 and (t1 - t0) * 1000 + cost > LABEL_SEARCH_BUDGET_MS:
                     break
-                parsed = parse_labelled(labelled, None, relations)
+                parsed = search.parse(labelled, relations)
                 if n == 0 and (
                     (time.perf_counter() - t0) * 1000 + 2.2 * (time.perf_counter() - t1) * 1000
                     > LABEL_SEARCH_BUDGET_MS
                 ):
                     best = (0.0, 0, parsed, labelled)  # no time to compare with another labelling
                     break
-                v2 = parser._make_symbols(labelled)
-                tree = parsed[2]
-                score = log_p + math.log(
-                    max(_verify_score_subset(tree, v2, parser._run_subsets, parser._make_subsets), 1e-3)
-                )
-                if gnn is not None:
-                    score += math.log(
-                        max(
-                            _verify_score_gnn(
-                                tree,
-                                v2,
-                                gnn,
-                                parser.symbol_vocab,
-                                parser.device,
-                                parser._run_subsets,
-                                parser._make_subsets,
-                            ),
-                            1e-3,
-                        )
-                    )
+                score = log_p + search.score(parsed[2], labelled)
                 if best is None or (score, -k) > best[:2]:
                     best = (score, -k, parsed, labelled)
                 cost = max(cost, (time.perf_counter() - t1) * 1000)
         finally:
             parser.tta_runs = runs
-        parsed = best[2] if runs == 1 else parse_labelled(best[3], None, relations)
+        parsed = best[2] if runs == 1 else search.parse(best[3], relations)
         return parsed[0], parsed[1]
 
 
@@ -896,50 +720,3 @@ def spell_functions(symbols: list) -> list:
         if not done:
             i += 1
     return syms
-
-
-class _WriterAdapted:
-    """A SymbolClassifier stand-in: the same results, except that a group whose features lie closer to a
-    writer prototype than ADAPT_RATIO x its distance to the model's prototype takes the writer's label."""
-
-    def __init__(self, base, writer: dict[str, list]) -> None:
-        import numpy as np
-
-        self._base = base
-        self._names = []
-        rows = []
-        for name, feats in writer.items():
-            for f in feats:
-                self._names.append(name)
-                rows.append(np.asarray(f, dtype=np.float32))
-        self._protos = np.stack(rows)
-
-    def __getattr__(self, item):
-        return getattr(self._base, item)
-
-    def classify_batch(self, images, size_feats=None):
-        from dataclasses import replace
-
-        import numpy as np
-
-        out = []
-        for r in self._base.classify_batch(images, size_feats=size_feats):
-            if r.features is None:
-                out.append(r)
-                continue
-            d = np.linalg.norm(self._protos - r.features[None, :], axis=1)
-            k = int(d.argmin())
-            if d[k] < ADAPT_RATIO * r.prototype_distance:
-                name = self._names[k]
-                conf = float(max(r.confidence, 0.9))
-                alts = [(name, conf)] + [(n, c) for n, c in (r.alternatives or []) if n != name][:4]
-                r = replace(
-                    r,
-                    symbol=name,
-                    confidence=conf,
-                    prototype_distance=float(d[k]),
-                    is_ood=False,
-                    alternatives=alts,
-                )
-            out.append(r)
-        return out

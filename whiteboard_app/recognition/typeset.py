@@ -1,16 +1,16 @@
 """Where each glyph of a LaTeX expression goes when typeset: the layout the card's forms are compared with.
 
 :func:`glyph_layout` typesets an expression with ziamath (the typesetter mathnote-ocr's own glyph-box helper
-``latex_utils.glyphs._extract_glyphs`` uses; its SVG gives each glyph's ink box, its node tree each glyph's
+``latex_utils.glyphs._extract_glyphs`` uses, recognition/mathnote_compat.py; its SVG gives each glyph's ink box, its node tree each glyph's
 character and role) and returns one :class:`Glyph` per visible glyph:
 
 * ``name``: the class name in mathnote-ocr's vocabulary (the classifier's labels: ``"x"``, ``"X_cap"``,
   ``"sigma"``, ``"frac_bar"``, ``"log"``); for a glyph the vocabulary has no class for, the LaTeX a writer's
   calibration sample of it carries (``"\\hat"``, ``"\\bar"``, ``"\\tilde"``, ``"\\top"``, ``"\\|"``,
-  ``"\\mathbb{R}"``, ``"\\tau"``, ``"*"``), the label :func:`whiteboard_app.recognition.trained.latex_to_name`
+  ``"\\mathbb{R}"``, ``"\\tau"``, ``"*"``), the label :func:`whiteboard_app.recognition.vocabulary.latex_to_name`
   keeps as it is and ``name_to_latex`` returns unchanged;
 * ``token``: the token an ink symbol of that class carries in the verifier: the engine's LaTeX for the
-  name (``trained.name_to_latex``) as :func:`whiteboard_app.recognition.context.normalize_tokens` writes it
+  name (``vocabulary.name_to_latex``) as :func:`whiteboard_app.recognition.tokens.normalize_tokens` writes it
   (``cdot`` -> ``"\\times"``, ``\\top`` -> ``"T"``, ``\\|`` for ``\\lVert`` too; a fraction bar is ``"-"``,
   what the engine's ``frac_bar`` class reads as); the LaTeX itself when that is several tokens
   (``\\mathbb{R}``). This is normalize_tokens' token of the step's own LaTeX except where the engine
@@ -266,15 +266,14 @@ def _styled_letter(ch: str) -> str | None:
 
 def _char_latex(ch: str) -> tuple[str, str]:
     """(class name, LaTeX) of one drawn character that is not an accent. Raises LayoutError."""
-    from mathnote_ocr.latex_utils.glyphs import CHAR_TO_SYMBOL
-    from mathnote_ocr.tree_parser.tree_latex import _sym_to_latex
-
-    from whiteboard_app.recognition.trained import latex_to_name
+    from whiteboard_app.recognition.mathnote_compat import char_to_symbol, sym_to_latex
+    from whiteboard_app.recognition.vocabulary import latex_to_name
 
     code = ord(ch)
-    if code in CHAR_TO_SYMBOL:
-        name = CHAR_TO_SYMBOL[code]
-        return name, _sym_to_latex(name)
+    table = char_to_symbol()
+    if code in table:
+        name = table[code]
+        return name, sym_to_latex(name)
     if code in _EXTRA_CHARS:
         tex, name = _EXTRA_CHARS[code]
         return name or latex_to_name(tex), tex
@@ -287,10 +286,10 @@ def _char_latex(ch: str) -> tuple[str, str]:
 @lru_cache(maxsize=512)
 def _token(name: str) -> str:
     """The token of a class name as the verifier keys an ink symbol's label (form_match.ink_symbols):
-    normalize_tokens of the engine's LaTeX for the class (trained.name_to_latex), the LaTeX itself when
+    normalize_tokens of the engine's LaTeX for the class (vocabulary.name_to_latex), the LaTeX itself when
     that is several tokens (``\\mathbb{R}``)."""
-    from whiteboard_app.recognition.context import normalize_tokens
-    from whiteboard_app.recognition.trained import name_to_latex
+    from whiteboard_app.recognition.tokens import normalize_tokens
+    from whiteboard_app.recognition.vocabulary import name_to_latex
 
     tex = name_to_latex(name)
     toks = normalize_tokens(tex)
@@ -322,7 +321,10 @@ class _Typeset:
         import xml.etree.ElementTree as ET
 
         import ziamath as zm
-        from mathnote_ocr.latex_utils.glyphs import _SVG_NS
+
+        from whiteboard_app.recognition.mathnote_compat import svg_ns
+
+        ns = svg_ns()
 
         self.latex = latex
         try:
@@ -331,8 +333,8 @@ class _Typeset:
         except Exception as exc:  # the typesetter's own failure
             raise LayoutError(f"cannot typeset {latex!r}: {type(exc).__name__}: {exc}") from exc
         self.node = math.node
-        uses = list(root.iter(f"{{{_SVG_NS}}}use"))
-        rects = list(root.iter(f"{{{_SVG_NS}}}rect"))
+        uses = list(root.iter(f"{{{ns}}}use"))
+        rects = list(root.iter(f"{{{ns}}}rect"))
         self.boxes: dict[int, tuple[float, float, float, float] | None] = {}
         glyphs, lines = [], []
         self._collect(math.node, glyphs, lines)
@@ -341,7 +343,7 @@ class _Typeset:
                 f"cannot typeset {latex!r}: the typesetter drew {len(uses)} glyphs and "
                 f"{len(rects)} lines for {len(glyphs)} and {len(lines)} nodes"
             )
-        extents = _symbol_extents(root, _SVG_NS)
+        extents = _symbol_extents(root, ns)
         for node, use in zip(glyphs, uses, strict=True):
             self.boxes[id(node)] = _use_box(use, extents)
         for node, rect in zip(lines, rects, strict=True):
@@ -472,9 +474,17 @@ def glyph_layout(latex: str) -> tuple[Glyph, ...]:
     """The glyphs of *latex* as typeset, in reading order (see the module docstring).
 
     Boxes are (x, y, w, h), y downwards, the expression's top-left ink at (0, 0) and its larger side 1.
-    Raises :class:`LayoutError` when the expression cannot be typeset or draws nothing. Cached (a few ms
-    the first time).
+    Raises :class:`LayoutError` when the expression cannot be typeset or draws nothing. Cached in memory
+    and on disk (``whiteboard_app.cache``: a launch that finds the layout there imports neither ziamath
+    nor mathnote-ocr; a few ms the first time, plus seconds for those imports).
     """
+    from whiteboard_app.recognition.layout_cache import cached_layout
+
+    return cached_layout(latex, _glyph_layout, glyph=Glyph, error=LayoutError)
+
+
+def _glyph_layout(latex: str) -> tuple[Glyph, ...]:
+    """:func:`glyph_layout` without the caches."""
     ts = _Typeset(latex)
     raw = ts.read()
     if not raw:

@@ -53,7 +53,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 from whiteboard_app.ink.model import Point, StepInk, Stroke
 from whiteboard_app.safeio import bounded_json_loads
@@ -416,7 +416,7 @@ class Board:
     target_s: float | None = None
     aids: tuple[Aid, ...] = ()
     pauses: tuple[Pause, ...] = ()
-    run: dict | None = field(default=None, compare=False)
+    run: dict[str, Any] | None = field(default=None, compare=False)
 
     @property
     def finished(self) -> bool:
@@ -685,7 +685,7 @@ def upgrade(doc: Any, path: str | Path | None = None) -> dict[str, Any]:
         except (KeyError, TypeError, ValueError, IndexError, AttributeError, OverflowError, OSError) as exc:
             raise BoardError(path, f"cannot upgrade board format v{version}: {_describe(exc)}") from exc
         version += 1
-    return doc
+    return cast("dict[str, Any]", doc)  # detect_version checked it is a JSON object
 
 
 # ------------------------------------------------------------------------------- (de)serialise
@@ -694,10 +694,10 @@ def upgrade(doc: Any, path: str | Path | None = None) -> dict[str, Any]:
 def _num(x: Any, what: str) -> float:
     if isinstance(x, bool) or not isinstance(x, int | float):
         raise TypeError(f"{what} must be a number, got {x!r}")
-    x = float(x)
-    if not math.isfinite(x):
+    value = float(x)
+    if not math.isfinite(value):
         raise ValueError(f"{what} must be finite, got {x!r}")
-    return x
+    return value
 
 
 def _opt_num(x: Any, what: str) -> float | None:
@@ -850,7 +850,7 @@ def _step_from_dict(d: Mapping[str, Any], k: int) -> StepRecord:
 def _kind(x: Any, kinds: tuple[str, ...], what: str) -> str:
     if x not in kinds:
         raise ValueError(f"{what} must be one of {kinds}, got {x!r}")
-    return x
+    return str(x)
 
 
 def _aids(rows: Any) -> tuple[Aid, ...]:
@@ -863,7 +863,7 @@ def _aids(rows: Any) -> tuple[Aid, ...]:
     return tuple(out)
 
 
-def _run(x: Any) -> dict | None:
+def _run(x: Any) -> dict[str, Any] | None:
     if x is not None and not isinstance(x, dict):
         raise TypeError(f"run must be an object or null, got {x!r}")
     return x

@@ -33,11 +33,19 @@ import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from whiteboard_app.decks.schema import Card, Deck, Declarations, Question, RefStep
 from whiteboard_app.sessions.board import SELF_GRADES
 from whiteboard_app.sessions.clock import Clock, SystemClock
 from whiteboard_app.sessions.history import GrillAnswerRow, History
+
+if TYPE_CHECKING:
+    from whiteboard_app.maths import Comparison, StepVerdict
+    from whiteboard_app.maths.checker import CardChecker
+    from whiteboard_app.sessions.scheduler import Scheduler
+
+_V = TypeVar("_V")
 
 SEP = "/"
 #: a failed grill answer makes its card due at most this long after the answer
@@ -88,9 +96,10 @@ def find_item(deck: Deck, qid: str) -> GrillItem:
     """The question ``"<card id>/<question id>"``; raises :class:`UnknownQuestionError`."""
     card_id, sep, short = qid.partition(SEP)
     card = deck.cards.get(card_id) if sep else None
-    for q in card.questions if card else ():
-        if q.id == short:
-            return GrillItem(card, q)
+    if card is not None:
+        for q in card.questions:
+            if q.id == short:
+                return GrillItem(card, q)
     raise UnknownQuestionError(qid)
 
 
@@ -111,7 +120,7 @@ def merged_declarations(card: Declarations, extra: Declarations | None) -> Decla
         for k in t
     }
 
-    def keep(table: dict) -> dict:
+    def keep(table: dict[str, _V]) -> dict[str, _V]:
         return {k: v for k, v in table.items() if plain(k) not in names}
 
     return Declarations(
@@ -181,7 +190,7 @@ def answer_side(answer: str, written: str) -> str:
     return written[cuts[-1] + 1 :].strip() if cuts else written
 
 
-CompareFn = Callable[[Card, str, str], object]
+CompareFn = Callable[[Card, str, str], "Comparison"]
 """``compare(card, expected, candidate) -> Comparison`` (``maths.compare`` or an in-process one)."""
 
 _TEXT = re.compile(r"\\text\s*\{[^{}]*\}")
@@ -206,7 +215,7 @@ def _approx_side(side: str) -> str | None:
     return None
 
 
-def check_answer(item: GrillItem, latex: str, compare: CompareFn | None = None):
+def check_answer(item: GrillItem, latex: str, compare: CompareFn | None = None) -> StepVerdict:
     """Judge a maths answer: a :class:`~whiteboard_app.maths.StepVerdict` (``correct`` when equivalent to
     the question's answer, ``wrong`` with the checker's diagnosis, ``unparsed``, ``cannot_check``; never
     raises for bad input). ``compare`` defaults to ``maths.compare`` (the time-limited worker). Raises
@@ -235,10 +244,10 @@ def check_answer(item: GrillItem, latex: str, compare: CompareFn | None = None):
         if check is None:
             from whiteboard_app.maths import check_step
 
-            def check(card, text):
+            def check(card: Card, text: str) -> StepVerdict:
                 return check_step(card, text, [])
 
-        v = check(question_card(item), f"{item.question.answer} \\approx {approx}")
+        v: StepVerdict = check(question_card(item), f"{item.question.answer} \\approx {approx}")
         ms = (time.perf_counter() - t0) * 1000.0
         return dataclasses.replace(
             v, latex=latex, ms=ms, reference_step=1 if v.verdict == "correct" else None
@@ -264,19 +273,19 @@ class InProcessCompare:
     """A ``compare`` without the worker process (tests, ``decks validate --check``): one CardChecker per
     question card, kept. No time limits: use it on trusted deck content only."""
 
-    def __init__(self):
-        self._checkers: dict[str, object] = {}
+    def __init__(self) -> None:
+        self._checkers: dict[str, CardChecker] = {}
 
-    def __call__(self, card: Card, expected: str, candidate: str):
+    def __call__(self, card: Card, expected: str, candidate: str) -> Comparison:
         from whiteboard_app.maths.worker import compare_in_process
 
         return compare_in_process(self._checker(card), expected, candidate)
 
-    def check(self, card: Card, latex: str):
+    def check(self, card: Card, latex: str) -> StepVerdict:
         """``check_step`` in-process (a decimal answer: ``answer \\approx 0.167``)."""
         return self._checker(card).check(latex, [])
 
-    def _checker(self, card: Card):
+    def _checker(self, card: Card) -> CardChecker:
         from whiteboard_app.maths.checker import CardChecker
 
         chk = self._checkers.get(card.id)
@@ -338,7 +347,7 @@ class GrillResult:
 
     item: GrillItem
     latex: str | None
-    verdict: object | None
+    verdict: StepVerdict | None
     self_grade: str | None
     ms: float | None
     rating: int | None
@@ -353,11 +362,11 @@ class GrillResult:
 
 
 def record_answer(
-    scheduler,
+    scheduler: Scheduler,
     item: GrillItem,
     *,
     latex: str | None = None,
-    verdict=None,
+    verdict: StepVerdict | None = None,
     self_grade: str | None = None,
     ms: float | None,
     when: datetime | None = None,
@@ -395,7 +404,7 @@ def record_answer(
 
 
 def pick_questions(
-    items: Sequence[GrillItem], scheduler, today: datetime | None = None, n: int = 10
+    items: Sequence[GrillItem], scheduler: Scheduler, today: datetime | None = None, n: int = 10
 ) -> list[GrillItem]:
     """Up to ``n`` questions for a grill session: due ones (most overdue first), then never-asked ones
     taken one card at a time in turn (so every card, practised or not, gets its turn), then the ones
@@ -431,11 +440,11 @@ class GrillSession:
     def __init__(
         self,
         items: Sequence[GrillItem],
-        scheduler=None,
+        scheduler: Scheduler | None = None,
         clock: Clock | None = None,
         compare: CompareFn | None = None,
         now: Callable[[], datetime] | None = None,
-    ):
+    ) -> None:
         self.items = list(items)
         self.scheduler = scheduler
         self.clock = clock or SystemClock()
@@ -468,12 +477,14 @@ class GrillSession:
         item = self.current
         return 0.0 if item is None else item.time_limit_ms - self.elapsed_ms()
 
-    def check(self, latex: str):
+    def check(self, latex: str) -> StepVerdict:
         """Judge a maths answer to the current question without recording it (a StepVerdict)."""
         item = self._need("maths")
         return check_answer(item, latex, self.compare)
 
-    def answer_latex(self, latex: str, verdict=None, ms: float | None = None) -> GrillResult:
+    def answer_latex(
+        self, latex: str, verdict: StepVerdict | None = None, ms: float | None = None
+    ) -> GrillResult:
         """Record a maths answer (judged now unless ``verdict`` is given, e.g. from a worker thread);
         ``ms`` the time to answer (default: the time on the question now)."""
         item = self._need("maths")
@@ -494,7 +505,7 @@ class GrillSession:
         item = self._need(None)
         return self._finish(item, ms=None)
 
-    def summary(self) -> dict:
+    def summary(self) -> dict[str, Any]:
         """``{"answered", "correct", "accuracy", "median_ms"}`` of this session's results."""
         times = sorted(r.ms for r in self.results if r.ms is not None)
         n = len(self.results)
@@ -515,7 +526,7 @@ class GrillSession:
             raise RuntimeError(f"{item.id} is already answered")
         return item
 
-    def _finish(self, item: GrillItem, **kw) -> GrillResult:
+    def _finish(self, item: GrillItem, **kw: Any) -> GrillResult:
         if self.scheduler is not None:
             result = record_answer(self.scheduler, item, when=self.now(), **kw)
         else:

@@ -34,6 +34,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 from whiteboard_app.sessions.board import Board, BoardError
 
@@ -299,7 +300,8 @@ class History:
         except BaseException:
             self.conn.close()
             raise
-        self.conn.isolation_level = ""  # back to the default: ``with self.conn`` opens transactions
+        # back to a deferred BEGIN (the default ""): ``with self.conn`` opens transactions
+        self.conn.isolation_level = "DEFERRED"
 
     def _check_tables(self) -> None:
         have = {r[0] for r in self.conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
@@ -375,6 +377,7 @@ class History:
                 ),
             )
             aid = cur.lastrowid
+            assert aid is not None  # set by every INSERT
             self.conn.executemany(
                 "INSERT INTO step_results VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
                 [
@@ -394,7 +397,7 @@ class History:
             self.conn.executemany(
                 "INSERT INTO freezes VALUES (?, ?, ?, ?)", [(aid, f.step, f.start_ms, f.ms) for f in freezes]
             )
-        return int(aid)
+        return aid
 
     def set_rating(self, board_id: str, rating: int) -> None:
         """Store the scheduler rating (1..4) given to an indexed attempt."""
@@ -429,7 +432,8 @@ class History:
                     row.rating,
                 ),
             )
-        return int(cur.lastrowid)
+        assert cur.lastrowid is not None  # set by every INSERT
+        return cur.lastrowid
 
     # ------------------------------------------------------------------------------- reading
     def grill_answers(
@@ -492,7 +496,7 @@ class History:
             "SELECT board_id, card_id, started_at, duration_ms, target_ms, finished, self_grade, rating, "
             "board_path, n_steps, n_correct, n_wrong, n_misread, n_freezes, freeze_ms FROM attempts"
         )
-        args: tuple = ()
+        args: tuple[Any, ...] = ()
         if card_id is not None:
             sql += " WHERE card_id = ?"
             args = (card_id,)
@@ -545,7 +549,7 @@ class History:
             "SELECT a.card_id, s.step_index, COUNT(*), SUM(s.verdict = 'wrong'), SUM(s.verdict = 'unparsed'), "
             "SUM(s.misread) FROM step_results s JOIN attempts a ON a.id = s.attempt_id"
         )
-        args: tuple = ()
+        args: tuple[Any, ...] = ()
         if card_id is not None:
             sql += " WHERE a.card_id = ?"
             args = (card_id,)
@@ -565,7 +569,7 @@ class History:
             "SELECT a.card_id, f.step_index, COUNT(*), SUM(f.duration_ms), MAX(f.duration_ms) "
             "FROM freezes f JOIN attempts a ON a.id = f.attempt_id"
         )
-        args: tuple = ()
+        args: tuple[Any, ...] = ()
         if card_id is not None:
             sql += " WHERE a.card_id = ?"
             args = (card_id,)

@@ -11,13 +11,16 @@ sessions/scheduler.py (the rating); this module puts them together for one run.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Hashable, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
 from whiteboard_app.sessions.run import RunJudgement, judge_run
 from whiteboard_app.sessions.scheduler import suggested_rating
 from whiteboard_app.sessions.session import Session
+
+#: What identifies a step's ink for the caches below (the caller's choice: stroke ids and sizes, say).
+InkSignature = tuple[Hashable, ...]
 
 #: the interviewer's first question after a run that reached its result past missing milestones
 WALK_THROUGH_QUESTION = "Walk me through how you got there."
@@ -181,26 +184,26 @@ class StepResults:
     """
 
     def __init__(self) -> None:
-        self._states: dict[tuple, Any] = {}
-        self._readings: dict[tuple, Any] = {}
+        self._states: dict[Hashable, Any] = {}
+        self._readings: dict[Hashable, Any] = {}
 
-    def remember(self, signature: tuple, previous: Sequence[str], state: Any) -> None:
+    def remember(self, signature: InkSignature, previous: Sequence[str], state: Any) -> None:
         """Keep ``state`` for ink ``signature`` after the readings ``previous``."""
         self._states[(signature, tuple(previous))] = state
         while len(self._states) > RESULTS_KEPT:
             self._states.pop(next(iter(self._states)))
 
-    def known(self, signature: tuple, previous: Sequence[str]) -> Any | None:
+    def known(self, signature: InkSignature, previous: Sequence[str]) -> Any | None:
         """The state kept for this ink after these previous readings, or None."""
         return self._states.get((signature, tuple(previous)))
 
-    def remember_reading(self, signature: tuple, recognition: Any) -> None:
+    def remember_reading(self, signature: InkSignature, recognition: Any) -> None:
         """Keep the recogniser's result for ink ``signature``."""
         self._readings[signature] = recognition
         while len(self._readings) > READINGS_KEPT:
             self._readings.pop(next(iter(self._readings)))
 
-    def reading(self, signature: tuple) -> Any | None:
+    def reading(self, signature: InkSignature) -> Any | None:
         """The recogniser's result kept for ink ``signature``, or None."""
         return self._readings.get(signature)
 

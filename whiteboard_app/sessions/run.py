@@ -36,7 +36,10 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from whiteboard_app.decks import Card
 
 #: what to ask for when a milestone of each kind is missing (``{rule}`` is the step's rule text)
 _ASK = {
@@ -79,7 +82,7 @@ class Milestone:
         nums = " or ".join(str(k) for k in self.steps)
         return f"{ask} (reference step {nums})"
 
-    def to_json(self) -> dict:
+    def to_json(self) -> dict[str, Any]:
         """``{"kind", "reference_steps", "rule", "label"}``."""
         return {
             "kind": self.kind,
@@ -103,7 +106,7 @@ class Jump:
         """The step panel's words: "correct, but unsupported: show the chain rule step (reference step 4)"."""
         return "correct, but unsupported: " + "; ".join(m.label for m in self.missing)
 
-    def to_json(self) -> dict:
+    def to_json(self) -> dict[str, Any]:
         """``{"step", "reference_step", "missing": [labels]}``."""
         return {
             "step": self.step,
@@ -148,7 +151,7 @@ class RunJudgement:
         left = [m.label for m in self.missing_milestones]
         return "Not complete yet: " + ("; ".join(left) if left else "reach the result")
 
-    def to_json(self) -> dict:
+    def to_json(self) -> dict[str, Any]:
         """The ``"run"`` object of ``check --json --summary``: complete, reached_goal, missing_milestones
         (milestone dicts), jumps (jump dicts), answer_changes, hints, reveals."""
         return {
@@ -162,7 +165,7 @@ class RunJudgement:
         }
 
 
-def milestones(card) -> tuple[Milestone, ...]:
+def milestones(card: Card) -> tuple[Milestone, ...]:
     """The card's milestones in chain order (rule 2 of the module docstring groups ``=`` continuations
     of the same kind). A card that marks none has one: its last reference step as the result."""
     steps = list(getattr(card, "steps", ()))
@@ -186,7 +189,7 @@ def milestones(card) -> tuple[Milestone, ...]:
     return tuple(out)
 
 
-def goal(card) -> Milestone | None:
+def goal(card: Card) -> Milestone | None:
     """The card's goal: its last "result" milestone (None for a card without steps)."""
     ms = milestones(card)
     results = [m for m in ms if m.kind == "result"]
@@ -201,7 +204,7 @@ def _field(v: Any, name: str) -> Any:
     return getattr(v, name, None)
 
 
-def _shows(card, v: Any) -> int | None:
+def _shows(card: Card, v: Any) -> int | None:
     """The 1-based reference step a verdict shows (rule 1), or None."""
     kind, k = _field(v, "verdict"), _field(v, "reference_step")
     if not isinstance(k, int) or isinstance(k, bool) or not 1 <= k <= len(getattr(card, "steps", ())):
@@ -214,7 +217,7 @@ def _shows(card, v: Any) -> int | None:
 
 
 def judge_run(
-    card,
+    card: Card,
     verdicts: Sequence[Any],
     *,
     answer_changes: int = 0,
@@ -277,7 +280,7 @@ def judge_run(
     )
 
 
-def board_counts(board) -> dict:
+def board_counts(board: object) -> dict[str, int]:
     """``{"answer_changes", "hints", "reveals"}`` of a saved board for :func:`judge_run`: corrections
     recorded as answer changes (``kind == "answer"``) and the board's hints and reveals (``aids``);
     0 for boards written before these were recorded."""

@@ -44,6 +44,7 @@ import zlib
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
+from typing import Any
 
 import fsrs
 
@@ -99,7 +100,7 @@ def rating_for_run(
     return Rating(rating)
 
 
-def _board_run_facts(board: Board) -> dict:
+def _board_run_facts(board: Board) -> dict[str, Any]:
     run = board.run if isinstance(board.run, dict) else {}
     aids = board.aids
     return {

@@ -102,7 +102,7 @@ class Session:
         self._clock = clock
         self._origin = clock.now_ms()
         self._offset = 0.0
-        kw = {"board_id": board_id} if board_id else {}
+        kw: dict[str, Any] = {"board_id": board_id} if board_id else {}
         self._board = Board(
             card_id=card_id,
             started_at=started_at or utc_now(),

@@ -28,6 +28,7 @@ others, and a save whose target is such a file goes to a fresh name instead.
 
 from __future__ import annotations
 
+import builtins
 import contextlib
 import json
 import logging
@@ -39,6 +40,7 @@ import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field, replace
 from pathlib import Path
+from typing import Any
 
 from whiteboard_app.safeio import (
     FileLock,
@@ -109,7 +111,7 @@ def replay_journal(path: Path, board: Board | None, data: bytes) -> Board | None
     ``data`` applied in order (see the module doc). A last line cut off by a kill, and anything after
     a line that does not parse, is ignored. Raises BoardError when the result is not a valid board."""
     head = None
-    steps: dict[int, dict] = {}
+    steps: dict[int, dict[str, Any]] = {}
     if board is not None:
         doc = board.to_dict()
         steps = {s["index"]: s for s in doc.pop("steps")}
@@ -459,8 +461,8 @@ class BoardStore:
             if jpath.exists():
                 with contextlib.suppress(FileNotFoundError):
                     board = replay_journal(path, board, read_regular(jpath, MAX_JOURNAL_BYTES))
-                if board is None:
-                    raise BoardError(path, "only an empty stroke journal")
+            if board is None:  # no board file (a missing journal re-raised above)
+                raise BoardError(path, "only an empty stroke journal")
             return board
         except BoardError:
             raise
@@ -493,7 +495,7 @@ class BoardStore:
         out.boards.sort(key=lambda e: e.board.started_at, reverse=True)
         return out
 
-    def misreadings(self) -> list[tuple[str, str]]:
+    def misreadings(self) -> builtins.list[tuple[str, str]]:
         """(read, corrected) LaTeX of every corrected recogniser reading on every saved board
         (``Board.misreadings``), file by file. Fast over a long history: a file without a correction
         (no ``"before"`` key in it) is not parsed. Files that do not load are skipped (``list()``
@@ -510,7 +512,7 @@ class BoardStore:
                 continue
         return out
 
-    def unfinished(self) -> list[BoardEntry]:
+    def unfinished(self) -> builtins.list[BoardEntry]:
         """Boards never declared finished (the window offers them back on launch), newest first.
 
         Fast at launch: a file whose first KiB already says it is finished is not loaded in full (the
@@ -529,7 +531,7 @@ class BoardStore:
         out.sort(key=lambda e: e.board.started_at, reverse=True)
         return out
 
-    def recover(self) -> list[Path]:
+    def recover(self) -> builtins.list[Path]:
         """Fold the stroke journals left by a crash into their board files (each board not locked by a
         live instance: loaded with its journal, saved atomically, journal removed). Boards that do not
         load are left untouched. Returns the recovered board files."""
@@ -695,6 +697,7 @@ class Autosaver:
                 wait = last_start + self.min_interval_s - time.monotonic()
                 if wait > 0 and not self._closed:
                     self._cond.wait(wait)  # more submissions may arrive: they replace _pending
+                assert self._pending is not None  # wait_for: a submission, or closed (returned above)
                 (board, seq), self._pending = self._pending, None
                 self._writing = True
             last_start = time.monotonic()
@@ -710,7 +713,7 @@ class Autosaver:
                 self.last_error = exc  # the next submission (a newer snapshot) tries again
                 if self.on_error:
                     self.on_error(exc)
-            except Exception:  # noqa: BLE001 - a bug must not stop autosave; the journal still holds it
+            except Exception:  # a bug must not stop autosave; the journal still holds it
                 logger.exception("autosave of board %s failed", board.board_id)
             finally:
                 with self._cond:

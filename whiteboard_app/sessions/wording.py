@@ -22,6 +22,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Protocol
 
 #: Headline of each verdict kind when nothing more specific applies.
 HEADLINES = {
@@ -35,6 +36,9 @@ _UNKNOWN_NAME = re.compile(
     r"unknown name\s+['\"\u2018\u201c]?([^'\"\u2019\u201d:]+?)['\"\u2019\u201d]?(?::|$)"
 )
 _INCOMPLETE = ("unbalanced", "an argument is missing", "a relation is missing", "empty", "nothing to check")
+#: The checker's message for a bare expression that is only part of a reference expression ("n - 1"
+#: for ``(n-1)\\sigma^2``): neither right nor wrong as a step (maths/checker.py, part_of_reference).
+_FRAGMENT = "not a whole step"
 _CLASS_PREFIX = re.compile(r"^(?:[A-Z][A-Za-z]*(?:Error|Exception|Warning)|LaTeXParsingError)\s*:\s*")
 
 
@@ -60,8 +64,28 @@ def first_line(message: str | None, limit: int = 200) -> str:
     return line if len(line) <= limit else line[: limit - 1] + "\u2026"
 
 
+class VerdictLike(Protocol):
+    """What the words read of a verdict: :class:`whiteboard_app.maths.StepVerdict` and a saved board's
+    :class:`~whiteboard_app.sessions.board.VerdictEntry` both have these (read-only here)."""
+
+    @property
+    def verdict(self) -> str: ...
+    @property
+    def latex(self) -> str | None: ...
+    @property
+    def message(self) -> str | None: ...
+    @property
+    def diagnosis(self) -> str | None: ...
+    @property
+    def shape(self) -> str | None: ...
+    @property
+    def reference_step(self) -> int | None: ...
+
+
 def _same(a: str, b: str) -> bool:
-    norm = lambda s: re.sub(r"[\s\u2014:;.,-]+", " ", s).strip().lower()  # noqa: E731
+    def norm(s: str) -> str:
+        return re.sub(r"[\s\u2014:;.,-]+", " ", s).strip().lower()
+
     return norm(a) == norm(b)
 
 
@@ -172,15 +196,17 @@ def describe(
             return Words("unparsed", "incomplete formula", f"{reason}; {pick}")
         return Words("unparsed", "cannot check this reading", f"{reason or 'it cannot be checked'}; {pick}")
     if kind == "cannot_check":
-        detail = "the checker cannot decide this step; compare with the reference step"
         reason = plain_reason(message)
+        if reason.startswith(_FRAGMENT):  # a piece of a reference expression written as a step
+            return Words("cannot_check", _FRAGMENT, reason[len(_FRAGMENT) :].lstrip(" :;"))
+        detail = "the checker cannot decide this step; compare with the reference step"
         if reason and not _same(reason, detail):
             detail += f" ({reason})"
         return Words("cannot_check", "cannot check", detail)
     return Words(kind, kind.replace("_", " "), plain_reason(message))
 
 
-def describe_verdict(verdict, n_candidates: int = 0, latex: str | None = None) -> Words:
+def describe_verdict(verdict: VerdictLike | None, n_candidates: int = 0, latex: str | None = None) -> Words:
     """:func:`describe` of a StepVerdict-like object (``verdict``, ``latex``, ``message``, ``diagnosis``,
     ``shape``, ``reference_step`` attributes; None: no verdict). ``latex`` overrides the verdict's."""
     if verdict is None:
@@ -210,7 +236,7 @@ def describe_verdict(verdict, n_candidates: int = 0, latex: str | None = None) -
     )
 
 
-def short_label(verdict) -> str:
+def short_label(verdict: VerdictLike | None) -> str:
     """One short line for a list or an exported sheet: the headline and, for a wrong step, its
     diagnosis ("wrong: sign flip"); "not checked" without a verdict."""
     if verdict is None:

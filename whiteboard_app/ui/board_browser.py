@@ -374,7 +374,7 @@ class BoardBrowser(QWidget):
         self.refresh()
         return True
 
-    def keyPressEvent(self, event) -> None:  # noqa: N802 (Qt API)
+    def keyPressEvent(self, event) -> None:
         if event.key() == Qt.Key.Key_Delete:
             self.delete_selected()
             return

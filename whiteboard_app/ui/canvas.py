@@ -138,6 +138,7 @@ class BoardCanvas(QWidget):
         self._live_box: BBox | None = None
         self._live_base: Page | None = None
         self._read_only = False
+        self._step_marks_shown = True  # step numbers and the active step's bar (off in calibration boxes)
         self._marks: dict[int, tuple[str, str]] = {}  # step -> (symbol, colour) beside its number
         self.last_menu: QMenu | None = None  # the step menu the stylus's barrel button opened (tests)
         self._until_ms: float | None = None
@@ -303,6 +304,16 @@ class BoardCanvas(QWidget):
             self._stroke_tool = None
         self._read_only = bool(on)
 
+    def set_step_marks_shown(self, on: bool) -> None:
+        """Show the step numbers at the left edge and the active step's bar (on by default); a canvas that
+        holds one sample, not a derivation (the calibration boxes), turns them off."""
+        self._step_marks_shown = bool(on)
+        self.update()
+
+    def step_marks_shown(self) -> bool:
+        """Whether step numbers and the active step's bar are drawn."""
+        return self._step_marks_shown
+
     def is_read_only(self) -> bool:
         """Whether the canvas ignores drawing (review / replay)."""
         return self._read_only
@@ -387,7 +398,7 @@ class BoardCanvas(QWidget):
             menu.popup(self.mapToGlobal(QPointF(pe.view_x, pe.view_y).toPoint()))
             self.last_menu = menu
 
-    def contextMenuEvent(self, event) -> None:  # noqa: N802 (Qt API)
+    def contextMenuEvent(self, event) -> None:
         _, y = self.view_to_canvas(event.pos().x(), event.pos().y())
         menu = self.step_menu(y)
         if menu is not None:
@@ -655,7 +666,7 @@ class BoardCanvas(QWidget):
             y0, y1 = self.canvas_to_view(0, top)[1], self.canvas_to_view(0, bottom)[1]
             self.update(QRect(0, math.floor(y0) - 1, 6, math.ceil(y1 - y0) + 2))
 
-    def paintEvent(self, event) -> None:  # noqa: N802 (Qt API)
+    def paintEvent(self, event) -> None:
         rect = event.rect()
         self.last_paint_rect = QRect(rect)
         if self._cache.isNull() or self._cache.size() != self.size() * self.devicePixelRatioF():
@@ -669,17 +680,18 @@ class BoardCanvas(QWidget):
             ).toRect(),
         )
         page = self.model.page
-        if 0 <= self._active_step < len(page.steps) and not self._read_only:
+        if 0 <= self._active_step < len(page.steps) and not self._read_only and self._step_marks_shown:
             top, bottom = page.band(self._active_step)
             y0, y1 = self.canvas_to_view(0, top)[1], self.canvas_to_view(0, bottom)[1]
             painter.fillRect(QRectF(0, y0 + 2, 3, max(0.0, y1 - y0 - 4)), ACTIVE_MARK)
-        self._paint_labels(painter, rect)
+        if self._step_marks_shown:
+            self._paint_labels(painter, rect)
         painter.setTransform(self._transform())
         painter.setRenderHint(QPainter.RenderHint.Antialiasing)
         self._tool.paint_overlay(painter)
         painter.end()
 
-    def resizeEvent(self, event) -> None:  # noqa: N802
+    def resizeEvent(self, event) -> None:
         self._cache = QImage()
         self._full_render()
         super().resizeEvent(event)
@@ -706,19 +718,19 @@ class BoardCanvas(QWidget):
         painter.restore()
 
     # -------------------------------------------------------------------------------- input
-    def tabletEvent(self, event) -> None:  # noqa: N802
+    def tabletEvent(self, event) -> None:
         pe = self.adapter.tablet(event)
         event.accept()
         if pe is not None:
             self._dispatch(pe)
 
-    def mousePressEvent(self, event) -> None:  # noqa: N802
+    def mousePressEvent(self, event) -> None:
         self._mouse(event)
 
-    def mouseMoveEvent(self, event) -> None:  # noqa: N802
+    def mouseMoveEvent(self, event) -> None:
         self._mouse(event)
 
-    def mouseReleaseEvent(self, event) -> None:  # noqa: N802
+    def mouseReleaseEvent(self, event) -> None:
         self._mouse(event)
 
     def _mouse(self, event) -> None:
@@ -767,7 +779,7 @@ class BoardCanvas(QWidget):
             self._last_activity_ms = p.t
             self.inkActivity.emit()
 
-    def wheelEvent(self, event) -> None:  # noqa: N802
+    def wheelEvent(self, event) -> None:
         angle = event.angleDelta()
         pixels = event.pixelDelta()
         if event.modifiers() & Qt.KeyboardModifier.ControlModifier:
@@ -803,7 +815,7 @@ class BoardCanvas(QWidget):
             return True
         return super().event(event)
 
-    def keyPressEvent(self, event) -> None:  # noqa: N802
+    def keyPressEvent(self, event) -> None:
         key = event.key()
         if key in (Qt.Key.Key_Return, Qt.Key.Key_Enter) and not self._read_only:
             self.new_step()
@@ -826,7 +838,7 @@ class BoardCanvas(QWidget):
         else:
             super().keyPressEvent(event)
 
-    def keyReleaseEvent(self, event) -> None:  # noqa: N802
+    def keyReleaseEvent(self, event) -> None:
         if event.key() == Qt.Key.Key_Space and not event.isAutoRepeat():
             self._space = False
             self._pan_from = None

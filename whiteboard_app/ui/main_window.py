@@ -13,7 +13,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from PySide6.QtCore import QObject, Qt, Signal
+from PySide6.QtCore import QObject, Qt, QTimer, Signal
 from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import (
     QHBoxLayout,
@@ -79,6 +79,22 @@ class RecognizerService(QObject):
             self._finished.emit(gen, rec, "")
 
         threading.Thread(target=run, name=f"load-recognizer-{name}", daemon=True).start()
+
+    def start_soon(self, name: str, factory: Callable[[], Any]) -> None:
+        """:meth:`start` at the event loop's next turn: called before the window is shown, the loading
+        thread (imports, the worker's spawn) does not compete with building the window for the GIL
+        (issue 16: the window usable first, the recogniser loading right after). ``loading`` is True
+        from now on."""
+        self.close()
+        self.name, self.loading, self.error = name, True, None
+        self.status = f"loading the {name} recogniser\u2026"
+        gen = self._generation
+
+        def go() -> None:
+            if gen == self._generation:  # not superseded or closed meanwhile
+                self.start(name, factory)
+
+        QTimer.singleShot(0, go)
 
     def _on_finished(self, gen: int, recognizer, error: str) -> None:
         if gen != self._generation:  # superseded
@@ -427,7 +443,7 @@ class MainWindow(QMainWindow):
         entry = self._offers.pop(0)
         try:
             self.context.discard(entry.path)
-        except Exception as exc:  # noqa: BLE001
+        except Exception as exc:  # noqa: BLE001 - shown in words, the board list stays usable
             self.show_error(f"The board could not be discarded: {exc}")
         self.offer_unfinished_rest()
 
@@ -695,7 +711,7 @@ class MainWindow(QMainWindow):
 
         return self.practice.dialog_open() if self.practice is not None else contextlib.nullcontext()
 
-    def closeEvent(self, event) -> None:  # noqa: N802 (Qt API)
+    def closeEvent(self, event) -> None:
         if self.practice is not None and self.practice.run_in_progress():
             from whiteboard_app.ui.confirm import confirm
 

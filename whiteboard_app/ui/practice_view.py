@@ -55,7 +55,7 @@ from whiteboard_app.ui.practice_model import CHECKING, DONE, EMPTY, READING, WAI
 from whiteboard_app.ui.prose import prose_html
 from whiteboard_app.ui.step_panel import VERDICT_STYLE, StepPanel
 from whiteboard_app.ui.timer_widget import TimerWidget, format_ms, summary_text
-from whiteboard_app.ui.undo import NewStepCommand, ReadingCommand
+from whiteboard_app.ui.undo import NewStepCommand, ReadingCommand, push_board_history
 from whiteboard_app.ui.workers import DEFAULT_PAUSE_MS, StepReader, Worker, WorkerPool
 
 #: Thread pools of closed practice views, kept alive until their last read has finished (a QThreadPool
@@ -138,6 +138,8 @@ class PracticeView(QWidget):
         if resume is not None:
             self._restore(resume)
         self.undo_stack = QUndoStack(self)
+        if resume is not None:  # Undo after Resume takes back what was written before (issue 16)
+            push_board_history(self.undo_stack, self.page_model, resume)
         # its own threads: a slow read on this board never waits behind other windows' work. The pool has
         # no Qt parent: leaving the card must not block on a read still running (see shutdown()).
         self.pool = WorkerPool(QThreadPool(), parent=self)
@@ -203,7 +205,7 @@ class PracticeView(QWidget):
         self.undo_stack.canRedoChanged.connect(
             lambda on: self.redo_button.setEnabled(on and not self.session.finished)
         )
-        self.undo_button.setEnabled(False)
+        self.undo_button.setEnabled(self.undo_stack.canUndo() and not self.session.finished)
         self.redo_button.setEnabled(False)
         self.keyboard_box = QCheckBox("Keyboard only")
         self.keyboard_box.setToolTip("Type each step's LaTeX instead of writing it (Ctrl+K)")
@@ -871,7 +873,12 @@ class PracticeView(QWidget):
         )
         freezes = self.session.freezes() if inked else []  # a typed run has no ink, hence no freezes
         text = summary_text(
-            self.session.elapsed_ms(), self.timer.target_s(), self.session.splits(), freezes, words
+            self.session.elapsed_ms(),
+            self.timer.target_s(),
+            self.session.splits(),
+            freezes,
+            words,
+            complete=run.complete,
         )
         return text + "\n" + "\n".join(self.practice.summary_lines(run, hints, reveals))
 
@@ -928,7 +935,7 @@ class PracticeView(QWidget):
             side = min(side_width(self.width()), max(SIDE_MIN - 40, total - 320))
         self.splitter.setSizes([max(1, total - side), side])
 
-    def resizeEvent(self, event) -> None:  # noqa: N802 (Qt API)
+    def resizeEvent(self, event) -> None:
         super().resizeEvent(event)
         portrait = is_portrait(self.width(), self.height())
         if portrait != self._portrait:

@@ -102,7 +102,7 @@ class Timeline(QWidget):
         x0, x1 = self._span()
         return min(max((x - x0) / (x1 - x0), 0.0), 1.0) * self.replay.duration_ms
 
-    def paintEvent(self, event) -> None:  # noqa: N802 (Qt API)
+    def paintEvent(self, event) -> None:
         p = QPainter(self)
         p.setRenderHint(QPainter.RenderHint.Antialiasing)
         p.fillRect(self.rect(), QColor(250, 250, 252))
@@ -141,10 +141,10 @@ class Timeline(QWidget):
         p.drawLine(QPointF(x, 0), QPointF(x, h))
         p.end()
 
-    def mousePressEvent(self, event) -> None:  # noqa: N802
+    def mousePressEvent(self, event) -> None:
         self.seekRequested.emit(self.ms_for(event.position().x()))
 
-    def mouseMoveEvent(self, event) -> None:  # noqa: N802
+    def mouseMoveEvent(self, event) -> None:
         if event.buttons() & Qt.MouseButton.LeftButton:
             self.seekRequested.emit(self.ms_for(event.position().x()))
 

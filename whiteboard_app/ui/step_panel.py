@@ -95,12 +95,12 @@ class MathLabel(QLabel):
         super().setPixmap(pix)
         self.setMinimumHeight(min(pix.height(), self._full.height()))
 
-    def resizeEvent(self, event) -> None:  # noqa: N802 (Qt API)
+    def resizeEvent(self, event) -> None:
         super().resizeEvent(event)
         if self._full is not None and (self.pixmap().width() != min(self._full.width(), self.width())):
             self._fit()
 
-    def setText(self, text: str) -> None:  # noqa: N802 (Qt API)
+    def setText(self, text: str) -> None:
         self._full = None
         super().setText(text)
 
@@ -223,7 +223,7 @@ class StepPanel(QFrame):
         """True while the panel is framed as the board's active step."""
         return self._active
 
-    def mousePressEvent(self, event) -> None:  # noqa: N802 (Qt API)
+    def mousePressEvent(self, event) -> None:
         self.activated.emit(self.index)  # a click on the panel shows its step on the board
         super().mousePressEvent(event)
 

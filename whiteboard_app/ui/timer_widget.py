@@ -41,16 +41,25 @@ def summary_text(
     splits: Sequence[Split],
     freezes: Sequence[Freeze],
     verdicts: Sequence[str | None] = (),
+    complete: bool | None = None,
 ) -> str:
     """The end-of-run summary as plain text lines: total against target, one line per step with its
     split, verdict and freezes, then the number of freezes. ``verdicts[i]`` is step i's verdict word or
-    None. Splits and freezes are the Session's (ms)."""
+    None. Splits and freezes are the Session's (ms). ``complete`` False (the run ended before the
+    derivation was complete): a time below the target is not called "under" it, since nothing was done
+    in that time (issue 16: an abandoned one-step run was "4:13 under"); over the target is still said."""
     if target_s:
         over = total_ms - target_s * 1000.0
-        head = (
-            f"Time {format_ms(total_ms)} against a target of {format_ms(target_s * 1000.0)}"
-            f" ({format_ms(abs(over))} {'over' if over > 0 else 'under'})"
-        )
+        if over <= 0 and complete is False:
+            head = (
+                f"Time {format_ms(total_ms)}, target {format_ms(target_s * 1000.0)}"
+                " (not compared: the derivation was not complete)"
+            )
+        else:
+            head = (
+                f"Time {format_ms(total_ms)} against a target of {format_ms(target_s * 1000.0)}"
+                f" ({format_ms(abs(over))} {'over' if over > 0 else 'under'})"
+            )
     else:
         head = f"Time {format_ms(total_ms)}"
     lines = [head]
@@ -137,7 +146,7 @@ class TimerWidget(QWidget):
             shown = shown[1:]
         return ""
 
-    def resizeEvent(self, event) -> None:  # noqa: N802 (Qt API)
+    def resizeEvent(self, event) -> None:
         super().resizeEvent(event)
         self.refresh()
 

@@ -220,3 +220,98 @@ class ReadingCommand(QUndoCommand):
 
     def undo(self) -> None:
         self.model.set_reading(self.step, self.previous)
+
+
+class _RestoredAdd(QUndoCommand):
+    """A stroke written before the run was resumed (see :func:`push_board_history`): already on the page
+    when pushed, so its first ``redo`` does nothing; ``undo`` takes it out of step ``step`` (only there:
+    a stroke moved to another step keeps its id), ``redo`` appends it again."""
+
+    def __init__(self, model: PageModel, step: int, stroke: Stroke) -> None:
+        super().__init__("Write")
+        self.model, self.step, self.stroke = model, step, stroke
+        self._pushed = True
+
+    def redo(self) -> None:
+        if self._pushed:
+            self._pushed = False
+            return
+        self.model.set_page(self.model.page.with_stroke(self.step, self.stroke))
+
+    def undo(self) -> None:
+        page = self.model.page
+        if self.step < len(page.steps):
+            self.model.set_page(
+                page.with_step_ink(self.step, page.steps[self.step].without([self.stroke.id]))
+            )
+
+
+class _RestoredErase(EraseCommand):
+    """An erasure made before the run was resumed: ``removed`` says where the strokes were; the first
+    ``redo`` (on push) does nothing, the page already lacks them."""
+
+    def __init__(self, model: PageModel, removed: Removed) -> None:
+        super().__init__(model, removed.ids, "Erase")
+        self.removed = removed
+        self._pushed = True
+
+    def redo(self) -> None:
+        if self._pushed:
+            self._pushed = False
+            return
+        super().redo()
+
+
+#: An erasure and the stroke's new entry this close in time (ms) are one move to another step.
+_MOVE_WINDOW_MS = 1000.0
+
+
+def board_history(board) -> list[tuple[str, int, Stroke, float]]:
+    """The ink edits recorded on a saved board (``sessions.board.Board``) in the order they were made:
+    ("add", step, stroke, t_ms) for every stroke entry (at its pen-up) and ("erase", step, stroke, t_ms)
+    for every entry erased since (at ``erased_ms``). An erasure and a new entry of the same stroke id
+    within :data:`_MOVE_WINDOW_MS` (a stroke moved to another step) keep the erasure first. What the board
+    does not record (moves within a step, erasures undone before it was saved) is not in it: a stroke's
+    last points are the ones added."""
+    events: list[tuple[float, int, str, int, Stroke]] = []
+    for st in board.steps:
+        for e in st.strokes:
+            events.append((e.end_ms, 1, "add", st.index, e.stroke))
+            if e.erased_ms is not None:
+                events.append((e.erased_ms, 0, "erase", st.index, e.stroke))
+    events.sort(key=lambda ev: (ev[0], ev[1]))
+    ordered: list[tuple[float, int, str, int, Stroke]] = []
+    pending = list(events)
+    while pending:
+        ev = pending.pop(0)
+        if ev[2] == "add":  # a move's erasure recorded just after its new entry goes first
+            for j, other in enumerate(pending):
+                if other[0] > ev[0] + _MOVE_WINDOW_MS:
+                    break
+                if other[2] == "erase" and other[4].id == ev[4].id and other[3] != ev[3]:
+                    ordered.append(pending.pop(j))
+                    break
+        ordered.append(ev)
+    return [(kind, step, stroke, t) for t, _o, kind, step, stroke in ordered]
+
+
+def push_board_history(stack, model: PageModel, board) -> int:
+    """Give ``stack`` (a QUndoStack) the undo history of a resumed ``board`` whose ink ``model`` already
+    shows: one command per stroke written and per erasure (:func:`board_history`), so that Undo after
+    Resume takes back the last strokes and erasures as it would have before the program closed. The
+    page is not changed now. Returns the number of commands pushed."""
+    inks: dict[int, list[Stroke]] = {}
+    n = 0
+    for kind, step, stroke, _t in board_history(board):
+        ink = inks.setdefault(step, [])
+        if kind == "add":
+            ink.append(stroke)
+            stack.push(_RestoredAdd(model, step, stroke))
+        else:
+            index = next((i for i, s in enumerate(ink) if s.id == stroke.id), None)
+            if index is None:
+                continue
+            ink.pop(index)
+            stack.push(_RestoredErase(model, Removed(((step, index, stroke),))))
+        n += 1
+    return n

@@ -71,9 +71,7 @@ def _distort(pts: list[list[tuple[float, float]]], rng: random.Random) -> list[l
 def render_items(exprs: Sequence[Expression], items, canvas_size: int, rng: random.Random | None = None):
     """Draw each item as mathnote's grouper does: (uint8 images (N, S, S), size features (N,) float32).
     With *rng*, each symbol is randomly distorted first (:func:`_distort`)."""
-    from mathnote_ocr.engine.grouper import _size_feat
-    from mathnote_ocr.engine.renderer import render_strokes
-    from mathnote_ocr.engine.stroke import Stroke, StrokePoint
+    from whiteboard_app.recognition.mathnote_compat import render_strokes, size_feat, to_strokes
 
     canvas = {}
     imgs = np.empty((len(items), canvas_size, canvas_size), dtype=np.uint8)
@@ -85,11 +83,11 @@ def render_items(exprs: Sequence[Expression], items, canvas_size: int, rng: rand
         pts = [e.strokes[i] for i in idx]
         if rng is not None:
             pts = _distort(pts, rng)
-        strokes = [Stroke.from_points([StrokePoint(x, y) for x, y in s], id=j) for j, s in enumerate(pts)]
+        strokes = to_strokes(pts)
         imgs[n] = np.asarray(
             render_strokes(strokes, canvas_size=canvas_size, source_size=canvas[k]), dtype=np.uint8
         )
-        sizes[n] = _size_feat(strokes, canvas[k])
+        sizes[n] = size_feat(strokes, canvas[k])
     return imgs, sizes
 
 
@@ -102,11 +100,9 @@ def _to_tensor(imgs: np.ndarray):
 
 def load_base(base: str | Path = BASE_RUN):
     """mathnote-ocr's classifier checkpoint *base* (a bundled run name or a path): (model, checkpoint)."""
-    import torch
-    from mathnote_ocr.classifier.model import build_model
-    from mathnote_ocr.engine.checkpoint import load_checkpoint
+    from whiteboard_app.recognition.mathnote_compat import build_model, load_checkpoint
 
-    ck = load_checkpoint("classifier", str(base), device=torch.device("cpu"))
+    ck = load_checkpoint("classifier", str(base))
     model = build_model(
         ck.get("arch", "cnn"),
         len(ck["label_names"]),
@@ -122,7 +118,8 @@ def extend_classes(model, ck: dict, new_names: Sequence[str]):
     noise, their bias the lowest old bias; prototypes zero until computed) and the checkpoint dict's label_names and
     prototypes extended to match. Returns (model, ck)."""
     import torch
-    from mathnote_ocr.classifier.model import build_model
+
+    from whiteboard_app.recognition.mathnote_compat import build_model
 
     if not new_names:
         return model, ck
@@ -219,7 +216,7 @@ def train_classifier(
     Returns {"epochs", "val_acc", "val_acc_base", "history": [per-epoch dicts with loss and val_acc]}.
     """
     import torch
-    import torch.nn.functional as F
+    import torch.nn.functional as F  # noqa: N812 - torch's convention
 
     random.seed(seed)
     np.random.seed(seed)

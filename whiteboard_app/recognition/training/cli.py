@@ -5,8 +5,8 @@ Example (reproduces the shipped weights; see docs/recogniser.md)::
     whiteboard-app train-recognizer --data ../shared/handwriting/train.jsonl.gz \\
         --out runs/recognizer --minutes 60 --seed 0
 
-Writes ``classifier.pth`` (symbol classifier) and ``grouper.pth`` (stroke grouper) and
-``train.log`` under --out; copy the two .pth files to whiteboard_app/recognition/weights/ to ship them.
+Writes ``classifier.pth`` (symbol classifier), ``grouper.pth`` (stroke grouper), ``structure.pth`` (layout relations) and
+``train.log`` under --out; copy the .pth files to whiteboard_app/recognition/weights/ to ship them.
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ import sys
 import time
 from pathlib import Path
 
-STAGES = ("classifier", "grouper")
+STAGES = ("classifier", "grouper", "structure")
 
 
 def register(subparsers) -> None:
@@ -68,6 +68,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         help="stroke vectors of the grouper: mathnote's bundled classifier or the one trained here",
     )
     p.add_argument("--grouper-epochs", type=int, default=12)
+    p.add_argument("--structure-epochs", type=int, default=4, help="epochs of the layout relation model")
+    p.add_argument("--structure-lr", type=float, default=1e-4)
     p.add_argument("--val-fraction", type=float, default=0.1, help="share of writers held out for validation")
     p.add_argument("--limit", type=int, default=0, help="use only the first N expressions (0: all)")
     p.add_argument("--threads", type=int, default=2, help="torch threads")
@@ -153,6 +155,27 @@ def run(args: argparse.Namespace) -> int:
             log=log,
             classifier=str(clf) if args.grouper_vectors == "own" else None,
         )
+    if "structure" in stages:
+        from whiteboard_app.recognition.training.structure import train_structure, write_examples
+
+        made = {}
+        for part, exs in (("train", train), ("val", val)):
+            made[part] = write_examples(exs, out / f"structure_{part}.jsonl")
+            log(
+                f"structure: {part} layouts {made[part][0]} ({made[part][1]} left out: unmatched names or LaTeX)"
+            )
+        summary["structure"] = train_structure(
+            out / "structure_train.jsonl",
+            out / "structure_val.jsonl",
+            out / "structure.pth",
+            epochs=args.structure_epochs,
+            lr=args.structure_lr,
+            minutes=args.minutes,
+            seed=args.seed,
+            threads=args.threads,
+            log_fn=log,
+        )
+        summary["structure"]["examples"] = made
     (out / "summary.json").write_text(json.dumps(summary, indent=2, default=str))
     log(f"done: {out}")
     log_f.close()

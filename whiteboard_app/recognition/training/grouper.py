@@ -46,12 +46,10 @@ def _log(msg: str, log: Callable[[str], None] | None) -> None:
 def make_reader(classifier: str | None, net=None, labels: list[str] | None = None):
     """A ``StrokeGrouperModel`` around *net* whose stroke vectors come from *classifier* (a checkpoint
     path, or None for mathnote-ocr's bundled ``v9_combined``)."""
-    import torch
-    from mathnote_ocr.classifier.inference import SymbolClassifier
-    from mathnote_ocr.grouper_gnn.strokes import StrokeGrouperModel
+    from whiteboard_app.recognition.mathnote_compat import stroke_grouper_model, symbol_classifier
 
-    vectors = SymbolClassifier(run=classifier or "v9_combined", device=torch.device("cpu"))
-    model = StrokeGrouperModel(
+    vectors = symbol_classifier(classifier or "v9_combined")
+    model = stroke_grouper_model(
         net,
         vectors,
         SOURCE_SIZE,
@@ -66,20 +64,20 @@ def make_reader(classifier: str | None, net=None, labels: list[str] | None = Non
 
 def to_strokes(points: Sequence[Sequence[tuple[float, float]]]):
     """mathnote-ocr Stroke objects (ids = positions) from lists of (x, y) px."""
-    from mathnote_ocr.engine.stroke import Stroke, StrokePoint
+    from whiteboard_app.recognition.mathnote_compat import to_strokes as compat_to_strokes
 
-    return [Stroke.from_points([StrokePoint(x, y) for x, y in s], id=i) for i, s in enumerate(points)]
+    return compat_to_strokes(points)
 
 
 def stroke_inputs(reader, strokes) -> tuple:
     """(vectors (n, 256), node (n, 12), edge (n, n, 12)) float32 tensors for mathnote Stroke objects,
     exactly as ``StrokeGrouperModel.encode`` builds them."""
-    from mathnote_ocr.grouper_gnn.features import compute_features_v2
+    from whiteboard_app.recognition.mathnote_compat import compute_features_v2, stroke_vectors
 
     strokes = reader.at_training_scale(strokes)
     st = [[{"x": p.x, "y": p.y} for p in s.points] for s in strokes]
     geo, edge = compute_features_v2(st)
-    return reader._stroke_vectors(strokes), geo, edge
+    return stroke_vectors(reader, strokes), geo, edge
 
 
 def build_example(reader, e: Expression, label_index: dict[str, int]):
@@ -125,8 +123,8 @@ def collate(batch):
     """Pad a list of examples to the longest: (vec, geo, edge, pad_mask, pair, label)."""
     import torch
 
-    B = len(batch)
-    N = max(x["vec"].shape[0] for x in batch)
+    B = len(batch)  # noqa: N806 - tensor shape names (batch, length)
+    N = max(x["vec"].shape[0] for x in batch)  # noqa: N806
     vec = torch.zeros(B, N, batch[0]["vec"].shape[1])
     geo = torch.zeros(B, N, batch[0]["geo"].shape[1])
     edge = torch.zeros(B, N, N, batch[0]["edge"].shape[2])
@@ -149,7 +147,7 @@ def collate(batch):
 def loss_fn(net, batch):
     """(loss, number of pairs correct, number of pairs) for a collated batch."""
     import torch
-    import torch.nn.functional as F
+    import torch.nn.functional as F  # noqa: N812 - torch's convention
 
     vec, geo, edge, pad, pair, label = batch
     adj = torch.ones(pad.shape[0], pad.shape[1], pad.shape[1], dtype=torch.bool)
@@ -166,7 +164,8 @@ def segmentation_recall(net, examples) -> float:
     """Share of ground-truth symbols (not function names) that the pairs' own grouping
     (``StrokeGrouperModel.joined``) reproduces exactly."""
     import torch
-    from mathnote_ocr.grouper_gnn.strokes import StrokeGrouperModel
+
+    from whiteboard_app.recognition.mathnote_compat import joined_groups
 
     net.eval()
     hit = tot = 0
@@ -181,7 +180,7 @@ def segmentation_recall(net, examples) -> float:
                 torch.ones(1, n, n, dtype=torch.bool),
             )
             s = (es[0] + es[0].T) / 2
-            got = set(StrokeGrouperModel.joined(s, set(range(n))))
+            got = set(joined_groups(s, set(range(n))))
             for g in x["groups"]:
                 if g:
                     tot += 1
@@ -225,7 +224,8 @@ def train_grouper(
     *out_path*. *classifier*: the checkpoint whose shape vectors describe each stroke (None: mathnote's
     bundled v9_combined). Returns {"epochs", "val_seg_recall", "history"}."""
     import torch
-    from mathnote_ocr.grouper_gnn.model import StrokeGNN
+
+    from whiteboard_app.recognition.mathnote_compat import stroke_gnn
 
     random.seed(seed)
     torch.manual_seed(seed)
@@ -244,7 +244,7 @@ def train_grouper(
         f"({(time.monotonic() - t0) / 60:.1f} min)",
         log,
     )
-    net = StrokeGNN(num_classes=len(labels), **NET_CONFIG)
+    net = stroke_gnn(num_classes=len(labels), **NET_CONFIG)
     opt = torch.optim.AdamW(net.parameters(), lr=lr, weight_decay=1e-4)
     total = max(1, epochs * math.ceil(len(tr) / batch_size))
     step = 0
@@ -325,11 +325,12 @@ def load_grouper(path: str | Path, classifier: str | None):
     """A ready ``StrokeGrouperModel`` from a checkpoint written by :func:`save_grouper`; its stroke
     vectors come from *classifier* (path; None: mathnote's bundled v9_combined)."""
     import torch
-    from mathnote_ocr.grouper_gnn.model import StrokeGNN
+
+    from whiteboard_app.recognition.mathnote_compat import stroke_gnn
 
     ck = torch.load(path, map_location="cpu", weights_only=False)
     labels = [n for n, _i in sorted(ck["label_vocab"].items(), key=lambda kv: kv[1])]
-    net = StrokeGNN(num_classes=len(labels), **ck["config"])
+    net = stroke_gnn(num_classes=len(labels), **ck["config"])
     net.load_state_dict(ck["model_state_dict"])
     net.eval()
     reader = make_reader(classifier, net, labels)
