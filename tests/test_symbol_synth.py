@@ -210,7 +210,7 @@ def test_kappa_from_k_has_no_ascender(lookalikes):
         assert sum(len(s) for s in glyph) < sum(len(s) for s in k)  # the ascender's points are gone
 
 
-def test_u_made_U_loses_its_stem():
+def test_u_made_capital_loses_its_stem():
     # a u: down, round, up to the top right, then down the stem to the baseline
     u = [[(0.0, -0.6), (0.0, -0.2), (0.2, 0.0), (0.4, -0.1), (0.5, -0.6), (0.5, -0.3), (0.52, 0.0)]]
     body = S._without_tail(u)
@@ -259,6 +259,26 @@ def test_font_skeletons_are_drawn_in_a_hands_strokes():
     twin = [(1.0, 1.0), (9.0, 1.0)]
     apart = [(0.0, 5.0), (10.0, 5.0)]
     assert S.drop_thickening([line, twin, apart]) == [line, apart]
+
+
+def test_a_line_ending_where_a_longer_one_does_is_not_a_thickening():
+    # a D's stem ends where its bowl does: only its ends lie on the bowl, so it stays (it was dropped when
+    # only a stroke's vertices were compared, and the D skeleton was drawn as a bowl without a stem)
+    stem = [(0.0, 0.0), (0.0, 20.0)]
+    bowl = [(0.0, 0.0), (8.0, 2.0), (12.0, 10.0), (8.0, 18.0), (0.0, 20.0)]
+    assert S.drop_thickening([stem, bowl]) == [stem, bowl]
+    lifted = S.font_glyph("futural", "D", chain=False)
+    assert len(lifted) == 2
+    xs = sorted({round(p[0]) for p in min(lifted, key=len)})
+    assert len(xs) == 1  # one of the two strokes is the vertical stem
+    whole = S.font_glyph("futural", "D")
+    assert len(whole) == 1 and sum(len(s) for s in whole) == sum(len(s) for s in lifted) - 1
+
+
+def test_d_skeletons_are_drawn_in_one_stroke_or_as_stem_and_bowl():
+    rng = random.Random(3)
+    counts = {len(S.skeleton_glyph("D_cap", rng)[0]) for _ in range(40)}
+    assert counts == {1, 2}
 
 
 def test_omega_has_a_one_stroke_skeleton():

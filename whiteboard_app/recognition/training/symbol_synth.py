@@ -152,6 +152,11 @@ ASPECT: dict[str, float] = {
     "Z_cap": 0.8,
 }
 
+# Classes a hand writes in one stroke or lifting the pen where the font's lines meet: the share of their
+# font skeletons drawn with the lifts (a D as stem + bowl, the way most writers draw it; the others one
+# stroke, see chain_strokes).
+PEN_LIFT: dict[str, float] = {"D_cap": 0.5}
+
 # Hershey font glyphs: class -> [(font, character)]
 FONT_GLYPHS: dict[str, list[tuple[str, str]]] = {
     "partial": [("mathlow", "m")],
@@ -388,8 +393,11 @@ def _font(name: str):
 
 
 @cache
-def font_glyph(font: str, char: str) -> tuple[tuple[tuple[float, float], ...], ...]:
-    """The strokes of *char* in Hershey font *font* (font units, y down), consecutive segments chained."""
+def font_glyph(font: str, char: str, *, chain: bool = True) -> tuple[tuple[tuple[float, float], ...], ...]:
+    """The strokes of *char* in Hershey font *font* (font units, y down), consecutive segments chained,
+    the lines the font doubles to thicken a line dropped, and (*chain*) strokes sharing an end point joined
+    into one (:func:`chain_strokes`); with ``chain=False`` the pen lifts where the font's lines meet (a D
+    as its stem and its bowl). Raises ValueError when the font has no strokes for *char*."""
     strokes: list[list[tuple[float, float]]] = []
     for (xa, ya), (xb, yb) in _font(font).lines_for_text(char):
         if strokes and strokes[-1][-1] == (xa, ya):
@@ -398,13 +406,14 @@ def font_glyph(font: str, char: str) -> tuple[tuple[tuple[float, float], ...], .
             strokes.append([(xa, ya), (xb, yb)])
     if not strokes:
         raise ValueError(f"font {font} has no strokes for {char!r}")
-    return tuple(tuple(s) for s in chain_strokes(drop_thickening(strokes)))
+    kept = drop_thickening(strokes)
+    return tuple(tuple(s) for s in (chain_strokes(kept) if chain else kept))
 
 
 def _seg_dist(p: tuple[float, float], a: tuple[float, float], b: tuple[float, float]) -> float:
     dx, dy = b[0] - a[0], b[1] - a[1]
-    L = dx * dx + dy * dy
-    t = 0.0 if L == 0 else max(0.0, min(1.0, ((p[0] - a[0]) * dx + (p[1] - a[1]) * dy) / L))
+    sq = dx * dx + dy * dy
+    t = 0.0 if sq == 0 else max(0.0, min(1.0, ((p[0] - a[0]) * dx + (p[1] - a[1]) * dy) / sq))
     return math.hypot(p[0] - a[0] - t * dx, p[1] - a[1] - t * dy)
 
 
@@ -419,11 +428,14 @@ def drop_thickening(strokes: Strokes, tol: float = 2.1) -> Strokes:
     order = sorted(range(len(strokes)), key=lambda i: length(strokes[i]))
     dropped: set[int] = set()
     for i in order:
+        # the whole line is tested, not only its vertices: a D's stem (two vertices) ends where its bowl
+        # does, and was dropped as a "thickening" of the bowl when only its ends were compared
+        along = resample(list(strokes[i]), tol / 2) if len(strokes[i]) >= 2 else list(strokes[i])
         for j in range(len(strokes)):
             if j == i or j in dropped or length(strokes[j]) < length(strokes[i]) or len(strokes[j]) < 2:
                 continue
             segs = list(zip(strokes[j], strokes[j][1:], strict=False))
-            if all(min(_seg_dist(p, a, b) for a, b in segs) <= tol for p in strokes[i]):
+            if all(min(_seg_dist(p, a, b) for a, b in segs) <= tol for p in along):
                 dropped.add(i)
                 break
     return [s for k, s in enumerate(strokes) if k not in dropped]
@@ -506,9 +518,15 @@ def skeleton_glyph(cls: str, rng: random.Random, fonts: Sequence[str] | None = N
     """A skeleton of *cls* (font or hand-made; *fonts* restricts the font names) fitted to its nominal
     box: (strokes in units, recipe name)."""
     options: list[tuple[str, Callable[[], Strokes | None]]] = []
+    lift = rng.random() < PEN_LIFT.get(cls, 0.0)
     for font, ch in FONT_GLYPHS.get(cls, []):
         if fonts is None or font in fonts:
-            options.append((f"font:{font}:{ch}", lambda f=font, c=ch: [list(s) for s in font_glyph(f, c)]))
+            options.append(
+                (
+                    f"font:{font}:{ch}",
+                    lambda f=font, c=ch: [list(s) for s in font_glyph(f, c, chain=not lift)],
+                )
+            )
     hand = _hand_skeleton(cls, random.Random(rng.random()))
     if hand is not None:
         options.append(("skeleton", lambda h=hand: h))
