@@ -63,10 +63,11 @@ ADDED_CLASSES: dict[str, str] = {
     "Z_cap": "Z",
 }
 # Added classes whose made ink of real glyphs looks most like a real class the training ink has thousands
-# of (η/n, κ/k, Z/z/2, U/u/v, caret/v/n, J/j/y/1): the training makes HARD_FACTOR x as many samples of
-# them, HARD_REAL_SHARE of them transforms of real glyphs (the look-alikes the classifier must tell apart
-# are the real ones; the skeletons alone it learns easily).
-HARD_CLASSES: tuple[str, ...] = ("\\eta", "\\kappa", "Z_cap", "U_cap", "\\hat", "J_cap")
+# of (η/n, κ/k, Z/z/2, U/u/v, caret/v/n, J/j/y/1, K/k, */x): the training makes HARD_FACTOR x as many
+# samples of them, HARD_REAL_SHARE of them transforms of real glyphs (the look-alikes the classifier must
+# tell apart are the real ones; the skeletons alone it learns easily). K and * were added after the
+# classifier of step 7 (docs/recogniser.md) read their transforms of real glyphs as k and x.
+HARD_CLASSES: tuple[str, ...] = ("\\eta", "\\kappa", "Z_cap", "U_cap", "\\hat", "J_cap", "K_cap", "*")
 HARD_FACTOR = 2
 HARD_REAL_SHARE = 0.7
 # Symbols whose written shape is an existing class's: not learnt as classes (they could only be told apart
