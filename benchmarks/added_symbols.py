@@ -91,12 +91,14 @@ def run(args) -> dict:
         "per_class": args.per_class,
         "seed": args.seed,
         "holdout_fonts": args.holdout_fonts,
+        "prev_label": args.prev_label or args.prev,
         "validation_expressions": len(val),
         "made": len(made),
         "real_symbols": len(ritems),
         "models": {},
     }
-    for tag, path in (("old", Path(args.old)), ("new", Path(args.new))):
+    models = [("old", Path(args.old))] + ([("prev", Path(args.prev))] if args.prev else [])
+    for tag, path in models + [("new", Path(args.new))]:
         names, pm = predict(path, mexprs, mitems)
         _n, pr = predict(path, val, ritems)
         known = set(names)
@@ -137,19 +139,23 @@ def markdown(r: dict) -> str:
     from whiteboard_app.recognition.training.symbol_synth import ADDED_CLASSES
 
     old, new = r["models"]["old"], r["models"]["new"]
+    prev = r["models"].get("prev")
     lines = [
         "## Added symbol classes (isolated, made ink of held-out writers)",
         "",
         f"`python -m benchmarks.added_symbols --per-class {r['per_class']} --seed {r['seed']}"
         + (f" --holdout-fonts {r['holdout_fonts']}" if r["holdout_fonts"] else "")
+        + (" --prev PREV" if prev else "")
         + f"` ({machine()}, one torch thread, "
         f"{r['seconds']:.0f} s). **Made ink, not real**: each symbol is made by the training's recipes "
         "(transforms of real glyphs, stroke-font skeletons in a writer's style) from the "
         f"{r['validation_expressions']} expressions of the training data's held-out writers (never used by the "
         "synthesis of the training set) with another seed. Floor: >= 90 % top-1 for each class.",
         "",
-        "| class | LaTeX | top-1 before | top-1 now | of which transforms of real glyphs | most confused with (now) |",
-        "|---|---|---|---|---|---|",
+        "| class | LaTeX | top-1 before | "
+        + ("top-1 previous weights (PREV) | " if prev else "")
+        + "top-1 now | of which transforms of real glyphs | most confused with (now) |",
+        "|---|---|---|---|---|---|" + ("---|" if prev else ""),
     ]
     for c in ADDED_CLASSES:
         n = new["per_class"].get(c)
@@ -159,8 +165,11 @@ def markdown(r: dict) -> str:
         rr = f"{n['real_recipe_ok']}/{n['real_recipe_n']}" if n["real_recipe_n"] else "-"
         cw = ", ".join(f"`{k}` {v}" for k, v in n["confused_with"]) or "-"
         flag = "" if n["acc"] >= FLOOR else " (below floor)"
+        pc = prev["per_class"].get(c) if prev else None
+        pcol = (f"{100 * pc['acc']:.1f} % | " if pc else "- | ") if prev else ""
         lines.append(
-            f"| `{c}` | `{ADDED_CLASSES[c]}` | {100 * o['acc']:.1f} % | {100 * n['acc']:.1f} %{flag} | {rr} | {cw} |"
+            f"| `{c}` | `{ADDED_CLASSES[c]}` | {100 * o['acc']:.1f} % | {pcol}{100 * n['acc']:.1f} %{flag} "
+            f"| {rr} | {cw} |"
         )
     below = [c for c in ADDED_CLASSES if c in new["per_class"] and new["per_class"][c]["acc"] < FLOOR]
     lines += [
@@ -169,8 +178,12 @@ def markdown(r: dict) -> str:
         + (f" (below: {', '.join(below)})" if below else "")
         + ".",
         f"Old classes, real symbols of the same held-out writers ({new['real_old_classes_n']:,}): "
-        f"{100 * old['real_old_classes_acc']:.2f} % before -> {100 * new['real_old_classes_acc']:.2f} % now.",
+        f"{100 * old['real_old_classes_acc']:.2f} % before"
+        + (f" -> {100 * prev['real_old_classes_acc']:.2f} % (PREV)" if prev else "")
+        + f" -> {100 * new['real_old_classes_acc']:.2f} % now.",
     ]
+    if prev:
+        lines.append(f"PREV: `{r['prev_label']}`.")
     return "\n".join(lines)
 
 
@@ -181,6 +194,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--holdout-fonts", default="", help="comma-separated fonts the skeletons are drawn from")
     ap.add_argument("--old", default=str(OLD), help="classifier before the added classes")
     ap.add_argument("--new", default=str(NEW), help="classifier with the added classes")
+    ap.add_argument("--prev", default="", help="a third classifier to compare (e.g. the previous weights)")
+    ap.add_argument("--prev-label", default="", help="what --prev is, for the report")
     ap.add_argument("--summary", help="write the result (JSON) here")
     ap.add_argument("--no-write", action="store_true")
     args = ap.parse_args(argv)

@@ -168,3 +168,143 @@ def test_classifier_training_mixes_in_made_classes(exprs, tmp_path):
     assert ck["model_state_dict"]["fc2.weight"].shape[0] == len(ck["label_names"])
     assert res["history"][0]["synth_val_acc"] is not None
     assert (tmp_path / "clf.epoch1.pt").exists()
+
+
+# ── the recipes of the classes with real look-alikes (η/n, κ/k, U/u, Z/z/2, caret/v, J/j) ──
+LOOKALIKE_HOSTS = [r"k<7", r"u+7", r"k-u", r"j+7<2"]
+
+
+@pytest.fixture(scope="module")
+def lookalikes() -> list[D.Expression]:
+    return [_expr(e, 100 + 10 * w + i, f"w{w}") for w in range(3) for i, e in enumerate(LOOKALIKE_HOSTS)]
+
+
+def test_clip_above_splits_strokes_at_the_cut():
+    stroke = [
+        (0.0, 0.0),
+        (0.0, -0.3),
+        (0.0, -1.0),
+        (0.5, -0.2),
+        (0.6, -0.1),
+        (1.0, -1.0),
+        (1.0, 0.0),
+        (1.0, 0.1),
+    ]
+    out = S._clip_above([stroke], -0.5)
+    # three pieces below the cut; the points above it are gone
+    assert out == [[(0.0, 0.0), (0.0, -0.3)], [(0.5, -0.2), (0.6, -0.1)], [(1.0, 0.0), (1.0, 0.1)]]
+    assert S._clip_above([[(0.0, -2.0), (1.0, -2.0)]], -1.0) == []
+
+
+def test_kappa_from_k_has_no_ascender(lookalikes):
+    pool = S.build_pool(lookalikes)
+    made = [S.transform_glyph("\\kappa", "w0", pool, random.Random(s)) for s in range(6)]
+    made = [m for m in made if m is not None]
+    assert made and all(m[1] == "real:k without ascender" for m in made)
+    k = S.fit_box(pool.by_writer["w0"]["k"][0], -1.05, 0.0)
+    # every point of the made κ comes from the k's part below x-height (up to the fitting's scale)
+    assert all(p[1] >= -0.62 - 0.06 - 1e-9 for s in S._clip_above(k, -0.68) for p in s)
+    for glyph, _r in made:
+        top, bottom = S.GLYPH_BOX["\\kappa"]
+        assert S.bbox(glyph)[1] == pytest.approx(top) and S.bbox(glyph)[3] == pytest.approx(bottom)
+        assert sum(len(s) for s in glyph) < sum(len(s) for s in k)  # the ascender's points are gone
+
+
+def test_u_made_capital_loses_its_stem():
+    # a u: down, round, up to the top right, then down the stem to the baseline
+    u = [[(0.0, -0.6), (0.0, -0.2), (0.2, 0.0), (0.4, -0.1), (0.5, -0.6), (0.5, -0.3), (0.52, 0.0)]]
+    body = S._without_tail(u)
+    assert body == [u[0][:5]]
+    assert S._is_cup(body)
+    assert not S._is_cup(u)  # ends at the baseline: not a cup
+    assert not S._is_cup([[(0.0, -0.6), (0.1, 0.0), (0.15, -0.6)]])  # ends too close: a // or v
+    assert not S._is_cup(body + body)  # one stroke only
+
+
+def test_caret_and_z_from_real_strokes(lookalikes):
+    pool = S.build_pool(lookalikes)
+    carets = {m[1] for s in range(12) if (m := S.transform_glyph("\\hat", "w1", pool, random.Random(s)))}
+    assert "real:< turned a quarter" in carets
+    # a < turned a quarter is a ^: its vertex on top, both ends below it
+    lt = pool.by_writer["w1"]["<"][0]
+    up = S._turned_quarter(lt, clockwise=True)
+    pts = [p for s in up for p in s]
+    apex = min(pts, key=lambda p: p[1])
+    ends = [up[0][0], up[-1][-1]]
+    assert all(e[1] > apex[1] for e in ends)
+    zs = [S.transform_glyph("Z_cap", "w2", pool, random.Random(s)) for s in range(30)]
+    recipes = {z[1] for z in zs if z is not None}
+    assert "real:7 with its bar as a foot" in recipes
+    for glyph, recipe in (z for z in zs if z is not None):
+        if recipe == "real:7 with its bar as a foot":
+            top, bottom = S.GLYPH_BOX["Z_cap"]
+            feet = glyph[-1]  # the copied bar lies along the bottom
+            assert min(p[1] for p in feet) > top + 0.6 * (bottom - top)
+
+
+def test_hard_classes_are_added_classes():
+    assert set(S.HARD_CLASSES) <= set(S.ADDED_CLASSES)
+    assert S.HARD_FACTOR >= 1 and 0.0 <= S.HARD_REAL_SHARE <= 1.0
+
+
+def test_font_skeletons_are_drawn_in_a_hands_strokes():
+    # Hershey draws W as four lines and doubles ∂'s line to thicken it: a hand writes each in one stroke
+    assert len(S.font_glyph("futural", "W")) == 1
+    assert len(S.font_glyph("mathlow", "m")) == 1
+    assert len(S.font_glyph("futural", "K")) == 3  # lines that only cross stay apart
+    assert len(S.font_glyph("mathlow", "y")) == 2  # ‖: two bars, neither a thickening of the other
+    a, b, c = [(0, 0), (1, 0)], [(2, 1), (1, 0)], [(5, 5), (6, 6)]
+    assert S.chain_strokes([a, b, c]) == [[(0, 0), (1, 0), (2, 1)], c]
+    line = [(0.0, 0.0), (10.0, 0.0)]
+    twin = [(1.0, 1.0), (9.0, 1.0)]
+    apart = [(0.0, 5.0), (10.0, 5.0)]
+    assert S.drop_thickening([line, twin, apart]) == [line, apart]
+
+
+def test_a_line_ending_where_a_longer_one_does_is_not_a_thickening():
+    # a D's stem ends where its bowl does: only its ends lie on the bowl, so it stays (it was dropped when
+    # only a stroke's vertices were compared, and the D skeleton was drawn as a bowl without a stem)
+    stem = [(0.0, 0.0), (0.0, 20.0)]
+    bowl = [(0.0, 0.0), (8.0, 2.0), (12.0, 10.0), (8.0, 18.0), (0.0, 20.0)]
+    assert S.drop_thickening([stem, bowl]) == [stem, bowl]
+    lifted = S.font_glyph("futural", "D", chain=False)
+    assert len(lifted) == 2
+    xs = sorted({round(p[0]) for p in min(lifted, key=len)})
+    assert len(xs) == 1  # one of the two strokes is the vertical stem
+    whole = S.font_glyph("futural", "D")
+    assert len(whole) == 1 and sum(len(s) for s in whole) == sum(len(s) for s in lifted) - 1
+
+
+def test_d_skeletons_are_drawn_in_one_stroke_or_as_stem_and_bowl():
+    rng = random.Random(3)
+    counts = {len(S.skeleton_glyph("D_cap", rng)[0]) for _ in range(40)}
+    assert counts == {1, 2}
+
+
+def test_omega_has_a_one_stroke_skeleton():
+    g = S._hand_skeleton("omega", random.Random(0))
+    assert g is not None and len(g) == 1
+    pts = g[0]
+    assert pts[0][0] < 0.5 < pts[-1][0]  # from top left to top right, symmetric about the middle
+    assert all(
+        p[0] == pytest.approx(1.0 - q[0]) and p[1] == q[1] for p, q in zip(pts, reversed(pts), strict=True)
+    )
+    bottoms = [k for k in range(1, len(pts) - 1) if pts[k][1] > max(pts[k - 1][1], pts[k + 1][1])]
+    assert len(bottoms) == 2  # two bowls (y down)
+
+
+def test_classifier_stop_after_ends_early_on_the_full_schedule(exprs, tmp_path):
+    torch = pytest.importorskip("torch")
+    pytest.importorskip("mathnote_ocr")
+    from whiteboard_app.recognition.training.classifier import train_classifier
+
+    n = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        res = train_classifier(
+            exprs[:14], exprs[14:], tmp_path / "c.pth", epochs=3, stop_after=1, minutes=5, seed=0, log=None
+        )
+    finally:
+        torch.set_num_threads(n)
+    assert res["epochs"] == 1 and (tmp_path / "c.epoch1.pt").exists()
+    assert not (tmp_path / "c.epoch2.pt").exists()

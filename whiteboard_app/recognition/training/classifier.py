@@ -201,12 +201,15 @@ def train_classifier(
     synth_per_class: int = 0,
     synth_classes: Sequence[str] | None = None,
     synth_val_per_class: int = 100,
+    stop_after: int = 0,
 ) -> dict:
     """Fine-tune the classifier; write the best checkpoint (by validation accuracy) to *out_path*.
 
     Stops after *epochs* epochs or *minutes* of wall time, whichever is first (a cosine learning-rate
-    schedule over *epochs*). With *synth_per_class* > 0, that many made samples of each added class
-    (``symbol_synth.ADDED_CLASSES``, or *synth_classes*) are mixed into the real training symbols: made
+    schedule over *epochs*), or after *stop_after* epochs when that is > 0 (the schedule still over
+    *epochs*: the same weights a run stopped there by its time budget writes). With *synth_per_class* > 0, that many made samples of each added class
+    (``symbol_synth.ADDED_CLASSES``, or *synth_classes*; ``HARD_FACTOR`` x as many of the
+    ``HARD_CLASSES``, ``HARD_REAL_SHARE`` of them transforms of real glyphs) are mixed into the real training symbols: made
     from and hosted in the *training* writers' ink only (seeded by *seed*); *synth_val_per_class* more,
     made from the validation writers' ink with another seed, are reported per epoch
     (``synth_val_acc``), while the checkpoint is still chosen by the real validation accuracy.
@@ -223,10 +226,24 @@ def train_classifier(
     known = set(ck["label_names"])
     synth_val: list[Expression] = []
     if synth_per_class > 0:
-        from whiteboard_app.recognition.training.symbol_synth import ADDED_CLASSES, make_samples
+        from whiteboard_app.recognition.training.symbol_synth import (
+            ADDED_CLASSES,
+            HARD_CLASSES,
+            HARD_FACTOR,
+            HARD_REAL_SHARE,
+            build_pool,
+            make_samples,
+        )
 
         classes = list(synth_classes) if synth_classes is not None else list(ADDED_CLASSES)
-        made = make_samples(train, classes, synth_per_class, seed)
+        pool = build_pool(train)
+        easy = [c for c in classes if c not in HARD_CLASSES]
+        hard = [c for c in classes if c in HARD_CLASSES]
+        made = make_samples(train, easy, synth_per_class, seed, pool=pool) if easy else []
+        if hard:  # the classes with real look-alikes: more samples, more of them from real glyphs
+            made += make_samples(
+                train, hard, HARD_FACTOR * synth_per_class, seed + 1, pool=pool, real_share=HARD_REAL_SHARE
+            )
         _log(
             f"classifier: {len(made)} made samples of {len(classes)} added classes "
             f"({sum(m.recipe.startswith('real:') for m in made)} transforms of real glyphs, the rest skeletons)",
@@ -312,6 +329,9 @@ def train_classifier(
             _save(model, best[1], ck, label_names, canvas_size, out_path)  # prototypes: at the end
         if elapsed > minutes:
             _log("classifier: time budget reached", log)
+            break
+        if 0 < stop_after <= epoch + 1:
+            _log(f"classifier: stopped after epoch {epoch + 1} (--stop-after)", log)
             break
     if best[1] is not None:
         model.load_state_dict(best[1])

@@ -43,6 +43,13 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--classifier-epochs", type=int, default=8)
     p.add_argument("--classifier-lr", type=float, default=1e-3)
     p.add_argument(
+        "--stop-after",
+        type=int,
+        default=0,
+        help="stop the classifier after this many epochs, its learning-rate schedule still over "
+        "--classifier-epochs (0: run them all)",
+    )
+    p.add_argument(
         "--base-classifier",
         default="v9_combined",
         help="classifier checkpoint to start from: mathnote-ocr's bundled run name or a .pth path",
@@ -125,6 +132,7 @@ def run(args: argparse.Namespace) -> int:
             lr=args.classifier_lr,
             base=args.base_classifier,
             synth_per_class=args.synth_per_class,
+            stop_after=args.stop_after,
         )
     if "grouper" in stages:
         if args.grouper_vectors == "own" and not (out / "classifier.pth").exists():
