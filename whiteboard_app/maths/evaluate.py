@@ -738,15 +738,16 @@ def _memo_key(fam: str, idx: tuple, p: Point, scope: dict, params: tuple, deps: 
     """The memo key of a pattern element at a point in a scope: the scope's entries for names the pattern
     depends on (``deps``), other than its own index letters; None when such a value is not hashable (a
     matrix override)."""
-
-    def used(k) -> bool:
-        if isinstance(k, tuple):
-            return len(k) == 3 and k[1] in deps
-        return k in deps and k not in params
-
+    items = [
+        (k, v)
+        for k, v in scope.items()
+        if k != _TERMS
+        and ((len(k) == 3 and k[1] in deps) if isinstance(k, tuple) else (k in deps and k not in params))
+    ]
+    if not items:
+        return (fam, idx, id(p))
     try:
-        items = frozenset((k, v) for k, v in scope.items() if k != _TERMS and used(k))
-        return (fam, idx, id(p), items)
+        return (fam, idx, id(p), frozenset(items))
     except TypeError:
         return None
 

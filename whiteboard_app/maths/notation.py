@@ -1303,8 +1303,15 @@ class NotationRules:
 
 
 def _variants(key: str) -> list[str]:
-    """A key and its spellings with a multi-letter word written as text (KL, \\mathrm{KL}, \\operatorname{KL})."""
+    """A key and its spellings: a multi-letter word written as text (KL, \\mathrm{KL}, \\operatorname{KL}), a
+    sub- and superscript in either order (D_G^* and D^*_G), \\ln for \\log."""
     out = [key]
+    # a sub- and a superscript in either order: D_G^* and D^*_G
+    sw = re.sub(r"_(\{[^{}]*\}|[A-Za-z0-9])\^(\{[^{}]*\}|\*|[A-Za-z0-9])", r"^\2_\1", key)
+    if sw == key:
+        sw = re.sub(r"\^(\{[^{}]*\}|\*|[A-Za-z0-9])_(\{[^{}]*\}|[A-Za-z0-9])", r"_\2^\1", key)
+    if sw != key:
+        out.append(sw)
     if r"\log" in key:  # \ln L for \log L (the parser reads \ln as \log; an alias key is matched on tokens)
         out.append(re.sub(r"\\log(?![A-Za-z])", lambda _: r"\ln", key))
     m = re.search(r"(?<![\\A-Za-z{])([A-Za-z]{2,})(?![A-Za-z}])", key)
