@@ -1001,7 +1001,7 @@ EVIDENCE_DEFAULTS = {
     "case_size": 0.25,
     "margin": 1.0,
     "filter": 0,
-    "open_margin": -1.0,
+    "open_margin": -0.5,
     "filter_gap": 99.0,
     "case_extra": "",
     "case_swap": 0.1,
