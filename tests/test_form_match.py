@@ -589,3 +589,70 @@ def test_the_margin_over_the_next_form_is_a_calibrated_threshold():
     assert verified_form([best, next_], evidence={**t, "margin": 1.0}) is best
     assert verified_form([best, next_], evidence={**t, "margin": 2.0}) is None
     assert verified_form([best, next_], evidence={**t, "margin": 2.0}, margin=1.0) is best
+
+
+def test_a_refused_form_that_fits_much_better_leaves_the_open_reading():
+    # issue 13: with refused forms set aside (filter 1) the next form could win although the ink is
+    # nearer a form the evidence refused; filter 2 leaves the open reading then, unless the refused form
+    # fits at most filter_gap nats better
+    line = [("x", 0.0, 0.0, 0.0, 0.0), ("+", 0.0, 0.0, 0.0, 0.0), ("y", 0.0, 0.0, 0.0, 0.0)]
+    t = {**evidence_thresholds(), "margin": 1.0, "open_margin": -99.0}
+    refused = _fm("x-y", 1.0, [line[0], ("-", t["deficit"] + 1.0, 0.0, 0.0, 0.0), line[2]])
+    supported, far = _fm("x+y", 3.0, line), _fm("x+z", 9.0, line)
+    assert verified_form([refused, supported, far], evidence={**t, "filter": 0}) is None
+    assert verified_form([refused, supported, far], evidence={**t, "filter": 1}) is supported
+    gap = {**t, "filter": 2}
+    assert verified_form([refused, supported, far], evidence={**gap, "filter_gap": 1.0}) is None
+    assert verified_form([refused, supported, far], evidence={**gap, "filter_gap": 2.5}) is supported
+
+
+def test_script_levels_of_the_typeset_glyphs():
+    from whiteboard_app.recognition.form_match import glyph_levels
+
+    glyphs = glyph_layout(r"x^{2}+y_{a^{b}}")
+    levels = dict(zip((g.token for g in glyphs), glyph_levels(glyphs), strict=True))
+    assert levels["x"] == 0 and levels["y"] == 0
+    assert levels["2"] == 1 and levels["a"] == 1
+    assert levels["b"] == 2
+
+
+def test_the_size_model_is_what_handwriting_writes_at_each_level(monkeypatch):
+    from whiteboard_app.recognition import form_match as fmod
+
+    model = {"tokens": {"x|1": 0.3}, "classes": {"lower|1": 0.1, "upper|0": 0.2}}
+    monkeypatch.setattr(fmod, "_SIZE_MODEL", model)
+    assert fmod.expected_size("x", 1) == 0.3  # the token's own entry
+    assert fmod.expected_size("z", 1) == 0.1  # its class's
+    assert fmod.expected_size("Z", 0) == 0.2
+    assert fmod.expected_size("z", 2) == 0.0  # never seen: the typeset size
+    # the evidence's size residual is taken against it: a small x in a script written at the size the
+    # model expects is not read as written large
+    ink, symbols = ink_for("y_{x}", _confident)
+    fm = match_forms(ink, symbols, RecognitionContext((("y_{x}", "reference"),)))[0]
+    monkeypatch.setattr(fmod, "_SIZE_MODEL", {"tokens": {}, "classes": {}})
+    raw = match_forms(ink, symbols, RecognitionContext((("y_{x}", "reference"),)))[0]
+    x_size = {tok: size for tok, _d, _l, size, _o in fm.evidence}["x"]
+    x_raw = {tok: size for tok, _d, _l, size, _o in raw.evidence}["x"]
+    assert abs((x_raw - x_size) - 0.3) < 1e-3
+
+
+def test_the_shipped_size_model_is_read():
+    from whiteboard_app.recognition.form_match import size_model
+
+    model = size_model()
+    assert model["classes"], "weights/size_model.json is missing or empty"
+    assert all(abs(v) < 1.5 for v in model["classes"].values())
+
+
+def test_a_letters_case_is_changed_from_the_engines_reading_only_when_its_size_shows_it():
+    # issue 13: a correct "c" read as the card's "C" (the classifier cannot tell them apart; only the size
+    # can): the form that swaps the case must find the ink written at the form's case's size
+    t = {**evidence_thresholds(), "case_size": 0.25, "case_swap": 0.1, "open_margin": -99.0}
+    small = [("a", 0.0, 0.0, 0.0, 0.0), ("+", 0.0, 0.0, 0.0, 0.0)]
+    open_fit = _fm("a+x", 1.0, small + [("x", 0.0, 0.0, 0.15, 0.0)])
+    capital_a_bit_small = _fm("a+X", 1.0, small + [("X", 0.0, 0.0, -0.15, 0.0)])
+    assert evidence_ok(capital_a_bit_small, t)  # within case_size: any form may be so
+    assert not form_accepted(capital_a_bit_small, open_fit, t)  # but not to change the engine's case
+    assert form_accepted(capital_a_bit_small, _fm("a+X", 1.0, small + [("X", 0.0, 0.0, -0.15, 0.0)]), t)
+    assert form_accepted(_fm("a+X", 1.0, small + [("X", 0.0, 0.0, 0.05, 0.0)]), open_fit, t)  # written large
+    assert form_accepted(capital_a_bit_small, open_fit, {**t, "case_swap": 99.0})

@@ -505,14 +505,17 @@ def _evidence(items, glyphs, gbox0) -> tuple[tuple[str, float, float, float, flo
       a script from its base, a denominator from its numerator) minus the same offset between the typeset
       glyphs, in median glyph heights (ink's and form's frames); a superscript written where the form has a
       subscript gives about -1, a symbol on the line where the form raises it about +0.5 (0 for the first);
-    * size residual: ``ln`` of the symbol's height over the glyph's, each in its frame's median heights (a
-      capital written where the form has a small letter: about +0.35);
+    * size residual: ``ln`` of the symbol's height over the glyph's, each in its frame's median heights,
+      less what real handwriting writes for that token at the glyph's script level where that is more
+      lenient than the typeset size (:func:`_size_allowance`; :func:`expected_size`, the size model
+      learnt from the training ink); a capital written where the form has a small letter: about +0.3;
     * typeset offset: the form's own vertical offset from the previous glyph (median glyph heights).
 
     ``items``: (glyph index, ink box in the common frame (u, v, w, h), token probabilities); ``gbox0``: the
     glyphs where the form's fit puts them (before the local drift, which follows the ink)."""
     out = []
     prev = None
+    levels = glyph_levels(tuple(glyphs))
     for j, box, probs in sorted(items, key=lambda t: t[0]):
         tok = glyphs[j].token
         p_tok = max(
@@ -531,9 +534,132 @@ def _evidence(items, glyphs, gbox0) -> tuple[tuple[str, float, float, float, flo
             offset = float(g[1]) - float(pg[1])
             level = (float(box[1]) - float(pbox[1])) - offset
         size = math.log(max(float(box[3]), 0.05)) - math.log(max(float(g[3]), 0.05))
+        size -= _size_allowance(tok, levels[j])
         out.append((tok, round(deficit, 4), round(level, 4), round(size, 4), round(offset, 4)))
         prev = (box, g)
     return tuple(out)
+
+
+#: Typeset scale of a script level: TeX draws a script at 70 % and a script of a script at 50 %; a glyph
+#: whose scale lies below the geometric mean of two neighbouring levels' scales is at the deeper one.
+SCRIPT_SCALES = (1.0, 0.7, 0.5)
+
+
+def _base_height(token: str) -> float | None:
+    """Typeset height of ``token`` at base size over an ``M``'s (both typeset on one line), or None for a
+    token that is not a single letter, digit or Greek letter, or cannot be typeset."""
+    if not (
+        (len(token) == 1 and token.isascii() and token.isalnum())
+        or (token.startswith("\\") and token[1:].isalpha())
+    ):
+        return None
+    got = _BASE_HEIGHTS.get(token, False)
+    if got is not False:
+        return got
+    from whiteboard_app.recognition.typeset import LayoutError, glyph_layout
+
+    try:
+        layout = glyph_layout("M" + token if token.startswith("\\") else f"M {token}")
+        got = layout[1].box[3] / layout[0].box[3] if len(layout) == 2 and layout[0].box[3] > 0 else None
+    except LayoutError:
+        got = None
+    _BASE_HEIGHTS[token] = got
+    return got
+
+
+_BASE_HEIGHTS: dict[str, float | None] = {}
+
+
+def glyph_levels(glyphs: tuple) -> tuple[int, ...]:
+    """Script level of each typeset glyph (0 on the line, 1 a script, 2 a script of a script), from its
+    typeset height against the same token's at base size (:func:`_base_height`), relative to the largest
+    such scale in the form (a form always has a glyph on its line); 0 for glyphs other than letters,
+    digits and Greek letters (no size evidence is weighed for them)."""
+    got = _LEVELS.get(glyphs)
+    if got is not None:
+        return got
+    rel = [None if (b := _base_height(g.token)) is None or b <= 0 else g.box[3] / b for g in glyphs]
+    top = max((r for r in rel if r is not None), default=0.0)
+    out = []
+    for r in rel:
+        scale = r / top if r is not None and top > 0 else 1.0
+        level = 0
+        while level + 1 < len(SCRIPT_SCALES) and scale < math.sqrt(
+            SCRIPT_SCALES[level] * SCRIPT_SCALES[level + 1]
+        ):
+            level += 1
+        out.append(level)
+    got = tuple(out)
+    if len(_LEVELS) > 4096:
+        _LEVELS.clear()
+    _LEVELS[glyphs] = got
+    return got
+
+
+_LEVELS: dict[tuple, tuple[int, ...]] = {}
+
+
+def size_class(token: str) -> str:
+    """The size model's class of a token: ``lower``, ``upper``, ``digit``, ``greek`` or ``other``."""
+    if len(token) == 1 and token.isascii():
+        if token.isdigit():
+            return "digit"
+        if token.isalpha():
+            return "lower" if token.islower() else "upper"
+    if token.startswith("\\") and token[1:].isalpha():
+        return "greek"
+    return "other"
+
+
+def expected_size(token: str, level: int) -> float:
+    """What real handwriting writes for ``token`` at script ``level``: the median of ``ln`` (written
+    height / typeset height), each in its expression's median glyph heights, over the training ink's
+    glyphs of that token at that level (``weights/size_model.json``, written by
+    ``scripts/calibrate_evidence.py sizes`` from the training split's writers, never the calibration
+    writers nor dev), else of the token's class (:func:`size_class`) at that level; 0 (the typeset size)
+    when neither was seen often enough or the model is missing."""
+    model = size_model()
+    key = f"{token}|{level}"
+    if key in model["tokens"]:
+        return model["tokens"][key]
+    return model["classes"].get(f"{size_class(token)}|{level}", 0.0)
+
+
+def _size_allowance(token: str, level: int) -> float:
+    """:func:`expected_size` for the size residual of the case evidence, taken only where it makes the
+    rule more lenient: a small letter real handwriting writes larger than typeset (a script the writer
+    did not shrink to TeX's 70 %), a capital written smaller; never stricter than the typeset size (ink
+    composed in typeset proportions, as the tests and the composed benchmark make it, is judged as before).
+    """
+    expected = expected_size(token, level)
+    if len(token) == 1 and token.isascii() and token.isalpha():
+        return max(expected, 0.0) if token.islower() else min(expected, 0.0)
+    return expected
+
+
+def size_model() -> dict:
+    """``weights/size_model.json`` as {"tokens": {"x|1": median}, "classes": {"lower|1": median}} (entries
+    seen at least :data:`SIZE_MIN_COUNT` times); empty tables when the file is missing or unreadable."""
+    global _SIZE_MODEL
+    if _SIZE_MODEL is None:
+        import json
+        from pathlib import Path
+
+        path = Path(__file__).resolve().parent / "weights" / "size_model.json"
+        try:
+            raw = json.loads(path.read_text(encoding="utf-8"))
+            _SIZE_MODEL = {
+                part: {k: float(v[0]) for k, v in raw[part].items() if int(v[1]) >= SIZE_MIN_COUNT}
+                for part in ("tokens", "classes")
+            }
+        except (OSError, ValueError, KeyError, TypeError, IndexError):
+            _SIZE_MODEL = {"tokens": {}, "classes": {}}
+    return _SIZE_MODEL
+
+
+#: A token's (or class's) entry of the size model is used when it was seen this many times in training.
+SIZE_MIN_COUNT = 20
+_SIZE_MODEL: dict | None = None
 
 
 #: Share of a stroke's box inside a glyph's box for the stroke to join that glyph when regrouping.
@@ -904,6 +1030,9 @@ EVIDENCE_DEFAULTS = {
     "margin": 1.0,
     "filter": 0,
     "open_margin": -0.5,
+    "filter_gap": 99.0,
+    "case_extra": "",
+    "case_swap": 0.1,
 }
 #: Letters whose capital is the small letter drawn larger (the same shape): their case shows only in the
 #: written size, which :func:`evidence_ok` weighs with ``case_size`` (the classifier reads the shape).
@@ -947,7 +1076,9 @@ def evidence_ok(fm: FormMatch, thresholds: dict | None = None) -> bool:
     median heights where the form's own offset is under :data:`LEVEL_SPAN`, and every Latin letter's size
     residual at most ``size``; a capital of :data:`SAME_SHAPE_CASE` must not be written more than
     ``case_size`` smaller than typeset, nor such a small letter more than ``case_size`` larger (size
-    residual, ln; a small x fitted to an X: about -0.3). ``thresholds``: as :func:`evidence_thresholds` (the
+    residual against the size model, :func:`expected_size`, ln; a small x fitted to an X: about -0.3);
+    ``case_extra``: further letters weighed so (a calibrated choice: ``"pPkK"``, whose handwritten cases
+    differ mostly in size too). ``thresholds``: as :func:`evidence_thresholds` (the
     default); ``{"off": True}`` accepts every form. A fit without evidence records is accepted."""
     t = evidence_thresholds() if thresholds is None else {**EVIDENCE_DEFAULTS, **thresholds}
     if t.get("off") or not fm.evidence:
@@ -965,10 +1096,11 @@ def evidence_ok(fm: FormMatch, thresholds: dict | None = None) -> bool:
         if SCRIPT_OFFSET <= abs(offset) < LEVEL_SPAN
     ):
         return False
+    case_letters = SAME_SHAPE_CASE | frozenset(t.get("case_extra") or "")
     if any(
         (size if tok.islower() else -size) > t["case_size"]
         for tok, _d, _l, size, _o in fm.evidence
-        if tok in SAME_SHAPE_CASE
+        if tok in case_letters
     ):
         return False
     return not any(
@@ -996,7 +1128,10 @@ def verified_form(
     :func:`evidence_ok` with ``evidence`` (thresholds; default :func:`evidence_thresholds`): the ink's own
     evidence, not only a margin over the other forms, so that a form the card has but the user did not
     write (the truth absent) is not taken for being the nearest. With ``evidence["filter"]`` true, forms
-    failing it are set aside before the margin is taken. ``open_fit``: the engine's own reading fitted the
+    failing it are set aside before the margin is taken; with ``evidence["filter"]`` 2 as well, but a
+    form set aside that fits more than ``evidence["filter_gap"]`` nats better than the best of the others
+    leaves no form (the open reading stands: the ink is nearer something the evidence refused than the
+    form that would win). ``open_fit``: the engine's own reading fitted the
     same way (:func:`match_forms` with that reading as the only form); when given and fitted with nothing
     unexplained, the form must fit at least ``evidence["open_margin"]`` nats
     better than it (negative: may fit that much worse): the context replaces the open reading only when the
@@ -1008,11 +1143,15 @@ def verified_form(
     t = evidence_thresholds() if evidence is None else {**EVIDENCE_DEFAULTS, **evidence}
     if margin is None:
         margin = float(t["margin"])
+    refused: list[FormMatch] = []
     if t.get("filter") and not t.get("off"):
+        refused = [fm for fm in matches if not evidence_ok(fm, t)]
         matches = [fm for fm in matches if evidence_ok(fm, t)]
         if not matches:
             return None
     best = matches[0]
+    if t.get("filter") == 2 and any(fm.cost < best.cost - float(t["filter_gap"]) for fm in refused):
+        return None  # a form the ink fits much better was refused: the open reading stands
     toks = normalize_tokens(best.latex)
     runner_up = next((fm for fm in matches[1:] if normalize_tokens(fm.latex) != toks), None)
     if runner_up is not None and runner_up.cost - best.cost < margin:
@@ -1033,7 +1172,8 @@ def verified_form(
 
 def form_accepted(fm: FormMatch, open_fit: FormMatch | None = None, thresholds: dict | None = None) -> bool:
     """The ink's own evidence for one form, whatever the other forms: :func:`evidence_ok`, and, given the
-    engine's own reading fitted the same way (``open_fit``, with nothing unexplained, other tokens and
+    engine's own reading fitted the same way (``open_fit``): no letter's case changed from that reading
+    against its written size (:func:`_case_swapped_in`, ``case_swap``); and (``open_fit`` with nothing unexplained, other tokens and
     itself passing :func:`evidence_ok`: a reading the ink supports), a fit at least ``thresholds["open_margin"]`` nats better than that reading's. ``thresholds`` as
     :func:`evidence_thresholds` (the default)."""
     from whiteboard_app.recognition.tokens import normalize_tokens
@@ -1045,10 +1185,40 @@ def form_accepted(fm: FormMatch, open_fit: FormMatch | None = None, thresholds: 
         return False
     from whiteboard_app.recognition.tokens import token_distance
 
+    if open_fit is not None and _case_swapped_in(fm, open_fit, t):
+        return False
+
     if open_fit is None or open_fit.unexplained or not evidence_ok(open_fit, t):
         return True
     own, toks = normalize_tokens(open_fit.latex), normalize_tokens(fm.latex)
     return own == toks or token_distance(own, toks) > OPEN_NEAR or open_fit.cost - fm.cost >= t["open_margin"]
+
+
+def _case_swapped_in(fm: FormMatch, open_fit: FormMatch, t: dict) -> bool:
+    """Whether the form changes the case of a letter whose case is only its size
+    (:data:`SAME_SHAPE_CASE` and ``case_extra``) from the engine's own reading and the ink's size does not
+    clearly show the form's case: a capital the form has more often than the open reading written more
+    than ``case_swap`` smaller than expected, or such a small letter more than ``case_swap`` larger (the
+    size residual of :func:`_evidence`; ``case_swap`` is stricter than ``case_size``, which any form
+    must pass: the case the classifier read stands unless the size speaks for the other)."""
+    from collections import Counter
+
+    from whiteboard_app.recognition.tokens import normalize_tokens
+
+    if float(t.get("case_swap", 99.0)) >= 99.0:
+        return False
+    letters = SAME_SHAPE_CASE | frozenset(t.get("case_extra") or "")
+    mine, own = Counter(normalize_tokens(fm.latex)), Counter(normalize_tokens(open_fit.latex))
+    swapped = {
+        tok
+        for tok in mine
+        if tok in letters and mine[tok] > own[tok] and own[tok.swapcase()] > mine[tok.swapcase()]
+    }
+    return any(
+        (size if tok.islower() else -size) > t["case_swap"]
+        for tok, _d, _l, size, _o in fm.evidence
+        if tok in swapped
+    )
 
 
 def warm_up(context: RecognitionContext | None) -> int:
@@ -1067,7 +1237,7 @@ def warm_up(context: RecognitionContext | None) -> int:
     n = 0
     for latex, _kind in context.expected if context is not None else ():
         try:
-            glyph_layout(latex)
+            glyph_levels(glyph_layout(latex))  # its tokens' base sizes typeset too (the size model's levels)
             n += 1
         except LayoutError:
             pass
