@@ -84,6 +84,15 @@ MACROS = {
     "mid": "|",
     "quad": " ",
     "ldots": "\u2026",
+    "dots": "\u2026",
+    "ell": "\u2113",
+    "succ": "\u227b",
+    "prec": "\u227a",
+    "sin": "sin",
+    "cos": "cos",
+    "tan": "tan",
+    "tanh": "tanh",
+    "forall": "\u2200",
     "cdots": "\u22ef",
     "odot": "\u2299",
     "otimes": "\u2297",
@@ -136,6 +145,17 @@ def _unbrace(s: str) -> str:
     return s
 
 
+def _is_word(s: str) -> bool:
+    """True for a function name ("log", "cos"), which a space separates from its argument."""
+    return len(s) > 1 and s.isalpha()
+
+
+def _matrix(m: re.Match) -> str:
+    """``\\begin{pmatrix} a & b \\\\ c & d \\end{pmatrix}`` as "(a, b; c, d)" (rows by semicolons)."""
+    rows = [r.strip() for r in re.split(r"\\\\", m.group(1)) if r.strip()]
+    return "(" + "; ".join(", ".join(c.strip() for c in r.split("&amp;")) for r in rows) + ")"
+
+
 def prose_html(text: str) -> str:
     """``text`` (prose with LaTeX-flavoured maths) as an HTML fragment; see the module doc.
 
@@ -144,12 +164,16 @@ def prose_html(text: str) -> str:
     """
     s = html.escape(text or "", quote=False).replace("$", "")
     s = re.sub(r"(\w)-(hat|bar|tilde)\b", lambda m: m.group(1) + _ACCENT[m.group(2)], s)  # "y-hat" -> ŷ
+    s = re.sub(r"\\begin\{[pbv]?matrix\}(.*?)\\end\{[pbv]?matrix\}", _matrix, s, flags=re.S)
     s = re.sub(
-        r"\\([A-Za-z]+)(?![A-Za-z])\s?",
+        r"\\([A-Za-z]+)(?![A-Za-z])(\s?)",
         lambda m: (
             GREEK.get(m.group(1))
-            or MACROS.get(m.group(1), "\\" + m.group(1))
-            + (" " if m.group(1) in MACROS and MACROS[m.group(1)].isalpha() else "")
+            or (
+                MACROS[m.group(1)] + (" " if _is_word(MACROS[m.group(1)]) else m.group(2))
+                if m.group(1) in MACROS
+                else "\\" + m.group(1) + m.group(2)  # unknown: shown as written, its space kept
+            )
         ),
         s,
     )
