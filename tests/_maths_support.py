@@ -66,3 +66,54 @@ def toy_card(steps, decl, mistakes=(), cid: str = "toy") -> Card:
         mistakes=tuple(mistakes),
         hints=("h",),
     )
+
+
+# ------------------------------------------------------------------ chain tables (user chains, textbook chains)
+_checkers: dict = {}
+
+
+def card_checker(card_id: str):
+    """The bundled card's ``CardChecker`` (no proofs), built once per process."""
+    from whiteboard_app.maths.checker import CardChecker
+
+    if card_id not in _checkers:
+        _checkers[card_id] = CardChecker(deck().get(card_id), prove=False)
+    return _checkers[card_id]
+
+
+def chain_variants(chains, *, stop_at_wrong: bool):
+    """Each table chain as written, then once per ``[[chain.wrong]]`` entry with that one step replaced:
+    tuples (chain, steps, expected verdicts, wrong step number or None, its diagnosis or None). With
+    ``stop_at_wrong`` a variant ends at its wrong step (what follows a wrong step is judged against it)."""
+    out = []
+    for ch in chains:
+        steps = list(ch["steps"])
+        verdicts = list(ch.get("verdicts", ["correct"] * len(steps)))
+        out.append((ch, steps, verdicts, None, None))
+        for w in ch.get("wrong", []):
+            st, ex = list(steps), list(verdicts)
+            st[w["at"] - 1] = w["latex"]
+            ex[w["at"] - 1] = "wrong"
+            end = w["at"] if stop_at_wrong else len(st)
+            out.append((ch, st[:end], ex[:end], w["at"], w.get("diagnosis")))
+    return out
+
+
+def variant_ids(variants) -> list[str]:
+    """pytest ids of ``chain_variants``: card, chain name and the wrong step's number."""
+    return [
+        f"{v[0]['card']}-{v[0]['name'].replace(' ', '_')}" + (f"-wrong{v[3]}" if v[3] else "")
+        for v in variants
+    ]
+
+
+def checked_chain(ch, steps, verdicts, at, diagnosis):
+    """Check a variant step by step on its card, asserting each verdict (and the wrong step's diagnosis
+    when the table names one); yields (step index, verdict) for further assertions."""
+    chk = card_checker(ch["card"])
+    for k, latex in enumerate(steps):
+        v = chk.check(latex, steps[:k])
+        assert v.verdict == verdicts[k], f"step {k + 1} {latex}: {v.verdict} [{v.diagnosis}] {v.message}"
+        if at == k + 1 and diagnosis is not None:
+            assert v.diagnosis == diagnosis, f"step {k + 1} {latex}: {v.message}"
+        yield k, v

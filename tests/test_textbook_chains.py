@@ -14,36 +14,20 @@ from pathlib import Path
 
 import pytest
 
-from tests._maths_support import _generous_limits, deck  # noqa: F401 (autouse fixture)
-from whiteboard_app.maths.checker import CardChecker
+from tests._maths_support import (  # noqa: F401 (autouse fixture)
+    _generous_limits,
+    card_checker,
+    chain_variants,
+    checked_chain,
+    deck,
+    variant_ids,
+)
 
 TABLE = Path(__file__).parent / "data" / "textbook_chains.toml"
 CHAINS = tomllib.loads(TABLE.read_text(encoding="utf-8"))["chain"]
 
 
-def _variants():
-    out = []
-    for ch in CHAINS:
-        steps = list(ch["steps"])
-        verdicts = list(ch.get("verdicts", ["correct"] * len(steps)))
-        out.append((ch, steps, verdicts, None, None))
-        for w in ch["wrong"]:
-            st, ex = list(steps), list(verdicts)
-            st[w["at"] - 1] = w["latex"]
-            ex[w["at"] - 1] = "wrong"
-            # the chain stops at the wrong step: what follows a wrong step is judged against it
-            out.append((ch, st[: w["at"]], ex[: w["at"]], w["at"], w.get("diagnosis")))
-    return out
-
-
-VARIANTS = _variants()
-_checkers: dict[str, CardChecker] = {}
-
-
-def _checker(card_id: str) -> CardChecker:
-    if card_id not in _checkers:
-        _checkers[card_id] = CardChecker(deck().get(card_id), prove=False)
-    return _checkers[card_id]
+VARIANTS = chain_variants(CHAINS, stop_at_wrong=True)
 
 
 def test_every_card_has_textbook_chains_and_half_of_the_variants_hold_one_wrong_step():
@@ -55,21 +39,9 @@ def test_every_card_has_textbook_chains_and_half_of_the_variants_hold_one_wrong_
     assert all("wrong" not in v[2] for v in VARIANTS if v[3] is None)
 
 
-@pytest.mark.parametrize(
-    "ch,steps,verdicts,at,diagnosis",
-    VARIANTS,
-    ids=[
-        f"{v[0]['card']}-{v[0]['name'].replace(' ', '_')}" + (f"-wrong{v[3]}" if v[3] else "")
-        for v in VARIANTS
-    ],
-)
+@pytest.mark.parametrize("ch,steps,verdicts,at,diagnosis", VARIANTS, ids=variant_ids(VARIANTS))
 def test_textbook_chain_step_by_step(ch, steps, verdicts, at, diagnosis):
-    chk = _checker(ch["card"])
-    for k, latex in enumerate(steps):
-        v = chk.check(latex, steps[:k])
-        assert v.verdict == verdicts[k], f"step {k + 1} {latex}: {v.verdict} [{v.diagnosis}] {v.message}"
-        if at == k + 1 and diagnosis is not None:
-            assert v.diagnosis == diagnosis, f"step {k + 1} {latex}: {v.message}"
+    assert len(list(checked_chain(ch, steps, verdicts, at, diagnosis))) == len(steps)
 
 
 # ------------------------------------------------------------------ the messages name the right parameter and step
@@ -95,7 +67,7 @@ def test_textbook_chain_step_by_step(ch, steps, verdicts, at, diagnosis):
     ],
 )
 def test_an_equation_in_a_parameter_names_that_parameter_and_its_reference_step(card_id, latex, step, words):
-    v = _checker(card_id).check(latex)
+    v = card_checker(card_id).check(latex)
     assert v.verdict == "correct", v.message
     assert v.reference_step in (step if isinstance(step, tuple) else (step,)), v.message
     assert words in v.message
@@ -114,7 +86,7 @@ def test_an_equation_in_a_parameter_names_that_parameter_and_its_reference_step(
     ],
 )
 def test_wrong_equations_in_a_parameter_stay_wrong(card_id, latex, diagnosis):
-    v = _checker(card_id).check(latex)
+    v = card_checker(card_id).check(latex)
     assert v.verdict == "wrong", v.message
     if diagnosis is not None:
         assert v.diagnosis == diagnosis, v.message

@@ -16,7 +16,14 @@ from pathlib import Path
 
 import pytest
 
-from tests._maths_support import _generous_limits, deck  # noqa: F401 (autouse fixture)
+from tests._maths_support import (  # noqa: F401 (autouse fixture)
+    _generous_limits,
+    card_checker,
+    chain_variants,
+    checked_chain,
+    deck,
+    variant_ids,
+)
 from whiteboard_app.latex import clean, split_relations
 from whiteboard_app.maths import check_derivation, check_step, compare, worker
 from whiteboard_app.maths.checker import CardChecker
@@ -26,28 +33,7 @@ TABLE = Path(__file__).parent / "data" / "user_chains_table.toml"
 CHAINS = tomllib.loads(TABLE.read_text(encoding="utf-8"))["chain"]
 
 
-def _variants():
-    out = []
-    for ch in CHAINS:
-        steps = list(ch["steps"])
-        verdicts = list(ch.get("verdicts", ["correct"] * len(steps)))
-        out.append((ch, steps, verdicts, None, None))
-        for w in ch.get("wrong", []):
-            st, ex = list(steps), list(verdicts)
-            st[w["at"] - 1] = w["latex"]
-            ex[w["at"] - 1] = "wrong"
-            out.append((ch, st, ex, w["at"], w.get("diagnosis")))
-    return out
-
-
-VARIANTS = _variants()
-_checkers: dict[str, CardChecker] = {}
-
-
-def _checker(card_id: str) -> CardChecker:
-    if card_id not in _checkers:
-        _checkers[card_id] = CardChecker(deck().get(card_id), prove=False)
-    return _checkers[card_id]
+VARIANTS = chain_variants(CHAINS, stop_at_wrong=False)
 
 
 def test_the_table_is_big_enough_and_half_of_its_chains_have_one_wrong_step():
@@ -60,21 +46,9 @@ def test_the_table_is_big_enough_and_half_of_its_chains_have_one_wrong_step():
     assert all(ch.get("defines") for ch in CHAINS)  # every chain defines names of its own
 
 
-@pytest.mark.parametrize(
-    "ch,steps,verdicts,at,diagnosis",
-    VARIANTS,
-    ids=[
-        f"{v[0]['card']}-{v[0]['name'].replace(' ', '_')}" + (f"-wrong{v[3]}" if v[3] else "")
-        for v in VARIANTS
-    ],
-)
+@pytest.mark.parametrize("ch,steps,verdicts,at,diagnosis", VARIANTS, ids=variant_ids(VARIANTS))
 def test_chain_step_by_step(ch, steps, verdicts, at, diagnosis):
-    chk = _checker(ch["card"])
-    for k, latex in enumerate(steps):
-        v = chk.check(latex, steps[:k])
-        assert v.verdict == verdicts[k], f"step {k + 1} {latex}: {v.verdict} [{v.diagnosis}] {v.message}"
-        if at == k + 1 and diagnosis is not None:
-            assert v.diagnosis == diagnosis, f"step {k + 1} {latex}: {v.message}"
+    for k, v in checked_chain(ch, steps, verdicts, at, diagnosis):
         if at is None and str(k + 1) in ch.get("defines", {}):
             assert v.defines == ch["defines"][str(k + 1)], v.message
             assert v.message.startswith("defines")
@@ -107,7 +81,7 @@ def test_the_onsite_logistic_derivation_is_correct_step_by_step_through_check():
 
 
 def test_a_wrong_loss_is_not_accepted_as_the_users_own_definition():
-    chk = _checker("logistic-regression-gradient")
+    chk = card_checker("logistic-regression-gradient")
     prev = [ONSITE[0]]
     v = chk.check(r"L = [y\log\hat{y} + (1-y)\log(1-\hat{y})]", prev)  # the log-likelihood, not its negative
     assert v.verdict == "wrong" and v.defines is None
@@ -137,20 +111,20 @@ def test_a_wrong_loss_is_not_accepted_as_the_users_own_definition():
     ],
 )
 def test_redefinitions_circular_and_shape_inconsistent_definitions_say_so(card_id, steps, diagnosis, words):
-    chk = _checker(card_id)
+    chk = card_checker(card_id)
     v = chk.check(steps[-1], steps[:-1])
     assert (v.verdict, v.diagnosis) == ("wrong", diagnosis), v.message
     assert words in v.message
 
 
 def test_restating_a_definition_with_the_same_value_is_correct():
-    chk = _checker("sigmoid-derivative")
+    chk = card_checker("sigmoid-derivative")
     v = chk.check(r"s = \frac{1}{1+e^{-z}}", [r"s = \sigma(z)"])
     assert v.verdict == "correct" and v.defines is None
 
 
 def test_let_and_colon_equals_define_too():
-    chk = _checker("gaussian-mle")
+    chk = card_checker("gaussian-mle")
     for latex in (r"\text{let } q = \sigma^2", r"q := \sigma^2", r"\mathrm{let}\ q = \sigma^2"):
         v = chk.check(latex)
         assert (v.verdict, v.defines) == ("correct", "q"), (latex, v.message)
@@ -159,7 +133,7 @@ def test_let_and_colon_equals_define_too():
 
 
 def test_a_definition_may_introduce_one_new_parameter_not_several():
-    chk = _checker("sigmoid-derivative")
+    chk = card_checker("sigmoid-derivative")
     assert chk.check(r"h = \sigma(z + c)").verdict == "correct"
     v = chk.check(r"h = \sigma(a z + c)")
     assert v.verdict == "unparsed" and "at most one new parameter" in v.message
@@ -167,21 +141,21 @@ def test_a_definition_may_introduce_one_new_parameter_not_several():
 
 # ------------------------------------------------------------------ continuations read as meant
 def test_a_continuation_of_a_skipped_left_side_says_what_to_write():
-    chk = _checker("sigmoid-derivative")
+    chk = card_checker("sigmoid-derivative")
     v = chk.check(r"= \frac{e^{-z}}{(1+e^{-z})^2}", [r"\sigma(z) = (1+e^{-z})^{-1}"])
     assert v.verdict == "correct" and v.diagnosis == "missing left side" and v.reference_step == 3
     assert v.note == r"write what this equals: \frac{d\sigma}{dz} = …"
 
 
 def test_a_matrix_continuation_after_the_model_line_is_the_gradient_not_a_shape_error():
-    chk = _checker("logistic-regression-gradient")
+    chk = card_checker("logistic-regression-gradient")
     v = chk.check(r"= X^T(p-y)", [r"p_i = \sigma(w^T x_i)"])
     assert v.verdict == "correct" and v.reference_step == 7, v.message
     assert v.note == r"write what this equals: \nabla_w L = …"
 
 
 def test_a_continuation_that_matches_nothing_stays_wrong():
-    chk = _checker("sigmoid-derivative")
+    chk = card_checker("sigmoid-derivative")
     v = chk.check(r"= \frac{e^{-z}}{(1+e^{-z})^3}", [r"\sigma(z) = (1+e^{-z})^{-1}"])
     assert v.verdict == "wrong" and v.note is None
 
@@ -219,7 +193,7 @@ def test_a_continuation_that_matches_nothing_stays_wrong():
     ],
 )
 def test_derivatives_not_in_the_reference_chain_are_judged_on_their_merits(card_id, latex, previous, words):
-    chk = _checker(card_id)
+    chk = card_checker(card_id)
     v = chk.check(latex, previous)
     if words is None:  # a component of a parenthesised vector is not read: never "wrong"
         assert v.verdict in ("correct", "unparsed"), v.message
@@ -237,11 +211,11 @@ def test_derivatives_not_in_the_reference_chain_are_judged_on_their_merits(card_
     ],
 )
 def test_wrong_derivatives_not_in_the_chain_are_wrong(card_id, latex):
-    assert _checker(card_id).check(latex).verdict == "wrong"
+    assert card_checker(card_id).check(latex).verdict == "wrong"
 
 
 def test_skipping_routine_steps_stays_correct_and_names_them():
-    chk = _checker("sigmoid-derivative")
+    chk = card_checker("sigmoid-derivative")
     steps = [r"\sigma(z) = (1+e^{-z})^{-1}", r"\frac{d\sigma}{dz} = \sigma(z)(1-\sigma(z))"]
     chk.check(steps[0])
     v = chk.check(steps[1], steps[:1])
@@ -506,7 +480,7 @@ FORMS = [
 
 @pytest.mark.parametrize("card_id,steps,verdicts", FORMS, ids=[f"{c[0]}-{k}" for k, c in enumerate(FORMS)])
 def test_more_forms_of_the_users_own_names(card_id, steps, verdicts):
-    chk = _checker(card_id)
+    chk = card_checker(card_id)
     got = [chk.check(s, steps[:k]) for k, s in enumerate(steps)]
     assert [v.verdict for v in got] == verdicts, [(v.verdict, v.message) for v in got]
     for v in got:
@@ -515,6 +489,6 @@ def test_more_forms_of_the_users_own_names(card_id, steps, verdicts):
 
 
 def test_a_hatted_name_for_an_unknown_is_a_claim_about_its_solution_not_a_definition():
-    chk = _checker("kmeans-centroid-update")
+    chk = card_checker("kmeans-centroid-update")
     v = chk.check(r"\mu^* = \frac{1}{n-1}\sum_i x_i")
     assert v.defines is None and "solution" in v.message
