@@ -83,6 +83,44 @@ class _Alias:
     params: tuple[str, ...]  # pattern index letters (z_i: ("i",)), () for a plain alias
     atom: bool  # the target is one name (a subscript after the key carries over)
     family: bool  # the target is a family (p: \hat{y}_i -> p_i)
+    # a unit of notation whose subscripts are declared indices (N(x_i|\mu_k,\sigma_k^2)): the positions
+    # of those index letters in ``key``; any letter written there matches, and the target's subscripts
+    # take the letters written (N(x_n|\mu_j,\sigma_j^2) -> \phi_{nj})
+    slots: tuple[int, ...] = ()
+
+
+def _slot_match(a: _Alias, tokens: list[str], i: int) -> dict[str, str] | None:
+    """The alias ``a`` written at ``tokens[i:]``: None when it is not; else the letters written at its
+    index slots (key letter -> written letter; {} for an alias without slots). A slot takes one letter,
+    and a key letter takes the same letter wherever it stands."""
+    k = len(a.key)
+    got = tokens[i : i + k]
+    if len(got) != k:
+        return None
+    if not a.slots:
+        return {} if tuple(got) == a.key else None
+    bound: dict[str, str] = {}
+    slots = set(a.slots)
+    for p, (want, have) in enumerate(zip(a.key, got, strict=True)):
+        if p in slots:
+            if not re.fullmatch(r"[A-Za-z]", have) or bound.setdefault(want, have) != have:
+                return None
+        elif want != have:
+            return None
+    return bound
+
+
+def _rename_subscripts(target: list[str], bound: dict[str, str]) -> list[str]:
+    """``target`` with the letters of its subscript groups renamed by ``bound`` (all at once)."""
+    if not bound or all(k == v for k, v in bound.items()):
+        return target
+    out = list(target)
+    for q in range(len(out)):
+        if out[q] == "_" and q + 1 < len(out):
+            e = _group_end(out, q + 1)
+            for r in range(q + 1, e):
+                out[r] = bound.get(out[r], out[r])
+    return out
 
 
 def _prep(tokens: list[str]) -> tuple[list[str], bool]:
@@ -347,7 +385,14 @@ class NotationRules:
         atom = bool(_ATOM_RE.match(joined)) and not params
         fam = atom and len(tt) == 1 and name_key(joined) in self.families
         target = tuple(tt) if atom else ("(", *tt, ")")
-        return _Alias(tuple(kt), target, params, atom, fam)
+        slots: tuple[int, ...] = ()
+        if not params and "(" in kt:
+            slots = tuple(
+                p
+                for p in range(2, len(kt) - 1)
+                if kt[p - 2 : p] == ["_", "{"] and kt[p] in self.indices and kt[p + 1] == "}"
+            )
+        return _Alias(tuple(kt), target, params, atom, fam, slots)
 
     def alias_of(self, written: str) -> str | None:
         """The card name (internal key) a written name is declared an alias of (``v_t`` -> ``m_t``), or None
@@ -484,7 +529,8 @@ class NotationRules:
             hit = None
             for a in self._by_first.get(tokens[i], ()):
                 k = len(a.key)
-                if tuple(tokens[i : i + k]) != a.key or any(prot[i : i + k]):
+                bound = _slot_match(a, tokens, i)
+                if bound is None or any(prot[i : i + k]):
                     continue
                 if keep and self._alias_name(a) in keep:
                     continue  # the user's own name
@@ -538,7 +584,7 @@ class NotationRules:
                         continue  # N -> n does not apply to N_k; \beta -> \beta_1 not to \beta_2
                     if (inside_decor or (out and out[-1] in (r"\partial", "d"))) and not a.atom:
                         continue  # \hat{s}, \partial z: a written-out expression is no name there
-                    hit = (list(a.target), i + k)
+                    hit = (_rename_subscripts(list(a.target), bound), i + k)
                 break
             if hit is None:
                 out.append(tokens[i])
