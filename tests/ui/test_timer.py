@@ -146,3 +146,21 @@ def test_a_stalled_run_gets_an_interviewer_prompt(run):
     session.add_stroke(_stroke())  # writing again ends the stall
     widget.refresh()
     assert widget.prompt_label.isHidden()
+
+
+def test_the_stall_prompt_does_not_move_what_is_under_it(run, qtbot):
+    """The prompt's line is kept while it is hidden: its appearing must not shift the board under a pen."""
+    from whiteboard_app.sessions.prompts import stall_prompt
+
+    clock, session, widget = run
+    widget.stall_prompt = lambda step, ms: stall_prompt(None, step, ms)
+    widget.show()
+    session.add_stroke(_stroke())
+    widget.refresh()
+    qtbot.waitUntil(widget.isVisible)
+    before = widget.sizeHint().height()
+    assert widget.prompt_label.isHidden()
+    clock.advance(10_000)
+    widget.refresh()
+    assert not widget.prompt_label.isHidden()
+    assert widget.sizeHint().height() == before

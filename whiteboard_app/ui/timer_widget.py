@@ -100,7 +100,11 @@ class TimerWidget(QWidget):
         self.prompt_label = QLabel()
         self.prompt_label.setObjectName("stallPrompt")
         self.prompt_label.setStyleSheet("color: #0b57d0; font-style: italic;")
-        self.prompt_label.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
+        policy = QSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
+        # its line is kept while hidden: a prompt appearing must not move the board and the panel
+        # under a pen or a finger about to tap
+        policy.setRetainSizeWhenHidden(True)
+        self.prompt_label.setSizePolicy(policy)
         self.prompt_label.setVisible(False)
         self.splits_label = QLabel()
         self.splits_label.setStyleSheet("color: #555;")
