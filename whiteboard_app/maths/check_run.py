@@ -185,7 +185,7 @@ class RunMixin:
                 new = None
             new = new or run
         elif dinfo is None and ps.names is not run.names:
-            new = dataclasses.replace(run, names=ps.names, comp=ps.comp, names_sig=ps.names_sig)
+            new = _with_step_names(run, ps)
         new = _renaming.extend(self, run, new, latex)  # hook (issue 11, i11eq): keep a new binding
         return dataclasses.replace(new, claims=run.claims + (claim,))
 
@@ -572,13 +572,7 @@ class RunMixin:
         self._use(run)
         scope0 = {nm: 0.0 for nm in tuple(run.fresh) + tuple(getattr(ps, "fresh", ()))}
         try:
-            trial = dataclasses.replace(
-                run,
-                names=ps.names,
-                names_sig=ps.names_sig,
-                comp=ps.comp,
-                fresh=run.fresh + tuple(x for x in ps.fresh if x not in run.fresh),
-            )
+            trial = _with_step_names(run, ps, fresh=_fresh_after(run, ps))
             self._use(trial)
             target = {nm for nm in _mentions(aps.trees[0]) if self._base_state[0].kinds.get(nm) != "index"}
             lhs = aps.trees[0]
@@ -677,13 +671,8 @@ class RunMixin:
         if kind == "solution":  # the user's name for the card's solution: judged as a claim about it
             users = dict(run.users)
             users[key] = _UserName(key, dinfo["written"], self.solutions[dinfo["base"]], (), pos, False)
-            new = dataclasses.replace(
-                run,
-                names=ps.names,
-                names_sig=ps.names_sig,
-                comp=ps.comp,
-                users=users,
-                defs={**run.defs, key: self.solutions[dinfo["base"]]},
+            new = _with_step_names(
+                run, ps, users=users, defs={**run.defs, key: self.solutions[dinfo["base"]]}
             )
             return new, None, None
         rhs = ps.trees[1]
@@ -697,14 +686,7 @@ class RunMixin:
                 )
             users = dict(run.users)
             users[key] = _UserName(key, written, rhs, dinfo.get("params", ()), pos, ps.per_example)
-            new = dataclasses.replace(
-                run,
-                names=ps.names,
-                names_sig=ps.names_sig,
-                comp=ps.comp,
-                users=users,
-                fresh=run.fresh + tuple(x for x in ps.fresh if x not in run.fresh),
-            )
+            new = _with_step_names(run, ps, users=users, fresh=_fresh_after(run, ps))
             if kind == "pattern":
                 new.patterns = {**run.patterns, key: (dinfo["params"], rhs)}
             else:
@@ -731,7 +713,7 @@ class RunMixin:
         lhs_tree = ("var", key)
         if ps.trees and self.same_value(lhs_tree, rhs):
             return None, None, None  # the card's own value: an ordinary step
-        fresh = run.fresh + tuple(x for x in ps.fresh if x not in run.fresh)
+        fresh = _fresh_after(run, ps)
         scope0 = {nm: 0.0 for nm in fresh}
         how = None
         for cand, word in ((target, ""), (_summand(target, self.names.indices), " per example")):
@@ -745,11 +727,9 @@ class RunMixin:
         internal = "@" + canonical(written if not dinfo["opaque"] else written.split("(")[0])
         users = dict(run.users)
         users[internal] = _UserName(internal, written, rhs, (), pos, ps.per_example)
-        new = dataclasses.replace(
+        new = _with_step_names(
             run,
-            names=ps.names,
-            names_sig=ps.names_sig,
-            comp=ps.comp,
+            ps,
             users=users,
             fresh=fresh,
             defs={**run.defs, internal: rhs},
@@ -812,6 +792,17 @@ class RunMixin:
                 else f"; its value is that of reference step {k}"
             )
         v.message = words
+
+
+def _with_step_names(run, ps: ParsedStep, **changes):
+    """``run`` carrying the parsed step's name state (its names, their signature, the component letters)
+    and ``changes`` (other fields of the run)."""
+    return dataclasses.replace(run, names=ps.names, names_sig=ps.names_sig, comp=ps.comp, **changes)
+
+
+def _fresh_after(run, ps: ParsedStep) -> tuple:
+    """The run's fresh names followed by the step's new ones (order kept, no repeats)."""
+    return run.fresh + tuple(x for x in ps.fresh if x not in run.fresh)
 
 
 def _copy_names(n: Names) -> Names:

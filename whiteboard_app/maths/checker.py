@@ -57,7 +57,7 @@ from .check_claims import (
 from .check_diagnosis import DiagnosisMixin, near_misses_for
 from .check_matching import MatchingMixin
 from .check_numeric import NumericMixin, _agree
-from .check_run import RunMixin, _Run
+from .check_run import RunMixin, _Run, _with_step_names
 from .evaluate import EvalError, Evaluator, IndexRangeError, ShapeError, contains
 from .normalise import names_from_declarations
 from .notation import rewrite_step
@@ -391,7 +391,7 @@ class CardChecker(RunMixin, MatchingMixin, DiagnosisMixin, NumericMixin):
         prev = run.claims[-1] if run.claims else None
         earlier_comp = run.comp
         if dinfo is None and ps.names_sig != run.names_sig:  # component letters of this step (w_j)
-            run = dataclasses.replace(run, names=ps.names, comp=ps.comp, names_sig=ps.names_sig)
+            run = _with_step_names(run, ps)
             self._use(run)
         claim = self._claim(ps, prev)
         taut = self._tautology(latex, claim)
