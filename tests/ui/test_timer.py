@@ -164,3 +164,25 @@ def test_the_stall_prompt_does_not_move_what_is_under_it(run, qtbot):
     widget.refresh()
     assert not widget.prompt_label.isHidden()
     assert widget.sizeHint().height() == before
+
+
+def test_a_long_stall_prompt_is_cut_to_the_header_not_run_off_it(run, qtbot):
+    """A prompt longer than the header ends in "…" within the label's width; the tooltip keeps all of it."""
+    clock, session, widget = run
+    long_question = "Why does the normaliser cancel here, " * 6 + "and what would change with a temperature?"
+    widget.stall_prompt = lambda step, ms: long_question
+    widget.resize(420, 60)
+    widget.show()
+    qtbot.waitUntil(widget.isVisible)
+    session.add_stroke(_stroke())
+    clock.advance(10_000)
+    widget.refresh()
+    label = widget.prompt_label
+    assert not label.isHidden()
+    assert label.text().endswith("\u2026")
+    assert label.fontMetrics().horizontalAdvance(label.text()) <= label.width()
+    assert label.toolTip() == long_question
+    widget.resize(4000, 60)  # room for all of it: the whole prompt again
+    qtbot.waitUntil(lambda: label.width() > 3000)
+    widget.refresh()
+    assert label.text() == f"Interviewer: \u201c{long_question}\u201d"

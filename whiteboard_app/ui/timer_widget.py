@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from PySide6.QtCore import QTimer
+from PySide6.QtCore import Qt, QTimer
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QSizePolicy, QVBoxLayout, QWidget
 
 from whiteboard_app.sessions import wording
@@ -150,6 +150,14 @@ class TimerWidget(QWidget):
             shown = shown[1:]
         return ""
 
+    def _elided(self, text: str) -> str:
+        """``text`` cut with "…" to the prompt label's width (px) once it is on screen: a long prompt
+        keeps its one line instead of running off the header's edge (the tooltip has all of it)."""
+        label = self.prompt_label
+        if not text or not label.isVisible() or label.width() <= 0:
+            return text
+        return label.fontMetrics().elidedText(text, Qt.TextElideMode.ElideRight, label.width())
+
     def resizeEvent(self, event) -> None:
         super().resizeEvent(event)
         self.refresh()
@@ -202,13 +210,14 @@ class TimerWidget(QWidget):
             if (self.stall_prompt and freeze and not s.finished)
             else None
         )
-        self.prompt_label.setText(f"Interviewer: \u201c{prompt}\u201d" if prompt else "")
+        full = f"Interviewer: \u201c{prompt}\u201d" if prompt else ""
         self.prompt_label.setToolTip(prompt or "")
         if self.prompt_label.isHidden() == bool(
             prompt
         ):  # shown or hidden now: lay out before fitting the splits
             self.prompt_label.setVisible(bool(prompt))
             self.layout().activate()
+        self.prompt_label.setText(self._elided(full))
         frozen_steps = {f.step for f in s.freezes()} if self._freezes_shown else set()
         shown = splits if s.finished else closed
         texts = [f"{sp.step + 1}: {format_ms(sp.ms)}{'*' if sp.step in frozen_steps else ''}" for sp in shown]
