@@ -278,6 +278,10 @@ GRID = {
     "case_size": [99.0, 0.6, 0.5, 0.4, 0.3, 0.25, 0.2, 0.15, 0.1],
     "case_extra": ["", "pPkK"],
     "case_swap": [99.0, 0.3, 0.2, 0.15, 0.1, 0.05, 0.0],
+    "case_llr": [-99.0, -3.0, -2.0, -1.0, -0.5, 0.0],
+    "favour": [-99.0, -1.0, -0.5, 0.0, 0.5, 1.0, 2.0],
+    "case_flip": [99.0, 4.0, 3.0, 2.0, 1.5, 1.0],
+    "case_deficit": [0, 1],
 }
 
 
@@ -287,7 +291,13 @@ def _key(s: dict, base: dict, args) -> tuple:
         and s["A_wrong"] <= base["A_wrong"]
         and s["B_turned"] <= args.max_turned * s["open_ok"]
     )
-    return (ok, s["A_exact"] if ok else -s["B_became"], -s["B_became"], -s["B_turned"])
+    return (
+        ok,
+        s["A_exact"] if ok else -s["B_became"],
+        -s["B_wrong"],
+        -s["B_became"],
+        -s["B_turned"],
+    )
 
 
 def fit(args) -> None:
