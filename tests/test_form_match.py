@@ -805,3 +805,22 @@ def test_a_same_shape_capital_written_large_outweighs_the_classifiers_small_lett
     assert not evidence_ok(_open_fit(big, syms, BIG_C), t)  # the class deficit alone: 2 nats
     assert evidence_ok(_open_fit(big, syms, BIG_C), {**t, "case_deficit": 1})
     assert not evidence_ok(_open_fit(small, syms, BIG_C), {**t, "case_deficit": 1})  # written small
+
+
+def test_the_size_models_spread_is_read_and_floored(monkeypatch):
+    from whiteboard_app.recognition import form_match as fmod
+
+    model = {
+        "tokens": {"x|0": 0.0, "c|0": 0.0},
+        "classes": {"lower|0": 0.0},
+        "tokens_spread": {"x|0": 0.2, "c|0": 0.01},
+        "classes_spread": {"lower|0": 0.1},
+    }
+    monkeypatch.setattr(fmod, "_SIZE_MODEL", model)
+    assert abs(fmod.size_spread("x", 0) - 1.4826 * 0.2) < 1e-9  # the token's own median absolute deviation
+    assert fmod.size_spread("c", 0) == fmod.SIZE_SPREAD_FLOOR  # a token written all alike: floored
+    assert abs(fmod.size_spread("z", 0) - 1.4826 * 0.1) < 1e-9  # its class's
+    assert fmod.size_spread("Z", 1) == fmod.SIZE_SPREAD_DEFAULT  # never seen
+    monkeypatch.setattr(fmod, "_SIZE_MODEL", None)
+    shipped = fmod.size_model()
+    assert shipped["classes_spread"] and all(0 < v < 1 for v in shipped["classes_spread"].values())
