@@ -656,3 +656,171 @@ def test_a_letters_case_is_changed_from_the_engines_reading_only_when_its_size_s
     assert form_accepted(capital_a_bit_small, _fm("a+X", 1.0, small + [("X", 0.0, 0.0, -0.15, 0.0)]), t)
     assert form_accepted(_fm("a+X", 1.0, small + [("X", 0.0, 0.0, 0.05, 0.0)]), open_fit, t)  # written large
     assert form_accepted(capital_a_bit_small, open_fit, {**t, "case_swap": 99.0})
+
+
+# --- same-shape case and look-alikes (issue 13, session 7): the written size decides, not the nearest form
+
+# a size model in which every letter is written at its typeset size, spread 0.1 (ln of the height)
+_FLAT_SIZES = {
+    "tokens": {},
+    "classes": {"lower|0": 0.0, "upper|0": 0.0, "digit|0": 0.0, "greek|0": 0.0},
+    "tokens_spread": {},
+    "classes_spread": {"lower|0": 0.1 / 1.4826, "upper|0": 0.1 / 1.4826, "digit|0": 0.1, "greek|0": 0.1},
+}
+
+
+BIG_C = "a + b C + d e"
+SMALL_C = "a + b c + d e"
+BIG_C_FLIP = "a + b C - d e"
+
+
+def _case_blind(k, g):
+    # the classifier reads the shape only: a c or a C, slightly more often the small one
+    if g.token.lower() == "c":
+        return (("c", 0.55), ("C", 0.45))
+    return _confident(k, g)
+
+
+def _open_fit(ink, symbols, latex):
+    return match_forms(ink, symbols, RecognitionContext(((latex, "open"),)))[0]
+
+
+def test_look_alike_pairs():
+    from whiteboard_app.recognition.form_match import look_alike
+
+    assert look_alike("c", "C") and look_alike("X", "x") and look_alike("a", "A")
+    assert look_alike("y", "\\gamma") and look_alike("\\kappa", "k") and look_alike("O", "o")
+    assert not look_alike("c", "c") and not look_alike("a", "b") and not look_alike("+", "-")
+    assert not look_alike("0", "O") and not look_alike("x", "\\times")  # another kind: the deficit's 0
+
+
+def test_the_written_size_favours_the_case_it_is_written_in(monkeypatch):
+    from whiteboard_app.recognition import form_match as fmod
+
+    monkeypatch.setattr(fmod, "_SIZE_MODEL", _FLAT_SIZES)
+    big, _ = ink_for(BIG_C, _case_blind)
+    small, _ = ink_for(SMALL_C, _case_blind)
+    _, syms = ink_for(SMALL_C, _case_blind)
+    # the same classifier output on both inks: only the written size differs
+    rec_big = next(r for r in _open_fit(big, syms, SMALL_C).glyph_ink if r[0] == "c")
+    rec_small = next(r for r in _open_fit(small, syms, SMALL_C).glyph_ink if r[0] == "c")
+    assert fmod.favour(rec_big, "C") < -2.0  # a c written as large as a C: the ink says C
+    assert fmod.favour(rec_small, "C") > 2.0
+    # the glyph record keeps what the rule needs: token, level, raw size, probabilities, strokes
+    assert rec_small[1] == 0 and abs(rec_small[2]) < 0.2 and dict(rec_small[3])["C"] == 0.45 and rec_small[4]
+
+
+def test_the_engines_case_is_decided_by_the_written_size(monkeypatch):
+    from whiteboard_app.recognition import form_match as fmod
+
+    monkeypatch.setattr(fmod, "_SIZE_MODEL", _FLAT_SIZES)
+    t = {**evidence_thresholds(), "case_flip": 2.0}
+    big, syms = ink_for(BIG_C, _case_blind)
+    flipped = fmod.case_by_size(_open_fit(big, syms, SMALL_C), t)
+    assert flipped is not None and normalize_tokens(flipped.latex) == normalize_tokens(BIG_C)
+    assert [r[0] for r in flipped.glyph_ink].count("C") == 1 and [e[0] for e in flipped.evidence].count(
+        "C"
+    ) == 1
+    small, syms = ink_for(SMALL_C, _case_blind)
+    assert fmod.case_by_size(_open_fit(small, syms, SMALL_C), t) is None  # written small: stays c
+    assert fmod.case_by_size(_open_fit(big, syms, SMALL_C), {**t, "case_flip": 99.0}) is None  # off
+    assert fmod.case_by_size(_open_fit(big, syms, SMALL_C), {**t, "case_flip": 8.0}) is None  # not so sure
+
+
+def test_a_case_swap_the_size_does_not_show_is_not_taken_from_the_card(monkeypatch):
+    from whiteboard_app.recognition import form_match as fmod
+
+    monkeypatch.setattr(fmod, "_SIZE_MODEL", _FLAT_SIZES)
+    t = {
+        **evidence_thresholds(),
+        "favour": 0.0,
+        "case_llr": -99.0,
+        "case_swap": 99.0,
+        "case_size": 99.0,
+        "open_margin": -99.0,
+    }
+    small, syms = ink_for(SMALL_C, _case_blind)
+    open_fit = _open_fit(small, syms, SMALL_C)
+    swap = _open_fit(small, syms, BIG_C)  # the card's near miss, fitted to the same ink
+    assert form_accepted(swap, None, t)  # no open reading to weigh against
+    assert not form_accepted(swap, open_fit, t)  # the ink favours the engine's c
+    assert form_accepted(swap, open_fit, {**t, "favour": -99.0})  # the rule off
+    big, _ = ink_for(BIG_C, _case_blind)
+    assert form_accepted(_open_fit(big, syms, BIG_C), _open_fit(big, syms, SMALL_C), t)  # written big
+    # the absolute rule: a form's same-shape letter must not be written in the other case's size
+    assert not evidence_ok(swap, {**t, "case_llr": -1.0}) and evidence_ok(swap, t)
+    assert evidence_ok(_open_fit(big, syms, BIG_C), {**t, "case_llr": -1.0})
+
+
+def test_a_near_miss_that_is_the_engines_own_case_error_is_not_the_reading(monkeypatch):
+    # B of issue 13: the user wrote BIG_C (a capital, written large), the card has only near misses
+    # and one of them is the small c the classifier prefers: the size decides the case before the card
+    from whiteboard_app.recognition import form_match as fmod
+
+    monkeypatch.setattr(fmod, "_SIZE_MODEL", _FLAT_SIZES)
+    monkeypatch.setattr(
+        fmod, "_THRESHOLDS", {**evidence_thresholds(), "case_flip": 2.0, "favour": 0.0, "case_llr": -1.0}
+    )
+    big, syms = ink_for(BIG_C, _case_blind)
+    ctx = RecognitionContext(((SMALL_C, "near_miss"), (BIG_C_FLIP, "near_miss")))
+    result = RecognitionResult((Candidate(SMALL_C, -1.0),), tuple(syms))
+    best = rerank(result, ctx, ink=big).best
+    assert normalize_tokens(best) == normalize_tokens(BIG_C)
+    monkeypatch.setattr(fmod, "_THRESHOLDS", {**evidence_thresholds(), "case_flip": 99.0})
+    assert normalize_tokens(rerank(result, ctx, ink=big).best) == normalize_tokens(SMALL_C)  # rule off
+
+
+def test_a_look_alike_the_classifier_prefers_needs_the_inks_support_on_its_own(monkeypatch):
+    # no open reading (the engine's own check of a long step): a form whose gamma the classifier reads as
+    # a y, the look-alike it prefers by 2 nats, is refused by the absolute rule (case_llr) and taken
+    # without it (the class deficit alone allows 2 nats here)
+    from whiteboard_app.recognition import form_match as fmod
+
+    monkeypatch.setattr(fmod, "_SIZE_MODEL", _FLAT_SIZES)
+
+    def y_over_gamma(k, g):
+        return (("y", 0.8), ("\\gamma", 0.8 * math.exp(-2.0))) if g.token == "\\gamma" else _confident(k, g)
+
+    ink, syms = ink_for(r"a + b \gamma + d e", y_over_gamma)
+    fm = _open_fit(ink, syms, r"a + b \gamma + d e")
+    t = {**evidence_thresholds(), "deficit": 2.5, "total_deficit": 4.0, "case_llr": -99.0}
+    assert evidence_ok(fm, t)
+    assert not evidence_ok(fm, {**t, "case_llr": -1.0})
+    assert evidence_ok(fm, {**t, "case_llr": -3.0})
+
+
+def test_a_same_shape_capital_written_large_outweighs_the_classifiers_small_letter(monkeypatch):
+    # the classifier reads the C as a c by 2 nats (it cannot see the case; the small letter is more
+    # common): with case_deficit the written size counts too, and a C written large is the C's
+    from whiteboard_app.recognition import form_match as fmod
+
+    monkeypatch.setattr(fmod, "_SIZE_MODEL", _FLAT_SIZES)
+
+    def small_over_big(k, g):
+        return (("c", 0.8), ("C", 0.8 * math.exp(-2.0))) if g.token.lower() == "c" else _confident(k, g)
+
+    big, syms = ink_for(BIG_C, small_over_big)
+    small, _ = ink_for(SMALL_C, small_over_big)
+    t = {**evidence_thresholds(), "deficit": 1.5, "case_size": 99.0}
+    assert not evidence_ok(_open_fit(big, syms, BIG_C), t)  # the class deficit alone: 2 nats
+    assert evidence_ok(_open_fit(big, syms, BIG_C), {**t, "case_deficit": 1})
+    assert not evidence_ok(_open_fit(small, syms, BIG_C), {**t, "case_deficit": 1})  # written small
+
+
+def test_the_size_models_spread_is_read_and_floored(monkeypatch):
+    from whiteboard_app.recognition import form_match as fmod
+
+    model = {
+        "tokens": {"x|0": 0.0, "c|0": 0.0},
+        "classes": {"lower|0": 0.0},
+        "tokens_spread": {"x|0": 0.2, "c|0": 0.01},
+        "classes_spread": {"lower|0": 0.1},
+    }
+    monkeypatch.setattr(fmod, "_SIZE_MODEL", model)
+    assert abs(fmod.size_spread("x", 0) - 1.4826 * 0.2) < 1e-9  # the token's own median absolute deviation
+    assert fmod.size_spread("c", 0) == fmod.SIZE_SPREAD_FLOOR  # a token written all alike: floored
+    assert abs(fmod.size_spread("z", 0) - 1.4826 * 0.1) < 1e-9  # its class's
+    assert fmod.size_spread("Z", 1) == fmod.SIZE_SPREAD_DEFAULT  # never seen
+    monkeypatch.setattr(fmod, "_SIZE_MODEL", None)
+    shipped = fmod.size_model()
+    assert shipped["classes_spread"] and all(0 < v < 1 for v in shipped["classes_spread"].values())

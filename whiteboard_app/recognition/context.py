@@ -307,6 +307,8 @@ def rerank(
             open_fit = own[0] if own else None
         except Exception:  # noqa: BLE001 - the verifier is optional; its failure must not cost the reading
             matches = None
+        if matches is not None and open_fit is not None:
+            result, open_fit = _case_by_size(result, open_fit)
     if matches is not None and "form_ok" not in options:
         options["form_ok"] = _form_evidence(matches, open_fit)
     scored = score_candidates(result.candidates, context, **options)
@@ -330,6 +332,23 @@ def rerank(
             top = max(c.score for c in cands) + options.get("weight", 2.0)
             cands = [Candidate(form.latex, top)] + [c for c in cands if normalize_tokens(c.latex) != toks]
     return replace(result, candidates=tuple(cands))
+
+
+def _case_by_size(result: RecognitionResult, open_fit):
+    """(result, open fit) with the engine's best reading's letter cases decided by the written size
+    (:func:`~whiteboard_app.recognition.form_match.case_by_size`: a c written as large as the line's
+    capitals is a C, whatever the classifier, which cannot tell them apart): the changed reading first,
+    scored as the engine's best, and the engine's own reading kept below it (for the correction menu).
+    Unchanged when the size does not clearly show the other case."""
+    from whiteboard_app.recognition.form_match import case_by_size
+
+    flipped = case_by_size(open_fit)
+    if flipped is None:
+        return result, open_fit
+    toks = normalize_tokens(flipped.latex)
+    first = result.candidates[0]
+    rest = tuple(c for c in result.candidates if normalize_tokens(c.latex) != toks)
+    return replace(result, candidates=(Candidate(flipped.latex, first.score), *rest)), flipped
 
 
 def _fits_context(fits, context: RecognitionContext) -> bool:

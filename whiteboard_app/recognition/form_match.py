@@ -154,6 +154,10 @@ class FormMatch:
     #: per matched glyph, in reading order: (token, class deficit, level residual, size residual, typeset
     #: offset), see :func:`_evidence`; what :func:`verified_form` weighs as the ink's own evidence.
     evidence: tuple[tuple[str, float, float, float, float], ...] = ()
+    #: per matched glyph, in reading order: (token, script level, ln written / typeset height before the
+    #: size model, the symbol's classifier probabilities as (token, p) pairs, the symbol's stroke ids), see
+    #: :func:`_evidence`; what :func:`favour` weighs between two look-alike tokens on the same strokes.
+    glyph_ink: tuple[tuple[str, int, float, tuple[tuple[str, float], ...], tuple[int, ...]], ...] = ()
 
 
 def ink_symbols(ink: StepInk, symbols: Sequence[SymbolAlternatives]) -> list[InkSymbol]:
@@ -482,8 +486,10 @@ def _match(symbols: Sequence[InkSymbol], glyphs: Sequence, latex: str, kind: str
     )
     bad += _swaps([(sbox[i], fit.gbox0[j]) for i, j in pairs])
     contra = _contradictions(pairs, lambda i: symbols[i].probs, glyphs)
-    evid = _evidence([(j, sbox[i], symbols[i].probs) for i, j in pairs], glyphs, fit.gbox0)
-    return FormMatch(latex, kind, float(fit.cost), m, n - len(pairs), m - len(pairs), bad, contra, evid)
+    evid, gink = _evidence(
+        [(j, sbox[i], symbols[i].probs, symbols[i].stroke_ids) for i, j in pairs], glyphs, fit.gbox0
+    )
+    return FormMatch(latex, kind, float(fit.cost), m, n - len(pairs), m - len(pairs), bad, contra, evid, gink)
 
 
 #: Classes written with the same shape as a glyph's own class: the classifier's reading of that shape
@@ -491,7 +497,7 @@ def _match(symbols: Sequence[InkSymbol], glyphs: Sequence, latex: str, kind: str
 SAME_SHAPE = {"cdot": (".",)}
 
 
-def _evidence(items, glyphs, gbox0) -> tuple[tuple[str, float, float, float, float], ...]:
+def _evidence(items, glyphs, gbox0) -> tuple[tuple, tuple]:
     """The ink's own evidence for each matched glyph, in reading order (the glyphs' order):
     (glyph's token, class deficit, level residual, size residual, typeset offset).
 
@@ -511,12 +517,14 @@ def _evidence(items, glyphs, gbox0) -> tuple[tuple[str, float, float, float, flo
       learnt from the training ink); a capital written where the form has a small letter: about +0.3;
     * typeset offset: the form's own vertical offset from the previous glyph (median glyph heights).
 
-    ``items``: (glyph index, ink box in the common frame (u, v, w, h), token probabilities); ``gbox0``: the
-    glyphs where the form's fit puts them (before the local drift, which follows the ink)."""
+    ``items``: (glyph index, ink box in the common frame (u, v, w, h), token probabilities, stroke ids);
+    ``gbox0``: the glyphs where the form's fit puts them (before the local drift, which follows the ink).
+    Returns (those records, the glyphs' :attr:`FormMatch.glyph_ink` records)."""
     out = []
+    ink_out = []
     prev = None
     levels = glyph_levels(tuple(glyphs))
-    for j, box, probs in sorted(items, key=lambda t: t[0]):
+    for j, box, probs, ids in sorted(items, key=lambda t: t[0]):
         tok = glyphs[j].token
         p_tok = max(
             probs.get(tok, 0.0), *(probs.get(t, 0.0) for t in SAME_SHAPE.get(glyphs[j].name, ())), EPS
@@ -533,11 +541,13 @@ def _evidence(items, glyphs, gbox0) -> tuple[tuple[str, float, float, float, flo
             pbox, pg = prev
             offset = float(g[1]) - float(pg[1])
             level = (float(box[1]) - float(pbox[1])) - offset
-        size = math.log(max(float(box[3]), 0.05)) - math.log(max(float(g[3]), 0.05))
-        size -= _size_allowance(tok, levels[j])
+        raw = math.log(max(float(box[3]), 0.05)) - math.log(max(float(g[3]), 0.05))
+        size = raw - _size_allowance(tok, levels[j])
         out.append((tok, round(deficit, 4), round(level, 4), round(size, 4), round(offset, 4)))
+        top = tuple(sorted(((t, round(float(p), 6)) for t, p in probs.items()), key=lambda tp: -tp[1])[:8])
+        ink_out.append((tok, levels[j], round(raw, 4), top, tuple(ids)))
         prev = (box, g)
-    return tuple(out)
+    return tuple(out), tuple(ink_out)
 
 
 #: Typeset scale of a script level: TeX draws a script at 70 % and a script of a script at 50 %; a glyph
@@ -652,9 +662,41 @@ def size_model() -> dict:
                 part: {k: float(v[0]) for k, v in raw[part].items() if int(v[1]) >= SIZE_MIN_COUNT}
                 for part in ("tokens", "classes")
             }
+            _SIZE_MODEL.update(
+                {
+                    f"{part}_spread": {
+                        k: float(v[2])
+                        for k, v in raw[part].items()
+                        if int(v[1]) >= SIZE_MIN_COUNT and len(v) > 2
+                    }
+                    for part in ("tokens", "classes")
+                }
+            )
         except (OSError, ValueError, KeyError, TypeError, IndexError):
             _SIZE_MODEL = {"tokens": {}, "classes": {}}
     return _SIZE_MODEL
+
+
+def size_spread(token: str, level: int) -> float:
+    """How widely real handwriting's size of ``token`` at script ``level`` scatters around
+    :func:`expected_size`: the standard deviation of ``ln`` (written / typeset height), estimated as 1.4826
+    times the size model's median absolute deviation (the normal distribution's consistency factor), of
+    the token's entry, else its class's; at least :data:`SIZE_SPREAD_FLOOR`, and
+    :data:`SIZE_SPREAD_DEFAULT` when the model has neither."""
+    model = size_model()
+    key = f"{token}|{level}"
+    mad = model.get("tokens_spread", {}).get(key)
+    if mad is None or key not in model["tokens"]:
+        mad = model.get("classes_spread", {}).get(f"{size_class(token)}|{level}")
+    if mad is None:
+        return SIZE_SPREAD_DEFAULT
+    return max(SIZE_SPREAD_FLOOR, 1.4826 * mad)
+
+
+#: Floor of :func:`size_spread` (a token seen 20 times written all alike is not that exact a ruler).
+SIZE_SPREAD_FLOOR = 0.12
+#: :func:`size_spread` without a size model: about the spread of the training ink's letters.
+SIZE_SPREAD_DEFAULT = 0.25
 
 
 #: A token's (or class's) entry of the size model is used when it was seen this many times in training.
@@ -909,9 +951,20 @@ def _regroup(
         body = [sid for sid in ids if max(fbox([sid])[2:]) > DOT_SIZE]
         return fbox(body if body and len(body) < len(ids) else ids)
 
-    evid = _evidence([(j, level_box(ids), probs[j]) for j, ids in group.items()], glyphs, fit.gbox0)
+    evid, gink = _evidence(
+        [(j, level_box(ids), probs[j], tuple(ids)) for j, ids in group.items()], glyphs, fit.gbox0
+    )
     return FormMatch(
-        latex, kind, float(cost), m, len(leftover), empty, empty + len(leftover) + stray + swaps, contra, evid
+        latex,
+        kind,
+        float(cost),
+        m,
+        len(leftover),
+        empty,
+        empty + len(leftover) + stray + swaps,
+        contra,
+        evid,
+        gink,
     )
 
 
@@ -1033,6 +1086,10 @@ EVIDENCE_DEFAULTS = {
     "filter_gap": 99.0,
     "case_extra": "",
     "case_swap": 0.1,
+    "case_llr": -2.0,
+    "favour": 0.0,
+    "case_flip": 99.0,
+    "case_deficit": 0,
 }
 #: Letters whose capital is the small letter drawn larger (the same shape): their case shows only in the
 #: written size, which :func:`evidence_ok` weighs with ``case_size`` (the classifier reads the shape).
@@ -1066,6 +1123,24 @@ def evidence_thresholds() -> dict:
 _THRESHOLDS: dict | None = None
 
 
+def _deficits(fm: FormMatch, t: dict) -> list[float]:
+    """The class deficit of each glyph of ``fm`` (:func:`_evidence`); with ``case_deficit`` on, a letter of
+    :data:`SAME_SHAPE_CASE` that the classifier reads in the other case has, instead, the ink's evidence
+    for the other case, class and written size together (``-favour``, :func:`favour`, at least 0): the
+    classifier cannot see the case of a letter whose capital is the small letter drawn larger, so its
+    log-odds there are mostly how often each case is written, and the size speaks as well."""
+    out = [d for _tok, d, *_ in fm.evidence]
+    if not t.get("case_deficit") or len(fm.glyph_ink) != len(out):
+        return out
+    for k, rec in enumerate(fm.glyph_ink):
+        tok = rec[0]
+        if tok in SAME_SHAPE_CASE and rec[3] and rec[3][0][0] == tok.swapcase():
+            f = favour(rec, tok.swapcase())
+            if f is not None:
+                out[k] = max(0.0, -f)
+    return out
+
+
 def evidence_ok(fm: FormMatch, thresholds: dict | None = None) -> bool:
     """Whether the ink supports the form on its own terms, whatever the other forms: every matched glyph's
     class deficit (:func:`_evidence`) at most ``deficit`` nats and their sum at most ``total_deficit``
@@ -1083,7 +1158,7 @@ def evidence_ok(fm: FormMatch, thresholds: dict | None = None) -> bool:
     t = evidence_thresholds() if thresholds is None else {**EVIDENCE_DEFAULTS, **thresholds}
     if t.get("off") or not fm.evidence:
         return True
-    deficits = [d for _tok, d, *_ in fm.evidence]
+    deficits = _deficits(fm, t)
     if max(deficits) > t["deficit"] or sum(deficits) > t["total_deficit"]:
         return False
     if any(
@@ -1095,6 +1170,8 @@ def evidence_ok(fm: FormMatch, thresholds: dict | None = None) -> bool:
         for _tok, _d, level, _s, offset in fm.evidence[1:]
         if SCRIPT_OFFSET <= abs(offset) < LEVEL_SPAN
     ):
+        return False
+    if _case_llr_fails(fm, t):
         return False
     case_letters = SAME_SHAPE_CASE | frozenset(t.get("case_extra") or "")
     if any(
@@ -1185,7 +1262,9 @@ def form_accepted(fm: FormMatch, open_fit: FormMatch | None = None, thresholds: 
         return False
     from whiteboard_app.recognition.tokens import token_distance
 
-    if open_fit is not None and _case_swapped_in(fm, open_fit, t):
+    if open_fit is not None and (
+        _case_swapped_in(fm, open_fit, t) or _unfavoured_look_alike(fm, open_fit, t)
+    ):
         return False
 
     if open_fit is None or open_fit.unexplained or not evidence_ok(open_fit, t):
@@ -1218,6 +1297,175 @@ def _case_swapped_in(fm: FormMatch, open_fit: FormMatch, t: dict) -> bool:
         (size if tok.islower() else -size) > t["case_swap"]
         for tok, _d, _l, size, _o in fm.evidence
         if tok in swapped
+    )
+
+
+#: Letters people write alike (a Greek letter and the Latin letter it looks like): the classifier's choice
+#: between them is weak evidence, so a form may put one where the engine read the other only when the ink
+#: favours it (:func:`favour`, ``favour``). A Latin letter and its other case are always such a pair
+#: (:func:`look_alike`). Look-alikes of another kind (a 0 for an O, an x for a times sign, a 1 for a bar)
+#: are not weighed so: the class deficit already counts them 0, and on the calibration split the card's
+#: form was right there every time the rule would have refused it (4 A readings, no B reading).
+LOOK_ALIKES: tuple[frozenset[str], ...] = (
+    frozenset({"y", "\\gamma"}),
+    frozenset({"k", "\\kappa"}),
+    frozenset({"w", "\\omega"}),
+    frozenset({"x", "\\chi"}),
+    frozenset({"v", "\\nu"}),
+    frozenset({"u", "\\mu"}),
+    frozenset({"p", "\\rho"}),
+    frozenset({"e", "\\epsilon"}),
+    frozenset({"B", "\\beta"}),
+    frozenset({"t", "\\tau"}),
+    frozenset({"i", "\\iota"}),
+)
+
+
+def look_alike(a: str, b: str) -> bool:
+    """Whether tokens ``a`` and ``b`` (normalised, :func:`~whiteboard_app.recognition.tokens.normalize_tokens`)
+    are letters written alike: one Latin letter in its two cases, or the two letters of one of
+    :data:`LOOK_ALIKES`."""
+    if a == b:
+        return False
+    if len(a) == 1 and len(b) == 1 and a.isascii() and a.isalpha() and a.swapcase() == b:
+        return True
+    return any(a in group and b in group for group in LOOK_ALIKES)
+
+
+def _size_loglik(raw: float, token: str, level: int) -> float:
+    """``ln`` of the normal density of a written size under ``token`` at script ``level``: ``raw`` is ``ln``
+    (written / typeset height of ``token``), against :func:`expected_size` and :func:`size_spread`."""
+    sd = size_spread(token, level)
+    z = (raw - expected_size(token, level)) / sd
+    return -0.5 * z * z - math.log(sd)
+
+
+def favour(record: tuple, other: str) -> float | None:
+    """The ink's evidence, in nats, for a glyph's own token against ``other`` on the same strokes: the
+    classifier's log-odds, ``ln p(token) - ln p(other)`` (each floored at EPS), plus the log-likelihood
+    ratio of the written height under the two tokens (the size model per token and script level,
+    :func:`expected_size`, with :func:`size_spread` as a normal's standard deviation; the ink's height
+    measured against the token's typeset height and, for ``other``, against ``other``'s: a small c
+    written as large as a C favours C by about 3 nats). Positive: the ink favours the glyph's token.
+    ``record``: one of :attr:`FormMatch.glyph_ink`. None when either token has no typeset height
+    (not a letter, digit or Greek letter: the classifier's log-odds alone are returned then)."""
+    tok, level, raw, top, _ids = record
+    probs = dict(top)
+    out = math.log(max(probs.get(tok, 0.0), EPS)) - math.log(max(probs.get(other, 0.0), EPS))
+    b_tok, b_other = _base_height(tok), _base_height(other)
+    if not b_tok or not b_other:
+        return out
+    raw_other = raw - math.log(b_other / b_tok)
+    return out + _size_loglik(raw, tok, level) - _size_loglik(raw_other, other, level)
+
+
+def _case_llr_fails(fm: FormMatch, t: dict) -> bool:
+    """Whether the ink favours, by more than ``-case_llr`` nats (:func:`favour`), another reading of one of
+    the form's glyphs that is written alike, whatever the open reading: the other case of a letter whose
+    case shows only in its size (:data:`SAME_SHAPE_CASE` and ``case_extra``: the absolute counterpart of
+    ``case_size``), or the classifier's first choice for the glyph's symbol when that is a look-alike of
+    the glyph's token (:func:`look_alike`: a y read where the form has a gamma)."""
+    limit = float(t.get("case_llr", -99.0))
+    if limit <= -99.0:
+        return False
+    letters = SAME_SHAPE_CASE | frozenset(t.get("case_extra") or "")
+    for rec in fm.glyph_ink:
+        tok, top = rec[0], rec[3][0][0] if rec[3] else rec[0]
+        others = {tok.swapcase()} if tok in letters else set()
+        if look_alike(tok, top):
+            others.add(top)
+        if any((f := favour(rec, other)) is not None and f < limit for other in others):
+            return True
+    return False
+
+
+def _unfavoured_look_alike(fm: FormMatch, open_fit: FormMatch, t: dict) -> bool:
+    """Whether the form puts a token where the engine's own reading (``open_fit``, fitted to the same
+    ink) has a look-alike of it (:func:`look_alike`) on the same strokes, and the ink does not favour the
+    form's token by at least ``favour`` nats (:func:`favour`): a same-shape case swap (c/C, x/X) or a
+    look-alike (y/gamma, k/kappa) the written size and shape do not show is the engine's reading's, not
+    the card's form's."""
+    limit = float(t.get("favour", -99.0))
+    if limit <= -99.0 or not fm.glyph_ink or not open_fit.glyph_ink:
+        return False
+    own = {tuple(sorted(rec[4])): rec[0] for rec in open_fit.glyph_ink if rec[4]}
+    for rec in fm.glyph_ink:
+        other = own.get(tuple(sorted(rec[4])))
+        if other is None or not look_alike(rec[0], other):
+            continue
+        f = favour(rec, other)
+        if f is not None and f < limit:
+            return True
+    return False
+
+
+#: Letters whose case :func:`case_by_size` may change in the engine's own reading: those whose capital
+#: is the small letter drawn larger (:data:`SAME_SHAPE_CASE`) and two whose handwritten cases differ
+#: mostly in size too.
+CASE_BY_SIZE = SAME_SHAPE_CASE | frozenset("kKpP")
+
+_RAW_TOKEN = None
+
+
+def case_by_size(open_fit: FormMatch, thresholds: dict | None = None) -> FormMatch | None:
+    """The engine's own reading with the case of its letters decided by the written size: ``open_fit`` (the
+    reading fitted to its ink, :func:`match_forms`) with every letter of :data:`CASE_BY_SIZE` whose ink
+    favours the other case by at least ``case_flip`` nats (:func:`favour`: the classifier cannot tell a c
+    from a C, the size against the line's letters can) written in that case, as a new fit (its LaTeX,
+    evidence and glyph records changed, its cost by the classifier's log-odds); None when nothing changes,
+    the rule is off (``case_flip`` >= 99) or a letter's glyphs and its occurrences in the LaTeX do not
+    correspond one to one (a function name fitted as letters). ``thresholds`` as
+    :func:`evidence_thresholds` (the default)."""
+    import re
+    from dataclasses import replace
+
+    global _RAW_TOKEN
+    t = evidence_thresholds() if thresholds is None else {**EVIDENCE_DEFAULTS, **thresholds}
+    limit = float(t.get("case_flip", 99.0))
+    if (
+        limit >= 99.0
+        or t.get("off")
+        or not open_fit.glyph_ink
+        or len(open_fit.glyph_ink) != len(open_fit.evidence)
+    ):
+        return None
+    flips = [
+        k
+        for k, rec in enumerate(open_fit.glyph_ink)
+        if rec[0] in CASE_BY_SIZE and (f := favour(rec, rec[0].swapcase())) is not None and f <= -limit
+    ]
+    if not flips:
+        return None
+    if _RAW_TOKEN is None:
+        _RAW_TOKEN = re.compile(r"\\[a-zA-Z]+|\\.|[\s\S]")
+    raw = _RAW_TOKEN.findall(open_fit.latex)
+    letters = [k for k, tok in enumerate(raw) if len(tok) == 1 and tok.isascii() and tok.isalpha()]
+    glyph_ink, evid = list(open_fit.glyph_ink), list(open_fit.evidence)
+    cost = open_fit.cost
+    for k in flips:
+        tok = glyph_ink[k][0]
+        same = [i for i, rec in enumerate(glyph_ink) if rec[0].lower() == tok.lower()]
+        where = [i for i in letters if raw[i].lower() == tok.lower()]
+        if len(same) != len(where):
+            return None
+        i = where[same.index(k)]
+        new = tok.swapcase()
+        raw[i] = new
+        _tok, level, raw_h, top, ids = glyph_ink[k]
+        probs = dict(top)
+        new_raw = raw_h - math.log(_base_height(new) / _base_height(tok))
+        glyph_ink[k] = (new, level, round(new_raw, 4), top, ids)
+        first = max(probs, key=probs.get) if probs else new
+        deficit = (
+            max(0.0, math.log(max(probs[first], EPS)) - math.log(max(probs.get(new, 0.0), EPS)))
+            if token_kind(first) == "letter"
+            else 0.0
+        )
+        _t, _d, lev, _s, off = evid[k]
+        evid[k] = (new, round(deficit, 4), lev, round(new_raw - _size_allowance(new, level), 4), off)
+        cost += math.log(max(probs.get(tok, 0.0), EPS)) - math.log(max(probs.get(new, 0.0), EPS))
+    return replace(
+        open_fit, latex="".join(raw), cost=float(cost), evidence=tuple(evid), glyph_ink=tuple(glyph_ink)
     )
 
 
