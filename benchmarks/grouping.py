@@ -11,6 +11,10 @@ read twice by the "whiteboard" engine in the same process: the pass switched off
 (``regroup.regroup`` replaced by the identity) and on. Open reading (no card context); exact match after
 ../shared/tools/ocr_eval.py's normalisation. One torch thread.
 
+Real ink (:func:`real_groups_changed`): the ground-truth symbol groups of the same held-out writers' real
+expressions, each read by the classifier and then passed through the pass: CROHME has no ‖ and no
+accents, so every change counts against it.
+
 Usage: ``python -m benchmarks.grouping [--draws N] [--seed S]``; writes the "grouping" section of
 docs/benchmarks.md unless --no-write.
 """
@@ -57,6 +61,48 @@ CONTROLS = [
 GROUPS = (("alone", ALONE), ("in expressions", IN_EXPRESSIONS), ("controls", CONTROLS))
 
 
+def real_groups_changed(rec, exprs) -> tuple[int, int, list]:
+    """(expressions changed, expressions read, up to 10 examples) when the ground-truth symbol groups of
+    real expressions (*exprs*: training.data.Expression, normalised ink), each read by the engine's
+    classifier as it reads a group, go through ``regroup.engine_regroup``. CROHME has no ‖ and no accents,
+    so every change is one the pass would make wrongly on that ink (were the grouper to find these groups)."""
+    from whiteboard_app.recognition import mathnote_compat as mc
+    from whiteboard_app.recognition.regroup import engine_regroup
+
+    ocr = rec._load()
+    changed, n, examples = 0, 0, []
+    with mc.raw_names():
+        for e in exprs:
+            ink = [s if s else [(0.0, 0.0)] for s in e.strokes]
+            ms = mc.to_strokes(ink)
+            syms = [
+                (name, [i for i in idx if i < len(e.strokes) and e.strokes[i]]) for name, idx in e.symbols
+            ]
+            syms = [(name, idx) for name, idx in syms if name and idx]
+            if not syms:
+                continue
+            cache = mc.grouper_cache()
+            source = mc.autocanvas([ms[i] for i, s in enumerate(e.strokes) if s], 800)
+            mc.classify_groups(
+                ms, [frozenset(idx) for _n, idx in syms], ocr.classifier, cache=cache, source_size=source
+            )
+            parts = []
+            for _name, idx in syms:
+                r = cache.get(frozenset(ms[i].id for i in idx))
+                parts.append(
+                    mc.detected_symbol(
+                        [ms[i] for i in idx], r.symbol, r.confidence, list(r.alternatives or [])
+                    )
+                )
+            out = engine_regroup(ocr, ocr.classifier, ms, [mc.partition(parts, prob=1.0)], cache)[0]
+            n += 1
+            if [s.name for s in out] != [s.name for s in parts]:
+                changed += 1
+                if len(examples) < 10:
+                    examples.append([e.latex, " ".join(s.name for s in parts), " ".join(s.name for s in out)])
+    return changed, n, examples
+
+
 def run(args) -> dict:
     import torch
 
@@ -71,6 +117,12 @@ def run(args) -> dict:
     synth = SynthBank(val)
     rec = TrainedRecognizer()
     rec.warm_up()
+    from benchmarks.derivation_steps import TRAIN
+    from whiteboard_app.recognition.training.data import load_expressions, writer_split
+
+    _train, held = writer_split(load_expressions(TRAIN), 0.1, 0)
+    real = real_groups_changed(rec, held)
+    print("real ground-truth groups changed:", real[:2], file=sys.stderr, flush=True)
     on = regroup.regroup
     res: dict = {}
     rng = random.Random(args.seed)
@@ -112,6 +164,9 @@ def run(args) -> dict:
         "results": res,
         "median_ms_off": statistics.median(ms_off) if ms_off else None,
         "median_ms_on": statistics.median(ms_on) if ms_on else None,
+        "real_changed": real[0],
+        "real_read": real[1],
+        "real_examples": real[2],
     }
 
 
@@ -142,7 +197,23 @@ def write_report(out: dict) -> None:
     lines += [
         "",
         f"Median reading time: {out['median_ms_off']:.0f} ms off, {out['median_ms_on']:.0f} ms on.",
+        "",
+        f"Real ink: the ground-truth symbol groups of the {out['real_read']} expressions of the held-out",
+        "validation writers (each group read by the classifier, then the pass): "
+        f"{out['real_changed']} changed (CROHME has no ‖ or accents: any change would be wrong).",
     ]
+    for latex, before, after in out["real_examples"]:
+        lines.append(f"- `{latex}`: {before} -> {after}")
+    if out.get("dev"):
+        a, b = out["dev"]
+        lines += [
+            "",
+            "CROHME dev sample (`python -m benchmarks.recognition --limit 300 --seed 1234 --engines whiteboard",
+            "--timeout-s 20`, the tree without the pass and with it run side by side, one torch thread each):",
+            f"exact {a['exact_pct']} -> {b['exact_pct']} %, symbol recall {a['symbol_recall_pct']} -> "
+            f"{b['symbol_recall_pct']} %, median {a['median_ms']:.0f} -> {b['median_ms']:.0f} ms "
+            f"(load {b['meta']['load_avg']}).",
+        ]
     write_section("grouping", "\n".join(lines))
 
 
@@ -152,8 +223,21 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--seed", type=int, default=20261207)
     ap.add_argument("--no-write", action="store_true")
     ap.add_argument("--json", help="also write the results to this file")
+    ap.add_argument(
+        "--dev",
+        nargs=2,
+        metavar=("BEFORE", "AFTER"),
+        help="benchmarks.recognition --summary files (whiteboard engine) without and with the pass, for the report",
+    )
     args = ap.parse_args(argv)
     out = run(args)
+    if args.dev:
+        dev = []
+        for path in args.dev:
+            with open(path, encoding="utf-8") as f:
+                summ = json.load(f)
+            dev.append({**summ["engines"]["whiteboard"], "meta": summ["meta"]})
+        out["dev"] = dev
     if args.json:
         with open(args.json, "w", encoding="utf-8") as f:
             json.dump(out, f, indent=1)
