@@ -163,6 +163,17 @@ def test_a_mark_grouped_with_its_base_is_split_off():
     assert [len(s.strokes) for s in out] == [1, 2]
 
 
+def test_a_mark_read_partly_as_each_accent_still_counts_as_a_mark():
+    merged, bar, xs = bar_x()
+    hat = Reading("\\hat", 0.3, (("\\hat", 0.3), ("-", 0.25), ("n", 0.2)))  # 0.55 a mark, \hat on top
+    clf = FakeClassifier({frozenset([bar.id]): hat, frozenset(s.id for s in xs): Reading("x", 0.9)})
+    assert [s.name for s in split_accents([merged], clf, make_symbol)] == ["\\hat", "x"]
+    # a mark that is not on top (n over x) is no mark
+    n = Reading("n", 0.4, (("n", 0.4), ("\\hat", 0.3), ("-", 0.25)))
+    clf = FakeClassifier({frozenset([bar.id]): n, frozenset(s.id for s in xs): Reading("x", 0.9)})
+    assert [s.name for s in split_accents([merged], clf, make_symbol)] == ["E_cap"]
+
+
 def test_a_confident_merged_symbol_or_a_poor_base_is_not_split():
     merged, bar, xs = bar_x(conf=0.9)  # the classifier is sure of the whole: 0.95 x 0.9 < 0.9
     table = {frozenset([bar.id]): Reading("-", 0.95), frozenset(s.id for s in xs): Reading("x", 0.9)}

@@ -17,12 +17,12 @@ only where the geometry says so *and* the classifier reads the changed groups cl
    (``11 + 12``, ``|a||b|``) is left alone. A symbol already read ``\\|`` counts as one of the two, and
    one symbol of two such strokes that the classifier read as something else (``U``, ``11``) is
    relabelled by the same rule.
-2. **An accent split off its base** (:func:`accent_split`): a symbol of 2-4 strokes of which one or two
+2. **An accent split off its base** (:func:`split_accents`): a symbol of 2-4 strokes of which one or two
    strokes lie wholly above the rest (their foot at least :data:`ACCENT_MIN_GAP` x the rest's height
    above its top, :data:`BAR_ACCENT_MIN_GAP` for a bar; their width at least :data:`MARK_MIN_WIDTH` x
-   that height: not an i's dot). The upper part must read as a caret, tilde or bar with at least
-   :data:`MARK_MIN_PROB`, the rest as a letter, digit or Greek letter with at least
-   :data:`BASE_MIN_PROB`, the two must stand as an accent over its base (``accents.accent_pairs``), and
+   that height: not an i's dot). The upper part must read as a caret, tilde or bar (on top; those
+   three together with at least :data:`MARK_MIN_PROB`: the accent is the top one), the rest as a
+   letter, digit or Greek letter with at least :data:`BASE_MIN_PROB`, the two must stand as an accent over its base (``accents.accent_pairs``), and
    the product of their probabilities must be at least the merged symbol's own
    (:data:`SPLIT_MIN_RATIO`); an i or j (:data:`DOTTED`: their dot is often a dash) is never split.
    The accent itself is then placed by recognition/accents.py before the layout parse.
@@ -35,8 +35,8 @@ and 1 the whole-ink rules; of 300 ‖ made of the held-out writers' own bars (sy
 the 648 validation writers' expressions come out of :func:`regroup` unchanged, those of the first 3,000
 training expressions all but one (a ``\\sum`` whose top bar floats above it, before the bar's own gap
 rule). All real symbols of 2-4 strokes of the 9,686 training expressions, each read alone as the
-classifier reads it (so the merged reading is the classifier's own, not the ground truth): 2 are split
-(a 5 and an I whose top bar floats 0.15-0.33 heights above the rest, read as a bar over J and 1).
+classifier reads it (so the merged reading is the classifier's own, not the ground truth): 4 are split
+(a π, a 5, an I and a Σ whose top bar floats 0.15-0.33 heights above the rest).
 
 Pure Python over the engine's objects: *symbols* need ``name``, ``confidence``, ``alternatives`` and
 ``strokes`` (each stroke with ``id`` and ``bbox`` x, y, w, h; y down); the classifier is a callback.
@@ -81,7 +81,8 @@ BASE_MIN_PROB = 0.3
 SPLIT_MIN_RATIO = 1.0
 ACCENT_MIN_GAP = 0.05
 #: ... a bar's least gap: real E, F, 5, π, Σ, I are often written with their top bar floating just above
-#: the rest (of the training ink's multi-stroke symbols, 7 would be split with the gap above, 2 with this).
+#: the rest (of the training ink's symbols of 2-4 strokes, 7 were split with the gap above and 2 with this,
+#: when a mark had to read as one accent with 0.5; 4 with this and the marks' probabilities summed).
 BAR_ACCENT_MIN_GAP = 0.15
 #: The mark's least width, in units of the base's height (an i's or j's dot is no accent).
 MARK_MIN_WIDTH = 0.35
@@ -307,11 +308,14 @@ def split_accents(symbols: Sequence, classify: Classify, make_symbol: MakeSymbol
         ru, rl = readings[2 * n], readings[2 * n + 1]
         if ru is None or rl is None:
             continue
-        if ru.name not in ACCENT_MARKS or ru.confidence < MARK_MIN_PROB:
+        if ru.name not in ACCENT_MARKS:
             continue
-        if rl.confidence < BASE_MIN_PROB:  # what may be a base: accent_pairs below
+        # a mark of any kind: a caret read half as a caret, half as a bar or tilde is still a mark
+        probs = {**dict(ru.alternatives), ru.name: ru.confidence}
+        p_mark = min(sum(p for name, p in probs.items() if name in ACCENT_MARKS), 1.0)
+        if p_mark < MARK_MIN_PROB or rl.confidence < BASE_MIN_PROB:  # what may be a base: accent_pairs
             continue
-        score = ru.confidence * rl.confidence
+        score = p_mark * rl.confidence
         if score < SPLIT_MIN_RATIO * float(symbols[k].confidence):
             continue
         ub, lb = _box(up), _box(low)
