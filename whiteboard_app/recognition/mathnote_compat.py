@@ -14,7 +14,8 @@ The internals used (module: names; "private" = an underscore name):
 * ``api``: ``MathOCR`` (public), ``_autocanvas`` (private: the canvas size mathnote-ocr reads strokes at);
   a ``MathOCR``'s attributes ``classifier``, ``grouper_params`` (``.stroke_model``), ``vocabulary``,
   ``tree_parser``, ``relations``.
-* ``engine.stroke``: ``Stroke.from_points``, ``StrokePoint``.
+* ``engine.stroke``: ``Stroke.from_points``, ``StrokePoint``, ``compute_bbox``; ``expression``:
+  ``DetectedSymbol`` (new symbols of recognition/regroup.py's changed groups).
 * ``engine.renderer``: ``render_strokes``.
 * ``engine.grouper``: ``GrouperCache``, ``Partition``, ``DetectedSymbol`` (via its results),
   ``group_and_classify``, ``classify_groups``, ``_size_feat`` (private), and two patched module globals:
@@ -240,6 +241,22 @@ def grouper_cache():
 def partition(symbols: list, prob: float | None):
     """``engine.grouper.Partition(symbols, prob=prob)``: one reading's symbols and probability."""
     return _internal("engine.grouper", "Partition")(symbols, prob=prob)
+
+
+def detected_symbol(
+    strokes: list, name: str, confidence: float, alternatives: list, prototype_distance: float = 0.0
+):
+    """A new ``expression.DetectedSymbol`` of *strokes* (mathnote-ocr ``Stroke`` objects; its box is
+    theirs, ``engine.stroke.compute_bbox``) read as *name* (recognition/regroup.py's changed groups)."""
+    box = _internal("engine.stroke", "compute_bbox")(strokes)
+    return _internal("expression", "DetectedSymbol")(
+        name=name,
+        bbox=box,
+        strokes=list(strokes),
+        confidence=float(confidence),
+        prototype_distance=float(prototype_distance),
+        alternatives=list(alternatives),
+    )
 
 
 def group_and_classify(strokes, classifier, **kw) -> list:

@@ -449,6 +449,7 @@ class TrainedRecognizer:
         returns ends the reading there: readings then hold that partition only (latex "")."""
         from whiteboard_app.recognition import mathnote_compat as mc
         from whiteboard_app.recognition.accents import merge_accents
+        from whiteboard_app.recognition.regroup import engine_regroup
         from whiteboard_app.recognition.symbol_context import in_context
 
         t0 = time.perf_counter()
@@ -467,6 +468,8 @@ class TrainedRecognizer:
                         top_k=self.partitions_for(len(mstrokes)),
                         vocabulary=ocr.vocabulary,
                     )
+                # ‖ and accents get their own groups where the classifier reads them so (regroup.py)
+                partitions = engine_regroup(ocr, classifier, mstrokes, partitions)
                 partitions = [  # function names spelt out, then labels decided by neighbours (symbol_context.py)
                     mc.partition(in_context(spell_functions(list(p))), prob=getattr(p, "prob", None))
                     for p in partitions
