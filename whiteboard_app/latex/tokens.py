@@ -15,6 +15,7 @@ leaf of the import layers (pyproject.toml), importable by ink, decks, maths and 
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Iterator
 
@@ -347,6 +348,7 @@ UNICODE["\u03c2"] = r"\sigma "  # final sigma
 del UNICODE["\u03bf"]  # omicron is an o
 
 
+@functools.lru_cache(maxsize=8192)
 def clean(s: str) -> str:
     """Spacing, sizing and synonym clean-up (``\\left``, ``\\,``, ``\\leq`` -> ``\\le``, ``\\dfrac``...);
     the Unicode characters of :data:`UNICODE` (``\u2212``, ``\u00d7``, ``\u03c3``, ``\u00b2``...) become LaTeX."""
