@@ -211,6 +211,14 @@ _CLEAN = [
     # \operatorname*{argmax}_w, \mathrm{arg\,min}: the undecidable \arg\max / \arg\min
     (re.compile(r"\\(?:operatorname\*?|mathrm|text)\s*\{\s*arg\s*(min|max)\s*\}"), r"\\arg\\\1"),
     (re.compile(r"\\(operatorname\*)"), r"\\operatorname"),
+    # the complement of an event: A^{\mathsf{c}}, A^\complement -> A^{c}
+    (
+        re.compile(
+            r"\^\s*(?:\{\s*\\(?:mathsf|mathrm|text|textsf)\s*\{\s*c\s*\}\s*\}|\\(?:mathsf|mathrm|text|textsf)\s*\{\s*c\s*\}"
+            r"|\{\s*\\complement\s*\}|\\complement(?![a-zA-Z]))"
+        ),
+        "^{c}",
+    ),
     # a font or text command as a superscript without braces: X^\mathsf{T} -> X^{\mathsf{T}}
     (re.compile(r"\^\s*(\\(?:mathsf|mathrm|text|textsf|textrm|mathbf|mathit)\s*\{[^{}]*\})"), r"^{\1}"),
     # a word in roman type as a subscript: \pi_{\mathrm{ref}}, D_{\mathrm{KL}}, p_\text{data} -> \pi_{ref}
