@@ -27,6 +27,7 @@ from benchmarks._report import load_note, machine, median, timed_chain_steps, ti
 TABLE = Path(__file__).resolve().parents[1] / "tests" / "data" / "verdict_table.toml"
 CHAINS = Path(__file__).resolve().parents[1] / "tests" / "data" / "user_chains_table.toml"
 TEXTBOOK = Path(__file__).resolve().parents[1] / "tests" / "data" / "textbook_chains.toml"
+NOTATION2 = Path(__file__).resolve().parents[1] / "tests" / "data" / "notation_chains_2.toml"
 _DERIV = ("\\frac{d", "\\frac{\\partial", "\\nabla", "'(", "\\frac{d^", "\\partial^")
 
 
@@ -55,12 +56,15 @@ def _chains(deck):
     variants += [
         (("textbook", ex), card_id, st) for card_id, st, ex in _chain_variants(TEXTBOOK, stop_at_wrong=True)
     ]
+    variants += [
+        (("notation2", ex), card_id, st) for card_id, st, ex in _chain_variants(NOTATION2, stop_at_wrong=True)
+    ]
     tb_agree = tb_n = 0
     for (table, expected), k, latex, v, ms in timed_chain_steps(deck, variants):
-        if table == "textbook":
+        if table in ("textbook", "notation2"):
             tb_n += 1
             tb_agree += v.verdict == expected[k]
-            kinds["textbook chains"].append(ms)
+            kinds[f"{table} chains"].append(ms)
             continue
         n += 1
         agree += v.verdict == expected[k]
@@ -216,14 +220,18 @@ def main() -> str:
     if xs:
         lines += [
             "",
-            f"Textbook notations (issue 11, session 6): the {tb_n} steps of tests/data/textbook_chains.toml (every "
-            "card's derivation as Bishop, ESL, Goodfellow et al., CS229 or a candidate writes it, each chain once "
-            f"as written and once up to one wrong step); {tb_agree}/{tb_n} verdicts as expected.",
+            f"Textbook notations (issue 11, sessions 6-7): the {tb_n} steps of tests/data/textbook_chains.toml "
+            "(every card's derivation as Bishop, ESL, Goodfellow et al., CS229 or a candidate writes it) and "
+            "tests/data/notation_chains_2.toml (Strang/Boyd matrix style, physics-style partials, \\Pr, "
+            "\\operatorname{Var}, roman subscripts, other index letters), each chain once as written and once up "
+            f"to one wrong step; {tb_agree}/{tb_n} verdicts as expected.",
             "",
             "| steps | n | median ms | p95 ms |",
             "|---|---|---|---|",
             timing_row("textbook chains", xs),
         ]
+        if kinds.get("notation2 chains"):
+            lines.append(timing_row("notation chains, second round", kinds["notation2 chains"]))
     lines += [
         "",
         f"A derivation of 4 steps after `\\frac{{d^{{1000}}\\sigma}}{{dz^{{1000}}}}` (refused at once: "

@@ -524,8 +524,14 @@ def _notation(v: _Validator, doc: Doc, decl: Declarations) -> Notation:
             nk = name_key(key)
         except ParseError:
             nk = key
+        try:
+            spelling = canonical(key) == canonical(rhs)
+        except ParseError:
+            spelling = False
         if nk in _RESERVED:
             v.err(fk, f"{key!r} is reserved (e, \\pi, I and T keep their meaning)")
+        elif spelling and (nk in declared or canonical(key) in opaque):
+            continue  # a spelling the reader already reads as that name (KL(p\|q) is D_{KL}(p\|q)): nothing to do
         elif nk in declared or canonical(key) in opaque:
             v.err(fk, f"{key!r} is declared on this card; an alias cannot change what a declared name means")
         elif re.search(r"=|<|>|\\(le|ge|leq|geq|approx)(?![a-zA-Z])", key):

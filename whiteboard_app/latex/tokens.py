@@ -15,6 +15,7 @@ leaf of the import layers (pyproject.toml), importable by ink, decks, maths and 
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Iterator
 
@@ -193,7 +194,7 @@ _CLEAN = [
         ),
         "",
     ),
-    (re.compile(r"\\(,|;|!|:|quad|qquad|displaystyle|textstyle|nonumber|limits)(?![a-zA-Z])"), " "),
+    (re.compile(r"\\(?:[,;!:]|(?:quad|qquad|displaystyle|textstyle|nonumber|limits)(?![a-zA-Z]))"), " "),
     (re.compile(r"\\(lVert|rVert|Vert)(?![a-zA-Z])"), r"\\|"),
     (re.compile(r"\\(lvert|rvert|vert|mid)(?![a-zA-Z])"), "|"),
     (re.compile(r"\\(dfrac|tfrac|cfrac)(?![a-zA-Z])"), r"\\frac"),
@@ -207,9 +208,60 @@ _CLEAN = [
     (re.compile(r"\\(vartheta)(?![a-zA-Z])"), r"\\theta"),
     (re.compile(r"\\(varphi)(?![a-zA-Z])"), r"\\phi"),
     (re.compile(r"\\(mathrm|operatorname)\s*\{\s*d\s*\}"), "d"),
+    # \operatorname*{argmax}_w, \mathrm{arg\,min}: the undecidable \arg\max / \arg\min
+    (re.compile(r"\\(?:operatorname\*?|mathrm|text)\s*\{\s*arg\s*(min|max)\s*\}"), r"\\arg\\\1"),
     (re.compile(r"\\(operatorname\*)"), r"\\operatorname"),
+    # the complement of an event: A^{\mathsf{c}}, A^\complement -> A^{c}
+    (
+        re.compile(
+            r"\^\s*(?:\{\s*\\(?:mathsf|mathrm|text|textsf)\s*\{\s*c\s*\}\s*\}|\\(?:mathsf|mathrm|text|textsf)\s*\{\s*c\s*\}"
+            r"|\{\s*\\complement\s*\}|\\complement(?![a-zA-Z]))"
+        ),
+        "^{c}",
+    ),
+    # a font or text command as a superscript without braces: X^\mathsf{T} -> X^{\mathsf{T}}
+    (re.compile(r"\^\s*(\\(?:mathsf|mathrm|text|textsf|textrm|mathbf|mathit)\s*\{[^{}]*\})"), r"^{\1}"),
+    # a word in roman type as a subscript: \pi_{\mathrm{ref}}, D_{\mathrm{KL}}, p_\text{data} -> \pi_{ref}
+    (
+        re.compile(
+            r"_\s*(\{\s*)?\\(?:mathrm|text|textrm|textnormal|operatorname|mathit|textit|mathsf|textsf)"
+            r"\s*\{\s*([A-Za-z]{2,})\s*\}(?(1)\s*\})"
+        ),
+        r"_{\2}",
+    ),
+    # the moment operators in any font: \operatorname{Var}, \text{Var}, Var(, \mathbb{V} -> \mathrm{Var}
+    (
+        re.compile(r"\\(?:operatorname|text|textrm|textnormal|mathrm|mathsf)\s*\{\s*(Var|Cov|Bias)\s*\}"),
+        r"\\mathrm{\1}",
+    ),
+    (re.compile(r"(?<![A-Za-z\\{])(Var|Cov|Bias)(?=\s*[(\[])"), r"\\mathrm{\1}"),
+    (re.compile(r"\\mathbb\s*\{\s*V\s*\}\s*(?:\\mathrm\s*\{\s*ar\s*\}\s*)?"), r"\\mathrm{Var}"),
+    # a double sum over two indices in one: \sum_{i,j} -> \sum_{i}\sum_{j}, \sum_{i,j=1}^{n} likewise
+    (
+        re.compile(
+            r"\\sum_\{\s*([a-zA-Z])\s*,\s*([a-zA-Z])\s*=\s*([^{}=]+)\}\s*\^\s*(\{[^{}]*\}|[A-Za-z0-9])"
+        ),
+        r"\\sum_{\1=\3}^\4\\sum_{\2=\3}^\4",
+    ),
+    (re.compile(r"\\sum_\{\s*([a-zA-Z])\s*,\s*([a-zA-Z])\s*\}"), r"\\sum_{\1}\\sum_{\2}"),
+    # a parameter after a semicolon, p(x;\theta), \mathcal{N}(x;\mu,\sigma^2): read as p(x|\theta)
+    (re.compile(r"(?<=[A-Za-z}])\(([^();|]*?);([^();|]*)\)"), r"(\1|\2)"),
+    # a prime written as a command: f^\prime(z), f^{\prime}(z) -> f'(z)
+    (re.compile(r"\^\s*(?:\{\s*\\prime\s*\}|\\prime(?![a-zA-Z]))"), "'"),
+    # the trace as a word in roman type: \operatorname{tr}(A), \mathrm{Tr}(A) -> \tr(A) (one token, so no
+    # alias of a letter t or r reaches inside it)
+    (re.compile(r"\\(?:operatorname|mathrm|text|textrm)\s*\{\s*(?:tr|Tr|trace)\s*\}"), r"\\tr "),
+    # the KL divergence as a word: \mathrm{KL}(p\|q), \operatorname{KL}(p\|q), KL(p\|q) -> D_{KL}(p\|q)
+    (
+        re.compile(r"(?<![A-Za-z_{\\])(?:\\(?:mathrm|operatorname|text|textrm)\s*\{\s*KL\s*\}|KL)\s*(?=\()"),
+        "D_{KL}",
+    ),
+    # probability written \Pr(A) or \mathbb{P}(A): P(A)
+    (re.compile(r"\\Pr(?![a-zA-Z])\s*"), "P"),
+    (re.compile(r"\\mathbb\s*\{\s*P\s*\}\s*"), "P"),
     (re.compile(r"\\(begin|end)\{(aligned|align\*?|split|gathered|equation\*?)\}"), " "),
     (re.compile(r"\\\\"), " "),  # a line break inside one step: the chain goes on
+    (re.compile(r"\\ "), " "),  # a control space "\ "
     (re.compile(r"&"), " "),
     (re.compile(r"\$"), ""),
     (re.compile(r"(?<![0-9])\.(?=[0-9])"), "0."),  # .99 -> 0.99
@@ -304,6 +356,7 @@ UNICODE["\u03c2"] = r"\sigma "  # final sigma
 del UNICODE["\u03bf"]  # omicron is an o
 
 
+@functools.lru_cache(maxsize=8192)
 def clean(s: str) -> str:
     """Spacing, sizing and synonym clean-up (``\\left``, ``\\,``, ``\\leq`` -> ``\\le``, ``\\dfrac``...);
     the Unicode characters of :data:`UNICODE` (``\u2212``, ``\u00d7``, ``\u03c3``, ``\u00b2``...) become LaTeX."""
@@ -311,7 +364,58 @@ def clean(s: str) -> str:
         s = "".join(UNICODE.get(ch, ch) for ch in s)
     for pat, rep in _CLEAN:
         s = pat.sub(rep, s)
-    return s.strip().rstrip(".,;").strip()
+    s = s.strip().rstrip(".,;").strip()
+    return _interval_as_inequalities(s) if r"\in" in s else s
+
+
+_IN = re.compile(r"\\in(?![a-zA-Z])")
+_OPEN = {"(": ")", "[": "]", "{": "}"}
+
+
+def _top_level(s: str) -> list[int]:
+    """Depth (of (), [], {}) before each character of s; -1 where the nesting is broken."""
+    depth, out = 0, []
+    for ch in s:
+        out.append(depth)
+        if ch in "([{":
+            depth += 1
+        elif ch in ")]}":
+            depth -= 1
+            if depth < 0:
+                return [-1] * len(s)
+    return out
+
+
+def _interval_as_inequalities(s: str) -> str:
+    """A step ``X \\in [A, B]`` (``(A, B)`` open) or ``X \\in A \\pm B`` as the double inequality
+    ``A \\le X \\le B`` (``A - (B) \\le X \\le A + (B)``), the form confidence intervals are checked in
+    (Wasserman, All of Statistics, 6.3). Anything else is returned unchanged."""
+    m = _IN.search(s)
+    if m is None:
+        return s
+    depth = _top_level(s)
+    if depth[m.start()] != 0 or len(_IN.findall(s)) != 1:
+        return s
+    left, right = s[: m.start()].strip(), s[m.end() :].strip()
+    if not left or not right or re.search(r"=|\\le|\\ge|<|>|\\ne", left + right):
+        return s
+    rd = _top_level(right)
+    if right[0] in "([" and right[-1] in ")]" and rd[-1] == 1 and all(d >= 1 for d in rd[1:]):
+        inner = right[1:-1]
+        cuts = [k for k, d in enumerate(_top_level(inner)) if d == 0 and inner[k] == ","]
+        if len(cuts) == 1:
+            a, b = inner[: cuts[0]].strip(), inner[cuts[0] + 1 :].strip()
+            lo = r"\le" if right[0] == "[" else "<"
+            hi = r"\le" if right[-1] == "]" else "<"
+            if a and b:
+                return f"{a} {lo} {left} {hi} {b}"
+        return s
+    pm = [k.start() for k in re.finditer(r"\\pm(?![a-zA-Z])", right) if rd[k.start()] == 0]
+    if len(pm) == 1:
+        a, b = right[: pm[0]].strip(), right[pm[0] + 3 :].strip()
+        if a and b:
+            return rf"{a} - ({b}) \le {left} \le {a} + ({b})"
+    return s
 
 
 #: limits of one written step (the bundled cards and the verdict table stay under 300 characters and 4

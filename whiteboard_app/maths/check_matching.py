@@ -8,9 +8,12 @@ and the solution-only relations of the chain.
 from __future__ import annotations
 
 import difflib
+import functools
+import re
 from typing import TYPE_CHECKING
 
 from whiteboard_app.latex.tokens import (
+    RELATIONS,
     ParseError,
     canonical,
     clean,
@@ -67,10 +70,12 @@ class MatchingMixin:
         return None if best is None else best[1]
 
     def nearest_step(self, latex: str) -> int | None:
-        """The reference step most similar in writing (1-based), None for an empty chain."""
+        """The reference step most similar in writing (1-based), None for an empty chain; a step of the form
+        ``a = b = c`` is also compared link by link (``a = c``: a person writes one link)."""
         best = None
+        mine = _plain_form(latex)
         for k, st in enumerate(self.card.steps, 1):
-            s = self._sim(latex, st.latex)
+            s = max(self._sim(mine, form) for form in _relation_forms(st.latex))
             if best is None or s > best[0]:
                 best = (s, k)
         return best[1] if best else None
@@ -78,8 +83,9 @@ class MatchingMixin:
     def _noncheckable_match(self, latex: str) -> int | None:
         """A step written like a reference step the card marks checkable = false (1-based), else None."""
         best = None
+        mine = _plain_form(latex)
         for k, st in enumerate(self.card.steps, 1):
-            s = self._sim(latex, st.latex)
+            s = max(self._sim(mine, form) for form in _relation_forms(st.latex))
             if best is None or s > best[0]:
                 best = (s, k)
         if best is None or best[0] < 0.85 or self.card.steps[best[1] - 1].checkable:
@@ -385,3 +391,42 @@ def _last_piece(latex: str) -> str:
     except ParseError:
         return latex
     return pieces[-1] if pieces and pieces[-1].strip() else latex
+
+
+_BOLD = re.compile(r"\\(?:mathbf|boldsymbol|bm|vec|mathbfit|pmb)\s*\{([^{}]*)\}")
+_ROMAN = re.compile(r"\\(?:mathrm|operatorname|text|textrm)\s*\{([A-Za-z]*)\}")
+_TRANSPOSE = re.compile(
+    r"\^\s*\{?\s*(?:\\top|\\intercal|\\mathsf\s*\{\s*T\s*\}|\\mathrm\s*\{\s*T\s*\}|')\s*\}?"
+)
+
+
+@functools.lru_cache(maxsize=4096)
+def _plain_form(latex: str) -> str:
+    """A step for a loose comparison by eye: bold, arrows, roman type and ``\\cdot`` dropped, every
+    transpose written ``^T``."""
+    s = clean(latex)
+    s = _BOLD.sub(r"\1", s)
+    s = _ROMAN.sub(r"\1", s).replace(r"\cdot", " ")
+    return _TRANSPOSE.sub("^T", s)
+
+
+@functools.lru_cache(maxsize=1024)
+def _relation_forms(latex: str) -> tuple[str, ...]:
+    """A reference step and each relation ``a REL b`` between two of its pieces, in :func:`_plain_form`:
+    ``s = A = B`` is also written ``s = A``, ``s = B`` and ``A = B`` (a person writes one link of a
+    chain)."""
+    s = _plain_form(latex)
+    forms = [s]
+    try:
+        pieces, rels = split_relations(s)
+    except ParseError:
+        return tuple(forms)
+    if len(pieces) < 3 or len(pieces) > 6:
+        return tuple(forms)
+    back = {v: k for k, v in reversed(list(RELATIONS.items()))}
+    for a in range(len(pieces)):
+        for b in range(a + 1, len(pieces)):
+            between = set(rels[a:b])
+            if pieces[a].strip() and pieces[b].strip() and len(between) == 1:
+                forms.append(f"{pieces[a]} {back.get(rels[a], '=')} {pieces[b]}")
+    return tuple(forms)

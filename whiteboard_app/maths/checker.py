@@ -208,6 +208,8 @@ class CardChecker(RunMixin, MatchingMixin, DiagnosisMixin, NumericMixin):
             return True, "previous"
         if rel in ("=", *INEQ) and prev is not None and self._substitutes_previous(a, b, rel, prev):
             return True, "previous"
+        if rel in ("=", *INEQ) and prev is not None and self._substitutes_earlier(a, b, rel, prev):
+            return True, "earlier"
         if rel in INEQ and any(valid):
             # a condition: agrees with a reference relation point by point (on 60 points)
             t = self.truth(a, b, rel, dense=True)
@@ -258,6 +260,17 @@ class CardChecker(RunMixin, MatchingMixin, DiagnosisMixin, NumericMixin):
             if len(t) >= 3 and all(t):
                 return True
         return False
+
+    def _substitutes_earlier(self, a, b, rel: str, prev: _Claim) -> bool:
+        """As :meth:`_substitutes_previous`, with one of the user's three steps before the previous one:
+        ``w = \\sum_i \\alpha_i y_i x_i``, then ``\\sum_i \\alpha_i y_i = 0``, then ``\\frac{1}{2}\\|w\\|^2 = ...``
+        (a derivation split in another order than the card's)."""
+        claims = getattr(getattr(self, "_run", None), "claims", None) or []
+        if not claims or claims[-1] is not prev:
+            return False
+        return any(
+            c is not None and self._substitutes_previous(a, b, rel, c) for c in reversed(claims[-4:-1])
+        )
 
     def _solves_previous(self, a, b, prev: _Claim) -> bool:
         """``v = E`` for a declared scalar v: the user's previous step is an equation in v that is not an
@@ -489,7 +502,8 @@ class CardChecker(RunMixin, MatchingMixin, DiagnosisMixin, NumericMixin):
                 f"{dinfo['written']} is defined on the card, and this is not its value (nor, per "
                 f"example, its summand): {v.message}"
             )
-        if v.verdict == "wrong" and claim.step.continues and prev is not None:
+        if v.verdict == "wrong" and claim.step.continues and prev is not None and set(claim.rels) <= {"="}:
+            # only an equation continues as "this equals ...": a wrong "\le X" is an inequality the wrong way
             w = self._missing_left_side(latex, claim)
             if w is not None:
                 return w
@@ -609,6 +623,8 @@ class CardChecker(RunMixin, MatchingMixin, DiagnosisMixin, NumericMixin):
         msg = f"matches reference step {k}" if k else "follows from the previous step"
         if any(h in _conditions.HOWS for h in hows):  # hook (issue 11, i11eq): maths/conditions.py
             k, msg = _conditions.describe(self, latex, claim, hows, k)
+        if "earlier" in hows and "previous" not in hows:
+            k, msg = None, "follows from your earlier steps (substituted into them)"
         if "previous" in hows and rels == ["="] * len(rels):
             k = None
             solved = [x[1] for x in exprs if x[0] == "var"]

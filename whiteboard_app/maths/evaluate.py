@@ -522,6 +522,8 @@ class Evaluator:
             return Ident(i.c * _scalar(m))
         if hadamard:
             if is_array(a) and is_array(b) and a.shape != b.shape:
+                a, b = _diagonal_as_vector(a, b), _diagonal_as_vector(b, a)
+            if is_array(a) and is_array(b) and a.shape != b.shape:
                 raise ShapeError(f"elementwise product of {self.shape_name(a)} and {self.shape_name(b)}")
             return a * b
         if is_array(a) and is_array(b):
@@ -535,7 +537,26 @@ class Evaluator:
         return a * b
 
     def mul_seq(self, factors, p: Point, scope: dict):
-        """Product of ordered factors, left to right; a ("had",) marker makes the next product elementwise."""
+        """Product of ordered factors, left to right; a ("had",) marker makes an elementwise product, which
+        binds more loosely than the matrix product written by juxtaposition: ``a \\odot B c`` is
+        ``a \\odot (B c)`` (Goodfellow et al. 6.5, ``\\sigma'(z) \\odot W^T\\delta``). When that reading
+        has mismatched shapes, the strict left-to-right one (``(a \\odot B) c``) is tried."""
+        if ("had",) in factors:
+            segs: list[list] = [[]]
+            for f in factors:
+                if f == ("had",):
+                    segs.append([])
+                else:
+                    segs[-1].append(f)
+            if all(segs):
+                try:
+                    acc = None
+                    for seg in segs:
+                        v = self.mul_seq(seg, p, scope)
+                        acc = v if acc is None else self.mul2(acc, v, hadamard=True)
+                    return acc
+                except ShapeError:
+                    pass
         acc = None
         had = False
         for f in factors:
@@ -776,3 +797,17 @@ def _contains(tree, kind: str) -> bool:
 def contains(tree, kind: str) -> bool:
     """True when a node of that kind occurs in the tree."""
     return _contains(tree, kind)
+
+
+def _diagonal_as_vector(m, v):
+    """``m`` as its diagonal (a column) when it is a square diagonal matrix and ``v`` a column of its size,
+    else ``m``: in an elementwise product the derivative of an elementwise function of a vector,
+    ``\\sigma'(z)``, is its diagonal Jacobian, and ``\\sigma'(z) \\odot v = J v`` (Goodfellow et al. 6.5.3)."""
+    import numpy as np
+
+    if m.ndim != 2 or m.shape[0] != m.shape[1] or m.shape[0] < 2 or v.shape != (m.shape[0], 1):
+        return m
+    off = m - np.diag(np.diag(m))
+    if np.any(np.abs(off) > 1e-12 * (1.0 + float(np.max(np.abs(m))))):
+        return m
+    return np.diag(m).reshape(-1, 1).copy()

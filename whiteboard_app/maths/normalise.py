@@ -86,7 +86,10 @@ def names_from_declarations(d: Declarations) -> Names:
     for k in list(d.symbols) + list(d.definitions):
         if is_plain_name_key(k):
             continue
-        n.opaque[expand_bare_sums(canonical(k), d.indices)] = "@" + canonical(k)
+        key = expand_bare_sums(canonical(k), d.indices)
+        for twin in _expectation_twins(key):  # E[g] is also written \mathbb{E}[g], and the other way
+            n.opaque.setdefault(twin, "@" + canonical(k))
+        n.opaque[key] = "@" + canonical(k)
         n.kinds["@" + canonical(k)] = "defined" if k in d.definitions else "symbol"
     for k in d.definitions:
         if not is_plain_name_key(k):
@@ -108,6 +111,8 @@ def names_from_declarations(d: Declarations) -> Names:
         n.has_shapes = True
     if "T" in n.kinds:
         n.transpose_t = False
+    # opaque tokens in one spelling of the transpose and without doubled parentheses (see _opaque_form)
+    n.opaque = {_opaque_form(k, n.transpose_t): v for k, v in n.opaque.items()}
     if n.has_shapes and "I" not in n.kinds:
         n.kinds["I"] = "identity"
     if "delta" not in n.kinds and "delta" not in n.families:
@@ -161,7 +166,7 @@ def normalise_piece(piece: str, names: Names, em: _Emitter | None = None) -> Nor
     Raises :class:`ParseError` for constructs that cannot be read faithfully.
     """
     em = em or _Emitter(names)
-    c = expand_bare_sums(canonical(piece), names.indices)
+    c = _opaque_form(expand_bare_sums(canonical(piece), names.indices), names.transpose_t)
     # opaque tokens, longest first
     for key in sorted(names.opaque, key=len, reverse=True):
         if key in c:
@@ -190,6 +195,7 @@ def _word(toks: list[str]) -> str | None:
 
 
 def _convert(toks: list[str], names: Names, em: _Emitter) -> list[str]:
+    toks = _expand_partials(toks)
     out: list[str] = []
     i = 0
     n = len(toks)
@@ -541,9 +547,20 @@ def _argument_list_end(toks: list[str], i: int) -> int | None:
     while j < n:
         t = toks[j]
         if want_name:
+            if t.startswith("\\") and t[1:] in FONTS_DROPPED and j + 1 < n and toks[j + 1] == "{":
+                # L(\mathbf{w}), J(\boldsymbol{\theta}): a bold name, read as the name itself
+                try:
+                    g, j2 = group(toks, j + 1)
+                except ParseError:
+                    return None
+                if len(g) != 1:
+                    return None
+                t, skip = g[0], j2 - j
+            else:
+                skip = 1
             if re.fullmatch(r"[A-Za-z]", t) or (t.startswith("\\") and t[1:] in GREEK):
                 want_name = False
-                j += 1
+                j += skip
                 # \ell(\mu, \sigma^2), J(w_{1}, w_{2}): a power or a subscript on the name
                 while j < n and toks[j] in ("^", "_"):
                     try:
@@ -555,7 +572,7 @@ def _argument_list_end(toks: list[str], i: int) -> int | None:
                     j = j2
                 continue
             return None
-        if t in (",", ";"):
+        if t in (",", ";", "|"):  # \ell(\mu, \sigma^2), \ell(\mu;\sigma^2) (read as \ell(\mu|\sigma^2))
             want_name = True
             j += 1
             continue
@@ -735,3 +752,102 @@ def _derivative(num: list[str], den: list[str], names: Names, em: _Emitter) -> l
     if f:
         out += ["(", *_convert(f, names, em), ")"]
     return out
+
+
+def _partial_parts(toks: list[str], i: int) -> tuple[list[str], str, int]:
+    """The subscript (variable) of ``\\partial_x`` at ``toks[i]``, with a font wrapper dropped
+    (``\\partial_{\\mathbf{w}}``), its order (``\\partial_x^2``: ``"2"``) and the index after it."""
+    wrt, j = group(toks, i + 2)
+    if len(wrt) > 1 and wrt[0].startswith("\\") and wrt[0][1:] in FONTS_DROPPED and wrt[1] == "{":
+        inner, k = group(wrt, 1)
+        wrt = inner + wrt[k:]
+    order = "1"
+    if j < len(toks) and toks[j] == "^":
+        g, j2 = group(toks, j + 1)
+        if join(g).isdigit():
+            order, j = join(g), j2
+    return wrt, order, j
+
+
+def _partial_end(toks: list[str], i: int) -> int:
+    return _partial_parts(toks, i)[2]
+
+
+def _partial_operator(toks: list[str], i: int) -> list[str]:
+    """``\\partial_x^k`` at ``toks[i]`` as the tokens of ``\\frac{\\partial^k}{\\partial x^k}`` (physics
+    notation for the partial derivative operator; Arfken, Mathematical Methods, 1.6)."""
+    wrt, order, _ = _partial_parts(toks, i)
+    if not wrt:
+        raise ParseError(r"\partial_ needs the variable, e.g. \partial_\theta")
+    if order == "1":
+        return [r"\frac", "{", r"\partial", "}", "{", r"\partial", *wrt, "}"]
+    return [
+        r"\frac",
+        "{",
+        r"\partial",
+        "^",
+        "{",
+        order,
+        "}",
+        "}",
+        "{",
+        r"\partial",
+        *wrt,
+        "^",
+        "{",
+        order,
+        "}",
+        "}",
+    ]
+
+
+_TRANSPOSE_SPELLINGS = (r"^{\intercal}", r"^{\mathsf{T}}", r"^{\mathrm{T}}", r"^{\mathbf{T}}")
+
+
+def _opaque_form(c: str, transpose_t: bool) -> str:
+    r"""Canonical LaTeX ``c`` with the same meaning in the one spelling opaque tokens are matched in: every
+    transpose ``^{\top}`` (``^{\intercal}``, ``^{\mathsf{T}}``, and ``^{T}`` where T is no name of the
+    card) and doubled parentheses ``((a))`` as ``(a)`` (an alias expands in parentheses: ``q\cdot k``
+    is ``(q^{T}k)``, so ``\mathrm{Var}(q\cdot k)`` matches the card's ``\mathrm{Var}(q^Tk)``)."""
+    for sp in _TRANSPOSE_SPELLINGS:
+        c = c.replace(sp, r"^{\top}")
+    if transpose_t:
+        c = c.replace("^{T}", r"^{\top}")
+    if "((" not in c:
+        return c
+    match: dict[int, int] = {}
+    stack: list[int] = []
+    for k, ch in enumerate(c):
+        if ch == "(":
+            stack.append(k)
+        elif ch == ")" and stack:
+            match[stack.pop()] = k
+    drop = {k for k, e in match.items() if c[k + 1 : k + 2] == "(" and match.get(k + 1) == e - 1}
+    drop |= {match[k] for k in drop}
+    return "".join(ch for k, ch in enumerate(c) if k not in drop)
+
+
+_BARE_E = re.compile(r"(?<![A-Za-z\\{])E\[")
+
+
+def _expectation_twins(key: str) -> list[str]:
+    r"""The other spellings of an opaque token's expectations: ``E[x]`` and ``\mathbb{E}[x]``."""
+    out = []
+    if _BARE_E.search(key):
+        out.append(_BARE_E.sub(r"\\mathbb{E}[", key))
+    if r"\mathbb{E}[" in key:
+        out.append(key.replace(r"\mathbb{E}[", "E["))
+    return out
+
+
+def _expand_partials(toks: list[str]) -> list[str]:
+    """Physics-style ``\\partial_\\theta f``, ``\\partial_{z_i} L``, ``\\partial_B^2 L`` as the operator
+    ``\\frac{\\partial^k}{\\partial x^k}`` in front of the rest of the piece."""
+    if r"\partial" not in toks:
+        return toks
+    i = 0
+    while i < len(toks):
+        if toks[i] == r"\partial" and i + 1 < len(toks) and toks[i + 1] == "_":
+            toks = toks[:i] + _partial_operator(toks, i) + toks[_partial_end(toks, i) :]
+        i += 1
+    return toks

@@ -387,11 +387,16 @@ class NotationRules:
         target = tuple(tt) if atom else ("(", *tt, ")")
         slots: tuple[int, ...] = ()
         if not params and "(" in kt:
-            slots = tuple(
-                p
-                for p in range(2, len(kt) - 1)
-                if kt[p - 2 : p] == ["_", "{"] and kt[p] in self.indices and kt[p + 1] == "}"
-            )
+            # every letter of a subscript group of declared indices: \mathcal{N}(x_i|...), \gamma(z_{ik})
+            found: list[int] = []
+            for p in range(len(kt) - 2):
+                if kt[p : p + 2] != ["_", "{"]:
+                    continue
+                e = _group_end(kt, p + 1)
+                inner = [q for q in range(p + 2, e - 1) if kt[q] != ","]
+                if inner and all(kt[q] in self.indices for q in inner):
+                    found += inner
+            slots = tuple(found)
         return _Alias(tuple(kt), target, params, atom, fam, slots)
 
     def alias_of(self, written: str) -> str | None:

@@ -1,0 +1,111 @@
+"""Whole derivation chains in a second round of notations (issue 11, session 7): Strang/Boyd matrix style,
+physics-style partial derivatives, \\Pr and \\mathbb{P}, \\operatorname*{argmax}, roman subscripts
+(\\pi_{\\mathrm{ref}}, D_{\\mathrm{KL}}), \\operatorname{Var} and \\mathbb{E} of the cards' quantities, other
+index letters, primes and \\mathrm{d}. tests/data/notation_chains_2.toml holds at least one chain per card;
+each chain is checked step by step, and each has one variant with one wrong step (a sign flip, a dropped
+factor, a wrong transpose, n vs n-1), which must be caught. The cases a person wrote and the checker got
+wrong when this table was written are recorded in docs/parsing.md ("Notations, second round").
+"""
+
+from __future__ import annotations
+
+import tomllib
+from pathlib import Path
+
+import pytest
+
+from tests._maths_support import (  # noqa: F401 (autouse fixture)
+    _generous_limits,
+    card_checker,
+    chain_variants,
+    checked_chain,
+    deck,
+    variant_ids,
+)
+from whiteboard_app.latex.tokens import clean
+
+TABLE = Path(__file__).parent / "data" / "notation_chains_2.toml"
+CHAINS = tomllib.loads(TABLE.read_text(encoding="utf-8"))["chain"]
+
+VARIANTS = chain_variants(CHAINS, stop_at_wrong=True)
+
+
+def test_every_card_has_a_chain_and_every_chain_one_wrong_variant():
+    assert {ch["card"] for ch in CHAINS} == set(deck().cards)
+    assert all(len(ch["wrong"]) == 1 and ch.get("source") for ch in CHAINS)
+    one_wrong = [v for v in VARIANTS if v[3] is not None]
+    assert len(one_wrong) * 2 == len(VARIANTS)
+    assert all(v[2].count("wrong") == 1 and v[2][-1] == "wrong" for v in one_wrong)
+    assert all("wrong" not in v[2] for v in VARIANTS if v[3] is None)
+
+
+@pytest.mark.parametrize("ch,steps,verdicts,at,diagnosis", VARIANTS, ids=variant_ids(VARIANTS))
+def test_notation_chain_step_by_step(ch, steps, verdicts, at, diagnosis):
+    assert len(list(checked_chain(ch, steps, verdicts, at, diagnosis))) == len(steps)
+
+
+# ------------------------------------------------------------------ the spellings, one at a time
+@pytest.mark.parametrize(
+    "written,cleaned",
+    [
+        (r"\operatorname*{argmax}_w p(w)", r"\arg\max_w p(w)"),
+        (r"\mathrm{arg\,min}_q", r"\arg\min_q"),
+        (r"a\,b", "a b"),
+        (r"X^\mathsf{T}v", r"X^{\mathsf{T}}v"),
+        (r"\pi_{\mathrm{ref}}(y|x)", r"\pi_{ref}(y|x)"),
+        (r"p_\text{data}", r"p_{data}"),
+        (r"\Pr(A\mid B)", "P(A| B)"),
+        (r"\mathbb{P}(A)", "P(A)"),
+        (r"\operatorname{Var}(x)", r"\mathrm{Var}(x)"),
+        (r"Var[x]", r"\mathrm{Var}[x]"),
+        (r"\mathbb{V}(x)", r"\mathrm{Var}(x)"),
+        (r"\sum_{i,j} a_{ij}", r"\sum_{i}\sum_{j} a_{ij}"),
+        (r"\sum_{i,j=1}^{n} a_{ij}", r"\sum_{i=1}^{n}\sum_{j=1}^{n} a_{ij}"),
+    ],
+)
+def test_clean_reads_the_other_spellings(written, cleaned):
+    assert clean(written) == cleaned
+
+
+@pytest.mark.parametrize(
+    "card_id,latex,verdict",
+    [
+        # physics-style partial derivatives, any order
+        ("platt-scaling", r"\partial_B^2 L = \sum_{i}q_i(1-q_i)", "correct"),
+        ("platt-scaling", r"\partial_B^2 L = \sum_{i}q_i(1+q_i)", "wrong"),
+        ("logistic-regression-gradient", r"\partial_{\mathbf{w}} L = X^T(p-y)", "correct"),
+        ("logistic-regression-gradient", r"\partial_{\mathbf{w}} L = X^T(y-p)", "wrong"),
+        # a bold argument of a defined quantity: L(\mathbf{w}) is L
+        (
+            "logistic-regression-gradient",
+            r"L(\boldsymbol{w}) = -\sum_i (y_i\log p_i + (1-y_i)\log(1-p_i))",
+            "correct",
+        ),
+        # an inequality continued the wrong way is no "missing left side"
+        (
+            "kl-divergence-nonnegative",
+            [r"D_{KL}(p\|q) = -\sum_{j}p_j\log\frac{q_j}{p_j}", r"\le -\log\sum_{j}p_j\frac{q_j}{p_j}"],
+            "wrong",
+        ),
+        # opaque tokens in another spelling: \top, \cdot for the dot product, \mathbb{E} for E
+        ("scaled-dot-product-attention", r"\mathrm{Var}(q^\top k) = d_k", "correct"),
+        ("scaled-dot-product-attention", r"\mathrm{Var}(q\cdot k) = d_k^2", "wrong"),
+        (
+            "sample-variance-n-minus-1",
+            r"\mathbb{E}[(\bar{X}-\mu)^2] = \operatorname{Var}(\bar{X})",
+            "correct",
+        ),
+        ("confidence-interval-mean", r"\operatorname{Var}(\bar{X}) = \frac{\sigma^2}{n-1}", "wrong"),
+        (
+            "bias-variance-decomposition",
+            r"E[(y-\hat f)^2] = \operatorname{Bias}(\hat f) + \operatorname{Var}(\hat f) + \sigma^2",
+            "wrong",
+        ),
+        # one link of a reference chain the card does not check: cannot_check, not "unknown name"
+        ("rope-relative-position", r"s = \mathbf{q}^{\top}R((n-m)\theta)\mathbf{k}", "cannot_check"),
+    ],
+)
+def test_one_step_in_another_spelling(card_id, latex, verdict):
+    *previous, latex = [latex] if isinstance(latex, str) else latex
+    v = card_checker(card_id).check(latex, previous)
+    assert v.verdict == verdict, v.message
