@@ -28,7 +28,7 @@ def logits_for(feats, head):
 def test_a_writer_label_wins_only_near_the_writer_prototype(head):
     # the writer's "b" looks like the model's "a" shifted: samples around (8, 0, 0, 3)
     samples = np.array([[8, 0, 0, 3], [8.2, 0, 0, 2.8], [7.8, 0, 0, 3.2]], dtype=np.float32)
-    ad = WriterAdaptation.fit(samples, ["b", "b", "b"], head)
+    ad = WriterAdaptation.fit(samples, ["b", "b", "b"], head, metric="euclidean")
     assert ad.labels == ("b",) and ad.features.shape == (1, 4)
     # the mean of the samples, with the model's own b prototype (0, 10, 0, 0) as PRIOR_WEIGHT samples
     expected = (3 * np.array([8, 0, 0, 3]) + PRIOR_WEIGHT * np.array([0, 10, 0, 0])) / (3 + PRIOR_WEIGHT)
@@ -43,8 +43,9 @@ def test_any_label_can_be_taught_and_the_ratio_moves_the_border(head):
     # between the new label (2.1 away) and the model's a (4.9 away)
     feat = np.array([[6.5, 3.5, 0, 0]], dtype=np.float32)
     lg = logits_for(feat, head)
-    assert WriterAdaptation.fit(samples, [r"\mathbb{R}"] * 3, head).predict(feat, lg) == [r"\mathbb{R}"]
-    assert WriterAdaptation.fit(samples, [r"\mathbb{R}"] * 3, head, ratio=0.3).predict(feat, lg) == ["a"]
+    fit = WriterAdaptation.fit
+    assert fit(samples, [r"\mathbb{R}"] * 3, head, metric="euclidean").predict(feat, lg) == [r"\mathbb{R}"]
+    assert fit(samples, [r"\mathbb{R}"] * 3, head, ratio=0.3, metric="euclidean").predict(feat, lg) == ["a"]
     assert RATIO > 0
 
 
@@ -69,6 +70,26 @@ def test_bad_input_is_a_clear_error(head, features, labels, ratio, match):
         WriterAdaptation.fit(features, labels, head, ratio=ratio)
 
 
+def test_bad_metric_is_a_clear_error(head):
+    with pytest.raises(ValueError, match="metric"):
+        WriterAdaptation.fit(np.ones((1, 4)), ["a"], head, metric="cosine")
+
+
+def test_power_metric_reads_the_shape_of_a_feature_vector_not_its_length(head):
+    from whiteboard_app.recognition.adaptation import power_features
+
+    f = np.array([[4, 1, 0, 0], [0, 0, 0, 0]], dtype=np.float32)
+    p = power_features(f)
+    assert np.allclose(np.linalg.norm(p[0]), 1.0) and np.allclose(p[0], [2 / 5**0.5, 1 / 5**0.5, 0, 0])
+    assert not p[1].any()  # a zero vector stays zero, no division by zero
+    # the writer's samples lean toward b; a weak and a strong vector of the same shape read the same
+    samples = np.array([[3, 6, 0, 0]] * 3, dtype=np.float32)
+    ad = WriterAdaptation.fit(samples, ["Q"] * 3, head)
+    assert ad.metric == "power"
+    feats = np.array([[0.3, 0.6, 0, 0], [30, 60, 0, 0], [10, 0, 0, 0]], dtype=np.float32)
+    assert ad.predict(feats, logits_for(feats, head)) == ["Q", "Q", "a"]
+
+
 def test_relabel_keeps_the_model_reading_or_puts_the_writer_label_first(head):
     from dataclasses import dataclass
 
@@ -82,7 +103,9 @@ def test_relabel_keeps_the_model_reading_or_puts_the_writer_label_first(head):
         probs: object = None
         features: object = None
 
-    ad = WriterAdaptation.fit(np.array([[5, 5, 0, 0]] * 3, dtype=np.float32), ["Q"] * 3, head)
+    ad = WriterAdaptation.fit(
+        np.array([[5, 5, 0, 0]] * 3, dtype=np.float32), ["Q"] * 3, head, metric="euclidean"
+    )
     near = Result("a", 0.6, 7.0, False, [("a", 0.6), ("b", 0.3)], None, np.array([5.2, 4.9, 0, 0]))
     far = Result("c", 0.99, 0.1, False, [("c", 0.99)], None, np.array([0, 0, 10, 0.1]))
     bare = Result("a", 0.6, 7.0, False, [("a", 0.6)])  # no features: nothing to compare
@@ -127,6 +150,23 @@ def test_set_adaptation_replaces_and_teaches_a_label_from_three_samples(rec):
             rec.set_adaptation([("K", ())])
     finally:
         rec.clear_adaptation()
+
+
+def test_calibration_samples_are_drawn_at_one_scale_as_inside_a_step(rec):
+    from whiteboard_app.ink.synth import synthesize
+
+    x = [[(p.x, p.y) for p in st.points] for st in synthesize("x", seed=3, height_px=40).ink.strokes]
+    two = [[(p.x, p.y) for p in st.points] for st in synthesize("2", seed=4, height_px=40).ink.strokes]
+
+    def scaled(strokes, k):
+        return [[(k * a, k * b) for a, b in s] for s in strokes]
+
+    feats, _ = rec.sample_features([("x", x), ("2", two), ("x", scaled(x, 0.3))])
+    # the small x is drawn small among the writer's other samples (normalised alone it would be the same
+    # picture as the large one), and the unit of the ink does not matter
+    assert not np.allclose(feats[0], feats[2], atol=1e-3)
+    again, _ = rec.sample_features([("x", scaled(x, 7.0)), ("2", scaled(two, 7.0)), ("x", scaled(x, 2.1))])
+    assert np.allclose(feats, again, atol=1e-4)
 
 
 def test_a_classifier_without_usable_prototypes_is_refused_clearly():

@@ -222,3 +222,62 @@ def test_extend_classes_keeps_old_outputs():
         b, _ = big(x, sf)
     assert torch.allclose(a, b[:, : a.shape[1]])
     assert torch.equal(a.argmax(1), b.argmax(1))  # a new class does not take over before training
+
+
+def _mean_kl_to(teacher_path, student_path, exprs) -> float:
+    """Mean KL(teacher || student) of the two checkpoints' softmax outputs on *exprs*' symbols."""
+    from whiteboard_app.recognition.training.classifier import (
+        _to_tensor,
+        load_base,
+        render_items,
+        symbol_items,
+    )
+
+    t, ck = load_base(teacher_path)
+    s, _ = load_base(student_path)
+    items = symbol_items(exprs, {n: i for i, n in enumerate(ck["label_names"])})
+    imgs, sizes = render_items(exprs, items, ck.get("canvas_size", 32))
+    t.eval()
+    s.eval()
+    with torch.no_grad():
+        lt, _ = t(_to_tensor(imgs), torch.from_numpy(sizes))
+        ls, _ = s(_to_tensor(imgs), torch.from_numpy(sizes))
+    pt = torch.log_softmax(lt, 1)
+    return float((pt.exp() * (pt - torch.log_softmax(ls, 1))).sum(1).mean())
+
+
+def test_distillation_keeps_the_teachers_outputs(tmp_path, exprs):
+    from whiteboard_app.recognition.training.classifier import train_classifier
+
+    teacher = tmp_path / "teacher.pth"
+    train_classifier(exprs[:20], exprs[20:30], teacher, epochs=2, seed=0, lr=2e-3, batch_size=32, log=None)
+    kls = {}
+    for w in (0.0, 5.0):
+        out = tmp_path / f"student{w}.pth"
+        # a high learning rate on other writers' ink: without the term the outputs drift from the teacher's
+        train_classifier(
+            exprs[20:],
+            exprs[:10],
+            out,
+            epochs=3,
+            seed=1,
+            lr=5e-3,
+            batch_size=16,
+            base=teacher,
+            log=None,
+            distill_from=teacher if w else None,
+            distill_weight=w,
+        )
+        kls[w] = _mean_kl_to(teacher, out, exprs[:20])
+    assert kls[5.0] < 0.7 * kls[0.0], kls
+
+
+def test_distillation_teacher_must_share_the_classes(tmp_path, exprs):
+    from whiteboard_app.recognition.training.classifier import _save, load_base, train_classifier
+
+    model, ck = load_base()
+    other = tmp_path / "other.pth"
+    names = list(reversed(ck["label_names"]))
+    _save(model, model.state_dict(), ck, names, ck.get("canvas_size", 32), other)
+    with pytest.raises(ValueError, match="prefix"):
+        train_classifier(exprs[:8], [], tmp_path / "c.pth", epochs=1, log=None, distill_from=other)

@@ -1,14 +1,16 @@
 """Writer adaptation of the symbol classifier from a few calibration samples a class (no Qt).
 
-A calibration sample is one symbol drawn alone (the calibration screen's boxes). Its *features* are the
-classifier's 256-d layer before the class scores (mathnote-ocr's ``SymbolCNNWithPrototypes``; the space
-its class prototypes live in). The adaptation keeps, for each label the writer calibrated, the mean of the
+A calibration sample is one symbol drawn alone (the calibration screen's boxes). It is drawn as a symbol
+inside a step is (:func:`sample_features`: all samples at one scale, on a step's canvas) and its
+*features* are the classifier's 256-d layer before the class scores (mathnote-ocr's
+``SymbolCNNWithPrototypes``; the space its class prototypes live in), power-transformed
+(:func:`power_features`). The adaptation keeps, for each label the writer calibrated, the mean of the
 writer's samples there (the writer's prototype; for a label the classifier has a class for, the model's own
 prototype counts as :data:`PRIOR_WEIGHT` more samples, a shrinkage prior); a symbol read later is compared
 with them:
 
-* nearest writer prototype ``d_w`` (Euclidean, over every calibrated label), and the distance ``d_m`` to
-  the model's own prototype of the class it predicts;
+* nearest writer prototype ``d_w`` (Euclidean after the transform, over every calibrated label), and the
+  distance ``d_m`` to the model's own prototype of the class it predicts;
 * when ``d_w < RATIO * d_m`` the symbol takes the writer's label, otherwise the model's reading stands.
 
 This is prototypical few-shot classification (Snell, Swersky and Zemel, "Prototypical Networks for Few-shot
@@ -21,7 +23,9 @@ the run on other training writers, section "calibration_seen", read the same 95.
 the nearest single sample, a small fine-tune of the last layer (with the model's prototypes as replay)
 took more of the writer's other classes than it gained, RATIO 1.0 balanced the calibrated classes against the others (0.8-1.2 measured), the prior weight 1 read
 the known classes 0.6 points better than none or 3, and adding distorted copies of the samples (as in
-training) changed nothing.
+training) changed nothing. Session 7: drawing the samples at one scale on a step's canvas (instead of each
+normalised alone) lifted the classes the classifier is blind to from 84.3 to 90.0 %, the power transform to
+91.7 % (docs/benchmarks.md, "calibration_session7").
 
 Nothing here imports torch or mathnote-ocr at module level; :func:`sample_features` draws and runs the
 classifier lazily. Bad input (no ink, NaN coordinates, mismatched shapes) raises ValueError, never a crash
@@ -42,6 +46,7 @@ __all__ = [
     "ClassifierHead",
     "WriterAdaptation",
     "classifier_head",
+    "power_features",
     "sample_features",
 ]
 
@@ -52,6 +57,11 @@ RATIO = 1.0
 PRIOR_WEIGHT = 1.0
 #: Feature vectors of this many dimensions (mathnote-ocr's SymbolCNN fc1).
 FEATURE_DIM = 256
+#: Canvas (px) a calibration sample is drawn on: the median canvas of a normalised training expression
+#: (max coordinate, 280 px over the training split's 9,686 expressions); 300 and 500 read the same.
+STEP_CANVAS = 280.0
+#: Distances between features: "power" (:func:`power_features` first) or "euclidean" (raw features).
+METRIC = "power"
 
 
 @dataclass(frozen=True)
@@ -98,38 +108,70 @@ def _finite_points(strokes) -> list[list[tuple[float, float]]]:
     return out
 
 
+def _stroke_size(stroke: Sequence[tuple[float, float]]) -> float:
+    xs = [p[0] for p in stroke]
+    ys = [p[1] for p in stroke]
+    return max(max(xs) - min(xs), max(ys) - min(ys))
+
+
 def sample_features(classifier, samples: Sequence[tuple[str, Sequence]]) -> tuple[Any, list[str]]:
     """Features of calibration samples drawn alone: (array (N, D) float32, labels (N,)).
 
     Each sample is (label, strokes); strokes are ``whiteboard_app.ink.Stroke`` objects or sequences of
-    (x, y) points in any unit. The sample is normalised as a step is (median stroke size 24 px,
-    ``training.data.normalise_strokes``) and drawn with mathnote-ocr's renderer and size feature, as the
-    engine draws a symbol, then classified in one batch. Raises ValueError for a sample without ink or with
+    (x, y) points in any unit (the same unit for all the samples of one call). The samples are drawn as a
+    symbol inside a step is: all of them scaled by ONE factor, so that the median stroke size over all
+    their strokes is a step's (``training.data.STROKE_SIZE``, 24 px: a step is normalised by its own
+    median stroke), each placed at the margin, and drawn with mathnote-ocr's renderer and size feature on
+    a step's canvas (:data:`STEP_CANVAS`), then classified in one batch. A sample normalised alone (its
+    own strokes at 24 px, on its own canvas) is drawn larger and fuller than the same glyph inside a
+    step: prototypes made that way read the writer's other glyphs 84.3 % right instead of 90.0 %
+    (blind classes, docs/benchmarks.md "calibration"). Raises ValueError for a sample without ink or with
     a non-finite coordinate, or for an empty label.
     """
+    import statistics
+
     import numpy as np
 
     from whiteboard_app.recognition import mathnote_compat as mc
-    from whiteboard_app.recognition.training.data import normalise_strokes
+    from whiteboard_app.recognition.training.data import MARGIN, STROKE_SIZE
 
-    images, sizes, labels = [], [], []
+    glyphs, labels = [], []
     for label, strokes in samples:
         if not isinstance(label, str) or not label.strip():
             raise ValueError("a calibration sample needs a label")
         pts = _finite_points(strokes)
         if not pts:
             raise ValueError(f"the calibration sample of {label!r} has no ink")
-        norm = normalise_strokes(pts)
-        ms = mc.to_strokes(norm)
-        cs = float(int(max(c for s in norm for p in s for c in p)))
-        images.append(mc.render_strokes(ms, canvas_size=classifier.canvas_size, source_size=cs))
-        sizes.append(mc.size_feat(ms, cs))
+        glyphs.append(pts)
         labels.append(label)
-    if not images:
+    if not glyphs:
         return np.zeros((0, FEATURE_DIM), dtype=np.float32), []
+    sizes_all = [z for g in glyphs for s in g if (z := _stroke_size(s)) > 0]
+    scale = STROKE_SIZE / statistics.median(sizes_all) if sizes_all else 1.0
+    images, sizes = [], []
+    for pts in glyphs:
+        mx = min(p[0] for s in pts for p in s)
+        my = min(p[1] for s in pts for p in s)
+        norm = [[((x - mx) * scale + MARGIN, (y - my) * scale + MARGIN) for x, y in s] for s in pts]
+        ms = mc.to_strokes(norm)
+        canvas = max(STEP_CANVAS, float(int(max(c for s in norm for p in s for c in p))))
+        images.append(mc.render_strokes(ms, canvas_size=classifier.canvas_size, source_size=canvas))
+        sizes.append(mc.size_feat(ms, canvas))
     results = classifier.classify_batch(images, size_feats=sizes if classifier.use_size_feat else None)
     feats = np.stack([np.asarray(r.features, dtype=np.float32) for r in results])
     return feats, labels
+
+
+def power_features(features):
+    """The power transform of few-shot learning on ReLU features (Hu, Gripon and Pateux, "Leveraging
+    the Feature Distribution in Transfer-based Few-Shot Learning", ICANN 2021, sec. 3.2, beta = 0.5):
+    sqrt of each (non-negative) feature, then each vector scaled to unit length. (N, D) -> (N, D) float32;
+    a zero vector stays zero."""
+    import numpy as np
+
+    f = np.sqrt(np.maximum(np.asarray(features, dtype=np.float32), 0.0))
+    norm = np.linalg.norm(f, axis=-1, keepdims=True)
+    return (f / np.where(norm > 0, norm, 1.0)).astype(np.float32)
 
 
 class WriterAdaptation:
@@ -140,20 +182,37 @@ class WriterAdaptation:
     :meth:`relabel` a classifier result (for the engine). Immutable once built.
     """
 
-    def __init__(self, labels: Sequence[str], features, head: ClassifierHead, ratio: float = RATIO) -> None:
+    def __init__(
+        self,
+        labels: Sequence[str],
+        features,
+        head: ClassifierHead,
+        ratio: float = RATIO,
+        metric: str = METRIC,
+    ) -> None:
         self.labels = tuple(labels)
         self.features = features
         self.head = head
         self.ratio = float(ratio)
+        self.metric = metric
+        self._space = power_features if metric == "power" else _identity
+        self._model_protos = self._space(head.prototypes)
 
     @classmethod
     def fit(
-        cls, features, labels: Sequence[str], head: ClassifierHead, ratio: float = RATIO
+        cls,
+        features,
+        labels: Sequence[str],
+        head: ClassifierHead,
+        ratio: float = RATIO,
+        metric: str = METRIC,
     ) -> WriterAdaptation:
         """The adaptation to samples with these *features* (N, D) and *labels* (N,): one prototype a label,
         the mean of its samples (with the model's own prototype as :data:`PRIOR_WEIGHT` samples more when
-        the label is one of the classifier's classes). Labels are class names of the classifier or any other LaTeX. Raises
-        ValueError for mismatched or non-finite input."""
+        the label is one of the classifier's classes), in the space of *metric* ("power": the means and
+        every distance after :func:`power_features`; "euclidean": raw features). Labels are class names
+        of the classifier or any other LaTeX. Raises ValueError for mismatched or non-finite input or an
+        unknown metric."""
         import numpy as np
 
         f = np.asarray(features, dtype=np.float32)
@@ -170,9 +229,14 @@ class WriterAdaptation:
             raise ValueError("calibration features are not finite")
         if not (ratio > 0 and math.isfinite(ratio)):
             raise ValueError(f"ratio must be a positive number, not {ratio!r}")
+        if metric not in ("power", "euclidean"):
+            raise ValueError(f"metric must be 'power' or 'euclidean', not {metric!r}")
+        space = power_features if metric == "power" else _identity
+        f = space(f)
+        protos = space(head.prototypes)
         names = list(dict.fromkeys(labels))
         if not names:
-            return cls((), np.zeros((0, head.prototypes.shape[1]), dtype=np.float32), head, ratio)
+            return cls((), np.zeros((0, head.prototypes.shape[1]), dtype=np.float32), head, ratio, metric)
         at = {n: i for i, n in enumerate(names)}
         idx = np.array([at[x] for x in labels])
         own = {n: i for i, n in enumerate(head.names)}
@@ -180,11 +244,11 @@ class WriterAdaptation:
         for i, name in enumerate(names):
             rows = f[idx == i]
             if name in own:  # shrink toward the model's prototype of the class
-                total = rows.sum(axis=0) + PRIOR_WEIGHT * head.prototypes[own[name]]
+                total = rows.sum(axis=0) + PRIOR_WEIGHT * protos[own[name]]
                 means.append(total / (len(rows) + PRIOR_WEIGHT))
             else:
                 means.append(rows.mean(axis=0))
-        return cls(names, np.stack(means).astype(np.float32), head, ratio)
+        return cls(names, np.stack(means).astype(np.float32), head, ratio, metric)
 
     def __len__(self) -> int:
         return len(self.labels)
@@ -197,10 +261,11 @@ class WriterAdaptation:
         n = feats.shape[0]
         if not len(self.labels) or n == 0:
             return np.full(n, -1), np.full(n, np.inf)
+        feats = self._space(feats)
         d = np.sqrt(((feats[:, None, :] - self.features[None, :, :]) ** 2).sum(axis=2))  # (N, K)
         k = d.argmin(axis=1)
         dk = d[np.arange(n), k]
-        dm = np.linalg.norm(feats - self.head.prototypes[model_class], axis=1)
+        dm = np.linalg.norm(feats - self._model_protos[model_class], axis=1)
         return np.where(dk < self.ratio * dm, k, -1), dk
 
     def predict(self, features, logits) -> list[str]:
@@ -241,6 +306,12 @@ class WriterAdaptation:
             is_ood=False,
             alternatives=alts,
         )
+
+
+def _identity(features):
+    import numpy as np
+
+    return np.asarray(features, dtype=np.float32)
 
 
 def _argmax(result, names) -> int:

@@ -202,6 +202,9 @@ def train_classifier(
     synth_classes: Sequence[str] | None = None,
     synth_val_per_class: int = 100,
     stop_after: int = 0,
+    distill_from: str | Path | None = None,
+    distill_weight: float = 1.0,
+    distill_temperature: float = 2.0,
 ) -> dict:
     """Fine-tune the classifier; write the best checkpoint (by validation accuracy) to *out_path*.
 
@@ -213,6 +216,13 @@ def train_classifier(
     from and hosted in the *training* writers' ink only (seeded by *seed*); *synth_val_per_class* more,
     made from the validation writers' ink with another seed, are reported per epoch
     (``synth_val_acc``), while the checkpoint is still chosen by the real validation accuracy.
+    With *distill_from* (a classifier checkpoint, e.g. the shipped one), every *real* training symbol
+    also pays *distill_weight* x the distillation term of Hinton et al. 2015 ("Distilling the knowledge
+    in a neural network", eq. 2): T^2 KL(softmax(t/T) || softmax(s/T)) between that classifier's logits
+    t and the model's s over the teacher's classes (T = *distill_temperature*), so the old classes'
+    probabilities on real ink (and the evidence thresholds calibrated on them) stay where the teacher
+    had them while the made samples teach the added classes. The teacher's label names must be a prefix
+    of the model's (ValueError otherwise).
     Returns {"epochs", "val_acc", "val_acc_base", "history": [per-epoch dicts with loss and val_acc]}.
     """
     import torch
@@ -225,6 +235,7 @@ def train_classifier(
     model, ck = load_base(base)
     known = set(ck["label_names"])
     synth_val: list[Expression] = []
+    n_real = len(train)
     if synth_per_class > 0:
         from whiteboard_app.recognition.training.symbol_synth import (
             ADDED_CLASSES,
@@ -262,6 +273,22 @@ def train_classifier(
     tr_items = symbol_items(train, index)
     va_items = symbol_items(val, index)
     tr_labels = np.array([c for _k, _i, c in tr_items], dtype=np.int64)
+    tr_real = np.array([k < n_real for k, _i, _c in tr_items], dtype=bool)
+    teacher, n_teach = None, 0
+    if distill_from is not None:
+        teacher, t_ck = load_base(distill_from)
+        t_names = list(t_ck["label_names"])
+        if label_names[: len(t_names)] != t_names:
+            raise ValueError(
+                f"distillation teacher {distill_from}: its classes are not a prefix of the model's"
+            )
+        teacher.eval()
+        n_teach = len(t_names)
+        _log(
+            f"classifier: distillation from {distill_from} ({n_teach} classes) on {int(tr_real.sum())} real "
+            f"symbols, weight {distill_weight}, T {distill_temperature}",
+            log,
+        )
     va_labels = np.array([c for _k, _i, c in va_items], dtype=np.int64)
     va_imgs, va_sizes = render_items(val, va_items, canvas_size)
     base_acc = evaluate(model, va_imgs, va_sizes, va_labels) if len(va_labels) else 0.0
@@ -296,6 +323,19 @@ def train_classifier(
                 g["lr"] = lr * 0.5 * (1 + math.cos(math.pi * min(step, total) / total))
             logits, _f = model(x, torch.from_numpy(sizes[sel]))
             loss = F.cross_entropy(logits, y, label_smoothing=0.05)
+            real = tr_real[sel]
+            if teacher is not None and real.any():
+                ridx = torch.from_numpy(np.flatnonzero(real))
+                with torch.no_grad():
+                    t_logits, _tf = teacher(x[ridx], torch.from_numpy(sizes[sel][real]))
+                tt = distill_temperature
+                kd = F.kl_div(
+                    F.log_softmax(logits[ridx, :n_teach] / tt, dim=1),
+                    F.log_softmax(t_logits / tt, dim=1),
+                    reduction="batchmean",
+                    log_target=True,
+                )
+                loss = loss + distill_weight * (tt * tt) * kd * (len(ridx) / len(sel))
             opt.zero_grad()
             loss.backward()
             opt.step()

@@ -62,6 +62,16 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         "training symbols, from the training writers' ink (0: none)",
     )
     p.add_argument(
+        "--distill-from",
+        default=None,
+        help="classifier checkpoint whose outputs on the real training symbols the classifier keeps "
+        "(a distillation term, e.g. the shipped classifier.pth; default: none)",
+    )
+    p.add_argument("--distill-weight", type=float, default=1.0, help="weight of the distillation term")
+    p.add_argument(
+        "--distill-temperature", type=float, default=2.0, help="softmax temperature of distillation"
+    )
+    p.add_argument(
         "--grouper-vectors",
         choices=("bundled", "own"),
         default="own",
@@ -133,6 +143,9 @@ def run(args: argparse.Namespace) -> int:
             base=args.base_classifier,
             synth_per_class=args.synth_per_class,
             stop_after=args.stop_after,
+            distill_from=args.distill_from,
+            distill_weight=args.distill_weight,
+            distill_temperature=args.distill_temperature,
         )
     if "grouper" in stages:
         if args.grouper_vectors == "own" and not (out / "classifier.pth").exists():
