@@ -222,3 +222,20 @@ def test_extend_classes_keeps_old_outputs():
         b, _ = big(x, sf)
     assert torch.allclose(a, b[:, : a.shape[1]])
     assert torch.equal(a.argmax(1), b.argmax(1))  # a new class does not take over before training
+
+
+def test_cli_refiner_stage_writes_layouts_and_a_refiner(tmp_path, rows):
+    from whiteboard_app.recognition.training.cli import main
+
+    path = tmp_path / "d.jsonl"
+    path.write_text("".join(json.dumps(r) + "\n" for r in rows[:24]))
+    out = tmp_path / "o"
+    code = main(
+        ["--data", str(path), "--out", str(out), "--stages", "refiner", "--refiner-epochs", "1"]
+        + ["--refiner-copies", "1", "--val-fraction", "0.3", "--threads", "1", "--seed", "0"]
+    )
+    assert code == 0
+    assert (out / "structure_train.jsonl").stat().st_size > 0 and (out / "structure_val.jsonl").exists()
+    summary = json.loads((out / "summary.json").read_text())
+    assert len(summary["refiner"]["history"]) == 2  # the bundled refiner on validation, then one epoch
+    assert "refiner: evidence of" in (out / "train.log").read_text()

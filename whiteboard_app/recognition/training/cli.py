@@ -201,8 +201,9 @@ def _train_refiner(args: argparse.Namespace, out: Path, train: list, val: list, 
     """The ``refiner`` stage: layout examples (written by the structure stage, else here) and the
     evidence refiner fine-tuned on the evidence of ``--relation-model`` (default: --out's structure.pth,
     else the bundled weights')."""
+    from importlib import resources
+
     from whiteboard_app.recognition.structure import STRUCTURE_FILE
-    from whiteboard_app.recognition.trained import default_weights_dir
     from whiteboard_app.recognition.training.structure import REFINER_FILE, train_refiner, write_examples
 
     for part, exs in (("train", train), ("val", val)):
@@ -212,7 +213,7 @@ def _train_refiner(args: argparse.Namespace, out: Path, train: list, val: list, 
             log(f"refiner: {part} layouts {n_ok} ({n_bad} left out: unmatched names or LaTeX)")
     relation = Path(args.relation_model) if args.relation_model else out / STRUCTURE_FILE
     if not relation.exists():
-        relation = default_weights_dir() / STRUCTURE_FILE
+        relation = Path(str(resources.files("whiteboard_app.recognition") / "weights")) / STRUCTURE_FILE
     log(f"refiner: evidence of {relation}")
     return train_refiner(
         out / "structure_train.jsonl",
