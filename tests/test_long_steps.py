@@ -162,6 +162,9 @@ def test_the_label_search_reads_as_the_parser_does(rec, latex):
 
 def test_over_the_budget_only_the_first_labelling_is_parsed(rec, monkeypatch):
     ocr = rec._load()
+    # the labelling search belongs to the beam search ("backtrack"); with the fine-tuned refiner the
+    # engine's parser builds Edmonds trees, which decide bars in one parse (recognition/structure.py)
+    monkeypatch.setattr(ocr.tree_parser, "tree_strategy", "backtrack")
     detected = _detected(rec, _synth(r"\frac{a-b}{c}-d", 0))
     # an uncertain bar, so that the parser would compare labellings
     from dataclasses import replace

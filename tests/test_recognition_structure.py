@@ -188,6 +188,159 @@ def test_fine_tuning_on_generated_layouts_writes_a_loadable_model(tmp_path):
         load_relation_model(tmp_path / "missing.pth")
 
 
+# ── the evidence refiner (the parser's GNN) fine-tuned on the relation model's evidence ──────────────
+
+
+def _layouts(tmp_path, latexes, name):
+    from whiteboard_app.recognition.training.structure import write_examples
+
+    exprs = [row_to_expression(_row(t, seed=k)) for k, t in enumerate(latexes)]
+    path = tmp_path / name
+    assert write_examples(exprs, path) == (len(exprs), 0)
+    return path
+
+
+def test_batched_refiner_evidence_equals_the_one_by_one_evidence(tmp_path):
+    pytest.importorskip("torch")
+    pytest.importorskip("mathnote_ocr")
+    import torch
+
+    from whiteboard_app.recognition import mathnote_compat as mc
+    from whiteboard_app.recognition.training.structure import base_checkpoint
+
+    base = base_checkpoint()
+    model = mc.load_subset_model(base)
+    vocab = dict(base["symbol_vocab"])
+    path = _layouts(tmp_path, [r"x_{1}^{2}+\frac{a}{b}=y", r"\sqrt{a^{2}+b^{2}}=c_{0}"], "l.jsonl")
+    one_by_one = mc._internal("tree_parser.gnn.dataset", "_compute_evidence_for_example")
+    for line in path.read_text().splitlines():
+        ex = json.loads(line)
+        with torch.no_grad():
+            a = one_by_one(ex["symbols"], ex["tree"], model, vocab, 8, torch.device("cpu"))
+            b = mc.refiner_example(ex, model, vocab, 8)
+        assert a["N"] == b["N"] == len(ex["symbols"])
+        for k in ("symbol_ids", "gt_parent", "gt_edge_type", "gt_seq"):
+            assert torch.equal(a[k], b[k])
+        # the same evidence up to float rounding (masked entries are large negative numbers)
+        assert torch.allclose(a["edge_features"], b["edge_features"], rtol=1e-5, atol=1e-3)
+        collapsed = mc.refiner_example(ex, model, vocab, 8, augment=True)
+        assert collapsed is None or 2 <= collapsed["N"] <= len(ex["symbols"])
+
+
+def test_refiner_fine_tuning_on_generated_layouts_writes_a_loadable_model(tmp_path):
+    pytest.importorskip("torch")
+    pytest.importorskip("mathnote_ocr")
+    import torch
+
+    from whiteboard_app.recognition.structure import REFINER_FILE, STRUCTURE_FILE, load_refiner
+    from whiteboard_app.recognition.training.structure import base_checkpoint, train_refiner
+
+    base = base_checkpoint()
+    relation = tmp_path / STRUCTURE_FILE
+    torch.save({k: base[k] for k in ("model_state_dict", "symbol_vocab", "config")}, relation)
+    train = _layouts(tmp_path, [r"x^{2}+y^{2}=z^{2}", r"\frac{a+b}{c}-d", r"a_{n}+b_{n}"], "t.jsonl")
+    val = _layouts(tmp_path, [r"\sqrt{x+1}=y_{1}"], "v.jsonl")
+    logs: list[str] = []
+    summary = train_refiner(
+        train, val, relation, tmp_path / REFINER_FILE, epochs=2, lr=1e-3, copies=2, log_fn=logs.append
+    )
+    assert len(summary["history"]) == 3 and any("validation" in m for m in logs)
+    if summary["best_epoch"]:  # an epoch beat the bundled refiner on validation: saved
+        refiner, vocab = load_refiner(tmp_path / REFINER_FILE)
+        assert vocab == dict(base["symbol_vocab"]) and not refiner.training
+    else:
+        assert not (tmp_path / REFINER_FILE).exists()
+
+
+def test_install_refiner_beside_its_relation_model(tmp_path):
+    pytest.importorskip("torch")
+    pytest.importorskip("mathnote_ocr")
+    import torch
+
+    from whiteboard_app.recognition import mathnote_compat as mc
+    from whiteboard_app.recognition.structure import (
+        REFINED_TREE_STRATEGY,
+        REFINER_FILE,
+        STRUCTURE_FILE,
+        install_relation_model,
+    )
+    from whiteboard_app.recognition.training.structure import base_checkpoint
+
+    base = base_checkpoint()
+    vocab = dict(base["symbol_vocab"])
+    gnn = mc.load_checkpoint("tree_gnn", mc.relation_refiner_run())
+    torch.save({k: gnn[k] for k in ("model_state_dict", "symbol_vocab", "config")}, tmp_path / REFINER_FILE)
+
+    def parser():
+        return SimpleNamespace(
+            symbol_vocab=vocab, subset_model=None, gnn_model="bundled", tree_strategy="backtrack"
+        )
+
+    # a refiner alone (no relation model beside it) is not installed: it learnt that model's evidence
+    alone = parser()
+    assert install_relation_model(alone, tmp_path) is False
+    assert alone.gnn_model == "bundled" and alone.tree_strategy == "backtrack"
+    torch.save(
+        {k: base[k] for k in ("model_state_dict", "symbol_vocab", "config")}, tmp_path / STRUCTURE_FILE
+    )
+    both = parser()
+    assert install_relation_model(both, tmp_path) is True
+    assert both.gnn_model != "bundled" and not both.gnn_model.training
+    assert both.tree_strategy == REFINED_TREE_STRATEGY
+    # a parser without a refiner (mathnote-ocr's SubsetTreeParser) keeps its search
+    plain = SimpleNamespace(symbol_vocab=vocab, subset_model=None, tree_strategy="backtrack")
+    assert install_relation_model(plain, tmp_path) is True and plain.tree_strategy == "backtrack"
+    # a refiner of another vocabulary is refused
+    torch.save(
+        {**{k: gnn[k] for k in ("model_state_dict", "config")}, "symbol_vocab": {"<pad>": 0}},
+        tmp_path / REFINER_FILE,
+    )
+    with pytest.raises(ValueError, match="vocabulary"):
+        install_relation_model(parser(), tmp_path)
+
+
+def test_function_names_unknown_to_the_parser_read_as_their_alias(tmp_path):
+    pytest.importorskip("torch")
+    pytest.importorskip("mathnote_ocr")
+    import torch
+
+    from whiteboard_app.recognition.structure import (
+        PARSER_ALIASES,
+        STRUCTURE_FILE,
+        install_relation_model,
+        with_aliases,
+    )
+    from whiteboard_app.recognition.training.structure import base_checkpoint
+
+    vocab = {"<pad>": 0, "<unk>": 1, "sum": 7, "x": 9}
+    read_as = with_aliases(vocab, {"lim": "sum", "foo": "missing", "x": "sum"})
+    assert read_as["lim"] == 7 and "foo" not in read_as and read_as["x"] == 9  # only absent names
+    assert "lim" not in vocab  # not changed
+    base = base_checkpoint()
+    assert all(name not in base["symbol_vocab"] for name in PARSER_ALIASES)
+    torch.save(
+        {k: base[k] for k in ("model_state_dict", "symbol_vocab", "config")}, tmp_path / STRUCTURE_FILE
+    )
+    parser = SimpleNamespace(symbol_vocab=dict(base["symbol_vocab"]), subset_model=None)
+    assert install_relation_model(parser, tmp_path) is True
+    assert parser.symbol_vocab["lim"] == base["symbol_vocab"]["sum"]
+    assert install_relation_model(parser, tmp_path) is True  # installing again: the same vocabulary
+
+
+def test_refiner_file_that_is_not_a_refiner_is_a_clear_error(tmp_path):
+    pytest.importorskip("torch")
+    pytest.importorskip("mathnote_ocr")
+    import torch
+
+    from whiteboard_app.recognition.structure import REFINER_FILE, load_refiner
+
+    with pytest.raises(FileNotFoundError):
+        load_refiner(tmp_path / REFINER_FILE)
+    torch.save({"weights": 1}, tmp_path / REFINER_FILE)
+    with pytest.raises(ValueError, match="not an evidence-refiner"):
+        load_refiner(tmp_path / REFINER_FILE)
+
+
 # ── labels decided by neighbours ───────────────────────────────────────
 
 

@@ -281,3 +281,20 @@ def test_distillation_teacher_must_share_the_classes(tmp_path, exprs):
     _save(model, model.state_dict(), ck, names, ck.get("canvas_size", 32), other)
     with pytest.raises(ValueError, match="prefix"):
         train_classifier(exprs[:8], [], tmp_path / "c.pth", epochs=1, log=None, distill_from=other)
+
+
+def test_cli_refiner_stage_writes_layouts_and_a_refiner(tmp_path, rows):
+    from whiteboard_app.recognition.training.cli import main
+
+    path = tmp_path / "d.jsonl"
+    path.write_text("".join(json.dumps(r) + "\n" for r in rows[:24]))
+    out = tmp_path / "o"
+    code = main(
+        ["--data", str(path), "--out", str(out), "--stages", "refiner", "--refiner-epochs", "1"]
+        + ["--refiner-copies", "1", "--val-fraction", "0.3", "--threads", "1", "--seed", "0"]
+    )
+    assert code == 0
+    assert (out / "structure_train.jsonl").stat().st_size > 0 and (out / "structure_val.jsonl").exists()
+    summary = json.loads((out / "summary.json").read_text())
+    assert len(summary["refiner"]["history"]) == 2  # the bundled refiner on validation, then one epoch
+    assert "refiner: evidence of" in (out / "train.log").read_text()

@@ -40,6 +40,12 @@ The internals used (module: names; "private" = an underscore name):
   (private); ``tree_parser.subset_dataset``: ``TreeSubsetDataset``; ``tree_parser.subset_loss``:
   ``compute_loss``; ``pipeline_config``: ``get``, ``load_config``; a parser's ``subset_model`` and
   ``symbol_vocab`` (replaced by :func:`whiteboard_app.recognition.structure.install_relation_model`).
+* The relation evidence refiner (the same two files): ``tree_parser.gnn.model``: ``EvidenceGNN``;
+  ``tree_parser.gnn.dataset``: ``_compute_evidence_for_example`` (private), ``collate_fn``;
+  ``tree_parser.subset_selection``: ``make_spatial_subsets``; ``tree_parser.geometry``: ``writing_scale``;
+  ``latex_utils.collapse``: ``random_collapse``; a relation model's ``inputs``, ``forward``, ``encoding``;
+  ``tree_parser.gnn.train``: ``compute_loss``; ``pipeline_config`` ``tree_parser.gnn_run``; a parser's
+  ``gnn_model`` (replaced by ``install_relation_model``).
 
 No module-level import of mathnote_ocr: each function imports what it needs (the app starts without it).
 """
@@ -530,3 +536,86 @@ def relation_model_run(default: str = "mixed_v8") -> str:
     get = _internal("pipeline_config", "get")
     load_config = _internal("pipeline_config", "load_config")
     return str(get(load_config("default"), "tree_parser.subset_run", default))
+
+
+# ── the layout parser's evidence refiner (GNN; recognition/structure.py, training/structure.py) ───────
+def relation_refiner_run(default: str = "mixed_v10") -> str:
+    """The evidence-refiner (GNN) run mathnote-ocr's default pipeline loads (``tree_parser.gnn_run``)."""
+    get = _internal("pipeline_config", "get")
+    load_config = _internal("pipeline_config", "load_config")
+    return str(get(load_config("default"), "tree_parser.gnn_run", default) or default)
+
+
+def evidence_gnn(config: dict, state_dict: dict | None = None):
+    """``tree_parser.gnn.model.EvidenceGNN(**config)`` on the CPU, with *state_dict* loaded when given,
+    in eval mode."""
+    model = _internal("tree_parser.gnn.model", "EvidenceGNN")(**config)
+    if state_dict is not None:
+        model.load_state_dict(state_dict)
+    model.eval()
+    return model
+
+
+class _ReplayedSubsets:
+    """A relation model whose outputs for an expression's subsets were computed in one batch: ``forward``
+    hands them out one subset at a time, in order (what ``_compute_evidence_for_example`` asks for)."""
+
+    def __init__(self, model, outputs: dict) -> None:
+        self._model = model
+        self._outputs = outputs
+        self._next = 0
+        self.encoding = getattr(model, "encoding", "v1")
+
+    def inputs(self, *args, **kw):
+        return self._model.inputs(*args, **kw)
+
+    def forward(self, *_args):
+        b = self._next
+        self._next += 1
+        return {k: v[b : b + 1] for k, v in self._outputs.items()}
+
+
+def refiner_example(layout: dict, subset_model, symbol_vocab: dict, max_subset: int, augment: bool = False):
+    """The refiner's training tensors of one layout example (``{"symbols", "tree"}``) with the evidence of
+    *subset_model*: ``tree_parser.gnn.dataset._compute_evidence_for_example`` (private), its subsets
+    (``subset_selection.make_spatial_subsets``) run through the model in one batch instead of one by one
+    (the same outputs, several times faster). With *augment*, a random subtree is collapsed first
+    (``latex_utils.collapse.random_collapse``); None when fewer than 2 symbols remain."""
+    import torch
+
+    symbols, tree = layout["symbols"], layout["tree"]
+    if augment and len(symbols) > 3:
+        symbols, tree = _internal("latex_utils.collapse", "random_collapse")(symbols, tree)
+        if len(symbols) < 2:
+            return None
+    names = [s["name"] for s in symbols]
+    bboxes = [s["bbox"] for s in symbols]
+    subsets = _internal("tree_parser.subset_selection", "make_spatial_subsets")(bboxes, max_subset=max_subset)
+    scale = None
+    if getattr(subset_model, "encoding", "v1") != "v1":
+        scale = _internal("tree_parser.geometry", "writing_scale")(names, bboxes)
+    unk = symbol_vocab.get("<unk>", 1)
+    ids = torch.zeros(len(subsets), max_subset, dtype=torch.long)
+    pad = torch.ones(len(subsets), max_subset, dtype=torch.bool)
+    geos, sizes = [], []
+    for b, sub in enumerate(subsets):
+        for i, gi in enumerate(sub):
+            ids[b, i] = symbol_vocab.get(names[gi], unk)
+        pad[b, : len(sub)] = False
+        geo, size = subset_model.inputs(names, bboxes, sub, scale=scale, S=max_subset)
+        geos.append(geo)
+        sizes.append(size)
+    outputs = subset_model.forward(ids, torch.stack(geos), pad, torch.stack(sizes)) if subsets else {}
+    fn = _internal("tree_parser.gnn.dataset", "_compute_evidence_for_example")
+    replay = _ReplayedSubsets(subset_model, outputs)
+    return fn(symbols, tree, replay, symbol_vocab, max_subset, torch.device("cpu"), augment=False)
+
+
+def refiner_collate():
+    """The function ``tree_parser.gnn.dataset.collate_fn`` (pads a batch of refiner examples)."""
+    return _internal("tree_parser.gnn.dataset", "collate_fn")
+
+
+def refiner_loss():
+    """The function ``tree_parser.gnn.train.compute_loss`` (parent + edge type + sibling loss)."""
+    return _internal("tree_parser.gnn.train", "compute_loss")

@@ -11,8 +11,9 @@ Architecture (details and numbers in docs/recogniser.md):
    (``weights/classifier.pth``), every class kept distinct: mathnote-ocr's forced renames
    (X -> x, \\times -> x, \\Sigma -> \\sum ...) are switched off for this engine
    (:func:`~whiteboard_app.recognition.mathnote_compat.install_engine_patches`).
-4. Layout: mathnote-ocr's tree parser turns each partition into LaTeX, its relation model replaced by one
-   fine-tuned on real layouts (``weights/structure.pth``, recognition/structure.py) and the labels of
+4. Layout: mathnote-ocr's tree parser turns each partition into LaTeX, its relation model and evidence
+   refiner replaced by ones fine-tuned on real layouts (``weights/structure.pth``, ``structure_gnn.pth``;
+   recognition/structure.py) and the labels of
    decimal points, x / \\times and \\lim decided by their neighbours first (recognition/symbol_context.py);
    the candidates are ranked by grouping probability x parse confidence (score = its natural log).
 

@@ -5,7 +5,8 @@ Example (reproduces the shipped weights; see docs/recogniser.md)::
     whiteboard-app train-recognizer --data ../shared/handwriting/train.jsonl.gz \\
         --out runs/recognizer --minutes 60 --seed 0
 
-Writes ``classifier.pth`` (symbol classifier), ``grouper.pth`` (stroke grouper), ``structure.pth`` (layout relations) and
+Writes ``classifier.pth`` (symbol classifier), ``grouper.pth`` (stroke grouper), ``structure.pth`` (layout relations),
+``structure_gnn.pth`` (the layout parser's evidence refiner, from that relation model's evidence) and
 ``train.log`` under --out; copy the .pth files to whiteboard_app/recognition/weights/ to ship them.
 """
 
@@ -17,7 +18,7 @@ import sys
 import time
 from pathlib import Path
 
-STAGES = ("classifier", "grouper", "structure")
+STAGES = ("classifier", "grouper", "structure", "refiner")
 
 
 def register(subparsers) -> None:
@@ -80,6 +81,18 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--grouper-epochs", type=int, default=12)
     p.add_argument("--structure-epochs", type=int, default=4, help="epochs of the layout relation model")
     p.add_argument("--structure-lr", type=float, default=1e-4)
+    p.add_argument("--refiner-epochs", type=int, default=6, help="epochs of the layout evidence refiner")
+    p.add_argument("--refiner-lr", type=float, default=3e-4)
+    p.add_argument(
+        "--refiner-copies",
+        type=int,
+        default=2,
+        help="examples per layout (the further ones: a subtree collapsed)",
+    )
+    p.add_argument(
+        "--relation-model",
+        help="structure.pth whose evidence the refiner learns from (default: --out's, else the bundled one)",
+    )
     p.add_argument("--val-fraction", type=float, default=0.1, help="share of writers held out for validation")
     p.add_argument("--limit", type=int, default=0, help="use only the first N expressions (0: all)")
     p.add_argument("--threads", type=int, default=2, help="torch threads")
@@ -189,10 +202,45 @@ def run(args: argparse.Namespace) -> int:
             log_fn=log,
         )
         summary["structure"]["examples"] = made
+    if "refiner" in stages:
+        summary["refiner"] = _train_refiner(args, out, train, val, log)
     (out / "summary.json").write_text(json.dumps(summary, indent=2, default=str))
     log(f"done: {out}")
     log_f.close()
     return 0
+
+
+def _train_refiner(args: argparse.Namespace, out: Path, train: list, val: list, log) -> dict:
+    """The ``refiner`` stage: layout examples (written by the structure stage, else here) and the
+    evidence refiner fine-tuned on the evidence of ``--relation-model`` (default: --out's structure.pth,
+    else the bundled weights')."""
+    from importlib import resources
+
+    from whiteboard_app.recognition.structure import STRUCTURE_FILE
+    from whiteboard_app.recognition.training.structure import REFINER_FILE, train_refiner, write_examples
+
+    for part, exs in (("train", train), ("val", val)):
+        path = out / f"structure_{part}.jsonl"
+        if not path.exists():
+            n_ok, n_bad = write_examples(exs, path)
+            log(f"refiner: {part} layouts {n_ok} ({n_bad} left out: unmatched names or LaTeX)")
+    relation = Path(args.relation_model) if args.relation_model else out / STRUCTURE_FILE
+    if not relation.exists():
+        relation = Path(str(resources.files("whiteboard_app.recognition") / "weights")) / STRUCTURE_FILE
+    log(f"refiner: evidence of {relation}")
+    return train_refiner(
+        out / "structure_train.jsonl",
+        out / "structure_val.jsonl",
+        relation,
+        out / REFINER_FILE,
+        epochs=args.refiner_epochs,
+        lr=args.refiner_lr,
+        copies=args.refiner_copies,
+        minutes=args.minutes,
+        seed=args.seed,
+        threads=args.threads,
+        log_fn=log,
+    )
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -293,8 +293,11 @@ def train_structure(
     vocab = base["symbol_vocab"]
     cfg = dict(base["config"])
     max_subset = int(cfg.get("max_symbols", 8))
-    train_ds = TreeSubsetDataset(train_path, vocab, max_subset=max_subset, augment=True)
-    val_ds = TreeSubsetDataset(val_path, vocab, max_subset=max_subset, augment=False)
+    from whiteboard_app.recognition.structure import with_aliases
+
+    read_as = with_aliases(vocab)  # the names the engine's parser reads as another's (PARSER_ALIASES)
+    train_ds = TreeSubsetDataset(train_path, read_as, max_subset=max_subset, augment=True)
+    val_ds = TreeSubsetDataset(val_path, read_as, max_subset=max_subset, augment=False)
     if not train_ds.examples or not val_ds.examples:
         raise ValueError(
             f"structure: no layouts to train or validate on ({len(train_ds.examples)} train, "
@@ -414,3 +417,162 @@ def times_context_table(exprs: Sequence[Expression], min_count: int = 20) -> dic
         if t + x >= min_count:
             out[(left, right)] = ((t + 1) / (x + 1)) / base
     return out
+
+
+#: File name of the fine-tuned evidence refiner in a weights folder (recognition/structure.py).
+REFINER_FILE = "structure_gnn.pth"  # = whiteboard_app.recognition.structure.REFINER_FILE
+
+
+def refiner_examples(
+    layout_path: Path, subset_model, symbol_vocab: dict, max_subset: int, *, copies: int = 1, max_n: int = 30
+) -> list[dict]:
+    """The evidence refiner's training examples of the layouts in *layout_path* (see
+    :func:`write_examples`): per layout with 2 to *max_n* symbols, the relation model *subset_model*'s
+    aggregated evidence and the tree targets (mathnote-ocr's GNN example tensors); *copies* - 1 further
+    copies with a random subtree collapsed (mathnote-ocr's augmentation). Raises FileNotFoundError when
+    the file is missing."""
+    from whiteboard_app.recognition import mathnote_compat as mc
+
+    subset_model.eval()
+    out = []
+    with open(layout_path, encoding="utf-8") as f:
+        for line in f:
+            if not line.strip():
+                continue
+            ex = json.loads(line)
+            if not 2 <= len(ex["symbols"]) <= max_n:
+                continue
+            for c in range(max(1, copies)):
+                made = mc.refiner_example(ex, subset_model, symbol_vocab, max_subset, augment=c > 0)
+                if made is not None:
+                    out.append(made)
+    return out
+
+
+def train_refiner(
+    train_path: Path,
+    val_path: Path,
+    relation_model: Path,
+    out: Path,
+    *,
+    epochs: int = 6,
+    lr: float = 3e-4,
+    batch_size: int = 32,
+    copies: int = 2,
+    minutes: float = 60.0,
+    seed: int = 0,
+    threads: int = 1,
+    log_fn: Callable[[str], None] = print,
+) -> dict:
+    """Fine-tune mathnote-ocr's evidence refiner (the layout parser's GNN, which turns the relation
+    model's aggregated subset evidence into parent / relation / sibling scores) on real layouts.
+
+    The bundled refiner learnt from the evidence of the bundled relation model on typeset layouts; the
+    engine's parser feeds it the evidence of the relation model fine-tuned on handwriting
+    (*relation_model*, ``structure.pth``), whose scores are distributed differently. Here its examples
+    are that model's evidence on the training ink's layouts (:func:`refiner_examples`, *copies* per
+    layout with random subtree collapse), its loss mathnote-ocr's (parent + relation + sibling cross
+    entropy), AdamW at *lr* with cosine decay over *epochs*, starting from the bundled weights; the
+    epoch with the lowest validation loss (layouts of writers held out, *val_path*) is saved to *out*
+    (``{"model_state_dict", "config", "symbol_vocab", "epoch", "metrics", "base_run"}``). Stops after
+    the epoch that passes *minutes* (from the start, evidence included). Returns a summary dict.
+    Raises FileNotFoundError when an input is missing, ValueError when there are no examples."""
+    import torch
+    from torch.utils.data import DataLoader
+
+    from whiteboard_app.recognition import mathnote_compat as mc
+    from whiteboard_app.recognition.structure import load_relation_model
+
+    random.seed(seed)
+    torch.manual_seed(seed)
+    torch.set_num_threads(max(1, threads))
+    t0 = time.time()
+    subset_model, vocab = load_relation_model(relation_model)
+    max_subset = int(
+        torch.load(relation_model, map_location="cpu", weights_only=False)["config"].get("max_symbols", 8)
+    )
+    run = mc.relation_refiner_run()
+    base = mc.load_checkpoint("tree_gnn", run)
+    if dict(base["symbol_vocab"]) != vocab:
+        raise ValueError("the bundled refiner's symbol vocabulary differs from the relation model's")
+    from whiteboard_app.recognition.structure import with_aliases
+
+    read_as = with_aliases(vocab)  # as the engine's parser reads the names (PARSER_ALIASES)
+    with torch.no_grad():
+        train_ex = refiner_examples(train_path, subset_model, read_as, max_subset, copies=copies)
+        val_ex = refiner_examples(val_path, subset_model, read_as, max_subset, copies=1)
+    if not train_ex or not val_ex:
+        raise ValueError(f"refiner: no examples ({len(train_ex)} train, {len(val_ex)} validation)")
+    log_fn(
+        f"refiner: evidence of {len(train_ex)} train / {len(val_ex)} validation examples ({time.time() - t0:.0f} s)"
+    )
+    collate, loss_fn = mc.refiner_collate(), mc.refiner_loss()
+    g = torch.Generator()
+    g.manual_seed(seed)
+    train_dl = DataLoader(train_ex, batch_size=batch_size, shuffle=True, collate_fn=collate, generator=g)
+    val_dl = DataLoader(val_ex, batch_size=batch_size, shuffle=False, collate_fn=collate)
+    cfg = dict(base["config"])
+    model = mc.evidence_gnn(cfg, base["model_state_dict"])
+    opt = torch.optim.AdamW(model.parameters(), lr=lr, weight_decay=1e-4)
+    steps = max(1, epochs * len(train_dl))
+    sched = torch.optim.lr_scheduler.LambdaLR(
+        opt, lambda s: 0.5 * (1 + math.cos(math.pi * min(s, steps) / steps))
+    )
+
+    def run_epoch(dl, train: bool) -> dict:
+        model.train(train)
+        tot: dict[str, float] = {}
+        n = 0
+        with torch.set_grad_enabled(train):
+            for b in dl:
+                o = model(b["symbol_ids"], b["size_feats"], b["edge_features"], b["pad_mask"])
+                loss, metrics = loss_fn(o, b["gt_parent"], b["gt_edge_type"], b["gt_seq"], b["pad_mask"])
+                if train:
+                    opt.zero_grad(set_to_none=True)
+                    loss.backward()
+                    torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+                    opt.step()
+                    sched.step()
+                for k, v in metrics.items():
+                    tot[k] = tot.get(k, 0.0) + float(v)
+                n += 1
+        return {k: v / max(n, 1) for k, v in tot.items()}
+
+    def total(m: dict) -> float:
+        return m["parent_loss"] + m["edge_loss"] + m["seq_loss"]
+
+    v0 = run_epoch(val_dl, False)
+    best_loss, best_epoch = total(v0), 0
+    log_fn(
+        f"refiner: bundled on validation: parent {v0['parent_acc']:.4f} edge {v0['edge_acc']:.4f} loss {best_loss:.4f}"
+    )
+    history = [{"epoch": 0, **v0}]
+    for epoch in range(1, epochs + 1):
+        te = time.time()
+        tr = run_epoch(train_dl, True)
+        va = run_epoch(val_dl, False)
+        history.append({"epoch": epoch, **va})
+        log_fn(
+            f"refiner: epoch {epoch}/{epochs} train parent {tr['parent_acc']:.4f} | validation parent "
+            f"{va['parent_acc']:.4f} edge {va['edge_acc']:.4f} seq {va['seq_acc']:.4f} loss {total(va):.4f} "
+            f"({time.time() - te:.0f} s)"
+        )
+        if total(va) < best_loss:
+            best_loss, best_epoch = total(va), epoch
+            model.eval()
+            torch.save(
+                {
+                    "model_state_dict": model.state_dict(),
+                    "config": cfg,
+                    "symbol_vocab": vocab,
+                    "epoch": epoch,
+                    "metrics": va,
+                    "base_run": run,
+                },
+                out,
+            )
+            log_fn(f"refiner: saved epoch {epoch} -> {out}")
+        if (time.time() - t0) / 60 > minutes:
+            log_fn("refiner: time budget reached")
+            break
+    return {"best_epoch": best_epoch, "best_val_loss": best_loss, "history": history}
