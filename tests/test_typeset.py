@@ -298,3 +298,33 @@ def test_what_cannot_be_typeset_raises_layout_error(latex):
 def test_layout_is_cached():
     a = glyph_layout(r"\hat{w} = (X^TX)^{-1}X^Ty")
     assert glyph_layout(r"\hat{w} = (X^TX)^{-1}X^Ty") is a
+
+
+#: Nested rows with stretchy fences, accents and roots over them: where ziamath's speed-ups could show.
+_STRETCHY = [
+    r"\left(\frac{a}{b}\right)^{2}",
+    r"\hat{\left(x+\frac{1}{2}\right)}",
+    r"\overline{\left[\frac{x_i}{\sum_{j} e^{z_j}}\right]}",
+    r"\sqrt{\frac{\left(x-\mu\right)^2}{2\sigma^2}}",
+    r"\frac{\partial}{\partial w}\left(\frac{1}{1+e^{-\left(w^\top x+b\right)}}\right)",
+    r"\left.\frac{d}{dx}\left(\frac{\left(x+1\right)^{2}}{\left|x\right|}\right)\right|_{x=0}",
+    r"\widehat{\left(a+b\right)}+\left\|\left(\frac{w}{2}\right)\right\|^2",
+    r"\log\left(\prod_{n=1}^{N}\left(\frac{e^{\theta_n}}{\left(1+e^{\theta_n}\right)}\right)\right)",
+]
+
+
+def test_the_ziamath_speed_ups_leave_every_layout_as_it_was(monkeypatch):
+    # recognition.typeset.ziamath_patches: the same glyphs and boxes with and without them
+    from whiteboard_app.recognition import typeset
+
+    monkeypatch.setenv("WHITEBOARD_CACHE_DIR", "off")
+    typeset._glyph_layout("x")  # font loaded, patches installed
+    try:
+        if not typeset.ziamath_patches(True):
+            pytest.skip("another ziamath version: the speed-ups are not installed")
+        fast = [typeset._glyph_layout(latex) for latex in _STRETCHY]
+        typeset.ziamath_patches(False)
+        plain = [typeset._glyph_layout(latex) for latex in _STRETCHY]
+    finally:
+        typeset.ziamath_patches(True)
+    assert fast == plain
