@@ -5,6 +5,7 @@ context.normalize_tokens, and boxes sit where typesetting puts them."""
 from __future__ import annotations
 
 from collections import Counter
+from functools import cache
 
 import pytest
 
@@ -24,12 +25,15 @@ NOT_TYPESETTABLE: dict[str, str] = {}
 _FUNCTION_CLASSES = {"sin", "cos", "tan", "log", "lim"}
 
 
-def _deck_steps() -> list[str]:
+@cache
+def _deck_steps() -> tuple[str, ...]:
+    """The deck's steps and mistakes, each once; loaded once per process (each part's fixture and
+    several tests ask: loading and validating the deck 60 times was ~40 % of this file's CPU)."""
     deck = load_deck()
     out = []
     for card in sorted(deck.cards.values(), key=lambda c: c.id):
         out += [s.latex for s in card.steps] + [m.latex for m in card.mistakes]
-    return list(dict.fromkeys(out))
+    return tuple(dict.fromkeys(out))
 
 
 #: The deck's steps are laid out and checked in this many parts, each a test of its own: ziamath takes
