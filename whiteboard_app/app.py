@@ -394,30 +394,42 @@ def start_recognizer_early(args: argparse.Namespace) -> EarlyRecognizer | None:
     shown. None also with ``--no-recognizer``, or when the engine cannot start here (the window's loader
     then tries again and reports why, in words).
 
-    Without ``--engine`` the default engine's worker is spawned before the settings are read (reading
-    them imports Qt: 0.2-0.35 s); when the settings name another engine, that worker is closed and the
-    settings' engine started instead, still before the window."""
+    Two looks at the CPUs: over the launch's first work (options, the registry's import), and, when that
+    one found no core free, once more over the settings' reading (which imports Qt, 0.2-0.35 s, work the
+    window needs next anyway): a program that was ending as this one started (the previous launch's
+    worker, say) keeps a core busy only for a moment. With a core free at the first look, the engine
+    named by ``--engine``, else the default engine, is spawned before the settings are read; when the
+    settings name another engine, that worker is closed and the settings' engine started instead."""
     if args.no_recognizer:
         return None
     try:
         from whiteboard_app.recognition.registry import DEFAULT_ENGINE, get_recognizer
     except Exception:  # noqa: BLE001 - the window's loader starts it again and shows the reason
         return None
-    if not spare_core():
-        return None
-    early = _early(args.engine or DEFAULT_ENGINE, get_recognizer)
-    if args.engine:
+    mark = cpu_sample()
+    early = _early(args.engine or DEFAULT_ENGINE, get_recognizer) if spare_core() else None
+    if early is not None and args.engine:
         return early
-    try:
-        from whiteboard_app.ui.settings_dialog import AppSettings, open_settings
+    engine = args.engine
+    if not engine:
+        try:
+            from whiteboard_app.ui.settings_dialog import AppSettings, open_settings
 
-        engine = AppSettings(open_settings(args.settings)).engine
-    except Exception:  # noqa: BLE001 - the window reads the settings again and shows the problem
-        return early
-    if early is not None and early.engine == engine:
-        return early
+            engine = AppSettings(open_settings(args.settings)).engine
+        except Exception:  # noqa: BLE001 - the window reads the settings again and shows the problem
+            return early
+    else:
+        try:  # the second look's work: the window imports it next
+            import whiteboard_app.ui.settings_dialog  # noqa: F401
+        except Exception:  # noqa: BLE001 - the window imports it again and shows the problem
+            return None
     if early is not None:
-        early.close()
+        if early.engine == engine:
+            return early
+        early.close()  # a core was free: the settings' engine instead
+        return _early(engine, get_recognizer)
+    if mark is None or not spare_core(mark):
+        return None
     return _early(engine, get_recognizer)
 
 
