@@ -7,7 +7,8 @@ in ``ui.application.run``; offscreen Qt, a throw-away data folder and settings f
 step written from then on is read) and ``warm`` when its warm-up is over too, then quits. Times are
 taken in this process from ``Popen`` to each line (Python's own start-up counts). With ``--baseline REF``
 the same child runs against that commit's files (``benchmarks/_trees.py``), interleaved with this tree
-so that the shared machine's load hits both alike. For comparison: a bare ``python -c pass``.
+so that the shared machine's load hits both alike; each launch starts once every process of the one before
+(its recogniser worker too) has ended. For comparison: a bare ``python -c pass``.
 
 Usage: ``python -m benchmarks.launch [--runs N] [--quick] [--baseline REF]``.
 """
@@ -50,6 +51,7 @@ def _time_launch(tree: Path, tmp: Path) -> dict[str, float]:
         stdout=subprocess.PIPE,
         stderr=subprocess.DEVNULL,
         text=True,
+        start_new_session=True,  # its own process group: the launch's workers are waited for below
     )
     out: dict[str, float] = {}
     try:
@@ -64,9 +66,26 @@ def _time_launch(tree: Path, tmp: Path) -> dict[str, float]:
         if proc.poll() is None:
             proc.kill()
             proc.wait()
+        _wait_for_group(proc.pid)
     if set(out) != set(EVENTS):
         raise RuntimeError(f"the child printed only {sorted(out)} ({tree})")
     return out
+
+
+def _wait_for_group(pgid: int, limit_s: float = 15.0) -> None:
+    """Wait until every process of the launch's group (its recogniser worker, which ends by itself once
+    the window's process is gone) has ended, so that the next launch, of either tree, does not share the
+    CPUs with this one's ending (a tree whose worker took a second of CPU to tear down slowed the other
+    tree's next launch when they are interleaved)."""
+    deadline = time.monotonic() + limit_s
+    while time.monotonic() < deadline:
+        try:
+            os.killpg(pgid, 0)
+        except (ProcessLookupError, PermissionError):
+            return
+        time.sleep(0.02)
+    with contextlib.suppress(ProcessLookupError, PermissionError):
+        os.killpg(pgid, 9)
 
 
 def _time_bare(n: int) -> list[float]:

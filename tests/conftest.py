@@ -51,6 +51,41 @@ try:  # hypothesis profiles: "ci" (default, quick) and "long" (benchmarks/fuzz.p
 except ImportError:  # pragma: no cover - hypothesis is in the test extra
     pass
 
+
+class _MathnoteWithoutTorchvision(importlib.abc.MetaPathFinder):
+    """The first ``import mathnote_ocr`` of a test process (a test module's ``from mathnote_ocr.bbox import
+    BBox``, ``pytest.importorskip("mathnote_ocr")``) runs the package the way the app imports it
+    (recognition/mathnote_compat.py): with recognition/fastload.py's stand-in for the two torchvision
+    transforms. Imported plainly, torchvision imports its models and ops and those ``torch._dynamo``:
+    ~4 s of CPU at collection in each pytest-xdist worker, for nothing a test uses (tests/test_fastload.py
+    imports the real torchvision itself to compare)."""
+
+    def find_spec(self, fullname, path=None, target=None):
+        if fullname != "mathnote_ocr":
+            return None
+        import importlib.machinery
+
+        spec = importlib.machinery.PathFinder.find_spec(fullname, path)
+        if spec is None or spec.loader is None or "torchvision" in sys.modules:
+            return spec
+        real = spec.loader
+
+        class _Loader(importlib.abc.Loader):
+            def create_module(self, spec):
+                return real.create_module(spec)
+
+            def exec_module(self, module):
+                from whiteboard_app.recognition.fastload import without_torchvision
+
+                with without_torchvision():
+                    real.exec_module(module)
+
+        spec.loader = _Loader()
+        return spec
+
+
+sys.meta_path.insert(0, _MathnoteWithoutTorchvision())
+
 if os.environ.get("WHITEBOARD_BLOCK_QT") == "1":
     sys.meta_path.insert(0, _BlockQt())
     collect_ignore = ["ui"]

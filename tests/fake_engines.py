@@ -122,3 +122,47 @@ class PreparingEngine(CountingEngine):
 
     def prepare(self, context):
         self.adapted.append(f"prepared:{len(context.expected)}")
+
+
+class LeanHatingEngine(CountingEngine):
+    """CountingEngine that cannot be built while torch's lean import is in place in its worker
+    (recognition/lean_torch.py): stands for a torch whose ``__init__`` needs a deferred module early."""
+
+    def __init__(self):
+        import sys
+
+        from whiteboard_app.recognition import lean_torch
+
+        if any(isinstance(f, lean_torch._Finder) for f in sys.meta_path):
+            raise RuntimeError("needs torch imported in full")
+        super().__init__()
+
+
+class TorchProbeEngine:
+    """Imports torch in ``load()`` (as a real engine does, in its worker) and reads every ink as the torch
+    modules still deferred then and now (recognition/lean_torch.py), and a meta-tensor op's result."""
+
+    name = "torch-probe"
+
+    def load(self):
+        import torch  # noqa: F401 - the import under test
+
+        from whiteboard_app.recognition import lean_torch
+
+        self.at_load = lean_torch.deferred()
+
+    def recognize(self, ink, context=None):
+        import torch
+
+        from whiteboard_app.recognition import lean_torch
+
+        meta = torch.empty(2, 3, device="meta").sum(0).shape
+        exported = callable(getattr(torch.export, "export", None))
+        return RecognitionResult(
+            (
+                Candidate("at load: " + ",".join(self.at_load), 0.0),
+                Candidate("now: " + ",".join(lean_torch.deferred()), -1.0),
+                Candidate(f"meta {tuple(meta)} export {exported}", -2.0),
+            ),
+            engine=self.name,
+        )

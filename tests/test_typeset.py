@@ -5,6 +5,7 @@ context.normalize_tokens, and boxes sit where typesetting puts them."""
 from __future__ import annotations
 
 from collections import Counter
+from functools import cache
 
 import pytest
 
@@ -24,12 +25,15 @@ NOT_TYPESETTABLE: dict[str, str] = {}
 _FUNCTION_CLASSES = {"sin", "cos", "tan", "log", "lim"}
 
 
-def _deck_steps() -> list[str]:
+@cache
+def _deck_steps() -> tuple[str, ...]:
+    """The deck's steps and mistakes, each once; loaded once per process (each part's fixture and
+    several tests ask: loading and validating the deck 60 times was ~40 % of this file's CPU)."""
     deck = load_deck()
     out = []
     for card in sorted(deck.cards.values(), key=lambda c: c.id):
         out += [s.latex for s in card.steps] + [m.latex for m in card.mistakes]
-    return list(dict.fromkeys(out))
+    return tuple(dict.fromkeys(out))
 
 
 #: The deck's steps are laid out and checked in this many parts, each a test of its own: ziamath takes
@@ -298,3 +302,33 @@ def test_what_cannot_be_typeset_raises_layout_error(latex):
 def test_layout_is_cached():
     a = glyph_layout(r"\hat{w} = (X^TX)^{-1}X^Ty")
     assert glyph_layout(r"\hat{w} = (X^TX)^{-1}X^Ty") is a
+
+
+#: Nested rows with stretchy fences, accents and roots over them: where ziamath's speed-ups could show.
+_STRETCHY = [
+    r"\left(\frac{a}{b}\right)^{2}",
+    r"\hat{\left(x+\frac{1}{2}\right)}",
+    r"\overline{\left[\frac{x_i}{\sum_{j} e^{z_j}}\right]}",
+    r"\sqrt{\frac{\left(x-\mu\right)^2}{2\sigma^2}}",
+    r"\frac{\partial}{\partial w}\left(\frac{1}{1+e^{-\left(w^\top x+b\right)}}\right)",
+    r"\left.\frac{d}{dx}\left(\frac{\left(x+1\right)^{2}}{\left|x\right|}\right)\right|_{x=0}",
+    r"\widehat{\left(a+b\right)}+\left\|\left(\frac{w}{2}\right)\right\|^2",
+    r"\log\left(\prod_{n=1}^{N}\left(\frac{e^{\theta_n}}{\left(1+e^{\theta_n}\right)}\right)\right)",
+]
+
+
+def test_the_ziamath_speed_ups_leave_every_layout_as_it_was(monkeypatch):
+    # recognition.typeset.ziamath_patches: the same glyphs and boxes with and without them
+    from whiteboard_app.recognition import typeset
+
+    monkeypatch.setenv("WHITEBOARD_CACHE_DIR", "off")
+    typeset._glyph_layout("x")  # font loaded, patches installed
+    try:
+        if not typeset.ziamath_patches(True):
+            pytest.skip("another ziamath version: the speed-ups are not installed")
+        fast = [typeset._glyph_layout(latex) for latex in _STRETCHY]
+        typeset.ziamath_patches(False)
+        plain = [typeset._glyph_layout(latex) for latex in _STRETCHY]
+    finally:
+        typeset.ziamath_patches(True)
+    assert fast == plain

@@ -27,6 +27,30 @@ from pathlib import Path
 T0 = time.perf_counter()
 
 
+def cpu_sample() -> tuple[float, float, float] | None:
+    """(wall s, busy CPU s of the whole machine, CPU s of this process) now, or None where the machine's
+    CPU times cannot be read (not Linux). Busy = all but idle and iowait in ``/proc/stat``'s first line
+    (all CPUs summed, in clock ticks: ``os.sysconf("SC_CLK_TCK")``, 100 a second); this process's from
+    ``time.process_time`` (all its threads)."""
+    import os
+
+    try:
+        with open("/proc/stat", "rb") as f:
+            fields = f.readline().split()
+        ticks = [int(x) for x in fields[1:9]]
+        busy = sum(ticks) - ticks[3] - ticks[4]  # user nice system [idle iowait] irq softirq steal
+        hz = os.sysconf("SC_CLK_TCK")
+    except (OSError, ValueError, IndexError, AttributeError):
+        return None
+    return time.perf_counter(), busy / hz, time.process_time()
+
+
+#: The machine's CPU times when this module was imported (first thing at launch): :func:`spare_core`
+#: measures the other processes' use of the CPUs from here to its call, while this process does the
+#: launch's first work, rather than from the lagging 1-minute load average.
+LAUNCH_SAMPLE = cpu_sample()
+
+
 def parse_args(argv: Sequence[str]) -> argparse.Namespace:
     """The command-line options of the window (see the module doc); argparse exits 2 on bad ones."""
     p = argparse.ArgumentParser(
@@ -312,21 +336,52 @@ def _close_quietly(rec) -> None:
             pass
 
 
-def spare_core() -> bool:
+#: The shortest span :func:`spare_core` measures over, s (``/proc/stat`` counts in 10 ms ticks).
+MIN_SAMPLE_S = 0.05
+#: At most this many cores' worth of CPU used by other processes leaves a core to spare (of 2: the window
+#: takes one, the worker most of the other).
+OTHERS_MAX = 0.5
+
+
+def others_busy(since: tuple[float, float, float], now: tuple[float, float, float]) -> float:
+    """Cores' worth of CPU the OTHER processes used between two :func:`cpu_sample` results: the machine's
+    busy CPU time minus this process's own, over the wall time between them (0 when no time passed)."""
+    wall = now[0] - since[0]
+    if wall <= 0:
+        return 0.0
+    return max(0.0, ((now[1] - since[1]) - (now[2] - since[2])) / wall)
+
+
+def spare_core(since: tuple[float, float, float] | None = None) -> bool:
     """Whether this machine has a core to spare now for a second process: at least 2 CPUs this process
-    may run on (``os.sched_getaffinity``) and, where the load is known, their number minus the 1-minute
-    load average (``os.getloadavg``) at least 1."""
+    may run on (``os.sched_getaffinity``), and the other processes' use of the CPUs from ``since`` (a
+    :func:`cpu_sample`, by default the one taken when this module was imported at launch) to now leaves
+    at least one core beside this process's: their number - 1 - :func:`others_busy` >= OTHERS_MAX
+    (2 CPUs: the others use at most half a core). Measured over at least MIN_SAMPLE_S (it waits for the
+    rest when called sooner). Where the CPU times cannot be read: their number minus the 1-minute load
+    average (``os.getloadavg``, which lags a minute behind) at least 1; with no load figure either, 2
+    CPUs are enough."""
     import os
 
     try:
         cpus = len(os.sched_getaffinity(0))
     except AttributeError:  # not on Linux
         cpus = os.cpu_count() or 1
+    if cpus < 2:
+        return False
+    since = since or LAUNCH_SAMPLE
+    if since is not None:
+        wait = MIN_SAMPLE_S - (time.perf_counter() - since[0])
+        if wait > 0:
+            time.sleep(wait)
+        now = cpu_sample()
+        if now is not None:
+            return cpus - 1 - others_busy(since, now) >= OTHERS_MAX
     try:
         load = os.getloadavg()[0]
     except (AttributeError, OSError):  # Windows, or no load figure
-        return cpus >= 2
-    return cpus >= 2 and cpus - load >= 1.0
+        return True
+    return cpus - load >= 1.0
 
 
 def start_recognizer_early(args: argparse.Namespace) -> EarlyRecognizer | None:
@@ -337,15 +392,49 @@ def start_recognizer_early(args: argparse.Namespace) -> EarlyRecognizer | None:
     and the window would appear later (measured at load 7 on 2 cores: window usable 2.6 s instead of
     1.5 s, recogniser ready only 0.4 s sooner): then None, and the window starts the worker once it is
     shown. None also with ``--no-recognizer``, or when the engine cannot start here (the window's loader
-    then tries again and reports why, in words)."""
-    if args.no_recognizer or not spare_core():
+    then tries again and reports why, in words).
+
+    Two looks at the CPUs: over the launch's first work (options, the registry's import), and, when that
+    one found no core free, once more over the settings' reading (which imports Qt, 0.2-0.35 s, work the
+    window needs next anyway): a program that was ending as this one started (the previous launch's
+    worker, say) keeps a core busy only for a moment. With a core free at the first look, the engine
+    named by ``--engine``, else the default engine, is spawned before the settings are read; when the
+    settings name another engine, that worker is closed and the settings' engine started instead."""
+    if args.no_recognizer:
         return None
     try:
-        from whiteboard_app.ui.settings_dialog import AppSettings, open_settings
+        from whiteboard_app.recognition.registry import DEFAULT_ENGINE, get_recognizer
+    except Exception:  # noqa: BLE001 - the window's loader starts it again and shows the reason
+        return None
+    mark = cpu_sample()
+    early = _early(args.engine or DEFAULT_ENGINE, get_recognizer) if spare_core() else None
+    if early is not None and args.engine:
+        return early
+    engine = args.engine
+    if not engine:
+        try:
+            from whiteboard_app.ui.settings_dialog import AppSettings, open_settings
 
-        engine = args.engine or AppSettings(open_settings(args.settings)).engine
-        from whiteboard_app.recognition.registry import get_recognizer
+            engine = AppSettings(open_settings(args.settings)).engine
+        except Exception:  # noqa: BLE001 - the window reads the settings again and shows the problem
+            return early
+    else:
+        try:  # the second look's work: the window imports it next
+            import whiteboard_app.ui.settings_dialog  # noqa: F401
+        except Exception:  # noqa: BLE001 - the window imports it again and shows the problem
+            return None
+    if early is not None:
+        if early.engine == engine:
+            return early
+        early.close()  # a core was free: the settings' engine instead
+        return _early(engine, get_recognizer)
+    if mark is None or not spare_core(mark):
+        return None
+    return _early(engine, get_recognizer)
 
+
+def _early(engine: str, get_recognizer) -> EarlyRecognizer | None:
+    try:
         return EarlyRecognizer(engine, get_recognizer(engine))
     except Exception:  # noqa: BLE001 - the window's loader starts it again and shows the reason
         return None

@@ -26,7 +26,7 @@ def _free_core(monkeypatch):
     """The machine has a core to spare (the early start's condition), whatever the test machine's load."""
     import whiteboard_app.app as app
 
-    monkeypatch.setattr(app, "spare_core", lambda: True)
+    monkeypatch.setattr(app, "spare_core", lambda since=None: True)
 
 
 def _args(tmp_path, *extra: str):
@@ -54,16 +54,58 @@ def test_the_worker_starts_before_the_window_and_the_window_uses_it(qtbot, tmp_p
         services.close()
 
 
-def test_the_settings_engine_is_started_when_no_engine_is_given(tmp_path):
+def test_a_second_look_starts_the_worker_when_the_first_found_the_cores_busy(tmp_path, monkeypatch):
+    # the first look (the launch's first ~0.1 s) saw a program still ending; the second, over the
+    # settings' reading, finds a core free: the worker is started then, still before the window
+    import whiteboard_app.app as app
+
+    looks = []
+    monkeypatch.setattr(app, "spare_core", lambda since=None: looks.append(since) or len(looks) > 1)
+    early = start_recognizer_early(_args(tmp_path, "--engine", "counting"))
+    try:
+        assert early is not None and early.engine == "counting"
+        assert looks[0] is None and looks[1] is not None  # the second look measures from the first's end
+    finally:
+        early.close()
+
+
+def test_the_settings_engine_is_started_when_no_engine_is_given(tmp_path, monkeypatch):
+    # the default engine's worker is spawned before the settings are read (no Qt import first); when the
+    # settings name another engine, that one is closed and the settings' engine started
+    from whiteboard_app.recognition import registry
     from whiteboard_app.ui.settings_dialog import AppSettings, open_settings
 
+    register_engine("other-counting", "tests.fake_engines:CountingEngine")
+    monkeypatch.setattr(registry, "DEFAULT_ENGINE", "other-counting")
+    spawned = []
+    real = registry.get_recognizer
+    monkeypatch.setattr(registry, "get_recognizer", lambda name: spawned.append(real(name)) or spawned[-1])
     AppSettings(open_settings(tmp_path / "s.ini")).set("recognizer/engine", "counting")
     early = start_recognizer_early(_args(tmp_path))
     try:
         assert early is not None and early.engine == "counting"
+        assert [r.name for r in spawned] == ["other-counting", "counting"]
+        assert spawned[0]._proc is None  # the default engine's worker was closed
+        assert early._recognizer is spawned[1]
     finally:
         early.close()
     assert early.take("counting") is None  # closed: nothing left to take
+
+
+def test_with_the_default_engine_in_the_settings_one_worker_is_started(tmp_path, monkeypatch):
+    from whiteboard_app.recognition import registry
+    from whiteboard_app.ui.settings_dialog import AppSettings, open_settings
+
+    monkeypatch.setattr(registry, "DEFAULT_ENGINE", "counting")
+    spawned = []
+    real = registry.get_recognizer
+    monkeypatch.setattr(registry, "get_recognizer", lambda name: spawned.append(real(name)) or spawned[-1])
+    AppSettings(open_settings(tmp_path / "s.ini")).set("recognizer/engine", "counting")
+    early = start_recognizer_early(_args(tmp_path))
+    try:
+        assert early is not None and early.engine == "counting" and len(spawned) == 1
+    finally:
+        early.close()
 
 
 def test_no_early_worker_without_a_recogniser_or_for_an_unknown_engine(tmp_path):
@@ -94,21 +136,59 @@ def test_the_loader_falls_back_to_a_new_worker_when_the_early_one_was_taken(tmp_
 def test_no_early_worker_when_no_core_is_free(tmp_path, monkeypatch):
     import whiteboard_app.app as app
 
-    monkeypatch.setattr(app, "spare_core", lambda: False)
+    monkeypatch.setattr(app, "spare_core", lambda since=None: False)
     # the window then starts the worker itself once it is shown (RecognizerService.start_soon)
     assert start_recognizer_early(_args(tmp_path, "--engine", "counting")) is None
+
+
+@pytest.mark.parametrize(
+    ("cpus", "others", "spare"),
+    [(2, 0.0, True), (2, 0.4, True), (2, 0.7, False), (2, 1.9, False), (1, 0.0, False), (4, 2.4, True)],
+)
+def test_a_core_is_spare_when_the_other_processes_leave_one(monkeypatch, cpus, others, spare):
+    # the instant measure (issue 16): the other processes' CPU use since launch, not the load average
+    import os
+
+    import whiteboard_app.app as app
+
+    monkeypatch.undo()  # the real spare_core, not the autouse fixture's stand-in
+    monkeypatch.setattr(os, "sched_getaffinity", lambda pid: set(range(cpus)), raising=False)
+    monkeypatch.setattr(os, "getloadavg", lambda: (9.0, 9.0, 9.0))  # lagging figure: not used
+    # 0.1 s of wall time in which this process used 0.1 s of CPU and the others `others` cores' worth
+    since = (100.0, 50.0, 2.0)
+    monkeypatch.setattr(app, "cpu_sample", lambda: (100.1, 50.1 + 0.1 * others, 2.1))
+    assert app.others_busy(since, app.cpu_sample()) == pytest.approx(others)
+    assert app.spare_core(since) is spare
+
+
+def test_the_measure_waits_for_its_shortest_span(monkeypatch):
+    import time
+
+    import whiteboard_app.app as app
+
+    monkeypatch.undo()
+    now = app.cpu_sample()
+    if now is None:
+        pytest.skip("no /proc/stat here")
+    app.spare_core(now)
+    assert time.perf_counter() - now[0] >= app.MIN_SAMPLE_S  # measured over at least that span
+    later = app.cpu_sample()
+    assert later[0] > now[0] and later[1] >= now[1] and later[2] >= now[2]  # real, increasing figures
+    assert app.others_busy(now, now) == 0.0
 
 
 @pytest.mark.parametrize(
     ("cpus", "load", "spare"),
     [(2, 0.3, True), (2, 1.0, True), (2, 1.4, False), (2, 7.5, False), (1, 0.0, False), (4, 2.5, True)],
 )
-def test_a_core_is_spare_when_the_load_leaves_one(monkeypatch, cpus, load, spare):
+def test_without_cpu_times_a_core_is_spare_when_the_load_leaves_one(monkeypatch, cpus, load, spare):
     import os
 
     import whiteboard_app.app as app
 
-    monkeypatch.undo()  # the real spare_core, not the autouse fixture's stand-in
+    monkeypatch.undo()
+    monkeypatch.setattr(app, "cpu_sample", lambda: None)
+    monkeypatch.setattr(app, "LAUNCH_SAMPLE", None)
     monkeypatch.setattr(os, "sched_getaffinity", lambda pid: set(range(cpus)), raising=False)
     monkeypatch.setattr(os, "getloadavg", lambda: (load, load, load))
     assert app.spare_core() is spare
@@ -124,6 +204,8 @@ def test_without_a_load_figure_two_cpus_count_as_a_spare_core(monkeypatch):
     def no_load():
         raise OSError("no load average here")
 
+    monkeypatch.setattr(app, "cpu_sample", lambda: None)
+    monkeypatch.setattr(app, "LAUNCH_SAMPLE", None)
     monkeypatch.setattr(os, "getloadavg", no_load)
     monkeypatch.setattr(os, "sched_getaffinity", lambda pid: {0, 1}, raising=False)
     assert app.spare_core() is True

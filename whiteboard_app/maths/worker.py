@@ -51,7 +51,7 @@ def _serve(conn) -> None:  # pragma: no cover - runs in the child process
         try:
             msg = conn.recv()
         except (EOFError, OSError):
-            return
+            os._exit(0)  # the parent has gone: nothing to save; sympy's teardown would only cost CPU
         op = msg[0]
         try:
             if op == "card":

@@ -25,6 +25,7 @@ replayed on the new worker so a writer's calibration survives a restart.
 
 from __future__ import annotations
 
+import contextlib
 import importlib
 import importlib.util
 import multiprocessing
@@ -237,38 +238,54 @@ def get_recognizer(
 # ───────────────────────────── the worker process ─────────────────────────────
 
 
-def _worker_main(conn, name: str, options: dict, registry: dict[str, EngineSpec]) -> None:
+def _worker_main(conn, name: str, options: dict, registry: dict[str, EngineSpec], lean: bool = True) -> None:
     """Body of the worker process: build the engine, then answer requests until the pipe closes.
 
     Requests: ("recognize", ink, context), ("classify", ink, groups), ("prepare", context) (the engine's
     ``prepare(context)`` when it has one) and ("call", method, args). Answers: ("ok", value) or
-    ("error", kind, message) with kind "unavailable" | "recognition" | "other".
+    ("error", kind, message) with kind "unavailable" | "recognition" | "lean" | "other" ("lean": building
+    the engine failed, with torch's lean import in place, :mod:`recognition.lean_torch`; the parent
+    tries once more without it). With ``lean``, torch (when the engine imports it) is imported without the submodules eager
+    inference does not need (:mod:`recognition.lean_torch`), and those run after the engine's own
+    warm-up, before the worker says it is warm.
     """
     _ENGINES.update(registry)  # engines registered at run time (tests) exist here too
+    from whiteboard_app.recognition import lean_torch
+
+    deferring = lean_torch.deferring() if lean else contextlib.nullcontext(False)
+    lean_on = False
     try:
-        engine = build_engine(name, **options)
-        load = getattr(engine, "load", None)
-        if callable(load):
-            load()
+        with deferring as lean_on:
+            engine = build_engine(name, **options)
+            load = getattr(engine, "load", None)
+            if callable(load):
+                load()
         hooks = [h for h in HOOKS if callable(getattr(engine, h, None))]
         conn.send(("ok", {"hooks": hooks, "classify": callable(getattr(engine, "classify_groups", None))}))
     except BaseException as exc:  # noqa: BLE001 - reported to the parent, then the worker ends
-        conn.send(_error_reply(exc))
+        reply = _error_reply(exc)
+        if lean_on and reply[1] == "other":  # perhaps the lean import's fault: the parent tries once without
+            reply = ("error", "lean", reply[2])
+        conn.send(reply)
         conn.close()
         return
     # The model is loaded: the parent knows it is ready. The warm-up (a first reading, the verifier's
     # solver and typesetter: seconds on a busy machine, issue 16) comes after that message, and the
     # parent waits for ("warm",) before its first request, outside that request's time limit.
     _warm_up(engine)
+    if lean_on:
+        # the rest of torch (about 0.5 s of CPU), as part of the warm-up: the first request waits for it
+        # outside its time limit, so no reading can time out behind it
+        lean_torch.complete()
     try:
         conn.send(("warm", None))
     except (EOFError, OSError):
-        return
+        _end_worker()
     while True:
         try:
             request = conn.recv()
         except (EOFError, OSError):
-            return
+            _end_worker()
         try:
             if request[0] == "recognize":
                 conn.send(("ok", engine.recognize(request[1], request[2])))
@@ -283,6 +300,17 @@ def _worker_main(conn, name: str, options: dict, registry: dict[str, EngineSpec]
                 conn.send(("error", "other", f"unknown request {request[0]!r}"))
         except BaseException as exc:  # noqa: BLE001 - the worker answers every failure (even SystemExit) to its parent
             conn.send(_error_reply(exc))
+
+
+def _end_worker() -> None:
+    """End the worker process at once when its parent has gone (the pipe closed): nothing in it is left
+    to save (the layout table's lines are single appends, read back even when one is cut), and the
+    interpreter's teardown of torch is CPU spent just as the next program (or the next launch, whose
+    early start looks for an idle core: ``app.spare_core``) needs it: a process that imported torch and
+    mathnote-ocr took 4.4-4.8 s of CPU with a normal exit, 3.3-3.6 s with ``os._exit`` (load 9)."""
+    import os
+
+    os._exit(0)
 
 
 def _warm_up(engine) -> None:
@@ -351,6 +379,7 @@ class TimeLimitedRecognizer:
         self._ready: dict | None = None
         self._warm = False  # the worker's ("warm",) message was received
         self._replay: list[tuple[str, tuple]] = []
+        self._lean = True  # torch imported lean in the worker (recognition/lean_torch.py) until that fails
         if start:
             with self._lock:
                 self._start()
@@ -360,7 +389,7 @@ class TimeLimitedRecognizer:
         parent, child = self._ctx.Pipe()
         proc = self._ctx.Process(
             target=_worker_main,
-            args=(child, self.name, self.options, dict(_ENGINES)),
+            args=(child, self.name, self.options, dict(_ENGINES), self._lean),
             name=f"recognizer-{self.name}",
             daemon=True,
         )
@@ -399,6 +428,12 @@ class TimeLimitedRecognizer:
             except (EOFError, OSError):
                 self._stop()
                 raise RecognitionError(f"{self.name}: the recogniser process ended while loading") from None
+            if reply[0] == "error" and reply[1] == "lean" and self._lean:
+                # the engine did not build with torch imported lean: once more with a plain import
+                self._stop()
+                self._lean = False
+                self._start()  # not counted as a restart
+                return self._ensure_ready(warm)
             if reply[0] != "ok":
                 self._stop()
                 _raise_reply(self.name, reply)

@@ -36,14 +36,16 @@ Two rewrites before ziamath, both keeping the meaning: ``\\operatorname*{..}`` -
 (ziamath stretches them by repeating a piece, once to 80 times the line height). A stretched delimiter
 drawn as several pieces gets the box of all of them (mathnote-ocr's helper found no ink in it).
 
-Cost: ziamath's layout, ~40 ms a step on the shared 2-core machine (the first call also loads ziamath's
-font, a few seconds); results are cached. Used by the card-context verifier (recognition/form_match.py)
+Cost: ziamath's layout, ~20 ms a step on the shared 2-core machine with the two speed-ups of
+:func:`ziamath_patches` (the same layouts; ~40 ms without), the first call also loads ziamath's font, a
+few seconds; results are cached. Used by the card-context verifier (recognition/form_match.py)
 and the derivation-step benchmark.
 """
 
 from __future__ import annotations
 
 import re
+import threading
 import unicodedata
 from dataclasses import dataclass
 from functools import lru_cache
@@ -314,6 +316,87 @@ def _single_glyph(node):
     return node
 
 
+# ── ziamath 0.13's layout, the same results at half the cost (issue 18, and the card-open typesetting) ──
+#
+# Two costs of ziamath 0.13 that change nothing in its results, measured on the deck's 366 steps (CPU, load
+# 9: 13.1 s -> 6.7 s, every layout identical, glyph for glyph and box for box):
+#
+# * every ``mrow`` lays out its children twice: once without stretchy operators, to measure the height
+#   the stretchy ones must reach (``Mrow._get_height_nostretch``), then for real. Inside that measuring
+#   pass the nested rows measured again, so the work doubled with each level of nesting. In the
+#   measuring pass only the children's heights are read, and a stretchy operator's own height is left
+#   out there, so the height a nested row would stretch its operators to cannot change it: that nested
+#   measurement is skipped (the row's inherited height, or 0, is passed on instead).
+# * ``styles.parse_style`` copied the parent node's style with ``dataclasses.asdict`` (a deep, recursive
+#   copy) for every node, only to look up five of its fields: the same lookups on a shallow mapping.
+#
+# Installed the first time something is typeset, for ziamath 0.13 only (another version is left alone);
+# tests/test_typeset.py compares the layouts with and without them.
+ZIAMATH_PATCHED_VERSION = "0.13"
+_patch_lock = threading.Lock()
+_originals: dict[str, object] = {}
+
+
+def _fast_height_nostretch(self, line, **kwargs):
+    if kwargs.get("nostretch"):
+        return kwargs.get("rowymin", 0.0), kwargs.get("rowymax", 0.0)
+    return _originals["height"](self, line, **kwargs)  # type: ignore[operator]
+
+
+def _fast_parse_style(element, parent_style=None):
+    """ziamath 0.13's ``styles.parse_style`` with the parent's fields read directly (no ``asdict``)."""
+    from collections import ChainMap
+
+    from ziamath import styles
+    from ziamath.config import config
+
+    if parent_style is None:
+        return _originals["style"](element)  # type: ignore[operator]
+    params = ChainMap(element.attrib, vars(parent_style))
+    args = {
+        "mathcolor": params.get("mathcolor", config.math.color),
+        "mathbackground": params.get("mathbackground", config.math.background),
+        "mathsize": params.get("mathsize", ""),
+        "scriptlevel": int(params.get("scriptlevel", 0)),
+        "mathvariant": styles.parse_variant(
+            element.attrib.get("mathvariant", config.math.variant), parent_style.mathvariant
+        ),
+        "displaystyle": styles.parse_displaystyle(params),
+    }
+    css = params.get("style", "")
+    for cssparam in css.split(";") if css else ():
+        if not cssparam:
+            continue
+        key, val = cssparam.split(":")
+        key, val = key.strip().lower(), val.strip()
+        if key == "background":
+            args["mathbackground"] = val
+        elif key == "color":
+            args["mathcolor"] = val
+    return styles.MathStyle(**args)
+
+
+def ziamath_patches(on: bool = True) -> bool:
+    """Install (``on``) or take out the two ziamath 0.13 speed-ups above; returns whether they are in.
+    Does nothing (False) for another ziamath version."""
+    import ziamath
+    import ziamath.nodes.mfrac as mfrac
+    import ziamath.nodes.mnode as mnode
+    from ziamath import styles
+    from ziamath.nodes.mrow import Mrow
+
+    with _patch_lock:
+        if getattr(ziamath, "__version__", "") != ZIAMATH_PATCHED_VERSION:
+            return False
+        if not _originals:
+            _originals["height"] = Mrow._get_height_nostretch
+            _originals["style"] = styles.parse_style
+        style = _fast_parse_style if on else _originals["style"]
+        Mrow._get_height_nostretch = _fast_height_nostretch if on else _originals["height"]  # type: ignore[method-assign]
+        mnode.parse_style = mfrac.parse_style = style  # type: ignore[assignment]
+        return on
+
+
 class _Typeset:
     """One expression's SVG boxes matched to its node tree, read out in reading order."""
 
@@ -321,6 +404,9 @@ class _Typeset:
         import xml.etree.ElementTree as ET
 
         import ziamath as zm
+
+        if not _originals:
+            ziamath_patches()
 
         from whiteboard_app.recognition.mathnote_compat import svg_ns
 
