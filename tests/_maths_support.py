@@ -81,6 +81,27 @@ def card_checker(card_id: str):
     return _checkers[card_id]
 
 
+def chain_table(name: str) -> list[dict]:
+    """The ``[[chain]]`` entries of tests/data/<name>.toml (a table of whole derivation chains)."""
+    import tomllib
+    from pathlib import Path
+
+    path = Path(__file__).parent / "data" / f"{name}.toml"
+    return tomllib.loads(path.read_text(encoding="utf-8"))["chain"]
+
+
+def assert_every_card_and_one_wrong_step_per_variant(chains, variants) -> None:
+    """A per-card chain table's shape: every bundled card has a chain, each chain a source and exactly one
+    ``[[chain.wrong]]`` entry, so half of ``chain_variants(chains, stop_at_wrong=True)`` hold one wrong
+    step, as their last, and the other half none."""
+    assert {ch["card"] for ch in chains} == set(deck().cards)
+    assert all(len(ch["wrong"]) == 1 and ch.get("source") for ch in chains)
+    one_wrong = [v for v in variants if v[3] is not None]
+    assert len(one_wrong) * 2 == len(variants)
+    assert all(v[2].count("wrong") == 1 and v[2][-1] == "wrong" for v in one_wrong)
+    assert all("wrong" not in v[2] for v in variants if v[3] is None)
+
+
 def chain_variants(chains, *, stop_at_wrong: bool):
     """Each table chain as written, then once per ``[[chain.wrong]]`` entry with that one step replaced:
     tuples (chain, steps, expected verdicts, wrong step number or None, its diagnosis or None). With

@@ -9,14 +9,13 @@ wrong when this table was written are recorded in docs/parsing.md ("Notations, s
 
 from __future__ import annotations
 
-import tomllib
-from pathlib import Path
-
 import pytest
 
 from tests._maths_support import (  # noqa: F401 (autouse fixture)
     _generous_limits,
+    assert_every_card_and_one_wrong_step_per_variant,
     card_checker,
+    chain_table,
     chain_variants,
     checked_chain,
     deck,
@@ -24,19 +23,13 @@ from tests._maths_support import (  # noqa: F401 (autouse fixture)
 )
 from whiteboard_app.latex.tokens import clean
 
-TABLE = Path(__file__).parent / "data" / "notation_chains_2.toml"
-CHAINS = tomllib.loads(TABLE.read_text(encoding="utf-8"))["chain"]
+CHAINS = chain_table("notation_chains_2")
 
 VARIANTS = chain_variants(CHAINS, stop_at_wrong=True)
 
 
 def test_every_card_has_a_chain_and_every_chain_one_wrong_variant():
-    assert {ch["card"] for ch in CHAINS} == set(deck().cards)
-    assert all(len(ch["wrong"]) == 1 and ch.get("source") for ch in CHAINS)
-    one_wrong = [v for v in VARIANTS if v[3] is not None]
-    assert len(one_wrong) * 2 == len(VARIANTS)
-    assert all(v[2].count("wrong") == 1 and v[2][-1] == "wrong" for v in one_wrong)
-    assert all("wrong" not in v[2] for v in VARIANTS if v[3] is None)
+    assert_every_card_and_one_wrong_step_per_variant(CHAINS, VARIANTS)
 
 
 @pytest.mark.parametrize("ch,steps,verdicts,at,diagnosis", VARIANTS, ids=variant_ids(VARIANTS))

@@ -11,14 +11,13 @@ from __future__ import annotations
 
 import re
 import time
-import tomllib
-from pathlib import Path
 
 import pytest
 
 from tests._maths_support import (  # noqa: F401 (autouse fixture)
     _generous_limits,
     card_checker,
+    chain_table,
     chain_variants,
     checked_chain,
     deck,
@@ -29,8 +28,7 @@ from whiteboard_app.maths import check_derivation, check_step, compare, worker
 from whiteboard_app.maths.checker import CardChecker
 from whiteboard_app.maths.worker import compare_in_process
 
-TABLE = Path(__file__).parent / "data" / "user_chains_table.toml"
-CHAINS = tomllib.loads(TABLE.read_text(encoding="utf-8"))["chain"]
+CHAINS = chain_table("user_chains_table")
 
 
 VARIANTS = chain_variants(CHAINS, stop_at_wrong=False)
