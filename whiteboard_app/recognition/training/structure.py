@@ -256,6 +256,42 @@ def bundled_run() -> str:
     return relation_model_run("mixed_v8")
 
 
+def _adamw_cosine(model, lr: float, steps: int):
+    """AdamW (weight decay 1e-4) at *lr* and a per-batch cosine decay of it to 0 over *steps* batches:
+    the schedule both structure stages train with. Returns (optimizer, scheduler)."""
+    import torch
+
+    opt = torch.optim.AdamW(model.parameters(), lr=lr, weight_decay=1e-4)
+    steps = max(1, steps)
+    sched = torch.optim.lr_scheduler.LambdaLR(
+        opt, lambda s: 0.5 * (1 + math.cos(math.pi * min(s, steps) / steps))
+    )
+    return opt, sched
+
+
+def _run_epoch(model, dl, train: bool, opt, sched, forward_loss: Callable) -> dict:
+    """One pass over *dl*: ``forward_loss(batch) -> (loss, metrics)``; when *train*, a step of *opt*
+    (gradients clipped to norm 1) and of *sched* per batch. Returns the metrics averaged over batches."""
+    import torch
+
+    model.train(train)
+    tot: dict[str, float] = {}
+    n = 0
+    with torch.set_grad_enabled(train):
+        for batch in dl:
+            loss, metrics = forward_loss(batch)
+            if train:
+                opt.zero_grad(set_to_none=True)
+                loss.backward()
+                torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+                opt.step()
+                sched.step()
+            for k, v in metrics.items():
+                tot[k] = tot.get(k, 0.0) + float(v)
+            n += 1
+    return {k: v / max(n, 1) for k, v in tot.items()}
+
+
 def train_structure(
     train_path: Path,
     val_path: Path,
@@ -308,37 +344,21 @@ def train_structure(
     train_dl = DataLoader(train_ds, batch_size=batch_size, shuffle=True, num_workers=0, generator=g)
     val_dl = DataLoader(val_ds, batch_size=batch_size, shuffle=False, num_workers=0)
     model = load_subset_model(base, device=torch.device("cpu"))
-    opt = torch.optim.AdamW(model.parameters(), lr=lr, weight_decay=1e-4)
-    steps = max(1, epochs * len(train_dl))
-    sched = torch.optim.lr_scheduler.LambdaLR(
-        opt, lambda s: 0.5 * (1 + math.cos(math.pi * min(s, steps) / steps))
-    )
+    opt, sched = _adamw_cosine(model, lr, epochs * len(train_dl))
+
+    def forward_loss(batch):
+        outp = model(batch["symbol_ids"], batch["geo_feats"], batch["pad_mask"], batch["size_feats"])
+        return compute_loss(
+            outp,
+            batch["parent_targets"],
+            batch["edge_targets"],
+            batch["order_targets"],
+            batch["pad_mask"],
+            seq_targets=batch["seq_targets"],
+        )
 
     def run(dl, train: bool) -> dict:
-        model.train(train)
-        tot: dict[str, float] = {}
-        n = 0
-        with torch.set_grad_enabled(train):
-            for batch in dl:
-                outp = model(batch["symbol_ids"], batch["geo_feats"], batch["pad_mask"], batch["size_feats"])
-                loss, metrics = compute_loss(
-                    outp,
-                    batch["parent_targets"],
-                    batch["edge_targets"],
-                    batch["order_targets"],
-                    batch["pad_mask"],
-                    seq_targets=batch["seq_targets"],
-                )
-                if train:
-                    opt.zero_grad(set_to_none=True)
-                    loss.backward()
-                    torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
-                    opt.step()
-                    sched.step()
-                for k, v in metrics.items():
-                    tot[k] = tot.get(k, 0.0) + float(v)
-                n += 1
-        return {k: v / max(n, 1) for k, v in tot.items()}
+        return _run_epoch(model, dl, train, opt, sched, forward_loss)
 
     t0 = time.time()
     v0 = run(val_dl, False)
@@ -513,30 +533,14 @@ def train_refiner(
     val_dl = DataLoader(val_ex, batch_size=batch_size, shuffle=False, collate_fn=collate)
     cfg = dict(base["config"])
     model = mc.evidence_gnn(cfg, base["model_state_dict"])
-    opt = torch.optim.AdamW(model.parameters(), lr=lr, weight_decay=1e-4)
-    steps = max(1, epochs * len(train_dl))
-    sched = torch.optim.lr_scheduler.LambdaLR(
-        opt, lambda s: 0.5 * (1 + math.cos(math.pi * min(s, steps) / steps))
-    )
+    opt, sched = _adamw_cosine(model, lr, epochs * len(train_dl))
+
+    def forward_loss(b):
+        o = model(b["symbol_ids"], b["size_feats"], b["edge_features"], b["pad_mask"])
+        return loss_fn(o, b["gt_parent"], b["gt_edge_type"], b["gt_seq"], b["pad_mask"])
 
     def run_epoch(dl, train: bool) -> dict:
-        model.train(train)
-        tot: dict[str, float] = {}
-        n = 0
-        with torch.set_grad_enabled(train):
-            for b in dl:
-                o = model(b["symbol_ids"], b["size_feats"], b["edge_features"], b["pad_mask"])
-                loss, metrics = loss_fn(o, b["gt_parent"], b["gt_edge_type"], b["gt_seq"], b["pad_mask"])
-                if train:
-                    opt.zero_grad(set_to_none=True)
-                    loss.backward()
-                    torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
-                    opt.step()
-                    sched.step()
-                for k, v in metrics.items():
-                    tot[k] = tot.get(k, 0.0) + float(v)
-                n += 1
-        return {k: v / max(n, 1) for k, v in tot.items()}
+        return _run_epoch(model, dl, train, opt, sched, forward_loss)
 
     def total(m: dict) -> float:
         return m["parent_loss"] + m["edge_loss"] + m["seq_loss"]
