@@ -19,6 +19,25 @@ from whiteboard_app.ink import StepInk
 EMPTY, WAITING, READING, CHECKING, DONE = "empty", "waiting", "reading", "checking", "done"
 
 
+def offered_candidates(candidates, best: str | None) -> tuple[tuple[str, float], ...]:
+    """The (LaTeX, score) readings a step offers as one-tap chips: the recogniser's n-best in its order,
+    without alternatives that are not well-formed LaTeX (an empty fraction part, an unpaired bracket:
+    ``latex.check_balance`` / ``check_structure``), which could only ever be "could not read" and show
+    as raw source. The reading in use (``best``) is always kept."""
+    from whiteboard_app.latex import MalformedError, check_balance, check_structure
+
+    out = []
+    for c in candidates:
+        if c.latex != best:
+            try:
+                check_balance(c.latex)
+                check_structure(c.latex)
+            except MalformedError:
+                continue
+        out.append((c.latex, c.score))
+    return tuple(out)
+
+
 @dataclass(frozen=True)
 class StepState:
     """What the window knows about one step.
@@ -157,7 +176,7 @@ class PracticeModel(QObject):
         given and differs from the step's current ink signature (a stale result)."""
         if i >= len(self.steps) or (signature is not None and signature != self.signature(i)):
             return False
-        cands = tuple((c.latex, c.score) for c in result.recognition.candidates)
+        cands = offered_candidates(result.recognition.candidates, result.latex)
         self._set(
             i,
             latex=result.latex,
