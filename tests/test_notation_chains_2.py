@@ -94,6 +94,14 @@ def test_clean_reads_the_other_spellings(written, cleaned):
             r"E[(y-\hat f)^2] = \operatorname{Bias}(\hat f) + \operatorname{Var}(\hat f) + \sigma^2",
             "wrong",
         ),
+        # a declared opaque quantity written with another index letter (the card says E[q_i^2], p(x_i|theta))
+        ("scaled-dot-product-attention", r"\mathbb{E}[q_j^2] = 1", "correct"),
+        ("scaled-dot-product-attention", r"\mathbb{E}[q_j^2] = 2", "wrong"),
+        ("scaled-dot-product-attention", r"\sum_{j=1}^{d_k} E[q_j^2]E[k_j^2] = d_k", "correct"),
+        ("scaled-dot-product-attention", r"\sum_{j=1}^{d_k} E[q_j^2]E[k_j^2] = 2d_k", "wrong"),
+        ("bernoulli-mle", r"p_\theta(x_j) = \theta^{x_j}(1-\theta)^{1-x_j}", "correct"),
+        ("bernoulli-mle", r"p(x_k|\theta) = \theta^{x_k}(1-\theta)^{1-x_k}", "correct"),
+        ("bernoulli-mle", r"p_\theta(x_j) = \theta^{1-x_j}(1-\theta)^{x_j}", "wrong"),
         # one link of a reference chain the card does not check: cannot_check, not "unknown name"
         ("rope-relative-position", r"s = \mathbf{q}^{\top}R((n-m)\theta)\mathbf{k}", "cannot_check"),
     ],

@@ -93,21 +93,43 @@ def _slot_match(a: _Alias, tokens: list[str], i: int) -> dict[str, str] | None:
     """The alias ``a`` written at ``tokens[i:]``: None when it is not; else the letters written at its
     index slots (key letter -> written letter; {} for an alias without slots). A slot takes one letter,
     and a key letter takes the same letter wherever it stands."""
-    k = len(a.key)
+    return _key_match(a.key, a.slots, tokens, i)
+
+
+def _key_match(
+    key: tuple[str, ...], slots_at: tuple[int, ...], tokens: list[str], i: int
+) -> dict[str, str] | None:
+    """``key`` (tokens) written at ``tokens[i:]`` with any one letter at its index slots ``slots_at``
+    (positions in ``key``): None when it is not; else key letter -> written letter ({} without slots)."""
+    k = len(key)
     got = tokens[i : i + k]
     if len(got) != k:
         return None
-    if not a.slots:
-        return {} if tuple(got) == a.key else None
+    if not slots_at:
+        return {} if tuple(got) == key else None
     bound: dict[str, str] = {}
-    slots = set(a.slots)
-    for p, (want, have) in enumerate(zip(a.key, got, strict=True)):
+    slots = set(slots_at)
+    for p, (want, have) in enumerate(zip(key, got, strict=True)):
         if p in slots:
             if not re.fullmatch(r"[A-Za-z]", have) or bound.setdefault(want, have) != have:
                 return None
         elif want != have:
             return None
     return bound
+
+
+def _index_slots(key: list[str] | tuple[str, ...], indices: dict) -> tuple[int, ...]:
+    """Positions in ``key`` (tokens) of the letters of its subscript groups that are all declared index
+    letters (``\\gamma(z_{ik})``: the i and the k): the index slots any written letter fills."""
+    found: list[int] = []
+    for p in range(len(key) - 2):
+        if key[p] != "_" or key[p + 1] != "{":
+            continue
+        e = _group_end(list(key), p + 1)
+        inner = [q for q in range(p + 2, e - 1) if key[q] != ","]
+        if inner and all(key[q] in indices for q in inner):
+            found += inner
+    return tuple(found)
 
 
 def _rename_subscripts(target: list[str], bound: dict[str, str]) -> list[str]:
@@ -310,6 +332,8 @@ class NotationRules:
             if any(t in toks for t in ("(", "[", "|", r"\|")):
                 self.opaque.append(toks)
         self.opaque.sort(key=len, reverse=True)
+        # their index slots: E[q_i^2] is also written E[q_j^2], p(x_i|\theta) also p(x_n|\theta)
+        self.opaque_slots = {key: _index_slots(key, self.indices) for key in self.opaque}
         # E[...] and \mathbb{E}[...] are one expectation: written the way the card's opaque keys are
         bb = any(t == r"\mathbb" for key in self.opaque for t in key)
         plain = any(key[:2] == ("E", "[") for key in self.opaque)
@@ -388,15 +412,7 @@ class NotationRules:
         slots: tuple[int, ...] = ()
         if not params and "(" in kt:
             # every letter of a subscript group of declared indices: \mathcal{N}(x_i|...), \gamma(z_{ik})
-            found: list[int] = []
-            for p in range(len(kt) - 2):
-                if kt[p : p + 2] != ["_", "{"]:
-                    continue
-                e = _group_end(kt, p + 1)
-                inner = [q for q in range(p + 2, e - 1) if kt[q] != ","]
-                if inner and all(kt[q] in self.indices for q in inner):
-                    found += inner
-            slots = tuple(found)
+            slots = _index_slots(kt, self.indices)
         return _Alias(tuple(kt), target, params, atom, fam, slots)
 
     def alias_of(self, written: str) -> str | None:
@@ -418,11 +434,15 @@ class NotationRules:
     def _protected(self, tokens: list[str]) -> list[bool]:
         prot = [False] * len(tokens)
         for key in self.opaque:
-            i = _find(tokens, key)
-            while i >= 0:
+            slots = self.opaque_slots.get(key, ())
+            i = 0
+            while i <= len(tokens) - len(key):
+                if _key_match(key, slots, tokens, i) is None:
+                    i += 1
+                    continue
                 for j in range(i, i + len(key)):
                     prot[j] = True
-                i = _find(tokens, key, i + len(key))
+                i += len(key)
         # the d of a derivative: \frac{d...}{d x}, \frac{d}{dx}
         for i, t in enumerate(tokens):
             nxt = tokens[i + 1] if i + 1 < len(tokens) else None
@@ -460,6 +480,35 @@ class NotationRules:
         return len(sub) == 1 and bool(re.fullmatch(r"[a-z]", sub[0])) and sub[0] not in self.names.kinds
 
     # ------------------------------------------------------------------ the passes
+    def _opaque_letters(self, tokens: list[str]) -> tuple[list[str], bool]:
+        """A declared opaque token written with other index letters (``E[q_j^2]`` for the card's
+        ``E[q_i^2]``, ``p(x_n|\\theta)`` for ``p(x_i|\\theta)``): index letters are the writer's choice, so
+        the written letter is renamed to the key's throughout the step (a free or summed index is renamed
+        consistently), when the key's letter is not written in the step and the written letter is no other
+        name of the card. Returns (tokens, changed)."""
+        present = {t for t in tokens if re.fullmatch(r"[A-Za-z]", t)}
+        rename: dict[str, str] = {}
+        for key in self.opaque:
+            slots = self.opaque_slots.get(key, ())
+            if not slots:
+                continue
+            for i in range(len(tokens) - len(key) + 1):
+                bound = _key_match(key, slots, tokens, i)
+                if not bound:
+                    continue
+                if len(set(bound.values())) != len(bound):
+                    continue  # z_{nn} for z_{ik}: not the same token
+                for want, have in bound.items():
+                    if want == have:
+                        continue
+                    if want in present or self.names.kinds.get(have) not in (None, "index"):
+                        return tokens, False
+                    if rename.setdefault(have, want) != want:
+                        return tokens, False
+        if not rename or len(set(rename.values())) != len(rename):
+            return tokens, False
+        return [rename.get(t, t) if re.fullmatch(r"[A-Za-z]", t) else t for t in tokens], True
+
     def _alias_name(self, a: _Alias) -> str | None:
         """The internal name an alias's written form stands for (``\\hat{y}`` -> ``hat_y``), or None."""
         try:
@@ -1297,6 +1346,8 @@ class NotationRules:
                 witness = witness or w2
                 if not again:
                     break
+            tokens, c8 = self._opaque_letters(tokens)
+            c2 = c2 or c8
             tokens, c3 = self._index_notation(tokens)
             if params or (keep and self._mentions(tokens, keep)):
                 # the user's own definitions are in play: index letters, components and per-example
