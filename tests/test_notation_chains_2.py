@@ -102,6 +102,28 @@ def test_clean_reads_the_other_spellings(written, cleaned):
         ("bernoulli-mle", r"p_\theta(x_j) = \theta^{x_j}(1-\theta)^{1-x_j}", "correct"),
         ("bernoulli-mle", r"p(x_k|\theta) = \theta^{x_k}(1-\theta)^{1-x_k}", "correct"),
         ("bernoulli-mle", r"p_\theta(x_j) = \theta^{1-x_j}(1-\theta)^{x_j}", "wrong"),
+        # a component of a known function's value: softmax(z)_i is e^{z_i} / sum_j e^{z_j}
+        (
+            "softmax-cross-entropy-gradient",
+            r"\frac{\partial L}{\partial z_i} = \mathrm{softmax}(z)_i - y_i",
+            "correct",
+        ),
+        (
+            "softmax-cross-entropy-gradient",
+            r"\frac{\partial L}{\partial z_i} = y_i - \operatorname{softmax}(z)_i",
+            "wrong",
+        ),
+        (
+            "softmax-cross-entropy-gradient",
+            r"\text{softmax}(\mathbf{z})_k = \frac{e^{z_k}}{\sum_j e^{z_j}}",
+            "correct",
+        ),
+        (
+            "softmax-cross-entropy-gradient",
+            r"\mathrm{softmax}(z)_k = \frac{e^{z_k}}{\sum_j e^{2z_j}}",
+            "wrong",
+        ),
+        ("softmax-cross-entropy-gradient", r"L = -\sum_k y_k\log\mathrm{softmax}(z)_k", "correct"),
         # one link of a reference chain the card does not check: cannot_check, not "unknown name"
         ("rope-relative-position", r"s = \mathbf{q}^{\top}R((n-m)\theta)\mathbf{k}", "cannot_check"),
     ],

@@ -132,6 +132,21 @@ def _index_slots(key: list[str] | tuple[str, ...], indices: dict) -> tuple[int, 
     return tuple(found)
 
 
+#: functions whose value's component ``f(z)_i`` is read (see ``NotationRules._function_components``)
+_COMPONENT_FUNCS = ("softmax", "sigmoid", "softplus", "relu", "tanh", "exp", "log")
+
+
+def _close_paren(tokens: list[str], a: int) -> int:
+    """The index of the ``)`` closing the ``(`` at ``tokens[a]``; -1 when it is not closed."""
+    depth = 0
+    for q in range(a, len(tokens)):
+        depth += tokens[q] == "("
+        depth -= tokens[q] == ")"
+        if depth == 0:
+            return q
+    return -1
+
+
 def _rename_subscripts(target: list[str], bound: dict[str, str]) -> list[str]:
     """``target`` with the letters of its subscript groups renamed by ``bound`` (all at once)."""
     if not bound or all(k == v for k, v in bound.items()):
@@ -508,6 +523,103 @@ class NotationRules:
         if not rename or len(set(rename.values())) != len(rename):
             return tokens, False
         return [rename.get(t, t) if re.fullmatch(r"[A-Za-z]", t) else t for t in tokens], True
+
+    def _function_word_at(self, tokens: list[str], i: int) -> tuple[str | None, int]:
+        """The function word written at ``tokens[i]`` (``\\mathrm{softmax}``, ``\\operatorname{softmax}``,
+        ``\\text{softmax}``, a bare ``softmax``) and the index after it; (None, i) when there is none."""
+        if tokens[i] in (r"\mathrm", r"\operatorname", r"\text", r"\textrm") and tokens[i + 1 : i + 2] == [
+            "{"
+        ]:
+            e = _group_end(tokens, i + 1)
+            word = "".join(tokens[i + 2 : e - 1])
+            return (word, e) if word in _COMPONENT_FUNCS else (None, i)
+        if re.fullmatch(r"[a-z]", tokens[i]) and (i == 0 or not re.fullmatch(r"[A-Za-z]", tokens[i - 1])):
+            for word in _COMPONENT_FUNCS:
+                if "".join(tokens[i : i + len(word)]) == word:
+                    return word, i + len(word)
+        return None, i
+
+    def _function_components(self, tokens: list[str]) -> tuple[list[str], bool]:
+        """A component of a known function's value, ``\\mathrm{softmax}(z)_i``, of a family or vector name
+        ``z`` of the card: the softmax as its definition ``\\frac{e^{z_i}}{\\sum_{j=1}^{K} e^{z_j}}``
+        (Goodfellow et al. eq. 6.29; j a letter the step does not use, the bounds those of z's index or its
+        rows), an elementwise function (sigmoid, relu, tanh, exp, log, softplus) as ``f(z_i)``.
+        Returns (tokens, changed)."""
+        out: list[str] = []
+        changed = False
+        i = 0
+        n = len(tokens)
+        while i < n:
+            word, a = self._function_word_at(tokens, i)
+            if word is None or tokens[a : a + 1] != ["("]:
+                out.append(tokens[i])
+                i += 1
+                continue
+            b = _close_paren(tokens, a)
+            if b < 0 or tokens[b + 1 : b + 2] != ["_"]:
+                out.append(tokens[i])
+                i += 1
+                continue
+            e = _group_end(tokens, b + 2)
+            sub = _strip(tokens[b + 2 : e])
+            arg = tokens[a + 1 : b]
+            try:
+                name = name_key(join(arg))
+            except (ParseError, IndexError, ValueError):
+                name = None
+            bounds = self._component_bounds(name)
+            if len(sub) != 1 or not re.fullmatch(r"[A-Za-z]", sub[0]) or bounds is None:
+                out.append(tokens[i])
+                i += 1
+                continue
+            comp = [*arg, "_", "{", sub[0], "}"]
+            if word != "softmax":
+                out += ["\\" + word if word in ("exp", "log", "tanh") else word, "(", *comp, ")"]
+            else:
+                used = {t for t in tokens if re.fullmatch(r"[A-Za-z]", t)}
+                free = [x for x in self.indices if x not in used and self.indices[x] == bounds]
+                free += [x for x in "jlmrsuv" if x not in used and x not in self.names.kinds]
+                if not free:
+                    out.append(tokens[i])
+                    i += 1
+                    continue
+                j = free[0]
+                lo, hi = bounds
+                other = [*arg, "_", "{", j, "}"]
+                out += [
+                    r"\frac",
+                    "{",
+                    "e",
+                    "^",
+                    "{",
+                    *comp,
+                    "}",
+                    "}",
+                    "{",
+                    r"\sum",
+                    "_",
+                    "{",
+                    j,
+                    "=",
+                    *_tokens(lo),
+                ]
+                out += ["}", "^", "{", *_tokens(hi), "}", "e", "^", "{", *other, "}", "}"]
+            changed = True
+            i = e
+        return (out, True) if changed else (tokens, False)
+
+    def _component_bounds(self, name: str | None) -> tuple[str, str] | None:
+        """The range (low, high LaTeX) of the components of a family or vector name, None for another."""
+        if name is None:
+            return None
+        if name in self.families and len(self.families[name]) == 1 and self.families[name] in self.indices:
+            lo, hi = self.indices[self.families[name]]
+            return str(lo), str(hi)
+        if name in self.vectors:
+            for k, (r, _c) in self.card.declarations.shapes.items():
+                if name_key(k) == name:
+                    return "1", str(r)
+        return None
 
     def _alias_name(self, a: _Alias) -> str | None:
         """The internal name an alias's written form stands for (``\\hat{y}`` -> ``hat_y``), or None."""
@@ -1347,7 +1459,8 @@ class NotationRules:
                 if not again:
                     break
             tokens, c8 = self._opaque_letters(tokens)
-            c2 = c2 or c8
+            tokens, c9 = self._function_components(tokens)
+            c2 = c2 or c8 or c9
             tokens, c3 = self._index_notation(tokens)
             if params or (keep and self._mentions(tokens, keep)):
                 # the user's own definitions are in play: index letters, components and per-example
