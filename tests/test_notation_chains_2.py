@@ -124,6 +124,22 @@ def test_clean_reads_the_other_spellings(written, cleaned):
             "wrong",
         ),
         ("softmax-cross-entropy-gradient", r"L = -\sum_k y_k\log\mathrm{softmax}(z)_k", "correct"),
+        # the Hessian of a function times a vector: \nabla^2 f(w)v is (\nabla^2 f(w))v
+        ("least-squares-convex", r"v^\top\nabla^2 L(w)v = 2\|Xv\|^2", "correct"),
+        ("least-squares-convex", r"v^\top\nabla^2 L(w)v = \|Xv\|^2", "wrong"),
+        ("least-squares-convex", r"v^\top\nabla^2_w L\, v = 2v^\top X^\top Xv", "correct"),
+        (
+            "least-squares-convex",
+            [r"f(w) = \|y-Xw\|^2", r"v^\top\nabla^2 f(w)v = 2v^\top X^\top Xv"],
+            "correct",
+        ),
+        (
+            "least-squares-convex",
+            [r"f(w) = \|y-Xw\|^2", r"v^\top\nabla^2 f(w)v = -2v^\top X^\top Xv"],
+            "wrong",
+        ),
+        # the operator still takes a whole product when its operand is no function: \nabla_w of w^Tx
+        ("least-squares-convex", r"\nabla_w L = \nabla_w (y-Xw)^\top(y-Xw)", "correct"),
         # one link of a reference chain the card does not check: cannot_check, not "unknown name"
         ("rope-relative-position", r"s = \mathbf{q}^{\top}R((n-m)\theta)\mathbf{k}", "cannot_check"),
     ],
