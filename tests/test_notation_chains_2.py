@@ -94,6 +94,52 @@ def test_clean_reads_the_other_spellings(written, cleaned):
             r"E[(y-\hat f)^2] = \operatorname{Bias}(\hat f) + \operatorname{Var}(\hat f) + \sigma^2",
             "wrong",
         ),
+        # a declared opaque quantity written with another index letter (the card says E[q_i^2], p(x_i|theta))
+        ("scaled-dot-product-attention", r"\mathbb{E}[q_j^2] = 1", "correct"),
+        ("scaled-dot-product-attention", r"\mathbb{E}[q_j^2] = 2", "wrong"),
+        ("scaled-dot-product-attention", r"\sum_{j=1}^{d_k} E[q_j^2]E[k_j^2] = d_k", "correct"),
+        ("scaled-dot-product-attention", r"\sum_{j=1}^{d_k} E[q_j^2]E[k_j^2] = 2d_k", "wrong"),
+        ("bernoulli-mle", r"p_\theta(x_j) = \theta^{x_j}(1-\theta)^{1-x_j}", "correct"),
+        ("bernoulli-mle", r"p(x_k|\theta) = \theta^{x_k}(1-\theta)^{1-x_k}", "correct"),
+        ("bernoulli-mle", r"p_\theta(x_j) = \theta^{1-x_j}(1-\theta)^{x_j}", "wrong"),
+        # a component of a known function's value: softmax(z)_i is e^{z_i} / sum_j e^{z_j}
+        (
+            "softmax-cross-entropy-gradient",
+            r"\frac{\partial L}{\partial z_i} = \mathrm{softmax}(z)_i - y_i",
+            "correct",
+        ),
+        (
+            "softmax-cross-entropy-gradient",
+            r"\frac{\partial L}{\partial z_i} = y_i - \operatorname{softmax}(z)_i",
+            "wrong",
+        ),
+        (
+            "softmax-cross-entropy-gradient",
+            r"\text{softmax}(\mathbf{z})_k = \frac{e^{z_k}}{\sum_j e^{z_j}}",
+            "correct",
+        ),
+        (
+            "softmax-cross-entropy-gradient",
+            r"\mathrm{softmax}(z)_k = \frac{e^{z_k}}{\sum_j e^{2z_j}}",
+            "wrong",
+        ),
+        ("softmax-cross-entropy-gradient", r"L = -\sum_k y_k\log\mathrm{softmax}(z)_k", "correct"),
+        # the Hessian of a function times a vector: \nabla^2 f(w)v is (\nabla^2 f(w))v
+        ("least-squares-convex", r"v^\top\nabla^2 L(w)v = 2\|Xv\|^2", "correct"),
+        ("least-squares-convex", r"v^\top\nabla^2 L(w)v = \|Xv\|^2", "wrong"),
+        ("least-squares-convex", r"v^\top\nabla^2_w L\, v = 2v^\top X^\top Xv", "correct"),
+        (
+            "least-squares-convex",
+            [r"f(w) = \|y-Xw\|^2", r"v^\top\nabla^2 f(w)v = 2v^\top X^\top Xv"],
+            "correct",
+        ),
+        (
+            "least-squares-convex",
+            [r"f(w) = \|y-Xw\|^2", r"v^\top\nabla^2 f(w)v = -2v^\top X^\top Xv"],
+            "wrong",
+        ),
+        # the operator still takes a whole product when its operand is no function: \nabla_w of w^Tx
+        ("least-squares-convex", r"\nabla_w L = \nabla_w (y-Xw)^\top(y-Xw)", "correct"),
         # one link of a reference chain the card does not check: cannot_check, not "unknown name"
         ("rope-relative-position", r"s = \mathbf{q}^{\top}R((n-m)\theta)\mathbf{k}", "cannot_check"),
     ],

@@ -216,25 +216,8 @@ def _convert(toks: list[str], names: Names, em: _Emitter) -> list[str]:
                 out += [r"\frac", "{", *_convert(a, names, em), "}", "{", *_convert(b, names, em), "}"]
             continue
         if t == r"\nabla":
-            order, wrt = 1, None
-            while i + 1 < n and toks[i + 1] in ("^", "_"):
-                g, j = group(toks, i + 2)
-                if toks[i + 1] == "^":
-                    order = int(join(g)) if join(g).isdigit() else 1
-                    if order > MAX_DERIVATIVE_ORDER:
-                        raise ParseError(
-                            f"a derivative of order {order} is not checked (at most {MAX_DERIVATIVE_ORDER})"
-                        )
-                else:
-                    wrt = g
-                i = j - 1
-            i += 1
-            if wrt is None:
-                raise ParseError(r"\nabla needs the variable, e.g. \nabla_w")
-            if i >= n:
-                raise ParseError(f"\\nabla_{{{join(wrt)}}} has nothing to differentiate")
-            w = _convert(wrt, names, em)
-            out += [r"\frac", "{", r"\partial", "}", "{", r"\partial", *w, "}"] * order
+            emitted, i = _nabla(toks, i, names, em)
+            out += emitted
             continue
         if t in (r"\sum", r"\prod"):
             out.append(t)
@@ -536,6 +519,90 @@ def _emit_name(
         if not is_fn:
             out.append(r"\cdot")
     return i
+
+
+def _nabla(toks: list[str], i: int, names: Names, em: _Emitter) -> tuple[list[str], int]:
+    r"""``\nabla^k_x`` at ``toks[i]`` as the operator ``\frac{\partial}{\partial x}`` (k times): the
+    emitted tokens and the index after what was read. The operator takes the rest of the piece, or, when
+    its operand is one function or defined name followed by more factors (:func:`_operand_end`), that
+    operand only, in parentheses. Raises :class:`ParseError` without a variable, an operand, or for an
+    order above ``MAX_DERIVATIVE_ORDER``."""
+    n = len(toks)
+    order, wrt = 1, None
+    while i + 1 < n and toks[i + 1] in ("^", "_"):
+        g, j = group(toks, i + 2)
+        if toks[i + 1] == "^":
+            order = int(join(g)) if join(g).isdigit() else 1
+            if order > MAX_DERIVATIVE_ORDER:
+                raise ParseError(
+                    f"a derivative of order {order} is not checked (at most {MAX_DERIVATIVE_ORDER})"
+                )
+        else:
+            wrt = g
+        i = j - 1
+    i += 1
+    if wrt is None:
+        raise ParseError(r"\nabla needs the variable, e.g. \nabla_w")
+    if i >= n:
+        raise ParseError(f"\\nabla_{{{join(wrt)}}} has nothing to differentiate")
+    w = _convert(wrt, names, em)
+    op = [r"\frac", "{", r"\partial", "}", "{", r"\partial", *w, "}"] * order
+    e = _operand_end(toks, i, names, em)
+    if e is None:
+        return op, i
+    # \nabla^2 f(w)v: the operator applies to the function f(w) only, the rest multiplies
+    return ["(", *op, *_convert(toks[i:e], names, em), ")"], e
+
+
+def _operand_end(toks: list[str], i: int, names: Names, em: _Emitter) -> int | None:
+    r"""Where the operand of ``\nabla`` starting at ``toks[i]`` ends when it is one function written
+    with its argument list or one defined name (``f(w)``, ``L(\mathbf{w})``, ``\ell``) and more factors
+    follow (``\nabla^2 f(w)v`` is the Hessian times v, not the Hessian of ``f(w)v``); None when the
+    operator takes the rest of the piece as before (``\nabla_w w^Tx``, ``\nabla_w Xw``, ``\nabla_w L``)."""
+    n = len(toks)
+    if i >= n:
+        return None
+    t = toks[i]
+    j = i + 1
+    entry = em.table.get(t[1:]) if t.startswith("\\") else None
+    if (
+        entry is not None
+        and entry[0] == "name"
+        and (str(entry[1]).startswith("@") or names.kinds.get(str(entry[1])) in ("defined", "function"))
+    ):
+        # a declared or user-defined token with its arguments (f(w) after the user's f(w) = ...)
+        return j if j < n and toks[j] not in ("^", "'", "_", "!") else None
+    if t.startswith("\\") and t[1:] in (*FONTS_DROPPED, *DECORATIONS) and j < n and toks[j] == "{":
+        try:
+            g, j = group(toks, j)
+        except ParseError:
+            return None
+        base = g[0] if len(g) == 1 else ""
+        key = (DECORATIONS[t[1:]] + "_" + base) if t[1:] in DECORATIONS else base
+    elif re.fullmatch(r"[A-Za-z]", t) or (t.startswith("\\") and t[1:] in GREEK):
+        base = t.lstrip("\\")
+        key = base
+    else:
+        return None
+    if not re.fullmatch(r"[A-Za-z]+", base.lstrip("\\")):
+        return None
+    if j < n and toks[j] == "_":
+        try:
+            g, j = group(toks, j + 1)
+        except ParseError:
+            return None
+        key = key + "_" + join(g)
+    args = False
+    if j < n and toks[j] == "(":
+        e = _argument_list_end(toks, j)
+        if e is None:
+            return None
+        j, args = e, True
+    if j >= n or toks[j] in ("^", "'", "_", "!"):
+        return None
+    if not args and names.kinds.get(key) not in ("defined", "function"):
+        return None
+    return j
 
 
 def _argument_list_end(toks: list[str], i: int) -> int | None:

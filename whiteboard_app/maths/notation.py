@@ -93,21 +93,58 @@ def _slot_match(a: _Alias, tokens: list[str], i: int) -> dict[str, str] | None:
     """The alias ``a`` written at ``tokens[i:]``: None when it is not; else the letters written at its
     index slots (key letter -> written letter; {} for an alias without slots). A slot takes one letter,
     and a key letter takes the same letter wherever it stands."""
-    k = len(a.key)
+    return _key_match(a.key, a.slots, tokens, i)
+
+
+def _key_match(
+    key: tuple[str, ...], slots_at: tuple[int, ...], tokens: list[str], i: int
+) -> dict[str, str] | None:
+    """``key`` (tokens) written at ``tokens[i:]`` with any one letter at its index slots ``slots_at``
+    (positions in ``key``): None when it is not; else key letter -> written letter ({} without slots)."""
+    k = len(key)
     got = tokens[i : i + k]
     if len(got) != k:
         return None
-    if not a.slots:
-        return {} if tuple(got) == a.key else None
+    if not slots_at:
+        return {} if tuple(got) == key else None
     bound: dict[str, str] = {}
-    slots = set(a.slots)
-    for p, (want, have) in enumerate(zip(a.key, got, strict=True)):
+    slots = set(slots_at)
+    for p, (want, have) in enumerate(zip(key, got, strict=True)):
         if p in slots:
             if not re.fullmatch(r"[A-Za-z]", have) or bound.setdefault(want, have) != have:
                 return None
         elif want != have:
             return None
     return bound
+
+
+def _index_slots(key: list[str] | tuple[str, ...], indices: dict) -> tuple[int, ...]:
+    """Positions in ``key`` (tokens) of the letters of its subscript groups that are all declared index
+    letters (``\\gamma(z_{ik})``: the i and the k): the index slots any written letter fills."""
+    found: list[int] = []
+    for p in range(len(key) - 2):
+        if key[p] != "_" or key[p + 1] != "{":
+            continue
+        e = _group_end(list(key), p + 1)
+        inner = [q for q in range(p + 2, e - 1) if key[q] != ","]
+        if inner and all(key[q] in indices for q in inner):
+            found += inner
+    return tuple(found)
+
+
+#: functions whose value's component ``f(z)_i`` is read (see ``NotationRules._function_components``)
+_COMPONENT_FUNCS = ("softmax", "sigmoid", "softplus", "relu", "tanh", "exp", "log")
+
+
+def _close_paren(tokens: list[str], a: int) -> int:
+    """The index of the ``)`` closing the ``(`` at ``tokens[a]``; -1 when it is not closed."""
+    depth = 0
+    for q in range(a, len(tokens)):
+        depth += tokens[q] == "("
+        depth -= tokens[q] == ")"
+        if depth == 0:
+            return q
+    return -1
 
 
 def _rename_subscripts(target: list[str], bound: dict[str, str]) -> list[str]:
@@ -310,6 +347,8 @@ class NotationRules:
             if any(t in toks for t in ("(", "[", "|", r"\|")):
                 self.opaque.append(toks)
         self.opaque.sort(key=len, reverse=True)
+        # their index slots: E[q_i^2] is also written E[q_j^2], p(x_i|\theta) also p(x_n|\theta)
+        self.opaque_slots = {key: _index_slots(key, self.indices) for key in self.opaque}
         # E[...] and \mathbb{E}[...] are one expectation: written the way the card's opaque keys are
         bb = any(t == r"\mathbb" for key in self.opaque for t in key)
         plain = any(key[:2] == ("E", "[") for key in self.opaque)
@@ -388,15 +427,7 @@ class NotationRules:
         slots: tuple[int, ...] = ()
         if not params and "(" in kt:
             # every letter of a subscript group of declared indices: \mathcal{N}(x_i|...), \gamma(z_{ik})
-            found: list[int] = []
-            for p in range(len(kt) - 2):
-                if kt[p : p + 2] != ["_", "{"]:
-                    continue
-                e = _group_end(kt, p + 1)
-                inner = [q for q in range(p + 2, e - 1) if kt[q] != ","]
-                if inner and all(kt[q] in self.indices for q in inner):
-                    found += inner
-            slots = tuple(found)
+            slots = _index_slots(kt, self.indices)
         return _Alias(tuple(kt), target, params, atom, fam, slots)
 
     def alias_of(self, written: str) -> str | None:
@@ -418,11 +449,15 @@ class NotationRules:
     def _protected(self, tokens: list[str]) -> list[bool]:
         prot = [False] * len(tokens)
         for key in self.opaque:
-            i = _find(tokens, key)
-            while i >= 0:
+            slots = self.opaque_slots.get(key, ())
+            i = 0
+            while i <= len(tokens) - len(key):
+                if _key_match(key, slots, tokens, i) is None:
+                    i += 1
+                    continue
                 for j in range(i, i + len(key)):
                     prot[j] = True
-                i = _find(tokens, key, i + len(key))
+                i += len(key)
         # the d of a derivative: \frac{d...}{d x}, \frac{d}{dx}
         for i, t in enumerate(tokens):
             nxt = tokens[i + 1] if i + 1 < len(tokens) else None
@@ -460,6 +495,132 @@ class NotationRules:
         return len(sub) == 1 and bool(re.fullmatch(r"[a-z]", sub[0])) and sub[0] not in self.names.kinds
 
     # ------------------------------------------------------------------ the passes
+    def _opaque_letters(self, tokens: list[str]) -> tuple[list[str], bool]:
+        """A declared opaque token written with other index letters (``E[q_j^2]`` for the card's
+        ``E[q_i^2]``, ``p(x_n|\\theta)`` for ``p(x_i|\\theta)``): index letters are the writer's choice, so
+        the written letter is renamed to the key's throughout the step (a free or summed index is renamed
+        consistently), when the key's letter is not written in the step and the written letter is no other
+        name of the card. Returns (tokens, changed)."""
+        present = {t for t in tokens if re.fullmatch(r"[A-Za-z]", t)}
+        rename: dict[str, str] = {}
+        for key in self.opaque:
+            slots = self.opaque_slots.get(key, ())
+            if not slots:
+                continue
+            for i in range(len(tokens) - len(key) + 1):
+                bound = _key_match(key, slots, tokens, i)
+                if not bound:
+                    continue
+                if len(set(bound.values())) != len(bound):
+                    continue  # z_{nn} for z_{ik}: not the same token
+                for want, have in bound.items():
+                    if want == have:
+                        continue
+                    if want in present or self.names.kinds.get(have) not in (None, "index"):
+                        return tokens, False
+                    if rename.setdefault(have, want) != want:
+                        return tokens, False
+        if not rename or len(set(rename.values())) != len(rename):
+            return tokens, False
+        return [rename.get(t, t) if re.fullmatch(r"[A-Za-z]", t) else t for t in tokens], True
+
+    def _function_word_at(self, tokens: list[str], i: int) -> tuple[str | None, int]:
+        """The function word written at ``tokens[i]`` (``\\mathrm{softmax}``, ``\\operatorname{softmax}``,
+        ``\\text{softmax}``, a bare ``softmax``) and the index after it; (None, i) when there is none."""
+        if tokens[i] in (r"\mathrm", r"\operatorname", r"\text", r"\textrm") and tokens[i + 1 : i + 2] == [
+            "{"
+        ]:
+            e = _group_end(tokens, i + 1)
+            word = "".join(tokens[i + 2 : e - 1])
+            return (word, e) if word in _COMPONENT_FUNCS else (None, i)
+        if re.fullmatch(r"[a-z]", tokens[i]) and (i == 0 or not re.fullmatch(r"[A-Za-z]", tokens[i - 1])):
+            for word in _COMPONENT_FUNCS:
+                if "".join(tokens[i : i + len(word)]) == word:
+                    return word, i + len(word)
+        return None, i
+
+    def _function_components(self, tokens: list[str]) -> tuple[list[str], bool]:
+        """A component of a known function's value, ``\\mathrm{softmax}(z)_i``, of a family or vector name
+        ``z`` of the card: the softmax as its definition ``\\frac{e^{z_i}}{\\sum_{j=1}^{K} e^{z_j}}``
+        (Goodfellow et al. eq. 6.29; j a letter the step does not use, the bounds those of z's index or its
+        rows), an elementwise function (sigmoid, relu, tanh, exp, log, softplus) as ``f(z_i)``.
+        Returns (tokens, changed)."""
+        out: list[str] = []
+        changed = False
+        i = 0
+        n = len(tokens)
+        while i < n:
+            word, a = self._function_word_at(tokens, i)
+            if word is None or tokens[a : a + 1] != ["("]:
+                out.append(tokens[i])
+                i += 1
+                continue
+            b = _close_paren(tokens, a)
+            if b < 0 or tokens[b + 1 : b + 2] != ["_"]:
+                out.append(tokens[i])
+                i += 1
+                continue
+            e = _group_end(tokens, b + 2)
+            sub = _strip(tokens[b + 2 : e])
+            arg = tokens[a + 1 : b]
+            try:
+                name = name_key(join(arg))
+            except (ParseError, IndexError, ValueError):
+                name = None
+            bounds = self._component_bounds(name)
+            if len(sub) != 1 or not re.fullmatch(r"[A-Za-z]", sub[0]) or bounds is None:
+                out.append(tokens[i])
+                i += 1
+                continue
+            comp = [*arg, "_", "{", sub[0], "}"]
+            if word != "softmax":
+                out += ["\\" + word if word in ("exp", "log", "tanh") else word, "(", *comp, ")"]
+            else:
+                used = {t for t in tokens if re.fullmatch(r"[A-Za-z]", t)}
+                free = [x for x in self.indices if x not in used and self.indices[x] == bounds]
+                free += [x for x in "jlmrsuv" if x not in used and x not in self.names.kinds]
+                if not free:
+                    out.append(tokens[i])
+                    i += 1
+                    continue
+                j = free[0]
+                lo, hi = bounds
+                other = [*arg, "_", "{", j, "}"]
+                out += [
+                    r"\frac",
+                    "{",
+                    "e",
+                    "^",
+                    "{",
+                    *comp,
+                    "}",
+                    "}",
+                    "{",
+                    r"\sum",
+                    "_",
+                    "{",
+                    j,
+                    "=",
+                    *_tokens(lo),
+                ]
+                out += ["}", "^", "{", *_tokens(hi), "}", "e", "^", "{", *other, "}", "}"]
+            changed = True
+            i = e
+        return (out, True) if changed else (tokens, False)
+
+    def _component_bounds(self, name: str | None) -> tuple[str, str] | None:
+        """The range (low, high LaTeX) of the components of a family or vector name, None for another."""
+        if name is None:
+            return None
+        if name in self.families and len(self.families[name]) == 1 and self.families[name] in self.indices:
+            lo, hi = self.indices[self.families[name]]
+            return str(lo), str(hi)
+        if name in self.vectors:
+            for k, (r, _c) in self.card.declarations.shapes.items():
+                if name_key(k) == name:
+                    return "1", str(r)
+        return None
+
     def _alias_name(self, a: _Alias) -> str | None:
         """The internal name an alias's written form stands for (``\\hat{y}`` -> ``hat_y``), or None."""
         try:
@@ -1297,6 +1458,9 @@ class NotationRules:
                 witness = witness or w2
                 if not again:
                     break
+            tokens, c8 = self._opaque_letters(tokens)
+            tokens, c9 = self._function_components(tokens)
+            c2 = c2 or c8 or c9
             tokens, c3 = self._index_notation(tokens)
             if params or (keep and self._mentions(tokens, keep)):
                 # the user's own definitions are in play: index letters, components and per-example
