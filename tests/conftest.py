@@ -15,6 +15,11 @@ import sys
 import tempfile
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+# One OpenMP thread in each test process and the processes it starts (torch reads this at import): the
+# machine's 2 cores already run 2 pytest-xdist workers, and torch's default of a thread per core made a
+# worker's 2 threads spin against the other worker (tests/test_training.py's distillation: 2-6 s alone,
+# 14-28 s with 2 threads under xdist). The recogniser sets its own threads (trained.py, 1 by default).
+os.environ.setdefault("OMP_NUM_THREADS", "1")
 # derived tables (whiteboard_app/cache.py) go to a scratch folder, never the user's cache folder
 os.environ.setdefault("WHITEBOARD_CACHE_DIR", tempfile.mkdtemp(prefix="whiteboard-test-cache-"))
 

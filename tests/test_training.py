@@ -32,9 +32,13 @@ def _row(latex: str, seed: int, writer: str | None) -> dict:
     }
 
 
-@pytest.fixture(scope="module", autouse=True)
+@pytest.fixture(autouse=True)
 def _one_thread():
-    """Small models train faster on one thread on a shared machine; restored afterwards."""
+    """Small models train faster on one thread on a shared machine; restored afterwards. Set before each
+    test, not once for the module: the training CLI sets torch's threads itself (``--threads``, default 2,
+    set before it reads the data), so a CLI test would leave 2 threads to every later test of the worker:
+    the distillation test took 14-28 s instead of 2-6 s after the CLI's argument-error test (2 OpenMP
+    threads spinning against the other xdist worker on 2 cores)."""
     n = torch.get_num_threads()
     torch.set_num_threads(1)
     yield
