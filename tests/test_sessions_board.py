@@ -140,8 +140,12 @@ def test_v0_board_is_upgraded():
     assert s0.latex == r"\hat\mu=\frac{1}{n}\sum_i x_i" and s0.verdict.verdict == "correct"
     assert s1.verdict.verdict == "wrong" and (s1.opened_ms, s1.closed_ms) == (40_000, 41_000)
     # the freeze between the two steps survives the upgrade: from the end of reading step 1's verdict
-    # (given at 3 s, read for READ_MS = 4 s) to 40 s
-    assert [(f.start_ms, f.end_ms, f.step) for f in board.freezes()] == [(7000.0, 40_000.0, 1)]
+    # (given at 3 s, read for READ_MS = 4 s) to 40 s; then the one from reading step 2's verdict
+    # (41 s + 4 s) to Done at 95.5 s, "at the end" (step None)
+    assert [(f.start_ms, f.end_ms, f.step) for f in board.freezes()] == [
+        (7000.0, 40_000.0, 1),
+        (45_000.0, 95_500.0, None),
+    ]
     # upgrading is in memory only and gives a current document that round-trips
     doc = upgrade(json.loads(json.dumps(V0_DOC)))
     assert doc["version"] == BOARD_FORMAT_VERSION

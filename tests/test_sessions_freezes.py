@@ -108,3 +108,27 @@ def test_a_board_saved_before_pauses_existed_loads():
     doc = s.board().to_dict()
     del doc["pauses"]
     assert Board.from_dict(doc).pauses == ()
+
+
+def test_the_gap_before_done_is_a_freeze_in_the_session_and_the_saved_board():
+    """The live clock shows "frozen" while the user sits idle before Done; the session and the saved
+    board must count that freeze too (the summary used to say "No freezes")."""
+    clock = FakeClock()
+    s = Session("c", clock)
+    _stroke(clock, s)
+    clock.advance(FREEZE_MS + 3_000)
+    assert s.current_freeze_ms() == pytest.approx(FREEZE_MS + 3_000)
+    s.finish()
+    (f,) = s.freezes()
+    assert f.step is None and f.ms == pytest.approx(FREEZE_MS + 3_000)
+    assert s.board().freezes() == [f]
+    assert Board.loads(s.board().dumps()).freezes() == [f]
+
+
+def test_a_short_gap_before_done_is_not_a_freeze():
+    clock = FakeClock()
+    s = Session("c", clock)
+    _stroke(clock, s)
+    clock.advance(FREEZE_MS - 1_000)
+    s.finish()
+    assert s.freezes() == [] and s.board().freezes() == []

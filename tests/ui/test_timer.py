@@ -102,6 +102,22 @@ def test_summary_lists_time_splits_verdicts_and_freezes(run):
     assert widget.clock_label.text() == "0:17 / 5:00"
 
 
+def test_summary_counts_the_freeze_before_done(run):
+    """The live badge said "frozen" before Done: the summary must not say "No freezes"."""
+    clock, session, widget = run
+    session.add_stroke(_stroke())
+    clock.advance(10_000)
+    widget.refresh()
+    assert widget.freeze_label.text().startswith("frozen")
+    session.finish()
+    text = summary_text(
+        session.elapsed_ms(), session.target_s, session.splits(), session.freezes(), ["correct"]
+    )
+    lines = text.splitlines()
+    assert "Before Done: froze 0:10" in lines
+    assert "1 freeze(s) longer than 8 s" in lines and "No freezes" not in text
+
+
 def test_summary_over_target_and_unchecked_steps():
     from whiteboard_app.sessions.board import Split
 

@@ -449,7 +449,9 @@ class Board:
         return compute_splits(self.steps)
 
     def freezes(self) -> list[Freeze]:
-        return compute_freezes(self.steps, pauses=self.pauses, aids=self.aids)
+        """Gaps > 8 s without ink (time order). A finished board also counts the gap between its last
+        busy span and Done (step None, "at the end"): the live clock showed that freeze too."""
+        return compute_freezes(self.steps, self.finished_ms, pauses=self.pauses, aids=self.aids)
 
     def step(self, index: int) -> StepRecord:
         """The step with that index; KeyError when there is none."""

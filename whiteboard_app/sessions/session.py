@@ -503,10 +503,11 @@ class Session:
 
     def freezes(self, *, include_current: bool = False) -> list[Freeze]:
         """Gaps > 8 s without ink so far (time order); with ``include_current`` also the gap going on
-        now if it is already longer than 8 s (step None)."""
-        now = self.elapsed_ms() if include_current and not self.finished else None
+        now if it is already longer than 8 s (step None). Once finished, the gap between the last
+        busy span and Done counts (step None) whatever ``include_current`` says, as ``Board.freezes``."""
+        now = self.elapsed_ms() if include_current or self.finished else None
         freezes = compute_freezes(self.steps, now, pauses=self._pauses(), aids=self._board.aids)
-        if self._open_pause is not None and freezes and freezes[-1].step is None:
+        if not self.finished and self._open_pause is not None and freezes and freezes[-1].step is None:
             freezes.pop()  # a dialog is open now: nothing is going on at the board
         return freezes
 

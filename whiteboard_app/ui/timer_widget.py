@@ -72,6 +72,9 @@ def summary_text(
         fr = [f for f in freezes if f.step == i]
         mark = f"  froze {', '.join(format_ms(f.ms) for f in fr)}" if fr else ""
         lines.append(f"Step {i + 1}: {split}  {word}{mark}")
+    end = [f for f in freezes if f.step is None]
+    if end:
+        lines.append(f"Before Done: froze {', '.join(format_ms(f.ms) for f in end)}")
     lines.append(f"{len(freezes)} freeze(s) longer than 8 s" if freezes else "No freezes")
     if freezes:
         lines.append(FREEZE_WORDS)
