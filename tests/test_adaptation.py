@@ -338,6 +338,7 @@ def test_a_classifier_without_usable_prototypes_is_refused_clearly():
 
 def test_calibrating_a_few_symbols_leaves_the_other_symbols_reading(rec):
     from whiteboard_app.ink.synth import synthesize
+    from whiteboard_app.recognition.tokens import normalize_tokens
 
     # the user calibrates two symbols (one without a class, one with); symbols not calibrated, alone and
     # inside a step, must keep the reading they had
@@ -356,5 +357,9 @@ def test_calibrating_a_few_symbols_leaves_the_other_symbols_reading(rec):
         assert {s: rec.recognize(ink).best for s, ink in alone.items()} == before
         assert rec.recognize(step).best == step_before
         assert rec.recognize(synthesize(r"\xi", seed=30, height_px=40).ink).best == r"\xi"
+        # and the calibrated symbol is read inside a step, among symbols not calibrated
+        assert normalize_tokens(rec.recognize(synthesize(r"2\xi=y", seed=11).ink).best) == normalize_tokens(
+            r"2\xi=y"
+        )
     finally:
         rec.clear_adaptation()
