@@ -225,6 +225,11 @@ def test_relabel_asks_the_gate_with_the_results_probabilities_else_the_ratio(hea
     without = Result("a", 0.6, 7.0, False, [("a", 0.6)], None, f)
     assert ad.relabel(with_probs) is with_probs  # the gate said no
     assert ad.relabel(without).symbol == "Q"  # no probabilities: the distance ratio (near Q) decides
+    # a batch (the engine's path) decides each result as one at a time would, whatever it lacks
+    bare = Result("b", 0.5, 1.0, False, [("b", 0.5)])
+    batch = ad.relabel_batch([with_probs, without, bare])
+    assert batch[0] is with_probs and batch[1].symbol == "Q" and batch[2] is bare
+    assert ad.relabel_batch([]) == []
 
 
 def test_a_gate_file_round_trips_and_bad_files_are_clear_errors(tmp_path):

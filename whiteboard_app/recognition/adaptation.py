@@ -516,42 +516,53 @@ class WriterAdaptation:
         """A mathnote-ocr ``ClassificationResult`` read with the writer's labels (the same object when the
         model's reading stands; a copy with the writer's label first among the alternatives otherwise).
         The gate needs the result's ``probs`` (the batch path's); without them the distance ratio decides."""
-        from dataclasses import replace
+        return self.relabel_batch([result])[0]
 
+    def relabel_batch(self, results):
+        """:meth:`relabel` of every result of a list, decided in one batch (a reading classifies hundreds
+        of candidate groups: one decision per call cost about 0.8 ms each on this machine)."""
         import numpy as np
 
-        feats = getattr(result, "features", None)
-        if feats is None or not len(self.labels):
-            return result
-        f = np.asarray(feats, dtype=np.float32)[None, :]
+        out = list(results)
+        if not len(self.labels):
+            return out
         names = self.head.names
-        probs = getattr(result, "probs", None)
-        if (
-            probs is not None
-            and len(probs) == len(names)
-            and np.isfinite(np.asarray(probs, dtype=float)).all()
-        ):
-            p = np.asarray(probs, dtype=np.float64)[None, :]
-            k, d = self._choose(f, p)
-        else:
-            model_class = names.index(result.symbol) if result.symbol in names else -1
-            if model_class < 0:
-                return result
-            p = np.zeros((1, len(names)))
-            p[0, model_class] = 1.0
-            k, d = self._choose(f, p, use_gate=False)
-        if k[0] < 0:
-            return result
-        name = self.labels[int(k[0])]
+        gated, gf, gp, ratio, rf, rp = [], [], [], [], [], []
+        for i, r in enumerate(out):
+            feats = getattr(r, "features", None)
+            if feats is None or len(feats) != self.features.shape[1]:
+                continue
+            probs = getattr(r, "probs", None)
+            if probs is not None and len(probs) == len(names):
+                p = np.asarray(probs, dtype=np.float64)
+                if np.isfinite(p).all():
+                    gated.append(i)
+                    gf.append(feats)
+                    gp.append(p)
+                    continue
+            if r.symbol in names:  # no probabilities: the model's reading alone, the distance ratio
+                p = np.zeros(len(names))
+                p[names.index(r.symbol)] = 1.0
+                ratio.append(i)
+                rf.append(feats)
+                rp.append(p)
+        for idx, fs, ps, use_gate in ((gated, gf, gp, True), (ratio, rf, rp, False)):
+            if not idx:
+                continue
+            k, d = self._choose(np.asarray(fs, dtype=np.float32), np.stack(ps), use_gate=use_gate)
+            for j, i in enumerate(idx):
+                if k[j] >= 0:
+                    out[i] = self._as_label(out[i], self.labels[int(k[j])], float(d[j]))
+        return out
+
+    @staticmethod
+    def _as_label(result, name: str, distance: float):
+        from dataclasses import replace
+
         conf = float(max(result.confidence, 0.9))
         alts = [(name, conf)] + [(n, c) for n, c in (result.alternatives or []) if n != name][:4]
         return replace(
-            result,
-            symbol=name,
-            confidence=conf,
-            prototype_distance=float(d[0]),
-            is_ood=False,
-            alternatives=alts,
+            result, symbol=name, confidence=conf, prototype_distance=distance, is_ood=False, alternatives=alts
         )
 
 
@@ -593,5 +604,5 @@ class AdaptedClassifier:
         return getattr(self._base, item)
 
     def classify_batch(self, images, size_feats=None):
-        """The base classifier's results, each through :meth:`WriterAdaptation.relabel`."""
-        return [self.adaptation.relabel(r) for r in self._base.classify_batch(images, size_feats=size_feats)]
+        """The base classifier's results, through :meth:`WriterAdaptation.relabel_batch`."""
+        return self.adaptation.relabel_batch(self._base.classify_batch(images, size_feats=size_feats))
