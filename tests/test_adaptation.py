@@ -203,6 +203,18 @@ def test_the_gate_takes_the_writer_label_when_its_score_is_over_the_threshold(he
     assert fit(one_feature_gate("log dm/d1", threshold=5.0)).predict(feat, lg) == ["a", "a"]
 
 
+def test_a_label_of_the_classifiers_own_classes_keeps_the_distance_rule(head):
+    # a gate that never takes the writer's label: a label with a class of its own is still taken where
+    # the distance rule takes it (nearer the writer's prototype than the model's), a new label is not
+    never = one_feature_gate("known", bias=-5.0)
+    samples = np.array([[8, 0, 0, 3], [8.2, 0, 0, 2.8], [7.8, 0, 0, 3.2]], dtype=np.float32)
+    glyph = np.array([[8.1, 0, 0, 3.1]], dtype=np.float32)
+    lg = logits_for(glyph, head)  # the model reads "a"
+    own = WriterAdaptation.fit(samples, ["b"] * 3, head, metric="euclidean", gate=never)
+    new = WriterAdaptation.fit(samples, ["Q"] * 3, head, metric="euclidean", gate=never)
+    assert own.predict(glyph, lg) == ["b"] and new.predict(glyph, lg) == ["a"]
+
+
 def test_relabel_asks_the_gate_with_the_results_probabilities_else_the_ratio(head):
     from dataclasses import dataclass
 

@@ -18,7 +18,8 @@ with them:
   class -- the latter also against what the model gave the writer's own samples of that label, so that a
   class the model reads badly in this hand is not held against it -- the model's own margin, and the
   distance in units of the writer's own spread, leave-one-out among the label's samples). It takes the
-  writer's label when the odds are for it (score > threshold 0). Without the gate file, or for a result without probabilities, the session-7 rule holds: the writer's
+  writer's label when the odds are for it (score > threshold 0); for a label of the classifier's own
+  classes the writer's label is also taken where the session-7 rule below takes it. Without the gate file, or for a result without probabilities, the session-7 rule holds: the writer's
   label when ``d_w < RATIO * d_m``.
 
 This is prototypical few-shot classification (Snell, Swersky and Zemel, "Prototypical Networks for Few-shot
@@ -494,11 +495,15 @@ class WriterAdaptation:
         if not len(self.labels) or n == 0:
             return np.full(n, -1), np.full(n, np.inf)
         x, k1, model_class, d1, dm = self.decision_features(feats, probs)
+        near = d1 < self.ratio * dm
         if self.gate is not None and use_gate:
+            own_class = self.label_class[k1] >= 0
             agree = self.label_class[k1] == model_class
-            take = agree | (self.gate.score(x) > self.gate.threshold)
+            # a label of the classifier's own classes keeps the distance rule too (its prototype is
+            # shrunk toward the model's): the gate adds what it refused, it does not take it back
+            take = agree | (self.gate.score(x) > self.gate.threshold) | (own_class & near)
         else:
-            take = d1 < self.ratio * dm
+            take = near
         return np.where(take, k1, -1), d1
 
     def predict(self, features, logits) -> list[str]:
