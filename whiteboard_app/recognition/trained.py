@@ -24,9 +24,10 @@ app's 3 s limit; the exact partition search keeps only the partial readings its 
 reading is a plain best-of search (the same readings; :mod:`~whiteboard_app.recognition.mathnote_compat`'s
 ``install_engine_patches`` and ``best_partition``).
 5. Writer adaptation (:meth:`TrainedRecognizer.adapt`): calibration samples become prototypes in the
-   classifier's 256-d feature space; a candidate symbol closer to a writer prototype than to the model's own
-   class prototype is read as the writer's label (how symbols CROHME lacks, such as \\eta or \\partial, are
-   learned). Source of the prototype idea: Snell et al., "Prototypical Networks for Few-shot Learning", 2017.
+   classifier's 256-d feature space; a learnt decision gate (``recognition.adaptation.DecisionGate``) reads a
+   candidate symbol near a writer prototype as the writer's label or keeps the model's reading (how symbols
+   CROHME lacks, such as \\eta or \\partial, are learned). Source of the prototype idea: Snell et al.,
+   "Prototypical Networks for Few-shot Learning", 2017.
 
 Every use of mathnote-ocr goes through recognition/mathnote_compat.py (its internals, one file; a version
 check). The card-context verifier is the engine's hook (``verifier``), not an import: the app builds the
@@ -234,9 +235,10 @@ class TrainedRecognizer:
         """Add writer samples: each sample is (label in LaTeX, the strokes of one symbol drawn alone).
 
         Any label is accepted, including symbols the classifier has no class for (``\\eta``, ``\\hat``,
-        ``\\mathbb{R}``); from then on a symbol whose features are closer to one of these samples than
-        to the model's own class prototype (``recognition.adaptation.RATIO``) is read with the writer's
-        label. Returns the number of samples added. Raises RecognitionError for a sample without ink.
+        ``\\mathbb{R}``); from then on a symbol whose features lie near the writer's prototype of a label
+        is read with that label when the decision gate (``recognition.adaptation.DecisionGate``) prefers
+        it to the model's reading. Returns the number of samples added. Raises RecognitionError for a
+        sample without ink.
         """
         feats, names = self.sample_features(samples)
         for name, f in zip(names, feats, strict=True):
