@@ -16,8 +16,11 @@ the engine draws it (``training.classifier.render_items``, mathnote-ocr's render
 real symbols of the same validation writers (the old classes) are read too, to show what the added classes
 cost them. One torch thread.
 
-Usage: ``python -m benchmarks.added_symbols [--per-class N] [--old PATH] [--new PATH]``; writes the
-"added_symbols" section of docs/benchmarks.md unless --no-write.
+A checkpoint with a class prior fitted for it (``class_prior.json`` in its folder, recognition/class_prior.py)
+is read with that prior added to its logits, as the engine reads it; ``--no-prior`` reads without.
+
+Usage: ``python -m benchmarks.added_symbols [--per-class N] [--old PATH] [--new PATH] [--no-prior]``; writes
+the "added_symbols" section of docs/benchmarks.md unless --no-write.
 """
 
 from __future__ import annotations

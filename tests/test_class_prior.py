@@ -151,3 +151,40 @@ def test_lift_only_never_lowers_a_class():
     lift = fit_prior(real, real_y, made, made_y, [2, 3], budget=0.0, step=0.5)
     assert (lift >= 0).all()
     assert both.min() < 0  # the two-way search does take the free lowering
+
+
+def test_shipped_prior_fits_the_shipped_classifier():
+    """A class_prior.json in the bundled weights was fitted for the bundled classifier.pth (a retrained
+    classifier needs the prior re-fitted: the engine would otherwise skip it with a warning), and moves
+    only added classes, upwards."""
+    from whiteboard_app.recognition.trained import CLASSIFIER_FILE, default_weights_dir
+    from whiteboard_app.recognition.training.symbol_synth import ADDED_CLASSES
+
+    weights = default_weights_dir()
+    if not (weights / PRIOR_FILE).exists():
+        pytest.skip("no class prior shipped")
+    clf = weights / CLASSIFIER_FILE
+    names = torch.load(clf, map_location="cpu", weights_only=False)["label_names"]
+    bias = load_class_prior(weights / PRIOR_FILE, names, file_sha256(clf))
+    for name, b in zip(names, bias, strict=True):
+        assert b == 0.0 or (name in ADDED_CLASSES and b > 0)
+
+
+def test_engine_loads_the_prior_beside_its_weights(tmp_path):
+    pytest.importorskip("mathnote_ocr")
+    from whiteboard_app.recognition.trained import CLASSIFIER_FILE, TrainedRecognizer, default_weights_dir
+
+    src = default_weights_dir()
+    for f in src.iterdir():
+        if f.is_file() and f.name != PRIOR_FILE:
+            (tmp_path / f.name).symlink_to(f)
+    clf = tmp_path / CLASSIFIER_FILE
+    ck = torch.load(clf, map_location="cpu", weights_only=False)
+    names = list(ck["label_names"])
+    bias = [0.0] * len(names)
+    bias[names.index("omega")] = 1.5
+    write_class_prior(tmp_path / PRIOR_FILE, names, bias, classifier_sha256=file_sha256(clf))
+    ocr = TrainedRecognizer(weights_dir=tmp_path)._load()
+    moved = ocr.classifier.model.fc2.bias.detach() - ck["model_state_dict"]["fc2.bias"]
+    assert moved[names.index("omega")].item() == pytest.approx(1.5)
+    assert float(moved.abs().sum()) == pytest.approx(1.5)

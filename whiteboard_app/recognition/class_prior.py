@@ -4,8 +4,9 @@ The classifier was trained on a class mix that is neither the mix a card step ha
 ink of the added classes (∂ ∇ η κ ... K Z) comes in: a per-class additive correction ``b`` of its logits,
 ``softmax(z + b)``, moves its decision boundaries between look-alike classes without retraining. This is
 the logit adjustment of Menon et al., "Long-tail learning via logit adjustment" (ICLR 2021), eq. 7, with
-``b`` *fitted* (``training/class_prior.py``: weighted log-likelihood on the training writers' symbols)
-rather than set to the log ratio of two class priors.
+``b`` *fitted* on the training writers' symbols (``training/class_prior.py``) rather than set to the log
+ratio of two class priors. None is bundled: the one fitted for the shipped classifier lifted one added
+class over the 90 % floor at a cost to real glyphs (docs/benchmarks.md, "added_symbols_prior").
 
 The correction lives beside the weights as ``class_prior.json``::
 
