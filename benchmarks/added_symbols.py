@@ -16,8 +16,11 @@ the engine draws it (``training.classifier.render_items``, mathnote-ocr's render
 real symbols of the same validation writers (the old classes) are read too, to show what the added classes
 cost them. One torch thread.
 
-Usage: ``python -m benchmarks.added_symbols [--per-class N] [--old PATH] [--new PATH]``; writes the
-"added_symbols" section of docs/benchmarks.md unless --no-write.
+A checkpoint with a class prior fitted for it (``class_prior.json`` in its folder, recognition/class_prior.py)
+is read with that prior added to its logits, as the engine reads it; ``--no-prior`` reads without.
+
+Usage: ``python -m benchmarks.added_symbols [--per-class N] [--old PATH] [--new PATH] [--no-prior]``; writes
+the "added_symbols" section of docs/benchmarks.md unless --no-write.
 """
 
 from __future__ import annotations
@@ -38,16 +41,23 @@ OLD = ROOT / "whiteboard_app" / "recognition" / "weights" / "grouper_vectors.pth
 FLOOR = 0.90
 
 
-def predict(path: Path, exprs, items, batch: int = 512):
-    """(label names, top-1 class names) of the classifier at *path* for *items* of *exprs*."""
+def predict(path: Path, exprs, items, batch: int = 512, prior: bool = True):
+    """(label names, top-1 class names) of the classifier at *path* for *items* of *exprs*. With
+    *prior*, the class prior fitted for that checkpoint (``class_prior.json`` beside it,
+    recognition/class_prior.py) is added to its logits, as the engine does."""
     import numpy as np
     import torch
 
+    from whiteboard_app.recognition.class_prior import matching_prior
     from whiteboard_app.recognition.training.classifier import _to_tensor, load_base, render_items
 
     model, ck = load_base(str(path))
     model.eval()
     names = list(ck["label_names"])
+    bias = matching_prior(path) if prior else None
+    if bias is not None:
+        with torch.no_grad():
+            model.fc2.bias += torch.tensor(bias, dtype=model.fc2.bias.dtype)
     imgs, sizes = render_items(exprs, items, ck.get("canvas_size", 32))
     out = []
     with torch.no_grad():
@@ -99,8 +109,8 @@ def run(args) -> dict:
     }
     models = [("old", Path(args.old))] + ([("prev", Path(args.prev))] if args.prev else [])
     for tag, path in models + [("new", Path(args.new))]:
-        names, pm = predict(path, mexprs, mitems)
-        _n, pr = predict(path, val, ritems)
+        names, pm = predict(path, mexprs, mitems, prior=not args.no_prior)
+        _n, pr = predict(path, val, ritems, prior=not args.no_prior)
         known = set(names)
         per = {}
         conf: dict[str, Counter] = {}
@@ -196,6 +206,11 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--new", default=str(NEW), help="classifier with the added classes")
     ap.add_argument("--prev", default="", help="a third classifier to compare (e.g. the previous weights)")
     ap.add_argument("--prev-label", default="", help="what --prev is, for the report")
+    ap.add_argument(
+        "--no-prior",
+        action="store_true",
+        help="read without the class prior fitted for a checkpoint (class_prior.json beside it)",
+    )
     ap.add_argument("--summary", help="write the result (JSON) here")
     ap.add_argument("--no-write", action="store_true")
     args = ap.parse_args(argv)

@@ -178,6 +178,10 @@ class TrainedRecognizer:
             if self.threads:
                 torch.set_num_threads(self.threads)
             ocr.classifier = mc.symbol_classifier(str(clf))
+            from whiteboard_app.recognition.class_prior import apply_class_prior
+
+            # issue 14: the per-class logit prior (class_prior.json), when one was fitted for this clf
+            apply_class_prior(ocr.classifier, self.weights_dir, clf)
             from whiteboard_app.recognition.structure import install_relation_model
 
             install_relation_model(ocr.tree_parser, self.weights_dir)  # layout relations of real ink
