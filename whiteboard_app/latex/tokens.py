@@ -202,6 +202,9 @@ _CLEAN = [
     (re.compile(r"\\(geq|geqslant)(?![a-zA-Z])"), r"\\ge"),
     (re.compile(r"\\(neq)(?![a-zA-Z])"), r"\\ne"),
     (re.compile(r"\\(ast|star)(?![a-zA-Z])"), "*"),
+    # braces as grouping (Bishop 7.8: a_n\{t_n(w^T x_n + b) - 1\}) are parentheses
+    (re.compile(r"\\\{|\\lbrace(?![a-zA-Z])"), "("),
+    (re.compile(r"\\\}|\\rbrace(?![a-zA-Z])"), ")"),
     (re.compile(r"\\(lbrack)(?![a-zA-Z])"), "["),
     (re.compile(r"\\(rbrack)(?![a-zA-Z])"), "]"),
     (re.compile(r"\\(varepsilon)(?![a-zA-Z])"), r"\\epsilon"),
@@ -245,7 +248,7 @@ _CLEAN = [
     ),
     (re.compile(r"\\sum_\{\s*([a-zA-Z])\s*,\s*([a-zA-Z])\s*\}"), r"\\sum_{\1}\\sum_{\2}"),
     # a parameter after a semicolon, p(x;\theta), \mathcal{N}(x;\mu,\sigma^2): read as p(x|\theta)
-    (re.compile(r"(?<=[A-Za-z}])\(([^();|]*?);([^();|]*)\)"), r"(\1|\2)"),
+    (re.compile(r"(?<=[A-Za-z}])\(((?:[^();|]|\^\{\([^(){}]*\)\})*?);([^();|]*)\)"), r"(\1|\2)"),
     # a prime written as a command: f^\prime(z), f^{\prime}(z) -> f'(z)
     (re.compile(r"\^\s*(?:\{\s*\\prime\s*\}|\\prime(?![a-zA-Z]))"), "'"),
     # the trace as a word in roman type: \operatorname{tr}(A), \mathrm{Tr}(A) -> \tr(A) (one token, so no
@@ -256,6 +259,11 @@ _CLEAN = [
         re.compile(r"(?<![A-Za-z_{\\])(?:\\(?:mathrm|operatorname|text|textrm)\s*\{\s*KL\s*\}|KL)\s*(?=\()"),
         "D_{KL}",
     ),
+    # Murphy's blackboard entropy and divergence: \mathbb{H}(p,q) -> H(p,q), \mathbb{KL}(p\|q) -> D_{KL}(p\|q)
+    (re.compile(r"\\mathbb\s*\{\s*H\s*\}\s*(?=[(\[])"), "H"),
+    (re.compile(r"\\mathbb\s*\{\s*KL\s*\}\s*(?=\()"), "D_{KL}"),
+    # a layer written in brackets (Ng's z^{[2]}, W^{[1]}) is the parenthesised superscript z^{(2)}
+    (re.compile(r"\^\s*\{\s*\[\s*([A-Za-z0-9+\-]+)\s*\]\s*\}"), r"^{(\1)}"),
     # probability written \Pr(A) or \mathbb{P}(A): P(A)
     (re.compile(r"\\Pr(?![a-zA-Z])\s*"), "P"),
     (re.compile(r"\\mathbb\s*\{\s*P\s*\}\s*"), "P"),
@@ -365,7 +373,32 @@ def clean(s: str) -> str:
     for pat, rep in _CLEAN:
         s = pat.sub(rep, s)
     s = s.strip().rstrip(".,;").strip()
+    if "^" in s and ("Bias" in s or "Var" in s):
+        s = _power_after_argument(s)
     return _interval_as_inequalities(s) if r"\in" in s else s
+
+
+_MOMENT_POWER = re.compile(r"\\mathrm\{(Var|Bias|Cov)\}\s*\^\s*(\{\s*2\s*\}|2)\s*(?=[(\[])")
+
+
+def _power_after_argument(s: str) -> str:
+    """``\\mathrm{Bias}^2(\\hat f)`` (ESL 7.3 writes ``Bias^2(\\hat f(x_0))``) as ``\\mathrm{Bias}(\\hat f)^{2}``: the
+    square of the operator's value, the order the cards and the parser read."""
+    for _ in range(4):
+        m = _MOMENT_POWER.search(s)
+        if m is None:
+            return s
+        open_at = m.end()
+        depth = 0
+        for j in range(open_at, len(s)):
+            depth += s[j] in "(["
+            depth -= s[j] in ")]"
+            if depth == 0:
+                break
+        else:
+            return s
+        s = s[: m.start()] + rf"\mathrm{{{m.group(1)}}}" + s[open_at : j + 1] + "^{2}" + s[j + 1 :]
+    return s
 
 
 _IN = re.compile(r"\\in(?![a-zA-Z])")
