@@ -49,6 +49,11 @@ def test_notation_chain_step_by_step(ch, steps, verdicts, at, diagnosis):
         (r"p(x^{(i)};\theta)", r"p(x^{(i)}|\theta)"),
         (r"\operatorname{Bias}^2(\hat f(x_0))", r"\mathrm{Bias}(\hat f(x_0))^{2}"),
         (r"\mathrm{Var}^{2}[x] + 1", r"\mathrm{Var}[x]^{2} + 1"),
+        # braces as brackets (Bishop 7.8) are parentheses; a set or an indicator is left alone
+        (r"\alpha_i\{y_i(w+b)-1\}", r"\alpha_i(y_i(w+b)-1)"),
+        (r"\exp\left\{-\frac{1}{2}x\right\}", r"\exp(-\frac{1}{2}x)"),
+        (r"y_i \in \{0, 1\}", r"y_i \in \{0, 1\}"),
+        (r"1\{c = j\}", r"1\{c = j\}"),
     ],
 )
 def test_clean_reads_the_other_spellings(written, cleaned):

@@ -202,9 +202,6 @@ _CLEAN = [
     (re.compile(r"\\(geq|geqslant)(?![a-zA-Z])"), r"\\ge"),
     (re.compile(r"\\(neq)(?![a-zA-Z])"), r"\\ne"),
     (re.compile(r"\\(ast|star)(?![a-zA-Z])"), "*"),
-    # braces as grouping (Bishop 7.8: a_n\{t_n(w^T x_n + b) - 1\}) are parentheses
-    (re.compile(r"\\\{|\\lbrace(?![a-zA-Z])"), "("),
-    (re.compile(r"\\\}|\\rbrace(?![a-zA-Z])"), ")"),
     (re.compile(r"\\(lbrack)(?![a-zA-Z])"), "["),
     (re.compile(r"\\(rbrack)(?![a-zA-Z])"), "]"),
     (re.compile(r"\\(varepsilon)(?![a-zA-Z])"), r"\\epsilon"),
@@ -373,9 +370,47 @@ def clean(s: str) -> str:
     for pat, rep in _CLEAN:
         s = pat.sub(rep, s)
     s = s.strip().rstrip(".,;").strip()
+    if r"\{" in s or r"\lbrace" in s:
+        s = _braces_as_brackets(s)
     if "^" in s and ("Bias" in s or "Var" in s):
         s = _power_after_argument(s)
     return _interval_as_inequalities(s) if r"\in" in s else s
+
+
+_SET_BRACE = re.compile(r"\\\{|\\lbrace(?![a-zA-Z])|\\\}|\\rbrace(?![a-zA-Z])")
+
+
+def _braces_as_brackets(s: str) -> str:
+    """Braces written as brackets (Bishop 7.8: ``a_n\\{t_n(w^Tx_n + b) - 1\\}``, ``\\exp\\{-\\frac{1}{2}...\\}``) as
+    parentheses; a set (``\\{0, 1\\}``, ``\\{x : ...\\}``: a comma, colon or bar at its top level) or an
+    indicator of a relation (``1\\{c^{(i)} = j\\}``) is left as written (it is not read)."""
+    marks = list(_SET_BRACE.finditer(s))
+    out, last, stack = [], 0, []
+    pairs = []
+    for m in marks:
+        if m.group(0) in (r"\{", r"\lbrace"):
+            stack.append(m)
+        elif stack:
+            pairs.append((stack.pop(), m))
+    keep = set()
+    for a, b in pairs:
+        inner = s[a.end() : b.start()]
+        depth, is_set = 0, False
+        for ch in inner:
+            depth += ch in "([{"
+            depth -= ch in ")]}"
+            if depth == 0 and ch in ",:|":
+                is_set = True
+                break
+        if not is_set and not re.search(r"=|<|>|\\(?:le|ge|ne|in|mid)(?![a-zA-Z])", inner):
+            keep |= {a.start(), b.start()}
+    for m in marks:
+        if m.start() in keep:
+            out.append(s[last : m.start()])
+            out.append("(" if m.group(0) in (r"\{", r"\lbrace") else ")")
+            last = m.end()
+    out.append(s[last:])
+    return "".join(out)
 
 
 _MOMENT_POWER = re.compile(r"\\mathrm\{(Var|Bias|Cov)\}\s*\^\s*(\{\s*2\s*\}|2)\s*(?=[(\[])")
