@@ -224,7 +224,7 @@ def main() -> str:
     if xs:
         lines += [
             "",
-            f"Textbook notations (issue 11, sessions 6-7): the {tb_n} steps of tests/data/textbook_chains.toml "
+            f"Textbook notations (issue 11, sessions 6-8): the {tb_n} steps of tests/data/textbook_chains.toml "
             "(every card's derivation as Bishop, ESL, Goodfellow et al., CS229 or a candidate writes it) and "
             "tests/data/notation_chains_2.toml (Strang/Boyd matrix style, physics-style partials, \\Pr, "
             "\\operatorname{Var}, roman subscripts, other index letters) and tests/data/notation_chains_3.toml "
