@@ -7,7 +7,7 @@ Run: ``python -m benchmarks.checking``. Writes the "checking" section of docs/be
 - the parse route on the table's candidates: sympy ``parse_latex`` alone (no normaliser) vs our
   normaliser + ``parse_latex``, with antlr's default LL prediction vs SLL first (median ms per step);
 - (issue 11) steps in other notations: every step of the chains of tests/data/user_chains_table.toml and
-  tests/data/textbook_chains.toml
+  tests/data/textbook_chains.toml, tests/data/notation_chains_2.toml and tests/data/notation_chains_3.toml
   (the user's own names, components, per-example forms), checked in order with the chain's earlier steps
   as ``previous``, by kind (definitions, derivative steps, the rest), and a derivation after a step that
   is refused (a derivative of order 1000).
@@ -28,6 +28,7 @@ TABLE = Path(__file__).resolve().parents[1] / "tests" / "data" / "verdict_table.
 CHAINS = Path(__file__).resolve().parents[1] / "tests" / "data" / "user_chains_table.toml"
 TEXTBOOK = Path(__file__).resolve().parents[1] / "tests" / "data" / "textbook_chains.toml"
 NOTATION2 = Path(__file__).resolve().parents[1] / "tests" / "data" / "notation_chains_2.toml"
+NOTATION3 = Path(__file__).resolve().parents[1] / "tests" / "data" / "notation_chains_3.toml"
 _DERIV = ("\\frac{d", "\\frac{\\partial", "\\nabla", "'(", "\\frac{d^", "\\partial^")
 
 
@@ -59,9 +60,12 @@ def _chains(deck):
     variants += [
         (("notation2", ex), card_id, st) for card_id, st, ex in _chain_variants(NOTATION2, stop_at_wrong=True)
     ]
+    variants += [
+        (("notation3", ex), card_id, st) for card_id, st, ex in _chain_variants(NOTATION3, stop_at_wrong=True)
+    ]
     tb_agree = tb_n = 0
     for (table, expected), k, latex, v, ms in timed_chain_steps(deck, variants):
-        if table in ("textbook", "notation2"):
+        if table in ("textbook", "notation2", "notation3"):
             tb_n += 1
             tb_agree += v.verdict == expected[k]
             kinds[f"{table} chains"].append(ms)
@@ -220,10 +224,11 @@ def main() -> str:
     if xs:
         lines += [
             "",
-            f"Textbook notations (issue 11, sessions 6-7): the {tb_n} steps of tests/data/textbook_chains.toml "
+            f"Textbook notations (issue 11, sessions 6-8): the {tb_n} steps of tests/data/textbook_chains.toml "
             "(every card's derivation as Bishop, ESL, Goodfellow et al., CS229 or a candidate writes it) and "
             "tests/data/notation_chains_2.toml (Strang/Boyd matrix style, physics-style partials, \\Pr, "
-            "\\operatorname{Var}, roman subscripts, other index letters), each chain once as written and once up "
+            "\\operatorname{Var}, roman subscripts, other index letters) and tests/data/notation_chains_3.toml "
+            "(CS229 x^{(i)}, Ng's z^{[l]}, Murphy, ESL, Bishop, Boyd conventions), each chain once as written and once up "
             f"to one wrong step; {tb_agree}/{tb_n} verdicts as expected.",
             "",
             "| steps | n | median ms | p95 ms |",
@@ -232,6 +237,8 @@ def main() -> str:
         ]
         if kinds.get("notation2 chains"):
             lines.append(timing_row("notation chains, second round", kinds["notation2 chains"]))
+        if kinds.get("notation3 chains"):
+            lines.append(timing_row("notation chains, third round", kinds["notation3 chains"]))
     lines += [
         "",
         f"A derivation of 4 steps after `\\frac{{d^{{1000}}\\sigma}}{{dz^{{1000}}}}` (refused at once: "

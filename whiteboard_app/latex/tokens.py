@@ -245,7 +245,7 @@ _CLEAN = [
     ),
     (re.compile(r"\\sum_\{\s*([a-zA-Z])\s*,\s*([a-zA-Z])\s*\}"), r"\\sum_{\1}\\sum_{\2}"),
     # a parameter after a semicolon, p(x;\theta), \mathcal{N}(x;\mu,\sigma^2): read as p(x|\theta)
-    (re.compile(r"(?<=[A-Za-z}])\(([^();|]*?);([^();|]*)\)"), r"(\1|\2)"),
+    (re.compile(r"(?<=[A-Za-z}])\(((?:[^();|]|\^\{\([^(){}]*\)\})*?);([^();|]*)\)"), r"(\1|\2)"),
     # a prime written as a command: f^\prime(z), f^{\prime}(z) -> f'(z)
     (re.compile(r"\^\s*(?:\{\s*\\prime\s*\}|\\prime(?![a-zA-Z]))"), "'"),
     # the trace as a word in roman type: \operatorname{tr}(A), \mathrm{Tr}(A) -> \tr(A) (one token, so no
@@ -256,6 +256,11 @@ _CLEAN = [
         re.compile(r"(?<![A-Za-z_{\\])(?:\\(?:mathrm|operatorname|text|textrm)\s*\{\s*KL\s*\}|KL)\s*(?=\()"),
         "D_{KL}",
     ),
+    # Murphy's blackboard entropy and divergence: \mathbb{H}(p,q) -> H(p,q), \mathbb{KL}(p\|q) -> D_{KL}(p\|q)
+    (re.compile(r"\\mathbb\s*\{\s*H\s*\}\s*(?=[(\[])"), "H"),
+    (re.compile(r"\\mathbb\s*\{\s*KL\s*\}\s*(?=\()"), "D_{KL}"),
+    # a layer written in brackets (Ng's z^{[2]}, W^{[1]}) is the parenthesised superscript z^{(2)}
+    (re.compile(r"\^\s*\{\s*\[\s*([A-Za-z0-9+\-]+)\s*\]\s*\}"), r"^{(\1)}"),
     # probability written \Pr(A) or \mathbb{P}(A): P(A)
     (re.compile(r"\\Pr(?![a-zA-Z])\s*"), "P"),
     (re.compile(r"\\mathbb\s*\{\s*P\s*\}\s*"), "P"),
@@ -365,7 +370,70 @@ def clean(s: str) -> str:
     for pat, rep in _CLEAN:
         s = pat.sub(rep, s)
     s = s.strip().rstrip(".,;").strip()
+    if r"\{" in s or r"\lbrace" in s:
+        s = _braces_as_brackets(s)
+    if "^" in s and ("Bias" in s or "Var" in s):
+        s = _power_after_argument(s)
     return _interval_as_inequalities(s) if r"\in" in s else s
+
+
+_SET_BRACE = re.compile(r"\\\{|\\lbrace(?![a-zA-Z])|\\\}|\\rbrace(?![a-zA-Z])")
+
+
+def _braces_as_brackets(s: str) -> str:
+    """Braces written as brackets (Bishop 7.8: ``a_n\\{t_n(w^Tx_n + b) - 1\\}``, ``\\exp\\{-\\frac{1}{2}...\\}``) as
+    parentheses; a set (``\\{0, 1\\}``, ``\\{x : ...\\}``: a comma, colon or bar at its top level) or an
+    indicator of a relation (``1\\{c^{(i)} = j\\}``) is left as written (it is not read)."""
+    marks = list(_SET_BRACE.finditer(s))
+    out, last, stack = [], 0, []
+    pairs = []
+    for m in marks:
+        if m.group(0) in (r"\{", r"\lbrace"):
+            stack.append(m)
+        elif stack:
+            pairs.append((stack.pop(), m))
+    keep = set()
+    for a, b in pairs:
+        inner = s[a.end() : b.start()]
+        depth, is_set = 0, False
+        for ch in inner:
+            depth += ch in "([{"
+            depth -= ch in ")]}"
+            if depth == 0 and ch in ",:|":
+                is_set = True
+                break
+        if not is_set and not re.search(r"=|<|>|\\(?:le|ge|ne|in|mid)(?![a-zA-Z])", inner):
+            keep |= {a.start(), b.start()}
+    for m in marks:
+        if m.start() in keep:
+            out.append(s[last : m.start()])
+            out.append("(" if m.group(0) in (r"\{", r"\lbrace") else ")")
+            last = m.end()
+    out.append(s[last:])
+    return "".join(out)
+
+
+_MOMENT_POWER = re.compile(r"\\mathrm\{(Var|Bias|Cov)\}\s*\^\s*(\{\s*2\s*\}|2)\s*(?=[(\[])")
+
+
+def _power_after_argument(s: str) -> str:
+    """``\\mathrm{Bias}^2(\\hat f)`` (ESL 7.3 writes ``Bias^2(\\hat f(x_0))``) as ``\\mathrm{Bias}(\\hat f)^{2}``: the
+    square of the operator's value, the order the cards and the parser read."""
+    for _ in range(4):
+        m = _MOMENT_POWER.search(s)
+        if m is None:
+            return s
+        open_at = m.end()
+        depth = 0
+        for j in range(open_at, len(s)):
+            depth += s[j] in "(["
+            depth -= s[j] in ")]"
+            if depth == 0:
+                break
+        else:
+            return s
+        s = s[: m.start()] + rf"\mathrm{{{m.group(1)}}}" + s[open_at : j + 1] + "^{2}" + s[j + 1 :]
+    return s
 
 
 _IN = re.compile(r"\\in(?![a-zA-Z])")

@@ -393,7 +393,7 @@ def _last_piece(latex: str) -> str:
     return pieces[-1] if pieces and pieces[-1].strip() else latex
 
 
-_BOLD = re.compile(r"\\(?:mathbf|boldsymbol|bm|vec|mathbfit|pmb)\s*\{([^{}]*)\}")
+_BOLD = re.compile(r"\\(?:mathbf|boldsymbol|bm|vec|mathbfit|pmb|mathcal|mathscr)\s*\{([^{}]*)\}")
 _ROMAN = re.compile(r"\\(?:mathrm|operatorname|text|textrm)\s*\{([A-Za-z]*)\}")
 _TRANSPOSE = re.compile(
     r"\^\s*\{?\s*(?:\\top|\\intercal|\\mathsf\s*\{\s*T\s*\}|\\mathrm\s*\{\s*T\s*\}|')\s*\}?"
@@ -402,7 +402,7 @@ _TRANSPOSE = re.compile(
 
 @functools.lru_cache(maxsize=4096)
 def _plain_form(latex: str) -> str:
-    """A step for a loose comparison by eye: bold, arrows, roman type and ``\\cdot`` dropped, every
+    """A step for a loose comparison by eye: bold, arrows, calligraphic and roman type and ``\\cdot`` dropped, every
     transpose written ``^T``."""
     s = clean(latex)
     s = _BOLD.sub(r"\1", s)

@@ -312,9 +312,14 @@ class RunMixin:
                 # \ell_i on a card that defines \ell: the user's per-example term, a name of its own whose
                 # index is the free (or summed) i
                 return info | {"kind": "new", "key": key}
-            if base in names.kinds:
+            if base in names.kinds and not (
+                base in run.users and run.users[base].params and len(run.users[base].params) != len(sub)
+            ):
                 return None  # an element or component of a declared name
             if base in run.users:
+                if run.users[base].params and len(run.users[base].params) != len(sub):
+                    # Murphy's r_k = sum_i r_ik after the user's r_ik: another quantity, a name of its own
+                    return info | {"kind": "new", "key": key}
                 return None
             if sub.isalpha() and all(ch in names.indices for ch in sub):
                 return info | {"kind": "pattern", "key": base, "params": tuple(sub)}
@@ -396,6 +401,18 @@ class RunMixin:
         call = re.fullmatch(r"(.+?)\(\s*((?:\\?[A-Za-z]+)(?:\s*,\s*\\?[A-Za-z]+)*)\s*\)", c)  # \sigma(z)
         return _NAME_LHS.fullmatch(call.group(1) if call else c) is not None
 
+    @staticmethod
+    def _claimable(latex: str) -> bool:
+        """Can ``NAME = EXPR`` with ``NAME`` rewritten to ``latex`` by a card alias also be read as a claim
+        about the card's quantity: one name (``p_{i}``) or a derivative or Hessian of the card's
+        (``H`` for ``\\nabla^2_w L``: ``H = \\sum_i p_i(1-p_i)x_i^Tx_i`` is a wrong Hessian, not a new name)?"""
+        if RunMixin._one_name(latex):
+            return True
+        t = latex.strip()
+        while t.startswith("(") and t.endswith(")"):
+            t = t[1:-1].strip()
+        return t.startswith(("\\nabla", "\\frac{\\partial", "\\frac{d", "\\partial"))
+
     def _parse_run_uncached(self, run: _Run, latex: str, rewritten: bool = False):
         text = _LET.sub("", latex, count=1) if _LET.match(latex) else latex
         explicit = text is not latex or bool(
@@ -435,7 +452,7 @@ class RunMixin:
                 lhs_r = self.notation(dinfo["written"], keep)
                 alias_text = (
                     self.notation(text, keep)
-                    if (not explicit and lhs_r != dinfo["written"] and self._one_name(lhs_r))
+                    if (not explicit and lhs_r != dinfo["written"] and self._claimable(lhs_r))
                     else None
                 )
                 mine = {dinfo["key"], *_written_keys(dinfo["written"])}
@@ -820,9 +837,10 @@ def _copy_names(n: Names) -> Names:
 
 def _written_keys(written: str) -> tuple:
     """The names a user's written left side goes by in the notation rules: as written (``a^{(1)}``) and
-    without its subscript (``\\hat{y}_k``: ``hat_y``)."""
+    without a letter subscript (``\\hat{y}_k``: ``hat_y``; a numbered name ``N_1`` keeps its number, so the
+    card's alias of ``N`` still applies to a bare ``N``)."""
     out = []
-    for w in (written.strip(), re.sub(r"_(?:\{[^{}]*\}|[A-Za-z0-9])\s*$", "", written.strip())):
+    for w in (written.strip(), re.sub(r"_(?:\{[^{}0-9]*\}|[A-Za-z])\s*$", "", written.strip())):
         try:
             out.append(name_key(w))
         except (ParseError, IndexError, ValueError):

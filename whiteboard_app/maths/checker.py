@@ -33,6 +33,8 @@ import re
 import time
 import zlib
 
+import numpy as np
+
 from whiteboard_app.decks.schema import Card
 from whiteboard_app.latex.names import name_key
 from whiteboard_app.latex.tokens import (
@@ -210,6 +212,8 @@ class CardChecker(RunMixin, MatchingMixin, DiagnosisMixin, NumericMixin):
             return True, "previous"
         if rel in ("=", *INEQ) and prev is not None and self._substitutes_earlier(a, b, rel, prev):
             return True, "earlier"
+        if rel == "=" and prev is not None and self._under_earlier_constraint(a, b, prev):
+            return True, "earlier"
         if rel in INEQ and any(valid):
             # a condition: agrees with a reference relation point by point (on 60 points)
             t = self.truth(a, b, rel, dense=True)
@@ -271,6 +275,104 @@ class CardChecker(RunMixin, MatchingMixin, DiagnosisMixin, NumericMixin):
         return any(
             c is not None and self._substitutes_previous(a, b, rel, c) for c in reversed(claims[-4:-1])
         )
+
+    def _under_earlier_constraint(self, a, b, prev: _Claim) -> bool:
+        """``a = b`` holds once the user's earlier steps are used: ``v = E`` steps substituted (as in
+        :meth:`_substitutes_earlier`) and a constraint ``C = D`` among the previous six steps that is no
+        identity (``\\sum_i \\alpha_i y_i = 0``, the SVM's KKT condition) imposed. The constraint is imposed
+        at each sample point by solving it for one of its scalars (an element of a one-index family it
+        sums over, or a declared symbol) with the secant method; the step must then hold at every point
+        (at least 3). So the dual ``L = \\sum_i\\alpha_i - \\frac12\\sum_{i,j}...`` follows from
+        ``w = \\sum_i\\alpha_iy_ix_i`` and ``\\sum_i\\alpha_iy_i = 0`` (Bishop 7.10)."""
+        claims = getattr(getattr(self, "_run", None), "claims", None) or []
+        if not claims or claims[-1] is not prev:
+            return False
+        recent = [c for c in claims[-6:] if c is not None and c.rels == ["="] and len(c.exprs) == 2]
+        subs: dict = {}
+        constraints = []
+        for c in recent:
+            x, y = c.exprs
+            for side, expr in ((x, y), (y, x)):
+                if side[0] == "var" and self.names.kinds.get(side[1]) in ("symbol", "matrix"):
+                    if side[1] not in _mentions(expr):
+                        subs.setdefault(side[1], expr)
+                    break
+            else:
+                if not (contains(x, "deriv") or contains(y, "deriv")):
+                    constraints.append((x, y))  # a derivative set to something is a condition, not this
+        if not constraints:
+            return False
+
+        for x, y in constraints:
+            try:
+                if all(t for t in self.truth(x, y, "=") if t is not None):
+                    continue  # an identity constrains nothing
+            except (EvalError, ShapeError):
+                continue
+            for knob in self._knobs(x, y):
+                if self._holds_on_constraint(a, b, x, y, knob, subs):
+                    return True
+        return False
+
+    def _knobs(self, x, y) -> list:
+        """Scalars a constraint can be solved for: the first element of each one-index family it mentions
+        (scope key ``("@idx", fam, (lo,))``) and its declared scalar symbols."""
+        out = []
+        for nm in sorted(_mentions(x) | _mentions(y)):
+            kind = self.names.kinds.get(nm)
+            fam = self.names.families.get(nm, "")
+            if kind == "family" and len(fam) == 1 and fam in self.card.declarations.indices:
+                lo = self.card.declarations.indices[fam][0]
+                if lo.strip().lstrip("-").isdigit():
+                    out.append(("@idx", nm, (int(lo),)))
+            elif kind == "symbol":
+                out.append(nm)
+        return out
+
+    def _holds_on_constraint(self, a, b, x, y, knob, subs: dict) -> bool:
+        """``a = b`` at every sample point (at least 3) moved onto the constraint ``x = y`` by solving for
+        ``knob`` (secant method, at most 8 steps; a point where it does not converge is skipped), with each
+        name of ``subs`` taking the value of its expression there (also inside the card's definitions)."""
+        rtol, atol = self._tol(a, b)
+        ok = 0
+        for p in self.points:
+            try:
+                base = self.ev.value(
+                    ("idx", knob[1], (("num", float(knob[2][0])),))
+                    if isinstance(knob, tuple)
+                    else ("var", knob),
+                    p,
+                    {},
+                )
+                if isinstance(base, np.ndarray):
+                    return False
+
+                def f(v, p=p):
+                    d = self.ev.value(("add", (x, ("mul", (("num", -1.0), y)))), p, {knob: v})
+                    if isinstance(d, np.ndarray):
+                        raise EvalError("a constraint between matrices")
+                    return float(d)
+
+                v0, v1 = float(base), float(base) + 0.5
+                f0, f1 = f(v0), f(v1)
+                for _ in range(8):
+                    if abs(f1) < 1e-10 or f1 == f0:
+                        break
+                    v0, v1, f0 = v1, v1 - f1 * (v1 - v0) / (f1 - f0), f1
+                    f1 = f(v1)
+                if abs(f1) > 1e-8:
+                    continue
+                scope: dict = {knob: v1}
+                for nm, expr in subs.items():
+                    scope[nm] = self.ev.value(expr, p, scope)
+                va = self.ev.value(a, p, scope)
+                vb = self.ev.value(b, p, scope)
+            except (EvalError, ShapeError, ZeroDivisionError, OverflowError, ValueError):
+                continue
+            if not self.close(va, vb, rtol, atol):
+                return False
+            ok += 1
+        return ok >= 3
 
     def _solves_previous(self, a, b, prev: _Claim) -> bool:
         """``v = E`` for a declared scalar v: the user's previous step is an equation in v that is not an

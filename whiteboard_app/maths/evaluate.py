@@ -293,6 +293,10 @@ class Evaluator:
             v = self.ev(t[1], p, scope)
             return v.T if isinstance(v, np.ndarray) else v  # I^T = I
         if k == "call":
+            if t[1] == "diag" and len(t[2]) == 1:
+                col = self._over_free_index(t[2][0], p, scope)
+                if col is not None:
+                    return np.diag(col[:, 0])
             return self.call(t[1], [self.ev(a, p, scope) for a in t[2]])
         if k in ("sum", "prod"):
             lo, hi = (self.ev(b, p, scope) for b in (t[3], t[4]))
@@ -368,6 +372,30 @@ class Evaluator:
         if kind == "function":
             raise EvalError(f"the function {name} needs an argument")
         raise EvalError(f"{name} has no value here")
+
+    def _over_free_index(self, tree, p: Point, scope: dict):
+        """``\\mathrm{diag}(p_i(1-p_i))`` (Murphy 8.3.1: ``S = diag(mu_i(1-mu_i))``): when the argument of diag
+        is a number that depends on one free declared index letter (not bound by a sum around it), the column
+        of its values over the index's declared range (n x 1); None otherwise (diag of the value as written)."""
+        from whiteboard_app.maths.parse import free_names
+
+        free = [x for x in free_names(tree) if x in self.names.indices and x not in scope]
+        if len(free) != 1:
+            return None
+        letter = free[0]
+        try:
+            lo, hi = self._bounds(letter, p)
+        except EvalError:
+            return None
+        vals = []
+        for i in range(lo, hi + 1):
+            sc = dict(scope)
+            sc[letter] = float(i)
+            v = self.ev(tree, p, sc)
+            if isinstance(v, Ident) or isinstance(v, np.ndarray) and v.shape != (1, 1):
+                return None
+            vals.append(_scalar(v))
+        return np.array(vals, dtype=float).reshape(-1, 1)
 
     def stack(self, fam: str, p: Point, scope: dict):
         """The family's elements stacked: scalars into an n x 1 vector, d x 1 vectors into the rows of an
@@ -536,6 +564,14 @@ class Evaluator:
             b = float(b[0, 0])
         return a * b
 
+    def _inner(self, a, b):
+        """``(a)\\cdot(b)`` written between two parenthesised factors: the inner product a^T b when both are
+        columns (or both rows) of one size (a matrix product of two columns is undefined, so the written dot
+        can only mean this); otherwise the ordinary product."""
+        if is_array(a) and is_array(b) and a.shape == b.shape and min(a.shape) == 1 and max(a.shape) > 1:
+            return float((a.reshape(-1) * b.reshape(-1)).sum())
+        return self.mul2(a, b)
+
     def mul_seq(self, factors, p: Point, scope: dict):
         """Product of ordered factors, left to right; a ("had",) marker makes an elementwise product, which
         binds more loosely than the matrix product written by juxtaposition: ``a \\odot B c`` is
@@ -607,6 +643,8 @@ class Evaluator:
         if fn in ("max", "min") and len(args) == 2:
             x, y = (_scalar(v) for v in args)
             return np.maximum(x, y) if fn == "max" else np.minimum(x, y)
+        if fn == "inner" and len(args) == 2:
+            return self._inner(args[0], args[1])
         if len(args) != 1 and fn not in ("logb", "binom", "cov", "prob", "kl"):
             raise EvalError(f"{fn} takes one argument")
         if isinstance(a, Ident):

@@ -171,7 +171,7 @@ def normalise_piece(piece: str, names: Names, em: _Emitter | None = None) -> Nor
     for key in sorted(names.opaque, key=len, reverse=True):
         if key in c:
             c = c.replace(key, " " + em.placeholder(("name", names.opaque[key])) + " ")
-    toks = tokenize(c)
+    toks = _greek_sum_indices(tokenize(c), names)
     for t in toks:
         if t in UNDECIDABLE_CMDS:
             raise ParseError(f"{t} cannot be checked")
@@ -180,6 +180,73 @@ def normalise_piece(piece: str, names: Names, em: _Emitter | None = None) -> Nor
     if not latex.strip():
         raise ParseError("empty expression")
     return Normalised(latex, em.table)
+
+
+def _greek_sum_indices(toks: list[str], names: Names) -> list[str]:
+    """A sum or product over a Greek letter that is no name of the card (``\\sum_{\\tau=1}^{t}\\beta^{t-\\tau}g_\\tau``,
+    Goodfellow et al. 8.5) with the letter renamed, through the piece, to a Latin index letter the piece does
+    not use: the card's one index when free, else the first unused letter that is no name of the card."""
+    greek = set()
+    for q, t in enumerate(toks[:-3]):
+        if t in (r"\sum", r"\prod") and toks[q + 1] == "_":
+            v = toks[q + 3] if toks[q + 2] == "{" else toks[q + 2]
+            if v.startswith("\\") and v[1:] in GREEK and v[1:] not in names.kinds:
+                greek.add(v)
+    if not greek:
+        return toks
+    used = {t for t in toks if len(t) == 1 and t.isalpha()}
+    pool = [x for x in names.indices if len(names.indices) == 1] + list("jklmrsuvabcpqgh")
+    out = toks
+    for g in sorted(greek):
+        letter = next(
+            (x for x in pool if x not in used and (x in names.indices or x not in names.kinds)), None
+        )
+        if letter is None:
+            return toks
+        used.add(letter)
+        out = [letter if t == g else t for t in out]
+    return out
+
+
+def _group_close(toks: list[str], i: int) -> int:
+    """Index of the ``)`` closing the ``(`` at toks[i]; -1 when it does not close."""
+    depth = 0
+    for j in range(i, len(toks)):
+        depth += toks[j] == "("
+        depth -= toks[j] == ")"
+        if depth == 0:
+            return j
+    return -1
+
+
+def _dot_of_groups(toks: list[str], i: int, out: list[str], names: Names, em: _Emitter) -> bool:
+    """``(a)\\cdot(b)``: a written dot between two parenthesised factors is emitted as the call
+    ``inner(a, b)`` (the evaluator takes the inner product of two columns of one size, the ordinary product
+    otherwise: ``(y-Xw)\\cdot(y-Xw)`` is the residual's squared norm). Only a plain group on the left
+    (not a function's argument list ``f(x)``, not a power's base) and a group on the right that no power
+    or subscript follows; ``out`` is changed only when True is returned."""
+    if not out or out[-1] != ")" or i + 1 >= len(toks) or toks[i + 1] != "(":
+        return False
+    close = _group_close(toks, i + 1)
+    if close < 0 or toks[close + 1 : close + 2] in (["^"], ["_"], ["'"]):
+        return False
+    depth, k = 0, len(out) - 1
+    while k >= 0:
+        depth += out[k] == ")"
+        depth -= out[k] == "("
+        if depth == 0:
+            break
+        k -= 1
+    if k < 0:
+        return False
+    before = out[k - 1] if k >= 1 else ""
+    if before and (before[-1:].isalnum() or before in ("}", ")", "'", "]") or before.startswith("\\vv")):
+        return False
+    left = out[k + 1 : -1]
+    right = _convert(toks[i + 2 : close], names, em)
+    del out[k:]
+    out += [em.placeholder(("func", "inner")), "(", *left, ",", *right, ")"]
+    return True
 
 
 def _is_transpose(arg: list[str], names: Names) -> bool:
@@ -405,6 +472,9 @@ def _convert(toks: list[str], names: Names, em: _Emitter) -> list[str]:
                 out.append(em.placeholder(("func", FUNCTION_WORDS[cmd])))
                 i += 1
                 continue
+            if cmd == "cdot" and _dot_of_groups(toks, i, out, names, em):
+                i = _group_close(toks, i + 1) + 1
+                continue
             if cmd in ("cdot", "times", "partial", "le", "ge", "ne", "cap", "cup", "mid", "in"):
                 out.append(t)
                 i += 1
@@ -514,8 +584,10 @@ def _emit_name(
         )
         if not is_fn and entry is not None and entry[0] == "name" and names.kinds.get(entry[1]) == "defined":
             j = _argument_list_end(toks, i)
-            if j is not None:
-                return j  # L(w), J(\mu), \ell(\mu, \sigma): a defined quantity written with its arguments
+            if j is not None and toks[j : j + 1] not in (["^"], ["'"]):
+                # L(w), J(\mu), \ell(\mu, \sigma): a defined quantity written with its arguments; not
+                # \delta_2(a)^T, a product with a transposed (or raised) group
+                return j
         if not is_fn:
             out.append(r"\cdot")
     return i
@@ -880,16 +952,21 @@ def _opaque_form(c: str, transpose_t: bool) -> str:
         c = c.replace(sp, r"^{\top}")
     if transpose_t:
         c = c.replace("^{T}", r"^{\top}")
-    if "((" not in c:
+    if "((" not in c and "[(" not in c:
         return c
     match: dict[int, int] = {}
     stack: list[int] = []
     for k, ch in enumerate(c):
-        if ch == "(":
+        if ch in "([":
             stack.append(k)
-        elif ch == ")" and stack:
+        elif ch in ")]" and stack:
             match[stack.pop()] = k
-    drop = {k for k, e in match.items() if c[k + 1 : k + 2] == "(" and match.get(k + 1) == e - 1}
+    # ((a)) -> (a) and [(a)] -> [a] (E[q\cdot k] is E[(q^{T}k)] after the alias)
+    drop = {
+        k + 1
+        for k, e in match.items()
+        if c[k] in "([" and c[k + 1 : k + 2] == "(" and match.get(k + 1) == e - 1 and c[e] in ")]"
+    }
     drop |= {match[k] for k in drop}
     return "".join(ch for k, ch in enumerate(c) if k not in drop)
 

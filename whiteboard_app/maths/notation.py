@@ -27,6 +27,7 @@ own steps read exactly as before. Pure Python, no Qt.
 
 from __future__ import annotations
 
+import functools
 import re
 import unicodedata
 from dataclasses import dataclass
@@ -41,6 +42,7 @@ from whiteboard_app.latex.tokens import (
     UNICODE,
     ParseError,
     canon_tokens,
+    canonical,
     clean,
     join,
     tokenize,
@@ -285,6 +287,18 @@ def _greek_word(done: list[str], last: str) -> tuple[list[str], str]:
     return done, last
 
 
+def _find_open(tokens: list[str], k: int) -> int:
+    """Index of the ``{`` that the ``}`` at tokens[k] closes (0 when none)."""
+    depth = 0
+    while k >= 0:
+        depth += tokens[k] == "}"
+        depth -= tokens[k] == "{"
+        if depth == 0:
+            return k
+        k -= 1
+    return 0
+
+
 def _tokens(latex: str) -> list[str]:
     """Canonical tokens of LaTeX (every argument braced), with the spelling rule applied."""
     return _prep(canon_tokens(tokenize(clean(latex))))[0]
@@ -503,6 +517,7 @@ class NotationRules:
         name of the card. Returns (tokens, changed)."""
         present = {t for t in tokens if re.fullmatch(r"[A-Za-z]", t)}
         rename: dict[str, str] = {}
+        local = False
         for key in self.opaque:
             slots = self.opaque_slots.get(key, ())
             if not slots:
@@ -513,6 +528,15 @@ class NotationRules:
                     continue
                 if len(set(bound.values())) != len(bound):
                     continue  # z_{nn} for z_{ik}: not the same token
+                if key in self._index_free_keys and any(w != h for w, h in bound.items()):
+                    # E[q_j^2] = 1 whatever j: renamed inside the token only, so E[q_j^2] + E[q_i] reads
+                    tokens = (
+                        tokens[:i]
+                        + _rename_subscripts(list(tokens[i : i + len(key)]), {h: w for w, h in bound.items()})
+                        + tokens[i + len(key) :]
+                    )
+                    local = True
+                    continue
                 for want, have in bound.items():
                     if want == have:
                         continue
@@ -521,8 +545,29 @@ class NotationRules:
                     if rename.setdefault(have, want) != want:
                         return tokens, False
         if not rename or len(set(rename.values())) != len(rename):
-            return tokens, False
+            return tokens, local
         return [rename.get(t, t) if re.fullmatch(r"[A-Za-z]", t) else t for t in tokens], True
+
+    @functools.cached_property
+    def _index_free_keys(self) -> frozenset:
+        """The opaque keys with index slots whose declared value has none of its slot letters
+        (``E[q_i^2] = 1``: the same for every i), so another letter may be renamed inside the token alone."""
+        d = self.card.declarations
+        out = set()
+        for key, slots in self.opaque_slots.items():
+            if not slots:
+                continue
+            letters = {key[q] for q in slots}
+            for k, v in d.definitions.items():
+                try:
+                    if tuple(_tokens(k)) != key:
+                        continue
+                    vt = _tokens(v)
+                except ParseError:
+                    continue
+                if not letters & set(vt):
+                    out.add(key)
+        return frozenset(out)
 
     def _function_word_at(self, tokens: list[str], i: int) -> tuple[str | None, int]:
         """The function word written at ``tokens[i]`` (``\\mathrm{softmax}``, ``\\operatorname{softmax}``,
@@ -698,8 +743,15 @@ class NotationRules:
                 bound = _slot_match(a, tokens, i)
                 if bound is None or any(prot[i : i + k]):
                     continue
-                if keep and self._alias_name(a) in keep:
-                    continue  # the user's own name
+                arity = self._family_arity_written(a, tokens, i + k)
+                if (
+                    keep
+                    and self._alias_name(a) in keep
+                    and (arity != "same" or self._written_name(tokens, i + k) in keep)
+                ):
+                    continue  # the user's own name (r_k defined by the user; r_{ik} stays the card's)
+                if arity == "other":
+                    continue  # r_k is no element of the card's two-index gamma_{ik}
                 if params and not any(re.match(r"[A-Za-z\\]", t) for t in a.target):
                     continue
                 if a.key == ("E",) and i + k < n and tokens[i + k] in ("[", "_"):
@@ -761,6 +813,34 @@ class NotationRules:
             changed = True
         return out, changed, witness
 
+    def _written_name(self, tokens: list[str], j: int) -> str | None:
+        """The internal name of the name whose subscript starts at tokens[j] (``r_{ik}``: r_ik)."""
+        k = j - 1
+        while k > 0 and tokens[k] == "}":  # \hat{r}_{ik}: back over the decoration
+            k = _find_open(tokens, k) - 1
+        try:
+            return name_key(join(tokens[max(k, 0) : _group_end(tokens, j + 1)]))
+        except (ParseError, IndexError, ValueError):
+            return None
+
+    def _family_arity_written(self, a: _Alias, tokens: list[str], j: int) -> str | None:
+        """For an alias that renames a family of several indices (``r_{ik}`` for ``\\gamma_{ik}``): "same"
+        when the subscript written at tokens[j] has that many index letters, "other" when it has one
+        letter (``r_k``, Murphy's r_k = sum_i r_ik, is another quantity), None otherwise."""
+        if not a.family or tokens[j : j + 1] != ["_"]:
+            return None
+        try:
+            fam = self.families.get(name_key(join(list(a.target))), "")
+        except ParseError:
+            return None
+        if len(fam) < 2:
+            return None
+        e = _group_end(tokens, j + 1)
+        sub = [x for x in _strip(tokens[j + 1 : e]) if x != ","]
+        if not all(re.fullmatch(r"[A-Za-z]", x) for x in sub):
+            return None
+        return "same" if len(sub) == len(fam) else ("other" if len(sub) == 1 else None)
+
     def _expectation_spelling(self, tokens: list[str]) -> tuple[list[str], bool]:
         """``\\mathbb{E}[..]``, ``\\operatorname{E}[..]`` and ``E[..]`` spelled as the card's opaque keys are."""
         if self.expect_to is None:
@@ -792,6 +872,104 @@ class NotationRules:
             out.append(t)
             i += 1
         return out, changed
+
+    def _probability_letter(self, tokens: list[str]) -> tuple[list[str], bool]:
+        """``p(D\\mid +)`` for the card's ``P(D|T)`` (Murphy writes every probability with a lower-case p): on
+        a card whose opaque keys are probabilities ``P(..)``, none ``p(..)``, and where p is no name and no
+        alias, a ``p(`` is ``P(``."""
+        if not self._lower_p_is_probability or "p" not in tokens:
+            return tokens, False
+        out = list(tokens)
+        changed = False
+        for q, t in enumerate(tokens[:-1]):
+            if t == "p" and tokens[q + 1] == "(" and not (q and tokens[q - 1] in ("_", "^", "\\")):
+                out[q] = "P"
+                changed = True
+        return out, changed
+
+    def _has_opaque(self, tokens: list[str]) -> bool:
+        """Is one of the card's opaque keys written in ``tokens`` (``\\frac{\\partial L}{\\partial x}`` once
+        ``\\mathbf{x}`` is x: the font alone made it unreadable)?"""
+        if any(
+            _key_match(key, self.opaque_slots.get(key, ()), tokens, i) is not None
+            for key in self.opaque
+            for i in range(len(tokens) - len(key) + 1)
+            if tokens[i] == key[0]
+        ):
+            return True
+        try:
+            c = canonical(join(tokens))
+        except ParseError:
+            return False
+        return any(key in c for key in self.names.opaque if key.startswith("\\frac"))
+
+    def _roman_keys(self, tokens: list[str]) -> tuple[list[str], bool]:
+        """``\\mathrm{IG}(S)``, ``\\operatorname{Gain}(S)``: a word in roman type that starts one of the card's
+        opaque or alias keys before its ``(`` is that key's plain word."""
+        if not any(t in (r"\mathrm", r"\operatorname", r"\text", r"\textrm") for t in tokens):
+            return tokens, False
+        starts = [k for k in self.opaque] + [a.key for a in self.aliases]
+        out: list[str] = []
+        changed = False
+        i = 0
+        while i < len(tokens):
+            t = tokens[i]
+            if t in (r"\mathrm", r"\operatorname", r"\text", r"\textrm") and tokens[i + 1 : i + 2] == ["{"]:
+                e = _group_end(tokens, i + 1)
+                word = tokens[i + 2 : e - 1]
+                if (
+                    len(word) >= 2
+                    and all(re.fullmatch(r"[A-Za-z]", w) for w in word)
+                    and tokens[e : e + 1] == ["("]
+                    and any(tuple(k[: len(word) + 1]) == (*word, "(") for k in starts)
+                ):
+                    out += word
+                    changed = True
+                    i = e
+                    continue
+            out.append(t)
+            i += 1
+        return out, changed
+
+    def _identity_size(self, tokens: list[str]) -> tuple[list[str], bool]:
+        """``I_d``, ``\\mathbf{I}_{n}``: the identity with its size written as a subscript (a declared
+        dimension or a number) is the card's I, on a card with matrices."""
+        if (
+            "I" not in tokens
+            or not self.names.has_shapes
+            or self.names.kinds.get("I") not in (None, "identity")
+        ):
+            return tokens, False
+        out: list[str] = []
+        changed = False
+        i = 0
+        while i < len(tokens):
+            if tokens[i] == "I" and tokens[i + 1 : i + 2] == ["_"]:
+                e = _group_end(tokens, i + 2)
+                word = "".join(_strip(tokens[i + 2 : e]))
+                if (
+                    word.isdigit()
+                    or self.names.kinds.get(word) == "dim"
+                    or (word in self.card.declarations.sizes)
+                ):
+                    out.append("I")
+                    changed = True
+                    i = e
+                    continue
+            out.append(tokens[i])
+            i += 1
+        return out, changed
+
+    @functools.cached_property
+    def _lower_p_is_probability(self) -> bool:
+        keys = [k for k in self.opaque if len(k) > 1 and k[1] == "("]
+        return (
+            any(k[0] == "P" for k in keys)
+            and not any(k[0] == "p" for k in keys)
+            and self.names.kinds.get("p") is None
+            and "p" not in self._by_first
+            and not any(a.key[:1] == ("p",) for a in self.aliases)
+        )
 
     def _expectation_as_sum(self, tokens: list[str]) -> tuple[list[str], bool]:
         """``\\mathbb{E}_{x \\sim p}[f]`` (or ``E_{x\\sim p}``, ``\\mathbb{E}_{p}``) for a one-index scalar family p
@@ -1020,6 +1198,33 @@ class NotationRules:
             changed = True
             i += len(new)
         return tokens, changed
+
+    def _sample_superscripts(self, tokens: list[str]) -> tuple[list[str], bool]:
+        """Rule 3's ``x^{(i)} -> x_{i}`` for the card's families, done before the aliases too, so a declared
+        opaque key written with Ng's sample index (``p(x^{(i)};\\theta)`` for ``p(x_i|\\theta)``) is
+        recognised and protected before an alias of one of its letters (p for theta) reaches inside it."""
+        if "(" not in tokens or "^" not in tokens:
+            return tokens, False
+        out: list[str] = []
+        changed = False
+        i, n = 0, len(tokens)
+        while i < n:
+            name, j = self._name_at(tokens, i)
+            if (
+                name in self.families
+                and tokens[j : j + 3] == ["^", "{", "("]
+                and j + 6 <= n
+                and tokens[j + 4 : j + 6] == [")", "}"]
+                and re.fullmatch(r"[A-Za-z]", tokens[j + 3])
+            ):
+                out += tokens[i:j] + ["_", "{", tokens[j + 3], "}"]
+                i = j + 6
+                changed = True
+                continue
+            j = max(j, i + 1)
+            out += tokens[i:j]
+            i = j
+        return out, changed
 
     def _index_notation(self, tokens: list[str]) -> tuple[list[str], bool]:
         """Rule 3: x^{(i)} -> x_{i} and, with x the variable of a sum in the step, p(x) -> p_{x}."""
@@ -1447,10 +1652,17 @@ class NotationRules:
         try:
             tokens, changed = _prep(raw)
             tokens, c1 = self._expectation_spelling(tokens)
+            tokens, cp = self._probability_letter(tokens)
+            tokens, cr = self._roman_keys(tokens)
+            c1 = c1 or cp or cr or (changed and self._has_opaque(tokens))
+            tokens, ci = self._identity_size(tokens)
+            c1 = c1 or ci
             c1 = (
                 c1 or accented != latex or any(t in (r"\hat", r"\bar", r"\tilde") for t in tokens) and changed
             )
             tokens, c0 = self._negated_derivatives(tokens, keep)
+            tokens, cs = self._sample_superscripts(tokens)
+            c0 = c0 or cs
             tokens, c2, witness = self._apply_aliases(tokens, keep, params)
             c2 = c2 or c0
             for _ in range(2):  # D(P\|Q) -> D(p\|q) -> D_{KL}(p\| q)
