@@ -934,8 +934,12 @@ def test_a_digit_the_classifier_reads_as_a_letter_must_still_be_the_digit_it_sug
     assert evidence_refusal(six, t) == "kind_deficit"
     assert evidence_refusal(five, t) is None
     assert evidence_refusal(six, {**t, "kind_deficit": 99.0}) is None
-    # no digit suggested at all (a sigma read as "0" and nothing else of its kind): a look-alike, counted 0
-    sigma = _record_fm("\\sigma", [("\\sigma", 0, 0.0, (("0", 0.9), ("8", 0.02)), (1,))])
+    # no digit suggested at all: a look-alike, counted 0
+    four = _record_fm("4", [("4", 0, 0.0, (("h", 0.9), ("n", 0.05)), (1,))])
+    assert evidence_refusal(four, t) is None
+    # a letter read as a digit (a made sigma read "0", with an "o" beside it) is not weighed so: on the
+    # composed derivation steps that refused the card's sigma again and again
+    sigma = _record_fm("\\sigma", [("\\sigma", 0, 0.0, (("0", 0.8), ("o", 0.1)), (1,))])
     assert evidence_refusal(sigma, t) is None
 
 

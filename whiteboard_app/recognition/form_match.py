@@ -202,9 +202,11 @@ def _box(pts) -> tuple[float, float, float, float]:
 
 def _stray_strokes(stroke_boxes, glyph_box, params) -> int:
     """1 when a multi-stroke symbol is much wider than the glyph it is matched to (its strokes span
-    more than STRAY_WIDTH x the glyph's width + 0.2 advance): ink the form does not explain, e.g. the "-"
-    of a "-z" the engine grouped as one symbol, matched to the glyph z. 0 otherwise. (Widths, not
-    positions: the fitted glyph positions are only as exact as the fit.)"""
+    more than STRAY_WIDTH x the glyph's width + 0.2 advance, or STRAY_HEIGHT x its height + 0.2) and one
+    of its strokes lies less than STRAY_OUTSIDE inside the glyph's padded box: ink the form does not
+    explain, e.g. the "-" of a "-z" the engine grouped as one symbol, matched to the glyph z. 0 otherwise
+    (a "+" written wide, both strokes on its glyph). ``stroke_boxes``: canvas px (x, y, w, h);
+    ``glyph_box``: the fitted glyph in the common frame (u, v, w, h); ``params``: the ink frame."""
     if len(stroke_boxes) < 2:
         return 0
     u, v, w, h = _frame(list(stroke_boxes), params)
@@ -1479,11 +1481,12 @@ KIND_FLOOR = 0.05
 
 
 def _kind_deficit_fails(fm: FormMatch, limit: float) -> bool:
-    """Whether a glyph the classifier reads as a token of another kind (a "s" where the form has a 6, a
-    "g" where it has a 9: the class deficit counts such look-alikes 0) is nevertheless read as another
-    token of the glyph's own kind, listed with at least :data:`KIND_FLOOR`, more than ``limit`` nats more
-    likely than the glyph's token (``ln p(that token) - ln p(glyph's token)``, floored at EPS): the ink
-    then says which digit or letter it is, and it is not the form's."""
+    """Whether a digit glyph the classifier reads as a token of another kind (a "s" where the form has a
+    6, a "g" where it has a 9: the class deficit counts such look-alikes 0) is nevertheless read as
+    another digit, listed with at least :data:`KIND_FLOOR`, more than ``limit`` nats more likely than the
+    glyph's digit (``ln p(that digit) - ln p(glyph's digit)``, floored at EPS): the ink then says which
+    digit it is, and it is not the form's. Letters are not weighed so: a made sigma read as "0" with an
+    "o" beside it is still the card's sigma (the composed derivation steps lost 5 of 82 readings so)."""
     if limit >= 99.0:
         return False
     for rec in fm.glyph_ink:
@@ -1491,7 +1494,7 @@ def _kind_deficit_fails(fm: FormMatch, limit: float) -> bool:
         if not top or token_kind(top[0][0]) == token_kind(tok):
             continue
         kind = token_kind(tok)
-        if kind == "other":
+        if kind != "digit":
             continue
         probs = dict(top)
         same = [p for t, p in top if t != tok and token_kind(t) == kind and p >= KIND_FLOOR]
