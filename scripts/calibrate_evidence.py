@@ -34,7 +34,13 @@ machine, one torch thread)::
     nice -n 10 env OMP_NUM_THREADS=1 python scripts/calibrate_evidence.py all --limit 400 --seed 1 --max-wrong 0.01
 
 or step by step: ``sizes [--limit 3000]``, ``features --limit 400 --seed 1``, ``fit [--max-wrong 0.01]
-[--max-turned 0] [--dry-run]``.
+[--max-turned 0] [--dry-run] [--only KEY,KEY]``.
+
+``diagnose [--features FILE] [--set key=value] [--examples N]`` buckets, on stored fits, why A's truth was
+not taken (the truth's fit unexplained, another form fits better, the margin, or the rule of
+``form_match.form_refusal`` that refuses it) and which rule each wrong form B took passes (session 8,
+docs/recogniser.md). ``features --data dev --cache FILE`` stores dev's fits for that diagnosis of a
+measured run only: nothing is chosen on them.
 """
 
 from __future__ import annotations
@@ -157,8 +163,15 @@ def features(args) -> None:
     torch.set_num_threads(1)
     signal.signal(signal.SIGPROF, _alarm)
     ev = load_ocr_eval()
-    rows = calibration_rows(args.limit, args.seed)
-    cache_path = CACHE_DIR / "calibration-open.pkl"
+    if (
+        getattr(args, "data", "calibration") == "dev"
+    ):  # diagnosis only (``diagnose``): nothing is fitted on it
+        from benchmarks.recognition import DEV, load_rows
+
+        rows = load_rows(DEV, args.limit, args.seed)
+    else:
+        rows = calibration_rows(args.limit, args.seed)
+    cache_path = Path(args.cache) if getattr(args, "cache", None) else CACHE_DIR / "calibration-open.pkl"
     cache = pickle.load(open(cache_path, "rb")) if cache_path.exists() else {}
     rec = create()
     rec.load()
@@ -213,7 +226,7 @@ def features(args) -> None:
     pickle.dump(cache, open(cache_path, "wb"))
 
 
-def simulate(data, params: dict) -> dict:
+def simulate(data, params: dict, per_item: bool = False):
     """Figures of the app's reading with evidence thresholds ``params`` on stored fits: for each condition,
     as the app reads (benchmarks/context_real.py): steps of ``VERIFY_FIRST_STROKES``+ strokes first the
     engine's own check (:func:`~whiteboard_app.recognition.form_match.verified_form` without the open
@@ -226,9 +239,11 @@ def simulate(data, params: dict) -> dict:
     saved_t, saved_mf = fmod._THRESHOLDS, fmod.match_forms
     fmod._THRESHOLDS = {**fmod.EVIDENCE_DEFAULTS, **params}
     c = dict.fromkeys(("a_ok", "a_wrong", "b_wrong", "b_turned", "b_became", "a_truth"), 0)
+    items = []
     try:
         for x in data:
             own = x["open_fm"]
+            items.append({})
             for cond in ("A", "B"):
                 fms, ctx = x["fms"].get(cond) or [], x["ctx"].get(cond)
                 form = fmod.verified_form(fms) if x["long"] and fms else None
@@ -244,6 +259,7 @@ def simulate(data, params: dict) -> dict:
                     fmod.match_forms = fake
                     best = rerank(x["r"], ctx, ink=True, classify=None).best or ""
                     fmod.match_forms = saved_mf
+                items[-1][cond] = best
                 toks = tuple(ev.normalize(best))
                 wrong = toks in x["kinds"]
                 if cond == "A":
@@ -256,6 +272,8 @@ def simulate(data, params: dict) -> dict:
                     c["b_turned"] += wrong and x["open_ok"]
     finally:
         fmod._THRESHOLDS, fmod.match_forms = saved_t, saved_mf
+    if per_item:
+        return items
     n = max(1, len(data))
     return {
         "A_exact": round(100 * c["a_ok"] / n, 1),
@@ -267,6 +285,98 @@ def simulate(data, params: dict) -> dict:
         "open_ok": sum(x["open_ok"] for x in data),
         "n": len(data),
     }
+
+
+def why_not(x: dict, cond: str, target: tuple, t: dict, ev) -> str:
+    """Why the verifier did not take the form with normalised tokens ``target`` for stored features ``x``
+    (one expression of :func:`features`) in condition ``cond``, with thresholds ``t``: the first of "not
+    typeset", "unexplained: more ink" / "... fewer ink" / "... swap or stray" (the fit leaves symbols,
+    glyphs or strays it cannot explain: grouping or symbol count), "left-overs", "another form fits
+    better", "margin", "contradiction", a rule of :func:`~whiteboard_app.recognition.form_match.form_refusal`,
+    or "passes" (the verifier would take it; another stage decided)."""
+    from whiteboard_app.recognition import form_match as fmod
+
+    fms = x["fms"].get(cond) or []
+    fm = next((f for f in fms if tuple(ev.normalize(f.latex)) == target), None)
+    if fm is None:
+        return "not typeset" if x["r"].symbols else "no ink symbols"
+    if fm.unexplained:
+        if fm.unmatched_ink > fm.unmatched_glyphs:
+            return "unexplained: more ink"
+        if fm.unmatched_ink < fm.unmatched_glyphs:
+            return "unexplained: fewer ink"
+        return "unexplained: swap or stray"
+    if fm.unmatched_ink + fm.unmatched_glyphs > max(3, round(0.08 * fm.n_glyphs)):
+        return "left-overs"
+    best = fms[0]
+    if tuple(ev.normalize(best.latex)) != target and best.cost < fm.cost:
+        return "another form fits better"
+    runner = next((f for f in fms if tuple(ev.normalize(f.latex)) != target), None)
+    if runner is not None and runner.cost - fm.cost < float(t["margin"]):
+        return "margin"
+    if any(
+        p_top >= 0.97
+        and p_glyph < 0.005
+        and (
+            fmod.token_kind(top) == fmod.token_kind(tok) != "other"
+            or top in fmod.STRUCTURES
+            or tok in fmod.STRUCTURES
+        )
+        for p_top, p_glyph, top, tok in fm.contradictions
+    ):
+        return "contradiction"
+    why = fmod.form_refusal(fm, x["open_fm"], t)
+    return why or "passes"
+
+
+def diagnose(args) -> None:
+    """Buckets of A's misses (the truth is in the context, the simulated reading is not it) and of B's wrong
+    forms, by :func:`why_not` (for A: why the truth was not taken; for B: the rule that would have had to
+    refuse the wrong form, "passes"), on stored features (:func:`features`) with the shipped thresholds
+    (or ``--set key=value`` ones)."""
+    from collections import Counter
+
+    from whiteboard_app.recognition import form_match as fmod
+
+    data = pickle.load(open(args.features, "rb"))
+    ev = load_ocr_eval()
+    t = {**fmod.EVIDENCE_DEFAULTS, **fmod.evidence_thresholds()}
+    for kv in args.set or ():
+        k, v = kv.split("=", 1)
+        t[k] = type(fmod.EVIDENCE_DEFAULTS.get(k, 0.0))(v) if k != "case_extra" else v
+    reads = simulate(data, t, per_item=True)
+    a_buckets: Counter = Counter()
+    a_read: Counter = Counter()
+    b_buckets: Counter = Counter()
+    examples: dict = {}
+    for x, rd in zip(data, reads, strict=True):
+        a = tuple(ev.normalize(rd["A"]))
+        if a != x["truth"]:
+            open_toks = tuple(ev.normalize(x["r"].best or ""))
+            what = "open reading kept" if a == open_toks else ("a near miss" if a in x["kinds"] else "other")
+            why = why_not(x, "A", x["truth"], t, ev)
+            if x["long"]:
+                why += " (16+ strokes)"
+            a_buckets[why] += 1
+            a_read[what] += 1
+            examples.setdefault(why, []).append((x["id"], " ".join(x["truth"]), rd["A"], x["r"].best))
+        b = tuple(ev.normalize(rd["B"]))
+        if b in x["kinds"] and b != tuple(ev.normalize(x["r"].best or "")):
+            why = x["kinds"][b] + ": " + why_not(x, "B", b, {**t, "margin": -99.0}, ev)
+            b_buckets[why] += 1
+            examples.setdefault("B " + why, []).append((x["id"], " ".join(x["truth"]), rd["B"], x["r"].best))
+    n = len(data)
+    print(f"{n} expressions; A misses {sum(a_buckets.values())}: reading is {dict(a_read)}")
+    for k, v in a_buckets.most_common():
+        print(f"  A {v:3d}  {k}")
+    print(f"B context-made wrong forms {sum(b_buckets.values())}:")
+    for k, v in b_buckets.most_common():
+        print(f"  B {v:3d}  {k}")
+    if args.examples:
+        for k, xs in sorted(examples.items()):
+            print(f"== {k}")
+            for e in xs[: args.examples]:
+                print("   ", e)
 
 
 #: Values tried per threshold (see form_match.evidence_ok and verified_form); ``filter`` 0: refused forms
@@ -283,10 +393,11 @@ GRID = {
     "case_size": [99.0, 0.6, 0.5, 0.4, 0.3, 0.25, 0.2, 0.15, 0.1],
     "case_extra": ["", "pPkK"],
     "case_swap": [99.0, 0.3, 0.2, 0.15, 0.1, 0.05, 0.0],
-    "case_llr": [-99.0, -3.0, -2.0, -1.0, -0.5, 0.0],
+    "case_llr": [-99.0, -3.0, -2.0, -1.0, -0.5, 0.0, 0.25, 0.5],
     "favour": [-99.0, -1.0, -0.5, 0.0, 0.5, 1.0, 2.0],
     "case_flip": [99.0, 4.0, 3.0, 2.0, 1.5, 1.0],
     "case_deficit": [0, 1],
+    "kind_deficit": [99.0, 4.0, 3.0, 2.0, 1.5, 1.0],
 }
 
 
@@ -325,6 +436,8 @@ def fit(args) -> None:
     for p in range(args.passes):
         changed = False
         for k, values in GRID.items():
+            if args.only and k not in args.only.split(","):
+                continue
             for v in values:
                 if v == params[k]:
                     continue
@@ -383,6 +496,13 @@ def main(argv=None) -> int:
     f.add_argument("--limit", type=int, default=400)
     f.add_argument("--seed", type=int, default=1)
     f.add_argument("--out", default=str(CACHE_DIR / "cal-features.pkl"))
+    f.add_argument(
+        "--data",
+        choices=("calibration", "dev"),
+        default="calibration",
+        help="dev: for the diagnosis of a measured run only (``diagnose``), never for ``fit``",
+    )
+    f.add_argument("--cache", help="open readings cache (default runs/context_real/calibration-open.pkl)")
     g = sub.add_parser("fit")
     a = sub.add_parser("all")
     a.add_argument("--limit", type=int, default=400)
@@ -403,9 +523,14 @@ def main(argv=None) -> int:
             help="share of the correct open readings a wrong form may replace in B (default 0: never)",
         )
         q.add_argument("--passes", type=int, default=3)
+        q.add_argument("--only", default="", help="search only these thresholds (comma-separated GRID keys)")
         q.add_argument("--dry-run", action="store_true")
+    d = sub.add_parser("diagnose")
+    d.add_argument("--features", default=str(CACHE_DIR / "cal-features.pkl"))
+    d.add_argument("--set", action="append", help="a threshold as key=value (repeatable)")
+    d.add_argument("--examples", type=int, default=0, help="examples shown per bucket")
     args = ap.parse_args(argv)
-    {"sizes": sizes, "features": features, "fit": fit, "all": run_all}[args.cmd](args)
+    {"sizes": sizes, "features": features, "fit": fit, "all": run_all, "diagnose": diagnose}[args.cmd](args)
     return 0
 
 

@@ -73,8 +73,10 @@ __all__ = [
     "FormMatch",
     "InkSymbol",
     "evidence_ok",
+    "evidence_refusal",
     "evidence_thresholds",
     "form_accepted",
+    "form_refusal",
     "ink_symbols",
     "match_form",
     "match_forms",
@@ -94,10 +96,18 @@ X_COST = 2.5
 Y_COST = 1.5
 #: Matched neighbours whose median offset moves a glyph's fitted box (local drift of the writing).
 LOCAL_K = 4
+#: Where a regrouped form's position costs are weighed: "fit" (the glyphs where the form's fit put them,
+#: before the local drift, as every form's first fit is weighed) or "drift" (after it; before session 8).
+REGROUP_COST_FRAME = "fit"
 #: A multi-stroke symbol wider than this times its glyph's width (+ 0.2 advance) holds stray ink.
 STRAY_WIDTH = 1.5
 #: ... or taller than this times its glyph's height (+ 0.2 height).
 STRAY_HEIGHT = 1.6
+#: A symbol written wider or taller than its glyph holds stray ink only when one of its strokes lies less
+#: than this share inside the glyph's padded box (the "-" of a "-z" grouped as one symbol lies beside the
+#: z; the strokes of a "+" written wide, a tall "lim" or a round theta all lie on their glyph); 0: the
+#: size alone decides (before session 8).
+STRAY_OUTSIDE = 0.3
 #: Glyphs that enclose or span others: ink inside them is not a split piece of them.
 CONTAINERS = frozenset(
     {
@@ -192,18 +202,24 @@ def _box(pts) -> tuple[float, float, float, float]:
 
 def _stray_strokes(stroke_boxes, glyph_box, params) -> int:
     """1 when a multi-stroke symbol is much wider than the glyph it is matched to (its strokes span
-    more than STRAY_WIDTH x the glyph's width + 0.2 advance): ink the form does not explain, e.g. the "-"
-    of a "-z" the engine grouped as one symbol, matched to the glyph z. 0 otherwise. (Widths, not
-    positions: the fitted glyph positions are only as exact as the fit.)"""
+    more than STRAY_WIDTH x the glyph's width + 0.2 advance, or STRAY_HEIGHT x its height + 0.2) and one
+    of its strokes lies less than STRAY_OUTSIDE inside the glyph's padded box: ink the form does not
+    explain, e.g. the "-" of a "-z" the engine grouped as one symbol, matched to the glyph z. 0 otherwise
+    (a "+" written wide, both strokes on its glyph). ``stroke_boxes``: canvas px (x, y, w, h);
+    ``glyph_box``: the fitted glyph in the common frame (u, v, w, h); ``params``: the ink frame."""
     if len(stroke_boxes) < 2:
         return 0
     u, v, w, h = _frame(list(stroke_boxes), params)
     span_w = float(max(u + w / 2) - min(u - w / 2))
     span_h = float(max(v + h / 2) - min(v - h / 2))
-    return int(
+    wide = (
         span_w > STRAY_WIDTH * max(glyph_box[2], 0.3) + 0.2
         or span_h > STRAY_HEIGHT * max(glyph_box[3], 0.3) + 0.2
     )
+    if not wide or STRAY_OUTSIDE <= 0.0:
+        return int(wide)
+    pad = _padded(glyph_box)
+    return int(any(_inside((a, b, c, d), pad) < STRAY_OUTSIDE for a, b, c, d in zip(u, v, w, h, strict=True)))
 
 
 def _probs(labels) -> dict[str, float]:
@@ -720,12 +736,16 @@ DOT_RISE = 1.0
 Classify = Callable[[StepInk, Sequence[Sequence[int]]], Sequence[Sequence[tuple[str, float]]]]
 
 
-def _split_merged(ink, glyphs, group: dict[int, list[int]], fit: _Fit, fbox, classify: Classify) -> None:
+def _split_merged(
+    ink, glyphs, group: dict[int, list[int]], fit: _Fit, fbox, classify: Classify, keep=()
+) -> None:
     """Give each still empty glyph a share of a neighbouring symbol's strokes when the engine merged two
     symbols into one: the neighbour (the nearest glyph on each side, in x, with >= 2 strokes) is cut
     between its strokes in x order at every cut point, both parts are classified, and the cut that
     reads best as (neighbour's token, empty glyph's token) is taken if it costs less than leaving the
-    glyph empty. Changes ``group`` in place."""
+    glyph empty. No cut separates the strokes of a symbol in ``keep`` (stroke-id sets of engine symbols
+    the classifier read confidently, :data:`KEEP_READ`: a "+" is not cut into a "-" and a stroke of the
+    next glyph). Changes ``group`` in place."""
     empty = [j for j in range(len(glyphs)) if j not in group]
     if not empty:
         return
@@ -743,6 +763,8 @@ def _split_merged(ink, glyphs, group: dict[int, list[int]], fit: _Fit, fbox, cla
             ids = sorted(group[k], key=lambda sid: fbox([sid])[0])
             for c in range(1, len(ids)):
                 first, second = ids[:c], ids[c:]
+                if any(not one.isdisjoint(first) and not one.isdisjoint(second) for one in keep):
+                    continue
                 trials.append((j, k, first, second) if j_right else (j, k, second, first))
     if not trials:
         return
@@ -770,6 +792,26 @@ def _split_merged(ink, glyphs, group: dict[int, list[int]], fit: _Fit, fbox, cla
         if j in group or sorted(group.get(k, [])) != sorted(part_k + part_j):
             continue  # that neighbour was split for another glyph already
         group[k], group[j] = list(part_k), list(part_j)
+
+
+#: An engine symbol the classifier reads as another token than its glyph's with at least this probability
+#: is that one symbol: the regrouping does not give its strokes away as stray ink to make the form fit (a
+#: "+" matched to a near miss's "-" glyph is a "+", not a "-" and a stroke of the next glyph). A symbol
+#: read as its glyph's token may still give away a stroke that lies in another glyph (a "y" holding a bar
+#: of the "=" beside it).
+KEEP_READ = 0.9
+
+
+def _read_as_one(symbols: Sequence[InkSymbol], i: int | None, ids: Sequence[int], token: str) -> bool:
+    """Whether the stroke group ``ids`` is the engine's symbol ``i`` unchanged and the classifier reads it
+    as a token other than ``token`` (its glyph's) with at least :data:`KEEP_READ`."""
+    if i is None or KEEP_READ > 1.0:
+        return False
+    sym = symbols[i]
+    if sorted(ids) != sorted(sym.stroke_ids) or not sym.probs:
+        return False
+    top, p = max(sym.probs.items(), key=lambda kv: kv[1])
+    return top != token and p >= KEEP_READ
 
 
 def regroup_form(
@@ -882,6 +924,7 @@ def _regroup(
             glyphs[j].name in CONTAINERS
             or len(ids) < 2
             or not _stray_strokes([box_of([sid]) for sid in ids], fit.gbox[j], fit.params)
+            or _read_as_one(symbols, source.get(j), ids, glyphs[j].token)
         ):
             continue
         for sid in list(ids):
@@ -895,7 +938,12 @@ def _regroup(
                 ids.remove(sid)
                 group.setdefault(k, []).append(sid)
     group = {j: ids for j, ids in group.items() if ids}
-    _split_merged(ink, glyphs, group, fit, fbox, classify)
+    keep = [
+        frozenset(s.stroke_ids)
+        for s in symbols
+        if len(s.stroke_ids) > 1 and max(s.probs.values(), default=0.0) >= KEEP_READ
+    ]
+    _split_merged(ink, glyphs, group, fit, fbox, classify, keep)
     changed = [
         j for j in group if j not in source or sorted(group[j]) != sorted(symbols[source[j]].stroke_ids)
     ]
@@ -927,9 +975,13 @@ def _regroup(
             for j, (ids, pr) in moved.items():
                 group[j], probs[j] = ids, pr
     cost = 0.0
+    # positions weighed where the form's fit put the glyphs, before the local drift, as _fit weighs every
+    # form: against the drifted glyphs (which follow the ink) a regrouped form cost several nats less
+    # than the same form unregrouped, and a regrouped near miss won over the unregrouped truth
+    ref = fit.gbox0 if REGROUP_COST_FRAME == "fit" else fit.gbox
     for j, ids in group.items():
         u, v, _w, _h = fbox(ids)
-        gu, gv, _gw, _gh = fit.gbox[j]
+        gu, gv, _gw, _gh = ref[j]
         cost += (
             -math.log(max(probs[j].get(glyphs[j].token, 0.0), EPS))
             + X_COST * abs(u - gu)
@@ -1086,10 +1138,11 @@ EVIDENCE_DEFAULTS = {
     "filter_gap": 99.0,
     "case_extra": "",
     "case_swap": 0.1,
-    "case_llr": -2.0,
+    "case_llr": 0.25,
     "favour": 0.0,
     "case_flip": 99.0,
     "case_deficit": 0,
+    "kind_deficit": 2.0,
 }
 #: Letters whose capital is the small letter drawn larger (the same shape): their case shows only in the
 #: written size, which :func:`evidence_ok` weighs with ``case_size`` (the classifier reads the shape).
@@ -1155,36 +1208,49 @@ def evidence_ok(fm: FormMatch, thresholds: dict | None = None) -> bool:
     ``case_extra``: further letters weighed so (a calibrated choice: ``"pPkK"``, whose handwritten cases
     differ mostly in size too). ``thresholds``: as :func:`evidence_thresholds` (the
     default); ``{"off": True}`` accepts every form. A fit without evidence records is accepted."""
+    return evidence_refusal(fm, thresholds) is None
+
+
+def evidence_refusal(fm: FormMatch, thresholds: dict | None = None) -> str | None:
+    """The first rule of :func:`evidence_ok` that refuses ``fm`` ("deficit", "total_deficit", "level",
+    "script", "case_llr", "case_size", "size"), or None when the ink supports the form. ``thresholds`` as
+    :func:`evidence_ok`."""
     t = evidence_thresholds() if thresholds is None else {**EVIDENCE_DEFAULTS, **thresholds}
     if t.get("off") or not fm.evidence:
-        return True
+        return None
     deficits = _deficits(fm, t)
-    if max(deficits) > t["deficit"] or sum(deficits) > t["total_deficit"]:
-        return False
+    if max(deficits) > t["deficit"]:
+        return "deficit"
+    if sum(deficits) > t["total_deficit"]:
+        return "total_deficit"
+    if _kind_deficit_fails(fm, float(t.get("kind_deficit", 99.0))):
+        return "kind_deficit"
     if any(
         abs(level) > t["level"] for _tok, _d, level, _s, offset in fm.evidence[1:] if abs(offset) < LEVEL_SPAN
     ):
-        return False
+        return "level"
     if any(
         (level + offset) / offset < t["script"]
         for _tok, _d, level, _s, offset in fm.evidence[1:]
         if SCRIPT_OFFSET <= abs(offset) < LEVEL_SPAN
     ):
-        return False
+        return "script"
     if _case_llr_fails(fm, t):
-        return False
+        return "case_llr"
     case_letters = SAME_SHAPE_CASE | frozenset(t.get("case_extra") or "")
     if any(
         (size if tok.islower() else -size) > t["case_size"]
         for tok, _d, _l, size, _o in fm.evidence
         if tok in case_letters
     ):
-        return False
-    return not any(
+        return "case_size"
+    if any(
         abs(size) > t["size"]
         for tok, _d, _l, size, _o in fm.evidence
         if len(tok) == 1 and tok.isascii() and tok.isalpha()
-    )
+    ):
+        return "size"
+    return None
 
 
 def verified_form(
@@ -1253,24 +1319,34 @@ def form_accepted(fm: FormMatch, open_fit: FormMatch | None = None, thresholds: 
     against its written size (:func:`_case_swapped_in`, ``case_swap``); and (``open_fit`` with nothing unexplained, other tokens and
     itself passing :func:`evidence_ok`: a reading the ink supports), a fit at least ``thresholds["open_margin"]`` nats better than that reading's. ``thresholds`` as
     :func:`evidence_thresholds` (the default)."""
-    from whiteboard_app.recognition.tokens import normalize_tokens
+    return form_refusal(fm, open_fit, thresholds) is None
+
+
+def form_refusal(
+    fm: FormMatch, open_fit: FormMatch | None = None, thresholds: dict | None = None
+) -> str | None:
+    """The first rule of :func:`form_accepted` that refuses ``fm``: one of :func:`evidence_refusal`'s, or
+    "case_swap", "favour", "open_margin"; None when the form is accepted. Arguments as
+    :func:`form_accepted`."""
+    from whiteboard_app.recognition.tokens import normalize_tokens, token_distance
 
     t = evidence_thresholds() if thresholds is None else {**EVIDENCE_DEFAULTS, **thresholds}
     if t.get("off"):
-        return True
-    if not evidence_ok(fm, t):
-        return False
-    from whiteboard_app.recognition.tokens import token_distance
-
-    if open_fit is not None and (
-        _case_swapped_in(fm, open_fit, t) or _unfavoured_look_alike(fm, open_fit, t)
-    ):
-        return False
-
+        return None
+    why = evidence_refusal(fm, t)
+    if why is not None:
+        return why
+    if open_fit is not None:
+        if _case_swapped_in(fm, open_fit, t):
+            return "case_swap"
+        if _unfavoured_look_alike(fm, open_fit, t):
+            return "favour"
     if open_fit is None or open_fit.unexplained or not evidence_ok(open_fit, t):
-        return True
+        return None
     own, toks = normalize_tokens(open_fit.latex), normalize_tokens(fm.latex)
-    return own == toks or token_distance(own, toks) > OPEN_NEAR or open_fit.cost - fm.cost >= t["open_margin"]
+    if own == toks or token_distance(own, toks) > OPEN_NEAR or open_fit.cost - fm.cost >= t["open_margin"]:
+        return None
+    return "open_margin"
 
 
 def _case_swapped_in(fm: FormMatch, open_fit: FormMatch, t: dict) -> bool:
@@ -1395,6 +1471,34 @@ def _unfavoured_look_alike(fm: FormMatch, open_fit: FormMatch, t: dict) -> bool:
             continue
         f = favour(rec, other)
         if f is not None and f < limit:
+            return True
+    return False
+
+
+#: A token of the glyph's own kind the classifier lists with at least this probability is its positive
+#: suggestion of another symbol of that kind (see :func:`_kind_deficit_fails`).
+KIND_FLOOR = 0.05
+
+
+def _kind_deficit_fails(fm: FormMatch, limit: float) -> bool:
+    """Whether a digit glyph the classifier reads as a token of another kind (a "s" where the form has a
+    6, a "g" where it has a 9: the class deficit counts such look-alikes 0) is nevertheless read as
+    another digit, listed with at least :data:`KIND_FLOOR`, more than ``limit`` nats more likely than the
+    glyph's digit (``ln p(that digit) - ln p(glyph's digit)``, floored at EPS): the ink then says which
+    digit it is, and it is not the form's. Letters are not weighed so: a made sigma read as "0" with an
+    "o" beside it is still the card's sigma (the composed derivation steps lost 5 of 82 readings so)."""
+    if limit >= 99.0:
+        return False
+    for rec in fm.glyph_ink:
+        tok, top = rec[0], rec[3]
+        if not top or token_kind(top[0][0]) == token_kind(tok):
+            continue
+        kind = token_kind(tok)
+        if kind != "digit":
+            continue
+        probs = dict(top)
+        same = [p for t, p in top if t != tok and token_kind(t) == kind and p >= KIND_FLOOR]
+        if same and math.log(max(same)) - math.log(max(probs.get(tok, 0.0), EPS)) > limit:
             return True
     return False
 
