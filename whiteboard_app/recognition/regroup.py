@@ -14,9 +14,10 @@ only where the geometry says so *and* the classifier reads the changed groups cl
    merged only when the line has two such pairs with something between them (``‖w‖``: norm bars come
    in pairs), or when the two bars are the whole ink and the evidence is stronger
    (:data:`BAR_ALONE_MIN_PROB`, :data:`BAR_ALONE_MAX_SPACING`); a single pair among other symbols
-   (``11 + 12``, ``|a||b|``) is left alone. A symbol already read ``\\|`` counts as one of the two, and
-   one symbol of two such strokes that the classifier read as something else (``U``, ``11``) is
-   relabelled by the same rule.
+   (``11 + 12``, ``|a||b|``) is left alone, unless it stands between two letters with no other bar as
+   tall on the line and is read as clearly as a ‖ alone (``D(p‖q)``: :func:`_between_letters`). A
+   symbol already read ``\\|`` counts as one of the two, and one symbol of two such strokes that the
+   classifier read as something else (``U``, ``11``) is relabelled by the same rule.
 2. **An accent split off its base** (:func:`split_accents`): a symbol of 2-4 strokes of which one or two
    strokes lie wholly above the rest (their foot at least :data:`ACCENT_MIN_GAP` x the rest's height
    above its top, :data:`BAR_ACCENT_MIN_GAP` for a bar; their width at least :data:`MARK_MIN_WIDTH` x
@@ -24,7 +25,11 @@ only where the geometry says so *and* the classifier reads the changed groups cl
    three together with at least :data:`MARK_MIN_PROB`: the accent is the top one), the rest as a
    letter, digit or Greek letter with at least :data:`BASE_MIN_PROB`, the two must stand as an accent over its base (``accents.accent_pairs``), and
    the product of their probabilities must be at least the merged symbol's own
-   (:data:`SPLIT_MIN_RATIO`); an i or j (:data:`DOTTED`: their dot is often a dash) is never split.
+   (:data:`SPLIT_MIN_RATIO`); an i or j (:data:`DOTTED`: their dot is often a dash) is never split off
+   a bar. A clear caret or tilde (:data:`CARET_MIN_PROB`) may be narrower (:data:`CARET_MIN_WIDTH`),
+   needs only :data:`CARET_SPLIT_MIN_RATIO` of the merged symbol's probability and is split also off
+   a group read i or j (ŷ read j) unless the rest reads as an i's body (:data:`DOTLESS`); a clear bar
+   over a clear letter (:data:`CLEAR_BAR_PROB`) may be as narrow.
    The accent itself is then placed by recognition/accents.py before the layout parse.
 
 Thresholds: measured on the training ink only (../shared/handwriting/train.jsonl.gz; the figures are in
@@ -34,7 +39,8 @@ rules (:data:`BAR_MAX_SPACING`, :data:`BAR_MIN_PROB`; all single pairs among oth
 and 1 the whole-ink rules; of 300 ‖ made of the held-out writers' own bars (symbol_synth), 217 and 114. The ground-truth groups of
 the 648 validation writers' expressions come out of :func:`regroup` unchanged, those of the first 3,000
 training expressions all but one (a ``\\sum`` whose top bar floats above it, before the bar's own gap
-rule). All real symbols of 2-4 strokes of the 9,686 training expressions, each read alone as the
+rule; with the classifier and rules of session 8, a π whose top bar floats, the same before and after
+that session's rules). All real symbols of 2-4 strokes of the 9,686 training expressions, each read alone as the
 classifier reads it (so the merged reading is the classifier's own, not the ground truth): 4 are split
 (a π, a 5, an I and a Σ whose top bar floats 0.15-0.33 heights above the rest).
 
