@@ -61,3 +61,19 @@ def test_mark_over_two_symbols_or_over_an_operator_is_left_alone():
     far = [sym("\\hat", 100, 0, 16, 8), sym("y", 100, 60, 20, 25)]  # far above: a superscript, not an accent
     assert accent_pairs(far) == {}
     assert merge_accents([]) == []
+
+
+def test_a_caret_or_tilde_over_no_base_reads_as_its_shape_not_as_a_bare_accent():
+    from whiteboard_app.latex.wellformed import check_structure
+
+    alone = [sym("\\hat", 100, 30, 16, 8)]
+    assert [s.name for s in merge_accents(alone)] == ["\\wedge"]
+    over_two = [sym("\\tilde", 100, 30, 40, 8), sym("x", 95, 45, 20, 20), sym("y", 118, 45, 20, 25)]
+    assert [s.name for s in merge_accents(over_two)] == ["\\sim", "x", "y"]
+    # an accent with its base still folds into it; a bar alone stays a minus
+    assert [s.name for s in merge_accents([sym("\\hat", 102, 40, 16, 8), sym("y", 100, 55, 20, 30)])] == [
+        "\\hat{y}"
+    ]
+    assert [s.name for s in merge_accents([sym("-", 100, 40, 16, 2)])] == ["-"]
+    for name in ("\\wedge", "\\sim"):
+        check_structure(name)  # valid LaTeX (a bare \hat is not)

@@ -189,3 +189,15 @@ def test_preview_marks_a_reading_of_the_label_as_correct():
 
     assert preview(Echo(), r"\partial", synthesize("x").ink, []).correct
     assert not preview(Echo(), r"\nabla", synthesize("x").ink, []).correct
+
+
+def test_preview_takes_a_caret_read_alone_as_its_shape_for_the_caret():
+    class Wedge:
+        def recognize(self, ink, context=None):
+            from whiteboard_app.recognition.base import Candidate, RecognitionResult
+
+            return RecognitionResult((Candidate(r"\wedge", 0.0),), engine="wedge")
+
+    # a lone caret reads as \wedge (recognition/accents.py: no bare \hat): a right sample of the caret
+    assert preview(Wedge(), r"\hat", synthesize("x").ink, []).correct
+    assert not preview(Wedge(), r"\tilde", synthesize("x").ink, []).correct

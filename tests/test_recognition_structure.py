@@ -156,6 +156,7 @@ def test_install_relation_model(tmp_path):
     )
     assert install_relation_model(parser, tmp_path) is True
     assert parser.subset_model is not None and not parser.subset_model.training
+    assert parser.symbol_vocab.get("\\hat{y}") == parser.symbol_vocab["y"]  # an accent's base
     other = SimpleNamespace(symbol_vocab={"<pad>": 0}, subset_model=None)
     with pytest.raises(ValueError, match="vocabulary"):
         install_relation_model(other, tmp_path)
@@ -388,3 +389,15 @@ def test_times_context_table_counts_neighbours_of_generated_ink():
     # the generated "2 \times 3" and "a + x": the cross's odds between digits, the letter's after "+"
     assert table[("digit", "digit")] > 1 > table[("op", "edge")]
     assert times_context_table(exprs[1::2]) == {}
+
+
+def test_the_parser_reads_an_accented_symbol_as_its_base():
+    pytest.importorskip("mathnote_ocr")  # the names' LaTeX is mathnote-ocr's table
+    from whiteboard_app.recognition.structure import ParserVocab
+
+    vocab = ParserVocab({"<unk>": 1, "y": 5, "X_cap": 6, "theta": 7})
+    assert vocab.get("\\hat{y}", 1) == 5 and vocab.get("\\bar{X}", 1) == 6
+    assert vocab.get("\\tilde{\\theta}", 1) == 7 and vocab.get("y", 1) == 5
+    # what it does not know stays unknown; a plain dict lookup is unchanged
+    assert vocab.get("\\hat{q}", 1) == 1 and vocab.get("\\wedge", 1) == 1 and vocab.get("zz") is None
+    assert "\\hat{y}" not in vocab and vocab == {"<unk>": 1, "y": 5, "X_cap": 6, "theta": 7}

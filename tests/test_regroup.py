@@ -236,3 +236,81 @@ def test_the_engine_reads_made_norm_bars_and_accents_with_their_own_groups():
     assert norm_on and all(len(s.stroke_ids) == 2 for s in norm_on)
     # the caret: with the pass it is a symbol of its own (then placed as the accent)
     assert seen[r"\hat{y}"]["on"].candidates[0].latex.replace(" ", "") == r"\hat{y}"
+
+
+# ── session 8: small carets and bars, ŷ read as j, a single ‖ between letters ──────────────────────
+def caret_y(name="j", conf=0.75, width=6):
+    """ŷ grouped as one symbol: a small caret (*width* px) 5 px above a y 30 px tall (its tail included)."""
+    caret = stroke(8, 0, width, 5)
+    y = stroke(0, 10, 20, 30)
+    return sym(name, caret, y, conf=conf), caret, y
+
+
+def test_a_small_clear_caret_is_split_off_the_y_it_was_merged_with():
+    merged, caret, y = caret_y()  # the caret is 0.2 of the y's height: narrower than MARK_MIN_WIDTH
+    table = {frozenset([caret.id]): Reading("\\hat", 0.84), frozenset([y.id]): Reading("y", 0.77)}
+    out = split_accents([merged], FakeClassifier(table), make_symbol)
+    assert [s.name for s in out] == ["\\hat", "y"]  # 0.84 x 0.77 >= CARET_SPLIT_MIN_RATIO x 0.75
+    # the same mark read as a bar is not clear enough to be split off a j
+    table = {frozenset([caret.id]): Reading("-", 0.95), frozenset([y.id]): Reading("y", 0.9)}
+    assert [s.name for s in split_accents([merged], FakeClassifier(table), make_symbol)] == ["j"]
+    # a caret the classifier doubts is no accent when it is narrow
+    doubt = Reading("\\hat", 0.55, (("\\hat", 0.55), ("n", 0.4)))
+    table = {frozenset([caret.id]): doubt, frozenset([y.id]): Reading("y", 0.99)}
+    assert [s.name for s in split_accents([merged], FakeClassifier(table), make_symbol)] == ["j"]
+    # narrower than CARET_MIN_WIDTH: not even a candidate
+    merged, caret, y = caret_y(width=3)
+    table = {frozenset([caret.id]): Reading("\\hat", 0.99), frozenset([y.id]): Reading("y", 0.99)}
+    assert [s.name for s in split_accents([merged], FakeClassifier(table), make_symbol)] == ["j"]
+
+
+def test_an_i_is_not_split_even_when_its_dot_looks_like_a_caret():
+    merged, caret, stem = caret_y(name="i", conf=0.4)
+    table = {frozenset([caret.id]): Reading("\\hat", 0.95), frozenset([stem.id]): Reading("1", 0.9)}
+    assert [s.name for s in split_accents([merged], FakeClassifier(table), make_symbol)] == ["i"]
+
+
+def test_a_clear_bar_over_a_clear_letter_is_split_off_a_three_stroke_group_read_as_i():
+    bar = stroke(4, 0, 9, 2)  # 0.3 of the x's height: narrower than MARK_MIN_WIDTH
+    s1, s2 = stroke(2, 10, 14, 30), stroke(2, 10, 14, 30)
+    merged = sym("i", bar, s1, s2, conf=0.3)
+    table = {frozenset([bar.id]): Reading("-", 0.95), frozenset([s1.id, s2.id]): Reading("x", 0.9)}
+    assert [s.name for s in split_accents([merged], FakeClassifier(table), make_symbol)] == ["-", "x"]
+    # a bar or a base read less clearly, narrow as it is, is left alone
+    for bar_p, base_p in ((0.7, 0.9), (0.95, 0.6)):
+        table = {
+            frozenset([bar.id]): Reading("-", bar_p),
+            frozenset([s1.id, s2.id]): Reading("x", base_p),
+        }
+        assert [s.name for s in split_accents([merged], FakeClassifier(table), make_symbol)] == ["i"]
+
+
+def single_norm_line(left="p", right="q", extra=None):
+    """p ‖ q: a letter, two bars 40 px tall, a letter; *extra*: one more symbol at the end of the line."""
+    p = sym(left, stroke(-30, 10, 20, 30))
+    a, b = sym("1", stroke(0, 0, 2, 40)), sym("1", stroke(9, 0, 2, 40))
+    q = sym(right, stroke(22, 10, 20, 30))
+    line = [p, a, b, q] + ([extra] if extra is not None else [])
+    return line, ids(a, b)
+
+
+def test_a_single_norm_bar_between_letters_is_merged_when_read_clearly():
+    line, pair = single_norm_line()
+    out = merge_bars(line, FakeClassifier({pair: Reading("\\|", 0.97)}), make_symbol)
+    assert [s.name for s in out] == ["p", "\\|", "q"]
+    # not clearly enough: two symbols, as a single pair among others was
+    out = merge_bars(line, FakeClassifier({pair: Reading("\\|", 0.7)}), make_symbol)
+    assert [s.name for s in out] == ["p", "1", "1", "q"]
+
+
+def test_a_single_pair_between_digits_or_beside_another_bar_is_not_merged():
+    line, pair = single_norm_line("2", "3")  # 2 11 3
+    assert len(merge_bars(line, FakeClassifier({pair: Reading("\\|", 0.99)}), make_symbol)) == 4
+    # |a||b|-like: another bar as tall on the line could pair with one of them
+    line, pair = single_norm_line(extra=sym("|", stroke(50, 0, 2, 40)))
+    assert len(merge_bars(line, FakeClassifier({pair: Reading("\\|", 0.99)}), make_symbol)) == 5
+    # a subscript 11 after a letter twice its height is no ‖
+    big = sym("x", stroke(-50, -30, 45, 80))
+    line = [big] + single_norm_line()[0][1:]
+    pair = ids(line[1], line[2])
+    assert len(merge_bars(line, FakeClassifier({pair: Reading("\\|", 0.99)}), make_symbol)) == 4

@@ -28,6 +28,9 @@ from dataclasses import replace
 
 #: class name of a mark -> the LaTeX accent it makes
 ACCENT_MARKS = {"\\hat": "\\hat", "\\tilde": "\\tilde", "-": "\\bar", "frac_bar": "\\bar"}
+#: A caret or tilde above no base is read as the symbol of that shape (an accent command with nothing
+#: under it, ``\\hat``, is no valid LaTeX; ``\\hat{}`` has an empty argument).
+LONE_MARKS = {"\\hat": "\\wedge", "\\tilde": "\\sim"}
 _NOT_BASE = frozenset(
     {
         "+",
@@ -142,9 +145,10 @@ def accent_pairs(symbols: Sequence) -> dict[int, int]:
 def merge_accents(symbols: Sequence) -> list:
     """*symbols* (mathnote-ocr ``DetectedSymbol``s, in reading order) with each accent mark folded into
     its base (:func:`accent_pairs`): the mark is dropped and the base renamed ``\\hat{<its LaTeX>}`` (box,
-    strokes and confidence kept). Symbols without marks are returned unchanged (a new list)."""
+    strokes and confidence kept); a caret or tilde over no base is renamed as :data:`LONE_MARKS` says.
+    Other symbols are returned unchanged (a new list)."""
     pairs = accent_pairs(symbols)
-    if not pairs:
+    if not pairs and not any(s.name in LONE_MARKS for s in symbols):
         return list(symbols)
     from whiteboard_app.recognition.vocabulary import name_to_latex
 
@@ -155,5 +159,7 @@ def merge_accents(symbols: Sequence) -> list:
             continue
         if k in accent_of:
             s = replace(s, name=f"{accent_of[k]}{{{name_to_latex(s.name)}}}", alternatives=[])
+        elif s.name in LONE_MARKS:
+            s = replace(s, name=LONE_MARKS[s.name])
         out.append(s)
     return out

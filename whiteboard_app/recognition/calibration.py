@@ -323,7 +323,11 @@ class Preview:
 
 
 def _same_symbol(reading: str, label: str) -> bool:
+    from whiteboard_app.recognition.accents import LONE_MARKS
+
     a, b = _tokens(reading), _tokens(label)
+    if len(b) == 1 and a == (LONE_MARKS.get(b[0]),):  # a caret alone reads as its shape, \wedge
+        return True
     return bool(a) and a == b
 
 

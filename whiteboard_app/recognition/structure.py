@@ -22,6 +22,7 @@ Heavy imports (torch, mathnote-ocr through recognition/mathnote_compat.py) happe
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 #: File name of the relation model in a weights folder.
@@ -34,6 +35,32 @@ REFINER_FILE = "structure_gnn.pth"
 #: of the training ink have one; recognition/symbol_context.py). The names stay as they are: only the
 #: relation model and the refiner see the alias's id.
 PARSER_ALIASES = {"lim": "sum"}
+#: An accented symbol (recognition/accents.py names it ``\\hat{y}``, ``\\bar{X}``, ``\\tilde{\\theta}``)
+#: is read by the parser as its base (the base keeps its box: the layout is the one without the accent).
+ACCENT_NAME = re.compile(r"^\\(?:hat|bar|tilde)\{(.+)\}$")
+
+
+class ParserVocab(dict):
+    """The parser's symbol vocabulary (name -> id) that reads an accented name (:data:`ACCENT_NAME`) as
+    its base's name (``\\hat{y}`` as ``y``, ``\\bar{X}`` as ``X_cap``) when it lacks the name itself. Only
+    ``get`` changes: mathnote-ocr's parser looks names up with ``symbol_vocab.get(name, <unk id>)``."""
+
+    _by_latex: dict[str, str] | None = None
+
+    def get(self, key, default=None):
+        if key in self:
+            return self[key]
+        m = ACCENT_NAME.match(key) if isinstance(key, str) else None
+        if m is None:
+            return default
+        if self._by_latex is None:  # the names' LaTeX (mathnote-ocr's table: X_cap -> X, theta -> \theta)
+            from whiteboard_app.recognition.mathnote_compat import sym_to_latex
+
+            self._by_latex = {sym_to_latex(n): n for n in sorted(self) if not n.startswith("<")}
+        base = self._by_latex.get(m.group(1))
+        return self[base] if base is not None else default
+
+
 #: The parser's tree search when the fine-tuned refiner is installed: the refiner's parent / relation
 #: scores, then the best spanning tree (Edmonds). mathnote-ocr's default ("backtrack": a bottom-up beam
 #: search over the relation model's evidence, the refiner only choosing among the final beams) read 400
@@ -106,7 +133,7 @@ def install_relation_model(parser, weights_dir: str | Path) -> bool:
     if refiner is not None:
         parser.gnn_model = refiner
         parser.tree_strategy = REFINED_TREE_STRATEGY
-    parser.symbol_vocab = with_aliases(vocab)
+    parser.symbol_vocab = ParserVocab(with_aliases(vocab))
     return True
 
 
