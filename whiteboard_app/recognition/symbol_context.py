@@ -160,8 +160,8 @@ def lim_without_limit(symbols: list) -> list:
 
 
 def in_context(symbols: list) -> list:
-    """All the neighbour rules in turn: decimal points (recognition/decimals.py), x or \\times,
+    """All the neighbour rules in turn: a comma read as 1, decimal points (recognition/decimals.py), x or \\times,
     \\lim without a limit. Returns a new list in the given order."""
-    from whiteboard_app.recognition.decimals import decimal_points
+    from whiteboard_app.recognition.decimals import commas, decimal_points
 
-    return lim_without_limit(times_or_x(decimal_points(symbols)))
+    return lim_without_limit(times_or_x(decimal_points(commas(symbols))))
