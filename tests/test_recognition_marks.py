@@ -137,3 +137,49 @@ def test_engine_parses_without_the_index_and_writes_it_in(monkeypatch):
     seen.clear()
     TrainedRecognizer._parse_with_root_indices(None, two, 0.0)  # different indices: parsed as before
     assert seen == [["3", "sqrt", "n", "sqrt"]]
+
+
+# ── a digit or a letter like it ───────────────────────────────────────
+def _row_of(*named: tuple[str, list]) -> list[Sym]:
+    """Symbols side by side on one line (10 px boxes, 12 px apart), each (name, alternatives)."""
+    return [Sym(n, Box(12 * k, 0, 10, 10), alternatives=a) for k, (n, a) in enumerate(named)]
+
+
+def test_s_between_digits_becomes_5_and_a_5_among_letters_becomes_s():
+    from whiteboard_app.recognition.symbol_context import digits_or_letters, in_context
+
+    s_or_5 = [("s", 0.6), ("5", 0.35)]
+    out = digits_or_letters(_row_of(("1", []), ("4", []), ("s", s_or_5), ("-", [])))
+    assert [s.name for s in out] == ["1", "4", "5", "-"]
+    assert out[2].confidence == pytest.approx(0.35)
+    five_or_s = [("5", 0.6), ("s", 0.35)]
+    assert digits_or_letters(_row_of(("x", []), ("5", five_or_s), ("y", [])))[1].name == "s"
+    # an s the classifier is sure of, or one with no digit listed, stays
+    assert digits_or_letters(_row_of(("1", []), ("s", [("s", 0.99)]), ("2", [])))[1].name == "s"
+    # in_context applies it with the other neighbour rules
+    assert [s.name for s in in_context(_row_of(("9", []), ("g", [("g", 0.5), ("9", 0.4)]), ("1", [])))] == [
+        "9",
+        "9",
+        "1",
+    ]
+
+
+def test_pair_context_table_counts_neighbours_of_generated_ink():
+    from whiteboard_app.ink.synth import synthesize
+    from whiteboard_app.recognition.training.data import row_to_expression
+    from whiteboard_app.recognition.training.structure import pair_context_table
+
+    def row(latex: str, seed: int) -> dict:
+        s = synthesize(latex, seed=seed)
+        strokes = [[[p.x, p.y] for p in st.points] for st in s.ink.strokes]
+        return {
+            "id": latex,
+            "latex": latex,
+            "strokes": strokes,
+            "symbols": [{"label": lab, "strokes": list(i)} for lab, i in s.symbols],
+        }
+
+    exprs = [row_to_expression(row(t, k)) for k in range(10) for t in ("152", "a+s")]
+    table = pair_context_table(exprs, "5", "s", min_count=5)
+    assert table[("digit", "digit")] > 1 > table[("op", "edge")]
+    assert pair_context_table(exprs[::2], "5", "s") == {}
