@@ -183,3 +183,15 @@ def test_pair_context_table_counts_neighbours_of_generated_ink():
     table = pair_context_table(exprs, "5", "s", min_count=5)
     assert table[("digit", "digit")] > 1 > table[("op", "edge")]
     assert pair_context_table(exprs[::2], "5", "s") == {}
+
+
+def test_another_x_in_the_expression_speaks_for_the_letter():
+    from whiteboard_app.recognition.symbol_context import times_or_x
+
+    unsure = [("times", 0.55), ("x", 0.45)]
+    # "5 x - 7": after a digit, before an operator the cross is likelier on its own ...
+    alone = times_or_x(_row_of(("5", []), ("times", unsure), ("-", []), ("7", [])))
+    assert alone[1].name == "times"
+    # ... but not when the same expression has a letter x elsewhere (a cross is rare beside one)
+    with_x = _row_of(("5", []), ("times", unsure), ("-", []), ("7", []), ("=", []), ("x", [("x", 0.95)]))
+    assert times_or_x(with_x)[1].name == "x"

@@ -68,6 +68,16 @@ TIMES_CONTEXT: dict[tuple[str, str], float] = {
     ("other", "op"): 0.06,
     ("other", "other"): 0.17,
 }
+#: (another symbol of the expression read x, another read \\times) -> likelihood ratio cross : letter of a
+#: symbol that is one of the two, counted on the training split's writers (5,862 symbols): a cross is
+#: rare in an expression with another x and no other cross (70 crosses, 4,177 letters), frequent beside
+#: another cross. Multiplies :data:`TIMES_CONTEXT`'s ratio (taken as independent of it).
+TIMES_IN_EXPRESSION: dict[tuple[bool, bool], float] = {
+    (True, True): 6.107,
+    (True, False): 0.142,
+    (False, True): 27.602,
+    (False, False): 2.084,
+}
 #: (digit, letter) -> {(left neighbour's kind, right neighbour's kind): likelihood ratio digit : letter}
 #: (1 when absent): ``training.structure.pair_context_table`` of the training split's writers
 #: (../shared/handwriting/train.jsonl.gz, 9,686 expressions; contexts of at least 20 symbols).
@@ -248,7 +258,7 @@ def times_or_x(symbols: list) -> list:
     odds p(times) / p(x) from its ``alternatives`` times :data:`TIMES_CONTEXT` of its neighbours on its
     line (:func:`line_neighbours`) decide. A symbol whose alternatives lack either label is left alone. Returns a
     new list in the given order; the input is not changed."""
-    return pair_by_neighbours(symbols, "times", "x", TIMES_CONTEXT)
+    return pair_by_neighbours(symbols, "times", "x", TIMES_CONTEXT, TIMES_IN_EXPRESSION)
 
 
 def digits_or_letters(symbols: list) -> list:
@@ -261,11 +271,19 @@ def digits_or_letters(symbols: list) -> list:
     return out
 
 
-def pair_by_neighbours(symbols: list, first: str, second: str, table: dict[tuple[str, str], float]) -> list:
+def pair_by_neighbours(
+    symbols: list,
+    first: str,
+    second: str,
+    table: dict[tuple[str, str], float],
+    expression: dict[tuple[bool, bool], float] | None = None,
+) -> list:
     """The symbols with each one named *first* or *second* relabelled by Bayes' rule: the classifier's
     odds p(first) / p(second) (its ``alternatives``) times the likelihood ratio first : second of its
     (left, right) neighbour kinds on its line (*table*, 1 when absent; :func:`line_neighbours`,
-    :func:`neighbour_kind`); the likelier name wins. A symbol whose alternatives lack either name is left
+    :func:`neighbour_kind`) and, when *expression* is given, times its factor for (another symbol of
+    the expression read *second*, another read *first*) -- read as the classifier's top label, not
+    after this rule; the likelier name wins. A symbol whose alternatives lack either name is left
     alone; a relabelled one keeps its box and strokes, its confidence becomes the new name's
     probability. Returns a new list in the given order; the input is not changed."""
     boxes = [(s.bbox.x, s.bbox.y, s.bbox.w, s.bbox.h) for s in symbols]
@@ -282,6 +300,9 @@ def pair_by_neighbours(symbols: list, first: str, second: str, table: dict[tuple
         left = symbols[lk].name if lk is not None else None
         right = symbols[rk].name if rk is not None else None
         factor = table.get((neighbour_kind(left), neighbour_kind(right)), 1.0)
+        if expression is not None:
+            others = [o.name for m, o in enumerate(symbols) if m != k]
+            factor *= expression.get((second in others, first in others), 1.0)
         new = first if p_a * factor > p_b else second
         if new != s.name:
             out[k] = replace(s, name=new, confidence=probs[new])
