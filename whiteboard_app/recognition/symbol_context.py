@@ -1,6 +1,6 @@
 """Symbol labels the classifier cannot tell apart alone, decided by the symbols around them.
 
-The classifier reads each symbol drawn alone; two errors it makes on real handwriting are decided by
+The classifier reads each symbol drawn alone; three errors it makes on real handwriting are decided by
 the neighbours far better:
 
 1. **x or \\times.** Written alike; the letter is 8.6 times as frequent as the cross in the training ink,
@@ -14,6 +14,10 @@ the neighbours far better:
    have their limit written below; a ``lim`` symbol with no ink under it is far more often another
    function name the classifier confused with it (``\\tan \\theta`` read ``\\lim \\theta``). :func:`lim_without_limit` takes the
    likeliest other function name among the symbol's classifier alternatives.
+3. **A digit or a letter like it** (session 8): 5 or s, 9 or g, 6 or b, 0 or o, 5 or S, decided as x or
+   \\times (:func:`digits_or_letters`, :data:`DIGIT_CONTEXT`): between two digits the odds of 5 over s
+   are 8 times their average, of 9 over g 12 times, of 6 over b 7.6 times; between two letters 0.02-0.28
+   times (``145`` was read ``14s``, ``\\frac{a}{b}`` read ``\\frac{a}{6}``).
 
 :data:`TIMES_CONTEXT` is ``training.structure.times_context_table`` of the training ink
 (../shared/handwriting/train.jsonl.gz, all 10,334 expressions) with add-one smoothing, contexts of at
@@ -63,6 +67,145 @@ TIMES_CONTEXT: dict[tuple[str, str], float] = {
     ("other", "letter"): 0.33,
     ("other", "op"): 0.06,
     ("other", "other"): 0.17,
+}
+#: (another symbol of the expression read x, another read \\times) -> likelihood ratio cross : letter of a
+#: symbol that is one of the two, counted on the training split's writers (5,862 symbols): a cross is
+#: rare in an expression with another x and no other cross (70 crosses, 4,177 letters), frequent beside
+#: another cross. Multiplies :data:`TIMES_CONTEXT`'s ratio (taken as independent of it).
+TIMES_IN_EXPRESSION: dict[tuple[bool, bool], float] = {
+    (True, True): 6.107,
+    (True, False): 0.142,
+    (False, True): 27.602,
+    (False, False): 2.084,
+}
+#: (digit, letter) -> {(left neighbour's kind, right neighbour's kind): likelihood ratio digit : letter}
+#: (1 when absent): ``training.structure.pair_context_table`` of the training split's writers
+#: (../shared/handwriting/train.jsonl.gz, 9,686 expressions; contexts of at least 20 symbols).
+DIGIT_CONTEXT: dict[tuple[str, str], dict[tuple[str, str], float]] = {
+    ("5", "s"): {
+        ("digit", "close"): 11.6,
+        ("digit", "digit"): 8.07,
+        ("digit", "edge"): 5.25,
+        ("digit", "letter"): 1.51,
+        ("digit", "op"): 19.16,
+        ("digit", "other"): 6.3,
+        ("edge", "digit"): 6.13,
+        ("edge", "edge"): 0.46,
+        ("edge", "letter"): 0.61,
+        ("edge", "op"): 0.13,
+        ("edge", "other"): 2.4,
+        ("letter", "edge"): 0.06,
+        ("letter", "letter"): 0.24,
+        ("op", "close"): 0.28,
+        ("op", "digit"): 3.21,
+        ("op", "edge"): 1.4,
+        ("op", "letter"): 0.43,
+        ("op", "op"): 0.89,
+        ("other", "digit"): 3.66,
+        ("other", "edge"): 1.03,
+        ("other", "op"): 0.86,
+    },
+    ("9", "g"): {
+        ("digit", "close"): 24.07,
+        ("digit", "digit"): 12.47,
+        ("digit", "edge"): 13.75,
+        ("digit", "letter"): 2.29,
+        ("digit", "op"): 17.62,
+        ("digit", "other"): 24.93,
+        ("edge", "digit"): 3.08,
+        ("edge", "edge"): 0.45,
+        ("edge", "letter"): 0.02,
+        ("edge", "op"): 0.06,
+        ("edge", "other"): 1.86,
+        ("letter", "letter"): 0.02,
+        ("op", "close"): 0.75,
+        ("op", "digit"): 8.92,
+        ("op", "edge"): 0.43,
+        ("op", "letter"): 0.37,
+        ("op", "op"): 0.08,
+        ("other", "digit"): 7.52,
+        ("other", "edge"): 0.67,
+        ("other", "letter"): 1.4,
+        ("other", "op"): 1.81,
+    },
+    ("6", "b"): {
+        ("digit", "close"): 37.75,
+        ("digit", "digit"): 7.57,
+        ("digit", "edge"): 25.03,
+        ("digit", "letter"): 0.31,
+        ("digit", "op"): 7.91,
+        ("digit", "other"): 67.75,
+        ("edge", "digit"): 3.68,
+        ("edge", "edge"): 0.45,
+        ("edge", "letter"): 0.19,
+        ("edge", "op"): 0.28,
+        ("edge", "other"): 1.48,
+        ("letter", "close"): 0.07,
+        ("letter", "edge"): 0.05,
+        ("letter", "letter"): 0.28,
+        ("letter", "op"): 0.08,
+        ("letter", "other"): 0.04,
+        ("op", "close"): 0.21,
+        ("op", "digit"): 1.31,
+        ("op", "edge"): 0.47,
+        ("op", "letter"): 0.16,
+        ("op", "op"): 0.26,
+        ("op", "other"): 0.17,
+        ("other", "digit"): 2.48,
+        ("other", "edge"): 0.57,
+        ("other", "letter"): 0.18,
+        ("other", "op"): 1.7,
+        ("other", "other"): 0.21,
+    },
+    ("0", "o"): {
+        ("close", "edge"): 2.28,
+        ("digit", "close"): 5.86,
+        ("digit", "digit"): 12.69,
+        ("digit", "edge"): 6.86,
+        ("digit", "letter"): 1.69,
+        ("digit", "op"): 3.19,
+        ("digit", "other"): 5.2,
+        ("edge", "digit"): 3.51,
+        ("edge", "edge"): 0.49,
+        ("edge", "letter"): 0.12,
+        ("edge", "op"): 0.14,
+        ("edge", "other"): 0.2,
+        ("letter", "edge"): 0.24,
+        ("letter", "letter"): 0.18,
+        ("letter", "op"): 0.85,
+        ("letter", "other"): 0.85,
+        ("op", "close"): 0.43,
+        ("op", "digit"): 1.95,
+        ("op", "edge"): 2.45,
+        ("op", "letter"): 0.39,
+        ("op", "op"): 0.11,
+        ("op", "other"): 1.43,
+        ("other", "close"): 0.54,
+        ("other", "digit"): 2.02,
+        ("other", "edge"): 0.34,
+        ("other", "letter"): 0.76,
+    },
+    ("5", "S_cap"): {
+        ("digit", "close"): 6.9,
+        ("digit", "digit"): 12.0,
+        ("digit", "edge"): 4.69,
+        ("digit", "letter"): 1.8,
+        ("digit", "op"): 3.8,
+        ("digit", "other"): 7.5,
+        ("edge", "digit"): 2.74,
+        ("edge", "edge"): 0.38,
+        ("edge", "letter"): 0.27,
+        ("edge", "op"): 0.07,
+        ("edge", "other"): 1.42,
+        ("letter", "edge"): 0.1,
+        ("op", "close"): 0.54,
+        ("op", "digit"): 6.67,
+        ("op", "edge"): 0.83,
+        ("op", "letter"): 0.77,
+        ("op", "op"): 0.84,
+        ("other", "digit"): 4.35,
+        ("other", "edge"): 0.52,
+    },
 }
 #: Function names a ``lim`` without a limit may be instead.
 OTHER_FUNCTIONS = ("tan", "sin", "cos", "log")
@@ -115,21 +258,52 @@ def times_or_x(symbols: list) -> list:
     odds p(times) / p(x) from its ``alternatives`` times :data:`TIMES_CONTEXT` of its neighbours on its
     line (:func:`line_neighbours`) decide. A symbol whose alternatives lack either label is left alone. Returns a
     new list in the given order; the input is not changed."""
+    return pair_by_neighbours(symbols, "times", "x", TIMES_CONTEXT, TIMES_IN_EXPRESSION)
+
+
+def digits_or_letters(symbols: list) -> list:
+    """The symbols with each digit or letter of a :data:`DIGIT_CONTEXT` pair (5 or s, 9 or g, 6 or b,
+    0 or o, 5 or S) relabelled by its neighbours on the line, as :func:`times_or_x` does (module
+    docstring, 3). Returns a new list in the given order; the input is not changed."""
+    out = list(symbols)
+    for (digit, letter), table in DIGIT_CONTEXT.items():
+        out = pair_by_neighbours(out, digit, letter, table)
+    return out
+
+
+def pair_by_neighbours(
+    symbols: list,
+    first: str,
+    second: str,
+    table: dict[tuple[str, str], float],
+    expression: dict[tuple[bool, bool], float] | None = None,
+) -> list:
+    """The symbols with each one named *first* or *second* relabelled by Bayes' rule: the classifier's
+    odds p(first) / p(second) (its ``alternatives``) times the likelihood ratio first : second of its
+    (left, right) neighbour kinds on its line (*table*, 1 when absent; :func:`line_neighbours`,
+    :func:`neighbour_kind`) and, when *expression* is given, times its factor for (another symbol of
+    the expression read *second*, another read *first*) -- read as the classifier's top label, not
+    after this rule; the likelier name wins. A symbol whose alternatives lack either name is left
+    alone; a relabelled one keeps its box and strokes, its confidence becomes the new name's
+    probability. Returns a new list in the given order; the input is not changed."""
     boxes = [(s.bbox.x, s.bbox.y, s.bbox.w, s.bbox.h) for s in symbols]
     out = list(symbols)
     for k, s in enumerate(symbols):
-        if s.name not in ("x", "times"):
+        if s.name not in (first, second):
             continue
         probs = dict(s.alternatives or [])
         probs.setdefault(s.name, float(getattr(s, "confidence", 0.0)))
-        p_x, p_t = probs.get("x", 0.0), probs.get("times", 0.0)
-        if p_x <= 0 or p_t <= 0:
+        p_a, p_b = probs.get(first, 0.0), probs.get(second, 0.0)
+        if p_a <= 0 or p_b <= 0:
             continue
         lk, rk = line_neighbours(boxes, k)
         left = symbols[lk].name if lk is not None else None
         right = symbols[rk].name if rk is not None else None
-        factor = TIMES_CONTEXT.get((neighbour_kind(left), neighbour_kind(right)), 1.0)
-        new = "times" if p_t * factor > p_x else "x"
+        factor = table.get((neighbour_kind(left), neighbour_kind(right)), 1.0)
+        if expression is not None:
+            others = [o.name for m, o in enumerate(symbols) if m != k]
+            factor *= expression.get((second in others, first in others), 1.0)
+        new = first if p_a * factor > p_b else second
         if new != s.name:
             out[k] = replace(s, name=new, confidence=probs[new])
     return out
@@ -160,8 +334,8 @@ def lim_without_limit(symbols: list) -> list:
 
 
 def in_context(symbols: list) -> list:
-    """All the neighbour rules in turn: decimal points (recognition/decimals.py), x or \\times,
-    \\lim without a limit. Returns a new list in the given order."""
-    from whiteboard_app.recognition.decimals import decimal_points
+    """All the neighbour rules in turn: a comma read as 1, decimal points (recognition/decimals.py), x or \\times,
+    a digit or a letter like it, \\lim without a limit. Returns a new list in the given order."""
+    from whiteboard_app.recognition.decimals import commas, decimal_points
 
-    return lim_without_limit(times_or_x(decimal_points(symbols)))
+    return lim_without_limit(digits_or_letters(times_or_x(decimal_points(commas(symbols)))))

@@ -455,7 +455,6 @@ class TrainedRecognizer:
         ``verify(symbols)``, when given, is asked first about the best partition's symbols; a form it
         returns ends the reading there: readings then hold that partition only (latex "")."""
         from whiteboard_app.recognition import mathnote_compat as mc
-        from whiteboard_app.recognition.accents import merge_accents
         from whiteboard_app.recognition.regroup import engine_regroup
         from whiteboard_app.recognition.symbol_context import in_context
 
@@ -500,8 +499,9 @@ class TrainedRecognizer:
                     ):
                         break
                     detected = sorted(part, key=lambda s: s.bbox.x)
-                    # a caret, tilde or bar above one symbol is parsed as that symbol's accent (accents.py)
-                    latex, parse_conf = self._parse(ocr, merge_accents(detected), t0)
+                    # a caret, tilde or bar above one symbol is parsed as that symbol's accent (accents.py);
+                    # a root's index is left out of the parse and written in after it (root_index.py)
+                    latex, parse_conf = self._parse_with_root_indices(ocr, detected, t0)
                     conf = (prob if prob is not None else 1.0) * float(parse_conf)
                     out.append((function_words(latex or ""), conf, detected))
         except RecognitionError:
@@ -548,6 +548,25 @@ class TrainedRecognizer:
             p = getattr(best, "prob", None)
             prob *= p if p is not None else 1.0
         return [mc.partition(symbols, prob=prob)] if symbols else []
+
+    @classmethod
+    def _parse_with_root_indices(cls, ocr, detected, t0: float) -> tuple[str, float]:
+        """:meth:`_parse` of one partition's symbols (sorted by x, accents merged first), the indices
+        of its roots (recognition/root_index.py) left out of the layout parse and written into its
+        LaTeX; the symbols are parsed with their indices, as before, when the indices cannot be
+        written in (roots with different indices, or the parse lost a root)."""
+        from whiteboard_app.recognition.accents import merge_accents
+        from whiteboard_app.recognition.root_index import insert_root_indices, split_root_indices
+
+        rest, per_root = split_root_indices(detected)
+        if per_root:
+            idx = [" ".join(name_to_latex(s.name) for s in syms) for syms in per_root]
+            if len(set(i for i in idx if i)) == 1 and (len(idx) == 1 or all(idx)):
+                latex, conf = cls._parse(ocr, merge_accents(rest), t0)
+                with_index = insert_root_indices(latex or "", idx)
+                if with_index is not None:
+                    return with_index, conf
+        return cls._parse(ocr, merge_accents(detected), t0)
 
     @staticmethod
     def _parse(ocr, detected, t0: float) -> tuple[str, float]:

@@ -402,11 +402,21 @@ def train_structure(
 
 def times_context_table(exprs: Sequence[Expression], min_count: int = 20) -> dict[tuple[str, str], float]:
     """Likelihood ratio cross : letter of each (left, right) neighbour kind of the symbols labelled
-    ``times`` and ``x`` in *exprs* (neighbours on the line, :func:`~whiteboard_app.recognition.symbol_context.line_neighbours`; kinds of
-    :func:`whiteboard_app.recognition.symbol_context.neighbour_kind`): ((times + 1) / (x + 1)) / (all
-    times / all x), for contexts with at least *min_count* symbols. What
+    ``times`` and ``x`` in *exprs*: :func:`pair_context_table` of ``("times", "x")``. What
     ``symbol_context.TIMES_CONTEXT`` holds (rounded to 2 places) for the training ink. Returns {} when
     *exprs* have no x or no \\times."""
+    return pair_context_table(exprs, "times", "x", min_count)
+
+
+def pair_context_table(
+    exprs: Sequence[Expression], first: str, second: str, min_count: int = 20
+) -> dict[tuple[str, str], float]:
+    """Likelihood ratio *first* : *second* (two class names the classifier confuses, such as ``times``
+    and ``x`` or ``5`` and ``s``) of each (left, right) neighbour kind of the symbols so labelled in
+    *exprs* (neighbours on the line, :func:`~whiteboard_app.recognition.symbol_context.line_neighbours`;
+    kinds of :func:`whiteboard_app.recognition.symbol_context.neighbour_kind`): ((first + 1) / (second +
+    1)) / (all first / all second), for contexts with at least *min_count* symbols. Returns {} when
+    *exprs* lack either name."""
     from collections import Counter
 
     from whiteboard_app.recognition.symbol_context import line_neighbours, neighbour_kind
@@ -421,21 +431,21 @@ def times_context_table(exprs: Sequence[Expression], min_count: int = 20) -> dic
         kept = [boxes[k] for k in keep]
         for j, k in enumerate(keep):
             n = e.symbols[k][0]
-            if n not in ("x", "times"):
+            if n not in (first, second):
                 continue
             lj, rj = line_neighbours(kept, j)
             left = e.symbols[keep[lj]][0] if lj is not None else None
             right = e.symbols[keep[rj]][0] if rj is not None else None
             cnt[(n, neighbour_kind(left), neighbour_kind(right))] += 1
             tot[n] += 1
-    if not tot["x"] or not tot["times"]:
+    if not tot[first] or not tot[second]:
         return {}
-    base = tot["times"] / tot["x"]
+    base = tot[first] / tot[second]
     out = {}
     for left, right in {(lk, rk) for (_m, lk, rk) in cnt}:
-        t, x = cnt[("times", left, right)], cnt[("x", left, right)]
-        if t + x >= min_count:
-            out[(left, right)] = ((t + 1) / (x + 1)) / base
+        a, b = cnt[(first, left, right)], cnt[(second, left, right)]
+        if a + b >= min_count:
+            out[(left, right)] = ((a + 1) / (b + 1)) / base
     return out
 
 

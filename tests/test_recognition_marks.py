@@ -1,0 +1,197 @@
+"""Open-reading rules on the symbols before the layout parse (issue 13): a comma read as 1
+(recognition/decimals.py, ``commas``) and a root's index (recognition/root_index.py), on symbol boxes
+the tests make themselves."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import pytest
+
+from whiteboard_app.recognition.decimals import (
+    COMMA_THRESHOLD,
+    comma_features,
+    comma_probability,
+    commas,
+)
+from whiteboard_app.recognition.root_index import (
+    insert_root_indices,
+    is_root_index,
+    split_root_indices,
+)
+
+
+@dataclass(frozen=True)
+class Box:
+    x: float
+    y: float
+    w: float
+    h: float
+
+
+@dataclass(frozen=True)
+class Sym:
+    name: str
+    bbox: Box
+    confidence: float = 0.9
+    alternatives: list = field(default_factory=list)
+
+
+ONE_OR_COMMA = [("1", 0.7), (",", 0.2)]
+
+
+def _line(*names_after: str) -> list[Sym]:
+    """``( x <low mark read 1> y ...``: a letter, a short low stroke read as 1, a letter, then *names_after*
+    on the line (boxes in px, letters 10 px high on the line y 10-20)."""
+    syms = [
+        Sym("(", Box(0, 5, 4, 20)),
+        Sym("x", Box(6, 10, 10, 10)),
+        Sym("1", Box(18, 17, 2, 7), 0.7, ONE_OR_COMMA),
+        Sym("y", Box(24, 10, 10, 10)),
+    ]
+    x = 36
+    for name in names_after:
+        syms.append(Sym(name, Box(x, 5 if name == ")" else 10, 10, 20 if name == ")" else 10)))
+        x += 12
+    return syms
+
+
+def test_low_mark_between_letters_in_brackets_becomes_a_comma():
+    syms = _line(")")
+    f = comma_features(syms, 2)
+    assert f is not None and f["in_brackets"] == 1.0 and f["right_operator"] == 0.0
+    assert comma_probability(f) > COMMA_THRESHOLD
+    out = commas(syms)
+    assert [s.name for s in out] == ["(", "x", ",", "y", ")"]
+    assert out[2].confidence == pytest.approx(0.2)
+    assert syms[2].name == "1"  # input unchanged
+
+
+def test_subscript_one_before_an_operator_or_a_closing_bracket_stays():
+    before_plus = [Sym("x", Box(6, 10, 10, 10)), Sym("1", Box(18, 17, 2, 7), 0.7, ONE_OR_COMMA)]
+    before_plus += [Sym("+", Box(24, 10, 10, 10)), Sym("y", Box(36, 10, 10, 10))]
+    assert [s.name for s in commas(before_plus)] == ["x", "1", "+", "y"]
+    closed = [Sym("(", Box(0, 5, 4, 20)), Sym("x", Box(6, 10, 10, 10))]
+    closed += [Sym("1", Box(18, 17, 2, 7), 0.7, ONE_OR_COMMA), Sym(")", Box(24, 5, 4, 20))]
+    assert [s.name for s in commas(closed)][2] == "1"
+
+
+def test_a_confident_one_or_a_full_height_one_is_not_a_comma_candidate():
+    sure = _line(")")
+    sure[2] = Sym("1", Box(18, 17, 2, 7), 0.99, [("1", 0.99), (",", 0.001)])
+    assert commas(sure)[2].name == "1"
+    tall = _line(")")
+    tall[2] = Sym("1", Box(18, 10, 2, 10), 0.7, ONE_OR_COMMA)  # a digit on the line: x1 y
+    assert comma_features(tall, 2) is None
+    assert commas(tall)[2].name == "1"
+
+
+def test_mark_at_the_end_of_a_line_has_no_comma_features():
+    syms = [Sym("x", Box(6, 10, 10, 10)), Sym("1", Box(18, 17, 2, 7), 0.7, ONE_OR_COMMA)]
+    assert comma_features(syms, 1) is None
+
+
+# ── root indices ───────────────────────────────────────────────────────
+ROOT = Sym("sqrt", Box(10, 10, 40, 30))
+
+
+def test_small_symbol_over_the_roots_hook_is_its_index():
+    assert is_root_index(Sym("3", Box(8, 14, 6, 9)), ROOT)
+    assert not is_root_index(Sym("2", Box(0, 20, 8, 18)), ROOT)  # a coefficient before the root
+    assert not is_root_index(Sym("x", Box(25, 22, 10, 12)), ROOT)  # the root's content
+    assert not is_root_index(Sym("+", Box(8, 14, 6, 9)), ROOT)  # an operator is never an index
+    assert not is_root_index(Sym("n", Box(8, 14, 6, 20)), ROOT)  # too tall for an index
+
+
+def test_split_and_insert_root_index():
+    syms = [Sym("3", Box(8, 14, 6, 9)), ROOT, Sym("x", Box(25, 22, 10, 12))]
+    rest, per_root = split_root_indices(syms)
+    assert [s.name for s in rest] == ["sqrt", "x"]
+    assert [[s.name for s in r] for r in per_root] == [["3"]]
+    assert insert_root_indices("\\sqrt{x}", ["3"]) == "\\sqrt[3]{x}"
+    assert insert_root_indices("\\sqrt{a} + \\sqrt{b}", ["n", "n"]) == "\\sqrt[n]{a} + \\sqrt[n]{b}"
+
+
+def test_roots_without_index_or_with_different_indices():
+    syms = [Sym("2", Box(0, 20, 8, 18)), ROOT, Sym("x", Box(25, 22, 10, 12))]
+    assert split_root_indices(syms) == (syms, [])
+    assert insert_root_indices("\\sqrt{x}", [""]) == "\\sqrt{x}"
+    assert insert_root_indices("\\sqrt{a} + \\sqrt{b}", ["3", "n"]) is None  # which root is which?
+    assert insert_root_indices("x", ["3"]) is None  # the parse lost the root
+
+
+def test_engine_parses_without_the_index_and_writes_it_in(monkeypatch):
+    from whiteboard_app.recognition.trained import TrainedRecognizer
+
+    seen = []
+
+    def fake_parse(ocr, detected, t0):
+        seen.append([s.name for s in detected])
+        return " ".join("\\sqrt{x}" if s.name == "sqrt" else "" for s in detected).strip(), 0.5
+
+    monkeypatch.setattr(TrainedRecognizer, "_parse", staticmethod(fake_parse))
+    syms = [Sym("3", Box(8, 14, 6, 9)), ROOT, Sym("x", Box(25, 22, 10, 12))]
+    assert TrainedRecognizer._parse_with_root_indices(None, syms, 0.0) == ("\\sqrt[3]{x}", 0.5)
+    assert seen == [["sqrt", "x"]]
+    two = [Sym("3", Box(8, 14, 6, 9)), ROOT, Sym("n", Box(58, 14, 6, 9)), Sym("sqrt", Box(60, 10, 40, 30))]
+    seen.clear()
+    TrainedRecognizer._parse_with_root_indices(None, two, 0.0)  # different indices: parsed as before
+    assert seen == [["3", "sqrt", "n", "sqrt"]]
+
+
+# ── a digit or a letter like it ───────────────────────────────────────
+def _row_of(*named: tuple[str, list]) -> list[Sym]:
+    """Symbols side by side on one line (10 px boxes, 12 px apart), each (name, alternatives)."""
+    return [Sym(n, Box(12 * k, 0, 10, 10), alternatives=a) for k, (n, a) in enumerate(named)]
+
+
+def test_s_between_digits_becomes_5_and_a_5_among_letters_becomes_s():
+    from whiteboard_app.recognition.symbol_context import digits_or_letters, in_context
+
+    s_or_5 = [("s", 0.6), ("5", 0.35)]
+    out = digits_or_letters(_row_of(("1", []), ("4", []), ("s", s_or_5), ("-", [])))
+    assert [s.name for s in out] == ["1", "4", "5", "-"]
+    assert out[2].confidence == pytest.approx(0.35)
+    five_or_s = [("5", 0.6), ("s", 0.35)]
+    assert digits_or_letters(_row_of(("x", []), ("5", five_or_s), ("y", [])))[1].name == "s"
+    # an s the classifier is sure of, or one with no digit listed, stays
+    assert digits_or_letters(_row_of(("1", []), ("s", [("s", 0.99)]), ("2", [])))[1].name == "s"
+    # in_context applies it with the other neighbour rules
+    assert [s.name for s in in_context(_row_of(("9", []), ("g", [("g", 0.5), ("9", 0.4)]), ("1", [])))] == [
+        "9",
+        "9",
+        "1",
+    ]
+
+
+def test_pair_context_table_counts_neighbours_of_generated_ink():
+    from whiteboard_app.ink.synth import synthesize
+    from whiteboard_app.recognition.training.data import row_to_expression
+    from whiteboard_app.recognition.training.structure import pair_context_table
+
+    def row(latex: str, seed: int) -> dict:
+        s = synthesize(latex, seed=seed)
+        strokes = [[[p.x, p.y] for p in st.points] for st in s.ink.strokes]
+        return {
+            "id": latex,
+            "latex": latex,
+            "strokes": strokes,
+            "symbols": [{"label": lab, "strokes": list(i)} for lab, i in s.symbols],
+        }
+
+    exprs = [row_to_expression(row(t, k)) for k in range(10) for t in ("152", "a+s")]
+    table = pair_context_table(exprs, "5", "s", min_count=5)
+    assert table[("digit", "digit")] > 1 > table[("op", "edge")]
+    assert pair_context_table(exprs[::2], "5", "s") == {}
+
+
+def test_another_x_in_the_expression_speaks_for_the_letter():
+    from whiteboard_app.recognition.symbol_context import times_or_x
+
+    unsure = [("times", 0.55), ("x", 0.45)]
+    # "5 x - 7": after a digit, before an operator the cross is likelier on its own ...
+    alone = times_or_x(_row_of(("5", []), ("times", unsure), ("-", []), ("7", [])))
+    assert alone[1].name == "times"
+    # ... but not when the same expression has a letter x elsewhere (a cross is rare beside one)
+    with_x = _row_of(("5", []), ("times", unsure), ("-", []), ("7", []), ("=", []), ("x", [("x", 0.95)]))
+    assert times_or_x(with_x)[1].name == "x"
