@@ -1138,7 +1138,7 @@ EVIDENCE_DEFAULTS = {
     "filter_gap": 99.0,
     "case_extra": "",
     "case_swap": 0.1,
-    "case_llr": 0.25,
+    "case_llr": 0.0,
     "favour": 0.0,
     "case_flip": 99.0,
     "case_deficit": 0,
