@@ -4,10 +4,9 @@ the tests make themselves."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-
 import pytest
 
+from tests._symbol_boxes import Box, Sym
 from whiteboard_app.recognition.decimals import (
     COMMA_THRESHOLD,
     comma_features,
@@ -19,23 +18,6 @@ from whiteboard_app.recognition.root_index import (
     is_root_index,
     split_root_indices,
 )
-
-
-@dataclass(frozen=True)
-class Box:
-    x: float
-    y: float
-    w: float
-    h: float
-
-
-@dataclass(frozen=True)
-class Sym:
-    name: str
-    bbox: Box
-    confidence: float = 0.9
-    alternatives: list = field(default_factory=list)
-
 
 ONE_OR_COMMA = [("1", 0.7), (",", 0.2)]
 

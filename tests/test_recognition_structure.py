@@ -4,33 +4,17 @@ and the decimal-point rule (recognition/decimals.py), on ink the project generat
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, field
 from types import SimpleNamespace
 
 import pytest
 
+from tests._symbol_boxes import Box, Sym
 from whiteboard_app.ink.synth import synthesize
 from whiteboard_app.recognition.decimals import POINT_MAX_HEIGHT, decimal_points
 from whiteboard_app.recognition.training.data import row_to_expression
 from whiteboard_app.recognition.training.structure import match_symbols, merge_function_glyphs
 
 SUB, SUP, NUM, DEN = 3, 2, 0, 1  # mathnote-ocr's edge ids (tree_v2.Edge)
-
-
-@dataclass(frozen=True)
-class Box:
-    x: float
-    y: float
-    w: float
-    h: float
-
-
-@dataclass(frozen=True)
-class Sym:
-    name: str
-    bbox: Box
-    confidence: float = 0.9
-    alternatives: list = field(default_factory=list)
 
 
 def _row(latex: str, seed: int = 0) -> dict:

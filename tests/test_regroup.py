@@ -10,16 +10,9 @@ from dataclasses import dataclass, field
 
 import pytest
 
+from tests._symbol_boxes import Box
 from whiteboard_app.recognition import regroup as rg
 from whiteboard_app.recognition.regroup import Reading, merge_bars, regroup, split_accents
-
-
-@dataclass(frozen=True)
-class Box:
-    x: float
-    y: float
-    w: float
-    h: float
 
 
 @dataclass(frozen=True)
