@@ -304,6 +304,15 @@ def _tokens(latex: str) -> list[str]:
     return _prep(canon_tokens(tokenize(clean(latex))))[0]
 
 
+def _sample_superscript(tokens: list[str], k: int) -> str | None:
+    """The letter i when ``tokens[k:k + 6]`` is a sample superscript ``^ { ( i ) }`` (CS229's
+    ``x^{(i)}``), else None."""
+    if tokens[k : k + 3] == ["^", "{", "("] and tokens[k + 4 : k + 6] == [")", "}"]:
+        letter = tokens[k + 3]
+        return letter if re.fullmatch(r"[A-Za-z]", letter) else None
+    return None
+
+
 def _group_end(tokens: list[str], i: int) -> int:
     """Index after one argument starting at tokens[i] (a brace group or one token)."""
     if i >= len(tokens):
@@ -1210,14 +1219,8 @@ class NotationRules:
         i, n = 0, len(tokens)
         while i < n:
             name, j = self._name_at(tokens, i)
-            if (
-                name in self.families
-                and tokens[j : j + 3] == ["^", "{", "("]
-                and j + 6 <= n
-                and tokens[j + 4 : j + 6] == [")", "}"]
-                and re.fullmatch(r"[A-Za-z]", tokens[j + 3])
-            ):
-                out += tokens[i:j] + ["_", "{", tokens[j + 3], "}"]
+            if name in self.families and (k := _sample_superscript(tokens, j)):
+                out += tokens[i:j] + ["_", "{", k, "}"]
                 i = j + 6
                 changed = True
                 continue
@@ -1246,26 +1249,16 @@ class NotationRules:
                 if (
                     len(sub) == 1
                     and re.fullmatch(r"[A-Za-z]", sub[0])
-                    and tokens[e : e + 3] == ["^", "{", "("]
-                    and e + 6 <= n
-                    and tokens[e + 4 : e + 6] == [")", "}"]
-                    and re.fullmatch(r"[A-Za-z]", tokens[e + 3])
+                    and (k := _sample_superscript(tokens, e))
                 ):
-                    out += tokens[i:j] + ["_", "{", tokens[e + 3], sub[0], "}"]
+                    out += tokens[i:j] + ["_", "{", k, sub[0], "}"]
                     i = e + 6
                     changed = True
                     continue
             if name in self.families and j < n:
                 # x^{(i)}
-                if (
-                    tokens[j : j + 2] == ["^", "{"]
-                    and j + 5 < n + 1
-                    and tokens[j + 2 : j + 3] == ["("]
-                    and j + 5 <= n
-                    and tokens[j + 4 : j + 6] == [")", "}"]
-                    and re.fullmatch(r"[A-Za-z]", tokens[j + 3])
-                ):
-                    out += tokens[i:j] + ["_", "{", tokens[j + 3], "}"]
+                if k := _sample_superscript(tokens, j):
+                    out += tokens[i:j] + ["_", "{", k, "}"]
                     i = j + 6
                     changed = True
                     continue
