@@ -132,3 +132,33 @@ def test_a_short_gap_before_done_is_not_a_freeze():
     clock.advance(FREEZE_MS - 1_000)
     s.finish()
     assert s.freezes() == [] and s.board().freezes() == []
+
+
+def test_the_gap_before_done_ends_when_the_confirmation_opens():
+    """Done asks "End the run?": the time the dialog is open is not at the board, so the freeze before
+    Done ends when it opens (it ran to the answer: 0:21 in the summary against the badge's 0:18)."""
+    clock = FakeClock()
+    s = Session("c", clock)
+    _stroke(clock, s)
+    clock.advance(FREEZE_MS + 3_000)
+    pressed = s.elapsed_ms()
+    s.begin_pause("dialog")
+    clock.advance(4_000)  # reading the question
+    s.end_pause()
+    s.finish(at_ms=pressed)
+    (f,) = s.freezes()
+    assert f.step is None and f.ms == pytest.approx(FREEZE_MS + 3_000)
+    assert s.elapsed_ms() == pytest.approx(pressed)  # the run's time stops at Done, not at the answer
+    assert Board.loads(s.board().dumps()).freezes() == [f]
+
+
+def test_a_cancelled_confirmation_is_a_pause_not_a_freeze():
+    clock = FakeClock()
+    s = Session("c", clock)
+    _stroke(clock, s)
+    clock.advance(5_000)
+    s.begin_pause("dialog")
+    clock.advance(30_000)  # "End the run?" left open, then Cancel
+    s.end_pause()
+    _stroke(clock, s)
+    assert s.freezes() == []

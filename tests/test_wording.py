@@ -135,3 +135,12 @@ def test_correct_notes_without_jargon(message, detail):
     ref = 1 if message.startswith("matches") else None
     w = wording.describe_verdict(V("a", "correct", ref, message=message))
     assert w.detail == detail and "sympy" not in w.detail
+
+
+def test_the_summary_word_says_what_the_panel_says():
+    unknown = V("x + 1", "unparsed", message="unknown name 'x': it is not declared on this card")
+    assert wording.summary_word(unknown) == "unknown name \u2018x\u2019"
+    assert wording.summary_word(V("", "unparsed", message="could not read: time limit")) == "could not read"
+    assert wording.summary_word(V("a=b", "wrong", diagnosis="sign flip")) == "wrong: sign flip"
+    assert wording.summary_word(V("a=b", "correct", message="matches reference step 2")) == "correct"
+    assert wording.summary_word(None) is None

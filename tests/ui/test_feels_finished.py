@@ -380,6 +380,10 @@ def test_an_undeclared_name_is_said_as_such_in_the_panel(qtbot):
     assert view.panels[0].chip.text() == "? unknown name \u2018x\u2019"
     assert "could not read" not in view.panels[0].detail.text()
     assert view.first_run.isHidden()
+    step_line = next(ln for ln in view.summary().splitlines() if ln.startswith("Step 1:"))
+    assert (
+        "unknown name \u2018x\u2019" in step_line and "could not read" not in step_line
+    )  # the run's summary too
 
 
 def test_board_rows_say_the_grade_or_why_there_is_none():

@@ -158,3 +158,24 @@ def test_a_complete_run_and_an_abandoned_run_over_time_keep_their_words():
     assert "(2:00 under)" in summary_text(60_000, 180, split, [], ["correct"], complete=True)
     assert "(1:00 over)" in summary_text(240_000, 180, split, [], ["correct"], complete=False)
     assert "not compared" in summary_text(60_000, 180, split, [], ["correct"], complete=False)
+
+
+# ------------------------------------------------- the confirmation before Done is not at the board
+def test_done_stops_the_clock_and_the_freeze_when_pressed_not_when_confirmed(qtbot, monkeypatch):
+    card = load_card(bundled_deck_dir() / "sigmoid-derivative.toml")
+    clock = FakeClock(1_000.0)
+    view = _view(qtbot, card, clock)
+    tablet_stroke(view.canvas, [(60, 60), (75, 75), (90, 60)], [0.4, 0.8, 0.5])
+    clock.advance(18_000.0)  # idle at the board: the badge says "frozen 0:18"
+    pressed = view.session.elapsed_ms()
+
+    def answer_after_reading(*_a, **_k):
+        clock.advance(3_000.0)  # reading "End the run?"
+        return QMessageBox.StandardButton.Yes
+
+    monkeypatch.setattr(QMessageBox, "question", answer_after_reading)
+    view.finish_button.click()
+    assert view.session.finished and view.session.elapsed_ms() == pytest.approx(pressed)
+    (freeze,) = view.session.freezes()
+    assert freeze.step is None and freeze.end_ms == pytest.approx(pressed)
+    assert "Before Done: froze 0:18" in view.summary()

@@ -94,12 +94,14 @@ class PracticeRun:
         also: Sequence[Sequence[int]] | None = None,
         *,
         complete: bool = False,
+        at_ms: float | None = None,
     ) -> tuple[RunJudgement, Opening | None]:
-        """Stop the clock (if still running), keep the run's judgement on the board and return it with
+        """Stop the clock (if still running; at ``at_ms``, session ms, when Done was pressed before a
+        confirmation: ``Session.finish``), keep the run's judgement on the board and return it with
         the interview's opening question: "walk me through how you got there" when a correct step
         jumped past milestones that were never shown, else None. ``complete``: the run ended by itself."""
         if not self.session.finished:
-            self.session.finish()
+            self.session.finish(at_ms)
         self.completed = self.completed or complete
         run = self.judge(verdicts, hints, reveals, also)
         self.session.set_run(run.to_json())

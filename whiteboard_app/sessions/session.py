@@ -474,13 +474,22 @@ class Session:
         self._board = replace(self._board, self_grade=grade)
         self._emit("grade", None)
 
-    def finish(self) -> None:
-        """The user declared the derivation done: the clock stops, the open step is closed."""
+    def finish(self, at_ms: float | None = None) -> None:
+        """The user declared the derivation done: the clock stops, the open step is closed.
+
+        ``at_ms`` (session ms, optional): when the user pressed Done, if a confirmation ("End the run?")
+        was answered later; the clock stops there and a pause begun at or after it (that dialog) is
+        dropped, so neither the run's time nor a freeze before Done runs on while the question is read.
+        Values before the last recorded pause or after now are clamped to that range."""
         if self.finished:
             return
         while self._open_pause is not None:
             self.end_pause()
         now = self.elapsed_ms()
+        if at_ms is not None and at_ms < now:
+            kept = tuple(p for p in self._board.pauses if p.start_ms < at_ms)
+            now = max(at_ms, max((p.end_ms for p in kept), default=0.0))
+            self._board = replace(self._board, pauses=kept)
         if self._current in self._steps:
             st = self._steps[self._current]
             if st.strokes or st.readings:

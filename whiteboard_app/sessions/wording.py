@@ -247,6 +247,17 @@ def short_label(verdict: VerdictLike | None) -> str:
     return w.headline
 
 
+def summary_word(verdict: VerdictLike | None) -> str | None:
+    """A step's word for the run's summary: "correct" for a correct step (the summary adds "but
+    unsupported" itself), else :func:`short_label` ("wrong: sign flip", "unknown name ‘hat_y’",
+    "incomplete formula", "could not read" only for ink that gave no reading); None without a verdict."""
+    if verdict is None:
+        return None
+    if getattr(verdict, "verdict", None) == "correct":
+        return "correct"
+    return short_label(verdict)
+
+
 def headline(kind: str | None) -> str:
     """The plain headline of a verdict kind ("unparsed" -> "could not read"; None -> "no verdict")."""
     if kind is None:

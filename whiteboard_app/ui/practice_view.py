@@ -34,6 +34,7 @@ from PySide6.QtWidgets import (
 from whiteboard_app import pipeline
 from whiteboard_app.ink import StepInk
 from whiteboard_app.ink.page import Page
+from whiteboard_app.sessions import wording
 from whiteboard_app.sessions.clock import Clock, SystemClock
 from whiteboard_app.sessions.practice import (
     WALK_THROUGH_QUESTION,
@@ -886,7 +887,7 @@ class PracticeView(QWidget):
         derivation: complete or what is missing, hints and references used) as text."""
         verdicts, hints, reveals, also = self._run_inputs()
         run = self.practice.judge(verdicts, hints, reveals, also)
-        words = self.practice.step_words([v.verdict if v is not None else None for v in verdicts], run)
+        words = self.practice.step_words([wording.summary_word(v) for v in verdicts], run)
         inked = any(not ink.is_empty for ink in self.page_model.page.steps) or any(
             rec.strokes for rec in self.session.steps
         )
@@ -914,14 +915,18 @@ class PracticeView(QWidget):
         True when the run was ended."""
         if self.session.finished:
             return False
-        if self.run_in_progress() and not confirm(
-            self,
-            "End the run?",
-            "End this run now? The clock stops, the board can no longer be "
-            "changed and the interviewer's questions follow.",
-        ):
-            return False
-        self.finish_run()
+        pressed = self.session.elapsed_ms()
+        if self.run_in_progress():
+            with self.dialog_open():  # reading the question is neither run time nor a freeze
+                answer = confirm(
+                    self,
+                    "End the run?",
+                    "End this run now? The clock stops, the board can no longer be "
+                    "changed and the interviewer's questions follow.",
+                )
+            if not answer:
+                return False
+        self.finish_run(at_ms=pressed)
         return True
 
     def _update_first_run(self, *_args) -> None:
@@ -962,11 +967,12 @@ class PracticeView(QWidget):
         else:
             self._size_side()
 
-    def _end_run(self, complete: bool = False) -> None:
-        """Stop the clock and freeze the board (``PracticeRun.end``); the summary goes to the interviewer,
+    def _end_run(self, complete: bool = False, at_ms: float | None = None) -> None:
+        """Stop the clock (at ``at_ms``, session ms, if given) and freeze the board (``PracticeRun.end``);
+        the summary goes to the interviewer,
         which starts with "walk me through how you got there" when the result came past missing
         milestones."""
-        self._run, opening = self.practice.end(*self._run_inputs(), complete=complete)
+        self._run, opening = self.practice.end(*self._run_inputs(), complete=complete, at_ms=at_ms)
         self.timer.refresh()
         for w in (
             self.new_step_button,
@@ -993,10 +999,11 @@ class PracticeView(QWidget):
             preview = {}
         self.interviewer.set_grade_hints(self.practice.suggested_grade(), preview)
 
-    def finish_run(self) -> None:
-        """End the run now (Done): stop the clock, show the summary and the interviewer."""
+    def finish_run(self, at_ms: float | None = None) -> None:
+        """End the run now (Done): stop the clock (at ``at_ms``, session ms, when Done was pressed
+        before a confirmation; see ``Session.finish``), show the summary and the interviewer."""
         was_over = self.session.finished
-        self._end_run()
+        self._end_run(at_ms=at_ms)
         if not self.practice.completed:
             self.run_label.setText(
                 f"<b>Run over in {format_ms(self.session.elapsed_ms())}</b>: {self.run.headline()}"
