@@ -227,38 +227,3 @@ def test_a_lone_bar_becomes_1_unless_letters_stand_beside_it():
         assert [s.name for s in balance_brackets(cond)] == ["p", "(", "y", "|", "x", ")"]
     # in_context applies it with the other neighbour rules
     assert [s.name for s in in_context(_made("x+1=2", 0, {2: ("|", bar_or_one)}))][2] == "1"
-
-
-def test_a_digit_among_digits_and_operators_only_is_not_read_as_a_letter():
-    from whiteboard_app.recognition.symbol_context import DIGIT_IN_EXPRESSION, digits_or_letters
-
-    g_or_9 = [("g", 0.6), ("9", 0.35)]
-    for seed in range(3):
-        # "(9+1)": between an opening bracket and an operator the neighbours favour a letter, but the
-        # expression holds digits and no letter
-        out = digits_or_letters(_made("(9+1)", seed, {1: ("g", g_or_9)}))
-        assert [s.name for s in out] == ["(", "9", "+", "1", ")"]
-        # with letters and no other digit the same g stays a letter
-        assert [s.name for s in digits_or_letters(_made("(g+a)", seed, {1: ("g", g_or_9)}))][1] == "g"
-    assert DIGIT_IN_EXPRESSION[("9", "g")][(False, True)] > 1 > DIGIT_IN_EXPRESSION[("9", "g")][(True, False)]
-
-
-def test_pair_expression_table_counts_what_the_rest_of_generated_expressions_holds():
-    from whiteboard_app.ink.synth import synthesize
-    from whiteboard_app.recognition.training.data import row_to_expression
-    from whiteboard_app.recognition.training.structure import pair_expression_table
-
-    def row(latex: str, seed: int) -> dict:
-        s = synthesize(latex, seed=seed)
-        strokes = [[[p.x, p.y] for p in st.points] for st in s.ink.strokes]
-        return {
-            "id": latex,
-            "latex": latex,
-            "strokes": strokes,
-            "symbols": [{"label": lab, "strokes": list(i)} for lab, i in s.symbols],
-        }
-
-    exprs = [row_to_expression(row(t, k)) for k in range(10) for t in ("9+1", "g+a", "9a")]
-    table = pair_expression_table(exprs, "9", "g", min_count=5)
-    assert table[(False, True)] > 1 > table[(True, False)]
-    assert pair_expression_table(exprs[::3], "9", "g") == {}

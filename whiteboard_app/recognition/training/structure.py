@@ -409,16 +409,14 @@ def times_context_table(exprs: Sequence[Expression], min_count: int = 20) -> dic
 
 
 def pair_context_table(
-    exprs: Sequence[Expression], first: str, second: str, min_count: int = 20, by_expression: bool = False
-) -> dict:
+    exprs: Sequence[Expression], first: str, second: str, min_count: int = 20
+) -> dict[tuple[str, str], float]:
     """Likelihood ratio *first* : *second* (two class names the classifier confuses, such as ``times``
     and ``x`` or ``5`` and ``s``) of each (left, right) neighbour kind of the symbols so labelled in
     *exprs* (neighbours on the line, :func:`~whiteboard_app.recognition.symbol_context.line_neighbours`;
     kinds of :func:`whiteboard_app.recognition.symbol_context.neighbour_kind`): ((first + 1) / (second +
-    1)) / (all first / all second), for contexts with at least *min_count* symbols. With
-    *by_expression* the contexts are (left kind, right kind, another symbol of the expression is a Latin
-    letter, another is a digit), symbols labelled *first* or *second* not counted as the expression's
-    (:func:`pair_expression_table`). Returns {} when *exprs* lack either name."""
+    1)) / (all first / all second), for contexts with at least *min_count* symbols. Returns {} when
+    *exprs* lack either name."""
     from collections import Counter
 
     from whiteboard_app.recognition.symbol_context import line_neighbours, neighbour_kind
@@ -431,8 +429,6 @@ def pair_context_table(
         boxes = _boxes(e)
         keep = [k for k, b in enumerate(boxes) if b is not None]
         kept = [boxes[k] for k in keep]
-        rest = {neighbour_kind(n) if n else "other" for n, _i in e.symbols if n not in (first, second)}
-        held = ("letter" in rest, "digit" in rest) if by_expression else ()
         for j, k in enumerate(keep):
             n = e.symbols[k][0]
             if n not in (first, second):
@@ -440,49 +436,16 @@ def pair_context_table(
             lj, rj = line_neighbours(kept, j)
             left = e.symbols[keep[lj]][0] if lj is not None else None
             right = e.symbols[keep[rj]][0] if rj is not None else None
-            cnt[(n, (neighbour_kind(left), neighbour_kind(right), *held))] += 1
+            cnt[(n, neighbour_kind(left), neighbour_kind(right))] += 1
             tot[n] += 1
     if not tot[first] or not tot[second]:
         return {}
     base = tot[first] / tot[second]
     out = {}
-    for key in {key for (_m, key) in cnt}:
-        a, b = cnt[(first, key)], cnt[(second, key)]
+    for left, right in {(lk, rk) for (_m, lk, rk) in cnt}:
+        a, b = cnt[(first, left, right)], cnt[(second, left, right)]
         if a + b >= min_count:
-            out[key] = ((a + 1) / (b + 1)) / base
-    return out
-
-
-def pair_expression_table(
-    exprs: Sequence[Expression], first: str, second: str, min_count: int = 20
-) -> dict[tuple[bool, bool], float]:
-    """Likelihood ratio *first* : *second* (a digit and the letter like it, such as ``9`` and ``g``) of
-    the symbols so labelled in *exprs* by what the rest of their expression holds: (another symbol is
-    a Latin letter, another symbol is a digit), symbols labelled *first* or *second* not counted (kinds of
-    :func:`whiteboard_app.recognition.symbol_context.neighbour_kind`): ((first + 1) / (second + 1)) /
-    (all first / all second), for keys with at least *min_count* symbols. Returns {} when *exprs* lack
-    either name."""
-    from collections import Counter
-
-    from whiteboard_app.recognition.symbol_context import neighbour_kind
-
-    cnt: Counter = Counter()
-    tot: Counter = Counter()
-    for e in exprs:
-        rest = {neighbour_kind(n) if n else "other" for n, _i in e.symbols if n not in (first, second)}
-        for n, _i in e.symbols:
-            if n not in (first, second):
-                continue
-            cnt[(n, "letter" in rest, "digit" in rest)] += 1
-            tot[n] += 1
-    if not tot[first] or not tot[second]:
-        return {}
-    base = tot[first] / tot[second]
-    out = {}
-    for key in {(lt, dg) for (_m, lt, dg) in cnt}:
-        a, b = cnt[(first, *key)], cnt[(second, *key)]
-        if a + b >= min_count:
-            out[key] = round(((a + 1) / (b + 1)) / base, 3)
+            out[(left, right)] = ((a + 1) / (b + 1)) / base
     return out
 
 
