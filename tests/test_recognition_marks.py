@@ -227,3 +227,12 @@ def test_a_lone_bar_becomes_1_unless_letters_stand_beside_it():
         assert [s.name for s in balance_brackets(cond)] == ["p", "(", "y", "|", "x", ")"]
     # in_context applies it with the other neighbour rules
     assert [s.name for s in in_context(_made("x+1=2", 0, {2: ("|", bar_or_one)}))][2] == "1"
+
+
+def test_a_half_open_interval_is_left_alone():
+    from whiteboard_app.recognition.symbol_context import balance_brackets
+
+    for seed in range(3):
+        # [0,1): the ")" pairs with the "[", so neither it nor the 1 before it changes
+        syms = _made("[0,1)", seed, {3: ("1", [("1", 0.6), ("(", 0.3)]), 4: (")", [(")", 0.6), ("1", 0.3)])})
+        assert [s.name for s in balance_brackets(syms)] == ["[", "0", ",", "1", ")"]

@@ -345,13 +345,14 @@ _LETTER_KINDS = frozenset({"letter", "other"})
 
 
 def _unmatched(names: list[str], order: list[int]) -> tuple[list[int], list[int]]:
-    """(unmatched ``(``, unmatched ``)``) indices of *names* read left to right in *order*."""
+    """(unmatched openers, unmatched closers) indices of *names* read left to right in *order*; a square
+    bracket pairs with a round one as well (a half-open interval ``[0,1)``)."""
     stack: list[int] = []
     closes: list[int] = []
     for k in order:
-        if names[k] == "(":
+        if names[k] in ("(", "["):
             stack.append(k)
-        elif names[k] == ")":
+        elif names[k] in (")", "]"):
             if stack:
                 stack.pop()
             else:
@@ -368,7 +369,8 @@ def balance_brackets(symbols: list) -> list:
     read ``+ | =``). Read left to right (by the boxes' centres): for an unmatched ``)``, the changes
     that would match it are that ``)`` read as ``1`` or ``|``, or a ``1`` or ``|`` left of it read as
     ``(``; for an unmatched ``(``, that ``(`` read as ``1`` or ``|``, or a ``1`` or ``|`` right of it
-    read as ``)``. The change whose new name the classifier's
+    read as ``)`` (a square bracket pairs with a round one, ``[0,1)`` is left alone, and is never
+    relabelled). The change whose new name the classifier's
     alternatives give the most probability (at least :data:`MIN_BALANCE_PROB`) is made, and again while
     brackets stay unmatched (at most once per symbol). Then a bar left alone (an odd number of ``|``)
     becomes ``1`` when the classifier gives 1 at least that much and neither neighbour on its line is a
@@ -394,13 +396,13 @@ def balance_brackets(symbols: list) -> list:
             break
         best: tuple[float, int, str] | None = None
         for q in closes:
-            options = [(q, n) for n in ("1", "|")]
+            options = [(q, n) for n in ("1", "|") if names[q] == ")"]
             options += [(k, "(") for k in order[: rank[q]] if names[k] in ("1", "|")]
             for k, n in options:
                 if k not in changed and (best is None or prob(k, n) > best[0]):
                     best = (prob(k, n), k, n)
         for q in opens:
-            options = [(q, n) for n in ("1", "|")]
+            options = [(q, n) for n in ("1", "|") if names[q] == "("]
             options += [(k, ")") for k in order[rank[q] + 1 :] if names[k] in ("1", "|")]
             for k, n in options:
                 if k not in changed and (best is None or prob(k, n) > best[0]):
