@@ -177,3 +177,62 @@ def test_another_x_in_the_expression_speaks_for_the_letter():
     # ... but not when the same expression has a letter x elsewhere (a cross is rare beside one)
     with_x = _row_of(("5", []), ("times", unsure), ("-", []), ("7", []), ("=", []), ("x", [("x", 0.95)]))
     assert times_or_x(with_x)[1].name == "x"
+
+
+# ── brackets balanced, a lone bar (session 9) ──────────────────────────
+def _made(latex: str, seed: int, read: dict[int, tuple[str, list]]) -> list[Sym]:
+    """The symbols of *latex* drawn by ink/synth.py (their boxes in ink px, names as the classifier's
+    classes), with the symbols at the indices of *read* read as (name, alternatives) instead."""
+    from whiteboard_app.ink.synth import synthesize
+
+    made = synthesize(latex, seed=seed)
+    syms = []
+    for k, (label, ids) in enumerate(made.symbols):
+        pts = [p for i in ids for p in made.ink.strokes[i].points]
+        xs, ys = [p.x for p in pts], [p.y for p in pts]
+        box = Box(min(xs), min(ys), max(xs) - min(xs), max(ys) - min(ys))
+        name = label + "_cap" if label.isupper() and len(label) == 1 else label
+        name, alts = read.get(k, (name, []))
+        syms.append(Sym(name, box, 0.9, alts))
+    return syms
+
+
+def test_an_unmatched_bracket_takes_the_vertical_stroke_the_classifier_allows():
+    from whiteboard_app.recognition.symbol_context import balance_brackets
+
+    for seed in range(3):
+        # F(b)-F(a) with the second "(" read as 1: the ")" after it has no partner
+        syms = _made("F(b)-F(a)", seed, {6: ("1", [("1", 0.6), ("(", 0.3)])})
+        out = balance_brackets(syms)
+        assert [s.name for s in out] == ["F_cap", "(", "b", ")", "-", "F_cap", "(", "a", ")"]
+        assert out[6].confidence == pytest.approx(0.3)
+        assert syms[6].name == "1"  # input unchanged
+    # the other way: an unmatched "(" and a 1 after it that may be ")"
+    out = balance_brackets(_made("F(b)-F(a)", 0, {8: ("1", [("1", 0.55), (")", 0.4)])}))
+    assert [s.name for s in out][-1] == ")"
+    # a classifier sure of its reading is not overruled
+    sure = _made("F(b)-F(a)", 0, {6: ("1", [("1", 0.99), ("(", 0.001)])})
+    assert [s.name for s in balance_brackets(sure)][6] == "1"
+
+
+def test_a_lone_bar_becomes_1_unless_letters_stand_beside_it():
+    from whiteboard_app.recognition.symbol_context import balance_brackets, in_context
+
+    bar_or_one = [("|", 0.7), ("1", 0.2)]
+    for seed in range(3):
+        out = balance_brackets(_made("x+1=2", seed, {2: ("|", bar_or_one)}))
+        assert [s.name for s in out] == ["x", "+", "1", "=", "2"]
+        # p(y|x): a conditional bar between letters stays a bar
+        cond = _made("p(y|x)", seed, {3: ("|", bar_or_one)})
+        assert [s.name for s in balance_brackets(cond)] == ["p", "(", "y", "|", "x", ")"]
+    # in_context applies it with the other neighbour rules
+    assert [s.name for s in in_context(_made("x+1=2", 0, {2: ("|", bar_or_one)}))][2] == "1"
+
+
+def test_a_half_open_interval_is_left_alone():
+    from whiteboard_app.recognition.symbol_context import balance_brackets
+
+    for seed in range(3):
+        # [0,1): the ")" pairs with the "[", so neither it nor the 1 before it changes
+        syms = _made("[0,1)", seed, {3: ("1", [("1", 0.6), ("(", 0.3)]), 4: (")", [(")", 0.6), ("1", 0.3)])})
+        assert [s.name for s in balance_brackets(syms)] == ["[", "0", ",", "1", ")"]

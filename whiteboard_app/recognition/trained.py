@@ -14,7 +14,8 @@ Architecture (details and numbers in docs/recogniser.md):
 4. Layout: mathnote-ocr's tree parser turns each partition into LaTeX, its relation model and evidence
    refiner replaced by ones fine-tuned on real layouts (``weights/structure.pth``, ``structure_gnn.pth``;
    recognition/structure.py) and the labels of
-   decimal points, x / \\times and \\lim decided by their neighbours first (recognition/symbol_context.py);
+   decimal points, x / \\times, digits or letters, round brackets and bars and \\lim decided by their neighbours
+   first (recognition/symbol_context.py);
    the candidates are ranked by grouping probability x parse confidence (score = its natural log).
 
 Long steps (:data:`CHUNK_FROM_STROKES` strokes and more) are grouped chunk by chunk (:func:`ink_chunks`:
