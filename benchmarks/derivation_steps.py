@@ -36,7 +36,11 @@ reading equals one of the card's reference steps; floor: under 2 %). Reading tim
 together, per reading (the forms' layouts are typeset before, as the app's ``pipeline.prepare`` does).
 
 Usage: ``python -m benchmarks.derivation_steps [--samples N] [--quick] [--both | --no-jitter]
-[--out FILE.jsonl]``; writes the "derivation_steps" section of docs/benchmarks.md unless --no-write.
+[--out FILE.jsonl] [--diagnose]``; writes the "derivation_steps" section of docs/benchmarks.md unless
+--no-write. ``--diagnose`` (no report written) says, for each reading whose step is among the card's forms
+but is not read exactly with context, why (:func:`diagnose`: the time limit, the engine's own check taking
+another form, or the verifier's refusing rule, ``form_match.why_not``, with the glyphs behind it), prints
+one line a reading and the counts per reason, and keeps ``why`` / ``why_detail`` in ``--out``.
 """
 
 from __future__ import annotations

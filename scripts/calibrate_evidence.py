@@ -9,6 +9,10 @@ token at each script level against its typeset size (people do not shrink script
 from the training split's own symbol boxes (the writers the recogniser trained on, not the calibration
 writers); the case evidence weighs a letter's written size against it (form_match.expected_size).
 
+Step 1b (``classes``): ``weights/class_counts.json``, how many real symbols of each class the training
+split holds: a class with (almost) none is an added class learnt from made ink only, whose probability
+against a real class the verifier does not take as evidence (form_match.added_pair; session 9).
+
 Step 2 (``features``): each expression is read by the engine as the app builds it (the open reading; cached
 in runs/context_real/calibration-open.pkl), its context is built as benchmarks/context_real.py builds it
 (the truth plus about 8 near misses in the writer's notation), and for both conditions (A: truth present,
