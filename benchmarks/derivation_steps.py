@@ -36,7 +36,11 @@ reading equals one of the card's reference steps; floor: under 2 %). Reading tim
 together, per reading (the forms' layouts are typeset before, as the app's ``pipeline.prepare`` does).
 
 Usage: ``python -m benchmarks.derivation_steps [--samples N] [--quick] [--both | --no-jitter]
-[--out FILE.jsonl]``; writes the "derivation_steps" section of docs/benchmarks.md unless --no-write.
+[--out FILE.jsonl] [--diagnose]``; writes the "derivation_steps" section of docs/benchmarks.md unless
+--no-write. ``--diagnose`` (no report written) says, for each reading whose step is among the card's forms
+but is not read exactly with context, why (:func:`diagnose`: the time limit, the engine's own check taking
+another form, or the verifier's refusing rule, ``form_match.why_not``, with the glyphs behind it), prints
+one line a reading and the counts per reason, and keeps ``why`` / ``why_detail`` in ``--out``.
 """
 
 from __future__ import annotations
@@ -50,6 +54,7 @@ import signal
 import statistics
 import sys
 import time
+from collections import Counter
 from pathlib import Path
 
 from benchmarks.recognition import OCR_EVAL, SHARED, _alarm, _Timeout, load_ocr_eval
@@ -250,6 +255,88 @@ def _read(rec, ink, ctx, timeout_s: float, card_id: str):
     return result, (time.perf_counter() - t0) * 1000
 
 
+def _detail(fm, why: str, t: dict) -> str:
+    """The glyphs behind an evidence refusal of fit ``fm`` (for --diagnose): the glyph(s) whose class
+    deficit, script offset, look-alike or case evidence the rule ``why`` refused, with the classifier's
+    first choice."""
+    from whiteboard_app.recognition import form_match as fmod
+
+    out = []
+    for (tok, d, level, size, off), rec in zip(fm.evidence, fm.glyph_ink, strict=False):
+        top = rec[3][0] if rec[3] else ("", 0.0)
+        if why in ("deficit", "total_deficit") and d > 0.5:
+            f = fmod.favour(rec, top[0]) if fmod.look_alike(tok, top[0]) else None
+            size_llr = "" if f is None else f" favour{f:+.2f} size{size:+.2f} lvl{rec[1]}"
+            out.append(f"{tok}<{top[0]}:{top[1]:.2f} d{d:.1f}{size_llr}")
+        elif (
+            why == "script"
+            and fmod.SCRIPT_OFFSET <= abs(off) < fmod.LEVEL_SPAN
+            and (level + off) / off < t["script"]
+        ):
+            out.append(f"{tok} off{off:+.2f} ink{level + off:+.2f}")
+        elif why in ("case_llr", "favour", "case_swap", "case_size"):
+            others = {tok.swapcase()} if len(tok) == 1 and tok.isalpha() else set()
+            if fmod.look_alike(tok, top[0]):
+                others.add(top[0])
+            fav = {o: fmod.favour(rec, o) for o in others}
+            bad = {o: round(f, 2) for o, f in fav.items() if f is not None and f < 0.5}
+            if bad:
+                out.append(f"{tok} size{size:+.2f} lvl{rec[1]} favour{bad} top {top[0]}:{top[1]:.2f}")
+        elif why == "kind_deficit" and top[0] and fmod.token_kind(top[0]) != fmod.token_kind(tok):
+            out.append(f"{tok}<{top[0]}:{top[1]:.2f}")
+    return "; ".join(out[:6])
+
+
+def diagnose(latex: str, ink, rc, rr, ctx, rec, ev) -> tuple[str, str]:
+    """(why, detail): why a step whose LaTeX ``latex`` is among the card's forms (``ctx``) was not read
+    exactly with context, from the engine's result with context ``rc`` and the re-ranked ``rr``: "not a
+    card form", "time limit", "engine verified another form", the verifier's reason for not taking it
+    (:func:`~whiteboard_app.recognition.form_match.why_not`, with the engine's own reading fitted as
+    ``rerank`` fits it) or, when the verifier would take it, the stage of ``rerank`` that kept another
+    reading ("passes: the engine's reading is another card form", "passes: other")."""
+    from whiteboard_app.recognition import form_match as fmod
+    from whiteboard_app.recognition.base import RecognitionContext
+    from whiteboard_app.recognition.context import _case_by_size, _fits_context
+    from whiteboard_app.recognition.tokens import normalize_tokens
+
+    target = normalize_tokens(latex)
+    if not any(normalize_tokens(lat) == target for lat, _k in ctx.expected):
+        return "not a card form", ""
+    if not rc.candidates:
+        return "time limit", ""
+    if rc.verified:
+        return "engine verified another form", rc.best or ""
+    if not rc.symbols:
+        return "no ink symbols", ""
+    fits = (
+        list(rc.fits)
+        if _fits_context(rc.fits, ctx)
+        else fmod.match_forms(ink, rc.symbols, ctx, rec.classify_groups)
+    )
+    own = fmod.match_forms(
+        ink, rc.symbols, RecognitionContext(((rc.candidates[0].latex, "open"),)), rec.classify_groups
+    )
+    open_fit = own[0] if own else None
+    if open_fit is not None:
+        _r, open_fit = _case_by_size(rc, open_fit)
+    t = fmod.evidence_thresholds()
+    why = fmod.why_not(fits, latex, open_fit, t)
+    fm = next((f for f in fits if normalize_tokens(f.latex) == target), None)
+    if why == "passes":
+        engine_best = normalize_tokens(rc.candidates[0].latex)
+        if any(normalize_tokens(lat) == engine_best for lat, _k in ctx.expected):
+            return "passes: the engine's reading is another card form", rc.candidates[0].latex
+        return "passes: other", rr.best or ""
+    if why in ("another form fits better", "margin"):
+        other = next((f for f in fits if normalize_tokens(f.latex) != target), None)
+        return why, f"{other.latex if other else ''} ({(other.cost - fm.cost) if other and fm else 0:+.2f})"
+    if why == "open_margin" and fm is not None and open_fit is not None:
+        return why, f"open {open_fit.cost:.2f} form {fm.cost:.2f}"
+    if why.startswith("unexplained") and fm is not None:
+        return why, f"ink {fm.unmatched_ink} glyphs {fm.unmatched_glyphs} unexplained {fm.unexplained}"
+    return why, _detail(fm, why, t) if fm is not None else ""
+
+
 def _summary(res: list[dict]) -> dict:
     def pct(sel, key):
         return round(100.0 * sum(x[key] for x in sel) / max(1, len(sel)), 1)
@@ -325,8 +412,17 @@ def main(argv: list[str] | None = None) -> int:
         help="make the glyphs CROHME has no ink for (SynthBank); read only the steps that need them "
         "and write the 'derivation_steps_synthetic' section",
     )
+    ap.add_argument(
+        "--diagnose",
+        action="store_true",
+        help="for each reading whose step is among the card's forms but is not read exactly with context, "
+        "say why the verifier did not take it (form_match.why_not; printed, and 'why' in --out); "
+        "implies --no-write",
+    )
     ap.add_argument("--no-write", action="store_true")
     args = ap.parse_args(argv)
+    if args.diagnose:
+        args.no_write = True
     if args.quick:
         args.samples = 1
     if not TRAIN.exists() or not OCR_EVAL.exists():
@@ -460,6 +556,9 @@ def main(argv: list[str] | None = None) -> int:
                         "wrong_as_right_open": kind == "mistake" and o in ref_norm and o != truth,
                         "wrong_as_right_context": kind == "mistake" and c in ref_norm and c != truth,
                     }
+                    if args.diagnose and not item["context_ok"]:
+                        item["why"], item["why_detail"] = diagnose(latex, ink, rc, rr, ctx, rec, ev)
+                        print(f"{card.id} [{cond}] {item['why']}: {latex} -> {ctx_read} {item['why_detail']}")
                     res.append(item)
                     if out_f:
                         out_f.write(json.dumps(item) + "\n")
@@ -494,6 +593,14 @@ def main(argv: list[str] | None = None) -> int:
                 ]
                 for sym, _n in summary["made_symbols"]
             }
+    if args.diagnose:
+        summary["why"] = {
+            cond: sorted(
+                Counter(x["why"] for x in res if x["condition"] == cond and "why" in x).items(),
+                key=lambda kv: -kv[1],
+            )
+            for cond in conditions
+        }
     print(json.dumps(summary, indent=1))
     if not args.no_write:
         if synth is not None:

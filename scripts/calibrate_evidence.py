@@ -9,6 +9,10 @@ token at each script level against its typeset size (people do not shrink script
 from the training split's own symbol boxes (the writers the recogniser trained on, not the calibration
 writers); the case evidence weighs a letter's written size against it (form_match.expected_size).
 
+Step 1b (``classes``): ``weights/class_counts.json``, how many real symbols of each class the training
+split holds: a class with (almost) none is an added class learnt from made ink only, whose probability
+against a real class the verifier does not take as evidence (form_match.added_pair; session 9).
+
 Step 2 (``features``): each expression is read by the engine as the app builds it (the open reading; cached
 in runs/context_real/calibration-open.pkl), its context is built as benchmarks/context_real.py builds it
 (the truth plus about 8 near misses in the writer's notation), and for both conditions (A: truth present,
@@ -63,6 +67,7 @@ from benchmarks.recognition import _alarm, load_ocr_eval  # noqa: E402
 
 EVIDENCE_JSON = ROOT / "whiteboard_app" / "recognition" / "weights" / "evidence.json"
 SIZE_JSON = ROOT / "whiteboard_app" / "recognition" / "weights" / "size_model.json"
+CLASS_JSON = ROOT / "whiteboard_app" / "recognition" / "weights" / "class_counts.json"
 
 
 def sizes(args) -> None:
@@ -146,6 +151,44 @@ def sizes(args) -> None:
     )
     fmod._SIZE_MODEL = None
     print("wrote", SIZE_JSON, f"{time.perf_counter() - t0:.0f}s")
+
+
+def classes(args) -> None:
+    """The classifier's training frequencies, ``weights/class_counts.json``: how many real symbols of each
+    token (labels as :func:`~whiteboard_app.recognition.tokens.normalize_tokens` gives them, one token
+    each) the training split of train.jsonl.gz holds (the writers the recogniser trained on, never the
+    calibration writers nor dev). The verifier tells a class the classifier learnt from made ink only
+    (an added class: no real symbols) from a real one by it
+    (:func:`~whiteboard_app.recognition.form_match.added_pair`)."""
+    from collections import Counter
+
+    from whiteboard_app.recognition.tokens import normalize_tokens
+    from whiteboard_app.recognition.training.data import iter_rows, raw_writer
+
+    counts: Counter = Counter()
+    n = 0
+    for row in iter_rows(TRAIN):
+        w = raw_writer(row)
+        if w is not None and hashlib.sha256(f"0:{w}".encode()).digest()[0] / 256.0 < 0.1:
+            continue  # a calibration writer
+        n += 1
+        for sym in row.get("symbols") or ():
+            toks = normalize_tokens(sym["label"])
+            if len(toks) == 1:
+                counts[toks[0]] += 1
+    CLASS_JSON.write_text(
+        json.dumps(
+            {
+                "counts": dict(counts.most_common()),
+                "data": f"training split of train.jsonl.gz (not the calibration writers), {n} expressions, "
+                "every symbol whose label is one token",
+                "command": "python scripts/calibrate_evidence.py classes",
+            },
+            indent=1,
+        )
+        + "\n"
+    )
+    print("wrote", CLASS_JSON, n, "expressions")
 
 
 def features(args) -> None:
@@ -289,44 +332,17 @@ def simulate(data, params: dict, per_item: bool = False):
 
 def why_not(x: dict, cond: str, target: tuple, t: dict, ev) -> str:
     """Why the verifier did not take the form with normalised tokens ``target`` for stored features ``x``
-    (one expression of :func:`features`) in condition ``cond``, with thresholds ``t``: the first of "not
-    typeset", "unexplained: more ink" / "... fewer ink" / "... swap or stray" (the fit leaves symbols,
-    glyphs or strays it cannot explain: grouping or symbol count), "left-overs", "another form fits
-    better", "margin", "contradiction", a rule of :func:`~whiteboard_app.recognition.form_match.form_refusal`,
-    or "passes" (the verifier would take it; another stage decided)."""
+    (one expression of :func:`features`) in condition ``cond``, with thresholds ``t``: "not typeset" /
+    "no ink symbols", or :func:`whiteboard_app.recognition.form_match.why_not`'s reason ("unexplained:
+    ...", "left-overs", "another form fits better", "margin", "contradiction", a rule of ``form_refusal``,
+    or "passes": the verifier would take it; another stage decided)."""
     from whiteboard_app.recognition import form_match as fmod
 
     fms = x["fms"].get(cond) or []
     fm = next((f for f in fms if tuple(ev.normalize(f.latex)) == target), None)
     if fm is None:
         return "not typeset" if x["r"].symbols else "no ink symbols"
-    if fm.unexplained:
-        if fm.unmatched_ink > fm.unmatched_glyphs:
-            return "unexplained: more ink"
-        if fm.unmatched_ink < fm.unmatched_glyphs:
-            return "unexplained: fewer ink"
-        return "unexplained: swap or stray"
-    if fm.unmatched_ink + fm.unmatched_glyphs > max(3, round(0.08 * fm.n_glyphs)):
-        return "left-overs"
-    best = fms[0]
-    if tuple(ev.normalize(best.latex)) != target and best.cost < fm.cost:
-        return "another form fits better"
-    runner = next((f for f in fms if tuple(ev.normalize(f.latex)) != target), None)
-    if runner is not None and runner.cost - fm.cost < float(t["margin"]):
-        return "margin"
-    if any(
-        p_top >= 0.97
-        and p_glyph < 0.005
-        and (
-            fmod.token_kind(top) == fmod.token_kind(tok) != "other"
-            or top in fmod.STRUCTURES
-            or tok in fmod.STRUCTURES
-        )
-        for p_top, p_glyph, top, tok in fm.contradictions
-    ):
-        return "contradiction"
-    why = fmod.form_refusal(fm, x["open_fm"], t)
-    return why or "passes"
+    return fmod.why_not(fms, fm.latex, x["open_fm"], t)
 
 
 def diagnose(args) -> None:
@@ -482,6 +498,7 @@ RECALIBRATE = (
 def run_all(args) -> None:
     """``sizes``, ``features`` then ``fit`` (see the module docstring)."""
     sizes(argparse.Namespace(limit=args.size_limit, seed=args.seed))
+    classes(args)
     features(argparse.Namespace(limit=args.limit, seed=args.seed, out=args.features))
     fit(args)
 
@@ -492,6 +509,7 @@ def main(argv=None) -> int:
     z = sub.add_parser("sizes")
     z.add_argument("--limit", type=int, default=3000)
     z.add_argument("--seed", type=int, default=1)
+    sub.add_parser("classes")
     f = sub.add_parser("features")
     f.add_argument("--limit", type=int, default=400)
     f.add_argument("--seed", type=int, default=1)
@@ -530,7 +548,14 @@ def main(argv=None) -> int:
     d.add_argument("--set", action="append", help="a threshold as key=value (repeatable)")
     d.add_argument("--examples", type=int, default=0, help="examples shown per bucket")
     args = ap.parse_args(argv)
-    {"sizes": sizes, "features": features, "fit": fit, "all": run_all, "diagnose": diagnose}[args.cmd](args)
+    {
+        "sizes": sizes,
+        "classes": classes,
+        "features": features,
+        "fit": fit,
+        "all": run_all,
+        "diagnose": diagnose,
+    }[args.cmd](args)
     return 0
 
 

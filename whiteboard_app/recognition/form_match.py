@@ -85,6 +85,7 @@ __all__ = [
     "warm_up",
     "is_warm",
     "warm_in_background",
+    "why_not",
 ]
 
 #: Probability floor of a token the classifier did not list for a symbol (its cost is -ln EPS = 6.9 nats).
@@ -1143,6 +1144,9 @@ EVIDENCE_DEFAULTS = {
     "case_flip": 99.0,
     "case_deficit": 0,
     "kind_deficit": 2.0,
+    "lookalike_deficit": 0,
+    "added_deficit": 1,
+    "added_cap": 0.0,
 }
 #: Letters whose capital is the small letter drawn larger (the same shape): their case shows only in the
 #: written size, which :func:`evidence_ok` weighs with ``case_size`` (the classifier reads the shape).
@@ -1183,15 +1187,48 @@ def _deficits(fm: FormMatch, t: dict) -> list[float]:
     classifier cannot see the case of a letter whose capital is the small letter drawn larger, so its
     log-odds there are mostly how often each case is written, and the size speaks as well."""
     out = [d for _tok, d, *_ in fm.evidence]
-    if not t.get("case_deficit") or len(fm.glyph_ink) != len(out):
+    if len(fm.glyph_ink) != len(out):
+        return out
+    if t.get("lookalike_deficit") or t.get("added_deficit"):
+        alike, added = bool(t.get("lookalike_deficit")), bool(t.get("added_deficit"))
+        out = [
+            min(d, _deficit_beyond_look_alikes(rec, alike, added))
+            for d, rec in zip(out, fm.glyph_ink, strict=True)
+        ]
+    if not t.get("case_deficit"):
         return out
     for k, rec in enumerate(fm.glyph_ink):
         tok = rec[0]
         if tok in SAME_SHAPE_CASE and rec[3] and rec[3][0][0] == tok.swapcase():
-            f = favour(rec, tok.swapcase())
+            f = favour(rec, tok.swapcase(), float(t.get("added_cap", 99.0)))
             if f is not None:
                 out[k] = max(0.0, -f)
     return out
+
+
+def _deficit_beyond_look_alikes(record: tuple, look_alikes: bool = True, added: bool = False) -> float:
+    """The class deficit of one glyph (:func:`_evidence`) against the best token other than those left to
+    other evidence: with ``look_alikes``, every look-alike of the glyph's token (:func:`look_alike`: its
+    other case, or a letter of :data:`LOOK_ALIKES`), whose choice :func:`favour` weighs with the written
+    size (``case_llr``; evidence.json's ``lookalike_deficit``); with ``added``, every added class the
+    classifier learnt from made ink only when the glyph's token is a real class (:func:`added_pair`,
+    ``added_deficit``: a real g read as the added J 0.7, a real w as omega 0.8, is not the evidence of
+    another symbol that a real class's reading is). Returns ``ln p(first) - ln p(token)`` for the first
+    remaining token when it is of the glyph's kind (:func:`token_kind`), else 0. ``record``: one of
+    :attr:`FormMatch.glyph_ink` (its top 8 tokens)."""
+    tok, _level, _raw, top, _ids = record
+    if not top:
+        return 0.0
+    probs = dict(top)
+    rest = [
+        (t, p) for t, p in top if not ((look_alikes and look_alike(tok, t)) or (added and added_pair(tok, t)))
+    ]
+    if not rest:
+        return 0.0
+    first, p_first = rest[0]
+    if first == tok or token_kind(first) != token_kind(tok):
+        return 0.0
+    return max(0.0, math.log(max(p_first, EPS)) - math.log(max(probs.get(tok, 0.0), EPS)))
 
 
 def evidence_ok(fm: FormMatch, thresholds: dict | None = None) -> bool:
@@ -1206,7 +1243,10 @@ def evidence_ok(fm: FormMatch, thresholds: dict | None = None) -> bool:
     ``case_size`` smaller than typeset, nor such a small letter more than ``case_size`` larger (size
     residual against the size model, :func:`expected_size`, ln; a small x fitted to an X: about -0.3);
     ``case_extra``: further letters weighed so (a calibrated choice: ``"pPkK"``, whose handwritten cases
-    differ mostly in size too). ``thresholds``: as :func:`evidence_thresholds` (the
+    differ mostly in size too). The class deficit leaves out (:func:`_deficit_beyond_look_alikes`)
+    with ``added_deficit`` the added classes the classifier learnt from made ink only when the glyph's
+    token is a real class, and with ``lookalike_deficit`` every look-alike (session 9; shipped: the
+    first, see docs/recogniser.md). ``thresholds``: as :func:`evidence_thresholds` (the
     default); ``{"off": True}`` accepts every form. A fit without evidence records is accepted."""
     return evidence_refusal(fm, thresholds) is None
 
@@ -1313,6 +1353,61 @@ def verified_form(
     return best if form_accepted(best, open_fit, t) else None
 
 
+def why_not(
+    matches: Sequence[FormMatch],
+    latex: str,
+    open_fit: FormMatch | None = None,
+    thresholds: dict | None = None,
+    *,
+    margin: float | None = None,
+    max_unmatched: int = 3,
+    max_unmatched_share: float = 0.08,
+    strong: float = 0.97,
+    weak: float = 0.005,
+) -> str:
+    """Why :func:`verified_form` (same arguments) does not take the form ``latex`` from ``matches``: the
+    first of "not fitted" (not typeset, or no ink symbols), "unexplained: more ink" / "unexplained: fewer
+    ink" / "unexplained: swap or stray" (the fit leaves symbols, glyphs or stray ink it cannot explain),
+    "left-overs", "another form fits better" (a form of other tokens costs less), "margin" (the next
+    different form within ``margin`` nats), "contradiction", a rule of :func:`form_refusal`
+    ("deficit", "script", "case_llr", "open_margin", ...), or "passes" (the verifier takes it). For a
+    diagnosis (scripts/calibrate_evidence.py, benchmarks/derivation_steps.py --diagnose); the rule is
+    :func:`verified_form`'s."""
+    from whiteboard_app.recognition.tokens import normalize_tokens
+
+    t = evidence_thresholds() if thresholds is None else {**EVIDENCE_DEFAULTS, **thresholds}
+    if margin is None:
+        margin = float(t["margin"])
+    target = normalize_tokens(latex)
+    fm = next((f for f in matches if normalize_tokens(f.latex) == target), None)
+    if fm is None:
+        return "not fitted"
+    if fm.unexplained:
+        if fm.unmatched_ink > fm.unmatched_glyphs:
+            return "unexplained: more ink"
+        if fm.unmatched_ink < fm.unmatched_glyphs:
+            return "unexplained: fewer ink"
+        return "unexplained: swap or stray"
+    if fm.unmatched_ink + fm.unmatched_glyphs > max(max_unmatched, round(max_unmatched_share * fm.n_glyphs)):
+        return "left-overs"
+    pool = list(matches)
+    if t.get("filter") and not t.get("off"):
+        pool = [f for f in pool if f is fm or evidence_ok(f, t)]
+    others = [f for f in pool if normalize_tokens(f.latex) != target]
+    if others and min(f.cost for f in others) < fm.cost:
+        return "another form fits better"
+    if others and min(f.cost for f in others) - fm.cost < margin:
+        return "margin"
+    if any(
+        p_top >= strong
+        and p_glyph < weak
+        and (token_kind(top) == token_kind(tok) != "other" or top in STRUCTURES or tok in STRUCTURES)
+        for p_top, p_glyph, top, tok in fm.contradictions
+    ):
+        return "contradiction"
+    return form_refusal(fm, open_fit, t) or "passes"
+
+
 def form_accepted(fm: FormMatch, open_fit: FormMatch | None = None, thresholds: dict | None = None) -> bool:
     """The ink's own evidence for one form, whatever the other forms: :func:`evidence_ok`, and, given the
     engine's own reading fitted the same way (``open_fit``): no letter's case changed from that reading
@@ -1344,9 +1439,29 @@ def form_refusal(
     if open_fit is None or open_fit.unexplained or not evidence_ok(open_fit, t):
         return None
     own, toks = normalize_tokens(open_fit.latex), normalize_tokens(fm.latex)
-    if own == toks or token_distance(own, toks) > OPEN_NEAR or open_fit.cost - fm.cost >= t["open_margin"]:
+    if own == toks or token_distance(own, toks) > OPEN_NEAR:
         return None
-    return "open_margin"
+    gap = open_fit.cost - fm.cost + _look_alike_cost_cap(fm, open_fit, float(t.get("added_cap", 99.0)))
+    return None if gap >= t["open_margin"] else "open_margin"
+
+
+def _look_alike_cost_cap(fm: FormMatch, open_fit: FormMatch, added_cap: float = 99.0) -> float:
+    """What the difference of the fit costs (open minus form) of ``fm`` and the engine's reading
+    ``open_fit`` gains when the classifier's log-odds between look-alikes on the same strokes (the form's
+    token where the reading has a look-alike of it, :func:`look_alike`) are weighed as :func:`favour`
+    weighs them (``added_cap``: a real class's glyph read as an added class, :func:`added_pair`): the
+    costs hold ``-ln p`` of each token in full. 0 when ``added_cap`` >= 99 (off)."""
+    if added_cap >= 99.0 or not fm.glyph_ink or not open_fit.glyph_ink:
+        return 0.0
+    own = {tuple(sorted(rec[4])): rec for rec in open_fit.glyph_ink if rec[4]}
+    out = 0.0
+    for rec in fm.glyph_ink:
+        other = own.get(tuple(sorted(rec[4])))
+        if other is None or not look_alike(rec[0], other[0]):
+            continue
+        probs = dict(rec[3])
+        out += _class_log_odds(probs, rec[0], other[0], added_cap) - _class_log_odds(probs, rec[0], other[0])
+    return out
 
 
 def _case_swapped_in(fm: FormMatch, open_fit: FormMatch, t: dict) -> bool:
@@ -1392,7 +1507,8 @@ LOOK_ALIKES: tuple[frozenset[str], ...] = (
     frozenset({"p", "\\rho"}),
     frozenset({"e", "\\epsilon"}),
     frozenset({"B", "\\beta"}),
-    frozenset({"t", "\\tau"}),
+    frozenset({"t", "\\tau", "T"}),
+    frozenset({"K", "\\kappa"}),
     frozenset({"i", "\\iota"}),
 )
 
@@ -1408,6 +1524,51 @@ def look_alike(a: str, b: str) -> bool:
     return any(a in group and b in group for group in LOOK_ALIKES)
 
 
+def _class_log_odds(probs: dict, tok: str, other: str, added_cap: float = 99.0) -> float:
+    """``ln p(tok) - ln p(other)`` of a symbol's classifier probabilities (each floored at EPS); with
+    ``added_cap`` < 99, at least ``-added_cap`` when ``tok`` is a real class and ``other`` an added look-alike
+    (:func:`added_pair`; see :func:`favour`)."""
+    out = math.log(max(probs.get(tok, 0.0), EPS)) - math.log(max(probs.get(other, 0.0), EPS))
+    if added_cap < 99.0 and look_alike(tok, other) and added_pair(tok, other):
+        out = max(-added_cap, out)
+    return out
+
+
+#: A token with fewer real training symbols than this is an added class (:func:`added_pair`).
+CLASS_MIN_COUNT = 20
+_CLASS_COUNTS: dict | None = None
+
+
+def class_counts() -> dict[str, int]:
+    """``weights/class_counts.json``'s "counts": token -> how many real symbols of it the classifier's
+    training split holds (written by ``scripts/calibrate_evidence.py classes`` from the training split's
+    writers, never the calibration writers nor dev); empty when the file is missing or unreadable."""
+    global _CLASS_COUNTS
+    if _CLASS_COUNTS is None:
+        import json
+        from pathlib import Path
+
+        path = Path(__file__).resolve().parent / "weights" / "class_counts.json"
+        try:
+            raw = json.loads(path.read_text(encoding="utf-8"))["counts"]
+            _CLASS_COUNTS = {str(k): int(v) for k, v in raw.items()}
+        except (OSError, ValueError, KeyError, TypeError, AttributeError):
+            _CLASS_COUNTS = {}
+    return _CLASS_COUNTS
+
+
+def added_pair(tok: str, other: str) -> bool:
+    """Whether ``tok`` is a class the classifier learnt from real ink and ``other`` one it learnt from
+    made ink only (an added class, ``symbol_synth.ADDED_CLASSES``: fewer than :data:`CLASS_MIN_COUNT` real
+    symbols in its training ink, :func:`class_counts`): the classifier's preference for the added class
+    on a real glyph is not calibrated on real ink (a real w read as the added omega 0.8, a real T as
+    tau, a real g as J), its preference for the real class is. False when the counts are missing."""
+    counts = class_counts()
+    if not counts:
+        return False
+    return counts.get(tok, 0) >= CLASS_MIN_COUNT and counts.get(other, 0) < CLASS_MIN_COUNT
+
+
 def _size_loglik(raw: float, token: str, level: int) -> float:
     """``ln`` of the normal density of a written size under ``token`` at script ``level``: ``raw`` is ``ln``
     (written / typeset height of ``token``), against :func:`expected_size` and :func:`size_spread`."""
@@ -1416,7 +1577,7 @@ def _size_loglik(raw: float, token: str, level: int) -> float:
     return -0.5 * z * z - math.log(sd)
 
 
-def favour(record: tuple, other: str) -> float | None:
+def favour(record: tuple, other: str, added_cap: float = 99.0) -> float | None:
     """The ink's evidence, in nats, for a glyph's own token against ``other`` on the same strokes: the
     classifier's log-odds, ``ln p(token) - ln p(other)`` (each floored at EPS), plus the log-likelihood
     ratio of the written height under the two tokens (the size model per token and script level,
@@ -1424,10 +1585,12 @@ def favour(record: tuple, other: str) -> float | None:
     measured against the token's typeset height and, for ``other``, against ``other``'s: a small c
     written as large as a C favours C by about 3 nats). Positive: the ink favours the glyph's token.
     ``record``: one of :attr:`FormMatch.glyph_ink`. None when either token has no typeset height
-    (not a letter, digit or Greek letter: the classifier's log-odds alone are returned then)."""
+    (not a letter, digit or Greek letter: the classifier's log-odds alone are returned then).
+    ``added_cap`` (evidence.json's): the log-odds are at least ``-added_cap`` when the token is a real
+    class and ``other`` an added look-alike learnt from made ink only (:func:`added_pair`)."""
     tok, level, raw, top, _ids = record
     probs = dict(top)
-    out = math.log(max(probs.get(tok, 0.0), EPS)) - math.log(max(probs.get(other, 0.0), EPS))
+    out = _class_log_odds(probs, tok, other, added_cap)
     b_tok, b_other = _base_height(tok), _base_height(other)
     if not b_tok or not b_other:
         return out
@@ -1450,7 +1613,10 @@ def _case_llr_fails(fm: FormMatch, t: dict) -> bool:
         others = {tok.swapcase()} if tok in letters else set()
         if look_alike(tok, top):
             others.add(top)
-        if any((f := favour(rec, other)) is not None and f < limit for other in others):
+        if any(
+            (f := favour(rec, other, float(t.get("added_cap", 99.0)))) is not None and f < limit
+            for other in others
+        ):
             return True
     return False
 
@@ -1469,7 +1635,7 @@ def _unfavoured_look_alike(fm: FormMatch, open_fit: FormMatch, t: dict) -> bool:
         other = own.get(tuple(sorted(rec[4])))
         if other is None or not look_alike(rec[0], other):
             continue
-        f = favour(rec, other)
+        f = favour(rec, other, float(t.get("added_cap", 99.0)))
         if f is not None and f < limit:
             return True
     return False
@@ -1536,7 +1702,9 @@ def case_by_size(open_fit: FormMatch, thresholds: dict | None = None) -> FormMat
     flips = [
         k
         for k, rec in enumerate(open_fit.glyph_ink)
-        if rec[0] in CASE_BY_SIZE and (f := favour(rec, rec[0].swapcase())) is not None and f <= -limit
+        if rec[0] in CASE_BY_SIZE
+        and (f := favour(rec, rec[0].swapcase(), float(t.get("added_cap", 99.0)))) is not None
+        and f <= -limit
     ]
     if not flips:
         return None
