@@ -67,6 +67,7 @@ from dataclasses import dataclass
 
 from whiteboard_app.ink import StepInk
 from whiteboard_app.recognition.base import RecognitionContext, SymbolAlternatives
+from whiteboard_app.recognition.relation_evidence import relation_llr, script_edges
 
 __all__ = [
     "CardVerifier",
@@ -168,6 +169,9 @@ class FormMatch:
     #: size model, the symbol's classifier probabilities as (token, p) pairs, the symbol's stroke ids), see
     #: :func:`_evidence`; what :func:`favour` weighs between two look-alike tokens on the same strokes.
     glyph_ink: tuple[tuple[str, int, float, tuple[tuple[str, float], ...], tuple[int, ...]], ...] = ()
+    #: the form's script edges over the matched ink symbols' boxes, for the relation model's evidence
+    #: (:func:`whiteboard_app.recognition.relation_evidence.script_edges`; ``relation_llr`` threshold).
+    relation_ink: tuple = ()
 
 
 def ink_symbols(ink: StepInk, symbols: Sequence[SymbolAlternatives]) -> list[InkSymbol]:
@@ -505,7 +509,10 @@ def _match(symbols: Sequence[InkSymbol], glyphs: Sequence, latex: str, kind: str
     evid, gink = _evidence(
         [(j, sbox[i], symbols[i].probs, symbols[i].stroke_ids) for i, j in pairs], glyphs, fit.gbox0
     )
-    return FormMatch(latex, kind, float(fit.cost), m, n - len(pairs), m - len(pairs), bad, contra, evid, gink)
+    rel = script_edges([(j, sbox[i]) for i, j in pairs], glyphs, latex, fit.params)
+    return FormMatch(
+        latex, kind, float(fit.cost), m, n - len(pairs), m - len(pairs), bad, contra, evid, gink, rel
+    )
 
 
 #: Classes written with the same shape as a glyph's own class: the classifier's reading of that shape
@@ -1017,6 +1024,7 @@ def _regroup(
         contra,
         evid,
         gink,
+        script_edges([(j, level_box(ids)) for j, ids in group.items()], glyphs, latex, fit.params),
     )
 
 
@@ -1235,6 +1243,9 @@ def evidence_refusal(fm: FormMatch, thresholds: dict | None = None) -> str | Non
         if SCRIPT_OFFSET <= abs(offset) < LEVEL_SPAN
     ):
         return "script"
+    if t.get("relation_llr") is not None and (llr := relation_llr(fm.relation_ink)) is not None:
+        if llr < -float(t["relation_llr"]):  # the relation model favours the swapped script relation
+            return "relation_llr"
     if _case_llr_fails(fm, t):
         return "case_llr"
     case_letters = SAME_SHAPE_CASE | frozenset(t.get("case_extra") or "")
