@@ -38,7 +38,14 @@ def collect(features: str, limit: int = 0) -> list[dict]:
 
     from benchmarks.context_real import calibration_rows, step_ink
     from benchmarks.recognition import load_ocr_eval
-    from whiteboard_app.recognition.form_match import evidence_refusal, evidence_thresholds, match_forms
+    from scripts.fit_case_model import CASE_LETTERS, case_llr
+    from whiteboard_app.recognition.form_match import (
+        evidence_refusal,
+        evidence_thresholds,
+        favour,
+        ink_symbols,
+        match_forms,
+    )
     from whiteboard_app.recognition.relation_evidence import relation_llr
 
     torch.set_num_threads(1)
@@ -58,12 +65,27 @@ def collect(features: str, limit: int = 0) -> list[dict]:
             continue
         ink = step_ink(row)
         fms = match_forms(ink, r.symbols, x["ctx"]["A"])
+        syms = ink_symbols(ink, r.symbols)
+        stroke_box = {sid: b for s in syms for sid, b in zip(s.stroke_ids, s.stroke_boxes, strict=True)}
         for fm in fms:
             toks = tuple(ev.normalize(fm.latex))
             kind = "truth" if toks == tuple(x["truth"]) else x["kinds"].get(toks, "?")
             t1 = time.perf_counter()
             llr = relation_llr(fm.relation_ink)
             ms = (time.perf_counter() - t1) * 1000
+            case_new, case_today = [], []
+            for rec in fm.glyph_ink:
+                tok, ids = rec[0], set(rec[4])
+                if tok not in CASE_LETTERS or not ids or not ids <= set(stroke_box):
+                    continue
+                bs = [stroke_box[i] for i in ids]
+                x0, y0 = min(b[0] for b in bs), min(b[1] for b in bs)
+                box = (x0, y0, max(b[0] + b[2] for b in bs) - x0, max(b[1] + b[3] for b in bs) - y0)
+                others = [s.box for s in syms if not ids & set(s.stroke_ids)]
+                if (v := case_llr(tok, box, others)) is not None:
+                    case_new.append(v)
+                if (v := favour(rec, tok.swapcase())) is not None:
+                    case_today.append(v)
             out.append(
                 {
                     "id": x["id"],
@@ -72,6 +94,9 @@ def collect(features: str, limit: int = 0) -> list[dict]:
                     "llr": llr,
                     "edges": len(fm.relation_ink[2]) if fm.relation_ink else 0,
                     "today": evidence_refusal(fm, t),
+                    "today_noscript": evidence_refusal(fm, {**t, "script": -99.0}),
+                    "case_new": min(case_new, default=None),
+                    "case_today": min(case_today, default=None),
                     "ms": ms,
                     "n_strokes": x["n_strokes"],
                 }
@@ -101,9 +126,9 @@ def table(recs: list[dict], keep: float) -> list[str]:
         lines.append("")
         lines.append(
             "| forms | n | with script edges | refused: today's `script` | today's rules (any) | "
-            "relation llr | relation or today's |"
+            "relation llr | relation or today's | relation instead of today's `script` |"
         )
-        lines.append("|---|---|---|---|---|---|---|")
+        lines.append("|---|---|---|---|---|---|---|---|")
         for kind in ("truth", "script", "case"):
             rs = [r for r in recs if r["kind"] == kind and sel(r)]
             if not rs:
@@ -115,9 +140,48 @@ def table(recs: list[dict], keep: float) -> list[str]:
                 f"{100 * sum(r['today'] == 'script' for r in rs) / n:.1f} % | "
                 f"{100 * sum(r['today'] is not None for r in rs) / n:.1f} % | "
                 f"{100 * sum(rel) / n:.1f} % | "
-                f"{100 * sum(a or r['today'] is not None for a, r in zip(rel, rs, strict=True)) / n:.1f} % |"
+                f"{100 * sum(a or r['today'] is not None for a, r in zip(rel, rs, strict=True)) / n:.1f} % | "
+                + (
+                    f"{100 * sum(a or r['today_noscript'] is not None for a, r in zip(rel, rs, strict=True)) / n:.1f} % |"
+                    if "today_noscript" in rs[0]
+                    else "- |"
+                )
             )
         lines.append("")
+    return lines
+
+
+def case_table(recs: list[dict], keep: float) -> list[str]:
+    """Letter case: per evidence (today's :func:`~whiteboard_app.recognition.form_match.favour`, the
+    size-among-neighbours model :func:`scripts.fit_case_model.case_llr`, their
+    sum), the threshold keeping ``keep`` of the true forms with a same-shape letter, and the share of case
+    near misses with one refused, in all and among those today's rules let through."""
+    lines = [
+        f"| evidence | threshold (keeps >= {100 * keep:.0f} % of true forms) | true forms kept | case near misses refused "
+        "| of those today's rules pass |",
+        "|---|---|---|---|---|",
+    ]
+
+    def both(r):
+        if r["case_new"] is None or r["case_today"] is None:
+            return None
+        return r["case_new"] + r["case_today"]
+
+    for label, get in (
+        ("today: favour (classifier + size model)", lambda r: r["case_today"]),
+        ("size among neighbours (case_llr)", lambda r: r["case_new"]),
+        ("sum of both", both),
+    ):
+        tv = sorted(v for r in recs if r["kind"] == "truth" and (v := get(r)) is not None)
+        cases = [r for r in recs if r["kind"] == "case" and get(r) is not None]
+        if not tv or not cases:
+            continue
+        thr = tv[int((1.0 - keep) * len(tv))]
+        passed = [r for r in cases if r["today"] is None]
+        lines.append(
+            f"| {label} | {thr:.2f} | {sum(v >= thr for v in tv)} of {len(tv)} | "
+            f"{sum(get(r) < thr for r in cases)} of {len(cases)} | {sum(get(r) < thr for r in passed)} of {len(passed)} |"
+        )
     return lines
 
 
@@ -136,6 +200,8 @@ def main(argv: list[str] | None = None) -> int:
         if args.out:
             pickle.dump(recs, open(args.out, "wb"))
     print("\n".join(table(recs, args.keep)))
+    if any("case_new" in r for r in recs):
+        print("\n".join(case_table(recs, args.keep)))
     ms = sorted(r["ms"] for r in recs if r["edges"])
     if ms:
         print(

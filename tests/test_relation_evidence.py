@@ -101,7 +101,7 @@ def test_the_relation_llr_threshold_refuses_the_swap_and_absent_is_off():
     fits = _fits("n^{2}+1", ["n^{2}+1", "n_{2}+1"])
     swapped = fits["n_{2}+1"]
     # the geometric script rule off, so that only the new rule can refuse
-    base = {"script": -99.0}
-    assert evidence_refusal(swapped, base) is None  # no relation_llr key: the rule is off
+    base = {"script": -99.0, "relation_llr": None}
+    assert evidence_refusal(swapped, base) is None  # relation_llr None: the rule is off
     assert evidence_refusal(swapped, {**base, "relation_llr": 2.0}) == "relation_llr"
     assert evidence_refusal(fits["n^{2}+1"], {**base, "relation_llr": 2.0}) is None

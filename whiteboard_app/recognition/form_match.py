@@ -1134,6 +1134,7 @@ def match_forms(
 OPEN_NEAR = 2
 #: Evidence thresholds used when weights/evidence.json is missing (the values it was calibrated to).
 EVIDENCE_DEFAULTS = {
+    "relation_llr": 4.5,  # relation_evidence.relation_llr below -4.5 nats refuses; None: off
     "deficit": 1.5,
     "total_deficit": 4.0,
     "script": 0.2,
@@ -1221,8 +1222,10 @@ def evidence_ok(fm: FormMatch, thresholds: dict | None = None) -> bool:
 
 def evidence_refusal(fm: FormMatch, thresholds: dict | None = None) -> str | None:
     """The first rule of :func:`evidence_ok` that refuses ``fm`` ("deficit", "total_deficit", "level",
-    "script", "case_llr", "case_size", "size"), or None when the ink supports the form. ``thresholds`` as
-    :func:`evidence_ok`."""
+    "script", "relation_llr", "case_llr", "case_size", "size"), or None when the ink supports the form.
+    ``thresholds`` as :func:`evidence_ok`. "relation_llr": the layout relation model favours the swapped
+    script relation (superscript <-> subscript) of one of the form's scripts by more than that many nats
+    (:func:`whiteboard_app.recognition.relation_evidence.relation_llr`; None: off)."""
     t = evidence_thresholds() if thresholds is None else {**EVIDENCE_DEFAULTS, **thresholds}
     if t.get("off") or not fm.evidence:
         return None
@@ -1243,7 +1246,10 @@ def evidence_refusal(fm: FormMatch, thresholds: dict | None = None) -> str | Non
         if SCRIPT_OFFSET <= abs(offset) < LEVEL_SPAN
     ):
         return "script"
-    if t.get("relation_llr") is not None and (llr := relation_llr(fm.relation_ink)) is not None:
+    if (
+        t.get("relation_llr") is not None
+        and (llr := relation_llr(getattr(fm, "relation_ink", ()))) is not None
+    ):
         if llr < -float(t["relation_llr"]):  # the relation model favours the swapped script relation
             return "relation_llr"
     if _case_llr_fails(fm, t):
