@@ -23,6 +23,7 @@ Usage (about 2 min for 648 expressions on the shared 2-core machine, one torch t
 from __future__ import annotations
 
 import argparse
+import json
 import pickle
 import sys
 import time
@@ -104,6 +105,42 @@ def collect(features: str, limit: int = 0) -> list[dict]:
         if n % 100 == 0:
             print(f"{n}/{len(data)} {time.perf_counter() - t0:.0f}s", flush=True)
     return out
+
+
+def cost(features: str, limit: int = 200, max_strokes: int = 20) -> dict:
+    """CPU time (``time.process_time``, ms) the relation evidence adds to a step of at most ``max_strokes``
+    strokes: the model's cache cleared, :func:`relation_llr` of every form of condition A's context in
+    turn (an upper bound: the app asks it of the forms a rule weighs, not all); median and 90th percentile
+    over the first ``limit`` such expressions."""
+    import statistics
+
+    import torch
+
+    from benchmarks.context_real import calibration_rows, step_ink
+    from whiteboard_app.recognition import relation_evidence as rel
+    from whiteboard_app.recognition.form_match import match_forms
+
+    torch.set_num_threads(1)
+    data = [x for x in pickle.load(open(features, "rb")) if x["n_strokes"] <= max_strokes and x["r"].symbols]
+    rows = {r["id"]: r for r in calibration_rows(0, 1)}
+    rel.relation_llr(())  # nothing; then load the model once, outside the timing
+    rel._model()
+    per_step = []
+    for x in data[:limit]:
+        if x["id"] not in rows:
+            continue
+        fms = match_forms(step_ink(rows[x["id"]]), x["r"].symbols, x["ctx"]["A"])
+        rel._edge_log_probs_cached.cache_clear()
+        t0 = time.process_time()
+        for fm in fms:
+            rel.relation_llr(fm.relation_ink)
+        per_step.append((time.process_time() - t0) * 1000)
+    per_step.sort()
+    return {
+        "steps": len(per_step),
+        "median_ms": round(statistics.median(per_step), 2),
+        "p90_ms": round(per_step[int(0.9 * (len(per_step) - 1))], 2),
+    }
 
 
 def table(recs: list[dict], keep: float) -> list[str]:
@@ -192,7 +229,11 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--keep", type=float, default=0.99, help="share of true forms the threshold keeps")
     ap.add_argument("--out", default="", help="store the records (pickle) here")
     ap.add_argument("--records", default="", help="read stored records instead of fitting again")
+    ap.add_argument("--cost", action="store_true", help="only the CPU time per step of <= 20 strokes")
     args = ap.parse_args(argv)
+    if args.cost:
+        print(json.dumps(cost(args.features, args.limit or 200)))
+        return 0
     if args.records:
         recs = pickle.load(open(args.records, "rb"))
     else:
