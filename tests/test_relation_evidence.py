@@ -105,3 +105,11 @@ def test_the_relation_llr_threshold_refuses_the_swap_and_absent_is_off():
     assert evidence_refusal(swapped, base) is None  # relation_llr None: the rule is off
     assert evidence_refusal(swapped, {**base, "relation_llr": 2.0}) == "relation_llr"
     assert evidence_refusal(fits["n^{2}+1"], {**base, "relation_llr": 2.0}) is None
+
+
+def test_a_form_the_relation_models_typesetting_cannot_label_has_no_edges_not_an_error():
+    # mathnote-ocr's own typesetting has no glyph for blackboard bold: no tree, the rule does not apply
+    names = _names("\\mathbb{R}^{n}")
+    got = form_tree("\\mathbb{R}^{n}", names)
+    assert isinstance(got, tuple)
+    assert all(0 <= c < len(names) and 0 <= p < len(names) for c, p, _e in got)
