@@ -67,6 +67,7 @@ from dataclasses import dataclass
 
 from whiteboard_app.ink import StepInk
 from whiteboard_app.recognition.base import RecognitionContext, SymbolAlternatives
+from whiteboard_app.recognition.relation_evidence import relation_llr, script_edges
 
 __all__ = [
     "CardVerifier",
@@ -169,6 +170,9 @@ class FormMatch:
     #: size model, the symbol's classifier probabilities as (token, p) pairs, the symbol's stroke ids), see
     #: :func:`_evidence`; what :func:`favour` weighs between two look-alike tokens on the same strokes.
     glyph_ink: tuple[tuple[str, int, float, tuple[tuple[str, float], ...], tuple[int, ...]], ...] = ()
+    #: the form's script edges over the matched ink symbols' boxes, for the relation model's evidence
+    #: (:func:`whiteboard_app.recognition.relation_evidence.script_edges`; ``relation_llr`` threshold).
+    relation_ink: tuple = ()
 
 
 def ink_symbols(ink: StepInk, symbols: Sequence[SymbolAlternatives]) -> list[InkSymbol]:
@@ -506,7 +510,10 @@ def _match(symbols: Sequence[InkSymbol], glyphs: Sequence, latex: str, kind: str
     evid, gink = _evidence(
         [(j, sbox[i], symbols[i].probs, symbols[i].stroke_ids) for i, j in pairs], glyphs, fit.gbox0
     )
-    return FormMatch(latex, kind, float(fit.cost), m, n - len(pairs), m - len(pairs), bad, contra, evid, gink)
+    rel = script_edges([(j, sbox[i]) for i, j in pairs], glyphs, latex, fit.params)
+    return FormMatch(
+        latex, kind, float(fit.cost), m, n - len(pairs), m - len(pairs), bad, contra, evid, gink, rel
+    )
 
 
 #: Classes written with the same shape as a glyph's own class: the classifier's reading of that shape
@@ -1018,6 +1025,7 @@ def _regroup(
         contra,
         evid,
         gink,
+        script_edges([(j, level_box(ids)) for j, ids in group.items()], glyphs, latex, fit.params),
     )
 
 
@@ -1127,6 +1135,7 @@ def match_forms(
 OPEN_NEAR = 2
 #: Evidence thresholds used when weights/evidence.json is missing (the values it was calibrated to).
 EVIDENCE_DEFAULTS = {
+    "relation_llr": 4.5,  # relation_evidence.relation_llr below -4.5 nats refuses; None: off
     "deficit": 1.5,
     "total_deficit": 4.0,
     "script": 0.2,
@@ -1253,8 +1262,10 @@ def evidence_ok(fm: FormMatch, thresholds: dict | None = None) -> bool:
 
 def evidence_refusal(fm: FormMatch, thresholds: dict | None = None) -> str | None:
     """The first rule of :func:`evidence_ok` that refuses ``fm`` ("deficit", "total_deficit", "level",
-    "script", "case_llr", "case_size", "size"), or None when the ink supports the form. ``thresholds`` as
-    :func:`evidence_ok`."""
+    "script", "relation_llr", "case_llr", "case_size", "size"), or None when the ink supports the form.
+    ``thresholds`` as :func:`evidence_ok`. "relation_llr": the layout relation model favours the swapped
+    script relation (superscript <-> subscript) of one of the form's scripts by more than that many nats
+    (:func:`whiteboard_app.recognition.relation_evidence.relation_llr`; None: off)."""
     t = evidence_thresholds() if thresholds is None else {**EVIDENCE_DEFAULTS, **thresholds}
     if t.get("off") or not fm.evidence:
         return None
@@ -1275,6 +1286,12 @@ def evidence_refusal(fm: FormMatch, thresholds: dict | None = None) -> str | Non
         if SCRIPT_OFFSET <= abs(offset) < LEVEL_SPAN
     ):
         return "script"
+    if (
+        t.get("relation_llr") is not None
+        and (llr := relation_llr(getattr(fm, "relation_ink", ()))) is not None
+    ):
+        if llr < -float(t["relation_llr"]):  # the relation model favours the swapped script relation
+            return "relation_llr"
     if _case_llr_fails(fm, t):
         return "case_llr"
     case_letters = SAME_SHAPE_CASE | frozenset(t.get("case_extra") or "")

@@ -46,6 +46,8 @@ The internals used (module: names; "private" = an underscore name):
   ``latex_utils.collapse``: ``random_collapse``; a relation model's ``inputs``, ``forward``, ``encoding``;
   ``tree_parser.gnn.train``: ``compute_loss``; ``pipeline_config`` ``tree_parser.gnn_run``; a parser's
   ``gnn_model`` (replaced by ``install_relation_model``).
+* The relation model as script-level evidence (recognition/relation_evidence.py):
+  ``latex_utils.relations``: ``compute_features_from_bbox_list`` (:func:`relation_features`).
 
 No module-level import of mathnote_ocr: each function imports what it needs (the app starts without it).
 """
@@ -504,6 +506,13 @@ def load_subset_model(checkpoint: dict, device=None):
     return _internal("tree_parser.subset_model", "load_subset_model")(
         checkpoint, device=device if device is not None else torch.device("cpu")
     )
+
+
+def relation_features(bboxes: list[list[float]], max_n: int):
+    """``latex_utils.relations.compute_features_from_bbox_list``: the relation model's (encoding v1)
+    geometry inputs of one subset of boxes [x, y, w, h]: (geometry buckets (3, max_n, max_n) long, size
+    buckets (max_n, 2) long), relative to the subset's median height."""
+    return _internal("latex_utils.relations", "compute_features_from_bbox_list")(bboxes, max_n)
 
 
 def extract_glyphs(latex: str) -> list:
