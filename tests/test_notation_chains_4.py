@@ -48,19 +48,32 @@ def test_notation_chain_step_by_step(ch, steps, verdicts, at, diagnosis):
     [
         (r"\sigma(x) = {1 \over 1+e^{-x}}", r"\sigma(x) = \frac{1}{1+e^{-x}}"),
         (r"{e^{-x} \over (1+e^{-x})^2}", r"\frac{e^{-x}}{(1+e^{-x})^2}"),
-        (r"a_j([j=l] - a_l)", r"a_j(\delta_{jl} - a_l)"),
-        (r"p_k(\mathbb{1}[k=i] - p_i)", r"p_k(\delta_{ki} - p_i)"),
-        (r"\mathbb{1}\{k = i\}", r"\delta_{ki}"),
-        (r"\mathbf{1}(k = i)", r"\delta_{ki}"),
-        # CS229's indicator of a label, a function's argument and an interval are left alone
-        (r"1\{c = j\}", r"1\{c = j\}"),
-        (r"f(k = i)", r"f(k = i)"),
         (r"\mu_k^{\mathrm{new}}", r"\mu_k^{new}"),
         (r"\beta\,\mathbb{D}_{\mathrm{KL}}(\pi\|\pi^*)", r"\beta D_{KL}(\pi\|\pi^*)"),
     ],
 )
 def test_clean_reads_the_other_spellings(written, cleaned):
     assert clean(written) == cleaned
+
+
+@pytest.mark.parametrize(
+    "card_id,written,read",
+    [
+        ("scaled-dot-product-attention", r"a_j([j=l] - a_l)", r"a_j(\delta_{jl} - a_l)"),
+        ("softmax-cross-entropy-gradient", r"p_k(\mathbb{1}[k=i] - p_i)", r"p_k(\delta_{ki} - p_i)"),
+        ("softmax-cross-entropy-gradient", r"\mathbb{1}\{k = i\}", r"\delta_{ki}"),
+        ("softmax-cross-entropy-gradient", r"\mathbf{1}(k = i)", r"\delta_{ki}"),
+        # the indicator of the card's label (a name of the card, not an index), CS229's indicator, a function's
+        # argument: left alone
+        ("softmax-cross-entropy-gradient", r"\mathbb{1}[y=k]", r"\mathbb{1}[y=k]"),
+        ("kmeans-centroid-update", r"1\{c = j\}", r"1\{c = j\}"),
+        ("softmax-cross-entropy-gradient", r"f(k = i)", r"f(k = i)"),
+    ],
+)
+def test_indicators_of_two_index_letters_are_the_kronecker_delta(card_id, written, read):
+    from whiteboard_app.maths.notation import rules_for
+
+    assert rules_for(deck().get(card_id)).indicators(written) == read
 
 
 @pytest.mark.parametrize(
@@ -109,6 +122,20 @@ def test_clean_reads_the_other_spellings(written, cleaned):
         (
             "map-gaussian-prior-l2",
             r"\frac{\partial J}{\partial w_j} = \frac{1}{\sigma^2}\sum_{i=1}^{n}x_{ij}(y_i - w^Tx_i) + \frac{w_j}{\tau^2}",
+            "wrong",
+        ),
+        # Einstein's convention: a component letter twice on adjacent factors, nowhere else, is summed
+        ("logistic-regression-gradient", r"p_i = \sigma(w_jx_{ij})", "correct"),
+        ("logistic-regression-gradient", r"p_i = \sigma(-w_jx_{ij})", "wrong"),
+        ("logistic-regression-gradient", r"p_i = \frac{1}{1+\exp(-\theta_j x_{ij})}", "correct"),
+        (
+            "ols-closed-form",
+            r"\frac{\partial L}{\partial w_k} = -2\sum_{i=1}^{n}x_{ik}(y_i - w_jx_{ij})",
+            "correct",
+        ),
+        (
+            "ols-closed-form",
+            r"\frac{\partial L}{\partial w_k} = 2\sum_{i=1}^{n}x_{ik}(y_i - w_jx_{ij})",
             "wrong",
         ),
         # ... where j is also an example index of the card (svm-dual: i, j over the examples), no guess
@@ -172,6 +199,8 @@ def test_clean_reads_the_other_spellings(written, cleaned):
             r"\frac{\partial p_k}{\partial z_i} = p_k(\mathbb{1}[k=i] - p_k)",
             "wrong",
         ),
+        # the indicator of the label y (a vector on this card): not read, never "wrong"
+        ("softmax-cross-entropy-gradient", r"L = -\sum_k \mathbb{1}[y=k]\log p_k", "cannot_check"),
         # an expectation under a Greek distribution, Rafailov et al.'s \mathbb{D}_{KL}
         (
             "dpo-optimal-policy",

@@ -236,16 +236,6 @@ _CLEAN = [
         ),
         r"^{\1}",
     ),
-    # the indicator of two index letters: \mathbb{1}[k = i], \mathbb{1}\{k=i\}, \mathbf{1}(k = i), and the
-    # Iverson bracket [j = l] -> the Kronecker delta \delta_{ki} (CS229's 1\{c = j\} is left unread)
-    (
-        re.compile(
-            r"(?:\\mathbb\s*\{\s*(?:1|I)\s*\}|\\mathbf\s*\{\s*1\s*\}|\\mathbb\s*1)\s*"
-            r"(?:\[|\\\{|\()\s*([a-z])\s*=\s*([a-z])\s*(?:\]|\\\}|\))"
-        ),
-        r"\\delta_{\1\2}",
-    ),
-    (re.compile(r"(?<![A-Za-z0-9}\\_^])\[\s*([a-z])\s*=\s*([a-z])\s*\]"), r"\\delta_{\1\2}"),
     # the moment operators in any font: \operatorname{Var}, \text{Var}, Var(, \mathbb{V} -> \mathrm{Var}
     (
         re.compile(r"\\(?:operatorname|text|textrm|textnormal|mathrm|mathsf)\s*\{\s*(Var|Cov|Bias)\s*\}"),

@@ -433,7 +433,7 @@ class RunMixin:
         if not rewritten:
             text = _accents(text)  # ŷ is \hat{y} for the user's definitions too
             # CS229's h_\theta(x^{(i)}): the user's quantity of one example, h_{i}
-            text = rules_for(self.card).sample_functions(text)
+            text = rules_for(self.card).indicators(rules_for(self.card).sample_functions(text))
         names = run.names
         adds: list[tuple] = []
         dinfo = self._definition_lhs(text, names, run)

@@ -138,6 +138,15 @@ def _index_slots(key: list[str] | tuple[str, ...], indices: dict) -> tuple[int, 
 _COMPONENT_FUNCS = ("softmax", "sigmoid", "softplus", "relu", "tanh", "exp", "log")
 
 
+#: the indicator of two letters, \mathbb{1}[k = i], \mathbb{1}\{k=i\}, \mathbf{1}(k = i), and the Iverson bracket
+#: [j = l] (Knuth's notation)
+_INDICATOR = re.compile(
+    r"(?:\\mathbb\s*\{\s*(?:1|I)\s*\}|\\mathbf\s*\{\s*1\s*\}|\\mathbb\s*1)\s*"
+    r"(?:\[|\\\{|\()\s*([a-z])\s*=\s*([a-z])\s*(?:\]|\\\}|\))"
+    r"|(?<![A-Za-z0-9}\\_^])\[\s*([a-z])\s*=\s*([a-z])\s*\]"
+)
+
+
 def _close_paren(tokens: list[str], a: int) -> int:
     """The index of the ``)`` closing the ``(`` at ``tokens[a]``; -1 when it is not closed."""
     depth = 0
@@ -1243,6 +1252,22 @@ class NotationRules:
             i = j
         return out, changed
 
+    def indicators(self, latex: str) -> str:
+        """The indicator or Iverson bracket of two index letters, ``\\mathbb{1}[k=i]``, ``[j=l]``, is the Kronecker
+        delta ``\\delta_{ki}`` (Knuth 1992; Murphy's softmax Jacobian). Only when neither letter is a name of the
+        card other than an index (``\\mathbb{1}[y=k]`` with y the card's label vector is left alone: a class
+        label's value is not an index here). ``latex`` itself when nothing applies."""
+        if "=" not in latex or ("[" not in latex and "1" not in latex):
+            return latex
+
+        def rep(m: re.Match[str]) -> str:
+            a, b = (m.group(1), m.group(2)) if m.group(1) else (m.group(3), m.group(4))
+            if any(self.names.kinds.get(x) not in (None, "index") for x in (a, b)) or a == b:
+                return m.group(0)
+            return rf"\delta_{{{a}{b}}}"
+
+        return _INDICATOR.sub(rep, latex)
+
     def sample_functions(self, latex: str) -> str:
         """CS229's hypothesis of one sample, ``h_\\theta(x^{(i)})`` (also ``h(x_i)``, ``f_{\\mathbf w}(x^{(i)})``):
         a letter the card does not declare (no alias starts with it), with at most a one-token parameter
@@ -1534,6 +1559,39 @@ class NotationRules:
             return out, letter, target
         return None
 
+    def _einstein(self, tokens: list[str], components: set[str]) -> tuple[list[str], bool]:
+        """Einstein's summation convention: a component letter written exactly twice in the step, on two
+        adjacent vector factors (``w_jx_{ij}``, ``\\theta_j\\cdot x_j``) and nowhere else, is summed: their inner
+        product ``(w^{\\top}x_{i})``. (A free component letter, ``\\partial L/\\partial w_j = \\dots x_{ij}``, is written
+        on both sides and is left to rule 5.) Removes the letters it reads from ``components``."""
+        changed = False
+        for c in sorted(components):
+            if sum(t == c for t in tokens) != 2:
+                continue
+            spots: list[tuple[int, int, int, list[str]]] = []  # (start, subscript, end, subscript kept)
+            i, n = 0, len(tokens)
+            while i < n:
+                name, j = self._name_at(tokens, i)
+                if name is not None and name in self.vectors and tokens[j : j + 1] == ["_"]:
+                    e = _group_end(tokens, j + 1)
+                    sub = _strip(tokens[j + 1 : e])
+                    if sub == [c]:
+                        spots.append((i, j, e, []))
+                    elif len(sub) == 2 and sub[1] == c and self._example_component(name, sub):
+                        spots.append((i, j, e, ["_", "{", sub[0], "}"]))
+                i = max(j, i + 1)
+            if len(spots) != 2 or tokens[spots[0][2] : spots[0][2] + 1] == ["^"]:
+                continue
+            (a0, a1, a2, ka), (b0, b1, b2, kb) = spots
+            gap = tokens[a2:b0]
+            if gap not in ([], [r"\cdot"]) or tokens[b2 : b2 + 1] == ["^"]:
+                continue
+            inner = ["(", *tokens[a0:a1], *ka, "^", "{", r"\top", "}", *tokens[b0:b1], *kb, ")"]
+            tokens = tokens[:a0] + inner + tokens[b2:]
+            components.discard(c)
+            changed = True
+        return tokens, changed
+
     def _per_example(self, tokens: list[str], components: set[str], witness: bool) -> tuple[list[str], bool]:
         """Rule 5: component subscripts dropped; a one-example step gets the example index back."""
         changed = False
@@ -1745,7 +1803,7 @@ class NotationRules:
         step that defines a name or writes one of ``keep`` gets the spelling, alias, ``x^{(i)}`` and inner
         product rules only: the checker reads its index letters and per-example forms in the user's names."""
         try:
-            accented = self.sample_functions(_accents(latex))
+            accented = self.indicators(self.sample_functions(_accents(latex)))
             raw = canon_tokens(tokenize(clean(accented)))
         except (ParseError, RecursionError, IndexError, ValueError):
             return latex
@@ -1782,7 +1840,9 @@ class NotationRules:
                 c4 = c5 = False
             else:
                 tokens, c4, components = self._index_letters(tokens)
+                tokens, ce = self._einstein(tokens, components)
                 tokens, c5 = self._per_example(tokens, components, witness)
+                c5 = c5 or ce
             tokens, c6 = self._inner_products(tokens)
             tokens, c7 = self._bare_nabla(tokens)
             c6 = c6 or c7
