@@ -147,6 +147,10 @@ _INDICATOR = re.compile(
 )
 
 
+#: a family element as the whole argument of a call, ``(x^{(i)})``, ``(\mathbf{x}_i)`` (a cheap pre-test)
+_SAMPLE_ARG = re.compile(r"\(\s*(?:\\[a-z]+\s*\{\s*)?([A-Za-z])\s*\}?\s*(?:\^\s*\{\s*\(|_)")
+
+
 def _close_paren(tokens: list[str], a: int) -> int:
     """The index of the ``)`` closing the ``(`` at ``tokens[a]``; -1 when it is not closed."""
     depth = 0
@@ -1274,8 +1278,8 @@ class NotationRules:
         subscript, applied to one element of a family of the card, is the user's per-example quantity
         ``h_{i}`` (a pattern over the example index), so ``h_\\theta(x^{(i)}) = \\sigma(\\theta^Tx^{(i)})`` defines it
         and ``\\log h_\\theta(x^{(i)})`` uses it. ``latex`` itself when nothing applies."""
-        if "(" not in latex:
-            return latex
+        if "(" not in latex or not any(m.group(1) in self.families for m in _SAMPLE_ARG.finditer(latex)):
+            return latex  # no family element as a whole argument: the common case, without tokenising
         try:
             tokens = canon_tokens(tokenize(clean(latex)))
         except (ParseError, RecursionError, IndexError, ValueError):
