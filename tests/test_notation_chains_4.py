@@ -49,6 +49,8 @@ def test_notation_chain_step_by_step(ch, steps, verdicts, at, diagnosis):
         (r"\sigma(x) = {1 \over 1+e^{-x}}", r"\sigma(x) = \frac{1}{1+e^{-x}}"),
         (r"{e^{-x} \over (1+e^{-x})^2}", r"\frac{e^{-x}}{(1+e^{-x})^2}"),
         (r"\mu_k^{\mathrm{new}}", r"\mu_k^{new}"),
+        (r"\mu_\mathcal{B}", r"\mu_{\mathcal{B}}"),
+        (r"\mathbf{W}^{(2)\top}\boldsymbol{\delta}", r"(\mathbf{W}^{(2)})^{\top}\boldsymbol{\delta}"),
         (r"\beta\,\mathbb{D}_{\mathrm{KL}}(\pi\|\pi^*)", r"\beta D_{KL}(\pi\|\pi^*)"),
     ],
 )
@@ -122,6 +124,27 @@ def test_indicators_of_two_index_letters_are_the_kronecker_delta(card_id, writte
         (
             "map-gaussian-prior-l2",
             r"\frac{\partial J}{\partial w_j} = \frac{1}{\sigma^2}\sum_{i=1}^{n}x_{ij}(y_i - w^Tx_i) + \frac{w_j}{\tau^2}",
+            "wrong",
+        ),
+        # an unbraced font subscript (Ioffe & Szegedy), a layer and a transpose in one superscript (Ng)
+        (
+            "batchnorm-forward",
+            r"\hat{x}_i = \frac{x_i - \mu_\mathcal{B}}{\sqrt{\sigma_\mathcal{B}^2 + \epsilon}}",
+            "correct",
+        ),
+        (
+            "batchnorm-forward",
+            r"\hat{x}_i = \frac{x_i - \mu_\mathcal{B}}{\sqrt{\sigma_\mathcal{B} + \epsilon}}",
+            "wrong",
+        ),
+        (
+            "backprop-two-layer-mlp",
+            r"\frac{\partial L}{\partial \mathbf{a}} = \mathbf{W}^{(2)\top}(\hat{\mathbf{y}} - \mathbf{y})",
+            "correct",
+        ),
+        (
+            "backprop-two-layer-mlp",
+            r"\frac{\partial L}{\partial \mathbf{a}} = \mathbf{W}^{(2)}(\hat{\mathbf{y}} - \mathbf{y})",
             "wrong",
         ),
         # Einstein's convention: a component letter twice on adjacent factors, nowhere else, is summed

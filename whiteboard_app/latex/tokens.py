@@ -236,6 +236,16 @@ _CLEAN = [
         ),
         r"^{\1}",
     ),
+    # a font command as an unbraced subscript: \mu_\mathcal{B} (Ioffe & Szegedy) -> \mu_{\mathcal{B}}
+    (re.compile(r"_\s*(\\(?:mathcal|mathbf|boldsymbol|mathsf|mathit|mathscr)\s*\{[^{}]*\})"), r"_{\1}"),
+    # a layer and a transpose in one superscript: \mathbf{W}^{(2)\top} -> (\mathbf{W}^{(2)})^{\top}
+    (
+        re.compile(
+            r"((?:\\(?:mathbf|boldsymbol|bm)\s*\{\s*\\?[A-Za-z]+\s*\})|\\?[A-Za-z]+)"
+            r"\^\s*\{\s*\(\s*([A-Za-z0-9+\-]+)\s*\)\s*(\\top|\\intercal)\s*\}"
+        ),
+        r"(\1^{(\2)})^{\3}",
+    ),
     # the moment operators in any font: \operatorname{Var}, \text{Var}, Var(, \mathbb{V} -> \mathrm{Var}
     (
         re.compile(r"\\(?:operatorname|text|textrm|textnormal|mathrm|mathsf)\s*\{\s*(Var|Cov|Bias)\s*\}"),
