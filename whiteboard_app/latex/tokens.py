@@ -229,6 +229,23 @@ _CLEAN = [
         ),
         r"_{\2}",
     ),
+    # a word in roman type as a superscript: \mu_k^{\mathrm{new}} (MML 11.3) -> \mu_k^{new}
+    (
+        re.compile(
+            r"\^\s*\{\s*\\(?:mathrm|text|textrm|textnormal|operatorname|mathit|textit)\s*\{\s*([A-Za-z]{2,})\s*\}\s*\}"
+        ),
+        r"^{\1}",
+    ),
+    # a font command as an unbraced subscript: \mu_\mathcal{B} (Ioffe & Szegedy) -> \mu_{\mathcal{B}}
+    (re.compile(r"_\s*(\\(?:mathcal|mathbf|boldsymbol|mathsf|mathit|mathscr)\s*\{[^{}]*\})"), r"_{\1}"),
+    # a layer and a transpose in one superscript: \mathbf{W}^{(2)\top} -> (\mathbf{W}^{(2)})^{\top}
+    (
+        re.compile(
+            r"((?:\\(?:mathbf|boldsymbol|bm)\s*\{\s*\\?[A-Za-z]+\s*\})|\\?[A-Za-z]+)"
+            r"\^\s*\{\s*\(\s*([A-Za-z0-9+\-]+)\s*\)\s*(\\top|\\intercal)\s*\}"
+        ),
+        r"(\1^{(\2)})^{\3}",
+    ),
     # the moment operators in any font: \operatorname{Var}, \text{Var}, Var(, \mathbb{V} -> \mathrm{Var}
     (
         re.compile(r"\\(?:operatorname|text|textrm|textnormal|mathrm|mathsf)\s*\{\s*(Var|Cov|Bias)\s*\}"),
@@ -259,6 +276,8 @@ _CLEAN = [
     # Murphy's blackboard entropy and divergence: \mathbb{H}(p,q) -> H(p,q), \mathbb{KL}(p\|q) -> D_{KL}(p\|q)
     (re.compile(r"\\mathbb\s*\{\s*H\s*\}\s*(?=[(\[])"), "H"),
     (re.compile(r"\\mathbb\s*\{\s*KL\s*\}\s*(?=\()"), "D_{KL}"),
+    # Rafailov et al.'s \mathbb{D}_{\mathrm{KL}}[p\|q]: D_{KL}
+    (re.compile(r"\\mathbb\s*\{\s*D\s*\}\s*(?=_)"), "D"),
     # a layer written in brackets (Ng's z^{[2]}, W^{[1]}) is the parenthesised superscript z^{(2)}
     (re.compile(r"\^\s*\{\s*\[\s*([A-Za-z0-9+\-]+)\s*\]\s*\}"), r"^{(\1)}"),
     # probability written \Pr(A) or \mathbb{P}(A): P(A)
@@ -362,6 +381,41 @@ del UNICODE["\u03bf"]  # omicron is an o
 
 
 @functools.lru_cache(maxsize=8192)
+def _over_as_frac(s: str) -> str:
+    """Plain TeX's ``{a \\over b}`` as ``\\frac{a}{b}`` (inside the innermost braces around it; an ``\\over``
+    outside braces is left for the parser to report)."""
+    for _ in range(8):
+        m = re.search(r"\\over(?![a-zA-Z])", s)
+        if m is None:
+            return s
+        depth, a = 0, m.start() - 1
+        while a >= 0:
+            depth += s[a] == "}"
+            depth -= s[a] == "{"
+            if depth < 0:
+                break
+            a -= 1
+        depth, b = 0, m.end()
+        while b < len(s):
+            depth += s[b] == "{"
+            depth -= s[b] == "}"
+            if depth < 0:
+                break
+            b += 1
+        if a < 0 or b >= len(s):
+            return s
+        s = (
+            s[:a]
+            + r"\frac{"
+            + s[a + 1 : m.start()].strip()
+            + "}{"
+            + s[m.end() : b].strip()
+            + "}"
+            + s[b + 1 :]
+        )
+    return s
+
+
 def clean(s: str) -> str:
     """Spacing, sizing and synonym clean-up (``\\left``, ``\\,``, ``\\leq`` -> ``\\le``, ``\\dfrac``...);
     the Unicode characters of :data:`UNICODE` (``\u2212``, ``\u00d7``, ``\u03c3``, ``\u00b2``...) become LaTeX."""
@@ -370,6 +424,8 @@ def clean(s: str) -> str:
     for pat, rep in _CLEAN:
         s = pat.sub(rep, s)
     s = s.strip().rstrip(".,;").strip()
+    if r"\over" in s:
+        s = _over_as_frac(s)
     if r"\{" in s or r"\lbrace" in s:
         s = _braces_as_brackets(s)
     if "^" in s and ("Bias" in s or "Var" in s):

@@ -19,6 +19,9 @@ from .evaluate import EvalError, ShapeError, contains, is_array
 
 
 class NumericMixin:
+    #: the step being judged writes a total derivative ``\\frac{dL}{dw}`` (set by ``CardChecker.check``): its
+    #: value with respect to a column vector may be written as a row (numerator layout)
+    _layout_rows: bool = False
     """Values and agreement at the sample points (part of :class:`~whiteboard_app.maths.checker.CardChecker`)."""
 
     @property
@@ -112,10 +115,16 @@ class NumericMixin:
         """Truth of ``a rel b`` at every point."""
         va, vb = self.values(a, solved, dense), self.values(b, solved, dense)
         rtol, atol = self._tol(a, b)
+        layout = rel == "=" and self._layout_rows and (_first_gradient(a) or _first_gradient(b))
         out = []
         for x, y in zip(va, vb, strict=True):
             if x is None or y is None:
                 out.append(None)
+                continue
+            if layout and _row_of_column(x, y):
+                # the derivative of a scalar with respect to a column vector written as a row: numerator
+                # layout (Magnus & Neudecker; Deisenroth et al., MML 5.2: df/dx is 1 x d), equally right
+                out.append(self.close(np.asarray(x).T, y, rtol, atol))
                 continue
             if rel == "=":
                 out.append(self.close(x, y, rtol, atol))
@@ -279,6 +288,19 @@ def _nested_deriv(t) -> bool:
         if node[0] == "deriv" and contains(node[1], "deriv"):
             return True
     return False
+
+
+def _first_gradient(t) -> bool:
+    """Is ``t`` a first derivative written alone (``\\frac{dL}{dw}``, ``\\nabla_w L``), not one of a derivative?"""
+    return isinstance(t, tuple) and len(t) == 3 and t[0] == "deriv" and not _nested_deriv(t)
+
+
+def _row_of_column(x, y) -> bool:
+    """Are ``x`` and ``y`` a column (d x 1, d > 1) and a row (1 x d) of one size, in either order?"""
+    if not (is_array(x) and is_array(y)):
+        return False
+    sx, sy = np.shape(x), np.shape(y)
+    return len(sx) == 2 and len(sy) == 2 and sx == sy[::-1] and 1 in sx and max(sx) > 1
 
 
 def _agree(a: list, b: list) -> bool:

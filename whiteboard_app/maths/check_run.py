@@ -312,6 +312,18 @@ class RunMixin:
                 # \ell_i on a card that defines \ell: the user's per-example term, a name of its own whose
                 # index is the free (or summed) i
                 return info | {"kind": "new", "key": key}
+            if (
+                rules_for(self.card).alias_of(base_lhs) is None
+                and names.kinds.get(base) in ("symbol", "dim", "defined")
+                and base not in run.users
+                and base not in names.families
+                and base not in self.card.declarations.shapes
+                and not any(ch in names.indices for ch in sub)
+                and (any(ch.isupper() for ch in sub) or names.kinds.get(base) != "defined")
+            ):
+                # a scalar of the card with a label that is no index (Prince's m_h, Jurafsky & Martin's
+                # L_{CE}): the user's own name, not an element of the scalar
+                return info | {"kind": "new", "key": key}
             if base in names.kinds and not (
                 base in run.users and run.users[base].params and len(run.users[base].params) != len(sub)
             ):
@@ -420,6 +432,8 @@ class RunMixin:
         )  # let, :=: always a definition
         if not rewritten:
             text = _accents(text)  # ŷ is \hat{y} for the user's definitions too
+            # CS229's h_\theta(x^{(i)}): the user's quantity of one example, h_{i}
+            text = rules_for(self.card).indicators(rules_for(self.card).sample_functions(text))
         names = run.names
         adds: list[tuple] = []
         dinfo = self._definition_lhs(text, names, run)
@@ -673,6 +687,13 @@ class RunMixin:
                 shp = d.shapes.get(node[1])
                 if fam and len(fam) == 1 and shp is not None and "1" in shp:
                     return ("idx", node[1], (("var", fam), node[2][0]))
+            elif node[0] == "idx" and len(node[2]) == 1 and _example_component(node[2][0], comp):
+                # ESL's x_{ij} (parsed as the product index i*j): component j of example i of a family of
+                # column vectors
+                fam = names.families.get(node[1])
+                shp = d.shapes.get(node[1])
+                if fam and len(fam) == 1 and shp is not None and shp[1] == "1":
+                    return ("idx", node[1], node[2][0][1])
             return node
 
         return _map_tree(t, f)
@@ -709,7 +730,24 @@ class RunMixin:
             else:
                 new.defs = {**run.defs, key: rhs}
             self._use(new)
-            self.values(rhs)  # ShapeError / EvalError: the definition is not accepted
+            try:
+                self.values(rhs)  # ShapeError / EvalError: the definition is not accepted
+            except ShapeError:
+                # Q = -[y\log\hat{y} + (1-y)\log(1-\hat{y})] (Jurafsky & Martin's L_CE): the labels and
+                # predictions written without their index are one example's, not the stacked vectors
+                one = self._one_example(rhs, ps.names)
+                if one is None:
+                    raise
+                self._use(run)
+                ps1 = dataclasses.replace(ps, trees=(ps.trees[0], one, *ps.trees[2:]))
+                for attr, val in vars(ps).items():
+                    if attr not in {f.name for f in dataclasses.fields(ps)}:
+                        object.__setattr__(ps1, attr, val)
+                object.__setattr__(ps1, "per_example", True)
+                out = self._define(run, ps1, dinfo, pos)
+                if out[0] is not None:
+                    out[0]._ps = ps1  # the step as read (per example), for its claim
+                return out
             if kind == "new":
                 # another name for a card quantity (u = W_1x + b_1 is the card's z): derivatives with respect
                 # to u are taken with respect to that quantity, which the card's definitions depend on
@@ -754,6 +792,22 @@ class RunMixin:
         )
         new._how = how  # shown in the message
         return new, None, None
+
+    def _one_example(self, tree, names: Names):
+        """``tree`` with every one-index family that has a stacked vector of its own name (y, p) and is written
+        without its index read as its generic example (y_i), or None when there is none."""
+        hit: set[str] = set()
+
+        def f(node):
+            if node[0] == "var" and node[1] in names.stacks and len(names.families.get(node[1], "")) == 1:
+                hit.add(node[1])
+                return ("idx", node[1], (("var", names.families[node[1]]),))
+            return node
+
+        out = _map_tree(tree, f)
+        # two of them (labels and predictions, y and p): one stacked vector next to another vector (r = y - w)
+        # is a shape error to report, not one example
+        return out if len(hit) >= 2 else None
 
     def _as_definition(self, v: StepVerdict, dinfo: dict, run: _Run, claim: _Claim) -> None:
         """Turn a correct verdict on ``NAME = EXPR`` into "defines NAME" (the reference step only when the
@@ -809,6 +863,22 @@ class RunMixin:
                 else f"; its value is that of reference step {k}"
             )
         v.message = words
+
+
+def _example_component(index, comp: dict) -> bool:
+    """Is a parsed index the product of two letters ``a b`` whose second is a component letter of the step
+    (``x_{ij}``: example i, component j)?"""
+    if index[0] != "mul" or len(index[1]) != 2:
+        return False
+    a, b = index[1]
+    return (
+        a[0] == "var"
+        and b[0] == "var"
+        and isinstance(b[1], str)
+        and b[1] in comp
+        and comp[b[1]][2] == "component"
+        and a[1] != b[1]
+    )
 
 
 def _with_step_names(run, ps: ParsedStep, **changes):

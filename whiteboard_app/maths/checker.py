@@ -68,6 +68,32 @@ from .parse import ParsedStep, parse_piece, parse_step, validate
 __all__ = ["CardChecker", "Comparison", "StepVerdict", "is_tautology", "near_misses_for"]
 
 
+_TOTAL_DERIVATIVE = re.compile(
+    r"\\frac\s*\{\s*(?:\\mathrm\s*\{\s*d\s*\}|d)[^{}]*\}\s*\{\s*(?:\\mathrm\s*\{\s*d\s*\}|d)"
+)
+
+
+def _total_derivative(latex: str, previous: list[str]) -> bool:
+    """Does the step (or, for a continuation ``= ...``, the step it continues) write a total derivative
+    ``\\frac{dL}{d\\mathbf{w}}``, ``\\frac{\\mathrm{d}L}{\\mathrm{d}\\boldsymbol\\theta}``? Deisenroth et al. (MML 5.2) and
+    Magnus & Neudecker write it in numerator layout: with respect to a column vector, a row. The gradient
+    ``\\nabla_w L`` and the partial ``\\frac{\\partial L}{\\partial w}`` stay columns (the cards' layout)."""
+    if _TOTAL_DERIVATIVE.search(latex):
+        return True
+    if not latex.lstrip().startswith("="):
+        return False
+    for s in reversed(previous):
+        if not s.lstrip().startswith("="):
+            return bool(_TOTAL_DERIVATIVE.search(s))
+        if _TOTAL_DERIVATIVE.search(s):
+            return True
+    return False
+
+
+#: "unknown name 'r_nk'": an undeclared name with two or more index letters as its subscript
+_UNMODELLED = re.compile(r"unknown names? '\\?([A-Za-z]+)_([a-z]{2,3})'")
+
+
 class CardChecker(RunMixin, MatchingMixin, DiagnosisMixin, NumericMixin):
     """Everything needed to check steps of one card: names, definitions, sample points, parsed reference
     steps and mistakes, and caches. Not thread-safe; the worker process owns one per card."""
@@ -425,6 +451,7 @@ class CardChecker(RunMixin, MatchingMixin, DiagnosisMixin, NumericMixin):
             except RecursionError:
                 run = self._base_run
             self._use(run)
+            self._layout_rows = _total_derivative(latex, previous)
             v = self._check(latex, previous, run)
             _renaming.annotate(self, run, latex, v)  # hook (issue 11, i11eq): "reading q as θ"
             self._skipped(v, previous)
@@ -447,6 +474,7 @@ class CardChecker(RunMixin, MatchingMixin, DiagnosisMixin, NumericMixin):
         except ParseError as exc:  # a reading problem found late is still "unparsed", never "wrong"
             v = StepVerdict(latex, "unparsed", message=str(exc))
         finally:
+            self._layout_rows = False
             self._use(self._base_run)
         v.ms = (time.perf_counter() - t0) * 1000.0
         if len(self._verdicts) > 5000:
@@ -487,6 +515,29 @@ class CardChecker(RunMixin, MatchingMixin, DiagnosisMixin, NumericMixin):
                     reference_step=k,
                     message=f"reference step {k} is not checked; compare it yourself",
                 )
+        if (
+            v.verdict == "unparsed"
+            and (m := _UNMODELLED.match(v.message or ""))
+            and len(set(m.group(2))) == len(m.group(2))
+            and all(
+                ch in self.card.declarations.indices
+                or re.search(r"_(?:\{\s*)?" + ch + r"(?![A-Za-z])", latex)
+                for ch in m.group(2)
+            )
+        ):
+            # a well-formed step about a quantity over several indices the card does not model (Bishop's
+            # r_{nk} on a one-cluster card): not a reading error, and nothing to judge it by
+            k = self.nearest_step(latex)
+            base, sub = m.group(1), m.group(2)
+            return StepVerdict(
+                latex,
+                "cannot_check",
+                reference_step=k,
+                message=(
+                    f"{base}_{{{sub}}} is not a quantity of this card (it has no {base} indexed by "
+                    f"{', '.join(sub)}); compare with the reference step yourself"
+                ),
+            )
         return v
 
     def _check_inner(self, latex: str, previous: list[str], run: _Run) -> StepVerdict:
@@ -537,6 +588,9 @@ class CardChecker(RunMixin, MatchingMixin, DiagnosisMixin, NumericMixin):
                 return StepVerdict(latex, "wrong", reference_step=None, diagnosis=pdiag, message=problem)
             if defined is not None:
                 self._use(defined)
+                if getattr(defined, "_ps", None) is not None:  # the definition read per example
+                    ps = defined._ps
+                    claim = self._claim(ps, prev)
                 if dinfo["kind"] == "card":
                     # judged in the user's model: the rest of a chain after the re-defined name
                     claim = self._claim(

@@ -572,6 +572,19 @@ class Evaluator:
             return float((a.reshape(-1) * b.reshape(-1)).sum())
         return self.mul2(a, b)
 
+    def _component_of(self, v, k):
+        """Component k (1-based) of a column or row value, ``(a)_k``; ShapeError for a matrix, EvalError
+        for an index out of range."""
+        if not is_array(v):
+            raise EvalError("a component of a number")
+        if 1 not in v.shape:
+            raise ShapeError(f"a component of a matrix {self.shape_name(v)}")
+        q = int(round(_scalar(k)))
+        flat = np.asarray(v).reshape(-1)
+        if not 1 <= q <= flat.size:
+            raise EvalError(f"component {q} of a vector of {flat.size}")
+        return float(flat[q - 1])
+
     def mul_seq(self, factors, p: Point, scope: dict):
         """Product of ordered factors, left to right; a ("had",) marker makes an elementwise product, which
         binds more loosely than the matrix product written by juxtaposition: ``a \\odot B c`` is
@@ -645,6 +658,8 @@ class Evaluator:
             return np.maximum(x, y) if fn == "max" else np.minimum(x, y)
         if fn == "inner" and len(args) == 2:
             return self._inner(args[0], args[1])
+        if fn == "component" and len(args) == 2:
+            return self._component_of(args[0], args[1])
         if len(args) != 1 and fn not in ("logb", "binom", "cov", "prob", "kl"):
             raise EvalError(f"{fn} takes one argument")
         if isinstance(a, Ident):

@@ -249,6 +249,43 @@ def _dot_of_groups(toks: list[str], i: int, out: list[str], names: Names, em: _E
     return True
 
 
+def _group_end_at(toks: list[str], i: int) -> int:
+    """Index after the argument (a brace group or one token) starting at ``toks[i]``."""
+    return group(toks, i)[1]
+
+
+def _component_of_group(toks: list[str], i: int, out: list[str], names: Names, em: _Emitter) -> bool:
+    """``(a)_k``, ``\\mathrm{softmax}(Wx + b)_k``: a one-letter index subscript after a closing parenthesis is
+    component k of the group's (or the call's) value, emitted as the call ``component(value, k)`` (1-based;
+    the evaluator takes element k of a column or a row). Only for a letter that is an index of the step
+    (declared, a sum's variable or a component letter); ``out`` is changed only when True is returned."""
+    sub, _ = group(toks, i + 1)
+    if len(sub) != 1 or names.kinds.get(sub[0]) != "index":
+        return False
+    depth, k = 0, len(out) - 1
+    while k >= 0:
+        depth += out[k] == ")"
+        depth -= out[k] == "("
+        if depth == 0:
+            break
+        k -= 1
+    if k < 0:
+        return False
+    if k >= 1 and out[k - 1].startswith("\\vv"):
+        entry = em.table.get(out[k - 1][1:])
+        if entry is None or not (
+            entry[0] == "func" or (entry[0] == "name" and names.kinds.get(entry[1]) == "function")
+        ):
+            return False  # a name with its argument list, f(x)_k: not a component of a value
+        k -= 1
+    elif k >= 1 and (out[k - 1][-1:].isalnum() or out[k - 1] in ("}", "'")):
+        return False
+    expr = out[k:]
+    del out[k:]
+    out += [em.placeholder(("func", "component")), "(", *expr, ",", *_convert(sub, names, em), ")"]
+    return True
+
+
 def _is_transpose(arg: list[str], names: Names) -> bool:
     s = join(arg)
     if s in (r"\top", r"\intercal", r"\mathsf{T}", r"\mathrm{T}", r"\mathbf{T}", r"\mathsf T"):
@@ -346,6 +383,9 @@ def _convert(toks: list[str], names: Names, em: _Emitter) -> list[str]:
                 raise ParseError("a starred name must be declared")
             else:
                 out += ["^", "{", *_convert(a, names, em), "}"]
+            continue
+        if t == "_" and out and out[-1] == ")" and _component_of_group(toks, i, out, names, em):
+            i = _group_end_at(toks, i + 1)
             continue
         if t == "'":
             prev = out[-1] if out else ""
@@ -835,6 +875,7 @@ def _derivative(num: list[str], den: list[str], names: Names, em: _Emitter) -> l
         if k > MAX_DERIVATIVE_ORDER:
             raise ParseError(f"a derivative of order {k} is not checked (at most {MAX_DERIVATIVE_ORDER})")
     f = num[j:]
+    den = _unbold(den)  # \frac{\mathrm{d}L}{\mathrm{d}\boldsymbol{w}}: the variable w
     # denominator: one or more "d x" / "\partial x" (with optional ^k)
     wrts: list[list[str]] = []
     p = 0
@@ -890,6 +931,21 @@ def _derivative(num: list[str], den: list[str], names: Names, em: _Emitter) -> l
         out += [r"\frac", "{", r"\partial", "}", "{", r"\partial", cw[0], "}"]
     if f:
         out += ["(", *_convert(f, names, em), ")"]
+    return out
+
+
+def _unbold(toks: list[str]) -> list[str]:
+    """``toks`` with every font wrapper (``\\boldsymbol{w}``, ``\\mathbf{x}``) replaced by its argument."""
+    out: list[str] = []
+    i = 0
+    while i < len(toks):
+        t = toks[i]
+        if t.startswith("\\") and t[1:] in FONTS_DROPPED and i + 1 < len(toks) and toks[i + 1] == "{":
+            g, i = group(toks, i + 1)
+            out += _unbold(g)
+            continue
+        out.append(t)
+        i += 1
     return out
 
 

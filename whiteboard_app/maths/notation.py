@@ -138,6 +138,19 @@ def _index_slots(key: list[str] | tuple[str, ...], indices: dict) -> tuple[int, 
 _COMPONENT_FUNCS = ("softmax", "sigmoid", "softplus", "relu", "tanh", "exp", "log")
 
 
+#: the indicator of two letters, \mathbb{1}[k = i], \mathbb{1}\{k=i\}, \mathbf{1}(k = i), and the Iverson bracket
+#: [j = l] (Knuth's notation)
+_INDICATOR = re.compile(
+    r"(?:\\mathbb\s*\{\s*(?:1|I)\s*\}|\\mathbf\s*\{\s*1\s*\}|\\mathbb\s*1)\s*"
+    r"(?:\[|\\\{|\()\s*([a-z])\s*=\s*([a-z])\s*(?:\]|\\\}|\))"
+    r"|(?<![A-Za-z0-9}\\_^])\[\s*([a-z])\s*=\s*([a-z])\s*\]"
+)
+
+
+#: a family element as the whole argument of a call, ``(x^{(i)})``, ``(\mathbf{x}_i)`` (a cheap pre-test)
+_SAMPLE_ARG = re.compile(r"\(\s*(?:\\[a-z]+\s*\{\s*)?([A-Za-z])\s*\}?\s*(?:\^\s*\{\s*\(|_)")
+
+
 def _close_paren(tokens: list[str], a: int) -> int:
     """The index of the ``)`` closing the ``(`` at ``tokens[a]``; -1 when it is not closed."""
     depth = 0
@@ -709,7 +722,15 @@ class NotationRules:
                             break
                         b -= 1
                     b = b - 2 if b >= 2 and tokens[b - 1] == "^" else k - 1
-                if k == 0 or tokens[b] not in (r"\nabla", r"\sum", r"\prod", r"\max", r"\min", "^"):
+                if k == 0 or tokens[b] not in (
+                    r"\nabla",
+                    r"\partial",
+                    r"\sum",
+                    r"\prod",
+                    r"\max",
+                    r"\min",
+                    "^",
+                ):
                     for q in range(k + 1, e):
                         in_sub[q] = True  # a name's subscript (p_{data}, x_N), not \nabla_{\theta}
                 k = e
@@ -1005,10 +1026,11 @@ class NotationRules:
                 fam = sub[0]
             if fam is not None and fam not in self.families:
                 fam = next((a.target[0] for a in self.aliases if a.key == (fam,) and a.family), fam)
+            fkey = fam[1:] if fam is not None and fam.startswith("\\") and fam[1:] in self.families else fam
             if (
                 fam is None
-                or fam not in self.scalar_families
-                or len(self.families[fam]) != 1
+                or fkey not in self.scalar_families
+                or len(self.families[fkey]) != 1
                 or tokens[e : e + 1] != ["["]
             ):
                 i += 1
@@ -1052,7 +1074,7 @@ class NotationRules:
                             )
                             and (raw[q + 2] if raw[q + 2] != "{" else raw[q + 3]) not in self.names.kinds
                         ),
-                        self.families[fam],
+                        self.families[fkey],
                     )
                 )
             body: list[str] = []
@@ -1095,6 +1117,11 @@ class NotationRules:
             ):
                 num_end = _group_end(tokens, i + 1)
                 key = tuple(tokens[i + 3 : num_end - 1])
+                if key not in neg and "(" in key and key[-1:] == (")",):
+                    # \frac{\partial\ell(\beta)}{\partial\beta} (ESL 4.21): the name written with its argument
+                    k = key.index("(")
+                    if k > 0 and key[:k] in neg and all(t not in ("(", ")") for t in key[k + 1 : -1]):
+                        key = key[:k]
                 if key in neg and tokens[num_end : num_end + 1] == ["{"]:
                     den_end = _group_end(tokens, num_end)
                     out += [
@@ -1229,6 +1256,86 @@ class NotationRules:
             i = j
         return out, changed
 
+    def indicators(self, latex: str) -> str:
+        """The indicator or Iverson bracket of two index letters, ``\\mathbb{1}[k=i]``, ``[j=l]``, is the Kronecker
+        delta ``\\delta_{ki}`` (Knuth 1992; Murphy's softmax Jacobian). Only when neither letter is a name of the
+        card other than an index (``\\mathbb{1}[y=k]`` with y the card's label vector is left alone: a class
+        label's value is not an index here). ``latex`` itself when nothing applies."""
+        if "=" not in latex or ("[" not in latex and "1" not in latex):
+            return latex
+
+        def rep(m: re.Match[str]) -> str:
+            a, b = (m.group(1), m.group(2)) if m.group(1) else (m.group(3), m.group(4))
+            if any(self.names.kinds.get(x) not in (None, "index") for x in (a, b)) or a == b:
+                return m.group(0)
+            return rf"\delta_{{{a}{b}}}"
+
+        return _INDICATOR.sub(rep, latex)
+
+    def sample_functions(self, latex: str) -> str:
+        """CS229's hypothesis of one sample, ``h_\\theta(x^{(i)})`` (also ``h(x_i)``, ``f_{\\mathbf w}(x^{(i)})``):
+        a letter the card does not declare (no alias starts with it), with at most a one-token parameter
+        subscript, applied to one element of a family of the card, is the user's per-example quantity
+        ``h_{i}`` (a pattern over the example index), so ``h_\\theta(x^{(i)}) = \\sigma(\\theta^Tx^{(i)})`` defines it
+        and ``\\log h_\\theta(x^{(i)})`` uses it. ``latex`` itself when nothing applies."""
+        if "(" not in latex or not any(m.group(1) in self.families for m in _SAMPLE_ARG.finditer(latex)):
+            return latex  # no family element as a whole argument: the common case, without tokenising
+        try:
+            tokens = canon_tokens(tokenize(clean(latex)))
+        except (ParseError, RecursionError, IndexError, ValueError):
+            return latex
+        out: list[str] = []
+        changed = False
+        i, n = 0, len(tokens)
+        while i < n:
+            t = tokens[i]
+            if (
+                re.fullmatch(r"[A-Za-z]", t)
+                and (i == 0 or tokens[i - 1] not in ("\\", "_", "^"))
+                and self.names.kinds.get(t) is None
+                and t not in self._by_first
+                and t not in self.indices
+            ):
+                j = i + 1
+                if tokens[j : j + 1] == ["_"]:
+                    e = _group_end(tokens, j + 1)
+                    sub = _strip(tokens[j + 1 : e])
+                    sub = _strip(sub[1:]) if sub and sub[0].lstrip("\\") in FONTS_DROPPED else sub
+                    if len(sub) != 1 or sub[0] in self.indices:
+                        out.append(t)
+                        i += 1
+                        continue
+                    j = e
+                letter = self._sample_argument(tokens, j)
+                if letter is not None:
+                    out += [t, "_", "{", letter, "}"]
+                    i = _close_paren(tokens, j) + 1
+                    changed = True
+                    continue
+            out.append(t)
+            i += 1
+        return join(out) if changed else latex
+
+    def _sample_argument(self, tokens: list[str], j: int) -> str | None:
+        """The index letter when ``tokens[j:]`` is ``( x^{(i)} )`` or ``( x_{i} )`` with x a family of the card
+        (bold or not) and i one letter; None otherwise."""
+        if tokens[j : j + 1] != ["("]:
+            return None
+        k = j + 1
+        if k < len(tokens) and tokens[k].lstrip("\\") in FONTS_DROPPED and tokens[k + 1 : k + 2] == ["{"]:
+            e = _group_end(tokens, k + 1)
+            inner = _strip(tokens[k + 1 : e])
+            rest = [*inner, *tokens[e:]]
+        else:
+            rest = tokens[k:]
+        if not rest or rest[0] not in self.families or len(self.families[rest[0]]) != 1:
+            return None
+        if (letter := _sample_superscript(rest, 1)) is not None and rest[7:8] == [")"]:
+            return letter
+        if rest[1:3] == ["_", "{"] and rest[4:6] == ["}", ")"] and re.fullmatch(r"[A-Za-z]", rest[3]):
+            return rest[3]
+        return None
+
     def _index_notation(self, tokens: list[str]) -> tuple[list[str], bool]:
         """Rule 3: x^{(i)} -> x_{i} and, with x the variable of a sum in the step, p(x) -> p_{x}."""
         tokens, changed_int = self._integral_as_sum(tokens)
@@ -1310,12 +1417,35 @@ class NotationRules:
             letters = [s for s in sub if s != ","]
             if name is None or not all(re.fullmatch(r"[A-Za-z]", s) for s in letters):
                 continue
+            if len(letters) == 2 and self._example_component(name, letters):
+                # x_{ij} (ESL): feature j of example i of a family of vectors: j is a component
+                uses.setdefault(letters[0], set()).add(name)
+                self._positions[(letters[0], name)] = 0
+                uses.setdefault(letters[1], set()).add(name)
+                self._positions[(letters[1], name)] = 1
+                continue
             if len(letters) > 1 and len(self.families.get(name, "")) != len(letters):
                 continue  # x_{new}: a name, not indices
             for pos, s in enumerate(letters):
                 uses.setdefault(s, set()).add(name)
                 self._positions[(s, name)] = pos
         return uses
+
+    def _example_component(self, name: str, letters: list[str]) -> bool:
+        """Is ``name_{ab}`` element b of example a (ESL's x_{ij}): ``name`` a one-index family of column
+        vectors, a its index (or a letter the card does not declare) and b a letter the card does not
+        declare?"""
+        fam = self.families.get(name, "")
+        if len(fam) != 1 or name not in self.vectors:
+            return False
+        a, b = letters
+        kind_a = self.names.kinds.get(a)
+        return (
+            (a == fam or kind_a is None)
+            and a != b
+            and self.names.kinds.get(b) is None
+            and b not in self.indices
+        )
 
     def _index_letters(self, tokens: list[str]) -> tuple[list[str], bool, set[str]]:
         """Rule 4: undeclared index letters -> the card's index. Returns (tokens, changed, component letters)."""
@@ -1433,6 +1563,39 @@ class NotationRules:
             return out, letter, target
         return None
 
+    def _einstein(self, tokens: list[str], components: set[str]) -> tuple[list[str], bool]:
+        """Einstein's summation convention: a component letter written exactly twice in the step, on two
+        adjacent vector factors (``w_jx_{ij}``, ``\\theta_j\\cdot x_j``) and nowhere else, is summed: their inner
+        product ``(w^{\\top}x_{i})``. (A free component letter, ``\\partial L/\\partial w_j = \\dots x_{ij}``, is written
+        on both sides and is left to rule 5.) Removes the letters it reads from ``components``."""
+        changed = False
+        for c in sorted(components):
+            if sum(t == c for t in tokens) != 2:
+                continue
+            spots: list[tuple[int, int, int, list[str]]] = []  # (start, subscript, end, subscript kept)
+            i, n = 0, len(tokens)
+            while i < n:
+                name, j = self._name_at(tokens, i)
+                if name is not None and name in self.vectors and tokens[j : j + 1] == ["_"]:
+                    e = _group_end(tokens, j + 1)
+                    sub = _strip(tokens[j + 1 : e])
+                    if sub == [c]:
+                        spots.append((i, j, e, []))
+                    elif len(sub) == 2 and sub[1] == c and self._example_component(name, sub):
+                        spots.append((i, j, e, ["_", "{", sub[0], "}"]))
+                i = max(j, i + 1)
+            if len(spots) != 2 or tokens[spots[0][2] : spots[0][2] + 1] == ["^"]:
+                continue
+            (a0, a1, a2, ka), (b0, b1, b2, kb) = spots
+            gap = tokens[a2:b0]
+            if gap not in ([], [r"\cdot"]) or tokens[b2 : b2 + 1] == ["^"]:
+                continue
+            inner = ["(", *tokens[a0:a1], *ka, "^", "{", r"\top", "}", *tokens[b0:b1], *kb, ")"]
+            tokens = tokens[:a0] + inner + tokens[b2:]
+            components.discard(c)
+            changed = True
+        return tokens, changed
+
     def _per_example(self, tokens: list[str], components: set[str], witness: bool) -> tuple[list[str], bool]:
         """Rule 5: component subscripts dropped; a one-example step gets the example index back."""
         changed = False
@@ -1450,6 +1613,13 @@ class NotationRules:
                         if tokens[e : e + 1] == ["^"]:
                             ok = False  # a power of a component is not a vector statement
                         out += tokens[i:j]
+                        i = e
+                        continue
+                    if len(sub) == 2 and sub[1] in components and self._example_component(name, sub):
+                        # x_{ij}: component j of example i -> example i
+                        if tokens[e : e + 1] == ["^"]:
+                            ok = False
+                        out += [*tokens[i:j], "_", "{", sub[0], "}"]
                         i = e
                         continue
                 out += tokens[i:j]
@@ -1580,7 +1750,8 @@ class NotationRules:
         if name is None:
             return False
         if name in self.families:
-            return subscripted and name in self.vectors
+            # x_i, or a bare x that is its generic example (no stacked vector of its own name)
+            return name in self.vectors and (subscripted or name not in self.names.stacks)
         return name in self.vectors and not subscripted
 
     def _vector_before(self, out: list[str]) -> bool:
@@ -1636,7 +1807,7 @@ class NotationRules:
         step that defines a name or writes one of ``keep`` gets the spelling, alias, ``x^{(i)}`` and inner
         product rules only: the checker reads its index letters and per-example forms in the user's names."""
         try:
-            accented = _accents(latex)
+            accented = self.indicators(self.sample_functions(_accents(latex)))
             raw = canon_tokens(tokenize(clean(accented)))
         except (ParseError, RecursionError, IndexError, ValueError):
             return latex
@@ -1673,7 +1844,9 @@ class NotationRules:
                 c4 = c5 = False
             else:
                 tokens, c4, components = self._index_letters(tokens)
+                tokens, ce = self._einstein(tokens, components)
                 tokens, c5 = self._per_example(tokens, components, witness)
+                c5 = c5 or ce
             tokens, c6 = self._inner_products(tokens)
             tokens, c7 = self._bare_nabla(tokens)
             c6 = c6 or c7
