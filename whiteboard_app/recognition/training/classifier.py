@@ -205,6 +205,7 @@ def train_classifier(
     distill_from: str | Path | None = None,
     distill_weight: float = 1.0,
     distill_temperature: float = 2.0,
+    freeze: Sequence[str] = (),
 ) -> dict:
     """Fine-tune the classifier; write the best checkpoint (by validation accuracy) to *out_path*.
 
@@ -223,6 +224,10 @@ def train_classifier(
     probabilities on real ink (and the evidence thresholds calibrated on them) stay where the teacher
     had them while the made samples teach the added classes. The teacher's label names must be a prefix
     of the model's (ValueError otherwise).
+    *freeze* names layers whose weights stay fixed (``FREEZABLE``: ``conv1 conv2 conv3 fc1``, or
+    ``trunk`` for the three conv layers): with the trunk frozen the old classes' conv features cannot
+    drift and only the layers after it (fc1 and the output layer) learn; the frozen layers run without
+    gradients (ValueError for an unknown name).
     Returns {"epochs", "val_acc", "val_acc_base", "history": [per-epoch dicts with loss and val_acc]}.
     """
     import torch
@@ -301,7 +306,18 @@ def train_classifier(
         log,
     )
 
-    opt = torch.optim.AdamW(model.parameters(), lr=lr, weight_decay=1e-4)
+    frozen = frozen_layers(freeze)
+    for name, prm in model.named_parameters():
+        if name.split(".")[0] in frozen:
+            prm.requires_grad_(False)
+    trainable = [p for p in model.parameters() if p.requires_grad]
+    if frozen:
+        _log(
+            f"classifier: frozen {' '.join(sorted(frozen))}; "
+            f"{sum(p.numel() for p in trainable)} trainable parameters",
+            log,
+        )
+    opt = torch.optim.AdamW(trainable, lr=lr, weight_decay=1e-4)
     t0 = time.monotonic()
     best = (-1.0, None)
     history = []
@@ -380,6 +396,26 @@ def train_classifier(
         _save(model, best[1], ck, label_names, canvas_size, out_path, protos)
         _log("classifier: prototypes computed, checkpoint final", log)
     return {"epochs": len(history), "val_acc": best[0], "val_acc_base": base_acc, "history": history}
+
+
+FREEZABLE = ("conv1", "conv2", "conv3", "fc1")
+
+
+def frozen_layers(names: Sequence[str]) -> set[str]:
+    """The layer names *names* freeze (``trunk`` = conv1 conv2 conv3). ValueError for a name not in
+    ``FREEZABLE`` (or ``trunk``)."""
+    out: set[str] = set()
+    for n in names:
+        n = n.strip()
+        if not n:
+            continue
+        if n == "trunk":
+            out |= {"conv1", "conv2", "conv3"}
+        elif n in FREEZABLE:
+            out.add(n)
+        else:
+            raise ValueError(f"cannot freeze {n!r}: choose from trunk, {', '.join(FREEZABLE)}")
+    return out
 
 
 def _save(model, state, ck, label_names, canvas_size, out_path: Path, protos=None) -> None:

@@ -73,6 +73,12 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         "--distill-temperature", type=float, default=2.0, help="softmax temperature of distillation"
     )
     p.add_argument(
+        "--freeze",
+        default="",
+        help="comma-separated classifier layers kept fixed: trunk (conv1-conv3), conv1, conv2, conv3, fc1 "
+        "(default: none; e.g. --freeze trunk trains fc1 and the output layer only)",
+    )
+    p.add_argument(
         "--grouper-vectors",
         choices=("bundled", "own"),
         default="own",
@@ -159,6 +165,7 @@ def run(args: argparse.Namespace) -> int:
             distill_from=args.distill_from,
             distill_weight=args.distill_weight,
             distill_temperature=args.distill_temperature,
+            freeze=[n for n in args.freeze.split(",") if n.strip()],
         )
     if "grouper" in stages:
         if args.grouper_vectors == "own" and not (out / "classifier.pth").exists():
