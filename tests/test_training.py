@@ -338,3 +338,35 @@ def test_freeze_names_are_checked():
     assert frozen_layers(["conv3", " fc1 ", ""]) == {"conv3", "fc1"}
     with pytest.raises(ValueError, match="cannot freeze"):
         frozen_layers(["fc2"])
+
+
+def test_old_rows_keep_the_old_classes_logits(tmp_path, exprs):
+    from whiteboard_app.recognition.training.classifier import load_base, train_classifier
+
+    base = tmp_path / "base.pth"
+    train_classifier(exprs[:20], exprs[20:30], base, epochs=1, seed=0, lr=2e-3, batch_size=32, log=None)
+    out = tmp_path / "rows.pth"
+    train_classifier(
+        exprs[20:],
+        exprs[:10],
+        out,
+        epochs=2,
+        seed=1,
+        lr=5e-3,
+        batch_size=16,
+        base=base,
+        log=None,
+        freeze=["trunk", "fc1", "old-rows"],
+        synth_classes=["partial", "nabla"],
+    )
+    b, ck = load_base(base)
+    f, ck2 = load_base(out)
+    names = list(ck["label_names"])
+    bs, fs = b.state_dict(), f.state_dict()
+    assert torch.equal(bs["fc1.weight"], fs["fc1.weight"])
+    learnt = [names.index("partial"), names.index("nabla")]
+    kept = [i for i in range(len(names)) if i not in learnt]
+    assert torch.equal(bs["fc2.weight"][kept], fs["fc2.weight"][kept])
+    assert torch.equal(bs["fc2.bias"][kept], fs["fc2.bias"][kept])
+    assert not torch.equal(bs["fc2.weight"][learnt], fs["fc2.weight"][learnt])
+    assert torch.equal(ck["prototypes"].float(), ck2["prototypes"].float())  # features unchanged

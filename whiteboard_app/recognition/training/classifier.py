@@ -227,7 +227,10 @@ def train_classifier(
     *freeze* names layers whose weights stay fixed (``FREEZABLE``: ``conv1 conv2 conv3 fc1``, or
     ``trunk`` for the three conv layers): with the trunk frozen the old classes' conv features cannot
     drift and only the layers after it (fc1 and the output layer) learn; the frozen layers run without
-    gradients (ValueError for an unknown name).
+    gradients (ValueError for an unknown name). ``old-rows`` also keeps the output layer's rows of every
+    class that is not an added class (*synth_classes*): with the trunk and fc1 frozen as well, the old
+    classes' logits are exactly the base's and only the added classes' rows learn (the prototypes are
+    then the base's: the features did not change).
     Returns {"epochs", "val_acc", "val_acc_base", "history": [per-epoch dicts with loss and val_acc]}.
     """
     import torch
@@ -310,6 +313,14 @@ def train_classifier(
     for name, prm in model.named_parameters():
         if name.split(".")[0] in frozen:
             prm.requires_grad_(False)
+    keep_rows = None  # "old-rows": the output rows of the classes that get no made samples stay as they are
+    if "old-rows" in frozen:
+        from whiteboard_app.recognition.training.symbol_synth import ADDED_CLASSES
+
+        added = set(synth_classes) if synth_classes is not None else set(ADDED_CLASSES)
+        keep_rows = torch.tensor([i for i, n in enumerate(label_names) if n not in added], dtype=torch.long)
+        kept_w = model.fc2.weight.detach()[keep_rows].clone()
+        kept_b = model.fc2.bias.detach()[keep_rows].clone()
     trainable = [p for p in model.parameters() if p.requires_grad]
     if frozen:
         _log(
@@ -355,6 +366,10 @@ def train_classifier(
             opt.zero_grad()
             loss.backward()
             opt.step()
+            if keep_rows is not None:  # the step (and its weight decay) undone on the kept rows
+                with torch.no_grad():
+                    model.fc2.weight[keep_rows] = kept_w
+                    model.fc2.bias[keep_rows] = kept_b
             tot_loss += float(loss.detach())
             n_b += 1
             step += 1
@@ -391,14 +406,17 @@ def train_classifier(
             break
     if best[1] is not None:
         model.load_state_dict(best[1])
-        imgs, sizes = render_items(train, tr_items, canvas_size)
-        protos = compute_prototypes(model, imgs, sizes, tr_labels, ck["prototypes"].float())
+        if {"conv1", "conv2", "conv3", "fc1"} <= frozen:  # the features did not change: nor did they
+            protos = ck["prototypes"].float()
+        else:
+            imgs, sizes = render_items(train, tr_items, canvas_size)
+            protos = compute_prototypes(model, imgs, sizes, tr_labels, ck["prototypes"].float())
         _save(model, best[1], ck, label_names, canvas_size, out_path, protos)
         _log("classifier: prototypes computed, checkpoint final", log)
     return {"epochs": len(history), "val_acc": best[0], "val_acc_base": base_acc, "history": history}
 
 
-FREEZABLE = ("conv1", "conv2", "conv3", "fc1")
+FREEZABLE = ("conv1", "conv2", "conv3", "fc1", "old-rows")
 
 
 def frozen_layers(names: Sequence[str]) -> set[str]:

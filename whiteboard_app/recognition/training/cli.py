@@ -75,8 +75,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--freeze",
         default="",
-        help="comma-separated classifier layers kept fixed: trunk (conv1-conv3), conv1, conv2, conv3, fc1 "
-        "(default: none; e.g. --freeze trunk trains fc1 and the output layer only)",
+        help="comma-separated classifier layers kept fixed: trunk (conv1-conv3), conv1, conv2, conv3, fc1, old-rows "
+        "(the output rows of the classes that are not added classes; default: none; e.g. --freeze trunk trains "
+        "fc1 and the output layer only)",
     )
     p.add_argument(
         "--grouper-vectors",
