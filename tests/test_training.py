@@ -370,3 +370,16 @@ def test_old_rows_keep_the_old_classes_logits(tmp_path, exprs):
     assert torch.equal(bs["fc2.bias"][kept], fs["fc2.bias"][kept])
     assert not torch.equal(bs["fc2.weight"][learnt], fs["fc2.weight"][learnt])
     assert torch.equal(ck["prototypes"].float(), ck2["prototypes"].float())  # features unchanged
+
+
+def test_cli_parses_freeze_and_written_skeletons():
+    import argparse
+
+    from whiteboard_app.recognition.training.cli import add_arguments
+
+    p = argparse.ArgumentParser()
+    add_arguments(p)
+    a = p.parse_args(["--data", "d", "--out", "o", "--freeze", "trunk,old-rows", "--written-skeletons"])
+    assert a.freeze == "trunk,old-rows" and a.written_skeletons
+    b = p.parse_args(["--data", "d", "--out", "o"])
+    assert b.freeze == "" and not b.written_skeletons

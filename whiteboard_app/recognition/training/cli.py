@@ -80,6 +80,11 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         "fc1 and the output layer only)",
     )
     p.add_argument(
+        "--written-skeletons",
+        action="store_true",
+        help="made ink also from symbol_synth's hand-made skeletons of written shapes (session 9)",
+    )
+    p.add_argument(
         "--grouper-vectors",
         choices=("bundled", "own"),
         default="own",
@@ -149,7 +154,10 @@ def run(args: argparse.Namespace) -> int:
     )
     summary = {"args": {k: v for k, v in vars(args).items() if k != "func"}}
     if "classifier" in stages:
+        from whiteboard_app.recognition.training import symbol_synth
         from whiteboard_app.recognition.training.classifier import train_classifier
+
+        symbol_synth.WRITTEN_SKELETONS = bool(args.written_skeletons)
 
         summary["classifier"] = train_classifier(
             train,
