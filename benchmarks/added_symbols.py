@@ -70,8 +70,11 @@ def predict(path: Path, exprs, items, batch: int = 512, prior: bool = True):
 def run(args) -> dict:
     import torch
 
+    from whiteboard_app.recognition.training import symbol_synth
     from whiteboard_app.recognition.training.data import load_expressions, mark_fraction_bars, writer_split
     from whiteboard_app.recognition.training.symbol_synth import ADDED_CLASSES, make_samples
+
+    symbol_synth.WRITTEN_SKELETONS = bool(getattr(args, "written_skeletons", False))
 
     torch.set_num_threads(1)
     t0 = time.time()
@@ -210,6 +213,11 @@ def main(argv: list[str] | None = None) -> int:
         "--no-prior",
         action="store_true",
         help="read without the class prior fitted for a checkpoint (class_prior.json beside it)",
+    )
+    ap.add_argument(
+        "--written-skeletons",
+        action="store_true",
+        help="also draw symbol_synth's hand-made skeletons of written shapes (session 9)",
     )
     ap.add_argument("--summary", help="write the result (JSON) here")
     ap.add_argument("--no-write", action="store_true")

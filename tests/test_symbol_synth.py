@@ -308,3 +308,58 @@ def test_classifier_stop_after_ends_early_on_the_full_schedule(exprs, tmp_path):
         torch.set_num_threads(n)
     assert res["epochs"] == 1 and (tmp_path / "c.epoch1.pt").exists()
     assert not (tmp_path / "c.epoch2.pt").exists()
+
+
+WRITTEN = [
+    "\\rho",
+    "omega",
+    "partial",
+    "\\ell",
+    "\\tau",
+    "\\eta",
+    "\\kappa",
+    "Z_cap",
+    "U_cap",
+    "J_cap",
+    "\\hat",
+]
+
+
+@pytest.mark.parametrize("cls", WRITTEN)
+def test_written_skeletons_are_offered_and_fill_the_box(cls, monkeypatch):
+    rng = random.Random(7)
+    off = {S.skeleton_glyph(cls, random.Random(k))[1] for k in range(40)}
+    assert "skeleton:written" not in off  # off by default: the made-ink benchmarks keep their recipes
+    monkeypatch.setattr(S, "WRITTEN_SKELETONS", True)
+    recipes = set()
+    for _ in range(60):
+        glyph, recipe = S.skeleton_glyph(cls, rng)
+        recipes.add(recipe)
+        top, bottom = S.GLYPH_BOX[cls]
+        x0, y0, x1, y1 = S.bbox(glyph)
+        assert y0 == pytest.approx(top) and y1 == pytest.approx(bottom)
+        assert x1 > x0 and all(len(s) >= 2 for s in glyph)
+    assert "skeleton:written" in recipes
+    assert S._written_skeleton("prod", random.Random(0)) is None
+
+
+def test_written_rho_is_a_bowl_on_a_stem_from_its_foot():
+    g = S._written_skeleton("\\rho", random.Random(2))
+    assert g is not None and len(g) == 1
+    pts = g[0]
+    x0, y0, x1, y1 = S.bbox(g)
+    assert pts[0][1] == pytest.approx(y1)  # starts at the stem's foot
+    bowl = [p for p in pts if p[1] < y0 + 0.7 * (y1 - y0)]
+    assert max(p[0] for p in bowl) > x0 + 0.5 * (x1 - x0)  # the bowl reaches right of the stem
+
+
+def test_written_omega_and_eta_shapes():
+    om = S._written_skeleton("omega", random.Random(4))
+    assert om is not None and len(om) == 1
+    pts = om[0]
+    bottoms = [k for k in range(1, len(pts) - 1) if pts[k][1] > max(pts[k - 1][1], pts[k + 1][1])]
+    assert len(bottoms) == 2 and pts[0][1] < 0.1 and pts[-1][1] < 0.1  # a rounded w, ends at the top
+    eta = S._written_skeleton("\\eta", random.Random(4))
+    assert eta is not None
+    left_foot = max(p[1] for p in eta[0] if p[0] < 0.2)
+    assert eta[0][-1][1] > left_foot + 0.25  # the right leg goes below the left one

@@ -302,3 +302,84 @@ def test_cli_refiner_stage_writes_layouts_and_a_refiner(tmp_path, rows):
     summary = json.loads((out / "summary.json").read_text())
     assert len(summary["refiner"]["history"]) == 2  # the bundled refiner on validation, then one epoch
     assert "refiner: evidence of" in (out / "train.log").read_text()
+
+
+def test_frozen_trunk_keeps_the_conv_layers_and_trains_the_head(tmp_path, exprs):
+    from whiteboard_app.recognition.training.classifier import load_base, train_classifier
+
+    base = tmp_path / "base.pth"
+    train_classifier(exprs[:20], exprs[20:30], base, epochs=1, seed=0, lr=2e-3, batch_size=32, log=None)
+    out = tmp_path / "frozen.pth"
+    train_classifier(
+        exprs[20:],
+        exprs[:10],
+        out,
+        epochs=2,
+        seed=1,
+        lr=5e-3,
+        batch_size=16,
+        base=base,
+        log=None,
+        freeze=["trunk"],
+    )
+    b, _ = load_base(base)
+    f, _ = load_base(out)
+    bs, fs = b.state_dict(), f.state_dict()
+    for name in ("conv1.weight", "conv2.weight", "conv3.bias"):
+        assert torch.equal(bs[name], fs[name]), name
+    assert not torch.equal(bs["fc1.weight"], fs["fc1.weight"])
+    assert not torch.equal(bs["fc2.weight"], fs["fc2.weight"])
+
+
+def test_freeze_names_are_checked():
+    from whiteboard_app.recognition.training.classifier import frozen_layers
+
+    assert frozen_layers(["trunk"]) == {"conv1", "conv2", "conv3"}
+    assert frozen_layers(["conv3", " fc1 ", ""]) == {"conv3", "fc1"}
+    with pytest.raises(ValueError, match="cannot freeze"):
+        frozen_layers(["fc2"])
+
+
+def test_old_rows_keep_the_old_classes_logits(tmp_path, exprs):
+    from whiteboard_app.recognition.training.classifier import load_base, train_classifier
+
+    base = tmp_path / "base.pth"
+    train_classifier(exprs[:20], exprs[20:30], base, epochs=1, seed=0, lr=2e-3, batch_size=32, log=None)
+    out = tmp_path / "rows.pth"
+    train_classifier(
+        exprs[20:],
+        exprs[:10],
+        out,
+        epochs=2,
+        seed=1,
+        lr=5e-3,
+        batch_size=16,
+        base=base,
+        log=None,
+        freeze=["trunk", "fc1", "old-rows"],
+        synth_classes=["partial", "nabla"],
+    )
+    b, ck = load_base(base)
+    f, ck2 = load_base(out)
+    names = list(ck["label_names"])
+    bs, fs = b.state_dict(), f.state_dict()
+    assert torch.equal(bs["fc1.weight"], fs["fc1.weight"])
+    learnt = [names.index("partial"), names.index("nabla")]
+    kept = [i for i in range(len(names)) if i not in learnt]
+    assert torch.equal(bs["fc2.weight"][kept], fs["fc2.weight"][kept])
+    assert torch.equal(bs["fc2.bias"][kept], fs["fc2.bias"][kept])
+    assert not torch.equal(bs["fc2.weight"][learnt], fs["fc2.weight"][learnt])
+    assert torch.equal(ck["prototypes"].float(), ck2["prototypes"].float())  # features unchanged
+
+
+def test_cli_parses_freeze_and_written_skeletons():
+    import argparse
+
+    from whiteboard_app.recognition.training.cli import add_arguments
+
+    p = argparse.ArgumentParser()
+    add_arguments(p)
+    a = p.parse_args(["--data", "d", "--out", "o", "--freeze", "trunk,old-rows", "--written-skeletons"])
+    assert a.freeze == "trunk,old-rows" and a.written_skeletons
+    b = p.parse_args(["--data", "d", "--out", "o"])
+    assert b.freeze == "" and not b.written_skeletons

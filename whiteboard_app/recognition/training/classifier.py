@@ -205,6 +205,7 @@ def train_classifier(
     distill_from: str | Path | None = None,
     distill_weight: float = 1.0,
     distill_temperature: float = 2.0,
+    freeze: Sequence[str] = (),
 ) -> dict:
     """Fine-tune the classifier; write the best checkpoint (by validation accuracy) to *out_path*.
 
@@ -223,6 +224,13 @@ def train_classifier(
     probabilities on real ink (and the evidence thresholds calibrated on them) stay where the teacher
     had them while the made samples teach the added classes. The teacher's label names must be a prefix
     of the model's (ValueError otherwise).
+    *freeze* names layers whose weights stay fixed (``FREEZABLE``: ``conv1 conv2 conv3 fc1``, or
+    ``trunk`` for the three conv layers): with the trunk frozen the old classes' conv features cannot
+    drift and only the layers after it (fc1 and the output layer) learn; the frozen layers run without
+    gradients (ValueError for an unknown name). ``old-rows`` also keeps the output layer's rows of every
+    class that is not an added class (*synth_classes*): with the trunk and fc1 frozen as well, the old
+    classes' logits are exactly the base's and only the added classes' rows learn (the prototypes are
+    then the base's: the features did not change).
     Returns {"epochs", "val_acc", "val_acc_base", "history": [per-epoch dicts with loss and val_acc]}.
     """
     import torch
@@ -301,7 +309,26 @@ def train_classifier(
         log,
     )
 
-    opt = torch.optim.AdamW(model.parameters(), lr=lr, weight_decay=1e-4)
+    frozen = frozen_layers(freeze)
+    for name, prm in model.named_parameters():
+        if name.split(".")[0] in frozen:
+            prm.requires_grad_(False)
+    keep_rows = None  # "old-rows": the output rows of the classes that get no made samples stay as they are
+    if "old-rows" in frozen:
+        from whiteboard_app.recognition.training.symbol_synth import ADDED_CLASSES
+
+        added = set(synth_classes) if synth_classes is not None else set(ADDED_CLASSES)
+        keep_rows = torch.tensor([i for i, n in enumerate(label_names) if n not in added], dtype=torch.long)
+        kept_w = model.fc2.weight.detach()[keep_rows].clone()
+        kept_b = model.fc2.bias.detach()[keep_rows].clone()
+    trainable = [p for p in model.parameters() if p.requires_grad]
+    if frozen:
+        _log(
+            f"classifier: frozen {' '.join(sorted(frozen))}; "
+            f"{sum(p.numel() for p in trainable)} trainable parameters",
+            log,
+        )
+    opt = torch.optim.AdamW(trainable, lr=lr, weight_decay=1e-4)
     t0 = time.monotonic()
     best = (-1.0, None)
     history = []
@@ -339,6 +366,10 @@ def train_classifier(
             opt.zero_grad()
             loss.backward()
             opt.step()
+            if keep_rows is not None:  # the step (and its weight decay) undone on the kept rows
+                with torch.no_grad():
+                    model.fc2.weight[keep_rows] = kept_w
+                    model.fc2.bias[keep_rows] = kept_b
             tot_loss += float(loss.detach())
             n_b += 1
             step += 1
@@ -375,11 +406,34 @@ def train_classifier(
             break
     if best[1] is not None:
         model.load_state_dict(best[1])
-        imgs, sizes = render_items(train, tr_items, canvas_size)
-        protos = compute_prototypes(model, imgs, sizes, tr_labels, ck["prototypes"].float())
+        if {"conv1", "conv2", "conv3", "fc1"} <= frozen:  # the features did not change: nor did they
+            protos = ck["prototypes"].float()
+        else:
+            imgs, sizes = render_items(train, tr_items, canvas_size)
+            protos = compute_prototypes(model, imgs, sizes, tr_labels, ck["prototypes"].float())
         _save(model, best[1], ck, label_names, canvas_size, out_path, protos)
         _log("classifier: prototypes computed, checkpoint final", log)
     return {"epochs": len(history), "val_acc": best[0], "val_acc_base": base_acc, "history": history}
+
+
+FREEZABLE = ("conv1", "conv2", "conv3", "fc1", "old-rows")
+
+
+def frozen_layers(names: Sequence[str]) -> set[str]:
+    """The layer names *names* freeze (``trunk`` = conv1 conv2 conv3). ValueError for a name not in
+    ``FREEZABLE`` (or ``trunk``)."""
+    out: set[str] = set()
+    for n in names:
+        n = n.strip()
+        if not n:
+            continue
+        if n == "trunk":
+            out |= {"conv1", "conv2", "conv3"}
+        elif n in FREEZABLE:
+            out.add(n)
+        else:
+            raise ValueError(f"cannot freeze {n!r}: choose from trunk, {', '.join(FREEZABLE)}")
+    return out
 
 
 def _save(model, state, ck, label_names, canvas_size, out_path: Path, protos=None) -> None:

@@ -73,6 +73,18 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         "--distill-temperature", type=float, default=2.0, help="softmax temperature of distillation"
     )
     p.add_argument(
+        "--freeze",
+        default="",
+        help="comma-separated classifier layers kept fixed: trunk (conv1-conv3), conv1, conv2, conv3, fc1, old-rows "
+        "(the output rows of the classes that are not added classes; default: none; e.g. --freeze trunk trains "
+        "fc1 and the output layer only)",
+    )
+    p.add_argument(
+        "--written-skeletons",
+        action="store_true",
+        help="made ink also from symbol_synth's hand-made skeletons of written shapes (session 9)",
+    )
+    p.add_argument(
         "--grouper-vectors",
         choices=("bundled", "own"),
         default="own",
@@ -142,7 +154,10 @@ def run(args: argparse.Namespace) -> int:
     )
     summary = {"args": {k: v for k, v in vars(args).items() if k != "func"}}
     if "classifier" in stages:
+        from whiteboard_app.recognition.training import symbol_synth
         from whiteboard_app.recognition.training.classifier import train_classifier
+
+        symbol_synth.WRITTEN_SKELETONS = bool(args.written_skeletons)
 
         summary["classifier"] = train_classifier(
             train,
@@ -159,6 +174,7 @@ def run(args: argparse.Namespace) -> int:
             distill_from=args.distill_from,
             distill_weight=args.distill_weight,
             distill_temperature=args.distill_temperature,
+            freeze=[n for n in args.freeze.split(",") if n.strip()],
         )
     if "grouper" in stages:
         if args.grouper_vectors == "own" and not (out / "classifier.pth").exists():
