@@ -352,3 +352,20 @@ def test_a_quantity_the_card_does_not_model_cannot_be_checked(steps):
 def test_a_word_subscript_is_still_an_unknown_name():
     v = card_checker("kmeans-centroid-update").check(r"x_{new} = 3", [])
     assert v.verdict == "unparsed"
+
+
+@pytest.mark.parametrize(
+    "latex,verdict",
+    [
+        # Boyd's labelled Newton step (Convex Optimization 9.5.1): the label names the card's step
+        (r"\Delta x_{\mathrm{nt}} = -\nabla^2 f(x)^{-1}\nabla f(x)", "correct"),
+        (r"\Delta x_{\mathrm{nt}} = \nabla^2 f(x)^{-1}\nabla f(x)", "wrong"),
+        (r"x + \Delta x_{\mathrm{nt}} = x - H^{-1} g", "correct"),
+        (r"x + \Delta x_{\mathrm{nt}} = x + H^{-1} g", "wrong"),
+        # the card's own labelled name is not a label of an alias
+        (r"x_{new} = x - H^{-1} g", "correct"),
+    ],
+)
+def test_a_roman_label_after_an_alias_names_its_quantity(latex, verdict):
+    v = card_checker("newton-step-from-taylor").check(latex, [])
+    assert v.verdict == verdict, f"{latex}: {v.verdict} {v.message}"

@@ -530,6 +530,24 @@ class NotationRules:
         sub = _strip(tokens[j:e])
         return len(sub) == 1 and bool(re.fullmatch(r"[a-z]", sub[0])) and sub[0] not in self.names.kinds
 
+    def _label_sub(self, tokens: list[str], j: int) -> int | None:
+        """The end of the subscript group starting at tokens[j] when it is a label, not indices: a word of
+        two or more letters (``\\mathrm{nt}`` after ``clean``: ``nt``) with a letter the card does not
+        declare, and the name it makes with what it follows is not the card's own (``x_{new}``). Boyd
+        labels his Newton step ``\\Delta x_{\\mathrm{nt}}`` (Convex Optimization, 9.5.1). None otherwise."""
+        if tokens[j : j + 1] != ["_"] or j + 1 >= len(tokens) or tokens[j + 1] != "{":
+            return None
+        e = _group_end(tokens, j + 1)
+        sub = _strip(tokens[j + 1 : e])
+        if len(sub) < 2 or not all(re.fullmatch(r"[A-Za-z]", x) for x in sub):
+            return None
+        if all(x in self.names.kinds for x in sub):
+            return None  # x_{ij} with declared indices
+        written = self._written_name(tokens, j)
+        if written is None or written in self.names.kinds:
+            return None
+        return e
+
     # ------------------------------------------------------------------ the passes
     def _opaque_letters(self, tokens: list[str]) -> tuple[list[str], bool]:
         """A declared opaque token written with other index letters (``E[q_j^2]`` for the card's
@@ -829,7 +847,12 @@ class NotationRules:
                         and not a.family
                         and not (vector and self._component_sub(tokens, i + k + 1))
                     ):
-                        continue  # N -> n does not apply to N_k; \beta -> \beta_1 not to \beta_2
+                        label_end = self._label_sub(tokens, i + k) if a.atom else None
+                        if label_end is None:
+                            continue  # N -> n does not apply to N_k; \beta -> \beta_1 not to \beta_2
+                        # Boyd's \Delta x_{\mathrm{nt}}: a label names the key's quantity
+                        hit = (_rename_subscripts(list(a.target), bound), label_end)
+                        break
                     if (inside_decor or (out and out[-1] in (r"\partial", "d"))) and not a.atom:
                         continue  # \hat{s}, \partial z: a written-out expression is no name there
                     hit = (_rename_subscripts(list(a.target), bound), i + k)
