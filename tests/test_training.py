@@ -304,24 +304,30 @@ def test_cli_refiner_stage_writes_layouts_and_a_refiner(tmp_path, rows):
     assert "refiner: evidence of" in (out / "train.log").read_text()
 
 
-def test_frozen_trunk_keeps_the_conv_layers_and_trains_the_head(tmp_path, exprs):
-    from whiteboard_app.recognition.training.classifier import load_base, train_classifier
+@pytest.fixture(scope="module")
+def small_base(tmp_path_factory, exprs):
+    """A classifier trained for one epoch on the first 20 expressions: the base the fine-tunes start from."""
+    from whiteboard_app.recognition.training.classifier import train_classifier
 
-    base = tmp_path / "base.pth"
+    base = tmp_path_factory.mktemp("base") / "base.pth"
     train_classifier(exprs[:20], exprs[20:30], base, epochs=1, seed=0, lr=2e-3, batch_size=32, log=None)
-    out = tmp_path / "frozen.pth"
+    return base
+
+
+def _fine_tune(exprs, base, out, **kw):
+    from whiteboard_app.recognition.training.classifier import train_classifier
+
     train_classifier(
-        exprs[20:],
-        exprs[:10],
-        out,
-        epochs=2,
-        seed=1,
-        lr=5e-3,
-        batch_size=16,
-        base=base,
-        log=None,
-        freeze=["trunk"],
+        exprs[20:], exprs[:10], out, epochs=2, seed=1, lr=5e-3, batch_size=16, base=base, log=None, **kw
     )
+
+
+def test_frozen_trunk_keeps_the_conv_layers_and_trains_the_head(tmp_path, exprs, small_base):
+    from whiteboard_app.recognition.training.classifier import load_base
+
+    base = small_base
+    out = tmp_path / "frozen.pth"
+    _fine_tune(exprs, base, out, freeze=["trunk"])
     b, _ = load_base(base)
     f, _ = load_base(out)
     bs, fs = b.state_dict(), f.state_dict()
@@ -340,25 +346,12 @@ def test_freeze_names_are_checked():
         frozen_layers(["fc2"])
 
 
-def test_old_rows_keep_the_old_classes_logits(tmp_path, exprs):
-    from whiteboard_app.recognition.training.classifier import load_base, train_classifier
+def test_old_rows_keep_the_old_classes_logits(tmp_path, exprs, small_base):
+    from whiteboard_app.recognition.training.classifier import load_base
 
-    base = tmp_path / "base.pth"
-    train_classifier(exprs[:20], exprs[20:30], base, epochs=1, seed=0, lr=2e-3, batch_size=32, log=None)
+    base = small_base
     out = tmp_path / "rows.pth"
-    train_classifier(
-        exprs[20:],
-        exprs[:10],
-        out,
-        epochs=2,
-        seed=1,
-        lr=5e-3,
-        batch_size=16,
-        base=base,
-        log=None,
-        freeze=["trunk", "fc1", "old-rows"],
-        synth_classes=["partial", "nabla"],
-    )
+    _fine_tune(exprs, base, out, freeze=["trunk", "fc1", "old-rows"], synth_classes=["partial", "nabla"])
     b, ck = load_base(base)
     f, ck2 = load_base(out)
     names = list(ck["label_names"])
