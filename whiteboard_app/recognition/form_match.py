@@ -1553,25 +1553,23 @@ def _class_log_odds(probs: dict, tok: str, other: str, added_cap: float = 99.0) 
 
 #: A token with fewer real training symbols than this is an added class (:func:`added_pair`).
 CLASS_MIN_COUNT = 20
-_CLASS_COUNTS: dict | None = None
 
 
+@functools.lru_cache(maxsize=1)
 def class_counts() -> dict[str, int]:
     """``weights/class_counts.json``'s "counts": token -> how many real symbols of it the classifier's
     training split holds (written by ``scripts/calibrate_evidence.py classes`` from the training split's
-    writers, never the calibration writers nor dev); empty when the file is missing or unreadable."""
-    global _CLASS_COUNTS
-    if _CLASS_COUNTS is None:
-        import json
-        from pathlib import Path
+    writers, never the calibration writers nor dev); empty when the file is missing or unreadable. Read
+    once per process."""
+    import json
+    from pathlib import Path
 
-        path = Path(__file__).resolve().parent / "weights" / "class_counts.json"
-        try:
-            raw = json.loads(path.read_text(encoding="utf-8"))["counts"]
-            _CLASS_COUNTS = {str(k): int(v) for k, v in raw.items()}
-        except (OSError, ValueError, KeyError, TypeError, AttributeError):
-            _CLASS_COUNTS = {}
-    return _CLASS_COUNTS
+    path = Path(__file__).resolve().parent / "weights" / "class_counts.json"
+    try:
+        raw = json.loads(path.read_text(encoding="utf-8"))["counts"]
+        return {str(k): int(v) for k, v in raw.items()}
+    except (OSError, ValueError, KeyError, TypeError, AttributeError):
+        return {}
 
 
 def added_pair(tok: str, other: str) -> bool:
