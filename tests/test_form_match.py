@@ -976,7 +976,7 @@ def test_the_deficit_can_leave_look_alikes_to_the_ink_evidence(monkeypatch):
     # deficit is taken against the best token of ANOTHER shape, and the case is left to case_llr
     from whiteboard_app.recognition import form_match as fmod
 
-    monkeypatch.setattr(fmod, "_CLASS_COUNTS", dict(_COUNTS))
+    monkeypatch.setattr(fmod, "class_counts", lambda: dict(_COUNTS))
     top = (("x", 0.9), ("X", 0.05), ("y", 0.03))
     form = _record_fm("X", [("X", 0, 0.0, top, (1,))])
     form = FormMatch("X", "near_miss", 1.0, 1, 0, 0, 0, (), (("X", 2.89, 0.0, 0.0, 0.0),), form.glyph_ink)
@@ -1004,7 +1004,7 @@ def test_a_real_glyph_read_as_an_added_look_alike_class_is_not_refused_for_it(mo
     # class over an added one is (a real k read "k" is not the card's K)
     from whiteboard_app.recognition import form_match as fmod
 
-    monkeypatch.setattr(fmod, "_CLASS_COUNTS", dict(_COUNTS))
+    monkeypatch.setattr(fmod, "class_counts", lambda: dict(_COUNTS))
     monkeypatch.setattr(fmod, "_SIZE_MODEL", _FLAT_SIZES)
     assert fmod.added_pair("w", "\\omega") and not fmod.added_pair("\\omega", "w")
     assert not fmod.added_pair("x", "X")  # both real
@@ -1045,7 +1045,7 @@ def test_the_open_margin_weighs_look_alike_odds_as_the_evidence_does(monkeypatch
     # full, the open margin weighs them as favour does
     from whiteboard_app.recognition import form_match as fmod
 
-    monkeypatch.setattr(fmod, "_CLASS_COUNTS", dict(_COUNTS))
+    monkeypatch.setattr(fmod, "class_counts", lambda: dict(_COUNTS))
     top = (("\\tau", 0.9), ("T", 0.05))
     form = _record_fm("T", [("T", 0, 0.0, top, (1,))])
     own = _record_fm("\\tau", [("\\tau", 0, 0.0, top, (1,))])
