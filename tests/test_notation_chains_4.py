@@ -369,3 +369,24 @@ def test_a_word_subscript_is_still_an_unknown_name():
 def test_a_roman_label_after_an_alias_names_its_quantity(latex, verdict):
     v = card_checker("newton-step-from-taylor").check(latex, [])
     assert v.verdict == verdict, f"{latex}: {v.verdict} {v.message}"
+
+
+@pytest.mark.parametrize(
+    "latex,verdict",
+    [
+        # Var(X/c) = Var(X)/c^2 for a constant c (the card defines Var(q^Tk) = d_k): the scaled score
+        (r"\mathrm{Var}\left(\frac{q^\top k}{\sqrt{d_k}}\right) = 1", "correct"),
+        (r"\mathrm{Var}\left(\frac{q^\top k}{d_k}\right) = 1", "wrong"),
+        (r"\mathrm{Var}(\frac{1}{\sqrt{d_k}} q^Tk) = 1", "correct"),
+        (r"\mathrm{Var}(c\, q^Tk) = c^2 d_k", "correct"),
+        (r"\mathrm{Var}(c\, q^Tk) = c d_k", "wrong"),
+        (r"\mathrm{Var}(2q^Tk) = 4d_k", "correct"),
+        (r"\mathrm{Var}(2q^Tk) = 2d_k", "wrong"),
+        # a random factor or a shift is no constant scale: not judged
+        (r"\mathrm{Var}(q_1 k_1) = 1", "cannot_check"),
+        (r"\mathrm{Var}(q^Tk + 1) = d_k", "cannot_check"),
+    ],
+)
+def test_a_variance_scaled_by_a_constant_reaches_the_cards_variance(latex, verdict):
+    v = card_checker("scaled-dot-product-attention").check(latex, [])
+    assert v.verdict == verdict, f"{latex}: {v.verdict} {v.message}"

@@ -894,6 +894,97 @@ class NotationRules:
             return None
         return "same" if len(sub) == len(fam) else ("other" if len(sub) == 1 else None)
 
+    _VAR = (r"\mathrm", "{", "V", "a", "r", "}", "(")
+
+    def _constant(self, chunk: list[str]) -> bool:
+        """Is ``chunk`` (tokens) a constant: a number, a name the card declares as a symbol (``d_k``), or
+        ``\\sqrt``/``\\frac`` of constants? Random quantities (families, defined expectations) are not."""
+        chunk = _strip(chunk)
+        if not chunk:
+            return False
+        if all(re.fullmatch(r"[0-9.]", t) for t in chunk):
+            return True
+        if chunk[0] == r"\sqrt" and _group_end(chunk, 1) == len(chunk):
+            return self._constant(chunk[1:])
+        if chunk[0] == r"\frac":
+            mid = _group_end(chunk, 1)
+            return (
+                _group_end(chunk, mid) == len(chunk)
+                and self._constant(chunk[1:mid])
+                and self._constant(chunk[mid:])
+            )
+        try:
+            return self.names.kinds.get(name_key(join(chunk))) == "symbol"
+        except (ParseError, IndexError, ValueError):
+            return False
+
+    def _variance_scale(self, inner: list[str]) -> tuple[list[str], list[str]] | None:
+        """For the argument ``inner`` of a variance: (the factor c^2 as tokens, the rest X) when it is X
+        over a constant (one fraction ``\\frac{X}{c}``) or a leading constant factor times X (``2X``, ``cX``,
+        ``\\frac{1}{\\sqrt{d_k}}X``); None otherwise (:meth:`_scaled_variance`)."""
+        if not inner:
+            return None
+        if inner[0] == r"\frac":
+            mid = _group_end(inner, 1)
+            end = _group_end(inner, mid)
+            if end == len(inner):  # X / c
+                num = _strip(inner[1:mid])
+                if num and num != ["1"] and self._constant(inner[mid:]):
+                    den = ["(", *_strip(inner[mid:]), ")", "^", "{", "2", "}"]
+                    return [r"\frac", "{", "1", "}", "{", *den, "}"], num
+                return None
+            k = end
+        elif inner[0] == r"\sqrt":
+            k = _group_end(inner, 1)
+        elif re.fullmatch(r"[0-9]", inner[0]):
+            k = 1
+            while k < len(inner) and re.fullmatch(r"[0-9.]", inner[k]):
+                k += 1
+        elif re.fullmatch(r"[A-Za-z]", inner[0]):  # a declared constant, with its subscript: c, d_k
+            k = _group_end(inner, 2) if inner[1:2] == ["_"] else 1
+        else:
+            return None
+        if k < len(inner) and inner[k] not in ("+", "-", "^", "_") and self._constant(inner[:k]):
+            return ["(", *inner[:k], ")", "^", "{", "2", "}"], inner[k:]
+        return None
+
+    def _scaled_variance(self, tokens: list[str]) -> tuple[list[str], bool]:
+        """``\\mathrm{Var}(X/c)`` = ``\\frac{1}{(c)^{2}}\\mathrm{Var}(X)`` and ``\\mathrm{Var}(cX)`` =
+        ``(c)^{2}\\mathrm{Var}(X)`` for a constant c (:meth:`_constant`; Var(aX + b) = a^2 Var(X):
+        Wasserman, All of Statistics, Theorem 3.16), so that the card's defined variance (``\\mathrm{Var}(q^Tk)
+        = d_k``) reaches a scaled one: ``\\mathrm{Var}(q^Tk/\\sqrt{d_k}) = 1`` is checked, not "cannot check".
+        Only on a card that defines a variance; a scale that is not one leading factor or one fraction's
+        denominator is left as written."""
+        if not any(k[: len(self._VAR)] == self._VAR for k in self.opaque):
+            return tokens, False
+        out: list[str] = []
+        changed = False
+        i = 0
+        n = len(tokens)
+        while i < n:
+            if tuple(tokens[i : i + 7]) != self._VAR:
+                out.append(tokens[i])
+                i += 1
+                continue
+            depth, close = 0, -1
+            for j in range(i + 6, n):
+                depth += tokens[j] == "("
+                depth -= tokens[j] == ")"
+                if depth == 0:
+                    close = j
+                    break
+            inner = tokens[i + 7 : close] if close > 0 else []
+            scaled = self._variance_scale(inner)
+            if scaled is None:
+                out.append(tokens[i])
+                i += 1
+                continue
+            factor, rest = scaled
+            out += [*factor, *self._VAR, *rest, ")"]
+            changed = True
+            i = close + 1
+        return out, changed
+
     def _expectation_spelling(self, tokens: list[str]) -> tuple[list[str], bool]:
         """``\\mathbb{E}[..]``, ``\\operatorname{E}[..]`` and ``E[..]`` spelled as the card's opaque keys are."""
         if self.expect_to is None:
@@ -1859,7 +1950,8 @@ class NotationRules:
                     break
             tokens, c8 = self._opaque_letters(tokens)
             tokens, c9 = self._function_components(tokens)
-            c2 = c2 or c8 or c9
+            tokens, cv = self._scaled_variance(tokens)
+            c2 = c2 or c8 or c9 or cv
             tokens, c3 = self._index_notation(tokens)
             if params or (keep and self._mentions(tokens, keep)):
                 # the user's own definitions are in play: index letters, components and per-example
