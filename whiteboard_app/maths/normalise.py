@@ -219,6 +219,19 @@ def _group_close(toks: list[str], i: int) -> int:
     return -1
 
 
+def _group_open(toks: list[str], k: int) -> int:
+    """Index of the ``(`` that the ``)`` at toks[k] closes; -1 when it does not open (the twin of
+    :func:`_group_close`)."""
+    depth = 0
+    while k >= 0:
+        depth += toks[k] == ")"
+        depth -= toks[k] == "("
+        if depth == 0:
+            return k
+        k -= 1
+    return -1
+
+
 def _dot_of_groups(toks: list[str], i: int, out: list[str], names: Names, em: _Emitter) -> bool:
     """``(a)\\cdot(b)``: a written dot between two parenthesised factors is emitted as the call
     ``inner(a, b)`` (the evaluator takes the inner product of two columns of one size, the ordinary product
@@ -230,13 +243,7 @@ def _dot_of_groups(toks: list[str], i: int, out: list[str], names: Names, em: _E
     close = _group_close(toks, i + 1)
     if close < 0 or toks[close + 1 : close + 2] in (["^"], ["_"], ["'"]):
         return False
-    depth, k = 0, len(out) - 1
-    while k >= 0:
-        depth += out[k] == ")"
-        depth -= out[k] == "("
-        if depth == 0:
-            break
-        k -= 1
+    k = _group_open(out, len(out) - 1)
     if k < 0:
         return False
     before = out[k - 1] if k >= 1 else ""
@@ -262,13 +269,7 @@ def _component_of_group(toks: list[str], i: int, out: list[str], names: Names, e
     sub, _ = group(toks, i + 1)
     if len(sub) != 1 or names.kinds.get(sub[0]) != "index":
         return False
-    depth, k = 0, len(out) - 1
-    while k >= 0:
-        depth += out[k] == ")"
-        depth -= out[k] == "("
-        if depth == 0:
-            break
-        k -= 1
+    k = _group_open(out, len(out) - 1)
     if k < 0:
         return False
     if k >= 1 and out[k - 1].startswith("\\vv"):

@@ -49,6 +49,7 @@ from whiteboard_app.latex.tokens import (
 )
 
 from .normalise import Names, names_from_declarations
+from .normalise import _group_close as _close_paren  # the ) closing a (: one helper for both modules
 
 _DECOR_SYNONYMS = {r"\widehat": r"\hat", r"\overline": r"\bar", r"\widetilde": r"\tilde"}
 _PROB_CMDS = {r"\Pr"}
@@ -149,17 +150,6 @@ _INDICATOR = re.compile(
 
 #: a family element as the whole argument of a call, ``(x^{(i)})``, ``(\mathbf{x}_i)`` (a cheap pre-test)
 _SAMPLE_ARG = re.compile(r"\(\s*(?:\\[a-z]+\s*\{\s*)?([A-Za-z])\s*\}?\s*(?:\^\s*\{\s*\(|_)")
-
-
-def _close_paren(tokens: list[str], a: int) -> int:
-    """The index of the ``)`` closing the ``(`` at ``tokens[a]``; -1 when it is not closed."""
-    depth = 0
-    for q in range(a, len(tokens)):
-        depth += tokens[q] == "("
-        depth -= tokens[q] == ")"
-        if depth == 0:
-            return q
-    return -1
 
 
 def _rename_subscripts(target: list[str], bound: dict[str, str]) -> list[str]:
@@ -966,13 +956,7 @@ class NotationRules:
                 out.append(tokens[i])
                 i += 1
                 continue
-            depth, close = 0, -1
-            for j in range(i + 6, n):
-                depth += tokens[j] == "("
-                depth -= tokens[j] == ")"
-                if depth == 0:
-                    close = j
-                    break
+            close = _close_paren(tokens, i + 6)
             inner = tokens[i + 7 : close] if close > 0 else []
             scaled = self._variance_scale(inner)
             if scaled is None:
