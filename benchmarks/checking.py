@@ -7,7 +7,7 @@ Run: ``python -m benchmarks.checking``. Writes the "checking" section of docs/be
 - the parse route on the table's candidates: sympy ``parse_latex`` alone (no normaliser) vs our
   normaliser + ``parse_latex``, with antlr's default LL prediction vs SLL first (median ms per step);
 - (issue 11) steps in other notations: every step of the chains of tests/data/user_chains_table.toml and
-  tests/data/textbook_chains.toml and tests/data/notation_chains_2.toml, _3.toml and _4.toml
+  tests/data/textbook_chains.toml and tests/data/notation_chains_2.toml, _3.toml, _4.toml and _5.toml
   (the user's own names, components, per-example forms), checked in order with the chain's earlier steps
   as ``previous``, by kind (definitions, derivative steps, the rest), and a derivation after a step that
   is refused (a derivative of order 1000).
@@ -30,6 +30,7 @@ TEXTBOOK = Path(__file__).resolve().parents[1] / "tests" / "data" / "textbook_ch
 NOTATION2 = Path(__file__).resolve().parents[1] / "tests" / "data" / "notation_chains_2.toml"
 NOTATION3 = Path(__file__).resolve().parents[1] / "tests" / "data" / "notation_chains_3.toml"
 NOTATION4 = Path(__file__).resolve().parents[1] / "tests" / "data" / "notation_chains_4.toml"
+NOTATION5 = Path(__file__).resolve().parents[1] / "tests" / "data" / "notation_chains_5.toml"
 _DERIV = ("\\frac{d", "\\frac{\\partial", "\\nabla", "'(", "\\frac{d^", "\\partial^")
 
 
@@ -67,9 +68,12 @@ def _chains(deck):
     variants += [
         (("notation4", ex), card_id, st) for card_id, st, ex in _chain_variants(NOTATION4, stop_at_wrong=True)
     ]
+    variants += [
+        (("notation5", ex), card_id, st) for card_id, st, ex in _chain_variants(NOTATION5, stop_at_wrong=True)
+    ]
     tb_agree = tb_n = 0
     for (table, expected), k, latex, v, ms in timed_chain_steps(deck, variants):
-        if table in ("textbook", "notation2", "notation3", "notation4"):
+        if table in ("textbook", "notation2", "notation3", "notation4", "notation5"):
             tb_n += 1
             tb_agree += v.verdict == expected[k]
             kinds[f"{table} chains"].append(ms)
@@ -234,7 +238,8 @@ def main() -> str:
             "\\operatorname{Var}, roman subscripts, other index letters) and tests/data/notation_chains_3.toml "
             "(CS229 x^{(i)}, Ng's z^{[l]}, Murphy, ESL, Bishop, Boyd conventions) and tests/data/notation_chains_4.toml "
             "(MML numerator layout, Prince, d2l.ai, Shalev-Shwartz & Ben-David, ESL x_{ij}, Jurafsky & Martin, "
-            "Rafailov et al., Iverson brackets), each chain once as written and once up "
+            "Rafailov et al., Iverson brackets) and tests/data/notation_chains_5.toml (numerator layout with "
+            "Jacobians, differentials, CS231n, Bishop, Murphy, the papers' own forms), each chain once as written and once up "
             f"to one wrong step; {tb_agree}/{tb_n} verdicts as expected.",
             "",
             "| steps | n | median ms | p95 ms |",
@@ -247,6 +252,8 @@ def main() -> str:
             lines.append(timing_row("notation chains, third round", kinds["notation3 chains"]))
         if kinds.get("notation4 chains"):
             lines.append(timing_row("notation chains, fourth round", kinds["notation4 chains"]))
+        if kinds.get("notation5 chains"):
+            lines.append(timing_row("notation chains, fifth round", kinds["notation5 chains"]))
     lines += [
         "",
         f"A derivation of 4 steps after `\\frac{{d^{{1000}}\\sigma}}{{dz^{{1000}}}}` (refused at once: "

@@ -99,6 +99,7 @@ RELATIONS = {
     r"\equiv": "=",
     ":=": "=",
     r"\coloneqq": "=",
+    r"\triangleq": "=",  # a definition (Kingma & Ba, Boyd & Vandenberghe): read like :=
     r"\sim": "sim",
     r"\in": "in",
     r"\Rightarrow": "implies",
@@ -195,7 +196,7 @@ _CLEAN = [
         "",
     ),
     (re.compile(r"\\(?:[,;!:]|(?:quad|qquad|displaystyle|textstyle|nonumber|limits)(?![a-zA-Z]))"), " "),
-    (re.compile(r"\\(lVert|rVert|Vert)(?![a-zA-Z])"), r"\\|"),
+    (re.compile(r"\\(lVert|rVert|Vert|parallel)(?![a-zA-Z])"), r"\\|"),
     (re.compile(r"\\(lvert|rvert|vert|mid)(?![a-zA-Z])"), "|"),
     (re.compile(r"\\(dfrac|tfrac|cfrac)(?![a-zA-Z])"), r"\\frac"),
     (re.compile(r"\\(leq|leqslant)(?![a-zA-Z])"), r"\\le"),

@@ -428,7 +428,7 @@ class RunMixin:
     def _parse_run_uncached(self, run: _Run, latex: str, rewritten: bool = False):
         text = _LET.sub("", latex, count=1) if _LET.match(latex) else latex
         explicit = text is not latex or bool(
-            re.search(r":=|\\coloneqq", text)
+            re.search(r":=|\\coloneqq|\\triangleq", text)
         )  # let, :=: always a definition
         if not rewritten:
             text = _accents(text)  # ŷ is \hat{y} for the user's definitions too

@@ -90,6 +90,46 @@ def _total_derivative(latex: str, previous: list[str]) -> bool:
     return False
 
 
+_DERIVATIVE = re.compile(r"\\partial|\\frac\s*\{\s*(?:\\mathrm\s*\{\s*d\s*\}|d)")
+
+
+def _writes_derivative(latex: str, previous: list[str]) -> bool:
+    """Does the step, or the chain it continues (a leading ``=``), write a derivative (``\\partial``,
+    ``\\frac{d..}{d..}``)? Only such a step may be read in numerator layout."""
+    if _DERIVATIVE.search(latex):
+        return True
+    if not latex.lstrip().startswith("="):
+        return False
+    for s in reversed(previous):
+        if _DERIVATIVE.search(s):
+            return True
+        if not s.lstrip().startswith("="):
+            return False
+    return False
+
+
+_NUMERATOR_NOTE = "read in numerator layout (the derivative of a scalar by a column vector as a row)"
+
+
+def _as_derivatives(latex: str, previous: list[str]) -> tuple[str, list[str]]:
+    """The step and the user's earlier steps with every differential ``\\mathrm{d}f = A\\,\\mathrm{d}x`` read as the
+    gradient it identifies (:mod:`whiteboard_app.maths.differentials`)."""
+    if r"{d}" not in latex and not any(r"{d}" in p for p in previous):
+        return latex, previous
+    return _differential(latex), [_differential(p) for p in previous]
+
+
+def _differential(latex: str) -> str:
+    from .differentials import differential_as_derivative
+
+    return differential_as_derivative(latex) or latex
+
+
+def _shape_error(v: StepVerdict) -> bool:
+    """Is the verdict's reason a shape error (``cannot multiply (d x 1) by (d x d)``), not a wrong value?"""
+    return v.diagnosis == "shape mismatch" or bool(v.shape and not v.shape.startswith("("))
+
+
 #: "unknown name 'r_nk'": an undeclared name with two or more index letters as its subscript
 _UNMODELLED = re.compile(r"unknown names? '\\?([A-Za-z]+)_([a-z]{2,3})'")
 
@@ -446,6 +486,8 @@ class CardChecker(RunMixin, MatchingMixin, DiagnosisMixin, NumericMixin):
             # extras (diagnosis searches, the "proved" label) stop 0.6 s after the start, so a check
             # stays inside the worker's ~1 s limit on a busy machine
             self._budget_end = t0 + self.BUDGET_S
+            written, as_written = latex, previous
+            latex, previous = _as_derivatives(latex, previous)  # differentials df = A dx as gradients
             try:
                 run = self._run_for(previous)
             except RecursionError:
@@ -453,8 +495,15 @@ class CardChecker(RunMixin, MatchingMixin, DiagnosisMixin, NumericMixin):
             self._use(run)
             self._layout_rows = _total_derivative(latex, previous)
             v = self._check(latex, previous, run)
+            if (
+                v.verdict == "wrong"
+                and _writes_derivative(latex, previous)
+                and self._numerator_evidence(v, as_written)
+            ):
+                v = self._in_numerator_layout(latex, previous, run, v)
+            v.latex = written
             _renaming.annotate(self, run, latex, v)  # hook (issue 11, i11eq): "reading q as θ"
-            self._skipped(v, previous)
+            self._skipped(v, as_written)
             if (
                 v.verdict == "correct"
                 and v.reference_step is None
@@ -472,7 +521,7 @@ class CardChecker(RunMixin, MatchingMixin, DiagnosisMixin, NumericMixin):
                 if v0 is not None and v0.verdict == "correct" and v0.reference_step is not None:
                     v.reference_step = v0.reference_step
         except ParseError as exc:  # a reading problem found late is still "unparsed", never "wrong"
-            v = StepVerdict(latex, "unparsed", message=str(exc))
+            v = StepVerdict(vkey[1], "unparsed", message=str(exc))
         finally:
             self._layout_rows = False
             self._use(self._base_run)
@@ -480,6 +529,43 @@ class CardChecker(RunMixin, MatchingMixin, DiagnosisMixin, NumericMixin):
         if len(self._verdicts) > 5000:
             self._verdicts.clear()
         self._verdicts[vkey] = dataclasses.replace(v)
+        return v
+
+    def _numerator_evidence(self, v: StepVerdict, previous: list[str]) -> bool:
+        """Has the user written in numerator layout? A shape error in the cards' layout that the other layout
+        may resolve (``dL/dy (I + J)``: a column times a matrix), or an earlier step of the run read in numerator
+        layout. A step that only equates a column with a row (``dL/dw = (y-hat - y) x^T``) is no evidence: it is
+        the dropped transpose of the cards' layout."""
+        if _shape_error(v):
+            return True
+        for j in range(len(previous)):
+            pv = self._verdicts.get((tuple(previous[:j]), previous[j]))
+            if pv is not None and pv.note and _NUMERATOR_NOTE in pv.note:
+                return True
+        return False
+
+    def _in_numerator_layout(self, latex: str, previous: list[str], run: _Run, v: StepVerdict) -> StepVerdict:
+        """A step judged wrong in the cards' layout (gradients of a scalar as columns), judged again with every
+        written derivative of a scalar with respect to a column vector read as a row (numerator layout: He et
+        al. 2016 eq. 5 ``dL/dx = dL/dy (I + dF/dx)``, Magnus & Neudecker, MML 5.2). The whole step (and the
+        earlier steps it is compared with) is read in the one layout: correct there, it is correct; a slip
+        wrong in both layouts stays wrong, named by the reading without a shape mismatch when only one has it
+        (a sign flip in ``dL/dy (I - J)``, not "cannot multiply")."""
+        self.ev.rows = True
+        self.ev._memo.clear()
+        try:
+            self._use(run)
+            w = self._check(latex, previous, run)
+        except (ParseError, RecursionError):
+            return v
+        finally:
+            self.ev.rows = False
+            self.ev._memo.clear()
+        if w.verdict == "correct" or (w.verdict == "wrong" and _shape_error(v) and not _shape_error(w)):
+            # wrong in both: when only the cards' layout has a shape error, the step is written in numerator
+            # layout and its error is the other one (dL/dy (I - J): not "cannot multiply (d x 1) by (d x d)")
+            w.note = f"{w.note}; {_NUMERATOR_NOTE}" if w.note else _NUMERATOR_NOTE
+            return w
         return v
 
     def _skipped(self, v: StepVerdict, previous: list[str]) -> None:

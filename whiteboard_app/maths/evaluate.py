@@ -9,6 +9,7 @@ mismatch raises :class:`ShapeError` naming both shapes in the card's dimension n
 from __future__ import annotations
 
 import math
+import re
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -92,6 +93,11 @@ class Evaluator:
     ``definitions``: name -> tree; ``patterns``: family -> (index names, tree); the evaluator substitutes
     them lazily, so a derivative perturbing ``z`` changes ``p_k`` defined from ``z``.
     """
+
+    #: numerator layout (Magnus & Neudecker; Deisenroth et al., MML 5.2; He et al. 2016, eq. 5): the derivative
+    #: of a scalar with respect to a column vector is a row (1 x d), a Jacobian stays p x d, so a chain rule
+    #: reads left to right (``dL/dx = dL/dy (I + dF/dx)``). Off: the cards' denominator layout (a column).
+    rows: bool = False
 
     def __init__(self, names: Names, decl: Declarations, definitions: dict, patterns: dict):
         self._memo: dict = {}
@@ -357,9 +363,12 @@ class Evaluator:
             try:
                 if self._depth > 30:
                     raise EvalError(f"the definition of {name} refers to itself")
-                return self.ev(self.definitions[name], p, scope)
+                v = self.ev(self.definitions[name], p, scope)
             finally:
                 self._depth -= 1
+            if self.rows and _column(v) and self._scalar_gradient_name(name):
+                return v.T  # a defined \frac{\partial L}{\partial y} (a column on the card) as a row
+            return v
         kind = self.names.kinds.get(name)
         if kind == "identity":
             return Ident(1.0)
@@ -372,6 +381,12 @@ class Evaluator:
         if kind == "function":
             raise EvalError(f"the function {name} needs an argument")
         raise EvalError(f"{name} has no value here")
+
+    def _scalar_gradient_name(self, name: str) -> bool:
+        """Is ``name`` the card's opaque name of a derivative ``\\frac{\\partial L}{\\partial y}`` /
+        ``\\frac{dL}{dy}`` of a name that is not declared as a matrix or vector (a scalar such as a loss)?"""
+        m = _GRADIENT_KEY.match(name)
+        return m is not None and self.names.kinds.get(m.group(1)) != "matrix"
 
     def _over_free_index(self, tree, p: Point, scope: dict):
         """``\\mathrm{diag}(p_i(1-p_i))`` (Murphy 8.3.1: ``S = diag(mu_i(1-mu_i))``): when the argument of diag
@@ -726,7 +741,15 @@ class Evaluator:
     # ---------------------------------------------------------------- derivatives
     def derivative(self, f, wrt, p: Point, scope: dict):
         """df/dwrt by central differences (step 1e-6 relative, 1e-3 when nested): the shape of wrt for a
-        scalar f, a p x d Jacobian for a p x 1 f and d x 1 wrt. EvalError for an undefined f."""
+        scalar f (with :attr:`rows`, a row 1 x d for a column wrt), a p x d Jacobian for a p x 1 f and d x 1
+        wrt. A derivative inside f is always taken in the cards' layout. EvalError for an undefined f."""
+        rows, self.rows = self.rows, False
+        try:
+            return self._derivative(f, wrt, p, scope, rows and not _contains(f, "deriv"))
+        finally:
+            self.rows = rows
+
+    def _derivative(self, f, wrt, p: Point, scope: dict, rows: bool):
         if f[0] == "var" and self.names.kinds.get(f[1]) == "function":
             f = ("call", self.names.functions[f[1]], (wrt,))
         if (
@@ -802,10 +825,23 @@ class Evaluator:
             grads.append((_as(at(xp.reshape(x0.shape))) - _as(at(xm.reshape(x0.shape)))) / (2 * h))
         g0 = grads[0]
         if not isinstance(g0, np.ndarray):
-            return np.array(grads, dtype=float).reshape(x0.shape)
+            g = np.array(grads, dtype=float).reshape(x0.shape)
+            return g.T if rows and _column(g) else g  # a scalar f by a column: a row in numerator layout
         if x0.shape[1] == 1 and g0.ndim == 2 and g0.shape[1] == 1:
             return np.hstack([np.asarray(g).reshape(-1, 1) for g in grads])  # Jacobian (p x d)
         raise EvalError("derivative of a matrix with respect to a matrix")
+
+
+#: the opaque name of a first derivative of a plain name (``@\frac{\partial L}{\partial y}``, ``@\frac{dL}{dw}``)
+_GRADIENT_KEY = re.compile(
+    r"@\\frac\{(?:\\partial|d|\\mathrm\{d\})\s*([A-Za-z]|\\[A-Za-z]+)\}\{(?:\\partial|d|\\mathrm\{d\})\s*"
+    r"(?:[A-Za-z]|\\[A-Za-z]+)(?:_\{?[A-Za-z0-9]+\}?)?\}$"
+)
+
+
+def _column(v) -> bool:
+    """Is ``v`` a column vector of more than one entry (d x 1, d > 1)?"""
+    return isinstance(v, np.ndarray) and v.ndim == 2 and v.shape[1] == 1 and v.shape[0] > 1
 
 
 def _memo_key(fam: str, idx: tuple, p: Point, scope: dict, params: tuple, deps: frozenset):

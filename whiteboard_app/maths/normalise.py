@@ -312,7 +312,9 @@ def _convert(toks: list[str], names: Names, em: _Emitter) -> list[str]:
             b, i = group(toks, i)
             d = _derivative(a, b, names, em)
             if d is not None:
-                if d[-1] == "}" and i >= n:  # an operator d/dx with nothing after it in this piece
+                if (
+                    d[-1] == "}" and d[-2] != "\\" + _FIXED["transpose"] and i >= n
+                ):  # an operator d/dx with nothing after it in this piece
                     raise ParseError(
                         f"the derivative \\frac{{{join(a)}}}{{{join(b)}}} has nothing to differentiate"
                     )
@@ -859,6 +861,10 @@ def _split_sub(sub: list[str], k: int) -> list[str]:
     raise ParseError(f"cannot split the subscript {join(sub)!r} into {k} indices")
 
 
+#: a transpose written as a superscript
+_TRANSPOSE_MARKS = ("T", r"\top", r"\intercal", r"\mathsf{T}", r"\mathrm{T}")
+
+
 def _derivative(num: list[str], den: list[str], names: Names, em: _Emitter) -> list[str] | None:
     """``\\frac{d f}{d x}``, ``\\frac{\\partial^2 f}{\\partial x^2}``, ``\\frac{d}{dx}`` -> nested
     ``\\frac{\\partial}{\\partial X}`` operators (then ``(f)``); None when not a derivative."""
@@ -881,6 +887,7 @@ def _derivative(num: list[str], den: list[str], names: Names, em: _Emitter) -> l
     wrts: list[list[str]] = []
     p = 0
     groups = 0
+    transposed = False
     while p < len(den):
         if den[p] not in ("d", r"\partial"):
             return None
@@ -900,6 +907,11 @@ def _derivative(num: list[str], den: list[str], names: Names, em: _Emitter) -> l
         else:
             return None
         times = 1
+        if p < len(den) and den[p] == "^" and join(group(den, p + 1)[0]) in _TRANSPOSE_MARKS:
+            # \partial w^T (Magnus & Neudecker; Murphy 7.8): the Hessian d^2L/dw dw^T is the matrix of second
+            # partials; a first derivative by w^T is the transposed gradient
+            transposed = True
+            p = group(den, p + 1)[1]
         if p < len(den) and den[p] == "^":
             g, p = group(den, p + 1)
             if not join(g).isdigit():
@@ -930,8 +942,15 @@ def _derivative(num: list[str], den: list[str], names: Names, em: _Emitter) -> l
         if len(cw) != 1:
             raise ParseError(f"cannot differentiate with respect to {join(w)!r}")
         out += [r"\frac", "{", r"\partial", "}", "{", r"\partial", cw[0], "}"]
+    if transposed and k == 1:
+        if not f:
+            return None  # an operator d/dw^T: not read
+        out = ["(", *out, "(", *_convert(f, names, em), ")", ")", "^", "{", "\\" + _FIXED["transpose"], "}"]
+        return out
     if f:
-        out += ["(", *_convert(f, names, em), ")"]
+        # \frac{\partial L}{\partial a}\frac{\partial a}{\partial z}, \frac{\partial L}{\partial z}W_1: a derivative
+        # with its own numerator is one factor (in parentheses), never an operator on the factors after it
+        out = ["(", *out, "(", *_convert(f, names, em), ")", ")"]
     return out
 
 
