@@ -281,3 +281,78 @@ def test_differential_steps(card_id, latex, verdict):
 def test_other_definition_and_divergence_spellings(card_id, latex, verdict):
     v = card_checker(card_id).check(latex, [])
     assert v.verdict == verdict, f"{latex}: {v.verdict} [{v.diagnosis}] {v.message}"
+
+
+@pytest.mark.parametrize(
+    "card_id,latex,verdict",
+    [
+        # linearity of expectation: a constant factor or denominator reaches the card's defined expectation
+        (
+            "sample-variance-n-minus-1",
+            r"\mathbb{E}\left[\frac{1}{n-1}\sum_{i=1}^{n}(x_i-\bar{x})^2\right] = \sigma^2",
+            "correct",
+        ),
+        (
+            "sample-variance-n-minus-1",
+            r"\mathbb{E}\left[\frac{1}{n}\sum_{i=1}^{n}(x_i-\bar{x})^2\right] = \sigma^2",
+            "wrong",
+        ),
+        (
+            "sample-variance-n-minus-1",
+            r"E\left[\frac{\sum_{i=1}^{n}(x_i-\bar{x})^2}{n-1}\right] = \sigma^2",
+            "correct",
+        ),
+        (
+            "sample-variance-n-minus-1",
+            r"E\left[\frac{\sum_{i=1}^{n}(x_i-\bar{x})^2}{n}\right] = \sigma^2",
+            "wrong",
+        ),
+        ("sample-variance-n-minus-1", r"E[2(x_i-\mu)^2] = 2\sigma^2", "correct"),
+        ("sample-variance-n-minus-1", r"E[2(x_i-\mu)^2] = \sigma^2", "wrong"),
+        ("adam-bias-correction", r"E\left[\frac{m_t}{1-\beta_1^t}\right] = E[g]", "correct"),
+        ("adam-bias-correction", r"E\left[\frac{m_t}{1-\beta_1}\right] = E[g]", "wrong"),
+        # a shift or a random factor is no constant scale: not judged
+        ("sample-variance-n-minus-1", r"E[(x_i-\mu)^2 + 1] = \sigma^2 + 1", "cannot_check"),
+        # the Hadamard product written \circ
+        ("backprop-two-layer-mlp", r"\delta_1 = W_2^T\delta_2\circ\sigma'(z)", "correct"),
+        ("backprop-two-layer-mlp", r"\delta_1 = W_2\delta_2\circ\sigma'(z)", "wrong"),
+    ],
+)
+def test_a_constant_scale_inside_an_expectation_and_circ_products(card_id, latex, verdict):
+    v = card_checker(card_id).check(latex, [])
+    assert v.verdict == verdict, f"{latex}: {v.verdict} [{v.diagnosis}] {v.message}"
+
+
+@pytest.mark.parametrize(
+    "card_id,latex,verdict",
+    [
+        # a vector chain rule through a quantity the card has only component by component: read per component
+        # it would drop the sum over k, so it is not judged (it was a false "wrong"); with the index and the
+        # sum it is checked
+        (
+            "softmax-cross-entropy-gradient",
+            r"\frac{\partial L}{\partial z} = \frac{\partial L}{\partial p}\frac{\partial p}{\partial z}",
+            "cannot_check",
+        ),
+        (
+            "softmax-cross-entropy-gradient",
+            r"\frac{\partial L}{\partial z_i} = \sum_{k=1}^{K}\frac{\partial L}{\partial p_k}\frac{\partial p_k}{\partial z_i}",
+            "correct",
+        ),
+        (
+            "softmax-cross-entropy-gradient",
+            r"\frac{\partial L}{\partial z_i} = \frac{\partial L}{\partial p_i}\frac{\partial p_i}{\partial z_i}",
+            "wrong",
+        ),
+        ("softmax-cross-entropy-gradient", r"\frac{\partial L}{\partial z} = y - p", "wrong"),
+        # ... where the card has the vectors, the chain rule is judged
+        (
+            "backprop-two-layer-mlp",
+            r"\frac{\partial L}{\partial z} = \frac{\partial L}{\partial a}\frac{\partial a}{\partial z}",
+            "correct",
+        ),
+    ],
+)
+def test_a_vector_chain_rule_through_a_family_written_without_its_index(card_id, latex, verdict):
+    v = card_checker(card_id).check(latex, [])
+    assert v.verdict == verdict, f"{latex}: {v.verdict} [{v.diagnosis}] {v.message}"

@@ -197,6 +197,8 @@ _CLEAN = [
     ),
     (re.compile(r"\\(?:[,;!:]|(?:quad|qquad|displaystyle|textstyle|nonumber|limits)(?![a-zA-Z]))"), " "),
     (re.compile(r"\\(lVert|rVert|Vert|parallel)(?![a-zA-Z])"), r"\\|"),
+    # the Hadamard product written \circ (Horn & Johnson, Magnus & Neudecker); not a degree sign ^\circ
+    (re.compile(r"(?<!\^)(?<!\^\{)\\circ(?![a-zA-Z])"), r"\\odot"),
     (re.compile(r"\\(lvert|rvert|vert|mid)(?![a-zA-Z])"), "|"),
     (re.compile(r"\\(dfrac|tfrac|cfrac)(?![a-zA-Z])"), r"\\frac"),
     (re.compile(r"\\(leq|leqslant)(?![a-zA-Z])"), r"\\le"),

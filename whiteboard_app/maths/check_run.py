@@ -572,6 +572,15 @@ class RunMixin:
         comp_all = {**run.comp, **comp}
         trees = tuple(self._rewrite(t, names, run, comp_all, per_example) for t in r.trees)
         ps = dataclasses.replace(r, trees=trees)
+        through = _chain_through_family(r.trees, names)
+        if through is not None:
+            # dL/dp dp/dz with p a family written without its index: read per component it would be
+            # dL/dp_k dp_k/dz_k, which drops the sum over k of the vector chain rule; not judged
+            ps = dataclasses.replace(
+                ps,
+                undecidable_reason=f"a chain rule through the vector {through}, which this card has only "
+                f"component by component: write it with the index and the sum",
+            )
         object.__setattr__(ps, "names", names)
         object.__setattr__(ps, "names_sig", names_sig)
         object.__setattr__(ps, "comp", comp_all)
@@ -916,6 +925,31 @@ def _written_keys(written: str) -> tuple:
         except (ParseError, IndexError, ValueError):
             continue
     return tuple(out)
+
+
+def _chain_through_family(trees, names: Names) -> str | None:
+    """The family (one index, no stacked vector, written without its index) a product of derivatives
+    passes through (``\\frac{\\partial L}{\\partial p}\\frac{\\partial p}{\\partial z}``), else None."""
+
+    def bare(t) -> str | None:
+        if t[0] != "var":
+            return None
+        nm = t[1]
+        fam = names.families.get(nm)
+        ok = fam and len(fam) == 1 and names.kinds.get(nm) == "family" and nm not in names.stacks
+        return nm if ok else None
+
+    for t in trees:
+        for _, node in _walk(t):
+            if node[0] != "mul":
+                continue
+            ds = [f for f in node[1] if isinstance(f, tuple) and f and f[0] == "deriv"]
+            wrts = {bare(d[2]) for d in ds} - {None}
+            tops = {bare(d[1]) for d in ds} - {None}
+            both = wrts & tops
+            if both:
+                return sorted(both)[0]
+    return None
 
 
 def _renamed_away(letters, text: str) -> tuple:

@@ -904,23 +904,66 @@ class NotationRules:
                 and self._constant(chunk[mid:])
             )
         try:
-            return self.names.kinds.get(name_key(join(chunk))) == "symbol"
+            if self.names.kinds.get(name_key(join(chunk))) == "symbol":
+                return True
         except (ParseError, IndexError, ValueError):
-            return False
+            pass
+        return self._constant_terms(chunk)
 
-    def _variance_scale(self, inner: list[str]) -> tuple[list[str], list[str]] | None:
+    def _constant_terms(self, chunk: list[str]) -> bool:
+        """Is ``chunk`` a sum, difference or product of constants, each maybe raised to a constant power
+        (``n-1``, ``1-\\beta_1^t``, ``2n``)? Each factor is a number, a one-token name with its subscript, or a
+        group that :meth:`_constant` accepts."""
+        i, n, seen = 0, len(chunk), False
+        while i < n:
+            t = chunk[i]
+            if t in ("+", "-"):
+                i += 1
+                continue
+            if re.fullmatch(r"[0-9.]", t):
+                j = i
+                while j < n and re.fullmatch(r"[0-9.]", chunk[j]):
+                    j += 1
+                ok = True
+            elif t == "(":
+                j = _close_paren(chunk, i) + 1
+                ok = j > 0 and self._constant(chunk[i + 1 : j - 1])
+            elif t in (r"\sqrt", r"\frac"):
+                j = _group_end(chunk, _group_end(chunk, i + 1)) if t == r"\frac" else _group_end(chunk, i + 1)
+                ok = self._constant(chunk[i:j])
+            elif re.fullmatch(r"[A-Za-z]|\\[A-Za-z]+", t):
+                j = _group_end(chunk, i + 2) if chunk[i + 1 : i + 2] == ["_"] else i + 1
+                try:
+                    ok = self.names.kinds.get(name_key(join(chunk[i:j]))) == "symbol"
+                except (ParseError, IndexError, ValueError):
+                    ok = False
+            else:
+                return False
+            if not ok or j <= i:
+                return False
+            if chunk[j : j + 1] == ["^"]:
+                e = _group_end(chunk, j + 1)
+                if not self._constant(_strip(chunk[j + 1 : e])):
+                    return False
+                j = e
+            seen, i = True, j
+        return seen
+
+    def _variance_scale(self, inner: list[str], square: bool = True) -> tuple[list[str], list[str]] | None:
         """For the argument ``inner`` of a variance: (the factor c^2 as tokens, the rest X) when it is X
         over a constant (one fraction ``\\frac{X}{c}``) or a leading constant factor times X (``2X``, ``cX``,
-        ``\\frac{1}{\\sqrt{d_k}}X``); None otherwise (:meth:`_scaled_variance`)."""
+        ``\\frac{1}{\\sqrt{d_k}}X``); None otherwise (:meth:`_scaled_variance`). Without ``square``, the factor
+        c itself (an expectation: :meth:`_scaled_expectation`)."""
         if not inner:
             return None
+        sq = ["^", "{", "2", "}"] if square else []
         if inner[0] == r"\frac":
             mid = _group_end(inner, 1)
             end = _group_end(inner, mid)
             if end == len(inner):  # X / c
                 num = _strip(inner[1:mid])
                 if num and num != ["1"] and self._constant(inner[mid:]):
-                    den = ["(", *_strip(inner[mid:]), ")", "^", "{", "2", "}"]
+                    den = ["(", *_strip(inner[mid:]), ")", *sq]
                     return [r"\frac", "{", "1", "}", "{", *den, "}"], num
                 return None
             k = end
@@ -935,8 +978,48 @@ class NotationRules:
         else:
             return None
         if k < len(inner) and inner[k] not in ("+", "-", "^", "_") and self._constant(inner[:k]):
-            return ["(", *inner[:k], ")", "^", "{", "2", "}"], inner[k:]
+            return ["(", *inner[:k], ")", *sq], inner[k:]
         return None
+
+    def _scaled_expectation(self, tokens: list[str]) -> tuple[list[str], bool]:
+        """``E[cX]`` = ``(c)E[X]`` and ``E[X/c]`` = ``\\frac{1}{(c)}E[X]`` for a constant c (linearity of
+        expectation; Wasserman, All of Statistics, Theorem 3.11), so that the card's defined expectation
+        (``E[\\sum_i (x_i - \\bar x)^2] = (n-1)\\sigma^2``) reaches a scaled one: ``\\mathbb{E}[\\frac{1}{n-1}\\sum_i
+        (x_i - \\bar x)^2] = \\sigma^2`` is checked, not "cannot check". Only on a card that defines an
+        expectation ``E[..]`` (or ``\\mathbb{E}[..]``), and only a scale that is one leading factor or one
+        fraction's denominator of the whole argument."""
+        openers = {k[: k.index("[") + 1] for k in self.opaque if "[" in k and k[0] in ("E", r"\mathbb")}
+        openers = {o for o in openers if o in (("E", "["), (r"\mathbb", "{", "E", "}", "["))}
+        if not openers:
+            return tokens, False
+        out: list[str] = []
+        changed = False
+        i = 0
+        n = len(tokens)
+        while i < n:
+            op = next((o for o in openers if tuple(tokens[i : i + len(o)]) == o), None)
+            if op is None:
+                out.append(tokens[i])
+                i += 1
+                continue
+            start = i + len(op)
+            close, depth = -1, 1
+            for j in range(start, n):
+                depth += tokens[j] == "["
+                depth -= tokens[j] == "]"
+                if depth == 0:
+                    close = j
+                    break
+            scaled = self._variance_scale(tokens[start:close], square=False) if close > 0 else None
+            if scaled is None:
+                out.append(tokens[i])
+                i += 1
+                continue
+            factor, rest = scaled
+            out += [*factor, *op, *rest, "]"]
+            changed = True
+            i = close + 1
+        return out, changed
 
     def _scaled_variance(self, tokens: list[str]) -> tuple[list[str], bool]:
         """``\\mathrm{Var}(X/c)`` = ``\\frac{1}{(c)^{2}}\\mathrm{Var}(X)`` and ``\\mathrm{Var}(cX)`` =
@@ -1935,7 +2018,8 @@ class NotationRules:
             tokens, c8 = self._opaque_letters(tokens)
             tokens, c9 = self._function_components(tokens)
             tokens, cv = self._scaled_variance(tokens)
-            c2 = c2 or c8 or c9 or cv
+            tokens, ce = self._scaled_expectation(tokens)
+            c2 = c2 or c8 or c9 or cv or ce
             tokens, c3 = self._index_notation(tokens)
             if params or (keep and self._mentions(tokens, keep)):
                 # the user's own definitions are in play: index letters, components and per-example
