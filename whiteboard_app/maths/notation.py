@@ -92,6 +92,37 @@ class _Alias:
     slots: tuple[int, ...] = ()
 
 
+def _script_order(tokens: list[str]) -> tuple[list[str], bool]:
+    """``\\sigma^2_{ML}`` as ``\\sigma_{ML}^2`` (and ``x^T_i`` as ``x_i^T``): a name's superscript written
+    before its subscript is moved after it, so aliases and names keyed by the subscript apply; the two
+    orders mean the same in LaTeX's own typesetting."""
+    out: list[str] = []
+    changed = False
+    i = 0
+    n = len(tokens)
+    while i < n:
+        t = tokens[i]
+        if (
+            t == "^"
+            and out
+            and (
+                re.fullmatch(r"[A-Za-z]", out[-1])
+                or (out[-1].startswith("\\") and out[-1][1:] in _GREEK_CMDS)
+            )
+            and i + 1 < n
+        ):
+            e = _group_end(tokens, i + 1)
+            if tokens[e : e + 1] == ["_"] and e + 1 < n:
+                f = _group_end(tokens, e + 1)
+                out += tokens[e:f] + tokens[i:e]
+                changed = True
+                i = f
+                continue
+        out.append(t)
+        i += 1
+    return out, changed
+
+
 _MOMENT_WORDS = frozenset({"var", "cov", "bias", "corr"})
 
 
@@ -2021,6 +2052,8 @@ class NotationRules:
             return latex
         try:
             tokens, changed = _prep(raw)
+            tokens, co = _script_order(tokens)
+            changed = changed or co
             tokens, cm = self._moment_brackets(tokens)
             tokens, c1 = self._expectation_spelling(tokens)
             c1 = c1 or cm
@@ -2286,7 +2319,7 @@ def prediction_reading(card: Card, latex: str) -> tuple[str, str, str] | None:
         r = rules_for(card)
         target = key = None
         for a in r.aliases:
-            if len(a.key) == 1 and re.fullmatch(r"[A-Za-z]", a.key[0]) and len(a.target) == 1:
+            if a.key == ("t",) and len(a.target) == 1 and re.fullmatch(r"[A-Za-z]", a.target[0]):
                 hat = (r"\hat", "{", a.target[0], "}")
                 if any(b.key == hat for b in r.aliases) or name_key(join(list(hat))) in r.names.kinds:
                     key, target = a.key[0], a.target[0]
