@@ -73,6 +73,14 @@ _TOTAL_DERIVATIVE = re.compile(
 )
 
 
+# E \in \mathbb{R}^{a \times b}: a claim about E's shape (the last top-level relation of the step)
+_SHAPE_CLAIM = re.compile(
+    r"^(?P<left>.*)\\in\s*(?:\\mathbb\s*\{\s*R\s*\}|\\mathbf\s*\{\s*R\s*\}|\\R(?![A-Za-z]))\s*"
+    r"(?:\^\s*(?:\{(?P<dims>[^{}]*(?:\{[^{}]*\}[^{}]*)*)\}|(?P<dim1>[A-Za-z0-9])))?\s*$",
+    re.S,
+)
+
+
 def _total_derivative(latex: str, previous: list[str]) -> bool:
     """Does the step (or, for a continuation ``= ...``, the step it continues) write a total derivative
     ``\\frac{dL}{d\\mathbf{w}}``, ``\\frac{\\mathrm{d}L}{\\mathrm{d}\\boldsymbol\\theta}``? Deisenroth et al. (MML 5.2) and
@@ -520,7 +528,10 @@ class CardChecker(RunMixin, MatchingMixin, DiagnosisMixin, NumericMixin):
                 run = self._base_run
             self._use(run)
             self._layout_rows = _total_derivative(latex, previous)
-            v = self._check(latex, previous, run)
+            shape_claim = _SHAPE_CLAIM.match(latex)
+            v = self._shape_claim(shape_claim, previous) if shape_claim else None
+            if v is None:
+                v = self._check(latex, previous, run)
             _renaming.annotate(self, run, latex, v)  # hook (issue 11, i11eq): "reading q as θ"
             self._skipped(v, previous)
             if (
@@ -553,6 +564,64 @@ class CardChecker(RunMixin, MatchingMixin, DiagnosisMixin, NumericMixin):
             self._verdicts.clear()
         self._verdicts[vkey] = dataclasses.replace(v)
         return v
+
+    def _shape_claim(self, m: re.Match, previous: list[str]) -> StepVerdict | None:
+        """``E \\in \\mathbb{R}^{a\\times b}`` (``\\mathbb{R}^{a}`` a column, ``\\mathbb{R}`` a scalar), after
+        any relations of E (``Q = XW_Q \\in \\mathbb{R}^{n\\times d_k}``): the relations are checked as a step,
+        then E's shape at every sample point against the dimensions claimed (evaluated there). Correct when
+        both hold, wrong ("wrong shape") when E has another shape; None when the claim cannot be read (the
+        step is then checked as before: an undecidable relation)."""
+        latex = m.string
+        left = m.group("left").strip()
+        dims_s = m.group("dims") if m.group("dims") is not None else (m.group("dim1") or "")
+        dims = [d.strip() for d in re.split(r"\\times|\\cdot|,|\*", dims_s) if d.strip()] if dims_s else []
+        if not left or len(dims) > 2:
+            return None
+        try:
+            trees = [parse_piece(d, self.names) for d in dims]
+            ps = self.parse(left)
+        except ParseError:
+            return None
+        if not ps.trees or ps.undecidable:
+            return None
+        base = None
+        if ps.relations:
+            base = self.check(left, previous)
+            if base.verdict != "correct":
+                return dataclasses.replace(base, latex=latex)
+        tree = ps.trees[-1]
+        try:
+            values = self.values(tree)
+        except (EvalError, ShapeError):
+            return None
+        seen = 0
+        for v, p in zip(values, self.points, strict=True):
+            if v is None:
+                continue
+            try:
+                want = [int(round(float(np.asarray(self.ev.value(t, p)).reshape(-1)[0]))) for t in trees]
+            except (EvalError, ShapeError, ValueError, TypeError):
+                return None
+            want = want + [1] * (2 - len(want))
+            have = list(np.asarray(v).shape) if isinstance(v, np.ndarray) else [1, 1]
+            self.ev._current_dims = p.dims
+            if have != want:
+                claimed = "scalar" if want == [1, 1] else f"({' x '.join(dims + ['1'] * (2 - len(dims)))})"
+                return StepVerdict(
+                    latex,
+                    "wrong",
+                    reference_step=base.reference_step if base else self.nearest_step(left),
+                    diagnosis="wrong shape",
+                    shape=self.ev.shape_name(v),
+                    message=f"{left.split('=')[-1].strip()} is {self.ev.shape_name(v)}, not {claimed}",
+                )
+            seen += 1
+        if seen < 3:
+            return None
+        k = base.reference_step if base else self.nearest_step(left)
+        shape = self.ev.shape_name(next(v for v in values if v is not None))
+        msg = f"shape {shape} as claimed" + (f"; {base.message}" if base and base.message else "")
+        return StepVerdict(latex, "correct", reference_step=k, shape=shape, message=msg)
 
     def _prediction_letters(self, latex: str, previous: list[str], first: StepVerdict) -> StepVerdict | None:
         """The step read in Bishop's letters (PRML 4.3.2: t the target, y the prediction), when it is not
