@@ -638,10 +638,13 @@ class CardChecker(RunMixin, MatchingMixin, DiagnosisMixin, NumericMixin):
         alt, key, target = got
         letter = re.compile(r"(?<![A-Za-z\\])" + re.escape(key) + r"(?![A-Za-z])")
         defines = re.match(
-            r"\s*(?:\\(?:mathbf|boldsymbol|bm|vec)\s*\{\s*)?" + re.escape(target) + r"(?![A-Za-z])[^=<>]*=",
+            r"\s*(?:\\(?:mathbf|boldsymbol|bm|vec)\s*\{\s*)?"
+            + re.escape(target)
+            + r"\s*\}?\s*(?:_\s*(?:\{[^{}=]*\}|[A-Za-z0-9]))?\s*(?:=|:=|\\leftarrow)",
             latex,
         )
-        if not (defines or any(letter.search(x) for x in [latex, *previous])):
+        writes_key = any(letter.search(x) for x in [latex, *previous])
+        if not (defines or writes_key):
             return None
         prev_alt = []
         for x in previous:
@@ -652,7 +655,7 @@ class CardChecker(RunMixin, MatchingMixin, DiagnosisMixin, NumericMixin):
             v = self.check(alt, prev_alt)
         finally:
             self._in_prediction_reading = False
-        if v.verdict != "correct" and not (v.verdict == "wrong" and first.verdict == "wrong"):
+        if v.verdict != "correct" and not (v.verdict == "wrong" and first.verdict == "wrong" and writes_key):
             return None
         note = f"reading {target} as the prediction and {key} as the target (Bishop's letters)"
         return dataclasses.replace(v, latex=latex, message=f"{v.message}; {note}" if v.message else note)
