@@ -95,6 +95,8 @@ RELATIONS = {
     ">": ">",
     r"\ne": "!=",
     r"\approx": "~",
+    r"\leftarrow": "=",  # an assignment (Ioffe & Szegedy's Algorithm 1, pseudocode): read like :=
+    r"\gets": "=",
     r"\propto": "propto",
     r"\equiv": "=",
     ":=": "=",

@@ -62,7 +62,7 @@ from .check_numeric import NumericMixin, _agree
 from .check_run import RunMixin, _Run, _with_step_names
 from .evaluate import EvalError, Evaluator, IndexRangeError, ShapeError, contains
 from .normalise import names_from_declarations
-from .notation import rewrite_step
+from .notation import prediction_reading, rewrite_step
 from .parse import ParsedStep, parse_piece, parse_step, validate
 
 __all__ = ["CardChecker", "Comparison", "StepVerdict", "is_tautology", "near_misses_for"]
@@ -70,6 +70,14 @@ __all__ = ["CardChecker", "Comparison", "StepVerdict", "is_tautology", "near_mis
 
 _TOTAL_DERIVATIVE = re.compile(
     r"\\frac\s*\{\s*(?:\\mathrm\s*\{\s*d\s*\}|d)[^{}]*\}\s*\{\s*(?:\\mathrm\s*\{\s*d\s*\}|d)"
+)
+
+
+# E \in \mathbb{R}^{a \times b}: a claim about E's shape (the last top-level relation of the step)
+_SHAPE_CLAIM = re.compile(
+    r"^(?P<left>.*)\\in\s*(?:\\mathbb\s*\{\s*R\s*\}|\\mathbf\s*\{\s*R\s*\}|\\R(?![A-Za-z]))\s*"
+    r"(?:\^\s*(?:\{(?P<dims>[^{}]*(?:\{[^{}]*\}[^{}]*)*)\}|(?P<dim1>[A-Za-z0-9])))?\s*$",
+    re.S,
 )
 
 
@@ -280,6 +288,8 @@ class CardChecker(RunMixin, MatchingMixin, DiagnosisMixin, NumericMixin):
             return True, "earlier"
         if rel == "=" and prev is not None and self._under_earlier_constraint(a, b, prev):
             return True, "earlier"
+        if rel == "=" and self._under_reference_constraint(a, b) is not None:
+            return True, "reference condition"
         if rel in INEQ and any(valid):
             # a condition: agrees with a reference relation point by point (on 60 points)
             t = self.truth(a, b, rel, dense=True)
@@ -368,17 +378,73 @@ class CardChecker(RunMixin, MatchingMixin, DiagnosisMixin, NumericMixin):
                     constraints.append((x, y))  # a derivative set to something is a condition, not this
         if not constraints:
             return False
+        return any(self._holds_under(a, b, x, y, subs) for x, y in constraints)
 
-        for x, y in constraints:
-            try:
-                if all(t for t in self.truth(x, y, "=") if t is not None):
-                    continue  # an identity constrains nothing
-            except (EvalError, ShapeError):
-                continue
-            for knob in self._knobs(x, y):
-                if self._holds_on_constraint(a, b, x, y, knob, subs):
-                    return True
-        return False
+    def _holds_under(self, a, b, x, y, subs: dict) -> bool:
+        """``a = b`` on the constraint ``x = y`` (no identity) solved for one of its knobs; see
+        :meth:`_holds_on_constraint`."""
+        try:
+            if all(t for t in self.truth(x, y, "=") if t is not None):
+                return False  # an identity constrains nothing
+        except (EvalError, ShapeError):
+            return False
+        return any(self._holds_on_constraint(a, b, x, y, knob, subs) for knob in self._knobs(x, y))
+
+    def _reference_constraints(self) -> list[tuple[int, tuple]]:
+        """The reference chain's constraints: (1-based step, (x, y)) for each checkable reference step
+        ``x = y`` with no derivative, no unknown and no definition target alone on a side, that is not an
+        identity but holds where the card's unknowns take their solutions (the SVM's KKT condition
+        ``\\sum_i \\alpha_i y_i = 0``, the stationarity in b). Cached per checker."""
+        cached = getattr(self, "_ref_constraints", None)
+        if cached is not None:
+            return cached
+        out: list[tuple[int, tuple]] = []
+        if self.solutions:
+            for k, c in enumerate(self.ref_claims, start=1):
+                if c is None or c.rels != ["="] or len(c.exprs) != 2:
+                    continue
+                x, y = c.exprs
+                if contains(x, "deriv") or contains(y, "deriv") or x[0] == "var" or y[0] == "var":
+                    continue
+                if (_mentions(x) | _mentions(y)) & set(self.solutions):
+                    continue
+                try:
+                    if all(t for t in self.truth(x, y, "=") if t is not None):
+                        continue
+                except (EvalError, ShapeError):
+                    continue
+                if self._holds_at_solution(x, y, len(self.points)) or _is_zero(x) or _is_zero(y):
+                    out.append((k, (x, y)))
+        self._ref_constraints = out
+        return out
+
+    def _under_reference_constraint(self, a, b) -> int | None:
+        """The reference step (1-based) whose constraint makes ``a = b`` hold, with the card's unknowns at
+        their solutions, when ``a = b`` is a solution-only reference relation (``L = ...``, one side as the
+        card writes it) with the condition applied: the SVM dual ``L = \\sum_i\\alpha_i -
+        \\frac12\\sum_{i,j}\\alpha_i\\alpha_jy_iy_jx_i^Tx_j`` written straight after the card's Lagrangian
+        (Bishop 7.10) holds once ``\\sum_i\\alpha_iy_i = 0`` (reference step 5). None when no reference
+        constraint does it, or when a side has a derivative (a sign-flipped gradient also vanishes at the
+        solution)."""
+        if not self.may_solve(a, b):
+            return None
+        cons = self._reference_constraints()
+        if not cons:
+            return None
+        # the step must be a solution-only reference relation (L = ...) with the condition applied: one
+        # side written as that relation's side, the other equal to its other side on the condition
+        pairs = []
+        for xr, yr in self._solution_only_refs():
+            for mine, theirs, ref_other in ((a, b, yr), (b, a, yr)):
+                if mine == xr:
+                    pairs.append((theirs, ref_other))
+            for mine, theirs, ref_other in ((a, b, xr), (b, a, xr)):
+                if mine == yr:
+                    pairs.append((theirs, ref_other))
+        for k, (x, y) in cons:
+            if any(self._holds_under(u, r, x, y, {}) for u, r in pairs) and self._holds_under(a, b, x, y, {}):
+                return k
+        return None
 
     def _knobs(self, x, y) -> list:
         """Scalars a constraint can be solved for: the first element of each one-index family it mentions
@@ -431,10 +497,20 @@ class CardChecker(RunMixin, MatchingMixin, DiagnosisMixin, NumericMixin):
                 scope: dict = {knob: v1}
                 for nm, expr in subs.items():
                     scope[nm] = self.ev.value(expr, p, scope)
+                if self.may_solve(a, b):
+                    # the card's unknowns the user has not substituted take their solutions on the
+                    # constraint (w = sum_i alpha_i y_i x_i inside the card's Lagrangian)
+                    for nm, expr in self.solutions.items():
+                        if nm not in scope:
+                            scope[nm] = self.ev.value(expr, p, scope)
                 va = self.ev.value(a, p, scope)
                 vb = self.ev.value(b, p, scope)
             except (EvalError, ShapeError, ZeroDivisionError, OverflowError, ValueError):
                 continue
+            if np.all(np.abs(np.asarray(va, dtype=float)) < 1e-9) and np.all(
+                np.abs(np.asarray(vb, dtype=float)) < 1e-9
+            ):
+                continue  # the constraint solved for a common factor (mu = 0) makes any step 0 = 0: no evidence
             if not self.close(va, vb, rtol, atol):
                 return False
             ok += 1
@@ -494,13 +570,16 @@ class CardChecker(RunMixin, MatchingMixin, DiagnosisMixin, NumericMixin):
                 run = self._base_run
             self._use(run)
             self._layout_rows = _total_derivative(latex, previous)
-            v = self._check(latex, previous, run)
-            if (
-                v.verdict == "wrong"
-                and _writes_derivative(latex, previous)
-                and self._numerator_evidence(v, as_written)
-            ):
-                v = self._in_numerator_layout(latex, previous, run, v)
+            shape_claim = _SHAPE_CLAIM.match(latex)
+            v = self._shape_claim(shape_claim, previous) if shape_claim else None
+            if v is None:
+                v = self._check(latex, previous, run)
+                if (
+                    v.verdict == "wrong"
+                    and _writes_derivative(latex, previous)
+                    and self._numerator_evidence(v, as_written)
+                ):
+                    v = self._in_numerator_layout(latex, previous, run, v)
             v.latex = written
             _renaming.annotate(self, run, latex, v)  # hook (issue 11, i11eq): "reading q as θ"
             self._skipped(v, as_written)
@@ -525,6 +604,10 @@ class CardChecker(RunMixin, MatchingMixin, DiagnosisMixin, NumericMixin):
         finally:
             self._layout_rows = False
             self._use(self._base_run)
+        if v.verdict != "correct":
+            alt = self._prediction_letters(vkey[1], list(vkey[0]), v)
+            if alt is not None:
+                v = alt
         v.ms = (time.perf_counter() - t0) * 1000.0
         if len(self._verdicts) > 5000:
             self._verdicts.clear()
@@ -567,6 +650,101 @@ class CardChecker(RunMixin, MatchingMixin, DiagnosisMixin, NumericMixin):
             w.note = f"{w.note}; {_NUMERATOR_NOTE}" if w.note else _NUMERATOR_NOTE
             return w
         return v
+
+    def _shape_claim(self, m: re.Match, previous: list[str]) -> StepVerdict | None:
+        """``E \\in \\mathbb{R}^{a\\times b}`` (``\\mathbb{R}^{a}`` a column, ``\\mathbb{R}`` a scalar), after
+        any relations of E (``Q = XW_Q \\in \\mathbb{R}^{n\\times d_k}``): the relations are checked as a step,
+        then E's shape at every sample point against the dimensions claimed (evaluated there). Correct when
+        both hold, wrong ("wrong shape") when E has another shape; None when the claim cannot be read (the
+        step is then checked as before: an undecidable relation)."""
+        latex = m.string
+        left = m.group("left").strip()
+        dims_s = m.group("dims") if m.group("dims") is not None else (m.group("dim1") or "")
+        dims = [d.strip() for d in re.split(r"\\times|\\cdot|,|\*", dims_s) if d.strip()] if dims_s else []
+        if not left or len(dims) > 2:
+            return None
+        try:
+            trees = [parse_piece(d, self.names) for d in dims]
+            ps = self.parse(left)
+        except ParseError:
+            return None
+        if not ps.trees or ps.undecidable:
+            return None
+        base = None
+        if ps.relations:
+            base = self.check(left, previous)
+            if base.verdict != "correct":
+                return dataclasses.replace(base, latex=latex)
+        tree = ps.trees[-1]
+        try:
+            values = self.values(tree)
+        except (EvalError, ShapeError):
+            return None
+        seen = 0
+        for v, p in zip(values, self.points, strict=True):
+            if v is None:
+                continue
+            try:
+                want = [int(round(float(np.asarray(self.ev.value(t, p)).reshape(-1)[0]))) for t in trees]
+            except (EvalError, ShapeError, ValueError, TypeError):
+                return None
+            want = want + [1] * (2 - len(want))
+            have = list(np.asarray(v).shape) if isinstance(v, np.ndarray) else [1, 1]
+            self.ev._current_dims = p.dims
+            if have != want:
+                claimed = "scalar" if want == [1, 1] else f"({' x '.join(dims + ['1'] * (2 - len(dims)))})"
+                return StepVerdict(
+                    latex,
+                    "wrong",
+                    reference_step=base.reference_step if base else self.nearest_step(left),
+                    diagnosis="wrong shape",
+                    shape=self.ev.shape_name(v),
+                    message=f"{left.split('=')[-1].strip()} is {self.ev.shape_name(v)}, not {claimed}",
+                )
+            seen += 1
+        if seen < 3:
+            return None
+        k = base.reference_step if base else self.nearest_step(left)
+        shape = self.ev.shape_name(next(v for v in values if v is not None))
+        msg = f"shape {shape} as claimed" + (f"; {base.message}" if base and base.message else "")
+        return StepVerdict(latex, "correct", reference_step=k, shape=shape, message=msg)
+
+    def _prediction_letters(self, latex: str, previous: list[str], first: StepVerdict) -> StepVerdict | None:
+        """The step read in Bishop's letters (PRML 4.3.2: t the target, y the prediction), when it is not
+        correct as written: on a card whose target y has the alias t and whose prediction has the alias
+        ``\\hat{y}``, a step that writes y, in a run that writes t (or a step that defines y: ``y_n =
+        \\sigma(w^T\\phi_n)``), is checked again with each y read as the prediction (previous steps too). The
+        verdict is that reading's when it is correct (with a note), or when both readings are wrong (its
+        diagnosis is then the one in the user's letters: a sign flip, not a missing factor); else None."""
+        if getattr(self, "_in_prediction_reading", False):
+            return None
+        got = prediction_reading(self.card, latex)
+        if got is None:
+            return None
+        alt, key, target = got
+        letter = re.compile(r"(?<![A-Za-z\\])" + re.escape(key) + r"(?![A-Za-z])")
+        defines = re.match(
+            r"\s*(?:\\(?:mathbf|boldsymbol|bm|vec)\s*\{\s*)?"
+            + re.escape(target)
+            + r"\s*\}?\s*(?:_\s*(?:\{[^{}=]*\}|[A-Za-z0-9]))?\s*(?:=|:=|\\leftarrow)",
+            latex,
+        )
+        writes_key = any(letter.search(x) for x in [latex, *previous])
+        if not (defines or writes_key):
+            return None
+        prev_alt = []
+        for x in previous:
+            g = prediction_reading(self.card, x)
+            prev_alt.append(g[0] if g is not None else x)
+        self._in_prediction_reading = True
+        try:
+            v = self.check(alt, prev_alt)
+        finally:
+            self._in_prediction_reading = False
+        if v.verdict != "correct" and not (v.verdict == "wrong" and first.verdict == "wrong" and writes_key):
+            return None
+        note = f"reading {target} as the prediction and {key} as the target (Bishop's letters)"
+        return dataclasses.replace(v, latex=latex, message=f"{v.message}; {note}" if v.message else note)
 
     def _skipped(self, v: StepVerdict, previous: list[str]) -> None:
         """A correct step that reaches reference step k right after the user's previous step reached an
@@ -867,6 +1045,20 @@ class CardChecker(RunMixin, MatchingMixin, DiagnosisMixin, NumericMixin):
             k, msg = _conditions.describe(self, latex, claim, hows, k)
         if "earlier" in hows and "previous" not in hows:
             k, msg = None, "follows from your earlier steps (substituted into them)"
+        elif "reference condition" in hows and "previous" not in hows:
+            used = next(
+                (
+                    j
+                    for (x, r, y), h in zip(zip(exprs, rels, exprs[1:], strict=False), hows, strict=True)
+                    if h == "reference condition"
+                    for j in [self._under_reference_constraint(x, y)]
+                    if j is not None
+                ),
+                None,
+            )
+            msg = (f"matches reference step {k}, " if k else "holds ") + (
+                f"using the condition of reference step {used} (write it to show it)"
+            )
         if "previous" in hows and rels == ["="] * len(rels):
             k = None
             solved = [x[1] for x in exprs if x[0] == "var"]

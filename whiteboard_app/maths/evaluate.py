@@ -69,6 +69,34 @@ def _scalar(v):
     return float(v)
 
 
+def _names_in(t, bound: frozenset = frozenset(), bounds: bool = True) -> set[str]:
+    """Every name a tree mentions: variables and the families of indexed elements, not the indices its
+    sums bind (nor, with ``bounds`` False, the names in a sum's bounds: the n of sum_{i=1}^{n})."""
+    if not isinstance(t, tuple) or not t or not isinstance(t[0], str):
+        return set()
+    k = t[0]
+    if k == "var":
+        return set() if t[1] in bound else {t[1]}
+    if k == "num":
+        return set()
+    if k == "idx":
+        out = {t[1]}
+        for x in t[2]:
+            out |= _names_in(x, bound, bounds)
+        return out
+    if k in ("sum", "prod"):
+        body = _names_in(t[1], bound | {t[2]}, bounds)
+        return body | _names_in(t[3], bound, bounds) | _names_in(t[4], bound, bounds) if bounds else body
+    out = set()
+    for x in t[1:]:
+        if isinstance(x, tuple) and x and isinstance(x[0], str):
+            out |= _names_in(x, bound, bounds)
+        elif isinstance(x, (tuple, list)):
+            for y in x:
+                out |= _names_in(y, bound, bounds)
+    return out
+
+
 def is_array(v) -> bool:
     """True for a matrix or vector value (a 2-D array other than 1 x 1)."""
     return isinstance(v, np.ndarray) and v.shape != (1, 1)
@@ -336,7 +364,10 @@ class Evaluator:
         if k == "deriv":
             return self.derivative(t[1], t[2], p, scope)
         if k == "expect":
-            raise EvalError("an expectation needs a definition on the card")
+            v = self._linear_expectation(t[1], p, scope, 0)
+            if v is None:
+                raise EvalError("an expectation needs a definition on the card")
+            return v
         if k == "had":
             raise EvalError("a Hadamard product needs two sides")
         if k == "fn":
@@ -349,6 +380,99 @@ class Evaluator:
         if isinstance(v, np.ndarray) or abs(v - round(v)) > 1e-9:
             raise EvalError("an index is not an integer")
         return int(round(v))
+
+    # ---------------------------------------------------------------- linearity of expectation
+    def _expectations(self) -> tuple[list[tuple], frozenset]:
+        """The card's defined expectations as (argument tree, definition name), and the names they mention
+        (with the names defined from them): the random quantities. Built once per definitions table."""
+        cached = getattr(self, "_expect_cache", None)
+        if cached is not None and cached[0] is self._definitions:
+            return cached[1], cached[2]
+        from .parse import ParseError, parse_piece
+
+        table: list[tuple] = []
+        for name in self._definitions:
+            if not isinstance(name, str) or not name.startswith("@"):
+                continue
+            key = name[1:]
+            for head in ("E[", r"\mathbb{E}["):
+                if key.startswith(head) and key.endswith("]"):
+                    try:
+                        table.append((parse_piece(key[len(head) : -1], self.names), name))
+                    except (ParseError, AttributeError, RecursionError, ValueError):
+                        pass
+        random: set[str] = set()
+        for tree, _ in table:
+            random |= {nm for nm in _names_in(tree, bounds=False) if self.names.kinds.get(nm) != "index"}
+        grew = True
+        while grew:  # a name defined from a random one is random (bar_x from x)
+            grew = False
+            for name, tree in self._definitions.items():
+                if name.startswith("@"):
+                    continue  # E[...] = value: a number, not a random quantity
+                if name not in random and isinstance(tree, tuple) and _names_in(tree) & random:
+                    random.add(name)
+                    grew = True
+        out = (table, frozenset(random))
+        self._expect_cache = (self._definitions, *out)
+        return out
+
+    def _constant(self, tree, random: frozenset) -> bool:
+        """Is ``tree`` free of random quantities: numbers, declared scalar symbols and indices that no
+        defined expectation mentions (n, a constant c), never a family, matrix or unknown name?"""
+        for nm in _names_in(tree):
+            if nm in random or self.names.kinds.get(nm) not in ("symbol", "index", "dim"):
+                return False
+        return True
+
+    def _linear_expectation(self, arg, p: Point, scope: dict, depth: int):
+        """E[arg] by linearity from the card's defined expectations (E[a + b] = E[a] + E[b], E[c X] =
+        c E[X] for a constant c, E[c] = c, E[sum_i X_i] = sum_i E[X_i]; Wasserman, All of Statistics,
+        Thm 3.11), or None when some part has no definition. E[(sqrt X)^2] is E[X]."""
+        if depth > 12:
+            return None
+        table, random = self._expectations()
+        for tree, name in table:
+            if tree == arg:
+                return self.ev(("var", name), p, scope)
+        if not table:
+            return None
+        k = arg[0]
+        if k == "pow" and arg[1][0] == "pow" and arg[2][0] == "num" and arg[1][2][0] == "num":
+            if abs(arg[2][1] * arg[1][2][1] - 1.0) < 1e-12:
+                return self._linear_expectation(arg[1][1], p, scope, depth + 1)
+        if self._constant(arg, random):
+            return self.ev(arg, p, scope)
+        if k == "add":
+            acc = None
+            for a in arg[1]:
+                v = self._linear_expectation(a, p, scope, depth + 1)
+                if v is None:
+                    return None
+                acc = v if acc is None else self.add(acc, v, a)
+            return acc
+        if k == "mul":
+            const = [f for f in arg[1] if self._constant(f, random)]
+            rest = [f for f in arg[1] if not self._constant(f, random)]
+            if not const or not rest:
+                return None
+            inner = rest[0] if len(rest) == 1 else ("mul", tuple(rest))
+            v = self._linear_expectation(inner, p, scope, depth + 1)
+            if v is None:
+                return None
+            return self.mul2(self.mul_seq(const, p, scope), v)
+        if k == "sum" and self._constant(arg[3], random) and self._constant(arg[4], random):
+            lo, hi = (_scalar(self.ev(b, p, scope)) for b in (arg[3], arg[4]))
+            if not (math.isfinite(lo) and math.isfinite(hi)) or hi - lo > 200:
+                return None
+            acc = 0.0
+            for i in range(int(round(lo)), int(round(hi)) + 1):
+                v = self._linear_expectation(arg[1], p, {**scope, arg[2]: float(i)}, depth + 1)
+                if v is None:
+                    return None
+                acc = self.add(acc, v, arg)
+            return acc
+        return None
 
     def lookup(self, name: str, p: Point, scope: dict):
         """A name's value: scope (bound indices, overrides), the point, a stack, a definition, I, e, pi."""

@@ -92,6 +92,51 @@ class _Alias:
     slots: tuple[int, ...] = ()
 
 
+def _script_order(tokens: list[str]) -> tuple[list[str], bool]:
+    """``\\sigma^2_{ML}`` as ``\\sigma_{ML}^2`` (and ``x^T_i`` as ``x_i^T``): a name's superscript written
+    before its subscript is moved after it, so aliases and names keyed by the subscript apply; the two
+    orders mean the same in LaTeX's own typesetting."""
+    out: list[str] = []
+    changed = False
+    i = 0
+    n = len(tokens)
+    while i < n:
+        t = tokens[i]
+        if (
+            t == "^"
+            and out
+            and (
+                re.fullmatch(r"[A-Za-z]", out[-1])
+                or (out[-1].startswith("\\") and out[-1][1:] in _GREEK_CMDS)
+            )
+            and i + 1 < n
+        ):
+            e = _group_end(tokens, i + 1)
+            if tokens[e : e + 1] == ["_"] and e + 1 < n:
+                f = _group_end(tokens, e + 1)
+                out += tokens[e:f] + tokens[i:e]
+                changed = True
+                i = f
+                continue
+        out.append(t)
+        i += 1
+    return out, changed
+
+
+_MOMENT_WORDS = frozenset({"var", "cov", "bias", "corr"})
+
+
+def _bracket_close(tokens: list[str], i: int) -> int | None:
+    """The index of the ``]`` that closes the ``[`` at ``tokens[i]``, or None."""
+    depth = 0
+    for q in range(i, len(tokens)):
+        depth += tokens[q] == "["
+        depth -= tokens[q] == "]"
+        if depth == 0:
+            return q
+    return None
+
+
 def _slot_match(a: _Alias, tokens: list[str], i: int) -> dict[str, str] | None:
     """The alias ``a`` written at ``tokens[i:]``: None when it is not; else the letters written at its
     index slots (key letter -> written letter; {} for an alias without slots). A slot takes one letter,
@@ -379,6 +424,13 @@ class NotationRules:
         bb = any(t == r"\mathbb" for key in self.opaque for t in key)
         plain = any(key[:2] == ("E", "[") for key in self.opaque)
         self.expect_to = "E" if plain and not bb else ("bb" if bb and not plain else None)
+        # does the card write an expectation with a subscript anywhere (E_{x~p}, E_{q(z)})? Then a written
+        # subscript is meaningful and kept
+        sub_e = re.compile(r"(?:\\(?:mathbb|mathrm|operatorname)\s*\{\s*E\s*\}|(?<![A-Za-z\\])E)\s*_")
+        self._subscripted_expectations = any(
+            sub_e.search(text)
+            for text in [*d.symbols, *d.definitions, *card.notation.aliases, *(st.latex for st in card.steps)]
+        )
         # the index letters the card's own steps leave free (softmax: i), preferred for a renamed free letter
         self.free_letters: dict[str, int] = {}
         for st in card.steps:
@@ -1052,6 +1104,51 @@ class NotationRules:
             i = close + 1
         return out, changed
 
+    def _moment_brackets(self, tokens: list[str]) -> tuple[list[str], bool]:
+        """``\\mathrm{Var}[X]``, ``\\mathrm{Bias}[X]``, ``\\mathrm{Cov}[X, Y]`` (Bishop, Murphy: square
+        brackets) as the card's ``\\mathrm{Var}(X)``; and, on a card whose expectations carry no subscript,
+        the subscript of ``\\mathbb{E}_{\\mathcal{D},\\varepsilon}[..]`` (what the expectation is over:
+        Hastie et al. 7.3, Bishop 3.2) dropped, as the card's expectation is over everything random."""
+        out: list[str] = []
+        changed = False
+        n = len(tokens)
+        i = 0
+        while i < n:
+            t = tokens[i]
+            if t in (r"\mathrm", r"\operatorname") and tokens[i + 1 : i + 2] == ["{"]:
+                e = _group_end(tokens, i + 1)
+                word = "".join(tokens[i + 2 : e - 1])
+                if word.lower() in _MOMENT_WORDS and tokens[e : e + 1] == ["["]:
+                    close = _bracket_close(tokens, e)
+                    if close is not None:
+                        out += tokens[i:e] + ["("] + tokens[e + 1 : close] + [")"]
+                        changed = True
+                        i = close + 1
+                        continue
+            if (
+                not self._subscripted_expectations
+                and self.expect_to is not None
+                and (
+                    t == "E"
+                    or (
+                        t in (r"\mathbb", r"\mathrm", r"\operatorname")
+                        and tokens[i + 1 : i + 4] == ["{", "E", "}"]
+                    )
+                )
+                and not (out and out[-1] in ("{", "_", "^", "\\"))
+            ):
+                head = 1 if t == "E" else 4
+                if tokens[i + head : i + head + 1] == ["_"]:
+                    e = _group_end(tokens, i + head + 1)
+                    if tokens[e : e + 1] == ["["]:
+                        out += tokens[i : i + head]
+                        changed = True
+                        i = e
+                        continue
+            out.append(t)
+            i += 1
+        return out, changed
+
     def _expectation_spelling(self, tokens: list[str]) -> tuple[list[str], bool]:
         """``\\mathbb{E}[..]``, ``\\operatorname{E}[..]`` and ``E[..]`` spelled as the card's opaque keys are."""
         if self.expect_to is None:
@@ -1670,7 +1767,7 @@ class NotationRules:
                 bare_sums[letter] = target
         bound = False
         for _ in range(4):
-            hit = self._bound_declared(tokens, present | set(rename.values()))
+            hit = self._bound_declared(tokens, set(rename.values()) | set(bare_sums.values()))
             if not hit:
                 break
             tokens, letter, target = hit
@@ -1694,9 +1791,20 @@ class NotationRules:
             i += 1
         return res, True, components
 
-    def _bound_declared(self, tokens: list[str], present: set[str]):
+    def _bound_declared(
+        self,
+        tokens: list[str],
+        renamed: set[str],
+        own_bound_only: bool = False,
+        keep: frozenset = frozenset(),
+    ):
         """``\\sum_{n=1}^{N} x_n`` with n declared as a number (Bishop): the sum's variable and the family
-        subscripts written with it become the family's index (i), when i is not written in the step.
+        subscripts written with it become the family's index (i), when i is not written in the step;
+        ``renamed``: the index letters other letters of the step are about to be renamed to (rule 4), which
+        n must not merge with (it then takes another free index of i's range, or is left);
+        ``own_bound_only``: only a sum whose upper bound is its own letter (``\\sum_{n=1}^{n}``, an alias N of
+        the card's n in the bound) whose letter subscripts only the card's own families and no name in
+        ``keep`` (the user's own r_{nk} keeps its letters).
         Returns (tokens, letter, index) or None."""
         for i in range(len(tokens) - 3):
             if tokens[i] not in (r"\sum", r"\prod") or tokens[i + 1 : i + 3] != ["_", "{"]:
@@ -1704,25 +1812,42 @@ class NotationRules:
             letter = tokens[i + 3]
             if tokens[i + 4 : i + 5] != ["="] or self.names.kinds.get(letter) in (None, "index"):
                 continue
+            if own_bound_only:
+                e = _group_end(tokens, i + 2)
+                if tokens[e : e + 1] != ["^"] or letter not in tokens[e + 1 : _group_end(tokens, e + 1)]:
+                    continue
             uses = self._subscript_uses(tokens).get(letter, set())
+            if own_bound_only and (
+                uses & set(keep)
+                or any(w not in self.families for w in uses - {r"\sum"})
+                or self._subscripts_other_name(tokens, letter)
+            ):
+                continue  # a name the card does not index (the user's r_{nk}) keeps the user's letters
             fams = sorted(w for w in uses if w in self.families)
             if not fams:
                 continue
             target = self.families[fams[0]][0]
-            if target not in self.indices or any(
-                t == target
-                for q, t in enumerate(tokens)
-                if not (q >= 1 and tokens[q - 1] == "{" and q >= 3 and tokens[q - 3] in (r"\sum", r"\prod"))
-                and t == target
-                and target in present
-                and False
-            ):
+            if target not in self.indices:
                 continue
-            if any(
-                tokens[q] == target and not (q >= 3 and tokens[q - 3] in (r"\sum", r"\prod"))
-                for q in range(len(tokens))
-            ):
+            written = {
+                tokens[q] for q in range(len(tokens)) if not (q >= 3 and tokens[q - 3] in (r"\sum", r"\prod"))
+            }
+            if target in written:
                 continue  # i is written in the step: renaming n to i would merge two indices
+            if target in renamed:
+                # another letter of the step is being renamed to i (\sum_{n=1}^{N}\sum_{m=1}^{N} a_na_m,
+                # Bishop 7.10): n takes a declared index of the same range that nothing else uses (j)
+                free = sorted(
+                    x
+                    for x, rng in self.indices.items()
+                    if rng == self.indices[target]
+                    and x not in renamed
+                    and x not in written
+                    and x not in tokens
+                )
+                if not free:
+                    continue
+                target = free[0]
             out = list(tokens)
             for q in range(len(out) - 4):  # every sum over that letter
                 if (
@@ -1743,6 +1868,20 @@ class NotationRules:
                 k += 1
             return out, letter, target
         return None
+
+    def _subscripts_other_name(self, tokens: list[str], letter: str) -> bool:
+        """Is ``letter`` in the subscript of a name that is not one of the card's families of that many
+        indices (the user's ``r_{nk}`` on a card whose responsibilities are gamma_{ik})?"""
+        for i in range(1, len(tokens)):
+            if tokens[i] != "_" or tokens[i - 1] in (r"\sum", r"\prod"):
+                continue
+            sub = [t for t in _strip(tokens[i + 1 : _group_end(tokens, i + 1)]) if t != ","]
+            if letter not in sub:
+                continue
+            name, _ = self._name_at(tokens, i - 1)
+            if name is None or len(self.families.get(name, "")) != len(sub):
+                return True
+        return False
 
     def _einstein(self, tokens: list[str], components: set[str]) -> tuple[list[str], bool]:
         """Einstein's summation convention: a component letter written exactly twice in the step, on two
@@ -1996,7 +2135,11 @@ class NotationRules:
             return latex
         try:
             tokens, changed = _prep(raw)
+            tokens, co = _script_order(tokens)
+            changed = changed or co
+            tokens, cm = self._moment_brackets(tokens)
             tokens, c1 = self._expectation_spelling(tokens)
+            c1 = c1 or cm
             tokens, cp = self._probability_letter(tokens)
             tokens, cr = self._roman_keys(tokens)
             c1 = c1 or cp or cr or (changed and self._has_opaque(tokens))
@@ -2023,10 +2166,23 @@ class NotationRules:
             tokens, c3 = self._index_notation(tokens)
             if params or (keep and self._mentions(tokens, keep)):
                 # the user's own definitions are in play: index letters, components and per-example
-                # forms are read by the checker in the user's names (maths/checker.py), not rewritten here
+                # forms are read by the checker in the user's names (maths/checker.py), not rewritten here;
+                # only a sum over a letter the card declares as a number (\sum_{n=1}^{N}, N the alias of n)
+                # takes a free index, or the sum would run over its own bound (a name the user defined keeps
+                # its letters: r_{nk})
                 c4 = c5 = False
+                for _ in range(4):
+                    hit = self._bound_declared(tokens, set(), own_bound_only=True, keep=keep)
+                    if not hit:
+                        break
+                    tokens, c4 = hit[0], True
             else:
                 tokens, c4, components = self._index_letters(tokens)
+                if c4:
+                    # an alias written with the user's index letter (E[g_k] for the card's 'E[g_i]') applies
+                    # once the letter is the card's
+                    tokens, _, w3 = self._apply_aliases(tokens, keep, params)
+                    witness = witness or w3
                 tokens, ce = self._einstein(tokens, components)
                 tokens, c5 = self._per_example(tokens, components, witness)
                 c5 = c5 or ce
@@ -2234,3 +2390,54 @@ def render_variant(
         out.append(t)
         i += 1
     return join(out)
+
+
+def prediction_reading(card: Card, latex: str) -> tuple[str, str, str] | None:
+    """Bishop's letters for a card whose target is y: Bishop (PRML 3.1, 4.3.2, 5.2) writes t for the
+    target and y for the model's prediction (``y_n = \\sigma(w^T\\phi_n)``, ``\\nabla E = \\sum_n (y_n -
+    t_n)\\phi_n``). On a card with a one-letter alias onto its target name (``'t' = 'y'``) and an alias of
+    the prediction written with a hat (``'\\hat{y}' = 'p'``, or ``\\hat{y}`` a name of the card), returns (the step with each written y read
+    as ``\\hat{y}``, the target key ``t``, the target name ``y``); None when the card has no such pair or the
+    step writes no y. Never raises."""
+    try:
+        r = rules_for(card)
+        target = key = None
+        for a in r.aliases:
+            if a.key == ("t",) and len(a.target) == 1 and re.fullmatch(r"[A-Za-z]", a.target[0]):
+                hat = (r"\hat", "{", a.target[0], "}")
+                if any(b.key == hat for b in r.aliases) or name_key(join(list(hat))) in r.names.kinds:
+                    key, target = a.key[0], a.target[0]
+                    break
+        if key is None or target is None:
+            return None
+        toks = canon_tokens(tokenize(clean(latex)))
+        fonts = (r"\mathbf", r"\boldsymbol", r"\bm", r"\vec", r"\mathbfit", r"\pmb")
+        out: list[str] = []
+        hit = False
+        q = 0
+        while q < len(toks):
+            t = toks[q]
+            if (
+                t == target
+                and q >= 2
+                and toks[q - 1] == "{"
+                and toks[q - 2] in fonts
+                and toks[q + 1 : q + 2] == ["}"]
+            ):
+                del out[-2:]  # \mathbf{y}: the vector of predictions
+                out += [r"\hat", "{", target, "}"]
+                hit = True
+                q += 2
+                continue
+            inside = (q >= 1 and toks[q - 1] in ("_", "^", "\\")) or (
+                q >= 2 and toks[q - 1] == "{" and (toks[q - 2] in ("_", "^") or toks[q - 2].startswith("\\"))
+            )
+            if t == target and not inside:
+                out += [r"\hat", "{", target, "}"]
+                hit = True
+            else:
+                out.append(t)
+            q += 1
+        return (join(out), key, target) if hit else None
+    except (ParseError, RecursionError, IndexError, ValueError):
+        return None
