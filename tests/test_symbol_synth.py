@@ -314,7 +314,6 @@ WRITTEN = [
     "\\rho",
     "omega",
     "partial",
-    "\\ell",
     "\\tau",
     "\\eta",
     "\\kappa",
@@ -341,6 +340,17 @@ def test_written_skeletons_are_offered_and_fill_the_box(cls, monkeypatch):
         assert x1 > x0 and all(len(s) >= 2 for s in glyph)
     assert "skeleton:written" in recipes
     assert S._written_skeleton("prod", random.Random(0)) is None
+
+
+def test_no_written_ell_and_z_comes_open_closed_and_crossed():
+    # session 10: the looped l a written ℓ was is a real l as well (a CROHME writer's l read as ℓ on dev)
+    assert all(S._written_skeleton("\\ell", random.Random(k)) is None for k in range(20))
+    shapes = [S._written_skeleton("Z_cap", random.Random(k)) for k in range(200)]
+    n_strokes = [len(z) for z in shapes]
+    # one stroke, one with its bar, the foot apart (two), the foot apart with its bar (three)
+    assert set(n_strokes) == {1, 2, 3}
+    crossed = sum(any(abs(s[0][1] - 0.5) < 0.1 and abs(s[-1][1] - 0.5) < 0.15 for s in z) for z in shapes)
+    assert 0.6 < crossed / len(shapes) < 0.8
 
 
 def test_written_rho_is_a_bowl_on_a_stem_from_its_foot():

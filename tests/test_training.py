@@ -376,3 +376,98 @@ def test_cli_parses_freeze_and_written_skeletons():
     assert a.freeze == "trunk,old-rows" and a.written_skeletons
     b = p.parse_args(["--data", "d", "--out", "o"])
     assert b.freeze == "" and not b.written_skeletons
+
+
+def _taking_logits():
+    """Real symbols of old classes 0-6 (some taken by the added classes 7-9) and made samples of 7-9."""
+    import numpy as np
+
+    rng = np.random.default_rng(0)
+    lg = rng.normal(size=(1000, 10))
+    y = rng.integers(0, 7, 1000)
+    lg[np.arange(1000), y] += 3.0
+    ml = rng.normal(size=(300, 10))
+    my = rng.integers(7, 10, 300)
+    ml[np.arange(300), my] += 3.0
+    return lg, y, ml, my
+
+
+def test_cap_added_bias_lowers_only_the_added_rows_to_the_budget():
+    import numpy as np
+
+    from whiteboard_app.recognition.training.classifier import cap_added_bias
+
+    lg, y, ml, my = _taking_logits()
+    off, rep = cap_added_bias(lg, y, [7, 8, 9], 0.002, ml, my)
+    assert rep["taken_before"] > rep["limit"] == 2 and rep["taken_after"] <= 2
+    assert np.all(off[:7] == 0) and np.all(off[7:] <= 0) and off[7:].min() < 0
+    # the count is recomputed independently from the offsets
+    old = lg[:, :7].argmax(1)
+    moved = (lg + off).argmax(1)
+    assert int(((old == y) & (moved >= 7)).sum()) == rep["taken_after"]
+    assert rep["made_top1_after"] <= rep["made_top1_before"]
+    same, rep2 = cap_added_bias(lg, y, [7, 8, 9], 0.5, ml, my)  # a loose budget: nothing to lower
+    assert np.all(same == 0) and rep2["taken_after"] == rep2["taken_before"]
+    # a loose total but at most 2 symbols taken by any one added class
+    off3, rep3 = cap_added_bias(lg, y, [7, 8, 9], 0.5, ml, my, class_budget=0.002)
+    moved = (lg + off3).argmax(1)
+    per_class = np.bincount(moved[(old == y) & (moved >= 7)], minlength=10)[7:]
+    assert rep3["class_limit"] == 2 and per_class.max() <= 2 and rep3["taken_after"] == per_class.sum()
+    assert rep3["taken_after"] > rep["taken_after"]  # the total limit did not bind
+
+
+def test_cap_added_bias_lowers_the_class_whose_made_samples_lose_least():
+    import numpy as np
+
+    from whiteboard_app.recognition.training.classifier import cap_added_bias
+
+    lg = np.zeros((4, 4))
+    y = np.array([0, 1, 0, 1])
+    lg[[0, 1, 2, 3], y] = 1.0
+    lg[0, 2] = 1.5  # class 2 takes symbol 0
+    lg[1, 3] = 1.5  # class 3 takes symbol 1
+    ml = np.zeros((4, 4))
+    my = np.array([2, 2, 3, 3])
+    ml[[0, 1], 2] = 0.2  # class 2's made samples barely win: lowering it costs both
+    ml[[2, 3], 3] = 5.0  # class 3's win by far: lowering it by 0.5 costs nothing
+    off, rep = cap_added_bias(lg, y, [2, 3], 0.25, ml, my)  # one symbol may stay taken
+    assert off[2] == 0 and off[3] < -0.5 and rep["taken_after"] == 1
+    assert rep["made_top1_after"] == rep["made_top1_before"] == 1.0
+    with pytest.raises(ValueError):
+        cap_added_bias(lg, y[:3], [2, 3], 0.1)
+    with pytest.raises(ValueError):
+        cap_added_bias(lg, y, [], 0.1)
+
+
+def test_cap_checkpoint_writes_lowered_biases_of_the_added_rows_only(tmp_path, exprs, small_base):
+    import shutil
+
+    pytest.importorskip("HersheyFonts")  # the made samples the cap's cost is counted on
+    from whiteboard_app.recognition.training.classifier import cap_checkpoint, load_base
+
+    path = tmp_path / "capped.pth"
+    shutil.copy(small_base, path)
+    rep = cap_checkpoint(
+        path, exprs[20:], 0.0, synth_classes=["partial", "nabla"], made_per_class=4, log=None
+    )
+    b, ck = load_base(small_base)
+    c, _ = load_base(path)
+    names = list(ck["label_names"])
+    rows = [names.index("partial"), names.index("nabla")]
+    kept = [i for i in range(len(names)) if i not in rows]
+    bb, cb = b.state_dict()["fc2.bias"], c.state_dict()["fc2.bias"]
+    assert torch.equal(bb[kept], cb[kept]) and bool((cb[rows] <= bb[rows]).all())
+    assert rep["taken_after"] <= rep["limit"] == 0 and rep["budget"] == 0.0
+    assert set(rep["offsets"]) <= {"partial", "nabla"}
+
+
+def test_cli_parses_added_cap():
+    import argparse
+
+    from whiteboard_app.recognition.training.cli import add_arguments
+
+    p = argparse.ArgumentParser()
+    add_arguments(p)
+    a = p.parse_args(["--data", "d", "--out", "o", "--added-cap", "0.001", "--cap-fraction", "0.2"])
+    assert a.added_cap == 0.001 and a.cap_fraction == 0.2
+    assert p.parse_args(["--data", "d", "--out", "o"]).added_cap == 0.0

@@ -206,6 +206,9 @@ def train_classifier(
     distill_weight: float = 1.0,
     distill_temperature: float = 2.0,
     freeze: Sequence[str] = (),
+    added_cap: float = 0.0,
+    cap_fraction: float = 0.1,
+    added_cap_class: float | None = None,
 ) -> dict:
     """Fine-tune the classifier; write the best checkpoint (by validation accuracy) to *out_path*.
 
@@ -231,7 +234,14 @@ def train_classifier(
     class that is not an added class (*synth_classes*): with the trunk and fc1 frozen as well, the old
     classes' logits are exactly the base's and only the added classes' rows learn (the prototypes are
     then the base's: the features did not change).
-    Returns {"epochs", "val_acc", "val_acc_base", "history": [per-epoch dicts with loss and val_acc]}.
+    With *added_cap* > 0, a *cap_fraction* of the training writers (``writer_split`` with seed
+    *seed* + 7) is held out of the training (neither their real symbols nor made samples hosted in their
+    ink) and, after it, the added classes' output biases are lowered (:func:`cap_added_bias`) until at
+    most *added_cap* (a fraction, e.g. 0.001) of those writers' real symbols the old classes alone read
+    right are taken by an added class (and at most *added_cap_class* by any one added class, when given);
+    the biases are written into the checkpoint.
+    Returns {"epochs", "val_acc", "val_acc_base", "history": [per-epoch dicts with loss and val_acc],
+    "added_cap": the cap's report or None}.
     """
     import torch
     import torch.nn.functional as F  # noqa: N812 - torch's convention
@@ -243,6 +253,16 @@ def train_classifier(
     model, ck = load_base(base)
     known = set(ck["label_names"])
     synth_val: list[Expression] = []
+    cap_set: list[Expression] = []
+    if added_cap > 0:
+        from whiteboard_app.recognition.training.data import writer_split
+
+        train, cap_set = writer_split(train, cap_fraction, seed + 7)
+        _log(
+            f"classifier: {len(cap_set)} expressions of held-out training writers kept for the added "
+            f"classes' cap ({added_cap:.2%} of their real symbols)",
+            log,
+        )
     n_real = len(train)
     if synth_per_class > 0:
         from whiteboard_app.recognition.training.symbol_synth import (
@@ -413,7 +433,195 @@ def train_classifier(
             protos = compute_prototypes(model, imgs, sizes, tr_labels, ck["prototypes"].float())
         _save(model, best[1], ck, label_names, canvas_size, out_path, protos)
         _log("classifier: prototypes computed, checkpoint final", log)
-    return {"epochs": len(history), "val_acc": best[0], "val_acc_base": base_acc, "history": history}
+    cap_report = None
+    if best[1] is not None and cap_set:
+        cap_report = cap_checkpoint(
+            out_path,
+            cap_set,
+            added_cap,
+            seed=seed,
+            synth_classes=synth_classes,
+            class_budget=added_cap_class,
+            log=log,
+        )
+    return {
+        "epochs": len(history),
+        "val_acc": best[0],
+        "val_acc_base": base_acc,
+        "history": history,
+        "added_cap": cap_report,
+    }
+
+
+def cap_added_bias(
+    logits: np.ndarray,
+    labels: np.ndarray,
+    added: Sequence[int],
+    budget: float,
+    made_logits: np.ndarray | None = None,
+    made_labels: np.ndarray | None = None,
+    max_steps: int = 2000,
+    class_budget: float | None = None,
+) -> tuple[np.ndarray, dict]:
+    """Offsets (<= 0) for the added classes' logits so that they take at most *budget* of the real symbols.
+
+    *logits* (N, C) are a classifier's outputs on real symbols of old classes (*labels* (N,)), *added*
+    the column indices of the added classes. A symbol is *taken* when the old classes alone read it
+    right (its label is the argmax over the old columns) but an added class's offset logit beats it.
+    Greedy: while more than ``budget * N`` are taken, the added class whose next lowering frees one
+    taken symbol at the least cost is lowered just enough (cost: its *made_logits* samples, (M, C) with
+    *made_labels* (M,), read right before and not after; without made samples, the smallest step).
+    With *class_budget*, no single added class may take more than ``class_budget * N`` either (the
+    classes over it are lowered first).
+    Returns (offsets (C,) float32, zero outside *added*; report dict with the counts before and after,
+    the made samples' top-1 before and after, and the offsets by column). ValueError for shapes that do
+    not match or an empty *added*.
+    """
+    logits = np.asarray(logits, dtype=np.float64)
+    labels = np.asarray(labels)
+    if logits.ndim != 2 or labels.shape != (logits.shape[0],):
+        raise ValueError(f"logits {logits.shape} and labels {labels.shape} do not match")
+    added = np.asarray(sorted(set(int(a) for a in added)), dtype=np.int64)
+    if added.size == 0:
+        raise ValueError("no added classes to cap")
+    n_cls = logits.shape[1]
+    old_mask = np.ones(n_cls, dtype=bool)
+    old_mask[added] = False
+    old_cols = np.flatnonzero(old_mask)
+    old_best = logits[:, old_cols].max(1)
+    right = old_cols[logits[:, old_cols].argmax(1)] == labels  # the old classes alone read it right
+    lg = logits[right]
+    ob = old_best[right]
+    off = np.zeros(n_cls)
+    have_made = made_logits is not None and made_labels is not None and len(made_labels) > 0
+    if have_made:
+        ml = np.asarray(made_logits, dtype=np.float64)
+        my = np.asarray(made_labels)
+
+    def taken(o):
+        a = lg[:, added] + o[added]
+        return (a.max(1) > ob), added[a.argmax(1)]
+
+    def made_right(o):
+        return (ml + o).argmax(1) == my
+
+    limit = int(math.floor(budget * len(labels)))
+    c_limit = len(labels) if class_budget is None else int(math.floor(class_budget * len(labels)))
+    is_taken, by = taken(off)
+    n_before = int(is_taken.sum())
+    made_before = float(made_right(off).mean()) if have_made else None
+    steps = 0
+
+    def over(is_taken, by):
+        counts = np.bincount(by[is_taken], minlength=n_cls)
+        return np.flatnonzero(counts > c_limit)
+
+    while (int(is_taken.sum()) > limit or len(over(is_taken, by))) and steps < max_steps:
+        steps += 1
+        best_c, best_cost, best_d = -1, math.inf, 0.0
+        pick = over(is_taken, by)
+        for c in pick if len(pick) else np.unique(by[is_taken]):
+            sel = is_taken & (by == c)
+            d = float((lg[sel, c] + off[c] - ob[sel]).min()) + 1e-4  # frees its weakest taken symbol
+            if have_made:
+                trial = off.copy()
+                trial[c] -= d
+                cost = float(((ml + off).argmax(1) == my).sum() - made_right(trial).sum())
+            else:
+                cost = d
+            if (cost, d) < (best_cost, best_d) or best_c < 0:
+                best_c, best_cost, best_d = int(c), cost, d
+        off[best_c] -= best_d
+        is_taken, by = taken(off)
+    report = {
+        "real_symbols": len(labels),
+        "read_right_by_old_classes": int(right.sum()),
+        "taken_before": n_before,
+        "taken_after": int(is_taken.sum()),
+        "limit": limit,
+        "class_limit": None if class_budget is None else c_limit,
+        "made_top1_before": made_before,
+        "made_top1_after": float(made_right(off).mean()) if have_made else None,
+        "offsets": {int(c): round(float(off[c]), 4) for c in added if off[c] != 0.0},
+    }
+    return off.astype(np.float32), report
+
+
+def _logits(model, imgs: np.ndarray, sizes: np.ndarray, batch: int = 512) -> np.ndarray:
+    """The model's logits (N, C) on pre-drawn symbols."""
+    import torch
+
+    model.eval()
+    out = []
+    with torch.no_grad():
+        for i in range(0, len(imgs), batch):
+            lg, _f = model(_to_tensor(imgs[i : i + batch]), torch.from_numpy(sizes[i : i + batch]))
+            out.append(lg.numpy())
+    return np.concatenate(out) if out else np.zeros((0, 0), dtype=np.float32)
+
+
+def cap_checkpoint(
+    path: str | Path,
+    cap_set: Sequence[Expression],
+    budget: float,
+    *,
+    seed: int = 0,
+    synth_classes: Sequence[str] | None = None,
+    made_per_class: int = 60,
+    class_budget: float | None = None,
+    log: Callable[[str], None] | None = print,
+) -> dict:
+    """Lower the added classes' output biases of the checkpoint at *path* (in place) so that at most
+    *budget* of *cap_set*'s real symbols of old classes that the old classes alone read right are taken
+    by an added class, and at most *class_budget* by any one (:func:`cap_added_bias`; *cap_set*:
+    expressions of writers the training never saw).
+    The cost of each lowering is counted on *made_per_class* made samples of each added class hosted in
+    *cap_set* (seed *seed* + 2000). Returns the cap's report (with the class names of the offsets)."""
+    import torch
+
+    from whiteboard_app.recognition.training.symbol_synth import ADDED_CLASSES, make_samples
+
+    model, ck = load_base(path)
+    names = list(ck["label_names"])
+    index = {n: i for i, n in enumerate(names)}
+    classes = [c for c in (synth_classes if synth_classes is not None else ADDED_CLASSES) if c in index]
+    added = [index[c] for c in classes]
+    canvas_size = ck.get("canvas_size", 32)
+    items = [it for it in symbol_items(cap_set, index) if names[it[2]] not in set(classes)]
+    imgs, sizes = render_items(cap_set, items, canvas_size)
+    labels = np.array([c for _k, _i, c in items], dtype=np.int64)
+    made = [m.expr for m in make_samples(cap_set, classes, made_per_class, seed + 2000)]
+    m_items = symbol_items(made, index)
+    m_items = [it for it in m_items if names[it[2]] in set(classes)]
+    m_imgs, m_sizes = render_items(made, m_items, canvas_size)
+    m_labels = np.array([c for _k, _i, c in m_items], dtype=np.int64)
+    off, report = cap_added_bias(
+        _logits(model, imgs, sizes),
+        labels,
+        added,
+        budget,
+        _logits(model, m_imgs, m_sizes),
+        m_labels,
+        class_budget=class_budget,
+    )
+    state = dict(ck["model_state_dict"])
+    state["fc2.bias"] = state["fc2.bias"] + torch.from_numpy(off)
+    ck = dict(ck)
+    ck["model_state_dict"] = state
+    tmp = Path(path).with_suffix(".tmp")
+    torch.save(ck, tmp)
+    tmp.replace(path)
+    report["offsets"] = {names[c]: v for c, v in report["offsets"].items()}
+    report["budget"] = budget
+    report["class_budget"] = class_budget
+    _log(
+        f"classifier: added classes capped on {report['real_symbols']} real symbols of held-out training "
+        f"writers: taken {report['taken_before']} -> {report['taken_after']} (limit {report['limit']}); "
+        f"made top-1 {report['made_top1_before']:.3f} -> {report['made_top1_after']:.3f}; "
+        f"offsets {report['offsets']}",
+        log,
+    )
+    return report
 
 
 FREEZABLE = ("conv1", "conv2", "conv3", "fc1", "old-rows")

@@ -85,6 +85,23 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         help="made ink also from symbol_synth's hand-made skeletons of written shapes (session 9)",
     )
     p.add_argument(
+        "--added-cap",
+        type=float,
+        default=0.0,
+        help="hold out --cap-fraction of the training writers and, after training, lower the added classes' "
+        "output biases until at most this fraction of those writers' real symbols is taken by an added "
+        "class (e.g. 0.001; 0: no cap)",
+    )
+    p.add_argument(
+        "--added-cap-class",
+        type=float,
+        default=None,
+        help="with --added-cap: at most this fraction taken by any one added class (default: no such limit)",
+    )
+    p.add_argument(
+        "--cap-fraction", type=float, default=0.1, help="share of training writers held out for --added-cap"
+    )
+    p.add_argument(
         "--grouper-vectors",
         choices=("bundled", "own"),
         default="own",
@@ -175,6 +192,9 @@ def run(args: argparse.Namespace) -> int:
             distill_weight=args.distill_weight,
             distill_temperature=args.distill_temperature,
             freeze=[n for n in args.freeze.split(",") if n.strip()],
+            added_cap=args.added_cap,
+            cap_fraction=args.cap_fraction,
+            added_cap_class=args.added_cap_class,
         )
     if "grouper" in stages:
         if args.grouper_vectors == "own" and not (out / "classifier.pth").exists():

@@ -495,9 +495,9 @@ def _arc(
 def _written_skeleton(cls: str, rng: random.Random) -> Strokes | None:
     """Hand-made skeletons of the shapes hands write (session 9), closer to their Latin look-alikes than
     the fonts' (units, y down, before fitting): ρ a bowl on a stem written from its foot, ω a rounded w,
-    ∂ with an open top hook, ℓ a looped l, τ a bar with a hooked stem, η an n whose right leg descends,
-    κ small with curved arms, Z with its crossbar, U a plain cup, J a hook (a bar on top or not), a caret
-    with unequal arms. None for the other classes."""
+    ∂ with an open top hook, τ a bar with a hooked stem, η an n whose right leg descends, κ small with
+    curved arms, Z in one or two strokes (70 % with its crossbar), U a plain cup, J a hook (a bar on top
+    or not), a caret with unequal arms; no ℓ (session 10: its looped l is also a real l). None for the other classes."""
     u = rng.uniform
     if cls == "\\rho":  # from the stem's foot up, then round the bowl (ends at the stem or short of it)
         r = u(0.25, 0.33)
@@ -511,11 +511,8 @@ def _written_skeleton(cls: str, rng: random.Random) -> Strokes | None:
     if cls == "partial":  # an open hook at the top, down the right side, round the bowl
         hook = [(u(0.05, 0.25), u(0.05, 0.2)), (0.4, 0.0), (0.62, 0.1), (0.72, 0.4), (0.7, 0.68)]
         return [hook + _arc(0.42, 0.74, 0.28, u(0.2, 0.26), 30, 30 + u(300, 350))]
-    if cls == "\\ell":  # a looped l: up from the foot into a loop, down, a tail to the right
-        w = u(0.25, 0.5)
-        top = [(0.0, 0.85), (0.3, 0.55), (0.35 + w / 2, 0.25)]
-        loop = _arc(0.35 + w / 4, 0.2, w / 4 + 0.05, 0.2, 0, -180, 8)
-        return [top + loop + [(0.3, 0.5), (0.32, 0.85), (0.45, 1.0), (0.7, 0.92)]]
+    # no written ℓ (session 10): the looped l it drew is a CROHME writer's l as well, and the session-9
+    # candidate f3 read such a real l as ℓ on the dev sample; ℓ keeps its font skeletons (scripts, cursive)
     if cls == "\\tau":  # the bar (often with a lead-in hook), the stem from it hooking right at the foot
         lead = [(0.0, u(0.15, 0.3))] if rng.random() < 0.5 else []
         bar = lead + [(0.05, 0.03), (1.0, u(-0.05, 0.05))]
@@ -537,9 +534,17 @@ def _written_skeleton(cls: str, rng: random.Random) -> Strokes | None:
             arms = [(0.8, 0.05), (0.45, 0.22), (0.1, 0.52), (0.45, 0.7), (0.7, 0.95), (0.9, 1.0)]
         return [stem, arms]
     if cls == "Z_cap":
-        z = [[(0.0, 0.0), (1.0, 0.0), (0.0, 1.0), (1.0, u(0.95, 1.05))]]
-        if rng.random() < 0.5:  # the crossbar many hands write
-            z.append([(0.25, 0.5), (0.75, 0.5 + u(-0.05, 0.05))])
+        top_l, foot_r = u(-0.05, 0.08), u(0.92, 1.08)
+        if rng.random() < 0.3:  # "open": the foot a second stroke, apart from the diagonal's end
+            z = [
+                [(top_l, u(-0.05, 0.05)), (1.0, 0.0), (u(0.0, 0.1), u(0.92, 1.0))],
+                [(u(-0.05, 0.1), 1.0 + u(-0.02, 0.04)), (foot_r, u(0.95, 1.05))],
+            ]
+        else:  # one stroke, the corners sharp or a little rounded
+            z = [[(top_l, 0.0), (0.95, u(-0.04, 0.04)), (1.0, 0.05), (0.0, 1.0), (foot_r, u(0.95, 1.05))]]
+        if rng.random() < 0.7:  # the crossbar many hands write (session 10: 70 %, was 50 %)
+            y = u(0.42, 0.58)
+            z.append([(0.5 - u(0.2, 0.35), y), (0.5 + u(0.2, 0.35), y + u(-0.06, 0.04))])
         return z
     if cls == "U_cap":
         d = u(0.45, 0.7)
@@ -801,7 +806,9 @@ def transform_glyph(cls: str, writer: str, pool: GlyphPool, rng: random.Random) 
                 low, top, bottom, aspect=ASPECT[cls] * rng.uniform(0.8, 1.1)
             ), "real:k without ascender"
     if cls == "\\eta" and (g := get("n")):
-        leg = _pull_right_leg(fit_box(g, -0.62, 0.0), rng.uniform(0.45, 0.65))
+        # session 10 (with the written skeletons): the leg clearly longer, 0.6-0.9 x-heights below the line
+        lo, hi = (0.6, 0.9) if WRITTEN_SKELETONS else (0.45, 0.65)
+        leg = _pull_right_leg(fit_box(g, -0.62, 0.0), rng.uniform(lo, hi))
         return _place(leg, top, bottom), "real:n with a long leg"
     if cls == "\\hat":
         if rng.random() < 0.5 and (g := get("<")):
@@ -856,7 +863,10 @@ def transform_glyph(cls: str, writer: str, pool: GlyphPool, rng: random.Random) 
     for c, low in (("W_cap", "w"), ("Z_cap", "z")):
         if cls == c and (g := get(low)):
             g = fit_box(g, top, bottom, aspect=ASPECT[cls] * rng.uniform(0.85, 1.15))
-            if c == "Z_cap" and rng.random() < 0.35:  # the crossed Z many hands write
+            crossed = (
+                0.6 if WRITTEN_SKELETONS else 0.35
+            )  # session 10: more crossed Z with the written skeletons
+            if c == "Z_cap" and rng.random() < crossed:  # the crossed Z many hands write
                 g = g + _cross_bar(g, rng)
             return _place(g, top, bottom), f"real:{low} at capital size"
     if cls == "J_cap" and (g := get("j")):
