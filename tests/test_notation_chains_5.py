@@ -311,8 +311,12 @@ def test_other_definition_and_divergence_spellings(card_id, latex, verdict):
         ("sample-variance-n-minus-1", r"E[2(x_i-\mu)^2] = \sigma^2", "wrong"),
         ("adam-bias-correction", r"E\left[\frac{m_t}{1-\beta_1^t}\right] = E[g]", "correct"),
         ("adam-bias-correction", r"E\left[\frac{m_t}{1-\beta_1}\right] = E[g]", "wrong"),
-        # a shift or a random factor is no constant scale: not judged
-        ("sample-variance-n-minus-1", r"E[(x_i-\mu)^2 + 1] = \sigma^2 + 1", "cannot_check"),
+        # a shift is additivity (the evaluator's linearity, Evaluator._linear_expectation): judged, and a
+        # factor on one term scales that term only; a random factor is not judged
+        ("sample-variance-n-minus-1", r"E[(x_i-\mu)^2 + 1] = \sigma^2 + 1", "correct"),
+        ("sample-variance-n-minus-1", r"E[(x_i-\mu)^2 + 1] = \sigma^2", "wrong"),
+        ("sample-variance-n-minus-1", r"E[2(x_i-\mu)^2 + 1] = 2\sigma^2 + 2", "wrong"),
+        ("sample-variance-n-minus-1", r"E[\mu(x_i-\mu)^2] = \mu\sigma^2", "cannot_check"),
         # the Hadamard product written \circ
         ("backprop-two-layer-mlp", r"\delta_1 = W_2^T\delta_2\circ\sigma'(z)", "correct"),
         ("backprop-two-layer-mlp", r"\delta_1 = W_2\delta_2\circ\sigma'(z)", "wrong"),

@@ -126,6 +126,19 @@ def _script_order(tokens: list[str]) -> tuple[list[str], bool]:
 _MOMENT_WORDS = frozenset({"var", "cov", "bias", "corr"})
 
 
+def _top_level_sum(tokens: list[str]) -> bool:
+    """Has ``tokens`` a + or - outside every group (a sum of terms, not one product)?"""
+    depth = 0
+    for t in tokens:
+        if t in ("{", "(", "["):
+            depth += 1
+        elif t in ("}", ")", "]"):
+            depth -= 1
+        elif depth == 0 and t in ("+", "-"):
+            return True
+    return False
+
+
 def _bracket_close(tokens: list[str], i: int) -> int | None:
     """The index of the ``]`` that closes the ``[`` at ``tokens[i]``, or None."""
     depth = 0
@@ -1029,7 +1042,13 @@ class NotationRules:
             k = _group_end(inner, 2) if inner[1:2] == ["_"] else 1
         else:
             return None
-        if k < len(inner) and inner[k] not in ("+", "-", "^", "_") and self._constant(inner[:k]):
+        if (
+            k < len(inner)
+            and inner[k] not in ("+", "-", "^", "_")
+            and self._constant(inner[:k])
+            and not _top_level_sum(inner[k:])
+        ):
+            # c times the whole rest only: in 2X + 3 the 2 scales X alone (E[2X + 3] is not 2E[X + 3])
             return ["(", *inner[:k], ")", *sq], inner[k:]
         return None
 
