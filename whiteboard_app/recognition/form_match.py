@@ -1180,10 +1180,10 @@ EVIDENCE_DEFAULTS = {
     "case_flip": 99.0,
     "case_deficit": 0,
     "kind_deficit": 2.0,
-    "lookalike_deficit": 0,
+    "lookalike_deficit": 2,  # 2: a placed letter's other case is left to favour (session 10)
     "added_deficit": 1,
     "added_cap": 0.0,
-    "case_pos": 0.0,  # weight of the line-position evidence in favour (case_evidence; 0: off)
+    "case_pos": 1.0,  # weight of the line-position evidence in favour (case_evidence; 0: off)
 }
 #: Letters whose capital is the small letter drawn larger (the same shape): their case shows only in the
 #: written size, which :func:`evidence_ok` weighs with ``case_size`` (the classifier reads the shape).
