@@ -13,6 +13,13 @@ Step 1b (``classes``): ``weights/class_counts.json``, how many real symbols of e
 split holds: a class with (almost) none is an added class learnt from made ink only, whose probability
 against a real class the verifier does not take as evidence (form_match.added_pair; session 9).
 
+Step 1c (``positions [--limit 0] [--check N]``): ``weights/case_position.json``, the letter-case evidence
+from where a glyph sits on its line (:mod:`whiteboard_app.recognition.case_evidence`): each token's typeset
+line metrics, its handwritten profile and a robust bivariate density of its (top, bottom) against the line
+its mates write, from the training split's writers (the data's own symbols fitted to the typeset truth);
+then how well it separates each letter from its other case on ``--check`` calibration-split expressions
+(session 10). The fits of step 2 keep each letter's place, so run it before ``features``.
+
 Step 2 (``features``): each expression is read by the engine as the app builds it (the open reading; cached
 in runs/context_real/calibration-open.pkl), its context is built as benchmarks/context_real.py builds it
 (the truth plus about 8 near misses in the writer's notation), and for both conditions (A: truth present,
