@@ -265,7 +265,7 @@ def _detail(fm, why: str, t: dict) -> str:
     for (tok, d, level, size, off), rec in zip(fm.evidence, fm.glyph_ink, strict=False):
         top = rec[3][0] if rec[3] else ("", 0.0)
         if why in ("deficit", "total_deficit") and d > 0.5:
-            f = fmod.favour(rec, top[0]) if fmod.look_alike(tok, top[0]) else None
+            f = fmod._favour_t(rec, top[0], t) if fmod.look_alike(tok, top[0]) else None
             size_llr = "" if f is None else f" favour{f:+.2f} size{size:+.2f} lvl{rec[1]}"
             out.append(f"{tok}<{top[0]}:{top[1]:.2f} d{d:.1f}{size_llr}")
         elif (
@@ -278,7 +278,7 @@ def _detail(fm, why: str, t: dict) -> str:
             others = {tok.swapcase()} if len(tok) == 1 and tok.isalpha() else set()
             if fmod.look_alike(tok, top[0]):
                 others.add(top[0])
-            fav = {o: fmod.favour(rec, o) for o in others}
+            fav = {o: fmod._favour_t(rec, o, t) for o in others}
             bad = {o: round(f, 2) for o, f in fav.items() if f is not None and f < 0.5}
             if bad:
                 out.append(f"{tok} size{size:+.2f} lvl{rec[1]} favour{bad} top {top[0]}:{top[1]:.2f}")

@@ -13,6 +13,13 @@ Step 1b (``classes``): ``weights/class_counts.json``, how many real symbols of e
 split holds: a class with (almost) none is an added class learnt from made ink only, whose probability
 against a real class the verifier does not take as evidence (form_match.added_pair; session 9).
 
+Step 1c (``positions [--limit 0] [--check N]``): ``weights/case_position.json``, the letter-case evidence
+from where a glyph sits on its line (:mod:`whiteboard_app.recognition.case_evidence`): each token's typeset
+line metrics, its handwritten profile and a robust bivariate density of its (top, bottom) against the line
+its mates write, from the training split's writers (the data's own symbols fitted to the typeset truth);
+then how well it separates each letter from its other case on ``--check`` calibration-split expressions
+(session 10). The fits of step 2 keep each letter's place, so run it before ``features``.
+
 Step 2 (``features``): each expression is read by the engine as the app builds it (the open reading; cached
 in runs/context_real/calibration-open.pkl), its context is built as benchmarks/context_real.py builds it
 (the truth plus about 8 near misses in the writer's notation), and for both conditions (A: truth present,
@@ -52,6 +59,7 @@ from __future__ import annotations
 import argparse
 import hashlib
 import json
+import math
 import pickle
 import random
 import signal
@@ -68,6 +76,7 @@ from benchmarks.recognition import _alarm, load_ocr_eval  # noqa: E402
 EVIDENCE_JSON = ROOT / "whiteboard_app" / "recognition" / "weights" / "evidence.json"
 SIZE_JSON = ROOT / "whiteboard_app" / "recognition" / "weights" / "size_model.json"
 CLASS_JSON = ROOT / "whiteboard_app" / "recognition" / "weights" / "class_counts.json"
+POSITION_JSON = ROOT / "whiteboard_app" / "recognition" / "weights" / "case_position.json"
 
 
 def sizes(args) -> None:
@@ -189,6 +198,173 @@ def classes(args) -> None:
         + "\n"
     )
     print("wrote", CLASS_JSON, n, "expressions")
+
+
+def _position_items(rows) -> list[tuple]:
+    """Per row with at least two symbols: (tokens, typeset boxes, script levels, ink boxes) of the data's own
+    symbols (label and strokes) fitted to the typeset truth, the pairs whose symbol label is the glyph's
+    token, in the glyphs' order (as :func:`sizes` fits them)."""
+    from whiteboard_app.recognition import form_match as fmod
+    from whiteboard_app.recognition.tokens import normalize_tokens
+    from whiteboard_app.recognition.typeset import glyph_layout
+
+    out = []
+    for row in rows:
+        try:
+            glyphs = glyph_layout(row["latex"])
+        except Exception:  # noqa: BLE001 - an expression the typesetter cannot draw is skipped
+            continue
+        strokes = row["strokes"]
+        syms = []
+        for sym in row.get("symbols") or ():
+            toks = normalize_tokens(sym["label"])
+            pts = [p for k in sym["strokes"] if 0 <= k < len(strokes) for p in strokes[k]]
+            if len(toks) != 1 or not pts:
+                continue
+            xs, ys = [p[0] for p in pts], [p[1] for p in pts]
+            syms.append(
+                fmod.InkSymbol((min(xs), min(ys), max(xs) - min(xs), max(ys) - min(ys)), {toks[0]: 1.0})
+            )
+        if len(syms) < 2:
+            continue
+        fit = fmod._fit(syms, glyphs)
+        levels = fmod.glyph_levels(tuple(glyphs))
+        pairs = sorted((j, i) for i, j in fit.pairs if glyphs[j].token in syms[i].probs)
+        if len(pairs) < 2:
+            continue
+        out.append(
+            (
+                [glyphs[j].token for j, _i in pairs],
+                [tuple(glyphs[j].box) for j, _i in pairs],
+                [levels[j] for j, _i in pairs],
+                [syms[i].box for _j, i in pairs],
+            )
+        )
+    return out
+
+
+def _typeset_metrics(tokens) -> dict:
+    """token -> (top, bottom) of its typeset glyph over the baseline, in typeset x-heights (an ``x`` typeset
+    beside it gives both), for letters, digits and Greek letters."""
+    from whiteboard_app.recognition.case_evidence import family
+    from whiteboard_app.recognition.typeset import LayoutError, glyph_layout
+
+    out = {}
+    for tok in sorted(tokens):
+        if family(tok) == "other":
+            continue
+        try:
+            lay = glyph_layout(f"x {tok}")
+        except LayoutError:
+            continue
+        if len(lay) != 2 or lay[0].box[3] <= 0:
+            continue
+        (_x0, y0, _w0, h0), (_x1, y1, _w1, h1) = lay[0].box, lay[1].box
+        base = y0 + h0
+        out[tok] = (round((base - y1) / h0, 4), round((base - y1 - h1) / h0, 4))
+    return out
+
+
+def _robust_normal(points) -> list[float]:
+    """(mean top, mean bottom, sd top, sd bottom, correlation, count): medians, 1.4826 x the median absolute
+    deviation (at least 0.05), and the correlation of the points within 3 such deviations."""
+    import statistics
+
+    tops, bots = [p[0] for p in points], [p[1] for p in points]
+    mt, mb = statistics.median(tops), statistics.median(bots)
+    st = max(0.05, 1.4826 * statistics.median(abs(t - mt) for t in tops))
+    sb = max(0.05, 1.4826 * statistics.median(abs(b - mb) for b in bots))
+    core = [(t, b) for t, b in points if abs(t - mt) <= 3 * st and abs(b - mb) <= 3 * sb]
+    rho = 0.0
+    if len(core) >= 5:
+        ct = statistics.fmean(t for t, _b in core)
+        cb = statistics.fmean(b for _t, b in core)
+        vt = sum((t - ct) ** 2 for t, _b in core)
+        vb = sum((b - cb) ** 2 for _t, b in core)
+        if vt > 0 and vb > 0:
+            rho = sum((t - ct) * (b - cb) for t, b in core) / math.sqrt(vt * vb)
+    return [round(mt, 4), round(mb, 4), round(st, 4), round(sb, 4), round(rho, 4), len(points)]
+
+
+def positions(args) -> None:
+    """The position model of the case evidence (``weights/case_position.json``,
+    :mod:`whiteboard_app.recognition.case_evidence`): from the training split's expressions (the writers the
+    recogniser trained on, never the calibration writers nor dev), the data's own symbols fitted to the
+    typeset truth; each token's typeset line metrics, its handwritten profile (the median top and bottom
+    against the line its mates write, measured first with the typeset metrics as profiles, then again with
+    the learnt ones), and per token and family a robust normal of (top, bottom). Then, on ``--check``
+    expressions of the calibration split, how well the ratio separates each Latin letter from its other case
+    (the true letter's ``position_llr`` against its other case)."""
+    import statistics
+
+    from whiteboard_app.recognition import case_evidence as ce
+    from whiteboard_app.recognition.training.data import iter_rows, raw_writer
+
+    t0 = time.perf_counter()
+    rows, cal = [], []
+    for row in iter_rows(TRAIN):
+        w = raw_writer(row)
+        if w is not None and hashlib.sha256(f"0:{w}".encode()).digest()[0] / 256.0 < 0.1:
+            cal.append(row)  # a calibration writer: only for the separation check
+            continue
+        rows.append(row)
+    if args.limit:
+        rows = random.Random(args.seed).sample(rows, min(args.limit, len(rows)))
+    items = _position_items(rows)
+    print(f"{len(items)} expressions fitted {time.perf_counter() - t0:.0f}s", flush=True)
+    typeset = _typeset_metrics({t for toks, *_ in items for t in toks})
+    profile = dict(typeset)
+    by_tok: dict[str, list] = {}
+    for _round in range(2):
+        by_tok = {}
+        for toks, gb, lv, ib in items:
+            for tok, pos in zip(
+                toks, ce.line_positions(toks, gb, lv, ib, typeset=typeset, profile=profile), strict=True
+            ):
+                if pos is not None and (_round == 0 or pos[2] >= ce.MIN_MATES):
+                    by_tok.setdefault(tok, []).append(pos[:2])
+        learnt = {
+            t: (round(statistics.median(p[0] for p in v), 4), round(statistics.median(p[1] for p in v), 4))
+            for t, v in by_tok.items()
+            if len(v) >= 20
+        }
+        profile = {**typeset, **learnt}
+    by_fam: dict[str, list] = {}
+    for tok, v in by_tok.items():
+        by_fam.setdefault(ce.family(tok), []).extend(v)
+    model = {
+        "typeset": typeset,
+        "profile": profile,
+        "tokens": {t: _robust_normal(v) for t, v in sorted(by_tok.items()) if len(v) >= 10},
+        "families": {f: _robust_normal(v) for f, v in sorted(by_fam.items()) if f != "other"},
+        "fields": "typeset/profile: token -> [top, bottom] over the baseline in x-heights; tokens/families: "
+        "[median top, median bottom, sd top, sd bottom, correlation, count] of a glyph's (top, bottom) "
+        "against the line its mates write (case_evidence.line_positions)",
+        "data": f"training split of train.jsonl.gz (not the calibration writers), {len(items)} expressions "
+        f"fitted of {len(rows)}, seed {args.seed}; the data's own symbols fitted to the typeset truth",
+        "command": f"python scripts/calibrate_evidence.py positions --limit {args.limit} --seed {args.seed}",
+    }
+    POSITION_JSON.write_text(json.dumps(model, indent=1) + "\n")
+    ce.position_model.cache_clear()
+    print("wrote", POSITION_JSON, f"{time.perf_counter() - t0:.0f}s", flush=True)
+    if not args.check:
+        return
+    cal = random.Random(args.seed).sample(cal, min(args.check, len(cal)))
+    sep: dict[str, list[float]] = {}
+    for toks, gb, lv, ib in _position_items(cal):
+        for tok, pos in zip(toks, ce.line_positions(toks, gb, lv, ib), strict=True):
+            if len(tok) == 1 and tok.isascii() and tok.isalpha() and tok.swapcase() != tok:
+                llr = ce.position_llr(pos, tok, tok.swapcase())
+                if llr is not None:
+                    sep.setdefault(tok, []).append(llr)
+    print("calibration split: true letter's position_llr against its other case (n, median, share < 0, < -2)")
+    for tok in sorted(sep, key=lambda t: (t.lower(), t)):
+        v = sep[tok]
+        if len(v) >= 5:
+            print(
+                f"  {tok}: {len(v):5d} {statistics.median(v):+6.2f} "
+                f"{sum(x < 0 for x in v) / len(v):6.1%} {sum(x < -2 for x in v) / len(v):6.1%}"
+            )
 
 
 def features(args) -> None:
@@ -510,6 +686,10 @@ def main(argv=None) -> int:
     z.add_argument("--limit", type=int, default=3000)
     z.add_argument("--seed", type=int, default=1)
     sub.add_parser("classes")
+    q = sub.add_parser("positions")
+    q.add_argument("--limit", type=int, default=0, help="training expressions (0: all)")
+    q.add_argument("--seed", type=int, default=1)
+    q.add_argument("--check", type=int, default=800, help="calibration-split expressions for the separation")
     f = sub.add_parser("features")
     f.add_argument("--limit", type=int, default=400)
     f.add_argument("--seed", type=int, default=1)
@@ -551,6 +731,7 @@ def main(argv=None) -> int:
     {
         "sizes": sizes,
         "classes": classes,
+        "positions": positions,
         "features": features,
         "fit": fit,
         "all": run_all,

@@ -805,7 +805,8 @@ def test_a_same_shape_capital_written_large_outweighs_the_classifiers_small_lett
 
     big, syms = ink_for(BIG_C, small_over_big)
     small, _ = ink_for(SMALL_C, small_over_big)
-    t = {**evidence_thresholds(), "deficit": 1.5, "case_size": 99.0}
+    # lookalike_deficit 0: the class deficit counts the other case (the shipped 2 leaves it to favour)
+    t = {**evidence_thresholds(), "deficit": 1.5, "case_size": 99.0, "lookalike_deficit": 0}
     assert not evidence_ok(_open_fit(big, syms, BIG_C), t)  # the class deficit alone: 2 nats
     assert evidence_ok(_open_fit(big, syms, BIG_C), {**t, "case_deficit": 1})
     assert not evidence_ok(_open_fit(small, syms, BIG_C), {**t, "case_deficit": 1})  # written small

@@ -167,9 +167,11 @@ class FormMatch:
     #: offset), see :func:`_evidence`; what :func:`verified_form` weighs as the ink's own evidence.
     evidence: tuple[tuple[str, float, float, float, float], ...] = ()
     #: per matched glyph, in reading order: (token, script level, ln written / typeset height before the
-    #: size model, the symbol's classifier probabilities as (token, p) pairs, the symbol's stroke ids), see
-    #: :func:`_evidence`; what :func:`favour` weighs between two look-alike tokens on the same strokes.
-    glyph_ink: tuple[tuple[str, int, float, tuple[tuple[str, float], ...], tuple[int, ...]], ...] = ()
+    #: size model, the symbol's classifier probabilities as (token, p) pairs, the symbol's stroke ids, and
+    #: for a Latin letter where it sits on its line, (top, bottom, mates) in the line's x-heights or None,
+    #: :func:`_line_places`), see :func:`_evidence`; what :func:`favour` weighs between two look-alike
+    #: tokens on the same strokes. Fits stored before session 10 have the first five items only.
+    glyph_ink: tuple[tuple, ...] = ()
     #: the form's script edges over the matched ink symbols' boxes, for the relation model's evidence
     #: (:func:`whiteboard_app.recognition.relation_evidence.script_edges`; ``relation_llr`` threshold).
     relation_ink: tuple = ()
@@ -548,7 +550,9 @@ def _evidence(items, glyphs, gbox0) -> tuple[tuple, tuple]:
     ink_out = []
     prev = None
     levels = glyph_levels(tuple(glyphs))
-    for j, box, probs, ids in sorted(items, key=lambda t: t[0]):
+    items = sorted(items, key=lambda t: t[0])
+    places = _line_places(items, glyphs, levels)
+    for (j, box, probs, ids), place in zip(items, places, strict=True):
         tok = glyphs[j].token
         p_tok = max(
             probs.get(tok, 0.0), *(probs.get(t, 0.0) for t in SAME_SHAPE.get(glyphs[j].name, ())), EPS
@@ -569,9 +573,32 @@ def _evidence(items, glyphs, gbox0) -> tuple[tuple, tuple]:
         size = raw - _size_allowance(tok, levels[j])
         out.append((tok, round(deficit, 4), round(level, 4), round(size, 4), round(offset, 4)))
         top = tuple(sorted(((t, round(float(p), 6)) for t, p in probs.items()), key=lambda tp: -tp[1])[:8])
-        ink_out.append((tok, levels[j], round(raw, 4), top, tuple(ids)))
+        ink_out.append((tok, levels[j], round(raw, 4), top, tuple(ids), place))
         prev = (box, g)
     return tuple(out), tuple(ink_out)
+
+
+def _line_places(items, glyphs, levels) -> list:
+    """Where each matched Latin letter sits on its line (:func:`.case_evidence.line_positions`: ``(top,
+    bottom, mates)`` over the line its mates write, in its x-heights, rounded), None for other glyphs or a
+    letter without line mates. ``items`` as :func:`_evidence`'s, sorted by glyph index."""
+    from whiteboard_app.recognition.case_evidence import line_positions
+
+    toks = [glyphs[j].token for j, *_ in items]
+    want = [len(t) == 1 and t.isascii() and t.isalpha() for t in toks]
+    if not any(want):
+        return [None] * len(items)
+    got = line_positions(
+        toks,
+        [tuple(glyphs[j].box) for j, *_ in items],
+        [levels[j] for j, *_ in items],
+        [
+            (float(b[0]) - float(b[2]) / 2, float(b[1]) - float(b[3]) / 2, float(b[2]), float(b[3]))
+            for _j, b, *_ in items
+        ],
+        want=want,
+    )
+    return [None if g is None else (round(g[0], 4), round(g[1], 4), g[2]) for g in got]
 
 
 #: Typeset scale of a script level: TeX draws a script at 70 % and a script of a script at 50 %; a glyph
@@ -1153,9 +1180,10 @@ EVIDENCE_DEFAULTS = {
     "case_flip": 99.0,
     "case_deficit": 0,
     "kind_deficit": 2.0,
-    "lookalike_deficit": 0,
+    "lookalike_deficit": 2,  # 2: a placed letter's other case is left to favour (session 10)
     "added_deficit": 1,
     "added_cap": 0.0,
+    "case_pos": 1.0,  # weight of the line-position evidence in favour (case_evidence; 0: off)
 }
 #: Letters whose capital is the small letter drawn larger (the same shape): their case shows only in the
 #: written size, which :func:`evidence_ok` weighs with ``case_size`` (the classifier reads the shape).
@@ -1199,7 +1227,7 @@ def _deficits(fm: FormMatch, t: dict) -> list[float]:
     if len(fm.glyph_ink) != len(out):
         return out
     if t.get("lookalike_deficit") or t.get("added_deficit"):
-        alike, added = bool(t.get("lookalike_deficit")), bool(t.get("added_deficit"))
+        alike, added = int(t.get("lookalike_deficit") or 0), bool(t.get("added_deficit"))
         out = [
             min(d, _deficit_beyond_look_alikes(rec, alike, added))
             for d, rec in zip(out, fm.glyph_ink, strict=True)
@@ -1209,28 +1237,53 @@ def _deficits(fm: FormMatch, t: dict) -> list[float]:
     for k, rec in enumerate(fm.glyph_ink):
         tok = rec[0]
         if tok in SAME_SHAPE_CASE and rec[3] and rec[3][0][0] == tok.swapcase():
-            f = favour(rec, tok.swapcase(), float(t.get("added_cap", 99.0)))
+            f = _favour_t(rec, tok.swapcase(), t)
             if f is not None:
                 out[k] = max(0.0, -f)
     return out
 
 
-def _deficit_beyond_look_alikes(record: tuple, look_alikes: bool = True, added: bool = False) -> float:
+def _placed_case(record: tuple, other: str) -> bool:
+    """Whether ``other`` is the other case of the glyph's Latin letter and the record says where the glyph
+    sits on a line measured by enough mates (:func:`.case_evidence.position_llr` gives evidence)."""
+    from whiteboard_app.recognition.case_evidence import MIN_MATES
+
+    tok = record[0]
+    place = record[5] if len(record) > 5 else None
+    return (
+        len(tok) == 1
+        and tok.isascii()
+        and tok.isalpha()
+        and other == tok.swapcase()
+        and place is not None
+        and (len(place) < 3 or place[2] >= MIN_MATES)
+    )
+
+
+def _deficit_beyond_look_alikes(record: tuple, look_alikes: int = 1, added: bool = False) -> float:
     """The class deficit of one glyph (:func:`_evidence`) against the best token other than those left to
     other evidence: with ``look_alikes``, every look-alike of the glyph's token (:func:`look_alike`: its
     other case, or a letter of :data:`LOOK_ALIKES`), whose choice :func:`favour` weighs with the written
-    size (``case_llr``; evidence.json's ``lookalike_deficit``); with ``added``, every added class the
+    size (``case_llr``; evidence.json's ``lookalike_deficit`` 1), or with ``look_alikes`` 2 only the other
+    case of a Latin letter whose place on its line is known (:func:`_placed_case`: the position evidence
+    of :mod:`.case_evidence` weighs it in :func:`favour`); with ``added``, every added class the
     classifier learnt from made ink only when the glyph's token is a real class (:func:`added_pair`,
     ``added_deficit``: a real g read as the added J 0.7, a real w as omega 0.8, is not the evidence of
     another symbol that a real class's reading is). Returns ``ln p(first) - ln p(token)`` for the first
     remaining token when it is of the glyph's kind (:func:`token_kind`), else 0. ``record``: one of
     :attr:`FormMatch.glyph_ink` (its top 8 tokens)."""
-    tok, _level, _raw, top, _ids = record
+    tok, _level, _raw, top, _ids = record[:5]
     if not top:
         return 0.0
     probs = dict(top)
     rest = [
-        (t, p) for t, p in top if not ((look_alikes and look_alike(tok, t)) or (added and added_pair(tok, t)))
+        (t, p)
+        for t, p in top
+        if not (
+            (look_alikes == 1 and look_alike(tok, t))
+            or (look_alikes == 2 and _placed_case(record, t))
+            or (added and added_pair(tok, t))
+        )
     ]
     if not rest:
         return 0.0
@@ -1592,7 +1645,7 @@ def _size_loglik(raw: float, token: str, level: int) -> float:
     return -0.5 * z * z - math.log(sd)
 
 
-def favour(record: tuple, other: str, added_cap: float = 99.0) -> float | None:
+def favour(record: tuple, other: str, added_cap: float = 99.0, pos_weight: float = 0.0) -> float | None:
     """The ink's evidence, in nats, for a glyph's own token against ``other`` on the same strokes: the
     classifier's log-odds, ``ln p(token) - ln p(other)`` (each floored at EPS), plus the log-likelihood
     ratio of the written height under the two tokens (the size model per token and script level,
@@ -1602,15 +1655,32 @@ def favour(record: tuple, other: str, added_cap: float = 99.0) -> float | None:
     ``record``: one of :attr:`FormMatch.glyph_ink`. None when either token has no typeset height
     (not a letter, digit or Greek letter: the classifier's log-odds alone are returned then).
     ``added_cap`` (evidence.json's): the log-odds are at least ``-added_cap`` when the token is a real
-    class and ``other`` an added look-alike learnt from made ink only (:func:`added_pair`)."""
-    tok, level, raw, top, _ids = record
+    class and ``other`` an added look-alike learnt from made ink only (:func:`added_pair`).
+    ``pos_weight`` (evidence.json's ``case_pos``; 0: off): when the record says where the glyph sits on
+    its line (its sixth item, :func:`_line_places`), ``other`` is the glyph's Latin letter in its other
+    case and both have a position model, the written-height
+    term is replaced by ``pos_weight`` times the position's log-likelihood ratio
+    (:func:`.case_evidence.position_llr`: top and bottom against the line's baseline and x-height, learnt
+    from the training ink; session 10)."""
+    tok, level, raw, top, _ids = record[:5]
     probs = dict(top)
     out = _class_log_odds(probs, tok, other, added_cap)
+    if pos_weight > 0 and len(record) > 5 and other == tok.swapcase():
+        from whiteboard_app.recognition.case_evidence import position_llr
+
+        llr = position_llr(record[5], tok, other)
+        if llr is not None:
+            return out + pos_weight * llr
     b_tok, b_other = _base_height(tok), _base_height(other)
     if not b_tok or not b_other:
         return out
     raw_other = raw - math.log(b_other / b_tok)
     return out + _size_loglik(raw, tok, level) - _size_loglik(raw_other, other, level)
+
+
+def _favour_t(record: tuple, other: str, t: dict) -> float | None:
+    """:func:`favour` with the thresholds' ``added_cap`` and ``case_pos``."""
+    return favour(record, other, float(t.get("added_cap", 99.0)), float(t.get("case_pos", 0.0) or 0.0))
 
 
 def _case_llr_fails(fm: FormMatch, t: dict) -> bool:
@@ -1628,10 +1698,7 @@ def _case_llr_fails(fm: FormMatch, t: dict) -> bool:
         others = {tok.swapcase()} if tok in letters else set()
         if look_alike(tok, top):
             others.add(top)
-        if any(
-            (f := favour(rec, other, float(t.get("added_cap", 99.0)))) is not None and f < limit
-            for other in others
-        ):
+        if any((f := _favour_t(rec, other, t)) is not None and f < limit for other in others):
             return True
     return False
 
@@ -1650,7 +1717,7 @@ def _unfavoured_look_alike(fm: FormMatch, open_fit: FormMatch, t: dict) -> bool:
         other = own.get(tuple(sorted(rec[4])))
         if other is None or not look_alike(rec[0], other):
             continue
-        f = favour(rec, other, float(t.get("added_cap", 99.0)))
+        f = _favour_t(rec, other, t)
         if f is not None and f < limit:
             return True
     return False
@@ -1717,9 +1784,7 @@ def case_by_size(open_fit: FormMatch, thresholds: dict | None = None) -> FormMat
     flips = [
         k
         for k, rec in enumerate(open_fit.glyph_ink)
-        if rec[0] in CASE_BY_SIZE
-        and (f := favour(rec, rec[0].swapcase(), float(t.get("added_cap", 99.0)))) is not None
-        and f <= -limit
+        if rec[0] in CASE_BY_SIZE and (f := _favour_t(rec, rec[0].swapcase(), t)) is not None and f <= -limit
     ]
     if not flips:
         return None
@@ -1738,10 +1803,10 @@ def case_by_size(open_fit: FormMatch, thresholds: dict | None = None) -> FormMat
         i = where[same.index(k)]
         new = tok.swapcase()
         raw[i] = new
-        _tok, level, raw_h, top, ids = glyph_ink[k]
+        _tok, level, raw_h, top, ids = glyph_ink[k][:5]
         probs = dict(top)
         new_raw = raw_h - math.log(_base_height(new) / _base_height(tok))
-        glyph_ink[k] = (new, level, round(new_raw, 4), top, ids)
+        glyph_ink[k] = (new, level, round(new_raw, 4), top, ids, *glyph_ink[k][5:])
         first = max(probs, key=probs.get) if probs else new
         deficit = (
             max(0.0, math.log(max(probs[first], EPS)) - math.log(max(probs.get(new, 0.0), EPS)))
