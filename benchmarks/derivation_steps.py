@@ -242,16 +242,17 @@ def _read(rec, ink, ctx, timeout_s: float, card_id: str):
     from whiteboard_app.recognition.base import RecognitionResult
 
     t0 = time.perf_counter()
-    signal.setitimer(TIMER, timeout_s)
     try:
-        result = rec.recognize(ink, ctx)
-    except _Timeout:  # over the app's time limit: "could not read"
+        signal.setitimer(TIMER, timeout_s)
+        try:
+            result = rec.recognize(ink, ctx)
+        finally:
+            signal.setitimer(TIMER, 0)
+    except _Timeout:  # over the time limit (or firing as the timer stops): "could not read"
         result = RecognitionResult()
     except Exception as exc:  # noqa: BLE001 - a failure reads nothing
         print(f"{card_id}: {type(exc).__name__}: {exc}", file=sys.stderr)
         result = RecognitionResult()
-    finally:
-        signal.setitimer(TIMER, 0)
     return result, (time.perf_counter() - t0) * 1000
 
 
