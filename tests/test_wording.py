@@ -144,3 +144,15 @@ def test_the_summary_word_says_what_the_panel_says():
     assert wording.summary_word(V("a=b", "wrong", diagnosis="sign flip")) == "wrong: sign flip"
     assert wording.summary_word(V("a=b", "correct", message="matches reference step 2")) == "correct"
     assert wording.summary_word(None) is None
+
+
+def test_a_correct_step_with_a_condition_reads_as_one_sentence():
+    w = wording.describe_verdict(
+        V(
+            "L = ...",
+            "correct",
+            reference_step=7,
+            message="matches reference step 7, using the condition of reference step 5 (write it to show it)",
+        )
+    )
+    assert w.detail == "matches reference step 7; using the condition of reference step 5 (write it to show it)"

@@ -154,7 +154,7 @@ def describe(
             r"^(matches reference step \d+|follows from (?:your |the )?previous step)",
             "",
             first_line(message),
-        ).strip(" ;")
+        ).strip(" ;,")
         extra = re.sub(r"^\((.*)\)$", r"\1", extra)
         extra = extra.replace(
             "proved (sympy simplifies the difference to 0)", "proved: the difference simplifies to 0"
