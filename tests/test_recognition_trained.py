@@ -385,3 +385,59 @@ def test_prepare_typesets_the_contexts_forms_in_the_background(rec):
         time.sleep(0.05)
     assert rec.verifier.is_warm(ctx)
     rec.prepare(None)  # nothing to do
+
+
+def _box_symbol(name: str, strokes: list[list[tuple[float, float]]]):
+    from whiteboard_app.recognition import mathnote_compat as mc
+
+    return mc.detected_symbol(mc.to_strokes(strokes), name, 0.9, [(name, 0.9)])
+
+
+def test_a_fraction_bar_with_one_part_is_read_as_a_minus(rec):
+    """The layout parser alone reads a bar with ink above and none below ``\\frac{b}{}``; the engine's
+    parse reads that bar as a minus (bars_without_both_parts)."""
+    import time
+
+    from whiteboard_app.recognition import mathnote_compat as mc
+
+    syms = [
+        _box_symbol("a", [[(0, 10), (20, 10), (20, 30), (0, 30)]]),
+        _box_symbol("=", [[(30, 15), (50, 15)], [(30, 25), (50, 25)]]),
+        _box_symbol("frac_bar", [[(60, 20), (100, 20)]]),
+        _box_symbol("b", [[(70, -15), (90, -15), (90, 12), (70, 12)]]),
+        _box_symbol("c", [[(110, 10), (130, 10), (130, 30), (110, 30)]]),
+    ]
+    syms.sort(key=lambda s: s.bbox.x)
+    ocr = rec._load()
+    with mc.raw_names():
+        alone = ocr.tree_parser.parse_with_tree(syms, None, relations=ocr.relations)[0]
+        latex, _conf = rec._parse(ocr, syms, time.perf_counter())
+    assert _norm(alone) == "a=\\frac{b}{}c"  # what the fix is for
+    assert "\\frac" not in latex and "-" in latex and "b" in latex
+
+
+def test_bars_without_both_parts_lists_only_bars_missing_a_part():
+    from types import SimpleNamespace
+
+    from whiteboard_app.recognition.mathnote_compat import fraction_edges
+    from whiteboard_app.recognition.trained import bars_without_both_parts
+
+    num, den = fraction_edges()
+
+    def node(name, parent=-1, edge=-1):
+        return SimpleNamespace(symbol=SimpleNamespace(name=name), parent_id=parent, edge_type=edge)
+
+    tree = SimpleNamespace(
+        nodes={
+            0: node("frac_bar"),  # both parts
+            1: node("x", 0, num),
+            2: node("y", 0, den),
+            3: node("frac_bar"),  # a numerator only
+            4: node("z", 3, num),
+            5: node("frac_bar"),  # nothing
+            6: node("-"),
+        }
+    )
+    assert bars_without_both_parts(tree) == [3, 5]
+    assert bars_without_both_parts(SimpleNamespace(nodes={})) == []
+    assert bars_without_both_parts(object()) == []

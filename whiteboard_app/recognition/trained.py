@@ -582,7 +582,10 @@ class TrainedRecognizer:
         estimate: the labellings' measured cost so far). A parse costs ~0.5 s at 50 symbols and ~1.2 s
         at 150 (1 torch thread), a labelling's scoring another 0.3-0.6 parses: a 67-stroke step with 2
         uncertain bars took 3.6 s to parse, a 165-stroke one 7 s. Short steps parse all labellings as
-        before. Falls back to ``parse_with_tree`` for other strategies or parser versions."""
+        before. Falls back to ``parse_with_tree`` for other strategies or parser versions (the refined
+        Edmonds search of recognition/structure.py); there, the fraction bars the tree left without a
+        numerator or a denominator (:func:`bars_without_both_parts`) are read as minus signs in one
+        more parse."""
         import itertools
         from dataclasses import replace
 
@@ -592,7 +595,17 @@ class TrainedRecognizer:
 
         search = bar_labelling(parser)
         if search is None or len(detected) <= 1:
-            latex, conf, _tree, _ev = parser.parse_with_tree(detected, None, relations=relations)
+            latex, conf, tree, _ev = parser.parse_with_tree(detected, None, relations=relations)
+            halves = bars_without_both_parts(tree)
+            if halves and len(detected) > 1:  # a fraction bar with nothing above or below: a minus
+                minus = list(detected)
+                for i in halves:
+                    minus[i] = replace(detected[i], name="-")
+                promote, parser.promote = parser.promote, False  # else a wide minus is made a bar again
+                try:
+                    latex, conf, _tree, _ev = parser.parse_with_tree(minus, None, relations=relations)
+                finally:
+                    parser.promote = promote
             return latex, conf
         bars, min_alt, max_choices = search.bars, search.min_alternative, search.max_choices
         choices = []
@@ -641,6 +654,32 @@ class TrainedRecognizer:
             parser.tta_runs = runs
         parsed = best[2] if runs == 1 else search.parse(best[3], relations)
         return parsed[0], parsed[1]
+
+
+def bars_without_both_parts(tree) -> list[int]:
+    """The symbol ids (positions in the parsed symbols) of the fraction bars of a parsed *tree*
+    (mathnote-ocr's ``Tree``: ``nodes`` id -> node) that lack a numerator or a denominator child.
+
+    Why: with the refined Edmonds tree search (recognition/structure.py) the layout parser keeps the
+    classifier's bar labels (it only promotes a minus to a fraction bar when the relation model sees both
+    parts), so a minus or a root's bar the classifier took for a fraction bar was read ``\\frac{}{...}`` or
+    ``\\frac{...}{}``: never a fraction a writer means. :meth:`TrainedRecognizer._parse` reads such bars
+    again as minus signs. A tree without ``nodes`` gives []."""
+    from whiteboard_app.recognition.mathnote_compat import fraction_edges
+
+    nodes = getattr(tree, "nodes", None)
+    if not nodes:
+        return []
+    num, den = fraction_edges()
+    parts: dict[int, set[int]] = {}
+    for node in nodes.values():
+        if node.edge_type in (num, den):
+            parts.setdefault(node.parent_id, set()).add(int(node.edge_type))
+    return sorted(
+        i
+        for i, node in nodes.items()
+        if i >= 0 and getattr(node.symbol, "name", None) == "frac_bar" and parts.get(i, set()) != {num, den}
+    )
 
 
 def ink_chunks(
