@@ -68,6 +68,19 @@ def test_a_confident_one_or_a_full_height_one_is_not_a_comma_candidate():
     assert commas(tall)[2].name == "1"
 
 
+def test_a_descending_comma_or_one_wholly_below_the_letter_is_a_candidate():
+    """A comma after a small letter is often taller than the letter (it descends), or written wholly below
+    the line (``(X, p)``): both are candidates (decimals.MAX_HEIGHT, BELOW_LEFT) and read as commas."""
+    for mark in (Box(18, 15, 2, 12), Box(18, 22, 2, 6)):
+        syms = _line(")")
+        syms[2] = Sym("1", mark, 0.7, ONE_OR_COMMA)
+        assert comma_features(syms, 2) is not None
+        assert [s.name for s in commas(syms)] == ["(", "x", ",", "y", ")"]
+    far = _line(")")
+    far[2] = Sym("1", Box(18, 27, 2, 6), 0.7, ONE_OR_COMMA)  # more than half a letter below: not beside it
+    assert comma_features(far, 2) is None
+
+
 def test_mark_at_the_end_of_a_line_has_no_comma_features():
     syms = [Sym("x", Box(6, 10, 10, 10)), Sym("1", Box(18, 17, 2, 7), 0.7, ONE_OR_COMMA)]
     assert comma_features(syms, 1) is None
