@@ -249,3 +249,14 @@ def test_a_half_open_interval_is_left_alone():
         # [0,1): the ")" pairs with the "[", so neither it nor the 1 before it changes
         syms = _made("[0,1)", seed, {3: ("1", [("1", 0.6), ("(", 0.3)]), 4: (")", [(")", 0.6), ("1", 0.3)])})
         assert [s.name for s in balance_brackets(syms)] == ["[", "0", ",", "1", ")"]
+
+
+def test_a_comma_is_found_again_once_its_closing_bracket_is_balanced():
+    """``(x, y)`` with the closing bracket read 1: the comma rule sees no brackets around the low mark
+    (it stays 1, a subscript to be); after the brackets are balanced it does (symbol_context.in_context)."""
+    from whiteboard_app.recognition.symbol_context import in_context
+
+    syms = _line()
+    syms.append(Sym("1", Box(36, 5, 4, 20), 0.6, [("1", 0.6), (")", 0.3)]))
+    assert [s.name for s in commas(syms)] == ["(", "x", "1", "y", "1"]
+    assert [s.name for s in in_context(syms)] == ["(", "x", ",", "y", ")"]
