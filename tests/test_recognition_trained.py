@@ -441,3 +441,24 @@ def test_bars_without_both_parts_lists_only_bars_missing_a_part():
     assert bars_without_both_parts(tree) == [3, 5]
     assert bars_without_both_parts(SimpleNamespace(nodes={})) == []
     assert bars_without_both_parts(object()) == []
+
+
+def test_a_fraction_part_or_root_content_lies_over_its_bar_or_root():
+    from whiteboard_app.recognition.trained import PART_MARGIN, placed_part
+
+    bar = ("frac_bar", (100.0, 50.0, 200.0, 52.0))
+    assert placed_part(("x", (140.0, 20.0, 160.0, 45.0)), bar, "num")
+    assert placed_part(("x", (190.0, 60.0, 220.0, 80.0)), bar, "den")  # centre 205: within the margin
+    far = 200.0 + (PART_MARGIN + 0.05) * 100.0  # centre beyond the widened extent
+    assert not placed_part(("lim", (far - 10, 20.0, far + 10, 45.0)), bar, "num")
+    assert not placed_part(("x", (40.0, 60.0, 60.0, 80.0)), bar, "den")
+    assert not placed_part(("3", (240.0, 10.0, 260.0, 40.0)), ("sqrt", (100.0, 0.0, 200.0, 50.0)), "sqrt")
+    assert placed_part(("2", (240.0, 10.0, 260.0, 40.0)), bar, "sup")  # other relations: always
+
+
+def test_the_engine_reads_with_the_placement_rule_and_never_writes_an_empty_root(rec):
+    from whiteboard_app.recognition.trained import ROOT_WITHOUT_CONTENT
+
+    ocr = rec._load()
+    assert ocr.relations and ocr.relations.allow is not None
+    assert ROOT_WITHOUT_CONTENT.search("q = k sqrt d") and not ROOT_WITHOUT_CONTENT.search("\\sqrt{k}")

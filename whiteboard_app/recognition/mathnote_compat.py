@@ -345,6 +345,12 @@ def fraction_edges() -> tuple[int, int]:
     return int(edge.NUM), int(edge.DEN)
 
 
+def relations(**kw):
+    """``mathnote_ocr.relations.Relations(**kw)``: which relations a reading may have (``exclude``,
+    ``forbid``, ``allow``), given to a ``MathOCR``'s ``relations``."""
+    return _internal("relations", "Relations")(**kw)
+
+
 def bar_labelling(parser) -> BarLabelling | None:
     """A :class:`BarLabelling` for *parser*, or None when its strategy is not backtracking or this
     mathnote-ocr lacks the internals (the caller then uses ``parser.parse_with_tree``)."""

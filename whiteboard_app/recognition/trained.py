@@ -40,6 +40,7 @@ Heavy imports (torch, mathnote_ocr) happen on first use; constructing the engine
 from __future__ import annotations
 
 import math
+import re
 import threading
 import time
 from collections.abc import Sequence
@@ -186,6 +187,7 @@ class TrainedRecognizer:
             from whiteboard_app.recognition.structure import install_relation_model
 
             install_relation_model(ocr.tree_parser, self.weights_dir)  # layout relations of real ink
+            ocr.relations = mc.relations(allow=placed_part)  # a part lies over its bar or in its root
             if grp.exists():
                 from whiteboard_app.recognition.training.grouper import load_grouper
 
@@ -596,16 +598,16 @@ class TrainedRecognizer:
         search = bar_labelling(parser)
         if search is None or len(detected) <= 1:
             latex, conf, tree, _ev = parser.parse_with_tree(detected, None, relations=relations)
+            syms = detected
             halves = bars_without_both_parts(tree)
             if halves and len(detected) > 1:  # a fraction bar with nothing above or below: a minus
-                minus = list(detected)
+                syms = list(detected)
                 for i in halves:
-                    minus[i] = replace(detected[i], name="-")
-                promote, parser.promote = parser.promote, False  # else a wide minus is made a bar again
-                try:
-                    latex, conf, _tree, _ev = parser.parse_with_tree(minus, None, relations=relations)
-                finally:
-                    parser.promote = promote
+                    syms[i] = replace(detected[i], name="-")
+                latex, conf = _parse_as_labelled(parser, syms, relations)
+            if relations and ROOT_WITHOUT_CONTENT.search(latex or ""):
+                # the placement rule (placed_part) left a root empty: read without it
+                latex, conf = _parse_as_labelled(parser, syms, None, keep_labels=syms is not detected)
             return latex, conf
         bars, min_alt, max_choices = search.bars, search.min_alternative, search.max_choices
         choices = []
@@ -654,6 +656,40 @@ class TrainedRecognizer:
             parser.tta_runs = runs
         parsed = best[2] if runs == 1 else search.parse(best[3], relations)
         return parsed[0], parsed[1]
+
+
+#: A root the layout parser wrote without content (mathnote-ocr writes its bare class name).
+ROOT_WITHOUT_CONTENT = re.compile(r"(?<![\\a-zA-Z])sqrt(?![a-zA-Z])")
+
+
+def _parse_as_labelled(parser, symbols, relations, keep_labels: bool = True) -> tuple[str, float]:
+    """(latex, confidence) of mathnote-ocr's ``parse_with_tree`` of *symbols*; with *keep_labels* their
+    labels are kept: the parser's promotion of minus signs to fraction bars is off for this parse (a bar
+    just read as a minus, :func:`bars_without_both_parts`, would be made a bar again)."""
+    promote = parser.promote
+    parser.promote = promote and not keep_labels
+    try:
+        latex, conf, _tree, _ev = parser.parse_with_tree(symbols, None, relations=relations)
+    finally:
+        parser.promote = promote
+    return latex, conf
+
+
+#: A fraction's part or a root's content has its horizontal centre within its bar's or root's extent,
+#: widened by this share of that extent on each side.
+PART_MARGIN = 0.3
+
+
+def placed_part(child: tuple, parent: tuple, relation: str) -> bool:
+    """Whether *child* may be the *relation* ("num", "den", "sqrt"; others are always allowed) of
+    *parent*, each a (class name, (x0, y0, x1, y1)) pair as mathnote-ocr's ``Relations(allow=...)``
+    passes them: its horizontal centre lies over the parent's extent (:data:`PART_MARGIN`)."""
+    if relation not in ("num", "den", "sqrt"):
+        return True
+    x0, _y0, x1, _y1 = parent[1]
+    cx = (child[1][0] + child[1][2]) / 2
+    m = PART_MARGIN * (x1 - x0)
+    return x0 - m <= cx <= x1 + m
 
 
 def bars_without_both_parts(tree) -> list[int]:
