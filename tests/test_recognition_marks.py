@@ -68,6 +68,19 @@ def test_a_confident_one_or_a_full_height_one_is_not_a_comma_candidate():
     assert commas(tall)[2].name == "1"
 
 
+def test_a_descending_comma_or_one_wholly_below_the_letter_is_a_candidate():
+    """A comma after a small letter is often taller than the letter (it descends), or written wholly below
+    the line (``(X, p)``): both are candidates (decimals.MAX_HEIGHT, BELOW_LEFT) and read as commas."""
+    for mark in (Box(18, 15, 2, 12), Box(18, 22, 2, 6)):
+        syms = _line(")")
+        syms[2] = Sym("1", mark, 0.7, ONE_OR_COMMA)
+        assert comma_features(syms, 2) is not None
+        assert [s.name for s in commas(syms)] == ["(", "x", ",", "y", ")"]
+    far = _line(")")
+    far[2] = Sym("1", Box(18, 27, 2, 6), 0.7, ONE_OR_COMMA)  # more than half a letter below: not beside it
+    assert comma_features(far, 2) is None
+
+
 def test_mark_at_the_end_of_a_line_has_no_comma_features():
     syms = [Sym("x", Box(6, 10, 10, 10)), Sym("1", Box(18, 17, 2, 7), 0.7, ONE_OR_COMMA)]
     assert comma_features(syms, 1) is None
@@ -236,3 +249,14 @@ def test_a_half_open_interval_is_left_alone():
         # [0,1): the ")" pairs with the "[", so neither it nor the 1 before it changes
         syms = _made("[0,1)", seed, {3: ("1", [("1", 0.6), ("(", 0.3)]), 4: (")", [(")", 0.6), ("1", 0.3)])})
         assert [s.name for s in balance_brackets(syms)] == ["[", "0", ",", "1", ")"]
+
+
+def test_a_comma_is_found_again_once_its_closing_bracket_is_balanced():
+    """``(x, y)`` with the closing bracket read 1: the comma rule sees no brackets around the low mark
+    (it stays 1, a subscript to be); after the brackets are balanced it does (symbol_context.in_context)."""
+    from whiteboard_app.recognition.symbol_context import in_context
+
+    syms = _line()
+    syms.append(Sym("1", Box(36, 5, 4, 20), 0.6, [("1", 0.6), (")", 0.3)]))
+    assert [s.name for s in commas(syms)] == ["(", "x", "1", "y", "1"]
+    assert [s.name for s in in_context(syms)] == ["(", "x", ",", "y", ")"]

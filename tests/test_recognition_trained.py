@@ -385,3 +385,80 @@ def test_prepare_typesets_the_contexts_forms_in_the_background(rec):
         time.sleep(0.05)
     assert rec.verifier.is_warm(ctx)
     rec.prepare(None)  # nothing to do
+
+
+def _box_symbol(name: str, strokes: list[list[tuple[float, float]]]):
+    from whiteboard_app.recognition import mathnote_compat as mc
+
+    return mc.detected_symbol(mc.to_strokes(strokes), name, 0.9, [(name, 0.9)])
+
+
+def test_a_fraction_bar_with_one_part_is_read_as_a_minus(rec):
+    """The layout parser alone reads a bar with ink above and none below ``\\frac{b}{}``; the engine's
+    parse reads that bar as a minus (bars_without_both_parts)."""
+    import time
+
+    from whiteboard_app.recognition import mathnote_compat as mc
+
+    syms = [
+        _box_symbol("a", [[(0, 10), (20, 10), (20, 30), (0, 30)]]),
+        _box_symbol("=", [[(30, 15), (50, 15)], [(30, 25), (50, 25)]]),
+        _box_symbol("frac_bar", [[(60, 20), (100, 20)]]),
+        _box_symbol("b", [[(70, -15), (90, -15), (90, 12), (70, 12)]]),
+        _box_symbol("c", [[(110, 10), (130, 10), (130, 30), (110, 30)]]),
+    ]
+    syms.sort(key=lambda s: s.bbox.x)
+    ocr = rec._load()
+    with mc.raw_names():
+        alone = ocr.tree_parser.parse_with_tree(syms, None, relations=ocr.relations)[0]
+        latex, _conf = rec._parse(ocr, syms, time.perf_counter())
+    assert _norm(alone) == "a=\\frac{b}{}c"  # what the fix is for
+    assert "\\frac" not in latex and "-" in latex and "b" in latex
+
+
+def test_bars_without_both_parts_lists_only_bars_missing_a_part():
+    from types import SimpleNamespace
+
+    from whiteboard_app.recognition.mathnote_compat import fraction_edges
+    from whiteboard_app.recognition.trained import bars_without_both_parts
+
+    num, den = fraction_edges()
+
+    def node(name, parent=-1, edge=-1):
+        return SimpleNamespace(symbol=SimpleNamespace(name=name), parent_id=parent, edge_type=edge)
+
+    tree = SimpleNamespace(
+        nodes={
+            0: node("frac_bar"),  # both parts
+            1: node("x", 0, num),
+            2: node("y", 0, den),
+            3: node("frac_bar"),  # a numerator only
+            4: node("z", 3, num),
+            5: node("frac_bar"),  # nothing
+            6: node("-"),
+        }
+    )
+    assert bars_without_both_parts(tree) == [3, 5]
+    assert bars_without_both_parts(SimpleNamespace(nodes={})) == []
+    assert bars_without_both_parts(object()) == []
+
+
+def test_a_fraction_part_or_root_content_lies_over_its_bar_or_root():
+    from whiteboard_app.recognition.trained import PART_MARGIN, placed_part
+
+    bar = ("frac_bar", (100.0, 50.0, 200.0, 52.0))
+    assert placed_part(("x", (140.0, 20.0, 160.0, 45.0)), bar, "num")
+    assert placed_part(("x", (190.0, 60.0, 220.0, 80.0)), bar, "den")  # centre 205: within the margin
+    far = 200.0 + (PART_MARGIN + 0.05) * 100.0  # centre beyond the widened extent
+    assert not placed_part(("lim", (far - 10, 20.0, far + 10, 45.0)), bar, "num")
+    assert not placed_part(("x", (40.0, 60.0, 60.0, 80.0)), bar, "den")
+    assert not placed_part(("3", (240.0, 10.0, 260.0, 40.0)), ("sqrt", (100.0, 0.0, 200.0, 50.0)), "sqrt")
+    assert placed_part(("2", (240.0, 10.0, 260.0, 40.0)), bar, "sup")  # other relations: always
+
+
+def test_the_engine_reads_with_the_placement_rule_and_never_writes_an_empty_root(rec):
+    from whiteboard_app.recognition.trained import ROOT_WITHOUT_CONTENT
+
+    ocr = rec._load()
+    assert ocr.relations and ocr.relations.allow is not None
+    assert ROOT_WITHOUT_CONTENT.search("q = k sqrt d") and not ROOT_WITHOUT_CONTENT.search("\\sqrt{k}")

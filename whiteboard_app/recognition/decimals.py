@@ -70,29 +70,39 @@ def decimal_points(symbols: list) -> list:
 #: low after a symbol is either; the classifier, seeing it alone, mostly says 1).
 COMMA_MARKS = (COMMA, "1")
 #: Logistic model of "this mark is a comma" over :func:`comma_features` (the intercept under ""), fitted
-#: on the 973 candidate marks (383 commas, 590 ones) of the training ink's training-split writers, their
-#: ground-truth symbols read by the shipped classifier (scripts/fit_comma_rule.py). The classifier's odds
+#: on the 1,245 candidate marks (497 commas, 748 ones) of the training ink's training-split writers, their
+#: ground-truth symbols read by the shipped classifier (scripts/fit_comma_rule.py; session 10, with the
+#: candidates of :data:`MAX_HEIGHT` and :data:`BELOW_LEFT`: 973 marks, 383 commas before). The classifier's odds
 #: count about once; a right neighbour that is an operator or a closing bracket speaks for a subscript
 #: (``x_1 + ``, ``(x_1)``), brackets around and a digit before for a comma (``f(x, y)``, ``(2, 3)``).
 COMMA_WEIGHTS: dict[str, float] = {
-    "log_odds": 1.02,
-    "top": -0.03,
-    "bottom": 0.831,
-    "height": 0.862,
-    "gap": 0.414,
-    "right_gap": -0.275,
-    "right_operator": -3.133,
-    "right_close": -2.872,
-    "left_digit": 1.5,
-    "in_brackets": 2.067,
-    "": 0.198,
+    "log_odds": 1.028,
+    "top": -0.198,
+    "bottom": 0.675,
+    "height": 0.873,
+    "gap": -0.097,
+    "right_gap": -0.29,
+    "right_operator": -3.619,
+    "right_close": -2.953,
+    "left_digit": 1.525,
+    "in_brackets": 2.135,
+    "": 0.472,
 }
-#: A mark read as 1 becomes a comma when the model's probability is above this. On the 104 candidate
-#: marks of the held-out training writers (33 commas, 71 ones): commas read as such 18 -> 32, ones read as
-#: commas 0 -> 4 (0.5: 32 and 6; 0.7: 27 and 3).
+#: A mark read as 1 becomes a comma when the model's probability is above this. On the 131 candidate
+#: marks of the held-out training writers (49 commas, 82 ones): commas read as such 47, ones read as
+#: commas 5 (0.5: 48 and 7; 0.7: 41 and 4). Before session 10's wider candidates: 104 marks (33 commas,
+#: 71 ones), 32 and 4.
 COMMA_THRESHOLD = 0.6
 #: Names a comma's left neighbour may not have (a comma follows a letter, digit, closing bracket, dots).
 _NOT_BEFORE_COMMA = frozenset({"frac_bar", "-", "+", "=", "(", "[", "lbrace", "sqrt", "int", "sum", "prod"})
+
+
+#: A candidate mark is at most this many times its left neighbour's height (a comma after a small letter
+#: such as ``u`` or ``x`` is often taller than the letter: it descends below the line).
+MAX_HEIGHT = 1.5
+#: A mark whose top is below its left neighbour's bottom is a candidate when the gap is at most this many
+#: times the neighbour's height (a comma written wholly below the line, ``(X, p)``).
+BELOW_LEFT = 0.5
 
 
 _OPERATORS = frozenset(
@@ -144,7 +154,7 @@ def comma_features(symbols: list, k: int) -> dict[str, float] | None:
         b = o.bbox
         if (
             b.x + b.w / 2 < cx
-            and _overlap(b, m)
+            and (_overlap(b, m) or 0 <= m.y - b.y - b.h <= BELOW_LEFT * b.h)
             and (left is None or b.x + b.w > symbols[left].bbox.x + symbols[left].bbox.w)
         ):
             left = j
@@ -160,7 +170,7 @@ def comma_features(symbols: list, k: int) -> dict[str, float] | None:
     if right is None:
         return None
     lh = max(lb.h, 1e-6)
-    if m.h > 0.9 * lh or m.y < lb.y + 0.25 * lh:
+    if m.h > MAX_HEIGHT * lh or m.y < lb.y + 0.25 * lh:
         return None
     s = symbols[k]
     probs = dict(getattr(s, "alternatives", None) or [])

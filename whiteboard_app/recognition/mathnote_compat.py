@@ -32,7 +32,9 @@ The internals used (module: names; "private" = an underscore name):
   ``MIN_BAR_ALTERNATIVE``, ``MAX_BAR_CHOICES``; ``bottomup_v2._verify_score_subset`` and
   ``_verify_score_gnn`` (private); a parser's ``_parse_labelled``, ``_make_symbols``, ``_run_subsets``,
   ``_make_subsets`` (private), ``parse_with_tree``, ``tree_strategy``, ``tta_runs``, ``gnn_model``,
-  ``symbol_vocab``, ``device`` (:func:`bar_labelling`).
+  ``symbol_vocab``, ``device`` (:func:`bar_labelling`); ``tree_v2.Edge`` (the relation kinds of a parsed
+  tree's nodes, :func:`fraction_edges`) and a parsed tree's ``nodes`` (id -> node: ``symbol.name``,
+  ``parent_id``, ``edge_type``).
 * ``latex_utils.glyphs``: ``CHAR_TO_SYMBOL``, ``_SVG_NS`` (private), ``_extract_glyphs`` (private: the
   typeset glyphs of LaTeX, for the relation model's training examples).
 * The relation model (recognition/structure.py, training/structure.py): ``tree_parser.subset_model``:
@@ -334,6 +336,19 @@ class BarLabelling:
                 max(self._gnn(tree, v2, gnn, p.symbol_vocab, p.device, p._run_subsets, p._make_subsets), 1e-3)
             )
         return score
+
+
+def fraction_edges() -> tuple[int, int]:
+    """The edge types (``tree_parser.tree_v2.Edge.NUM``, ``.DEN``) of a fraction bar's numerator and
+    denominator children in a parsed tree's nodes."""
+    edge = _internal("tree_parser.tree_v2", "Edge")
+    return int(edge.NUM), int(edge.DEN)
+
+
+def relations(**kw):
+    """``mathnote_ocr.relations.Relations(**kw)``: which relations a reading may have (``exclude``,
+    ``forbid``, ``allow``), given to a ``MathOCR``'s ``relations``."""
+    return _internal("relations", "Relations")(**kw)
 
 
 def bar_labelling(parser) -> BarLabelling | None:

@@ -429,8 +429,10 @@ def balance_brackets(symbols: list) -> list:
 
 def in_context(symbols: list) -> list:
     """All the neighbour rules in turn: a comma read as 1, decimal points (recognition/decimals.py), x or
-    \\times, a digit or a letter like it, round brackets and bars balanced, \\lim without a limit. Returns
-    a new list in the given order."""
+    \\times, a digit or a letter like it, round brackets and bars balanced, a comma read as 1 once more (a
+    bracket the balance relabelled now encloses it: ``r(u,v)`` with its closing bracket read 1), \\lim
+    without a limit. Returns a new list in the given order."""
     from whiteboard_app.recognition.decimals import commas, decimal_points
 
-    return lim_without_limit(balance_brackets(digits_or_letters(times_or_x(decimal_points(commas(symbols))))))
+    balanced = balance_brackets(digits_or_letters(times_or_x(decimal_points(commas(symbols)))))
+    return lim_without_limit(commas(balanced))

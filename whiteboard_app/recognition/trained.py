@@ -40,6 +40,7 @@ Heavy imports (torch, mathnote_ocr) happen on first use; constructing the engine
 from __future__ import annotations
 
 import math
+import re
 import threading
 import time
 from collections.abc import Sequence
@@ -186,6 +187,7 @@ class TrainedRecognizer:
             from whiteboard_app.recognition.structure import install_relation_model
 
             install_relation_model(ocr.tree_parser, self.weights_dir)  # layout relations of real ink
+            ocr.relations = mc.relations(allow=placed_part)  # a part lies over its bar or in its root
             if grp.exists():
                 from whiteboard_app.recognition.training.grouper import load_grouper
 
@@ -582,7 +584,10 @@ class TrainedRecognizer:
         estimate: the labellings' measured cost so far). A parse costs ~0.5 s at 50 symbols and ~1.2 s
         at 150 (1 torch thread), a labelling's scoring another 0.3-0.6 parses: a 67-stroke step with 2
         uncertain bars took 3.6 s to parse, a 165-stroke one 7 s. Short steps parse all labellings as
-        before. Falls back to ``parse_with_tree`` for other strategies or parser versions."""
+        before. Falls back to ``parse_with_tree`` for other strategies or parser versions (the refined
+        Edmonds search of recognition/structure.py); there, the fraction bars the tree left without a
+        numerator or a denominator (:func:`bars_without_both_parts`) are read as minus signs in one
+        more parse."""
         import itertools
         from dataclasses import replace
 
@@ -592,7 +597,17 @@ class TrainedRecognizer:
 
         search = bar_labelling(parser)
         if search is None or len(detected) <= 1:
-            latex, conf, _tree, _ev = parser.parse_with_tree(detected, None, relations=relations)
+            latex, conf, tree, _ev = parser.parse_with_tree(detected, None, relations=relations)
+            syms = detected
+            halves = bars_without_both_parts(tree)
+            if halves and len(detected) > 1:  # a fraction bar with nothing above or below: a minus
+                syms = list(detected)
+                for i in halves:
+                    syms[i] = replace(detected[i], name="-")
+                latex, conf = _parse_as_labelled(parser, syms, relations)
+            if relations and ROOT_WITHOUT_CONTENT.search(latex or ""):
+                # the placement rule (placed_part) left a root empty: read without it
+                latex, conf = _parse_as_labelled(parser, syms, None, keep_labels=syms is not detected)
             return latex, conf
         bars, min_alt, max_choices = search.bars, search.min_alternative, search.max_choices
         choices = []
@@ -641,6 +656,66 @@ class TrainedRecognizer:
             parser.tta_runs = runs
         parsed = best[2] if runs == 1 else search.parse(best[3], relations)
         return parsed[0], parsed[1]
+
+
+#: A root the layout parser wrote without content (mathnote-ocr writes its bare class name).
+ROOT_WITHOUT_CONTENT = re.compile(r"(?<![\\a-zA-Z])sqrt(?![a-zA-Z])")
+
+
+def _parse_as_labelled(parser, symbols, relations, keep_labels: bool = True) -> tuple[str, float]:
+    """(latex, confidence) of mathnote-ocr's ``parse_with_tree`` of *symbols*; with *keep_labels* their
+    labels are kept: the parser's promotion of minus signs to fraction bars is off for this parse (a bar
+    just read as a minus, :func:`bars_without_both_parts`, would be made a bar again)."""
+    promote = parser.promote
+    parser.promote = promote and not keep_labels
+    try:
+        latex, conf, _tree, _ev = parser.parse_with_tree(symbols, None, relations=relations)
+    finally:
+        parser.promote = promote
+    return latex, conf
+
+
+#: A fraction's part or a root's content has its horizontal centre within its bar's or root's extent,
+#: widened by this share of that extent on each side.
+PART_MARGIN = 0.3
+
+
+def placed_part(child: tuple, parent: tuple, relation: str) -> bool:
+    """Whether *child* may be the *relation* ("num", "den", "sqrt"; others are always allowed) of
+    *parent*, each a (class name, (x0, y0, x1, y1)) pair as mathnote-ocr's ``Relations(allow=...)``
+    passes them: its horizontal centre lies over the parent's extent (:data:`PART_MARGIN`)."""
+    if relation not in ("num", "den", "sqrt"):
+        return True
+    x0, _y0, x1, _y1 = parent[1]
+    cx = (child[1][0] + child[1][2]) / 2
+    m = PART_MARGIN * (x1 - x0)
+    return x0 - m <= cx <= x1 + m
+
+
+def bars_without_both_parts(tree) -> list[int]:
+    """The symbol ids (positions in the parsed symbols) of the fraction bars of a parsed *tree*
+    (mathnote-ocr's ``Tree``: ``nodes`` id -> node) that lack a numerator or a denominator child.
+
+    Why: with the refined Edmonds tree search (recognition/structure.py) the layout parser keeps the
+    classifier's bar labels (it only promotes a minus to a fraction bar when the relation model sees both
+    parts), so a minus or a root's bar the classifier took for a fraction bar was read ``\\frac{}{...}`` or
+    ``\\frac{...}{}``: never a fraction a writer means. :meth:`TrainedRecognizer._parse` reads such bars
+    again as minus signs. A tree without ``nodes`` gives []."""
+    from whiteboard_app.recognition.mathnote_compat import fraction_edges
+
+    nodes = getattr(tree, "nodes", None)
+    if not nodes:
+        return []
+    num, den = fraction_edges()
+    parts: dict[int, set[int]] = {}
+    for node in nodes.values():
+        if node.edge_type in (num, den):
+            parts.setdefault(node.parent_id, set()).add(int(node.edge_type))
+    return sorted(
+        i
+        for i, node in nodes.items()
+        if i >= 0 and getattr(node.symbol, "name", None) == "frac_bar" and parts.get(i, set()) != {num, den}
+    )
 
 
 def ink_chunks(
