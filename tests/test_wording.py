@@ -155,4 +155,6 @@ def test_a_correct_step_with_a_condition_reads_as_one_sentence():
             message="matches reference step 7, using the condition of reference step 5 (write it to show it)",
         )
     )
-    assert w.detail == "matches reference step 7; using the condition of reference step 5 (write it to show it)"
+    assert (
+        w.detail == "matches reference step 7; using the condition of reference step 5 (write it to show it)"
+    )

@@ -162,7 +162,7 @@ def prose_html(text: str) -> str:
     >>> prose_html("e^{-z}/(1+e^{-z})^2 = 1 - sigma(z)")
     'e<sup>\u2212z</sup>/(1+e<sup>\u2212z</sup>)<sup>2</sup> = 1 \u2212 \u03c3(z)'
     """
-    s = html.escape(text or "", quote=False).replace("$", "")
+    s = html.escape(text or "", quote=False).replace("$", "").replace("\\|", "\u2016")  # \| a norm bar
     s = re.sub(r"(\w)-(hat|bar|tilde)\b", lambda m: m.group(1) + _ACCENT[m.group(2)], s)  # "y-hat" -> ŷ
     s = re.sub(r"\\begin\{[pbv]?matrix\}(.*?)\\end\{[pbv]?matrix\}", _matrix, s, flags=re.S)
     s = re.sub(
