@@ -90,9 +90,7 @@ def sizes(args) -> None:
     import statistics
 
     from whiteboard_app.recognition import form_match as fmod
-    from whiteboard_app.recognition.tokens import normalize_tokens
     from whiteboard_app.recognition.training.data import iter_rows, raw_writer
-    from whiteboard_app.recognition.typeset import glyph_layout
 
     rows = []
     for row in iter_rows(TRAIN):
@@ -105,26 +103,7 @@ def sizes(args) -> None:
     by_tok: dict[str, list[float]] = {}
     by_cls: dict[str, list[float]] = {}
     t0 = time.perf_counter()
-    for n, row in enumerate(rows, 1):
-        try:
-            glyphs = glyph_layout(row["latex"])
-        except Exception:  # noqa: BLE001 - an expression the typesetter cannot draw is skipped
-            continue
-        strokes = row["strokes"]
-        syms = []
-        for sym in row.get("symbols") or ():
-            toks = normalize_tokens(sym["label"])
-            pts = [p for k in sym["strokes"] if 0 <= k < len(strokes) for p in strokes[k]]
-            if len(toks) != 1 or not pts:
-                continue
-            xs, ys = [p[0] for p in pts], [p[1] for p in pts]
-            syms.append(
-                fmod.InkSymbol((min(xs), min(ys), max(xs) - min(xs), max(ys) - min(ys)), {toks[0]: 1.0})
-            )
-        if len(syms) < 2:
-            continue
-        fit = fmod._fit(syms, glyphs)
-        levels = fmod.glyph_levels(tuple(glyphs))
+    for n, (glyphs, syms, fit, levels) in enumerate(_fitted_truths(rows), 1):
         for i, j in fit.pairs:
             tok = glyphs[j].token
             if tok not in syms[i].probs:
@@ -200,15 +179,14 @@ def classes(args) -> None:
     print("wrote", CLASS_JSON, n, "expressions")
 
 
-def _position_items(rows) -> list[tuple]:
-    """Per row with at least two symbols: (tokens, typeset boxes, script levels, ink boxes) of the data's own
-    symbols (label and strokes) fitted to the typeset truth, the pairs whose symbol label is the glyph's
-    token, in the glyphs' order (as :func:`sizes` fits them)."""
+def _fitted_truths(rows):
+    """For each row whose typeset truth can be drawn and that has at least two one-token symbols: (typeset
+    glyphs, the data's own symbols as ``InkSymbol`` boxes of their strokes with the label's token, the fit of
+    those symbols to the glyphs, the glyphs' script levels). Rows are skipped silently otherwise."""
     from whiteboard_app.recognition import form_match as fmod
     from whiteboard_app.recognition.tokens import normalize_tokens
     from whiteboard_app.recognition.typeset import glyph_layout
 
-    out = []
     for row in rows:
         try:
             glyphs = glyph_layout(row["latex"])
@@ -227,8 +205,16 @@ def _position_items(rows) -> list[tuple]:
             )
         if len(syms) < 2:
             continue
-        fit = fmod._fit(syms, glyphs)
-        levels = fmod.glyph_levels(tuple(glyphs))
+        yield glyphs, syms, fmod._fit(syms, glyphs), fmod.glyph_levels(tuple(glyphs))
+
+
+def _position_items(rows) -> list[tuple]:
+    """Per row with at least two symbols: (tokens, typeset boxes, script levels, ink boxes) of the data's own
+    symbols (label and strokes) fitted to the typeset truth, the pairs whose symbol label is the glyph's
+    token, in the glyphs' order (as :func:`sizes` fits them)."""
+
+    out = []
+    for glyphs, syms, fit, levels in _fitted_truths(rows):
         pairs = sorted((j, i) for i, j in fit.pairs if glyphs[j].token in syms[i].probs)
         if len(pairs) < 2:
             continue

@@ -1074,14 +1074,8 @@ class NotationRules:
                 i += 1
                 continue
             start = i + len(op)
-            close, depth = -1, 1
-            for j in range(start, n):
-                depth += tokens[j] == "["
-                depth -= tokens[j] == "]"
-                if depth == 0:
-                    close = j
-                    break
-            scaled = self._variance_scale(tokens[start:close], square=False) if close > 0 else None
+            close = _bracket_close(tokens, start - 1)
+            scaled = self._variance_scale(tokens[start:close], square=False) if close is not None else None
             if scaled is None:
                 out.append(tokens[i])
                 i += 1
