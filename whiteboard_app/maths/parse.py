@@ -366,14 +366,17 @@ def parse_step(latex: str, names: Names) -> ParsedStep:
         raise ParseError("a relation is missing a side")
     # \approx next to a decimal number is checked to the digits written: a side written with k digits
     # after the point is the other side rounded, |a - b| <= 0.5 10^-k (0.167: within 0.0005); with
-    # decimals on both sides (0.1667 \approx 0.17) the coarser one sets the tolerance
+    # decimals on both sides (0.1667 \approx 0.17) the coarser one sets the tolerance. "=" with a decimal
+    # number alone on one side is read the same way
     rels = list(rels)
     off = 1 if continues else 0
     for k, r in enumerate(rels):
-        if r == "~":
+        if r in ("~", "="):
             sides = [pieces[j] for j in (k - off, k + 1 - off) if 0 <= j < len(pieces)]
             digits = [len(m.group(1)) for m in (_DECIMAL_RE.fullmatch(side) for side in sides) if m]
-            if digits:
+            if digits and (r == "~" or len(digits) < len(sides)):
+                # "= 0.167" after an expression is its value rounded to the digits written, as on a
+                # whiteboard (P(D|T) = 0.0099/0.0594 = 0.167): checked like \approx 0.167
                 rels[k] = f"~{0.5 * 10 ** -min(digits):.12g}"
     undecidable = sorted({t for p in pieces for t in tokenize(p) if t in UNDECIDABLE_CMDS})
     if any(_relation_in_brackets(p) for p in pieces):
