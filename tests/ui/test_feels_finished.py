@@ -106,6 +106,11 @@ def test_board_browser_lists_the_data_folders_boards_with_card_names(qtbot, tmp_
         assert browser.delete_selected() and not path.exists()
         browser.search.clear()
         assert len(browser.rows) == 2 and deck.cards["bayes-theorem"].title not in browser.visible_titles()
+        # a window of its own: Escape closes it (it stayed over the deck in a user trial)
+        browser.activateWindow()
+        browser.search.setFocus()
+        qtbot.keyClick(browser.search, Qt.Key.Key_Escape)
+        assert not browser.isVisible()
     finally:
         window.close()
         services.close()

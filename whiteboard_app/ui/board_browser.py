@@ -382,7 +382,12 @@ class BoardBrowser(QWidget):
         return True
 
     def keyPressEvent(self, event) -> None:
+        """Delete deletes the selected board (asking first); Escape closes the window (a window of its own,
+        not a dialog, so Qt does not close it by itself)."""
         if event.key() == Qt.Key.Key_Delete:
             self.delete_selected()
+            return
+        if event.key() == Qt.Key.Key_Escape:
+            self.close()
             return
         super().keyPressEvent(event)
