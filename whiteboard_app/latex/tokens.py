@@ -283,6 +283,14 @@ _CLEAN = [
     (re.compile(r"\\mathbb\s*\{\s*KL\s*\}\s*(?=\()"), "D_{KL}"),
     # Rafailov et al.'s \mathbb{D}_{\mathrm{KL}}[p\|q]: D_{KL}
     (re.compile(r"\\mathbb\s*\{\s*D\s*\}\s*(?=_)"), "D"),
+    # a layer in brackets and a transpose in one superscript (Ng's a^{[1]T}, W^{[2]T}): (a^{(1)})^{T}
+    (
+        re.compile(
+            r"((?:\\(?:mathbf|boldsymbol|bm)\s*\{\s*\\?[A-Za-z]+\s*\})|\\?[A-Za-z]+)"
+            r"\^\s*\{\s*\[\s*([A-Za-z0-9+\-]+)\s*\]\s*(T|\\top|\\intercal)\s*\}"
+        ),
+        r"(\1^{(\2)})^{\3}",
+    ),
     # a layer written in brackets (Ng's z^{[2]}, W^{[1]}) is the parenthesised superscript z^{(2)}
     (re.compile(r"\^\s*\{\s*\[\s*([A-Za-z0-9+\-]+)\s*\]\s*\}"), r"^{(\1)}"),
     # probability written \Pr(A) or \mathbb{P}(A): P(A)

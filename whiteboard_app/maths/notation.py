@@ -412,6 +412,7 @@ class NotationRules:
         self.card = card
         d = card.declarations
         self.names: Names = names_from_declarations(d)
+        self.card_definitions = frozenset(k.strip() for k in d.definitions)
         nt = card.notation
         self.per_example = nt.per_example
         self.indices = dict(d.indices)
@@ -1115,6 +1116,39 @@ class NotationRules:
             out += [*factor, *self._VAR, *rest, ")"]
             changed = True
             i = close + 1
+        return out, changed
+
+    def _layer_gradients(self, tokens: list[str]) -> tuple[list[str], bool]:
+        """Ng's names for gradients (deeplearning.ai: ``dz^{[2]} = a^{[2]} - y``, ``dW^{[1]} = dz^{[1]}x^T``): a
+        ``d`` written right before a name with a layer superscript (``z^{(2)}`` once cleaned), where no letter,
+        Greek letter or digit precedes it, is the derivative of the card's loss L with respect to that name,
+        ``\\frac{\\partial L}{\\partial z^{(2)}}``. Only on a card that defines L; a product d z^{(2)} of a
+        card's size d and a layer's vector is not written so."""
+        if "L" not in self.card_definitions or "d" not in tokens:
+            return tokens, False
+        out: list[str] = []
+        changed = False
+        i = 0
+        n = len(tokens)
+        while i < n:
+            t = tokens[i]
+            prev = out[-1] if out else None
+            if (
+                t == "d"
+                and i + 7 < n + 1
+                and (re.fullmatch(r"[A-Za-z]", tokens[i + 1]) or tokens[i + 1][1:] in _GREEK_CMDS)
+                and tokens[i + 2 : i + 5] == ["^", "{", "("]
+                and (prev is None or not (re.fullmatch(r"[A-Za-z0-9]", prev) or prev[1:] in _GREEK_CMDS))
+            ):
+                e = _group_end(tokens, i + 3)
+                if tokens[e - 2 : e] == [")", "}"]:
+                    name = tokens[i + 1 : e]
+                    out += [r"\frac", "{", r"\partial", "L", "}", "{", r"\partial", *name, "}"]
+                    changed = True
+                    i = e
+                    continue
+            out.append(t)
+            i += 1
         return out, changed
 
     def _moment_brackets(self, tokens: list[str]) -> tuple[list[str], bool]:
@@ -2149,7 +2183,8 @@ class NotationRules:
         try:
             tokens, changed = _prep(raw)
             tokens, co = _script_order(tokens)
-            changed = changed or co
+            tokens, cg = self._layer_gradients(tokens)
+            changed = changed or co or cg
             tokens, cm = self._moment_brackets(tokens)
             tokens, c1 = self._expectation_spelling(tokens)
             c1 = c1 or cm
