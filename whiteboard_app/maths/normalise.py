@@ -208,12 +208,13 @@ def _greek_sum_indices(toks: list[str], names: Names) -> list[str]:
     return out
 
 
-def _group_close(toks: list[str], i: int) -> int:
-    """Index of the ``)`` closing the ``(`` at toks[i]; -1 when it does not close."""
+def _group_close(toks: list[str], i: int, opener: str = "(", closer: str = ")") -> int:
+    """Index of the ``)`` closing the ``(`` at toks[i] (or of ``closer`` closing ``opener``: ``]`` and ``[``);
+    -1 when it does not close."""
     depth = 0
     for j in range(i, len(toks)):
-        depth += toks[j] == "("
-        depth -= toks[j] == ")"
+        depth += toks[j] == opener
+        depth -= toks[j] == closer
         if depth == 0:
             return j
     return -1

@@ -141,13 +141,8 @@ def _top_level_sum(tokens: list[str]) -> bool:
 
 def _bracket_close(tokens: list[str], i: int) -> int | None:
     """The index of the ``]`` that closes the ``[`` at ``tokens[i]``, or None."""
-    depth = 0
-    for q in range(i, len(tokens)):
-        depth += tokens[q] == "["
-        depth -= tokens[q] == "]"
-        if depth == 0:
-            return q
-    return None
+    j = _close_paren(tokens, i, "[", "]")
+    return None if j < 0 else j
 
 
 def _slot_match(a: _Alias, tokens: list[str], i: int) -> dict[str, str] | None:
