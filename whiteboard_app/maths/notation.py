@@ -218,6 +218,44 @@ def _rename_subscripts(target: list[str], bound: dict[str, str]) -> list[str]:
     return out
 
 
+def _primed_indices(tokens: list[str]) -> tuple[list[str], bool]:
+    """A primed index letter inside a subscript (``\\sum_{k'=1}^{K}\\pi_{k'}\\phi_{ik'}``, Murphy PML 8.7's
+    ``k'``, ``k^\\prime``) is a summation letter of its own: each primed letter becomes a lowercase letter
+    the step does not use (``j``, ``l``, ``m``, ...), in every subscript. A prime outside subscripts
+    (``f'(x)``, ``\\sigma'(z)``) is a derivative and stays. Returns (tokens, changed)."""
+    primed: set[str] = set()
+    stack: list[bool] = []  # per open brace: is it a subscript group?
+    for i, t in enumerate(tokens):
+        if t == "{":
+            stack.append(i >= 1 and tokens[i - 1] == "_")
+        elif t == "}" and stack:
+            stack.pop()
+        elif t == "'" and any(stack) and i >= 1 and re.fullmatch(r"[a-z]", tokens[i - 1]):
+            primed.add(tokens[i - 1])
+    if not primed:
+        return tokens, False
+    used = set(tokens)
+    free = iter(c for c in "jlmrsuvpq" if c not in used)
+    fresh = {p: next(free, None) for p in sorted(primed)}
+    out: list[str] = []
+    stack = []
+    i = 0
+    while i < len(tokens):
+        t = tokens[i]
+        if t == "{":
+            stack.append(i >= 1 and tokens[i - 1] == "_")
+        elif t == "}" and stack:
+            stack.pop()
+        f = fresh.get(t)
+        if f is not None and any(stack) and tokens[i + 1 : i + 2] == ["'"]:
+            out.append(f)
+            i += 2
+            continue
+        out.append(t)
+        i += 1
+    return out, out != tokens
+
+
 def _prep(tokens: list[str]) -> tuple[list[str], bool]:
     """Spelling rule 1 on canonical tokens: decoration synonyms, fonts dropped, ``\\Pr`` -> ``P``."""
     out: list[str] = []
@@ -2177,6 +2215,8 @@ class NotationRules:
             return latex
         try:
             tokens, changed = _prep(raw)
+            tokens, cq = _primed_indices(tokens)
+            changed = changed or cq
             tokens, co = _script_order(tokens)
             tokens, cg = self._layer_gradients(tokens)
             changed = changed or co or cg
