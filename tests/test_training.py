@@ -365,6 +365,71 @@ def test_old_rows_keep_the_old_classes_logits(tmp_path, exprs, small_base):
     assert torch.equal(ck["prototypes"].float(), ck2["prototypes"].float())  # features unchanged
 
 
+def _with_dead_units(base, out, units):
+    """A copy of the checkpoint *base* whose fc1 *units* never fire (bias far below any input)."""
+    ck = torch.load(base, weights_only=False)
+    state = dict(ck["model_state_dict"])
+    w = state["fc1.weight"].clone()
+    b = state["fc1.bias"].clone()
+    w[units] = 0.0
+    b[units] = -1e6
+    state["fc1.weight"], state["fc1.bias"] = w, b
+    ck = dict(ck)
+    ck["model_state_dict"] = state
+    torch.save(ck, out)
+    return out
+
+
+def test_revived_units_learn_while_the_old_classes_logits_stay(tmp_path, exprs, small_base):
+    from whiteboard_app.recognition.training.classifier import load_base
+
+    dead = [0, 1, 2, 40, 200]  # the first three (ascending) are revived
+    base = _with_dead_units(small_base, tmp_path / "dead.pth", dead)
+    out = tmp_path / "revived.pth"
+    _fine_tune(
+        exprs, base, out, freeze=["trunk", "old-rows"], synth_classes=["partial", "nabla"], revive_units=3
+    )
+    b, ck = load_base(base)
+    f, ck2 = load_base(out)
+    names = list(ck["label_names"])
+    bs, fs = b.state_dict(), f.state_dict()
+    changed = [
+        i
+        for i in range(bs["fc1.weight"].shape[0])
+        if not torch.equal(bs["fc1.weight"][i], fs["fc1.weight"][i])
+    ]
+    assert changed and set(changed) <= {0, 1, 2}  # only the revived dead units learn
+    learnt = [names.index("partial"), names.index("nabla")]
+    kept = [i for i in range(len(names)) if i not in learnt]
+    assert float(fs["fc2.weight"][kept][:, changed].abs().max()) == 0.0
+    b.eval()
+    f.eval()
+    x, size = torch.randn(16, 1, 32, 32), torch.rand(16)
+    with torch.no_grad():
+        lb, fb = b(x, size)
+        lf, ff = f(x, size)
+    assert torch.equal(lb[:, kept], lf[:, kept])  # the old classes read exactly as before
+    same = [i for i in range(fb.shape[1]) if i not in (0, 1, 2)]
+    assert torch.equal(fb[:, same], ff[:, same])
+    pb, pf = ck["prototypes"].float(), ck2["prototypes"].float()
+    assert torch.equal(pb[:, same], pf[:, same])
+
+
+def test_revive_needs_frozen_trunk_and_enough_dead_units(tmp_path, exprs, small_base):
+    base = _with_dead_units(small_base, tmp_path / "dead.pth", [5])
+    with pytest.raises(ValueError, match="revive_units needs"):
+        _fine_tune(exprs, base, tmp_path / "a.pth", freeze=["trunk"], revive_units=1)
+    with pytest.raises(ValueError, match="cannot revive"):
+        _fine_tune(
+            exprs,
+            base,
+            tmp_path / "b.pth",
+            freeze=["trunk", "old-rows"],
+            synth_classes=["partial"],
+            revive_units=300,
+        )
+
+
 def test_cli_parses_freeze_and_written_skeletons():
     import argparse
 

@@ -209,6 +209,7 @@ def train_classifier(
     added_cap: float = 0.0,
     cap_fraction: float = 0.1,
     added_cap_class: float | None = None,
+    revive_units: int = 0,
 ) -> dict:
     """Fine-tune the classifier; write the best checkpoint (by validation accuracy) to *out_path*.
 
@@ -234,6 +235,14 @@ def train_classifier(
     class that is not an added class (*synth_classes*): with the trunk and fc1 frozen as well, the old
     classes' logits are exactly the base's and only the added classes' rows learn (the prototypes are
     then the base's: the features did not change).
+    With *revive_units* N > 0 (needs ``trunk`` and ``old-rows`` frozen), the first N fc1 units that no
+    real training symbol activates (:func:`dead_units`; ReLU units the base never uses) are given fresh
+    input weights and learn, every other fc1 row stays the base's, and the old classes' output weights on
+    those units are set to zero and kept there: the old classes' logits stay exactly the base's on every
+    input, while the added classes get N hidden features of their own (a non-linear reading of the conv
+    features and the size, which one output row on the base's features cannot be: η from n, Z from z).
+    The revived units' prototype entries are the classes' means on the training symbols; the rest of
+    the prototypes stay the base's. ValueError when fewer than N units are dead.
     With *added_cap* > 0, a *cap_fraction* of the training writers (``writer_split`` with seed
     *seed* + 7) is held out of the training (neither their real symbols nor made samples hosted in their
     ink) and, after it, the added classes' output biases are lowered (:func:`cap_added_bias`) until at
@@ -341,6 +350,18 @@ def train_classifier(
         keep_rows = torch.tensor([i for i, n in enumerate(label_names) if n not in added], dtype=torch.long)
         kept_w = model.fc2.weight.detach()[keep_rows].clone()
         kept_b = model.fc2.bias.detach()[keep_rows].clone()
+    revived = None
+    if revive_units > 0:
+        if not ({"conv1", "conv2", "conv3", "old-rows"} <= frozen) or "fc1" in frozen:
+            raise ValueError("revive_units needs --freeze trunk,old-rows (and fc1 not frozen)")
+        revived = _revive(model, train, tr_items, tr_real, canvas_size, keep_rows, revive_units, seed)
+        kept_w = model.fc2.weight.detach()[keep_rows].clone()  # now zero on the revived units
+        kept_fc1_w = model.fc1.weight.detach().clone()
+        kept_fc1_b = model.fc1.bias.detach().clone()
+        fixed_units = torch.tensor(
+            [i for i in range(kept_fc1_w.shape[0]) if i not in set(revived.tolist())], dtype=torch.long
+        )
+        _log(f"classifier: revived {len(revived)} dead fc1 units for the added classes", log)
     trainable = [p for p in model.parameters() if p.requires_grad]
     if frozen:
         _log(
@@ -390,6 +411,9 @@ def train_classifier(
                 with torch.no_grad():
                     model.fc2.weight[keep_rows] = kept_w
                     model.fc2.bias[keep_rows] = kept_b
+                    if revived is not None:  # only the revived units' fc1 rows learn
+                        model.fc1.weight[fixed_units] = kept_fc1_w[fixed_units]
+                        model.fc1.bias[fixed_units] = kept_fc1_b[fixed_units]
             tot_loss += float(loss.detach())
             n_b += 1
             step += 1
@@ -428,6 +452,11 @@ def train_classifier(
         model.load_state_dict(best[1])
         if {"conv1", "conv2", "conv3", "fc1"} <= frozen:  # the features did not change: nor did they
             protos = ck["prototypes"].float()
+        elif revived is not None:  # only the revived units' entries are new
+            imgs, sizes = render_items(train, tr_items, canvas_size)
+            means = compute_prototypes(model, imgs, sizes, tr_labels, ck["prototypes"].float())
+            protos = ck["prototypes"].float().clone()
+            protos[:, revived] = means[:, revived]
         else:
             imgs, sizes = render_items(train, tr_items, canvas_size)
             protos = compute_prototypes(model, imgs, sizes, tr_labels, ck["prototypes"].float())
@@ -435,6 +464,10 @@ def train_classifier(
         _log("classifier: prototypes computed, checkpoint final", log)
     cap_report = None
     if best[1] is not None and cap_set:
+        import shutil
+
+        # the uncapped checkpoint kept beside it, so another cap can be tried without retraining
+        shutil.copyfile(out_path, out_path.with_name(out_path.stem + ".precap.pth"))
         cap_report = cap_checkpoint(
             out_path,
             cap_set,
@@ -622,6 +655,46 @@ def cap_checkpoint(
         log,
     )
     return report
+
+
+def dead_units(model, imgs: np.ndarray, sizes: np.ndarray, batch: int = 512) -> np.ndarray:
+    """Indices of the fc1 units (ReLU features) that none of the pre-drawn symbols activates, ascending."""
+    import torch
+
+    model.eval()
+    alive = None
+    with torch.no_grad():
+        for i in range(0, len(imgs), batch):
+            _l, f = model(_to_tensor(imgs[i : i + batch]), torch.from_numpy(sizes[i : i + batch]))
+            a = (f > 0).any(0)
+            alive = a if alive is None else alive | a
+    if alive is None:
+        return np.zeros(0, dtype=np.int64)
+    return np.flatnonzero(~alive.numpy())
+
+
+def _revive(model, exprs, items, real, canvas_size: int, keep_rows, n: int, seed: int):
+    """Give the first *n* fc1 units dead on the real symbols of *items* fresh input weights (PyTorch's
+    default Linear init, seeded) and zero the kept output rows' (*keep_rows*) weights on them, in place.
+    Returns the revived unit indices (a LongTensor). ValueError when fewer than *n* are dead."""
+    import torch
+
+    real_items = [it for it, r in zip(items, real, strict=True) if r]
+    imgs, sizes = render_items(exprs, real_items, canvas_size)
+    dead = dead_units(model, imgs, sizes)
+    if len(dead) < n:
+        raise ValueError(f"only {len(dead)} fc1 units are dead; cannot revive {n}")
+    units = torch.from_numpy(dead[:n]).long()
+    g = torch.Generator().manual_seed(seed + 11)
+    fan_in = model.fc1.weight.shape[1]
+    bound = 1.0 / math.sqrt(fan_in)
+    with torch.no_grad():
+        model.fc1.weight[units] = (torch.rand(n, fan_in, generator=g) * 2 - 1) * bound
+        model.fc1.bias[units] = (torch.rand(n, generator=g) * 2 - 1) * bound
+        w = model.fc2.weight
+        rows = keep_rows if keep_rows is not None else torch.arange(w.shape[0])
+        w[rows[:, None], units[None, :]] = 0.0
+    return units
 
 
 FREEZABLE = ("conv1", "conv2", "conv3", "fc1", "old-rows")

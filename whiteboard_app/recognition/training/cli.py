@@ -99,6 +99,13 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         help="with --added-cap: at most this fraction taken by any one added class (default: no such limit)",
     )
     p.add_argument(
+        "--revive-units",
+        type=int,
+        default=0,
+        help="with --freeze trunk,old-rows: this many fc1 units the base never uses learn as the added "
+        "classes' own features (the old classes' logits stay the base's; default 0)",
+    )
+    p.add_argument(
         "--cap-fraction", type=float, default=0.1, help="share of training writers held out for --added-cap"
     )
     p.add_argument(
@@ -195,6 +202,7 @@ def run(args: argparse.Namespace) -> int:
             added_cap=args.added_cap,
             cap_fraction=args.cap_fraction,
             added_cap_class=args.added_cap_class,
+            revive_units=args.revive_units,
         )
     if "grouper" in stages:
         if args.grouper_vectors == "own" and not (out / "classifier.pth").exists():
