@@ -425,6 +425,19 @@ class RunMixin:
             t = t[1:-1].strip()
         return t.startswith(("\\nabla", "\\frac{\\partial", "\\frac{d", "\\partial"))
 
+    @staticmethod
+    def _card_quantity(latex: str, names: Names) -> bool:
+        """Is ``latex`` (a rewritten left side, maybe in parentheses) a structured name the card defines
+        (``H(Y|R)``, ``D_{KL}(p\\|q)``)? ``H_R = ...`` with the alias H_R -> H(Y|R) is then also a claim
+        about the card's entropy, judged as such unless it reduces to it (see :meth:`_reading`)."""
+        t = latex.strip()
+        while t.startswith("(") and t.endswith(")"):
+            t = t[1:-1].strip()
+        try:
+            return canonical(t) in names.opaque
+        except ParseError:
+            return False
+
     def _parse_run_uncached(self, run: _Run, latex: str, rewritten: bool = False):
         text = _LET.sub("", latex, count=1) if _LET.match(latex) else latex
         explicit = text is not latex or bool(
@@ -466,7 +479,11 @@ class RunMixin:
                 lhs_r = self.notation(dinfo["written"], keep)
                 alias_text = (
                     self.notation(text, keep)
-                    if (not explicit and lhs_r != dinfo["written"] and self._claimable(lhs_r))
+                    if (
+                        not explicit
+                        and lhs_r != dinfo["written"]
+                        and (self._claimable(lhs_r) or self._card_quantity(lhs_r, names))
+                    )
                     else None
                 )
                 mine = {dinfo["key"], *_written_keys(dinfo["written"])}

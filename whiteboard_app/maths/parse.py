@@ -393,4 +393,87 @@ def parse_step(latex: str, names: Names) -> ParsedStep:
         t = parse_piece(p, names)
         validate(t, names)
         trees.append(t)
+    # "= 0.4 \\cdot 0 + 0.6 \\cdot 0.65" after a name: a number worked out from rounded decimals (a rounded
+    # intermediate carried on, as on a whiteboard) is checked to the rounding the decimals carry
+    for k, r in enumerate(rels):
+        if (r == "=" or re.fullmatch(r"~[0-9.e-]+", r)) and 0 <= k - off and k + 1 - off < len(trees):
+            tol = max(_rounding_spread(trees[j]) for j in (k - off, k + 1 - off))
+            if tol > 0:  # added to the rounding of a decimal alone on the other side (0.6 \cdot 0.65 = 0.39)
+                rels[k] = f"~{tol + (float(r[1:]) if r != '=' else 0.0):.12g}"
     return ParsedStep(latex=latex, trees=tuple(trees), relations=tuple(rels), continues=continues)
+
+
+_NUMERIC_CALLS = {
+    "log": math.log,
+    "exp": math.exp,
+    "sin": math.sin,
+    "cos": math.cos,
+    "tan": math.tan,
+    "abs": abs,
+}
+
+
+def _numeric(tree, path: tuple = (), bump: tuple | None = None) -> float:
+    """The value of a tree of numbers only (sums, products, powers, log/logb/exp/sin/cos/abs), with the
+    number at ``bump[0]`` (a path of child positions) moved by ``bump[1]``; ValueError (or an arithmetic
+    error) for any other tree."""
+    k = tree[0]
+    if k == "num":
+        return tree[1] + (bump[1] if bump is not None and bump[0] == path else 0.0)
+    if k in ("add", "mul"):
+        vals = [_numeric(x, (*path, j), bump) for j, x in enumerate(tree[1])]
+        return math.fsum(vals) if k == "add" else math.prod(vals)
+    if k == "pow":
+        return float(_numeric(tree[1], (*path, 1), bump) ** _numeric(tree[2], (*path, 2), bump))
+    if k == "call" and tree[1] == "logb" and len(tree[2]) == 2:
+        return math.log(_numeric(tree[2][0], (*path, 0), bump)) / math.log(
+            _numeric(tree[2][1], (*path, 1), bump)
+        )
+    if k == "call" and tree[1] in _NUMERIC_CALLS and len(tree[2]) == 1:
+        return float(_NUMERIC_CALLS[tree[1]](_numeric(tree[2][0], (*path, 0), bump)))
+    raise ValueError(k)
+
+
+def _decimal_paths(tree, path: tuple = ()) -> list[tuple[tuple, float]]:
+    """(path, half a unit of its last digit) of each written decimal number in a tree with two significant
+    digits or more (0.65 -> 0.005), not an exponent (the 0.5 of a square root), a whole number, nor a number
+    of one significant digit (0.01, 0.6: the given values of a problem)."""
+    k = tree[0]
+    if k == "num":
+        text = repr(abs(tree[1]))
+        if float(tree[1]).is_integer() or "e" in text or "." not in text:
+            return []
+        if len(text.replace(".", "").lstrip("0")) < 2:
+            return []  # one significant digit (0.01, 0.05, 0.6): a given value, exact
+        return [(path, 0.5 * 10.0 ** -len(text.split(".")[1]))]
+    if k in ("add", "mul"):
+        return [d for j, x in enumerate(tree[1]) for d in _decimal_paths(x, (*path, j))]
+    if k == "pow":
+        return _decimal_paths(tree[1], (*path, 1))
+    if k == "call":
+        return [d for j, x in enumerate(tree[2]) for d in _decimal_paths(x, (*path, j))]
+    return []
+
+
+def _rounding_spread(tree) -> float:
+    """How far the value of a side made of numbers only can move when each written decimal in it (not
+    alone: a decimal alone on a side is read as a rounding already) moves by half a unit of its last digit:
+    the sum over the decimals of the change each one makes (first-order propagation of rounding error,
+    Taylor, An Introduction to Error Analysis, 3.11, bounded). 0 for a side with names, with no decimal,
+    one that cannot be evaluated, or a spread over 2 % of the value."""
+    if tree[0] == "num":
+        return 0.0
+    paths = _decimal_paths(tree)
+    if not paths:
+        return 0.0
+    try:
+        v0 = _numeric(tree)
+        spread = math.fsum(
+            max(abs(_numeric(tree, bump=(q, h)) - v0), abs(_numeric(tree, bump=(q, -h)) - v0))
+            for q, h in paths
+        )
+    except (ValueError, ArithmeticError, TypeError):
+        return 0.0
+    if not math.isfinite(spread) or spread > 0.02 * abs(v0):
+        return 0.0  # more than 2 % of the value: the decimals are too coarse to say anything; exact
+    return spread
