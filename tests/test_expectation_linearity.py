@@ -33,6 +33,10 @@ def test_expectations_by_linearity_on_the_n_minus_1_card(latex, verdict):
 
 
 def test_a_random_factor_is_not_pulled_out():
-    # mu is mentioned by a defined expectation: E[mu X] is not mu E[X] by this rule, so it stays unchecked
-    v = card_checker("sample-variance-n-minus-1").check(r"E[\mu\bar{x}] = \mu^2", [])
-    assert v.verdict == "cannot_check", v.message
+    # linearity alone does not pull mu (mentioned by a defined expectation) out of E[mu X]; the expanded
+    # polynomial does, as mu is a declared constant and x-bar the atom of E[x-bar] (session 11)
+    chk = card_checker("sample-variance-n-minus-1")
+    assert chk.check(r"E[\mu\bar{x}] = \mu^2", []).verdict == "correct"
+    assert chk.check(r"E[\mu\bar{x}] = \mu", []).verdict == "wrong"
+    # a product of two atoms whose expectation the card does not give (no independence assumed): not judged
+    assert chk.check(r"E[x_i\bar{x}] = \mu^2", []).verdict != "correct"

@@ -143,6 +143,27 @@ def _shape_error(v: StepVerdict) -> bool:
 _UNMODELLED = re.compile(r"unknown names? '\\?([A-Za-z]+)_([a-z]{2,3})'")
 
 
+#: the names texts give the likelihood (Casella & Berger L(theta|x), CS229 L(theta), Bishop p(D|theta),
+#: \mathcal{L}), with optional arguments; never l or log L, the log-likelihood's own names
+_LIKELIHOOD_NAME = re.compile(r"(?:L|\\mathcal\{L\}|p|P)\s*(?:\(.*\))?")
+
+
+def _top_level_equals(latex: str) -> list[str]:
+    """``latex`` split at each ``=`` outside braces, brackets and ``\\left..\\right`` groups: ``"L = \\prod_i
+    p_i = \\prod_i q_i"`` -> ``["L ", " \\prod_i p_i ", " \\prod_i q_i"]``."""
+    parts, depth, start = [], 0, 0
+    for j, ch in enumerate(latex):
+        if ch in "{([":
+            depth += 1
+        elif ch in "})]":
+            depth -= 1
+        elif ch == "=" and depth == 0:
+            parts.append(latex[start:j])
+            start = j + 1
+    parts.append(latex[start:])
+    return parts
+
+
 class CardChecker(RunMixin, MatchingMixin, DiagnosisMixin, NumericMixin):
     """Everything needed to check steps of one card: names, definitions, sample points, parsed reference
     steps and mistakes, and caches. Not thread-safe; the worker process owns one per card."""
@@ -383,11 +404,23 @@ class CardChecker(RunMixin, MatchingMixin, DiagnosisMixin, NumericMixin):
                         subs.setdefault(side[1], expr)
                     break
             else:
-                if not (contains(x, "deriv") or contains(y, "deriv")):
-                    constraints.append((x, y))  # a derivative set to something is a condition, not this
+                # a derivative set to something is a condition, not this; a defined name alone on a side
+                # (the card's l = ..., the user's L = \prod_i p(x_i) under the alias L -> l) is a claim
+                # about its definition, judged against it, never an assumption to impose
+                if not (
+                    contains(x, "deriv")
+                    or contains(y, "deriv")
+                    or self._is_defined_name(x)
+                    or self._is_defined_name(y)
+                ):
+                    constraints.append((x, y))
         if not constraints:
             return False
         return any(self._holds_under(a, b, x, y, subs) for x, y in constraints)
+
+    def _is_defined_name(self, e) -> bool:
+        """Whether the expression tree ``e`` is a name alone whose value is a definition (kind "defined")."""
+        return e[0] == "var" and self.names.kinds.get(e[1]) == "defined"
 
     def _holds_under(self, a, b, x, y, subs: dict) -> bool:
         """``a = b`` on the constraint ``x = y`` (no identity) solved for one of its knobs; see
@@ -616,6 +649,8 @@ class CardChecker(RunMixin, MatchingMixin, DiagnosisMixin, NumericMixin):
             self._use(self._base_run)
         if v.verdict != "correct":
             alt = self._prediction_letters(vkey[1], list(vkey[0]), v)
+            if alt is None:
+                alt = self._likelihood_reading(vkey[1], list(vkey[0]), v)
             if alt is not None:
                 v = alt
         v.ms = (time.perf_counter() - t0) * 1000.0
@@ -754,6 +789,38 @@ class CardChecker(RunMixin, MatchingMixin, DiagnosisMixin, NumericMixin):
         if v.verdict != "correct" and not (v.verdict == "wrong" and first.verdict == "wrong" and writes_key):
             return None
         note = f"reading {target} as the prediction and {key} as the target (Bishop's letters)"
+        return dataclasses.replace(v, latex=latex, message=f"{v.message}; {note}" if v.message else note)
+
+    def _likelihood_reading(self, latex: str, previous: list[str], first: StepVerdict) -> StepVerdict | None:
+        """The step read as the likelihood, when it is not correct as written: ``L(\\mu,\\sigma^2) =
+        \\prod_{i=1}^n p(x_i|\\mu,\\sigma^2)`` on a card that names the log-likelihood and reads ``L`` as it
+        (``'L' = '\\ell'``). Many texts write L (or p(x|theta)) for the product of densities and log L for
+        its log (Bishop PRML 1.53-1.54; Casella & Berger 7.2.2); a step ``X = P_1 = P_2`` whose sides are
+        products (``\\prod``) is checked again as ``\\log X = \\log(P_1) = \\log(P_2)``. The verdict is
+        that reading's when it is correct (with a note), else None: a slip inside the product stays wrong,
+        and a name the card does not take a log of (``\\ell = \\prod ...``) is not read so."""
+        if getattr(self, "_in_likelihood_reading", False) or "\\prod" not in latex:
+            return None
+        parts = _top_level_equals(latex)
+        if len(parts) < 2 or "\\prod" in parts[0] or not all("\\prod" in x for x in parts[1:]):
+            return None
+        name = parts[0].strip()
+        logs = [f"\\log\\left({x.strip()}\\right)" for x in parts[1:]]
+        alts = [" = ".join([f"\\log {name}", *logs])]
+        if _LIKELIHOOD_NAME.fullmatch(name):  # L(w) = prod ... where the card's L is the loss: its log is l
+            ell = self.card.notation.aliases.get("\\ell", "\\ell")  # the card's log-likelihood (-L)
+            alts.append(" = ".join([f"{ell}", *logs]))
+        self._in_likelihood_reading = True
+        try:
+            for alt in alts:
+                v = self.check(alt, previous)
+                if v.verdict == "correct" and v.defines is None:
+                    break
+            else:
+                return None
+        finally:
+            self._in_likelihood_reading = False
+        note = f"reading {parts[0].strip()} as the likelihood, whose log the card derives"
         return dataclasses.replace(v, latex=latex, message=f"{v.message}; {note}" if v.message else note)
 
     def _skipped(self, v: StepVerdict, previous: list[str]) -> None:

@@ -69,6 +69,47 @@ def _scalar(v):
     return float(v)
 
 
+def _expand_monomials(tree, limit: int) -> list[list] | None:
+    """``tree`` expanded into a sum of monomials, each a list of factor trees: sums distributed over products,
+    integer powers 2..4 of a sum multiplied out (``(a + b)^2`` -> ``[[a, a], [a, b], [b, a], [b, b]]``); any
+    other tree is one factor. None past ``limit`` monomials."""
+    k = tree[0] if isinstance(tree, tuple) and tree else None
+    if k == "add":
+        out: list[list] = []
+        for x in tree[1]:
+            sub = _expand_monomials(x, limit)
+            if sub is None or len(out) + len(sub) > limit:
+                return None
+            out.extend(sub)
+        return out
+    if k == "mul":
+        acc: list[list] = [[]]
+        for x in tree[1]:
+            sub = _expand_monomials(x, limit)
+            if sub is None or len(acc) * len(sub) > limit:
+                return None
+            acc = [a + b for a in acc for b in sub]
+        return acc
+    if k == "pow" and tree[2][0] == "num" and float(tree[2][1]).is_integer() and 2 <= tree[2][1] <= 4:
+        if isinstance(tree[1], tuple) and tree[1][0] in ("add", "mul"):
+            return _expand_monomials(("mul", (tree[1],) * int(tree[2][1])), limit)
+    return [[tree]]
+
+
+def _monomial_key(tree) -> tuple | None:
+    """A product of powers of atoms as a sorted tuple of (atom tree, power): ``\\epsilon^2\\hat f`` ->
+    ``((epsilon, 2), (hat_f, 1))`` (order by repr); numbers and sums make it None (not a monomial)."""
+    counts: dict = {}
+    for f in tree[1] if tree[0] == "mul" else (tree,):
+        base, n = f, 1.0
+        if f[0] == "pow" and f[2][0] == "num" and float(f[2][1]).is_integer() and f[2][1] > 0:
+            base, n = f[1], f[2][1]
+        if base[0] not in ("var", "idx"):
+            return None
+        counts[base] = counts.get(base, 0.0) + n
+    return tuple(sorted(counts.items(), key=repr))
+
+
 def _names_in(t, bound: frozenset = frozenset(), bounds: bool = True) -> set[str]:
     """Every name a tree mentions: variables and the families of indexed elements, not the indices its
     sums bind (nor, with ``bounds`` False, the names in a sum's bounds: the n of sum_{i=1}^{n})."""
@@ -369,6 +410,8 @@ class Evaluator:
         if k == "expect":
             v = self._linear_expectation(t[1], p, scope, 0)
             if v is None:
+                v = self._polynomial_expectation(t[1], p, scope)
+            if v is None:
                 raise EvalError("an expectation needs a definition on the card")
             return v
         if k == "had":
@@ -476,6 +519,72 @@ class Evaluator:
                 acc = self.add(acc, v, arg)
             return acc
         return None
+
+    def _polynomial_expectation(self, arg, p: Point, scope: dict):
+        """E[arg] for a polynomial in the card's random quantities, by expanding it into monomials and taking
+        each monomial's expectation from the card's definitions (linearity, Wasserman Thm 3.11): the route
+        ``E[(f + \\epsilon - \\hat f)^2] = f^2 + E[\\epsilon^2] + E[\\hat f^2] + 2fE[\\epsilon] - 2fE[\\hat f]
+        - 2E[\\epsilon\\hat f]`` (Hastie et al. ESL 7.3, Geman et al. 1992). The random atoms are the names
+        and elements that the card's expectations of monomials (``E[\\hat f]``, ``E[\\epsilon^2]``,
+        ``E[\\epsilon\\hat f]``) are taken of; a name defined from them (``y = f + \\epsilon``) is replaced by
+        its definition; an expectation inside the argument is a number. None when a monomial's expectation
+        is not on the card (no independence is assumed that the card does not state), or when the
+        expansion grows past 64 monomials."""
+        table, _ = self._expectations()
+        moments: dict[tuple, str] = {}
+        for tree, name in table:
+            key = _monomial_key(tree)
+            if key is not None and key:
+                moments[key] = name
+        atoms = {a for key in moments for a, _ in key}
+        if not atoms:
+            return None
+        atom_names: set[str] = set()
+        for a in atoms:
+            atom_names |= _names_in(a)
+        tree = self._inline_random(arg, atom_names, 0)
+        monomials = _expand_monomials(tree, 64)
+        if monomials is None:
+            return None
+        acc = None
+        for factors in monomials:
+            const = [f for f in factors if not (_names_in(f) & atom_names)]
+            rand = [f for f in factors if _names_in(f) & atom_names]
+            if not all(self._scalar_constant(f) for f in const):
+                return None  # a family or a name of unknown kind beside the atoms: not known constant
+            key = _monomial_key(("mul", tuple(rand))) if rand else ()
+            if key is None or (rand and key not in moments):
+                return None
+            v = self.mul_seq(const, p, scope) if const else 1.0
+            if rand:
+                v = self.mul2(v, self.ev(("var", moments[key]), p, scope))
+            acc = v if acc is None else self.add(acc, v, arg)
+        return acc
+
+    def _scalar_constant(self, tree) -> bool:
+        """Is ``tree`` made of numbers, declared scalar symbols, indices and sizes, and expectations' values
+        (``E[\\hat f]`` inside the argument)? Used for the factors beside a monomial's random atoms."""
+        return all(
+            (nm.startswith("@") and nm in self._definitions)
+            or self.names.kinds.get(nm) in ("symbol", "index", "dim")
+            for nm in _names_in(tree)
+        )
+
+    def _inline_random(self, tree, atom_names: set[str], depth: int):
+        """``tree`` with each name defined from a random atom (``y`` = ``f + \\epsilon``) replaced by its
+        definition (at most 6 levels)."""
+        if not isinstance(tree, tuple) or not tree or depth > 6:
+            return tree
+        if tree[0] == "var":
+            d = self._definitions.get(tree[1])
+            if tree[1] not in atom_names and isinstance(d, tuple) and _names_in(d) & atom_names:
+                return self._inline_random(d, atom_names, depth + 1)
+            return tree
+        if tree[0] in ("add", "mul"):
+            return (tree[0], tuple(self._inline_random(x, atom_names, depth) for x in tree[1]))
+        if tree[0] == "pow":
+            return ("pow", self._inline_random(tree[1], atom_names, depth), tree[2])
+        return tree
 
     def lookup(self, name: str, p: Point, scope: dict):
         """A name's value: scope (bound indices, overrides), the point, a stack, a definition, I, e, pi."""

@@ -218,6 +218,44 @@ def _rename_subscripts(target: list[str], bound: dict[str, str]) -> list[str]:
     return out
 
 
+def _primed_indices(tokens: list[str]) -> tuple[list[str], bool]:
+    """A primed index letter inside a subscript (``\\sum_{k'=1}^{K}\\pi_{k'}\\phi_{ik'}``, Murphy PML 8.7's
+    ``k'``, ``k^\\prime``) is a summation letter of its own: each primed letter becomes a lowercase letter
+    the step does not use (``j``, ``l``, ``m``, ...), in every subscript. A prime outside subscripts
+    (``f'(x)``, ``\\sigma'(z)``) is a derivative and stays. Returns (tokens, changed)."""
+    primed: set[str] = set()
+    stack: list[bool] = []  # per open brace: is it a subscript group?
+    for i, t in enumerate(tokens):
+        if t == "{":
+            stack.append(i >= 1 and tokens[i - 1] == "_")
+        elif t == "}" and stack:
+            stack.pop()
+        elif t == "'" and any(stack) and i >= 1 and re.fullmatch(r"[a-z]", tokens[i - 1]):
+            primed.add(tokens[i - 1])
+    if not primed:
+        return tokens, False
+    used = set(tokens)
+    free = iter(c for c in "jlmrsuvpq" if c not in used)
+    fresh = {p: next(free, None) for p in sorted(primed)}
+    out: list[str] = []
+    stack = []
+    i = 0
+    while i < len(tokens):
+        t = tokens[i]
+        if t == "{":
+            stack.append(i >= 1 and tokens[i - 1] == "_")
+        elif t == "}" and stack:
+            stack.pop()
+        f = fresh.get(t)
+        if f is not None and any(stack) and tokens[i + 1 : i + 2] == ["'"]:
+            out.append(f)
+            i += 2
+            continue
+        out.append(t)
+        i += 1
+    return out, out != tokens
+
+
 def _prep(tokens: list[str]) -> tuple[list[str], bool]:
     """Spelling rule 1 on canonical tokens: decoration synonyms, fonts dropped, ``\\Pr`` -> ``P``."""
     out: list[str] = []
@@ -455,32 +493,6 @@ def _bare_expectation(tokens: list[str]) -> tuple[list[str], bool]:
         out.append(t)
         i += 1
     return out, changed
-
-
-def _merge_primed_indices(tokens: list[str]) -> list[str]:
-    """A primed letter inside a subscript (``\\alpha_{i'}``, ``\\sum_{i'=1}``) as one token ``i'``."""
-    merge: set[int] = set()
-    for i, t in enumerate(tokens):
-        if t != "_" or tokens[i + 1 : i + 2] != ["{"]:
-            continue
-        end = _group_end(tokens, i + 1)
-        for q in range(i + 2, end - 2):
-            if re.fullmatch(r"[A-Za-z]", tokens[q]) and tokens[q + 1] == "'":
-                merge.add(q)
-    if not merge:
-        return tokens
-    out: list[str] = []
-    skip = False
-    for q, t in enumerate(tokens):
-        if skip:
-            skip = False
-            continue
-        if q in merge:
-            out.append(t + "'")
-            skip = True
-            continue
-        out.append(t)
-    return out
 
 
 def _strip(group: list[str]) -> list[str]:
@@ -1870,10 +1882,7 @@ class NotationRules:
         """A Greek letter used as an index (``\\sum_{\\tau=1}^{t}\\beta_1^{t-\\tau}g_\\tau``: Kingma & Ba, Sutton &
         Barto's time index, ``x_\\nu``) that is no name of the card: read as a Latin index letter the step does
         not use (the card's own index when free), so the index rules (:meth:`_index_letters`) and the aliases
-        written with the card's index (``E[g_i]``) apply to it. A primed index letter (ESL's second index
-        ``\\sum_{i'=1}^{N}\\alpha_{i'}y_{i'}``) is read the same way."""
-        original = tokens
-        tokens = _merge_primed_indices(tokens)
+        written with the card's index (``E[g_i]``) apply to it. (A primed index letter is :func:`_primed_indices`'.)"""
         n = len(tokens)
         found: list[str] = []
         for i in range(1, n - 1):
@@ -1882,8 +1891,7 @@ class NotationRules:
             j = _group_end(tokens, i + 1)
             sub = _strip(tokens[i + 1 : j])
             g = sub[0] if sub else ""
-            greek = g.startswith("\\") and g[1:] in _GREEK_CMDS
-            if not (greek or (len(g) == 2 and g[1] == "'")) or g in found:
+            if not (g.startswith("\\") and g[1:] in _GREEK_CMDS) or g in found:
                 continue
             summed = tokens[i - 1] in (r"\sum", r"\prod") and sub[1:2] == ["="]
             base = tokens[i - 1].lstrip("\\")
@@ -1893,17 +1901,16 @@ class NotationRules:
                 continue
             found.append(g)
         if not found:
-            return original, False
+            return tokens, False
         present = {t for t in tokens if re.fullmatch(r"[A-Za-z]", t)}
         free = [x for x in sorted(self.indices) if x not in present]
         free += [
             x for x in "jkslmqruv" if x not in present and x not in free and self.names.kinds.get(x) is None
         ]
         rename = dict(zip(found, free, strict=False))
-        out = [rename.get(t, t) for t in tokens]
-        if not rename or any(len(t) == 2 and t[1] == "'" for t in out):
-            return original, False
-        return out, True
+        if not rename:
+            return tokens, False
+        return [rename.get(t, t) for t in tokens], True
 
     def _index_letters(self, tokens: list[str]) -> tuple[list[str], bool, set[str]]:
         """Rule 4: undeclared index letters -> the card's index. Returns (tokens, changed, component letters)."""
@@ -2315,6 +2322,8 @@ class NotationRules:
             return latex
         try:
             tokens, changed = _prep(raw)
+            tokens, cq = _primed_indices(tokens)
+            changed = changed or cq
             tokens, co = _script_order(tokens)
             tokens, cg = self._layer_gradients(tokens)
             changed = changed or co or cg
