@@ -31,6 +31,7 @@ NOTATION2 = Path(__file__).resolve().parents[1] / "tests" / "data" / "notation_c
 NOTATION3 = Path(__file__).resolve().parents[1] / "tests" / "data" / "notation_chains_3.toml"
 NOTATION4 = Path(__file__).resolve().parents[1] / "tests" / "data" / "notation_chains_4.toml"
 NOTATION5 = Path(__file__).resolve().parents[1] / "tests" / "data" / "notation_chains_5.toml"
+NOTATION6 = Path(__file__).resolve().parents[1] / "tests" / "data" / "notation_chains_6.toml"
 _DERIV = ("\\frac{d", "\\frac{\\partial", "\\nabla", "'(", "\\frac{d^", "\\partial^")
 
 
@@ -71,9 +72,12 @@ def _chains(deck):
     variants += [
         (("notation5", ex), card_id, st) for card_id, st, ex in _chain_variants(NOTATION5, stop_at_wrong=True)
     ]
+    variants += [
+        (("notation6", ex), card_id, st) for card_id, st, ex in _chain_variants(NOTATION6, stop_at_wrong=True)
+    ]
     tb_agree = tb_n = 0
     for (table, expected), k, latex, v, ms in timed_chain_steps(deck, variants):
-        if table in ("textbook", "notation2", "notation3", "notation4", "notation5"):
+        if table in ("textbook", "notation2", "notation3", "notation4", "notation5", "notation6"):
             tb_n += 1
             tb_agree += v.verdict == expected[k]
             kinds[f"{table} chains"].append(ms)
@@ -239,7 +243,9 @@ def main() -> str:
             "(CS229 x^{(i)}, Ng's z^{[l]}, Murphy, ESL, Bishop, Boyd conventions) and tests/data/notation_chains_4.toml "
             "(MML numerator layout, Prince, d2l.ai, Shalev-Shwartz & Ben-David, ESL x_{ij}, Jurafsky & Martin, "
             "Rafailov et al., Iverson brackets) and tests/data/notation_chains_5.toml (numerator layout with "
-            "Jacobians, differentials, CS231n, Bishop, Murphy, the papers' own forms), each chain once as written and once up "
+            "Jacobians, differentials, CS231n, Bishop, Murphy, the papers' own forms) and tests/data/notation_chains_6.toml "
+            "(ESL, SSBD, MML, d2l.ai, CS229, Prince, Bishop & Bishop 2024, MIT 6.036, Wasserman; the mean loss 1/N, "
+            "Greek and primed indices, expectations without brackets), each chain once as written and once up "
             f"to one wrong step; {tb_agree}/{tb_n} verdicts as expected.",
             "",
             "| steps | n | median ms | p95 ms |",
@@ -254,6 +260,8 @@ def main() -> str:
             lines.append(timing_row("notation chains, fourth round", kinds["notation4 chains"]))
         if kinds.get("notation5 chains"):
             lines.append(timing_row("notation chains, fifth round", kinds["notation5 chains"]))
+        if kinds.get("notation6 chains"):
+            lines.append(timing_row("notation chains, sixth round", kinds["notation6 chains"]))
     lines += [
         "",
         f"A derivation of 4 steps after `\\frac{{d^{{1000}}\\sigma}}{{dz^{{1000}}}}` (refused at once: "

@@ -81,11 +81,17 @@ class MatchingMixin:
         return best[1] if best else None
 
     def _noncheckable_match(self, latex: str) -> int | None:
-        """A step written like a reference step the card marks checkable = false (1-based), else None."""
+        """A step written like a reference step the card marks checkable = false (1-based), else None. The step
+        is compared as written and in the card's names (its aliases applied: ``\\frac{\\partial F}{\\partial
+        \\mathbf{x}}`` is the card's J)."""
         best = None
-        mine = _plain_form(latex)
+        mine = {_plain_form(latex)}
+        try:
+            mine.add(_plain_form(self.notation(latex)))
+        except (ParseError, RecursionError):
+            pass
         for k, st in enumerate(self.card.steps, 1):
-            s = max(self._sim(mine, form) for form in _relation_forms(st.latex))
+            s = max(self._sim(m, form) for form in _relation_forms(st.latex) for m in mine)
             if best is None or s > best[0]:
                 best = (s, k)
         if best is None or best[0] < 0.85 or self.card.steps[best[1] - 1].checkable:

@@ -43,7 +43,7 @@ class NumericMixin:
                     self._mention_memo.clear()
                 m = self._mention_memo[tree] = frozenset(_mentions(tree))
             ctx = self._ctx if not self._touch.isdisjoint(m) else ()
-        key = (tree, solved, dense, ctx, self.ev.rows)
+        key = (tree, solved, dense, ctx, self.ev.rows, self.ev.mean is not None)
         if len(self._cache) > 20000:  # a long session: keep memory bounded
             self._cache.clear()
         if key in self._cache:
@@ -228,6 +228,19 @@ class NumericMixin:
 
     def _is_unknown(self, t) -> bool:
         return t[0] == "var" and t[1] in self.solutions
+
+    def _substitutes_solution(self, a, b) -> bool:
+        """Does exactly one side of ``a = b`` write a declared unknown (``\\frac12\\|w\\|^2 = \\frac12\\sum_{ij}
+        \\alpha_i\\alpha_j y_iy_jx_i^Tx_j``: a function of w, and its value with the solution substituted)? Such
+        an equation that holds at the solution is the solution put in, whichever step states it, on a card with
+        no name of its own for the solution."""
+        from .check_claims import _mentions
+
+        # a card that names the solution (D^* = ..., \\hat{w} = ...) wants that name where the solution is put in:
+        # the plain unknown there is the parameter confused with its estimate (kept wrong, as on the GAN card)
+        named = set(self._base_state[2].values())
+        unknowns = {u for u, sol in self.solutions.items() if sol not in named}
+        return bool(_mentions(a) & unknowns) != bool(_mentions(b) & unknowns)
 
     def proportional(self, r1, r2) -> bool:
         """r1 = c r2 for one constant c != 0 at every sample point (scalars or arrays)."""

@@ -154,16 +154,18 @@ class RunMixin:
 
     def _run_for(self, previous) -> _Run:
         """The run established by the user's previous steps (cached by the steps, extended one at a time)."""
+        # the mean-loss reading (maths/conventions.py) defines the user's names in it: runs of its own
+        runs = self._runs if self.ev.mean is None else self.__dict__.setdefault("_mean_runs", {})
         key = tuple(previous)
         k = len(key)
-        while k > 0 and key[:k] not in self._runs:
+        while k > 0 and key[:k] not in runs:
             k -= 1
-        run = self._runs.get(key[:k], self._base_run) if k else self._base_run
-        if len(self._runs) > 2000:
-            self._runs.clear()
+        run = runs.get(key[:k], self._base_run) if k else self._base_run
+        if len(runs) > 2000:
+            runs.clear()
         for j in range(k, len(key)):
             run = self._extend(run, key[j], j + 1)
-            self._runs[key[: j + 1]] = run
+            runs[key[: j + 1]] = run
         return run
 
     def _extend(self, run: _Run, latex: str, pos: int) -> _Run:
@@ -791,13 +793,16 @@ class RunMixin:
         target = self._base_state[2].get(key)
         if target is None:
             return None, None, None
+        summand = _summand(target, self.names.indices)
+        if self.ev.mean and key in self.ev.mean:  # the mean-loss reading: the card's sum over the count
+            target = ("mul", (("pow", self.ev.mean[key], ("num", -1.0)), target))
         lhs_tree = ("var", key)
         if ps.trees and self.same_value(lhs_tree, rhs):
             return None, None, None  # the card's own value: an ordinary step
         fresh = _fresh_after(run, ps)
         scope0 = {nm: 0.0 for nm in fresh}
         how = None
-        for cand, word in ((target, ""), (_summand(target, self.names.indices), " per example")):
+        for cand, word in ((target, ""), (summand, " per example")):
             if cand is None:
                 continue
             if self._agree_scoped(rhs, cand, scope0):

@@ -46,6 +46,7 @@ from whiteboard_app.latex.tokens import (
 )
 
 from . import conditions as _conditions
+from . import conventions as _conventions
 from . import renaming as _renaming
 from .check_claims import (
     INEQ,
@@ -301,6 +302,14 @@ class CardChecker(RunMixin, MatchingMixin, DiagnosisMixin, NumericMixin):
             how = _conditions.equation_how(self, a, b, prev)
             if how is not None:
                 return True, how
+        if (
+            rel == "="
+            and self.solutions
+            and not (contains(a, "deriv") or contains(b, "deriv"))
+            and self._substitutes_solution(a, b)
+            and self._holds_at_solution(a, b, len(t))
+        ):
+            return True, "solution"  # the solution put into a function of the unknown (after the conditions)
         if rel == "=" and prev is not None and self._solves_previous(a, b, prev):
             return True, "previous"
         if rel in ("=", *INEQ) and prev is not None and self._substitutes_previous(a, b, rel, prev):
@@ -613,6 +622,7 @@ class CardChecker(RunMixin, MatchingMixin, DiagnosisMixin, NumericMixin):
                     and self._numerator_evidence(v, as_written)
                 ):
                     v = self._in_numerator_layout(latex, previous, run, v)
+                v = _conventions.mean_reading(self, latex, previous, as_written, v)
             v.latex = written
             _renaming.annotate(self, run, latex, v)  # hook (issue 11, i11eq): "reading q as θ"
             self._skipped(v, as_written)

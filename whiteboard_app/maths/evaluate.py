@@ -167,6 +167,9 @@ class Evaluator:
     #: of a scalar with respect to a column vector is a row (1 x d), a Jacobian stays p x d, so a chain rule
     #: reads left to right (``dL/dx = dL/dy (I + dF/dx)``). Off: the cards' denominator layout (a column).
     rows: bool = False
+    #: the mean-loss reading (:mod:`.conventions`): a defined sum over the examples (name -> the count's tree)
+    #: is read divided by the count, as a writer who takes the mean loss ``(1/N) sum_n`` means it. None: off.
+    mean: dict | None = None
 
     def __init__(self, names: Names, decl: Declarations, definitions: dict, patterns: dict):
         self._memo: dict = {}
@@ -599,6 +602,8 @@ class Evaluator:
                 v = self.ev(self.definitions[name], p, scope)
             finally:
                 self._depth -= 1
+            if self.mean and name in self.mean:
+                v = v / _scalar(self.ev(self.mean[name], p, scope))
             if self.rows and _column(v) and self._scalar_gradient_name(name):
                 return v.T  # a defined \frac{\partial L}{\partial y} (a column on the card) as a row
             return v

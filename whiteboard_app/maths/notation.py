@@ -422,6 +422,79 @@ def _group_end(tokens: list[str], i: int) -> int:
     return len(tokens)
 
 
+_ACCENTS = (r"\hat", r"\bar", r"\tilde", r"\widehat", r"\widetilde", r"\overline", r"\check")
+_NOT_ATOMS = frozenset(
+    (
+        r"\left",
+        r"\frac",
+        r"\sum",
+        r"\prod",
+        r"\int",
+        r"\sqrt",
+        r"\log",
+        r"\ln",
+        r"\exp",
+        r"\partial",
+        r"\nabla",
+    )
+)
+
+
+def _expectation_atom_end(tokens: list[str], j: int) -> int | None:
+    """Index after one random quantity written right after an expectation without brackets (``\\hat f``,
+    ``\\hat{f}(x_0)``, ``X``, ``g_t``, ``\\theta_i``); None when what follows is not one (a power, a fraction, a
+    bracket: those need brackets to say what is averaged)."""
+    n = len(tokens)
+    if j >= n:
+        return None
+    t = tokens[j]
+    if t in _ACCENTS:
+        k = _group_end(tokens, j + 1)
+        if k == j + 1 or tokens[j + 1] in ("(", "[", "^", "_"):
+            return None
+    elif re.fullmatch(r"[A-Za-z]", t) or (
+        t.startswith("\\") and t[1:] in _GREEK_CMDS and t not in _NOT_ATOMS
+    ):
+        k = j + 1
+    else:
+        return None
+    if tokens[k : k + 1] == ["_"]:
+        k = _group_end(tokens, k + 1)
+    if tokens[k : k + 1] == ["("]:  # f(x): the function's value
+        close = _close_paren(tokens, k)
+        if close < 0:
+            return None
+        k = close + 1
+    if tokens[k : k + 1] in (["^"], ["'"], ["_"]):
+        return None  # E X^2: E[X^2] or (E X)^2; not read
+    return k
+
+
+def _bare_expectation(tokens: list[str]) -> tuple[list[str], bool]:
+    """``\\mathbb{E}\\hat f`` (Hastie et al. 7.3, Bishop 3.2: an expectation of one random quantity written
+    without brackets), ``\\mathbb{E}_{\\mathcal{D}}\\hat f(x_0)``, ``\\operatorname{E}X``: the argument in
+    brackets, ``\\mathbb{E}[\\hat f]``. Only one quantity (with its subscript and arguments) is taken; a power or
+    a product after it is not guessed at (the step stays unparsed)."""
+    out: list[str] = []
+    changed = False
+    i, n = 0, len(tokens)
+    while i < n:
+        t = tokens[i]
+        if t in (r"\mathbb", r"\mathrm", r"\operatorname") and tokens[i + 1 : i + 4] == ["{", "E", "}"]:
+            j = i + 4
+            if tokens[j : j + 1] == ["_"]:
+                j = _group_end(tokens, j + 1)
+            k = _expectation_atom_end(tokens, j)
+            if k is not None and tokens[j : j + 1] not in (["["], ["("]):
+                out += tokens[i:j] + ["["] + tokens[j:k] + ["]"]
+                changed = True
+                i = k
+                continue
+        out.append(t)
+        i += 1
+    return out, changed
+
+
 def _strip(group: list[str]) -> list[str]:
     return group[1:-1] if len(group) >= 2 and group[0] == "{" and group[-1] == "}" else group
 
@@ -1805,6 +1878,40 @@ class NotationRules:
             and b not in self.indices
         )
 
+    def _greek_indices(self, tokens: list[str]) -> tuple[list[str], bool]:
+        """A Greek letter used as an index (``\\sum_{\\tau=1}^{t}\\beta_1^{t-\\tau}g_\\tau``: Kingma & Ba, Sutton &
+        Barto's time index, ``x_\\nu``) that is no name of the card: read as a Latin index letter the step does
+        not use (the card's own index when free), so the index rules (:meth:`_index_letters`) and the aliases
+        written with the card's index (``E[g_i]``) apply to it. (A primed index letter is :func:`_primed_indices`'.)"""
+        n = len(tokens)
+        found: list[str] = []
+        for i in range(1, n - 1):
+            if tokens[i] != "_":
+                continue
+            j = _group_end(tokens, i + 1)
+            sub = _strip(tokens[i + 1 : j])
+            g = sub[0] if sub else ""
+            if not (g.startswith("\\") and g[1:] in _GREEK_CMDS) or g in found:
+                continue
+            summed = tokens[i - 1] in (r"\sum", r"\prod") and sub[1:2] == ["="]
+            base = tokens[i - 1].lstrip("\\")
+            if not (summed or (len(sub) == 1 and base in self.families)):
+                continue  # \pi_\theta: a name, not an index
+            if self.names.kinds.get(g[1:]) is not None or any(g in a.key for a in self.aliases):
+                continue
+            found.append(g)
+        if not found:
+            return tokens, False
+        present = {t for t in tokens if re.fullmatch(r"[A-Za-z]", t)}
+        free = [x for x in sorted(self.indices) if x not in present]
+        free += [
+            x for x in "jkslmqruv" if x not in present and x not in free and self.names.kinds.get(x) is None
+        ]
+        rename = dict(zip(found, free, strict=False))
+        if not rename:
+            return tokens, False
+        return [rename.get(t, t) for t in tokens], True
+
     def _index_letters(self, tokens: list[str]) -> tuple[list[str], bool, set[str]]:
         """Rule 4: undeclared index letters -> the card's index. Returns (tokens, changed, component letters)."""
         uses = self._subscript_uses(tokens)
@@ -2220,6 +2327,8 @@ class NotationRules:
             tokens, co = _script_order(tokens)
             tokens, cg = self._layer_gradients(tokens)
             changed = changed or co or cg
+            tokens, cb = _bare_expectation(tokens)
+            changed = changed or cb
             tokens, cm = self._moment_brackets(tokens)
             tokens, c1 = self._expectation_spelling(tokens)
             c1 = c1 or cm
@@ -2247,6 +2356,8 @@ class NotationRules:
             tokens, ce = self._scaled_expectation(tokens)
             c2 = c2 or c8 or c9 or cv or ce
             tokens, c3 = self._index_notation(tokens)
+            tokens, cgr = self._greek_indices(tokens)  # an index the parser cannot read, whoever defines it
+            c3 = c3 or cgr
             if params or (keep and self._mentions(tokens, keep)):
                 # the user's own definitions are in play: index letters, components and per-example
                 # forms are read by the checker in the user's names (maths/checker.py), not rewritten here;
@@ -2261,6 +2372,7 @@ class NotationRules:
                     tokens, c4 = hit[0], True
             else:
                 tokens, c4, components = self._index_letters(tokens)
+                c4 = c4 or cgr
                 if c4:
                     # an alias written with the user's index letter (E[g_k] for the card's 'E[g_i]') applies
                     # once the letter is the card's
