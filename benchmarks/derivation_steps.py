@@ -267,7 +267,9 @@ def _detail(fm, why: str, t: dict) -> str:
         top = rec[3][0] if rec[3] else ("", 0.0)
         if why in ("deficit", "total_deficit") and d > 0.5:
             f = fmod._favour_t(rec, top[0], t) if fmod.look_alike(tok, top[0]) else None
-            size_llr = "" if f is None else f" favour{f:+.2f} size{size:+.2f} lvl{rec[1]}"
+            place = rec[5] if len(rec) > 5 else None
+            where = "" if place is None else f" place({place[0]:+.2f},{place[1]:+.2f};{place[2]})"
+            size_llr = "" if f is None else f" favour{f:+.2f} size{size:+.2f} lvl{rec[1]}{where}"
             out.append(f"{tok}<{top[0]}:{top[1]:.2f} d{d:.1f}{size_llr}")
         elif (
             why == "script"
@@ -282,7 +284,9 @@ def _detail(fm, why: str, t: dict) -> str:
             fav = {o: fmod._favour_t(rec, o, t) for o in others}
             bad = {o: round(f, 2) for o, f in fav.items() if f is not None and f < 0.5}
             if bad:
-                out.append(f"{tok} size{size:+.2f} lvl{rec[1]} favour{bad} top {top[0]}:{top[1]:.2f}")
+                place = rec[5] if len(rec) > 5 else None
+                where = "" if place is None else f" place({place[0]:+.2f},{place[1]:+.2f};{place[2]})"
+                out.append(f"{tok} size{size:+.2f} lvl{rec[1]} favour{bad} top {top[0]}:{top[1]:.2f}{where}")
         elif why == "kind_deficit" and top[0] and fmod.token_kind(top[0]) != fmod.token_kind(tok):
             out.append(f"{tok}<{top[0]}:{top[1]:.2f}")
     return "; ".join(out[:6])

@@ -1040,6 +1040,56 @@ def test_a_real_glyph_read_as_an_added_look_alike_class_is_not_refused_for_it(mo
     )
 
 
+def test_a_real_letter_is_not_refused_for_an_added_look_alike_by_its_written_size(monkeypatch):
+    # a real T written small (a superscript T written at the size of a small letter), read as the added
+    # class tau: the size model has no real ink of tau, so its written size is no evidence for tau; the
+    # other case of a real letter (t) is still weighed by size
+    from whiteboard_app.recognition import form_match as fmod
+
+    monkeypatch.setattr(fmod, "class_counts", lambda: dict(_COUNTS))
+    monkeypatch.setattr(fmod, "_SIZE_MODEL", _FLAT_SIZES)
+    top = (("\\tau", 0.55), ("T", 0.3), ("t", 0.1))
+    small = math.log(fmod._base_height("\\tau") / fmod._base_height("T"))  # written as tall as a tau
+    rec = ("T", 0, round(small, 4), top, (1,))
+    t = {**evidence_thresholds(), "case_llr": 0.0, "added_deficit": 1, "case_pos": 0.0}
+    form = _record_fm("T", [rec])
+    assert fmod.favour(rec, "\\tau", added_cap=0.0) == 0.0  # capped odds, no size term
+    assert fmod.favour(rec, "\\tau", added_cap=99.0) < -1.0  # off: the odds and the size both count
+    assert evidence_refusal(form, {**t, "added_cap": 0.0}) is None
+    assert evidence_refusal(form, {**t, "added_cap": 99.0}) == "case_llr"
+    # a pair of real classes keeps its size term: the small size favours the small letter
+    rec_x = ("X", 0, round(math.log(fmod._base_height("x") / fmod._base_height("X")), 4), top, (1,))
+    assert fmod.favour(rec_x, "x", added_cap=0.0) < -1.0
+
+
+def test_a_decimal_point_read_as_a_comma_is_not_a_class_deficit():
+    # "0.99" written with a point the classifier reads as a comma (or the writer's decimal comma): between
+    # two digits the comma is the form's decimal point; elsewhere (a point after a letter, "s.t.") the
+    # comma still counts against it, and a bracket read there still does
+    from whiteboard_app.recognition import form_match as fmod
+
+    digit = (("0", 0.95), ("o", 0.03))
+    comma = ((",", 0.8), (".", 0.05), (")", 0.02))
+    recs = [("0", 0, 0.0, digit, (1,)), (".", 0, 0.0, comma, (2,)), ("9", 0, 0.0, (("9", 0.9),), (3,))]
+    d = math.log(0.8 / 0.05)
+    evidence = (("0", 0.0, 0.0, 0.0, 0.0), (".", round(d, 4), 0.0, 0.0, 0.0), ("9", 0.0, 0.0, 0.0, 0.0))
+    form = FormMatch("0.9", "near_miss", 1.0, 3, 0, 0, 0, (), evidence, tuple(recs))
+    t = {**evidence_thresholds(), "deficit": 1.5, "decimal_comma": 1}
+    assert fmod._decimal_points(form) == [1]
+    assert evidence_refusal(form, t) is None
+    assert evidence_refusal(form, {**t, "decimal_comma": 0}) == "deficit"
+    # a point after a letter is no decimal point
+    recs_s = [("s", 0, 0.0, (("s", 0.9),), (1,)), *recs[1:]]
+    ev_s = (("s", 0.0, 0.0, 0.0, 0.0), *evidence[1:])
+    form_s = FormMatch("s.9", "near_miss", 1.0, 3, 0, 0, 0, (), ev_s, tuple(recs_s))
+    assert fmod._decimal_points(form_s) == [] and evidence_refusal(form_s, t) == "deficit"
+    # another symbol read where the point is typeset is still a deficit
+    paren = ((")", 0.8), (",", 0.1), (".", 0.05))
+    recs_p = [recs[0], (".", 0, 0.0, paren, (2,)), recs[2]]
+    form_p = FormMatch("0.9", "near_miss", 1.0, 3, 0, 0, 0, (), evidence, tuple(recs_p))
+    assert evidence_refusal(form_p, t) == "deficit"
+
+
 def test_the_open_margin_weighs_look_alike_odds_as_the_evidence_does(monkeypatch):
     # the card's form differs from the engine's reading only by a look-alike on the same strokes (the
     # engine read the added class tau where the form has T): the fit costs hold the classifier's odds in

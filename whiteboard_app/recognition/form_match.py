@@ -1184,6 +1184,7 @@ EVIDENCE_DEFAULTS = {
     "added_deficit": 1,
     "added_cap": 0.0,
     "case_pos": 1.0,  # weight of the line-position evidence in favour (case_evidence; 0: off)
+    "decimal_comma": 1,  # a decimal point's class deficit leaves out the comma (session 11; 0: off)
 }
 #: Letters whose capital is the small letter drawn larger (the same shape): their case shows only in the
 #: written size, which :func:`evidence_ok` weighs with ``case_size`` (the classifier reads the shape).
@@ -1232,6 +1233,9 @@ def _deficits(fm: FormMatch, t: dict) -> list[float]:
             min(d, _deficit_beyond_look_alikes(rec, alike, added))
             for d, rec in zip(out, fm.glyph_ink, strict=True)
         ]
+    if t.get("decimal_comma"):
+        for k in _decimal_points(fm):
+            out[k] = min(out[k], _deficit_beyond_look_alikes(fm.glyph_ink[k], 0, False, DECIMAL_MARKS))
     if not t.get("case_deficit"):
         return out
     for k, rec in enumerate(fm.glyph_ink):
@@ -1260,7 +1264,28 @@ def _placed_case(record: tuple, other: str) -> bool:
     )
 
 
-def _deficit_beyond_look_alikes(record: tuple, look_alikes: int = 1, added: bool = False) -> float:
+#: The two decimal separators: a point written between two digits of the form may be the writer's decimal
+#: comma (``0,99``), and a handwritten point with a short tail reads as a comma (:func:`_decimal_points`).
+DECIMAL_MARKS = frozenset({".", ","})
+
+
+def _decimal_points(fm: FormMatch) -> list[int]:
+    """Indices of the glyphs of ``fm`` that are a decimal point: a "." whose neighbours in reading order
+    (:attr:`FormMatch.evidence`, the matched glyphs) are digits. The class deficit of such a glyph leaves
+    out the comma (``decimal_comma`` in weights/evidence.json): ``0,99`` is ``0.99`` in the notation of
+    half the world, and the classifier reads a point written with a short tail as a comma (the open
+    reading of real ink: ``0.99`` read ``0 , 9 9``)."""
+    toks = [tok for tok, *_ in fm.evidence]
+    return [
+        k
+        for k in range(1, len(toks) - 1)
+        if toks[k] == "." and token_kind(toks[k - 1]) == "digit" and token_kind(toks[k + 1]) == "digit"
+    ]
+
+
+def _deficit_beyond_look_alikes(
+    record: tuple, look_alikes: int = 1, added: bool = False, also: frozenset[str] = frozenset()
+) -> float:
     """The class deficit of one glyph (:func:`_evidence`) against the best token other than those left to
     other evidence: with ``look_alikes``, every look-alike of the glyph's token (:func:`look_alike`: its
     other case, or a letter of :data:`LOOK_ALIKES`), whose choice :func:`favour` weighs with the written
@@ -1269,7 +1294,8 @@ def _deficit_beyond_look_alikes(record: tuple, look_alikes: int = 1, added: bool
     of :mod:`.case_evidence` weighs it in :func:`favour`); with ``added``, every added class the
     classifier learnt from made ink only when the glyph's token is a real class (:func:`added_pair`,
     ``added_deficit``: a real g read as the added J 0.7, a real w as omega 0.8, is not the evidence of
-    another symbol that a real class's reading is). Returns ``ln p(first) - ln p(token)`` for the first
+    another symbol that a real class's reading is); ``also``: further tokens left out (a decimal point's
+    comma, :func:`_decimal_points`). Returns ``ln p(first) - ln p(token)`` for the first
     remaining token when it is of the glyph's kind (:func:`token_kind`), else 0. ``record``: one of
     :attr:`FormMatch.glyph_ink` (its top 8 tokens)."""
     tok, _level, _raw, top, _ids = record[:5]
@@ -1283,6 +1309,7 @@ def _deficit_beyond_look_alikes(record: tuple, look_alikes: int = 1, added: bool
             (look_alikes == 1 and look_alike(tok, t))
             or (look_alikes == 2 and _placed_case(record, t))
             or (added and added_pair(tok, t))
+            or (t in also and t != tok)
         )
     ]
     if not rest:
@@ -1655,7 +1682,10 @@ def favour(record: tuple, other: str, added_cap: float = 99.0, pos_weight: float
     ``record``: one of :attr:`FormMatch.glyph_ink`. None when either token has no typeset height
     (not a letter, digit or Greek letter: the classifier's log-odds alone are returned then).
     ``added_cap`` (evidence.json's): the log-odds are at least ``-added_cap`` when the token is a real
-    class and ``other`` an added look-alike learnt from made ink only (:func:`added_pair`).
+    class and ``other`` an added look-alike learnt from made ink only (:func:`added_pair`), and the
+    written-height term is then left out (session 11: the size model has no real ink of an added class,
+    only its family's, so a real T written small in a superscript is no evidence for the added tau; on
+    the composed derivation steps such T's refused ``X^T`` five times).
     ``pos_weight`` (evidence.json's ``case_pos``; 0: off): when the record says where the glyph sits on
     its line (its sixth item, :func:`_line_places`), ``other`` is the glyph's Latin letter in its other
     case and both have a position model, the written-height
@@ -1665,6 +1695,8 @@ def favour(record: tuple, other: str, added_cap: float = 99.0, pos_weight: float
     tok, level, raw, top, _ids = record[:5]
     probs = dict(top)
     out = _class_log_odds(probs, tok, other, added_cap)
+    if added_cap < 99.0 and look_alike(tok, other) and added_pair(tok, other):
+        return out  # no size model of real ink for an added class: its written size is no evidence
     if pos_weight > 0 and len(record) > 5 and other == tok.swapcase():
         from whiteboard_app.recognition.case_evidence import position_llr
 
