@@ -260,3 +260,26 @@ def test_a_comma_is_found_again_once_its_closing_bracket_is_balanced():
     syms.append(Sym("1", Box(36, 5, 4, 20), 0.6, [("1", 0.6), (")", 0.3)]))
     assert [s.name for s in commas(syms)] == ["(", "x", "1", "y", "1"]
     assert [s.name for s in in_context(syms)] == ["(", "x", ",", "y", ")"]
+
+
+@pytest.mark.parametrize(
+    "parsed,written",
+    [
+        ("f 1 + f 2", "f_{1} + f_{2}"),  # subscripts the layout left on the line
+        ("k_{1} = k 2", "k_{1} = k_{2}"),
+        (r"\theta 3 = \theta 1 + \theta 2", r"\theta_{3} = \theta_{1} + \theta_{2}"),
+        ("N 2^{3} + a", "N_{2}^{3} + a"),  # a superscript after the digit stays on it
+        (r"x^{1} = x \cos \theta", r"x^{\prime} = x \cos \theta"),  # a lone superscript 1 is a prime
+        ("A 3 6 + b", "A 3 6 + b"),  # two digits: a number, not a subscript
+        ("1 2 3 4 > q 0", "1 2 3 4 > q 0"),  # a lone letter among numbers: likelier a digit misread
+        ("3 0 x 2 9 + y", "3 0 x 2 9 + y"),  # x right after a digit: a cross
+        (r"\log 5 + \sin 2 x", r"\log 5 + \sin 2 x"),  # function names are not letters
+        ("2 x + 3 y", "2 x + 3 y"),  # a coefficient before a letter stays
+        ("x^{12} + y^{1 0}", "x^{12} + y^{1 0}"),
+        ("", ""),
+    ],
+)
+def test_written_scripts(parsed, written):
+    from whiteboard_app.recognition.symbol_context import written_scripts
+
+    assert written_scripts(parsed) == written
