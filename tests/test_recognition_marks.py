@@ -276,6 +276,7 @@ def test_a_comma_is_found_again_once_its_closing_bracket_is_balanced():
         (r"\log 5 + \sin 2 x", r"\log 5 + \sin 2 x"),  # function names are not letters
         ("2 x + 3 y", "2 x + 3 y"),  # a coefficient before a letter stays
         ("x^{12} + y^{1 0}", "x^{12} + y^{1 0}"),
+        ("a_{n 2} x^{b 3} + c 4", "a_{n 2} x^{b 3} + c_{4}"),  # inside a script: left alone
         ("", ""),
     ],
 )

@@ -464,7 +464,8 @@ def written_scripts(latex: str) -> str:
     1. A letter directly followed by a single digit on the same line (not a second digit: ``A 36`` and a
        number are left alone) becomes that letter with the digit as its subscript, when the reading has
        another letter besides it (in a line of numbers a lone letter is more often a digit misread, ``> q
-       0``) and the letter is not an x right after a digit (a cross read x, ``30 x 2``).
+       0``), the letter is not an x right after a digit (a cross read x, ``30 x 2``) and it is not inside a
+       script already (``a_{n 2}`` is more often a lost minus than a script's script).
     2. A Latin letter whose superscript is a lone 1 gets a prime instead (``x^{1}`` -> ``x^{\\prime}``).
 
     Why (counted on the training ink, ../shared/handwriting/train.jsonl.gz, 10,334 expressions, truths
@@ -482,10 +483,29 @@ def written_scripts(latex: str) -> str:
     if len(_LETTER_TOKEN.findall(out)) < 2:
         return out
 
+    in_script = _inside_script(out)
+
     def subscript(m: re.Match) -> str:
         start = m.start()
-        if m.group(1) == "x" and re.search(r"\d *$", out[:start]):
+        if in_script[start] or (m.group(1) == "x" and re.search(r"\d *$", out[:start])):
             return m.group(0)
         return f"{m.group(1)}_{{{m.group(3)}}}"
 
     return _LETTER_DIGIT.sub(subscript, out)
+
+
+def _inside_script(latex: str) -> list[bool]:
+    """For each character of *latex*, whether it lies inside a script's braces (``^{...}`` or ``_{...}``,
+    at any depth)."""
+    flags = []
+    stack: list[bool] = []
+    depth = 0  # open script groups on the stack
+    for i, c in enumerate(latex):
+        flags.append(depth > 0)
+        if c == "{":
+            script = i > 0 and latex[i - 1] in "^_"
+            stack.append(script)
+            depth += script
+        elif c == "}" and stack:
+            depth -= stack.pop()
+    return flags
