@@ -270,6 +270,7 @@ def test_a_comma_is_found_again_once_its_closing_bracket_is_balanced():
         (r"\theta 3 = \theta 1 + \theta 2", r"\theta_{3} = \theta_{1} + \theta_{2}"),
         ("N 2^{3} + a", "N_{2}^{3} + a"),  # a superscript after the digit stays on it
         (r"x^{1} = x \cos \theta", r"x^{\prime} = x \cos \theta"),  # a lone superscript 1 is a prime
+        ("x^{1} + x^{3} = b", "x^{1} + x^{3} = b"),  # ... unless it is one of a numbered series
         ("A 3 6 + b", "A 3 6 + b"),  # two digits: a number, not a subscript
         ("1 2 3 4 > q 0", "1 2 3 4 > q 0"),  # a lone letter among numbers: likelier a digit misread
         ("3 0 x 2 9 + y", "3 0 x 2 9 + y"),  # x right after a digit: a cross
