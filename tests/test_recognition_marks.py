@@ -278,6 +278,9 @@ def test_a_comma_is_found_again_once_its_closing_bracket_is_balanced():
         ("2 x + 3 y", "2 x + 3 y"),  # a coefficient before a letter stays
         ("x^{12} + y^{1 0}", "x^{12} + y^{1 0}"),
         ("a_{n 2} x^{b 3} + c 4", "a_{n 2} x^{b 3} + c_{4}"),  # inside a script: left alone
+        (r"f \left( x_{1} y \right) = x y", r"f \left( x , y \right) = x y"),  # a comma read as subscript 1
+        (r"F \left( x , y_{1} z \right)", r"F \left( x , y , z \right)"),
+        (r"\left( a_{1} b + c \right)", r"\left( a_{1} b + c \right)"),  # not a list: a product stays
         ("", ""),
     ],
 )
