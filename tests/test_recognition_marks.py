@@ -281,6 +281,7 @@ def test_a_comma_is_found_again_once_its_closing_bracket_is_balanced():
         (r"f \left( x_{1} y \right) = x y", r"f \left( x , y \right) = x y"),  # a comma read as subscript 1
         (r"F \left( x , y_{1} z \right)", r"F \left( x , y , z \right)"),
         (r"\left( a_{1} b + c \right)", r"\left( a_{1} b + c \right)"),  # not a list: a product stays
+        (r"1 x 1 \leq 1 y 1 + b 2", r"1 x 1 \leq 1 y 1 + b_{2}"),  # bars read 1 around a letter stay
         ("", ""),
     ],
 )

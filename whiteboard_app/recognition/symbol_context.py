@@ -457,6 +457,8 @@ _LETTER_DIGIT = re.compile(r"(" + _SCRIPT_LETTER + r")( +)(\d)(?! *\d)")
 #: A Latin letter with a lone superscript 1.
 _LETTER_SUP_ONE = re.compile(r"(?<![\\A-Za-z])([A-Za-z])\^\{ *1 *\}")
 _LETTER_TOKEN = re.compile(_SCRIPT_LETTER)
+#: A 1 that is not part of a number, right before a letter: a bar read 1 (``1 x 1`` for ``|x|``).
+_ONE_BEFORE_LETTER = re.compile(r"(?<![\d}])(?<![\d}] )1 +" + _SCRIPT_LETTER)
 #: In a bracketed list (after an opening round bracket or a comma, before a closing one or a comma), a
 #: letter with subscript 1 and then a letter: ``f \\left( x_{1} y \\right)``.
 _BRACKET_COMMA_ONE = re.compile(
@@ -473,7 +475,8 @@ def written_scripts(latex: str) -> str:
        number are left alone) becomes that letter with the digit as its subscript, when the reading has
        another letter besides it (in a line of numbers a lone letter is more often a digit misread, ``> q
        0``), the letter is not an x right after a digit (a cross read x, ``30 x 2``) and it is not inside a
-       script already (``a_{n 2}`` is more often a lost minus than a script's script).
+       script already (``a_{n 2}`` is more often a lost minus than a script's script); a 1 is left alone
+       when another 1 stands right before a letter (``1 x 1``: bars read 1, not ``1 x_{1}``).
     2. A Latin letter whose superscript is a lone 1 gets a prime instead (``x^{1}`` -> ``x^{\\prime}``),
        unless another superscript of the reading is a single digit (``x^{1} + x^{3}``: a numbered series).
     3. (Applied first.) In a bracketed list, a letter with subscript 1 followed by a letter is two items
@@ -499,10 +502,13 @@ def written_scripts(latex: str) -> str:
         return out
 
     in_script = _inside_script(out)
+    bars_read_one = bool(_ONE_BEFORE_LETTER.search(out))
 
     def subscript(m: re.Match) -> str:
         start = m.start()
         if in_script[start] or (m.group(1) == "x" and re.search(r"\d *$", out[:start])):
+            return m.group(0)
+        if m.group(3) == "1" and bars_read_one:
             return m.group(0)
         return f"{m.group(1)}_{{{m.group(3)}}}"
 
