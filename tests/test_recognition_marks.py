@@ -289,3 +289,24 @@ def test_written_scripts(parsed, written):
     from whiteboard_app.recognition.symbol_context import written_scripts
 
     assert written_scripts(parsed) == written
+
+
+@pytest.mark.parametrize(
+    "parsed,read",
+    [
+        (
+            r"L_{0} ) L_{1} , \ldots",
+            r"L_{0} , L_{1} , \ldots",
+        ),  # a comma read as a bracket that closes nothing
+        (r"x_{1} , \ldots ) x_{n}", r"x_{1} , \ldots , x_{n}"),
+        (r"f \left( x \right) , g ) y", r"f \left( x \right) , g , y"),
+        (r"( a , b ) c", r"( a , b ) c"),  # the bracket closes one: left alone
+        (r"a ) b + c", r"a ) b + c"),  # no comma in the reading: not a list
+        (r"a , b ) = c", r"a , b ) = c"),  # not between two items
+    ],
+)
+def test_unmatched_bracket_commas(parsed, read):
+    from whiteboard_app.recognition.symbol_context import rewrite_reading, unmatched_bracket_commas
+
+    assert unmatched_bracket_commas(parsed) == read
+    assert rewrite_reading(parsed) == read
