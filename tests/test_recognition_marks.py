@@ -310,3 +310,29 @@ def test_unmatched_bracket_commas(parsed, read):
 
     assert unmatched_bracket_commas(parsed) == read
     assert rewrite_reading(parsed) == read
+
+
+@pytest.mark.parametrize(
+    "parsed,read",
+    [
+        (r"\sqrt{x - y + \cdot z^{2}}", r"\sqrt{x - y + z^{2}}"),  # a product sign with no left operand
+        (r"\left( x + 1 \right)^{n \cdot + 1}", r"\left( x + 1 \right)^{n + 1}"),  # ... no right operand
+        (
+            r"2 \times \times \left( 6 - 3 \right)",
+            r"2 \times \left( 6 - 3 \right)",
+        ),  # two in a row: one stays
+        (r"\times \sqrt{a} = b", r"\sqrt{a} = b"),  # at the start
+        (r"2 \times 3 \cdot a", r"2 \times 3 \cdot a"),  # operands on both sides: kept
+        (
+            r"f \left( \cdot \right) + g ( \cdot , y )",
+            r"f \left( \cdot \right) + g ( \cdot , y )",
+        ),  # placeholders
+        (r"a + \cdot \cdot \cdot + b", r"a + \cdot \cdot \cdot + b"),  # dots of an ellipsis
+        (r"x^{\times}", r"x^{\times}"),  # alone in a group
+    ],
+)
+def test_operand_less_products(parsed, read):
+    from whiteboard_app.recognition.symbol_context import operand_less_products, rewrite_reading
+
+    assert operand_less_products(parsed) == read
+    assert rewrite_reading(parsed) == read
