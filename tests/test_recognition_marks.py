@@ -336,3 +336,19 @@ def test_operand_less_products(parsed, read):
 
     assert operand_less_products(parsed) == read
     assert rewrite_reading(parsed) == read
+
+
+@pytest.mark.parametrize(
+    "parsed,read",
+    [
+        (r"\sum_{n = \wedge}^{\infty} b_{n + \wedge}", r"\sum_{n = 1}^{\infty} b_{n + 1}"),  # no operand: a 1
+        (r"\theta_{\wedge} ( p )", r"\theta_{1} ( p )"),
+        (r"a \wedge b = c", r"a \wedge b = c"),  # a logical and with its operands stays
+        (r"y^{\wedge}_{1}", r"y^{\wedge}_{1}"),  # after a caret: an accent left unplaced, not a 1
+    ],
+)
+def test_operand_less_wedges(parsed, read):
+    from whiteboard_app.recognition.symbol_context import operand_less_wedges, rewrite_reading
+
+    assert operand_less_wedges(parsed) == read
+    assert rewrite_reading(parsed) == read
