@@ -29,6 +29,10 @@ the neighbours far better:
    superscripted), and carries a superscript 1 15 times against 124 primes; the relation model reads
    subscripts written nearly on the baseline as on the line. A comma the parser made a subscript 1 in a
    bracketed list of letters (``f(x_{1} y)``) is a comma again.
+6. **Readings wrong as they stand** (session 11, on the parsed LaTeX): a round bracket that closes nothing
+   in a list is a comma (:func:`unmatched_bracket_commas`), a product sign or a ``\\wedge`` with no
+   operand on one side is a stray stroke group or a 1 (:func:`operand_less_products`,
+   :func:`operand_less_wedges`). :func:`rewrite_reading` applies 5 and 6 to each reading of the engine.
 
 :data:`TIMES_CONTEXT` is ``training.structure.times_context_table`` of the training ink
 (../shared/handwriting/train.jsonl.gz, all 10,334 expressions) with add-one smoothing, contexts of at
