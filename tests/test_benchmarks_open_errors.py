@@ -35,3 +35,13 @@ def test_tally_counts_each_reading_once_per_kind():
     assert counts["D:case"] == 1 and counts["D:symbols-only"] == 1
     assert sum(counts.values()) == 2 + 1  # the exact reading counts nowhere
     assert examples["D:case"][0][1:] == ("X", "x")
+
+
+def test_rewrite_rows_applies_the_engines_rules_to_copies():
+    from benchmarks.open_errors import rewrite_rows
+
+    rows = [{"truth": "f_1+f_2", "pred": "f 1 + f 2", "n_strokes": 6}, {"truth": "a", "pred": None}]
+    out = rewrite_rows(rows)
+    assert out[0]["pred"] == "f_{1} + f_{2}" and out[1]["pred"] == ""
+    assert rows[0]["pred"] == "f 1 + f 2"  # the input rows are left as they were
+    assert rewrite_rows(rows, str.upper)[0]["pred"] == "F 1 + F 2"

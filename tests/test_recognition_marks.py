@@ -260,3 +260,95 @@ def test_a_comma_is_found_again_once_its_closing_bracket_is_balanced():
     syms.append(Sym("1", Box(36, 5, 4, 20), 0.6, [("1", 0.6), (")", 0.3)]))
     assert [s.name for s in commas(syms)] == ["(", "x", "1", "y", "1"]
     assert [s.name for s in in_context(syms)] == ["(", "x", ",", "y", ")"]
+
+
+@pytest.mark.parametrize(
+    "parsed,written",
+    [
+        ("f 1 + f 2", "f_{1} + f_{2}"),  # subscripts the layout left on the line
+        ("k_{1} = k 2", "k_{1} = k_{2}"),
+        (r"\theta 3 = \theta 1 + \theta 2", r"\theta_{3} = \theta_{1} + \theta_{2}"),
+        ("N 2^{3} + a", "N_{2}^{3} + a"),  # a superscript after the digit stays on it
+        (r"x^{1} = x \cos \theta", r"x^{\prime} = x \cos \theta"),  # a lone superscript 1 is a prime
+        ("x^{1} + x^{3} = b", "x^{1} + x^{3} = b"),  # ... unless it is one of a numbered series
+        ("A 3 6 + b", "A 3 6 + b"),  # two digits: a number, not a subscript
+        ("1 2 3 4 > q 0", "1 2 3 4 > q 0"),  # a lone letter among numbers: likelier a digit misread
+        ("3 0 x 2 9 + y", "3 0 x 2 9 + y"),  # x right after a digit: a cross
+        (r"\log 5 + \sin 2 x", r"\log 5 + \sin 2 x"),  # function names are not letters
+        ("2 x + 3 y", "2 x + 3 y"),  # a coefficient before a letter stays
+        ("x^{12} + y^{1 0}", "x^{12} + y^{1 0}"),
+        ("a_{n 2} x^{b 3} + c 4", "a_{n 2} x^{b 3} + c_{4}"),  # inside a script: left alone
+        (r"f \left( x_{1} y \right) = x y", r"f \left( x , y \right) = x y"),  # a comma read as subscript 1
+        (r"F \left( x , y_{1} z \right)", r"F \left( x , y , z \right)"),
+        (r"\left( a_{1} b + c \right)", r"\left( a_{1} b + c \right)"),  # not a list: a product stays
+        (r"1 x 1 \leq 1 y 1 + b 2", r"1 x 1 \leq 1 y 1 + b_{2}"),  # bars read 1 around a letter stay
+        ("", ""),
+    ],
+)
+def test_written_scripts(parsed, written):
+    from whiteboard_app.recognition.symbol_context import written_scripts
+
+    assert written_scripts(parsed) == written
+
+
+@pytest.mark.parametrize(
+    "parsed,read",
+    [
+        (
+            r"L_{0} ) L_{1} , \ldots",
+            r"L_{0} , L_{1} , \ldots",
+        ),  # a comma read as a bracket that closes nothing
+        (r"x_{1} , \ldots ) x_{n}", r"x_{1} , \ldots , x_{n}"),
+        (r"f \left( x \right) , g ) y", r"f \left( x \right) , g , y"),
+        (r"( a , b ) c", r"( a , b ) c"),  # the bracket closes one: left alone
+        (r"a ) b + c", r"a ) b + c"),  # no comma in the reading: not a list
+        (r"a , b ) = c", r"a , b ) = c"),  # not between two items
+    ],
+)
+def test_unmatched_bracket_commas(parsed, read):
+    from whiteboard_app.recognition.symbol_context import rewrite_reading, unmatched_bracket_commas
+
+    assert unmatched_bracket_commas(parsed) == read
+    assert rewrite_reading(parsed) == read
+
+
+@pytest.mark.parametrize(
+    "parsed,read",
+    [
+        (r"\sqrt{x - y + \cdot z^{2}}", r"\sqrt{x - y + z^{2}}"),  # a product sign with no left operand
+        (r"\left( x + 1 \right)^{n \cdot + 1}", r"\left( x + 1 \right)^{n + 1}"),  # ... no right operand
+        (
+            r"2 \times \times \left( 6 - 3 \right)",
+            r"2 \times \left( 6 - 3 \right)",
+        ),  # two in a row: one stays
+        (r"\times \sqrt{a} = b", r"\sqrt{a} = b"),  # at the start
+        (r"2 \times 3 \cdot a", r"2 \times 3 \cdot a"),  # operands on both sides: kept
+        (
+            r"f \left( \cdot \right) + g ( \cdot , y )",
+            r"f \left( \cdot \right) + g ( \cdot , y )",
+        ),  # placeholders
+        (r"a + \cdot \cdot \cdot + b", r"a + \cdot \cdot \cdot + b"),  # dots of an ellipsis
+        (r"x^{\times}", r"x^{\times}"),  # alone in a group
+    ],
+)
+def test_operand_less_products(parsed, read):
+    from whiteboard_app.recognition.symbol_context import operand_less_products, rewrite_reading
+
+    assert operand_less_products(parsed) == read
+    assert rewrite_reading(parsed) == read
+
+
+@pytest.mark.parametrize(
+    "parsed,read",
+    [
+        (r"\sum_{n = \wedge}^{\infty} b_{n + \wedge}", r"\sum_{n = 1}^{\infty} b_{n + 1}"),  # no operand: a 1
+        (r"\theta_{\wedge} ( p )", r"\theta_{1} ( p )"),
+        (r"a \wedge b = c", r"a \wedge b = c"),  # a logical and with its operands stays
+        (r"y^{\wedge}_{1}", r"y^{\wedge}_{1}"),  # after a caret: an accent left unplaced, not a 1
+    ],
+)
+def test_operand_less_wedges(parsed, read):
+    from whiteboard_app.recognition.symbol_context import operand_less_wedges, rewrite_reading
+
+    assert operand_less_wedges(parsed) == read
+    assert rewrite_reading(parsed) == read

@@ -462,3 +462,15 @@ def test_the_engine_reads_with_the_placement_rule_and_never_writes_an_empty_root
     ocr = rec._load()
     assert ocr.relations and ocr.relations.allow is not None
     assert ROOT_WITHOUT_CONTENT.search("q = k sqrt d") and not ROOT_WITHOUT_CONTENT.search("\\sqrt{k}")
+
+
+def test_a_digit_written_on_the_line_after_a_letter_is_read_as_its_subscript(rec):
+    """The generated ink writes f1 and k2 flat, digits on the baseline at full size, as some writers write
+    their subscripts; the engine reads them as subscripts (symbol_context.written_scripts), and a lone
+    superscript 1 as a prime."""
+    for seed in range(3):
+        assert _norm(rec.recognize(synthesize("f1+f2", seed=seed, height_px=40).ink).best) == "f_{1}+f_{2}"
+        assert (
+            _norm(rec.recognize(synthesize("x^{1}=y", seed=seed, height_px=40).ink).best) == "x^{\\prime}=y"
+        )
+        assert _norm(rec.recognize(synthesize("30x2", seed=seed, height_px=40).ink).best) == "30\\times2"

@@ -459,7 +459,7 @@ class TrainedRecognizer:
         returns ends the reading there: readings then hold that partition only (latex "")."""
         from whiteboard_app.recognition import mathnote_compat as mc
         from whiteboard_app.recognition.regroup import engine_regroup
-        from whiteboard_app.recognition.symbol_context import in_context
+        from whiteboard_app.recognition.symbol_context import in_context, rewrite_reading
 
         t0 = time.perf_counter()
         try:
@@ -506,7 +506,8 @@ class TrainedRecognizer:
                     # a root's index is left out of the parse and written in after it (root_index.py)
                     latex, parse_conf = self._parse_with_root_indices(ocr, detected, t0)
                     conf = (prob if prob is not None else 1.0) * float(parse_conf)
-                    out.append((function_words(latex or ""), conf, detected))
+                    # scripts the layout left on the line, commas read as brackets: symbol_context.py
+                    out.append((rewrite_reading(function_words(latex or "")), conf, detected))
         except RecognitionError:
             raise
         except Exception as exc:  # the engine's own failures become "could not read"
