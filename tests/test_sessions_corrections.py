@@ -174,3 +174,19 @@ def test_typing_what_could_not_be_read_is_a_reading_fix_even_against_the_ink(rec
     kw = dict(read_latex=result.best, classify=getattr(recognizer, "classify_groups", None))
     assert pipeline.correction_kind(ink, result, typed, first_verdict="unparsed", **kw) == "reading"
     assert pipeline.correction_kind(ink, result, typed, first_verdict="wrong", **kw) == "answer"
+
+
+def test_a_change_of_letter_case_only_is_a_reading_fix():
+    # the recogniser's most frequent misreading on real ink; the ink's shape barely tells the case
+    from whiteboard_app import pipeline
+    from whiteboard_app.recognition.base import RecognitionResult
+
+    ink = synthesize(r"\sigma(z)", seed=1).ink
+    read = RecognitionResult(engine="t", candidates=(), symbols=())
+    kw = {"read_latex": r"\sigma(Z)", "first_verdict": "wrong"}
+    assert pipeline.correction_kind(ink, read, r"\sigma(z)", **kw) == "reading"
+    # a change beside the case is judged from the ink as before: no symbols here, so no evidence
+    assert pipeline.correction_kind(ink, read, r"\sigma(z) + 1", **kw) == "answer"
+    assert not pipeline._case_only_change(["x", "+", "1"], ["x", "+", "1"])
+    assert not pipeline._case_only_change(["x", "+", "1"], ["X", "-", "1"])
+    assert pipeline._case_only_change(["x", "+", "1"], ["X", "+", "1"])

@@ -13,6 +13,7 @@ See docs/INTERFACES.md; the window calls these from QThreadPool workers, the CLI
 
 from __future__ import annotations
 
+import atexit
 import logging
 import threading
 import time
@@ -176,6 +177,21 @@ def prepare(card: Card, recognizer: Recognizer | None = None) -> RecognitionCont
     return context
 
 
+#: recogniser threads left running past their time limit (their answer is discarded)
+_LEFT_RUNNING: set[threading.Thread] = set()
+
+
+@atexit.register
+def _join_left_running(timeout_s: float = 60.0) -> None:
+    """At interpreter exit, wait (at most ``timeout_s`` seconds in all) for recogniser threads left past
+    their time limit: a daemon thread still inside torch when the interpreter finalises aborts the process
+    ("terminate called without an active exception", exit -6), which a headless command on a busy machine
+    met (tests/test_core_without_qt.py under load)."""
+    end = time.monotonic() + timeout_s
+    for t in list(_LEFT_RUNNING):
+        t.join(max(0.0, end - time.monotonic()))
+
+
 def _recognize_with_limit(
     recognizer: Recognizer, ink: StepInk, context: RecognitionContext | None, time_limit_s: float
 ) -> RecognitionResult:
@@ -200,6 +216,8 @@ def _recognize_with_limit(
             box["result"] = recognizer.recognize(ink, context)
         except BaseException as exc:  # noqa: BLE001 - handed back to the caller below
             box["error"] = exc
+        finally:
+            _LEFT_RUNNING.discard(threading.current_thread())
 
     name = getattr(recognizer, "name", "recogniser")
     worker = threading.Thread(target=run, name=f"recognize-{name}", daemon=True)
@@ -208,6 +226,7 @@ def _recognize_with_limit(
     worker.join(time_limit_s)
     ms = (time.perf_counter() - t0) * 1000.0
     if worker.is_alive():
+        _LEFT_RUNNING.add(worker)
         return RecognitionResult(
             ms=ms, engine=name, message=f"the recogniser took longer than {time_limit_s:g} s"
         )
@@ -320,7 +339,7 @@ def correction_kind(
     or an exponent. Measured on generated ink (benchmarks/correction_kind.py, 10 cards, 37 cases each
     way): answer changes 91.9 % right, reading fixes 64.9 % right (the misses are inks the verifier
     cannot fit: regrouping failures on long numeric steps); with the reading replaced as a rival always:
-    94.6 / 51.4 %.
+    94.6 / 51.4 %. A change of the case of letters only (``Z`` typed ``z``) is a reading fix.
 
     Without ink (a typed step) it is an answer change. When the maths never judged a reading of the ink
     (``first_verdict`` None or "unparsed": nothing read, or a reading that did not parse) it is a reading
@@ -335,6 +354,14 @@ def correction_kind(
         # the recogniser could not read supplies the reading (scoring it "could not read" would mark a
         # step the user may well have written right; the verifier misses 35 % of true reading fixes)
         return "reading"
+    if read_latex and new_latex:
+        from whiteboard_app.recognition.context import normalize_tokens
+
+        if _case_only_change(normalize_tokens(read_latex), normalize_tokens(new_latex)):
+            # only the case of letters changed (Z -> z): the recogniser's most frequent misreading on real
+            # ink (11 of its 12 wrong forms on dev, docs/benchmarks.md), and one the ink's shape barely
+            # tells; the user who types it fixes the reading
+            return "reading"
     no_evidence = "answer"
     symbols = tuple(getattr(recognition, "symbols", ()) or ())
     if not symbols or not new_latex:
@@ -379,6 +406,19 @@ def correction_kind(
         return "reading"
     except Exception:  # noqa: BLE001 - the verifier failed: no evidence either way
         return no_evidence
+
+
+def _case_only_change(a: Sequence[str], b: Sequence[str]) -> bool:
+    """Do two token lists differ, and only in the case of single Latin letters (``\\sigma(Z)`` vs
+    ``\\sigma(z)``)?"""
+    return (
+        a != b
+        and len(a) == len(b)
+        and all(
+            x == y or (len(x) == 1 and x.isalpha() and x.lower() == y.lower())
+            for x, y in zip(a, b, strict=True)
+        )
+    )
 
 
 def chain_prefixes(latex: str) -> list[str]:
