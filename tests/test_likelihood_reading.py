@@ -69,3 +69,12 @@ def test_a_false_claim_about_a_defined_name_is_never_imposed_on_later_steps():
     assert _check("gaussian-mle", wrong_first).verdict == "wrong"
     assert _check("gaussian-mle", slip, [wrong_first]).verdict == "wrong"
     assert _check("gaussian-mle", right, [wrong_first]).verdict == "correct"
+
+
+def test_the_likelihood_step_sets_no_convention_of_scale():
+    # the product is the likelihood, not the (summed) loss: a later gradient of the mean loss stays correct
+    first = rf"L(w) = \prod_{{i=1}}^{{n}}{LOGISTIC}"
+    mean = r"\nabla_w\mathcal{L} = \frac1N\sum_n(\sigma(w^\top x_n) - y_n)x_n"
+    slip = r"\nabla_w\mathcal{L} = \frac1N\sum_n(\sigma(w^\top x_n) + y_n)x_n"
+    assert _check("logistic-regression-gradient", mean, [first]).verdict == "correct"
+    assert _check("logistic-regression-gradient", slip, [first]).verdict == "wrong"

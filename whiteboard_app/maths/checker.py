@@ -820,7 +820,7 @@ class CardChecker(RunMixin, MatchingMixin, DiagnosisMixin, NumericMixin):
                 return None
         finally:
             self._in_likelihood_reading = False
-        note = f"reading {parts[0].strip()} as the likelihood, whose log the card derives"
+        note = f"reading {parts[0].strip()} {_conventions.LIKELIHOOD_NOTE}"
         return dataclasses.replace(v, latex=latex, message=f"{v.message}; {note}" if v.message else note)
 
     def _skipped(self, v: StepVerdict, previous: list[str]) -> None:

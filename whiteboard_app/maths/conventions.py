@@ -36,6 +36,10 @@ from .evaluate import EvalError, ShapeError
 
 MEAN_NOTE = "read with the loss as the mean over the examples (the 1/N convention), as your run writes it"
 
+#: the note of a step read as the likelihood (a product) whose log the card derives: about the likelihood,
+#: not the loss, so it sets no convention of scale
+LIKELIHOOD_NOTE = "as the likelihood, whose log the card derives"
+
 _SCALE_ERRORS = (ParseError, EvalError, ShapeError, RecursionError)
 
 
@@ -154,6 +158,8 @@ def _run_scale(chk, previous: list[str], as_written: list[str], names: dict) -> 
             continue
         if pv.note and MEAN_NOTE in pv.note:
             return ("mean", j + 1)
+        if pv.message and LIKELIHOOD_NOTE in pv.message:
+            continue
         if not _about_scale(chk, previous[j], previous[:j], names):
             continue
         key = (tuple(previous[:j]), previous[j])
