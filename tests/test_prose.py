@@ -48,3 +48,12 @@ def test_no_bundled_card_shows_a_raw_latex_command():
         for m in re.findall(r"\\(?:[A-Za-z]+|\|)", prose_html(text))
     }
     assert raw == set()
+
+
+def test_the_space_after_a_greek_letter_in_a_setup_is_kept():
+    # "$y = f(x) + \epsilon$ with ..." showed "εwith" (the user trial, session 11)
+    assert (
+        prose_html(r"Data $y = f(x) + \epsilon$ with $E[\epsilon] = 0$")
+        == "Data y = f(x) + \u03b5 with E[\u03b5] = 0"
+    )
+    assert prose_html(r"\sigma(z)") == "\u03c3(z)"

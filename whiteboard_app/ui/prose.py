@@ -168,7 +168,7 @@ def prose_html(text: str) -> str:
     s = re.sub(
         r"\\([A-Za-z]+)(?![A-Za-z])(\s?)",
         lambda m: (
-            GREEK.get(m.group(1))
+            (GREEK[m.group(1)] + m.group(2) if m.group(1) in GREEK else None)  # "$\\epsilon$ with": its space
             or (
                 MACROS[m.group(1)] + (" " if _is_word(MACROS[m.group(1)]) else m.group(2))
                 if m.group(1) in MACROS
