@@ -138,3 +138,22 @@ def checked_chain(ch, steps, verdicts, at, diagnosis):
         if at == k + 1 and diagnosis is not None:
             assert v.diagnosis == diagnosis, f"step {k + 1} {latex}: {v.message}"
         yield k, v
+
+
+def chain_table_tests(name: str, min_chains: int = 0):
+    """The two tests of a table of whole derivation chains, tests/data/<name>.toml: every card has a chain and
+    every variant holds at most one wrong step (at least ``min_chains`` chains), and each variant checked step
+    by step (:func:`checked_chain`). Returns (chains, variants, the table test, the step-by-step test) for a
+    test module to bind to its own names, so that pytest collects them there."""
+    chains = chain_table(name)
+    variants = chain_variants(chains, stop_at_wrong=True)
+
+    def test_table():
+        assert len(chains) >= min_chains
+        assert_every_card_and_one_wrong_step_per_variant(chains, variants)
+
+    @pytest.mark.parametrize("ch,steps,verdicts,at,diagnosis", variants, ids=variant_ids(variants))
+    def test_step_by_step(ch, steps, verdicts, at, diagnosis):
+        assert len(list(checked_chain(ch, steps, verdicts, at, diagnosis))) == len(steps)
+
+    return chains, variants, test_table, test_step_by_step

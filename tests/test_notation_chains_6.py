@@ -20,27 +20,16 @@ import pytest
 
 from tests._maths_support import (  # noqa: F401 (autouse fixture)
     _generous_limits,
-    assert_every_card_and_one_wrong_step_per_variant,
     card_checker,
-    chain_table,
-    chain_variants,
-    checked_chain,
-    variant_ids,
+    chain_table_tests,
 )
 
-CHAINS = chain_table("notation_chains_6")
-
-VARIANTS = chain_variants(CHAINS, stop_at_wrong=True)
-
-
-def test_every_card_has_a_chain_and_every_chain_one_wrong_variant():
-    assert len(CHAINS) >= 36
-    assert_every_card_and_one_wrong_step_per_variant(CHAINS, VARIANTS)
-
-
-@pytest.mark.parametrize("ch,steps,verdicts,at,diagnosis", VARIANTS, ids=variant_ids(VARIANTS))
-def test_notation_chain_step_by_step(ch, steps, verdicts, at, diagnosis):
-    assert len(list(checked_chain(ch, steps, verdicts, at, diagnosis))) == len(steps)
+(
+    CHAINS,
+    VARIANTS,
+    test_every_card_has_a_chain_and_every_chain_one_wrong_variant,
+    test_notation_chain_step_by_step,
+) = chain_table_tests("notation_chains_6", 36)
 
 
 def _run(card_id: str, steps: list[str]) -> list:

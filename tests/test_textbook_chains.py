@@ -13,28 +13,17 @@ import pytest
 
 from tests._maths_support import (  # noqa: F401 (autouse fixture)
     _generous_limits,
-    assert_every_card_and_one_wrong_step_per_variant,
     card_checker,
-    chain_table,
-    chain_variants,
-    checked_chain,
+    chain_table_tests,
     deck,
-    variant_ids,
 )
 
-CHAINS = chain_table("textbook_chains")
-
-
-VARIANTS = chain_variants(CHAINS, stop_at_wrong=True)
-
-
-def test_every_card_has_textbook_chains_and_half_of_the_variants_hold_one_wrong_step():
-    assert_every_card_and_one_wrong_step_per_variant(CHAINS, VARIANTS)
-
-
-@pytest.mark.parametrize("ch,steps,verdicts,at,diagnosis", VARIANTS, ids=variant_ids(VARIANTS))
-def test_textbook_chain_step_by_step(ch, steps, verdicts, at, diagnosis):
-    assert len(list(checked_chain(ch, steps, verdicts, at, diagnosis))) == len(steps)
+(
+    CHAINS,
+    VARIANTS,
+    test_every_card_has_textbook_chains_and_half_of_the_variants_hold_one_wrong_step,
+    test_textbook_chain_step_by_step,
+) = chain_table_tests("textbook_chains")
 
 
 # ------------------------------------------------------------------ the messages name the right parameter and step

@@ -580,52 +580,14 @@ def unmatched_bracket_commas(latex: str) -> str:
     return "".join(out)
 
 
+#: Relations and operators: no operand of a product sign on either side.
+_OPERATORS = frozenset(
+    {"+", "-", "=", "<", ">", "\\leq", "\\geq", "\\neq", "\\pm", "\\times", "\\cdot", "\\div"}
+)
 #: What a product sign needs on its left: not one of these (nor the start of the reading).
-_NO_LEFT_OPERAND = frozenset(
-    {
-        "+",
-        "-",
-        "=",
-        "<",
-        ">",
-        "\\leq",
-        "\\geq",
-        "\\neq",
-        "\\pm",
-        "\\times",
-        "\\cdot",
-        "\\div",
-        "(",
-        "\\left(",
-        "[",
-        "{",
-        "^",
-        "_",
-        ",",
-    }
-)
+_NO_LEFT_OPERAND = _OPERATORS | {"(", "\\left(", "[", "{", "^", "_", ","}
 #: ... and on its right: not one of these (nor the end).
-_NO_RIGHT_OPERAND = frozenset(
-    {
-        "+",
-        "-",
-        "=",
-        "<",
-        ">",
-        "\\leq",
-        "\\geq",
-        "\\neq",
-        "\\pm",
-        "\\times",
-        "\\cdot",
-        "\\div",
-        ")",
-        "\\right)",
-        "]",
-        "}",
-        ",",
-    }
-)
+_NO_RIGHT_OPERAND = _OPERATORS | {")", "\\right)", "]", "}", ","}
 #: A product sign between these on both sides is a placeholder (``f(\cdot)``, ``g(\cdot, y)``), kept.
 _PLACEHOLDER_LEFT = frozenset({"(", "\\left(", ",", "|"})
 _PLACEHOLDER_RIGHT = frozenset({")", "\\right)", ",", "|"})
