@@ -44,3 +44,11 @@ def test_numbers_from_rounded_decimals(card, steps, verdict):
     for j, s in enumerate(steps):
         v = chk.check(s, steps[:j])
     assert v.verdict == verdict, v.message
+
+
+def test_the_message_gives_both_values():
+    v = card_checker("bayes-theorem").check(
+        r"P(D|T) = \frac{0.99 \times 0.01}{0.99\times 0.01 + 0.05 \times 0.95}", []
+    )
+    assert v.verdict == "wrong"
+    assert "0.1667" in v.message and "0.1725" in v.message and "rounding" in v.message

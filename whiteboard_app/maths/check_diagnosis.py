@@ -251,10 +251,22 @@ class DiagnosisMixin:
 
     def _approx_message(self, a, b, tol: float) -> str | None:
         """For a wrong ``x \\approx 0.5``: the value of x (at the first sample point) and the digits the
-        decimal was written to, e.g. "the value is 0.1667, not 0.5 to 1 decimal place (within 0.05)"."""
+        decimal was written to, e.g. "the value is 0.1667, not 0.5 to 1 decimal place (within 0.05)"; for two
+        expressions compared to the rounding of their decimals, both values."""
         num, other = (a, b) if a[0] == "num" else (b, a)
         if num[0] != "num":
-            return None
+            # numbers worked out from rounded decimals (parse._rounding_spread): both sides' values
+            try:
+                va, vb = ([v for v in self.values(t) if v is not None and not is_array(v)] for t in (a, b))
+            except (EvalError, ShapeError):
+                return None
+            if not va or not vb:
+                return None
+            x, y = (float(np.asarray(v[0], float).reshape(-1)[0]) for v in (va, vb))
+            return (
+                f"the two sides are {x:.4g} and {y:.4g}: further apart than the rounding of the decimals "
+                f"written allows (within {tol:.2g})"
+            )
         if other[0] == "num" and _decimals(other[1]) < _decimals(num[1]):
             num, other = other, num  # 0.1667 \approx 0.18: 0.18 is the rounded value
         try:
