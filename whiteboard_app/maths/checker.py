@@ -148,22 +148,6 @@ _UNMODELLED = re.compile(r"unknown names? '\\?([A-Za-z]+)_([a-z]{2,3})'")
 _LIKELIHOOD_NAME = re.compile(r"(?:L|\\mathcal\{L\}|p|P)\s*(?:\(.*\))?")
 
 
-def _top_level_equals(latex: str) -> list[str]:
-    """``latex`` split at each ``=`` outside braces, brackets and ``\\left..\\right`` groups: ``"L = \\prod_i
-    p_i = \\prod_i q_i"`` -> ``["L ", " \\prod_i p_i ", " \\prod_i q_i"]``."""
-    parts, depth, start = [], 0, 0
-    for j, ch in enumerate(latex):
-        if ch in "{([":
-            depth += 1
-        elif ch in "})]":
-            depth -= 1
-        elif ch == "=" and depth == 0:
-            parts.append(latex[start:j])
-            start = j + 1
-    parts.append(latex[start:])
-    return parts
-
-
 class CardChecker(RunMixin, MatchingMixin, DiagnosisMixin, NumericMixin):
     """Everything needed to check steps of one card: names, definitions, sample points, parsed reference
     steps and mistakes, and caches. Not thread-safe; the worker process owns one per card."""
@@ -801,8 +785,13 @@ class CardChecker(RunMixin, MatchingMixin, DiagnosisMixin, NumericMixin):
         and a name the card does not take a log of (``\\ell = \\prod ...``) is not read so."""
         if getattr(self, "_in_likelihood_reading", False) or "\\prod" not in latex:
             return None
-        parts = _top_level_equals(latex)
-        if len(parts) < 2 or "\\prod" in parts[0] or not all("\\prod" in x for x in parts[1:]):
+        try:
+            parts, rels = split_relations(clean(latex))
+        except ParseError:
+            return None
+        if not rels or any(r != "=" for r in rels) or len(parts) != len(rels) + 1:
+            return None
+        if "\\prod" in parts[0] or not all("\\prod" in x for x in parts[1:]):
             return None
         name = parts[0].strip()
         logs = [f"\\log\\left({x.strip()}\\right)" for x in parts[1:]]
