@@ -158,3 +158,25 @@ def test_a_correct_step_with_a_condition_reads_as_one_sentence():
     assert (
         w.detail == "matches reference step 7; using the condition of reference step 5 (write it to show it)"
     )
+
+
+@dataclass
+class D(V):
+    defines: str | None = None
+
+
+def test_a_definition_of_the_users_own_name_is_not_headlined_correct():
+    """``y = 1`` read as a definition (no reference step states it) is valid but no progress."""
+    w = wording.describe_verdict(D("y = 1", "correct", message="defines y", defines="y"))
+    assert (w.kind, w.headline, w.detail) == ("correct", wording.DEFINITION, "defines y")
+    w = wording.describe_verdict(
+        D(
+            "u = 1+e^{-z}",
+            "correct",
+            reference_step=2,
+            message="defines u; its value is that of reference step 2",
+            defines="u",
+        )
+    )
+    assert w.headline == "correct"
+    assert wording.short_label(D("y = 1", "correct", message="defines y", defines="y")) == "definition"

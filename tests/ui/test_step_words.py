@@ -19,7 +19,6 @@ from whiteboard_app.ui.step_panel import verdict_words
             StepVerdict("a", "correct", reference_step=3, message="matches reference step 3"),
             "matches reference step 3",
         ),
-        (StepVerdict("a", "correct", message="defines \\hat{y}", defines="\\hat{y}"), "defines \\hat{y}"),
         (
             StepVerdict(
                 "a",
@@ -48,3 +47,23 @@ from whiteboard_app.ui.step_panel import verdict_words
 def test_a_correct_step_shows_its_own_words(verdict, detail):
     state = StepState(status=DONE, latex="a", verdict=verdict)
     assert verdict_words(state) == ("correct", detail)
+
+
+def test_a_definition_is_not_shown_as_progress(qtbot):
+    """A step that only defines a name of the user's own says "definition" on a neutral chip; one whose
+    value is a reference step's stays "correct" in green."""
+    from whiteboard_app.ui import step_panel
+
+    own = StepVerdict("y = 1", "correct", message="defines y", defines="y")
+    state = StepState(status=DONE, latex="y = 1", verdict=own)
+    assert verdict_words(state) == ("definition", "defines y")
+    stated = StepVerdict(
+        "u",
+        "correct",
+        reference_step=2,
+        message="defines u; its value is that of reference step 2",
+        defines="u",
+    )
+    head, _ = verdict_words(StepState(status=DONE, latex="u = 1 + e^{-z}", verdict=stated))
+    assert head == "correct"
+    assert step_panel.DEFINITION_STYLE[0] != step_panel.VERDICT_STYLE["correct"][0]

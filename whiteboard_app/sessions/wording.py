@@ -32,6 +32,11 @@ HEADLINES = {
     "cannot_check": "cannot check",
 }
 
+#: Headline of a correct step that only defines a name of the user's own (``u = 1 + e^{-z}``) and states
+#: no reference step: it cannot be wrong, and it is no progress on the card either (a misread step
+#: ``y = 1`` read as a definition was shown as a green "correct" in the session-12 user trial).
+DEFINITION = "definition"
+
 _UNKNOWN_NAME = re.compile(
     r"unknown name\s+['\"\u2018\u201c]?([^'\"\u2019\u201d:]+?)['\"\u2019\u201d]?(?::|$)"
 )
@@ -224,7 +229,12 @@ def describe_verdict(verdict: VerdictLike | None, n_candidates: int = 0, latex: 
     ):
         # the checker's own words say why: "defines ŷ", "follows: derivative of L", "write what this
         # equals: dσ/dz = …", "matches reference step 5; skipped 3-4"
-        return Words("correct", "correct", plain_reason(first_line(message)))
+        head = "correct"
+        if getattr(verdict, "defines", None) and not getattr(verdict, "reference_step", None):
+            # a name of the user's own that no reference step states (u = 1 + e^{-z}, or a misread
+            # "y = 1"): valid, but no progress to applaud; the chip says what it is
+            head = DEFINITION
+        return Words("correct", head, plain_reason(first_line(message)))
     return describe(
         getattr(verdict, "verdict", None),
         latex=latex if latex is not None else getattr(verdict, "latex", None),

@@ -36,6 +36,10 @@ VERDICT_STYLE = {
     "cannot_check": ("#3c5a99", "\u2248"),
 }
 
+#: A step that defines a name of the user's own and states no reference step (wording.DEFINITION):
+#: neutral, not the green of progress
+DEFINITION_STYLE = ("#4a5a6a", "\u2254")
+
 
 def _short(message: str | None, limit: int = 200) -> str:
     """The first line of ``message``, at most ``limit`` characters (a checker's message may carry a
@@ -251,6 +255,8 @@ class StepPanel(QFrame):
         if state.error:
             kind = "unparsed"
         colour, symbol = VERDICT_STYLE.get(kind, ("#666666", ""))
+        if kind == "correct" and headline == wording.DEFINITION:
+            colour, symbol = DEFINITION_STYLE
         self.chip.setText(f"{symbol} {headline}".strip())
         self.chip.setStyleSheet(
             f"color: white; background: {colour}; border-radius: 4px; padding: 1px 6px;" if headline else ""
