@@ -366,3 +366,31 @@ def test_the_active_step_is_framed_and_a_panel_click_shows_its_step(qtbot, card)
     view.show_step(0)
     top = view.canvas.canvas_to_view(0, view.page_model.page.band(0)[0])[1]
     assert 0 <= top <= view.canvas.height() - 40
+
+
+def test_ink_written_into_a_typed_step_does_not_replace_the_typed_latex(qtbot, card):
+    """A typed step keeps its LaTeX and verdict when ink is then written in its band: the ink's reading
+    is offered as a chip (one tap takes it), never silently swapped in (session-12 user trial: a typed
+    correct step became ". -", the reading of two stray strokes)."""
+    rec = ScriptedRecognizer({1: "y = 1"})
+    view = make_view(qtbot, card, rec)
+    panel = view.panels[0]
+    panel.edit.setText(card.steps[0].latex)
+    panel.edit.returnPressed.emit()
+    qtbot.waitUntil(
+        lambda: view.model.step(0).verdict is not None and view.model.step(0).verdict.verdict == "correct",
+        timeout=15_000,
+    )
+    stroke(view)
+    qtbot.waitUntil(lambda: rec.calls == [1], timeout=15_000)
+    qtbot.waitUntil(lambda: view.model.step(0).candidates != (), timeout=15_000)
+    qtbot.waitUntil(done(view), timeout=15_000)
+    st = view.model.step(0)
+    assert st.latex == card.steps[0].latex and st.source == "typed" and st.verdict.verdict == "correct"
+    assert [c for c, _ in st.candidates][:2] == [card.steps[0].latex, "y = 1"]
+    assert panel.chip.text() == "\u2713 correct"
+    assert view.session.step(0).latex == card.steps[0].latex  # the board keeps the typed step
+    view.correct(0, "y = 1", source="pick")  # the chip: one tap takes the ink's reading
+    qtbot.waitUntil(
+        lambda: view.model.step(0).latex == "y = 1" and view.model.step(0).status == "done", timeout=15_000
+    )

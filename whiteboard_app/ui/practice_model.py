@@ -19,6 +19,14 @@ from whiteboard_app.ink import StepInk
 EMPTY, WAITING, READING, CHECKING, DONE = "empty", "waiting", "reading", "checking", "done"
 
 
+@dataclass(frozen=True)
+class _Typed:
+    """The typed LaTeX as a candidate (first, score 1) among an ink reading's chips."""
+
+    latex: str
+    score: float = 1.0
+
+
 def offered_candidates(candidates, best: str | None) -> tuple[tuple[str, float], ...]:
     """The (LaTeX, score) readings a step offers as one-tap chips: the recogniser's n-best in its order,
     without alternatives that are not well-formed LaTeX (an empty fraction part, an unpaired bracket:
@@ -187,6 +195,38 @@ class PracticeModel(QObject):
             error=None,
             read_ms=result.recognition.ms,
         )
+        return True
+
+    def keeps_typed(self, i: int) -> bool:
+        """Does step ``i`` hold LaTeX the user typed? Then a reading of ink written into it later does
+        not replace it (the typed step was silently lost to the reading of two stray strokes in the
+        session-12 user trial): the reading is offered as chips instead (:meth:`offer_reading`)."""
+        return i < len(self.steps) and self.steps[i].source == "typed" and bool(self.steps[i].latex)
+
+    def offer_reading(self, i: int, signature: tuple | None, result) -> bool:
+        """Offer a pipeline StepResult's readings of step ``i``'s ink as one-tap chips beside the typed
+        LaTeX, which stays with its verdict (status back to "done", or "checking" while its verdict is
+        unknown). Refused (False) for a stale ``signature`` or a step without typed LaTeX."""
+        if not self.keeps_typed(i) or (signature is not None and signature != self.signature(i)):
+            return False
+        st = self.steps[i]
+        ink = [c for c in result.recognition.candidates if c.latex != st.latex]
+        cands = offered_candidates([_Typed(st.latex), *ink], st.latex)
+        self._set(
+            i,
+            candidates=cands if len(cands) > 1 else (),
+            status=DONE if st.verdict is not None else CHECKING,
+            error=None,
+            read_ms=result.recognition.ms,
+        )
+        return True
+
+    def keep_typed(self, i: int) -> bool:
+        """Reading step ``i``'s ink failed but the step holds typed LaTeX: that stands with its verdict
+        (status back to "done", or "checking" while unknown). False when the step has no typed LaTeX."""
+        if not self.keeps_typed(i):
+            return False
+        self._set(i, status=DONE if self.steps[i].verdict is not None else CHECKING, error=None)
         return True
 
     def set_reading(self, i: int, latex: str | None, source: str = "typed") -> None:

@@ -150,7 +150,7 @@ class PracticeView(QWidget):
         )
         self.reader.started.connect(self.model.mark_reading)
         self.reader.result_ready.connect(self._on_result)
-        self.reader.failed.connect(lambda i, msg: self.model.set_error(i, f"could not read: {msg}"))
+        self.reader.failed.connect(self._on_read_failed)
         self._recheck_workers: dict[int, Worker] = {}
         self._chains: dict[tuple, list[int]] = {}  # (latex, previous readings) -> reference steps inside
         # finished step states by (ink signature, previous readings), for undo/redo, and the recogniser's
@@ -605,6 +605,11 @@ class PracticeView(QWidget):
     def _on_result(self, k: int, result) -> None:
         if self._retry_after_time_out(k, result):
             return
+        if self.model.keeps_typed(k):
+            # ink written into a typed step: the typed LaTeX stays, the ink's readings become chips
+            if self.model.offer_reading(k, None, result):
+                self.results.remember_reading(self.model.signature(k), result.recognition)
+            return
         if not self.model.apply_result(k, None, result):
             return
         self.page_model.set_reading(k, {"latex": result.latex, "source": "ink"})
@@ -614,6 +619,11 @@ class PracticeView(QWidget):
         self._check_chain(k)
         self._maybe_complete(k)
         self._refresh_summary()
+
+    def _on_read_failed(self, k: int, message: str) -> None:
+        if self.model.keep_typed(k):  # the typed LaTeX stands; its verdict is unchanged
+            return
+        self.model.set_error(k, f"could not read: {message}")
 
     # -------------------------------------------------------------------------------- corrections
     def correct(self, k: int, latex: str, source: str = "typed") -> None:
