@@ -363,6 +363,7 @@ def test_operand_less_wedges(parsed, read):
         (r"a , b , \ldots", r"a , b , \ldots"),  # an ellipsis ends a list
         (r"x_{1 ,} + y", r"x_{1 ,} + y"),  # inside a group: left alone
         (r".", r"."),  # a reading of one mark stays
+        (r"a + b + . . .", r"a + b + . . ."),  # an ellipsis written as points stays
         (r"\left\lbrace x \right.", r"\left\lbrace x \right."),  # an invisible delimiter stays
     ],
 )
@@ -381,6 +382,7 @@ def test_stray_end_marks(parsed, read):
         (r"\frac{x^{n +} 1}{n + 1}", r"\frac{x^{n + 1}}{n + 1}"),
         (r"\sqrt{n + 2 -} \sqrt{n}", r"\sqrt{n + 2} - \sqrt{n}"),  # a root's bar over the sign after it
         (r"y^{2 -} \right)", r"y^{2 -} \right)"),  # nothing to take in: left alone
+        (r"\sqrt{a +}^{2} b", r"\sqrt{a +}^{2} b"),  # the root's own script: the sign stays in
         (r"x^{a -} b_{2}", r"x^{a -} b_{2}"),  # the letter has its own script: left alone
         (r"x^{a - b} c", r"x^{a - b} c"),  # no sign at the end
     ],
