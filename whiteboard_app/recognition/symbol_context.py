@@ -874,10 +874,10 @@ def operand_stars(latex: str) -> str:
 
 def rewrite_reading(latex: str) -> str:
     """Every rule on the parser's LaTeX in turn (:func:`operand_less_products`, :func:`operand_less_wedges`,
-    :func:`unmatched_bracket_commas`, :func:`stray_end_marks`, :func:`dangling_group_signs`,
-    :func:`integral_lower_limits`, :func:`bracket_slashes`, :func:`operand_stars`, then
-    :func:`written_scripts`): what the engine applies to each reading.
+    :func:`unmatched_bracket_commas`, :func:`written_scripts`, then :func:`stray_end_marks`,
+    :func:`dangling_group_signs`, :func:`integral_lower_limits`, :func:`bracket_slashes`,
+    :func:`operand_stars`): what the engine applies to each reading.
     Never raises for a string."""
-    out = unmatched_bracket_commas(operand_less_wedges(operand_less_products(latex)))
-    out = operand_stars(bracket_slashes(integral_lower_limits(dangling_group_signs(stray_end_marks(out)))))
-    return written_scripts(out)
+    out = written_scripts(unmatched_bracket_commas(operand_less_wedges(operand_less_products(latex))))
+    # after the scripts: a letter with the digit written under it moves as one (``n_{\\eta +} x_{1}``)
+    return operand_stars(bracket_slashes(integral_lower_limits(dangling_group_signs(stray_end_marks(out)))))
