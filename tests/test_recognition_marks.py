@@ -352,3 +352,86 @@ def test_operand_less_wedges(parsed, read):
 
     assert operand_less_wedges(parsed) == read
     assert rewrite_reading(parsed) == read
+
+
+@pytest.mark.parametrize(
+    "parsed,read",
+    [
+        (r"x^{5} = x + 1 .", r"x^{5} = x + 1"),  # a stray point at the end
+        (r"a_{n} = q^{n - 1} ,", r"a_{n} = q^{n - 1}"),  # ... a stray comma
+        (r", a + b", r"a + b"),  # ... at the start
+        (r"a , b , \ldots", r"a , b , \ldots"),  # an ellipsis ends a list
+        (r"x_{1 ,} + y", r"x_{1 ,} + y"),  # inside a group: left alone
+        (r".", r"."),  # a reading of one mark stays
+        (r"a + b + . . .", r"a + b + . . ."),  # an ellipsis written as points stays
+        (r"\left\lbrace x \right.", r"\left\lbrace x \right."),  # an invisible delimiter stays
+    ],
+)
+def test_stray_end_marks(parsed, read):
+    from whiteboard_app.recognition.symbol_context import rewrite_reading, stray_end_marks
+
+    assert stray_end_marks(parsed) == read
+    assert rewrite_reading(parsed) == read
+
+
+@pytest.mark.parametrize(
+    "parsed,read",
+    [
+        (r"1 0^{-} 6", r"1 0^{- 6}"),  # the exponent's digit left on the line
+        (r"1 0^{-} 1 2 + a", r"1 0^{- 1 2} + a"),  # a number's digits together
+        (r"\frac{x^{n +} 1}{n + 1}", r"\frac{x^{n + 1}}{n + 1}"),
+        (r"\sqrt{n + 2 -} \sqrt{n}", r"\sqrt{n + 2} - \sqrt{n}"),  # a root's bar over the sign after it
+        (r"y^{2 -} \right)", r"y^{2 -} \right)"),  # nothing to take in: left alone
+        (r"\sqrt{a +}^{2} b", r"\sqrt{a +}^{2} b"),  # the root's own script: the sign stays in
+        (r"x^{a -} b_{2}", r"x^{a -} b_{2}"),  # the letter has its own script: left alone
+        (r"x^{a - b} c", r"x^{a - b} c"),  # no sign at the end
+    ],
+)
+def test_dangling_group_signs(parsed, read):
+    from whiteboard_app.recognition.symbol_context import dangling_group_signs, rewrite_reading
+
+    assert dangling_group_signs(parsed) == read
+    assert rewrite_reading(parsed) == read
+
+
+@pytest.mark.parametrize(
+    "parsed,read",
+    [
+        (r"0 \int^{+ \infty} e^{- x} d x", r"\int_{0}^{+ \infty} e^{- x} d x"),  # the lower limit on the left
+        (r"y = 0 \int^{1} x d x", r"y = \int_{0}^{1} x d x"),
+        (r"\int_{3 2}^{6} \int^{4} d x d y", r"\int_{3}^{6} \int_{2}^{4} d x d y"),  # in the integral before
+        (
+            r"\lim_{b \rightarrow \infty 0} \int^{b} f d x",
+            r"\lim_{b \rightarrow \infty} \int_{0}^{b} f d x",
+        ),
+        (r"2 x \int^{1} f", r"2 x \int^{1} f"),  # a factor, not a lone operand: left alone
+        (r"\int_{0}^{1} x d x", r"\int_{0}^{1} x d x"),  # both limits: left alone
+        (r"\int x d x", r"\int x d x"),  # no limits: left alone
+    ],
+)
+def test_integral_lower_limits(parsed, read):
+    from whiteboard_app.recognition.symbol_context import integral_lower_limits, rewrite_reading
+
+    assert integral_lower_limits(parsed) == read
+    assert rewrite_reading(parsed) == read
+
+
+@pytest.mark.parametrize(
+    "parsed,read",
+    [
+        (
+            r"\left( y^{4} - 1 \right) 1 \left( y^{2} - 1 \right)",
+            r"\left( y^{4} - 1 \right) / \left( y^{2} - 1 \right)",
+        ),  # a slash read 1 between brackets
+        (r"\left( a \right) 1 2", r"\left( a \right) 1 2"),  # no bracket after: left alone
+        (
+            r"\frac{1}{*^{2}} + f \left( * \right)",
+            r"\frac{1}{x^{2}} + f \left( x \right)",
+        ),  # a star as operand
+        (r"\theta^{*} = f * g", r"\theta^{*} = f * g"),  # a script's star and a convolution stay
+    ],
+)
+def test_bracket_slashes_and_operand_stars(parsed, read):
+    from whiteboard_app.recognition.symbol_context import rewrite_reading
+
+    assert rewrite_reading(parsed) == read
