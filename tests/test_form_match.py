@@ -1119,3 +1119,97 @@ def test_why_not_names_the_rule_that_refuses_a_form():
     assert why_not([_fm("a+b", 1.0, good.evidence, unexplained=1)], "a+b", None, t).startswith("unexplained")
     deficit = _fm("a+b", 1.0, [("a", 3.0, 0.0, 0.0, 0.0), ("b", 0.0, 0.0, 0.0, 0.0)])
     assert why_not([deficit, far], "a+b", None, t) == "deficit"
+
+
+SCRIPTED = r"y = f(S^T)"
+SHRINK = 0.5
+SHIFT = (0.3, 0.3)
+UNSCRIPTED = r"y = f(S)"
+
+
+def _merged_script_ink(top=(("5", 0.85), ("S", 0.01))):
+    """The ink of SCRIPTED, its superscript T written a little apart (up and to the right), with the
+    engine's grouping of the S and the T as one symbol read ``top`` (a "5": another kind than the S), and
+    a classifier that reads each of the two strokes alone as its glyph."""
+    ink, symbols = ink_for(SCRIPTED)
+    glyphs = glyph_layout(SCRIPTED)
+    k_s = next(k for k, g in enumerate(glyphs) if g.token == "S")
+    k_t = next(k for k, g in enumerate(glyphs) if g.token == "T")
+    s_pts = next(s for s in ink.strokes if s.id == k_s).points
+    t_pts = next(s for s in ink.strokes if s.id == k_t).points
+    s_right, s_top = max(p.x for p in s_pts), min(p.y for p in s_pts)
+    s_h = max(p.y for p in s_pts) - s_top
+    t_left, t_bottom = min(p.x for p in t_pts), max(p.y for p in t_pts)
+
+    def moved(p):  # the T written small over the S's right shoulder, apart from it
+        return Point(
+            s_right - SHIFT[0] * s_h + SHRINK * (p.x - t_left),
+            s_top - SHIFT[1] * s_h + SHRINK * (p.y - t_bottom),
+            p.t,
+        )
+
+    ink = StepInk(
+        tuple(Stroke(tuple(map(moved, s.points)), id=s.id) if s.id == k_t else s for s in ink.strokes)
+    )
+    engine = [s for k, s in enumerate(symbols) if k not in (k_s, k_t)] + [SymbolAlternatives((k_s, k_t), top)]
+    calls = []
+
+    def classify(_ink, groups):
+        calls.append([tuple(sorted(g)) for g in groups])
+        out = []
+        for g in groups:
+            g = set(g)
+            out.append((("S", 0.9),) if g == {k_s} else (("T", 0.9),) if g == {k_t} else (("?", 0.9),))
+        return out
+
+    return ink, engine, classify, calls, (k_s, k_t)
+
+
+def test_a_symbol_holding_a_script_the_form_lacks_leaves_its_ink_unexplained():
+    # the form without the superscript fits every symbol (the S glyph takes the merged "S and T"), but the
+    # merged symbol reads as another token and its stroke lying on the S reads S alone: the T's stroke is
+    # ink that form does not explain, and the written form (with the T) is read, never the one without
+    ink, engine, classify, calls, (k_s, _k_t) = _merged_script_ink()
+    ctx = RecognitionContext(((UNSCRIPTED, "reference"), (SCRIPTED, "mistake")))
+    plain = {m.latex: m for m in match_forms(ink, engine, ctx)}
+    assert plain[UNSCRIPTED].unexplained == 0  # without the classifier the merged symbol fits the S
+    fits = {m.latex: m for m in match_forms(ink, engine, ctx, classify)}
+    assert fits[UNSCRIPTED].unexplained >= 1
+    assert fits[UNSCRIPTED].cost > plain[UNSCRIPTED].cost
+    assert [(k_s,)] in calls  # the strokes lying on the S glyph were read alone
+    form = verified_form(match_forms(ink, engine, ctx, classify))
+    assert form is None or form.latex == SCRIPTED
+
+
+def test_a_merged_symbol_read_as_its_glyph_is_not_cut_by_its_shape():
+    # the same grouping read as the S itself: nothing says a second glyph is in it (no classifier call)
+    ink, engine, classify, calls, _ids = _merged_script_ink(top=(("S", 0.9), ("5", 0.05)))
+    ctx = RecognitionContext(((UNSCRIPTED, "reference"),))
+    fits = match_forms(ink, engine, ctx, classify)
+    assert fits[0].unexplained == 0 and not calls
+
+
+def test_the_rest_of_a_merged_symbol_must_read_as_the_glyph():
+    # the stroke on the S glyph alone reads as something else: no evidence of another glyph's ink
+    ink, engine, _classify, _calls, (k_s, k_t) = _merged_script_ink()
+
+    def classify(_ink, groups):
+        return [(("?", 0.9), ("S", 0.05)) for _g in groups]
+
+    fits = match_forms(ink, engine, RecognitionContext(((UNSCRIPTED, "reference"),)), classify)
+    assert fits[0].unexplained == 0
+
+
+def test_the_rest_of_a_merged_symbol_may_read_as_the_glyphs_other_case():
+    # the S's stroke alone read as a small s first (the classifier cannot see the case of one glyph):
+    # still the S's shape, so the T's stroke is still ink the form without it does not explain
+    ink, engine, _classify, _calls, (k_s, _k_t) = _merged_script_ink()
+
+    def classify(_ink, groups):
+        return [(("s", 0.4), ("5", 0.3), ("S", 0.25)) if set(g) == {k_s} else (("?", 0.9),) for g in groups]
+
+    fits = {
+        m.latex: m
+        for m in match_forms(ink, engine, RecognitionContext(((UNSCRIPTED, "reference"),)), classify)
+    }
+    assert fits[UNSCRIPTED].unexplained >= 1

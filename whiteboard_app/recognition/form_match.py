@@ -23,7 +23,10 @@ the ink's symbols fit it:
    matched ordinary glyph is a split symbol (an "=" read as two strokes); a left-over glyph whose box lies
    mostly inside a matched symbol is a merged pair; a matched multi-stroke symbol much wider than its
    glyph holds stray ink. Two matched symbols written in each other's places, each nearer the other's
-   glyph (:func:`_swaps`: "q_2 k_1" fitted to "q_1 k_2", a fraction upside down), are swapped. Anything
+   glyph (:func:`_swaps`: "q_2 k_1" fitted to "q_1 k_2", a fraction upside down), are swapped. Given the
+   engine's classifier, a matched multi-stroke symbol that reads as another token, with a stroke lying
+   apart from its glyph while its other strokes alone read as the glyph, holds another glyph's ink
+   (:func:`_merged_stray`: a superscript T grouped with the S before it). Anything
    else (an extra "-1", a missing "\\sqrt", a container glyph such as a fraction bar or a bracket) is
    real evidence that the ink is not this form.
 5. Given the engine's ``classify_groups``, the best forms with left-overs are fitted again with the
@@ -1140,6 +1143,7 @@ def match_forms(
         out.append(_best_fit(syms, layout, latex, kind))
     out.sort(key=lambda item: item[0].cost)
     if classify is not None:
+        regrouped: set[int] = set()
         for k, (fm, glyphs, fit) in enumerate(out[:regroup_top]):
             if not (fm.unmatched_ink or fm.unmatched_glyphs or fm.unexplained):
                 continue
@@ -1152,8 +1156,102 @@ def match_forms(
                 break
             if (rg.unexplained, rg.cost) < (fm.unexplained, fm.cost):
                 out[k] = (rg, glyphs, fit)
+                regrouped.add(id(rg))
+        if MERGED_GAP < 99.0:
+            cache: dict[tuple[int, ...], dict[str, float]] = {}
+            for k, (fm, glyphs, fit) in enumerate(out[:regroup_top]):
+                if fm.unexplained or id(fm) in regrouped:
+                    continue  # a regrouped fit's symbols are not the engine's: _regroup weighs them
+                try:
+                    held = _merged_stray(ink, syms, glyphs, fit, classify, cache)
+                except Exception:  # the engine's classifier failed: keep the fit
+                    logging.getLogger(__name__).exception("checking merged symbols of %r failed", fm.latex)
+                    break
+                if held:
+                    from dataclasses import replace
+
+                    out[k] = (
+                        replace(fm, cost=fm.cost + UNMATCHED * held, unexplained=fm.unexplained + held),
+                        glyphs,
+                        fit,
+                    )
         out.sort(key=lambda item: item[0].cost)
     return [fm for fm, _glyphs, _fit_ in out]
+
+
+#: A matched multi-stroke symbol that the classifier reads as another token by at least this many nats
+#: (``ln p(first) - ln p(glyph's token)``) is checked for ink of another glyph merged into it
+#: (:func:`_merged_stray`; 99: off).
+MERGED_GAP = 2.0
+#: ... and its strokes that lie apart from the glyph's padded box are the other glyph's when the rest of
+#: its strokes reads first as the glyph's token (a letter in either case: the classifier cannot see the
+#: case of a glyph read alone) with at least this probability, both cases together ...
+MERGED_READ = 0.5
+#: ... and its token at least this many nats better than the whole symbol did.
+MERGED_GAIN = 1.0
+
+
+def _merged_stray(
+    ink: StepInk,
+    syms: Sequence[InkSymbol],
+    glyphs: Sequence,
+    fit: _Fit,
+    classify: Classify,
+    cache: dict[tuple[int, ...], dict[str, float]] | None = None,
+) -> int:
+    """How many matched symbols of ``fit`` hold the ink of a glyph the form does not have, by their shape:
+    a symbol of at least two strokes that the classifier reads as another token than its glyph's (by at
+    least :data:`MERGED_GAP` nats), with strokes lying apart from the glyph (less than ``STRAY_OUTSIDE``
+    of the stroke's box inside the glyph's padded fitted box), whose other strokes, classified alone
+    (``classify``, the engine's ``classify_groups``), read first as the glyph's token or its other case,
+    the two together with at least :data:`MERGED_READ`, and the glyph's token :data:`MERGED_GAIN` nats
+    better than the whole symbol. E.g. a superscript T
+    the engine grouped with the S before it (the whole read "5"): the form ``S`` fits the S's strokes and
+    leaves the T's ink unexplained, where the form ``S^T`` has a glyph for it (the declared wrong step
+    ``\\mathrm{softmax}(S^T)`` was read as the right ``\\mathrm{softmax}(S)``, session 12). The geometry
+    alone was measured and not taken (session 11: correct glyphs of real handwriting often have a stroke
+    apart from their fitted box); the whole misread and the rest read as the glyph make it the shape's
+    evidence. ``cache``: classifier readings by stroke-id tuple, shared by the forms of one step."""
+    held = 0
+    cache = {} if cache is None else cache
+    for i, j in fit.pairs:
+        sym, glyph = syms[i], glyphs[j]
+        if (
+            glyph.name in CONTAINERS
+            or len(sym.stroke_ids) < 2
+            or len(sym.stroke_boxes) != len(sym.stroke_ids)
+        ):
+            continue
+        probs = sym.probs
+        if not probs:
+            continue
+        first, p_first = max(probs.items(), key=lambda kv: kv[1])
+        p_tok = max(probs.get(glyph.token, 0.0), EPS)
+        if first == glyph.token or math.log(max(p_first, EPS)) - math.log(p_tok) < MERGED_GAP:
+            continue
+        u, v, w, h = _frame(list(sym.stroke_boxes), fit.params)
+        pad = _padded(fit.gbox[j])
+        rest = tuple(
+            sid
+            for sid, a, b, c, d in zip(sym.stroke_ids, u, v, w, h, strict=True)
+            if _inside((a, b, c, d), pad) >= STRAY_OUTSIDE
+        )
+        if not rest or len(rest) == len(sym.stroke_ids):
+            continue
+        key = tuple(sorted(rest))
+        if key not in cache:
+            cache[key] = _probs(classify(ink, [list(key)])[0])
+        read = cache[key]
+        cases = {glyph.token, glyph.token.swapcase()}
+        top = max(read, key=read.get, default="")
+        p_rest = read.get(glyph.token, 0.0)
+        if (
+            top in cases
+            and sum(read.get(t, 0.0) for t in cases) >= MERGED_READ
+            and math.log(max(p_rest, EPS)) - math.log(p_tok) >= MERGED_GAIN
+        ):
+            held += 1
+    return held
 
 
 #: The engine's own reading competes with a form (``open_margin``) only when they differ by at most this many
