@@ -415,6 +415,44 @@ def test_revived_units_learn_while_the_old_classes_logits_stay(tmp_path, exprs, 
     assert torch.equal(pb[:, same], pf[:, same])
 
 
+def test_revive_silence_quiets_the_revived_units_on_real_symbols(tmp_path, exprs, small_base):
+    from whiteboard_app.recognition.training.classifier import (
+        _to_tensor,
+        load_base,
+        render_items,
+        symbol_items,
+    )
+
+    base = _with_dead_units(small_base, tmp_path / "dead.pth", [0, 1, 2, 3])
+    acts = {}
+    for w in (0.0, 1.0):
+        out = tmp_path / f"silence{w}.pth"
+        _fine_tune(
+            exprs,
+            base,
+            out,
+            freeze=["trunk", "old-rows"],
+            synth_classes=["partial", "nabla"],
+            revive_units=4,
+            revive_silence=w,
+        )
+        model, ck = load_base(out)
+        index = {n: i for i, n in enumerate(ck["label_names"])}
+        items = symbol_items(exprs[20:], index)
+        imgs, sizes = render_items(exprs[20:], items, ck.get("canvas_size", 32))
+        model.eval()
+        with torch.no_grad():
+            _lg, feats = model(_to_tensor(imgs), torch.from_numpy(sizes))
+        acts[w] = float(feats[:, :4].sum(1).mean())
+    assert acts[1.0] < acts[0.0]  # the penalty holds the revived units down on the real training symbols
+    assert acts[1.0] < 0.5 * acts[0.0] or acts[1.0] < 1e-3
+
+
+def test_revive_silence_needs_revived_units(tmp_path, exprs, small_base):
+    with pytest.raises(ValueError, match="revive_silence needs"):
+        _fine_tune(exprs, small_base, tmp_path / "s.pth", freeze=["trunk", "old-rows"], revive_silence=0.1)
+
+
 def test_revive_needs_frozen_trunk_and_enough_dead_units(tmp_path, exprs, small_base):
     base = _with_dead_units(small_base, tmp_path / "dead.pth", [5])
     with pytest.raises(ValueError, match="revive_units needs"):

@@ -210,6 +210,7 @@ def train_classifier(
     cap_fraction: float = 0.1,
     added_cap_class: float | None = None,
     revive_units: int = 0,
+    revive_silence: float = 0.0,
 ) -> dict:
     """Fine-tune the classifier; write the best checkpoint (by validation accuracy) to *out_path*.
 
@@ -243,6 +244,12 @@ def train_classifier(
     features and the size, which one output row on the base's features cannot be: η from n, Z from z).
     The revived units' prototype entries are the classes' means on the training symbols; the rest of
     the prototypes stay the base's. ValueError when fewer than N units are dead.
+    With *revive_silence* W > 0 (needs *revive_units*), every *real* training symbol also pays W x the
+    sum of the revived units' activations on it (an L1 penalty on ReLU outputs, averaged over the batch
+    like the distillation term): the revived units learn to fire on what tells an added class from its
+    look-alike and to stay silent on real ink of the old classes, so the added rows read less of them
+    on real n, k, z, d ... (fewer real glyphs taken, less for the cap to lower) and the prototype entries
+    of the revived units stay near zero for the old classes (the calibration's distances).
     With *added_cap* > 0, a *cap_fraction* of the training writers (``writer_split`` with seed
     *seed* + 7) is held out of the training (neither their real symbols nor made samples hosted in their
     ink) and, after it, the added classes' output biases are lowered (:func:`cap_added_bias`) until at
@@ -351,6 +358,8 @@ def train_classifier(
         kept_w = model.fc2.weight.detach()[keep_rows].clone()
         kept_b = model.fc2.bias.detach()[keep_rows].clone()
     revived = None
+    if revive_silence > 0 and revive_units <= 0:
+        raise ValueError("revive_silence needs revive_units > 0")
     if revive_units > 0:
         if not ({"conv1", "conv2", "conv3", "old-rows"} <= frozen) or "fc1" in frozen:
             raise ValueError("revive_units needs --freeze trunk,old-rows (and fc1 not frozen)")
@@ -389,9 +398,12 @@ def train_classifier(
             y = torch.from_numpy(tr_labels[sel])
             for g in opt.param_groups:
                 g["lr"] = lr * 0.5 * (1 + math.cos(math.pi * min(step, total) / total))
-            logits, _f = model(x, torch.from_numpy(sizes[sel]))
+            logits, feats = model(x, torch.from_numpy(sizes[sel]))
             loss = F.cross_entropy(logits, y, label_smoothing=0.05)
             real = tr_real[sel]
+            if revived is not None and revive_silence > 0 and real.any():
+                act = feats[torch.from_numpy(np.flatnonzero(real))][:, revived]
+                loss = loss + revive_silence * act.sum(1).mean() * (len(act) / len(sel))
             if teacher is not None and real.any():
                 ridx = torch.from_numpy(np.flatnonzero(real))
                 with torch.no_grad():

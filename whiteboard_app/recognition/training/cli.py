@@ -106,6 +106,13 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         "classes' own features (the old classes' logits stay the base's; default 0)",
     )
     p.add_argument(
+        "--revive-silence",
+        type=float,
+        default=0.0,
+        help="with --revive-units: weight of an L1 penalty on the revived units' activations on real "
+        "training symbols (they learn to stay silent on real ink of the old classes; default 0: none)",
+    )
+    p.add_argument(
         "--cap-fraction", type=float, default=0.1, help="share of training writers held out for --added-cap"
     )
     p.add_argument(
@@ -203,6 +210,7 @@ def run(args: argparse.Namespace) -> int:
             cap_fraction=args.cap_fraction,
             added_cap_class=args.added_cap_class,
             revive_units=args.revive_units,
+            revive_silence=args.revive_silence,
         )
     if "grouper" in stages:
         if args.grouper_vectors == "own" and not (out / "classifier.pth").exists():
