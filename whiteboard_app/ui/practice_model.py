@@ -210,8 +210,9 @@ class PracticeModel(QObject):
         if not self.keeps_typed(i) or (signature is not None and signature != self.signature(i)):
             return False
         st = self.steps[i]
-        ink = [c for c in result.recognition.candidates if c.latex != st.latex]
-        cands = offered_candidates([_Typed(st.latex), *ink], st.latex)
+        typed = st.latex or ""  # keeps_typed: never empty here
+        ink = [c for c in result.recognition.candidates if c.latex != typed]
+        cands = offered_candidates([_Typed(typed), *ink], typed)
         self._set(
             i,
             candidates=cands if len(cands) > 1 else (),
