@@ -607,6 +607,7 @@ class CardChecker(RunMixin, MatchingMixin, DiagnosisMixin, NumericMixin):
                 ):
                     v = self._in_numerator_layout(latex, previous, run, v)
                 v = _conventions.mean_reading(self, latex, previous, as_written, v)
+                v = _conventions.sign_reading(self, latex, previous, as_written, v)
             v.latex = written
             _renaming.annotate(self, run, latex, v)  # hook (issue 11, i11eq): "reading q as θ"
             self._skipped(v, as_written)
@@ -967,6 +968,16 @@ class CardChecker(RunMixin, MatchingMixin, DiagnosisMixin, NumericMixin):
         v = self._judge_claim(latex, claim, prev)
         if defined is not None and v.verdict == "correct" and dinfo["kind"] != "solution":
             self._as_definition(v, dinfo, defined, claim)
+            if dinfo["kind"] in ("new", "pattern") and v.reference_step is None and len(claim.exprs) == 2:
+                slip = self.slipped_definition(claim.exprs[1])
+                if slip is not None:
+                    # a new name for a reference quantity written with a slip: not a definition to trust
+                    v.verdict, v.reference_step, v.diagnosis = "cannot_check", slip[0], slip[1]
+                    v.message = (
+                        f"{v.message}; but its right side is reference step {slip[0]}'s with a {slip[1]}: if "
+                        f"{dinfo['written']} is meant to be that quantity, check it (write the card's name "
+                        "to have it judged)"
+                    )
         elif dinfo is not None and dinfo["kind"] == "solution" and v.verdict == "wrong":
             v.message = f"{dinfo['written']} names the card's solution, and this is not its value" + (
                 f": {v.diagnosis}" if v.diagnosis else ""

@@ -139,6 +139,10 @@ def _top_level_sum(tokens: list[str]) -> bool:
     return False
 
 
+#: commands that cannot stand in an argument list of names (``f(\\theta)``, ``f(\\mathbf{w}, b)``)
+_NOT_ARGUMENT = frozenset({r"\frac", r"\sum", r"\prod", r"\log", r"\exp", r"\cdot", r"\times", r"\sqrt"})
+
+
 def _bracket_close(tokens: list[str], i: int) -> int | None:
     """The index of the ``]`` that closes the ``[`` at ``tokens[i]``, or None."""
     j = _close_paren(tokens, i, "[", "]")
@@ -656,6 +660,18 @@ class NotationRules:
                 for j in range(i, i + len(key)):
                     prot[j] = True
                 i += len(key)
+        # the letters of a roman word (\mathrm{NLL}, \operatorname{MSE}): an alias of one of its letters (L for
+        # \ell) does not reach inside; an alias whose key is the whole word (NLL) still applies
+        keys = {a.key for a in self.aliases}
+        for i, t in enumerate(tokens):
+            if t.startswith("\\") and t[1:] in TEXT_CMDS and tokens[i + 1 : i + 2] == ["{"]:
+                j = i + 2
+                while j < len(tokens) and re.fullmatch(r"[A-Za-z]", tokens[j]):
+                    j += 1
+                word = tuple(tokens[i + 2 : j])
+                if j < len(tokens) and tokens[j] == "}" and len(word) >= 2 and word not in keys:
+                    for q in range(i + 2, j):
+                        prot[q] = True
         # the d of a derivative: \frac{d...}{d x}, \frac{d}{dx}
         for i, t in enumerate(tokens):
             nxt = tokens[i + 1] if i + 1 < len(tokens) else None
@@ -1018,6 +1034,23 @@ class NotationRules:
                     if (inside_decor or (out and out[-1] in (r"\partial", "d"))) and not a.atom:
                         continue  # \hat{s}, \partial z: a written-out expression is no name there
                     hit = (_rename_subscripts(list(a.target), bound), i + k)
+                    tgt, after = hit
+                    if (
+                        len(tgt) == 4
+                        and tgt[:2] == ["(", "-"]
+                        and tgt[3] == ")"
+                        and after < n
+                        and tokens[after] == "("
+                    ):
+                        # a negated alias written with its arguments, \mathrm{NLL}(\theta) for -\ell: the
+                        # arguments name the quantity (-\ell(\theta)), they do not multiply it
+                        close = _close_paren(tokens, after, "(", ")")
+                        args = tokens[after + 1 : close] if close > after else None
+                        if args and all(
+                            re.fullmatch(r"[A-Za-z]|\\[A-Za-z]+|[{},_^0-9]", t) and t not in _NOT_ARGUMENT
+                            for t in args
+                        ):
+                            hit = ([*tgt[:3], "(", *args, ")", ")"], close + 1)
                 break
             if hit is None:
                 out.append(tokens[i])
