@@ -153,3 +153,49 @@ def test_a_letter_alias_does_not_reach_inside_a_roman_word():
     assert rewrite_step(card, r"\mathrm{NLL}(\theta) = 1") != rewrite_step(
         card, r"\mathrm{NLL}\,(\theta + 1) = 1"
     )
+
+
+# ------------------------------------------------------------------ logarithms in bits
+@pytest.mark.parametrize(
+    "card_id,step,verdict",
+    [
+        # Cover & Thomas's log (base 2) on the card whose entropies are in bits
+        ("information-gain", r"H(Y|R) = \log 6 - \frac{5}{6}\log 5", "correct"),
+        ("information-gain", r"H(Y) = -\frac{1}{2}\lg\frac{1}{2} - \frac{1}{2}\lg\frac{1}{2} = 1", "correct"),
+        ("information-gain", r"H(Y|R) = \log 6 + \frac{5}{6}\log 5", "wrong"),
+        # ln is natural whatever the card
+        ("information-gain", r"H(Y|R) = \ln 6 - \frac{5}{6}\ln 5", "wrong"),
+        # a card with natural logarithms keeps them
+        ("kl-divergence-nonnegative", r"D_{KL}(p\|q) = \sum_{k=1}^{K} p_k\log_2\frac{p_k}{q_k}", "wrong"),
+    ],
+)
+def test_bare_log_in_bits(card_id, step, verdict):
+    v = card_checker(card_id).check(step, [])
+    assert v.verdict == verdict, (v.verdict, v.diagnosis, v.message)
+    if card_id == "information-gain" and "\\ln" not in step:
+        assert v.note and "bits" in v.note
+
+
+# ------------------------------------------------------------------ a count's alias beside the count itself
+@pytest.mark.parametrize(
+    "card_id,step,verdicts",
+    [
+        # ESL's centroid m beside the count N (the card aliases both m and N to n): never the count, never wrong
+        ("kmeans-centroid-update", r"J = \sum_{i=1}^{N}(x_i - m)^2", {"unparsed", "cannot_check"}),
+        (
+            "kmeans-centroid-update",
+            r"\frac{\partial J}{\partial m} = 2\sum_{i=1}^{N}(x_i - m)",
+            {"unparsed", "cannot_check"},
+        ),
+        # m alone is still the count (CS229)
+        ("kmeans-centroid-update", r"\hat\mu = \frac{1}{m}\sum_{i=1}^{m}x_i", {"correct"}),
+        (
+            "ols-closed-form",
+            r"J(\theta) = \frac{1}{2m}\sum_{i=1}^{m}(\theta^Tx^{(i)} - y^{(i)})^2",
+            {"correct"},
+        ),
+    ],
+)
+def test_a_count_alias_beside_another_name_of_the_count(card_id, step, verdicts):
+    v = card_checker(card_id).check(step, [])
+    assert v.verdict in verdicts, (v.verdict, v.diagnosis, v.message)

@@ -23,9 +23,8 @@ if TYPE_CHECKING:
     from .checker import CardChecker
 
 #: the slips inside an expression that make a new name's definition suspect (:meth:`slipped_definition`)
-_SLIPS = frozenset(
-    {"sign flip", "missing factor", "missing term", "n vs n-1", "wrong index", "dropped transpose"}
-)
+#: (a dropped factor or term is not one: it leaves a subexpression, which is what people name: r = y - Xw, t = e^{-z})
+_SLIPS = frozenset({"sign flip", "n vs n-1", "wrong index", "dropped transpose"})
 
 
 class DiagnosisMixin:
@@ -258,7 +257,7 @@ class DiagnosisMixin:
     def slipped_definition(self, rhs) -> tuple[int, str] | None:
         """For the right side of a step that defines a new name (``W(\\alpha) = ...``, ``v = ...``) whose value is
         no reference expression: (reference step, diagnosis) when it is a reference step's right side with one
-        slip inside it (one term's sign flipped, a factor dropped from one term...), made of the same names;
+        slip inside it (one term's sign flipped, n vs n-1, an index, a transpose), made of the same names;
         None otherwise, and None when it is a multiple, power or inverse of one (diagnose_pair names it). Such a "definition" is the card's quantity under another name with a slip, not a new name to
         trust (CS229's dual ``W(\\alpha)`` with the quadratic term's sign flipped). At most 0.25 s."""
         own = {nm for nm in _mentions(rhs) if self.names.kinds.get(nm) not in ("index", None)}

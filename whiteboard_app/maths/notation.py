@@ -892,12 +892,17 @@ class NotationRules:
             return None
 
     def _apply_aliases(
-        self, tokens: list[str], keep: frozenset = frozenset(), params: bool = False
+        self,
+        tokens: list[str],
+        keep: frozenset = frozenset(),
+        params: bool = False,
+        not_count: frozenset | None = None,
     ) -> tuple[list[str], bool, bool]:
         """Rule 2. Returns (tokens, changed, per-example witness: a pattern alias written without index).
         An alias whose written name is in ``keep`` (a name the user defined) is not applied; with
         ``params``, nor is an alias to a constant (``b`` = ``0``: in the user's own definition a new
-        parameter, not the card's missing bias)."""
+        parameter, not the card's missing bias). ``not_count``: :meth:`_other_count_letters` of the step as
+        written (computed from ``tokens`` when None; a later pass sees the count's letters already renamed)."""
         if not self.aliases:
             return tokens, False, False
         prot = self._protected(tokens)
@@ -948,6 +953,8 @@ class NotationRules:
                 for r in range(q, e):
                     letter[r] = False  # a product of single-letter names: no word
             q = e
+        if not_count is None:
+            not_count = self._other_count_letters(tokens)
         out: list[str] = []
         changed = witness = False
         i = 0
@@ -969,6 +976,8 @@ class NotationRules:
                 bound = _slot_match(a, tokens, i)
                 if bound is None or any(prot[i : i + k]):
                     continue
+                if k == 1 and not a.params and tokens[i] in not_count:
+                    continue  # ESL's centroid m beside the count N: no second name of the count
                 arity = self._family_arity_written(a, tokens, i + k)
                 if (
                     keep
@@ -1060,6 +1069,36 @@ class NotationRules:
             i = hit[1]
             changed = True
         return out, changed, witness
+
+    def _other_count_letters(self, tokens: list[str]) -> frozenset:
+        """Single letters that the card aliases to one of its counts (a declared positive integer: ``m`` for n)
+        in a step whose sums already run to that count in another alias letter (``\\sum_{i=1}^{N}`` with ``N`` = n):
+        there the letter is no second name of the count (ESL's k-means centroid ``m`` in ``\\sum_{i=1}^{N}(x_i -
+        m)^2``), so it takes no alias (it is read as written, an unknown name, never the count)."""
+        counts = {k for k, dom in self.card.declarations.symbols.items() if dom == "positive_integer"}
+        if not counts:
+            return frozenset()
+        target_of = {a.key[0]: a.target for a in self.aliases if len(a.key) == 1 and not a.params}
+        bounds = set()
+        for q, t in enumerate(tokens):
+            if t == "^" and q >= 1 and tokens[q - 1] == "}" and r"\sum" in tokens[max(0, q - 8) : q]:
+                b = tokens[q + 1 : q + 4]
+                letter = b[1] if b[:1] == ["{"] and b[2:3] == ["}"] else b[0] if b else None
+                if letter is not None and re.fullmatch(r"[A-Za-z]", letter):
+                    tgt = target_of.get(letter, (letter,))
+                    if len(tgt) == 1 and tgt[0] in counts:
+                        bounds.add((letter, tgt[0]))
+        # a bound written in another alias letter of the count (N in a step that also writes m); the card's own
+        # letter as the bound (n beside N) is the same count written twice, as texts mix them
+        bounds = {(b, c) for b, c in bounds if b != c}
+        if not bounds:
+            return frozenset()
+        out = set()
+        for key, tgt in target_of.items():
+            if len(tgt) == 1 and tgt[0] in counts and any(c == tgt[0] and b != key for b, c in bounds):
+                if key not in {b for b, _ in bounds}:
+                    out.add(key)
+        return frozenset(out)
 
     def _written_name(self, tokens: list[str], j: int) -> str | None:
         """The internal name of the name whose subscript starts at tokens[j] (``r_{ik}``: r_ik)."""
@@ -2376,10 +2415,11 @@ class NotationRules:
             tokens, c0 = self._negated_derivatives(tokens, keep)
             tokens, cs = self._sample_superscripts(tokens)
             c0 = c0 or cs
-            tokens, c2, witness = self._apply_aliases(tokens, keep, params)
+            not_count = self._other_count_letters(tokens)
+            tokens, c2, witness = self._apply_aliases(tokens, keep, params, not_count)
             c2 = c2 or c0
             for _ in range(2):  # D(P\|Q) -> D(p\|q) -> D_{KL}(p\| q)
-                tokens, again, w2 = self._apply_aliases(tokens, keep, params)
+                tokens, again, w2 = self._apply_aliases(tokens, keep, params, not_count)
                 witness = witness or w2
                 if not again:
                     break
@@ -2409,7 +2449,7 @@ class NotationRules:
                 if c4:
                     # an alias written with the user's index letter (E[g_k] for the card's 'E[g_i]') applies
                     # once the letter is the card's
-                    tokens, _, w3 = self._apply_aliases(tokens, keep, params)
+                    tokens, _, w3 = self._apply_aliases(tokens, keep, params, not_count)
                     witness = witness or w3
                 tokens, ce = self._einstein(tokens, components)
                 tokens, c5 = self._per_example(tokens, components, witness)
