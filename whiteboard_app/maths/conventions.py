@@ -22,7 +22,11 @@ is consistent. The rule (the *mean reading*):
   ``L = -\\sum...`` stays wrong.
 
 Only the count of the examples is a convention: a factor 1/2, 2 or 1/(N-1) on a whole step, a factor dropped
-inside a sum, a sign, stay wrong in both readings. The functions take the checker (duck-typed: ``card``,
+inside a sum, a sign, stay wrong in both readings.
+
+The second convention here is a card's ``[notation] opposite_signs`` (:func:`sign_reading`): parameters a known
+source writes with the opposite sign (Platt 1999: ``1/(1+\\exp(Af+B))`` for the card's ``\\sigma(As+B)``). A run whose
+model step is right only with them negated is judged in that reading from then on. The functions take the checker (duck-typed: ``card``,
 ``ev``, ``parse``, ``_check``, ``_run_for``, ``_use``, ``_verdicts``) and cache per-card facts on it.
 """
 
