@@ -661,8 +661,16 @@ class NotationRules:
                     prot[j] = True
                 i += len(key)
         # the letters of a roman word (\mathrm{NLL}, \operatorname{MSE}): an alias of one of its letters (L for
-        # \ell) does not reach inside; an alias whose key is the whole word (NLL) still applies
-        keys = {a.key for a in self.aliases}
+        # \ell) does not reach inside; an alias whose key writes the whole word (NLL, \mathrm{BN}_{\gamma,\beta}(x_i))
+        # still applies
+        keys = self.__dict__.get("_key_runs")
+        if keys is None:
+            keys = self._key_runs = {
+                a.key[j:k]
+                for a in self.aliases
+                for j in range(len(a.key))
+                for k in range(j + 2, len(a.key) + 1)
+            }
         for i, t in enumerate(tokens):
             if t.startswith("\\") and t[1:] in TEXT_CMDS and tokens[i + 1 : i + 2] == ["{"]:
                 j = i + 2
