@@ -476,13 +476,14 @@ def _declarations(v: _Validator, doc: Doc) -> Declarations:
     )
 
 
-_NOTATION_KEYS = ("aliases", "per_example", "summands")
+_NOTATION_KEYS = ("aliases", "per_example", "summands", "opposite_signs")
 #: names an alias may not redefine: Euler's e, pi, the identity I, the transpose T
 _RESERVED = {"e", "pi", "I", "T"}
 
 
 def _notation(v: _Validator, doc: Doc, decl: Declarations) -> Notation:
-    """The optional ``[notation]`` table (see docs/deck-authoring.md): aliases, per_example, summands."""
+    """The optional ``[notation]`` table (see docs/deck-authoring.md): aliases, per_example, summands,
+    opposite_signs."""
     if "notation" not in doc:
         return Notation()
     f: FieldPath = ("notation",)
@@ -555,7 +556,15 @@ def _notation(v: _Validator, doc: Doc, decl: Declarations) -> Notation:
             v.err(fk, f"{key!r} is not a key of declarations.definitions")
         elif latex_ok(fk, rhs):
             summands[key] = rhs
-    return Notation(aliases=aliases, per_example=per_example, summands=summands)
+    opposite = []
+    for k, name in enumerate(v.strings(t, "opposite_signs", f + ("opposite_signs",)), 1):
+        if decl.symbols.get(name) != "real":
+            v.err(f + ("opposite_signs", k), f"{name!r} is not a declared real symbol (declarations.symbols)")
+        else:
+            opposite.append(name)
+    return Notation(
+        aliases=aliases, per_example=per_example, summands=summands, opposite_signs=tuple(opposite)
+    )
 
 
 def _card_from_doc(path: Path, text: str, doc: Doc) -> tuple[Card | None, list[DeckError]]:

@@ -135,11 +135,15 @@ class Notation:
       ``\\sum_i (p_i-y_i)x_i``), or None when the card has no per-example form.
     - ``summands``: a quantity defined as a sum over that index -> its summand for one example, in the
       card's names with the index (``L`` -> ``-(y_i\\log p_i + (1-y_i)\\log(1-p_i))``).
+    - ``opposite_signs``: declared real parameters that a known source writes with the opposite sign (Platt
+      (1999) writes ``1/(1+e^{As+B})`` for the card's ``\\sigma(As+B)``); a run that states the model that way
+      is judged with all of them negated in the card's definitions (:mod:`whiteboard_app.maths.conventions`).
     """
 
     aliases: dict[str, str] = field(default_factory=dict)
     per_example: str | None = None
     summands: dict[str, str] = field(default_factory=dict)
+    opposite_signs: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)

@@ -39,6 +39,7 @@ TEXT_CMDS = {"mathrm", "operatorname", "text", "textrm", "mathit", "textit", "te
 FUNCTION_WORDS = {
     "softmax": "softmax",
     "sigmoid": "sigmoid",
+    "sig": "sigmoid",  # Prince, Understanding Deep Learning: sig[z]
     "relu": "relu",
     "ReLU": "relu",
     "tanh": "tanh",
@@ -443,7 +444,33 @@ def clean(s: str) -> str:
         s = _braces_as_brackets(s)
     if "^" in s and ("Bias" in s or "Var" in s):
         s = _power_after_argument(s)
+    if "[" in s:
+        s = _function_brackets(s)
     return _interval_as_inequalities(s) if r"\in" in s else s
+
+
+#: a known function written before square brackets: Prince (Understanding Deep Learning) writes every function's
+#: argument in brackets, ``\mathrm{sig}[z]``, ``\exp[-z]``, ``\log[1 + \exp[z]]``, ``\mathrm{softmax}[\mathbf z]``
+_FUNCTION_HEAD = re.compile(
+    r"(?:\\(?:exp|log|ln|tanh)|\\(?:mathrm|operatorname|text)\{(?:sig|sigmoid|softmax|relu|ReLU|softplus|tanh|exp|log)\})"
+    r"\s*\["
+)
+
+
+def _function_brackets(s: str) -> str:
+    """The square brackets around a known function's argument as parentheses (Prince's convention, see
+    :data:`_FUNCTION_HEAD`); an unclosed bracket is left as written (the balance check reports it)."""
+    chars = list(s)
+    for m in _FUNCTION_HEAD.finditer(s):
+        open_at = m.end() - 1
+        depth = 0
+        for j in range(open_at, len(s)):
+            depth += s[j] == "["
+            depth -= s[j] == "]"
+            if depth == 0:
+                chars[open_at], chars[j] = "(", ")"
+                break
+    return "".join(chars)
 
 
 _SET_BRACE = re.compile(r"\\\{|\\lbrace(?![a-zA-Z])|\\\}|\\rbrace(?![a-zA-Z])")

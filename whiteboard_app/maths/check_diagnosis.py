@@ -14,12 +14,17 @@ import numpy as np
 
 from .check_claims import (
     _Claim,
+    _mentions,
 )
 from .evaluate import EvalError, ShapeError, is_array
 from .trees import mutations, tidy, to_latex
 
 if TYPE_CHECKING:
     from .checker import CardChecker
+
+#: the slips inside an expression that make a new name's definition suspect (:meth:`slipped_definition`)
+#: (a dropped factor or term is not one: it leaves a subexpression, which is what people name: r = y - Xw, t = e^{-z})
+_SLIPS = frozenset({"sign flip", "n vs n-1", "wrong index", "dropped transpose"})
 
 
 class DiagnosisMixin:
@@ -247,6 +252,52 @@ class DiagnosisMixin:
                         return None
                     if self.same_value(target, mt):
                         return diag
+        return None
+
+    def slipped_definition(self, rhs) -> tuple[int, str] | None:
+        """For the right side of a step that defines a new name (``W(\\alpha) = ...``, ``v = ...``) whose value is
+        no reference expression: (reference step, diagnosis) when it is a reference step's right side with one
+        slip inside it (one term's sign flipped, n vs n-1, an index, a transpose), made of the same names;
+        None otherwise, and None when it is a multiple, power or inverse of one (diagnose_pair names it). Such a "definition" is the card's quantity under another name with a slip, not a new name to
+        trust (CS229's dual ``W(\\alpha)`` with the quadratic term's sign flipped). At most 0.25 s."""
+        own = {nm for nm in _mentions(rhs) if self.names.kinds.get(nm) not in ("index", None)}
+        if not own:
+            return None
+        deadline = min(time.perf_counter() + 0.25, self._budget_end)
+        cands = []
+        for k, c in enumerate(self.ref_claims, 1):
+            if c is None or not c.exprs:
+                continue
+            for e in c.exprs[1:]:
+                names = {nm for nm in _mentions(e) if self.names.kinds.get(nm) not in ("index", None)}
+                if names == own:
+                    cands.append((k, e))
+        for _k, e in cands:
+            try:
+                if self.same_value(rhs, e):
+                    return None
+            except (EvalError, ShapeError):
+                continue
+        # a slip keeps the size of the expression: the candidates nearest in size first
+        from .trees import walk
+
+        size = sum(1 for _ in walk(rhs))
+        cands.sort(key=lambda c: abs(sum(1 for _ in walk(c[1])) - size))
+        for k, e in cands:
+            if self.diagnose_pair(e, rhs, False) is not None:
+                # a multiple, a power or the inverse of a reference quantity is a quantity of its own (the count
+                # N_1 = sum_i x_i beside theta-hat = N_1/n, the precision 1/sigma^2): no slip to report
+                continue
+            for mt, diag in mutations(e, self.names):
+                if time.perf_counter() > deadline:
+                    return None
+                if diag not in _SLIPS:
+                    continue
+                try:
+                    if self.same_value(rhs, mt):
+                        return k, diag
+                except (EvalError, ShapeError):
+                    break
         return None
 
     def _approx_message(self, a, b, tol: float) -> str | None:

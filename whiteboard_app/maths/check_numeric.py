@@ -43,7 +43,7 @@ class NumericMixin:
                     self._mention_memo.clear()
                 m = self._mention_memo[tree] = frozenset(_mentions(tree))
             ctx = self._ctx if not self._touch.isdisjoint(m) else ()
-        key = (tree, solved, dense, ctx, self.ev.rows, self.ev.mean is not None)
+        key = (tree, solved, dense, ctx, self.ev.rows, self.ev.mean is not None, self.ev.flip)
         if len(self._cache) > 20000:  # a long session: keep memory bounded
             self._cache.clear()
         if key in self._cache:

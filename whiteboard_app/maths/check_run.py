@@ -155,7 +155,10 @@ class RunMixin:
     def _run_for(self, previous) -> _Run:
         """The run established by the user's previous steps (cached by the steps, extended one at a time)."""
         # the mean-loss reading (maths/conventions.py) defines the user's names in it: runs of its own
+        # and so does the opposite-sign reading (conventions.sign_reading)
         runs = self._runs if self.ev.mean is None else self.__dict__.setdefault("_mean_runs", {})
+        if self.ev.flip:
+            runs = self.__dict__.setdefault("_flip_runs" if self.ev.mean is None else "_flip_mean_runs", {})
         key = tuple(previous)
         k = len(key)
         while k > 0 and key[:k] not in runs:

@@ -117,6 +117,9 @@ def _writes_derivative(latex: str, previous: list[str]) -> bool:
     return False
 
 
+#: a logarithm written without a base: ``\\log x``, ``\\log(x)``, ``\\lg x`` (not ``\\log_2``, ``\\ln``, ``\\logistic``)
+_BARE_LOG = re.compile(r"\\(?:log|lg)(?![A-Za-z_])")
+
 _NUMERATOR_NOTE = "read in numerator layout (the derivative of a scalar by a column vector as a row)"
 
 
@@ -607,6 +610,7 @@ class CardChecker(RunMixin, MatchingMixin, DiagnosisMixin, NumericMixin):
                 ):
                     v = self._in_numerator_layout(latex, previous, run, v)
                 v = _conventions.mean_reading(self, latex, previous, as_written, v)
+                v = _conventions.sign_reading(self, latex, previous, as_written, v)
             v.latex = written
             _renaming.annotate(self, run, latex, v)  # hook (issue 11, i11eq): "reading q as θ"
             self._skipped(v, as_written)
@@ -635,6 +639,8 @@ class CardChecker(RunMixin, MatchingMixin, DiagnosisMixin, NumericMixin):
             alt = self._prediction_letters(vkey[1], list(vkey[0]), v)
             if alt is None:
                 alt = self._likelihood_reading(vkey[1], list(vkey[0]), v)
+            if alt is None:
+                alt = self._bits_reading(vkey[1], list(vkey[0]), v)
             if alt is not None:
                 v = alt
         v.ms = (time.perf_counter() - t0) * 1000.0
@@ -812,6 +818,36 @@ class CardChecker(RunMixin, MatchingMixin, DiagnosisMixin, NumericMixin):
         note = f"reading {parts[0].strip()} {_conventions.LIKELIHOOD_NOTE}"
         return dataclasses.replace(v, latex=latex, message=f"{v.message}; {note}" if v.message else note)
 
+    def _bits_reading(self, latex: str, previous: list[str], first: StepVerdict) -> StepVerdict | None:
+        """The step with every bare ``\\log`` read as ``\\log_2``, on a card whose reference chain takes logarithms
+        to base 2 only (entropies in bits): Cover & Thomas (2.1: "log is to the base 2, and entropy is expressed
+        in bits"), MacKay and Mitchell write ``\\log`` for ``\\log_2``. Only for a step that is wrong as written
+        and writes a bare ``\\log`` (``\\ln`` is natural whatever the card); the verdict is that reading's when it
+        is correct or wrong (with a note; a slip stays wrong, diagnosed in bits), else None."""
+        if first.verdict != "wrong" or getattr(self, "_in_bits_reading", False):
+            return None
+        if not _BARE_LOG.search(latex) or not self._bits_card():
+            return None
+        alt = _BARE_LOG.sub(r"\\log_{2}", latex)
+        prev = [_BARE_LOG.sub(r"\\log_{2}", s) for s in previous]
+        self._in_bits_reading = True
+        try:
+            v = self.check(alt, prev)
+        finally:
+            self._in_bits_reading = False
+        if v.verdict not in ("correct", "wrong"):
+            return None
+        # wrong in both readings: the diagnosis in the card's base (a sign flipped in one term, not a factor)
+        note = "reading \\log as \\log_2 (bits), the base of the card's entropies"
+        return dataclasses.replace(v, latex=latex, note=f"{v.note}; {note}" if v.note else note)
+
+    def _bits_card(self) -> bool:
+        """Does the card's reference chain write logarithms, all of them to base 2 (``\\log_2``)?"""
+        texts = [st.latex for st in self.card.steps]
+        return any("\\log_2" in t or "\\log_{2}" in t for t in texts) and not any(
+            _BARE_LOG.search(t) or "\\ln" in t for t in texts
+        )
+
     def _skipped(self, v: StepVerdict, previous: list[str]) -> None:
         """A correct step that reaches reference step k right after the user's previous step reached an
         earlier step k0 < k - 1: the routine steps k0+1..k-1 were skipped (still correct)."""
@@ -967,6 +1003,16 @@ class CardChecker(RunMixin, MatchingMixin, DiagnosisMixin, NumericMixin):
         v = self._judge_claim(latex, claim, prev)
         if defined is not None and v.verdict == "correct" and dinfo["kind"] != "solution":
             self._as_definition(v, dinfo, defined, claim)
+            if dinfo["kind"] in ("new", "pattern") and v.reference_step is None and len(claim.exprs) == 2:
+                slip = self.slipped_definition(claim.exprs[1])
+                if slip is not None:
+                    # a new name for a reference quantity written with a slip: not a definition to trust
+                    v.verdict, v.reference_step, v.diagnosis = "cannot_check", slip[0], slip[1]
+                    v.message = (
+                        f"{v.message}; but its right side is reference step {slip[0]}'s with a {slip[1]}: if "
+                        f"{dinfo['written']} is meant to be that quantity, check it (write the card's name "
+                        "to have it judged)"
+                    )
         elif dinfo is not None and dinfo["kind"] == "solution" and v.verdict == "wrong":
             v.message = f"{dinfo['written']} names the card's solution, and this is not its value" + (
                 f": {v.diagnosis}" if v.diagnosis else ""

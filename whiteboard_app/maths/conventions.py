@@ -22,7 +22,11 @@ is consistent. The rule (the *mean reading*):
   ``L = -\\sum...`` stays wrong.
 
 Only the count of the examples is a convention: a factor 1/2, 2 or 1/(N-1) on a whole step, a factor dropped
-inside a sum, a sign, stay wrong in both readings. The functions take the checker (duck-typed: ``card``,
+inside a sum, a sign, stay wrong in both readings.
+
+The second convention here is a card's ``[notation] opposite_signs`` (:func:`sign_reading`): parameters a known
+source writes with the opposite sign (Platt 1999: ``1/(1+\\exp(Af+B))`` for the card's ``\\sigma(As+B)``). A run whose
+model step is right only with them negated is judged in that reading from then on. The functions take the checker (duck-typed: ``card``,
 ``ev``, ``parse``, ``_check``, ``_run_for``, ``_use``, ``_verdicts``) and cache per-card facts on it.
 """
 
@@ -209,5 +213,124 @@ def mean_reading(chk, latex: str, previous: list[str], as_written: list[str], v)
             note=note,
             message=f"{what}your step {scale[1]} took the loss as the mean over the examples (1/N), and this "
             "step holds only for their sum",
+        )
+    return v
+
+
+# ---------------------------------------------------------------- parameters of the opposite sign
+#: the note of a step read with the card's ``opposite_signs`` parameters negated (Platt's convention)
+SIGN_NOTE = "read with {names} of the opposite sign, as your run writes the model"
+
+_DERIVATIVE_WRITTEN = ("\\partial", "\\nabla", "\\frac{d", "\\frac{\\mathrm{d}", "'")
+
+
+def opposite_signs(chk) -> tuple[str, ...]:
+    """The card's parameters that a known source writes with the opposite sign (``[notation] opposite_signs``,
+    docs/deck-authoring.md): Platt (1999) writes ``P(y=1|f) = 1/(1+\\exp(Af+B))`` where the card has
+    ``q_i = \\sigma(As_i + B)``, the same model with A and B negated. Empty on most cards."""
+    notation = getattr(chk.card, "notation", None)
+    return tuple(getattr(notation, "opposite_signs", ()) or ())
+
+
+def _flipped_state(chk) -> tuple:
+    """The checker's base state (names, definitions, patterns) with every ``opposite_signs`` parameter negated
+    in the card's definitions (a tree substitution, once per definition, so a definition built on another is
+    not negated twice). Cached on the checker."""
+    got = getattr(chk, "_flipped_base", None)
+    if got is not None:
+        return got
+    from .check_claims import _map_tree
+
+    flip = set(opposite_signs(chk))
+
+    def neg(node):
+        if node[0] == "var" and node[1] in flip:
+            return ("mul", (("num", -1.0), node))
+        return node
+
+    names, ev_names, defs, pats = chk._base_state
+    fdefs = {k: _map_tree(t, neg) for k, t in defs.items()}
+    fpats = {k: (params, _map_tree(t, neg)) for k, (params, t) in pats.items()}
+    chk._flipped_base = (names, ev_names, fdefs, fpats)
+    return chk._flipped_base
+
+
+def _judge_flipped(chk, latex: str, previous: list[str]):
+    """The step judged with the card's definitions in the opposite-sign reading (the run of ``previous``
+    too, built in that reading); None when it cannot be."""
+    ev = chk.ev
+    saved, saved_run = chk._base_state, chk._run
+    flipped = _flipped_state(chk)
+    chk._base_state = flipped
+    ev.flip = True
+    ev._memo.clear()
+    try:
+        chk._use(chk._base_run)
+        run = chk._run_for(previous)
+        chk._use(run)
+        return chk._check(latex, previous, run)
+    except _SCALE_ERRORS:
+        return None
+    finally:
+        chk._base_state = saved
+        ev.flip = False
+        ev._memo.clear()
+        chk._use(saved_run)
+
+
+def _states_model(chk, latex: str, flip: tuple[str, ...]) -> bool:
+    """Does the step state the model: does it write one of the ``flip`` parameters, with no derivative?"""
+    if any(d in latex for d in _DERIVATIVE_WRITTEN):
+        return False
+    from .check_claims import _mentions as mentions
+
+    try:
+        trees = chk.parse(latex).trees
+    except ParseError:
+        return False
+    return any(set(mentions(t)) & set(flip) for t in trees)
+
+
+def _run_signs(chk, as_written: list[str]) -> int | None:
+    """The 1-based number of the run's first step judged correct only in the opposite-sign reading, or None."""
+    for j in range(len(as_written)):
+        pv = chk._verdicts.get((tuple(as_written[:j]), as_written[j]))
+        if pv is not None and pv.verdict == "correct" and pv.note and "of the opposite sign" in pv.note:
+            return j + 1
+    return None
+
+
+def sign_reading(chk, latex: str, previous: list[str], as_written: list[str], v):
+    """The verdict with the card's opposite-sign convention applied: ``v`` itself, or the step's verdict with
+    the ``opposite_signs`` parameters negated in the card's definitions.
+
+    - a step judged wrong as written that states the model (writes one of those parameters, no derivative:
+      ``p_i = \\frac{1}{1+\\exp(Af_i+B)}``) is judged again in that reading; correct there, it is correct with
+      :data:`SIGN_NOTE`, and the run has taken the convention;
+    - once it has, every later step is judged in that reading: a step right only in the card's signs
+      (``\\frac{\\partial L}{\\partial A} = \\sum_i(p_i - t_i)f_i`` after Platt's model) is wrong, and one right
+      only in the run's signs (``\\sum_i(t_i - p_i)f_i``) is correct.
+
+    Without such a model step in the run, a gradient with the opposite sign stays the card's "sign flip"."""
+    flip = opposite_signs(chk)
+    if not flip or v.verdict not in ("wrong", "correct", "cannot_check"):
+        return v
+    first = _run_signs(chk, as_written)
+    if first is None and not (v.verdict == "wrong" and _states_model(chk, latex, flip)):
+        return v
+    w = _judge_flipped(chk, latex, previous)
+    if w is None:
+        return v
+    note_words = SIGN_NOTE.format(names=", ".join(flip))
+    note = f"{w.note}; {note_words}" if w.note else note_words
+    if w.verdict == "correct":
+        return dataclasses.replace(w, note=note)
+    if w.verdict == "wrong" and first is not None:
+        what = f"{w.diagnosis}: " if w.diagnosis else ""
+        return dataclasses.replace(
+            w,
+            note=note,
+            message=f"{what}your step {first} wrote the model with {', '.join(flip)} of the opposite sign, and "
+            "this step holds only with the card's signs",
         )
     return v

@@ -170,6 +170,9 @@ class Evaluator:
     #: the mean-loss reading (:mod:`.conventions`): a defined sum over the examples (name -> the count's tree)
     #: is read divided by the count, as a writer who takes the mean loss ``(1/N) sum_n`` means it. None: off.
     mean: dict | None = None
+    #: the opposite-sign reading (:func:`.conventions.sign_reading`): the card's definitions are read with its
+    #: ``opposite_signs`` parameters negated (the checker swaps them in); a key of the value cache. False: off.
+    flip: bool = False
 
     def __init__(self, names: Names, decl: Declarations, definitions: dict, patterns: dict):
         self._memo: dict = {}

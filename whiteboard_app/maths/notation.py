@@ -139,6 +139,10 @@ def _top_level_sum(tokens: list[str]) -> bool:
     return False
 
 
+#: commands that cannot stand in an argument list of names (``f(\\theta)``, ``f(\\mathbf{w}, b)``)
+_NOT_ARGUMENT = frozenset({r"\frac", r"\sum", r"\prod", r"\log", r"\exp", r"\cdot", r"\times", r"\sqrt"})
+
+
 def _bracket_close(tokens: list[str], i: int) -> int | None:
     """The index of the ``]`` that closes the ``[`` at ``tokens[i]``, or None."""
     j = _close_paren(tokens, i, "[", "]")
@@ -656,6 +660,26 @@ class NotationRules:
                 for j in range(i, i + len(key)):
                     prot[j] = True
                 i += len(key)
+        # the letters of a roman word (\mathrm{NLL}, \operatorname{MSE}): an alias of one of its letters (L for
+        # \ell) does not reach inside; an alias whose key writes the whole word (NLL, \mathrm{BN}_{\gamma,\beta}(x_i))
+        # still applies
+        keys = self.__dict__.get("_key_runs")
+        if keys is None:
+            keys = self._key_runs = {
+                a.key[j:k]
+                for a in self.aliases
+                for j in range(len(a.key))
+                for k in range(j + 2, len(a.key) + 1)
+            }
+        for i, t in enumerate(tokens):
+            if t.startswith("\\") and t[1:] in TEXT_CMDS and tokens[i + 1 : i + 2] == ["{"]:
+                j = i + 2
+                while j < len(tokens) and re.fullmatch(r"[A-Za-z]", tokens[j]):
+                    j += 1
+                word = tuple(tokens[i + 2 : j])
+                if j < len(tokens) and tokens[j] == "}" and len(word) >= 2 and word not in keys:
+                    for q in range(i + 2, j):
+                        prot[q] = True
         # the d of a derivative: \frac{d...}{d x}, \frac{d}{dx}
         for i, t in enumerate(tokens):
             nxt = tokens[i + 1] if i + 1 < len(tokens) else None
@@ -876,12 +900,17 @@ class NotationRules:
             return None
 
     def _apply_aliases(
-        self, tokens: list[str], keep: frozenset = frozenset(), params: bool = False
+        self,
+        tokens: list[str],
+        keep: frozenset = frozenset(),
+        params: bool = False,
+        not_count: frozenset | None = None,
     ) -> tuple[list[str], bool, bool]:
         """Rule 2. Returns (tokens, changed, per-example witness: a pattern alias written without index).
         An alias whose written name is in ``keep`` (a name the user defined) is not applied; with
         ``params``, nor is an alias to a constant (``b`` = ``0``: in the user's own definition a new
-        parameter, not the card's missing bias)."""
+        parameter, not the card's missing bias). ``not_count``: :meth:`_other_count_letters` of the step as
+        written (computed from ``tokens`` when None; a later pass sees the count's letters already renamed)."""
         if not self.aliases:
             return tokens, False, False
         prot = self._protected(tokens)
@@ -932,6 +961,8 @@ class NotationRules:
                 for r in range(q, e):
                     letter[r] = False  # a product of single-letter names: no word
             q = e
+        if not_count is None:
+            not_count = self._other_count_letters(tokens)
         out: list[str] = []
         changed = witness = False
         i = 0
@@ -953,6 +984,8 @@ class NotationRules:
                 bound = _slot_match(a, tokens, i)
                 if bound is None or any(prot[i : i + k]):
                     continue
+                if k == 1 and not a.params and tokens[i] in not_count:
+                    continue  # ESL's centroid m beside the count N: no second name of the count
                 arity = self._family_arity_written(a, tokens, i + k)
                 if (
                     keep
@@ -1018,6 +1051,23 @@ class NotationRules:
                     if (inside_decor or (out and out[-1] in (r"\partial", "d"))) and not a.atom:
                         continue  # \hat{s}, \partial z: a written-out expression is no name there
                     hit = (_rename_subscripts(list(a.target), bound), i + k)
+                    tgt, after = hit
+                    if (
+                        len(tgt) == 4
+                        and tgt[:2] == ["(", "-"]
+                        and tgt[3] == ")"
+                        and after < n
+                        and tokens[after] == "("
+                    ):
+                        # a negated alias written with its arguments, \mathrm{NLL}(\theta) for -\ell: the
+                        # arguments name the quantity (-\ell(\theta)), they do not multiply it
+                        close = _close_paren(tokens, after, "(", ")")
+                        args = tokens[after + 1 : close] if close > after else None
+                        if args and all(
+                            re.fullmatch(r"[A-Za-z]|\\[A-Za-z]+|[{},_^0-9]", t) and t not in _NOT_ARGUMENT
+                            for t in args
+                        ):
+                            hit = ([*tgt[:3], "(", *args, ")", ")"], close + 1)
                 break
             if hit is None:
                 out.append(tokens[i])
@@ -1027,6 +1077,36 @@ class NotationRules:
             i = hit[1]
             changed = True
         return out, changed, witness
+
+    def _other_count_letters(self, tokens: list[str]) -> frozenset:
+        """Single letters that the card aliases to one of its counts (a declared positive integer: ``m`` for n)
+        in a step whose sums already run to that count in another alias letter (``\\sum_{i=1}^{N}`` with ``N`` = n):
+        there the letter is no second name of the count (ESL's k-means centroid ``m`` in ``\\sum_{i=1}^{N}(x_i -
+        m)^2``), so it takes no alias (it is read as written, an unknown name, never the count)."""
+        counts = {k for k, dom in self.card.declarations.symbols.items() if dom == "positive_integer"}
+        if not counts:
+            return frozenset()
+        target_of = {a.key[0]: a.target for a in self.aliases if len(a.key) == 1 and not a.params}
+        bounds = set()
+        for q, t in enumerate(tokens):
+            if t == "^" and q >= 1 and tokens[q - 1] == "}" and r"\sum" in tokens[max(0, q - 8) : q]:
+                b = tokens[q + 1 : q + 4]
+                letter = b[1] if b[:1] == ["{"] and b[2:3] == ["}"] else b[0] if b else None
+                if letter is not None and re.fullmatch(r"[A-Za-z]", letter):
+                    tgt = target_of.get(letter, (letter,))
+                    if len(tgt) == 1 and tgt[0] in counts:
+                        bounds.add((letter, tgt[0]))
+        # a bound written in another alias letter of the count (N in a step that also writes m); the card's own
+        # letter as the bound (n beside N) is the same count written twice, as texts mix them
+        bounds = {(b, c) for b, c in bounds if b != c}
+        if not bounds:
+            return frozenset()
+        out = set()
+        for key, tgt in target_of.items():
+            if len(tgt) == 1 and tgt[0] in counts and any(c == tgt[0] and b != key for b, c in bounds):
+                if key not in {b for b, _ in bounds}:
+                    out.add(key)
+        return frozenset(out)
 
     def _written_name(self, tokens: list[str], j: int) -> str | None:
         """The internal name of the name whose subscript starts at tokens[j] (``r_{ik}``: r_ik)."""
@@ -2343,10 +2423,11 @@ class NotationRules:
             tokens, c0 = self._negated_derivatives(tokens, keep)
             tokens, cs = self._sample_superscripts(tokens)
             c0 = c0 or cs
-            tokens, c2, witness = self._apply_aliases(tokens, keep, params)
+            not_count = self._other_count_letters(tokens)
+            tokens, c2, witness = self._apply_aliases(tokens, keep, params, not_count)
             c2 = c2 or c0
             for _ in range(2):  # D(P\|Q) -> D(p\|q) -> D_{KL}(p\| q)
-                tokens, again, w2 = self._apply_aliases(tokens, keep, params)
+                tokens, again, w2 = self._apply_aliases(tokens, keep, params, not_count)
                 witness = witness or w2
                 if not again:
                     break
@@ -2376,7 +2457,7 @@ class NotationRules:
                 if c4:
                     # an alias written with the user's index letter (E[g_k] for the card's 'E[g_i]') applies
                     # once the letter is the card's
-                    tokens, _, w3 = self._apply_aliases(tokens, keep, params)
+                    tokens, _, w3 = self._apply_aliases(tokens, keep, params, not_count)
                     witness = witness or w3
                 tokens, ce = self._einstein(tokens, components)
                 tokens, c5 = self._per_example(tokens, components, witness)
