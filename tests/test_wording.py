@@ -180,3 +180,8 @@ def test_a_definition_of_the_users_own_name_is_not_headlined_correct():
     )
     assert w.headline == "correct"
     assert wording.short_label(D("y = 1", "correct", message="defines y", defines="y")) == "definition"
+    assert wording.summary_word(D("y = 1", "correct", message="defines y", defines="y")) == "definition"
+    assert (
+        wording.summary_word(D("a", "correct", reference_step=1, message="matches reference step 1"))
+        == "correct"
+    )

@@ -259,12 +259,13 @@ def short_label(verdict: VerdictLike | None) -> str:
 
 def summary_word(verdict: VerdictLike | None) -> str | None:
     """A step's word for the run's summary: "correct" for a correct step (the summary adds "but
-    unsupported" itself), else :func:`short_label` ("wrong: sign flip", "unknown name ‘hat_y’",
-    "incomplete formula", "could not read" only for ink that gave no reading); None without a verdict."""
+    unsupported" itself), "definition" for one that only names something of the user's own, else
+    :func:`short_label` ("wrong: sign flip", "unknown name ‘hat_y’", "incomplete formula", "could not
+    read" only for ink that gave no reading); None without a verdict."""
     if verdict is None:
         return None
     if getattr(verdict, "verdict", None) == "correct":
-        return "correct"
+        return describe_verdict(verdict).headline  # "correct", or "definition" (DEFINITION)
     return short_label(verdict)
 
 
