@@ -394,3 +394,22 @@ def test_ink_written_into_a_typed_step_does_not_replace_the_typed_latex(qtbot, c
     qtbot.waitUntil(
         lambda: view.model.step(0).latex == "y = 1" and view.model.step(0).status == "done", timeout=15_000
     )
+
+
+def test_a_definition_shows_a_neutral_chip_and_board_mark(qtbot, card):
+    """A step that only defines a name of the user's own is neither applauded in green on its chip nor
+    beside its number on the board (session-12 user trial)."""
+    from whiteboard_app.ui.step_panel import DEFINITION_STYLE
+
+    rec = ScriptedRecognizer({})
+
+    def define(c, latex, previous):
+        return Verdict(latex, "correct", message="defines u", defines="u")
+
+    view = make_view(qtbot, card, rec, check=define)
+    panel = view.panels[0]
+    panel.edit.setText("u = 1 + e^{-z}")
+    panel.edit.returnPressed.emit()
+    qtbot.waitUntil(done(view), timeout=15_000)
+    assert panel.chip.text() == f"{DEFINITION_STYLE[1]} definition"
+    assert view.canvas.step_mark(0) == (DEFINITION_STYLE[1], DEFINITION_STYLE[0])

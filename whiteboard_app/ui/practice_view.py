@@ -54,7 +54,7 @@ from whiteboard_app.ui.mathtext import render_text_pixmap
 from whiteboard_app.ui.page_model import PageModel
 from whiteboard_app.ui.practice_model import CHECKING, DONE, EMPTY, READING, WAITING, PracticeModel, StepState
 from whiteboard_app.ui.prose import prose_html
-from whiteboard_app.ui.step_panel import VERDICT_STYLE, StepPanel
+from whiteboard_app.ui.step_panel import VERDICT_STYLE, StepPanel, chip_style, verdict_words
 from whiteboard_app.ui.timer_widget import TimerWidget, format_ms, summary_text
 from whiteboard_app.ui.undo import NewStepCommand, ReadingCommand, push_board_history
 from whiteboard_app.ui.workers import DEFAULT_PAUSE_MS, StepReader, Worker, WorkerPool
@@ -449,7 +449,7 @@ class PracticeView(QWidget):
         st = self.model.step(k)
         kind = "unparsed" if st.error else (st.verdict.verdict if st.verdict is not None else None)
         if kind in VERDICT_STYLE and st.status == DONE:
-            colour, symbol = VERDICT_STYLE[kind]
+            colour, symbol = chip_style(kind, verdict_words(st)[0])
             self.canvas.set_step_mark(k, symbol, colour)
         elif st.status in (READING, CHECKING):
             self.canvas.set_step_mark(k, "\u2026", "#666666")

@@ -41,6 +41,14 @@ VERDICT_STYLE = {
 DEFINITION_STYLE = ("#4a5a6a", "\u2254")
 
 
+def chip_style(kind: str | None, headline: str) -> tuple[str, str]:
+    """(colour, symbol) of a verdict ``kind`` shown with ``headline`` (:func:`verdict_words`): the
+    neutral DEFINITION_STYLE for a definition, else VERDICT_STYLE's, grey and no symbol for no verdict."""
+    if kind == "correct" and headline == wording.DEFINITION:
+        return DEFINITION_STYLE
+    return VERDICT_STYLE.get(kind or "", ("#666666", ""))
+
+
 def _short(message: str | None, limit: int = 200) -> str:
     """The first line of ``message``, at most ``limit`` characters (a checker's message may carry a
     whole multi-line exception text)."""
@@ -254,9 +262,7 @@ class StepPanel(QFrame):
         kind = state.verdict.verdict if (state.verdict is not None and not state.error) else None
         if state.error:
             kind = "unparsed"
-        colour, symbol = VERDICT_STYLE.get(kind, ("#666666", ""))
-        if kind == "correct" and headline == wording.DEFINITION:
-            colour, symbol = DEFINITION_STYLE
+        colour, symbol = chip_style(kind, headline)
         self.chip.setText(f"{symbol} {headline}".strip())
         self.chip.setStyleSheet(
             f"color: white; background: {colour}; border-radius: 4px; padding: 1px 6px;" if headline else ""
