@@ -222,7 +222,7 @@ class PracticeModel(QObject):
         )
         return True
 
-    def keep_typed(self, i: int) -> bool:
+    def keep_typed_after_failure(self, i: int) -> bool:
         """Reading step ``i``'s ink failed but the step holds typed LaTeX: that stands with its verdict
         (status back to "done", or "checking" while unknown). False when the step has no typed LaTeX."""
         if not self.keeps_typed(i):

@@ -621,7 +621,7 @@ class PracticeView(QWidget):
         self._refresh_summary()
 
     def _on_read_failed(self, k: int, message: str) -> None:
-        if self.model.keep_typed(k):  # the typed LaTeX stands; its verdict is unchanged
+        if self.model.keep_typed_after_failure(k):  # the typed LaTeX stands; its verdict is unchanged
             return
         self.model.set_error(k, f"could not read: {message}")
 
