@@ -542,6 +542,12 @@ _TOKEN = re.compile(r"\\left\(|\\right\)|\\[A-Za-z]+|\\.|\S")
 _ITEM = re.compile(r"^(?:[A-Za-z0-9]|\\[a-z]+|\})$")
 
 
+def _spans(latex: str) -> tuple[list[tuple[str, int, int]], list[str]]:
+    """The tokens of *latex* as (text, start, end) character spans, and their texts alone."""
+    toks = [(m.group(0), m.start(), m.end()) for m in _TOKEN.finditer(latex)]
+    return toks, [t[0] for t in toks]
+
+
 def unmatched_bracket_commas(latex: str) -> str:
     """The parser's *latex* with each closing round bracket that closes nothing, standing between two list
     items, read as a comma, when the reading has a comma elsewhere (``L_{0} ) L_{1} , \\ldots`` ->
@@ -607,8 +613,7 @@ def operand_less_products(latex: str) -> str:
     """
     if "\\times" not in latex and "\\cdot" not in latex:
         return latex
-    toks = [(m.group(0), m.start(), m.end()) for m in _TOKEN.finditer(latex)]
-    names = [t[0] for t in toks]
+    toks, names = _spans(latex)
     drop = []
     left = None  # the token before, among those kept
     for i, t in enumerate(names):
@@ -644,8 +649,7 @@ def operand_less_wedges(latex: str) -> str:
     nothing applies."""
     if "\\wedge" not in latex:
         return latex
-    toks = [(m.group(0), m.start(), m.end()) for m in _TOKEN.finditer(latex)]
-    names = [t[0] for t in toks]
+    toks, names = _spans(latex)
     out = latex
     for i in reversed(range(len(names))):
         if names[i] != "\\wedge":
@@ -725,8 +729,7 @@ def dangling_group_signs(latex: str) -> str:
         return latex
     out = latex
     for _ in range(8):  # one group mended a pass
-        toks = [(m.group(0), m.start(), m.end()) for m in _TOKEN.finditer(out)]
-        names = [t[0] for t in toks]
+        toks, names = _spans(out)
         openers = _group_openers(names)
         changed = False
         for j in sorted(openers, reverse=True):
@@ -799,8 +802,7 @@ def integral_lower_limits(latex: str) -> str:
         return latex
     out = latex
     for _ in range(8):
-        toks = [(m.group(0), m.start(), m.end()) for m in _TOKEN.finditer(out)]
-        names = [t[0] for t in toks]
+        toks, names = _spans(out)
         for k, t in enumerate(names):
             if t != "\\int" or k + 1 >= len(names) or names[k + 1] != "^":
                 continue
@@ -836,8 +838,7 @@ def bracket_slashes(latex: str) -> str:
     alone. Returns the same string when nothing applies."""
     if "1" not in latex:
         return latex
-    toks = [(m.group(0), m.start(), m.end()) for m in _TOKEN.finditer(latex)]
-    names = [t[0] for t in toks]
+    toks, names = _spans(latex)
     out = latex
     for i in reversed(range(1, len(names) - 1)):
         if names[i] == "1" and names[i - 1] in _CLOSE_BRACKETS and names[i + 1] in _OPEN_BRACKETS:
@@ -857,8 +858,7 @@ def operand_stars(latex: str) -> str:
     applies."""
     if "*" not in latex:
         return latex
-    toks = [(m.group(0), m.start(), m.end()) for m in _TOKEN.finditer(latex)]
-    names = [t[0] for t in toks]
+    toks, names = _spans(latex)
     out = latex
     for i in reversed(range(len(names))):
         if names[i] != "*":
