@@ -142,14 +142,23 @@ def _judge_mean(chk, latex: str, previous: list[str]):
     ev.mean = summed_objectives(chk)
     ev._memo.clear()
     try:
+        return _judge_in_reading(chk, latex, previous)
+    finally:
+        ev.mean = None
+        ev._memo.clear()
+
+
+def _judge_in_reading(chk, latex: str, previous: list[str], start=None):
+    """The step judged in the reading the caller has installed on ``chk`` (the run of ``previous`` built
+    in it too, from the run ``start`` when given); None when the reading cannot judge it (_SCALE_ERRORS)."""
+    try:
+        if start is not None:
+            chk._use(start)
         run = chk._run_for(previous)
         chk._use(run)
         return chk._check(latex, previous, run)
     except _SCALE_ERRORS:
         return None
-    finally:
-        ev.mean = None
-        ev._memo.clear()
 
 
 def _run_scale(chk, previous: list[str], as_written: list[str], names: dict) -> tuple[str, int] | None:
@@ -265,12 +274,7 @@ def _judge_flipped(chk, latex: str, previous: list[str]):
     ev.flip = True
     ev._memo.clear()
     try:
-        chk._use(chk._base_run)
-        run = chk._run_for(previous)
-        chk._use(run)
-        return chk._check(latex, previous, run)
-    except _SCALE_ERRORS:
-        return None
+        return _judge_in_reading(chk, latex, previous, start=chk._base_run)
     finally:
         chk._base_state = saved
         ev.flip = False
