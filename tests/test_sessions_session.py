@@ -176,6 +176,23 @@ def test_finish_drops_an_empty_open_step_and_refuses_more_ink():
         s.add_stroke(stroke(1))
 
 
+def test_finish_keeps_a_typed_open_step_with_its_split():
+    # a step typed without ink (no strokes, no recogniser reading) is not an empty step: Done kept
+    # dropping it, so the board lost the last typed step and the summary showed no time for it
+    clock = FakeClock()
+    s = Session("c", clock)
+    clock.advance(4000)
+    s.record_correction(0, "u = 1 + e^{-z}")
+    s.record_verdict(0, {"latex": "u = 1 + e^{-z}", "verdict": "correct"})
+    clock.advance(1000)
+    s.finish()
+    assert [st.index for st in s.steps] == [0]
+    assert s.steps[0].latex == "u = 1 + e^{-z}"
+    assert s.steps[0].closed_ms == 5000.0
+    assert s.splits() == [Split(0, 5000.0, 5000.0)]
+    assert s.board().steps[0].verdict.verdict == "correct"
+
+
 def test_real_step_verdict_and_a_move_between_steps():
     from whiteboard_app.maths.checker import StepVerdict
 

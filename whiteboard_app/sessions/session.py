@@ -492,10 +492,10 @@ class Session:
             self._board = replace(self._board, pauses=kept)
         if self._current in self._steps:
             st = self._steps[self._current]
-            if st.strokes or st.readings:
+            if st.strokes or st.readings or st.corrections or st.verdicts:
                 if st.closed_ms is None:
                     self._steps[st.index] = replace(st, closed_ms=now)
-            else:  # an empty step opened by next_step: drop it
+            else:  # an empty step opened by next_step: drop it (a typed step is not empty)
                 del self._steps[self._current]
         self._board = replace(self._board, finished_ms=now)
         self._emit("finish", None)
