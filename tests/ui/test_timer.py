@@ -95,6 +95,13 @@ def test_summary_lists_time_splits_verdicts_and_freezes(run):
     assert lines[1] == "Step 1: 0:05  correct"
     assert lines[2] == "Step 2: 0:12  wrong  froze 0:11"
     assert lines[3] == "1 freeze(s) longer than 8 s"
+    # the time shown (whole seconds) and the difference add up to the target as read
+    assert summary_text(78_600, 300, [], []).splitlines()[0] == (
+        "Time 1:18 against a target of 5:00 (3:42 under)"
+    )
+    assert summary_text(300_400, 300, [], []).splitlines()[0] == (
+        "Time 5:00 against a target of 5:00 (0:00 under)"
+    )
     widget.refresh()
     assert widget.split_label.text() == "run over"
     clock.advance(60_000)  # the clock has stopped

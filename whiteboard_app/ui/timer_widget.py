@@ -49,7 +49,9 @@ def summary_text(
     derivation was complete): a time below the target is not called "under" it, since nothing was done
     in that time (issue 16: an abandoned one-step run was "4:13 under"); over the target is still said."""
     if target_s:
-        over = total_ms - target_s * 1000.0
+        # in whole shown seconds, so that the time and the difference add up to the target as read
+        # (1:18 and 3:42 under 5:00, not 3:41 from the unrounded 78.6 s)
+        over = (total_ms // 1000.0) * 1000.0 - target_s * 1000.0
         if over <= 0 and complete is False:
             head = (
                 f"Time {format_ms(total_ms)}, target {format_ms(target_s * 1000.0)}"
