@@ -176,3 +176,30 @@ def test_shape_mismatch_through_a_scalar_alias_is_cannot_check():
     # without such a letter a dropped transpose is still wrong
     v = card_checker("map-gaussian-prior-l2").check(r"(X^T X + \lambda I)w^T = X^T y", [])
     assert v.verdict == "wrong"
+
+
+# ------------------------------------------------------------------ sums over the mini-batch set
+@pytest.mark.parametrize(
+    "card_id,steps,verdicts",
+    [
+        # batch norm's examples are the batch B (the card writes mu_B): sum over i in B is its sum, |B| its count
+        (
+            "batchnorm-forward",
+            [
+                r"\mu_{\mathcal{B}} = \frac{1}{|\mathcal{B}|}\sum_{i\in\mathcal{B}}x_i",
+                r"\sigma_{\mathcal{B}}^2 = \frac{1}{|\mathcal{B}|}\sum_{i\in\mathcal{B}}(x_i-\mu_{\mathcal{B}})^2",
+            ],
+            ["correct", "correct"],
+        ),
+        (
+            "batchnorm-forward",
+            [r"\sigma_{B}^2 = \frac{1}{|B|-1}\sum_{i\in B}(x_i-\mu_{B})^2"],
+            ["wrong"],
+        ),
+        # on a card whose examples are the whole sample a mini-batch sum is no full sum: not read
+        ("logistic-regression-gradient", [r"\nabla_w L = \sum_{i\in\mathcal{B}}(p_i-y_i)x_i"], ["unparsed"]),
+    ],
+)
+def test_set_indexed_sums(card_id, steps, verdicts):
+    got = _run(card_id, steps)
+    assert [v.verdict for v in got] == verdicts, [(v.verdict, v.diagnosis, v.message) for v in got]

@@ -1776,6 +1776,55 @@ class NotationRules:
             i += len(new)
         return tokens, changed
 
+    def _set_sums(self, tokens: list[str]) -> tuple[list[str], bool]:
+        """Ioffe & Szegedy's and Goodfellow's mini-batch sums: on a card whose own aliases name the set its index
+        runs over (batch norm's ``\\mu_{\\mathcal{B}}``: the examples of the card are the batch B), ``\\sum_{i \\in
+        \\mathcal{B}}`` is the card's ``\\sum_i`` and ``|\\mathcal{B}|`` its count. On any other card a sum over a set
+        (a mini-batch of a larger sample) is left as written (unparsed, never the full sum)."""
+        if r"\in" not in tokens and "|" not in tokens:
+            return tokens, False
+        sets = self._batch_sets
+        if not sets or len(self.indices) != 1:
+            return tokens, False
+        letter, (_, count) = next(iter(self.indices.items()))
+        out: list[str] = []
+        changed = False
+        i, n = 0, len(tokens)
+        while i < n:
+            t = tokens[i]
+            if (
+                t in (r"\sum", r"\prod")
+                and tokens[i + 1 : i + 3] == ["_", "{"]
+                and i + 6 < n
+                and re.fullmatch(r"[A-Za-z]", tokens[i + 3])
+                and tokens[i + 4] == r"\in"
+                and tokens[i + 5] in sets
+                and tokens[i + 6] == "}"
+            ):
+                out += [t, "_", "{", tokens[i + 3], "}"]
+                i += 7
+                changed = True
+                continue
+            if t == "|" and i + 2 < n and tokens[i + 1] in sets and tokens[i + 2] == "|":
+                out += _tokens(count)
+                i += 3
+                changed = True
+                continue
+            out.append(t)
+            i += 1
+        return out, changed
+
+    @functools.cached_property
+    def _batch_sets(self) -> frozenset:
+        """The set letters the card's aliases write as a subscript of a card name (``\\mu_{\\mathcal{B}}``: B)."""
+        out = set()
+        for a in self.aliases:
+            k = a.key
+            if len(k) == 5 and k[1:3] == ("_", "{") and k[4] == "}" and re.fullmatch(r"[A-Z]", k[3]):
+                if self.names.kinds.get(k[3]) is None:
+                    out.add(k[3])
+        return frozenset(out)
+
     def _sample_superscripts(self, tokens: list[str]) -> tuple[list[str], bool]:
         """Rule 3's ``x^{(i)} -> x_{i}`` for the card's families, done before the aliases too, so a declared
         opaque key written with Ng's sample index (``p(x^{(i)};\\theta)`` for ``p(x_i|\\theta)``) is
@@ -2454,7 +2503,8 @@ class NotationRules:
             )
             tokens, c0 = self._negated_derivatives(tokens, keep)
             tokens, cs = self._sample_superscripts(tokens)
-            c0 = c0 or cs
+            tokens, cset = self._set_sums(tokens)
+            c0 = c0 or cs or cset
             not_count = self._other_count_letters(tokens)
             tokens, c2, witness = self._apply_aliases(tokens, keep, params, not_count)
             c2 = c2 or c0
