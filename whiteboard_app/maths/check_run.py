@@ -38,6 +38,7 @@ from .evaluate import EvalError, ShapeError
 from .normalise import Names
 from .notation import _accents, rewrite_step, rules_for
 from .parse import ParsedStep, free_names, parse_piece, parse_step
+from .trees import name_latex
 
 
 @dataclass
@@ -53,6 +54,7 @@ class _UserName:
     step: int = 0
     per_example: bool = False
     alias: str | None = None
+    alias_tree: tuple | None = None  # an element of a card family it equals (y-hat = sigma(w^T x + b) is p_i)
 
 
 @dataclass
@@ -107,6 +109,8 @@ _NAME_LHS = re.compile(
 
 
 #: an expectation written as E[...] / \mathbb{E}[...] / \operatorname{E}[...]
+# the names of a small positive constant added for numerical stability (Goodfellow et al. write delta)
+_STABILISERS = ("epsilon", "varepsilon", "delta")
 _EXPECTATION = re.compile(r"(?<![A-Za-z\\])E\s*(?:_\{[^{}]*\}\s*)?\[|\\(?:mathbb|operatorname|mathrm)\{E\}")
 
 
@@ -683,6 +687,8 @@ class RunMixin:
                 u = run.users[node[2][1]]
                 if u.alias is not None:
                     return ("deriv", _map_tree(node[1], f), ("var", u.alias))
+                if u.alias_tree is not None:
+                    return ("deriv", _map_tree(node[1], f), u.alias_tree)
                 fn = node[1]
                 defs = {**self._base_state[2], **run.defs}
                 if fn[0] == "var" and fn[1] in defs and u.tree != ("var", fn[1]):
@@ -791,6 +797,19 @@ class RunMixin:
                     ):
                         users[key].alias = nm
                         break
+                else:
+                    # the generic element of a card family of one index (micrograd's y-hat = sigma(w^T x + b) for
+                    # the card's p_i): derivatives with respect to it are taken with respect to that element
+                    for nm, fam in base_names.families.items():
+                        if len(fam) != 1 or base_names.kinds.get(nm) != "family" or nm in base_names.stacks:
+                            continue
+                        elem = ("idx", nm, (("var", fam),))
+                        try:
+                            if self.same_value(elem, rhs):
+                                users[key].alias_tree = elem
+                                break
+                        except (EvalError, ShapeError):
+                            continue
             return new, None, None
         # kind == "card": the user's own version of a card name
         target = self._base_state[2].get(key)
@@ -805,12 +824,20 @@ class RunMixin:
         fresh = _fresh_after(run, ps)
         scope0 = {nm: 0.0 for nm in fresh}
         how = None
+        zeroed: tuple[str, ...] = ()
         for cand, word in ((target, ""), (summand, " per example")):
             if cand is None:
                 continue
             if self._agree_scoped(rhs, cand, scope0):
                 how = word
                 break
+        if how is None:
+            # Goodfellow et al. 8.7.1 (sigma = sqrt(delta + 1/m sum ...)): the card's name with the card's
+            # small positive stabiliser added inside it, where the card's definition of the name has none
+            stab = self._stabilisers(rhs, target)
+            if stab and self._agree_scoped(rhs, target, {**scope0, **{nm: 0.0 for nm in stab}}):
+                how = " with " + ", ".join(name_latex(nm) for nm in stab) + " inside it"
+                zeroed = stab
         if how is None:
             return None, None, None
         internal = "@" + canonical(written if not dinfo["opaque"] else written.split("(")[0])
@@ -825,7 +852,28 @@ class RunMixin:
             rename={**run.rename, key: internal},
         )
         new._how = how  # shown in the message
+        new._zeroed = zeroed
         return new, None, None
+
+    def _stabilisers(self, rhs, target) -> tuple[str, ...]:
+        """The card's small positive constants (a declared ``positive`` epsilon or delta: the numerical
+        stabiliser of batch norm, Adam, RMSProp) that ``rhs`` writes and the card's ``target`` does not
+        depend on, even through the card's definitions."""
+        d = self.card.declarations
+        cands = [nm for nm in _STABILISERS if d.symbols.get(nm) == "positive"]
+        if not cands:
+            return ()
+        defs = self._base_state[2]
+        seen: set[str] = set()
+        todo = list(free_names(target))
+        while todo:
+            nm = todo.pop()
+            if nm in seen:
+                continue
+            seen.add(nm)
+            if nm in defs:
+                todo.extend(free_names(defs[nm]))
+        return tuple(nm for nm in cands if nm in free_names(rhs) and nm not in seen)
 
     def _one_example(self, tree, names: Names):
         """``tree`` with every one-index family that has a stacked vector of its own name (y, p) and is written
@@ -875,8 +923,9 @@ class RunMixin:
         words = f"defines {written}"
         how = getattr(run, "_how", None)
         if dinfo["kind"] == "card":
+            at0 = [*run.fresh, *(name_latex(nm) for nm in getattr(run, "_zeroed", ()))]
             words = f"defines {written} for your model{how or ''} (it reduces to the card's {written}" + (
-                " with " + ", ".join(run.fresh) + " = 0)" if run.fresh else ")"
+                " with " + ", ".join(at0) + " = 0)" if at0 else ")"
             )
             words += "; later steps use yours"
         fresh = getattr(claim.step, "fresh", ())

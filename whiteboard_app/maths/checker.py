@@ -47,6 +47,7 @@ from whiteboard_app.latex.tokens import (
 
 from . import conditions as _conditions
 from . import conventions as _conventions
+from . import functions as _functions
 from . import renaming as _renaming
 from .check_claims import (
     INEQ,
@@ -63,7 +64,7 @@ from .check_numeric import NumericMixin, _agree
 from .check_run import RunMixin, _Run, _with_step_names
 from .evaluate import EvalError, Evaluator, IndexRangeError, ShapeError, contains
 from .normalise import names_from_declarations
-from .notation import prediction_reading, rewrite_step
+from .notation import prediction_reading, rewrite_step, rules_for
 from .parse import ParsedStep, parse_piece, parse_step, validate
 
 __all__ = ["CardChecker", "Comparison", "StepVerdict", "is_tautology", "near_misses_for"]
@@ -587,6 +588,22 @@ class CardChecker(RunMixin, MatchingMixin, DiagnosisMixin, NumericMixin):
         if hit is not None:
             return dataclasses.replace(hit)
         t0 = time.perf_counter()
+        step, kept, own, funcs = _functions.read_run(self.card, latex, previous)
+        if own is not None or funcs:
+            if own is not None:
+                # g(z) = 1/(1+e^{-z}): a function of the user's own, read into the later steps of the run
+                v = StepVerdict(
+                    latex,
+                    "correct",
+                    defines=f"{own.name}({own.var})",
+                    message=f"defines the function {own.name}({own.var}); later steps read {own.name}(...) "
+                    "as its value",
+                )
+            else:
+                v = dataclasses.replace(self.check(step, kept), latex=latex)
+            v.ms = (time.perf_counter() - t0) * 1000.0
+            self._verdicts[vkey] = dataclasses.replace(v)
+            return v
         try:
             # extras (diagnosis searches, the "proved" label) stop 0.6 s after the start, so a check
             # stays inside the worker's ~1 s limit on a busy machine
@@ -635,6 +652,8 @@ class CardChecker(RunMixin, MatchingMixin, DiagnosisMixin, NumericMixin):
         finally:
             self._layout_rows = False
             self._use(self._base_run)
+        if v.verdict == "wrong" and v.diagnosis == "shape mismatch":
+            v = self._scalar_alias_shapes(v)
         if v.verdict != "correct":
             alt = self._prediction_letters(vkey[1], list(vkey[0]), v)
             if alt is None:
@@ -648,6 +667,22 @@ class CardChecker(RunMixin, MatchingMixin, DiagnosisMixin, NumericMixin):
             self._verdicts.clear()
         self._verdicts[vkey] = dataclasses.replace(v)
         return v
+
+    def _scalar_alias_shapes(self, v: StepVerdict) -> StepVerdict:
+        """A shape mismatch in a step that writes a letter the card aliases to a scalar (Bishop's precision
+        beta on a card whose coefficient vector ESL and ISLR write beta): the reading is in doubt, not the step,
+        so it is "cannot check" with the reading named, never "wrong"."""
+        hits = rules_for(self.card).scalar_letter_aliases(v.latex)
+        if not hits:
+            return v
+        said = ", ".join(f"{k} as {t}" for k, t in hits)
+        return StepVerdict(
+            v.latex,
+            "cannot_check",
+            reference_step=v.reference_step,
+            message=f"reading {said} (the card's notation) gives mismatched shapes; if {hits[0][0]} is another "
+            "quantity here (a coefficient vector), write the card's name for it",
+        )
 
     def _numerator_evidence(self, v: StepVerdict, previous: list[str]) -> bool:
         """Has the user written in numerator layout? A shape error in the cards' layout that the other layout

@@ -589,7 +589,15 @@ class NotationRules:
             except ParseError:
                 continue
         self.aliases: list[_Alias] = []
-        for key, rhs in nt.aliases.items():
+        implicit = {}
+        if d.symbols.get("epsilon") == "positive" and not any(
+            "delta" in text
+            for text in [*d.symbols, *d.indexed, *d.definitions, *nt.aliases, *nt.aliases.values()]
+        ):
+            # the card's small positive stabiliser: Goodfellow et al. write it delta (8.7.1 batch norm,
+            # Algorithms 8.4-8.7), Kingma & Ba and Ioffe & Szegedy epsilon
+            implicit = {r"\delta": r"\epsilon", r"\varepsilon": r"\epsilon"}
+        for key, rhs in {**implicit, **nt.aliases}.items():
             for variant in _variants(key):
                 try:
                     a = self._alias(variant, rhs)
@@ -598,6 +606,8 @@ class NotationRules:
                 if a is not None and a.key != a.target:
                     self.aliases.append(a)
         self.aliases.sort(key=lambda a: (len(a.key), len(a.params)), reverse=True)
+        # the keys of one-letter pattern aliases (z_i for w^T x_i): z^{(i)} is their element i too
+        self._pattern_keys = {a.key[0] for a in self.aliases if a.params and len(a.key) == 1}
         self._by_first: dict[str, list[_Alias]] = {}
         for a in self.aliases:
             self._by_first.setdefault(a.key[0], []).append(a)
@@ -631,6 +641,26 @@ class NotationRules:
             # every letter of a subscript group of declared indices: \mathcal{N}(x_i|...), \gamma(z_{ik})
             slots = _index_slots(kt, self.indices)
         return _Alias(tuple(kt), target, params, atom, fam, slots)
+
+    def scalar_letter_aliases(self, latex: str) -> list[tuple[str, str]]:
+        """The card's aliases of one letter to a scalar expression (Bishop's precision ``\\beta`` =
+        ``\\frac{1}{\\sigma^2}``) that ``latex`` writes: (letter, the card's expression) pairs. ESL and ISLR write
+        the same letter for the coefficient vector, so a shape mismatch found in that reading is no slip to
+        report as one. Never raises (LaTeX it cannot tokenise has none)."""
+        try:
+            toks = _tokens(latex)
+        except ParseError:
+            return []
+        shaped = {name_key(k) for k in self.card.declarations.shapes}
+        out = []
+        for a in self.aliases:
+            if a.atom or a.params or len(a.key) != 1 or a.key[0] not in toks:
+                continue
+            names = {t.lstrip("\\") for t in a.target if re.fullmatch(r"\\?[A-Za-z]+", t)}
+            if names & shaped:
+                continue
+            out.append((a.key[0], join(list(a.target[1:-1]))))
+        return out
 
     def alias_of(self, written: str) -> str | None:
         """The card name (internal key) a written name is declared an alias of (``v_t`` -> ``m_t``), or None
@@ -1746,6 +1776,55 @@ class NotationRules:
             i += len(new)
         return tokens, changed
 
+    def _set_sums(self, tokens: list[str]) -> tuple[list[str], bool]:
+        """Ioffe & Szegedy's and Goodfellow's mini-batch sums: on a card whose own aliases name the set its index
+        runs over (batch norm's ``\\mu_{\\mathcal{B}}``: the examples of the card are the batch B), ``\\sum_{i \\in
+        \\mathcal{B}}`` is the card's ``\\sum_i`` and ``|\\mathcal{B}|`` its count. On any other card a sum over a set
+        (a mini-batch of a larger sample) is left as written (unparsed, never the full sum)."""
+        if r"\in" not in tokens and "|" not in tokens:
+            return tokens, False
+        sets = self._batch_sets
+        if not sets or len(self.indices) != 1:
+            return tokens, False
+        letter, (_, count) = next(iter(self.indices.items()))
+        out: list[str] = []
+        changed = False
+        i, n = 0, len(tokens)
+        while i < n:
+            t = tokens[i]
+            if (
+                t in (r"\sum", r"\prod")
+                and tokens[i + 1 : i + 3] == ["_", "{"]
+                and i + 6 < n
+                and re.fullmatch(r"[A-Za-z]", tokens[i + 3])
+                and tokens[i + 4] == r"\in"
+                and tokens[i + 5] in sets
+                and tokens[i + 6] == "}"
+            ):
+                out += [t, "_", "{", tokens[i + 3], "}"]
+                i += 7
+                changed = True
+                continue
+            if t == "|" and i + 2 < n and tokens[i + 1] in sets and tokens[i + 2] == "|":
+                out += _tokens(count)
+                i += 3
+                changed = True
+                continue
+            out.append(t)
+            i += 1
+        return out, changed
+
+    @functools.cached_property
+    def _batch_sets(self) -> frozenset:
+        """The set letters the card's aliases write as a subscript of a card name (``\\mu_{\\mathcal{B}}``: B)."""
+        out = set()
+        for a in self.aliases:
+            k = a.key
+            if len(k) == 5 and k[1:3] == ("_", "{") and k[4] == "}" and re.fullmatch(r"[A-Z]", k[3]):
+                if self.names.kinds.get(k[3]) is None:
+                    out.add(k[3])
+        return frozenset(out)
+
     def _sample_superscripts(self, tokens: list[str]) -> tuple[list[str], bool]:
         """Rule 3's ``x^{(i)} -> x_{i}`` for the card's families, done before the aliases too, so a declared
         opaque key written with Ng's sample index (``p(x^{(i)};\\theta)`` for ``p(x_i|\\theta)``) is
@@ -1757,7 +1836,9 @@ class NotationRules:
         i, n = 0, len(tokens)
         while i < n:
             name, j = self._name_at(tokens, i)
-            if name in self.families and (k := _sample_superscript(tokens, j)):
+            if (name in self.families or name in self._pattern_keys) and (
+                k := _sample_superscript(tokens, j)
+            ):
                 out += tokens[i:j] + ["_", "{", k, "}"]
                 i = j + 6
                 changed = True
@@ -2422,7 +2503,8 @@ class NotationRules:
             )
             tokens, c0 = self._negated_derivatives(tokens, keep)
             tokens, cs = self._sample_superscripts(tokens)
-            c0 = c0 or cs
+            tokens, cset = self._set_sums(tokens)
+            c0 = c0 or cs or cset
             not_count = self._other_count_letters(tokens)
             tokens, c2, witness = self._apply_aliases(tokens, keep, params, not_count)
             c2 = c2 or c0
