@@ -231,7 +231,7 @@ def _position_items(rows) -> list[tuple]:
 
 def _typeset_metrics(tokens) -> dict:
     """token -> (top, bottom) of its typeset glyph over the baseline, in typeset x-heights (an ``x`` typeset
-    beside it gives both), for letters, digits and Greek letters."""
+    beside it gives both), for letters, digits, Greek letters and brackets (line mates since session 13)."""
     from whiteboard_app.recognition.case_evidence import family
     from whiteboard_app.recognition.typeset import LayoutError, glyph_layout
 

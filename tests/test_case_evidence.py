@@ -37,6 +37,8 @@ def _items(latex: str):
         ("X", "capital"),
         ("7", "digit"),
         ("\\pi", "greek"),
+        ("(", "bracket"),
+        ("]", "bracket"),
         ("+", "other"),
     ],
 )
@@ -54,6 +56,36 @@ def test_typeset_glyphs_sit_where_their_metrics_say():
     assert got["p"][1] < -0.3 < got["x"][1]  # a p descends below the baseline
     assert got["X"][0] > got["x"][0] + 0.2  # a capital reaches above the x-height
     assert got["+"] is None  # no metrics: neither measured nor a line mate
+
+
+def test_brackets_outside_the_glyph_are_line_mates_where_letters_are_too_few():
+    # P(A): one letter mate, too few for evidence; the opening bracket after the P makes two
+    toks, gb, lv = _items("P(A)")
+    m = _metrics({"P", "A", "(", ")"})
+    mates = ce.line_mates(toks, gb, lv, m)
+    assert sorted(mates[toks.index("P")]) == [toks.index("("), toks.index("A")]
+    # the A is inside both brackets: they do not measure it
+    assert mates[toks.index("A")] == [toks.index("P")]
+    pos = ce.line_positions(toks, gb, lv, gb, typeset=m, profile=m)
+    assert pos[toks.index("P")][2] == 2
+    assert pos[toks.index("P")][:2] == pytest.approx(m["P"], abs=0.05)
+    without = {k: v for k, v in m.items() if k not in "()"}
+    assert ce.line_positions(toks, gb, lv, gb, typeset=without, profile=without)[toks.index("P")][2] == 1
+
+
+def test_brackets_are_no_mates_where_the_line_has_enough_letters():
+    toks, gb, lv = _items("a b (x) c")
+    m = _metrics({"a", "b", "c", "x", "(", ")"})
+    mates = ce.line_mates(toks, gb, lv, m)
+    assert not {toks.index("("), toks.index(")")} & set(mates[toks.index("b")])
+    assert set(mates[toks.index("b")]) == {toks.index("a"), toks.index("x"), toks.index("c")}
+
+
+def test_a_bracket_grown_around_a_fraction_is_no_line_mate():
+    toks, gb, lv = _items(r"P \left(\frac{a}{b}\right) + Q")
+    m = _metrics({"P", "Q", "a", "b", "(", ")"})
+    mates = ce.line_mates(toks, gb, lv, m)
+    assert mates[toks.index("P")] == [toks.index("Q")]
 
 
 def test_a_fraction_s_numerator_and_denominator_are_different_lines():

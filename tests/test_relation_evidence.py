@@ -113,3 +113,22 @@ def test_a_form_the_relation_models_typesetting_cannot_label_has_no_edges_not_an
     got = form_tree("\\mathbb{R}^{n}", names)
     assert isinstance(got, tuple)
     assert all(0 <= c < len(names) and 0 <= p < len(names) for c, p, _e in got)
+
+
+def test_warm_up_makes_each_form_s_relation_tree_once_per_latex():
+    from whiteboard_app.recognition import relation_evidence as re_
+    from whiteboard_app.recognition.form_match import warm_up
+
+    forms = ["a_{k}^{2} + q_{1} = 7", "a_{k}^{3} + q_{1} = 7"]
+    re_.typeset_tree.cache_clear()
+    re_.form_tree.cache_clear()
+    warm_up(RecognitionContext(tuple((f, "reference") for f in forms)))
+    info = re_.typeset_tree.cache_info()
+    assert info.currsize == 2 and info.misses == 2
+    names = tuple(str(g.name) for g in glyph_layout(forms[0]))
+    edges = form_tree(forms[0], names)
+    assert re_.typeset_tree.cache_info().misses == 2  # the fit's tree comes from the warmed typesetting
+    assert edges and all(e in (EDGE_SUP, EDGE_SUB) for _c, _p, e in edges)
+    # another naming of the same form (a function name spelt otherwise) typesets it no second time
+    form_tree(forms[0], names[:-1])
+    assert re_.typeset_tree.cache_info().misses == 2

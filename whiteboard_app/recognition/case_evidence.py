@@ -14,8 +14,8 @@ measures that position against the line the other glyphs write and weighs it as 
 * **Handwritten profile of a token** (``profile``): where real handwriting writes that token against
   the line (medians over the training split's writers): digits and capitals are written taller than
   TeX draws them, a ``t`` shorter.
-* **The line in the ink** (:func:`line_positions`): each line mate (a letter, digit or Greek letter of the
-  form on the glyph's line; up to :data:`MATES` nearest in x) predicts, from its ink box and its
+* **The line in the ink** (:func:`line_positions`): each line mate (a letter, digit, Greek letter or, since
+  session 13, a bracket of the form on the glyph's line; up to :data:`MATES` nearest in x) predicts, from its ink box and its
   handwritten profile, the baseline and the x-height; the medians are the line's. The glyph's own top and
   bottom are then measured against that line, in x-heights: ``(top, bottom)``, y upwards from the
   baseline. The glyph itself never takes part in its line's estimate, so the measurement is the same
@@ -45,6 +45,7 @@ from pathlib import Path
 __all__ = [
     "BASE_TOL",
     "MATES",
+    "BRACKETS",
     "DOF",
     "MIN_MATES",
     "family",
@@ -77,11 +78,20 @@ Metrics = dict[str, tuple[float, float]]  # token -> (top, bottom) over the base
 
 _ASCENDERS = frozenset("bdfhklt")
 _DESCENDERS = frozenset("gjpqy")
+#: Brackets typeset at base size are line mates too (session 13), but only where the letters, digits and
+#: Greek letters on the line are fewer than :data:`MIN_MATES`, and only for glyphs outside the bracket (a
+#: bracket is written to the size of what it encloses): in ``P(A)`` the P's line has one letter mate, A,
+#: and the opening bracket makes it two. A bracket grown around a fraction or a tall group has a larger
+#: typeset scale than the glyph's line and is no mate (:data:`SCALE_TOL`).
+BRACKETS = frozenset("()[]")
+_OPENING = frozenset("([")
 
 
 def family(token: str) -> str:
     """The position family of a token: ``small`` (a small Latin letter within the x-height), ``ascender``,
-    ``descender``, ``capital``, ``digit``, ``greek`` or ``other``."""
+    ``descender``, ``capital``, ``digit``, ``greek``, ``bracket`` (:data:`BRACKETS`) or ``other``."""
+    if token in BRACKETS:
+        return "bracket"
     if len(token) == 1 and token.isascii():
         if token.isdigit():
             return "digit"
@@ -159,12 +169,26 @@ def line_mates(
             and abs(lj[0] - base) <= BASE_TOL * xh
             and 1 / SCALE_TOL <= lj[1] / xh <= SCALE_TOL
         ]
-        if len(cand) > MATES:
-            cand = heapq.nsmallest(MATES, cand, key=lambda j: abs(gboxes[j][0] + gboxes[j][2] / 2 - cx))
+        plain = [j for j in cand if tokens[j] not in BRACKETS]
+        if len(plain) > MATES:
+            plain = heapq.nsmallest(MATES, plain, key=lambda j: abs(gboxes[j][0] + gboxes[j][2] / 2 - cx))
         else:
-            cand.sort(key=lambda j: abs(gboxes[j][0] + gboxes[j][2] / 2 - cx))
-        out.append(cand)
+            plain.sort(key=lambda j: abs(gboxes[j][0] + gboxes[j][2] / 2 - cx))
+        if len(plain) < MIN_MATES:
+            plain += sorted(
+                (j for j in cand if tokens[j] in BRACKETS and _outside(tokens[j], gboxes[j], cx)),
+                key=lambda j: abs(gboxes[j][0] + gboxes[j][2] / 2 - cx),
+            )[: MIN_MATES - len(plain)]
+        out.append(plain)
     return out
+
+
+def _outside(bracket: str, box: Box, cx: float) -> bool:
+    """Whether a glyph centred at typeset x ``cx`` lies outside ``bracket`` (left of an opening one, right
+    of a closing one): a bracket is written to the size of what it encloses, so it measures the line of
+    the glyphs around it, not of those inside it."""
+    mid = box[0] + box[2] / 2
+    return cx < mid if bracket in _OPENING else cx > mid
 
 
 @functools.lru_cache(maxsize=4096)

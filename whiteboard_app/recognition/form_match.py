@@ -70,7 +70,7 @@ from dataclasses import dataclass
 
 from whiteboard_app.ink import StepInk
 from whiteboard_app.recognition.base import RecognitionContext, SymbolAlternatives
-from whiteboard_app.recognition.relation_evidence import relation_llr, script_edges
+from whiteboard_app.recognition.relation_evidence import relation_llr, script_edges, typeset_tree
 
 __all__ = [
     "CardVerifier",
@@ -1955,7 +1955,9 @@ def warm_up(context: RecognitionContext | None) -> int:
     """Typeset every form of ``context`` now (cached), so that the first step of a card does not wait
     for it (~10-20 ms a form, a few seconds for a card with many near misses). Returns the number of
     forms typeset; forms that cannot be typeset are skipped. Also imports scipy's assignment solver
-    (~0.9 s the first time)."""
+    (~0.9 s the first time). Each form's relation tree (:func:`.relation_evidence.typeset_tree`,
+    mathnote-ocr's typesetting, which every fit's script edges use) is made too, after the forms are marked
+    warm (:func:`is_warm` does not wait for it)."""
     from whiteboard_app.recognition.fastload import linear_sum_assignment
     from whiteboard_app.recognition.typeset import LayoutError, glyph_layout
 
@@ -1972,6 +1974,8 @@ def warm_up(context: RecognitionContext | None) -> int:
         except LayoutError:
             pass
         _WARM.add(latex)
+    for latex, _kind in context.expected if context is not None else ():
+        typeset_tree(latex)  # the relation evidence's tree of the form (session 13: 0.1-0.6 s a long form)
     return n
 
 

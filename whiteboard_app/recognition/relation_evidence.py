@@ -45,6 +45,7 @@ __all__ = [
     "form_tree",
     "relation_llr",
     "script_edges",
+    "typeset_tree",
 ]
 
 #: mathnote-ocr's relation (edge) type of a superscript and of a subscript (``tree_v2.Edge``).
@@ -103,6 +104,21 @@ _SAME_NAME = {"frac_bar": "-"}
 
 
 @functools.lru_cache(maxsize=2048)
+def typeset_tree(latex: str) -> tuple[tuple[dict, ...], tuple[tuple[int, int, int], ...]] | None:
+    """(glyphs, tree labels) of the form ``latex`` through mathnote-ocr's typesetting and labelling
+    (``training.structure._typeset_tree``: glyphs ``{"name", "bbox"}``, labels (parent, edge type, order) per
+    glyph), or None when it cannot be typeset or labelled. Cached per LaTeX: :func:`form_tree` is asked for
+    one form with several glyph namings (a function name as letters, as one glyph, mixed), and the
+    typesetting costs 0.1-0.6 s for a long form (ziamath), so ``form_match.warm_up`` runs it when a card
+    opens (session 13: on the composed derivation steps' longest card it was 53 of the 67 s its fits took,
+    inside the readings' time limit)."""
+    from whiteboard_app.recognition.training.structure import _typeset_tree
+
+    got = _typeset_tree(latex)
+    return None if got is None else (tuple(got[0]), tuple(got[1]))
+
+
+@functools.lru_cache(maxsize=2048)
 def form_tree(latex: str, names: tuple[str, ...]) -> tuple[Edge, ...]:
     """The script edges of the form ``latex`` as (child glyph index, parent glyph index, :data:`EDGE_SUP` or
     :data:`EDGE_SUB`), indices into the form's glyphs whose class names are ``names`` (form_match's layout,
@@ -113,9 +129,7 @@ def form_tree(latex: str, names: tuple[str, ...]) -> tuple[Edge, ...]:
     when the form cannot be typeset or labelled that way. Cached."""
     import difflib
 
-    from whiteboard_app.recognition.training.structure import _typeset_tree
-
-    got = _typeset_tree(latex)
+    got = typeset_tree(latex)
     if got is None:
         return ()
     tglyphs, labels = got
