@@ -33,7 +33,15 @@ ROOT = Path(__file__).resolve().parent.parent
 TRAIN = ROOT.parent / "shared" / "handwriting" / "train.jsonl.gz"
 OUT = ROOT / "whiteboard_app" / "recognition" / "weights" / "label_context.json"
 #: The settings chosen on the held-out writers (``tune``), stored with the counts.
-SETTINGS = {"weight": 0.5, "alpha": 20.0, "top_k": 3, "min_prob": 0.02, "max_top": 0.95, "min_count": 20}
+SETTINGS = {
+    "weight": 0.5,
+    "alpha": 20.0,
+    "top_k": 3,
+    "min_prob": 0.02,
+    "max_top": 0.95,
+    "min_count": 20,
+    "passes": 2,
+}
 
 
 def fit(train: Path, out: Path) -> dict:

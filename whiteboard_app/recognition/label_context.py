@@ -124,6 +124,7 @@ class ContextModel:
     min_prob: float = 0.02
     max_top: float = 0.95
     min_count: int = 20
+    passes: int = 2
 
     @functools.cached_property
     def _n(self) -> int:
@@ -174,35 +175,44 @@ FIXED = frozenset({"frac_bar", ",", "."})
 
 def relabel(symbols: list, model: ContextModel | None = None) -> list:
     """The symbols with each ambiguous label decided by its line neighbours (module docstring), using
-    *model* (default: :func:`bundled_model`; unchanged when there is none). Neighbours are taken as the
-    classifier read them. A relabelled symbol keeps its box and strokes; its confidence becomes the new
-    label's probability. Returns a new list in the given order; the input is not changed."""
+    *model* (default: :func:`bundled_model`; unchanged when there is none). A relabelled symbol keeps its box and strokes; its confidence becomes the new
+    label's probability. Each pass decides every symbol from its classifier probabilities and its
+    neighbours' labels of the pass before (the first: as the classifier read them), up to ``passes``
+    passes or until no label changes (``55`` read ``s5``: the first becomes 5, and only then does the
+    second see a digit beside it). Returns a new list in the given order; the input is not changed."""
     model = model if model is not None else bundled_model()
     if model is None or len(symbols) < 2:
         return list(symbols)
-    names = [s.name for s in symbols]
     boxes = [(s.bbox.x, s.bbox.y, s.bbox.w, s.bbox.h) for s in symbols]
-    out = list(symbols)
-    contexts: list[str] | None = None
-    for k, s in enumerate(symbols):
-        if s.name in FIXED or not model.known(s.name):
-            continue
-        probs = dict(s.alternatives or [])
-        probs.setdefault(s.name, float(getattr(s, "confidence", 0.0)))
-        if probs[s.name] >= model.max_top:
-            continue
-        ranked = sorted(probs.items(), key=lambda kv: -kv[1])[: model.top_k]
-        cands = [(n, p) for n, p in ranked if p >= model.min_prob and n not in FIXED and model.known(n)]
-        if probs[s.name] <= 0:
-            continue
-        if s.name not in dict(cands):
-            cands.append((s.name, probs[s.name]))
-        if len(cands) < 2:
-            continue
-        if contexts is None:
-            contexts = symbol_contexts(names, boxes)
-        ctx = contexts[k]
-        best = max(cands, key=lambda c: math.log(c[1]) + model.weight * model.log_ratio(c[0], ctx))[0]
-        if best != s.name:
-            out[k] = replace(s, name=best, confidence=probs[best])
-    return out
+    names = [s.name for s in symbols]
+    for _ in range(model.passes):
+        contexts = symbol_contexts(names, boxes)
+        new = [_decide(s, ctx, model) for s, ctx in zip(symbols, contexts, strict=True)]
+        if new == names:
+            break
+        names = new
+    return [
+        s if n == s.name else replace(s, name=n, confidence=_probs(s)[n])
+        for s, n in zip(symbols, names, strict=True)
+    ]
+
+
+def _probs(s) -> dict[str, float]:
+    probs = dict(s.alternatives or [])
+    probs.setdefault(s.name, float(getattr(s, "confidence", 0.0)))
+    return probs
+
+
+def _decide(s, context: str, model: ContextModel) -> str:
+    """The label of symbol *s* in *context* (:func:`relabel`): its own when it is fixed, unknown or
+    sure, else the candidate of the highest score."""
+    if s.name in FIXED or not model.known(s.name):
+        return s.name
+    probs = _probs(s)
+    if probs[s.name] >= model.max_top or probs[s.name] <= 0:
+        return s.name
+    ranked = sorted(probs.items(), key=lambda kv: -kv[1])[: model.top_k]
+    cands = [(n, p) for n, p in ranked if p >= model.min_prob and n not in FIXED and model.known(n)]
+    if s.name not in dict(cands):
+        cands.append((s.name, probs[s.name]))
+    return max(cands, key=lambda c: math.log(c[1]) + model.weight * model.log_ratio(c[0], context))[0]
