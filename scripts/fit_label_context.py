@@ -40,7 +40,7 @@ SETTINGS = {
     "min_prob": 0.02,
     "max_top": 0.95,
     "min_count": 20,
-    "passes": 2,
+    "passes": 1,
 }
 
 

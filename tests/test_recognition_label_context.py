@@ -117,3 +117,21 @@ def test_model_file_round_trip_and_the_bundled_table(tmp_path, generated):
     assert bundled is not None
     # the training ink: a digit between two digits is likelier than on average, a letter less likely
     assert bundled.log_ratio("5", "digit|digit") > 0 > bundled.log_ratio("s", "digit|digit")
+
+
+def test_a_second_pass_reads_the_labels_of_the_first():
+    contexts = {
+        "op|digit": {"5": 30, "s": 1},
+        "letter|close": {"5": 1, "s": 30},
+        "digit|close": {"5": 30, "s": 1},
+    }
+    totals = {"5": 61, "s": 32}
+    row = _row_of(("-", []), ("s", [("s", 0.55), ("5", 0.4)]), ("5", [("5", 0.5), ("s", 0.45)]), (")", []))
+    settings = {"weight": 1.0, "alpha": 1.0, "min_count": 5}
+    once = relabel(row, ContextModel(contexts, totals, passes=1, **settings))
+    twice = relabel(row, ContextModel(contexts, totals, passes=2, **settings))
+    # one pass: the first symbol sees a digit after it and becomes 5, the second still sees a letter
+    assert [s.name for s in once] == ["-", "5", "s", ")"]
+    # the second pass: the second symbol sees the digit the first became (the first, now beside a
+    # letter in an unseen context, keeps its classifier label)
+    assert [s.name for s in twice][2] == "5"

@@ -124,7 +124,7 @@ class ContextModel:
     min_prob: float = 0.02
     max_top: float = 0.95
     min_count: int = 20
-    passes: int = 2
+    passes: int = 1
 
     @functools.cached_property
     def _n(self) -> int:
@@ -178,8 +178,8 @@ def relabel(symbols: list, model: ContextModel | None = None) -> list:
     *model* (default: :func:`bundled_model`; unchanged when there is none). A relabelled symbol keeps its box and strokes; its confidence becomes the new
     label's probability. Each pass decides every symbol from its classifier probabilities and its
     neighbours' labels of the pass before (the first: as the classifier read them), up to ``passes``
-    passes or until no label changes (``55`` read ``s5``: the first becomes 5, and only then does the
-    second see a digit beside it). Returns a new list in the given order; the input is not changed."""
+    passes or until no label changes (one by default: on the held-out writers a second pass gained 3
+    labels of 7,777, a second pass that keeps the first's changes 1). Returns a new list in the given order; the input is not changed."""
     model = model if model is not None else bundled_model()
     if model is None or len(symbols) < 2:
         return list(symbols)
