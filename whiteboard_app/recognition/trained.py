@@ -15,7 +15,8 @@ Architecture (details and numbers in docs/recogniser.md):
    refiner replaced by ones fine-tuned on real layouts (``weights/structure.pth``, ``structure_gnn.pth``;
    recognition/structure.py) and the labels of
    decimal points, x / \\times, digits or letters, round brackets and bars and \\lim decided by their neighbours
-   first (recognition/symbol_context.py);
+   first (recognition/symbol_context.py), and before them every ambiguous label by its line neighbours'
+   classes (recognition/label_context.py);
    the candidates are ranked by grouping probability x parse confidence (score = its natural log).
 
 Long steps (:data:`CHUNK_FROM_STROKES` strokes and more) are grouped chunk by chunk (:func:`ink_chunks`:
@@ -458,6 +459,7 @@ class TrainedRecognizer:
         ``verify(symbols)``, when given, is asked first about the best partition's symbols; a form it
         returns ends the reading there: readings then hold that partition only (latex "")."""
         from whiteboard_app.recognition import mathnote_compat as mc
+        from whiteboard_app.recognition.label_context import relabel
         from whiteboard_app.recognition.regroup import engine_regroup
         from whiteboard_app.recognition.symbol_context import in_context, rewrite_reading
 
@@ -479,8 +481,9 @@ class TrainedRecognizer:
                     )
                 # ‖ and accents get their own groups where the classifier reads them so (regroup.py)
                 partitions = engine_regroup(ocr, classifier, mstrokes, partitions)
-                partitions = [  # function names spelt out, then labels decided by neighbours (symbol_context.py)
-                    mc.partition(in_context(spell_functions(list(p))), prob=getattr(p, "prob", None))
+                partitions = [  # function names spelt out, then labels decided by neighbours (label_context.py,
+                    # symbol_context.py)
+                    mc.partition(in_context(relabel(spell_functions(list(p)))), prob=getattr(p, "prob", None))
                     for p in partitions
                     if p
                 ]

@@ -400,6 +400,21 @@ def train_structure(
     return {"best_epoch": best_epoch, "best_val_loss": best_loss, "history": history}
 
 
+def truth_symbols(expr: Expression) -> tuple[list[str], list[list[float]]]:
+    """(class names, boxes) of an expression's ground-truth symbols, fraction bars marked as the engine
+    names them; a multi-letter function without a class of its own counts as ``exp`` (a function)."""
+    if not any(n == "frac_bar" for n, _i in expr.symbols):
+        mark_fraction_bars(expr)
+    boxes = _boxes(expr)
+    names, kept = [], []
+    for (name, _idx), box in zip(expr.symbols, boxes, strict=True):
+        if box is None:
+            continue
+        names.append(name if name is not None else "exp")
+        kept.append(box)
+    return names, kept
+
+
 def times_context_table(exprs: Sequence[Expression], min_count: int = 20) -> dict[tuple[str, str], float]:
     """Likelihood ratio cross : letter of each (left, right) neighbour kind of the symbols labelled
     ``times`` and ``x`` in *exprs*: :func:`pair_context_table` of ``("times", "x")``. What
