@@ -126,7 +126,10 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         "(default 0: no hinge)",
     )
     p.add_argument(
-        "--added-margin-weight", type=float, default=1.0, help="weight of the --added-margin hinge (default 1)"
+        "--added-margin-weight",
+        type=float,
+        default=1.0,
+        help="weight of the --added-margin hinge (default 1)",
     )
     p.add_argument(
         "--cap-fraction", type=float, default=0.1, help="share of training writers held out for --added-cap"

@@ -587,8 +587,19 @@ def _allograph_skeleton(cls: str, rng: random.Random) -> Strokes | None:
     if cls == "\\kappa":
         if rng.random() < 0.5:  # one stroke: down the stem, back up to its middle, the arm out, the leg down
             m = u(0.45, 0.6)
-            return [[(0.0, 0.0), (0.02, 1.0), (0.03, m), (0.5, m - 0.3), (0.85, u(0.0, 0.08)),
-                     (0.45, m - 0.1), (0.12, m), (0.55, m + 0.2), (u(0.85, 0.95), 1.0)]]
+            return [
+                [
+                    (0.0, 0.0),
+                    (0.02, 1.0),
+                    (0.03, m),
+                    (0.5, m - 0.3),
+                    (0.85, u(0.0, 0.08)),
+                    (0.45, m - 0.1),
+                    (0.12, m),
+                    (0.55, m + 0.2),
+                    (u(0.85, 0.95), 1.0),
+                ]
+            ]
         return [[(0.0, 0.0), (0.02, 1.0)], [(0.85, u(0.0, 0.1)), (0.08, u(0.45, 0.6)), (u(0.85, 0.95), 1.0)]]
     if cls == "K_cap":  # the arms reach the stem's top and foot
         stem = [(0.0, 0.0), (u(-0.03, 0.03), 1.0)]
