@@ -75,6 +75,7 @@ def run(args) -> dict:
     from whiteboard_app.recognition.training.symbol_synth import ADDED_CLASSES, make_samples
 
     symbol_synth.WRITTEN_SKELETONS = bool(getattr(args, "written_skeletons", False))
+    symbol_synth.WRITTEN_ALLOGRAPHS = bool(getattr(args, "written_allographs", False))
 
     torch.set_num_threads(1)
     t0 = time.time()
@@ -218,6 +219,11 @@ def main(argv: list[str] | None = None) -> int:
         "--written-skeletons",
         action="store_true",
         help="also draw symbol_synth's hand-made skeletons of written shapes (session 9)",
+    )
+    ap.add_argument(
+        "--written-allographs",
+        action="store_true",
+        help="also draw symbol_synth's session-13 allographs of the weak classes (η κ K Z ∂)",
     )
     ap.add_argument("--summary", help="write the result (JSON) here")
     ap.add_argument("--no-write", action="store_true")

@@ -373,3 +373,46 @@ def test_written_omega_and_eta_shapes():
     assert eta is not None
     left_foot = max(p[1] for p in eta[0] if p[0] < 0.2)
     assert eta[0][-1][1] > left_foot + 0.25  # the right leg goes below the left one
+
+
+ALLOGRAPHS = ["\\eta", "\\kappa", "K_cap", "Z_cap", "partial"]
+
+
+@pytest.mark.parametrize("cls", ALLOGRAPHS)
+def test_allograph_skeletons_are_offered_only_when_on_and_fill_the_box(cls, monkeypatch):
+    off = {S.skeleton_glyph(cls, random.Random(k))[1] for k in range(40)}
+    assert "skeleton:allograph" not in off  # off by default: the made-ink benchmarks keep their recipes
+    monkeypatch.setattr(S, "WRITTEN_ALLOGRAPHS", True)
+    rng = random.Random(3)
+    recipes = set()
+    for _ in range(60):
+        glyph, recipe = S.skeleton_glyph(cls, rng)
+        recipes.add(recipe)
+        top, bottom = S.GLYPH_BOX[cls]
+        x0, y0, x1, y1 = S.bbox(glyph)
+        assert y0 == pytest.approx(top) and y1 == pytest.approx(bottom)
+        assert x1 > x0 and all(len(s) >= 2 for s in glyph)
+    assert "skeleton:allograph" in recipes
+    assert S._allograph_skeleton("omega", random.Random(0)) is None
+
+
+def test_allograph_shapes_differ_from_their_lookalikes_as_hands_make_them():
+    for k in range(30):
+        eta = S._allograph_skeleton("\\eta", random.Random(k))
+        assert eta is not None and len(eta) == 1
+        left_foot = max(p[1] for p in eta[0] if p[0] < 0.2)
+        assert max(p[1] for p in eta[0]) > left_foot + 0.25  # the right leg well below the left one
+        big_k = S._allograph_skeleton("K_cap", random.Random(k))
+        assert big_k is not None and len(big_k) in (2, 3)
+        stem_top = min(p[1] for p in big_k[0])
+        arm_top = min(p[1] for s in big_k[1:] for p in s)
+        assert arm_top < stem_top + 0.1  # a K's arm reaches the stem's top (a k's stops at x-height)
+        part = S._allograph_skeleton("partial", random.Random(k))
+        assert part is not None
+        pts = [p for s in part for p in s]
+        assert pts[-1][1] < 0.2 and pts[-1][0] < 0.3  # the stem ends curled to the left at the top
+    kappas = [S._allograph_skeleton("\\kappa", random.Random(k)) for k in range(60)]
+    assert {len(g) for g in kappas if g} == {1, 2}  # one stroke and stem + arms
+    zs = [S._allograph_skeleton("Z_cap", random.Random(k)) for k in range(200)]
+    crossed = sum(len(z) == 2 for z in zs if z)
+    assert 0.35 < crossed / len(zs) < 0.65  # with and without the crossbar

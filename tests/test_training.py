@@ -574,3 +574,72 @@ def test_cli_parses_added_cap():
     a = p.parse_args(["--data", "d", "--out", "o", "--added-cap", "0.001", "--cap-fraction", "0.2"])
     assert a.added_cap == 0.001 and a.cap_fraction == 0.2
     assert p.parse_args(["--data", "d", "--out", "o"]).added_cap == 0.0
+
+
+def test_added_margin_loss_is_the_old_added_hinge():
+    from whiteboard_app.recognition.training.classifier import added_margin_loss
+
+    g = torch.Generator().manual_seed(0)
+    logits = torch.randn(9, 6, generator=g) * 3
+    labels = torch.tensor([0, 1, 2, 3, 4, 5, 0, 4, 2])
+    added = torch.tensor([False, False, False, True, False, True])
+    want = []
+    for row, y in zip(logits.tolist(), labels.tolist(), strict=True):
+        rivals = [v for c, v in enumerate(row) if bool(added[c]) != bool(added[y])]
+        want.append(max(0.0, max(rivals) - row[y] + 1.5))
+    got = added_margin_loss(logits, labels, added, 1.5)
+    assert float(got) == pytest.approx(sum(want) / len(want), rel=1e-5)
+    assert float(added_margin_loss(logits[:0], labels[:0], added, 1.5)) == 0.0
+
+
+def test_added_margin_enters_the_training_loss_and_keeps_the_old_rows(tmp_path, exprs, small_base):
+    from whiteboard_app.recognition.training.classifier import load_base, train_classifier
+
+    # a base whose added rows come near the real symbols' own classes, so the hinge is active
+    ck = torch.load(small_base, weights_only=False)
+    names = list(ck["label_names"])
+    learnt = [names.index("partial"), names.index("nabla")]
+    state = dict(ck["model_state_dict"])
+    bias = state["fc2.bias"].clone()
+    bias[learnt] += 6.0
+    state["fc2.bias"] = bias
+    ck = dict(ck)
+    ck["model_state_dict"] = state
+    base = tmp_path / "near.pth"
+    torch.save(ck, base)
+    losses = {}
+    for m in (0.0, 3.0):
+        out = tmp_path / f"margin{m}.pth"
+        res = train_classifier(
+            exprs[20:],
+            exprs[:10],
+            out,
+            epochs=1,
+            seed=1,
+            lr=5e-3,
+            batch_size=16,
+            base=base,
+            log=None,
+            freeze=["trunk", "fc1", "old-rows"],
+            synth_classes=["partial", "nabla"],
+            added_margin=m,
+            added_margin_weight=5.0,
+        )
+        losses[m] = res["history"][0]["loss"]
+        f, _ck = load_base(out)
+        kept = [i for i in range(len(names)) if i not in learnt]
+        assert torch.equal(state["fc2.weight"][kept], f.state_dict()["fc2.weight"][kept])
+    assert losses[3.0] > losses[0.0] + 1.0  # the added rows sit within the margin of the real symbols
+
+
+def test_cli_parses_added_margin_and_allographs():
+    import argparse
+
+    from whiteboard_app.recognition.training.cli import add_arguments
+
+    p = argparse.ArgumentParser()
+    add_arguments(p)
+    a = p.parse_args(["--data", "d", "--out", "o", "--added-margin", "1", "--written-allographs"])
+    assert a.added_margin == 1.0 and a.added_margin_weight == 1.0 and a.written_allographs
+    b = p.parse_args(["--data", "d", "--out", "o"])
+    assert b.added_margin == 0.0 and not b.written_allographs

@@ -211,6 +211,8 @@ def train_classifier(
     added_cap_class: float | None = None,
     revive_units: int = 0,
     revive_silence: float = 0.0,
+    added_margin: float = 0.0,
+    added_margin_weight: float = 1.0,
 ) -> dict:
     """Fine-tune the classifier; write the best checkpoint (by validation accuracy) to *out_path*.
 
@@ -256,6 +258,15 @@ def train_classifier(
     most *added_cap* (a fraction, e.g. 0.001) of those writers' real symbols the old classes alone read
     right are taken by an added class (and at most *added_cap_class* by any one added class, when given);
     the biases are written into the checkpoint.
+    With *added_margin* M > 0 (session 13), each training symbol also pays *added_margin_weight* x a
+    hinge between the old and the added classes only: a *real* symbol (an old class y) pays
+    max(0, max over added a of z_a - z_y + M), a *made* one (an added class a) max(0, max over old o of
+    z_o - z_a + M) (logits z; averaged over the batch like the distillation term). With the old rows
+    frozen the first term only moves the added rows and the revived units: it pushes down what they read
+    on the real look-alikes that come near an added class (n for η, k for κ ...; the hard negatives pick
+    themselves, the hinge is zero on symbols far from every added class), so the cap after the training
+    has less to lower; the second keeps each added class M above its nearest old class on its own ink,
+    so no added class can settle below the old classes (the "dying" of session 12's L1 penalty).
     Returns {"epochs", "val_acc", "val_acc_base", "history": [per-epoch dicts with loss and val_acc],
     "added_cap": the cap's report or None}.
     """
@@ -357,6 +368,15 @@ def train_classifier(
         keep_rows = torch.tensor([i for i, n in enumerate(label_names) if n not in added], dtype=torch.long)
         kept_w = model.fc2.weight.detach()[keep_rows].clone()
         kept_b = model.fc2.bias.detach()[keep_rows].clone()
+    added_mask = None
+    if added_margin > 0:
+        from whiteboard_app.recognition.training.symbol_synth import ADDED_CLASSES
+
+        added_set = set(synth_classes) if synth_classes is not None else set(ADDED_CLASSES)
+        added_mask = torch.tensor([n in added_set for n in label_names], dtype=torch.bool)
+        if not added_mask.any() or added_mask.all():
+            raise ValueError("added_margin needs both old and added classes among the model's classes")
+        _log(f"classifier: old/added margin {added_margin}, weight {added_margin_weight}", log)
     revived = None
     if revive_silence > 0 and revive_units <= 0:
         raise ValueError("revive_silence needs revive_units > 0")
@@ -404,6 +424,8 @@ def train_classifier(
             if revived is not None and revive_silence > 0 and real.any():
                 act = feats[torch.from_numpy(np.flatnonzero(real))][:, revived]
                 loss = loss + revive_silence * act.sum(1).mean() * (len(act) / len(sel))
+            if added_mask is not None:
+                loss = loss + added_margin_weight * added_margin_loss(logits, y, added_mask, added_margin)
             if teacher is not None and real.any():
                 ridx = torch.from_numpy(np.flatnonzero(real))
                 with torch.no_grad():
@@ -590,6 +612,26 @@ def cap_added_bias(
         "offsets": {int(c): round(float(off[c]), 4) for c in added if off[c] != 0.0},
     }
     return off.astype(np.float32), report
+
+
+def added_margin_loss(logits, labels, added_mask, margin: float):
+    """The old/added hinge of :func:`train_classifier` (*added_margin*), averaged over the batch.
+
+    *logits* (B, C) float tensor, *labels* (B,) class indices, *added_mask* (C,) bool (True: an added
+    class), *margin* in logit units. A symbol of an old class pays max(0, max over the added classes of
+    their logit - its class's logit + margin); a symbol of an added class pays max(0, max over the old
+    classes - its class's logit + margin). Returns a 0-dim tensor (0 for an empty batch)."""
+    import torch
+
+    if len(labels) == 0:
+        return logits.sum() * 0.0
+    own = logits.gather(1, labels[:, None])[:, 0]
+    neg = torch.finfo(logits.dtype).min
+    best_added = logits.masked_fill(~added_mask[None, :], neg).max(1).values
+    best_old = logits.masked_fill(added_mask[None, :], neg).max(1).values
+    is_added = added_mask[labels]
+    rival = torch.where(is_added, best_old, best_added)
+    return torch.relu(rival - own + margin).mean()
 
 
 def _logits(model, imgs: np.ndarray, sizes: np.ndarray, batch: int = 512) -> np.ndarray:

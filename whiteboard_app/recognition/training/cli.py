@@ -85,6 +85,11 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         help="made ink also from symbol_synth's hand-made skeletons of written shapes (session 9)",
     )
     p.add_argument(
+        "--written-allographs",
+        action="store_true",
+        help="made ink also from symbol_synth's session-13 allographs of the weak classes (η κ K Z ∂)",
+    )
+    p.add_argument(
         "--added-cap",
         type=float,
         default=0.0,
@@ -111,6 +116,20 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         default=0.0,
         help="with --revive-units: weight of an L1 penalty on the revived units' activations on real "
         "training symbols (they learn to stay silent on real ink of the old classes; default 0: none)",
+    )
+    p.add_argument(
+        "--added-margin",
+        type=float,
+        default=0.0,
+        help="hinge margin (logits) between the old and the added classes: a real symbol's class at least "
+        "this far above every added class, a made symbol's added class above every old class "
+        "(default 0: no hinge)",
+    )
+    p.add_argument(
+        "--added-margin-weight",
+        type=float,
+        default=1.0,
+        help="weight of the --added-margin hinge (default 1)",
     )
     p.add_argument(
         "--cap-fraction", type=float, default=0.1, help="share of training writers held out for --added-cap"
@@ -189,6 +208,7 @@ def run(args: argparse.Namespace) -> int:
         from whiteboard_app.recognition.training.classifier import train_classifier
 
         symbol_synth.WRITTEN_SKELETONS = bool(args.written_skeletons)
+        symbol_synth.WRITTEN_ALLOGRAPHS = bool(args.written_allographs)
 
         summary["classifier"] = train_classifier(
             train,
@@ -211,6 +231,8 @@ def run(args: argparse.Namespace) -> int:
             added_cap_class=args.added_cap_class,
             revive_units=args.revive_units,
             revive_silence=args.revive_silence,
+            added_margin=args.added_margin,
+            added_margin_weight=args.added_margin_weight,
         )
     if "grouper" in stages:
         if args.grouper_vectors == "own" and not (out / "classifier.pth").exists():
