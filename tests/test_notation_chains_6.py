@@ -20,8 +20,8 @@ import pytest
 
 from tests._maths_support import (  # noqa: F401 (autouse fixture)
     _generous_limits,
-    card_checker,
     chain_table_tests,
+    run_steps,
 )
 
 (
@@ -30,11 +30,6 @@ from tests._maths_support import (  # noqa: F401 (autouse fixture)
     test_every_card_has_a_chain_and_every_chain_one_wrong_variant,
     test_notation_chain_step_by_step,
 ) = chain_table_tests("notation_chains_6", 36)
-
-
-def _run(card_id: str, steps: list[str]) -> list:
-    chk = card_checker(card_id)
-    return [chk.check(s, steps[:k]) for k, s in enumerate(steps)]
 
 
 # ------------------------------------------------------------------ the mean-loss convention
@@ -112,14 +107,14 @@ SUM_LOSS = r"L = -\sum_{i=1}^n\left(y_i\log p_i + (1-y_i)\log(1-p_i)\right)"
     ],
 )
 def test_the_mean_loss_convention(card_id, steps, verdicts):
-    got = _run(card_id, steps)
+    got = run_steps(card_id, steps)
     assert [v.verdict for v in got] == verdicts, [(v.verdict, v.diagnosis, v.message) for v in got]
 
 
 def test_a_mean_reading_is_named_and_an_inconsistent_step_says_why():
     from whiteboard_app.maths.conventions import MEAN_NOTE
 
-    first, second = _run(
+    first, second = run_steps(
         "logistic-regression-gradient", [MEAN_LOSS, r"\nabla_w\mathcal{L} = \sum_n(p_n - y_n)x_n"]
     )
     assert MEAN_NOTE in (first.note or "")
@@ -195,5 +190,5 @@ def test_a_mean_reading_is_named_and_an_inconsistent_step_says_why():
     ],
 )
 def test_probes_left_from_the_fifth_round(card_id, steps, verdicts):
-    got = _run(card_id, steps)
+    got = run_steps(card_id, steps)
     assert [v.verdict for v in got] == verdicts, [(v.verdict, v.diagnosis, v.message) for v in got]

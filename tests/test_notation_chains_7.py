@@ -16,11 +16,13 @@ import pytest
 
 from tests._maths_support import (  # noqa: F401 (autouse fixture)
     _generous_limits,
+    assert_every_card_and_one_wrong_step_per_variant,
     card_checker,
     chain_table,
     chain_variants,
     checked_chain,
     deck,
+    run_steps,
     variant_ids,
 )
 from tests.test_decks import write
@@ -35,21 +37,12 @@ VARIANTS = chain_variants(CHAINS, stop_at_wrong=True)
 
 def test_every_chain_has_one_wrong_variant_on_a_bundled_card():
     assert len(CHAINS) >= 20
-    assert {ch["card"] for ch in CHAINS} <= set(deck().cards)
-    assert all(len(ch["wrong"]) == 1 and ch.get("source") for ch in CHAINS)
-    one_wrong = [v for v in VARIANTS if v[3] is not None]
-    assert len(one_wrong) * 2 == len(VARIANTS)
-    assert all(v[2].count("wrong") == 1 and v[2][-1] == "wrong" for v in one_wrong)
+    assert_every_card_and_one_wrong_step_per_variant(CHAINS, VARIANTS, every_card=False)
 
 
 @pytest.mark.parametrize("ch,steps,verdicts,at,diagnosis", VARIANTS, ids=variant_ids(VARIANTS))
 def test_notation_chain_step_by_step(ch, steps, verdicts, at, diagnosis):
     assert len(list(checked_chain(ch, steps, verdicts, at, diagnosis))) == len(steps)
-
-
-def _run(card_id: str, steps: list[str]) -> list:
-    chk = card_checker(card_id)
-    return [chk.check(s, steps[:k]) for k, s in enumerate(steps)]
 
 
 # ------------------------------------------------------------------ Platt's signs
@@ -82,12 +75,12 @@ PLATT = r"p_i = \frac{1}{1+\exp(Af_i+B)}"
     ],
 )
 def test_platt_opposite_signs(steps, verdicts):
-    got = _run("platt-scaling", steps)
+    got = run_steps("platt-scaling", steps)
     assert [v.verdict for v in got] == verdicts, [(v.verdict, v.diagnosis, v.message) for v in got]
 
 
 def test_the_opposite_sign_reading_says_so():
-    v = _run("platt-scaling", [PLATT, r"\frac{\partial L}{\partial A} = \sum_i (p_i - t_i)f_i"])[1]
+    v = run_steps("platt-scaling", [PLATT, r"\frac{\partial L}{\partial A} = \sum_i (p_i - t_i)f_i"])[1]
     assert v.diagnosis == "sign flip" and "opposite sign" in v.message
 
 
@@ -122,7 +115,7 @@ def test_opposite_signs_load(tmp_path):
     ],
 )
 def test_slipped_definitions(card_id, steps, verdicts):
-    got = _run(card_id, steps)
+    got = run_steps(card_id, steps)
     assert [v.verdict for v in got] == verdicts, [(v.verdict, v.diagnosis, v.message) for v in got]
     for v in got:
         if v.verdict == "cannot_check":

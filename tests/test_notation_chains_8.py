@@ -17,11 +17,13 @@ import pytest
 
 from tests._maths_support import (  # noqa: F401 (autouse fixture)
     _generous_limits,
+    assert_every_card_and_one_wrong_step_per_variant,
     card_checker,
     chain_table,
     chain_variants,
     checked_chain,
     deck,
+    run_steps,
     variant_ids,
 )
 from whiteboard_app.maths import functions
@@ -34,21 +36,12 @@ VARIANTS = chain_variants(CHAINS, stop_at_wrong=True)
 def test_every_chain_has_one_wrong_variant_on_a_bundled_card():
     assert len(CHAINS) >= 30
     assert sum(len(ch["steps"]) for ch in CHAINS) >= 120
-    assert {ch["card"] for ch in CHAINS} <= set(deck().cards)
-    assert all(len(ch["wrong"]) == 1 and ch.get("source") for ch in CHAINS)
-    one_wrong = [v for v in VARIANTS if v[3] is not None]
-    assert len(one_wrong) * 2 == len(VARIANTS)
-    assert all(v[2].count("wrong") == 1 and v[2][-1] == "wrong" for v in one_wrong)
+    assert_every_card_and_one_wrong_step_per_variant(CHAINS, VARIANTS, every_card=False)
 
 
 @pytest.mark.parametrize("ch,steps,verdicts,at,diagnosis", VARIANTS, ids=variant_ids(VARIANTS))
 def test_notation_chain_step_by_step(ch, steps, verdicts, at, diagnosis):
     assert len(list(checked_chain(ch, steps, verdicts, at, diagnosis))) == len(steps)
-
-
-def _run(card_id: str, steps: list[str]) -> list:
-    chk = card_checker(card_id)
-    return [chk.check(s, steps[:k]) for k, s in enumerate(steps)]
 
 
 MU = r"\mu = \frac{1}{m}\sum_{i=1}^{m} x_i"
@@ -81,12 +74,12 @@ VAR = r"\frac{1}{m}\sum_{i=1}^{m}(x_i - \mu)^2"
     ],
 )
 def test_stabiliser_inside_a_card_name(steps, verdicts):
-    got = _run("batchnorm-forward", steps)
+    got = run_steps("batchnorm-forward", steps)
     assert [v.verdict for v in got] == verdicts, [(v.verdict, v.diagnosis, v.message) for v in got]
 
 
 def test_the_stabiliser_definition_says_so():
-    v = _run("batchnorm-forward", [MU, rf"\sigma = \sqrt{{\delta + {VAR}}}"])[1]
+    v = run_steps("batchnorm-forward", [MU, rf"\sigma = \sqrt{{\delta + {VAR}}}"])[1]
     assert v.defines and "epsilon" in v.message and "= 0" in v.message
 
 
@@ -125,7 +118,7 @@ def test_delta_is_epsilon_only_where_the_card_has_no_delta():
     ],
 )
 def test_user_functions(card_id, steps, verdicts):
-    got = _run(card_id, steps)
+    got = run_steps(card_id, steps)
     assert [v.verdict for v in got][: len(verdicts) - 1] == verdicts[:-1], [
         (v.verdict, v.message) for v in got
     ]
@@ -165,7 +158,7 @@ def test_derivative_in_the_users_name_for_a_family_element(last, verdict):
         r"\ell = -y\ln\hat{y} - (1-y)\ln(1-\hat{y})",
         last,
     ]
-    got = _run("logistic-regression-bias-gradient", steps)
+    got = run_steps("logistic-regression-bias-gradient", steps)
     assert [v.verdict for v in got] == ["correct", "correct", verdict], [(v.verdict, v.message) for v in got]
 
 
@@ -201,5 +194,5 @@ def test_shape_mismatch_through_a_scalar_alias_is_cannot_check():
     ],
 )
 def test_set_indexed_sums(card_id, steps, verdicts):
-    got = _run(card_id, steps)
+    got = run_steps(card_id, steps)
     assert [v.verdict for v in got] == verdicts, [(v.verdict, v.diagnosis, v.message) for v in got]
